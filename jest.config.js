@@ -1,0 +1,26 @@
+/** Three tiers, all run by `npm test`: unit (next to the code), e2e (real AppModule, real
+ * databases, real child processes) and contract (the real Claude Code CLI against a mock API). */
+const common = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  moduleNameMapper: {
+    '^src/(.*)$': '<rootDir>/src/$1',
+    '^test/(.*)$': '<rootDir>/test/$1',
+    '^migrations/(.*)$': '<rootDir>/migrations/$1',
+  },
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 60000 },
+    {
+      ...common,
+      displayName: 'contract',
+      testMatch: ['<rootDir>/test/**/*.contract-spec.ts'],
+      testTimeout: 120000,
+    },
+  ],
+};

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ClaudeCliModule } from 'src/claude-cli/claude-cli.module';
+import { ConfigModule } from 'src/config/config.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { HealthModule } from 'src/health/health.module';
+import { SessionsModule } from 'src/sessions/sessions.module';
+import { SimulatedHumanModule } from 'src/simulated-human/simulated-human.module';
+import { TasksModule } from 'src/tasks/tasks.module';
+import { TestRunnerModule } from 'src/test-runner/test-runner.module';
+
+@Module({
+  imports: [
+    ConfigModule,
+    DatabaseModule,
+    ClaudeCliModule,
+    SimulatedHumanModule,
+    TestRunnerModule,
+    SessionsModule,
+    TasksModule,
+    HealthModule,
+  ],
+})
+export class AppModule {}

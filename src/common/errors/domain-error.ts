@@ -1,0 +1,33 @@
+/**
+ * Stable, machine-readable error codes. Services throw `DomainError`s with one of these; the
+ * global exception filter maps each code to an HTTP status in one exhaustive switch, so a new
+ * code without a mapping is a compile error.
+ */
+export enum ErrorCode {
+  ValidationFailed = 'validation_failed',
+  InvalidId = 'invalid_id',
+  PayloadTooLarge = 'payload_too_large',
+  MalformedJson = 'malformed_json',
+  ProjectPathInvalid = 'project_path_invalid',
+  ProjectPathNotAllowed = 'project_path_not_allowed',
+  SessionNotFound = 'session_not_found',
+  TaskNotFound = 'task_not_found',
+  RouteNotFound = 'route_not_found',
+  TaskNotDeletable = 'task_not_deletable',
+  SessionHasActiveTasks = 'session_has_active_tasks',
+  TaskNotCancellable = 'task_not_cancellable',
+  IllegalTransition = 'illegal_transition',
+  DatabaseUnavailable = 'database_unavailable',
+  Internal = 'internal_error',
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}

@@ -1,0 +1,283 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return value;
+};
+
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+    : value;
+
+/**
+ * Every setting the server reads, with its default. The names are the environment variable
+ * names; `.env.example` repeats them. Code reads the validated instance (inject `AppConfig`),
+ * never `process.env`.
+ */
+export class AppConfig {
+  // --- server ---
+  @IsString()
+  @MinLength(1)
+  HOST = '0.0.0.0';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8000;
+
+  /** Largest accepted JSON request body, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  MAX_REQUEST_BODY_BYTES = 256 * 1024;
+
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  // --- database ---
+  /** `sqlite:///./relative.db`, `sqlite:////absolute.db` or `mysql://user:pass@host:port/db`. */
+  @IsString()
+  @Matches(/^(sqlite:\/\/\/.+|mysql(\+pymysql)?:\/\/.+)$/, {
+    message: 'DATABASE_URL must look like sqlite:///./file.db, sqlite:////abs/file.db or mysql://user:pass@host:3306/db',
+  })
+  DATABASE_URL = 'sqlite:///./data/tasks.db';
+
+  // --- projects ---
+  /** Comma-separated absolute directories that sessions may point into; empty allows any. */
+  @Transform(toList)
+  @IsString({ each: true })
+  @Matches(/^\//, { each: true, message: 'ALLOWED_PROJECT_ROOTS entries must be absolute paths' })
+  ALLOWED_PROJECT_ROOTS: string[] = [];
+
+  // --- Claude Code CLI ---
+  @IsString()
+  @MinLength(1)
+  CLAUDE_CLI_COMMAND = 'claude';
+
+  @IsOptional()
+  @IsString()
+  CLAUDE_MODEL?: string;
+
+  @IsIn(['default', 'acceptEdits', 'plan', 'bypassPermissions'])
+  CLAUDE_PERMISSION_MODE: 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions' = 'acceptEdits';
+
+  /** Comma-separated tool rules passed as `--allowedTools=`. */
+  @Transform(toList)
+  @IsString({ each: true })
+  CLAUDE_ALLOWED_TOOLS: string[] = ['Read', 'Edit', 'MultiEdit', 'Write', 'Glob', 'Grep', 'LS', 'Bash'];
+
+  @Transform(toList)
+  @IsString({ each: true })
+  CLAUDE_DISALLOWED_TOOLS: string[] = [];
+
+  /** Agentic turns inside one CLI run (`--max-turns`); 0 leaves the CLI's own default. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  CLAUDE_MAX_TURNS = 50;
+
+  @IsOptional()
+  @IsString()
+  CLAUDE_APPEND_SYSTEM_PROMPT?: string;
+
+  /** Overall limit for one agent turn (one `claude` run), seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  CLI_TIMEOUT_SECONDS = 300;
+
+  /** The CLI must print its init line within this many seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  CLI_INIT_TIMEOUT_SECONDS = 60;
+
+  /** Kill a turn that prints nothing for this many seconds; 0 disables the idle limit. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CLI_IDLE_TIMEOUT_SECONDS = 0;
+
+  /** Longest stream-json line kept whole, bytes; longer lines are cut with a marker. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  CLI_MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+  /** Most stdout bytes read from one turn; the rest is dropped with a marker. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  CLI_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+
+  /** Seconds between SIGINT, SIGTERM and SIGKILL when a process group is stopped. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  KILL_GRACE_SECONDS = 3;
+
+  // --- execution limits ---
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  MAX_ITERATIONS = 20;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  MAX_PAUSES = 5;
+
+  /** Upper bound a task may ask for in `max_iterations`. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_ITERATIONS_LIMIT = 100;
+
+  /** Upper bound a task may ask for in `max_pauses`. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  MAX_PAUSES_LIMIT = 50;
+
+  /** Simulated human encourages the agent every N..M agent turns (the seed: 3 to 5). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  ENCOURAGE_EVERY_MIN = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  ENCOURAGE_EVERY_MAX = 5;
+
+  /** Optional JSON file overriding the simulated human's prompt templates. */
+  @IsOptional()
+  @IsString()
+  PROMPT_TEMPLATES_FILE?: string;
+
+  // --- tests ---
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  TEST_TIMEOUT_SECONDS = 60;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  REGRESSION_TIMEOUT_SECONDS = 300;
+
+  /** Output kept per test command or test case, bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  TEST_OUTPUT_MAX_BYTES = 64 * 1024;
+
+  // --- queue ---
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  MAX_CONCURRENT_TASKS = 2;
+
+  /** Seconds a claim lasts without renewal; a dead server's tasks are recovered after this. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  LEASE_SECONDS = 30;
+
+  /** How often to look for queued tasks and expired leases, milliseconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  QUEUE_POLL_MS = 1000;
+
+  /** Claims per task before it fails with `server_restart`. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  MAX_TASK_ATTEMPTS = 3;
+
+  /** Identifies this server instance as a lease owner; defaults to hostname:pid. */
+  @IsOptional()
+  @IsString()
+  INSTANCE_ID?: string;
+
+  /** Run the queue in this process (set false for an API-only instance). */
+  @Transform(toBool)
+  @IsBoolean()
+  ORCHESTRATOR_ENABLED = true;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => {
+    const constraints = Object.values(e.constraints ?? {});
+    const shown = JSON.stringify(e.value);
+    return constraints.map((c) => `${e.property}=${shown}: ${c}`);
+  });
+}
+
+/** Builds the typed config from an environment; throws naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const defaults = new AppConfig();
+  const known = Object.keys(defaults).concat([
+    'CLAUDE_MODEL',
+    'CLAUDE_APPEND_SYSTEM_PROMPT',
+    'PROMPT_TEMPLATES_FILE',
+    'INSTANCE_ID',
+  ]);
+  const raw: Record<string, string> = {};
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  const problems = flatten(validateSync(config, { forbidUnknownValues: true }));
+  if (config.ENCOURAGE_EVERY_MIN > config.ENCOURAGE_EVERY_MAX) {
+    problems.push('ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX');
+  }
+  if (config.MAX_ITERATIONS > config.MAX_ITERATIONS_LIMIT) {
+    problems.push('MAX_ITERATIONS must not exceed MAX_ITERATIONS_LIMIT');
+  }
+  if (config.MAX_PAUSES > config.MAX_PAUSES_LIMIT) {
+    problems.push('MAX_PAUSES must not exceed MAX_PAUSES_LIMIT');
+  }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return config;
+}
