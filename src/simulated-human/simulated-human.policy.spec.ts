@@ -1,0 +1,435 @@
+import { DEFAULT_PROMPT_TEMPLATES } from 'src/simulated-human/prompt-templates';
+import {
+  Decision,
+  decideNextStep,
+  encouragementCadence,
+  formatFailingOutput,
+  PolicyInput,
+  PolicyOutcome,
+  PolicySettings,
+  trimMiddle,
+} from 'src/simulated-human/simulated-human.policy';
+import { TestReportSummary } from 'src/simulated-human/test-report-summary';
+
+const settings: PolicySettings = {
+  encourageEveryMin: 3,
+  encourageEveryMax: 5,
+  allowedTools: ['Read', 'Edit', 'Bash'],
+  maxFeedbackBytes: 4096,
+};
+
+function outcome(
+  kind: PolicyOutcome['kind'],
+  text: string | null,
+  extra: Partial<PolicyOutcome> = {},
+): PolicyOutcome {
+  return { kind, text, permissionDenials: [], ...extra };
+}
+
+function input(over: Partial<PolicyInput>): PolicyInput {
+  return {
+    outcome: outcome('success', 'All implemented.\nDONE'),
+    phase: 'work',
+    iteration: 1,
+    maxIterations: 20,
+    pauseCount: 0,
+    maxPauses: 5,
+    turnsSinceEncouragement: 0,
+    taskDescription: 'add a multiply function',
+    ...over,
+  };
+}
+
+const failingReport: TestReportSummary = {
+  failures: [
+    {
+      kind: 'generated',
+      name: 'multiply handles negatives',
+      filePath: 'test/math.test.js',
+      status: 'failed',
+      output: 'AssertionError: expected -6, got 6',
+    },
+  ],
+  output: 'node --test output',
+  failed: 1,
+  total: 3,
+};
+
+type Expect =
+  | { action: 'continue'; reason: string; intervention: boolean; contains?: string }
+  | { action: 'write_tests'; contains?: string }
+  | { action: 'run_tests' }
+  | { action: 'fail'; reason: string; contains?: string };
+
+const cases: [string, Partial<PolicyInput>, Expect][] = [
+  [
+    'work success with DONE -> write tests',
+    {},
+    { action: 'write_tests', contains: 'add a multiply function' },
+  ],
+  [
+    'work success summary without marker -> write tests',
+    { outcome: outcome('success', 'I have implemented multiply() in src/math.js.') },
+    { action: 'write_tests' },
+  ],
+  [
+    'write-tests prompt names the detected test command',
+    {
+      testSetup: {
+        framework: 'node:test',
+        command: 'node --test',
+        conventions: 'Name files *.test.js.',
+      },
+    },
+    { action: 'write_tests', contains: 'node --test' },
+  ],
+  [
+    'work success ending in a question -> answer (intervention)',
+    { outcome: outcome('success', 'Should the function accept strings?') },
+    {
+      action: 'continue',
+      reason: 'answer_question',
+      intervention: true,
+      contains: 'accept strings?',
+    },
+  ],
+  [
+    'work success announcing more work -> continue (intervention)',
+    { outcome: outcome('success', 'Created the file. Next, I will add the export.') },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
+    'work success with empty text -> continue',
+    { outcome: outcome('success', '') },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
+    'needs_input with a question -> answer',
+    { outcome: outcome('needs_input', 'Which file should I put it in?') },
+    {
+      action: 'continue',
+      reason: 'answer_question',
+      intervention: true,
+      contains: 'Which file should I put it in?',
+    },
+  ],
+  [
+    'needs_input without a question -> continue',
+    { outcome: outcome('needs_input', 'I started on the change.') },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
+    'max_turns -> continue (intervention)',
+    { outcome: outcome('max_turns', null) },
+    {
+      action: 'continue',
+      reason: 'continue_stop_short',
+      intervention: true,
+      contains: 'ran out of steps',
+    },
+  ],
+  [
+    'api_error (rate limit) -> recover',
+    { outcome: outcome('api_error', 'API Error: 429', { apiError: 'rate_limit' }) },
+    { action: 'continue', reason: 'recover_error', intervention: true, contains: 'rate_limit' },
+  ],
+  [
+    'api_error not logged in -> fail agent_error',
+    {
+      outcome: outcome('api_error', 'Not logged in · Please run /login', {
+        apiError: 'not_logged_in',
+      }),
+    },
+    { action: 'fail', reason: 'agent_error', contains: 'not logged in' },
+  ],
+  [
+    'cli_not_found -> fail cli_not_found',
+    { outcome: outcome('cli_not_found', 'not found at claude') },
+    { action: 'fail', reason: 'cli_not_found', contains: 'not found at claude' },
+  ],
+  [
+    'execution_error -> recover',
+    { outcome: outcome('execution_error', 'Tool crashed') },
+    { action: 'continue', reason: 'recover_error', intervention: true, contains: 'Tool crashed' },
+  ],
+  [
+    'execution_error for an unknown resume id -> fail agent_error',
+    { outcome: outcome('execution_error', 'No conversation found with session ID: 123') },
+    { action: 'fail', reason: 'agent_error' },
+  ],
+  [
+    'crash -> recover',
+    { outcome: outcome('crash', 'exit code 139: segfault') },
+    { action: 'continue', reason: 'recover_error', intervention: true, contains: 'segfault' },
+  ],
+  [
+    'timeout -> recover',
+    { outcome: outcome('timeout', null, { timeout: 'idle' }) },
+    { action: 'continue', reason: 'recover_error', intervention: true, contains: 'timeout: idle' },
+  ],
+  [
+    'success with denials -> permission prompt naming the tools',
+    {
+      outcome: outcome('success_with_denials', 'I could not run it.', {
+        permissionDenials: [{ toolName: 'Bash' }, { toolName: 'WebFetch' }],
+      }),
+    },
+    {
+      action: 'continue',
+      reason: 'permission_denied',
+      intervention: true,
+      contains: 'Bash, WebFetch',
+    },
+  ],
+  [
+    'same denials twice in a row -> fail permission_denied',
+    {
+      outcome: outcome('success_with_denials', 'Still blocked.', {
+        permissionDenials: [{ toolName: 'WebFetch' }],
+      }),
+      previousDeniedTools: ['WebFetch'],
+    },
+    { action: 'fail', reason: 'permission_denied', contains: 'WebFetch' },
+  ],
+  [
+    'a new denial after an earlier one -> another permission prompt',
+    {
+      outcome: outcome('success_with_denials', 'Blocked.', {
+        permissionDenials: [{ toolName: 'Bash' }],
+      }),
+      previousDeniedTools: ['WebFetch'],
+    },
+    { action: 'continue', reason: 'permission_denied', intervention: true },
+  ],
+  [
+    'denials but the agent says DONE -> write tests',
+    {
+      outcome: outcome('success_with_denials', 'Worked around it.\nDONE', {
+        permissionDenials: [{ toolName: 'WebFetch' }],
+      }),
+    },
+    { action: 'write_tests' },
+  ],
+  [
+    'writing_tests success -> run tests',
+    { phase: 'writing_tests', outcome: outcome('success', 'Added tests in test/math.test.js.') },
+    { action: 'run_tests' },
+  ],
+  [
+    'writing_tests success announcing a run -> still run tests',
+    { phase: 'writing_tests', outcome: outcome('success', 'I will now run them.') },
+    { action: 'run_tests' },
+  ],
+  [
+    'writing_tests question -> answer',
+    { phase: 'writing_tests', outcome: outcome('success', 'Should I use jest?') },
+    { action: 'continue', reason: 'answer_question', intervention: true },
+  ],
+  [
+    'fixing_tests success -> run tests',
+    { phase: 'fixing_tests', outcome: outcome('success', 'Fixed the sign bug.\nDONE') },
+    { action: 'run_tests' },
+  ],
+  [
+    'failed tests with iterations left -> test feedback, not an intervention',
+    { phase: 'writing_tests', testReport: failingReport, pauseCount: 5 },
+    {
+      action: 'continue',
+      reason: 'test_feedback',
+      intervention: false,
+      contains: 'expected -6, got 6',
+    },
+  ],
+  [
+    'failed tests at the iteration limit -> fail max_iterations_reached',
+    { testReport: failingReport, iteration: 20 },
+    { action: 'fail', reason: 'max_iterations_reached', contains: 'tests still fail' },
+  ],
+  [
+    'continuation at the iteration limit -> fail max_iterations_reached',
+    { outcome: outcome('needs_input', 'What now?'), iteration: 20, maxIterations: 20 },
+    { action: 'fail', reason: 'max_iterations_reached' },
+  ],
+  [
+    'done at the iteration limit -> fail (no turn left to write tests)',
+    { iteration: 3, maxIterations: 3 },
+    { action: 'fail', reason: 'max_iterations_reached' },
+  ],
+  [
+    'tests may still run at the iteration limit',
+    { phase: 'writing_tests', outcome: outcome('success', 'DONE'), iteration: 20 },
+    { action: 'run_tests' },
+  ],
+  [
+    'intervention with pauses used up -> fail max_pauses_reached',
+    { outcome: outcome('needs_input', 'Which one?'), pauseCount: 5, maxPauses: 5 },
+    { action: 'fail', reason: 'max_pauses_reached', contains: 'answer_question' },
+  ],
+  [
+    'max_pauses 0 fails the first intervention',
+    { outcome: outcome('crash', 'boom'), maxPauses: 0 },
+    { action: 'fail', reason: 'max_pauses_reached' },
+  ],
+  [
+    'intervention with one pause left -> continue',
+    { outcome: outcome('crash', 'boom'), pauseCount: 4, maxPauses: 5 },
+    { action: 'continue', reason: 'recover_error', intervention: true },
+  ],
+  [
+    'both limits exhausted -> iteration limit reported',
+    { outcome: outcome('crash', 'boom'), pauseCount: 5, iteration: 20 },
+    { action: 'fail', reason: 'max_iterations_reached' },
+  ],
+  [
+    'fatal outcomes fail even with limits exhausted',
+    { outcome: outcome('cli_not_found', null), iteration: 20, pauseCount: 5 },
+    { action: 'fail', reason: 'cli_not_found' },
+  ],
+];
+
+describe('decideNextStep', () => {
+  it.each(cases)('%s', (_name, over, expected) => {
+    const decision: Decision = decideNextStep(input(over), DEFAULT_PROMPT_TEMPLATES, settings);
+    expect(decision.action).toBe(expected.action);
+    if (decision.action === 'continue' && expected.action === 'continue') {
+      expect(decision.reason).toBe(expected.reason);
+      expect(decision.intervention).toBe(expected.intervention);
+      expect(decision.encouraged).toBe(false);
+      if (expected.contains) expect(decision.prompt).toContain(expected.contains);
+    }
+    if (
+      decision.action === 'write_tests' &&
+      expected.action === 'write_tests' &&
+      expected.contains
+    ) {
+      expect(decision.prompt).toContain(expected.contains);
+    }
+    if (decision.action === 'fail' && expected.action === 'fail') {
+      expect(decision.reason).toBe(expected.reason);
+      if (expected.contains) expect(decision.message).toContain(expected.contains);
+    }
+  });
+
+  it('never leaves a placeholder unfilled in a prompt', () => {
+    for (const [, over] of cases) {
+      const d = decideNextStep(input(over), DEFAULT_PROMPT_TEMPLATES, settings);
+      if (d.action === 'continue' || d.action === 'write_tests') {
+        expect(d.prompt).not.toMatch(/\{\{/);
+      }
+    }
+  });
+
+  it('does not expand placeholders found inside the agent text', () => {
+    const d = decideNextStep(
+      input({ outcome: outcome('needs_input', 'Is {{taskDescription}} literal?') }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(d.action === 'continue' && d.prompt).toContain('Is {{taskDescription}} literal?');
+  });
+});
+
+describe('encouragement cadence', () => {
+  it('stays within the configured range and is deterministic', () => {
+    const seen = new Set<number>();
+    for (let seed = 0; seed < 200; seed += 1) {
+      const c = encouragementCadence(seed, 3, 5);
+      expect(c).toBeGreaterThanOrEqual(3);
+      expect(c).toBeLessThanOrEqual(5);
+      expect(encouragementCadence(seed, 3, 5)).toBe(c);
+      seen.add(c);
+    }
+    expect([...seen].sort()).toEqual([3, 4, 5]);
+  });
+
+  it('encourages a stop-short once the cadence is reached, reason encourage', () => {
+    const seed = 7;
+    const cadence = encouragementCadence(seed, 3, 5);
+    const stopShort = outcome('success', 'Next, I will add the export.');
+    const before = decideNextStep(
+      input({ outcome: stopShort, encouragementSeed: seed, turnsSinceEncouragement: cadence - 1 }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(before).toMatchObject({
+      action: 'continue',
+      reason: 'continue_stop_short',
+      encouraged: false,
+    });
+    const due = decideNextStep(
+      input({
+        outcome: stopShort,
+        encouragementSeed: seed,
+        turnsSinceEncouragement: cadence,
+        iteration: 4,
+      }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(due).toMatchObject({
+      action: 'continue',
+      reason: 'encourage',
+      intervention: true,
+      encouraged: true,
+    });
+    expect(due.action === 'continue' && due.prompt).toMatch(
+      /^You're making good progress \(turn 4 of 20\)/,
+    );
+  });
+
+  it('keeps the reason of other follow-ups and their intervention flag', () => {
+    const d = decideNextStep(
+      input({ testReport: failingReport, turnsSinceEncouragement: 5 }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(d).toMatchObject({
+      action: 'continue',
+      reason: 'test_feedback',
+      intervention: false,
+      encouraged: true,
+    });
+  });
+
+  it('uses a fixed cadence when min equals max', () => {
+    expect(encouragementCadence(123, 4, 4)).toBe(4);
+  });
+});
+
+describe('failing output for feedback', () => {
+  it('keeps head and tail of a long output and says how much was cut', () => {
+    const long = `START ${'x'.repeat(20000)} ASSERTION FAILED at the end`;
+    const out = trimMiddle(long, 2000);
+    expect(Buffer.byteLength(out)).toBeLessThanOrEqual(2000);
+    expect(out.startsWith('START')).toBe(true);
+    expect(out.endsWith('ASSERTION FAILED at the end')).toBe(true);
+    expect(out).toMatch(/\[\.\.\. \d+ bytes cut \.\.\.\]/);
+  });
+
+  it('fits many failures into the budget, lists the rest by name and notes the cut', () => {
+    const failures = Array.from({ length: 40 }, (_v, i) => ({
+      kind: 'generated' as const,
+      name: `case ${i}`,
+      filePath: 'test/a.test.js',
+      status: 'failed' as const,
+      output: `failure ${i}: ${'y'.repeat(3000)}`,
+    }));
+    const text = formatFailingOutput({ failures, output: '', failed: 40, total: 40 }, 8192);
+    expect(Buffer.byteLength(text)).toBeLessThan(8192 + 2048);
+    expect(text).toContain('### generated test failed: case 0');
+    expect(text).toMatch(/\d+ more failing tests not shown: .*case 39/);
+    expect(text).toContain('Output shortened to fit');
+  });
+
+  it('uses the command output when no case explains the failure', () => {
+    const text = formatFailingOutput(
+      { failures: [], output: 'SyntaxError: Unexpected token', failed: 0, total: 0 },
+      4096,
+    );
+    expect(text).toBe('SyntaxError: Unexpected token');
+  });
+
+  it('leaves a short output untouched', () => {
+    expect(trimMiddle('short', 1024)).toBe('short');
+  });
+});

@@ -1,0 +1,425 @@
+import { hasDoneMarker, readAgentReply } from 'src/simulated-human/agent-reply-reader';
+import { PromptTemplates, renderTemplate } from 'src/simulated-human/prompt-templates';
+import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-summary';
+
+/**
+ * WHERE THE SIMULATED HUMAN DECIDES. `decideNextStep` is a pure function: the outcome of the turn
+ * that just ended plus the task's counters in, one decision out. No clock, no randomness, no I/O;
+ * whatever varies (the encouragement cadence) comes in through `input.encouragementSeed`.
+ *
+ * Rules, in the order they apply:
+ * 1. `testReport` present (the tests just ran and did not pass): send the failing output back
+ *    (`test_feedback`, not an intervention: it costs an iteration, not a pause).
+ * 2. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in or an unknown
+ *    resume id (`agent_error`).
+ * 3. API error, execution error, crash, timeout: recovery prompt (intervention).
+ * 4. Max turns: continuation prompt (intervention).
+ * 5. Needs input: an answer when the agent asked a question, a continuation otherwise
+ *    (intervention).
+ * 6. Success with permission denials and no DONE marker: a prompt naming the refused tools
+ *    (intervention); when the previous turn was refused the very same tools again, the agent is
+ *    stuck: fail `permission_denied`.
+ * 7. Success (or success with denials carrying DONE): a question is answered, a stop-short is
+ *    continued (see `readAgentReply`); otherwise after a `work` turn ask for tests (`write_tests`),
+ *    after a `writing_tests` / `fixing_tests` turn run them (`run_tests`). In the test phases
+ *    only a question holds up the test run: the run itself is the check.
+ *
+ * Limits, checked whenever the decision needs another agent turn:
+ * - `iteration` counts agent turns already run (the one that just ended included). When
+ *   `iteration >= maxIterations` no further turn is allowed: fail `max_iterations_reached`.
+ * - An intervention with `pauseCount >= maxPauses` fails `max_pauses_reached`. The iteration limit
+ *   is checked first.
+ *
+ * Encouragement: when `turnsSinceEncouragement` reaches the cadence (between
+ * `encourageEveryMin` and `encourageEveryMax`, chosen by `encouragementSeed`), the `encourage`
+ * template is put in front of the next follow-up prompt and the decision says `encouraged: true`
+ * (the caller resets its counter). A plain continuation that is encouraged is reported with reason
+ * `encourage`. Encouragement never changes whether a prompt is an intervention.
+ */
+
+/** Kinds of turn outcome (same strings as the ClaudeCli module's `TurnOutcome.kind`). */
+export type PolicyOutcomeKind =
+  | 'success'
+  | 'success_with_denials'
+  | 'needs_input'
+  | 'api_error'
+  | 'max_turns'
+  | 'execution_error'
+  | 'crash'
+  | 'timeout'
+  | 'cli_not_found';
+
+/** The part of a turn outcome the policy reads; any `TurnOutcome` fits. */
+export interface PolicyOutcome {
+  kind: PolicyOutcomeKind;
+  text: string | null;
+  apiError?: 'not_logged_in' | 'network' | 'rate_limit' | 'other';
+  timeout?: 'init' | 'overall' | 'idle';
+  permissionDenials: readonly { toolName: string }[];
+}
+
+/** The phase of the turn that just ended. */
+export type PolicyPhase = 'work' | 'writing_tests' | 'fixing_tests';
+
+/** How the project's tests are run; named in the write-tests prompt. */
+export interface TestSetupHint {
+  framework: string;
+  command: string;
+  conventions: string;
+}
+
+export interface PolicyInput {
+  outcome: PolicyOutcome;
+  phase: PolicyPhase;
+  iteration: number;
+  maxIterations: number;
+  pauseCount: number;
+  maxPauses: number;
+  /** Agent turns since the last encouraged prompt (or since the start). */
+  turnsSinceEncouragement: number;
+  /** Present only after a test run that did not pass. */
+  testReport?: TestReportSummary;
+  taskDescription?: string;
+  testSetup?: TestSetupHint;
+  /** Tools refused in the previous turn, when that turn also ended with refusals. */
+  previousDeniedTools?: readonly string[];
+  /** Any integer; the same seed always gives the same encouragement cadence. */
+  encouragementSeed?: number;
+}
+
+export interface PolicySettings {
+  encourageEveryMin: number;
+  encourageEveryMax: number;
+  /** Tool rules the agent may use (named in the permission prompt). */
+  allowedTools: readonly string[];
+  /** Largest failing-test output put into a feedback prompt, bytes. */
+  maxFeedbackBytes: number;
+}
+
+export type ContinueReason =
+  | 'answer_question'
+  | 'continue_stop_short'
+  | 'recover_error'
+  | 'test_feedback'
+  | 'encourage'
+  | 'permission_denied';
+
+/** The `StatusReason`s the policy can fail a task with. */
+export type PolicyFailReason =
+  | 'agent_error'
+  | 'cli_not_found'
+  | 'permission_denied'
+  | 'max_iterations_reached'
+  | 'max_pauses_reached';
+
+export type Decision =
+  | {
+      action: 'continue';
+      prompt: string;
+      /** Counts against `maxPauses`; the task goes PAUSED while the prompt is prepared. */
+      intervention: boolean;
+      reason: ContinueReason;
+      /** The encouragement was included: reset `turnsSinceEncouragement`. */
+      encouraged: boolean;
+    }
+  | { action: 'write_tests'; prompt: string }
+  | { action: 'run_tests' }
+  | { action: 'fail'; reason: PolicyFailReason; message: string };
+
+const UNKNOWN_RESUME_ID = /No conversation found with session ID/i;
+
+/** Mixes an integer so that neighbouring seeds give unrelated cadences. */
+function mix(seed: number): number {
+  let h = Math.trunc(seed) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Agent turns between encouragements for this seed, in `[min, max]`. */
+export function encouragementCadence(seed: number, min: number, max: number): number {
+  const low = Math.max(1, Math.min(min, max));
+  const high = Math.max(low, max);
+  return low + (mix(seed) % (high - low + 1));
+}
+
+/** A stable integer from a string (a task id), for `encouragementSeed`. */
+export function seedFromString(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i += 1) {
+    h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  }
+  return h >>> 0;
+}
+
+/** Cuts `text` to at most `maxBytes` UTF-8 bytes, keeping its start and (mostly) its end. */
+export function trimMiddle(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const marker = (cut: number): string => `\n[... ${cut} bytes cut ...]\n`;
+  const room = Math.max(0, maxBytes - Buffer.byteLength(marker(bytes.length)));
+  const head = Math.floor(room / 3);
+  const tail = room - head;
+  const cut = bytes.length - head - tail;
+  return (
+    bytes.subarray(0, head).toString('utf8') +
+    marker(cut) +
+    bytes.subarray(bytes.length - tail).toString('utf8')
+  );
+}
+
+function describeFailure(f: FailingTest): string {
+  const where = f.filePath !== null && f.filePath !== f.name ? ` (${f.filePath})` : '';
+  const label = f.kind === 'regression' ? 'regression test' : 'generated test';
+  return `### ${label} ${f.status}: ${f.name}${where}`;
+}
+
+/**
+ * The failing parts of a test run, shortened to `maxBytes`: each failure gets an equal share
+ * (head and tail kept), failures that do not fit are listed by name, and a closing note says
+ * what was cut.
+ */
+export function formatFailingOutput(report: TestReportSummary, maxBytes: number): string {
+  const budget = Math.max(1024, maxBytes);
+  if (report.failures.length === 0) {
+    return trimMiddle(report.output.trim() || '(the test run produced no output)', budget);
+  }
+  const share = Math.max(512, Math.floor(budget / report.failures.length));
+  const parts: string[] = [];
+  let used = 0;
+  let shown = 0;
+  let cutBytes = 0;
+  for (const failure of report.failures) {
+    const body = failure.output.trim() || '(no output)';
+    const section = `${describeFailure(failure)}\n${trimMiddle(body, share)}`;
+    const size = Buffer.byteLength(section);
+    if (used + size > budget) break;
+    parts.push(section);
+    used += size;
+    shown += 1;
+    cutBytes += Math.max(0, Buffer.byteLength(body) - Buffer.byteLength(trimMiddle(body, share)));
+  }
+  const hidden = report.failures.slice(shown);
+  if (hidden.length > 0) {
+    const names = hidden.map((f) => f.name).join(', ');
+    parts.push(trimMiddle(`${hidden.length} more failing tests not shown: ${names}`, 1024));
+  }
+  if (cutBytes > 0 || hidden.length > 0) {
+    parts.push(
+      `(Output shortened to fit: ${cutBytes} bytes cut from long outputs, ${hidden.length} failing tests without output. Run the tests yourself for the full output.)`,
+    );
+  }
+  return parts.join('\n\n');
+}
+
+type Follow = { reason: ContinueReason; prompt: string; intervention: boolean };
+
+function followUp(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+  next: Follow,
+): Decision {
+  if (input.iteration >= input.maxIterations) {
+    const why =
+      next.reason === 'test_feedback' ? 'the tests still fail' : 'the task is not finished';
+    return {
+      action: 'fail',
+      reason: 'max_iterations_reached',
+      message: `Reached the limit of ${input.maxIterations} agent turns and ${why}.`,
+    };
+  }
+  if (next.intervention && input.pauseCount >= input.maxPauses) {
+    return {
+      action: 'fail',
+      reason: 'max_pauses_reached',
+      message: `The agent needed another intervention (${next.reason}) after ${input.pauseCount} of ${input.maxPauses} allowed.`,
+    };
+  }
+  const cadence = encouragementCadence(
+    input.encouragementSeed ?? 0,
+    settings.encourageEveryMin,
+    settings.encourageEveryMax,
+  );
+  if (input.turnsSinceEncouragement < cadence) {
+    return { action: 'continue', ...next, encouraged: false };
+  }
+  const encouragement = renderTemplate(templates.encourage, {
+    iteration: input.iteration,
+    maxIterations: input.maxIterations,
+  });
+  return {
+    action: 'continue',
+    prompt: `${encouragement}\n\n${next.prompt}`,
+    intervention: next.intervention,
+    reason: next.reason === 'continue_stop_short' ? 'encourage' : next.reason,
+    encouraged: true,
+  };
+}
+
+function taskValues(input: PolicyInput): Record<string, string> {
+  return { taskDescription: input.taskDescription ?? 'the task you were given' };
+}
+
+function answer(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+): Decision {
+  return followUp(input, templates, settings, {
+    reason: 'answer_question',
+    intervention: true,
+    prompt: renderTemplate(templates.answerQuestion, {
+      ...taskValues(input),
+      question: (input.outcome.text ?? '').trim(),
+    }),
+  });
+}
+
+function continueStopShort(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+): Decision {
+  return followUp(input, templates, settings, {
+    reason: 'continue_stop_short',
+    intervention: true,
+    prompt: renderTemplate(templates.continueStopShort, {
+      ...taskValues(input),
+      lastMessage: (input.outcome.text ?? '').trim(),
+    }),
+  });
+}
+
+function errorKind(outcome: PolicyOutcome): string {
+  if (outcome.kind === 'api_error') return `API error: ${outcome.apiError ?? 'other'}`;
+  if (outcome.kind === 'timeout') return `timeout: ${outcome.timeout ?? 'overall'}`;
+  return outcome.kind.replace('_', ' ');
+}
+
+function afterSuccess(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+): Decision {
+  const reading = readAgentReply(input.outcome.text);
+  if (reading === 'question') return answer(input, templates, settings);
+  if (input.phase !== 'work') return { action: 'run_tests' };
+  if (reading === 'stop_short') return continueStopShort(input, templates, settings);
+  if (input.iteration >= input.maxIterations) {
+    return {
+      action: 'fail',
+      reason: 'max_iterations_reached',
+      message: `Reached the limit of ${input.maxIterations} agent turns before tests could be written.`,
+    };
+  }
+  const setup = input.testSetup ?? {
+    framework: "the project's test framework",
+    command: 'the project test command',
+    conventions: "Follow the existing tests' layout and naming.",
+  };
+  return {
+    action: 'write_tests',
+    prompt: renderTemplate(templates.writeTests, {
+      ...taskValues(input),
+      testFramework: setup.framework,
+      testCommand: setup.command,
+      testConventions: setup.conventions,
+    }),
+  };
+}
+
+export function decideNextStep(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+): Decision {
+  const { outcome } = input;
+  if (input.testReport !== undefined) {
+    const report = input.testReport;
+    return followUp(input, templates, settings, {
+      reason: 'test_feedback',
+      intervention: false,
+      prompt: renderTemplate(templates.testFeedback, {
+        ...taskValues(input),
+        failingOutput: formatFailingOutput(report, settings.maxFeedbackBytes),
+        failedCount: report.failed,
+        totalCount: report.total,
+        iteration: input.iteration,
+        maxIterations: input.maxIterations,
+      }),
+    });
+  }
+  switch (outcome.kind) {
+    case 'cli_not_found':
+      return {
+        action: 'fail',
+        reason: 'cli_not_found',
+        message: outcome.text ?? 'The Claude CLI was not found.',
+      };
+    case 'api_error':
+    case 'execution_error':
+    case 'crash':
+    case 'timeout': {
+      const text = (outcome.text ?? '').trim();
+      if (outcome.kind === 'api_error' && outcome.apiError === 'not_logged_in') {
+        return {
+          action: 'fail',
+          reason: 'agent_error',
+          message: `The Claude CLI is not logged in: ${text || 'run claude /login or set an API key'}`,
+        };
+      }
+      if (outcome.kind === 'execution_error' && UNKNOWN_RESUME_ID.test(text)) {
+        return {
+          action: 'fail',
+          reason: 'agent_error',
+          message: `The agent's conversation cannot be resumed: ${text}`,
+        };
+      }
+      return followUp(input, templates, settings, {
+        reason: 'recover_error',
+        intervention: true,
+        prompt: renderTemplate(templates.recoverError, {
+          ...taskValues(input),
+          errorKind: errorKind(outcome),
+          errorText: trimMiddle(text || '(no error text)', settings.maxFeedbackBytes),
+        }),
+      });
+    }
+    case 'max_turns':
+      return followUp(input, templates, settings, {
+        reason: 'continue_stop_short',
+        intervention: true,
+        prompt: renderTemplate(templates.continueMaxTurns, taskValues(input)),
+      });
+    case 'needs_input':
+      return readAgentReply(outcome.text) === 'question'
+        ? answer(input, templates, settings)
+        : continueStopShort(input, templates, settings);
+    case 'success_with_denials': {
+      if (hasDoneMarker(outcome.text) || outcome.permissionDenials.length === 0) {
+        return afterSuccess(input, templates, settings);
+      }
+      const denied = [...new Set(outcome.permissionDenials.map((d) => d.toolName))].sort();
+      const previous = input.previousDeniedTools ?? [];
+      if (previous.length > 0 && denied.every((tool) => previous.includes(tool))) {
+        return {
+          action: 'fail',
+          reason: 'permission_denied',
+          message: `The agent keeps calling refused tools (${denied.join(', ')}) after being told they are not allowed.`,
+        };
+      }
+      return followUp(input, templates, settings, {
+        reason: 'permission_denied',
+        intervention: true,
+        prompt: renderTemplate(templates.permissionDenied, {
+          ...taskValues(input),
+          deniedTools: denied.join(', '),
+          allowedTools: settings.allowedTools.join(', ') || 'none',
+        }),
+      });
+    }
+    case 'success':
+      return afterSuccess(input, templates, settings);
+  }
+}

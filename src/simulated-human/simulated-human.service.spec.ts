@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { loadConfig } from 'src/config/app-config';
+import { SimulatedHumanService } from 'src/simulated-human/simulated-human.service';
+
+describe('SimulatedHumanService', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cta-human-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uses the configured cadence, tools and a custom template file', () => {
+    const file = join(dir, 't.json');
+    writeFileSync(file, JSON.stringify({ firstTurn: 'TASK={{taskDescription}}' }));
+    const service = new SimulatedHumanService(
+      loadConfig({
+        PROMPT_TEMPLATES_FILE: file,
+        ENCOURAGE_EVERY_MIN: '2',
+        ENCOURAGE_EVERY_MAX: '2',
+        CLAUDE_ALLOWED_TOOLS: 'Read,Edit',
+      }),
+    );
+    expect(service.firstTurnPrompt('do it', '/p')).toBe('TASK=do it');
+    const decision = service.decide({
+      outcome: { kind: 'success', text: 'Next, I will continue.', permissionDenials: [] },
+      phase: 'work',
+      iteration: 2,
+      maxIterations: 20,
+      pauseCount: 0,
+      maxPauses: 5,
+      turnsSinceEncouragement: 2,
+    });
+    expect(decision).toMatchObject({ action: 'continue', reason: 'encourage', encouraged: true });
+    const denied = service.decide({
+      outcome: {
+        kind: 'success_with_denials',
+        text: 'blocked',
+        permissionDenials: [{ toolName: 'Bash' }],
+      },
+      phase: 'work',
+      iteration: 1,
+      maxIterations: 20,
+      pauseCount: 0,
+      maxPauses: 5,
+      turnsSinceEncouragement: 0,
+    });
+    expect(denied.action === 'continue' && denied.prompt).toContain('allowed tools (Read, Edit)');
+  });
+
+  it('refuses to start with an invalid template file', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ testFeedback: 'no output here' }));
+    expect(() => new SimulatedHumanService(loadConfig({ PROMPT_TEMPLATES_FILE: file }))).toThrow(
+      /must contain \{\{failingOutput\}\}/,
+    );
+  });
+
+  it('gives a seed that is stable per task and changes after each encouragement', () => {
+    const service = new SimulatedHumanService(loadConfig({}));
+    expect(service.encouragementSeed('task-a', 0)).toBe(service.encouragementSeed('task-a', 0));
+    expect(service.encouragementSeed('task-a', 1)).not.toBe(service.encouragementSeed('task-a', 0));
+  });
+
+  it('summarizes test runs into failures, generated first', () => {
+    const service = new SimulatedHumanService(loadConfig({}));
+    const summary = service.summarizeTests([
+      {
+        kind: 'regression',
+        command: ['npm', 'test'],
+        passed: false,
+        timedOut: true,
+        exitCode: null,
+        output: 'hung',
+        cases: [],
+      },
+      {
+        kind: 'generated',
+        command: ['node', '--test'],
+        passed: false,
+        timedOut: false,
+        exitCode: 1,
+        output: 'x',
+        cases: [
+          { name: 'a', filePath: 'a.test.js', status: 'passed', output: '' },
+          { name: 'b', filePath: 'a.test.js', status: 'failed', output: 'boom' },
+        ],
+      },
+    ]);
+    expect(summary.failures.map((f) => [f.kind, f.name])).toEqual([
+      ['generated', 'b'],
+      ['regression', 'regression test command (timed out)'],
+    ]);
+    expect(summary.failed).toBe(2);
+    expect(summary.total).toBe(3);
+  });
+});
