@@ -1,0 +1,80 @@
+import { buildChildEnv, isAllowedChildEnvName } from 'src/process/child-env';
+
+const parent: NodeJS.ProcessEnv = {
+  PATH: '/usr/bin:/bin',
+  HOME: '/home/app',
+  LANG: 'C.UTF-8',
+  LC_ALL: 'C.UTF-8',
+  TZ: 'UTC',
+  DATABASE_URL: 'mysql://root:hunter2@db/prod',
+  MYSQL_PASSWORD: 'hunter2',
+  DB_PASSWORD: 'hunter2',
+  JWT_SECRET: 'shh',
+  GITHUB_TOKEN: 'ghp_x',
+  AWS_SECRET_ACCESS_KEY: 'aws',
+  CLAUDECODE: '1',
+  CLAUDE_CODE_ENTRYPOINT: 'cli',
+  ANTHROPIC_API_KEY: 'sk-ant',
+  ANTHROPIC_BASE_URL: 'http://127.0.0.1:1',
+  CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
+  CLAUDE_CODE_USE_BEDROCK: '0',
+  NODE_OPTIONS: '--inspect',
+  FAKE_CLAUDE_LOG: '/tmp/log',
+  RANDOM_VAR: 'x',
+};
+
+describe('buildChildEnv', () => {
+  it('keeps the allowlisted basics and the CLI configuration', () => {
+    const env = buildChildEnv(parent);
+    expect(env).toEqual({
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/app',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TZ: 'UTC',
+      ANTHROPIC_API_KEY: 'sk-ant',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:1',
+      CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
+      CLAUDE_CODE_USE_BEDROCK: '0',
+    });
+  });
+
+  it.each([
+    'DATABASE_URL',
+    'MYSQL_PASSWORD',
+    'DB_PASSWORD',
+    'JWT_SECRET',
+    'GITHUB_TOKEN',
+    'AWS_SECRET_ACCESS_KEY',
+    'CLAUDECODE',
+    'CLAUDE_CODE_ENTRYPOINT',
+    'NODE_OPTIONS',
+    'RANDOM_VAR',
+  ])('drops %s', (name) => {
+    expect(buildChildEnv(parent)).not.toHaveProperty(name);
+  });
+
+  it('lets extra values win', () => {
+    const env = buildChildEnv(parent, { HOME: '/tmp/h', DISABLE_AUTOUPDATER: '1' });
+    expect(env.HOME).toBe('/tmp/h');
+    expect(env.DISABLE_AUTOUPDATER).toBe('1');
+  });
+
+  it('passes configured extra names and prefixes, but never secrets or the nesting guard', () => {
+    const env = buildChildEnv(parent, {}, [
+      'FAKE_CLAUDE_*',
+      'DB_PASSWORD',
+      'CLAUDECODE',
+      'RANDOM_VAR',
+    ]);
+    expect(env.FAKE_CLAUDE_LOG).toBe('/tmp/log');
+    expect(env.RANDOM_VAR).toBe('x');
+    expect(env).not.toHaveProperty('DB_PASSWORD');
+    expect(env).not.toHaveProperty('CLAUDECODE');
+  });
+
+  it('does not copy undefined values', () => {
+    expect(buildChildEnv({ PATH: undefined })).toEqual({});
+    expect(isAllowedChildEnvName('PATH')).toBe(true);
+  });
+});

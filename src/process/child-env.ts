@@ -1,0 +1,77 @@
+/**
+ * WHAT A CHILD PROCESS MAY SEE OF THE SERVER'S ENVIRONMENT. Children (the Claude CLI, test
+ * commands) get an allowlist, never the server's whole environment: no database URL, no
+ * passwords or secrets, and no `CLAUDECODE` nesting guard from a parent Claude Code session.
+ */
+
+/** Exact names passed through. */
+const ALLOWED_NAMES = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TERM',
+  'TMPDIR',
+  'TZ',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+]);
+
+/** Name prefixes passed through: locale settings and the Claude CLI's own configuration. */
+const ALLOWED_PREFIXES = ['LC_', 'ANTHROPIC_', 'CLAUDE_CODE_', 'CLAUDE_CONFIG_DIR'];
+
+/** The CLI's own credentials, allowed although their names look like secrets. */
+const CLI_AUTH_NAMES = new Set([
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+]);
+
+/** Never passed, whatever the allowlist says: nesting guards a parent Claude Code session sets. */
+const ALWAYS_DROPPED = new Set(['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT']);
+
+const SECRET_LOOKING = /PASSWORD|PASSWD|SECRET|TOKEN|DATABASE_URL|PRIVATE_KEY/i;
+
+/** True for a name matched by one of `patterns` (exact names, or prefixes written `PREFIX*`). */
+export function matchesEnvPattern(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+}
+
+/** True when `name` from the server's environment may reach a child process. */
+export function isAllowedChildEnvName(name: string, passthrough: readonly string[] = []): boolean {
+  if (ALWAYS_DROPPED.has(name)) return false;
+  if (CLI_AUTH_NAMES.has(name)) return true;
+  if (SECRET_LOOKING.test(name)) return false;
+  if (ALLOWED_NAMES.has(name)) return true;
+  if (ALLOWED_PREFIXES.some((prefix) => name.startsWith(prefix))) return true;
+  return matchesEnvPattern(name, passthrough);
+}
+
+/**
+ * The environment for a child process: the allowlisted part of `parent`, plus `extra` (which
+ * wins and is not filtered: the caller states it explicitly). `passthrough` adds names (or
+ * `PREFIX*` patterns) from `parent` beyond the built-in allowlist; secret-looking names and the
+ * nesting guards stay out even then.
+ */
+export function buildChildEnv(
+  parent: NodeJS.ProcessEnv,
+  extra: Record<string, string> = {},
+  passthrough: readonly string[] = [],
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(parent)) {
+    if (value !== undefined && isAllowedChildEnvName(name, passthrough)) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) env[name] = value;
+  return env;
+}

@@ -1,0 +1,198 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, Subscription, toArray } from 'rxjs';
+import {
+  isProcessGroupAlive,
+  killProcessGroup,
+  ProcessEvent,
+  runProcess,
+  SpawnError,
+} from 'src/process/process-group';
+
+const node = process.execPath;
+const env = { PATH: process.env.PATH ?? '' };
+
+function spec(script: string, killGraceMs = 200) {
+  return { command: node, args: ['-e', script], cwd: process.cwd(), env, killGraceMs };
+}
+
+function stdoutOf(events: ProcessEvent[]): string {
+  return Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString();
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Starts a leader that spawns a grandchild; both ignore SIGINT and SIGTERM; resolves with both pids. */
+function startStubbornTree(): Promise<{ sub: Subscription; leader: number; grandchild: number }> {
+  const script = `
+    process.on('SIGINT', () => {}); process.on('SIGTERM', () => {});
+    const c = require('child_process').spawn(process.execPath,
+      ['-e', "process.on('SIGINT',()=>{});process.on('SIGTERM',()=>{});setInterval(()=>{},1000)"],
+      { stdio: 'ignore' });
+    console.log('GRANDCHILD ' + c.pid);
+    setInterval(() => {}, 1000);`;
+  return new Promise((resolve, reject) => {
+    let leader = 0;
+    const sub = runProcess(spec(script, 150)).subscribe({
+      next: (e) => {
+        if (e.type === 'spawned') leader = e.pid;
+        if (e.type === 'stdout') {
+          const m = /GRANDCHILD (\d+)/.exec(e.chunk.toString());
+          if (m) resolve({ sub, leader, grandchild: Number(m[1]) });
+        }
+      },
+      error: reject,
+    });
+  });
+}
+
+describe('runProcess', () => {
+  it('emits spawned, output and exit, then completes', async () => {
+    const events = await lastValueFrom(
+      runProcess(
+        spec("process.stdout.write('out'); process.stderr.write('err'); process.exit(3)"),
+      ).pipe(toArray()),
+    );
+    expect(events[0]).toEqual({ type: 'spawned', pid: expect.any(Number) });
+    expect(stdoutOf(events)).toBe('out');
+    const stderr = events
+      .flatMap((e) => (e.type === 'stderr' ? [e.chunk.toString()] : []))
+      .join('');
+    expect(stderr).toBe('err');
+    expect(events[events.length - 1]).toEqual({ type: 'exit', code: 3, signal: null });
+  });
+
+  it('runs the child with stdin closed, in its own process group, without a shell', async () => {
+    const script = `
+      let got = 0; process.stdin.on('data', (d) => got += d.length);
+      process.stdin.on('end', () => {
+        const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
+        const pgrp = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2];
+        console.log(JSON.stringify({ got, pgrp: Number(pgrp), pid: process.pid, arg: process.argv[1] }));
+      });`;
+    const events = await lastValueFrom(
+      runProcess({ ...spec(script), args: ['-e', script, '$(id) `id` ; echo hi'] }).pipe(toArray()),
+    );
+    const out = JSON.parse(stdoutOf(events)) as {
+      got: number;
+      pgrp: number;
+      pid: number;
+      arg: string;
+    };
+    expect(out.got).toBe(0);
+    expect(out.pgrp).toBe(out.pid);
+    expect(out.arg).toBe('$(id) `id` ; echo hi');
+  });
+
+  it('fails with ENOENT when the command does not exist', async () => {
+    const err: unknown = await lastValueFrom(
+      runProcess({ ...spec(''), command: '/nonexistent/definitely-not-here' }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpawnError);
+    expect((err as SpawnError).code).toBe('ENOENT');
+  });
+
+  it('fails with EACCES when the command is not executable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cta-proc-'));
+    const file = join(dir, 'not-executable');
+    writeFileSync(file, '#!/bin/sh\n', { mode: 0o644 });
+    try {
+      const err: unknown = await lastValueFrom(runProcess({ ...spec(''), command: file })).catch(
+        (e: unknown) => e,
+      );
+      expect((err as SpawnError).code).toBe('EACCES');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kills the whole group, grandchildren included, on unsubscribe (SIGINT, SIGTERM, then SIGKILL)', async () => {
+    const { sub, leader, grandchild } = await startStubbornTree();
+    expect(isPidAlive(leader)).toBe(true);
+    expect(isPidAlive(grandchild)).toBe(true);
+    expect(isProcessGroupAlive(leader)).toBe(true);
+    sub.unsubscribe();
+    expect(await waitFor(() => !isPidAlive(leader) && !isPidAlive(grandchild), 5000)).toBe(true);
+    expect(isProcessGroupAlive(leader)).toBe(false);
+  });
+
+  it('stops a process that honours SIGINT without escalating', async () => {
+    const script = `process.on('SIGINT', () => { console.log('bye'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);`;
+    const pid = await new Promise<number>((resolve) => {
+      let p = 0;
+      const sub = runProcess(spec(script, 5000)).subscribe((e) => {
+        if (e.type === 'spawned') p = e.pid;
+        if (e.type === 'stdout' && e.chunk.toString().includes('ready')) {
+          sub.unsubscribe();
+          resolve(p);
+        }
+      });
+    });
+    const started = Date.now();
+    expect(await waitFor(() => !isProcessGroupAlive(pid), 3000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('kills a background process left behind in the group after the leader exits', async () => {
+    const script = `
+      const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'],
+        { stdio: 'ignore' });
+      console.log('BG ' + c.pid); process.exit(0);`;
+    const events = await lastValueFrom(runProcess(spec(script)).pipe(toArray()));
+    const bg = Number(/BG (\d+)/.exec(stdoutOf(events))?.[1]);
+    expect(bg).toBeGreaterThan(0);
+    expect(await waitFor(() => !isPidAlive(bg), 3000)).toBe(true);
+  });
+
+  it('completes when a leftover process keeps stdout open after the leader exited', async () => {
+    const script = `
+      const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'],
+        { stdio: ['ignore', 'inherit', 'inherit'] });
+      console.log('BG ' + c.pid); process.exit(0);`;
+    const started = Date.now();
+    const events = await lastValueFrom(runProcess(spec(script)).pipe(toArray()));
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(events[events.length - 1]).toEqual({ type: 'exit', code: 0, signal: null });
+    const bg = Number(/BG (\d+)/.exec(stdoutOf(events))?.[1]);
+    expect(await waitFor(() => !isPidAlive(bg), 3000)).toBe(true);
+  });
+});
+
+describe('killProcessGroup / isProcessGroupAlive', () => {
+  it('reports a group gone after killProcessGroup resolves', async () => {
+    const { sub, leader, grandchild } = await startStubbornTree();
+    await killProcessGroup(leader, 100);
+    expect(isProcessGroupAlive(leader)).toBe(false);
+    expect(isPidAlive(grandchild)).toBe(false);
+    sub.unsubscribe();
+  });
+
+  it('treats nonsense ids as not alive and ignores them', async () => {
+    expect(isProcessGroupAlive(0)).toBe(false);
+    expect(isProcessGroupAlive(1)).toBe(false);
+    expect(isProcessGroupAlive(-5)).toBe(false);
+    await expect(killProcessGroup(1, 10)).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,202 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Observable } from 'rxjs';
+
+/**
+ * WHERE CHILD PROCESSES ARE SPAWNED AND KILLED. Every child of the server (the Claude CLI, test
+ * commands) runs through `runProcess`: never a shell, stdin closed, its own process group, and the
+ * whole group killed when the subscriber unsubscribes.
+ */
+
+export type ProcessEvent =
+  | { type: 'spawned'; pid: number }
+  | { type: 'stdout'; chunk: Buffer }
+  | { type: 'stderr'; chunk: Buffer }
+  | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null };
+
+export interface ProcessSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Time between SIGINT, SIGTERM and SIGKILL when the group is stopped. */
+  killGraceMs: number;
+}
+
+/** Error raised when the command cannot be started; `code` is the errno name (ENOENT, EACCES...). */
+export class SpawnError extends Error {
+  constructor(
+    readonly code: string,
+    readonly command: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SpawnError';
+  }
+}
+
+/** How long stdio may stay open after the leader exited (a background job holding the pipes). */
+const DRAIN_AFTER_EXIT_MS = 1000;
+const POLL_MS = 25;
+/** After SIGKILL, how long to wait for the kernel to tear the group down. */
+const AFTER_KILL_WAIT_MS = 5000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function errnoCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? code : 'ESPAWN';
+}
+
+/** Live members of process group `pgid` according to /proc (zombies excluded); null without /proc. */
+function liveGroupMembers(pgid: number): number[] | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  const members: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    const pgrp = Number(fields[2]);
+    if (pgrp === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
+  }
+  return members;
+}
+
+/** True while any non-zombie process of group `pgid` exists. */
+export function isProcessGroupAlive(pgid: number): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+  const members = liveGroupMembers(pgid);
+  return members === null ? true : members.length > 0;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+async function waitForGroupExit(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isProcessGroupAlive(pgid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(POLL_MS);
+  }
+  return true;
+}
+
+/**
+ * Stops every process of group `pgid`: SIGINT, then SIGTERM after `graceMs`, then SIGKILL after
+ * another `graceMs`. Resolves once the group is gone (or, after SIGKILL, after a few seconds at most).
+ */
+export async function killProcessGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!Number.isInteger(pgid) || pgid <= 1) return;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    if (!isProcessGroupAlive(pgid)) return;
+    signalGroup(pgid, signal);
+    if (await waitForGroupExit(pgid, graceMs)) return;
+  }
+  signalGroup(pgid, 'SIGKILL');
+  await waitForGroupExit(pgid, AFTER_KILL_WAIT_MS);
+}
+
+/**
+ * Cold Observable over one child process. Subscribing spawns `command` with `args` (no shell,
+ * stdin 'ignore', detached so the child leads its own process group); it emits `spawned`, then
+ * `stdout`/`stderr` chunks, then `exit`, and completes once the leader exited and its stdio
+ * closed (stdio still held open by a leftover background process is given up after a second).
+ * A spawn failure errors with a `SpawnError` whose `code` is ENOENT, EACCES, ...
+ * Unsubscribing, and completion itself, stop whatever is left of the group with
+ * `killProcessGroup(pid, killGraceMs)`.
+ */
+export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
+  return new Observable<ProcessEvent>((subscriber) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        env: spec.env,
+        shell: false,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+    } catch (err) {
+      subscriber.error(new SpawnError(errnoCode(err), spec.command, (err as Error).message));
+      return undefined;
+    }
+
+    let pid: number | null = null;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let finished = false;
+    let drainTimer: NodeJS.Timeout | null = null;
+
+    const finish = (): void => {
+      if (finished || exit === null) return;
+      finished = true;
+      if (drainTimer) clearTimeout(drainTimer);
+      subscriber.next({ type: 'exit', code: exit.code, signal: exit.signal });
+      subscriber.complete();
+    };
+
+    child.once('spawn', () => {
+      pid = child.pid ?? null;
+      if (pid !== null) subscriber.next({ type: 'spawned', pid });
+    });
+    child.once('error', (err) => {
+      if (pid === null && !finished) {
+        finished = true;
+        subscriber.error(new SpawnError(errnoCode(err), spec.command, err.message));
+      }
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (!finished) subscriber.next({ type: 'stdout', chunk });
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!finished) subscriber.next({ type: 'stderr', chunk });
+    });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      drainTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish();
+      }, DRAIN_AFTER_EXIT_MS);
+    });
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      exit ??= { code, signal };
+      finish();
+    });
+
+    return () => {
+      if (drainTimer) clearTimeout(drainTimer);
+      child.stdout?.removeAllListeners('data');
+      child.stderr?.removeAllListeners('data');
+      if (pid !== null && isProcessGroupAlive(pid)) {
+        const pgid = pid;
+        void killProcessGroup(pgid, spec.killGraceMs).finally(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        });
+      }
+    };
+  });
+}
