@@ -1,0 +1,18 @@
+import { ValueTransformer } from 'typeorm';
+
+/**
+ * Column options shared by the entities. Entity types only steer how values are read and written;
+ * the schema itself comes from the migration, which picks `datetime(3)` and `longtext` on MySQL.
+ */
+export const TIMESTAMP_COLUMN = { type: 'datetime', precision: 3 } as const;
+
+/** Agent and test output: `text` on SQLite, `longtext` (4 GiB) on MySQL via the migration. */
+export const LONG_TEXT_COLUMN = { type: 'text' } as const;
+
+/** Stores JSON objects as text; reads them back as objects (null stays null). */
+export const jsonObjectTransformer: ValueTransformer = {
+  to: (value: Record<string, unknown> | null | undefined): string | null =>
+    value === undefined || value === null ? null : JSON.stringify(value),
+  from: (value: string | null): Record<string, unknown> | null =>
+    value === null ? null : (JSON.parse(value) as Record<string, unknown>),
+};

@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Database as BetterSqliteDatabase } from 'better-sqlite3';
+import { DataSourceOptions } from 'typeorm';
+import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-schema';
+import { parseDatabaseUrl } from 'src/database/database-url';
+import { Session } from 'src/sessions/session.entity';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { Task } from 'src/tasks/task.entity';
+import { TestCase } from 'src/tasks/test-case.entity';
+
+/** Every entity, listed by class so it works under ts-jest, ts-node and from `dist/`. */
+export const ENTITIES = [Session, Task, ClaudeInteraction, TestCase];
+
+/** Every migration in order, listed by class for the same reason. */
+export const MIGRATIONS = [InitialSchema1764050000000];
+
+/** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+export interface DatabaseOptionsInput {
+  databaseUrl: string;
+  /** Directory relative SQLite paths are resolved against; defaults to `process.cwd()`. */
+  cwd?: string;
+  /** Log SQL (debug only). */
+  logging?: boolean;
+}
+
+/**
+ * The one TypeORM options builder, shared by the app (DatabaseModule) and the TypeORM CLI
+ * (`ormconfig.ts`), so they cannot drift. Migrations run at start; `synchronize` is never on.
+ * For SQLite it creates the file's parent directory and turns on WAL, a busy timeout and foreign
+ * keys. For MySQL it uses utf8mb4, UTC (`Z`) and returns integers as numbers.
+ */
+export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceOptions {
+  const target = parseDatabaseUrl(input.databaseUrl, input.cwd);
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: input.logging ?? false,
+  };
+  if (target.type === 'sqlite') {
+    mkdirSync(path.dirname(target.file), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: target.file,
+      enableWAL: true,
+      timeout: SQLITE_BUSY_TIMEOUT_MS,
+      prepareDatabase: (db: BetterSqliteDatabase) => {
+        db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+        db.pragma('foreign_keys = ON');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'mysql',
+    host: target.host,
+    port: target.port,
+    username: target.username,
+    password: target.password,
+    database: target.database,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    connectTimeout: 10000,
+    extra: { connectionLimit: 10, decimalNumbers: true },
+  };
+}

@@ -1,0 +1,32 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { TIMESTAMP_COLUMN } from 'src/database/column-types';
+
+/** A project directory that tasks run in. */
+@Entity({ name: 'sessions' })
+@Index('IDX_sessions_created_at', ['createdAt'])
+export class Session {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  name!: string | null;
+
+  /**
+   * Canonical real path (symlinks resolved) of the project directory. At most 700 characters so
+   * that the tasks(project_path, status) index fits InnoDB's 3072-byte key limit in utf8mb4.
+   */
+  @Column({ name: 'project_path', type: 'varchar', length: 700 })
+  projectPath!: string;
+
+  @Column({ name: 'test_command', type: 'varchar', length: 2000, nullable: true })
+  testCommand!: string | null;
+
+  @Column({ name: 'regression_command', type: 'varchar', length: 2000, nullable: true })
+  regressionCommand!: string | null;
+
+  @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', ...TIMESTAMP_COLUMN })
+  updatedAt!: Date;
+}

@@ -1,0 +1,71 @@
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import {
+  assertTransition,
+  canTransition,
+  isTerminal,
+  TASK_STATUSES,
+  TaskStatus,
+} from 'src/tasks/task-status';
+
+const { Pending, Running, Paused, Testing, Completed, Failed, Cancelled } = TaskStatus;
+
+/** Every allowed edge; anything not listed must be rejected. */
+const ALLOWED: [TaskStatus, TaskStatus][] = [
+  [Pending, Running],
+  [Pending, Cancelled],
+  [Pending, Failed],
+  [Running, Paused],
+  [Running, Testing],
+  [Running, Failed],
+  [Running, Cancelled],
+  [Running, Pending],
+  [Paused, Running],
+  [Paused, Failed],
+  [Paused, Cancelled],
+  [Paused, Pending],
+  [Testing, Running],
+  [Testing, Completed],
+  [Testing, Failed],
+  [Testing, Cancelled],
+  [Testing, Pending],
+];
+
+const allPairs: [TaskStatus, TaskStatus][] = TASK_STATUSES.flatMap((from) =>
+  TASK_STATUSES.map((to): [TaskStatus, TaskStatus] => [from, to]),
+);
+const isAllowed = (from: TaskStatus, to: TaskStatus): boolean =>
+  ALLOWED.some(([a, b]) => a === from && b === to);
+
+describe('task status transitions', () => {
+  it.each(ALLOWED)('allows %s -> %s', (from, to) => {
+    expect(canTransition(from, to)).toBe(true);
+    expect(() => assertTransition(from, to)).not.toThrow();
+  });
+
+  it.each(allPairs.filter(([from, to]) => !isAllowed(from, to)))(
+    'rejects %s -> %s with illegal_transition',
+    (from, to) => {
+      expect(canTransition(from, to)).toBe(false);
+      let thrown: unknown;
+      try {
+        assertTransition(from, to);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(DomainError);
+      expect((thrown as DomainError).code).toBe(ErrorCode.IllegalTransition);
+      expect((thrown as DomainError).details).toEqual({ from, to });
+    },
+  );
+
+  it('never lets RUNNING complete without TESTING', () => {
+    expect(canTransition(Running, Completed)).toBe(false);
+  });
+
+  it('treats exactly COMPLETED, FAILED and CANCELLED as terminal, with no way out', () => {
+    expect(TASK_STATUSES.filter(isTerminal)).toEqual([Completed, Failed, Cancelled]);
+    for (const status of [Completed, Failed, Cancelled]) {
+      expect(TASK_STATUSES.filter((to) => canTransition(status, to))).toEqual([]);
+    }
+  });
+});

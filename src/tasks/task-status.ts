@@ -1,0 +1,117 @@
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+
+/** Lifecycle states of a task, stored as these upper-case strings. */
+export enum TaskStatus {
+  Pending = 'PENDING',
+  Running = 'RUNNING',
+  Paused = 'PAUSED',
+  Testing = 'TESTING',
+  Completed = 'COMPLETED',
+  Failed = 'FAILED',
+  Cancelled = 'CANCELLED',
+}
+
+export const TASK_STATUSES: readonly TaskStatus[] = Object.values(TaskStatus);
+
+/** States a task never leaves. */
+export const TERMINAL_STATUSES: readonly TaskStatus[] = [
+  TaskStatus.Completed,
+  TaskStatus.Failed,
+  TaskStatus.Cancelled,
+];
+
+/** States in which a worker owns the task (a process may be running in its project). */
+export const ACTIVE_STATUSES: readonly TaskStatus[] = [
+  TaskStatus.Running,
+  TaskStatus.Paused,
+  TaskStatus.Testing,
+];
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Machine-readable reason for the latest status change. */
+export const STATUS_REASONS = [
+  'created',
+  'claimed',
+  'resumed',
+  'agent_turn',
+  'needs_input',
+  'agent_error',
+  'permission_denied',
+  'tests_requested',
+  'tests_running',
+  'tests_passed',
+  'tests_failed',
+  'max_iterations_reached',
+  'max_pauses_reached',
+  'cli_not_found',
+  'timeout',
+  'cancelled',
+  'server_restart',
+  'shutdown',
+  'project_unavailable',
+  'internal_error',
+] as const;
+
+export type StatusReason = (typeof STATUS_REASONS)[number];
+
+/** Where inside its lifecycle a task is; finer than the status. */
+export const TASK_PHASES = [
+  'queued',
+  'agent_turn',
+  'simulated_human',
+  'writing_tests',
+  'running_tests',
+  'running_regression',
+  'done',
+] as const;
+
+export type TaskPhase = (typeof TASK_PHASES)[number];
+
+/**
+ * The only legal status changes. RUNNING reaches COMPLETED only through TESTING; a live task may
+ * go back to PENDING when its lease is lost or the server shuts down (it is re-queued).
+ */
+export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  [TaskStatus.Pending]: [TaskStatus.Running, TaskStatus.Cancelled, TaskStatus.Failed],
+  [TaskStatus.Running]: [
+    TaskStatus.Paused,
+    TaskStatus.Testing,
+    TaskStatus.Failed,
+    TaskStatus.Cancelled,
+    TaskStatus.Pending,
+  ],
+  [TaskStatus.Paused]: [
+    TaskStatus.Running,
+    TaskStatus.Failed,
+    TaskStatus.Cancelled,
+    TaskStatus.Pending,
+  ],
+  [TaskStatus.Testing]: [
+    TaskStatus.Running,
+    TaskStatus.Completed,
+    TaskStatus.Failed,
+    TaskStatus.Cancelled,
+    TaskStatus.Pending,
+  ],
+  [TaskStatus.Completed]: [],
+  [TaskStatus.Failed]: [],
+  [TaskStatus.Cancelled]: [],
+};
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return TASK_TRANSITIONS[from].includes(to);
+}
+
+/** Throws `illegal_transition` unless `from -> to` is in the table. */
+export function assertTransition(from: TaskStatus, to: TaskStatus): void {
+  if (!canTransition(from, to)) {
+    throw new DomainError(
+      ErrorCode.IllegalTransition,
+      `Illegal task status transition ${from} -> ${to}`,
+      { from, to },
+    );
+  }
+}

@@ -1,0 +1,108 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database/column-types';
+import { Session } from 'src/sessions/session.entity';
+import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
+
+/** One plain-language job run by the agent in its session's project. */
+@Entity({ name: 'tasks' })
+@Index('IDX_tasks_status_created_at', ['status', 'createdAt'])
+@Index('IDX_tasks_session_id_created_at', ['sessionId', 'createdAt'])
+@Index('IDX_tasks_project_path_status', ['projectPath', 'status'])
+@Index('IDX_tasks_created_at', ['createdAt'])
+export class Task {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 36 })
+  sessionId!: string;
+
+  @ManyToOne(() => Session, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'FK_tasks_session_id' })
+  session?: Session;
+
+  /** Copied from the session at creation; the queue runs one task per directory at a time. */
+  @Column({ name: 'project_path', type: 'varchar', length: 700 })
+  projectPath!: string;
+
+  @Column({ type: 'text' })
+  description!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: TaskStatus;
+
+  @Column({ name: 'status_reason', type: 'varchar', length: 40, nullable: true })
+  statusReason!: StatusReason | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  phase!: TaskPhase | null;
+
+  @Column({ type: 'int', default: 0 })
+  iteration!: number;
+
+  @Column({ name: 'pause_count', type: 'int', default: 0 })
+  pauseCount!: number;
+
+  @Column({ name: 'max_iterations', type: 'int' })
+  maxIterations!: number;
+
+  @Column({ name: 'max_pauses', type: 'int' })
+  maxPauses!: number;
+
+  @Column({ name: 'claude_session_id', type: 'varchar', length: 36, nullable: true })
+  claudeSessionId!: string | null;
+
+  @Column({ name: 'result_summary', ...LONG_TEXT_COLUMN, nullable: true })
+  resultSummary!: string | null;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage!: string | null;
+
+  @Column({ name: 'last_agent_message', ...LONG_TEXT_COLUMN, nullable: true })
+  lastAgentMessage!: string | null;
+
+  @Column({ name: 'tests_passed', type: 'int', default: 0 })
+  testsPassed!: number;
+
+  @Column({ name: 'tests_failed', type: 'int', default: 0 })
+  testsFailed!: number;
+
+  @Column({ name: 'tests_total', type: 'int', default: 0 })
+  testsTotal!: number;
+
+  @Column({ name: 'cost_usd', type: 'double', default: 0 })
+  costUsd!: number;
+
+  @Column({ name: 'input_tokens', type: 'int', default: 0 })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'int', default: 0 })
+  outputTokens!: number;
+
+  /** Claims so far; doubles as a fencing token for the lease. */
+  @Column({ type: 'int', default: 0 })
+  attempt!: number;
+
+  @Column({ name: 'lease_owner', type: 'varchar', length: 200, nullable: true })
+  leaseOwner!: string | null;
+
+  @Column({ name: 'lease_expires_at', ...TIMESTAMP_COLUMN, nullable: true })
+  leaseExpiresAt!: Date | null;
+
+  @Column({ name: 'cancel_requested', type: 'boolean', default: false })
+  cancelRequested!: boolean;
+
+  @Column({ name: 'process_group_id', type: 'int', nullable: true })
+  processGroupId!: number | null;
+
+  @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
+  createdAt!: Date;
+
+  @Column({ name: 'started_at', ...TIMESTAMP_COLUMN, nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'completed_at', ...TIMESTAMP_COLUMN, nullable: true })
+  completedAt!: Date | null;
+
+  @Column({ name: 'updated_at', ...TIMESTAMP_COLUMN })
+  updatedAt!: Date;
+}
