@@ -1,4 +1,11 @@
 import { Module } from '@nestjs/common';
+import { TestCommandRunner } from 'src/test-runner/test-command-runner';
+import { TestFileFinder } from 'src/test-runner/test-file-finder';
+import { TestRunnerService } from 'src/test-runner/test-runner.service';
 
-@Module({})
+/** Finds and runs the tests the agent wrote, and the project's regression command. */
+@Module({
+  providers: [TestCommandRunner, TestFileFinder, TestRunnerService],
+  exports: [TestRunnerService],
+})
 export class TestRunnerModule {}

@@ -1,0 +1,89 @@
+/**
+ * Which files count as test files, per ecosystem, and which directories are never looked into.
+ * Paths are relative to the project, with `/` separators.
+ */
+export type TestEcosystem = 'node' | 'python' | 'go' | 'rust' | 'unknown';
+
+/** Directories skipped by the file snapshot (and ignored in git status output). */
+export const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set([
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  'dist',
+  'build',
+  'out',
+  'coverage',
+  '.nyc_output',
+  'venv',
+  '.venv',
+  'env',
+  '.env',
+  '__pycache__',
+  '.pytest_cache',
+  '.mypy_cache',
+  '.ruff_cache',
+  '.tox',
+  '.nox',
+  'site-packages',
+  'target',
+  '.next',
+  '.nuxt',
+  '.cache',
+  '.idea',
+  '.vscode',
+  '.claude',
+]);
+
+const JS_EXT = /\.(c|m)?(j|t)sx?$/;
+const JS_TEST_NAME = /(\.|-|_)(test|spec)\.(c|m)?(j|t)sx?$|^test(-|_|\.)/;
+const TEST_DIRS = new Set(['test', 'tests', '__tests__', 'spec']);
+
+function segments(relPath: string): string[] {
+  return relPath.split('/').filter((s) => s !== '' && s !== '.');
+}
+
+function isNodeTest(parts: string[], base: string): boolean {
+  if (!JS_EXT.test(base) || base.endsWith('.d.ts')) return false;
+  return JS_TEST_NAME.test(base) || parts.slice(0, -1).some((p) => TEST_DIRS.has(p));
+}
+
+function isPythonTest(base: string): boolean {
+  return /^test.*\.py$/.test(base) || /_test\.py$/.test(base);
+}
+
+function isGoTest(base: string): boolean {
+  return base.endsWith('_test.go');
+}
+
+function isRustTest(parts: string[], base: string): boolean {
+  return base.endsWith('.rs') && parts.length >= 2 && parts[0] === 'tests';
+}
+
+/** True when `relPath` lies inside a directory the finders skip. */
+export function isInSkippedDirectory(relPath: string): boolean {
+  return segments(relPath)
+    .slice(0, -1)
+    .some((p) => SKIPPED_DIRECTORIES.has(p));
+}
+
+/** True when `relPath` looks like a test file for `ecosystem` (any ecosystem for `unknown`). */
+export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
+  const parts = segments(relPath);
+  if (parts.length === 0 || isInSkippedDirectory(relPath)) return false;
+  const base = parts[parts.length - 1];
+  switch (ecosystem) {
+    case 'node':
+      return isNodeTest(parts, base);
+    case 'python':
+      return isPythonTest(base);
+    case 'go':
+      return isGoTest(base);
+    case 'rust':
+      return isRustTest(parts, base);
+    case 'unknown':
+      return (
+        isNodeTest(parts, base) || isPythonTest(base) || isGoTest(base) || isRustTest(parts, base)
+      );
+  }
+}

@@ -1,0 +1,440 @@
+import { Injectable } from '@nestjs/common';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
+import { isAbsolute, join, normalize, relative, sep } from 'path';
+import { concat, defer, filter, map, Observable, of, OperatorFunction } from 'rxjs';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { AppConfig } from 'src/config/app-config';
+import { BoundedBuffer } from 'src/process/bounded-buffer';
+import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
+import { parseJunitXml } from 'src/test-runner/junit-report';
+import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
+import {
+  argvForFile,
+  detectTestCommand,
+  FileInvocation,
+  planForFiles,
+  planFromCommand,
+  TestCommandPlan,
+} from 'src/test-runner/test-command-detector';
+import { ProjectSnapshot, TestFileFinder } from 'src/test-runner/test-file-finder';
+import { TestEcosystem } from 'src/test-runner/test-file-patterns';
+
+export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
+
+/** One stored test result (a `TestCase` row). */
+export interface TestCaseResult {
+  name: string;
+  filePath: string | null;
+  status: TestCaseStatus;
+  durationMs: number;
+  /** Capped at `TEST_OUTPUT_MAX_BYTES`. */
+  output: string;
+}
+
+export interface TestRunReport {
+  kind: 'generated' | 'regression';
+  /** The command without the file names (for a generated run: the prefix each file was added to). */
+  command: string[];
+  /** First non-zero exit code of the run's commands; 0 when all exited 0; null when one never ran or was killed. */
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** Output of every command, each under a `$ command` header, capped at `TEST_OUTPUT_MAX_BYTES`. */
+  output: string;
+  cases: TestCaseResult[];
+  /** Every command exited 0 in time, at least one case ran, and no case failed or errored. */
+  passed: boolean;
+  /** Each command run (one per generated test file; one for regression). */
+  invocations: {
+    command: string[];
+    exitCode: number | null;
+    timedOut: boolean;
+    durationMs: number;
+  }[];
+}
+
+export type TestRunEvent =
+  | { type: 'spawned'; pid: number; command: string[] }
+  | { type: 'report'; report: TestRunReport };
+
+/** How tests are run in a project; goes into the simulated human's write-tests prompt. */
+export interface TestSetup {
+  framework: string;
+  command: string;
+  conventions: string;
+  ecosystem: TestEcosystem;
+}
+
+/** Most generated test files run for one task iteration. */
+export const MAX_GENERATED_FILES = 100;
+
+/** Keeps only the final report of a test run's events (for `lastValueFrom`). */
+export function reportOnly(): OperatorFunction<TestRunEvent, TestRunReport> {
+  return (source) =>
+    source.pipe(
+      filter((e): e is Extract<TestRunEvent, { type: 'report' }> => e.type === 'report'),
+      map((e) => e.report),
+    );
+}
+
+function cap(text: string, maxBytes: number): string {
+  const buffer = new BoundedBuffer(Math.max(2, maxBytes));
+  buffer.push(Buffer.from(text, 'utf8'));
+  return buffer.toString();
+}
+
+function statusOf(result: CommandResult): TestCaseStatus {
+  if (result.timedOut || result.spawnError !== null || result.exitCode === null) return 'error';
+  return result.exitCode === 0 ? 'passed' : 'failed';
+}
+
+function describeEnd(result: CommandResult): string {
+  if (result.timedOut) return `timed out after ${result.durationMs} ms`;
+  if (result.spawnError !== null) return `could not start (${result.spawnError})`;
+  if (result.exitCode === null) return `killed by ${result.signal ?? 'a signal'}`;
+  return `exit code ${result.exitCode}`;
+}
+
+function isOutside(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
+
+/** The project's real path; a `DomainError` when it is gone. */
+function projectRoot(projectPath: string): string {
+  try {
+    const real = realpathSync(projectPath);
+    if (statSync(real).isDirectory()) return real;
+  } catch {
+    // reported below
+  }
+  throw new DomainError(
+    ErrorCode.ProjectPathInvalid,
+    `Project directory ${projectPath} does not exist or is not a directory`,
+  );
+}
+
+/** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
+const NO_TESTS_RAN = /^Ran 0 tests in/m;
+
+/**
+ * Runs the tests the agent wrote and the project's regression suite. Test commands are argv arrays
+ * run without a shell in the project directory (see `TestCommandRunner`), each generated test file
+ * by its own command with the file as a separate argument, so results are per file, or per test
+ * case where the tool writes JUnit XML (`node --test`, pytest). Generated files time out after
+ * `TEST_TIMEOUT_SECONDS` each, the regression command after `REGRESSION_TIMEOUT_SECONDS`.
+ *
+ * The run methods return cold Observables: subscribing starts the commands, unsubscribing stops
+ * the running command's process group. They emit `spawned` (the process group id, to record for
+ * crash recovery) per command and end with one `report`.
+ */
+@Injectable()
+export class TestRunnerService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly commands: TestCommandRunner,
+    private readonly finder: TestFileFinder,
+  ) {}
+
+  /** The test command plan: the session's `test_command` when set, else detected. */
+  planFor(
+    projectPath: string,
+    testCommand: string | null,
+    files: readonly string[] = [],
+  ): TestCommandPlan | null {
+    const detected = detectTestCommand(projectPath);
+    if (testCommand !== null && testCommand.trim() !== '') {
+      return planFromCommand(testCommand, detected?.ecosystem ?? 'unknown');
+    }
+    return detected ?? planForFiles(projectPath, files);
+  }
+
+  /** What to tell the agent about running tests in this project. */
+  describeTestSetup(projectPath: string, testCommand: string | null): TestSetup {
+    const plan = this.planFor(projectPath, testCommand);
+    if (plan === null) {
+      return {
+        framework: 'a test framework that suits the project',
+        command: 'the command you choose (state it in your reply)',
+        conventions:
+          'Put the tests in files named like test_*.py or *.test.js under tests/ or test/.',
+        ecosystem: 'unknown',
+      };
+    }
+    return {
+      framework: plan.framework,
+      command: plan.display,
+      conventions: plan.conventions,
+      ecosystem: plan.ecosystem,
+    };
+  }
+
+  /** Project state before the write-tests turn. */
+  snapshot(projectPath: string): Promise<ProjectSnapshot> {
+    return this.finder.snapshot(projectPath);
+  }
+
+  /** Test files created or changed since `before` (project-relative, sorted). */
+  changedTestFiles(projectPath: string, before: ProjectSnapshot): Promise<string[]> {
+    const ecosystem = detectTestCommand(projectPath)?.ecosystem ?? 'unknown';
+    return this.finder.changedTestFiles(projectPath, before, ecosystem);
+  }
+
+  /**
+   * Runs the generated test files one command per file. Errors (Observable error) with a
+   * `DomainError` when a file lies outside the project or `testCommand` is not an allowed command
+   * line. No files, or no way to run them, gives a failed report saying so.
+   */
+  runGenerated(
+    projectPath: string,
+    files: readonly string[],
+    testCommand: string | null,
+  ): Observable<TestRunEvent> {
+    return defer(() => {
+      const root = projectRoot(projectPath);
+      const safeFiles = this.checkFiles(root, files);
+      const plan = this.planFor(root, testCommand, safeFiles);
+      if (safeFiles.length === 0 || plan === null) {
+        const why =
+          safeFiles.length === 0
+            ? 'No test files were created or changed, so there was nothing to run. Write the tests as new files named like the existing tests.'
+            : 'No test command is configured for this session and none could be detected for these files.';
+        return of<TestRunEvent>({
+          type: 'report',
+          report: this.emptyReport('generated', plan, why),
+        });
+      }
+      return this.runFiles(root, plan, safeFiles);
+    });
+  }
+
+  /** Runs the session's regression command once, as one test case. */
+  runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent> {
+    return defer(() => {
+      const argv = splitCommandLine(regressionCommand);
+      const root = projectRoot(projectPath);
+      const max = this.config.TEST_OUTPUT_MAX_BYTES;
+      return this.commands
+        .run({
+          argv,
+          cwd: root,
+          timeoutMs: this.config.REGRESSION_TIMEOUT_SECONDS * 1000,
+          maxOutputBytes: max,
+        })
+        .pipe(
+          map((event): TestRunEvent => {
+            if (event.type === 'spawned') return { type: 'spawned', pid: event.pid, command: argv };
+            const r = event.result;
+            const status = statusOf(r);
+            const report: TestRunReport = {
+              kind: 'regression',
+              command: argv,
+              exitCode: r.exitCode,
+              timedOut: r.timedOut,
+              durationMs: r.durationMs,
+              output: cap(`$ ${formatCommandLine(argv)}  (${describeEnd(r)})\n${r.output}`, max),
+              cases: [
+                {
+                  name: `regression: ${formatCommandLine(argv)}`,
+                  filePath: null,
+                  status,
+                  durationMs: r.durationMs,
+                  output: cap(r.output, max),
+                },
+              ],
+              passed: status === 'passed',
+              invocations: [
+                {
+                  command: argv,
+                  exitCode: r.exitCode,
+                  timedOut: r.timedOut,
+                  durationMs: r.durationMs,
+                },
+              ],
+            };
+            return { type: 'report', report };
+          }),
+        );
+    });
+  }
+
+  /** Project-relative, normalised paths of existing regular files inside `root`. */
+  private checkFiles(root: string, files: readonly string[]): string[] {
+    const out: string[] = [];
+    for (const file of files) {
+      if (file === '' || file.includes('\0')) {
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          `Invalid test file name ${JSON.stringify(file)}`,
+        );
+      }
+      const full = isAbsolute(file) ? normalize(file) : join(root, file);
+      const rel = relative(root, full);
+      if (rel === '' || isOutside(rel)) {
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          `Test file ${JSON.stringify(file)} is outside the project`,
+        );
+      }
+      let real: string;
+      try {
+        real = realpathSync(full);
+      } catch {
+        continue;
+      }
+      const realRel = relative(root, real);
+      if (isOutside(realRel) || !statSync(real).isFile()) {
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          `Test file ${JSON.stringify(file)} is not a regular file inside the project`,
+        );
+      }
+      const posix = rel.split(sep).join('/');
+      if (!out.includes(posix)) out.push(posix);
+    }
+    if (out.length > MAX_GENERATED_FILES) {
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `${out.length} test files changed; at most ${MAX_GENERATED_FILES} are run`,
+      );
+    }
+    return out;
+  }
+
+  private emptyReport(
+    kind: 'generated' | 'regression',
+    plan: TestCommandPlan | null,
+    why: string,
+  ): TestRunReport {
+    return {
+      kind,
+      command: plan?.fileArgv ?? [],
+      exitCode: null,
+      timedOut: false,
+      durationMs: 0,
+      output: why,
+      cases: [],
+      passed: false,
+      invocations: [],
+    };
+  }
+
+  private runFiles(root: string, plan: TestCommandPlan, files: string[]): Observable<TestRunEvent> {
+    return new Observable<TestRunEvent>((subscriber) => {
+      const reportDir = mkdtempSync(join(tmpdir(), 'cta-junit-'));
+      const max = this.config.TEST_OUTPUT_MAX_BYTES;
+      const output = new BoundedBuffer(max);
+      const cases: TestCaseResult[] = [];
+      const invocations: TestRunReport['invocations'] = [];
+      const runs = files.map((file, index) =>
+        defer(() => {
+          const invocation = argvForFile(plan, file, join(reportDir, `report-${index}.xml`));
+          return this.commands
+            .run({
+              argv: invocation.argv,
+              cwd: root,
+              timeoutMs: this.config.TEST_TIMEOUT_SECONDS * 1000,
+              maxOutputBytes: max,
+            })
+            .pipe(
+              map((event): TestRunEvent | null => {
+                if (event.type === 'spawned') {
+                  return { type: 'spawned', pid: event.pid, command: invocation.argv };
+                }
+                const r = event.result;
+                output.push(
+                  Buffer.from(`$ ${formatCommandLine(r.argv)}  (${describeEnd(r)})\n${r.output}\n`),
+                );
+                invocations.push({
+                  command: r.argv,
+                  exitCode: r.exitCode,
+                  timedOut: r.timedOut,
+                  durationMs: r.durationMs,
+                });
+                cases.push(...this.casesFor(invocation, r));
+                return null;
+              }),
+              filter((e): e is TestRunEvent => e !== null),
+            );
+        }),
+      );
+      const subscription = concat(...runs).subscribe({
+        next: (event) => subscriber.next(event),
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          const firstBad = invocations.find((i) => i.exitCode !== 0);
+          const report: TestRunReport = {
+            kind: 'generated',
+            command: plan.fileArgv,
+            exitCode: firstBad === undefined ? 0 : firstBad.exitCode,
+            timedOut: invocations.some((i) => i.timedOut),
+            durationMs: invocations.reduce((sum, i) => sum + i.durationMs, 0),
+            output: output.toString(),
+            cases,
+            passed:
+              firstBad === undefined &&
+              cases.length > 0 &&
+              cases.every((c) => c.status === 'passed' || c.status === 'skipped'),
+            invocations,
+          };
+          subscriber.next({ type: 'report', report });
+          subscriber.complete();
+        },
+      });
+      return () => {
+        subscription.unsubscribe();
+        rmSync(reportDir, { recursive: true, force: true });
+      };
+    });
+  }
+
+  /** Per-case results from the JUnit report when there is one, else one case for the file. */
+  private casesFor(invocation: FileInvocation, r: CommandResult): TestCaseResult[] {
+    const max = this.config.TEST_OUTPUT_MAX_BYTES;
+    const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
+      name: invocation.file,
+      filePath: invocation.file,
+      status,
+      durationMs: r.durationMs,
+      output: cap(`${note}${r.output}`, max),
+    });
+    const fileStatus = statusOf(r);
+    if (fileStatus === 'passed' && NO_TESTS_RAN.test(r.output)) {
+      return [fileCase('error', 'No tests were found in this file.\n')];
+    }
+    if (invocation.junitPath === null || !existsSync(invocation.junitPath)) {
+      return [fileCase(fileStatus)];
+    }
+    let parsed;
+    try {
+      parsed = parseJunitXml(readFileSync(invocation.junitPath, 'utf8'));
+    } catch {
+      return [fileCase(fileStatus)];
+    }
+    if (parsed.length === 0) {
+      return [
+        fileCase(
+          fileStatus === 'passed' ? 'error' : fileStatus,
+          'No tests were found in this file.\n',
+        ),
+      ];
+    }
+    const cases: TestCaseResult[] = parsed.map((c) => ({
+      name: c.name,
+      filePath: invocation.file,
+      status: c.status,
+      durationMs: c.durationMs,
+      output: cap(c.output !== '' || c.status === 'passed' ? c.output : r.output, max),
+    }));
+    const anyFailed = cases.some((c) => c.status === 'failed' || c.status === 'error');
+    if (fileStatus !== 'passed' && !anyFailed) {
+      cases.push(
+        fileCase(
+          'error',
+          `The test command ended with ${describeEnd(r)} although no test case failed.\n`,
+        ),
+      );
+    }
+    return cases;
+  }
+}
