@@ -142,6 +142,27 @@ export class AppConfig {
   @Min(0)
   KILL_GRACE_SECONDS = 3;
 
+  /** Seconds the CLI may take to exit after its result line before its process group is killed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CLI_RESULT_GRACE_SECONDS = 5;
+
+  /**
+   * Extra server environment variables passed to the CLI beyond the built-in allowlist
+   * (comma-separated names; `PREFIX*` matches a prefix). Secret-looking names never pass.
+   */
+  @Transform(toList)
+  @IsString({ each: true })
+  CLAUDE_CLI_ENV_PASSTHROUGH: string[] = [];
+
+  /**
+   * How the CLI reports `total_cost_usd` on a resumed turn: `per_process` (this run only, as
+   * 2.1.197 does), `conversation` (whole conversation), or `auto` (by CLI version).
+   */
+  @IsIn(['auto', 'per_process', 'conversation'])
+  CLAUDE_COST_REPORTING: 'auto' | 'per_process' | 'conversation' = 'auto';
+
   // --- execution limits ---
   @Transform(toInt)
   @IsInt()
