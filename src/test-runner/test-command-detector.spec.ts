@@ -121,6 +121,11 @@ describe('test command detection', () => {
       { 'package.json': '{ nope' },
       ['node-test', ['node', '--test'], ['node', '--test']],
     ],
+    [
+      'bare Python module and tests -> unittest',
+      { 'calc.py': '', 'tests/test_calc.py': '' },
+      ['unittest', ['python3', '-m', 'unittest'], ['python3', '-m', 'unittest']],
+    ],
     ['nothing recognisable', { 'README.md': 'hi' }, null],
   ])('%s', (_name, tree, expected) => {
     files(tree);

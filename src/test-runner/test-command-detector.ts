@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { basename, join } from 'path';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
@@ -7,9 +7,10 @@ import { TestEcosystem } from 'src/test-runner/test-file-patterns';
  * How a project's tests are run, decided from its files (or from the session's `test_command`).
  *
  * Detection order: a `package.json` with a real `scripts.test` (its runner recognised: `node
- * --test`, jest, vitest, else `npm test`); Python markers (pytest config: `pytest.ini`,
- * `conftest.py`, `[tool.pytest...]` in `pyproject.toml`, `[tool:pytest]` in `setup.cfg`, `[pytest]`
- * in `tox.ini` → pytest; otherwise `python3 -m unittest`); `go.mod` → `go test`; `Cargo.toml` →
+ * --test`, jest, vitest, else `npm test`); Python (packaging files, or `.py` files at the top or in
+ * `tests/`), with pytest config (`pytest.ini`, `conftest.py`, `[tool.pytest...]` in
+ * `pyproject.toml`, `[tool:pytest]` in `setup.cfg`, `[pytest]` in `tox.ini`) → pytest, otherwise
+ * `python3 -m unittest`; `go.mod` → `go test`; `Cargo.toml` →
  * `cargo test`; a `package.json` without a test script → jest/vitest when installed, else
  * `node --test`.
  */
@@ -95,15 +96,29 @@ function usesPytest(projectPath: string): boolean {
   return /^\[pytest\]/m.test(readText(join(projectPath, 'tox.ini')) ?? '');
 }
 
+function hasPythonFiles(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => name.endsWith('.py'));
+  } catch {
+    return false;
+  }
+}
+
+/** Python packaging or test config, or plain `.py` files at the top or in `tests/`. */
 function isPythonProject(projectPath: string): boolean {
-  return [
+  const markers = [
     'pyproject.toml',
     'setup.py',
     'setup.cfg',
     'requirements.txt',
     'pytest.ini',
     'tox.ini',
-  ].some((f) => existsSync(join(projectPath, f)));
+  ];
+  return (
+    markers.some((f) => existsSync(join(projectPath, f))) ||
+    hasPythonFiles(projectPath) ||
+    hasPythonFiles(join(projectPath, 'tests'))
+  );
 }
 
 const CONVENTIONS: Record<Exclude<TestFramework, 'custom'>, string> = {

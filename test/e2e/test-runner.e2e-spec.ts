@@ -1,0 +1,398 @@
+import { Test } from '@nestjs/testing';
+import { execFileSync } from 'child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import { firstValueFrom, lastValueFrom, Observable, toArray } from 'rxjs';
+import { AppConfig, loadConfig } from 'src/config/app-config';
+import { ConfigModule } from 'src/config/config.module';
+import { isProcessGroupAlive } from 'src/process/process-group';
+import { TestRunnerModule } from 'src/test-runner/test-runner.module';
+import {
+  reportOnly,
+  TestRunEvent,
+  TestRunnerService,
+  TestRunReport,
+} from 'src/test-runner/test-runner.service';
+
+jest.setTimeout(60_000);
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'projects');
+const OUTPUT_CAP = 8192;
+
+/** True while `pid` exists and is not a zombie (an orphan may wait unreaped in a container). */
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+const report = (events: Observable<TestRunEvent>): Promise<TestRunReport> =>
+  lastValueFrom(events.pipe(reportOnly()));
+
+const PASSING_NODE_TEST = `'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { add } = require('../src/math');
+test('add handles negatives', () => { assert.equal(add(-2, -3), -5); });
+test('add handles zero', () => { assert.equal(add(0, 7), 7); });
+`;
+
+const FAILING_NODE_TEST = `'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { subtract } = require('../src/math');
+test('subtract passes', () => { assert.equal(subtract(3, 1), 2); });
+test('subtract is wrongly expected to add', () => { assert.equal(subtract(3, 1), 4, 'EXPECTED-FOUR'); });
+`;
+
+describe('TestRunnerService (real test commands in fixture copies)', () => {
+  let service: TestRunnerService;
+  let workDir: string;
+
+  const copyFixture = (name: string): string => {
+    const target = join(workDir, name);
+    cpSync(join(FIXTURES, name), target, { recursive: true });
+    return target;
+  };
+  const write = (project: string, rel: string, content: string): void => {
+    mkdirSync(dirname(join(project, rel)), { recursive: true });
+    writeFileSync(join(project, rel), content);
+  };
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule, TestRunnerModule] })
+      .overrideProvider(AppConfig)
+      .useValue(
+        loadConfig({
+          TEST_TIMEOUT_SECONDS: '3',
+          REGRESSION_TIMEOUT_SECONDS: '20',
+          KILL_GRACE_SECONDS: '1',
+          TEST_OUTPUT_MAX_BYTES: String(OUTPUT_CAP),
+        }),
+      )
+      .compile();
+    service = moduleRef.get(TestRunnerService);
+  });
+
+  beforeEach(() => {
+    workDir = mkdtempSync(join(tmpdir(), 'cta-runner-'));
+  });
+  afterEach(() => rmSync(workDir, { recursive: true, force: true }));
+
+  describe('Node project (node --test)', () => {
+    it('finds the new test file and runs it, with per-case results from the JUnit report', async () => {
+      const project = copyFixture('node-basic');
+      const before = await service.snapshot(project);
+      write(project, 'test/negatives.test.js', PASSING_NODE_TEST);
+      const files = await service.changedTestFiles(project, before);
+      expect(files).toEqual(['test/negatives.test.js']);
+
+      const r = await report(service.runGenerated(project, files, null));
+      expect(r.passed).toBe(true);
+      expect(r.kind).toBe('generated');
+      expect(r.exitCode).toBe(0);
+      expect(r.command).toEqual(['node', '--test']);
+      expect(r.cases.map((c) => [c.name, c.status, c.filePath])).toEqual([
+        ['add handles negatives', 'passed', 'test/negatives.test.js'],
+        ['add handles zero', 'passed', 'test/negatives.test.js'],
+      ]);
+      expect(r.output).toContain('add handles negatives');
+      expect(r.invocations).toHaveLength(1);
+    });
+
+    it('reports a failing generated test as failed with its output', async () => {
+      const project = copyFixture('node-basic');
+      write(project, 'test/subtract.test.js', FAILING_NODE_TEST);
+      const r = await report(service.runGenerated(project, ['test/subtract.test.js'], null));
+      expect(r.passed).toBe(false);
+      expect(r.exitCode).toBe(1);
+      expect(r.cases.map((c) => [c.name, c.status])).toEqual([
+        ['subtract passes', 'passed'],
+        ['subtract is wrongly expected to add', 'failed'],
+      ]);
+      expect(r.cases[1].output).toContain('EXPECTED-FOUR');
+      expect(r.output).toContain('EXPECTED-FOUR');
+    });
+
+    it('passes hostile file names as separate arguments, never through a shell or as options', async () => {
+      const project = copyFixture('node-basic');
+      const names = [
+        'test/with space.test.js',
+        '-leading-dash.test.js',
+        'test/$(touch PWNED) `id`.test.js',
+      ];
+      for (const name of names)
+        write(project, name, PASSING_NODE_TEST.replace('../src/math', './src/math'));
+      write(project, 'test/with space.test.js', PASSING_NODE_TEST);
+      write(project, 'test/$(touch PWNED) `id`.test.js', PASSING_NODE_TEST);
+      const r = await report(service.runGenerated(project, names, null));
+      expect(r.cases.map((c) => c.filePath)).toEqual([
+        'test/with space.test.js',
+        'test/with space.test.js',
+        '-leading-dash.test.js',
+        '-leading-dash.test.js',
+        'test/$(touch PWNED) `id`.test.js',
+        'test/$(touch PWNED) `id`.test.js',
+      ]);
+      expect(r.passed).toBe(true);
+      expect(r.invocations.map((i) => i.command[i.command.length - 1])).toEqual([
+        'test/with space.test.js',
+        './-leading-dash.test.js',
+        'test/$(touch PWNED) `id`.test.js',
+      ]);
+      expect(existsSync(join(project, 'PWNED'))).toBe(false);
+      expect(existsSync(join(project, 'test', 'PWNED'))).toBe(false);
+    });
+
+    it('uses the session test_command, with files appended as arguments', async () => {
+      const project = copyFixture('node-basic');
+      write(project, 'test/negatives.test.js', PASSING_NODE_TEST);
+      const r = await report(
+        service.runGenerated(
+          project,
+          ['test/negatives.test.js'],
+          "node --test --test-name-pattern='zero'",
+        ),
+      );
+      expect(r.passed).toBe(true);
+      expect(r.cases.map((c) => [c.name, c.status])).toEqual([
+        ['add handles negatives', 'skipped'],
+        ['add handles zero', 'passed'],
+      ]);
+    });
+
+    it('refuses files outside the project', async () => {
+      const project = copyFixture('node-basic');
+      await expect(
+        report(service.runGenerated(project, ['../escape.test.js'], null)),
+      ).rejects.toThrow(/outside the project/);
+    });
+
+    it('fails with an explanation when no test files were written', async () => {
+      const project = copyFixture('node-basic');
+      const r = await report(service.runGenerated(project, [], null));
+      expect(r.passed).toBe(false);
+      expect(r.cases).toEqual([]);
+      expect(r.output).toMatch(/No test files were created or changed/);
+    });
+
+    it('runs the regression command (npm test) and reports it as one case', async () => {
+      const project = copyFixture('node-basic');
+      const r = await report(service.runRegression(project, 'npm test'));
+      expect(r.kind).toBe('regression');
+      expect(r.passed).toBe(true);
+      expect(r.exitCode).toBe(0);
+      expect(r.cases).toEqual([
+        expect.objectContaining({ name: 'regression: npm test', status: 'passed', filePath: null }),
+      ]);
+      expect(r.output).toContain('subtract takes the second from the first');
+    });
+
+    it('reports a failing regression command', async () => {
+      const project = copyFixture('node-basic');
+      write(project, 'test/broken.test.js', FAILING_NODE_TEST);
+      const r = await report(service.runRegression(project, 'node --test'));
+      expect(r.passed).toBe(false);
+      expect(r.cases[0].status).toBe('failed');
+      expect(r.cases[0].output).toContain('EXPECTED-FOUR');
+    });
+
+    it('rejects a regression command that needs a shell', async () => {
+      const project = copyFixture('node-basic');
+      await expect(
+        report(service.runRegression(project, 'npm test && touch PWNED')),
+      ).rejects.toThrow(/without a shell/);
+      expect(existsSync(join(project, 'PWNED'))).toBe(false);
+    });
+
+    it('kills the whole process group on timeout, grandchildren included', async () => {
+      const project = copyFixture('node-basic');
+      const pidFile = join(workDir, 'pids.json');
+      write(
+        project,
+        'test/hang.test.js',
+        `'use strict';
+const test = require('node:test');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+process.on('SIGINT', () => {});
+test('hangs', async () => {
+  const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+  fs.writeFileSync(${JSON.stringify(pidFile)}, JSON.stringify({ runner: process.pid, sleeper: child.pid }));
+  await new Promise(() => {});
+});
+`,
+      );
+      const events = await lastValueFrom(
+        service.runGenerated(project, ['test/hang.test.js'], null).pipe(toArray()),
+      );
+      const spawned = events.find((e) => e.type === 'spawned');
+      const last = events[events.length - 1];
+      expect(last.type).toBe('report');
+      const r = (last as Extract<TestRunEvent, { type: 'report' }>).report;
+      expect(r.timedOut).toBe(true);
+      expect(r.passed).toBe(false);
+      expect(r.cases.some((c) => c.status === 'error')).toBe(true);
+      expect(r.output).toMatch(/timed out after 3000 ms/);
+      const pids = JSON.parse(readFileSync(pidFile, 'utf8')) as { runner: number; sleeper: number };
+      expect(spawned).toBeDefined();
+      const pgid = (spawned as Extract<TestRunEvent, { type: 'spawned' }>).pid;
+      expect(isProcessGroupAlive(pgid)).toBe(false);
+      expect(pidAlive(pids.runner)).toBe(false);
+      expect(pidAlive(pids.sleeper)).toBe(false);
+    });
+
+    it('stops the process group when the subscriber unsubscribes (cancel)', async () => {
+      const project = copyFixture('node-basic');
+      write(
+        project,
+        'test/slow.test.js',
+        `require('node:test')('slow', () => new Promise((r) => setTimeout(r, 60000)));\n`,
+      );
+      let pgid = 0;
+      await new Promise<void>((resolve) => {
+        const sub = service.runGenerated(project, ['test/slow.test.js'], null).subscribe((e) => {
+          if (e.type === 'spawned') {
+            pgid = e.pid;
+            setTimeout(() => {
+              sub.unsubscribe();
+              resolve();
+            }, 300);
+          }
+        });
+      });
+      expect(pgid).toBeGreaterThan(1);
+      expect(await waitUntil(() => !isProcessGroupAlive(pgid), 5000)).toBe(true);
+    });
+
+    it('caps the output it keeps', async () => {
+      const project = copyFixture('node-basic');
+      write(
+        project,
+        'test/noisy.test.js',
+        `require('node:test')('noisy', () => { for (let i = 0; i < 2000; i++) console.log('line ' + i + ' ' + 'z'.repeat(200)); });\n`,
+      );
+      const r = await report(service.runRegression(project, 'node --test test/noisy.test.js'));
+      expect(r.passed).toBe(true);
+      expect(Buffer.byteLength(r.output)).toBeLessThan(OUTPUT_CAP + 512);
+      expect(Buffer.byteLength(r.cases[0].output)).toBeLessThan(OUTPUT_CAP + 512);
+      expect(r.cases[0].output).toMatch(/\[\.\.\. \d+ bytes cut \.\.\.\]/);
+    });
+  });
+
+  describe('Python project (unittest, pytest when installed)', () => {
+    const FAILING_PY = `import unittest\nfrom calc import divide\n\nclass DivideTest(unittest.TestCase):\n    def test_divide(self):\n        self.assertEqual(divide(6, 3), 3, "EXPECTED-THREE")\n`;
+    const PASSING_PY = `import unittest\nfrom calc import divide\n\nclass DivideTest(unittest.TestCase):\n    def test_divide(self):\n        self.assertEqual(divide(6, 3), 2)\n`;
+
+    it('detects unittest and reports one case per file', async () => {
+      const project = copyFixture('python-basic');
+      expect(service.describeTestSetup(project, null)).toMatchObject({
+        framework: 'unittest',
+        command: 'python3 -m unittest <test file>',
+      });
+      const before = await service.snapshot(project);
+      write(project, 'tests/test_divide.py', PASSING_PY);
+      write(project, 'tests/test_divide_bad.py', FAILING_PY);
+      write(project, 'tests/helpers.py', 'X = 1\n');
+      const files = await service.changedTestFiles(project, before);
+      expect(files).toEqual(['tests/test_divide.py', 'tests/test_divide_bad.py']);
+      const r = await report(service.runGenerated(project, files, null));
+      expect(r.passed).toBe(false);
+      expect(r.cases.map((c) => [c.name, c.status])).toEqual([
+        ['tests/test_divide.py', 'passed'],
+        ['tests/test_divide_bad.py', 'failed'],
+      ]);
+      expect(r.cases[1].output).toContain('EXPECTED-THREE');
+      expect(existsSync(join(project, 'tests', '__pycache__'))).toBe(false);
+    });
+
+    it('runs a file whose name has a space and a leading dash', async () => {
+      const project = copyFixture('python-basic');
+      write(project, 'tests/-odd name_test.py', PASSING_PY);
+      const r = await report(service.runGenerated(project, ['tests/-odd name_test.py'], null));
+      expect(r.cases).toEqual([
+        expect.objectContaining({ filePath: 'tests/-odd name_test.py', status: 'passed' }),
+      ]);
+    });
+
+    it('marks a file without tests as an error', async () => {
+      const project = copyFixture('python-basic');
+      write(project, 'tests/test_empty.py', 'X = 1\n');
+      const r = await report(service.runGenerated(project, ['tests/test_empty.py'], null));
+      expect(r.passed).toBe(false);
+      expect(r.cases[0].status).toBe('error');
+      expect(r.cases[0].output).toMatch(/No tests were found/);
+    });
+
+    it('runs the regression suite with python3 -m unittest', async () => {
+      const project = copyFixture('python-basic');
+      const r = await report(service.runRegression(project, 'python3 -m unittest'));
+      expect(r.passed).toBe(true);
+      expect(r.output).toMatch(/Ran 2 tests/);
+    });
+
+    const pytestAvailable = ((): boolean => {
+      try {
+        execFileSync('python3', ['-m', 'pytest', '--version'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    (pytestAvailable ? it : it.skip)(
+      'uses pytest JUnit XML for per-case results when configured',
+      async () => {
+        const project = copyFixture('python-basic');
+        write(project, 'pytest.ini', '[pytest]\n');
+        write(
+          project,
+          'tests/test_pytest_style.py',
+          'from calc import add\n\ndef test_add_ok():\n    assert add(1, 2) == 3\n\ndef test_add_bad():\n    assert add(1, 2) == 4, "EXPECTED-FOUR"\n',
+        );
+        const r = await report(service.runGenerated(project, ['tests/test_pytest_style.py'], null));
+        expect(r.command).toEqual(['python3', '-m', 'pytest']);
+        expect(r.cases.map((c) => [c.name, c.status, c.filePath])).toEqual([
+          ['test_add_ok', 'passed', 'tests/test_pytest_style.py'],
+          ['test_add_bad', 'failed', 'tests/test_pytest_style.py'],
+        ]);
+        expect(r.cases[1].output).toContain('EXPECTED-FOUR');
+        expect(existsSync(join(project, '.pytest_cache'))).toBe(false);
+      },
+    );
+  });
+
+  it('reports a missing test tool as an error, not a crash', async () => {
+    const project = copyFixture('node-basic');
+    write(project, 'test/a.test.js', PASSING_NODE_TEST);
+    const r = await firstValueFrom(
+      service
+        .runGenerated(project, ['test/a.test.js'], 'definitely-not-a-command-xyz')
+        .pipe(reportOnly()),
+    );
+    expect(r.passed).toBe(false);
+    expect(r.cases[0].status).toBe('error');
+    expect(r.output).toMatch(/could not start definitely-not-a-command-xyz/);
+  });
+});
