@@ -119,6 +119,11 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'continue', reason: 'continue_stop_short', intervention: true },
   ],
   [
+    "needs_input: the classifier's reading wins over the text",
+    { outcome: outcome('needs_input', 'Done with part one?', { needsInput: 'stop_short' }) },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
     'max_turns -> continue (intervention)',
     { outcome: outcome('max_turns', null) },
     {

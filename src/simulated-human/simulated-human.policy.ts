@@ -1,6 +1,8 @@
+import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { hasDoneMarker, readAgentReply } from 'src/simulated-human/agent-reply-reader';
 import { PromptTemplates, renderTemplate } from 'src/simulated-human/prompt-templates';
 import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-summary';
+import { StatusReason } from 'src/tasks/task-status';
 
 /**
  * WHERE THE SIMULATED HUMAN DECIDES. `decideNextStep` is a pure function: the outcome of the turn
@@ -37,26 +39,17 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
  * `encourage`. Encouragement never changes whether a prompt is an intervention.
  */
 
-/** Kinds of turn outcome (same strings as the ClaudeCli module's `TurnOutcome.kind`). */
-export type PolicyOutcomeKind =
-  | 'success'
-  | 'success_with_denials'
-  | 'needs_input'
-  | 'api_error'
-  | 'max_turns'
-  | 'execution_error'
-  | 'crash'
-  | 'timeout'
-  | 'cli_not_found';
-
-/** The part of a turn outcome the policy reads; any `TurnOutcome` fits. */
-export interface PolicyOutcome {
-  kind: PolicyOutcomeKind;
-  text: string | null;
-  apiError?: 'not_logged_in' | 'network' | 'rate_limit' | 'other';
-  timeout?: 'init' | 'overall' | 'idle';
+/**
+ * The part of a turn outcome the policy reads; any `TurnOutcome` fits. `needsInput` (the
+ * classifier's reading of a `needs_input` turn) is used when present, else the policy reads the
+ * text itself (`readAgentReply`).
+ */
+export type PolicyOutcome = Pick<
+  TurnOutcome,
+  'kind' | 'text' | 'apiError' | 'timeout' | 'needsInput'
+> & {
   permissionDenials: readonly { toolName: string }[];
-}
+};
 
 /** The phase of the turn that just ended. */
 export type PolicyPhase = 'work' | 'writing_tests' | 'fixing_tests';
@@ -105,12 +98,15 @@ export type ContinueReason =
   | 'permission_denied';
 
 /** The `StatusReason`s the policy can fail a task with. */
-export type PolicyFailReason =
-  | 'agent_error'
-  | 'cli_not_found'
-  | 'permission_denied'
-  | 'max_iterations_reached'
-  | 'max_pauses_reached';
+export const POLICY_FAIL_REASONS = [
+  'agent_error',
+  'cli_not_found',
+  'permission_denied',
+  'max_iterations_reached',
+  'max_pauses_reached',
+] as const satisfies readonly StatusReason[];
+
+export type PolicyFailReason = (typeof POLICY_FAIL_REASONS)[number];
 
 export type Decision =
   | {
@@ -393,7 +389,7 @@ export function decideNextStep(
         prompt: renderTemplate(templates.continueMaxTurns, taskValues(input)),
       });
     case 'needs_input':
-      return readAgentReply(outcome.text) === 'question'
+      return (outcome.needsInput ?? readAgentReply(outcome.text)) === 'question'
         ? answer(input, templates, settings)
         : continueStopShort(input, templates, settings);
     case 'success_with_denials': {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { loadConfig } from 'src/config/app-config';
 import { SimulatedHumanService } from 'src/simulated-human/simulated-human.service';
 
@@ -47,6 +48,39 @@ describe('SimulatedHumanService', () => {
       turnsSinceEncouragement: 0,
     });
     expect(denied.action === 'continue' && denied.prompt).toContain('allowed tools (Read, Edit)');
+  });
+
+  it('accepts a full TurnOutcome from the ClaudeCli module', () => {
+    const service = new SimulatedHumanService(loadConfig({}));
+    const outcome: TurnOutcome = {
+      kind: 'needs_input',
+      text: 'Should I use integers?',
+      needsInput: 'question',
+      permissionDenials: [],
+      conversationCostUsd: 0.01,
+      turnCostUsd: 0.01,
+      inputTokens: 10,
+      outputTokens: 5,
+      numTurns: 1,
+      durationMs: 100,
+      exitCode: 0,
+      stderrTail: '',
+      sessionId: null,
+    };
+    const decision = service.decide({
+      outcome,
+      phase: 'work',
+      iteration: 1,
+      maxIterations: 20,
+      pauseCount: 0,
+      maxPauses: 5,
+      turnsSinceEncouragement: 0,
+    });
+    expect(decision).toMatchObject({
+      action: 'continue',
+      reason: 'answer_question',
+      intervention: true,
+    });
   });
 
   it('refuses to start with an invalid template file', () => {
