@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClaudeCliModule } from 'src/claude-cli/claude-cli.module';
+import { CommonModule } from 'src/common/common.module';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
@@ -11,6 +12,7 @@ import { TestRunnerModule } from 'src/test-runner/test-runner.module';
 @Module({
   imports: [
     ConfigModule,
+    CommonModule,
     DatabaseModule,
     ClaudeCliModule,
     SimulatedHumanModule,

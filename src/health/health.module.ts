@@ -1,4 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ClaudeCliModule } from 'src/claude-cli/claude-cli.module';
+import { HealthController } from 'src/health/health.controller';
+import { HealthService } from 'src/health/health.service';
 
-@Module({})
+@Module({
+  imports: [ClaudeCliModule],
+  controllers: [HealthController],
+  providers: [HealthService],
+})
 export class HealthModule {}

@@ -1,4 +1,15 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ProjectPathService } from 'src/sessions/project-path.service';
+import { Session } from 'src/sessions/session.entity';
+import { SessionsController } from 'src/sessions/sessions.controller';
+import { SessionsService } from 'src/sessions/sessions.service';
+import { TasksModule } from 'src/tasks/tasks.module';
 
-@Module({})
+@Module({
+  imports: [TypeOrmModule.forFeature([Session]), TasksModule],
+  controllers: [SessionsController],
+  providers: [SessionsService, ProjectPathService],
+  exports: [SessionsService, ProjectPathService],
+})
 export class SessionsModule {}

@@ -5,6 +5,8 @@
  */
 export enum ErrorCode {
   ValidationFailed = 'validation_failed',
+  /** A client mistake the router or a framework pipe caught that has no more specific code. */
+  BadRequest = 'bad_request',
   InvalidId = 'invalid_id',
   PayloadTooLarge = 'payload_too_large',
   MalformedJson = 'malformed_json',

@@ -1,0 +1,22 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from 'src/common/dto/error-response.dto';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (`validation_failed`, `invalid_id`, `malformed_json`, `project_path_invalid`)',
+  403: 'Project path outside ALLOWED_PROJECT_ROOTS (`project_path_not_allowed`)',
+  404: 'Not found (`session_not_found`, `task_not_found`)',
+  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`)',
+  413: 'Request body too large (`payload_too_large`)',
+  500: 'Unexpected error (`internal_error`; no details leak)',
+  503: 'Database unavailable (`database_unavailable`)',
+};
+
+/** Documents the error responses of an operation, all with the common error body. */
+export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...[...statuses, 500].map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
+    ),
+  );
+}

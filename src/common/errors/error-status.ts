@@ -1,0 +1,31 @@
+import { HttpStatus } from '@nestjs/common';
+import { ErrorCode } from 'src/common/errors/domain-error';
+
+/** The HTTP status of each error code. Exhaustive: a new code without a status does not compile. */
+export function httpStatusOf(code: ErrorCode): HttpStatus {
+  switch (code) {
+    case ErrorCode.ValidationFailed:
+    case ErrorCode.BadRequest:
+    case ErrorCode.InvalidId:
+    case ErrorCode.MalformedJson:
+    case ErrorCode.ProjectPathInvalid:
+      return HttpStatus.BAD_REQUEST;
+    case ErrorCode.ProjectPathNotAllowed:
+      return HttpStatus.FORBIDDEN;
+    case ErrorCode.SessionNotFound:
+    case ErrorCode.TaskNotFound:
+    case ErrorCode.RouteNotFound:
+      return HttpStatus.NOT_FOUND;
+    case ErrorCode.TaskNotDeletable:
+    case ErrorCode.SessionHasActiveTasks:
+    case ErrorCode.TaskNotCancellable:
+    case ErrorCode.IllegalTransition:
+      return HttpStatus.CONFLICT;
+    case ErrorCode.PayloadTooLarge:
+      return HttpStatus.PAYLOAD_TOO_LARGE;
+    case ErrorCode.DatabaseUnavailable:
+      return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.Internal:
+      return HttpStatus.INTERNAL_SERVER_ERROR;
+  }
+}

@@ -1,0 +1,94 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { httpStatusOf } from 'src/common/errors/error-status';
+import { requestIdOf, RequestWithId } from 'src/common/http/request-id';
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  request_id: string;
+}
+
+/** Driver error codes that mean the database cannot be reached right now. */
+const DATABASE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'SQLITE_BUSY',
+  'SQLITE_CANTOPEN',
+]);
+
+function errorCodeOf(exception: unknown): string | undefined {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Turns every exception into `{ code, message, details?, request_id }`. Domain errors map through
+ * `httpStatusOf`; framework HTTP exceptions keep their 4xx status; anything else is a 500 with a
+ * generic message (no stack, no SQL), logged with its request id.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<RequestWithId>();
+    const res = ctx.getResponse<Response>();
+    const requestId = requestIdOf(req);
+    const { status, body } = this.describe(exception);
+    if (status >= 500) {
+      const detail =
+        exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
+      this.logger.error(
+        `${req.method} ${req.originalUrl} -> ${status} [request_id=${requestId}] ${detail}`,
+      );
+    }
+    if (res.headersSent) return;
+    res.status(status).json({ ...body, request_id: requestId } satisfies ErrorBody);
+  }
+
+  private describe(exception: unknown): { status: number; body: Omit<ErrorBody, 'request_id'> } {
+    if (exception instanceof DomainError) {
+      return {
+        status: httpStatusOf(exception.code),
+        body: {
+          code: exception.code,
+          message: exception.message,
+          ...(exception.details ? { details: exception.details } : {}),
+        },
+      };
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      const status = exception.getStatus();
+      if (status === 404) {
+        return { status, body: { code: ErrorCode.RouteNotFound, message: 'No such route' } };
+      }
+      return { status, body: { code: ErrorCode.BadRequest, message: exception.message } };
+    }
+    if (DATABASE_DOWN_CODES.has(errorCodeOf(exception) ?? '')) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        body: { code: ErrorCode.DatabaseUnavailable, message: 'The database is unavailable' },
+      };
+    }
+    return {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      body: { code: ErrorCode.Internal, message: 'Internal server error' },
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from 'src/database/database-options';
+import { redactDatabaseUrl } from 'src/database/database-url';
+
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/**
+ * Connects once with the app's own options (which also applies pending migrations), then closes.
+ * Called by `main.ts` before the app boots so an unreachable database or a failing migration ends
+ * the process with one clear line instead of TypeORM's retry loop of stack traces.
+ */
+export async function checkDatabase(databaseUrl: string): Promise<void> {
+  let dataSource: DataSource;
+  try {
+    dataSource = new DataSource(buildDataSourceOptions({ databaseUrl }));
+  } catch (error) {
+    throw new DatabaseUnavailableError(
+      `Invalid DATABASE_URL ${redactDatabaseUrl(databaseUrl)}: ${firstLine(error)}`,
+    );
+  }
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw new DatabaseUnavailableError(
+      `Cannot use database ${redactDatabaseUrl(databaseUrl)}: ${firstLine(error)}`,
+    );
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+  }
+}
+
+function firstLine(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split('\n')[0] || 'unknown error';
+  return typeof code === 'string' && !line.includes(code) ? `${code} ${line}` : line;
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
+import { HealthResponseDto } from 'src/health/health-response.dto';
+
+/** Longest a health probe waits for the database. */
+const DATABASE_PROBE_TIMEOUT_MS = 3000;
+
+@Injectable()
+export class HealthService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cli: CliAvailabilityService,
+  ) {}
+
+  /** `status` is `ok` unless the database is down; a missing CLI is reported, not fatal. */
+  async check(): Promise<HealthResponseDto> {
+    const database = await this.probeDatabase();
+    const cli = this.cli.status();
+    return {
+      status: database.status === 'up' ? 'ok' : 'error',
+      database,
+      claude_cli: {
+        command: cli.command,
+        available: cli.available,
+        version: cli.version,
+        error: cli.error,
+      },
+    };
+  }
+
+  private async probeDatabase(): Promise<HealthResponseDto['database']> {
+    const type = this.dataSource.options.type;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!this.dataSource.isInitialized) throw new Error('not connected');
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timed out')), DATABASE_PROBE_TIMEOUT_MS);
+        }),
+      ]);
+      return { status: 'up', type, error: null };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { status: 'down', type, error: message.split('\n')[0].slice(0, 200) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

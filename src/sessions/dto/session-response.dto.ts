@@ -1,0 +1,42 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { Page } from 'src/common/dto/pagination.dto';
+
+export class SessionResponseDto {
+  @ApiProperty({ format: 'uuid', example: '3f1d2a4e-9a7b-4a51-9a0f-0c8d6f1e2b3c' })
+  id!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'calculator' })
+  name!: string | null;
+
+  @ApiProperty({
+    description: 'Canonical real path of the project directory',
+    example: '/tmp/myproject',
+  })
+  project_path!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'npx jest' })
+  test_command!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'npm test' })
+  regression_command!: string | null;
+
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
+  updated_at!: string;
+}
+
+export class SessionPageDto implements Page<SessionResponseDto> {
+  @ApiProperty({ type: [SessionResponseDto] })
+  items!: SessionResponseDto[];
+
+  @ApiProperty({ example: 1 })
+  total!: number;
+
+  @ApiProperty({ example: 20 })
+  limit!: number;
+
+  @ApiProperty({ example: 0 })
+  offset!: number;
+}

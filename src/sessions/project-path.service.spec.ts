@@ -1,0 +1,91 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from 'src/config/app-config';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { isInside, ProjectPathService } from 'src/sessions/project-path.service';
+
+async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'ok'> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    throw error;
+  }
+}
+
+describe('ProjectPathService', () => {
+  let tmp: string;
+  let allowed: string;
+  let outside: string;
+
+  beforeAll(() => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-pp-')));
+    allowed = path.join(tmp, 'allowed');
+    outside = path.join(tmp, 'outside');
+    fs.mkdirSync(path.join(allowed, 'proj'), { recursive: true });
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(allowed, 'file.txt'), 'x');
+    fs.symlinkSync(outside, path.join(allowed, 'escape'));
+    fs.symlinkSync(path.join(allowed, 'proj'), path.join(tmp, 'link-in'));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const service = (roots?: string) =>
+    new ProjectPathService(loadConfig(roots === undefined ? {} : { ALLOWED_PROJECT_ROOTS: roots }));
+
+  it('returns the canonical path of an existing directory', async () => {
+    await expect(service().resolve(path.join(allowed, 'proj', '..', 'proj'))).resolves.toBe(
+      path.join(allowed, 'proj'),
+    );
+    await expect(service().resolve(path.join(tmp, 'link-in'))).resolves.toBe(
+      path.join(allowed, 'proj'),
+    );
+  });
+
+  it.each([
+    ['relative', 'relative/dir'],
+    ['dot-relative', './proj'],
+    ['missing', '/definitely/not/here/cta'],
+    ['empty', ''],
+    ['NUL byte', '/tmp/\0x'],
+  ])('rejects a %s path as project_path_invalid', async (_label, input) => {
+    expect(await codeOf(service().resolve(input))).toBe(ErrorCode.ProjectPathInvalid);
+  });
+
+  it('rejects a file as project_path_invalid', async () => {
+    expect(await codeOf(service().resolve(path.join(allowed, 'file.txt')))).toBe(
+      ErrorCode.ProjectPathInvalid,
+    );
+  });
+
+  it('enforces ALLOWED_PROJECT_ROOTS on the resolved path', async () => {
+    const s = service(`${allowed},/nonexistent-root`);
+    await expect(s.resolve(path.join(allowed, 'proj'))).resolves.toBe(path.join(allowed, 'proj'));
+    await expect(s.resolve(allowed)).resolves.toBe(allowed);
+    expect(await codeOf(s.resolve(outside))).toBe(ErrorCode.ProjectPathNotAllowed);
+    expect(await codeOf(s.resolve(path.join(allowed, 'escape')))).toBe(
+      ErrorCode.ProjectPathNotAllowed,
+    );
+    expect(await codeOf(s.resolve(`${allowed}-sibling`))).toBe(ErrorCode.ProjectPathInvalid);
+  });
+
+  it('allows a symlink from outside that lands inside a root', async () => {
+    await expect(service(allowed).resolve(path.join(tmp, 'link-in'))).resolves.toBe(
+      path.join(allowed, 'proj'),
+    );
+  });
+});
+
+describe('isInside', () => {
+  it.each([
+    ['/a/b', '/a', true],
+    ['/a', '/a', true],
+    ['/ab', '/a', false],
+    ['/a/b', '/', true],
+    ['/b', '/a', false],
+  ])('%s inside %s is %s', (candidate, root, expected) => {
+    expect(isInside(candidate, root)).toBe(expected);
+  });
+});

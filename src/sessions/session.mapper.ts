@@ -1,0 +1,14 @@
+import { Session } from 'src/sessions/session.entity';
+import { SessionResponseDto } from 'src/sessions/dto/session-response.dto';
+
+export function toSessionResponse(session: Session): SessionResponseDto {
+  return {
+    id: session.id,
+    name: session.name,
+    project_path: session.projectPath,
+    test_command: session.testCommand,
+    regression_command: session.regressionCommand,
+    created_at: session.createdAt.toISOString(),
+    updated_at: session.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,78 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
+import { PaginationQueryDto } from 'src/common/dto/pagination.dto';
+import { API_PREFIX } from 'src/common/http/api-paths';
+import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
+import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
+import { SessionPageDto, SessionResponseDto } from 'src/sessions/dto/session-response.dto';
+import { toSessionResponse } from 'src/sessions/session.mapper';
+import { SessionsService } from 'src/sessions/sessions.service';
+import { TaskPageDto } from 'src/tasks/dto/task-response.dto';
+import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
+import { TasksService } from 'src/tasks/tasks.service';
+
+@ApiTags('sessions')
+@Controller(`${API_PREFIX}/sessions`)
+export class SessionsController {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly tasks: TasksService,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a session for a project directory' })
+  @ApiCreatedResponse({ type: SessionResponseDto })
+  @ApiErrorResponses(400, 403, 413)
+  async create(@Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
+    return toSessionResponse(await this.sessions.create(dto));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List sessions, newest first' })
+  @ApiOkResponse({ type: SessionPageDto })
+  @ApiErrorResponses(400)
+  async list(@Query() query: PaginationQueryDto): Promise<SessionPageDto> {
+    const [items, total] = await this.sessions.list(query);
+    return { items: items.map(toSessionResponse), total, limit: query.limit, offset: query.offset };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get session details' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: SessionResponseDto })
+  @ApiErrorResponses(400, 404)
+  async findOne(@Param('id', UuidParamPipe) id: string): Promise<SessionResponseDto> {
+    return toSessionResponse(await this.sessions.findOne(id));
+  }
+
+  @Get(':id/tasks')
+  @ApiOperation({ summary: "List a session's tasks, newest first" })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TaskPageDto })
+  @ApiErrorResponses(400, 404)
+  async listTasks(
+    @Param('id', UuidParamPipe) id: string,
+    @Query() query: TaskListQueryDto,
+  ): Promise<TaskPageDto> {
+    await this.sessions.findOne(id);
+    return this.tasks.list({ ...query, session_id: id });
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponses(400, 404, 409)
+  async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
+    await this.sessions.remove(id);
+  }
+}

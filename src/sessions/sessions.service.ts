@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { PaginationQueryDto } from 'src/common/dto/pagination.dto';
+import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
+import { ProjectPathService } from 'src/sessions/project-path.service';
+import { Session } from 'src/sessions/session.entity';
+import { ACTIVE_STATUSES } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+
+const blankToNull = (value: string | null | undefined): string | null =>
+  value === undefined || value === null || value.trim() === '' ? null : value;
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly projectPaths: ProjectPathService,
+  ) {}
+
+  async create(dto: CreateSessionDto): Promise<Session> {
+    const projectPath = await this.projectPaths.resolve(dto.project_path);
+    const now = new Date();
+    const session = this.sessions.create({
+      id: randomUUID(),
+      name: blankToNull(dto.name),
+      projectPath,
+      testCommand: blankToNull(dto.test_command),
+      regressionCommand: blankToNull(dto.regression_command),
+      createdAt: now,
+      updatedAt: now,
+    });
+    return this.sessions.save(session);
+  }
+
+  async list(page: PaginationQueryDto): Promise<[Session[], number]> {
+    return this.sessions.findAndCount({
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: page.limit,
+      skip: page.offset,
+    });
+  }
+
+  /** The session, or 404 `session_not_found`. */
+  async findOne(id: string): Promise<Session> {
+    const session = await this.sessions.findOneBy({ id });
+    if (!session) throw new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
+    return session;
+  }
+
+  /**
+   * Deletes the session and (by cascade) its tasks, unless one of them is RUNNING, PAUSED or
+   * TESTING (409 `session_has_active_tasks`): those own a process in the project.
+   */
+  async remove(id: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const sessions = manager.getRepository(Session);
+      const query = sessions.createQueryBuilder('s').where('s.id = :id', { id });
+      if (this.dataSource.options.type === 'mysql') query.setLock('pessimistic_write');
+      const session = await query.getOne();
+      if (!session) throw new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
+      const active = await manager.getRepository(Task).count({
+        where: { sessionId: id, status: In([...ACTIVE_STATUSES]) },
+      });
+      if (active > 0) {
+        throw new DomainError(
+          ErrorCode.SessionHasActiveTasks,
+          `Session ${id} has ${active} running task(s); cancel them first`,
+          { active_tasks: active },
+        );
+      }
+      await sessions.delete({ id });
+    });
+  }
+}

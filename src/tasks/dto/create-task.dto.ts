@@ -1,0 +1,44 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export const DESCRIPTION_MAX_LENGTH = 20000;
+
+/**
+ * Body of `POST /api/v1/tasks`. Unknown fields are rejected. `max_iterations` and `max_pauses`
+ * default to MAX_ITERATIONS / MAX_PAUSES and may not exceed MAX_ITERATIONS_LIMIT /
+ * MAX_PAUSES_LIMIT (checked by the service against the configured limits).
+ */
+export class CreateTaskDto {
+  @ApiProperty({ format: 'uuid', example: '3f1d2a4e-9a7b-4a51-9a0f-0c8d6f1e2b3c' })
+  @IsUUID('all')
+  session_id!: string;
+
+  @ApiProperty({ example: 'Create a calculator function', maxLength: DESCRIPTION_MAX_LENGTH })
+  @IsString()
+  @Matches(/\S/, { message: 'description must not be blank' })
+  @MaxLength(DESCRIPTION_MAX_LENGTH)
+  description!: string;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    description: 'Agent turns allowed (default MAX_ITERATIONS, at most MAX_ITERATIONS_LIMIT)',
+    example: 20,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  max_iterations?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      'Simulated-human interventions allowed (default MAX_PAUSES, at most MAX_PAUSES_LIMIT)',
+    example: 5,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  max_pauses?: number;
+}

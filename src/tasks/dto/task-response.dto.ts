@@ -1,0 +1,246 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { Page } from 'src/common/dto/pagination.dto';
+import { INTERACTION_KINDS, type InteractionKind } from 'src/tasks/claude-interaction.entity';
+import {
+  STATUS_REASONS,
+  TASK_PHASES,
+  TaskStatus,
+  type StatusReason,
+  type TaskPhase,
+} from 'src/tasks/task-status';
+import {
+  TEST_CASE_KINDS,
+  TEST_CASE_STATUSES,
+  type TestCaseKind,
+  type TestCaseStatus,
+} from 'src/tasks/test-case.entity';
+
+const EXAMPLE_TIME = '2026-11-25T06:00:00.000Z';
+
+export class TestCountsDto {
+  @ApiProperty({ example: 3 })
+  passed!: number;
+
+  @ApiProperty({ example: 0 })
+  failed!: number;
+
+  @ApiProperty({ example: 3 })
+  total!: number;
+}
+
+/** A task as lists and `POST /api/v1/tasks` return it. */
+export class TaskResponseDto {
+  @ApiProperty({ format: 'uuid', example: '9b2e7c1a-5d4f-4e3b-8a6c-1f2d3e4a5b6c' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid', example: '3f1d2a4e-9a7b-4a51-9a0f-0c8d6f1e2b3c' })
+  session_id!: string;
+
+  @ApiProperty({ example: '/tmp/myproject' })
+  project_path!: string;
+
+  @ApiProperty({ example: 'Create a calculator function' })
+  description!: string;
+
+  @ApiProperty({ enum: TaskStatus, example: TaskStatus.Pending })
+  status!: TaskStatus;
+
+  @ApiProperty({ enum: STATUS_REASONS, nullable: true, example: 'created' })
+  status_reason!: StatusReason | null;
+
+  @ApiProperty({ enum: TASK_PHASES, nullable: true, example: 'queued' })
+  phase!: TaskPhase | null;
+
+  @ApiProperty({ example: 0 })
+  iteration!: number;
+
+  @ApiProperty({ example: 20 })
+  max_iterations!: number;
+
+  @ApiProperty({ example: 0 })
+  pause_count!: number;
+
+  @ApiProperty({ example: 5 })
+  max_pauses!: number;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null })
+  claude_session_id!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  result_summary!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  error_message!: string | null;
+
+  @ApiProperty({ type: TestCountsDto })
+  tests!: TestCountsDto;
+
+  @ApiProperty({ example: 0 })
+  cost_usd!: number;
+
+  @ApiProperty({ example: 0 })
+  input_tokens!: number;
+
+  @ApiProperty({ example: 0 })
+  output_tokens!: number;
+
+  @ApiProperty({ description: 'Times the task has been claimed by a worker', example: 0 })
+  attempt!: number;
+
+  @ApiProperty({ example: false })
+  cancel_requested!: boolean;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  started_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  completed_at!: string | null;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  updated_at!: string;
+}
+
+export class InteractionResponseDto {
+  @ApiProperty({ description: 'Monotonic; doubles as the event id', example: 1 })
+  id!: number;
+
+  @ApiProperty({ enum: INTERACTION_KINDS, example: 'prompt' })
+  kind!: InteractionKind;
+
+  @ApiProperty({ example: 1 })
+  iteration!: number;
+
+  @ApiProperty({ example: 'Create a calculator function' })
+  content!: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, example: null })
+  data!: Record<string, unknown> | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: null })
+  cost_usd!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: null })
+  input_tokens!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: null })
+  output_tokens!: number | null;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+}
+
+export class TestCaseResponseDto {
+  @ApiProperty({ example: 1 })
+  id!: number;
+
+  @ApiProperty({ example: 1 })
+  iteration!: number;
+
+  @ApiProperty({ enum: TEST_CASE_KINDS, example: 'generated' })
+  kind!: TestCaseKind;
+
+  @ApiProperty({ example: 'adds two numbers' })
+  name!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'calculator.test.js' })
+  file_path!: string | null;
+
+  @ApiProperty({ enum: TEST_CASE_STATUSES, example: 'passed' })
+  status!: TestCaseStatus;
+
+  @ApiProperty({ example: 12 })
+  duration_ms!: number;
+
+  @ApiProperty({ description: 'Captured output (capped)', example: '' })
+  output!: string;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+}
+
+/** `GET /api/v1/tasks/{id}`: the task with its conversation and tests. */
+export class TaskDetailResponseDto extends TaskResponseDto {
+  @ApiProperty({ type: String, nullable: true, example: null })
+  last_agent_message!: string | null;
+
+  @ApiProperty({ type: [InteractionResponseDto], description: 'Ordered by id' })
+  interactions!: InteractionResponseDto[];
+
+  @ApiProperty({ type: [TestCaseResponseDto], description: 'Ordered by id' })
+  test_cases!: TestCaseResponseDto[];
+}
+
+/** `GET /api/v1/tasks/{id}/status`: a small summary for polling. */
+export class TaskStatusResponseDto {
+  @ApiProperty({ format: 'uuid', example: '9b2e7c1a-5d4f-4e3b-8a6c-1f2d3e4a5b6c' })
+  id!: string;
+
+  @ApiProperty({ enum: TaskStatus, example: TaskStatus.Running })
+  status!: TaskStatus;
+
+  @ApiProperty({ enum: STATUS_REASONS, nullable: true, example: 'agent_turn' })
+  status_reason!: StatusReason | null;
+
+  @ApiProperty({ enum: TASK_PHASES, nullable: true, example: 'agent_turn' })
+  phase!: TaskPhase | null;
+
+  @ApiProperty({ example: 2 })
+  iteration!: number;
+
+  @ApiProperty({ example: 20 })
+  max_iterations!: number;
+
+  @ApiProperty({ example: 0 })
+  pause_count!: number;
+
+  @ApiProperty({ example: 5 })
+  max_pauses!: number;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'I added calculator.js with add/sub/mul/div.',
+  })
+  last_agent_message!: string | null;
+
+  @ApiProperty({ type: TestCountsDto })
+  tests!: TestCountsDto;
+
+  @ApiProperty({ example: 0.0123 })
+  cost_usd!: number;
+
+  @ApiProperty({ example: 1200 })
+  input_tokens!: number;
+
+  @ApiProperty({ example: 350 })
+  output_tokens!: number;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  created_at!: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: EXAMPLE_TIME })
+  started_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  completed_at!: string | null;
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  updated_at!: string;
+}
+
+export class TaskPageDto implements Page<TaskResponseDto> {
+  @ApiProperty({ type: [TaskResponseDto] })
+  items!: TaskResponseDto[];
+
+  @ApiProperty({ example: 1 })
+  total!: number;
+
+  @ApiProperty({ example: 20 })
+  limit!: number;
+
+  @ApiProperty({ example: 0 })
+  offset!: number;
+}

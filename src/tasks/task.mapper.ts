@@ -1,0 +1,109 @@
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import {
+  InteractionResponseDto,
+  TaskDetailResponseDto,
+  TaskResponseDto,
+  TaskStatusResponseDto,
+  TestCaseResponseDto,
+  TestCountsDto,
+} from 'src/tasks/dto/task-response.dto';
+import { Task } from 'src/tasks/task.entity';
+import { TestCase } from 'src/tasks/test-case.entity';
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+function testCounts(task: Task): TestCountsDto {
+  return { passed: task.testsPassed, failed: task.testsFailed, total: task.testsTotal };
+}
+
+export function toTaskResponse(task: Task): TaskResponseDto {
+  return {
+    id: task.id,
+    session_id: task.sessionId,
+    project_path: task.projectPath,
+    description: task.description,
+    status: task.status,
+    status_reason: task.statusReason,
+    phase: task.phase,
+    iteration: task.iteration,
+    max_iterations: task.maxIterations,
+    pause_count: task.pauseCount,
+    max_pauses: task.maxPauses,
+    claude_session_id: task.claudeSessionId,
+    result_summary: task.resultSummary,
+    error_message: task.errorMessage,
+    tests: testCounts(task),
+    cost_usd: task.costUsd,
+    input_tokens: task.inputTokens,
+    output_tokens: task.outputTokens,
+    attempt: task.attempt,
+    cancel_requested: task.cancelRequested,
+    created_at: task.createdAt.toISOString(),
+    started_at: iso(task.startedAt),
+    completed_at: iso(task.completedAt),
+    updated_at: task.updatedAt.toISOString(),
+  };
+}
+
+export function toInteractionResponse(interaction: ClaudeInteraction): InteractionResponseDto {
+  return {
+    id: interaction.id,
+    kind: interaction.kind,
+    iteration: interaction.iteration,
+    content: interaction.content,
+    data: interaction.data,
+    cost_usd: interaction.costUsd,
+    input_tokens: interaction.inputTokens,
+    output_tokens: interaction.outputTokens,
+    created_at: interaction.createdAt.toISOString(),
+  };
+}
+
+export function toTestCaseResponse(testCase: TestCase): TestCaseResponseDto {
+  return {
+    id: testCase.id,
+    iteration: testCase.iteration,
+    kind: testCase.kind,
+    name: testCase.name,
+    file_path: testCase.filePath,
+    status: testCase.status,
+    duration_ms: testCase.durationMs,
+    output: testCase.output,
+    created_at: testCase.createdAt.toISOString(),
+  };
+}
+
+export function toTaskDetailResponse(
+  task: Task,
+  interactions: ClaudeInteraction[],
+  testCases: TestCase[],
+): TaskDetailResponseDto {
+  return {
+    ...toTaskResponse(task),
+    last_agent_message: task.lastAgentMessage,
+    interactions: interactions.map(toInteractionResponse),
+    test_cases: testCases.map(toTestCaseResponse),
+  };
+}
+
+export function toTaskStatusResponse(task: Task): TaskStatusResponseDto {
+  return {
+    id: task.id,
+    status: task.status,
+    status_reason: task.statusReason,
+    phase: task.phase,
+    iteration: task.iteration,
+    max_iterations: task.maxIterations,
+    pause_count: task.pauseCount,
+    max_pauses: task.maxPauses,
+    last_agent_message: task.lastAgentMessage,
+    tests: testCounts(task),
+    cost_usd: task.costUsd,
+    input_tokens: task.inputTokens,
+    output_tokens: task.outputTokens,
+    created_at: task.createdAt.toISOString(),
+    started_at: iso(task.startedAt),
+    completed_at: iso(task.completedAt),
+    updated_at: task.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,75 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
+import { API_PREFIX } from 'src/common/http/api-paths';
+import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
+import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
+import {
+  TaskDetailResponseDto,
+  TaskPageDto,
+  TaskResponseDto,
+  TaskStatusResponseDto,
+} from 'src/tasks/dto/task-response.dto';
+import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
+import { toTaskResponse } from 'src/tasks/task.mapper';
+import { TasksService } from 'src/tasks/tasks.service';
+
+@ApiTags('tasks')
+@Controller(`${API_PREFIX}/tasks`)
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Create a task',
+    description: 'Stores the task as PENDING in its session; the queue starts it.',
+  })
+  @ApiCreatedResponse({ type: TaskResponseDto })
+  @ApiErrorResponses(400, 404, 413)
+  async create(@Body() dto: CreateTaskDto): Promise<TaskResponseDto> {
+    return toTaskResponse(await this.tasks.create(dto));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tasks, newest first, filtered by status and session' })
+  @ApiOkResponse({ type: TaskPageDto })
+  @ApiErrorResponses(400)
+  async list(@Query() query: TaskListQueryDto): Promise<TaskPageDto> {
+    return this.tasks.list(query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get full task details: interactions and test cases included' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TaskDetailResponseDto })
+  @ApiErrorResponses(400, 404)
+  async findOne(@Param('id', UuidParamPipe) id: string): Promise<TaskDetailResponseDto> {
+    return this.tasks.getDetails(id);
+  }
+
+  @Get(':id/status')
+  @ApiOperation({ summary: 'Get the task status summary' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TaskStatusResponseDto })
+  @ApiErrorResponses(400, 404)
+  async status(@Param('id', UuidParamPipe) id: string): Promise<TaskStatusResponseDto> {
+    return this.tasks.getStatus(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a task that is PENDING or finished (409 otherwise)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponses(400, 404, 409)
+  async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
+    await this.tasks.remove(id);
+  }
+}

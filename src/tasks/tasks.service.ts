@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { FindOptionsWhere, In, Repository } from 'typeorm';
+import { AppConfig } from 'src/config/app-config';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { Session } from 'src/sessions/session.entity';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
+import {
+  TaskDetailResponseDto,
+  TaskPageDto,
+  TaskStatusResponseDto,
+} from 'src/tasks/dto/task-response.dto';
+import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
+import { toTaskDetailResponse, toTaskResponse, toTaskStatusResponse } from 'src/tasks/task.mapper';
+import { TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+import { TestCase } from 'src/tasks/test-case.entity';
+
+/** Statuses in which a task may be deleted: not started yet, or finished. */
+const DELETABLE_STATUSES: readonly TaskStatus[] = [TaskStatus.Pending, ...TERMINAL_STATUSES];
+
+/**
+ * Creating, reading and deleting tasks. Running them is the orchestrator's job; it reuses
+ * `findOne` and the mappers in `task.mapper.ts` for its own responses.
+ */
+@Injectable()
+export class TasksService {
+  constructor(
+    @InjectRepository(Task) private readonly tasks: Repository<Task>,
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @InjectRepository(ClaudeInteraction)
+    private readonly interactions: Repository<ClaudeInteraction>,
+    @InjectRepository(TestCase) private readonly testCases: Repository<TestCase>,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Stores a PENDING task (phase `queued`, reason `created`) in the session's project. */
+  async create(dto: CreateTaskDto): Promise<Task> {
+    const maxIterations = dto.max_iterations ?? this.config.MAX_ITERATIONS;
+    const maxPauses = dto.max_pauses ?? this.config.MAX_PAUSES;
+    const limitErrors = [
+      maxIterations > this.config.MAX_ITERATIONS_LIMIT
+        ? {
+            field: 'max_iterations',
+            errors: [`max_iterations must not be greater than ${this.config.MAX_ITERATIONS_LIMIT}`],
+          }
+        : null,
+      maxPauses > this.config.MAX_PAUSES_LIMIT
+        ? {
+            field: 'max_pauses',
+            errors: [`max_pauses must not be greater than ${this.config.MAX_PAUSES_LIMIT}`],
+          }
+        : null,
+    ].filter((e) => e !== null);
+    if (limitErrors.length > 0) {
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `Invalid request: ${limitErrors.map((e) => `${e.field}: ${e.errors.join(', ')}`).join('; ')}`,
+        { errors: limitErrors },
+      );
+    }
+    const sessionId = dto.session_id.toLowerCase();
+    const session = await this.sessions.findOneBy({ id: sessionId });
+    if (!session) {
+      throw new DomainError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
+    }
+    const now = new Date();
+    const task = this.tasks.create({
+      id: randomUUID(),
+      sessionId: session.id,
+      projectPath: session.projectPath,
+      description: dto.description,
+      status: TaskStatus.Pending,
+      statusReason: 'created',
+      phase: 'queued',
+      iteration: 0,
+      pauseCount: 0,
+      maxIterations,
+      maxPauses,
+      claudeSessionId: null,
+      resultSummary: null,
+      errorMessage: null,
+      lastAgentMessage: null,
+      testsPassed: 0,
+      testsFailed: 0,
+      testsTotal: 0,
+      costUsd: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      attempt: 0,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      cancelRequested: false,
+      processGroupId: null,
+      createdAt: now,
+      startedAt: null,
+      completedAt: null,
+      updatedAt: now,
+    });
+    return this.tasks.save(task);
+  }
+
+  /** A page of tasks, newest first, optionally filtered by status and session. */
+  async list(query: TaskListQueryDto): Promise<TaskPageDto> {
+    const where: FindOptionsWhere<Task> = {};
+    if (query.status) where.status = query.status;
+    if (query.session_id) where.sessionId = query.session_id.toLowerCase();
+    const [items, total] = await this.tasks.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: query.limit,
+      skip: query.offset,
+    });
+    return { items: items.map(toTaskResponse), total, limit: query.limit, offset: query.offset };
+  }
+
+  /** The task, or 404 `task_not_found`. */
+  async findOne(id: string): Promise<Task> {
+    const task = await this.tasks.findOneBy({ id });
+    if (!task) throw new DomainError(ErrorCode.TaskNotFound, `Task ${id} not found`);
+    return task;
+  }
+
+  /** The task with every interaction and test case, each ordered by id. */
+  async getDetails(id: string): Promise<TaskDetailResponseDto> {
+    const task = await this.findOne(id);
+    const [interactions, testCases] = await Promise.all([
+      this.interactions.find({ where: { taskId: id }, order: { id: 'ASC' } }),
+      this.testCases.find({ where: { taskId: id }, order: { id: 'ASC' } }),
+    ]);
+    return toTaskDetailResponse(task, interactions, testCases);
+  }
+
+  async getStatus(id: string): Promise<TaskStatusResponseDto> {
+    return toTaskStatusResponse(await this.findOne(id));
+  }
+
+  /**
+   * Deletes a task that is PENDING or finished, in one conditional statement so a worker that
+   * claims it at the same moment cannot lose it; otherwise 409 `task_not_deletable`.
+   */
+  async remove(id: string): Promise<void> {
+    const result = await this.tasks.delete({ id, status: In([...DELETABLE_STATUSES]) });
+    if ((result.affected ?? 0) > 0) return;
+    const task = await this.findOne(id);
+    throw new DomainError(
+      ErrorCode.TaskNotDeletable,
+      `Task ${id} is ${task.status}; cancel it before deleting`,
+      { status: task.status },
+    );
+  }
+}
