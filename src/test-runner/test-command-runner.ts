@@ -110,6 +110,7 @@ export class TestCommandRunner {
           switch (event.type) {
             case 'spawned':
               pid = event.pid;
+              if (timedOut) killing = killProcessGroup(event.pid, graceMs);
               subscriber.next({ type: 'spawned', pid: event.pid, argv });
               break;
             case 'stdout':
