@@ -51,7 +51,11 @@ export type PolicyOutcome = Pick<
   permissionDenials: readonly { toolName: string }[];
 };
 
-/** The phase of the turn that just ended. */
+/**
+ * The phase of the turn that just ended: `work` for the first turn and its follow-ups,
+ * `writing_tests` for the turn answering `write_tests` and its follow-ups, `fixing_tests` for the
+ * turn answering `test_feedback` and its follow-ups. A `continue` decision keeps the phase.
+ */
 export type PolicyPhase = 'work' | 'writing_tests' | 'fixing_tests';
 
 /** How the project's tests are run; named in the write-tests prompt. */
@@ -70,7 +74,10 @@ export interface PolicyInput {
   maxPauses: number;
   /** Agent turns since the last encouraged prompt (or since the start). */
   turnsSinceEncouragement: number;
-  /** Present only after a test run that did not pass. */
+  /**
+   * Present only after a test run that did not pass (build it with `summarizeTestRuns`); the
+   * decision is then test feedback or the iteration limit, and `outcome` is not read.
+   */
   testReport?: TestReportSummary;
   taskDescription?: string;
   testSetup?: TestSetupHint;

@@ -328,6 +328,36 @@ test('hangs', async () => {
       expect(existsSync(join(project, 'tests', '__pycache__'))).toBe(false);
     });
 
+    it('in a git-initialised copy, finds new tests through git status and runs them', async () => {
+      const project = copyFixture('python-basic');
+      const gitEnv = {
+        PATH: process.env.PATH,
+        HOME: workDir,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@example.com',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@example.com',
+      };
+      for (const args of [
+        ['init', '-q'],
+        ['add', '-A'],
+        ['commit', '-q', '-m', 'fixture'],
+      ]) {
+        execFileSync('git', args, { cwd: project, env: gitEnv, stdio: 'ignore' });
+      }
+      const before = await service.snapshot(project);
+      expect(before.mode).toBe('git');
+      write(project, 'tests/test_divide.py', PASSING_PY);
+      write(project, 'calc.py', readFileSync(join(project, 'calc.py'), 'utf8') + '\n');
+      const files = await service.changedTestFiles(project, before);
+      expect(files).toEqual(['tests/test_divide.py']);
+      const r = await report(service.runGenerated(project, files, null));
+      expect(r.passed).toBe(true);
+      expect(r.cases).toEqual([
+        expect.objectContaining({ name: 'tests/test_divide.py', status: 'passed' }),
+      ]);
+    });
+
     it('runs a file whose name has a space and a leading dash', async () => {
       const project = copyFixture('python-basic');
       write(project, 'tests/-odd name_test.py', PASSING_PY);
