@@ -1,4 +1,10 @@
 import { Module } from '@nestjs/common';
+import { ClaudeCliRunner } from 'src/claude-cli/claude-cli-runner.service';
+import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 
-@Module({})
+/** Talks to the Claude Code CLI: runs agent turns and knows whether the CLI is installed. */
+@Module({
+  providers: [ClaudeCliRunner, CliAvailabilityService],
+  exports: [ClaudeCliRunner, CliAvailabilityService],
+})
 export class ClaudeCliModule {}

@@ -1,0 +1,328 @@
+import { realpathSync, statSync } from 'node:fs';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import {
+  EMPTY,
+  merge,
+  Observable,
+  Subject,
+  Subscription,
+  switchMap,
+  take,
+  takeUntil,
+  timer,
+} from 'rxjs';
+import { map, startWith } from 'rxjs/operators';
+import { buildClaudeArgv, preparePrompt } from 'src/claude-cli/claude-argv';
+import {
+  ClaudeEvent,
+  PermissionDenial,
+  ResultEvent,
+} from 'src/claude-cli/stream-json/claude-events';
+import { parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
+import { NdjsonLineSplitter } from 'src/claude-cli/stream-json/ndjson-line-splitter';
+import { classifyTurn, TimeoutKind, TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { AppConfig } from 'src/config/app-config';
+import { BoundedBuffer } from 'src/process/bounded-buffer';
+import { buildChildEnv } from 'src/process/child-env';
+import { killProcessGroup, ProcessEvent, runProcess, SpawnError } from 'src/process/process-group';
+
+/**
+ * WHERE THE AGENT IS SPAWNED. `ClaudeCliRunner.runTurn` runs one agent turn: one `claude -p`
+ * process in the project directory, as a cold Observable of typed events.
+ *
+ * - Subscribing re-checks the project's real path, builds the argv (claude-argv.ts) and spawns
+ *   through `runProcess` (no shell, stdin closed, own process group, allowlisted environment
+ *   plus DISABLE_AUTOUPDATER=1 and CLAUDE_CODE_MAX_RETRIES=3, CLAUDECODE removed).
+ * - It emits `{type:'spawned', pid}` (pid = process group id), every parsed `ClaudeEvent`, and
+ *   last `{type:'turn_end', outcome}`, then completes. The process has exited by then.
+ * - Watchdogs, as RxJS timers: no init line within CLI_INIT_TIMEOUT_SECONDS, the whole turn over
+ *   CLI_TIMEOUT_SECONDS, no output for CLI_IDLE_TIMEOUT_SECONDS (0 = off), and after the result line
+ *   CLI_RESULT_GRACE_SECONDS to exit. Each stops the process group (SIGINT, SIGTERM, SIGKILL,
+ *   KILL_GRACE_SECONDS apart) and the turn still ends with `turn_end`.
+ * - Unsubscribing early (cancel, shutdown) kills the process group; no `turn_end` is emitted then.
+ * - Memory is bounded: lines over CLI_MAX_LINE_BYTES are cut (a `warning`), and past
+ *   CLI_MAX_OUTPUT_BYTES of stdout only the result line is still read (one `warning` marks the cut).
+ * - The Observable errors only for a request it refuses before spawning: a project directory that
+ *   is gone or whose real path changed (`DomainError` ProjectPathInvalid) or a conversation id that
+ *   is not a UUID (ValidationFailed). A missing CLI is an outcome (`cli_not_found`), not an error.
+ *
+ * The child's environment comes from the server's environment (or the one injected under
+ * CLAUDE_CLI_PARENT_ENV, which tests use), filtered by `buildChildEnv` with
+ * CLAUDE_CLI_ENV_PASSTHROUGH as extra allowed names (e.g. `FAKE_CLAUDE_*` for the fake CLI).
+ */
+
+export interface TurnRequest {
+  /** The session's canonical project path; re-checked with realpath just before spawning. */
+  cwd: string;
+  prompt: string;
+  /** UUID we generate: `--session-id` on the first turn, `--resume` afterwards. */
+  conversationId: string;
+  resume: boolean;
+  /** What the earlier turns of this conversation cost, for the per-turn figure. */
+  priorConversationCostUsd: number;
+}
+
+export type TurnEvent =
+  | ClaudeEvent
+  | { type: 'spawned'; pid: number }
+  | { type: 'turn_end'; outcome: TurnOutcome };
+
+/** Injection token for the environment the CLI's environment is filtered from (default process.env). */
+export const CLAUDE_CLI_PARENT_ENV = Symbol('CLAUDE_CLI_PARENT_ENV');
+
+const STDERR_KEEP_BYTES = 64 * 1024;
+const STDERR_TAIL_BYTES = 4 * 1024;
+const RESULT_LINE_START = /^\s*\{\s*"type"\s*:\s*"result"/;
+
+type StopReason = TimeoutKind | 'after_result';
+
+/** Everything one turn accumulates while its output streams in. */
+class TurnState {
+  readonly splitter: NdjsonLineSplitter;
+  readonly stderr = new BoundedBuffer(STDERR_KEEP_BYTES);
+  readonly initSeen$ = new Subject<void>();
+  readonly resultSeen$ = new Subject<void>();
+  readonly activity$ = new Subject<void>();
+  stdoutBytes = 0;
+  capWarned = false;
+  result: ResultEvent | null = null;
+  cliVersion: string | null = null;
+  lastAssistantText: string | null = null;
+  deniedEvents: PermissionDenial[] = [];
+  timedOut: TimeoutKind | null = null;
+  pid: number | null = null;
+  killing: Promise<void> | null = null;
+
+  constructor(
+    maxLineBytes: number,
+    private readonly maxOutputBytes: number,
+  ) {
+    this.splitter = new NdjsonLineSplitter(maxLineBytes);
+  }
+
+  onStdout(chunk: Buffer): ClaudeEvent[] {
+    const before = this.stdoutBytes;
+    this.stdoutBytes += chunk.length;
+    const events: ClaudeEvent[] = [];
+    for (const line of this.splitter.push(chunk))
+      events.push(...this.onLine(line.text, line.truncated, line.bytes));
+    if (
+      before <= this.maxOutputBytes &&
+      this.stdoutBytes > this.maxOutputBytes &&
+      !this.capWarned
+    ) {
+      this.capWarned = true;
+      events.push({
+        type: 'warning',
+        message: `[... output cut: the turn printed more than ${this.maxOutputBytes} bytes; only its result line is still read ...]`,
+        line: '',
+      });
+    }
+    return events;
+  }
+
+  onEnd(): ClaudeEvent[] {
+    return this.splitter
+      .end()
+      .flatMap((line) => this.onLine(line.text, line.truncated, line.bytes));
+  }
+
+  private onLine(text: string, truncated: boolean, bytes: number): ClaudeEvent[] {
+    if (this.capWarned && !RESULT_LINE_START.test(text)) return [];
+    const events = parseClaudeLine({ text, truncated, bytes });
+    for (const e of events) this.note(e);
+    return events;
+  }
+
+  private note(e: ClaudeEvent): void {
+    if (e.type === 'init') {
+      this.cliVersion = e.cliVersion;
+      this.initSeen$.next();
+    } else if (e.type === 'assistant_text') {
+      this.lastAssistantText = e.text;
+    } else if (e.type === 'permission_denied') {
+      this.deniedEvents.push({
+        toolName: e.toolName,
+        toolUseId: e.toolUseId,
+        toolInput: e.toolInput,
+      });
+    } else if (e.type === 'result' && this.result === null) {
+      this.result = e;
+      this.resultSeen$.next();
+    }
+  }
+}
+
+@Injectable()
+export class ClaudeCliRunner {
+  private readonly logger = new Logger(ClaudeCliRunner.name);
+  private readonly parentEnv: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
+  ) {
+    this.parentEnv = parentEnv ?? process.env;
+  }
+
+  /** The environment the CLI gets. */
+  childEnv(): NodeJS.ProcessEnv {
+    return buildChildEnv(
+      this.parentEnv,
+      { DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_MAX_RETRIES: '3' },
+      this.config.CLAUDE_CLI_ENV_PASSTHROUGH,
+    );
+  }
+
+  runTurn(req: TurnRequest): Observable<TurnEvent> {
+    return new Observable<TurnEvent>((subscriber) => {
+      const cfg = this.config;
+      let args: string[];
+      try {
+        assertProjectDir(req.cwd);
+        const prompt = preparePrompt(req.cwd, req.prompt, req.conversationId);
+        if (prompt.promptFile)
+          this.logger.log(
+            `prompt of ${Buffer.byteLength(req.prompt)} bytes written to ${prompt.promptFile}`,
+          );
+        args = buildClaudeArgv({
+          prompt: prompt.argvPrompt,
+          conversationId: req.conversationId,
+          resume: req.resume,
+          model: cfg.CLAUDE_MODEL,
+          permissionMode: cfg.CLAUDE_PERMISSION_MODE,
+          allowedTools: cfg.CLAUDE_ALLOWED_TOOLS,
+          disallowedTools: cfg.CLAUDE_DISALLOWED_TOOLS,
+          maxTurns: cfg.CLAUDE_MAX_TURNS,
+          appendSystemPrompt: cfg.CLAUDE_APPEND_SYSTEM_PROMPT,
+        });
+      } catch (err) {
+        subscriber.error(err);
+        return undefined;
+      }
+
+      const killGraceMs = cfg.KILL_GRACE_SECONDS * 1000;
+      const state = new TurnState(cfg.CLI_MAX_LINE_BYTES, cfg.CLI_MAX_OUTPUT_BYTES);
+      const finished$ = new Subject<void>();
+      const subscription = new Subscription();
+
+      const stop = (reason: StopReason): void => {
+        if (reason !== 'after_result' && state.result === null) state.timedOut ??= reason;
+        if (state.pid === null || state.killing) return;
+        this.logger.warn(`stopping claude (pid ${state.pid}): ${reason}`);
+        state.killing = killProcessGroup(state.pid, killGraceMs);
+      };
+
+      const idleMs = cfg.CLI_IDLE_TIMEOUT_SECONDS * 1000;
+      const watchdog$: Observable<StopReason> = merge(
+        timer(cfg.CLI_INIT_TIMEOUT_SECONDS * 1000).pipe(
+          takeUntil(merge(state.initSeen$, state.resultSeen$)),
+          map((): StopReason => 'init'),
+        ),
+        timer(cfg.CLI_TIMEOUT_SECONDS * 1000).pipe(map((): StopReason => 'overall')),
+        idleMs > 0
+          ? state.activity$.pipe(
+              startWith(undefined),
+              switchMap(() => timer(idleMs)),
+              map((): StopReason => 'idle'),
+            )
+          : EMPTY,
+        state.resultSeen$.pipe(
+          take(1),
+          switchMap(() => timer(cfg.CLI_RESULT_GRACE_SECONDS * 1000)),
+          map((): StopReason => 'after_result'),
+        ),
+      ).pipe(take(1), takeUntil(finished$));
+
+      const end = (
+        exitCode: number | null,
+        signal: NodeJS.Signals | null,
+        spawnError: SpawnError | null,
+      ): void => {
+        finished$.next();
+        const outcome = classifyTurn({
+          result: state.result,
+          deniedEvents: state.deniedEvents,
+          lastAssistantText: state.lastAssistantText,
+          exitCode,
+          signal,
+          stderrTail: state.stderr.tailString(STDERR_TAIL_BYTES),
+          timedOut: state.timedOut,
+          spawnError: spawnError ? { code: spawnError.code, message: spawnError.message } : null,
+          command: cfg.CLAUDE_CLI_COMMAND,
+          cliVersion: state.cliVersion,
+          resumed: req.resume,
+          priorConversationCostUsd: req.priorConversationCostUsd,
+          costReporting: cfg.CLAUDE_COST_REPORTING,
+        });
+        subscriber.next({ type: 'turn_end', outcome });
+        subscriber.complete();
+      };
+
+      const onProcessEvent = (e: ProcessEvent): void => {
+        switch (e.type) {
+          case 'spawned':
+            state.pid = e.pid;
+            subscriber.next({ type: 'spawned', pid: e.pid });
+            break;
+          case 'stdout':
+            state.activity$.next();
+            for (const event of state.onStdout(e.chunk)) subscriber.next(event);
+            break;
+          case 'stderr':
+            state.activity$.next();
+            state.stderr.push(e.chunk);
+            break;
+          case 'exit':
+            for (const event of state.onEnd()) subscriber.next(event);
+            end(e.code, e.signal, null);
+            break;
+        }
+      };
+
+      subscription.add(watchdog$.subscribe(stop));
+      subscription.add(
+        runProcess({
+          command: cfg.CLAUDE_CLI_COMMAND,
+          args,
+          cwd: req.cwd,
+          env: this.childEnv(),
+          killGraceMs,
+        }).subscribe({
+          next: onProcessEvent,
+          error: (err: unknown) => {
+            if (err instanceof SpawnError) end(null, null, err);
+            else subscriber.error(err);
+          },
+        }),
+      );
+      return () => {
+        finished$.next();
+        subscription.unsubscribe();
+      };
+    });
+  }
+}
+
+/** The directory must exist and already be its own canonical real path (no symlink swapped in). */
+function assertProjectDir(cwd: string): void {
+  let real: string;
+  try {
+    real = realpathSync(cwd);
+  } catch {
+    throw new DomainError(
+      ErrorCode.ProjectPathInvalid,
+      `project directory ${cwd} does not exist any more`,
+    );
+  }
+  if (real !== cwd) {
+    throw new DomainError(
+      ErrorCode.ProjectPathInvalid,
+      `project directory ${cwd} now resolves to ${real}; refusing to run there`,
+    );
+  }
+  if (!statSync(real).isDirectory()) {
+    throw new DomainError(ErrorCode.ProjectPathInvalid, `project path ${cwd} is not a directory`);
+  }
+}

@@ -1,0 +1,238 @@
+import { PermissionDenial, ResultEvent } from 'src/claude-cli/stream-json/claude-events';
+
+/**
+ * HOW A TURN IS JUDGED. `classifyTurn` is a pure function from what a turn produced (its result
+ * line, exit, stderr, timeouts) to a `TurnOutcome`. The result line decides, not the exit code
+ * (see docs/claude-cli.md); no result line with a non-zero exit is a crash.
+ */
+
+export type TurnOutcomeKind =
+  | 'success'
+  | 'success_with_denials'
+  | 'needs_input'
+  | 'api_error'
+  | 'max_turns'
+  | 'execution_error'
+  | 'crash'
+  | 'timeout'
+  | 'cli_not_found';
+
+export type ApiErrorKind = 'not_logged_in' | 'network' | 'rate_limit' | 'other';
+export type TimeoutKind = 'init' | 'overall' | 'idle';
+
+export interface TurnOutcome {
+  kind: TurnOutcomeKind;
+  /** Final result text, or the joined errors, or the stderr tail. */
+  text: string | null;
+  apiError?: ApiErrorKind;
+  timeout?: TimeoutKind;
+  /** For `needs_input`: whether the agent asked a question or stopped short of finishing. */
+  needsInput?: 'question' | 'stop_short';
+  permissionDenials: PermissionDenial[];
+  /** What the whole conversation has cost so far, this turn included. */
+  conversationCostUsd: number;
+  /** What this turn cost. */
+  turnCostUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  numTurns: number | null;
+  durationMs: number | null;
+  exitCode: number | null;
+  stderrTail: string;
+  sessionId: string | null;
+}
+
+/**
+ * How the CLI reports `total_cost_usd` on a resumed turn: `per_process` (this run only; 2.1.197,
+ * proven by the contract suite), `conversation` (all turns of the conversation; newer releases per
+ * the CLI notes), or `auto` (decide from the CLI version and the numbers).
+ */
+export type CostReporting = 'auto' | 'per_process' | 'conversation';
+
+/** Newest CLI release known to report per-process cost on resume (checked by the contract suite). */
+export const LAST_PER_PROCESS_COST_VERSION = '2.1.197';
+
+export interface TurnFacts {
+  result: ResultEvent | null;
+  /** Permission denials seen as `system/permission_denied` lines (newer releases). */
+  deniedEvents: PermissionDenial[];
+  lastAssistantText: string | null;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stderrTail: string;
+  timedOut: TimeoutKind | null;
+  spawnError: { code: string; message: string } | null;
+  command: string;
+  cliVersion: string | null;
+  resumed: boolean;
+  priorConversationCostUsd: number;
+  costReporting: CostReporting;
+}
+
+const DONE_MARKER = /(^|[^A-Za-z])DONE([^A-Za-z]|$)/;
+const QUESTION_PHRASES =
+  /\b(should i|shall i|would you like|do you want|let me know|please confirm|can you confirm|which (one|option) (do|would) you|what would you prefer)\b/i;
+const STOP_SHORT_PHRASES =
+  /\b(next,? i('| wi)ll|i('| wi)ll now|now i('| wi)ll|i('| wi)ll (continue|proceed|start|begin)|let me (continue|now|start)|remaining (steps|work|tasks)|still (need|have) to|not (yet|fully) (implemented|finished|done|complete)|to be continued|work in progress|partially (implemented|done|complete))\b/i;
+
+/** Whether a successful turn's final text asks the human something or stops short of the work. */
+export function readNeedsInput(text: string | null): 'question' | 'stop_short' | null {
+  const trimmed = (text ?? '').trim();
+  if (trimmed === '') return 'stop_short';
+  if (DONE_MARKER.test(trimmed)) return null;
+  const paragraphs = trimmed.split(/\n\s*\n/).map((p) => p.trim());
+  const last = paragraphs[paragraphs.length - 1];
+  if (last.endsWith('?') || QUESTION_PHRASES.test(last)) return 'question';
+  if (STOP_SHORT_PHRASES.test(last)) return 'stop_short';
+  return null;
+}
+
+/** Classifies an API error from the result's HTTP status and text. */
+export function classifyApiError(status: number | null, text: string): ApiErrorKind {
+  if (
+    /not logged in|please run \/login|invalid api key|failed to authenticate|authentication_error|oauth token/i.test(
+      text,
+    )
+  )
+    return 'not_logged_in';
+  if (status === 401 || status === 403) return 'not_logged_in';
+  if (status === 429 || /\b429\b|rate.?limit|overloaded|\b529\b/i.test(text)) return 'rate_limit';
+  if (
+    /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|connection error|network|socket hang up|fetch failed|timed? ?out/i.test(
+      text,
+    )
+  )
+    return 'network';
+  return 'other';
+}
+
+function versionAtMost(version: string, limit: string): boolean | null {
+  const parse = (v: string): number[] | null => {
+    const m = /(\d+)\.(\d+)\.(\d+)/.exec(v);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+  };
+  const a = parse(version);
+  const b = parse(limit);
+  if (!a || !b) return null;
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return true;
+}
+
+/**
+ * Conversation total and per-turn cost from the reported figure. On a first turn both readings
+ * agree. On a resumed turn: `per_process` adds the report to the prior total; `conversation` takes
+ * the report as the total. `auto` treats releases up to LAST_PER_PROCESS_COST_VERSION as
+ * per-process, and otherwise as `conversation` unless the report is below what earlier turns
+ * already cost (which only a per-process figure can be).
+ */
+export function splitCost(
+  reported: number,
+  prior: number,
+  resumed: boolean,
+  mode: CostReporting,
+  cliVersion: string | null,
+): { conversationCostUsd: number; turnCostUsd: number } {
+  const perProcess = { conversationCostUsd: prior + reported, turnCostUsd: reported };
+  if (!resumed || prior <= 0) return perProcess;
+  const cumulative = { conversationCostUsd: reported, turnCostUsd: reported - prior };
+  if (mode === 'per_process') return perProcess;
+  if (mode === 'conversation') return reported >= prior ? cumulative : perProcess;
+  if (cliVersion !== null && versionAtMost(cliVersion, LAST_PER_PROCESS_COST_VERSION) === true)
+    return perProcess;
+  return reported + 1e-12 >= prior ? cumulative : perProcess;
+}
+
+function mergeDenials(a: PermissionDenial[], b: PermissionDenial[]): PermissionDenial[] {
+  const seen = new Set<string>();
+  const out: PermissionDenial[] = [];
+  for (const d of [...a, ...b]) {
+    const key = d.toolUseId ?? `${d.toolName}:${JSON.stringify(d.toolInput ?? null)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
+}
+
+export function classifyTurn(f: TurnFacts): TurnOutcome {
+  const r = f.result;
+  const reported = r?.totalCostUsd ?? 0;
+  const cost = splitCost(
+    reported,
+    f.priorConversationCostUsd,
+    f.resumed,
+    f.costReporting,
+    f.cliVersion,
+  );
+  const base = {
+    permissionDenials: mergeDenials(r?.permissionDenials ?? [], f.deniedEvents),
+    conversationCostUsd: cost.conversationCostUsd,
+    turnCostUsd: cost.turnCostUsd,
+    inputTokens: r
+      ? r.usage.inputTokens + r.usage.cacheCreationInputTokens + r.usage.cacheReadInputTokens
+      : 0,
+    outputTokens: r?.usage.outputTokens ?? 0,
+    numTurns: r?.numTurns ?? null,
+    durationMs: r?.durationMs ?? null,
+    exitCode: f.exitCode,
+    stderrTail: f.stderrTail,
+    sessionId: r?.sessionId ?? null,
+  };
+
+  if (f.spawnError) {
+    const text =
+      f.spawnError.code === 'ENOENT'
+        ? `not found at ${f.command}`
+        : `cannot run ${f.command}: ${f.spawnError.code} ${f.spawnError.message}`;
+    return { ...base, kind: 'cli_not_found', text };
+  }
+
+  if (r === null) {
+    if (f.timedOut) {
+      return {
+        ...base,
+        kind: 'timeout',
+        timeout: f.timedOut,
+        text: `no result: ${f.timedOut} timeout`,
+      };
+    }
+    const how = f.signal ? `signal ${f.signal}` : `exit code ${String(f.exitCode)}`;
+    const tail = f.stderrTail.trim();
+    if (/not logged in|please run \/login/i.test(tail)) {
+      return { ...base, kind: 'api_error', apiError: 'not_logged_in', text: tail };
+    }
+    return {
+      ...base,
+      kind: 'crash',
+      text: `CLI ended without a result (${how})${tail ? `: ${tail}` : ''}`,
+    };
+  }
+
+  const errorsText = r.errors.join('\n');
+  switch (r.subtype) {
+    case 'success': {
+      if (r.isError) {
+        const text = r.text ?? (errorsText || f.stderrTail);
+        return {
+          ...base,
+          kind: 'api_error',
+          apiError: classifyApiError(r.apiErrorStatus, text),
+          text,
+        };
+      }
+      const text = r.text ?? f.lastAssistantText;
+      if (base.permissionDenials.length > 0) return { ...base, kind: 'success_with_denials', text };
+      const needs = readNeedsInput(text);
+      if (needs) return { ...base, kind: 'needs_input', needsInput: needs, text };
+      return { ...base, kind: 'success', text };
+    }
+    case 'error_max_turns':
+      return { ...base, kind: 'max_turns', text: errorsText || r.text };
+    default:
+      return {
+        ...base,
+        kind: 'execution_error',
+        text: errorsText || r.text || `result subtype ${r.subtype}`,
+      };
+  }
+}

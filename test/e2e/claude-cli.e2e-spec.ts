@@ -1,0 +1,549 @@
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { lastValueFrom, Observable, toArray } from 'rxjs';
+import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
+import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
+import { TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { loadConfig } from 'src/config/app-config';
+import { isProcessGroupAlive } from 'src/process/process-group';
+
+jest.setTimeout(60_000);
+
+const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
+
+interface LogEntry {
+  argv: string[];
+  cwd: string;
+  stdin: string;
+  stdinClosed: boolean;
+  prompt: string;
+  scenario: string;
+  sessionId: string;
+  turn: number | null;
+  envNames: string[];
+}
+
+let root: string;
+let project: string;
+let logFile: string;
+
+beforeEach(() => {
+  root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-cli-e2e-')));
+  project = join(root, 'project');
+  mkdirSync(project);
+  logFile = join(root, 'invocations.log');
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function runner(
+  env: Record<string, string> = {},
+  parentExtra: Record<string, string> = {},
+): ClaudeCliRunner {
+  const config = loadConfig({
+    CLAUDE_CLI_COMMAND: FAKE,
+    CLI_TIMEOUT_SECONDS: '20',
+    CLI_INIT_TIMEOUT_SECONDS: '10',
+    CLI_RESULT_GRACE_SECONDS: '1',
+    KILL_GRACE_SECONDS: '1',
+    CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+    ...env,
+  });
+  const parent: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: root,
+    FAKE_CLAUDE_LOG: logFile,
+    FAKE_CLAUDE_STATE_DIR: join(root, 'state'),
+    DATABASE_URL: 'mysql://root:hunter2@db/prod',
+    DB_PASSWORD: 'hunter2',
+    API_SECRET: 'shh',
+    CLAUDECODE: '1',
+    ...parentExtra,
+  };
+  return new ClaudeCliRunner(config, parent);
+}
+
+function request(prompt: string, over: Partial<TurnRequest> = {}): TurnRequest {
+  return {
+    cwd: project,
+    prompt,
+    conversationId: randomUUID(),
+    resume: false,
+    priorConversationCostUsd: 0,
+    ...over,
+  };
+}
+
+async function run(
+  r: ClaudeCliRunner,
+  req: TurnRequest,
+): Promise<{ events: TurnEvent[]; outcome: TurnOutcome }> {
+  const events = await lastValueFrom(r.runTurn(req).pipe(toArray()));
+  const last = events[events.length - 1];
+  if (last.type !== 'turn_end') throw new Error(`last event is ${last.type}`);
+  return { events, outcome: last.outcome };
+}
+
+function log(): LogEntry[] {
+  return readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LogEntry);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return true;
+}
+
+function spawnedPid(events: TurnEvent[]): number {
+  const e = events.find((x) => x.type === 'spawned');
+  if (!e || e.type !== 'spawned') throw new Error('no spawned event');
+  return e.pid;
+}
+
+describe('ClaudeCliRunner through the fake CLI', () => {
+  it('runs a successful turn with the exact argv, stdin closed and a filtered environment', async () => {
+    const req = request('Add a CSV export [[fake:success]]');
+    const { events, outcome } = await run(runner(), req);
+    expect(events[0]).toEqual({ type: 'spawned', pid: expect.any(Number) });
+    const init = events.find((e) => e.type === 'init');
+    expect(init).toMatchObject({
+      type: 'init',
+      sessionId: req.conversationId,
+      cliVersion: '2.1.197',
+    });
+    expect(outcome).toMatchObject({
+      kind: 'success',
+      text: 'DONE: the requested change is implemented.',
+      sessionId: req.conversationId,
+      exitCode: 0,
+      turnCostUsd: 0.01,
+      conversationCostUsd: 0.01,
+      inputTokens: 100,
+      outputTokens: 50,
+    });
+    const [entry] = log();
+    expect(entry.argv).toEqual([
+      '-p',
+      '--output-format=stream-json',
+      '--verbose',
+      '--permission-mode=acceptEdits',
+      '--allowedTools=Read,Edit,MultiEdit,Write,Glob,Grep,LS,Bash',
+      '--max-turns=50',
+      `--session-id=${req.conversationId}`,
+      '--',
+      'Add a CSV export [[fake:success]]',
+    ]);
+    expect(entry.cwd).toBe(project);
+    expect(entry.stdinClosed).toBe(true);
+    expect(entry.envNames).toEqual(
+      expect.arrayContaining([
+        'PATH',
+        'HOME',
+        'DISABLE_AUTOUPDATER',
+        'CLAUDE_CODE_MAX_RETRIES',
+        'FAKE_CLAUDE_LOG',
+      ]),
+    );
+    for (const banned of ['DATABASE_URL', 'DB_PASSWORD', 'API_SECRET', 'CLAUDECODE']) {
+      expect(entry.envNames).not.toContain(banned);
+    }
+    expect(isProcessGroupAlive(spawnedPid(events))).toBe(false);
+  });
+
+  it('delivers a hostile prompt byte for byte', async () => {
+    const prompt =
+      '-rf --version $(id) `id` \'single\' "double" \\back\nnew line; echo pwned && ls | cat > x * ? ~ $HOME é 漢字 \t tab [[fake:success]]';
+    await run(runner(), request(prompt));
+    const [entry] = log();
+    expect(entry.prompt).toBe(prompt);
+    expect(entry.argv[entry.argv.length - 1]).toBe(prompt);
+    expect(entry.argv[entry.argv.length - 2]).toBe('--');
+    expect(existsSync(join(project, 'x'))).toBe(false);
+  });
+
+  it('passes a prompt over the argv limit through a file in the project', async () => {
+    const big = `[[fake:success]]\n${'0123456789abcdef'.repeat(16 * 1024)}\nTHE END`;
+    const { outcome } = await run(runner(), request(big));
+    expect(outcome.kind).toBe('success');
+    const [entry] = log();
+    const match = /`(\.claude-task\/prompt-[^`]+\.md)`/.exec(entry.prompt);
+    expect(match).not.toBeNull();
+    expect(Buffer.byteLength(entry.prompt)).toBeLessThan(128 * 1024);
+    expect(readFileSync(join(project, match![1]), 'utf8')).toBe(big);
+  });
+
+  it('resumes the conversation on the second turn and keeps the session id; per-process cost adds up', async () => {
+    const r = runner();
+    const first = request('turn one [[fake:success cost=0.03]]');
+    const one = await run(r, first);
+    const two = await run(
+      r,
+      request('turn two [[fake:success cost=0.02]]', {
+        conversationId: first.conversationId,
+        resume: true,
+        priorConversationCostUsd: one.outcome.conversationCostUsd,
+      }),
+    );
+    expect(two.outcome).toMatchObject({ kind: 'success', sessionId: first.conversationId });
+    expect(two.outcome.turnCostUsd).toBeCloseTo(0.02, 10);
+    expect(two.outcome.conversationCostUsd).toBeCloseTo(0.05, 10);
+    const entries = log();
+    expect(entries[1].argv).toContain(`--resume=${first.conversationId}`);
+    expect(entries[1].argv.some((a) => a.startsWith('--session-id'))).toBe(false);
+    expect(entries[1].turn).toBe(2);
+  });
+
+  it('derives the per-turn cost when a newer CLI reports the conversation total', async () => {
+    const r = runner({}, { FAKE_CLAUDE_COST_MODE: 'conversation', FAKE_CLAUDE_VERSION: '2.2.0' });
+    const first = request('one [[fake:success cost=0.03]]');
+    const one = await run(r, first);
+    const two = await run(
+      r,
+      request('two [[fake:success cost=0.02]]', {
+        conversationId: first.conversationId,
+        resume: true,
+        priorConversationCostUsd: one.outcome.conversationCostUsd,
+      }),
+    );
+    expect(two.outcome.turnCostUsd).toBeCloseTo(0.02, 10);
+    expect(two.outcome.conversationCostUsd).toBeCloseTo(0.05, 10);
+  });
+
+  it('classifies an unknown resume id as an execution error', async () => {
+    const { outcome, events } = await run(runner(), request('hello', { resume: true }));
+    expect(events.some((e) => e.type === 'init')).toBe(false);
+    expect(outcome.kind).toBe('execution_error');
+    expect(outcome.text).toMatch(/No conversation found with session ID/);
+    expect(outcome.exitCode).toBe(1);
+  });
+
+  it('follows a per-conversation script across turns', async () => {
+    const r = runner();
+    const first = request(
+      'task [[fake-script:ask-question | edit-files path=src/a.js content="module.exports = 1;\\n" | success]]',
+    );
+    expect((await run(r, first)).outcome).toMatchObject({
+      kind: 'needs_input',
+      needsInput: 'question',
+    });
+    const next = { conversationId: first.conversationId, resume: true };
+    expect((await run(r, request('answer: yes', next))).outcome.kind).toBe('success');
+    expect(readFileSync(join(project, 'src/a.js'), 'utf8')).toBe('module.exports = 1;\n');
+    expect((await run(r, request('go on', next))).outcome.kind).toBe('success');
+    expect(log().map((e) => e.scenario)).toEqual(['ask-question', 'edit-files', 'success']);
+  });
+
+  it('follows FAKE_CLAUDE_SCENARIO by turn number', async () => {
+    const r = runner({}, { FAKE_CLAUDE_SCENARIO: 'stop-short,success' });
+    const first = request('plain task');
+    expect((await run(r, first)).outcome).toMatchObject({
+      kind: 'needs_input',
+      needsInput: 'stop_short',
+    });
+    const second = await run(
+      r,
+      request('continue', { conversationId: first.conversationId, resume: true }),
+    );
+    expect(second.outcome.kind).toBe('success');
+  });
+
+  it('edits files and reports the tool calls', async () => {
+    const { events, outcome } = await run(
+      runner(),
+      request('[[fake:edit-files path=lib/x.txt content="hello\\nworld"]]'),
+    );
+    expect(outcome.kind).toBe('success');
+    expect(readFileSync(join(project, 'lib/x.txt'), 'utf8')).toBe('hello\nworld');
+    expect(events.find((e) => e.type === 'tool_use')).toMatchObject({ name: 'Write' });
+    expect(events.find((e) => e.type === 'tool_result')).toMatchObject({ isError: false });
+  });
+
+  it.each([
+    ['node', 'pass', 0],
+    ['node', 'fail', 1],
+    ['python', 'pass', 0],
+    ['python', 'fail', 1],
+  ])('writes a real %s test file that does %s', async (lang, result, expectedExit) => {
+    const { outcome } = await run(
+      runner(),
+      request(`[[fake:write-tests lang=${lang} result=${result}]]`),
+    );
+    expect(outcome.kind).toBe('success');
+    const cmd =
+      lang === 'node'
+        ? spawnSync(process.execPath, ['--test', 'test/generated.test.js'], {
+            cwd: project,
+            encoding: 'utf8',
+          })
+        : spawnSync('python3', ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.'], {
+            cwd: project,
+            encoding: 'utf8',
+          });
+    expect(cmd.status).toBe(expectedExit);
+  });
+
+  it.each([
+    ['[[fake:api-error]]', 'other'],
+    ['[[fake:api-error status=429]]', 'rate_limit'],
+    ['[[fake:api-error status=network]]', 'network'],
+    ['[[fake:api-error status=401]]', 'not_logged_in'],
+    ['[[fake:not-logged-in]]', 'not_logged_in'],
+  ])('classifies %s as an API error (%s)', async (prompt, apiError) => {
+    const { outcome } = await run(runner(), request(prompt));
+    expect(outcome).toMatchObject({ kind: 'api_error', apiError, exitCode: 1 });
+  });
+
+  it('classifies a turn limit, an execution error and permission denials', async () => {
+    const r = runner();
+    expect((await run(r, request('[[fake:max-turns]]'))).outcome).toMatchObject({
+      kind: 'max_turns',
+    });
+    expect((await run(r, request('[[fake:execution-error text=boom]]'))).outcome).toMatchObject({
+      kind: 'execution_error',
+      text: 'boom',
+    });
+    const denied = await run(r, request('[[fake:permission-denied]]'));
+    expect(denied.outcome.kind).toBe('success_with_denials');
+    expect(denied.outcome.permissionDenials).toEqual([
+      { toolName: 'Bash', toolUseId: expect.any(String), toolInput: { command: 'rm -rf build' } },
+    ]);
+  });
+
+  it('reports a crash with its exit code and stderr tail', async () => {
+    const { outcome } = await run(runner(), request('[[fake:crash code=2]]'));
+    expect(outcome.kind).toBe('crash');
+    expect(outcome.exitCode).toBe(2);
+    expect(outcome.stderrTail).toContain('fake crash');
+    expect(outcome.text).toContain('exit code 2');
+  });
+
+  it('turns a malformed line into a warning and keeps going', async () => {
+    const { events, outcome } = await run(runner(), request('[[fake:malformed-line]]'));
+    expect(events.find((e) => e.type === 'warning')).toMatchObject({ message: 'line is not JSON' });
+    expect(events.find((e) => e.type === 'unknown')).toMatchObject({ lineType: 'brand_new_type' });
+    expect(outcome.kind).toBe('success');
+  });
+
+  it('streams events as they arrive', async () => {
+    const times: number[] = [];
+    const events = await lastValueFrom(
+      new Observable<TurnEvent>((sub) =>
+        runner()
+          .runTurn(request('[[fake:slow-stream lines=3 delay=300]]'))
+          .subscribe({
+            next: (e) => {
+              if (e.type === 'assistant_text') times.push(Date.now());
+              sub.next(e);
+            },
+            complete: () => sub.complete(),
+          }),
+      ).pipe(toArray()),
+    );
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    expect(times[2] - times[0]).toBeGreaterThanOrEqual(450);
+    expect(events[events.length - 1]).toMatchObject({
+      type: 'turn_end',
+      outcome: { kind: 'success' },
+    });
+  });
+
+  it('kills a hung CLI on the overall timeout and leaves no process of its group alive', async () => {
+    const started = Date.now();
+    const { events, outcome } = await run(
+      runner({ CLI_TIMEOUT_SECONDS: '1' }),
+      request('[[fake:hang]]'),
+    );
+    expect(outcome).toMatchObject({ kind: 'timeout', timeout: 'overall' });
+    const grandchild = Number(/GRANDCHILD (\d+)/.exec(outcome.stderrTail)?.[1]);
+    expect(grandchild).toBeGreaterThan(0);
+    const pid = spawnedPid(events);
+    expect(await eventually(() => !pidAlive(pid) && !pidAlive(grandchild))).toBe(true);
+    expect(isProcessGroupAlive(pid)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('times out a CLI that never prints its init line', async () => {
+    const { outcome } = await run(
+      runner({ CLI_INIT_TIMEOUT_SECONDS: '1' }),
+      request('[[fake:no-init]]'),
+    );
+    expect(outcome).toMatchObject({ kind: 'timeout', timeout: 'init' });
+  });
+
+  it('times out a CLI that goes quiet when an idle limit is set', async () => {
+    const { outcome } = await run(
+      runner({ CLI_IDLE_TIMEOUT_SECONDS: '1' }),
+      request('[[fake:slow-stream lines=2 delay=3000]]'),
+    );
+    expect(outcome).toMatchObject({ kind: 'timeout', timeout: 'idle' });
+  });
+
+  it('kills a CLI that lingers after its result line, keeping the result', async () => {
+    const { events, outcome } = await run(runner(), request('[[fake:linger]]'));
+    expect(outcome.kind).toBe('success');
+    const grandchild = Number(/GRANDCHILD (\d+)/.exec(outcome.stderrTail)?.[1]);
+    const pid = spawnedPid(events);
+    expect(await eventually(() => !pidAlive(pid) && !pidAlive(grandchild))).toBe(true);
+  });
+
+  it('kills the process group when the subscriber unsubscribes (cancel)', async () => {
+    const r = runner();
+    const got = await new Promise<{ pid: number; grandchild: number }>((resolve) => {
+      let pid = 0;
+      const sub = r.runTurn(request('[[fake:hang]]')).subscribe((e) => {
+        if (e.type === 'spawned') pid = e.pid;
+        if (e.type === 'init') {
+          setTimeout(() => {
+            const stat = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+            sub.unsubscribe();
+            resolve({ pid, grandchild: Number(stat.split(' ')[0]) });
+          }, 200);
+        }
+      });
+    });
+    expect(got.grandchild).toBeGreaterThan(0);
+    expect(await eventually(() => !pidAlive(got.pid) && !pidAlive(got.grandchild), 8000)).toBe(
+      true,
+    );
+    expect(isProcessGroupAlive(got.pid)).toBe(false);
+  });
+
+  it('reads 50 MB of output with flat memory, capping what it passes on', async () => {
+    const r = runner(
+      { CLI_MAX_OUTPUT_BYTES: String(1024 * 1024) },
+      { FAKE_CLAUDE_HUGE_BYTES: String(50 * 1024 * 1024) },
+    );
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    let passedBytes = 0;
+    let warnings = 0;
+    let outcome: TurnOutcome | null = null;
+    await new Promise<void>((resolve) =>
+      r.runTurn(request('[[fake:huge-output]]')).subscribe({
+        next: (e) => {
+          if (e.type === 'assistant_text') passedBytes += e.text.length;
+          if (e.type === 'warning') warnings++;
+          if (e.type === 'turn_end') outcome = e.outcome;
+        },
+        complete: resolve,
+      }),
+    );
+    clearInterval(sampler);
+    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.' });
+    expect(warnings).toBe(1);
+    expect(passedBytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(peak - before).toBeLessThan(100 * 1024 * 1024);
+  });
+
+  it('cuts an endless line at the line limit', async () => {
+    const r = runner({ CLI_MAX_LINE_BYTES: String(64 * 1024) });
+    const { events, outcome } = await run(
+      r,
+      request('[[fake:huge-output bytes=20000000 line=single]]'),
+    );
+    const warning = events.find((e) => e.type === 'warning');
+    expect(warning).toMatchObject({ message: expect.stringMatching(/exceeds the line limit/) });
+    expect(outcome.kind).toBe('success');
+  });
+
+  it('reports a missing CLI as cli_not_found', async () => {
+    const { events, outcome } = await run(
+      runner({ CLAUDE_CLI_COMMAND: '/nonexistent/claude' }),
+      request('hi'),
+    );
+    expect(events).toHaveLength(1);
+    expect(outcome).toMatchObject({
+      kind: 'cli_not_found',
+      text: 'not found at /nonexistent/claude',
+    });
+  });
+
+  it('refuses to run when the project path no longer is its real path', async () => {
+    const link = join(root, 'link');
+    symlinkSync(project, link);
+    const err: unknown = await lastValueFrom(runner().runTurn(request('hi', { cwd: link }))).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe(ErrorCode.ProjectPathInvalid);
+    const gone: unknown = await lastValueFrom(
+      runner().runTurn(request('hi', { cwd: join(root, 'missing') })),
+    ).catch((e: unknown) => e);
+    expect((gone as DomainError).code).toBe(ErrorCode.ProjectPathInvalid);
+    expect(existsSync(logFile)).toBe(false);
+  });
+});
+
+describe('CliAvailabilityService', () => {
+  it('reports the version of the configured CLI', async () => {
+    const svc = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: FAKE }), {
+      PATH: process.env.PATH,
+    });
+    await svc.onModuleInit();
+    expect(svc.status()).toEqual({
+      command: FAKE,
+      available: true,
+      version: '2.1.197',
+      error: null,
+    });
+  });
+
+  it('reports a missing CLI clearly', async () => {
+    const svc = new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: 'no-such-claude-binary' }),
+      {
+        PATH: process.env.PATH,
+      },
+    );
+    expect(await svc.check()).toEqual({
+      command: 'no-such-claude-binary',
+      available: false,
+      version: null,
+      error: 'not found at no-such-claude-binary',
+    });
+  });
+
+  it('reports a CLI whose --version fails', async () => {
+    const svc = new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: process.execPath }),
+      {},
+    );
+    const status = await svc.check();
+    expect(status.available).toBe(true);
+    const bad = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: '/bin/false' }), {});
+    expect(await bad.check()).toMatchObject({
+      available: false,
+      error: expect.stringMatching(/exit code 1/),
+    });
+  });
+});
