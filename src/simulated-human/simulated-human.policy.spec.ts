@@ -324,6 +324,20 @@ describe('decideNextStep', () => {
     }
   });
 
+  it('shortens a huge question so the prompt stays far below the argv limit', () => {
+    const question = `${'context '.repeat(50_000)}\nWhich option should I pick?`;
+    const d = decideNextStep(
+      input({ outcome: outcome('needs_input', question) }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(d.action).toBe('continue');
+    const prompt = d.action === 'continue' ? d.prompt : '';
+    expect(Buffer.byteLength(prompt)).toBeLessThan(settings.maxFeedbackBytes + 2048);
+    expect(prompt).toContain('Which option should I pick?');
+    expect(prompt).toMatch(/bytes cut/);
+  });
+
   it('does not expand placeholders found inside the agent text', () => {
     const d = decideNextStep(
       input({ outcome: outcome('needs_input', 'Is {{taskDescription}} literal?') }),

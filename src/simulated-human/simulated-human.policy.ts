@@ -274,7 +274,7 @@ function answer(
     intervention: true,
     prompt: renderTemplate(templates.answerQuestion, {
       ...taskValues(input),
-      question: (input.outcome.text ?? '').trim(),
+      question: trimMiddle((input.outcome.text ?? '').trim(), settings.maxFeedbackBytes),
     }),
   });
 }
@@ -289,7 +289,7 @@ function continueStopShort(
     intervention: true,
     prompt: renderTemplate(templates.continueStopShort, {
       ...taskValues(input),
-      lastMessage: (input.outcome.text ?? '').trim(),
+      lastMessage: trimMiddle((input.outcome.text ?? '').trim(), settings.maxFeedbackBytes),
     }),
   });
 }
