@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
-import { loadConfig } from 'src/config/app-config';
+import { Test } from '@nestjs/testing';
+import { AppConfig, loadConfig } from 'src/config/app-config';
+import { ConfigModule } from 'src/config/config.module';
+import { SimulatedHumanModule } from 'src/simulated-human/simulated-human.module';
 import { SimulatedHumanService } from 'src/simulated-human/simulated-human.service';
 
 describe('SimulatedHumanService', () => {
@@ -81,6 +84,19 @@ describe('SimulatedHumanService', () => {
       reason: 'answer_question',
       intervention: true,
     });
+  });
+
+  it('is provided by SimulatedHumanModule', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule, SimulatedHumanModule],
+    })
+      .overrideProvider(AppConfig)
+      .useValue(loadConfig({}))
+      .compile();
+    const service = moduleRef.get(SimulatedHumanService);
+    expect(service.firstTurnPrompt('Create a calculator function', '/p')).toContain(
+      'Create a calculator function',
+    );
   });
 
   it('refuses to start with an invalid template file', () => {
