@@ -9,7 +9,26 @@ interface BodyParserError {
   status?: number;
 }
 
+/** Keys that could reach an object's prototype; a body containing one is rejected. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+class ForbiddenKeyError extends Error {
+  constructor(readonly key: string) {
+    super(`property ${key} is not allowed`);
+  }
+}
+
+function rejectForbiddenKeys(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(key);
+  return value;
+}
+
 function toDomainError(error: unknown, limit: number): DomainError {
+  if (error instanceof ForbiddenKeyError) {
+    return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${error.message}`, {
+      errors: [{ field: error.key, errors: [error.message] }],
+    });
+  }
   const { type, status } = (error ?? {}) as BodyParserError;
   if (type === 'entity.too.large' || status === 413) {
     return new DomainError(ErrorCode.PayloadTooLarge, `Request body exceeds ${limit} bytes`, {
@@ -28,14 +47,19 @@ function toDomainError(error: unknown, limit: number): DomainError {
 /**
  * Parses JSON bodies up to MAX_REQUEST_BODY_BYTES. Runs as Nest middleware (the app is created
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
- * the usual error body: 413 `payload_too_large`, 400 `malformed_json`.
+ * the usual error body: 413 `payload_too_large`, 400 `malformed_json`; keys such as `__proto__`
+ * are refused (400 `validation_failed`).
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   private readonly parser: RequestHandler;
 
   constructor(private readonly config: AppConfig) {
-    this.parser = json({ limit: config.MAX_REQUEST_BODY_BYTES, strict: true });
+    this.parser = json({
+      limit: config.MAX_REQUEST_BODY_BYTES,
+      strict: true,
+      reviver: rejectForbiddenKeys,
+    });
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {

@@ -1,0 +1,889 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { Session } from 'src/sessions/session.entity';
+import { Task } from 'src/tasks/task.entity';
+import { TaskStatus } from 'src/tasks/task-status';
+import { TestCase } from 'src/tasks/test-case.entity';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
+
+const BODY_LIMIT = 64 * 1024;
+/** The ids of a page body, in order. */
+const idsOf = (body: unknown): string[] =>
+  (body as { items: { id: string }[] }).items.map((x) => x.id);
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The seed's endpoint table: every one must be in the OpenAPI document. */
+const SEED_ENDPOINTS: [string, string][] = [
+  ['post', '/api/v1/sessions'],
+  ['get', '/api/v1/sessions/{id}'],
+  ['get', '/api/v1/sessions/{id}/tasks'],
+  ['post', '/api/v1/tasks'],
+  ['get', '/api/v1/tasks/{id}'],
+  ['get', '/api/v1/tasks/{id}/status'],
+  ['get', '/health'],
+];
+
+interface Counts {
+  sessions: number;
+  tasks: number;
+}
+
+/** The whole API suite; registered once per database engine. */
+function apiSuite(kind: TestDatabaseKind): void {
+  let t: TestApp;
+  let http: () => ReturnType<typeof request>;
+  let tmp: string;
+  let allowed: string;
+  let outside: string;
+  let project: string;
+
+  const counts = async (): Promise<Counts> => ({
+    sessions: await t.dataSource.getRepository(Session).count(),
+    tasks: await t.dataSource.getRepository(Task).count(),
+  });
+
+  const createSession = async (body: Record<string, unknown> = {}) => {
+    const res = await http()
+      .post('/api/v1/sessions')
+      .send({ project_path: project, ...body })
+      .expect(201);
+    return res.body as { id: string; project_path: string };
+  };
+
+  const createTask = async (sessionId: string, body: Record<string, unknown> = {}) => {
+    const res = await http()
+      .post('/api/v1/tasks')
+      .send({ session_id: sessionId, description: 'Create a calculator function', ...body })
+      .expect(201);
+    return res.body as { id: string; status: string };
+  };
+
+  const setStatus = (id: string, status: TaskStatus) =>
+    t.dataSource.getRepository(Task).update({ id }, { status });
+
+  beforeAll(async () => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-api-')));
+    allowed = path.join(tmp, 'allowed');
+    outside = path.join(tmp, 'outside');
+    project = path.join(allowed, 'myproject');
+    fs.mkdirSync(project, { recursive: true });
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(allowed, 'a-file.txt'), 'not a directory');
+    fs.symlinkSync(outside, path.join(allowed, 'escape'));
+    fs.symlinkSync(project, path.join(allowed, 'link-to-project'));
+    t = await createTestApp({
+      database: kind,
+      env: {
+        ORCHESTRATOR_ENABLED: 'false',
+        ALLOWED_PROJECT_ROOTS: allowed,
+        MAX_REQUEST_BODY_BYTES: String(BODY_LIMIT),
+        CLAUDE_CLI_COMMAND: path.join(tmp, 'no-such-claude'),
+      },
+    });
+    http = () => request(t.app.getHttpServer() as App);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('seed flow', () => {
+    it('creates a session and a PENDING task, then reports them in the seed field names', async () => {
+      const session = await http()
+        .post('/api/v1/sessions')
+        .send({ project_path: path.join(allowed, 'link-to-project'), name: 'calc' })
+        .expect(201);
+      expect(Object.keys(session.body).sort()).toEqual(
+        [
+          'created_at',
+          'id',
+          'name',
+          'project_path',
+          'regression_command',
+          'test_command',
+          'updated_at',
+        ].sort(),
+      );
+      expect(session.body).toMatchObject({ name: 'calc', project_path: project });
+      expect(session.body.id).toMatch(UUID_RE);
+
+      const task = await http()
+        .post('/api/v1/tasks')
+        .send({ session_id: session.body.id, description: 'Create a calculator function' })
+        .expect(201);
+      expect(task.body).toMatchObject({
+        id: expect.stringMatching(UUID_RE),
+        session_id: session.body.id,
+        project_path: project,
+        description: 'Create a calculator function',
+        status: 'PENDING',
+        status_reason: 'created',
+        phase: 'queued',
+        iteration: 0,
+        max_iterations: 20,
+        pause_count: 0,
+        max_pauses: 5,
+        tests: { passed: 0, failed: 0, total: 0 },
+        cost_usd: 0,
+        started_at: null,
+        completed_at: null,
+      });
+
+      const status = await http().get(`/api/v1/tasks/${task.body.id}/status`).expect(200);
+      expect(Object.keys(status.body).sort()).toEqual(
+        [
+          'completed_at',
+          'cost_usd',
+          'created_at',
+          'id',
+          'input_tokens',
+          'iteration',
+          'last_agent_message',
+          'max_iterations',
+          'max_pauses',
+          'output_tokens',
+          'pause_count',
+          'phase',
+          'started_at',
+          'status',
+          'status_reason',
+          'tests',
+          'updated_at',
+        ].sort(),
+      );
+      expect(status.body).toMatchObject({ id: task.body.id, status: 'PENDING' });
+
+      const details = await http().get(`/api/v1/tasks/${task.body.id}`).expect(200);
+      expect(details.body).toMatchObject({ id: task.body.id, interactions: [], test_cases: [] });
+
+      const got = await http().get(`/api/v1/sessions/${session.body.id}`).expect(200);
+      expect(got.body).toEqual(session.body);
+
+      const listed = await http().get(`/api/v1/sessions/${session.body.id}/tasks`).expect(200);
+      expect(listed.body).toMatchObject({ total: 1, limit: 20, offset: 0 });
+      expect(idsOf(listed.body)).toEqual([task.body.id]);
+    });
+
+    it('accepts upper-case ids and per-task limits within the configured bounds', async () => {
+      const session = await createSession({
+        test_command: 'npx jest',
+        regression_command: 'npm test',
+      });
+      const task = await createTask(session.id.toUpperCase(), {
+        max_iterations: 100,
+        max_pauses: 0,
+      });
+      const status = await http().get(`/api/v1/tasks/${task.id.toUpperCase()}/status`).expect(200);
+      expect(status.body).toMatchObject({ max_iterations: 100, max_pauses: 0 });
+    });
+  });
+
+  describe('lists', () => {
+    let sessionId: string;
+    let ids: string[];
+
+    beforeAll(async () => {
+      sessionId = (await createSession({ name: 'lists' })).id;
+      ids = [];
+      for (let i = 0; i < 3; i++) {
+        ids.push((await createTask(sessionId, { description: `task ${i}` })).id);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await setStatus(ids[0], TaskStatus.Running);
+    });
+
+    it('pages newest first with the total', async () => {
+      const first = await http().get(`/api/v1/tasks?session_id=${sessionId}&limit=2`).expect(200);
+      expect(first.body).toMatchObject({ total: 3, limit: 2, offset: 0 });
+      expect(idsOf(first.body)).toEqual([ids[2], ids[1]]);
+      const second = await http()
+        .get(`/api/v1/sessions/${sessionId}/tasks?limit=2&offset=2`)
+        .expect(200);
+      expect(idsOf(second.body)).toEqual([ids[0]]);
+      expect(second.body.total).toBe(3);
+    });
+
+    it('filters by status and session', async () => {
+      const running = await http()
+        .get(`/api/v1/tasks?status=RUNNING&session_id=${sessionId}`)
+        .expect(200);
+      expect(idsOf(running.body)).toEqual([ids[0]]);
+      const pending = await http()
+        .get(`/api/v1/sessions/${sessionId}/tasks?status=PENDING`)
+        .expect(200);
+      expect(pending.body.total).toBe(2);
+      const all = await http().get('/api/v1/tasks?limit=100').expect(200);
+      expect(all.body.total).toBe((await counts()).tasks);
+    });
+
+    it('lists sessions newest first', async () => {
+      const res = await http().get('/api/v1/sessions?limit=1').expect(200);
+      expect(res.body.items[0].id).toBe(sessionId);
+      expect(res.body.total).toBe((await counts()).sessions);
+    });
+  });
+
+  describe('task details', () => {
+    it('returns interactions and test cases ordered by id, with JSON data and megabytes of output', async () => {
+      const task = await createTask((await createSession()).id);
+      const big = 'x'.repeat(3 * 1024 * 1024);
+      const now = new Date();
+      const interactions = t.dataSource.getRepository(ClaudeInteraction);
+      for (const [kind, content] of [
+        ['prompt', 'do it'],
+        ['assistant', big],
+        ['result', 'done'],
+      ] as const) {
+        await interactions.save(
+          interactions.create({
+            taskId: task.id,
+            kind,
+            iteration: 1,
+            content,
+            data: kind === 'result' ? { subtype: 'success', nested: { n: 1 } } : null,
+            costUsd: kind === 'result' ? 0.0125 : null,
+            inputTokens: kind === 'result' ? 1200 : null,
+            outputTokens: kind === 'result' ? 300 : null,
+            createdAt: now,
+          }),
+        );
+      }
+      const testCases = t.dataSource.getRepository(TestCase);
+      await testCases.save(
+        testCases.create({
+          taskId: task.id,
+          iteration: 1,
+          kind: 'generated',
+          name: 'adds numbers',
+          filePath: 'calc.test.js',
+          status: 'passed',
+          durationMs: 7,
+          output: big,
+          createdAt: now,
+        }),
+      );
+      await t.dataSource
+        .getRepository(Task)
+        .update({ id: task.id }, { lastAgentMessage: big, costUsd: 0.0125, inputTokens: 1200 });
+
+      const res = await http().get(`/api/v1/tasks/${task.id}`).expect(200);
+      const returned = res.body.interactions as { id: number; kind: string }[];
+      expect(returned.map((i) => i.kind)).toEqual(['prompt', 'assistant', 'result']);
+      const ids = returned.map((i) => i.id);
+      expect(ids).toEqual([...ids].sort((a: number, b: number) => a - b));
+      expect(typeof ids[0]).toBe('number');
+      expect(res.body.interactions[1].content).toHaveLength(big.length);
+      expect(res.body.interactions[2]).toMatchObject({
+        data: { subtype: 'success', nested: { n: 1 } },
+        cost_usd: 0.0125,
+        input_tokens: 1200,
+        output_tokens: 300,
+        created_at: now.toISOString(),
+      });
+      expect(res.body.test_cases).toEqual([
+        expect.objectContaining({ name: 'adds numbers', status: 'passed', duration_ms: 7 }),
+      ]);
+      expect(res.body.test_cases[0].output).toHaveLength(big.length);
+      expect(res.body.last_agent_message).toHaveLength(big.length);
+      const status = await http().get(`/api/v1/tasks/${task.id}/status`).expect(200);
+      expect(status.body).toMatchObject({ cost_usd: 0.0125, input_tokens: 1200 });
+    });
+  });
+
+  describe('deletion', () => {
+    it('deletes PENDING and finished tasks, refuses live ones with 409', async () => {
+      const sessionId = (await createSession()).id;
+      const pending = await createTask(sessionId);
+      await http().delete(`/api/v1/tasks/${pending.id}`).expect(204);
+      await http().get(`/api/v1/tasks/${pending.id}`).expect(404);
+
+      for (const live of [TaskStatus.Running, TaskStatus.Paused, TaskStatus.Testing]) {
+        const task = await createTask(sessionId);
+        await setStatus(task.id, live);
+        const res = await http().delete(`/api/v1/tasks/${task.id}`).expect(409);
+        expect(res.body).toMatchObject({ code: 'task_not_deletable', details: { status: live } });
+        await http().get(`/api/v1/tasks/${task.id}`).expect(200);
+        await setStatus(task.id, TaskStatus.Failed);
+        await http().delete(`/api/v1/tasks/${task.id}`).expect(204);
+      }
+      const res = await http().delete(`/api/v1/tasks/${pending.id}`).expect(404);
+      expect(res.body.code).toBe('task_not_found');
+    });
+
+    it('deletes a session with its tasks, but not while one of them runs', async () => {
+      const sessionId = (await createSession()).id;
+      const running = await createTask(sessionId);
+      await createTask(sessionId);
+      await setStatus(running.id, TaskStatus.Running);
+      const refused = await http().delete(`/api/v1/sessions/${sessionId}`).expect(409);
+      expect(refused.body.code).toBe('session_has_active_tasks');
+      await http().get(`/api/v1/sessions/${sessionId}`).expect(200);
+
+      await setStatus(running.id, TaskStatus.Cancelled);
+      await http().delete(`/api/v1/sessions/${sessionId}`).expect(204);
+      await http().get(`/api/v1/sessions/${sessionId}`).expect(404);
+      expect(await t.dataSource.getRepository(Task).countBy({ sessionId })).toBe(0);
+    });
+  });
+
+  describe('request ids', () => {
+    it('echoes a sane X-Request-Id and puts it in error bodies', async () => {
+      const res = await http()
+        .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000')
+        .set('X-Request-Id', 'abc-123')
+        .expect(404);
+      expect(res.headers['x-request-id']).toBe('abc-123');
+      expect(res.body).toEqual({
+        code: 'task_not_found',
+        message: expect.any(String),
+        request_id: 'abc-123',
+      });
+    });
+
+    it('replaces an unusable X-Request-Id with a fresh one', async () => {
+      const res = await http().get('/health').set('X-Request-Id', 'bad id\twith spaces');
+      expect(res.headers['x-request-id']).toMatch(UUID_RE);
+    });
+  });
+
+  describe('hostile input', () => {
+    const longString = (n: number) => 'a'.repeat(n);
+    type Req = {
+      name: string;
+      method: 'get' | 'post' | 'delete' | 'put' | 'patch';
+      url: string | (() => string);
+      body?: unknown;
+      raw?: string;
+      contentType?: string;
+      status: number;
+      code: string;
+    };
+    let sessionId: string;
+    const sid = () => sessionId;
+    const cases: Req[] = [
+      {
+        name: 'unknown session field',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', admin: true },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'project_path of wrong type',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: 42 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'project_path null',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: null },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'missing project_path',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: {},
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'relative project_path',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: 'myproject' },
+        status: 400,
+        code: 'project_path_invalid',
+      },
+      {
+        name: 'dot-dot project_path',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '../etc' },
+        status: 400,
+        code: 'project_path_invalid',
+      },
+      {
+        name: 'missing directory',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<allowed>/nope' },
+        status: 400,
+        code: 'project_path_invalid',
+      },
+      {
+        name: 'a file as project_path',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<allowed>/a-file.txt' },
+        status: 400,
+        code: 'project_path_invalid',
+      },
+      {
+        name: 'NUL byte in project_path',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<allowed>/x\u0000y' },
+        status: 400,
+        code: 'project_path_invalid',
+      },
+      {
+        name: 'symlink escaping the allowed roots',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<allowed>/escape' },
+        status: 403,
+        code: 'project_path_not_allowed',
+      },
+      {
+        name: 'directory outside the allowed roots',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<outside>' },
+        status: 403,
+        code: 'project_path_not_allowed',
+      },
+      {
+        name: 'dot-dot escape from an allowed root',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<allowed>/../outside' },
+        status: 403,
+        code: 'project_path_not_allowed',
+      },
+      {
+        name: 'name too long',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', name: longString(201) },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'test_command too long',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', test_command: longString(2001) },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'test_command as array',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', test_command: ['npm', 'test'] },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: '__proto__ smuggling',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path":"<project>","__proto__":{"admin":true}}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'malformed JSON',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path": "/tmp",',
+        status: 400,
+        code: 'malformed_json',
+      },
+      {
+        name: 'JSON string body',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '"just a string"',
+        status: 400,
+        code: 'malformed_json',
+      },
+      {
+        name: 'JSON array body',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '[{"project_path":"<project>"}]',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'non-JSON content type',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: 'project_path=/tmp',
+        contentType: 'text/plain',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'huge body',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: JSON.stringify({ description: longString(BODY_LIMIT + 10) }),
+        status: 413,
+        code: 'payload_too_large',
+      },
+      {
+        name: 'task for a missing session',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '00000000-0000-4000-8000-000000000000', description: 'x' },
+        status: 404,
+        code: 'session_not_found',
+      },
+      {
+        name: 'task session_id not a uuid',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: 'abc', description: 'x' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'task without description',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'blank description',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: '   ' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'description too long',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: longString(20001) },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'description of wrong type',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: { $gt: '' } },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'unknown task field',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', status: 'COMPLETED' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_iterations 0',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: 0 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_iterations above the limit',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: 101 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_iterations huge',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: 1e308 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_iterations as string',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: '5' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_iterations fractional',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: 1.5 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_pauses negative',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_pauses: -1 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_pauses above the limit',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_pauses: 51 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'malformed task id',
+        method: 'get',
+        url: '/api/v1/tasks/not-a-uuid',
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'malformed status id',
+        method: 'get',
+        url: '/api/v1/tasks/123/status',
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'SQL in an id',
+        method: 'get',
+        url: "/api/v1/sessions/1'%20OR%20'1'='1",
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'malformed id on delete',
+        method: 'delete',
+        url: '/api/v1/sessions/zzz',
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'malformed id on session tasks',
+        method: 'get',
+        url: '/api/v1/sessions/zzz/tasks',
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'missing session',
+        method: 'get',
+        url: '/api/v1/sessions/00000000-0000-4000-8000-000000000000',
+        status: 404,
+        code: 'session_not_found',
+      },
+      {
+        name: 'tasks of a missing session',
+        method: 'get',
+        url: '/api/v1/sessions/00000000-0000-4000-8000-000000000000/tasks',
+        status: 404,
+        code: 'session_not_found',
+      },
+      {
+        name: 'limit 0',
+        method: 'get',
+        url: '/api/v1/tasks?limit=0',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'negative limit',
+        method: 'get',
+        url: '/api/v1/tasks?limit=-5',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'huge limit',
+        method: 'get',
+        url: '/api/v1/tasks?limit=100000000000',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'limit not a number',
+        method: 'get',
+        url: '/api/v1/sessions?limit=abc',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'negative offset',
+        method: 'get',
+        url: '/api/v1/sessions?offset=-1',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'repeated limit',
+        method: 'get',
+        url: '/api/v1/tasks?limit=1&limit=2',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'unknown status filter',
+        method: 'get',
+        url: '/api/v1/tasks?status=DONE',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'malformed session_id filter',
+        method: 'get',
+        url: '/api/v1/tasks?session_id=1%20OR%201=1',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'unknown query parameter',
+        method: 'get',
+        url: '/api/v1/tasks?sort=evil',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'unknown route',
+        method: 'get',
+        url: '/api/v1/nope',
+        status: 404,
+        code: 'route_not_found',
+      },
+      {
+        name: 'unsupported method',
+        method: 'put',
+        url: '/api/v1/tasks',
+        body: {},
+        status: 404,
+        code: 'route_not_found',
+      },
+      {
+        name: 'path traversal route',
+        method: 'get',
+        url: '/api/v1/../../etc/passwd',
+        status: 404,
+        code: 'route_not_found',
+      },
+    ];
+
+    beforeAll(async () => {
+      sessionId = (await createSession({ name: 'hostile' })).id;
+    });
+
+    const fill = (s: string): string =>
+      s
+        .replaceAll('<project>', project)
+        .replaceAll('<allowed>', allowed)
+        .replaceAll('<outside>', outside)
+        .replaceAll('<sid>', sid());
+
+    it.each(cases)('$name -> $status $code, nothing stored', async (c) => {
+      const before = await counts();
+      const url = typeof c.url === 'string' ? c.url : c.url();
+      let req = http()[c.method](url);
+      if (c.raw !== undefined) {
+        req = req.set('Content-Type', c.contentType ?? 'application/json').send(fill(c.raw));
+      } else if (c.body !== undefined) {
+        req = req.send(JSON.parse(fill(JSON.stringify(c.body))) as object);
+      }
+      const res = await req;
+      expect({ status: res.status, code: res.body.code }).toEqual({
+        status: c.status,
+        code: c.code,
+      });
+      expect(res.body).toEqual(
+        expect.objectContaining({ message: expect.any(String), request_id: expect.any(String) }),
+      );
+      expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+|SELECT|INSERT|QueryFailed/);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('names every bad field of a request in details', async () => {
+      const res = await http()
+        .post('/api/v1/tasks')
+        .send({ session_id: 'x', description: 5, max_pauses: -1, extra: 1 })
+        .expect(400);
+      const fields = (res.body.details.errors as { field: string }[]).map((e) => e.field).sort();
+      expect(fields).toEqual(['description', 'extra', 'max_pauses', 'session_id']);
+    });
+  });
+
+  describe('OpenAPI', () => {
+    it('documents every endpoint of the seed table with schemas and error responses', async () => {
+      const res = await http().get('/docs-json').expect(200);
+      const doc = res.body as {
+        openapi: string;
+        paths: Record<
+          string,
+          Record<
+            string,
+            { responses: Record<string, { content?: unknown }>; requestBody?: unknown }
+          >
+        >;
+      };
+      expect(doc.openapi).toMatch(/^3\./);
+      for (const [method, route] of SEED_ENDPOINTS) {
+        const op = doc.paths[route]?.[method];
+        expect({ route, method, found: op !== undefined }).toEqual({ route, method, found: true });
+        const success = Object.keys(op.responses).filter((s) => s.startsWith('2'));
+        expect(success.length).toBeGreaterThan(0);
+        expect(op.responses[success[0]].content).toBeDefined();
+        if (route !== '/health') {
+          expect(Object.keys(op.responses).filter((s) => s.startsWith('4')).length).toBeGreaterThan(
+            0,
+          );
+        }
+        if (method === 'post') expect(op.requestBody).toBeDefined();
+      }
+      for (const [route, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          expect({ route, method, responses: Object.keys(op.responses).length > 0 }).toEqual({
+            route,
+            method,
+            responses: true,
+          });
+        }
+      }
+      await http().get('/docs').expect(200).expect('Content-Type', /html/);
+    });
+  });
+
+  describe('health', () => {
+    it('is ok with the database up and reports a missing CLI without failing', async () => {
+      const res = await http().get('/health').expect(200);
+      expect(res.body).toMatchObject({
+        status: 'ok',
+        database: { status: 'up' },
+        claude_cli: { available: false, error: expect.stringContaining('not found') },
+      });
+    });
+
+    it('answers 503 once the database is gone', async () => {
+      await t.dataSource.destroy();
+      const res = await http().get('/health').expect(503);
+      expect(res.body).toMatchObject({ status: 'error', database: { status: 'down' } });
+    });
+  });
+}
+
+describe('API on SQLite', () => apiSuite('sqlite'));
+describeMysql('API on MySQL', () => apiSuite('mysql'));
