@@ -504,6 +504,78 @@ describe('ClaudeCliRunner through the fake CLI', () => {
   });
 });
 
+describe('the fake CLI rejects argv mistakes like the real one', () => {
+  const fake = (args: string[], input?: string) =>
+    spawnSync(FAKE, args, {
+      cwd: project,
+      encoding: 'utf8',
+      input,
+      env: {
+        PATH: process.env.PATH,
+        FAKE_CLAUDE_LOG: logFile,
+        FAKE_CLAUDE_STATE_DIR: join(root, 'state'),
+      },
+    });
+
+  it.each<[string[], RegExp]>([
+    [
+      ['-p', '--output-format=stream-json', '--verbose', '--bogus=1', '--', 'x'],
+      /^error: unknown option '--bogus=1'$/m,
+    ],
+    [['-p', '--output-format=stream-json', '--', 'x'], /requires --verbose/],
+    [
+      [
+        '-p',
+        '--output-format=stream-json',
+        '--verbose',
+        '--allowedTools',
+        'Read',
+        'Edit',
+        'the prompt',
+      ],
+      /Input must be provided/,
+    ],
+    [
+      ['-p', '--output-format=stream-json', '--verbose', '--session-id=abc', '--', 'x'],
+      /Invalid session ID/,
+    ],
+    [
+      ['-p', '--output-format=stream-json', '--verbose', '--permission-mode=yolo', '--', 'x'],
+      /argument 'yolo' is invalid/,
+    ],
+  ])('%j fails with exit 1', (args, message) => {
+    const res = fake(args);
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(message);
+    expect(res.stdout).toBe('');
+  });
+
+  it('refuses a session id that is already in use', () => {
+    const id = randomUUID();
+    expect(
+      fake(['-p', '--output-format=stream-json', '--verbose', `--session-id=${id}`, '--', 'x'])
+        .status,
+    ).toBe(0);
+    const again = fake([
+      '-p',
+      '--output-format=stream-json',
+      '--verbose',
+      `--session-id=${id}`,
+      '--',
+      'x',
+    ]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(`Session ID ${id} is already in use.`);
+  });
+
+  it('notices an open stdin pipe and appends what arrives to the prompt', () => {
+    const res = fake(['-p', '--output-format=stream-json', '--verbose', '--', 'x'], 'from stdin');
+    expect(res.status).toBe(0);
+    const [entry] = log();
+    expect(entry).toMatchObject({ stdin: 'pipe', stdinClosed: false, prompt: 'x\n\nfrom stdin' });
+  });
+});
+
 describe('CliAvailabilityService', () => {
   it('reports the version of the configured CLI', async () => {
     const svc = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: FAKE }), {

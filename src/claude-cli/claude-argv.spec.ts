@@ -1,0 +1,165 @@
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildClaudeArgv,
+  ClaudeArgvOptions,
+  cutToBytes,
+  MAX_INLINE_PROMPT_BYTES,
+  preparePrompt,
+  shortenWithNote,
+} from 'src/claude-cli/claude-argv';
+import { DomainError } from 'src/common/errors/domain-error';
+
+const ID = '0b7c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e';
+
+function opts(over: Partial<ClaudeArgvOptions> = {}): ClaudeArgvOptions {
+  return {
+    prompt: 'do it',
+    conversationId: ID,
+    resume: false,
+    permissionMode: 'acceptEdits',
+    allowedTools: [],
+    disallowedTools: [],
+    maxTurns: 0,
+    ...over,
+  };
+}
+
+describe('buildClaudeArgv', () => {
+  it('builds the minimal first-turn argv with the prompt last after --', () => {
+    expect(buildClaudeArgv(opts())).toEqual([
+      '-p',
+      '--output-format=stream-json',
+      '--verbose',
+      '--permission-mode=acceptEdits',
+      `--session-id=${ID}`,
+      '--',
+      'do it',
+    ]);
+  });
+
+  it('uses --resume on later turns and the --flag=value form for every option', () => {
+    const argv = buildClaudeArgv(
+      opts({
+        resume: true,
+        model: 'sonnet',
+        allowedTools: ['Read', 'Bash(npm test:*)'],
+        disallowedTools: ['WebFetch'],
+        maxTurns: 7,
+        appendSystemPrompt: 'Be brief.\nReally.',
+      }),
+    );
+    expect(argv).toEqual([
+      '-p',
+      '--output-format=stream-json',
+      '--verbose',
+      '--permission-mode=acceptEdits',
+      '--model=sonnet',
+      '--allowedTools=Read,Bash(npm test:*)',
+      '--disallowedTools=WebFetch',
+      '--max-turns=7',
+      '--append-system-prompt=Be brief.\nReally.',
+      `--resume=${ID}`,
+      '--',
+      'do it',
+    ]);
+  });
+
+  it.each([
+    '$(id)',
+    '`id`',
+    '"; rm -rf / #',
+    "it's",
+    'line1\nline2',
+    '-p',
+    '--version',
+    '-- --',
+    '',
+  ])('keeps the hostile prompt %j as one final argument', (prompt) => {
+    const argv = buildClaudeArgv(opts({ prompt }));
+    expect(argv[argv.length - 1]).toBe(prompt);
+    expect(argv[argv.length - 2]).toBe('--');
+    expect(argv.indexOf('--')).toBe(argv.length - 2);
+  });
+
+  it('rejects a conversation id that is not a UUID (it would become an option value)', () => {
+    expect(() =>
+      buildClaudeArgv(opts({ conversationId: '--dangerously-skip-permissions' })),
+    ).toThrow(DomainError);
+  });
+});
+
+describe('preparePrompt', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'cta-argv-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves a prompt under the limit inline', () => {
+    expect(preparePrompt(dir, 'small', ID)).toEqual({
+      argvPrompt: 'small',
+      promptFile: null,
+      shortened: false,
+    });
+  });
+
+  it('writes a prompt over the limit to .claude-task/ and points to it', () => {
+    const big = 'é'.repeat(MAX_INLINE_PROMPT_BYTES);
+    const p = preparePrompt(dir, big, ID, 1234);
+    expect(p.promptFile).toBe(`.claude-task/prompt-${ID}-1234.md`);
+    expect(readFileSync(join(dir, p.promptFile!), 'utf8')).toBe(big);
+    expect(p.argvPrompt).toContain(p.promptFile!);
+    expect(Buffer.byteLength(p.argvPrompt)).toBeLessThan(16 * 1024);
+  });
+
+  it('shortens with a note when .claude-task is a symlink (never writes through it)', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'cta-argv-outside-'));
+    try {
+      symlinkSync(outside, join(dir, '.claude-task'));
+      const big = `START ${'x'.repeat(200 * 1024)} END`;
+      const p = preparePrompt(dir, big, ID);
+      expect(p).toMatchObject({ promptFile: null, shortened: true });
+      expect(Buffer.byteLength(p.argvPrompt)).toBeLessThanOrEqual(MAX_INLINE_PROMPT_BYTES);
+      expect(p.argvPrompt.startsWith('START ')).toBe(true);
+      expect(p.argvPrompt.endsWith(' END')).toBe(true);
+      expect(p.argvPrompt).toMatch(/\[\.\.\. \d+ bytes of this message were cut here/);
+      expect(lstatSync(join(dir, '.claude-task')).isSymbolicLink()).toBe(true);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('shortens when .claude-task is a file', () => {
+    writeFileSync(join(dir, '.claude-task'), 'not a dir');
+    expect(preparePrompt(dir, 'y'.repeat(130 * 1024), ID).shortened).toBe(true);
+  });
+
+  it('never overwrites an existing prompt file', () => {
+    mkdirSync(join(dir, '.claude-task'));
+    writeFileSync(join(dir, '.claude-task', `prompt-${ID}-5.md`), 'old');
+    const p = preparePrompt(dir, 'z'.repeat(130 * 1024), ID, 5);
+    expect(p.shortened).toBe(true);
+    expect(readFileSync(join(dir, '.claude-task', `prompt-${ID}-5.md`), 'utf8')).toBe('old');
+  });
+});
+
+describe('byte helpers', () => {
+  it('cuts without splitting a multi-byte character', () => {
+    expect(cutToBytes('aé', 2)).toBe('a');
+    expect(cutToBytes('aé', 3)).toBe('aé');
+  });
+
+  it('keeps short text unchanged', () => {
+    expect(shortenWithNote('abc', 1000)).toBe('abc');
+  });
+});
