@@ -25,7 +25,13 @@ import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { AppConfig } from 'src/config/app-config';
 import { BoundedBuffer } from 'src/process/bounded-buffer';
 import { buildChildEnv } from 'src/process/child-env';
-import { killProcessGroup, ProcessEvent, runProcess, SpawnError } from 'src/process/process-group';
+import {
+  isProcessGroupAlive,
+  killProcessGroup,
+  ProcessEvent,
+  runProcess,
+  SpawnError,
+} from 'src/process/process-group';
 
 /**
  * WHERE THE AGENT IS SPAWNED. `ClaudeCliRunner.runTurn` runs one agent turn: one `claude -p`
@@ -35,7 +41,8 @@ import { killProcessGroup, ProcessEvent, runProcess, SpawnError } from 'src/proc
  *   through `runProcess` (no shell, stdin closed, own process group, allowlisted environment
  *   plus DISABLE_AUTOUPDATER=1 and CLAUDE_CODE_MAX_RETRIES=3, CLAUDECODE removed).
  * - It emits `{type:'spawned', pid}` (pid = process group id), every parsed `ClaudeEvent`, and
- *   last `{type:'turn_end', outcome}`, then completes. The process has exited by then.
+ *   last `{type:'turn_end', outcome}`, then completes. By then the CLI has exited and every other
+ *   process of its group (background jobs it left) has been stopped.
  * - Watchdogs, as RxJS timers: no init line within CLI_INIT_TIMEOUT_SECONDS, the whole turn over
  *   CLI_TIMEOUT_SECONDS, no output for CLI_IDLE_TIMEOUT_SECONDS (0 = off), and after the result line
  *   CLI_RESULT_GRACE_SECONDS to exit. Each stops the process group (SIGINT, SIGTERM, SIGKILL,
@@ -235,6 +242,14 @@ export class ClaudeCliRunner {
         ),
       ).pipe(take(1), takeUntil(finished$));
 
+      /** Whatever is left of the group (background jobs) is stopped before the turn ends. */
+      const reapGroup = async (): Promise<void> => {
+        if (state.pid !== null && isProcessGroupAlive(state.pid)) {
+          state.killing ??= killProcessGroup(state.pid, killGraceMs);
+        }
+        if (state.killing) await state.killing;
+      };
+
       const end = (
         exitCode: number | null,
         signal: NodeJS.Signals | null,
@@ -256,6 +271,7 @@ export class ClaudeCliRunner {
           priorConversationCostUsd: req.priorConversationCostUsd,
           costReporting: cfg.CLAUDE_COST_REPORTING,
         });
+        if (subscriber.closed) return;
         subscriber.next({ type: 'turn_end', outcome });
         subscriber.complete();
       };
@@ -276,7 +292,7 @@ export class ClaudeCliRunner {
             break;
           case 'exit':
             for (const event of state.onEnd()) subscriber.next(event);
-            end(e.code, e.signal, null);
+            void reapGroup().then(() => end(e.code, e.signal, null));
             break;
         }
       };

@@ -385,7 +385,8 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const grandchild = Number(/GRANDCHILD (\d+)/.exec(outcome.stderrTail)?.[1]);
     expect(grandchild).toBeGreaterThan(0);
     const pid = spawnedPid(events);
-    expect(await eventually(() => !pidAlive(pid) && !pidAlive(grandchild))).toBe(true);
+    expect(pidAlive(pid)).toBe(false);
+    expect(pidAlive(grandchild)).toBe(false);
     expect(isProcessGroupAlive(pid)).toBe(false);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
@@ -410,8 +411,9 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const { events, outcome } = await run(runner(), request('[[fake:linger]]'));
     expect(outcome.kind).toBe('success');
     const grandchild = Number(/GRANDCHILD (\d+)/.exec(outcome.stderrTail)?.[1]);
-    const pid = spawnedPid(events);
-    expect(await eventually(() => !pidAlive(pid) && !pidAlive(grandchild))).toBe(true);
+    expect(grandchild).toBeGreaterThan(0);
+    expect(pidAlive(spawnedPid(events))).toBe(false);
+    expect(pidAlive(grandchild)).toBe(false);
   });
 
   it('kills the process group when the subscriber unsubscribes (cancel)', async () => {
