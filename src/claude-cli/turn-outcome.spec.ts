@@ -316,6 +316,7 @@ describe('readNeedsInput / classifyApiError', () => {
     [429, 'Request rejected', 'rate_limit'],
     [529, 'API Error: 529 Overloaded', 'rate_limit'],
     [null, 'connect ECONNREFUSED 127.0.0.1:443', 'network'],
+    [null, 'API Error: Unable to connect to API (ConnectionRefused)', 'network'],
     [500, 'API Error: 500 Internal server error', 'other'],
   ])('%s %j -> %s', (status, text, expected) => {
     expect(classifyApiError(status, text)).toBe(expected);

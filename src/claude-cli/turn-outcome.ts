@@ -98,7 +98,7 @@ export function classifyApiError(status: number | null, text: string): ApiErrorK
   if (status === 401 || status === 403) return 'not_logged_in';
   if (status === 429 || /\b429\b|rate.?limit|overloaded|\b529\b/i.test(text)) return 'rate_limit';
   if (
-    /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|connection error|network|socket hang up|fetch failed|timed? ?out/i.test(
+    /unable to connect|connection ?refused|connection ?reset|connection error|ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|network|socket hang up|fetch failed|timed? ?out/i.test(
       text,
     )
   )

@@ -196,6 +196,36 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     expect(outcome.text).toContain('mock says no');
   });
 
+  it('classifies an unreachable API as a network error', async () => {
+    const r = runner({}, { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
+    const { events, outcome } = await run(r, request('hi', randomUUID(), false, 0));
+    expect(events.filter((e) => e.type === 'api_retry').length).toBeGreaterThan(0);
+    expect(outcome).toMatchObject({ kind: 'api_error', apiError: 'network', exitCode: 1 });
+  });
+
+  it('lists tool calls refused in the default permission mode and classifies success with denials', async () => {
+    api.script(
+      {
+        kind: 'tool_use',
+        name: 'Bash',
+        input: { command: 'echo no > denied.txt', description: 'denied' },
+      },
+      { kind: 'text', text: 'I was not allowed to run the command.' },
+    );
+    const { outcome } = await run(
+      runner({ CLAUDE_PERMISSION_MODE: 'default', CLAUDE_ALLOWED_TOOLS: 'Read' }),
+      request('run something', randomUUID(), false, 0),
+    );
+    expect(outcome.kind).toBe('success_with_denials');
+    expect(outcome.permissionDenials).toEqual([
+      expect.objectContaining({
+        toolName: 'Bash',
+        toolInput: expect.objectContaining({ command: 'echo no > denied.txt' }),
+      }),
+    ]);
+    expect(existsSync(join(project, 'denied.txt'))).toBe(false);
+  });
+
   it('classifies a max-turns stop', async () => {
     api.script(
       { kind: 'tool_use', name: 'Bash', input: { command: 'echo one', description: 'one' } },
@@ -233,7 +263,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     expect(outcome.text).toMatch(/No conversation found with session ID/);
   });
 
-  it('writes nothing outside the project and the temporary HOME', () => {
+  it('keeps the CLI state in the temporary HOME', () => {
     expect(existsSync(join(project, 'hello.txt'))).toBe(true);
     expect(existsSync(join(home, '.claude'))).toBe(true);
   });
