@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -52,8 +53,9 @@ async function bootstrap(): Promise<void> {
       `cannot listen on ${config.HOST}:${config.PORT}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+  const { port } = app.getHttpServer().address() as AddressInfo;
   new Logger('Bootstrap').log(
-    `Listening on http://${config.HOST}:${config.PORT} (API /api/v1, docs /docs)`,
+    `Listening on http://${config.HOST}:${port} (API /api/v1, docs /docs)`,
   );
 }
 

@@ -1,0 +1,121 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// Per-project testTimeout in jest.config.js is not honoured by jest 29; set it here.
+jest.setTimeout(60_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `src/main.ts` (ts-node, no build needed) in `cwd` with only the given environment. */
+function startServer(cwd: string, env: Record<string, string>): Run {
+  const child = spawn(
+    process.execPath,
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+      path.join(ROOT, 'src', 'main.ts'),
+    ],
+    {
+      cwd,
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? os.tmpdir(),
+        NODE_PATH: path.join(ROOT, 'node_modules'),
+        TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
+        NO_COLOR: '1',
+        ...env,
+      },
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('server startup (src/main.ts as a process)', () => {
+  let cwd: string;
+  const running: ChildProcess[] = [];
+
+  beforeEach(() => {
+    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cta-start-'));
+  });
+  afterEach(() => {
+    for (const child of running.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('starts from an empty directory with .env, creates ./data, serves /health, stops on SIGTERM', async () => {
+    fs.writeFileSync(
+      path.join(cwd, '.env'),
+      'HOST=127.0.0.1\nPORT=0\nCLAUDE_CLI_COMMAND=/nonexistent/claude\n',
+    );
+    const run = startServer(cwd, { ORCHESTRATOR_ENABLED: 'false' });
+    running.push(run.child);
+    await waitFor(() => /Listening on http:\/\/127\.0\.0\.1:\d+/.test(run.stdout()), 45_000);
+    const port = /Listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stdout())?.[1];
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      database: { status: 'up' },
+      claude_cli: { available: false, command: '/nonexistent/claude' },
+    });
+    expect(fs.existsSync(path.join(cwd, 'data', 'tasks.db'))).toBe(true);
+    const stopAsked = Date.now();
+    run.child.kill('SIGTERM');
+    // Nest's shutdown hooks close the app, then re-raise the signal.
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(Date.now() - stopAsked).toBeLessThan(10_000);
+  });
+
+  it('refuses bad configuration with one message naming every bad variable', async () => {
+    const run = startServer(cwd, { PORT: 'eighty', MAX_PAUSES: '-1' });
+    running.push(run.child);
+    expect((await run.exited).code).toBe(1);
+    expect(run.stderr()).toMatch(/^Startup failed: Invalid configuration/);
+    expect(run.stderr()).toContain('PORT');
+    expect(run.stderr()).toContain('MAX_PAUSES');
+    expect(run.stderr()).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(cwd, 'data'))).toBe(false);
+  });
+
+  it('exits 1 with one line when the database cannot be reached', async () => {
+    const run = startServer(cwd, { DATABASE_URL: 'mysql://root:secret@127.0.0.1:1/nothing' });
+    running.push(run.child);
+    expect((await run.exited).code).toBe(1);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^Startup failed: Cannot use database mysql:\/\/root:\*\*\*@127\.0\.0\.1:1\/nothing: .*ECONNREFUSED/,
+    );
+    expect(run.stdout()).not.toContain('Retrying');
+  });
+});
