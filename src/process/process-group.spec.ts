@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, Subscription, toArray } from 'rxjs';
@@ -153,6 +153,28 @@ describe('runProcess', () => {
     const started = Date.now();
     expect(await waitFor(() => !isProcessGroupAlive(pid), 3000)).toBe(true);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('stops the child when unsubscribed in the same tick as the subscribe', async () => {
+    const marker = `cta-same-tick-${process.pid}-${Date.now()}`;
+    const running = (): boolean =>
+      readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .some((e) => {
+          try {
+            return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(marker);
+          } catch {
+            return false;
+          }
+        });
+    runProcess({
+      ...spec('setInterval(() => {}, 1000)'),
+      args: ['-e', 'setInterval(() => {}, 1000)', marker],
+    })
+      .subscribe()
+      .unsubscribe();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(running()).toBe(false);
   });
 
   it('kills a background process left behind in the group after the leader exits', async () => {

@@ -190,8 +190,10 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       if (drainTimer) clearTimeout(drainTimer);
       child.stdout?.removeAllListeners('data');
       child.stderr?.removeAllListeners('data');
-      if (pid !== null && isProcessGroupAlive(pid)) {
-        const pgid = pid;
+      // child.pid is set as soon as spawn() returned, before the 'spawn' event: an unsubscribe in
+      // the same tick as the subscribe must still stop the child.
+      const pgid = pid ?? child.pid ?? null;
+      if (pgid !== null && isProcessGroupAlive(pgid)) {
         void killProcessGroup(pgid, spec.killGraceMs).finally(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
