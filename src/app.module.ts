@@ -6,6 +6,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { SessionsModule } from 'src/sessions/sessions.module';
 import { SimulatedHumanModule } from 'src/simulated-human/simulated-human.module';
+import { OrchestratorModule } from 'src/tasks/orchestrator/orchestrator.module';
 import { TasksModule } from 'src/tasks/tasks.module';
 import { TestRunnerModule } from 'src/test-runner/test-runner.module';
 
@@ -19,6 +20,7 @@ import { TestRunnerModule } from 'src/test-runner/test-runner.module';
     TestRunnerModule,
     SessionsModule,
     TasksModule,
+    OrchestratorModule,
     HealthModule,
   ],
 })

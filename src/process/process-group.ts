@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Observable } from 'rxjs';
 
 /**
@@ -49,7 +49,8 @@ function errnoCode(err: unknown): string {
 }
 
 /** Live members of process group `pgid` according to /proc (zombies excluded); null without /proc. */
-function liveGroupMembers(pgid: number): number[] | null {
+/** Pids of the live (non-zombie) members of group `pgid`; null when /proc cannot be read. */
+export function liveGroupMembers(pgid: number): number[] | null {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -72,6 +73,24 @@ function liveGroupMembers(pgid: number): number[] | null {
     if (pgrp === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
   }
   return members;
+}
+
+/**
+ * True when a live member of group `pgid` has its working directory at or under `dir`. Used
+ * before ending a process group recorded by an earlier server process: after a restart the pid
+ * may belong to an unrelated process, which would not be working in the task's project.
+ */
+export function groupWorksIn(pgid: number, dir: string): boolean {
+  for (const pid of liveGroupMembers(pgid) ?? []) {
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd === dir || cwd.startsWith(dir.endsWith('/') ? dir : `${dir}/`)) return true;
+  }
+  return false;
 }
 
 /** True while any non-zombie process of group `pgid` exists. */

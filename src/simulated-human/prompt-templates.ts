@@ -26,6 +26,8 @@ export interface PromptTemplates {
   testFeedback: string;
   /** Some tool calls were refused by the CLI's permission settings. */
   permissionDenied: string;
+  /** The server running the task stopped mid-task; a new one continues the same conversation. */
+  resumeAfterRestart: string;
 }
 
 export type PromptTemplateKey = keyof PromptTemplates;
@@ -54,6 +56,7 @@ export const TEMPLATE_PLACEHOLDERS: Record<
     allowed: ['failedCount', 'totalCount', 'iteration', 'maxIterations', 'taskDescription'],
   },
   permissionDenied: { required: ['deniedTools'], allowed: ['allowedTools', 'taskDescription'] },
+  resumeAfterRestart: { required: [], allowed: ['taskDescription'] },
 };
 
 export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
@@ -120,6 +123,11 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     'They will be refused again; do not retry them. Work within the allowed tools ({{allowedTools}})',
     'and finish the task another way. When it is completely finished, end your reply with a line',
     'containing only: DONE',
+  ].join('\n'),
+  resumeAfterRestart: [
+    'The server running this task was restarted while you were working (task: {{taskDescription}}).',
+    'Check the current state of the project: the last step may be half-done. Then continue the task.',
+    'When it is completely finished, end your reply with a line containing only: DONE',
   ].join('\n'),
 };
 

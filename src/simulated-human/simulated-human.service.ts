@@ -46,6 +46,11 @@ export class SimulatedHumanService {
     return renderTemplate(this.templates.firstTurn, { taskDescription, projectPath });
   }
 
+  /** The prompt that continues a task's conversation after its server stopped mid-task. */
+  resumePrompt(taskDescription: string): string {
+    return renderTemplate(this.templates.resumeAfterRestart, { taskDescription });
+  }
+
   /** What to do after a turn (or, with `input.testReport`, after a failed test run). */
   decide(input: PolicyInput): Decision {
     return decideNextStep(input, this.templates, this.settings);

@@ -72,7 +72,9 @@ export type TaskPhase = (typeof TASK_PHASES)[number];
 
 /**
  * The only legal status changes. RUNNING reaches COMPLETED only through TESTING; a live task may
- * go back to PENDING when its lease is lost or the server shuts down (it is re-queued).
+ * go back to PENDING when its lease is lost or the server shuts down (it is re-queued). PAUSED
+ * (the simulated human intervening) returns to the status it interrupted: RUNNING, or TESTING
+ * while the agent writes its tests.
  */
 export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   [TaskStatus.Pending]: [TaskStatus.Running, TaskStatus.Cancelled, TaskStatus.Failed],
@@ -85,12 +87,14 @@ export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   ],
   [TaskStatus.Paused]: [
     TaskStatus.Running,
+    TaskStatus.Testing,
     TaskStatus.Failed,
     TaskStatus.Cancelled,
     TaskStatus.Pending,
   ],
   [TaskStatus.Testing]: [
     TaskStatus.Running,
+    TaskStatus.Paused,
     TaskStatus.Completed,
     TaskStatus.Failed,
     TaskStatus.Cancelled,

@@ -9,6 +9,8 @@ import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 @Index('IDX_tasks_session_id_created_at', ['sessionId', 'createdAt'])
 @Index('IDX_tasks_project_path_status', ['projectPath', 'status'])
 @Index('IDX_tasks_created_at', ['createdAt'])
+@Index('UQ_tasks_running_project_key', ['runningProjectKey'], { unique: true })
+@Index('IDX_tasks_status_lease_expires_at', ['status', 'leaseExpiresAt'])
 export class Task {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -91,6 +93,14 @@ export class Task {
   @Column({ name: 'cancel_requested', type: 'boolean', default: false })
   cancelRequested!: boolean;
 
+  /**
+   * Set while a worker holds the lease: a hash of the project path under a unique index, so two
+   * tasks of one project never run at once, whichever server instance claims them.
+   */
+  @Column({ name: 'running_project_key', type: 'varchar', length: 64, nullable: true })
+  runningProjectKey!: string | null;
+
+  /** Process group of the CLI or test command running now; ended by the sweep after a crash. */
   @Column({ name: 'process_group_id', type: 'int', nullable: true })
   processGroupId!: number | null;
 

@@ -14,6 +14,7 @@ import {
 } from 'src/tasks/dto/task-response.dto';
 import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
 import { toTaskDetailResponse, toTaskResponse, toTaskStatusResponse } from 'src/tasks/task.mapper';
+import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
@@ -34,6 +35,7 @@ export class TasksService {
     private readonly interactions: Repository<ClaudeInteraction>,
     @InjectRepository(TestCase) private readonly testCases: Repository<TestCase>,
     private readonly config: AppConfig,
+    private readonly queueSignal: TaskQueueSignal,
   ) {}
 
   /** Stores a PENDING task (phase `queued`, reason `created`) in the session's project. */
@@ -93,13 +95,16 @@ export class TasksService {
       leaseOwner: null,
       leaseExpiresAt: null,
       cancelRequested: false,
+      runningProjectKey: null,
       processGroupId: null,
       createdAt: now,
       startedAt: null,
       completedAt: null,
       updatedAt: now,
     });
-    return this.tasks.save(task);
+    const saved = await this.tasks.save(task);
+    this.queueSignal.taskQueued(saved.id);
+    return saved;
   }
 
   /** A page of tasks, newest first, optionally filtered by status and session. */

@@ -13,7 +13,8 @@ export interface TestAppOptions {
   database?: TestDatabaseKind;
   /**
    * AppConfig variables (as strings, like the environment) on top of the defaults. The real
-   * process environment is NOT read; DATABASE_URL is set to the fresh database.
+   * process environment is NOT read; DATABASE_URL is set to the fresh database. The task
+   * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on.
    */
   env?: Record<string, string>;
   /** Extra provider overrides, e.g. `(b) => b.overrideProvider(X).useValue(fake)`. */
@@ -41,7 +42,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const database = await createTestDatabase(options.database ?? 'sqlite');
   let app: NestExpressApplication | undefined;
   try {
-    const config = loadConfig({ ...options.env, DATABASE_URL: database.url });
+    const config = loadConfig({
+      ORCHESTRATOR_ENABLED: 'false',
+      ...options.env,
+      DATABASE_URL: database.url,
+    });
     let builder = Test.createTestingModule({ imports: [AppModule] })
       .overrideProvider(AppConfig)
       .useValue(config);

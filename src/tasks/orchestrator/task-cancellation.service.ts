@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
+import { ACTIVE_STATUSES, assertTransition, TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+import { TasksService } from 'src/tasks/tasks.service';
+
+/**
+ * `POST /tasks/{id}/cancel`. A PENDING task is cancelled at once (it never starts: the update is
+ * conditional on it still being PENDING, so it cannot race a claim). A live task gets
+ * `cancel_requested`; its owner (this instance at once, another one within a second, or the
+ * lease sweep if its owner died) ends its process group and marks it CANCELLED. Cancelling a
+ * CANCELLED task again is harmless; a COMPLETED or FAILED one is a 409.
+ */
+@Injectable()
+export class TaskCancellationService {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly orchestrator: TaskOrchestratorService,
+    @InjectRepository(Task) private readonly taskRepository: Repository<Task>,
+    @InjectRepository(ClaudeInteraction)
+    private readonly interactions: Repository<ClaudeInteraction>,
+  ) {}
+
+  async cancel(id: string): Promise<Task> {
+    const task = await this.tasks.findOne(id);
+    if (task.status === TaskStatus.Cancelled) return task;
+    if (task.status === TaskStatus.Completed || task.status === TaskStatus.Failed) {
+      throw new DomainError(
+        ErrorCode.TaskNotCancellable,
+        `Task ${id} already ended ${task.status}; only queued or running tasks can be cancelled`,
+        { status: task.status },
+      );
+    }
+    if (task.status === TaskStatus.Pending && (await this.cancelQueued(task))) {
+      return this.tasks.findOne(id);
+    }
+    await this.taskRepository
+      .createQueryBuilder()
+      .update(Task)
+      .set({ cancelRequested: true, updatedAt: new Date() })
+      .where('id = :id AND status IN (:...live)', { id, live: ACTIVE_STATUSES })
+      .execute();
+    this.orchestrator.cancelLocal(id);
+    return this.tasks.findOne(id);
+  }
+
+  private async cancelQueued(task: Task): Promise<boolean> {
+    assertTransition(TaskStatus.Pending, TaskStatus.Cancelled);
+    const now = new Date();
+    const result = await this.taskRepository
+      .createQueryBuilder()
+      .update(Task)
+      .set({
+        status: TaskStatus.Cancelled,
+        statusReason: 'cancelled',
+        phase: 'done',
+        cancelRequested: true,
+        completedAt: now,
+        updatedAt: now,
+        errorMessage: 'Cancelled on request before it started.',
+      })
+      .where("id = :id AND status = 'PENDING'", { id: task.id })
+      .execute();
+    if (!result.affected) return false;
+    await this.interactions.insert({
+      taskId: task.id,
+      kind: 'status',
+      iteration: task.iteration,
+      content: `${TaskStatus.Pending} -> ${TaskStatus.Cancelled} (cancelled)`,
+      data: { from: TaskStatus.Pending, to: TaskStatus.Cancelled, reason: 'cancelled' },
+      createdAt: now,
+    });
+    return true;
+  }
+}

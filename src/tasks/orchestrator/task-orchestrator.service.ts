@@ -1,0 +1,174 @@
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import {
+  catchError,
+  EMPTY,
+  exhaustMap,
+  finalize,
+  from,
+  interval,
+  merge,
+  mergeMap,
+  Observable,
+  Subject,
+  Subscription,
+  takeUntil,
+  timer,
+} from 'rxjs';
+import { AppConfig } from 'src/config/app-config';
+import { LeaseSweeperService } from 'src/tasks/orchestrator/lease-sweeper.service';
+import { TaskLifecycleRunner, TaskRunControl } from 'src/tasks/orchestrator/task-lifecycle';
+import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+import { ClaimedTask, TaskQueueRepository } from 'src/tasks/orchestrator/task-queue.repository';
+
+/** How often the owner of running tasks looks for cancel requests made on other instances. */
+const CANCEL_POLL_MS = 1000;
+
+/**
+ * Feeds claimed tasks into `mergeMap(runTask, MAX_CONCURRENT_TASKS)`.
+ *
+ * - A poll every QUEUE_POLL_MS (and a wake-up whenever a task is created or finishes) claims as
+ *   many tasks as there are free slots (TaskQueueRepository.claimNext), so a claimed task never
+ *   waits for a slot while holding a lease.
+ * - Each claimed task runs as its own pipeline (TaskLifecycleRunner) with a `TaskRunControl`
+ *   used to stop it: cancel (from the API on this instance, or seen in the database every
+ *   second when requested on another one) and shutdown.
+ * - Shutdown (SIGTERM, app.close()): stop claiming, stop every running task (its CLI or test
+ *   process group is ended and it goes back to PENDING, reason `shutdown`), and wait for that.
+ * - ORCHESTRATOR_ENABLED=false leaves tasks queued (an API-only instance).
+ */
+@Injectable()
+export class TaskOrchestratorService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('TaskOrchestrator');
+  private readonly running = new Map<string, TaskRunControl>();
+  private readonly wake$ = new Subject<void>();
+  private readonly stopClaiming$ = new Subject<void>();
+  private claimed = 0;
+  private peak = 0;
+  private stopping = false;
+  private claimErrorLogged = false;
+  private subscriptions: Subscription[] = [];
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly queue: TaskQueueRepository,
+    private readonly lifecycle: TaskLifecycleRunner,
+    private readonly sweeper: LeaseSweeperService,
+    private readonly queueSignal: TaskQueueSignal,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.ORCHESTRATOR_ENABLED) {
+      this.logger.log('Orchestrator disabled (ORCHESTRATOR_ENABLED=false): tasks stay queued');
+      return;
+    }
+    await this.sweeper.sweep((id) => this.running.has(id));
+    this.sweeper.schedule((id) => this.running.has(id));
+    this.start();
+    this.logger.log(
+      `Orchestrator started as ${this.queue.owner}: up to ${this.config.MAX_CONCURRENT_TASKS} tasks at once`,
+    );
+  }
+
+  private start(): void {
+    let finished!: () => void;
+    this.done = new Promise((resolve) => (finished = resolve));
+    const claims$ = merge(
+      timer(0, this.config.QUEUE_POLL_MS),
+      this.wake$,
+      this.queueSignal.queued$,
+    ).pipe(
+      takeUntil(this.stopClaiming$),
+      exhaustMap(() => this.claimFreeSlots()),
+    );
+    this.subscriptions.push(
+      claims$
+        .pipe(mergeMap((claim) => this.runTask(claim), this.config.MAX_CONCURRENT_TASKS))
+        .subscribe({ complete: () => finished() }),
+      interval(CANCEL_POLL_MS)
+        .pipe(exhaustMap(() => from(this.pollCancels()).pipe(catchError(() => EMPTY))))
+        .subscribe(),
+    );
+  }
+
+  /** Claims tasks while slots are free; emits each claim. */
+  private claimFreeSlots(): Observable<ClaimedTask> {
+    return new Observable<ClaimedTask>((subscriber) => {
+      const claimLoop = async (): Promise<void> => {
+        while (!this.stopping && this.claimed < this.config.MAX_CONCURRENT_TASKS) {
+          const claim = await this.queue.claimNext();
+          if (claim === null || subscriber.closed) return;
+          this.claimed += 1;
+          this.claimErrorLogged = false;
+          subscriber.next(claim);
+        }
+      };
+      claimLoop()
+        .catch((error: unknown) => {
+          if (!this.claimErrorLogged) {
+            this.logger.error(`Claiming tasks failed: ${String(error)}`);
+            this.claimErrorLogged = true;
+          }
+        })
+        .finally(() => subscriber.complete());
+    });
+  }
+
+  private runTask(claim: ClaimedTask): Observable<void> {
+    const id = claim.task.id;
+    const control = new TaskRunControl();
+    this.running.set(id, control);
+    this.peak = Math.max(this.peak, this.running.size);
+    if (this.stopping) control.stop('shutdown');
+    return this.lifecycle.run(claim, control).pipe(
+      finalize(() => {
+        this.running.delete(id);
+        this.claimed -= 1;
+        if (!this.stopping) this.wake$.next();
+      }),
+    );
+  }
+
+  private async pollCancels(): Promise<void> {
+    const ids = await this.queue.cancelRequested([...this.running.keys()]);
+    for (const id of ids) this.running.get(id)?.stop('cancel');
+  }
+
+  /** Stops a task running on this instance; false when it does not run here. */
+  cancelLocal(taskId: string): boolean {
+    const control = this.running.get(taskId);
+    control?.stop('cancel');
+    return control !== undefined;
+  }
+
+  /** Tasks running on this instance now, and the most that ever ran at once. */
+  stats(): { running: number; peak: number; limit: number } {
+    return { running: this.running.size, peak: this.peak, limit: this.config.MAX_CONCURRENT_TASKS };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopClaiming$.next();
+    for (const control of this.running.values()) control.stop('shutdown');
+    const limitMs = (2 * this.config.KILL_GRACE_SECONDS + 15) * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.done.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limitMs))),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) {
+      this.logger.error(
+        `Shutdown: ${this.running.size} task(s) did not stop within ${limitMs} ms; their leases will expire and the sweep will re-queue them`,
+      );
+    }
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+  }
+}

@@ -1,0 +1,177 @@
+import { TurnEvent } from 'src/claude-cli/claude-cli-runner.service';
+import { TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { NewInteraction } from 'src/tasks/orchestrator/task-queue.repository';
+import { TestRunReport } from 'src/test-runner/test-runner.service';
+
+/** Largest `content` stored for one interaction; agent output beyond it is cut with a marker. */
+export const MAX_INTERACTION_CONTENT_BYTES = 256 * 1024;
+/** Largest `data` JSON stored for one interaction (tool inputs can carry whole files). */
+export const MAX_INTERACTION_DATA_BYTES = 64 * 1024;
+
+/** Cuts `text` to `maxBytes` of UTF-8 (never inside a character) with a marker saying so. */
+export function capText(text: string, maxBytes = MAX_INTERACTION_CONTENT_BYTES): string {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= maxBytes) return text;
+  let cut = Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8');
+  if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return `${cut}\n[... cut: ${bytes - Buffer.byteLength(cut, 'utf8')} more bytes not stored ...]`;
+}
+
+/** `data` as given, or a preview of its JSON when that is too large to store. */
+export function capData(data: Record<string, unknown>): Record<string, unknown> {
+  const json = JSON.stringify(data);
+  if (Buffer.byteLength(json, 'utf8') <= MAX_INTERACTION_DATA_BYTES) return data;
+  return { truncated: true, preview: capText(json, MAX_INTERACTION_DATA_BYTES) };
+}
+
+function interaction(
+  kind: NewInteraction['kind'],
+  iteration: number,
+  content: string,
+  data: Record<string, unknown> | null,
+): NewInteraction {
+  return { kind, iteration, content: capText(content), data: data === null ? null : capData(data) };
+}
+
+/**
+ * The interaction stored for one event of an agent turn, or null for events that are not stored
+ * on their own (`spawned`; `result` and `turn_end` are stored once per turn by
+ * `turnEndInteractions`, which knows the classified outcome).
+ */
+export function eventInteraction(event: TurnEvent, iteration: number): NewInteraction | null {
+  switch (event.type) {
+    case 'spawned':
+    case 'result':
+    case 'turn_end':
+      return null;
+    case 'init':
+      return interaction('system', iteration, `Agent started (model ${event.model ?? '?'})`, {
+        type: 'init',
+        session_id: event.sessionId,
+        model: event.model,
+        cli_version: event.cliVersion,
+        permission_mode: event.permissionMode,
+        tools: event.tools,
+      });
+    case 'assistant_text':
+      return interaction('assistant', iteration, event.text, null);
+    case 'tool_use':
+      return interaction('tool_use', iteration, event.name, {
+        id: event.id,
+        name: event.name,
+        input: event.input,
+      });
+    case 'tool_result':
+      return interaction('tool_result', iteration, event.content, {
+        tool_use_id: event.toolUseId,
+        is_error: event.isError,
+      });
+    case 'api_retry':
+      return interaction(
+        'system',
+        iteration,
+        `API retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'}: ${event.error ?? 'error'}`,
+        {
+          type: 'api_retry',
+          attempt: event.attempt,
+          max_retries: event.maxRetries,
+          retry_delay_ms: event.retryDelayMs,
+          error_status: event.errorStatus,
+        },
+      );
+    case 'permission_denied':
+      return interaction('system', iteration, `Permission denied: ${event.toolName}`, {
+        type: 'permission_denied',
+        tool_name: event.toolName,
+        tool_use_id: event.toolUseId ?? null,
+        tool_input: event.toolInput ?? null,
+      });
+    case 'warning':
+      return interaction('system', iteration, event.message, {
+        type: 'warning',
+        line: event.line,
+      });
+    case 'unknown':
+      return interaction('system', iteration, `Unrecognised ${event.lineType} line`, {
+        type: 'unknown',
+        line_type: event.lineType,
+        subtype: event.subtype,
+      });
+  }
+}
+
+const OUTCOME_TEXT: Record<TurnOutcome['kind'], string> = {
+  success: 'Turn finished',
+  success_with_denials: 'Turn finished; some tool calls were refused',
+  needs_input: 'Turn finished waiting for input',
+  api_error: 'API error',
+  max_turns: 'The agent reached its tool-turn limit',
+  execution_error: 'Error during execution',
+  crash: 'The CLI exited without a result',
+  timeout: 'The turn timed out',
+  cli_not_found: 'The Claude CLI was not found',
+};
+
+/** True for outcomes whose turn did what was asked of it (the agent answered). */
+export function isAnsweredTurn(outcome: TurnOutcome): boolean {
+  return (
+    outcome.kind === 'success' ||
+    outcome.kind === 'success_with_denials' ||
+    outcome.kind === 'needs_input'
+  );
+}
+
+/** The `result` interaction of a turn (with its cost and tokens), and an `error` one if it failed. */
+export function turnEndInteractions(outcome: TurnOutcome, iteration: number): NewInteraction[] {
+  const data = {
+    outcome: outcome.kind,
+    api_error: outcome.apiError ?? null,
+    timeout: outcome.timeout ?? null,
+    needs_input: outcome.needsInput ?? null,
+    num_turns: outcome.numTurns,
+    duration_ms: outcome.durationMs,
+    exit_code: outcome.exitCode,
+    session_id: outcome.sessionId,
+    permission_denials: outcome.permissionDenials.map((d) => d.toolName),
+    conversation_cost_usd: outcome.conversationCostUsd,
+  };
+  const result: NewInteraction = {
+    ...interaction('result', iteration, outcome.text ?? OUTCOME_TEXT[outcome.kind], data),
+    costUsd: outcome.turnCostUsd,
+    inputTokens: outcome.inputTokens,
+    outputTokens: outcome.outputTokens,
+  };
+  if (isAnsweredTurn(outcome)) return [result];
+  const detail = outcome.text ?? outcome.stderrTail;
+  const message = detail ? `${OUTCOME_TEXT[outcome.kind]}: ${detail}` : OUTCOME_TEXT[outcome.kind];
+  return [
+    result,
+    interaction('error', iteration, message, {
+      outcome: outcome.kind,
+      api_error: outcome.apiError ?? null,
+      timeout: outcome.timeout ?? null,
+      exit_code: outcome.exitCode,
+      stderr_tail: outcome.stderrTail,
+    }),
+  ];
+}
+
+/** The `test` interaction of one test run. */
+export function testRunInteraction(report: TestRunReport, iteration: number): NewInteraction {
+  const counts = { passed: 0, failed: 0, error: 0, skipped: 0 };
+  for (const c of report.cases) counts[c.status] += 1;
+  const verdict = report.passed ? 'passed' : 'failed';
+  const summary =
+    `${report.kind} tests ${verdict}: ${counts.passed} passed, ${counts.failed} failed, ` +
+    `${counts.error} errors, ${counts.skipped} skipped (${report.durationMs} ms)`;
+  return interaction('test', iteration, `${summary}\n${report.output}`, {
+    kind: report.kind,
+    passed: report.passed,
+    command: report.command,
+    exit_code: report.exitCode,
+    timed_out: report.timedOut,
+    duration_ms: report.durationMs,
+    counts,
+    invocations: report.invocations.length,
+  });
+}
