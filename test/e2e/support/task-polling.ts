@@ -1,0 +1,222 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+
+/** Fixture projects the orchestrator e2e tests copy (test/fixtures/projects/*). */
+export const FIXTURE_PROJECTS = join(__dirname, '..', '..', 'fixtures', 'projects');
+
+/** The fake `claude` CLI (see its header comment for the scenarios). */
+export const FAKE_CLAUDE = join(__dirname, '..', '..', 'fixtures', 'fake-claude', 'claude');
+
+export type FixtureName = 'node-basic' | 'python-basic';
+
+/**
+ * Copies a fixture project to `parent/name`, makes it a git repository with one commit (so the
+ * test runner finds new test files through `git status`, as in a real checkout) and returns its
+ * canonical path (what the server stores and the fake CLI logs as cwd).
+ */
+export function copyFixtureProject(fixture: FixtureName, parent: string, name: string): string {
+  const target = join(parent, name);
+  if (existsSync(target)) throw new Error(`${target} already exists`);
+  cpSync(join(FIXTURE_PROJECTS, fixture), target, { recursive: true });
+  const gitEnv = {
+    PATH: process.env.PATH,
+    HOME: parent,
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+  };
+  for (const args of [
+    ['init', '-q'],
+    ['add', '-A'],
+    ['commit', '-q', '-m', 'fixture'],
+  ]) {
+    execFileSync('git', args, { cwd: target, env: gitEnv, stdio: 'ignore' });
+  }
+  return realpathSync(target);
+}
+
+/** A `[[fake-script:...]]` directive: item k scripts the k-th turn of the conversation. */
+export function fakeScript(...items: string[]): string {
+  return `[[fake-script:${items.join(' | ')}]]`;
+}
+
+/** A directive argument value as a quoted JSON string (spaces, newlines, `|` and `]` allowed). */
+export const quoted = (value: string): string => JSON.stringify(value);
+
+export interface TestCounts {
+  passed: number;
+  failed: number;
+  total: number;
+}
+
+/** `GET /api/v1/tasks/{id}/status`. */
+export interface TaskStatusSummary {
+  id: string;
+  status: string;
+  status_reason: string | null;
+  phase: string | null;
+  iteration: number;
+  max_iterations: number;
+  pause_count: number;
+  max_pauses: number;
+  last_agent_message: string | null;
+  tests: TestCounts;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+export interface Interaction {
+  id: number;
+  kind: string;
+  iteration: number;
+  content: string;
+  data: Record<string, unknown> | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  created_at: string;
+}
+
+export interface TestCaseRow {
+  id: number;
+  iteration: number;
+  kind: string;
+  name: string;
+  file_path: string | null;
+  status: string;
+  duration_ms: number;
+  output: string;
+  created_at: string;
+}
+
+/** `GET /api/v1/tasks/{id}`. */
+export interface TaskDetails extends Omit<TaskStatusSummary, 'last_agent_message'> {
+  session_id: string;
+  project_path: string;
+  description: string;
+  claude_session_id: string | null;
+  result_summary: string | null;
+  error_message: string | null;
+  attempt: number;
+  cancel_requested: boolean;
+  last_agent_message: string | null;
+  interactions: Interaction[];
+  test_cases: TestCaseRow[];
+}
+
+export const TERMINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+export async function getStatus(server: App, taskId: string): Promise<TaskStatusSummary> {
+  const res = await request(server).get(`/api/v1/tasks/${taskId}/status`).expect(200);
+  return res.body as TaskStatusSummary;
+}
+
+export async function getDetails(server: App, taskId: string): Promise<TaskDetails> {
+  const res = await request(server).get(`/api/v1/tasks/${taskId}`).expect(200);
+  return res.body as TaskDetails;
+}
+
+export interface TerminalResult {
+  /** The status summary once the task is terminal. */
+  final: TaskStatusSummary;
+  /** Every distinct `status/reason/phase` seen while polling, in order (transient ones may be missed). */
+  seen: string[];
+  /** Milliseconds from the first poll to the terminal status. */
+  elapsedMs: number;
+}
+
+/**
+ * Polls the status endpoint until the task is COMPLETED, FAILED or CANCELLED. Past the deadline
+ * it throws, naming the last status and the last interactions so a stuck task is diagnosable.
+ */
+export async function waitForTerminal(
+  server: App,
+  taskId: string,
+  { timeoutMs = 30_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<TerminalResult> {
+  const started = Date.now();
+  const seen: string[] = [];
+  for (;;) {
+    const s = await getStatus(server, taskId);
+    const label = `${s.status}/${s.status_reason ?? '-'}/${s.phase ?? '-'}`;
+    if (seen[seen.length - 1] !== label) seen.push(label);
+    if (TERMINAL.includes(s.status)) return { final: s, seen, elapsedMs: Date.now() - started };
+    if (Date.now() - started > timeoutMs) {
+      const details = await getDetails(server, taskId).catch(() => null);
+      const tail = (details?.interactions ?? [])
+        .slice(-8)
+        .map((i) => `  #${i.id} ${i.kind} it=${i.iteration} ${i.content.slice(0, 160)}`)
+        .join('\n');
+      throw new Error(
+        `task ${taskId} not terminal after ${timeoutMs} ms; seen ${seen.join(' -> ')}\n${tail}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface StatusChange {
+  from: string | null;
+  to: string;
+  reason: string | null;
+  iteration: number;
+}
+
+/** The `status` interactions as `{from, to, reason}`. */
+export function statusChanges(interactions: Interaction[]): StatusChange[] {
+  return interactions
+    .filter((i) => i.kind === 'status')
+    .map((i) => ({
+      from: (i.data?.from as string | null | undefined) ?? null,
+      to: i.data?.to as string,
+      reason: (i.data?.reason as string | null | undefined) ?? null,
+      iteration: i.iteration,
+    }));
+}
+
+/**
+ * The statuses a task went through according to its `status` interactions, consecutive repeats
+ * collapsed: e.g. ['PENDING', 'RUNNING', 'TESTING', 'COMPLETED'].
+ */
+export function statusPath(interactions: Interaction[]): string[] {
+  const changes = statusChanges(interactions);
+  const path: string[] = [];
+  const push = (s: string | null): void => {
+    if (s !== null && path[path.length - 1] !== s) path.push(s);
+  };
+  if (changes.length > 0) push(changes[0].from);
+  for (const c of changes) push(c.to);
+  return path;
+}
+
+/** One line of $FAKE_CLAUDE_LOG (one per fake CLI invocation). */
+export interface FakeLogEntry {
+  argv: string[];
+  cwd: string;
+  pid: number;
+  prompt: string;
+  scenario: string;
+  sessionId: string;
+  turn: number | null;
+  resume: boolean;
+  envNames: string[];
+}
+
+/** The fake CLI's invocations, optionally only those run in `cwd`. */
+export function fakeInvocations(logFile: string, cwd?: string): FakeLogEntry[] {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as FakeLogEntry)
+    .filter((e) => cwd === undefined || e.cwd === cwd);
+}
