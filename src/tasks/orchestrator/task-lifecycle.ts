@@ -577,7 +577,19 @@ class TaskRun {
   private async settle(): Promise<void> {
     const signal = this.control.reason;
     if (signal === null) return;
+    const interrupted = this.processGroup !== null;
     await this.endProcesses();
+    if (interrupted && signal !== 'lease_lost') {
+      await this.d.queue.record(this.lease, {
+        kind: 'system',
+        iteration: this.iteration,
+        content:
+          signal === 'cancel'
+            ? 'The running agent turn or test command was stopped: the task was cancelled.'
+            : 'The running agent turn or test command was stopped: the server is shutting down.',
+        data: { type: 'interrupted', signal },
+      });
+    }
     if (signal === 'cancel') {
       await this.finish(TaskStatus.Cancelled, 'cancelled', {
         errorMessage: 'Cancelled on request.',
