@@ -19,8 +19,6 @@ import { MockAnthropicApi } from 'test/contract/mock-anthropic-api';
  * the same allowlist as in production (ANTHROPIC_* is allowed).
  */
 
-jest.setTimeout(60_000);
-
 const CLAUDE = join(__dirname, '..', '..', 'node_modules', '.bin', 'claude');
 const PINNED_VERSION = '2.1.197';
 

@@ -12,9 +12,6 @@ import {
   TestDatabaseKind,
 } from 'test/e2e/support/test-database';
 
-// Per-project testTimeout in jest.config.js is not honoured by jest 29; set it here.
-jest.setTimeout(60_000);
-
 const TABLES = ['claude_interactions', 'sessions', 'tasks', 'test_cases'];
 
 /** The one migration and the entity mapping, checked on a real engine. */

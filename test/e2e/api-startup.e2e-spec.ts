@@ -3,9 +3,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-// Per-project testTimeout in jest.config.js is not honoured by jest 29; set it here.
-jest.setTimeout(60_000);
-
 const ROOT = path.resolve(__dirname, '..', '..');
 
 interface Run {

@@ -11,9 +11,6 @@ import { TestCase } from 'src/tasks/test-case.entity';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
 
-// Per-project testTimeout in jest.config.js is not honoured by jest 29; set it here.
-jest.setTimeout(60_000);
-
 const BODY_LIMIT = 64 * 1024;
 /** The ids of a page body, in order. */
 const idsOf = (body: unknown): string[] =>

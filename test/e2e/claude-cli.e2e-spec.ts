@@ -19,8 +19,6 @@ import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { loadConfig } from 'src/config/app-config';
 import { isProcessGroupAlive } from 'src/process/process-group';
 
-jest.setTimeout(60_000);
-
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
 
 interface LogEntry {

@@ -23,8 +23,6 @@ import {
   TestRunReport,
 } from 'src/test-runner/test-runner.service';
 
-jest.setTimeout(60_000);
-
 const FIXTURES = join(__dirname, '..', 'fixtures', 'projects');
 const OUTPUT_CAP = 8192;
 
