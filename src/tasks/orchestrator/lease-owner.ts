@@ -16,7 +16,6 @@ export function makeOwnerId(instanceId: string | undefined, pid = process.pid): 
   return owner;
 }
 
-
 export interface ParsedOwner {
   host: string;
   pid: number;

@@ -45,7 +45,11 @@ import {
 } from 'src/tasks/orchestrator/turn-interactions';
 import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
-import { TestRunEvent, TestRunnerService, TestRunReport } from 'src/test-runner/test-runner.service';
+import {
+  TestRunEvent,
+  TestRunnerService,
+  TestRunReport,
+} from 'src/test-runner/test-runner.service';
 import { ProjectSnapshot } from 'src/test-runner/test-file-finder';
 
 /** Why a running task's pipeline was stopped from outside. */
@@ -160,7 +164,8 @@ export class TaskLifecycleRunner {
             from(this.queue.renew(claim.lease)).pipe(
               catchError((error: unknown) => {
                 if (error instanceof LeaseLostError) control.stop('lease_lost');
-                else this.logger.warn(`Task ${claim.task.id}: lease renewal failed: ${String(error)}`);
+                else
+                  this.logger.warn(`Task ${claim.task.id}: lease renewal failed: ${String(error)}`);
                 return EMPTY;
               }),
             ),
@@ -265,7 +270,13 @@ class TaskRun {
       kind: 'status',
       iteration: this.iteration,
       content: `PENDING -> RUNNING (${reason})`,
-      data: { from: TaskStatus.Pending, to: TaskStatus.Running, reason, attempt: this.lease.attempt },
+      data: {
+        from: TaskStatus.Pending,
+        to: TaskStatus.Running,
+        reason,
+        attempt: this.lease.attempt,
+        owner: this.lease.owner,
+      },
     });
     this.logger.log(`Task ${this.task.id}: started (attempt ${this.lease.attempt})`);
     if (this.iteration >= this.task.maxIterations) {
@@ -312,7 +323,8 @@ class TaskRun {
         content: capText(step.prompt),
         data: { source: step.source, reason: step.reason, intervention: step.intervention },
       });
-      const phase: TaskPhase = step.policyPhase === 'writing_tests' ? 'writing_tests' : 'agent_turn';
+      const phase: TaskPhase =
+        step.policyPhase === 'writing_tests' ? 'writing_tests' : 'agent_turn';
       await this.moveTo(step.status, step.statusReason, { iteration: this.iteration, phase });
       return {
         cwd: this.task.projectPath,
@@ -461,15 +473,15 @@ class TaskRun {
     const regression$ =
       regressionCommand === null || regressionCommand.trim() === ''
         ? EMPTY
-        : defer(() =>
-            from(this.d.queue.update(this.lease, { phase: 'running_regression' })),
-          ).pipe(
+        : defer(() => from(this.d.queue.update(this.lease, { phase: 'running_regression' }))).pipe(
             concatMap(() => this.d.tests.runRegression(this.task.projectPath, regressionCommand)),
             concatMap((event) => from(onEvent(event))),
           );
-    return concat(generated$, regression$).pipe(
-      ignoreElements(),
-      (done$) => concat(done$, defer(() => this.verdict(reports, phase))),
+    return concat(generated$, regression$).pipe(ignoreElements(), (done$) =>
+      concat(
+        done$,
+        defer(() => this.verdict(reports, phase)),
+      ),
     );
   }
 
@@ -639,4 +651,3 @@ class TaskRun {
     this.processGroup = null;
   }
 }
-

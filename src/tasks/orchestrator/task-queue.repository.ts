@@ -6,12 +6,7 @@ import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity
 import { AppConfig } from 'src/config/app-config';
 import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction.entity';
 import { makeOwnerId } from 'src/tasks/orchestrator/lease-owner';
-import {
-  ACTIVE_STATUSES,
-  assertTransition,
-  StatusReason,
-  TaskStatus,
-} from 'src/tasks/task-status';
+import { ACTIVE_STATUSES, assertTransition, StatusReason, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase, TestCaseKind, TestCaseStatus } from 'src/tasks/test-case.entity';
 
@@ -68,7 +63,7 @@ export interface ExpiredLease {
   status: TaskStatus;
 }
 
-/** Tasks looked at per claim; the first one whose project is free is taken. */
+/** Most tasks looked at per claim (one at a time, oldest first); the first claimable is taken. */
 const CLAIM_CANDIDATES = 20;
 
 /** The unique key a live task holds for its project directory. */
@@ -80,6 +75,13 @@ function isUniqueViolation(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const code = (error.driverError as { code?: string } | undefined)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** MySQL gave up on a lock (deadlock victim or wait timeout): the claim is simply tried again later. */
+function isLockConflict(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string } | undefined)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
 /**
@@ -127,6 +129,7 @@ export class TaskQueueRepository {
       return claimed;
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
+      if (isLockConflict(error)) return null;
       throw error;
     } finally {
       await runner.release();
@@ -134,12 +137,18 @@ export class TaskQueueRepository {
   }
 
   private async claimFrom(manager: EntityManager, lockClause: string): Promise<ClaimedTask | null> {
-    const candidates: { id: string }[] = await manager.query(
-      `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 0 ` +
-        `AND project_path NOT IN (SELECT project_path FROM tasks WHERE running_project_key IS NOT NULL) ` +
-        `ORDER BY created_at, id LIMIT ${CLAIM_CANDIDATES}${lockClause}`,
-    );
-    for (const { id } of candidates) {
+    const tried: string[] = [];
+    while (tried.length < CLAIM_CANDIDATES) {
+      const exclude = tried.length > 0 ? `AND id NOT IN (${tried.map(() => '?').join(', ')}) ` : '';
+      const rows: { id: string }[] = await manager.query(
+        `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 0 ` +
+          `AND project_path NOT IN (SELECT project_path FROM tasks WHERE running_project_key IS NOT NULL) ` +
+          `${exclude}ORDER BY created_at, id LIMIT 1${lockClause}`,
+        tried,
+      );
+      if (rows.length === 0) return null;
+      const id = rows[0].id;
+      tried.push(id);
       const task = await manager.findOneBy(Task, { id });
       if (!task || task.status !== TaskStatus.Pending) continue;
       assertTransition(task.status, TaskStatus.Running);

@@ -9,8 +9,12 @@ import { configureApp, NEST_APP_OPTIONS } from 'src/common/http/configure-app';
 import { createTestDatabase, TestDatabase, TestDatabaseKind } from 'test/e2e/support/test-database';
 
 export interface TestAppOptions {
-  /** Which engine; a fresh database is created for this app and removed by `close()`. */
-  database?: TestDatabaseKind;
+  /**
+   * Which engine; a fresh database is created for this app and removed by `close()`. Or an
+   * existing test database to share between several apps (server instances); `close()` then
+   * leaves it for its creator to drop.
+   */
+  database?: TestDatabaseKind | TestDatabase;
   /**
    * AppConfig variables (as strings, like the environment) on top of the defaults. The real
    * process environment is NOT read; DATABASE_URL is set to the fresh database. The task
@@ -39,7 +43,10 @@ export interface TestApp {
  * `env` via `loadConfig` (never from process.env).
  */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase(options.database ?? 'sqlite');
+  const shared = typeof options.database === 'object' ? options.database : null;
+  const database =
+    shared ?? (await createTestDatabase((options.database as TestDatabaseKind) ?? 'sqlite'));
+  const dropOwnDatabase = (): Promise<void> => (shared ? Promise.resolve() : database.drop());
   let app: NestExpressApplication | undefined;
   try {
     const config = loadConfig({
@@ -71,13 +78,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         try {
           await started.close();
         } finally {
-          await database.drop();
+          await dropOwnDatabase();
         }
       },
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
-    await database.drop();
+    await dropOwnDatabase();
     throw error;
   }
 }

@@ -1,0 +1,150 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { LeaseSweeperService } from 'src/tasks/orchestrator/lease-sweeper.service';
+import {
+  ClaimedTask,
+  LeaseLostError,
+  TaskQueueRepository,
+} from 'src/tasks/orchestrator/task-queue.repository';
+import { Task } from 'src/tasks/task.entity';
+import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+
+/**
+ * The queue's claim and fence on real databases through the real migrations, with two server
+ * instances (two apps, two lease owners) sharing one database and the orchestrator loops off so
+ * the test drives `claimNext` itself: concurrent claims never hand a task out twice nor two
+ * tasks of one project, and a stale owner's writes change nothing once its task was taken over.
+ */
+
+jest.setTimeout(60_000);
+
+function suite(kind: 'sqlite' | 'mysql'): void {
+  let db: TestDatabase;
+  let a: TestApp;
+  let b: TestApp;
+  let work: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'queue-fence-'));
+    db = await createTestDatabase(kind);
+    a = await createTestApp({ database: db, env: { INSTANCE_ID: 'a', LEASE_SECONDS: '30' } });
+    b = await createTestApp({ database: db, env: { INSTANCE_ID: 'b', LEASE_SECONDS: '30' } });
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const createTasks = async (projects: string[], perProject: number): Promise<string[]> => {
+    const server = a.app.getHttpServer() as App;
+    const ids: string[] = [];
+    for (const name of projects) {
+      const dir = join(work, name);
+      mkdirSync(dir);
+      const s = await request(server)
+        .post('/api/v1/sessions')
+        .send({ project_path: realpathSync(dir) })
+        .expect(201);
+      for (let i = 0; i < perProject; i += 1) {
+        const t = await request(server)
+          .post('/api/v1/tasks')
+          .send({ session_id: s.body.id, description: `${name} #${i}` })
+          .expect(201);
+        ids.push(t.body.id as string);
+      }
+    }
+    return ids;
+  };
+
+  it('concurrent claims from two instances: each task once, one task per project', async () => {
+    const ids = await createTasks(['p1', 'p2', 'p3', 'p4', 'p5'], 2);
+    const queues = [a.app.get(TaskQueueRepository), b.app.get(TaskQueueRepository)];
+    expect(queues[0].owner).not.toBe(queues[1].owner);
+    const claims = (
+      await Promise.all(Array.from({ length: 16 }, (_, i) => queues[i % 2].claimNext()))
+    ).filter((c): c is ClaimedTask => c !== null);
+
+    const claimedIds = claims.map((c) => c.task.id);
+    expect(new Set(claimedIds).size).toBe(claimedIds.length);
+    const projects = claims.map((c) => c.task.projectPath);
+    expect(new Set(projects).size).toBe(projects.length);
+    expect(claims).toHaveLength(5);
+    const rows = await a.dataSource.getRepository(Task).findBy({});
+    const ours = rows.filter((r) => ids.includes(r.id));
+    expect(ours.filter((r) => r.status === 'RUNNING')).toHaveLength(5);
+    expect(ours.filter((r) => r.status === 'PENDING')).toHaveLength(5);
+    for (const r of ours.filter((t) => t.status === 'RUNNING')) {
+      expect(r.attempt).toBe(1);
+      expect(queues.map((q) => q.owner)).toContain(r.leaseOwner);
+    }
+    expect(await queues[0].claimNext()).toBeNull();
+  });
+
+  it("a stale owner's writes change nothing after the task was taken over", async () => {
+    const [id] = await createTasks(['fenced'], 1);
+    const queueA = a.app.get(TaskQueueRepository);
+    const queueB = b.app.get(TaskQueueRepository);
+    let claimA: ClaimedTask | null = null;
+    while (claimA === null || claimA.task.id !== id) {
+      claimA = await queueA.claimNext();
+      if (claimA === null) throw new Error('task not claimable');
+    }
+    await queueA.record(claimA.lease, { kind: 'assistant', iteration: 1, content: 'from A' });
+
+    await a.dataSource
+      .getRepository(Task)
+      .update({ id }, { leaseExpiresAt: new Date(Date.now() - 60_000) });
+    const taken = await b.app.get(LeaseSweeperService).sweep(() => false);
+    expect(taken).toBeGreaterThanOrEqual(1);
+    let claimB: ClaimedTask | null = null;
+    while (claimB === null || claimB.task.id !== id) {
+      claimB = await queueB.claimNext();
+      if (claimB === null) throw new Error('task not re-claimable');
+    }
+    expect(claimB.lease.attempt).toBe(2);
+    expect(claimB.resumed).toBe(false);
+
+    const before = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    await expect(queueA.update(claimA.lease, { iteration: 99 })).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
+    await expect(
+      queueA.record(claimA.lease, { kind: 'assistant', iteration: 1, content: 'stale A' }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      queueA.recordTestCases(claimA.lease, [
+        {
+          iteration: 1,
+          kind: 'generated',
+          name: 'stale',
+          filePath: null,
+          status: 'passed',
+          durationMs: 1,
+          output: '',
+        },
+      ]),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(queueA.renew(claimA.lease)).rejects.toBeInstanceOf(LeaseLostError);
+
+    const after = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(after).toEqual(before);
+    const contents = (
+      await a.dataSource.getRepository(ClaudeInteraction).findBy({ taskId: id })
+    ).map((i) => i.content);
+    expect(contents).toContain('from A');
+    expect(contents).not.toContain('stale A');
+    await queueB.record(claimB.lease, { kind: 'assistant', iteration: 1, content: 'from B' });
+    await queueB.update(claimB.lease, { iteration: 1 });
+  });
+}
+
+describe('Task queue claims and fencing (SQLite, two instances)', () => suite('sqlite'));
+describeMysql('Task queue claims and fencing (MariaDB, two instances)', () => suite('mysql'));
