@@ -63,7 +63,8 @@ export class AppConfig {
   /** `sqlite:///./relative.db`, `sqlite:////absolute.db` or `mysql://user:pass@host:port/db`. */
   @IsString()
   @Matches(/^(sqlite:\/\/\/.+|mysql(\+pymysql)?:\/\/.+)$/, {
-    message: 'DATABASE_URL must look like sqlite:///./file.db, sqlite:////abs/file.db or mysql://user:pass@host:3306/db',
+    message:
+      'DATABASE_URL must look like sqlite:///./file.db, sqlite:////abs/file.db or mysql://user:pass@host:3306/db',
   })
   DATABASE_URL = 'sqlite:///./data/tasks.db';
 
@@ -89,7 +90,16 @@ export class AppConfig {
   /** Comma-separated tool rules passed as `--allowedTools=`. */
   @Transform(toList)
   @IsString({ each: true })
-  CLAUDE_ALLOWED_TOOLS: string[] = ['Read', 'Edit', 'MultiEdit', 'Write', 'Glob', 'Grep', 'LS', 'Bash'];
+  CLAUDE_ALLOWED_TOOLS: string[] = [
+    'Read',
+    'Edit',
+    'MultiEdit',
+    'Write',
+    'Glob',
+    'Grep',
+    'LS',
+    'Bash',
+  ];
 
   @Transform(toList)
   @IsString({ each: true })
