@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import {
+  isOwnerGoneLocally,
+  makeOwnerId,
+  ownerIsOnThisHost,
+  parseOwner,
+} from 'src/tasks/orchestrator/lease-owner';
+
+describe('lease owner ids', () => {
+  it('name the instance, host and pid, and differ per call', () => {
+    const a = makeOwnerId('api-1');
+    const b = makeOwnerId('api-1');
+    expect(a).not.toBe(b);
+    expect(a.startsWith(`api-1@${hostname()}:${process.pid}:`)).toBe(true);
+    expect(parseOwner(a)).toEqual({ host: hostname(), pid: process.pid });
+    expect(parseOwner(makeOwnerId(undefined))).toEqual({ host: hostname(), pid: process.pid });
+    expect(parseOwner('garbage')).toBeNull();
+  });
+
+  it('treat an owner of this process as alive and a dead local pid as gone', () => {
+    const self = makeOwnerId(undefined);
+    const sibling = makeOwnerId('other-app');
+    expect(isOwnerGoneLocally(sibling, self)).toBe(false);
+    expect(isOwnerGoneLocally(self, self)).toBe(false);
+    const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
+    const deadPid = exited.pid!;
+    expect(isOwnerGoneLocally(`${hostname()}:${deadPid}:abcd1234`, self)).toBe(true);
+    expect(isOwnerGoneLocally(`${hostname()}:${process.pid}:0badc0de`, self)).toBe(true);
+  });
+
+  it('never declares an owner on another host gone', () => {
+    const self = makeOwnerId(undefined);
+    expect(isOwnerGoneLocally('elsewhere.example:1:abcd1234', self)).toBe(false);
+    expect(ownerIsOnThisHost('elsewhere.example:1:abcd1234')).toBe(false);
+    expect(ownerIsOnThisHost(self)).toBe(true);
+  });
+});

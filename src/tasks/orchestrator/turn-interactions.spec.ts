@@ -1,0 +1,168 @@
+import { TurnOutcome } from 'src/claude-cli/turn-outcome';
+import {
+  capData,
+  capText,
+  eventInteraction,
+  MAX_INTERACTION_DATA_BYTES,
+  testRunInteraction,
+  turnEndInteractions,
+} from 'src/tasks/orchestrator/turn-interactions';
+import { TestRunReport } from 'src/test-runner/test-runner.service';
+
+const outcome = (over: Partial<TurnOutcome>): TurnOutcome => ({
+  kind: 'success',
+  text: 'DONE',
+  permissionDenials: [],
+  conversationCostUsd: 0.03,
+  turnCostUsd: 0.01,
+  inputTokens: 100,
+  outputTokens: 50,
+  numTurns: 2,
+  durationMs: 1200,
+  exitCode: 0,
+  stderrTail: '',
+  sessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+  ...over,
+});
+
+describe('capText', () => {
+  it('keeps short text as is', () => {
+    expect(capText('hello', 10)).toBe('hello');
+  });
+
+  it('cuts long text at the byte limit with a marker naming what was dropped', () => {
+    const cut = capText('a'.repeat(100), 10);
+    expect(cut.startsWith('a'.repeat(10))).toBe(true);
+    expect(cut).toContain('90 more bytes not stored');
+  });
+
+  it('never splits a multi-byte character', () => {
+    const cut = capText('é'.repeat(10), 5);
+    expect(cut.split('\n')[0]).toBe('éé');
+    expect(cut).not.toContain('\uFFFD');
+  });
+});
+
+describe('capData', () => {
+  it('keeps small data and replaces large data by a truncated preview', () => {
+    expect(capData({ a: 1 })).toEqual({ a: 1 });
+    const big = capData({ content: 'x'.repeat(MAX_INTERACTION_DATA_BYTES * 2) });
+    expect(big.truncated).toBe(true);
+    expect(String(big.preview).length).toBeLessThan(MAX_INTERACTION_DATA_BYTES + 200);
+  });
+});
+
+describe('eventInteraction', () => {
+  it('stores tool uses with their input and tool results with their flag', () => {
+    expect(
+      eventInteraction(
+        {
+          type: 'tool_use',
+          id: 't1',
+          name: 'Write',
+          input: { file_path: 'a.js' },
+          messageId: null,
+        },
+        3,
+      ),
+    ).toEqual({
+      kind: 'tool_use',
+      iteration: 3,
+      content: 'Write',
+      data: { id: 't1', name: 'Write', input: { file_path: 'a.js' } },
+    });
+    expect(
+      eventInteraction({ type: 'tool_result', toolUseId: 't1', content: 'ok', isError: true }, 3),
+    ).toMatchObject({
+      kind: 'tool_result',
+      content: 'ok',
+      data: { tool_use_id: 't1', is_error: true },
+    });
+  });
+
+  it('stores agent text as assistant and init as system with the CLI version', () => {
+    expect(eventInteraction({ type: 'assistant_text', text: 'hi', messageId: 'm' }, 1)).toEqual({
+      kind: 'assistant',
+      iteration: 1,
+      content: 'hi',
+      data: null,
+    });
+    expect(
+      eventInteraction(
+        {
+          type: 'init',
+          sessionId: 's',
+          model: 'm',
+          tools: ['Write'],
+          cliVersion: '2.1.197',
+          permissionMode: 'acceptEdits',
+          cwd: '/p',
+        },
+        1,
+      ),
+    ).toMatchObject({ kind: 'system', data: { type: 'init', cli_version: '2.1.197' } });
+  });
+
+  it('leaves spawned, result and turn_end to the turn-end record', () => {
+    expect(eventInteraction({ type: 'spawned', pid: 12 }, 1)).toBeNull();
+    expect(eventInteraction({ type: 'turn_end', outcome: outcome({}) }, 1)).toBeNull();
+  });
+});
+
+describe('turnEndInteractions', () => {
+  it('records one result with the turn cost and tokens for an answered turn', () => {
+    const [result, ...rest] = turnEndInteractions(outcome({}), 2);
+    expect(rest).toEqual([]);
+    expect(result).toMatchObject({
+      kind: 'result',
+      iteration: 2,
+      content: 'DONE',
+      costUsd: 0.01,
+      inputTokens: 100,
+      outputTokens: 50,
+      data: { outcome: 'success', conversation_cost_usd: 0.03 },
+    });
+  });
+
+  it('adds an error record with the stderr tail for a crash', () => {
+    const records = turnEndInteractions(
+      outcome({ kind: 'crash', text: null, exitCode: 2, stderrTail: 'Error: boom' }),
+      4,
+    );
+    expect(records.map((r) => r.kind)).toEqual(['result', 'error']);
+    expect(records[1].content).toBe('The CLI exited without a result: Error: boom');
+    expect(records[1].data).toMatchObject({ outcome: 'crash', exit_code: 2 });
+  });
+});
+
+describe('testRunInteraction', () => {
+  it('summarises the counts and keeps the command and verdict', () => {
+    const report: TestRunReport = {
+      kind: 'generated',
+      command: ['node', '--test'],
+      exitCode: 1,
+      timedOut: false,
+      durationMs: 40,
+      output: 'not ok 1',
+      passed: false,
+      cases: [
+        { name: 'a', filePath: 'test/a.test.js', status: 'passed', durationMs: 1, output: '' },
+        { name: 'b', filePath: 'test/a.test.js', status: 'failed', durationMs: 1, output: 'x' },
+      ],
+      invocations: [
+        {
+          command: ['node', '--test', 'test/a.test.js'],
+          exitCode: 1,
+          timedOut: false,
+          durationMs: 40,
+        },
+      ],
+    };
+    const record = testRunInteraction(report, 5);
+    expect(record.kind).toBe('test');
+    expect(record.content.split('\n')[0]).toBe(
+      'generated tests failed: 1 passed, 1 failed, 0 errors, 0 skipped (40 ms)',
+    );
+    expect(record.data).toMatchObject({ passed: false, exit_code: 1, command: ['node', '--test'] });
+  });
+});
