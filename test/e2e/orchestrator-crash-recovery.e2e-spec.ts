@@ -135,7 +135,10 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
   }
 
   async function startTask(url: App, project: string, description: string): Promise<string> {
-    const s = await request(url).post('/api/v1/sessions').send({ project_path: project }).expect(201);
+    const s = await request(url)
+      .post('/api/v1/sessions')
+      .send({ project_path: project })
+      .expect(201);
     const t = await request(url)
       .post('/api/v1/tasks')
       .send({ session_id: s.body.id, description })
@@ -230,7 +233,9 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     expect(final.status).toBe('COMPLETED');
     const changes = statusChanges(details.interactions).map((c) => `${c.to}:${c.reason}`);
     expect(changes).toEqual(expect.arrayContaining(['PENDING:shutdown', 'RUNNING:resumed']));
-    expect(details.interactions.some((i) => i.kind === 'system' && /shutting down/.test(i.content))).toBe(true);
+    expect(
+      details.interactions.some((i) => i.kind === 'system' && /shutting down/.test(i.content)),
+    ).toBe(true);
     second.child.kill('SIGTERM');
     expect(await second.exited).toMatch(/^(code 0|signal SIGTERM)$/);
   });

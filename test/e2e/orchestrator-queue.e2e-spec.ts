@@ -105,7 +105,12 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     const { final } = await waitForTerminal(server, id);
     const details = await getDetails(server, id);
     expect(final.status).toBe('COMPLETED');
-    expect(statusPath(details.interactions)).toEqual(['PENDING', 'RUNNING', 'TESTING', 'COMPLETED']);
+    expect(statusPath(details.interactions)).toEqual([
+      'PENDING',
+      'RUNNING',
+      'TESTING',
+      'COMPLETED',
+    ]);
     expect(details.test_cases.length).toBeGreaterThan(0);
   });
 

@@ -10,6 +10,7 @@ import {
   LeaseLostError,
   TaskQueueRepository,
 } from 'src/tasks/orchestrator/task-queue.repository';
+import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -79,9 +80,9 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(claims).toHaveLength(5);
     const rows = await a.dataSource.getRepository(Task).findBy({});
     const ours = rows.filter((r) => ids.includes(r.id));
-    expect(ours.filter((r) => r.status === 'RUNNING')).toHaveLength(5);
-    expect(ours.filter((r) => r.status === 'PENDING')).toHaveLength(5);
-    for (const r of ours.filter((t) => t.status === 'RUNNING')) {
+    expect(ours.filter((r) => r.status === TaskStatus.Running)).toHaveLength(5);
+    expect(ours.filter((r) => r.status === TaskStatus.Pending)).toHaveLength(5);
+    for (const r of ours.filter((t) => t.status === TaskStatus.Running)) {
       expect(r.attempt).toBe(1);
       expect(queues.map((q) => q.owner)).toContain(r.leaseOwner);
     }

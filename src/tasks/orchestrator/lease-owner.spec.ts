@@ -24,7 +24,7 @@ describe('lease owner ids', () => {
     expect(isOwnerGoneLocally(sibling, self)).toBe(false);
     expect(isOwnerGoneLocally(self, self)).toBe(false);
     const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
-    const deadPid = exited.pid!;
+    const deadPid = exited.pid;
     expect(isOwnerGoneLocally(`${hostname()}:${deadPid}:abcd1234`, self)).toBe(true);
     expect(isOwnerGoneLocally(`${hostname()}:${process.pid}:0badc0de`, self)).toBe(true);
   });
