@@ -300,6 +300,17 @@ function expectConsistentRun(run: Run): void {
   expect(details.completed_at).not.toBeNull();
 }
 
+/** True while `pid` exists and is not a zombie. */
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 function git(project: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: project, encoding: 'utf8' });
 }
@@ -821,5 +832,67 @@ describe('Orchestrator with a missing Claude CLI', () => {
     expect(d.interactions.filter((i) => i.kind === 'simulated_human')).toEqual([]);
     expect(fakeInvocations(logFile).length).toBe(before);
     expect(existsSync(missing())).toBe(false);
+  });
+});
+
+describe('Orchestrator with a short agent-turn timeout', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: orchestratorEnv({ CLI_TIMEOUT_SECONDS: '2', KILL_GRACE_SECONDS: '1' }),
+    });
+    await t.app.listen(0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a hung turn is killed (grandchild included), PAUSED timeout, recovered, completes', async () => {
+    const server = t.app.getHttpServer() as App;
+    const project = copyFixtureProject('node-basic', root, 'turn-timeout');
+    const taskId = await createSessionAndTask(server, project, {
+      fixture: 'node-basic',
+      description: `Add a double helper. ${fakeScript(
+        'hang',
+        `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+        'write-tests lang=node result=pass name=double',
+      )}`,
+    });
+    const result = await waitForTerminal(server, taskId, { timeoutMs: 30_000 });
+    const details = await getDetails(server, taskId);
+    const r: Run = {
+      project,
+      taskId,
+      result,
+      details,
+      invocations: fakeInvocations(logFile, project),
+    };
+    expect(result.final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'tests_passed',
+      iteration: 3,
+      pause_count: 1,
+    });
+    expectConsistentRun(r);
+    expect(statusChanges(details.interactions)).toContainEqual(
+      expect.objectContaining({ from: 'RUNNING', to: 'PAUSED', reason: 'timeout' }),
+    );
+    expect(byKind(r, 'result')[0].data).toMatchObject({ outcome: 'timeout', timeout: 'overall' });
+    const human = byKind(r, 'simulated_human');
+    expect(human.map((h) => [h.iteration, h.data?.reason, h.data?.intervention])).toEqual([
+      [2, 'recover_error', true],
+      [3, 'write_tests', false],
+    ]);
+    expect(human[0].content).toMatch(/timeout/i);
+    // The hung CLI's process group is gone, the grandchild that ignored SIGINT/SIGTERM included.
+    const error = byKind(r, 'error').find((e) => e.iteration === 1);
+    const grandchild = /GRANDCHILD (\d+)/.exec(
+      JSON.stringify(error?.data ?? {}) + (error?.content ?? ''),
+    );
+    expect(grandchild).not.toBeNull();
+    expect(pidAlive(Number(grandchild![1]))).toBe(false);
+    expect(pidAlive(r.invocations[0].pid)).toBe(false);
+    expect(readFileSync(join(project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 });
