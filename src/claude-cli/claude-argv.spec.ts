@@ -16,6 +16,7 @@ import {
   cutToBytes,
   MAX_INLINE_PROMPT_BYTES,
   preparePrompt,
+  resolveCliCommand,
   shortenWithNote,
 } from 'src/claude-cli/claude-argv';
 import { DomainError } from 'src/common/errors/domain-error';
@@ -161,5 +162,27 @@ describe('byte helpers', () => {
 
   it('keeps short text unchanged', () => {
     expect(shortenWithNote('abc', 1000)).toBe('abc');
+  });
+});
+
+describe('resolveCliCommand', () => {
+  it('resolves a relative path against the given base directory', () => {
+    expect(resolveCliCommand('node_modules/.bin/claude', '/srv/app')).toBe(
+      '/srv/app/node_modules/.bin/claude',
+    );
+    expect(resolveCliCommand('./bin/claude', '/srv/app')).toBe('/srv/app/bin/claude');
+    expect(resolveCliCommand('../tools/claude', '/srv/app')).toBe('/srv/tools/claude');
+  });
+
+  it('defaults the base directory to the working directory of the server', () => {
+    expect(resolveCliCommand('node_modules/.bin/claude')).toBe(
+      join(process.cwd(), 'node_modules/.bin/claude'),
+    );
+  });
+
+  it('leaves absolute paths and bare names (looked up on PATH) alone', () => {
+    expect(resolveCliCommand('/usr/local/bin/claude', '/srv/app')).toBe('/usr/local/bin/claude');
+    expect(resolveCliCommand('claude', '/srv/app')).toBe('claude');
+    expect(resolveCliCommand('claude-2.1', '/srv/app')).toBe('claude-2.1');
   });
 });

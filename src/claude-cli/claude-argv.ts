@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 
 /**
@@ -127,6 +127,17 @@ export function preparePrompt(
     promptFile: null,
     shortened: true,
   };
+}
+
+/**
+ * The CLI command as it is spawned. CLAUDE_CLI_COMMAND is a name looked up on PATH (`claude`), an
+ * absolute path, or a relative path (`node_modules/.bin/claude`, `./bin/claude`): a relative path
+ * is meant from where the server was started, but the CLI is spawned with cwd = the project (and
+ * `--version` in a temporary directory), so it is resolved against `baseDir` (the server's working
+ * directory) first. A name without `/` is left to PATH lookup.
+ */
+export function resolveCliCommand(command: string, baseDir: string = process.cwd()): string {
+  return command.includes('/') && !isAbsolute(command) ? resolve(baseDir, command) : command;
 }
 
 /** The argv for one turn (without the command itself). `argvPrompt` must already fit (see preparePrompt). */

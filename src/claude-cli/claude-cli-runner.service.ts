@@ -12,7 +12,7 @@ import {
   timer,
 } from 'rxjs';
 import { map, startWith } from 'rxjs/operators';
-import { buildClaudeArgv, preparePrompt } from 'src/claude-cli/claude-argv';
+import { buildClaudeArgv, preparePrompt, resolveCliCommand } from 'src/claude-cli/claude-argv';
 import {
   ClaudeEvent,
   PermissionDenial,
@@ -185,6 +185,8 @@ export class ClaudeCliRunner {
   runTurn(req: TurnRequest): Observable<TurnEvent> {
     return new Observable<TurnEvent>((subscriber) => {
       const cfg = this.config;
+      // Spawned with cwd = the project: a relative command must not be looked up there.
+      const command = resolveCliCommand(cfg.CLAUDE_CLI_COMMAND);
       let args: string[];
       try {
         assertProjectDir(req.cwd);
@@ -265,7 +267,7 @@ export class ClaudeCliRunner {
           stderrTail: state.stderr.tailString(STDERR_TAIL_BYTES),
           timedOut: state.timedOut,
           spawnError: spawnError ? { code: spawnError.code, message: spawnError.message } : null,
-          command: cfg.CLAUDE_CLI_COMMAND,
+          command,
           cliVersion: state.cliVersion,
           resumed: req.resume,
           priorConversationCostUsd: req.priorConversationCostUsd,
@@ -300,7 +302,7 @@ export class ClaudeCliRunner {
       subscription.add(watchdog$.subscribe(stop));
       subscription.add(
         runProcess({
-          command: cfg.CLAUDE_CLI_COMMAND,
+          command,
           args,
           cwd: req.cwd,
           env: this.childEnv(),

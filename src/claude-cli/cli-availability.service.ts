@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { lastValueFrom, reduce, timeout } from 'rxjs';
+import { resolveCliCommand } from 'src/claude-cli/claude-argv';
 import { CLAUDE_CLI_PARENT_ENV } from 'src/claude-cli/claude-cli-runner.service';
 import { AppConfig } from 'src/config/app-config';
 import { BoundedBuffer } from 'src/process/bounded-buffer';
@@ -12,7 +13,7 @@ export interface CliStatus {
   available: boolean;
   /** e.g. "2.1.197" (or the whole first line when it holds no version number). */
   version: string | null;
-  /** e.g. "not found at claude"; null when available. */
+  /** e.g. "not found at claude" (a relative command shown resolved); null when available. */
   error: string | null;
 }
 
@@ -22,7 +23,8 @@ export const VERSION_TIMEOUT_MS = 15_000;
 /**
  * Whether the configured CLI can run: `<CLAUDE_CLI_COMMAND> --version` once at module init,
  * cached for `/health` and the orchestrator (which fails tasks fast with `error` when it is not
- * available). `check()` runs it again.
+ * available). `check()` runs it again. A relative command (`node_modules/.bin/claude`) is resolved
+ * against the server's working directory, like the turn runner does (resolveCliCommand).
  */
 @Injectable()
 export class CliAvailabilityService implements OnModuleInit {
@@ -61,6 +63,7 @@ export class CliAvailabilityService implements OnModuleInit {
 
   private async probe(): Promise<CliStatus> {
     const command = this.config.CLAUDE_CLI_COMMAND;
+    const executable = resolveCliCommand(command);
     const out = new BoundedBuffer(8 * 1024);
     const err = new BoundedBuffer(8 * 1024);
     const fail = (error: string): CliStatus => ({
@@ -72,7 +75,7 @@ export class CliAvailabilityService implements OnModuleInit {
     try {
       const exit = await lastValueFrom(
         runProcess({
-          command,
+          command: executable,
           args: ['--version'],
           cwd: tmpdir(),
           env: buildChildEnv(
@@ -105,7 +108,9 @@ export class CliAvailabilityService implements OnModuleInit {
     } catch (e) {
       if (e instanceof SpawnError) {
         return fail(
-          e.code === 'ENOENT' ? `not found at ${command}` : `cannot run ${command}: ${e.code}`,
+          e.code === 'ENOENT'
+            ? `not found at ${executable}`
+            : `cannot run ${executable}: ${e.code}`,
         );
       }
       if (e instanceof Error && e.name === 'TimeoutError') {

@@ -9,7 +9,7 @@ import {
   symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom, Observable, toArray } from 'rxjs';
 import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
@@ -476,6 +476,28 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(outcome.kind).toBe('success');
   });
 
+  it('runs a CLAUDE_CLI_COMMAND relative to the server directory, not to the project', async () => {
+    const command = relative(process.cwd(), FAKE);
+    expect(command).toMatch(/^[^/]/);
+    const { outcome } = await run(
+      runner({ CLAUDE_CLI_COMMAND: command }),
+      request('hi [[fake:success]]'),
+    );
+    expect(outcome.kind).toBe('success');
+    expect(log()[0].cwd).toBe(project);
+  });
+
+  it('names the resolved path when a relative CLAUDE_CLI_COMMAND is missing', async () => {
+    const { outcome } = await run(
+      runner({ CLAUDE_CLI_COMMAND: './no-such-dir/claude' }),
+      request('hi'),
+    );
+    expect(outcome).toMatchObject({
+      kind: 'cli_not_found',
+      text: `not found at ${join(process.cwd(), 'no-such-dir', 'claude')}`,
+    });
+  });
+
   it('reports a missing CLI as cli_not_found', async () => {
     const { events, outcome } = await run(
       runner({ CLAUDE_CLI_COMMAND: '/nonexistent/claude' }),
@@ -589,6 +611,24 @@ describe('CliAvailabilityService', () => {
       error: null,
     });
   });
+
+  it.each([
+    ['a relative path', () => relative(process.cwd(), FAKE)],
+    ['a ./relative path', () => `./${relative(process.cwd(), FAKE)}`],
+  ])(
+    'finds a CLI given as %s from the server directory (the probe runs elsewhere)',
+    async (_, command) => {
+      const svc = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: command() }), {
+        PATH: process.env.PATH,
+      });
+      expect(await svc.check()).toEqual({
+        command: command(),
+        available: true,
+        version: '2.1.197',
+        error: null,
+      });
+    },
+  );
 
   it('reports a missing CLI clearly', async () => {
     const svc = new CliAvailabilityService(
