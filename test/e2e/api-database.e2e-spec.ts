@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from 'src/database/database-options';
+import { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 import { Session } from 'src/sessions/session.entity';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { TaskStatus } from 'src/tasks/task-status';
@@ -45,9 +45,17 @@ function databaseSuite(kind: TestDatabaseKind): void {
     await runner.release();
     const indexes = (tasks?.indices ?? []).map((i) => i.columnNames.join(',')).sort();
     expect(indexes).toEqual(
-      expect.arrayContaining(['project_path,status', 'session_id,created_at', 'status,created_at']),
+      expect.arrayContaining([
+        'project_path,status',
+        'session_id,created_at',
+        'status,created_at',
+        'running_project_key',
+      ]),
     );
-    await ds.undoLastMigration();
+    expect(tasks?.indices.find((i) => i.name === 'UQ_tasks_running_project_key')?.isUnique).toBe(
+      true,
+    );
+    for (let i = 0; i < MIGRATIONS.length; i += 1) await ds.undoLastMigration();
     expect(await tables()).toEqual([]);
     await ds.runMigrations();
     expect(await tables()).toEqual(TABLES);
