@@ -185,6 +185,22 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
   });
 
+  it('counts a test run that found no test files as a failed test', async () => {
+    const project = copyFixtureProject('node-basic', work, 'no-tests');
+    const res = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: await session(project),
+        description: 'Never writes tests.',
+        max_iterations: 2,
+      })
+      .expect(201);
+    const { final } = await waitForTerminal(server, res.body.id as string);
+    expect(final.status).toBe('FAILED');
+    expect(final.status_reason).toBe('max_iterations_reached');
+    expect(final.tests).toEqual({ passed: 0, failed: 1, total: 1 });
+  });
+
   it('refuses to cancel a finished task', async () => {
     const project = copyFixtureProject('node-basic', work, 'finished');
     const id = await task(await session(project), 'Do it.');

@@ -22,8 +22,6 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
  * tasks of one project, and a stale owner's writes change nothing once its task was taken over.
  */
 
-jest.setTimeout(60_000);
-
 function suite(kind: 'sqlite' | 'mysql'): void {
   let db: TestDatabase;
   let a: TestApp;

@@ -503,10 +503,11 @@ class TaskRun {
   }
 
   private async verdict(reports: readonly TestRunReport[], phase: PolicyPhase): Promise<Step> {
-    const cases = reports.flatMap((r) => r.cases);
-    const passed = cases.filter((c) => c.status === 'passed').length;
-    const failed = cases.filter((c) => c.status === 'failed' || c.status === 'error').length;
-    const counts = { testsPassed: passed, testsFailed: failed, testsTotal: cases.length };
+    const summary = this.d.human.summarizeTests(reports);
+    const passed = reports.flatMap((r) => r.cases).filter((c) => c.status === 'passed').length;
+    // A run that failed without any test case (no test files, a crash, a timeout) counts as one
+    // failed test, so the counters never read "0 failed" for failing tests.
+    const counts = { testsPassed: passed, testsFailed: summary.failed, testsTotal: summary.total };
     await this.d.queue.update(this.lease, counts);
     if (reports.length > 0 && reports.every((r) => r.passed)) {
       await this.finish(TaskStatus.Completed, 'tests_passed', {
@@ -524,7 +525,7 @@ class TaskRun {
       pauseCount: this.pauseCount,
       maxPauses: this.task.maxPauses,
       turnsSinceEncouragement: this.turnsSinceEncouragement,
-      testReport: this.d.human.summarizeTests(reports),
+      testReport: summary,
       taskDescription: this.task.description,
       testSetup: this.testSetup,
       encouragementSeed: this.d.human.encouragementSeed(this.task.id, this.encouragements),
