@@ -7,11 +7,37 @@ import { PaginationQueryDto } from 'src/common/dto/pagination.dto';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
+import { splitCommandLine } from 'src/test-runner/command-line';
 import { ACTIVE_STATUSES } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 
 const blankToNull = (value: string | null | undefined): string | null =>
   value === undefined || value === null || value.trim() === '' ? null : value;
+
+/**
+ * `test_command` and `regression_command` are run without a shell (splitCommandLine): one that
+ * cannot be split, or needs a shell, is refused when the session is created rather than failing
+ * every task later. 400 `validation_failed`, naming each bad field like the validation pipe does.
+ */
+function assertRunnableCommands(commands: Record<string, string | null>): void {
+  const errors: { field: string; errors: string[] }[] = [];
+  for (const [field, command] of Object.entries(commands)) {
+    if (command === null) continue;
+    try {
+      splitCommandLine(command);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      errors.push({ field, errors: [`${field}: ${err.message}`] });
+    }
+  }
+  if (errors.length > 0) {
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      `Invalid request: ${errors.map((e) => e.errors.join(', ')).join('; ')}`,
+      { errors },
+    );
+  }
+}
 
 @Injectable()
 export class SessionsService {
@@ -22,14 +48,17 @@ export class SessionsService {
   ) {}
 
   async create(dto: CreateSessionDto): Promise<Session> {
+    const testCommand = blankToNull(dto.test_command);
+    const regressionCommand = blankToNull(dto.regression_command);
+    assertRunnableCommands({ test_command: testCommand, regression_command: regressionCommand });
     const projectPath = await this.projectPaths.resolve(dto.project_path);
     const now = new Date();
     const session = this.sessions.create({
       id: randomUUID(),
       name: blankToNull(dto.name),
       projectPath,
-      testCommand: blankToNull(dto.test_command),
-      regressionCommand: blankToNull(dto.regression_command),
+      testCommand,
+      regressionCommand,
       createdAt: now,
       updatedAt: now,
     });

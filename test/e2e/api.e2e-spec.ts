@@ -489,6 +489,46 @@ function apiSuite(kind: TestDatabaseKind): void {
         code: 'validation_failed',
       },
       {
+        name: 'test_command with a shell operator',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', test_command: 'npm test && rm -rf build' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'test_command with command substitution',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', test_command: 'npx jest $(cat list)' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'test_command starting with an environment assignment',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', test_command: 'CI=1 npm test' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'regression_command with an unterminated quote',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', regression_command: 'npm test -- "--runInBand' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'regression_command with a glob',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', regression_command: 'pytest tests/*.py' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
         name: '__proto__ smuggling',
         method: 'post',
         url: '/api/v1/sessions',
@@ -815,6 +855,43 @@ function apiSuite(kind: TestDatabaseKind): void {
       );
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+|SELECT|INSERT|QueryFailed/);
       expect(await counts()).toEqual(before);
+    });
+
+    it('names the field of a command that cannot run without a shell', async () => {
+      const before = await counts();
+      const one = await http()
+        .post('/api/v1/sessions')
+        .send({ project_path: project, test_command: 'npm test', regression_command: 'make | tee' })
+        .expect(400);
+      expect(one.body).toMatchObject({
+        code: 'validation_failed',
+        message: expect.stringMatching(/regression_command: .*shell operator "\|"/),
+        details: { errors: [{ field: 'regression_command', errors: [expect.any(String)] }] },
+      });
+      expect(one.body.message).not.toContain('test_command');
+      const both = await http()
+        .post('/api/v1/sessions')
+        .send({ project_path: project, test_command: "'oops", regression_command: 'a; b' })
+        .expect(400);
+      expect((both.body.details.errors as { field: string }[]).map((e) => e.field)).toEqual([
+        'test_command',
+        'regression_command',
+      ]);
+      expect(both.body.message).toMatch(/test_command: .*unterminated single quote/);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('accepts quoted special characters in commands and stores them verbatim', async () => {
+      const testCommand = `npx jest --testPathPattern '(spec|test)[.]js$' "a b"`;
+      const session = await createSession({
+        test_command: testCommand,
+        regression_command: 'python3 -m pytest -k "not slow"',
+      });
+      const res = await http().get(`/api/v1/sessions/${session.id}`).expect(200);
+      expect(res.body).toMatchObject({
+        test_command: testCommand,
+        regression_command: 'python3 -m pytest -k "not slow"',
+      });
     });
 
     it('names every bad field of a request in details', async () => {
