@@ -30,6 +30,29 @@ export class ClaudeCliHealthDto {
   error!: string | null;
 }
 
+export class OrchestratorHealthDto {
+  @ApiProperty({
+    example: true,
+    description: 'false on an API-only instance (ORCHESTRATOR_ENABLED=false)',
+  })
+  enabled!: boolean;
+
+  @ApiProperty({
+    example: 'api-1@host:4242:9f86d081',
+    description: 'This instance as a lease owner',
+  })
+  owner!: string;
+
+  @ApiProperty({ example: 1, description: 'Tasks running on this instance now' })
+  running!: number;
+
+  @ApiProperty({ example: 2, description: 'Most tasks that ran here at once since start' })
+  peak!: number;
+
+  @ApiProperty({ example: 2, description: 'MAX_CONCURRENT_TASKS' })
+  limit!: number;
+}
+
 export class HealthResponseDto {
   @ApiProperty({
     enum: ['ok', 'error'],
@@ -46,4 +69,7 @@ export class HealthResponseDto {
     description: 'A missing CLI is reported here but does not fail the check',
   })
   claude_cli!: ClaudeCliHealthDto;
+
+  @ApiProperty({ type: OrchestratorHealthDto })
+  orchestrator!: OrchestratorHealthDto;
 }

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
+import { AppConfig } from 'src/config/app-config';
 import { HealthResponseDto } from 'src/health/health-response.dto';
+import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
 
 /** Longest a health probe waits for the database. */
 const DATABASE_PROBE_TIMEOUT_MS = 3000;
@@ -12,6 +14,8 @@ export class HealthService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cli: CliAvailabilityService,
+    private readonly orchestrator: TaskOrchestratorService,
+    private readonly config: AppConfig,
   ) {}
 
   /** `status` is `ok` unless the database is down; a missing CLI is reported, not fatal. */
@@ -27,6 +31,7 @@ export class HealthService {
         version: cli.version,
         error: cli.error,
       },
+      orchestrator: { enabled: this.config.ORCHESTRATOR_ENABLED, ...this.orchestrator.stats() },
     };
   }
 

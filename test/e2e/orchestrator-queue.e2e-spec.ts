@@ -140,7 +140,14 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
       clearInterval(sampler);
     }
     expect(maxRunning).toBe(2);
-    expect(orchestrator.stats().peak).toBeLessThanOrEqual(2);
+    const health = await request(server).get('/health').expect(200);
+    expect(health.body.orchestrator).toEqual({
+      enabled: true,
+      owner: orchestrator.stats().owner,
+      running: 0,
+      peak: 2,
+      limit: 2,
+    });
     expect(sameProjectOverlap).toBe(false);
     const first = await getDetails(server, ids[0]);
     const second = await getDetails(server, ids[3]);

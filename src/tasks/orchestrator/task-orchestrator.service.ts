@@ -141,9 +141,14 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     return control !== undefined;
   }
 
-  /** Tasks running on this instance now, and the most that ever ran at once. */
-  stats(): { running: number; peak: number; limit: number } {
-    return { running: this.running.size, peak: this.peak, limit: this.config.MAX_CONCURRENT_TASKS };
+  /** This instance's lease owner id, the tasks running here now and the most that ever ran at once. */
+  stats(): { owner: string; running: number; peak: number; limit: number } {
+    return {
+      owner: this.queue.owner,
+      running: this.running.size,
+      peak: this.peak,
+      limit: this.config.MAX_CONCURRENT_TASKS,
+    };
   }
 
   async onModuleDestroy(): Promise<void> {
