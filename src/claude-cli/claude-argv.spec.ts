@@ -1,4 +1,5 @@
 import {
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -16,6 +17,7 @@ import {
   cutToBytes,
   MAX_INLINE_PROMPT_BYTES,
   preparePrompt,
+  removePromptFile,
   resolveCliCommand,
   shortenWithNote,
 } from 'src/claude-cli/claude-argv';
@@ -151,6 +153,54 @@ describe('preparePrompt', () => {
     const p = preparePrompt(dir, 'z'.repeat(130 * 1024), ID, 5);
     expect(p.shortened).toBe(true);
     expect(readFileSync(join(dir, '.claude-task', `prompt-${ID}-5.md`), 'utf8')).toBe('old');
+  });
+});
+
+describe('removePromptFile', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'cta-argv-rm-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('removes the prompt file and the folder it leaves empty', () => {
+    const p = preparePrompt(dir, 'q'.repeat(130 * 1024), ID, 1);
+    removePromptFile(dir, p.promptFile!);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('keeps the folder while it holds other files', () => {
+    const first = preparePrompt(dir, 'q'.repeat(130 * 1024), ID, 1);
+    const second = preparePrompt(dir, 'r'.repeat(130 * 1024), ID, 2);
+    writeFileSync(join(dir, '.claude-task', 'notes.md'), 'the agent wrote this');
+    removePromptFile(dir, first.promptFile!);
+    expect(readdirSync(join(dir, '.claude-task')).sort()).toEqual([
+      'notes.md',
+      `prompt-${ID}-2.md`,
+    ]);
+    removePromptFile(dir, second.promptFile!);
+    expect(readdirSync(join(dir, '.claude-task'))).toEqual(['notes.md']);
+  });
+
+  it('does nothing when the file or the folder is already gone', () => {
+    const p = preparePrompt(dir, 'q'.repeat(130 * 1024), ID, 1);
+    rmSync(join(dir, p.promptFile!));
+    expect(() => removePromptFile(dir, p.promptFile!)).not.toThrow();
+    expect(existsSync(join(dir, '.claude-task'))).toBe(false);
+    expect(() => removePromptFile(dir, p.promptFile!)).not.toThrow();
+  });
+
+  it('never deletes through a folder swapped for a symlink', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'cta-argv-rm-outside-'));
+    try {
+      const p = preparePrompt(dir, 'q'.repeat(130 * 1024), ID, 1);
+      rmSync(join(dir, '.claude-task'), { recursive: true });
+      writeFileSync(join(outside, `prompt-${ID}-1.md`), 'not ours');
+      symlinkSync(outside, join(dir, '.claude-task'));
+      removePromptFile(dir, p.promptFile!);
+      expect(readdirSync(outside)).toEqual([`prompt-${ID}-1.md`]);
+      expect(lstatSync(join(dir, '.claude-task')).isSymbolicLink()).toBe(true);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
 

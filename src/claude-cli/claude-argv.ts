@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 
@@ -12,7 +12,8 @@ import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
  * to `<project>/.claude-task/prompt-<conversation>-<time>.md` and the argv prompt tells the agent
  * to read that file first (with the prompt's opening kept inline). When the file cannot be written
  * safely (the folder is a symlink or not a directory, or the disk refuses), the prompt is shortened
- * instead, keeping its start and end with a note saying how much was cut.
+ * instead, keeping its start and end with a note saying how much was cut. The turn runner removes
+ * the file (and the folder when it is left empty) once the turn is over (removePromptFile).
  */
 
 export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions';
@@ -138,6 +139,31 @@ export function preparePrompt(
  */
 export function resolveCliCommand(command: string, baseDir: string = process.cwd()): string {
   return command.includes('/') && !isAbsolute(command) ? resolve(baseDir, command) : command;
+}
+
+/**
+ * Removes a prompt file written by preparePrompt (`promptFile`, relative to `projectDir`), then
+ * the PROMPT_DIR folder if that left it empty. Never throws: a file already gone, a folder the
+ * agent filled with other files, or one it swapped for a symlink is left as it is.
+ */
+export function removePromptFile(projectDir: string, promptFile: string): void {
+  const dir = join(projectDir, PROMPT_DIR);
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.isSymbolicLink()) return;
+  } catch {
+    return;
+  }
+  try {
+    unlinkSync(join(projectDir, promptFile));
+  } catch {
+    // Already gone.
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (other prompt files or the agent's own files): keep it.
+  }
 }
 
 /** The argv for one turn (without the command itself). `argvPrompt` must already fit (see preparePrompt). */

@@ -12,7 +12,12 @@ import {
   timer,
 } from 'rxjs';
 import { map, startWith } from 'rxjs/operators';
-import { buildClaudeArgv, preparePrompt, resolveCliCommand } from 'src/claude-cli/claude-argv';
+import {
+  buildClaudeArgv,
+  preparePrompt,
+  removePromptFile,
+  resolveCliCommand,
+} from 'src/claude-cli/claude-argv';
 import {
   ClaudeEvent,
   PermissionDenial,
@@ -48,6 +53,9 @@ import {
  *   CLI_RESULT_GRACE_SECONDS to exit. Each stops the process group (SIGINT, SIGTERM, SIGKILL,
  *   KILL_GRACE_SECONDS apart) and the turn still ends with `turn_end`.
  * - Unsubscribing early (cancel, shutdown) kills the process group; no `turn_end` is emitted then.
+ * - A prompt too large for argv goes to a file in `<project>/.claude-task/` (claude-argv.ts); it is
+ *   removed, with the folder when that leaves it empty, when the turn ends, is unsubscribed or
+ *   errors (before `turn_end` is emitted).
  * - Memory is bounded: lines over CLI_MAX_LINE_BYTES are cut (a `warning`), and past
  *   CLI_MAX_OUTPUT_BYTES of stdout only the result line is still read (one `warning` marks the cut).
  * - The Observable errors only for a request it refuses before spawning: a project directory that
@@ -188,9 +196,17 @@ export class ClaudeCliRunner {
       // Spawned with cwd = the project: a relative command must not be looked up there.
       const command = resolveCliCommand(cfg.CLAUDE_CLI_COMMAND);
       let args: string[];
+      let promptFile: string | null = null;
+      /** A prompt written to a file lives as long as the turn: removed on every way out. */
+      const removePrompt = (): void => {
+        if (promptFile === null) return;
+        removePromptFile(req.cwd, promptFile);
+        promptFile = null;
+      };
       try {
         assertProjectDir(req.cwd);
         const prompt = preparePrompt(req.cwd, req.prompt, req.conversationId);
+        promptFile = prompt.promptFile;
         if (prompt.promptFile)
           this.logger.log(
             `prompt of ${Buffer.byteLength(req.prompt)} bytes written to ${prompt.promptFile}`,
@@ -207,6 +223,7 @@ export class ClaudeCliRunner {
           appendSystemPrompt: cfg.CLAUDE_APPEND_SYSTEM_PROMPT,
         });
       } catch (err) {
+        removePrompt();
         subscriber.error(err);
         return undefined;
       }
@@ -258,6 +275,7 @@ export class ClaudeCliRunner {
         spawnError: SpawnError | null,
       ): void => {
         finished$.next();
+        removePrompt();
         const outcome = classifyTurn({
           result: state.result,
           deniedEvents: state.deniedEvents,
@@ -318,6 +336,7 @@ export class ClaudeCliRunner {
       return () => {
         finished$.next();
         subscription.unsubscribe();
+        removePrompt();
       };
     });
   }

@@ -3,15 +3,17 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { lastValueFrom, Observable, toArray } from 'rxjs';
+import { lastValueFrom, Observable, tap, toArray } from 'rxjs';
 import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
@@ -187,15 +189,87 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(existsSync(join(project, 'x'))).toBe(false);
   });
 
-  it('passes a prompt over the argv limit through a file in the project', async () => {
-    const big = `[[fake:success]]\n${'0123456789abcdef'.repeat(16 * 1024)}\nTHE END`;
-    const { outcome } = await run(runner(), request(big));
+  const bigPrompt = (directive: string) =>
+    `${directive}\n${'0123456789abcdef'.repeat(16 * 1024)}\nTHE END`;
+  const promptDir = () => join(project, '.claude-task');
+
+  /** Runs a turn, noting at the init line (the CLI still running) what the prompt folder holds. */
+  async function runNotingPromptFile(
+    r: ClaudeCliRunner,
+    req: TurnRequest,
+  ): Promise<{ outcome: TurnOutcome; duringTurn: Record<string, string>; atTurnEnd: boolean }> {
+    const duringTurn: Record<string, string> = {};
+    let atTurnEnd = true;
+    const events = await lastValueFrom(
+      r.runTurn(req).pipe(
+        tap((e) => {
+          if (e.type === 'init' && existsSync(promptDir())) {
+            for (const name of readdirSync(promptDir()))
+              duringTurn[name] = readFileSync(join(promptDir(), name), 'utf8');
+          }
+          if (e.type === 'turn_end') atTurnEnd = existsSync(promptDir());
+        }),
+        toArray(),
+      ),
+    );
+    const last = events[events.length - 1];
+    if (last.type !== 'turn_end') throw new Error(`last event is ${last.type}`);
+    return { outcome: last.outcome, duringTurn, atTurnEnd };
+  }
+
+  it('passes a prompt over the argv limit through a file in the project, removed when the turn ends', async () => {
+    const big = bigPrompt('[[fake:success]]');
+    const { outcome, duringTurn, atTurnEnd } = await runNotingPromptFile(runner(), request(big));
     expect(outcome.kind).toBe('success');
     const [entry] = log();
-    const match = /`(\.claude-task\/prompt-[^`]+\.md)`/.exec(entry.prompt);
+    const match = /`\.claude-task\/(prompt-[^`]+\.md)`/.exec(entry.prompt);
     expect(match).not.toBeNull();
     expect(Buffer.byteLength(entry.prompt)).toBeLessThan(128 * 1024);
-    expect(readFileSync(join(project, match![1]), 'utf8')).toBe(big);
+    expect(duringTurn).toEqual({ [match![1]]: big });
+    expect(atTurnEnd).toBe(false);
+    expect(readdirSync(project)).toEqual([]);
+  });
+
+  it('removes the prompt file after a timed-out turn but keeps files the agent put beside it', async () => {
+    const r = runner({ CLI_TIMEOUT_SECONDS: '1' });
+    const req = request(bigPrompt('[[fake:hang signals=honor]]'));
+    mkdirSync(promptDir());
+    writeFileSync(join(promptDir(), 'notes.md'), 'mine');
+    const { outcome, duringTurn } = await runNotingPromptFile(r, req);
+    expect(outcome).toMatchObject({ kind: 'timeout', timeout: 'overall' });
+    expect(Object.keys(duringTurn)).toHaveLength(2);
+    expect(readdirSync(promptDir())).toEqual(['notes.md']);
+  });
+
+  it('removes the prompt file when the turn is unsubscribed (cancel)', async () => {
+    const r = runner();
+    const seen = await new Promise<boolean>((resolve) => {
+      const sub = r.runTurn(request(bigPrompt('[[fake:hang]]'))).subscribe((e) => {
+        if (e.type === 'init') {
+          const present = readdirSync(promptDir()).length === 1;
+          setTimeout(() => {
+            sub.unsubscribe();
+            resolve(present);
+          }, 50);
+        }
+      });
+    });
+    expect(seen).toBe(true);
+    expect(existsSync(promptDir())).toBe(false);
+  });
+
+  it('removes the prompt file when the CLI cannot be started or the request is refused', async () => {
+    const missing = await run(
+      runner({ CLAUDE_CLI_COMMAND: '/nonexistent/claude' }),
+      request(bigPrompt('hi')),
+    );
+    expect(missing.outcome.kind).toBe('cli_not_found');
+    expect(existsSync(promptDir())).toBe(false);
+    const err: unknown = await lastValueFrom(
+      runner().runTurn(request(bigPrompt('hi'), { conversationId: 'not-a-uuid' })),
+    ).catch((e: unknown) => e);
+    expect((err as DomainError).code).toBe(ErrorCode.ValidationFailed);
+    expect(existsSync(promptDir())).toBe(false);
   });
 
   it('resumes the conversation on the second turn and keeps the session id; per-process cost adds up', async () => {
