@@ -62,7 +62,8 @@ export class SessionsService {
       createdAt: now,
       updatedAt: now,
     });
-    return this.sessions.save(session);
+    await this.sessions.insert(session);
+    return session;
   }
 
   async list(page: PaginationQueryDto): Promise<[Session[], number]> {
@@ -82,26 +83,30 @@ export class SessionsService {
 
   /**
    * Deletes the session and (by cascade) its tasks, unless one of them is RUNNING, PAUSED or
-   * TESTING (409 `session_has_active_tasks`): those own a process in the project.
+   * TESTING (409 `session_has_active_tasks`): those own a process in the project. One conditional
+   * statement, not a transaction: on SQLite TypeORM shares one connection, and a transaction
+   * here would swallow (and on rollback undo) the orchestrator's writes made meanwhile.
    */
   async remove(id: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const sessions = manager.getRepository(Session);
-      const query = sessions.createQueryBuilder('s').where('s.id = :id', { id });
-      if (this.dataSource.options.type === 'mysql') query.setLock('pessimistic_write');
-      const session = await query.getOne();
-      if (!session) throw new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
-      const active = await manager.getRepository(Task).count({
-        where: { sessionId: id, status: In([...ACTIVE_STATUSES]) },
-      });
-      if (active > 0) {
-        throw new DomainError(
-          ErrorCode.SessionHasActiveTasks,
-          `Session ${id} has ${active} running task(s); cancel them first`,
-          { active_tasks: active },
-        );
-      }
-      await sessions.delete({ id });
+    const result = await this.sessions
+      .createQueryBuilder()
+      .delete()
+      .from(Session)
+      .where('id = :id', { id })
+      .andWhere(
+        'NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.session_id = :id AND tasks.status IN (:...active))',
+        { active: [...ACTIVE_STATUSES] },
+      )
+      .execute();
+    if ((result.affected ?? 0) > 0) return;
+    await this.findOne(id);
+    const active = await this.dataSource.getRepository(Task).count({
+      where: { sessionId: id, status: In([...ACTIVE_STATUSES]) },
     });
+    throw new DomainError(
+      ErrorCode.SessionHasActiveTasks,
+      `Session ${id} has ${active} running task(s); cancel them first`,
+      { active_tasks: active },
+    );
   }
 }

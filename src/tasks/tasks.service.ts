@@ -92,6 +92,7 @@ export class TasksService {
       inputTokens: 0,
       outputTokens: 0,
       attempt: 0,
+      restarts: 0,
       leaseOwner: null,
       leaseExpiresAt: null,
       cancelRequested: false,
@@ -102,9 +103,9 @@ export class TasksService {
       completedAt: null,
       updatedAt: now,
     });
-    const saved = await this.tasks.save(task);
-    this.queueSignal.taskQueued(saved.id);
-    return saved;
+    await this.tasks.insert(task);
+    this.queueSignal.taskQueued(task.id);
+    return task;
   }
 
   /** A page of tasks, newest first, optionally filtered by status and session. */
