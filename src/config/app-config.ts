@@ -7,6 +7,7 @@ import {
   IsString,
   Matches,
   Max,
+  MaxLength,
   Min,
   MinLength,
   validateSync,
@@ -252,15 +253,22 @@ export class AppConfig {
   @Min(50)
   QUEUE_POLL_MS = 1000;
 
-  /** Claims per task before it fails with `server_restart`. */
+  /**
+   * Runs of a task that may end with its server dying before it fails with `server_restart`
+   * (graceful shutdowns do not count).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   MAX_TASK_ATTEMPTS = 3;
 
-  /** Identifies this server instance as a lease owner; defaults to hostname:pid. */
+  /** Identifies this server instance as a lease owner (prefix of hostname:pid); at most 100 characters. */
   @IsOptional()
   @IsString()
+  @MaxLength(100)
+  @Matches(/^[A-Za-z0-9._-]*$/, {
+    message: 'INSTANCE_ID may contain only letters, digits, ".", "_" and "-"',
+  })
   INSTANCE_ID?: string;
 
   /** Run the queue in this process (set false for an API-only instance). */

@@ -84,6 +84,10 @@ export class Task {
   @Column({ type: 'int', default: 0 })
   attempt!: number;
 
+  /** Times the server running this task died; MAX_TASK_ATTEMPTS bounds it. */
+  @Column({ type: 'int', default: 0 })
+  restarts!: number;
+
   @Column({ name: 'lease_owner', type: 'varchar', length: 200, nullable: true })
   leaseOwner!: string | null;
 

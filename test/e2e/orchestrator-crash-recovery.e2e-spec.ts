@@ -214,7 +214,8 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
 
   it('SIGTERM mid-turn ends the agent, leaves the task PENDING (shutdown) and a restart resumes it', async () => {
     const project = copyFixtureProject('node-basic', work, 'terminated');
-    const first = await startServer();
+    // A graceful shutdown is not a crash: with MAX_TASK_ATTEMPTS=1 the task still resumes.
+    const first = await startServer({ MAX_TASK_ATTEMPTS: '1' });
     const id = await startTask(
       first.url,
       project,
@@ -225,7 +226,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     expect(await first.exited).toMatch(/^(code 0|signal SIGTERM)$/);
     expect(isProcessGroupAlive(agent)).toBe(false);
 
-    const second = await startServer();
+    const second = await startServer({ MAX_TASK_ATTEMPTS: '1' });
     const queued = await getStatus(second.url, id);
     expect(['PENDING', 'RUNNING', 'TESTING', 'COMPLETED']).toContain(queued.status);
     const { final } = await waitForTerminal(second.url, id, { timeoutMs: 30_000 });

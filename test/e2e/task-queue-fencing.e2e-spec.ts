@@ -143,6 +143,51 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     await queueB.record(claimB.lease, { kind: 'assistant', iteration: 1, content: 'from B' });
     await queueB.update(claimB.lease, { iteration: 1 });
   });
+
+  it('leaves a task whose owner renewed after the sweep looked', async () => {
+    const [id] = await createTasks(['renewed'], 1);
+    const queueA = a.app.get(TaskQueueRepository);
+    let claim: ClaimedTask | null = null;
+    while (claim === null || claim.task.id !== id) {
+      claim = await queueA.claimNext();
+      if (claim === null) throw new Error('task not claimable');
+    }
+    await a.dataSource
+      .getRepository(Task)
+      .update({ id }, { leaseExpiresAt: new Date(Date.now() - 60_000) });
+    const queueB = b.app.get(TaskQueueRepository);
+    const stale = (await queueB.findStaleLeases(() => false)).find((t) => t.id === id);
+    expect(stale).toBeDefined();
+    await queueA.renew(claim.lease);
+    expect(await queueB.stillStale(stale!, false)).toBe(false);
+    expect(await queueB.reclaimStale(stale!, false)).toBeNull();
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(row.status).toBe(TaskStatus.Running);
+    expect(row.leaseOwner).toBe(queueA.owner);
+    await queueA.finish(claim.lease, {
+      from: TaskStatus.Running,
+      to: TaskStatus.Cancelled,
+      reason: 'cancelled',
+      iteration: 0,
+    });
+  });
+
+  it('cancels a queued task whose cancel was requested while it was live', async () => {
+    const [id] = await createTasks(['flagged'], 1);
+    await a.dataSource.getRepository(Task).update({ id }, { cancelRequested: true });
+    const queueB = b.app.get(TaskQueueRepository);
+    expect(await queueB.cancelFlaggedPending()).toBe(1);
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(row.status).toBe(TaskStatus.Cancelled);
+    expect(row.statusReason).toBe('cancelled');
+    const statuses = await a.dataSource
+      .getRepository(ClaudeInteraction)
+      .findBy({ taskId: id, kind: 'status' });
+    expect(statuses.map((i) => i.data)).toEqual([
+      { from: 'PENDING', to: 'CANCELLED', reason: 'cancelled' },
+    ]);
+    expect(await queueB.cancelFlaggedPending()).toBe(0);
+  });
 }
 
 describe('Task queue claims and fencing (SQLite, two instances)', () => suite('sqlite'));

@@ -12,9 +12,11 @@ describe('lease owner ids', () => {
     const a = makeOwnerId('api-1');
     const b = makeOwnerId('api-1');
     expect(a).not.toBe(b);
-    expect(a.startsWith(`api-1@${hostname()}:${process.pid}:`)).toBe(true);
-    expect(parseOwner(a)).toEqual({ host: hostname(), pid: process.pid });
-    expect(parseOwner(makeOwnerId(undefined))).toEqual({ host: hostname(), pid: process.pid });
+    const ns = parseOwner(a)?.pidNamespace ?? '';
+    expect(ns).toMatch(/^\d+$/);
+    expect(a.startsWith(`api-1@${hostname()}:${ns}:${process.pid}:`)).toBe(true);
+    expect(parseOwner(a)).toEqual({ host: hostname(), pidNamespace: ns, pid: process.pid });
+    expect(parseOwner(makeOwnerId(undefined))).toEqual(parseOwner(a));
     expect(parseOwner('garbage')).toBeNull();
   });
 
@@ -23,16 +25,25 @@ describe('lease owner ids', () => {
     const sibling = makeOwnerId('other-app');
     expect(isOwnerGoneLocally(sibling, self)).toBe(false);
     expect(isOwnerGoneLocally(self, self)).toBe(false);
+    const ns = parseOwner(self)?.pidNamespace ?? '';
     const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
     const deadPid = exited.pid;
-    expect(isOwnerGoneLocally(`${hostname()}:${deadPid}:abcd1234`, self)).toBe(true);
-    expect(isOwnerGoneLocally(`${hostname()}:${process.pid}:0badc0de`, self)).toBe(true);
+    expect(isOwnerGoneLocally(`${hostname()}:${ns}:${deadPid}:abcd1234`, self)).toBe(true);
+    expect(isOwnerGoneLocally(`${hostname()}:${ns}:${process.pid}:0badc0de`, self)).toBe(true);
+  });
+
+  it('never declares an owner in another PID namespace on this host gone', () => {
+    const self = makeOwnerId(undefined);
+    const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
+    const other = `${hostname()}:1:${exited.pid}:abcd1234`;
+    expect(isOwnerGoneLocally(other, self)).toBe(false);
+    expect(ownerIsOnThisHost(other)).toBe(false);
   });
 
   it('never declares an owner on another host gone', () => {
     const self = makeOwnerId(undefined);
-    expect(isOwnerGoneLocally('elsewhere.example:1:abcd1234', self)).toBe(false);
-    expect(ownerIsOnThisHost('elsewhere.example:1:abcd1234')).toBe(false);
+    expect(isOwnerGoneLocally('elsewhere.example:4026531836:1:abcd1234', self)).toBe(false);
+    expect(ownerIsOnThisHost('elsewhere.example:4026531836:1:abcd1234')).toBe(false);
     expect(ownerIsOnThisHost(self)).toBe(true);
   });
 });

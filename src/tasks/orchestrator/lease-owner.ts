@@ -1,16 +1,31 @@
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** Owners created in this process (several apps can share one process, e.g. in tests). */
 const ownersInThisProcess = new Set<string>();
 
 /**
- * Who holds a task's lease: `[instance@]host:pid:nonce`. The nonce makes every server process
- * a new owner, even when a container gives it the same pid as the process that died.
+ * The PID namespace this process lives in (its inode), so two containers that share a hostname
+ * (host networking) never take each other's pids for their own; '0' where /proc cannot tell.
+ */
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+const PID_NAMESPACE = pidNamespace();
+
+/**
+ * Who holds a task's lease: `[instance@]host:pidns:pid:nonce`. The nonce makes every server
+ * process a new owner, even when a container gives it the same pid as the process that died.
  */
 export function makeOwnerId(instanceId: string | undefined, pid = process.pid): string {
   const nonce = randomBytes(4).toString('hex');
-  const base = `${hostname()}:${pid}:${nonce}`;
+  const base = `${hostname()}:${PID_NAMESPACE}:${pid}:${nonce}`;
   const owner = instanceId ? `${instanceId}@${base}` : base;
   if (pid === process.pid) ownersInThisProcess.add(owner);
   return owner;
@@ -18,14 +33,15 @@ export function makeOwnerId(instanceId: string | undefined, pid = process.pid): 
 
 export interface ParsedOwner {
   host: string;
+  pidNamespace: string;
   pid: number;
 }
 
-const OWNER = /(?:^|@)([^@:]+):(\d+):[0-9a-f]+$/;
+const OWNER = /(?:^|@)([^@:]+):(\d+):(\d+):[0-9a-f]+$/;
 
 export function parseOwner(owner: string): ParsedOwner | null {
   const match = OWNER.exec(owner);
-  return match ? { host: match[1], pid: Number(match[2]) } : null;
+  return match ? { host: match[1], pidNamespace: match[2], pid: Number(match[3]) } : null;
 }
 
 function pidAlive(pid: number): boolean {
@@ -37,21 +53,21 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/**
- * True when `owner` certainly no longer runs: it names this host and either this very pid but
- * was not created in this process (we are a new process that got the same pid), or a pid that
- * does not exist. Its lease can be taken
- * back at once instead of waiting for it to expire.
- */
-export function isOwnerGoneLocally(owner: string, self: string): boolean {
-  if (owner === self) return false;
+/** True when `owner` ran on this host in this PID namespace: its pids are pids we can see. */
+export function ownerIsOnThisHost(owner: string): boolean {
   const parsed = parseOwner(owner);
-  if (!parsed || parsed.host !== hostname()) return false;
-  if (parsed.pid === process.pid) return !ownersInThisProcess.has(owner);
-  return !pidAlive(parsed.pid);
+  return parsed !== null && parsed.host === hostname() && parsed.pidNamespace === PID_NAMESPACE;
 }
 
-/** True when `owner` ran on this host, so a process group it recorded may be ours to end. */
-export function ownerIsOnThisHost(owner: string): boolean {
-  return parseOwner(owner)?.host === hostname();
+/**
+ * True when `owner` certainly no longer runs: it ran here (same host and PID namespace) and
+ * either had this very pid but was not created in this process (we are a new process that got
+ * the same pid), or had a pid that does not exist any more. Its lease can be taken back at once
+ * instead of waiting for it to expire.
+ */
+export function isOwnerGoneLocally(owner: string, self: string): boolean {
+  if (owner === self || !ownerIsOnThisHost(owner)) return false;
+  const { pid } = parseOwner(owner)!;
+  if (pid === process.pid) return !ownersInThisProcess.has(owner);
+  return !pidAlive(pid);
 }

@@ -10,10 +10,12 @@ const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
 /**
  * Crash recovery. At start and every LEASE_SECONDS, live tasks (RUNNING, PAUSED, TESTING) whose
  * lease expired, or whose owner was a server process on this host that no longer exists, are
- * taken back: the process group their dead owner recorded is ended when it still runs in the
- * task's project on this host, then the task is re-queued (it resumes its conversation), failed
- * with `server_restart` once MAX_TASK_ATTEMPTS claims are used up, or cancelled if a cancel was
- * requested. So no task stays RUNNING after its server died.
+ * taken back: checked once more just before (an owner that renewed keeps its task), the process
+ * group their owner recorded is ended when it still runs in the task's project on this host,
+ * then the task is re-queued (it resumes its conversation), failed with `server_restart` once its
+ * server died MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested. So no task stays
+ * RUNNING after its server died. (An owner whose lease lapsed while it still runs stops the task
+ * itself: see the lease renewal in task-lifecycle.ts.)
  */
 @Injectable()
 export class LeaseSweeperService implements OnModuleDestroy {
@@ -47,8 +49,11 @@ export class LeaseSweeperService implements OnModuleDestroy {
       let taken = 0;
       for (const task of stale) {
         if (runsHere(task.id)) continue;
+        const ownerGone =
+          task.leaseOwner !== null && isOwnerGoneLocally(task.leaseOwner, this.queue.owner);
+        if (!(await this.queue.stillStale(task, ownerGone))) continue;
         await this.endOrphanedProcesses(task);
-        const to = await this.queue.reclaimStale(task);
+        const to = await this.queue.reclaimStale(task, ownerGone);
         if (to === null) continue;
         taken += 1;
         this.logger.warn(
@@ -63,7 +68,7 @@ export class LeaseSweeperService implements OnModuleDestroy {
 
   private async endOrphanedProcesses(task: ExpiredLease): Promise<void> {
     const pgid = task.processGroupId;
-    if (pgid === null || !ownerIsOnThisHost(task.leaseOwner)) return;
+    if (pgid === null || task.leaseOwner === null || !ownerIsOnThisHost(task.leaseOwner)) return;
     if (!isProcessGroupAlive(pgid) || !groupWorksIn(pgid, task.projectPath)) return;
     this.logger.warn(`Task ${task.id}: ending orphaned process group ${pgid}`);
     await killProcessGroup(pgid, this.config.KILL_GRACE_SECONDS * 1000);

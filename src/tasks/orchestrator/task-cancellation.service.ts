@@ -26,25 +26,34 @@ export class TaskCancellationService {
   ) {}
 
   async cancel(id: string): Promise<Task> {
-    const task = await this.tasks.findOne(id);
-    if (task.status === TaskStatus.Cancelled) return task;
-    if (task.status === TaskStatus.Completed || task.status === TaskStatus.Failed) {
-      throw new DomainError(
-        ErrorCode.TaskNotCancellable,
-        `Task ${id} already ended ${task.status}; only queued or running tasks can be cancelled`,
-        { status: task.status },
-      );
-    }
-    if (task.status === TaskStatus.Pending && (await this.cancelQueued(task))) {
+    // Two rounds: a task can move between queued and live while we look (claimed, or re-queued
+    // by a shutdown or the lease sweep); the second round sees where it went.
+    for (let round = 0; round < 2; round += 1) {
+      const task = await this.tasks.findOne(id);
+      if (task.status === TaskStatus.Cancelled) return task;
+      if (task.status === TaskStatus.Completed || task.status === TaskStatus.Failed) {
+        throw new DomainError(
+          ErrorCode.TaskNotCancellable,
+          `Task ${id} already ended ${task.status}; only queued or running tasks can be cancelled`,
+          { status: task.status },
+        );
+      }
+      if (task.status === TaskStatus.Pending) {
+        if (await this.cancelQueued(task)) return this.tasks.findOne(id);
+        continue;
+      }
+      const result = await this.taskRepository
+        .createQueryBuilder()
+        .update(Task)
+        .set({ cancelRequested: true, updatedAt: new Date() })
+        .where('id = :id AND status IN (:...live)', { id, live: ACTIVE_STATUSES })
+        .execute();
+      if (!result.affected) continue;
+      this.orchestrator.cancelLocal(id);
       return this.tasks.findOne(id);
     }
-    await this.taskRepository
-      .createQueryBuilder()
-      .update(Task)
-      .set({ cancelRequested: true, updatedAt: new Date() })
-      .where('id = :id AND status IN (:...live)', { id, live: ACTIVE_STATUSES })
-      .execute();
-    this.orchestrator.cancelLocal(id);
+    // Still moving: leave the request on the row; whoever holds or next queues the task ends it.
+    await this.taskRepository.update({ id }, { cancelRequested: true, updatedAt: new Date() });
     return this.tasks.findOne(id);
   }
 

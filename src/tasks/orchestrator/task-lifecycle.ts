@@ -8,6 +8,7 @@ import {
   concatMap,
   defer,
   EMPTY,
+  exhaustMap,
   expand,
   filter,
   from,
@@ -16,6 +17,7 @@ import {
   Observable,
   ReplaySubject,
   takeUntil,
+  tap,
 } from 'rxjs';
 import { Repository } from 'typeorm';
 import { ClaudeCliRunner, TurnEvent } from 'src/claude-cli/claude-cli-runner.service';
@@ -43,7 +45,7 @@ import {
   testRunInteraction,
   turnEndInteractions,
 } from 'src/tasks/orchestrator/turn-interactions';
-import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
+import { isTerminal, StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import {
   TestRunEvent,
@@ -158,10 +160,19 @@ export class TaskLifecycleRunner {
         sessions: this.sessions,
       };
       const run = new TaskRun(claim, control, deps, this.logger);
+      // Renew every LEASE_SECONDS/3. A lease that could not be renewed for LEASE_SECONDS may
+      // already belong to another server: stop the task (and its processes) rather than let two
+      // agents work in one project.
+      const leaseMs = this.config.LEASE_SECONDS * 1000;
+      let renewedAt = Date.now();
       const renewal = interval(this.renewIntervalMs())
         .pipe(
-          concatMap(() =>
+          tap(() => {
+            if (Date.now() - renewedAt >= leaseMs) control.stop('lease_lost');
+          }),
+          exhaustMap(() =>
             from(this.queue.renew(claim.lease)).pipe(
+              tap(() => (renewedAt = Date.now())),
               catchError((error: unknown) => {
                 if (error instanceof LeaseLostError) control.stop('lease_lost');
                 else
@@ -216,6 +227,8 @@ class TaskRun {
   private lastOutcome: TurnOutcome | null = null;
   private snapshot: ProjectSnapshot | null = null;
   private processGroup: number | null = null;
+  /** The status write in flight, if any: `settle` waits for it before writing its own. */
+  private statusWrite: Promise<unknown> = Promise.resolve();
   private session!: Session;
   private testSetup!: TestSetupHint;
 
@@ -491,7 +504,9 @@ class TaskRun {
       await this.d.queue.update(this.lease, { processGroupId: event.pid });
       return;
     }
-    this.processGroup = null;
+    // Background processes a test command left behind are ended (asynchronously) once it exits;
+    // wait for them, so nothing of this task outlives its step.
+    await this.endProcesses();
     const report = event.report;
     reports.push(report);
     await this.d.queue.record(this.lease, testRunInteraction(report, this.iteration));
@@ -557,10 +572,12 @@ class TaskRun {
       await this.d.queue.update(this.lease, { ...patch, statusReason: reason });
       return;
     }
-    await this.d.queue.transition(
-      this.lease,
-      { from: this.status, to, reason, iteration: this.iteration },
-      patch,
+    await this.track(
+      this.d.queue.transition(
+        this.lease,
+        { from: this.status, to, reason, iteration: this.iteration },
+        patch,
+      ),
     );
     this.status = to;
   }
@@ -575,13 +592,25 @@ class TaskRun {
     patch: Parameters<TaskQueueRepository['update']>[1] = {},
   ): Promise<void> {
     const phase: TaskPhase = to === TaskStatus.Pending ? 'queued' : 'done';
-    await this.d.queue.finish(
-      this.lease,
-      { from: this.status, to, reason, iteration: this.iteration },
-      { ...patch, phase },
+    await this.track(
+      this.d.queue.finish(
+        this.lease,
+        { from: this.status, to, reason, iteration: this.iteration },
+        { ...patch, phase },
+      ),
     );
     this.status = to;
     this.logger.log(`Task ${this.task.id}: ${to} (${reason})`);
+  }
+
+  /** Runs a status write, remembering it until it settles (and `this.status` is updated). */
+  private track(write: Promise<void>): Promise<void> {
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.statusWrite = settled;
+    return write;
   }
 
   // ---- stopping ----
@@ -592,6 +621,10 @@ class TaskRun {
     if (signal === null) return;
     const interrupted = this.processGroup !== null;
     await this.endProcesses();
+    // A status write cut off by the stop may still land; act on the status it leaves.
+    await this.statusWrite;
+    await Promise.resolve();
+    if (isTerminal(this.status)) return;
     if (interrupted && signal !== 'lease_lost') {
       await this.d.queue.record(this.lease, {
         kind: 'system',

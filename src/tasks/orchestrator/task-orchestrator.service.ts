@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import {
   catchError,
+  concatMap,
   EMPTY,
   exhaustMap,
   finalize,
@@ -40,6 +41,8 @@ const CANCEL_POLL_MS = 1000;
 export class TaskOrchestratorService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('TaskOrchestrator');
   private readonly running = new Map<string, TaskRunControl>();
+  /** Per task, a promise that settles when this instance's latest run of it has ended. */
+  private readonly winding = new Map<string, Promise<void>>();
   private readonly wake$ = new Subject<void>();
   private readonly stopClaiming$ = new Subject<void>();
   private claimed = 0;
@@ -95,6 +98,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private claimFreeSlots(): Observable<ClaimedTask> {
     return new Observable<ClaimedTask>((subscriber) => {
       const claimLoop = async (): Promise<void> => {
+        await this.queue.cancelFlaggedPending();
         while (!this.stopping && this.claimed < this.config.MAX_CONCURRENT_TASKS) {
           const claim = await this.queue.claimNext();
           if (claim === null || subscriber.closed) return;
@@ -117,12 +121,21 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private runTask(claim: ClaimedTask): Observable<void> {
     const id = claim.task.id;
     const control = new TaskRunControl();
+    // A task claimed again while this instance still winds down a run that lost its lease starts
+    // once that run has ended its processes.
+    const previous = this.winding.get(id) ?? Promise.resolve();
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
+    this.winding.set(id, done);
     this.running.set(id, control);
     this.peak = Math.max(this.peak, this.running.size);
     if (this.stopping) control.stop('shutdown');
-    return this.lifecycle.run(claim, control).pipe(
+    return from(previous).pipe(
+      concatMap(() => this.lifecycle.run(claim, control)),
       finalize(() => {
-        this.running.delete(id);
+        if (this.running.get(id) === control) this.running.delete(id);
+        if (this.winding.get(id) === done) this.winding.delete(id);
+        ended();
         this.claimed -= 1;
         if (!this.stopping) this.wake$.next();
       }),

@@ -57,7 +57,8 @@ export interface NewTestCase {
 export interface ExpiredLease {
   id: string;
   attempt: number;
-  leaseOwner: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
   processGroupId: number | null;
   projectPath: string;
   status: TaskStatus;
@@ -374,33 +375,63 @@ export class TaskQueueRepository {
       .map((t) => ({
         id: t.id,
         attempt: t.attempt,
-        leaseOwner: t.leaseOwner ?? '',
+        leaseOwner: t.leaseOwner,
+        leaseExpiresAt: t.leaseExpiresAt,
         processGroupId: t.processGroupId,
         projectPath: t.projectPath,
         status: t.status,
       }));
   }
 
+  /** The conditions under which `stale` may still be taken back (see `reclaimStale`). */
+  private staleCondition(
+    stale: ExpiredLease,
+    ownerGone: boolean,
+  ): {
+    where: string;
+    params: Record<string, unknown>;
+  } {
+    const owner = stale.leaseOwner === null ? 'lease_owner IS NULL' : 'lease_owner = :owner';
+    const expired = ownerGone ? '' : ' AND (lease_expires_at IS NULL OR lease_expires_at < :now)';
+    return {
+      where: `id = :id AND attempt = :attempt AND ${owner}${expired}`,
+      params: { id: stale.id, attempt: stale.attempt, owner: stale.leaseOwner, now: new Date() },
+    };
+  }
+
+  /** True while `stale` is still what the sweep saw: same claim, and expired or its owner gone. */
+  async stillStale(stale: ExpiredLease, ownerGone: boolean): Promise<boolean> {
+    const { where, params } = this.staleCondition(stale, ownerGone);
+    const count = await this.dataSource
+      .getRepository(Task)
+      .createQueryBuilder()
+      .where(where, params)
+      .getCount();
+    return count > 0;
+  }
+
   /**
-   * Takes a stale task back from its dead owner: re-queued as PENDING (it resumes its
-   * conversation when claimed again) or FAILED `server_restart` once MAX_TASK_ATTEMPTS claims are
-   * used up, or CANCELLED when a cancel was requested. Conditional on the lease being unchanged,
-   * so an owner that renewed in the meantime keeps its task. Returns the new status, or null
-   * when the task was not taken.
+   * Takes a stale task back from its owner: re-queued as PENDING (it resumes its conversation when
+   * claimed again), or FAILED `server_restart` once its server died MAX_TASK_ATTEMPTS times, or
+   * CANCELLED when a cancel was requested. Conditional on the claim being unchanged and, unless
+   * the owner is known to be gone, the lease still expired, so an owner that renewed in the
+   * meantime keeps its task. Returns the new status, or null when the task was not taken.
    */
-  async reclaimStale(stale: ExpiredLease): Promise<TaskStatus | null> {
+  async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: stale.id });
     if (!task || task.attempt !== stale.attempt || task.leaseOwner !== stale.leaseOwner) {
       return null;
     }
+    const restarts = task.restarts + 1;
     const to = task.cancelRequested
       ? TaskStatus.Cancelled
-      : task.attempt >= this.config.MAX_TASK_ATTEMPTS
+      : restarts >= this.config.MAX_TASK_ATTEMPTS
         ? TaskStatus.Failed
         : TaskStatus.Pending;
     const reason: StatusReason = to === TaskStatus.Cancelled ? 'cancelled' : 'server_restart';
     assertTransition(task.status, to);
     const now = new Date();
+    const { where, params } = this.staleCondition(stale, ownerGone);
     const result = await this.dataSource
       .createQueryBuilder()
       .update(Task)
@@ -408,6 +439,7 @@ export class TaskQueueRepository {
         status: to,
         statusReason: reason,
         phase: to === TaskStatus.Pending ? 'queued' : 'done',
+        restarts,
         leaseOwner: null,
         leaseExpiresAt: null,
         runningProjectKey: null,
@@ -416,26 +448,64 @@ export class TaskQueueRepository {
         ...(to === TaskStatus.Failed
           ? {
               completedAt: now,
-              errorMessage: `The server running this task stopped ${task.attempt} time(s); giving up after ${this.config.MAX_TASK_ATTEMPTS} attempts.`,
+              errorMessage: `The server running this task stopped ${restarts} time(s); MAX_TASK_ATTEMPTS is ${this.config.MAX_TASK_ATTEMPTS}.`,
             }
           : {}),
         ...(to === TaskStatus.Cancelled ? { completedAt: now } : {}),
       })
-      .where('id = :id AND attempt = :attempt AND lease_owner = :owner', {
-        id: task.id,
-        attempt: task.attempt,
-        owner: stale.leaseOwner,
-      })
+      .where(where, params)
       .execute();
     if (!result.affected) return null;
+    await this.insertStatus(task, to, reason, now, { previous_owner: stale.leaseOwner });
+    return to;
+  }
+
+  /**
+   * Queued tasks whose cancel was requested while they were live (the cancel reached a server
+   * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
+   * forever: the claim skips them. Returns how many.
+   */
+  async cancelFlaggedPending(): Promise<number> {
+    const flagged = await this.dataSource.getRepository(Task).find({
+      where: { status: TaskStatus.Pending, cancelRequested: true },
+      take: CLAIM_CANDIDATES,
+    });
+    let cancelled = 0;
+    for (const task of flagged) {
+      const now = new Date();
+      const result = await this.dataSource
+        .createQueryBuilder()
+        .update(Task)
+        .set({
+          status: TaskStatus.Cancelled,
+          statusReason: 'cancelled',
+          phase: 'done',
+          completedAt: now,
+          updatedAt: now,
+        })
+        .where("id = :id AND status = 'PENDING' AND cancel_requested = 1", { id: task.id })
+        .execute();
+      if (!result.affected) continue;
+      cancelled += 1;
+      await this.insertStatus(task, TaskStatus.Cancelled, 'cancelled', now, {});
+    }
+    return cancelled;
+  }
+
+  private async insertStatus(
+    task: Task,
+    to: TaskStatus,
+    reason: StatusReason,
+    at: Date,
+    extra: Record<string, unknown>,
+  ): Promise<void> {
     await this.dataSource.getRepository(ClaudeInteraction).insert({
       taskId: task.id,
       kind: 'status',
       iteration: task.iteration,
       content: `${task.status} -> ${to} (${reason})`,
-      data: { from: task.status, to, reason, previous_owner: stale.leaseOwner },
-      createdAt: now,
+      data: { from: task.status, to, reason, ...extra },
+      createdAt: at,
     });
-    return to;
   }
 }
