@@ -670,6 +670,33 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
     const [entry] = log();
     expect(entry).toMatchObject({ stdin: 'pipe', stdinClosed: false, prompt: 'x\n\nfrom stdin' });
   });
+
+  it.each([50_000, 60_000])(
+    'loses no output when it exits with the pipe full (%d bytes, reader 0.3 s behind)',
+    (bytes) => {
+      // The fake's last lines are still queued inside it when it exits: they used to be dropped.
+      const res = spawnSync(
+        '/bin/sh',
+        ['-c', '"$FAKE" -p --output-format=stream-json --verbose -- "$PROMPT" | (sleep 0.3; cat)'],
+        {
+          cwd: project,
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH,
+            FAKE,
+            PROMPT: `[[fake:huge-output bytes=${bytes} line=1024]]`,
+            FAKE_CLAUDE_STATE_DIR: join(root, 'state'),
+          },
+        },
+      );
+      expect(res.status).toBe(0);
+      const lines = res.stdout.trim().split('\n');
+      expect(JSON.parse(lines[lines.length - 1])).toMatchObject({
+        type: 'result',
+        result: 'DONE: printed a lot.',
+      });
+    },
+  );
 });
 
 describe('CliAvailabilityService', () => {
