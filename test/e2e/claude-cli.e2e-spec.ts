@@ -22,6 +22,8 @@ import { loadConfig } from 'src/config/app-config';
 import { isProcessGroupAlive } from 'src/process/process-group';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
+/** spawnSync blocks the event loop, where no Jest time limit can fire: give it its own. */
+const SYNC_CHILD_TIMEOUT_MS = 30_000;
 
 interface LogEntry {
   argv: string[];
@@ -374,10 +376,12 @@ describe('ClaudeCliRunner through the fake CLI', () => {
         ? spawnSync(process.execPath, ['--test', 'test/generated.test.js'], {
             cwd: project,
             encoding: 'utf8',
+            timeout: SYNC_CHILD_TIMEOUT_MS,
           })
         : spawnSync('python3', ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.'], {
             cwd: project,
             encoding: 'utf8',
+            timeout: SYNC_CHILD_TIMEOUT_MS,
           });
     expect(cmd.status).toBe(expectedExit);
   });
@@ -605,6 +609,7 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
     spawnSync(FAKE, args, {
       cwd: project,
       encoding: 'utf8',
+      timeout: SYNC_CHILD_TIMEOUT_MS,
       input,
       env: {
         PATH: process.env.PATH,
@@ -681,6 +686,7 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
         {
           cwd: project,
           encoding: 'utf8',
+          timeout: SYNC_CHILD_TIMEOUT_MS,
           env: {
             PATH: process.env.PATH,
             FAKE,
