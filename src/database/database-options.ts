@@ -4,6 +4,7 @@ import type { Database as BetterSqliteDatabase } from 'better-sqlite3';
 import { DataSourceOptions } from 'typeorm';
 import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-schema';
 import { TaskQueueProjectLock1764060000000 } from 'migrations/1764060000000-task-queue-project-lock';
+import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text-columns';
 import { parseDatabaseUrl } from 'src/database/database-url';
 import { Session } from 'src/sessions/session.entity';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
@@ -14,7 +15,11 @@ import { TestCase } from 'src/tasks/test-case.entity';
 export const ENTITIES = [Session, Task, ClaudeInteraction, TestCase];
 
 /** Every migration in order, listed by class for the same reason. */
-export const MIGRATIONS = [InitialSchema1764050000000, TaskQueueProjectLock1764060000000];
+export const MIGRATIONS = [
+  InitialSchema1764050000000,
+  TaskQueueProjectLock1764060000000,
+  TaskTextColumns1764070000000,
+];
 
 /** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;

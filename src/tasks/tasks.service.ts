@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, Repository } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { isForeignKeyViolation } from 'src/database/database-errors';
 import { Session } from 'src/sessions/session.entity';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
@@ -103,7 +104,15 @@ export class TasksService {
       completedAt: null,
       updatedAt: now,
     });
-    await this.tasks.insert(task);
+    try {
+      await this.tasks.insert(task);
+    } catch (error) {
+      // The session was deleted between the lookup above and this insert.
+      if (isForeignKeyViolation(error)) {
+        throw new DomainError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
+      }
+      throw error;
+    }
     this.queueSignal.taskQueued(task.id);
     return task;
   }

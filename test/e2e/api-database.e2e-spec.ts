@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 import { Session } from 'src/sessions/session.entity';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { DESCRIPTION_MAX_LENGTH } from 'src/tasks/dto/create-task.dto';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import {
@@ -13,6 +14,10 @@ import {
 } from 'test/e2e/support/test-database';
 
 const TABLES = ['claude_interactions', 'sessions', 'tasks', 'test_cases'];
+
+/** The API's longest description and the longest stored error, in 4-byte characters (utf8mb4). */
+const LONGEST_DESCRIPTION = '🚀'.repeat(DESCRIPTION_MAX_LENGTH);
+const LONGEST_ERROR = '𠀀'.repeat(16 * 1024);
 
 /** The one migration and the entity mapping, checked on a real engine. */
 function databaseSuite(kind: TestDatabaseKind): void {
@@ -76,7 +81,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
       id: randomUUID(),
       sessionId: session.id,
       projectPath: session.projectPath,
-      description: 'd',
+      description: LONGEST_DESCRIPTION,
       status: TaskStatus.Pending,
       statusReason: 'created',
       phase: 'queued',
@@ -84,7 +89,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
       maxPauses: 5,
       claudeSessionId: null,
       resultSummary: null,
-      errorMessage: null,
+      errorMessage: LONGEST_ERROR,
       lastAgentMessage: null,
       leaseOwner: null,
       leaseExpiresAt: null,
@@ -130,6 +135,8 @@ function databaseSuite(kind: TestDatabaseKind): void {
       createdAt: now,
     });
     expect(typeof read.testsTotal).toBe('number');
+    expect(read.description === LONGEST_DESCRIPTION).toBe(true);
+    expect(read.errorMessage === LONGEST_ERROR).toBe(true);
     const back = await ds.getRepository(ClaudeInteraction).find({
       where: { taskId: task.id },
       order: { id: 'ASC' },

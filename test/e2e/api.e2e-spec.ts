@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { getRepositoryToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import type { Repository } from 'typeorm';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { Session } from 'src/sessions/session.entity';
 import { Task } from 'src/tasks/task.entity';
@@ -86,6 +88,9 @@ function apiSuite(kind: TestDatabaseKind): void {
         CLAUDE_CLI_COMMAND: path.join(tmp, 'no-such-claude'),
       },
     });
+    // Listening once: supertest would otherwise listen afresh for each request, which breaks
+    // when requests run concurrently.
+    await t.app.listen(0, '127.0.0.1');
     http = () => request(t.app.getHttpServer() as App);
   });
 
@@ -330,6 +335,43 @@ function apiSuite(kind: TestDatabaseKind): void {
       await http().delete(`/api/v1/sessions/${sessionId}`).expect(204);
       await http().get(`/api/v1/sessions/${sessionId}`).expect(404);
       expect(await t.dataSource.getRepository(Task).countBy({ sessionId })).toBe(0);
+    });
+  });
+
+  describe('races with deletion', () => {
+    it('answers 404 when the session is deleted between the lookup and the insert', async () => {
+      const session = await createSession();
+      const sessions = t.app.get<Repository<Session>>(getRepositoryToken(Session));
+      const stored = await sessions.findOneByOrFail({ id: session.id });
+      await http().delete(`/api/v1/sessions/${session.id}`).expect(204);
+      const lookup = jest.spyOn(sessions, 'findOneBy').mockResolvedValueOnce(stored);
+      try {
+        const res = await http()
+          .post('/api/v1/tasks')
+          .send({ session_id: session.id, description: 'Too late' })
+          .expect(404);
+        expect(res.body.code).toBe('session_not_found');
+        expect(lookup).toHaveBeenCalled();
+      } finally {
+        lookup.mockRestore();
+      }
+      expect(await t.dataSource.getRepository(Task).countBy({ sessionId: session.id })).toBe(0);
+    });
+
+    it('never answers 5xx when a queued task is cancelled and deleted at once', async () => {
+      const sessionId = (await createSession()).id;
+      for (let round = 0; round < 20; round += 1) {
+        const task = await createTask(sessionId);
+        const [cancel, remove] = await Promise.all([
+          http().post(`/api/v1/tasks/${task.id}/cancel`),
+          http().delete(`/api/v1/tasks/${task.id}`),
+        ]);
+        expect({ cancel: [200, 404].includes(cancel.status), remove: remove.status }).toEqual({
+          cancel: true,
+          remove: 204,
+        });
+        expect(await t.dataSource.getRepository(Task).countBy({ id: task.id })).toBe(0);
+      }
     });
   });
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { isForeignKeyViolation } from 'src/database/database-errors';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
 import { ACTIVE_STATUSES, assertTransition, TaskStatus } from 'src/tasks/task-status';
@@ -75,14 +76,19 @@ export class TaskCancellationService {
       .where("id = :id AND status = 'PENDING'", { id: task.id })
       .execute();
     if (!result.affected) return false;
-    await this.interactions.insert({
-      taskId: task.id,
-      kind: 'status',
-      iteration: task.iteration,
-      content: `${TaskStatus.Pending} -> ${TaskStatus.Cancelled} (cancelled)`,
-      data: { from: TaskStatus.Pending, to: TaskStatus.Cancelled, reason: 'cancelled' },
-      createdAt: now,
-    });
+    try {
+      await this.interactions.insert({
+        taskId: task.id,
+        kind: 'status',
+        iteration: task.iteration,
+        content: `${TaskStatus.Pending} -> ${TaskStatus.Cancelled} (cancelled)`,
+        data: { from: TaskStatus.Pending, to: TaskStatus.Cancelled, reason: 'cancelled' },
+        createdAt: now,
+      });
+    } catch (error) {
+      // Once CANCELLED the task may be deleted at once; the caller's re-read then answers 404.
+      if (!isForeignKeyViolation(error)) throw error;
+    }
     return true;
   }
 }
