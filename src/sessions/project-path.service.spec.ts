@@ -68,7 +68,34 @@ describe('ProjectPathService', () => {
     expect(await codeOf(s.resolve(path.join(allowed, 'escape')))).toBe(
       ErrorCode.ProjectPathNotAllowed,
     );
-    expect(await codeOf(s.resolve(`${allowed}-sibling`))).toBe(ErrorCode.ProjectPathInvalid);
+    expect(await codeOf(s.resolve(`${allowed}-sibling`))).toBe(ErrorCode.ProjectPathNotAllowed);
+  });
+
+  it('answers paths outside the roots alike, whether they exist or not', async () => {
+    const s = service(allowed);
+    const refusals = await Promise.all(
+      [outside, path.join(outside, 'missing'), path.join(tmp, 'nope'), '/etc/hostname'].map((p) =>
+        s.resolve(p).then(
+          () => null,
+          (error: DomainError) => [error.code, error.message, error.details],
+        ),
+      ),
+    );
+    expect(refusals.map((r) => r?.[0])).toEqual(Array(4).fill(ErrorCode.ProjectPathNotAllowed));
+    expect(new Set(refusals.map((r) => r?.[1])).size).toBe(1);
+    expect(JSON.stringify(refusals)).not.toContain('resolved');
+    expect(await codeOf(s.resolve(path.join(allowed, 'missing')))).toBe(
+      ErrorCode.ProjectPathInvalid,
+    );
+  });
+
+  it('accepts a root given through a symlink, and paths below it', async () => {
+    const s = service(path.join(tmp, 'link-in'));
+    await expect(s.resolve(path.join(tmp, 'link-in'))).resolves.toBe(path.join(allowed, 'proj'));
+    await expect(s.resolve(path.join(allowed, 'proj'))).resolves.toBe(path.join(allowed, 'proj'));
+    expect(await codeOf(s.resolve(path.join(tmp, 'link-in', 'missing')))).toBe(
+      ErrorCode.ProjectPathInvalid,
+    );
   });
 
   it('allows a symlink from outside that lands inside a root', async () => {

@@ -13,6 +13,21 @@ function invalid(message: string, input: string): DomainError {
   });
 }
 
+/** 403: the symlink-resolved path is not echoed, so a refusal reveals nothing outside the roots. */
+function notAllowed(input: string): DomainError {
+  return new DomainError(
+    ErrorCode.ProjectPathNotAllowed,
+    'project_path is outside the allowed project roots',
+    { project_path: input.slice(0, 1000) },
+  );
+}
+
+/** An allowed root as written in ALLOWED_PROJECT_ROOTS (made absolute) and symlink-resolved. */
+interface AllowedRoot {
+  configured: string;
+  canonical: string;
+}
+
 /** True when `candidate` is `root` or lies below it (both canonical). */
 export function isInside(candidate: string, root: string): boolean {
   if (root === path.sep) return true;
@@ -33,10 +48,17 @@ export class ProjectPathService {
   async resolve(input: string): Promise<string> {
     if (input.includes('\0')) throw invalid('project_path must not contain NUL bytes', input);
     if (!path.isAbsolute(input)) throw invalid('project_path must be an absolute path', input);
+    const roots = await this.allowedRoots();
+    // A path outside every root as written gets the same 403 whether or not it exists, unless it
+    // resolves (through a symlink) to a directory inside one: no probing of the filesystem
+    // outside the roots.
+    const outsideAsWritten =
+      roots !== null && !roots.some((root) => isInside(path.resolve(input), root.configured));
     let real: string;
     try {
       real = await fs.realpath(input);
     } catch (error) {
+      if (outsideAsWritten) throw notAllowed(input);
       const code = (error as NodeJS.ErrnoException).code;
       const reason =
         code === 'ENOENT' || code === 'ENOTDIR'
@@ -44,28 +66,37 @@ export class ProjectPathService {
           : `cannot be read (${code ?? 'error'})`;
       throw invalid(`project_path ${reason}`, input);
     }
+    if (roots !== null && !roots.some((root) => isInside(real, root.canonical))) {
+      throw notAllowed(input);
+    }
     const stat = await fs.stat(real);
     if (!stat.isDirectory()) throw invalid('project_path is not a directory', input);
     if (real.length > PROJECT_PATH_MAX_LENGTH) {
       throw invalid(`project_path is longer than ${PROJECT_PATH_MAX_LENGTH} characters`, input);
     }
-    const roots = await this.allowedRoots();
-    if (roots !== null && !roots.some((root) => isInside(real, root))) {
-      throw new DomainError(
-        ErrorCode.ProjectPathNotAllowed,
-        'project_path is outside the allowed project roots',
-        { project_path: input.slice(0, 1000), resolved_path: real },
-      );
-    }
     return real;
   }
 
-  /** Canonical allowed roots, or null when any directory is allowed. Missing roots allow nothing. */
-  private async allowedRoots(): Promise<string[] | null> {
+  /**
+   * The allowed roots as configured (absolute) and canonical, or null when any directory is
+   * allowed. A path may name a root either way before resolution; after it, only the canonical
+   * form counts. Missing roots allow nothing.
+   */
+  private async allowedRoots(): Promise<AllowedRoot[] | null> {
     if (this.config.ALLOWED_PROJECT_ROOTS.length === 0) return null;
     const roots = await Promise.all(
-      this.config.ALLOWED_PROJECT_ROOTS.map((root) => fs.realpath(root).catch(() => null)),
+      this.config.ALLOWED_PROJECT_ROOTS.map(async (root) => {
+        const canonical = await fs.realpath(root).catch(() => null);
+        if (canonical === null) return [];
+        const configured = path.resolve(root);
+        return configured === canonical
+          ? [{ configured, canonical }]
+          : [
+              { configured, canonical },
+              { configured: canonical, canonical },
+            ];
+      }),
     );
-    return roots.filter((root): root is string => root !== null);
+    return roots.flat();
   }
 }

@@ -13,10 +13,10 @@ import { API_PREFIX } from 'src/common/http/api-paths';
 import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { SessionPageDto, SessionResponseDto } from 'src/sessions/dto/session-response.dto';
+import { SessionTaskListQueryDto } from 'src/sessions/dto/session-task-list-query.dto';
 import { toSessionResponse } from 'src/sessions/session.mapper';
 import { SessionsService } from 'src/sessions/sessions.service';
 import { TaskPageDto } from 'src/tasks/dto/task-response.dto';
-import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
 import { TasksService } from 'src/tasks/tasks.service';
 
 @ApiTags('sessions')
@@ -30,7 +30,7 @@ export class SessionsController {
   @Post()
   @ApiOperation({ summary: 'Create a session for a project directory' })
   @ApiCreatedResponse({ type: SessionResponseDto })
-  @ApiErrorResponses(400, 403, 413)
+  @ApiErrorResponses(400, 403, 413, 415)
   async create(@Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
     return toSessionResponse(await this.sessions.create(dto));
   }
@@ -60,7 +60,7 @@ export class SessionsController {
   @ApiErrorResponses(400, 404)
   async listTasks(
     @Param('id', UuidParamPipe) id: string,
-    @Query() query: TaskListQueryDto,
+    @Query() query: SessionTaskListQueryDto,
   ): Promise<TaskPageDto> {
     await this.sessions.findOne(id);
     return this.tasks.list({ ...query, session_id: id });

@@ -32,7 +32,7 @@ export class TasksController {
     description: 'Stores the task as PENDING in its session; the queue starts it.',
   })
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 404, 413)
+  @ApiErrorResponses(400, 404, 413, 415)
   async create(@Body() dto: CreateTaskDto): Promise<TaskResponseDto> {
     return toTaskResponse(await this.tasks.create(dto));
   }

@@ -608,6 +608,45 @@ function apiSuite(kind: TestDatabaseKind): void {
         url: '/api/v1/sessions',
         raw: 'project_path=/tmp',
         contentType: 'text/plain',
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        name: 'form-encoded body',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: 'session_id=<sid>&description=x',
+        contentType: 'application/x-www-form-urlencoded',
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        name: 'oversized non-JSON body',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: longString(BODY_LIMIT + 10),
+        contentType: 'application/octet-stream',
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        name: '__proto__ query parameter',
+        method: 'get',
+        url: '/api/v1/tasks?__proto__=x',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'constructor query parameter',
+        method: 'get',
+        url: '/api/v1/sessions?constructor=x',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: "session_id on a session's task list",
+        method: 'get',
+        url: () => `/api/v1/sessions/${sid()}/tasks?session_id=${sid()}`,
         status: 400,
         code: 'validation_failed',
       },
@@ -946,6 +985,48 @@ function apiSuite(kind: TestDatabaseKind): void {
     });
   });
 
+  describe('JSON bodies', () => {
+    it('names a forbidden key in details, and parses +json media types', async () => {
+      const refused = await http()
+        .post('/api/v1/sessions')
+        .set('Content-Type', 'application/json')
+        .send(`{"project_path":"${project}","__proto__":{"admin":true}}`)
+        .expect(400);
+      expect(refused.body.details.errors).toEqual([
+        { field: '__proto__', errors: ['property __proto__ is not allowed'] },
+      ]);
+      const created = await http()
+        .post('/api/v1/sessions')
+        .set('Content-Type', 'application/vnd.api+json')
+        .send(JSON.stringify({ project_path: project, name: 'vendor json' }))
+        .expect(201);
+      expect(created.body.name).toBe('vendor json');
+    });
+
+    it('accepts a body-less POST whatever its Content-Type', async () => {
+      const task = await createTask((await createSession()).id);
+      await http()
+        .post(`/api/v1/tasks/${task.id}/cancel`)
+        .set('Content-Type', 'text/plain')
+        .expect(200);
+    });
+  });
+
+  describe('task limits', () => {
+    it('refuses max_iterations and max_pauses above the configured limits, naming them', async () => {
+      const sessionId = (await createSession()).id;
+      const res = await http()
+        .post('/api/v1/tasks')
+        .send({ session_id: sessionId, description: 'x', max_iterations: 1e9, max_pauses: 51 })
+        .expect(400);
+      expect(res.body.details.errors).toEqual([
+        { field: 'max_iterations', errors: ['max_iterations must not be greater than 100'] },
+        { field: 'max_pauses', errors: ['max_pauses must not be greater than 50'] },
+      ]);
+      expect(await t.dataSource.getRepository(Task).countBy({ sessionId })).toBe(0);
+    });
+  });
+
   describe('OpenAPI', () => {
     it('documents every endpoint of the seed table with schemas and error responses', async () => {
       const res = await http().get('/docs-json').expect(200);
@@ -982,6 +1063,25 @@ function apiSuite(kind: TestDatabaseKind): void {
           });
         }
       }
+      // A `string | null` property without an explicit type is documented as an object.
+      const schemas = (
+        res.body as {
+          components: { schemas: Record<string, { properties?: Record<string, object> }> };
+        }
+      ).components.schemas;
+      const untyped = Object.entries(schemas).flatMap(([name, schema]) =>
+        Object.entries(schema.properties ?? {})
+          .filter(
+            ([, prop]) =>
+              (prop as { type?: string }).type === 'object' && !('additionalProperties' in prop),
+          )
+          .map(([field]) => `${name}.${field}`),
+      );
+      expect(untyped).toEqual([]);
+      expect(schemas.CreateSessionDto.properties?.test_command).toMatchObject({
+        type: 'string',
+        nullable: true,
+      });
       await http().get('/docs').expect(200).expect('Content-Type', /html/);
     });
   });

@@ -6,8 +6,9 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (`validation_failed`, `invalid_id`, `malformed_json`, `project_path_invalid`)',
   403: 'Project path outside ALLOWED_PROJECT_ROOTS (`project_path_not_allowed`)',
   404: 'Not found (`session_not_found`, `task_not_found`)',
-  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`)',
+  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`, `task_not_cancellable`)',
   413: 'Request body too large (`payload_too_large`)',
+  415: 'Request body is not JSON (`unsupported_media_type`)',
   500: 'Unexpected error (`internal_error`; no details leak)',
   503: 'Database unavailable (`database_unavailable`)',
 };

@@ -9,6 +9,7 @@ export enum ErrorCode {
   BadRequest = 'bad_request',
   InvalidId = 'invalid_id',
   PayloadTooLarge = 'payload_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
   MalformedJson = 'malformed_json',
   ProjectPathInvalid = 'project_path_invalid',
   ProjectPathNotAllowed = 'project_path_not_allowed',

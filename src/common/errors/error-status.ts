@@ -23,6 +23,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.CONFLICT;
     case ErrorCode.PayloadTooLarge:
       return HttpStatus.PAYLOAD_TOO_LARGE;
+    case ErrorCode.UnsupportedMediaType:
+      return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.DatabaseUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.Internal:

@@ -9,26 +9,43 @@ interface BodyParserError {
   status?: number;
 }
 
-/** Keys that could reach an object's prototype; a body containing one is rejected. */
+/** Keys that could reach an object's prototype; a body or query string containing one is refused. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-class ForbiddenKeyError extends Error {
-  constructor(readonly key: string) {
-    super(`property ${key} is not allowed`);
-  }
-}
+/** Media types parsed as JSON; a body of any other type is refused with 415. */
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * The forbidden key of each reviver error. body-parser strips every own property of an error
+ * thrown while parsing (it normalises them as syntax errors), so the key cannot live on it.
+ */
+const forbiddenKeys = new WeakMap<Error, string>();
 
 function rejectForbiddenKeys(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(key);
+  if (FORBIDDEN_KEYS.has(key)) {
+    const error = new Error(`property ${key} is not allowed`);
+    forbiddenKeys.set(error, key);
+    throw error;
+  }
   return value;
 }
 
+function forbiddenKeyError(key: string): DomainError {
+  const message = `property ${key} is not allowed`;
+  return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
+    errors: [{ field: key, errors: [message] }],
+  });
+}
+
+/** True when the request announces a body (chunked, or a non-zero Content-Length). */
+function announcesBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 function toDomainError(error: unknown, limit: number): DomainError {
-  if (error instanceof ForbiddenKeyError) {
-    return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${error.message}`, {
-      errors: [{ field: error.key, errors: [error.message] }],
-    });
-  }
+  const key = error instanceof Error ? forbiddenKeys.get(error) : undefined;
+  if (key !== undefined) return forbiddenKeyError(key);
   const { type, status } = (error ?? {}) as BodyParserError;
   if (type === 'entity.too.large' || status === 413) {
     return new DomainError(ErrorCode.PayloadTooLarge, `Request body exceeds ${limit} bytes`, {
@@ -47,8 +64,9 @@ function toDomainError(error: unknown, limit: number): DomainError {
 /**
  * Parses JSON bodies up to MAX_REQUEST_BODY_BYTES. Runs as Nest middleware (the app is created
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
- * the usual error body: 413 `payload_too_large`, 400 `malformed_json`; keys such as `__proto__`
- * are refused (400 `validation_failed`).
+ * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
+ * `unsupported_media_type` for a body that is not JSON; keys such as `__proto__`, in the body or
+ * the query string, are refused (400 `validation_failed`).
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
@@ -58,11 +76,20 @@ export class JsonBodyMiddleware implements NestMiddleware {
     this.parser = json({
       limit: config.MAX_REQUEST_BODY_BYTES,
       strict: true,
+      type: JSON_TYPES,
       reviver: rejectForbiddenKeys,
     });
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const queryKey = Object.keys(req.query).find((key) => FORBIDDEN_KEYS.has(key));
+    if (queryKey !== undefined) throw forbiddenKeyError(queryKey);
+    if (announcesBody(req) && req.is(JSON_TYPES) === false) {
+      throw new DomainError(
+        ErrorCode.UnsupportedMediaType,
+        `Request body must be JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'untyped'}`,
+      );
+    }
     await new Promise<void>((resolve, reject) => {
       void this.parser(req, res, (error?: unknown) =>
         error ? reject(toDomainError(error, this.config.MAX_REQUEST_BODY_BYTES)) : resolve(),

@@ -18,6 +18,7 @@ export class CreateSessionDto {
   project_path!: string;
 
   @ApiPropertyOptional({
+    type: String,
     description: 'Display name',
     example: 'calculator',
     maxLength: SESSION_NAME_MAX_LENGTH,
@@ -29,6 +30,7 @@ export class CreateSessionDto {
   name?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     description: 'Command that runs the generated tests (split into argv, never run by a shell)',
     example: 'npx jest',
     maxLength: COMMAND_MAX_LENGTH,
@@ -41,6 +43,7 @@ export class CreateSessionDto {
   test_command?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     description: "Command that runs the project's own regression suite",
     example: 'npm test',
     maxLength: COMMAND_MAX_LENGTH,

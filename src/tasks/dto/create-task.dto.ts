@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min } from 'class-validator';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
 
@@ -21,24 +21,23 @@ export class CreateTaskDto {
 
   @ApiPropertyOptional({
     minimum: 1,
-    description: 'Agent turns allowed (default MAX_ITERATIONS, at most MAX_ITERATIONS_LIMIT)',
+    description:
+      'Agent turns allowed (default MAX_ITERATIONS = 20, at most MAX_ITERATIONS_LIMIT = 100 unless configured otherwise)',
     example: 20,
   })
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(1000)
   max_iterations?: number;
 
   @ApiPropertyOptional({
     minimum: 0,
     description:
-      'Simulated-human interventions allowed (default MAX_PAUSES, at most MAX_PAUSES_LIMIT)',
+      'Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise)',
     example: 5,
   })
   @IsOptional()
   @IsInt()
   @Min(0)
-  @Max(1000)
   max_pauses?: number;
 }
