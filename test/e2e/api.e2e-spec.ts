@@ -1,4 +1,7 @@
 import * as fs from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRepositoryToken } from '@nestjs/typeorm';
@@ -1009,6 +1012,52 @@ function apiSuite(kind: TestDatabaseKind): void {
         .post(`/api/v1/tasks/${task.id}/cancel`)
         .set('Content-Type', 'text/plain')
         .expect(200);
+    });
+  });
+
+  describe('requests refused by the HTTP parser', () => {
+    const rawRequest = (text: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const { port } = t.app.getHttpServer().address() as AddressInfo;
+        const socket = net.connect(port, '127.0.0.1', () => socket.end(text));
+        let reply = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (reply += chunk));
+        socket.on('close', () => resolve(reply));
+        // The server may close before a large request is fully written: keep what it answered.
+        socket.on('error', (error) => (reply ? resolve(reply) : reject(error)));
+      });
+    const parse = (reply: string) => {
+      const [head, body] = reply.split('\r\n\r\n');
+      return {
+        statusLine: head.split('\r\n')[0],
+        body: JSON.parse(body) as Record<string, unknown>,
+      };
+    };
+
+    it.each([
+      [
+        'a malformed header line',
+        'GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+        400,
+        'bad_request',
+      ],
+      [
+        'both Content-Length and Transfer-Encoding',
+        'POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        400,
+        'bad_request',
+      ],
+      [
+        'headers over the size limit',
+        `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`,
+        431,
+        'headers_too_large',
+      ],
+    ])('answers %s with a JSON error body', async (_label, text, status, code) => {
+      const { statusLine, body } = parse(await rawRequest(text));
+      expect(statusLine).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+      expect(body).toEqual({ code, message: expect.any(String), request_id: expect.any(String) });
     });
   });
 

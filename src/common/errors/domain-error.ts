@@ -10,6 +10,8 @@ export enum ErrorCode {
   InvalidId = 'invalid_id',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
+  /** Request line and headers over Node's limit (answered by the HTTP server itself). */
+  HeadersTooLarge = 'headers_too_large',
   MalformedJson = 'malformed_json',
   ProjectPathInvalid = 'project_path_invalid',
   ProjectPathNotAllowed = 'project_path_not_allowed',

@@ -1,6 +1,9 @@
 import { HttpStatus } from '@nestjs/common';
 import { ErrorCode } from 'src/common/errors/domain-error';
 
+/** 431, which Nest's HttpStatus enum lacks. */
+const REQUEST_HEADER_FIELDS_TOO_LARGE = 431 as HttpStatus;
+
 /** The HTTP status of each error code. Exhaustive: a new code without a status does not compile. */
 export function httpStatusOf(code: ErrorCode): HttpStatus {
   switch (code) {
@@ -25,6 +28,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case ErrorCode.UnsupportedMediaType:
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
+    case ErrorCode.HeadersTooLarge:
+      return REQUEST_HEADER_FIELDS_TOO_LARGE;
     case ErrorCode.DatabaseUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.Internal:

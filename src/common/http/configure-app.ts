@@ -1,6 +1,7 @@
 import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { answerClientErrorsWithJson } from 'src/common/http/client-error';
 
 /**
  * Options for `NestFactory.create` / `createNestApplication`: Nest's own body parser is off
@@ -23,12 +24,14 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 
 /**
  * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`: shutdown hooks
- * and the OpenAPI explorer at `/docs` (JSON at `/docs-json`). Everything else of the request
+ * JSON bodies for requests Node's parser refuses, and the OpenAPI explorer at `/docs` (JSON at
+ * `/docs-json`). Everything else of the request
  * pipeline lives in modules (CommonModule), so it cannot be forgotten.
  */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.enableShutdownHooks();
   app.disable('x-powered-by');
+  answerClientErrorsWithJson(app.getHttpServer());
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCode } from 'src/common/errors/domain-error';
+import { httpStatusOf } from 'src/common/errors/error-status';
+import type { ErrorBody } from 'src/common/http/all-exceptions.filter';
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (malformed request lines or
+ * headers, headers over Node's size limit, conflicting Content-Length/Transfer-Encoding) get the
+ * usual error body too, instead of Node's bare `400 Bad Request`: `headers_too_large` (431) or
+ * `bad_request` (400), with a fresh request id. The connection is closed afterwards.
+ */
+export function answerClientErrorsWithJson(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code =
+      error.code === 'HPE_HEADER_OVERFLOW' ? ErrorCode.HeadersTooLarge : ErrorCode.BadRequest;
+    const status = httpStatusOf(code);
+    const requestId = randomUUID();
+    const body = JSON.stringify({
+      code,
+      message:
+        code === ErrorCode.HeadersTooLarge
+          ? 'Request line and headers are too large'
+          : 'Malformed HTTP request',
+      request_id: requestId,
+    } satisfies ErrorBody);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  });
+}
