@@ -200,6 +200,34 @@ describe('classifyTurn', () => {
     ],
     ['idle timeout', { result: null, timedOut: 'idle' }, { kind: 'timeout', timeout: 'idle' }],
     [
+      'overall timeout answered by an aborted result (the real CLI on SIGINT)',
+      {
+        result: result({
+          subtype: 'error_during_execution',
+          isError: true,
+          text: null,
+          errors: ['Request was aborted.'],
+        }),
+        exitCode: 0,
+        timedOut: 'overall',
+      },
+      {
+        kind: 'timeout',
+        timeout: 'overall',
+        text: 'stopped: overall timeout (the CLI answered: Request was aborted.)',
+      },
+    ],
+    [
+      'idle timeout answered by an API error result',
+      { result: result({ isError: true, text: 'API Error: aborted' }), timedOut: 'idle' },
+      { kind: 'timeout', timeout: 'idle' },
+    ],
+    [
+      'a success that made it out before the timeout',
+      { result: result(), timedOut: 'overall' },
+      { kind: 'success', text: 'DONE: all good.' },
+    ],
+    [
       'missing CLI',
       { result: null, spawnError: { code: 'ENOENT', message: 'spawn claude ENOENT' } },
       { kind: 'cli_not_found', text: 'not found at claude' },

@@ -187,15 +187,20 @@ export function classifyTurn(f: TurnFacts): TurnOutcome {
     return { ...base, kind: 'cli_not_found', text };
   }
 
+  // A turn we stopped on a timeout ends however the CLI answers the signal: no result, or (the
+  // real CLI on SIGINT) an `error_during_execution` "Request was aborted" result. Only a success
+  // that made it out before the stop counts as one.
+  if (f.timedOut && (r === null || r.subtype !== 'success' || r.isError)) {
+    const answered = r ? (r.errors.join('\n') || r.text || `result ${r.subtype}`).trim() : '';
+    return {
+      ...base,
+      kind: 'timeout',
+      timeout: f.timedOut,
+      text: `${r ? 'stopped' : 'no result'}: ${f.timedOut} timeout${answered ? ` (the CLI answered: ${answered})` : ''}`,
+    };
+  }
+
   if (r === null) {
-    if (f.timedOut) {
-      return {
-        ...base,
-        kind: 'timeout',
-        timeout: f.timedOut,
-        text: `no result: ${f.timedOut} timeout`,
-      };
-    }
     const how = f.signal ? `signal ${f.signal}` : `exit code ${String(f.exitCode)}`;
     const tail = f.stderrTail.trim();
     if (/not logged in|please run \/login/i.test(tail)) {
