@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, Subscription, toArray } from 'rxjs';
 import {
+  isProcessAlive,
   isProcessGroupAlive,
   killProcessGroup,
   ProcessEvent,
@@ -19,20 +21,6 @@ function spec(script: string, killGraceMs = 200) {
 
 function stdoutOf(events: ProcessEvent[]): string {
   return Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString();
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
@@ -67,6 +55,34 @@ function startStubbornTree(): Promise<{ sub: Subscription; leader: number; grand
     });
   });
 }
+
+/** A zombie: `sh` backgrounds a short sleep, then becomes a long sleep that never reaps it. */
+async function startZombie(): Promise<{ zombie: number; parent: number }> {
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const zombie = await new Promise<number>((resolve) =>
+    parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+  );
+  await waitFor(() => /\) Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')), 5000);
+  return { zombie, parent: parent.pid! };
+}
+
+describe('isProcessAlive', () => {
+  it('is true for a running process, false for an exited one and for a zombie', async () => {
+    expect(isProcessAlive(process.pid)).toBe(true);
+    const { zombie, parent } = await startZombie();
+    try {
+      expect(() => process.kill(zombie, 0)).not.toThrow();
+      expect(isProcessAlive(zombie)).toBe(false);
+      expect(isProcessAlive(parent)).toBe(true);
+    } finally {
+      process.kill(parent, 'SIGKILL');
+    }
+    await waitFor(() => !isProcessAlive(parent), 5000);
+    expect(isProcessAlive(parent)).toBe(false);
+  });
+});
 
 describe('runProcess', () => {
   it('emits spawned, output and exit, then completes', async () => {
@@ -130,11 +146,13 @@ describe('runProcess', () => {
 
   it('kills the whole group, grandchildren included, on unsubscribe (SIGINT, SIGTERM, then SIGKILL)', async () => {
     const { sub, leader, grandchild } = await startStubbornTree();
-    expect(isPidAlive(leader)).toBe(true);
-    expect(isPidAlive(grandchild)).toBe(true);
+    expect(isProcessAlive(leader)).toBe(true);
+    expect(isProcessAlive(grandchild)).toBe(true);
     expect(isProcessGroupAlive(leader)).toBe(true);
     sub.unsubscribe();
-    expect(await waitFor(() => !isPidAlive(leader) && !isPidAlive(grandchild), 5000)).toBe(true);
+    expect(await waitFor(() => !isProcessAlive(leader) && !isProcessAlive(grandchild), 5000)).toBe(
+      true,
+    );
     expect(isProcessGroupAlive(leader)).toBe(false);
   });
 
@@ -185,7 +203,7 @@ describe('runProcess', () => {
     const events = await lastValueFrom(runProcess(spec(script)).pipe(toArray()));
     const bg = Number(/BG (\d+)/.exec(stdoutOf(events))?.[1]);
     expect(bg).toBeGreaterThan(0);
-    expect(await waitFor(() => !isPidAlive(bg), 3000)).toBe(true);
+    expect(await waitFor(() => !isProcessAlive(bg), 3000)).toBe(true);
   });
 
   it('completes when a leftover process keeps stdout open after the leader exited', async () => {
@@ -198,7 +216,7 @@ describe('runProcess', () => {
     expect(Date.now() - started).toBeLessThan(4000);
     expect(events[events.length - 1]).toEqual({ type: 'exit', code: 0, signal: null });
     const bg = Number(/BG (\d+)/.exec(stdoutOf(events))?.[1]);
-    expect(await waitFor(() => !isPidAlive(bg), 3000)).toBe(true);
+    expect(await waitFor(() => !isProcessAlive(bg), 3000)).toBe(true);
   });
 });
 
@@ -207,7 +225,7 @@ describe('killProcessGroup / isProcessGroupAlive', () => {
     const { sub, leader, grandchild } = await startStubbornTree();
     await killProcessGroup(leader, 100);
     expect(isProcessGroupAlive(leader)).toBe(false);
-    expect(isPidAlive(grandchild)).toBe(false);
+    expect(isProcessAlive(grandchild)).toBe(false);
     sub.unsubscribe();
   });
 

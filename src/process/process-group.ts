@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Observable } from 'rxjs';
 
 /**
@@ -48,7 +48,21 @@ function errnoCode(err: unknown): string {
   return typeof code === 'string' ? code : 'ESPAWN';
 }
 
-/** Live members of process group `pgid` according to /proc (zombies excluded); null without /proc. */
+/** `state` and `pgrp` of a process from /proc/<pid>/stat; null when it cannot be read. */
+function readStat(pid: string | number): { state: string; pgrp: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], pgrp: Number(fields[2]) };
+}
+
+const isZombie = (state: string): boolean => state === 'Z' || state === 'X';
+
 /** Pids of the live (non-zombie) members of group `pgid`; null when /proc cannot be read. */
 export function liveGroupMembers(pgid: number): number[] | null {
   let entries: string[];
@@ -60,19 +74,25 @@ export function liveGroupMembers(pgid: number): number[] | null {
   const members: number[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = fields[0];
-    const pgrp = Number(fields[2]);
-    if (pgrp === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
+    const stat = readStat(entry);
+    if (stat !== null && stat.pgrp === pgid && !isZombie(stat.state)) members.push(Number(entry));
   }
   return members;
+}
+
+/**
+ * True while process `pid` exists and is not a zombie. A killed server stays a zombie until its
+ * parent reaps it, and `kill(pid, 0)` succeeds on zombies: /proc tells them apart. Without /proc
+ * only `kill(pid, 0)` is asked.
+ */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const stat = readStat(pid);
+  return stat === null ? !existsSync('/proc') : !isZombie(stat.state);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isProcessAlive } from 'src/process/process-group';
 
 /** Owners created in this process (several apps can share one process, e.g. in tests). */
 const ownersInThisProcess = new Set<string>();
@@ -44,15 +45,6 @@ export function parseOwner(owner: string): ParsedOwner | null {
   return match ? { host: match[1], pidNamespace: match[2], pid: Number(match[3]) } : null;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** True when `owner` ran on this host in this PID namespace: its pids are pids we can see. */
 export function ownerIsOnThisHost(owner: string): boolean {
   const parsed = parseOwner(owner);
@@ -69,5 +61,5 @@ export function isOwnerGoneLocally(owner: string, self: string): boolean {
   if (owner === self || !ownerIsOnThisHost(owner)) return false;
   const { pid } = parseOwner(owner)!;
   if (pid === process.pid) return !ownersInThisProcess.has(owner);
-  return !pidAlive(pid);
+  return !isProcessAlive(pid);
 }
