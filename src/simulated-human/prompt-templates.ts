@@ -28,6 +28,11 @@ export interface PromptTemplates {
   permissionDenied: string;
   /** The server running the task stopped mid-task; a new one continues the same conversation. */
   resumeAfterRestart: string;
+  /**
+   * The conversation cannot be continued (it never started, or the CLI no longer knows it): put
+   * in front of `firstTurn` in a fresh conversation.
+   */
+  restartConversation: string;
 }
 
 export type PromptTemplateKey = keyof PromptTemplates;
@@ -57,6 +62,7 @@ export const TEMPLATE_PLACEHOLDERS: Record<
   },
   permissionDenied: { required: ['deniedTools'], allowed: ['allowedTools', 'taskDescription'] },
   resumeAfterRestart: { required: [], allowed: ['taskDescription'] },
+  restartConversation: { required: [], allowed: ['errorKind', 'errorText'] },
 };
 
 export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
@@ -128,6 +134,11 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     'The server running this task was restarted while you were working (task: {{taskDescription}}).',
     'Check the current state of the project: the last step may be half-done. Then continue the task.',
     'When it is completely finished, end your reply with a line containing only: DONE',
+  ].join('\n'),
+  restartConversation: [
+    'An earlier attempt at this task ended before it could be continued ({{errorKind}}), so this',
+    'is a fresh start. The project may already contain part of that work: look at its current',
+    'state first.',
   ].join('\n'),
 };
 

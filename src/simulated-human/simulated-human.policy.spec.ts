@@ -56,7 +56,13 @@ const failingReport: TestReportSummary = {
 };
 
 type Expect =
-  | { action: 'continue'; reason: string; intervention: boolean; contains?: string }
+  | {
+      action: 'continue';
+      reason: string;
+      intervention: boolean;
+      contains?: string;
+      newConversation?: boolean;
+    }
   | { action: 'write_tests'; contains?: string }
   | { action: 'run_tests' }
   | { action: 'fail'; reason: string; contains?: string };
@@ -158,9 +164,47 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'continue', reason: 'recover_error', intervention: true, contains: 'Tool crashed' },
   ],
   [
-    'execution_error for an unknown resume id -> fail agent_error',
+    'execution_error for an unknown resume id -> new conversation carrying the task',
     { outcome: outcome('execution_error', 'No conversation found with session ID: 123') },
-    { action: 'fail', reason: 'agent_error' },
+    {
+      action: 'continue',
+      reason: 'recover_error',
+      intervention: true,
+      newConversation: true,
+      contains: 'add a multiply function',
+    },
+  ],
+  [
+    'crash before the conversation started -> new conversation carrying the task',
+    {
+      outcome: outcome('crash', 'CLI ended without a result (exit code 1)'),
+      conversationStarted: false,
+      projectPath: '/work/calc',
+    },
+    {
+      action: 'continue',
+      reason: 'recover_error',
+      intervention: true,
+      newConversation: true,
+      contains:
+        'You are working in the project at /work/calc. Your task:\n\nadd a multiply function',
+    },
+  ],
+  [
+    'init timeout before the conversation started -> new conversation',
+    { outcome: outcome('timeout', null, { timeout: 'init' }), conversationStarted: false },
+    {
+      action: 'continue',
+      reason: 'recover_error',
+      intervention: true,
+      newConversation: true,
+      contains: 'timeout: init',
+    },
+  ],
+  [
+    'new conversation with pauses used up -> fail max_pauses_reached',
+    { outcome: outcome('crash', 'boom'), conversationStarted: false, pauseCount: 5 },
+    { action: 'fail', reason: 'max_pauses_reached' },
   ],
   [
     'crash -> recover',
@@ -300,6 +344,7 @@ describe('decideNextStep', () => {
       expect(decision.reason).toBe(expected.reason);
       expect(decision.intervention).toBe(expected.intervention);
       expect(decision.encouraged).toBe(false);
+      expect(decision.newConversation === true).toBe(expected.newConversation ?? false);
       if (expected.contains) expect(decision.prompt).toContain(expected.contains);
     }
     if (

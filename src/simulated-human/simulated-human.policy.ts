@@ -12,9 +12,13 @@ import { StatusReason } from 'src/tasks/task-status';
  * Rules, in the order they apply:
  * 1. `testReport` present (the tests just ran and did not pass): send the failing output back
  *    (`test_feedback`, not an intervention: it costs an iteration, not a pause).
- * 2. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in or an unknown
- *    resume id (`agent_error`).
- * 3. API error, execution error, crash, timeout: recovery prompt (intervention).
+ * 2. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in
+ *    (`agent_error`).
+ * 3. API error, execution error, crash, timeout: recovery prompt (intervention). When the
+ *    conversation cannot be continued (it never started: the turn ended before the CLI's init
+ *    line; or the CLI no longer knows it: an unknown resume id) the recovery starts a new
+ *    conversation (`newConversation`) whose prompt is `restartConversation` + `firstTurn`, and
+ *    the work starts over from the `work` phase.
  * 4. Max turns: continuation prompt (intervention).
  * 5. Needs input: an answer when the agent asked a question, a continuation otherwise
  *    (intervention).
@@ -85,6 +89,10 @@ export interface PolicyInput {
   previousDeniedTools?: readonly string[];
   /** Any integer; the same seed always gives the same encouragement cadence. */
   encouragementSeed?: number;
+  /** False while the CLI has not yet started the task's conversation (no init line seen). */
+  conversationStarted?: boolean;
+  /** The project directory, named in the `firstTurn` prompt of a new conversation. */
+  projectPath?: string;
 }
 
 export interface PolicySettings {
@@ -124,6 +132,8 @@ export type Decision =
       reason: ContinueReason;
       /** The encouragement was included: reset `turnsSinceEncouragement`. */
       encouraged: boolean;
+      /** Start a new conversation (with a new id) instead of resuming the current one. */
+      newConversation?: true;
     }
   | { action: 'write_tests'; prompt: string }
   | { action: 'run_tests' }
@@ -215,7 +225,12 @@ export function formatFailingOutput(report: TestReportSummary, maxBytes: number)
   return parts.join('\n\n');
 }
 
-type Follow = { reason: ContinueReason; prompt: string; intervention: boolean };
+type Follow = {
+  reason: ContinueReason;
+  prompt: string;
+  intervention: boolean;
+  newConversation?: true;
+};
 
 function followUp(
   input: PolicyInput,
@@ -372,12 +387,22 @@ export function decideNextStep(
           message: `The Claude CLI is not logged in: ${text || 'run claude /login or set an API key'}`,
         };
       }
-      if (outcome.kind === 'execution_error' && UNKNOWN_RESUME_ID.test(text)) {
-        return {
-          action: 'fail',
-          reason: 'agent_error',
-          message: `The agent's conversation cannot be resumed: ${text}`,
-        };
+      const lost = outcome.kind === 'execution_error' && UNKNOWN_RESUME_ID.test(text);
+      if (lost || input.conversationStarted === false) {
+        const restart = renderTemplate(templates.restartConversation, {
+          errorKind: errorKind(outcome),
+          errorText: trimMiddle(text || '(no error text)', settings.maxFeedbackBytes),
+        });
+        const task = renderTemplate(templates.firstTurn, {
+          ...taskValues(input),
+          projectPath: input.projectPath ?? 'this directory',
+        });
+        return followUp(input, templates, settings, {
+          reason: 'recover_error',
+          intervention: true,
+          newConversation: true,
+          prompt: `${restart}\n\n${task}`,
+        });
       }
       return followUp(input, templates, settings, {
         reason: 'recover_error',

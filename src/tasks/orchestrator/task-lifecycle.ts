@@ -334,7 +334,12 @@ class TaskRun {
         kind: step.source === 'simulated_human' ? 'simulated_human' : 'prompt',
         iteration: this.iteration,
         content: capText(step.prompt),
-        data: { source: step.source, reason: step.reason, intervention: step.intervention },
+        data: {
+          source: step.source,
+          reason: step.reason,
+          intervention: step.intervention,
+          newConversation: !this.conversationStarted,
+        },
       });
       const phase: TaskPhase =
         step.policyPhase === 'writing_tests' ? 'writing_tests' : 'agent_turn';
@@ -412,6 +417,8 @@ class TaskRun {
       testSetup: this.testSetup,
       previousDeniedTools: this.previousDeniedTools,
       encouragementSeed: this.d.human.encouragementSeed(this.task.id, this.encouragements),
+      conversationStarted: this.conversationStarted,
+      projectPath: this.task.projectPath,
     });
     this.previousDeniedTools =
       outcome.permissionDenials.length > 0
@@ -445,7 +452,15 @@ class TaskRun {
           this.turnsSinceEncouragement = 0;
           this.encouragements += 1;
         }
-        const nextPhase: PolicyPhase = decision.reason === 'test_feedback' ? 'fixing_tests' : phase;
+        let nextPhase: PolicyPhase = decision.reason === 'test_feedback' ? 'fixing_tests' : phase;
+        if (decision.newConversation) {
+          // The agent starts over without memory of the task: a new id (the old one may be
+          // taken or unknown to the CLI), and the work phase again.
+          this.conversationStarted = false;
+          this.conversationId = randomUUID();
+          nextPhase = 'work';
+          await this.d.queue.update(this.lease, { claudeSessionId: null });
+        }
         if (decision.intervention) {
           this.pauseCount += 1;
           await this.moveTo(TaskStatus.Paused, pauseReason(decision.reason, this.lastOutcome), {
