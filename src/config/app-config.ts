@@ -212,6 +212,24 @@ export class AppConfig {
   @Min(1)
   ENCOURAGE_EVERY_MAX = 5;
 
+  /**
+   * Wait before the turn that follows an API error (rate limit, network, server error), seconds;
+   * doubled for each further API error in a row, up to API_ERROR_RETRY_MAX_DELAY_SECONDS. The
+   * CLI retries within a turn already; this keeps a task from using up its pauses in a second
+   * while the API is down.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  API_ERROR_RETRY_DELAY_SECONDS = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  API_ERROR_RETRY_MAX_DELAY_SECONDS = 120;
+
   /** Optional JSON file overriding the simulated human's prompt templates. */
   @IsOptional()
   @IsString()

@@ -104,6 +104,16 @@ const SCENARIOS = {
       'write-tests lang=node result=pass name=double',
     )}`,
   },
+  'api-errors-in-a-row': {
+    fixture: 'node-basic',
+    description: `Add a double helper. ${fakeScript(
+      'api-error status=429',
+      'api-error status=429',
+      'api-error status=429',
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+      'write-tests lang=node result=pass name=double',
+    )}`,
+  },
   'tests-fail-then-fixed': {
     fixture: 'node-basic',
     description: `Add a double helper. ${fakeScript(
@@ -197,6 +207,8 @@ function orchestratorEnv(extra: Record<string, string> = {}): Record<string, str
     KILL_GRACE_SECONDS: '1',
     TEST_TIMEOUT_SECONDS: '30',
     REGRESSION_TIMEOUT_SECONDS: '30',
+    API_ERROR_RETRY_DELAY_SECONDS: '1',
+    API_ERROR_RETRY_MAX_DELAY_SECONDS: '2',
     ...extra,
   };
 }
@@ -551,7 +563,38 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       [3, 'write_tests', false],
     ]);
     expect(human[0].content).toMatch(/API Error: 500/);
+    // The recovery turn waited API_ERROR_RETRY_DELAY_SECONDS after the error's result.
+    expect(human[0].data?.waited_ms).toBe(1000);
+    const errorResult = byKind(r, 'result')[0];
+    expect(
+      Date.parse(human[0].created_at) - Date.parse(errorResult.created_at),
+    ).toBeGreaterThanOrEqual(1000);
+    expect(human[1].data?.waited_ms).toBeUndefined();
     expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+  });
+
+  it('API errors in a row: each recovery waits twice as long, up to the maximum', async () => {
+    const r = await run('api-errors-in-a-row');
+    expect(r.result.final).toMatchObject({
+      status: 'COMPLETED',
+      iteration: 5,
+      pause_count: 3,
+    });
+    expectConsistentRun(r);
+    const human = byKind(r, 'simulated_human');
+    expect(human.map((h) => [h.data?.reason, h.data?.waited_ms])).toEqual([
+      ['recover_error', 1000],
+      ['recover_error', 2000],
+      ['recover_error', 2000],
+      ['write_tests', undefined],
+    ]);
+    expect(byKind(r, 'result').map((x) => x.data?.api_error)).toEqual([
+      'rate_limit',
+      'rate_limit',
+      'rate_limit',
+      null,
+      null,
+    ]);
   });
 
   it('generated tests fail, the failing output goes back to the agent, it fixes them and completes', async () => {

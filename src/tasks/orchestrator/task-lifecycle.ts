@@ -18,9 +18,10 @@ import {
   ReplaySubject,
   takeUntil,
   tap,
+  timer,
 } from 'rxjs';
 import { Repository } from 'typeorm';
-import { ClaudeCliRunner, TurnEvent } from 'src/claude-cli/claude-cli-runner.service';
+import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { AppConfig } from 'src/config/app-config';
@@ -88,6 +89,8 @@ type Step =
       /** Status the task is in while the turn runs, and the reason when it changes to it. */
       status: TaskStatus;
       statusReason: StatusReason;
+      /** Wait before the turn (after an API error), milliseconds. */
+      delayMs?: number;
     }
   | { kind: 'tests'; policyPhase: PolicyPhase }
   | { kind: 'end' };
@@ -220,6 +223,7 @@ class TaskRun {
   private outputTokens: number;
   private lastAgentMessage: string | null;
   private turnsSinceEncouragement = 0;
+  private consecutiveApiErrors = 0;
   private encouragements = 0;
   private conversationId: string;
   private conversationStarted: boolean;
@@ -328,6 +332,17 @@ class TaskRun {
   // ---- agent turns ----
 
   private turn(step: Extract<Step, { kind: 'turn' }>): Observable<Step> {
+    // A timer, not a sleep inside the async block: a cancel or a lost lease unsubscribes and
+    // nothing of the turn runs.
+    return timer(step.delayMs ?? 0).pipe(
+      concatMap(() => this.startTurn(step)),
+      concatMap((request) => this.d.cli.runTurn(request)),
+      concatMap((event) => from(this.onTurnEvent(event, step))),
+      filter((next): next is Step => next !== null),
+    );
+  }
+
+  private startTurn(step: Extract<Step, { kind: 'turn' }>): Observable<TurnRequest> {
     return defer(async () => {
       this.iteration += 1;
       await this.d.queue.record(this.lease, {
@@ -338,7 +353,8 @@ class TaskRun {
           source: step.source,
           reason: step.reason,
           intervention: step.intervention,
-          newConversation: !this.conversationStarted,
+          new_conversation: !this.conversationStarted,
+          ...(step.delayMs ? { waited_ms: step.delayMs } : {}),
         },
       });
       const phase: TaskPhase =
@@ -351,11 +367,7 @@ class TaskRun {
         resume: this.conversationStarted,
         priorConversationCostUsd: this.costUsd,
       };
-    }).pipe(
-      concatMap((request) => this.d.cli.runTurn(request)),
-      concatMap((event) => from(this.onTurnEvent(event, step))),
-      filter((next): next is Step => next !== null),
-    );
+    });
   }
 
   private async onTurnEvent(
@@ -387,6 +399,7 @@ class TaskRun {
   ): Promise<Step> {
     this.processGroup = null;
     this.lastOutcome = outcome;
+    this.consecutiveApiErrors = outcome.kind === 'api_error' ? this.consecutiveApiErrors + 1 : 0;
     this.costUsd += Math.max(0, outcome.turnCostUsd);
     this.inputTokens += outcome.inputTokens;
     this.outputTokens += outcome.outputTokens;
@@ -477,9 +490,19 @@ class TaskRun {
           policyPhase: nextPhase,
           status: turnStatus(nextPhase),
           statusReason: decision.reason === 'test_feedback' ? 'tests_failed' : 'agent_turn',
+          delayMs: decision.reason === 'recover_error' ? this.apiErrorDelayMs() : 0,
         };
       }
     }
+  }
+
+  /** The wait before a turn after `consecutiveApiErrors` API errors in a row (0 after none). */
+  private apiErrorDelayMs(): number {
+    if (this.consecutiveApiErrors === 0) return 0;
+    const { API_ERROR_RETRY_DELAY_SECONDS: base, API_ERROR_RETRY_MAX_DELAY_SECONDS: max } =
+      this.d.config;
+    const seconds = Math.min(max, base * 2 ** Math.min(this.consecutiveApiErrors - 1, 20));
+    return seconds * 1000;
   }
 
   // ---- tests ----
