@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { MAX_TURN_STORED_BYTES } from 'src/tasks/orchestrator/turn-interactions';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
@@ -112,6 +113,13 @@ const SCENARIOS = {
       'api-error status=429',
       `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
       'write-tests lang=node result=pass name=double',
+    )}`,
+  },
+  flood: {
+    fixture: 'node-basic',
+    description: `Print a lot. ${fakeScript(
+      'huge-output bytes=6000000 line=65536',
+      'write-tests lang=node result=pass name=flood',
     )}`,
   },
   'tests-fail-then-fixed': {
@@ -595,6 +603,21 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       null,
       null,
     ]);
+  });
+
+  it('a turn that floods output stores a bounded part of it and says what it left out', async () => {
+    const r = await run('flood');
+    expect(r.result.final).toMatchObject({ status: 'COMPLETED', iteration: 2 });
+    const first = r.details.interactions.filter((i) => i.iteration === 1);
+    const storedBytes = first
+      .filter((i) => i.kind === 'assistant')
+      .reduce((sum, i) => sum + Buffer.byteLength(i.content, 'utf8'), 0);
+    expect(storedBytes).toBeGreaterThan(1024 * 1024);
+    expect(storedBytes).toBeLessThanOrEqual(MAX_TURN_STORED_BYTES);
+    const note = first.find((i) => i.kind === 'system' && i.data?.type === 'omitted');
+    expect(note?.data).toMatchObject({ events: expect.any(Number), bytes: expect.any(Number) });
+    expect(Number(note?.data?.bytes) + storedBytes).toBeGreaterThan(5_500_000);
+    expect(first.map((i) => i.kind)).toContain('result');
   });
 
   it('generated tests fail, the failing output goes back to the agent, it fixes them and completes', async () => {

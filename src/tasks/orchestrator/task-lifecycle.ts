@@ -45,6 +45,7 @@ import {
   eventInteraction,
   testRunInteraction,
   turnEndInteractions,
+  TurnStorageBudget,
 } from 'src/tasks/orchestrator/turn-interactions';
 import { isTerminal, StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
@@ -224,6 +225,7 @@ class TaskRun {
   private lastAgentMessage: string | null;
   private turnsSinceEncouragement = 0;
   private consecutiveApiErrors = 0;
+  private turnStorage = new TurnStorageBudget();
   private encouragements = 0;
   private conversationId: string;
   private conversationStarted: boolean;
@@ -345,6 +347,7 @@ class TaskRun {
   private startTurn(step: Extract<Step, { kind: 'turn' }>): Observable<TurnRequest> {
     return defer(async () => {
       this.iteration += 1;
+      this.turnStorage = new TurnStorageBudget();
       await this.d.queue.record(this.lease, {
         kind: step.source === 'simulated_human' ? 'simulated_human' : 'prompt',
         iteration: this.iteration,
@@ -385,7 +388,9 @@ class TaskRun {
       await this.d.queue.update(this.lease, { claudeSessionId: this.conversationId });
     }
     const interaction = eventInteraction(event, this.iteration);
-    if (interaction) await this.d.queue.record(this.lease, interaction);
+    if (interaction && this.turnStorage.admit(interaction)) {
+      await this.d.queue.record(this.lease, interaction);
+    }
     if (event.type === 'assistant_text' && event.text.trim() !== '') {
       this.lastAgentMessage = capText(event.text, MAX_LAST_MESSAGE_BYTES);
       await this.d.queue.update(this.lease, { lastAgentMessage: this.lastAgentMessage });
@@ -406,6 +411,8 @@ class TaskRun {
     if (outcome.text && (outcome.kind === 'success' || outcome.kind === 'needs_input')) {
       this.lastAgentMessage = capText(outcome.text, MAX_LAST_MESSAGE_BYTES);
     }
+    const omitted = this.turnStorage.omitted(this.iteration);
+    if (omitted) await this.d.queue.record(this.lease, omitted);
     for (const interaction of turnEndInteractions(outcome, this.iteration)) {
       await this.d.queue.record(this.lease, interaction);
     }

@@ -4,8 +4,11 @@ import {
   capText,
   eventInteraction,
   MAX_INTERACTION_DATA_BYTES,
+  MAX_TURN_NOISE_EVENTS,
+  MAX_TURN_STORED_BYTES,
   testRunInteraction,
   turnEndInteractions,
+  TurnStorageBudget,
 } from 'src/tasks/orchestrator/turn-interactions';
 import { TestRunReport } from 'src/test-runner/test-runner.service';
 
@@ -164,5 +167,45 @@ describe('testRunInteraction', () => {
       'generated tests failed: 1 passed, 1 failed, 0 errors, 0 skipped (40 ms)',
     );
     expect(record.data).toMatchObject({ passed: false, exit_code: 1, command: ['node', '--test'] });
+  });
+});
+
+describe('TurnStorageBudget', () => {
+  const text = (bytes: number, iteration = 1) =>
+    eventInteraction(
+      { type: 'assistant_text', text: 'x'.repeat(bytes), messageId: null },
+      iteration,
+    )!;
+  const noise = (i: number) =>
+    eventInteraction({ type: 'unknown', lineType: `brand_new_${i}`, subtype: null, raw: {} }, 1)!;
+
+  it('stores everything of an ordinary turn and has nothing to report', () => {
+    const budget = new TurnStorageBudget();
+    for (let i = 0; i < 50; i += 1) expect(budget.admit(text(1000))).toBe(true);
+    expect(budget.omitted(1)).toBeNull();
+  });
+
+  it('stops storing once the turn used its bytes, and reports what it left out', () => {
+    const budget = new TurnStorageBudget();
+    const per = 256 * 1024;
+    const admitted = Array.from({ length: 20 }, () => budget.admit(text(per)));
+    const stored = admitted.filter(Boolean).length;
+    expect(stored).toBe(Math.floor(MAX_TURN_STORED_BYTES / per));
+    expect(admitted.slice(stored).every((a) => !a)).toBe(true);
+    const note = budget.omitted(3);
+    expect(note).toMatchObject({
+      kind: 'system',
+      iteration: 3,
+      data: { type: 'omitted', events: 20 - stored, bytes: (20 - stored) * per },
+    });
+    expect(note?.content).toContain(`${20 - stored} event(s) of this turn`);
+  });
+
+  it('stores only the first warnings and unrecognised lines of a turn', () => {
+    const budget = new TurnStorageBudget();
+    const admitted = Array.from({ length: 400 }, (_, i) => budget.admit(noise(i)));
+    expect(admitted.filter(Boolean)).toHaveLength(MAX_TURN_NOISE_EVENTS);
+    expect(budget.admit(text(10))).toBe(true);
+    expect(budget.omitted(1)?.data).toMatchObject({ events: 400 - MAX_TURN_NOISE_EVENTS });
   });
 });

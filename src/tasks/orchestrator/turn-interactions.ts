@@ -112,6 +112,56 @@ const OUTCOME_TEXT: Record<TurnOutcome['kind'], string> = {
   cli_not_found: 'The Claude CLI was not found',
 };
 
+/** Most bytes (content + data) one agent turn's events may store; the rest is counted only. */
+export const MAX_TURN_STORED_BYTES = 2 * 1024 * 1024;
+/** Most `warning` and `unknown` events one turn stores (a stream of noise is counted only). */
+export const MAX_TURN_NOISE_EVENTS = 20;
+
+/**
+ * Bounds what one agent turn writes to `claude_interactions`: its events are stored until
+ * MAX_TURN_STORED_BYTES are used, warnings and unrecognised lines only up to
+ * MAX_TURN_NOISE_EVENTS; `omitted()` then says, in one interaction, what was left out. A flood of
+ * output or of unknown lines costs the database a bounded amount per turn.
+ */
+export class TurnStorageBudget {
+  private storedBytes = 0;
+  private noiseEvents = 0;
+  private omittedEvents = 0;
+  private omittedBytes = 0;
+
+  /** True when `record` may be stored; otherwise it is counted as omitted. */
+  admit(record: NewInteraction): boolean {
+    const bytes =
+      Buffer.byteLength(record.content, 'utf8') +
+      (record.data === null ? 0 : Buffer.byteLength(JSON.stringify(record.data), 'utf8'));
+    const type = record.data?.type;
+    const noise = record.kind === 'system' && (type === 'warning' || type === 'unknown');
+    if (
+      this.storedBytes + bytes > MAX_TURN_STORED_BYTES ||
+      (noise && this.noiseEvents >= MAX_TURN_NOISE_EVENTS)
+    ) {
+      this.omittedEvents += 1;
+      this.omittedBytes += bytes;
+      return false;
+    }
+    this.storedBytes += bytes;
+    if (noise) this.noiseEvents += 1;
+    return true;
+  }
+
+  /** The note recording what this turn left out, or null when everything was stored. */
+  omitted(iteration: number): NewInteraction | null {
+    if (this.omittedEvents === 0) return null;
+    return interaction(
+      'system',
+      iteration,
+      `${this.omittedEvents} event(s) of this turn (${this.omittedBytes} bytes) not stored: ` +
+        `a turn stores at most ${MAX_TURN_STORED_BYTES} bytes and ${MAX_TURN_NOISE_EVENTS} warnings or unrecognised lines`,
+      { type: 'omitted', events: this.omittedEvents, bytes: this.omittedBytes },
+    );
+  }
+}
+
 /** True for outcomes whose turn did what was asked of it (the agent answered). */
 export function isAnsweredTurn(outcome: TurnOutcome): boolean {
   return (
