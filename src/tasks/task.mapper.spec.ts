@@ -124,8 +124,9 @@ describe('task mappers', () => {
       output: 'ok',
       createdAt: created,
     });
-    const details = toTaskDetailResponse(task(), [interaction], [testCase]);
+    const details = toTaskDetailResponse(task(), [interaction], 640, [testCase]);
     expect(details.last_agent_message).toBe('hello');
+    expect(details.interactions_total).toBe(640);
     expect(details.interactions).toEqual([
       {
         id: 7,

@@ -76,12 +76,14 @@ export function toTestCaseResponse(testCase: TestCase): TestCaseResponseDto {
 export function toTaskDetailResponse(
   task: Task,
   interactions: ClaudeInteraction[],
+  interactionsTotal: number,
   testCases: TestCase[],
 ): TaskDetailResponseDto {
   return {
     ...toTaskResponse(task),
     last_agent_message: task.lastAgentMessage,
     interactions: interactions.map(toInteractionResponse),
+    interactions_total: interactionsTotal,
     test_cases: testCases.map(toTestCaseResponse),
   };
 }

@@ -11,6 +11,7 @@ import { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator'
 import { API_PREFIX } from 'src/common/http/api-paths';
 import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
+import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {
   TaskDetailResponseDto,
   TaskPageDto,
@@ -52,6 +53,22 @@ export class TasksController {
   @ApiErrorResponses(400, 404)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<TaskDetailResponseDto> {
     return this.tasks.getDetails(id);
+  }
+
+  @Get(':id/interactions')
+  @ApiOperation({
+    summary: "Page through a task's interactions, oldest first",
+    description:
+      'A cursor over the monotonic interaction ids: pass `next_after_id` as `after_id` for the next page. Polling with the last id seen follows a running task.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: InteractionPageDto })
+  @ApiErrorResponses(400, 404)
+  async interactions(
+    @Param('id', UuidParamPipe) id: string,
+    @Query() query: InteractionPageQueryDto,
+  ): Promise<InteractionPageDto> {
+    return this.tasks.listInteractions(id, query);
   }
 
   @Get(':id/status')

@@ -1,20 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { FindOptionsWhere, In, Repository } from 'typeorm';
+import { FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { isForeignKeyViolation } from 'src/database/database-errors';
 import { Session } from 'src/sessions/session.entity';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
+import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {
   TaskDetailResponseDto,
   TaskPageDto,
   TaskStatusResponseDto,
 } from 'src/tasks/dto/task-response.dto';
 import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
-import { toTaskDetailResponse, toTaskResponse, toTaskStatusResponse } from 'src/tasks/task.mapper';
+import {
+  toInteractionResponse,
+  toTaskDetailResponse,
+  toTaskResponse,
+  toTaskStatusResponse,
+} from 'src/tasks/task.mapper';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
@@ -22,6 +28,9 @@ import { TestCase } from 'src/tasks/test-case.entity';
 
 /** Statuses in which a task may be deleted: not started yet, or finished. */
 const DELETABLE_STATUSES: readonly TaskStatus[] = [TaskStatus.Pending, ...TERMINAL_STATUSES];
+
+/** Most interactions `GET /tasks/{id}` includes (the latest); all are paged by /interactions. */
+export const DETAIL_MAX_INTERACTIONS = 500;
 
 /**
  * Creating, reading and deleting tasks. Running them is the orchestrator's job; it reuses
@@ -138,14 +147,41 @@ export class TasksService {
     return task;
   }
 
-  /** The task with every interaction and test case, each ordered by id. */
+  /**
+   * The task with its latest DETAIL_MAX_INTERACTIONS interactions and every test case, each
+   * ordered by id; `interactions_total` says how many interactions there are in all (the rest
+   * through `listInteractions`).
+   */
   async getDetails(id: string): Promise<TaskDetailResponseDto> {
     const task = await this.findOne(id);
-    const [interactions, testCases] = await Promise.all([
-      this.interactions.find({ where: { taskId: id }, order: { id: 'ASC' } }),
+    const [latest, total, testCases] = await Promise.all([
+      this.interactions.find({
+        where: { taskId: id },
+        order: { id: 'DESC' },
+        take: DETAIL_MAX_INTERACTIONS,
+      }),
+      this.interactions.countBy({ taskId: id }),
       this.testCases.find({ where: { taskId: id }, order: { id: 'ASC' } }),
     ]);
-    return toTaskDetailResponse(task, interactions, testCases);
+    return toTaskDetailResponse(task, latest.reverse(), total, testCases);
+  }
+
+  /** A page of the task's interactions with ids above `after_id`, oldest first. */
+  async listInteractions(id: string, query: InteractionPageQueryDto): Promise<InteractionPageDto> {
+    await this.findOne(id);
+    const [items, total] = await Promise.all([
+      this.interactions.find({
+        where: { taskId: id, id: MoreThan(query.after_id) },
+        order: { id: 'ASC' },
+        take: query.limit,
+      }),
+      this.interactions.countBy({ taskId: id }),
+    ]);
+    return {
+      items: items.map(toInteractionResponse),
+      next_after_id: items.length > 0 ? items[items.length - 1].id : null,
+      total,
+    };
   }
 
   async getStatus(id: string): Promise<TaskStatusResponseDto> {

@@ -303,6 +303,58 @@ function apiSuite(kind: TestDatabaseKind): void {
       const status = await http().get(`/api/v1/tasks/${task.id}/status`).expect(200);
       expect(status.body).toMatchObject({ cost_usd: 0.0125, input_tokens: 1200 });
     });
+
+    it('includes the latest 500 interactions and pages through all of them by id', async () => {
+      const task = await createTask((await createSession()).id);
+      const now = new Date();
+      const rows = Array.from({ length: 520 }, (_, i) => ({
+        taskId: task.id,
+        kind: 'assistant' as const,
+        iteration: 1,
+        content: `message ${i}`,
+        data: null,
+        costUsd: null,
+        inputTokens: null,
+        outputTokens: null,
+        createdAt: now,
+      }));
+      const repo = t.dataSource.getRepository(ClaudeInteraction);
+      for (let i = 0; i < rows.length; i += 100) await repo.insert(rows.slice(i, i + 100));
+
+      const details = await http().get(`/api/v1/tasks/${task.id}`).expect(200);
+      const shown = details.body.interactions as { id: number; content: string }[];
+      expect(details.body.interactions_total).toBe(520);
+      expect(shown).toHaveLength(500);
+      expect(shown[0].content).toBe('message 20');
+      expect(shown[499].content).toBe('message 519');
+
+      const seen: string[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await http()
+          .get(`/api/v1/tasks/${task.id}/interactions?after_id=${after}&limit=200`)
+          .expect(200);
+        expect(page.body.total).toBe(520);
+        const items = page.body.items as { id: number; content: string }[];
+        if (items.length === 0) {
+          expect(page.body.next_after_id).toBeNull();
+          break;
+        }
+        expect(page.body.next_after_id).toBe(items[items.length - 1].id);
+        seen.push(...items.map((i) => i.content));
+        after = page.body.next_after_id as number;
+      }
+      expect(seen).toEqual(rows.map((r) => r.content));
+
+      for (const query of ['limit=0', 'limit=501', 'after_id=-1', 'after_id=x', 'offset=2']) {
+        const bad = await http().get(`/api/v1/tasks/${task.id}/interactions?${query}`).expect(400);
+        expect(bad.body.code).toBe('validation_failed');
+      }
+      const missing = await http()
+        .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/interactions')
+        .expect(404);
+      expect(missing.body.code).toBe('task_not_found');
+    });
   });
 
   describe('deletion', () => {

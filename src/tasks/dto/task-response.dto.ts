@@ -166,8 +166,15 @@ export class TaskDetailResponseDto extends TaskResponseDto {
   @ApiProperty({ type: String, nullable: true, example: null })
   last_agent_message!: string | null;
 
-  @ApiProperty({ type: [InteractionResponseDto], description: 'Ordered by id' })
+  @ApiProperty({
+    type: [InteractionResponseDto],
+    description:
+      'The latest 500 interactions, ordered by id; all of them through GET /api/v1/tasks/{id}/interactions',
+  })
   interactions!: InteractionResponseDto[];
+
+  @ApiProperty({ description: 'Interactions stored for the task in all', example: 12 })
+  interactions_total!: number;
 
   @ApiProperty({ type: [TestCaseResponseDto], description: 'Ordered by id' })
   test_cases!: TestCaseResponseDto[];

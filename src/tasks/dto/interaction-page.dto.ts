@@ -1,0 +1,53 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { InteractionResponseDto } from 'src/tasks/dto/task-response.dto';
+
+export const DEFAULT_INTERACTION_PAGE_SIZE = 100;
+export const MAX_INTERACTION_PAGE_SIZE = 500;
+
+/** `GET /api/v1/tasks/{id}/interactions` query: a cursor over the monotonic interaction ids. */
+export class InteractionPageQueryDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    default: 0,
+    description: 'Only interactions with a larger id: pass the previous page’s `next_after_id`',
+    example: 0,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after_id: number = 0;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_INTERACTION_PAGE_SIZE,
+    default: DEFAULT_INTERACTION_PAGE_SIZE,
+    example: 100,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INTERACTION_PAGE_SIZE)
+  limit: number = DEFAULT_INTERACTION_PAGE_SIZE;
+}
+
+/** One page of a task's interactions, oldest first. */
+export class InteractionPageDto {
+  @ApiProperty({ type: [InteractionResponseDto], description: 'Ordered by id' })
+  items!: InteractionResponseDto[];
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'The last id of this page (the next page’s `after_id`); null when it is empty',
+    example: 100,
+  })
+  next_after_id!: number | null;
+
+  @ApiProperty({ description: 'Interactions stored for the task in all', example: 250 })
+  total!: number;
+}
