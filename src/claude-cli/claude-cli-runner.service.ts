@@ -24,7 +24,7 @@ import {
   ResultEvent,
 } from 'src/claude-cli/stream-json/claude-events';
 import { parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
-import { NdjsonLineSplitter } from 'src/claude-cli/stream-json/ndjson-line-splitter';
+import { NdjsonLineSplitter, SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 import { classifyTurn, TimeoutKind, TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { AppConfig } from 'src/config/app-config';
@@ -56,8 +56,10 @@ import {
  * - A prompt too large for argv goes to a file in `<project>/.claude-task/` (claude-argv.ts); it is
  *   removed, with the folder when that leaves it empty, when the turn ends, is unsubscribed or
  *   errors (before `turn_end` is emitted).
- * - Memory is bounded: lines over CLI_MAX_LINE_BYTES are cut (a `warning`), and past
- *   CLI_MAX_OUTPUT_BYTES of stdout only the result line is still read (one `warning` marks the cut).
+ * - Memory is bounded: in a line over CLI_MAX_LINE_BYTES the string values are shortened (with a
+ *   `[... N bytes cut]` marker; the line stays JSON and is read, after a `warning`); a line still too
+ *   long is skipped (a `warning`). Past CLI_MAX_OUTPUT_BYTES of stdout only the result line is still
+ *   read, whatever its key order (one `warning` marks the cut).
  * - The Observable errors only for a request it refuses before spawning: a project directory that
  *   is gone or whose real path changed (`DomainError` ProjectPathInvalid) or a conversation id that
  *   is not a UUID (ValidationFailed). A missing CLI is an outcome (`cli_not_found`), not an error.
@@ -88,7 +90,8 @@ export const CLAUDE_CLI_PARENT_ENV = Symbol('CLAUDE_CLI_PARENT_ENV');
 
 const STDERR_KEEP_BYTES = 64 * 1024;
 const STDERR_TAIL_BYTES = 4 * 1024;
-const RESULT_LINE_START = /^\s*\{\s*"type"\s*:\s*"result"/;
+/** Cheap pre-test for a result line past the output cap, wherever `type` is; parsing decides. */
+const MAYBE_RESULT_LINE = /"type"\s*:\s*"result"/;
 
 type StopReason = TimeoutKind | 'after_result';
 
@@ -120,8 +123,7 @@ class TurnState {
     const before = this.stdoutBytes;
     this.stdoutBytes += chunk.length;
     const events: ClaudeEvent[] = [];
-    for (const line of this.splitter.push(chunk))
-      events.push(...this.onLine(line.text, line.truncated, line.bytes));
+    for (const line of this.splitter.push(chunk)) events.push(...this.onLine(line));
     if (
       before <= this.maxOutputBytes &&
       this.stdoutBytes > this.maxOutputBytes &&
@@ -138,14 +140,21 @@ class TurnState {
   }
 
   onEnd(): ClaudeEvent[] {
-    return this.splitter
-      .end()
-      .flatMap((line) => this.onLine(line.text, line.truncated, line.bytes));
+    return this.splitter.end().flatMap((line) => this.onLine(line));
   }
 
-  private onLine(text: string, truncated: boolean, bytes: number): ClaudeEvent[] {
-    if (this.capWarned && !RESULT_LINE_START.test(text)) return [];
-    const events = parseClaudeLine({ text, truncated, bytes });
+  private onLine(line: SplitLine): ClaudeEvent[] {
+    let events: ClaudeEvent[];
+    if (!this.capWarned) {
+      events = parseClaudeLine(line);
+    } else {
+      // Past the output cap only a line that parses as a top-level result counts (with its
+      // warnings); a skipped over-long line that may have been the result still gets its warning.
+      if (!MAYBE_RESULT_LINE.test(line.text)) return [];
+      events = parseClaudeLine(line);
+      if (!line.truncated && !events.some((e) => e.type === 'result')) return [];
+      events = events.filter((e) => e.type === 'result' || e.type === 'warning');
+    }
     for (const e of events) this.note(e);
     return events;
   }

@@ -22,6 +22,7 @@ import { loadConfig } from 'src/config/app-config';
 import { isProcessGroupAlive } from 'src/process/process-group';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
+const CUT = /\[\.\.\. (\d+) bytes cut\]$/;
 /** spawnSync blocks the event loop, where no Jest time limit can fire: give it its own. */
 const SYNC_CHILD_TIMEOUT_MS = 30_000;
 
@@ -543,15 +544,73 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(peak - before).toBeLessThan(100 * 1024 * 1024);
   });
 
-  it('cuts an endless line at the line limit', async () => {
+  it('shortens the string of an endless line to the line limit and still reads the line', async () => {
     const r = runner({ CLI_MAX_LINE_BYTES: String(64 * 1024) });
     const { events, outcome } = await run(
       r,
       request('[[fake:huge-output bytes=20000000 line=single]]'),
     );
-    const warning = events.find((e) => e.type === 'warning');
-    expect(warning).toMatchObject({ message: expect.stringMatching(/exceeds the line limit/) });
-    expect(outcome.kind).toBe('success');
+    expect(events.find((e) => e.type === 'warning')).toMatchObject({
+      message: expect.stringMatching(/^line of 2\d{7} bytes had long strings shortened/),
+    });
+    const texts = events.filter((e) => e.type === 'assistant_text').map((e) => e.text);
+    expect(texts).toHaveLength(2);
+    const cut = Number(CUT.exec(texts[0])?.[1]);
+    expect(texts[0].startsWith('xxxx')).toBe(true);
+    expect(texts[0].length).toBeLessThanOrEqual(64 * 1024);
+    expect(texts[0].length - CUT.exec(texts[0])![0].length + cut).toBeGreaterThanOrEqual(20e6);
+    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.' });
+  });
+
+  it('skips an endless line of structure, keeping at most the line limit plus its slack', async () => {
+    const r = runner({ CLI_MAX_LINE_BYTES: String(64 * 1024) });
+    const { events, outcome } = await run(
+      r,
+      request('[[fake:huge-output bytes=20000000 line=structure]]'),
+    );
+    expect(events.filter((e) => e.type === 'warning')).toEqual([
+      {
+        type: 'warning',
+        message: expect.stringMatching(
+          new RegExp(`exceeds the line limit; cut to ${(64 + 256) * 1024} bytes and skipped`),
+        ),
+        line: expect.stringMatching(/^\{"type":"assistant"/),
+      },
+    ]);
+    expect(events.filter((e) => e.type === 'assistant_text')).toHaveLength(1);
+    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.' });
+  });
+
+  it('reads a success whose result text is 5 MB: the text shortened to the line limit', async () => {
+    const { events, outcome } = await run(runner(), request('[[fake:success text_bytes=5000000]]'));
+    const warnings = events.filter((e) => e.type === 'warning');
+    expect(warnings).toHaveLength(2);
+    for (const w of warnings)
+      expect(w.message).toMatch(/^line of \d{7} bytes had long strings shortened to fit/);
+    expect(outcome).toMatchObject({ kind: 'success', exitCode: 0, turnCostUsd: 0.01 });
+    const text = outcome.text ?? '';
+    expect(
+      text.startsWith(
+        'DONE: the requested change is implemented.\n"quoted" back\\slash é 漢字 😀 \u0001 ',
+      ),
+    ).toBe(true);
+    expect(Number(CUT.exec(text)?.[1])).toBeGreaterThan(1_000_000);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(3 * 1024 * 1024);
+    expect(text).not.toContain('\ufffd');
+  });
+
+  it('past the output cap reads the result line whatever its key order, and only a real result', async () => {
+    const r = runner({ CLI_MAX_OUTPUT_BYTES: String(1024 * 1024) });
+    const { events, outcome } = await run(
+      r,
+      request('[[fake:huge-output bytes=2000000 line=8192 key_order=type-late decoy=true]]'),
+    );
+    const cutAt = events.findIndex((e) => e.type === 'warning' && e.message.includes('output cut'));
+    expect(cutAt).toBeGreaterThan(0);
+    expect(events.slice(cutAt + 1).map((e) => e.type)).toEqual(['result', 'turn_end']);
+    expect(events.find((e) => e.type === 'init')).toMatchObject({ cliVersion: '2.1.197' });
+    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.', exitCode: 0 });
   });
 
   it('runs a CLAUDE_CLI_COMMAND relative to the server directory, not to the project', async () => {
@@ -674,6 +733,49 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
     expect(res.status).toBe(0);
     const [entry] = log();
     expect(entry).toMatchObject({ stdin: 'pipe', stdinClosed: false, prompt: 'x\n\nfrom stdin' });
+  });
+
+  it('prints what the new scenario args ask, still parsing options in both forms', () => {
+    const res = spawnSync(
+      FAKE,
+      [
+        '-p',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--permission-mode',
+        'acceptEdits',
+        '--allowedTools',
+        'Read',
+        'Edit',
+        '--max-turns=5',
+        '--',
+        '[[fake:success text_bytes=300000 key_order=type-late]]',
+      ],
+      {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: SYNC_CHILD_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { PATH: process.env.PATH, FAKE_CLAUDE_STATE_DIR: join(root, 'state') },
+      },
+    );
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines.map((l) => Object.keys(JSON.parse(l) as object).slice(0, 3))).toEqual([
+      ['session_id', 'uuid', 'type'],
+      ['session_id', 'uuid', 'type'],
+      ['session_id', 'uuid', 'type'],
+    ]);
+    const result = JSON.parse(lines[2]) as { type: string; result: string; permission_denials: [] };
+    expect(result.type).toBe('result');
+    expect(Buffer.byteLength(result.result)).toBeGreaterThanOrEqual(300_000);
+    expect(result.result).toMatch(
+      /^DONE: the requested change is implemented\.\n"quoted" back\\slash/,
+    );
+    const init = JSON.parse(lines[0]) as { permissionMode: string };
+    expect(init.permissionMode).toBe('acceptEdits');
   });
 
   it.each([50_000, 60_000])(

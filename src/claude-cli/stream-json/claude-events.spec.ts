@@ -209,6 +209,25 @@ describe('parseClaudeLine', () => {
     expect(parseClaudeLine(line('   '))).toEqual([]);
   });
 
+  it('reads a shortened line normally, after a warning naming its size', () => {
+    const text =
+      '{"session_id":"s1","uuid":"u1","type":"result","subtype":"success","result":"DONE: abc[... 5000000 bytes cut]"}';
+    const events = parseClaudeLine({ text, truncated: false, shortened: true, bytes: 5_000_107 });
+    expect(events).toEqual([
+      {
+        type: 'warning',
+        message: `line of 5000107 bytes had long strings shortened to fit CLI_MAX_LINE_BYTES (${text.length} bytes kept)`,
+        line: text,
+      },
+      expect.objectContaining({
+        type: 'result',
+        subtype: 'success',
+        text: 'DONE: abc[... 5000000 bytes cut]',
+        sessionId: 's1',
+      }),
+    ]);
+  });
+
   it('passes unknown types and subtypes through', () => {
     expect(parseClaudeLine(line({ type: 'stream_event', event: {} }))).toEqual([
       {

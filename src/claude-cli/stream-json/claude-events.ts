@@ -3,7 +3,8 @@ import { SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 /**
  * Typed events read from the CLI's `--output-format=stream-json` lines. One line can give several
  * events (an `assistant` or `user` line carries content blocks). Unknown line types, subtypes and
- * block types pass through as `unknown`; a line that is not JSON becomes a `warning`.
+ * block types pass through as `unknown`; a line that is not JSON becomes a `warning`. Key order
+ * does not matter (it differs between releases).
  */
 
 export interface PermissionDenial {
@@ -254,7 +255,10 @@ function parseResult(obj: Json): ResultEvent {
   };
 }
 
-/** Parses one stream-json line into events; never throws. */
+/**
+ * Parses one stream-json line into events; never throws. A `truncated` line is only a warning; a
+ * `shortened` one (long strings cut by the splitter, still JSON) is parsed, after a warning.
+ */
 export function parseClaudeLine(line: SplitLine): ClaudeEvent[] {
   const text = line.text.trim();
   if (text === '') return [];
@@ -267,6 +271,19 @@ export function parseClaudeLine(line: SplitLine): ClaudeEvent[] {
       },
     ];
   }
+  const events = parseJsonLine(text);
+  if (!line.shortened) return events;
+  return [
+    {
+      type: 'warning',
+      message: `line of ${line.bytes} bytes had long strings shortened to fit CLI_MAX_LINE_BYTES (${Buffer.byteLength(line.text)} bytes kept)`,
+      line: text.slice(0, SNIPPET),
+    },
+    ...events,
+  ];
+}
+
+function parseJsonLine(text: string): ClaudeEvent[] {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
