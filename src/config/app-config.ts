@@ -135,7 +135,11 @@ export class AppConfig {
   @Min(0)
   CLI_IDLE_TIMEOUT_SECONDS = 0;
 
-  /** Longest stream-json line kept whole, bytes; longer lines are cut with a marker. */
+  /**
+   * Longest stream-json line kept whole, bytes. Past it the rest of each long string value is
+   * dropped (a marker says how much), so the line stays valid JSON; a line whose structure alone
+   * is larger is skipped with a warning.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1024)

@@ -11,6 +11,7 @@ import {
   FAKE_CLAUDE,
   fakeInvocations,
   FakeLogEntry,
+  fakeRuns,
   fakeScript,
   FIXTURE_PROJECTS,
   FixtureName,
@@ -120,6 +121,22 @@ const SCENARIOS = {
     description: `Print a lot. ${fakeScript(
       'huge-output bytes=6000000 line=65536',
       'write-tests lang=node result=pass name=flood',
+    )}`,
+  },
+  'crash-before-init': {
+    fixture: 'node-basic',
+    description: `Add a double helper. ${fakeRuns(
+      'crash init=no',
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+      'write-tests lang=node result=pass name=double',
+    )}`,
+  },
+  'lost-conversation': {
+    fixture: 'node-basic',
+    description: `Add a double helper. ${fakeRuns(
+      'stop-short forget=yes',
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+      'write-tests lang=node result=pass name=double',
     )}`,
   },
   'tests-fail-then-fixed': {
@@ -618,6 +635,58 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(note?.data).toMatchObject({ events: expect.any(Number), bytes: expect.any(Number) });
     expect(Number(note?.data?.bytes) + storedBytes).toBeGreaterThan(5_500_000);
     expect(first.map((i) => i.kind)).toContain('result');
+  });
+
+  it('the CLI dies before its init line: the next turn is a new conversation carrying the task', async () => {
+    const r = await run('crash-before-init');
+    expect(r.result.final).toMatchObject({
+      status: 'COMPLETED',
+      iteration: 3,
+      pause_count: 1,
+    });
+    const [first, second, third] = r.invocations;
+    expect(r.invocations).toHaveLength(3);
+    expect(first.argv).toContain(`--session-id=${first.sessionId}`);
+    // Not the same id again (the CLI may have taken it), and not a resume: a new conversation.
+    expect(second.sessionId).not.toBe(first.sessionId);
+    expect(second.argv).toContain(`--session-id=${second.sessionId}`);
+    expect(second.prompt).toContain('Add a double helper.');
+    expect(second.prompt).toMatch(/fresh start/);
+    expect(third.argv).toContain(`--resume=${second.sessionId}`);
+    expect(r.details.claude_session_id).toBe(second.sessionId);
+    const human = byKind(r, 'simulated_human');
+    expect(human.map((h) => [h.data?.reason, h.data?.new_conversation])).toEqual([
+      ['recover_error', true],
+      ['write_tests', false],
+    ]);
+    expect(byKind(r, 'result')[0].data?.outcome).toBe('crash');
+    expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+  });
+
+  it('the CLI no longer knows the conversation: a new one carries the task, and it completes', async () => {
+    const r = await run('lost-conversation');
+    expect(r.result.final).toMatchObject({
+      status: 'COMPLETED',
+      iteration: 4,
+      pause_count: 2,
+    });
+    const results = byKind(r, 'result');
+    expect(results[1].data?.outcome).toBe('execution_error');
+    expect(results[1].content).toMatch(/No conversation found with session ID/);
+    const [lost, failedResume, fresh, tests] = r.invocations;
+    expect(r.invocations).toHaveLength(4);
+    expect(failedResume.argv).toContain(`--resume=${lost.sessionId}`);
+    expect(fresh.sessionId).not.toBe(lost.sessionId);
+    expect(fresh.argv).toContain(`--session-id=${fresh.sessionId}`);
+    expect(fresh.prompt).toContain('Add a double helper.');
+    expect(tests.argv).toContain(`--resume=${fresh.sessionId}`);
+    const human = byKind(r, 'simulated_human');
+    expect(human.map((h) => [h.iteration, h.data?.reason, h.data?.new_conversation])).toEqual([
+      [2, 'continue_stop_short', false],
+      [3, 'recover_error', true],
+      [4, 'write_tests', false],
+    ]);
+    expect(r.details.claude_session_id).toBe(fresh.sessionId);
   });
 
   it('generated tests fail, the failing output goes back to the agent, it fixes them and completes', async () => {

@@ -44,6 +44,11 @@ export function fakeScript(...items: string[]): string {
   return `[[fake-script:${items.join(' | ')}]]`;
 }
 
+/** A per-project run script: item k is the fake CLI's k-th run in the project, any conversation. */
+export function fakeRuns(...items: string[]): string {
+  return `[[fake-runs:${items.join(' | ')}]]`;
+}
+
 /** A directive argument value as a quoted JSON string (spaces, newlines, `|` and `]` allowed). */
 export const quoted = (value: string): string => JSON.stringify(value);
 
