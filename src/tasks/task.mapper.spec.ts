@@ -88,6 +88,7 @@ describe('task mappers', () => {
       pause_count: 1,
       max_pauses: 5,
       last_agent_message: 'hello',
+      error_message: null,
       tests: { passed: 3, failed: 1, total: 4 },
       cost_usd: 0.5,
       input_tokens: 10,

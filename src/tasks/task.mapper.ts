@@ -99,6 +99,7 @@ export function toTaskStatusResponse(task: Task): TaskStatusResponseDto {
     pause_count: task.pauseCount,
     max_pauses: task.maxPauses,
     last_agent_message: task.lastAgentMessage,
+    error_message: task.errorMessage,
     tests: testCounts(task),
     cost_usd: task.costUsd,
     input_tokens: task.inputTokens,

@@ -926,6 +926,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       pause_count: 0,
     });
     expect(r.details.error_message).toMatch(/not logged in/i);
+    expect(r.result.final.error_message).toBe(r.details.error_message);
     expectConsistentRun(r);
     expect(byKind(r, 'simulated_human')).toEqual([]);
     expect(byKind(r, 'result')[0].data?.outcome).toBe('api_error');

@@ -213,6 +213,14 @@ export class TaskStatusResponseDto {
   })
   last_agent_message!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why the task failed or was cancelled; null otherwise',
+    example: null,
+  })
+  error_message!: string | null;
+
   @ApiProperty({ type: TestCountsDto })
   tests!: TestCountsDto;
 

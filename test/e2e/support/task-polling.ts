@@ -69,6 +69,7 @@ export interface TaskStatusSummary {
   pause_count: number;
   max_pauses: number;
   last_agent_message: string | null;
+  error_message: string | null;
   tests: TestCounts;
   cost_usd: number;
   input_tokens: number;
