@@ -240,6 +240,7 @@ export class AppConfig {
   PROMPT_TEMPLATES_FILE?: string;
 
   // --- tests ---
+  /** Time for all the generated test files of one test phase together, seconds. */
   @Transform(toInt)
   @IsInt()
   @Min(1)

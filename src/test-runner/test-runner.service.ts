@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { isAbsolute, join, normalize, relative, sep } from 'path';
-import { concat, defer, filter, map, Observable, of, OperatorFunction } from 'rxjs';
+import { concat, defer, EMPTY, filter, map, Observable, of, OperatorFunction } from 'rxjs';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { AppConfig } from 'src/config/app-config';
 import { BoundedBuffer } from 'src/process/bounded-buffer';
@@ -121,8 +121,9 @@ const NO_TESTS_RAN = /^Ran 0 tests in/m;
  * Runs the tests the agent wrote and the project's regression suite. Test commands are argv arrays
  * run without a shell in the project directory (see `TestCommandRunner`), each generated test file
  * by its own command with the file as a separate argument, so results are per file, or per test
- * case where the tool writes JUnit XML (`node --test`, pytest). Generated files time out after
- * `TEST_TIMEOUT_SECONDS` each, the regression command after `REGRESSION_TIMEOUT_SECONDS`.
+ * case where the tool writes JUnit XML (`node --test`, pytest). The generated files share one
+ * budget of `TEST_TIMEOUT_SECONDS` (a file gets what is left; files left when it is used up are
+ * not run and count as errors), the regression command has `REGRESSION_TIMEOUT_SECONDS`.
  *
  * The run methods return cold Observables: subscribing starts the commands, unsubscribing stops
  * the running command's process group. They emit `spawned` (the process group id, to record for
@@ -326,14 +327,29 @@ export class TestRunnerService {
       const output = new BoundedBuffer(max);
       const cases: TestCaseResult[] = [];
       const invocations: TestRunReport['invocations'] = [];
+      const budgetMs = this.config.TEST_TIMEOUT_SECONDS * 1000;
+      const deadline = Date.now() + budgetMs;
+      let notRun = 0;
       const runs = files.map((file, index) =>
         defer(() => {
+          const remainingMs = deadline - Date.now();
+          if (remainingMs <= 0) {
+            notRun += 1;
+            cases.push({
+              name: file,
+              filePath: file,
+              status: 'error',
+              durationMs: 0,
+              output: `Not run: the generated tests used up TEST_TIMEOUT_SECONDS (${budgetMs} ms) before this file.`,
+            });
+            return EMPTY;
+          }
           const invocation = argvForFile(plan, file, join(reportDir, `report-${index}.xml`));
           return this.commands
             .run({
               argv: invocation.argv,
               cwd: root,
-              timeoutMs: this.config.TEST_TIMEOUT_SECONDS * 1000,
+              timeoutMs: remainingMs,
               maxOutputBytes: max,
             })
             .pipe(
@@ -367,7 +383,7 @@ export class TestRunnerService {
             kind: 'generated',
             command: plan.fileArgv,
             exitCode: firstBad === undefined ? 0 : firstBad.exitCode,
-            timedOut: invocations.some((i) => i.timedOut),
+            timedOut: notRun > 0 || invocations.some((i) => i.timedOut),
             durationMs: invocations.reduce((sum, i) => sum + i.durationMs, 0),
             output: output.toString(),
             cases,

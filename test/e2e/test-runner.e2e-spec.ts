@@ -262,6 +262,30 @@ test('hangs', async () => {
       expect(pidAlive(pids.sleeper)).toBe(false);
     });
 
+    it('gives all generated files one time budget: files left when it is used up are not run', async () => {
+      const project = copyFixture('node-basic');
+      const taking = (ms: number) => `'use strict';
+const test = require('node:test');
+test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms})); });
+`;
+      write(project, 'test/a-slow.test.js', taking(10));
+      write(project, 'test/b-slow.test.js', taking(60_000));
+      write(project, 'test/c-slow.test.js', taking(10));
+      const files = ['test/a-slow.test.js', 'test/b-slow.test.js', 'test/c-slow.test.js'];
+      const r = await report(service.runGenerated(project, files, null));
+      // TEST_TIMEOUT_SECONDS is 3: a passes, b is stopped when the budget runs out, c never
+      // starts.
+      expect(r.invocations).toHaveLength(2);
+      expect(r.invocations.map((i) => i.timedOut)).toEqual([false, true]);
+      expect(r.cases.find((c) => c.filePath === 'test/a-slow.test.js')?.status).toBe('passed');
+      expect(r.cases.find((c) => c.filePath === 'test/b-slow.test.js')?.status).toBe('error');
+      const notRun = r.cases.find((c) => c.filePath === 'test/c-slow.test.js');
+      expect(notRun).toMatchObject({ status: 'error', durationMs: 0 });
+      expect(notRun?.output).toMatch(/Not run: the generated tests used up TEST_TIMEOUT_SECONDS/);
+      expect(r.timedOut).toBe(true);
+      expect(r.passed).toBe(false);
+    });
+
     it('stops the process group when the subscriber unsubscribes (cancel)', async () => {
       const project = copyFixture('node-basic');
       write(
