@@ -9,6 +9,9 @@ export const TIMESTAMP_COLUMN = { type: 'datetime', precision: 3 } as const;
 /** Agent and test output: `text` on SQLite, `longtext` (4 GiB) on MySQL via the migration. */
 export const LONG_TEXT_COLUMN = { type: 'text' } as const;
 
+/** Largest value of an `int` column (MySQL's signed INT); running totals are clamped to it. */
+export const MAX_INT_COLUMN = 2_147_483_647;
+
 /** Stores JSON objects as text; reads them back as objects (null stays null). */
 export const jsonObjectTransformer: ValueTransformer = {
   to: (value: Record<string, unknown> | null | undefined): string | null =>

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { MAX_INT_COLUMN } from 'src/database/column-types';
 import { MAX_TURN_STORED_BYTES } from 'src/tasks/orchestrator/turn-interactions';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
@@ -137,6 +138,13 @@ const SCENARIOS = {
       'stop-short forget=yes',
       `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
       'write-tests lang=node result=pass name=double',
+    )}`,
+  },
+  'absurd-usage': {
+    fixture: 'node-basic',
+    description: `Add a double helper. ${fakeScript(
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)} input_tokens=1e308 output_tokens=-5 cost=-1000000000`,
+      'write-tests lang=node result=pass name=double input_tokens=1.5e308 cost=1e308',
     )}`,
   },
   'tests-fail-then-fixed': {
@@ -687,6 +695,22 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       [4, 'write_tests', false],
     ]);
     expect(r.details.claude_session_id).toBe(fresh.sessionId);
+  });
+
+  it('absurd token and cost numbers from the CLI are bounded, and the task completes', async () => {
+    const r = await run('absurd-usage');
+    expect(r.result.final).toMatchObject({ status: 'COMPLETED', iteration: 2 });
+    const { input_tokens, output_tokens, cost_usd } = r.result.final;
+    expect(input_tokens).toBeGreaterThan(0);
+    expect(input_tokens).toBeLessThanOrEqual(MAX_INT_COLUMN);
+    expect(output_tokens).toBeGreaterThanOrEqual(0);
+    expect(cost_usd).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(cost_usd)).toBe(true);
+    for (const result of byKind(r, 'result')) {
+      expect(result.input_tokens ?? 0).toBeLessThanOrEqual(MAX_INT_COLUMN);
+      expect(result.output_tokens ?? 0).toBeGreaterThanOrEqual(0);
+      expect(result.cost_usd ?? 0).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('generated tests fail, the failing output goes back to the agent, it fixes them and completes', async () => {

@@ -1,4 +1,4 @@
-import { parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
+import { MAX_REPORTED_NUMBER, parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
 
 const line = (obj: unknown) => ({
   text: typeof obj === 'string' ? obj : JSON.stringify(obj),
@@ -170,6 +170,37 @@ describe('parseClaudeLine', () => {
       sessionId: 's1',
       apiErrorStatus: null,
       terminalReason: 'completed',
+    });
+  });
+
+  it('takes only non-negative, bounded numbers from a result', () => {
+    const [r] = parseClaudeLine(
+      line({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        result: 'done',
+        num_turns: -3,
+        duration_ms: 1e308,
+        total_cost_usd: -1e9,
+        usage: {
+          input_tokens: 1.7e308,
+          output_tokens: -5,
+          cache_read_input_tokens: 12.7,
+          cache_creation_input_tokens: '7',
+        },
+      }),
+    );
+    expect(r).toMatchObject({
+      totalCostUsd: null,
+      numTurns: null,
+      durationMs: MAX_REPORTED_NUMBER,
+      usage: {
+        inputTokens: MAX_REPORTED_NUMBER,
+        outputTokens: 0,
+        cacheCreationInputTokens: 0,
+        cacheReadInputTokens: 12,
+      },
     });
   });
 

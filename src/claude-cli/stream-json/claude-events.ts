@@ -118,11 +118,21 @@ function isObject(v: unknown): v is Json {
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
+/**
+ * Largest count or amount taken from the CLI (tokens, cost, durations); larger values are clamped.
+ * Three token counts of a turn still add up to less than an `int` column holds (2^31 - 1).
+ */
+export const MAX_REPORTED_NUMBER = 500_000_000;
+
+/** A non-negative finite number, clamped to MAX_REPORTED_NUMBER; null for anything else. */
 function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0
+    ? Math.min(v, MAX_REPORTED_NUMBER)
+    : null;
 }
+/** A count: `num` rounded down, 0 when missing or invalid. */
 function int(v: unknown): number {
-  return num(v) ?? 0;
+  return Math.floor(num(v) ?? 0);
 }
 
 /** Flattens a `tool_result` content (a string or a list of text/image blocks) to text. */

@@ -25,6 +25,7 @@ import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-c
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { AppConfig } from 'src/config/app-config';
+import { MAX_INT_COLUMN } from 'src/database/column-types';
 import { isProcessGroupAlive, killProcessGroup } from 'src/process/process-group';
 import { Session } from 'src/sessions/session.entity';
 import {
@@ -406,8 +407,8 @@ class TaskRun {
     this.lastOutcome = outcome;
     this.consecutiveApiErrors = outcome.kind === 'api_error' ? this.consecutiveApiErrors + 1 : 0;
     this.costUsd += Math.max(0, outcome.turnCostUsd);
-    this.inputTokens += outcome.inputTokens;
-    this.outputTokens += outcome.outputTokens;
+    this.inputTokens = Math.min(MAX_INT_COLUMN, this.inputTokens + outcome.inputTokens);
+    this.outputTokens = Math.min(MAX_INT_COLUMN, this.outputTokens + outcome.outputTokens);
     if (outcome.text && (outcome.kind === 'success' || outcome.kind === 'needs_input')) {
       this.lastAgentMessage = capText(outcome.text, MAX_LAST_MESSAGE_BYTES);
     }
