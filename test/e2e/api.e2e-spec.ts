@@ -150,6 +150,7 @@ function apiSuite(kind: TestDatabaseKind): void {
           'completed_at',
           'cost_usd',
           'created_at',
+          'error_message',
           'id',
           'input_tokens',
           'iteration',
@@ -169,7 +170,12 @@ function apiSuite(kind: TestDatabaseKind): void {
       expect(status.body).toMatchObject({ id: task.body.id, status: 'PENDING' });
 
       const details = await http().get(`/api/v1/tasks/${task.body.id}`).expect(200);
-      expect(details.body).toMatchObject({ id: task.body.id, interactions: [], test_cases: [] });
+      expect(details.body).toMatchObject({
+        id: task.body.id,
+        interactions: [],
+        interactions_total: 0,
+        test_cases: [],
+      });
 
       const got = await http().get(`/api/v1/sessions/${session.body.id}`).expect(200);
       expect(got.body).toEqual(session.body);
