@@ -9,6 +9,7 @@ const common = {
     '^src/(.*)$': '<rootDir>/src/$1',
     '^test/(.*)$': '<rootDir>/test/$1',
     '^migrations/(.*)$': '<rootDir>/migrations/$1',
+    '^sdk/(.*)$': '<rootDir>/sdk/$1',
   },
 };
 

@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient, ApiError } from 'sdk/client';
+import { CLIENT_FILE, OPENAPI_FILE, renderSdk } from 'sdk/generate';
+import { buildOpenApiDocument } from 'src/common/http/configure-app';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+
+/** The generated client SDK (`sdk/`): current with the server, and working against it. */
+describe('API client SDK', () => {
+  let t: TestApp;
+  let client: ApiClient;
+  let project: string;
+
+  beforeAll(async () => {
+    project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-sdk-project-')));
+    t = await createTestApp({ env: { CLAUDE_CLI_COMMAND: join(project, 'no-such-claude') } });
+    await t.app.listen(0, '127.0.0.1');
+    client = new ApiClient((await t.app.getUrl()).replace('[::1]', '127.0.0.1'));
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it('is what `npm run sdk` generates from the current API (run it after changing the API)', async () => {
+    const { client: code, openapi } = await renderSdk(buildOpenApiDocument(t.app));
+    expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(openapi);
+    expect(readFileSync(CLIENT_FILE, 'utf8')).toBe(code);
+  });
+
+  it('creates, lists, reads, cancels and deletes through typed methods', async () => {
+    const session = await client.sessions.create({ project_path: project, name: 'sdk' });
+    expect(session).toMatchObject({ project_path: project, name: 'sdk' });
+    expect(await client.sessions.findOne(session.id)).toEqual(session);
+
+    const task = await client.tasks.create({
+      session_id: session.id,
+      description: 'Create a calculator function',
+      max_iterations: 3,
+    });
+    expect(task).toMatchObject({ status: 'PENDING', max_iterations: 3 });
+    expect(await client.tasks.status(task.id)).toMatchObject({ id: task.id, status: 'PENDING' });
+    const listed = await client.tasks.list({ session_id: session.id, limit: 5 });
+    expect(listed).toMatchObject({ total: 1, limit: 5, offset: 0 });
+    expect(listed.items.map((i) => i.id)).toEqual([task.id]);
+
+    expect(await client.tasks.cancel(task.id)).toMatchObject({ status: 'CANCELLED' });
+    const page = await client.tasks.interactions(task.id, { limit: 10 });
+    expect(page.items.map((i) => i.kind)).toEqual(['status']);
+    expect(page.next_after_id).toBe(page.items[0].id);
+    const cancelled = await client.sessions.listTasks(session.id, { status: 'CANCELLED' });
+    expect(cancelled.items.map((i) => i.id)).toEqual([task.id]);
+    expect((await client.tasks.findOne(task.id)).interactions_total).toBe(1);
+
+    await expect(client.tasks.remove(task.id)).resolves.toBeUndefined();
+    await expect(client.sessions.remove(session.id)).resolves.toBeUndefined();
+    expect((await client.health.check()).database.status).toBe('up');
+  });
+
+  it('throws ApiError with the status and the error body', async () => {
+    const missing = await client.tasks
+      .findOne('00000000-0000-4000-8000-000000000000')
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ApiError);
+    expect(missing).toMatchObject({ status: 404, body: { code: 'task_not_found' } });
+    const invalid = await client.sessions
+      .create({ project_path: 'relative/path' })
+      .catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ status: 400, body: { code: 'project_path_invalid' } });
+    expect((invalid as ApiError).message).toMatch(/^400 project_path_invalid: /);
+  });
+});
