@@ -389,7 +389,7 @@ export class ApiClient {
     /** Create a task (POST /api/v1/tasks) */
     create: (body: CreateTaskDto): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks`, body, undefined),
-    /** Get full task details: interactions and test cases included (GET /api/v1/tasks/{id}) */
+    /** Get full task details: the latest 500 interactions and every test case (GET /api/v1/tasks/{id}) */
     findOne: (id: string): Promise<TaskDetailResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}`, undefined, undefined),
     /** Delete a task that is PENDING or finished (409 otherwise) (DELETE /api/v1/tasks/{id}) */

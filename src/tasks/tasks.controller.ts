@@ -47,7 +47,9 @@ export class TasksController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get full task details: interactions and test cases included' })
+  @ApiOperation({
+    summary: 'Get full task details: the latest 500 interactions and every test case',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskDetailResponseDto })
   @ApiErrorResponses(400, 404)
