@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 /**
  * Every package the code imports must be declared in package.json, so `npm ci` installs it even
  * when no other dependency happens to pull it in: production code (src, migrations) from
- * `dependencies`; tests and ormconfig.ts (the TypeORM CLI's config, run through ts-node) from
+ * `dependencies`; tests, the SDK generator and ormconfig.ts (the TypeORM CLI's config, run through ts-node) from
  * `dependencies` or `devDependencies`. A type-only import may be
  * satisfied by the package's `@types/...` instead.
  */
@@ -32,7 +32,7 @@ function tsFiles(dir: string): string[] {
 
 /** The package an import specifier names, or null for relative, path-mapped and node: imports. */
 function packageName(specifier: string): string | null {
-  if (/^(\.|\/|node:|src\/|test\/|migrations\/)/.test(specifier)) return null;
+  if (/^(\.|\/|node:|src\/|test\/|migrations\/|sdk\/)/.test(specifier)) return null;
   const parts = specifier.split('/');
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
   return builtinModules.includes(name) ? null : name;
@@ -75,6 +75,7 @@ describe('package.json declares every imported package', () => {
   const tests = [
     ...tsFiles(join(ROOT, 'src')).filter((f) => f.endsWith('.spec.ts')),
     ...tsFiles(join(ROOT, 'test')),
+    ...tsFiles(join(ROOT, 'sdk')),
     join(ROOT, 'ormconfig.ts'),
   ];
 
