@@ -3,6 +3,12 @@ import { cpSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import type {
+  InteractionResponseDto,
+  TaskDetailResponseDto,
+  TaskStatusResponseDto,
+  TestCaseResponseDto,
+} from 'sdk/client';
 
 /** Fixture projects the orchestrator e2e tests copy (test/fixtures/projects/*). */
 export const FIXTURE_PROJECTS = join(__dirname, '..', '..', 'fixtures', 'projects');
@@ -52,72 +58,11 @@ export function fakeRuns(...items: string[]): string {
 /** A directive argument value as a quoted JSON string (spaces, newlines, `|` and `]` allowed). */
 export const quoted = (value: string): string => JSON.stringify(value);
 
-export interface TestCounts {
-  passed: number;
-  failed: number;
-  total: number;
-}
-
-/** `GET /api/v1/tasks/{id}/status`. */
-export interface TaskStatusSummary {
-  id: string;
-  status: string;
-  status_reason: string | null;
-  phase: string | null;
-  iteration: number;
-  max_iterations: number;
-  pause_count: number;
-  max_pauses: number;
-  last_agent_message: string | null;
-  error_message: string | null;
-  tests: TestCounts;
-  cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  updated_at: string;
-}
-
-export interface Interaction {
-  id: number;
-  kind: string;
-  iteration: number;
-  content: string;
-  data: Record<string, unknown> | null;
-  cost_usd: number | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  created_at: string;
-}
-
-export interface TestCaseRow {
-  id: number;
-  iteration: number;
-  kind: string;
-  name: string;
-  file_path: string | null;
-  status: string;
-  duration_ms: number;
-  output: string;
-  created_at: string;
-}
-
-/** `GET /api/v1/tasks/{id}`. */
-export interface TaskDetails extends Omit<TaskStatusSummary, 'last_agent_message'> {
-  session_id: string;
-  project_path: string;
-  description: string;
-  claude_session_id: string | null;
-  result_summary: string | null;
-  error_message: string | null;
-  attempt: number;
-  cancel_requested: boolean;
-  last_agent_message: string | null;
-  interactions: Interaction[];
-  test_cases: TestCaseRow[];
-}
+/** The API's own response types, from the generated client SDK. */
+export type TaskStatusSummary = TaskStatusResponseDto;
+export type Interaction = InteractionResponseDto;
+export type TestCaseRow = TestCaseResponseDto;
+export type TaskDetails = TaskDetailResponseDto;
 
 export const TERMINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
