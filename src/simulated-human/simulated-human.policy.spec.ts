@@ -455,6 +455,23 @@ describe('encouragement cadence', () => {
     });
   });
 
+  it('keeps a new conversation when the encouragement is due', () => {
+    const d = decideNextStep(
+      input({
+        outcome: outcome('execution_error', 'No conversation found with session ID: 123'),
+        turnsSinceEncouragement: 5,
+      }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(d).toMatchObject({
+      action: 'continue',
+      reason: 'recover_error',
+      newConversation: true,
+      encouraged: true,
+    });
+  });
+
   it('uses a fixed cadence when min equals max', () => {
     expect(encouragementCadence(123, 4, 4)).toBe(4);
   });

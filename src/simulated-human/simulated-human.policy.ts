@@ -268,8 +268,8 @@ function followUp(
   });
   return {
     action: 'continue',
+    ...next,
     prompt: `${encouragement}\n\n${next.prompt}`,
-    intervention: next.intervention,
     reason: next.reason === 'continue_stop_short' ? 'encourage' : next.reason,
     encouraged: true,
   };

@@ -1056,3 +1056,39 @@ describe('Orchestrator with a short agent-turn timeout', () => {
     expect(readFileSync(join(project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 });
+
+describe('Orchestrator with a CLI that reports conversation cost totals', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: orchestratorEnv({ CLAUDE_COST_REPORTING: 'conversation' }) });
+    await t.app.listen(0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('counts each turn once across a replaced conversation', async () => {
+    const server = t.app.getHttpServer() as App;
+    const project = copyFixtureProject('node-basic', root, 'conversation-cost');
+    const taskId = await createSessionAndTask(server, project, {
+      fixture: 'node-basic',
+      description: `Add a double helper. ${fakeRuns(
+        'stop-short forget=yes cost=0.5 cost_mode=conversation',
+        `edit-files path=src/double.js content=${quoted(DOUBLE_JS)} cost=0.01 cost_mode=conversation`,
+        'write-tests lang=node result=pass name=double cost=0.01 cost_mode=conversation',
+      )}`,
+    });
+    const result = await waitForTerminal(server, taskId, { timeoutMs: 30_000 });
+    expect(result.final).toMatchObject({ status: 'COMPLETED', iteration: 4 });
+    // 0.5 in the lost conversation, then 0.01 per turn in the new one (which reports 0.01, 0.02).
+    expect(result.final.cost_usd).toBeCloseTo(0.52, 10);
+    const details = await getDetails(server, taskId);
+    expect(details.interactions.filter((i) => i.kind === 'result').map((i) => i.cost_usd)).toEqual([
+      0.5,
+      0,
+      0.01,
+      expect.closeTo(0.01, 10),
+    ]);
+  });
+});

@@ -226,6 +226,11 @@ class TaskRun {
   private lastAgentMessage: string | null;
   private turnsSinceEncouragement = 0;
   private consecutiveApiErrors = 0;
+  /**
+   * What the current conversation has cost so far (the CLI's totals are per conversation); the
+   * task's `costUsd` also counts conversations it had to give up.
+   */
+  private conversationCostUsd: number;
   private turnStorage = new TurnStorageBudget();
   private encouragements = 0;
   private conversationId: string;
@@ -251,6 +256,7 @@ class TaskRun {
     this.iteration = claim.task.iteration;
     this.pauseCount = claim.task.pauseCount;
     this.costUsd = claim.task.costUsd;
+    this.conversationCostUsd = claim.task.costUsd;
     this.inputTokens = claim.task.inputTokens;
     this.outputTokens = claim.task.outputTokens;
     this.lastAgentMessage = claim.task.lastAgentMessage;
@@ -369,7 +375,7 @@ class TaskRun {
         prompt: step.prompt,
         conversationId: this.conversationId,
         resume: this.conversationStarted,
-        priorConversationCostUsd: this.costUsd,
+        priorConversationCostUsd: this.conversationCostUsd,
       };
     });
   }
@@ -407,6 +413,7 @@ class TaskRun {
     this.lastOutcome = outcome;
     this.consecutiveApiErrors = outcome.kind === 'api_error' ? this.consecutiveApiErrors + 1 : 0;
     this.costUsd += Math.max(0, outcome.turnCostUsd);
+    this.conversationCostUsd = outcome.conversationCostUsd;
     this.inputTokens = Math.min(MAX_INT_COLUMN, this.inputTokens + outcome.inputTokens);
     this.outputTokens = Math.min(MAX_INT_COLUMN, this.outputTokens + outcome.outputTokens);
     if (outcome.text && (outcome.kind === 'success' || outcome.kind === 'needs_input')) {
@@ -479,6 +486,7 @@ class TaskRun {
           // taken or unknown to the CLI), and the work phase again.
           this.conversationStarted = false;
           this.conversationId = randomUUID();
+          this.conversationCostUsd = 0;
           nextPhase = 'work';
           await this.d.queue.update(this.lease, { claudeSessionId: null });
         }
