@@ -2,8 +2,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * `tasks.description` and `tasks.error_message` were MySQL `text` (65,535 bytes): a description
- * within the API's 20,000-character limit can take 80,000 bytes in utf8mb4 (four bytes per emoji),
- * and error messages are capped at 16 KiB characters. Both become `mediumtext` (16 MiB) on
+ * within the API's 20,000-character limit can take 80,000 bytes and more in utf8mb4 (four bytes per
+ * emoji, plus uncounted combining marks), and error messages are capped at 16 KiB characters. Both become `mediumtext` (16 MiB) on
  * MySQL/MariaDB, in place (MODIFY keeps the data). SQLite's `text` has no such limit: nothing to do.
  */
 export class TaskTextColumns1764070000000 implements MigrationInterface {
@@ -13,7 +13,10 @@ export class TaskTextColumns1764070000000 implements MigrationInterface {
     await this.setType(queryRunner, 'mediumtext');
   }
 
-  /** Back to `text`; fails (and changes nothing) while a row holds more than 65,535 bytes. */
+  /**
+   * Back to `text`. A row holding more than 65,535 bytes makes this fail under a strict sql_mode
+   * (MariaDB's and MySQL's default) and is silently cut under a non-strict one.
+   */
   async down(queryRunner: QueryRunner): Promise<void> {
     await this.setType(queryRunner, 'text');
   }

@@ -223,8 +223,8 @@ export interface TaskDetailResponseDto {
 export interface InteractionPageDto {
   /** Ordered by id */
   items: Array<InteractionResponseDto>;
-  /** The last id of this page (the next page’s `after_id`); null when it is empty */
-  next_after_id: number | null;
+  /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty (poll again with it to follow a running task) */
+  next_after_id: number;
   /** Interactions stored for the task in all */
   total: number;
 }
@@ -316,14 +316,37 @@ export interface HealthResponseDto {
   orchestrator: OrchestratorHealthDto;
 }
 
-/** A response outside 2xx; `body` is the server's error body when it sent one. */
+/**
+ * A response outside 2xx. `body` is the server's error body (`{ code, message, ... }`) when it
+ * sent one; `payload` is whatever JSON came (e.g. the health report of a 503), else undefined.
+ */
 export class ApiError extends Error {
+  readonly body: ErrorResponseDto | null;
   constructor(
     readonly status: number,
-    readonly body: ErrorResponseDto | null,
+    readonly payload: unknown,
   ) {
+    const body = isErrorBody(payload) ? payload : null;
     super(body ? `${status} ${body.code}: ${body.message}` : `HTTP ${status}`);
     this.name = 'ApiError';
+    this.body = body;
+  }
+}
+
+function isErrorBody(value: unknown): value is ErrorResponseDto {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/** JSON, or undefined for an empty or non-JSON body (a proxy's error page). */
+function parseOrUndefined(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -426,8 +449,7 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-    if (!res.ok) throw new ApiError(res.status, (parsed as ErrorResponseDto | undefined) ?? null);
-    return parsed as T;
+    if (!res.ok) throw new ApiError(res.status, parseOrUndefined(text));
+    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 }

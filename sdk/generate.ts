@@ -77,6 +77,58 @@ function camel(name: string): string {
   return name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/** The error class and helpers every generated client starts with (formatted by Prettier later). */
+const ERROR_AND_QUERY_TYPES = `
+/**
+ * A response outside 2xx. \`body\` is the server's error body (\`{ code, message, ... }\`) when it
+ * sent one; \`payload\` is whatever JSON came (e.g. the health report of a 503), else undefined.
+ */
+export class ApiError extends Error {
+  readonly body: ErrorResponseDto | null;
+  constructor(readonly status: number, readonly payload: unknown) {
+    const body = isErrorBody(payload) ? payload : null;
+    super(body ? \`\${status} \${body.code}: \${body.message}\` : \`HTTP \${status}\`);
+    this.name = 'ApiError';
+    this.body = body;
+  }
+}
+
+function isErrorBody(value: unknown): value is ErrorResponseDto {
+  return typeof value === 'object' && value !== null && typeof (value as { code?: unknown }).code === 'string';
+}
+
+/** JSON, or undefined for an empty or non-JSON body (a proxy's error page). */
+function parseOrUndefined(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+`;
+
+/** The one method every generated operation goes through. */
+const CALL_METHOD = `
+  private async call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const base = this.baseUrl.endsWith('/') ? this.baseUrl : \`\${this.baseUrl}/\`;
+    const url = new URL(path.slice(1), base);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const res = await this.fetchImpl(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new ApiError(res.status, parseOrUndefined(text));
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+}
+`;
+
 /** `sdk/client.ts` for `doc`. */
 export function renderClient(doc: OpenAPIObject): string {
   const out: string[] = [
@@ -87,21 +139,7 @@ export function renderClient(doc: OpenAPIObject): string {
   for (const [name, schema] of Object.entries(schemas)) {
     out.push(`export interface ${name} ${objectType(schema, '')}`, '');
   }
-  out.push(
-    "/** A response outside 2xx; `body` is the server's error body when it sent one. */",
-    'export class ApiError extends Error {',
-    '  constructor(',
-    '    readonly status: number,',
-    '    readonly body: ErrorResponseDto | null,',
-    '  ) {',
-    '    super(body ? `${status} ${body.code}: ${body.message}` : `HTTP ${status}`);',
-    "    this.name = 'ApiError';",
-    '  }',
-    '}',
-    '',
-    'type Query = Record<string, string | number | boolean | undefined>;',
-    '',
-  );
+  out.push(ERROR_AND_QUERY_TYPES);
 
   const groups = new Map<string, string[]>();
   for (const [path, item] of Object.entries(doc.paths)) {
@@ -149,26 +187,7 @@ export function renderClient(doc: OpenAPIObject): string {
   for (const [tag, lines] of groups) {
     out.push(`  readonly ${camel(tag)} = {`, ...lines, '  };', '');
   }
-  out.push(
-    '  private async call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {',
-    "    const base = this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`;",
-    '    const url = new URL(path.slice(1), base);',
-    '    for (const [key, value] of Object.entries(query ?? {})) {',
-    '      if (value !== undefined) url.searchParams.set(key, String(value));',
-    '    }',
-    '    const res = await this.fetchImpl(url, {',
-    '      method,',
-    "      headers: body === undefined ? {} : { 'content-type': 'application/json' },",
-    '      body: body === undefined ? undefined : JSON.stringify(body),',
-    '    });',
-    '    const text = await res.text();',
-    "    const parsed: unknown = text === '' ? undefined : JSON.parse(text);",
-    '    if (!res.ok) throw new ApiError(res.status, (parsed as ErrorResponseDto | undefined) ?? null);',
-    '    return parsed as T;',
-    '  }',
-    '}',
-    '',
-  );
+  out.push(CALL_METHOD, '');
   return out.join('\n');
 }
 

@@ -218,9 +218,9 @@ describe('classifyTurn', () => {
       },
     ],
     [
-      'idle timeout answered by an API error result',
-      { result: result({ isError: true, text: 'API Error: aborted' }), timedOut: 'idle' },
-      { kind: 'timeout', timeout: 'idle' },
+      'an API error result that came before the idle timeout stays an API error',
+      { result: result({ isError: true, text: 'API Error: 529 overloaded' }), timedOut: 'idle' },
+      { kind: 'api_error', apiError: 'rate_limit' },
     ],
     [
       'a success that made it out before the timeout',

@@ -188,9 +188,9 @@ export function classifyTurn(f: TurnFacts): TurnOutcome {
   }
 
   // A turn we stopped on a timeout ends however the CLI answers the signal: no result, or (the
-  // real CLI on SIGINT) an `error_during_execution` "Request was aborted" result. Only a success
-  // that made it out before the stop counts as one.
-  if (f.timedOut && (r === null || r.subtype !== 'success' || r.isError)) {
+  // real CLI on SIGINT) an `error_during_execution` "Request was aborted" result. Any other
+  // result made it out before the stop and speaks for itself.
+  if (f.timedOut && (r === null || r.subtype === 'error_during_execution')) {
     const answered = r ? (r.errors.join('\n') || r.text || `result ${r.subtype}`).trim() : '';
     return {
       ...base,

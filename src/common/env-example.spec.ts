@@ -86,4 +86,13 @@ describe('loadConfig', () => {
       expect(message).toContain(name);
     }
   });
+
+  it('refuses ranges whose lower end is above the upper end', () => {
+    expect(() =>
+      loadConfig({ API_ERROR_RETRY_DELAY_SECONDS: '60', API_ERROR_RETRY_MAX_DELAY_SECONDS: '30' }),
+    ).toThrow(/API_ERROR_RETRY_DELAY_SECONDS must not exceed API_ERROR_RETRY_MAX_DELAY_SECONDS/);
+    expect(() => loadConfig({ ENCOURAGE_EVERY_MIN: '6', ENCOURAGE_EVERY_MAX: '5' })).toThrow(
+      /ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX/,
+    );
+  });
 });

@@ -334,6 +334,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   if (config.ENCOURAGE_EVERY_MIN > config.ENCOURAGE_EVERY_MAX) {
     problems.push('ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX');
   }
+  if (config.API_ERROR_RETRY_DELAY_SECONDS > config.API_ERROR_RETRY_MAX_DELAY_SECONDS) {
+    problems.push(
+      'API_ERROR_RETRY_DELAY_SECONDS must not exceed API_ERROR_RETRY_MAX_DELAY_SECONDS',
+    );
+  }
   if (config.MAX_ITERATIONS > config.MAX_ITERATIONS_LIMIT) {
     problems.push('MAX_ITERATIONS must not exceed MAX_ITERATIONS_LIMIT');
   }

@@ -6,7 +6,11 @@ import { ValueTransformer } from 'typeorm';
  */
 export const TIMESTAMP_COLUMN = { type: 'datetime', precision: 3 } as const;
 
-/** Agent and test output: `text` on SQLite, `longtext` (4 GiB) on MySQL via the migration. */
+/**
+ * Agent and test output: `text` on SQLite, `longtext` (4 GiB) on MySQL via the migration. Other
+ * `text` entity columns may be wider on MySQL too (`tasks.description` and `error_message` are
+ * `mediumtext`): the migrations decide.
+ */
 export const LONG_TEXT_COLUMN = { type: 'text' } as const;
 
 /** Largest value of an `int` column (MySQL's signed INT); running totals are clamped to it. */

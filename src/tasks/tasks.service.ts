@@ -179,7 +179,7 @@ export class TasksService {
     ]);
     return {
       items: items.map(toInteractionResponse),
-      next_after_id: items.length > 0 ? items[items.length - 1].id : null,
+      next_after_id: items.length > 0 ? items[items.length - 1].id : query.after_id,
       total,
     };
   }

@@ -343,7 +343,7 @@ function apiSuite(kind: TestDatabaseKind): void {
         expect(page.body.total).toBe(520);
         const items = page.body.items as { id: number; content: string }[];
         if (items.length === 0) {
-          expect(page.body.next_after_id).toBeNull();
+          expect(page.body.next_after_id).toBe(after);
           break;
         }
         expect(page.body.next_after_id).toBe(items[items.length - 1].id);
@@ -1105,6 +1105,12 @@ function apiSuite(kind: TestDatabaseKind): void {
         'POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
         400,
         'bad_request',
+      ],
+      [
+        'chunk extensions over the size limit',
+        `POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=${'a'.repeat(20 * 1024)}\r\n{}\r\n0\r\n\r\n`,
+        413,
+        'payload_too_large',
       ],
       [
         'headers over the size limit',

@@ -70,5 +70,19 @@ describe('API client SDK', () => {
       .catch((e: unknown) => e);
     expect(invalid).toMatchObject({ status: 400, body: { code: 'project_path_invalid' } });
     expect((invalid as ApiError).message).toMatch(/^400 project_path_invalid: /);
+
+    const proxy = new ApiClient('http://gateway.invalid', () =>
+      Promise.resolve(new Response('<html>Bad gateway</html>', { status: 502 })),
+    );
+    const page = await proxy.health.check().catch((e: unknown) => e);
+    expect(page).toMatchObject({ status: 502, body: null, payload: undefined });
+    expect((page as ApiError).message).toBe('HTTP 502');
+  });
+
+  it('gives the health report of a 503 as the error payload', async () => {
+    await t.dataSource.destroy();
+    const down = await client.health.check().catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(ApiError);
+    expect(down).toMatchObject({ status: 503, body: null, payload: { status: 'error' } });
   });
 });

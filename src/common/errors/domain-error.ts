@@ -12,6 +12,8 @@ export enum ErrorCode {
   UnsupportedMediaType = 'unsupported_media_type',
   /** Request line and headers over Node's limit (answered by the HTTP server itself). */
   HeadersTooLarge = 'headers_too_large',
+  /** The request's headers or body did not arrive in time (answered by the HTTP server itself). */
+  RequestTimeout = 'request_timeout',
   MalformedJson = 'malformed_json',
   ProjectPathInvalid = 'project_path_invalid',
   ProjectPathNotAllowed = 'project_path_not_allowed',

@@ -30,6 +30,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case ErrorCode.HeadersTooLarge:
       return REQUEST_HEADER_FIELDS_TOO_LARGE;
+    case ErrorCode.RequestTimeout:
+      return HttpStatus.REQUEST_TIMEOUT;
     case ErrorCode.DatabaseUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.Internal:

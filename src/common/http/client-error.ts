@@ -5,11 +5,19 @@ import { ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
 import type { ErrorBody } from 'src/common/http/all-exceptions.filter';
 
+/** Node's parser and timeout errors that are not a plain 400, with their code and message. */
+const PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [ErrorCode.HeadersTooLarge, 'Request line and headers are too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [ErrorCode.PayloadTooLarge, 'Chunk extensions are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [ErrorCode.RequestTimeout, 'The request was not received in time'],
+};
+
 /**
  * Requests Node's HTTP parser refuses before Express sees them (malformed request lines or
  * headers, headers over Node's size limit, conflicting Content-Length/Transfer-Encoding) get the
- * usual error body too, instead of Node's bare `400 Bad Request`: `headers_too_large` (431) or
- * `bad_request` (400), with a fresh request id. The connection is closed afterwards.
+ * usual error body too, instead of Node's bare `400 Bad Request`: `headers_too_large` (431),
+ * `payload_too_large` (413), `request_timeout` (408, headers or body too slow) or `bad_request`
+ * (400), with a fresh request id. The connection is closed afterwards.
  */
 export function answerClientErrorsWithJson(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -17,18 +25,13 @@ export function answerClientErrorsWithJson(server: Server): void {
       socket.destroy();
       return;
     }
-    const code =
-      error.code === 'HPE_HEADER_OVERFLOW' ? ErrorCode.HeadersTooLarge : ErrorCode.BadRequest;
+    const [code, message] = PARSER_ERRORS[error.code ?? ''] ?? [
+      ErrorCode.BadRequest,
+      'Malformed HTTP request',
+    ];
     const status = httpStatusOf(code);
     const requestId = randomUUID();
-    const body = JSON.stringify({
-      code,
-      message:
-        code === ErrorCode.HeadersTooLarge
-          ? 'Request line and headers are too large'
-          : 'Malformed HTTP request',
-      request_id: requestId,
-    } satisfies ErrorBody);
+    const body = JSON.stringify({ code, message, request_id: requestId } satisfies ErrorBody);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +

@@ -41,12 +41,11 @@ export class InteractionPageDto {
   items!: InteractionResponseDto[];
 
   @ApiProperty({
-    type: Number,
-    nullable: true,
-    description: 'The last id of this page (the next page’s `after_id`); null when it is empty',
+    description:
+      'The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty (poll again with it to follow a running task)',
     example: 100,
   })
-  next_after_id!: number | null;
+  next_after_id!: number;
 
   @ApiProperty({ description: 'Interactions stored for the task in all', example: 250 })
   total!: number;
