@@ -52,8 +52,12 @@ export class ProjectPathService {
     // A path outside every root as written gets the same 403 whether or not it exists, unless it
     // resolves (through a symlink) to a directory inside one: no probing of the filesystem
     // outside the roots.
+    const asWritten = path.resolve(input);
     const outsideAsWritten =
-      roots !== null && !roots.some((root) => isInside(path.resolve(input), root.configured));
+      roots !== null &&
+      !roots.some(
+        (root) => isInside(asWritten, root.configured) || isInside(asWritten, root.canonical),
+      );
     let real: string;
     try {
       real = await fs.realpath(input);
@@ -87,16 +91,9 @@ export class ProjectPathService {
     const roots = await Promise.all(
       this.config.ALLOWED_PROJECT_ROOTS.map(async (root) => {
         const canonical = await fs.realpath(root).catch(() => null);
-        if (canonical === null) return [];
-        const configured = path.resolve(root);
-        return configured === canonical
-          ? [{ configured, canonical }]
-          : [
-              { configured, canonical },
-              { configured: canonical, canonical },
-            ];
+        return canonical === null ? null : { configured: path.resolve(root), canonical };
       }),
     );
-    return roots.flat();
+    return roots.filter((root): root is AllowedRoot => root !== null);
   }
 }

@@ -19,7 +19,7 @@ import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service'
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { loadConfig } from 'src/config/app-config';
-import { isProcessGroupAlive } from 'src/process/process-group';
+import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
 const CUT = /\[\.\.\. (\d+) bytes cut\]$/;
@@ -104,16 +104,6 @@ function log(): LogEntry[] {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as LogEntry);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
@@ -462,8 +452,8 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const grandchild = Number(/GRANDCHILD (\d+)/.exec(outcome.stderrTail)?.[1]);
     expect(grandchild).toBeGreaterThan(0);
     const pid = spawnedPid(events);
-    expect(pidAlive(pid)).toBe(false);
-    expect(pidAlive(grandchild)).toBe(false);
+    expect(isProcessAlive(pid)).toBe(false);
+    expect(isProcessAlive(grandchild)).toBe(false);
     expect(isProcessGroupAlive(pid)).toBe(false);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
@@ -489,8 +479,8 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(outcome.kind).toBe('success');
     const grandchild = Number(/GRANDCHILD (\d+)/.exec(outcome.stderrTail)?.[1]);
     expect(grandchild).toBeGreaterThan(0);
-    expect(pidAlive(spawnedPid(events))).toBe(false);
-    expect(pidAlive(grandchild)).toBe(false);
+    expect(isProcessAlive(spawnedPid(events))).toBe(false);
+    expect(isProcessAlive(grandchild)).toBe(false);
   });
 
   it('kills the process group when the subscriber unsubscribes (cancel)', async () => {
@@ -509,9 +499,9 @@ describe('ClaudeCliRunner through the fake CLI', () => {
       });
     });
     expect(got.grandchild).toBeGreaterThan(0);
-    expect(await eventually(() => !pidAlive(got.pid) && !pidAlive(got.grandchild), 8000)).toBe(
-      true,
-    );
+    expect(
+      await eventually(() => !isProcessAlive(got.pid) && !isProcessAlive(got.grandchild), 8000),
+    ).toBe(true);
     expect(isProcessGroupAlive(got.pid)).toBe(false);
   });
 

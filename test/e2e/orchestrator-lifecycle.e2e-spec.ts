@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { MAX_INT_COLUMN } from 'src/database/column-types';
+import { isProcessAlive } from 'src/process/process-group';
 import { MAX_TURN_STORED_BYTES } from 'src/tasks/orchestrator/turn-interactions';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
@@ -343,17 +344,6 @@ function expectConsistentRun(run: Run): void {
   expect(details.cancel_requested).toBe(false);
   expect(details.started_at).not.toBeNull();
   expect(details.completed_at).not.toBeNull();
-}
-
-/** True while `pid` exists and is not a zombie. */
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 function git(project: string, ...args: string[]): string {
@@ -1051,8 +1041,8 @@ describe('Orchestrator with a short agent-turn timeout', () => {
       JSON.stringify(error?.data ?? {}) + (error?.content ?? ''),
     );
     expect(grandchild).not.toBeNull();
-    expect(pidAlive(Number(grandchild![1]))).toBe(false);
-    expect(pidAlive(r.invocations[0].pid)).toBe(false);
+    expect(isProcessAlive(Number(grandchild![1]))).toBe(false);
+    expect(isProcessAlive(r.invocations[0].pid)).toBe(false);
     expect(readFileSync(join(project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 });

@@ -14,7 +14,7 @@ import { dirname, join } from 'path';
 import { firstValueFrom, lastValueFrom, Observable, toArray } from 'rxjs';
 import { AppConfig, loadConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
-import { isProcessGroupAlive } from 'src/process/process-group';
+import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
 import { TestRunnerModule } from 'src/test-runner/test-runner.module';
 import {
   reportOnly,
@@ -25,17 +25,6 @@ import {
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'projects');
 const OUTPUT_CAP = 8192;
-
-/** True while `pid` exists and is not a zombie (an orphan may wait unreaped in a container). */
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -258,8 +247,8 @@ test('hangs', async () => {
       expect(spawned).toBeDefined();
       const pgid = (spawned as Extract<TestRunEvent, { type: 'spawned' }>).pid;
       expect(isProcessGroupAlive(pgid)).toBe(false);
-      expect(pidAlive(pids.runner)).toBe(false);
-      expect(pidAlive(pids.sleeper)).toBe(false);
+      expect(isProcessAlive(pids.runner)).toBe(false);
+      expect(isProcessAlive(pids.sleeper)).toBe(false);
     });
 
     it('gives all generated files one time budget: files left when it is used up are not run', async () => {

@@ -506,7 +506,7 @@ class TaskRun {
           policyPhase: nextPhase,
           status: turnStatus(nextPhase),
           statusReason: decision.reason === 'test_feedback' ? 'tests_failed' : 'agent_turn',
-          delayMs: decision.reason === 'recover_error' ? this.apiErrorDelayMs() : 0,
+          delayMs: this.apiErrorDelayMs(),
         };
       }
     }
