@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { In } from 'typeorm';
 import { isProcessGroupAlive } from 'src/process/process-group';
 import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
+import { TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
 import {
   copyFixtureProject,
   FAKE_CLAUDE,
@@ -129,12 +132,16 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     }, 10);
     try {
       await until(async () => {
-        const statuses = await Promise.all(
-          ids.map(async (id) => (await getDetails(server, id)).status),
-        );
-        const live = (i: number): boolean => ['RUNNING', 'PAUSED', 'TESTING'].includes(statuses[i]);
+        // One SELECT, so the statuses are a consistent snapshot (separate requests could see the
+        // first task still live and the second already claimed a moment later).
+        const rows = await t.dataSource.getRepository(Task).findBy({ id: In(ids) });
+        const statuses = ids.map((id) => rows.find((r) => r.id === id)?.status);
+        const live = (i: number): boolean =>
+          [TaskStatus.Running, TaskStatus.Paused, TaskStatus.Testing].some(
+            (s) => s === statuses[i],
+          );
         if (live(0) && live(3)) sameProjectOverlap = true;
-        return statuses.every((s) => s === 'COMPLETED');
+        return statuses.every((s) => s === TaskStatus.Completed);
       }, 60_000);
     } finally {
       clearInterval(sampler);
