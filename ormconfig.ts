@@ -1,9 +1,10 @@
 // Must come first: lets ts-node resolve the repo's absolute `src/...` imports.
 import 'tsconfig-paths/register';
 import { DataSource } from 'typeorm';
-import { loadConfig } from 'src/config/app-config';
-import { readEnvironment } from 'src/config/config.module';
-import { buildDataSourceOptions } from 'src/database/database-options';
+import { loadConfig, readEnvironment } from 'src/config';
+import { buildDataSourceOptions } from 'src/database';
+import { Session } from 'src/sessions';
+import { ClaudeInteraction, Task, TestCase } from 'src/tasks';
 
 /**
  * DataSource for the TypeORM CLI (`npm run migration:run`, `migration:revert`,
@@ -11,5 +12,8 @@ import { buildDataSourceOptions } from 'src/database/database-options';
  * Run from the repository root (it reads `.env` and `tsconfig.json` from there).
  */
 export default new DataSource(
-  buildDataSourceOptions({ databaseUrl: loadConfig(readEnvironment()).DATABASE_URL }),
+  buildDataSourceOptions({
+    databaseUrl: loadConfig(readEnvironment()).DATABASE_URL,
+    entities: [Session, Task, ClaudeInteraction, TestCase],
+  }),
 );

@@ -3,10 +3,9 @@ import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from 'src/app.module';
-import { AppConfig, ConfigValidationError, loadConfig } from 'src/config/app-config';
-import { readEnvironment } from 'src/config/config.module';
-import { configureApp, NEST_APP_OPTIONS } from 'src/common/http/configure-app';
-import { checkDatabase } from 'src/database/database-preflight';
+import { AppConfig, ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
+import { configureApp, NEST_APP_OPTIONS } from 'src/common';
+import { checkDatabase } from 'src/database';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 

@@ -21,7 +21,6 @@ import {
   resolveCliCommand,
   shortenWithNote,
 } from 'src/claude-cli/claude-argv';
-import { DomainError } from 'src/common/errors/domain-error';
 
 const ID = '0b7c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e';
 
@@ -98,7 +97,7 @@ describe('buildClaudeArgv', () => {
   it('rejects a conversation id that is not a UUID (it would become an option value)', () => {
     expect(() =>
       buildClaudeArgv(opts({ conversationId: '--dangerously-skip-permissions' })),
-    ).toThrow(DomainError);
+    ).toThrow(TypeError);
   });
 });
 

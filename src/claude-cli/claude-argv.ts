@@ -1,6 +1,5 @@
 import { lstatSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 
 /**
  * WHERE THE CLAUDE COMMAND LINE IS BUILT. Every option uses the `--flag=value` form (variadic
@@ -169,8 +168,7 @@ export function removePromptFile(projectDir: string, promptFile: string): void {
 /** The argv for one turn (without the command itself). `argvPrompt` must already fit (see preparePrompt). */
 export function buildClaudeArgv(opts: ClaudeArgvOptions): string[] {
   if (!UUID.test(opts.conversationId)) {
-    throw new DomainError(
-      ErrorCode.ValidationFailed,
+    throw new TypeError(
       `conversation id must be a UUID, got ${JSON.stringify(opts.conversationId)}`,
     );
   }

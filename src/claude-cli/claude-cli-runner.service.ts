@@ -1,4 +1,3 @@
-import { realpathSync, statSync } from 'node:fs';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   EMPTY,
@@ -26,17 +25,17 @@ import {
 import { parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
 import { NdjsonLineSplitter, SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 import { classifyTurn, TimeoutKind, TurnOutcome } from 'src/claude-cli/turn-outcome';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
-import { AppConfig } from 'src/config/app-config';
-import { BoundedBuffer } from 'src/process/bounded-buffer';
-import { buildChildEnv } from 'src/process/child-env';
+import { AppConfig } from 'src/config';
 import {
+  BoundedBuffer,
+  buildChildEnv,
+  checkWorkingDirectory,
   isProcessGroupAlive,
   killProcessGroup,
   ProcessEvent,
   runProcess,
   SpawnError,
-} from 'src/process/process-group';
+} from 'src/process';
 
 /**
  * WHERE THE AGENT IS SPAWNED. `ClaudeCliRunner.runTurn` runs one agent turn: one `claude -p`
@@ -61,8 +60,8 @@ import {
  *   long is skipped (a `warning`). Past CLI_MAX_OUTPUT_BYTES of stdout only the result line is still
  *   read, whatever its key order (one `warning` marks the cut).
  * - The Observable errors only for a request it refuses before spawning: a project directory that
- *   is gone or whose real path changed (`DomainError` ProjectPathInvalid) or a conversation id that
- *   is not a UUID (ValidationFailed). A missing CLI is an outcome (`cli_not_found`), not an error.
+ *   is gone or whose real path changed (`WorkingDirectoryGoneError`) or a conversation id that is
+ *   not a UUID (a TypeError: a bug). A missing CLI is an outcome (`cli_not_found`), not an error.
  *
  * The child's environment comes from the server's environment (or the one injected under
  * CLAUDE_CLI_PARENT_ENV, which tests use), filtered by `buildChildEnv` with
@@ -163,7 +162,7 @@ class TurnState {
     if (e.type === 'init') {
       this.cliVersion = e.cliVersion;
       this.initSeen$.next();
-    } else if (e.type === 'assistant_text') {
+    } else if (e.type === 'assistant_text' && !e.synthetic) {
       this.lastAssistantText = e.text;
     } else if (e.type === 'permission_denied') {
       this.deniedEvents.push({
@@ -213,7 +212,7 @@ export class ClaudeCliRunner {
         promptFile = null;
       };
       try {
-        assertProjectDir(req.cwd);
+        checkWorkingDirectory(req.cwd, true);
         const prompt = preparePrompt(req.cwd, req.prompt, req.conversationId);
         promptFile = prompt.promptFile;
         if (prompt.promptFile)
@@ -348,27 +347,5 @@ export class ClaudeCliRunner {
         removePrompt();
       };
     });
-  }
-}
-
-/** The directory must exist and already be its own canonical real path (no symlink swapped in). */
-function assertProjectDir(cwd: string): void {
-  let real: string;
-  try {
-    real = realpathSync(cwd);
-  } catch {
-    throw new DomainError(
-      ErrorCode.ProjectPathInvalid,
-      `project directory ${cwd} does not exist any more`,
-    );
-  }
-  if (real !== cwd) {
-    throw new DomainError(
-      ErrorCode.ProjectPathInvalid,
-      `project directory ${cwd} now resolves to ${real}; refusing to run there`,
-    );
-  }
-  if (!statSync(real).isDirectory()) {
-    throw new DomainError(ErrorCode.ProjectPathInvalid, `project path ${cwd} is not a directory`);
   }
 }

@@ -3,14 +3,16 @@ import { Test } from '@nestjs/testing';
 import { ClaudeCliModule } from 'src/claude-cli/claude-cli.module';
 import { CLAUDE_CLI_PARENT_ENV, ClaudeCliRunner } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
-import { AppConfig, loadConfig } from 'src/config/app-config';
-import { ConfigModule } from 'src/config/config.module';
+import { Clock, CommonModule } from 'src/common';
+import { AppConfig, ConfigModule, loadConfig } from 'src/config';
 
 const FAKE = join(__dirname, '..', '..', 'test', 'fixtures', 'fake-claude', 'claude');
 
 describe('ClaudeCliModule', () => {
-  it('provides the runner and checks the CLI version at init', async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule, ClaudeCliModule] })
+  it('provides the runner and checks the CLI version and its login at init', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule, CommonModule, ClaudeCliModule],
+    })
       .overrideProvider(AppConfig)
       .useValue(loadConfig({ CLAUDE_CLI_COMMAND: FAKE }))
       .compile();
@@ -21,13 +23,38 @@ describe('ClaudeCliModule', () => {
       available: true,
       version: '2.1.197',
       error: null,
+      loggedIn: true,
+      authMethod: 'claude.ai',
     });
+    await moduleRef.close();
+  });
+
+  it('reports a CLI that is not logged in, found out without an API call', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule, CommonModule, ClaudeCliModule],
+    })
+      .overrideProvider(AppConfig)
+      .useValue(
+        loadConfig({ CLAUDE_CLI_COMMAND: FAKE, CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*' }),
+      )
+      .overrideProvider(CliAvailabilityService)
+      .useFactory({
+        factory: (config: AppConfig, clock: Clock) =>
+          new CliAvailabilityService(config, clock, {
+            PATH: process.env.PATH,
+            FAKE_CLAUDE_AUTH: 'none',
+          }),
+        inject: [AppConfig, Clock],
+      })
+      .compile();
+    const cli = moduleRef.get(CliAvailabilityService);
+    expect(await cli.check()).toMatchObject({ available: true, loggedIn: false, authMethod: null });
     await moduleRef.close();
   });
 
   it('filters the CLI environment from the injected parent environment', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule, ClaudeCliModule],
+      imports: [ConfigModule, CommonModule, ClaudeCliModule],
       providers: [],
     })
       .overrideProvider(AppConfig)

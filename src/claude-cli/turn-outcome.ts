@@ -3,13 +3,13 @@ import { PermissionDenial, ResultEvent } from 'src/claude-cli/stream-json/claude
 /**
  * HOW A TURN IS JUDGED. `classifyTurn` is a pure function from what a turn produced (its result
  * line, exit, stderr, timeouts) to a `TurnOutcome`. The result line decides, not the exit code
- * (see docs/claude-cli.md); no result line with a non-zero exit is a crash.
+ * (see docs/claude-cli.md); no result line with a non-zero exit is a crash. What the agent's text
+ * means (finished, a question, stopped short) is not judged here: the simulated human reads it.
  */
 
 export type TurnOutcomeKind =
   | 'success'
   | 'success_with_denials'
-  | 'needs_input'
   | 'api_error'
   | 'max_turns'
   | 'execution_error'
@@ -17,7 +17,7 @@ export type TurnOutcomeKind =
   | 'timeout'
   | 'cli_not_found';
 
-export type ApiErrorKind = 'not_logged_in' | 'network' | 'rate_limit' | 'other';
+export type ApiErrorKind = 'not_logged_in' | 'network' | 'rate_limit' | 'overloaded' | 'other';
 export type TimeoutKind = 'init' | 'overall' | 'idle';
 
 export interface TurnOutcome {
@@ -26,8 +26,6 @@ export interface TurnOutcome {
   text: string | null;
   apiError?: ApiErrorKind;
   timeout?: TimeoutKind;
-  /** For `needs_input`: whether the agent asked a question or stopped short of finishing. */
-  needsInput?: 'question' | 'stop_short';
   permissionDenials: PermissionDenial[];
   /** What the whole conversation has cost so far, this turn included. */
   conversationCostUsd: number;
@@ -69,24 +67,6 @@ export interface TurnFacts {
   costReporting: CostReporting;
 }
 
-const DONE_MARKER = /(^|[^A-Za-z])DONE([^A-Za-z]|$)/;
-const QUESTION_PHRASES =
-  /\b(should i|shall i|would you like|do you want|let me know|please confirm|can you confirm|which (one|option) (do|would) you|what would you prefer)\b/i;
-const STOP_SHORT_PHRASES =
-  /\b(next,? i('| wi)ll|i('| wi)ll now|now i('| wi)ll|i('| wi)ll (continue|proceed|start|begin)|let me (continue|now|start)|remaining (steps|work|tasks)|still (need|have) to|not (yet|fully) (implemented|finished|done|complete)|to be continued|work in progress|partially (implemented|done|complete))\b/i;
-
-/** Whether a successful turn's final text asks the human something or stops short of the work. */
-export function readNeedsInput(text: string | null): 'question' | 'stop_short' | null {
-  const trimmed = (text ?? '').trim();
-  if (trimmed === '') return 'stop_short';
-  if (DONE_MARKER.test(trimmed)) return null;
-  const paragraphs = trimmed.split(/\n\s*\n/).map((p) => p.trim());
-  const last = paragraphs[paragraphs.length - 1];
-  if (last.endsWith('?') || QUESTION_PHRASES.test(last)) return 'question';
-  if (STOP_SHORT_PHRASES.test(last)) return 'stop_short';
-  return null;
-}
-
 /** Classifies an API error from the result's HTTP status and text. */
 export function classifyApiError(status: number | null, text: string): ApiErrorKind {
   if (
@@ -96,7 +76,8 @@ export function classifyApiError(status: number | null, text: string): ApiErrorK
   )
     return 'not_logged_in';
   if (status === 401 || status === 403) return 'not_logged_in';
-  if (status === 429 || /\b429\b|rate.?limit|overloaded|\b529\b/i.test(text)) return 'rate_limit';
+  if (status === 529 || /\b529\b|overloaded/i.test(text)) return 'overloaded';
+  if (status === 429 || /\b429\b|rate.?limit/i.test(text)) return 'rate_limit';
   if (
     /unable to connect|connection ?refused|connection ?reset|connection error|ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|network|socket hang up|fetch failed|timed? ?out/i.test(
       text,
@@ -227,8 +208,6 @@ export function classifyTurn(f: TurnFacts): TurnOutcome {
       }
       const text = r.text ?? f.lastAssistantText;
       if (base.permissionDenials.length > 0) return { ...base, kind: 'success_with_denials', text };
-      const needs = readNeedsInput(text);
-      if (needs) return { ...base, kind: 'needs_input', needsInput: needs, text };
       return { ...base, kind: 'success', text };
     }
     case 'error_max_turns':

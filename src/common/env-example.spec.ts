@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { getMetadataStorage } from 'class-validator';
-import { AppConfig, ConfigValidationError, loadConfig } from 'src/config/app-config';
+import { AppConfig, ConfigValidationError, loadConfig } from 'src/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

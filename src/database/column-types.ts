@@ -23,3 +23,10 @@ export const jsonObjectTransformer: ValueTransformer = {
   from: (value: string | null): Record<string, unknown> | null =>
     value === null ? null : (JSON.parse(value) as Record<string, unknown>),
 };
+
+/** Stores any JSON value as text; reads it back parsed (null stays null). */
+export const jsonTransformer: ValueTransformer = {
+  to: (value: unknown): string | null =>
+    value === undefined || value === null ? null : JSON.stringify(value),
+  from: (value: string | null): unknown => (value === null ? null : JSON.parse(value)),
+};

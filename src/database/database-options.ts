@@ -5,20 +5,15 @@ import { DataSourceOptions } from 'typeorm';
 import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-schema';
 import { TaskQueueProjectLock1764060000000 } from 'migrations/1764060000000-task-queue-project-lock';
 import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text-columns';
+import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
 import { parseDatabaseUrl } from 'src/database/database-url';
-import { Session } from 'src/sessions/session.entity';
-import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
-import { Task } from 'src/tasks/task.entity';
-import { TestCase } from 'src/tasks/test-case.entity';
 
-/** Every entity, listed by class so it works under ts-jest, ts-node and from `dist/`. */
-export const ENTITIES = [Session, Task, ClaudeInteraction, TestCase];
-
-/** Every migration in order, listed by class for the same reason. */
+/** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
 export const MIGRATIONS = [
   InitialSchema1764050000000,
   TaskQueueProjectLock1764060000000,
   TaskTextColumns1764070000000,
+  TaskRunCheckpoint1764080000000,
 ];
 
 /** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */
@@ -26,6 +21,11 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export interface DatabaseOptionsInput {
   databaseUrl: string;
+  /**
+   * Entity classes, for a DataSource outside Nest (the TypeORM CLI). The app leaves this out:
+   * each module registers its own entities (`TypeOrmModule.forFeature`, `autoLoadEntities`).
+   */
+  entities?: DataSourceOptions['entities'];
   /** Directory relative SQLite paths are resolved against; defaults to `process.cwd()`. */
   cwd?: string;
   /** Log SQL (debug only). */
@@ -41,7 +41,7 @@ export interface DatabaseOptionsInput {
 export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceOptions {
   const target = parseDatabaseUrl(input.databaseUrl, input.cwd);
   const common = {
-    entities: ENTITIES,
+    entities: input.entities ?? [],
     migrations: MIGRATIONS,
     migrationsRun: true,
     migrationsTransactionMode: 'each' as const,

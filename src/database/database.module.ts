@@ -1,23 +1,29 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig } from 'src/config/app-config';
+import { AppConfig } from 'src/config';
+import { AtomicWriter } from 'src/database/atomic-writer';
 import { buildDataSourceOptions } from 'src/database/database-options';
 
 /**
  * The TypeORM connection, built by the shared options builder; pending migrations run when it
  * starts. One connection attempt only: `main.ts` checks the database before boot and exits with
- * one clear line when it cannot be reached, so there is no retry loop of stack traces.
+ * one clear line when it cannot be reached, so there is no retry loop of stack traces. Entities
+ * come from the modules that own them (`autoLoadEntities`). `AtomicWriter` is available everywhere.
  */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         ...buildDataSourceOptions({ databaseUrl: config.DATABASE_URL }),
+        autoLoadEntities: true,
         retryAttempts: 1,
         retryDelay: 0,
       }),
     }),
   ],
+  providers: [AtomicWriter],
+  exports: [AtomicWriter],
 })
 export class DatabaseModule {}

@@ -28,6 +28,18 @@ export class ClaudeCliHealthDto {
     description: 'e.g. "not found at claude"',
   })
   error!: string | null;
+
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    example: true,
+    description:
+      'Whether the CLI has credentials (`claude auth status`, no API call): a login of the user the server runs as, or ANTHROPIC_API_KEY. Tasks fail with `cli_not_logged_in` while it is false; null when it cannot be told.',
+  })
+  logged_in!: boolean | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'claude.ai' })
+  auth_method!: string | null;
 }
 
 export class OrchestratorHealthDto {

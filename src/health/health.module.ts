@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ClaudeCliModule } from 'src/claude-cli/claude-cli.module';
+import { ClaudeCliModule } from 'src/claude-cli';
 import { HealthController } from 'src/health/health.controller';
 import { HealthService } from 'src/health/health.service';
-import { OrchestratorModule } from 'src/tasks/orchestrator/orchestrator.module';
+import { OrchestratorModule } from 'src/orchestrator';
 
 @Module({
   imports: [ClaudeCliModule, OrchestratorModule],

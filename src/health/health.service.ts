@@ -1,13 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
-import { AppConfig } from 'src/config/app-config';
+import { CliAvailabilityService } from 'src/claude-cli';
+import { AppConfig } from 'src/config';
 import { HealthResponseDto } from 'src/health/health-response.dto';
-import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
+import { TaskOrchestratorService } from 'src/orchestrator';
 
 /** Longest a health probe waits for the database. */
 const DATABASE_PROBE_TIMEOUT_MS = 3000;
+
+/** How old the CLI's status (installed, logged in) may be before a health check asks again. */
+const CLI_STATUS_MAX_AGE_MS = 60_000;
 
 @Injectable()
 export class HealthService {
@@ -21,7 +24,7 @@ export class HealthService {
   /** `status` is `ok` unless the database is down; a missing CLI is reported, not fatal. */
   async check(): Promise<HealthResponseDto> {
     const database = await this.probeDatabase();
-    const cli = this.cli.status();
+    const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
     return {
       status: database.status === 'up' ? 'ok' : 'error',
       database,
@@ -30,6 +33,8 @@ export class HealthService {
         available: cli.available,
         version: cli.version,
         error: cli.error,
+        logged_in: cli.loggedIn,
+        auth_method: cli.authMethod,
       },
       orchestrator: { enabled: this.config.ORCHESTRATOR_ENABLED, ...this.orchestrator.stats() },
     };

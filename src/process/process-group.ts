@@ -35,8 +35,13 @@ export class SpawnError extends Error {
   }
 }
 
-/** How long stdio may stay open after the leader exited (a background job holding the pipes). */
-const DRAIN_AFTER_EXIT_MS = 1000;
+/**
+ * After the leader exited, its stdio is read to the end ('close'). When something else (a
+ * background job) holds the pipes open, they are given up once no output arrived for this long,
+ * or at the latest after DRAIN_MAX_AFTER_EXIT_MS of continuous output.
+ */
+const DRAIN_IDLE_MS = 1000;
+const DRAIN_MAX_AFTER_EXIT_MS = 30_000;
 const POLL_MS = 25;
 /** After SIGKILL, how long to wait for the kernel to tear the group down. */
 const AFTER_KILL_WAIT_MS = 5000;
@@ -161,7 +166,8 @@ export async function killProcessGroup(pgid: number, graceMs: number): Promise<v
  * Cold Observable over one child process. Subscribing spawns `command` with `args` (no shell,
  * stdin 'ignore', detached so the child leads its own process group); it emits `spawned`, then
  * `stdout`/`stderr` chunks, then `exit`, and completes once the leader exited and its stdio
- * closed (stdio still held open by a leftover background process is given up after a second).
+ * closed (stdio still held open by a leftover background process is given up once it was idle
+ * for a second: see `drainWhenIdle`).
  * A spawn failure errors with a `SpawnError` whose `code` is ENOENT, EACCES, ...
  * Unsubscribing, and completion itself, stop whatever is left of the group with
  * `killProcessGroup(pid, killGraceMs)`.
@@ -187,6 +193,7 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let finished = false;
     let drainTimer: NodeJS.Timeout | null = null;
+    let lastOutputAt = Date.now();
 
     const finish = (): void => {
       if (finished || exit === null) return;
@@ -194,6 +201,25 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       if (drainTimer) clearTimeout(drainTimer);
       subscriber.next({ type: 'exit', code: exit.code, signal: exit.signal });
       subscriber.complete();
+    };
+
+    /**
+     * Gives the pipes up once they were idle for DRAIN_IDLE_MS. The idleness is judged in a
+     * setImmediate callback, which runs after the event loop's poll phase: output already waiting
+     * in the pipe is read (and counted) first, however late a busy loop ran the timer. So a line
+     * the child printed before it exited is never lost.
+     */
+    const drainWhenIdle = (deadline: number): void => {
+      drainTimer = setTimeout(() => {
+        setImmediate(() => {
+          if (finished) return;
+          const idle = Date.now() - lastOutputAt >= DRAIN_IDLE_MS;
+          if (!idle && Date.now() < deadline) return drainWhenIdle(deadline);
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish();
+        });
+      }, DRAIN_IDLE_MS);
     };
 
     child.once('spawn', () => {
@@ -207,18 +233,17 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       }
     });
     child.stdout?.on('data', (chunk: Buffer) => {
+      lastOutputAt = Date.now();
       if (!finished) subscriber.next({ type: 'stdout', chunk });
     });
     child.stderr?.on('data', (chunk: Buffer) => {
+      lastOutputAt = Date.now();
       if (!finished) subscriber.next({ type: 'stderr', chunk });
     });
     child.once('exit', (code, signal) => {
       exit = { code, signal };
-      drainTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finish();
-      }, DRAIN_AFTER_EXIT_MS);
+      lastOutputAt = Date.now();
+      drainWhenIdle(Date.now() + DRAIN_MAX_AFTER_EXIT_MS);
     });
     child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
       exit ??= { code, signal };

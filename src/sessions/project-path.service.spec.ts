@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from 'src/config/app-config';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { loadConfig } from 'src/config';
+import { DomainError, ErrorCode } from 'src/common';
 import { isInside, ProjectPathService } from 'src/sessions/project-path.service';
 
 async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'ok'> {

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from 'src/config/app-config';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { AppConfig } from 'src/config';
+import { DomainError, ErrorCode } from 'src/common';
 
 /** Longest canonical project path we store (see Session.projectPath). */
 export const PROJECT_PATH_MAX_LENGTH = 700;

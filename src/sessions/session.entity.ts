@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { TIMESTAMP_COLUMN } from 'src/database/column-types';
+import { TIMESTAMP_COLUMN } from 'src/database';
 
 /** A project directory that tasks run in. */
 @Entity({ name: 'sessions' })

@@ -7,25 +7,16 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
-import { PaginationQueryDto } from 'src/common/dto/pagination.dto';
-import { API_PREFIX } from 'src/common/http/api-paths';
-import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
+import { API_PREFIX, ApiErrorResponses, PaginationQueryDto, UuidParamPipe } from 'src/common';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { SessionPageDto, SessionResponseDto } from 'src/sessions/dto/session-response.dto';
-import { SessionTaskListQueryDto } from 'src/sessions/dto/session-task-list-query.dto';
 import { toSessionResponse } from 'src/sessions/session.mapper';
 import { SessionsService } from 'src/sessions/sessions.service';
-import { TaskPageDto } from 'src/tasks/dto/task-response.dto';
-import { TasksService } from 'src/tasks/tasks.service';
 
 @ApiTags('sessions')
 @Controller(`${API_PREFIX}/sessions`)
 export class SessionsController {
-  constructor(
-    private readonly sessions: SessionsService,
-    private readonly tasks: TasksService,
-  ) {}
+  constructor(private readonly sessions: SessionsService) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a session for a project directory' })
@@ -51,19 +42,6 @@ export class SessionsController {
   @ApiErrorResponses(400, 404)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<SessionResponseDto> {
     return toSessionResponse(await this.sessions.findOne(id));
-  }
-
-  @Get(':id/tasks')
-  @ApiOperation({ summary: "List a session's tasks, newest first" })
-  @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiOkResponse({ type: TaskPageDto })
-  @ApiErrorResponses(400, 404)
-  async listTasks(
-    @Param('id', UuidParamPipe) id: string,
-    @Query() query: SessionTaskListQueryDto,
-  ): Promise<TaskPageDto> {
-    await this.sessions.findOne(id);
-    return this.tasks.list({ ...query, session_id: id });
   }
 
   @Delete(':id')

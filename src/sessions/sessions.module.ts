@@ -4,10 +4,9 @@ import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
 import { SessionsController } from 'src/sessions/sessions.controller';
 import { SessionsService } from 'src/sessions/sessions.service';
-import { TasksModule } from 'src/tasks/tasks.module';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Session]), TasksModule],
+  imports: [TypeOrmModule.forFeature([Session])],
   controllers: [SessionsController],
   providers: [SessionsService, ProjectPathService],
   exports: [SessionsService, ProjectPathService],

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
-import { PaginationQueryDto } from 'src/common/dto/pagination.dto';
+import { DataSource, Repository } from 'typeorm';
+import { DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
+import { splitCommandLine } from 'src/test-runner';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
-import { splitCommandLine } from 'src/test-runner/command-line';
-import { ACTIVE_STATUSES } from 'src/tasks/task-status';
-import { Task } from 'src/tasks/task.entity';
+
+/**
+ * A task that owns its project right now (RUNNING, PAUSED or TESTING) holds
+ * `tasks.running_project_key`. The Tasks module depends on this one, so the deletion guard reads
+ * that column rather than importing the task statuses.
+ */
+const LIVE_TASK = 'tasks.session_id = :id AND tasks.running_project_key IS NOT NULL';
 
 const blankToNull = (value: string | null | undefined): string | null =>
   value === undefined || value === null || value.trim() === '' ? null : value;
@@ -93,16 +97,17 @@ export class SessionsService {
       .delete()
       .from(Session)
       .where('id = :id', { id })
-      .andWhere(
-        'NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.session_id = :id AND tasks.status IN (:...active))',
-        { active: [...ACTIVE_STATUSES] },
-      )
+      .andWhere(`NOT EXISTS (SELECT 1 FROM tasks WHERE ${LIVE_TASK})`)
       .execute();
     if ((result.affected ?? 0) > 0) return;
     await this.findOne(id);
-    const active = await this.dataSource.getRepository(Task).count({
-      where: { sessionId: id, status: In([...ACTIVE_STATUSES]) },
-    });
+    const [{ count }] = await this.dataSource
+      .createQueryBuilder()
+      .select('COUNT(*)', 'count')
+      .from('tasks', 'tasks')
+      .where(LIVE_TASK, { id })
+      .getRawMany<{ count: number | string }>();
+    const active = Number(count);
     throw new DomainError(
       ErrorCode.SessionHasActiveTasks,
       `Session ${id} has ${active} running task(s); cancel them first`,

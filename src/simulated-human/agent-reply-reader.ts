@@ -1,24 +1,22 @@
 /**
- * How the simulated human reads the agent's final message of a turn. Plain text heuristics, kept
- * deliberately small and conservative:
+ * How the simulated human reads the agent's final message of a turn. Plain text rules, kept
+ * deliberately small and strict:
  *
- * - `done`: the message carries the DONE marker the prompts ask for (the word DONE in capitals),
- *   or, failing that, is neither a question nor a stop-short. A successful turn that does not flag
- *   unfinished work is taken as finished; the tests that follow are the real check.
- * - `question`: the last paragraph asks something (ends with `?`, or "should I", "would you like",
- *   "let me know", "please confirm" ...).
- * - `stop_short`: empty text, or the message announces work still to do ("next I will", "I'll now",
- *   "remaining steps", "not yet implemented", "to be continued" ...).
+ * - `done`: a line of the message holds the word DONE and nothing else (punctuation or markdown
+ *   around it allowed: `DONE`, `DONE.`, `**DONE**`), which is what every prompt asks for. The word
+ *   inside a sentence ("not DONE yet", "DONE: most of it") does not count.
+ * - `question`: not done, and the last paragraph asks something (ends with `?`, or "should I",
+ *   "would you like", "let me know", "please confirm" ...).
+ * - `stop_short`: anything else, the empty message included. A reply that neither says DONE nor
+ *   asks ("the tool failed, I could not finish") gets a continuation, never the tests.
  */
 export type AgentReplyReading = 'done' | 'question' | 'stop_short';
 
-const DONE_MARKER = /(^|[^A-Za-z])DONE([^A-Za-z]|$)/;
+/** A line whose only word is DONE. */
+const DONE_LINE = /^[^\p{L}\p{N}]*DONE[^\p{L}\p{N}]*$/mu;
 
 const QUESTION_PHRASES =
   /\b(should i|shall i|would you like|do you want|let me know|please confirm|can you confirm|which (one|option) (do|would) you|what would you prefer)\b/i;
-
-const STOP_SHORT_PHRASES =
-  /\b(next,? i('| wi)ll|i('| wi)ll now|now i('| wi)ll|i('| wi)ll (continue|proceed|start|begin)|let me (continue|now|start)|remaining (steps|work|tasks)|still (need|have) to|not (yet|fully) (implemented|finished|done|complete)|to be continued|work in progress|partially (implemented|done|complete))\b/i;
 
 function lastParagraph(text: string): string {
   const paragraphs = text
@@ -28,16 +26,15 @@ function lastParagraph(text: string): string {
   return paragraphs.length === 0 ? '' : paragraphs[paragraphs.length - 1];
 }
 
+/** True when `text` has a line holding only the DONE marker. */
 export function hasDoneMarker(text: string | null): boolean {
-  return text !== null && DONE_MARKER.test(text);
+  return text !== null && DONE_LINE.test(text);
 }
 
 export function readAgentReply(text: string | null): AgentReplyReading {
   const trimmed = (text ?? '').trim();
-  if (trimmed === '') return 'stop_short';
   if (hasDoneMarker(trimmed)) return 'done';
   const last = lastParagraph(trimmed);
   if (last.endsWith('?') || QUESTION_PHRASES.test(last)) return 'question';
-  if (STOP_SHORT_PHRASES.test(last)) return 'stop_short';
-  return 'done';
+  return 'stop_short';
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { DomainError } from 'src/common/errors/domain-error';
+import { DomainError } from 'src/common';
 import {
   DEFAULT_PROMPT_TEMPLATES,
   loadPromptTemplates,

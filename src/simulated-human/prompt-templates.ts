@@ -1,5 +1,5 @@
 import { readFileSync } from 'fs';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { DomainError, ErrorCode } from 'src/common';
 
 /**
  * The words the simulated human says. Every prompt the server sends to the agent comes from one
@@ -22,6 +22,8 @@ export interface PromptTemplates {
   recoverError: string;
   /** Prepended to a follow-up prompt every few turns (the configured cadence). */
   encourage: string;
+  /** The test-writing turn left no test file in the project: ask for the test files again. */
+  noTestsWritten: string;
   /** Generated or regression tests failed: their output goes back to the agent. */
   testFeedback: string;
   /** Some tool calls were refused by the CLI's permission settings. */
@@ -52,16 +54,29 @@ export const TEMPLATE_PLACEHOLDERS: Record<
     allowed: ['taskDescription', 'testFramework', 'testConventions'],
   },
   answerQuestion: { required: ['question'], allowed: ['taskDescription'] },
-  continueStopShort: { required: [], allowed: ['lastMessage', 'taskDescription'] },
-  continueMaxTurns: { required: [], allowed: ['taskDescription'] },
-  recoverError: { required: ['errorText'], allowed: ['errorKind', 'taskDescription'] },
+  continueStopShort: {
+    required: [],
+    allowed: ['lastMessage', 'taskDescription', 'currentGoal'],
+  },
+  continueMaxTurns: { required: [], allowed: ['taskDescription', 'currentGoal'] },
+  recoverError: {
+    required: ['errorText'],
+    allowed: ['errorKind', 'taskDescription', 'currentGoal'],
+  },
   encourage: { required: [], allowed: ['iteration', 'maxIterations'] },
+  noTestsWritten: {
+    required: [],
+    allowed: ['taskDescription', 'testFramework', 'testCommand', 'testConventions'],
+  },
   testFeedback: {
     required: ['failingOutput'],
     allowed: ['failedCount', 'totalCount', 'iteration', 'maxIterations', 'taskDescription'],
   },
-  permissionDenied: { required: ['deniedTools'], allowed: ['allowedTools', 'taskDescription'] },
-  resumeAfterRestart: { required: [], allowed: ['taskDescription'] },
+  permissionDenied: {
+    required: ['deniedTools'],
+    allowed: ['allowedTools', 'taskDescription', 'currentGoal'],
+  },
+  resumeAfterRestart: { required: [], allowed: ['taskDescription', 'currentGoal'] },
   restartConversation: { required: [], allowed: ['errorKind', 'errorText'] },
 };
 
@@ -98,12 +113,13 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     'asking again. When the task is completely finished, end your reply with a line containing only: DONE',
   ].join('\n'),
   continueStopShort: [
-    'You stopped before the task was finished. Please continue and complete it',
-    '(task: {{taskDescription}}). Do not ask for confirmation. When the task is completely',
-    'finished, end your reply with a line containing only: DONE',
+    'Your last reply did not end with DONE, so the work is taken as not finished yet. Please',
+    'continue with {{currentGoal}} (task: {{taskDescription}}) and complete it. If something',
+    'failed, find another way. Do not ask for confirmation. When it is completely finished, end',
+    'your reply with a line containing only: DONE',
   ].join('\n'),
   continueMaxTurns: [
-    'You ran out of steps in the last turn. Continue where you left off and finish the task',
+    'You ran out of steps in the last turn. Continue where you left off with {{currentGoal}}',
     '(task: {{taskDescription}}). When it is completely finished, end your reply with a line',
     'containing only: DONE',
   ].join('\n'),
@@ -112,10 +128,19 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     '',
     '{{errorText}}',
     '',
-    'Check the state of the project (some changes may be half-done), then continue with the task.',
-    'When it is completely finished, end your reply with a line containing only: DONE',
+    'Check the state of the project (some changes may be half-done), then continue with',
+    '{{currentGoal}} (task: {{taskDescription}}). When it is completely finished, end your reply',
+    'with a line containing only: DONE',
   ].join('\n'),
   encourage: "You're making good progress (turn {{iteration}} of {{maxIterations}}). Keep going.",
+  noTestsWritten: [
+    'Your last turn left no test file in the project: no file that looks like a test was created',
+    'or changed. Write the automated tests for your change (task: {{taskDescription}}) as test',
+    "files in the project, using the project's test framework ({{testFramework}}).",
+    '- {{testConventions}}',
+    '- They will be run with: {{testCommand}}',
+    '- When the test files are written and pass, end your reply with a line containing only: DONE',
+  ].join('\n'),
   testFeedback: [
     'The tests failed ({{failedCount}} of {{totalCount}} failing). Output of the failing tests:',
     '',
@@ -127,13 +152,13 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
   permissionDenied: [
     'Some tool calls were refused by the permission settings: {{deniedTools}}.',
     'They will be refused again; do not retry them. Work within the allowed tools ({{allowedTools}})',
-    'and finish the task another way. When it is completely finished, end your reply with a line',
-    'containing only: DONE',
+    'and finish {{currentGoal}} another way. When it is completely finished, end your reply with a',
+    'line containing only: DONE',
   ].join('\n'),
   resumeAfterRestart: [
     'The server running this task was restarted while you were working (task: {{taskDescription}}).',
-    'Check the current state of the project: the last step may be half-done. Then continue the task.',
-    'When it is completely finished, end your reply with a line containing only: DONE',
+    'Check the current state of the project: the last step may be half-done. Then continue with',
+    '{{currentGoal}}. When it is completely finished, end your reply with a line containing only: DONE',
   ].join('\n'),
   restartConversation: [
     'An earlier attempt at this task ended before it could be continued ({{errorKind}}), so this',

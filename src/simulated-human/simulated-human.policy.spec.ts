@@ -74,9 +74,24 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'write_tests', contains: 'add a multiply function' },
   ],
   [
-    'work success summary without marker -> write tests',
+    'work success summary without a DONE line -> continue, not tests',
     { outcome: outcome('success', 'I have implemented multiply() in src/math.js.') },
-    { action: 'write_tests' },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
+    '"not DONE yet" is not done -> continue',
+    { outcome: outcome('success', 'The change is not DONE yet.') },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
+    'a failure without a question -> continue, not tests',
+    { outcome: outcome('success', 'The Bash tool failed, I could not finish the change.') },
+    {
+      action: 'continue',
+      reason: 'continue_stop_short',
+      intervention: true,
+      contains: 'did not end with DONE',
+    },
   ],
   [
     'write-tests prompt names the detected test command',
@@ -110,26 +125,6 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'continue', reason: 'continue_stop_short', intervention: true },
   ],
   [
-    'needs_input with a question -> answer',
-    { outcome: outcome('needs_input', 'Which file should I put it in?') },
-    {
-      action: 'continue',
-      reason: 'answer_question',
-      intervention: true,
-      contains: 'Which file should I put it in?',
-    },
-  ],
-  [
-    'needs_input without a question -> continue',
-    { outcome: outcome('needs_input', 'I started on the change.') },
-    { action: 'continue', reason: 'continue_stop_short', intervention: true },
-  ],
-  [
-    "needs_input: the classifier's reading wins over the text",
-    { outcome: outcome('needs_input', 'Done with part one?', { needsInput: 'stop_short' }) },
-    { action: 'continue', reason: 'continue_stop_short', intervention: true },
-  ],
-  [
     'max_turns -> continue (intervention)',
     { outcome: outcome('max_turns', null) },
     {
@@ -145,13 +140,52 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'continue', reason: 'recover_error', intervention: true, contains: 'rate_limit' },
   ],
   [
-    'api_error not logged in -> fail agent_error',
+    'api_error not logged in -> fail cli_not_logged_in, telling the operator what to do',
     {
       outcome: outcome('api_error', 'Not logged in · Please run /login', {
         apiError: 'not_logged_in',
       }),
     },
-    { action: 'fail', reason: 'agent_error', contains: 'not logged in' },
+    { action: 'fail', reason: 'cli_not_logged_in', contains: 'ANTHROPIC_API_KEY' },
+  ],
+  [
+    'an API error with pauses used up, after nothing but API errors -> api_unavailable',
+    {
+      outcome: outcome('api_error', 'API Error: 529 Overloaded', { apiError: 'overloaded' }),
+      iteration: 5,
+      pauseCount: 5,
+      apiErrorStreak: 5,
+    },
+    { action: 'fail', reason: 'api_unavailable', contains: '529 Overloaded' },
+  ],
+  [
+    'an API error at the iteration limit after three in a row -> api_unavailable',
+    {
+      outcome: outcome('api_error', 'API Error: 500', { apiError: 'other' }),
+      iteration: 20,
+      apiErrorStreak: 3,
+    },
+    { action: 'fail', reason: 'api_unavailable' },
+  ],
+  [
+    'a single API error after other interventions used the pauses -> max_pauses_reached',
+    {
+      outcome: outcome('api_error', 'API Error: 500', { apiError: 'other' }),
+      iteration: 6,
+      pauseCount: 5,
+      apiErrorStreak: 1,
+    },
+    { action: 'fail', reason: 'max_pauses_reached' },
+  ],
+  [
+    'a recovery prompt while writing tests speaks of the tests',
+    { phase: 'writing_tests', outcome: outcome('crash', 'boom') },
+    {
+      action: 'continue',
+      reason: 'recover_error',
+      intervention: true,
+      contains: 'continue with\nwriting the automated tests',
+    },
   ],
   [
     'cli_not_found -> fail cli_not_found',
@@ -260,18 +294,56 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'write_tests' },
   ],
   [
-    'writing_tests success -> run tests',
-    { phase: 'writing_tests', outcome: outcome('success', 'Added tests in test/math.test.js.') },
+    'writing_tests DONE with test files -> run tests',
+    {
+      phase: 'writing_tests',
+      outcome: outcome('success', 'Added tests in test/math.test.js.\nDONE'),
+      testFilesFound: 1,
+    },
     { action: 'run_tests' },
   ],
   [
-    'writing_tests success announcing a run -> still run tests',
+    'writing_tests without a DONE line -> continue with the tests',
     { phase: 'writing_tests', outcome: outcome('success', 'I will now run them.') },
-    { action: 'run_tests' },
+    {
+      action: 'continue',
+      reason: 'continue_stop_short',
+      intervention: true,
+      contains: 'writing the automated tests',
+    },
+  ],
+  [
+    'writing_tests DONE but no test file -> say so and ask again (not an intervention)',
+    {
+      phase: 'writing_tests',
+      outcome: outcome('success', 'Tests written.\nDONE'),
+      testFilesFound: 0,
+      pauseCount: 5,
+    },
+    {
+      action: 'continue',
+      reason: 'no_tests',
+      intervention: false,
+      contains: 'left no test file',
+    },
+  ],
+  [
+    'the second test-writing turn in a row without a test file -> fail no_tests_written',
+    {
+      phase: 'writing_tests',
+      outcome: outcome('success', 'Tests written.\nDONE'),
+      testFilesFound: 0,
+      emptyTestTurns: 1,
+    },
+    { action: 'fail', reason: 'no_tests_written', contains: '2 times' },
   ],
   [
     'writing_tests question -> answer',
-    { phase: 'writing_tests', outcome: outcome('success', 'Should I use jest?') },
+    {
+      phase: 'writing_tests',
+      outcome: outcome('success', 'Should I use jest?'),
+      testFilesFound: 0,
+    },
     { action: 'continue', reason: 'answer_question', intervention: true },
   ],
   [
@@ -296,7 +368,7 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
   ],
   [
     'continuation at the iteration limit -> fail max_iterations_reached',
-    { outcome: outcome('needs_input', 'What now?'), iteration: 20, maxIterations: 20 },
+    { outcome: outcome('success', 'What now?'), iteration: 20, maxIterations: 20 },
     { action: 'fail', reason: 'max_iterations_reached' },
   ],
   [
@@ -311,7 +383,7 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
   ],
   [
     'intervention with pauses used up -> fail max_pauses_reached',
-    { outcome: outcome('needs_input', 'Which one?'), pauseCount: 5, maxPauses: 5 },
+    { outcome: outcome('success', 'Which one?'), pauseCount: 5, maxPauses: 5 },
     { action: 'fail', reason: 'max_pauses_reached', contains: 'answer_question' },
   ],
   [
@@ -372,7 +444,7 @@ describe('decideNextStep', () => {
   it('shortens a huge question so the prompt stays far below the argv limit', () => {
     const question = `${'context '.repeat(50_000)}\nWhich option should I pick?`;
     const d = decideNextStep(
-      input({ outcome: outcome('needs_input', question) }),
+      input({ outcome: outcome('success', question) }),
       DEFAULT_PROMPT_TEMPLATES,
       settings,
     );
@@ -385,7 +457,7 @@ describe('decideNextStep', () => {
 
   it('does not expand placeholders found inside the agent text', () => {
     const d = decideNextStep(
-      input({ outcome: outcome('needs_input', 'Is {{taskDescription}} literal?') }),
+      input({ outcome: outcome('success', 'Is {{taskDescription}} literal?') }),
       DEFAULT_PROMPT_TEMPLATES,
       settings,
     );

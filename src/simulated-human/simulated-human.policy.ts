@@ -1,8 +1,7 @@
-import { TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { TurnOutcome } from 'src/claude-cli';
 import { hasDoneMarker, readAgentReply } from 'src/simulated-human/agent-reply-reader';
 import { PromptTemplates, renderTemplate } from 'src/simulated-human/prompt-templates';
 import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-summary';
-import { StatusReason } from 'src/tasks/task-status';
 
 /**
  * WHERE THE SIMULATED HUMAN DECIDES. `decideNextStep` is a pure function: the outcome of the turn
@@ -13,28 +12,32 @@ import { StatusReason } from 'src/tasks/task-status';
  * 1. `testReport` present (the tests just ran and did not pass): send the failing output back
  *    (`test_feedback`, not an intervention: it costs an iteration, not a pause).
  * 2. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in
- *    (`agent_error`).
- * 3. API error, execution error, crash, timeout: recovery prompt (intervention). When the
- *    conversation cannot be continued (it never started: the turn ended before the CLI's init
- *    line; or the CLI no longer knows it: an unknown resume id) the recovery starts a new
- *    conversation (`newConversation`) whose prompt is `restartConversation` + `firstTurn`, and
- *    the work starts over from the `work` phase.
+ *    (`cli_not_logged_in`, with what the operator must do).
+ * 3. API error, execution error, crash, timeout: recovery prompt (intervention) that names what
+ *    the agent was doing (the task, writing tests, fixing them). When the conversation cannot be
+ *    continued (it never started: the turn ended before the CLI's init line; or the CLI no longer
+ *    knows it: an unknown resume id) the recovery starts a new conversation (`newConversation`)
+ *    whose prompt is `restartConversation` + `firstTurn`, and the work starts over from the `work`
+ *    phase.
  * 4. Max turns: continuation prompt (intervention).
- * 5. Needs input: an answer when the agent asked a question, a continuation otherwise
- *    (intervention).
- * 6. Success with permission denials and no DONE marker: a prompt naming the refused tools
+ * 5. Success with permission denials and no DONE line: a prompt naming the refused tools
  *    (intervention); when the previous turn was refused the very same tools again, the agent is
  *    stuck: fail `permission_denied`.
- * 7. Success (or success with denials carrying DONE): a question is answered, a stop-short is
- *    continued (see `readAgentReply`); otherwise after a `work` turn ask for tests (`write_tests`),
- *    after a `writing_tests` / `fixing_tests` turn run them (`run_tests`). In the test phases
- *    only a question holds up the test run: the run itself is the check.
+ * 6. Success (or success with denials and a DONE line), read by `readAgentReply`: a question is
+ *    answered, a reply without a DONE line is continued (both interventions). A DONE after a
+ *    `work` turn asks for tests (`write_tests`); after a `writing_tests` / `fixing_tests` turn the
+ *    tests run (`run_tests`), unless the turn left no test file (`testFilesFound` 0): then the
+ *    agent is told so and asked again (`no_tests`, not an intervention), and after
+ *    MAX_EMPTY_TEST_TURNS such turns in a row the task fails `no_tests_written`.
  *
  * Limits, checked whenever the decision needs another agent turn:
  * - `iteration` counts agent turns already run (the one that just ended included). When
  *   `iteration >= maxIterations` no further turn is allowed: fail `max_iterations_reached`.
  * - An intervention with `pauseCount >= maxPauses` fails `max_pauses_reached`. The iteration limit
  *   is checked first.
+ * - Either limit reached right after an API error, when the task met nothing but API errors
+ *   lately (`apiErrorStreak` of MAX_API_ERROR_STREAK, or every turn so far), fails
+ *   `api_unavailable` instead: the API, not the agent, kept the task from finishing.
  *
  * Encouragement: when `turnsSinceEncouragement` reaches the cadence (between
  * `encourageEveryMin` and `encourageEveryMax`, chosen by `encouragementSeed`), the `encourage`
@@ -43,15 +46,14 @@ import { StatusReason } from 'src/tasks/task-status';
  * `encourage`. Encouragement never changes whether a prompt is an intervention.
  */
 
-/**
- * The part of a turn outcome the policy reads; any `TurnOutcome` fits. `needsInput` (the
- * classifier's reading of a `needs_input` turn) is used when present, else the policy reads the
- * text itself (`readAgentReply`).
- */
-export type PolicyOutcome = Pick<
-  TurnOutcome,
-  'kind' | 'text' | 'apiError' | 'timeout' | 'needsInput'
-> & {
+/** Test-writing turns in a row that may leave no test file before the task fails. */
+export const MAX_EMPTY_TEST_TURNS = 2;
+
+/** API errors in a row after which a limit reached is blamed on the API (`api_unavailable`). */
+export const MAX_API_ERROR_STREAK = 3;
+
+/** The part of a turn outcome the policy reads; any `TurnOutcome` fits. */
+export type PolicyOutcome = Pick<TurnOutcome, 'kind' | 'text' | 'apiError' | 'timeout'> & {
   permissionDenials: readonly { toolName: string }[];
 };
 
@@ -93,6 +95,15 @@ export interface PolicyInput {
   conversationStarted?: boolean;
   /** The project directory, named in the `firstTurn` prompt of a new conversation. */
   projectPath?: string;
+  /**
+   * After a `writing_tests` / `fixing_tests` turn: how many generated test files the project has
+   * now (absent when nobody looked).
+   */
+  testFilesFound?: number;
+  /** Test-writing turns in a row before this one that left no test file. */
+  emptyTestTurns?: number;
+  /** API errors in a row, the turn that just ended included. */
+  apiErrorStreak?: number;
 }
 
 export interface PolicySettings {
@@ -109,17 +120,20 @@ export type ContinueReason =
   | 'continue_stop_short'
   | 'recover_error'
   | 'test_feedback'
+  | 'no_tests'
   | 'encourage'
   | 'permission_denied';
 
-/** The `StatusReason`s the policy can fail a task with. */
+/** The reasons the policy can fail a task with (each is also a task status reason). */
 export const POLICY_FAIL_REASONS = [
-  'agent_error',
   'cli_not_found',
+  'cli_not_logged_in',
+  'api_unavailable',
   'permission_denied',
+  'no_tests_written',
   'max_iterations_reached',
   'max_pauses_reached',
-] as const satisfies readonly StatusReason[];
+] as const;
 
 export type PolicyFailReason = (typeof POLICY_FAIL_REASONS)[number];
 
@@ -140,6 +154,24 @@ export type Decision =
   | { action: 'fail'; reason: PolicyFailReason; message: string };
 
 const UNKNOWN_RESUME_ID = /No conversation found with session ID/i;
+
+/** What the agent is working on in each phase, for prompts that send it back to work. */
+const PHASE_GOALS: Record<PolicyPhase, string> = {
+  work: 'the task',
+  writing_tests:
+    "writing the automated tests for your change (new test files that the project's test command runs)",
+  fixing_tests: 'making the failing tests pass',
+};
+
+/** What the agent is working on in `phase`, for prompts that send it back to work. */
+export function phaseGoal(phase: PolicyPhase): string {
+  return PHASE_GOALS[phase];
+}
+
+/** The operator's next step when the CLI is not logged in (the agent cannot fix this). */
+const LOGIN_HELP =
+  'Log in to the Claude CLI as the user this server runs as (run `claude` once and use /login), ' +
+  "or set ANTHROPIC_API_KEY in the server's environment, then retry the task.";
 
 /** Mixes an integer so that neighbouring seeds give unrelated cadences. */
 function mix(seed: number): number {
@@ -232,6 +264,29 @@ type Follow = {
   newConversation?: true;
 };
 
+/** True when the API, not the agent, kept the task from finishing (see the limits above). */
+function apiKeptFailing(input: PolicyInput): boolean {
+  if (input.testReport !== undefined || input.outcome.kind !== 'api_error') return false;
+  const streak = input.apiErrorStreak ?? 1;
+  return streak >= Math.min(MAX_API_ERROR_STREAK, input.iteration);
+}
+
+function limitReached(
+  input: PolicyInput,
+  reason: 'max_iterations_reached' | 'max_pauses_reached',
+  message: string,
+): Decision {
+  if (apiKeptFailing(input)) {
+    const streak = input.apiErrorStreak ?? 1;
+    return {
+      action: 'fail',
+      reason: 'api_unavailable',
+      message: `The Claude API kept failing (${streak} API error(s) in a row, the last: ${(input.outcome.text ?? input.outcome.apiError ?? 'unknown').trim()}); ${message}`,
+    };
+  }
+  return { action: 'fail', reason, message };
+}
+
 function followUp(
   input: PolicyInput,
   templates: PromptTemplates,
@@ -241,18 +296,18 @@ function followUp(
   if (input.iteration >= input.maxIterations) {
     const why =
       next.reason === 'test_feedback' ? 'the tests still fail' : 'the task is not finished';
-    return {
-      action: 'fail',
-      reason: 'max_iterations_reached',
-      message: `Reached the limit of ${input.maxIterations} agent turns and ${why}.`,
-    };
+    return limitReached(
+      input,
+      'max_iterations_reached',
+      `Reached the limit of ${input.maxIterations} agent turns and ${why}.`,
+    );
   }
   if (next.intervention && input.pauseCount >= input.maxPauses) {
-    return {
-      action: 'fail',
-      reason: 'max_pauses_reached',
-      message: `The agent needed another intervention (${next.reason}) after ${input.pauseCount} of ${input.maxPauses} allowed.`,
-    };
+    return limitReached(
+      input,
+      'max_pauses_reached',
+      `The agent needed another intervention (${next.reason}) after ${input.pauseCount} of ${input.maxPauses} allowed.`,
+    );
   }
   const cadence = encouragementCadence(
     input.encouragementSeed ?? 0,
@@ -276,7 +331,23 @@ function followUp(
 }
 
 function taskValues(input: PolicyInput): Record<string, string> {
-  return { taskDescription: input.taskDescription ?? 'the task you were given' };
+  return {
+    taskDescription: input.taskDescription ?? 'the task you were given',
+    currentGoal: phaseGoal(input.phase),
+  };
+}
+
+function testSetupValues(input: PolicyInput): Record<string, string> {
+  const setup = input.testSetup ?? {
+    framework: "the project's test framework",
+    command: 'the project test command',
+    conventions: "Follow the existing tests' layout and naming.",
+  };
+  return {
+    testFramework: setup.framework,
+    testCommand: setup.command,
+    testConventions: setup.conventions,
+  };
 }
 
 function answer(
@@ -322,8 +393,8 @@ function afterSuccess(
 ): Decision {
   const reading = readAgentReply(input.outcome.text);
   if (reading === 'question') return answer(input, templates, settings);
-  if (input.phase !== 'work') return { action: 'run_tests' };
   if (reading === 'stop_short') return continueStopShort(input, templates, settings);
+  if (input.phase !== 'work') return afterTestsWritten(input, templates, settings);
   if (input.iteration >= input.maxIterations) {
     return {
       action: 'fail',
@@ -331,20 +402,40 @@ function afterSuccess(
       message: `Reached the limit of ${input.maxIterations} agent turns before tests could be written.`,
     };
   }
-  const setup = input.testSetup ?? {
-    framework: "the project's test framework",
-    command: 'the project test command',
-    conventions: "Follow the existing tests' layout and naming.",
-  };
   return {
     action: 'write_tests',
     prompt: renderTemplate(templates.writeTests, {
       ...taskValues(input),
-      testFramework: setup.framework,
-      testCommand: setup.command,
-      testConventions: setup.conventions,
+      ...testSetupValues(input),
     }),
   };
+}
+
+/** The agent says its tests are written (or fixed): run them, unless there are none. */
+function afterTestsWritten(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+): Decision {
+  if (input.testFilesFound === undefined || input.testFilesFound > 0) {
+    return { action: 'run_tests' };
+  }
+  const emptyTurns = (input.emptyTestTurns ?? 0) + 1;
+  if (emptyTurns >= MAX_EMPTY_TEST_TURNS) {
+    return {
+      action: 'fail',
+      reason: 'no_tests_written',
+      message: `The agent was asked for tests ${emptyTurns} times in a row and left no test file in the project.`,
+    };
+  }
+  return followUp(input, templates, settings, {
+    reason: 'no_tests',
+    intervention: false,
+    prompt: renderTemplate(templates.noTestsWritten, {
+      ...taskValues(input),
+      ...testSetupValues(input),
+    }),
+  });
 }
 
 export function decideNextStep(
@@ -383,8 +474,8 @@ export function decideNextStep(
       if (outcome.kind === 'api_error' && outcome.apiError === 'not_logged_in') {
         return {
           action: 'fail',
-          reason: 'agent_error',
-          message: `The Claude CLI is not logged in: ${text || 'run claude /login or set an API key'}`,
+          reason: 'cli_not_logged_in',
+          message: `The Claude CLI is not logged in${text ? ` ("${text}")` : ''}. ${LOGIN_HELP}`,
         };
       }
       const lost = outcome.kind === 'execution_error' && UNKNOWN_RESUME_ID.test(text);
@@ -420,10 +511,6 @@ export function decideNextStep(
         intervention: true,
         prompt: renderTemplate(templates.continueMaxTurns, taskValues(input)),
       });
-    case 'needs_input':
-      return (outcome.needsInput ?? readAgentReply(outcome.text)) === 'question'
-        ? answer(input, templates, settings)
-        : continueStopShort(input, templates, settings);
     case 'success_with_denials': {
       if (hasDoneMarker(outcome.text) || outcome.permissionDenials.length === 0) {
         return afterSuccess(input, templates, settings);

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { TurnOutcome } from 'src/claude-cli';
 import { Test } from '@nestjs/testing';
-import { AppConfig, loadConfig } from 'src/config/app-config';
-import { ConfigModule } from 'src/config/config.module';
+import { AppConfig, ConfigModule, loadConfig } from 'src/config';
 import { SimulatedHumanModule } from 'src/simulated-human/simulated-human.module';
 import { SimulatedHumanService } from 'src/simulated-human/simulated-human.service';
 
@@ -56,9 +55,8 @@ describe('SimulatedHumanService', () => {
   it('accepts a full TurnOutcome from the ClaudeCli module', () => {
     const service = new SimulatedHumanService(loadConfig({}));
     const outcome: TurnOutcome = {
-      kind: 'needs_input',
+      kind: 'success',
       text: 'Should I use integers?',
-      needsInput: 'question',
       permissionDenials: [],
       conversationCostUsd: 0.01,
       turnCostUsd: 0.01,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from 'src/config/app-config';
+import { AppConfig } from 'src/config';
 import {
   loadPromptTemplates,
   PromptTemplates,
@@ -8,6 +8,7 @@ import {
 import {
   decideNextStep,
   Decision,
+  phaseGoal,
   PolicyInput,
   PolicySettings,
   seedFromString,
@@ -46,9 +47,15 @@ export class SimulatedHumanService {
     return renderTemplate(this.templates.firstTurn, { taskDescription, projectPath });
   }
 
-  /** The prompt that continues a task's conversation after its server stopped mid-task. */
-  resumePrompt(taskDescription: string): string {
-    return renderTemplate(this.templates.resumeAfterRestart, { taskDescription });
+  /**
+   * The prompt that continues a task's conversation after its server stopped mid-task, naming
+   * what the agent was doing then (the task, writing its tests, fixing them).
+   */
+  resumePrompt(taskDescription: string, at: Pick<PolicyInput, 'phase'>): string {
+    return renderTemplate(this.templates.resumeAfterRestart, {
+      taskDescription,
+      currentGoal: phaseGoal(at.phase),
+    });
   }
 
   /** What to do after a turn (or, with `input.testReport`, after a failed test run). */

@@ -1,9 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import {
-  jsonObjectTransformer,
-  LONG_TEXT_COLUMN,
-  TIMESTAMP_COLUMN,
-} from 'src/database/column-types';
+import { jsonObjectTransformer, LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database';
 import { Task } from 'src/tasks/task.entity';
 
 export const INTERACTION_KINDS = [

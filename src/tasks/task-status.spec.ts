@@ -1,7 +1,7 @@
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import {
   assertTransition,
   canTransition,
+  IllegalTransitionError,
   isTerminal,
   TASK_STATUSES,
   TaskStatus,
@@ -45,7 +45,7 @@ describe('task status transitions', () => {
   });
 
   it.each(allPairs.filter(([from, to]) => !isAllowed(from, to)))(
-    'rejects %s -> %s with illegal_transition',
+    'rejects %s -> %s with an IllegalTransitionError',
     (from, to) => {
       expect(canTransition(from, to)).toBe(false);
       let thrown: unknown;
@@ -54,9 +54,8 @@ describe('task status transitions', () => {
       } catch (e) {
         thrown = e;
       }
-      expect(thrown).toBeInstanceOf(DomainError);
-      expect((thrown as DomainError).code).toBe(ErrorCode.IllegalTransition);
-      expect((thrown as DomainError).details).toEqual({ from, to });
+      expect(thrown).toBeInstanceOf(IllegalTransitionError);
+      expect(thrown).toMatchObject({ from, to });
     },
   );
 

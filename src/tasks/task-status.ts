@@ -1,5 +1,3 @@
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
-
 /** Lifecycle states of a task, stored as these upper-case strings. */
 export enum TaskStatus {
   Pending = 'PENDING',
@@ -44,9 +42,13 @@ export const STATUS_REASONS = [
   'tests_running',
   'tests_passed',
   'tests_failed',
+  'tests_missing',
+  'no_tests_written',
   'max_iterations_reached',
   'max_pauses_reached',
   'cli_not_found',
+  'cli_not_logged_in',
+  'api_unavailable',
   'timeout',
   'cancelled',
   'server_restart',
@@ -109,13 +111,18 @@ export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
   return TASK_TRANSITIONS[from].includes(to);
 }
 
-/** Throws `illegal_transition` unless `from -> to` is in the table. */
-export function assertTransition(from: TaskStatus, to: TaskStatus): void {
-  if (!canTransition(from, to)) {
-    throw new DomainError(
-      ErrorCode.IllegalTransition,
-      `Illegal task status transition ${from} -> ${to}`,
-      { from, to },
-    );
+/** A status change outside the table: a bug in the caller, never a client's mistake. */
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly from: TaskStatus,
+    readonly to: TaskStatus,
+  ) {
+    super(`Illegal task status transition ${from} -> ${to}`);
+    this.name = 'IllegalTransitionError';
   }
+}
+
+/** Throws `IllegalTransitionError` unless `from -> to` is in the table. */
+export function assertTransition(from: TaskStatus, to: TaskStatus): void {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
 }

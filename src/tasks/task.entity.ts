@@ -1,6 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database/column-types';
-import { Session } from 'src/sessions/session.entity';
+import { jsonTransformer, LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database';
+import { Session } from 'src/sessions';
 import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 
 /** One plain-language job run by the agent in its session's project. */
@@ -107,6 +107,35 @@ export class Task {
   /** Process group of the CLI or test command running now; ended by the sweep after a crash. */
   @Column({ name: 'process_group_id', type: 'int', nullable: true })
   processGroupId!: number | null;
+
+  // --- what a resumed run continues from (see src/orchestrator/run/run-checkpoint.ts) ---
+
+  /** The run's phase: `work`, `writing_tests` or `fixing_tests`; null before the first turn. */
+  @Column({ name: 'run_phase', type: 'varchar', length: 20, nullable: true })
+  runPhase!: string | null;
+
+  /** Generated test files found so far (project-relative paths). */
+  @Column({ name: 'test_files', ...LONG_TEXT_COLUMN, nullable: true, transformer: jsonTransformer })
+  testFiles!: string[] | null;
+
+  /**
+   * The project as it was before the agent wrote its tests (what new test files are found
+   * against), as JSON text: the run that took it reads it back.
+   */
+  @Column({ name: 'test_snapshot', ...LONG_TEXT_COLUMN, nullable: true })
+  testSnapshot!: string | null;
+
+  /** Test-writing turns in a row that left no test file. */
+  @Column({ name: 'empty_test_turns', type: 'int', default: 0 })
+  emptyTestTurns!: number;
+
+  /** API errors in a row (the wait before the next turn doubles with each). */
+  @Column({ name: 'api_error_streak', type: 'int', default: 0 })
+  apiErrorStreak!: number;
+
+  /** What the current agent conversation has cost; `cost_usd` also counts replaced ones. */
+  @Column({ name: 'conversation_cost_usd', type: 'double', default: 0 })
+  conversationCostUsd!: number;
 
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;

@@ -3,8 +3,7 @@ import { toTaskDetailResponse, toTaskResponse, toTaskStatusResponse } from 'src/
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
-import { Session } from 'src/sessions/session.entity';
-import { toSessionResponse } from 'src/sessions/session.mapper';
+import { Session } from 'src/sessions';
 
 const created = new Date('2026-11-25T06:00:00.123Z');
 const started = new Date('2026-11-25T06:00:01.000Z');
@@ -154,26 +153,5 @@ describe('task mappers', () => {
         created_at: '2026-11-25T06:00:00.123Z',
       },
     ]);
-  });
-
-  it('maps a session', () => {
-    const session = Object.assign(new Session(), {
-      id: 's1',
-      name: null,
-      projectPath: '/p',
-      testCommand: 'npx jest',
-      regressionCommand: null,
-      createdAt: created,
-      updatedAt: created,
-    });
-    expect(toSessionResponse(session)).toEqual({
-      id: 's1',
-      name: null,
-      project_path: '/p',
-      test_command: 'npx jest',
-      regression_command: null,
-      created_at: '2026-11-25T06:00:00.123Z',
-      updated_at: '2026-11-25T06:00:00.123Z',
-    });
   });
 });

@@ -7,9 +7,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
-import { API_PREFIX } from 'src/common/http/api-paths';
-import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
+import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {

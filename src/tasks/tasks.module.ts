@@ -1,17 +1,20 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Session } from 'src/sessions/session.entity';
+import { SessionsModule } from 'src/sessions';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { SessionTasksController } from 'src/tasks/session-tasks.controller';
 import { Task } from 'src/tasks/task.entity';
-import { TasksController } from 'src/tasks/tasks.controller';
+import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+import { TasksController } from 'src/tasks/tasks.controller';
 import { TasksService } from 'src/tasks/tasks.service';
 import { TestCase } from 'src/tasks/test-case.entity';
 
+/** Tasks, their records (interactions, test cases) and the one write path for them (the event log). */
 @Module({
-  imports: [TypeOrmModule.forFeature([Task, Session, ClaudeInteraction, TestCase])],
-  controllers: [TasksController],
-  providers: [TasksService, TaskQueueSignal],
-  exports: [TasksService, TaskQueueSignal, TypeOrmModule],
+  imports: [TypeOrmModule.forFeature([Task, ClaudeInteraction, TestCase]), SessionsModule],
+  controllers: [TasksController, SessionTasksController],
+  providers: [TasksService, TaskQueueSignal, TaskEventLog],
+  exports: [TasksService, TaskQueueSignal, TaskEventLog, TypeOrmModule],
 })
 export class TasksModule {}

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
-import { AppConfig } from 'src/config/app-config';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
-import { isForeignKeyViolation } from 'src/database/database-errors';
-import { Session } from 'src/sessions/session.entity';
+import { DomainError, ErrorCode } from 'src/common';
+import { AppConfig } from 'src/config';
+import { isForeignKeyViolation } from 'src/database';
+import { SessionsService } from 'src/sessions';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
@@ -40,7 +40,7 @@ export const DETAIL_MAX_INTERACTIONS = 500;
 export class TasksService {
   constructor(
     @InjectRepository(Task) private readonly tasks: Repository<Task>,
-    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    private readonly sessions: SessionsService,
     @InjectRepository(ClaudeInteraction)
     private readonly interactions: Repository<ClaudeInteraction>,
     @InjectRepository(TestCase) private readonly testCases: Repository<TestCase>,
@@ -74,10 +74,7 @@ export class TasksService {
       );
     }
     const sessionId = dto.session_id.toLowerCase();
-    const session = await this.sessions.findOneBy({ id: sessionId });
-    if (!session) {
-      throw new DomainError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
-    }
+    const session = await this.sessions.findOne(sessionId);
     const now = new Date();
     const task = this.tasks.create({
       id: randomUUID(),
@@ -108,6 +105,12 @@ export class TasksService {
       cancelRequested: false,
       runningProjectKey: null,
       processGroupId: null,
+      runPhase: null,
+      testFiles: null,
+      testSnapshot: null,
+      emptyTestTurns: 0,
+      apiErrorStreak: 0,
+      conversationCostUsd: 0,
       createdAt: now,
       startedAt: null,
       completedAt: null,

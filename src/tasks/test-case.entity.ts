@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database/column-types';
+import { LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database';
 import { Task } from 'src/tasks/task.entity';
 
 export const TEST_CASE_KINDS = ['generated', 'regression'] as const;

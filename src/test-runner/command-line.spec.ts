@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { DomainError, ErrorCode } from 'src/common';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 
 describe('splitCommandLine', () => {

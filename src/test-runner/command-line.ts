@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { DomainError, ErrorCode } from 'src/common';
 
 /**
  * Splits a session's `test_command` / `regression_command` into an argv array. The result is run

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { lastValueFrom, toArray } from 'rxjs';
-import { loadConfig } from 'src/config/app-config';
+import { loadConfig } from 'src/config';
 import {
   CommandEvent,
   CommandResult,

@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
-import { AppConfig } from 'src/config/app-config';
-import { BoundedBuffer } from 'src/process/bounded-buffer';
-import { buildChildEnv } from 'src/process/child-env';
-import { killProcessGroup, runProcess, SpawnError } from 'src/process/process-group';
+import { AppConfig } from 'src/config';
+import {
+  BoundedBuffer,
+  buildChildEnv,
+  killProcessGroup,
+  runProcess,
+  SpawnError,
+} from 'src/process';
 
 /** One command to run in a project directory. */
 export interface CommandSpec {

@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { loadConfig } from 'src/config/app-config';
+import { loadConfig } from 'src/config';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { parsePorcelainZ, TestFileFinder, walkProject } from 'src/test-runner/test-file-finder';
 

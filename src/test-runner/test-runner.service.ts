@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync }
 import { tmpdir } from 'os';
 import { isAbsolute, join, normalize, relative, sep } from 'path';
 import { concat, defer, EMPTY, filter, map, Observable, of, OperatorFunction } from 'rxjs';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
-import { AppConfig } from 'src/config/app-config';
-import { BoundedBuffer } from 'src/process/bounded-buffer';
+import { AppConfig } from 'src/config';
+import { BoundedBuffer, checkWorkingDirectory } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 import { parseJunitXml } from 'src/test-runner/junit-report';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
@@ -100,18 +99,15 @@ function isOutside(rel: string): boolean {
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
-/** The project's real path; a `DomainError` when it is gone. */
-function projectRoot(projectPath: string): string {
-  try {
-    const real = realpathSync(projectPath);
-    if (statSync(real).isDirectory()) return real;
-  } catch {
-    // reported below
+/**
+ * A generated test file the runner refuses to run: outside the project, not a regular file, or
+ * too many of them. Internal: the run fails its task with it.
+ */
+export class UnsafeTestFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsafeTestFileError';
   }
-  throw new DomainError(
-    ErrorCode.ProjectPathInvalid,
-    `Project directory ${projectPath} does not exist or is not a directory`,
-  );
 }
 
 /** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
@@ -182,9 +178,10 @@ export class TestRunnerService {
   }
 
   /**
-   * Runs the generated test files one command per file. Errors (Observable error) with a
-   * `DomainError` when a file lies outside the project or `testCommand` is not an allowed command
-   * line. No files, or no way to run them, gives a failed report saying so.
+   * Runs the generated test files one command per file. Errors (Observable error) with an
+   * `UnsafeTestFileError` when a file lies outside the project, a `WorkingDirectoryGoneError` when
+   * the project is gone, and a `DomainError` when `testCommand` is not an allowed command line.
+   * No files, or no way to run them, gives a failed report saying so.
    */
   runGenerated(
     projectPath: string,
@@ -192,7 +189,7 @@ export class TestRunnerService {
     testCommand: string | null,
   ): Observable<TestRunEvent> {
     return defer(() => {
-      const root = projectRoot(projectPath);
+      const root = checkWorkingDirectory(projectPath);
       const safeFiles = this.checkFiles(root, files);
       const plan = this.planFor(root, testCommand, safeFiles);
       if (safeFiles.length === 0 || plan === null) {
@@ -213,7 +210,7 @@ export class TestRunnerService {
   runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent> {
     return defer(() => {
       const argv = splitCommandLine(regressionCommand);
-      const root = projectRoot(projectPath);
+      const root = checkWorkingDirectory(projectPath);
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
       return this.commands
         .run({
@@ -264,18 +261,12 @@ export class TestRunnerService {
     const out: string[] = [];
     for (const file of files) {
       if (file === '' || file.includes('\0')) {
-        throw new DomainError(
-          ErrorCode.ValidationFailed,
-          `Invalid test file name ${JSON.stringify(file)}`,
-        );
+        throw new UnsafeTestFileError(`Invalid test file name ${JSON.stringify(file)}`);
       }
       const full = isAbsolute(file) ? normalize(file) : join(root, file);
       const rel = relative(root, full);
       if (rel === '' || isOutside(rel)) {
-        throw new DomainError(
-          ErrorCode.ValidationFailed,
-          `Test file ${JSON.stringify(file)} is outside the project`,
-        );
+        throw new UnsafeTestFileError(`Test file ${JSON.stringify(file)} is outside the project`);
       }
       let real: string;
       try {
@@ -285,8 +276,7 @@ export class TestRunnerService {
       }
       const realRel = relative(root, real);
       if (isOutside(realRel) || !statSync(real).isFile()) {
-        throw new DomainError(
-          ErrorCode.ValidationFailed,
+        throw new UnsafeTestFileError(
           `Test file ${JSON.stringify(file)} is not a regular file inside the project`,
         );
       }
@@ -294,8 +284,7 @@ export class TestRunnerService {
       if (!out.includes(posix)) out.push(posix);
     }
     if (out.length > MAX_GENERATED_FILES) {
-      throw new DomainError(
-        ErrorCode.ValidationFailed,
+      throw new UnsafeTestFileError(
         `${out.length} test files changed; at most ${MAX_GENERATED_FILES} are run`,
       );
     }
@@ -338,7 +327,7 @@ export class TestRunnerService {
             cases.push({
               name: file,
               filePath: file,
-              status: 'error',
+              status: 'skipped',
               durationMs: 0,
               output: `Not run: the generated tests used up TEST_TIMEOUT_SECONDS (${budgetMs} ms) before this file.`,
             });
@@ -389,6 +378,7 @@ export class TestRunnerService {
             cases,
             passed:
               firstBad === undefined &&
+              notRun === 0 &&
               cases.length > 0 &&
               cases.every((c) => c.status === 'passed' || c.status === 'skipped'),
             invocations,

@@ -5,6 +5,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { ClaudeCliRunner } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
+import { Clock } from 'src/common';
 import { AppConfig } from 'src/config/app-config';
 import { DEFAULT_PROMPT_TEMPLATES } from 'src/simulated-human/prompt-templates';
 import {
@@ -114,8 +115,9 @@ beforeAll(async () => {
         })
         .overrideProvider(CliAvailabilityService)
         .useFactory({
-          factory: (config: AppConfig) => new CliAvailabilityService(config, parentEnv),
-          inject: [AppConfig],
+          factory: (config: AppConfig, clock: Clock) =>
+            new CliAvailabilityService(config, clock, parentEnv),
+          inject: [AppConfig, Clock],
         }),
   });
   await t.app.listen(0, '127.0.0.1');

@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { MAX_INT_COLUMN } from 'src/database/column-types';
 import { isProcessAlive } from 'src/process/process-group';
-import { MAX_TURN_STORED_BYTES } from 'src/tasks/orchestrator/turn-interactions';
+import { MAX_TURN_STORED_BYTES } from 'src/orchestrator/turn-interactions';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,

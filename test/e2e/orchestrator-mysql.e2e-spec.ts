@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { isProcessGroupAlive } from 'src/process/process-group';
-import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
+import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 import {
   copyFixtureProject,
   FAKE_CLAUDE,

@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { In } from 'typeorm';
 import { isProcessGroupAlive } from 'src/process/process-group';
-import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
+import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import {

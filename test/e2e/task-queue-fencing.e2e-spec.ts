@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
-import { LeaseSweeperService } from 'src/tasks/orchestrator/lease-sweeper.service';
+import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import {
   ClaimedTask,
   LeaseLostError,
   TaskQueueRepository,
-} from 'src/tasks/orchestrator/task-queue.repository';
+} from 'src/orchestrator/task-queue.repository';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';

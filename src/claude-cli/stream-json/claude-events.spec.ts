@@ -50,10 +50,23 @@ describe('parseClaudeLine', () => {
       }),
     );
     expect(events).toEqual([
-      { type: 'assistant_text', text: 'hi', messageId: 'm1' },
+      { type: 'assistant_text', text: 'hi', messageId: 'm1', synthetic: false },
       { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' }, messageId: 'm1' },
       expect.objectContaining({ type: 'unknown', lineType: 'assistant' }),
     ]);
+  });
+
+  it("marks the CLI's own API error message (model <synthetic>, a top-level error) as synthetic", () => {
+    const text = 'API Error: 529 Overloaded. This is a server-side issue.';
+    expect(
+      parseClaudeLine(
+        line({
+          type: 'assistant',
+          message: { id: 'm2', model: '<synthetic>', content: [{ type: 'text', text }] },
+          error: 'server_error',
+        }),
+      ),
+    ).toEqual([{ type: 'assistant_text', text, messageId: 'm2', synthetic: true }]);
   });
 
   it('reads tool results with string or block content', () => {

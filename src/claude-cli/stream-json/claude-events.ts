@@ -34,6 +34,11 @@ export interface AssistantTextEvent {
   type: 'assistant_text';
   text: string;
   messageId: string | null;
+  /**
+   * Written by the CLI itself, not the model: the text of an API error (the line has a top-level
+   * `error` and the model `<synthetic>`). The turn's result line repeats it.
+   */
+  synthetic: boolean;
 }
 
 export interface ToolUseEvent {
@@ -206,11 +211,12 @@ function parseSystem(obj: Json): ClaudeEvent {
 function parseAssistant(obj: Json): ClaudeEvent[] {
   const message = isObject(obj.message) ? obj.message : {};
   const messageId = str(message.id);
+  const synthetic = typeof obj.error === 'string' || message.model === '<synthetic>';
   const content = Array.isArray(message.content) ? message.content : [];
   const events: ClaudeEvent[] = [];
   for (const block of content) {
     if (isObject(block) && block.type === 'text' && typeof block.text === 'string') {
-      events.push({ type: 'assistant_text', text: block.text, messageId });
+      events.push({ type: 'assistant_text', text: block.text, messageId, synthetic });
     } else if (isObject(block) && block.type === 'tool_use' && typeof block.name === 'string') {
       events.push({
         type: 'tool_use',

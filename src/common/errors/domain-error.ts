@@ -23,7 +23,6 @@ export enum ErrorCode {
   TaskNotDeletable = 'task_not_deletable',
   SessionHasActiveTasks = 'session_has_active_tasks',
   TaskNotCancellable = 'task_not_cancellable',
-  IllegalTransition = 'illegal_transition',
   DatabaseUnavailable = 'database_unavailable',
   Internal = 'internal_error',
 }

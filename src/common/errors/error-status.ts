@@ -22,7 +22,6 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.TaskNotDeletable:
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
-    case ErrorCode.IllegalTransition:
       return HttpStatus.CONFLICT;
     case ErrorCode.PayloadTooLarge:
       return HttpStatus.PAYLOAD_TOO_LARGE;

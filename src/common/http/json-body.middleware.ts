@@ -1,6 +1,6 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { AppConfig } from 'src/config/app-config';
+import { AppConfig } from 'src/config';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 
 /** The shape of body-parser's errors. */

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { Page } from 'src/common/dto/pagination.dto';
+import type { Page } from 'src/common';
 
 export class SessionResponseDto {
   @ApiProperty({ format: 'uuid', example: '3f1d2a4e-9a7b-4a51-9a0f-0c8d6f1e2b3c' })

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEnum, IsOptional, IsUUID } from 'class-validator';
-import { PaginationQueryDto } from 'src/common/dto/pagination.dto';
+import { PaginationQueryDto } from 'src/common';
 import { TaskStatus } from 'src/tasks/task-status';
 
 /** `GET /api/v1/tasks` query: pagination plus optional filters. */

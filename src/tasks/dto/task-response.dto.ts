@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { Page } from 'src/common/dto/pagination.dto';
+import type { Page } from 'src/common';
 import { INTERACTION_KINDS, type InteractionKind } from 'src/tasks/claude-interaction.entity';
 import {
   STATUS_REASONS,

@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
-import { isForeignKeyViolation } from 'src/database/database-errors';
-import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
-import { TaskOrchestratorService } from 'src/tasks/orchestrator/task-orchestrator.service';
-import { ACTIVE_STATUSES, assertTransition, TaskStatus } from 'src/tasks/task-status';
-import { Task } from 'src/tasks/task.entity';
-import { TasksService } from 'src/tasks/tasks.service';
+import { Clock, DomainError, ErrorCode } from 'src/common';
+import { ACTIVE_STATUSES, Task, TaskEventLog, TasksService, TaskStatus } from 'src/tasks';
+import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 
 /**
  * `POST /tasks/{id}/cancel`. A PENDING task is cancelled at once (it never starts: the update is
@@ -21,9 +17,9 @@ export class TaskCancellationService {
   constructor(
     private readonly tasks: TasksService,
     private readonly orchestrator: TaskOrchestratorService,
+    private readonly events: TaskEventLog,
+    private readonly clock: Clock,
     @InjectRepository(Task) private readonly taskRepository: Repository<Task>,
-    @InjectRepository(ClaudeInteraction)
-    private readonly interactions: Repository<ClaudeInteraction>,
   ) {}
 
   async cancel(id: string): Promise<Task> {
@@ -46,7 +42,7 @@ export class TaskCancellationService {
       const result = await this.taskRepository
         .createQueryBuilder()
         .update(Task)
-        .set({ cancelRequested: true, updatedAt: new Date() })
+        .set({ cancelRequested: true, updatedAt: this.clock.now() })
         .where('id = :id AND status IN (:...live)', { id, live: ACTIVE_STATUSES })
         .execute();
       if (!result.affected) continue;
@@ -54,41 +50,27 @@ export class TaskCancellationService {
       return this.tasks.findOne(id);
     }
     // Still moving: leave the request on the row; whoever holds or next queues the task ends it.
-    await this.taskRepository.update({ id }, { cancelRequested: true, updatedAt: new Date() });
+    await this.taskRepository.update(
+      { id },
+      { cancelRequested: true, updatedAt: this.clock.now() },
+    );
     return this.tasks.findOne(id);
   }
 
   private async cancelQueued(task: Task): Promise<boolean> {
-    assertTransition(TaskStatus.Pending, TaskStatus.Cancelled);
-    const now = new Date();
-    const result = await this.taskRepository
-      .createQueryBuilder()
-      .update(Task)
-      .set({
-        status: TaskStatus.Cancelled,
-        statusReason: 'cancelled',
+    const changed = await this.events.changeStatusWhere({
+      taskId: task.id,
+      from: TaskStatus.Pending,
+      to: TaskStatus.Cancelled,
+      reason: 'cancelled',
+      iteration: task.iteration,
+      patch: {
         phase: 'done',
         cancelRequested: true,
-        completedAt: now,
-        updatedAt: now,
+        completedAt: this.clock.now(),
         errorMessage: 'Cancelled on request before it started.',
-      })
-      .where("id = :id AND status = 'PENDING'", { id: task.id })
-      .execute();
-    if (!result.affected) return false;
-    try {
-      await this.interactions.insert({
-        taskId: task.id,
-        kind: 'status',
-        iteration: task.iteration,
-        content: `${TaskStatus.Pending} -> ${TaskStatus.Cancelled} (cancelled)`,
-        data: { from: TaskStatus.Pending, to: TaskStatus.Cancelled, reason: 'cancelled' },
-        createdAt: now,
-      });
-    } catch (error) {
-      // Once CANCELLED the task may be deleted at once; the caller's re-read then answers 404.
-      if (!isForeignKeyViolation(error)) throw error;
-    }
-    return true;
+      },
+    });
+    return changed !== null;
   }
 }

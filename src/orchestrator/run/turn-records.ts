@@ -1,7 +1,11 @@
-import { TurnEvent } from 'src/claude-cli/claude-cli-runner.service';
-import { TurnOutcome } from 'src/claude-cli/turn-outcome';
-import { NewInteraction } from 'src/tasks/orchestrator/task-queue.repository';
-import { TestRunReport } from 'src/test-runner/test-runner.service';
+import { TurnEvent, TurnOutcome } from 'src/claude-cli';
+import { NewInteraction } from 'src/tasks';
+import { TestRunReport } from 'src/test-runner';
+
+/**
+ * WHAT IS STORED PER EVENT of an agent turn and per test run: the records a run appends to the
+ * event log, their size caps, and the per-turn storage budget.
+ */
 
 /** Largest `content` stored for one interaction; agent output beyond it is cut with a marker. */
 export const MAX_INTERACTION_CONTENT_BYTES = 256 * 1024;
@@ -36,7 +40,8 @@ function interaction(
 /**
  * The interaction stored for one event of an agent turn, or null for events that are not stored
  * on their own (`spawned`; `result` and `turn_end` are stored once per turn by
- * `turnEndInteractions`, which knows the classified outcome).
+ * `turnEndInteractions`, which knows the classified outcome; an API error's text, which the CLI
+ * writes as a synthetic assistant message, is stored once, as the turn's `error`).
  */
 export function eventInteraction(event: TurnEvent, iteration: number): NewInteraction | null {
   switch (event.type) {
@@ -54,7 +59,7 @@ export function eventInteraction(event: TurnEvent, iteration: number): NewIntera
         tools: event.tools,
       });
     case 'assistant_text':
-      return interaction('assistant', iteration, event.text, null);
+      return event.synthetic ? null : interaction('assistant', iteration, event.text, null);
     case 'tool_use':
       return interaction('tool_use', iteration, event.name, {
         id: event.id,
@@ -103,7 +108,6 @@ export function eventInteraction(event: TurnEvent, iteration: number): NewIntera
 const OUTCOME_TEXT: Record<TurnOutcome['kind'], string> = {
   success: 'Turn finished',
   success_with_denials: 'Turn finished; some tool calls were refused',
-  needs_input: 'Turn finished waiting for input',
   api_error: 'API error',
   max_turns: 'The agent reached its tool-turn limit',
   execution_error: 'Error during execution',
@@ -163,21 +167,27 @@ export class TurnStorageBudget {
 }
 
 /** True for outcomes whose turn did what was asked of it (the agent answered). */
-export function isAnsweredTurn(outcome: TurnOutcome): boolean {
-  return (
-    outcome.kind === 'success' ||
-    outcome.kind === 'success_with_denials' ||
-    outcome.kind === 'needs_input'
-  );
+export function isAnsweredTurn(outcome: Pick<TurnOutcome, 'kind'>): boolean {
+  return outcome.kind === 'success' || outcome.kind === 'success_with_denials';
 }
 
-/** The `result` interaction of a turn (with its cost and tokens), and an `error` one if it failed. */
+/** The short label of an outcome, e.g. `API error (overloaded)`. */
+function outcomeLabel(outcome: TurnOutcome): string {
+  const detail = outcome.apiError ?? outcome.timeout;
+  return detail ? `${OUTCOME_TEXT[outcome.kind]} (${detail})` : OUTCOME_TEXT[outcome.kind];
+}
+
+/**
+ * The `result` interaction of a turn (with its cost and tokens), and for a turn that failed an
+ * `error` one. The failure's text is stored once, in the `error`; the `result` then carries
+ * only the outcome's label.
+ */
 export function turnEndInteractions(outcome: TurnOutcome, iteration: number): NewInteraction[] {
+  const answered = isAnsweredTurn(outcome);
   const data = {
     outcome: outcome.kind,
     api_error: outcome.apiError ?? null,
     timeout: outcome.timeout ?? null,
-    needs_input: outcome.needsInput ?? null,
     num_turns: outcome.numTurns,
     duration_ms: outcome.durationMs,
     exit_code: outcome.exitCode,
@@ -186,14 +196,19 @@ export function turnEndInteractions(outcome: TurnOutcome, iteration: number): Ne
     conversation_cost_usd: outcome.conversationCostUsd,
   };
   const result: NewInteraction = {
-    ...interaction('result', iteration, outcome.text ?? OUTCOME_TEXT[outcome.kind], data),
+    ...interaction(
+      'result',
+      iteration,
+      answered ? (outcome.text ?? OUTCOME_TEXT[outcome.kind]) : outcomeLabel(outcome),
+      data,
+    ),
     costUsd: outcome.turnCostUsd,
     inputTokens: outcome.inputTokens,
     outputTokens: outcome.outputTokens,
   };
-  if (isAnsweredTurn(outcome)) return [result];
+  if (answered) return [result];
   const detail = outcome.text ?? outcome.stderrTail;
-  const message = detail ? `${OUTCOME_TEXT[outcome.kind]}: ${detail}` : OUTCOME_TEXT[outcome.kind];
+  const message = detail ? `${outcomeLabel(outcome)}: ${detail}` : outcomeLabel(outcome);
   return [
     result,
     interaction('error', iteration, message, {

@@ -15,11 +15,12 @@ import {
   takeUntil,
   timer,
 } from 'rxjs';
-import { AppConfig } from 'src/config/app-config';
-import { LeaseSweeperService } from 'src/tasks/orchestrator/lease-sweeper.service';
-import { TaskLifecycleRunner, TaskRunControl } from 'src/tasks/orchestrator/task-lifecycle';
-import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
-import { ClaimedTask, TaskQueueRepository } from 'src/tasks/orchestrator/task-queue.repository';
+import { AppConfig } from 'src/config';
+import { TaskQueueSignal } from 'src/tasks';
+import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
+import { TaskRunControl } from 'src/orchestrator/run/run-control';
+import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
+import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
 
 /** How often the owner of running tasks looks for cancel requests made on other instances. */
 const CANCEL_POLL_MS = 1000;
@@ -30,7 +31,7 @@ const CANCEL_POLL_MS = 1000;
  * - A poll every QUEUE_POLL_MS (and a wake-up whenever a task is created or finishes) claims as
  *   many tasks as there are free slots (TaskQueueRepository.claimNext), so a claimed task never
  *   waits for a slot while holding a lease.
- * - Each claimed task runs as its own pipeline (TaskLifecycleRunner) with a `TaskRunControl`
+ * - Each claimed task runs as its own pipeline (TaskRunnerService) with a `TaskRunControl`
  *   used to stop it: cancel (from the API on this instance, or seen in the database every
  *   second when requested on another one) and shutdown.
  * - Shutdown (SIGTERM, app.close()): stop claiming, stop every running task (its CLI or test
@@ -55,7 +56,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   constructor(
     private readonly config: AppConfig,
     private readonly queue: TaskQueueRepository,
-    private readonly lifecycle: TaskLifecycleRunner,
+    private readonly runner: TaskRunnerService,
     private readonly sweeper: LeaseSweeperService,
     private readonly queueSignal: TaskQueueSignal,
   ) {}
@@ -131,7 +132,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     this.peak = Math.max(this.peak, this.running.size);
     if (this.stopping) control.stop('shutdown');
     return from(previous).pipe(
-      concatMap(() => this.lifecycle.run(claim, control)),
+      concatMap(() => this.runner.run(claim, control)),
       finalize(() => {
         if (this.running.get(id) === control) this.running.delete(id);
         if (this.winding.get(id) === done) this.winding.delete(id);

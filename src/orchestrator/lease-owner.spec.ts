@@ -5,7 +5,7 @@ import {
   makeOwnerId,
   ownerIsOnThisHost,
   parseOwner,
-} from 'src/tasks/orchestrator/lease-owner';
+} from 'src/orchestrator/lease-owner';
 
 describe('lease owner ids', () => {
   it('name the instance, host and pid, and differ per call', () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isProcessAlive } from 'src/process/process-group';
+import { isProcessAlive } from 'src/process';
 
 /** Owners created in this process (several apps can share one process, e.g. in tests). */
 const ownersInThisProcess = new Set<string>();

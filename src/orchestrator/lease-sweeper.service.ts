@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { AppConfig } from 'src/config/app-config';
-import { groupWorksIn, isProcessGroupAlive, killProcessGroup } from 'src/process/process-group';
-import { isOwnerGoneLocally, ownerIsOnThisHost } from 'src/tasks/orchestrator/lease-owner';
-import { ExpiredLease, TaskQueueRepository } from 'src/tasks/orchestrator/task-queue.repository';
+import { AppConfig } from 'src/config';
+import { groupWorksIn, isProcessGroupAlive, killProcessGroup } from 'src/process';
+import { isOwnerGoneLocally, ownerIsOnThisHost } from 'src/orchestrator/lease-owner';
+import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
 
@@ -15,7 +15,7 @@ const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
  * then the task is re-queued (it resumes its conversation), failed with `server_restart` once its
  * server died MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested. So no task stays
  * RUNNING after its server died. (An owner whose lease lapsed while it still runs stops the task
- * itself: see the lease renewal in task-lifecycle.ts.)
+ * itself: see `lease-renewal.ts`.)
  */
 @Injectable()
 export class LeaseSweeperService implements OnModuleDestroy {

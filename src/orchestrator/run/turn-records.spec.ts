@@ -1,4 +1,4 @@
-import { TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { TurnOutcome } from 'src/claude-cli';
 import {
   capData,
   capText,
@@ -9,8 +9,8 @@ import {
   testRunInteraction,
   turnEndInteractions,
   TurnStorageBudget,
-} from 'src/tasks/orchestrator/turn-interactions';
-import { TestRunReport } from 'src/test-runner/test-runner.service';
+} from 'src/orchestrator/run/turn-records';
+import { TestRunReport } from 'src/test-runner';
 
 const outcome = (over: Partial<TurnOutcome>): TurnOutcome => ({
   kind: 'success',
@@ -84,7 +84,9 @@ describe('eventInteraction', () => {
   });
 
   it('stores agent text as assistant and init as system with the CLI version', () => {
-    expect(eventInteraction({ type: 'assistant_text', text: 'hi', messageId: 'm' }, 1)).toEqual({
+    expect(
+      eventInteraction({ type: 'assistant_text', text: 'hi', messageId: 'm', synthetic: false }, 1),
+    ).toEqual({
       kind: 'assistant',
       iteration: 1,
       content: 'hi',
@@ -109,6 +111,15 @@ describe('eventInteraction', () => {
   it('leaves spawned, result and turn_end to the turn-end record', () => {
     expect(eventInteraction({ type: 'spawned', pid: 12 }, 1)).toBeNull();
     expect(eventInteraction({ type: 'turn_end', outcome: outcome({}) }, 1)).toBeNull();
+  });
+
+  it("leaves the CLI's synthetic API error message to the turn's error record", () => {
+    expect(
+      eventInteraction(
+        { type: 'assistant_text', text: 'API Error: 529', messageId: 'm', synthetic: true },
+        1,
+      ),
+    ).toBeNull();
   });
 });
 
@@ -135,6 +146,18 @@ describe('turnEndInteractions', () => {
     expect(records.map((r) => r.kind)).toEqual(['result', 'error']);
     expect(records[1].content).toBe('The CLI exited without a result: Error: boom');
     expect(records[1].data).toMatchObject({ outcome: 'crash', exit_code: 2 });
+  });
+
+  it("stores an API error's text once: the result carries only the label", () => {
+    const text = 'API Error: 529 Overloaded. This is a server-side issue.';
+    const records = turnEndInteractions(
+      outcome({ kind: 'api_error', apiError: 'overloaded', text, exitCode: 1 }),
+      2,
+    );
+    expect(records.map((r) => [r.kind, r.content])).toEqual([
+      ['result', 'API error (overloaded)'],
+      ['error', `API error (overloaded): ${text}`],
+    ]);
   });
 });
 
@@ -173,7 +196,7 @@ describe('testRunInteraction', () => {
 describe('TurnStorageBudget', () => {
   const text = (bytes: number, iteration = 1) =>
     eventInteraction(
-      { type: 'assistant_text', text: 'x'.repeat(bytes), messageId: null },
+      { type: 'assistant_text', text: 'x'.repeat(bytes), messageId: null, synthetic: false },
       iteration,
     )!;
   const noise = (i: number) =>

@@ -1,11 +1,8 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
-import { API_PREFIX } from 'src/common/http/api-paths';
-import { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
-import { TaskCancellationService } from 'src/tasks/orchestrator/task-cancellation.service';
-import { TaskResponseDto } from 'src/tasks/dto/task-response.dto';
-import { toTaskResponse } from 'src/tasks/task.mapper';
+import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
+import { TaskResponseDto, toTaskResponse } from 'src/tasks';
 
 @ApiTags('tasks')
 @Controller(`${API_PREFIX}/tasks`)

@@ -1,0 +1,14 @@
+export { Clock } from 'src/common/clock';
+export { CommonModule } from 'src/common/common.module';
+export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
+export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
+export { PaginationQueryDto } from 'src/common/dto/pagination.dto';
+export type { Page } from 'src/common/dto/pagination.dto';
+export { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+export { API_PREFIX } from 'src/common/http/api-paths';
+export {
+  buildOpenApiDocument,
+  configureApp,
+  NEST_APP_OPTIONS,
+} from 'src/common/http/configure-app';
+export { UuidParamPipe } from 'src/common/http/uuid-param.pipe';

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Database, Statement } from 'better-sqlite3';
+import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
+
+/** One SQL statement of an atomic write, with `?` placeholders (the same text on both engines). */
+export interface SqlStep {
+  sql: string;
+  params: readonly unknown[];
+  /** When this statement changes no row, the whole write is rolled back and `run` returns null. */
+  required?: boolean;
+}
+
+export interface SqlStepResult {
+  affected: number;
+  /** The new row's id for an INSERT into a table with an auto-increment key. */
+  insertId: number | null;
+}
+
+/** Thrown inside a SQLite transaction to roll it back because a required step changed nothing. */
+class RequiredStepMissed extends Error {}
+
+/** Most distinct statements kept prepared on SQLite (the write path uses a handful). */
+const MAX_PREPARED = 200;
+
+/**
+ * WRITES THAT ARE ALL OR NOTHING. `run` executes a few statements in one transaction and tells
+ * what each changed; a `required` statement that changes no row (a fence that no longer holds)
+ * rolls everything back.
+ *
+ * - SQLite: the statements run synchronously on the better-sqlite3 connection inside
+ *   `db.transaction`, so no other query of this process (TypeORM shares the one connection) can
+ *   run between them: a status row and the change it records can never be interleaved with
+ *   another writer's rows.
+ * - MySQL/MariaDB: a transaction on its own pooled connection, or on `runner` when the caller is
+ *   already inside one (the claim's `FOR UPDATE SKIP LOCKED` transaction).
+ *
+ * Parameters must already be in the driver's format: `QueryBuilder.getQueryAndParameters()` gives
+ * that, as does `driver.preparePersistentValue` for a single value. Errors are TypeORM
+ * `QueryFailedError`s on both engines, so the callers' error mapping (unique and foreign-key
+ * violations) is the same.
+ */
+@Injectable()
+export class AtomicWriter {
+  private readonly sqlite: Database | null;
+  private readonly prepared = new Map<string, Statement>();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.sqlite =
+      dataSource.options.type === 'better-sqlite3'
+        ? (dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection
+        : null;
+  }
+
+  /** Runs `steps` in one transaction; null (nothing kept) when a required step changed no row. */
+  async run(steps: readonly SqlStep[], runner?: QueryRunner): Promise<SqlStepResult[] | null> {
+    if (this.sqlite !== null) return this.runSqlite(this.sqlite, steps);
+    if (runner) return this.runMysql(runner, steps);
+    const own = this.dataSource.createQueryRunner();
+    try {
+      await own.startTransaction();
+      const results = await this.runMysql(own, steps);
+      if (results === null) await own.rollbackTransaction();
+      else await own.commitTransaction();
+      return results;
+    } catch (error) {
+      if (own.isTransactionActive) await own.rollbackTransaction().catch(() => undefined);
+      throw error;
+    } finally {
+      await own.release();
+    }
+  }
+
+  private async runMysql(
+    runner: QueryRunner,
+    steps: readonly SqlStep[],
+  ): Promise<SqlStepResult[] | null> {
+    const results: SqlStepResult[] = [];
+    for (const step of steps) {
+      const result = (await runner.query(step.sql, [...step.params], true)) as {
+        affected?: number;
+        raw?: { insertId?: number };
+      };
+      const affected = result.affected ?? 0;
+      if (step.required && affected === 0) return null;
+      const insertId = result.raw?.insertId;
+      results.push({ affected, insertId: insertId ? Number(insertId) : null });
+    }
+    return results;
+  }
+
+  private runSqlite(db: Database, steps: readonly SqlStep[]): SqlStepResult[] | null {
+    const transaction = db.transaction((): SqlStepResult[] =>
+      steps.map((step) => {
+        let info;
+        try {
+          info = this.statement(db, step.sql).run(...step.params);
+        } catch (error) {
+          throw new QueryFailedError(step.sql, [...step.params], error as Error);
+        }
+        if (step.required && info.changes === 0) throw new RequiredStepMissed();
+        const insertId = Number(info.lastInsertRowid);
+        return { affected: info.changes, insertId: insertId > 0 ? insertId : null };
+      }),
+    );
+    try {
+      return transaction();
+    } catch (error) {
+      if (error instanceof RequiredStepMissed) return null;
+      throw error;
+    }
+  }
+
+  private statement(db: Database, sql: string): Statement {
+    let statement = this.prepared.get(sql);
+    if (statement === undefined) {
+      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
+      statement = db.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    return statement;
+  }
+}

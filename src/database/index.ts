@@ -1,0 +1,13 @@
+export { AtomicWriter } from 'src/database/atomic-writer';
+export type { SqlStep, SqlStepResult } from 'src/database/atomic-writer';
+export {
+  jsonObjectTransformer,
+  jsonTransformer,
+  LONG_TEXT_COLUMN,
+  MAX_INT_COLUMN,
+  TIMESTAMP_COLUMN,
+} from 'src/database/column-types';
+export { isForeignKeyViolation } from 'src/database/database-errors';
+export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
+export { checkDatabase } from 'src/database/database-preflight';
+export { DatabaseModule } from 'src/database/database.module';

@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ClaudeCliModule } from 'src/claude-cli';
+import { ProcessModule } from 'src/process';
+import { SessionsModule } from 'src/sessions';
+import { SimulatedHumanModule } from 'src/simulated-human';
+import { TasksModule } from 'src/tasks';
+import { TestRunnerModule } from 'src/test-runner';
+import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
+import { TaskCancelController } from 'src/orchestrator/task-cancel.controller';
+import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
+import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
+import { TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
+import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
+
+/** Runs tasks: the durable queue, one lifecycle pipeline per task, cancellation, crash recovery. */
+@Module({
+  imports: [
+    ScheduleModule.forRoot(),
+    TasksModule,
+    SessionsModule,
+    ProcessModule,
+    ClaudeCliModule,
+    SimulatedHumanModule,
+    TestRunnerModule,
+  ],
+  controllers: [TaskCancelController],
+  providers: [
+    TaskQueueRepository,
+    TaskRunnerService,
+    TaskOrchestratorService,
+    LeaseSweeperService,
+    TaskCancellationService,
+  ],
+  exports: [TaskOrchestratorService],
+})
+export class OrchestratorModule {}

@@ -1,0 +1,74 @@
+import { Observable } from 'rxjs';
+import { TurnEvent, TurnRequest } from 'src/claude-cli';
+import { Decision, PolicyInput, TestReportSummary, TestRunLike } from 'src/simulated-human';
+import { NewInteraction, NewTestCase, StatusChange, TaskPatch } from 'src/tasks';
+import { ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
+
+/**
+ * THE RUN'S VIEW OF THE OUTSIDE WORLD. A task run (`task-run.ts`) talks only to these ports; the
+ * orchestrator (`task-runner.service.ts`) plugs in the real adapters (the Claude CLI runner, the
+ * test runner, the event log bound to the run's lease, process groups, the clock), and the run's
+ * unit spec plugs in fakes.
+ */
+
+/** Runs one agent turn (one CLI process) as a cold Observable; unsubscribing ends it. */
+export interface AgentPort {
+  runTurn(request: TurnRequest): Observable<TurnEvent>;
+}
+
+/** Finds and runs tests in the project; the run commands are cold Observables like turns. */
+export interface TestPort {
+  describeTestSetup(projectPath: string, testCommand: string | null): TestSetup;
+  snapshot(projectPath: string): Promise<ProjectSnapshot>;
+  changedTestFiles(projectPath: string, before: ProjectSnapshot): Promise<string[]>;
+  runGenerated(
+    projectPath: string,
+    files: readonly string[],
+    testCommand: string | null,
+  ): Observable<TestRunEvent>;
+  runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent>;
+}
+
+/** What the simulated human is asked; pure, so the real policy serves in unit specs too. */
+export interface HumanPort {
+  firstTurnPrompt(taskDescription: string, projectPath: string): string;
+  resumePrompt(taskDescription: string, input: Pick<PolicyInput, 'phase'>): string;
+  decide(input: PolicyInput): Decision;
+  encouragementSeed(taskId: string, encouragementsSoFar: number): number;
+  summarizeTests(runs: readonly TestRunLike[]): TestReportSummary;
+}
+
+/**
+ * The event log bound to the run's lease: every write is fenced and throws `LeaseLostError` once
+ * the lease is gone.
+ */
+export interface RunLog {
+  append(...records: NewInteraction[]): Promise<void>;
+  appendTestRun(record: NewInteraction, cases: readonly NewTestCase[]): Promise<void>;
+  update(patch: TaskPatch): Promise<void>;
+  changeStatus(change: StatusChange, patch?: TaskPatch): Promise<void>;
+  /** To PENDING or a terminal status; lets go of the lease. */
+  release(change: StatusChange, patch?: TaskPatch): Promise<void>;
+}
+
+/** Process groups the run started (to wait for, or end, what a turn or test left behind). */
+export interface ProcessPort {
+  isGroupAlive(pgid: number): boolean;
+  /** SIGINT, SIGTERM, SIGKILL `graceMs` apart; resolves when the group is gone. */
+  endGroup(pgid: number, graceMs: number): Promise<void>;
+}
+
+export interface ClockPort {
+  nowMs(): number;
+  /** Emits once after `ms`; unsubscribing cancels the wait. */
+  delay(ms: number): Observable<void>;
+}
+
+export interface RunPorts {
+  agent: AgentPort;
+  tests: TestPort;
+  human: HumanPort;
+  log: RunLog;
+  processes: ProcessPort;
+  clock: ClockPort;
+}

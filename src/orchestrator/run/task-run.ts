@@ -1,0 +1,402 @@
+import {
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  EMPTY,
+  expand,
+  from,
+  ignoreElements,
+  Observable,
+  takeUntil,
+} from 'rxjs';
+import { TurnOutcome } from 'src/claude-cli';
+import { WorkingDirectoryGoneError } from 'src/process';
+import { Decision, PolicyInput, PolicyPhase } from 'src/simulated-human';
+import { isTerminal, LeaseLostError, StatusReason, TaskStatus } from 'src/tasks';
+import { TestRunReport } from 'src/test-runner';
+import { AgentTurn } from 'src/orchestrator/run/agent-turn';
+import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
+import { TaskRunControl } from 'src/orchestrator/run/run-control';
+import { RunPorts } from 'src/orchestrator/run/run-ports';
+import { RunContext, RunState } from 'src/orchestrator/run/run-state';
+import { RunStatus } from 'src/orchestrator/run/run-status';
+import {
+  END,
+  followUpReason,
+  pauseReason,
+  Step,
+  TestsStep,
+  TurnStep,
+  turnStatus,
+} from 'src/orchestrator/run/run-steps';
+import { TestSetupHint } from 'src/simulated-human';
+import { TestPhase } from 'src/orchestrator/run/test-phase';
+import { capText, isAnsweredTurn } from 'src/orchestrator/run/turn-records';
+import { completionSummary, judgeTestRound } from 'src/orchestrator/run/verdict';
+
+/** Where a run logs what happens to its task (Nest's Logger fits). */
+export interface RunLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Stands in for the last turn's outcome when a resumed run's first step is a test round. */
+const NO_TURN_YET: TurnOutcome = {
+  kind: 'success',
+  text: null,
+  permissionDenials: [],
+  conversationCostUsd: 0,
+  turnCostUsd: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  numTurns: null,
+  durationMs: null,
+  exitCode: null,
+  stderrTail: '',
+  sessionId: null,
+};
+
+/** Longest error message stored on a failed task. */
+const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
+
+/**
+ * THE STEP MACHINE OF ONE TASK RUN. `pipeline()` is the task's lifecycle as one RxJS pipeline:
+ *
+ *   begin -> turn -> (simulated human decides) -> turn ... -> test round -> verdict
+ *
+ * expressed as `expand` over `Step`s (`run-steps.ts`): a turn step runs an `AgentTurn` and asks
+ * the simulated human what comes next; a tests step runs a `TestPhase` round and judges it
+ * (`verdict.ts`): COMPLETED, or the failures go back to the agent. Each idea lives in its own
+ * file: cost and tokens (`run-accounting.ts`), the conversation and its replacement
+ * (`conversation.ts`), the wait after API errors (`api-error-backoff.ts`), what is stored for a
+ * resume (`run-state.ts`), status changes (`run-status.ts`). The outside world is reached only
+ * through `RunPorts`.
+ *
+ * - `control.stop(...)` (cancel, shutdown, lease lost) unsubscribes the running step, which ends
+ *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
+ *   goes back to PENDING (`shutdown`, resumable) or is left to its new owner (`lease_lost`).
+ * - Every error is caught inside this pipeline: the task FAILS (`internal_error`, or
+ *   `project_unavailable` when its directory is gone); a lost lease stops it without writing more.
+ */
+export class TaskRun {
+  private readonly state: RunState;
+  private readonly status: RunStatus;
+  private readonly tracker: ProcessTracker;
+  private readonly turn: AgentTurn;
+  private readonly testPhase: TestPhase;
+  private readonly testSetup: TestSetupHint;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly ports: RunPorts,
+    private readonly control: TaskRunControl,
+    private readonly logger: RunLogger,
+  ) {
+    const task = ctx.task;
+    this.state = new RunState(task, ctx.settings);
+    this.status = new RunStatus(this.state, ports.log);
+    this.tracker = new ProcessTracker(
+      ports.log,
+      ports.processes,
+      ports.clock,
+      ctx.settings.killGraceMs,
+    );
+    this.turn = new AgentTurn(task, ports, this.state, this.status, this.tracker);
+    this.testPhase = new TestPhase(ctx, ports, this.state, this.status, this.tracker);
+    const setup = ports.tests.describeTestSetup(task.projectPath, ctx.testCommand);
+    this.testSetup = {
+      framework: setup.framework,
+      command: setup.command,
+      conventions: setup.conventions,
+    };
+  }
+
+  private get taskId(): string {
+    return this.ctx.task.id;
+  }
+
+  /** Runs the task to its end (or until stopped); completes, never errors. */
+  pipeline(): Observable<void> {
+    const steps$ = defer(() => this.begin()).pipe(
+      expand((step) => this.execute(step), 1),
+      takeUntil(this.control.stopped$),
+      ignoreElements(),
+    );
+    return concat(
+      steps$,
+      defer(() => this.settle()),
+    ).pipe(
+      ignoreElements(),
+      catchError((error: unknown) => defer(() => this.onError(error)).pipe(ignoreElements())),
+    );
+  }
+
+  // ---- steps ----
+
+  private async begin(): Promise<Step> {
+    const { task, resumed } = this.ctx;
+    this.logger.log(`Task ${this.taskId}: started (attempt ${task.attempt})`);
+    if (this.state.iteration >= task.maxIterations) {
+      await this.fail(
+        'max_iterations_reached',
+        `All ${task.maxIterations} iterations were used before the server stopped.`,
+      );
+      return END;
+    }
+    if (resumed && this.state.conversation.started) {
+      if (this.state.phase === 'running_tests' && this.state.testFiles.length > 0) {
+        return { kind: 'tests', files: this.state.testFiles };
+      }
+      const phase = this.resumePhase();
+      return this.turnStep({
+        prompt: this.ports.human.resumePrompt(task.description, { phase }),
+        source: 'resume',
+        phase,
+      });
+    }
+    return this.turnStep({
+      prompt: this.ports.human.firstTurnPrompt(task.description, task.projectPath),
+      source: 'task',
+      phase: 'work',
+    });
+  }
+
+  private resumePhase(): PolicyPhase {
+    if (this.state.phase !== 'running_tests') return this.state.phase;
+    return this.state.testFiles.length > 0 ? 'fixing_tests' : 'writing_tests';
+  }
+
+  private turnStep(step: Pick<TurnStep, 'prompt' | 'source' | 'phase'>): TurnStep {
+    return {
+      ...step,
+      kind: 'turn',
+      reason: null,
+      intervention: false,
+      status: turnStatus(step.phase),
+      statusReason: 'agent_turn',
+      delayMs: 0,
+    };
+  }
+
+  private execute(step: Step): Observable<Step> {
+    switch (step.kind) {
+      case 'turn':
+        return this.turn
+          .run(step)
+          .pipe(concatMap((outcome) => from(this.afterTurn(step, outcome))));
+      case 'tests':
+        return this.runTests(step);
+      case 'end':
+        return EMPTY;
+    }
+  }
+
+  private async afterTurn(step: TurnStep, outcome: TurnOutcome): Promise<Step> {
+    const { state } = this;
+    state.turnsSinceEncouragement += 1;
+    const testFilesFound =
+      step.phase !== 'work' && isAnsweredTurn(outcome)
+        ? (await this.testPhase.findTestFiles()).length
+        : undefined;
+    const decision = this.ports.human.decide({
+      ...this.policyInput(step.phase, outcome),
+      previousDeniedTools: state.previousDeniedTools,
+      conversationStarted: state.conversation.started,
+      projectPath: this.ctx.task.projectPath,
+      testFilesFound,
+      emptyTestTurns: state.emptyTestTurns,
+      apiErrorStreak: state.backoff.streak,
+    });
+    if (testFilesFound !== undefined && testFilesFound > 0) state.emptyTestTurns = 0;
+    if (decision.action === 'continue' && decision.reason === 'no_tests') {
+      state.emptyTestTurns += 1;
+    }
+    state.previousDeniedTools =
+      outcome.permissionDenials.length > 0
+        ? outcome.permissionDenials.map((d) => d.toolName)
+        : undefined;
+    return this.apply(decision, step.phase);
+  }
+
+  private runTests(step: TestsStep): Observable<Step> {
+    return this.testPhase
+      .run(step.files)
+      .pipe(concatMap((reports) => from(this.afterTests(reports))));
+  }
+
+  private async afterTests(reports: readonly TestRunReport[]): Promise<Step> {
+    const verdict = judgeTestRound(reports);
+    if (verdict.passed) {
+      await this.status.release(TaskStatus.Completed, 'tests_passed', {
+        ...verdict.counts,
+        ...this.state.checkpoint(),
+        resultSummary: completionSummary(
+          reports,
+          this.state.iteration,
+          this.state.lastAgentMessage,
+        ),
+      });
+      this.logger.log(`Task ${this.taskId}: COMPLETED (tests_passed)`);
+      return END;
+    }
+    await this.ports.log.update(verdict.counts);
+    const decision = this.ports.human.decide({
+      ...this.policyInput('fixing_tests', this.state.lastOutcome ?? NO_TURN_YET),
+      testReport: this.ports.human.summarizeTests(reports),
+    });
+    return this.apply(decision, 'fixing_tests');
+  }
+
+  private policyInput(phase: PolicyPhase, outcome: TurnOutcome): PolicyInput {
+    const { state } = this;
+    const { task } = this.ctx;
+    return {
+      outcome,
+      phase,
+      iteration: state.iteration,
+      maxIterations: task.maxIterations,
+      pauseCount: state.pauseCount,
+      maxPauses: task.maxPauses,
+      turnsSinceEncouragement: state.turnsSinceEncouragement,
+      taskDescription: task.description,
+      testSetup: this.testSetup,
+      encouragementSeed: this.ports.human.encouragementSeed(task.id, state.encouragements),
+    };
+  }
+
+  /** Carries out the simulated human's decision; returns the next step. */
+  private async apply(decision: Decision, phase: PolicyPhase): Promise<Step> {
+    const { state } = this;
+    switch (decision.action) {
+      case 'fail':
+        await this.fail(decision.reason, decision.message);
+        return END;
+      case 'run_tests':
+        return { kind: 'tests', files: state.testFiles };
+      case 'write_tests':
+        await this.testPhase.snapshotProject();
+        return {
+          kind: 'turn',
+          prompt: decision.prompt,
+          source: 'simulated_human',
+          reason: 'write_tests',
+          intervention: false,
+          phase: 'writing_tests',
+          status: TaskStatus.Testing,
+          statusReason: 'tests_requested',
+          delayMs: 0,
+        };
+      case 'continue': {
+        if (decision.encouraged) {
+          state.turnsSinceEncouragement = 0;
+          state.encouragements += 1;
+        }
+        let nextPhase: PolicyPhase = decision.reason === 'test_feedback' ? 'fixing_tests' : phase;
+        if (decision.newConversation) {
+          // The agent starts over without memory of the task: a new id (the old one may be
+          // taken or unknown to the CLI), and the work phase again.
+          state.conversation.replace();
+          state.accounting.newConversation();
+          nextPhase = 'work';
+          await this.ports.log.update({ claudeSessionId: null, ...state.checkpoint() });
+        }
+        if (decision.intervention) {
+          state.pauseCount += 1;
+          await this.status.moveTo(
+            TaskStatus.Paused,
+            pauseReason(decision.reason, state.lastOutcome),
+            {
+              pauseCount: state.pauseCount,
+              phase: 'simulated_human',
+            },
+          );
+        }
+        return {
+          kind: 'turn',
+          prompt: decision.prompt,
+          source: 'simulated_human',
+          reason: decision.reason,
+          intervention: decision.intervention,
+          phase: nextPhase,
+          status: turnStatus(nextPhase),
+          statusReason: followUpReason(decision.reason),
+          delayMs: state.backoff.delayMs(),
+        };
+      }
+    }
+  }
+
+  private async fail(reason: StatusReason, message: string): Promise<void> {
+    await this.status.release(TaskStatus.Failed, reason, {
+      ...this.state.checkpoint(),
+      errorMessage: capText(message, MAX_ERROR_MESSAGE_BYTES),
+    });
+    this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
+  }
+
+  // ---- stopping ----
+
+  /** After the steps end: act on an outside stop signal, if there was one. */
+  private async settle(): Promise<void> {
+    const signal = this.control.reason;
+    if (signal === null) return;
+    const interrupted = this.tracker.running;
+    await this.tracker.settle();
+    // A status write cut off by the stop may still land; act on the status it leaves.
+    await this.status.settled();
+    if (isTerminal(this.state.status)) return;
+    if (signal === 'lease_lost') {
+      this.logger.warn(`Task ${this.taskId}: lease lost; another server owns it now`);
+      return;
+    }
+    if (interrupted) {
+      await this.ports.log.append({
+        kind: 'system',
+        iteration: this.state.iteration,
+        content:
+          signal === 'cancel'
+            ? 'The running agent turn or test command was stopped: the task was cancelled.'
+            : 'The running agent turn or test command was stopped: the server is shutting down.',
+        data: { type: 'interrupted', signal },
+      });
+    }
+    if (signal === 'cancel') {
+      await this.status.release(TaskStatus.Cancelled, 'cancelled', {
+        ...this.state.checkpoint(),
+        errorMessage: 'Cancelled on request.',
+      });
+      this.logger.log(`Task ${this.taskId}: CANCELLED`);
+    } else {
+      await this.status.release(TaskStatus.Pending, 'shutdown', this.state.checkpoint());
+      this.logger.log(`Task ${this.taskId}: back in the queue (shutdown)`);
+    }
+  }
+
+  private async onError(error: unknown): Promise<void> {
+    await this.tracker.settle();
+    if (error instanceof LeaseLostError) {
+      this.logger.warn(`Task ${this.taskId}: lease lost; stopped without further writes`);
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const reason: StatusReason =
+      error instanceof WorkingDirectoryGoneError ? 'project_unavailable' : 'internal_error';
+    this.logger.error(`Task ${this.taskId}: ${reason}: ${message}`);
+    try {
+      await this.status.settled();
+      await this.ports.log.append({
+        kind: 'error',
+        iteration: this.state.iteration,
+        content: capText(message, MAX_ERROR_MESSAGE_BYTES),
+        data: { reason },
+      });
+      await this.fail(reason, message);
+    } catch (writeError) {
+      this.logger.error(
+        `Task ${this.taskId}: could not store the failure (${String(writeError)}); the lease sweep will take it over`,
+      );
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { concat, concatMap, defer, EMPTY, from, ignoreElements, Observable, of } from 'rxjs';
+import { TaskStatus } from 'src/tasks';
+import { TestRunEvent, TestRunReport } from 'src/test-runner';
+import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
+import { RunContext } from 'src/orchestrator/run/run-state';
+import { RunPorts } from 'src/orchestrator/run/run-ports';
+import { RunState } from 'src/orchestrator/run/run-state';
+import { RunStatus } from 'src/orchestrator/run/run-status';
+import { testRunInteraction } from 'src/orchestrator/run/turn-records';
+
+/**
+ * THE TEST PHASE of a run: what the agent's tests are, and running a test round.
+ *
+ * - Before the agent is asked to write tests, the project is snapshot (`snapshotProject`); the
+ *   generated test files are those created or changed since (`findTestFiles`). Both are stored
+ *   on the task, so a resumed run finds the same files and does not ask for tests again.
+ * - A round (`run`) runs the generated test files, then the session's regression command, storing
+ *   each run (a `test` record and its test cases) as it ends, and emits the reports.
+ */
+export class TestPhase {
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly ports: RunPorts,
+    private readonly state: RunState,
+    private readonly status: RunStatus,
+    private readonly tracker: ProcessTracker,
+  ) {}
+
+  private get projectPath(): string {
+    return this.ctx.task.projectPath;
+  }
+
+  /** The project as it is before the agent writes its tests. */
+  async snapshotProject(): Promise<void> {
+    this.state.testSnapshot = await this.ports.tests.snapshot(this.projectPath);
+    this.state.testFiles = [];
+    this.state.emptyTestTurns = 0;
+    await this.ports.log.update({
+      testSnapshot: JSON.stringify(this.state.testSnapshot),
+      testFiles: [],
+    });
+  }
+
+  /** The generated test files now (created or changed since the snapshot), remembered. */
+  async findTestFiles(): Promise<readonly string[]> {
+    const snapshot = this.state.testSnapshot;
+    if (snapshot !== null) {
+      this.state.testFiles = await this.ports.tests.changedTestFiles(this.projectPath, snapshot);
+    }
+    return this.state.testFiles;
+  }
+
+  /** One test round over `files`; emits the reports (generated, then regression) at the end. */
+  run(files: readonly string[]): Observable<TestRunReport[]> {
+    const reports: TestRunReport[] = [];
+    const store = (event: TestRunEvent): Observable<never> =>
+      from(this.onTestEvent(event, reports)).pipe(ignoreElements());
+    const generated$ = defer(async () => {
+      this.state.phase = 'running_tests';
+      await this.status.moveTo(TaskStatus.Testing, 'tests_running', {
+        phase: 'running_tests',
+        runPhase: this.state.phase,
+      });
+    }).pipe(
+      concatMap(() => this.ports.tests.runGenerated(this.projectPath, files, this.ctx.testCommand)),
+      concatMap(store),
+    );
+    const regressionCommand = this.ctx.regressionCommand;
+    const regression$ =
+      regressionCommand === null || regressionCommand.trim() === ''
+        ? EMPTY
+        : defer(() => this.ports.log.update({ phase: 'running_regression' })).pipe(
+            concatMap(() => this.ports.tests.runRegression(this.projectPath, regressionCommand)),
+            concatMap(store),
+          );
+    return concat(
+      generated$,
+      regression$,
+      defer(() => of(reports)),
+    );
+  }
+
+  private async onTestEvent(event: TestRunEvent, reports: TestRunReport[]): Promise<void> {
+    if (event.type === 'spawned') {
+      await this.tracker.started(event.pid);
+      return;
+    }
+    // Background processes a test command left behind are ended once it exits; wait for them,
+    // so nothing of this task outlives its step.
+    await this.tracker.settle();
+    const report = event.report;
+    reports.push(report);
+    const iteration = this.state.iteration;
+    await this.ports.log.appendTestRun(
+      testRunInteraction(report, iteration),
+      report.cases.map((c) => ({ ...c, iteration, kind: report.kind })),
+    );
+    await this.ports.log.update({ processGroupId: null });
+  }
+}

@@ -1,0 +1,52 @@
+import { TestRunReport } from 'src/test-runner';
+
+/** Counts of one test round, as stored on the task (`tests_passed`, `tests_failed`, `tests_total`). */
+export interface TestCounts {
+  testsPassed: number;
+  testsFailed: number;
+  testsTotal: number;
+}
+
+export interface TestRoundVerdict {
+  /** Every run of the round passed (each command exited 0 in time with at least one case run). */
+  passed: boolean;
+  /**
+   * The round's stored test cases, counted: failed counts `failed` and `error` cases. A run that
+   * failed without any case (a crash, a timeout) fails the round but adds no test to the counts,
+   * so the counts always agree with the stored test cases.
+   */
+  counts: TestCounts;
+}
+
+/** THE VERDICT of one test round (the generated tests, then the regression command). */
+export function judgeTestRound(reports: readonly TestRunReport[]): TestRoundVerdict {
+  const cases = reports.flatMap((r) => r.cases);
+  return {
+    passed: reports.length > 0 && reports.every((r) => r.passed),
+    counts: {
+      testsPassed: cases.filter((c) => c.status === 'passed').length,
+      testsFailed: cases.filter((c) => c.status === 'failed' || c.status === 'error').length,
+      testsTotal: cases.length,
+    },
+  };
+}
+
+/** Longest part of the agent's last message repeated in the completion summary. */
+const MAX_SUMMARY_MESSAGE_CHARS = 2000;
+
+/** `result_summary` of a completed task: what was verified, and the agent's last word. */
+export function completionSummary(
+  reports: readonly TestRunReport[],
+  iteration: number,
+  lastAgentMessage: string | null,
+): string {
+  const lines = reports.map((r) => {
+    const files = [...new Set(r.cases.map((c) => c.filePath).filter((f) => f !== null))];
+    const where = r.kind === 'generated' && files.length > 0 ? ` in ${files.join(', ')}` : '';
+    return `- ${r.kind} tests passed: ${r.cases.length} case(s)${where} (\`${r.command.join(' ')}\`, ${r.durationMs} ms)`;
+  });
+  const message = lastAgentMessage
+    ? `\n\nAgent's last message:\n${lastAgentMessage.slice(0, MAX_SUMMARY_MESSAGE_CHARS)}`
+    : '';
+  return `Completed after ${iteration} agent turn(s). Verified:\n${lines.join('\n')}${message}`;
+}

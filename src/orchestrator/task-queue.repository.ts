@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
+import { Clock } from 'src/common';
+import { AppConfig } from 'src/config';
+import { ACTIVE_STATUSES, Lease, StatusReason, Task, TaskEventLog, TaskStatus } from 'src/tasks';
+import { makeOwnerId } from 'src/orchestrator/lease-owner';
+
+export interface ClaimedTask {
+  lease: Lease;
+  /** The task as it is after the claim (RUNNING, attempt incremented). */
+  task: Task;
+  /** The task ran before (a server stopped while running it) and continues where it was. */
+  resumed: boolean;
+}
+
+/** A task whose lease ran out, as the sweep sees it. */
+export interface ExpiredLease {
+  id: string;
+  attempt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  processGroupId: number | null;
+  projectPath: string;
+  status: TaskStatus;
+}
+
+/** Most tasks looked at per claim (one at a time, oldest first); the first claimable is taken. */
+const CLAIM_CANDIDATES = 20;
+
+/** The unique key a live task holds for its project directory. */
+export function projectKey(projectPath: string): string {
+  return createHash('sha256').update(projectPath).digest('hex');
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string } | undefined)?.code;
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** MySQL gave up on a lock (deadlock victim or wait timeout): the claim is simply tried again later. */
+function isLockConflict(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string } | undefined)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
+/**
+ * WHERE A TASK IS CLAIMED. The durable queue is the `tasks` table itself:
+ *
+ * - `claimNext` takes the oldest PENDING task whose project has no live task, setting status
+ *   RUNNING, a lease (`lease_owner`, `lease_expires_at`), `attempt + 1` and
+ *   `running_project_key` (unique: one live task per project, enforced by the database for every
+ *   server instance). On MySQL/MariaDB the candidates are locked with `FOR UPDATE SKIP LOCKED`
+ *   so instances never wait on each other; on SQLite (one writer) the update is conditional on
+ *   the row being unchanged since it was read. The claim and its `status` record are one write
+ *   (`TaskEventLog.changeStatusWhere`), so nothing can come between them in the history.
+ * - Every later write by the owner goes through `TaskEventLog`, fenced by the lease:
+ *   `WHERE id = ? AND attempt = ? AND lease_owner = ?`, so a stale owner changes nothing.
+ * - Stale leases (the owner died or stopped renewing) are found and taken back here
+ *   (`findStaleLeases`, `reclaimStale`), for the lease sweep.
+ */
+@Injectable()
+export class TaskQueueRepository {
+  /** This server process's lease owner id. */
+  readonly owner: string;
+  private readonly mysql: boolean;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly events: TaskEventLog,
+    private readonly clock: Clock,
+  ) {
+    this.mysql = dataSource.options.type === 'mysql';
+    this.owner = makeOwnerId(config.INSTANCE_ID);
+  }
+
+  private leaseExpiry(): Date {
+    return new Date(this.clock.nowMs() + this.config.LEASE_SECONDS * 1000);
+  }
+
+  /** Claims the oldest runnable PENDING task, or returns null when there is none. */
+  async claimNext(): Promise<ClaimedTask | null> {
+    if (!this.mysql) return this.claimFrom(this.dataSource.manager, '');
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      const claimed = await this.claimFrom(runner.manager, ' FOR UPDATE SKIP LOCKED', runner);
+      await runner.commitTransaction();
+      return claimed;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      if (isLockConflict(error)) return null;
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async claimFrom(
+    manager: EntityManager,
+    lockClause: string,
+    runner?: QueryRunner,
+  ): Promise<ClaimedTask | null> {
+    const tried: string[] = [];
+    while (tried.length < CLAIM_CANDIDATES) {
+      const exclude = tried.length > 0 ? `AND id NOT IN (${tried.map(() => '?').join(', ')}) ` : '';
+      const rows: { id: string }[] = await manager.query(
+        `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 0 ` +
+          `AND project_path NOT IN (SELECT project_path FROM tasks WHERE running_project_key IS NOT NULL) ` +
+          `${exclude}ORDER BY created_at, id LIMIT 1${lockClause}`,
+        tried,
+      );
+      if (rows.length === 0) return null;
+      const id = rows[0].id;
+      tried.push(id);
+      const task = await manager.findOneBy(Task, { id });
+      if (!task || task.status !== TaskStatus.Pending) continue;
+      const now = this.clock.now();
+      const resumed = task.iteration > 0;
+      const reason: StatusReason = resumed ? 'resumed' : 'claimed';
+      const patch = {
+        phase: 'agent_turn' as const,
+        attempt: task.attempt + 1,
+        leaseOwner: this.owner,
+        leaseExpiresAt: this.leaseExpiry(),
+        runningProjectKey: projectKey(task.projectPath),
+        processGroupId: null,
+        startedAt: task.startedAt ?? now,
+      };
+      try {
+        const claimed = await this.events.changeStatusWhere(
+          {
+            taskId: id,
+            from: TaskStatus.Pending,
+            to: TaskStatus.Running,
+            reason,
+            iteration: task.iteration,
+            where: 'attempt = :attempt',
+            params: { attempt: task.attempt },
+            patch,
+            data: { attempt: patch.attempt, owner: this.owner },
+          },
+          runner,
+        );
+        if (claimed === null) continue;
+      } catch (error) {
+        if (isUniqueViolation(error)) continue;
+        throw error;
+      }
+      const claimed = Object.assign(task, patch, {
+        status: TaskStatus.Running,
+        statusReason: reason,
+        updatedAt: now,
+      });
+      return {
+        lease: { taskId: id, attempt: claimed.attempt, owner: this.owner },
+        task: claimed,
+        resumed,
+      };
+    }
+    return null;
+  }
+
+  /** Pushes the lease expiry forward; `LeaseLostError` when the lease is no longer ours. */
+  renew(lease: Lease): Promise<void> {
+    return this.events.update(lease, { leaseExpiresAt: this.leaseExpiry() });
+  }
+
+  /** Ids among `taskIds` whose cancellation was requested. */
+  async cancelRequested(taskIds: readonly string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const rows = await this.dataSource
+      .getRepository(Task)
+      .createQueryBuilder('t')
+      .select('t.id', 'id')
+      .where('t.id IN (:...ids) AND t.cancel_requested = 1', { ids: taskIds })
+      .getRawMany<{ id: string }>();
+    return rows.map((r) => r.id);
+  }
+
+  /** Live tasks whose lease expired before now, or whose owner is `goneOwner(owner)`. */
+  async findStaleLeases(goneOwner: (owner: string) => boolean): Promise<ExpiredLease[]> {
+    const rows = await this.dataSource
+      .getRepository(Task)
+      .createQueryBuilder('t')
+      .select([
+        't.id',
+        't.attempt',
+        't.leaseOwner',
+        't.leaseExpiresAt',
+        't.processGroupId',
+        't.projectPath',
+        't.status',
+      ])
+      .where('t.status IN (:...live)', { live: ACTIVE_STATUSES })
+      .getMany();
+    const now = this.clock.nowMs();
+    return rows
+      .filter(
+        (t) =>
+          t.leaseOwner === null ||
+          t.leaseExpiresAt === null ||
+          t.leaseExpiresAt.getTime() < now ||
+          goneOwner(t.leaseOwner),
+      )
+      .map((t) => ({
+        id: t.id,
+        attempt: t.attempt,
+        leaseOwner: t.leaseOwner,
+        leaseExpiresAt: t.leaseExpiresAt,
+        processGroupId: t.processGroupId,
+        projectPath: t.projectPath,
+        status: t.status,
+      }));
+  }
+
+  /** The conditions under which `stale` may still be taken back (see `reclaimStale`). */
+  private staleCondition(
+    stale: ExpiredLease,
+    ownerGone: boolean,
+  ): {
+    where: string;
+    params: Record<string, unknown>;
+  } {
+    const owner = stale.leaseOwner === null ? 'lease_owner IS NULL' : 'lease_owner = :owner';
+    const expired = ownerGone ? '' : ' AND (lease_expires_at IS NULL OR lease_expires_at < :now)';
+    return {
+      where: `attempt = :attempt AND ${owner}${expired}`,
+      params: { attempt: stale.attempt, owner: stale.leaseOwner, now: this.clock.now() },
+    };
+  }
+
+  /** True while `stale` is still what the sweep saw: same claim, and expired or its owner gone. */
+  async stillStale(stale: ExpiredLease, ownerGone: boolean): Promise<boolean> {
+    const { where, params } = this.staleCondition(stale, ownerGone);
+    const count = await this.dataSource
+      .getRepository(Task)
+      .createQueryBuilder()
+      .where(`id = :id AND ${where}`, { ...params, id: stale.id })
+      .getCount();
+    return count > 0;
+  }
+
+  /**
+   * Takes a stale task back from its owner: re-queued as PENDING (it resumes where it was when
+   * claimed again), or FAILED `server_restart` once its server died MAX_TASK_ATTEMPTS times, or
+   * CANCELLED when a cancel was requested. Conditional on the claim being unchanged and, unless
+   * the owner is known to be gone, the lease still expired, so an owner that renewed in the
+   * meantime keeps its task. Returns the new status, or null when the task was not taken.
+   */
+  async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: stale.id });
+    if (!task || task.attempt !== stale.attempt || task.leaseOwner !== stale.leaseOwner) {
+      return null;
+    }
+    const restarts = task.restarts + 1;
+    const to = task.cancelRequested
+      ? TaskStatus.Cancelled
+      : restarts >= this.config.MAX_TASK_ATTEMPTS
+        ? TaskStatus.Failed
+        : TaskStatus.Pending;
+    const reason: StatusReason = to === TaskStatus.Cancelled ? 'cancelled' : 'server_restart';
+    const now = this.clock.now();
+    const { where, params } = this.staleCondition(stale, ownerGone);
+    const changed = await this.events.changeStatusWhere({
+      taskId: task.id,
+      from: task.status,
+      to,
+      reason,
+      iteration: task.iteration,
+      where,
+      params,
+      data: { previous_owner: stale.leaseOwner },
+      patch: {
+        phase: to === TaskStatus.Pending ? 'queued' : 'done',
+        restarts,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        runningProjectKey: null,
+        processGroupId: null,
+        ...(to === TaskStatus.Failed
+          ? {
+              completedAt: now,
+              errorMessage: `The server running this task stopped ${restarts} time(s); MAX_TASK_ATTEMPTS is ${this.config.MAX_TASK_ATTEMPTS}.`,
+            }
+          : {}),
+        ...(to === TaskStatus.Cancelled ? { completedAt: now } : {}),
+      },
+    });
+    return changed === null ? null : to;
+  }
+
+  /**
+   * Queued tasks whose cancel was requested while they were live (the cancel reached a server
+   * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
+   * forever: the claim skips them. Returns how many.
+   */
+  async cancelFlaggedPending(): Promise<number> {
+    const flagged = await this.dataSource.getRepository(Task).find({
+      where: { status: TaskStatus.Pending, cancelRequested: true },
+      take: CLAIM_CANDIDATES,
+    });
+    let cancelled = 0;
+    for (const task of flagged) {
+      const changed = await this.events.changeStatusWhere({
+        taskId: task.id,
+        from: TaskStatus.Pending,
+        to: TaskStatus.Cancelled,
+        reason: 'cancelled',
+        iteration: task.iteration,
+        where: 'cancel_requested = 1',
+        patch: { phase: 'done', completedAt: this.clock.now() },
+      });
+      if (changed !== null) cancelled += 1;
+    }
+    return cancelled;
+  }
+}

@@ -1,0 +1,15 @@
+export { BoundedBuffer } from 'src/process/bounded-buffer';
+export { buildChildEnv, isAllowedChildEnvName, matchesEnvPattern } from 'src/process/child-env';
+export {
+  groupWorksIn,
+  isProcessAlive,
+  isProcessGroupAlive,
+  killProcessGroup,
+  liveGroupMembers,
+  runProcess,
+  SpawnError,
+} from 'src/process/process-group';
+export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
+export { ProcessGroups } from 'src/process/process-groups';
+export { ProcessModule } from 'src/process/process.module';
+export { checkWorkingDirectory, WorkingDirectoryGoneError } from 'src/process/working-directory';

@@ -1,0 +1,21 @@
+export { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+export type { InteractionKind } from 'src/tasks/claude-interaction.entity';
+export { TaskResponseDto } from 'src/tasks/dto/task-response.dto';
+export { LeaseLostError } from 'src/tasks/lease';
+export type { Lease } from 'src/tasks/lease';
+export { TaskEventLog } from 'src/tasks/task-event-log.service';
+export type {
+  NewInteraction,
+  NewTestCase,
+  QueueStatusChange,
+  StatusChange,
+  TaskPatch,
+} from 'src/tasks/task-event-log.service';
+export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+export { ACTIVE_STATUSES, isTerminal, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
+export type { StatusReason, TaskPhase } from 'src/tasks/task-status';
+export { Task } from 'src/tasks/task.entity';
+export { toTaskResponse } from 'src/tasks/task.mapper';
+export { TasksModule } from 'src/tasks/tasks.module';
+export { TasksService } from 'src/tasks/tasks.service';
+export { TestCase } from 'src/tasks/test-case.entity';

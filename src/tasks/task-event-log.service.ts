@@ -1,0 +1,322 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { filter, Observable, Subject } from 'rxjs';
+import { DataSource, QueryRunner } from 'typeorm';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { Clock } from 'src/common';
+import { AtomicWriter, SqlStep, SqlStepResult } from 'src/database';
+import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction.entity';
+import { Lease, LeaseLostError } from 'src/tasks/lease';
+import { assertTransition, StatusReason, TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+import { TestCase, TestCaseKind, TestCaseStatus } from 'src/tasks/test-case.entity';
+
+export interface NewInteraction {
+  kind: InteractionKind;
+  iteration: number;
+  content: string;
+  data?: Record<string, unknown> | null;
+  costUsd?: number | null;
+  inputTokens?: number | null;
+  outputTokens?: number | null;
+}
+
+export interface NewTestCase {
+  iteration: number;
+  kind: TestCaseKind;
+  name: string;
+  filePath: string | null;
+  status: TestCaseStatus;
+  durationMs: number;
+  output: string;
+}
+
+export interface StatusChange {
+  from: TaskStatus;
+  to: TaskStatus;
+  reason: StatusReason;
+  iteration: number;
+  /** Extra fields of the `status` record's data (besides from, to and reason). */
+  data?: Record<string, unknown>;
+}
+
+/** Columns of the task row, by entity property name. */
+export type TaskPatch = QueryDeepPartialEntity<Task>;
+
+/** A status change made by the queue rather than by the task's lease holder. */
+export interface QueueStatusChange extends StatusChange {
+  taskId: string;
+  /** Further conditions on the row (SQL over column names, with `:named` parameters). */
+  where?: string;
+  params?: Record<string, unknown>;
+  patch?: TaskPatch;
+}
+
+const INTERACTION_COLUMNS = [
+  'task_id',
+  'kind',
+  'iteration',
+  'content',
+  'data',
+  'cost_usd',
+  'input_tokens',
+  'output_tokens',
+  'created_at',
+];
+
+const TEST_CASE_COLUMNS = [
+  'task_id',
+  'iteration',
+  'kind',
+  'name',
+  'file_path',
+  'status',
+  'duration_ms',
+  'output',
+  'created_at',
+];
+
+const LEASE_FENCE = 'id = :taskId AND attempt = :attempt AND lease_owner = :owner';
+
+/** The lease columns cleared when a run lets go of its task. */
+const RELEASED = {
+  leaseOwner: null,
+  leaseExpiresAt: null,
+  runningProjectKey: null,
+  processGroupId: null,
+} as const;
+
+/**
+ * THE ONE WRITE PATH FOR A TASK'S RECORDS. Every interaction (prompt, agent message, tool use and
+ * result, simulated-human message, turn result, error, test run) and every status change of a
+ * task is written here, then published on `events$` with its id, in the order written. No other
+ * code inserts `claude_interactions` rows or changes `tasks.status`.
+ *
+ * - A run's writes are fenced by its lease (`id`, `attempt`, `lease_owner` must still match): a
+ *   stale owner's write changes nothing and throws `LeaseLostError`.
+ * - A status change is validated against the transition table, and the row update (conditional
+ *   on the status it leaves) and its `status` record are one atomic write (`AtomicWriter`), so the
+ *   history can never show a change that did not happen or two changes out of order.
+ * - The queue's own status changes (claim, re-queue of a stale task, cancel of a queued one) go
+ *   through `changeStatusWhere`, conditional on what the queue saw.
+ *
+ * Subscribers get events after they are stored: one task's events arrive in id order (its run
+ * writes one at a time); events of different tasks may interleave.
+ */
+@Injectable()
+export class TaskEventLog {
+  private readonly published = new Subject<ClaudeInteraction>();
+  /** Every event written by this process, after it was stored. */
+  readonly events$: Observable<ClaudeInteraction> = this.published.asObservable();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly writer: AtomicWriter,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The events of one task written by this process from now on. */
+  eventsOf(taskId: string): Observable<ClaudeInteraction> {
+    return this.events$.pipe(filter((event) => event.taskId === taskId));
+  }
+
+  /** Appends records to the lease holder's task, in order, in one write; publishes them. */
+  async append(lease: Lease, records: readonly NewInteraction[]): Promise<void> {
+    if (records.length === 0) return;
+    const now = this.clock.now();
+    const results = await this.writer.run(
+      records.map((record) => ({ ...this.insertInteraction(record, now, lease), required: true })),
+    );
+    if (results === null) throw new LeaseLostError(lease.taskId);
+    this.publish(lease.taskId, records, results, now);
+  }
+
+  /** Appends a test run's record and its test cases (one write, fenced); publishes the record. */
+  async appendTestRun(
+    lease: Lease,
+    record: NewInteraction,
+    cases: readonly NewTestCase[],
+  ): Promise<void> {
+    const now = this.clock.now();
+    const results = await this.writer.run([
+      { ...this.insertInteraction(record, now, lease), required: true },
+      ...cases.map((c) => this.insertTestCase(lease.taskId, c, now)),
+    ]);
+    if (results === null) throw new LeaseLostError(lease.taskId);
+    this.publish(lease.taskId, [record], results.slice(0, 1), now);
+  }
+
+  /** Updates the lease holder's task row (no event); `LeaseLostError` when the lease is gone. */
+  async update(lease: Lease, patch: TaskPatch): Promise<void> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(Task)
+      .set({ ...patch, updatedAt: this.clock.now() })
+      .where(LEASE_FENCE, lease)
+      .execute();
+    if (!result.affected) throw new LeaseLostError(lease.taskId);
+  }
+
+  /** A status change by the lease holder, which keeps the task (it stays live). */
+  async changeStatus(lease: Lease, change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+    await this.leasedChange(lease, change, patch);
+  }
+
+  /**
+   * The lease holder lets go of the task: to PENDING (re-queued) or to a terminal status (which
+   * sets `completed_at`). The lease columns are cleared in the same write.
+   */
+  async release(lease: Lease, change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+    const terminal = change.to !== TaskStatus.Pending;
+    await this.leasedChange(lease, change, {
+      ...patch,
+      ...RELEASED,
+      ...(terminal ? { completedAt: this.clock.now() } : {}),
+    });
+  }
+
+  /**
+   * A status change by the queue (no lease involved), conditional on the task still having
+   * `from` status and on `where`; returns the stored `status` record, or null when the task was
+   * not in that state any more. `runner`: the caller's open MySQL transaction, if any.
+   */
+  async changeStatusWhere(
+    change: QueueStatusChange,
+    runner?: QueryRunner,
+  ): Promise<ClaudeInteraction | null> {
+    assertTransition(change.from, change.to);
+    const now = this.clock.now();
+    const extra = change.where ? ` AND (${change.where})` : '';
+    const record = this.statusRecord(change);
+    const results = await this.writer.run(
+      [
+        {
+          ...this.updateTask(
+            { ...change.patch, status: change.to, statusReason: change.reason, updatedAt: now },
+            `id = :taskId AND status = :from${extra}`,
+            { ...change.params, taskId: change.taskId, from: change.from },
+          ),
+          required: true,
+        },
+        this.insertInteraction(record, now, null, change.taskId),
+      ],
+      runner,
+    );
+    if (results === null) return null;
+    return this.publish(change.taskId, [record], results.slice(1), now)[0];
+  }
+
+  private async leasedChange(lease: Lease, change: StatusChange, patch: TaskPatch): Promise<void> {
+    assertTransition(change.from, change.to);
+    const now = this.clock.now();
+    const record = this.statusRecord(change);
+    const results = await this.writer.run([
+      {
+        ...this.updateTask(
+          { ...patch, status: change.to, statusReason: change.reason, updatedAt: now },
+          `${LEASE_FENCE} AND status = :from`,
+          { ...lease, from: change.from },
+        ),
+        required: true,
+      },
+      this.insertInteraction(record, now, null, lease.taskId),
+    ]);
+    if (results === null) throw new LeaseLostError(lease.taskId);
+    this.publish(lease.taskId, [record], results.slice(1), now);
+  }
+
+  private statusRecord(change: StatusChange): NewInteraction {
+    return {
+      kind: 'status',
+      iteration: change.iteration,
+      content: `${change.from} -> ${change.to} (${change.reason})`,
+      data: { from: change.from, to: change.to, reason: change.reason, ...change.data },
+    };
+  }
+
+  private updateTask(patch: TaskPatch, where: string, params: Record<string, unknown>): SqlStep {
+    const [sql, values] = this.dataSource
+      .createQueryBuilder()
+      .update(Task)
+      .set(patch)
+      .where(where, params)
+      .getQueryAndParameters();
+    return { sql, params: values };
+  }
+
+  /**
+   * An INSERT of one interaction: fenced by the lease (`INSERT ... SELECT ... FROM tasks WHERE
+   * <fence>`) when `lease` is given, a plain one otherwise (inside a write already fenced).
+   */
+  private insertInteraction(
+    record: NewInteraction,
+    at: Date,
+    lease: Lease | null,
+    taskId = lease?.taskId ?? '',
+  ): SqlStep {
+    const values = [
+      taskId,
+      record.kind,
+      record.iteration,
+      record.content,
+      record.data ? JSON.stringify(record.data) : null,
+      record.costUsd ?? null,
+      record.inputTokens ?? null,
+      record.outputTokens ?? null,
+      this.timestamp(ClaudeInteraction, at),
+    ];
+    const placeholders = INTERACTION_COLUMNS.map(() => '?').join(', ');
+    const into = `INSERT INTO claude_interactions (${INTERACTION_COLUMNS.join(', ')})`;
+    if (lease === null) return { sql: `${into} VALUES (${placeholders})`, params: values };
+    return {
+      sql: `${into} SELECT ${placeholders} FROM tasks WHERE id = ? AND attempt = ? AND lease_owner = ?`,
+      params: [...values, lease.taskId, lease.attempt, lease.owner],
+    };
+  }
+
+  private insertTestCase(taskId: string, c: NewTestCase, at: Date): SqlStep {
+    return {
+      sql: `INSERT INTO test_cases (${TEST_CASE_COLUMNS.join(', ')}) VALUES (${TEST_CASE_COLUMNS.map(() => '?').join(', ')})`,
+      params: [
+        taskId,
+        c.iteration,
+        c.kind,
+        c.name,
+        c.filePath,
+        c.status,
+        Math.round(c.durationMs),
+        c.output,
+        this.timestamp(TestCase, at),
+      ],
+    };
+  }
+
+  private timestamp(entity: typeof ClaudeInteraction | typeof TestCase, at: Date): unknown {
+    const column = this.dataSource.getMetadata(entity).findColumnWithPropertyName('createdAt');
+    return this.dataSource.driver.preparePersistentValue(at, column!);
+  }
+
+  private publish(
+    taskId: string,
+    records: readonly NewInteraction[],
+    results: readonly SqlStepResult[],
+    at: Date,
+  ): ClaudeInteraction[] {
+    const events = records.map((record, index) =>
+      Object.assign(new ClaudeInteraction(), {
+        id: results[index].insertId ?? 0,
+        taskId,
+        kind: record.kind,
+        iteration: record.iteration,
+        content: record.content,
+        data: record.data ?? null,
+        costUsd: record.costUsd ?? null,
+        inputTokens: record.inputTokens ?? null,
+        outputTokens: record.outputTokens ?? null,
+        createdAt: at,
+      }),
+    );
+    for (const event of events) this.published.next(event);
+    return events;
+  }
+}

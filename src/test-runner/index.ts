@@ -1,0 +1,11 @@
+export { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
+export type { ProjectSnapshot } from 'src/test-runner/test-file-finder';
+export { TestRunnerModule } from 'src/test-runner/test-runner.module';
+export { TestRunnerService, UnsafeTestFileError } from 'src/test-runner/test-runner.service';
+export type {
+  TestCaseResult,
+  TestCaseStatus,
+  TestRunEvent,
+  TestRunReport,
+  TestSetup,
+} from 'src/test-runner/test-runner.service';
