@@ -40,6 +40,15 @@ export interface SessionPageDto {
   offset: number;
 }
 
+export interface CreateTaskDto {
+  session_id: string;
+  description: string;
+  /** Agent turns allowed (default MAX_ITERATIONS = 20, at most MAX_ITERATIONS_LIMIT = 100 unless configured otherwise) */
+  max_iterations?: number;
+  /** Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise) */
+  max_pauses?: number;
+}
+
 export interface TestCountsDto {
   passed: number;
   failed: number;
@@ -64,9 +73,13 @@ export interface TaskResponseDto {
     | 'tests_running'
     | 'tests_passed'
     | 'tests_failed'
+    | 'tests_missing'
+    | 'no_tests_written'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
     | 'cli_not_found'
+    | 'cli_not_logged_in'
+    | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
     | 'server_restart'
@@ -108,15 +121,6 @@ export interface TaskPageDto {
   total: number;
   limit: number;
   offset: number;
-}
-
-export interface CreateTaskDto {
-  session_id: string;
-  description: string;
-  /** Agent turns allowed (default MAX_ITERATIONS = 20, at most MAX_ITERATIONS_LIMIT = 100 unless configured otherwise) */
-  max_iterations?: number;
-  /** Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise) */
-  max_pauses?: number;
 }
 
 export interface InteractionResponseDto {
@@ -174,9 +178,13 @@ export interface TaskDetailResponseDto {
     | 'tests_running'
     | 'tests_passed'
     | 'tests_failed'
+    | 'tests_missing'
+    | 'no_tests_written'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
     | 'cli_not_found'
+    | 'cli_not_logged_in'
+    | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
     | 'server_restart'
@@ -244,9 +252,13 @@ export interface TaskStatusResponseDto {
     | 'tests_running'
     | 'tests_passed'
     | 'tests_failed'
+    | 'tests_missing'
+    | 'no_tests_written'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
     | 'cli_not_found'
+    | 'cli_not_logged_in'
+    | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
     | 'server_restart'
@@ -292,6 +304,9 @@ export interface ClaudeCliHealthDto {
   version: string | null;
   /** e.g. "not found at claude" */
   error: string | null;
+  /** Whether the CLI has credentials (`claude auth status`, no API call): a login of the user the server runs as, or ANTHROPIC_API_KEY. Tasks fail with `cli_not_logged_in` while it is false; null when it cannot be told. */
+  logged_in: boolean | null;
+  auth_method: string | null;
 }
 
 export interface OrchestratorHealthDto {

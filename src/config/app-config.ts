@@ -40,9 +40,14 @@ const toList = ({ value }: { value: unknown }): unknown =>
  */
 export class AppConfig {
   // --- server ---
+  /**
+   * Interface to listen on. Loopback by default: whoever can reach the port can make the server
+   * run programs (the agent has a shell; test commands are programs), so listening on other
+   * interfaces is a choice to make explicitly.
+   */
   @IsString()
   @MinLength(1)
-  HOST = '0.0.0.0';
+  HOST = '127.0.0.1';
 
   @Transform(toInt)
   @IsInt()

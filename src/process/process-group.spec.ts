@@ -85,6 +85,44 @@ describe('isProcessAlive', () => {
 });
 
 describe('runProcess', () => {
+  it('reads output printed after the leader exited, even when the event loop was busy meanwhile', async () => {
+    // The leader prints a first line and exits; a child it leaves behind (holding the pipe)
+    // prints the last line 600 ms later. From 200 ms after the first line (the leader's exit
+    // seen by then) the test keeps this process's event loop busy for 1.5 s, past the drain's
+    // idle wait, from a setImmediate callback: the next thing the loop does is run its expired
+    // timers, before it reads the line now waiting in the pipe. The line must still be read.
+    const leader = [
+      "const { spawn } = require('child_process');",
+      "spawn(process.execPath, ['-e', 'setTimeout(() => console.log(\\'THE END\\'), 600)'], {",
+      "  stdio: ['ignore', 'inherit', 'inherit'],",
+      '}).unref();',
+      "console.log('started');",
+    ].join('\n');
+    const events: ProcessEvent[] = [];
+    let stalled = false;
+    await new Promise<void>((done, fail) =>
+      runProcess(spec(leader)).subscribe({
+        next: (e) => {
+          events.push(e);
+          if (e.type === 'stdout' && !stalled) {
+            stalled = true;
+            setTimeout(
+              () =>
+                setImmediate(() => {
+                  const until = Date.now() + 1500;
+                  while (Date.now() < until);
+                }),
+              200,
+            );
+          }
+        },
+        error: fail,
+        complete: done,
+      }),
+    );
+    expect(stdoutOf(events)).toBe('started\nTHE END\n');
+  });
+
   it('emits spawned, output and exit, then completes', async () => {
     const events = await lastValueFrom(
       runProcess(

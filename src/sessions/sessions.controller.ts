@@ -1,8 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiCreatedResponse,
-  ApiNoContentResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
@@ -42,15 +41,5 @@ export class SessionsController {
   @ApiErrorResponses(400, 404)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<SessionResponseDto> {
     return toSessionResponse(await this.sessions.findOne(id));
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
-  @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 404, 409)
-  async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
-    await this.sessions.remove(id);
   }
 }

@@ -1,19 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
 import { DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
 import { splitCommandLine } from 'src/test-runner';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
-
-/**
- * A task that owns its project right now (RUNNING, PAUSED or TESTING) holds
- * `tasks.running_project_key`. The Tasks module depends on this one, so the deletion guard reads
- * that column rather than importing the task statuses.
- */
-const LIVE_TASK = 'tasks.session_id = :id AND tasks.running_project_key IS NOT NULL';
 
 const blankToNull = (value: string | null | undefined): string | null =>
   value === undefined || value === null || value.trim() === '' ? null : value;
@@ -47,7 +40,6 @@ function assertRunnableCommands(commands: Record<string, string | null>): void {
 export class SessionsService {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly projectPaths: ProjectPathService,
   ) {}
 
@@ -83,35 +75,5 @@ export class SessionsService {
     const session = await this.sessions.findOneBy({ id });
     if (!session) throw new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
     return session;
-  }
-
-  /**
-   * Deletes the session and (by cascade) its tasks, unless one of them is RUNNING, PAUSED or
-   * TESTING (409 `session_has_active_tasks`): those own a process in the project. One conditional
-   * statement, not a transaction: on SQLite TypeORM shares one connection, and a transaction
-   * here would swallow (and on rollback undo) the orchestrator's writes made meanwhile.
-   */
-  async remove(id: string): Promise<void> {
-    const result = await this.sessions
-      .createQueryBuilder()
-      .delete()
-      .from(Session)
-      .where('id = :id', { id })
-      .andWhere(`NOT EXISTS (SELECT 1 FROM tasks WHERE ${LIVE_TASK})`)
-      .execute();
-    if ((result.affected ?? 0) > 0) return;
-    await this.findOne(id);
-    const [{ count }] = await this.dataSource
-      .createQueryBuilder()
-      .select('COUNT(*)', 'count')
-      .from('tasks', 'tasks')
-      .where(LIVE_TASK, { id })
-      .getRawMany<{ count: number | string }>();
-    const active = Number(count);
-    throw new DomainError(
-      ErrorCode.SessionHasActiveTasks,
-      `Session ${id} has ${active} running task(s); cancel them first`,
-      { active_tasks: active },
-    );
   }
 }

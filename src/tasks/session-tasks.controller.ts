@@ -1,12 +1,21 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
+import {
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import { SessionsService } from 'src/sessions';
 import { TaskPageDto } from 'src/tasks/dto/task-response.dto';
 import { SessionTaskListQueryDto } from 'src/tasks/dto/session-task-list-query.dto';
 import { TasksService } from 'src/tasks/tasks.service';
 
-/** `GET /sessions/{id}/tasks`: a session's tasks (here, as the Sessions module knows no tasks). */
+/**
+ * The session routes that concern its tasks: listing them, and deleting the session with them
+ * (refused while one runs). They live here because the Sessions module knows nothing of tasks.
+ */
 @ApiTags('sessions')
 @Controller(`${API_PREFIX}/sessions`)
 export class SessionTasksController {
@@ -26,5 +35,15 @@ export class SessionTasksController {
   ): Promise<TaskPageDto> {
     await this.sessions.findOne(id);
     return this.tasks.list({ ...query, session_id: id });
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponses(400, 404, 409)
+  async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
+    await this.tasks.removeSession(id);
   }
 }

@@ -5,7 +5,7 @@ import { FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isForeignKeyViolation } from 'src/database';
-import { SessionsService } from 'src/sessions';
+import { Session, SessionsService } from 'src/sessions';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
@@ -22,7 +22,7 @@ import {
   toTaskStatusResponse,
 } from 'src/tasks/task.mapper';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
-import { TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
+import { ACTIVE_STATUSES, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
 
@@ -203,6 +203,35 @@ export class TasksService {
       ErrorCode.TaskNotDeletable,
       `Task ${id} is ${task.status}; cancel it before deleting`,
       { status: task.status },
+    );
+  }
+
+  /**
+   * Deletes a session and (by cascade) its tasks, unless one of them is RUNNING, PAUSED or
+   * TESTING (409 `session_has_active_tasks`): those own a process in the project. One conditional
+   * statement, not a transaction: on SQLite TypeORM shares one connection, and a transaction
+   * here would swallow (and on rollback undo) the orchestrator's writes made meanwhile.
+   */
+  async removeSession(id: string): Promise<void> {
+    const result = await this.tasks.manager
+      .createQueryBuilder()
+      .delete()
+      .from(Session)
+      .where('id = :id', { id })
+      .andWhere(
+        'NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.session_id = :id AND tasks.status IN (:...active))',
+        { active: [...ACTIVE_STATUSES] },
+      )
+      .execute();
+    if ((result.affected ?? 0) > 0) return;
+    await this.sessions.findOne(id);
+    const active = await this.tasks.count({
+      where: { sessionId: id, status: In([...ACTIVE_STATUSES]) },
+    });
+    throw new DomainError(
+      ErrorCode.SessionHasActiveTasks,
+      `Session ${id} has ${active} running task(s); cancel them first`,
+      { active_tasks: active },
     );
   }
 }

@@ -7,6 +7,7 @@ import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-c
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { ResultEvent } from 'src/claude-cli/stream-json/claude-events';
 import { LAST_PER_PROCESS_COST_VERSION, TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
 import { isProcessGroupAlive } from 'src/process/process-group';
 import { MockAnthropicApi } from 'test/contract/mock-anthropic-api';
@@ -90,17 +91,31 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
   let firstTurn: TurnOutcome;
 
   it('is the pinned version', async () => {
-    const svc = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }), {
-      PATH: process.env.PATH,
-      HOME: home,
-    });
+    const svc = new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
+      new Clock(),
+      { PATH: process.env.PATH, HOME: home },
+    );
     expect(await svc.check()).toEqual({
       command: CLAUDE,
       available: true,
       version: PINNED_VERSION,
       error: null,
+      loggedIn: false,
+      authMethod: null,
     });
     expect(LAST_PER_PROCESS_COST_VERSION).toBe(PINNED_VERSION);
+  });
+
+  it('tells whether it is logged in from `auth status`, without calling the API', async () => {
+    const before = api.requests.length;
+    const withKey = new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
+      new Clock(),
+      { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-ant-dummy' },
+    );
+    expect(await withKey.check()).toMatchObject({ loggedIn: true, authMethod: 'api_key' });
+    expect(api.requests.length).toBe(before);
   });
 
   it('starts with our session id, really writes a file and runs Bash, and ends in a success we classify', async () => {

@@ -6,6 +6,7 @@ import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { DESCRIPTION_MAX_LENGTH } from 'src/tasks/dto/create-task.dto';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
+import { TestCase } from 'src/tasks/test-case.entity';
 import {
   createTestDatabase,
   describeMysql,
@@ -26,7 +27,12 @@ function databaseSuite(kind: TestDatabaseKind): void {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    ds = await new DataSource(buildDataSourceOptions({ databaseUrl: db.url })).initialize();
+    ds = await new DataSource(
+      buildDataSourceOptions({
+        databaseUrl: db.url,
+        entities: [Session, Task, ClaudeInteraction, TestCase],
+      }),
+    ).initialize();
   });
   afterAll(async () => {
     if (ds?.isInitialized) await ds.destroy();

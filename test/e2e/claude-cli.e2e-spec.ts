@@ -17,9 +17,10 @@ import { lastValueFrom, Observable, tap, toArray } from 'rxjs';
 import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
 import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
+import { WorkingDirectoryGoneError } from 'src/process/working-directory';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
 const CUT = /\[\.\.\. (\d+) bytes cut\]$/;
@@ -134,7 +135,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     });
     expect(outcome).toMatchObject({
       kind: 'success',
-      text: 'DONE: the requested change is implemented.',
+      text: 'The requested change is implemented.\nDONE',
       sessionId: req.conversationId,
       exitCode: 0,
       turnCostUsd: 0.01,
@@ -261,7 +262,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const err: unknown = await lastValueFrom(
       runner().runTurn(request(bigPrompt('hi'), { conversationId: 'not-a-uuid' })),
     ).catch((e: unknown) => e);
-    expect((err as DomainError).code).toBe(ErrorCode.ValidationFailed);
+    expect(err).toBeInstanceOf(TypeError);
     expect(existsSync(promptDir())).toBe(false);
   });
 
@@ -316,8 +317,8 @@ describe('ClaudeCliRunner through the fake CLI', () => {
       'task [[fake-script:ask-question | edit-files path=src/a.js content="module.exports = 1;\\n" | success]]',
     );
     expect((await run(r, first)).outcome).toMatchObject({
-      kind: 'needs_input',
-      needsInput: 'question',
+      kind: 'success',
+      text: expect.stringMatching(/\?$/),
     });
     const next = { conversationId: first.conversationId, resume: true };
     expect((await run(r, request('answer: yes', next))).outcome.kind).toBe('success');
@@ -330,8 +331,8 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const r = runner({}, { FAKE_CLAUDE_SCENARIO: 'stop-short,success' });
     const first = request('plain task');
     expect((await run(r, first)).outcome).toMatchObject({
-      kind: 'needs_input',
-      needsInput: 'stop_short',
+      kind: 'success',
+      text: expect.stringMatching(/^I have set up the module skeleton/),
     });
     const second = await run(
       r,
@@ -528,7 +529,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
       }),
     );
     clearInterval(sampler);
-    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.' });
+    expect(outcome).toMatchObject({ kind: 'success', text: 'Printed a lot.\nDONE' });
     expect(warnings).toBe(1);
     expect(passedBytes).toBeLessThanOrEqual(1024 * 1024);
     expect(peak - before).toBeLessThan(100 * 1024 * 1024);
@@ -549,7 +550,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(texts[0].startsWith('xxxx')).toBe(true);
     expect(texts[0].length).toBeLessThanOrEqual(64 * 1024);
     expect(texts[0].length - CUT.exec(texts[0])![0].length + cut).toBeGreaterThanOrEqual(20e6);
-    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.' });
+    expect(outcome).toMatchObject({ kind: 'success', text: 'Printed a lot.\nDONE' });
   });
 
   it('skips an endless line of structure, keeping at most the line limit plus its slack', async () => {
@@ -568,7 +569,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
       },
     ]);
     expect(events.filter((e) => e.type === 'assistant_text')).toHaveLength(1);
-    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.' });
+    expect(outcome).toMatchObject({ kind: 'success', text: 'Printed a lot.\nDONE' });
   });
 
   it('reads a success whose result text is 5 MB: the text shortened to the line limit', async () => {
@@ -581,7 +582,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const text = outcome.text ?? '';
     expect(
       text.startsWith(
-        'DONE: the requested change is implemented.\n"quoted" back\\slash é 漢字 😀 \u0001 ',
+        'The requested change is implemented.\nDONE\n"quoted" back\\slash é 漢字 😀 \u0001 ',
       ),
     ).toBe(true);
     expect(Number(CUT.exec(text)?.[1])).toBeGreaterThan(1_000_000);
@@ -600,7 +601,7 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(cutAt).toBeGreaterThan(0);
     expect(events.slice(cutAt + 1).map((e) => e.type)).toEqual(['result', 'turn_end']);
     expect(events.find((e) => e.type === 'init')).toMatchObject({ cliVersion: '2.1.197' });
-    expect(outcome).toMatchObject({ kind: 'success', text: 'DONE: printed a lot.', exitCode: 0 });
+    expect(outcome).toMatchObject({ kind: 'success', text: 'Printed a lot.\nDONE', exitCode: 0 });
   });
 
   it('runs a CLAUDE_CLI_COMMAND relative to the server directory, not to the project', async () => {
@@ -643,12 +644,11 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const err: unknown = await lastValueFrom(runner().runTurn(request('hi', { cwd: link }))).catch(
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(DomainError);
-    expect((err as DomainError).code).toBe(ErrorCode.ProjectPathInvalid);
+    expect(err).toBeInstanceOf(WorkingDirectoryGoneError);
     const gone: unknown = await lastValueFrom(
       runner().runTurn(request('hi', { cwd: join(root, 'missing') })),
     ).catch((e: unknown) => e);
-    expect((gone as DomainError).code).toBe(ErrorCode.ProjectPathInvalid);
+    expect(gone).toBeInstanceOf(WorkingDirectoryGoneError);
     expect(existsSync(logFile)).toBe(false);
   });
 });
@@ -762,7 +762,7 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
     expect(result.type).toBe('result');
     expect(Buffer.byteLength(result.result)).toBeGreaterThanOrEqual(300_000);
     expect(result.result).toMatch(
-      /^DONE: the requested change is implemented\.\n"quoted" back\\slash/,
+      /^The requested change is implemented\.\nDONE\n"quoted" back\\slash/,
     );
     const init = JSON.parse(lines[0]) as { permissionMode: string };
     expect(init.permissionMode).toBe('acceptEdits');
@@ -791,23 +791,26 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
       const lines = res.stdout.trim().split('\n');
       expect(JSON.parse(lines[lines.length - 1])).toMatchObject({
         type: 'result',
-        result: 'DONE: printed a lot.',
+        result: 'Printed a lot.\nDONE',
       });
     },
   );
 });
 
 describe('CliAvailabilityService', () => {
-  it('reports the version of the configured CLI', async () => {
-    const svc = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: FAKE }), {
-      PATH: process.env.PATH,
-    });
+  const cliStatus = (command: string, env: NodeJS.ProcessEnv): CliAvailabilityService =>
+    new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: command }), new Clock(), env);
+
+  it('reports the version of the configured CLI and that it is logged in', async () => {
+    const svc = cliStatus(FAKE, { PATH: process.env.PATH });
     await svc.onModuleInit();
     expect(svc.status()).toEqual({
       command: FAKE,
       available: true,
       version: '2.1.197',
       error: null,
+      loggedIn: true,
+      authMethod: 'claude.ai',
     });
   });
 
@@ -817,10 +820,7 @@ describe('CliAvailabilityService', () => {
   ])(
     'finds a CLI given as %s from the server directory (the probe runs elsewhere)',
     async (_, command) => {
-      const svc = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: command() }), {
-        PATH: process.env.PATH,
-      });
-      expect(await svc.check()).toEqual({
+      expect(await cliStatus(command(), { PATH: process.env.PATH }).check()).toMatchObject({
         command: command(),
         available: true,
         version: '2.1.197',
@@ -830,31 +830,39 @@ describe('CliAvailabilityService', () => {
   );
 
   it('reports a missing CLI clearly', async () => {
-    const svc = new CliAvailabilityService(
-      loadConfig({ CLAUDE_CLI_COMMAND: 'no-such-claude-binary' }),
-      {
-        PATH: process.env.PATH,
-      },
-    );
-    expect(await svc.check()).toEqual({
+    expect(await cliStatus('no-such-claude-binary', { PATH: process.env.PATH }).check()).toEqual({
       command: 'no-such-claude-binary',
       available: false,
       version: null,
       error: 'not found at no-such-claude-binary',
+      loggedIn: null,
+      authMethod: null,
     });
   });
 
   it('reports a CLI whose --version fails', async () => {
-    const svc = new CliAvailabilityService(
-      loadConfig({ CLAUDE_CLI_COMMAND: process.execPath }),
-      {},
-    );
-    const status = await svc.check();
+    const status = await cliStatus(process.execPath, {}).check();
     expect(status.available).toBe(true);
-    const bad = new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: '/bin/false' }), {});
-    expect(await bad.check()).toMatchObject({
+    expect(await cliStatus('/bin/false', {}).check()).toMatchObject({
       available: false,
       error: expect.stringMatching(/exit code 1/),
     });
+  });
+
+  it('asks again for a status older than the given age', async () => {
+    let now = 1_000_000;
+    const clock = Object.assign(new Clock(), { nowMs: () => now });
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FAKE_CLAUDE_AUTH: 'none' };
+    const svc = new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: FAKE, CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*' }),
+      clock,
+      env,
+    );
+    expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);
+    delete env.FAKE_CLAUDE_AUTH;
+    now += 30_000;
+    expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);
+    now += 31_000;
+    expect((await svc.freshStatus(60_000)).loggedIn).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { MAX_INT_COLUMN } from 'src/database/column-types';
 import { isProcessAlive } from 'src/process/process-group';
-import { MAX_TURN_STORED_BYTES } from 'src/orchestrator/turn-interactions';
+import { MAX_TURN_STORED_BYTES } from 'src/orchestrator/run/turn-records';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
@@ -36,14 +36,10 @@ import {
  *
  * The lifecycle scenarios are independent tasks in different project directories, so they are
  * all queued at once in `beforeAll` (MAX_CONCURRENT_TASKS is raised) and each `it` awaits and
- * checks its own task: the file takes about as long as its slowest task.
+ * checks its own task: the file takes about as long as its slowest task. Nothing here depends on
+ * how fast the machine is: a task is awaited for as long as it makes progress
+ * (`waitForTerminal`), and the server's own watchdogs are far above what a turn needs.
  */
-
-// Per-project testTimeout in jest.config.js is not honoured by jest 29; set it here.
-jest.setTimeout(60_000);
-
-/** Longest a single task may take to become terminal (each normally needs a few seconds). */
-const TASK_DEADLINE_MS = 45_000;
 
 const ORIGINAL_MATH_JS = readFileSync(
   join(FIXTURE_PROJECTS, 'node-basic', 'src', 'math.js'),
@@ -201,6 +197,34 @@ const SCENARIOS = {
     fixture: 'node-basic',
     description: `Add a double helper. ${fakeScript('not-logged-in')}`,
   },
+  'not-done-yet': {
+    fixture: 'node-basic',
+    description: `Add a double helper. ${fakeScript(
+      `success text=${quoted('I looked at the code. The change is not DONE yet.')}`,
+      `success text=${quoted('The Bash tool failed, I could not finish the change.')}`,
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+      'write-tests lang=node result=pass name=double',
+    )}`,
+  },
+  'no-tests-written': {
+    fixture: 'node-basic',
+    description: `Add a double helper. ${fakeScript(
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+      `success text=${quoted('Tests are written.\nDONE')}`,
+      `success text=${quoted('Now the tests are really written.\nDONE')}`,
+      'write-tests lang=node result=pass name=double',
+    )}`,
+  },
+  overloaded: {
+    fixture: 'node-basic',
+    task: { max_pauses: 2 },
+    description: `Add a double helper. ${fakeScript(
+      'api-error status=529',
+      'api-error status=529',
+      'api-error status=529',
+      'api-error status=529',
+    )}`,
+  },
 } satisfies Record<string, Scenario>;
 
 type ScenarioName = keyof typeof SCENARIOS;
@@ -235,12 +259,12 @@ function orchestratorEnv(extra: Record<string, string> = {}): Record<string, str
     MAX_CONCURRENT_TASKS: '16',
     CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
     CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-    CLI_TIMEOUT_SECONDS: '30',
-    CLI_INIT_TIMEOUT_SECONDS: '20',
+    CLI_TIMEOUT_SECONDS: '300',
+    CLI_INIT_TIMEOUT_SECONDS: '120',
     CLI_RESULT_GRACE_SECONDS: '2',
     KILL_GRACE_SECONDS: '1',
-    TEST_TIMEOUT_SECONDS: '30',
-    REGRESSION_TIMEOUT_SECONDS: '30',
+    TEST_TIMEOUT_SECONDS: '120',
+    REGRESSION_TIMEOUT_SECONDS: '120',
     API_ERROR_RETRY_DELAY_SECONDS: '1',
     API_ERROR_RETRY_MAX_DELAY_SECONDS: '2',
     ...extra,
@@ -268,7 +292,7 @@ async function createSessionAndTask(
 async function runScenario(server: App, name: string, scenario: Scenario): Promise<Run> {
   const project = copyFixtureProject(scenario.fixture, root, name);
   const taskId = await createSessionAndTask(server, project, scenario);
-  const result = await waitForTerminal(server, taskId, { timeoutMs: TASK_DEADLINE_MS });
+  const result = await waitForTerminal(server, taskId);
   const details = await getDetails(server, taskId);
   return { project, taskId, result, details, invocations: fakeInvocations(logFile, project) };
 }
@@ -397,7 +421,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     });
     expect(r.result.final.cost_usd).toBeCloseTo(0.05, 9);
     expect(r.result.final.last_agent_message).toBe(
-      'DONE: I wrote 2 tests in test/generated.test.js.',
+      'I wrote 2 tests in test/generated.test.js.\nDONE',
     );
     expect(d.result_summary).toContain('test/generated.test.js');
     expect(d.result_summary).toMatch(/generated tests passed: 2/);
@@ -430,7 +454,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(results.map((x) => x.data?.outcome)).toEqual(['success', 'success']);
     expect(byKind(r, 'error')).toEqual([]);
     expect(byKind(r, 'system').length).toBeGreaterThanOrEqual(2); // one init per turn
-    expect(byKind(r, 'assistant').some((a) => /DONE: I wrote 2 tests/.test(a.content))).toBe(true);
+    expect(byKind(r, 'assistant').some((a) => /I wrote 2 tests/.test(a.content))).toBe(true);
 
     const writes = byKind(r, 'tool_use').filter((x) => x.data?.name === 'Write');
     expect(
@@ -533,7 +557,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(changes).toContainEqual(
       expect.objectContaining({ from: 'PAUSED', to: 'RUNNING', reason: 'agent_turn' }),
     );
-    expect(byKind(r, 'result')[0].data?.outcome).toBe('needs_input');
+    expect(byKind(r, 'result')[0].data?.outcome).toBe('success');
 
     const human = byKind(r, 'simulated_human');
     expect(human.map((h) => [h.iteration, h.data?.reason, h.data?.intervention])).toEqual([
@@ -574,11 +598,20 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(statusChanges(d.interactions)).toContainEqual(
       expect.objectContaining({ from: 'RUNNING', to: 'PAUSED', reason: 'agent_error' }),
     );
-    expect(byKind(r, 'result')[0].data?.outcome).toBe('api_error');
+    expect(byKind(r, 'result')[0]).toMatchObject({
+      content: 'API error (other)',
+      data: expect.objectContaining({ outcome: 'api_error' }),
+    });
     const errors = byKind(r, 'error');
-    expect(errors.length).toBeGreaterThanOrEqual(1);
-    expect(errors.every((e) => e.iteration === 1)).toBe(true);
-    expect(errors[0].content).toMatch(/API Error: 500/);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      iteration: 1,
+      content: expect.stringMatching(/API Error: 500/),
+    });
+    // The error's text is stored once: not also as agent text (the CLI's synthetic message).
+    expect(
+      d.interactions.filter((i) => i.iteration === 1 && /API Error: 500/.test(i.content)),
+    ).toEqual([errors[0]]);
 
     const human = byKind(r, 'simulated_human');
     expect(human.map((h) => [h.iteration, h.data?.reason, h.data?.intervention])).toEqual([
@@ -670,7 +703,9 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     });
     const results = byKind(r, 'result');
     expect(results[1].data?.outcome).toBe('execution_error');
-    expect(results[1].content).toMatch(/No conversation found with session ID/);
+    expect(byKind(r, 'error').find((e) => e.iteration === 2)?.content).toMatch(
+      /No conversation found with session ID/,
+    );
     const [lost, failedResume, fresh, tests] = r.invocations;
     expect(r.invocations).toHaveLength(4);
     expect(failedResume.argv).toContain(`--resume=${lost.sessionId}`);
@@ -913,7 +948,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
         .map((c) => c.reason),
     ).toEqual(['needs_input', 'needs_input', 'permission_denied']);
     expect(byKind(r, 'result').map((x) => x.data?.outcome)).toEqual([
-      'needs_input',
+      'success',
       'max_turns',
       'success_with_denials',
       'success',
@@ -931,20 +966,83 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 
-  it('CLI not logged in: FAILED agent_error after one turn', async () => {
+  it('CLI not logged in: FAILED cli_not_logged_in after one turn, saying what to do', async () => {
     const r = await run('not-logged-in');
     expect(r.result.final).toMatchObject({
       status: 'FAILED',
-      status_reason: 'agent_error',
+      status_reason: 'cli_not_logged_in',
       iteration: 1,
       pause_count: 0,
     });
     expect(r.details.error_message).toMatch(/not logged in/i);
+    expect(r.details.error_message).toMatch(/ANTHROPIC_API_KEY/);
     expect(r.result.final.error_message).toBe(r.details.error_message);
     expectConsistentRun(r);
     expect(byKind(r, 'simulated_human')).toEqual([]);
     expect(byKind(r, 'result')[0].data?.outcome).toBe('api_error');
     expect(statusPath(r.details.interactions)).toEqual(['PENDING', 'RUNNING', 'FAILED']);
+  });
+
+  it('"not DONE yet" and a failure without a question are continued, never taken as done', async () => {
+    const r = await run('not-done-yet');
+    expect(r.result.final).toMatchObject({
+      status: 'COMPLETED',
+      iteration: 4,
+      pause_count: 2,
+    });
+    expectConsistentRun(r);
+    const human = byKind(r, 'simulated_human');
+    expect(human.map((h) => [h.iteration, h.data?.reason])).toEqual([
+      [2, 'continue_stop_short'],
+      [3, 'continue_stop_short'],
+      [4, 'write_tests'],
+    ]);
+    expect(human[0].content).toMatch(/did not end with DONE/);
+    expect(
+      statusChanges(r.details.interactions)
+        .filter((c) => c.to === 'PAUSED')
+        .map((c) => c.reason),
+    ).toEqual(['needs_input', 'needs_input']);
+  });
+
+  it('a test-writing turn that leaves no test file is told so; two in a row fail no_tests_written', async () => {
+    const r = await run('no-tests-written');
+    expect(r.result.final).toMatchObject({
+      status: 'FAILED',
+      status_reason: 'no_tests_written',
+      iteration: 3,
+      pause_count: 0,
+      tests: { passed: 0, failed: 0, total: 0 },
+    });
+    expectConsistentRun(r);
+    const human = byKind(r, 'simulated_human');
+    expect(human.map((h) => [h.iteration, h.data?.reason, h.data?.intervention])).toEqual([
+      [2, 'write_tests', false],
+      [3, 'no_tests', false],
+    ]);
+    expect(human[1].content).toMatch(/left no test file/);
+    // Nothing was run and nothing counted: no test run, no test case.
+    expect(byKind(r, 'test')).toEqual([]);
+    expect(r.details.test_cases).toEqual([]);
+    expect(r.details.error_message).toMatch(/no test file/);
+  });
+
+  it('a task that only met API errors (529) ends api_unavailable, not max_pauses_reached', async () => {
+    const r = await run('overloaded');
+    expect(r.result.final).toMatchObject({
+      status: 'FAILED',
+      status_reason: 'api_unavailable',
+      iteration: 3,
+      pause_count: 2,
+    });
+    expectConsistentRun(r);
+    expect(byKind(r, 'result').map((x) => x.data?.api_error)).toEqual([
+      'overloaded',
+      'overloaded',
+      'overloaded',
+    ]);
+    expect(r.details.error_message).toMatch(/529 Overloaded/);
+    expect(byKind(r, 'assistant')).toEqual([]);
   });
 });
 
@@ -968,9 +1066,7 @@ describe('Orchestrator with a missing Claude CLI', () => {
       fixture: 'node-basic',
       description: `Add a double helper. ${fakeScript('success')}`,
     });
-    const started = Date.now();
-    const result = await waitForTerminal(server, taskId, { timeoutMs: 10_000 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    const result = await waitForTerminal(server, taskId);
     expect(result.final).toMatchObject({ status: 'FAILED', status_reason: 'cli_not_found' });
     expect(result.final.iteration).toBeLessThanOrEqual(1);
     const d = await getDetails(server, taskId);
@@ -990,7 +1086,7 @@ describe('Orchestrator with a short agent-turn timeout', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      env: orchestratorEnv({ CLI_TIMEOUT_SECONDS: '2', KILL_GRACE_SECONDS: '1' }),
+      env: orchestratorEnv({ CLI_TIMEOUT_SECONDS: '5', KILL_GRACE_SECONDS: '1' }),
     });
     await t.app.listen(0, '127.0.0.1');
   });
@@ -1009,7 +1105,7 @@ describe('Orchestrator with a short agent-turn timeout', () => {
         'write-tests lang=node result=pass name=double',
       )}`,
     });
-    const result = await waitForTerminal(server, taskId, { timeoutMs: 30_000 });
+    const result = await waitForTerminal(server, taskId);
     const details = await getDetails(server, taskId);
     const r: Run = {
       project,
@@ -1069,7 +1165,7 @@ describe('Orchestrator with a CLI that reports conversation cost totals', () => 
         'write-tests lang=node result=pass name=double cost=0.01 cost_mode=conversation',
       )}`,
     });
-    const result = await waitForTerminal(server, taskId, { timeoutMs: 30_000 });
+    const result = await waitForTerminal(server, taskId);
     expect(result.final).toMatchObject({ status: 'COMPLETED', iteration: 4 });
     // 0.5 in the lost conversation, then 0.01 per turn in the new one (which reports 0.01, 0.02).
     expect(result.final.cost_usd).toBeCloseTo(0.52, 10);

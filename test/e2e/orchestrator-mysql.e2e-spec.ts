@@ -23,8 +23,6 @@ import { createTestDatabase, describeMysql, TestDatabase } from 'test/e2e/suppor
  * that does not run the task still ends it.
  */
 
-jest.setTimeout(120_000);
-
 describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI)', () => {
   let work: string;
   let logFile: string;
@@ -96,7 +94,7 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
     }, 10);
     try {
       for (const id of ids) {
-        const { final } = await waitForTerminal(urls[0], id, { timeoutMs: 90_000 });
+        const { final } = await waitForTerminal(urls[0], id);
         expect(final.status).toBe('COMPLETED');
       }
     } finally {
@@ -146,7 +144,7 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
     expect(runningOn).toBeGreaterThanOrEqual(0);
     const other = urls[1 - runningOn];
     await request(other).post(`/api/v1/tasks/${id}/cancel`).expect(200);
-    const { final } = await waitForTerminal(other, id, { timeoutMs: 20_000 });
+    const { final } = await waitForTerminal(other, id);
     expect(final.status).toBe('CANCELLED');
     expect(isProcessGroupAlive(pid)).toBe(false);
   });

@@ -3,15 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
-import {
-  ClaimedTask,
-  LeaseLostError,
-  TaskQueueRepository,
-} from 'src/orchestrator/task-queue.repository';
-import { TaskStatus } from 'src/tasks/task-status';
-import { Task } from 'src/tasks/task.entity';
+import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
+import { ClaudeInteraction, LeaseLostError, Task, TaskEventLog, TaskStatus } from 'src/tasks';
 import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -91,12 +85,14 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     const [id] = await createTasks(['fenced'], 1);
     const queueA = a.app.get(TaskQueueRepository);
     const queueB = b.app.get(TaskQueueRepository);
+    const logA = a.app.get(TaskEventLog);
+    const logB = b.app.get(TaskEventLog);
     let claimA: ClaimedTask | null = null;
     while (claimA === null || claimA.task.id !== id) {
       claimA = await queueA.claimNext();
       if (claimA === null) throw new Error('task not claimable');
     }
-    await queueA.record(claimA.lease, { kind: 'assistant', iteration: 1, content: 'from A' });
+    await logA.append(claimA.lease, [{ kind: 'assistant', iteration: 1, content: 'from A' }]);
 
     await a.dataSource
       .getRepository(Task)
@@ -112,14 +108,16 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(claimB.resumed).toBe(false);
 
     const before = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
-    await expect(queueA.update(claimA.lease, { iteration: 99 })).rejects.toBeInstanceOf(
+    const published: string[] = [];
+    const watch = logA.eventsOf(id).subscribe((e) => published.push(e.content));
+    await expect(logA.update(claimA.lease, { iteration: 99 })).rejects.toBeInstanceOf(
       LeaseLostError,
     );
     await expect(
-      queueA.record(claimA.lease, { kind: 'assistant', iteration: 1, content: 'stale A' }),
+      logA.append(claimA.lease, [{ kind: 'assistant', iteration: 1, content: 'stale A' }]),
     ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
-      queueA.recordTestCases(claimA.lease, [
+      logA.appendTestRun(claimA.lease, { kind: 'test', iteration: 1, content: 'stale test run' }, [
         {
           iteration: 1,
           kind: 'generated',
@@ -131,7 +129,17 @@ function suite(kind: 'sqlite' | 'mysql'): void {
         },
       ]),
     ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      logA.changeStatus(claimA.lease, {
+        from: TaskStatus.Running,
+        to: TaskStatus.Paused,
+        reason: 'needs_input',
+        iteration: 1,
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(queueA.renew(claimA.lease)).rejects.toBeInstanceOf(LeaseLostError);
+    watch.unsubscribe();
+    expect(published).toEqual([]);
 
     const after = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
     expect(after).toEqual(before);
@@ -140,8 +148,9 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     ).map((i) => i.content);
     expect(contents).toContain('from A');
     expect(contents).not.toContain('stale A');
-    await queueB.record(claimB.lease, { kind: 'assistant', iteration: 1, content: 'from B' });
-    await queueB.update(claimB.lease, { iteration: 1 });
+    expect(contents).not.toContain('stale test run');
+    await logB.append(claimB.lease, [{ kind: 'assistant', iteration: 1, content: 'from B' }]);
+    await logB.update(claimB.lease, { iteration: 1 });
   });
 
   it('leaves a task whose owner renewed after the sweep looked', async () => {
@@ -164,7 +173,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
     expect(row.status).toBe(TaskStatus.Running);
     expect(row.leaseOwner).toBe(queueA.owner);
-    await queueA.finish(claim.lease, {
+    await a.app.get(TaskEventLog).release(claim.lease, {
       from: TaskStatus.Running,
       to: TaskStatus.Cancelled,
       reason: 'cancelled',

@@ -1,5 +1,5 @@
 /**
- * setupFilesAfterEnv of the contract project: the real Claude CLI is slower than the fake one, so
- * each test and hook may take up to 120 s. See e2e-timeout.ts.
+ * setupFilesAfterEnv of the contract project: 5 minutes per test and hook, a guard against a
+ * hang like the e2e project's (see e2e-timeout.ts).
  */
-jest.setTimeout(120_000);
+jest.setTimeout(300_000);

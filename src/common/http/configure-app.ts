@@ -23,13 +23,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`: shutdown hooks
- * JSON bodies for requests Node's parser refuses, and the OpenAPI explorer at `/docs` (JSON at
- * `/docs-json`). Everything else of the request
- * pipeline lives in modules (CommonModule), so it cannot be forgotten.
+ * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`: JSON bodies for
+ * requests Node's parser refuses, and the OpenAPI explorer at `/docs` (JSON at `/docs-json`).
+ * Everything else of the request pipeline lives in modules (CommonModule), so it cannot be
+ * forgotten. (Signals are handled in `main.ts`: a test app is closed by the test.)
  */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
-  app.enableShutdownHooks();
   app.disable('x-powered-by');
   answerClientErrorsWithJson(app.getHttpServer());
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {

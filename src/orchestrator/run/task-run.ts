@@ -370,7 +370,6 @@ export class TaskRun {
       this.logger.log(`Task ${this.taskId}: CANCELLED`);
     } else {
       await this.status.release(TaskStatus.Pending, 'shutdown', this.state.checkpoint());
-      this.logger.log(`Task ${this.taskId}: back in the queue (shutdown)`);
     }
   }
 

@@ -58,8 +58,8 @@ export class TestPhase {
     const generated$ = defer(async () => {
       this.state.phase = 'running_tests';
       await this.status.moveTo(TaskStatus.Testing, 'tests_running', {
+        ...this.state.checkpoint(),
         phase: 'running_tests',
-        runPhase: this.state.phase,
       });
     }).pipe(
       concatMap(() => this.ports.tests.runGenerated(this.projectPath, files, this.ctx.testCommand)),

@@ -86,29 +86,43 @@ export interface TerminalResult {
 }
 
 /**
- * Polls the status endpoint until the task is COMPLETED, FAILED or CANCELLED. Past the deadline
- * it throws, naming the last status and the last interactions so a stuck task is diagnosable.
+ * How long a task may show no progress at all (its status, phase, iteration and `updated_at` all
+ * unchanged) before a wait gives up. Not a deadline for the task: a slow machine makes a task
+ * slower, never silent for minutes.
+ */
+export const STALL_MS = 120_000;
+
+/**
+ * Polls the status endpoint until the task is COMPLETED, FAILED or CANCELLED, for as long as the
+ * task keeps making progress: it throws only when nothing about the task changed for `stallMs`,
+ * naming the last status and the last interactions so a stuck task is diagnosable.
  */
 export async function waitForTerminal(
   server: App,
   taskId: string,
-  { timeoutMs = 30_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { stallMs = STALL_MS, intervalMs = 50 }: { stallMs?: number; intervalMs?: number } = {},
 ): Promise<TerminalResult> {
   const started = Date.now();
   const seen: string[] = [];
+  let progress = '';
+  let progressAt = Date.now();
   for (;;) {
     const s = await getStatus(server, taskId);
     const label = `${s.status}/${s.status_reason ?? '-'}/${s.phase ?? '-'}`;
     if (seen[seen.length - 1] !== label) seen.push(label);
     if (TERMINAL.includes(s.status)) return { final: s, seen, elapsedMs: Date.now() - started };
-    if (Date.now() - started > timeoutMs) {
+    const now = `${label}/${s.iteration}/${s.updated_at}`;
+    if (now !== progress) {
+      progress = now;
+      progressAt = Date.now();
+    } else if (Date.now() - progressAt > stallMs) {
       const details = await getDetails(server, taskId).catch(() => null);
       const tail = (details?.interactions ?? [])
         .slice(-8)
         .map((i) => `  #${i.id} ${i.kind} it=${i.iteration} ${i.content.slice(0, 160)}`)
         .join('\n');
       throw new Error(
-        `task ${taskId} not terminal after ${timeoutMs} ms; seen ${seen.join(' -> ')}\n${tail}`,
+        `task ${taskId} made no progress for ${stallMs} ms; seen ${seen.join(' -> ')}\n${tail}`,
       );
     }
     await new Promise((r) => setTimeout(r, intervalMs));

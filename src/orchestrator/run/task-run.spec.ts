@@ -1,0 +1,557 @@
+import { concat, from, lastValueFrom, NEVER, Observable, of, Subject, throwError } from 'rxjs';
+import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
+import { loadConfig } from 'src/config';
+import { WorkingDirectoryGoneError } from 'src/process';
+import { SimulatedHumanService } from 'src/simulated-human';
+import {
+  LeaseLostError,
+  NewInteraction,
+  NewTestCase,
+  StatusChange,
+  Task,
+  TaskPatch,
+  TaskStatus,
+} from 'src/tasks';
+import { ProjectSnapshot, TestRunEvent, TestRunReport, TestSetup } from 'src/test-runner';
+import { TaskRunControl } from 'src/orchestrator/run/run-control';
+import { AgentPort, ClockPort, RunLog, TestPort } from 'src/orchestrator/run/run-ports';
+import { RunContext } from 'src/orchestrator/run/run-state';
+import { TaskRun } from 'src/orchestrator/run/task-run';
+
+/**
+ * THE LIFECYCLE RULES OF A RUN, proven against fakes of its ports: a scripted agent, a scripted
+ * test runner, an in-memory event log, a clock that never waits and no processes. Each test is
+ * milliseconds; the same rules are also proven end to end with real processes
+ * (test/e2e/orchestrator-lifecycle.e2e-spec.ts).
+ */
+
+const SNAPSHOT: ProjectSnapshot = {
+  mode: 'git',
+  projectPath: '/p',
+  takenAtMs: 0,
+  prefix: '',
+  head: 'abc',
+  dirty: {},
+};
+
+function outcome(over: Partial<TurnOutcome> = {}): TurnOutcome {
+  return {
+    kind: 'success',
+    text: 'Done the work.\nDONE',
+    permissionDenials: [],
+    conversationCostUsd: 0.01,
+    turnCostUsd: 0.01,
+    inputTokens: 100,
+    outputTokens: 50,
+    numTurns: 1,
+    durationMs: 10,
+    exitCode: 0,
+    stderrTail: '',
+    sessionId: null,
+    ...over,
+  };
+}
+
+/** A turn as the CLI runner emits it: spawned, init, the agent's text, turn_end. */
+function turn(over: Partial<TurnOutcome> = {}): TurnEvent[] {
+  const o = outcome(over);
+  const events: TurnEvent[] = [{ type: 'spawned', pid: 4242 }];
+  if (o.kind !== 'crash' && o.kind !== 'cli_not_found') {
+    events.push({
+      type: 'init',
+      sessionId: null,
+      model: 'm',
+      tools: [],
+      cliVersion: '2.1.197',
+      permissionMode: 'acceptEdits',
+      cwd: '/p',
+    });
+  }
+  if (o.text !== null) {
+    events.push({
+      type: 'assistant_text',
+      text: o.text,
+      messageId: 'm1',
+      synthetic: o.kind === 'api_error',
+    });
+  }
+  events.push({ type: 'turn_end', outcome: o });
+  return events;
+}
+
+class FakeAgent implements AgentPort {
+  readonly requests: TurnRequest[] = [];
+  constructor(private readonly script: (TurnEvent[] | Observable<TurnEvent>)[]) {}
+
+  runTurn(request: TurnRequest): Observable<TurnEvent> {
+    this.requests.push(request);
+    const next = this.script.shift() ?? turn();
+    return Array.isArray(next) ? of(...next) : next;
+  }
+}
+
+function report(kind: 'generated' | 'regression', passed: boolean, cases = 2): TestRunReport {
+  return {
+    kind,
+    command: kind === 'generated' ? ['node', '--test'] : ['npm', 'test'],
+    exitCode: passed ? 0 : 1,
+    timedOut: false,
+    durationMs: 5,
+    output: passed ? 'ok' : 'not ok 2',
+    passed,
+    cases: Array.from({ length: cases }, (_, i) => ({
+      name: `case ${i + 1}`,
+      filePath: kind === 'generated' ? 'test/a.test.js' : null,
+      status: !passed && i === cases - 1 ? ('failed' as const) : ('passed' as const),
+      durationMs: 1,
+      output: !passed && i === cases - 1 ? 'AssertionError: 3 !== 4' : '',
+    })),
+    invocations: [],
+  };
+}
+
+class FakeTests implements TestPort {
+  /** What `changedTestFiles` answers, call by call (the last one repeats). */
+  found: string[][] = [['test/a.test.js']];
+  /** Whether each generated test round passes, round by round (the last one repeats). */
+  rounds: boolean[] = [true];
+  readonly generatedRuns: (readonly string[])[] = [];
+  snapshots = 0;
+  /** Called as a generated test round starts (to look at what was stored by then). */
+  onRun: () => void = () => undefined;
+
+  describeTestSetup(): TestSetup {
+    return {
+      framework: 'node:test',
+      command: 'node --test',
+      conventions: 'Name files *.test.js.',
+      ecosystem: 'node',
+    };
+  }
+
+  snapshot(): Promise<ProjectSnapshot> {
+    this.snapshots += 1;
+    return Promise.resolve(SNAPSHOT);
+  }
+
+  changedTestFiles(): Promise<string[]> {
+    const files = this.found.length > 1 ? this.found.shift()! : this.found[0];
+    return Promise.resolve(files);
+  }
+
+  runGenerated(_p: string, files: readonly string[]): Observable<TestRunEvent> {
+    this.onRun();
+    this.generatedRuns.push(files);
+    const passed = this.rounds.length > 1 ? this.rounds.shift()! : this.rounds[0];
+    const events: TestRunEvent[] = [
+      { type: 'spawned', pid: 777, command: ['node', '--test'] },
+      { type: 'report', report: report('generated', passed) },
+    ];
+    return from(events);
+  }
+
+  runRegression(): Observable<TestRunEvent> {
+    const event: TestRunEvent = { type: 'report', report: report('regression', true, 1) };
+    return of(event);
+  }
+}
+
+/** The event log in memory: what a run wrote, and the task row it leaves. */
+class FakeLog implements RunLog {
+  readonly records: NewInteraction[] = [];
+  readonly changes: StatusChange[] = [];
+  readonly testCases: NewTestCase[] = [];
+  row: Record<string, unknown> = {};
+  /** Writes from this many on throw `LeaseLostError`. */
+  lostAfter = Infinity;
+  private writes = 0;
+
+  private write(): void {
+    this.writes += 1;
+    if (this.writes > this.lostAfter) throw new LeaseLostError('t1');
+  }
+
+  append(...records: NewInteraction[]): Promise<void> {
+    this.write();
+    this.records.push(...records);
+    return Promise.resolve();
+  }
+
+  appendTestRun(record: NewInteraction, cases: readonly NewTestCase[]): Promise<void> {
+    this.write();
+    this.records.push(record);
+    this.testCases.push(...cases);
+    return Promise.resolve();
+  }
+
+  update(patch: TaskPatch): Promise<void> {
+    this.write();
+    Object.assign(this.row, patch);
+    return Promise.resolve();
+  }
+
+  changeStatus(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+    this.write();
+    this.changes.push(change);
+    this.records.push({ kind: 'status', iteration: change.iteration, content: change.to });
+    Object.assign(this.row, patch, { status: change.to, statusReason: change.reason });
+    return Promise.resolve();
+  }
+
+  release(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+    return this.changeStatus(change, patch);
+  }
+
+  prompts(): string[] {
+    return this.records
+      .filter((r) => r.kind === 'prompt' || r.kind === 'simulated_human')
+      .map((r) => r.content);
+  }
+
+  path(): string[] {
+    return [TaskStatus.Running, ...this.changes.map((c) => `${c.to}(${c.reason})`)];
+  }
+}
+
+class FakeClock implements ClockPort {
+  readonly delays: number[] = [];
+  private now = 1_000_000;
+
+  nowMs(): number {
+    return (this.now += 10);
+  }
+
+  delay(ms: number): Observable<void> {
+    if (ms > 0) this.delays.push(ms);
+    return of(undefined);
+  }
+}
+
+function task(over: Partial<Task> = {}): Task {
+  return Object.assign(new Task(), {
+    id: 't1',
+    sessionId: 's1',
+    projectPath: '/p',
+    description: 'add multiply',
+    status: TaskStatus.Running,
+    iteration: 0,
+    pauseCount: 0,
+    maxIterations: 20,
+    maxPauses: 5,
+    claudeSessionId: null,
+    lastAgentMessage: null,
+    costUsd: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    attempt: 1,
+    runPhase: null,
+    testFiles: null,
+    testSnapshot: null,
+    emptyTestTurns: 0,
+    apiErrorStreak: 0,
+    conversationCostUsd: 0,
+    ...over,
+  });
+}
+
+interface Harness {
+  agent: FakeAgent;
+  tests: FakeTests;
+  log: FakeLog;
+  clock: FakeClock;
+  control: TaskRunControl;
+  run: () => Promise<void>;
+}
+
+const human = new SimulatedHumanService(loadConfig({}));
+
+function harness(
+  script: (TurnEvent[] | Observable<TurnEvent>)[],
+  over: { task?: Partial<Task>; resumed?: boolean; regression?: string } = {},
+): Harness {
+  const agent = new FakeAgent(script);
+  const tests = new FakeTests();
+  const log = new FakeLog();
+  const clock = new FakeClock();
+  const control = new TaskRunControl();
+  const ctx: RunContext = {
+    task: task(over.task),
+    resumed: over.resumed ?? false,
+    testCommand: null,
+    regressionCommand: over.regression ?? null,
+    settings: { apiErrorRetryDelaySeconds: 10, apiErrorRetryMaxDelaySeconds: 120, killGraceMs: 0 },
+  };
+  const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+  const processes = { isGroupAlive: () => false, endGroup: () => Promise.resolve() };
+  const make = (): TaskRun =>
+    new TaskRun(ctx, { agent, tests, human, log, processes, clock }, control, silent);
+  return {
+    agent,
+    tests,
+    log,
+    clock,
+    control,
+    run: async () => {
+      await lastValueFrom(make().pipeline(), { defaultValue: undefined });
+    },
+  };
+}
+
+describe('TaskRun', () => {
+  it('works, asks for tests, runs them and completes: the happy path', async () => {
+    const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+      regression: 'npm test',
+    });
+    let storedAtRound: Record<string, unknown> = {};
+    h.tests.onRun = () => (storedAtRound = { ...h.log.row });
+    await h.run();
+    // What a resume needs is stored before the round runs.
+    expect(storedAtRound).toMatchObject({
+      runPhase: 'running_tests',
+      testFiles: ['test/a.test.js'],
+      phase: 'running_tests',
+    });
+    expect(h.log.path()).toEqual([
+      'RUNNING',
+      'TESTING(tests_requested)',
+      'COMPLETED(tests_passed)',
+    ]);
+    expect(h.tests.snapshots).toBe(1);
+    expect(h.tests.generatedRuns).toEqual([['test/a.test.js']]);
+    expect(h.log.row).toMatchObject({
+      testsPassed: 3,
+      testsFailed: 0,
+      testsTotal: 3,
+      costUsd: 0.02,
+      testFiles: ['test/a.test.js'],
+    });
+    expect(h.log.testCases).toHaveLength(3);
+    expect(h.agent.requests.map((r) => r.resume)).toEqual([false, true]);
+    expect(h.log.row.resultSummary).toContain('generated tests passed: 2 case(s)');
+  });
+
+  it('"not DONE yet" gets a continuation, never the tests', async () => {
+    const h = harness([turn({ text: 'The change is not DONE yet.' }), turn(), turn()]);
+    await h.run();
+    expect(h.log.path().slice(0, 3)).toEqual([
+      'RUNNING',
+      'PAUSED(needs_input)',
+      'RUNNING(agent_turn)',
+    ]);
+    expect(h.log.prompts()[1]).toContain('did not end with DONE');
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+  });
+
+  it('a reply that neither says DONE nor asks is continued', async () => {
+    const h = harness([turn({ text: 'The tool failed, I could not finish.' }), turn(), turn()]);
+    await h.run();
+    expect(h.log.prompts()[1]).toContain('did not end with DONE');
+    expect(h.tests.snapshots).toBe(1);
+  });
+
+  it('a test-writing turn without a test file is told so; the second in a row fails the task', async () => {
+    const h = harness([turn(), turn(), turn()]);
+    h.tests.found = [[]];
+    await h.run();
+    expect(h.log.prompts()[2]).toContain('left no test file');
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'no_tests_written',
+    });
+    expect(h.tests.generatedRuns).toEqual([]);
+    expect(h.log.testCases).toEqual([]);
+    expect(h.agent.requests).toHaveLength(3);
+  });
+
+  it('a test file written on the second request goes on to the test round', async () => {
+    const h = harness([turn(), turn(), turn()]);
+    h.tests.found = [[], ['test/late.test.js']];
+    await h.run();
+    expect(h.tests.generatedRuns).toEqual([['test/late.test.js']]);
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+  });
+
+  it('failing tests go back to the agent, which fixes them (test feedback is no intervention)', async () => {
+    const h = harness([turn(), turn(), turn({ text: 'Fixed it.\nDONE' })]);
+    h.tests.rounds = [false, true];
+    await h.run();
+    expect(h.log.path()).toEqual([
+      'RUNNING',
+      'TESTING(tests_requested)',
+      'RUNNING(tests_failed)',
+      'TESTING(tests_running)',
+      'COMPLETED(tests_passed)',
+    ]);
+    expect(h.log.prompts()[2]).toContain('AssertionError: 3 !== 4');
+    expect(h.log.row.pauseCount).toBeUndefined();
+  });
+
+  it('waits after API errors, doubling, and ends api_unavailable when only the API failed', async () => {
+    const overloaded = (): TurnEvent[] =>
+      turn({ kind: 'api_error', apiError: 'overloaded', text: 'API Error: 529 Overloaded' });
+    const h = harness(Array.from({ length: 10 }, overloaded), { task: { maxPauses: 3 } });
+    await h.run();
+    expect(h.clock.delays).toEqual([10_000, 20_000, 40_000]);
+    expect(h.log.row).toMatchObject({ status: TaskStatus.Failed, statusReason: 'api_unavailable' });
+    expect(String(h.log.row.errorMessage)).toContain('529 Overloaded');
+    expect(h.agent.requests).toHaveLength(4);
+  });
+
+  it("stores an API error's text once (as the error), not also as agent text and result", async () => {
+    const h = harness([
+      turn({ kind: 'api_error', apiError: 'overloaded', text: 'API Error: 529 Overloaded' }),
+      turn(),
+      turn(),
+    ]);
+    await h.run();
+    const fromTheTurn = h.log.records.filter(
+      (r) => r.iteration === 1 && r.content.includes('API Error: 529 Overloaded'),
+    );
+    expect(fromTheTurn.map((r) => r.kind)).toEqual(['error']);
+    expect(h.log.records.filter((r) => r.iteration === 1 && r.kind === 'result')).toEqual([
+      expect.objectContaining({ content: 'API error (overloaded)' }),
+    ]);
+  });
+
+  it('fails cli_not_logged_in at once, telling the operator what to do', async () => {
+    const h = harness([
+      turn({
+        kind: 'api_error',
+        apiError: 'not_logged_in',
+        text: 'Not logged in · Please run /login',
+      }),
+    ]);
+    await h.run();
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'cli_not_logged_in',
+    });
+    expect(String(h.log.row.errorMessage)).toMatch(/ANTHROPIC_API_KEY/);
+    expect(h.agent.requests).toHaveLength(1);
+  });
+
+  it('resumed in the middle of a test round, runs the round again without asking for tests', async () => {
+    const h = harness([], {
+      resumed: true,
+      task: {
+        claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+        iteration: 2,
+        runPhase: 'running_tests',
+        testFiles: ['test/a.test.js'],
+        testSnapshot: JSON.stringify(SNAPSHOT),
+      },
+    });
+    await h.run();
+    expect(h.agent.requests).toEqual([]);
+    expect(h.tests.snapshots).toBe(0);
+    expect(h.tests.generatedRuns).toEqual([['test/a.test.js']]);
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+  });
+
+  it('resumed while writing tests, continues that (the prompt speaks of the tests)', async () => {
+    const h = harness([turn()], {
+      resumed: true,
+      task: {
+        claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+        iteration: 2,
+        runPhase: 'writing_tests',
+        testSnapshot: JSON.stringify(SNAPSHOT),
+      },
+    });
+    await h.run();
+    expect(h.log.prompts()).toHaveLength(1);
+    expect(h.log.prompts()[0]).toContain('writing the automated tests');
+    expect(h.tests.snapshots).toBe(0);
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+  });
+
+  it('resumed after API errors, keeps the backoff and the conversation cost', async () => {
+    const h = harness(
+      [turn({ kind: 'api_error', apiError: 'overloaded', text: 'API Error: 529' }), turn(), turn()],
+      {
+        resumed: true,
+        task: {
+          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+          iteration: 3,
+          apiErrorStreak: 2,
+          costUsd: 0.7,
+          conversationCostUsd: 0.5,
+        },
+      },
+    );
+    await h.run();
+    expect(h.agent.requests[0].priorConversationCostUsd).toBe(0.5);
+    expect(h.clock.delays[0]).toBe(40_000);
+    expect(h.log.row.apiErrorStreak).toBe(0);
+  });
+
+  /** A turn that spawns, then hangs; `started` emits once it runs. */
+  const hangingTurn = (started: Subject<void>): Observable<TurnEvent> =>
+    concat(
+      of<TurnEvent[]>({ type: 'spawned', pid: 99 }),
+      new Observable<TurnEvent>(() => started.next()),
+      NEVER,
+    );
+
+  it('a cancel during a turn ends the task CANCELLED, saying the turn was stopped', async () => {
+    const started = new Subject<void>();
+    const h = harness([hangingTurn(started)]);
+    started.subscribe(() => h.control.stop('cancel'));
+    await h.run();
+    expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, statusReason: 'cancelled' });
+    expect(h.log.records.some((r) => r.data?.type === 'interrupted')).toBe(true);
+  });
+
+  it('a shutdown puts the task back in the queue with its checkpoint', async () => {
+    const started = new Subject<void>();
+    const h = harness([turn(), hangingTurn(started)]);
+    started.subscribe(() => h.control.stop('shutdown'));
+    await h.run();
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Pending,
+      statusReason: 'shutdown',
+      phase: 'queued',
+      runPhase: 'writing_tests',
+      costUsd: 0.01,
+    });
+  });
+
+  it('a lost lease stops the run without writing anything more', async () => {
+    const h = harness([turn(), turn()]);
+    h.log.lostAfter = 3;
+    await h.run();
+    expect(h.log.row.status).toBeUndefined();
+    expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+  });
+
+  it('a project directory that is gone fails the task project_unavailable', async () => {
+    const h = harness([throwError(() => new WorkingDirectoryGoneError('directory /p is gone'))]);
+    await h.run();
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'project_unavailable',
+      errorMessage: 'directory /p is gone',
+    });
+  });
+
+  it('counts only the stored test cases: a round that failed without cases adds no test', async () => {
+    const h = harness([turn(), turn(), turn()], { task: { maxIterations: 3 } });
+    h.tests.runGenerated = (_p: string, files: readonly string[]) => {
+      h.tests.generatedRuns.push(files);
+      const event: TestRunEvent = {
+        type: 'report',
+        report: { ...report('generated', false, 0), timedOut: true },
+      };
+      return of(event);
+    };
+    await h.run();
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'max_iterations_reached',
+      testsPassed: 0,
+      testsFailed: 0,
+      testsTotal: 0,
+    });
+    expect(h.log.testCases).toEqual([]);
+  });
+});
