@@ -83,6 +83,7 @@ export interface TaskResponseDto {
     | 'timeout'
     | 'cancelled'
     | 'server_restart'
+    | 'lease_expired'
     | 'shutdown'
     | 'project_unavailable'
     | 'internal_error'
@@ -188,6 +189,7 @@ export interface TaskDetailResponseDto {
     | 'timeout'
     | 'cancelled'
     | 'server_restart'
+    | 'lease_expired'
     | 'shutdown'
     | 'project_unavailable'
     | 'internal_error'
@@ -262,6 +264,7 @@ export interface TaskStatusResponseDto {
     | 'timeout'
     | 'cancelled'
     | 'server_restart'
+    | 'lease_expired'
     | 'shutdown'
     | 'project_unavailable'
     | 'internal_error'
@@ -323,8 +326,8 @@ export interface OrchestratorHealthDto {
 }
 
 export interface HealthResponseDto {
-  /** "error" (and HTTP 503) only when the database is down */
-  status: 'ok' | 'error';
+  /** "error" (HTTP 503) when the database is down; "draining" (HTTP 503) while the server shuts down after SIGTERM and takes no new tasks */
+  status: 'ok' | 'error' | 'draining';
   database: DatabaseHealthDto;
   /** A missing CLI is reported here but does not fail the check */
   claude_cli: ClaudeCliHealthDto;
@@ -367,6 +370,23 @@ function parseOrUndefined(text: string): unknown {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** Options of a creating call. */
+export interface IdempotentCallOptions {
+  /** The call's Idempotency-Key; a new one (a UUID) when not given. Reuse it to retry by hand. */
+  idempotencyKey?: string;
+}
+
+/** Waits between the tries of an idempotent call. */
+const RETRY_WAITS_MS = [500, 1000, 2000];
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True for an answer an idempotent call tries again: 503, or its first try still running. */
+function worthRetrying(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 503 || error.body?.code === 'idempotency_request_in_progress';
+}
+
 /** A client for the Claude Task Automation Server API. */
 export class ApiClient {
   constructor(
@@ -380,8 +400,10 @@ export class ApiClient {
     list: (query: { limit?: number; offset?: number } = {}): Promise<SessionPageDto> =>
       this.call('GET', `/api/v1/sessions`, undefined, query),
     /** Create a session for a project directory (POST /api/v1/sessions) */
-    create: (body: CreateSessionDto): Promise<SessionResponseDto> =>
-      this.call('POST', `/api/v1/sessions`, body, undefined),
+    create: (
+      body: CreateSessionDto,
+      options: IdempotentCallOptions = {},
+    ): Promise<SessionResponseDto> => this.idempotent('POST', `/api/v1/sessions`, body, options),
     /** Get session details (GET /api/v1/sessions/{id}) */
     findOne: (id: string): Promise<SessionResponseDto> =>
       this.call('GET', `/api/v1/sessions/${encodeURIComponent(id)}`, undefined, undefined),
@@ -425,8 +447,8 @@ export class ApiClient {
       } = {},
     ): Promise<TaskPageDto> => this.call('GET', `/api/v1/tasks`, undefined, query),
     /** Create a task (POST /api/v1/tasks) */
-    create: (body: CreateTaskDto): Promise<TaskResponseDto> =>
-      this.call('POST', `/api/v1/tasks`, body, undefined),
+    create: (body: CreateTaskDto, options: IdempotentCallOptions = {}): Promise<TaskResponseDto> =>
+      this.idempotent('POST', `/api/v1/tasks`, body, options),
     /** Get full task details: the latest 500 interactions and every test case (GET /api/v1/tasks/{id}) */
     findOne: (id: string): Promise<TaskDetailResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}`, undefined, undefined),
@@ -452,15 +474,42 @@ export class ApiClient {
     check: (): Promise<HealthResponseDto> => this.call('GET', `/health`, undefined, undefined),
   };
 
-  private async call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  /** An idempotent call: sent with its key, and tried again (same key) while that is safe. */
+  private async idempotent<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: IdempotentCallOptions,
+  ): Promise<T> {
+    const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.call<T>(method, path, body, undefined, key);
+      } catch (error) {
+        if (attempt >= RETRY_WAITS_MS.length || !worthRetrying(error)) throw error;
+        await sleep(RETRY_WAITS_MS[attempt]);
+      }
+    }
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Query,
+    idempotencyKey?: string,
+  ): Promise<T> {
     const base = this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`;
     const url = new URL(path.slice(1), base);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     const res = await this.fetchImpl(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

@@ -7,6 +7,9 @@
  * The client has no dependencies (the global `fetch` of Node 18+ and browsers): one method per
  * operation, grouped by tag (`client.tasks.status(id)`), path parameters first, then the JSON
  * body, then the query; errors throw `ApiError` with the server's `{ code, message, ... }` body.
+ * Operations that take an `Idempotency-Key` send one on every call (a new UUID unless the caller
+ * gives one) and retry, with the same key, when the network fails, the server answers 503 or the
+ * first try is still in progress: a retry never creates a duplicate.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,19 +110,63 @@ function parseOrUndefined(text: string): unknown {
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
+
+/** Options of a creating call. */
+export interface IdempotentCallOptions {
+  /** The call's Idempotency-Key; a new one (a UUID) when not given. Reuse it to retry by hand. */
+  idempotencyKey?: string;
+}
+
+/** Waits between the tries of an idempotent call. */
+const RETRY_WAITS_MS = [500, 1000, 2000];
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True for an answer an idempotent call tries again: 503, or its first try still running. */
+function worthRetrying(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 503 || error.body?.code === 'idempotency_request_in_progress';
+}
 `;
 
 /** The one method every generated operation goes through. */
 const CALL_METHOD = `
-  private async call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  /** An idempotent call: sent with its key, and tried again (same key) while that is safe. */
+  private async idempotent<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: IdempotentCallOptions,
+  ): Promise<T> {
+    const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.call<T>(method, path, body, undefined, key);
+      } catch (error) {
+        if (attempt >= RETRY_WAITS_MS.length || !worthRetrying(error)) throw error;
+        await sleep(RETRY_WAITS_MS[attempt]);
+      }
+    }
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Query,
+    idempotencyKey?: string,
+  ): Promise<T> {
     const base = this.baseUrl.endsWith('/') ? this.baseUrl : \`\${this.baseUrl}/\`;
     const url = new URL(path.slice(1), base);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     const res = await this.fetchImpl(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -151,6 +198,9 @@ export function renderClient(doc: OpenAPIObject): string {
       const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path');
       const queryParams = (op.parameters ?? []).filter((p) => p.in === 'query');
       const body = op.requestBody?.content?.['application/json']?.schema;
+      const idempotent = (op.parameters ?? []).some(
+        (p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key',
+      );
       const success = Object.keys(op.responses).find((s) => s.startsWith('2')) ?? '200';
       const returns = op.responses[success]?.content?.['application/json']?.schema;
       const args = pathParams.map((p) => `${camel(p.name)}: ${typeOf(p.schema)}`);
@@ -161,14 +211,18 @@ export function renderClient(doc: OpenAPIObject): string {
         );
         args.push(`query: { ${fields.join('; ')} } = {}`);
       }
+      if (idempotent) args.push('options: IdempotentCallOptions = {}');
       const url = path.replace(
         /\{(\w+)\}/g,
         (_m, p: string) => `\${encodeURIComponent(${camel(p)})}`,
       );
+      const call = idempotent
+        ? `this.idempotent('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, options)`
+        : `this.call('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, ${queryParams.length > 0 ? 'query' : 'undefined'})`;
       const lines = [
         `    /** ${(op.summary ?? `${method.toUpperCase()} ${path}`).replace(/\*\//g, '*\\/')} (${method.toUpperCase()} ${path}) */`,
         `    ${name}: (${args.join(', ')}): Promise<${returns ? typeOf(returns) : 'void'}> =>`,
-        `      this.call('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, ${queryParams.length > 0 ? 'query' : 'undefined'}),`,
+        `      ${call},`,
       ];
       groups.set(tag, [...(groups.get(tag) ?? []), ...lines]);
     }

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from 'src/app.module';
 import { AppConfig, ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
-import { configureApp, NEST_APP_OPTIONS } from 'src/common';
+import { configureApp, Draining, NEST_APP_OPTIONS } from 'src/common';
 import { checkDatabase } from 'src/database';
 import { TaskOrchestratorService } from 'src/orchestrator';
 
@@ -39,6 +39,7 @@ function stopOnSignals(app: NestExpressApplication): void {
       process.exit(1);
     }
     stopping = true;
+    app.get(Draining).start();
     const running = app.get(TaskOrchestratorService).stats().running;
     logger.log(
       `${signal}: shutting down; ${running} running task(s) go back to the queue to resume later`,

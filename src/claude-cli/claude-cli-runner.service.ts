@@ -33,7 +33,7 @@ import {
   isProcessGroupAlive,
   killProcessGroup,
   ProcessEvent,
-  runProcess,
+  ProcessLauncher,
   SpawnError,
 } from 'src/process';
 
@@ -41,9 +41,10 @@ import {
  * WHERE THE AGENT IS SPAWNED. `ClaudeCliRunner.runTurn` runs one agent turn: one `claude -p`
  * process in the project directory, as a cold Observable of typed events.
  *
- * - Subscribing re-checks the project's real path, builds the argv (claude-argv.ts) and spawns
- *   through `runProcess` (no shell, stdin closed, own process group, allowlisted environment
- *   plus DISABLE_AUTOUPDATER=1 and CLAUDE_CODE_MAX_RETRIES=3, CLAUDECODE removed).
+ * - Subscribing re-checks the project's real path, builds the argv (claude-argv.ts) and has the
+ *   process host start it (`ProcessLauncher`: no shell, stdin closed, own process group,
+ *   allowlisted environment plus DISABLE_AUTOUPDATER=1 and CLAUDE_CODE_MAX_RETRIES=3, CLAUDECODE
+ *   removed).
  * - It emits `{type:'spawned', pid}` (pid = process group id), every parsed `ClaudeEvent`, and
  *   last `{type:'turn_end', outcome}`, then completes. By then the CLI has exited and every other
  *   process of its group (background jobs it left) has been stopped.
@@ -184,6 +185,7 @@ export class ClaudeCliRunner {
 
   constructor(
     private readonly config: AppConfig,
+    private readonly launcher: ProcessLauncher,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
@@ -327,19 +329,21 @@ export class ClaudeCliRunner {
 
       subscription.add(watchdog$.subscribe(stop));
       subscription.add(
-        runProcess({
-          command,
-          args,
-          cwd: req.cwd,
-          env: this.childEnv(),
-          killGraceMs,
-        }).subscribe({
-          next: onProcessEvent,
-          error: (err: unknown) => {
-            if (err instanceof SpawnError) end(null, null, err);
-            else subscriber.error(err);
-          },
-        }),
+        this.launcher
+          .run({
+            command,
+            args,
+            cwd: req.cwd,
+            env: this.childEnv(),
+            killGraceMs,
+          })
+          .subscribe({
+            next: onProcessEvent,
+            error: (err: unknown) => {
+              if (err instanceof SpawnError) end(null, null, err);
+              else subscriber.error(err);
+            },
+          }),
       );
       return () => {
         finished$.next();

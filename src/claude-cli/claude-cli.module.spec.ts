@@ -5,6 +5,7 @@ import { CLAUDE_CLI_PARENT_ENV, ClaudeCliRunner } from 'src/claude-cli/claude-cl
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { Clock, CommonModule } from 'src/common';
 import { AppConfig, ConfigModule, loadConfig } from 'src/config';
+import { ProcessLauncher } from 'src/process';
 
 const FAKE = join(__dirname, '..', '..', 'test', 'fixtures', 'fake-claude', 'claude');
 
@@ -39,12 +40,12 @@ describe('ClaudeCliModule', () => {
       )
       .overrideProvider(CliAvailabilityService)
       .useFactory({
-        factory: (config: AppConfig, clock: Clock) =>
-          new CliAvailabilityService(config, clock, {
+        factory: (config: AppConfig, clock: Clock, launcher: ProcessLauncher) =>
+          new CliAvailabilityService(config, clock, launcher, {
             PATH: process.env.PATH,
             FAKE_CLAUDE_AUTH: 'none',
           }),
-        inject: [AppConfig, Clock],
+        inject: [AppConfig, Clock, ProcessLauncher],
       })
       .compile();
     const cli = moduleRef.get(CliAvailabilityService);
@@ -65,7 +66,7 @@ describe('ClaudeCliModule', () => {
         }),
       )
       .compile();
-    const runner = new ClaudeCliRunner(moduleRef.get(AppConfig), {
+    const runner = new ClaudeCliRunner(moduleRef.get(AppConfig), moduleRef.get(ProcessLauncher), {
       PATH: '/bin',
       FAKE_CLAUDE_LOG: '/tmp/x',
       DATABASE_URL: 'mysql://u:p@h/db',

@@ -5,7 +5,13 @@ import { resolveCliCommand } from 'src/claude-cli/claude-argv';
 import { CLAUDE_CLI_PARENT_ENV } from 'src/claude-cli/claude-cli-runner.service';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
-import { BoundedBuffer, buildChildEnv, ProcessEvent, runProcess, SpawnError } from 'src/process';
+import {
+  BoundedBuffer,
+  buildChildEnv,
+  ProcessEvent,
+  ProcessLauncher,
+  SpawnError,
+} from 'src/process';
 
 export interface CliStatus {
   command: string;
@@ -52,6 +58,7 @@ export class CliAvailabilityService implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly launcher: ProcessLauncher,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
@@ -165,28 +172,30 @@ export class CliAvailabilityService implements OnModuleInit {
     const out = new BoundedBuffer(8 * 1024);
     const err = new BoundedBuffer(8 * 1024);
     return lastValueFrom(
-      runProcess({
-        command: executable,
-        args,
-        cwd: tmpdir(),
-        env: buildChildEnv(
-          this.parentEnv,
-          { DISABLE_AUTOUPDATER: '1' },
-          this.config.CLAUDE_CLI_ENV_PASSTHROUGH,
+      this.launcher
+        .run({
+          command: executable,
+          args,
+          cwd: tmpdir(),
+          env: buildChildEnv(
+            this.parentEnv,
+            { DISABLE_AUTOUPDATER: '1' },
+            this.config.CLAUDE_CLI_ENV_PASSTHROUGH,
+          ),
+          killGraceMs: 1000,
+        })
+        .pipe(
+          timeout({ first: VERSION_TIMEOUT_MS, each: VERSION_TIMEOUT_MS }),
+          reduce<ProcessEvent, { code: number | null; signal: string | null }>(
+            (acc, e) => {
+              if (e.type === 'stdout') out.push(e.chunk);
+              if (e.type === 'stderr') err.push(e.chunk);
+              return e.type === 'exit' ? { code: e.code, signal: e.signal } : acc;
+            },
+            { code: null, signal: null },
+          ),
+          map((exit) => ({ ...exit, stdout: out.toString(), stderr: err.toString() })),
         ),
-        killGraceMs: 1000,
-      }).pipe(
-        timeout({ first: VERSION_TIMEOUT_MS, each: VERSION_TIMEOUT_MS }),
-        reduce<ProcessEvent, { code: number | null; signal: string | null }>(
-          (acc, e) => {
-            if (e.type === 'stdout') out.push(e.chunk);
-            if (e.type === 'stderr') err.push(e.chunk);
-            return e.type === 'exit' ? { code: e.code, signal: e.signal } : acc;
-          },
-          { code: null, signal: null },
-        ),
-        map((exit) => ({ ...exit, stdout: out.toString(), stderr: err.toString() })),
-      ),
     );
   }
 }

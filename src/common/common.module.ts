@@ -1,6 +1,7 @@
 import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Clock } from 'src/common/clock';
+import { Draining } from 'src/common/draining';
 import { AllExceptionsFilter } from 'src/common/http/all-exceptions.filter';
 import { JsonBodyMiddleware } from 'src/common/http/json-body.middleware';
 import { RequestIdMiddleware } from 'src/common/http/request-id.middleware';
@@ -10,7 +11,7 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
  * The request pipeline every route shares, registered as providers so a test that compiles
  * AppModule gets exactly what production gets: request ids, the JSON body parser (the app is
  * created with `bodyParser: false`), the validation pipe and the exception filter. It also
- * provides the `Clock` to every module.
+ * provides the `Clock` and the `Draining` state to every module.
  */
 @Global()
 @Module({
@@ -18,8 +19,9 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     Clock,
+    Draining,
   ],
-  exports: [Clock],
+  exports: [Clock, Draining],
 })
 export class CommonModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,5 +1,6 @@
 export { Clock } from 'src/common/clock';
 export { CommonModule } from 'src/common/common.module';
+export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';

@@ -74,6 +74,17 @@ export class AppConfig {
   })
   DATABASE_URL = 'sqlite:///./data/tasks.db';
 
+  /**
+   * MySQL: longest a connection attempt, or one query, may take before it fails; a database
+   * behind a network partition then answers requests with 503 database_unavailable instead of
+   * holding them for the whole outage.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  DATABASE_TIMEOUT_SECONDS = 5;
+
   // --- projects ---
   /** Comma-separated absolute directories that sessions may point into; empty allows any. */
   @Transform(toList)
@@ -299,6 +310,19 @@ export class AppConfig {
   })
   INSTANCE_ID?: string;
 
+  /**
+   * Names this machine in lease owner ids (default: its hostname). Servers on one machine must
+   * share it (they recognise each other's dead processes); machines must not (set it when several
+   * share a hostname, e.g. containers with host networking).
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  @Matches(/^[A-Za-z0-9._-]+$/, {
+    message: 'HOST_ID may contain only letters, digits, ".", "_" and "-"',
+  })
+  HOST_ID?: string;
+
   /** Run the queue in this process (set false for an API-only instance). */
   @Transform(toBool)
   @IsBoolean()
@@ -328,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'CLAUDE_APPEND_SYSTEM_PROMPT',
     'PROMPT_TEMPLATES_FILE',
     'INSTANCE_ID',
+    'HOST_ID',
   ]);
   const raw: Record<string, string> = {};
   for (const key of known) {

@@ -6,6 +6,7 @@ import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-sch
 import { TaskQueueProjectLock1764060000000 } from 'migrations/1764060000000-task-queue-project-lock';
 import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text-columns';
 import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
+import { IdempotencyKeys1764090000000 } from 'migrations/1764090000000-idempotency-keys';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   TaskQueueProjectLock1764060000000,
   TaskTextColumns1764070000000,
   TaskRunCheckpoint1764080000000,
+  IdempotencyKeys1764090000000,
 ];
 
 /** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */
@@ -30,7 +32,15 @@ export interface DatabaseOptionsInput {
   cwd?: string;
   /** Log SQL (debug only). */
   logging?: boolean;
+  /**
+   * MySQL: how long connecting, and each query, may take before it fails (a database that went
+   * away without a word, behind a network partition, fails requests fast instead of hanging).
+   */
+  timeoutMs?: number;
 }
+
+/** Default of `timeoutMs` (DATABASE_TIMEOUT_SECONDS). */
+const DEFAULT_TIMEOUT_MS = 5000;
 
 /**
  * The one TypeORM options builder, shared by the app (DatabaseModule) and the TypeORM CLI
@@ -74,7 +84,9 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
     timezone: 'Z',
     supportBigNumbers: true,
     bigNumberStrings: false,
-    connectTimeout: 10000,
-    extra: { connectionLimit: 10, decimalNumbers: true },
+    connectTimeout: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    enableQueryTimeout: true,
+    maxQueryExecutionTime: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    extra: { connectionLimit: 10, decimalNumbers: true, enableKeepAlive: true },
   };
 }

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database-options';
-import { redactDatabaseUrl } from 'src/database/database-url';
+import { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
+import { acquireSqliteLock } from 'src/database/sqlite-file-lock';
 
 export class DatabaseUnavailableError extends Error {
   constructor(message: string) {
@@ -11,10 +12,31 @@ export class DatabaseUnavailableError extends Error {
 
 /**
  * Connects once with the app's own options (which also applies pending migrations), then closes.
- * Called by `main.ts` before the app boots so an unreachable database or a failing migration ends
- * the process with one clear line instead of TypeORM's retry loop of stack traces.
+ * Called by `main.ts` before the app boots so an unreachable database, a SQLite file another
+ * server uses (`DatabaseInUseError`) or a failing migration ends the process with one clear line
+ * instead of TypeORM's retry loop of stack traces.
  */
 export async function checkDatabase(databaseUrl: string): Promise<void> {
+  const release = lockIfSqlite(databaseUrl);
+  try {
+    await connectOnce(databaseUrl);
+  } finally {
+    release();
+  }
+}
+
+/** Takes the SQLite file's lock (see sqlite-file-lock.ts); nothing for MySQL or a bad URL. */
+function lockIfSqlite(databaseUrl: string): () => void {
+  let target;
+  try {
+    target = parseDatabaseUrl(databaseUrl);
+  } catch {
+    return () => undefined;
+  }
+  return target.type === 'sqlite' ? acquireSqliteLock(target.file) : () => undefined;
+}
+
+async function connectOnce(databaseUrl: string): Promise<void> {
   let dataSource: DataSource;
   try {
     dataSource = new DataSource(buildDataSourceOptions({ databaseUrl }));

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from 'src/config';
 import { AtomicWriter } from 'src/database/atomic-writer';
 import { buildDataSourceOptions } from 'src/database/database-options';
+import { SqliteLock, SqliteLockModule } from 'src/database/sqlite-lock.module';
 
 /**
  * The TypeORM connection, built by the shared options builder; pending migrations run when it
@@ -14,9 +15,14 @@ import { buildDataSourceOptions } from 'src/database/database-options';
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
+      // The SQLite lock is taken before the connection opens (see SqliteLock).
+      imports: [SqliteLockModule],
+      inject: [AppConfig, SqliteLock],
       useFactory: (config: AppConfig) => ({
-        ...buildDataSourceOptions({ databaseUrl: config.DATABASE_URL }),
+        ...buildDataSourceOptions({
+          databaseUrl: config.DATABASE_URL,
+          timeoutMs: config.DATABASE_TIMEOUT_SECONDS * 1000,
+        }),
         autoLoadEntities: true,
         retryAttempts: 1,
         retryDelay: 0,

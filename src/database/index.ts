@@ -7,7 +7,14 @@ export {
   MAX_INT_COLUMN,
   TIMESTAMP_COLUMN,
 } from 'src/database/column-types';
-export { isForeignKeyViolation } from 'src/database/database-errors';
+export {
+  databaseFailureOf,
+  isForeignKeyViolation,
+  isTransientDatabaseError,
+  isUniqueViolation,
+  retryTransient,
+} from 'src/database/database-errors';
+export type { DatabaseFailure } from 'src/database/database-errors';
 export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 export { checkDatabase } from 'src/database/database-preflight';
 export { DatabaseModule } from 'src/database/database.module';

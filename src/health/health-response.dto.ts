@@ -67,11 +67,12 @@ export class OrchestratorHealthDto {
 
 export class HealthResponseDto {
   @ApiProperty({
-    enum: ['ok', 'error'],
+    enum: ['ok', 'error', 'draining'],
     example: 'ok',
-    description: '"error" (and HTTP 503) only when the database is down',
+    description:
+      '"error" (HTTP 503) when the database is down; "draining" (HTTP 503) while the server shuts down after SIGTERM and takes no new tasks',
   })
-  status!: 'ok' | 'error';
+  status!: 'ok' | 'error' | 'draining';
 
   @ApiProperty({ type: DatabaseHealthDto })
   database!: DatabaseHealthDto;

@@ -17,7 +17,10 @@ export class HealthController {
   @Get()
   @ApiOperation({ summary: 'Health check: process, database and Claude CLI' })
   @ApiOkResponse({ type: HealthResponseDto, description: 'Database reachable' })
-  @ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'Database down' })
+  @ApiServiceUnavailableResponse({
+    type: HealthResponseDto,
+    description: 'Database down, or the server is draining after SIGTERM',
+  })
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthResponseDto> {
     const report = await this.health.check();
     res.status(report.status === 'ok' ? 200 : 503);

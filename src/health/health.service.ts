@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CliAvailabilityService } from 'src/claude-cli';
+import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
 import { HealthResponseDto } from 'src/health/health-response.dto';
 import { TaskOrchestratorService } from 'src/orchestrator';
@@ -19,14 +20,18 @@ export class HealthService {
     private readonly cli: CliAvailabilityService,
     private readonly orchestrator: TaskOrchestratorService,
     private readonly config: AppConfig,
+    private readonly draining: Draining,
   ) {}
 
-  /** `status` is `ok` unless the database is down; a missing CLI is reported, not fatal. */
+  /**
+   * `status` is `ok` unless the database is down (`error`) or the server drains after SIGTERM
+   * (`draining`); a missing CLI is reported, not fatal.
+   */
   async check(): Promise<HealthResponseDto> {
     const database = await this.probeDatabase();
     const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
     return {
-      status: database.status === 'up' ? 'ok' : 'error',
+      status: database.status !== 'up' ? 'error' : this.draining.active ? 'draining' : 'ok',
       database,
       claude_cli: {
         command: cli.command,

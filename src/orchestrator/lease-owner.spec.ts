@@ -37,13 +37,24 @@ describe('lease owner ids', () => {
     const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
     const other = `${hostname()}:1:${exited.pid}:abcd1234`;
     expect(isOwnerGoneLocally(other, self)).toBe(false);
-    expect(ownerIsOnThisHost(other)).toBe(false);
+    expect(ownerIsOnThisHost(other, self)).toBe(false);
   });
 
   it('never declares an owner on another host gone', () => {
     const self = makeOwnerId(undefined);
     expect(isOwnerGoneLocally('elsewhere.example:4026531836:1:abcd1234', self)).toBe(false);
-    expect(ownerIsOnThisHost('elsewhere.example:4026531836:1:abcd1234')).toBe(false);
-    expect(ownerIsOnThisHost(self)).toBe(true);
+    expect(ownerIsOnThisHost('elsewhere.example:4026531836:1:abcd1234', self)).toBe(false);
+    expect(ownerIsOnThisHost(self, self)).toBe(true);
+  });
+
+  it('take HOST_ID as the host: another id is another machine, whatever the hostname', () => {
+    const self = makeOwnerId(undefined, 'machine-a');
+    expect(parseOwner(self)?.host).toBe('machine-a');
+    const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
+    const ns = parseOwner(self)?.pidNamespace ?? '';
+    const deadOnB = `machine-b:${ns}:${exited.pid}:abcd1234`;
+    expect(ownerIsOnThisHost(deadOnB, self)).toBe(false);
+    expect(isOwnerGoneLocally(deadOnB, self)).toBe(false);
+    expect(isOwnerGoneLocally(`machine-a:${ns}:${exited.pid}:abcd1234`, self)).toBe(true);
   });
 });

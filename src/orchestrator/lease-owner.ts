@@ -21,12 +21,17 @@ function pidNamespace(): string {
 const PID_NAMESPACE = pidNamespace();
 
 /**
- * Who holds a task's lease: `[instance@]host:pidns:pid:nonce`. The nonce makes every server
+ * Who holds a task's lease: `[instance@]host:pidns:pid:nonce`. `host` is the machine's hostname
+ * unless `HOST_ID` names it (machines that share a hostname must). The nonce makes every server
  * process a new owner, even when a container gives it the same pid as the process that died.
  */
-export function makeOwnerId(instanceId: string | undefined, pid = process.pid): string {
+export function makeOwnerId(
+  instanceId: string | undefined,
+  host: string = hostname(),
+  pid = process.pid,
+): string {
   const nonce = randomBytes(4).toString('hex');
-  const base = `${hostname()}:${PID_NAMESPACE}:${pid}:${nonce}`;
+  const base = `${host}:${PID_NAMESPACE}:${pid}:${nonce}`;
   const owner = instanceId ? `${instanceId}@${base}` : base;
   if (pid === process.pid) ownersInThisProcess.add(owner);
   return owner;
@@ -45,10 +50,19 @@ export function parseOwner(owner: string): ParsedOwner | null {
   return match ? { host: match[1], pidNamespace: match[2], pid: Number(match[3]) } : null;
 }
 
-/** True when `owner` ran on this host in this PID namespace: its pids are pids we can see. */
-export function ownerIsOnThisHost(owner: string): boolean {
+/**
+ * True when `owner` ran on the same host, in the same PID namespace, as `self` (this server's
+ * own owner id): its pids are pids we can see.
+ */
+export function ownerIsOnThisHost(owner: string, self: string): boolean {
   const parsed = parseOwner(owner);
-  return parsed !== null && parsed.host === hostname() && parsed.pidNamespace === PID_NAMESPACE;
+  const mine = parseOwner(self);
+  return (
+    parsed !== null &&
+    mine !== null &&
+    parsed.host === mine.host &&
+    parsed.pidNamespace === PID_NAMESPACE
+  );
 }
 
 /**
@@ -58,7 +72,7 @@ export function ownerIsOnThisHost(owner: string): boolean {
  * instead of waiting for it to expire.
  */
 export function isOwnerGoneLocally(owner: string, self: string): boolean {
-  if (owner === self || !ownerIsOnThisHost(owner)) return false;
+  if (owner === self || !ownerIsOnThisHost(owner, self)) return false;
   const { pid } = parseOwner(owner)!;
   if (pid === process.pid) return !ownersInThisProcess.has(owner);
   return !isProcessAlive(pid);

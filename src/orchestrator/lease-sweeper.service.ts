@@ -1,7 +1,14 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from 'src/config';
-import { groupWorksIn, isProcessGroupAlive, killProcessGroup } from 'src/process';
+import {
+  endProcess,
+  groupWorksIn,
+  isProcessGroupAlive,
+  killProcessGroup,
+  processesMarkedWith,
+  WORK_DIR_MARKER,
+} from 'src/process';
 import { isOwnerGoneLocally, ownerIsOnThisHost } from 'src/orchestrator/lease-owner';
 import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
@@ -12,10 +19,12 @@ const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
  * lease expired, or whose owner was a server process on this host that no longer exists, are
  * taken back: checked once more just before (an owner that renewed keeps its task), the process
  * group their owner recorded is ended when it still runs in the task's project on this host,
- * then the task is re-queued (it resumes its conversation), failed with `server_restart` once its
- * server died MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested. So no task stays
- * RUNNING after its server died. (An owner whose lease lapsed while it still runs stops the task
- * itself: see `lease-renewal.ts`.)
+ * with any process still marked with its directory (one that left its group), then the task is
+ * re-queued (it resumes where it was), failed with `server_restart` once its server was known to
+ * die MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested. So no task stays RUNNING
+ * after its server died. A lease that merely ran out while its owner lives re-queues the task
+ * as `lease_expired` without counting a death. (The owner's own renewal takes a late lease back
+ * when nobody else did: see `lease-renewal.ts`.)
  */
 @Injectable()
 export class LeaseSweeperService implements OnModuleDestroy {
@@ -56,9 +65,10 @@ export class LeaseSweeperService implements OnModuleDestroy {
         const to = await this.queue.reclaimStale(task, ownerGone);
         if (to === null) continue;
         taken += 1;
-        this.logger.warn(
-          `Task ${task.id}: owner ${task.leaseOwner || '(none)'} is gone; ${task.status} -> ${to}`,
-        );
+        const why = ownerGone
+          ? `owner ${task.leaseOwner} is gone`
+          : `lease of owner ${task.leaseOwner || '(none)'} expired`;
+        this.logger.warn(`Task ${task.id}: ${why}; ${task.status} -> ${to}`);
       }
       return taken;
     } finally {
@@ -66,12 +76,26 @@ export class LeaseSweeperService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Ends what the owner left running on this host: the process group it recorded (when a member
+   * still works in the task's project: after a restart the pid may be someone else's), and any
+   * process carrying the project's marker that left its group.
+   */
   private async endOrphanedProcesses(task: ExpiredLease): Promise<void> {
+    if (task.leaseOwner === null || !ownerIsOnThisHost(task.leaseOwner, this.queue.owner)) return;
+    const graceMs = this.config.KILL_GRACE_SECONDS * 1000;
     const pgid = task.processGroupId;
-    if (pgid === null || task.leaseOwner === null || !ownerIsOnThisHost(task.leaseOwner)) return;
-    if (!isProcessGroupAlive(pgid) || !groupWorksIn(pgid, task.projectPath)) return;
-    this.logger.warn(`Task ${task.id}: ending orphaned process group ${pgid}`);
-    await killProcessGroup(pgid, this.config.KILL_GRACE_SECONDS * 1000);
+    if (pgid !== null && isProcessGroupAlive(pgid) && groupWorksIn(pgid, task.projectPath)) {
+      this.logger.warn(`Task ${task.id}: ending orphaned process group ${pgid}`);
+      await killProcessGroup(pgid, graceMs);
+    }
+    const escaped = processesMarkedWith(WORK_DIR_MARKER, task.projectPath);
+    if (escaped.length > 0) {
+      this.logger.warn(
+        `Task ${task.id}: ending ${escaped.length} orphaned process(es) that left their group`,
+      );
+      await Promise.all(escaped.map((pid) => endProcess(pid, graceMs)));
+    }
   }
 
   onModuleDestroy(): void {

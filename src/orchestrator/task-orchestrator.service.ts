@@ -15,6 +15,7 @@ import {
   takeUntil,
   timer,
 } from 'rxjs';
+import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
 import { TaskQueueSignal } from 'src/tasks';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
@@ -59,6 +60,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     private readonly runner: TaskRunnerService,
     private readonly sweeper: LeaseSweeperService,
     private readonly queueSignal: TaskQueueSignal,
+    private readonly draining: Draining,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -166,6 +168,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.draining.start();
     if (this.stopping) return;
     this.stopping = true;
     this.stopClaiming$.next();

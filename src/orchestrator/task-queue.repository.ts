@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
+import { isUniqueViolation } from 'src/database';
 import { ACTIVE_STATUSES, Lease, StatusReason, Task, TaskEventLog, TaskStatus } from 'src/tasks';
 import { makeOwnerId } from 'src/orchestrator/lease-owner';
 
@@ -32,12 +33,6 @@ const CLAIM_CANDIDATES = 20;
 /** The unique key a live task holds for its project directory. */
 export function projectKey(projectPath: string): string {
   return createHash('sha256').update(projectPath).digest('hex');
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const code = (error.driverError as { code?: string } | undefined)?.code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 /** MySQL gave up on a lock (deadlock victim or wait timeout): the claim is simply tried again later. */
@@ -75,7 +70,7 @@ export class TaskQueueRepository {
     private readonly clock: Clock,
   ) {
     this.mysql = dataSource.options.type === 'mysql';
-    this.owner = makeOwnerId(config.INSTANCE_ID);
+    this.owner = makeOwnerId(config.INSTANCE_ID, config.HOST_ID);
   }
 
   private leaseExpiry(): Date {
@@ -165,9 +160,11 @@ export class TaskQueueRepository {
     return null;
   }
 
-  /** Pushes the lease expiry forward; `LeaseLostError` when the lease is no longer ours. */
-  renew(lease: Lease): Promise<void> {
-    return this.events.update(lease, { leaseExpiresAt: this.leaseExpiry() });
+  /** Pushes the lease expiry forward and returns it; `LeaseLostError` when it is no longer ours. */
+  async renew(lease: Lease): Promise<Date> {
+    const expiresAt = this.leaseExpiry();
+    await this.events.update(lease, { leaseExpiresAt: expiresAt });
+    return expiresAt;
   }
 
   /** Ids among `taskIds` whose cancellation was requested. */
@@ -247,23 +244,27 @@ export class TaskQueueRepository {
 
   /**
    * Takes a stale task back from its owner: re-queued as PENDING (it resumes where it was when
-   * claimed again), or FAILED `server_restart` once its server died MAX_TASK_ATTEMPTS times, or
-   * CANCELLED when a cancel was requested. Conditional on the claim being unchanged and, unless
-   * the owner is known to be gone, the lease still expired, so an owner that renewed in the
-   * meantime keeps its task. Returns the new status, or null when the task was not taken.
+   * claimed again), or CANCELLED when a cancel was requested. Only an owner known to be gone (it
+   * ran on this host and its process is gone) counts as a server death (`server_restart`, and
+   * the task FAILS once its server died MAX_TASK_ATTEMPTS times); a lease that merely ran out
+   * (the owner stalled, was frozen, or lost the database for a while) re-queues the task as
+   * `lease_expired` without counting. Conditional on the claim being unchanged and, unless the
+   * owner is known to be gone, the lease still expired, so an owner that renewed in the meantime
+   * keeps its task. Returns the new status, or null when the task was not taken.
    */
   async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: stale.id });
     if (!task || task.attempt !== stale.attempt || task.leaseOwner !== stale.leaseOwner) {
       return null;
     }
-    const restarts = task.restarts + 1;
+    const restarts = ownerGone ? task.restarts + 1 : task.restarts;
     const to = task.cancelRequested
       ? TaskStatus.Cancelled
       : restarts >= this.config.MAX_TASK_ATTEMPTS
         ? TaskStatus.Failed
         : TaskStatus.Pending;
-    const reason: StatusReason = to === TaskStatus.Cancelled ? 'cancelled' : 'server_restart';
+    const reason: StatusReason =
+      to === TaskStatus.Cancelled ? 'cancelled' : ownerGone ? 'server_restart' : 'lease_expired';
     const now = this.clock.now();
     const { where, params } = this.staleCondition(stale, ownerGone);
     const changed = await this.events.changeStatusWhere({

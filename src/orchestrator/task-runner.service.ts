@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { ClaudeCliRunner } from 'src/claude-cli';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
-import { ProcessGroups } from 'src/process';
+import { ProcessGroups, ProcessLauncher } from 'src/process';
 import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
 import { Lease, TaskEventLog } from 'src/tasks';
@@ -17,7 +17,10 @@ import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.re
 /**
  * Turns a claimed task into a running `TaskRun`: loads its session's test commands, plugs the
  * real adapters into the run's ports (the Claude CLI, the test runner, the event log bound to the
- * lease, process groups, the clock) and keeps the lease renewed while the run goes on.
+ * lease, process groups, the clock) and keeps the lease renewed while the run goes on. Every
+ * renewal also moves the process host's deadline for the task's directory: if renewals stop (the
+ * server is frozen or stalled, the database is gone), the host ends the task's processes before
+ * the lease can be claimed elsewhere.
  */
 @Injectable()
 export class TaskRunnerService {
@@ -32,16 +35,22 @@ export class TaskRunnerService {
     private readonly tests: TestRunnerService,
     private readonly human: SimulatedHumanService,
     private readonly processes: ProcessGroups,
+    private readonly launcher: ProcessLauncher,
     private readonly clock: Clock,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
   run(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
     return new Observable<void>((subscriber) => {
+      const dir = claim.task.projectPath;
+      const supervise = (expiresAt: Date): void =>
+        this.launcher.supervise(dir, this.killAt(expiresAt), this.killGraceMs);
+      supervise(claim.task.leaseExpiresAt ?? this.clock.now());
       const renewal = keepLease(claim.lease, control, {
         renew: (lease) => this.queue.renew(lease),
+        renewed: supervise,
         clock: this.clock,
-        leaseMs: this.config.LEASE_SECONDS * 1000,
+        leaseMs: this.leaseMs,
         warn: (message) => this.logger.warn(message),
       });
       const main = this.start(claim, control).subscribe({
@@ -51,8 +60,26 @@ export class TaskRunnerService {
       return () => {
         renewal.unsubscribe();
         main.unsubscribe();
+        this.launcher.release(dir);
       };
     });
+  }
+
+  private get leaseMs(): number {
+    return this.config.LEASE_SECONDS * 1000;
+  }
+
+  private get killGraceMs(): number {
+    return this.config.KILL_GRACE_SECONDS * 1000;
+  }
+
+  /**
+   * When the host must start ending the task's processes so they are gone by the time its lease
+   * runs out: two grace periods and a margin before the expiry, but at most half the lease.
+   */
+  private killAt(expiresAt: Date): number {
+    const budgetMs = Math.min(2 * this.killGraceMs + 2000, this.leaseMs / 2);
+    return expiresAt.getTime() - budgetMs;
   }
 
   private start(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
@@ -72,7 +99,7 @@ export class TaskRunnerService {
               settings: {
                 apiErrorRetryDelaySeconds: this.config.API_ERROR_RETRY_DELAY_SECONDS,
                 apiErrorRetryMaxDelaySeconds: this.config.API_ERROR_RETRY_MAX_DELAY_SECONDS,
-                killGraceMs: this.config.KILL_GRACE_SECONDS * 1000,
+                killGraceMs: this.killGraceMs,
               },
             },
             this.ports(claim.lease),

@@ -1,15 +1,18 @@
 export { BoundedBuffer } from 'src/process/bounded-buffer';
 export { buildChildEnv, isAllowedChildEnvName, matchesEnvPattern } from 'src/process/child-env';
 export {
+  endProcess,
   groupWorksIn,
   isProcessAlive,
   isProcessGroupAlive,
   killProcessGroup,
   liveGroupMembers,
-  runProcess,
+  processesMarkedWith,
   SpawnError,
 } from 'src/process/process-group';
 export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
+export { WORK_DIR_MARKER } from 'src/process/host/host-protocol';
 export { ProcessGroups } from 'src/process/process-groups';
+export { ProcessLauncher } from 'src/process/process-launcher';
 export { ProcessModule } from 'src/process/process.module';
 export { checkWorkingDirectory, WorkingDirectoryGoneError } from 'src/process/working-directory';

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { Observable } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 
 /**
  * WHERE CHILD PROCESSES ARE SPAWNED AND KILLED. Every child of the server (the Claude CLI, test
@@ -21,6 +21,8 @@ export interface ProcessSpec {
   env: NodeJS.ProcessEnv;
   /** Time between SIGINT, SIGTERM and SIGKILL when the group is stopped. */
   killGraceMs: number;
+  /** While it emits true the child's output is not read (it blocks once its pipes are full). */
+  paused$?: Observable<boolean>;
 }
 
 /** Error raised when the command cannot be started; `code` is the errno name (ENOENT, EACCES...). */
@@ -118,6 +120,36 @@ export function groupWorksIn(pgid: number, dir: string): boolean {
   return false;
 }
 
+/**
+ * Pids of live processes whose environment holds `name=value`: the children of one task carry a
+ * marker, so the ones that left their process group (`setsid`) are found too. Only processes
+ * whose environment this process may read are seen.
+ */
+export function processesMarkedWith(name: string, value: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const marker = Buffer.from(`${name}=${value}\0`);
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue;
+    }
+    const at = environ.indexOf(marker);
+    if ((at === 0 || (at > 0 && environ[at - 1] === 0)) && isProcessAlive(Number(entry))) {
+      found.push(Number(entry));
+    }
+  }
+  return found;
+}
+
 /** True while any non-zombie process of group `pgid` exists. */
 export function isProcessGroupAlive(pgid: number): boolean {
   if (!Number.isInteger(pgid) || pgid <= 1) return false;
@@ -160,6 +192,24 @@ export async function killProcessGroup(pgid: number, graceMs: number): Promise<v
   }
   signalGroup(pgid, 'SIGKILL');
   await waitForGroupExit(pgid, AFTER_KILL_WAIT_MS);
+}
+
+/** Ends one process (not its group): SIGTERM, then SIGKILL after `graceMs` if it still lives. */
+export async function endProcess(pid: number, graceMs: number): Promise<void> {
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isProcessAlive(pid) && Date.now() < deadline) await sleep(POLL_MS);
+  if (!isProcessAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone meanwhile.
+  }
 }
 
 /**
@@ -249,8 +299,15 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       exit ??= { code, signal };
       finish();
     });
+    const flow: Subscription | undefined = spec.paused$?.subscribe((paused) => {
+      for (const stream of [child.stdout, child.stderr]) {
+        if (paused) stream?.pause();
+        else stream?.resume();
+      }
+    });
 
     return () => {
+      flow?.unsubscribe();
       if (drainTimer) clearTimeout(drainTimer);
       child.stdout?.removeAllListeners('data');
       child.stderr?.removeAllListeners('data');

@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ProcessGroups } from 'src/process/process-groups';
+import { ProcessLauncher } from 'src/process/process-launcher';
 
 /**
- * Child processes: spawning without a shell in their own process group (`runProcess`), their
- * environment (`buildChildEnv`), bounded output and ending whole groups.
+ * Child processes: started by the process host (`ProcessLauncher`) without a shell in their own
+ * process group, their environment (`buildChildEnv`), bounded output, ending whole groups, and
+ * the host's supervision of a task's processes by its lease.
  */
 @Module({
-  providers: [ProcessGroups],
-  exports: [ProcessGroups],
+  providers: [ProcessGroups, ProcessLauncher],
+  exports: [ProcessGroups, ProcessLauncher],
 })
 export class ProcessModule {}

@@ -7,6 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { API_PREFIX, ApiErrorResponses, PaginationQueryDto, UuidParamPipe } from 'src/common';
+import { Idempotent } from 'src/idempotency';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { SessionPageDto, SessionResponseDto } from 'src/sessions/dto/session-response.dto';
 import { toSessionResponse } from 'src/sessions/session.mapper';
@@ -18,6 +19,7 @@ export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Create a session for a project directory' })
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiErrorResponses(400, 403, 413, 415)

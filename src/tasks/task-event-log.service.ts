@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { filter, Observable, Subject } from 'rxjs';
 import { DataSource, QueryRunner } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Clock } from 'src/common';
-import { AtomicWriter, SqlStep, SqlStepResult } from 'src/database';
+import { AppConfig } from 'src/config';
+import { AtomicWriter, retryTransient, SqlStep, SqlStepResult } from 'src/database';
 import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction.entity';
 import { Lease, LeaseLostError } from 'src/tasks/lease';
 import { assertTransition, StatusReason, TaskStatus } from 'src/tasks/task-status';
@@ -102,18 +103,37 @@ const RELEASED = {
  *
  * Subscribers get events after they are stored: one task's events arrive in id order (its run
  * writes one at a time); events of different tasks may interleave.
+ *
+ * A write that fails with a transient database error (a dropped connection, a lock wait timeout,
+ * a deadlock, SQLite busy) is tried again with backoff for up to half the lease; if the database
+ * stays away the error is thrown, and the run stops without failing its task (it resumes once
+ * the lease ran out). A status change whose first try did land although its answer was lost is
+ * recognised when the retry finds the task already in the new status. A record whose answer was
+ * lost can, rarely, be stored twice.
  */
 @Injectable()
 export class TaskEventLog {
+  private readonly logger = new Logger(TaskEventLog.name);
   private readonly published = new Subject<ClaudeInteraction>();
   /** Every event written by this process, after it was stored. */
   readonly events$: Observable<ClaudeInteraction> = this.published.asObservable();
+  private readonly retryBudgetMs: number;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly writer: AtomicWriter,
     private readonly clock: Clock,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.retryBudgetMs = (config.LEASE_SECONDS * 1000) / 2;
+  }
+
+  /** Runs a write, trying again through transient database failures (see above). */
+  private retrying<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return retryTransient(work, this.retryBudgetMs, (error, attempt) =>
+      this.logger.warn(`${what}: database error, trying again (${attempt}): ${String(error)}`),
+    );
+  }
 
   /** The events of one task written by this process from now on. */
   eventsOf(taskId: string): Observable<ClaudeInteraction> {
@@ -124,8 +144,13 @@ export class TaskEventLog {
   async append(lease: Lease, records: readonly NewInteraction[]): Promise<void> {
     if (records.length === 0) return;
     const now = this.clock.now();
-    const results = await this.writer.run(
-      records.map((record) => ({ ...this.insertInteraction(record, now, lease), required: true })),
+    const results = await this.retrying(`task ${lease.taskId}`, () =>
+      this.writer.run(
+        records.map((record) => ({
+          ...this.insertInteraction(record, now, lease),
+          required: true,
+        })),
+      ),
     );
     if (results === null) throw new LeaseLostError(lease.taskId);
     this.publish(lease.taskId, records, results, now);
@@ -138,22 +163,26 @@ export class TaskEventLog {
     cases: readonly NewTestCase[],
   ): Promise<void> {
     const now = this.clock.now();
-    const results = await this.writer.run([
-      { ...this.insertInteraction(record, now, lease), required: true },
-      ...cases.map((c) => this.insertTestCase(lease.taskId, c, now)),
-    ]);
+    const results = await this.retrying(`task ${lease.taskId}`, () =>
+      this.writer.run([
+        { ...this.insertInteraction(record, now, lease), required: true },
+        ...cases.map((c) => this.insertTestCase(lease.taskId, c, now)),
+      ]),
+    );
     if (results === null) throw new LeaseLostError(lease.taskId);
     this.publish(lease.taskId, [record], results.slice(0, 1), now);
   }
 
   /** Updates the lease holder's task row (no event); `LeaseLostError` when the lease is gone. */
   async update(lease: Lease, patch: TaskPatch): Promise<void> {
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(Task)
-      .set({ ...patch, updatedAt: this.clock.now() })
-      .where(LEASE_FENCE, lease)
-      .execute();
+    const result = await this.retrying(`task ${lease.taskId}`, () =>
+      this.dataSource
+        .createQueryBuilder()
+        .update(Task)
+        .set({ ...patch, updatedAt: this.clock.now() })
+        .where(LEASE_FENCE, lease)
+        .execute(),
+    );
     if (!result.affected) throw new LeaseLostError(lease.taskId);
   }
 
@@ -188,20 +217,23 @@ export class TaskEventLog {
     const now = this.clock.now();
     const extra = change.where ? ` AND (${change.where})` : '';
     const record = this.statusRecord(change);
-    const results = await this.writer.run(
-      [
-        {
-          ...this.updateTask(
-            { ...change.patch, status: change.to, statusReason: change.reason, updatedAt: now },
-            `id = :taskId AND status = :from${extra}`,
-            { ...change.params, taskId: change.taskId, from: change.from },
-          ),
-          required: true,
-        },
-        this.insertInteraction(record, now, null, change.taskId),
-      ],
-      runner,
-    );
+    const write = (): Promise<SqlStepResult[] | null> =>
+      this.writer.run(
+        [
+          {
+            ...this.updateTask(
+              { ...change.patch, status: change.to, statusReason: change.reason, updatedAt: now },
+              `id = :taskId AND status = :from${extra}`,
+              { ...change.params, taskId: change.taskId, from: change.from },
+            ),
+            required: true,
+          },
+          this.insertInteraction(record, now, null, change.taskId),
+        ],
+        runner,
+      );
+    // Inside the caller's transaction a failure is the caller's to handle (it rolls back).
+    const results = runner ? await write() : await this.retrying(`task ${change.taskId}`, write);
     if (results === null) return null;
     return this.publish(change.taskId, [record], results.slice(1), now)[0];
   }
@@ -210,19 +242,32 @@ export class TaskEventLog {
     assertTransition(change.from, change.to);
     const now = this.clock.now();
     const record = this.statusRecord(change);
-    const results = await this.writer.run([
-      {
-        ...this.updateTask(
-          { ...patch, status: change.to, statusReason: change.reason, updatedAt: now },
-          `${LEASE_FENCE} AND status = :from`,
-          { ...lease, from: change.from },
-        ),
-        required: true,
-      },
-      this.insertInteraction(record, now, null, lease.taskId),
-    ]);
-    if (results === null) throw new LeaseLostError(lease.taskId);
+    let tries = 0;
+    const results = await this.retrying(`task ${lease.taskId}`, () => {
+      tries += 1;
+      return this.writer.run([
+        {
+          ...this.updateTask(
+            { ...patch, status: change.to, statusReason: change.reason, updatedAt: now },
+            `${LEASE_FENCE} AND status = :from`,
+            { ...lease, from: change.from },
+          ),
+          required: true,
+        },
+        this.insertInteraction(record, now, null, lease.taskId),
+      ]);
+    });
+    if (results === null) {
+      if (tries > 1 && (await this.hasStatus(lease.taskId, change.to))) return;
+      throw new LeaseLostError(lease.taskId);
+    }
     this.publish(lease.taskId, [record], results.slice(1), now);
+  }
+
+  /** True when the task's status is `status` (a retried change finds its first try landed). */
+  private async hasStatus(taskId: string, status: TaskStatus): Promise<boolean> {
+    const task = await this.dataSource.getRepository(Task).findOneBy({ id: taskId });
+    return task?.status === status;
   }
 
   private statusRecord(change: StatusChange): NewInteraction {

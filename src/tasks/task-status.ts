@@ -52,6 +52,7 @@ export const STATUS_REASONS = [
   'timeout',
   'cancelled',
   'server_restart',
+  'lease_expired',
   'shutdown',
   'project_unavailable',
   'internal_error',

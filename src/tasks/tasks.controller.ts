@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { Idempotent } from 'src/idempotency';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {
@@ -26,6 +27,7 @@ export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({
     summary: 'Create a task',
     description: 'Stores the task as PENDING in its session; the queue starts it.',

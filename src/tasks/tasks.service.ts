@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
-import { DomainError, ErrorCode } from 'src/common';
+import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isForeignKeyViolation } from 'src/database';
 import { Session, SessionsService } from 'src/sessions';
@@ -46,10 +46,20 @@ export class TasksService {
     @InjectRepository(TestCase) private readonly testCases: Repository<TestCase>,
     private readonly config: AppConfig,
     private readonly queueSignal: TaskQueueSignal,
+    private readonly draining: Draining,
   ) {}
 
-  /** Stores a PENDING task (phase `queued`, reason `created`) in the session's project. */
+  /**
+   * Stores a PENDING task (phase `queued`, reason `created`) in the session's project; 503
+   * `shutting_down` while this server drains.
+   */
   async create(dto: CreateTaskDto): Promise<Task> {
+    if (this.draining.active) {
+      throw new DomainError(
+        ErrorCode.ShuttingDown,
+        'This server is shutting down and takes no new tasks; send it to another instance',
+      );
+    }
     const maxIterations = dto.max_iterations ?? this.config.MAX_ITERATIONS;
     const maxPauses = dto.max_pauses ?? this.config.MAX_PAUSES;
     const limitErrors = [

@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { loadConfig } from 'src/config';
+import { ProcessLauncher } from 'src/process';
 import {
   CommandEvent,
   CommandResult,
@@ -37,7 +38,9 @@ describe('testCommandEnv', () => {
 });
 
 describe('TestCommandRunner', () => {
-  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }));
+  const launcher = new ProcessLauncher();
+  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }), launcher);
+  afterAll(() => launcher.onModuleDestroy());
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cta-cmd-'));

@@ -5,7 +5,7 @@ import {
   BoundedBuffer,
   buildChildEnv,
   killProcessGroup,
-  runProcess,
+  ProcessLauncher,
   SpawnError,
 } from 'src/process';
 
@@ -57,14 +57,18 @@ export function testCommandEnv(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs test commands (and the `git` queries of the file finder) as child processes through
- * `runProcess`: no shell, stdin closed, own process group, allowlisted environment, bounded output.
+ * Runs test commands (and the `git` queries of the file finder) as child processes started by the
+ * process host (`ProcessLauncher`): no shell, stdin closed, own process group, allowlisted
+ * environment, bounded output.
  * On timeout the whole process group is stopped (SIGINT, SIGTERM, SIGKILL, `KILL_GRACE_SECONDS`
  * apart) before the result is emitted; unsubscribing stops it the same way.
  */
 @Injectable()
 export class TestCommandRunner {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly launcher: ProcessLauncher,
+  ) {}
 
   run(spec: CommandSpec): Observable<CommandEvent> {
     const graceMs = this.config.KILL_GRACE_SECONDS * 1000;
@@ -103,42 +107,44 @@ export class TestCommandRunner {
         if (pid !== null) killing = killProcessGroup(pid, graceMs);
       }, spec.timeoutMs);
 
-      const inner: Subscription = runProcess({
-        command: argv[0],
-        args: argv.slice(1),
-        cwd: spec.cwd,
-        env: testCommandEnv(process.env),
-        killGraceMs: graceMs,
-      }).subscribe({
-        next: (event) => {
-          switch (event.type) {
-            case 'spawned':
-              pid = event.pid;
-              if (timedOut) killing = killProcessGroup(event.pid, graceMs);
-              subscriber.next({ type: 'spawned', pid: event.pid, argv });
-              break;
-            case 'stdout':
-            case 'stderr':
-              buffer.push(event.chunk);
-              break;
-            case 'exit':
-              exit = { code: event.code, signal: event.signal };
-              break;
-          }
-        },
-        error: (err: unknown) => {
-          clearTimeout(timer);
-          const code = err instanceof SpawnError ? err.code : 'ESPAWN';
-          const message = err instanceof Error ? err.message : String(err);
-          buffer.push(Buffer.from(`could not start ${argv[0]}: ${message}\n`));
-          finish(code);
-        },
-        complete: () => {
-          clearTimeout(timer);
-          const pending = killing ?? Promise.resolve();
-          void pending.then(() => finish(null));
-        },
-      });
+      const inner: Subscription = this.launcher
+        .run({
+          command: argv[0],
+          args: argv.slice(1),
+          cwd: spec.cwd,
+          env: testCommandEnv(process.env),
+          killGraceMs: graceMs,
+        })
+        .subscribe({
+          next: (event) => {
+            switch (event.type) {
+              case 'spawned':
+                pid = event.pid;
+                if (timedOut) killing = killProcessGroup(event.pid, graceMs);
+                subscriber.next({ type: 'spawned', pid: event.pid, argv });
+                break;
+              case 'stdout':
+              case 'stderr':
+                buffer.push(event.chunk);
+                break;
+              case 'exit':
+                exit = { code: event.code, signal: event.signal };
+                break;
+            }
+          },
+          error: (err: unknown) => {
+            clearTimeout(timer);
+            const code = err instanceof SpawnError ? err.code : 'ESPAWN';
+            const message = err instanceof Error ? err.message : String(err);
+            buffer.push(Buffer.from(`could not start ${argv[0]}: ${message}\n`));
+            finish(code);
+          },
+          complete: () => {
+            clearTimeout(timer);
+            const pending = killing ?? Promise.resolve();
+            void pending.then(() => finish(null));
+          },
+        });
 
       return () => {
         clearTimeout(timer);

@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } fro
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
+import { ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { parsePorcelainZ, TestFileFinder, walkProject } from 'src/test-runner/test-file-finder';
 
@@ -24,7 +25,9 @@ function git(cwd: string, ...args: string[]): void {
 }
 
 describe('TestFileFinder', () => {
-  const finder = new TestFileFinder(new TestCommandRunner(loadConfig({})));
+  const launcher = new ProcessLauncher();
+  const finder = new TestFileFinder(new TestCommandRunner(loadConfig({}), launcher));
+  afterAll(() => launcher.onModuleDestroy());
   let dir: string;
   let project: string;
   const write = (rel: string, content = 'x'): void => {

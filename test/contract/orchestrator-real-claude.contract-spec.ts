@@ -7,6 +7,7 @@ import { ClaudeCliRunner } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config/app-config';
+import { ProcessLauncher } from 'src/process';
 import { DEFAULT_PROMPT_TEMPLATES } from 'src/simulated-human/prompt-templates';
 import {
   MockAnthropicApi,
@@ -112,14 +113,15 @@ beforeAll(async () => {
       b
         .overrideProvider(ClaudeCliRunner)
         .useFactory({
-          factory: (config: AppConfig) => new ClaudeCliRunner(config, parentEnv),
-          inject: [AppConfig],
+          factory: (config: AppConfig, launcher: ProcessLauncher) =>
+            new ClaudeCliRunner(config, launcher, parentEnv),
+          inject: [AppConfig, ProcessLauncher],
         })
         .overrideProvider(CliAvailabilityService)
         .useFactory({
-          factory: (config: AppConfig, clock: Clock) =>
-            new CliAvailabilityService(config, clock, parentEnv),
-          inject: [AppConfig, Clock],
+          factory: (config: AppConfig, clock: Clock, launcher: ProcessLauncher) =>
+            new CliAvailabilityService(config, clock, launcher, parentEnv),
+          inject: [AppConfig, Clock, ProcessLauncher],
         }),
   });
   await t.app.listen(0, '127.0.0.1');

@@ -9,6 +9,7 @@ import { ResultEvent } from 'src/claude-cli/stream-json/claude-events';
 import { LAST_PER_PROCESS_COST_VERSION, TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
+import { ProcessLauncher } from 'src/process';
 import { isProcessGroupAlive } from 'src/process/process-group';
 import { MockAnthropicApi } from 'test/contract/mock-anthropic-api';
 
@@ -24,6 +25,7 @@ const CLAUDE = join(__dirname, '..', '..', 'node_modules', '.bin', 'claude');
 const PINNED_VERSION = '2.1.197';
 
 const api = new MockAnthropicApi();
+const launcher = new ProcessLauncher();
 let baseUrl: string;
 let root: string;
 let home: string;
@@ -39,6 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await launcher.onModuleDestroy();
   await api.stop();
   rmSync(root, { recursive: true, force: true });
 });
@@ -58,6 +61,7 @@ function runner(
       KILL_GRACE_SECONDS: '1',
       ...config,
     }),
+    launcher,
     {
       PATH: process.env.PATH,
       HOME: home,
@@ -94,6 +98,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     const svc = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
       new Clock(),
+      launcher,
       { PATH: process.env.PATH, HOME: home },
     );
     expect(await svc.check()).toEqual({
@@ -112,6 +117,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     const withKey = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
       new Clock(),
+      launcher,
       { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-ant-dummy' },
     );
     expect(await withKey.check()).toMatchObject({ loggedIn: true, authMethod: 'api_key' });
@@ -258,6 +264,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     mkdirSync(noKeyHome);
     const r = new ClaudeCliRunner(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE, KILL_GRACE_SECONDS: '1' }),
+      launcher,
       {
         PATH: process.env.PATH,
         HOME: noKeyHome,

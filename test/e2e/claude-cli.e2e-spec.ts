@@ -20,6 +20,7 @@ import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
 import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
+import { ProcessLauncher } from 'src/process/process-launcher';
 import { WorkingDirectoryGoneError } from 'src/process/working-directory';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
@@ -42,6 +43,10 @@ interface LogEntry {
 let root: string;
 let project: string;
 let logFile: string;
+/** Starts every CLI of this file through a process host, as the server does. */
+const launcher = new ProcessLauncher();
+
+afterAll(() => launcher.onModuleDestroy());
 
 beforeEach(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-cli-e2e-')));
@@ -76,7 +81,7 @@ function runner(
     CLAUDECODE: '1',
     ...parentExtra,
   };
-  return new ClaudeCliRunner(config, parent);
+  return new ClaudeCliRunner(config, launcher, parent);
 }
 
 function request(prompt: string, over: Partial<TurnRequest> = {}): TurnRequest {
@@ -799,7 +804,12 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
 
 describe('CliAvailabilityService', () => {
   const cliStatus = (command: string, env: NodeJS.ProcessEnv): CliAvailabilityService =>
-    new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: command }), new Clock(), env);
+    new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: command }),
+      new Clock(),
+      launcher,
+      env,
+    );
 
   it('reports the version of the configured CLI and that it is logged in', async () => {
     const svc = cliStatus(FAKE, { PATH: process.env.PATH });
@@ -856,6 +866,7 @@ describe('CliAvailabilityService', () => {
     const svc = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: FAKE, CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*' }),
       clock,
+      launcher,
       env,
     );
     expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);

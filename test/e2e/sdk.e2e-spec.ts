@@ -79,6 +79,32 @@ describe('API client SDK', () => {
     expect((page as ApiError).message).toBe('HTTP 502');
   });
 
+  it('retries a creation whose answer was lost with the same Idempotency-Key: one task', async () => {
+    const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    const session = await client.sessions.create({ project_path: project });
+    const keys: (string | null)[] = [];
+    let calls = 0;
+    // The first answer is lost on the way back, after the server created the task.
+    const flaky = new ApiClient(url, async (input, init) => {
+      calls += 1;
+      keys.push(new Headers(init?.headers).get('idempotency-key'));
+      const res = await fetch(input, init);
+      if (calls === 1) throw new TypeError('fetch failed: socket hang up');
+      return res;
+    });
+    const task = await flaky.tasks.create({ session_id: session.id, description: 'Once only' });
+    expect(calls).toBe(2);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    const listed = await client.tasks.list({ session_id: session.id });
+    expect(listed.items.map((i) => i.id)).toEqual([task.id]);
+    const again = await client.tasks.create(
+      { session_id: session.id, description: 'Once only' },
+      { idempotencyKey: keys[0]! },
+    );
+    expect(again.id).toBe(task.id);
+  });
+
   it('gives the health report of a 503 as the error payload', async () => {
     await t.dataSource.destroy();
     const down = await client.health.check().catch((e: unknown) => e);

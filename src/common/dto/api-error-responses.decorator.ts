@@ -10,13 +10,17 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Request body too large (`payload_too_large`)',
   415: 'Request body is not JSON (`unsupported_media_type`)',
   500: 'Unexpected error (`internal_error`; no details leak)',
-  503: 'Database unavailable (`database_unavailable`)',
+  503: 'Database unavailable (`database_unavailable`), or the server is shutting down and takes no new work (`shutting_down`)',
+  507: "The database's storage is full (`storage_full`)",
 };
 
-/** Documents the error responses of an operation, all with the common error body. */
+/**
+ * Documents the error responses of an operation, all with the common error body; 500, 503 and 507
+ * (which any operation can meet) are always included.
+ */
 export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    ...[...statuses, 500].map((status) =>
+    ...[...new Set([...statuses, 500, 503, 507])].map((status) =>
       ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
     ),
   );

@@ -24,6 +24,14 @@ export enum ErrorCode {
   SessionHasActiveTasks = 'session_has_active_tasks',
   TaskNotCancellable = 'task_not_cancellable',
   DatabaseUnavailable = 'database_unavailable',
+  /** The database (or its disk) is full: nothing can be stored until space is freed. */
+  StorageFull = 'storage_full',
+  /** A request with this Idempotency-Key is still running. */
+  IdempotencyRequestInProgress = 'idempotency_request_in_progress',
+  /** The Idempotency-Key came before with another request body. */
+  IdempotencyKeyReused = 'idempotency_key_reused',
+  /** The server is draining after SIGTERM: it takes no new work; another instance will. */
+  ShuttingDown = 'shutting_down',
   Internal = 'internal_error',
 }
 

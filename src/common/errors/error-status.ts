@@ -22,7 +22,10 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.TaskNotDeletable:
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
+    case ErrorCode.IdempotencyRequestInProgress:
       return HttpStatus.CONFLICT;
+    case ErrorCode.IdempotencyKeyReused:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.PayloadTooLarge:
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case ErrorCode.UnsupportedMediaType:
@@ -32,7 +35,10 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.RequestTimeout:
       return HttpStatus.REQUEST_TIMEOUT;
     case ErrorCode.DatabaseUnavailable:
+    case ErrorCode.ShuttingDown:
       return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.StorageFull:
+      return HttpStatus.INSUFFICIENT_STORAGE;
     case ErrorCode.Internal:
       return HttpStatus.INTERNAL_SERVER_ERROR;
   }

@@ -10,6 +10,7 @@ import type { Response } from 'express';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
 import { requestIdOf, RequestWithId } from 'src/common/http/request-id';
+import { databaseFailureOf } from 'src/database';
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -19,27 +20,12 @@ export interface ErrorBody {
   request_id: string;
 }
 
-/** Driver error codes that mean the database cannot be reached right now. */
-const DATABASE_DOWN_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_CON_COUNT_ERROR',
-  'SQLITE_BUSY',
-  'SQLITE_CANTOPEN',
-]);
-
-function errorCodeOf(exception: unknown): string | undefined {
-  const code = (exception as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /**
  * Turns every exception into `{ code, message, details?, request_id }`. Domain errors map through
- * `httpStatusOf`; framework HTTP exceptions keep their 4xx status; anything else is a 500 with a
- * generic message (no stack, no SQL), logged with its request id.
+ * `httpStatusOf`; framework HTTP exceptions keep their 4xx status; a database that cannot be
+ * reached (or is busy) is 503 `database_unavailable`, one whose storage is full 507
+ * `storage_full`; anything else is a 500 with a generic message (no stack, no SQL), logged with
+ * its request id.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -80,7 +66,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
       }
       return { status, body: { code: ErrorCode.BadRequest, message: exception.message } };
     }
-    if (DATABASE_DOWN_CODES.has(errorCodeOf(exception) ?? '')) {
+    const database = databaseFailureOf(exception);
+    if (database === 'full') {
+      return {
+        status: HttpStatus.INSUFFICIENT_STORAGE,
+        body: {
+          code: ErrorCode.StorageFull,
+          message: 'The database cannot store anything more: its storage is full',
+        },
+      };
+    }
+    if (database !== null) {
       return {
         status: HttpStatus.SERVICE_UNAVAILABLE,
         body: { code: ErrorCode.DatabaseUnavailable, message: 'The database is unavailable' },

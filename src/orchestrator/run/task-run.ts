@@ -11,6 +11,7 @@ import {
   takeUntil,
 } from 'rxjs';
 import { TurnOutcome } from 'src/claude-cli';
+import { databaseFailureOf } from 'src/database';
 import { WorkingDirectoryGoneError } from 'src/process';
 import { Decision, PolicyInput, PolicyPhase } from 'src/simulated-human';
 import { isTerminal, LeaseLostError, StatusReason, TaskStatus } from 'src/tasks';
@@ -78,7 +79,9 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
  *   goes back to PENDING (`shutdown`, resumable) or is left to its new owner (`lease_lost`).
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`, or
- *   `project_unavailable` when its directory is gone); a lost lease stops it without writing more.
+ *   `project_unavailable` when its directory is gone); a lost lease, or a database that stays
+ *   unavailable or full through the event log's retries, stops it without writing more (the task
+ *   is taken back once its lease runs out, and resumes).
  */
 export class TaskRun {
   private readonly state: RunState;
@@ -377,6 +380,14 @@ export class TaskRun {
     await this.tracker.settle();
     if (error instanceof LeaseLostError) {
       this.logger.warn(`Task ${this.taskId}: lease lost; stopped without further writes`);
+      return;
+    }
+    const database = databaseFailureOf(error);
+    if (database !== null) {
+      // Not the task's fault: it stays as it is and resumes once its lease ran out.
+      this.logger.warn(
+        `Task ${this.taskId}: the database stayed ${database === 'full' ? 'full' : 'unavailable'} (${String(error)}); stopped, to resume when its lease runs out`,
+      );
       return;
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,97 @@
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Another server process uses the SQLite file. */
+export class DatabaseInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseInUseError';
+  }
+}
+
+interface LockOwner {
+  pid: number;
+  /** The process's start time (/proc/<pid>/stat, clock ticks): tells a reused pid apart. */
+  started: string | null;
+}
+
+/** How many holders of each lock file this process has (several apps in one process share one). */
+const held = new Map<string, number>();
+
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function readOwner(lockFile: string): LockOwner | null {
+  try {
+    const owner = JSON.parse(readFileSync(lockFile, 'utf8')) as Partial<LockOwner>;
+    return typeof owner.pid === 'number'
+      ? { pid: owner.pid, started: typeof owner.started === 'string' ? owner.started : null }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True while the process that wrote `owner` still runs (its pid, with the same start time). */
+function isRunning(owner: LockOwner): boolean {
+  const started = startTimeOf(owner.pid);
+  return started !== null && (owner.started === null || owner.started === started);
+}
+
+function removeStale(lockFile: string): void {
+  try {
+    unlinkSync(lockFile);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/**
+ * ONE SQLITE FILE, ONE SERVER. SQLite serves one server process: two would each run their own
+ * queue on one file (several instances need MySQL/MariaDB). The first server writes
+ * `<database>.lock` with its pid and start time; another process that finds the lock held by a
+ * running server refuses with `DatabaseInUseError`; a lock left by a server that died is taken
+ * over. Apps within one process share the lock. Returns the release function.
+ */
+export function acquireSqliteLock(databaseFile: string): () => void {
+  const lockFile = `${databaseFile}.lock`;
+  const count = held.get(lockFile) ?? 0;
+  if (count === 0) {
+    mkdirSync(dirname(lockFile), { recursive: true });
+    const me: LockOwner = { pid: process.pid, started: startTimeOf(process.pid) };
+    for (;;) {
+      try {
+        writeFileSync(lockFile, JSON.stringify(me), { flag: 'wx' });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const owner = readOwner(lockFile);
+      if (owner !== null && owner.pid !== process.pid && isRunning(owner)) {
+        throw new DatabaseInUseError(
+          `${databaseFile} is used by another server (pid ${owner.pid}); a SQLite database serves one server process: run several instances on MySQL/MariaDB`,
+        );
+      }
+      removeStale(lockFile);
+    }
+  }
+  held.set(lockFile, count + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (held.get(lockFile) ?? 1) - 1;
+    if (left > 0) {
+      held.set(lockFile, left);
+      return;
+    }
+    held.delete(lockFile);
+    if (readOwner(lockFile)?.pid === process.pid) unlinkSync(lockFile);
+  };
+}

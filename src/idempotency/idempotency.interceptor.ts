@@ -1,0 +1,55 @@
+import {
+  CallHandler,
+  ExecutionContext,
+  HttpStatus,
+  Injectable,
+  NestInterceptor,
+} from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { catchError, from, map, mergeMap, Observable, of, throwError } from 'rxjs';
+import { IdempotencyService } from 'src/idempotency/idempotency.service';
+
+/** The request header that carries the key. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/**
+ * Applies `IdempotencyService` to a route: a request with an `Idempotency-Key` header either
+ * replays the answer its first try got (with `Idempotent-Replayed: true`) or runs, and its
+ * successful answer is stored; a failed one is forgotten.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly idempotency: IdempotencyService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const key = req.header(IDEMPOTENCY_KEY_HEADER);
+    if (key === undefined) return next.handle();
+    const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
+    const status =
+      this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
+      (req.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
+    return from(this.idempotency.begin(`${req.method} ${route}`, key, req.body)).pipe(
+      mergeMap((outcome) => {
+        if (outcome.kind === 'replay') {
+          res.status(outcome.status);
+          res.setHeader('Idempotent-Replayed', 'true');
+          return of(outcome.body);
+        }
+        return next.handle().pipe(
+          mergeMap((body: unknown) => from(outcome.done(status, body)).pipe(map(() => body))),
+          catchError((error: unknown) =>
+            from(outcome.abandon()).pipe(mergeMap(() => throwError(() => error))),
+          ),
+        );
+      }),
+    );
+  }
+}

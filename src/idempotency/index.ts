@@ -1,0 +1,3 @@
+export { IdempotencyKey } from 'src/idempotency/idempotency-key.entity';
+export { IdempotencyModule } from 'src/idempotency/idempotency.module';
+export { Idempotent } from 'src/idempotency/idempotent.decorator';

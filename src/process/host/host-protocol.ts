@@ -1,0 +1,39 @@
+/**
+ * The messages between the server and its process host (`process-host.ts`), over the IPC channel
+ * of `child_process.fork` with `serialization: 'advanced'` (Buffers travel as bytes).
+ */
+
+/** Server -> host. */
+export type HostCommand =
+  | {
+      type: 'spawn';
+      id: number;
+      command: string;
+      args: string[];
+      cwd: string;
+      env: NodeJS.ProcessEnv;
+      killGraceMs: number;
+    }
+  /** End the process group of spawn `id` (the server's subscriber unsubscribed). */
+  | { type: 'stop'; id: number }
+  /**
+   * Keep the processes working in `dir` until `killAtMs` (epoch ms) at most: past it the host
+   * ends them, and any process carrying the directory's marker, without asking the server.
+   */
+  | { type: 'supervise'; dir: string; killAtMs: number; killGraceMs: number }
+  /** `dir` is no longer supervised (its task let go of it). */
+  | { type: 'release'; dir: string };
+
+/** Host -> server. */
+export type HostEvent =
+  | { type: 'spawned'; id: number; pid: number }
+  | { type: 'stdout' | 'stderr'; id: number; chunk: Uint8Array }
+  | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
+  | { type: 'spawn_error'; id: number; code: string; message: string }
+  /** Spawn `id` is over: nothing more comes for it. */
+  | { type: 'end'; id: number }
+  /** The supervision of `dir` ran out: its processes were ended (`pids`, escaped ones included). */
+  | { type: 'expired'; dir: string; pids: number[] };
+
+/** Name of the environment variable that marks every child with the directory it works in. */
+export const WORK_DIR_MARKER = 'CTA_WORK_DIR';

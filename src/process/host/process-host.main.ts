@@ -1,0 +1,29 @@
+import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { ProcessHost } from 'src/process/host/process-host';
+
+/**
+ * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel): wires a
+ * `ProcessHost` to the channel, checks its deadlines every 200 ms, and when the server goes away
+ * ends every child and exits.
+ */
+
+const DEADLINE_CHECK_MS = 200;
+/** Grace between signals when the server is gone and everything is ended. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+function send(event: HostEvent, sent: () => void): void {
+  if (!process.connected) return;
+  process.send!(event, undefined, undefined, () => sent());
+}
+
+const host = new ProcessHost(send);
+process.on('message', (command: HostCommand) => host.handle(command));
+const deadlines = setInterval(() => void host.enforceDeadlines(), DEADLINE_CHECK_MS);
+process.on('disconnect', () => {
+  clearInterval(deadlines);
+  void host.shutdown(SHUTDOWN_GRACE_MS).finally(() => process.exit(0));
+});
+// The server's Ctrl-C reaches the whole terminal's process group: the host ends its children
+// when the server closes the channel, not on the signal itself.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);

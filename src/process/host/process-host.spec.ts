@@ -1,0 +1,170 @@
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { ProcessHost } from 'src/process/host/process-host';
+import { isProcessAlive } from 'src/process/process-group';
+
+/**
+ * The process host with real child processes: it forwards what they print, marks them with their
+ * directory, and ends them (escaped ones included) when their directory's deadline passes or the
+ * server goes away, without anyone asking.
+ */
+
+const env = { PATH: process.env.PATH ?? '' };
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  const giveUpAt = Date.now() + 60_000;
+  while (!check()) {
+    if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('ProcessHost', () => {
+  let dir: string;
+  let events: HostEvent[];
+  let host: ProcessHost;
+  let now: number;
+
+  const spawn = (id: number, script: string, cwd = dir): void =>
+    host.handle({
+      type: 'spawn',
+      id,
+      command: process.execPath,
+      args: ['-e', script],
+      cwd,
+      env,
+      killGraceMs: 200,
+    } satisfies HostCommand);
+  const of = (id: number): HostEvent[] => events.filter((e) => 'id' in e && e.id === id);
+  const output = (id: number): string =>
+    of(id)
+      .flatMap((e) => (e.type === 'stdout' ? [Buffer.from(e.chunk).toString()] : []))
+      .join('');
+  const pidOf = (id: number): number => {
+    const spawned = of(id).find((e) => e.type === 'spawned');
+    return spawned?.type === 'spawned' ? spawned.pid : 0;
+  };
+  const ended = (id: number): boolean => of(id).some((e) => e.type === 'end');
+
+  beforeEach(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-host-')));
+    events = [];
+    now = Date.now();
+    host = new ProcessHost(
+      (event, sent) => {
+        events.push(event);
+        sent();
+      },
+      () => now,
+    );
+  });
+  afterEach(async () => {
+    await host.shutdown(200);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a child, forwards its output and exit, and marks it with its directory', async () => {
+    spawn(1, 'console.log(process.env.CTA_WORK_DIR); process.exit(3)');
+    await eventually(() => ended(1), 'the child to end');
+    expect(output(1)).toBe(`${dir}\n`);
+    expect(of(1).map((e) => e.type)).toEqual(['spawned', 'stdout', 'exit', 'end']);
+    expect(of(1).find((e) => e.type === 'exit')).toMatchObject({ code: 3, signal: null });
+  });
+
+  it('reports a command that cannot start', async () => {
+    host.handle({
+      type: 'spawn',
+      id: 2,
+      command: '/no/such/program',
+      args: [],
+      cwd: dir,
+      env,
+      killGraceMs: 200,
+    });
+    await eventually(() => ended(2), 'the spawn to end');
+    expect(of(2)[0]).toMatchObject({ type: 'spawn_error', code: 'ENOENT' });
+  });
+
+  it('ends a child when asked to stop it', async () => {
+    spawn(3, "console.log('up'); setInterval(() => {}, 1000)");
+    await eventually(() => output(3) === 'up\n', 'the child to start');
+    host.handle({ type: 'stop', id: 3 });
+    await eventually(() => !isProcessAlive(pidOf(3)), 'the child to be gone');
+    expect(ended(3)).toBe(true);
+  });
+
+  it('ends the processes of a directory whose deadline passed, those that left their group too', async () => {
+    // The child starts a grandchild in a session of its own (setsid): outside the child's group.
+    spawn(
+      4,
+      [
+        "const { spawn } = require('child_process');",
+        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
+        'console.log(g.pid);',
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    await eventually(() => /^\d+\n$/.test(output(4)), 'the grandchild to start');
+    const escaped = Number(output(4));
+    const other = realpathSync(mkdtempSync(join(tmpdir(), 'cta-host-other-')));
+    spawn(5, 'setInterval(() => {}, 1000)', other);
+    await eventually(() => pidOf(5) > 0, 'the other child to start');
+
+    host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+    host.handle({ type: 'supervise', dir: other, killAtMs: now + 60_000, killGraceMs: 200 });
+    await host.enforceDeadlines();
+    expect(isProcessAlive(pidOf(4))).toBe(true);
+
+    now += 60_000;
+    host.handle({ type: 'supervise', dir: other, killAtMs: now + 60_000, killGraceMs: 200 });
+    await host.enforceDeadlines();
+    expect(isProcessAlive(pidOf(4))).toBe(false);
+    expect(isProcessAlive(escaped)).toBe(false);
+    expect(events.find((e) => e.type === 'expired')).toEqual({
+      type: 'expired',
+      dir,
+      pids: expect.arrayContaining([pidOf(4), escaped]),
+    });
+    // The renewed directory keeps its process.
+    expect(isProcessAlive(pidOf(5))).toBe(true);
+    host.handle({ type: 'release', dir: other });
+    now += 120_000;
+    await host.enforceDeadlines();
+    expect(isProcessAlive(pidOf(5))).toBe(true);
+    await host.shutdown(200);
+    expect(isProcessAlive(pidOf(5))).toBe(false);
+    rmSync(other, { recursive: true, force: true });
+  });
+
+  it('pauses children while their output waits to be handed over, and goes on once it is', async () => {
+    const pending: (() => void)[] = [];
+    host = new ProcessHost((event, sent) => {
+      events.push(event);
+      pending.push(sent);
+    });
+    // 32 MiB in 64 KiB writes: far more than the host lets wait unsent.
+    spawn(
+      6,
+      'const b = Buffer.alloc(65536, 120); for (let i = 0; i < 512; i++) process.stdout.write(b);',
+    );
+    await eventually(() => pending.length > 0, 'output to arrive');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const waiting = events.filter((e) => e.type === 'stdout').length;
+    const bytes = events
+      .filter((e) => e.type === 'stdout')
+      .reduce((sum, e) => sum + (e.type === 'stdout' ? e.chunk.length : 0), 0);
+    expect(bytes).toBeLessThan(16 * 1024 * 1024);
+    expect(ended(6)).toBe(false);
+    while (!ended(6)) {
+      pending.splice(0).forEach((sent) => sent());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const total = events
+      .filter((e) => e.type === 'stdout')
+      .reduce((sum, e) => sum + (e.type === 'stdout' ? e.chunk.length : 0), 0);
+    expect(total).toBe(512 * 65536);
+    expect(waiting).toBeGreaterThan(0);
+  });
+});

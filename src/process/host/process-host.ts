@@ -1,0 +1,142 @@
+import { BehaviorSubject, Subscription } from 'rxjs';
+import { HostCommand, HostEvent, WORK_DIR_MARKER } from 'src/process/host/host-protocol';
+import {
+  endProcess,
+  killProcessGroup,
+  processesMarkedWith,
+  runProcess,
+  SpawnError,
+} from 'src/process/process-group';
+
+/** Output bytes sent to the server but not yet handed to the channel before children are paused. */
+const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+
+interface Child {
+  subscription: Subscription;
+  pgid: number | null;
+  dir: string;
+}
+
+/**
+ * THE PROCESS HOST: a small process of its own, forked once by the server, that starts every
+ * child process of the server and watches over them.
+ *
+ * - `spawn` runs `runProcess` here (no shell, own process group, stdin closed), so the main
+ *   server's event loop never blocks in fork/exec; output and exit go back as events.
+ * - Every child carries `CTA_WORK_DIR=<its cwd>` in its environment, so processes that leave
+ *   their group (`setsid`) can still be found.
+ * - `supervise` gives a directory a deadline: the server renews it with every lease renewal. When
+ *   it passes (the server is frozen, stalled or cut off from the database), the host ends the
+ *   directory's process groups and every process marked with it, on its own: so by the time the
+ *   task's lease can be claimed elsewhere, its agent is gone.
+ * - When the server goes away (the IPC channel closes), everything is ended and the host exits.
+ * - Output is flow-controlled: past MAX_IN_FLIGHT_BYTES not yet handed to the channel (the server
+ *   reads slowly or not at all), the children are paused until it catches up.
+ */
+export class ProcessHost {
+  private readonly children = new Map<number, Child>();
+  private readonly deadlines = new Map<string, { killAtMs: number; killGraceMs: number }>();
+  private readonly paused$ = new BehaviorSubject<boolean>(false);
+  private inFlight = 0;
+
+  constructor(
+    private readonly send: (event: HostEvent, sent: () => void) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  handle(command: HostCommand): void {
+    switch (command.type) {
+      case 'spawn':
+        this.spawn(command);
+        return;
+      case 'stop':
+        this.children.get(command.id)?.subscription.unsubscribe();
+        this.finish(command.id);
+        return;
+      case 'supervise':
+        this.deadlines.set(command.dir, {
+          killAtMs: command.killAtMs,
+          killGraceMs: command.killGraceMs,
+        });
+        return;
+      case 'release':
+        this.deadlines.delete(command.dir);
+        return;
+    }
+  }
+
+  /** Ends the processes of every directory whose deadline passed; called periodically. */
+  async enforceDeadlines(): Promise<void> {
+    const now = this.now();
+    for (const [dir, { killAtMs, killGraceMs }] of this.deadlines) {
+      if (killAtMs > now) continue;
+      this.deadlines.delete(dir);
+      const pids = await this.endDirectory(dir, killGraceMs);
+      this.send({ type: 'expired', dir, pids }, () => undefined);
+    }
+  }
+
+  /** The server is gone: end every child and every marked process. */
+  async shutdown(killGraceMs: number): Promise<void> {
+    const dirs = new Set([...this.children.values()].map((c) => c.dir));
+    for (const dir of this.deadlines.keys()) dirs.add(dir);
+    await Promise.all([...dirs].map((dir) => this.endDirectory(dir, killGraceMs)));
+  }
+
+  private spawn(command: Extract<HostCommand, { type: 'spawn' }>): void {
+    const { id } = command;
+    const child: Child = { subscription: new Subscription(), pgid: null, dir: command.cwd };
+    this.children.set(id, child);
+    child.subscription = runProcess({
+      command: command.command,
+      args: command.args,
+      cwd: command.cwd,
+      env: { ...command.env, [WORK_DIR_MARKER]: command.cwd },
+      killGraceMs: command.killGraceMs,
+      paused$: this.paused$,
+    }).subscribe({
+      next: (event) => {
+        if (event.type === 'spawned') {
+          child.pgid = event.pid;
+          this.send({ type: 'spawned', id, pid: event.pid }, () => undefined);
+        } else if (event.type === 'exit') {
+          this.send({ type: 'exit', id, code: event.code, signal: event.signal }, () => undefined);
+        } else {
+          this.output(id, event.type, event.chunk);
+        }
+      },
+      error: (error: unknown) => {
+        const code = error instanceof SpawnError ? error.code : 'ESPAWN';
+        const message = error instanceof Error ? error.message : String(error);
+        this.send({ type: 'spawn_error', id, code, message }, () => undefined);
+        this.finish(id);
+      },
+      complete: () => this.finish(id),
+    });
+  }
+
+  private output(id: number, type: 'stdout' | 'stderr', chunk: Buffer): void {
+    this.inFlight += chunk.length;
+    if (this.inFlight > MAX_IN_FLIGHT_BYTES && !this.paused$.value) this.paused$.next(true);
+    this.send({ type, id, chunk }, () => {
+      this.inFlight -= chunk.length;
+      if (this.inFlight <= MAX_IN_FLIGHT_BYTES / 2 && this.paused$.value) this.paused$.next(false);
+    });
+  }
+
+  private finish(id: number): void {
+    if (!this.children.delete(id)) return;
+    this.send({ type: 'end', id }, () => undefined);
+  }
+
+  /** Ends the groups of the children working in `dir` and the processes marked with it. */
+  private async endDirectory(dir: string, killGraceMs: number): Promise<number[]> {
+    const groups = [...this.children.values()]
+      .filter((c) => c.dir === dir && c.pgid !== null)
+      .map((c) => c.pgid!);
+    await Promise.all(groups.map((pgid) => killProcessGroup(pgid, killGraceMs)));
+    const escaped = processesMarkedWith(WORK_DIR_MARKER, dir);
+    await Promise.all(escaped.map((pid) => endProcess(pid, killGraceMs)));
+    return [...new Set([...groups, ...escaped])];
+  }
+}

@@ -1,0 +1,190 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Observable, Subscriber } from 'rxjs';
+import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { ProcessEvent, ProcessSpec, SpawnError } from 'src/process/process-group';
+
+/** The host's entry: the compiled one next to this file, or the TypeScript source under ts-node. */
+function hostEntry(): { script: string; execArgv: string[] } {
+  const compiled = join(__dirname, 'host', 'process-host.main.js');
+  if (existsSync(compiled)) return { script: compiled, execArgv: [] };
+  return {
+    script: join(__dirname, 'host', 'process-host.main.ts'),
+    execArgv: [
+      '-r',
+      require.resolve('ts-node/register/transpile-only'),
+      '-r',
+      require.resolve('tsconfig-paths/register'),
+    ],
+  };
+}
+
+interface Run {
+  subscriber: Subscriber<ProcessEvent>;
+  command: string;
+  ended: boolean;
+}
+
+/**
+ * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
+ * is started by the process host (`host/process-host.ts`), a small process forked once, so the
+ * server's event loop never blocks in fork/exec. `run` has the contract of `runProcess`: a cold
+ * Observable of `spawned`, output and `exit` events; unsubscribing ends the child's process group;
+ * a command that cannot start errors with a `SpawnError`.
+ *
+ * `supervise(dir, killAtMs)` tells the host to end everything working in `dir` once `killAtMs`
+ * passes unless renewed: the lease of the task working there (see the orchestrator's lease
+ * renewal). It holds even while this process is frozen. If the host dies, the runs it carried end
+ * as killed (`SIGKILL`) and the next run forks a new host.
+ */
+@Injectable()
+export class ProcessLauncher implements OnModuleDestroy {
+  private readonly logger = new Logger(ProcessLauncher.name);
+  private host: ChildProcess | null = null;
+  private readonly runs = new Map<number, Run>();
+  private nextId = 1;
+  private closed = false;
+
+  run(spec: ProcessSpec): Observable<ProcessEvent> {
+    return new Observable<ProcessEvent>((subscriber) => {
+      const id = this.nextId++;
+      const run: Run = { subscriber, command: spec.command, ended: false };
+      this.runs.set(id, run);
+      this.sendCommand({
+        type: 'spawn',
+        id,
+        command: spec.command,
+        args: spec.args,
+        cwd: spec.cwd,
+        env: spec.env,
+        killGraceMs: spec.killGraceMs,
+      });
+      return () => {
+        if (!run.ended) this.sendCommand({ type: 'stop', id });
+        this.forget(id);
+      };
+    });
+  }
+
+  /** Processes working in `dir` are ended by the host at `killAtMs` unless this is called again. */
+  supervise(dir: string, killAtMs: number, killGraceMs: number): void {
+    this.sendCommand({ type: 'supervise', dir, killAtMs, killGraceMs });
+  }
+
+  /** `dir` is not supervised any more. */
+  release(dir: string): void {
+    if (this.host !== null) this.sendCommand({ type: 'release', dir });
+  }
+
+  /** Closes the channel: the host ends whatever still runs and exits. */
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    const host = this.host;
+    if (host === null) return;
+    const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
+    host.disconnect();
+    await exited;
+  }
+
+  private sendCommand(command: HostCommand): void {
+    if (this.closed) {
+      if (command.type === 'spawn') this.fail(command.id, 'the server is shutting down');
+      return;
+    }
+    const host = this.ensureHost();
+    host.send(command);
+    this.refWhileBusy(host);
+  }
+
+  private ensureHost(): ChildProcess {
+    if (this.host !== null) return this.host;
+    const { script, execArgv } = hostEntry();
+    const host = fork(script, [], {
+      execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
+    });
+    host.on('message', (event: HostEvent) => this.onEvent(event));
+    host.once('exit', (code, signal) => {
+      if (this.host === host) this.host = null;
+      if (!this.closed) {
+        this.logger.error(
+          `process host exited (${signal ?? `code ${String(code)}`}); its running children are reported killed`,
+        );
+      }
+      for (const id of [...this.runs.keys()]) this.killed(id);
+    });
+    this.host = host;
+    return host;
+  }
+
+  /** The channel keeps this process alive only while something runs through it. */
+  private refWhileBusy(host: ChildProcess): void {
+    if (this.runs.size > 0) {
+      host.ref();
+      host.channel?.ref();
+    } else {
+      host.unref();
+      host.channel?.unref();
+    }
+  }
+
+  private onEvent(event: HostEvent): void {
+    if (event.type === 'expired') {
+      this.logger.warn(
+        `lease of ${event.dir} ran out before it was renewed: the process host ended ${event.pids.length} process(es) working there`,
+      );
+      return;
+    }
+    const run = this.runs.get(event.id);
+    if (run === undefined) return;
+    switch (event.type) {
+      case 'spawned':
+        run.subscriber.next({ type: 'spawned', pid: event.pid });
+        return;
+      case 'stdout':
+      case 'stderr':
+        run.subscriber.next({ type: event.type, chunk: Buffer.from(event.chunk) });
+        return;
+      case 'exit':
+        run.subscriber.next({ type: 'exit', code: event.code, signal: event.signal });
+        return;
+      case 'spawn_error':
+        run.ended = true;
+        run.subscriber.error(new SpawnError(event.code, run.command, event.message));
+        this.forget(event.id);
+        return;
+      case 'end':
+        run.ended = true;
+        run.subscriber.complete();
+        this.forget(event.id);
+        return;
+    }
+  }
+
+  /** The host died under a run: it ends as a child killed by SIGKILL would. */
+  private killed(id: number): void {
+    const run = this.runs.get(id);
+    if (run === undefined) return;
+    run.ended = true;
+    run.subscriber.next({ type: 'exit', code: null, signal: 'SIGKILL' });
+    run.subscriber.complete();
+    this.forget(id);
+  }
+
+  private fail(id: number, message: string): void {
+    const run = this.runs.get(id);
+    if (run === undefined) return;
+    run.ended = true;
+    run.subscriber.error(new SpawnError('ESHUTDOWN', run.command, message));
+    this.forget(id);
+  }
+
+  private forget(id: number): void {
+    this.runs.delete(id);
+    if (this.host !== null) this.refWhileBusy(this.host);
+  }
+}
