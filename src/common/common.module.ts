@@ -1,16 +1,18 @@
 import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { Clock } from 'src/common/clock';
 import { Draining } from 'src/common/draining';
 import { AllExceptionsFilter } from 'src/common/http/all-exceptions.filter';
 import { JsonBodyMiddleware } from 'src/common/http/json-body.middleware';
+import { ReadRetryInterceptor } from 'src/common/http/read-retry.interceptor';
 import { RequestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { createValidationPipe } from 'src/common/http/validation.pipe';
 
 /**
  * The request pipeline every route shares, registered as providers so a test that compiles
  * AppModule gets exactly what production gets: request ids, the JSON body parser (the app is
- * created with `bodyParser: false`), the validation pipe and the exception filter. It also
+ * created with `bodyParser: false`), the validation pipe, reads tried again through transient
+ * database errors, and the exception filter. It also
  * provides the `Clock` and the `Draining` state to every module.
  */
 @Global()
@@ -18,6 +20,7 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    { provide: APP_INTERCEPTOR, useClass: ReadRetryInterceptor },
     Clock,
     Draining,
   ],

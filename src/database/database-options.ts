@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database as BetterSqliteDatabase } from 'better-sqlite3';
-import { DataSourceOptions } from 'typeorm';
+import { DataSourceOptions, Logger } from 'typeorm';
 import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-schema';
 import { TaskQueueProjectLock1764060000000 } from 'migrations/1764060000000-task-queue-project-lock';
 import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text-columns';
 import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
 import { IdempotencyKeys1764090000000 } from 'migrations/1764090000000-idempotency-keys';
+import { HealthProbe1764090001000 } from 'migrations/1764090001000-health-probe';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -16,7 +17,22 @@ export const MIGRATIONS = [
   TaskTextColumns1764070000000,
   TaskRunCheckpoint1764080000000,
   IdempotencyKeys1764090000000,
+  HealthProbe1764090001000,
 ];
+
+/**
+ * TypeORM itself logs nothing: query errors surface where they happen (and are logged there
+ * without their parameters), while TypeORM's slow-query log, which the MySQL query timeout
+ * switches on, would print whole statements with their parameters.
+ */
+const QUIET_LOGGER: Logger = {
+  logQuery: () => undefined,
+  logQueryError: () => undefined,
+  logQuerySlow: () => undefined,
+  logSchemaBuild: () => undefined,
+  logMigration: () => undefined,
+  log: () => undefined,
+};
 
 /** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -57,6 +73,7 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     logging: input.logging ?? false,
+    logger: input.logging ? ('advanced-console' as const) : QUIET_LOGGER,
   };
   if (target.type === 'sqlite') {
     mkdirSync(path.dirname(target.file), { recursive: true });

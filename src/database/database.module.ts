@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from 'src/config';
 import { AtomicWriter } from 'src/database/atomic-writer';
 import { buildDataSourceOptions } from 'src/database/database-options';
+import { MysqlTimeoutGuard } from 'src/database/mysql-timeout-guard';
 import { SqliteLock, SqliteLockModule } from 'src/database/sqlite-lock.module';
 
 /**
@@ -29,7 +30,7 @@ import { SqliteLock, SqliteLockModule } from 'src/database/sqlite-lock.module';
       }),
     }),
   ],
-  providers: [AtomicWriter],
+  providers: [AtomicWriter, MysqlTimeoutGuard],
   exports: [AtomicWriter],
 })
 export class DatabaseModule {}

@@ -7,6 +7,13 @@ export class DatabaseHealthDto {
   @ApiProperty({ example: 'better-sqlite3' })
   type!: string;
 
+  @ApiProperty({
+    example: true,
+    description:
+      'A write went through: false when the database answers but cannot store anything (its storage is full)',
+  })
+  writable!: boolean;
+
   @ApiProperty({ type: String, nullable: true, example: null })
   error!: string | null;
 }

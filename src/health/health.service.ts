@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CliAvailabilityService } from 'src/claude-cli';
-import { Draining } from 'src/common';
+import { Clock, Draining } from 'src/common';
+import { databaseFailureOf } from 'src/database';
 import { AppConfig } from 'src/config';
 import { HealthResponseDto } from 'src/health/health-response.dto';
 import { TaskOrchestratorService } from 'src/orchestrator';
@@ -21,6 +22,7 @@ export class HealthService {
     private readonly orchestrator: TaskOrchestratorService,
     private readonly config: AppConfig,
     private readonly draining: Draining,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -31,7 +33,12 @@ export class HealthService {
     const database = await this.probeDatabase();
     const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
     return {
-      status: database.status !== 'up' ? 'error' : this.draining.active ? 'draining' : 'ok',
+      status:
+        database.status !== 'up' || !database.writable
+          ? 'error'
+          : this.draining.active
+            ? 'draining'
+            : 'ok',
       database,
       claude_cli: {
         command: cli.command,
@@ -45,21 +52,38 @@ export class HealthService {
     };
   }
 
+  /**
+   * A read and a small write (`health_probe`), within DATABASE_PROBE_TIMEOUT_MS: `down` when the
+   * database does not answer, `up` but not `writable` when it cannot store anything.
+   */
   private async probeDatabase(): Promise<HealthResponseDto['database']> {
     const type = this.dataSource.options.type;
     let timer: NodeJS.Timeout | undefined;
+    const firstLine = (error: unknown): string =>
+      (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
     try {
       if (!this.dataSource.isInitialized) throw new Error('not connected');
-      await Promise.race([
-        this.dataSource.query('SELECT 1'),
-        new Promise((_, reject) => {
+      const probe = async (): Promise<string | null> => {
+        await this.dataSource.query('SELECT 1');
+        try {
+          // 'YYYY-MM-DD HH:MM:SS.mmm' (UTC): a datetime value both engines take as a parameter.
+          const now = this.clock.now().toISOString().slice(0, 23).replace('T', ' ');
+          await this.dataSource.query('UPDATE health_probe SET checked_at = ? WHERE id = 1', [now]);
+          return null;
+        } catch (error) {
+          if (databaseFailureOf(error) === 'full') return firstLine(error);
+          throw error;
+        }
+      };
+      const unwritable = await Promise.race([
+        probe(),
+        new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('timed out')), DATABASE_PROBE_TIMEOUT_MS);
         }),
       ]);
-      return { status: 'up', type, error: null };
+      return { status: 'up', type, writable: unwritable === null, error: unwritable };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { status: 'down', type, error: message.split('\n')[0].slice(0, 200) };
+      return { status: 'down', type, writable: false, error: firstLine(error) };
     } finally {
       clearTimeout(timer);
     }

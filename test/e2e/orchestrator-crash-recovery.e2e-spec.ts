@@ -1,14 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import request from 'supertest';
-import type { App } from 'supertest/types';
+import { join } from 'node:path';
 import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
 import {
   copyFixtureProject,
-  FAKE_CLAUDE,
   fakeScript,
   getDetails,
   getStatus,
@@ -17,6 +13,11 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
+import {
+  ServerProcess,
+  startServer as startServerProcess,
+  startTask,
+} from 'test/e2e/support/server-process';
 
 /**
  * Crash recovery with the BUILT server (`dist/src/main.js`, built by `npm test`'s pretest step) as
@@ -27,27 +28,12 @@ import { eventually } from 'test/e2e/support/eventually';
  * the turn cleanly and leaves the task resumable.
  */
 
-const ROOT = resolve(__dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'src', 'main.js');
-
 interface FakeLogEntry {
   cwd: string;
   pid: number;
   argv: string[];
   turn: number;
   sessionId: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
@@ -57,7 +43,6 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
   const servers: ChildProcess[] = [];
 
   beforeAll(() => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
     work = mkdtempSync(join(tmpdir(), 'orch-crash-'));
     logFile = join(work, 'fake-claude.log');
     database = join(work, 'tasks.db');
@@ -76,66 +61,17 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
           .map((l) => JSON.parse(l) as FakeLogEntry)
       : [];
 
-  /** Starts the built server on the test database; resolves with its base URL once healthy. */
-  async function startServer(
-    extraEnv: Record<string, string> = {},
-  ): Promise<{ url: App; child: ChildProcess; exited: Promise<string> }> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: work,
-        NO_COLOR: '1',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: `sqlite:///${database}`,
-        ORCHESTRATOR_ENABLED: 'true',
-        QUEUE_POLL_MS: '100',
-        LEASE_SECONDS: '2',
-        KILL_GRACE_SECONDS: '1',
-        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-        FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),
-        FAKE_CLAUDE_LOG: logFile,
-        ...extraEnv,
-      },
+  /** Starts the built server on the test database. */
+  async function startServer(extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
+    const server = await startServerProcess(work, {
+      DATABASE_URL: `sqlite:///${database}`,
+      LEASE_SECONDS: '10',
+      FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),
+      FAKE_CLAUDE_LOG: logFile,
+      ...extraEnv,
     });
-    servers.push(child);
-    let output = '';
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    /** `code N`, or `signal S` for a process killed by a signal. */
-    const exited = new Promise<string>((ok) =>
-      child.on('exit', (code, signal) => ok(signal ? `signal ${signal}` : `code ${code}`)),
-    );
-    const url = `http://127.0.0.1:${port}`;
-    try {
-      await eventually('the server to answer /health', async () => {
-        if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-        const res = await request(url)
-          .get('/health')
-          .catch(() => null);
-        return res?.status === 200;
-      });
-    } catch (error) {
-      child.kill('SIGKILL');
-      throw error;
-    }
-    return { url: url as unknown as App, child, exited };
-  }
-
-  async function startTask(url: App, project: string, description: string): Promise<string> {
-    const s = await request(url)
-      .post('/api/v1/sessions')
-      .send({ project_path: project })
-      .expect(201);
-    const t = await request(url)
-      .post('/api/v1/tasks')
-      .send({ session_id: s.body.id, description })
-      .expect(201);
-    return t.body.id as string;
+    servers.push(server.child);
+    return server;
   }
 
   /** Waits until the fake CLI of `project` hangs in its turn `turn`; returns its pid (= group). */
@@ -149,7 +85,21 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     return pid;
   }
 
-  it('SIGKILL mid-turn: the next server ends the orphaned agent, resumes the conversation and completes', async () => {
+  it('SIGKILL of the server: its process host ends the agent at once', async () => {
+    const project = copyFixtureProject('node-basic', work, 'host-ends');
+    const first = await startServer();
+    await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
+    const agent = await hungAgent(project, 1);
+    const host = first.hostPid();
+    expect(host).not.toBeNull();
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The agent ignores SIGINT and SIGTERM: the host escalates to SIGKILL, then exits itself.
+    await eventually('the process host to end the agent', () => !isProcessGroupAlive(agent));
+    await eventually('the process host to exit', () => !isProcessAlive(host!));
+  });
+
+  it('SIGKILL of the server and its process host mid-turn: the next server ends the orphaned agent, resumes the conversation and completes', async () => {
     const project = copyFixtureProject('node-basic', work, 'killed');
     const first = await startServer();
     const id = await startTask(
@@ -158,6 +108,9 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
       `Add cube. ${fakeScript('hang', 'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"', 'write-tests lang=node result=pass')}`,
     );
     const orphan = await hungAgent(project, 1);
+    const host = first.hostPid();
+    // Both at once, as `kill -9` of the whole process group (or the OOM killer) would.
+    process.kill(host!, 'SIGKILL');
     first.child.kill('SIGKILL');
     await first.exited;
     expect(isProcessGroupAlive(orphan)).toBe(true);
@@ -253,6 +206,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const first = await startServer({ MAX_TASK_ATTEMPTS: '1' });
     const id = await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
     const orphan = await hungAgent(project, 1);
+    process.kill(first.hostPid()!, 'SIGKILL');
     first.child.kill('SIGKILL');
     await first.exited;
 
