@@ -181,6 +181,50 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     });
   });
 
+  it('keeps the history in order when cancels race claims: never claimed after cancelled', async () => {
+    const rounds = kind === 'mysql' ? 100 : 30;
+    // One project per task, so every claim is free to win its race.
+    const ids = await createTasks(
+      Array.from({ length: rounds }, (_, i) => `race-${i}`),
+      1,
+    );
+    const queueB = b.app.get(TaskQueueRepository);
+    const serverA = a.app.getHttpServer() as App;
+    for (const id of ids) {
+      await Promise.all([
+        request(serverA).post(`/api/v1/tasks/${id}/cancel`).expect(200),
+        queueB.claimNext(),
+      ]);
+    }
+    // Whatever won, each task's status records chain: every change starts where the last ended.
+    const records = await a.dataSource
+      .getRepository(ClaudeInteraction)
+      .find({ where: { kind: 'status' }, order: { id: 'ASC' } });
+    for (const id of ids) {
+      const chain = records
+        .filter((r) => r.taskId === id)
+        .map((r) => r.data as { from: string; to: string });
+      expect(chain.length).toBeGreaterThanOrEqual(1);
+      expect(chain[0].from).toBe('PENDING');
+      for (let k = 1; k < chain.length; k += 1) expect(chain[k].from).toBe(chain[k - 1].to);
+      const cancelledAt = chain.findIndex((c) => c.to === 'CANCELLED');
+      if (cancelledAt >= 0) expect(chain.slice(cancelledAt + 1)).toEqual([]);
+    }
+    const claimed = (await a.dataSource.getRepository(Task).find()).filter(
+      (t) => ids.includes(t.id) && t.attempt === 1,
+    );
+    expect(claimed.length).toBeGreaterThan(0);
+    // Tasks B claimed get their cancel from B, as a live owner would act on the flag.
+    const logB = b.app.get(TaskEventLog);
+    for (const row of await a.dataSource.getRepository(Task).findBy({ leaseOwner: queueB.owner })) {
+      if (!ids.includes(row.id)) continue;
+      await logB.release(
+        { taskId: row.id, attempt: row.attempt, owner: queueB.owner },
+        { from: row.status, to: TaskStatus.Cancelled, reason: 'cancelled', iteration: 0 },
+      );
+    }
+  });
+
   it('cancels a queued task whose cancel was requested while it was live', async () => {
     const [id] = await createTasks(['flagged'], 1);
     await a.dataSource.getRepository(Task).update({ id }, { cancelRequested: true });
