@@ -5,7 +5,12 @@ import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
 import { ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
-import { parsePorcelainZ, TestFileFinder, walkProject } from 'src/test-runner/test-file-finder';
+import {
+  gitTopOf,
+  parsePorcelainV2,
+  TestFileFinder,
+  walkProject,
+} from 'src/test-runner/test-file-finder';
 
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'projects');
 
@@ -111,22 +116,54 @@ describe('TestFileFinder', () => {
     expect(await finder.changedTestFiles(project, before, 'node')).toEqual(['test/inside.test.js']);
   });
 
-  it('parses porcelain -z output with renames, deletions and odd names', () => {
+  it('parses porcelain v2 output: HEAD, changes, renames, deletions, conflicts and odd names', () => {
+    const head = 'a'.repeat(40);
     const out = [
-      '?? test/a b.test.js',
-      ' M src/x.js',
-      'R  new.test.js',
+      `# branch.oid ${head}`,
+      '# branch.head main',
+      '? test/a b.test.js',
+      '1 .M N... 100644 100644 100644 1111111 1111111 src/x.js',
+      `2 R. N... 100644 100644 100644 ${'b'.repeat(40)} ${'b'.repeat(40)} R100 new name.test.js`,
       'old.test.js',
-      ' D gone.js',
-      'A  -x.test.js',
+      '1 .D N... 100644 100644 000000 1111111 1111111 gone.js',
+      '1 A. N... 000000 100644 100644 0000000 2222222 -x.test.js',
+      'u UU N... 100644 100644 100644 100644 1 2 3 conflict.js',
       '',
     ].join('\0');
-    expect(parsePorcelainZ(out)).toEqual([
-      'test/a b.test.js',
-      'src/x.js',
-      'new.test.js',
-      '-x.test.js',
-    ]);
+    expect(parsePorcelainV2(out)).toEqual({
+      head,
+      paths: ['test/a b.test.js', 'src/x.js', 'new name.test.js', '-x.test.js', 'conflict.js'],
+    });
+    expect(parsePorcelainV2('# branch.oid (initial)\0# branch.head main\0').head).toBeNull();
+  });
+
+  it('finds the top of the work tree by reading the file system', () => {
+    expect(gitTopOf(project)).toBeNull();
+    git(dir, 'init', '-q');
+    expect(gitTopOf(project)).toBe(dir);
+    expect(gitTopOf(dir)).toBe(dir);
+  });
+
+  it('asks git once per look (twice when HEAD moved)', async () => {
+    git(project, 'init', '-q');
+    git(project, 'add', '-A');
+    git(project, 'commit', '-q', '-m', 'init');
+    const runner = new TestCommandRunner(loadConfig({}), launcher);
+    const calls: string[][] = [];
+    const run = runner.run.bind(runner);
+    runner.run = (spec) => {
+      calls.push([...spec.argv]);
+      return run(spec);
+    };
+    const counting = new TestFileFinder(runner);
+    const before = await counting.snapshot(project);
+    write('test/new.test.js');
+    expect(await counting.changedTestFiles(project, before, 'node')).toEqual(['test/new.test.js']);
+    expect(calls.map((argv) => argv[argv.indexOf('git') + 5])).toEqual(['status', 'status']);
+    git(project, 'add', '-A');
+    git(project, 'commit', '-q', '-m', 'agent commit');
+    expect(await counting.changedTestFiles(project, before, 'node')).toEqual(['test/new.test.js']);
+    expect(calls).toHaveLength(4);
   });
 
   it('bounds the file walk', () => {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { lstatSync, readdirSync, Stats } from 'fs';
-import { isAbsolute, join, relative, sep } from 'path';
+import { existsSync, lstatSync, readdirSync, Stats } from 'fs';
+import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
 import {
@@ -118,28 +118,65 @@ export function walkProject(
   return { files, truncated };
 }
 
-/** Paths from `git status --porcelain=v1 -z` output (renames give the new path; deletions skipped). */
-export function parsePorcelainZ(output: string): string[] {
+/** What one `git status --porcelain=v2 -z --branch` says: HEAD and the changed paths. */
+export interface GitStatus {
+  /** HEAD's commit, or null in a repository without commits yet. */
+  head: string | null;
+  /** Paths (from the repository's top) created, changed or untracked; deletions left out. */
+  paths: string[];
+}
+
+/**
+ * Parses `git status --porcelain=v2 -z --branch` output: the `# branch.oid` header gives HEAD,
+ * entries give paths (`1` changed, `2` renamed or copied: the new path, then the old one, which
+ * is skipped; `u` unmerged; `?` untracked). Deleted entries are left out.
+ */
+export function parsePorcelainV2(output: string): GitStatus {
   const fields = output.split('\0');
+  let head: string | null = null;
   const paths: string[] = [];
   for (let i = 0; i < fields.length; i += 1) {
     const entry = fields[i];
-    if (entry.length < 4) continue;
-    const x = entry[0];
-    const y = entry[1];
-    const path = entry.slice(3);
-    if (x === 'R' || x === 'C') i += 1;
-    if (x === 'D' || y === 'D') continue;
+    if (entry.startsWith('# branch.oid ')) {
+      const oid = entry.slice('# branch.oid '.length);
+      head = /^[0-9a-f]{40,64}$/.test(oid) ? oid : null;
+      continue;
+    }
+    const kind = entry[0];
+    if (kind === '?') {
+      paths.push(entry.slice(2));
+      continue;
+    }
+    if (kind !== '1' && kind !== '2' && kind !== 'u') continue;
+    // Space-separated fields before the path: 8 for `1`, 9 for `2`, 10 for `u`.
+    const before = kind === '1' ? 8 : kind === '2' ? 9 : 10;
+    const parts = entry.split(' ');
+    const xy = parts[1] ?? '';
+    const path = parts.slice(before).join(' ');
+    if (kind === '2') i += 1;
+    if (xy.includes('D')) continue;
     paths.push(path);
   }
-  return paths;
+  return { head, paths };
+}
+
+/**
+ * The top of the git work tree holding `dir` (the nearest ancestor with a `.git` directory or
+ * file), found by reading the file system: no process needed. Null outside git.
+ */
+export function gitTopOf(dir: string): string | null {
+  for (let current = dir; ; current = dirname(current)) {
+    if (existsSync(join(current, '.git'))) return current;
+    if (dirname(current) === current) return null;
+  }
 }
 
 /**
  * Finds the test files a turn created or changed: from `git status` when the project is in a git
  * work tree (also counting files in commits made during the turn), otherwise by comparing file
  * snapshots. Only files that look like tests for the project's ecosystem are returned, as paths
- * relative to the project, sorted.
+ * relative to the project, sorted. A look costs one `git` process (two when HEAD moved); where
+ * the project's repository starts is read from the file system.
  */
 @Injectable()
 export class TestFileFinder {
@@ -164,36 +201,39 @@ export class TestFileFinder {
     return result.exitCode === 0 && result.outputBytes <= GIT_OUTPUT_BYTES ? result.output : null;
   }
 
-  /** Project-relative paths reported by git status (only those inside the project). */
-  private async gitDirty(projectPath: string, prefix: string): Promise<string[] | null> {
+  /**
+   * HEAD and the project-relative paths git reports as changed or untracked under the project:
+   * one `git status` call. Null when git cannot say (then files are compared instead).
+   */
+  private async gitStatus(projectPath: string, prefix: string): Promise<GitStatus | null> {
     const out = await this.gitLines(projectPath, [
       'status',
-      '--porcelain=v1',
+      '--porcelain=v2',
       '-z',
+      '--branch',
       '--untracked-files=all',
       '--',
       '.',
-    ]);
+    ]).catch(() => null);
     if (out === null) return null;
-    return parsePorcelainZ(out)
-      .filter((p) => p.startsWith(prefix))
-      .map((p) => p.slice(prefix.length));
+    const status = parsePorcelainV2(out);
+    return {
+      head: status.head,
+      paths: status.paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length)),
+    };
   }
 
   async snapshot(projectPath: string): Promise<ProjectSnapshot> {
     const takenAtMs = Date.now();
-    const prefixOut = await this.gitLines(projectPath, ['rev-parse', '--show-prefix']).catch(
-      () => null,
-    );
-    if (prefixOut !== null) {
-      const prefix = prefixOut.trim();
-      const dirty = await this.gitDirty(projectPath, prefix);
-      if (dirty !== null) {
-        const headOut = await this.gitLines(projectPath, ['rev-parse', '--verify', '-q', 'HEAD']);
+    const top = gitTopOf(projectPath);
+    if (top !== null) {
+      const rel = toPosix(relative(top, projectPath));
+      const prefix = rel === '' ? '' : `${rel}/`;
+      const status = await this.gitStatus(projectPath, prefix);
+      if (status !== null) {
         const stamps: Record<string, FileStamp | null> = {};
-        for (const rel of dirty) stamps[rel] = stamp(projectPath, rel);
-        const head = headOut?.trim() || null;
-        return { mode: 'git', projectPath, takenAtMs, prefix, head, dirty: stamps };
+        for (const path of status.paths) stamps[path] = stamp(projectPath, path);
+        return { mode: 'git', projectPath, takenAtMs, prefix, head: status.head, dirty: stamps };
       }
       this.logger.warn(`git status failed in ${projectPath}; using a file snapshot`);
     }
@@ -204,6 +244,10 @@ export class TestFileFinder {
     return { mode: 'files', projectPath, takenAtMs, files, truncated };
   }
 
+  /**
+   * Test files created or changed since `before`. In git: one `git status` call, and one `git
+   * diff` more only when HEAD moved (the agent committed).
+   */
   async changedTestFiles(
     projectPath: string,
     before: ProjectSnapshot,
@@ -211,23 +255,21 @@ export class TestFileFinder {
   ): Promise<string[]> {
     const changed = new Set<string>();
     if (before.mode === 'git') {
-      const dirty = await this.gitDirty(projectPath, before.prefix);
-      if (dirty !== null) {
-        for (const rel of dirty) {
+      const status = await this.gitStatus(projectPath, before.prefix);
+      if (status !== null) {
+        for (const rel of status.paths) {
           if (!(rel in before.dirty) || !sameStamp(before.dirty[rel], stamp(projectPath, rel))) {
             changed.add(rel);
           }
         }
-        const head = await this.gitLines(projectPath, ['rev-parse', '--verify', '-q', 'HEAD']);
-        const newHead = head?.trim() || null;
-        if (before.head !== null && newHead !== null && newHead !== before.head) {
+        if (before.head !== null && status.head !== null && status.head !== before.head) {
           const committed = await this.gitLines(projectPath, [
             'diff',
             '--name-only',
             '-z',
             '--no-renames',
             '--diff-filter=d',
-            `${before.head}..${newHead}`,
+            `${before.head}..${status.head}`,
             '--',
             '.',
           ]);
