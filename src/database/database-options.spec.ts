@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 
 describe('buildDataSourceOptions', () => {
@@ -25,6 +26,25 @@ describe('buildDataSourceOptions', () => {
     expect(fs.statSync(path.join(tmp, 'data', 'x')).isDirectory()).toBe(true);
     expect(options.entities).toEqual([]);
     expect(options.migrations).toBe(MIGRATIONS);
+  });
+
+  it('opens SQLite in WAL mode with synchronous=NORMAL, foreign keys and a busy timeout', async () => {
+    const dataSource = new DataSource(
+      buildDataSourceOptions({ databaseUrl: 'sqlite:///./tasks.db', cwd: tmp }),
+    );
+    await dataSource.initialize();
+    try {
+      const pragma = async (name: string): Promise<unknown> => {
+        const rows: Record<string, unknown>[] = await dataSource.query(`PRAGMA ${name}`);
+        return Object.values(rows[0])[0];
+      };
+      expect(await pragma('journal_mode')).toBe('wal');
+      expect(await pragma('synchronous')).toBe(1);
+      expect(await pragma('foreign_keys')).toBe(1);
+      expect(await pragma('busy_timeout')).toBe(5000);
+    } finally {
+      await dataSource.destroy();
+    }
   });
 
   it('builds MySQL options with utf8mb4, UTC and numeric integers', () => {

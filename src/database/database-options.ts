@@ -61,8 +61,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
 /**
  * The one TypeORM options builder, shared by the app (DatabaseModule) and the TypeORM CLI
  * (`ormconfig.ts`), so they cannot drift. Migrations run at start; `synchronize` is never on.
- * For SQLite it creates the file's parent directory and turns on WAL, a busy timeout and foreign
- * keys. For MySQL it uses utf8mb4, UTC (`Z`) and returns integers as numbers.
+ * For SQLite it creates the file's parent directory and turns on WAL (with `synchronous=NORMAL`),
+ * a busy timeout and foreign keys. For MySQL it uses utf8mb4, UTC (`Z`) and returns integers as numbers.
  */
 export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceOptions {
   const target = parseDatabaseUrl(input.databaseUrl, input.cwd);
@@ -86,6 +86,9 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
       prepareDatabase: (db: BetterSqliteDatabase) => {
         db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         db.pragma('foreign_keys = ON');
+        // In WAL mode NORMAL is durable against a crash of the process and keeps the database
+        // consistent through a power loss; it syncs at checkpoints instead of at every commit.
+        db.pragma('synchronous = NORMAL');
       },
     };
   }

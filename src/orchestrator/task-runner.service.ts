@@ -120,6 +120,7 @@ export class TaskRunnerService {
     const events = this.events;
     const log: RunLog = {
       append: (...records) => events.append(lease, records),
+      write: (records, patch) => events.append(lease, records, patch),
       appendTestRun: (record, cases) => events.appendTestRun(lease, record, cases),
       update: (patch) => events.update(lease, patch),
       changeStatus: (change, patch) => events.changeStatus(lease, change, patch),

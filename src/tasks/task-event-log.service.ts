@@ -140,17 +140,33 @@ export class TaskEventLog {
     return this.events$.pipe(filter((event) => event.taskId === taskId));
   }
 
-  /** Appends records to the lease holder's task, in order, in one write; publishes them. */
-  async append(lease: Lease, records: readonly NewInteraction[]): Promise<void> {
-    if (records.length === 0) return;
+  /**
+   * Appends records to the lease holder's task, in order, and applies `patch` to its row, in one
+   * write; publishes the records.
+   */
+  async append(
+    lease: Lease,
+    records: readonly NewInteraction[],
+    patch: TaskPatch = {},
+  ): Promise<void> {
+    const patched = Object.keys(patch).length > 0;
+    if (records.length === 0 && !patched) return;
     const now = this.clock.now();
     const results = await this.retrying(`task ${lease.taskId}`, () =>
-      this.writer.run(
-        records.map((record) => ({
+      this.writer.run([
+        ...records.map((record) => ({
           ...this.insertInteraction(record, now, lease),
           required: true,
         })),
-      ),
+        ...(patched
+          ? [
+              {
+                ...this.updateTask({ ...patch, updatedAt: now }, LEASE_FENCE, { ...lease }),
+                required: true,
+              },
+            ]
+          : []),
+      ]),
     );
     if (results === null) throw new LeaseLostError(lease.taskId);
     this.publish(lease.taskId, records, results, now);

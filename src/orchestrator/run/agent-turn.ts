@@ -1,4 +1,4 @@
-import { concatMap, defer, filter, from, Observable } from 'rxjs';
+import { concatMap, defer, EMPTY, ignoreElements, Observable } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
 import { Task, TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
@@ -13,6 +13,7 @@ import {
   turnEndInteractions,
   TurnStorageBudget,
 } from 'src/orchestrator/run/turn-records';
+import { TurnWriter } from 'src/orchestrator/run/turn-writer';
 
 /** Largest last agent message kept on the task (the status summary shows it). */
 const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
@@ -23,14 +24,15 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * - It waits `step.delayMs` first (an RxJS timer: a cancel during the wait unsubscribes and
  *   nothing of the turn runs), then counts the iteration, stores the prompt and moves the task
  *   to the turn's status.
- * - Every event of the CLI is stored as it arrives, in order, within the turn's storage budget;
- *   the conversation id is stored once the CLI has shown it knows it.
+ * - Every event of the CLI is stored as it arrives, in order, within the turn's storage budget,
+ *   in batches (`TurnWriter`); the conversation id is stored once the CLI has shown it knows it.
  * - At the end the turn's cost and tokens are added (`RunAccounting`), the API-error streak is
  *   counted (`ApiErrorBackoff`), and the result (and error) record is stored with the run's
  *   checkpoint.
  */
 export class AgentTurn {
   private budget = new TurnStorageBudget();
+  private readonly writer: TurnWriter;
 
   constructor(
     private readonly task: Task,
@@ -38,14 +40,15 @@ export class AgentTurn {
     private readonly state: RunState,
     private readonly status: RunStatus,
     private readonly tracker: ProcessTracker,
-  ) {}
+  ) {
+    this.writer = new TurnWriter(ports.log);
+  }
 
   run(step: TurnStep): Observable<TurnOutcome> {
     return this.ports.clock.delay(step.delayMs).pipe(
       concatMap(() => this.start(step)),
       concatMap((request) => this.ports.agent.runTurn(request)),
-      concatMap((event) => from(this.onEvent(event))),
-      filter((outcome): outcome is TurnOutcome => outcome !== null),
+      concatMap((event) => this.onEvent(event)),
     );
   }
 
@@ -83,30 +86,31 @@ export class AgentTurn {
     });
   }
 
-  private async onEvent(event: TurnEvent): Promise<TurnOutcome | null> {
-    const { log } = this.ports;
-    if (event.type === 'spawned') {
-      await this.tracker.started(event.pid);
-      return null;
+  /**
+   * What one event of the CLI does. Most are queued for the next batch and the next event follows
+   * at once (EMPTY, unless too much waits to be written); the start and the end of the process
+   * wait for their writes.
+   */
+  private onEvent(event: TurnEvent): Observable<TurnOutcome> {
+    if (event.type === 'spawned')
+      return defer(() => this.tracker.started(event.pid)).pipe(ignoreElements());
+    if (event.type === 'turn_end') return defer(() => this.end(event.outcome));
+    const { state, writer } = this;
+    if ((event.type === 'init' || event.type === 'result') && state.conversation.markStarted()) {
+      writer.patch({ claudeSessionId: state.conversation.id });
     }
-    if (event.type === 'turn_end') return this.end(event.outcome);
-    if (
-      (event.type === 'init' || event.type === 'result') &&
-      this.state.conversation.markStarted()
-    ) {
-      await log.update({ claudeSessionId: this.state.conversation.id });
-    }
-    const record = eventInteraction(event, this.state.iteration);
-    if (record && this.budget.admit(record)) await log.append(record);
     if (event.type === 'assistant_text' && !event.synthetic && event.text.trim() !== '') {
-      this.state.lastAgentMessage = capText(event.text, MAX_LAST_MESSAGE_BYTES);
-      await log.update({ lastAgentMessage: this.state.lastAgentMessage });
+      state.lastAgentMessage = capText(event.text, MAX_LAST_MESSAGE_BYTES);
+      writer.patch({ lastAgentMessage: state.lastAgentMessage });
     }
-    return null;
+    const record = eventInteraction(event, state.iteration);
+    if (record && this.budget.admit(record)) writer.push(record);
+    return writer.full ? defer(() => writer.flush()).pipe(ignoreElements()) : EMPTY;
   }
 
   private async end(outcome: TurnOutcome): Promise<TurnOutcome> {
     const { state } = this;
+    await this.writer.flush();
     await this.tracker.settle();
     state.lastOutcome = outcome;
     state.backoff.record(outcome);

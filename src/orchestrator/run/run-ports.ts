@@ -44,6 +44,8 @@ export interface HumanPort {
  */
 export interface RunLog {
   append(...records: NewInteraction[]): Promise<void>;
+  /** Appends `records` and applies `patch` to the task row, in one write. */
+  write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void>;
   appendTestRun(record: NewInteraction, cases: readonly NewTestCase[]): Promise<void>;
   update(patch: TaskPatch): Promise<void>;
   changeStatus(change: StatusChange, patch?: TaskPatch): Promise<void>;

@@ -162,36 +162,46 @@ class FakeLog implements RunLog {
   readonly changes: StatusChange[] = [];
   readonly testCases: NewTestCase[] = [];
   row: Record<string, unknown> = {};
+  /** The records of each batched write (`write`), in order. */
+  readonly batches: NewInteraction[][] = [];
   /** Writes from this many on throw `LeaseLostError`. */
   lostAfter = Infinity;
   private writes = 0;
 
-  private write(): void {
+  private countWrite(): void {
     this.writes += 1;
     if (this.writes > this.lostAfter) throw new LeaseLostError('t1');
   }
 
   append(...records: NewInteraction[]): Promise<void> {
-    this.write();
+    this.countWrite();
     this.records.push(...records);
     return Promise.resolve();
   }
 
+  write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void> {
+    this.countWrite();
+    this.batches.push([...records]);
+    this.records.push(...records);
+    Object.assign(this.row, patch);
+    return Promise.resolve();
+  }
+
   appendTestRun(record: NewInteraction, cases: readonly NewTestCase[]): Promise<void> {
-    this.write();
+    this.countWrite();
     this.records.push(record);
     this.testCases.push(...cases);
     return Promise.resolve();
   }
 
   update(patch: TaskPatch): Promise<void> {
-    this.write();
+    this.countWrite();
     Object.assign(this.row, patch);
     return Promise.resolve();
   }
 
   changeStatus(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
-    this.write();
+    this.countWrite();
     this.changes.push(change);
     this.records.push({ kind: 'status', iteration: change.iteration, content: change.to });
     Object.assign(this.row, patch, { status: change.to, statusReason: change.reason });
@@ -514,6 +524,35 @@ describe('TaskRun', () => {
       runPhase: 'writing_tests',
       costUsd: 0.01,
     });
+  });
+
+  it("stores a burst of the agent's events in one write, in order, before the turn's result", async () => {
+    const [spawned, init, text, end] = turn();
+    const burst: TurnEvent[] = [
+      spawned,
+      init,
+      { type: 'tool_use', id: 'u1', name: 'Write', input: { file_path: 'a.js' } },
+      { type: 'tool_result', toolUseId: 'u1', content: 'ok', isError: false },
+      text,
+      end,
+    ];
+    const h = harness([burst, turn()], { task: { maxIterations: 2 } });
+    await h.run();
+    expect(h.log.batches[0].map((r) => r.kind)).toEqual([
+      'system',
+      'tool_use',
+      'tool_result',
+      'assistant',
+    ]);
+    const firstTurn = h.log.records.filter((r) => r.iteration === 1).map((r) => r.kind);
+    expect(firstTurn.slice(firstTurn.indexOf('system'))).toEqual([
+      'system',
+      'tool_use',
+      'tool_result',
+      'assistant',
+      'result',
+    ]);
+    expect(h.log.row.lastAgentMessage).toBeDefined();
   });
 
   it('a lost lease stops the run without writing anything more', async () => {
