@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { filter, Observable, Subject } from 'rxjs';
 import { DataSource, QueryRunner } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
@@ -10,6 +11,7 @@ import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction
 import { Lease, LeaseLostError } from 'src/tasks/lease';
 import { assertTransition, StatusReason, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
+import { TaskRowSql } from 'src/tasks/task-row-sql';
 import { TestCase, TestCaseKind, TestCaseStatus } from 'src/tasks/test-case.entity';
 
 export interface NewInteraction {
@@ -118,6 +120,8 @@ export class TaskEventLog {
   /** Every event written by this process, after it was stored. */
   readonly events$: Observable<ClaudeInteraction> = this.published.asObservable();
   private readonly retryBudgetMs: number;
+  private readonly taskRow: TaskRowSql;
+  private readonly createdAtColumns = new Map<typeof ClaudeInteraction | typeof TestCase, ColumnMetadata>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -126,6 +130,7 @@ export class TaskEventLog {
     config: AppConfig,
   ) {
     this.retryBudgetMs = (config.LEASE_SECONDS * 1000) / 2;
+    this.taskRow = new TaskRowSql(dataSource);
   }
 
   /** Runs a write, trying again through transient database failures (see above). */
@@ -191,15 +196,7 @@ export class TaskEventLog {
 
   /** Updates the lease holder's task row (no event); `LeaseLostError` when the lease is gone. */
   async update(lease: Lease, patch: TaskPatch): Promise<void> {
-    const result = await this.retrying(`task ${lease.taskId}`, () =>
-      this.dataSource
-        .createQueryBuilder()
-        .update(Task)
-        .set({ ...patch, updatedAt: this.clock.now() })
-        .where(LEASE_FENCE, lease)
-        .execute(),
-    );
-    if (!result.affected) throw new LeaseLostError(lease.taskId);
+    await this.append(lease, [], patch);
   }
 
   /** A status change by the lease holder, which keeps the task (it stays live). */
@@ -296,13 +293,7 @@ export class TaskEventLog {
   }
 
   private updateTask(patch: TaskPatch, where: string, params: Record<string, unknown>): SqlStep {
-    const [sql, values] = this.dataSource
-      .createQueryBuilder()
-      .update(Task)
-      .set(patch)
-      .where(where, params)
-      .getQueryAndParameters();
-    return { sql, params: values };
+    return this.taskRow.update(patch, where, params);
   }
 
   /**
@@ -353,8 +344,12 @@ export class TaskEventLog {
   }
 
   private timestamp(entity: typeof ClaudeInteraction | typeof TestCase, at: Date): unknown {
-    const column = this.dataSource.getMetadata(entity).findColumnWithPropertyName('createdAt');
-    return this.dataSource.driver.preparePersistentValue(at, column!);
+    let column = this.createdAtColumns.get(entity);
+    if (column === undefined) {
+      column = this.dataSource.getMetadata(entity).findColumnWithPropertyName('createdAt')!;
+      this.createdAtColumns.set(entity, column);
+    }
+    return this.dataSource.driver.preparePersistentValue(at, column);
   }
 
   private publish(

@@ -531,7 +531,7 @@ describe('TaskRun', () => {
     const burst: TurnEvent[] = [
       spawned,
       init,
-      { type: 'tool_use', id: 'u1', name: 'Write', input: { file_path: 'a.js' } },
+      { type: 'tool_use', id: 'u1', name: 'Write', input: { file_path: 'a.js' }, messageId: 'm1' },
       { type: 'tool_result', toolUseId: 'u1', content: 'ok', isError: false },
       text,
       end,

@@ -1,0 +1,85 @@
+/**
+ * Benchmark (issue 13, target a): the server's CPU per task against its children's CPU.
+ *
+ * A built server (`npm run build`) runs as its own process on SQLite with MAX_CONCURRENT_TASKS 4.
+ * Each task is the full lifecycle through real processes: two fake-CLI turns (the work; then the
+ * write-tests turn, which writes a passing node:test file) and one `node --test` run, in its own
+ * git-initialised copy of the node-basic fixture. After eight warm-up tasks, the server's own CPU
+ * time and its process host's are read from /proc before and after a batch of tasks, and so is
+ * the CPU of the host's children (every agent, test command and git call, which the host waits
+ * for). The ratio is server CPU (server + host) / children CPU for the batch.
+ *
+ *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
+ *     --transpile-only test/bench/cpu-per-task.ts [tasks=48] [runs=3]
+ *
+ * Recorded output: test/bench/RESULTS.md.
+ */
+import { cpus } from 'node:os';
+import { startBenchServer } from 'test/bench/support/bench-server';
+import { cpuTimes } from 'test/bench/support/proc-stat';
+import { spread } from 'test/bench/support/stats';
+import { fakeScript } from 'test/e2e/support/task-polling';
+
+interface RunResult {
+  tasks: number;
+  completed: number;
+  serverMs: number;
+  hostMs: number;
+  childrenMs: number;
+}
+
+/** Tasks run first and not measured: the server compiles its hot code while it runs them. */
+const WARMUP_TASKS = 8;
+
+const DESCRIPTION = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
+
+async function run(tasks: number): Promise<RunResult> {
+  const bench = await startBenchServer({ MAX_CONCURRENT_TASKS: '4', QUEUE_POLL_MS: '1000' });
+  try {
+    const warmup = await bench.submit(await bench.sessions(WARMUP_TASKS), DESCRIPTION);
+    await bench.waitTerminal(warmup);
+    const sessions = await bench.sessions(tasks);
+    const serverPid = bench.server.child.pid!;
+    const hostPid = bench.server.hostPid()!;
+    const before = { server: cpuTimes(serverPid), host: cpuTimes(hostPid) };
+    const ids = await bench.submit(sessions, DESCRIPTION);
+    const statuses = await bench.waitTerminal(ids);
+    const after = { server: cpuTimes(serverPid), host: cpuTimes(hostPid) };
+    return {
+      tasks,
+      completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
+      serverMs: after.server.selfMs - before.server.selfMs,
+      hostMs: after.host.selfMs - before.host.selfMs,
+      childrenMs: after.host.childrenMs - before.host.childrenMs,
+    };
+  } finally {
+    await bench.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const tasks = Number(process.argv[2] ?? 48);
+  const runs = Number(process.argv[3] ?? 3);
+  console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+  console.log(`${tasks} tasks per run, MAX_CONCURRENT_TASKS 4, SQLite\n`);
+  console.log(
+    '| run | completed | server ms/task | host ms/task | children ms/task | (server + host) / children |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  const ratios: number[] = [];
+  for (let i = 1; i <= runs; i += 1) {
+    const r = await run(tasks);
+    const ratio = (r.serverMs + r.hostMs) / r.childrenMs;
+    ratios.push(ratio);
+    const per = (ms: number) => (ms / r.tasks).toFixed(1);
+    console.log(
+      `| ${i} | ${r.completed}/${r.tasks} | ${per(r.serverMs)} | ${per(r.hostMs)} | ${per(r.childrenMs)} | ${ratio.toFixed(3)} |`,
+    );
+  }
+  console.log(`\nratio min / median / max: ${spread(ratios, 3)} (target ≤ 0.10)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
