@@ -277,7 +277,7 @@ export class AppConfig {
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  @Max(64)
+  @Max(200)
   MAX_CONCURRENT_TASKS = 2;
 
   /** Seconds a claim lasts without renewal; a dead server's tasks are recovered after this. */

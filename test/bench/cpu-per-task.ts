@@ -4,13 +4,13 @@
  * A built server (`npm run build`) runs as its own process on SQLite with MAX_CONCURRENT_TASKS 4.
  * Each task is the full lifecycle through real processes: two fake-CLI turns (the work; then the
  * write-tests turn, which writes a passing node:test file) and one `node --test` run, in its own
- * git-initialised copy of the node-basic fixture. After eight warm-up tasks, the server's own CPU
+ * git-initialised copy of the node-basic fixture. After sixteen warm-up tasks, the server's own CPU
  * time and its process host's are read from /proc before and after a batch of tasks, and so is
  * the CPU of the host's children (every agent, test command and git call, which the host waits
  * for). The ratio is server CPU (server + host) / children CPU for the batch.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
- *     --transpile-only test/bench/cpu-per-task.ts [tasks=48] [runs=3]
+ *     --transpile-only test/bench/cpu-per-task.ts [tasks=64] [runs=3]
  *
  * Recorded output: test/bench/RESULTS.md.
  */
@@ -29,7 +29,7 @@ interface RunResult {
 }
 
 /** Tasks run first and not measured: the server compiles its hot code while it runs them. */
-const WARMUP_TASKS = 8;
+const WARMUP_TASKS = 16;
 
 const DESCRIPTION = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
 
@@ -58,7 +58,7 @@ async function run(tasks: number): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const tasks = Number(process.argv[2] ?? 48);
+  const tasks = Number(process.argv[2] ?? 64);
   const runs = Number(process.argv[3] ?? 3);
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   console.log(`${tasks} tasks per run, MAX_CONCURRENT_TASKS 4, SQLite\n`);
