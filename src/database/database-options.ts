@@ -6,6 +6,7 @@ import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-sch
 import { TaskQueueProjectLock1764060000000 } from 'migrations/1764060000000-task-queue-project-lock';
 import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text-columns';
 import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
+import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-workspaces';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   TaskQueueProjectLock1764060000000,
   TaskTextColumns1764070000000,
   TaskRunCheckpoint1764080000000,
+  TaskWorkspaces1764110000000,
 ];
 
 /** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */

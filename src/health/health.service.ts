@@ -5,6 +5,7 @@ import { CliAvailabilityService } from 'src/claude-cli';
 import { AppConfig } from 'src/config';
 import { HealthResponseDto } from 'src/health/health-response.dto';
 import { TaskOrchestratorService } from 'src/orchestrator';
+import { WorkspaceUsage } from 'src/workspaces';
 
 /** Longest a health probe waits for the database. */
 const DATABASE_PROBE_TIMEOUT_MS = 3000;
@@ -19,12 +20,14 @@ export class HealthService {
     private readonly cli: CliAvailabilityService,
     private readonly orchestrator: TaskOrchestratorService,
     private readonly config: AppConfig,
+    private readonly workspaces: WorkspaceUsage,
   ) {}
 
   /** `status` is `ok` unless the database is down; a missing CLI is reported, not fatal. */
   async check(): Promise<HealthResponseDto> {
     const database = await this.probeDatabase();
     const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
+    const usage = await this.workspaces.snapshot();
     return {
       status: database.status === 'up' ? 'ok' : 'error',
       database,
@@ -37,6 +40,14 @@ export class HealthService {
         auth_method: cli.authMethod,
       },
       orchestrator: { enabled: this.config.ORCHESTRATOR_ENABLED, ...this.orchestrator.stats() },
+      workspaces: {
+        dir: usage.dir,
+        count: usage.count,
+        disk_bytes: usage.bytes,
+        max_bytes: usage.maxBytes,
+        over_quota: usage.overQuota,
+        measured_at: usage.measuredAt.toISOString(),
+      },
     };
   }
 

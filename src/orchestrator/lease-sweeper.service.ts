@@ -69,7 +69,7 @@ export class LeaseSweeperService implements OnModuleDestroy {
   private async endOrphanedProcesses(task: ExpiredLease): Promise<void> {
     const pgid = task.processGroupId;
     if (pgid === null || task.leaseOwner === null || !ownerIsOnThisHost(task.leaseOwner)) return;
-    if (!isProcessGroupAlive(pgid) || !groupWorksIn(pgid, task.projectPath)) return;
+    if (!isProcessGroupAlive(pgid) || !groupWorksIn(pgid, task.workDir)) return;
     this.logger.warn(`Task ${task.id}: ending orphaned process group ${pgid}`);
     await killProcessGroup(pgid, this.config.KILL_GRACE_SECONDS * 1000);
   }

@@ -6,18 +6,20 @@ import { AppConfig } from 'src/config';
 import { ProcessGroups } from 'src/process';
 import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
-import { Lease, TaskEventLog } from 'src/tasks';
+import { Lease, Task, TaskEventLog } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
+import { WorkspaceError, WorkspacesService } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
-import { RunLog, RunPorts } from 'src/orchestrator/run/run-ports';
+import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
 import { TaskRun } from 'src/orchestrator/run/task-run';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 /**
- * Turns a claimed task into a running `TaskRun`: loads its session's test commands, plugs the
- * real adapters into the run's ports (the Claude CLI, the test runner, the event log bound to the
- * lease, process groups, the clock) and keeps the lease renewed while the run goes on.
+ * Turns a claimed task into a running `TaskRun`: loads its session's test and setup commands,
+ * plugs the real adapters into the run's ports (the Claude CLI, the test runner, the event log
+ * bound to the lease, process groups, the clock, the task's workspace) and keeps the lease
+ * renewed while the run goes on.
  */
 @Injectable()
 export class TaskRunnerService {
@@ -33,6 +35,7 @@ export class TaskRunnerService {
     private readonly human: SimulatedHumanService,
     private readonly processes: ProcessGroups,
     private readonly clock: Clock,
+    private readonly workspaces: WorkspacesService,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
@@ -69,13 +72,14 @@ export class TaskRunnerService {
               resumed: claim.resumed,
               testCommand: session.testCommand,
               regressionCommand: session.regressionCommand,
+              setupCommand: session.setupCommand,
               settings: {
                 apiErrorRetryDelaySeconds: this.config.API_ERROR_RETRY_DELAY_SECONDS,
                 apiErrorRetryMaxDelaySeconds: this.config.API_ERROR_RETRY_MAX_DELAY_SECONDS,
                 killGraceMs: this.config.KILL_GRACE_SECONDS * 1000,
               },
             },
-            this.ports(claim.lease),
+            this.ports(claim.lease, claim.task),
             control,
             this.logger,
           );
@@ -89,7 +93,7 @@ export class TaskRunnerService {
     });
   }
 
-  private ports(lease: Lease): RunPorts {
+  private ports(lease: Lease, task: Task): RunPorts {
     const events = this.events;
     const log: RunLog = {
       append: (...records) => events.append(lease, records),
@@ -105,6 +109,34 @@ export class TaskRunnerService {
       log,
       processes: this.processes,
       clock: this.clock,
+      workspace: task.isolation === 'worktree' ? this.workspacePort(task) : null,
+    };
+  }
+
+  /** The task's workspace (`WorkspacesService`), bound to what the task recorded of it. */
+  private workspacePort(task: Task): WorkspacePort {
+    const repository = (): { gitDir: string; baseCommit: string } => {
+      if (task.gitDir === null || task.baseCommit === null) {
+        throw new WorkspaceError(`task ${task.id} has no repository or base commit recorded`);
+      }
+      return { gitDir: task.gitDir, baseCommit: task.baseCommit };
+    };
+    return {
+      prepare: async () =>
+        this.workspaces.prepare({
+          ...repository(),
+          taskId: task.id,
+          description: task.description,
+          projectPath: task.projectPath,
+          branch: task.branch,
+          workspacePath: task.workspacePath,
+        }),
+      setup: (directory, command) => this.workspaces.runSetup(directory, command),
+      commit: async (workspace, message) =>
+        this.workspaces.commit(
+          { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
+          message,
+        ),
     };
   }
 }

@@ -2,6 +2,7 @@ export { BoundedBuffer } from 'src/process/bounded-buffer';
 export { buildChildEnv, isAllowedChildEnvName, matchesEnvPattern } from 'src/process/child-env';
 export {
   groupWorksIn,
+  isDirectoryInUse,
   isProcessAlive,
   isProcessGroupAlive,
   killProcessGroup,
@@ -10,6 +11,14 @@ export {
   SpawnError,
 } from 'src/process/process-group';
 export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
+export {
+  currentProcess,
+  isLocalProcess,
+  isProcessGone,
+  pidNamespace,
+  processStartTime,
+} from 'src/process/process-identity';
+export type { ProcessIdentity } from 'src/process/process-identity';
 export { ProcessGroups } from 'src/process/process-groups';
 export { ProcessModule } from 'src/process/process.module';
 export { checkWorkingDirectory, WorkingDirectoryGoneError } from 'src/process/working-directory';

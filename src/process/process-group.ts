@@ -118,6 +118,34 @@ export function groupWorksIn(pgid: number, dir: string): boolean {
   return false;
 }
 
+/**
+ * True when a live process of this host (that this process may look at) has its working directory
+ * at or under `dir`: something still works there. False without /proc.
+ */
+export function isDirectoryInUse(dir: string): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd === dir || cwd.startsWith(prefix)) {
+      const stat = readStat(entry);
+      if (stat !== null && !isZombie(stat.state)) return true;
+    }
+  }
+  return false;
+}
+
 /** True while any non-zombie process of group `pgid` exists. */
 export function isProcessGroupAlive(pgid: number): boolean {
   if (!Number.isInteger(pgid) || pgid <= 1) return false;

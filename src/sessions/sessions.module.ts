@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { WorkspacesModule } from 'src/workspaces';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
 import { SessionsController } from 'src/sessions/sessions.controller';
 import { SessionsService } from 'src/sessions/sessions.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Session])],
+  imports: [TypeOrmModule.forFeature([Session]), WorkspacesModule],
   controllers: [SessionsController],
   providers: [SessionsService, ProjectPathService],
   exports: [SessionsService, ProjectPathService],

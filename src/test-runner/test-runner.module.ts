@@ -6,6 +6,6 @@ import { TestRunnerService } from 'src/test-runner/test-runner.service';
 /** Finds and runs the tests the agent wrote, and the project's regression command. */
 @Module({
   providers: [TestCommandRunner, TestFileFinder, TestRunnerService],
-  exports: [TestRunnerService],
+  exports: [TestRunnerService, TestCommandRunner],
 })
 export class TestRunnerModule {}

@@ -1,11 +1,12 @@
 import { concatMap, defer, filter, from, Observable } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
-import { Task, TaskPhase } from 'src/tasks';
+import { TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunState } from 'src/orchestrator/run/run-state';
 import { RunStatus } from 'src/orchestrator/run/run-status';
 import { TurnStep } from 'src/orchestrator/run/run-steps';
+import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import {
   capText,
   eventInteraction,
@@ -33,11 +34,11 @@ export class AgentTurn {
   private budget = new TurnStorageBudget();
 
   constructor(
-    private readonly task: Task,
     private readonly ports: RunPorts,
     private readonly state: RunState,
     private readonly status: RunStatus,
     private readonly tracker: ProcessTracker,
+    private readonly workspace: RunWorkspace,
   ) {}
 
   run(step: TurnStep): Observable<TurnOutcome> {
@@ -74,7 +75,7 @@ export class AgentTurn {
         runPhase: state.phase,
       });
       return {
-        cwd: this.task.projectPath,
+        cwd: this.workspace.directory,
         prompt: step.prompt,
         conversationId: state.conversation.id,
         resume: state.conversation.started,

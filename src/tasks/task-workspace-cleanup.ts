@@ -1,0 +1,88 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from 'src/config';
+import { WorkspacesService } from 'src/workspaces';
+import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { Task } from 'src/tasks/task.entity';
+
+/** Why a workspace is removed. */
+export type RetireReason = 'retention' | 'deleted';
+
+/**
+ * REMOVING A TASK'S WORKSPACE: when the task is deleted, and WORKSPACE_RETENTION_HOURS after it
+ * ended (the sweep). Nothing is lost: changes still uncommitted are committed on the task's
+ * branch first, and the branch stays (unless DELETE_MERGED_BRANCHES and the task was merged, and
+ * the branch is still where the merge took it). A removal of a task that still exists is noted
+ * on it (`workspace_removed_at` and a `system` record).
+ */
+@Injectable()
+export class TaskWorkspaceCleanup {
+  private readonly logger = new Logger('TaskWorkspaces');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly workspaces: WorkspacesService,
+    private readonly events: TaskEventLog,
+  ) {}
+
+  /** Removes `task`'s workspace; throws when it could not (it is left as it was). */
+  async retire(task: Task, reason: RetireReason): Promise<void> {
+    if (task.workspacePath === null || task.workspaceRemovedAt !== null) return;
+    const merged = task.mergedAt !== null && task.headCommit !== null;
+    const result = await this.workspaces.retire({
+      path: task.workspacePath,
+      gitDir: task.gitDir,
+      branch: task.branch,
+      message: keepMessage(task, reason),
+      deleteBranchAt: this.config.DELETE_MERGED_BRANCHES && merged ? task.headCommit : null,
+    });
+    if (reason === 'deleted') return;
+    const kept = result.keptCommit ? `; uncommitted changes kept as ${result.keptCommit}` : '';
+    await this.events.noteWhere({
+      taskId: task.id,
+      where: 'workspace_removed_at IS NULL',
+      patch: { workspaceRemovedAt: new Date() },
+      record: {
+        kind: 'system',
+        iteration: task.iteration,
+        content:
+          `Workspace ${task.workspacePath} removed (${reason}); branch ${task.branch ?? '-'} ` +
+          `${result.branchDeleted ? 'deleted (merged)' : 'kept'}${kept}.`,
+        data: {
+          type: 'workspace_removed',
+          reason,
+          kept_commit: result.keptCommit,
+          branch_deleted: result.branchDeleted,
+        },
+      },
+    });
+  }
+
+  /** Removes `task`'s workspace, logging instead of throwing (the sweep tries again later). */
+  async retireQuietly(task: Task, reason: RetireReason): Promise<void> {
+    try {
+      await this.retire(task, reason);
+    } catch (error) {
+      this.logger.warn(`Task ${task.id}: workspace not removed (${reason}): ${String(error)}`);
+    }
+  }
+
+  /** Removes a workspace left without its task (deleted while its removal failed, say). */
+  async retireLeftover(taskId: string): Promise<void> {
+    await this.workspaces.retire({
+      path: this.workspaces.pathFor(taskId),
+      gitDir: null,
+      branch: null,
+      message: `WIP: work left in the workspace of deleted task ${taskId}\n\nKept when the workspace was removed.\n`,
+      deleteBranchAt: null,
+    });
+  }
+}
+
+/** The message of the commit that keeps a workspace's uncommitted changes at its removal. */
+function keepMessage(task: Task, reason: RetireReason): string {
+  const title = task.description.split('\n', 1)[0].trim().slice(0, 60);
+  return (
+    `WIP: ${title}\n\nChanges left uncommitted in the workspace of task ${task.id} ` +
+    `(${task.status}), kept when the workspace was removed (${reason}).\n`
+  );
+}
