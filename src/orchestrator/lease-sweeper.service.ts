@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from 'src/config';
 import { groupWorksIn, isProcessGroupAlive, killProcessGroup } from 'src/process';
+import { TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
 import { isOwnerGoneLocally, ownerIsOnThisHost } from 'src/orchestrator/lease-owner';
 import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
@@ -12,9 +13,10 @@ const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
  * lease expired, or whose owner was a server process on this host that no longer exists, are
  * taken back: checked once more just before (an owner that renewed keeps its task), the process
  * group their owner recorded is ended when it still runs in the task's project on this host,
- * then the task is re-queued (it resumes its conversation), failed with `server_restart` once its
- * server died MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested. So no task stays
- * RUNNING after its server died. (An owner whose lease lapsed while it still runs stops the task
+ * then the task is re-queued (it resumes its conversation, in its workspace), failed with
+ * `server_restart` once its server died MAX_TASK_ATTEMPTS times, or cancelled if a cancel was
+ * requested (a failed or cancelled task's uncommitted work is committed on its branch). So no
+ * task stays RUNNING after its server died. (An owner whose lease lapsed while it still runs stops the task
  * itself: see `lease-renewal.ts`.)
  */
 @Injectable()
@@ -26,6 +28,7 @@ export class LeaseSweeperService implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly queue: TaskQueueRepository,
     private readonly scheduler: SchedulerRegistry,
+    private readonly workspaces: TaskWorkspaceCleanup,
   ) {}
 
   /** Runs `sweep` every LEASE_SECONDS (tasks for which `runsHere` is true are left alone). */
@@ -56,6 +59,9 @@ export class LeaseSweeperService implements OnModuleDestroy {
         const to = await this.queue.reclaimStale(task, ownerGone);
         if (to === null) continue;
         taken += 1;
+        if (to === TaskStatus.Failed || to === TaskStatus.Cancelled) {
+          await this.workspaces.keepWork(task.id, to);
+        }
         this.logger.warn(
           `Task ${task.id}: owner ${task.leaseOwner || '(none)'} is gone; ${task.status} -> ${to}`,
         );

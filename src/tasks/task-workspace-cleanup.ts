@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
 import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
 import { AppConfig } from 'src/config';
 import { WorkspacesService } from 'src/workspaces';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 
 /** Why a workspace is removed. */
@@ -22,7 +26,44 @@ export class TaskWorkspaceCleanup {
     private readonly config: AppConfig,
     private readonly workspaces: WorkspacesService,
     private readonly events: TaskEventLog,
+    @InjectRepository(Task) private readonly tasks: Repository<Task>,
   ) {}
+
+  /**
+   * Commits the uncommitted work of a task that was ended without its run (FAILED or CANCELLED by
+   * the lease sweep after its server died) on its branch, and records it as the task's
+   * `head_commit`. Logs instead of throwing: the work stays in the workspace, and its removal
+   * commits it.
+   */
+  async keepWork(taskId: string, status: TaskStatus): Promise<void> {
+    const task = await this.tasks.findOneBy({ id: taskId });
+    if (task === null || task.status !== status) return;
+    const { workspacePath, branch, gitDir } = task;
+    if (workspacePath === null || branch === null || gitDir === null) return;
+    if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return;
+    try {
+      const kept = await this.workspaces.commit(
+        { path: workspacePath, branch, gitDir },
+        `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${task.statusReason ?? '-'}).\n`,
+      );
+      await this.events.noteWhere({
+        taskId,
+        where: 'status = :status',
+        params: { status },
+        patch: { headCommit: kept.commit },
+        record: {
+          kind: 'system',
+          iteration: task.iteration,
+          content: kept.changed
+            ? `Uncommitted work kept as ${kept.commit} on ${branch}.`
+            : `No uncommitted work; ${branch} stays at ${kept.commit}.`,
+          data: { type: 'work_kept', commit: kept.commit, changed: kept.changed },
+        },
+      });
+    } catch (error) {
+      this.logger.warn(`Task ${taskId}: its uncommitted work was not committed: ${String(error)}`);
+    }
+  }
 
   /** Removes `task`'s workspace; throws when it could not (it is left as it was). */
   async retire(task: Task, reason: RetireReason): Promise<void> {
@@ -78,11 +119,16 @@ export class TaskWorkspaceCleanup {
   }
 }
 
+/** The first line of a task's description, shortened for a commit subject. */
+function subject(task: Task): string {
+  const line = task.description.split('\n', 1)[0].trim();
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
 /** The message of the commit that keeps a workspace's uncommitted changes at its removal. */
 function keepMessage(task: Task, reason: RetireReason): string {
-  const title = task.description.split('\n', 1)[0].trim().slice(0, 60);
   return (
-    `WIP: ${title}\n\nChanges left uncommitted in the workspace of task ${task.id} ` +
+    `WIP: ${subject(task)}\n\nChanges left uncommitted in the workspace of task ${task.id} ` +
     `(${task.status}), kept when the workspace was removed (${reason}).\n`
   );
 }

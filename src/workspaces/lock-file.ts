@@ -14,7 +14,7 @@ import { currentProcess, isProcessGone, ProcessIdentity } from 'src/process';
  *   written).
  * - A stale lock is moved aside with `rename` (atomic) and checked to be the very file judged
  *   stale (its inode); a fresh lock moved by mistake in a race is linked back.
- * - Released by unlinking it, only while it is still the holder's own file.
+ * - Released by unlinking it, only while it is still the holder's own file (its token).
  */
 
 export interface LockFileOptions {
@@ -54,6 +54,7 @@ interface LockRecord extends ProcessIdentity {
 interface Holder {
   ino: number;
   mtimeMs: number;
+  text: string;
   record: LockRecord | null;
 }
 
@@ -91,7 +92,7 @@ async function readHolder(path: string): Promise<Holder | null> {
     try {
       const stat = await handle.stat();
       const text = await handle.readFile('utf8');
-      return { ino: stat.ino, mtimeMs: stat.mtimeMs, record: parseRecord(text) };
+      return { ino: stat.ino, mtimeMs: stat.mtimeMs, text, record: parseRecord(text) };
     } finally {
       await handle.close();
     }
@@ -106,7 +107,10 @@ function isStale(holder: Holder, staleMs: number): boolean {
   return Date.now() - holder.mtimeMs > staleMs;
 }
 
-/** Moves a stale lock aside, making sure it is the file judged stale (not a new holder's). */
+/**
+ * Moves a stale lock aside, making sure it is the file judged stale (same inode, modification
+ * time and content; a new holder's file differs in its token and time even on a reused inode).
+ */
 async function breakStale(path: string, holder: Holder, token: string): Promise<boolean> {
   const aside = `${path}.stale-${token}`;
   try {
@@ -116,8 +120,13 @@ async function breakStale(path: string, holder: Holder, token: string): Promise<
     throw error;
   }
   try {
-    const moved = await fs.stat(aside);
-    if (moved.ino === holder.ino) return true;
+    const moved = await readHolder(aside);
+    const same =
+      moved !== null &&
+      moved.ino === holder.ino &&
+      moved.mtimeMs === holder.mtimeMs &&
+      moved.text === holder.text;
+    if (same) return true;
     // Between the look and the move another process took the lock: give it back.
     await fs.link(aside, path).catch(() => undefined);
     return false;
@@ -126,18 +135,18 @@ async function breakStale(path: string, holder: Holder, token: string): Promise<
   }
 }
 
-/** Creates `path` with `content` unless it exists; its inode, or null when it existed. */
-async function createExclusive(path: string, content: string): Promise<number | null> {
+/** Creates `path` with `content` unless it exists; false when it existed. */
+async function createExclusive(path: string, content: string): Promise<boolean> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(path, 'wx', 0o644);
   } catch (error) {
-    if (errno(error) === 'EEXIST') return null;
+    if (errno(error) === 'EEXIST') return false;
     throw error;
   }
   try {
     await handle.writeFile(content);
-    return (await handle.stat()).ino;
+    return true;
   } catch (error) {
     await fs.unlink(path).catch(() => undefined);
     throw error;
@@ -153,13 +162,8 @@ export async function acquireLockFile(path: string, options: LockFileOptions): P
   const content = JSON.stringify(record);
   const started = Date.now();
   let delayMs = 5;
-  let ino: number;
   for (;;) {
-    const created = await createExclusive(path, content);
-    if (created !== null) {
-      ino = created;
-      break;
-    }
+    if (await createExclusive(path, content)) break;
     const holder = await readHolder(path);
     if (holder === null) continue;
     if (isStale(holder, options.staleMs)) {
@@ -174,8 +178,8 @@ export async function acquireLockFile(path: string, options: LockFileOptions): P
 
   let lost = false;
   const stillMine = async (): Promise<boolean> => {
-    const stat = await fs.stat(path).catch(() => null);
-    return stat !== null && stat.ino === ino;
+    const holder = await readHolder(path).catch(() => null);
+    return holder?.record?.token === token;
   };
   const heartbeat = setInterval(
     () => {

@@ -197,7 +197,11 @@ export class WorkspaceDiffService {
       note:
         cut === null
           ? null
-          : `The diff is longer than DIFF_MAX_BYTES (${this.config.DIFF_MAX_BYTES} bytes): the patch shows the first ${cut.files} of ${files.length} files; the file list and line counts are complete.`,
+          : `The diff is longer than DIFF_MAX_BYTES (${this.config.DIFF_MAX_BYTES} bytes): the patch ${
+              cut.files > 0
+                ? `holds the first ${cut.files} of ${files.length} files whole`
+                : 'shows only the start of the first file'
+            }; the file list and line counts are complete.`,
     };
   }
 

@@ -19,11 +19,6 @@ export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, env: GIT_ENV, encoding: 'utf8' });
 }
 
-/** Like `git` but returns stdout as bytes (patches are compared byte for byte). */
-export function gitBytes(dir: string, ...args: string[]): Buffer {
-  return execFileSync('git', args, { cwd: dir, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
-}
-
 /**
  * A fingerprint of a user's checkout: the sha256 of every file of the working tree (symlinks by
  * target, `.git` left out), of `.git/HEAD` and `.git/index`, and the commit of the checked-out
