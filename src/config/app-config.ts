@@ -356,13 +356,13 @@ export class AppConfig {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
-  @Matches(/^[^<>\n]+$/, { message: 'GIT_AUTHOR_NAME must not contain <, > or a newline' })
-  GIT_AUTHOR_NAME = 'Claude Task Automation';
+  @Matches(/^[^<>\n]+$/, { message: 'COMMIT_AUTHOR_NAME must not contain <, > or a newline' })
+  COMMIT_AUTHOR_NAME = 'Claude Task Automation';
 
   @IsString()
   @MaxLength(200)
-  @Matches(/^[^<>\s]+@[^<>\s]+$/, { message: 'GIT_AUTHOR_EMAIL must look like name@host' })
-  GIT_AUTHOR_EMAIL = 'cta@localhost';
+  @Matches(/^[^<>\s]+@[^<>\s]+$/, { message: 'COMMIT_AUTHOR_EMAIL must look like name@host' })
+  COMMIT_AUTHOR_EMAIL = 'cta@localhost';
 
   /** Time limit of a session's setup command in a new workspace, seconds. */
   @Transform(toInt)

@@ -16,7 +16,7 @@ import {
   timer,
 } from 'rxjs';
 import { AppConfig } from 'src/config';
-import { TaskQueueSignal } from 'src/tasks';
+import { TaskQueueSignal, TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
 import { WorkspaceUsage } from 'src/workspaces';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
@@ -66,6 +66,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     private readonly queueSignal: TaskQueueSignal,
     private readonly usage: WorkspaceUsage,
     private readonly workspaceSweeper: WorkspaceSweeperService,
+    private readonly workspaces: TaskWorkspaceCleanup,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -107,7 +108,9 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private claimFreeSlots(): Observable<ClaimedTask> {
     return new Observable<ClaimedTask>((subscriber) => {
       const claimLoop = async (): Promise<void> => {
-        await this.queue.cancelFlaggedPending();
+        for (const id of await this.queue.cancelFlaggedPending()) {
+          await this.workspaces.keepWork(id, TaskStatus.Cancelled);
+        }
         if (this.stopping || this.claimed >= this.config.MAX_CONCURRENT_TASKS) return;
         const overQuota = await this.usage.overQuota();
         if (overQuota || this.overQuota) await this.queue.markQuotaWaiting(overQuota);

@@ -351,14 +351,14 @@ export class TaskQueueRepository {
   /**
    * Queued tasks whose cancel was requested while they were live (the cancel reached a server
    * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
-   * forever: the claim skips them. Returns how many.
+   * forever: the claim skips them. Returns their ids.
    */
-  async cancelFlaggedPending(): Promise<number> {
+  async cancelFlaggedPending(): Promise<string[]> {
     const flagged = await this.dataSource.getRepository(Task).find({
       where: { status: TaskStatus.Pending, cancelRequested: true },
       take: CLAIM_CANDIDATES,
     });
-    let cancelled = 0;
+    const cancelled: string[] = [];
     for (const task of flagged) {
       const changed = await this.events.changeStatusWhere({
         taskId: task.id,
@@ -369,8 +369,9 @@ export class TaskQueueRepository {
         where: 'cancel_requested = 1',
         patch: { phase: 'done', completedAt: this.clock.now() },
       });
-      if (changed !== null) cancelled += 1;
+      if (changed !== null) cancelled.push(task.id);
     }
     return cancelled;
   }
+
 }

@@ -4,6 +4,7 @@ import { DomainError, ErrorCode } from 'src/common';
 import {
   DiffTarget,
   GitCommandError,
+  LockTimeoutError,
   WorkspaceDiff,
   WorkspaceDiffService,
   WorkspaceError,
@@ -15,6 +16,30 @@ import { isTerminal, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { toTaskResponse } from 'src/tasks/task.mapper';
 import { TasksService } from 'src/tasks/tasks.service';
+
+/**
+ * Runs a git operation on a task's repository; git failing (the repository gone, git too old, the
+ * repository locked for too long) is a 409 `workspace_unavailable` saying so, not a 500.
+ */
+async function onRepository<T>(
+  taskId: string,
+  what: string,
+  operation: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    const gitFailed =
+      error instanceof GitCommandError ||
+      error instanceof WorkspaceError ||
+      error instanceof LockTimeoutError;
+    if (!gitFailed) throw error;
+    throw new DomainError(
+      ErrorCode.WorkspaceUnavailable,
+      `The ${what} of task ${taskId} failed in its repository: ${error.message}`,
+    );
+  }
+}
 
 /** The first line of a description, shortened for a commit subject. */
 function subject(task: Task): string {
@@ -59,15 +84,8 @@ export class TaskWorkspaceService {
       !ended && workspace !== null
         ? { kind: 'workspace', ...base, workspace }
         : { kind: 'commit', ...base, head: task.headCommit ?? task.baseCommit };
-    try {
-      return { task, diff: await this.diffs.diff(target), live: target.kind === 'workspace' };
-    } catch (error) {
-      if (!(error instanceof GitCommandError || error instanceof WorkspaceError)) throw error;
-      throw new DomainError(
-        ErrorCode.WorkspaceUnavailable,
-        `The change of task ${id} cannot be read: ${error.message}`,
-      );
-    }
+    const diff = await onRepository(id, 'diff', () => this.diffs.diff(target));
+    return { task, diff, live: target.kind === 'workspace' };
   }
 
   /** Merges a COMPLETED task's head commit into the target branch and records it on the task. */
@@ -97,14 +115,17 @@ export class TaskWorkspaceService {
       strategy === 'squash'
         ? `${subject(task)}\n\nSquashed from ${task.branch} (task ${task.id}).\n`
         : `Merge ${task.branch} into ${target}\n\n${subject(task)} (task ${task.id}).\n`;
-    const outcome = await this.merges.merge({
-      gitDir: task.gitDir,
-      source: task.headCommit,
-      sourceBranch: task.branch,
-      target,
-      strategy,
-      message,
-    });
+    const { gitDir, headCommit, branch } = task;
+    const outcome = await onRepository(id, 'merge', () =>
+      this.merges.merge({
+        gitDir,
+        source: headCommit,
+        sourceBranch: branch,
+        target,
+        strategy,
+        message,
+      }),
+    );
     await this.events.noteWhere({
       taskId: id,
       where: 'merged_at IS NULL',

@@ -169,8 +169,8 @@ export class Git {
   }
 
   private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const name = this.config.GIT_AUTHOR_NAME;
-    const email = this.config.GIT_AUTHOR_EMAIL;
+    const name = this.config.COMMIT_AUTHOR_NAME;
+    const email = this.config.COMMIT_AUTHOR_EMAIL;
     return buildChildEnv(process.env, {
       LC_ALL: 'C',
       GIT_TERMINAL_PROMPT: '0',

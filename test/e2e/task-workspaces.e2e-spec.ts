@@ -186,6 +186,31 @@ describe('Tasks of one repository in parallel, each on its own branch', () => {
   it('eight tasks on one repository run at the same time, each change only on its own branch', async () => {
     await runParallel('eight', 8);
   });
+
+  it('a project in a subdirectory of a repository works in that subdirectory of its workspace', async () => {
+    const repo = join(root, 'mono');
+    cpSync(join(FIXTURE_PROJECTS, 'node-basic'), join(repo, 'app'), { recursive: true });
+    writeFileSync(join(repo, 'README.md'), 'monorepo\n');
+    git(repo, 'init', '-q');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'monorepo');
+    const before = checkoutFingerprint(repo);
+    const session = await createSession(server, join(repo, 'app'));
+    const id = await createTask(
+      server,
+      session,
+      `Add x. ${fakeScript(`edit-files path=src/x.js content=${quoted(featureJs(9))}`, 'write-tests lang=node result=pass path=test/x.test.js')}`,
+    );
+    const { final } = await waitForTerminal(server, id);
+    expect(final.status).toBe('COMPLETED');
+    const d = await getDetails(server, id);
+    const turns = fakeInvocations(logFile, join(d.workspace_path!, 'app'));
+    expect(turns).toHaveLength(2);
+    expect(
+      git(repo, 'diff', '--name-only', d.base_commit!, d.head_commit!).trim().split('\n'),
+    ).toEqual(['app/src/x.js', 'app/test/x.test.js']);
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
 });
 
 const MATH_JS = readFileSync(join(FIXTURE_PROJECTS, 'node-basic', 'src', 'math.js'), 'utf8');
@@ -850,6 +875,88 @@ describe('Two server instances on one repository', () => {
       expect(existsSync(join(repo, '.git', 'cta-workspaces.lock'))).toBe(false);
     } finally {
       for (const t of apps) await t.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('A task stopped by a shutdown', () => {
+  it('resumes in its workspace (no second setup), or, cancelled while queued, keeps its work on its branch', async () => {
+    const database = await createTestDatabase('sqlite');
+    const workspaces = join(root, 'shutdown-workspaces');
+    const env = orchestratorEnv({ WORKSPACES_DIR: workspaces });
+    let first: TestApp | null = await createTestApp({ database, env });
+    let second: TestApp | null = null;
+    try {
+      await first.app.listen(0, '127.0.0.1');
+      const url = (await first.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const repo = copyFixtureProject('node-basic', root, 'shutdown');
+      ignoreBuildDir(repo);
+      const before = checkoutFingerprint(repo);
+      const session = await createSession(url, repo, {
+        setup_command:
+          'node -e \'require("fs").mkdirSync("build",{recursive:true});require("fs").appendFileSync("build/setups","x")\'',
+      });
+      const resumed = await createTask(
+        url,
+        session,
+        `Resume me. ${fakeScript(`edit-files path=src/r.js content=${quoted('module.exports = 1;\n')}`, 'hang signals=honor', TESTS('r'))}`,
+      );
+      const cancelled = await createTask(
+        url,
+        session,
+        `Cancel me. ${fakeScript(`edit-files path=src/c.js content=${quoted('module.exports = 2;\n')}`, 'hang signals=honor')}`,
+      );
+      const hung = async (id: string): Promise<string> => {
+        let workspace = '';
+        await eventually('the task to hang in its second turn', async () => {
+          workspace = (await getDetails(url, id)).workspace_path ?? '';
+          return workspace !== '' && fakeInvocations(logFile, workspace).length === 2;
+        });
+        return workspace;
+      };
+      const [resumedWorkspace, cancelledWorkspace] = [await hung(resumed), await hung(cancelled)];
+      await first.close();
+      first = null;
+
+      second = await createTestApp({ database, env: { ...env, ORCHESTRATOR_ENABLED: 'false' } });
+      await second.app.listen(0, '127.0.0.1');
+      const api = (await second.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      for (const id of [resumed, cancelled]) {
+        expect(await getDetails(api, id)).toMatchObject({
+          status: 'PENDING',
+          status_reason: 'shutdown',
+        });
+      }
+      // Left as it was for the task to resume in: uncommitted, its diff the workspace itself.
+      expect(git(resumedWorkspace, 'status', '--porcelain')).toBe('?? src/r.js\n');
+      expect((await diffOf(api, resumed)).files.map((f) => f.path)).toEqual(['src/r.js']);
+
+      const res = await request(api).post(`/api/v1/tasks/${cancelled}/cancel`).expect(200);
+      expect(res.body.status).toBe('CANCELLED');
+      const c = await getDetails(api, cancelled);
+      expect(git(repo, 'show', `${c.head_commit}:src/c.js`)).toBe('module.exports = 2;\n');
+      expect(git(repo, 'rev-parse', c.branch!).trim()).toBe(c.head_commit);
+      expect(git(cancelledWorkspace, 'status', '--porcelain')).toBe('');
+      await second.close();
+      second = await createTestApp({ database, env });
+      await second.app.listen(0, '127.0.0.1');
+      const again = (await second.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const d = await completed(again, resumed);
+      expect(d.workspace_path).toBe(resumedWorkspace);
+      expect(fakeInvocations(logFile, resumedWorkspace)).toHaveLength(3);
+      expect(readFileSync(join(resumedWorkspace, 'build/setups'), 'utf8')).toBe('x');
+      expect(
+        d.interactions
+          .filter((i) => i.data?.type === 'workspace_attached')
+          .map((i) => i.data?.path),
+      ).toEqual([resumedWorkspace]);
+      expect(git(repo, 'show', `${d.head_commit}:src/r.js`)).toBe('module.exports = 1;\n');
+      expect(linkedWorktrees(repo).sort()).toEqual([cancelledWorkspace, resumedWorkspace].sort());
+      expect(checkoutFingerprint(repo)).toEqual(before);
+    } finally {
+      await first?.close();
+      await second?.close();
       await database.drop();
     }
   });
