@@ -373,5 +373,4 @@ export class TaskQueueRepository {
     }
     return cancelled;
   }
-
 }

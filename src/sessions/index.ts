@@ -1,4 +1,4 @@
-export { BASE_REF_MAX_LENGTH, BASE_REF_PATTERN } from 'src/sessions/dto/create-session.dto';
+export { GitRefProperty } from 'src/sessions/dto/git-ref.property';
 export { ISOLATION_MODES, Session } from 'src/sessions/session.entity';
 export type { Isolation } from 'src/sessions/session.entity';
 export { SessionsModule } from 'src/sessions/sessions.module';

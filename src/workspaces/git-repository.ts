@@ -54,11 +54,14 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
   return entries;
 }
 
+/** Where `dir` is in its repository: its work tree, its place in it, the common git directory. */
+export type RepositoryLocation = Pick<ProjectRepository, 'toplevel' | 'prefix' | 'gitDir'>;
+
 /**
- * What git says about `dir`: the repository and work tree it is in, or null when it is not inside
- * a work tree (no repository, a bare one, inside `.git`, or no git at all). Reads only.
+ * The work tree and repository `dir` is in (one git call), or null when it is not inside a work
+ * tree (no repository, a bare one, inside `.git`, or no git at all). Reads only.
  */
-export async function inspectDirectory(git: Git, dir: string): Promise<ProjectRepository | null> {
+export async function locateDirectory(git: Git, dir: string): Promise<RepositoryLocation | null> {
   const probe = await git
     .run(
       [
@@ -68,22 +71,31 @@ export async function inspectDirectory(git: Git, dir: string): Promise<ProjectRe
         '--show-prefix',
         '--git-common-dir',
       ],
-      {
-        cwd: dir,
-      },
+      { cwd: dir },
     )
     .catch(() => null);
   if (probe === null || probe.exitCode !== 0) return null;
   const [inside, toplevel, prefix, commonDir] = probe.stdout.toString('utf8').split('\n');
   if (inside !== 'true' || !toplevel || commonDir === undefined) return null;
-  const gitDir = realpathSync(isAbsolute(commonDir) ? commonDir : join(dir, commonDir));
+  return {
+    toplevel: realpathSync(toplevel),
+    prefix: prefix.replace(/\/$/, ''),
+    gitDir: realpathSync(isAbsolute(commonDir) ? commonDir : join(dir, commonDir)),
+  };
+}
+
+/**
+ * What git says about `dir`: the repository and work tree it is in and what is checked out there,
+ * or null when it is not inside a work tree. Reads only.
+ */
+export async function inspectDirectory(git: Git, dir: string): Promise<ProjectRepository | null> {
+  const location = await locateDirectory(git, dir);
+  if (location === null) return null;
   const head = await git.run(['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { cwd: dir });
   const symbolic = await git.run(['symbolic-ref', '-q', 'HEAD'], { cwd: dir });
   const ref = symbolic.exitCode === 0 ? symbolic.stdout.toString('utf8').trim() : '';
   return {
-    toplevel: realpathSync(toplevel),
-    prefix: prefix.replace(/\/$/, ''),
-    gitDir,
+    ...location,
     head: head.exitCode === 0 ? head.stdout.toString('utf8').trim() : null,
     branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null,
   };

@@ -10,6 +10,7 @@ import { branchCandidates } from 'src/workspaces/branch-name';
 import { Git, GitOptions } from 'src/workspaces/git';
 import {
   inspectDirectory,
+  locateDirectory,
   parseWorktreeList,
   ProjectRepository,
   WorktreeEntry,
@@ -169,7 +170,7 @@ export class WorkspacesService {
    * was lost is checked out again from its branch (what was committed is all there is).
    */
   async prepare(spec: WorkspaceSpec): Promise<PreparedWorkspace> {
-    const repo = await this.inspect(spec.projectPath);
+    const repo = await locateDirectory(this.git, spec.projectPath);
     if (repo === null || repo.gitDir !== spec.gitDir) {
       throw new WorkspaceError(
         `${spec.projectPath} is no longer in the git repository the task was created in (${spec.gitDir})`,
@@ -189,7 +190,8 @@ export class WorkspacesService {
   ): Promise<Omit<PreparedWorkspace, 'directory'>> {
     const options = this.repo(spec.gitDir);
     const entries = await this.worktrees(spec.gitDir);
-    const entry = entries.find((e) => e.path === path);
+    // A worktree whose directory was deleted is pruned below and checked out again.
+    const entry = existsSync(path) ? entries.find((e) => e.path === path) : undefined;
     if (entry !== undefined && entry.locked !== 'initializing') {
       const branch = spec.branch ?? stripHeads(entry.branch);
       if (branch === null) throw new WorkspaceError(`${path} is not on a branch`);
@@ -207,7 +209,10 @@ export class WorkspacesService {
       // Debris of a creation cut off before git registered it: nothing was worked in it.
       await rm(path, { recursive: true, force: true });
     }
-    await this.git.text(['worktree', 'prune'], options);
+    // A registered path whose directory is gone would make `worktree add` refuse it.
+    if (entries.some((e) => e.path === path)) {
+      await this.git.text(['worktree', 'prune'], options);
+    }
     const branch = spec.branch ?? (await this.freeBranch(spec, entries));
     const exists = (await this.tip(spec.gitDir, branch)) !== null;
     await this.git.text(
@@ -228,11 +233,6 @@ export class WorkspacesService {
       spec.description,
     );
     for (const name of candidates) {
-      const valid = await this.git.test(
-        ['check-ref-format', `refs/heads/${name}`],
-        this.repo(spec.gitDir),
-      );
-      if (!valid) continue;
       const tip = await this.tip(spec.gitDir, name);
       if (tip === null) return name;
       const checkedOut = entries.some((e) => e.branch === `refs/heads/${name}`);
@@ -261,13 +261,14 @@ export class WorkspacesService {
     const branchRef = `refs/heads/${ws.branch}`;
     await this.git.text(['add', '-A', '--', '.'], here);
     const tree = await this.git.text(['write-tree'], here);
-    const head = await this.git.text(['rev-parse', '--verify', 'HEAD^{commit}'], here);
-    const headTree = await this.git.text(['rev-parse', '--verify', `${head}^{tree}`], here);
+    const [head, headTree] = (
+      await this.git.text(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}'], here)
+    ).split('\n');
     const symbolic = await this.git.run(['symbolic-ref', '-q', 'HEAD'], here);
     const onBranch = symbolic.stdout.toString('utf8').trim() === branchRef;
+    if (onBranch && tree === headTree) return { commit: head, changed: false };
     return this.locks.withLock(ws.gitDir, async () => {
-      const tip = (await this.tip(ws.gitDir, ws.branch)) ?? head;
-      if (onBranch && tree === headTree) return { commit: head, changed: false };
+      const tip = onBranch ? head : ((await this.tip(ws.gitDir, ws.branch)) ?? head);
       const fastForward =
         tip === head ||
         (await this.git.test(['merge-base', '--is-ancestor', tip, head], this.repo(ws.gitDir)));

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -24,6 +23,7 @@ import {
   TaskDetails,
   TerminalResult,
   waitForTerminal,
+  fakeClaudeWorkdir,
 } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
 
@@ -233,27 +233,12 @@ const SCENARIOS = {
 
 type ScenarioName = keyof typeof SCENARIOS;
 
+const workdir = fakeClaudeWorkdir('cta-orch-e2e-');
 let root: string;
 let logFile: string;
-const savedEnv = {
-  FAKE_CLAUDE_LOG: process.env.FAKE_CLAUDE_LOG,
-  FAKE_CLAUDE_STATE_DIR: process.env.FAKE_CLAUDE_STATE_DIR,
-};
-
 beforeAll(() => {
-  root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-orch-e2e-')));
-  logFile = join(root, 'fake-claude.log');
-  // Read by the fake CLI; the server passes FAKE_CLAUDE_* through (CLAUDE_CLI_ENV_PASSTHROUGH).
-  process.env.FAKE_CLAUDE_LOG = logFile;
-  process.env.FAKE_CLAUDE_STATE_DIR = join(root, 'fake-state');
-});
-
-afterAll(() => {
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  if (root) rmSync(root, { recursive: true, force: true });
+  root = workdir.root();
+  logFile = workdir.logFile();
 });
 
 function orchestratorEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -297,6 +282,16 @@ async function runScenario(server: App, name: string, scenario: Scenario): Promi
   const project = copyFixtureProject(scenario.fixture, root, name);
   const before = checkoutFingerprint(project);
   const taskId = await createSessionAndTask(server, project, scenario);
+  return finishedRun(server, project, before, taskId);
+}
+
+/** A task's run once it is terminal, with the fake CLI's invocations in its workspace. */
+async function finishedRun(
+  server: App,
+  project: string,
+  before: Record<string, string>,
+  taskId: string,
+): Promise<Run> {
   const result = await waitForTerminal(server, taskId);
   const details = await getDetails(server, taskId);
   const workspace = details.workspace_path!;
@@ -1115,6 +1110,7 @@ describe('Orchestrator with a short agent-turn timeout', () => {
   it('a hung turn is killed (grandchild included), PAUSED timeout, recovered, completes', async () => {
     const server = t.app.getHttpServer() as App;
     const project = copyFixtureProject('node-basic', root, 'turn-timeout');
+    const before = checkoutFingerprint(project);
     const taskId = await createSessionAndTask(server, project, {
       fixture: 'node-basic',
       description: `Add a double helper. ${fakeScript(
@@ -1123,19 +1119,8 @@ describe('Orchestrator with a short agent-turn timeout', () => {
         'write-tests lang=node result=pass name=double',
       )}`,
     });
-    const before = checkoutFingerprint(project);
-    const result = await waitForTerminal(server, taskId);
-    const details = await getDetails(server, taskId);
-    const workspace = details.workspace_path!;
-    const r: Run = {
-      project,
-      workspace,
-      before,
-      taskId,
-      result,
-      details,
-      invocations: fakeInvocations(logFile, workspace),
-    };
+    const r = await finishedRun(server, project, before, taskId);
+    const { result, details, workspace } = r;
     expect(result.final).toMatchObject({
       status: 'COMPLETED',
       status_reason: 'tests_passed',

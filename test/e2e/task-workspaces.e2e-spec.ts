@@ -1,14 +1,4 @@
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -25,6 +15,7 @@ import {
   statusChanges,
   TaskDetails,
   waitForTerminal,
+  fakeClaudeWorkdir,
 } from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
@@ -38,26 +29,12 @@ import type { TaskDiffResponseDto, TaskMergeResponseDto } from 'sdk/client';
  * back with git itself.
  */
 
+const workdir = fakeClaudeWorkdir('cta-ws-e2e-');
 let root: string;
 let logFile: string;
-const savedEnv = {
-  FAKE_CLAUDE_LOG: process.env.FAKE_CLAUDE_LOG,
-  FAKE_CLAUDE_STATE_DIR: process.env.FAKE_CLAUDE_STATE_DIR,
-};
-
 beforeAll(() => {
-  root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-ws-e2e-')));
-  logFile = join(root, 'fake-claude.log');
-  process.env.FAKE_CLAUDE_LOG = logFile;
-  process.env.FAKE_CLAUDE_STATE_DIR = join(root, 'fake-state');
-});
-
-afterAll(() => {
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  if (root) rmSync(root, { recursive: true, force: true });
+  root = workdir.root();
+  logFile = workdir.logFile();
 });
 
 function orchestratorEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -80,6 +57,18 @@ async function startApp(extra: Record<string, string> = {}): Promise<{ t: TestAp
   await t.app.listen(0, '127.0.0.1');
   const server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
   return { t, server };
+}
+
+/** An app (see `startApp`) for the enclosing describe block: started before it, closed after. */
+function appForBlock(extra: Record<string, string> = {}): { t(): TestApp; server(): App } {
+  let started: { t: TestApp; server: App } | null = null;
+  beforeAll(async () => {
+    started = await startApp(extra);
+  });
+  afterAll(async () => {
+    await started?.t.close();
+  });
+  return { t: () => started!.t, server: () => started!.server };
 }
 
 async function createSession(
@@ -111,14 +100,12 @@ const featureJs = (k: number): string =>
   `'use strict';\n\nmodule.exports = { feature${k}: () => ${k} };\n`;
 
 describe('Tasks of one repository in parallel, each on its own branch', () => {
+  const app = appForBlock();
   let t: TestApp;
   let server: App;
-
-  beforeAll(async () => {
-    ({ t, server } = await startApp());
-  });
-  afterAll(async () => {
-    await t?.close();
+  beforeAll(() => {
+    t = app.t();
+    server = app.server();
   });
 
   async function runParallel(name: string, count: number): Promise<void> {
@@ -548,14 +535,10 @@ function ignoreBuildDir(repo: string): void {
 }
 
 describe('The setup command of a new workspace', () => {
-  let t: TestApp;
+  const app = appForBlock();
   let server: App;
-
-  beforeAll(async () => {
-    ({ t, server } = await startApp());
-  });
-  afterAll(async () => {
-    await t?.close();
+  beforeAll(() => {
+    server = app.server();
   });
 
   it('runs before the first turn, its output stored; what it makes that the project ignores stays out of the commit', async () => {
@@ -780,14 +763,10 @@ describe('The workspaces disk quota', () => {
 });
 
 describe('A project outside git', () => {
-  let t: TestApp;
+  const app = appForBlock();
   let server: App;
-
-  beforeAll(async () => {
-    ({ t, server } = await startApp());
-  });
-  afterAll(async () => {
-    await t?.close();
+  beforeAll(() => {
+    server = app.server();
   });
 
   it('works in place (isolation none): the agent edits the project directory itself', async () => {

@@ -777,20 +777,21 @@ describe('TaskRun', () => {
       expect(h.workspace.commits[0]).toContain('CANCELLED (cancelled)');
     });
 
+    /** A task that was writing its tests in its workspace (set up) when its server stopped. */
+    const resumedInWorkspace: Partial<Task> = {
+      ...worktree.task,
+      claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+      iteration: 2,
+      runPhase: 'writing_tests',
+      testSnapshot: JSON.stringify(SNAPSHOT),
+      setupCompletedAt: new Date(0),
+    };
+
     it('a resumed task re-attaches to its workspace: no second setup, the same directory', async () => {
       const h = harness([turn()], {
         resumed: true,
         worktree: { setup: 'npm ci' },
-        task: {
-          ...worktree.task,
-          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
-          iteration: 2,
-          runPhase: 'writing_tests',
-          testSnapshot: JSON.stringify(SNAPSHOT),
-          workspacePath: '/ws/t1',
-          branch: 'cta/t1-add-multiply',
-          setupCompletedAt: new Date(0),
-        },
+        task: { ...resumedInWorkspace, workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' },
       });
       h.workspace.info = { ...h.workspace.info, created: false };
       await h.run();
@@ -804,14 +805,7 @@ describe('TaskRun', () => {
       const h = harness([turn()], {
         resumed: true,
         worktree: { setup: 'npm ci' },
-        task: {
-          ...worktree.task,
-          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
-          iteration: 2,
-          runPhase: 'writing_tests',
-          testSnapshot: JSON.stringify(SNAPSHOT),
-          setupCompletedAt: new Date(0),
-        },
+        task: resumedInWorkspace,
       });
       await h.run();
       expect(h.workspace.setups).toHaveLength(1);

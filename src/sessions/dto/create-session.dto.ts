@@ -1,13 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { GitRefProperty } from 'src/sessions/dto/git-ref.property';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
 
 export const SESSION_NAME_MAX_LENGTH = 200;
 export const COMMAND_MAX_LENGTH = 2000;
-export const BASE_REF_MAX_LENGTH = 255;
-
-/** A git ref or commit as a client may name it: no spaces or control characters, no leading '-'. */
-export const BASE_REF_PATTERN = /^(?!-)[^\s\p{Cc}]+$/u;
 
 /** Body of `POST /api/v1/sessions`. Unknown fields are rejected. */
 export class CreateSessionDto {
@@ -70,18 +67,9 @@ export class CreateSessionDto {
   @IsIn(ISOLATION_MODES)
   isolation?: Isolation;
 
-  @ApiPropertyOptional({
-    type: String,
-    description:
-      "What tasks start from unless a task names its own: a branch, tag, remote branch or commit (isolation `worktree`); default: the commit checked out in the project when each task is created. A local branch named here is also where a task's merge goes by default",
-    example: 'main',
-    maxLength: BASE_REF_MAX_LENGTH,
-    nullable: true,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(BASE_REF_MAX_LENGTH)
-  @Matches(BASE_REF_PATTERN, { message: 'base_ref must be a git ref or commit' })
+  @GitRefProperty(
+    "What tasks start from unless a task names its own: a branch, tag, remote branch or commit (isolation `worktree`); default: the commit checked out in the project when each task is created. A local branch named here is also where a task's merge goes by default",
+  )
   base_ref?: string | null;
 
   @ApiPropertyOptional({

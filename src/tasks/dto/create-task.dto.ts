@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min } from 'class-validator';
-import { BASE_REF_MAX_LENGTH, BASE_REF_PATTERN } from 'src/sessions';
+import { GitRefProperty } from 'src/sessions';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
 
@@ -42,17 +42,8 @@ export class CreateTaskDto {
   @Min(0)
   max_pauses?: number;
 
-  @ApiPropertyOptional({
-    type: String,
-    description:
-      "What the task's workspace starts from: a branch, tag, remote branch or commit (sessions with isolation `worktree`); default: the session's base_ref, else the commit checked out in the project now. Resolved to `base_commit` at once",
-    example: 'main',
-    maxLength: BASE_REF_MAX_LENGTH,
-    nullable: true,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(BASE_REF_MAX_LENGTH)
-  @Matches(BASE_REF_PATTERN, { message: 'base_ref must be a git ref or commit' })
+  @GitRefProperty(
+    "What the task's workspace starts from: a branch, tag, remote branch or commit (sessions with isolation `worktree`); default: the session's base_ref, else the commit checked out in the project now. Resolved to `base_commit` at once",
+  )
   base_ref?: string | null;
 }

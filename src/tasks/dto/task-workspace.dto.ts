@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { BASE_REF_MAX_LENGTH, BASE_REF_PATTERN } from 'src/sessions';
+import { IsIn, IsOptional } from 'class-validator';
+import { GitRefProperty } from 'src/sessions';
 import {
   FILE_CHANGE_STATUSES,
   MERGE_STRATEGIES,
@@ -106,18 +106,7 @@ export class TaskDiffResponseDto {
 
 /** Body of `POST /api/v1/tasks/{id}/merge`. */
 export class MergeTaskDto {
-  @ApiPropertyOptional({
-    type: String,
-    description: "The branch to merge into; default: the task's target_branch",
-    example: 'main',
-    maxLength: BASE_REF_MAX_LENGTH,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(BASE_REF_MAX_LENGTH)
-  @Matches(BASE_REF_PATTERN, {
-    message: 'target_branch must be a branch name',
-  })
+  @GitRefProperty("The branch to merge into; default: the task's target_branch", false)
   target_branch?: string;
 
   @ApiPropertyOptional({
