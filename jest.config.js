@@ -15,9 +15,14 @@ const common = {
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     // `testTimeout` is a global option (ignored inside a project, with an "Unknown option"
     // warning): each project sets its time limit in a setup file instead.
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/setup/unit-timeout.ts'],
+    },
     {
       ...common,
       displayName: 'e2e',

@@ -9,6 +9,12 @@ export interface CreateSessionDto {
   test_command?: string | null;
   /** Command that runs the project's own regression suite */
   regression_command?: string | null;
+  /** `worktree`: each task works in its own git worktree and branch under WORKSPACES_DIR, and tasks of the repository run side by side (the default for a git repository); `none`: tasks work in the project directory itself, one at a time (the only mode outside git) */
+  isolation?: 'worktree' | 'none';
+  /** What tasks start from unless a task names its own: a branch, tag, remote branch or commit (isolation `worktree`); default: the commit checked out in the project when each task is created. A local branch named here is also where a task's merge goes by default */
+  base_ref?: string | null;
+  /** Command run in each new workspace before the agent starts (split into argv, never run by a shell; SETUP_TIMEOUT_SECONDS); its output is stored as a `setup` interaction, and a failure fails the task with `setup_failed`. Isolation `worktree` only */
+  setup_command?: string | null;
 }
 
 export interface SessionResponseDto {
@@ -18,6 +24,11 @@ export interface SessionResponseDto {
   project_path: string;
   test_command: string | null;
   regression_command: string | null;
+  /** `worktree`: a git worktree and branch per task; `none`: in the project directory */
+  isolation: 'worktree' | 'none';
+  /** What tasks start from; null: the commit checked out when a task is created */
+  base_ref: string | null;
+  setup_command: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -47,6 +58,8 @@ export interface CreateTaskDto {
   max_iterations?: number;
   /** Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise) */
   max_pauses?: number;
+  /** What the task's workspace starts from: a branch, tag, remote branch or commit (sessions with isolation `worktree`); default: the session's base_ref, else the commit checked out in the project now. Resolved to `base_commit` at once */
+  base_ref?: string | null;
 }
 
 export interface TestCountsDto {
@@ -86,15 +99,21 @@ export interface TaskResponseDto {
     | 'lease_expired'
     | 'shutdown'
     | 'project_unavailable'
+    | 'setup_failed'
+    | 'workspace_quota'
+    | 'workspace_error'
     | 'internal_error'
     | null;
   phase:
     | 'queued'
+    | 'preparing_workspace'
+    | 'running_setup'
     | 'agent_turn'
     | 'simulated_human'
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
+    | 'committing'
     | 'done'
     | null;
   iteration: number;
@@ -111,6 +130,27 @@ export interface TaskResponseDto {
   /** Times the task has been claimed by a worker */
   attempt: number;
   cancel_requested: boolean;
+  /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
+  isolation: 'worktree' | 'none';
+  /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
+  base_ref: string | null;
+  /** The commit the workspace starts from; the diff is against it */
+  base_commit: string | null;
+  /** Where a merge goes by default: the local branch base_ref names, or the branch checked out when the task was created */
+  target_branch: string | null;
+  /** The task's branch (once its workspace exists); it stays after the workspace is removed */
+  branch: string | null;
+  /** The task's worktree, where the agent and the tests run */
+  workspace_path: string | null;
+  /** When the workspace was removed (WORKSPACE_RETENTION_HOURS after the task ended, or when deleted) */
+  workspace_removed_at: string | null;
+  /** The branch's commit with the task's work, committed when the task ended (COMPLETED; FAILED or CANCELLED keep their uncommitted work this way too) */
+  head_commit: string | null;
+  merged_at: string | null;
+  /** The target branch's commit after the merge (a merge or squash commit, or head_commit itself after a fast-forward) */
+  merge_commit: string | null;
+  /** The branch merged into */
+  merged_into: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -138,6 +178,7 @@ export interface InteractionResponseDto {
     | 'error'
     | 'status'
     | 'test'
+    | 'setup'
     | 'system';
   iteration: number;
   content: string;
@@ -192,15 +233,21 @@ export interface TaskDetailResponseDto {
     | 'lease_expired'
     | 'shutdown'
     | 'project_unavailable'
+    | 'setup_failed'
+    | 'workspace_quota'
+    | 'workspace_error'
     | 'internal_error'
     | null;
   phase:
     | 'queued'
+    | 'preparing_workspace'
+    | 'running_setup'
     | 'agent_turn'
     | 'simulated_human'
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
+    | 'committing'
     | 'done'
     | null;
   iteration: number;
@@ -217,6 +264,27 @@ export interface TaskDetailResponseDto {
   /** Times the task has been claimed by a worker */
   attempt: number;
   cancel_requested: boolean;
+  /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
+  isolation: 'worktree' | 'none';
+  /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
+  base_ref: string | null;
+  /** The commit the workspace starts from; the diff is against it */
+  base_commit: string | null;
+  /** Where a merge goes by default: the local branch base_ref names, or the branch checked out when the task was created */
+  target_branch: string | null;
+  /** The task's branch (once its workspace exists); it stays after the workspace is removed */
+  branch: string | null;
+  /** The task's worktree, where the agent and the tests run */
+  workspace_path: string | null;
+  /** When the workspace was removed (WORKSPACE_RETENTION_HOURS after the task ended, or when deleted) */
+  workspace_removed_at: string | null;
+  /** The branch's commit with the task's work, committed when the task ended (COMPLETED; FAILED or CANCELLED keep their uncommitted work this way too) */
+  head_commit: string | null;
+  merged_at: string | null;
+  /** The target branch's commit after the merge (a merge or squash commit, or head_commit itself after a fast-forward) */
+  merge_commit: string | null;
+  /** The branch merged into */
+  merged_into: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -267,15 +335,21 @@ export interface TaskStatusResponseDto {
     | 'lease_expired'
     | 'shutdown'
     | 'project_unavailable'
+    | 'setup_failed'
+    | 'workspace_quota'
+    | 'workspace_error'
     | 'internal_error'
     | null;
   phase:
     | 'queued'
+    | 'preparing_workspace'
+    | 'running_setup'
     | 'agent_turn'
     | 'simulated_human'
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
+    | 'committing'
     | 'done'
     | null;
   iteration: number;
@@ -293,6 +367,64 @@ export interface TaskStatusResponseDto {
   started_at: string | null;
   completed_at: string | null;
   updated_at: string;
+}
+
+export interface FileChangeDto {
+  path: string;
+  /** The path before a rename or copy */
+  old_path: string | null;
+  status:
+    | 'added'
+    | 'modified'
+    | 'deleted'
+    | 'renamed'
+    | 'copied'
+    | 'type_changed'
+    | 'unmerged'
+    | 'unknown';
+  /** null for a binary file */
+  additions: number | null;
+  /** null for a binary file */
+  deletions: number | null;
+  binary: boolean;
+}
+
+export interface TaskDiffResponseDto {
+  task_id: string;
+  base_commit: string;
+  /** The commit compared with the base (the task's head_commit); null while the task runs: then the workspace's files as they are now are compared */
+  head_commit: string | null;
+  /** The workspace as it is now (the task has not ended) */
+  live: boolean;
+  /** Every changed file (never cut) */
+  files: Array<FileChangeDto>;
+  additions: number;
+  deletions: number;
+  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; cut (whole files first) past DIFF_MAX_BYTES */
+  patch: string;
+  /** The patch was cut */
+  truncated: boolean;
+  /** What was cut, when it was */
+  note: string | null;
+}
+
+export interface MergeTaskDto {
+  /** The branch to merge into; default: the task's target_branch */
+  target_branch?: string;
+  /** `merge`: a merge commit with both histories; `squash`: one commit with the whole change on top of the target; `fast_forward`: the target moves to the task's commit (409 when it cannot) */
+  strategy?: 'merge' | 'squash' | 'fast_forward';
+}
+
+export interface TaskMergeResponseDto {
+  target_branch: string;
+  strategy: 'merge' | 'squash' | 'fast_forward';
+  /** The target branch's new commit */
+  merge_commit: string;
+  /** The target branch's commit before */
+  previous_commit: string;
+  /** The working tree that has the target branch checked out and was updated with it */
+  updated_worktree: string | null;
+  task: TaskResponseDto;
 }
 
 export interface DatabaseHealthDto {
@@ -325,6 +457,20 @@ export interface OrchestratorHealthDto {
   limit: number;
 }
 
+export interface WorkspacesHealthDto {
+  /** WORKSPACES_DIR */
+  dir: string;
+  /** Task workspaces on disk */
+  count: number;
+  /** Disk they use, bytes */
+  disk_bytes: number;
+  /** WORKSPACES_MAX_GB in bytes; null: no limit */
+  max_bytes: number | null;
+  /** At or over the limit: tasks that need a new workspace wait (`workspace_quota`) */
+  over_quota: boolean;
+  measured_at: string;
+}
+
 export interface HealthResponseDto {
   /** "error" (HTTP 503) when the database is down; "draining" (HTTP 503) while the server shuts down after SIGTERM and takes no new tasks */
   status: 'ok' | 'error' | 'draining';
@@ -332,6 +478,7 @@ export interface HealthResponseDto {
   /** A missing CLI is reported here but does not fail the check */
   claude_cli: ClaudeCliHealthDto;
   orchestrator: OrchestratorHealthDto;
+  workspaces: WorkspacesHealthDto;
 }
 
 /**
@@ -464,6 +611,15 @@ export class ApiClient {
     /** Get the task status summary (GET /api/v1/tasks/{id}/status) */
     status: (id: string): Promise<TaskStatusResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/status`, undefined, undefined),
+    /** The task's change against its base commit (GET /api/v1/tasks/{id}/diff) */
+    diff: (
+      id: string,
+      query: { format?: 'json' | 'patch' } = {},
+    ): Promise<TaskDiffResponseDto | string> =>
+      this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/diff`, undefined, query),
+    /** Merge a COMPLETED task's branch (POST /api/v1/tasks/{id}/merge) */
+    merge: (id: string, body: MergeTaskDto): Promise<TaskMergeResponseDto> =>
+      this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/merge`, body, undefined),
     /** Cancel a task (POST /api/v1/tasks/{id}/cancel) */
     cancel: (id: string): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, undefined),
@@ -514,6 +670,8 @@ export class ApiClient {
     });
     const text = await res.text();
     if (!res.ok) throw new ApiError(res.status, parseOrUndefined(text));
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return undefined as T;
+    const json = (res.headers.get('content-type') ?? '').includes('json');
+    return (json ? JSON.parse(text) : text) as T;
   }
 }

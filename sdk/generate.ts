@@ -9,7 +9,8 @@
  * body, then the query; errors throw `ApiError` with the server's `{ code, message, ... }` body.
  * Operations that take an `Idempotency-Key` send one on every call (a new UUID unless the caller
  * gives one) and retry, with the same key, when the network fails, the server answers 503 or the
- * first try is still in progress: a retry never creates a duplicate.
+ * first try is still in progress: a retry never creates a duplicate. An operation that can also
+ * answer text (a raw patch) returns the text as a string.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,7 +172,9 @@ const CALL_METHOD = `
     });
     const text = await res.text();
     if (!res.ok) throw new ApiError(res.status, parseOrUndefined(text));
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return undefined as T;
+    const json = (res.headers.get('content-type') ?? '').includes('json');
+    return (json ? JSON.parse(text) : text) as T;
   }
 }
 `;
@@ -202,7 +205,12 @@ export function renderClient(doc: OpenAPIObject): string {
         (p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key',
       );
       const success = Object.keys(op.responses).find((s) => s.startsWith('2')) ?? '200';
-      const returns = op.responses[success]?.content?.['application/json']?.schema;
+      const content = op.responses[success]?.content ?? {};
+      const json = content['application/json']?.schema;
+      const text = Object.keys(content).some((type) => type.startsWith('text/'));
+      const returns = [json ? typeOf(json) : null, text ? 'string' : null].filter(
+        (t) => t !== null,
+      );
       const args = pathParams.map((p) => `${camel(p.name)}: ${typeOf(p.schema)}`);
       if (body) args.push(`body: ${typeOf(body)}`);
       if (queryParams.length > 0) {
@@ -221,7 +229,7 @@ export function renderClient(doc: OpenAPIObject): string {
         : `this.call('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, ${queryParams.length > 0 ? 'query' : 'undefined'})`;
       const lines = [
         `    /** ${(op.summary ?? `${method.toUpperCase()} ${path}`).replace(/\*\//g, '*\\/')} (${method.toUpperCase()} ${path}) */`,
-        `    ${name}: (${args.join(', ')}): Promise<${returns ? typeOf(returns) : 'void'}> =>`,
+        `    ${name}: (${args.join(', ')}): Promise<${returns.length > 0 ? returns.join(' | ') : 'void'}> =>`,
         `      ${call},`,
       ];
       groups.set(tag, [...(groups.get(tag) ?? []), ...lines]);
@@ -274,6 +282,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'cta-sdk-'));
   process.env.DATABASE_URL = `sqlite:///${join(work, 'sdk.db')}`;
   process.env.ORCHESTRATOR_ENABLED = 'false';
+  process.env.WORKSPACES_DIR = join(work, 'workspaces');
   const { NestFactory } = await import('@nestjs/core');
   const { AppModule } = await import('src/app.module');
   const { buildOpenApiDocument, NEST_APP_OPTIONS } = await import('src/common/http/configure-app');

@@ -95,4 +95,22 @@ describe('loadConfig', () => {
       /ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX/,
     );
   });
+
+  it('reads the workspace settings: decimal GB and hours, a branch prefix that makes valid branch names', () => {
+    expect(
+      loadConfig({ WORKSPACES_MAX_GB: '0.5', WORKSPACE_RETENTION_HOURS: '1.5' }),
+    ).toMatchObject({ WORKSPACES_MAX_GB: 0.5, WORKSPACE_RETENTION_HOURS: 1.5 });
+    for (const prefix of ['cta/', 'ai/tasks/', 'cta-', '']) {
+      expect(loadConfig({ WORKSPACE_BRANCH_PREFIX: prefix }).WORKSPACE_BRANCH_PREFIX).toBe(
+        prefix === '' ? 'cta/' : prefix,
+      );
+    }
+    for (const prefix of ['../x/', 'a..b/', '-x/', 'x.lock/', 'a//', 'x y/', 'x.']) {
+      expect(() => loadConfig({ WORKSPACE_BRANCH_PREFIX: prefix })).toThrow(
+        /WORKSPACE_BRANCH_PREFIX/,
+      );
+    }
+    expect(() => loadConfig({ COMMIT_AUTHOR_EMAIL: 'nobody' })).toThrow(/COMMIT_AUTHOR_EMAIL/);
+    expect(() => loadConfig({ WORKSPACES_MAX_GB: '-1' })).toThrow(/WORKSPACES_MAX_GB/);
+  });
 });

@@ -3,6 +3,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
@@ -16,6 +17,9 @@ import {
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toNumber = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
 
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -327,6 +331,81 @@ export class AppConfig {
   @Transform(toBool)
   @IsBoolean()
   ORCHESTRATOR_ENABLED = true;
+
+  // --- workspaces ---
+  /**
+   * Directory the task workspaces (git worktrees, one per task) are created in; relative paths
+   * are resolved against the working directory. Created at start. Only workspaces are ever
+   * deleted in it, and only through git.
+   */
+  @IsString()
+  @MinLength(1)
+  WORKSPACES_DIR = './data/workspaces';
+
+  /** Prefix of the task branches (`<prefix><short id>-<slug>`). */
+  @IsString()
+  @MaxLength(60)
+  @Matches(/^[A-Za-z0-9_./-]*$/, {
+    message: 'WORKSPACE_BRANCH_PREFIX may contain only letters, digits, "_", "-", "." and "/"',
+  })
+  WORKSPACE_BRANCH_PREFIX = 'cta/';
+
+  /** Hours a finished task's workspace is kept (its branch stays); 0 removes it at the next sweep. */
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  WORKSPACE_RETENTION_HOURS = 72;
+
+  /** How often workspaces past their retention (and leftovers without a task) are removed, seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  WORKSPACE_SWEEP_SECONDS = 300;
+
+  /**
+   * Disk the workspaces may use together, GB (decimals allowed); at or above it tasks that need
+   * a new workspace wait (PENDING, reason `workspace_quota`). 0: no limit.
+   */
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  WORKSPACES_MAX_GB = 20;
+
+  /** Delete a merged task's branch when its workspace is removed. */
+  @Transform(toBool)
+  @IsBoolean()
+  DELETE_MERGED_BRANCHES = false;
+
+  /** Author and committer of the commits the server makes (task branches, merges). */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  @Matches(/^[^<>\n]+$/, { message: 'COMMIT_AUTHOR_NAME must not contain <, > or a newline' })
+  COMMIT_AUTHOR_NAME = 'Claude Task Automation';
+
+  @IsString()
+  @MaxLength(200)
+  @Matches(/^[^<>\s]+@[^<>\s]+$/, { message: 'COMMIT_AUTHOR_EMAIL must look like name@host' })
+  COMMIT_AUTHOR_EMAIL = 'cta@localhost';
+
+  /** Time limit of a session's setup command in a new workspace, seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SETUP_TIMEOUT_SECONDS = 900;
+
+  /** Time limit of one git command (worktree add, commit, merge), seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  GIT_TIMEOUT_SECONDS = 300;
+
+  /** Largest diff returned by `GET /tasks/{id}/diff`, bytes; a longer one is cut with a note. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  DIFF_MAX_BYTES = 1024 * 1024;
 }
 
 export class ConfigValidationError extends Error {
@@ -342,6 +421,18 @@ function flatten(errors: ValidationError[]): string[] {
     const shown = JSON.stringify(e.value);
     return constraints.map((c) => `${e.property}=${shown}: ${c}`);
   });
+}
+
+/** A prefix that makes valid git branch names when a name is appended (`git check-ref-format`). */
+function isBranchPrefix(prefix: string): boolean {
+  const parts = prefix.split('/');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts.every(
+    (part) =>
+      /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(part) &&
+      !/(\.|\.lock)$/.test(part) &&
+      !part.includes('..'),
+  );
 }
 
 /** Builds the typed config from an environment; throws naming every bad variable. */
@@ -374,6 +465,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   }
   if (config.MAX_PAUSES > config.MAX_PAUSES_LIMIT) {
     problems.push('MAX_PAUSES must not exceed MAX_PAUSES_LIMIT');
+  }
+  if (!isBranchPrefix(config.WORKSPACE_BRANCH_PREFIX)) {
+    problems.push(
+      'WORKSPACE_BRANCH_PREFIX must make valid branch names: names between "/" start with a letter, digit or "_", and none ends with "." or ".lock" (like "cta/")',
+    );
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

@@ -8,6 +8,7 @@ import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text
 import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
 import { IdempotencyKeys1764090000000 } from 'migrations/1764090000000-idempotency-keys';
 import { HealthProbe1764090001000 } from 'migrations/1764090001000-health-probe';
+import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-workspaces';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   TaskRunCheckpoint1764080000000,
   IdempotencyKeys1764090000000,
   HealthProbe1764090001000,
+  TaskWorkspaces1764110000000,
 ];
 
 /**

@@ -72,6 +72,34 @@ export class OrchestratorHealthDto {
   limit!: number;
 }
 
+export class WorkspacesHealthDto {
+  @ApiProperty({ example: '/srv/cta/data/workspaces', description: 'WORKSPACES_DIR' })
+  dir!: string;
+
+  @ApiProperty({ example: 3, description: 'Task workspaces on disk' })
+  count!: number;
+
+  @ApiProperty({ example: 52428800, description: 'Disk they use, bytes' })
+  disk_bytes!: number;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 21474836480,
+    description: 'WORKSPACES_MAX_GB in bytes; null: no limit',
+  })
+  max_bytes!: number | null;
+
+  @ApiProperty({
+    example: false,
+    description: 'At or over the limit: tasks that need a new workspace wait (`workspace_quota`)',
+  })
+  over_quota!: boolean;
+
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
+  measured_at!: string;
+}
+
 export class HealthResponseDto {
   @ApiProperty({
     enum: ['ok', 'error', 'draining'],
@@ -92,4 +120,7 @@ export class HealthResponseDto {
 
   @ApiProperty({ type: OrchestratorHealthDto })
   orchestrator!: OrchestratorHealthDto;
+
+  @ApiProperty({ type: WorkspacesHealthDto })
+  workspaces!: WorkspacesHealthDto;
 }

@@ -3,9 +3,10 @@ import { ClaudeCliModule } from 'src/claude-cli';
 import { HealthController } from 'src/health/health.controller';
 import { HealthService } from 'src/health/health.service';
 import { OrchestratorModule } from 'src/orchestrator';
+import { WorkspacesModule } from 'src/workspaces';
 
 @Module({
-  imports: [ClaudeCliModule, OrchestratorModule],
+  imports: [ClaudeCliModule, OrchestratorModule, WorkspacesModule],
   controllers: [HealthController],
   providers: [HealthService],
 })

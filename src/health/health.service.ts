@@ -7,6 +7,7 @@ import { databaseFailureOf } from 'src/database';
 import { AppConfig } from 'src/config';
 import { HealthResponseDto } from 'src/health/health-response.dto';
 import { TaskOrchestratorService } from 'src/orchestrator';
+import { WorkspaceUsage } from 'src/workspaces';
 
 /** Longest a health probe waits for the database. */
 const DATABASE_PROBE_TIMEOUT_MS = 3000;
@@ -23,6 +24,7 @@ export class HealthService {
     private readonly config: AppConfig,
     private readonly draining: Draining,
     private readonly clock: Clock,
+    private readonly workspaces: WorkspaceUsage,
   ) {}
 
   /**
@@ -32,6 +34,7 @@ export class HealthService {
   async check(): Promise<HealthResponseDto> {
     const database = await this.probeDatabase();
     const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
+    const usage = await this.workspaces.snapshot();
     return {
       status:
         database.status !== 'up' || !database.writable
@@ -49,6 +52,14 @@ export class HealthService {
         auth_method: cli.authMethod,
       },
       orchestrator: { enabled: this.config.ORCHESTRATOR_ENABLED, ...this.orchestrator.stats() },
+      workspaces: {
+        dir: usage.dir,
+        count: usage.count,
+        disk_bytes: usage.bytes,
+        max_bytes: usage.maxBytes,
+        over_quota: usage.overQuota,
+        measured_at: usage.measuredAt.toISOString(),
+      },
     };
   }
 

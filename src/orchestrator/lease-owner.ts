@@ -1,23 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isProcessAlive } from 'src/process';
+import { isProcessAlive, pidNamespace } from 'src/process';
 
 /** Owners created in this process (several apps can share one process, e.g. in tests). */
 const ownersInThisProcess = new Set<string>();
 
-/**
- * The PID namespace this process lives in (its inode), so two containers that share a hostname
- * (host networking) never take each other's pids for their own; '0' where /proc cannot tell.
- */
-function pidNamespace(): string {
-  try {
-    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
-  } catch {
-    return '0';
-  }
-}
-
+/** The PID namespace (see `pidNamespace`): pids are comparable only within one. */
 const PID_NAMESPACE = pidNamespace();
 
 /**

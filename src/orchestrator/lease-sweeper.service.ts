@@ -9,6 +9,7 @@ import {
   processesMarkedWith,
   WORK_DIR_MARKER,
 } from 'src/process';
+import { TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
 import { isOwnerGoneLocally, ownerIsOnThisHost } from 'src/orchestrator/lease-owner';
 import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
@@ -20,11 +21,12 @@ const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
  * taken back: checked once more just before (an owner that renewed keeps its task), the process
  * group their owner recorded is ended when it still runs in the task's project on this host,
  * with any process still marked with its directory (one that left its group), then the task is
- * re-queued (it resumes where it was), failed with `server_restart` once its server was known to
- * die MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested. So no task stays RUNNING
- * after its server died. A lease that merely ran out while its owner lives re-queues the task
- * as `lease_expired` without counting a death. (The owner's own renewal takes a late lease back
- * when nobody else did: see `lease-renewal.ts`.)
+ * re-queued (it resumes its conversation, in its workspace), failed with `server_restart` once
+ * its server was known to die MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested (a
+ * failed or cancelled task's uncommitted work is committed on its branch). So no task stays
+ * RUNNING after its server died. A lease that merely ran out while its owner lives re-queues the
+ * task as `lease_expired` without counting a death. (The owner's own renewal takes a late lease
+ * back when nobody else did: see `lease-renewal.ts`.)
  */
 @Injectable()
 export class LeaseSweeperService implements OnModuleDestroy {
@@ -35,6 +37,7 @@ export class LeaseSweeperService implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly queue: TaskQueueRepository,
     private readonly scheduler: SchedulerRegistry,
+    private readonly workspaces: TaskWorkspaceCleanup,
   ) {}
 
   /** Runs `sweep` every LEASE_SECONDS (tasks for which `runsHere` is true are left alone). */
@@ -65,6 +68,9 @@ export class LeaseSweeperService implements OnModuleDestroy {
         const to = await this.queue.reclaimStale(task, ownerGone);
         if (to === null) continue;
         taken += 1;
+        if (to === TaskStatus.Failed || to === TaskStatus.Cancelled) {
+          await this.workspaces.keepWork(task.id, to);
+        }
         const why = ownerGone
           ? `owner ${task.leaseOwner} is gone`
           : `lease of owner ${task.leaseOwner || '(none)'} expired`;
@@ -85,11 +91,11 @@ export class LeaseSweeperService implements OnModuleDestroy {
     if (task.leaseOwner === null || !ownerIsOnThisHost(task.leaseOwner, this.queue.owner)) return;
     const graceMs = this.config.KILL_GRACE_SECONDS * 1000;
     const pgid = task.processGroupId;
-    if (pgid !== null && isProcessGroupAlive(pgid) && groupWorksIn(pgid, task.projectPath)) {
+    if (pgid !== null && isProcessGroupAlive(pgid) && groupWorksIn(pgid, task.workDir)) {
       this.logger.warn(`Task ${task.id}: ending orphaned process group ${pgid}`);
       await killProcessGroup(pgid, graceMs);
     }
-    const escaped = processesMarkedWith(WORK_DIR_MARKER, task.projectPath);
+    const escaped = processesMarkedWith(WORK_DIR_MARKER, task.workDir);
     if (escaped.length > 0) {
       this.logger.warn(
         `Task ${task.id}: ending ${escaped.length} orphaned process(es) that left their group`,

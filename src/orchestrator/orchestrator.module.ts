@@ -6,14 +6,19 @@ import { SessionsModule } from 'src/sessions';
 import { SimulatedHumanModule } from 'src/simulated-human';
 import { TasksModule } from 'src/tasks';
 import { TestRunnerModule } from 'src/test-runner';
+import { WorkspacesModule } from 'src/workspaces';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { TaskCancelController } from 'src/orchestrator/task-cancel.controller';
 import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
 import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 import { TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
+import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.service';
 
-/** Runs tasks: the durable queue, one lifecycle pipeline per task, cancellation, crash recovery. */
+/**
+ * Runs tasks: the durable queue, one lifecycle pipeline per task, cancellation, crash recovery,
+ * and the sweep that removes workspaces past their retention.
+ */
 @Module({
   imports: [
     ScheduleModule.forRoot(),
@@ -23,6 +28,7 @@ import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
     ClaudeCliModule,
     SimulatedHumanModule,
     TestRunnerModule,
+    WorkspacesModule,
   ],
   controllers: [TaskCancelController],
   providers: [
@@ -30,6 +36,7 @@ import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
     TaskRunnerService,
     TaskOrchestratorService,
     LeaseSweeperService,
+    WorkspaceSweeperService,
     TaskCancellationService,
   ],
   exports: [TaskOrchestratorService],

@@ -2,7 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock, DomainError, ErrorCode } from 'src/common';
-import { ACTIVE_STATUSES, Task, TaskEventLog, TasksService, TaskStatus } from 'src/tasks';
+import {
+  ACTIVE_STATUSES,
+  Task,
+  TaskEventLog,
+  TasksService,
+  TaskStatus,
+  TaskWorkspaceCleanup,
+} from 'src/tasks';
 import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 
 /**
@@ -20,6 +27,7 @@ export class TaskCancellationService {
     private readonly events: TaskEventLog,
     private readonly clock: Clock,
     @InjectRepository(Task) private readonly taskRepository: Repository<Task>,
+    private readonly workspaces: TaskWorkspaceCleanup,
   ) {}
 
   async cancel(id: string): Promise<Task> {
@@ -36,7 +44,11 @@ export class TaskCancellationService {
         );
       }
       if (task.status === TaskStatus.Pending) {
-        if (await this.cancelQueued(task)) return this.tasks.findOne(id);
+        if (await this.cancelQueued(task)) {
+          // A queued task that ran before (re-queued at a shutdown) may have work in its workspace.
+          await this.workspaces.keepWork(id, TaskStatus.Cancelled);
+          return this.tasks.findOne(id);
+        }
         continue;
       }
       const result = await this.taskRepository

@@ -17,11 +17,13 @@ import {
 } from 'rxjs';
 import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
-import { TaskQueueSignal } from 'src/tasks';
+import { TaskQueueSignal, TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
+import { WorkspaceUsage } from 'src/workspaces';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
+import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.service';
 
 /** How often the owner of running tasks looks for cancel requests made on other instances. */
 const CANCEL_POLL_MS = 1000;
@@ -31,7 +33,8 @@ const CANCEL_POLL_MS = 1000;
  *
  * - A poll every QUEUE_POLL_MS (and a wake-up whenever a task is created or finishes) claims as
  *   many tasks as there are free slots (TaskQueueRepository.claimNext), so a claimed task never
- *   waits for a slot while holding a lease.
+ *   waits for a slot while holding a lease. While the workspaces use WORKSPACES_MAX_GB or more,
+ *   tasks that need a new workspace are not claimed (they wait, reason `workspace_quota`).
  * - Each claimed task runs as its own pipeline (TaskRunnerService) with a `TaskRunControl`
  *   used to stop it: cancel (from the API on this instance, or seen in the database every
  *   second when requested on another one) and shutdown.
@@ -51,6 +54,8 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private peak = 0;
   private stopping = false;
   private claimErrorLogged = false;
+  /** The workspaces were over their quota at the last claim (queued tasks were marked so). */
+  private overQuota = false;
   private subscriptions: Subscription[] = [];
   private done: Promise<void> = Promise.resolve();
 
@@ -61,6 +66,9 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     private readonly sweeper: LeaseSweeperService,
     private readonly queueSignal: TaskQueueSignal,
     private readonly draining: Draining,
+    private readonly usage: WorkspaceUsage,
+    private readonly workspaceSweeper: WorkspaceSweeperService,
+    private readonly workspaces: TaskWorkspaceCleanup,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -70,6 +78,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     }
     await this.sweeper.sweep((id) => this.running.has(id));
     this.sweeper.schedule((id) => this.running.has(id));
+    this.workspaceSweeper.schedule();
     this.start();
     this.logger.log(
       `Orchestrator started as ${this.queue.owner}: up to ${this.config.MAX_CONCURRENT_TASKS} tasks at once`,
@@ -101,9 +110,15 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private claimFreeSlots(): Observable<ClaimedTask> {
     return new Observable<ClaimedTask>((subscriber) => {
       const claimLoop = async (): Promise<void> => {
-        await this.queue.cancelFlaggedPending();
+        for (const id of await this.queue.cancelFlaggedPending()) {
+          await this.workspaces.keepWork(id, TaskStatus.Cancelled);
+        }
+        if (this.stopping || this.claimed >= this.config.MAX_CONCURRENT_TASKS) return;
+        const overQuota = await this.usage.overQuota();
+        if (overQuota || this.overQuota) await this.queue.markQuotaWaiting(overQuota);
+        this.overQuota = overQuota;
         while (!this.stopping && this.claimed < this.config.MAX_CONCURRENT_TASKS) {
-          const claim = await this.queue.claimNext();
+          const claim = await this.queue.claimNext({ newWorkspaces: !overQuota });
           if (claim === null || subscriber.closed) return;
           this.claimed += 1;
           this.claimErrorLogged = false;

@@ -23,16 +23,34 @@ export interface ExpiredLease {
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
   processGroupId: number | null;
-  projectPath: string;
+  /** Where its processes worked: its workspace, or its project directory. */
+  workDir: string;
   status: TaskStatus;
+}
+
+/** What a claim may take. */
+export interface ClaimOptions {
+  /** Tasks that still need a workspace may be claimed (false while over WORKSPACES_MAX_GB). */
+  newWorkspaces: boolean;
 }
 
 /** Most tasks looked at per claim (one at a time, oldest first); the first claimable is taken. */
 const CLAIM_CANDIDATES = 20;
 
-/** The unique key a live task holds for its project directory. */
+/** The unique key a live task holds for its project directory (isolation `none`). */
 export function projectKey(projectPath: string): string {
   return createHash('sha256').update(projectPath).digest('hex');
+}
+
+/**
+ * The unique key a live task holds (`running_project_key`): its project directory when it works
+ * there, so one such task runs per directory; its own workspace when it has one, so tasks of one
+ * repository run side by side.
+ */
+export function runningKey(task: Pick<Task, 'id' | 'isolation' | 'projectPath'>): string {
+  return task.isolation === 'worktree'
+    ? createHash('sha256').update(`workspace:${task.id}`).digest('hex')
+    : projectKey(task.projectPath);
 }
 
 /** MySQL gave up on a lock (deadlock victim or wait timeout): the claim is simply tried again later. */
@@ -45,10 +63,12 @@ function isLockConflict(error: unknown): boolean {
 /**
  * WHERE A TASK IS CLAIMED. The durable queue is the `tasks` table itself:
  *
- * - `claimNext` takes the oldest PENDING task whose project has no live task, setting status
- *   RUNNING, a lease (`lease_owner`, `lease_expires_at`), `attempt + 1` and
- *   `running_project_key` (unique: one live task per project, enforced by the database for every
- *   server instance). On MySQL/MariaDB the candidates are locked with `FOR UPDATE SKIP LOCKED`
+ * - `claimNext` takes the oldest PENDING task that may run now, setting status RUNNING, a lease
+ *   (`lease_owner`, `lease_expires_at`), `attempt + 1` and `running_project_key` (unique, enforced
+ *   by the database for every server instance: one live task per project directory for tasks
+ *   that work in place; a key of its own for a task in a workspace, so tasks of one repository
+ *   run side by side). Tasks that need a new workspace are left while the workspaces are over
+ *   their disk quota. On MySQL/MariaDB the candidates are locked with `FOR UPDATE SKIP LOCKED`
  *   so instances never wait on each other; on SQLite (one writer) the update is conditional on
  *   the row being unchanged since it was read. The claim and its `status` record are one write
  *   (`TaskEventLog.changeStatusWhere`), so nothing can come between them in the history.
@@ -78,12 +98,17 @@ export class TaskQueueRepository {
   }
 
   /** Claims the oldest runnable PENDING task, or returns null when there is none. */
-  async claimNext(): Promise<ClaimedTask | null> {
-    if (!this.mysql) return this.claimFrom(this.dataSource.manager, '');
+  async claimNext(options: ClaimOptions = { newWorkspaces: true }): Promise<ClaimedTask | null> {
+    if (!this.mysql) return this.claimFrom(this.dataSource.manager, '', options);
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.startTransaction();
-      const claimed = await this.claimFrom(runner.manager, ' FOR UPDATE SKIP LOCKED', runner);
+      const claimed = await this.claimFrom(
+        runner.manager,
+        ' FOR UPDATE SKIP LOCKED',
+        options,
+        runner,
+      );
       await runner.commitTransaction();
       return claimed;
     } catch (error) {
@@ -98,15 +123,20 @@ export class TaskQueueRepository {
   private async claimFrom(
     manager: EntityManager,
     lockClause: string,
+    options: ClaimOptions,
     runner?: QueryRunner,
   ): Promise<ClaimedTask | null> {
     const tried: string[] = [];
+    const quota = options.newWorkspaces
+      ? ''
+      : `AND NOT (isolation = 'worktree' AND workspace_path IS NULL) `;
     while (tried.length < CLAIM_CANDIDATES) {
       const exclude = tried.length > 0 ? `AND id NOT IN (${tried.map(() => '?').join(', ')}) ` : '';
       const rows: { id: string }[] = await manager.query(
         `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 0 ` +
-          `AND project_path NOT IN (SELECT project_path FROM tasks WHERE running_project_key IS NOT NULL) ` +
-          `${exclude}ORDER BY created_at, id LIMIT 1${lockClause}`,
+          `AND (isolation = 'worktree' OR project_path NOT IN ` +
+          `(SELECT project_path FROM tasks WHERE running_project_key IS NOT NULL AND isolation = 'none')) ` +
+          `${quota}${exclude}ORDER BY created_at, id LIMIT 1${lockClause}`,
         tried,
       );
       if (rows.length === 0) return null;
@@ -122,7 +152,7 @@ export class TaskQueueRepository {
         attempt: task.attempt + 1,
         leaseOwner: this.owner,
         leaseExpiresAt: this.leaseExpiry(),
-        runningProjectKey: projectKey(task.projectPath),
+        runningProjectKey: runningKey(task),
         processGroupId: null,
         startedAt: task.startedAt ?? now,
       };
@@ -191,6 +221,7 @@ export class TaskQueueRepository {
         't.leaseExpiresAt',
         't.processGroupId',
         't.projectPath',
+        't.workspacePath',
         't.status',
       ])
       .where('t.status IN (:...live)', { live: ACTIVE_STATUSES })
@@ -210,7 +241,7 @@ export class TaskQueueRepository {
         leaseOwner: t.leaseOwner,
         leaseExpiresAt: t.leaseExpiresAt,
         processGroupId: t.processGroupId,
-        projectPath: t.projectPath,
+        workDir: t.workspacePath ?? t.projectPath,
         status: t.status,
       }));
   }
@@ -296,16 +327,39 @@ export class TaskQueueRepository {
   }
 
   /**
+   * While the workspaces are over their disk quota, the queued tasks that need a new workspace
+   * say so (`status_reason` `workspace_quota`: they are not claimed); once they are under it
+   * again, those tasks are plain queued tasks again (`created`). Not status changes: they stay
+   * PENDING. Returns how many tasks changed.
+   */
+  async markQuotaWaiting(overQuota: boolean): Promise<number> {
+    const query = this.dataSource.getRepository(Task).createQueryBuilder().update(Task);
+    const result = overQuota
+      ? await query
+          .set({ statusReason: 'workspace_quota', updatedAt: this.clock.now() })
+          .where(
+            "status = 'PENDING' AND isolation = 'worktree' AND workspace_path IS NULL " +
+              "AND cancel_requested = 0 AND (status_reason IS NULL OR status_reason <> 'workspace_quota')",
+          )
+          .execute()
+      : await query
+          .set({ statusReason: 'created', updatedAt: this.clock.now() })
+          .where("status = 'PENDING' AND status_reason = 'workspace_quota'")
+          .execute();
+    return result.affected ?? 0;
+  }
+
+  /**
    * Queued tasks whose cancel was requested while they were live (the cancel reached a server
    * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
-   * forever: the claim skips them. Returns how many.
+   * forever: the claim skips them. Returns their ids.
    */
-  async cancelFlaggedPending(): Promise<number> {
+  async cancelFlaggedPending(): Promise<string[]> {
     const flagged = await this.dataSource.getRepository(Task).find({
       where: { status: TaskStatus.Pending, cancelRequested: true },
       take: CLAIM_CANDIDATES,
     });
-    let cancelled = 0;
+    const cancelled: string[] = [];
     for (const task of flagged) {
       const changed = await this.events.changeStatusWhere({
         taskId: task.id,
@@ -316,7 +370,7 @@ export class TaskQueueRepository {
         where: 'cancel_requested = 1',
         patch: { phase: 'done', completedAt: this.clock.now() },
       });
-      if (changed !== null) cancelled += 1;
+      if (changed !== null) cancelled.push(task.id);
     }
     return cancelled;
   }

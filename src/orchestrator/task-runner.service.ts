@@ -6,21 +6,22 @@ import { AppConfig } from 'src/config';
 import { ProcessGroups, ProcessLauncher } from 'src/process';
 import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
-import { Lease, TaskEventLog } from 'src/tasks';
+import { Lease, Task, TaskEventLog } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
+import { WorkspaceError, WorkspacesService } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
-import { RunLog, RunPorts } from 'src/orchestrator/run/run-ports';
+import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
 import { TaskRun } from 'src/orchestrator/run/task-run';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 /**
- * Turns a claimed task into a running `TaskRun`: loads its session's test commands, plugs the
- * real adapters into the run's ports (the Claude CLI, the test runner, the event log bound to the
- * lease, process groups, the clock) and keeps the lease renewed while the run goes on. Every
- * renewal also moves the process host's deadline for the task's directory: if renewals stop (the
- * server is frozen or stalled, the database is gone), the host ends the task's processes before
- * the lease can be claimed elsewhere.
+ * Turns a claimed task into a running `TaskRun`: loads its session's test and setup commands,
+ * plugs the real adapters into the run's ports (the Claude CLI, the test runner, the event log
+ * bound to the lease, process groups, the clock, the task's workspace) and keeps the lease
+ * renewed while the run goes on. Every renewal also moves the process host's deadline for the
+ * task's directory: if renewals stop (the server is frozen or stalled, the database is gone), the
+ * host ends the task's processes before the lease can be claimed elsewhere.
  */
 @Injectable()
 export class TaskRunnerService {
@@ -37,12 +38,16 @@ export class TaskRunnerService {
     private readonly processes: ProcessGroups,
     private readonly launcher: ProcessLauncher,
     private readonly clock: Clock,
+    private readonly workspaces: WorkspacesService,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
   run(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
     return new Observable<void>((subscriber) => {
-      const dir = claim.task.projectPath;
+      const dir =
+        claim.task.isolation === 'worktree'
+          ? this.workspaces.pathFor(claim.task.id)
+          : claim.task.projectPath;
       const supervise = (expiresAt: Date): void =>
         this.launcher.supervise(dir, this.killAt(expiresAt), this.killGraceMs);
       supervise(claim.task.leaseExpiresAt ?? this.clock.now());
@@ -96,13 +101,14 @@ export class TaskRunnerService {
               resumed: claim.resumed,
               testCommand: session.testCommand,
               regressionCommand: session.regressionCommand,
+              setupCommand: session.setupCommand,
               settings: {
                 apiErrorRetryDelaySeconds: this.config.API_ERROR_RETRY_DELAY_SECONDS,
                 apiErrorRetryMaxDelaySeconds: this.config.API_ERROR_RETRY_MAX_DELAY_SECONDS,
                 killGraceMs: this.killGraceMs,
               },
             },
-            this.ports(claim.lease),
+            this.ports(claim.lease, claim.task),
             control,
             this.logger,
           );
@@ -116,7 +122,7 @@ export class TaskRunnerService {
     });
   }
 
-  private ports(lease: Lease): RunPorts {
+  private ports(lease: Lease, task: Task): RunPorts {
     const events = this.events;
     const log: RunLog = {
       append: (...records) => events.append(lease, records),
@@ -133,6 +139,34 @@ export class TaskRunnerService {
       log,
       processes: this.processes,
       clock: this.clock,
+      workspace: task.isolation === 'worktree' ? this.workspacePort(task) : null,
+    };
+  }
+
+  /** The task's workspace (`WorkspacesService`), bound to what the task recorded of it. */
+  private workspacePort(task: Task): WorkspacePort {
+    const repository = (): { gitDir: string; baseCommit: string } => {
+      if (task.gitDir === null || task.baseCommit === null) {
+        throw new WorkspaceError(`task ${task.id} has no repository or base commit recorded`);
+      }
+      return { gitDir: task.gitDir, baseCommit: task.baseCommit };
+    };
+    return {
+      prepare: async () =>
+        this.workspaces.prepare({
+          ...repository(),
+          taskId: task.id,
+          description: task.description,
+          projectPath: task.projectPath,
+          branch: task.branch,
+          workspacePath: task.workspacePath,
+        }),
+      setup: (directory, command) => this.workspaces.runSetup(directory, command),
+      commit: async (workspace, message) =>
+        this.workspaces.commit(
+          { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
+          message,
+        ),
     };
   }
 }

@@ -121,18 +121,19 @@ export function groupWorksIn(pgid: number, dir: string): boolean {
 }
 
 /**
- * Pids of live processes whose environment holds `name=value`: the children of one task carry a
- * marker, so the ones that left their process group (`setsid`) are found too. Only processes
- * whose environment this process may read are seen.
+ * Pids of live processes whose environment holds `name=<dir>` or `name=<a directory under dir>`:
+ * the children of one task carry a marker with the directory they work in, so the ones that left
+ * their process group (`setsid`) are found too. Only processes whose environment this process may
+ * read are seen.
  */
-export function processesMarkedWith(name: string, value: string): number[] {
+export function processesMarkedWith(name: string, dir: string): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const marker = Buffer.from(`${name}=${value}\0`);
+  const marker = Buffer.from(`${name}=`);
   const found: number[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -142,12 +143,55 @@ export function processesMarkedWith(name: string, value: string): number[] {
     } catch {
       continue;
     }
-    const at = environ.indexOf(marker);
-    if ((at === 0 || (at > 0 && environ[at - 1] === 0)) && isProcessAlive(Number(entry))) {
+    const value = markerValue(environ, marker);
+    if (value !== null && isAtOrUnder(value, dir) && isProcessAlive(Number(entry))) {
       found.push(Number(entry));
     }
   }
   return found;
+}
+
+/** The value of the `name=` entry (`marker`) of a NUL-separated environment, or null. */
+function markerValue(environ: Buffer, marker: Buffer): string | null {
+  for (let at = environ.indexOf(marker); at !== -1; at = environ.indexOf(marker, at + 1)) {
+    if (at !== 0 && environ[at - 1] !== 0) continue;
+    const end = environ.indexOf(0, at);
+    return environ.toString('utf8', at + marker.length, end === -1 ? environ.length : end);
+  }
+  return null;
+}
+
+/** True when `path` is `dir` or lies under it. */
+export function isAtOrUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+/**
+ * True when a live process of this host (that this process may look at) has its working directory
+ * at or under `dir`: something still works there. False without /proc.
+ */
+export function isDirectoryInUse(dir: string): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd === dir || cwd.startsWith(prefix)) {
+      const stat = readStat(entry);
+      if (stat !== null && !isZombie(stat.state)) return true;
+    }
+  }
+  return false;
 }
 
 /** True while any non-zombie process of group `pgid` exists. */

@@ -1,6 +1,14 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { TIMESTAMP_COLUMN } from 'src/database';
 
+/**
+ * Where a session's tasks work: `worktree`, each in its own git worktree and branch (tasks of one
+ * repository run side by side); `none`, in the project directory itself, one at a time.
+ */
+export const ISOLATION_MODES = ['worktree', 'none'] as const;
+
+export type Isolation = (typeof ISOLATION_MODES)[number];
+
 /** A project directory that tasks run in. */
 @Entity({ name: 'sessions' })
 @Index('IDX_sessions_created_at', ['createdAt'])
@@ -23,6 +31,17 @@ export class Session {
 
   @Column({ name: 'regression_command', type: 'varchar', length: 2000, nullable: true })
   regressionCommand!: string | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'none' })
+  isolation!: Isolation;
+
+  /** What the session's tasks start from unless a task says otherwise; null: the checked-out HEAD. */
+  @Column({ name: 'base_ref', type: 'varchar', length: 255, nullable: true })
+  baseRef!: string | null;
+
+  /** Run in each new workspace before the agent's first turn (e.g. `npm ci`). */
+  @Column({ name: 'setup_command', type: 'varchar', length: 2000, nullable: true })
+  setupCommand!: string | null;
 
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;

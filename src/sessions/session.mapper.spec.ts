@@ -10,6 +10,9 @@ describe('toSessionResponse', () => {
       projectPath: '/p',
       testCommand: 'npx jest',
       regressionCommand: null,
+      isolation: 'worktree',
+      baseRef: 'main',
+      setupCommand: 'npm ci',
       createdAt: created,
       updatedAt: created,
     });
@@ -19,6 +22,9 @@ describe('toSessionResponse', () => {
       project_path: '/p',
       test_command: 'npx jest',
       regression_command: null,
+      isolation: 'worktree',
+      base_ref: 'main',
+      setup_command: 'npm ci',
       created_at: '2026-11-25T06:00:00.123Z',
       updated_at: '2026-11-25T06:00:00.123Z',
     });

@@ -8,6 +8,9 @@ export function toSessionResponse(session: Session): SessionResponseDto {
     project_path: session.projectPath,
     test_command: session.testCommand,
     regression_command: session.regressionCommand,
+    isolation: session.isolation,
+    base_ref: session.baseRef,
+    setup_command: session.setupCommand,
     created_at: session.createdAt.toISOString(),
     updated_at: session.updatedAt.toISOString(),
   };

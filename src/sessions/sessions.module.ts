@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { IdempotencyModule } from 'src/idempotency';
+import { WorkspacesModule } from 'src/workspaces';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
 import { SessionsController } from 'src/sessions/sessions.controller';
 import { SessionsService } from 'src/sessions/sessions.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Session]), IdempotencyModule],
+  imports: [TypeOrmModule.forFeature([Session]), IdempotencyModule, WorkspacesModule],
   controllers: [SessionsController],
   providers: [SessionsService, ProjectPathService],
   exports: [SessionsService, ProjectPathService],

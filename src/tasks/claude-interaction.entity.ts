@@ -13,6 +13,7 @@ export const INTERACTION_KINDS = [
   'error',
   'status',
   'test',
+  'setup',
   'system',
 ] as const;
 

@@ -55,6 +55,16 @@ export interface QueueStatusChange extends StatusChange {
   patch?: TaskPatch;
 }
 
+/** A change to a task no run holds (one that ended), with the record that says what happened. */
+export interface TaskNote {
+  taskId: string;
+  /** Conditions on the row (SQL over column names, with `:named` parameters). */
+  where: string;
+  params?: Record<string, unknown>;
+  patch: TaskPatch;
+  record: NewInteraction;
+}
+
 const INTERACTION_COLUMNS = [
   'task_id',
   'kind',
@@ -249,6 +259,27 @@ export class TaskEventLog {
     const results = runner ? await write() : await this.retrying(`task ${change.taskId}`, write);
     if (results === null) return null;
     return this.publish(change.taskId, [record], results.slice(1), now)[0];
+  }
+
+  /**
+   * Updates a task no run holds (a merge, its workspace removed) together with a record of it, in
+   * one write conditional on `where`; false (nothing written) when the condition no longer holds.
+   */
+  async noteWhere(note: TaskNote): Promise<boolean> {
+    const now = this.clock.now();
+    const results = await this.writer.run([
+      {
+        ...this.updateTask({ ...note.patch, updatedAt: now }, `id = :taskId AND (${note.where})`, {
+          ...note.params,
+          taskId: note.taskId,
+        }),
+        required: true,
+      },
+      this.insertInteraction(note.record, now, null, note.taskId),
+    ]);
+    if (results === null) return false;
+    this.publish(note.taskId, [note.record], results.slice(1), now);
+    return true;
   }
 
   private async leasedChange(lease: Lease, change: StatusChange, patch: TaskPatch): Promise<void> {

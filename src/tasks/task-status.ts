@@ -55,6 +55,9 @@ export const STATUS_REASONS = [
   'lease_expired',
   'shutdown',
   'project_unavailable',
+  'setup_failed',
+  'workspace_quota',
+  'workspace_error',
   'internal_error',
 ] as const;
 
@@ -63,11 +66,14 @@ export type StatusReason = (typeof STATUS_REASONS)[number];
 /** Where inside its lifecycle a task is; finer than the status. */
 export const TASK_PHASES = [
   'queued',
+  'preparing_workspace',
+  'running_setup',
   'agent_turn',
   'simulated_human',
   'writing_tests',
   'running_tests',
   'running_regression',
+  'committing',
   'done',
 ] as const;
 

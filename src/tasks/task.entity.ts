@@ -1,6 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { jsonTransformer, LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database';
-import { Session } from 'src/sessions';
+import { Isolation, Session } from 'src/sessions';
 import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 
 /** One plain-language job run by the agent in its session's project. */
@@ -22,7 +22,10 @@ export class Task {
   @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'FK_tasks_session_id' })
   session?: Session;
 
-  /** Copied from the session at creation; the queue runs one task per directory at a time. */
+  /**
+   * Copied from the session at creation. With isolation `none` the queue runs one task per
+   * directory at a time; with `worktree` the task works in its own workspace.
+   */
   @Column({ name: 'project_path', type: 'varchar', length: 700 })
   projectPath!: string;
 
@@ -98,8 +101,10 @@ export class Task {
   cancelRequested!: boolean;
 
   /**
-   * Set while a worker holds the lease: a hash of the project path under a unique index, so two
-   * tasks of one project never run at once, whichever server instance claims them.
+   * Set while a worker holds the lease, under a unique index: a hash of the project path for a
+   * task that works in place (so two such tasks of one directory never run at once, whichever
+   * server instance claims them), of its workspace for one in a worktree (tasks of one
+   * repository run side by side).
    */
   @Column({ name: 'running_project_key', type: 'varchar', length: 64, nullable: true })
   runningProjectKey!: string | null;
@@ -108,7 +113,7 @@ export class Task {
   @Column({ name: 'process_group_id', type: 'int', nullable: true })
   processGroupId!: number | null;
 
-  // --- what a resumed run continues from (see src/orchestrator/run/run-checkpoint.ts) ---
+  // --- what a resumed run continues from (see src/orchestrator/run/run-state.ts) ---
 
   /** The run's phase: `work`, `writing_tests` or `fixing_tests`; null before the first turn. */
   @Column({ name: 'run_phase', type: 'varchar', length: 20, nullable: true })
@@ -136,6 +141,58 @@ export class Task {
   /** What the current agent conversation has cost; `cost_usd` also counts replaced ones. */
   @Column({ name: 'conversation_cost_usd', type: 'double', default: 0 })
   conversationCostUsd!: number;
+
+  // --- the workspace (isolation `worktree`) ---
+
+  /** Copied from the session at creation. */
+  @Column({ type: 'varchar', length: 16, default: 'none' })
+  isolation!: Isolation;
+
+  /** The ref the task starts from as asked for (the task's or the session's); null: HEAD. */
+  @Column({ name: 'base_ref', type: 'varchar', length: 255, nullable: true })
+  baseRef!: string | null;
+
+  /** The commit the workspace starts from (resolved at creation); the diff is against it. */
+  @Column({ name: 'base_commit', type: 'varchar', length: 64, nullable: true })
+  baseCommit!: string | null;
+
+  /** The branch a merge goes into by default: the one `base_ref` names, or the one checked out. */
+  @Column({ name: 'target_branch', type: 'varchar', length: 255, nullable: true })
+  targetBranch!: string | null;
+
+  /** The repository's common git directory. */
+  @Column({ name: 'git_dir', type: 'varchar', length: 1024, nullable: true })
+  gitDir!: string | null;
+
+  /** The task's branch, once its workspace exists. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  branch!: string | null;
+
+  /** The task's worktree, once it exists. */
+  @Column({ name: 'workspace_path', type: 'varchar', length: 1024, nullable: true })
+  workspacePath!: string | null;
+
+  /** When the session's setup command succeeded in the workspace (it runs again if not). */
+  @Column({ name: 'setup_completed_at', ...TIMESTAMP_COLUMN, nullable: true })
+  setupCompletedAt!: Date | null;
+
+  /** When the workspace was removed (the branch stays). */
+  @Column({ name: 'workspace_removed_at', ...TIMESTAMP_COLUMN, nullable: true })
+  workspaceRemovedAt!: Date | null;
+
+  /** The branch's commit with the task's work (set when the task ended). */
+  @Column({ name: 'head_commit', type: 'varchar', length: 64, nullable: true })
+  headCommit!: string | null;
+
+  @Column({ name: 'merged_at', ...TIMESTAMP_COLUMN, nullable: true })
+  mergedAt!: Date | null;
+
+  /** The target's commit after the merge (a merge or squash commit, or the head itself). */
+  @Column({ name: 'merge_commit', type: 'varchar', length: 64, nullable: true })
+  mergeCommit!: string | null;
+
+  @Column({ name: 'merged_into', type: 'varchar', length: 255, nullable: true })
+  mergedInto!: string | null;
 
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;

@@ -37,6 +37,18 @@ function task(): Task {
     leaseExpiresAt: started,
     cancelRequested: false,
     processGroupId: 4242,
+    isolation: 'worktree',
+    baseRef: 'main',
+    baseCommit: 'b'.repeat(40),
+    targetBranch: 'main',
+    gitDir: '/repo/.git',
+    branch: 'cta/t1-d',
+    workspacePath: '/w/t1',
+    workspaceRemovedAt: null,
+    headCommit: null,
+    mergedAt: null,
+    mergeCommit: null,
+    mergedInto: null,
     createdAt: created,
     startedAt: started,
     completedAt: null,
@@ -68,12 +80,23 @@ describe('task mappers', () => {
       output_tokens: 20,
       attempt: 1,
       cancel_requested: false,
+      isolation: 'worktree',
+      base_ref: 'main',
+      base_commit: 'b'.repeat(40),
+      target_branch: 'main',
+      branch: 'cta/t1-d',
+      workspace_path: '/w/t1',
+      workspace_removed_at: null,
+      head_commit: null,
+      merged_at: null,
+      merge_commit: null,
+      merged_into: null,
       created_at: '2026-11-25T06:00:00.123Z',
       started_at: '2026-11-25T06:00:01.000Z',
       completed_at: null,
       updated_at: '2026-11-25T06:00:01.000Z',
     });
-    expect(JSON.stringify(body)).not.toMatch(/lease|process_group|4242|session"/);
+    expect(JSON.stringify(body)).not.toMatch(/lease|process_group|4242|session"|git_dir/);
   });
 
   it('builds the status summary', () => {

@@ -7,6 +7,8 @@ import {
   TestCaseResponseDto,
   TestCountsDto,
 } from 'src/tasks/dto/task-response.dto';
+import { WorkspaceDiff } from 'src/workspaces';
+import { TaskDiffResponseDto } from 'src/tasks/dto/task-workspace.dto';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
 
@@ -38,6 +40,17 @@ export function toTaskResponse(task: Task): TaskResponseDto {
     output_tokens: task.outputTokens,
     attempt: task.attempt,
     cancel_requested: task.cancelRequested,
+    isolation: task.isolation,
+    base_ref: task.baseRef,
+    base_commit: task.baseCommit,
+    target_branch: task.targetBranch,
+    branch: task.branch,
+    workspace_path: task.workspacePath,
+    workspace_removed_at: iso(task.workspaceRemovedAt),
+    head_commit: task.headCommit,
+    merged_at: iso(task.mergedAt),
+    merge_commit: task.mergeCommit,
+    merged_into: task.mergedInto,
     created_at: task.createdAt.toISOString(),
     started_at: iso(task.startedAt),
     completed_at: iso(task.completedAt),
@@ -108,5 +121,31 @@ export function toTaskStatusResponse(task: Task): TaskStatusResponseDto {
     started_at: iso(task.startedAt),
     completed_at: iso(task.completedAt),
     updated_at: task.updatedAt.toISOString(),
+  };
+}
+
+export function toTaskDiffResponse(
+  task: Task,
+  diff: WorkspaceDiff,
+  live: boolean,
+): TaskDiffResponseDto {
+  return {
+    task_id: task.id,
+    base_commit: diff.baseCommit,
+    head_commit: diff.headCommit,
+    live,
+    files: diff.files.map((f) => ({
+      path: f.path,
+      old_path: f.oldPath,
+      status: f.status,
+      additions: f.additions,
+      deletions: f.deletions,
+      binary: f.binary,
+    })),
+    additions: diff.additions,
+    deletions: diff.deletions,
+    patch: diff.patch.toString('utf8'),
+    truncated: diff.truncated,
+    note: diff.note,
   };
 }

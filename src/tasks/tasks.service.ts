@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { FindOptionsWhere, In, MoreThan, Repository } from 'typeorm';
+import { FindOptionsWhere, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
 import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isForeignKeyViolation } from 'src/database';
 import { Session, SessionsService } from 'src/sessions';
+import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
@@ -22,6 +23,7 @@ import {
   toTaskStatusResponse,
 } from 'src/tasks/task.mapper';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { ACTIVE_STATUSES, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
@@ -47,7 +49,54 @@ export class TasksService {
     private readonly config: AppConfig,
     private readonly queueSignal: TaskQueueSignal,
     private readonly draining: Draining,
+    private readonly workspaces: WorkspacesService,
+    private readonly cleanup: TaskWorkspaceCleanup,
   ) {}
+
+  /**
+   * Where a task of `session` starts: for isolation `worktree`, `baseRef` (else the session's)
+   * resolved to a commit now, the default merge target and the repository; nothing in place.
+   */
+  private async startingPoint(
+    session: Session,
+    baseRef: string | null,
+  ): Promise<Pick<Task, 'isolation' | 'baseRef' | 'baseCommit' | 'targetBranch' | 'gitDir'>> {
+    if (session.isolation === 'none') {
+      if (baseRef !== null) {
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          'Invalid request: base_ref: needs a session with isolation worktree',
+          { errors: [{ field: 'base_ref', errors: ['base_ref: needs isolation worktree'] }] },
+        );
+      }
+      return {
+        isolation: 'none',
+        baseRef: null,
+        baseCommit: null,
+        targetBranch: null,
+        gitDir: null,
+      };
+    }
+    const repo = await this.workspaces.inspect(session.projectPath);
+    if (repo === null) {
+      throw new DomainError(
+        ErrorCode.WorkspaceUnavailable,
+        `${session.projectPath} is no longer inside a git work tree; the session's tasks need one (isolation worktree)`,
+      );
+    }
+    const base = await this.workspaces.resolveBase(
+      repo,
+      session.projectPath,
+      baseRef ?? session.baseRef,
+    );
+    return {
+      isolation: 'worktree',
+      baseRef: base.baseRef,
+      baseCommit: base.baseCommit,
+      targetBranch: base.targetBranch,
+      gitDir: repo.gitDir,
+    };
+  }
 
   /**
    * Stores a PENDING task (phase `queued`, reason `created`) in the session's project; 503
@@ -85,6 +134,12 @@ export class TasksService {
     }
     const sessionId = dto.session_id.toLowerCase();
     const session = await this.sessions.findOne(sessionId);
+    const start = await this.startingPoint(
+      session,
+      dto.base_ref === undefined || dto.base_ref === null || dto.base_ref.trim() === ''
+        ? null
+        : dto.base_ref,
+    );
     const now = new Date();
     const task = this.tasks.create({
       id: randomUUID(),
@@ -121,6 +176,15 @@ export class TasksService {
       emptyTestTurns: 0,
       apiErrorStreak: 0,
       conversationCostUsd: 0,
+      ...start,
+      branch: null,
+      workspacePath: null,
+      setupCompletedAt: null,
+      workspaceRemovedAt: null,
+      headCommit: null,
+      mergedAt: null,
+      mergeCommit: null,
+      mergedInto: null,
       createdAt: now,
       startedAt: null,
       completedAt: null,
@@ -203,11 +267,18 @@ export class TasksService {
 
   /**
    * Deletes a task that is PENDING or finished, in one conditional statement so a worker that
-   * claims it at the same moment cannot lose it; otherwise 409 `task_not_deletable`.
+   * claims it at the same moment cannot lose it; otherwise 409 `task_not_deletable`. Its
+   * workspace is removed after it (uncommitted changes kept on its branch).
    */
   async remove(id: string): Promise<void> {
+    const before = await this.findOne(id);
     const result = await this.tasks.delete({ id, status: In([...DELETABLE_STATUSES]) });
-    if ((result.affected ?? 0) > 0) return;
+    if ((result.affected ?? 0) > 0) {
+      // Its workspace goes too (its changes committed on its branch first); a removal that fails
+      // is left to the sweep, which removes workspaces without a task.
+      await this.cleanup.retireQuietly(before, 'deleted');
+      return;
+    }
     const task = await this.findOne(id);
     throw new DomainError(
       ErrorCode.TaskNotDeletable,
@@ -223,6 +294,11 @@ export class TasksService {
    * here would swallow (and on rollback undo) the orchestrator's writes made meanwhile.
    */
   async removeSession(id: string): Promise<void> {
+    const withWorkspaces = await this.tasks.findBy({
+      sessionId: id,
+      workspacePath: Not(IsNull()),
+      workspaceRemovedAt: IsNull(),
+    });
     const result = await this.tasks.manager
       .createQueryBuilder()
       .delete()
@@ -233,7 +309,10 @@ export class TasksService {
         { active: [...ACTIVE_STATUSES] },
       )
       .execute();
-    if ((result.affected ?? 0) > 0) return;
+    if ((result.affected ?? 0) > 0) {
+      for (const task of withWorkspaces) await this.cleanup.retireQuietly(task, 'deleted');
+      return;
+    }
     await this.sessions.findOne(id);
     const active = await this.tasks.count({
       where: { sessionId: id, status: In([...ACTIVE_STATUSES]) },

@@ -1,5 +1,7 @@
 export { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 export type { ProjectSnapshot } from 'src/test-runner/test-file-finder';
+export { TestCommandRunner } from 'src/test-runner/test-command-runner';
+export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';
 export { TestRunnerModule } from 'src/test-runner/test-runner.module';
 export { TestRunnerService, UnsafeTestFileError } from 'src/test-runner/test-runner.service';
 export type {

@@ -8,6 +8,6 @@ import { TestRunnerService } from 'src/test-runner/test-runner.service';
 @Module({
   imports: [ProcessModule],
   providers: [TestCommandRunner, TestFileFinder, TestRunnerService],
-  exports: [TestRunnerService],
+  exports: [TestRunnerService, TestCommandRunner],
 })
 export class TestRunnerModule {}

@@ -1,10 +1,19 @@
 /**
  * Benchmark: how many tasks per minute the orchestrator completes, and what the queue adds, at
- * MAX_CONCURRENT_TASKS = 1, 2 and 4, on SQLite and (when it answers) MariaDB.
+ * MAX_CONCURRENT_TASKS = 1, 2 and 4 (and 8), on SQLite and (when it answers) MariaDB, in three
+ * layouts:
+ *
+ * - `projects, in place`: each task in its own git-initialised copy of
+ *   test/fixtures/projects/node-basic, working in it directly (isolation `none`);
+ * - `projects, workspaces`: the same, each task in its own git worktree and branch (isolation
+ *   `worktree`, the default for a git repository): what a workspace costs per task (worktree
+ *   add, the commit at the end);
+ * - `one repository, workspaces`: 8 tasks on ONE repository at once, each in its own worktree
+ *   (their git operations share the repository's lock).
  *
  * Each task runs the full lifecycle through real child processes: two fake-CLI turns (the work,
- * then the write-tests turn, which writes a passing node:test file) and one `node --test` run of
- * the generated file, in its own git-initialised copy of test/fixtures/projects/node-basic.
+ * which writes a source file, then the write-tests turn, which writes a passing node:test file)
+ * and one `node --test` run of the generated file.
  *
  *   npx ts-node -r tsconfig-paths/register --transpile-only test/bench/orchestrator-throughput.ts [tasks]
  *
@@ -29,7 +38,14 @@ const percentile = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 
-async function run(database: 'sqlite' | 'mysql', concurrency: number, tasks: number) {
+type Layout = 'projects, in place' | 'projects, workspaces' | 'one repository, workspaces';
+
+async function run(
+  database: 'sqlite' | 'mysql',
+  layout: Layout,
+  concurrency: number,
+  tasks: number,
+) {
   const work = mkdtempSync(join(tmpdir(), 'bench-orch-'));
   process.env.FAKE_CLAUDE_STATE_DIR = join(work, 'state');
   delete process.env.FAKE_CLAUDE_LOG;
@@ -56,16 +72,29 @@ async function run(database: 'sqlite' | 'mysql', concurrency: number, tasks: num
       if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
       return (await res.json()) as { id: string };
     };
+    const isolation = layout === 'projects, in place' ? 'none' : 'worktree';
     const sessions: string[] = [];
-    for (let i = 0; i < tasks; i += 1) {
-      const project = copyFixtureProject('node-basic', work, `p${i}`);
-      sessions.push((await post('/api/v1/sessions', { project_path: project })).id);
+    if (layout === 'one repository, workspaces') {
+      const repo = copyFixtureProject('node-basic', work, 'repo');
+      const session = (await post('/api/v1/sessions', { project_path: repo, isolation })).id;
+      for (let i = 0; i < tasks; i += 1) sessions.push(session);
+    } else {
+      for (let i = 0; i < tasks; i += 1) {
+        const project = copyFixtureProject('node-basic', work, `p${i}`);
+        sessions.push((await post('/api/v1/sessions', { project_path: project, isolation })).id);
+      }
     }
-    const description = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
+    const description = (i: number): string =>
+      `Add helper ${i}. ${fakeScript(
+        `edit-files path=src/helper${i}.js content="module.exports = ${i};"`,
+        `write-tests lang=node result=pass path=test/helper${i}.test.js`,
+      )}`;
     const started = Date.now();
     const ids: string[] = [];
-    for (const session of sessions) {
-      ids.push((await post('/api/v1/tasks', { session_id: session, description })).id);
+    for (const [i, session] of sessions.entries()) {
+      ids.push(
+        (await post('/api/v1/tasks', { session_id: session, description: description(i) })).id,
+      );
     }
     let finished: TaskTimes[] = [];
     for (;;) {
@@ -85,6 +114,7 @@ async function run(database: 'sqlite' | 'mysql', concurrency: number, tasks: num
     );
     return {
       database,
+      layout,
       concurrency,
       tasks,
       completed,
@@ -104,18 +134,25 @@ async function main(): Promise<void> {
   const databases: ('sqlite' | 'mysql')[] = ['sqlite'];
   if (mysqlAvailability().available) databases.push('mysql');
   console.log(
-    `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${tasks} tasks per row\n`,
+    `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${tasks} tasks per row on separate projects, 8 on one repository\n`,
   );
   console.log(
-    '| database | MAX_CONCURRENT_TASKS | completed | wall time (s) | tasks/min | task p50 (ms) | task p95 (ms) |',
+    '| database | layout | MAX_CONCURRENT_TASKS | completed | wall time (s) | tasks/min | task p50 (ms) | task p95 (ms) |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const rows: [Layout, number[], number][] = [
+    ['projects, in place', [1, 2, 4], tasks],
+    ['projects, workspaces', [1, 2, 4], tasks],
+    ['one repository, workspaces', [1, 2, 4, 8], 8],
+  ];
   for (const database of databases) {
-    for (const concurrency of [1, 2, 4]) {
-      const r = await run(database, concurrency, tasks);
-      console.log(
-        `| ${r.database} | ${r.concurrency} | ${r.completed}/${r.tasks} | ${(r.wallMs / 1000).toFixed(1)} | ${r.perMinute.toFixed(1)} | ${r.taskP50} | ${r.taskP95} |`,
-      );
+    for (const [layout, concurrencies, count] of rows) {
+      for (const concurrency of concurrencies) {
+        const r = await run(database, layout, concurrency, count);
+        console.log(
+          `| ${r.database} | ${r.layout} | ${r.concurrency} | ${r.completed}/${r.tasks} | ${(r.wallMs / 1000).toFixed(1)} | ${r.perMinute.toFixed(1)} | ${r.taskP50} | ${r.taskP95} |`,
+        );
+      }
     }
   }
 }

@@ -6,7 +6,8 @@ import { AddressInfo } from 'node:net';
  * offline. `POST /v1/messages` answers the conversation's requests (those that carry tools) from a
  * queue of scripted replies, streamed as SSE like the real API; any other messages request (title,
  * summary or topic calls without tools) gets a short plain text reply. `GET /api/hello` and
- * everything else answer 404. Every request is recorded.
+ * everything else answer 404. Every request is recorded. `CWD` in a scripted tool input becomes
+ * the working directory of the conversation asking.
  */
 
 export interface Usage {
@@ -31,6 +32,30 @@ export interface RecordedRequest {
 }
 
 const DEFAULT_USAGE: Usage = { input_tokens: 10, output_tokens: 5 };
+
+/**
+ * Stands, in a scripted tool input, for the working directory of the conversation that asks (as
+ * the CLI names it in its system prompt): for paths in a task's workspace, unknown when scripted.
+ */
+export const CWD = '{{cwd}}';
+
+/** The working directory the CLI names in a request's system prompt ("Primary working directory: ..."), or null. */
+function workingDirectory(body: Record<string, unknown> | null): string | null {
+  const match = /[Ww]orking directory: ([^\n"\\]+)/.exec(JSON.stringify(body?.system ?? ''));
+  return match ? match[1].trim() : null;
+}
+
+/** `value` with every `CWD` in its strings replaced by `cwd`. */
+function withCwd<T>(value: T, cwd: string): T {
+  if (typeof value === 'string') return value.split(CWD).join(cwd) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => withCwd(item, cwd)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, withCwd(item, cwd)]),
+    ) as T;
+  }
+  return value;
+}
 
 export class MockAnthropicApi {
   readonly requests: RecordedRequest[] = [];
@@ -82,7 +107,9 @@ export class MockAnthropicApi {
       const url = req.url ?? '';
       const isMessages = req.method === 'POST' && url.split('?')[0] === '/v1/messages';
       const main = isMessages && Array.isArray(body?.tools) && body.tools.length > 0;
-      const reply = main ? (this.replies.shift() ?? { kind: 'text', text: 'DONE' }) : null;
+      const scripted = main ? (this.replies.shift() ?? { kind: 'text', text: 'DONE' }) : null;
+      const cwd = workingDirectory(body);
+      const reply = scripted !== null && cwd !== null ? withCwd(scripted, cwd) : scripted;
       this.requests.push({
         method: req.method ?? '',
         url,

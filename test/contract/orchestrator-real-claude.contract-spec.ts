@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -10,6 +10,7 @@ import { AppConfig } from 'src/config/app-config';
 import { ProcessLauncher } from 'src/process';
 import { DEFAULT_PROMPT_TEMPLATES } from 'src/simulated-human/prompt-templates';
 import {
+  CWD,
   MockAnthropicApi,
   RecordedRequest,
   ScriptedReply,
@@ -24,6 +25,7 @@ import {
   TaskDetails,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { git } from 'test/e2e/support/git-repos';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
 /**
@@ -170,6 +172,11 @@ function initSessionIds(interactions: Interaction[]): { iteration: number; sessi
     .map((i) => ({ iteration: i.iteration, sessionId: i.data?.session_id }));
 }
 
+/** A path in the task's workspace, resolved by the mock when the CLI asks (`CWD`). */
+function inWorkspace(relative: string): string {
+  return `${CWD}/${relative}`;
+}
+
 function write(file: string, content: string, text?: string, usage?: Usage): ScriptedReply {
   return { kind: 'tool_use', name: 'Write', input: { file_path: file, content }, text, usage };
 }
@@ -236,8 +243,8 @@ function expectCostsRecorded(
 describe('a whole task through the server with the real Claude Code CLI (mock API)', () => {
   it('writes code, writes tests on request in the same conversation, the server runs them: COMPLETED', async () => {
     const project = copyFixtureProject('node-basic', work, 'square');
-    const source = join(project, 'src', 'square.js');
-    const testFile = join(project, 'test', 'square.test.js');
+    const source = inWorkspace('src/square.js');
+    const testFile = inWorkspace('test/square.test.js');
     api.script(
       // Turn 1 (the task): create the source file, then report DONE.
       write(source, SQUARE_SOURCE, 'I will add src/square.js.', {
@@ -293,9 +300,13 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
     expect(details.iteration).toBe(2);
     expect(details.pause_count).toBe(0);
 
-    // The files the CLI's Write tool created are in the project copy, as scripted.
-    expect(readFileSync(source, 'utf8')).toBe(SQUARE_SOURCE);
-    expect(readFileSync(testFile, 'utf8')).toBe(SQUARE_TEST);
+    // The files the CLI's Write tool created are in the task's workspace, as scripted, and are
+    // its commit; the user's checkout has none of them.
+    const workspace = details.workspace_path!;
+    expect(readFileSync(join(workspace, 'src/square.js'), 'utf8')).toBe(SQUARE_SOURCE);
+    expect(readFileSync(join(workspace, 'test/square.test.js'), 'utf8')).toBe(SQUARE_TEST);
+    expect(git(project, 'show', `${details.head_commit}:src/square.js`)).toBe(SQUARE_SOURCE);
+    expect(existsSync(join(project, 'src/square.js'))).toBe(false);
 
     // The server ran the test file the agent wrote: one passed row per node:test case.
     expectCompletedWithTests(details, 'test/square.test.js', [
@@ -358,8 +369,8 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
 
   it('a question pauses the task (needs_input); the answer reaches the API as the next user message; then it completes', async () => {
     const project = copyFixtureProject('node-basic', work, 'cube');
-    const source = join(project, 'src', 'cube.js');
-    const testFile = join(project, 'test', 'cube.test.js');
+    const source = inWorkspace('src/cube.js');
+    const testFile = inWorkspace('test/cube.test.js');
     api.script(
       // Turn 1: a question, no DONE.
       { kind: 'text', text: QUESTION },
@@ -417,8 +428,10 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
     expect(initSessionIds(details.interactions).map((i) => i.sessionId)).toEqual(
       Array(3).fill(details.claude_session_id),
     );
-    expect(readFileSync(source, 'utf8')).toBe(CUBE_SOURCE);
-    expect(readFileSync(testFile, 'utf8')).toBe(CUBE_TEST);
+    expect(readFileSync(join(details.workspace_path!, 'src/cube.js'), 'utf8')).toBe(CUBE_SOURCE);
+    expect(readFileSync(join(details.workspace_path!, 'test/cube.test.js'), 'utf8')).toBe(
+      CUBE_TEST,
+    );
     expectCompletedWithTests(details, 'test/cube.test.js', ['cube of 3 is 27']);
     expectCostsRecorded(details, ['success', 'success', 'success'], 5 * 10);
   });
@@ -427,8 +440,8 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
 describe('what the replies of the model are taken to mean, with the real CLI (mock API)', () => {
   it('"not DONE yet" and a failure without a question get a continuation, not the tests', async () => {
     const project = copyFixtureProject('node-basic', work, 'not-done');
-    const source = join(project, 'src', 'cube.js');
-    const testFile = join(project, 'test', 'cube.test.js');
+    const source = inWorkspace('src/cube.js');
+    const testFile = inWorkspace('test/cube.test.js');
     api.script(
       { kind: 'text', text: 'I read the code. The cube function is not DONE yet.' },
       { kind: 'text', text: 'The Write tool failed, I could not finish the change.' },
@@ -455,7 +468,7 @@ describe('what the replies of the model are taken to mean, with the real CLI (mo
   it('a model that never writes its tests: told so once, then FAILED no_tests_written', async () => {
     const project = copyFixtureProject('node-basic', work, 'no-tests');
     api.script(
-      write(join(project, 'src', 'cube.js'), CUBE_SOURCE),
+      write(inWorkspace('src/cube.js'), CUBE_SOURCE),
       { kind: 'text', text: 'Created src/cube.js.\nDONE' },
       { kind: 'text', text: 'The tests are written.\nDONE' },
       { kind: 'text', text: 'I have written the tests now.\nDONE' },

@@ -110,16 +110,26 @@ function apiSuite(kind: TestDatabaseKind): void {
         .expect(201);
       expect(Object.keys(session.body).sort()).toEqual(
         [
+          'base_ref',
           'created_at',
           'id',
+          'isolation',
           'name',
           'project_path',
           'regression_command',
+          'setup_command',
           'test_command',
           'updated_at',
         ].sort(),
       );
-      expect(session.body).toMatchObject({ name: 'calc', project_path: project });
+      // Not a git repository: its tasks work in place.
+      expect(session.body).toMatchObject({
+        name: 'calc',
+        project_path: project,
+        isolation: 'none',
+        base_ref: null,
+        setup_command: null,
+      });
       expect(session.body.id).toMatch(UUID_RE);
 
       const task = await http()
@@ -140,6 +150,12 @@ function apiSuite(kind: TestDatabaseKind): void {
         max_pauses: 5,
         tests: { passed: 0, failed: 0, total: 0 },
         cost_usd: 0,
+        isolation: 'none',
+        base_commit: null,
+        branch: null,
+        workspace_path: null,
+        head_commit: null,
+        merged_at: null,
         started_at: null,
         completed_at: null,
       });

@@ -1,8 +1,11 @@
 import { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { App } from 'supertest/types';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
+import { currentProcess } from 'src/process/process-identity';
+import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
 import {
   copyFixtureProject,
   fakeScript,
@@ -24,8 +27,10 @@ import {
  * a real process on a real SQLite file: SIGKILL it while the agent (the fake CLI, hung and deaf
  * to SIGINT/SIGTERM) runs, start a new server on the same database, and check that the task is
  * taken back at once, the orphaned CLI process group is ended, and the task resumes its
- * conversation to COMPLETED; that MAX_TASK_ATTEMPTS bounds the retries; and that SIGTERM ends
- * the turn cleanly and leaves the task resumable.
+ * conversation to COMPLETED in the same workspace (the user's checkout untouched throughout, one
+ * workspace on disk, a repository lock left by the dead server taken over); that
+ * MAX_TASK_ATTEMPTS bounds the retries; and that SIGTERM ends the turn cleanly and leaves the task
+ * resumable.
  */
 
 interface FakeLogEntry {
@@ -74,11 +79,22 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     return server;
   }
 
-  /** Waits until the fake CLI of `project` hangs in its turn `turn`; returns its pid (= group). */
-  async function hungAgent(project: string, turn: number): Promise<number> {
+  /** The workspace of task `id`, once it has one. */
+  async function workspaceOf(url: App, id: string): Promise<string> {
+    let workspace = '';
+    await eventually('the task to have its workspace', async () => {
+      workspace = (await getDetails(url, id)).workspace_path ?? '';
+      return workspace !== '';
+    });
+    return workspace;
+  }
+
+  /** Waits until the fake CLI of task `id` hangs in its turn `turn`; returns its pid (= group). */
+  async function hungAgent(url: App, id: string, turn: number): Promise<number> {
+    const workspace = await workspaceOf(url, id);
     let pid = 0;
     await eventually('the fake CLI to hang in its turn', () => {
-      pid = readLog().find((e) => e.cwd === project && e.turn === turn)?.pid ?? 0;
+      pid = readLog().find((e) => e.cwd === workspace && e.turn === turn)?.pid ?? 0;
       return pid > 0;
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -88,8 +104,8 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
   it('SIGKILL of the server: its process host ends the agent at once', async () => {
     const project = copyFixtureProject('node-basic', work, 'host-ends');
     const first = await startServer();
-    await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
-    const agent = await hungAgent(project, 1);
+    const id = await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
+    const agent = await hungAgent(first.url, id, 1);
     const host = first.hostPid();
     expect(host).not.toBeNull();
     first.child.kill('SIGKILL');
@@ -99,21 +115,28 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     await eventually('the process host to exit', () => !isProcessAlive(host!));
   });
 
-  it('SIGKILL of the server and its process host mid-turn: the next server ends the orphaned agent, resumes the conversation and completes', async () => {
+  it('SIGKILL of the server and its process host mid-turn: the next server ends the orphaned agent, resumes the conversation in the same workspace and completes', async () => {
     const project = copyFixtureProject('node-basic', work, 'killed');
+    const before = checkoutFingerprint(project);
     const first = await startServer();
     const id = await startTask(
       first.url,
       project,
-      `Add cube. ${fakeScript('hang', 'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"', 'write-tests lang=node result=pass')}`,
+      `Add cube. ${fakeScript('edit-files path=src/partial.js content="// started"', 'hang', 'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"', 'write-tests lang=node result=pass')}`,
     );
-    const orphan = await hungAgent(project, 1);
+    const orphan = await hungAgent(first.url, id, 2);
     const host = first.hostPid();
     // Both at once, as `kill -9` of the whole process group (or the OOM killer) would.
     process.kill(host!, 'SIGKILL');
     first.child.kill('SIGKILL');
     await first.exited;
     expect(isProcessGroupAlive(orphan)).toBe(true);
+    // As if the server had died holding the repository's lock: the next one must not wait on it.
+    const lock = join(project, '.git', 'cta-workspaces.lock');
+    writeFileSync(
+      lock,
+      JSON.stringify({ ...currentProcess(), pid: first.child.pid, startTime: null, token: 'dead' }),
+    );
 
     const second = await startServer();
     const { final } = await waitForTerminal(second.url, id);
@@ -130,11 +153,20 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
       (i) => i.kind === 'prompt' && i.data?.source === 'resume',
     );
     expect(resumePrompt?.content).toMatch(/restarted/);
-    const turns = readLog().filter((e) => e.cwd === project);
-    expect(turns.map((e) => e.turn)).toEqual([1, 2, 3]);
+    // Every turn, before and after the crash, ran in the one workspace of the task.
+    const workspace = details.workspace_path!;
+    const turns = readLog().filter((e) => e.cwd === workspace);
+    expect(turns.map((e) => e.turn)).toEqual([1, 2, 3, 4]);
     expect(new Set(turns.map((e) => e.sessionId)).size).toBe(1);
-    expect(turns[1].argv.some((a) => a.startsWith('--resume'))).toBe(true);
-    expect(readFileSync(join(project, 'src', 'cube.js'), 'utf8')).toContain('x * x * x');
+    expect(turns[2].argv.some((a) => a.startsWith('--resume'))).toBe(true);
+    expect(readFileSync(join(workspace, 'src', 'cube.js'), 'utf8')).toContain('x * x * x');
+    // The work of both servers is the task's commit; nothing of it reached the user's checkout.
+    expect(git(project, 'show', `${details.head_commit}:src/partial.js`)).toBe('// started');
+    expect(git(project, 'show', `${details.head_commit}:src/cube.js`)).toContain('x * x * x');
+    expect(checkoutFingerprint(project)).toEqual(before);
+    expect(linkedWorktrees(project)).toEqual([workspace]);
+    expect(readdirSync(join(work, 'data', 'workspaces'))).toEqual([id]);
+    expect(existsSync(lock)).toBe(false);
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe('code 0');
@@ -165,7 +197,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
         `edit-files path=test/cube.test.js content=${quoted(slowTest)}`,
       )}`,
     );
-    const marker = join(project, 'first-run.pid');
+    const marker = join(await workspaceOf(first.url, id), 'first-run.pid');
     await eventually('the first test run to hang', () => existsSync(marker));
     const hungTest = Number(readFileSync(marker, 'utf8'));
     first.child.kill('SIGKILL');
@@ -186,7 +218,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     // No agent turn after the restart: the round ran again with the test file found before.
     expect(
       readLog()
-        .filter((e) => e.cwd === project)
+        .filter((e) => e.cwd === details.workspace_path)
         .map((e) => e.turn),
     ).toEqual([1, 2]);
     expect(
@@ -205,7 +237,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const project = copyFixtureProject('node-basic', work, 'exhausted');
     const first = await startServer({ MAX_TASK_ATTEMPTS: '1' });
     const id = await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
-    const orphan = await hungAgent(project, 1);
+    const orphan = await hungAgent(first.url, id, 1);
     process.kill(first.hostPid()!, 'SIGKILL');
     first.child.kill('SIGKILL');
     await first.exited;
@@ -215,6 +247,11 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     expect(final.status).toBe('FAILED');
     expect(final.status_reason).toBe('server_restart');
     await eventually('the orphaned agent to be gone', () => !isProcessGroupAlive(orphan));
+    // Failed by the sweep, without its run: its branch still records where its work stands.
+    const failed = await getDetails(second.url, id);
+    expect(failed.head_commit).not.toBeNull();
+    expect(git(project, 'rev-parse', failed.branch!).trim()).toBe(failed.head_commit);
+    expect(failed.interactions.some((i) => i.data?.type === 'work_kept')).toBe(true);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe('code 0');
   });
@@ -228,7 +265,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
       project,
       `Slow. ${fakeScript('hang signals=honor', 'success', 'write-tests lang=node result=pass')}`,
     );
-    const agent = await hungAgent(project, 1);
+    const agent = await hungAgent(first.url, id, 1);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe('code 0');
     expect(isProcessGroupAlive(agent)).toBe(false);

@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -25,7 +23,9 @@ import {
   TaskDetails,
   TerminalResult,
   waitForTerminal,
+  fakeClaudeWorkdir,
 } from 'test/e2e/support/task-polling';
+import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
 
 /**
  * END-TO-END TASK LIFECYCLES: the real AppModule with the orchestrator on, driving the fake
@@ -63,6 +63,10 @@ interface Scenario {
 
 interface Run {
   project: string;
+  /** The task's workspace: where the agent and the tests ran. */
+  workspace: string;
+  /** The user's checkout before the task (`checkoutFingerprint`). */
+  before: Record<string, string>;
   taskId: string;
   result: TerminalResult;
   details: TaskDetails;
@@ -229,27 +233,12 @@ const SCENARIOS = {
 
 type ScenarioName = keyof typeof SCENARIOS;
 
+const workdir = fakeClaudeWorkdir('cta-orch-e2e-');
 let root: string;
 let logFile: string;
-const savedEnv = {
-  FAKE_CLAUDE_LOG: process.env.FAKE_CLAUDE_LOG,
-  FAKE_CLAUDE_STATE_DIR: process.env.FAKE_CLAUDE_STATE_DIR,
-};
-
 beforeAll(() => {
-  root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-orch-e2e-')));
-  logFile = join(root, 'fake-claude.log');
-  // Read by the fake CLI; the server passes FAKE_CLAUDE_* through (CLAUDE_CLI_ENV_PASSTHROUGH).
-  process.env.FAKE_CLAUDE_LOG = logFile;
-  process.env.FAKE_CLAUDE_STATE_DIR = join(root, 'fake-state');
-});
-
-afterAll(() => {
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  if (root) rmSync(root, { recursive: true, force: true });
+  root = workdir.root();
+  logFile = workdir.logFile();
 });
 
 function orchestratorEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -291,10 +280,30 @@ async function createSessionAndTask(
 /** Queues one scenario in its own project copy and resolves when the task is terminal. */
 async function runScenario(server: App, name: string, scenario: Scenario): Promise<Run> {
   const project = copyFixtureProject(scenario.fixture, root, name);
+  const before = checkoutFingerprint(project);
   const taskId = await createSessionAndTask(server, project, scenario);
+  return finishedRun(server, project, before, taskId);
+}
+
+/** A task's run once it is terminal, with the fake CLI's invocations in its workspace. */
+async function finishedRun(
+  server: App,
+  project: string,
+  before: Record<string, string>,
+  taskId: string,
+): Promise<Run> {
   const result = await waitForTerminal(server, taskId);
   const details = await getDetails(server, taskId);
-  return { project, taskId, result, details, invocations: fakeInvocations(logFile, project) };
+  const workspace = details.workspace_path!;
+  return {
+    project,
+    workspace,
+    before,
+    taskId,
+    result,
+    details,
+    invocations: fakeInvocations(logFile, workspace),
+  };
 }
 
 const byKind = (run: Run, kind: string): Interaction[] =>
@@ -319,11 +328,15 @@ function expectInOrder(actual: readonly (string | null)[], expected: readonly st
  * Invariants every finished task must satisfy: interactions ordered by id; one `result` per
  * agent turn, numbered 1..iteration, each preceded by exactly one prompt of that turn; the fake
  * CLI ran exactly `iteration` times, each time with the prompt stored for that turn, all in one
- * conversation (the first by --session-id, the later ones by --resume); the cost, tokens and
- * status/reason agree with the stored interactions.
+ * conversation (the first by --session-id, the later ones by --resume), in the task's own
+ * workspace; the cost, tokens and status/reason agree with the stored interactions; the user's
+ * checkout did not change, and the task's branch holds its head commit.
  */
 function expectConsistentRun(run: Run): void {
   const { details, invocations, result } = run;
+  expect(details.isolation).toBe('worktree');
+  expect(checkoutFingerprint(run.project)).toEqual(run.before);
+  expect(git(run.project, 'rev-parse', details.branch!).trim()).toBe(details.head_commit);
   const ids = details.interactions.map((i) => i.id);
   expect(ids).toEqual([...ids].sort((a, b) => a - b));
   expect(new Set(ids).size).toBe(ids.length);
@@ -368,10 +381,6 @@ function expectConsistentRun(run: Run): void {
   expect(details.cancel_requested).toBe(false);
   expect(details.started_at).not.toBeNull();
   expect(details.completed_at).not.toBeNull();
-}
-
-function git(project: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: project, encoding: 'utf8' });
 }
 
 describe('Orchestrator lifecycles through the fake Claude CLI', () => {
@@ -460,8 +469,8 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(
       writes.map((w) => [w.iteration, (w.data?.input as { file_path: string }).file_path]),
     ).toEqual([
-      [1, join(r.project, 'src/multiply.js')],
-      [2, join(r.project, 'test/generated.test.js')],
+      [1, join(r.workspace, 'src/multiply.js')],
+      [2, join(r.workspace, 'test/generated.test.js')],
     ]);
     expect(byKind(r, 'tool_result')).toHaveLength(2);
 
@@ -479,14 +488,18 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     ]);
     for (const c of d.test_cases) expect(c.duration_ms).toBeGreaterThanOrEqual(0);
 
-    // The project really changed: the edited file and the generated test are on disk, untracked.
-    expect(readFileSync(join(r.project, 'src/multiply.js'), 'utf8')).toBe(MULTIPLY_JS);
-    expect(readFileSync(join(r.project, 'test/generated.test.js'), 'utf8')).toContain(
+    // The workspace really changed, and the change is the commit on the task's branch (the
+    // user's checkout did not: see expectConsistentRun).
+    expect(readFileSync(join(r.workspace, 'src/multiply.js'), 'utf8')).toBe(MULTIPLY_JS);
+    expect(readFileSync(join(r.workspace, 'test/generated.test.js'), 'utf8')).toContain(
       "'multiply 2'",
     );
-    expect(git(r.project, 'status', '--porcelain', '--untracked-files=all')).toMatch(
-      /\?\? src\/multiply\.js/,
-    );
+    expect(git(r.workspace, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(git(r.project, 'show', `${d.head_commit}:src/multiply.js`)).toBe(MULTIPLY_JS);
+    expect(
+      git(r.project, 'diff', '--name-only', d.base_commit!, d.head_commit!).trim().split('\n'),
+    ).toEqual(['src/multiply.js', 'test/generated.test.js']);
+    expect(existsSync(join(r.project, 'src/multiply.js'))).toBe(false);
   });
 
   it('Python project: unittest runs the generated file, then the regression command', async () => {
@@ -526,8 +539,8 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     // The regression suite discovered the existing tests and the generated ones (2 + 3).
     expect(regression.map((c) => c.output).join('\n')).toMatch(/Ran 5 tests/);
 
-    expect(readFileSync(join(r.project, 'power.py'), 'utf8')).toBe(POWER_PY);
-    expect(readFileSync(join(r.project, 'tests/test_generated.py'), 'utf8')).toContain(
+    expect(readFileSync(join(r.workspace, 'power.py'), 'utf8')).toBe(POWER_PY);
+    expect(readFileSync(join(r.workspace, 'tests/test_generated.py'), 'utf8')).toContain(
       'def test_power_3',
     );
   });
@@ -574,7 +587,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       ['passed', 3],
       ['passed', 3],
     ]);
-    expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+    expect(readFileSync(join(r.workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 
   it('agent turn ends in an API error: recovery prompt, then completes', async () => {
@@ -626,7 +639,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       Date.parse(human[0].created_at) - Date.parse(errorResult.created_at),
     ).toBeGreaterThanOrEqual(1000);
     expect(human[1].data?.waited_ms).toBeUndefined();
-    expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+    expect(readFileSync(join(r.workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 
   it('API errors in a row: each recovery waits twice as long, up to the maximum', async () => {
@@ -691,7 +704,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       ['write_tests', false],
     ]);
     expect(byKind(r, 'result')[0].data?.outcome).toBe('crash');
-    expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+    expect(readFileSync(join(r.workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 
   it('the CLI no longer knows the conversation: a new one carries the task, and it completes', async () => {
@@ -785,7 +798,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     ]);
     expect(human[1].content).toContain('double 2');
     expect(human[1].content).toMatch(/4 !== 5/);
-    expect(readFileSync(join(r.project, 'test/generated.test.js'), 'utf8')).toContain(
+    expect(readFileSync(join(r.workspace, 'test/generated.test.js'), 'utf8')).toContain(
       'assert.strictEqual(2 + 2, 4)',
     );
   });
@@ -821,7 +834,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     ]);
     // Nothing runs after the task failed.
     await new Promise((res) => setTimeout(res, 500));
-    expect(fakeInvocations(logFile, r.project)).toHaveLength(3);
+    expect(fakeInvocations(logFile, r.workspace)).toHaveLength(3);
     expect((await getDetails(t.app.getHttpServer() as App, r.taskId)).interactions).toHaveLength(
       d.interactions.length,
     );
@@ -857,7 +870,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     ]);
     expect(d.test_cases).toEqual([]);
     await new Promise((res) => setTimeout(res, 300));
-    expect(fakeInvocations(logFile, r.project)).toHaveLength(3);
+    expect(fakeInvocations(logFile, r.workspace)).toHaveLength(3);
   });
 
   it('regression command fails after the generated tests pass: tests_failed feedback, fixed, completes', async () => {
@@ -915,9 +928,9 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(feedback[0].content).toMatch(/regression/i);
     expect(feedback[0].content).toContain('subtract takes the second from the first');
 
-    // The agent's fix really restored the file.
-    expect(readFileSync(join(r.project, 'src/math.js'), 'utf8')).toBe(ORIGINAL_MATH_JS);
-    expect(git(r.project, 'status', '--porcelain', '--', 'src/math.js')).toBe('');
+    // The agent's fix really restored the file: the task's change leaves it as it was.
+    expect(readFileSync(join(r.workspace, 'src/math.js'), 'utf8')).toBe(ORIGINAL_MATH_JS);
+    expect(git(r.project, 'diff', d.base_commit!, d.head_commit!, '--', 'src/math.js')).toBe('');
   });
 
   it('stop-short, max-turns and refused tools each pause the task with their own reason', async () => {
@@ -963,7 +976,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       [5, 'write_tests', false],
     ]);
     expect(human[2].content).toContain('Bash');
-    expect(readFileSync(join(r.project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+    expect(readFileSync(join(r.workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 
   it('CLI not logged in: FAILED cli_not_logged_in after one turn, saying what to do', async () => {
@@ -1097,6 +1110,7 @@ describe('Orchestrator with a short agent-turn timeout', () => {
   it('a hung turn is killed (grandchild included), PAUSED timeout, recovered, completes', async () => {
     const server = t.app.getHttpServer() as App;
     const project = copyFixtureProject('node-basic', root, 'turn-timeout');
+    const before = checkoutFingerprint(project);
     const taskId = await createSessionAndTask(server, project, {
       fixture: 'node-basic',
       description: `Add a double helper. ${fakeScript(
@@ -1105,15 +1119,8 @@ describe('Orchestrator with a short agent-turn timeout', () => {
         'write-tests lang=node result=pass name=double',
       )}`,
     });
-    const result = await waitForTerminal(server, taskId);
-    const details = await getDetails(server, taskId);
-    const r: Run = {
-      project,
-      taskId,
-      result,
-      details,
-      invocations: fakeInvocations(logFile, project),
-    };
+    const r = await finishedRun(server, project, before, taskId);
+    const { result, details, workspace } = r;
     expect(result.final).toMatchObject({
       status: 'COMPLETED',
       status_reason: 'tests_passed',
@@ -1139,7 +1146,7 @@ describe('Orchestrator with a short agent-turn timeout', () => {
     expect(grandchild).not.toBeNull();
     expect(isProcessAlive(Number(grandchild![1]))).toBe(false);
     expect(isProcessAlive(r.invocations[0].pid)).toBe(false);
-    expect(readFileSync(join(project, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+    expect(readFileSync(join(workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 });
 

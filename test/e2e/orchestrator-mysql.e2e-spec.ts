@@ -10,17 +10,20 @@ import {
   FAKE_CLAUDE,
   fakeScript,
   getDetails,
+  quoted,
   statusChanges,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { createTestDatabase, describeMysql, TestDatabase } from 'test/e2e/support/test-database';
 
 /**
  * Two server instances (two AppModules, each with its orchestrator on) sharing one fresh
  * MariaDB database: tasks are spread over both, each runs exactly once, no instance exceeds its
- * MAX_CONCURRENT_TASKS, tasks of one project never overlap, and a cancel sent to the instance
- * that does not run the task still ends it.
+ * MAX_CONCURRENT_TASKS, tasks of one project in place never overlap, tasks of one repository in
+ * workspaces run side by side, and a cancel sent to the instance that does not run the task
+ * still ends it.
  */
 
 describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI)', () => {
@@ -63,10 +66,15 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
     rmSync(work, { recursive: true, force: true });
   });
 
-  const createTask = async (url: App, project: string, description: string): Promise<string> => {
+  const createTask = async (
+    url: App,
+    project: string,
+    description: string,
+    isolation: 'worktree' | 'none' = 'worktree',
+  ): Promise<string> => {
     const s = await request(url)
       .post('/api/v1/sessions')
-      .send({ project_path: project })
+      .send({ project_path: project, isolation })
       .expect(201);
     const t = await request(url)
       .post('/api/v1/tasks')
@@ -75,15 +83,15 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
     return t.body.id as string;
   };
 
-  it('spreads tasks over both instances, runs each once, within each cap, one per project', async () => {
+  it('spreads tasks over both instances, runs each once, within each cap, one per project in place', async () => {
     const script = fakeScript('slow-stream lines=5 delay=100', 'write-tests lang=node result=pass');
     const projects = ['m1', 'm2', 'm3', 'm4'].map((n) => copyFixtureProject('node-basic', work, n));
     const ids: string[] = [];
     for (const [i, project] of projects.entries()) {
-      ids.push(await createTask(urls[i % 2], project, `task on ${i} ${script}`));
+      ids.push(await createTask(urls[i % 2], project, `task on ${i} ${script}`, 'none'));
     }
-    ids.push(await createTask(urls[1], projects[0], `second task on m1 ${script}`));
-    ids.push(await createTask(urls[0], projects[1], `second task on m2 ${script}`));
+    ids.push(await createTask(urls[1], projects[0], `second task on m1 ${script}`, 'none'));
+    ids.push(await createTask(urls[0], projects[1], `second task on m2 ${script}`, 'none'));
     const orchestrators = apps.map((a) => a.app.get(TaskOrchestratorService));
     let peakTotal = 0;
     const sampler = setInterval(() => {
@@ -136,7 +144,8 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
         .split('\n')
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as { cwd: string; pid: number });
-      pid = entries.find((e) => e.cwd === project)?.pid ?? 0;
+      const workspace = (await getDetails(urls[0], id)).workspace_path;
+      pid = entries.find((e) => e.cwd === workspace)?.pid ?? 0;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(pid).toBeGreaterThan(0);
@@ -147,5 +156,39 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
     const { final } = await waitForTerminal(other, id);
     expect(final.status).toBe('CANCELLED');
     expect(isProcessGroupAlive(pid)).toBe(false);
+  });
+
+  it('runs tasks of one repository side by side on both instances, each on its own branch', async () => {
+    const repo = copyFixtureProject('node-basic', work, 'shared-repo');
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    const before = checkoutFingerprint(repo);
+    const barrier = join(work, 'shared-repo-barrier');
+    const ids: string[] = [];
+    for (let k = 1; k <= 4; k += 1) {
+      ids.push(
+        await createTask(
+          urls[k % 2],
+          repo,
+          `feature ${k} ${fakeScript(
+            `barrier dir=${barrier} count=4 path=src/f${k}.js content=${quoted(`module.exports = ${k};\n`)}`,
+            'write-tests lang=node result=pass',
+          )}`,
+        ),
+      );
+    }
+    for (const id of ids) {
+      const { final } = await waitForTerminal(urls[0], id);
+      expect(final.status).toBe('COMPLETED');
+    }
+    const details = await Promise.all(ids.map((id) => getDetails(urls[1], id)));
+    expect(new Set(details.map((d) => d.branch)).size).toBe(4);
+    for (const [index, d] of details.entries()) {
+      expect(d.base_commit).toBe(base);
+      expect(git(repo, 'show', `${d.head_commit}:src/f${index + 1}.js`)).toBe(
+        `module.exports = ${index + 1};\n`,
+      );
+    }
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    expect(git(repo, 'fsck', '--no-progress').trim()).toBe('');
   });
 });

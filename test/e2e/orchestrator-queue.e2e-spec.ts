@@ -21,8 +21,9 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
 /**
  * The queue and cancellation through the real AppModule on SQLite, with the fake CLI as real
- * child processes: concurrency cap, one task per project at a time, cancel while queued and
- * while running (no process of the task survives).
+ * child processes: concurrency cap, one task per project at a time for tasks in place (isolation
+ * `none`), cancel while queued and while running (no process of the task survives). Tasks of one
+ * repository in workspaces running side by side: task-workspaces.e2e-spec.ts.
  */
 
 interface FakeLogEntry {
@@ -75,10 +76,13 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  const session = async (project: string): Promise<string> => {
+  const session = async (
+    project: string,
+    isolation: 'worktree' | 'none' = 'worktree',
+  ): Promise<string> => {
     const res = await request(server)
       .post('/api/v1/sessions')
-      .send({ project_path: project })
+      .send({ project_path: project, isolation })
       .expect(201);
     return res.body.id as string;
   };
@@ -108,9 +112,9 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     expect(details.test_cases.length).toBeGreaterThan(0);
   });
 
-  it('never runs more than MAX_CONCURRENT_TASKS at once and serializes tasks of one project', async () => {
+  it('never runs more than MAX_CONCURRENT_TASKS at once and serializes tasks of one project in place', async () => {
     const projects = ['c1', 'c2', 'c3'].map((n) => copyFixtureProject('node-basic', work, n));
-    const sessions = await Promise.all(projects.map((p) => session(p)));
+    const sessions = await Promise.all(projects.map((p) => session(p, 'none')));
     const slow = `${fakeScript('slow-stream lines=8 delay=100', 'write-tests lang=node result=pass')}`;
     const ids: string[] = [];
     for (const s of sessions) ids.push(await task(s, `slow ${slow}`));
@@ -156,7 +160,7 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
 
   it('cancels a queued task: it never starts', async () => {
     const project = copyFixtureProject('node-basic', work, 'queued');
-    const s = await session(project);
+    const s = await session(project, 'none');
     const blocker = await task(s, `block ${fakeScript('slow-stream lines=20 delay=100')}`);
     const queued = await task(s, 'must never start');
     const res = await request(server).post(`/api/v1/tasks/${queued}/cancel`).expect(200);
@@ -175,8 +179,9 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     const project = copyFixtureProject('node-basic', work, 'running');
     const id = await task(await session(project), `hang ${fakeScript('hang')}`);
     let pid = 0;
-    await eventually('the fake CLI to start in the project', () => {
-      const entry = readLog(logFile).find((e) => e.cwd === project);
+    await eventually('the fake CLI to start in the task workspace', async () => {
+      const workspace = (await getDetails(server, id)).workspace_path;
+      const entry = readLog(logFile).find((e) => e.cwd === workspace);
       pid = entry?.pid ?? 0;
       return pid > 0;
     });

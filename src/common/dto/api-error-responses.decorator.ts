@@ -3,10 +3,10 @@ import { ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from 'src/common/dto/error-response.dto';
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid input (`validation_failed`, `invalid_id`, `malformed_json`, `project_path_invalid`)',
+  400: 'Invalid input (`validation_failed`, `invalid_id`, `malformed_json`, `project_path_invalid`, `merge_target_invalid`)',
   403: 'Project path outside ALLOWED_PROJECT_ROOTS (`project_path_not_allowed`)',
   404: 'Not found (`session_not_found`, `task_not_found`)',
-  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`, `task_not_cancellable`)',
+  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`, `task_not_cancellable`, `workspace_unavailable`, `task_not_mergeable`, `merge_conflict`, `merge_not_fast_forward`, `working_tree_dirty`, `merge_refused`)',
   413: 'Request body too large (`payload_too_large`)',
   415: 'Request body is not JSON (`unsupported_media_type`)',
   500: 'Unexpected error (`internal_error`; no details leak)',

@@ -23,6 +23,17 @@ export enum ErrorCode {
   TaskNotDeletable = 'task_not_deletable',
   SessionHasActiveTasks = 'session_has_active_tasks',
   TaskNotCancellable = 'task_not_cancellable',
+  /** Diff or merge asked of a task without a workspace (in place), or one that cannot be read. */
+  WorkspaceUnavailable = 'workspace_unavailable',
+  /** Merge asked of a task that is not COMPLETED, or already merged. */
+  TaskNotMergeable = 'task_not_mergeable',
+  MergeTargetInvalid = 'merge_target_invalid',
+  MergeConflict = 'merge_conflict',
+  MergeNotFastForward = 'merge_not_fast_forward',
+  /** The target branch is checked out in a working tree with changes. */
+  WorkingTreeDirty = 'working_tree_dirty',
+  /** The merge cannot be made now: the target is checked out in a task's workspace, or moved meanwhile. */
+  MergeRefused = 'merge_refused',
   DatabaseUnavailable = 'database_unavailable',
   /** The database (or its disk) is full: nothing can be stored until space is freed. */
   StorageFull = 'storage_full',

@@ -12,6 +12,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.InvalidId:
     case ErrorCode.MalformedJson:
     case ErrorCode.ProjectPathInvalid:
+    case ErrorCode.MergeTargetInvalid:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.ProjectPathNotAllowed:
       return HttpStatus.FORBIDDEN;
@@ -23,6 +24,12 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
     case ErrorCode.IdempotencyRequestInProgress:
+    case ErrorCode.WorkspaceUnavailable:
+    case ErrorCode.TaskNotMergeable:
+    case ErrorCode.MergeConflict:
+    case ErrorCode.MergeNotFastForward:
+    case ErrorCode.WorkingTreeDirty:
+    case ErrorCode.MergeRefused:
       return HttpStatus.CONFLICT;
     case ErrorCode.IdempotencyKeyReused:
       return HttpStatus.UNPROCESSABLE_ENTITY;

@@ -1,11 +1,12 @@
 import { concatMap, defer, EMPTY, ignoreElements, Observable } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
-import { Task, TaskPhase } from 'src/tasks';
+import { TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunState } from 'src/orchestrator/run/run-state';
 import { RunStatus } from 'src/orchestrator/run/run-status';
 import { TurnStep } from 'src/orchestrator/run/run-steps';
+import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import {
   capText,
   eventInteraction,
@@ -35,11 +36,11 @@ export class AgentTurn {
   private readonly writer: TurnWriter;
 
   constructor(
-    private readonly task: Task,
     private readonly ports: RunPorts,
     private readonly state: RunState,
     private readonly status: RunStatus,
     private readonly tracker: ProcessTracker,
+    private readonly workspace: RunWorkspace,
   ) {
     this.writer = new TurnWriter(ports.log);
   }
@@ -77,7 +78,7 @@ export class AgentTurn {
         runPhase: state.phase,
       });
       return {
-        cwd: this.task.projectPath,
+        cwd: this.workspace.directory,
         prompt: step.prompt,
         conversationId: state.conversation.id,
         resume: state.conversation.started,

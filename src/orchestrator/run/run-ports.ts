@@ -2,13 +2,13 @@ import { Observable } from 'rxjs';
 import { TurnEvent, TurnRequest } from 'src/claude-cli';
 import { Decision, PolicyInput, TestReportSummary, TestRunLike } from 'src/simulated-human';
 import { NewInteraction, NewTestCase, StatusChange, TaskPatch } from 'src/tasks';
-import { ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
+import { CommandEvent, ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
 
 /**
  * THE RUN'S VIEW OF THE OUTSIDE WORLD. A task run (`task-run.ts`) talks only to these ports; the
  * orchestrator (`task-runner.service.ts`) plugs in the real adapters (the Claude CLI runner, the
- * test runner, the event log bound to the run's lease, process groups, the clock), and the run's
- * unit spec plugs in fakes.
+ * test runner, the event log bound to the run's lease, process groups, the clock, the task's
+ * workspace), and the run's unit spec plugs in fakes.
  */
 
 /** Runs one agent turn (one CLI process) as a cold Observable; unsubscribing ends it. */
@@ -60,6 +60,31 @@ export interface ProcessPort {
   endGroup(pgid: number, graceMs: number): Promise<void>;
 }
 
+/** The task's workspace as the run uses it. */
+export interface WorkspaceInfo {
+  /** The worktree. */
+  path: string;
+  /** Where the agent, the tests and the setup command run (the project's place in the worktree). */
+  directory: string;
+  branch: string;
+  /** Checked out just now (new, or made again from its branch): the setup command runs in it. */
+  created: boolean;
+}
+
+/**
+ * The task's own git worktree and branch (isolation `worktree`). The run prepares it before its
+ * first step (creating it, or re-attaching to it after a restart), runs the session's setup
+ * command in a new one, and commits in it when the task ends.
+ */
+export interface WorkspacePort {
+  /** Creates the task's workspace, or re-attaches to the one it has. */
+  prepare(): Promise<WorkspaceInfo>;
+  /** Runs the setup command in `directory`; cold like test runs (unsubscribing ends it). */
+  setup(directory: string, command: string): Observable<CommandEvent>;
+  /** Commits every change in the workspace on its branch; the branch's commit afterwards. */
+  commit(workspace: WorkspaceInfo, message: string): Promise<{ commit: string; changed: boolean }>;
+}
+
 export interface ClockPort {
   nowMs(): number;
   /** Emits once after `ms`; unsubscribing cancels the wait. */
@@ -73,4 +98,6 @@ export interface RunPorts {
   log: RunLog;
   processes: ProcessPort;
   clock: ClockPort;
+  /** Null when the task works in its project directory (isolation `none`). */
+  workspace: WorkspacePort | null;
 }

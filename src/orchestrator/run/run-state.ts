@@ -30,6 +30,8 @@ export interface RunContext {
   resumed: boolean;
   testCommand: string | null;
   regressionCommand: string | null;
+  /** The session's setup command, run in each new workspace before the agent starts. */
+  setupCommand: string | null;
   settings: RunSettings;
 }
 

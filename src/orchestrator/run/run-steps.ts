@@ -25,11 +25,18 @@ export interface TestsStep {
   files: readonly string[];
 }
 
+/** The session's setup command in a new workspace, before the agent's first step. */
+export interface SetupStep {
+  kind: 'setup';
+  /** What runs when it passed (a failure fails the task `setup_failed`). */
+  next: Step;
+}
+
 /**
  * One step of a run; `expand` turns each into the next until `end`. The step machine is in
  * `task-run.ts`.
  */
-export type Step = TurnStep | TestsStep | { kind: 'end' };
+export type Step = TurnStep | TestsStep | SetupStep | { kind: 'end' };
 
 export const END: Step = { kind: 'end' };
 

@@ -12,9 +12,24 @@ import {
   TaskPatch,
   TaskStatus,
 } from 'src/tasks';
-import { ProjectSnapshot, TestRunEvent, TestRunReport, TestSetup } from 'src/test-runner';
+import {
+  CommandEvent,
+  CommandResult,
+  ProjectSnapshot,
+  TestRunEvent,
+  TestRunReport,
+  TestSetup,
+} from 'src/test-runner';
+import { WorkspaceError } from 'src/workspaces';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
-import { AgentPort, ClockPort, RunLog, TestPort } from 'src/orchestrator/run/run-ports';
+import {
+  AgentPort,
+  ClockPort,
+  RunLog,
+  TestPort,
+  WorkspaceInfo,
+  WorkspacePort,
+} from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
 import { TaskRun } from 'src/orchestrator/run/task-run';
 
@@ -111,6 +126,8 @@ function report(kind: 'generated' | 'regression', passed: boolean, cases = 2): T
 }
 
 class FakeTests implements TestPort {
+  /** The directories tests were looked for and run in. */
+  readonly dirs: string[] = [];
   /** What `changedTestFiles` answers, call by call (the last one repeats). */
   found: string[][] = [['test/a.test.js']];
   /** Whether each generated test round passes, round by round (the last one repeats). */
@@ -129,17 +146,20 @@ class FakeTests implements TestPort {
     };
   }
 
-  snapshot(): Promise<ProjectSnapshot> {
+  snapshot(dir: string): Promise<ProjectSnapshot> {
     this.snapshots += 1;
+    this.dirs.push(dir);
     return Promise.resolve(SNAPSHOT);
   }
 
-  changedTestFiles(): Promise<string[]> {
+  changedTestFiles(dir: string): Promise<string[]> {
+    this.dirs.push(dir);
     const files = this.found.length > 1 ? this.found.shift()! : this.found[0];
     return Promise.resolve(files);
   }
 
-  runGenerated(_p: string, files: readonly string[]): Observable<TestRunEvent> {
+  runGenerated(dir: string, files: readonly string[]): Observable<TestRunEvent> {
+    this.dirs.push(dir);
     this.onRun();
     this.generatedRuns.push(files);
     const passed = this.rounds.length > 1 ? this.rounds.shift()! : this.rounds[0];
@@ -150,9 +170,68 @@ class FakeTests implements TestPort {
     return from(events);
   }
 
-  runRegression(): Observable<TestRunEvent> {
+  runRegression(dir: string): Observable<TestRunEvent> {
+    this.dirs.push(dir);
     const event: TestRunEvent = { type: 'report', report: report('regression', true, 1) };
     return of(event);
+  }
+}
+
+function setupResult(over: Partial<CommandResult> = {}): CommandResult {
+  return {
+    argv: ['npm', 'ci'],
+    exitCode: 0,
+    signal: null,
+    timedOut: false,
+    durationMs: 7,
+    output: 'added 12 packages\n',
+    outputBytes: 18,
+    spawnError: null,
+    ...over,
+  };
+}
+
+/** A workspace in memory: what was prepared, set up and committed, in which order. */
+class FakeWorkspace implements WorkspacePort {
+  info: WorkspaceInfo = {
+    path: '/ws/t1',
+    directory: '/ws/t1/app',
+    branch: 'cta/t1-add-multiply',
+    created: true,
+  };
+  prepared = 0;
+  readonly setups: { directory: string; command: string }[] = [];
+  /** What the setup command emits (a spawn and a passing result unless replaced). */
+  setupEvents: () => Observable<CommandEvent> = () =>
+    of<CommandEvent[]>(
+      { type: 'spawned', pid: 555, argv: ['npm', 'ci'] },
+      { type: 'finished', result: setupResult() },
+    );
+  readonly commits: string[] = [];
+  /** Status changes logged when each commit was made. */
+  readonly commitsAt: number[] = [];
+  commitError: Error | null = null;
+
+  constructor(private readonly log: FakeLog) {}
+
+  prepare(): Promise<WorkspaceInfo> {
+    this.prepared += 1;
+    return Promise.resolve(this.info);
+  }
+
+  setup(directory: string, command: string): Observable<CommandEvent> {
+    this.setups.push({ directory, command });
+    return this.setupEvents();
+  }
+
+  commit(
+    _workspace: WorkspaceInfo,
+    message: string,
+  ): Promise<{ commit: string; changed: boolean }> {
+    if (this.commitError !== null) return Promise.reject(this.commitError);
+    this.commits.push(message);
+    this.commitsAt.push(this.log.changes.length);
+    return Promise.resolve({ commit: `c${this.commits.length}`, changed: true });
   }
 }
 
@@ -166,10 +245,13 @@ class FakeLog implements RunLog {
   readonly batches: NewInteraction[][] = [];
   /** Writes from this many on throw `LeaseLostError`. */
   lostAfter = Infinity;
+  /** A task update for which the lease is found lost (and every write after it). */
+  lostAt: (patch: TaskPatch) => boolean = () => false;
   private writes = 0;
 
-  private countWrite(): void {
+  private countWrite(patch: TaskPatch = {}): void {
     this.writes += 1;
+    if (this.lostAt(patch)) this.lostAfter = Math.min(this.lostAfter, this.writes - 1);
     if (this.writes > this.lostAfter) throw new LeaseLostError('t1');
   }
 
@@ -180,7 +262,7 @@ class FakeLog implements RunLog {
   }
 
   write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void> {
-    this.countWrite();
+    this.countWrite(patch);
     this.batches.push([...records]);
     this.records.push(...records);
     Object.assign(this.row, patch);
@@ -195,7 +277,7 @@ class FakeLog implements RunLog {
   }
 
   update(patch: TaskPatch): Promise<void> {
-    this.countWrite();
+    this.countWrite(patch);
     Object.assign(this.row, patch);
     return Promise.resolve();
   }
@@ -260,6 +342,9 @@ function task(over: Partial<Task> = {}): Task {
     emptyTestTurns: 0,
     apiErrorStreak: 0,
     conversationCostUsd: 0,
+    isolation: 'none',
+    baseCommit: null,
+    setupCompletedAt: null,
     ...over,
   });
 }
@@ -268,6 +353,7 @@ interface Harness {
   agent: FakeAgent;
   tests: FakeTests;
   log: FakeLog;
+  workspace: FakeWorkspace;
   clock: FakeClock;
   control: TaskRunControl;
   run: () => Promise<void>;
@@ -277,11 +363,18 @@ const human = new SimulatedHumanService(loadConfig({}));
 
 function harness(
   script: (TurnEvent[] | Observable<TurnEvent>)[],
-  over: { task?: Partial<Task>; resumed?: boolean; regression?: string } = {},
+  over: {
+    task?: Partial<Task>;
+    resumed?: boolean;
+    regression?: string;
+    /** The task works in a worktree (the fake workspace), with this setup command. */
+    worktree?: { setup: string | null };
+  } = {},
 ): Harness {
   const agent = new FakeAgent(script);
   const tests = new FakeTests();
   const log = new FakeLog();
+  const workspace = new FakeWorkspace(log);
   const clock = new FakeClock();
   const control = new TaskRunControl();
   const ctx: RunContext = {
@@ -289,16 +382,31 @@ function harness(
     resumed: over.resumed ?? false,
     testCommand: null,
     regressionCommand: over.regression ?? null,
+    setupCommand: over.worktree?.setup ?? null,
     settings: { apiErrorRetryDelaySeconds: 10, apiErrorRetryMaxDelaySeconds: 120, killGraceMs: 0 },
   };
   const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
   const processes = { isGroupAlive: () => false, endGroup: () => Promise.resolve() };
   const make = (): TaskRun =>
-    new TaskRun(ctx, { agent, tests, human, log, processes, clock }, control, silent);
+    new TaskRun(
+      ctx,
+      {
+        agent,
+        tests,
+        human,
+        log,
+        processes,
+        clock,
+        workspace: over.worktree !== undefined ? workspace : null,
+      },
+      control,
+      silent,
+    );
   return {
     agent,
     tests,
     log,
+    workspace,
     clock,
     control,
     run: async () => {
@@ -592,5 +700,234 @@ describe('TaskRun', () => {
       testsTotal: 0,
     });
     expect(h.log.testCases).toEqual([]);
+  });
+
+  describe('in a workspace (isolation worktree)', () => {
+    const worktree = { task: { isolation: 'worktree' as const, baseCommit: 'b0' } };
+
+    it('prepares the workspace first; the agent, the tests and the regression suite run in it', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'npm test',
+        worktree: { setup: null },
+      });
+      await h.run();
+      expect(h.workspace.prepared).toBe(1);
+      expect(h.agent.requests.map((r) => r.cwd)).toEqual(['/ws/t1/app', '/ws/t1/app']);
+      expect(h.log.prompts()[0]).toContain('/ws/t1/app');
+      expect(new Set(h.tests.dirs)).toEqual(new Set(['/ws/t1/app']));
+      expect(h.log.row).toMatchObject({ workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' });
+      expect(h.log.records[0]).toMatchObject({
+        kind: 'system',
+        data: expect.objectContaining({ type: 'workspace_created', branch: 'cta/t1-add-multiply' }),
+      });
+      expect(h.workspace.setups).toEqual([]);
+    });
+
+    it('commits the change before it goes COMPLETED, and records head_commit', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      await h.run();
+      expect(h.log.path()).toEqual([
+        'RUNNING',
+        'TESTING(tests_requested)',
+        'COMPLETED(tests_passed)',
+      ]);
+      expect(h.workspace.commits).toHaveLength(1);
+      expect(h.workspace.commits[0]).toMatch(/^add multiply\n\nTask t1: COMPLETED/);
+      // Committed while the task was still TESTING: the commit is part of completing it.
+      expect(h.workspace.commitsAt).toEqual([1]);
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Completed, headCommit: 'c1' });
+    });
+
+    it('runs the setup command in a new workspace before the first turn and stores its output', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      let turnsAtSetup = -1;
+      h.workspace.setupEvents = () => {
+        turnsAtSetup = h.agent.requests.length;
+        return of<CommandEvent[]>(
+          { type: 'spawned', pid: 555, argv: ['npm', 'ci'] },
+          { type: 'finished', result: setupResult() },
+        );
+      };
+      await h.run();
+      expect(turnsAtSetup).toBe(0);
+      expect(h.workspace.setups).toEqual([{ directory: '/ws/t1/app', command: 'npm ci' }]);
+      const setup = h.log.records.filter((r) => r.kind === 'setup');
+      expect(setup).toHaveLength(1);
+      expect(setup[0].content).toContain('$ npm ci');
+      expect(setup[0].content).toContain('added 12 packages');
+      expect(setup[0].data).toMatchObject({ passed: true, exit_code: 0 });
+      expect(h.log.row.setupCompletedAt).toBeInstanceOf(Date);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('a failing setup command fails the task setup_failed with its output; the agent never runs', async () => {
+      const h = harness([turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      h.workspace.setupEvents = () =>
+        of<CommandEvent[]>(
+          { type: 'spawned', pid: 555, argv: ['npm', 'ci'] },
+          {
+            type: 'finished',
+            result: setupResult({ exitCode: 1, output: 'npm ERR! missing package-lock.json\n' }),
+          },
+        );
+      await h.run();
+      expect(h.agent.requests).toEqual([]);
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Failed, statusReason: 'setup_failed' });
+      expect(String(h.log.row.errorMessage)).toMatch(/`npm ci` exited with code 1/);
+      expect(String(h.log.row.errorMessage)).toContain('missing package-lock.json');
+      expect(h.log.records.filter((r) => r.kind === 'setup')[0].data).toMatchObject({
+        passed: false,
+        exit_code: 1,
+      });
+      expect(h.log.row.setupCompletedAt).toBeNull();
+    });
+
+    it('a setup command that times out fails the task setup_failed', async () => {
+      const h = harness([turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      h.workspace.setupEvents = () =>
+        of<CommandEvent>({
+          type: 'finished',
+          result: setupResult({ exitCode: null, timedOut: true, durationMs: 900_000 }),
+        });
+      await h.run();
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Failed, statusReason: 'setup_failed' });
+      expect(String(h.log.row.errorMessage)).toMatch(/timed out after 900000 ms/);
+    });
+
+    it('a cancel during the setup command stops it and keeps what it changed on the branch', async () => {
+      const started = new Subject<void>();
+      const h = harness([turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      let stopped = false;
+      h.workspace.setupEvents = () =>
+        concat(
+          of<CommandEvent>({ type: 'spawned', pid: 555, argv: ['npm', 'ci'] }),
+          new Observable<CommandEvent>(() => {
+            started.next();
+            return () => (stopped = true);
+          }),
+        );
+      started.subscribe(() => h.control.stop('cancel'));
+      await h.run();
+      expect(stopped).toBe(true);
+      expect(h.agent.requests).toEqual([]);
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, headCommit: 'c1' });
+      expect(h.workspace.commits[0]).toMatch(/^WIP: add multiply/);
+      expect(h.workspace.commits[0]).toContain('CANCELLED (cancelled)');
+    });
+
+    /** A task that was writing its tests in its workspace (set up) when its server stopped. */
+    const resumedInWorkspace: Partial<Task> = {
+      ...worktree.task,
+      claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+      iteration: 2,
+      runPhase: 'writing_tests',
+      testSnapshot: JSON.stringify(SNAPSHOT),
+      setupCompletedAt: new Date(0),
+    };
+
+    it('a resumed task re-attaches to its workspace: no second setup, the same directory', async () => {
+      const h = harness([turn()], {
+        resumed: true,
+        worktree: { setup: 'npm ci' },
+        task: { ...resumedInWorkspace, workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' },
+      });
+      h.workspace.info = { ...h.workspace.info, created: false };
+      await h.run();
+      expect(h.workspace.setups).toEqual([]);
+      expect(h.agent.requests.map((r) => [r.cwd, r.resume])).toEqual([['/ws/t1/app', true]]);
+      expect(h.log.records[0].data).toMatchObject({ type: 'workspace_attached' });
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('a resumed task whose workspace had to be checked out again runs the setup again', async () => {
+      const h = harness([turn()], {
+        resumed: true,
+        worktree: { setup: 'npm ci' },
+        task: resumedInWorkspace,
+      });
+      await h.run();
+      expect(h.workspace.setups).toHaveLength(1);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('a FAILED task keeps its uncommitted work as a commit on its branch', async () => {
+      const h = harness([turn(), turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.tests.found = [[]];
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'no_tests_written',
+        headCommit: 'c1',
+      });
+      expect(h.workspace.commits).toHaveLength(1);
+      expect(h.workspace.commits[0]).toContain('kept when it ended FAILED (no_tests_written)');
+    });
+
+    it('a task that cannot keep its work still ends FAILED (the work stays in the workspace)', async () => {
+      const h = harness(
+        [turn({ kind: 'api_error', apiError: 'not_logged_in', text: 'Not logged in' })],
+        {
+          ...worktree,
+          worktree: { setup: null },
+        },
+      );
+      h.workspace.commitError = new Error('disk full');
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'cli_not_logged_in',
+      });
+      expect(h.log.row.headCommit).toBeUndefined();
+    });
+
+    it('a commit that fails at completion fails the task workspace_error', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.commitError = new WorkspaceError('the workspace is not on its branch');
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'workspace_error',
+      });
+      expect(String(h.log.row.errorMessage)).toContain('not on its branch');
+    });
+
+    it('a shutdown leaves the workspace uncommitted, for the task to resume in', async () => {
+      const started = new Subject<void>();
+      const h = harness([turn(), hangingTurn(started)], { ...worktree, worktree: { setup: null } });
+      started.subscribe(() => h.control.stop('shutdown'));
+      await h.run();
+      expect(h.log.row.status).toBe(TaskStatus.Pending);
+      expect(h.workspace.commits).toEqual([]);
+    });
+
+    it('a run that lost its lease commits nothing (the new owner has the workspace)', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.log.lostAt = (patch) => patch.phase === 'committing';
+      await h.run();
+      expect(h.tests.generatedRuns).toHaveLength(1);
+      expect(h.workspace.commits).toEqual([]);
+      expect(h.log.row.status).toBe(TaskStatus.Testing);
+    });
+
+    it('a cancelled run that lost its lease commits nothing either', async () => {
+      const started = new Subject<void>();
+      const h = harness([hangingTurn(started)], { ...worktree, worktree: { setup: null } });
+      h.log.lostAt = (patch) => patch.phase === 'committing';
+      started.subscribe(() => h.control.stop('cancel'));
+      await h.run();
+      expect(h.workspace.commits).toEqual([]);
+      expect(h.log.changes).toEqual([]);
+    });
+  });
+
+  it('a task in place (isolation none) has no workspace: it runs in the project directory', async () => {
+    const h = harness([turn(), turn()]);
+    await h.run();
+    expect(h.workspace.prepared).toBe(0);
+    expect(h.agent.requests.map((r) => r.cwd)).toEqual(['/p', '/p']);
+    expect(new Set(h.tests.dirs)).toEqual(new Set(['/p']));
+    expect(h.workspace.commits).toEqual([]);
+    expect(h.log.row.headCommit).toBeUndefined();
   });
 });

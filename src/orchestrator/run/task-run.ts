@@ -14,8 +14,9 @@ import { TurnOutcome } from 'src/claude-cli';
 import { databaseFailureOf } from 'src/database';
 import { WorkingDirectoryGoneError } from 'src/process';
 import { Decision, PolicyInput, PolicyPhase } from 'src/simulated-human';
-import { isTerminal, LeaseLostError, StatusReason, TaskStatus } from 'src/tasks';
-import { TestRunReport } from 'src/test-runner';
+import { isTerminal, LeaseLostError, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
+import { CommandResult, TestRunReport } from 'src/test-runner';
+import { GitCommandError, WorkspaceError } from 'src/workspaces';
 import { AgentTurn } from 'src/orchestrator/run/agent-turn';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
@@ -26,11 +27,13 @@ import {
   END,
   followUpReason,
   pauseReason,
+  SetupStep,
   Step,
   TestsStep,
   TurnStep,
   turnStatus,
 } from 'src/orchestrator/run/run-steps';
+import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import { TestSetupHint } from 'src/simulated-human';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { capText, isAnsweredTurn } from 'src/orchestrator/run/turn-records';
@@ -72,16 +75,21 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * (`verdict.ts`): COMPLETED, or the failures go back to the agent. Each idea lives in its own
  * file: cost and tokens (`run-accounting.ts`), the conversation and its replacement
  * (`conversation.ts`), the wait after API errors (`api-error-backoff.ts`), what is stored for a
- * resume (`run-state.ts`), status changes (`run-status.ts`). The outside world is reached only
- * through `RunPorts`.
+ * resume (`run-state.ts`), status changes (`run-status.ts`), the task's workspace
+ * (`run-workspace.ts`: prepared before the first step, its setup command a step of its own,
+ * committed at the end). The outside world is reached only through `RunPorts`.
  *
  * - `control.stop(...)` (cancel, shutdown, lease lost) unsubscribes the running step, which ends
  *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
  *   goes back to PENDING (`shutdown`, resumable) or is left to its new owner (`lease_lost`).
- * - Every error is caught inside this pipeline: the task FAILS (`internal_error`, or
- *   `project_unavailable` when its directory is gone); a lost lease, or a database that stays
- *   unavailable or full through the event log's retries, stops it without writing more (the task
- *   is taken back once its lease runs out, and resumes).
+ * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
+ *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
+ *   create or commit its workspace); a lost lease, or a database that stays unavailable or full
+ *   through the event log's retries, stops it without writing more (the task is taken back once
+ *   its lease runs out, and resumes).
+ * - A task that ends FAILED or CANCELLED keeps its uncommitted work as a commit on its branch; a
+ *   COMPLETED one's change is committed there (`head_commit`). A shutdown leaves the workspace
+ *   as it is, for the task to resume in.
  */
 export class TaskRun {
   private readonly state: RunState;
@@ -89,7 +97,8 @@ export class TaskRun {
   private readonly tracker: ProcessTracker;
   private readonly turn: AgentTurn;
   private readonly testPhase: TestPhase;
-  private readonly testSetup: TestSetupHint;
+  private readonly workspace: RunWorkspace;
+  private testSetup: TestSetupHint | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -106,14 +115,32 @@ export class TaskRun {
       ports.clock,
       ctx.settings.killGraceMs,
     );
-    this.turn = new AgentTurn(task, ports, this.state, this.status, this.tracker);
-    this.testPhase = new TestPhase(ctx, ports, this.state, this.status, this.tracker);
-    const setup = ports.tests.describeTestSetup(task.projectPath, ctx.testCommand);
-    this.testSetup = {
-      framework: setup.framework,
-      command: setup.command,
-      conventions: setup.conventions,
-    };
+    this.workspace = new RunWorkspace(ctx, ports, this.state, this.tracker);
+    this.turn = new AgentTurn(ports, this.state, this.status, this.tracker, this.workspace);
+    this.testPhase = new TestPhase(
+      ctx,
+      ports,
+      this.state,
+      this.status,
+      this.tracker,
+      this.workspace,
+    );
+  }
+
+  /** How tests are run in the directory the agent works in (read once it is prepared). */
+  private get testSetupHint(): TestSetupHint {
+    if (this.testSetup === null) {
+      const setup = this.ports.tests.describeTestSetup(
+        this.workspace.directory,
+        this.ctx.testCommand,
+      );
+      this.testSetup = {
+        framework: setup.framework,
+        command: setup.command,
+        conventions: setup.conventions,
+      };
+    }
+    return this.testSetup;
   }
 
   private get taskId(): string {
@@ -139,8 +166,9 @@ export class TaskRun {
   // ---- steps ----
 
   private async begin(): Promise<Step> {
-    const { task, resumed } = this.ctx;
+    const { task } = this.ctx;
     this.logger.log(`Task ${this.taskId}: started (attempt ${task.attempt})`);
+    await this.workspace.prepare();
     if (this.state.iteration >= task.maxIterations) {
       await this.fail(
         'max_iterations_reached',
@@ -148,6 +176,13 @@ export class TaskRun {
       );
       return END;
     }
+    const first = this.firstStep();
+    return this.workspace.needsSetup ? { kind: 'setup', next: first } : first;
+  }
+
+  /** The first step of the agent's work: a new task's first turn, or where a resumed one was. */
+  private firstStep(): Step {
+    const { task, resumed } = this.ctx;
     if (resumed && this.state.conversation.started) {
       if (this.state.phase === 'running_tests' && this.state.testFiles.length > 0) {
         return { kind: 'tests', files: this.state.testFiles };
@@ -160,7 +195,7 @@ export class TaskRun {
       });
     }
     return this.turnStep({
-      prompt: this.ports.human.firstTurnPrompt(task.description, task.projectPath),
+      prompt: this.ports.human.firstTurnPrompt(task.description, this.workspace.directory),
       source: 'task',
       phase: 'work',
     });
@@ -191,9 +226,20 @@ export class TaskRun {
           .pipe(concatMap((outcome) => from(this.afterTurn(step, outcome))));
       case 'tests':
         return this.runTests(step);
+      case 'setup':
+        return this.workspace
+          .setup()
+          .pipe(concatMap((result) => from(this.afterSetup(step, result))));
       case 'end':
         return EMPTY;
     }
+  }
+
+  private async afterSetup(step: SetupStep, result: CommandResult): Promise<Step> {
+    const verdict = RunWorkspace.verdict(result);
+    if (verdict.passed) return step.next;
+    await this.fail('setup_failed', verdict.message);
+    return END;
   }
 
   private async afterTurn(step: TurnStep, outcome: TurnOutcome): Promise<Step> {
@@ -207,7 +253,7 @@ export class TaskRun {
       ...this.policyInput(step.phase, outcome),
       previousDeniedTools: state.previousDeniedTools,
       conversationStarted: state.conversation.started,
-      projectPath: this.ctx.task.projectPath,
+      projectPath: this.workspace.directory,
       testFilesFound,
       emptyTestTurns: state.emptyTestTurns,
       apiErrorStreak: state.backoff.streak,
@@ -232,9 +278,13 @@ export class TaskRun {
   private async afterTests(reports: readonly TestRunReport[]): Promise<Step> {
     const verdict = judgeTestRound(reports);
     if (verdict.passed) {
+      const committed = await this.workspace.commitResult(
+        `COMPLETED (tests passed) after ${this.state.iteration} agent turn(s).`,
+      );
       await this.status.release(TaskStatus.Completed, 'tests_passed', {
         ...verdict.counts,
         ...this.state.checkpoint(),
+        ...committed,
         resultSummary: completionSummary(
           reports,
           this.state.iteration,
@@ -264,7 +314,7 @@ export class TaskRun {
       maxPauses: task.maxPauses,
       turnsSinceEncouragement: state.turnsSinceEncouragement,
       taskDescription: task.description,
-      testSetup: this.testSetup,
+      testSetup: this.testSetupHint,
       encouragementSeed: this.ports.human.encouragementSeed(task.id, state.encouragements),
     };
   }
@@ -332,11 +382,24 @@ export class TaskRun {
   }
 
   private async fail(reason: StatusReason, message: string): Promise<void> {
+    const kept = await this.keepWork(TaskStatus.Failed, reason);
     await this.status.release(TaskStatus.Failed, reason, {
       ...this.state.checkpoint(),
+      ...kept,
       errorMessage: capText(message, MAX_ERROR_MESSAGE_BYTES),
     });
     this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
+  }
+
+  /** A FAILED or CANCELLED task's uncommitted work, committed on its branch (throws only a lost lease). */
+  private async keepWork(status: TaskStatus, reason: StatusReason): Promise<TaskPatch> {
+    const { patch, error } = await this.workspace.keepWork(status, reason);
+    if (error !== null) {
+      this.logger.warn(
+        `Task ${this.taskId}: its uncommitted work could not be committed (${error}); it stays in the workspace`,
+      );
+    }
+    return patch;
   }
 
   // ---- stopping ----
@@ -366,8 +429,10 @@ export class TaskRun {
       });
     }
     if (signal === 'cancel') {
+      const kept = await this.keepWork(TaskStatus.Cancelled, 'cancelled');
       await this.status.release(TaskStatus.Cancelled, 'cancelled', {
         ...this.state.checkpoint(),
+        ...kept,
         errorMessage: 'Cancelled on request.',
       });
       this.logger.log(`Task ${this.taskId}: CANCELLED`);
@@ -392,7 +457,11 @@ export class TaskRun {
     }
     const message = error instanceof Error ? error.message : String(error);
     const reason: StatusReason =
-      error instanceof WorkingDirectoryGoneError ? 'project_unavailable' : 'internal_error';
+      error instanceof WorkingDirectoryGoneError
+        ? 'project_unavailable'
+        : error instanceof WorkspaceError || error instanceof GitCommandError
+          ? 'workspace_error'
+          : 'internal_error';
     this.logger.error(`Task ${this.taskId}: ${reason}: ${message}`);
     try {
       await this.status.settled();

@@ -6,6 +6,7 @@ import { RunContext } from 'src/orchestrator/run/run-state';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunState } from 'src/orchestrator/run/run-state';
 import { RunStatus } from 'src/orchestrator/run/run-status';
+import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import { testRunInteraction } from 'src/orchestrator/run/turn-records';
 
 /**
@@ -24,10 +25,12 @@ export class TestPhase {
     private readonly state: RunState,
     private readonly status: RunStatus,
     private readonly tracker: ProcessTracker,
+    private readonly workspace: RunWorkspace,
   ) {}
 
+  /** Where the tests run: the task's workspace, or its project directory. */
   private get projectPath(): string {
-    return this.ctx.task.projectPath;
+    return this.workspace.directory;
   }
 
   /** The project as it is before the agent writes its tests. */

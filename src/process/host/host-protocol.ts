@@ -17,8 +17,9 @@ export type HostCommand =
   /** End the process group of spawn `id` (the server's subscriber unsubscribed). */
   | { type: 'stop'; id: number }
   /**
-   * Keep the processes working in `dir` until `killAtMs` (epoch ms) at most: past it the host
-   * ends them, and any process carrying the directory's marker, without asking the server.
+   * Keep the processes working in `dir` (or under it) until `killAtMs` (epoch ms) at most: past
+   * it the host ends them, and any process whose marker names such a directory, without asking
+   * the server.
    */
   | { type: 'supervise'; dir: string; killAtMs: number; killGraceMs: number }
   /** `dir` is no longer supervised (its task let go of it). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
@@ -95,8 +95,11 @@ describe('ProcessHost', () => {
     expect(ended(3)).toBe(true);
   });
 
-  it('ends the processes of a directory whose deadline passed, those that left their group too', async () => {
-    // The child starts a grandchild in a session of its own (setsid): outside the child's group.
+  it('ends the processes in and under a directory whose deadline passed, those that left their group too', async () => {
+    // The child works in a subdirectory (a project inside a worktree) and starts a grandchild in
+    // a session of its own (setsid): outside the child's group.
+    const app = join(dir, 'app');
+    mkdirSync(app);
     spawn(
       4,
       [
@@ -105,10 +108,13 @@ describe('ProcessHost', () => {
         'console.log(g.pid);',
         'setInterval(() => {}, 1000);',
       ].join('\n'),
+      app,
     );
     await eventually(() => /^\d+\n$/.test(output(4)), 'the grandchild to start');
     const escaped = Number(output(4));
-    const other = realpathSync(mkdtempSync(join(tmpdir(), 'cta-host-other-')));
+    // A directory whose name merely starts with the supervised one's is another directory.
+    const other = `${dir}-other`;
+    mkdirSync(other);
     spawn(5, 'setInterval(() => {}, 1000)', other);
     await eventually(() => pidOf(5) > 0, 'the other child to start');
 

@@ -2,6 +2,7 @@ import { BehaviorSubject, Subscription } from 'rxjs';
 import { HostCommand, HostEvent, WORK_DIR_MARKER } from 'src/process/host/host-protocol';
 import {
   endProcess,
+  isAtOrUnder,
   killProcessGroup,
   processesMarkedWith,
   runProcess,
@@ -129,10 +130,10 @@ export class ProcessHost {
     this.send({ type: 'end', id }, () => undefined);
   }
 
-  /** Ends the groups of the children working in `dir` and the processes marked with it. */
+  /** Ends the groups of the children working in or under `dir` and the processes marked so. */
   private async endDirectory(dir: string, killGraceMs: number): Promise<number[]> {
     const groups = [...this.children.values()]
-      .filter((c) => c.dir === dir && c.pgid !== null)
+      .filter((c) => isAtOrUnder(c.dir, dir) && c.pgid !== null)
       .map((c) => c.pgid!);
     await Promise.all(groups.map((pgid) => killProcessGroup(pgid, killGraceMs)));
     const escaped = processesMarkedWith(WORK_DIR_MARKER, dir);

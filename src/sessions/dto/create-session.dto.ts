@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { GitRefProperty } from 'src/sessions/dto/git-ref.property';
+import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
 
 export const SESSION_NAME_MAX_LENGTH = 200;
 export const COMMAND_MAX_LENGTH = 2000;
@@ -54,4 +56,33 @@ export class CreateSessionDto {
   @Matches(/\S/, { message: 'regression_command must not be blank' })
   @MaxLength(COMMAND_MAX_LENGTH)
   regression_command?: string | null;
+
+  @ApiPropertyOptional({
+    enum: ISOLATION_MODES,
+    description:
+      '`worktree`: each task works in its own git worktree and branch under WORKSPACES_DIR, and tasks of the repository run side by side (the default for a git repository); `none`: tasks work in the project directory itself, one at a time (the only mode outside git)',
+    example: 'worktree',
+  })
+  @IsOptional()
+  @IsIn(ISOLATION_MODES)
+  isolation?: Isolation;
+
+  @GitRefProperty(
+    "What tasks start from unless a task names its own: a branch, tag, remote branch or commit (isolation `worktree`); default: the commit checked out in the project when each task is created. A local branch named here is also where a task's merge goes by default",
+  )
+  base_ref?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    description:
+      'Command run in each new workspace before the agent starts (split into argv, never run by a shell; SETUP_TIMEOUT_SECONDS); its output is stored as a `setup` interaction, and a failure fails the task with `setup_failed`. Isolation `worktree` only',
+    example: 'npm ci',
+    maxLength: COMMAND_MAX_LENGTH,
+    nullable: true,
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/\S/, { message: 'setup_command must not be blank' })
+  @MaxLength(COMMAND_MAX_LENGTH)
+  setup_command?: string | null;
 }

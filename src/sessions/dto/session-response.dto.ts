@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { Page } from 'src/common';
+import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
 
 export class SessionResponseDto {
   @ApiProperty({ format: 'uuid', example: '3f1d2a4e-9a7b-4a51-9a0f-0c8d6f1e2b3c' })
@@ -19,6 +20,24 @@ export class SessionResponseDto {
 
   @ApiProperty({ type: String, nullable: true, example: 'npm test' })
   regression_command!: string | null;
+
+  @ApiProperty({
+    enum: ISOLATION_MODES,
+    example: 'worktree',
+    description: '`worktree`: a git worktree and branch per task; `none`: in the project directory',
+  })
+  isolation!: Isolation;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'main',
+    description: 'What tasks start from; null: the commit checked out when a task is created',
+  })
+  base_ref!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'npm ci' })
+  setup_command!: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
   created_at!: string;

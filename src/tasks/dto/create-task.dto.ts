@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min } from 'class-validator';
+import { GitRefProperty } from 'src/sessions';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
 
@@ -40,4 +41,9 @@ export class CreateTaskDto {
   @IsInt()
   @Min(0)
   max_pauses?: number;
+
+  @GitRefProperty(
+    "What the task's workspace starts from: a branch, tag, remote branch or commit (sessions with isolation `worktree`); default: the session's base_ref, else the commit checked out in the project now. Resolved to `base_commit` at once",
+  )
+  base_ref?: string | null;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { Page } from 'src/common';
+import { ISOLATION_MODES, type Isolation } from 'src/sessions';
 import { INTERACTION_KINDS, type InteractionKind } from 'src/tasks/claude-interaction.entity';
 import {
   STATUS_REASONS,
@@ -89,6 +90,96 @@ export class TaskResponseDto {
 
   @ApiProperty({ example: false })
   cancel_requested!: boolean;
+
+  @ApiProperty({
+    enum: ISOLATION_MODES,
+    example: 'worktree',
+    description:
+      '`worktree`: the task works in its own git worktree and branch; `none`: in the project directory',
+  })
+  isolation!: Isolation;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      'The ref the task starts from, as asked for; null: the commit checked out when it was created',
+  })
+  base_ref!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '64e1b21df1c67110aa908f16852723e32ad6f436',
+    description: 'The commit the workspace starts from; the diff is against it',
+  })
+  base_commit!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'main',
+    description:
+      'Where a merge goes by default: the local branch base_ref names, or the branch checked out when the task was created',
+  })
+  target_branch!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'cta/9b2e7c1a-create-a-calculator-function',
+    description:
+      "The task's branch (once its workspace exists); it stays after the workspace is removed",
+  })
+  branch!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '/srv/cta/data/workspaces/9b2e7c1a-5d4f-4e3b-8a6c-1f2d3e4a5b6c',
+    description: "The task's worktree, where the agent and the tests run",
+  })
+  workspace_path!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: null,
+    description:
+      'When the workspace was removed (WORKSPACE_RETENTION_HOURS after the task ended, or when deleted)',
+  })
+  workspace_removed_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      "The branch's commit with the task's work, committed when the task ended (COMPLETED; FAILED or CANCELLED keep their uncommitted work this way too)",
+  })
+  head_commit!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  merged_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      "The target branch's commit after the merge (a merge or squash commit, or head_commit itself after a fast-forward)",
+  })
+  merge_commit!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'The branch merged into',
+  })
+  merged_into!: string | null;
 
   @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
   created_at!: string;

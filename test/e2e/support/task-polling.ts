@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -43,6 +44,32 @@ export function copyFixtureProject(fixture: FixtureName, parent: string, name: s
     execFileSync('git', args, { cwd: target, env: gitEnv, stdio: 'ignore' });
   }
   return realpathSync(target);
+}
+
+/**
+ * A temporary directory for a spec file's project copies, with the fake CLI's log
+ * (`FAKE_CLAUDE_LOG`, read back by `fakeInvocations`) and state in it, for the file's duration:
+ * registers its own `beforeAll` / `afterAll` (the server passes `FAKE_CLAUDE_*` to the CLI).
+ */
+export function fakeClaudeWorkdir(prefix: string): { root(): string; logFile(): string } {
+  let root = '';
+  const saved = {
+    FAKE_CLAUDE_LOG: process.env.FAKE_CLAUDE_LOG,
+    FAKE_CLAUDE_STATE_DIR: process.env.FAKE_CLAUDE_STATE_DIR,
+  };
+  beforeAll(() => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+    process.env.FAKE_CLAUDE_LOG = join(root, 'fake-claude.log');
+    process.env.FAKE_CLAUDE_STATE_DIR = join(root, 'fake-state');
+  });
+  afterAll(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+  return { root: () => root, logFile: () => join(root, 'fake-claude.log') };
 }
 
 /** A `[[fake-script:...]]` directive: item k scripts the k-th turn of the conversation. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LogLevel } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
@@ -18,7 +21,8 @@ export interface TestAppOptions {
   /**
    * AppConfig variables (as strings, like the environment) on top of the defaults. The real
    * process environment is NOT read; DATABASE_URL is set to the fresh database. The task
-   * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on.
+   * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on. WORKSPACES_DIR is
+   * a fresh temporary directory (removed by `close()`) unless `env` names one.
    */
   env?: Record<string, string>;
   /** Extra provider overrides, e.g. `(b) => b.overrideProvider(X).useValue(fake)`. */
@@ -46,11 +50,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const shared = typeof options.database === 'object' ? options.database : null;
   const database =
     shared ?? (await createTestDatabase((options.database as TestDatabaseKind) ?? 'sqlite'));
-  const dropOwnDatabase = (): Promise<void> => (shared ? Promise.resolve() : database.drop());
+  const ownWorkspaces =
+    options.env?.WORKSPACES_DIR === undefined
+      ? mkdtempSync(join(tmpdir(), 'cta-test-workspaces-'))
+      : null;
+  const dropOwnDatabase = async (): Promise<void> => {
+    if (ownWorkspaces !== null) rmSync(ownWorkspaces, { recursive: true, force: true });
+    if (!shared) await database.drop();
+  };
   let app: NestExpressApplication | undefined;
   try {
     const config = loadConfig({
       ORCHESTRATOR_ENABLED: 'false',
+      ...(ownWorkspaces !== null ? { WORKSPACES_DIR: ownWorkspaces } : {}),
       ...options.env,
       DATABASE_URL: database.url,
     });

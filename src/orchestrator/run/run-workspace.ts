@@ -1,0 +1,182 @@
+import { concatMap, defer, filter, from, Observable } from 'rxjs';
+import { StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
+import { CommandEvent, CommandResult, formatCommandLine } from 'src/test-runner';
+import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
+import { RunPorts, WorkspaceInfo } from 'src/orchestrator/run/run-ports';
+import { RunContext, RunState } from 'src/orchestrator/run/run-state';
+import { capText } from 'src/orchestrator/run/turn-records';
+
+/** Most of a failed setup command's output repeated in the task's error message. */
+const SETUP_FAILURE_OUTPUT_BYTES = 4 * 1024;
+
+/** How a setup command ended, in words. */
+function describeEnd(result: CommandResult): string {
+  if (result.timedOut) return `timed out after ${result.durationMs} ms`;
+  if (result.spawnError !== null) return `could not start (${result.spawnError})`;
+  if (result.exitCode === null) return `was killed by ${result.signal ?? 'a signal'}`;
+  return `exited with code ${result.exitCode}`;
+}
+
+const passed = (result: CommandResult): boolean => result.exitCode === 0 && !result.timedOut;
+
+/**
+ * THE RUN'S WORKSPACE: where the agent, the generated tests and the regression suite run. For a
+ * task in a worktree (isolation `worktree`, through `WorkspacePort`):
+ *
+ * - `prepare` creates the task's workspace before its first step, or re-attaches to it when the
+ *   task resumes, and records it on the task (`workspace_path`, `branch`);
+ * - the session's setup command runs in a workspace checked out now (`setup`), its output stored
+ *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`);
+ * - a COMPLETED task's changes are committed on its branch (`commitResult`, `head_commit`), and a
+ *   FAILED or CANCELLED task's uncommitted work is kept the same way (`keepWork`).
+ *
+ * A task in place (isolation `none`) has none of this: its directory is the project's.
+ */
+export class RunWorkspace {
+  private info: WorkspaceInfo | null = null;
+  private setupDone: boolean;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly ports: RunPorts,
+    private readonly state: RunState,
+    private readonly tracker: ProcessTracker,
+  ) {
+    this.setupDone = ctx.task.setupCompletedAt !== null;
+  }
+
+  /** Where the agent and the tests run: the workspace once prepared, else the project. */
+  get directory(): string {
+    return this.info?.directory ?? this.ctx.task.projectPath;
+  }
+
+  /** The setup command still has to run in the workspace. */
+  get needsSetup(): boolean {
+    return this.info !== null && this.ctx.setupCommand !== null && !this.setupDone;
+  }
+
+  /** Creates the workspace or re-attaches to it, and records it on the task. */
+  async prepare(): Promise<void> {
+    const port = this.ports.workspace;
+    if (port === null) return;
+    await this.ports.log.update({ phase: 'preparing_workspace' });
+    const info = await port.prepare();
+    this.info = info;
+    if (info.created) this.setupDone = false;
+    await this.ports.log.update({
+      workspacePath: info.path,
+      branch: info.branch,
+      ...(info.created ? { setupCompletedAt: null } : {}),
+    });
+    await this.ports.log.append({
+      kind: 'system',
+      iteration: this.state.iteration,
+      content: info.created
+        ? `Workspace ${info.path} checked out on branch ${info.branch} (base ${this.ctx.task.baseCommit ?? '?'}).`
+        : `Workspace ${info.path} on branch ${info.branch} re-attached.`,
+      data: {
+        type: info.created ? 'workspace_created' : 'workspace_attached',
+        path: info.path,
+        branch: info.branch,
+        base_commit: this.ctx.task.baseCommit,
+      },
+    });
+  }
+
+  /**
+   * Runs the setup command in the workspace, storing its output as a `setup` record; emits its
+   * result once stored (a passed one is remembered on the task). Unsubscribing ends it.
+   */
+  setup(): Observable<CommandResult> {
+    const command = this.ctx.setupCommand;
+    const port = this.ports.workspace;
+    if (command === null || port === null) throw new Error('no setup command to run');
+    return defer(() => this.ports.log.update({ phase: 'running_setup' })).pipe(
+      concatMap(() => port.setup(this.directory, command)),
+      concatMap((event: CommandEvent) => from(this.onSetupEvent(event))),
+      filter((result): result is CommandResult => result !== null),
+    );
+  }
+
+  private async onSetupEvent(event: CommandEvent): Promise<CommandResult | null> {
+    if (event.type === 'spawned') {
+      await this.tracker.started(event.pid);
+      return null;
+    }
+    await this.tracker.settle();
+    const result = event.result;
+    await this.ports.log.append({
+      kind: 'setup',
+      iteration: this.state.iteration,
+      content: capText(
+        `$ ${formatCommandLine(result.argv)}  (${describeEnd(result)})\n${result.output}`,
+      ),
+      data: {
+        command: result.argv,
+        passed: passed(result),
+        exit_code: result.exitCode,
+        timed_out: result.timedOut,
+        duration_ms: result.durationMs,
+      },
+    });
+    if (passed(result)) {
+      this.setupDone = true;
+      await this.ports.log.update({ setupCompletedAt: new Date(), processGroupId: null });
+    } else {
+      await this.ports.log.update({ processGroupId: null });
+    }
+    return result;
+  }
+
+  /** Whether a setup result lets the task go on, and the failure's message when not. */
+  static verdict(result: CommandResult): { passed: boolean; message: string } {
+    return {
+      passed: passed(result),
+      message:
+        `The setup command \`${formatCommandLine(result.argv)}\` ${describeEnd(result)}:\n` +
+        capText(result.output.slice(-SETUP_FAILURE_OUTPUT_BYTES), SETUP_FAILURE_OUTPUT_BYTES),
+    };
+  }
+
+  /** Commits the COMPLETED task's changes on its branch: the task's `head_commit`. */
+  async commitResult(summary: string): Promise<TaskPatch> {
+    const port = this.ports.workspace;
+    if (port === null || this.info === null) return {};
+    // A fenced write first: a run that lost its lease must not commit in a workspace its new
+    // owner works in.
+    await this.ports.log.update({ phase: 'committing' });
+    const { commit } = await port.commit(
+      this.info,
+      `${this.subject()}\n\nTask ${this.ctx.task.id}: ${summary}\n`,
+    );
+    return { headCommit: commit };
+  }
+
+  /**
+   * Keeps a FAILED or CANCELLED task's uncommitted work as a commit on its branch. A failed commit
+   * is returned, not thrown (the task ends all the same; the work stays in the workspace, and
+   * its removal commits it); only a lost lease throws.
+   */
+  async keepWork(
+    status: TaskStatus,
+    reason: StatusReason,
+  ): Promise<{ patch: TaskPatch; error: string | null }> {
+    const port = this.ports.workspace;
+    if (port === null || this.info === null) return { patch: {}, error: null };
+    await this.ports.log.update({ phase: 'committing' });
+    try {
+      const { commit } = await port.commit(
+        this.info,
+        `WIP: ${this.subject()}\n\nUncommitted work of task ${this.ctx.task.id}, kept when it ended ${status} (${reason}).\n`,
+      );
+      return { patch: { headCommit: commit }, error: null };
+    } catch (error) {
+      return { patch: {}, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private subject(): string {
+    const line = this.ctx.task.description.split('\n', 1)[0].trim();
+    return line.length > 72 ? `${line.slice(0, 69)}...` : line;
+  }
+}

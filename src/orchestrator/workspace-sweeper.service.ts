@@ -1,0 +1,114 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { DataSource, In, IsNull, LessThanOrEqual, Not } from 'typeorm';
+import { Clock } from 'src/common';
+import { AppConfig } from 'src/config';
+import { isDirectoryInUse } from 'src/process';
+import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
+import { WorkspacesService } from 'src/workspaces';
+
+const SWEEP_INTERVAL_NAME = 'workspace-sweep';
+
+/** Most workspaces removed per sweep (the rest at the next one). */
+const SWEEP_BATCH = 50;
+
+/**
+ * WORKSPACES DO NOT PILE UP. At start and every WORKSPACE_SWEEP_SECONDS:
+ *
+ * - the workspace of a task that ended WORKSPACE_RETENTION_HOURS ago or more is removed (its
+ *   uncommitted changes committed on its branch first; the branch stays);
+ * - a workspace directory whose task no longer exists (deleted while its removal failed, or a
+ *   server that died in between) is removed the same way, unless a process still works in it.
+ *
+ * Removal goes through git (`TaskWorkspaceCleanup`, `WorkspacesService.retire`); a failure is
+ * logged and tried again at the next sweep. Instances that share a WORKSPACES_DIR must share
+ * the database too (a workspace whose task is in another database looks left over).
+ */
+@Injectable()
+export class WorkspaceSweeperService implements OnModuleDestroy {
+  private readonly logger = new Logger('WorkspaceSweeper');
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly workspaces: WorkspacesService,
+    private readonly cleanup: TaskWorkspaceCleanup,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  /** Sweeps now and every WORKSPACE_SWEEP_SECONDS. */
+  schedule(): void {
+    const run = (): void => {
+      this.sweep().catch((error: unknown) =>
+        this.logger.error(`Workspace sweep failed: ${String(error)}`),
+      );
+    };
+    run();
+    this.scheduler.addInterval(
+      SWEEP_INTERVAL_NAME,
+      setInterval(run, this.config.WORKSPACE_SWEEP_SECONDS * 1000),
+    );
+  }
+
+  /** One sweep (one at a time); returns how many workspaces were removed. */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = null));
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<number> {
+    const tasks = this.dataSource.getRepository(Task);
+    const cutoff = new Date(
+      this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,
+    );
+    const expired = await tasks.find({
+      where: {
+        isolation: 'worktree',
+        workspacePath: Not(IsNull()),
+        workspaceRemovedAt: IsNull(),
+        status: In([...TERMINAL_STATUSES]),
+        completedAt: LessThanOrEqual(cutoff),
+      },
+      order: { completedAt: 'ASC' },
+      take: SWEEP_BATCH,
+    });
+    let removed = 0;
+    for (const task of expired) {
+      try {
+        await this.cleanup.retire(task, 'retention');
+        removed += 1;
+      } catch (error) {
+        this.logger.warn(`Task ${task.id}: workspace not removed: ${String(error)}`);
+      }
+    }
+    const ids = await this.workspaces.listWorkspaceIds();
+    const known = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await tasks.find({
+        select: { id: true },
+        where: { id: In(ids.slice(i, i + 500)) },
+      });
+      for (const row of rows) known.add(row.id);
+    }
+    for (const id of ids.filter((candidate) => !known.has(candidate))) {
+      const path = this.workspaces.pathFor(id);
+      if (isDirectoryInUse(path)) continue;
+      try {
+        await this.cleanup.retireLeftover(id);
+        removed += 1;
+      } catch (error) {
+        this.logger.warn(`Workspace ${path} without a task not removed: ${String(error)}`);
+      }
+    }
+    return removed;
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', SWEEP_INTERVAL_NAME)) {
+      this.scheduler.deleteInterval(SWEEP_INTERVAL_NAME);
+    }
+  }
+}

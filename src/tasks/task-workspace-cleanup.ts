@@ -1,0 +1,134 @@
+import { existsSync } from 'node:fs';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AppConfig } from 'src/config';
+import { WorkspacesService } from 'src/workspaces';
+import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+
+/** Why a workspace is removed. */
+export type RetireReason = 'retention' | 'deleted';
+
+/**
+ * REMOVING A TASK'S WORKSPACE: when the task is deleted, and WORKSPACE_RETENTION_HOURS after it
+ * ended (the sweep). Nothing is lost: changes still uncommitted are committed on the task's
+ * branch first, and the branch stays (unless DELETE_MERGED_BRANCHES and the task was merged, and
+ * the branch is still where the merge took it). A removal of a task that still exists is noted
+ * on it (`workspace_removed_at` and a `system` record).
+ */
+@Injectable()
+export class TaskWorkspaceCleanup {
+  private readonly logger = new Logger('TaskWorkspaces');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly workspaces: WorkspacesService,
+    private readonly events: TaskEventLog,
+    @InjectRepository(Task) private readonly tasks: Repository<Task>,
+  ) {}
+
+  /**
+   * Commits the uncommitted work of a task that was ended without its run (FAILED or CANCELLED by
+   * the lease sweep after its server died) on its branch, and records it as the task's
+   * `head_commit`. Logs instead of throwing: the work stays in the workspace, and its removal
+   * commits it.
+   */
+  async keepWork(taskId: string, status: TaskStatus): Promise<void> {
+    const task = await this.tasks.findOneBy({ id: taskId });
+    if (task === null || task.status !== status) return;
+    const { workspacePath, branch, gitDir } = task;
+    if (workspacePath === null || branch === null || gitDir === null) return;
+    if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return;
+    try {
+      const kept = await this.workspaces.commit(
+        { path: workspacePath, branch, gitDir },
+        `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${task.statusReason ?? '-'}).\n`,
+      );
+      await this.events.noteWhere({
+        taskId,
+        where: 'status = :status',
+        params: { status },
+        patch: { headCommit: kept.commit },
+        record: {
+          kind: 'system',
+          iteration: task.iteration,
+          content: kept.changed
+            ? `Uncommitted work kept as ${kept.commit} on ${branch}.`
+            : `No uncommitted work; ${branch} stays at ${kept.commit}.`,
+          data: { type: 'work_kept', commit: kept.commit, changed: kept.changed },
+        },
+      });
+    } catch (error) {
+      this.logger.warn(`Task ${taskId}: its uncommitted work was not committed: ${String(error)}`);
+    }
+  }
+
+  /** Removes `task`'s workspace; throws when it could not (it is left as it was). */
+  async retire(task: Task, reason: RetireReason): Promise<void> {
+    if (task.workspacePath === null || task.workspaceRemovedAt !== null) return;
+    const merged = task.mergedAt !== null && task.headCommit !== null;
+    const result = await this.workspaces.retire({
+      path: task.workspacePath,
+      gitDir: task.gitDir,
+      branch: task.branch,
+      message: keepMessage(task, reason),
+      deleteBranchAt: this.config.DELETE_MERGED_BRANCHES && merged ? task.headCommit : null,
+    });
+    if (reason === 'deleted') return;
+    const kept = result.keptCommit ? `; uncommitted changes kept as ${result.keptCommit}` : '';
+    await this.events.noteWhere({
+      taskId: task.id,
+      where: 'workspace_removed_at IS NULL',
+      patch: { workspaceRemovedAt: new Date() },
+      record: {
+        kind: 'system',
+        iteration: task.iteration,
+        content:
+          `Workspace ${task.workspacePath} removed (${reason}); branch ${task.branch ?? '-'} ` +
+          `${result.branchDeleted ? 'deleted (merged)' : 'kept'}${kept}.`,
+        data: {
+          type: 'workspace_removed',
+          reason,
+          kept_commit: result.keptCommit,
+          branch_deleted: result.branchDeleted,
+        },
+      },
+    });
+  }
+
+  /** Removes `task`'s workspace, logging instead of throwing (the sweep tries again later). */
+  async retireQuietly(task: Task, reason: RetireReason): Promise<void> {
+    try {
+      await this.retire(task, reason);
+    } catch (error) {
+      this.logger.warn(`Task ${task.id}: workspace not removed (${reason}): ${String(error)}`);
+    }
+  }
+
+  /** Removes a workspace left without its task (deleted while its removal failed, say). */
+  async retireLeftover(taskId: string): Promise<void> {
+    await this.workspaces.retire({
+      path: this.workspaces.pathFor(taskId),
+      gitDir: null,
+      branch: null,
+      message: `WIP: work left in the workspace of deleted task ${taskId}\n\nKept when the workspace was removed.\n`,
+      deleteBranchAt: null,
+    });
+  }
+}
+
+/** The first line of a task's description, shortened for a commit subject. */
+function subject(task: Task): string {
+  const line = task.description.split('\n', 1)[0].trim();
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+/** The message of the commit that keeps a workspace's uncommitted changes at its removal. */
+function keepMessage(task: Task, reason: RetireReason): string {
+  return (
+    `WIP: ${subject(task)}\n\nChanges left uncommitted in the workspace of task ${task.id} ` +
+    `(${task.status}), kept when the workspace was removed (${reason}).\n`
+  );
+}

@@ -1,0 +1,79 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  StreamableFile,
+} from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import {
+  MergeTaskDto,
+  TaskDiffQueryDto,
+  TaskDiffResponseDto,
+  TaskMergeResponseDto,
+} from 'src/tasks/dto/task-workspace.dto';
+import { toTaskDiffResponse } from 'src/tasks/task.mapper';
+import { TaskWorkspaceService } from 'src/tasks/task-workspace.service';
+
+@ApiTags('tasks')
+@Controller(`${API_PREFIX}/tasks`)
+export class TaskWorkspaceController {
+  constructor(private readonly workspaces: TaskWorkspaceService) {}
+
+  @Get(':id/diff')
+  @ApiOperation({
+    summary: "The task's change against its base commit",
+    description:
+      "Per file: status and lines added and removed, and the unified diff (what `git diff <base_commit> <head_commit>` prints). While the task runs, the workspace's files as they are now; after it ended, its head commit. The patch is cut past DIFF_MAX_BYTES (whole files first; `truncated` and `note` say so). `?format=patch` answers the raw patch as text/x-diff (the `X-Diff-Truncated` header says whether it was cut). 409 `workspace_unavailable` for a task that works in place.",
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiExtraModels(TaskDiffResponseDto)
+  @ApiOkResponse({
+    description: 'The diff as JSON, or (`format=patch`) the raw patch',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(TaskDiffResponseDto) } },
+      'text/x-diff': { schema: { type: 'string' } },
+    },
+  })
+  @ApiErrorResponses(400, 404, 409)
+  async diff(
+    @Param('id', UuidParamPipe) id: string,
+    @Query() query: TaskDiffQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TaskDiffResponseDto | StreamableFile> {
+    const { task, diff, live } = await this.workspaces.diff(id);
+    if (query.format === 'json') return toTaskDiffResponse(task, diff, live);
+    res.setHeader('X-Diff-Truncated', String(diff.truncated));
+    return new StreamableFile(diff.patch, { type: 'text/x-diff; charset=utf-8' });
+  }
+
+  @Post(':id/merge')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Merge a COMPLETED task's branch",
+    description:
+      "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes. A conflict is 409 `merge_conflict` listing the files, and changes nothing. The task records `merged_at`, `merge_commit` and `merged_into`.",
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TaskMergeResponseDto })
+  @ApiErrorResponses(400, 404, 409)
+  async merge(
+    @Param('id', UuidParamPipe) id: string,
+    @Body() dto: MergeTaskDto,
+  ): Promise<TaskMergeResponseDto> {
+    return this.workspaces.merge(id, dto);
+  }
+}

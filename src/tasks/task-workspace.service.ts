@@ -1,0 +1,156 @@
+import { existsSync } from 'node:fs';
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode } from 'src/common';
+import {
+  DiffTarget,
+  GitCommandError,
+  LockTimeoutError,
+  WorkspaceDiff,
+  WorkspaceDiffService,
+  WorkspaceError,
+  WorkspaceMergeService,
+} from 'src/workspaces';
+import { MergeTaskDto, TaskMergeResponseDto } from 'src/tasks/dto/task-workspace.dto';
+import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { isTerminal, TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+import { toTaskResponse } from 'src/tasks/task.mapper';
+import { TasksService } from 'src/tasks/tasks.service';
+
+/**
+ * Runs a git operation on a task's repository; git failing (the repository gone, git too old, the
+ * repository locked for too long) is a 409 `workspace_unavailable` saying so, not a 500.
+ */
+async function onRepository<T>(
+  taskId: string,
+  what: string,
+  operation: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    const gitFailed =
+      error instanceof GitCommandError ||
+      error instanceof WorkspaceError ||
+      error instanceof LockTimeoutError;
+    if (!gitFailed) throw error;
+    throw new DomainError(
+      ErrorCode.WorkspaceUnavailable,
+      `The ${what} of task ${taskId} failed in its repository: ${error.message}`,
+    );
+  }
+}
+
+/** The first line of a description, shortened for a commit subject. */
+function subject(task: Task): string {
+  const line = task.description.split('\n', 1)[0].trim();
+  return line.length > 72 ? `${line.slice(0, 69)}...` : line;
+}
+
+/**
+ * REVIEW AND MERGE OF A TASK'S CHANGE (`GET /tasks/{id}/diff`, `POST /tasks/{id}/merge`). Both load
+ * the task first (`TasksService.findOne`: 404 for an unknown id).
+ */
+@Injectable()
+export class TaskWorkspaceService {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly diffs: WorkspaceDiffService,
+    private readonly merges: WorkspaceMergeService,
+    private readonly events: TaskEventLog,
+  ) {}
+
+  /**
+   * The task's change against its base commit: its head commit once it ended, the workspace's
+   * files as they are now while it runs (or waits to resume), nothing before it started.
+   */
+  async diff(id: string): Promise<{ task: Task; diff: WorkspaceDiff; live: boolean }> {
+    const task = await this.tasks.findOne(id);
+    if (task.isolation !== 'worktree' || task.baseCommit === null || task.gitDir === null) {
+      throw new DomainError(
+        ErrorCode.WorkspaceUnavailable,
+        `Task ${id} works in its project directory (isolation none): it has no workspace or base commit to diff against`,
+      );
+    }
+    const workspace =
+      task.workspacePath !== null &&
+      task.workspaceRemovedAt === null &&
+      existsSync(task.workspacePath)
+        ? task.workspacePath
+        : null;
+    const ended = isTerminal(task.status) && task.headCommit !== null;
+    const base = { gitDir: task.gitDir, base: task.baseCommit };
+    const target: DiffTarget =
+      !ended && workspace !== null
+        ? { kind: 'workspace', ...base, workspace }
+        : { kind: 'commit', ...base, head: task.headCommit ?? task.baseCommit };
+    const diff = await onRepository(id, 'diff', () => this.diffs.diff(target));
+    return { task, diff, live: target.kind === 'workspace' };
+  }
+
+  /** Merges a COMPLETED task's head commit into the target branch and records it on the task. */
+  async merge(id: string, dto: MergeTaskDto): Promise<TaskMergeResponseDto> {
+    const task = await this.tasks.findOne(id);
+    const notMergeable = (why: string): DomainError =>
+      new DomainError(ErrorCode.TaskNotMergeable, `Task ${id} cannot be merged: ${why}`, {
+        status: task.status,
+      });
+    if (task.isolation !== 'worktree') throw notMergeable('it worked in place (isolation none)');
+    if (task.status !== TaskStatus.Completed) throw notMergeable(`it is ${task.status}`);
+    if (task.mergedAt !== null) {
+      throw notMergeable(`it was merged into ${task.mergedInto} already (${task.mergeCommit})`);
+    }
+    if (task.headCommit === null || task.branch === null || task.gitDir === null) {
+      throw notMergeable('it has no commit');
+    }
+    const target = dto.target_branch ?? task.targetBranch;
+    if (target === null) {
+      throw new DomainError(
+        ErrorCode.MergeTargetInvalid,
+        'The task started from no branch (a detached HEAD, a tag or a commit): name target_branch',
+      );
+    }
+    const strategy = dto.strategy ?? 'merge';
+    const message =
+      strategy === 'squash'
+        ? `${subject(task)}\n\nSquashed from ${task.branch} (task ${task.id}).\n`
+        : `Merge ${task.branch} into ${target}\n\n${subject(task)} (task ${task.id}).\n`;
+    const { gitDir, headCommit, branch } = task;
+    const outcome = await onRepository(id, 'merge', () =>
+      this.merges.merge({
+        gitDir,
+        source: headCommit,
+        sourceBranch: branch,
+        target,
+        strategy,
+        message,
+      }),
+    );
+    await this.events.noteWhere({
+      taskId: id,
+      where: 'merged_at IS NULL',
+      patch: { mergedAt: new Date(), mergeCommit: outcome.commit, mergedInto: target },
+      record: {
+        kind: 'system',
+        iteration: task.iteration,
+        content: `Merged ${task.branch} into ${target} (${strategy}): ${outcome.previous} -> ${outcome.commit}.`,
+        data: {
+          type: 'merged',
+          strategy,
+          target_branch: target,
+          previous_commit: outcome.previous,
+          merge_commit: outcome.commit,
+          updated_worktree: outcome.updatedWorktree,
+        },
+      },
+    });
+    return {
+      target_branch: target,
+      strategy,
+      merge_commit: outcome.commit,
+      previous_commit: outcome.previous,
+      updated_worktree: outcome.updatedWorktree,
+      task: toTaskResponse(await this.tasks.findOne(id)),
+    };
+  }
+}

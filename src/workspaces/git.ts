@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { Subscription } from 'rxjs';
+import { AppConfig } from 'src/config';
+import { buildChildEnv, ProcessLauncher, SpawnError } from 'src/process';
+
+/**
+ * Settings every git command of the server runs with, whatever the user's configuration says:
+ *
+ * - `core.hooksPath=/dev/null`: none of the repository's hooks run. The commits, worktrees and
+ *   merges the server makes are its own bookkeeping; a user's pre-commit hook (a linter, a test
+ *   run, a prompt) would run unattended on the agent's work, could hang or fail, and would run
+ *   code from the repository with the server's rights. Review happens at the merge, by a person.
+ * - no signing (a key agent may prompt), no filesystem monitor daemon, no automatic gc or
+ *   maintenance (a background process that would outlive the command), no submodule recursion
+ *   (it would fetch), and diff output that does not depend on `diff.*` settings.
+ */
+export const GIT_SETTINGS: readonly string[] = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'core.quotepath=false',
+  'color.ui=false',
+  'gc.auto=0',
+  'maintenance.auto=false',
+  'commit.gpgSign=false',
+  'submodule.recurse=false',
+  'diff.noprefix=false',
+  'diff.mnemonicPrefix=false',
+  'diff.relative=false',
+].flatMap((setting) => ['-c', setting]);
+
+/** Longest stdout kept by default (a diff or a listing); more is reported as `truncated`. */
+const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** Longest stderr kept. */
+const MAX_STDERR_BYTES = 64 * 1024;
+
+export interface GitOptions {
+  /** Directory git runs in: a workspace, or (with `gitDir`) the repository's git directory. */
+  cwd: string;
+  /**
+   * Run against this git directory without a work tree (`--git-dir`): for commands on the
+   * repository itself (refs, worktrees, merges), which then cannot touch any checkout.
+   */
+  gitDir?: string;
+  /** Extra environment (e.g. `GIT_INDEX_FILE`). */
+  env?: Record<string, string>;
+  /** stdout kept at most; the command is stopped once it printed more (`truncated`). */
+  maxOutputBytes?: number;
+}
+
+export interface GitResult {
+  /** Exit code; null when the command was stopped (output over the limit). */
+  exitCode: number | null;
+  stdout: Buffer;
+  stderr: string;
+  /** stdout went past `maxOutputBytes`: the first `maxOutputBytes + 1` bytes are kept. */
+  truncated: boolean;
+}
+
+/** A git command that could not run, timed out, or failed where success was required. */
+export class GitCommandError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    message: string,
+    readonly result: GitResult | null = null,
+  ) {
+    super(message);
+    this.name = 'GitCommandError';
+  }
+}
+
+/**
+ * THE ONLY WAY THE SERVER RUNS GIT. Every call is started by the process host (`ProcessLauncher`:
+ * argv, no shell, its own process group, stdin closed) with the allowlisted environment, `LC_ALL=C`, no prompts, no
+ * optional index writes (`GIT_OPTIONAL_LOCKS=0`: reading a status never rewrites an index), the
+ * configured author and committer, the fixed settings above and GIT_TIMEOUT_SECONDS.
+ */
+@Injectable()
+export class Git {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly launcher: ProcessLauncher,
+  ) {}
+
+  /** Runs `git <args>`; resolves with whatever exit code it had. */
+  run(args: readonly string[], options: GitOptions): Promise<GitResult> {
+    const argv = [
+      ...GIT_SETTINGS,
+      ...(options.gitDir !== undefined ? [`--git-dir=${options.gitDir}`] : []),
+      ...args,
+    ];
+    const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const timeoutMs = this.config.GIT_TIMEOUT_SECONDS * 1000;
+    return new Promise<GitResult>((resolve, reject) => {
+      const stdout: Buffer[] = [];
+      let stdoutBytes = 0;
+      let stderr = '';
+      let settled = false;
+      const subscription = new Subscription();
+      const done = (finish: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        subscription.unsubscribe();
+        finish();
+      };
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(new GitCommandError(args, `git ${args[0]} timed out after ${timeoutMs} ms`)),
+          ),
+        timeoutMs,
+      );
+      const child = this.launcher.run({
+        command: 'git',
+        args: argv,
+        cwd: options.cwd,
+        env: this.env(options.env),
+        killGraceMs: 1000,
+      }).subscribe({
+        next: (event) => {
+          if (event.type === 'stdout') {
+            stdout.push(event.chunk);
+            stdoutBytes += event.chunk.length;
+            if (stdoutBytes > maxBytes) {
+              done(() =>
+                resolve({
+                  exitCode: null,
+                  stdout: Buffer.concat(stdout).subarray(0, maxBytes + 1),
+                  stderr,
+                  truncated: true,
+                }),
+              );
+            }
+          } else if (event.type === 'stderr') {
+            if (stderr.length < MAX_STDERR_BYTES) stderr += event.chunk.toString('utf8');
+          } else if (event.type === 'exit') {
+            const exitCode = event.code;
+            done(() =>
+              resolve({ exitCode, stdout: Buffer.concat(stdout), stderr, truncated: false }),
+            );
+          }
+        },
+        error: (error: unknown) =>
+          done(() =>
+            reject(
+              new GitCommandError(
+                args,
+                error instanceof SpawnError && error.code === 'ENOENT'
+                  ? 'git is not installed (not found on PATH)'
+                  : `git ${args[0]} could not run: ${String(error)}`,
+              ),
+            ),
+          ),
+      });
+      // Added after subscribing: if the command already ended, this ends what is left of it.
+      subscription.add(child);
+    });
+  }
+
+  /** Runs `git <args>` and returns its stdout (utf8, trailing newline removed); throws unless it exits 0. */
+  async text(args: readonly string[], options: GitOptions): Promise<string> {
+    const result = await this.run(args, options);
+    if (result.exitCode !== 0) throw failure(args, result);
+    return result.stdout.toString('utf8').replace(/\n$/, '');
+  }
+
+  /** True when `git <args>` exits 0, false when it exits 1; throws on anything else. */
+  async test(args: readonly string[], options: GitOptions): Promise<boolean> {
+    const result = await this.run(args, options);
+    if (result.exitCode === 0 || result.exitCode === 1) return result.exitCode === 0;
+    throw failure(args, result);
+  }
+
+  private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const name = this.config.COMMIT_AUTHOR_NAME;
+    const email = this.config.COMMIT_AUTHOR_EMAIL;
+    return buildChildEnv(process.env, {
+      LC_ALL: 'C',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_OPTIONAL_LOCKS: '0',
+      GIT_AUTHOR_NAME: name,
+      GIT_AUTHOR_EMAIL: email,
+      GIT_COMMITTER_NAME: name,
+      GIT_COMMITTER_EMAIL: email,
+      ...extra,
+    });
+  }
+}
+
+/** The error for a git command that did not exit 0: its first stderr lines. */
+export function failure(args: readonly string[], result: GitResult): GitCommandError {
+  const stderr = result.stderr.trim().split('\n').slice(0, 5).join(' / ');
+  return new GitCommandError(
+    args,
+    `git ${args[0]} failed (exit ${result.exitCode ?? 'stopped'}): ${stderr || 'no message'}`,
+    result,
+  );
+}

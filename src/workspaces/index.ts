@@ -1,0 +1,24 @@
+export { GitCommandError } from 'src/workspaces/git';
+export type { ProjectRepository } from 'src/workspaces/git-repository';
+export { acquireLockFile, LockTimeoutError } from 'src/workspaces/lock-file';
+export { LOCK_FILE_NAME } from 'src/workspaces/repository-locks';
+export { FILE_CHANGE_STATUSES, WorkspaceDiffService } from 'src/workspaces/workspace-diff';
+export type {
+  DiffTarget,
+  FileChange,
+  FileChangeStatus,
+  WorkspaceDiff,
+} from 'src/workspaces/workspace-diff';
+export { WorkspaceError } from 'src/workspaces/workspace-errors';
+export { MERGE_STRATEGIES, WorkspaceMergeService } from 'src/workspaces/workspace-merge';
+export type { MergeOutcome, MergeStrategy } from 'src/workspaces/workspace-merge';
+export { WorkspaceUsage } from 'src/workspaces/workspace-usage';
+export type { WorkspaceUsageSnapshot } from 'src/workspaces/workspace-usage';
+export { WorkspacesModule } from 'src/workspaces/workspaces.module';
+export { WorkspacesService } from 'src/workspaces/workspaces.service';
+export type {
+  PreparedWorkspace,
+  RetireResult,
+  TaskBase,
+  WorkspaceSpec,
+} from 'src/workspaces/workspaces.service';

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from 'src/config';
+import { acquireLockFile } from 'src/workspaces/lock-file';
+
+/** The lock file in a repository's common git directory (shared by all its worktrees). */
+export const LOCK_FILE_NAME = 'cta-workspaces.lock';
+
+/** A lock not touched for this long (its holder died elsewhere, or hangs) is taken over. */
+const STALE_MS = 60_000;
+
+/**
+ * GIT OPERATIONS ON ONE REPOSITORY, ONE AT A TIME. Adding and removing worktrees, moving and
+ * deleting branches and merging are serialized per repository: inside this process by a queue
+ * per repository (no polling between this server's own tasks), across processes (several server
+ * instances on one host sharing a repository) by a lock file in the repository's common git
+ * directory, which every instance finds whatever its own settings (`lock-file.ts`: a crashed
+ * holder never blocks). Git's own lock files back this up for git processes of other programs.
+ */
+@Injectable()
+export class RepositoryLocks {
+  private readonly logger = new Logger('RepositoryLock');
+  private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** Runs `fn` holding the lock of the repository whose common git directory is `gitDir`. */
+  async withLock<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(gitDir) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(gitDir, tail);
+    try {
+      await previous;
+      const lock = await acquireLockFile(join(gitDir, LOCK_FILE_NAME), {
+        staleMs: STALE_MS,
+        waitMs: Math.max(STALE_MS, 2 * this.config.GIT_TIMEOUT_SECONDS * 1000),
+        onStale: (path, holder) =>
+          this.logger.warn(
+            `Took over the stale lock ${path}` +
+              (holder ? ` (pid ${holder.pid} on ${holder.host} is gone)` : ''),
+          ),
+        onLost: (path) =>
+          this.logger.error(`The lock ${path} was taken over while held here (held too long?)`),
+      });
+      try {
+        return await fn();
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      done();
+      if (this.tails.get(gitDir) === tail) this.tails.delete(gitDir);
+    }
+  }
+}

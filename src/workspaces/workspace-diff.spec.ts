@@ -1,0 +1,113 @@
+import { cutPatch, parseNameStatusZ, parseNumstatZ } from 'src/workspaces/workspace-diff';
+import { parseConflictedFiles } from 'src/workspaces/workspace-merge';
+import { parseWorktreeList } from 'src/workspaces/git-repository';
+
+describe('reading git output', () => {
+  it('reads --name-status -z, renames and copies with their old path', () => {
+    const out = [
+      'M',
+      'src/a.js',
+      'A',
+      'new file.txt',
+      'R087',
+      'old.js',
+      'moved.js',
+      'D',
+      'gone',
+      'C100',
+      'x',
+      'y',
+      'T',
+      'link',
+      '',
+    ].join('\0');
+    expect(parseNameStatusZ(out)).toEqual([
+      { status: 'modified', path: 'src/a.js', oldPath: null },
+      { status: 'added', path: 'new file.txt', oldPath: null },
+      { status: 'renamed', path: 'moved.js', oldPath: 'old.js' },
+      { status: 'deleted', path: 'gone', oldPath: null },
+      { status: 'copied', path: 'y', oldPath: 'x' },
+      { status: 'type_changed', path: 'link', oldPath: null },
+    ]);
+    expect(parseNameStatusZ('')).toEqual([]);
+  });
+
+  it('reads --numstat -z: counts, binary files, renames and tabs in names', () => {
+    const out = [
+      '3\t1\tsrc/a.js',
+      '-\t-\timg.png',
+      '0\t0\t',
+      'old.js',
+      'moved.js',
+      '1\t0\ta\tb.txt',
+      '',
+    ].join('\0');
+    expect(parseNumstatZ(out)).toEqual([
+      { path: 'src/a.js', additions: 3, deletions: 1 },
+      { path: 'img.png', additions: null, deletions: null },
+      { path: 'moved.js', additions: 0, deletions: 0 },
+      { path: 'a\tb.txt', additions: 1, deletions: 0 },
+    ]);
+  });
+
+  it('cuts a patch at the last whole file that fits, or at a line end', () => {
+    const file = (name: string, lines: number): string =>
+      `diff --git a/${name} b/${name}\n--- a/${name}\n+++ b/${name}\n@@ -0,0 +1,${lines} @@\n${'+x\n'.repeat(lines)}`;
+    const patch = Buffer.from(file('a', 5) + file('b', 50) + file('c', 5));
+    expect(cutPatch(patch, patch.length)).toEqual({ kept: patch, files: 3 });
+    const cut = cutPatch(patch, file('a', 5).length + 20);
+    expect(cut.kept.toString()).toBe(file('a', 5));
+    expect(cut.files).toBe(1);
+    const inFirst = cutPatch(patch, 60);
+    expect(inFirst.files).toBe(0);
+    expect(inFirst.kept.length).toBeLessThanOrEqual(60);
+    expect(inFirst.kept.toString().endsWith('\n')).toBe(true);
+  });
+
+  it('reads the conflicted files of merge-tree --name-only -z', () => {
+    const out = [
+      '934e97dc',
+      'a.txt',
+      'src/b.js',
+      'a.txt',
+      '',
+      '1',
+      'a.txt',
+      'Auto-merging',
+      'Auto-merging a.txt\n',
+      '',
+    ].join('\0');
+    expect(parseConflictedFiles(out)).toEqual(['a.txt', 'src/b.js']);
+  });
+
+  it('reads worktree list --porcelain -z', () => {
+    const out = [
+      'worktree /repo',
+      'HEAD 64e1b21d',
+      'branch refs/heads/main',
+      '',
+      'worktree /ws/t1',
+      'HEAD 5af2b61a',
+      'branch refs/heads/cta/t1',
+      'locked initializing',
+      '',
+      'worktree /ws/t2',
+      'HEAD 5af2b61a',
+      'detached',
+      'locked',
+      '',
+      '',
+    ].join('\0');
+    expect(parseWorktreeList(out)).toEqual([
+      { path: '/repo', head: '64e1b21d', branch: 'refs/heads/main', bare: false, locked: null },
+      {
+        path: '/ws/t1',
+        head: '5af2b61a',
+        branch: 'refs/heads/cta/t1',
+        bare: false,
+        locked: 'initializing',
+      },
+      { path: '/ws/t2', head: '5af2b61a', branch: null, bare: false, locked: '' },
+    ]);
+  });
+});

@@ -1,0 +1,230 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from 'src/config';
+import { failure, Git } from 'src/workspaces/git';
+
+export const FILE_CHANGE_STATUSES = [
+  'added',
+  'modified',
+  'deleted',
+  'renamed',
+  'copied',
+  'type_changed',
+  'unmerged',
+  'unknown',
+] as const;
+
+export type FileChangeStatus = (typeof FILE_CHANGE_STATUSES)[number];
+
+/** One changed file of a diff. */
+export interface FileChange {
+  path: string;
+  /** The path before a rename or copy. */
+  oldPath: string | null;
+  status: FileChangeStatus;
+  /** Lines added and removed; null for a binary file. */
+  additions: number | null;
+  deletions: number | null;
+  binary: boolean;
+}
+
+/** A change against a task's base commit. */
+export interface WorkspaceDiff {
+  baseCommit: string;
+  /** The commit compared; null when the workspace's files as they are now were compared. */
+  headCommit: string | null;
+  files: FileChange[];
+  additions: number;
+  deletions: number;
+  /** The unified diff (what `git diff <base> <head>` prints), possibly cut. */
+  patch: Buffer;
+  truncated: boolean;
+  /** Says what was left out when the patch was cut. */
+  note: string | null;
+}
+
+/** What to compare: `base` with a commit, or with a workspace's files as they are now. */
+export type DiffTarget =
+  | { kind: 'commit'; gitDir: string; base: string; head: string }
+  | { kind: 'workspace'; gitDir: string; base: string; workspace: string };
+
+const STATUS_LETTERS: Record<string, FileChangeStatus> = {
+  A: 'added',
+  M: 'modified',
+  D: 'deleted',
+  R: 'renamed',
+  C: 'copied',
+  T: 'type_changed',
+  U: 'unmerged',
+};
+
+interface NamedStatus {
+  status: FileChangeStatus;
+  path: string;
+  oldPath: string | null;
+}
+
+/** The entries of `git diff --name-status -z` (renames and copies carry the old path first). */
+export function parseNameStatusZ(output: string): NamedStatus[] {
+  const fields = output.split('\0');
+  const entries: NamedStatus[] = [];
+  let i = 0;
+  while (i < fields.length && fields[i] !== '') {
+    const letter = fields[i][0];
+    const status = STATUS_LETTERS[letter] ?? 'unknown';
+    if (letter === 'R' || letter === 'C') {
+      entries.push({ status, oldPath: fields[i + 1], path: fields[i + 2] });
+      i += 3;
+    } else {
+      entries.push({ status, oldPath: null, path: fields[i + 1] });
+      i += 2;
+    }
+  }
+  return entries;
+}
+
+interface LineCounts {
+  path: string;
+  additions: number | null;
+  deletions: number | null;
+}
+
+/** The entries of `git diff --numstat -z` ('-' counts for a binary file; renames as two paths). */
+export function parseNumstatZ(output: string): LineCounts[] {
+  const fields = output.split('\0');
+  const entries: LineCounts[] = [];
+  let i = 0;
+  while (i < fields.length && fields[i] !== '') {
+    const [added, deleted] = fields[i].split('\t', 2);
+    const path = fields[i].slice(added.length + deleted.length + 2);
+    const count = (n: string): number | null => (n === '-' ? null : Number(n));
+    if (path === '') {
+      entries.push({ path: fields[i + 2], additions: count(added), deletions: count(deleted) });
+      i += 3;
+    } else {
+      entries.push({ path, additions: count(added), deletions: count(deleted) });
+      i += 1;
+    }
+  }
+  return entries;
+}
+
+/**
+ * `patch` cut to at most `maxBytes`: at the start of the last file's diff that does not fit
+ * (whole files only, so the rest still applies), or at a line end when even the first file is
+ * larger. Returns the kept part and how many files' diffs it holds completely.
+ */
+export function cutPatch(patch: Buffer, maxBytes: number): { kept: Buffer; files: number } {
+  if (patch.length <= maxBytes) {
+    return { kept: patch, files: countFiles(patch) };
+  }
+  const window = patch.subarray(0, maxBytes + 1);
+  const fileStart = window.lastIndexOf('\ndiff --git ');
+  if (fileStart > 0) {
+    const kept = patch.subarray(0, fileStart + 1);
+    return { kept, files: countFiles(kept) };
+  }
+  const lineEnd = window.lastIndexOf('\n');
+  return { kept: patch.subarray(0, lineEnd > 0 ? lineEnd + 1 : maxBytes), files: 0 };
+}
+
+function countFiles(patch: Buffer): number {
+  let count = patch.subarray(0, 11).toString('latin1') === 'diff --git ' ? 1 : 0;
+  let at = patch.indexOf('\ndiff --git ');
+  while (at !== -1) {
+    count += 1;
+    at = patch.indexOf('\ndiff --git ', at + 1);
+  }
+  return count;
+}
+
+/** `git diff` options for output that matches a plain `git diff <base> <head>`. */
+const DIFF_OPTIONS = ['-M', '--no-color', '--no-ext-diff', '--no-textconv'];
+
+/**
+ * REVIEWING A TASK'S CHANGE: its diff against the base commit, per file (status, lines added and
+ * removed) and as a unified diff bounded by DIFF_MAX_BYTES. While a task runs its workspace's
+ * files are compared as they are (tracked and untracked files alike, ignored ones left out),
+ * through a temporary index: the workspace's own index, which the agent may be using, is never
+ * written. Read-only for the repository apart from new objects (as `git add` writes them).
+ */
+@Injectable()
+export class WorkspaceDiffService {
+  constructor(
+    private readonly git: Git,
+    private readonly config: AppConfig,
+  ) {}
+
+  async diff(target: DiffTarget): Promise<WorkspaceDiff> {
+    const head = target.kind === 'commit' ? target.head : await this.snapshotTree(target.workspace);
+    const options = { cwd: target.gitDir, gitDir: target.gitDir };
+    const range = [target.base, head];
+    const [names, counts, patch] = await Promise.all([
+      this.git.run(['diff', '--name-status', '-z', ...DIFF_OPTIONS, ...range], options),
+      this.git.run(['diff', '--numstat', '-z', ...DIFF_OPTIONS, ...range], options),
+      this.git.run(['diff', ...DIFF_OPTIONS, '--src-prefix=a/', '--dst-prefix=b/', ...range], {
+        ...options,
+        maxOutputBytes: this.config.DIFF_MAX_BYTES,
+      }),
+    ]);
+    for (const [args, result] of [
+      [['diff', '--name-status'], names],
+      [['diff', '--numstat'], counts],
+    ] as const) {
+      if (result.exitCode !== 0) throw failure(args, result);
+    }
+    if (!patch.truncated && patch.exitCode !== 0) throw failure(['diff'], patch);
+    const lines = new Map(
+      parseNumstatZ(counts.stdout.toString('utf8')).map((c) => [c.path, c] as const),
+    );
+    const files = parseNameStatusZ(names.stdout.toString('utf8')).map((entry): FileChange => {
+      const count = lines.get(entry.path);
+      const additions = count?.additions ?? null;
+      const deletions = count?.deletions ?? null;
+      return { ...entry, additions, deletions, binary: count !== undefined && additions === null };
+    });
+    const cut = patch.truncated ? cutPatch(patch.stdout, this.config.DIFF_MAX_BYTES) : null;
+    return {
+      baseCommit: target.base,
+      headCommit: target.kind === 'commit' ? target.head : null,
+      files,
+      additions: files.reduce((sum, f) => sum + (f.additions ?? 0), 0),
+      deletions: files.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
+      patch: cut?.kept ?? patch.stdout,
+      truncated: cut !== null,
+      note:
+        cut === null
+          ? null
+          : `The diff is longer than DIFF_MAX_BYTES (${this.config.DIFF_MAX_BYTES} bytes): the patch ${
+              cut.files > 0
+                ? `holds the first ${cut.files} of ${files.length} files whole`
+                : 'shows only the start of the first file'
+            }; the file list and line counts are complete.`,
+    };
+  }
+
+  /**
+   * The tree of the workspace's files as they are now: the workspace's index copied to a
+   * temporary file (its stat cache keeps this fast), every change added to the copy, written as
+   * a tree. Started from HEAD when the index cannot be copied (a split index, say).
+   */
+  private async snapshotTree(workspace: string): Promise<string> {
+    const scratch = await mkdtemp(join(tmpdir(), 'cta-index-'));
+    try {
+      const index = join(scratch, 'index');
+      const env = { GIT_INDEX_FILE: index };
+      const own = await this.git.text(['rev-parse', '--git-path', 'index'], { cwd: workspace });
+      const copied = await copyFile(isAbsolute(own) ? own : join(workspace, own), index).then(
+        () => true,
+        () => false,
+      );
+      if (!copied) await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
+      await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
+      return await this.git.text(['write-tree'], { cwd: workspace, env });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode } from 'src/common';
+import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceRoot } from 'src/workspaces/workspace-root';
+import { WorkspacesService } from 'src/workspaces/workspaces.service';
+
+export const MERGE_STRATEGIES = ['merge', 'squash', 'fast_forward'] as const;
+
+export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
+
+export interface MergeRequest {
+  gitDir: string;
+  /** The commit to merge (the task's head). */
+  source: string;
+  /** The task's branch (never a target). */
+  sourceBranch: string;
+  /** The branch to merge into (`main`, not `refs/heads/main`). */
+  target: string;
+  strategy: MergeStrategy;
+  /** Message of the merge or squash commit. */
+  message: string;
+}
+
+export interface MergeOutcome {
+  /** The target's new commit: the merge or squash commit, or the source for a fast-forward. */
+  commit: string;
+  /** The target's commit before. */
+  previous: string;
+  /** The working tree that has the target checked out and was updated with it, if any. */
+  updatedWorktree: string | null;
+}
+
+const refused = (message: string, reason: string, details: Record<string, unknown> = {}) =>
+  new DomainError(ErrorCode.MergeRefused, message, { reason, ...details });
+
+/** Conflicted paths from `git merge-tree --write-tree --name-only -z` (after the tree id). */
+export function parseConflictedFiles(output: string): string[] {
+  const fields = output.split('\0');
+  const files: string[] = [];
+  for (let i = 1; i < fields.length && fields[i] !== ''; i += 1) {
+    if (!files.includes(fields[i])) files.push(fields[i]);
+  }
+  return files;
+}
+
+/**
+ * MERGING A TASK'S BRANCH, without a working tree: `git merge-tree --write-tree` computes the
+ * result, `git commit-tree` makes the merge (or squash) commit and `git update-ref <target> <new>
+ * <old>` moves the target only if nothing else moved it. A conflict changes nothing (409 with the
+ * files). All of it holds the repository's lock.
+ *
+ * When the target is checked out in a working tree (the user's checkout), that tree is updated
+ * too, so that it does not suddenly look changed: only when it has no changes to tracked files
+ * (else 409 `working_tree_dirty`), with `git read-tree -m -u <old> <new>` (which refuses to
+ * overwrite anything), and back again should the ref update fail. A target checked out in a
+ * task's workspace is refused.
+ */
+@Injectable()
+export class WorkspaceMergeService {
+  constructor(
+    private readonly git: Git,
+    private readonly locks: RepositoryLocks,
+    private readonly workspaces: WorkspacesService,
+    private readonly root: WorkspaceRoot,
+  ) {}
+
+  merge(request: MergeRequest): Promise<MergeOutcome> {
+    return this.locks.withLock(request.gitDir, () => this.mergeLocked(request));
+  }
+
+  private async mergeLocked(request: MergeRequest): Promise<MergeOutcome> {
+    const repo: GitOptions = { cwd: request.gitDir, gitDir: request.gitDir };
+    const { target, source } = request;
+    const targetRef = `refs/heads/${target}`;
+    const valid = await this.git.test(['check-ref-format', targetRef], repo);
+    const previous = valid ? await this.workspaces.tip(request.gitDir, target) : null;
+    if (previous === null || target === request.sourceBranch) {
+      throw new DomainError(
+        ErrorCode.MergeTargetInvalid,
+        target === request.sourceBranch
+          ? `${target} is the task's own branch`
+          : `There is no branch ${target} to merge into`,
+        { target_branch: target },
+      );
+    }
+    const holder = (await this.workspaces.worktrees(request.gitDir)).find(
+      (w) => w.branch === targetRef,
+    );
+    if (holder !== undefined && this.root.contains(holder.path)) {
+      throw refused(
+        `${target} is checked out in the task workspace ${holder.path}`,
+        'target_in_workspace',
+      );
+    }
+    if (holder !== undefined) await this.assertClean(holder.path, target);
+    if (await this.git.test(['merge-base', '--is-ancestor', source, previous], repo)) {
+      throw refused(`${target} already contains ${source}`, 'up_to_date');
+    }
+    const commit = await this.result(request, previous, repo);
+    if (holder !== undefined) await this.updateWorktree(holder.path, previous, commit, target);
+    const moved = await this.git.run(
+      [
+        'update-ref',
+        '-m',
+        `cta: ${request.strategy} ${request.sourceBranch}`,
+        targetRef,
+        commit,
+        previous,
+      ],
+      repo,
+    );
+    if (moved.exitCode !== 0) {
+      if (holder !== undefined) await this.updateWorktree(holder.path, commit, previous, target);
+      throw refused(`${target} moved while the merge was made; try again`, 'target_moved');
+    }
+    return { commit, previous, updatedWorktree: holder?.path ?? null };
+  }
+
+  /** The target's new commit for the strategy (nothing is changed yet). */
+  private async result(request: MergeRequest, previous: string, repo: GitOptions): Promise<string> {
+    const { source, target } = request;
+    if (request.strategy === 'fast_forward') {
+      if (!(await this.git.test(['merge-base', '--is-ancestor', previous, source], repo))) {
+        throw new DomainError(
+          ErrorCode.MergeNotFastForward,
+          `${target} has commits the task's branch does not have: it cannot be fast-forwarded; merge or squash instead`,
+          { target_branch: target, target_commit: previous },
+        );
+      }
+      return source;
+    }
+    const merged = await this.git.run(
+      ['merge-tree', '--write-tree', '--name-only', '-z', '--no-messages', previous, source],
+      repo,
+    );
+    if (merged.exitCode === 1) {
+      const files = parseConflictedFiles(merged.stdout.toString('utf8'));
+      throw new DomainError(
+        ErrorCode.MergeConflict,
+        `Merging into ${target} conflicts in ${files.length} file(s): ${files.slice(0, 20).join(', ')}; nothing was changed`,
+        { target_branch: target, files },
+      );
+    }
+    if (merged.exitCode !== 0) throw failure(['merge-tree'], merged);
+    const tree = merged.stdout.toString('utf8').split('\0')[0];
+    const parents =
+      request.strategy === 'merge' ? ['-p', previous, '-p', source] : ['-p', previous];
+    return this.git.text(['commit-tree', tree, ...parents, '-m', request.message], repo);
+  }
+
+  /** 409 `working_tree_dirty` unless the tree at `path` has no changes to tracked files. */
+  private async assertClean(path: string, target: string): Promise<void> {
+    const status = await this.git.text(['status', '--porcelain=v1', '-z', '--untracked-files=no'], {
+      cwd: path,
+    });
+    const entries = status.split('\0');
+    const files: string[] = [];
+    for (let i = 0; i < entries.length; i += 1) {
+      if (entries[i].length < 4) continue;
+      files.push(entries[i].slice(3));
+      if (entries[i][0] === 'R' || entries[i][0] === 'C') i += 1;
+    }
+    if (files.length > 0) {
+      throw new DomainError(
+        ErrorCode.WorkingTreeDirty,
+        `${target} is checked out in ${path}, which has uncommitted changes; commit or stash them, or merge into another branch`,
+        { worktree: path, files: files.slice(0, 100) },
+      );
+    }
+  }
+
+  /** Moves the checked-out tree at `path` from `from` to `to` (refusing to overwrite anything). */
+  private async updateWorktree(
+    path: string,
+    from: string,
+    to: string,
+    target: string,
+  ): Promise<void> {
+    const result = await this.git.run(['read-tree', '-m', '-u', from, to], { cwd: path });
+    if (result.exitCode !== 0) {
+      throw new DomainError(
+        ErrorCode.WorkingTreeDirty,
+        `${target} is checked out in ${path}, whose files would be overwritten: ${result.stderr.trim().split('\n')[0]}`,
+        { worktree: path },
+      );
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from 'src/config';
+
+/** A task id as workspace directories are named: a lower-case UUID. */
+const WORKSPACE_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * WORKSPACES_DIR, created at start and canonical (symlinks resolved, so the agent's working
+ * directory is checked exactly). Each task's workspace is the directory named after its id
+ * directly inside it; nothing else in it is ever touched, and nothing outside it is ever removed.
+ */
+@Injectable()
+export class WorkspaceRoot {
+  readonly path: string;
+
+  constructor(config: AppConfig) {
+    const wanted = resolve(process.cwd(), config.WORKSPACES_DIR);
+    mkdirSync(wanted, { recursive: true });
+    this.path = realpathSync(wanted);
+    if (dirname(this.path) === this.path) {
+      throw new Error(`WORKSPACES_DIR must not be the root directory (${this.path})`);
+    }
+  }
+
+  /** The workspace directory of task `taskId`. */
+  pathFor(taskId: string): string {
+    if (!WORKSPACE_NAME.test(taskId)) throw new Error(`not a task id: ${taskId}`);
+    return join(this.path, taskId);
+  }
+
+  /** True when `path` is a workspace directory: named like one, directly inside the root. */
+  isWorkspacePath(path: string): boolean {
+    return dirname(path) === this.path && WORKSPACE_NAME.test(basename(path));
+  }
+
+  /** True when `path` is the root or lies below it. */
+  contains(path: string): boolean {
+    return path === this.path || path.startsWith(`${this.path}/`);
+  }
+
+  /** True for a directory entry named like a workspace. */
+  static isWorkspaceName(name: string): boolean {
+    return WORKSPACE_NAME.test(name);
+  }
+}

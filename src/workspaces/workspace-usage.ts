@@ -1,0 +1,109 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from 'src/config';
+import { WorkspaceRoot } from 'src/workspaces/workspace-root';
+
+/** How long a measurement is used before the disk is measured again (unless it changed here). */
+const MAX_AGE_MS = 30_000;
+
+export interface WorkspaceUsageSnapshot {
+  /** WORKSPACES_DIR (canonical). */
+  dir: string;
+  /** Workspace directories in it. */
+  count: number;
+  /** Disk they use (allocated blocks, hard-linked files once). */
+  bytes: number;
+  /** WORKSPACES_MAX_GB in bytes; null when there is no limit. */
+  maxBytes: number | null;
+  overQuota: boolean;
+  measuredAt: Date;
+}
+
+/** Disk used by the files under `dir`, counting each inode once; symbolic links are not followed. */
+export async function diskUsage(dir: string): Promise<number> {
+  const seen = new Set<string>();
+  let total = 0;
+  const visit = async (path: string): Promise<void> => {
+    let stat;
+    try {
+      stat = await fs.lstat(path);
+    } catch {
+      return;
+    }
+    const key = `${stat.dev}:${stat.ino}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    total += stat.blocks > 0 ? stat.blocks * 512 : stat.size;
+    if (!stat.isDirectory()) return;
+    let names: string[];
+    try {
+      names = await fs.readdir(path);
+    } catch {
+      return;
+    }
+    for (const name of names) await visit(join(path, name));
+  };
+  await visit(dir);
+  return total;
+}
+
+/**
+ * THE WORKSPACES' DISK USE AND QUOTA. Measured by walking WORKSPACES_DIR, at most every 30 s, and
+ * again after this server created or removed a workspace; one measurement at a time. Tasks that
+ * need a new workspace wait while the use is at or over WORKSPACES_MAX_GB.
+ */
+@Injectable()
+export class WorkspaceUsage {
+  private last: WorkspaceUsageSnapshot | null = null;
+  private stale = true;
+  private measuring: Promise<WorkspaceUsageSnapshot> | null = null;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly root: WorkspaceRoot,
+  ) {}
+
+  private get maxBytes(): number | null {
+    const gb = this.config.WORKSPACES_MAX_GB;
+    return gb > 0 ? Math.floor(gb * 1024 ** 3) : null;
+  }
+
+  /** A workspace was created or removed: the next look measures again. */
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  /** The current use (measured now when the last measurement is old or out of date). */
+  async snapshot(): Promise<WorkspaceUsageSnapshot> {
+    const fresh =
+      this.last !== null && !this.stale && Date.now() - this.last.measuredAt.getTime() < MAX_AGE_MS;
+    if (fresh) return this.last!;
+    this.measuring ??= this.measure().finally(() => (this.measuring = null));
+    return this.measuring;
+  }
+
+  /** True when new workspaces must wait (never when there is no limit). */
+  async overQuota(): Promise<boolean> {
+    if (this.maxBytes === null) return false;
+    return (await this.snapshot()).overQuota;
+  }
+
+  private async measure(): Promise<WorkspaceUsageSnapshot> {
+    this.stale = false;
+    const names = await fs.readdir(this.root.path).catch(() => [] as string[]);
+    const workspaces = names.filter((name) => WorkspaceRoot.isWorkspaceName(name));
+    let bytes = 0;
+    for (const name of workspaces) bytes += await diskUsage(join(this.root.path, name));
+    const maxBytes = this.maxBytes;
+    this.last = {
+      dir: this.root.path,
+      count: workspaces.length,
+      bytes,
+      maxBytes,
+      overQuota: maxBytes !== null && bytes >= maxBytes,
+      measuredAt: new Date(),
+    };
+    return this.last;
+  }
+}

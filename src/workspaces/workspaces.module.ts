@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { ProcessModule } from 'src/process';
+import { TestRunnerModule } from 'src/test-runner';
+import { Git } from 'src/workspaces/git';
+import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
+import { WorkspaceMergeService } from 'src/workspaces/workspace-merge';
+import { WorkspaceRoot } from 'src/workspaces/workspace-root';
+import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
+import { WorkspacesService } from 'src/workspaces/workspaces.service';
+
+/**
+ * Task workspaces: git worktrees (one per task and branch), their setup command, commits, diffs,
+ * merges, removal, disk use and quota, and the per-repository lock their git operations hold.
+ */
+@Module({
+  imports: [ProcessModule, TestRunnerModule],
+  providers: [
+    Git,
+    RepositoryLocks,
+    WorkspaceRoot,
+    WorkspaceUsage,
+    WorkspacesService,
+    WorkspaceDiffService,
+    WorkspaceMergeService,
+  ],
+  exports: [WorkspacesService, WorkspaceDiffService, WorkspaceMergeService, WorkspaceUsage],
+})
+export class WorkspacesModule {}

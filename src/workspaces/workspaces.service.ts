@@ -1,0 +1,399 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Injectable, Logger } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { DomainError, ErrorCode } from 'src/common';
+import { AppConfig } from 'src/config';
+import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
+import { branchCandidates } from 'src/workspaces/branch-name';
+import { Git, GitOptions } from 'src/workspaces/git';
+import {
+  inspectDirectory,
+  locateDirectory,
+  parseWorktreeList,
+  ProjectRepository,
+  WorktreeEntry,
+} from 'src/workspaces/git-repository';
+import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import { WorkspaceRoot } from 'src/workspaces/workspace-root';
+import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
+
+/** Where a task starts from, resolved when it is created. */
+export interface TaskBase {
+  /** The ref as asked for (the task's, else the session's); null for the checked-out HEAD. */
+  baseRef: string | null;
+  baseCommit: string;
+  /** The branch a merge goes into by default: the local branch `baseRef` names, or the one checked out. */
+  targetBranch: string | null;
+}
+
+/** A task's workspace as the task knows it. */
+export interface WorkspaceSpec {
+  taskId: string;
+  description: string;
+  /** The session's project directory (its place inside the work tree is where the agent works). */
+  projectPath: string;
+  /** The repository's common git directory. */
+  gitDir: string;
+  baseCommit: string;
+  /** The branch recorded on the task, once it has one. */
+  branch: string | null;
+  /** The workspace recorded on the task, once it has one (the agent may have worked in it). */
+  workspacePath: string | null;
+}
+
+export interface PreparedWorkspace {
+  /** The worktree. */
+  path: string;
+  /** Where the agent, the tests and the setup command run: the project's place in the worktree. */
+  directory: string;
+  branch: string;
+  /** Checked out now (a new workspace, or one made again from its branch): needs its setup. */
+  created: boolean;
+}
+
+/** A workspace whose changes are committed: its worktree, branch and repository. */
+export interface WorkspaceRef {
+  path: string;
+  branch: string;
+  gitDir: string;
+}
+
+export interface CommitResult {
+  /** The branch's commit afterwards. */
+  commit: string;
+  /** A commit was made (the workspace had changes). */
+  changed: boolean;
+}
+
+export interface RetireSpec {
+  path: string;
+  /** The repository; read from the workspace when unknown (a leftover without its task). */
+  gitDir: string | null;
+  branch: string | null;
+  /** Commit message for changes still uncommitted in the workspace. */
+  message: string;
+  /** Delete the branch too, if it still points at this commit (a merged task's head). */
+  deleteBranchAt: string | null;
+}
+
+export interface RetireResult {
+  /** The commit that kept uncommitted changes, if there were any. */
+  keptCommit: string | null;
+  branchDeleted: boolean;
+}
+
+const invalidBase = (field: string, message: string): DomainError =>
+  new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${field}: ${message}`, {
+    errors: [{ field, errors: [`${field}: ${message}`] }],
+  });
+
+/**
+ * TASK WORKSPACES: one git worktree per task, under WORKSPACES_DIR, on its own branch
+ * (`<WORKSPACE_BRANCH_PREFIX><short id>-<slug>`) from the task's base commit.
+ *
+ * - The user's checkout (working tree, index, checked-out branch) is never touched: commands on
+ *   the repository run against its git directory without a work tree (`--git-dir`), commands in
+ *   a workspace run there, and status reads write no index.
+ * - Creating and removing worktrees, and moving branches, hold the repository's lock
+ *   (`RepositoryLocks`), across server instances too.
+ * - Creation is idempotent (the path and branch follow from the task id), so a task resumed after
+ *   a crash re-attaches to its workspace, and one whose creation was cut off starts it again.
+ * - Commits are made with git's plumbing (`add -A`, `write-tree`, `commit-tree`, `update-ref`):
+ *   ignored files stay out, no hook, editor or signing runs.
+ * - Removal commits what is left uncommitted first, then goes through git (`worktree remove`,
+ *   `worktree prune`), for directories inside WORKSPACES_DIR only.
+ */
+@Injectable()
+export class WorkspacesService {
+  private readonly logger = new Logger('Workspaces');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly git: Git,
+    private readonly locks: RepositoryLocks,
+    private readonly root: WorkspaceRoot,
+    private readonly usage: WorkspaceUsage,
+    private readonly commands: TestCommandRunner,
+  ) {}
+
+  /** The git work tree `dir` is in, or null when it is in none (then tasks run in place). */
+  inspect(dir: string): Promise<ProjectRepository | null> {
+    return inspectDirectory(this.git, dir);
+  }
+
+  /**
+   * Resolves where a task of the project at `dir` starts: `ref` (any commit-ish: a branch, tag,
+   * remote branch or commit) or, when null, the commit checked out there. A ref that names no
+   * commit is a 400 naming `field`.
+   */
+  async resolveBase(
+    repo: ProjectRepository,
+    dir: string,
+    ref: string | null,
+    field = 'base_ref',
+  ): Promise<TaskBase> {
+    if (ref === null) {
+      if (repo.head === null) {
+        throw invalidBase(field, 'the repository has no commit yet to start a workspace from');
+      }
+      return { baseRef: null, baseCommit: repo.head, targetBranch: repo.branch };
+    }
+    const options = { cwd: dir };
+    const commit = await this.git.run(
+      ['rev-parse', '--verify', '-q', '--end-of-options', `${ref}^{commit}`],
+      options,
+    );
+    if (commit.exitCode !== 0) throw invalidBase(field, `${ref} names no commit in ${dir}`);
+    const full = await this.git.run(
+      ['rev-parse', '--verify', '-q', '--symbolic-full-name', '--end-of-options', ref],
+      options,
+    );
+    const name = full.exitCode === 0 ? full.stdout.toString('utf8').trim() : '';
+    return {
+      baseRef: ref,
+      baseCommit: commit.stdout.toString('utf8').trim(),
+      targetBranch: name.startsWith('refs/heads/') ? name.slice('refs/heads/'.length) : null,
+    };
+  }
+
+  /** The worktrees of a repository. */
+  async worktrees(gitDir: string): Promise<WorktreeEntry[]> {
+    const out = await this.git.text(['worktree', 'list', '--porcelain', '-z'], this.repo(gitDir));
+    return parseWorktreeList(out);
+  }
+
+  /**
+   * Creates the task's workspace, or re-attaches to the one it has. A workspace whose directory
+   * was lost is checked out again from its branch (what was committed is all there is).
+   */
+  async prepare(spec: WorkspaceSpec): Promise<PreparedWorkspace> {
+    const repo = await locateDirectory(this.git, spec.projectPath);
+    if (repo === null || repo.gitDir !== spec.gitDir) {
+      throw new WorkspaceError(
+        `${spec.projectPath} is no longer in the git repository the task was created in (${spec.gitDir})`,
+      );
+    }
+    const path = this.root.pathFor(spec.taskId);
+    const prepared = await this.locks.withLock(spec.gitDir, () => this.checkOut(spec, path));
+    if (prepared.created) this.usage.invalidate();
+    const directory = join(path, repo.prefix);
+    await mkdir(directory, { recursive: true });
+    return { ...prepared, directory };
+  }
+
+  private async checkOut(
+    spec: WorkspaceSpec,
+    path: string,
+  ): Promise<Omit<PreparedWorkspace, 'directory'>> {
+    const options = this.repo(spec.gitDir);
+    const entries = await this.worktrees(spec.gitDir);
+    // A worktree whose directory was deleted is pruned below and checked out again.
+    const entry = existsSync(path) ? entries.find((e) => e.path === path) : undefined;
+    if (entry !== undefined && entry.locked !== 'initializing') {
+      const branch = spec.branch ?? stripHeads(entry.branch);
+      if (branch === null) throw new WorkspaceError(`${path} is not on a branch`);
+      return { path, branch, created: false };
+    }
+    if (entry !== undefined) {
+      // `git worktree add` was cut off (a crash): nobody worked in it yet.
+      await this.git.text(['worktree', 'remove', '--force', '--force', path], options);
+    } else if (existsSync(path)) {
+      if (spec.workspacePath !== null) {
+        throw new WorkspaceError(
+          `${path} exists but is no longer a worktree of ${spec.gitDir}; it was left as it is`,
+        );
+      }
+      // Debris of a creation cut off before git registered it: nothing was worked in it.
+      await rm(path, { recursive: true, force: true });
+    }
+    // A registered path whose directory is gone would make `worktree add` refuse it.
+    if (entries.some((e) => e.path === path)) {
+      await this.git.text(['worktree', 'prune'], options);
+    }
+    const branch = spec.branch ?? (await this.freeBranch(spec, entries));
+    const exists = (await this.tip(spec.gitDir, branch)) !== null;
+    await this.git.text(
+      exists
+        ? ['worktree', 'add', '--quiet', path, branch]
+        : ['worktree', 'add', '--quiet', '--no-track', '-b', branch, path, spec.baseCommit],
+      options,
+    );
+    this.logger.log(`Task ${spec.taskId}: workspace ${path} on ${branch}`);
+    return { path, branch, created: true };
+  }
+
+  /** The first branch name the task may take: unused, or unused work at its base. */
+  private async freeBranch(spec: WorkspaceSpec, entries: WorktreeEntry[]): Promise<string> {
+    const candidates = branchCandidates(
+      this.config.WORKSPACE_BRANCH_PREFIX,
+      spec.taskId,
+      spec.description,
+    );
+    for (const name of candidates) {
+      const tip = await this.tip(spec.gitDir, name);
+      if (tip === null) return name;
+      const checkedOut = entries.some((e) => e.branch === `refs/heads/${name}`);
+      if (tip === spec.baseCommit && !checkedOut) return name;
+    }
+    throw new WorkspaceError(`the branch names ${candidates.join(', ')} are all taken`);
+  }
+
+  /** The commit branch `name` points at, or null when there is no such branch. */
+  async tip(gitDir: string, name: string): Promise<string | null> {
+    const result = await this.git.run(
+      ['rev-parse', '--verify', '-q', `refs/heads/${name}^{commit}`],
+      this.repo(gitDir),
+    );
+    return result.exitCode === 0 ? result.stdout.toString('utf8').trim() : null;
+  }
+
+  /**
+   * Commits every change in the workspace (ignored files excepted) on its branch and returns the
+   * branch's commit. Should the agent have moved the workspace off its branch, the commit is
+   * made on top of where it left HEAD, joined with the branch when that is not a fast-forward,
+   * and the workspace is put back on its branch: nothing of either is lost.
+   */
+  async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
+    const here = { cwd: ws.path };
+    const branchRef = `refs/heads/${ws.branch}`;
+    await this.git.text(['add', '-A', '--', '.'], here);
+    const tree = await this.git.text(['write-tree'], here);
+    const [head, headTree] = (
+      await this.git.text(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}'], here)
+    ).split('\n');
+    const symbolic = await this.git.run(['symbolic-ref', '-q', 'HEAD'], here);
+    const onBranch = symbolic.stdout.toString('utf8').trim() === branchRef;
+    if (onBranch && tree === headTree) return { commit: head, changed: false };
+    return this.locks.withLock(ws.gitDir, async () => {
+      const tip = onBranch ? head : ((await this.tip(ws.gitDir, ws.branch)) ?? head);
+      const fastForward =
+        tip === head ||
+        (await this.git.test(['merge-base', '--is-ancestor', tip, head], this.repo(ws.gitDir)));
+      const commit =
+        tree === headTree && fastForward
+          ? head
+          : await this.git.text(
+              [
+                'commit-tree',
+                tree,
+                ...(fastForward ? ['-p', head] : ['-p', tip, '-p', head]),
+                '-m',
+                message,
+              ],
+              here,
+            );
+      await this.git.text(
+        ['update-ref', '-m', `cta: ${firstLine(message)}`, branchRef, commit, tip],
+        this.repo(ws.gitDir),
+      );
+      if (!onBranch) await this.git.text(['symbolic-ref', 'HEAD', branchRef], here);
+      return { commit, changed: commit !== head || !onBranch };
+    });
+  }
+
+  /**
+   * Removes a workspace without losing work: uncommitted changes are committed on its branch
+   * first (a failure stops the removal), then `git worktree remove` and `git worktree prune`.
+   * Only a directory named like a workspace directly inside WORKSPACES_DIR is ever removed.
+   */
+  async retire(spec: RetireSpec): Promise<RetireResult> {
+    if (!this.root.isWorkspacePath(spec.path)) {
+      throw new WorkspaceError(`${spec.path} is not a workspace inside ${this.root.path}`);
+    }
+    const gitDir = spec.gitDir ?? gitDirOf(spec.path);
+    if (gitDir === null || !existsSync(gitDir)) {
+      if (!existsSync(spec.path)) return { keptCommit: null, branchDeleted: false };
+      throw new WorkspaceError(
+        `cannot tell which repository ${spec.path} belongs to; left as it is`,
+      );
+    }
+    const entry = (await this.worktrees(gitDir)).find((e) => e.path === spec.path);
+    const branch = spec.branch ?? stripHeads(entry?.branch ?? null);
+    let keptCommit: string | null = null;
+    if (entry !== undefined && existsSync(spec.path)) {
+      if (branch === null) throw new WorkspaceError(`${spec.path} is on no branch; left as it is`);
+      const kept = await this.commit({ path: spec.path, branch, gitDir }, spec.message);
+      if (kept.changed) keptCommit = kept.commit;
+    } else if (existsSync(spec.path)) {
+      throw new WorkspaceError(`${spec.path} is not a worktree of ${gitDir}; left as it is`);
+    }
+    const present = entry !== undefined && existsSync(spec.path);
+    const branchDeleted = await this.locks.withLock(gitDir, async () => {
+      const options = this.repo(gitDir);
+      if (present) {
+        await this.git.text(['worktree', 'remove', '--force', '--force', spec.path], options);
+      }
+      await this.git.text(['worktree', 'prune'], options);
+      if (spec.deleteBranchAt === null || branch === null || keptCommit !== null) return false;
+      const deleted = await this.git.run(
+        ['update-ref', '-d', `refs/heads/${branch}`, spec.deleteBranchAt],
+        options,
+      );
+      return deleted.exitCode === 0;
+    });
+    this.usage.invalidate();
+    this.logger.log(
+      `Removed workspace ${spec.path}` +
+        (keptCommit ? `; uncommitted changes kept as ${keptCommit} on ${branch}` : '') +
+        (branchDeleted ? `; merged branch ${branch} deleted` : ''),
+    );
+    return { keptCommit, branchDeleted };
+  }
+
+  /** The task ids of the workspace directories in WORKSPACES_DIR. */
+  async listWorkspaceIds(): Promise<string[]> {
+    const names = await readdir(this.root.path).catch(() => [] as string[]);
+    return names.filter((name) => WorkspaceRoot.isWorkspaceName(name)).sort();
+  }
+
+  /** The workspace directory of a task. */
+  pathFor(taskId: string): string {
+    return this.root.pathFor(taskId);
+  }
+
+  /** True when `path` is WORKSPACES_DIR or inside it (no session may work there). */
+  isInsideWorkspaces(path: string): boolean {
+    return this.root.contains(path);
+  }
+
+  /**
+   * Runs a session's setup command in a workspace: no shell, SETUP_TIMEOUT_SECONDS, output bounded
+   * like a test command's. Cold, like test runs: unsubscribing ends its process group.
+   */
+  runSetup(directory: string, command: string): Observable<CommandEvent> {
+    return this.commands.run({
+      argv: splitCommandLine(command),
+      cwd: directory,
+      timeoutMs: this.config.SETUP_TIMEOUT_SECONDS * 1000,
+      maxOutputBytes: this.config.TEST_OUTPUT_MAX_BYTES,
+    });
+  }
+
+  private repo(gitDir: string): GitOptions {
+    return { cwd: gitDir, gitDir };
+  }
+}
+
+function stripHeads(ref: string | null): string | null {
+  return ref !== null && ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0].slice(0, 200);
+}
+
+/** The common git directory a worktree belongs to, read from its `.git` file; null if unreadable. */
+export function gitDirOf(workspace: string): string | null {
+  try {
+    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(join(workspace, '.git'), 'utf8'));
+    if (pointer === null) return null;
+    const admin = resolve(workspace, pointer[1].trim());
+    const common = readFileSync(join(admin, 'commondir'), 'utf8').trim();
+    return realpathSync(isAbsolute(common) ? common : resolve(admin, common));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,942 @@
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { createTestDatabase } from 'test/e2e/support/test-database';
+import {
+  copyFixtureProject,
+  FAKE_CLAUDE,
+  fakeInvocations,
+  fakeScript,
+  FIXTURE_PROJECTS,
+  getDetails,
+  quoted,
+  statusChanges,
+  TaskDetails,
+  waitForTerminal,
+  fakeClaudeWorkdir,
+} from 'test/e2e/support/task-polling';
+import { eventually } from 'test/e2e/support/eventually';
+import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
+import type { TaskDiffResponseDto, TaskMergeResponseDto } from 'sdk/client';
+
+/**
+ * TASK WORKSPACES end to end: the real AppModule with the orchestrator on, the fake CLI as the
+ * agent, in git-initialised copies of the fixture projects. Each task works in its own git
+ * worktree and branch; the user's checkout is fingerprinted (every file, `.git/HEAD`,
+ * `.git/index`, the checked-out branch) before and after; branches, commits and diffs are read
+ * back with git itself.
+ */
+
+const workdir = fakeClaudeWorkdir('cta-ws-e2e-');
+let root: string;
+let logFile: string;
+beforeAll(() => {
+  root = workdir.root();
+  logFile = workdir.logFile();
+});
+
+function orchestratorEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ORCHESTRATOR_ENABLED: 'true',
+    QUEUE_POLL_MS: '100',
+    MAX_CONCURRENT_TASKS: '8',
+    CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+    CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+    CLI_INIT_TIMEOUT_SECONDS: '120',
+    KILL_GRACE_SECONDS: '1',
+    TEST_TIMEOUT_SECONDS: '120',
+    ...extra,
+  };
+}
+
+/** Starts an app with the orchestrator on, listening (concurrent polls need a real server). */
+async function startApp(extra: Record<string, string> = {}): Promise<{ t: TestApp; server: App }> {
+  const t = await createTestApp({ env: orchestratorEnv(extra) });
+  await t.app.listen(0, '127.0.0.1');
+  const server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+  return { t, server };
+}
+
+/** An app (see `startApp`) for the enclosing describe block: started before it, closed after. */
+function appForBlock(extra: Record<string, string> = {}): { t(): TestApp; server(): App } {
+  let started: { t: TestApp; server: App } | null = null;
+  beforeAll(async () => {
+    started = await startApp(extra);
+  });
+  afterAll(async () => {
+    await started?.t.close();
+  });
+  return { t: () => started!.t, server: () => started!.server };
+}
+
+async function createSession(
+  server: App,
+  project: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await request(server)
+    .post('/api/v1/sessions')
+    .send({ project_path: project, ...extra })
+    .expect(201);
+  return res.body.id as string;
+}
+
+async function createTask(
+  server: App,
+  sessionId: string,
+  description: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await request(server)
+    .post('/api/v1/tasks')
+    .send({ session_id: sessionId, description, ...extra })
+    .expect(201);
+  return res.body.id as string;
+}
+
+const featureJs = (k: number): string =>
+  `'use strict';\n\nmodule.exports = { feature${k}: () => ${k} };\n`;
+
+describe('Tasks of one repository in parallel, each on its own branch', () => {
+  const app = appForBlock();
+  let t: TestApp;
+  let server: App;
+  beforeAll(() => {
+    t = app.t();
+    server = app.server();
+  });
+
+  async function runParallel(name: string, count: number): Promise<void> {
+    const repo = copyFixtureProject('node-basic', root, name);
+    const before = checkoutFingerprint(repo);
+    const master = git(repo, 'rev-parse', 'HEAD').trim();
+    const barrier = join(root, `${name}-barrier`);
+    const session = await createSession(server, repo);
+    const ids: string[] = [];
+    for (let k = 1; k <= count; k += 1) {
+      ids.push(
+        await createTask(
+          server,
+          session,
+          `Add feature ${k}. ${fakeScript(
+            `barrier dir=${barrier} count=${count} path=src/feature${k}.js content=${quoted(featureJs(k))}`,
+            `write-tests lang=node result=pass path=test/feature${k}.test.js name=feature${k}`,
+          )}`,
+        ),
+      );
+    }
+    const finals = await Promise.all(ids.map((id) => waitForTerminal(server, id)));
+    expect(finals.map((f) => f.final.status)).toEqual(ids.map(() => 'COMPLETED'));
+    // Every agent left its marker before any of them went on: they ran at the same time.
+    expect(readdirSync(barrier).filter((n) => n.startsWith('agent-'))).toHaveLength(count);
+
+    const details: TaskDetails[] = await Promise.all(ids.map((id) => getDetails(server, id)));
+    const workspaces = new Set(details.map((d) => d.workspace_path));
+    const branches = new Set(details.map((d) => d.branch));
+    expect(workspaces.size).toBe(count);
+    expect(branches.size).toBe(count);
+    for (const [index, d] of details.entries()) {
+      const k = index + 1;
+      expect(d).toMatchObject({
+        isolation: 'worktree',
+        base_commit: master,
+        target_branch: 'master',
+      });
+      expect(d.branch).toMatch(new RegExp(`^cta/${d.id.slice(0, 8)}-add-feature-${k}`));
+      expect(d.workspace_path).toBe(join(t.config.WORKSPACES_DIR, d.id));
+      // Every turn ran in the task's own workspace.
+      const turns = fakeInvocations(logFile, d.workspace_path!);
+      expect(turns).toHaveLength(2);
+      expect(turns[0].prompt).toContain(`Add feature ${k}.`);
+      // Its change is its branch's head commit, on top of the base, and nothing else.
+      expect(git(repo, 'rev-parse', d.branch!).trim()).toBe(d.head_commit);
+      expect(git(repo, 'rev-parse', `${d.head_commit}^`).trim()).toBe(master);
+      expect(git(repo, 'diff', '--name-only', master, d.head_commit!).trim().split('\n')).toEqual([
+        `src/feature${k}.js`,
+        `test/feature${k}.test.js`,
+      ]);
+      expect(git(repo, 'show', `${d.head_commit}:src/feature${k}.js`)).toBe(featureJs(k));
+    }
+    // The user's checkout and its branch did not change at all.
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(linkedWorktrees(repo).sort()).toEqual([...workspaces].sort());
+    expect(git(repo, 'fsck', '--no-progress').trim()).toBe('');
+  }
+
+  it('two tasks on one repository run at the same time, each change only on its own branch', async () => {
+    await runParallel('two', 2);
+  });
+
+  it('eight tasks on one repository run at the same time, each change only on its own branch', async () => {
+    await runParallel('eight', 8);
+  });
+
+  it('a project in a subdirectory of a repository works in that subdirectory of its workspace', async () => {
+    const repo = join(root, 'mono');
+    cpSync(join(FIXTURE_PROJECTS, 'node-basic'), join(repo, 'app'), { recursive: true });
+    writeFileSync(join(repo, 'README.md'), 'monorepo\n');
+    git(repo, 'init', '-q');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'monorepo');
+    const before = checkoutFingerprint(repo);
+    const session = await createSession(server, join(repo, 'app'));
+    const id = await createTask(
+      server,
+      session,
+      `Add x. ${fakeScript(`edit-files path=src/x.js content=${quoted(featureJs(9))}`, 'write-tests lang=node result=pass path=test/x.test.js')}`,
+    );
+    const { final } = await waitForTerminal(server, id);
+    expect(final.status).toBe('COMPLETED');
+    const d = await getDetails(server, id);
+    const turns = fakeInvocations(logFile, join(d.workspace_path!, 'app'));
+    expect(turns).toHaveLength(2);
+    expect(
+      git(repo, 'diff', '--name-only', d.base_commit!, d.head_commit!).trim().split('\n'),
+    ).toEqual(['app/src/x.js', 'app/test/x.test.js']);
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+});
+
+const MATH_JS = readFileSync(join(FIXTURE_PROJECTS, 'node-basic', 'src', 'math.js'), 'utf8');
+const withAdd = (body: string): string => MATH_JS.replace('return a + b;', body);
+/** A passing write-tests turn (the test runs in the workspace with node --test). */
+const TESTS = (name: string): string =>
+  `write-tests lang=node result=pass path=test/${name}.test.js name=${name}`;
+
+async function diffOf(server: App, id: string): Promise<TaskDiffResponseDto> {
+  const res = await request(server).get(`/api/v1/tasks/${id}/diff`).expect(200);
+  return res.body as TaskDiffResponseDto;
+}
+
+async function completed(server: App, id: string): Promise<TaskDetails> {
+  const { final } = await waitForTerminal(server, id);
+  expect(final.status).toBe('COMPLETED');
+  return getDetails(server, id);
+}
+
+describe('Review and merge', () => {
+  let t: TestApp;
+  let server: App;
+  let repo: string;
+  let master: string;
+  const ids: Record<string, string> = {};
+  const A_JS = "'use strict';\n\nmodule.exports = { a: () => 'a' };\n";
+  const BIG = `${'// filler line to make the diff long\n'.repeat(200)}`;
+
+  beforeAll(async () => {
+    ({ t, server } = await startApp({ DIFF_MAX_BYTES: '4096' }));
+    repo = copyFixtureProject('node-basic', root, 'review');
+    git(repo, 'branch', 'release');
+    master = git(repo, 'rev-parse', 'HEAD').trim();
+    const session = await createSession(server, repo);
+    const task = (name: string, script: string[], extra: Record<string, unknown> = {}) =>
+      createTask(server, session, `Task ${name}. ${fakeScript(...script)}`, extra).then(
+        (id) => (ids[name] = id),
+      );
+    await task('a', [`edit-files path=src/a.js content=${quoted(A_JS)}`, TESTS('a')]);
+    await task('b', [
+      `edit-files path=src/math.js content=${quoted(withAdd('return b + a;'))}`,
+      TESTS('b'),
+    ]);
+    await task('c', [
+      `edit-files path=src/math.js content=${quoted(withAdd('return a + b + 0;'))}`,
+      TESTS('c'),
+    ]);
+    await task('d', [`edit-files path=src/d.js content=${quoted(A_JS)}`, TESTS('d')]);
+    await task('big', [
+      `edit-files path=src/big.js content=${quoted(BIG)} path=src/small.js content=${quoted(A_JS)}`,
+      TESTS('big'),
+    ]);
+    await task('whole', [
+      `edit-files path=src/a-small.js content=${quoted(A_JS)} path=src/z-big.js content=${quoted(BIG)}`,
+      TESTS('whole'),
+    ]);
+    await task('live', [
+      `edit-files path=src/math.js content=${quoted(withAdd('return a + b; // live'))} path=src/live.js content=${quoted(A_JS)}`,
+      'hang signals=honor',
+    ]);
+    await task('failed', [
+      `edit-files path=src/failed.js content=${quoted(A_JS)}`,
+      `success text=${quoted('No tests.\nDONE')}`,
+      `success text=${quoted('Still no tests.\nDONE')}`,
+    ]);
+    await task('e', [`edit-files path=src/e.js content=${quoted(A_JS)}`, TESTS('e')], {
+      base_ref: 'release',
+    });
+    await task('f', [`edit-files path=src/f.js content=${quoted(A_JS)}`, TESTS('f')], {
+      base_ref: 'release',
+    });
+    await task('sha', [`edit-files path=src/sha.js content=${quoted(A_JS)}`, TESTS('sha')], {
+      base_ref: master,
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the diff of a finished task is git diff of its base and head commits, file by file', async () => {
+    const a = await completed(server, ids.a);
+    const diff = await diffOf(server, ids.a);
+    expect(diff).toMatchObject({
+      task_id: ids.a,
+      base_commit: master,
+      head_commit: a.head_commit,
+      live: false,
+      truncated: false,
+      note: null,
+    });
+    expect(diff.patch).toBe(git(repo, 'diff', master, a.head_commit!));
+    const numstat = git(repo, 'diff', '--numstat', master, a.head_commit!)
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'));
+    expect(diff.files.map((f) => [String(f.additions), String(f.deletions), f.path])).toEqual(
+      numstat,
+    );
+    expect(diff.files.map((f) => [f.path, f.status, f.binary])).toEqual([
+      ['src/a.js', 'added', false],
+      ['test/a.test.js', 'added', false],
+    ]);
+    expect(diff.additions).toBe(numstat.reduce((sum, [added]) => sum + Number(added), 0));
+    const raw = await request(server).get(`/api/v1/tasks/${ids.a}/diff?format=patch`).expect(200);
+    expect(raw.headers['content-type']).toMatch(/^text\/x-diff/);
+    expect(raw.headers['x-diff-truncated']).toBe('false');
+    expect(raw.text).toBe(diff.patch);
+
+    const b = await completed(server, ids.b);
+    const modified = await diffOf(server, ids.b);
+    expect(modified.patch).toBe(git(repo, 'diff', master, b.head_commit!));
+    expect(modified.files[0]).toMatchObject({
+      path: 'src/math.js',
+      status: 'modified',
+      additions: 1,
+      deletions: 1,
+    });
+  });
+
+  it('the diff of a running task is its workspace as it is now; cancelled, the work is kept on its branch', async () => {
+    const before = checkoutFingerprint(repo);
+    let workspace = '';
+    await eventually('the live task to hang in its second turn', async () => {
+      workspace = (await getDetails(server, ids.live)).workspace_path ?? '';
+      return workspace !== '' && fakeInvocations(logFile, workspace).length === 2;
+    });
+    const diff = await diffOf(server, ids.live);
+    expect(diff).toMatchObject({ base_commit: master, head_commit: null, live: true });
+    expect(diff.files.map((f) => [f.path, f.status, f.additions, f.deletions])).toEqual([
+      ['src/live.js', 'added', 3, 0],
+      ['src/math.js', 'modified', 1, 1],
+    ]);
+    // The tracked file's part is what git itself says about the workspace.
+    const mathPart = diff.patch.slice(diff.patch.indexOf('diff --git a/src/math.js'));
+    expect(mathPart).toBe(git(workspace, 'diff', master, '--', 'src/math.js'));
+    expect(diff.patch).toContain('+++ b/src/live.js');
+    // Reading the diff left the workspace's own index alone.
+    expect(git(workspace, 'status', '--porcelain')).toBe(' M src/math.js\n?? src/live.js\n');
+
+    await request(server).post(`/api/v1/tasks/${ids.live}/cancel`).expect(200);
+    const { final } = await waitForTerminal(server, ids.live);
+    expect(final.status).toBe('CANCELLED');
+    const live = await getDetails(server, ids.live);
+    expect(live.head_commit).not.toBeNull();
+    expect(git(repo, 'rev-parse', live.branch!).trim()).toBe(live.head_commit);
+    expect(git(repo, 'show', `${live.head_commit}:src/live.js`)).toBe(A_JS);
+    expect(git(repo, 'log', '-1', '--format=%s%n%b', live.head_commit!)).toContain(
+      'kept when it ended CANCELLED (cancelled)',
+    );
+    const after = await diffOf(server, ids.live);
+    expect(after.live).toBe(false);
+    expect(after.patch).toBe(git(repo, 'diff', master, live.head_commit!));
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it('a FAILED task keeps its uncommitted work as a commit on its branch', async () => {
+    const { final } = await waitForTerminal(server, ids.failed);
+    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'no_tests_written' });
+    const failed = await getDetails(server, ids.failed);
+    expect(git(repo, 'show', `${failed.head_commit}:src/failed.js`)).toBe(A_JS);
+    expect(git(repo, 'rev-parse', `${failed.head_commit}^`).trim()).toBe(master);
+    expect(git(failed.workspace_path!, 'status', '--porcelain')).toBe('');
+    const res = await request(server)
+      .post(`/api/v1/tasks/${ids.failed}/merge`)
+      .send({})
+      .expect(409);
+    expect(res.body.code).toBe('task_not_mergeable');
+  });
+
+  it('a diff past DIFF_MAX_BYTES is cut (whole files first) and says so', async () => {
+    await completed(server, ids.big);
+    const diff = await diffOf(server, ids.big);
+    expect(diff.truncated).toBe(true);
+    expect(diff.note).toMatch(/DIFF_MAX_BYTES \(4096 bytes\)/);
+    expect(Buffer.byteLength(diff.patch)).toBeLessThanOrEqual(4096);
+    expect(diff.files.map((f) => f.path)).toEqual([
+      'src/big.js',
+      'src/small.js',
+      'test/big.test.js',
+    ]);
+    expect(diff.files[0].additions).toBe(200);
+    // The first file alone is longer than the limit: its start is shown, nothing after it.
+    expect(diff.note).toMatch(/shows only the start of the first file/);
+    expect(diff.patch.startsWith('diff --git a/src/big.js')).toBe(true);
+    expect(diff.patch.endsWith('\n')).toBe(true);
+    expect(diff.patch).not.toContain('src/small.js');
+    const raw = await request(server).get(`/api/v1/tasks/${ids.big}/diff?format=patch`).expect(200);
+    expect(raw.headers['x-diff-truncated']).toBe('true');
+    expect(raw.text).toBe(diff.patch);
+
+    // A small file first: it is kept whole, exactly as git prints it, and the cut is before the next.
+    const whole = await completed(server, ids.whole);
+    const cut = await diffOf(server, ids.whole);
+    expect(cut.truncated).toBe(true);
+    expect(cut.note).toMatch(/holds the first 1 of 3 files whole/);
+    expect(cut.patch).toBe(git(repo, 'diff', master, whole.head_commit!, '--', 'src/a-small.js'));
+  });
+
+  it('merges into the checked-out branch of a clean checkout, updating that checkout', async () => {
+    const a = await completed(server, ids.a);
+    const res = await request(server).post(`/api/v1/tasks/${ids.a}/merge`).send({}).expect(200);
+    const body = res.body as TaskMergeResponseDto;
+    expect(body).toMatchObject({
+      target_branch: 'master',
+      strategy: 'merge',
+      previous_commit: master,
+      updated_worktree: repo,
+    });
+    expect(git(repo, 'rev-parse', 'master').trim()).toBe(body.merge_commit);
+    expect(git(repo, 'log', '-1', '--format=%P', 'master').trim()).toBe(
+      `${master} ${a.head_commit}`,
+    );
+    expect(readFileSync(join(repo, 'src/a.js'), 'utf8')).toBe(A_JS);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(readFileSync(join(repo, '.git/HEAD'), 'utf8')).toBe('ref: refs/heads/master\n');
+    expect(body.task).toMatchObject({ merged_into: 'master', merge_commit: body.merge_commit });
+    expect(body.task.merged_at).not.toBeNull();
+    const details = await getDetails(server, ids.a);
+    expect(details.interactions.find((i) => i.data?.type === 'merged')?.data).toMatchObject({
+      strategy: 'merge',
+      merge_commit: body.merge_commit,
+    });
+    const again = await request(server).post(`/api/v1/tasks/${ids.a}/merge`).send({}).expect(409);
+    expect(again.body.code).toBe('task_not_mergeable');
+  });
+
+  it('squashes: one commit on top of the target with the whole change', async () => {
+    const b = await completed(server, ids.b);
+    const previous = git(repo, 'rev-parse', 'master').trim();
+    const res = await request(server)
+      .post(`/api/v1/tasks/${ids.b}/merge`)
+      .send({ strategy: 'squash', target_branch: 'master' })
+      .expect(200);
+    const commit = (res.body as TaskMergeResponseDto).merge_commit;
+    expect(git(repo, 'log', '-1', '--format=%P', commit).trim()).toBe(previous);
+    expect(git(repo, 'show', `${commit}:src/math.js`)).toBe(withAdd('return b + a;'));
+    expect(git(repo, 'show', `${commit}:src/a.js`)).toBe(A_JS);
+    expect(git(repo, 'diff', '--name-only', previous, commit).trim()).toBe(
+      git(repo, 'diff', '--name-only', master, b.head_commit!).trim(),
+    );
+    expect(readFileSync(join(repo, 'src/math.js'), 'utf8')).toBe(withAdd('return b + a;'));
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
+  it('a conflicting merge is a 409 naming the files, and changes nothing', async () => {
+    // Every task has ended: no ref moves but by a merge from here on.
+    await Promise.all(Object.values(ids).map((id) => waitForTerminal(server, id)));
+    await completed(server, ids.c);
+    const before = checkoutFingerprint(repo);
+    const refs = git(repo, 'for-each-ref');
+    const res = await request(server).post(`/api/v1/tasks/${ids.c}/merge`).send({}).expect(409);
+    expect(res.body).toMatchObject({
+      code: 'merge_conflict',
+      details: { target_branch: 'master', files: ['src/math.js'] },
+    });
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    expect(git(repo, 'for-each-ref')).toBe(refs);
+    expect((await getDetails(server, ids.c)).merged_at).toBeNull();
+  });
+
+  it('refuses to merge into a checked-out branch whose checkout has changes, changing nothing', async () => {
+    await completed(server, ids.d);
+    writeFileSync(join(repo, 'src/math.js'), `${MATH_JS}// local edit\n`);
+    const before = checkoutFingerprint(repo);
+    const refs = git(repo, 'for-each-ref');
+    const res = await request(server).post(`/api/v1/tasks/${ids.d}/merge`).send({}).expect(409);
+    expect(res.body).toMatchObject({
+      code: 'working_tree_dirty',
+      details: { worktree: repo, files: ['src/math.js'] },
+    });
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    expect(git(repo, 'for-each-ref')).toBe(refs);
+    git(repo, 'checkout', '--', 'src/math.js');
+    await request(server).post(`/api/v1/tasks/${ids.d}/merge`).send({}).expect(200);
+    expect(readFileSync(join(repo, 'src/d.js'), 'utf8')).toBe(A_JS);
+  });
+
+  it('fast-forwards a branch that has not moved, and refuses one that has', async () => {
+    const e = await completed(server, ids.e);
+    const f = await completed(server, ids.f);
+    expect(e).toMatchObject({ base_ref: 'release', target_branch: 'release', base_commit: master });
+    const before = checkoutFingerprint(repo);
+    const ff = await request(server)
+      .post(`/api/v1/tasks/${ids.e}/merge`)
+      .send({ strategy: 'fast_forward' })
+      .expect(200);
+    expect(ff.body).toMatchObject({ merge_commit: e.head_commit, updated_worktree: null });
+    expect(git(repo, 'rev-parse', 'release').trim()).toBe(e.head_commit);
+    // release is not checked out: the user's checkout is not touched.
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    const refused = await request(server)
+      .post(`/api/v1/tasks/${ids.f}/merge`)
+      .send({ strategy: 'fast_forward' })
+      .expect(409);
+    expect(refused.body.code).toBe('merge_not_fast_forward');
+    expect(git(repo, 'rev-parse', 'release').trim()).toBe(e.head_commit);
+    const merged = await request(server)
+      .post(`/api/v1/tasks/${ids.f}/merge`)
+      .send({ strategy: 'merge' })
+      .expect(200);
+    expect(git(repo, 'log', '-1', '--format=%P', 'release').trim()).toBe(
+      `${e.head_commit} ${f.head_commit}`,
+    );
+    expect((merged.body as TaskMergeResponseDto).task.merged_into).toBe('release');
+  });
+
+  it('a task based on a commit has no default target; a target that is no branch is a 400', async () => {
+    const sha = await completed(server, ids.sha);
+    expect(sha).toMatchObject({ base_ref: master, target_branch: null });
+    const none = await request(server).post(`/api/v1/tasks/${ids.sha}/merge`).send({}).expect(400);
+    expect(none.body.code).toBe('merge_target_invalid');
+    const missing = await request(server)
+      .post(`/api/v1/tasks/${ids.sha}/merge`)
+      .send({ target_branch: 'no-such-branch' })
+      .expect(400);
+    expect(missing.body.code).toBe('merge_target_invalid');
+    const own = await request(server)
+      .post(`/api/v1/tasks/${ids.sha}/merge`)
+      .send({ target_branch: sha.branch })
+      .expect(400);
+    expect(own.body.code).toBe('merge_target_invalid');
+    const bad = await request(server)
+      .post(`/api/v1/tasks/${ids.sha}/merge`)
+      .send({ strategy: 'rebase' })
+      .expect(400);
+    expect(bad.body.code).toBe('validation_failed');
+  });
+});
+
+/** Commits a .gitignore for `build/` in a fixture copy (the user's own commit). */
+function ignoreBuildDir(repo: string): void {
+  writeFileSync(join(repo, '.gitignore'), 'build/\n');
+  git(repo, 'add', '.gitignore');
+  git(repo, 'commit', '-q', '-m', 'ignore build/');
+}
+
+describe('The setup command of a new workspace', () => {
+  const app = appForBlock();
+  let server: App;
+  beforeAll(() => {
+    server = app.server();
+  });
+
+  it('runs before the first turn, its output stored; what it makes that the project ignores stays out of the commit', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'setup-ok');
+    ignoreBuildDir(repo);
+    const before = checkoutFingerprint(repo);
+    const session = await createSession(server, repo, {
+      setup_command:
+        'node -e \'require("fs").mkdirSync("build",{recursive:true});require("fs").writeFileSync("build/setup.txt","ready");console.log("setup done")\'',
+    });
+    const id = await createTask(
+      server,
+      session,
+      `Add a. ${fakeScript(`edit-files path=src/a.js content=${quoted('module.exports = 1;\n')}`, TESTS('a'))}`,
+    );
+    const d = await completed(server, id);
+    const kinds = d.interactions.map((i) => i.kind);
+    expect(kinds.indexOf('setup')).toBeGreaterThan(-1);
+    expect(kinds.indexOf('setup')).toBeLessThan(kinds.indexOf('prompt'));
+    const setup = d.interactions.find((i) => i.kind === 'setup')!;
+    expect(setup.content).toContain('setup done');
+    expect(setup.data).toMatchObject({ passed: true, exit_code: 0 });
+    expect(readFileSync(join(d.workspace_path!, 'build/setup.txt'), 'utf8')).toBe('ready');
+    expect(
+      git(repo, 'diff', '--name-only', d.base_commit!, d.head_commit!).trim().split('\n'),
+    ).toEqual(['src/a.js', 'test/a.test.js']);
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it('a failing setup command fails the task setup_failed with its output, before any turn', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'setup-fails');
+    const session = await createSession(server, repo, {
+      setup_command: 'node -e \'console.log("installing dependencies"); process.exit(3)\'',
+    });
+    const id = await createTask(server, session, `Never starts. ${fakeScript('success')}`);
+    const { final } = await waitForTerminal(server, id);
+    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'setup_failed', iteration: 0 });
+    expect(final.error_message).toMatch(/exited with code 3/);
+    expect(final.error_message).toContain('installing dependencies');
+    const d = await getDetails(server, id);
+    expect(fakeInvocations(logFile, d.workspace_path!)).toEqual([]);
+    expect(d.interactions.filter((i) => i.kind === 'setup').map((i) => i.data?.exit_code)).toEqual([
+      3,
+    ]);
+  });
+
+  it('refuses a setup command or base_ref without a workspace, and a base_ref that names no commit', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'setup-refused');
+    const inPlace = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: repo, isolation: 'none', setup_command: 'npm ci' })
+      .expect(400);
+    expect(inPlace.body.details.errors[0].field).toBe('setup_command');
+    const unknown = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: repo, base_ref: 'no-such-branch' })
+      .expect(400);
+    expect(unknown.body.details.errors[0]).toMatchObject({ field: 'base_ref' });
+    const session = await createSession(server, repo);
+    const task = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: session, description: 'x', base_ref: 'v9.9' })
+      .expect(400);
+    expect(task.body.details.errors[0]).toMatchObject({ field: 'base_ref' });
+    const shell = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: repo, setup_command: 'npm ci && npm run build' })
+      .expect(400);
+    expect(shell.body.details.errors[0].field).toBe('setup_command');
+  });
+});
+
+describe('Workspaces are removed, and no work is lost', () => {
+  it('WORKSPACE_RETENTION_HOURS after a task ended its workspace goes; its branch stays', async () => {
+    const { t, server } = await startApp({
+      WORKSPACE_RETENTION_HOURS: '0',
+      WORKSPACE_SWEEP_SECONDS: '1',
+    });
+    try {
+      const repo = copyFixtureProject('node-basic', root, 'retention');
+      const before = checkoutFingerprint(repo);
+      const session = await createSession(server, repo);
+      const id = await createTask(
+        server,
+        session,
+        `Add a. ${fakeScript(`edit-files path=src/a.js content=${quoted('module.exports = 1;\n')}`, TESTS('a'))}`,
+      );
+      const d = await completed(server, id);
+      await eventually(
+        'the workspace to be removed',
+        async () => (await getDetails(server, id)).workspace_removed_at !== null,
+      );
+      expect(existsSync(d.workspace_path!)).toBe(false);
+      expect(readdirSync(t.config.WORKSPACES_DIR)).toEqual([]);
+      expect(linkedWorktrees(repo)).toEqual([]);
+      expect(git(repo, 'rev-parse', d.branch!).trim()).toBe(d.head_commit);
+      const after = await getDetails(server, id);
+      expect(
+        after.interactions.find((i) => i.data?.type === 'workspace_removed')?.data,
+      ).toMatchObject({
+        reason: 'retention',
+        kept_commit: null,
+        branch_deleted: false,
+      });
+      // The change is still there to review and merge.
+      expect((await diffOf(server, id)).patch).toBe(
+        git(repo, 'diff', d.base_commit!, d.head_commit!),
+      );
+      expect(checkoutFingerprint(repo)).toEqual(before);
+      const health = await request(server).get('/health').expect(200);
+      expect(health.body.workspaces).toMatchObject({ count: 0, dir: t.config.WORKSPACES_DIR });
+    } finally {
+      await t.close();
+    }
+  });
+
+  describe('deleting', () => {
+    let t: TestApp;
+    let server: App;
+    let repo: string;
+
+    beforeAll(async () => {
+      ({ t, server } = await startApp({
+        DELETE_MERGED_BRANCHES: 'true',
+        WORKSPACE_SWEEP_SECONDS: '1',
+      }));
+      repo = copyFixtureProject('node-basic', root, 'deleting');
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    const run = async (name: string): Promise<TaskDetails> => {
+      const session = await createSession(server, repo);
+      const id = await createTask(
+        server,
+        session,
+        `Add ${name}. ${fakeScript(`edit-files path=src/${name}.js content=${quoted('module.exports = 1;\n')}`, TESTS(name))}`,
+      );
+      return completed(server, id);
+    };
+
+    it('a deleted task takes its workspace along, committing what was left in it on its branch', async () => {
+      const d = await run('left');
+      writeFileSync(join(d.workspace_path!, 'notes.txt'), 'written after the task ended\n');
+      await request(server).delete(`/api/v1/tasks/${d.id}`).expect(204);
+      expect(existsSync(d.workspace_path!)).toBe(false);
+      expect(linkedWorktrees(repo)).not.toContain(d.workspace_path);
+      const tip = git(repo, 'rev-parse', d.branch!).trim();
+      expect(git(repo, 'rev-parse', `${tip}^`).trim()).toBe(d.head_commit);
+      expect(git(repo, 'show', `${tip}:notes.txt`)).toBe('written after the task ended\n');
+    });
+
+    it('with DELETE_MERGED_BRANCHES a merged task loses its branch with its workspace; an unmerged one keeps it', async () => {
+      const merged = await run('merged');
+      const kept = await run('kept');
+      await request(server).post(`/api/v1/tasks/${merged.id}/merge`).send({}).expect(200);
+      await request(server).delete(`/api/v1/tasks/${merged.id}`).expect(204);
+      await request(server).delete(`/api/v1/tasks/${kept.id}`).expect(204);
+      expect(git(repo, 'branch', '--list', merged.branch!)).toBe('');
+      expect(git(repo, 'rev-parse', kept.branch!).trim()).toBe(kept.head_commit);
+      expect(git(repo, 'show', 'master:src/merged.js')).toBe('module.exports = 1;\n');
+    });
+
+    it('deleting a session removes the workspaces of its tasks', async () => {
+      const d = await run('session');
+      await request(server).delete(`/api/v1/sessions/${d.session_id}`).expect(204);
+      expect(existsSync(d.workspace_path!)).toBe(false);
+      expect(git(repo, 'rev-parse', d.branch!).trim()).toBe(d.head_commit);
+    });
+
+    it('a workspace left without its task (a crash between the two) is removed by the sweep, its work kept', async () => {
+      const d = await run('orphan');
+      writeFileSync(join(d.workspace_path!, 'orphan.txt'), 'left behind\n');
+      await t.dataSource.query('DELETE FROM tasks WHERE id = ?', [d.id]);
+      await eventually(
+        'the leftover workspace to be removed',
+        () => !existsSync(d.workspace_path!),
+      );
+      expect(linkedWorktrees(repo)).not.toContain(d.workspace_path);
+      expect(git(repo, 'show', `${d.branch}:orphan.txt`)).toBe('left behind\n');
+      expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain('prunable');
+    });
+  });
+});
+
+describe('The workspaces disk quota', () => {
+  it('tasks that need a new workspace wait (workspace_quota) while the workspaces are over WORKSPACES_MAX_GB', async () => {
+    const { t, server } = await startApp({ WORKSPACES_MAX_GB: '0.000000001' });
+    try {
+      const repo = copyFixtureProject('node-basic', root, 'quota');
+      const session = await createSession(server, repo);
+      const script = (name: string): string =>
+        `Add ${name}. ${fakeScript(`edit-files path=src/${name}.js content=${quoted('module.exports = 1;\n')}`, TESTS(name))}`;
+      const first = await createTask(server, session, script('first'));
+      await completed(server, first);
+      const health = await request(server).get('/health').expect(200);
+      expect(health.body.workspaces).toMatchObject({ count: 1, over_quota: true, max_bytes: 1 });
+      expect(health.body.workspaces.disk_bytes).toBeGreaterThan(0);
+
+      const second = await createTask(server, session, script('second'));
+      await eventually('the second task to wait for the quota', async () => {
+        const d = await getDetails(server, second);
+        return d.status === 'PENDING' && d.status_reason === 'workspace_quota';
+      });
+      // It is not claimed while the quota is used up.
+      await new Promise((r) => setTimeout(r, 1000));
+      const waiting = await getDetails(server, second);
+      expect(waiting).toMatchObject({
+        status: 'PENDING',
+        status_reason: 'workspace_quota',
+        started_at: null,
+      });
+
+      await request(server).delete(`/api/v1/tasks/${first}`).expect(204);
+      const d = await completed(server, second);
+      expect(statusChanges(d.interactions)[0]).toMatchObject({ from: 'PENDING', to: 'RUNNING' });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('A project outside git', () => {
+  const app = appForBlock();
+  let server: App;
+  beforeAll(() => {
+    server = app.server();
+  });
+
+  it('works in place (isolation none): the agent edits the project directory itself', async () => {
+    const project = join(root, 'plain');
+    cpSync(join(FIXTURE_PROJECTS, 'node-basic'), project, { recursive: true });
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project })
+      .expect(201);
+    expect(session.body).toMatchObject({ isolation: 'none', base_ref: null, setup_command: null });
+    const id = await createTask(
+      server,
+      session.body.id as string,
+      `Add a. ${fakeScript(`edit-files path=src/a.js content=${quoted('module.exports = 1;\n')}`, TESTS('a'))}`,
+    );
+    const d = await completed(server, id);
+    expect(d).toMatchObject({
+      isolation: 'none',
+      workspace_path: null,
+      branch: null,
+      base_commit: null,
+    });
+    expect(readFileSync(join(project, 'src/a.js'), 'utf8')).toBe('module.exports = 1;\n');
+    expect(fakeInvocations(logFile, project)).toHaveLength(2);
+    const diff = await request(server).get(`/api/v1/tasks/${id}/diff`).expect(409);
+    expect(diff.body.code).toBe('workspace_unavailable');
+    const merge = await request(server).post(`/api/v1/tasks/${id}/merge`).send({}).expect(409);
+    expect(merge.body.code).toBe('task_not_mergeable');
+    const worktree = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project, isolation: 'worktree' })
+      .expect(400);
+    expect(worktree.body.details.errors[0].field).toBe('isolation');
+  });
+});
+
+describe('Two server instances on one repository', () => {
+  it('run its tasks side by side, their git operations serialized by the lock in the repository', async () => {
+    const database = await createTestDatabase('sqlite');
+    const apps: TestApp[] = [];
+    try {
+      for (const instance of ['a', 'b']) {
+        const t = await createTestApp({
+          database,
+          env: orchestratorEnv({ INSTANCE_ID: instance, MAX_CONCURRENT_TASKS: '3' }),
+        });
+        await t.app.listen(0, '127.0.0.1');
+        apps.push(t);
+      }
+      const server = (await apps[0].app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const repo = copyFixtureProject('node-basic', root, 'two-instances');
+      const before = checkoutFingerprint(repo);
+      const session = await createSession(server, repo);
+      const barrier = join(root, 'two-instances-barrier');
+      const ids: string[] = [];
+      for (let k = 1; k <= 6; k += 1) {
+        ids.push(
+          await createTask(
+            server,
+            session,
+            `Add feature ${k}. ${fakeScript(
+              `barrier dir=${barrier} count=6 path=src/feature${k}.js content=${quoted(featureJs(k))}`,
+              TESTS(`feature${k}`),
+            )}`,
+          ),
+        );
+      }
+      const details = await Promise.all(ids.map((id) => completed(server, id)));
+      // The claim records name the instance that took each task: both took some.
+      const claimedBy = details.map((d) => {
+        const claim = d.interactions.find(
+          (i) => i.kind === 'status' && i.data?.reason === 'claimed',
+        );
+        return String(claim?.data?.owner as string).split('@')[0];
+      });
+      expect(new Set(claimedBy)).toEqual(new Set(['a', 'b']));
+      for (const [index, d] of details.entries()) {
+        expect(git(repo, 'show', `${d.head_commit}:src/feature${index + 1}.js`)).toBe(
+          featureJs(index + 1),
+        );
+      }
+      expect(linkedWorktrees(repo)).toHaveLength(6);
+      expect(checkoutFingerprint(repo)).toEqual(before);
+      expect(git(repo, 'fsck', '--no-progress').trim()).toBe('');
+      expect(existsSync(join(repo, '.git', 'cta-workspaces.lock'))).toBe(false);
+    } finally {
+      for (const t of apps) await t.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('A task stopped by a shutdown', () => {
+  it('resumes in its workspace (no second setup), or, cancelled while queued, keeps its work on its branch', async () => {
+    const database = await createTestDatabase('sqlite');
+    const workspaces = join(root, 'shutdown-workspaces');
+    const env = orchestratorEnv({ WORKSPACES_DIR: workspaces });
+    let first: TestApp | null = await createTestApp({ database, env });
+    let second: TestApp | null = null;
+    try {
+      await first.app.listen(0, '127.0.0.1');
+      const url = (await first.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const repo = copyFixtureProject('node-basic', root, 'shutdown');
+      ignoreBuildDir(repo);
+      const before = checkoutFingerprint(repo);
+      const session = await createSession(url, repo, {
+        setup_command:
+          'node -e \'require("fs").mkdirSync("build",{recursive:true});require("fs").appendFileSync("build/setups","x")\'',
+      });
+      const resumed = await createTask(
+        url,
+        session,
+        `Resume me. ${fakeScript(`edit-files path=src/r.js content=${quoted('module.exports = 1;\n')}`, 'hang signals=honor', TESTS('r'))}`,
+      );
+      const cancelled = await createTask(
+        url,
+        session,
+        `Cancel me. ${fakeScript(`edit-files path=src/c.js content=${quoted('module.exports = 2;\n')}`, 'hang signals=honor')}`,
+      );
+      const hung = async (id: string): Promise<string> => {
+        let workspace = '';
+        await eventually('the task to hang in its second turn', async () => {
+          workspace = (await getDetails(url, id)).workspace_path ?? '';
+          return workspace !== '' && fakeInvocations(logFile, workspace).length === 2;
+        });
+        return workspace;
+      };
+      const [resumedWorkspace, cancelledWorkspace] = [await hung(resumed), await hung(cancelled)];
+      await first.close();
+      first = null;
+
+      second = await createTestApp({ database, env: { ...env, ORCHESTRATOR_ENABLED: 'false' } });
+      await second.app.listen(0, '127.0.0.1');
+      const api = (await second.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      for (const id of [resumed, cancelled]) {
+        expect(await getDetails(api, id)).toMatchObject({
+          status: 'PENDING',
+          status_reason: 'shutdown',
+        });
+      }
+      // Left as it was for the task to resume in: uncommitted, its diff the workspace itself.
+      expect(git(resumedWorkspace, 'status', '--porcelain')).toBe('?? src/r.js\n');
+      expect((await diffOf(api, resumed)).files.map((f) => f.path)).toEqual(['src/r.js']);
+
+      const res = await request(api).post(`/api/v1/tasks/${cancelled}/cancel`).expect(200);
+      expect(res.body.status).toBe('CANCELLED');
+      const c = await getDetails(api, cancelled);
+      expect(git(repo, 'show', `${c.head_commit}:src/c.js`)).toBe('module.exports = 2;\n');
+      expect(git(repo, 'rev-parse', c.branch!).trim()).toBe(c.head_commit);
+      expect(git(cancelledWorkspace, 'status', '--porcelain')).toBe('');
+      await second.close();
+      second = await createTestApp({ database, env });
+      await second.app.listen(0, '127.0.0.1');
+      const again = (await second.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const d = await completed(again, resumed);
+      expect(d.workspace_path).toBe(resumedWorkspace);
+      expect(fakeInvocations(logFile, resumedWorkspace)).toHaveLength(3);
+      expect(readFileSync(join(resumedWorkspace, 'build/setups'), 'utf8')).toBe('x');
+      expect(
+        d.interactions
+          .filter((i) => i.data?.type === 'workspace_attached')
+          .map((i) => i.data?.path),
+      ).toEqual([resumedWorkspace]);
+      expect(git(repo, 'show', `${d.head_commit}:src/r.js`)).toBe('module.exports = 1;\n');
+      expect(linkedWorktrees(repo).sort()).toEqual([cancelledWorkspace, resumedWorkspace].sort());
+      expect(checkoutFingerprint(repo)).toEqual(before);
+    } finally {
+      await first?.close();
+      await second?.close();
+      await database.drop();
+    }
+  });
+});

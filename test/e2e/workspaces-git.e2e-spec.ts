@@ -1,0 +1,258 @@
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { AppConfig, loadConfig } from 'src/config/app-config';
+import { ProcessLauncher } from 'src/process';
+import { TestCommandRunner } from 'src/test-runner/test-command-runner';
+import { Git } from 'src/workspaces/git';
+import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import { WorkspaceRoot } from 'src/workspaces/workspace-root';
+import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
+import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
+import { copyFixtureProject } from 'test/e2e/support/task-polling';
+import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
+
+/**
+ * `WorkspacesService` on real repositories, without the server around it: creating, re-attaching,
+ * committing and removing worktrees, with the user's checkout fingerprinted byte for byte, and
+ * many workspaces of one repository created and removed at once (the repository lock), by
+ * services that share nothing but the repository (two server instances).
+ */
+
+let root: string;
+let config: AppConfig;
+const launcher = new ProcessLauncher();
+
+function service(): WorkspacesService {
+  const git = new Git(config, launcher);
+  const workspaceRoot = new WorkspaceRoot(config);
+  return new WorkspacesService(
+    config,
+    git,
+    new RepositoryLocks(config),
+    workspaceRoot,
+    new WorkspaceUsage(config, workspaceRoot),
+    new TestCommandRunner(config, launcher),
+  );
+}
+
+beforeAll(() => {
+  root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-ws-git-')));
+  config = loadConfig({ WORKSPACES_DIR: join(root, 'workspaces') });
+});
+afterAll(async () => {
+  await launcher.onModuleDestroy();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function spec(repo: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
+  return {
+    taskId: randomUUID(),
+    description: 'Add a helper',
+    projectPath: repo,
+    gitDir: realpathSync(join(repo, '.git')),
+    baseCommit: git(repo, 'rev-parse', 'HEAD').trim(),
+    branch: null,
+    workspacePath: null,
+    ...over,
+  };
+}
+
+describe('WorkspacesService on a real repository', () => {
+  it('checks a task out on its own branch from the base, without running the repository hooks', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'hooks');
+    const marker = join(root, 'hook-ran');
+    for (const hook of ['post-checkout', 'pre-commit', 'post-commit', 'reference-transaction']) {
+      writeFileSync(join(repo, '.git/hooks', hook), `#!/bin/sh\necho ${hook} >> ${marker}\n`);
+      chmodSync(join(repo, '.git/hooks', hook), 0o755);
+    }
+    const before = checkoutFingerprint(repo);
+    const workspaces = service();
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    expect(ws).toEqual({
+      path: join(config.WORKSPACES_DIR, s.taskId),
+      directory: join(config.WORKSPACES_DIR, s.taskId),
+      branch: `cta/${s.taskId.slice(0, 8)}-add-a-helper`,
+      created: true,
+    });
+    expect(git(ws.path, 'rev-parse', 'HEAD').trim()).toBe(s.baseCommit);
+    expect(git(ws.path, 'symbolic-ref', 'HEAD').trim()).toBe(`refs/heads/${ws.branch}`);
+    writeFileSync(join(ws.path, 'new.txt'), 'new\n');
+    const commit = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'Add new.txt\n\nbody\n');
+    expect(commit.changed).toBe(true);
+    expect(git(repo, 'log', '-1', '--format=%an <%ae>|%s', ws.branch).trim()).toBe(
+      'Claude Task Automation <cta@localhost>|Add new.txt',
+    );
+    await workspaces.retire({
+      path: ws.path,
+      gitDir: s.gitDir,
+      branch: ws.branch,
+      message: 'kept',
+      deleteBranchAt: null,
+    });
+    expect(existsSync(marker)).toBe(false);
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it('re-attaches to an existing workspace, and checks a lost one out again from its branch', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'reattach');
+    const workspaces = service();
+    const s = spec(repo);
+    const first = await workspaces.prepare(s);
+    writeFileSync(join(first.path, 'wip.txt'), 'uncommitted\n');
+    const again = await workspaces.prepare({
+      ...s,
+      branch: first.branch,
+      workspacePath: first.path,
+    });
+    expect(again).toEqual({ ...first, created: false });
+    expect(readFileSync(join(again.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
+
+    await workspaces.commit({ ...first, gitDir: s.gitDir }, 'committed work');
+    rmSync(first.path, { recursive: true, force: true });
+    const remade = await workspaces.prepare({
+      ...s,
+      branch: first.branch,
+      workspacePath: first.path,
+    });
+    expect(remade).toEqual({ ...first, created: true });
+    expect(readFileSync(join(remade.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
+    expect(linkedWorktrees(repo)).toEqual([first.path]);
+  });
+
+  it('redoes a creation cut off by a crash, and leaves a recorded workspace git no longer knows', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'cut-off');
+    const workspaces = service();
+    const s = spec(repo);
+    const path = join(config.WORKSPACES_DIR, s.taskId);
+    // What a `git worktree add` killed half-way leaves: registered, locked "initializing".
+    git(repo, 'worktree', 'add', '-q', '-b', `cta/${s.taskId.slice(0, 8)}-add-a-helper`, path);
+    git(repo, 'worktree', 'lock', '--reason', 'initializing', path);
+    const ws = await workspaces.prepare(s);
+    expect(ws.created).toBe(true);
+    expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+
+    const other = spec(repo);
+    const stray = join(config.WORKSPACES_DIR, other.taskId);
+    mkdirSync(stray, { recursive: true });
+    writeFileSync(join(stray, 'precious.txt'), 'not git');
+    await expect(
+      workspaces.prepare({ ...other, branch: 'cta/x', workspacePath: stray }),
+    ).rejects.toThrow(WorkspaceError);
+    expect(readFileSync(join(stray, 'precious.txt'), 'utf8')).toBe('not git');
+  });
+
+  it('takes the whole task id when an earlier branch took the short name', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'collision');
+    const s = spec(repo);
+    git(repo, 'branch', `cta/${s.taskId.slice(0, 8)}-add-a-helper`);
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'moves master');
+    git(repo, 'branch', '-f', `cta/${s.taskId.slice(0, 8)}-add-a-helper`, 'HEAD');
+    const ws = await service().prepare(s);
+    expect(ws.branch).toBe(`cta/${s.taskId}-add-a-helper`);
+  });
+
+  it('commits only what the project does not ignore; nothing to commit is no commit', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'ignored');
+    writeFileSync(join(repo, '.gitignore'), 'node_modules/\n*.log\n');
+    git(repo, 'add', '.gitignore');
+    git(repo, 'commit', '-q', '-m', 'ignore');
+    const workspaces = service();
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    const ref = { ...ws, gitDir: s.gitDir };
+    expect(await workspaces.commit(ref, 'nothing')).toEqual({
+      commit: s.baseCommit,
+      changed: false,
+    });
+    mkdirSync(join(ws.path, 'node_modules/pkg'), { recursive: true });
+    writeFileSync(join(ws.path, 'node_modules/pkg/index.js'), 'x');
+    writeFileSync(join(ws.path, 'debug.log'), 'x');
+    writeFileSync(join(ws.path, 'src/kept.js'), 'x');
+    const { commit } = await workspaces.commit(ref, 'kept');
+    expect(git(repo, 'diff', '--name-only', s.baseCommit, commit).trim()).toBe('src/kept.js');
+  });
+
+  it('keeps the work of an agent that moved HEAD off the branch, and puts the workspace back on it', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'detached');
+    const workspaces = service();
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    writeFileSync(join(ws.path, 'a.txt'), 'on the branch\n');
+    const onBranch = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'on branch');
+    // The agent checks out the base again, detached, and works there.
+    git(ws.path, 'checkout', '-q', '--detach', s.baseCommit);
+    writeFileSync(join(ws.path, 'b.txt'), 'detached work\n');
+    const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'joined');
+    expect(git(repo, 'rev-parse', ws.branch).trim()).toBe(commit);
+    expect(git(repo, 'log', '-1', '--format=%P', commit).trim()).toBe(
+      `${onBranch.commit} ${s.baseCommit}`,
+    );
+    expect(git(repo, 'show', `${commit}:b.txt`)).toBe('detached work\n');
+    expect(git(ws.path, 'symbolic-ref', 'HEAD').trim()).toBe(`refs/heads/${ws.branch}`);
+    expect(git(ws.path, 'status', '--porcelain')).toBe('');
+  });
+
+  it('removes only workspaces inside WORKSPACES_DIR, never the user checkout', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'guard');
+    const before = checkoutFingerprint(repo);
+    const workspaces = service();
+    const attempt = (path: string) =>
+      workspaces.retire({
+        path,
+        gitDir: realpathSync(join(repo, '.git')),
+        branch: 'master',
+        message: 'x',
+        deleteBranchAt: null,
+      });
+    for (const path of [repo, config.WORKSPACES_DIR, join(config.WORKSPACES_DIR, '..', 'x')]) {
+      await expect(attempt(path)).rejects.toThrow(WorkspaceError);
+    }
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it('twenty workspaces of one repository at once, by two services sharing only the repository', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'many');
+    const before = checkoutFingerprint(repo);
+    const services = [service(), service()];
+    const specs = Array.from({ length: 20 }, () => spec(repo));
+    const prepared = await Promise.all(specs.map((s, i) => services[i % 2].prepare(s)));
+    expect(new Set(prepared.map((p) => p.branch)).size).toBe(20);
+    expect(linkedWorktrees(repo).sort()).toEqual(prepared.map((p) => p.path).sort());
+    await Promise.all(
+      prepared.map((p, i) => {
+        writeFileSync(join(p.path, `f${i}.txt`), `${i}\n`);
+        return services[(i + 1) % 2].retire({
+          path: p.path,
+          gitDir: specs[i].gitDir,
+          branch: p.branch,
+          message: `keep ${i}`,
+          deleteBranchAt: null,
+        });
+      }),
+    );
+    expect(linkedWorktrees(repo)).toEqual([]);
+    expect(
+      readdirSync(config.WORKSPACES_DIR).filter((n) => specs.some((s) => s.taskId === n)),
+    ).toEqual([]);
+    for (const [i, p] of prepared.entries()) {
+      expect(git(repo, 'show', `${p.branch}:f${i}.txt`)).toBe(`${i}\n`);
+    }
+    expect(git(repo, 'fsck', '--no-progress').trim()).toBe('');
+    expect(existsSync(join(repo, '.git', 'cta-workspaces.lock'))).toBe(false);
+    expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+});
