@@ -29,6 +29,8 @@ import { AppConfig } from 'src/config';
 import {
   BoundedBuffer,
   buildChildEnv,
+  CHILD_ISOLATION,
+  ChildIsolation,
   checkWorkingDirectory,
   isProcessGroupAlive,
   killProcessGroup,
@@ -184,6 +186,7 @@ export class ClaudeCliRunner {
 
   constructor(
     private readonly config: AppConfig,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
@@ -333,6 +336,8 @@ export class ClaudeCliRunner {
           cwd: req.cwd,
           env: this.childEnv(),
           killGraceMs,
+          isolation: this.isolation,
+          writable: [req.cwd],
         }).subscribe({
           next: onProcessEvent,
           error: (err: unknown) => {

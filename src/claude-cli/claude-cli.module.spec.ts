@@ -5,6 +5,7 @@ import { CLAUDE_CLI_PARENT_ENV, ClaudeCliRunner } from 'src/claude-cli/claude-cl
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { Clock, CommonModule } from 'src/common';
 import { AppConfig, ConfigModule, loadConfig } from 'src/config';
+import { NO_ISOLATION } from 'src/process';
 
 const FAKE = join(__dirname, '..', '..', 'test', 'fixtures', 'fake-claude', 'claude');
 
@@ -40,7 +41,7 @@ describe('ClaudeCliModule', () => {
       .overrideProvider(CliAvailabilityService)
       .useFactory({
         factory: (config: AppConfig, clock: Clock) =>
-          new CliAvailabilityService(config, clock, {
+          new CliAvailabilityService(config, clock, NO_ISOLATION, {
             PATH: process.env.PATH,
             FAKE_CLAUDE_AUTH: 'none',
           }),
@@ -65,7 +66,7 @@ describe('ClaudeCliModule', () => {
         }),
       )
       .compile();
-    const runner = new ClaudeCliRunner(moduleRef.get(AppConfig), {
+    const runner = new ClaudeCliRunner(moduleRef.get(AppConfig), NO_ISOLATION, {
       PATH: '/bin',
       FAKE_CLAUDE_LOG: '/tmp/x',
       DATABASE_URL: 'mysql://u:p@h/db',

@@ -5,7 +5,15 @@ import { resolveCliCommand } from 'src/claude-cli/claude-argv';
 import { CLAUDE_CLI_PARENT_ENV } from 'src/claude-cli/claude-cli-runner.service';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
-import { BoundedBuffer, buildChildEnv, ProcessEvent, runProcess, SpawnError } from 'src/process';
+import {
+  BoundedBuffer,
+  buildChildEnv,
+  CHILD_ISOLATION,
+  ChildIsolation,
+  ProcessEvent,
+  runProcess,
+  SpawnError,
+} from 'src/process';
 
 export interface CliStatus {
   command: string;
@@ -52,6 +60,7 @@ export class CliAvailabilityService implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
@@ -175,6 +184,7 @@ export class CliAvailabilityService implements OnModuleInit {
           this.config.CLAUDE_CLI_ENV_PASSTHROUGH,
         ),
         killGraceMs: 1000,
+        isolation: this.isolation,
       }).pipe(
         timeout({ first: VERSION_TIMEOUT_MS, each: VERSION_TIMEOUT_MS }),
         reduce<ProcessEvent, { code: number | null; signal: string | null }>(

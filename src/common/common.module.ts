@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Clock } from 'src/common/clock';
 import { AllExceptionsFilter } from 'src/common/http/all-exceptions.filter';
 import { JsonBodyMiddleware } from 'src/common/http/json-body.middleware';
+import { RequestDenials } from 'src/common/http/request-denials';
 import { RequestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { createValidationPipe } from 'src/common/http/validation.pipe';
 
@@ -10,7 +11,8 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
  * The request pipeline every route shares, registered as providers so a test that compiles
  * AppModule gets exactly what production gets: request ids, the JSON body parser (the app is
  * created with `bodyParser: false`), the validation pipe and the exception filter. It also
- * provides the `Clock` to every module.
+ * provides the `Clock` and `RequestDenials` (401/403 answers, for the audit trail) to every
+ * module.
  */
 @Global()
 @Module({
@@ -18,8 +20,9 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     Clock,
+    RequestDenials,
   ],
-  exports: [Clock],
+  exports: [Clock, RequestDenials],
 })
 export class CommonModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

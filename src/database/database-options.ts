@@ -6,6 +6,9 @@ import { InitialSchema1764050000000 } from 'migrations/1764050000000-initial-sch
 import { TaskQueueProjectLock1764060000000 } from 'migrations/1764060000000-task-queue-project-lock';
 import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text-columns';
 import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
+import { ApiKeysAndOwnership1764100000000 } from 'migrations/1764100000000-api-keys-and-ownership';
+import { AuditEvents1764100001000 } from 'migrations/1764100001000-audit-events';
+import { TaskCostBudget1764100002000 } from 'migrations/1764100002000-task-cost-budget';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -14,6 +17,9 @@ export const MIGRATIONS = [
   TaskQueueProjectLock1764060000000,
   TaskTextColumns1764070000000,
   TaskRunCheckpoint1764080000000,
+  ApiKeysAndOwnership1764100000000,
+  AuditEvents1764100001000,
+  TaskCostBudget1764100002000,
 ];
 
 /** Milliseconds a SQLite writer waits for a lock before failing with SQLITE_BUSY. */
@@ -35,8 +41,9 @@ export interface DatabaseOptionsInput {
 /**
  * The one TypeORM options builder, shared by the app (DatabaseModule) and the TypeORM CLI
  * (`ormconfig.ts`), so they cannot drift. Migrations run at start; `synchronize` is never on.
- * For SQLite it creates the file's parent directory and turns on WAL, a busy timeout and foreign
- * keys. For MySQL it uses utf8mb4, UTC (`Z`) and returns integers as numbers.
+ * For SQLite it creates the file's parent directory (mode 0700: the database holds every key's
+ * sessions and tasks, and the agent may run as another user) and turns on WAL, a busy timeout and
+ * foreign keys. For MySQL it uses utf8mb4, UTC (`Z`) and returns integers as numbers.
  */
 export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceOptions {
   const target = parseDatabaseUrl(input.databaseUrl, input.cwd);
@@ -49,7 +56,7 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
     logging: input.logging ?? false,
   };
   if (target.type === 'sqlite') {
-    mkdirSync(path.dirname(target.file), { recursive: true });
+    mkdirSync(path.dirname(target.file), { recursive: true, mode: 0o700 });
     return {
       ...common,
       type: 'better-sqlite3',

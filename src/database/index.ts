@@ -10,4 +10,5 @@ export {
 export { isForeignKeyViolation } from 'src/database/database-errors';
 export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 export { checkDatabase } from 'src/database/database-preflight';
+export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';

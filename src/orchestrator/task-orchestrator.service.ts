@@ -48,6 +48,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private readonly stopClaiming$ = new Subject<void>();
   private claimed = 0;
   private peak = 0;
+  private started = false;
   private stopping = false;
   private claimErrorLogged = false;
   private subscriptions: Subscription[] = [];
@@ -75,6 +76,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   }
 
   private start(): void {
+    this.started = true;
     let finished!: () => void;
     this.done = new Promise((resolve) => (finished = resolve));
     const claims$ = merge(
@@ -153,6 +155,11 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     const control = this.running.get(taskId);
     control?.stop('cancel');
     return control !== undefined;
+  }
+
+  /** True while this instance claims and runs tasks (started, not shutting down). */
+  isRunning(): boolean {
+    return this.started && !this.stopping;
   }
 
   /** This instance's lease owner id, the tasks running here now and the most that ever ran at once. */

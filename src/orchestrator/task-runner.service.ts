@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { ClaudeCliRunner } from 'src/claude-cli';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
+import { contextLogger, runWithLogFields } from 'src/logging';
 import { ProcessGroups } from 'src/process';
 import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
@@ -11,18 +12,18 @@ import { TestRunnerService } from 'src/test-runner';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunLog, RunPorts } from 'src/orchestrator/run/run-ports';
-import { TaskRun } from 'src/orchestrator/run/task-run';
+import { RunLogger, TaskRun } from 'src/orchestrator/run/task-run';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 /**
  * Turns a claimed task into a running `TaskRun`: loads its session's test commands, plugs the
  * real adapters into the run's ports (the Claude CLI, the test runner, the event log bound to the
- * lease, process groups, the clock) and keeps the lease renewed while the run goes on.
+ * lease, process groups, the clock) and keeps the lease renewed while the run goes on. Every log
+ * line of the run carries its `task_id`: the run's own (its `RunLogger` is bound to the id) and
+ * those of the services working for it (the run starts inside `runWithLogFields`).
  */
 @Injectable()
 export class TaskRunnerService {
-  private readonly logger = new Logger('TaskRun');
-
   constructor(
     private readonly config: AppConfig,
     private readonly queue: TaskQueueRepository,
@@ -37,25 +38,29 @@ export class TaskRunnerService {
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
   run(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
-    return new Observable<void>((subscriber) => {
-      const renewal = keepLease(claim.lease, control, {
-        renew: (lease) => this.queue.renew(lease),
-        clock: this.clock,
-        leaseMs: this.config.LEASE_SECONDS * 1000,
-        warn: (message) => this.logger.warn(message),
-      });
-      const main = this.start(claim, control).subscribe({
-        complete: () => subscriber.complete(),
-        error: () => subscriber.complete(),
-      });
-      return () => {
-        renewal.unsubscribe();
-        main.unsubscribe();
-      };
-    });
+    const fields = { task_id: claim.task.id };
+    const logger = contextLogger('TaskRun', fields);
+    return new Observable<void>((subscriber) =>
+      runWithLogFields(fields, () => {
+        const renewal = keepLease(claim.lease, control, {
+          renew: (lease) => this.queue.renew(lease),
+          clock: this.clock,
+          leaseMs: this.config.LEASE_SECONDS * 1000,
+          warn: (message) => logger.warn(message),
+        });
+        const main = this.start(claim, control, logger).subscribe({
+          complete: () => subscriber.complete(),
+          error: () => subscriber.complete(),
+        });
+        return () => {
+          renewal.unsubscribe();
+          main.unsubscribe();
+        };
+      }),
+    );
   }
 
-  private start(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
+  private start(claim: ClaimedTask, control: TaskRunControl, logger: RunLogger): Observable<void> {
     return new Observable<void>((subscriber) => {
       let inner: { unsubscribe(): void } | undefined;
       let closed = false;
@@ -77,7 +82,7 @@ export class TaskRunnerService {
             },
             this.ports(claim.lease),
             control,
-            this.logger,
+            logger,
           );
           inner = run.pipeline().subscribe(subscriber);
         })

@@ -4,6 +4,7 @@ import { TIMESTAMP_COLUMN } from 'src/database';
 /** A project directory that tasks run in. */
 @Entity({ name: 'sessions' })
 @Index('IDX_sessions_created_at', ['createdAt'])
+@Index('IDX_sessions_owner_key_id_created_at', ['ownerKeyId', 'createdAt'])
 export class Session {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -23,6 +24,10 @@ export class Session {
 
   @Column({ name: 'regression_command', type: 'varchar', length: 2000, nullable: true })
   regressionCommand!: string | null;
+
+  /** The API key that created the session (and owns its tasks); null when keys were not required. */
+  @Column({ name: 'owner_key_id', type: 'varchar', length: 36, nullable: true })
+  ownerKeyId!: string | null;
 
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;

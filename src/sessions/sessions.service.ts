@@ -2,51 +2,42 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { assertVisible, ownerFilter, Principal } from 'src/access';
 import { DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
-import { splitCommandLine } from 'src/test-runner';
+import { AppConfig } from 'src/config';
+import { assertCommandsAllowed } from 'src/sessions/command-policy';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Session } from 'src/sessions/session.entity';
 
+export function sessionNotFound(id: string): DomainError {
+  return new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
+}
+
 const blankToNull = (value: string | null | undefined): string | null =>
   value === undefined || value === null || value.trim() === '' ? null : value;
-
-/**
- * `test_command` and `regression_command` are run without a shell (splitCommandLine): one that
- * cannot be split, or needs a shell, is refused when the session is created rather than failing
- * every task later. 400 `validation_failed`, naming each bad field like the validation pipe does.
- */
-function assertRunnableCommands(commands: Record<string, string | null>): void {
-  const errors: { field: string; errors: string[] }[] = [];
-  for (const [field, command] of Object.entries(commands)) {
-    if (command === null) continue;
-    try {
-      splitCommandLine(command);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      errors.push({ field, errors: [`${field}: ${err.message}`] });
-    }
-  }
-  if (errors.length > 0) {
-    throw new DomainError(
-      ErrorCode.ValidationFailed,
-      `Invalid request: ${errors.map((e) => e.errors.join(', ')).join('; ')}`,
-      { errors },
-    );
-  }
-}
 
 @Injectable()
 export class SessionsService {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly projectPaths: ProjectPathService,
+    private readonly config: AppConfig,
   ) {}
 
-  async create(dto: CreateSessionDto): Promise<Session> {
+  /**
+   * Stores a session owned by the principal's key. Its commands are checked before its path
+   * (`assertCommandsAllowed`: runnable without a shell, and within ALLOWED_COMMANDS for keys that
+   * are not admin), so no command is refused later, task after task.
+   */
+  async create(dto: CreateSessionDto, principal: Principal): Promise<Session> {
     const testCommand = blankToNull(dto.test_command);
     const regressionCommand = blankToNull(dto.regression_command);
-    assertRunnableCommands({ test_command: testCommand, regression_command: regressionCommand });
+    assertCommandsAllowed(
+      { test_command: testCommand, regression_command: regressionCommand },
+      principal,
+      this.config.ALLOWED_COMMANDS,
+    );
     const projectPath = await this.projectPaths.resolve(dto.project_path);
     const now = new Date();
     const session = this.sessions.create({
@@ -55,6 +46,7 @@ export class SessionsService {
       projectPath,
       testCommand,
       regressionCommand,
+      ownerKeyId: principal.keyId,
       createdAt: now,
       updatedAt: now,
     });
@@ -62,8 +54,11 @@ export class SessionsService {
     return session;
   }
 
-  async list(page: PaginationQueryDto): Promise<[Session[], number]> {
+  /** The sessions the principal may see, newest first. */
+  async list(page: PaginationQueryDto, principal: Principal): Promise<[Session[], number]> {
+    const owner = ownerFilter(principal);
     return this.sessions.findAndCount({
+      where: owner === undefined ? {} : { ownerKeyId: owner },
       order: { createdAt: 'DESC', id: 'DESC' },
       take: page.limit,
       skip: page.offset,
@@ -73,7 +68,19 @@ export class SessionsService {
   /** The session, or 404 `session_not_found`. */
   async findOne(id: string): Promise<Session> {
     const session = await this.sessions.findOneBy({ id });
-    if (!session) throw new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
+    if (!session) throw sessionNotFound(id);
     return session;
+  }
+
+  /** The session if the principal may see it, else 404 `session_not_found` (as if missing). */
+  async findVisible(id: string, principal: Principal): Promise<Session> {
+    return assertVisible(principal, await this.sessions.findOneBy({ id }), () =>
+      sessionNotFound(id),
+    );
+  }
+
+  /** Who owns the session; null when there is no such session. */
+  async ownerOf(id: string): Promise<Pick<Session, 'ownerKeyId'> | null> {
+    return this.sessions.findOne({ select: { ownerKeyId: true }, where: { id } });
   }
 }

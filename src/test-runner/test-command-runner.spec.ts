@@ -9,6 +9,7 @@ import {
   TestCommandRunner,
   testCommandEnv,
 } from 'src/test-runner/test-command-runner';
+import { NO_ISOLATION } from 'src/process';
 
 describe('testCommandEnv', () => {
   it('keeps the allowlist, drops secrets and the CLI credentials, adds non-interactive settings', () => {
@@ -37,7 +38,7 @@ describe('testCommandEnv', () => {
 });
 
 describe('TestCommandRunner', () => {
-  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }));
+  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }), NO_ISOLATION);
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cta-cmd-'));

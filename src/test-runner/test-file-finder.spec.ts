@@ -5,6 +5,7 @@ import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { parsePorcelainZ, TestFileFinder, walkProject } from 'src/test-runner/test-file-finder';
+import { NO_ISOLATION } from 'src/process';
 
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures', 'projects');
 
@@ -24,7 +25,7 @@ function git(cwd: string, ...args: string[]): void {
 }
 
 describe('TestFileFinder', () => {
-  const finder = new TestFileFinder(new TestCommandRunner(loadConfig({})));
+  const finder = new TestFileFinder(new TestCommandRunner(loadConfig({}), NO_ISOLATION));
   let dir: string;
   let project: string;
   const write = (rel: string, content = 'x'): void => {

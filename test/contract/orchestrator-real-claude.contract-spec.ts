@@ -24,6 +24,7 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 /**
  * A whole task through the real server pipeline (AppModule on SQLite, the queue, TaskLifecycle,
@@ -112,13 +113,13 @@ beforeAll(async () => {
       b
         .overrideProvider(ClaudeCliRunner)
         .useFactory({
-          factory: (config: AppConfig) => new ClaudeCliRunner(config, parentEnv),
+          factory: (config: AppConfig) => new ClaudeCliRunner(config, NO_ISOLATION, parentEnv),
           inject: [AppConfig],
         })
         .overrideProvider(CliAvailabilityService)
         .useFactory({
           factory: (config: AppConfig, clock: Clock) =>
-            new CliAvailabilityService(config, clock, parentEnv),
+            new CliAvailabilityService(config, clock, NO_ISOLATION, parentEnv),
           inject: [AppConfig, Clock],
         }),
   });

@@ -11,6 +11,7 @@ import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
 import { isProcessGroupAlive } from 'src/process/process-group';
 import { MockAnthropicApi } from 'test/contract/mock-anthropic-api';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 /**
  * The real Claude Code CLI (node_modules/.bin/claude, pinned in package.json) run by
@@ -58,6 +59,7 @@ function runner(
       KILL_GRACE_SECONDS: '1',
       ...config,
     }),
+    NO_ISOLATION,
     {
       PATH: process.env.PATH,
       HOME: home,
@@ -94,6 +96,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     const svc = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
       new Clock(),
+      NO_ISOLATION,
       { PATH: process.env.PATH, HOME: home },
     );
     expect(await svc.check()).toEqual({
@@ -112,6 +115,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     const withKey = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
       new Clock(),
+      NO_ISOLATION,
       { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-ant-dummy' },
     );
     expect(await withKey.check()).toMatchObject({ loggedIn: true, authMethod: 'api_key' });
@@ -258,6 +262,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     mkdirSync(noKeyHome);
     const r = new ClaudeCliRunner(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE, KILL_GRACE_SECONDS: '1' }),
+      NO_ISOLATION,
       {
         PATH: process.env.PATH,
         HOME: noKeyHome,

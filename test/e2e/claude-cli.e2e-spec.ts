@@ -21,6 +21,7 @@ import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
 import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
 import { WorkingDirectoryGoneError } from 'src/process/working-directory';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
 const CUT = /\[\.\.\. (\d+) bytes cut\]$/;
@@ -76,7 +77,7 @@ function runner(
     CLAUDECODE: '1',
     ...parentExtra,
   };
-  return new ClaudeCliRunner(config, parent);
+  return new ClaudeCliRunner(config, NO_ISOLATION, parent);
 }
 
 function request(prompt: string, over: Partial<TurnRequest> = {}): TurnRequest {
@@ -799,7 +800,12 @@ describe('the fake CLI rejects argv mistakes like the real one', () => {
 
 describe('CliAvailabilityService', () => {
   const cliStatus = (command: string, env: NodeJS.ProcessEnv): CliAvailabilityService =>
-    new CliAvailabilityService(loadConfig({ CLAUDE_CLI_COMMAND: command }), new Clock(), env);
+    new CliAvailabilityService(
+      loadConfig({ CLAUDE_CLI_COMMAND: command }),
+      new Clock(),
+      NO_ISOLATION,
+      env,
+    );
 
   it('reports the version of the configured CLI and that it is logged in', async () => {
     const svc = cliStatus(FAKE, { PATH: process.env.PATH });
@@ -856,6 +862,7 @@ describe('CliAvailabilityService', () => {
     const svc = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: FAKE, CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*' }),
       clock,
+      NO_ISOLATION,
       env,
     );
     expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);

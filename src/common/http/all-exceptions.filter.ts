@@ -9,6 +9,7 @@ import {
 import type { Response } from 'express';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
+import { RequestDenials } from 'src/common/http/request-denials';
 import { requestIdOf, RequestWithId } from 'src/common/http/request-id';
 
 /** The JSON body of every error response. */
@@ -39,11 +40,14 @@ function errorCodeOf(exception: unknown): string | undefined {
 /**
  * Turns every exception into `{ code, message, details?, request_id }`. Domain errors map through
  * `httpStatusOf`; framework HTTP exceptions keep their 4xx status; anything else is a 500 with a
- * generic message (no stack, no SQL), logged with its request id.
+ * generic message (no stack, no SQL), logged with its request id. A 401 or 403 is reported to
+ * `RequestDenials` (the audit trail records it).
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+
+  constructor(private readonly denials: RequestDenials) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -60,6 +64,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     res.status(status).json({ ...body, request_id: requestId } satisfies ErrorBody);
+    this.denials.report(req, status, body.code);
   }
 
   private describe(exception: unknown): { status: number; body: Omit<ErrorBody, 'request_id'> } {
