@@ -74,7 +74,7 @@ function objectType(schema: Schema, indent: string): string {
 }
 
 function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return name.replace(/[-_]([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** The error class and helpers every generated client starts with (formatted by Prettier later). */
@@ -117,9 +117,11 @@ const CALL_METHOD = `
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (this.apiKey !== undefined) headers.authorization = \`Bearer \${this.apiKey}\`;
     const res = await this.fetchImpl(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -181,6 +183,8 @@ export function renderClient(doc: OpenAPIObject): string {
     "    /** The server's base URL, e.g. `http://localhost:8000`. */",
     '    readonly baseUrl: string,',
     '    private readonly fetchImpl: typeof fetch = fetch,',
+    '    /** An API key, sent as `Authorization: Bearer <key>` (needed once the server requires keys). */',
+    '    private readonly apiKey?: string,',
     '  ) {}',
     '',
   );

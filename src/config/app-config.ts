@@ -487,7 +487,7 @@ function readSettingFile(key: string, file: string): string {
 
 /** Variables AppConfig reads: every field, optional ones included. */
 function knownSettings(): string[] {
-  return Object.keys(new AppConfig()).concat([
+  const declared = Object.keys(new AppConfig()).concat([
     'CLAUDE_MODEL',
     'CLAUDE_APPEND_SYSTEM_PROMPT',
     'PROMPT_TEMPLATES_FILE',
@@ -496,6 +496,14 @@ function knownSettings(): string[] {
     'METRICS_TOKEN',
     'RUN_AS_USER',
   ]);
+  return [...new Set(declared)];
+}
+
+/** The files settings are read from (`NAME_FILE` of a known setting), as given. */
+export function settingFiles(env: NodeJS.ProcessEnv): string[] {
+  return knownSettings()
+    .map((key) => env[`${key}_FILE`])
+    .filter((file): file is string => file !== undefined && file !== '');
 }
 
 /**

@@ -177,9 +177,9 @@ export function bwrapArgs(sandbox: SandboxSettings, spawn: SandboxedSpawn, home:
   const args = ['--die-with-parent', '--unshare-all', '--share-net'];
   for (const path of sandbox.readOnly) args.push('--ro-bind', path, path);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
-  const shown = [...sandbox.readOnly, ...spawn.writable, ...spawn.readable];
   for (const path of sandbox.hidden) {
-    if (shown.some((s) => isWithin(s, path))) continue;
+    // A mask over a system directory would hide it; what is shown after the masks stays visible.
+    if (sandbox.readOnly.some((shown) => isWithin(shown, path))) continue;
     if (statSync(path).isDirectory()) args.push('--tmpfs', path);
     else args.push('--ro-bind', '/dev/null', path);
   }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppConfig } from 'src/config';
+import { AppConfig, settingFiles } from 'src/config';
 import { parseDatabaseUrl } from 'src/database';
 import { buildChildIsolation, ChildIsolation, readableBy } from 'src/process/child-isolation';
 
@@ -15,14 +15,12 @@ export function serverSecretFiles(
   config: AppConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {
-  const files = Object.entries(env)
-    .filter(([name, value]) => name.endsWith('_FILE') && value !== undefined && value !== '')
-    .map(([, value]) => resolve(value as string));
+  const files = settingFiles(env).map((file) => resolve(file));
   const dotEnv = resolve('.env');
   if (existsSync(dotEnv)) files.push(dotEnv);
   const target = parseDatabaseUrl(config.DATABASE_URL);
   if (target.type === 'sqlite') files.push(target.file);
-  return files.filter((f) => existsSync(f));
+  return [...new Set(files)].filter((f) => existsSync(f));
 }
 
 /** The isolation this configuration asks for (see `buildChildIsolation`). */

@@ -1096,25 +1096,25 @@ function apiSuite(kind: TestDatabaseKind): void {
     it.each([
       [
         'a malformed header line',
-        'GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+        'GET /health HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n',
         400,
         'bad_request',
       ],
       [
         'both Content-Length and Transfer-Encoding',
-        'POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        'POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
         400,
         'bad_request',
       ],
       [
         'chunk extensions over the size limit',
-        `POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=${'a'.repeat(20 * 1024)}\r\n{}\r\n0\r\n\r\n`,
+        `POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=${'a'.repeat(20 * 1024)}\r\n{}\r\n0\r\n\r\n`,
         413,
         'payload_too_large',
       ],
       [
         'headers over the size limit',
-        `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`,
+        `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`,
         431,
         'headers_too_large',
       ],

@@ -88,6 +88,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: work,
         NO_COLOR: '1',
+        ALLOW_ROOT: 'true',
         HOST: '127.0.0.1',
         PORT: String(port),
         DATABASE_URL: `sqlite:///${database}`,

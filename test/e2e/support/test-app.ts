@@ -18,7 +18,8 @@ export interface TestAppOptions {
   /**
    * AppConfig variables (as strings, like the environment) on top of the defaults. The real
    * process environment is NOT read; DATABASE_URL is set to the fresh database. The task
-   * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on.
+   * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on; the structured log
+   * shows errors only (LOG_LEVEL=error) unless `env` says otherwise.
    */
   env?: Record<string, string>;
   /** Extra provider overrides, e.g. `(b) => b.overrideProvider(X).useValue(fake)`. */
@@ -51,6 +52,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   try {
     const config = loadConfig({
       ORCHESTRATOR_ENABLED: 'false',
+      LOG_LEVEL: 'error',
       ...options.env,
       DATABASE_URL: database.url,
     });
