@@ -73,7 +73,7 @@ export class AppConfig {
 
   /**
    * `json` (one JSON object per line), `pretty` (readable, for a terminal) or `auto`: pretty when
-   * standard output is a terminal and NODE_ENV is not `production`, JSON otherwise.
+   * standard output is a terminal (a developer's `npm start`), JSON otherwise.
    */
   @IsIn(['auto', 'json', 'pretty'])
   LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';

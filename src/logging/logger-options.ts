@@ -34,7 +34,7 @@ function requestFields(req: Req): Record<string, unknown> {
 }
 
 /** Readable text in a terminal; line breaks and control characters in a message are escaped. */
-function prettyStream(destination: { write(chunk: string): boolean }): NodeJS.WritableStream {
+function prettyStream(destination: NodeJS.WritableStream): NodeJS.WritableStream {
   return pretty({
     colorize: true,
     sync: true,
@@ -44,7 +44,7 @@ function prettyStream(destination: { write(chunk: string): boolean }): NodeJS.Wr
       JSON.stringify(typeof log[key] === 'string' ? log[key] : '')
         .slice(1, -1)
         .replace(/\\"/g, '"'),
-    destination: destination as unknown as NodeJS.WritableStream,
+    destination,
   });
 }
 
@@ -54,7 +54,7 @@ export function usePrettyLogs(
   out: NodeJS.WriteStream = process.stdout,
 ): boolean {
   if (config.LOG_FORMAT !== 'auto') return config.LOG_FORMAT === 'pretty';
-  return out.isTTY === true && process.env.NODE_ENV !== 'production';
+  return out.isTTY === true;
 }
 
 /**
@@ -64,9 +64,13 @@ export function usePrettyLogs(
  * (ms); 5xx logged as errors, 4xx as warnings. Headers are not logged at all (so neither is
  * `Authorization`), and paths without their query string.
  */
-export function loggerOptions(config: AppConfig, scrubber: SecretScrubber): Params {
-  const destination = scrubbingDestination(process.stdout, scrubber);
-  const stream = usePrettyLogs(config) ? prettyStream(destination) : destination;
+export function loggerOptions(
+  config: AppConfig,
+  scrubber: SecretScrubber,
+  out: NodeJS.WriteStream = process.stdout,
+): Params {
+  const destination = scrubbingDestination(out, scrubber);
+  const stream = usePrettyLogs(config, out) ? prettyStream(destination) : destination;
   return {
     pinoHttp: [
       {
@@ -115,7 +119,7 @@ export function loggerOptions(config: AppConfig, scrubber: SecretScrubber): Para
           censor: '[REDACTED]',
         },
       },
-      stream as NodeJS.WritableStream & { write(chunk: string): boolean },
+      stream,
     ],
   };
 }

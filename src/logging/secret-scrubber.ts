@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { KEY_MATERIAL } from 'src/access';
 
 /** `Bearer <token>` in any text. */
@@ -36,10 +37,16 @@ export class SecretScrubber {
   }
 }
 
-/** A pino destination that scrubs each line, then writes it to `target`. */
+/** A stream (pino's destination, or pino-pretty's) that scrubs each line, then writes it to `target`. */
 export function scrubbingDestination(
   target: NodeJS.WritableStream,
   scrubber: SecretScrubber,
-): { write(chunk: string): boolean } {
-  return { write: (chunk: string) => target.write(scrubber.scrub(chunk)) };
+): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done): void {
+      target.write(scrubber.scrub(chunk.toString()));
+      done();
+    },
+  });
 }

@@ -24,6 +24,15 @@ import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database'
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A CORS preflight from `origin` for a POST. */
+function preflight(server: App, origin: string) {
+  return request(server)
+    .options('/api/v1/sessions')
+    .set('Origin', origin)
+    .set('Access-Control-Request-Method', 'POST')
+    .set('Access-Control-Request-Headers', 'authorization,content-type');
+}
+
 interface Route {
   method: 'get' | 'post' | 'delete';
   /** OpenAPI path, `{id}` unfilled. */
@@ -461,11 +470,8 @@ function securitySuite(kind: TestDatabaseKind): void {
       });
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
       expect(res.headers['x-powered-by']).toBeUndefined();
-      const preflight = await http()
-        .options('/api/v1/sessions')
-        .set('Origin', 'https://evil.example')
-        .set('Access-Control-Request-Method', 'POST');
-      expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+      const refused = await preflight(t.app.getHttpServer() as App, 'https://evil.example');
+      expect(refused.headers['access-control-allow-origin']).toBeUndefined();
     });
 
     it('refuses a Host that is not an address, localhost or an allowed name (DNS rebinding)', async () => {
@@ -694,17 +700,10 @@ describe('limits (SQLite)', () => {
   });
 
   it('answers CORS preflights for CORS_ORIGINS only', async () => {
-    const allowed = await http()
-      .options('/api/v1/sessions')
-      .set('Origin', 'https://app.example.com')
-      .set('Access-Control-Request-Method', 'POST')
-      .set('Access-Control-Request-Headers', 'authorization,content-type');
+    const allowed = await preflight(t.app.getHttpServer() as App, 'https://app.example.com');
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(allowed.headers['access-control-allow-headers']).toMatch(/Authorization/i);
-    const other = await http()
-      .options('/api/v1/sessions')
-      .set('Origin', 'https://evil.example')
-      .set('Access-Control-Request-Method', 'POST');
+    const other = await preflight(t.app.getHttpServer() as App, 'https://evil.example');
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { eventually } from 'test/e2e/support/eventually';
 import { ROOT_OK, startServer } from 'test/e2e/support/server-process';
 
-describe('server startup (src/main.ts as a process)', () => {
+describe('server startup (the built server as a process)', () => {
   let cwd: string;
   const running: ChildProcess[] = [];
 

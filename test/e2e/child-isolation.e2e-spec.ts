@@ -74,6 +74,17 @@ interface ProbeReport {
 
 type Mode = 'none' | 'user' | 'sandbox';
 
+/** A connection to the test MySQL server as its administrator (to create and drop a user). */
+function mysqlAdmin(): ReturnType<typeof createConnection> {
+  const server = new URL(TEST_MYSQL_URL);
+  return createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username) || 'root',
+    password: decodeURIComponent(server.password),
+  });
+}
+
 describeMysql('children and the server secrets', () => {
   let db: TestDatabase;
   let user: string;
@@ -85,13 +96,7 @@ describeMysql('children and the server secrets', () => {
     db = await createMysqlDatabase();
     user = `cta_iso_${randomBytes(4).toString('hex')}`;
     password = `pw-${randomBytes(16).toString('hex')}`;
-    const server = new URL(TEST_MYSQL_URL);
-    const admin = await createConnection({
-      host: server.hostname,
-      port: Number(server.port || 3306),
-      user: decodeURIComponent(server.username) || 'root',
-      password: decodeURIComponent(server.password),
-    });
+    const admin = await mysqlAdmin();
     const name = new URL(db.url).pathname.slice(1);
     try {
       await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
@@ -106,13 +111,7 @@ describeMysql('children and the server secrets', () => {
   });
 
   afterAll(async () => {
-    const server = new URL(TEST_MYSQL_URL);
-    const admin = await createConnection({
-      host: server.hostname,
-      port: Number(server.port || 3306),
-      user: decodeURIComponent(server.username) || 'root',
-      password: decodeURIComponent(server.password),
-    });
+    const admin = await mysqlAdmin();
     try {
       await admin.query(`DROP USER IF EXISTS '${user}'@'%'`);
     } finally {

@@ -177,11 +177,11 @@ function observabilitySuite(kind: TestDatabaseKind): void {
         .send({
           session_id: await session(costly),
           description: `Keep going. ${fakeScript(
-            'stop-short cost=0.4',
-            'stop-short cost=0.4',
-            'stop-short cost=0.4',
-            'stop-short cost=0.4',
-            'stop-short cost=0.4',
+            'stop-short cost=0.2',
+            'stop-short cost=0.3',
+            'stop-short cost=0.6',
+            'stop-short cost=0.8',
+            'stop-short cost=1.2',
           )}`,
           max_cost_usd: 1,
         })
@@ -198,7 +198,7 @@ function observabilitySuite(kind: TestDatabaseKind): void {
         status_reason: 'budget_exceeded',
         iteration: 3,
       });
-      expect(stopped.final.cost_usd).toBeCloseTo(1.2);
+      expect(stopped.final.cost_usd).toBeCloseTo(1.1);
       expect(stopped.final.error_message).toMatch(/budget of \$1 \(max_cost_usd\)/);
       expect(fakeInvocations(logFile(), costly)).toHaveLength(3);
 
@@ -208,7 +208,7 @@ function observabilitySuite(kind: TestDatabaseKind): void {
       expect(delta('cta_task_claims_total', { reason: 'claimed' })).toBe(2);
       expect(delta('cta_agent_turns_total', { outcome: 'success' })).toBe(5);
       expect(delta('cta_agent_turn_duration_seconds_count')).toBe(5);
-      expect(delta('cta_agent_cost_usd_total')).toBeCloseTo(1.5);
+      expect(delta('cta_agent_cost_usd_total')).toBeCloseTo(1.4);
       expect(delta('cta_agent_tokens_total', { direction: 'input' })).toBeGreaterThanOrEqual(1000);
       expect(delta('cta_agent_tokens_total', { direction: 'output' })).toBeGreaterThanOrEqual(300);
       expect(delta('cta_test_runs_total', { kind: 'generated', result: 'passed' })).toBe(1);

@@ -29,7 +29,7 @@ if (!RUNS_AS_ROOT) {
   );
 }
 
-describe('server safety (src/main.ts as a process)', () => {
+describe('server safety (the built server as a process)', () => {
   let cwd: string;
   const running: ServerRun[] = [];
   const start = (env: Record<string, string>): ServerRun => {
