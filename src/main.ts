@@ -117,7 +117,15 @@ async function bootstrap(): Promise<void> {
   }
   stopOnSignals(app);
   const logger = new Logger('Bootstrap');
-  for (const warning of [...children.warnings, ...bind.warnings]) logger.warn(warning);
+  const shared =
+    !isLoopback(config.HOST) || (await app.get(ApiKeysService).required(config.AUTH_REQUIRED));
+  const exposed =
+    shared && !children.isolated
+      ? [
+          "tasks of every key run as this server's user without a sandbox: any of them can read the server's environment and files (its database password included); set RUN_AS_USER or SANDBOX=bwrap (README: Security)",
+        ]
+      : [];
+  for (const warning of [...children.warnings, ...bind.warnings, ...exposed]) logger.warn(warning);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const reach = isLoopback(config.HOST)
     ? 'loopback only (set HOST to listen on other interfaces)'

@@ -12,6 +12,8 @@ import {
 } from 'src/process/child-isolation';
 import { checkIsolation } from 'src/process/isolation-setup';
 
+const SANDBOX = { command: '/usr/bin/bwrap', readOnly: ['/usr'], hidden: [] };
+
 describe('child isolation', () => {
   let dir: string;
   const stranger: ChildIdentity = { user: 'agent', uid: 4242, gid: 4242, home: '/home/agent' };
@@ -65,6 +67,11 @@ describe('child isolation', () => {
       refusal: null,
       warnings: [expect.stringMatching(/RUN AS ROOT/)],
       summary: 'children run as root, no sandbox',
+      isolated: false,
+    });
+    expect(checkIsolation({ identity: null, sandbox: SANDBOX }, 1000, false, [])).toMatchObject({
+      summary: "children run as this server's user, inside bubblewrap",
+      isolated: true,
     });
     expect(checkIsolation(none, 1000, false, []).refusal).toBeNull();
     const open = join(dir, 'open.env');
@@ -76,6 +83,7 @@ describe('child isolation', () => {
     expect(checkIsolation(withUser, 0, false, [closed])).toMatchObject({
       refusal: null,
       summary: 'children run as agent (uid 4242), no sandbox',
+      isolated: true,
     });
   });
 

@@ -47,6 +47,8 @@ export interface IsolationVerdict {
   warnings: string[];
   /** How children run, for the start-up log line. */
   summary: string;
+  /** Children run as another user or in a sandbox: they cannot read the server's secrets. */
+  isolated: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export function checkIsolation(
           'the server runs as root, so the agent and test commands would too: set RUN_AS_USER=<an unprivileged user> to run them as that user, or ALLOW_ROOT=true to run them as root (not recommended)',
         warnings: [],
         summary: '',
+        isolated: false,
       };
     }
     return {
@@ -78,6 +81,7 @@ export function checkIsolation(
         `ALLOW_ROOT=true: the agent, its shell and every test command RUN AS ROOT (${where}); set RUN_AS_USER to run them as an unprivileged user`,
       ],
       summary: `children run as root, ${where}`,
+      isolated: sandbox !== null,
     };
   }
   if (identity !== null) {
@@ -87,13 +91,20 @@ export function checkIsolation(
         refusal: `${exposed.join(', ')} can be read by RUN_AS_USER=${identity.user}, which the agent runs as: chmod 600 the file(s) (or 700 their directory)`,
         warnings: [],
         summary: '',
+        isolated: false,
       };
     }
     return {
       refusal: null,
       warnings: [],
       summary: `children run as ${identity.user} (uid ${identity.uid}), ${where}`,
+      isolated: true,
     };
   }
-  return { refusal: null, warnings: [], summary: `children run as this server's user, ${where}` };
+  return {
+    refusal: null,
+    warnings: [],
+    summary: `children run as this server's user, ${where}`,
+    isolated: sandbox !== null,
+  };
 }

@@ -85,6 +85,13 @@ describe('server safety (the built server as a process)', () => {
     expect(run.stdout()).toMatch(
       /Listening on http:\/\/0\.0\.0\.0:\d+ .*API keys required \(1 key/,
     );
+    expect(
+      logLines(run).some(
+        (l) =>
+          l.level === 'warn' &&
+          /tasks of every key run as this server's user without a sandbox/.test(String(l.msg)),
+      ),
+    ).toBe(true);
     expect((await fetchJson(`${url}/api/v1/sessions`)).status).toBe(401);
     expect((await fetchJson(`${url}/api/v1/sessions`, key)).status).toBe(200);
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
