@@ -16,7 +16,6 @@ import { SessionsService } from 'src/sessions/sessions.service';
 
 @ApiTags('sessions')
 @Controller(`${API_PREFIX}/sessions`)
-@RequireScope('tasks:read')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
@@ -38,6 +37,7 @@ export class SessionsController {
   }
 
   @Get()
+  @RequireScope('tasks:read')
   @ApiOperation({ summary: "List sessions, newest first (the key's own; every one for admins)" })
   @ApiOkResponse({ type: SessionPageDto })
   @ApiErrorResponses(400, 403)
@@ -50,6 +50,7 @@ export class SessionsController {
   }
 
   @Get(':id')
+  @RequireScope('tasks:read')
   @ApiOperation({ summary: 'Get session details' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })

@@ -24,7 +24,6 @@ import { TasksService } from 'src/tasks/tasks.service';
 
 @ApiTags('tasks')
 @Controller(`${API_PREFIX}/tasks`)
-@RequireScope('tasks:read')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
@@ -46,6 +45,7 @@ export class TasksController {
   }
 
   @Get()
+  @RequireScope('tasks:read')
   @ApiOperation({
     summary:
       "List tasks, newest first, filtered by status and session (the key's own; every one for admins)",
@@ -60,6 +60,7 @@ export class TasksController {
   }
 
   @Get(':id')
+  @RequireScope('tasks:read')
   @ApiOperation({
     summary: 'Get full task details: the latest 500 interactions and every test case',
   })
@@ -71,6 +72,7 @@ export class TasksController {
   }
 
   @Get(':id/interactions')
+  @RequireScope('tasks:read')
   @ApiOperation({
     summary: "Page through a task's interactions, oldest first",
     description:
@@ -87,6 +89,7 @@ export class TasksController {
   }
 
   @Get(':id/status')
+  @RequireScope('tasks:read')
   @ApiOperation({ summary: 'Get the task status summary' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskStatusResponseDto })
