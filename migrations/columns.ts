@@ -10,8 +10,12 @@ export function columns(queryRunner: QueryRunner): {
   varchar: (name: string, length: number, isNullable?: boolean) => TableColumnOptions;
   longText: (name: string, isNullable?: boolean) => TableColumnOptions;
   int: (name: string) => TableColumnOptions;
+  nullableInt: (name: string) => TableColumnOptions;
   double: (name: string) => TableColumnOptions;
+  nullableDouble: (name: string) => TableColumnOptions;
   timestamp: (name: string, isNullable?: boolean) => TableColumnOptions;
+  uuidKey: (name: string) => TableColumnOptions;
+  increments: (name: string) => TableColumnOptions;
 } {
   const mysql = queryRunner.connection.driver.options.type === 'mysql';
   const utf8 = mysql ? { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } : {};
@@ -30,10 +34,20 @@ export function columns(queryRunner: QueryRunner): {
       ...utf8,
     }),
     int: (name) => ({ name, type: 'int', default: 0 }),
+    nullableInt: (name) => ({ name, type: 'int', isNullable: true }),
     double: (name) => ({ name, type: 'double', default: 0 }),
+    nullableDouble: (name) => ({ name, type: 'double', isNullable: true }),
     timestamp: (name, isNullable = true) =>
       mysql
         ? { name, type: 'datetime', precision: 3, isNullable }
         : { name, type: 'datetime', isNullable },
+    uuidKey: (name) => ({ name, type: 'varchar', length: '36', isPrimary: true }),
+    increments: (name) => ({
+      name,
+      type: 'integer',
+      isPrimary: true,
+      isGenerated: true,
+      generationStrategy: 'increment',
+    }),
   };
 }

@@ -78,7 +78,7 @@ function objectType(schema: Schema, indent: string): string {
 }
 
 function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return name.replace(/[-_]([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** The error class and helpers every generated client starts with (formatted by Prettier later). */
@@ -165,6 +165,7 @@ const CALL_METHOD = `
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+    if (this.apiKey !== undefined) headers.authorization = \`Bearer \${this.apiKey}\`;
     const res = await this.fetchImpl(url, {
       method,
       headers,
@@ -243,6 +244,8 @@ export function renderClient(doc: OpenAPIObject): string {
     "    /** The server's base URL, e.g. `http://localhost:8000`. */",
     '    readonly baseUrl: string,',
     '    private readonly fetchImpl: typeof fetch = fetch,',
+    '    /** An API key, sent as `Authorization: Bearer <key>` (needed once the server requires keys). */',
+    '    private readonly apiKey?: string,',
     '  ) {}',
     '',
   );

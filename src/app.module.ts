@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from 'src/audit';
+import { AuthModule } from 'src/auth';
 import { ClaudeCliModule } from 'src/claude-cli';
 import { CommonModule } from 'src/common';
 import { ConfigModule } from 'src/config';
 import { DatabaseModule } from 'src/database';
 import { HealthModule } from 'src/health';
+import { LoggingModule } from 'src/logging';
+import { MetricsModule } from 'src/metrics';
 import { SessionsModule } from 'src/sessions';
 import { SimulatedHumanModule } from 'src/simulated-human';
 import { OrchestratorModule } from 'src/orchestrator';
@@ -13,8 +17,11 @@ import { TestRunnerModule } from 'src/test-runner';
 @Module({
   imports: [
     ConfigModule,
+    LoggingModule,
     CommonModule,
     DatabaseModule,
+    AuditModule,
+    AuthModule,
     ClaudeCliModule,
     SimulatedHumanModule,
     TestRunnerModule,
@@ -22,6 +29,7 @@ import { TestRunnerModule } from 'src/test-runner';
     TasksModule,
     OrchestratorModule,
     HealthModule,
+    MetricsModule,
   ],
 })
 export class AppModule {}

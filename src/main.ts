@@ -1,29 +1,30 @@
 import type { AddressInfo } from 'node:net';
-import { Logger, LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
+import { ApiKeysService, decideBind, isLoopback } from 'src/auth';
 import { AppConfig, ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
 import { configureApp, Draining, NEST_APP_OPTIONS } from 'src/common';
 import { checkDatabase } from 'src/database';
 import { TaskOrchestratorService } from 'src/orchestrator';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-/** Log levels up to and including the configured one. */
-function logLevels(level: AppConfig['LOG_LEVEL']): LogLevel[] {
-  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+import {
+  checkIsolation,
+  isolationFromConfig,
+  IsolationVerdict,
+  probeSandbox,
+  serverSecretFiles,
+} from 'src/process';
 
 /** Prints one line and exits 1: startup failures are configuration problems, not stack traces. */
 function die(message: string): never {
   process.stderr.write(`Startup failed: ${message}\n`);
   process.exit(1);
 }
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message.split('\n')[0] : String(error);
 
 /**
  * SIGTERM or SIGINT: one log line, then the app closes (the orchestrator stops its running tasks
@@ -47,13 +48,35 @@ function stopOnSignals(app: NestExpressApplication): void {
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        logger.error(`shutdown failed: ${messageOf(error)}`);
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * Who the agent and test commands run as, and in which sandbox: refuses a root server without
+ * RUN_AS_USER (unless ALLOW_ROOT), a RUN_AS_USER that can read the server's secret files, and a
+ * sandbox that does not work here.
+ */
+function checkChildren(config: AppConfig): IsolationVerdict {
+  try {
+    const isolation = isolationFromConfig(config);
+    probeSandbox(isolation);
+    const verdict = checkIsolation(
+      isolation,
+      process.getuid?.() ?? -1,
+      config.ALLOW_ROOT,
+      serverSecretFiles(config),
+    );
+    if (verdict.refusal !== null) die(verdict.refusal);
+    return verdict;
+  } catch (error) {
+    die(messageOf(error));
+  }
 }
 
 async function bootstrap(): Promise<void> {
@@ -67,34 +90,49 @@ async function bootstrap(): Promise<void> {
   try {
     await checkDatabase(config.DATABASE_URL);
   } catch (error) {
-    die(error instanceof Error ? error.message : String(error));
+    die(messageOf(error));
   }
+  const children = checkChildren(config);
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(AppModule, {
       ...NEST_APP_OPTIONS,
       abortOnError: false,
-      logger: logLevels(config.LOG_LEVEL),
+      bufferLogs: true,
     });
   } catch (error) {
-    die(error instanceof Error ? error.message.split('\n')[0] : String(error));
+    die(messageOf(error));
+  }
+  app.useLogger(app.get(PinoNestLogger));
+  const bind = decideBind(config.HOST, config.AUTH_REQUIRED, await app.get(ApiKeysService).count());
+  if (bind.refusal !== null) {
+    await app.close();
+    die(bind.refusal);
   }
   configureApp(app);
   try {
     await app.listen(config.PORT, config.HOST);
   } catch (error) {
     await app.close();
-    die(
-      `cannot listen on ${config.HOST}:${config.PORT}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    die(`cannot listen on ${config.HOST}:${config.PORT}: ${messageOf(error)}`);
   }
   stopOnSignals(app);
+  const logger = new Logger('Bootstrap');
+  const shared =
+    !isLoopback(config.HOST) || (await app.get(ApiKeysService).required(config.AUTH_REQUIRED));
+  const exposed =
+    shared && !children.isolated
+      ? [
+          "tasks of every key run as this server's user without a sandbox: any of them can read the server's environment and files (its database password included); set RUN_AS_USER or SANDBOX=bwrap (README: Security)",
+        ]
+      : [];
+  for (const warning of [...children.warnings, ...bind.warnings, ...exposed]) logger.warn(warning);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const reach = isLoopback(config.HOST)
     ? 'loopback only (set HOST to listen on other interfaces)'
     : 'every client that can reach this address can run programs through it';
-  new Logger('Bootstrap').log(
-    `Listening on http://${config.HOST}:${port} (API /api/v1, docs /docs): ${reach}`,
+  logger.log(
+    `Listening on http://${config.HOST}:${port} (API /api/v1, docs /docs): ${reach}; ${bind.access}; ${children.summary}`,
   );
 }
 

@@ -29,6 +29,8 @@ import { AppConfig } from 'src/config';
 import {
   BoundedBuffer,
   buildChildEnv,
+  CHILD_ISOLATION,
+  ChildIsolation,
   checkWorkingDirectory,
   isProcessGroupAlive,
   killProcessGroup,
@@ -186,6 +188,7 @@ export class ClaudeCliRunner {
   constructor(
     private readonly config: AppConfig,
     private readonly launcher: ProcessLauncher,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
@@ -336,6 +339,8 @@ export class ClaudeCliRunner {
             cwd: req.cwd,
             env: this.childEnv(),
             killGraceMs,
+            isolation: this.isolation,
+            writable: [req.cwd],
           })
           .subscribe({
             next: onProcessEvent,

@@ -5,7 +5,7 @@ import { CLAUDE_CLI_PARENT_ENV, ClaudeCliRunner } from 'src/claude-cli/claude-cl
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { Clock, CommonModule } from 'src/common';
 import { AppConfig, ConfigModule, loadConfig } from 'src/config';
-import { ProcessLauncher } from 'src/process';
+import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 
 const FAKE = join(__dirname, '..', '..', 'test', 'fixtures', 'fake-claude', 'claude');
 
@@ -41,7 +41,7 @@ describe('ClaudeCliModule', () => {
       .overrideProvider(CliAvailabilityService)
       .useFactory({
         factory: (config: AppConfig, clock: Clock, launcher: ProcessLauncher) =>
-          new CliAvailabilityService(config, clock, launcher, {
+          new CliAvailabilityService(config, clock, launcher, NO_ISOLATION, {
             PATH: process.env.PATH,
             FAKE_CLAUDE_AUTH: 'none',
           }),
@@ -66,7 +66,11 @@ describe('ClaudeCliModule', () => {
         }),
       )
       .compile();
-    const runner = new ClaudeCliRunner(moduleRef.get(AppConfig), moduleRef.get(ProcessLauncher), {
+    const runner = new ClaudeCliRunner(
+      moduleRef.get(AppConfig),
+      moduleRef.get(ProcessLauncher),
+      NO_ISOLATION,
+      {
       PATH: '/bin',
       FAKE_CLAUDE_LOG: '/tmp/x',
       DATABASE_URL: 'mysql://u:p@h/db',

@@ -8,6 +8,8 @@ import { AppConfig } from 'src/config';
 import {
   BoundedBuffer,
   buildChildEnv,
+  CHILD_ISOLATION,
+  ChildIsolation,
   ProcessEvent,
   ProcessLauncher,
   SpawnError,
@@ -59,6 +61,7 @@ export class CliAvailabilityService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly launcher: ProcessLauncher,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
@@ -183,6 +186,7 @@ export class CliAvailabilityService implements OnModuleInit {
             this.config.CLAUDE_CLI_ENV_PASSTHROUGH,
           ),
           killGraceMs: 1000,
+          isolation: this.isolation,
         })
         .pipe(
           timeout({ first: VERSION_TIMEOUT_MS, each: VERSION_TIMEOUT_MS }),

@@ -5,6 +5,7 @@ import { Draining } from 'src/common/draining';
 import { AllExceptionsFilter } from 'src/common/http/all-exceptions.filter';
 import { JsonBodyMiddleware } from 'src/common/http/json-body.middleware';
 import { ReadRetryInterceptor } from 'src/common/http/read-retry.interceptor';
+import { RequestDenials } from 'src/common/http/request-denials';
 import { RequestIdMiddleware } from 'src/common/http/request-id.middleware';
 import { createValidationPipe } from 'src/common/http/validation.pipe';
 
@@ -12,8 +13,8 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
  * The request pipeline every route shares, registered as providers so a test that compiles
  * AppModule gets exactly what production gets: request ids, the JSON body parser (the app is
  * created with `bodyParser: false`), the validation pipe, reads tried again through transient
- * database errors, and the exception filter. It also
- * provides the `Clock` and the `Draining` state to every module.
+ * database errors, and the exception filter. It also provides the `Clock`, the `Draining` state
+ * and `RequestDenials` (401/403 answers, for the audit trail) to every module.
  */
 @Global()
 @Module({
@@ -23,8 +24,9 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
     { provide: APP_INTERCEPTOR, useClass: ReadRetryInterceptor },
     Clock,
     Draining,
+    RequestDenials,
   ],
-  exports: [Clock, Draining],
+  exports: [Clock, Draining, RequestDenials],
 })
 export class CommonModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

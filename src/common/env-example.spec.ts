@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { getMetadataStorage } from 'class-validator';
-import { AppConfig, ConfigValidationError, loadConfig } from 'src/config';
+import { AppConfig, ConfigValidationError, loadConfig, settingFiles } from 'src/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -112,5 +113,55 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ COMMIT_AUTHOR_EMAIL: 'nobody' })).toThrow(/COMMIT_AUTHOR_EMAIL/);
     expect(() => loadConfig({ WORKSPACES_MAX_GB: '-1' })).toThrow(/WORKSPACES_MAX_GB/);
+  });
+});
+
+describe('settings from files (NAME_FILE)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cta-cfg-'));
+    writeFileSync(path.join(dir, 'db'), 'mysql://cta:s3cret@127.0.0.1:3306/cta\n');
+    chmodSync(path.join(dir, 'db'), 0o600);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a setting from its file, without the trailing newline', () => {
+    const env = { DATABASE_URL_FILE: path.join(dir, 'db'), PORT: '9000' };
+    expect(loadConfig(env)).toMatchObject({
+      DATABASE_URL: 'mysql://cta:s3cret@127.0.0.1:3306/cta',
+      PORT: 9000,
+    });
+    expect(settingFiles({ ...env, SSL_CERT_FILE: '/etc/ssl/x' })).toEqual([path.join(dir, 'db')]);
+  });
+
+  it('refuses a setting given twice, a missing file and a relative path, naming each once', () => {
+    let problems: string[] = [];
+    try {
+      loadConfig({
+        DATABASE_URL: 'sqlite:///./x.db',
+        DATABASE_URL_FILE: path.join(dir, 'db'),
+        METRICS_TOKEN_FILE: path.join(dir, 'missing'),
+        PORT_FILE: 'relative/port',
+      });
+    } catch (error) {
+      problems = (error as ConfigValidationError).problems;
+    }
+    expect(problems.sort()).toEqual([
+      'DATABASE_URL and DATABASE_URL_FILE are both set; set one of them',
+      `METRICS_TOKEN_FILE=${path.join(dir, 'missing')} cannot be read (ENOENT)`,
+      'PORT_FILE must be an absolute path',
+    ]);
+  });
+
+  it('never repeats a secret value in its error', () => {
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: 'postgres://u:topsecret@h/db', METRICS_TOKEN: 'short-secret' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/DATABASE_URL=\(hidden\)/);
+    expect(message).toMatch(/METRICS_TOKEN=\(hidden\)/);
+    expect(message).not.toMatch(/topsecret|short-secret/);
   });
 });

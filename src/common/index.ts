@@ -13,3 +13,8 @@ export {
   NEST_APP_OPTIONS,
 } from 'src/common/http/configure-app';
 export { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
+export { DocsGate } from 'src/common/http/docs-gate';
+export { sendError } from 'src/common/http/error-response';
+export { RequestDenials } from 'src/common/http/request-denials';
+export type { RequestDenial } from 'src/common/http/request-denials';
+export { requestIdOf } from 'src/common/http/request-id';

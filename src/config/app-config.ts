@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -18,9 +20,6 @@ import {
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 
-const toNumber = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
-
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();
@@ -28,6 +27,9 @@ const toBool = ({ value }: { value: unknown }): unknown => {
   if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
   return value;
 };
+
+const toNumber = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
 
 const toList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
@@ -68,6 +70,126 @@ export class AppConfig {
 
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /**
+   * `json` (one JSON object per line), `pretty` (readable, for a terminal) or `auto`: pretty when
+   * standard output is a terminal (a developer's `npm start`), JSON otherwise.
+   */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
+
+  // --- access ---
+  /**
+   * Whether requests need an API key. Unset: yes once any key exists (`npm run api-key -- create
+   * --admin --name ...`), no before. `true`: always (required to listen on anything but
+   * loopback). `false`: never; on an interface other than loopback only with a loud warning.
+   */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  AUTH_REQUIRED?: boolean;
+
+  /** Requests per minute a key (or, without a valid key, a client address) may make; 0 = no limit. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (Express `trust proxy`): comma-separated
+   * addresses, CIDR ranges or `loopback`, `linklocal`, `uniquelocal`, or a number of hops. Empty:
+   * none; the client address is the TCP peer.
+   */
+  @Transform(toList)
+  @IsString({ each: true })
+  TRUST_PROXY: string[] = [];
+
+  /** Origins allowed to call the API from a browser (CORS); empty: CORS off. */
+  @Transform(toList)
+  @IsString({ each: true })
+  @Matches(/^https?:\/\/[^/\s]+$/, {
+    each: true,
+    message: 'CORS_ORIGINS entries must be origins like https://app.example.com',
+  })
+  CORS_ORIGINS: string[] = [];
+
+  /**
+   * Host names requests may be addressed to besides IP addresses and `localhost` (a page elsewhere
+   * must not reach this server through DNS rebinding). `.example.com` allows its subdomains.
+   */
+  @Transform(toList)
+  @IsString({ each: true })
+  ALLOWED_HOSTS: string[] = [];
+
+  /** Bearer token that may read `/metrics` and `/health/ready` besides admin keys; at least 16 characters. */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METRICS_TOKEN?: string;
+
+  // --- what tasks may run ---
+  /**
+   * Programs a non-admin key may name as `test_command` or `regression_command` (the first word,
+   * exactly). Shells, `env` and inline code (`node -e`, `python3 -c`, ...) are refused whatever
+   * this says.
+   */
+  @Transform(toList)
+  @IsString({ each: true })
+  @Matches(/^[A-Za-z0-9._+/-]+$/, {
+    each: true,
+    message: 'ALLOWED_COMMANDS entries must be program names',
+  })
+  ALLOWED_COMMANDS: string[] = [
+    'npm',
+    'npx',
+    'node',
+    'jest',
+    'vitest',
+    'pytest',
+    'python3',
+    'go',
+    'cargo',
+  ];
+
+  /**
+   * Unprivileged user every child process (the agent, its tools, test commands, git) runs as: a
+   * name from /etc/passwd or `uid:gid`. A server started as root refuses to start without it
+   * (unless ALLOW_ROOT=true).
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^([a-z_][a-z0-9_.-]*[$]?|\d+:\d+)$/i, {
+    message: 'RUN_AS_USER must be a user name or uid:gid',
+  })
+  RUN_AS_USER?: string;
+
+  /** Let a server started as root run its children as root (not recommended). */
+  @Transform(toBool)
+  @IsBoolean()
+  ALLOW_ROOT = false;
+
+  /**
+   * `bwrap`: run the agent, tests and git inside bubblewrap with only the project (and the CLI's
+   * own ~/.claude) writable, the server's files hidden and its processes invisible. `none`: no
+   * sandbox.
+   */
+  @IsIn(['none', 'bwrap'])
+  SANDBOX: 'none' | 'bwrap' = 'none';
+
+  /** System directories the sandbox shows read-only (missing ones are skipped). */
+  @Transform(toList)
+  @IsString({ each: true })
+  @Matches(/^\//, { each: true, message: 'SANDBOX_READONLY_PATHS entries must be absolute paths' })
+  SANDBOX_READONLY_PATHS: string[] = [
+    '/usr',
+    '/bin',
+    '/sbin',
+    '/lib',
+    '/lib32',
+    '/lib64',
+    '/etc',
+    '/opt',
+  ];
 
   // --- database ---
   /** `sqlite:///./relative.db`, `sqlite:////absolute.db` or `mysql://user:pass@host:port/db`. */
@@ -259,6 +381,18 @@ export class AppConfig {
   @IsString()
   PROMPT_TEMPLATES_FILE?: string;
 
+  /** Default cost budget of a task, USD (`max_cost_usd`); 0: no budget. */
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  MAX_COST_USD_PER_TASK = 10;
+
+  /** Largest `max_cost_usd` a task may ask for, USD. */
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  MAX_COST_USD_LIMIT = 100;
+
   // --- tests ---
   /** Time for all the generated test files of one test phase together, seconds. */
   @Transform(toInt)
@@ -326,6 +460,17 @@ export class AppConfig {
     message: 'HOST_ID may contain only letters, digits, ".", "_" and "-"',
   })
   HOST_ID?: string;
+  /** Most PENDING tasks one API key may have queued (429 queue_full beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  MAX_QUEUED_TASKS_PER_KEY = 20;
+
+  /** Most PENDING tasks in all (429 queue_full beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  MAX_QUEUED_TASKS = 500;
 
   /** Run the queue in this process (set false for an API-only instance). */
   @Transform(toBool)
@@ -415,10 +560,13 @@ export class ConfigValidationError extends Error {
   }
 }
 
+/** Settings whose values are secrets: never repeated in error messages. */
+const SECRET_SETTINGS = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
+
 function flatten(errors: ValidationError[]): string[] {
   return errors.flatMap((e) => {
     const constraints = Object.values(e.constraints ?? {});
-    const shown = JSON.stringify(e.value);
+    const shown = SECRET_SETTINGS.has(e.property) ? '(hidden)' : JSON.stringify(e.value);
     return constraints.map((c) => `${e.property}=${shown}: ${c}`);
   });
 }
@@ -435,23 +583,67 @@ function isBranchPrefix(prefix: string): boolean {
   );
 }
 
-/** Builds the typed config from an environment; throws naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
-  const defaults = new AppConfig();
-  const known = Object.keys(defaults).concat([
+/** A setting's file, under the `_FILE` convention: the file's content is the value. */
+function readSettingFile(key: string, file: string): string {
+  if (!isAbsolute(file)) throw new Error(`${key}_FILE must be an absolute path`);
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new Error(
+      `${key}_FILE=${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
+}
+
+/** Variables AppConfig reads: every field, optional ones included. */
+function knownSettings(): string[] {
+  const declared = Object.keys(new AppConfig()).concat([
     'CLAUDE_MODEL',
     'CLAUDE_APPEND_SYSTEM_PROMPT',
     'PROMPT_TEMPLATES_FILE',
     'INSTANCE_ID',
     'HOST_ID',
+    'AUTH_REQUIRED',
+    'METRICS_TOKEN',
+    'RUN_AS_USER',
   ]);
+  return [...new Set(declared)];
+}
+
+/** The files settings are read from (`NAME_FILE` of a known setting), as given. */
+export function settingFiles(env: NodeJS.ProcessEnv): string[] {
+  return knownSettings()
+    .map((key) => env[`${key}_FILE`])
+    .filter((file): file is string => file !== undefined && file !== '');
+}
+
+/**
+ * Builds the typed config from an environment; throws naming every bad variable. Any setting may
+ * come from a file instead (`NAME_FILE=/run/secrets/name`, the usual convention for secrets such
+ * as DATABASE_URL), so that it need not be in the server's environment at all.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const raw: Record<string, string> = {};
-  for (const key of known) {
+  const problems: string[] = [];
+  for (const key of knownSettings()) {
     const value = env[key];
-    if (value !== undefined && value !== '') raw[key] = value;
+    const file = env[`${key}_FILE`];
+    if (file !== undefined && file !== '') {
+      if (value !== undefined && value !== '') {
+        problems.push(`${key} and ${key}_FILE are both set; set one of them`);
+        continue;
+      }
+      try {
+        raw[key] = readSettingFile(key, file);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    } else if (value !== undefined && value !== '') {
+      raw[key] = value;
+    }
   }
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
-  const problems = flatten(validateSync(config, { forbidUnknownValues: true }));
+  problems.push(...flatten(validateSync(config, { forbidUnknownValues: true })));
   if (config.ENCOURAGE_EVERY_MIN > config.ENCOURAGE_EVERY_MAX) {
     problems.push('ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX');
   }
@@ -470,6 +662,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     problems.push(
       'WORKSPACE_BRANCH_PREFIX must make valid branch names: names between "/" start with a letter, digit or "_", and none ends with "." or ".lock" (like "cta/")',
     );
+  }
+  if (config.MAX_COST_USD_PER_TASK > config.MAX_COST_USD_LIMIT) {
+    problems.push('MAX_COST_USD_PER_TASK must not exceed MAX_COST_USD_LIMIT');
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

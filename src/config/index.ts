@@ -1,2 +1,2 @@
-export { AppConfig, ConfigValidationError, loadConfig } from 'src/config/app-config';
+export { AppConfig, ConfigValidationError, loadConfig, settingFiles } from 'src/config/app-config';
 export { ConfigModule, readEnvironment } from 'src/config/config.module';

@@ -8,6 +8,9 @@ import { TaskTextColumns1764070000000 } from 'migrations/1764070000000-task-text
 import { TaskRunCheckpoint1764080000000 } from 'migrations/1764080000000-task-run-checkpoint';
 import { IdempotencyKeys1764090000000 } from 'migrations/1764090000000-idempotency-keys';
 import { HealthProbe1764090001000 } from 'migrations/1764090001000-health-probe';
+import { ApiKeysAndOwnership1764100000000 } from 'migrations/1764100000000-api-keys-and-ownership';
+import { AuditEvents1764100001000 } from 'migrations/1764100001000-audit-events';
+import { TaskCostBudget1764100002000 } from 'migrations/1764100002000-task-cost-budget';
 import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-workspaces';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
@@ -19,6 +22,9 @@ export const MIGRATIONS = [
   TaskRunCheckpoint1764080000000,
   IdempotencyKeys1764090000000,
   HealthProbe1764090001000,
+  ApiKeysAndOwnership1764100000000,
+  AuditEvents1764100001000,
+  TaskCostBudget1764100002000,
   TaskWorkspaces1764110000000,
 ];
 
@@ -63,8 +69,10 @@ const DEFAULT_TIMEOUT_MS = 5000;
 /**
  * The one TypeORM options builder, shared by the app (DatabaseModule) and the TypeORM CLI
  * (`ormconfig.ts`), so they cannot drift. Migrations run at start; `synchronize` is never on.
- * For SQLite it creates the file's parent directory and turns on WAL (with `synchronous=NORMAL`),
- * a busy timeout and foreign keys. For MySQL it uses utf8mb4, UTC (`Z`) and returns integers as numbers.
+ * For SQLite it creates the file's parent directory (mode 0700: the database holds every key's
+ * sessions and tasks, and the agent may run as another user) and turns on WAL (with
+ * `synchronous=NORMAL`), a busy timeout and foreign keys. For MySQL it uses utf8mb4, UTC (`Z`)
+ * and returns integers as numbers.
  */
 export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceOptions {
   const target = parseDatabaseUrl(input.databaseUrl, input.cwd);
@@ -78,7 +86,7 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
     logger: input.logging ? ('advanced-console' as const) : QUIET_LOGGER,
   };
   if (target.type === 'sqlite') {
-    mkdirSync(path.dirname(target.file), { recursive: true });
+    mkdirSync(path.dirname(target.file), { recursive: true, mode: 0o700 });
     return {
       ...common,
       type: 'better-sqlite3',

@@ -17,4 +17,5 @@ export {
 export type { DatabaseFailure } from 'src/database/database-errors';
 export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 export { checkDatabase } from 'src/database/database-preflight';
+export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';

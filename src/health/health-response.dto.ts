@@ -124,3 +124,43 @@ export class HealthResponseDto {
   @ApiProperty({ type: WorkspacesHealthDto })
   workspaces!: WorkspacesHealthDto;
 }
+
+export class LivenessResponseDto {
+  @ApiProperty({ enum: ['ok'], example: 'ok' })
+  status!: 'ok';
+}
+
+/** The terminus report: every check under `details`, the failing ones also under `error`. */
+export class ReadinessResponseDto {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' })
+  status!: 'ok' | 'error' | 'shutting_down';
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Checks that are up',
+    example: { database: { status: 'up' } },
+  })
+  info!: Record<string, unknown>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Checks that are down',
+    example: {},
+  })
+  error!: Record<string, unknown>;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Every check: database, migrations, orchestrator, claude_cli',
+    example: {
+      database: { status: 'up' },
+      migrations: { status: 'up' },
+      orchestrator: { status: 'up', enabled: true },
+      claude_cli: { status: 'up', version: '2.1.197', logged_in: true },
+    },
+  })
+  details!: Record<string, unknown>;
+}

@@ -1,18 +1,30 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { HealthCheckResult } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { HealthResponseDto } from 'src/health/health-response.dto';
+import { MonitorRoute, Public, RequireScope } from 'src/access';
+import {
+  HealthResponseDto,
+  LivenessResponseDto,
+  ReadinessResponseDto,
+} from 'src/health/health-response.dto';
 import { HealthService } from 'src/health/health.service';
+import { ReadinessService } from 'src/health/readiness.service';
 
 @ApiTags('health')
 @Controller('health')
+@RequireScope('tasks:read')
+@MonitorRoute()
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthService,
+    private readonly readiness: ReadinessService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Health check: process, database and Claude CLI' })
@@ -25,5 +37,32 @@ export class HealthController {
     const report = await this.health.check();
     res.status(report.status === 'ok' ? 200 : 503);
     return report;
+  }
+
+  @Get('live')
+  @Public()
+  @ApiOperation({
+    summary: 'Liveness: the process answers (no key needed, nothing checked beyond that)',
+  })
+  @ApiOkResponse({ type: LivenessResponseDto })
+  live(): LivenessResponseDto {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({
+    summary:
+      'Readiness: database reachable, migrations applied, orchestrator running, Claude CLI found (503 otherwise)',
+  })
+  @ApiOkResponse({ type: ReadinessResponseDto })
+  @ApiServiceUnavailableResponse({ type: ReadinessResponseDto })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+    try {
+      return await this.readiness.check();
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      res.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 }

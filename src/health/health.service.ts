@@ -1,16 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { CliAvailabilityService } from 'src/claude-cli';
-import { Clock, Draining } from 'src/common';
-import { databaseFailureOf } from 'src/database';
+import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
+import { DatabaseProbe } from 'src/health/database-probe';
 import { HealthResponseDto } from 'src/health/health-response.dto';
 import { TaskOrchestratorService } from 'src/orchestrator';
 import { WorkspaceUsage } from 'src/workspaces';
-
-/** Longest a health probe waits for the database. */
-const DATABASE_PROBE_TIMEOUT_MS = 3000;
 
 /** How old the CLI's status (installed, logged in) may be before a health check asks again. */
 const CLI_STATUS_MAX_AGE_MS = 60_000;
@@ -18,12 +13,11 @@ const CLI_STATUS_MAX_AGE_MS = 60_000;
 @Injectable()
 export class HealthService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly database: DatabaseProbe,
     private readonly cli: CliAvailabilityService,
     private readonly orchestrator: TaskOrchestratorService,
     private readonly config: AppConfig,
     private readonly draining: Draining,
-    private readonly clock: Clock,
     private readonly workspaces: WorkspaceUsage,
   ) {}
 
@@ -32,7 +26,7 @@ export class HealthService {
    * (`draining`); a missing CLI is reported, not fatal.
    */
   async check(): Promise<HealthResponseDto> {
-    const database = await this.probeDatabase();
+    const database = await this.database.probe();
     const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
     const usage = await this.workspaces.snapshot();
     return {
@@ -61,42 +55,5 @@ export class HealthService {
         measured_at: usage.measuredAt.toISOString(),
       },
     };
-  }
-
-  /**
-   * A read and a small write (`health_probe`), within DATABASE_PROBE_TIMEOUT_MS: `down` when the
-   * database does not answer, `up` but not `writable` when it cannot store anything.
-   */
-  private async probeDatabase(): Promise<HealthResponseDto['database']> {
-    const type = this.dataSource.options.type;
-    let timer: NodeJS.Timeout | undefined;
-    const firstLine = (error: unknown): string =>
-      (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
-    try {
-      if (!this.dataSource.isInitialized) throw new Error('not connected');
-      const probe = async (): Promise<string | null> => {
-        await this.dataSource.query('SELECT 1');
-        try {
-          // 'YYYY-MM-DD HH:MM:SS.mmm' (UTC): a datetime value both engines take as a parameter.
-          const now = this.clock.now().toISOString().slice(0, 23).replace('T', ' ');
-          await this.dataSource.query('UPDATE health_probe SET checked_at = ? WHERE id = 1', [now]);
-          return null;
-        } catch (error) {
-          if (databaseFailureOf(error) === 'full') return firstLine(error);
-          throw error;
-        }
-      };
-      const unwritable = await Promise.race([
-        probe(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timed out')), DATABASE_PROBE_TIMEOUT_MS);
-        }),
-      ]);
-      return { status: 'up', type, writable: unwritable === null, error: unwritable };
-    } catch (error) {
-      return { status: 'down', type, writable: false, error: firstLine(error) };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

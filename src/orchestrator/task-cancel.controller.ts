@@ -1,5 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
 import { TaskResponseDto, toTaskResponse } from 'src/tasks';
@@ -11,6 +13,8 @@ export class TaskCancelController {
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @RequireScope('tasks:write')
+  @Audited('task.cancel', 'task')
   @ApiOperation({
     summary: 'Cancel a task',
     description:
@@ -21,7 +25,7 @@ export class TaskCancelController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409)
   async cancel(@Param('id', UuidParamPipe) id: string): Promise<TaskResponseDto> {
     return toTaskResponse(await this.cancellation.cancel(id));
   }

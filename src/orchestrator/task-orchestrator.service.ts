@@ -52,6 +52,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private readonly stopClaiming$ = new Subject<void>();
   private claimed = 0;
   private peak = 0;
+  private started = false;
   private stopping = false;
   private claimErrorLogged = false;
   /** The workspaces were over their quota at the last claim (queued tasks were marked so). */
@@ -86,6 +87,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   }
 
   private start(): void {
+    this.started = true;
     let finished!: () => void;
     this.done = new Promise((resolve) => (finished = resolve));
     const claims$ = merge(
@@ -170,6 +172,11 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     const control = this.running.get(taskId);
     control?.stop('cancel');
     return control !== undefined;
+  }
+
+  /** True while this instance claims and runs tasks (started, not shutting down). */
+  isRunning(): boolean {
+    return this.started && !this.stopping;
   }
 
   /** This instance's lease owner id, the tasks running here now and the most that ever ran at once. */

@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { ClaudeCliRunner } from 'src/claude-cli';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
+import { contextLogger, runWithLogFields } from 'src/logging';
 import { ProcessGroups, ProcessLauncher } from 'src/process';
 import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
@@ -12,7 +13,7 @@ import { WorkspaceError, WorkspacesService } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
-import { TaskRun } from 'src/orchestrator/run/task-run';
+import { RunLogger, TaskRun } from 'src/orchestrator/run/task-run';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 /**
@@ -21,12 +22,12 @@ import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.re
  * bound to the lease, process groups, the clock, the task's workspace) and keeps the lease
  * renewed while the run goes on. Every renewal also moves the process host's deadline for the
  * task's directory: if renewals stop (the server is frozen or stalled, the database is gone), the
- * host ends the task's processes before the lease can be claimed elsewhere.
+ * host ends the task's processes before the lease can be claimed elsewhere. Every log line of the
+ * run carries its `task_id`: the run's own (its `RunLogger` is bound to the id) and those of the
+ * services working for it (the run starts inside `runWithLogFields`).
  */
 @Injectable()
 export class TaskRunnerService {
-  private readonly logger = new Logger('TaskRun');
-
   constructor(
     private readonly config: AppConfig,
     private readonly queue: TaskQueueRepository,
@@ -43,31 +44,35 @@ export class TaskRunnerService {
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
   run(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
-    return new Observable<void>((subscriber) => {
-      const dir =
-        claim.task.isolation === 'worktree'
-          ? this.workspaces.pathFor(claim.task.id)
-          : claim.task.projectPath;
-      const supervise = (expiresAt: Date): void =>
-        this.launcher.supervise(dir, this.killAt(expiresAt), this.killGraceMs);
-      supervise(claim.task.leaseExpiresAt ?? this.clock.now());
-      const renewal = keepLease(claim.lease, control, {
-        renew: (lease) => this.queue.renew(lease),
-        renewed: supervise,
-        clock: this.clock,
-        leaseMs: this.leaseMs,
-        warn: (message) => this.logger.warn(message),
-      });
-      const main = this.start(claim, control).subscribe({
-        complete: () => subscriber.complete(),
-        error: () => subscriber.complete(),
-      });
-      return () => {
-        renewal.unsubscribe();
-        main.unsubscribe();
-        this.launcher.release(dir);
-      };
-    });
+    const fields = { task_id: claim.task.id };
+    const logger = contextLogger('TaskRun', fields);
+    const dir =
+      claim.task.isolation === 'worktree'
+        ? this.workspaces.pathFor(claim.task.id)
+        : claim.task.projectPath;
+    return new Observable<void>((subscriber) =>
+      runWithLogFields(fields, () => {
+        const supervise = (expiresAt: Date): void =>
+          this.launcher.supervise(dir, this.killAt(expiresAt), this.killGraceMs);
+        supervise(claim.task.leaseExpiresAt ?? this.clock.now());
+        const renewal = keepLease(claim.lease, control, {
+          renew: (lease) => this.queue.renew(lease),
+          renewed: supervise,
+          clock: this.clock,
+          leaseMs: this.leaseMs,
+          warn: (message) => logger.warn(message),
+        });
+        const main = this.start(claim, control, logger).subscribe({
+          complete: () => subscriber.complete(),
+          error: () => subscriber.complete(),
+        });
+        return () => {
+          renewal.unsubscribe();
+          main.unsubscribe();
+          this.launcher.release(dir);
+        };
+      }),
+    );
   }
 
   private get leaseMs(): number {
@@ -87,7 +92,7 @@ export class TaskRunnerService {
     return expiresAt.getTime() - budgetMs;
   }
 
-  private start(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
+  private start(claim: ClaimedTask, control: TaskRunControl, logger: RunLogger): Observable<void> {
     return new Observable<void>((subscriber) => {
       let inner: { unsubscribe(): void } | undefined;
       let closed = false;
@@ -110,7 +115,7 @@ export class TaskRunnerService {
             },
             this.ports(claim.lease, claim.task),
             control,
-            this.logger,
+            logger,
           );
           inner = run.pipeline().subscribe(subscriber);
         })

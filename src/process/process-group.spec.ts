@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, Subscription, toArray } from 'rxjs';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 import {
   isProcessAlive,
   isProcessGroupAlive,
@@ -16,7 +17,14 @@ const node = process.execPath;
 const env = { PATH: process.env.PATH ?? '' };
 
 function spec(script: string, killGraceMs = 200) {
-  return { command: node, args: ['-e', script], cwd: process.cwd(), env, killGraceMs };
+  return {
+    command: node,
+    args: ['-e', script],
+    cwd: process.cwd(),
+    env,
+    killGraceMs,
+    isolation: NO_ISOLATION,
+  };
 }
 
 function stdoutOf(events: ProcessEvent[]): string {

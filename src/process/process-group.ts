@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { Observable, Subscription } from 'rxjs';
+import { bwrapArgs, ChildIsolation, findOnPath, installationOf } from 'src/process/child-isolation';
 
 /**
  * WHERE CHILD PROCESSES ARE SPAWNED AND KILLED. Every child of the server (the Claude CLI, test
@@ -23,6 +24,10 @@ export interface ProcessSpec {
   killGraceMs: number;
   /** While it emits true the child's output is not read (it blocks once its pipes are full). */
   paused$?: Observable<boolean>;
+  /** Which user the child runs as and in which sandbox (`NO_ISOLATION`: as the server, none). */
+  isolation: ChildIsolation;
+  /** What the child may write in the sandbox (the project, a report directory); nothing else. */
+  writable?: readonly string[];
 }
 
 /** Error raised when the command cannot be started; `code` is the errno name (ENOENT, EACCES...). */
@@ -256,6 +261,46 @@ export async function endProcess(pid: number, graceMs: number): Promise<void> {
   }
 }
 
+interface Launch {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  ids: { uid?: number; gid?: number };
+}
+
+/**
+ * What is actually spawned for `spec` under its isolation: as the children's user (its uid and
+ * primary group only, HOME, USER and LOGNAME its own), and with a sandbox `bwrap` running the
+ * command by its real path (checked here, so a missing command is ENOENT as without a sandbox),
+ * with the command's own installation shown read-only.
+ */
+function launchOf(spec: ProcessSpec): Launch {
+  const { identity, sandbox } = spec.isolation;
+  const env = identity
+    ? { ...spec.env, HOME: identity.home, USER: identity.user, LOGNAME: identity.user }
+    : spec.env;
+  const ids = identity ? { uid: identity.uid, gid: identity.gid } : {};
+  if (sandbox === null) return { command: spec.command, args: spec.args, env, ids };
+  const found = findOnPath(spec.command, env.PATH);
+  if (found === null) {
+    throw new SpawnError('ENOENT', spec.command, `spawn ${spec.command} ENOENT`);
+  }
+  const executable = realpathSync(found);
+  const args = bwrapArgs(
+    sandbox,
+    {
+      command: executable,
+      args: spec.args,
+      cwd: spec.cwd,
+      env,
+      writable: spec.writable ?? [],
+      readable: [installationOf(executable)],
+    },
+    env.HOME ?? '',
+  );
+  return { command: sandbox.command, args, env, ids };
+}
+
 /**
  * Cold Observable over one child process. Subscribing spawns `command` with `args` (no shell,
  * stdin 'ignore', detached so the child leads its own process group); it emits `spawned`, then
@@ -270,15 +315,21 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
   return new Observable<ProcessEvent>((subscriber) => {
     let child: ChildProcess;
     try {
-      child = spawn(spec.command, spec.args, {
+      const launch = launchOf(spec);
+      child = spawn(launch.command, launch.args, {
         cwd: spec.cwd,
-        env: spec.env,
+        env: launch.env,
         shell: false,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
+        ...launch.ids,
       });
     } catch (err) {
+      if (err instanceof SpawnError) {
+        subscriber.error(err);
+        return undefined;
+      }
       subscriber.error(new SpawnError(errnoCode(err), spec.command, (err as Error).message));
       return undefined;
     }

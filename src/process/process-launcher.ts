@@ -60,6 +60,8 @@ export class ProcessLauncher implements OnModuleDestroy {
         cwd: spec.cwd,
         env: spec.env,
         killGraceMs: spec.killGraceMs,
+        isolation: spec.isolation,
+        writable: spec.writable,
       });
       return () => {
         if (!run.ended) this.sendCommand({ type: 'stop', id });

@@ -2,4 +2,4 @@ export { GitRefProperty } from 'src/sessions/dto/git-ref.property';
 export { ISOLATION_MODES, Session } from 'src/sessions/session.entity';
 export type { Isolation } from 'src/sessions/session.entity';
 export { SessionsModule } from 'src/sessions/sessions.module';
-export { SessionsService } from 'src/sessions/sessions.service';
+export { sessionNotFound, SessionsService } from 'src/sessions/sessions.service';

@@ -12,6 +12,7 @@ export type Isolation = (typeof ISOLATION_MODES)[number];
 /** A project directory that tasks run in. */
 @Entity({ name: 'sessions' })
 @Index('IDX_sessions_created_at', ['createdAt'])
+@Index('IDX_sessions_owner_key_id_created_at', ['ownerKeyId', 'createdAt'])
 export class Session {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -42,6 +43,9 @@ export class Session {
   /** Run in each new workspace before the agent's first turn (e.g. `npm ci`). */
   @Column({ name: 'setup_command', type: 'varchar', length: 2000, nullable: true })
   setupCommand!: string | null;
+  /** The API key that created the session (and owns its tasks); null when keys were not required. */
+  @Column({ name: 'owner_key_id', type: 'varchar', length: 36, nullable: true })
+  ownerKeyId!: string | null;
 
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;

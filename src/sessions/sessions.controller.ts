@@ -6,6 +6,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, PaginationQueryDto, UuidParamPipe } from 'src/common';
 import { Idempotent } from 'src/idempotency';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
@@ -20,27 +22,41 @@ export class SessionsController {
 
   @Post()
   @Idempotent()
-  @ApiOperation({ summary: 'Create a session for a project directory' })
+  @RequireScope('tasks:write')
+  @Audited('session.create', 'session', ['project_path'])
+  @ApiOperation({
+    summary: 'Create a session for a project directory',
+    description:
+      'The session (and every task in it) belongs to the calling key. Keys that are not admin may name only programs in ALLOWED_COMMANDS as commands, never a shell, `env` or inline code (403 `command_not_allowed`).',
+  })
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiErrorResponses(400, 403, 413, 415)
-  async create(@Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
-    return toSessionResponse(await this.sessions.create(dto));
+  async create(
+    @Body() dto: CreateSessionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SessionResponseDto> {
+    return toSessionResponse(await this.sessions.create(dto, principal));
   }
 
   @Get()
-  @ApiOperation({ summary: 'List sessions, newest first' })
+  @RequireScope('tasks:read')
+  @ApiOperation({ summary: "List sessions, newest first (the key's own; every one for admins)" })
   @ApiOkResponse({ type: SessionPageDto })
-  @ApiErrorResponses(400)
-  async list(@Query() query: PaginationQueryDto): Promise<SessionPageDto> {
-    const [items, total] = await this.sessions.list(query);
+  @ApiErrorResponses(400, 403)
+  async list(
+    @Query() query: PaginationQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SessionPageDto> {
+    const [items, total] = await this.sessions.list(query, principal);
     return { items: items.map(toSessionResponse), total, limit: query.limit, offset: query.offset };
   }
 
   @Get(':id')
+  @RequireScope('tasks:read')
   @ApiOperation({ summary: 'Get session details' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })
-  @ApiErrorResponses(400, 404)
+  @ApiErrorResponses(400, 403, 404)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<SessionResponseDto> {
     return toSessionResponse(await this.sessions.findOne(id));
   }

@@ -2,40 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { assertVisible, ownerFilter, Principal } from 'src/access';
 import { DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
-import { splitCommandLine } from 'src/test-runner';
+import { AppConfig } from 'src/config';
+import { assertCommandsAllowed } from 'src/sessions/command-policy';
 import { WorkspacesService } from 'src/workspaces';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Isolation, Session } from 'src/sessions/session.entity';
 
+export function sessionNotFound(id: string): DomainError {
+  return new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
+}
+
 const blankToNull = (value: string | null | undefined): string | null =>
   value === undefined || value === null || value.trim() === '' ? null : value;
-
-/**
- * `test_command` and `regression_command` are run without a shell (splitCommandLine): one that
- * cannot be split, or needs a shell, is refused when the session is created rather than failing
- * every task later. 400 `validation_failed`, naming each bad field like the validation pipe does.
- */
-function assertRunnableCommands(commands: Record<string, string | null>): void {
-  const errors: { field: string; errors: string[] }[] = [];
-  for (const [field, command] of Object.entries(commands)) {
-    if (command === null) continue;
-    try {
-      splitCommandLine(command);
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      errors.push({ field, errors: [`${field}: ${err.message}`] });
-    }
-  }
-  if (errors.length > 0) {
-    throw new DomainError(
-      ErrorCode.ValidationFailed,
-      `Invalid request: ${errors.map((e) => e.errors.join(', ')).join('; ')}`,
-      { errors },
-    );
-  }
-}
 
 /** 400 `validation_failed` naming `field`, like the validation pipe's. */
 function invalidField(field: string, message: string): DomainError {
@@ -50,23 +31,31 @@ export class SessionsService {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly projectPaths: ProjectPathService,
     private readonly workspaces: WorkspacesService,
+    private readonly config: AppConfig,
   ) {}
 
   /**
-   * Stores a session. Its isolation defaults to `worktree` for a project inside a git work tree
-   * with a commit, `none` otherwise; `worktree` elsewhere, or a `base_ref` that names no commit,
-   * is a 400, and so are `base_ref` and `setup_command` without a workspace.
+   * Stores a session owned by the principal's key. Its commands are checked before its path
+   * (`assertCommandsAllowed`: runnable without a shell, and within ALLOWED_COMMANDS for keys that
+   * are not admin), so no command is refused later, task after task. Its isolation defaults to
+   * `worktree` for a project inside a git work tree with a commit, `none` otherwise; `worktree`
+   * elsewhere, or a `base_ref` that names no commit, is a 400, and so are `base_ref` and
+   * `setup_command` without a workspace.
    */
-  async create(dto: CreateSessionDto): Promise<Session> {
+  async create(dto: CreateSessionDto, principal: Principal): Promise<Session> {
     const testCommand = blankToNull(dto.test_command);
     const regressionCommand = blankToNull(dto.regression_command);
     const setupCommand = blankToNull(dto.setup_command);
     const baseRef = blankToNull(dto.base_ref);
-    assertRunnableCommands({
-      test_command: testCommand,
-      regression_command: regressionCommand,
-      setup_command: setupCommand,
-    });
+    assertCommandsAllowed(
+      {
+        test_command: testCommand,
+        regression_command: regressionCommand,
+        setup_command: setupCommand,
+      },
+      principal,
+      this.config.ALLOWED_COMMANDS,
+    );
     const projectPath = await this.projectPaths.resolve(dto.project_path);
     if (this.workspaces.isInsideWorkspaces(projectPath)) {
       throw new DomainError(
@@ -99,6 +88,7 @@ export class SessionsService {
       isolation,
       baseRef,
       setupCommand,
+      ownerKeyId: principal.keyId,
       createdAt: now,
       updatedAt: now,
     });
@@ -106,8 +96,11 @@ export class SessionsService {
     return session;
   }
 
-  async list(page: PaginationQueryDto): Promise<[Session[], number]> {
+  /** The sessions the principal may see, newest first. */
+  async list(page: PaginationQueryDto, principal: Principal): Promise<[Session[], number]> {
+    const owner = ownerFilter(principal);
     return this.sessions.findAndCount({
+      where: owner === undefined ? {} : { ownerKeyId: owner },
       order: { createdAt: 'DESC', id: 'DESC' },
       take: page.limit,
       skip: page.offset,
@@ -117,7 +110,19 @@ export class SessionsService {
   /** The session, or 404 `session_not_found`. */
   async findOne(id: string): Promise<Session> {
     const session = await this.sessions.findOneBy({ id });
-    if (!session) throw new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
+    if (!session) throw sessionNotFound(id);
     return session;
+  }
+
+  /** The session if the principal may see it, else 404 `session_not_found` (as if missing). */
+  async findVisible(id: string, principal: Principal): Promise<Session> {
+    return assertVisible(principal, await this.sessions.findOneBy({ id }), () =>
+      sessionNotFound(id),
+    );
+  }
+
+  /** Who owns the session; null when there is no such session. */
+  async ownerOf(id: string): Promise<Pick<Session, 'ownerKeyId'> | null> {
+    return this.sessions.findOne({ select: { ownerKeyId: true }, where: { id } });
   }
 }

@@ -13,11 +13,17 @@ export type {
   TaskPatch,
 } from 'src/tasks/task-event-log.service';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
-export { ACTIVE_STATUSES, isTerminal, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
+export {
+  ACTIVE_STATUSES,
+  isTerminal,
+  TASK_STATUSES,
+  TaskStatus,
+  TERMINAL_STATUSES,
+} from 'src/tasks/task-status';
 export type { StatusReason, TaskPhase } from 'src/tasks/task-status';
 export { Task } from 'src/tasks/task.entity';
 export { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 export { toTaskResponse } from 'src/tasks/task.mapper';
 export { TasksModule } from 'src/tasks/tasks.module';
-export { TasksService } from 'src/tasks/tasks.service';
+export { taskNotFound, TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';

@@ -6,6 +6,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import { SessionsService } from 'src/sessions';
 import { TaskPageDto } from 'src/tasks/dto/task-response.dto';
@@ -25,24 +27,28 @@ export class SessionTasksController {
   ) {}
 
   @Get(':id/tasks')
+  @RequireScope('tasks:read')
   @ApiOperation({ summary: "List a session's tasks, newest first" })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskPageDto })
-  @ApiErrorResponses(400, 404)
+  @ApiErrorResponses(400, 403, 404)
   async listTasks(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: SessionTaskListQueryDto,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<TaskPageDto> {
-    await this.sessions.findOne(id);
-    return this.tasks.list({ ...query, session_id: id });
+    await this.sessions.findVisible(id, principal);
+    return this.tasks.list({ ...query, session_id: id }, principal);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @RequireScope('tasks:write')
+  @Audited('session.delete', 'session')
   @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409)
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.tasks.removeSession(id);
   }

@@ -46,6 +46,7 @@ export const STATUS_REASONS = [
   'no_tests_written',
   'max_iterations_reached',
   'max_pauses_reached',
+  'budget_exceeded',
   'cli_not_found',
   'cli_not_logged_in',
   'api_unavailable',

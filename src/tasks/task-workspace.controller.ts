@@ -18,6 +18,8 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import {
   MergeTaskDto,
@@ -34,6 +36,7 @@ export class TaskWorkspaceController {
   constructor(private readonly workspaces: TaskWorkspaceService) {}
 
   @Get(':id/diff')
+  @RequireScope('tasks:read')
   @ApiOperation({
     summary: "The task's change against its base commit",
     description:
@@ -62,6 +65,8 @@ export class TaskWorkspaceController {
 
   @Post(':id/merge')
   @HttpCode(200)
+  @RequireScope('tasks:write')
+  @Audited('task.merge', 'task', ['target_branch', 'strategy'])
   @ApiOperation({
     summary: "Merge a COMPLETED task's branch",
     description:

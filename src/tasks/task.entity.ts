@@ -11,6 +11,7 @@ import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 @Index('IDX_tasks_created_at', ['createdAt'])
 @Index('UQ_tasks_running_project_key', ['runningProjectKey'], { unique: true })
 @Index('IDX_tasks_status_lease_expires_at', ['status', 'leaseExpiresAt'])
+@Index('IDX_tasks_owner_key_id_status', ['ownerKeyId', 'status'])
 export class Task {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -21,6 +22,10 @@ export class Task {
   @ManyToOne(() => Session, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'FK_tasks_session_id' })
   session?: Session;
+
+  /** The API key that owns the task: its session's owner. Null when keys were not required. */
+  @Column({ name: 'owner_key_id', type: 'varchar', length: 36, nullable: true })
+  ownerKeyId!: string | null;
 
   /**
    * Copied from the session at creation. With isolation `none` the queue runs one task per
@@ -76,6 +81,10 @@ export class Task {
 
   @Column({ name: 'cost_usd', type: 'double', default: 0 })
   costUsd!: number;
+
+  /** The task's cost budget, USD: it fails `budget_exceeded` once its cost reaches it. Null: none. */
+  @Column({ name: 'max_cost_usd', type: 'double', nullable: true })
+  maxCostUsd!: number | null;
 
   @Column({ name: 'input_tokens', type: 'int', default: 0 })
   inputTokens!: number;

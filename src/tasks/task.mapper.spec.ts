@@ -30,6 +30,8 @@ function task(): Task {
     testsFailed: 1,
     testsTotal: 4,
     costUsd: 0.5,
+    maxCostUsd: 2,
+    ownerKeyId: 'k1',
     inputTokens: 10,
     outputTokens: 20,
     attempt: 1,
@@ -76,6 +78,7 @@ describe('task mappers', () => {
       error_message: null,
       tests: { passed: 3, failed: 1, total: 4 },
       cost_usd: 0.5,
+      max_cost_usd: 2,
       input_tokens: 10,
       output_tokens: 20,
       attempt: 1,
@@ -96,7 +99,7 @@ describe('task mappers', () => {
       completed_at: null,
       updated_at: '2026-11-25T06:00:01.000Z',
     });
-    expect(JSON.stringify(body)).not.toMatch(/lease|process_group|4242|session"|git_dir/);
+    expect(JSON.stringify(body)).not.toMatch(/lease|process_group|4242|session"|git_dir|owner|k1/);
   });
 
   it('builds the status summary', () => {

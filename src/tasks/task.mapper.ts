@@ -36,6 +36,7 @@ export function toTaskResponse(task: Task): TaskResponseDto {
     error_message: task.errorMessage,
     tests: testCounts(task),
     cost_usd: task.costUsd,
+    max_cost_usd: task.maxCostUsd,
     input_tokens: task.inputTokens,
     output_tokens: task.outputTokens,
     attempt: task.attempt,

@@ -7,6 +7,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import { Idempotent } from 'src/idempotency';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
@@ -28,36 +30,51 @@ export class TasksController {
 
   @Post()
   @Idempotent()
+  @RequireScope('tasks:write')
+  @Audited('task.create', 'task', ['session_id'])
   @ApiOperation({
     summary: 'Create a task',
-    description: 'Stores the task as PENDING in its session; the queue starts it.',
+    description:
+      'Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 429 `queue_full` when too many tasks are queued.',
   })
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 404, 413, 415)
-  async create(@Body() dto: CreateTaskDto): Promise<TaskResponseDto> {
-    return toTaskResponse(await this.tasks.create(dto));
+  @ApiErrorResponses(400, 403, 404, 413, 415)
+  async create(
+    @Body() dto: CreateTaskDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TaskResponseDto> {
+    return toTaskResponse(await this.tasks.create(dto, principal));
   }
 
   @Get()
-  @ApiOperation({ summary: 'List tasks, newest first, filtered by status and session' })
+  @RequireScope('tasks:read')
+  @ApiOperation({
+    summary:
+      "List tasks, newest first, filtered by status and session (the key's own; every one for admins)",
+  })
   @ApiOkResponse({ type: TaskPageDto })
-  @ApiErrorResponses(400)
-  async list(@Query() query: TaskListQueryDto): Promise<TaskPageDto> {
-    return this.tasks.list(query);
+  @ApiErrorResponses(400, 403)
+  async list(
+    @Query() query: TaskListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TaskPageDto> {
+    return this.tasks.list(query, principal);
   }
 
   @Get(':id')
+  @RequireScope('tasks:read')
   @ApiOperation({
     summary: 'Get full task details: the latest 500 interactions and every test case',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskDetailResponseDto })
-  @ApiErrorResponses(400, 404)
+  @ApiErrorResponses(400, 403, 404)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<TaskDetailResponseDto> {
     return this.tasks.getDetails(id);
   }
 
   @Get(':id/interactions')
+  @RequireScope('tasks:read')
   @ApiOperation({
     summary: "Page through a task's interactions, oldest first",
     description:
@@ -65,7 +82,7 @@ export class TasksController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: InteractionPageDto })
-  @ApiErrorResponses(400, 404)
+  @ApiErrorResponses(400, 403, 404)
   async interactions(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: InteractionPageQueryDto,
@@ -74,20 +91,23 @@ export class TasksController {
   }
 
   @Get(':id/status')
+  @RequireScope('tasks:read')
   @ApiOperation({ summary: 'Get the task status summary' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskStatusResponseDto })
-  @ApiErrorResponses(400, 404)
+  @ApiErrorResponses(400, 403, 404)
   async status(@Param('id', UuidParamPipe) id: string): Promise<TaskStatusResponseDto> {
     return this.tasks.getStatus(id);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @RequireScope('tasks:write')
+  @Audited('task.delete', 'task')
   @ApiOperation({ summary: 'Delete a task that is PENDING or finished (409 otherwise)' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409)
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.tasks.remove(id);
   }

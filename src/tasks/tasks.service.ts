@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
+import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isForeignKeyViolation } from 'src/database';
-import { Session, SessionsService } from 'src/sessions';
+import { Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
@@ -30,6 +31,10 @@ import { TestCase } from 'src/tasks/test-case.entity';
 
 /** Statuses in which a task may be deleted: not started yet, or finished. */
 const DELETABLE_STATUSES: readonly TaskStatus[] = [TaskStatus.Pending, ...TERMINAL_STATUSES];
+
+export function taskNotFound(id: string): DomainError {
+  return new DomainError(ErrorCode.TaskNotFound, `Task ${id} not found`);
+}
 
 /** Most interactions `GET /tasks/{id}` includes (the latest); all are paged by /interactions. */
 export const DETAIL_MAX_INTERACTIONS = 500;
@@ -99,10 +104,13 @@ export class TasksService {
   }
 
   /**
-   * Stores a PENDING task (phase `queued`, reason `created`) in the session's project; 503
-   * `shutting_down` while this server drains.
+   * Stores a PENDING task (phase `queued`, reason `created`) in a session the principal may see
+   * (404 `session_not_found` otherwise); it belongs to the session's key. Refused with 503
+   * `shutting_down` while this server drains, and with 429 `queue_full` while the key has
+   * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the server MAX_QUEUED_TASKS (checked before the
+   * insert: requests that arrive together can pass it together, which the rate limit bounds).
    */
-  async create(dto: CreateTaskDto): Promise<Task> {
+  async create(dto: CreateTaskDto, principal: Principal): Promise<Task> {
     if (this.draining.active) {
       throw new DomainError(
         ErrorCode.ShuttingDown,
@@ -111,29 +119,11 @@ export class TasksService {
     }
     const maxIterations = dto.max_iterations ?? this.config.MAX_ITERATIONS;
     const maxPauses = dto.max_pauses ?? this.config.MAX_PAUSES;
-    const limitErrors = [
-      maxIterations > this.config.MAX_ITERATIONS_LIMIT
-        ? {
-            field: 'max_iterations',
-            errors: [`max_iterations must not be greater than ${this.config.MAX_ITERATIONS_LIMIT}`],
-          }
-        : null,
-      maxPauses > this.config.MAX_PAUSES_LIMIT
-        ? {
-            field: 'max_pauses',
-            errors: [`max_pauses must not be greater than ${this.config.MAX_PAUSES_LIMIT}`],
-          }
-        : null,
-    ].filter((e) => e !== null);
-    if (limitErrors.length > 0) {
-      throw new DomainError(
-        ErrorCode.ValidationFailed,
-        `Invalid request: ${limitErrors.map((e) => `${e.field}: ${e.errors.join(', ')}`).join('; ')}`,
-        { errors: limitErrors },
-      );
-    }
+    const maxCostUsd = dto.max_cost_usd ?? (this.config.MAX_COST_USD_PER_TASK || null);
+    this.assertWithinLimits(maxIterations, maxPauses, maxCostUsd);
     const sessionId = dto.session_id.toLowerCase();
-    const session = await this.sessions.findOne(sessionId);
+    const session = await this.sessions.findVisible(sessionId, principal);
+    await this.assertQueueRoom(session.ownerKeyId);
     const start = await this.startingPoint(
       session,
       dto.base_ref === undefined || dto.base_ref === null || dto.base_ref.trim() === ''
@@ -144,6 +134,7 @@ export class TasksService {
     const task = this.tasks.create({
       id: randomUUID(),
       sessionId: session.id,
+      ownerKeyId: session.ownerKeyId,
       projectPath: session.projectPath,
       description: dto.description,
       status: TaskStatus.Pending,
@@ -161,6 +152,7 @@ export class TasksService {
       testsFailed: 0,
       testsTotal: 0,
       costUsd: 0,
+      maxCostUsd,
       inputTokens: 0,
       outputTokens: 0,
       attempt: 0,
@@ -195,7 +187,7 @@ export class TasksService {
     } catch (error) {
       // The session was deleted between the lookup above and this insert.
       if (isForeignKeyViolation(error)) {
-        throw new DomainError(ErrorCode.SessionNotFound, `Session ${sessionId} not found`);
+        throw sessionNotFound(sessionId);
       }
       throw error;
     }
@@ -203,9 +195,69 @@ export class TasksService {
     return task;
   }
 
-  /** A page of tasks, newest first, optionally filtered by status and session. */
-  async list(query: TaskListQueryDto): Promise<TaskPageDto> {
+  private assertWithinLimits(
+    maxIterations: number,
+    maxPauses: number,
+    maxCostUsd: number | null,
+  ): void {
+    const limitErrors = [
+      maxIterations > this.config.MAX_ITERATIONS_LIMIT
+        ? {
+            field: 'max_iterations',
+            errors: [`max_iterations must not be greater than ${this.config.MAX_ITERATIONS_LIMIT}`],
+          }
+        : null,
+      maxPauses > this.config.MAX_PAUSES_LIMIT
+        ? {
+            field: 'max_pauses',
+            errors: [`max_pauses must not be greater than ${this.config.MAX_PAUSES_LIMIT}`],
+          }
+        : null,
+      maxCostUsd !== null && maxCostUsd > this.config.MAX_COST_USD_LIMIT
+        ? {
+            field: 'max_cost_usd',
+            errors: [`max_cost_usd must not be greater than ${this.config.MAX_COST_USD_LIMIT}`],
+          }
+        : null,
+    ].filter((e) => e !== null);
+    if (limitErrors.length > 0) {
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `Invalid request: ${limitErrors.map((e) => `${e.field}: ${e.errors.join(', ')}`).join('; ')}`,
+        { errors: limitErrors },
+      );
+    }
+  }
+
+  /** 429 `queue_full` when the owner (a key), or the whole server, has too many tasks queued. */
+  private async assertQueueRoom(ownerKeyId: string | null): Promise<void> {
+    const [total, owned] = await Promise.all([
+      this.tasks.countBy({ status: TaskStatus.Pending }),
+      ownerKeyId === null
+        ? Promise.resolve(0)
+        : this.tasks.countBy({ status: TaskStatus.Pending, ownerKeyId }),
+    ]);
+    if (ownerKeyId !== null && owned >= this.config.MAX_QUEUED_TASKS_PER_KEY) {
+      throw new DomainError(
+        ErrorCode.QueueFull,
+        `This API key has ${owned} tasks queued, the most MAX_QUEUED_TASKS_PER_KEY allows; wait for some to start`,
+        { queued: owned, limit: this.config.MAX_QUEUED_TASKS_PER_KEY },
+      );
+    }
+    if (total >= this.config.MAX_QUEUED_TASKS) {
+      throw new DomainError(
+        ErrorCode.QueueFull,
+        `The server has ${total} tasks queued, the most MAX_QUEUED_TASKS allows; try again later`,
+        { queued: total, limit: this.config.MAX_QUEUED_TASKS },
+      );
+    }
+  }
+
+  /** A page of the tasks the principal may see, newest first, filtered by status and session. */
+  async list(query: TaskListQueryDto, principal: Principal): Promise<TaskPageDto> {
     const where: FindOptionsWhere<Task> = {};
+    const owner = ownerFilter(principal);
+    if (owner !== undefined) where.ownerKeyId = owner;
     if (query.status) where.status = query.status;
     if (query.session_id) where.sessionId = query.session_id.toLowerCase();
     const [items, total] = await this.tasks.findAndCount({
@@ -220,8 +272,13 @@ export class TasksService {
   /** The task, or 404 `task_not_found`. */
   async findOne(id: string): Promise<Task> {
     const task = await this.tasks.findOneBy({ id });
-    if (!task) throw new DomainError(ErrorCode.TaskNotFound, `Task ${id} not found`);
+    if (!task) throw taskNotFound(id);
     return task;
+  }
+
+  /** Who owns the task; null when there is no such task. */
+  async ownerOf(id: string): Promise<Pick<Task, 'ownerKeyId'> | null> {
+    return this.tasks.findOne({ select: { ownerKeyId: true }, where: { id } });
   }
 
   /**

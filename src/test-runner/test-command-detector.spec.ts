@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import {
@@ -131,6 +131,18 @@ describe('test command detection', () => {
     files(tree);
     const got = summary(detectTestCommand(dir));
     expect(got).toEqual(expected);
+  });
+
+  it('does not follow a package.json the agent made a link to another file', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'cta-detect-outside-'));
+    try {
+      writeFileSync(join(outside, 'package.json'), pkg({ scripts: { test: 'node --test' } }));
+      expect(detectTestCommand(outside)?.framework).toBe('node-test');
+      symlinkSync(join(outside, 'package.json'), join(dir, 'package.json'));
+      expect(detectTestCommand(dir)).toBeNull();
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('falls back to the file type when nothing is detected', () => {

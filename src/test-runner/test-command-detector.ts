@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
+import { existsSync, readdirSync } from 'fs';
 import { basename, join } from 'path';
+import { readChildFile } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
@@ -56,12 +57,15 @@ interface PackageJson {
   devDependencies?: Record<string, unknown>;
 }
 
+/** Most of a project's configuration file read (package.json, pyproject.toml, ...). */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * A project configuration file, read as the server's user without following a symbolic link: the
+ * agent writes the project, and must not make the server read another file for it.
+ */
 function readText(file: string): string | null {
-  try {
-    return statSync(file).isFile() ? readFileSync(file, 'utf8') : null;
-  } catch {
-    return null;
-  }
+  return readChildFile(file, MAX_CONFIG_BYTES);
 }
 
 function readPackageJson(projectPath: string): PackageJson | null {

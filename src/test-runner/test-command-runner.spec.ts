@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { loadConfig } from 'src/config';
-import { ProcessLauncher } from 'src/process';
+import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import {
   CommandEvent,
   CommandResult,
@@ -39,7 +39,7 @@ describe('testCommandEnv', () => {
 
 describe('TestCommandRunner', () => {
   const launcher = new ProcessLauncher();
-  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }), launcher);
+  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }), launcher, NO_ISOLATION);
   afterAll(() => launcher.onModuleDestroy());
   let dir: string;
   beforeEach(() => {

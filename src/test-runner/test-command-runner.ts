@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
 import { AppConfig } from 'src/config';
 import {
   BoundedBuffer,
   buildChildEnv,
+  CHILD_ISOLATION,
+  ChildIsolation,
   killProcessGroup,
   ProcessLauncher,
   SpawnError,
@@ -15,6 +17,8 @@ export interface CommandSpec {
   cwd: string;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** Directories the command may write besides `cwd` in a sandbox (a JUnit report's). */
+  writable?: readonly string[];
 }
 
 export interface CommandResult {
@@ -68,6 +72,7 @@ export class TestCommandRunner {
   constructor(
     private readonly config: AppConfig,
     private readonly launcher: ProcessLauncher,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
   ) {}
 
   run(spec: CommandSpec): Observable<CommandEvent> {
@@ -114,6 +119,8 @@ export class TestCommandRunner {
           cwd: spec.cwd,
           env: testCommandEnv(process.env),
           killGraceMs: graceMs,
+          isolation: this.isolation,
+          writable: [spec.cwd, ...(spec.writable ?? [])],
         })
         .subscribe({
           next: (event) => {

@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } fro
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
-import { ProcessLauncher } from 'src/process';
+import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import {
   gitTopOf,
@@ -31,7 +31,7 @@ function git(cwd: string, ...args: string[]): void {
 
 describe('TestFileFinder', () => {
   const launcher = new ProcessLauncher();
-  const finder = new TestFileFinder(new TestCommandRunner(loadConfig({}), launcher));
+  const finder = new TestFileFinder(new TestCommandRunner(loadConfig({}), launcher, NO_ISOLATION));
   afterAll(() => launcher.onModuleDestroy());
   let dir: string;
   let project: string;
@@ -148,7 +148,7 @@ describe('TestFileFinder', () => {
     git(project, 'init', '-q');
     git(project, 'add', '-A');
     git(project, 'commit', '-q', '-m', 'init');
-    const runner = new TestCommandRunner(loadConfig({}), launcher);
+    const runner = new TestCommandRunner(loadConfig({}), launcher, NO_ISOLATION);
     const calls: string[][] = [];
     const run = runner.run.bind(runner);
     runner.run = (spec) => {

@@ -1,10 +1,16 @@
-import { Injectable } from '@nestjs/common';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'fs';
-import { tmpdir } from 'os';
+import { Inject, Injectable } from '@nestjs/common';
+import { realpathSync, rmSync, statSync } from 'fs';
 import { isAbsolute, join, normalize, relative, sep } from 'path';
 import { concat, defer, EMPTY, filter, map, Observable, of, OperatorFunction } from 'rxjs';
 import { AppConfig } from 'src/config';
-import { BoundedBuffer, checkWorkingDirectory } from 'src/process';
+import {
+  BoundedBuffer,
+  CHILD_ISOLATION,
+  ChildIsolation,
+  checkWorkingDirectory,
+  childTempDir,
+  readChildFile,
+} from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 import { parseJunitXml } from 'src/test-runner/junit-report';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
@@ -113,6 +119,9 @@ export class UnsafeTestFileError extends Error {
 /** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
 const NO_TESTS_RAN = /^Ran 0 tests in/m;
 
+/** Most of a JUnit report read (the test command writes it, so it is bounded like its output). */
+const MAX_REPORT_BYTES = 16 * 1024 * 1024;
+
 /**
  * Runs the tests the agent wrote and the project's regression suite. Test commands are argv arrays
  * run without a shell in the project directory (see `TestCommandRunner`), each generated test file
@@ -131,6 +140,7 @@ export class TestRunnerService {
     private readonly config: AppConfig,
     private readonly commands: TestCommandRunner,
     private readonly finder: TestFileFinder,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
   ) {}
 
   /** The test command plan: the session's `test_command` when set, else detected. */
@@ -311,7 +321,7 @@ export class TestRunnerService {
 
   private runFiles(root: string, plan: TestCommandPlan, files: string[]): Observable<TestRunEvent> {
     return new Observable<TestRunEvent>((subscriber) => {
-      const reportDir = mkdtempSync(join(tmpdir(), 'cta-junit-'));
+      const reportDir = childTempDir(this.isolation, 'cta-junit-');
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
       const output = new BoundedBuffer(max);
       const cases: TestCaseResult[] = [];
@@ -340,6 +350,7 @@ export class TestRunnerService {
               cwd: root,
               timeoutMs: remainingMs,
               maxOutputBytes: max,
+              writable: [reportDir],
             })
             .pipe(
               map((event): TestRunEvent | null => {
@@ -408,12 +419,12 @@ export class TestRunnerService {
     if (fileStatus === 'passed' && NO_TESTS_RAN.test(r.output)) {
       return [fileCase('error', 'No tests were found in this file.\n')];
     }
-    if (invocation.junitPath === null || !existsSync(invocation.junitPath)) {
-      return [fileCase(fileStatus)];
-    }
+    const report =
+      invocation.junitPath === null ? null : readChildFile(invocation.junitPath, MAX_REPORT_BYTES);
+    if (report === null) return [fileCase(fileStatus)];
     let parsed;
     try {
-      parsed = parseJunitXml(readFileSync(invocation.junitPath, 'utf8'));
+      parsed = parseJunitXml(report);
     } catch {
       return [fileCase(fileStatus)];
     }

@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { AppConfig } from 'src/config';
-import { buildChildEnv, ProcessLauncher, SpawnError } from 'src/process';
+import { buildChildEnv, CHILD_ISOLATION, ChildIsolation, ProcessLauncher, SpawnError } from 'src/process';
 
 /**
  * Settings every git command of the server runs with, whatever the user's configuration says:
@@ -76,10 +76,17 @@ export class GitCommandError extends Error {
  */
 @Injectable()
 export class Git {
+  private readonly isolation: ChildIsolation;
+
   constructor(
     private readonly config: AppConfig,
     private readonly launcher: ProcessLauncher,
-  ) {}
+    @Inject(CHILD_ISOLATION) isolation: ChildIsolation,
+  ) {
+    // As the children's user (the workspace's files are the agent's), never in the sandbox: git
+    // writes the repository's own directory, which the sandbox hides.
+    this.isolation = { identity: isolation.identity, sandbox: null };
+  }
 
   /** Runs `git <args>`; resolves with whatever exit code it had. */
   run(args: readonly string[], options: GitOptions): Promise<GitResult> {
@@ -116,6 +123,7 @@ export class Git {
         cwd: options.cwd,
         env: this.env(options.env),
         killGraceMs: 1000,
+        isolation: this.isolation,
       }).subscribe({
         next: (event) => {
           if (event.type === 'stdout') {

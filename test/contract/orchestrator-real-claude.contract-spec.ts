@@ -27,6 +27,7 @@ import {
 } from 'test/e2e/support/task-polling';
 import { git } from 'test/e2e/support/git-repos';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 /**
  * A whole task through the real server pipeline (AppModule on SQLite, the queue, TaskLifecycle,
@@ -116,13 +117,13 @@ beforeAll(async () => {
         .overrideProvider(ClaudeCliRunner)
         .useFactory({
           factory: (config: AppConfig, launcher: ProcessLauncher) =>
-            new ClaudeCliRunner(config, launcher, parentEnv),
+            new ClaudeCliRunner(config, launcher, NO_ISOLATION, parentEnv),
           inject: [AppConfig, ProcessLauncher],
         })
         .overrideProvider(CliAvailabilityService)
         .useFactory({
           factory: (config: AppConfig, clock: Clock, launcher: ProcessLauncher) =>
-            new CliAvailabilityService(config, clock, launcher, parentEnv),
+            new CliAvailabilityService(config, clock, launcher, NO_ISOLATION, parentEnv),
           inject: [AppConfig, Clock, ProcessLauncher],
         }),
   });

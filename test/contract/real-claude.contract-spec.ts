@@ -12,6 +12,7 @@ import { loadConfig } from 'src/config/app-config';
 import { ProcessLauncher } from 'src/process';
 import { isProcessGroupAlive } from 'src/process/process-group';
 import { MockAnthropicApi } from 'test/contract/mock-anthropic-api';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 /**
  * The real Claude Code CLI (node_modules/.bin/claude, pinned in package.json) run by
@@ -62,6 +63,7 @@ function runner(
       ...config,
     }),
     launcher,
+    NO_ISOLATION,
     {
       PATH: process.env.PATH,
       HOME: home,
@@ -99,6 +101,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
       new Clock(),
       launcher,
+      NO_ISOLATION,
       { PATH: process.env.PATH, HOME: home },
     );
     expect(await svc.check()).toEqual({
@@ -118,6 +121,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE }),
       new Clock(),
       launcher,
+      NO_ISOLATION,
       { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-ant-dummy' },
     );
     expect(await withKey.check()).toMatchObject({ loggedIn: true, authMethod: 'api_key' });
@@ -265,6 +269,7 @@ describe(`real Claude Code CLI ${PINNED_VERSION} against a mock Messages API`, (
     const r = new ClaudeCliRunner(
       loadConfig({ CLAUDE_CLI_COMMAND: CLAUDE, KILL_GRACE_SECONDS: '1' }),
       launcher,
+      NO_ISOLATION,
       {
         PATH: process.env.PATH,
         HOME: noKeyHome,

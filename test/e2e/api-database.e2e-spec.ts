@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
+import { ApiKey } from 'src/auth/api-key.entity';
+import { AuditEvent } from 'src/audit/audit-event.entity';
 import { Session } from 'src/sessions/session.entity';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { DESCRIPTION_MAX_LENGTH } from 'src/tasks/dto/create-task.dto';
@@ -14,7 +16,14 @@ import {
   TestDatabaseKind,
 } from 'test/e2e/support/test-database';
 
-const TABLES = ['claude_interactions', 'sessions', 'tasks', 'test_cases'];
+const TABLES = [
+  'api_keys',
+  'audit_events',
+  'claude_interactions',
+  'sessions',
+  'tasks',
+  'test_cases',
+];
 
 /** The API's longest description and the longest stored error, in 4-byte characters (utf8mb4). */
 const LONGEST_DESCRIPTION = '🚀'.repeat(DESCRIPTION_MAX_LENGTH);
@@ -30,7 +39,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
     ds = await new DataSource(
       buildDataSourceOptions({
         databaseUrl: db.url,
-        entities: [Session, Task, ClaudeInteraction, TestCase],
+        entities: [Session, Task, ClaudeInteraction, TestCase, ApiKey, AuditEvent],
       }),
     ).initialize();
   });
@@ -53,6 +62,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
     expect(await tables()).toEqual(TABLES);
     const runner = ds.createQueryRunner();
     const tasks = await runner.getTable('tasks');
+    const keys = await runner.getTable('api_keys');
     await runner.release();
     const indexes = (tasks?.indices ?? []).map((i) => i.columnNames.join(',')).sort();
     expect(indexes).toEqual(
@@ -61,8 +71,10 @@ function databaseSuite(kind: TestDatabaseKind): void {
         'session_id,created_at',
         'status,created_at',
         'running_project_key',
+        'owner_key_id,status',
       ]),
     );
+    expect(keys?.indices.find((i) => i.name === 'UQ_api_keys_prefix')?.isUnique).toBe(true);
     expect(tasks?.indices.find((i) => i.name === 'UQ_tasks_running_project_key')?.isUnique).toBe(
       true,
     );

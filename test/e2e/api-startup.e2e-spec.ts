@@ -1,54 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { eventually } from 'test/e2e/support/eventually';
+import { ROOT_OK, startServer } from 'test/e2e/support/server-process';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `src/main.ts` (ts-node, no build needed) in `cwd` with only the given environment. */
-function startServer(cwd: string, env: Record<string, string>): Run {
-  const child = spawn(
-    process.execPath,
-    [
-      '-r',
-      'ts-node/register/transpile-only',
-      '-r',
-      'tsconfig-paths/register',
-      path.join(ROOT, 'src', 'main.ts'),
-    ],
-    {
-      cwd,
-      shell: false,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? os.tmpdir(),
-        NODE_PATH: path.join(ROOT, 'node_modules'),
-        TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
-        NO_COLOR: '1',
-        ...env,
-      },
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-describe('server startup (src/main.ts as a process)', () => {
+describe('server startup (the built server as a process)', () => {
   let cwd: string;
   const running: ChildProcess[] = [];
 
@@ -64,7 +21,7 @@ describe('server startup (src/main.ts as a process)', () => {
 
   it('starts from an empty directory with .env, on loopback by default, creates ./data, serves /health, stops on SIGTERM', async () => {
     fs.writeFileSync(path.join(cwd, '.env'), 'PORT=0\nCLAUDE_CLI_COMMAND=/nonexistent/claude\n');
-    const run = startServer(cwd, { ORCHESTRATOR_ENABLED: 'false' });
+    const run = startServer(cwd, { ORCHESTRATOR_ENABLED: 'false', ...ROOT_OK });
     running.push(run.child);
     await eventually('the server to listen', () =>
       /Listening on http:\/\/127\.0\.0\.1:\d+/.test(run.stdout()),
@@ -82,11 +39,12 @@ describe('server startup (src/main.ts as a process)', () => {
     const before = run.stdout().length;
     run.child.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });
+    // Besides the request line of the /health call, which may be written just after.
     const shutdownLines = run
       .stdout()
       .slice(before)
       .split('\n')
-      .filter((line) => line.trim() !== '');
+      .filter((line) => line.trim() !== '' && !line.includes('"route":"/health"'));
     expect(shutdownLines).toEqual([
       expect.stringMatching(/SIGTERM: shutting down; 0 running task\(s\) go back to the queue/),
     ]);
@@ -105,7 +63,10 @@ describe('server startup (src/main.ts as a process)', () => {
   });
 
   it('exits 1 with one line when the database cannot be reached', async () => {
-    const run = startServer(cwd, { DATABASE_URL: 'mysql://root:secret@127.0.0.1:1/nothing' });
+    const run = startServer(cwd, {
+      DATABASE_URL: 'mysql://root:secret@127.0.0.1:1/nothing',
+      ...ROOT_OK,
+    });
     running.push(run.child);
     expect((await run.exited).code).toBe(1);
     const lines = run.stderr().trim().split('\n');

@@ -655,6 +655,153 @@ function apiSuite(kind: TestDatabaseKind): void {
         status: 400,
         code: 'validation_failed',
       },
+      // prototype pollution, at any depth
+      {
+        name: 'nested __proto__',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path":"<project>","name":{"a":{"__proto__":{"polluted":true}}}}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'nested constructor.prototype',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: '{"session_id":"<sid>","description":"x","max_pauses":{"constructor":{"prototype":{"polluted":true}}}}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      // mass assignment: fields the server owns
+      {
+        name: 'session owner set by the client',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', owner_key_id: '00000000-0000-4000-8000-000000000000' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'task status set by the client',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', status: 'COMPLETED' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'task cost set by the client',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', cost_usd: 0, attempt: 99 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      // type confusion
+      {
+        name: 'an operator object as session_id',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: { $ne: null }, description: 'x' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'description as an array',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: ['x'] },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_cost_usd as a string',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_cost_usd: '5' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_cost_usd infinite',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: '{"session_id":"<sid>","description":"x","max_cost_usd":1e400}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_cost_usd negative',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_cost_usd: -1 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_cost_usd above the limit',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_cost_usd: 100.01 },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'max_iterations as a boolean',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: true },
+        status: 400,
+        code: 'validation_failed',
+      },
+      // deeply nested bodies
+      {
+        name: 'deeply nested arrays',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: `{"project_path":"<project>","name":${'['.repeat(20000)}${']'.repeat(20000)}}`,
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'deeply nested objects',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: `{"session_id":"<sid>","description":${'{"a":'.repeat(10000)}1${'}'.repeat(10000)}}`,
+        status: 400,
+        code: 'validation_failed',
+      },
+      // path tricks
+      {
+        name: 'encoded dot-dot in an id',
+        method: 'get',
+        url: '/api/v1/tasks/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'encoded slash in a session id',
+        method: 'delete',
+        url: '/api/v1/sessions/..%2F..%2F',
+        status: 400,
+        code: 'invalid_id',
+      },
+      {
+        name: 'a /proc link out of the allowed roots',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '/proc/self/cwd' },
+        status: 403,
+        code: 'project_path_not_allowed',
+      },
+      {
+        name: 'the allowed root reached through a doubled slash and dots',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<allowed>//./a-file.txt/..' },
+        status: 400,
+        code: 'project_path_invalid',
+      },
       {
         name: 'malformed JSON',
         method: 'post',
@@ -1080,6 +1227,22 @@ function apiSuite(kind: TestDatabaseKind): void {
       expect(created.body.name).toBe('vendor json');
     });
 
+    it('refuses bodies nested too deep by their depth, and pollutes no prototype on the way', async () => {
+      const res = await http()
+        .post('/api/v1/sessions')
+        .set('Content-Type', 'application/json')
+        .send(`{"project_path":"${project}","name":${'['.repeat(33)}${']'.repeat(33)}}`)
+        .expect(400);
+      expect(res.body.message).toMatch(/deeper than 32 levels/);
+      await http()
+        .post('/api/v1/sessions')
+        .set('Content-Type', 'application/json')
+        .send('{"project_path":"x","a":{"__proto__":{"polluted":true}},"b":"[[[[[["}')
+        .expect(400);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
     it('accepts a body-less POST whatever its Content-Type', async () => {
       const task = await createTask((await createSession()).id);
       await http()
@@ -1112,25 +1275,25 @@ function apiSuite(kind: TestDatabaseKind): void {
     it.each([
       [
         'a malformed header line',
-        'GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',
+        'GET /health HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n',
         400,
         'bad_request',
       ],
       [
         'both Content-Length and Transfer-Encoding',
-        'POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        'POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
         400,
         'bad_request',
       ],
       [
         'chunk extensions over the size limit',
-        `POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=${'a'.repeat(20 * 1024)}\r\n{}\r\n0\r\n\r\n`,
+        `POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=${'a'.repeat(20 * 1024)}\r\n{}\r\n0\r\n\r\n`,
         413,
         'payload_too_large',
       ],
       [
         'headers over the size limit',
-        `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`,
+        `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`,
         431,
         'headers_too_large',
       ],

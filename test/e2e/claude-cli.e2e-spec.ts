@@ -22,6 +22,7 @@ import { loadConfig } from 'src/config/app-config';
 import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
 import { WorkingDirectoryGoneError } from 'src/process/working-directory';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
 const CUT = /\[\.\.\. (\d+) bytes cut\]$/;
@@ -81,7 +82,7 @@ function runner(
     CLAUDECODE: '1',
     ...parentExtra,
   };
-  return new ClaudeCliRunner(config, launcher, parent);
+  return new ClaudeCliRunner(config, launcher, NO_ISOLATION, parent);
 }
 
 function request(prompt: string, over: Partial<TurnRequest> = {}): TurnRequest {
@@ -808,6 +809,7 @@ describe('CliAvailabilityService', () => {
       loadConfig({ CLAUDE_CLI_COMMAND: command }),
       new Clock(),
       launcher,
+      NO_ISOLATION,
       env,
     );
 
@@ -867,6 +869,7 @@ describe('CliAvailabilityService', () => {
       loadConfig({ CLAUDE_CLI_COMMAND: FAKE, CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*' }),
       clock,
       launcher,
+      NO_ISOLATION,
       env,
     );
     expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);

@@ -16,7 +16,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { isProcessAlive } from 'src/process/process-group';
 import { eventually } from 'test/e2e/support/eventually';
-import { ServerProcess, startServer, startTask } from 'test/e2e/support/server-process';
+import { ServerProcess, startTask, startTestServer } from 'test/e2e/support/server-process';
 import {
   copyFixtureProject,
   FAKE_CLAUDE,
@@ -44,6 +44,13 @@ interface Sample {
 }
 
 /** Pids of the fake CLI processes working in `project` right now (from /proc). */
+/**
+ * Sessions here run their tasks in the project directory itself (isolation `none`), where these
+ * tests watch the agent: what they inject concerns processes and the database, not workspaces
+ * (the crash-recovery suite covers those).
+ */
+const IN_PLACE = { isolation: 'none' };
+
 function agentsIn(project: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -93,7 +100,7 @@ describe('Faults injected into the running server', () => {
     env: Record<string, string>,
     options?: { expectHealthy?: boolean },
   ): Promise<ServerProcess> => {
-    const s = await startServer(
+    const s = await startTestServer(
       work,
       {
         FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),
@@ -127,6 +134,7 @@ describe('Faults injected into the running server', () => {
           'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"',
           'write-tests lang=node result=pass',
         )}`,
+        IN_PLACE,
       );
       await eventually('the first agent to run', () => agentsIn(project).length === 1);
       const first = agentsIn(project)[0];
@@ -189,6 +197,7 @@ describe('Faults injected into the running server', () => {
             'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"',
             'write-tests lang=node result=pass',
           )}`,
+          IN_PLACE,
         ),
       );
     }
@@ -244,6 +253,7 @@ describe('Faults injected into the running server', () => {
               'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"',
               'write-tests lang=node result=pass',
             )}`,
+            IN_PLACE,
           ),
         );
       }
@@ -273,7 +283,7 @@ describe('Faults injected into the running server', () => {
       const s = await server({ DATABASE_URL: url, DATABASE_TIMEOUT_SECONDS: '2' });
       const session = await request(s.url)
         .post('/api/v1/sessions')
-        .send({ project_path: project })
+        .send({ project_path: project, ...IN_PLACE })
         .expect(201);
       const running = await request(s.url)
         .post('/api/v1/tasks')
@@ -326,7 +336,7 @@ describe('Faults injected into the running server', () => {
     });
   });
 
-  it('a full disk: 507 storage_full, /health says the database cannot write, and the task goes on once space returns', async () => {
+  it('a full disk: 507 storage_full, /health and /health/ready say the database cannot write, and the task goes on once space returns', async () => {
     const disk = join(work, 'small-disk');
     mkdirSync(disk);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', disk]);
@@ -344,6 +354,7 @@ describe('Faults injected into the running server', () => {
           'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"',
           'write-tests lang=node result=pass',
         )}`,
+        IN_PLACE,
       );
       await eventually('the agent to run', () => agentsIn(project).length === 1);
       // Fill the disk to the last byte.
@@ -366,12 +377,17 @@ describe('Faults injected into the running server', () => {
           break;
         }
       }
-      const full = await request(s.url).post('/api/v1/sessions').send({ project_path: project });
+      const full = await request(s.url)
+        .post('/api/v1/sessions')
+        .send({ project_path: project, ...IN_PLACE });
       expect(full.status).toBe(507);
       expect(full.body.code).toBe('storage_full');
       const health = await request(s.url).get('/health');
       expect(health.status).toBe(503);
       expect(health.body.database).toMatchObject({ status: 'up', writable: false });
+      const ready = await request(s.url).get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.error).toMatchObject({ database_writable: { status: 'down' } });
       rmSync(filler);
       for (let i = 0; i < 4; i += 1) rmSync(join(disk, `filler-${i}`), { force: true });
       const { final } = await waitForTerminal(s.url, id);
@@ -404,14 +420,17 @@ describe('Faults injected into the running server', () => {
     expect(await fourth.exited).toBe('code 0');
   });
 
-  it('draining after SIGTERM: /health answers 503 and new tasks are refused with 503, then it exits 0', async () => {
+  it('draining after SIGTERM: /health and /health/ready answer 503 and new tasks are refused with 503, then it exits 0', async () => {
     const project = copyFixtureProject('node-basic', work, 'draining');
     const s = await server({
       DATABASE_URL: `sqlite:///${join(work, 'drain.db')}`,
       KILL_GRACE_SECONDS: '3',
     });
     const sessionId = (
-      await request(s.url).post('/api/v1/sessions').send({ project_path: project }).expect(201)
+      await request(s.url)
+        .post('/api/v1/sessions')
+        .send({ project_path: project, ...IN_PLACE })
+        .expect(201)
     ).body.id as string;
     await request(s.url)
       .post('/api/v1/tasks')
@@ -431,6 +450,9 @@ describe('Faults injected into the running server', () => {
       .send({ session_id: sessionId, description: 'Too late' });
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe('shutting_down');
+    const ready = await request(s.url).get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toMatchObject({ accepting_work: { status: 'down' } });
     expect(await s.exited).toBe('code 0');
   });
 });

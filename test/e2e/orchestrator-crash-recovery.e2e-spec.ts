@@ -18,7 +18,7 @@ import {
 import { eventually } from 'test/e2e/support/eventually';
 import {
   ServerProcess,
-  startServer as startServerProcess,
+  startTestServer,
   startTask,
 } from 'test/e2e/support/server-process';
 
@@ -68,7 +68,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
 
   /** Starts the built server on the test database. */
   async function startServer(extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
-    const server = await startServerProcess(work, {
+    const server = await startTestServer(work, {
       DATABASE_URL: `sqlite:///${database}`,
       LEASE_SECONDS: '10',
       FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),

@@ -735,9 +735,14 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(r.details.claude_session_id).toBe(fresh.sessionId);
   });
 
-  it('absurd token and cost numbers from the CLI are bounded, and the task completes', async () => {
+  it('absurd token and cost numbers from the CLI are bounded, and the cost budget (not an error) ends the task', async () => {
     const r = await run('absurd-usage');
-    expect(r.result.final).toMatchObject({ status: 'COMPLETED', iteration: 2 });
+    expect(r.result.final).toMatchObject({
+      status: 'FAILED',
+      status_reason: 'budget_exceeded',
+      iteration: 2,
+    });
+    expect(r.result.final.error_message).toMatch(/reaches its budget of \$10 \(max_cost_usd\)/);
     const { input_tokens, output_tokens, cost_usd } = r.result.final;
     expect(input_tokens).toBeGreaterThan(0);
     expect(input_tokens).toBeLessThanOrEqual(MAX_INT_COLUMN);

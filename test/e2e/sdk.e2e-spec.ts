@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, ApiError } from 'sdk/client';
 import { CLIENT_FILE, OPENAPI_FILE, renderSdk } from 'sdk/generate';
+import { ApiKeysService } from 'src/auth/api-keys.service';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -110,5 +111,37 @@ describe('API client SDK', () => {
     const down = await client.health.check().catch((e: unknown) => e);
     expect(down).toBeInstanceOf(ApiError);
     expect(down).toMatchObject({ status: 503, body: null, payload: { status: 'error' } });
+  });
+});
+
+describe('API client SDK with keys', () => {
+  it('sends its API key as a bearer token, and manages keys', async () => {
+    const project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-sdk-keys-')));
+    const t = await createTestApp({ env: { AUTH_REQUIRED: 'true' } });
+    try {
+      await t.app.listen(0, '127.0.0.1');
+      const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+      const { key } = await t.app
+        .get(ApiKeysService)
+        .create({ name: 'sdk admin', scopes: ['admin'], expiresAt: null, createdByKeyId: null });
+      const anonymous = await new ApiClient(url).sessions.list().catch((e: unknown) => e);
+      expect(anonymous).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+      const admin = new ApiClient(url, fetch, key);
+      const writer = await admin.apiKeys.create({ name: 'writer', scopes: ['tasks:write'] });
+      expect(writer.key).toMatch(/^cta_/);
+      const session = await new ApiClient(url, fetch, writer.key).sessions.create({
+        project_path: project,
+      });
+      expect((await admin.sessions.findOne(session.id)).id).toBe(session.id);
+      expect((await admin.apiKeys.list()).items.map((k) => k.name).sort()).toEqual([
+        'sdk admin',
+        'writer',
+      ]);
+      await admin.apiKeys.revoke(writer.id);
+      expect((await admin.audit.list({ action: 'api_key.revoke' })).total).toBe(1);
+    } finally {
+      await t.close();
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });

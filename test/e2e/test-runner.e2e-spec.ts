@@ -25,6 +25,8 @@ import {
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'projects');
 const OUTPUT_CAP = 8192;
+/** TEST_TIMEOUT_SECONDS of the budget tests: enough for a quick file to pass on a loaded machine. */
+const BUDGET_SECONDS = 8;
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -56,6 +58,8 @@ test('subtract is wrongly expected to add', () => { assert.equal(subtract(3, 1),
 
 describe('TestRunnerService (real test commands in fixture copies)', () => {
   let service: TestRunnerService;
+  /** The same with a short time budget, for the tests of what happens when it runs out. */
+  let budgeted: TestRunnerService;
   let workDir: string;
 
   const copyFixture = (name: string): string => {
@@ -68,19 +72,29 @@ describe('TestRunnerService (real test commands in fixture copies)', () => {
     writeFileSync(join(project, rel), content);
   };
 
-  beforeAll(async () => {
+  /**
+   * A service whose generated tests get `testTimeoutSeconds`. Everything else gets far more time
+   * than it needs (a loaded machine starts interpreters slowly); only the budget tests use a
+   * short one.
+   */
+  const serviceWith = async (testTimeoutSeconds: number): Promise<TestRunnerService> => {
     const moduleRef = await Test.createTestingModule({ imports: [ConfigModule, TestRunnerModule] })
       .overrideProvider(AppConfig)
       .useValue(
         loadConfig({
-          TEST_TIMEOUT_SECONDS: '3',
-          REGRESSION_TIMEOUT_SECONDS: '20',
+          TEST_TIMEOUT_SECONDS: String(testTimeoutSeconds),
+          REGRESSION_TIMEOUT_SECONDS: '120',
           KILL_GRACE_SECONDS: '1',
           TEST_OUTPUT_MAX_BYTES: String(OUTPUT_CAP),
         }),
       )
       .compile();
-    service = moduleRef.get(TestRunnerService);
+    return moduleRef.get(TestRunnerService);
+  };
+
+  beforeAll(async () => {
+    service = await serviceWith(120);
+    budgeted = await serviceWith(BUDGET_SECONDS);
   });
 
   beforeEach(() => {
@@ -233,7 +247,7 @@ test('hangs', async () => {
 `,
       );
       const events = await lastValueFrom(
-        service.runGenerated(project, ['test/hang.test.js'], null).pipe(toArray()),
+        budgeted.runGenerated(project, ['test/hang.test.js'], null).pipe(toArray()),
       );
       const spawned = events.find((e) => e.type === 'spawned');
       const last = events[events.length - 1];
@@ -242,7 +256,7 @@ test('hangs', async () => {
       expect(r.timedOut).toBe(true);
       expect(r.passed).toBe(false);
       expect(r.cases.some((c) => c.status === 'error')).toBe(true);
-      expect(r.output).toMatch(/timed out after 3000 ms/);
+      expect(r.output).toMatch(`timed out after ${BUDGET_SECONDS * 1000} ms`);
       const pids = JSON.parse(readFileSync(pidFile, 'utf8')) as { runner: number; sleeper: number };
       expect(spawned).toBeDefined();
       const pgid = (spawned as Extract<TestRunEvent, { type: 'spawned' }>).pid;
@@ -258,12 +272,11 @@ const test = require('node:test');
 test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms})); });
 `;
       write(project, 'test/a-slow.test.js', taking(10));
-      write(project, 'test/b-slow.test.js', taking(60_000));
+      write(project, 'test/b-slow.test.js', taking(600_000));
       write(project, 'test/c-slow.test.js', taking(10));
       const files = ['test/a-slow.test.js', 'test/b-slow.test.js', 'test/c-slow.test.js'];
-      const r = await report(service.runGenerated(project, files, null));
-      // TEST_TIMEOUT_SECONDS is 3: a passes, b is stopped when the budget runs out, c never
-      // starts.
+      const r = await report(budgeted.runGenerated(project, files, null));
+      // a passes, b is stopped when the budget runs out, c never starts.
       expect(r.invocations).toHaveLength(2);
       expect(r.invocations.map((i) => i.timedOut)).toEqual([false, true]);
       expect(r.cases.find((c) => c.filePath === 'test/a-slow.test.js')?.status).toBe('passed');

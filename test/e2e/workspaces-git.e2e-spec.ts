@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AppConfig, loadConfig } from 'src/config/app-config';
-import { ProcessLauncher } from 'src/process';
+import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
@@ -36,7 +36,7 @@ let config: AppConfig;
 const launcher = new ProcessLauncher();
 
 function service(): WorkspacesService {
-  const git = new Git(config, launcher);
+  const git = new Git(config, launcher, NO_ISOLATION);
   const workspaceRoot = new WorkspaceRoot(config);
   return new WorkspacesService(
     config,
@@ -44,7 +44,7 @@ function service(): WorkspacesService {
     new RepositoryLocks(config),
     workspaceRoot,
     new WorkspaceUsage(config, workspaceRoot),
-    new TestCommandRunner(config, launcher),
+    new TestCommandRunner(config, launcher, NO_ISOLATION),
   );
 }
 

@@ -16,6 +16,19 @@ export enum ErrorCode {
   RequestTimeout = 'request_timeout',
   MalformedJson = 'malformed_json',
   ProjectPathInvalid = 'project_path_invalid',
+  /** No API key, or one that is wrong, expired or revoked. */
+  Unauthorized = 'unauthorized',
+  /** The key lacks the scope the route needs. */
+  Forbidden = 'forbidden',
+  /** A command names a program this key may not run (outside ALLOWED_COMMANDS, a shell, inline code). */
+  CommandNotAllowed = 'command_not_allowed',
+  /** The request's Host is neither an IP address, localhost, nor listed in ALLOWED_HOSTS. */
+  HostNotAllowed = 'host_not_allowed',
+  ApiKeyNotFound = 'api_key_not_found',
+  /** Too many requests from one key (or address) in a minute. */
+  RateLimited = 'rate_limited',
+  /** Too many tasks queued, for this key or in all. */
+  QueueFull = 'queue_full',
   ProjectPathNotAllowed = 'project_path_not_allowed',
   SessionNotFound = 'session_not_found',
   TaskNotFound = 'task_not_found',

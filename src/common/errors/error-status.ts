@@ -14,8 +14,17 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.ProjectPathInvalid:
     case ErrorCode.MergeTargetInvalid:
       return HttpStatus.BAD_REQUEST;
+    case ErrorCode.Unauthorized:
+      return HttpStatus.UNAUTHORIZED;
     case ErrorCode.ProjectPathNotAllowed:
+    case ErrorCode.Forbidden:
+    case ErrorCode.CommandNotAllowed:
+    case ErrorCode.HostNotAllowed:
       return HttpStatus.FORBIDDEN;
+    case ErrorCode.RateLimited:
+    case ErrorCode.QueueFull:
+      return HttpStatus.TOO_MANY_REQUESTS;
+    case ErrorCode.ApiKeyNotFound:
     case ErrorCode.SessionNotFound:
     case ErrorCode.TaskNotFound:
     case ErrorCode.RouteNotFound:

@@ -2,6 +2,7 @@ import { ArgumentsHost, BadRequestException, Logger, NotFoundException } from '@
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
 import { AllExceptionsFilter, ErrorBody } from 'src/common/http/all-exceptions.filter';
+import { RequestDenials } from 'src/common/http/request-denials';
 import { RequestWithId } from 'src/common/http/request-id';
 
 interface Captured {
@@ -31,7 +32,7 @@ function run(exception: unknown): Captured {
   const host = {
     switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }),
   } as unknown as ArgumentsHost;
-  new AllExceptionsFilter().catch(exception, host);
+  new AllExceptionsFilter(new RequestDenials()).catch(exception, host);
   return captured;
 }
 

@@ -9,6 +9,7 @@ import {
 import type { Response } from 'express';
 import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
+import { RequestDenials } from 'src/common/http/request-denials';
 import { requestIdOf, RequestWithId } from 'src/common/http/request-id';
 import { databaseFailureOf } from 'src/database';
 
@@ -25,11 +26,13 @@ export interface ErrorBody {
  * `httpStatusOf`; framework HTTP exceptions keep their 4xx status; a database that cannot be
  * reached (or is busy) is 503 `database_unavailable`, one whose storage is full 507
  * `storage_full`; anything else is a 500 with a generic message (no stack, no SQL), logged with
- * its request id.
+ * its request id. A 401 or 403 is reported to `RequestDenials` (the audit trail records it).
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+
+  constructor(private readonly denials: RequestDenials) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -46,6 +49,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     res.status(status).json({ ...body, request_id: requestId } satisfies ErrorBody);
+    this.denials.report(req, status, body.code);
   }
 
   private describe(exception: unknown): { status: number; body: Omit<ErrorBody, 'request_id'> } {

@@ -1,7 +1,13 @@
 import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { AppConfig } from 'src/config';
 import { answerClientErrorsWithJson } from 'src/common/http/client-error';
+import { DocsGate } from 'src/common/http/docs-gate';
+import { hostCheck } from 'src/common/http/host-check';
+import { RequestDenials } from 'src/common/http/request-denials';
 
 /**
  * Options for `NestFactory.create` / `createNestApplication`: Nest's own body parser is off
@@ -10,26 +16,87 @@ import { answerClientErrorsWithJson } from 'src/common/http/client-error';
  */
 export const NEST_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
 
+const DOCS_PATHS = ['/docs', '/docs-json', '/docs-yaml'];
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Claude Task Automation Server')
     .setDescription(
       'Hands a project directory and a plain-language task to the Claude Code CLI, drives it until the work is done and tested. ' +
-        'Every error response has the body `{ code, message, details?, request_id }`.',
+        'Every error response has the body `{ code, message, details?, request_id }`. ' +
+        'Requests carry `Authorization: Bearer <API key>` once keys are enabled.',
     )
     .setVersion('1.0.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (cta_...)' })
+    .addSecurityRequirements('bearer')
     .build();
   return SwaggerModule.createDocument(app, config);
 }
 
+/** Express `trust proxy` from TRUST_PROXY: a hop count, a list of addresses/ranges, or none. */
+export function trustProxySetting(entries: readonly string[]): boolean | number | string[] {
+  if (entries.length === 0) return false;
+  if (entries.length === 1 && /^\d+$/.test(entries[0])) return Number(entries[0]);
+  return [...entries];
+}
+
 /**
- * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`: JSON bodies for
- * requests Node's parser refuses, and the OpenAPI explorer at `/docs` (JSON at `/docs-json`).
- * Everything else of the request pipeline lives in modules (CommonModule), so it cannot be
- * forgotten. (Signals are handled in `main.ts`: a test app is closed by the test.)
+ * Security headers (helmet): for the API a policy that allows nothing to load or frame it; the
+ * OpenAPI explorer gets what Swagger UI needs from its own origin (its inline styles included).
+ */
+function securityHeaders(): (req: Request, res: Response, next: NextFunction) => void {
+  const api = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  });
+  const docs = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  return (req, res, next) =>
+    (DOCS_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`)) ? docs : api)(
+      req,
+      res,
+      next,
+    );
+}
+
+/**
+ * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`, in this order, so
+ * it applies to every route including the OpenAPI explorer (which Express serves directly):
+ * which proxies are believed (TRUST_PROXY), the Host check (DNS rebinding), security headers,
+ * CORS (only for CORS_ORIGINS), the key gate in front of `/docs`, JSON bodies for requests Node's
+ * parser refuses, and the explorer at `/docs` (JSON at `/docs-json`). Everything else of the
+ * request pipeline lives in modules (CommonModule, the auth guard), so it cannot be forgotten.
+ * (Signals are handled in `main.ts`: a test app is closed by the test.)
  */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
+  const config = app.get(AppConfig);
+  const denials = app.get(RequestDenials);
   app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
+  app.use(hostCheck(config.ALLOWED_HOSTS, denials));
+  app.use(securityHeaders());
+  if (config.CORS_ORIGINS.length > 0) {
+    app.enableCors({
+      origin: config.CORS_ORIGINS,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+      maxAge: 600,
+    });
+  }
+  app.use(DOCS_PATHS, app.get(DocsGate).handler());
   answerClientErrorsWithJson(app.getHttpServer());
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',

@@ -15,6 +15,32 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Media types parsed as JSON; a body of any other type is refused with 415. */
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
+/** Deepest nesting of arrays and objects a body may have (no request of this API needs more than a few). */
+export const MAX_JSON_DEPTH = 32;
+
+/** A body nested deeper than MAX_JSON_DEPTH (found before it is parsed). */
+class JsonTooDeepError extends Error {}
+
+/** Refuses a body nested deeper than MAX_JSON_DEPTH, scanning its bytes before it is parsed. */
+function checkDepth(_req: unknown, _res: unknown, body: Buffer): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i += 1) {
+    const byte = body[i];
+    if (inString) {
+      if (byte === 0x5c) i += 1;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x5b || byte === 0x7b) {
+      depth += 1;
+      if (depth > MAX_JSON_DEPTH) throw new JsonTooDeepError();
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth -= 1;
+    }
+  }
+}
+
 /**
  * The forbidden key of each reviver error. body-parser strips every own property of an error
  * thrown while parsing (it normalises them as syntax errors), so the key cannot live on it.
@@ -44,6 +70,13 @@ function announcesBody(req: Request): boolean {
 }
 
 function toDomainError(error: unknown, limit: number): DomainError {
+  if (error instanceof JsonTooDeepError) {
+    const message = `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`;
+    return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
+      errors: [{ field: '(body)', errors: [message] }],
+      max_depth: MAX_JSON_DEPTH,
+    });
+  }
   const key = error instanceof Error ? forbiddenKeys.get(error) : undefined;
   if (key !== undefined) return forbiddenKeyError(key);
   const { type, status } = (error ?? {}) as BodyParserError;
@@ -66,7 +99,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
  * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
  * `unsupported_media_type` for a body that is not JSON; keys such as `__proto__`, in the body or
- * the query string, are refused (400 `validation_failed`).
+ * the query string, and bodies nested deeper than MAX_JSON_DEPTH are refused (400
+ * `validation_failed`).
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
@@ -78,6 +112,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
       strict: true,
       type: JSON_TYPES,
       reviver: rejectForbiddenKeys,
+      verify: checkDepth,
     });
   }
 

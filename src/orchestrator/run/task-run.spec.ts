@@ -603,6 +603,43 @@ describe('TaskRun', () => {
     expect(h.log.row.apiErrorStreak).toBe(0);
   });
 
+  it('stops a task FAILED budget_exceeded after the turn whose cost reached max_cost_usd', async () => {
+    const costly = (): TurnEvent[] =>
+      turn({ text: 'Still working on it.', turnCostUsd: 0.4, conversationCostUsd: 0.4 });
+    const h = harness([costly(), costly(), costly(), costly(), costly()], {
+      task: { maxCostUsd: 1 },
+    });
+    await h.run();
+    expect(h.agent.requests).toHaveLength(3);
+    expect(h.log.row).toMatchObject({ status: TaskStatus.Failed, statusReason: 'budget_exceeded' });
+    expect(h.log.row.costUsd).toBeCloseTo(1.2);
+    expect(String(h.log.row.errorMessage)).toMatch(/\$1\.2000.*budget of \$1 \(max_cost_usd\)/);
+    expect(h.log.prompts()).toHaveLength(3);
+  });
+
+  it('a task under its budget runs to its end', async () => {
+    const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+      task: { maxCostUsd: 1 },
+    });
+    await h.run();
+    expect(h.log.row).toMatchObject({ status: TaskStatus.Completed, costUsd: 0.02 });
+  });
+
+  it('a resumed task that already reached its budget fails before another turn', async () => {
+    const h = harness([turn()], {
+      resumed: true,
+      task: {
+        claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+        iteration: 4,
+        costUsd: 2.5,
+        maxCostUsd: 2.5,
+      },
+    });
+    await h.run();
+    expect(h.agent.requests).toEqual([]);
+    expect(h.log.row).toMatchObject({ status: TaskStatus.Failed, statusReason: 'budget_exceeded' });
+  });
+
   /** A turn that spawns, then hangs; `started` emits once it runs. */
   const hangingTurn = (started: Subject<void>): Observable<TurnEvent> =>
     concat(

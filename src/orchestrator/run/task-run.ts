@@ -18,6 +18,7 @@ import { isTerminal, LeaseLostError, StatusReason, TaskPatch, TaskStatus } from 
 import { CommandResult, TestRunReport } from 'src/test-runner';
 import { GitCommandError, WorkspaceError } from 'src/workspaces';
 import { AgentTurn } from 'src/orchestrator/run/agent-turn';
+import { CostBudget } from 'src/orchestrator/run/cost-budget';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
@@ -73,11 +74,12 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * expressed as `expand` over `Step`s (`run-steps.ts`): a turn step runs an `AgentTurn` and asks
  * the simulated human what comes next; a tests step runs a `TestPhase` round and judges it
  * (`verdict.ts`): COMPLETED, or the failures go back to the agent. Each idea lives in its own
- * file: cost and tokens (`run-accounting.ts`), the conversation and its replacement
- * (`conversation.ts`), the wait after API errors (`api-error-backoff.ts`), what is stored for a
- * resume (`run-state.ts`), status changes (`run-status.ts`), the task's workspace
- * (`run-workspace.ts`: prepared before the first step, its setup command a step of its own,
- * committed at the end). The outside world is reached only through `RunPorts`.
+ * file: cost and tokens (`run-accounting.ts`) and the budget they are held to (`cost-budget.ts`),
+ * the conversation and its replacement (`conversation.ts`), the wait after API errors
+ * (`api-error-backoff.ts`), what is stored for a resume (`run-state.ts`), status changes
+ * (`run-status.ts`), the task's workspace (`run-workspace.ts`: prepared before the first step,
+ * its setup command a step of its own, committed at the end). The outside world is reached only
+ * through `RunPorts`.
  *
  * - `control.stop(...)` (cancel, shutdown, lease lost) unsubscribes the running step, which ends
  *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
@@ -99,6 +101,7 @@ export class TaskRun {
   private readonly testPhase: TestPhase;
   private readonly workspace: RunWorkspace;
   private testSetup: TestSetupHint | null = null;
+  private readonly budget: CostBudget;
 
   constructor(
     private readonly ctx: RunContext,
@@ -108,6 +111,7 @@ export class TaskRun {
   ) {
     const task = ctx.task;
     this.state = new RunState(task, ctx.settings);
+    this.budget = new CostBudget(task.maxCostUsd ?? null);
     this.status = new RunStatus(this.state, ports.log);
     this.tracker = new ProcessTracker(
       ports.log,
@@ -174,6 +178,11 @@ export class TaskRun {
         'max_iterations_reached',
         `All ${task.maxIterations} iterations were used before the server stopped.`,
       );
+      return END;
+    }
+    const overBudget = this.budget.exceeded(this.state.accounting.totalCostUsd);
+    if (overBudget !== null) {
+      await this.fail('budget_exceeded', overBudget);
       return END;
     }
     const first = this.firstStep();
@@ -244,6 +253,11 @@ export class TaskRun {
 
   private async afterTurn(step: TurnStep, outcome: TurnOutcome): Promise<Step> {
     const { state } = this;
+    const overBudget = this.budget.exceeded(state.accounting.totalCostUsd);
+    if (overBudget !== null) {
+      await this.fail('budget_exceeded', overBudget);
+      return END;
+    }
     state.turnsSinceEncouragement += 1;
     const testFilesFound =
       step.phase !== 'work' && isAnsweredTurn(outcome)

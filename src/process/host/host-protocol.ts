@@ -1,3 +1,5 @@
+import type { ChildIsolation } from 'src/process/child-isolation';
+
 /**
  * The messages between the server and its process host (`process-host.ts`), over the IPC channel
  * of `child_process.fork` with `serialization: 'advanced'` (Buffers travel as bytes).
@@ -13,6 +15,8 @@ export type HostCommand =
       cwd: string;
       env: NodeJS.ProcessEnv;
       killGraceMs: number;
+      isolation: ChildIsolation;
+      writable?: readonly string[];
     }
   /** End the process group of spawn `id` (the server's subscriber unsubscribed). */
   | { type: 'stop'; id: number }

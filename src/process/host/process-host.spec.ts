@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ProcessHost } from 'src/process/host/process-host';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 import { isProcessAlive } from 'src/process/process-group';
 
 /**
@@ -36,6 +37,7 @@ describe('ProcessHost', () => {
       cwd,
       env,
       killGraceMs: 200,
+      isolation: NO_ISOLATION,
     } satisfies HostCommand);
   const of = (id: number): HostEvent[] => events.filter((e) => 'id' in e && e.id === id);
   const output = (id: number): string =>
@@ -82,6 +84,7 @@ describe('ProcessHost', () => {
       cwd: dir,
       env,
       killGraceMs: 200,
+      isolation: NO_ISOLATION,
     });
     await eventually(() => ended(2), 'the spawn to end');
     expect(of(2)[0]).toMatchObject({ type: 'spawn_error', code: 'ENOENT' });

@@ -94,6 +94,8 @@ export class ProcessHost {
       cwd: command.cwd,
       env: { ...command.env, [WORK_DIR_MARKER]: command.cwd },
       killGraceMs: command.killGraceMs,
+      isolation: command.isolation,
+      writable: command.writable,
       paused$: this.paused$,
     }).subscribe({
       next: (event) => {

@@ -1,13 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min } from 'class-validator';
+import {
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { GitRefProperty } from 'src/sessions';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
 
 /**
- * Body of `POST /api/v1/tasks`. Unknown fields are rejected. `max_iterations` and `max_pauses`
- * default to MAX_ITERATIONS / MAX_PAUSES and may not exceed MAX_ITERATIONS_LIMIT /
- * MAX_PAUSES_LIMIT (checked by the service against the configured limits).
+ * Body of `POST /api/v1/tasks`. Unknown fields are rejected. `max_iterations`, `max_pauses` and
+ * `max_cost_usd` default to MAX_ITERATIONS / MAX_PAUSES / MAX_COST_USD_PER_TASK and may not exceed
+ * MAX_ITERATIONS_LIMIT / MAX_PAUSES_LIMIT / MAX_COST_USD_LIMIT (checked by the service against
+ * the configured limits).
  */
 export class CreateTaskDto {
   @ApiProperty({ format: 'uuid', example: '3f1d2a4e-9a7b-4a51-9a0f-0c8d6f1e2b3c' })
@@ -46,4 +57,15 @@ export class CreateTaskDto {
     "What the task's workspace starts from: a branch, tag, remote branch or commit (sessions with isolation `worktree`); default: the session's base_ref, else the commit checked out in the project now. Resolved to `base_commit` at once",
   )
   base_ref?: string | null;
+  @ApiPropertyOptional({
+    exclusiveMinimum: true,
+    minimum: 0,
+    description:
+      'Cost budget in USD: after every agent turn, a task whose cost reached it stops FAILED with reason `budget_exceeded` (default MAX_COST_USD_PER_TASK = 10, at most MAX_COST_USD_LIMIT = 100 unless configured otherwise)',
+    example: 2.5,
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  max_cost_usd?: number;
 }

@@ -79,6 +79,14 @@ export class TaskResponseDto {
   @ApiProperty({ example: 0 })
   cost_usd!: number;
 
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Cost budget, USD (null: none); reaching it fails the task `budget_exceeded`',
+    example: 10,
+  })
+  max_cost_usd!: number | null;
+
   @ApiProperty({ example: 0 })
   input_tokens!: number;
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, ServerProcess } from 'test/e2e/support/server-process';
+import { ServerProcess, startTestServer } from 'test/e2e/support/server-process';
 import { copyFixtureProject } from 'test/e2e/support/task-polling';
 
 /**
@@ -29,7 +29,7 @@ export interface BenchServer {
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   const work = mkdtempSync(join(tmpdir(), 'cta-bench-'));
   const dbFile = join(work, 'tasks.db');
-  const server = await startServer(work, {
+  const server = await startTestServer(work, {
     DATABASE_URL: `sqlite:///${dbFile}`,
     FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),
     LOG_LEVEL: 'warn',

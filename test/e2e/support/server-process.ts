@@ -1,14 +1,130 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { eventually } from 'test/e2e/support/eventually';
 import { FAKE_CLAUDE } from 'test/e2e/support/task-polling';
 
-/** The built server (`npm test` builds first). */
-export const MAIN = join(resolve(__dirname, '..', '..', '..'), 'dist', 'src', 'main.js');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The newest modification time of the TypeScript sources under `dir`. */
+function newestSource(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return Math.max(newest, newestSource(full));
+    return entry.name.endsWith('.ts') ? Math.max(newest, statSync(full).mtimeMs) : newest;
+  }, 0);
+}
+
+/**
+ * The BUILT entry point (`dist/src/<name>.js`, built by `npm test`'s pretest step): starting it is
+ * much quicker than compiling the sources on the fly, which matters for suites that start many
+ * servers. A build older than the sources is refused, so a test never runs stale code.
+ */
+function builtEntry(name: string): string {
+  const file = path.join(ROOT, 'dist', 'src', `${name}.js`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  const sources = Math.max(
+    newestSource(path.join(ROOT, 'src')),
+    newestSource(path.join(ROOT, 'migrations')),
+  );
+  if (statSync(file).mtimeMs < sources) {
+    throw new Error(`${file} is older than the sources: run \`npm run build\` first`);
+  }
+  return file;
+}
+
+/** The environment every such process gets besides what a test passes. */
+function baseEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    NO_COLOR: '1',
+  };
+}
+
+export interface ServerRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the built server (`dist/src/main.js`) in `cwd` with only the given environment (and PATH). */
+export function startServer(cwd: string, env: Record<string, string>): ServerRun {
+  const child = spawn(process.execPath, [builtEntry('main')], {
+    cwd,
+    shell: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...baseEnv(), ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits for the server's "Listening on" line; resolves with its base URL. */
+export async function listeningUrl(run: ServerRun): Promise<string> {
+  const pattern = /Listening on (http:\/\/[^\s]+:\d+) /;
+  await eventually('the server to listen', () => {
+    if (run.child.exitCode !== null) {
+      throw new Error(`server exited ${run.child.exitCode}:\n${run.stderr()}\n${run.stdout()}`);
+    }
+    return pattern.test(run.stdout());
+  });
+  return pattern.exec(run.stdout())![1].replace('0.0.0.0', '127.0.0.1');
+}
+
+/** Stops a server with SIGKILL if it still runs. */
+export function killServer(run: ServerRun): void {
+  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+}
+
+/** The structured log lines a server printed (JSON objects; other lines skipped). */
+export function logLines(run: ServerRun): Record<string, unknown>[] {
+  return run
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run api-key -- <args>` (src/api-key-cli.ts) in `cwd` with the given environment. */
+export function runApiKeyCli(cwd: string, env: Record<string, string>, args: string[]): CliRun {
+  const result = spawnSync(process.execPath, [builtEntry('api-key-cli'), ...args], {
+    cwd,
+    shell: false,
+    encoding: 'utf8',
+    env: { ...baseEnv(), ...env },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The key `npm run api-key -- create ...` printed (its last line). */
+export function createdKey(run: CliRun): string {
+  if (run.status !== 0) throw new Error(`api-key failed: ${run.stderr}`);
+  return run.stdout.trim().split('\n').pop()!;
+}
+
+/** True when this process may start servers that switch to another user (it runs as root). */
+export const RUNS_AS_ROOT = process.getuid?.() === 0;
+
+/** The environment a server started by a test needs to run as root here (tests often do, in CI). */
+export const ROOT_OK: Record<string, string> = RUNS_AS_ROOT ? { ALLOW_ROOT: 'true' } : {};
 
 export interface ServerProcess {
   /** Its base URL, for supertest. */
@@ -51,23 +167,23 @@ function childrenOf(pid: number): number[] {
 
 /**
  * Starts the built server as a process in `cwd` with the fake CLI and `env` on top of test
- * defaults (loopback, a free port, the orchestrator on, quick polling); resolves once `/health`
- * answers 200. `expectHealthy: false` returns as soon as it runs (for one that must refuse).
+ * defaults (loopback, a free port, the orchestrator on, quick polling, allowed to run as root
+ * here); resolves once `/health` answers 200. `expectHealthy: false` returns as soon as it runs
+ * (for one that must refuse).
  */
-export async function startServer(
+export async function startTestServer(
   cwd: string,
   env: Record<string, string>,
   { expectHealthy = true }: { expectHealthy?: boolean } = {},
 ): Promise<ServerProcess> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [builtEntry('main')], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...baseEnv(),
       HOME: cwd,
-      NO_COLOR: '1',
+      ...ROOT_OK,
       PORT: String(port),
       ORCHESTRATOR_ENABLED: 'true',
       QUEUE_POLL_MS: '100',
@@ -107,9 +223,20 @@ export async function startServer(
   return server;
 }
 
-/** Creates a session for `project` and a task in it; returns the task id. */
-export async function startTask(url: App, project: string, description: string): Promise<string> {
-  const s = await request(url).post('/api/v1/sessions').send({ project_path: project }).expect(201);
+/**
+ * Creates a session for `project` (with `session`'s further fields) and a task in it; returns
+ * the task id.
+ */
+export async function startTask(
+  url: App,
+  project: string,
+  description: string,
+  session: Record<string, unknown> = {},
+): Promise<string> {
+  const s = await request(url)
+    .post('/api/v1/sessions')
+    .send({ project_path: project, ...session })
+    .expect(201);
   const t = await request(url)
     .post('/api/v1/tasks')
     .send({ session_id: s.body.id, description })

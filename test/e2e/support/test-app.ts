@@ -22,7 +22,8 @@ export interface TestAppOptions {
    * AppConfig variables (as strings, like the environment) on top of the defaults. The real
    * process environment is NOT read; DATABASE_URL is set to the fresh database. The task
    * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on. WORKSPACES_DIR is
-   * a fresh temporary directory (removed by `close()`) unless `env` names one.
+   * a fresh temporary directory (removed by `close()`) unless `env` names one; the structured log
+   * shows errors only (LOG_LEVEL=error) unless `env` says otherwise.
    */
   env?: Record<string, string>;
   /** Extra provider overrides, e.g. `(b) => b.overrideProvider(X).useValue(fake)`. */
@@ -63,6 +64,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     const config = loadConfig({
       ORCHESTRATOR_ENABLED: 'false',
       ...(ownWorkspaces !== null ? { WORKSPACES_DIR: ownWorkspaces } : {}),
+      LOG_LEVEL: 'error',
       ...options.env,
       DATABASE_URL: database.url,
     });

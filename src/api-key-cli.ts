@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { Scope, SCOPES } from 'src/access';
+import { AuditEvent, AuditService } from 'src/audit';
+import { ApiKey, ApiKeysService } from 'src/auth';
+import { Clock } from 'src/common';
+import { ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
+import { buildDataSourceOptions } from 'src/database';
+
+/**
+ * `npm run api-key -- <command>`: manages API keys on the server's own database (DATABASE_URL,
+ * migrations applied), without a running server and without a key: how the first admin key is
+ * made, and how a lost one is replaced.
+ */
+const USAGE = `Usage:
+  npm run api-key -- create --name <name> (--admin | --scopes tasks:write[,tasks:read]) [--expires-at <ISO date>]
+  npm run api-key -- list
+  npm run api-key -- revoke <id or prefix>`;
+
+class UsageError extends Error {}
+
+function scopesFrom(admin: boolean, list: string | undefined): Scope[] {
+  if (admin) return ['admin'];
+  const scopes = (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw new UsageError(`give --admin or --scopes from ${SCOPES.join(', ')}`);
+  }
+  return scopes as Scope[];
+}
+
+function expiryFrom(text: string | undefined): Date | null {
+  if (text === undefined) return null;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime()) || date.getTime() <= Date.now()) {
+    throw new UsageError('--expires-at must be a date in the future (e.g. 2027-01-01T00:00:00Z)');
+  }
+  return date;
+}
+
+async function run(argv: string[], keys: ApiKeysService, audit: AuditService): Promise<string> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      admin: { type: 'boolean', default: false },
+      scopes: { type: 'string' },
+      'expires-at': { type: 'string' },
+    },
+  });
+  const [command, target] = positionals;
+  switch (command) {
+    case 'create': {
+      const name = values.name?.trim() ?? '';
+      if (name === '' || name.length > 100)
+        throw new UsageError('--name (1 to 100 characters) is required');
+      const scopes = scopesFrom(values.admin ?? false, values.scopes);
+      const { apiKey, key } = await keys.create({
+        name,
+        scopes,
+        expiresAt: expiryFrom(values['expires-at']),
+        createdByKeyId: null,
+      });
+      await audit.recordCli({
+        action: 'api_key.create',
+        target: { type: 'api_key', id: apiKey.id },
+        details: { name, scopes },
+      });
+      return (
+        `Created key "${name}" (${scopes.join(', ')}), id ${apiKey.id}, prefix ${apiKey.prefix}.\n` +
+        `It is shown only now; send it as "Authorization: Bearer <key>":\n${key}`
+      );
+    }
+    case 'list': {
+      const [items] = await keys.list({ limit: 100, offset: 0 });
+      return items
+        .map((k) => {
+          const state = k.revokedAt
+            ? `revoked ${k.revokedAt.toISOString()}`
+            : k.expiresAt
+              ? `expires ${k.expiresAt.toISOString()}`
+              : 'active';
+          return `${k.id}  ${k.prefix}  ${k.scopes}  ${state}  ${JSON.stringify(k.name)}`;
+        })
+        .join('\n');
+    }
+    case 'revoke': {
+      if (target === undefined) throw new UsageError('revoke needs the key id or prefix');
+      const revoked = await keys.revoke(target);
+      await audit.recordCli({
+        action: 'api_key.revoke',
+        target: { type: 'api_key', id: revoked.id },
+      });
+      return `Revoked key ${revoked.id} (${revoked.prefix}).`;
+    }
+    default:
+      throw new UsageError(
+        command === undefined ? 'a command is required' : `unknown command ${command}`,
+      );
+  }
+}
+
+async function main(): Promise<void> {
+  let dataSource: DataSource | undefined;
+  try {
+    const config = loadConfig(readEnvironment());
+    dataSource = await new DataSource(
+      buildDataSourceOptions({ databaseUrl: config.DATABASE_URL, entities: [ApiKey, AuditEvent] }),
+    ).initialize();
+    const clock = new Clock();
+    const output = await run(
+      process.argv.slice(2),
+      new ApiKeysService(dataSource.getRepository(ApiKey), clock),
+      new AuditService(dataSource.getRepository(AuditEvent), clock),
+    );
+    if (output !== '') process.stdout.write(`${output}\n`);
+  } catch (error) {
+    const message = !(error instanceof Error)
+      ? String(error)
+      : error instanceof ConfigValidationError
+        ? error.message
+        : error.message.split('\n')[0];
+    process.stderr.write(`api-key: ${message}\n`);
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      process.stderr.write(`${USAGE}\n`);
+    }
+    process.exitCode = 1;
+  } finally {
+    if (dataSource?.isInitialized) await dataSource.destroy();
+  }
+}
+
+void main();

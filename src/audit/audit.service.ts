@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import { FindOptionsWhere, Repository } from 'typeorm';
+import { Principal, principalOf, RequestWithPrincipal } from 'src/access';
+import { Clock, requestIdOf } from 'src/common';
+import { AuditAction, AuditTarget } from 'src/audit/audit-actions';
+import { AuditActor, AuditEvent } from 'src/audit/audit-event.entity';
+import { AuditQueryDto } from 'src/audit/dto/audit-query.dto';
+
+/** One entry of the trail, before it is stored. */
+export interface AuditEntry {
+  action: AuditAction;
+  target?: { type: AuditTarget; id: string } | null;
+  details?: Record<string, unknown> | null;
+}
+
+const PATH_MAX = 500;
+
+/** The request path without its query string (which is never trusted to be free of secrets). */
+function pathOf(req: Request): string {
+  return (req.originalUrl ?? req.url).split('?')[0].slice(0, PATH_MAX);
+}
+
+function actorOf(principal: Principal | null): AuditActor {
+  return principal === null ? 'anonymous' : principal.kind;
+}
+
+/**
+ * THE AUDIT TRAIL (`audit_events`): who did what, when, from where. Rows are only ever added; an
+ * admin reads them through `GET /api/v1/audit`. Routes record through `@Audited` (after they
+ * succeeded); refused requests (401/403) are recorded as `request.denied`; the command line
+ * records the keys it creates and revokes.
+ */
+@Injectable()
+export class AuditService {
+  constructor(
+    @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Records an action taken through an HTTP request, with its status. */
+  async recordRequest(req: Request, status: number, entry: AuditEntry): Promise<void> {
+    const principal = principalOf(req as RequestWithPrincipal);
+    await this.insert({
+      actor: actorOf(principal),
+      actorKeyId: principal?.keyId ?? null,
+      actorKeyPrefix: principal?.keyPrefix ?? null,
+      status,
+      ip: (req.ip ?? req.socket?.remoteAddress ?? '').slice(0, 64) || null,
+      requestId: requestIdOf(req),
+      method: req.method.slice(0, 10),
+      path: pathOf(req),
+      ...this.fields(entry),
+    });
+  }
+
+  /** Records an action taken on the command line (`npm run api-key`). */
+  async recordCli(entry: AuditEntry): Promise<void> {
+    await this.insert({
+      actor: 'cli',
+      actorKeyId: null,
+      actorKeyPrefix: null,
+      status: null,
+      ip: null,
+      requestId: null,
+      method: null,
+      path: null,
+      ...this.fields(entry),
+    });
+  }
+
+  /** A page of the trail, newest first. */
+  async list(query: AuditQueryDto): Promise<[AuditEvent[], number]> {
+    const where: FindOptionsWhere<AuditEvent> = {};
+    if (query.action) where.action = query.action;
+    if (query.actor_key_id) where.actorKeyId = query.actor_key_id.toLowerCase();
+    if (query.target_id) where.targetId = query.target_id.toLowerCase();
+    return this.events.findAndCount({
+      where,
+      order: { id: 'DESC' },
+      take: query.limit,
+      skip: query.offset,
+    });
+  }
+
+  private fields(
+    entry: AuditEntry,
+  ): Pick<AuditEvent, 'action' | 'targetType' | 'targetId' | 'details'> {
+    return {
+      action: entry.action,
+      targetType: entry.target?.type ?? null,
+      targetId: entry.target?.id.slice(0, 64) ?? null,
+      details: entry.details ?? null,
+    };
+  }
+
+  private async insert(row: Omit<AuditEvent, 'id' | 'createdAt'>): Promise<void> {
+    await this.events.save(this.events.create({ ...row, createdAt: this.clock.now() }));
+  }
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { Principal, Scope } from 'src/access';
+import { Clock, DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
+import { ApiKey, keyScopes } from 'src/auth/api-key.entity';
+import { generateKeySecret, keyMatches, prefixOf } from 'src/auth/api-key-secret';
+
+export interface NewApiKey {
+  name: string;
+  scopes: readonly Scope[];
+  expiresAt: Date | null;
+  createdByKeyId: string | null;
+}
+
+/** Why a presented key was refused. */
+export type KeyRefusal = 'invalid' | 'expired' | 'revoked';
+
+export type KeyCheck = { principal: Principal } | { refused: KeyRefusal };
+
+/** last_used_at is written at most this often per key. */
+const LAST_USED_EVERY_MS = 60_000;
+
+/** While no key exists, "are keys required?" is asked again after this long. */
+const NO_KEYS_RECHECK_MS = 1_000;
+
+export function apiKeyNotFound(id: string): DomainError {
+  return new DomainError(ErrorCode.ApiKeyNotFound, `API key ${id} not found`);
+}
+
+/**
+ * API KEYS: created (the key returned once), listed, revoked, and checked for each request. Also
+ * answers whether keys are required at all: AUTH_REQUIRED when set, otherwise as soon as any key
+ * was ever created (a revoked key still counts, so revoking the last key does not open the
+ * server).
+ */
+@Injectable()
+export class ApiKeysService {
+  private keysExist = false;
+  private keysCheckedAt = -Infinity;
+
+  constructor(
+    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates a key; `key` is the only time the key itself exists outside the client. */
+  async create(input: NewApiKey): Promise<{ apiKey: ApiKey; key: string }> {
+    const secret = generateKeySecret();
+    const apiKey = this.keys.create({
+      id: randomUUID(),
+      name: input.name,
+      prefix: secret.prefix,
+      keyHash: secret.hash,
+      scopes: [...new Set(input.scopes)].join(','),
+      createdByKeyId: input.createdByKeyId,
+      createdAt: this.clock.now(),
+      expiresAt: input.expiresAt,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+    await this.keys.insert(apiKey);
+    this.keysExist = true;
+    return { apiKey, key: secret.key };
+  }
+
+  async list(page: PaginationQueryDto): Promise<[ApiKey[], number]> {
+    return this.keys.findAndCount({
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: page.limit,
+      skip: page.offset,
+    });
+  }
+
+  /** The key with this id, or else this prefix; 404 `api_key_not_found`. */
+  async findOne(idOrPrefix: string): Promise<ApiKey> {
+    const key =
+      (await this.keys.findOneBy({ id: idOrPrefix.toLowerCase() })) ??
+      (await this.keys.findOneBy({ prefix: idOrPrefix.toLowerCase() }));
+    if (!key) throw apiKeyNotFound(idOrPrefix);
+    return key;
+  }
+
+  /** Revokes a key (at once, for every later request); revoking it again changes nothing. */
+  async revoke(idOrPrefix: string): Promise<ApiKey> {
+    const key = await this.findOne(idOrPrefix);
+    await this.keys.update({ id: key.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+    return this.findOne(key.id);
+  }
+
+  /**
+   * Checks a presented key: found by its prefix, compared in constant time with the stored hash
+   * (also when no key has the prefix), then its revocation and expiry. Records its use.
+   */
+  async check(presented: string): Promise<KeyCheck> {
+    const prefix = prefixOf(presented);
+    const key = prefix === null ? null : await this.keys.findOneBy({ prefix });
+    if (!keyMatches(presented, key?.keyHash ?? null) || key === null) {
+      return { refused: 'invalid' };
+    }
+    const now = this.clock.nowMs();
+    if (key.revokedAt !== null) return { refused: 'revoked' };
+    if (key.expiresAt !== null && key.expiresAt.getTime() <= now) return { refused: 'expired' };
+    if (key.lastUsedAt === null || now - key.lastUsedAt.getTime() >= LAST_USED_EVERY_MS) {
+      await this.keys.update({ id: key.id }, { lastUsedAt: new Date(now) });
+    }
+    return {
+      principal: { kind: 'key', keyId: key.id, keyPrefix: key.prefix, scopes: keyScopes(key) },
+    };
+  }
+
+  /** Keys ever created (revoked ones included). */
+  async count(): Promise<number> {
+    return this.keys.count();
+  }
+
+  /** Whether requests need a key: AUTH_REQUIRED, else whether any key was ever created. */
+  async required(setting: boolean | undefined): Promise<boolean> {
+    if (setting !== undefined) return setting;
+    if (this.keysExist) return true;
+    const now = this.clock.nowMs();
+    if (now - this.keysCheckedAt < NO_KEYS_RECHECK_MS) return false;
+    this.keysExist = await this.keys.exists();
+    this.keysCheckedAt = now;
+    return this.keysExist;
+  }
+}

@@ -1,0 +1,48 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDateString,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+import { SCOPES, type Scope } from 'src/access';
+
+export const KEY_NAME_MAX_LENGTH = 100;
+
+/** Body of `POST /api/v1/api-keys`. Unknown fields are rejected. */
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'ci-pipeline', maxLength: KEY_NAME_MAX_LENGTH })
+  @IsString()
+  @Matches(/\S/, { message: 'name must not be blank' })
+  @MaxLength(KEY_NAME_MAX_LENGTH)
+  name!: string;
+
+  @ApiProperty({
+    enum: SCOPES,
+    isArray: true,
+    description:
+      "`admin` (everything, every key's sessions and tasks, key management, the audit trail), `tasks:write` (create, cancel and delete its own sessions and tasks), `tasks:read` (read its own)",
+    example: ['tasks:write'],
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(SCOPES.length)
+  @IsIn(SCOPES, { each: true })
+  scopes!: Scope[];
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the key stops working (in the future); none by default',
+    example: '2027-01-01T00:00:00.000Z',
+  })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  expires_at?: string | null;
+}

@@ -1,0 +1,35 @@
+import { hostNameOf, isAllowedHost } from 'src/common/http/host-check';
+
+describe('Host check', () => {
+  it.each([
+    ['127.0.0.1:8000', []],
+    ['localhost:8000', []],
+    ['LOCALHOST', []],
+    ['[::1]:8000', []],
+    ['10.0.0.5', []],
+    ['tasks.internal:443', ['tasks.internal']],
+    ['api.example.com', ['.example.com']],
+    ['example.com', ['.example.com']],
+    [undefined, []],
+  ] as const)('accepts Host %s with ALLOWED_HOSTS %j', (host, allowed) => {
+    expect(isAllowedHost(host, allowed)).toBe(true);
+  });
+
+  it.each([
+    ['evil.example', []],
+    ['rebind.attacker.test:8000', ['tasks.internal']],
+    ['notexample.com', ['.example.com']],
+    ['localhost.evil.test', []],
+    ['127.0.0.1.nip.io', []],
+    ['a b', []],
+    ['[zz]:80', []],
+  ] as const)('refuses Host %s with ALLOWED_HOSTS %j', (host, allowed) => {
+    expect(isAllowedHost(host, allowed)).toBe(false);
+  });
+
+  it('reads the host name out of a Host value', () => {
+    expect(hostNameOf('Example.COM.:80')).toBe('example.com');
+    expect(hostNameOf('[::1]')).toBe('::1');
+    expect(hostNameOf('a:b:c')).toBeNull();
+  });
+});

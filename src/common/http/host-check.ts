@@ -1,0 +1,44 @@
+import { isIP } from 'node:net';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ErrorCode } from 'src/common/errors/domain-error';
+import { sendError } from 'src/common/http/error-response';
+import { RequestDenials } from 'src/common/http/request-denials';
+
+/** The host name of a Host header value (`name:port`, `[v6]:port`), lower-cased; null if malformed. */
+export function hostNameOf(host: string): string | null {
+  const bracketed = /^\[([0-9a-f:.]+)\](?::\d+)?$/i.exec(host);
+  if (bracketed) return bracketed[1].toLowerCase();
+  const plain = /^([^:[\]\s]+)(?::\d+)?$/.exec(host);
+  return plain ? plain[1].toLowerCase().replace(/\.$/, '') : null;
+}
+
+/**
+ * True when a request addressed to `host` may be answered: an IP address (what a client that
+ * reaches the bound address directly sends), `localhost`, or a name in `allowed` (`.example.com`
+ * allows its subdomains and itself). A page on another site that rebinds its own DNS name to this
+ * server's address sends that name, and is refused. A request without Host (HTTP/1.0) passes.
+ */
+export function isAllowedHost(host: string | undefined, allowed: readonly string[]): boolean {
+  if (host === undefined || host === '') return true;
+  const name = hostNameOf(host);
+  if (name === null) return false;
+  if (isIP(name) !== 0 || name === 'localhost') return true;
+  return allowed.some((entry) => {
+    const rule = entry.toLowerCase();
+    return rule.startsWith('.') ? name === rule.slice(1) || name.endsWith(rule) : name === rule;
+  });
+}
+
+/** Refuses (403 `host_not_allowed`) requests whose Host is not allowed (see `isAllowedHost`). */
+export function hostCheck(allowed: readonly string[], denials: RequestDenials): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (isAllowedHost(req.headers.host, allowed)) return next();
+    sendError(
+      req,
+      res,
+      denials,
+      ErrorCode.HostNotAllowed,
+      'This server does not answer to that Host; add it to ALLOWED_HOSTS',
+    );
+  };
+}

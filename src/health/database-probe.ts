@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from 'src/common';
+import { databaseFailureOf } from 'src/database';
+
+/** Longest a probe waits for the database. */
+const DATABASE_PROBE_TIMEOUT_MS = 3000;
+
+export interface DatabaseProbeResult {
+  status: 'up' | 'down';
+  type: string;
+  /** False when a row could not be written (a full disk, a read-only database). */
+  writable: boolean;
+  error: string | null;
+}
+
+/** Whether the database answers and can store something: `/health` and readiness ask it. */
+@Injectable()
+export class DatabaseProbe {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * A read and a small write (`health_probe`), within DATABASE_PROBE_TIMEOUT_MS: `down` when the
+   * database does not answer, `up` but not `writable` when it cannot store anything.
+   */
+  async probe(): Promise<DatabaseProbeResult> {
+    const type = this.dataSource.options.type;
+    let timer: NodeJS.Timeout | undefined;
+    const firstLine = (error: unknown): string =>
+      (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
+    try {
+      if (!this.dataSource.isInitialized) throw new Error('not connected');
+      const probe = async (): Promise<string | null> => {
+        await this.dataSource.query('SELECT 1');
+        try {
+          // 'YYYY-MM-DD HH:MM:SS.mmm' (UTC): a datetime value both engines take as a parameter.
+          const now = this.clock.now().toISOString().slice(0, 23).replace('T', ' ');
+          await this.dataSource.query('UPDATE health_probe SET checked_at = ? WHERE id = 1', [now]);
+          return null;
+        } catch (error) {
+          if (databaseFailureOf(error) === 'full') return firstLine(error);
+          throw error;
+        }
+      };
+      const unwritable = await Promise.race([
+        probe(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timed out')), DATABASE_PROBE_TIMEOUT_MS);
+        }),
+      ]);
+      return { status: 'up', type, writable: unwritable === null, error: unwritable };
+    } catch (error) {
+      return { status: 'down', type, writable: false, error: firstLine(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export { contextLogger, runWithLogFields } from 'src/logging/log-context';
+export type { ContextLogger } from 'src/logging/log-context';
+export { LoggingModule } from 'src/logging/logging.module';
+export { SecretScrubber } from 'src/logging/secret-scrubber';

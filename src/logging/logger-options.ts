@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from 'nestjs-pino';
+import { stdTimeFunctions, type Level } from 'pino';
+import pretty from 'pino-pretty';
+import { principalOf, RequestWithPrincipal } from 'src/access';
+import { requestIdOf } from 'src/common';
+import { AppConfig } from 'src/config';
+import { scrubbingDestination, SecretScrubber } from 'src/logging/secret-scrubber';
+
+const LEVELS: Record<AppConfig['LOG_LEVEL'], Level> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+type Req = IncomingMessage & RequestWithPrincipal;
+
+/** The route template (`/api/v1/tasks/:id`), never the raw URL (ids and query strings stay out). */
+function routeOf(req: Req): string | null {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path : null;
+}
+
+/** What each request's line says about the request: id, method, path (no query string: it is never trusted to be free of secrets), client address. */
+function requestFields(req: Req): Record<string, unknown> {
+  return {
+    id: requestIdOf(req),
+    method: req.method,
+    path: (req.originalUrl ?? req.url ?? '').split('?')[0],
+    remote_address: req.ip ?? req.socket?.remoteAddress,
+  };
+}
+
+/** Readable text in a terminal; line breaks and control characters in a message are escaped. */
+function prettyStream(destination: NodeJS.WritableStream): NodeJS.WritableStream {
+  return pretty({
+    colorize: true,
+    sync: true,
+    ignore: 'pid,hostname',
+    translateTime: 'SYS:HH:MM:ss.l',
+    messageFormat: (log, key) =>
+      JSON.stringify(typeof log[key] === 'string' ? log[key] : '')
+        .slice(1, -1)
+        .replace(/\\"/g, '"'),
+    destination,
+  });
+}
+
+/** Whether to write readable text rather than JSON lines. */
+export function usePrettyLogs(
+  config: AppConfig,
+  out: NodeJS.WriteStream = process.stdout,
+): boolean {
+  if (config.LOG_FORMAT !== 'auto') return config.LOG_FORMAT === 'pretty';
+  return out.isTTY === true;
+}
+
+/**
+ * The logger (nestjs-pino over pino-http): one JSON object per line (readable text in a terminal
+ * in development), every line scrubbed of secrets (`SecretScrubber`). One line per request when
+ * it is answered, with its request id, the key's prefix, the route, the status and the duration
+ * (ms); 5xx logged as errors, 4xx as warnings. Headers are not logged at all (so neither is
+ * `Authorization`), and paths without their query string.
+ */
+export function loggerOptions(
+  config: AppConfig,
+  scrubber: SecretScrubber,
+  out: NodeJS.WriteStream = process.stdout,
+): Params {
+  const destination = scrubbingDestination(out, scrubber);
+  const stream = usePrettyLogs(config, out) ? prettyStream(destination) : destination;
+  return {
+    pinoHttp: [
+      {
+        level: LEVELS[config.LOG_LEVEL],
+        messageKey: 'msg',
+        timestamp: stdTimeFunctions.isoTime,
+        formatters: { level: (label: string) => ({ level: label }) },
+        genReqId: (req: IncomingMessage) => requestIdOf(req as Req),
+        wrapSerializers: false,
+        serializers: {
+          req: (req: Req) => requestFields(req),
+          res: (res: ServerResponse) => ({ status: res.statusCode }),
+        },
+        customProps: () => ({}),
+        customSuccessObject: (
+          req: IncomingMessage,
+          _res: ServerResponse,
+          value: Record<string, unknown>,
+        ) => ({
+          ...value,
+          key_prefix: principalOf(req as Req)?.keyPrefix ?? null,
+          route: routeOf(req as Req),
+        }),
+        // pino-http invents an error with a stack for every 5xx; the exception filter logs the real one.
+        customErrorObject: (
+          req: IncomingMessage,
+          _res: ServerResponse,
+          _error: Error,
+          value: Record<string, unknown>,
+        ) => ({
+          req: value.req,
+          res: value.res,
+          duration_ms: value.duration_ms,
+          key_prefix: principalOf(req as Req)?.keyPrefix ?? null,
+          route: routeOf(req as Req),
+        }),
+        customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
+          error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+        customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
+          `${req.method} ${routeOf(req as Req) ?? '(no route)'} -> ${res.statusCode}`,
+        customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>
+          `${req.method} ${routeOf(req as Req) ?? '(no route)'} -> ${res.statusCode}`,
+        customAttributeKeys: { responseTime: 'duration_ms' },
+        redact: {
+          paths: ['*.authorization', '*.password', '*.headers'],
+          censor: '[REDACTED]',
+        },
+      },
+      stream,
+    ],
+  };
+}

@@ -1,0 +1,52 @@
+import { Writable } from 'node:stream';
+import { KEY_MATERIAL } from 'src/access';
+
+/** `Bearer <token>` in any text. */
+const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
+/** The password of a URL with credentials (`mysql://user:password@host`). */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*:)[^@/\s"]+@/gi;
+
+/** Shortest exact secret worth searching for (shorter ones would blank ordinary words). */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * Removes secrets from every log line before it is written: API keys (their public prefix kept),
+ * bearer tokens, passwords in URLs, and the exact values of the server's own secrets (the database
+ * password, METRICS_TOKEN, ANTHROPIC_API_KEY), as written and JSON-escaped. The last line of
+ * defence: the code never logs them on purpose.
+ */
+export class SecretScrubber {
+  private readonly secrets: string[];
+
+  constructor(secrets: readonly (string | undefined)[]) {
+    const known = secrets.filter(
+      (s): s is string => s !== undefined && s.length >= MIN_SECRET_LENGTH,
+    );
+    this.secrets = [...new Set(known.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))].sort(
+      (a, b) => b.length - a.length,
+    );
+  }
+
+  scrub(text: string): string {
+    let out = text
+      .replace(KEY_MATERIAL, '$1_[REDACTED]')
+      .replace(BEARER, '$1[REDACTED]')
+      .replace(URL_PASSWORD, '$1***@');
+    for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
+    return out;
+  }
+}
+
+/** A stream (pino's destination, or pino-pretty's) that scrubs each line, then writes it to `target`. */
+export function scrubbingDestination(
+  target: NodeJS.WritableStream,
+  scrubber: SecretScrubber,
+): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done): void {
+      target.write(scrubber.scrub(chunk.toString()));
+      done();
+    },
+  });
+}

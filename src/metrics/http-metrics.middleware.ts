@@ -1,0 +1,27 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { MetricsService } from 'src/metrics/metrics.service';
+
+/**
+ * Counts every request and its latency when it is answered, labelled by route template
+ * (`/api/v1/tasks/:id`; `unmatched` for no route, so labels stay few whatever URLs arrive).
+ */
+@Injectable()
+export class HttpMetricsMiddleware implements NestMiddleware {
+  constructor(private readonly metrics: MetricsService) {}
+
+  use(req: Request, res: Response, next: NextFunction): void {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const path = (req.route as { path?: unknown } | undefined)?.path;
+      const labels = {
+        method: req.method,
+        route: typeof path === 'string' ? path : 'unmatched',
+        status: String(res.statusCode),
+      };
+      this.metrics.httpRequests.inc(labels);
+      this.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  }
+}

@@ -1,0 +1,1 @@
+export { MetricsModule } from 'src/metrics/metrics.module';

@@ -1,0 +1,49 @@
+import {
+  chownSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChildIsolation } from 'src/process/child-isolation';
+
+/**
+ * A fresh temporary directory a child may write into (a JUnit report): private to the server,
+ * or, when children run as another user, owned by that user (and still closed to everyone else).
+ */
+export function childTempDir(isolation: ChildIsolation, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (isolation.identity !== null) chownSync(dir, isolation.identity.uid, isolation.identity.gid);
+  return dir;
+}
+
+/**
+ * Reads a file a child wrote, at most `maxBytes` of it, refusing to follow a symbolic link or to
+ * read anything but a regular file: a child cannot make the server read another file for it
+ * (`report.xml -> /etc/shadow`). Null when there is no such regular file.
+ */
+export function readChildFile(path: string, maxBytes: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const buffer = Buffer.alloc(maxBytes);
+    let length = 0;
+    while (length < maxBytes) {
+      const read = readSync(fd, buffer, length, maxBytes - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,171 @@
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildChildIsolation,
+  bwrapArgs,
+  ChildIdentity,
+  findOnPath,
+  IsolationError,
+  lookupUser,
+  readableBy,
+} from 'src/process/child-isolation';
+import { checkIsolation } from 'src/process/isolation-setup';
+
+const SANDBOX = { command: '/usr/bin/bwrap', readOnly: ['/usr'], hidden: [] };
+
+describe('child isolation', () => {
+  let dir: string;
+  const stranger: ChildIdentity = { user: 'agent', uid: 4242, gid: 4242, home: '/home/agent' };
+
+  beforeAll(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-iso-')));
+    chmodSync(dir, 0o755);
+    writeFileSync(
+      join(dir, 'passwd'),
+      'root:x:0:0:root:/root:/bin/bash\nagent:x:4242:4242::/home/agent:/bin/sh\n',
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds RUN_AS_USER by name or takes uid:gid', () => {
+    expect(lookupUser('agent', join(dir, 'passwd'))).toEqual(stranger);
+    expect(lookupUser('4242:100', join(dir, 'passwd'))).toEqual({ ...stranger, gid: 100 });
+    expect(lookupUser('5000:5000', join(dir, 'passwd'))).toEqual({
+      user: 'uid5000',
+      uid: 5000,
+      gid: 5000,
+      home: '/',
+    });
+    expect(() => lookupUser('nosuch', join(dir, 'passwd'))).toThrow(/no such user/);
+  });
+
+  it('tells from permission bits whether another user can read a file', () => {
+    const open = join(dir, 'open.env');
+    const closed = join(dir, 'closed.env');
+    const hidden = join(dir, 'private', 'inner.env');
+    writeFileSync(open, 'A=1');
+    writeFileSync(closed, 'A=1');
+    mkdirSync(join(dir, 'private'));
+    writeFileSync(hidden, 'A=1');
+    chmodSync(open, 0o644);
+    chmodSync(closed, 0o600);
+    chmodSync(hidden, 0o644);
+    chmodSync(join(dir, 'private'), 0o700);
+    expect(readableBy(open, stranger)).toBe(true);
+    expect(readableBy(closed, stranger)).toBe(false);
+    expect(readableBy(hidden, stranger)).toBe(false);
+    expect(readableBy(join(dir, 'missing'), stranger)).toBe(false);
+  });
+
+  it('refuses a root server without RUN_AS_USER unless ALLOW_ROOT, and secrets its user can read', () => {
+    const none = { identity: null, sandbox: null };
+    expect(checkIsolation(none, 0, false, []).refusal).toMatch(
+      /runs as root.*RUN_AS_USER.*ALLOW_ROOT/,
+    );
+    expect(checkIsolation(none, 0, true, [])).toEqual({
+      refusal: null,
+      warnings: [expect.stringMatching(/RUN AS ROOT/)],
+      summary: 'children run as root, no sandbox',
+      isolated: false,
+    });
+    expect(checkIsolation({ identity: null, sandbox: SANDBOX }, 1000, false, [])).toMatchObject({
+      summary: "children run as this server's user, inside bubblewrap",
+      isolated: true,
+    });
+    expect(checkIsolation(none, 1000, false, []).refusal).toBeNull();
+    const open = join(dir, 'open.env');
+    const closed = join(dir, 'closed.env');
+    const withUser = { identity: stranger, sandbox: null };
+    expect(checkIsolation(withUser, 0, false, [open, closed]).refusal).toBe(
+      `${open} can be read by RUN_AS_USER=agent, which the agent runs as: chmod 600 the file(s) (or 700 their directory)`,
+    );
+    expect(checkIsolation(withUser, 0, false, [closed])).toMatchObject({
+      refusal: null,
+      summary: 'children run as agent (uid 4242), no sandbox',
+      isolated: true,
+    });
+  });
+
+  it('needs root to run children as another user', () => {
+    const input = {
+      runAsUser: 'root',
+      sandbox: 'none' as const,
+      sandboxReadOnly: [],
+      serverPaths: [],
+      pathVariable: process.env.PATH,
+    };
+    expect(buildChildIsolation({ ...input, uid: 0 }).identity).toMatchObject({ uid: 0 });
+    expect(() => buildChildIsolation({ ...input, uid: 1234 })).toThrow(IsolationError);
+    expect(buildChildIsolation({ ...input, runAsUser: undefined, uid: 1234 })).toEqual({
+      identity: null,
+      sandbox: null,
+    });
+  });
+
+  it('refuses SANDBOX=bwrap when bwrap is not on PATH', () => {
+    expect(() =>
+      buildChildIsolation({
+        runAsUser: undefined,
+        sandbox: 'bwrap',
+        sandboxReadOnly: [],
+        serverPaths: [],
+        uid: 1234,
+        pathVariable: dir,
+      }),
+    ).toThrow(/bwrap is not on PATH/);
+  });
+
+  it('finds commands on PATH', () => {
+    expect(findOnPath('node', process.env.PATH)).toMatch(/\/node$/);
+    expect(findOnPath('definitely-not-a-command', process.env.PATH)).toBeNull();
+    expect(findOnPath(join(dir, 'passwd'), '')).toBe(join(dir, 'passwd'));
+  });
+
+  it('builds a sandbox that masks the server, shows the CLI and lets only the project be written', () => {
+    const serverDir = join(dir, 'server');
+    const secret = join(dir, 'secret.txt');
+    mkdirSync(serverDir);
+    writeFileSync(secret, 'x');
+    const args = bwrapArgs(
+      { command: '/usr/bin/bwrap', readOnly: ['/usr', dir], hidden: [serverDir, secret] },
+      {
+        command: '/usr/bin/node',
+        args: ['--test'],
+        cwd: '/work/project',
+        env: {},
+        writable: ['/work/project'],
+        readable: [join(serverDir, 'node_modules', 'cli')],
+      },
+      '/home/agent',
+    );
+    const text = args.join(' ');
+    expect(args.slice(0, 3)).toEqual(['--die-with-parent', '--unshare-all', '--share-net']);
+    expect(text).toContain(`--ro-bind /usr /usr --ro-bind ${dir} ${dir}`);
+    expect(text).toContain('--proc /proc --dev /dev --tmpfs /tmp');
+    expect(text).toContain(`--ro-bind /dev/null ${secret}`);
+    expect(text).toContain(
+      `--tmpfs ${serverDir} --ro-bind /dev/null ${secret} --ro-bind ${serverDir}/node_modules/cli ${serverDir}/node_modules/cli`,
+    );
+    expect(text).toContain(
+      '--tmpfs /home/agent --bind-try /home/agent/.claude /home/agent/.claude --bind-try /home/agent/.claude.json /home/agent/.claude.json',
+    );
+    expect(
+      text.endsWith(
+        '--bind /work/project /work/project --chdir /work/project -- /usr/bin/node --test',
+      ),
+    ).toBe(true);
+    expect(text.indexOf(`/dev/null ${secret}`)).toBeGreaterThan(text.indexOf(`--ro-bind ${dir}`));
+  });
+
+  it('never masks a system directory it shows (a server started in /)', () => {
+    const args = bwrapArgs(
+      { command: '/usr/bin/bwrap', readOnly: ['/usr'], hidden: ['/'] },
+      { command: '/usr/bin/git', args: [], cwd: '/p', env: {}, writable: ['/p'], readable: [] },
+      '/',
+    );
+    expect(args).not.toContain('--tmpfs /');
+    expect(args.filter((a) => a === '--tmpfs')).toHaveLength(1);
+    expect(args).not.toContain('--bind-try');
+  });
+});

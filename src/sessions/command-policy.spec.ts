@@ -1,0 +1,128 @@
+import { LOCAL_PRINCIPAL, Principal } from 'src/access';
+import { DomainError, ErrorCode } from 'src/common';
+import { assertCommandsAllowed, commandRefusal } from 'src/sessions/command-policy';
+import { splitCommandLine } from 'src/test-runner';
+
+const ALLOWED = ['npm', 'npx', 'node', 'jest', 'vitest', 'pytest', 'python3', 'go', 'cargo'];
+const WRITER: Principal = {
+  kind: 'key',
+  keyId: 'k1',
+  keyPrefix: 'cta_000000000001',
+  scopes: ['tasks:write'],
+};
+
+const refusal = (command: string): string | null =>
+  commandRefusal(splitCommandLine(command), ALLOWED);
+
+function errorOf(run: () => void): DomainError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('no error');
+}
+
+describe('commandRefusal', () => {
+  it.each([
+    'npm test',
+    'npx jest --runInBand',
+    'node --test',
+    'node --test test/a.test.js',
+    'python3 -m pytest -q',
+    'python3 -m pytest -c pytest.ini',
+    'python3 -m unittest discover -s tests',
+    'pytest -k "not slow"',
+    'go test ./...',
+    'cargo test --workspace',
+    'jest --ci',
+    'npm run test -- -c jest.config.js',
+  ])('accepts %s', (command) => {
+    expect(refusal(command)).toBeNull();
+  });
+
+  it.each([
+    ['bash -c id', /"bash" runs other programs/],
+    ["sh -c 'cat /proc/1/environ'", /"sh" runs other programs/],
+    ['/bin/sh -c id', /"sh" runs other programs/],
+    ['env LD_PRELOAD=/tmp/x.so node --test', /"env" runs other programs/],
+    ['/usr/bin/env node', /"env" runs other programs/],
+    ['xargs rm', /"xargs" runs other programs/],
+    ['timeout 5 node x.js', /"timeout" runs other programs/],
+    ['busybox sh', /"busybox" runs other programs/],
+    ["node -e 'process.exit(0)'", /"node -e" runs code/],
+    ["node --eval 'x'", /"node --eval" runs code/],
+    ["node --eval='x'", /"node --eval" runs code/],
+    ["node -pe '1'", /"node -p" runs code/],
+    ['node -r /tmp/evil.js --test', /"node -r" runs code/],
+    ['node --import=/tmp/evil.mjs --test', /"node --import" runs code/],
+    ["python3 -c 'import os'", /"python3 -c" runs code/],
+    ["python3 -Bc 'import os'", /"python3 -c" runs code/],
+    ["npx -c 'sh -c id'", /"npx -c" runs code/],
+    ["npx --call 'id'", /"npx --call" runs code/],
+    ['npm test --script-shell=/tmp/evil', /"npm --script-shell" runs code/],
+    ['npm test --node-options=--require=/tmp/x.js', /"npm --node-options" runs code/],
+    ['go test -exec /tmp/evil ./...', /"go -exec" runs code/],
+    ['go test -toolexec=/tmp/evil ./...', /"go -toolexec" runs code/],
+    ['cargo test --config \'target.x.runner="sh"\'', /"cargo --config" runs code/],
+    ['make test', /"make" is not one of the allowed programs/],
+    ['/usr/bin/npm test', /"\/usr\/bin\/npm" is not one of the allowed programs/],
+    ['./node_modules/.bin/jest', /is not one of the allowed programs/],
+    ['perl -e 1', /"perl" is not one of the allowed programs/],
+  ])('refuses %s', (command, reason) => {
+    expect(refusal(command)).toMatch(reason);
+  });
+});
+
+describe('assertCommandsAllowed', () => {
+  it('lets an admin name any program, never shell syntax', () => {
+    expect(() =>
+      assertCommandsAllowed(
+        { test_command: 'bash -c id', regression_command: 'make test' },
+        LOCAL_PRINCIPAL,
+        ALLOWED,
+      ),
+    ).not.toThrow();
+    const error = errorOf(() =>
+      assertCommandsAllowed({ test_command: 'make test | tee log' }, LOCAL_PRINCIPAL, ALLOWED),
+    );
+    expect(error.code).toBe(ErrorCode.ValidationFailed);
+  });
+
+  it('refuses with 403 command_not_allowed naming every field it refuses', () => {
+    const error = errorOf(() =>
+      assertCommandsAllowed(
+        { test_command: 'npm test', regression_command: 'sh -c id', setup_command: 'env X=1 node' },
+        WRITER,
+        ALLOWED,
+      ),
+    );
+    expect(error.code).toBe(ErrorCode.CommandNotAllowed);
+    expect(error.details).toEqual({
+      errors: [
+        {
+          field: 'regression_command',
+          errors: [expect.stringMatching(/^regression_command: "sh"/)],
+        },
+        { field: 'setup_command', errors: [expect.stringMatching(/^setup_command: "env"/)] },
+      ],
+    });
+  });
+
+  it('reports commands that cannot run without a shell before anything else (400)', () => {
+    const error = errorOf(() =>
+      assertCommandsAllowed(
+        { test_command: "'oops", regression_command: 'bash -c id' },
+        WRITER,
+        ALLOWED,
+      ),
+    );
+    expect(error.code).toBe(ErrorCode.ValidationFailed);
+    expect(error.message).toMatch(/test_command: .*unterminated single quote/);
+  });
+
+  it('skips fields that name no command', () => {
+    expect(() => assertCommandsAllowed({ test_command: null }, WRITER, ALLOWED)).not.toThrow();
+  });
+});

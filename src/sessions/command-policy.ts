@@ -1,0 +1,144 @@
+import { basename } from 'node:path';
+import { isAdmin, Principal } from 'src/access';
+import { DomainError, ErrorCode } from 'src/common';
+import { splitCommandLine } from 'src/test-runner';
+
+/** A session's commands by field name (a field that is null names no command). */
+export type CommandFields = Record<string, string | null>;
+
+/** Programs that run another program or a script given on the command line; never for non-admins. */
+const LAUNCHERS = new Set([
+  'env',
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'mksh',
+  'fish',
+  'csh',
+  'tcsh',
+  'busybox',
+  'sudo',
+  'su',
+  'doas',
+  'xargs',
+  'nohup',
+  'nice',
+  'timeout',
+  'setsid',
+  'stdbuf',
+  'chroot',
+  'unshare',
+  'nsenter',
+  'script',
+  'strace',
+  'gdb',
+]);
+
+/**
+ * Options that make an allowed program run code written into the command itself, or another
+ * program: by program family, long options (also as `--opt=value`) and short option letters
+ * (also inside a cluster such as `-pe` or `-Bc`). Arguments are checked up to `stopAt`, where
+ * the program's own options end (`python3 -m pytest -c pytest.ini` passes `-c` to pytest).
+ */
+const INLINE_CODE: { programs: RegExp; long: string[]; short: string; stopAt?: RegExp }[] = [
+  {
+    programs: /^(node|nodejs|bun|deno)$/,
+    long: [
+      '--eval',
+      '--print',
+      '--require',
+      '--import',
+      '--loader',
+      '--experimental-loader',
+      '--interactive',
+      '--env-file',
+    ],
+    short: 'epri',
+  },
+  { programs: /^python[0-9.]*$/, long: [], short: 'c', stopAt: /^-[A-Za-z]*m$/ },
+  { programs: /^(perl|ruby|php|lua|Rscript)$/, long: ['--eval'], short: 'eEr' },
+  {
+    programs: /^(npm|npx|pnpm|yarn)$/,
+    long: ['--call', '--script-shell', '--node-options', '--shell'],
+    short: 'c',
+  },
+  { programs: /^go$/, long: ['-exec', '-toolexec'], short: '' },
+  { programs: /^cargo$/, long: ['--config'], short: '' },
+];
+
+/** Why `argv` may not run for a non-admin key, or null when it may. */
+export function commandRefusal(argv: readonly string[], allowed: readonly string[]): string | null {
+  const program = argv[0];
+  const name = basename(program);
+  if (LAUNCHERS.has(name)) {
+    return `"${name}" runs other programs or scripts and is not accepted from this API key`;
+  }
+  if (!allowed.includes(program)) {
+    return `"${program}" is not one of the allowed programs (${allowed.join(', ')})`;
+  }
+  const family = INLINE_CODE.find((f) => f.programs.test(name));
+  if (family === undefined) return null;
+  for (const arg of argv.slice(1)) {
+    if (arg === '--') break;
+    const option = arg.split('=')[0];
+    if (family.long.includes(option)) {
+      return `"${name} ${option}" runs code given on the command line and is not accepted from this API key`;
+    }
+    const cluster = /^-([A-Za-z]+)$/.exec(arg)?.[1] ?? '';
+    const letter = [...cluster].find((c) => family.short.includes(c));
+    if (!arg.startsWith('--') && letter !== undefined) {
+      return `"${name} -${letter}" runs code given on the command line and is not accepted from this API key`;
+    }
+    if (family.stopAt?.test(arg)) break;
+  }
+  return null;
+}
+
+function fieldErrors(errors: { field: string; message: string }[]): Record<string, unknown> {
+  return { errors: errors.map((e) => ({ field: e.field, errors: [e.message] })) };
+}
+
+/**
+ * WHO MAY RUN WHAT. Every command field of a session (`test_command`, `regression_command`; one
+ * more field is one more entry in the object the caller passes) must be runnable without a shell
+ * (400 `validation_failed`, for everyone), and for keys that are not admin must name a program in
+ * ALLOWED_COMMANDS that is neither a shell, `env` nor a launcher, without inline code
+ * (403 `command_not_allowed`). Each error names its field.
+ */
+export function assertCommandsAllowed(
+  commands: CommandFields,
+  principal: Principal,
+  allowed: readonly string[],
+): void {
+  const invalid: { field: string; message: string }[] = [];
+  const refused: { field: string; message: string }[] = [];
+  for (const [field, command] of Object.entries(commands)) {
+    if (command === null) continue;
+    let argv: string[];
+    try {
+      argv = splitCommandLine(command);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      invalid.push({ field, message: `${field}: ${err.message}` });
+      continue;
+    }
+    const refusal = isAdmin(principal) ? null : commandRefusal(argv, allowed);
+    if (refusal !== null) refused.push({ field, message: `${field}: ${refusal}` });
+  }
+  if (invalid.length > 0) {
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      `Invalid request: ${invalid.map((e) => e.message).join('; ')}`,
+      fieldErrors(invalid),
+    );
+  }
+  if (refused.length > 0) {
+    throw new DomainError(
+      ErrorCode.CommandNotAllowed,
+      refused.map((e) => e.message).join('; '),
+      fieldErrors(refused),
+    );
+  }
+}

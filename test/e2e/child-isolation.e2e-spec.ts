@@ -1,0 +1,233 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { copyFixtureProject, FAKE_CLAUDE, fakeScript } from 'test/e2e/support/task-polling';
+import { eventually } from 'test/e2e/support/eventually';
+import {
+  killServer,
+  listeningUrl,
+  RUNS_AS_ROOT,
+  ServerRun,
+  startServer,
+} from 'test/e2e/support/server-process';
+import {
+  createMysqlDatabase,
+  describeMysql,
+  TEST_MYSQL_URL,
+  TestDatabase,
+} from 'test/e2e/support/test-database';
+
+/**
+ * CHILDREN CANNOT READ THE SERVER'S SECRETS. The built server runs as a process with its database
+ * password in its environment (DATABASE_URL, the worst case) and a secret in its `.env`; a hostile
+ * fake agent (`probe-secrets`) reads every /proc/<pid>/environ and cmdline it can open, the
+ * server's `.env` and the server's own /proc entries, and writes all it saw into the project.
+ *
+ * - Without isolation (the control) it finds the password: the threat is real.
+ * - Run as another user (RUN_AS_USER, needs a server started as root) it finds nothing.
+ * - In the bubblewrap sandbox (SANDBOX=bwrap, even as root) it finds nothing.
+ *
+ * Where this machine cannot show one of them (not root; no working bwrap), that suite says so
+ * and is skipped, or fails with REQUIRE_ISOLATION=1 (as CI runs it).
+ */
+
+const REQUIRE = process.env.REQUIRE_ISOLATION === '1';
+
+function bwrapProblem(): string | null {
+  const result = spawnSync(
+    'bwrap',
+    ['--unshare-all', '--share-net', '--ro-bind', '/', '/', '--proc', '/proc', '--', 'true'],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  if (result.error) return `bwrap cannot run (${result.error.message}); apt-get install bubblewrap`;
+  return result.status === 0 ? null : `bwrap fails here: ${result.stderr.trim()}`;
+}
+
+/** `describe` that runs only when `problem` is null; otherwise skipped visibly (or failed). */
+function describeWhen(problem: string | null, name: string, body: () => void): void {
+  if (problem === null) {
+    describe(name, body);
+  } else if (REQUIRE) {
+    describe(name, () => {
+      it('can run here (REQUIRE_ISOLATION=1)', () => {
+        throw new Error(`${name} cannot run: ${problem}`);
+      });
+    });
+  } else {
+    console.warn(`${name} skipped: ${problem}`);
+    describe.skip(name, body);
+  }
+}
+
+interface ProbeReport {
+  uid: number;
+  procs: number;
+  environs: number;
+  ownEnviron: boolean;
+  errors: Record<string, number>;
+  files: Record<string, string>;
+  seen: string[];
+}
+
+type Mode = 'none' | 'user' | 'sandbox';
+
+/** A connection to the test MySQL server as its administrator (to create and drop a user). */
+function mysqlAdmin(): ReturnType<typeof createConnection> {
+  const server = new URL(TEST_MYSQL_URL);
+  return createConnection({
+    host: server.hostname,
+    port: Number(server.port || 3306),
+    user: decodeURIComponent(server.username) || 'root',
+    password: decodeURIComponent(server.password),
+  });
+}
+
+describeMysql('children and the server secrets', () => {
+  let db: TestDatabase;
+  let user: string;
+  let password: string;
+  let databaseUrl: string;
+  const metricsToken = `metrics-${randomBytes(12).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createMysqlDatabase();
+    user = `cta_iso_${randomBytes(4).toString('hex')}`;
+    password = `pw-${randomBytes(16).toString('hex')}`;
+    const admin = await mysqlAdmin();
+    const name = new URL(db.url).pathname.slice(1);
+    try {
+      await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
+      await admin.query(`GRANT ALL ON \`${name}\`.* TO '${user}'@'%'`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(db.url);
+    url.username = user;
+    url.password = password;
+    databaseUrl = url.toString();
+  });
+
+  afterAll(async () => {
+    const admin = await mysqlAdmin();
+    try {
+      await admin.query(`DROP USER IF EXISTS '${user}'@'%'`);
+    } finally {
+      await admin.end();
+    }
+    await db?.drop();
+  });
+
+  /** Runs one probing task on a server in `mode`; returns what the agent saw and the server run. */
+  async function probe(
+    mode: Mode,
+  ): Promise<{ report: ProbeReport; run: ServerRun; cwd: string; project: string }> {
+    const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `cta-iso-${mode}-`)));
+    fs.chmodSync(cwd, 0o755);
+    fs.writeFileSync(path.join(cwd, '.env'), `METRICS_TOKEN=${metricsToken}\n`, { mode: 0o600 });
+    const projects = path.join(cwd, 'projects');
+    fs.mkdirSync(projects, { mode: 0o755 });
+    const project = copyFixtureProject('node-basic', projects, 'app');
+    fs.mkdirSync(path.join(project, '.fake-state'));
+    if (mode === 'user') spawnSync('chown', ['-R', 'nobody:', project]);
+    const run = startServer(cwd, {
+      PORT: '0',
+      DATABASE_URL: databaseUrl,
+      ORCHESTRATOR_ENABLED: 'true',
+      QUEUE_POLL_MS: '100',
+      KILL_GRACE_SECONDS: '1',
+      CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+      CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+      FAKE_CLAUDE_STATE_DIR: path.join(project, '.fake-state'),
+      ...(mode === 'user' ? { RUN_AS_USER: 'nobody' } : { ALLOW_ROOT: 'true' }),
+      ...(mode === 'sandbox' ? { SANDBOX: 'bwrap' } : {}),
+    });
+    try {
+      const url = await listeningUrl(run);
+      const serverPid = run.child.pid!;
+      const post = async (route: string, body: unknown) => {
+        const res = await fetch(`${url}${route}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return (await res.json()) as { id: string };
+      };
+      const session = await post('/api/v1/sessions', { project_path: project });
+      const reads = [
+        path.join(cwd, '.env'),
+        `/proc/${serverPid}/environ`,
+        `/proc/${serverPid}/cmdline`,
+        `/proc/${serverPid}/cwd/.env`,
+      ].map((p) => `read=${p}`);
+      const task = await post('/api/v1/tasks', {
+        session_id: session.id,
+        description: `Look around. ${fakeScript(`probe-secrets ${reads.join(' ')}`, 'write-tests lang=node')}`,
+      });
+      let status = '';
+      await eventually('the probing task to end', async () => {
+        const res = await fetch(`${url}/api/v1/tasks/${task.id}/status`);
+        status = ((await res.json()) as { status: string }).status;
+        return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status);
+      });
+      expect(status).toBe('COMPLETED');
+      const report = JSON.parse(
+        fs.readFileSync(path.join(project, 'probe-report.json'), 'utf8'),
+      ) as ProbeReport;
+      run.child.kill('SIGTERM');
+      await run.exited;
+      return { report, run, cwd, project };
+    } finally {
+      killServer(run);
+    }
+  }
+
+  /** The probe worked (it could read what it is allowed to) and found none of the secrets. */
+  function expectNothingFound(report: ProbeReport, run: ServerRun): void {
+    expect(report.ownEnviron).toBe(true);
+    expect(report.environs).toBeGreaterThanOrEqual(1);
+    const seen = JSON.stringify(report);
+    expect(seen).not.toContain(password);
+    expect(seen).not.toContain(metricsToken);
+    expect(seen).not.toContain('DATABASE_URL=');
+    expect(run.stdout() + run.stderr()).not.toContain(password);
+  }
+
+  it('without isolation the agent reads the password from the server environment (the threat)', async () => {
+    const { report, run } = await probe('none');
+    expect(report.ownEnviron).toBe(true);
+    expect(JSON.stringify(report)).toContain(password);
+    expect(run.stdout() + run.stderr()).not.toContain(password);
+  });
+
+  describeWhen(
+    RUNS_AS_ROOT ? null : 'RUN_AS_USER needs the test to run as root',
+    'run as another user (RUN_AS_USER=nobody)',
+    () => {
+      it('the agent and its tests run as that user and read no secret: not in /proc, not in .env', async () => {
+        const { report, run, cwd, project } = await probe('user');
+        expectNothingFound(report, run);
+        expect(report.uid).toBe(65534);
+        expect(report.files[path.join(cwd, '.env')]).toBe('EACCES');
+        expect(report.files[`/proc/${run.child.pid}/environ`]).toBe('EACCES');
+        expect(report.errors.EACCES).toBeGreaterThan(0);
+        expect(fs.statSync(path.join(project, 'test', 'generated.test.js')).uid).toBe(65534);
+        expect(fs.statSync(path.join(project, 'probe-report.json')).uid).toBe(65534);
+      });
+    },
+  );
+
+  describeWhen(bwrapProblem(), 'sandboxed (SANDBOX=bwrap)', () => {
+    it('the agent sees no server process and no server file, even as root', async () => {
+      const { report, run, cwd } = await probe('sandbox');
+      expectNothingFound(report, run);
+      expect(report.uid).toBe(0);
+      expect(report.procs).toBeLessThan(10);
+      // The server's directory is an empty tmpfs in the sandbox, its secret files masked.
+      expect(['ENOENT', 'EACCES']).toContain(report.files[path.join(cwd, '.env')]);
+      expect(report.files[`/proc/${run.child.pid}/environ`]).toBe('ENOENT');
+    });
+  });
+});

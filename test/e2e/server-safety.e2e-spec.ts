@@ -1,0 +1,304 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { copyFixtureProject, FAKE_CLAUDE, fakeScript } from 'test/e2e/support/task-polling';
+import { eventually } from 'test/e2e/support/eventually';
+import {
+  createdKey,
+  killServer,
+  listeningUrl,
+  logLines,
+  ROOT_OK,
+  runApiKeyCli,
+  RUNS_AS_ROOT,
+  ServerRun,
+  startServer,
+} from 'test/e2e/support/server-process';
+
+/**
+ * THE SERVER AS A PROCESS, as an operator starts it: the safe default bind and its refusals, the
+ * refusal to run children as root, the key command line, and what the structured log shows (and
+ * never shows).
+ */
+
+/** `it` for what only a server started as root can show; skipped visibly otherwise. */
+const itAsRoot = RUNS_AS_ROOT ? it : it.skip;
+if (!RUNS_AS_ROOT) {
+  console.warn(
+    'server-safety: not running as root, so the RUN_AS_USER start-up checks are skipped',
+  );
+}
+
+describe('server safety (the built server as a process)', () => {
+  let cwd: string;
+  const running: ServerRun[] = [];
+  const start = (env: Record<string, string>): ServerRun => {
+    const run = startServer(cwd, {
+      PORT: '0',
+      CLAUDE_CLI_COMMAND: '/nonexistent/claude',
+      ORCHESTRATOR_ENABLED: 'false',
+      ...env,
+    });
+    running.push(run);
+    return run;
+  };
+  const fetchJson = async (url: string, key?: string, init: RequestInit = {}) => {
+    const res = await fetch(url, {
+      ...init,
+      headers: {
+        ...(key ? { Authorization: `Bearer ${key}` } : {}),
+        ...(init.body ? { 'Content-Type': 'application/json' } : {}),
+        ...(init.headers as Record<string, string> | undefined),
+      },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeEach(() => {
+    cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-safe-')));
+  });
+  afterEach(() => {
+    for (const run of running.splice(0)) killServer(run);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  const refusal = async (run: ServerRun): Promise<string> => {
+    expect((await run.exited).code).toBe(1);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    return lines[0];
+  };
+
+  it('refuses to listen beyond loopback unless keys are required and one exists', async () => {
+    expect(await refusal(start({ HOST: '0.0.0.0', ...ROOT_OK }))).toMatch(
+      /^Startup failed: HOST=0\.0\.0\.0 listens beyond this machine, .*set AUTH_REQUIRED=true and create a key \(npm run api-key -- create --admin --name <name>\)/,
+    );
+    expect(await refusal(start({ HOST: '0.0.0.0', AUTH_REQUIRED: 'true', ...ROOT_OK }))).toMatch(
+      /^Startup failed: HOST=0\.0\.0\.0 with AUTH_REQUIRED=true but no API key exists yet/,
+    );
+  });
+
+  it('listens beyond loopback with AUTH_REQUIRED=true and a key, which every request then needs', async () => {
+    const key = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
+    const run = start({ HOST: '0.0.0.0', AUTH_REQUIRED: 'true', ...ROOT_OK });
+    const url = await listeningUrl(run);
+    expect(run.stdout()).toMatch(
+      /Listening on http:\/\/0\.0\.0\.0:\d+ .*API keys required \(1 key/,
+    );
+    expect(
+      logLines(run).some(
+        (l) =>
+          l.level === 'warn' &&
+          /tasks of every key run as this server's user without a sandbox/.test(String(l.msg)),
+      ),
+    ).toBe(true);
+    expect((await fetchJson(`${url}/api/v1/sessions`)).status).toBe(401);
+    expect((await fetchJson(`${url}/api/v1/sessions`, key)).status).toBe(200);
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+  });
+
+  it('opens another interface without keys only when told AUTH_REQUIRED=false, with a loud warning', async () => {
+    const run = start({ HOST: '0.0.0.0', AUTH_REQUIRED: 'false', ...ROOT_OK });
+    const url = await listeningUrl(run);
+    const warning = logLines(run).find(
+      (l) => l.level === 'warn' && /AUTH_REQUIRED=false/.test(String(l.msg)),
+    );
+    expect(warning?.msg).toMatch(/ANYONE WHO CAN REACH THIS PORT CAN RUN ANY PROGRAM ON THIS HOST/);
+    expect((await fetchJson(`${url}/api/v1/sessions`)).status).toBe(200);
+  });
+
+  it('keeps a newcomer on loopback without keys, saying so', async () => {
+    const run = start({ ...ROOT_OK });
+    const url = await listeningUrl(run);
+    expect(run.stdout()).toMatch(
+      /Listening on http:\/\/127\.0\.0\.1:\d+ .*loopback only.*no API key required/,
+    );
+    expect((await fetchJson(`${url}/api/v1/sessions`)).status).toBe(200);
+  });
+
+  itAsRoot('refuses to run tasks as root unless told: RUN_AS_USER or ALLOW_ROOT=true', async () => {
+    expect(await refusal(start({}))).toMatch(
+      /^Startup failed: the server runs as root, so the agent and test commands would too: set RUN_AS_USER=/,
+    );
+    const allowed = start({ ALLOW_ROOT: 'true' });
+    await listeningUrl(allowed);
+    expect(logLines(allowed).some((l) => /RUN AS ROOT/.test(String(l.msg)))).toBe(true);
+  });
+
+  itAsRoot('refuses RUN_AS_USER while that user could read the server secrets', async () => {
+    fs.chmodSync(cwd, 0o755);
+    fs.writeFileSync(path.join(cwd, '.env'), 'METRICS_TOKEN=a-secret-metrics-token\n', {
+      mode: 0o644,
+    });
+    fs.chmodSync(path.join(cwd, '.env'), 0o644);
+    expect(await refusal(start({ RUN_AS_USER: 'nobody' }))).toBe(
+      `Startup failed: ${path.join(cwd, '.env')} can be read by RUN_AS_USER=nobody, which the agent runs as: chmod 600 the file(s) (or 700 their directory)`,
+    );
+    fs.chmodSync(path.join(cwd, '.env'), 0o600);
+    const run = start({ RUN_AS_USER: 'nobody' });
+    await listeningUrl(run);
+    expect(run.stdout()).toMatch(/children run as nobody \(uid \d+\), no sandbox/);
+    const data = fs.statSync(path.join(cwd, 'data'));
+    expect(data.mode & 0o777).toBe(0o700);
+  });
+
+  it('creates, lists and revokes keys on the command line, shown once and recorded in the audit trail', async () => {
+    const created = runApiKeyCli(cwd, ROOT_OK, [
+      'create',
+      '--scopes',
+      'tasks:write',
+      '--name',
+      'ci',
+    ]);
+    const key = createdKey(created);
+    expect(created.stdout).toMatch(
+      /Created key "ci" \(tasks:write\), id [0-9a-f-]{36}, prefix cta_/,
+    );
+    const admin = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
+    const list = runApiKeyCli(cwd, ROOT_OK, ['list']);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain(key.slice(0, 16));
+    expect(list.stdout).not.toContain(key.slice(17));
+    const id = /id ([0-9a-f-]{36})/.exec(created.stdout)![1];
+    expect(runApiKeyCli(cwd, ROOT_OK, ['revoke', key.slice(0, 16)]).stdout).toContain(
+      `Revoked key ${id}`,
+    );
+    const bad = runApiKeyCli(cwd, ROOT_OK, ['create', '--name', 'x', '--scopes', 'root']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(
+      /^api-key: give --admin or --scopes from admin, tasks:write, tasks:read\nUsage:/,
+    );
+    const run = start({ ...ROOT_OK });
+    const url = await listeningUrl(run);
+    expect((await fetchJson(`${url}/api/v1/sessions`, key)).body.code).toBe('unauthorized');
+    const audit = await fetchJson(`${url}/api/v1/audit?limit=10`, admin);
+    const rows = (
+      audit.body.items as { action: string; actor: string; target_id: string }[]
+    ).reverse();
+    expect(rows.map((r) => [r.action, r.actor])).toEqual([
+      ['api_key.create', 'cli'],
+      ['api_key.create', 'cli'],
+      ['api_key.revoke', 'cli'],
+      ['request.denied', 'anonymous'],
+    ]);
+    expect(rows[2].target_id).toBe(id);
+  });
+
+  it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id', async () => {
+    const admin = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
+    const projects = path.join(cwd, 'projects');
+    fs.mkdirSync(projects);
+    const project = copyFixtureProject('node-basic', projects, 'app');
+    const forged = path.join(projects, 'gone\n{"level":"fatal","msg":"FORGED"}');
+    fs.mkdirSync(forged);
+    const run = start({
+      ...ROOT_OK,
+      ORCHESTRATOR_ENABLED: 'true',
+      QUEUE_POLL_MS: '100',
+      CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+      CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+      FAKE_CLAUDE_STATE_DIR: path.join(cwd, 'fake-state'),
+      CLI_RESULT_GRACE_SECONDS: '1',
+      KILL_GRACE_SECONDS: '1',
+      LOG_LEVEL: 'debug',
+    });
+    const url = await listeningUrl(run);
+    const wrongKey = 'cta_0123456789ab_WRONGWRONGWRONGWRONGWRONGWRONGWRONGWRONGWRO';
+    expect(
+      (
+        await fetchJson(`${url}/api/v1/sessions?limit=1`, admin, {
+          headers: { 'X-Request-Id': 'log-check-1' },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await fetchJson(`${url}/api/v1/sessions`, wrongKey)).status).toBe(401);
+    expect(
+      (await fetchJson(`${url}/api/v1/sessions?api_key=${admin}&token=${wrongKey}`)).status,
+    ).toBe(401);
+    const session = await fetchJson(`${url}/api/v1/sessions`, admin, {
+      method: 'POST',
+      body: JSON.stringify({ project_path: project }),
+    });
+    const task = await fetchJson(`${url}/api/v1/tasks`, admin, {
+      method: 'POST',
+      body: JSON.stringify({
+        session_id: session.body.id,
+        description: `Lingers after its result. ${fakeScript('linger', 'write-tests lang=node')}`,
+      }),
+    });
+    const gone = await fetchJson(`${url}/api/v1/sessions`, admin, {
+      method: 'POST',
+      body: JSON.stringify({ project_path: forged }),
+    });
+    fs.rmSync(forged, { recursive: true });
+    const doomed = await fetchJson(`${url}/api/v1/tasks`, admin, {
+      method: 'POST',
+      body: JSON.stringify({ session_id: gone.body.id, description: 'its project is gone' }),
+    });
+    const statusOf = async (id: unknown) =>
+      (await fetchJson(`${url}/api/v1/tasks/${String(id)}/status`, admin)).body;
+    await eventually('both tasks to end', async () => {
+      const [a, b] = await Promise.all([statusOf(task.body.id), statusOf(doomed.body.id)]);
+      return ['COMPLETED', 'FAILED'].includes(String(a.status)) && b.status === 'FAILED';
+    });
+    expect(await statusOf(task.body.id)).toMatchObject({ status: 'COMPLETED' });
+    expect(await statusOf(doomed.body.id)).toMatchObject({ status_reason: 'project_unavailable' });
+    run.child.kill('SIGTERM');
+    await run.exited;
+
+    const output = run.stdout() + run.stderr();
+    for (const secret of [admin, admin.slice(17), wrongKey, wrongKey.slice(17)]) {
+      expect(output).not.toContain(secret);
+    }
+    const raw = run
+      .stdout()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    expect(raw.every((line) => line.startsWith('{"level":'))).toBe(true);
+    expect(raw.some((line) => line.startsWith('{"level":"fatal"'))).toBe(false);
+    const lines = logLines(run);
+    const requestLine = lines.find(
+      (l) => (l.req as { id?: string } | undefined)?.id === 'log-check-1',
+    );
+    expect(requestLine).toEqual(
+      expect.objectContaining({
+        level: 'info',
+        time: expect.stringMatching(/Z$/),
+        req: {
+          id: 'log-check-1',
+          method: 'GET',
+          path: '/api/v1/sessions',
+          remote_address: expect.any(String),
+        },
+        res: { status: 200 },
+        duration_ms: expect.any(Number),
+        key_prefix: admin.slice(0, 16),
+        route: '/api/v1/sessions',
+        msg: 'GET /api/v1/sessions -> 200',
+      }),
+    );
+    expect(JSON.stringify(requestLine)).not.toMatch(/authorization|limit=1/i);
+    const refused = lines.filter((l) => (l.res as { status?: number } | undefined)?.status === 401);
+    expect(refused).toHaveLength(2);
+    expect(refused.every((l) => l.level === 'warn' && l.key_prefix === null)).toBe(true);
+    const forgedLine = lines.find((l) => String(l.msg).includes('FORGED'));
+    expect(forgedLine).toMatchObject({
+      level: 'error',
+      context: 'TaskRun',
+      task_id: doomed.body.id,
+    });
+    expect(String(forgedLine?.msg)).toContain('gone\n{"level":"fatal","msg":"FORGED"}');
+    const ofTask = lines.filter((l) => l.task_id === task.body.id);
+    expect(ofTask.map((l) => l.context)).toEqual(
+      expect.arrayContaining(['TaskRun', 'ClaudeCliRunner']),
+    );
+    expect(
+      ofTask.some((l) => /stopping claude \(pid \d+\): after_result/.test(String(l.msg))),
+    ).toBe(true);
+    const pipelineContexts = new Set(['TaskRun', 'ClaudeCliRunner', 'TestFileFinder']);
+    const unlabelled = lines.filter(
+      (l) => pipelineContexts.has(String(l.context)) && typeof l.task_id !== 'string',
+    );
+    expect(unlabelled).toEqual([]);
+  });
+});
