@@ -13,6 +13,8 @@ import { copyFixtureProject } from 'test/e2e/support/task-polling';
  */
 export interface BenchServer {
   base: string;
+  /** The server's SQLite file. */
+  dbFile: string;
   server: ServerProcess;
   work: string;
   /** Creates `count` git-initialised copies of the node-basic fixture, one session each. */
@@ -50,6 +52,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
   let projects = 0;
   return {
     base,
+    dbFile,
     server,
     work,
     async sessions(count) {

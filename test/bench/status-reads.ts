@@ -1,0 +1,125 @@
+/**
+ * Benchmark (issue 13, target c): `GET /api/v1/tasks/{id}/status` throughput and latency of the
+ * server against a bare `node:http` + better-sqlite3 server doing the same read
+ * (`support/bare-status-server.ts`), in the same run, on the same SQLite file.
+ *
+ * The built server (`npm run build`) runs as its own process with the orchestrator off and 100
+ * queued tasks; the bare server opens the same file read-only. Each is loaded in turn by
+ * autocannon (50 connections, 10 s, after a 3 s warm-up; the ids of the 100 tasks in rotation),
+ * three rounds. The load generator shares the machine's 2 cores with the server under test, the
+ * same for both.
+ *
+ *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
+ *     --transpile-only test/bench/status-reads.ts [rounds=3]
+ *
+ * Recorded output: test/bench/RESULTS.md.
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { startBenchServer } from 'test/bench/support/bench-server';
+import { spread } from 'test/bench/support/stats';
+import { freePort } from 'test/e2e/support/server-process';
+
+const TASKS = 100;
+const CONNECTIONS = 50;
+const DURATION_S = 10;
+const WARMUP_S = 3;
+
+interface Load {
+  requestsPerSecond: number;
+  p99Ms: number;
+  non2xx: number;
+}
+
+async function load(base: string, ids: readonly string[], seconds: number): Promise<Load> {
+  let next = 0;
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          path: `/api/v1/tasks/${ids[(next += 1) % ids.length]}/status`,
+        }),
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+  };
+}
+
+async function startBare(dbFile: string): Promise<{ base: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '-r',
+      require.resolve('ts-node/register/transpile-only'),
+      join(__dirname, 'support', 'bare-status-server.ts'),
+      dbFile,
+      String(port),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited ${String(code)}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, child };
+}
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 3);
+  const bench = await startBenchServer({
+    ORCHESTRATOR_ENABLED: 'false',
+    RATE_LIMIT_PER_MINUTE: '0',
+    MAX_QUEUED_TASKS_PER_KEY: String(TASKS),
+  });
+  const bare = await startBare(bench.dbFile);
+  try {
+    const sessions = await bench.sessions(1);
+    const ids = await bench.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
+    console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+    console.log(
+      `${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${TASKS} task ids in rotation\n`,
+    );
+    console.log('| round | server req/s | server p99 (ms) | bare req/s | bare p99 (ms) | ratio |');
+    console.log('|---|---|---|---|---|---|');
+    const ratios: number[] = [];
+    const p99s: number[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      await load(bench.base, ids, WARMUP_S);
+      const ours = await load(bench.base, ids, DURATION_S);
+      await load(bare.base, ids, WARMUP_S);
+      const theirs = await load(bare.base, ids, DURATION_S);
+      if (ours.non2xx + theirs.non2xx > 0) {
+        throw new Error(`non-2xx answers: server ${ours.non2xx}, bare ${theirs.non2xx}`);
+      }
+      const ratio = ours.requestsPerSecond / theirs.requestsPerSecond;
+      ratios.push(ratio);
+      p99s.push(ours.p99Ms);
+      console.log(
+        `| ${round} | ${ours.requestsPerSecond.toFixed(0)} | ${ours.p99Ms} | ${theirs.requestsPerSecond.toFixed(0)} | ${theirs.p99Ms} | ${ratio.toFixed(2)} |`,
+      );
+    }
+    console.log(`\nratio min / median / max: ${spread(ratios, 2)} (target ≥ 0.50)`);
+    console.log(`server p99 min / median / max: ${spread(p99s, 0)} ms (target ≤ 10 ms)`);
+  } finally {
+    bare.child.kill();
+    await bench.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
