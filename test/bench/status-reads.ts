@@ -31,6 +31,8 @@ interface Load {
   requestsPerSecond: number;
   p99Ms: number;
   non2xx: number;
+  /** What went wrong when non2xx > 0: status codes, errors and timeouts. */
+  failures: string;
 }
 
 async function load(base: string, ids: readonly string[], seconds: number): Promise<Load> {
@@ -52,6 +54,11 @@ async function load(base: string, ids: readonly string[], seconds: number): Prom
     requestsPerSecond: result.requests.average,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx + result.errors,
+    failures: JSON.stringify({
+      statusCodes: result.statusCodeStats,
+      errors: result.errors,
+      timeouts: result.timeouts,
+    }),
   };
 }
 
@@ -102,7 +109,9 @@ async function main(): Promise<void> {
       await load(bare.base, ids, WARMUP_S);
       const theirs = await load(bare.base, ids, DURATION_S);
       if (ours.non2xx + theirs.non2xx > 0) {
-        throw new Error(`non-2xx answers: server ${ours.non2xx}, bare ${theirs.non2xx}`);
+        throw new Error(
+          `non-2xx answers: server ${ours.non2xx} ${ours.failures}, bare ${theirs.non2xx} ${theirs.failures}`,
+        );
       }
       const ratio = ours.requestsPerSecond / theirs.requestsPerSecond;
       ratios.push(ratio);
