@@ -14,7 +14,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
-function testCounts(task: Task): TestCountsDto {
+function testCounts(task: Pick<Task, 'testsPassed' | 'testsFailed' | 'testsTotal'>): TestCountsDto {
   return { passed: task.testsPassed, failed: task.testsFailed, total: task.testsTotal };
 }
 
@@ -102,7 +102,33 @@ export function toTaskDetailResponse(
   };
 }
 
-export function toTaskStatusResponse(task: Task): TaskStatusResponseDto {
+/** The columns the status summary is made of: all `GET /tasks/{id}/status` reads. */
+export const TASK_STATUS_FIELDS = [
+  'id',
+  'status',
+  'statusReason',
+  'phase',
+  'iteration',
+  'maxIterations',
+  'pauseCount',
+  'maxPauses',
+  'lastAgentMessage',
+  'errorMessage',
+  'testsPassed',
+  'testsFailed',
+  'testsTotal',
+  'costUsd',
+  'inputTokens',
+  'outputTokens',
+  'createdAt',
+  'startedAt',
+  'completedAt',
+  'updatedAt',
+] as const satisfies readonly (keyof Task)[];
+
+export type TaskStatusRow = Pick<Task, (typeof TASK_STATUS_FIELDS)[number]>;
+
+export function toTaskStatusResponse(task: TaskStatusRow): TaskStatusResponseDto {
   return {
     id: task.id,
     status: task.status,

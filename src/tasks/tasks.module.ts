@@ -10,6 +10,7 @@ import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { TaskWorkspaceController } from 'src/tasks/task-workspace.controller';
+import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { TaskWorkspaceService } from 'src/tasks/task-workspace.service';
 import { TasksController } from 'src/tasks/tasks.controller';
 import { TasksService } from 'src/tasks/tasks.service';
@@ -33,6 +34,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskEventLog,
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
+    TaskRowReader,
   ],
   exports: [TasksService, TaskQueueSignal, TaskEventLog, TaskWorkspaceCleanup, TypeOrmModule],
 })

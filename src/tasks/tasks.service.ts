@@ -21,8 +21,10 @@ import {
   toInteractionResponse,
   toTaskDetailResponse,
   toTaskResponse,
+  TASK_STATUS_FIELDS,
   toTaskStatusResponse,
 } from 'src/tasks/task.mapper';
+import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { ACTIVE_STATUSES, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
@@ -56,6 +58,7 @@ export class TasksService {
     private readonly draining: Draining,
     private readonly workspaces: WorkspacesService,
     private readonly cleanup: TaskWorkspaceCleanup,
+    private readonly rows: TaskRowReader,
   ) {}
 
   /**
@@ -278,7 +281,7 @@ export class TasksService {
 
   /** Who owns the task; null when there is no such task. */
   async ownerOf(id: string): Promise<Pick<Task, 'ownerKeyId'> | null> {
-    return this.tasks.findOne({ select: { ownerKeyId: true }, where: { id } });
+    return this.rows.read(id, ['ownerKeyId']);
   }
 
   /**
@@ -319,7 +322,9 @@ export class TasksService {
   }
 
   async getStatus(id: string): Promise<TaskStatusResponseDto> {
-    return toTaskStatusResponse(await this.findOne(id));
+    const row = await this.rows.read(id, TASK_STATUS_FIELDS);
+    if (row === null) throw taskNotFound(id);
+    return toTaskStatusResponse(row);
   }
 
   /**

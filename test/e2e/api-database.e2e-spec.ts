@@ -8,6 +8,8 @@ import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { DESCRIPTION_MAX_LENGTH } from 'src/tasks/dto/create-task.dto';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
+import { TASK_STATUS_FIELDS } from 'src/tasks/task.mapper';
+import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { TestCase } from 'src/tasks/test-case.entity';
 import {
   createTestDatabase,
@@ -144,6 +146,17 @@ function databaseSuite(kind: TestDatabaseKind): void {
     expect(second.id).toBeGreaterThan(first.id);
 
     const read = await ds.getRepository(Task).findOneByOrFail({ id: task.id });
+    const rows = new TaskRowReader(ds);
+    const summary = await rows.read(task.id, TASK_STATUS_FIELDS);
+    expect(summary).toEqual(
+      Object.fromEntries(TASK_STATUS_FIELDS.map((field) => [field, read[field]])),
+    );
+    expect(summary?.createdAt).toEqual(now);
+    expect(await rows.read(task.id, ['ownerKeyId', 'cancelRequested'])).toEqual({
+      ownerKeyId: null,
+      cancelRequested: false,
+    });
+    expect(await rows.read(randomUUID(), TASK_STATUS_FIELDS)).toBeNull();
     expect(read).toMatchObject({
       iteration: 0,
       attempt: 0,
