@@ -57,11 +57,11 @@ export class ApiAccessGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const http = context.switchToHttp();
     const req = http.getRequest<RequestWithPrincipal>();
-    if (!(await this.keys.required(this.config.AUTH_REQUIRED))) {
+    const monitor = this.reflector.getAllAndOverride<boolean>(MONITOR_ROUTE, targets) ?? false;
+    if (!(await this.keys.required(this.config.AUTH_REQUIRED, monitor))) {
       req.principal = LOCAL_PRINCIPAL;
       return true;
     }
-    const monitor = this.reflector.getAllAndOverride<boolean>(MONITOR_ROUTE, targets) ?? false;
     const auth = await this.authenticate(req.headers.authorization, monitor);
     if ('principal' in auth) req.principal = auth.principal;
     if (this.config.RATE_LIMIT_PER_MINUTE > 0) await this.throttler.canActivate(context);

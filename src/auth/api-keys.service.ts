@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { Principal, Scope } from 'src/access';
 import { Clock, DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
+import { databaseFailureOf } from 'src/database';
 import { ApiKey, keyScopes } from 'src/auth/api-key.entity';
 import { generateKeySecret, keyMatches, prefixOf } from 'src/auth/api-key-secret';
 
@@ -115,14 +116,25 @@ export class ApiKeysService {
     return this.keys.count();
   }
 
-  /** Whether requests need a key: AUTH_REQUIRED, else whether any key was ever created. */
-  async required(setting: boolean | undefined): Promise<boolean> {
+  /**
+   * Whether requests need a key: AUTH_REQUIRED, else whether any key was ever created. While the
+   * database cannot answer, `orLastKnown` (the monitoring routes) takes the last answer it gave,
+   * so `/health` can still report that the database is down; other routes fail with it (503).
+   */
+  async required(setting: boolean | undefined, orLastKnown = false): Promise<boolean> {
     if (setting !== undefined) return setting;
     if (this.keysExist) return true;
     const now = this.clock.nowMs();
     if (now - this.keysCheckedAt < NO_KEYS_RECHECK_MS) return false;
-    this.keysExist = await this.keys.exists();
+    try {
+      this.keysExist = await this.keys.exists();
+    } catch (error) {
+      const known = this.keysCheckedAt > 0;
+      if (!orLastKnown || !known || databaseFailureOf(error) === null) throw error;
+      return this.keysExist;
+    }
     this.keysCheckedAt = now;
     return this.keysExist;
   }
+
 }

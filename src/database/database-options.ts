@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database as BetterSqliteDatabase } from 'better-sqlite3';
 import { DataSourceOptions, Logger } from 'typeorm';
@@ -86,7 +86,11 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
     logger: input.logging ? ('advanced-console' as const) : QUIET_LOGGER,
   };
   if (target.type === 'sqlite') {
-    mkdirSync(path.dirname(target.file), { recursive: true, mode: 0o700 });
+    // The file holds key hashes and every task's records: private to the server's user from its
+    // creation (SQLite gives its -wal and -shm files the same mode). The directory stays
+    // traversable: the workspaces of children running as RUN_AS_USER may live below it.
+    mkdirSync(path.dirname(target.file), { recursive: true });
+    closeSync(openSync(target.file, 'a', 0o600));
     return {
       ...common,
       type: 'better-sqlite3',

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ interface Run {
   subscriber: Subscriber<ProcessEvent>;
   command: string;
   ended: boolean;
+  /** The async context of the subscriber (a task's log fields): its events are delivered in it. */
+  context: AsyncResource;
 }
 
 /**
@@ -50,7 +53,12 @@ export class ProcessLauncher implements OnModuleDestroy {
   run(spec: ProcessSpec): Observable<ProcessEvent> {
     return new Observable<ProcessEvent>((subscriber) => {
       const id = this.nextId++;
-      const run: Run = { subscriber, command: spec.command, ended: false };
+      const run: Run = {
+        subscriber,
+        command: spec.command,
+        ended: false,
+        context: new AsyncResource('ProcessLauncher.run'),
+      };
       this.runs.set(id, run);
       this.sendCommand({
         type: 'spawn',
@@ -142,7 +150,10 @@ export class ProcessLauncher implements OnModuleDestroy {
       return;
     }
     const run = this.runs.get(event.id);
-    if (run === undefined) return;
+    if (run !== undefined) run.context.runInAsyncScope(() => this.deliver(run, event));
+  }
+
+  private deliver(run: Run, event: Exclude<HostEvent, { type: 'expired' }>): void {
     switch (event.type) {
       case 'spawned':
         run.subscriber.next({ type: 'spawned', pid: event.pid });
@@ -172,8 +183,10 @@ export class ProcessLauncher implements OnModuleDestroy {
     const run = this.runs.get(id);
     if (run === undefined) return;
     run.ended = true;
-    run.subscriber.next({ type: 'exit', code: null, signal: 'SIGKILL' });
-    run.subscriber.complete();
+    run.context.runInAsyncScope(() => {
+      run.subscriber.next({ type: 'exit', code: null, signal: 'SIGKILL' });
+      run.subscriber.complete();
+    });
     this.forget(id);
   }
 

@@ -1,7 +1,8 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { chownSync, mkdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
+import { CHILD_ISOLATION, ChildIsolation } from 'src/process';
 
 /** A task id as workspace directories are named: a lower-case UUID. */
 const WORKSPACE_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -10,18 +11,22 @@ const WORKSPACE_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  * WORKSPACES_DIR, created at start and canonical (symlinks resolved, so the agent's working
  * directory is checked exactly). Each task's workspace is the directory named after its id
  * directly inside it; nothing else in it is ever touched, and nothing outside it is ever removed.
+ * With RUN_AS_USER it belongs to that user: git creates the workspaces in it as the children's
+ * user, and the agent and its tests write there.
  */
 @Injectable()
 export class WorkspaceRoot {
   readonly path: string;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, @Inject(CHILD_ISOLATION) isolation: ChildIsolation) {
     const wanted = resolve(process.cwd(), config.WORKSPACES_DIR);
     mkdirSync(wanted, { recursive: true });
     this.path = realpathSync(wanted);
     if (dirname(this.path) === this.path) {
       throw new Error(`WORKSPACES_DIR must not be the root directory (${this.path})`);
     }
+    const owner = isolation.identity;
+    if (owner !== null) chownSync(this.path, owner.uid, owner.gid);
   }
 
   /** The workspace directory of task `taskId`. */

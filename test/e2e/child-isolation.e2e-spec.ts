@@ -173,8 +173,14 @@ describeMysql('children and the server secrets', () => {
         return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status);
       });
       expect(status).toBe('COMPLETED');
+      // The agent worked in the task's workspace (a git worktree of the project, owned by the
+      // children's user when there is one).
+      const details = (await (await fetch(`${url}/api/v1/tasks/${task.id}`)).json()) as {
+        workspace_path: string | null;
+      };
+      expect(details.workspace_path).not.toBeNull();
       const report = JSON.parse(
-        fs.readFileSync(path.join(project, 'probe-report.json'), 'utf8'),
+        fs.readFileSync(path.join(details.workspace_path!, 'probe-report.json'), 'utf8'),
       ) as ProbeReport;
       run.child.kill('SIGTERM');
       await run.exited;

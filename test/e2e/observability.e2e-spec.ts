@@ -11,6 +11,7 @@ import {
   FAKE_CLAUDE,
   fakeInvocations,
   fakeScript,
+  getDetails,
   quoted,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
@@ -153,7 +154,8 @@ function observabilitySuite(kind: TestDatabaseKind): void {
       expect(
         sample(before, 'cta_task_status_changes_total', {
           to: 'PENDING',
-          reason: 'server_restart',
+          // Its owner ran on another host: nobody here can tell it died, only that its lease ran out.
+          reason: 'lease_expired',
         }),
       ).toBe(1);
 
@@ -200,7 +202,9 @@ function observabilitySuite(kind: TestDatabaseKind): void {
       });
       expect(stopped.final.cost_usd).toBeCloseTo(1.1);
       expect(stopped.final.error_message).toMatch(/budget of \$1 \(max_cost_usd\)/);
-      expect(fakeInvocations(logFile(), costly)).toHaveLength(3);
+      // Its agent ran three times, in the task's workspace (a worktree of the project).
+      const { workspace_path } = await getDetails(server, spender.body.id as string);
+      expect(fakeInvocations(logFile(), workspace_path!)).toHaveLength(3);
 
       const after = await scrape();
       const delta = (name: string, labels: Record<string, string> = {}): number =>

@@ -37,7 +37,7 @@ const launcher = new ProcessLauncher();
 
 function service(): WorkspacesService {
   const git = new Git(config, launcher, NO_ISOLATION);
-  const workspaceRoot = new WorkspaceRoot(config);
+  const workspaceRoot = new WorkspaceRoot(config, NO_ISOLATION);
   return new WorkspacesService(
     config,
     git,

@@ -1,0 +1,163 @@
+/**
+ * Benchmark (issue 13, target b): 200 tasks running at once (MAX_CONCURRENT_TASKS 200), each
+ * agent printing a line every 2 s, measured from inside the server and from a client.
+ *
+ * A built server (`npm run build`) runs as its own process on SQLite. Each task is the full
+ * lifecycle through real processes in its own git-initialised copy of the node-basic fixture
+ * (its own worktree): a fake-CLI turn that prints `LINES` assistant lines `DELAY_MS` apart, the
+ * write-tests turn, one `node --test` run. While the tasks run:
+ *
+ * - event-loop delay: the server's own `nodejs_eventloop_lag_p99_seconds` (prom-client over
+ *   `monitorEventLoopDelay`, 10 ms resolution, reset at each scrape), scraped from `/metrics`
+ *   every 5 s; the figure is the largest scraped p99 while all tasks were running. The histogram's
+ *   values include its 10 ms sampling interval, so 10 ms means no delay at all.
+ * - `/health`: one request every 250 ms, its latency seen by the client; p99 over the run.
+ * - RSS of the server process (not its process host), sampled every second; the largest.
+ * - interactions: every `progress i/N` line each agent printed must be stored once.
+ *
+ *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
+ *     --transpile-only test/bench/many-tasks.ts [tasks=200] [runs=3]
+ *
+ * Recorded output: test/bench/RESULTS.md.
+ */
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { startBenchServer } from 'test/bench/support/bench-server';
+import { cpuTimes } from 'test/bench/support/proc-stat';
+import { percentile, spread } from 'test/bench/support/stats';
+import { fakeScript } from 'test/e2e/support/task-polling';
+
+const LINES = 30;
+const DELAY_MS = 2000;
+
+interface RunResult {
+  tasks: number;
+  completed: number;
+  loopP99Ms: number;
+  healthP99Ms: number;
+  healthRequests: number;
+  rssMb: number;
+  linesStored: number;
+  linesPrinted: number;
+}
+
+/** Samples `sample` every `everyMs` until `stop` resolves. */
+async function every(everyMs: number, stop: Promise<unknown>, sample: () => Promise<void>) {
+  let done = false;
+  void stop.finally(() => (done = true));
+  while (!done) {
+    await sample();
+    await Promise.race([new Promise((r) => setTimeout(r, everyMs)), stop.catch(() => undefined)]);
+  }
+}
+
+/** Resolves once `condition` holds (checked every 250 ms); rejects if `finished` comes first. */
+async function until(condition: () => boolean, finished: Promise<unknown>): Promise<void> {
+  let over = false;
+  void finished.finally(() => (over = true));
+  while (!condition()) {
+    if (over) throw new Error('the tasks finished before the condition held');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function scrapeLoopP99(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+  if (line === null) throw new Error('no nodejs_eventloop_lag_p99_seconds in /metrics');
+  return Number(line[1]) * 1000;
+}
+
+async function run(tasks: number): Promise<RunResult> {
+  const bench = await startBenchServer({
+    MAX_CONCURRENT_TASKS: String(tasks),
+    MAX_QUEUED_TASKS_PER_KEY: String(tasks),
+    MAX_QUEUED_TASKS: String(tasks),
+    RATE_LIMIT_PER_MINUTE: '0',
+    QUEUE_POLL_MS: '1000',
+  });
+  try {
+    const sessions = await bench.sessions(tasks);
+    const description = `Stream. ${fakeScript(`slow-stream lines=${LINES} delay=${DELAY_MS}`, 'write-tests lang=node result=pass')}`;
+    const serverPid = bench.server.child.pid!;
+    const ids = await bench.submit(sessions, description);
+    const finished = bench.waitTerminal(ids);
+    // Measured while every agent streams: from the moment each has printed a line until the
+    // first one has printed its last.
+    const streamingTasks = (lineNumber: number) =>
+      bench.query<{ n: number }>(
+        `SELECT count(DISTINCT task_id) AS n FROM claude_interactions WHERE kind = 'assistant' AND content = ?`,
+        `progress ${lineNumber}/${LINES}`,
+      )[0].n;
+    await until(() => streamingTasks(1) === tasks, finished);
+    await scrapeLoopP99(bench.base);
+    const streaming = until(() => streamingTasks(LINES) > 0, finished);
+    const loopP99s: number[] = [];
+    const health: number[] = [];
+    let rss = 0;
+    await Promise.all([
+      every(5000, streaming, async () => {
+        loopP99s.push(await scrapeLoopP99(bench.base));
+      }),
+      every(250, streaming, async () => {
+        const started = performance.now();
+        const res = await fetch(`${bench.base}/health`);
+        await res.arrayBuffer();
+        health.push(performance.now() - started);
+      }),
+      every(1000, streaming, () => {
+        rss = Math.max(rss, cpuTimes(serverPid).rssBytes);
+        return Promise.resolve();
+      }),
+    ]);
+    const statuses = await finished;
+    const [{ stored }] = bench.query<{ stored: number }>(
+      `SELECT count(*) AS stored FROM claude_interactions WHERE kind = 'assistant' AND content LIKE 'progress %/${LINES}'`,
+    );
+    return {
+      tasks,
+      completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
+      loopP99Ms: Math.max(...loopP99s),
+      healthP99Ms: percentile(health, 99),
+      healthRequests: health.length,
+      rssMb: rss / 1024 / 1024,
+      linesStored: stored,
+      linesPrinted: tasks * LINES,
+    };
+  } finally {
+    await bench.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const tasks = Number(process.argv[2] ?? 200);
+  const runs = Number(process.argv[3] ?? 3);
+  console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+  console.log(
+    `${tasks} tasks at once (MAX_CONCURRENT_TASKS ${tasks}), SQLite, agents print ${LINES} lines ${DELAY_MS} ms apart\n`,
+  );
+  console.log(
+    '| run | completed | event-loop p99 (ms) | /health p99 (ms) | /health requests | server RSS (MB) | lines stored / printed |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  const loops: number[] = [];
+  const healths: number[] = [];
+  const rsss: number[] = [];
+  for (let i = 1; i <= runs; i += 1) {
+    const r = await run(tasks);
+    loops.push(r.loopP99Ms);
+    healths.push(r.healthP99Ms);
+    rsss.push(r.rssMb);
+    console.log(
+      `| ${i} | ${r.completed}/${r.tasks} | ${r.loopP99Ms.toFixed(1)} | ${r.healthP99Ms.toFixed(1)} | ${r.healthRequests} | ${r.rssMb.toFixed(0)} | ${r.linesStored} / ${r.linesPrinted} |`,
+    );
+  }
+  console.log(`\nevent-loop p99 min / median / max: ${spread(loops, 1)} ms (target ≤ 20 ms)`);
+  console.log(`/health p99 min / median / max: ${spread(healths, 1)} ms (target ≤ 50 ms)`);
+  console.log(`server RSS min / median / max: ${spread(rsss, 0)} MB (target ≤ 300 MB)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
