@@ -123,14 +123,13 @@ describeMysql('children and the server secrets', () => {
   /** Runs one probing task on a server in `mode`; returns what the agent saw and the server run. */
   async function probe(
     mode: Mode,
-  ): Promise<{ report: ProbeReport; run: ServerRun; cwd: string; project: string }> {
+  ): Promise<{ report: ProbeReport; run: ServerRun; cwd: string; workspace: string }> {
     const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `cta-iso-${mode}-`)));
     fs.chmodSync(cwd, 0o755);
     fs.writeFileSync(path.join(cwd, '.env'), `METRICS_TOKEN=${metricsToken}\n`, { mode: 0o600 });
     const projects = path.join(cwd, 'projects');
     fs.mkdirSync(projects, { mode: 0o755 });
     const project = copyFixtureProject('node-basic', projects, 'app');
-    fs.mkdirSync(path.join(project, '.fake-state'));
     if (mode === 'user') spawnSync('chown', ['-R', 'nobody:', project]);
     const run = startServer(cwd, {
       PORT: '0',
@@ -140,7 +139,8 @@ describeMysql('children and the server secrets', () => {
       KILL_GRACE_SECONDS: '1',
       CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
       CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-      FAKE_CLAUDE_STATE_DIR: path.join(project, '.fake-state'),
+      // Relative: inside the agent's working directory, the one place every mode lets it write.
+      FAKE_CLAUDE_STATE_DIR: '.fake-state',
       ...(mode === 'user' ? { RUN_AS_USER: 'nobody' } : { ALLOW_ROOT: 'true' }),
       ...(mode === 'sandbox' ? { SANDBOX: 'bwrap' } : {}),
     });
@@ -166,13 +166,17 @@ describeMysql('children and the server secrets', () => {
         session_id: session.id,
         description: `Look around. ${fakeScript(`probe-secrets ${reads.join(' ')}`, 'write-tests lang=node')}`,
       });
-      let status = '';
+      let status: { status: string; status_reason: string; error_message: string | null } = {
+        status: '',
+        status_reason: '',
+        error_message: null,
+      };
       await eventually('the probing task to end', async () => {
         const res = await fetch(`${url}/api/v1/tasks/${task.id}/status`);
-        status = ((await res.json()) as { status: string }).status;
-        return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status);
+        status = (await res.json()) as typeof status;
+        return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status.status);
       });
-      expect(status).toBe('COMPLETED');
+      expect(status).toMatchObject({ status: 'COMPLETED', error_message: null });
       // The agent worked in the task's workspace (a git worktree of the project, owned by the
       // children's user when there is one).
       const details = (await (await fetch(`${url}/api/v1/tasks/${task.id}`)).json()) as {
@@ -184,7 +188,7 @@ describeMysql('children and the server secrets', () => {
       ) as ProbeReport;
       run.child.kill('SIGTERM');
       await run.exited;
-      return { report, run, cwd, project };
+      return { report, run, cwd, workspace: details.workspace_path! };
     } finally {
       killServer(run);
     }
@@ -213,14 +217,14 @@ describeMysql('children and the server secrets', () => {
     'run as another user (RUN_AS_USER=nobody)',
     () => {
       it('the agent and its tests run as that user and read no secret: not in /proc, not in .env', async () => {
-        const { report, run, cwd, project } = await probe('user');
+        const { report, run, cwd, workspace } = await probe('user');
         expectNothingFound(report, run);
         expect(report.uid).toBe(65534);
         expect(report.files[path.join(cwd, '.env')]).toBe('EACCES');
         expect(report.files[`/proc/${run.child.pid}/environ`]).toBe('EACCES');
         expect(report.errors.EACCES).toBeGreaterThan(0);
-        expect(fs.statSync(path.join(project, 'test', 'generated.test.js')).uid).toBe(65534);
-        expect(fs.statSync(path.join(project, 'probe-report.json')).uid).toBe(65534);
+        expect(fs.statSync(path.join(workspace, 'test', 'generated.test.js')).uid).toBe(65534);
+        expect(fs.statSync(path.join(workspace, 'probe-report.json')).uid).toBe(65534);
       });
     },
   );

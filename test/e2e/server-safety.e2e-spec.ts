@@ -138,8 +138,16 @@ describe('server safety (the built server as a process)', () => {
     const run = start({ RUN_AS_USER: 'nobody' });
     await listeningUrl(run);
     expect(run.stdout()).toMatch(/children run as nobody \(uid \d+\), no sandbox/);
-    const data = fs.statSync(path.join(cwd, 'data'));
-    expect(data.mode & 0o777).toBe(0o700);
+    // The database the server created is the server user's alone, from its creation on.
+    const database = path.join(cwd, 'data', 'tasks.db');
+    expect(fs.statSync(database).mode & 0o777).toBe(0o600);
+    run.child.kill('SIGTERM');
+    await run.exited;
+    fs.chmodSync(database, 0o644);
+    expect(await refusal(start({ RUN_AS_USER: 'nobody' }))).toBe(
+      `Startup failed: ${database} can be read by RUN_AS_USER=nobody, which the agent runs as: chmod 600 the file(s) (or 700 their directory)`,
+    );
+    fs.chmodSync(database, 0o600);
   });
 
   it('creates, lists and revokes keys on the command line, shown once and recorded in the audit trail', async () => {
