@@ -34,11 +34,14 @@ export function readChildFile(path: string, maxBytes: number): string | null {
     return null;
   }
   try {
-    if (!fstatSync(fd).isFile()) return null;
-    const buffer = Buffer.alloc(maxBytes);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return null;
+    // Sized by the file, not by the cap: a read allocates what it returns, never megabytes of
+    // zeros. (What the file gains after the fstat is not read.)
+    const buffer = Buffer.allocUnsafe(Math.min(maxBytes, stat.size));
     let length = 0;
-    while (length < maxBytes) {
-      const read = readSync(fd, buffer, length, maxBytes - length, null);
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
       if (read === 0) break;
       length += read;
     }

@@ -9,8 +9,12 @@
  * the CPU of the host's children (every agent, test command and git call, which the host waits
  * for). The ratio is server CPU (server + host) / children CPU for the batch.
  *
+ * With isolation `worktree` (the default for a repository) each task also gets its own git
+ * worktree and branch and its work is committed there: about 15 git processes per task besides
+ * the two agent turns and the test run. With `none` the task works in place.
+ *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
- *     --transpile-only test/bench/cpu-per-task.ts [tasks=64] [runs=3]
+ *     --transpile-only test/bench/cpu-per-task.ts [tasks=64] [runs=3] [isolation=worktree|none]
  *
  * Recorded output: test/bench/RESULTS.md.
  */
@@ -33,12 +37,12 @@ const WARMUP_TASKS = 16;
 
 const DESCRIPTION = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
 
-async function run(tasks: number): Promise<RunResult> {
+async function run(tasks: number, isolation: 'worktree' | 'none'): Promise<RunResult> {
   const bench = await startBenchServer({ MAX_CONCURRENT_TASKS: '4', QUEUE_POLL_MS: '1000' });
   try {
-    const warmup = await bench.submit(await bench.sessions(WARMUP_TASKS), DESCRIPTION);
+    const warmup = await bench.submit(await bench.sessions(WARMUP_TASKS, isolation), DESCRIPTION);
     await bench.waitTerminal(warmup);
-    const sessions = await bench.sessions(tasks);
+    const sessions = await bench.sessions(tasks, isolation);
     const serverPid = bench.server.child.pid!;
     const hostPid = bench.server.hostPid()!;
     const before = { server: cpuTimes(serverPid), host: cpuTimes(hostPid) };
@@ -60,15 +64,16 @@ async function run(tasks: number): Promise<RunResult> {
 async function main(): Promise<void> {
   const tasks = Number(process.argv[2] ?? 64);
   const runs = Number(process.argv[3] ?? 3);
+  const isolation = process.argv[4] === 'none' ? 'none' : 'worktree';
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
-  console.log(`${tasks} tasks per run, MAX_CONCURRENT_TASKS 4, SQLite\n`);
+  console.log(`${tasks} tasks per run, isolation ${isolation}, MAX_CONCURRENT_TASKS 4, SQLite\n`);
   console.log(
     '| run | completed | server ms/task | host ms/task | children ms/task | (server + host) / children |',
   );
   console.log('|---|---|---|---|---|---|');
   const ratios: number[] = [];
   for (let i = 1; i <= runs; i += 1) {
-    const r = await run(tasks);
+    const r = await run(tasks, isolation);
     const ratio = (r.serverMs + r.hostMs) / r.childrenMs;
     ratios.push(ratio);
     const per = (ms: number) => (ms / r.tasks).toFixed(1);

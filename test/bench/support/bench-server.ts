@@ -17,8 +17,11 @@ export interface BenchServer {
   dbFile: string;
   server: ServerProcess;
   work: string;
-  /** Creates `count` git-initialised copies of the node-basic fixture, one session each. */
-  sessions(count: number): Promise<string[]>;
+  /**
+   * Creates `count` git-initialised copies of the node-basic fixture, one session each (isolation
+   * `worktree` unless told `none`).
+   */
+  sessions(count: number, isolation?: 'worktree' | 'none'): Promise<string[]>;
   /** Creates one task per session; returns the task ids. */
   submit(sessions: readonly string[], description: string): Promise<string[]>;
   /** Resolves once every task of `ids` is terminal (COMPLETED, FAILED, CANCELLED). */
@@ -55,11 +58,11 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
     dbFile,
     server,
     work,
-    async sessions(count) {
+    async sessions(count, isolation = 'worktree') {
       const ids: string[] = [];
       for (let i = 0; i < count; i += 1) {
         const project = copyFixtureProject('node-basic', work, `p${(projects += 1)}`);
-        ids.push(await post('/api/v1/sessions', { project_path: project }));
+        ids.push(await post('/api/v1/sessions', { project_path: project, isolation }));
       }
       return ids;
     },
