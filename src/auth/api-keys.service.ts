@@ -4,7 +4,6 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { Principal, Scope } from 'src/access';
 import { Clock, DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
-import { databaseFailureOf } from 'src/database';
 import { ApiKey, keyScopes } from 'src/auth/api-key.entity';
 import { generateKeySecret, keyMatches, prefixOf } from 'src/auth/api-key-secret';
 
@@ -117,9 +116,9 @@ export class ApiKeysService {
   }
 
   /**
-   * Whether requests need a key: AUTH_REQUIRED, else whether any key was ever created. While the
-   * database cannot answer, `orLastKnown` (the monitoring routes) takes the last answer it gave,
-   * so `/health` can still report that the database is down; other routes fail with it (503).
+   * Whether requests need a key: AUTH_REQUIRED, else whether any key was ever created. When the
+   * database cannot say, `orLastKnown` (the monitoring routes) takes the last answer it gave, so
+   * `/health` can still report that the database is down; other routes fail with its error.
    */
   async required(setting: boolean | undefined, orLastKnown = false): Promise<boolean> {
     if (setting !== undefined) return setting;
@@ -129,12 +128,10 @@ export class ApiKeysService {
     try {
       this.keysExist = await this.keys.exists();
     } catch (error) {
-      const known = this.keysCheckedAt > 0;
-      if (!orLastKnown || !known || databaseFailureOf(error) === null) throw error;
+      if (!orLastKnown || this.keysCheckedAt === 0) throw error;
       return this.keysExist;
     }
     this.keysCheckedAt = now;
     return this.keysExist;
   }
-
 }
