@@ -11,6 +11,7 @@ import { WorkspaceDiff } from 'src/workspaces';
 import { TaskDiffResponseDto } from 'src/tasks/dto/task-workspace.dto';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
+import { toVerificationSummary } from 'src/tasks/verification.mapper';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
@@ -99,6 +100,7 @@ export function toTaskDetailResponse(
     interactions: interactions.map(toInteractionResponse),
     interactions_total: interactionsTotal,
     test_cases: testCases.map(toTestCaseResponse),
+    verification: toVerificationSummary(task),
   };
 }
 

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { VerificationSummaryDto } from 'src/tasks/dto/task-verification.dto';
 import type { Page } from 'src/common';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions';
 import { INTERACTION_KINDS, type InteractionKind } from 'src/tasks/claude-interaction.entity';
@@ -277,6 +278,14 @@ export class TaskDetailResponseDto extends TaskResponseDto {
 
   @ApiProperty({ type: [TestCaseResponseDto], description: 'Ordered by id' })
   test_cases!: TestCaseResponseDto[];
+
+  @ApiProperty({
+    type: VerificationSummaryDto,
+    nullable: true,
+    description:
+      'The verification of the latest test round, in short (null before any); the evidence in full through GET /api/v1/tasks/{id}/verification',
+  })
+  verification!: VerificationSummaryDto | null;
 }
 
 /** `GET /api/v1/tasks/{id}/status`: a small summary for polling. */
