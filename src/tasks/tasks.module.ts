@@ -11,6 +11,8 @@ import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { TaskWorkspaceController } from 'src/tasks/task-workspace.controller';
 import { TaskWorkspaceService } from 'src/tasks/task-workspace.service';
+import { TaskStatsController } from 'src/tasks/task-stats.controller';
+import { TaskStatsService } from 'src/tasks/task-stats.service';
 import { TasksController } from 'src/tasks/tasks.controller';
 import { TasksService } from 'src/tasks/tasks.service';
 import { TestCase } from 'src/tasks/test-case.entity';
@@ -26,13 +28,19 @@ import { TestCase } from 'src/tasks/test-case.entity';
     IdempotencyModule,
     WorkspacesModule,
   ],
-  controllers: [TasksController, TaskWorkspaceController, SessionTasksController],
+  controllers: [
+    TasksController,
+    TaskWorkspaceController,
+    SessionTasksController,
+    TaskStatsController,
+  ],
   providers: [
     TasksService,
     TaskQueueSignal,
     TaskEventLog,
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
+    TaskStatsService,
   ],
   exports: [TasksService, TaskQueueSignal, TaskEventLog, TaskWorkspaceCleanup, TypeOrmModule],
 })

@@ -24,6 +24,8 @@ export interface VerificationRun {
   total: number | null;
   /** The failing tests by name (or the command, when results are per command). */
   failing: string[];
+  /** Every test run by name, where the output names them all (TAP); else null. */
+  tests: string[] | null;
   output_excerpt: string;
 }
 

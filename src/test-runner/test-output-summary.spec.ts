@@ -57,6 +57,7 @@ describe('summarizeTestOutput', () => {
       errored: 0,
       skipped: 1,
       failing: ['fails', 'inner bad', 'suite'],
+      names: ['adds', 'fails', 'inner bad', 'skipped', 'suite'],
     });
   });
 
@@ -69,6 +70,7 @@ describe('summarizeTestOutput', () => {
       errored: 1,
       skipped: 1,
       failing: ['test_bad (tests.test_a.T.test_bad)', 'test_err (tests.test_a.T.test_err)'],
+      names: null,
     });
   });
 
@@ -89,6 +91,7 @@ describe('summarizeTestOutput', () => {
       errored: 0,
       skipped: 1,
       failing: ['tests/test_a.py::test_bad'],
+      names: null,
     });
   });
 

@@ -14,6 +14,8 @@ export interface TestOutputSummary {
   skipped: number;
   /** The failing or erroring tests by name, as the tool names them (sorted, no duplicates). */
   failing: string[];
+  /** Every test run by name (sorted, no duplicates), where the output names them all (TAP). */
+  names: string[] | null;
 }
 
 const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
@@ -27,8 +29,10 @@ function parseTap(output: string): TestOutputSummary | null {
   const total = tapCount(output, 'tests');
   if (total === null || !/^TAP version \d+/m.test(output)) return null;
   const failing: string[] = [];
-  for (const m of output.matchAll(/^\s*not ok \d+ - (.*?)(?: # (?:TODO|SKIP).*)?\s*$/gm)) {
-    failing.push(m[1]);
+  const names: string[] = [];
+  for (const m of output.matchAll(/^\s*(not )?ok \d+ - (.*?)(?: # (?:TODO|SKIP).*)?\s*$/gm)) {
+    names.push(m[2]);
+    if (m[1] !== undefined) failing.push(m[2]);
   }
   return {
     format: 'tap',
@@ -38,6 +42,7 @@ function parseTap(output: string): TestOutputSummary | null {
     errored: tapCount(output, 'cancelled') ?? 0,
     skipped: (tapCount(output, 'skipped') ?? 0) + (tapCount(output, 'todo') ?? 0),
     failing: sorted(failing),
+    names: sorted(names),
   };
 }
 
@@ -62,6 +67,7 @@ function parseUnittest(output: string): TestOutputSummary | null {
     errored,
     skipped,
     failing: sorted(failing),
+    names: null,
   };
 }
 
@@ -86,6 +92,7 @@ function parsePytest(output: string): TestOutputSummary | null {
     errored,
     skipped,
     failing: sorted(failing),
+    names: null,
   };
 }
 

@@ -29,17 +29,22 @@ const perTest = (failing: string[], total = 3): RegressionResult => ({
   passed: failing.length === 0,
   total,
   failing,
+  names: null,
 });
 const perCommand = (passed: boolean): RegressionResult => ({
   granularity: 'command',
   passed,
   total: null,
   failing: passed ? [] : ['node --test'],
+  names: null,
 });
 
 describe('regressionResult', () => {
   it('is per test when the output names the failing tests', () => {
-    expect(regressionResult(report(tap(['b']), false))).toEqual(perTest(['b']));
+    expect(regressionResult(report(tap(['b']), false))).toEqual({
+      ...perTest(['b']),
+      names: ['b'],
+    });
   });
 
   it('is per command when the output is not recognised, or names no failure', () => {
@@ -47,6 +52,7 @@ describe('regressionResult', () => {
     expect(regressionResult(report(tap([]), false))).toEqual({
       ...perCommand(false),
       total: 3,
+      names: [],
     });
   });
 });

@@ -15,6 +15,8 @@ export interface RegressionResult {
   total: number | null;
   /** What failed: test names, or the command line when the results are per command. */
   failing: string[];
+  /** Every test run by name, where the output names them all. */
+  names: string[] | null;
 }
 
 /** A regression run's report, read for the comparison. */
@@ -28,6 +30,7 @@ export function regressionResult(report: TestRunReport): RegressionResult {
       passed: report.passed,
       total: summary?.total ?? null,
       failing: report.passed ? [] : [commandName],
+      names: summary?.names ?? null,
     };
   }
   return {
@@ -35,6 +38,7 @@ export function regressionResult(report: TestRunReport): RegressionResult {
     passed: report.passed,
     total: summary.total,
     failing: summary.failing,
+    names: summary.names,
   };
 }
 

@@ -194,10 +194,12 @@ class FakeTests implements TestPort {
   }
 }
 
-/** TAP output of a regression run of `total` tests of which `failing` fail. */
-function tap(total: number, failing: string[] = []): string {
-  const lines = failing.map((name, i) => `not ok ${i + 1} - ${name}`);
-  return `TAP version 13\n${lines.join('\n')}\n# tests ${total}\n# pass ${total - failing.length}\n# fail ${failing.length}\n`;
+/** TAP output of a regression run of the tests `names`, of which `failing` fail. */
+function tap(names: string[], failing: string[] = []): string {
+  const lines = names.map(
+    (name, i) => `${failing.includes(name) ? 'not ok' : 'ok'} ${i + 1} - ${name}`,
+  );
+  return `TAP version 13\n${lines.join('\n')}\n# tests ${names.length}\n# pass ${names.length - failing.length}\n# fail ${failing.length}\n`;
 }
 
 /** Baselines, git against the base commit and the scratch checkout, in memory. */
@@ -1164,7 +1166,7 @@ describe('TaskRun', () => {
         if (turnsAtBaseline < 0) turnsAtBaseline = h.agent.requests.length;
         return runRegression(dir);
       };
-      h.tests.regressionOutputs = [tap(3)];
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c'])];
       await h.run();
       expect(turnsAtBaseline).toBe(0);
       expect(h.verification.baselines.get('b0 node --test')).toMatchObject({ total: 3 });
@@ -1190,9 +1192,10 @@ describe('TaskRun', () => {
         counts: { passed: 0, failed: 0, errored: 0, skipped: 0 },
         total: 3,
         failing: [],
+        tests: null,
         output_excerpt: '',
       });
-      h.tests.regressionOutputs = [tap(3)];
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c'])];
       await h.run();
       expect(h.tests.regressionRuns).toBe(1);
       expect(evidence(h)).toMatchObject({ baseline_reused: true });
@@ -1205,7 +1208,7 @@ describe('TaskRun', () => {
         regression: 'node --test',
         worktree: { setup: null },
       });
-      h.tests.regressionOutputs = [tap(3, ['old bug'])];
+      h.tests.regressionOutputs = [tap(['a', 'b', 'old bug'], ['old bug'])];
       await h.run();
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
       expect(evidence(h)).toMatchObject({
@@ -1222,7 +1225,10 @@ describe('TaskRun', () => {
         regression: 'node --test',
         worktree: { setup: null },
       });
-      h.tests.regressionOutputs = [tap(3, ['old bug']), tap(3, ['old bug', 'adds'])];
+      h.tests.regressionOutputs = [
+        tap(['adds', 'b', 'old bug'], ['old bug']),
+        tap(['adds', 'b', 'old bug'], ['old bug', 'adds']),
+      ];
       await h.run();
       expect(h.log.prompts()[2]).toContain('broke regression tests');
       expect(h.log.prompts()[2]).toContain('adds');
@@ -1243,7 +1249,11 @@ describe('TaskRun', () => {
         regression: 'node --test',
         worktree: { setup: null },
       });
-      h.tests.regressionOutputs = [tap(3), tap(3, ['timing']), tap(3)];
+      h.tests.regressionOutputs = [
+        tap(['a', 'b', 'timing']),
+        tap(['a', 'b', 'timing'], ['timing']),
+        tap(['a', 'b', 'timing']),
+      ];
       await h.run();
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
       expect(evidence(h)).toMatchObject({ flaky_tests: ['timing'], new_failures: [] });
@@ -1263,9 +1273,9 @@ describe('TaskRun', () => {
         regression: 'node --test',
         worktree: { setup: null },
       });
-      h.tests.regressionOutputs = [tap(3), tap(2)];
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c']), tap(['a', 'b'])];
       await h.run();
-      expect(h.log.prompts()[2]).toContain('ran 2 test(s), fewer than the 3');
+      expect(h.log.prompts()[2]).toContain('no longer runs 1 test(s) it ran at the base commit: c');
       expect(evidence(h)).toMatchObject({
         verdict: 'tests_weakened',
         weakening: [expect.objectContaining({ kind: 'fewer_tests' })],

@@ -1,6 +1,8 @@
 import { addedSkipMarkers, detectWeakening } from 'src/orchestrator/run/test-weakening';
 
-const none = { baseline: null, after: null };
+const unknown = { total: null, names: null };
+const none = { baseline: unknown, after: unknown };
+const count = (total: number | null) => ({ total, names: null });
 
 describe('detectWeakening', () => {
   it('finds a deleted and a renamed test file', () => {
@@ -52,10 +54,21 @@ describe('detectWeakening', () => {
   });
 
   it('finds a regression suite that runs fewer tests than at the baseline, not more', () => {
-    expect(detectWeakening([], { baseline: 5, after: 4 })).toEqual([
+    expect(detectWeakening([], { baseline: count(5), after: count(4) })).toEqual([
       expect.objectContaining({ kind: 'fewer_tests', file: null }),
     ]);
-    expect(detectWeakening([], { baseline: 5, after: 6 })).toEqual([]);
-    expect(detectWeakening([], { baseline: 5, after: null })).toEqual([]);
+    expect(detectWeakening([], { baseline: count(5), after: count(6) })).toEqual([]);
+    expect(detectWeakening([], { baseline: count(5), after: count(null) })).toEqual([]);
+  });
+
+  it('by name where both runs name their tests: one dropped is found though another was added', () => {
+    const found = detectWeakening([], {
+      baseline: { total: 2, names: ['adds', 'adds negatives'] },
+      after: { total: 2, names: ['adds', 'multiplies'] },
+    });
+    expect(found).toEqual([expect.objectContaining({ kind: 'fewer_tests' })]);
+    expect(found[0].detail).toContain(
+      'no longer runs 1 test(s) it ran at the base commit: adds negatives',
+    );
   });
 });

@@ -6,7 +6,8 @@
  * - a skip or only marker added to an existing test file (`.skip(`, `.only(`, `xit(`,
  *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
  *   and the like): counted before and after, so markers that were there already do not count;
- * - fewer tests run by the regression suite than at the baseline.
+ * - tests the regression suite ran at the baseline and no longer runs (by name where its output
+ *   names every test, else fewer tests by count).
  */
 
 /** An existing test file the change deleted, renamed or modified (paths project-relative). */
@@ -57,10 +58,37 @@ export function addedSkipMarkers(
   })).filter((m) => m.added > 0);
 }
 
-/** Regression tests run: at the baseline and after the change (null when not known). */
+/** The regression suite's tests: how many ran and, where known, their names. */
+export interface SuiteTests {
+  total: number | null;
+  names: readonly string[] | null;
+}
+
+/** Regression tests run at the baseline and after the change. */
 export interface RegressionTotals {
-  baseline: number | null;
-  after: number | null;
+  baseline: SuiteTests;
+  after: SuiteTests;
+}
+
+/** Fewer regression tests than at the baseline: by name where both runs name them, else by count. */
+function droppedTests(totals: RegressionTotals): Weakening | null {
+  const { baseline, after } = totals;
+  if (baseline.names !== null && after.names !== null) {
+    const now = new Set(after.names);
+    const missing = baseline.names.filter((name) => !now.has(name));
+    if (missing.length === 0) return null;
+    return {
+      kind: 'fewer_tests',
+      file: null,
+      detail: `the regression suite no longer runs ${missing.length} test(s) it ran at the base commit: ${missing.join(', ')}`,
+    };
+  }
+  if (baseline.total === null || after.total === null || after.total >= baseline.total) return null;
+  return {
+    kind: 'fewer_tests',
+    file: null,
+    detail: `the regression suite ran ${after.total} test(s), fewer than the ${baseline.total} it ran at the base commit`,
+  };
 }
 
 /** Everything the change did to weaken the existing tests. */
@@ -96,12 +124,7 @@ export function detectWeakening(
         break;
     }
   }
-  if (totals.baseline !== null && totals.after !== null && totals.after < totals.baseline) {
-    found.push({
-      kind: 'fewer_tests',
-      file: null,
-      detail: `the regression suite ran ${totals.after} test(s), fewer than the ${totals.baseline} it ran at the base commit`,
-    });
-  }
+  const dropped = droppedTests(totals);
+  if (dropped !== null) found.push(dropped);
   return found;
 }

@@ -56,6 +56,7 @@ function toRun(
     failing:
       result?.failing ??
       report.cases.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => c.name),
+    tests: result?.names ?? null,
     output_excerpt: excerpt(report.output),
   };
 }
@@ -67,6 +68,7 @@ function resultOf(run: VerificationRun, granularity: 'test' | 'command'): Regres
     passed: run.exit_code === 0 && !run.timed_out,
     total: run.total,
     failing: run.failing,
+    names: run.tests ?? null,
   };
 }
 
@@ -324,8 +326,8 @@ export class Verification {
       );
     }
     e.weakening = detectWeakening(changes, {
-      baseline: e.baseline?.total ?? null,
-      after: e.regression?.total ?? null,
+      baseline: { total: e.baseline?.total ?? null, names: e.baseline?.tests ?? null },
+      after: { total: e.regression?.total ?? null, names: e.regression?.tests ?? null },
     });
     if (e.weakening.length === 0 || e.test_changes_allowed) return null;
     const what = e.weakening.map((w) => `- You ${w.detail}.`).join('\n');

@@ -63,6 +63,13 @@ export class VerificationRunDto {
   })
   failing!: string[];
 
+  @ApiProperty({
+    type: [String],
+    nullable: true,
+    description: 'Every test run by name, where the output names them all (TAP); else null',
+  })
+  tests!: string[] | null;
+
   @ApiProperty({ description: 'The start and end of the output (4 KiB at most)' })
   output_excerpt!: string;
 }
