@@ -186,7 +186,7 @@ function write(file: string, content: string, text?: string, usage?: Usage): Scr
 function expectCompletedWithTests(details: TaskDetails, testFile: string, caseNames: string[]) {
   expect(details).toMatchObject({
     status: 'COMPLETED',
-    status_reason: 'tests_passed',
+    status_reason: 'verified_without_failing_tests',
     phase: 'done',
     error_message: null,
     cancel_requested: false,
@@ -283,7 +283,7 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
       error: details.error_message,
     }).toEqual({
       status: 'COMPLETED',
-      reason: 'tests_passed',
+      reason: 'verified_without_failing_tests',
       error: null,
     });
 
@@ -296,7 +296,7 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
     expect(statusChanges(details.interactions).map((c) => c.reason)).toEqual([
       'claimed',
       'tests_requested',
-      'tests_passed',
+      'verified_without_failing_tests',
     ]);
     expect(details.iteration).toBe(2);
     expect(details.pause_count).toBe(0);
@@ -391,7 +391,7 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
       error: details.error_message,
     }).toEqual({
       status: 'COMPLETED',
-      reason: 'tests_passed',
+      reason: 'verified_without_failing_tests',
       error: null,
     });
 
@@ -408,7 +408,7 @@ describe('a whole task through the server with the real Claude Code CLI (mock AP
       { from: 'RUNNING', to: 'PAUSED', reason: 'needs_input', iteration: 1 },
       { from: 'PAUSED', to: 'RUNNING', reason: 'agent_turn', iteration: 2 },
       { from: 'RUNNING', to: 'TESTING', reason: 'tests_requested', iteration: 3 },
-      { from: 'TESTING', to: 'COMPLETED', reason: 'tests_passed', iteration: 3 },
+      { from: 'TESTING', to: 'COMPLETED', reason: 'verified_without_failing_tests', iteration: 3 },
     ]);
     expect(details.iteration).toBe(3);
     expect(details.pause_count).toBe(1);

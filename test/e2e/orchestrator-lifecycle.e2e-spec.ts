@@ -420,7 +420,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       phase: 'done',
       iteration: 2,
       pause_count: 0,
@@ -440,7 +440,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(statusPath(d.interactions)).toEqual(['PENDING', 'RUNNING', 'TESTING', 'COMPLETED']);
     expectInOrder(
       statusChanges(d.interactions).map((c) => c.reason),
-      ['claimed', 'tests_requested', 'tests_passed'],
+      ['claimed', 'tests_requested', 'verified_without_failing_tests'],
     );
     expect(statusChanges(d.interactions)).toContainEqual(
       expect.objectContaining({ from: 'RUNNING', to: 'TESTING', reason: 'tests_requested' }),
@@ -507,7 +507,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 2,
       pause_count: 0,
     });
@@ -550,7 +550,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 3,
       pause_count: 1,
     });
@@ -595,7 +595,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 3,
       pause_count: 1,
     });
@@ -761,7 +761,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 3,
       pause_count: 0,
       tests: { passed: 2, failed: 0, total: 2 },
@@ -883,7 +883,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 3,
       pause_count: 0,
     });
@@ -943,7 +943,7 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     const d = r.details;
     expect(r.result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 5,
       pause_count: 3,
     });
@@ -1128,7 +1128,7 @@ describe('Orchestrator with a short agent-turn timeout', () => {
     const { result, details, workspace } = r;
     expect(result.final).toMatchObject({
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
       iteration: 3,
       pause_count: 1,
     });
