@@ -122,6 +122,8 @@ export interface SessionResponseDto {
   /** What tasks start from; null: the commit checked out when a task is created */
   base_ref: string | null;
   setup_command: string | null;
+  /** Default of its tasks' require_failing_tests; null: REQUIRE_FAILING_TESTS */
+  require_failing_tests: boolean | null;
   created_at: string;
   updated_at: string;
 }
@@ -227,6 +229,10 @@ export interface TaskResponseDto {
   /** Times the task has been claimed by a worker */
   attempt: number;
   cancel_requested: boolean;
+  /** Its generated tests must fail or error at the base commit before it completes */
+  require_failing_tests: boolean;
+  /** Weakening existing tests does not block its completion */
+  allow_test_changes: boolean;
   /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
   isolation: 'worktree' | 'none';
   /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
@@ -388,6 +394,10 @@ export interface TaskDetailResponseDto {
   /** Times the task has been claimed by a worker */
   attempt: number;
   cancel_requested: boolean;
+  /** Its generated tests must fail or error at the base commit before it completes */
+  require_failing_tests: boolean;
+  /** Weakening existing tests does not block its completion */
+  allow_test_changes: boolean;
   /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
   isolation: 'worktree' | 'none';
   /** The ref the task starts from, as asked for; null: the commit checked out when it was created */

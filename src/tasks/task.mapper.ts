@@ -42,6 +42,8 @@ export function toTaskResponse(task: Task): TaskResponseDto {
     output_tokens: task.outputTokens,
     attempt: task.attempt,
     cancel_requested: task.cancelRequested,
+    require_failing_tests: task.requireFailingTests,
+    allow_test_changes: task.allowTestChanges,
     isolation: task.isolation,
     base_ref: task.baseRef,
     base_commit: task.baseCommit,

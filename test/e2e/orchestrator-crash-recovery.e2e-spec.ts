@@ -16,11 +16,7 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
-import {
-  ServerProcess,
-  startTestServer,
-  startTask,
-} from 'test/e2e/support/server-process';
+import { ServerProcess, startTestServer, startTask } from 'test/e2e/support/server-process';
 
 /**
  * Crash recovery with the BUILT server (`dist/src/main.js`, built by `npm test`'s pretest step) as
@@ -205,7 +201,10 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
 
     const second = await startServer();
     const { final } = await waitForTerminal(second.url, id);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified_without_failing_tests' });
+    expect(final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified_without_failing_tests',
+    });
     const details = await getDetails(second.url, id);
     const changes = statusChanges(details.interactions).map((c) => `${c.to}:${c.reason}`);
     expect(changes).toEqual(

@@ -309,6 +309,16 @@ async function finishedRun(
 const byKind = (run: Run, kind: string): Interaction[] =>
   run.details.interactions.filter((i) => i.kind === kind);
 
+/** The `test` records of the task's test rounds (not the verification's own runs). */
+const roundRuns = (run: Run): Interaction[] =>
+  byKind(run, 'test').filter((i) => i.data?.stage === undefined);
+
+/** The verification's own runs (`data.stage`): stage, iteration, passed. */
+const stages = (run: Run): [unknown, number, unknown][] =>
+  byKind(run, 'test')
+    .filter((i) => i.data?.stage !== undefined)
+    .map((i) => [i.data?.stage, i.iteration, i.data?.passed]);
+
 /** The prompts sent to the agent (`prompt` then `simulated_human`), in order. */
 const promptsOf = (run: Run): Interaction[] =>
   run.details.interactions.filter((i) => i.kind === 'prompt' || i.kind === 'simulated_human');
@@ -515,7 +525,9 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expectConsistentRun(r);
     expect(statusPath(d.interactions)).toEqual(['PENDING', 'RUNNING', 'TESTING', 'COMPLETED']);
 
-    const tests = byKind(r, 'test');
+    // The verification's own runs (`data.stage`): the regression baseline before the first turn.
+    expect(stages(r)).toEqual([['baseline', 0, true]]);
+    const tests = roundRuns(r);
     expect(
       tests.map((x) => [x.data?.kind, x.data?.passed, x.data?.exit_code, x.iteration]),
     ).toEqual([
@@ -900,7 +912,12 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       expect.objectContaining({ from: 'TESTING', to: 'RUNNING', reason: 'tests_failed' }),
     );
 
-    const tests = byKind(r, 'test');
+    // The baseline passed, so the failure is new: run again once (failing again), it blocks.
+    expect(stages(r)).toEqual([
+      ['baseline', 0, true],
+      ['regression_rerun', 2, false],
+    ]);
+    const tests = roundRuns(r);
     // Iteration 2: generated tests pass, then the regression suite fails.
     expect(
       tests.filter((x) => x.iteration === 2).map((x) => [x.data?.kind, x.data?.passed]),

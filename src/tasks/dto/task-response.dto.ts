@@ -101,6 +101,18 @@ export class TaskResponseDto {
   cancel_requested!: boolean;
 
   @ApiProperty({
+    description: 'Its generated tests must fail or error at the base commit before it completes',
+    example: true,
+  })
+  require_failing_tests!: boolean;
+
+  @ApiProperty({
+    description: 'Weakening existing tests does not block its completion',
+    example: false,
+  })
+  allow_test_changes!: boolean;
+
+  @ApiProperty({
     enum: ISOLATION_MODES,
     example: 'worktree',
     description:
