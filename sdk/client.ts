@@ -600,6 +600,8 @@ export interface TaskVerificationResponseDto {
   regression: VerificationRunDto | null;
   /** The regression suite run again for failures the baseline did not have */
   regression_rerun: VerificationRunDto | null;
+  /** What the rerun ran: the new failures alone (node --test by name pattern, unittest by id, pytest by node id) or the whole regression command */
+  rerun_scope: 'tests' | 'command' | null;
   /** How fine the regression comparison is: per test (names read from TAP, unittest or pytest output) or per command */
   regression_granularity: 'test' | 'command' | null;
   pre_existing_failures: Array<string>;

@@ -58,6 +58,8 @@ export interface VerificationEvidence {
   regression: VerificationRun | null;
   /** The regression suite again, for the failures it had that were not at the baseline. */
   regression_rerun: VerificationRun | null;
+  /** What the rerun ran: the new failures alone (`tests`), or the whole command (`command`). */
+  rerun_scope: 'tests' | 'command' | null;
   /** How fine the regression comparison is: per test (names read from the output) or per command. */
   regression_granularity: 'test' | 'command' | null;
   pre_existing_failures: string[];

@@ -23,6 +23,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     generated_at_base: e?.generated_at_base ?? null,
     regression: e?.regression ?? null,
     regression_rerun: e?.regression_rerun ?? null,
+    rerun_scope: e?.rerun_scope ?? null,
     regression_granularity: e?.regression_granularity ?? null,
     pre_existing_failures: e?.pre_existing_failures ?? [],
     new_failures: e?.new_failures ?? [],

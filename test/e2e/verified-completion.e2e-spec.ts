@@ -280,7 +280,12 @@ describe('a Node project (node --test) with a test that already fails at its bas
       new_failures: ['adds', 'adds negatives'],
       flaky_tests: [],
     });
-    expect(v.regression_rerun?.failing).toEqual(['adds', 'adds negatives', 'known bug']);
+    // Run again alone: only the new failures, by name pattern.
+    expect(v.rerun_scope).toBe('tests');
+    expect(v.regression_rerun?.command.join(' ')).toContain(
+      '--test-name-pattern=^(adds|adds negatives)$',
+    );
+    expect(v.regression_rerun?.failing).toEqual(['adds', 'adds negatives']);
     const feedback = humanPrompts(await getDetails(server, ids.broken))[1];
     expect(feedback).toContain('broke regression tests');
     expect(feedback).toContain('not yours to fix: known bug');
@@ -296,7 +301,8 @@ describe('a Node project (node --test) with a test that already fails at its bas
     const v = await verification(ids.flaky);
     expect(v).toMatchObject({ flaky_tests: ['sometimes slow'], new_failures: [] });
     expect(v.regression?.failing).toEqual(['known bug', 'sometimes slow']);
-    expect(v.regression_rerun?.failing).toEqual(['known bug']);
+    expect(v).toMatchObject({ rerun_scope: 'tests' });
+    expect(v.regression_rerun?.failing).toEqual([]);
   });
 
   it.each<[string, string, RegExp]>([
@@ -401,6 +407,19 @@ const PYTHON_PROJECT: Record<string, string> = {
     "        self.fail('broken before any task')",
     '',
   ].join('\n'),
+  'tests/test_flaky.py': [
+    'import os',
+    'import unittest',
+    '',
+    '',
+    'class FlakyTest(unittest.TestCase):',
+    '    def test_sometimes_slow(self):',
+    "        marker = os.path.join(os.path.dirname(__file__), '..', '.flaky-once')",
+    '        if os.path.exists(marker):',
+    '            os.remove(marker)',
+    "            self.fail('timed out once')",
+    '',
+  ].join('\n'),
 };
 
 const CALC_WITH_MUL = 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n';
@@ -439,8 +458,32 @@ describe('a Python project (unittest) with a test that already fails at its base
       pre_existing_failures: ['test_known_bug (tests.test_calc.CalcTest.test_known_bug)'],
       new_failures: [],
     });
-    expect(v.baseline).toMatchObject({ total: 2 });
+    expect(v.baseline).toMatchObject({ total: 3 });
     expect(v.generated_at_base?.output_excerpt).toMatch(/ImportError|cannot import name 'mul'/);
+  });
+
+  it('a test that fails once and passes when run again alone (by its id) is flaky', async () => {
+    const id = await runTask(session, [
+      edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', 'x']),
+      edit(['tests/test_mul.py', MUL_TEST]),
+    ]);
+    const { final } = await waitForTerminal(server, id);
+    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+    const v = await verification(id);
+    const flaky = 'test_sometimes_slow (tests.test_flaky.FlakyTest.test_sometimes_slow)';
+    expect(v).toMatchObject({
+      flaky_tests: [flaky],
+      new_failures: [],
+      rerun_scope: 'tests',
+      baseline_reused: true,
+    });
+    expect(v.regression_rerun?.command).toEqual([
+      'python3',
+      '-m',
+      'unittest',
+      'tests.test_flaky.FlakyTest.test_sometimes_slow',
+    ]);
+    expect(v.regression_rerun).toMatchObject({ exit_code: 0, total: 1, failing: [] });
   });
 
   it('skipping the failing test with @unittest.skip is caught', async () => {

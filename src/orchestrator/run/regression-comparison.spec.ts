@@ -30,6 +30,7 @@ const perTest = (failing: string[], total = 3): RegressionResult => ({
   total,
   failing,
   names: null,
+  format: 'tap',
 });
 const perCommand = (passed: boolean): RegressionResult => ({
   granularity: 'command',
@@ -37,6 +38,7 @@ const perCommand = (passed: boolean): RegressionResult => ({
   total: null,
   failing: passed ? [] : ['node --test'],
   names: null,
+  format: null,
 });
 
 describe('regressionResult', () => {

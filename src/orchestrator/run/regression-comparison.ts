@@ -17,6 +17,8 @@ export interface RegressionResult {
   failing: string[];
   /** Every test run by name, where the output names them all. */
   names: string[] | null;
+  /** The output format the names were read from (per test only). */
+  format: 'tap' | 'unittest' | 'pytest' | null;
 }
 
 /** A regression run's report, read for the comparison. */
@@ -31,6 +33,7 @@ export function regressionResult(report: TestRunReport): RegressionResult {
       total: summary?.total ?? null,
       failing: report.passed ? [] : [commandName],
       names: summary?.names ?? null,
+      format: null,
     };
   }
   return {
@@ -39,6 +42,7 @@ export function regressionResult(report: TestRunReport): RegressionResult {
     total: summary.total,
     failing: summary.failing,
     names: summary.names,
+    format: summary.format,
   };
 }
 

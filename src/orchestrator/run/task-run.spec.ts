@@ -18,6 +18,7 @@ import {
   CommandEvent,
   CommandResult,
   ProjectSnapshot,
+  splitCommandLine,
   TestRunEvent,
   TestRunReport,
   TestSetup,
@@ -177,10 +178,12 @@ class FakeTests implements TestPort {
   /** What each regression run prints (TAP), run by run (the last one repeats); none: it passes. */
   regressionOutputs: string[] = [];
   regressionRuns = 0;
+  readonly regressionCommands: string[] = [];
 
-  runRegression(dir: string): Observable<TestRunEvent> {
+  runRegression(dir: string, command: string): Observable<TestRunEvent> {
     this.dirs.push(dir);
     this.regressionRuns += 1;
+    this.regressionCommands.push(command);
     const output =
       this.regressionOutputs.length > 1
         ? this.regressionOutputs.shift()!
@@ -188,7 +191,11 @@ class FakeTests implements TestPort {
     const passed = output === null || !/^not ok/m.test(output);
     const event: TestRunEvent = {
       type: 'report',
-      report: { ...report('regression', passed, 1), output: output ?? 'ok' },
+      report: {
+        ...report('regression', passed, 1),
+        command: splitCommandLine(command),
+        output: output ?? 'ok',
+      },
     };
     return of(event);
   }
@@ -1160,11 +1167,10 @@ describe('TaskRun', () => {
         worktree: { setup: null },
       });
       let turnsAtBaseline = -1;
-      h.tests.onRun = () => undefined;
       const runRegression = h.tests.runRegression.bind(h.tests);
-      h.tests.runRegression = (dir: string) => {
+      h.tests.runRegression = (dir: string, command: string) => {
         if (turnsAtBaseline < 0) turnsAtBaseline = h.agent.requests.length;
-        return runRegression(dir);
+        return runRegression(dir, command);
       };
       h.tests.regressionOutputs = [tap(['a', 'b', 'c'])];
       await h.run();
@@ -1256,7 +1262,17 @@ describe('TaskRun', () => {
       ];
       await h.run();
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
-      expect(evidence(h)).toMatchObject({ flaky_tests: ['timing'], new_failures: [] });
+      expect(evidence(h)).toMatchObject({
+        flaky_tests: ['timing'],
+        new_failures: [],
+        rerun_scope: 'tests',
+      });
+      // Run again alone: the regression command narrowed to the new failure.
+      expect(h.tests.regressionCommands).toEqual([
+        'node --test',
+        'node --test',
+        "node --test '--test-name-pattern=^(timing)$'",
+      ]);
       const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
       expect(stages).toEqual([
         'baseline',

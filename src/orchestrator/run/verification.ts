@@ -7,12 +7,13 @@ import {
   VerificationEvidence,
   VerificationRun,
 } from 'src/tasks';
-import { formatCommandLine, TestRunReport } from 'src/test-runner';
+import { formatCommandLine, splitCommandLine, TestRunReport } from 'src/test-runner';
 import {
   compareRegression,
   RegressionResult,
   regressionResult,
 } from 'src/orchestrator/run/regression-comparison';
+import { rerunArgv } from 'src/orchestrator/run/rerun-command';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
 import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
@@ -69,6 +70,7 @@ function resultOf(run: VerificationRun, granularity: 'test' | 'command'): Regres
     total: run.total,
     failing: run.failing,
     names: run.tests ?? null,
+    format: null,
   };
 }
 
@@ -82,6 +84,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     generated_at_base: null,
     regression: null,
     regression_rerun: null,
+    rerun_scope: null,
     regression_granularity: null,
     pre_existing_failures: [],
     new_failures: [],
@@ -218,6 +221,7 @@ export class Verification {
       regression === null ? null : toRun(regression, null, regressionResult(regression));
     e.generated_at_base = null;
     e.regression_rerun = null;
+    e.rerun_scope = null;
     e.regression_granularity = null;
     e.pre_existing_failures = [];
     e.new_failures = [];
@@ -250,10 +254,12 @@ export class Verification {
     };
     record(first);
     if (first.newFailures.length === 0) return of(null);
-    const regressionCommand = this.regressionCommand ?? command;
     return this.tests
       .runExtra(
-        this.ports.tests.runRegression(this.workspace.directory, regressionCommand),
+        this.ports.tests.runRegression(
+          this.workspace.directory,
+          this.rerunCommand(report, after, first.newFailures),
+        ),
         'regression_rerun',
       )
       .pipe(
@@ -265,6 +271,34 @@ export class Verification {
           return second.newFailures.length > 0 ? report : null;
         }),
       );
+  }
+
+  /**
+   * The command that runs the new failures again: the regression command narrowed to them where
+   * the tool allows (`rerun-command.ts`), else the whole command.
+   */
+  private rerunCommand(
+    report: TestRunReport,
+    after: RegressionResult,
+    failures: readonly string[],
+  ): string {
+    const whole = this.regressionCommand ?? formatCommandLine(report.command);
+    const narrowed =
+      after.granularity === 'test' && after.format !== null
+        ? rerunArgv(report.command, after.format, failures)
+        : null;
+    if (narrowed === null) {
+      this.evidence.rerun_scope = 'command';
+      return whole;
+    }
+    const line = formatCommandLine(narrowed);
+    try {
+      if (JSON.stringify(splitCommandLine(line)) !== JSON.stringify(narrowed)) return whole;
+    } catch {
+      return whole;
+    }
+    this.evidence.rerun_scope = 'tests';
+    return line;
   }
 
   private async sendBack(

@@ -144,6 +144,14 @@ export class TaskVerificationResponseDto {
   regression_rerun!: VerificationRunDto | null;
 
   @ApiProperty({
+    enum: ['tests', 'command'],
+    nullable: true,
+    description:
+      'What the rerun ran: the new failures alone (node --test by name pattern, unittest by id, pytest by node id) or the whole regression command',
+  })
+  rerun_scope!: 'tests' | 'command' | null;
+
+  @ApiProperty({
     enum: ['test', 'command'],
     nullable: true,
     description:
