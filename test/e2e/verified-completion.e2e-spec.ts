@@ -14,6 +14,7 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { git, linkedWorktrees } from 'test/e2e/support/git-repos';
+import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
 
 /**
  * VERIFIED COMPLETION end to end: the real AppModule with the orchestrator on and
@@ -116,29 +117,33 @@ const edit = (...files: [string, string][]): string =>
 const multiplyChange = edit(['src/math.js', MATH_WITH_MULTIPLY]);
 const multiplyTests = edit(['test/multiply.test.js', MULTIPLY_TEST]);
 
+const ENV: Record<string, string> = {
+  ORCHESTRATOR_ENABLED: 'true',
+  QUEUE_POLL_MS: '100',
+  MAX_CONCURRENT_TASKS: '4',
+  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+  CLI_INIT_TIMEOUT_SECONDS: '120',
+  KILL_GRACE_SECONDS: '1',
+  TEST_TIMEOUT_SECONDS: '120',
+  REGRESSION_TIMEOUT_SECONDS: '120',
+  REQUIRE_FAILING_TESTS: 'true',
+};
+
 let t: TestApp;
 let server: App;
-beforeAll(async () => {
-  t = await createTestApp({
-    env: {
-      ORCHESTRATOR_ENABLED: 'true',
-      QUEUE_POLL_MS: '100',
-      MAX_CONCURRENT_TASKS: '4',
-      CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-      CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-      CLI_INIT_TIMEOUT_SECONDS: '120',
-      KILL_GRACE_SECONDS: '1',
-      TEST_TIMEOUT_SECONDS: '120',
-      REGRESSION_TIMEOUT_SECONDS: '120',
-      REQUIRE_FAILING_TESTS: 'true',
-    },
+
+/** The app for the enclosing describe block, on `database`. */
+function appOn(database: TestDatabaseKind): void {
+  beforeAll(async () => {
+    t = await createTestApp({ database, env: ENV });
+    await t.app.listen(0, '127.0.0.1');
+    server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
   });
-  await t.app.listen(0, '127.0.0.1');
-  server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
-});
-afterAll(async () => {
-  await t?.close();
-});
+  afterAll(async () => {
+    await t?.close();
+  });
+}
 
 async function createSession(projectPath: string, regression: string): Promise<string> {
   const res = await request(server)
@@ -185,211 +190,6 @@ function testStages(details: TaskDetails): string[] {
     });
 }
 
-describe('a Node project (node --test) with a test that already fails at its base commit', () => {
-  let repo: string;
-  let session: string;
-  let base: string;
-  const ids: Record<string, string> = {};
-
-  beforeAll(async () => {
-    repo = project('node', NODE_PROJECT);
-    base = git(repo, 'rev-parse', 'HEAD').trim();
-    session = await createSession(repo, 'node --test');
-  });
-
-  it('an honest agent completes verified; the evidence matches what ran', async () => {
-    ids.honest = await runTask(session, [multiplyChange, multiplyTests]);
-    const { final } = await waitForTerminal(server, ids.honest);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-    const v = await verification(ids.honest);
-    const details = await getDetails(server, ids.honest);
-    expect(v).toMatchObject({
-      checked: true,
-      verdict: 'verified',
-      reason: 'verified',
-      base_commit: base,
-      head_commit: details.head_commit,
-      baseline_reused: false,
-      regression_granularity: 'test',
-      pre_existing_failures: ['known bug'],
-      new_failures: [],
-      flaky_tests: [],
-      weakening: [],
-      not_checked: [],
-    });
-    expect(v.baseline).toMatchObject({ commit: base, total: 4, failing: ['known bug'] });
-    expect(v.baseline?.exit_code).not.toBe(0);
-    expect(v.generated).toMatchObject({ commit: null, exit_code: 0, counts: { passed: 1 } });
-    expect(v.generated_at_base).toMatchObject({ commit: base });
-    expect(v.generated_at_base?.exit_code).not.toBe(0);
-    expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
-    expect(v.regression).toMatchObject({ total: 5, failing: ['known bug'] });
-    expect(v.regression_rerun).toBeNull();
-    expect(testStages(details)).toEqual([
-      'baseline',
-      'round:generated',
-      'round:regression',
-      'generated_at_base',
-    ]);
-    expect(details.verification).toMatchObject({ verdict: 'verified', base_commit: base });
-    // The scratch checkout of the base commit is gone; only the task's workspace is left.
-    expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
-  });
-
-  it('tests that pass without the change are refused and the agent asked again', async () => {
-    ids.refused = await runTask(session, [
-      multiplyChange,
-      'write-tests lang=node result=pass path=test/trivial.test.js',
-      multiplyTests,
-    ]);
-    const { final } = await waitForTerminal(server, ids.refused);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-    const details = await getDetails(server, ids.refused);
-    const feedback = humanPrompts(details)[1];
-    expect(feedback).toContain('Your tests pass without your change');
-    expect(feedback).toContain(base);
-    expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
-    const v = await verification(ids.refused);
-    expect(v.baseline_reused).toBe(true);
-    expect(v.generated?.counts.passed).toBe(3);
-  });
-
-  it('tests that never fail without the change never complete', async () => {
-    ids.lazy = await runTask(session, [
-      multiplyChange,
-      'write-tests lang=node result=pass path=test/trivial.test.js',
-      'success',
-    ]);
-    const { final } = await waitForTerminal(server, ids.lazy);
-    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-    expect(await verification(ids.lazy)).toMatchObject({ verdict: 'tests_pass_without_change' });
-  });
-
-  it('new breakage of a regression test is sent back; it does not complete', async () => {
-    ids.broken = await runTask(session, [
-      edit(['src/math.js', MATH_BROKEN]),
-      multiplyTests,
-      'success',
-    ]);
-    const { final } = await waitForTerminal(server, ids.broken);
-    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-    const v = await verification(ids.broken);
-    expect(v).toMatchObject({
-      verdict: 'regression_broken',
-      pre_existing_failures: ['known bug'],
-      new_failures: ['adds', 'adds negatives'],
-      flaky_tests: [],
-    });
-    // Run again alone: only the new failures, by name pattern.
-    expect(v.rerun_scope).toBe('tests');
-    expect(v.regression_rerun?.command.join(' ')).toContain(
-      '--test-name-pattern=^(adds|adds negatives)$',
-    );
-    expect(v.regression_rerun?.failing).toEqual(['adds', 'adds negatives']);
-    const feedback = humanPrompts(await getDetails(server, ids.broken))[1];
-    expect(feedback).toContain('broke regression tests');
-    expect(feedback).toContain('not yours to fix: known bug');
-  });
-
-  it('a regression test that fails once and passes when run again is flaky and named', async () => {
-    ids.flaky = await runTask(session, [
-      edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', 'x']),
-      multiplyTests,
-    ]);
-    const { final } = await waitForTerminal(server, ids.flaky);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-    const v = await verification(ids.flaky);
-    expect(v).toMatchObject({ flaky_tests: ['sometimes slow'], new_failures: [] });
-    expect(v.regression?.failing).toEqual(['known bug', 'sometimes slow']);
-    expect(v).toMatchObject({ rerun_scope: 'tests' });
-    expect(v.regression_rerun?.failing).toEqual([]);
-  });
-
-  it.each<[string, string, RegExp]>([
-    [
-      'deleting a test file',
-      'delete-files path=test/math.test.js',
-      /deleted the existing test file test\/math\.test\.js/,
-    ],
-    [
-      'skipping a test',
-      edit(['test/math.test.js', MATH_TEST_SKIPPED]),
-      /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
-    ],
-    [
-      'dropping a test from the suite',
-      edit(['test/math.test.js', MATH_TEST_ONE]),
-      /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
-    ],
-  ])('%s is caught, sent back naming it, and never completes', async (what, cheat, detail) => {
-    const id = await runTask(session, [
-      cheat,
-      edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
-      'success',
-    ]);
-    ids[what] = id;
-    const { final } = await waitForTerminal(server, id);
-    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-    const v = await verification(id);
-    expect(v.verdict).toBe('tests_weakened');
-    expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(detail);
-    const feedback = humanPrompts(await getDetails(server, id))[1];
-    expect(feedback).toContain('Existing tests were weakened');
-    expect(feedback).toMatch(detail);
-  });
-
-  it('allow_test_changes: a deleted test is recorded and does not block', async () => {
-    ids.allowed = await runTask(
-      session,
-      [
-        'delete-files path=test/math.test.js',
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
-      ],
-      { allow_test_changes: true },
-    );
-    const { final } = await waitForTerminal(server, ids.allowed);
-    expect(final).toMatchObject({
-      status: 'COMPLETED',
-      status_reason: 'verified_with_test_changes',
-    });
-    const v = await verification(ids.allowed);
-    expect(v).toMatchObject({
-      verdict: 'verified',
-      allow_test_changes: true,
-    });
-    expect(v.weakening.map((w) => w.kind)).toEqual(['deleted', 'fewer_tests']);
-    expect(v.reason).toMatch(/^verified, except: test changes allowed/);
-  });
-
-  it('the stats of the session agree with what ran', async () => {
-    const res = await request(server)
-      .get('/api/v1/stats')
-      .query({ session_id: session })
-      .expect(200);
-    const stats = res.body as TaskStatsResponseDto;
-    const finals = await Promise.all(Object.values(ids).map((id) => getDetails(server, id)));
-    const verified = finals.filter((d) => d.status_reason === 'verified');
-    expect(stats.finished).toBe(finals.length);
-    expect(stats.verified).toBe(verified.length);
-    expect(stats.verified).toBe(3);
-    expect(stats.completed).toBe(finals.filter((d) => d.status === 'COMPLETED').length);
-    expect(stats.verified_completion_rate).toBeCloseTo(verified.length / finals.length, 5);
-    expect(stats.by_status_and_reason).toContainEqual({
-      status: 'FAILED',
-      reason: 'max_iterations_reached',
-      count: 5,
-    });
-    const cost = finals.reduce((sum, d) => sum + d.cost_usd, 0);
-    expect(stats.total_cost_usd).toBeCloseTo(cost, 5);
-    expect(stats.cost_per_verified_task_usd).toBeCloseTo(cost / verified.length, 5);
-    const completed = finals.filter((d) => d.status === 'COMPLETED');
-    expect(stats.turns_to_green.max).toBe(Math.max(...completed.map((d) => d.iteration)));
-    // The refused task needed two test rounds, the others one.
-    expect(stats.test_rounds_to_green.max).toBe(2);
-    expect(stats.time_to_green_ms.count).toBe(completed.length);
-  });
-});
-
 const PYTHON_PROJECT: Record<string, string> = {
   'calc.py': 'def add(a, b):\n    return a + b\n',
   'tests/__init__.py': '',
@@ -435,103 +235,341 @@ const MUL_TEST = [
   '',
 ].join('\n');
 
-describe('a Python project (unittest) with a test that already fails at its base commit', () => {
-  let session: string;
-  beforeAll(async () => {
-    session = await createSession(project('python', PYTHON_PROJECT), 'python3 -m unittest');
-  });
+describe('on SQLite', () => {
+  appOn('sqlite');
 
-  it('tests passing without the change are refused; real ones complete verified, the old failure pre-existing', async () => {
-    const id = await runTask(session, [
-      edit(['calc.py', CALC_WITH_MUL]),
-      'write-tests lang=python result=pass path=tests/test_trivial.py',
-      edit(['tests/test_mul.py', MUL_TEST]),
-    ]);
-    const { final } = await waitForTerminal(server, id);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-    expect(humanPrompts(await getDetails(server, id))[1]).toContain(
-      'Your tests pass without your change',
-    );
-    const v = await verification(id);
-    expect(v).toMatchObject({
-      regression_granularity: 'test',
-      pre_existing_failures: ['test_known_bug (tests.test_calc.CalcTest.test_known_bug)'],
-      new_failures: [],
+  describe('a Node project (node --test) with a test that already fails at its base commit', () => {
+    let repo: string;
+    let session: string;
+    let base: string;
+    const ids: Record<string, string> = {};
+
+    beforeAll(async () => {
+      repo = project('node', NODE_PROJECT);
+      base = git(repo, 'rev-parse', 'HEAD').trim();
+      session = await createSession(repo, 'node --test');
     });
-    expect(v.baseline).toMatchObject({ total: 3 });
-    expect(v.generated_at_base?.output_excerpt).toMatch(/ImportError|cannot import name 'mul'/);
-  });
 
-  it('a test that fails once and passes when run again alone (by its id) is flaky', async () => {
-    const id = await runTask(session, [
-      edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', 'x']),
-      edit(['tests/test_mul.py', MUL_TEST]),
-    ]);
-    const { final } = await waitForTerminal(server, id);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-    const v = await verification(id);
-    const flaky = 'test_sometimes_slow (tests.test_flaky.FlakyTest.test_sometimes_slow)';
-    expect(v).toMatchObject({
-      flaky_tests: [flaky],
-      new_failures: [],
-      rerun_scope: 'tests',
-      baseline_reused: true,
+    it('an honest agent completes verified; the evidence matches what ran', async () => {
+      ids.honest = await runTask(session, [multiplyChange, multiplyTests]);
+      const { final } = await waitForTerminal(server, ids.honest);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(ids.honest);
+      const details = await getDetails(server, ids.honest);
+      expect(v).toMatchObject({
+        checked: true,
+        verdict: 'verified',
+        reason: 'verified',
+        base_commit: base,
+        head_commit: details.head_commit,
+        baseline_reused: false,
+        regression_granularity: 'test',
+        pre_existing_failures: ['known bug'],
+        new_failures: [],
+        flaky_tests: [],
+        weakening: [],
+        not_checked: [],
+      });
+      expect(v.baseline).toMatchObject({ commit: base, total: 4, failing: ['known bug'] });
+      expect(v.baseline?.exit_code).not.toBe(0);
+      expect(v.generated).toMatchObject({ commit: null, exit_code: 0, counts: { passed: 1 } });
+      expect(v.generated_at_base).toMatchObject({ commit: base });
+      expect(v.generated_at_base?.exit_code).not.toBe(0);
+      expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+      expect(v.regression).toMatchObject({ total: 5, failing: ['known bug'] });
+      expect(v.regression_rerun).toBeNull();
+      expect(testStages(details)).toEqual([
+        'baseline',
+        'round:generated',
+        'round:regression',
+        'generated_at_base',
+      ]);
+      expect(details.verification).toMatchObject({ verdict: 'verified', base_commit: base });
+      // The scratch checkout of the base commit is gone; only the task's workspace is left.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
     });
-    expect(v.regression_rerun?.command).toEqual([
-      'python3',
-      '-m',
-      'unittest',
-      'tests.test_flaky.FlakyTest.test_sometimes_slow',
-    ]);
-    expect(v.regression_rerun).toMatchObject({ exit_code: 0, total: 1, failing: [] });
+
+    it('tests that pass without the change are refused and the agent asked again', async () => {
+      ids.refused = await runTask(session, [
+        multiplyChange,
+        'write-tests lang=node result=pass path=test/trivial.test.js',
+        multiplyTests,
+      ]);
+      const { final } = await waitForTerminal(server, ids.refused);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const details = await getDetails(server, ids.refused);
+      const feedback = humanPrompts(details)[1];
+      expect(feedback).toContain('Your tests pass without your change');
+      expect(feedback).toContain(base);
+      expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
+      const v = await verification(ids.refused);
+      expect(v.baseline_reused).toBe(true);
+      expect(v.generated?.counts.passed).toBe(3);
+    });
+
+    it('tests that never fail without the change never complete', async () => {
+      ids.lazy = await runTask(session, [
+        multiplyChange,
+        'write-tests lang=node result=pass path=test/trivial.test.js',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, ids.lazy);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      expect(await verification(ids.lazy)).toMatchObject({ verdict: 'tests_pass_without_change' });
+    });
+
+    it('new breakage of a regression test is sent back; it does not complete', async () => {
+      ids.broken = await runTask(session, [
+        edit(['src/math.js', MATH_BROKEN]),
+        multiplyTests,
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, ids.broken);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(ids.broken);
+      expect(v).toMatchObject({
+        verdict: 'regression_broken',
+        pre_existing_failures: ['known bug'],
+        new_failures: ['adds', 'adds negatives'],
+        flaky_tests: [],
+      });
+      // Run again alone: only the new failures, by name pattern.
+      expect(v.rerun_scope).toBe('tests');
+      expect(v.regression_rerun?.command.join(' ')).toContain(
+        '--test-name-pattern=^(adds|adds negatives)$',
+      );
+      expect(v.regression_rerun?.failing).toEqual(['adds', 'adds negatives']);
+      const feedback = humanPrompts(await getDetails(server, ids.broken))[1];
+      expect(feedback).toContain('broke regression tests');
+      expect(feedback).toContain('not yours to fix: known bug');
+    });
+
+    it('a regression test that fails once and passes when run again is flaky and named', async () => {
+      ids.flaky = await runTask(session, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', 'x']),
+        multiplyTests,
+      ]);
+      const { final } = await waitForTerminal(server, ids.flaky);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(ids.flaky);
+      expect(v).toMatchObject({ flaky_tests: ['sometimes slow'], new_failures: [] });
+      expect(v.regression?.failing).toEqual(['known bug', 'sometimes slow']);
+      expect(v).toMatchObject({ rerun_scope: 'tests' });
+      expect(v.regression_rerun?.failing).toEqual([]);
+    });
+
+    it.each<[string, string, RegExp]>([
+      [
+        'deleting a test file',
+        'delete-files path=test/math.test.js',
+        /deleted the existing test file test\/math\.test\.js/,
+      ],
+      [
+        'skipping a test',
+        edit(['test/math.test.js', MATH_TEST_SKIPPED]),
+        /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
+      ],
+      [
+        'dropping a test from the suite',
+        edit(['test/math.test.js', MATH_TEST_ONE]),
+        /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
+      ],
+    ])('%s is caught, sent back naming it, and never completes', async (what, cheat, detail) => {
+      const id = await runTask(session, [
+        cheat,
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        'success',
+      ]);
+      ids[what] = id;
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(detail);
+      const feedback = humanPrompts(await getDetails(server, id))[1];
+      expect(feedback).toContain('Existing tests were weakened');
+      expect(feedback).toMatch(detail);
+    });
+
+    it('allow_test_changes: a deleted test is recorded and does not block', async () => {
+      ids.allowed = await runTask(
+        session,
+        [
+          'delete-files path=test/math.test.js',
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        ],
+        { allow_test_changes: true },
+      );
+      const { final } = await waitForTerminal(server, ids.allowed);
+      expect(final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_with_test_changes',
+      });
+      const v = await verification(ids.allowed);
+      expect(v).toMatchObject({
+        verdict: 'verified',
+        allow_test_changes: true,
+      });
+      expect(v.weakening.map((w) => w.kind)).toEqual(['deleted', 'fewer_tests']);
+      expect(v.reason).toMatch(/^verified, except: test changes allowed/);
+    });
+
+    it('the stats of the session agree with what ran', async () => {
+      const res = await request(server)
+        .get('/api/v1/stats')
+        .query({ session_id: session })
+        .expect(200);
+      const stats = res.body as TaskStatsResponseDto;
+      const finals = await Promise.all(Object.values(ids).map((id) => getDetails(server, id)));
+      const verified = finals.filter((d) => d.status_reason === 'verified');
+      expect(stats.finished).toBe(finals.length);
+      expect(stats.verified).toBe(verified.length);
+      expect(stats.verified).toBe(3);
+      expect(stats.completed).toBe(finals.filter((d) => d.status === 'COMPLETED').length);
+      expect(stats.verified_completion_rate).toBeCloseTo(verified.length / finals.length, 5);
+      expect(stats.by_status_and_reason).toContainEqual({
+        status: 'FAILED',
+        reason: 'max_iterations_reached',
+        count: 5,
+      });
+      const cost = finals.reduce((sum, d) => sum + d.cost_usd, 0);
+      expect(stats.total_cost_usd).toBeCloseTo(cost, 5);
+      expect(stats.cost_per_verified_task_usd).toBeCloseTo(cost / verified.length, 5);
+      const completed = finals.filter((d) => d.status === 'COMPLETED');
+      expect(stats.turns_to_green.max).toBe(Math.max(...completed.map((d) => d.iteration)));
+      // The refused task needed two test rounds, the others one.
+      expect(stats.test_rounds_to_green.max).toBe(2);
+      expect(stats.time_to_green_ms.count).toBe(completed.length);
+    });
   });
 
-  it('skipping the failing test with @unittest.skip is caught', async () => {
-    const skipped = PYTHON_PROJECT['tests/test_calc.py'].replace(
-      '    def test_known_bug',
-      "    @unittest.skip('later')\n    def test_known_bug",
-    );
-    const id = await runTask(session, [
-      edit(['calc.py', CALC_WITH_MUL], ['tests/test_calc.py', skipped]),
-      edit(['tests/test_mul.py', MUL_TEST]),
-      'success',
-    ]);
-    const { final } = await waitForTerminal(server, id);
-    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-    const v = await verification(id);
-    expect(v.verdict).toBe('tests_weakened');
-    expect(v.weakening).toEqual([
-      expect.objectContaining({ kind: 'skip_marker', file: 'tests/test_calc.py' }),
-    ]);
+  describe('a Python project (unittest) with a test that already fails at its base commit', () => {
+    let session: string;
+    beforeAll(async () => {
+      session = await createSession(project('python', PYTHON_PROJECT), 'python3 -m unittest');
+    });
+
+    it('tests passing without the change are refused; real ones complete verified, the old failure pre-existing', async () => {
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL]),
+        'write-tests lang=python result=pass path=tests/test_trivial.py',
+        edit(['tests/test_mul.py', MUL_TEST]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      expect(humanPrompts(await getDetails(server, id))[1]).toContain(
+        'Your tests pass without your change',
+      );
+      const v = await verification(id);
+      expect(v).toMatchObject({
+        regression_granularity: 'test',
+        pre_existing_failures: ['test_known_bug (tests.test_calc.CalcTest.test_known_bug)'],
+        new_failures: [],
+      });
+      expect(v.baseline).toMatchObject({ total: 3 });
+      expect(v.generated_at_base?.output_excerpt).toMatch(/ImportError|cannot import name 'mul'/);
+    });
+
+    it('a test that fails once and passes when run again alone (by its id) is flaky', async () => {
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', 'x']),
+        edit(['tests/test_mul.py', MUL_TEST]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(id);
+      const flaky = 'test_sometimes_slow (tests.test_flaky.FlakyTest.test_sometimes_slow)';
+      expect(v).toMatchObject({
+        flaky_tests: [flaky],
+        new_failures: [],
+        rerun_scope: 'tests',
+        baseline_reused: true,
+      });
+      expect(v.regression_rerun?.command).toEqual([
+        'python3',
+        '-m',
+        'unittest',
+        'tests.test_flaky.FlakyTest.test_sometimes_slow',
+      ]);
+      expect(v.regression_rerun).toMatchObject({ exit_code: 0, total: 1, failing: [] });
+    });
+
+    it('skipping the failing test with @unittest.skip is caught', async () => {
+      const skipped = PYTHON_PROJECT['tests/test_calc.py'].replace(
+        '    def test_known_bug',
+        "    @unittest.skip('later')\n    def test_known_bug",
+      );
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], ['tests/test_calc.py', skipped]),
+        edit(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening).toEqual([
+        expect.objectContaining({ kind: 'skip_marker', file: 'tests/test_calc.py' }),
+      ]);
+    });
+  });
+
+  describe('a project that is not a git repository', () => {
+    it('completes saying what was not checked; the baseline still runs', async () => {
+      const dir = project('plain', NODE_PROJECT, true);
+      const session = await createSession(dir, 'node --test');
+      const id = await runTask(session, [multiplyChange, multiplyTests]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified_without_base' });
+      const v = await verification(id);
+      expect(v).toMatchObject({
+        verdict: 'verified',
+        base_commit: null,
+        generated_at_base: null,
+        pre_existing_failures: ['known bug'],
+      });
+      expect(v.not_checked).toEqual([
+        expect.stringContaining('test changes: the project is not a git repository'),
+        expect.stringContaining('failing tests: the project is not a git repository'),
+      ]);
+      expect(v.baseline).toMatchObject({ commit: null, total: 4 });
+    });
+  });
+
+  describe('who may see the evidence and the stats', () => {
+    it('the verification of an unknown task is a 404', async () => {
+      await request(server)
+        .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/verification')
+        .expect(404);
+    });
   });
 });
 
-describe('a project that is not a git repository', () => {
-  it('completes saying what was not checked; the baseline still runs', async () => {
-    const dir = project('plain', NODE_PROJECT, true);
-    const session = await createSession(dir, 'node --test');
-    const id = await runTask(session, [multiplyChange, multiplyTests]);
-    const { final } = await waitForTerminal(server, id);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified_without_base' });
-    const v = await verification(id);
-    expect(v).toMatchObject({
-      verdict: 'verified',
-      base_commit: null,
-      generated_at_base: null,
+describeMysql('on MariaDB', () => {
+  appOn('mysql');
+
+  it('an honest agent completes verified, the baseline is stored and reused, and the stats count it', async () => {
+    const repo = project('node-mysql', NODE_PROJECT);
+    const session = await createSession(repo, 'node --test');
+    const first = await runTask(session, [multiplyChange, multiplyTests]);
+    expect((await waitForTerminal(server, first)).final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified',
+    });
+    const second = await runTask(session, [multiplyChange, multiplyTests]);
+    expect((await waitForTerminal(server, second)).final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified',
+    });
+    expect(await verification(first)).toMatchObject({
+      baseline_reused: false,
       pre_existing_failures: ['known bug'],
     });
-    expect(v.not_checked).toEqual([
-      expect.stringContaining('test changes: the project is not a git repository'),
-      expect.stringContaining('failing tests: the project is not a git repository'),
-    ]);
-    expect(v.baseline).toMatchObject({ commit: null, total: 4 });
-  });
-});
-
-describe('who may see the evidence and the stats', () => {
-  it('the verification of an unknown task is a 404', async () => {
-    await request(server)
-      .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/verification')
-      .expect(404);
+    expect(await verification(second)).toMatchObject({ baseline_reused: true });
+    const stats = (
+      await request(server).get('/api/v1/stats').query({ session_id: session }).expect(200)
+    ).body as TaskStatsResponseDto;
+    expect(stats).toMatchObject({ finished: 2, verified: 2, verified_completion_rate: 1 });
+    expect(stats.test_rounds_to_green).toMatchObject({ count: 2, max: 1 });
   });
 });
