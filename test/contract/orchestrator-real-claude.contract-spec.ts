@@ -206,7 +206,12 @@ function expectCompletedWithTests(details: TaskDetails, testFile: string, caseNa
     failed: 0,
     total: caseNames.length + 1,
   });
-  const testRuns = details.interactions.filter((i) => i.kind === 'test');
+  const stages = details.interactions.filter((i) => i.kind === 'test' && i.data?.stage);
+  // The verification's own runs: the regression baseline before the first turn.
+  expect(stages.map((i) => [i.data?.stage, i.iteration, i.data?.passed])).toEqual([
+    ['baseline', 0, true],
+  ]);
+  const testRuns = details.interactions.filter((i) => i.kind === 'test' && !i.data?.stage);
   expect(testRuns.map((i) => [i.data?.kind, i.data?.passed, i.data?.command])).toEqual([
     ['generated', true, ['node', '--test']],
     ['regression', true, ['node', '--test']],
@@ -488,7 +493,9 @@ describe('what the replies of the model are taken to mean, with the real CLI (mo
     );
     expect(noTests?.content).toMatch(/left no test file/);
     expect(lastUserText(api.mainRequests()[3])).toContain(noTests!.content);
-    expect(details.interactions.filter((i) => i.kind === 'test')).toEqual([]);
+    expect(details.interactions.filter((i) => i.kind === 'test').map((i) => i.data?.stage)).toEqual(
+      ['baseline'],
+    );
     expect(details.test_cases).toEqual([]);
   });
 
