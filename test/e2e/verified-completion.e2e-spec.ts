@@ -440,6 +440,12 @@ describe('on SQLite', () => {
       // The refused task needed two test rounds, the others one.
       expect(stats.test_rounds_to_green.max).toBe(2);
       expect(stats.time_to_green_ms.count).toBe(completed.length);
+      // The metrics count the verification's own runs under their stage, not as test rounds.
+      const metrics = (await request(server).get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^cta_test_runs_total\{kind="baseline",result="failed"\} 1$/m);
+      expect(metrics).toMatch(
+        /^cta_test_runs_total\{kind="generated_at_base",result="failed"\} \d+$/m,
+      );
     });
   });
 
