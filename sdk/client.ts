@@ -106,6 +106,8 @@ export interface CreateSessionDto {
   base_ref?: string | null;
   /** Command run in each new workspace before the agent starts (split into argv, never run by a shell; SETUP_TIMEOUT_SECONDS); its output is stored as a `setup` interaction, and a failure fails the task with `setup_failed`. Isolation `worktree` only */
   setup_command?: string | null;
+  /** Default of its tasks' require_failing_tests (their generated tests must fail or error at the base commit); default: REQUIRE_FAILING_TESTS */
+  require_failing_tests?: boolean | null;
 }
 
 export interface SessionResponseDto {
@@ -120,6 +122,8 @@ export interface SessionResponseDto {
   /** What tasks start from; null: the commit checked out when a task is created */
   base_ref: string | null;
   setup_command: string | null;
+  /** Default of its tasks' require_failing_tests; null: REQUIRE_FAILING_TESTS */
+  require_failing_tests: boolean | null;
   created_at: string;
   updated_at: string;
 }
@@ -142,6 +146,10 @@ export interface CreateTaskDto {
   base_ref?: string | null;
   /** Cost budget in USD: after every agent turn, a task whose cost reached it stops FAILED with reason `budget_exceeded` (default MAX_COST_USD_PER_TASK = 10, at most MAX_COST_USD_LIMIT = 100 unless configured otherwise) */
   max_cost_usd?: number;
+  /** The generated tests must fail or error at the base commit (run there in a scratch checkout) before the task may complete; false for a change tests cannot show (documentation). Default: the session's require_failing_tests, else REQUIRE_FAILING_TESTS */
+  require_failing_tests?: boolean;
+  /** Deleting, renaming or skipping existing tests, or running fewer regression tests than at the base, does not block completion (it is still recorded in the evidence). Default false */
+  allow_test_changes?: boolean;
 }
 
 export interface TestCountsDto {
@@ -167,6 +175,10 @@ export interface TaskResponseDto {
     | 'tests_requested'
     | 'tests_running'
     | 'tests_passed'
+    | 'verified'
+    | 'verified_without_base'
+    | 'verified_without_failing_tests'
+    | 'verified_with_test_changes'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -196,6 +208,8 @@ export interface TaskResponseDto {
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
+    | 'running_baseline'
+    | 'verifying'
     | 'committing'
     | 'done'
     | null;
@@ -215,6 +229,10 @@ export interface TaskResponseDto {
   /** Times the task has been claimed by a worker */
   attempt: number;
   cancel_requested: boolean;
+  /** Its generated tests must fail or error at the base commit before it completes */
+  require_failing_tests: boolean;
+  /** Weakening existing tests does not block its completion */
+  allow_test_changes: boolean;
   /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
   isolation: 'worktree' | 'none';
   /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
@@ -287,6 +305,24 @@ export interface TestCaseResponseDto {
   created_at: string;
 }
 
+export interface VerificationSummaryDto {
+  verdict:
+    | 'verified'
+    | 'tests_failed'
+    | 'tests_pass_without_change'
+    | 'tests_weakened'
+    | 'regression_broken';
+  reason: string;
+  base_commit: string | null;
+  head_commit: string | null;
+  not_checked: Array<string>;
+  pre_existing_failures: Array<string>;
+  new_failures: Array<string>;
+  flaky_tests: Array<string>;
+  /** What weakened the existing tests, in words */
+  weakening: Array<string>;
+}
+
 export interface TaskDetailResponseDto {
   id: string;
   session_id: string;
@@ -304,6 +340,10 @@ export interface TaskDetailResponseDto {
     | 'tests_requested'
     | 'tests_running'
     | 'tests_passed'
+    | 'verified'
+    | 'verified_without_base'
+    | 'verified_without_failing_tests'
+    | 'verified_with_test_changes'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -333,6 +373,8 @@ export interface TaskDetailResponseDto {
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
+    | 'running_baseline'
+    | 'verifying'
     | 'committing'
     | 'done'
     | null;
@@ -352,6 +394,10 @@ export interface TaskDetailResponseDto {
   /** Times the task has been claimed by a worker */
   attempt: number;
   cancel_requested: boolean;
+  /** Its generated tests must fail or error at the base commit before it completes */
+  require_failing_tests: boolean;
+  /** Weakening existing tests does not block its completion */
+  allow_test_changes: boolean;
   /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
   isolation: 'worktree' | 'none';
   /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
@@ -384,6 +430,8 @@ export interface TaskDetailResponseDto {
   interactions_total: number;
   /** Ordered by id */
   test_cases: Array<TestCaseResponseDto>;
+  /** The verification of the latest test round, in short (null before any); the evidence in full through GET /api/v1/tasks/{id}/verification */
+  verification: VerificationSummaryDto | null;
 }
 
 export interface InteractionPageDto {
@@ -409,6 +457,10 @@ export interface TaskStatusResponseDto {
     | 'tests_requested'
     | 'tests_running'
     | 'tests_passed'
+    | 'verified'
+    | 'verified_without_base'
+    | 'verified_without_failing_tests'
+    | 'verified_with_test_changes'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -438,6 +490,8 @@ export interface TaskStatusResponseDto {
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
+    | 'running_baseline'
+    | 'verifying'
     | 'committing'
     | 'done'
     | null;
@@ -456,6 +510,115 @@ export interface TaskStatusResponseDto {
   started_at: string | null;
   completed_at: string | null;
   updated_at: string;
+}
+
+export interface VerificationCountsDto {
+  passed: number;
+  failed: number;
+  errored: number;
+  skipped: number;
+}
+
+export interface VerificationRunDto {
+  command: Array<string>;
+  /** The commit it ran at: the base commit, or null for the change (its workspace) */
+  commit: string | null;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  /** Test cases stored for the run (a regression run counts as one case) */
+  counts: VerificationCountsDto;
+  /** Tests run, where known (from the tool's output or report) */
+  total: number | null;
+  /** Failing tests by name (the command, when results are per command) */
+  failing: Array<string>;
+  /** Every test run by name, where the output names them all (TAP); else null */
+  tests: Array<string> | null;
+  /** The start and end of the output (4 KiB at most) */
+  output_excerpt: string;
+}
+
+export interface VerificationWeakeningDto {
+  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
+  file: string | null;
+  detail: string;
+}
+
+export interface TaskVerificationResponseDto {
+  task_id: string;
+  status: 'PENDING' | 'RUNNING' | 'PAUSED' | 'TESTING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+  status_reason:
+    | 'created'
+    | 'claimed'
+    | 'resumed'
+    | 'agent_turn'
+    | 'needs_input'
+    | 'agent_error'
+    | 'permission_denied'
+    | 'tests_requested'
+    | 'tests_running'
+    | 'tests_passed'
+    | 'verified'
+    | 'verified_without_base'
+    | 'verified_without_failing_tests'
+    | 'verified_with_test_changes'
+    | 'tests_failed'
+    | 'tests_missing'
+    | 'no_tests_written'
+    | 'max_iterations_reached'
+    | 'max_pauses_reached'
+    | 'budget_exceeded'
+    | 'cli_not_found'
+    | 'cli_not_logged_in'
+    | 'api_unavailable'
+    | 'timeout'
+    | 'cancelled'
+    | 'server_restart'
+    | 'lease_expired'
+    | 'shutdown'
+    | 'project_unavailable'
+    | 'setup_failed'
+    | 'workspace_quota'
+    | 'workspace_error'
+    | 'internal_error'
+    | null;
+  /** The generated tests must fail or error at the base commit */
+  require_failing_tests: boolean;
+  /** Weakening existing tests does not block completion */
+  allow_test_changes: boolean;
+  /** The tests were judged at least once (false: every field below is empty) */
+  checked: boolean;
+  base_commit: string | null;
+  head_commit: string | null;
+  /** The regression suite at the base commit, before the agent started */
+  baseline: VerificationRunDto | null;
+  /** The baseline was taken by an earlier task on the same commit */
+  baseline_reused: boolean;
+  generated: VerificationRunDto | null;
+  /** The generated tests alone, in a scratch checkout of the base commit */
+  generated_at_base: VerificationRunDto | null;
+  regression: VerificationRunDto | null;
+  /** The regression suite run again for failures the baseline did not have */
+  regression_rerun: VerificationRunDto | null;
+  /** What the rerun ran: the new failures alone (node --test by name pattern, unittest by id, pytest by node id) or the whole regression command */
+  rerun_scope: 'tests' | 'command' | null;
+  /** How fine the regression comparison is: per test (names read from TAP, unittest or pytest output) or per command */
+  regression_granularity: 'test' | 'command' | null;
+  pre_existing_failures: Array<string>;
+  new_failures: Array<string>;
+  flaky_tests: Array<string>;
+  weakening: Array<VerificationWeakeningDto>;
+  /** Checks that could not be made, each with why */
+  not_checked: Array<string>;
+  verdict:
+    | 'verified'
+    | 'tests_failed'
+    | 'tests_pass_without_change'
+    | 'tests_weakened'
+    | 'regression_broken'
+    | null;
+  reason: string | null;
+  checked_at: string | null;
 }
 
 export interface FileChangeDto {
@@ -514,6 +677,74 @@ export interface TaskMergeResponseDto {
   /** The working tree that has the target branch checked out and was updated with it */
   updated_worktree: string | null;
   task: TaskResponseDto;
+}
+
+export interface StatusReasonCountDto {
+  status: 'PENDING' | 'RUNNING' | 'PAUSED' | 'TESTING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+  reason:
+    | 'created'
+    | 'claimed'
+    | 'resumed'
+    | 'agent_turn'
+    | 'needs_input'
+    | 'agent_error'
+    | 'permission_denied'
+    | 'tests_requested'
+    | 'tests_running'
+    | 'tests_passed'
+    | 'verified'
+    | 'verified_without_base'
+    | 'verified_without_failing_tests'
+    | 'verified_with_test_changes'
+    | 'tests_failed'
+    | 'tests_missing'
+    | 'no_tests_written'
+    | 'max_iterations_reached'
+    | 'max_pauses_reached'
+    | 'budget_exceeded'
+    | 'cli_not_found'
+    | 'cli_not_logged_in'
+    | 'api_unavailable'
+    | 'timeout'
+    | 'cancelled'
+    | 'server_restart'
+    | 'lease_expired'
+    | 'shutdown'
+    | 'project_unavailable'
+    | 'setup_failed'
+    | 'workspace_quota'
+    | 'workspace_error'
+    | 'internal_error'
+    | null;
+  count: number;
+}
+
+export interface DistributionDto {
+  count: number;
+  mean: number | null;
+  median: number | null;
+  max: number | null;
+}
+
+export interface TaskStatsResponseDto {
+  /** Finished tasks counted */
+  finished: number;
+  by_status: Record<string, unknown>;
+  by_status_and_reason: Array<StatusReasonCountDto>;
+  completed: number;
+  /** COMPLETED with every check made (reason `verified`) */
+  verified: number;
+  /** verified / finished */
+  verified_completion_rate: number | null;
+  /** Agent turns of COMPLETED tasks */
+  turns_to_green: DistributionDto;
+  /** Test rounds of COMPLETED tasks */
+  test_rounds_to_green: DistributionDto;
+  /** From start to COMPLETED, milliseconds */
+  time_to_green_ms: DistributionDto;
+  total_cost_usd: number;
+  /** The cost of every finished task over the verified ones */
+  cost_per_verified_task_usd: number | null;
 }
 
 export interface DatabaseHealthDto {
@@ -754,6 +985,14 @@ export class ApiClient {
     /** Get the task status summary (GET /api/v1/tasks/{id}/status) */
     status: (id: string): Promise<TaskStatusResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/status`, undefined, undefined),
+    /** Get the evidence behind a task's verdict (GET /api/v1/tasks/{id}/verification) */
+    verification: (id: string): Promise<TaskVerificationResponseDto> =>
+      this.call(
+        'GET',
+        `/api/v1/tasks/${encodeURIComponent(id)}/verification`,
+        undefined,
+        undefined,
+      ),
     /** The task's change against its base commit (GET /api/v1/tasks/{id}/diff) */
     diff: (
       id: string,
@@ -763,6 +1002,10 @@ export class ApiClient {
     /** Merge a COMPLETED task's branch (POST /api/v1/tasks/{id}/merge) */
     merge: (id: string, body: MergeTaskDto): Promise<TaskMergeResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/merge`, body, undefined),
+    /** Numbers over finished tasks: by status and reason, verified-completion rate, turns, test rounds and time to green, cost per verified task (GET /api/v1/stats) */
+    get: (
+      query: { session_id?: string; since?: string; until?: string } = {},
+    ): Promise<TaskStatsResponseDto> => this.call('GET', `/api/v1/stats`, undefined, query),
     /** Cancel a task (POST /api/v1/tasks/{id}/cancel) */
     cancel: (id: string): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, undefined),

@@ -472,6 +472,14 @@ export class AppConfig {
   @Min(1)
   MAX_QUEUED_TASKS = 500;
 
+  /**
+   * Default of `require_failing_tests` for sessions that do not set it: a task completes only when
+   * its generated tests fail or error at its base commit (they test the change).
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  REQUIRE_FAILING_TESTS = true;
+
   /** Run the queue in this process (set false for an API-only instance). */
   @Transform(toBool)
   @IsBoolean()

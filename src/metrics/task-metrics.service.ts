@@ -46,8 +46,10 @@ export class TaskMetricsService implements OnModuleInit, OnModuleDestroy {
       if (event.inputTokens) m.tokens.inc({ direction: 'input' }, event.inputTokens);
       if (event.outputTokens) m.tokens.inc({ direction: 'output' }, event.outputTokens);
     } else if (event.kind === 'test') {
+      // The verification's own runs count under their stage (`baseline`, `generated_at_base`,
+      // `regression_rerun`), not as test rounds.
       m.testRuns.inc({
-        kind: text(data.kind, 'unknown'),
+        kind: text(data.stage, text(data.kind, 'unknown')),
         result: data.passed === true ? 'passed' : 'failed',
       });
     }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClaudeCliModule } from 'src/claude-cli';
 import { ProcessModule } from 'src/process';
 import { SessionsModule } from 'src/sessions';
@@ -7,6 +8,8 @@ import { SimulatedHumanModule } from 'src/simulated-human';
 import { TasksModule } from 'src/tasks';
 import { TestRunnerModule } from 'src/test-runner';
 import { WorkspacesModule } from 'src/workspaces';
+import { RegressionBaseline } from 'src/orchestrator/regression-baseline.entity';
+import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { TaskCancelController } from 'src/orchestrator/task-cancel.controller';
 import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
@@ -22,6 +25,7 @@ import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.serv
 @Module({
   imports: [
     ScheduleModule.forRoot(),
+    TypeOrmModule.forFeature([RegressionBaseline]),
     TasksModule,
     SessionsModule,
     ProcessModule,
@@ -33,6 +37,7 @@ import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.serv
   controllers: [TaskCancelController],
   providers: [
     TaskQueueRepository,
+    RegressionBaselines,
     TaskRunnerService,
     TaskOrchestratorService,
     LeaseSweeperService,

@@ -9,12 +9,14 @@ import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
 import { Lease, Task, TaskEventLog } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
-import { WorkspaceError, WorkspacesService } from 'src/workspaces';
+import { BaseCheckout, WorkspaceError, WorkspacesService } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
 import { RunLogger, TaskRun } from 'src/orchestrator/run/task-run';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
+import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
+import { verificationPort } from 'src/orchestrator/verification-adapter';
 
 /**
  * Turns a claimed task into a running `TaskRun`: loads its session's test and setup commands,
@@ -40,6 +42,8 @@ export class TaskRunnerService {
     private readonly launcher: ProcessLauncher,
     private readonly clock: Clock,
     private readonly workspaces: WorkspacesService,
+    private readonly baselines: RegressionBaselines,
+    private readonly baseCheckout: BaseCheckout,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
@@ -144,6 +148,7 @@ export class TaskRunnerService {
       log,
       processes: this.processes,
       clock: this.clock,
+      verification: verificationPort(task, this.baselines, this.baseCheckout, this.tests),
       workspace: task.isolation === 'worktree' ? this.workspacePort(task) : null,
     };
   }

@@ -43,6 +43,10 @@ export class Session {
   /** Run in each new workspace before the agent's first turn (e.g. `npm ci`). */
   @Column({ name: 'setup_command', type: 'varchar', length: 2000, nullable: true })
   setupCommand!: string | null;
+
+  /** Default of its tasks' `require_failing_tests`; null: the server's REQUIRE_FAILING_TESTS. */
+  @Column({ name: 'require_failing_tests', type: 'boolean', nullable: true })
+  requireFailingTests!: boolean | null;
   /** The API key that created the session (and owns its tasks); null when keys were not required. */
   @Column({ name: 'owner_key_id', type: 'varchar', length: 36, nullable: true })
   ownerKeyId!: string | null;

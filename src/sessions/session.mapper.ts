@@ -11,6 +11,7 @@ export function toSessionResponse(session: Session): SessionResponseDto {
     isolation: session.isolation,
     base_ref: session.baseRef,
     setup_command: session.setupCommand,
+    require_failing_tests: session.requireFailingTests,
     created_at: session.createdAt.toISOString(),
     updated_at: session.updatedAt.toISOString(),
   };

@@ -88,6 +88,7 @@ export class SessionsService {
       isolation,
       baseRef,
       setupCommand,
+      requireFailingTests: dto.require_failing_tests ?? null,
       ownerKeyId: principal.keyId,
       createdAt: now,
       updatedAt: now,

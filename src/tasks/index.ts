@@ -27,3 +27,11 @@ export { toTaskResponse } from 'src/tasks/task.mapper';
 export { TasksModule } from 'src/tasks/tasks.module';
 export { taskNotFound, TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';
+export { readVerification } from 'src/tasks/verification-evidence';
+export type {
+  VerificationCounts,
+  VerificationEvidence,
+  VerificationRun,
+  VerificationVerdict,
+  VerificationWeakening,
+} from 'src/tasks/verification-evidence';

@@ -203,6 +203,18 @@ export class Task {
   @Column({ name: 'merged_into', type: 'varchar', length: 255, nullable: true })
   mergedInto!: string | null;
 
+  /** The generated tests must fail (or error) at the base commit before the task may complete. */
+  @Column({ name: 'require_failing_tests', type: 'boolean', default: true })
+  requireFailingTests!: boolean;
+
+  /** Deleting, renaming or skipping existing tests, or running fewer, does not block completion. */
+  @Column({ name: 'allow_test_changes', type: 'boolean', default: false })
+  allowTestChanges!: boolean;
+
+  /** The evidence of the latest verification (JSON, `VerificationEvidence`); null before any. */
+  @Column({ name: 'verification', ...LONG_TEXT_COLUMN, nullable: true })
+  verification!: string | null;
+
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;
 

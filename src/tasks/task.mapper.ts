@@ -11,6 +11,7 @@ import { WorkspaceDiff } from 'src/workspaces';
 import { TaskDiffResponseDto } from 'src/tasks/dto/task-workspace.dto';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
+import { toVerificationSummary } from 'src/tasks/verification.mapper';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
@@ -41,6 +42,8 @@ export function toTaskResponse(task: Task): TaskResponseDto {
     output_tokens: task.outputTokens,
     attempt: task.attempt,
     cancel_requested: task.cancelRequested,
+    require_failing_tests: task.requireFailingTests,
+    allow_test_changes: task.allowTestChanges,
     isolation: task.isolation,
     base_ref: task.baseRef,
     base_commit: task.baseCommit,
@@ -99,6 +102,7 @@ export function toTaskDetailResponse(
     interactions: interactions.map(toInteractionResponse),
     interactions_total: interactionsTotal,
     test_cases: testCases.map(toTestCaseResponse),
+    verification: toVerificationSummary(task),
   };
 }
 

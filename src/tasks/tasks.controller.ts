@@ -20,6 +20,7 @@ import {
   TaskStatusResponseDto,
 } from 'src/tasks/dto/task-response.dto';
 import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
+import { TaskVerificationResponseDto } from 'src/tasks/dto/task-verification.dto';
 import { toTaskResponse } from 'src/tasks/task.mapper';
 import { TasksService } from 'src/tasks/tasks.service';
 
@@ -98,6 +99,20 @@ export class TasksController {
   @ApiErrorResponses(400, 403, 404)
   async status(@Param('id', UuidParamPipe) id: string): Promise<TaskStatusResponseDto> {
     return this.tasks.getStatus(id);
+  }
+
+  @Get(':id/verification')
+  @RequireScope('tasks:read')
+  @ApiOperation({
+    summary: "Get the evidence behind a task's verdict",
+    description:
+      'Base and head commits; the regression baseline, the generated tests on the change and at the base commit, the regression run (and its rerun): command, exit code, duration, counts, output excerpt; pre-existing and new failures, flaky tests, weakened tests, what was not checked, and the verdict with its reason.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TaskVerificationResponseDto })
+  @ApiErrorResponses(400, 403, 404)
+  async verification(@Param('id', UuidParamPipe) id: string): Promise<TaskVerificationResponseDto> {
+    return this.tasks.getVerification(id);
   }
 
   @Delete(':id')

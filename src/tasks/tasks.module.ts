@@ -12,6 +12,8 @@ import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { TaskWorkspaceController } from 'src/tasks/task-workspace.controller';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { TaskWorkspaceService } from 'src/tasks/task-workspace.service';
+import { TaskStatsController } from 'src/tasks/task-stats.controller';
+import { TaskStatsService } from 'src/tasks/task-stats.service';
 import { TasksController } from 'src/tasks/tasks.controller';
 import { TasksService } from 'src/tasks/tasks.service';
 import { TestCase } from 'src/tasks/test-case.entity';
@@ -27,7 +29,12 @@ import { TestCase } from 'src/tasks/test-case.entity';
     IdempotencyModule,
     WorkspacesModule,
   ],
-  controllers: [TasksController, TaskWorkspaceController, SessionTasksController],
+  controllers: [
+    TasksController,
+    TaskWorkspaceController,
+    SessionTasksController,
+    TaskStatsController,
+  ],
   providers: [
     TasksService,
     TaskQueueSignal,
@@ -35,6 +42,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
     TaskRowReader,
+    TaskStatsService,
   ],
   exports: [TasksService, TaskQueueSignal, TaskEventLog, TaskWorkspaceCleanup, TypeOrmModule],
 })

@@ -17,6 +17,7 @@ import {
   TaskStatusResponseDto,
 } from 'src/tasks/dto/task-response.dto';
 import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
+import { TaskVerificationResponseDto } from 'src/tasks/dto/task-verification.dto';
 import {
   toInteractionResponse,
   toTaskDetailResponse,
@@ -30,6 +31,7 @@ import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { ACTIVE_STATUSES, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
+import { toVerificationResponse } from 'src/tasks/verification.mapper';
 
 /** Statuses in which a task may be deleted: not started yet, or finished. */
 const DELETABLE_STATUSES: readonly TaskStatus[] = [TaskStatus.Pending, ...TERMINAL_STATUSES];
@@ -156,6 +158,12 @@ export class TasksService {
       testsTotal: 0,
       costUsd: 0,
       maxCostUsd,
+      requireFailingTests:
+        dto.require_failing_tests ??
+        session.requireFailingTests ??
+        this.config.REQUIRE_FAILING_TESTS,
+      allowTestChanges: dto.allow_test_changes ?? false,
+      verification: null,
       inputTokens: 0,
       outputTokens: 0,
       attempt: 0,
@@ -319,6 +327,11 @@ export class TasksService {
       next_after_id: items.length > 0 ? items[items.length - 1].id : query.after_id,
       total,
     };
+  }
+
+  /** The evidence behind the task's verdict. */
+  async getVerification(id: string): Promise<TaskVerificationResponseDto> {
+    return toVerificationResponse(await this.findOne(id));
   }
 
   async getStatus(id: string): Promise<TaskStatusResponseDto> {

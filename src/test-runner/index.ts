@@ -1,4 +1,5 @@
 export { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
+export { isTestFile } from 'src/test-runner/test-file-patterns';
 export type { ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';
@@ -11,3 +12,5 @@ export type {
   TestRunReport,
   TestSetup,
 } from 'src/test-runner/test-runner.service';
+export { summarizeTestOutput } from 'src/test-runner/test-output-summary';
+export type { TestOutputSummary } from 'src/test-runner/test-output-summary';

@@ -1,3 +1,5 @@
+export { BaseCheckout } from 'src/workspaces/base-checkout';
+export type { BaseTestChange, ScratchCheckout } from 'src/workspaces/base-checkout';
 export { GitCommandError } from 'src/workspaces/git';
 export type { ProjectRepository } from 'src/workspaces/git-repository';
 export { acquireLockFile, LockTimeoutError } from 'src/workspaces/lock-file';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ProcessModule } from 'src/process';
 import { TestRunnerModule } from 'src/test-runner';
+import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
@@ -23,7 +24,14 @@ import { WorkspacesService } from 'src/workspaces/workspaces.service';
     WorkspacesService,
     WorkspaceDiffService,
     WorkspaceMergeService,
+    BaseCheckout,
   ],
-  exports: [WorkspacesService, WorkspaceDiffService, WorkspaceMergeService, WorkspaceUsage],
+  exports: [
+    BaseCheckout,
+    WorkspacesService,
+    WorkspaceDiffService,
+    WorkspaceMergeService,
+    WorkspaceUsage,
+  ],
 })
 export class WorkspacesModule {}

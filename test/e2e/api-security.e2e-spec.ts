@@ -3,12 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { In } from 'typeorm';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { ApiKey } from 'src/auth/api-key.entity';
 import { AuditEvent } from 'src/audit/audit-event.entity';
 import { Session } from 'src/sessions/session.entity';
 import { Task } from 'src/tasks/task.entity';
+import { TaskStatus } from 'src/tasks/task-status';
 import { eventually } from 'test/e2e/support/eventually';
 import { git } from 'test/e2e/support/git-repos';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -402,6 +404,33 @@ function securitySuite(kind: TestDatabaseKind): void {
         .expect(201);
       await as(writerA, 'get', `/api/v1/tasks/${task.body.id}`).expect(200);
       await as(writerB, 'get', `/api/v1/tasks/${task.body.id}`).expect(404);
+      await as(writerA, 'delete', `/api/v1/tasks/${task.body.id}`).expect(204);
+    });
+
+    it("counts a key's own finished tasks in the stats, an admin's every task", async () => {
+      const task = await as(writerA, 'post', '/api/v1/tasks')
+        .send({ session_id: sessionA, description: 'finished' })
+        .expect(201);
+      const tasks = t.dataSource.getRepository(Task);
+      await tasks.update(task.body.id as string, {
+        status: TaskStatus.Completed,
+        statusReason: 'verified',
+        startedAt: new Date(Date.now() - 1000),
+        completedAt: new Date(),
+      });
+      const finished = {
+        status: In([TaskStatus.Completed, TaskStatus.Failed, TaskStatus.Cancelled]),
+      };
+      const mine = await as(writerA, 'get', '/api/v1/stats').expect(200);
+      expect(mine.body).toMatchObject({
+        finished: await tasks.countBy({ ...finished, ownerKeyId: keyIds.writerA }),
+        verified: 1,
+      });
+      const other = await as(writerB, 'get', `/api/v1/stats?session_id=${sessionA}`).expect(200);
+      expect(other.body).toMatchObject({ finished: 0, verified: 0 });
+      const all = await as(admin, 'get', '/api/v1/stats').expect(200);
+      expect(all.body.finished).toBe(await tasks.countBy(finished));
+      await as(reader, 'get', '/api/v1/stats').expect(200);
       await as(writerA, 'delete', `/api/v1/tasks/${task.body.id}`).expect(204);
     });
   });

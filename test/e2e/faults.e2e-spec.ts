@@ -160,7 +160,7 @@ describe('Faults injected into the running server', () => {
         expect.arrayContaining([
           'PENDING:lease_expired',
           'RUNNING:resumed',
-          'COMPLETED:tests_passed',
+          'COMPLETED:verified_without_base',
         ]),
       );
       expect(changes).not.toContain('PENDING:server_restart');

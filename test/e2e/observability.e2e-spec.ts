@@ -148,7 +148,10 @@ function observabilitySuite(kind: TestDatabaseKind): void {
       const scrape = async (): Promise<string> =>
         (await request(server).get('/metrics').expect(200)).text;
       const recovered = await waitForTerminal(server, staleTask);
-      expect(recovered.final).toMatchObject({ status: 'COMPLETED', status_reason: 'tests_passed' });
+      expect(recovered.final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_without_failing_tests',
+      });
       const before = await scrape();
       expect(sample(before, 'cta_lease_recoveries_total', { to: 'PENDING' })).toBe(1);
       expect(
@@ -217,7 +220,10 @@ function observabilitySuite(kind: TestDatabaseKind): void {
       expect(delta('cta_agent_tokens_total', { direction: 'output' })).toBeGreaterThanOrEqual(300);
       expect(delta('cta_test_runs_total', { kind: 'generated', result: 'passed' })).toBe(1);
       expect(
-        delta('cta_task_status_changes_total', { to: 'COMPLETED', reason: 'tests_passed' }),
+        delta('cta_task_status_changes_total', {
+          to: 'COMPLETED',
+          reason: 'verified_without_failing_tests',
+        }),
       ).toBe(1);
       expect(
         delta('cta_task_status_changes_total', { to: 'FAILED', reason: 'budget_exceeded' }),

@@ -215,7 +215,10 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
 
     const second = await startServer();
     const { final } = await waitForTerminal(second.url, id);
-    expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'tests_passed' });
+    expect(final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified_without_failing_tests',
+    });
     const details = await getDetails(second.url, id);
     const changes = statusChanges(details.interactions).map((c) => `${c.to}:${c.reason}`);
     expect(changes).toEqual(

@@ -1,8 +1,9 @@
 import { Observable } from 'rxjs';
 import { TurnEvent, TurnRequest } from 'src/claude-cli';
 import { Decision, PolicyInput, TestReportSummary, TestRunLike } from 'src/simulated-human';
-import { NewInteraction, NewTestCase, StatusChange, TaskPatch } from 'src/tasks';
+import { NewInteraction, NewTestCase, StatusChange, TaskPatch, VerificationRun } from 'src/tasks';
 import { CommandEvent, ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
+import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
  * THE RUN'S VIEW OF THE OUTSIDE WORLD. A task run (`task-run.ts`) talks only to these ports; the
@@ -85,6 +86,28 @@ export interface WorkspacePort {
   commit(workspace: WorkspaceInfo, message: string): Promise<{ commit: string; changed: boolean }>;
 }
 
+/**
+ * What verifying a change needs besides running tests in its workspace: the stored regression
+ * baselines (one per project, base commit and command), what the change did to the test files of
+ * its base commit, and its generated tests run in a scratch checkout of the base commit.
+ */
+export interface VerificationPort {
+  findBaseline(baseCommit: string, command: string): Promise<VerificationRun | null>;
+  saveBaseline(baseCommit: string, command: string, run: VerificationRun): Promise<void>;
+  /** Test files of `baseCommit` the work tree at `directory` deleted, renamed or modified. */
+  testChanges(directory: string, baseCommit: string): Promise<TestFileChange[]>;
+  /**
+   * Runs `files` (copied from `directory`) in a scratch checkout of `baseCommit` as generated
+   * tests are run; the checkout is removed before the report is emitted (and on unsubscribe).
+   */
+  runAtBase(
+    directory: string,
+    baseCommit: string,
+    files: readonly string[],
+    testCommand: string | null,
+  ): Observable<TestRunEvent>;
+}
+
 export interface ClockPort {
   nowMs(): number;
   /** Emits once after `ms`; unsubscribing cancels the wait. */
@@ -98,6 +121,7 @@ export interface RunPorts {
   log: RunLog;
   processes: ProcessPort;
   clock: ClockPort;
+  verification: VerificationPort;
   /** Null when the task works in its project directory (isolation `none`). */
   workspace: WorkspacePort | null;
 }

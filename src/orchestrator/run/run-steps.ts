@@ -32,11 +32,17 @@ export interface SetupStep {
   next: Step;
 }
 
+/** The regression suite's baseline, taken before the agent's first turn (`verification.ts`). */
+export interface BaselineStep {
+  kind: 'baseline';
+  next: Step;
+}
+
 /**
  * One step of a run; `expand` turns each into the next until `end`. The step machine is in
  * `task-run.ts`.
  */
-export type Step = TurnStep | TestsStep | SetupStep | { kind: 'end' };
+export type Step = TurnStep | TestsStep | SetupStep | BaselineStep | { kind: 'end' };
 
 export const END: Step = { kind: 'end' };
 

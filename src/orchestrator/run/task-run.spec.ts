@@ -11,11 +11,14 @@ import {
   Task,
   TaskPatch,
   TaskStatus,
+  VerificationEvidence,
+  VerificationRun,
 } from 'src/tasks';
 import {
   CommandEvent,
   CommandResult,
   ProjectSnapshot,
+  splitCommandLine,
   TestRunEvent,
   TestRunReport,
   TestSetup,
@@ -27,11 +30,13 @@ import {
   ClockPort,
   RunLog,
   TestPort,
+  VerificationPort,
   WorkspaceInfo,
   WorkspacePort,
 } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
 import { TaskRun } from 'src/orchestrator/run/task-run';
+import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
  * THE LIFECYCLE RULES OF A RUN, proven against fakes of its ports: a scripted agent, a scripted
@@ -170,10 +175,76 @@ class FakeTests implements TestPort {
     return from(events);
   }
 
-  runRegression(dir: string): Observable<TestRunEvent> {
+  /** What each regression run prints (TAP), run by run (the last one repeats); none: it passes. */
+  regressionOutputs: string[] = [];
+  regressionRuns = 0;
+  readonly regressionCommands: string[] = [];
+
+  runRegression(dir: string, command: string): Observable<TestRunEvent> {
     this.dirs.push(dir);
-    const event: TestRunEvent = { type: 'report', report: report('regression', true, 1) };
+    this.regressionRuns += 1;
+    this.regressionCommands.push(command);
+    const output =
+      this.regressionOutputs.length > 1
+        ? this.regressionOutputs.shift()!
+        : (this.regressionOutputs[0] ?? null);
+    const passed = output === null || !/^not ok/m.test(output);
+    const event: TestRunEvent = {
+      type: 'report',
+      report: {
+        ...report('regression', passed, 1),
+        command: splitCommandLine(command),
+        output: output ?? 'ok',
+      },
+    };
     return of(event);
+  }
+}
+
+/** TAP output of a regression run of the tests `names`, of which `failing` fail. */
+function tap(names: string[], failing: string[] = []): string {
+  const lines = names.map(
+    (name, i) => `${failing.includes(name) ? 'not ok' : 'ok'} ${i + 1} - ${name}`,
+  );
+  return `TAP version 13\n${lines.join('\n')}\n# tests ${names.length}\n# pass ${names.length - failing.length}\n# fail ${failing.length}\n`;
+}
+
+/** Baselines, git against the base commit and the scratch checkout, in memory. */
+class FakeVerification implements VerificationPort {
+  readonly baselines = new Map<string, VerificationRun>();
+  /** What the change did to the base commit's test files. */
+  changes: TestFileChange[] = [];
+  /** Whether the generated tests pass at the base commit, run by run (the last one repeats). */
+  atBase: boolean[] = [false];
+  readonly atBaseRuns: { dir: string; base: string; files: readonly string[] }[] = [];
+
+  findBaseline(base: string, command: string): Promise<VerificationRun | null> {
+    return Promise.resolve(this.baselines.get(`${base} ${command}`) ?? null);
+  }
+
+  saveBaseline(base: string, command: string, run: VerificationRun): Promise<void> {
+    this.baselines.set(`${base} ${command}`, run);
+    return Promise.resolve();
+  }
+
+  testChanges(): Promise<TestFileChange[]> {
+    return Promise.resolve(this.changes);
+  }
+
+  runAtBase(dir: string, base: string, files: readonly string[]): Observable<TestRunEvent> {
+    this.atBaseRuns.push({ dir, base, files });
+    const passed = this.atBase.length > 1 ? this.atBase.shift()! : this.atBase[0];
+    const events: TestRunEvent[] = [
+      { type: 'spawned', pid: 778, command: ['node', '--test'] },
+      {
+        type: 'report',
+        report: {
+          ...report('generated', passed),
+          output: passed ? 'all pass at base' : 'Cannot find module ../src/multiply',
+        },
+      },
+    ];
+    return from(events);
   }
 }
 
@@ -354,6 +425,7 @@ interface Harness {
   tests: FakeTests;
   log: FakeLog;
   workspace: FakeWorkspace;
+  verification: FakeVerification;
   clock: FakeClock;
   control: TaskRunControl;
   run: () => Promise<void>;
@@ -375,6 +447,7 @@ function harness(
   const tests = new FakeTests();
   const log = new FakeLog();
   const workspace = new FakeWorkspace(log);
+  const verification = new FakeVerification();
   const clock = new FakeClock();
   const control = new TaskRunControl();
   const ctx: RunContext = {
@@ -397,6 +470,7 @@ function harness(
         log,
         processes,
         clock,
+        verification,
         workspace: over.worktree !== undefined ? workspace : null,
       },
       control,
@@ -407,6 +481,7 @@ function harness(
     tests,
     log,
     workspace,
+    verification,
     clock,
     control,
     run: async () => {
@@ -432,7 +507,7 @@ describe('TaskRun', () => {
     expect(h.log.path()).toEqual([
       'RUNNING',
       'TESTING(tests_requested)',
-      'COMPLETED(tests_passed)',
+      'COMPLETED(verified_without_base)',
     ]);
     expect(h.tests.snapshots).toBe(1);
     expect(h.tests.generatedRuns).toEqual([['test/a.test.js']]);
@@ -498,7 +573,7 @@ describe('TaskRun', () => {
       'TESTING(tests_requested)',
       'RUNNING(tests_failed)',
       'TESTING(tests_running)',
-      'COMPLETED(tests_passed)',
+      'COMPLETED(verified_without_base)',
     ]);
     expect(h.log.prompts()[2]).toContain('AssertionError: 3 !== 4');
     expect(h.log.row.pauseCount).toBeUndefined();
@@ -764,11 +839,7 @@ describe('TaskRun', () => {
     it('commits the change before it goes COMPLETED, and records head_commit', async () => {
       const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
       await h.run();
-      expect(h.log.path()).toEqual([
-        'RUNNING',
-        'TESTING(tests_requested)',
-        'COMPLETED(tests_passed)',
-      ]);
+      expect(h.log.path()).toEqual(['RUNNING', 'TESTING(tests_requested)', 'COMPLETED(verified)']);
       expect(h.workspace.commits).toHaveLength(1);
       expect(h.workspace.commits[0]).toMatch(/^add multiply\n\nTask t1: COMPLETED/);
       // Committed while the task was still TESTING: the commit is part of completing it.
@@ -966,5 +1037,265 @@ describe('TaskRun', () => {
     expect(new Set(h.tests.dirs)).toEqual(new Set(['/p']));
     expect(h.workspace.commits).toEqual([]);
     expect(h.log.row.headCommit).toBeUndefined();
+  });
+
+  describe('verified completion', () => {
+    const worktree = { task: { isolation: 'worktree' as const, baseCommit: 'b0' } };
+    const evidence = (h: Harness): VerificationEvidence =>
+      JSON.parse(h.log.row.verification as string) as VerificationEvidence;
+
+    it('runs the generated tests at the base commit: failing there, the task is verified', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      await h.run();
+      expect(h.verification.atBaseRuns).toEqual([
+        { dir: '/ws/t1/app', base: 'b0', files: ['test/a.test.js'] },
+      ]);
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      const e = evidence(h);
+      expect(e).toMatchObject({
+        verdict: 'verified',
+        reason: 'verified',
+        base_commit: 'b0',
+        head_commit: 'c1',
+        not_checked: [],
+      });
+      expect(e.generated_at_base).toMatchObject({ commit: 'b0', exit_code: 1 });
+      expect(e.generated_at_base?.output_excerpt).toContain('Cannot find module');
+      const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+      expect(stages).toEqual([undefined, 'generated_at_base']);
+    });
+
+    it('tests that pass without the change are refused: the agent is told, with the output, and asked again', async () => {
+      const h = harness([turn(), turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.verification.atBase = [true, false];
+      await h.run();
+      const feedback = h.log.prompts()[2];
+      expect(feedback).toContain('Your tests pass without your change');
+      expect(feedback).toContain('all pass at base');
+      expect(h.verification.atBaseRuns).toHaveLength(2);
+      expect(h.log.path()).toEqual([
+        'RUNNING',
+        'TESTING(tests_requested)',
+        'RUNNING(tests_failed)',
+        'TESTING(tests_running)',
+        'COMPLETED(verified)',
+      ]);
+    });
+
+    it('tests that keep passing without the change never complete: the iterations run out', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        worktree: { setup: null },
+      });
+      h.verification.atBase = [true];
+      await h.run();
+      expect(h.log.row.status).toBe(TaskStatus.Failed);
+      expect(h.log.row.statusReason).toBe('max_iterations_reached');
+      expect(evidence(h)).toMatchObject({ verdict: 'tests_pass_without_change' });
+    });
+
+    it('require_failing_tests false skips the run at the base commit and says so', async () => {
+      const h = harness([turn(), turn()], {
+        task: { ...worktree.task, requireFailingTests: false },
+        worktree: { setup: null },
+      });
+      await h.run();
+      expect(h.verification.atBaseRuns).toEqual([]);
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_failing_tests)');
+      expect(evidence(h).not_checked).toEqual([
+        expect.stringContaining('require_failing_tests is false'),
+      ]);
+    });
+
+    it('without a base commit (not git) completes saying what was not checked', async () => {
+      const h = harness([turn(), turn()]);
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_base)');
+      const e = evidence(h);
+      expect(e.not_checked).toEqual([
+        expect.stringContaining('test changes'),
+        expect.stringContaining('failing tests'),
+      ]);
+      expect(e.reason).toMatch(/^verified, except: /);
+    });
+
+    it.each<[string, TestFileChange]>([
+      ['deleted', { status: 'deleted', path: 'test/old.test.js' }],
+      [
+        'skipped',
+        {
+          status: 'modified',
+          path: 'test/old.test.js',
+          before: "test('x', f);",
+          after: "test.skip('x', f);",
+        },
+      ],
+    ])('a %s existing test is sent back naming it; it cannot complete', async (_what, change) => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        worktree: { setup: null },
+      });
+      h.verification.changes = [change];
+      await h.run();
+      expect(h.log.prompts()[2]).toContain('Existing tests were weakened');
+      expect(h.log.prompts()[2]).toContain('test/old.test.js');
+      expect(h.log.row.status).toBe(TaskStatus.Failed);
+      expect(evidence(h)).toMatchObject({
+        verdict: 'tests_weakened',
+        weakening: [expect.objectContaining({ file: 'test/old.test.js' })],
+      });
+    });
+
+    it('allow_test_changes: the weakening is recorded and does not block', async () => {
+      const h = harness([turn(), turn()], {
+        task: { ...worktree.task, allowTestChanges: true },
+        worktree: { setup: null },
+      });
+      h.verification.changes = [{ status: 'deleted', path: 'test/old.test.js' }];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_with_test_changes)');
+      expect(evidence(h)).toMatchObject({
+        test_changes_allowed: true,
+        weakening: [expect.objectContaining({ kind: 'deleted' })],
+      });
+    });
+
+    it('takes the regression baseline before the first turn and stores it for the base commit', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      let turnsAtBaseline = -1;
+      const runRegression = h.tests.runRegression.bind(h.tests);
+      h.tests.runRegression = (dir: string, command: string) => {
+        if (turnsAtBaseline < 0) turnsAtBaseline = h.agent.requests.length;
+        return runRegression(dir, command);
+      };
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c'])];
+      await h.run();
+      expect(turnsAtBaseline).toBe(0);
+      expect(h.verification.baselines.get('b0 node --test')).toMatchObject({ total: 3 });
+      expect(evidence(h)).toMatchObject({
+        baseline: { commit: 'b0', total: 3 },
+        baseline_reused: false,
+        regression_granularity: 'test',
+      });
+    });
+
+    it('reuses a stored baseline of the same base commit and command', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.verification.baselines.set('b0 node --test', {
+        command: ['node', '--test'],
+        commit: 'b0',
+        exit_code: 0,
+        timed_out: false,
+        duration_ms: 1,
+        counts: { passed: 0, failed: 0, errored: 0, skipped: 0 },
+        total: 3,
+        failing: [],
+        tests: null,
+        output_excerpt: '',
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c'])];
+      await h.run();
+      expect(h.tests.regressionRuns).toBe(1);
+      expect(evidence(h)).toMatchObject({ baseline_reused: true });
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+    });
+
+    it('a regression test failing at the baseline too is pre-existing and does not block', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b', 'old bug'], ['old bug'])];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      expect(evidence(h)).toMatchObject({
+        regression_granularity: 'test',
+        pre_existing_failures: ['old bug'],
+        new_failures: [],
+      });
+      expect(h.tests.regressionRuns).toBe(2);
+    });
+
+    it('new breakage is run again once and, failing again, sent back; it cannot complete', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [
+        tap(['adds', 'b', 'old bug'], ['old bug']),
+        tap(['adds', 'b', 'old bug'], ['old bug', 'adds']),
+      ];
+      await h.run();
+      expect(h.log.prompts()[2]).toContain('broke regression tests');
+      expect(h.log.prompts()[2]).toContain('adds');
+      expect(h.log.row.status).toBe(TaskStatus.Failed);
+      // baseline, round, rerun; round 2, rerun
+      expect(h.tests.regressionRuns).toBe(5);
+      expect(evidence(h)).toMatchObject({
+        verdict: 'regression_broken',
+        pre_existing_failures: ['old bug'],
+        new_failures: ['adds'],
+        regression_rerun: expect.objectContaining({ failing: ['adds', 'old bug'] }),
+      });
+    });
+
+    it('a regression test that fails once and passes when run again is flaky: named, not blocking', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [
+        tap(['a', 'b', 'timing']),
+        tap(['a', 'b', 'timing'], ['timing']),
+        tap(['a', 'b', 'timing']),
+      ];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      expect(evidence(h)).toMatchObject({
+        flaky_tests: ['timing'],
+        new_failures: [],
+        rerun_scope: 'tests',
+      });
+      // Run again alone: the regression command narrowed to the new failure.
+      expect(h.tests.regressionCommands).toEqual([
+        'node --test',
+        'node --test',
+        "node --test '--test-name-pattern=^(timing)$'",
+      ]);
+      const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+      expect(stages).toEqual([
+        'baseline',
+        undefined,
+        undefined,
+        'regression_rerun',
+        'generated_at_base',
+      ]);
+    });
+
+    it('fewer regression tests than at the baseline is weakening', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c']), tap(['a', 'b'])];
+      await h.run();
+      expect(h.log.prompts()[2]).toContain('no longer runs 1 test(s) it ran at the base commit: c');
+      expect(evidence(h)).toMatchObject({
+        verdict: 'tests_weakened',
+        weakening: [expect.objectContaining({ kind: 'fewer_tests' })],
+      });
+    });
   });
 });

@@ -7,6 +7,7 @@ import {
   expand,
   from,
   ignoreElements,
+  map,
   Observable,
   takeUntil,
 } from 'rxjs';
@@ -39,6 +40,7 @@ import { TestSetupHint } from 'src/simulated-human';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { capText, isAnsweredTurn } from 'src/orchestrator/run/turn-records';
 import { completionSummary, judgeTestRound } from 'src/orchestrator/run/verdict';
+import { Judgement, Verification } from 'src/orchestrator/run/verification';
 
 /** Where a run logs what happens to its task (Nest's Logger fits). */
 export interface RunLogger {
@@ -100,6 +102,7 @@ export class TaskRun {
   private readonly turn: AgentTurn;
   private readonly testPhase: TestPhase;
   private readonly workspace: RunWorkspace;
+  private readonly verification: Verification;
   private testSetup: TestSetupHint | null = null;
   private readonly budget: CostBudget;
 
@@ -129,6 +132,7 @@ export class TaskRun {
       this.tracker,
       this.workspace,
     );
+    this.verification = new Verification(ctx, ports, this.testPhase, this.workspace);
   }
 
   /** How tests are run in the directory the agent works in (read once it is prepared). */
@@ -185,7 +189,7 @@ export class TaskRun {
       await this.fail('budget_exceeded', overBudget);
       return END;
     }
-    const first = this.firstStep();
+    const first = this.withBaseline(this.firstStep());
     return this.workspace.needsSetup ? { kind: 'setup', next: first } : first;
   }
 
@@ -208,6 +212,12 @@ export class TaskRun {
       source: 'task',
       phase: 'work',
     });
+  }
+
+  /** Before the agent's first turn (not after a resume into its work): the regression baseline. */
+  private withBaseline(first: Step): Step {
+    const fresh = !(this.ctx.resumed && this.state.conversation.started);
+    return fresh && this.verification.needsBaseline ? { kind: 'baseline', next: first } : first;
   }
 
   private resumePhase(): PolicyPhase {
@@ -239,6 +249,8 @@ export class TaskRun {
         return this.workspace
           .setup()
           .pipe(concatMap((result) => from(this.afterSetup(step, result))));
+      case 'baseline':
+        return this.verification.baseline().pipe(map(() => step.next));
       case 'end':
         return EMPTY;
     }
@@ -286,32 +298,41 @@ export class TaskRun {
   private runTests(step: TestsStep): Observable<Step> {
     return this.testPhase
       .run(step.files)
-      .pipe(concatMap((reports) => from(this.afterTests(reports))));
+      .pipe(
+        concatMap((reports) =>
+          this.verification
+            .judge(reports, step.files)
+            .pipe(concatMap((judgement) => from(this.afterTests(reports, judgement)))),
+        ),
+      );
   }
 
-  private async afterTests(reports: readonly TestRunReport[]): Promise<Step> {
+  private async afterTests(reports: readonly TestRunReport[], judgement: Judgement): Promise<Step> {
     const verdict = judgeTestRound(reports);
-    if (verdict.passed) {
+    if (judgement.kind === 'completed') {
       const committed = await this.workspace.commitResult(
-        `COMPLETED (tests passed) after ${this.state.iteration} agent turn(s).`,
+        `COMPLETED (${judgement.reason}) after ${this.state.iteration} agent turn(s).`,
       );
-      await this.status.release(TaskStatus.Completed, 'tests_passed', {
+      await this.status.release(TaskStatus.Completed, judgement.reason, {
         ...verdict.counts,
         ...this.state.checkpoint(),
         ...committed,
+        ...this.verification.completed(
+          typeof committed.headCommit === 'string' ? committed.headCommit : null,
+        ),
         resultSummary: completionSummary(
           reports,
           this.state.iteration,
           this.state.lastAgentMessage,
         ),
       });
-      this.logger.log(`Task ${this.taskId}: COMPLETED (tests_passed)`);
+      this.logger.log(`Task ${this.taskId}: COMPLETED (${judgement.reason})`);
       return END;
     }
     await this.ports.log.update(verdict.counts);
     const decision = this.ports.human.decide({
       ...this.policyInput('fixing_tests', this.state.lastOutcome ?? NO_TURN_YET),
-      testReport: this.ports.human.summarizeTests(reports),
+      testReport: judgement.report,
     });
     return this.apply(decision, 'fixing_tests');
   }

@@ -1,4 +1,14 @@
-import { concat, concatMap, defer, EMPTY, from, ignoreElements, Observable, of } from 'rxjs';
+import {
+  concat,
+  concatMap,
+  defer,
+  EMPTY,
+  filter,
+  from,
+  ignoreElements,
+  Observable,
+  of,
+} from 'rxjs';
 import { TaskStatus } from 'src/tasks';
 import { TestRunEvent, TestRunReport } from 'src/test-runner';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
@@ -81,6 +91,30 @@ export class TestPhase {
       regression$,
       defer(() => of(reports)),
     );
+  }
+
+  /**
+   * Runs one command of the verification (the baseline, the generated tests at the base commit,
+   * the regression suite again) and stores it as a `test` record with its `stage` (no test cases:
+   * those are the round's); emits its report.
+   */
+  runExtra(events$: Observable<TestRunEvent>, stage: string): Observable<TestRunReport> {
+    return events$.pipe(
+      concatMap((event) => from(this.onExtraEvent(event, stage))),
+      filter((report): report is TestRunReport => report !== null),
+    );
+  }
+
+  private async onExtraEvent(event: TestRunEvent, stage: string): Promise<TestRunReport | null> {
+    if (event.type === 'spawned') {
+      await this.tracker.started(event.pid);
+      return null;
+    }
+    await this.tracker.settle();
+    const record = testRunInteraction(event.report, this.state.iteration);
+    await this.ports.log.appendTestRun({ ...record, data: { ...record.data, stage } }, []);
+    await this.ports.log.update({ processGroupId: null });
+    return event.report;
   }
 
   private async onTestEvent(event: TestRunEvent, reports: TestRunReport[]): Promise<void> {

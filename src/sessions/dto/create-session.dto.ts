@@ -1,5 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { GitRefProperty } from 'src/sessions/dto/git-ref.property';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
 
@@ -85,4 +93,14 @@ export class CreateSessionDto {
   @Matches(/\S/, { message: 'setup_command must not be blank' })
   @MaxLength(COMMAND_MAX_LENGTH)
   setup_command?: string | null;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description:
+      "Default of its tasks' require_failing_tests (their generated tests must fail or error at the base commit); default: REQUIRE_FAILING_TESTS",
+    nullable: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  require_failing_tests?: boolean | null;
 }

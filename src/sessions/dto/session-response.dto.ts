@@ -39,6 +39,13 @@ export class SessionResponseDto {
   @ApiProperty({ type: String, nullable: true, example: 'npm ci' })
   setup_command!: string | null;
 
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: "Default of its tasks' require_failing_tests; null: REQUIRE_FAILING_TESTS",
+  })
+  require_failing_tests!: boolean | null;
+
   @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
   created_at!: string;
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
+  IsBoolean,
   IsInt,
   IsNumber,
   IsOptional,
@@ -68,4 +69,22 @@ export class CreateTaskDto {
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   max_cost_usd?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "The generated tests must fail or error at the base commit (run there in a scratch checkout) before the task may complete; false for a change tests cannot show (documentation). Default: the session's require_failing_tests, else REQUIRE_FAILING_TESTS",
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  require_failing_tests?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Deleting, renaming or skipping existing tests, or running fewer regression tests than at the base, does not block completion (it is still recorded in the evidence). Default false',
+    example: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  allow_test_changes?: boolean;
 }

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { VerificationSummaryDto } from 'src/tasks/dto/task-verification.dto';
 import type { Page } from 'src/common';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions';
 import { INTERACTION_KINDS, type InteractionKind } from 'src/tasks/claude-interaction.entity';
@@ -98,6 +99,18 @@ export class TaskResponseDto {
 
   @ApiProperty({ example: false })
   cancel_requested!: boolean;
+
+  @ApiProperty({
+    description: 'Its generated tests must fail or error at the base commit before it completes',
+    example: true,
+  })
+  require_failing_tests!: boolean;
+
+  @ApiProperty({
+    description: 'Weakening existing tests does not block its completion',
+    example: false,
+  })
+  allow_test_changes!: boolean;
 
   @ApiProperty({
     enum: ISOLATION_MODES,
@@ -277,6 +290,14 @@ export class TaskDetailResponseDto extends TaskResponseDto {
 
   @ApiProperty({ type: [TestCaseResponseDto], description: 'Ordered by id' })
   test_cases!: TestCaseResponseDto[];
+
+  @ApiProperty({
+    type: VerificationSummaryDto,
+    nullable: true,
+    description:
+      'The verification of the latest test round, in short (null before any); the evidence in full through GET /api/v1/tasks/{id}/verification',
+  })
+  verification!: VerificationSummaryDto | null;
 }
 
 /** `GET /api/v1/tasks/{id}/status`: a small summary for polling. */

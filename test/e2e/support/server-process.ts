@@ -188,6 +188,9 @@ export async function startTestServer(
       ORCHESTRATOR_ENABLED: 'true',
       QUEUE_POLL_MS: '100',
       KILL_GRACE_SECONDS: '1',
+      // The fake agent's scripted tests pass without any change; suites about verification
+      // turn it on.
+      REQUIRE_FAILING_TESTS: 'false',
       CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
       CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
       ...env,

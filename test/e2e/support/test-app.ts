@@ -23,7 +23,8 @@ export interface TestAppOptions {
    * process environment is NOT read; DATABASE_URL is set to the fresh database. The task
    * orchestrator is off (ORCHESTRATOR_ENABLED=false) unless `env` turns it on. WORKSPACES_DIR is
    * a fresh temporary directory (removed by `close()`) unless `env` names one; the structured log
-   * shows errors only (LOG_LEVEL=error) unless `env` says otherwise.
+   * shows errors only (LOG_LEVEL=error) unless `env` says otherwise; REQUIRE_FAILING_TESTS is
+   * false unless `env` says otherwise (the fake agent's usual tests pass without a change).
    */
   env?: Record<string, string>;
   /** Extra provider overrides, e.g. `(b) => b.overrideProvider(X).useValue(fake)`. */
@@ -65,6 +66,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       ORCHESTRATOR_ENABLED: 'false',
       ...(ownWorkspaces !== null ? { WORKSPACES_DIR: ownWorkspaces } : {}),
       LOG_LEVEL: 'error',
+      // The fake agent's scripted tests pass without any change; suites about verification
+      // turn it on.
+      REQUIRE_FAILING_TESTS: 'false',
       ...options.env,
       DATABASE_URL: database.url,
     });

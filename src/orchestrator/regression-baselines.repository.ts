@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from 'src/common';
+import { isUniqueViolation } from 'src/database';
+import { VerificationRun } from 'src/tasks';
+import { RegressionBaseline } from 'src/orchestrator/regression-baseline.entity';
+
+/** Which baseline: one project, one base commit, one regression command. */
+export interface BaselineKey {
+  projectPath: string;
+  baseCommit: string;
+  command: string;
+}
+
+function idOf(key: BaselineKey): string {
+  return createHash('sha256')
+    .update(`${key.projectPath}\0${key.baseCommit}\0${key.command}`)
+    .digest('hex');
+}
+
+/** The stored regression baselines (`regression_baselines`). */
+@Injectable()
+export class RegressionBaselines {
+  constructor(
+    @InjectRepository(RegressionBaseline) private readonly rows: Repository<RegressionBaseline>,
+    private readonly clock: Clock,
+  ) {}
+
+  async find(key: BaselineKey): Promise<VerificationRun | null> {
+    const row = await this.rows.findOneBy({ id: idOf(key) });
+    if (row === null) return null;
+    try {
+      return JSON.parse(row.result) as VerificationRun;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Stores the baseline; one stored first by another task stays (theirs is as good). */
+  async save(key: BaselineKey, run: VerificationRun): Promise<void> {
+    try {
+      await this.rows.insert({
+        id: idOf(key),
+        baseCommit: key.baseCommit,
+        command: key.command.slice(0, 2000),
+        result: JSON.stringify(run),
+        createdAt: this.clock.now(),
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import { TestRunReport } from 'src/test-runner';
+import {
+  compareRegression,
+  RegressionResult,
+  regressionResult,
+} from 'src/orchestrator/run/regression-comparison';
+
+function tap(failing: string[], total = 3): string {
+  const lines = failing.map((name, i) => `not ok ${i + 1} - ${name}`);
+  return `TAP version 13\n${lines.join('\n')}\n# tests ${total}\n# pass ${total - failing.length}\n# fail ${failing.length}\n`;
+}
+
+function report(output: string, passed: boolean): TestRunReport {
+  return {
+    kind: 'regression',
+    command: ['node', '--test'],
+    exitCode: passed ? 0 : 1,
+    timedOut: false,
+    durationMs: 1,
+    output,
+    cases: [],
+    passed,
+    invocations: [],
+  };
+}
+
+const perTest = (failing: string[], total = 3): RegressionResult => ({
+  granularity: 'test',
+  passed: failing.length === 0,
+  total,
+  failing,
+  names: null,
+  format: 'tap',
+});
+const perCommand = (passed: boolean): RegressionResult => ({
+  granularity: 'command',
+  passed,
+  total: null,
+  failing: passed ? [] : ['node --test'],
+  names: null,
+  format: null,
+});
+
+describe('regressionResult', () => {
+  it('is per test when the output names the failing tests', () => {
+    expect(regressionResult(report(tap(['b']), false))).toEqual({
+      ...perTest(['b']),
+      names: ['b'],
+    });
+  });
+
+  it('is per command when the output is not recognised, or names no failure', () => {
+    expect(regressionResult(report('segfault', false))).toEqual(perCommand(false));
+    expect(regressionResult(report(tap([]), false))).toEqual({
+      ...perCommand(false),
+      total: 3,
+      names: [],
+    });
+  });
+});
+
+describe('compareRegression', () => {
+  it('a test that failed at the baseline too is pre-existing; a new one is new breakage', () => {
+    expect(
+      compareRegression('node --test', perTest(['old']), perTest(['old', 'new']), null),
+    ).toEqual({
+      granularity: 'test',
+      preExisting: ['old'],
+      newFailures: ['new'],
+      flaky: [],
+    });
+  });
+
+  it('a new failure that passes when run again is flaky, one that fails again blocks', () => {
+    expect(
+      compareRegression(
+        'node --test',
+        perTest([]),
+        perTest(['flaky', 'broken']),
+        perTest(['broken']),
+      ),
+    ).toEqual({ granularity: 'test', preExisting: [], newFailures: ['broken'], flaky: ['flaky'] });
+  });
+
+  it('per command: a command that failed at the baseline and fails now is pre-existing', () => {
+    expect(
+      compareRegression('node --test', perCommand(false), perCommand(false), null),
+    ).toMatchObject({
+      granularity: 'command',
+      preExisting: ['node --test'],
+      newFailures: [],
+    });
+  });
+
+  it('falls back to per command when the baseline was not per test', () => {
+    expect(compareRegression('node --test', perCommand(true), perTest(['x']), null)).toEqual({
+      granularity: 'command',
+      preExisting: [],
+      newFailures: ['node --test'],
+      flaky: [],
+    });
+  });
+
+  it('without a baseline every failure is new', () => {
+    expect(compareRegression('node --test', null, perTest(['x']), null).newFailures).toEqual(['x']);
+  });
+});

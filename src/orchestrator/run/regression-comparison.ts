@@ -1,0 +1,97 @@
+import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-runner';
+
+/**
+ * THE REGRESSION SUITE AGAINST ITS BASELINE. Pure. A regression run is read per test where its
+ * output says which tests failed (TAP, unittest, pytest: `summarizeTestOutput`), else per command
+ * (it passed or it did not). A failure after the change that also failed at the baseline is
+ * pre-existing and does not block; one that did not is new breakage, unless it passed when run
+ * again (flaky).
+ */
+export interface RegressionResult {
+  /** How fine the results are: each test by name, or the command as a whole. */
+  granularity: 'test' | 'command';
+  passed: boolean;
+  /** Tests run (null when the output does not say). */
+  total: number | null;
+  /** What failed: test names, or the command line when the results are per command. */
+  failing: string[];
+  /** Every test run by name, where the output names them all. */
+  names: string[] | null;
+  /** The output format the names were read from (per test only). */
+  format: 'tap' | 'unittest' | 'pytest' | null;
+}
+
+/** A regression run's report, read for the comparison. */
+export function regressionResult(report: TestRunReport): RegressionResult {
+  const commandName = formatCommandLine(report.command);
+  const summary = summarizeTestOutput(report.output);
+  if (summary === null || (!report.passed && summary.failing.length === 0)) {
+    // Per command: nothing names the failing tests (a crash, a timeout, an unknown format).
+    return {
+      granularity: 'command',
+      passed: report.passed,
+      total: summary?.total ?? null,
+      failing: report.passed ? [] : [commandName],
+      names: summary?.names ?? null,
+      format: null,
+    };
+  }
+  return {
+    granularity: 'test',
+    passed: report.passed,
+    total: summary.total,
+    failing: summary.failing,
+    names: summary.names,
+    format: summary.format,
+  };
+}
+
+export interface RegressionComparison {
+  /** The granularity both runs allow (the coarser of the two). */
+  granularity: 'test' | 'command';
+  preExisting: string[];
+  /** Failing now, not at the baseline, and again when run a second time: they block. */
+  newFailures: string[];
+  /** Failing now, not at the baseline, but passing when run a second time. */
+  flaky: string[];
+}
+
+/** The failures of `result` at `granularity` (per command: the command line, when it failed). */
+function failuresAt(
+  result: RegressionResult,
+  granularity: 'test' | 'command',
+  command: string,
+): string[] {
+  if (granularity === 'test') return result.failing;
+  return result.passed ? [] : [command];
+}
+
+/**
+ * Compares the run after the change with the baseline (null: none was run; every failure is
+ * then new) and with the run made again for the new failures (null: none yet).
+ */
+export function compareRegression(
+  command: string,
+  baseline: RegressionResult | null,
+  after: RegressionResult,
+  rerun: RegressionResult | null,
+): RegressionComparison {
+  const granularity =
+    after.granularity === 'test' &&
+    (baseline === null || baseline.granularity === 'test') &&
+    (rerun === null || rerun.granularity === 'test')
+      ? 'test'
+      : 'command';
+  const failing = failuresAt(after, granularity, command);
+  const before = new Set(baseline === null ? [] : failuresAt(baseline, granularity, command));
+  const preExisting = failing.filter((name) => before.has(name));
+  const fresh = failing.filter((name) => !before.has(name));
+  if (rerun === null) return { granularity, preExisting, newFailures: fresh, flaky: [] };
+  const again = new Set(failuresAt(rerun, granularity, command));
+  return {
+    granularity,
+    preExisting,
+    newFailures: fresh.filter((name) => again.has(name)),
+    flaky: fresh.filter((name) => !again.has(name)),
+  };
+}

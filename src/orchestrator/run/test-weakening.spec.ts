@@ -1,0 +1,74 @@
+import { addedSkipMarkers, detectWeakening } from 'src/orchestrator/run/test-weakening';
+
+const unknown = { total: null, names: null };
+const none = { baseline: unknown, after: unknown };
+const count = (total: number | null) => ({ total, names: null });
+
+describe('detectWeakening', () => {
+  it('finds a deleted and a renamed test file', () => {
+    const found = detectWeakening(
+      [
+        { status: 'deleted', path: 'test/a.test.js' },
+        { status: 'renamed', path: 'test/b.test.js', newPath: 'test/b.js.bak' },
+      ],
+      none,
+    );
+    expect(found.map((w) => [w.kind, w.file])).toEqual([
+      ['deleted', 'test/a.test.js'],
+      ['renamed', 'test/b.test.js'],
+    ]);
+    expect(found[1].detail).toContain('test/b.js.bak');
+  });
+
+  it.each([
+    ["test('x', () => {});", "test.skip('x', () => {});", '.skip('],
+    ["it('x', () => {});", "it.only('x', () => {});", '.only('],
+    ["it('x', () => {});", "xit('x', () => {});", 'xit('],
+    ["describe('x', () => {});", "xdescribe('x', () => {});", 'xdescribe('],
+    ["test('x', () => {});", "test('x', { skip: true }, () => {});", '{ skip: true }'],
+    ['def test_x(self):', '@pytest.mark.skip\ndef test_x(self):', '@pytest.mark.skip'],
+    [
+      '    def test_x(self):',
+      "    @unittest.skip('later')\n    def test_x(self):",
+      '@unittest.skip',
+    ],
+    ['func TestX(t *testing.T) {', 'func TestX(t *testing.T) {\n\tt.Skip("later")', 't.Skip('],
+    ['#[test]\nfn x() {}', '#[test]\n#[ignore]\nfn x() {}', '#[ignore]'],
+    ['def test_x(self):', "def test_x(self):\n    self.skipTest('no')", 'skipTest('],
+  ])('finds an added marker: %s -> %s', (before, after, label) => {
+    const found = detectWeakening([{ status: 'modified', path: 'test/x', before, after }], none);
+    expect(found).toEqual([expect.objectContaining({ kind: 'skip_marker', file: 'test/x' })]);
+    expect(found[0].detail).toContain(label);
+  });
+
+  it('does not count markers that were there already, nor an unchanged test file', () => {
+    const before = "test.skip('old', () => {});\ntest('a', () => {});";
+    const after = "test.skip('old', () => {});\ntest('a', () => {});\ntest('b', () => {});";
+    expect(detectWeakening([{ status: 'modified', path: 't', before, after }], none)).toEqual([]);
+  });
+
+  it('counts markers: a second skip is found even though one existed', () => {
+    expect(
+      addedSkipMarkers("test.skip('a', f);", "test.skip('a', f);\ntest.skip('b', f);"),
+    ).toEqual([{ label: '.skip(', added: 1 }]);
+  });
+
+  it('finds a regression suite that runs fewer tests than at the baseline, not more', () => {
+    expect(detectWeakening([], { baseline: count(5), after: count(4) })).toEqual([
+      expect.objectContaining({ kind: 'fewer_tests', file: null }),
+    ]);
+    expect(detectWeakening([], { baseline: count(5), after: count(6) })).toEqual([]);
+    expect(detectWeakening([], { baseline: count(5), after: count(null) })).toEqual([]);
+  });
+
+  it('by name where both runs name their tests: one dropped is found though another was added', () => {
+    const found = detectWeakening([], {
+      baseline: { total: 2, names: ['adds', 'adds negatives'] },
+      after: { total: 2, names: ['adds', 'multiplies'] },
+    });
+    expect(found).toEqual([expect.objectContaining({ kind: 'fewer_tests' })]);
+    expect(found[0].detail).toContain(
+      'no longer runs 1 test(s) it ran at the base commit: adds negatives',
+    );
+  });
+});

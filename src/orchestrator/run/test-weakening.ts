@@ -1,0 +1,130 @@
+/**
+ * WEAKENED TESTS: what a change did to the tests that existed at its base commit. Pure: the
+ * changes come in (from `git diff` against the base commit), the findings go out.
+ *
+ * - an existing test file deleted, or renamed (its tests may no longer run);
+ * - a skip or only marker added to an existing test file (`.skip(`, `.only(`, `xit(`,
+ *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
+ *   and the like): counted before and after, so markers that were there already do not count;
+ * - tests the regression suite ran at the baseline and no longer runs (by name where its output
+ *   names every test, else fewer tests by count).
+ */
+
+/** An existing test file the change deleted, renamed or modified (paths project-relative). */
+export type TestFileChange =
+  | { status: 'deleted'; path: string }
+  | { status: 'renamed'; path: string; newPath: string }
+  | { status: 'modified'; path: string; before: string; after: string };
+
+export type WeakeningKind = 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
+
+export interface Weakening {
+  kind: WeakeningKind;
+  /** The test file, or null for the regression suite as a whole. */
+  file: string | null;
+  /** What was done, in words (sent to the agent). */
+  detail: string;
+}
+
+/** Markers that skip tests or run only some of them, across the supported test tools. */
+export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
+  { label: '.skip(', pattern: /(?<!\b(unittest|pytest))\.skip(If)?\s*\(/g },
+  { label: '.only(', pattern: /\.only\s*\(/g },
+  { label: '.todo(', pattern: /\.todo\s*\(/g },
+  { label: 'xit(', pattern: /\bx(it|test)\s*\(/g },
+  { label: 'xdescribe(', pattern: /\bx(describe|context|suite)\s*\(/g },
+  { label: 'fit(/fdescribe(', pattern: /\bf(it|describe)\s*\(/g },
+  { label: '{ skip: true }', pattern: /\b(skip|todo|only)\s*:\s*(true|['"`])/g },
+  { label: '@pytest.mark.skip', pattern: /@pytest\.mark\.(skip|skipif|xfail)\b/g },
+  { label: 'pytest.skip(', pattern: /\bpytest\.skip\s*\(/g },
+  { label: '@unittest.skip', pattern: /@unittest\.(skip|skipIf|skipUnless|expectedFailure)\b/g },
+  { label: 'skipTest(', pattern: /\.skipTest\s*\(/g },
+  { label: 't.Skip(', pattern: /\bt\.Skip(f|Now)?\s*\(/g },
+  { label: '#[ignore]', pattern: /#\[ignore\b/g },
+];
+
+function count(text: string, pattern: RegExp): number {
+  return [...text.matchAll(pattern)].length;
+}
+
+/** The skip or only markers `after` has more of than `before`, with how many more. */
+export function addedSkipMarkers(
+  before: string,
+  after: string,
+): { label: string; added: number }[] {
+  return SKIP_MARKERS.map(({ label, pattern }) => ({
+    label,
+    added: count(after, pattern) - count(before, pattern),
+  })).filter((m) => m.added > 0);
+}
+
+/** The regression suite's tests: how many ran and, where known, their names. */
+export interface SuiteTests {
+  total: number | null;
+  names: readonly string[] | null;
+}
+
+/** Regression tests run at the baseline and after the change. */
+export interface RegressionTotals {
+  baseline: SuiteTests;
+  after: SuiteTests;
+}
+
+/** Fewer regression tests than at the baseline: by name where both runs name them, else by count. */
+function droppedTests(totals: RegressionTotals): Weakening | null {
+  const { baseline, after } = totals;
+  if (baseline.names !== null && after.names !== null) {
+    const now = new Set(after.names);
+    const missing = baseline.names.filter((name) => !now.has(name));
+    if (missing.length === 0) return null;
+    return {
+      kind: 'fewer_tests',
+      file: null,
+      detail: `the regression suite no longer runs ${missing.length} test(s) it ran at the base commit: ${missing.join(', ')}`,
+    };
+  }
+  if (baseline.total === null || after.total === null || after.total >= baseline.total) return null;
+  return {
+    kind: 'fewer_tests',
+    file: null,
+    detail: `the regression suite ran ${after.total} test(s), fewer than the ${baseline.total} it ran at the base commit`,
+  };
+}
+
+/** Everything the change did to weaken the existing tests. */
+export function detectWeakening(
+  changes: readonly TestFileChange[],
+  totals: RegressionTotals,
+): Weakening[] {
+  const found: Weakening[] = [];
+  for (const change of changes) {
+    switch (change.status) {
+      case 'deleted':
+        found.push({
+          kind: 'deleted',
+          file: change.path,
+          detail: `deleted the existing test file ${change.path}`,
+        });
+        break;
+      case 'renamed':
+        found.push({
+          kind: 'renamed',
+          file: change.path,
+          detail: `renamed the existing test file ${change.path} to ${change.newPath}`,
+        });
+        break;
+      case 'modified':
+        for (const m of addedSkipMarkers(change.before, change.after)) {
+          found.push({
+            kind: 'skip_marker',
+            file: change.path,
+            detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${change.path}`,
+          });
+        }
+        break;
+    }
+  }
+  const dropped = droppedTests(totals);
+  if (dropped !== null) found.push(dropped);
+  return found;
+}

@@ -1,0 +1,472 @@
+import { concatMap, defer, from, map, Observable, of } from 'rxjs';
+import { TestReportSummary } from 'src/simulated-human';
+import {
+  readVerification,
+  StatusReason,
+  TaskPatch,
+  VerificationEvidence,
+  VerificationRun,
+} from 'src/tasks';
+import { formatCommandLine, splitCommandLine, TestRunReport } from 'src/test-runner';
+import {
+  compareRegression,
+  RegressionResult,
+  regressionResult,
+} from 'src/orchestrator/run/regression-comparison';
+import { rerunArgv } from 'src/orchestrator/run/rerun-command';
+import { RunPorts } from 'src/orchestrator/run/run-ports';
+import { RunContext } from 'src/orchestrator/run/run-state';
+import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
+import { TestPhase } from 'src/orchestrator/run/test-phase';
+import { detectWeakening } from 'src/orchestrator/run/test-weakening';
+
+/** Longest output excerpt kept per run in the evidence. */
+const EXCERPT_BYTES = 4 * 1024;
+
+/** What a verified test round leads to: completion, or the problem sent back to the agent. */
+export type Judgement =
+  | { kind: 'completed'; reason: StatusReason }
+  | { kind: 'feedback'; report: TestReportSummary };
+
+function excerpt(output: string): string {
+  const bytes = Buffer.from(output, 'utf8');
+  if (bytes.length <= EXCERPT_BYTES) return output;
+  const half = EXCERPT_BYTES / 2;
+  return `${bytes.subarray(0, half).toString('utf8')}\n[... ${bytes.length - EXCERPT_BYTES} bytes cut ...]\n${bytes.subarray(-half).toString('utf8')}`;
+}
+
+/** A test run as the evidence keeps it; `result` when its output was read for the comparison. */
+function toRun(
+  report: TestRunReport,
+  commit: string | null,
+  result: RegressionResult | null = null,
+): VerificationRun {
+  const counts = { passed: 0, failed: 0, errored: 0, skipped: 0 };
+  for (const c of report.cases) {
+    if (c.status === 'error') counts.errored += 1;
+    else counts[c.status] += 1;
+  }
+  return {
+    command: report.command,
+    commit,
+    exit_code: report.exitCode,
+    timed_out: report.timedOut,
+    duration_ms: report.durationMs,
+    counts,
+    total: result?.total ?? (report.kind === 'generated' ? report.cases.length : null),
+    failing:
+      result?.failing ??
+      report.cases.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => c.name),
+    tests: result?.names ?? null,
+    output_excerpt: excerpt(report.output),
+  };
+}
+
+/** A regression run of the evidence, read back for the comparison. */
+function resultOf(run: VerificationRun, granularity: 'test' | 'command'): RegressionResult {
+  return {
+    granularity,
+    passed: run.exit_code === 0 && !run.timed_out,
+    total: run.total,
+    failing: run.failing,
+    names: run.tests ?? null,
+    format: null,
+  };
+}
+
+function emptyEvidence(baseCommit: string | null): VerificationEvidence {
+  return {
+    base_commit: baseCommit,
+    head_commit: null,
+    baseline: null,
+    baseline_reused: false,
+    generated: null,
+    generated_at_base: null,
+    regression: null,
+    regression_rerun: null,
+    rerun_scope: null,
+    regression_granularity: null,
+    pre_existing_failures: [],
+    new_failures: [],
+    flaky_tests: [],
+    weakening: [],
+    test_changes_allowed: false,
+    not_checked: [],
+    verdict: 'tests_failed',
+    reason: 'not verified yet',
+    checked_at: new Date(0).toISOString(),
+  };
+}
+
+type FailingTest = TestReportSummary['failures'][number];
+
+const problem = (name: string, output: string): FailingTest => ({
+  kind: 'generated',
+  name,
+  filePath: null,
+  status: 'failed',
+  output,
+});
+
+/**
+ * VERIFIED COMPLETION. A test round that passed is not yet proof: before a task completes,
+ *
+ * 1. the regression suite is judged against its baseline (taken before the agent's first turn, at
+ *    the base commit, or reused from an earlier task on the same commit and command): failures
+ *    that were there already do not block, new ones are run again once and block unless they
+ *    pass then (flaky);
+ * 2. the change may not weaken the tests of its base commit (delete or rename test files, add skip
+ *    or only markers, run fewer regression tests) unless the task allows test changes;
+ * 3. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
+ *    there (else they do not test the change), unless the task does not require it.
+ *
+ * What could not be checked (no base commit outside git, no baseline) is named in the evidence
+ * and in the completed task's reason. The evidence is stored on the task after each judgement.
+ */
+export class Verification {
+  private evidence: VerificationEvidence;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly ports: RunPorts,
+    private readonly tests: TestPhase,
+    private readonly workspace: RunWorkspace,
+  ) {
+    this.evidence =
+      readVerification(ctx.task.verification ?? null) ?? emptyEvidence(ctx.task.baseCommit);
+  }
+
+  private get regressionCommand(): string | null {
+    const command = this.ctx.regressionCommand;
+    return command === null || command.trim() === '' ? null : command;
+  }
+
+  private get baseCommit(): string | null {
+    return this.ctx.task.baseCommit ?? null;
+  }
+
+  /** The baseline is still to be taken: a regression command, and none taken or reused yet. */
+  get needsBaseline(): boolean {
+    return this.regressionCommand !== null && this.evidence.baseline === null;
+  }
+
+  /**
+   * Takes the regression baseline in the workspace as it is now (before the agent's first turn),
+   * or reuses the one stored for the task's base commit and command.
+   */
+  baseline(): Observable<void> {
+    const command = this.regressionCommand;
+    if (command === null) return of(undefined);
+    const base = this.baseCommit;
+    return defer(async () => {
+      await this.ports.log.update({ phase: 'running_baseline' });
+      return base === null ? null : this.ports.verification.findBaseline(base, command);
+    }).pipe(
+      concatMap((stored) => {
+        if (stored !== null) {
+          this.evidence.baseline = stored;
+          this.evidence.baseline_reused = true;
+          return from(this.save());
+        }
+        return this.tests
+          .runExtra(this.ports.tests.runRegression(this.workspace.directory, command), 'baseline')
+          .pipe(
+            concatMap(async (report) => {
+              const run = toRun(report, base, regressionResult(report));
+              this.evidence.baseline = run;
+              this.evidence.baseline_reused = false;
+              if (base !== null) await this.ports.verification.saveBaseline(base, command, run);
+              await this.save();
+            }),
+          );
+      }),
+      map(() => undefined),
+    );
+  }
+
+  /** Judges a test round (generated tests, then the regression suite): completion or feedback. */
+  judge(reports: readonly TestRunReport[], files: readonly string[]): Observable<Judgement> {
+    return defer(() => {
+      const generated = reports.find((r) => r.kind === 'generated') ?? null;
+      const regression = reports.find((r) => r.kind === 'regression') ?? null;
+      this.startEvidence(generated, regression);
+      const regression$: Observable<TestRunReport | null> =
+        regression === null ? of(null) : this.judgeRegression(regression);
+      return regression$.pipe(
+        concatMap((blocking) => {
+          if (generated === null || !generated.passed || blocking !== null) {
+            const failed = [
+              ...(generated !== null && !generated.passed ? [generated] : []),
+              ...(blocking !== null ? [blocking] : []),
+            ];
+            return from(this.sendBack(failed, generated !== null && !generated.passed));
+          }
+          return this.afterGreen(files);
+        }),
+      );
+    });
+  }
+
+  /** The patch that completes the evidence once the change is committed. */
+  completed(headCommit: string | null): TaskPatch {
+    this.evidence.head_commit = headCommit;
+    return { verification: JSON.stringify(this.evidence) };
+  }
+
+  private startEvidence(generated: TestRunReport | null, regression: TestRunReport | null): void {
+    const e = this.evidence;
+    e.base_commit = this.baseCommit;
+    e.generated = generated === null ? null : toRun(generated, null);
+    e.regression =
+      regression === null ? null : toRun(regression, null, regressionResult(regression));
+    e.generated_at_base = null;
+    e.regression_rerun = null;
+    e.rerun_scope = null;
+    e.regression_granularity = null;
+    e.pre_existing_failures = [];
+    e.new_failures = [];
+    e.flaky_tests = [];
+    e.weakening = [];
+    e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
+    e.not_checked = [];
+  }
+
+  /**
+   * Compares the regression run with the baseline, running it once more for new failures; emits
+   * the run whose failures block (null when none do).
+   */
+  private judgeRegression(report: TestRunReport): Observable<TestRunReport | null> {
+    const e = this.evidence;
+    const command = formatCommandLine(report.command);
+    const after = regressionResult(report);
+    const baseline = e.baseline === null ? null : resultOf(e.baseline, after.granularity);
+    if (e.baseline === null) {
+      e.not_checked.push(
+        'baseline: no regression baseline was taken (the task resumed after its agent had started), so every regression failure counts as new',
+      );
+    }
+    const first = compareRegression(command, baseline, after, null);
+    const record = (c: typeof first): void => {
+      e.regression_granularity = c.granularity;
+      e.pre_existing_failures = c.preExisting;
+      e.new_failures = c.newFailures;
+      e.flaky_tests = c.flaky;
+    };
+    record(first);
+    if (first.newFailures.length === 0) return of(null);
+    return this.tests
+      .runExtra(
+        this.ports.tests.runRegression(
+          this.workspace.directory,
+          this.rerunCommand(report, after, first.newFailures),
+        ),
+        'regression_rerun',
+      )
+      .pipe(
+        map((rerunReport) => {
+          const rerun = regressionResult(rerunReport);
+          e.regression_rerun = toRun(rerunReport, null, rerun);
+          const second = compareRegression(command, baseline, after, rerun);
+          record(second);
+          return second.newFailures.length > 0 ? report : null;
+        }),
+      );
+  }
+
+  /**
+   * The command that runs the new failures again: the regression command narrowed to them where
+   * the tool allows (`rerun-command.ts`), else the whole command.
+   */
+  private rerunCommand(
+    report: TestRunReport,
+    after: RegressionResult,
+    failures: readonly string[],
+  ): string {
+    const whole = this.regressionCommand ?? formatCommandLine(report.command);
+    const narrowed =
+      after.granularity === 'test' && after.format !== null
+        ? rerunArgv(report.command, after.format, failures)
+        : null;
+    if (narrowed === null) {
+      this.evidence.rerun_scope = 'command';
+      return whole;
+    }
+    const line = formatCommandLine(narrowed);
+    try {
+      if (JSON.stringify(splitCommandLine(line)) !== JSON.stringify(narrowed)) return whole;
+    } catch {
+      return whole;
+    }
+    this.evidence.rerun_scope = 'tests';
+    return line;
+  }
+
+  private async sendBack(
+    failed: readonly TestRunReport[],
+    generatedFailed: boolean,
+  ): Promise<Judgement> {
+    const e = this.evidence;
+    const summary = this.ports.human.summarizeTests(failed);
+    if (generatedFailed) {
+      await this.conclude('tests_failed', 'the generated tests did not pass');
+      return { kind: 'feedback', report: summary };
+    }
+    await this.conclude(
+      'regression_broken',
+      `the regression suite has new failures: ${e.new_failures.join(', ')}`,
+    );
+    const pre =
+      e.pre_existing_failures.length > 0
+        ? `\n\nThese failed before your change too and are not yours to fix: ${e.pre_existing_failures.join(', ')}.`
+        : '';
+    return {
+      kind: 'feedback',
+      report: {
+        ...summary,
+        failures: [
+          problem(
+            'Your change broke regression tests that passed before it',
+            `New failures (they passed at the base commit and failed twice now): ${e.new_failures.join(', ')}.${pre}`,
+          ),
+          ...summary.failures,
+        ],
+      },
+    };
+  }
+
+  /** The round is green: the weakening check, then the generated tests at the base commit. */
+  private afterGreen(files: readonly string[]): Observable<Judgement> {
+    return defer(async () => {
+      await this.ports.log.update({ phase: 'verifying' });
+      return this.checkWeakening();
+    }).pipe(
+      concatMap((weakened) => {
+        if (weakened !== null) return of(weakened);
+        return this.checkFailingAtBase(files);
+      }),
+    );
+  }
+
+  private async checkWeakening(): Promise<Judgement | null> {
+    const e = this.evidence;
+    const base = this.baseCommit;
+    const changes =
+      base === null
+        ? []
+        : await this.ports.verification.testChanges(this.workspace.directory, base);
+    if (base === null) {
+      e.not_checked.push(
+        'test changes: the project is not a git repository with a base commit, so deleted, renamed or skipped tests could not be found',
+      );
+    }
+    e.weakening = detectWeakening(changes, {
+      baseline: { total: e.baseline?.total ?? null, names: e.baseline?.tests ?? null },
+      after: { total: e.regression?.total ?? null, names: e.regression?.tests ?? null },
+    });
+    if (e.weakening.length === 0 || e.test_changes_allowed) return null;
+    const what = e.weakening.map((w) => `- You ${w.detail}.`).join('\n');
+    await this.conclude(
+      'tests_weakened',
+      `the change weakened the existing tests: ${e.weakening.map((w) => w.detail).join('; ')}`,
+    );
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Existing tests were weakened',
+            `${what}\nExisting tests must keep running and passing: undo these changes, and fix the code instead of the tests.`,
+          ),
+        ],
+        output: what,
+        failed: e.weakening.length,
+        total: e.weakening.length,
+      },
+    };
+  }
+
+  private checkFailingAtBase(files: readonly string[]): Observable<Judgement> {
+    const e = this.evidence;
+    const base = this.baseCommit;
+    if (!(this.ctx.task.requireFailingTests ?? true)) {
+      e.not_checked.push(
+        'failing tests: require_failing_tests is false, so the generated tests were not run at the base commit',
+      );
+      return from(this.complete());
+    }
+    if (base === null) {
+      e.not_checked.push(
+        'failing tests: the project is not a git repository with a base commit, so the generated tests could not be run without the change',
+      );
+      return from(this.complete());
+    }
+    return this.tests
+      .runExtra(
+        this.ports.verification.runAtBase(
+          this.workspace.directory,
+          base,
+          files,
+          this.ctx.testCommand,
+        ),
+        'generated_at_base',
+      )
+      .pipe(
+        concatMap(async (report): Promise<Judgement> => {
+          e.generated_at_base = toRun(report, base);
+          if (!report.passed) return this.complete();
+          await this.conclude(
+            'tests_pass_without_change',
+            'the generated tests pass at the base commit too, so they do not test the change',
+          );
+          return {
+            kind: 'feedback',
+            report: {
+              failures: [
+                problem(
+                  'Your tests pass without your change',
+                  `Every one of your tests also passes on the code before your change (base commit ${base}), so none of them tests it. Write tests that exercise the new behaviour: at least one must fail without your change.\n\nThe run at the base commit:\n${report.output}`,
+                ),
+              ],
+              output: report.output,
+              failed: 0,
+              total: report.cases.length,
+            },
+          };
+        }),
+      );
+  }
+
+  private async complete(): Promise<Judgement> {
+    const e = this.evidence;
+    const reason: StatusReason =
+      this.baseCommit === null
+        ? 'verified_without_base'
+        : !(this.ctx.task.requireFailingTests ?? true)
+          ? 'verified_without_failing_tests'
+          : e.weakening.length > 0
+            ? 'verified_with_test_changes'
+            : 'verified';
+    const notes = [
+      ...e.not_checked,
+      ...(e.weakening.length > 0
+        ? [`test changes allowed: ${e.weakening.map((w) => w.detail).join('; ')}`]
+        : []),
+    ];
+    await this.conclude(
+      'verified',
+      notes.length === 0 ? 'verified' : `verified, except: ${notes.join('; ')}`,
+    );
+    return { kind: 'completed', reason };
+  }
+
+  private async conclude(verdict: VerificationEvidence['verdict'], reason: string): Promise<void> {
+    this.evidence.verdict = verdict;
+    this.evidence.reason = reason;
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    this.evidence.checked_at = new Date(this.ports.clock.nowMs()).toISOString();
+    await this.ports.log.update({ verification: JSON.stringify(this.evidence) });
+  }
+}

@@ -1,0 +1,94 @@
+import { Logger } from '@nestjs/common';
+import { Observable, Subscription } from 'rxjs';
+import { Task } from 'src/tasks';
+import { TestRunEvent, TestRunnerService } from 'src/test-runner';
+import { BaseCheckout, ScratchCheckout } from 'src/workspaces';
+import { VerificationPort } from 'src/orchestrator/run/run-ports';
+import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
+
+const logger = new Logger('Verification');
+
+/**
+ * Runs generated tests in a scratch checkout of the base commit: created, the tests run, removed,
+ * then the report. Unsubscribing ends the tests and removes the checkout.
+ */
+function runInScratch(
+  base: BaseCheckout,
+  tests: TestRunnerService,
+  args: {
+    directory: string;
+    baseCommit: string;
+    files: readonly string[];
+    testCommand: string | null;
+  },
+): Observable<TestRunEvent> {
+  return new Observable<TestRunEvent>((subscriber) => {
+    let checkout: ScratchCheckout | null = null;
+    let removal: Promise<void> | null = null;
+    let inner: Subscription | null = null;
+    let closed = false;
+    const remove = (): Promise<void> => {
+      if (checkout === null) return Promise.resolve();
+      removal ??= checkout.remove();
+      return removal;
+    };
+    base.checkout(args.directory, args.baseCommit, args.files).then(
+      (made) => {
+        checkout = made;
+        if (closed) {
+          remove().catch((error: unknown) => logger.warn(`scratch checkout: ${String(error)}`));
+          return;
+        }
+        let report: TestRunEvent | null = null;
+        inner = tests.runGenerated(made.directory, args.files, args.testCommand).subscribe({
+          next: (event) => {
+            if (event.type === 'report') report = event;
+            else subscriber.next(event);
+          },
+          error: (error: unknown) => {
+            remove().then(
+              () => subscriber.error(error),
+              () => subscriber.error(error),
+            );
+          },
+          complete: () => {
+            remove().then(
+              () => {
+                if (report !== null) subscriber.next(report);
+                subscriber.complete();
+              },
+              (error: unknown) => subscriber.error(error),
+            );
+          },
+        });
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => {
+      closed = true;
+      inner?.unsubscribe();
+      remove().catch((error: unknown) => logger.warn(`scratch checkout: ${String(error)}`));
+    };
+  });
+}
+
+/** The run's `VerificationPort` for `task`: stored baselines, git against the base commit, tests. */
+export function verificationPort(
+  task: Task,
+  baselines: RegressionBaselines,
+  base: BaseCheckout,
+  tests: TestRunnerService,
+): VerificationPort {
+  const key = (baseCommit: string, command: string) => ({
+    projectPath: task.projectPath,
+    baseCommit,
+    command,
+  });
+  return {
+    findBaseline: (baseCommit, command) => baselines.find(key(baseCommit, command)),
+    saveBaseline: (baseCommit, command, run) => baselines.save(key(baseCommit, command), run),
+    testChanges: (directory, baseCommit) => base.testChanges(directory, baseCommit),
+    runAtBase: (directory, baseCommit, files, testCommand) =>
+      runInScratch(base, tests, { directory, baseCommit, files, testCommand }),
+  };
+}

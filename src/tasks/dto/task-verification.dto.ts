@@ -1,0 +1,215 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { STATUS_REASONS, type StatusReason, TaskStatus } from 'src/tasks/task-status';
+
+const VERDICTS = [
+  'verified',
+  'tests_failed',
+  'tests_pass_without_change',
+  'tests_weakened',
+  'regression_broken',
+] as const;
+
+export class VerificationCountsDto {
+  @ApiProperty({ example: 3 })
+  passed!: number;
+
+  @ApiProperty({ example: 0 })
+  failed!: number;
+
+  @ApiProperty({ example: 0 })
+  errored!: number;
+
+  @ApiProperty({ example: 0 })
+  skipped!: number;
+}
+
+/** One test command run for the verification. */
+export class VerificationRunDto {
+  @ApiProperty({ type: [String], example: ['node', '--test'] })
+  command!: string[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The commit it ran at: the base commit, or null for the change (its workspace)',
+  })
+  commit!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 0 })
+  exit_code!: number | null;
+
+  @ApiProperty({ example: false })
+  timed_out!: boolean;
+
+  @ApiProperty({ example: 412 })
+  duration_ms!: number;
+
+  @ApiProperty({
+    type: VerificationCountsDto,
+    description: 'Test cases stored for the run (a regression run counts as one case)',
+  })
+  counts!: VerificationCountsDto;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "Tests run, where known (from the tool's output or report)",
+  })
+  total!: number | null;
+
+  @ApiProperty({
+    type: [String],
+    description: 'Failing tests by name (the command, when results are per command)',
+  })
+  failing!: string[];
+
+  @ApiProperty({
+    type: [String],
+    nullable: true,
+    description: 'Every test run by name, where the output names them all (TAP); else null',
+  })
+  tests!: string[] | null;
+
+  @ApiProperty({ description: 'The start and end of the output (4 KiB at most)' })
+  output_excerpt!: string;
+}
+
+export class VerificationWeakeningDto {
+  @ApiProperty({ enum: ['deleted', 'renamed', 'skip_marker', 'fewer_tests'] })
+  kind!: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
+
+  @ApiProperty({ type: String, nullable: true, example: 'test/math.test.js' })
+  file!: string | null;
+
+  @ApiProperty({ example: 'deleted the existing test file test/math.test.js' })
+  detail!: string;
+}
+
+/** `GET /api/v1/tasks/{id}/verification`: the evidence behind a task's verdict. */
+export class TaskVerificationResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  task_id!: string;
+
+  @ApiProperty({ enum: TaskStatus })
+  status!: TaskStatus;
+
+  @ApiProperty({ enum: STATUS_REASONS, nullable: true })
+  status_reason!: StatusReason | null;
+
+  @ApiProperty({ description: 'The generated tests must fail or error at the base commit' })
+  require_failing_tests!: boolean;
+
+  @ApiProperty({ description: 'Weakening existing tests does not block completion' })
+  allow_test_changes!: boolean;
+
+  @ApiProperty({
+    description: 'The tests were judged at least once (false: every field below is empty)',
+  })
+  checked!: boolean;
+
+  @ApiProperty({ type: String, nullable: true })
+  base_commit!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  head_commit!: string | null;
+
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description: 'The regression suite at the base commit, before the agent started',
+  })
+  baseline!: VerificationRunDto | null;
+
+  @ApiProperty({ description: 'The baseline was taken by an earlier task on the same commit' })
+  baseline_reused!: boolean;
+
+  @ApiProperty({ type: VerificationRunDto, nullable: true })
+  generated!: VerificationRunDto | null;
+
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description: 'The generated tests alone, in a scratch checkout of the base commit',
+  })
+  generated_at_base!: VerificationRunDto | null;
+
+  @ApiProperty({ type: VerificationRunDto, nullable: true })
+  regression!: VerificationRunDto | null;
+
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description: 'The regression suite run again for failures the baseline did not have',
+  })
+  regression_rerun!: VerificationRunDto | null;
+
+  @ApiProperty({
+    enum: ['tests', 'command'],
+    nullable: true,
+    description:
+      'What the rerun ran: the new failures alone (node --test by name pattern, unittest by id, pytest by node id) or the whole regression command',
+  })
+  rerun_scope!: 'tests' | 'command' | null;
+
+  @ApiProperty({
+    enum: ['test', 'command'],
+    nullable: true,
+    description:
+      'How fine the regression comparison is: per test (names read from TAP, unittest or pytest output) or per command',
+  })
+  regression_granularity!: 'test' | 'command' | null;
+
+  @ApiProperty({ type: [String] })
+  pre_existing_failures!: string[];
+
+  @ApiProperty({ type: [String] })
+  new_failures!: string[];
+
+  @ApiProperty({ type: [String] })
+  flaky_tests!: string[];
+
+  @ApiProperty({ type: [VerificationWeakeningDto] })
+  weakening!: VerificationWeakeningDto[];
+
+  @ApiProperty({ type: [String], description: 'Checks that could not be made, each with why' })
+  not_checked!: string[];
+
+  @ApiProperty({ enum: VERDICTS, nullable: true })
+  verdict!: (typeof VERDICTS)[number] | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'verified' })
+  reason!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  checked_at!: string | null;
+}
+
+/** The verification in a task's details: the verdict and what it rests on, in short. */
+export class VerificationSummaryDto {
+  @ApiProperty({ enum: VERDICTS })
+  verdict!: (typeof VERDICTS)[number];
+
+  @ApiProperty({ example: 'verified' })
+  reason!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  base_commit!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  head_commit!: string | null;
+
+  @ApiProperty({ type: [String] })
+  not_checked!: string[];
+
+  @ApiProperty({ type: [String] })
+  pre_existing_failures!: string[];
+
+  @ApiProperty({ type: [String] })
+  new_failures!: string[];
+
+  @ApiProperty({ type: [String] })
+  flaky_tests!: string[];
+
+  @ApiProperty({ type: [String], description: 'What weakened the existing tests, in words' })
+  weakening!: string[];
+}

@@ -1,0 +1,90 @@
+/**
+ * THE EVIDENCE OF A TASK'S VERIFICATION, as stored on the task (`tasks.verification`, JSON) and
+ * shown by `GET /api/v1/tasks/{id}/verification`: what ran, where, with what result, and the
+ * verdict. Written by the run (`src/orchestrator/run/verification.ts`) after each verification.
+ */
+
+export interface VerificationCounts {
+  passed: number;
+  failed: number;
+  errored: number;
+  skipped: number;
+}
+
+/** One test command run for the verification. */
+export interface VerificationRun {
+  command: string[];
+  /** The commit it ran at: the base commit, or null for the task's change (its workspace). */
+  commit: string | null;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  counts: VerificationCounts;
+  /** Tests run, where known (from the tool's output or its report). */
+  total: number | null;
+  /** The failing tests by name (or the command, when results are per command). */
+  failing: string[];
+  /** Every test run by name, where the output names them all (TAP); else null. */
+  tests: string[] | null;
+  output_excerpt: string;
+}
+
+export interface VerificationWeakening {
+  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
+  file: string | null;
+  detail: string;
+}
+
+export type VerificationVerdict =
+  | 'verified'
+  | 'tests_failed'
+  | 'tests_pass_without_change'
+  | 'tests_weakened'
+  | 'regression_broken';
+
+export interface VerificationEvidence {
+  base_commit: string | null;
+  /** The commit of the change (set once a COMPLETED task's change is committed). */
+  head_commit: string | null;
+  /** The regression suite before the agent's first turn, at the base commit. */
+  baseline: VerificationRun | null;
+  /** The baseline was taken by an earlier task on the same base commit and command. */
+  baseline_reused: boolean;
+  /** The generated tests on the change. */
+  generated: VerificationRun | null;
+  /** The generated tests alone, in a scratch checkout of the base commit. */
+  generated_at_base: VerificationRun | null;
+  /** The regression suite on the change. */
+  regression: VerificationRun | null;
+  /** The regression suite again, for the failures it had that were not at the baseline. */
+  regression_rerun: VerificationRun | null;
+  /** What the rerun ran: the new failures alone (`tests`), or the whole command (`command`). */
+  rerun_scope: 'tests' | 'command' | null;
+  /** How fine the regression comparison is: per test (names read from the output) or per command. */
+  regression_granularity: 'test' | 'command' | null;
+  pre_existing_failures: string[];
+  new_failures: string[];
+  flaky_tests: string[];
+  weakening: VerificationWeakening[];
+  /** The task allowed test changes: weakening found is recorded but does not block. */
+  test_changes_allowed: boolean;
+  /** Checks that could not be made, each with why. */
+  not_checked: string[];
+  verdict: VerificationVerdict;
+  /** `verified`, or why not, in words. */
+  reason: string;
+  checked_at: string;
+}
+
+/** The evidence stored on a task, or null when there is none or it cannot be read. */
+export function readVerification(json: string | null): VerificationEvidence | null {
+  if (json === null) return null;
+  try {
+    const value = JSON.parse(json) as Partial<VerificationEvidence> | null;
+    return value !== null && typeof value.verdict === 'string'
+      ? (value as VerificationEvidence)
+      : null;
+  } catch {
+    return null;
+  }
+}

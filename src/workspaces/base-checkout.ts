@@ -1,0 +1,134 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CHILD_ISOLATION, ChildIsolation, childTempDir, readChildFile } from 'src/process';
+import { isTestFile } from 'src/test-runner';
+import { Git } from 'src/workspaces/git';
+import { RepositoryLocks } from 'src/workspaces/repository-locks';
+
+/** Largest test file read from a workspace or from the base commit. */
+const MAX_TEST_FILE_BYTES = 4 * 1024 * 1024;
+
+/** An existing test file a change deleted, renamed or modified, relative to the project. */
+export type BaseTestChange =
+  | { status: 'deleted'; path: string }
+  | { status: 'renamed'; path: string; newPath: string }
+  | { status: 'modified'; path: string; before: string; after: string };
+
+/** A clean checkout of a base commit for a while: where the project is in it. */
+export interface ScratchCheckout {
+  /** The project's place in the checkout (where the tests run). */
+  directory: string;
+  /** Removes the checkout (git's worktree entry and its files). */
+  remove(): Promise<void>;
+}
+
+/**
+ * THE BASE COMMIT NEXT TO A CHANGE, for its verification: what the change did to the test files
+ * that existed at the base commit (`testChanges`, from `git diff` of the workspace against it),
+ * and a scratch checkout of the base commit (detached, in a temporary directory, removed after
+ * use) with some of the workspace's files copied in (`checkout`).
+ */
+@Injectable()
+export class BaseCheckout {
+  private readonly logger = new Logger('BaseCheckout');
+
+  constructor(
+    private readonly git: Git,
+    private readonly locks: RepositoryLocks,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
+  ) {}
+
+  /** Test files of the base commit that the work tree at `directory` deleted, renamed or modified. */
+  async testChanges(directory: string, baseCommit: string): Promise<BaseTestChange[]> {
+    const out = await this.git.text(
+      ['diff', '--relative', '--name-status', '-z', '-M', baseCommit, '--'],
+      { cwd: directory },
+    );
+    const fields = out.split('\0').filter((f) => f !== '');
+    const changes: BaseTestChange[] = [];
+    for (let i = 0; i < fields.length; ) {
+      const status = fields[i];
+      if (status.startsWith('R') || status.startsWith('C')) {
+        const [from, to] = [fields[i + 1], fields[i + 2]];
+        i += 3;
+        if (status.startsWith('R') && isTestFile(from, 'unknown')) {
+          changes.push({ status: 'renamed', path: from, newPath: to });
+        }
+        continue;
+      }
+      const path = fields[i + 1];
+      i += 2;
+      if (!isTestFile(path, 'unknown')) continue;
+      if (status === 'D') changes.push({ status: 'deleted', path });
+      else if (status === 'M' || status === 'T') {
+        const before = await this.fileAt(directory, baseCommit, path);
+        const after = readChildFile(join(directory, path), MAX_TEST_FILE_BYTES) ?? '';
+        changes.push({ status: 'modified', path, before, after });
+      }
+    }
+    return changes;
+  }
+
+  private async fileAt(directory: string, commit: string, path: string): Promise<string> {
+    const result = await this.git.run(['show', `${commit}:./${path}`], {
+      cwd: directory,
+      maxOutputBytes: MAX_TEST_FILE_BYTES,
+    });
+    return result.exitCode === 0 ? result.stdout.toString('utf8') : '';
+  }
+
+  /**
+   * A detached checkout of `baseCommit` of the repository the work tree at `directory` belongs
+   * to, with `files` (relative to `directory`, regular files only) copied from there into the
+   * same place in it.
+   */
+  async checkout(
+    directory: string,
+    baseCommit: string,
+    files: readonly string[],
+  ): Promise<ScratchCheckout> {
+    const gitDir = await this.git.text(
+      ['rev-parse', '--path-format=absolute', '--git-common-dir'],
+      {
+        cwd: directory,
+      },
+    );
+    const prefix = await this.git.text(['rev-parse', '--show-prefix'], { cwd: directory });
+    const temp = childTempDir(this.isolation, 'cta-base-');
+    const path = join(temp, 'checkout');
+    const repo = { cwd: gitDir, gitDir };
+    try {
+      await this.locks.withLock(gitDir, () =>
+        this.git.text(['worktree', 'add', '--quiet', '--detach', path, baseCommit], repo),
+      );
+    } catch (error) {
+      rmSync(temp, { recursive: true, force: true });
+      throw error;
+    }
+    const projectDir = join(path, prefix);
+    for (const file of files) {
+      const content = readChildFile(join(directory, file), MAX_TEST_FILE_BYTES);
+      if (content === null) continue;
+      mkdirSync(dirname(join(projectDir, file)), { recursive: true });
+      writeFileSync(join(projectDir, file), content);
+    }
+    return {
+      directory: projectDir,
+      remove: () => this.remove(gitDir, path, temp),
+    };
+  }
+
+  private async remove(gitDir: string, path: string, temp: string): Promise<void> {
+    const repo = { cwd: gitDir, gitDir };
+    await this.locks.withLock(gitDir, async () => {
+      const removed = await this.git.run(['worktree', 'remove', '--force', '--force', path], repo);
+      if (removed.exitCode !== 0) {
+        this.logger.warn(`git worktree remove ${path} failed (${removed.stderr.trim()}); pruning`);
+        rmSync(temp, { recursive: true, force: true });
+        await this.git.run(['worktree', 'prune'], repo);
+      }
+    });
+    rmSync(temp, { recursive: true, force: true });
+  }
+}

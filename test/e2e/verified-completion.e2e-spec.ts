@@ -1,0 +1,581 @@
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import type { TaskStatsResponseDto, TaskVerificationResponseDto } from 'sdk/client';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import {
+  FAKE_CLAUDE,
+  fakeClaudeWorkdir,
+  fakeScript,
+  getDetails,
+  quoted,
+  TaskDetails,
+  waitForTerminal,
+} from 'test/e2e/support/task-polling';
+import { git, linkedWorktrees } from 'test/e2e/support/git-repos';
+import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
+
+/**
+ * VERIFIED COMPLETION end to end: the real AppModule with the orchestrator on and
+ * REQUIRE_FAILING_TESTS=true, scripted fake agents (honest ones and cheats) in temporary git
+ * repositories of a Node (`node --test`) and a Python (`unittest`) project whose regression
+ * suites have a test that already fails at the base commit. The evidence
+ * (`GET /tasks/{id}/verification`) and the stats (`GET /stats`) are checked against what ran.
+ */
+
+const workdir = fakeClaudeWorkdir('cta-verify-e2e-');
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), content);
+  }
+}
+
+/** A project directory with `files`, committed in a new git repository unless `plain`. */
+function project(name: string, files: Record<string, string>, plain = false): string {
+  const dir = join(workdir.root(), name);
+  mkdirSync(dir, { recursive: true });
+  writeFiles(dir, files);
+  if (!plain) {
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'base');
+  }
+  return realpathSync(dir);
+}
+
+const NODE_PROJECT: Record<string, string> = {
+  'package.json': JSON.stringify({ name: 'p', private: true, scripts: { test: 'node --test' } }),
+  'src/math.js': "'use strict';\n\nexports.add = (a, b) => a + b;\n",
+  'test/math.test.js': [
+    "'use strict';",
+    "const test = require('node:test');",
+    "const assert = require('node:assert');",
+    "const { add } = require('../src/math');",
+    '',
+    "test('adds', () => assert.strictEqual(add(2, 3), 5));",
+    "test('adds negatives', () => assert.strictEqual(add(-2, -3), -5));",
+    '',
+  ].join('\n'),
+  'test/broken.test.js': [
+    "'use strict';",
+    "const test = require('node:test');",
+    "const assert = require('node:assert');",
+    '',
+    "test('known bug', () => assert.fail('broken before any task'));",
+    '',
+  ].join('\n'),
+  'test/flaky.test.js': [
+    "'use strict';",
+    "const fs = require('node:fs');",
+    "const path = require('node:path');",
+    "const test = require('node:test');",
+    "const assert = require('node:assert');",
+    '',
+    "test('sometimes slow', () => {",
+    "  const marker = path.join(__dirname, '..', '.flaky-once');",
+    '  if (fs.existsSync(marker)) {',
+    '    fs.rmSync(marker);',
+    "    assert.fail('timed out once');",
+    '  }',
+    '});',
+    '',
+  ].join('\n'),
+};
+
+const MATH_WITH_MULTIPLY =
+  "'use strict';\n\nexports.add = (a, b) => a + b;\nexports.multiply = (a, b) => a * b;\n";
+const MATH_BROKEN =
+  "'use strict';\n\nexports.add = (a, b) => a - b;\nexports.multiply = (a, b) => a * b;\n";
+const MULTIPLY_TEST = [
+  "'use strict';",
+  "const test = require('node:test');",
+  "const assert = require('node:assert');",
+  "const { multiply } = require('../src/math');",
+  '',
+  "test('multiplies', () => assert.strictEqual(multiply(3, 4), 12));",
+  '',
+].join('\n');
+const MATH_TEST_ONE = [
+  "'use strict';",
+  "const test = require('node:test');",
+  "const assert = require('node:assert');",
+  "const { add } = require('../src/math');",
+  '',
+  "test('adds', () => assert.strictEqual(add(2, 3), 5));",
+  '',
+].join('\n');
+const MATH_TEST_SKIPPED = NODE_PROJECT['test/math.test.js'].replace(
+  "test('adds negatives'",
+  "test.skip('adds negatives'",
+);
+
+const edit = (...files: [string, string][]): string =>
+  `edit-files ${files.map(([p, c]) => `path=${p} content=${quoted(c)}`).join(' ')}`;
+const multiplyChange = edit(['src/math.js', MATH_WITH_MULTIPLY]);
+const multiplyTests = edit(['test/multiply.test.js', MULTIPLY_TEST]);
+
+const ENV: Record<string, string> = {
+  ORCHESTRATOR_ENABLED: 'true',
+  QUEUE_POLL_MS: '100',
+  MAX_CONCURRENT_TASKS: '4',
+  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+  CLI_INIT_TIMEOUT_SECONDS: '120',
+  KILL_GRACE_SECONDS: '1',
+  TEST_TIMEOUT_SECONDS: '120',
+  REGRESSION_TIMEOUT_SECONDS: '120',
+  REQUIRE_FAILING_TESTS: 'true',
+};
+
+let t: TestApp;
+let server: App;
+
+/** The app for the enclosing describe block, on `database`. */
+function appOn(database: TestDatabaseKind): void {
+  beforeAll(async () => {
+    t = await createTestApp({ database, env: ENV });
+    await t.app.listen(0, '127.0.0.1');
+    server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+}
+
+async function createSession(projectPath: string, regression: string): Promise<string> {
+  const res = await request(server)
+    .post('/api/v1/sessions')
+    .send({ project_path: projectPath, regression_command: regression })
+    .expect(201);
+  return res.body.id as string;
+}
+
+async function runTask(
+  sessionId: string,
+  script: string[],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await request(server)
+    .post('/api/v1/tasks')
+    .send({
+      session_id: sessionId,
+      description: `Add multiply. ${fakeScript(...script)}`,
+      max_iterations: 3,
+      ...extra,
+    })
+    .expect(201);
+  return res.body.id as string;
+}
+
+async function verification(id: string): Promise<TaskVerificationResponseDto> {
+  const res = await request(server).get(`/api/v1/tasks/${id}/verification`).expect(200);
+  return res.body as TaskVerificationResponseDto;
+}
+
+/** The simulated human's prompts to the agent, in order. */
+function humanPrompts(details: TaskDetails): string[] {
+  return details.interactions.filter((i) => i.kind === 'simulated_human').map((i) => i.content);
+}
+
+/** The `test` records of the task by stage (`round` for the test rounds themselves). */
+function testStages(details: TaskDetails): string[] {
+  return details.interactions
+    .filter((i) => i.kind === 'test')
+    .map((i) => {
+      const data = i.data as { stage?: string; kind?: string } | null;
+      return data?.stage ?? `round:${data?.kind ?? '?'}`;
+    });
+}
+
+const PYTHON_PROJECT: Record<string, string> = {
+  'calc.py': 'def add(a, b):\n    return a + b\n',
+  'tests/__init__.py': '',
+  'tests/test_calc.py': [
+    'import unittest',
+    '',
+    'from calc import add',
+    '',
+    '',
+    'class CalcTest(unittest.TestCase):',
+    '    def test_add(self):',
+    '        self.assertEqual(add(2, 3), 5)',
+    '',
+    '    def test_known_bug(self):',
+    "        self.fail('broken before any task')",
+    '',
+  ].join('\n'),
+  'tests/test_flaky.py': [
+    'import os',
+    'import unittest',
+    '',
+    '',
+    'class FlakyTest(unittest.TestCase):',
+    '    def test_sometimes_slow(self):',
+    "        marker = os.path.join(os.path.dirname(__file__), '..', '.flaky-once')",
+    '        if os.path.exists(marker):',
+    '            os.remove(marker)',
+    "            self.fail('timed out once')",
+    '',
+  ].join('\n'),
+};
+
+const CALC_WITH_MUL = 'def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n';
+const MUL_TEST = [
+  'import unittest',
+  '',
+  'from calc import mul',
+  '',
+  '',
+  'class MulTest(unittest.TestCase):',
+  '    def test_mul(self):',
+  '        self.assertEqual(mul(3, 4), 12)',
+  '',
+].join('\n');
+
+describe('on SQLite', () => {
+  appOn('sqlite');
+
+  describe('a Node project (node --test) with a test that already fails at its base commit', () => {
+    let repo: string;
+    let session: string;
+    let base: string;
+    const ids: Record<string, string> = {};
+
+    beforeAll(async () => {
+      repo = project('node', NODE_PROJECT);
+      base = git(repo, 'rev-parse', 'HEAD').trim();
+      session = await createSession(repo, 'node --test');
+    });
+
+    it('an honest agent completes verified; the evidence matches what ran', async () => {
+      ids.honest = await runTask(session, [multiplyChange, multiplyTests]);
+      const { final } = await waitForTerminal(server, ids.honest);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(ids.honest);
+      const details = await getDetails(server, ids.honest);
+      expect(v).toMatchObject({
+        checked: true,
+        verdict: 'verified',
+        reason: 'verified',
+        base_commit: base,
+        head_commit: details.head_commit,
+        baseline_reused: false,
+        regression_granularity: 'test',
+        pre_existing_failures: ['known bug'],
+        new_failures: [],
+        flaky_tests: [],
+        weakening: [],
+        not_checked: [],
+      });
+      expect(v.baseline).toMatchObject({ commit: base, total: 4, failing: ['known bug'] });
+      expect(v.baseline?.exit_code).not.toBe(0);
+      expect(v.generated).toMatchObject({ commit: null, exit_code: 0, counts: { passed: 1 } });
+      expect(v.generated_at_base).toMatchObject({ commit: base });
+      expect(v.generated_at_base?.exit_code).not.toBe(0);
+      expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+      expect(v.regression).toMatchObject({ total: 5, failing: ['known bug'] });
+      expect(v.regression_rerun).toBeNull();
+      expect(testStages(details)).toEqual([
+        'baseline',
+        'round:generated',
+        'round:regression',
+        'generated_at_base',
+      ]);
+      expect(details.verification).toMatchObject({ verdict: 'verified', base_commit: base });
+      // The scratch checkout of the base commit is gone; only the task's workspace is left.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+    });
+
+    it('tests that pass without the change are refused and the agent asked again', async () => {
+      ids.refused = await runTask(session, [
+        multiplyChange,
+        'write-tests lang=node result=pass path=test/trivial.test.js',
+        multiplyTests,
+      ]);
+      const { final } = await waitForTerminal(server, ids.refused);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const details = await getDetails(server, ids.refused);
+      const feedback = humanPrompts(details)[1];
+      expect(feedback).toContain('Your tests pass without your change');
+      expect(feedback).toContain(base);
+      expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
+      const v = await verification(ids.refused);
+      expect(v.baseline_reused).toBe(true);
+      expect(v.generated?.counts.passed).toBe(3);
+    });
+
+    it('tests that never fail without the change never complete', async () => {
+      ids.lazy = await runTask(session, [
+        multiplyChange,
+        'write-tests lang=node result=pass path=test/trivial.test.js',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, ids.lazy);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      expect(await verification(ids.lazy)).toMatchObject({ verdict: 'tests_pass_without_change' });
+    });
+
+    it('new breakage of a regression test is sent back; it does not complete', async () => {
+      ids.broken = await runTask(session, [
+        edit(['src/math.js', MATH_BROKEN]),
+        multiplyTests,
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, ids.broken);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(ids.broken);
+      expect(v).toMatchObject({
+        verdict: 'regression_broken',
+        pre_existing_failures: ['known bug'],
+        new_failures: ['adds', 'adds negatives'],
+        flaky_tests: [],
+      });
+      // Run again alone: only the new failures, by name pattern.
+      expect(v.rerun_scope).toBe('tests');
+      expect(v.regression_rerun?.command.join(' ')).toContain(
+        '--test-name-pattern=^(adds|adds negatives)$',
+      );
+      expect(v.regression_rerun?.failing).toEqual(['adds', 'adds negatives']);
+      const feedback = humanPrompts(await getDetails(server, ids.broken))[1];
+      expect(feedback).toContain('broke regression tests');
+      expect(feedback).toContain('not yours to fix: known bug');
+    });
+
+    it('a regression test that fails once and passes when run again is flaky and named', async () => {
+      ids.flaky = await runTask(session, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', 'x']),
+        multiplyTests,
+      ]);
+      const { final } = await waitForTerminal(server, ids.flaky);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(ids.flaky);
+      expect(v).toMatchObject({ flaky_tests: ['sometimes slow'], new_failures: [] });
+      expect(v.regression?.failing).toEqual(['known bug', 'sometimes slow']);
+      expect(v).toMatchObject({ rerun_scope: 'tests' });
+      expect(v.regression_rerun?.failing).toEqual([]);
+    });
+
+    it.each<[string, string, RegExp]>([
+      [
+        'deleting a test file',
+        'delete-files path=test/math.test.js',
+        /deleted the existing test file test\/math\.test\.js/,
+      ],
+      [
+        'skipping a test',
+        edit(['test/math.test.js', MATH_TEST_SKIPPED]),
+        /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
+      ],
+      [
+        'dropping a test from the suite',
+        edit(['test/math.test.js', MATH_TEST_ONE]),
+        /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
+      ],
+    ])('%s is caught, sent back naming it, and never completes', async (what, cheat, detail) => {
+      const id = await runTask(session, [
+        cheat,
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        'success',
+      ]);
+      ids[what] = id;
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(detail);
+      const feedback = humanPrompts(await getDetails(server, id))[1];
+      expect(feedback).toContain('Existing tests were weakened');
+      expect(feedback).toMatch(detail);
+    });
+
+    it('allow_test_changes: a deleted test is recorded and does not block', async () => {
+      ids.allowed = await runTask(
+        session,
+        [
+          'delete-files path=test/math.test.js',
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        ],
+        { allow_test_changes: true },
+      );
+      const { final } = await waitForTerminal(server, ids.allowed);
+      expect(final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_with_test_changes',
+      });
+      const v = await verification(ids.allowed);
+      expect(v).toMatchObject({
+        verdict: 'verified',
+        allow_test_changes: true,
+      });
+      expect(v.weakening.map((w) => w.kind)).toEqual(['deleted', 'fewer_tests']);
+      expect(v.reason).toMatch(/^verified, except: test changes allowed/);
+    });
+
+    it('the stats of the session agree with what ran', async () => {
+      const res = await request(server)
+        .get('/api/v1/stats')
+        .query({ session_id: session })
+        .expect(200);
+      const stats = res.body as TaskStatsResponseDto;
+      const finals = await Promise.all(Object.values(ids).map((id) => getDetails(server, id)));
+      const verified = finals.filter((d) => d.status_reason === 'verified');
+      expect(stats.finished).toBe(finals.length);
+      expect(stats.verified).toBe(verified.length);
+      expect(stats.verified).toBe(3);
+      expect(stats.completed).toBe(finals.filter((d) => d.status === 'COMPLETED').length);
+      expect(stats.verified_completion_rate).toBeCloseTo(verified.length / finals.length, 5);
+      expect(stats.by_status_and_reason).toContainEqual({
+        status: 'FAILED',
+        reason: 'max_iterations_reached',
+        count: 5,
+      });
+      const cost = finals.reduce((sum, d) => sum + d.cost_usd, 0);
+      expect(stats.total_cost_usd).toBeCloseTo(cost, 5);
+      expect(stats.cost_per_verified_task_usd).toBeCloseTo(cost / verified.length, 5);
+      const completed = finals.filter((d) => d.status === 'COMPLETED');
+      expect(stats.turns_to_green.max).toBe(Math.max(...completed.map((d) => d.iteration)));
+      // The refused task needed two test rounds, the others one.
+      expect(stats.test_rounds_to_green.max).toBe(2);
+      expect(stats.time_to_green_ms.count).toBe(completed.length);
+      // The metrics count the verification's own runs under their stage, not as test rounds.
+      const metrics = (await request(server).get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^cta_test_runs_total\{kind="baseline",result="failed"\} 1$/m);
+      expect(metrics).toMatch(
+        /^cta_test_runs_total\{kind="generated_at_base",result="failed"\} \d+$/m,
+      );
+    });
+  });
+
+  describe('a Python project (unittest) with a test that already fails at its base commit', () => {
+    let session: string;
+    beforeAll(async () => {
+      session = await createSession(project('python', PYTHON_PROJECT), 'python3 -m unittest');
+    });
+
+    it('tests passing without the change are refused; real ones complete verified, the old failure pre-existing', async () => {
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL]),
+        'write-tests lang=python result=pass path=tests/test_trivial.py',
+        edit(['tests/test_mul.py', MUL_TEST]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      expect(humanPrompts(await getDetails(server, id))[1]).toContain(
+        'Your tests pass without your change',
+      );
+      const v = await verification(id);
+      expect(v).toMatchObject({
+        regression_granularity: 'test',
+        pre_existing_failures: ['test_known_bug (tests.test_calc.CalcTest.test_known_bug)'],
+        new_failures: [],
+      });
+      expect(v.baseline).toMatchObject({ total: 3 });
+      expect(v.generated_at_base?.output_excerpt).toMatch(/ImportError|cannot import name 'mul'/);
+    });
+
+    it('a test that fails once and passes when run again alone (by its id) is flaky', async () => {
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', 'x']),
+        edit(['tests/test_mul.py', MUL_TEST]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(id);
+      const flaky = 'test_sometimes_slow (tests.test_flaky.FlakyTest.test_sometimes_slow)';
+      expect(v).toMatchObject({
+        flaky_tests: [flaky],
+        new_failures: [],
+        rerun_scope: 'tests',
+        baseline_reused: true,
+      });
+      expect(v.regression_rerun?.command).toEqual([
+        'python3',
+        '-m',
+        'unittest',
+        'tests.test_flaky.FlakyTest.test_sometimes_slow',
+      ]);
+      expect(v.regression_rerun).toMatchObject({ exit_code: 0, total: 1, failing: [] });
+    });
+
+    it('skipping the failing test with @unittest.skip is caught', async () => {
+      const skipped = PYTHON_PROJECT['tests/test_calc.py'].replace(
+        '    def test_known_bug',
+        "    @unittest.skip('later')\n    def test_known_bug",
+      );
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], ['tests/test_calc.py', skipped]),
+        edit(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening).toEqual([
+        expect.objectContaining({ kind: 'skip_marker', file: 'tests/test_calc.py' }),
+      ]);
+    });
+  });
+
+  describe('a project that is not a git repository', () => {
+    it('completes saying what was not checked; the baseline still runs', async () => {
+      const dir = project('plain', NODE_PROJECT, true);
+      const session = await createSession(dir, 'node --test');
+      const id = await runTask(session, [multiplyChange, multiplyTests]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified_without_base' });
+      const v = await verification(id);
+      expect(v).toMatchObject({
+        verdict: 'verified',
+        base_commit: null,
+        generated_at_base: null,
+        pre_existing_failures: ['known bug'],
+      });
+      expect(v.not_checked).toEqual([
+        expect.stringContaining('test changes: the project is not a git repository'),
+        expect.stringContaining('failing tests: the project is not a git repository'),
+      ]);
+      expect(v.baseline).toMatchObject({ commit: null, total: 4 });
+    });
+  });
+
+  describe('who may see the evidence and the stats', () => {
+    it('the verification of an unknown task is a 404', async () => {
+      await request(server)
+        .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/verification')
+        .expect(404);
+    });
+  });
+});
+
+describeMysql('on MariaDB', () => {
+  appOn('mysql');
+
+  it('an honest agent completes verified, the baseline is stored and reused, and the stats count it', async () => {
+    const repo = project('node-mysql', NODE_PROJECT);
+    const session = await createSession(repo, 'node --test');
+    const first = await runTask(session, [multiplyChange, multiplyTests]);
+    expect((await waitForTerminal(server, first)).final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified',
+    });
+    const second = await runTask(session, [multiplyChange, multiplyTests]);
+    expect((await waitForTerminal(server, second)).final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified',
+    });
+    expect(await verification(first)).toMatchObject({
+      baseline_reused: false,
+      pre_existing_failures: ['known bug'],
+    });
+    expect(await verification(second)).toMatchObject({ baseline_reused: true });
+    const stats = (
+      await request(server).get('/api/v1/stats').query({ session_id: session }).expect(200)
+    ).body as TaskStatsResponseDto;
+    expect(stats).toMatchObject({ finished: 2, verified: 2, verified_completion_rate: 1 });
+    expect(stats.test_rounds_to_green).toMatchObject({ count: 2, max: 1 });
+  });
+});
