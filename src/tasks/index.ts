@@ -23,7 +23,7 @@ export {
 export type { StatusReason, TaskPhase } from 'src/tasks/task-status';
 export { Task } from 'src/tasks/task.entity';
 export { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
-export { toTaskResponse } from 'src/tasks/task.mapper';
+export { toInteractionResponse, toTaskResponse } from 'src/tasks/task.mapper';
 export { TasksModule } from 'src/tasks/tasks.module';
 export { taskNotFound, TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';
