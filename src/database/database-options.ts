@@ -12,6 +12,7 @@ import { ApiKeysAndOwnership1764100000000 } from 'migrations/1764100000000-api-k
 import { AuditEvents1764100001000 } from 'migrations/1764100001000-audit-events';
 import { TaskCostBudget1764100002000 } from 'migrations/1764100002000-task-cost-budget';
 import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-workspaces';
+import { TaskRetries1764120000000 } from 'migrations/1764120000000-task-retries';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   AuditEvents1764100001000,
   TaskCostBudget1764100002000,
   TaskWorkspaces1764110000000,
+  TaskRetries1764120000000,
 ];
 
 /**

@@ -131,7 +131,10 @@ export class TaskEventLog {
   readonly events$: Observable<ClaudeInteraction> = this.published.asObservable();
   private readonly retryBudgetMs: number;
   private readonly taskRow: TaskRowSql;
-  private readonly createdAtColumns = new Map<typeof ClaudeInteraction | typeof TestCase, ColumnMetadata>();
+  private readonly createdAtColumns = new Map<
+    typeof ClaudeInteraction | typeof TestCase,
+    ColumnMetadata
+  >();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,

@@ -8,6 +8,8 @@ import { SessionTasksController } from 'src/tasks/session-tasks.controller';
 import { Task } from 'src/tasks/task.entity';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+import { TaskRetryController } from 'src/tasks/task-retry.controller';
+import { TaskRetryService } from 'src/tasks/task-retry.service';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { TaskWorkspaceController } from 'src/tasks/task-workspace.controller';
 import { TaskWorkspaceService } from 'src/tasks/task-workspace.service';
@@ -26,13 +28,19 @@ import { TestCase } from 'src/tasks/test-case.entity';
     IdempotencyModule,
     WorkspacesModule,
   ],
-  controllers: [TasksController, TaskWorkspaceController, SessionTasksController],
+  controllers: [
+    TasksController,
+    TaskWorkspaceController,
+    TaskRetryController,
+    SessionTasksController,
+  ],
   providers: [
     TasksService,
     TaskQueueSignal,
     TaskEventLog,
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
+    TaskRetryService,
   ],
   exports: [TasksService, TaskQueueSignal, TaskEventLog, TaskWorkspaceCleanup, TypeOrmModule],
 })

@@ -32,6 +32,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.TaskNotDeletable:
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
+    case ErrorCode.TaskNotRetryable:
     case ErrorCode.IdempotencyRequestInProgress:
     case ErrorCode.WorkspaceUnavailable:
     case ErrorCode.TaskNotMergeable:
