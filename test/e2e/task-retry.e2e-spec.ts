@@ -9,6 +9,7 @@ import {
   fakeRuns,
   fakeScript,
   getStatus,
+  TaskDetails,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -98,7 +99,8 @@ describe('task retry', () => {
     const newId = res.body.id as string;
     const after = await request(server).get(`/api/v1/tasks/${oldId}`).expect(200);
     expect(after.body).toMatchObject({ retried_by: newId, status: 'CANCELLED' });
-    expect(after.body.interactions.at(-1)).toMatchObject({
+    const records = (after.body as TaskDetails).interactions;
+    expect(records[records.length - 1]).toMatchObject({
       kind: 'system',
       data: { event: 'retried', retried_by: newId, continue_conversation: true },
     });
