@@ -12,6 +12,8 @@ export type {
   TaskNote,
   TaskPatch,
 } from 'src/tasks/task-event-log.service';
+export { TaskMessages } from 'src/tasks/task-messages.service';
+export type { HumanMessage } from 'src/tasks/task-messages.service';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 export {
   ACTIVE_STATUSES,

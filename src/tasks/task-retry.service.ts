@@ -70,7 +70,7 @@ export class TaskRetryService {
         },
       },
     });
-    if (!linked) {
+    if (linked === null) {
       await this.rows.delete({ id: created.id, status: TaskStatus.Pending });
       throw notRetryable(await this.tasks.findOne(id), 'was retried meanwhile');
     }

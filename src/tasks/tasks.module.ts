@@ -7,6 +7,8 @@ import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { SessionTasksController } from 'src/tasks/session-tasks.controller';
 import { Task } from 'src/tasks/task.entity';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { TaskMessages } from 'src/tasks/task-messages.service';
+import { TaskMessagesController } from 'src/tasks/task-messages.controller';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskRetryController } from 'src/tasks/task-retry.controller';
 import { TaskRetryService } from 'src/tasks/task-retry.service';
@@ -32,6 +34,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TasksController,
     TaskWorkspaceController,
     TaskRetryController,
+    TaskMessagesController,
     SessionTasksController,
   ],
   providers: [
@@ -41,7 +44,15 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
     TaskRetryService,
+    TaskMessages,
   ],
-  exports: [TasksService, TaskQueueSignal, TaskEventLog, TaskWorkspaceCleanup, TypeOrmModule],
+  exports: [
+    TasksService,
+    TaskMessages,
+    TaskQueueSignal,
+    TaskEventLog,
+    TaskWorkspaceCleanup,
+    TypeOrmModule,
+  ],
 })
 export class TasksModule {}

@@ -38,6 +38,8 @@ export enum ErrorCode {
   TaskNotCancellable = 'task_not_cancellable',
   /** Retry asked of a task that is not FAILED or CANCELLED, or was retried already. */
   TaskNotRetryable = 'task_not_retryable',
+  /** A message to a task that is COMPLETED, FAILED or CANCELLED. */
+  TaskFinished = 'task_finished',
   /** Diff or merge asked of a task without a workspace (in place), or one that cannot be read. */
   WorkspaceUnavailable = 'workspace_unavailable',
   /** Merge asked of a task that is not COMPLETED, or already merged. */

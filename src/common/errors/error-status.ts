@@ -33,6 +33,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
     case ErrorCode.TaskNotRetryable:
+    case ErrorCode.TaskFinished:
     case ErrorCode.IdempotencyRequestInProgress:
     case ErrorCode.WorkspaceUnavailable:
     case ErrorCode.TaskNotMergeable:

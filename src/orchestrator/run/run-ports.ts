@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { TurnEvent, TurnRequest } from 'src/claude-cli';
 import { Decision, PolicyInput, TestReportSummary, TestRunLike } from 'src/simulated-human';
-import { NewInteraction, NewTestCase, StatusChange, TaskPatch } from 'src/tasks';
+import { HumanMessage, NewInteraction, NewTestCase, StatusChange, TaskPatch } from 'src/tasks';
 import { CommandEvent, ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
 
 /**
@@ -91,11 +91,17 @@ export interface ClockPort {
   delay(ms: number): Observable<void>;
 }
 
+/** A person's messages to the task (`POST /tasks/{id}/messages`) that no agent turn was given. */
+export interface MessagePort {
+  undelivered(): Promise<HumanMessage[]>;
+}
+
 export interface RunPorts {
   agent: AgentPort;
   tests: TestPort;
   human: HumanPort;
   log: RunLog;
+  messages: MessagePort;
   processes: ProcessPort;
   clock: ClockPort;
   /** Null when the task works in its project directory (isolation `none`). */
