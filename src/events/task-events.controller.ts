@@ -53,7 +53,7 @@ export class TaskEventsController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse(STREAM_RESPONSE)
   @ApiErrorResponses(400, 403, 404)
-  async task(
+  async followTask(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: TaskEventStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -75,7 +75,7 @@ export class TaskEventsController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse(STREAM_RESPONSE)
   @ApiErrorResponses(400, 403, 404)
-  async all(
+  async followAll(
     @Query() query: EventStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
     @CurrentPrincipal() principal: Principal,

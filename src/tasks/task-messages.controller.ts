@@ -8,7 +8,7 @@ import { InteractionResponseDto } from 'src/tasks/dto/task-response.dto';
 import { toInteractionResponse } from 'src/tasks/task.mapper';
 import { TaskMessages } from 'src/tasks/task-messages.service';
 
-@ApiTags('tasks')
+@ApiTags('messages')
 @Controller(`${API_PREFIX}/tasks`)
 export class TaskMessagesController {
   constructor(private readonly messages: TaskMessages) {}
