@@ -12,6 +12,7 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { createTestDatabase, describeMysql, TestDatabase } from 'test/e2e/support/test-database';
 
 /**
  * LIVE TASK EVENTS over SSE, against the real AppModule with the orchestrator on and the fake CLI:
@@ -41,6 +42,18 @@ async function storedInteractions(server: App, taskId: string): Promise<Interact
   }
 }
 
+/** What an instance running tasks with the fake CLI needs (plus quick stream timers). */
+const RUNNER_ENV = {
+  ORCHESTRATOR_ENABLED: 'true',
+  QUEUE_POLL_MS: '100',
+  MAX_CONCURRENT_TASKS: '8',
+  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+  KILL_GRACE_SECONDS: '1',
+  SSE_KEEPALIVE_SECONDS: '1',
+  SSE_POLL_MS: '200',
+};
+
 describe('task event streams (SSE)', () => {
   let t: TestApp;
   let server: App;
@@ -62,18 +75,7 @@ describe('task event streams (SSE)', () => {
   };
 
   beforeAll(async () => {
-    t = await createTestApp({
-      env: {
-        ORCHESTRATOR_ENABLED: 'true',
-        QUEUE_POLL_MS: '100',
-        MAX_CONCURRENT_TASKS: '8',
-        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-        KILL_GRACE_SECONDS: '1',
-        SSE_KEEPALIVE_SECONDS: '1',
-        SSE_POLL_MS: '200',
-      },
-    });
+    t = await createTestApp({ env: RUNNER_ENV });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer() as App;
     url = baseUrl(server);
@@ -191,5 +193,53 @@ describe('task event streams (SSE)', () => {
       .expect(400)
       .expect((res) => expect(res.body.code).toBe('validation_failed'));
     await waitForTerminal(server, taskId);
+  });
+});
+
+describeMysql('task event streams across two instances on one MariaDB database', () => {
+  let db: TestDatabase;
+  let runner: TestApp;
+  let watcher: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mysql');
+    runner = await createTestApp({ database: db, env: RUNNER_ENV });
+    watcher = await createTestApp({
+      database: db,
+      env: { ORCHESTRATOR_ENABLED: 'false', SSE_POLL_MS: '100' },
+    });
+    await runner.app.listen(0, '127.0.0.1');
+    await watcher.app.listen(0, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await watcher?.close();
+    await runner?.close();
+    await db?.drop();
+  });
+
+  it('streams a task live from an instance that does not run it', async () => {
+    const runs = runner.app.getHttpServer() as App;
+    const watches = watcher.app.getHttpServer() as App;
+    const project = copyFixtureProject('node-basic', work.root(), 'two-instances');
+    const session = await request(runs)
+      .post('/api/v1/sessions')
+      .send({ project_path: project })
+      .expect(201);
+    const task = await request(runs)
+      .post('/api/v1/tasks')
+      .send({ session_id: session.body.id, description: STREAMING_TASK })
+      .expect(201);
+    const taskId = task.body.id as string;
+    const client = await SseClient.connect(`${baseUrl(watches)}/api/v1/tasks/${taskId}/events`);
+    await eventually('an agent line on the other instance while the task runs', async () => {
+      const status = await request(runs).get(`/api/v1/tasks/${taskId}/status`).expect(200);
+      const live = client.messages<Interaction>().some((i) => i.kind === 'assistant');
+      return live && status.body.status !== 'COMPLETED';
+    });
+    await client.closed;
+    const stored = await storedInteractions(watches, taskId);
+    expect(client.messages<Interaction>()).toEqual(stored);
+    expect(client.end()).toMatchObject({ status: 'COMPLETED' });
   });
 });
