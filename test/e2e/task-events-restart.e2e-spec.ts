@@ -69,9 +69,7 @@ describe('task event streams across a server restart', () => {
     expect(second.end()).toMatchObject({ status: 'COMPLETED' });
     await waitForTerminal(server.url, taskId);
     const stored: Interaction[] = (
-      await request(server.url)
-        .get(`/api/v1/tasks/${taskId}/interactions?limit=500`)
-        .expect(200)
+      await request(server.url).get(`/api/v1/tasks/${taskId}/interactions?limit=500`).expect(200)
     ).body.items;
     const received = [...first.messages<Interaction>(), ...second.messages<Interaction>()];
     expect(received.map((i) => i.id)).toEqual(stored.map((i) => i.id));
