@@ -71,12 +71,11 @@ describe('ClaudeCliModule', () => {
       moduleRef.get(ProcessLauncher),
       NO_ISOLATION,
       {
-        PATH: '/bin',
-        FAKE_CLAUDE_LOG: '/tmp/x',
-        DATABASE_URL: 'mysql://u:p@h/db',
-        CLAUDECODE: '1',
-      },
-    );
+      PATH: '/bin',
+      FAKE_CLAUDE_LOG: '/tmp/x',
+      DATABASE_URL: 'mysql://u:p@h/db',
+      CLAUDECODE: '1',
+    });
     expect(runner.childEnv()).toEqual({
       PATH: '/bin',
       FAKE_CLAUDE_LOG: '/tmp/x',

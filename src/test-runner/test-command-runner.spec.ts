@@ -39,11 +39,7 @@ describe('testCommandEnv', () => {
 
 describe('TestCommandRunner', () => {
   const launcher = new ProcessLauncher();
-  const runner = new TestCommandRunner(
-    loadConfig({ KILL_GRACE_SECONDS: '1' }),
-    launcher,
-    NO_ISOLATION,
-  );
+  const runner = new TestCommandRunner(loadConfig({ KILL_GRACE_SECONDS: '1' }), launcher, NO_ISOLATION);
   afterAll(() => launcher.onModuleDestroy());
   let dir: string;
   beforeEach(() => {

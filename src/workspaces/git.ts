@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { AppConfig } from 'src/config';
-import {
-  buildChildEnv,
-  CHILD_ISOLATION,
-  ChildIsolation,
-  ProcessLauncher,
-  SpawnError,
-} from 'src/process';
+import { buildChildEnv, CHILD_ISOLATION, ChildIsolation, ProcessLauncher, SpawnError } from 'src/process';
 
 /**
  * Settings every git command of the server runs with, whatever the user's configuration says:
@@ -123,51 +117,49 @@ export class Git {
           ),
         timeoutMs,
       );
-      const child = this.launcher
-        .run({
-          command: 'git',
-          args: argv,
-          cwd: options.cwd,
-          env: this.env(options.env),
-          killGraceMs: 1000,
-          isolation: this.isolation,
-        })
-        .subscribe({
-          next: (event) => {
-            if (event.type === 'stdout') {
-              stdout.push(event.chunk);
-              stdoutBytes += event.chunk.length;
-              if (stdoutBytes > maxBytes) {
-                done(() =>
-                  resolve({
-                    exitCode: null,
-                    stdout: Buffer.concat(stdout).subarray(0, maxBytes + 1),
-                    stderr,
-                    truncated: true,
-                  }),
-                );
-              }
-            } else if (event.type === 'stderr') {
-              if (stderr.length < MAX_STDERR_BYTES) stderr += event.chunk.toString('utf8');
-            } else if (event.type === 'exit') {
-              const exitCode = event.code;
+      const child = this.launcher.run({
+        command: 'git',
+        args: argv,
+        cwd: options.cwd,
+        env: this.env(options.env),
+        killGraceMs: 1000,
+        isolation: this.isolation,
+      }).subscribe({
+        next: (event) => {
+          if (event.type === 'stdout') {
+            stdout.push(event.chunk);
+            stdoutBytes += event.chunk.length;
+            if (stdoutBytes > maxBytes) {
               done(() =>
-                resolve({ exitCode, stdout: Buffer.concat(stdout), stderr, truncated: false }),
+                resolve({
+                  exitCode: null,
+                  stdout: Buffer.concat(stdout).subarray(0, maxBytes + 1),
+                  stderr,
+                  truncated: true,
+                }),
               );
             }
-          },
-          error: (error: unknown) =>
+          } else if (event.type === 'stderr') {
+            if (stderr.length < MAX_STDERR_BYTES) stderr += event.chunk.toString('utf8');
+          } else if (event.type === 'exit') {
+            const exitCode = event.code;
             done(() =>
-              reject(
-                new GitCommandError(
-                  args,
-                  error instanceof SpawnError && error.code === 'ENOENT'
-                    ? 'git is not installed (not found on PATH)'
-                    : `git ${args[0]} could not run: ${String(error)}`,
-                ),
+              resolve({ exitCode, stdout: Buffer.concat(stdout), stderr, truncated: false }),
+            );
+          }
+        },
+        error: (error: unknown) =>
+          done(() =>
+            reject(
+              new GitCommandError(
+                args,
+                error instanceof SpawnError && error.code === 'ENOENT'
+                  ? 'git is not installed (not found on PATH)'
+                  : `git ${args[0]} could not run: ${String(error)}`,
               ),
             ),
-        });
+          ),
+      });
       // Added after subscribing: if the command already ended, this ends what is left of it.
       subscription.add(child);
     });

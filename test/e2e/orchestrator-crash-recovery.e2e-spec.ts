@@ -16,7 +16,11 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
-import { ServerProcess, startTestServer, startTask } from 'test/e2e/support/server-process';
+import {
+  ServerProcess,
+  startTestServer,
+  startTask,
+} from 'test/e2e/support/server-process';
 
 /**
  * Crash recovery with the BUILT server (`dist/src/main.js`, built by `npm test`'s pretest step) as
