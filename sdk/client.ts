@@ -224,6 +224,10 @@ export interface TaskResponseDto {
   cost_usd: number;
   /** Cost budget, USD (null: none); reaching it fails the task `budget_exceeded` */
   max_cost_usd: number | null;
+  /** The task this one retries */
+  retry_of: string | null;
+  /** The task that retries this one */
+  retried_by: string | null;
   input_tokens: number;
   output_tokens: number;
   /** Times the task has been claimed by a worker */
@@ -389,6 +393,10 @@ export interface TaskDetailResponseDto {
   cost_usd: number;
   /** Cost budget, USD (null: none); reaching it fails the task `budget_exceeded` */
   max_cost_usd: number | null;
+  /** The task this one retries */
+  retry_of: string | null;
+  /** The task that retries this one */
+  retried_by: string | null;
   input_tokens: number;
   output_tokens: number;
   /** Times the task has been claimed by a worker */
@@ -679,6 +687,21 @@ export interface TaskMergeResponseDto {
   task: TaskResponseDto;
 }
 
+export interface RetryTaskDto {
+  /** Default: the retried task's */
+  max_iterations?: number;
+  /** Default: the retried task's */
+  max_pauses?: number;
+  /** USD; default: the retried task's budget */
+  max_cost_usd?: number;
+  /** Resume the retried task's agent conversation (its first prompt goes to the same conversation) instead of starting a new one; a conversation the CLI no longer has is replaced by a new one */
+  continue_conversation?: boolean;
+}
+
+export interface TaskMessageDto {
+  content: string;
+}
+
 export interface StatusReasonCountDto {
   status: 'PENDING' | 'RUNNING' | 'PAUSED' | 'TESTING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
   reason:
@@ -864,6 +887,44 @@ const RETRY_WAITS_MS = [500, 1000, 2000];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One event of a live event stream: an interaction (`message`), or `end` with the task's final status. */
+export type TaskStreamEvent =
+  | { event: 'message'; id: string; data: InteractionResponseDto & { task_id?: string } }
+  | {
+      event: 'end';
+      id: string | null;
+      data: { task_id: string; status: string | null; status_reason: string | null };
+    };
+
+/** Options of a followed event stream. */
+export interface StreamOptions {
+  /** Ends the stream (and its connection) when aborted. */
+  signal?: AbortSignal;
+  /** Start after this event id (what a previous stream last received). */
+  lastEventId?: string;
+}
+
+/** The wait before reconnecting a dropped stream: 0.5 s, doubling, at most 5 s. */
+const reconnectWaitMs = (failures: number): number => Math.min(500 * 2 ** failures, 5000);
+
+/** One SSE frame as an event; null for a comment or a frame without data. */
+function parseFrame(block: string): TaskStreamEvent | null {
+  let id: string | null = null;
+  let event = 'message';
+  const data: string[] = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'id') id = value;
+    else if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (data.length === 0) return null;
+  return { id, event, data: JSON.parse(data.join('\n')) } as TaskStreamEvent;
+}
+
 /** True for an answer an idempotent call tries again: 503, or its first try still running. */
 function worthRetrying(error: unknown): boolean {
   if (!(error instanceof ApiError)) return true;
@@ -1002,6 +1063,9 @@ export class ApiClient {
     /** Merge a COMPLETED task's branch (POST /api/v1/tasks/{id}/merge) */
     merge: (id: string, body: MergeTaskDto): Promise<TaskMergeResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/merge`, body, undefined),
+    /** Retry a FAILED or CANCELLED task as a new task (POST /api/v1/tasks/{id}/retry) */
+    retry: (id: string, body: RetryTaskDto): Promise<TaskResponseDto> =>
+      this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/retry`, body, undefined),
     /** Numbers over finished tasks: by status and reason, verified-completion rate, turns, test rounds and time to green, cost per verified task (GET /api/v1/stats) */
     get: (
       query: { session_id?: string; since?: string; until?: string } = {},
@@ -1009,6 +1073,27 @@ export class ApiClient {
     /** Cancel a task (POST /api/v1/tasks/{id}/cancel) */
     cancel: (id: string): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, undefined),
+  };
+
+  readonly messages = {
+    /** Send a message to the agent of a task (POST /api/v1/tasks/{id}/messages) */
+    send: (id: string, body: TaskMessageDto): Promise<InteractionResponseDto> =>
+      this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/messages`, body, undefined),
+  };
+
+  readonly events = {
+    /** Follow a task's events live (server-sent events) (GET /api/v1/tasks/{id}/events) */
+    followTask: (
+      id: string,
+      query: { after_id?: number } = {},
+      options: StreamOptions = {},
+    ): AsyncGenerator<TaskStreamEvent> =>
+      this.stream(`/api/v1/tasks/${encodeURIComponent(id)}/events`, query, options),
+    /** Follow the events of every task the key may see (server-sent events) (GET /api/v1/events) */
+    followAll: (
+      query: { after_id?: number; session_id?: string } = {},
+      options: StreamOptions = {},
+    ): AsyncGenerator<TaskStreamEvent> => this.stream(`/api/v1/events`, query, options),
   };
 
   readonly health = {
@@ -1037,6 +1122,67 @@ export class ApiClient {
         if (attempt >= RETRY_WAITS_MS.length || !worthRetrying(error)) throw error;
         await sleep(RETRY_WAITS_MS[attempt]);
       }
+    }
+  }
+
+  /**
+   * Follows an event stream: yields each event as it comes; when the connection drops (a network
+   * error, a server restart) it reconnects with `Last-Event-ID` (the last id received), so no
+   * event is missed or repeated. Ends after an `end` event, when the loop breaks, or when
+   * `options.signal` aborts; an error answer (4xx) throws `ApiError`.
+   */
+  private async *stream(
+    path: string,
+    query: Query | undefined,
+    options: StreamOptions,
+  ): AsyncGenerator<TaskStreamEvent> {
+    let lastId = options.lastEventId ?? null;
+    let failures = 0;
+    const base = this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`;
+    const url = new URL(path.slice(1), base);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    for (;;) {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastId !== null) headers['last-event-id'] = lastId;
+      if (this.apiKey !== undefined) headers.authorization = `Bearer ${this.apiKey}`;
+      let res: Response | null = null;
+      try {
+        res = await this.fetchImpl(url, { headers, signal: options.signal });
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+      }
+      if (res !== null && !res.ok && res.status !== 503) {
+        throw new ApiError(res.status, parseOrUndefined(await res.text()));
+      }
+      if (res?.ok && res.body) {
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            failures = 0;
+            buffer += value.replace(/\r\n?/g, '\n');
+            let cut: number;
+            while ((cut = buffer.indexOf('\n\n')) >= 0) {
+              const event = parseFrame(buffer.slice(0, cut));
+              buffer = buffer.slice(cut + 2);
+              if (event === null) continue;
+              if (event.id !== null) lastId = event.id;
+              yield event;
+              if (event.event === 'end') return;
+            }
+          }
+        } catch (error) {
+          if (options.signal?.aborted) throw error;
+        } finally {
+          await reader.cancel().catch(() => undefined);
+        }
+      }
+      await sleep(reconnectWaitMs(failures));
+      failures += 1;
     }
   }
 

@@ -123,6 +123,44 @@ const RETRY_WAITS_MS = [500, 1000, 2000];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One event of a live event stream: an interaction (\`message\`), or \`end\` with the task's final status. */
+export type TaskStreamEvent =
+  | { event: 'message'; id: string; data: InteractionResponseDto & { task_id?: string } }
+  | {
+      event: 'end';
+      id: string | null;
+      data: { task_id: string; status: string | null; status_reason: string | null };
+    };
+
+/** Options of a followed event stream. */
+export interface StreamOptions {
+  /** Ends the stream (and its connection) when aborted. */
+  signal?: AbortSignal;
+  /** Start after this event id (what a previous stream last received). */
+  lastEventId?: string;
+}
+
+/** The wait before reconnecting a dropped stream: 0.5 s, doubling, at most 5 s. */
+const reconnectWaitMs = (failures: number): number => Math.min(500 * 2 ** failures, 5000);
+
+/** One SSE frame as an event; null for a comment or a frame without data. */
+function parseFrame(block: string): TaskStreamEvent | null {
+  let id: string | null = null;
+  let event = 'message';
+  const data: string[] = [];
+  for (const line of block.split('\\n')) {
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'id') id = value;
+    else if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (data.length === 0) return null;
+  return { id, event, data: JSON.parse(data.join('\\n')) } as TaskStreamEvent;
+}
+
 /** True for an answer an idempotent call tries again: 503, or its first try still running. */
 function worthRetrying(error: unknown): boolean {
   if (!(error instanceof ApiError)) return true;
@@ -147,6 +185,67 @@ const CALL_METHOD = `
         if (attempt >= RETRY_WAITS_MS.length || !worthRetrying(error)) throw error;
         await sleep(RETRY_WAITS_MS[attempt]);
       }
+    }
+  }
+
+  /**
+   * Follows an event stream: yields each event as it comes; when the connection drops (a network
+   * error, a server restart) it reconnects with \`Last-Event-ID\` (the last id received), so no
+   * event is missed or repeated. Ends after an \`end\` event, when the loop breaks, or when
+   * \`options.signal\` aborts; an error answer (4xx) throws \`ApiError\`.
+   */
+  private async *stream(
+    path: string,
+    query: Query | undefined,
+    options: StreamOptions,
+  ): AsyncGenerator<TaskStreamEvent> {
+    let lastId = options.lastEventId ?? null;
+    let failures = 0;
+    const base = this.baseUrl.endsWith('/') ? this.baseUrl : \`\${this.baseUrl}/\`;
+    const url = new URL(path.slice(1), base);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    for (;;) {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastId !== null) headers['last-event-id'] = lastId;
+      if (this.apiKey !== undefined) headers.authorization = \`Bearer \${this.apiKey}\`;
+      let res: Response | null = null;
+      try {
+        res = await this.fetchImpl(url, { headers, signal: options.signal });
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+      }
+      if (res !== null && !res.ok && res.status !== 503) {
+        throw new ApiError(res.status, parseOrUndefined(await res.text()));
+      }
+      if (res?.ok && res.body) {
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            failures = 0;
+            buffer += value.replace(/\\r\\n?/g, '\\n');
+            let cut: number;
+            while ((cut = buffer.indexOf('\\n\\n')) >= 0) {
+              const event = parseFrame(buffer.slice(0, cut));
+              buffer = buffer.slice(cut + 2);
+              if (event === null) continue;
+              if (event.id !== null) lastId = event.id;
+              yield event;
+              if (event.event === 'end') return;
+            }
+          }
+        } catch (error) {
+          if (options.signal?.aborted) throw error;
+        } finally {
+          await reader.cancel().catch(() => undefined);
+        }
+      }
+      await sleep(reconnectWaitMs(failures));
+      failures += 1;
     }
   }
 
@@ -208,7 +307,8 @@ export function renderClient(doc: OpenAPIObject): string {
       const success = Object.keys(op.responses).find((s) => s.startsWith('2')) ?? '200';
       const content = op.responses[success]?.content ?? {};
       const json = content['application/json']?.schema;
-      const text = Object.keys(content).some((type) => type.startsWith('text/'));
+      const stream = content['text/event-stream'] !== undefined;
+      const text = !stream && Object.keys(content).some((type) => type.startsWith('text/'));
       const returns = [json ? typeOf(json) : null, text ? 'string' : null].filter(
         (t) => t !== null,
       );
@@ -221,6 +321,7 @@ export function renderClient(doc: OpenAPIObject): string {
         args.push(`query: { ${fields.join('; ')} } = {}`);
       }
       if (idempotent) args.push('options: IdempotentCallOptions = {}');
+      if (stream) args.push('options: StreamOptions = {}');
       const url = path.replace(
         /\{(\w+)\}/g,
         (_m, p: string) => `\${encodeURIComponent(${camel(p)})}`,
@@ -228,11 +329,18 @@ export function renderClient(doc: OpenAPIObject): string {
       const call = idempotent
         ? `this.idempotent('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, options)`
         : `this.call('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, ${queryParams.length > 0 ? 'query' : 'undefined'})`;
-      const lines = [
-        `    /** ${(op.summary ?? `${method.toUpperCase()} ${path}`).replace(/\*\//g, '*\\/')} (${method.toUpperCase()} ${path}) */`,
-        `    ${name}: (${args.join(', ')}): Promise<${returns.length > 0 ? returns.join(' | ') : 'void'}> =>`,
-        `      ${call},`,
-      ];
+      const summary = `    /** ${(op.summary ?? `${method.toUpperCase()} ${path}`).replace(/\*\//g, '*\\/')} (${method.toUpperCase()} ${path}) */`;
+      const lines = stream
+        ? [
+            summary,
+            `    ${name}: (${args.join(', ')}): AsyncGenerator<TaskStreamEvent> =>`,
+            `      this.stream(\`${url}\`, ${queryParams.length > 0 ? 'query' : 'undefined'}, options),`,
+          ]
+        : [
+            summary,
+            `    ${name}: (${args.join(', ')}): Promise<${returns.length > 0 ? returns.join(' | ') : 'void'}> =>`,
+            `      ${call},`,
+          ];
       groups.set(tag, [...(groups.get(tag) ?? []), ...lines]);
     }
   }

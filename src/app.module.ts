@@ -5,6 +5,7 @@ import { ClaudeCliModule } from 'src/claude-cli';
 import { CommonModule } from 'src/common';
 import { ConfigModule } from 'src/config';
 import { DatabaseModule } from 'src/database';
+import { EventsModule } from 'src/events';
 import { HealthModule } from 'src/health';
 import { LoggingModule } from 'src/logging';
 import { MetricsModule } from 'src/metrics';
@@ -28,6 +29,7 @@ import { TestRunnerModule } from 'src/test-runner';
     SessionsModule,
     TasksModule,
     OrchestratorModule,
+    EventsModule,
     HealthModule,
     MetricsModule,
   ],

@@ -430,6 +430,22 @@ export class AppConfig {
   @Min(50)
   QUEUE_POLL_MS = 1000;
 
+  /** Seconds between keep-alive comments on an open event stream (`/events`). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_KEEPALIVE_SECONDS = 15;
+
+  /**
+   * How often an open event stream reads the database for events without being woken, in
+   * milliseconds: events written by another server instance sharing the database arrive this late
+   * at most (this instance's own arrive at once).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  SSE_POLL_MS = 1000;
+
   /**
    * Runs of a task that may end with its server dying before it fails with `server_restart`
    * (graceful shutdowns do not count).

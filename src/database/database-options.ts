@@ -12,6 +12,7 @@ import { ApiKeysAndOwnership1764100000000 } from 'migrations/1764100000000-api-k
 import { AuditEvents1764100001000 } from 'migrations/1764100001000-audit-events';
 import { TaskCostBudget1764100002000 } from 'migrations/1764100002000-task-cost-budget';
 import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-workspaces';
+import { TaskRetries1764120000000 } from 'migrations/1764120000000-task-retries';
 import { VerifiedCompletion1764130000000 } from 'migrations/1764130000000-verified-completion';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   AuditEvents1764100001000,
   TaskCostBudget1764100002000,
   TaskWorkspaces1764110000000,
+  TaskRetries1764120000000,
   VerifiedCompletion1764130000000,
 ];
 

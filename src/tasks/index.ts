@@ -12,6 +12,8 @@ export type {
   TaskNote,
   TaskPatch,
 } from 'src/tasks/task-event-log.service';
+export { TaskMessages } from 'src/tasks/task-messages.service';
+export type { HumanMessage } from 'src/tasks/task-messages.service';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 export {
   ACTIVE_STATUSES,
@@ -23,7 +25,7 @@ export {
 export type { StatusReason, TaskPhase } from 'src/tasks/task-status';
 export { Task } from 'src/tasks/task.entity';
 export { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
-export { toTaskResponse } from 'src/tasks/task.mapper';
+export { toInteractionResponse, toTaskResponse } from 'src/tasks/task.mapper';
 export { TasksModule } from 'src/tasks/tasks.module';
 export { taskNotFound, TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';

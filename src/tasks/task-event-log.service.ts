@@ -266,9 +266,10 @@ export class TaskEventLog {
 
   /**
    * Updates a task no run holds (a merge, its workspace removed) together with a record of it, in
-   * one write conditional on `where`; false (nothing written) when the condition no longer holds.
+   * one write conditional on `where`; returns the stored record, or null (nothing written) when
+   * the condition no longer holds.
    */
-  async noteWhere(note: TaskNote): Promise<boolean> {
+  async noteWhere(note: TaskNote): Promise<ClaudeInteraction | null> {
     const now = this.clock.now();
     const results = await this.writer.run([
       {
@@ -280,9 +281,8 @@ export class TaskEventLog {
       },
       this.insertInteraction(note.record, now, null, note.taskId),
     ]);
-    if (results === null) return false;
-    this.publish(note.taskId, [note.record], results.slice(1), now);
-    return true;
+    if (results === null) return null;
+    return this.publish(note.taskId, [note.record], results.slice(1), now)[0];
   }
 
   private async leasedChange(lease: Lease, change: StatusChange, patch: TaskPatch): Promise<void> {

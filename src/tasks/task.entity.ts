@@ -92,6 +92,14 @@ export class Task {
   @Column({ name: 'output_tokens', type: 'int', default: 0 })
   outputTokens!: number;
 
+  /** The task this one retries (`POST /tasks/{id}/retry`); null for a task created directly. */
+  @Column({ name: 'retry_of', type: 'varchar', length: 36, nullable: true })
+  retryOf!: string | null;
+
+  /** The task that retries this one, once one was made. */
+  @Column({ name: 'retried_by', type: 'varchar', length: 36, nullable: true })
+  retriedBy!: string | null;
+
   /** Claims so far; doubles as a fencing token for the lease. */
   @Column({ type: 'int', default: 0 })
   attempt!: number;

@@ -38,6 +38,8 @@ export function toTaskResponse(task: Task): TaskResponseDto {
     tests: testCounts(task),
     cost_usd: task.costUsd,
     max_cost_usd: task.maxCostUsd,
+    retry_of: task.retryOf,
+    retried_by: task.retriedBy,
     input_tokens: task.inputTokens,
     output_tokens: task.outputTokens,
     attempt: task.attempt,

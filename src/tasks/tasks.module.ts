@@ -7,7 +7,11 @@ import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { SessionTasksController } from 'src/tasks/session-tasks.controller';
 import { Task } from 'src/tasks/task.entity';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { TaskMessages } from 'src/tasks/task-messages.service';
+import { TaskMessagesController } from 'src/tasks/task-messages.controller';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+import { TaskRetryController } from 'src/tasks/task-retry.controller';
+import { TaskRetryService } from 'src/tasks/task-retry.service';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { TaskWorkspaceController } from 'src/tasks/task-workspace.controller';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
@@ -32,6 +36,8 @@ import { TestCase } from 'src/tasks/test-case.entity';
   controllers: [
     TasksController,
     TaskWorkspaceController,
+    TaskRetryController,
+    TaskMessagesController,
     SessionTasksController,
     TaskStatsController,
   ],
@@ -43,7 +49,16 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskWorkspaceService,
     TaskRowReader,
     TaskStatsService,
+    TaskRetryService,
+    TaskMessages,
   ],
-  exports: [TasksService, TaskQueueSignal, TaskEventLog, TaskWorkspaceCleanup, TypeOrmModule],
+  exports: [
+    TasksService,
+    TaskMessages,
+    TaskQueueSignal,
+    TaskEventLog,
+    TaskWorkspaceCleanup,
+    TypeOrmModule,
+  ],
 })
 export class TasksModule {}

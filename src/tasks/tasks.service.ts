@@ -40,6 +40,13 @@ export function taskNotFound(id: string): DomainError {
   return new DomainError(ErrorCode.TaskNotFound, `Task ${id} not found`);
 }
 
+/** Where a new task comes from: a retry names the task it retries and may continue its conversation. */
+export interface TaskOrigin {
+  retryOf: string | null;
+  /** The agent conversation the task's first turn resumes; null: a new one. */
+  claudeSessionId: string | null;
+}
+
 /** Most interactions `GET /tasks/{id}` includes (the latest); all are paged by /interactions. */
 export const DETAIL_MAX_INTERACTIONS = 500;
 
@@ -115,7 +122,11 @@ export class TasksService {
    * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the server MAX_QUEUED_TASKS (checked before the
    * insert: requests that arrive together can pass it together, which the rate limit bounds).
    */
-  async create(dto: CreateTaskDto, principal: Principal): Promise<Task> {
+  async create(
+    dto: CreateTaskDto,
+    principal: Principal,
+    origin: TaskOrigin = { retryOf: null, claudeSessionId: null },
+  ): Promise<Task> {
     if (this.draining.active) {
       throw new DomainError(
         ErrorCode.ShuttingDown,
@@ -149,7 +160,7 @@ export class TasksService {
       pauseCount: 0,
       maxIterations,
       maxPauses,
-      claudeSessionId: null,
+      claudeSessionId: origin.claudeSessionId,
       resultSummary: null,
       errorMessage: null,
       lastAgentMessage: null,
@@ -164,6 +175,8 @@ export class TasksService {
         this.config.REQUIRE_FAILING_TESTS,
       allowTestChanges: dto.allow_test_changes ?? false,
       verification: null,
+      retryOf: origin.retryOf,
+      retriedBy: null,
       inputTokens: 0,
       outputTokens: 0,
       attempt: 0,

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient, ApiError } from 'sdk/client';
+import { ApiClient, ApiError, TaskStreamEvent } from 'sdk/client';
 import { CLIENT_FILE, OPENAPI_FILE, renderSdk } from 'sdk/generate';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
@@ -29,6 +29,36 @@ describe('API client SDK', () => {
     const { client: code, openapi } = await renderSdk(buildOpenApiDocument(t.app));
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(openapi);
     expect(readFileSync(CLIENT_FILE, 'utf8')).toBe(code);
+  });
+
+  it("follows a task's events, sends it messages and retries it through typed methods", async () => {
+    const kinds = (events: TaskStreamEvent[]): string[] =>
+      events.map((e) => (e.event === 'message' ? e.data.kind : `end:${e.data.status}`));
+    const session = await client.sessions.create({ project_path: project });
+    const task = await client.tasks.create({ session_id: session.id, description: 'Follow me' });
+    const message = await client.messages.send(task.id, { content: 'Keep it short.' });
+    expect(message).toMatchObject({ kind: 'human', content: 'Keep it short.' });
+    const seen: TaskStreamEvent[] = [];
+    const following = (async () => {
+      for await (const event of client.events.followTask(task.id)) seen.push(event);
+    })();
+    await client.tasks.cancel(task.id);
+    await following;
+    expect(kinds(seen)).toEqual(['human', 'status', 'end:CANCELLED']);
+    const rest: TaskStreamEvent[] = [];
+    const resumed = client.events.followTask(task.id, {}, { lastEventId: String(message.id) });
+    for await (const event of resumed) rest.push(event);
+    expect(rest).toEqual(seen.slice(1));
+
+    await expect(client.messages.send(task.id, { content: 'Too late' })).rejects.toMatchObject({
+      status: 409,
+      body: { code: 'task_finished' },
+    });
+    const retry = await client.tasks.retry(task.id, { max_iterations: 2 });
+    expect(retry).toMatchObject({ retry_of: task.id, max_iterations: 2, status: 'PENDING' });
+    expect(await client.tasks.findOne(task.id)).toMatchObject({ retried_by: retry.id });
+    await client.tasks.cancel(retry.id);
+    await client.sessions.remove(session.id);
   });
 
   it('creates, lists, reads, cancels and deletes through typed methods', async () => {

@@ -36,6 +36,10 @@ export enum ErrorCode {
   TaskNotDeletable = 'task_not_deletable',
   SessionHasActiveTasks = 'session_has_active_tasks',
   TaskNotCancellable = 'task_not_cancellable',
+  /** Retry asked of a task that is not FAILED or CANCELLED, or was retried already. */
+  TaskNotRetryable = 'task_not_retryable',
+  /** A message to a task that is COMPLETED, FAILED or CANCELLED. */
+  TaskFinished = 'task_finished',
   /** Diff or merge asked of a task without a workspace (in place), or one that cannot be read. */
   WorkspaceUnavailable = 'workspace_unavailable',
   /** Merge asked of a task that is not COMPLETED, or already merged. */

@@ -32,6 +32,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.TaskNotDeletable:
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
+    case ErrorCode.TaskNotRetryable:
+    case ErrorCode.TaskFinished:
     case ErrorCode.IdempotencyRequestInProgress:
     case ErrorCode.WorkspaceUnavailable:
     case ErrorCode.TaskNotMergeable:

@@ -2,6 +2,7 @@ import { concatMap, defer, EMPTY, ignoreElements, Observable } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
 import { TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
+import { promptWithMessages } from 'src/orchestrator/run/human-messages';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunState } from 'src/orchestrator/run/run-state';
 import { RunStatus } from 'src/orchestrator/run/run-status';
@@ -59,15 +60,18 @@ export class AgentTurn {
       state.iteration += 1;
       state.phase = step.phase;
       this.budget = new TurnStorageBudget();
+      const messages = await this.ports.messages.undelivered();
+      const prompt = promptWithMessages(step.prompt, messages);
       await this.ports.log.append({
         kind: step.source === 'simulated_human' ? 'simulated_human' : 'prompt',
         iteration: state.iteration,
-        content: capText(step.prompt),
+        content: capText(prompt),
         data: {
           source: step.source,
           reason: step.reason,
           intervention: step.intervention,
           new_conversation: !state.conversation.started,
+          ...(messages.length > 0 ? { human_message_ids: messages.map((m) => m.id) } : {}),
           ...(step.delayMs ? { waited_ms: step.delayMs } : {}),
         },
       });
@@ -79,7 +83,7 @@ export class AgentTurn {
       });
       return {
         cwd: this.workspace.directory,
-        prompt: step.prompt,
+        prompt,
         conversationId: state.conversation.id,
         resume: state.conversation.started,
         priorConversationCostUsd: state.accounting.priorConversationCostUsd,

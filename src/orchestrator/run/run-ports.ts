@@ -1,7 +1,14 @@
 import { Observable } from 'rxjs';
 import { TurnEvent, TurnRequest } from 'src/claude-cli';
 import { Decision, PolicyInput, TestReportSummary, TestRunLike } from 'src/simulated-human';
-import { NewInteraction, NewTestCase, StatusChange, TaskPatch, VerificationRun } from 'src/tasks';
+import {
+  HumanMessage,
+  NewInteraction,
+  NewTestCase,
+  StatusChange,
+  TaskPatch,
+  VerificationRun,
+} from 'src/tasks';
 import { CommandEvent, ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
@@ -114,11 +121,17 @@ export interface ClockPort {
   delay(ms: number): Observable<void>;
 }
 
+/** A person's messages to the task (`POST /tasks/{id}/messages`) that no agent turn was given. */
+export interface MessagePort {
+  undelivered(): Promise<HumanMessage[]>;
+}
+
 export interface RunPorts {
   agent: AgentPort;
   tests: TestPort;
   human: HumanPort;
   log: RunLog;
+  messages: MessagePort;
   processes: ProcessPort;
   clock: ClockPort;
   verification: VerificationPort;

@@ -4,6 +4,7 @@ import { loadConfig } from 'src/config';
 import { WorkingDirectoryGoneError } from 'src/process';
 import { SimulatedHumanService } from 'src/simulated-human';
 import {
+  HumanMessage,
   LeaseLostError,
   NewInteraction,
   NewTestCase,
@@ -28,6 +29,7 @@ import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import {
   AgentPort,
   ClockPort,
+  MessagePort,
   RunLog,
   TestPort,
   VerificationPort,
@@ -420,8 +422,18 @@ function task(over: Partial<Task> = {}): Task {
   });
 }
 
+/** A person's messages: item k is what waits when the k-th turn starts. */
+class FakeMessages implements MessagePort {
+  byTurn: HumanMessage[][] = [];
+
+  undelivered(): Promise<HumanMessage[]> {
+    return Promise.resolve(this.byTurn.shift() ?? []);
+  }
+}
+
 interface Harness {
   agent: FakeAgent;
+  messages: FakeMessages;
   tests: FakeTests;
   log: FakeLog;
   workspace: FakeWorkspace;
@@ -446,6 +458,7 @@ function harness(
   const agent = new FakeAgent(script);
   const tests = new FakeTests();
   const log = new FakeLog();
+  const messages = new FakeMessages();
   const workspace = new FakeWorkspace(log);
   const verification = new FakeVerification();
   const clock = new FakeClock();
@@ -468,6 +481,7 @@ function harness(
         tests,
         human,
         log,
+        messages,
         processes,
         clock,
         verification,
@@ -478,6 +492,7 @@ function harness(
     );
   return {
     agent,
+    messages,
     tests,
     log,
     workspace,
@@ -491,6 +506,33 @@ function harness(
 }
 
 describe('TaskRun', () => {
+  it("gives the next turn a person's messages, in order, ahead of the simulated human", async () => {
+    const h = harness([
+      turn({ text: 'I changed half of it.' }),
+      turn(),
+      turn({ text: 'Wrote test/a.test.js.\nDONE' }),
+    ]);
+    h.messages.byTurn = [
+      [],
+      [
+        { id: 7, content: 'Keep the old signature.' },
+        { id: 9, content: 'And add a docstring.' },
+      ],
+    ];
+    await h.run();
+    const second = h.agent.requests[1].prompt;
+    expect(second.indexOf('Keep the old signature.')).toBeGreaterThanOrEqual(0);
+    expect(second.indexOf('Keep the old signature.')).toBeLessThan(
+      second.indexOf('And add a docstring.'),
+    );
+    const prompts = h.log.records.filter(
+      (r) => r.kind === 'simulated_human' || r.kind === 'prompt',
+    );
+    expect(prompts[1]).toMatchObject({ content: second, data: { human_message_ids: [7, 9] } });
+    expect(prompts[0].data).not.toHaveProperty('human_message_ids');
+    expect(h.agent.requests[0].prompt).not.toContain('A person following this task');
+  });
+
   it('works, asks for tests, runs them and completes: the happy path', async () => {
     const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
       regression: 'npm test',

@@ -88,6 +88,24 @@ export class TaskResponseDto {
   })
   max_cost_usd!: number | null;
 
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The task this one retries',
+    example: null,
+  })
+  retry_of!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The task that retries this one',
+    example: null,
+  })
+  retried_by!: string | null;
+
   @ApiProperty({ example: 0 })
   input_tokens!: number;
 

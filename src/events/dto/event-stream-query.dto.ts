@@ -1,0 +1,40 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+
+/** `GET /api/v1/tasks/{id}/events` query. */
+export class TaskEventStreamQueryDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      'Send only events with a larger id (what a reconnecting client already has); the `Last-Event-ID` header wins over it. Default 0: every event of the task, then the live ones.',
+    example: 0,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after_id?: number;
+}
+
+/** `GET /api/v1/events` query. */
+export class EventStreamQueryDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      'Send only events with a larger id; the `Last-Event-ID` header wins over it. Default: from now on.',
+    example: 0,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after_id?: number;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only the tasks of this session' })
+  @IsOptional()
+  @IsUUID()
+  session_id?: string;
+}

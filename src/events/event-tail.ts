@@ -1,0 +1,149 @@
+import { endFrame, eventFrame, KEEP_ALIVE_FRAME } from 'src/events/sse-frames';
+import { Wakeup } from 'src/events/wakeup';
+
+/** One stored event: its id orders the stream; `data` is what the client gets. */
+export interface TailRow {
+  id: number;
+  data: unknown;
+}
+
+/** Where a stream reads its events: the database. */
+export interface TailSource {
+  /** Up to `limit` events with ids above `afterId`, ascending. */
+  after(afterId: number, limit: number): Promise<TailRow[]>;
+  /**
+   * What the last frame says when the stream is over (its task finished or gone); null while it
+   * goes on. A global stream never ends.
+   */
+  end(): Promise<unknown>;
+}
+
+/** Where a stream writes: the HTTP response. */
+export interface TailSink {
+  /** False when the chunk was queued behind unsent data: write nothing more until `drained`. */
+  write(chunk: string): boolean;
+  /** Resolves once the queued data was sent, or the client went away. */
+  drained(): Promise<void>;
+  /** True while data waits to be sent (a write returned false and no drain came yet). */
+  readonly congested: boolean;
+  /** Ends the response. */
+  end(): void;
+  /** Called once when the client goes away (or the response ends). */
+  onClose(listener: () => void): void;
+}
+
+export interface TailOptions {
+  /** The last id the client has; the stream sends what follows it. */
+  afterId: number;
+  /** Most events read at once. */
+  pageSize: number;
+  /** How often to read without a wake-up (events of other instances), ms. */
+  pollMs: number;
+  keepAliveMs: number;
+  /** Called when a read fails (the stream tries again after `pollMs`). */
+  onError(error: unknown): void;
+}
+
+/**
+ * ONE EVENT STREAM, PULLED FROM THE DATABASE. It reads events by id above the last one sent, a
+ * bounded page at a time, and reads the next page only once the client took the previous one
+ * (`write` returned true, or after `drained`): a slow client holds at most one page in the
+ * server, never a growing buffer. Caught up, it waits for `wake()` (this instance wrote an event)
+ * or `pollMs` (another instance may have), then reads again: every event is sent once, in id
+ * order, with no gap between the replay and the live part, since both are the same read.
+ *
+ * When the source says the stream is over, the tail reads once more (events stored before the
+ * end), sends them and the end frame, and ends the response. A client that goes away stops it:
+ * its timers are cleared and nothing more is read.
+ */
+export class EventTail {
+  private lastId: number;
+  private closed = false;
+  private readonly wakeup = new Wakeup();
+  private keepAlive: NodeJS.Timeout | null = null;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly source: TailSource,
+    private readonly sink: TailSink,
+    private readonly options: TailOptions,
+  ) {
+    this.lastId = options.afterId;
+    sink.onClose(() => this.stop());
+  }
+
+  /** The id of the last event sent. */
+  get lastSentId(): number {
+    return this.lastId;
+  }
+
+  /** An event may have been stored: read again now. */
+  wake(): void {
+    this.wakeup.signal();
+  }
+
+  /** Called once when the stream stops, for whatever reason. */
+  onStop(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  /** Sends until the stream is over or the client is gone; never rejects. */
+  async run(): Promise<void> {
+    this.keepAlive = setInterval(() => this.sendKeepAlive(), this.options.keepAliveMs);
+    try {
+      while (!this.closed) {
+        if (await this.step()) break;
+      }
+    } finally {
+      this.stop();
+    }
+  }
+
+  /** Ends the stream (server shutdown, client gone). */
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.keepAlive !== null) clearInterval(this.keepAlive);
+    this.keepAlive = null;
+    this.wakeup.signal();
+    this.sink.end();
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+
+  /** One read and what follows it; true when the stream is over. */
+  private async step(): Promise<boolean> {
+    try {
+      const sent = await this.sendPage();
+      if (sent === this.options.pageSize) return false;
+      const end = await this.source.end();
+      if (end === null) {
+        await this.wakeup.wait(this.options.pollMs);
+        return false;
+      }
+      // Events stored before the end was seen are sent before the end frame.
+      if ((await this.sendPage()) > 0) return false;
+      if (!this.closed) this.sink.write(endFrame(end));
+      return true;
+    } catch (error) {
+      this.options.onError(error);
+      await this.wakeup.wait(this.options.pollMs);
+      return false;
+    }
+  }
+
+  /** Reads one page and sends it, waiting for the client where it falls behind; returns its size. */
+  private async sendPage(): Promise<number> {
+    const rows = await this.source.after(this.lastId, this.options.pageSize);
+    for (const row of rows) {
+      if (this.closed) break;
+      this.lastId = row.id;
+      if (!this.sink.write(eventFrame(row.id, row.data))) await this.sink.drained();
+    }
+    return rows.length;
+  }
+
+  private sendKeepAlive(): void {
+    if (!this.closed && !this.sink.congested) this.sink.write(KEEP_ALIVE_FRAME);
+  }
+}

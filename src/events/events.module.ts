@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { SessionsModule } from 'src/sessions';
+import { TasksModule } from 'src/tasks';
+import { TaskEventStreams } from 'src/events/task-event-streams.service';
+import { TaskEventsController } from 'src/events/task-events.controller';
+
+/** Live event streams over the event log: `/tasks/{id}/events` and `/events`. */
+@Module({
+  imports: [TasksModule, SessionsModule],
+  controllers: [TaskEventsController],
+  providers: [TaskEventStreams],
+  exports: [TaskEventStreams],
+})
+export class EventsModule {}

@@ -1,0 +1,23 @@
+/**
+ * Server-sent event frames. Data is always one line of JSON: `JSON.stringify` escapes CR and LF
+ * inside strings, so nothing an agent prints can end a frame early or add a field (`event:`,
+ * `id:`) of its own. Ids are integers, event names constants.
+ */
+
+/** One stored event: `id:` is the interaction id, `data:` its JSON. */
+export function eventFrame(id: number, data: unknown): string {
+  return `id: ${Math.trunc(id)}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The last frame of a finished task's stream. */
+export function endFrame(data: unknown): string {
+  return `event: end\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A comment line: ignored by clients, keeps proxies from closing an idle connection. */
+export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
+
+/** Tells a client how long to wait before reconnecting, sent first. */
+export function retryFrame(ms: number): string {
+  return `retry: ${Math.trunc(ms)}\n\n`;
+}

@@ -1,0 +1,90 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Response } from 'express';
+import { filter, Observable } from 'rxjs';
+import { Repository } from 'typeorm';
+import { AppConfig } from 'src/config';
+import { ClaudeInteraction, Task, TaskEventLog } from 'src/tasks';
+import { EventTail, TailSource } from 'src/events/event-tail';
+import { openEventStream, ResponseSink } from 'src/events/response-sink';
+import { retryFrame } from 'src/events/sse-frames';
+import {
+  GlobalEventSource,
+  GlobalStreamFilter,
+  TaskEventSource,
+} from 'src/events/task-event-sources';
+
+/** Most events read from the database at once for one stream. */
+export const STREAM_PAGE_SIZE = 50;
+/** How long a client waits before reconnecting after the connection dropped, ms. */
+const RECONNECT_MS = 1000;
+
+/**
+ * The open event streams of this instance. Each is an `EventTail` over the database, woken by
+ * `TaskEventLog.events$` when this instance stores one of its events, and reading on its own every
+ * SSE_POLL_MS for events other instances store. All are ended when the app shuts down.
+ */
+@Injectable()
+export class TaskEventStreams implements OnModuleDestroy {
+  private readonly logger = new Logger(TaskEventStreams.name);
+  private readonly open = new Set<EventTail>();
+
+  constructor(
+    private readonly events: TaskEventLog,
+    @InjectRepository(ClaudeInteraction)
+    private readonly interactions: Repository<ClaudeInteraction>,
+    @InjectRepository(Task) private readonly tasks: Repository<Task>,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** How many streams are open now. */
+  get openStreams(): number {
+    return this.open.size;
+  }
+
+  /** Streams one task's events after `afterId` into `res`, until it finished or the client left. */
+  followTask(taskId: string, afterId: number, res: Response): void {
+    const source = new TaskEventSource(this.interactions, this.tasks, taskId);
+    this.start(source, afterId, res, this.events.eventsOf(taskId));
+  }
+
+  /**
+   * Streams the events of every task `scope` lets through into `res`, from `afterId` (null: from
+   * now on), until the client left.
+   */
+  async followAll(scope: GlobalStreamFilter, afterId: number | null, res: Response): Promise<void> {
+    const source = new GlobalEventSource(this.interactions, scope);
+    const from = afterId ?? (await source.latestId());
+    this.start(source, from, res, this.events.events$);
+  }
+
+  onModuleDestroy(): void {
+    for (const tail of [...this.open]) tail.stop();
+  }
+
+  private start(
+    source: TailSource,
+    afterId: number,
+    res: Response,
+    wakeups: Observable<ClaudeInteraction>,
+  ): void {
+    openEventStream(res);
+    res.write(retryFrame(RECONNECT_MS));
+    const tail = new EventTail(source, new ResponseSink(res), {
+      afterId,
+      pageSize: STREAM_PAGE_SIZE,
+      pollMs: this.config.SSE_POLL_MS,
+      keepAliveMs: this.config.SSE_KEEPALIVE_SECONDS * 1000,
+      onError: (error) => this.logger.warn(`event stream read failed: ${String(error)}`),
+    });
+    const subscription = wakeups
+      .pipe(filter((event) => event.id > tail.lastSentId))
+      .subscribe(() => tail.wake());
+    this.open.add(tail);
+    tail.onStop(() => {
+      subscription.unsubscribe();
+      this.open.delete(tail);
+    });
+    void tail.run();
+  }
+}

@@ -1,0 +1,89 @@
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import {
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, ownerFilter, Principal, RequireScope } from 'src/access';
+import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { SessionsService } from 'src/sessions';
+import { TasksService } from 'src/tasks';
+import {
+  EventStreamQueryDto,
+  TaskEventStreamQueryDto,
+} from 'src/events/dto/event-stream-query.dto';
+import { streamStart } from 'src/events/last-event-id';
+import { TaskEventStreams } from 'src/events/task-event-streams.service';
+
+const LAST_EVENT_ID = {
+  name: 'Last-Event-ID',
+  required: false,
+  description: 'The id of the last event the client received (sent by EventSource on reconnect)',
+};
+
+const STREAM_RESPONSE = {
+  description:
+    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
+/** Live event streams (server-sent events) of one task, or of every task the key may see. */
+@ApiTags('events')
+@Controller(API_PREFIX)
+export class TaskEventsController {
+  constructor(
+    private readonly streams: TaskEventStreams,
+    private readonly tasks: TasksService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  @Get('tasks/:id/events')
+  @RequireScope('tasks:read')
+  @ApiOperation({
+    summary: "Follow a task's events live (server-sent events)",
+    description:
+      'Every stored event after `Last-Event-ID` (or `after_id`), in id order, then the live ones as they are stored, with no gap and no duplicate; ends with `event: end` once the task is finished. Keep-alive comments every SSE_KEEPALIVE_SECONDS.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiHeader(LAST_EVENT_ID)
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse(STREAM_RESPONSE)
+  @ApiErrorResponses(400, 403, 404)
+  async followTask(
+    @Param('id', UuidParamPipe) id: string,
+    @Query() query: TaskEventStreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const afterId = streamStart(lastEventId, query.after_id, 0);
+    await this.tasks.findOne(id);
+    this.streams.followTask(id, afterId, res);
+  }
+
+  @Get('events')
+  @RequireScope('tasks:read')
+  @ApiOperation({
+    summary: 'Follow the events of every task the key may see (server-sent events)',
+    description:
+      "A dashboard's stream: the events of the key's tasks (every task for admins), optionally of one session, each with its `task_id`, from now on (or after `Last-Event-ID` / `after_id`). It never ends by itself.",
+  })
+  @ApiHeader(LAST_EVENT_ID)
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse(STREAM_RESPONSE)
+  @ApiErrorResponses(400, 403, 404)
+  async followAll(
+    @Query() query: EventStreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res() res: Response,
+  ): Promise<void> {
+    const afterId = streamStart(lastEventId, query.after_id, null);
+    const sessionId = query.session_id?.toLowerCase();
+    if (sessionId !== undefined) await this.sessions.findVisible(sessionId, principal);
+    await this.streams.followAll({ ownerKeyId: ownerFilter(principal), sessionId }, afterId, res);
+  }
+}

@@ -1,0 +1,38 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsNumber, IsOptional, IsPositive, Min } from 'class-validator';
+
+/**
+ * Body of `POST /api/v1/tasks/{id}/retry`: the new task's limits (default: the retried task's,
+ * within the same configured maxima) and whether it continues the retried task's conversation.
+ */
+export class RetryTaskDto {
+  @ApiPropertyOptional({ minimum: 1, description: "Default: the retried task's", example: 20 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  max_iterations?: number;
+
+  @ApiPropertyOptional({ minimum: 0, description: "Default: the retried task's", example: 5 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  max_pauses?: number;
+
+  @ApiPropertyOptional({
+    description: "USD; default: the retried task's budget",
+    example: 10,
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  max_cost_usd?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "Resume the retried task's agent conversation (its first prompt goes to the same conversation) instead of starting a new one; a conversation the CLI no longer has is replaced by a new one",
+  })
+  @IsOptional()
+  @IsBoolean()
+  continue_conversation?: boolean;
+}

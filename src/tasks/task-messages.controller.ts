@@ -1,0 +1,33 @@
+import { Body, Controller, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
+import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { TaskMessageDto } from 'src/tasks/dto/task-message.dto';
+import { InteractionResponseDto } from 'src/tasks/dto/task-response.dto';
+import { toInteractionResponse } from 'src/tasks/task.mapper';
+import { TaskMessages } from 'src/tasks/task-messages.service';
+
+@ApiTags('messages')
+@Controller(`${API_PREFIX}/tasks`)
+export class TaskMessagesController {
+  constructor(private readonly messages: TaskMessages) {}
+
+  @Post(':id/messages')
+  @RequireScope('tasks:write')
+  @Audited('task.message', 'task')
+  @ApiOperation({
+    summary: 'Send a message to the agent of a task',
+    description:
+      "Stores a `human` interaction. The task's next agent turn gets the messages sent since its last turn began, in order, ahead of the simulated human's prompt. 409 `task_finished` for a COMPLETED, FAILED or CANCELLED task.",
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiCreatedResponse({ type: InteractionResponseDto })
+  @ApiErrorResponses(400, 403, 404, 409)
+  async send(
+    @Param('id', UuidParamPipe) id: string,
+    @Body() dto: TaskMessageDto,
+  ): Promise<InteractionResponseDto> {
+    return toInteractionResponse(await this.messages.send(id, dto.content));
+  }
+}

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, MoreThan, Repository } from 'typeorm';
+import { DomainError, ErrorCode } from 'src/common';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { isTerminal, TERMINAL_STATUSES } from 'src/tasks/task-status';
+import { TasksService } from 'src/tasks/tasks.service';
+
+/** A person's message to a task, not yet given to its agent. */
+export interface HumanMessage {
+  id: number;
+  content: string;
+}
+
+/** The records that start an agent turn: messages stored before one of them were delivered by it. */
+const TURN_PROMPTS = ['prompt', 'simulated_human'] as const;
+
+function taskFinished(id: string, status: string): DomainError {
+  return new DomainError(
+    ErrorCode.TaskFinished,
+    `Task ${id} is ${status}; a finished task takes no messages (retry it instead)`,
+    { status },
+  );
+}
+
+/**
+ * MESSAGES FROM A PERSON. `send` stores a `human` record through the event log, only while the
+ * task is not finished (one conditional write). A message is delivered by the next agent turn
+ * that starts after it: `undelivered` is every `human` record after the task's latest turn
+ * prompt, oldest first, so nothing else needs to be marked and a run that resumes after a
+ * restart finds the same ones.
+ */
+@Injectable()
+export class TaskMessages {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly events: TaskEventLog,
+    @InjectRepository(ClaudeInteraction)
+    private readonly interactions: Repository<ClaudeInteraction>,
+  ) {}
+
+  /** Stores the message; 409 `task_finished` for a finished task. Returns its record. */
+  async send(taskId: string, content: string): Promise<ClaudeInteraction> {
+    const task = await this.tasks.findOne(taskId);
+    if (isTerminal(task.status)) throw taskFinished(taskId, task.status);
+    const stored = await this.events.noteWhere({
+      taskId,
+      where: 'status NOT IN (:...finished)',
+      params: { finished: [...TERMINAL_STATUSES] },
+      patch: {},
+      record: { kind: 'human', iteration: task.iteration, content, data: { source: 'api' } },
+    });
+    if (stored === null) throw taskFinished(taskId, (await this.tasks.findOne(taskId)).status);
+    return stored;
+  }
+
+  /** The task's messages no agent turn has been given yet, oldest first. */
+  async undelivered(taskId: string): Promise<HumanMessage[]> {
+    const lastPrompt = await this.interactions.findOne({
+      select: { id: true },
+      where: { taskId, kind: In([...TURN_PROMPTS]) },
+      order: { id: 'DESC' },
+    });
+    const rows = await this.interactions.find({
+      select: { id: true, content: true },
+      where: { taskId, kind: 'human', id: MoreThan(lastPrompt?.id ?? 0) },
+      order: { id: 'ASC' },
+    });
+    return rows.map((row) => ({ id: row.id, content: row.content }));
+  }
+}

@@ -1,0 +1,34 @@
+import { Body, Controller, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
+import { Audited } from 'src/audit';
+import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { RetryTaskDto } from 'src/tasks/dto/retry-task.dto';
+import { TaskResponseDto } from 'src/tasks/dto/task-response.dto';
+import { toTaskResponse } from 'src/tasks/task.mapper';
+import { TaskRetryService } from 'src/tasks/task-retry.service';
+
+@ApiTags('tasks')
+@Controller(`${API_PREFIX}/tasks`)
+export class TaskRetryController {
+  constructor(private readonly retries: TaskRetryService) {}
+
+  @Post(':id/retry')
+  @RequireScope('tasks:write')
+  @Audited('task.retry', 'task')
+  @ApiOperation({
+    summary: 'Retry a FAILED or CANCELLED task as a new task',
+    description:
+      "A new PENDING task in the same session with the same description and limits (the body may change them), linked both ways (`retry_of`, `retried_by`). `continue_conversation: true` resumes the old task's agent conversation. 409 `task_not_retryable` for a task in another status or retried already.",
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiCreatedResponse({ type: TaskResponseDto })
+  @ApiErrorResponses(400, 403, 404, 409, 429)
+  async retry(
+    @Param('id', UuidParamPipe) id: string,
+    @Body() dto: RetryTaskDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<TaskResponseDto> {
+    return toTaskResponse(await this.retries.retry(id, dto, principal));
+  }
+}

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Principal } from 'src/access';
+import { DomainError, ErrorCode } from 'src/common';
+import { RetryTaskDto } from 'src/tasks/dto/retry-task.dto';
+import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+import { TasksService } from 'src/tasks/tasks.service';
+
+/** Statuses a task may be retried from. */
+const RETRYABLE: readonly TaskStatus[] = [TaskStatus.Failed, TaskStatus.Cancelled];
+
+function notRetryable(task: Task, why: string): DomainError {
+  return new DomainError(ErrorCode.TaskNotRetryable, `Task ${task.id} ${why}`, {
+    status: task.status,
+    retried_by: task.retriedBy,
+  });
+}
+
+/**
+ * `POST /tasks/{id}/retry`: a FAILED or CANCELLED task gets one retry, a new PENDING task in the
+ * same session with the same description and limits (the body may change them), linked both
+ * ways: the new task's `retry_of`, the old one's `retried_by` (set with a record of it through
+ * the event log, only while unset, so two retries at once make one task). With
+ * `continue_conversation` the new task's first turn resumes the old task's agent conversation.
+ */
+@Injectable()
+export class TaskRetryService {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly events: TaskEventLog,
+    @InjectRepository(Task) private readonly rows: Repository<Task>,
+  ) {}
+
+  async retry(id: string, dto: RetryTaskDto, principal: Principal): Promise<Task> {
+    const old = await this.tasks.findOne(id);
+    if (!RETRYABLE.includes(old.status)) {
+      throw notRetryable(old, `is ${old.status}; only FAILED or CANCELLED tasks can be retried`);
+    }
+    if (old.retriedBy !== null) throw notRetryable(old, `was retried already by ${old.retriedBy}`);
+    const created = await this.tasks.create(
+      {
+        session_id: old.sessionId,
+        description: old.description,
+        max_iterations: dto.max_iterations ?? old.maxIterations,
+        max_pauses: dto.max_pauses ?? old.maxPauses,
+        max_cost_usd: dto.max_cost_usd ?? old.maxCostUsd ?? undefined,
+        base_ref: old.baseRef,
+      },
+      principal,
+      {
+        retryOf: old.id,
+        claudeSessionId: dto.continue_conversation === true ? old.claudeSessionId : null,
+      },
+    );
+    const linked = await this.events.noteWhere({
+      taskId: old.id,
+      where: 'retried_by IS NULL',
+      patch: { retriedBy: created.id },
+      record: {
+        kind: 'system',
+        iteration: old.iteration,
+        content: `Retried as task ${created.id}`,
+        data: {
+          event: 'retried',
+          retried_by: created.id,
+          continue_conversation: dto.continue_conversation === true,
+        },
+      },
+    });
+    if (linked === null) {
+      await this.rows.delete({ id: created.id, status: TaskStatus.Pending });
+      throw notRetryable(await this.tasks.findOne(id), 'was retried meanwhile');
+    }
+    return created;
+  }
+}

@@ -1,0 +1,245 @@
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { TaskEventStreams } from 'src/events';
+import { eventually } from 'test/e2e/support/eventually';
+import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
+import {
+  copyFixtureProject,
+  FAKE_CLAUDE,
+  fakeClaudeWorkdir,
+  fakeScript,
+  Interaction,
+  waitForTerminal,
+} from 'test/e2e/support/task-polling';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { createTestDatabase, describeMysql, TestDatabase } from 'test/e2e/support/test-database';
+
+/**
+ * LIVE TASK EVENTS over SSE, against the real AppModule with the orchestrator on and the fake CLI:
+ * what a client following a task receives is exactly what is stored, once, in order, across
+ * reconnects; the stream ends with the task; a client that leaves frees its stream.
+ */
+
+const work = fakeClaudeWorkdir('cta-events-');
+
+const STREAMING_TASK = `Stream some lines. ${fakeScript(
+  'slow-stream lines=25 delay=40',
+  'write-tests lang=node result=pass name=streamed',
+)}`;
+
+/** Every stored interaction of a task, oldest first. */
+async function storedInteractions(server: App, taskId: string): Promise<Interaction[]> {
+  const all: Interaction[] = [];
+  let after = 0;
+  for (;;) {
+    const res = await request(server)
+      .get(`/api/v1/tasks/${taskId}/interactions?after_id=${after}&limit=500`)
+      .expect(200);
+    const page = res.body as { items: Interaction[]; next_after_id: number };
+    all.push(...page.items);
+    if (page.items.length < 500) return all;
+    after = page.next_after_id;
+  }
+}
+
+/** What an instance running tasks with the fake CLI needs (plus quick stream timers). */
+const RUNNER_ENV = {
+  ORCHESTRATOR_ENABLED: 'true',
+  QUEUE_POLL_MS: '100',
+  MAX_CONCURRENT_TASKS: '8',
+  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+  KILL_GRACE_SECONDS: '1',
+  SSE_KEEPALIVE_SECONDS: '1',
+  SSE_POLL_MS: '200',
+};
+
+describe('task event streams (SSE)', () => {
+  let t: TestApp;
+  let server: App;
+  let url: string;
+  let projects = 0;
+
+  const newTask = async (description = STREAMING_TASK): Promise<string> => {
+    projects += 1;
+    const project = copyFixtureProject('node-basic', work.root(), `project-${projects}`);
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project })
+      .expect(201);
+    const task = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: session.body.id, description })
+      .expect(201);
+    return task.body.id as string;
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: RUNNER_ENV });
+    await t.app.listen(0, '127.0.0.1');
+    server = t.app.getHttpServer() as App;
+    url = baseUrl(server);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('sends every stored event of a running task once, in order, live, then the end', async () => {
+    const taskId = await newTask();
+    const client = await SseClient.connect(`${url}/api/v1/tasks/${taskId}/events`);
+    expect(client.status).toBe(200);
+    expect(client.contentType).toMatch(/^text\/event-stream/);
+    await eventually('an agent line to arrive while the task runs', async () => {
+      const status = await request(server).get(`/api/v1/tasks/${taskId}/status`).expect(200);
+      const live = client.messages<Interaction>().some((i) => i.kind === 'assistant');
+      return live && status.body.status !== 'COMPLETED';
+    });
+    await client.closed;
+    const stored = await storedInteractions(server, taskId);
+    expect(client.messages<Interaction>()).toEqual(stored);
+    expect(client.events.filter((e) => e.event === 'message').map((e) => Number(e.id))).toEqual(
+      stored.map((i) => i.id),
+    );
+    expect(client.end()).toEqual({
+      task_id: taskId,
+      status: 'COMPLETED',
+      status_reason: 'tests_passed',
+    });
+    expect(client.raw.startsWith('retry: 1000\n\n')).toBe(true);
+  });
+
+  it('resumes after Last-Event-ID or after_id: the union is exactly the stored events', async () => {
+    const taskId = await newTask();
+    const first = await SseClient.connect(`${url}/api/v1/tasks/${taskId}/events`);
+    await eventually('a few events', () => first.events.length >= 6);
+    first.close();
+    await first.closed;
+    const lastId = first.lastEventId!;
+    const second = await SseClient.connect(`${url}/api/v1/tasks/${taskId}/events`, {
+      'Last-Event-ID': lastId,
+    });
+    await eventually('more events', () => second.events.length >= 6);
+    second.close();
+    const third = await SseClient.connect(
+      `${url}/api/v1/tasks/${taskId}/events?after_id=${second.lastEventId}`,
+    );
+    await third.closed;
+    await waitForTerminal(server, taskId);
+    const received = [first, second, third].flatMap((c) => c.messages<Interaction>());
+    const stored = await storedInteractions(server, taskId);
+    expect(received.map((i) => i.id)).toEqual(stored.map((i) => i.id));
+    expect(received).toEqual(stored);
+    expect(third.end()).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('replays a finished task and ends at once; the header wins over after_id', async () => {
+    const taskId = await newTask(`Quick. ${fakeScript('success', 'write-tests lang=node')}`);
+    await waitForTerminal(server, taskId);
+    const stored = await storedInteractions(server, taskId);
+    const all = await SseClient.connect(`${url}/api/v1/tasks/${taskId}/events`);
+    await all.closed;
+    expect(all.messages()).toEqual(stored);
+    const tail = await SseClient.connect(`${url}/api/v1/tasks/${taskId}/events?after_id=0`, {
+      'Last-Event-ID': String(stored[stored.length - 3].id),
+    });
+    await tail.closed;
+    expect(tail.messages()).toEqual(stored.slice(-2));
+    expect(tail.end()).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('streams every task on /events, with task ids, filtered by session', async () => {
+    const everything = await SseClient.connect(`${url}/api/v1/events`);
+    const taskId = await newTask(`Quick. ${fakeScript('success', 'write-tests lang=node')}`);
+    const task = await request(server).get(`/api/v1/tasks/${taskId}`).expect(200);
+    const otherSession = await SseClient.connect(
+      `${url}/api/v1/events?session_id=${'00000000-0000-4000-8000-00000000000a'}`,
+    );
+    expect(otherSession.status).toBe(404);
+    const ofSession = await SseClient.connect(
+      `${url}/api/v1/events?session_id=${task.body.session_id}&after_id=0`,
+    );
+    await waitForTerminal(server, taskId);
+    const stored = await storedInteractions(server, taskId);
+    const lastStored = stored[stored.length - 1].id;
+    await eventually('both streams to reach the last event', () =>
+      [everything, ofSession].every((c) => Number(c.lastEventId) >= lastStored),
+    );
+    const expected = stored.map((i) => ({ task_id: taskId, ...i }));
+    expect(ofSession.messages()).toEqual(expected);
+    expect(everything.messages().filter((m) => m.task_id === taskId)).toEqual(expected);
+    everything.close();
+    ofSession.close();
+  });
+
+  it('sends keep-alive comments and frees the stream when the client leaves', async () => {
+    const streams = t.app.get(TaskEventStreams);
+    const idle = await SseClient.connect(`${url}/api/v1/events`);
+    await eventually('a keep-alive comment', () => idle.comments > 0);
+    expect(streams.openStreams).toBeGreaterThan(0);
+    idle.close();
+    await eventually('the stream to be released', () => streams.openStreams === 0);
+  });
+
+  it('answers 404 for an unknown task and 400 for a bad Last-Event-ID, before streaming', async () => {
+    await request(server)
+      .get('/api/v1/tasks/00000000-0000-4000-8000-000000000001/events')
+      .expect(404)
+      .expect((res) => expect(res.body.code).toBe('task_not_found'));
+    const taskId = await newTask(`Quick. ${fakeScript('success', 'write-tests lang=node')}`);
+    await request(server)
+      .get(`/api/v1/tasks/${taskId}/events`)
+      .set('Last-Event-ID', 'abc')
+      .expect(400)
+      .expect((res) => expect(res.body.code).toBe('validation_failed'));
+    await waitForTerminal(server, taskId);
+  });
+});
+
+describeMysql('task event streams across two instances on one MariaDB database', () => {
+  let db: TestDatabase;
+  let runner: TestApp;
+  let watcher: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mysql');
+    runner = await createTestApp({ database: db, env: RUNNER_ENV });
+    watcher = await createTestApp({
+      database: db,
+      env: { ORCHESTRATOR_ENABLED: 'false', SSE_POLL_MS: '100' },
+    });
+    await runner.app.listen(0, '127.0.0.1');
+    await watcher.app.listen(0, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await watcher?.close();
+    await runner?.close();
+    await db?.drop();
+  });
+
+  it('streams a task live from an instance that does not run it', async () => {
+    const runs = runner.app.getHttpServer() as App;
+    const watches = watcher.app.getHttpServer() as App;
+    const project = copyFixtureProject('node-basic', work.root(), 'two-instances');
+    const session = await request(runs)
+      .post('/api/v1/sessions')
+      .send({ project_path: project })
+      .expect(201);
+    const task = await request(runs)
+      .post('/api/v1/tasks')
+      .send({ session_id: session.body.id, description: STREAMING_TASK })
+      .expect(201);
+    const taskId = task.body.id as string;
+    const client = await SseClient.connect(`${baseUrl(watches)}/api/v1/tasks/${taskId}/events`);
+    await eventually('an agent line on the other instance while the task runs', async () => {
+      const status = await request(runs).get(`/api/v1/tasks/${taskId}/status`).expect(200);
+      const live = client.messages<Interaction>().some((i) => i.kind === 'assistant');
+      return live && status.body.status !== 'COMPLETED';
+    });
+    await client.closed;
+    const stored = await storedInteractions(watches, taskId);
+    expect(client.messages<Interaction>()).toEqual(stored);
+    expect(client.end()).toMatchObject({ status: 'COMPLETED' });
+  });
+});

@@ -1,0 +1,101 @@
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { eventually } from 'test/e2e/support/eventually';
+import {
+  copyFixtureProject,
+  FAKE_CLAUDE,
+  fakeClaudeWorkdir,
+  fakeInvocations,
+  fakeScript,
+  Interaction,
+  TaskDetails,
+  waitForTerminal,
+} from 'test/e2e/support/task-polling';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+
+/**
+ * MESSAGES FROM A PERSON to a running task: stored as `human` interactions, given to the agent by
+ * its next turn (the fake CLI logs every prompt), refused once the task is finished.
+ */
+
+const work = fakeClaudeWorkdir('cta-messages-');
+
+describe('task messages', () => {
+  let t: TestApp;
+  let server: App;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: {
+        ORCHESTRATOR_ENABLED: 'true',
+        QUEUE_POLL_MS: '100',
+        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+        KILL_GRACE_SECONDS: '1',
+      },
+    });
+    await t.app.listen(0, '127.0.0.1');
+    server = t.app.getHttpServer() as App;
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("delivers a running task's messages, in order, with its next turn; 409 once finished", async () => {
+    const project = copyFixtureProject('node-basic', work.root(), 'messages');
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project, isolation: 'none' })
+      .expect(201);
+    const description = `Stream, then finish. ${fakeScript(
+      'slow-stream lines=60 delay=50',
+      'success',
+      'write-tests lang=node result=pass name=messaged',
+    )}`;
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: session.body.id, description })
+      .expect(201);
+    const id = created.body.id as string;
+    await eventually('the first turn to stream', async () => {
+      const res = await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200);
+      return (res.body.items as Interaction[]).some((i) => i.kind === 'assistant');
+    });
+    const first = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Keep the old signature.' })
+      .expect(201);
+    const second = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'And add a docstring.' })
+      .expect(201);
+    expect(first.body).toMatchObject({ kind: 'human', content: 'Keep the old signature.' });
+    const result = await waitForTerminal(server, id);
+    expect(result.final.status).toBe('COMPLETED');
+
+    const runs = fakeInvocations(work.logFile(), project);
+    const delivered = runs.filter((r) => r.prompt.includes('Keep the old signature.'));
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toBe(runs[1]);
+    const prompt = delivered[0].prompt;
+    expect(prompt.indexOf('Keep the old signature.')).toBeLessThan(
+      prompt.indexOf('And add a docstring.'),
+    );
+    const details = (await request(server).get(`/api/v1/tasks/${id}`).expect(200))
+      .body as TaskDetails;
+    const turnPrompt = details.interactions.find((i) => i.data?.human_message_ids !== undefined);
+    expect(turnPrompt).toMatchObject({
+      kind: 'simulated_human',
+      data: { human_message_ids: [first.body.id, second.body.id] },
+    });
+    expect(turnPrompt!.id).toBeGreaterThan(second.body.id as number);
+
+    const late = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Too late?' })
+      .expect(409);
+    expect(late.body).toMatchObject({ code: 'task_finished', details: { status: 'COMPLETED' } });
+    await request(server).post(`/api/v1/tasks/${id}/messages`).send({ content: ' ' }).expect(400);
+  });
+});
