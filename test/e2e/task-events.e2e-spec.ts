@@ -104,7 +104,7 @@ describe('task event streams (SSE)', () => {
     expect(client.end()).toEqual({
       task_id: taskId,
       status: 'COMPLETED',
-      status_reason: 'tests_passed',
+      status_reason: 'verified_without_failing_tests',
     });
     expect(client.raw.startsWith('retry: 1000\n\n')).toBe(true);
   });
