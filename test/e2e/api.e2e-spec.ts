@@ -117,6 +117,7 @@ function apiSuite(kind: TestDatabaseKind): void {
           'name',
           'project_path',
           'regression_command',
+          'require_failing_tests',
           'setup_command',
           'test_command',
           'updated_at',
@@ -1355,7 +1356,8 @@ function apiSuite(kind: TestDatabaseKind): void {
           });
         }
       }
-      // A `string | null` property without an explicit type is documented as an object.
+      // A `string | null` property without an explicit type is documented as an object (a
+      // nullable object of a known schema is `type: object` with `allOf: [$ref]`, which is typed).
       const schemas = (
         res.body as {
           components: { schemas: Record<string, { properties?: Record<string, object> }> };
@@ -1365,7 +1367,9 @@ function apiSuite(kind: TestDatabaseKind): void {
         Object.entries(schema.properties ?? {})
           .filter(
             ([, prop]) =>
-              (prop as { type?: string }).type === 'object' && !('additionalProperties' in prop),
+              (prop as { type?: string }).type === 'object' &&
+              !('additionalProperties' in prop) &&
+              !('allOf' in prop),
           )
           .map(([field]) => `${name}.${field}`),
       );
