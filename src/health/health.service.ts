@@ -28,7 +28,7 @@ export class HealthService {
   async check(): Promise<HealthResponseDto> {
     const database = await this.database.probe();
     const cli = await this.cli.freshStatus(CLI_STATUS_MAX_AGE_MS);
-    const usage = await this.workspaces.snapshot();
+    const usage = await this.workspaces.latest();
     return {
       status:
         database.status !== 'up' || !database.writable

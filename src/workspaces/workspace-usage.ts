@@ -74,13 +74,28 @@ export class WorkspaceUsage {
     this.stale = true;
   }
 
-  /** The current use (measured now when the last measurement is old or out of date). */
+  /**
+   * The current use: the measurement running now, else the last one while it is recent and in
+   * date, else a new one.
+   */
   async snapshot(): Promise<WorkspaceUsageSnapshot> {
+    if (this.measuring !== null) return this.measuring;
     const fresh =
       this.last !== null && !this.stale && Date.now() - this.last.measuredAt.getTime() < MAX_AGE_MS;
     if (fresh) return this.last!;
-    this.measuring ??= this.measure().finally(() => (this.measuring = null));
+    this.measuring = this.measure().finally(() => (this.measuring = null));
     return this.measuring;
+  }
+
+  /**
+   * The last measurement without waiting for a new one, which starts in the background when it
+   * is old or out of date (only the first call waits): what `/health` shows, `measured_at`
+   * saying when. A health check must not wait for a walk of every workspace while tasks come
+   * and go.
+   */
+  async latest(): Promise<WorkspaceUsageSnapshot> {
+    const measuring = this.snapshot();
+    return this.last ?? measuring;
   }
 
   /** True when new workspaces must wait (never when there is no limit). */

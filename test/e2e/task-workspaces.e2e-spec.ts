@@ -735,9 +735,14 @@ describe('The workspaces disk quota', () => {
         `Add ${name}. ${fakeScript(`edit-files path=src/${name}.js content=${quoted('module.exports = 1;\n')}`, TESTS(name))}`;
       const first = await createTask(server, session, script('first'));
       await completed(server, first);
-      const health = await request(server).get('/health').expect(200);
-      expect(health.body.workspaces).toMatchObject({ count: 1, over_quota: true, max_bytes: 1 });
-      expect(health.body.workspaces.disk_bytes).toBeGreaterThan(0);
+      // /health shows the latest measurement, refreshed in the background as workspaces come.
+      let workspaces: { count?: number; disk_bytes?: number } = {};
+      await eventually('/health to show the workspace', async () => {
+        workspaces = (await request(server).get('/health').expect(200)).body.workspaces;
+        return workspaces.count === 1;
+      });
+      expect(workspaces).toMatchObject({ count: 1, over_quota: true, max_bytes: 1 });
+      expect(workspaces.disk_bytes).toBeGreaterThan(0);
 
       const second = await createTask(server, session, script('second'));
       await eventually('the second task to wait for the quota', async () => {
