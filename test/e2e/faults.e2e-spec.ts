@@ -436,7 +436,8 @@ describe('Faults injected into the running server', () => {
     const project = copyFixtureProject('node-basic', work, 'draining');
     const s = await server({
       DATABASE_URL: `sqlite:///${join(work, 'drain.db')}`,
-      KILL_GRACE_SECONDS: '3',
+      // The drain lasts two grace periods: long enough for a loaded machine to see it.
+      KILL_GRACE_SECONDS: '8',
     });
     const sessionId = (
       await request(s.url)
