@@ -120,6 +120,19 @@ describeMysql('children and the server secrets', () => {
     await db?.drop();
   });
 
+  /**
+   * A copy of the fake CLI that RUN_AS_USER can run: the checkout may lie in a directory only its
+   * owner can enter (a clone made in `mktemp -d`).
+   */
+  function fakeCliForAnyone(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cta-fake-cli-'));
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, 'claude');
+    fs.copyFileSync(FAKE_CLAUDE, file);
+    fs.chmodSync(file, 0o755);
+    return file;
+  }
+
   /** Runs one probing task on a server in `mode`; returns what the agent saw and the server run. */
   async function probe(
     mode: Mode,
@@ -137,7 +150,7 @@ describeMysql('children and the server secrets', () => {
       ORCHESTRATOR_ENABLED: 'true',
       QUEUE_POLL_MS: '100',
       KILL_GRACE_SECONDS: '1',
-      CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+      CLAUDE_CLI_COMMAND: mode === 'user' ? fakeCliForAnyone() : FAKE_CLAUDE,
       CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
       // The fake agent's tests pass without its change; verified completion has its own suite.
       REQUIRE_FAILING_TESTS: 'false',
