@@ -71,8 +71,11 @@ class FakeSink implements TailSink {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Waits for `condition`, letting timers fire too (the tail's poll is a real timer). */
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i += 1) await tick();
+  for (let i = 0; i < 10_000 && !condition(); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   expect(condition()).toBe(true);
 }
 
