@@ -14,6 +14,7 @@ import { TaskCostBudget1764100002000 } from 'migrations/1764100002000-task-cost-
 import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-workspaces';
 import { TaskRetries1764120000000 } from 'migrations/1764120000000-task-retries';
 import { VerifiedCompletion1764130000000 } from 'migrations/1764130000000-verified-completion';
+import { HumanWait1764140000000 } from 'migrations/1764140000000-human-wait';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   TaskWorkspaces1764110000000,
   TaskRetries1764120000000,
   VerifiedCompletion1764130000000,
+  HumanWait1764140000000,
 ];
 
 /**

@@ -10,6 +10,7 @@ import { TestRunnerModule } from 'src/test-runner';
 import { WorkspacesModule } from 'src/workspaces';
 import { RegressionBaseline } from 'src/orchestrator/regression-baseline.entity';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
+import { HumanWaitSweeperService } from 'src/orchestrator/human-wait-sweeper.service';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { TaskCancelController } from 'src/orchestrator/task-cancel.controller';
 import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
@@ -41,6 +42,7 @@ import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.serv
     TaskRunnerService,
     TaskOrchestratorService,
     LeaseSweeperService,
+    HumanWaitSweeperService,
     WorkspaceSweeperService,
     TaskCancellationService,
   ],

@@ -9,12 +9,15 @@ import {
   TasksService,
   TaskStatus,
   TaskWorkspaceCleanup,
+  WAITING_FOR_HUMAN_SQL,
+  waitsForHuman,
 } from 'src/tasks';
 import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 
 /**
- * `POST /tasks/{id}/cancel`. A PENDING task is cancelled at once (it never starts: the update is
- * conditional on it still being PENDING, so it cannot race a claim). A live task gets
+ * `POST /tasks/{id}/cancel`. A PENDING task, or one PAUSED waiting for a person, is cancelled at
+ * once (nobody runs it: the update is conditional on it still being so, so it cannot race a
+ * claim). A live task gets
  * `cancel_requested`; its owner (this instance at once, another one within a second, or the
  * lease sweep if its owner died) ends its process group and marks it CANCELLED. Cancelling a
  * CANCELLED task again is harmless; a COMPLETED or FAILED one is a 409.
@@ -43,9 +46,10 @@ export class TaskCancellationService {
           { status: task.status },
         );
       }
-      if (task.status === TaskStatus.Pending) {
-        if (await this.cancelQueued(task)) {
-          // A queued task that ran before (re-queued at a shutdown) may have work in its workspace.
+      if (task.status === TaskStatus.Pending || waitsForHuman(task)) {
+        if (await this.cancelOwnerless(task)) {
+          // A task that ran before (re-queued at a shutdown, or waiting for a person) may have
+          // work in its workspace.
           await this.workspaces.keepWork(id, TaskStatus.Cancelled);
           return this.tasks.findOne(id);
         }
@@ -69,18 +73,24 @@ export class TaskCancellationService {
     return this.tasks.findOne(id);
   }
 
-  private async cancelQueued(task: Task): Promise<boolean> {
+  /** Cancels a task nobody runs (queued, or waiting for a person) if it still is so. */
+  private async cancelOwnerless(task: Task): Promise<boolean> {
+    const queued = task.status === TaskStatus.Pending;
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
-      from: TaskStatus.Pending,
+      from: task.status,
       to: TaskStatus.Cancelled,
       reason: 'cancelled',
       iteration: task.iteration,
+      ...(queued ? {} : { where: WAITING_FOR_HUMAN_SQL }),
       patch: {
         phase: 'done',
         cancelRequested: true,
         completedAt: this.clock.now(),
-        errorMessage: 'Cancelled on request before it started.',
+        humanWaitUntil: null,
+        errorMessage: queued
+          ? 'Cancelled on request before it started.'
+          : 'Cancelled on request while it waited for a person.',
       },
     });
     return changed !== null;

@@ -19,6 +19,7 @@ import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
 import { TaskQueueSignal, TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
 import { WorkspaceUsage } from 'src/workspaces';
+import { HumanWaitSweeperService } from 'src/orchestrator/human-wait-sweeper.service';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
@@ -70,6 +71,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     private readonly usage: WorkspaceUsage,
     private readonly workspaceSweeper: WorkspaceSweeperService,
     private readonly workspaces: TaskWorkspaceCleanup,
+    private readonly humanWaitSweeper: HumanWaitSweeperService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -80,6 +82,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     await this.sweeper.sweep((id) => this.running.has(id));
     this.sweeper.schedule((id) => this.running.has(id));
     this.workspaceSweeper.schedule();
+    this.humanWaitSweeper.schedule();
     this.start();
     this.logger.log(
       `Orchestrator started as ${this.queue.owner}: up to ${this.config.MAX_CONCURRENT_TASKS} tasks at once`,

@@ -5,7 +5,15 @@ import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeor
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isUniqueViolation } from 'src/database';
-import { ACTIVE_STATUSES, Lease, StatusReason, Task, TaskEventLog, TaskStatus } from 'src/tasks';
+import {
+  ACTIVE_STATUSES,
+  Lease,
+  StatusReason,
+  Task,
+  TaskEventLog,
+  TaskStatus,
+  WAITING_FOR_HUMAN_SQL,
+} from 'src/tasks';
 import { makeOwnerId } from 'src/orchestrator/lease-owner';
 
 export interface ClaimedTask {
@@ -209,7 +217,10 @@ export class TaskQueueRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Live tasks whose lease expired before now, or whose owner is `goneOwner(owner)`. */
+  /**
+   * Live tasks whose lease expired before now, or whose owner is `goneOwner(owner)`; not a task
+   * waiting for a person (it has no lease on purpose).
+   */
   async findStaleLeases(goneOwner: (owner: string) => boolean): Promise<ExpiredLease[]> {
     const rows = await this.dataSource
       .getRepository(Task)
@@ -225,6 +236,7 @@ export class TaskQueueRepository {
         't.status',
       ])
       .where('t.status IN (:...live)', { live: ACTIVE_STATUSES })
+      .andWhere(`NOT (${WAITING_FOR_HUMAN_SQL})`)
       .getMany();
     const now = this.clock.nowMs();
     return rows

@@ -7,7 +7,7 @@ import { contextLogger, runWithLogFields } from 'src/logging';
 import { ProcessGroups, ProcessLauncher } from 'src/process';
 import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
-import { Lease, Task, TaskEventLog, TaskMessages } from 'src/tasks';
+import { HumanWaits, Lease, Task, TaskEventLog, TaskMessages } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
 import { BaseCheckout, WorkspaceError, WorkspacesService } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
@@ -39,6 +39,7 @@ export class TaskRunnerService {
     private readonly tests: TestRunnerService,
     private readonly human: SimulatedHumanService,
     private readonly messages: TaskMessages,
+    private readonly waits: HumanWaits,
     private readonly processes: ProcessGroups,
     private readonly launcher: ProcessLauncher,
     private readonly clock: Clock,
@@ -147,7 +148,10 @@ export class TaskRunnerService {
       tests: this.tests,
       human: this.human,
       log,
-      messages: { undelivered: () => this.messages.undelivered(task.id) },
+      messages: {
+        undelivered: () => this.messages.undelivered(task.id),
+        endWait: (iteration) => this.waits.resume(task.id, iteration, 'human_replied'),
+      },
       processes: this.processes,
       clock: this.clock,
       verification: verificationPort(task, this.baselines, this.baseCheckout, this.tests),

@@ -1,4 +1,5 @@
 export { GitRefProperty } from 'src/sessions/dto/git-ref.property';
+export { AutoRespondProperty, HumanTimeoutProperty } from 'src/sessions/dto/human-wait.properties';
 export { ISOLATION_MODES, Session } from 'src/sessions/session.entity';
 export type { Isolation } from 'src/sessions/session.entity';
 export { SessionsModule } from 'src/sessions/sessions.module';

@@ -47,6 +47,14 @@ export class Session {
   /** Default of its tasks' `require_failing_tests`; null: the server's REQUIRE_FAILING_TESTS. */
   @Column({ name: 'require_failing_tests', type: 'boolean', nullable: true })
   requireFailingTests!: boolean | null;
+  /** Default of its tasks' `auto_respond`; null: true (the simulated human answers). */
+  @Column({ name: 'auto_respond', type: 'boolean', nullable: true })
+  autoRespond!: boolean | null;
+
+  /** Default of its tasks' `human_timeout_seconds`; null: no limit. */
+  @Column({ name: 'human_timeout_seconds', type: 'int', nullable: true })
+  humanTimeoutSeconds!: number | null;
+
   /** The API key that created the session (and owns its tasks); null when keys were not required. */
   @Column({ name: 'owner_key_id', type: 'varchar', length: 36, nullable: true })
   ownerKeyId!: string | null;

@@ -12,6 +12,8 @@ export function toSessionResponse(session: Session): SessionResponseDto {
     base_ref: session.baseRef,
     setup_command: session.setupCommand,
     require_failing_tests: session.requireFailingTests,
+    auto_respond: session.autoRespond,
+    human_timeout_seconds: session.humanTimeoutSeconds,
     created_at: session.createdAt.toISOString(),
     updated_at: session.updatedAt.toISOString(),
   };

@@ -89,6 +89,8 @@ export class SessionsService {
       baseRef,
       setupCommand,
       requireFailingTests: dto.require_failing_tests ?? null,
+      autoRespond: dto.auto_respond ?? null,
+      humanTimeoutSeconds: dto.human_timeout_seconds ?? null,
       ownerKeyId: principal.keyId,
       createdAt: now,
       updatedAt: now,

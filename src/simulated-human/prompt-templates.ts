@@ -31,6 +31,11 @@ export interface PromptTemplates {
   /** The server running the task stopped mid-task; a new one continues the same conversation. */
   resumeAfterRestart: string;
   /**
+   * A task that waited for a person (`auto_respond: false`) got their answer: it follows this
+   * prompt's header with what they wrote.
+   */
+  personReplied: string;
+  /**
    * The conversation cannot be continued (it never started, or the CLI no longer knows it): put
    * in front of `firstTurn` in a fresh conversation.
    */
@@ -77,6 +82,7 @@ export const TEMPLATE_PLACEHOLDERS: Record<
     allowed: ['allowedTools', 'taskDescription', 'currentGoal'],
   },
   resumeAfterRestart: { required: [], allowed: ['taskDescription', 'currentGoal'] },
+  personReplied: { required: [], allowed: ['taskDescription', 'currentGoal'] },
   restartConversation: { required: [], allowed: ['errorKind', 'errorText'] },
 };
 
@@ -159,6 +165,10 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     'The server running this task was restarted while you were working (task: {{taskDescription}}).',
     'Check the current state of the project: the last step may be half-done. Then continue with',
     '{{currentGoal}}. When it is completely finished, end your reply with a line containing only: DONE',
+  ].join('\n'),
+  personReplied: [
+    'Carry on with {{currentGoal}}, taking into account what the person wrote above. When it is',
+    'completely finished, end your reply with a line containing only: DONE',
   ].join('\n'),
   restartConversation: [
     'An earlier attempt at this task ended before it could be continued ({{errorKind}}), so this',

@@ -58,6 +58,14 @@ export class SimulatedHumanService {
     });
   }
 
+  /** The prompt after a person answered a task that waited for them (their words go first). */
+  personRepliedPrompt(taskDescription: string, at: Pick<PolicyInput, 'phase'>): string {
+    return renderTemplate(this.templates.personReplied, {
+      taskDescription,
+      currentGoal: phaseGoal(at.phase),
+    });
+  }
+
   /** What to do after a turn (or, with `input.testReport`, after a failed test run). */
   decide(input: PolicyInput): Decision {
     return decideNextStep(input, this.templates, this.settings);

@@ -12,6 +12,10 @@ export type {
   TaskNote,
   TaskPatch,
 } from 'src/tasks/task-event-log.service';
+export { HumanWaits } from 'src/tasks/human-waits.service';
+export type { HumanWaitEnd } from 'src/tasks/human-waits.service';
+export { WAITING_FOR_HUMAN_SQL, waitsForHuman } from 'src/tasks/human-wait';
+export type { HumanWait } from 'src/tasks/human-wait';
 export { TaskMessages } from 'src/tasks/task-messages.service';
 export type { HumanMessage } from 'src/tasks/task-messages.service';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';

@@ -9,7 +9,7 @@ import { AppConfig } from 'src/config';
 import { AtomicWriter, retryTransient, SqlStep, SqlStepResult } from 'src/database';
 import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction.entity';
 import { Lease, LeaseLostError } from 'src/tasks/lease';
-import { assertTransition, StatusReason, TaskStatus } from 'src/tasks/task-status';
+import { assertTransition, isTerminal, StatusReason, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TaskRowSql } from 'src/tasks/task-row-sql';
 import { TestCase, TestCaseKind, TestCaseStatus } from 'src/tasks/test-case.entity';
@@ -218,11 +218,12 @@ export class TaskEventLog {
   }
 
   /**
-   * The lease holder lets go of the task: to PENDING (re-queued) or to a terminal status (which
-   * sets `completed_at`). The lease columns are cleared in the same write.
+   * The lease holder lets go of the task: to PENDING (re-queued), to PAUSED (waiting for a
+   * person, ownerless) or to a terminal status (which sets `completed_at`). The lease columns are
+   * cleared in the same write.
    */
   async release(lease: Lease, change: StatusChange, patch: TaskPatch = {}): Promise<void> {
-    const terminal = change.to !== TaskStatus.Pending;
+    const terminal = isTerminal(change.to);
     await this.leasedChange(lease, change, {
       ...patch,
       ...RELEASED,

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { In, MoreThan, Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { HumanWaits } from 'src/tasks/human-waits.service';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { isTerminal, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { TasksService } from 'src/tasks/tasks.service';
@@ -29,13 +30,15 @@ function taskFinished(id: string, status: string): DomainError {
  * task is not finished (one conditional write). A message is delivered by the next agent turn
  * that starts after it: `undelivered` is every `human` record after the task's latest turn
  * prompt, oldest first, so nothing else needs to be marked and a run that resumes after a
- * restart finds the same ones.
+ * restart finds the same ones. A message to a task waiting for a person (`waiting_for_human`)
+ * also sends it back to the queue, to resume with the message as its next turn's prompt.
  */
 @Injectable()
 export class TaskMessages {
   constructor(
     private readonly tasks: TasksService,
     private readonly events: TaskEventLog,
+    private readonly waits: HumanWaits,
     @InjectRepository(ClaudeInteraction)
     private readonly interactions: Repository<ClaudeInteraction>,
   ) {}
@@ -52,6 +55,7 @@ export class TaskMessages {
       record: { kind: 'human', iteration: task.iteration, content, data: { source: 'api' } },
     });
     if (stored === null) throw taskFinished(taskId, (await this.tasks.findOne(taskId)).status);
+    await this.waits.resume(taskId, task.iteration, 'human_replied');
     return stored;
   }
 

@@ -48,6 +48,8 @@ export class TaskRetryService {
         max_pauses: dto.max_pauses ?? old.maxPauses,
         max_cost_usd: dto.max_cost_usd ?? old.maxCostUsd ?? undefined,
         base_ref: old.baseRef,
+        auto_respond: old.autoRespond,
+        human_timeout_seconds: old.humanTimeoutSeconds,
       },
       principal,
       {

@@ -36,6 +36,9 @@ export const STATUS_REASONS = [
   'resumed',
   'agent_turn',
   'needs_input',
+  'waiting_for_human',
+  'human_replied',
+  'human_timeout',
   'agent_error',
   'permission_denied',
   'tests_requested',
@@ -75,6 +78,7 @@ export const TASK_PHASES = [
   'running_setup',
   'agent_turn',
   'simulated_human',
+  'waiting_for_human',
   'writing_tests',
   'running_tests',
   'running_regression',
@@ -90,7 +94,8 @@ export type TaskPhase = (typeof TASK_PHASES)[number];
  * The only legal status changes. RUNNING reaches COMPLETED only through TESTING; a live task may
  * go back to PENDING when its lease is lost or the server shuts down (it is re-queued). PAUSED
  * (the simulated human intervening) returns to the status it interrupted: RUNNING, or TESTING
- * while the agent writes its tests.
+ * while the agent writes its tests. A task PAUSED `waiting_for_human` has no owner: a person's
+ * message (or its `human_timeout_seconds`) sends it back to PENDING, and it resumes from the queue.
  */
 export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   [TaskStatus.Pending]: [TaskStatus.Running, TaskStatus.Cancelled, TaskStatus.Failed],

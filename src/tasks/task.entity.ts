@@ -1,6 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { jsonTransformer, LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database';
 import { Isolation, Session } from 'src/sessions';
+import type { HumanWait } from 'src/tasks/human-wait';
 import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 
 /** One plain-language job run by the agent in its session's project. */
@@ -12,6 +13,7 @@ import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 @Index('UQ_tasks_running_project_key', ['runningProjectKey'], { unique: true })
 @Index('IDX_tasks_status_lease_expires_at', ['status', 'leaseExpiresAt'])
 @Index('IDX_tasks_owner_key_id_status', ['ownerKeyId', 'status'])
+@Index('IDX_tasks_human_wait_until', ['humanWaitUntil'])
 export class Task {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -222,6 +224,22 @@ export class Task {
   /** The evidence of the latest verification (JSON, `VerificationEvidence`); null before any. */
   @Column({ name: 'verification', ...LONG_TEXT_COLUMN, nullable: true })
   verification!: string | null;
+
+  /** False: when the agent asks or stops short, the task waits for a person (`waiting_for_human`). */
+  @Column({ name: 'auto_respond', type: 'boolean', default: true })
+  autoRespond!: boolean;
+
+  /** How long a wait for a person lasts before the simulated human answers; null: no limit. */
+  @Column({ name: 'human_timeout_seconds', type: 'int', nullable: true })
+  humanTimeoutSeconds!: number | null;
+
+  /** While the task waits for a person: what it waits on (JSON, `HumanWait`); null otherwise. */
+  @Column({ name: 'human_wait', ...LONG_TEXT_COLUMN, nullable: true, transformer: jsonTransformer })
+  humanWait!: HumanWait | null;
+
+  /** When the simulated human answers a wait nobody answered; null: not waiting, or no limit. */
+  @Column({ name: 'human_wait_until', ...TIMESTAMP_COLUMN, nullable: true })
+  humanWaitUntil!: Date | null;
 
   @Column({ name: 'created_at', ...TIMESTAMP_COLUMN })
   createdAt!: Date;

@@ -8,7 +8,7 @@ import { Session } from 'src/sessions';
 const created = new Date('2026-11-25T06:00:00.123Z');
 const started = new Date('2026-11-25T06:00:01.000Z');
 
-function task(): Task {
+function task(over: Partial<Task> = {}): Task {
   return Object.assign(new Task(), {
     id: 't1',
     sessionId: 's1',
@@ -55,6 +55,14 @@ function task(): Task {
     startedAt: started,
     completedAt: null,
     updatedAt: started,
+    retryOf: null,
+    retriedBy: null,
+    requireFailingTests: true,
+    allowTestChanges: false,
+    autoRespond: true,
+    humanTimeoutSeconds: null,
+    humanWait: null,
+    ...over,
   });
 }
 
@@ -79,6 +87,13 @@ describe('task mappers', () => {
       tests: { passed: 3, failed: 1, total: 4 },
       cost_usd: 0.5,
       max_cost_usd: 2,
+      retry_of: null,
+      retried_by: null,
+      require_failing_tests: true,
+      allow_test_changes: false,
+      auto_respond: true,
+      human_timeout_seconds: null,
+      waiting_for_human: null,
       input_tokens: 10,
       output_tokens: 20,
       attempt: 1,
@@ -113,6 +128,7 @@ describe('task mappers', () => {
       pause_count: 1,
       max_pauses: 5,
       last_agent_message: 'hello',
+      waiting_for_human: null,
       error_message: null,
       tests: { passed: 3, failed: 1, total: 4 },
       cost_usd: 0.5,
@@ -123,6 +139,39 @@ describe('task mappers', () => {
       completed_at: null,
       updated_at: '2026-11-25T06:00:01.000Z',
     });
+  });
+
+  it('a task waiting for a person shows the question; the held reply stays inside', () => {
+    const wait = {
+      question: 'Throw or return Infinity?',
+      reason: 'answer_question' as const,
+      reply: 'SIMULATED REPLY',
+      phase: 'work',
+      since: '2026-11-25T06:00:02.000Z',
+      until: '2026-11-25T07:00:02.000Z',
+    };
+    const waiting = task({
+      status: TaskStatus.Paused,
+      statusReason: 'waiting_for_human',
+      leaseOwner: null,
+      humanWait: wait,
+    });
+    const shown = {
+      question: 'Throw or return Infinity?',
+      reason: 'answer_question',
+      since: '2026-11-25T06:00:02.000Z',
+      until: '2026-11-25T07:00:02.000Z',
+    };
+    expect(toTaskStatusResponse(waiting).waiting_for_human).toEqual(shown);
+    expect(toTaskResponse(waiting).waiting_for_human).toEqual(shown);
+    expect(JSON.stringify(toTaskResponse(waiting))).not.toContain('SIMULATED REPLY');
+    // Resumed (the wait record is still on the row until its run clears it): not waiting.
+    const resumed = task({
+      status: TaskStatus.Pending,
+      statusReason: 'human_replied',
+      humanWait: wait,
+    });
+    expect(toTaskStatusResponse(resumed).waiting_for_human).toBeNull();
   });
 
   it('includes interactions and test cases in the details', () => {

@@ -1,5 +1,6 @@
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import {
+  HumanWaitDto,
   InteractionResponseDto,
   TaskDetailResponseDto,
   TaskResponseDto,
@@ -10,10 +11,22 @@ import {
 import { WorkspaceDiff } from 'src/workspaces';
 import { TaskDiffResponseDto } from 'src/tasks/dto/task-workspace.dto';
 import { Task } from 'src/tasks/task.entity';
+import { TaskStatus } from 'src/tasks/task-status';
 import { TestCase } from 'src/tasks/test-case.entity';
 import { toVerificationSummary } from 'src/tasks/verification.mapper';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+/** What the task waits on while it waits for a person; null when it does not. */
+function waitingForHuman(
+  task: Pick<Task, 'status' | 'statusReason' | 'humanWait'>,
+): HumanWaitDto | null {
+  const wait = task.humanWait;
+  if (task.status !== TaskStatus.Paused || task.statusReason !== 'waiting_for_human' || !wait) {
+    return null;
+  }
+  return { question: wait.question, reason: wait.reason, since: wait.since, until: wait.until };
+}
 
 function testCounts(task: Pick<Task, 'testsPassed' | 'testsFailed' | 'testsTotal'>): TestCountsDto {
   return { passed: task.testsPassed, failed: task.testsFailed, total: task.testsTotal };
@@ -46,6 +59,9 @@ export function toTaskResponse(task: Task): TaskResponseDto {
     cancel_requested: task.cancelRequested,
     require_failing_tests: task.requireFailingTests,
     allow_test_changes: task.allowTestChanges,
+    auto_respond: task.autoRespond,
+    human_timeout_seconds: task.humanTimeoutSeconds,
+    waiting_for_human: waitingForHuman(task),
     isolation: task.isolation,
     base_ref: task.baseRef,
     base_commit: task.baseCommit,
@@ -119,6 +135,7 @@ export const TASK_STATUS_FIELDS = [
   'pauseCount',
   'maxPauses',
   'lastAgentMessage',
+  'humanWait',
   'errorMessage',
   'testsPassed',
   'testsFailed',
@@ -145,6 +162,7 @@ export function toTaskStatusResponse(task: TaskStatusRow): TaskStatusResponseDto
     pause_count: task.pauseCount,
     max_pauses: task.maxPauses,
     last_agent_message: task.lastAgentMessage,
+    waiting_for_human: waitingForHuman(task),
     error_message: task.errorMessage,
     tests: testCounts(task),
     cost_usd: task.costUsd,

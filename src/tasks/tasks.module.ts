@@ -5,6 +5,7 @@ import { SessionsModule } from 'src/sessions';
 import { WorkspacesModule } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { SessionTasksController } from 'src/tasks/session-tasks.controller';
+import { HumanWaits } from 'src/tasks/human-waits.service';
 import { Task } from 'src/tasks/task.entity';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskMessages } from 'src/tasks/task-messages.service';
@@ -51,10 +52,12 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskStatsService,
     TaskRetryService,
     TaskMessages,
+    HumanWaits,
   ],
   exports: [
     TasksService,
     TaskMessages,
+    HumanWaits,
     TaskQueueSignal,
     TaskEventLog,
     TaskWorkspaceCleanup,

@@ -174,6 +174,10 @@ export class TasksService {
         session.requireFailingTests ??
         this.config.REQUIRE_FAILING_TESTS,
       allowTestChanges: dto.allow_test_changes ?? false,
+      autoRespond: dto.auto_respond ?? session.autoRespond ?? true,
+      humanTimeoutSeconds: dto.human_timeout_seconds ?? session.humanTimeoutSeconds ?? null,
+      humanWait: null,
+      humanWaitUntil: null,
       verification: null,
       retryOf: origin.retryOf,
       retriedBy: null,

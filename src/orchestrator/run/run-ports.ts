@@ -41,6 +41,7 @@ export interface TestPort {
 export interface HumanPort {
   firstTurnPrompt(taskDescription: string, projectPath: string): string;
   resumePrompt(taskDescription: string, input: Pick<PolicyInput, 'phase'>): string;
+  personRepliedPrompt(taskDescription: string, input: Pick<PolicyInput, 'phase'>): string;
   decide(input: PolicyInput): Decision;
   encouragementSeed(taskId: string, encouragementsSoFar: number): number;
   summarizeTests(runs: readonly TestRunLike[]): TestReportSummary;
@@ -121,9 +122,14 @@ export interface ClockPort {
   delay(ms: number): Observable<void>;
 }
 
-/** A person's messages to the task (`POST /tasks/{id}/messages`) that no agent turn was given. */
+/**
+ * A person's messages to the task (`POST /tasks/{id}/messages`) that no agent turn was given, and
+ * the end of a wait for them.
+ */
 export interface MessagePort {
   undelivered(): Promise<HumanMessage[]>;
+  /** Sends the task, waiting for a person, back to the queue; false when it was not waiting. */
+  endWait(iteration: number): Promise<boolean>;
 }
 
 export interface RunPorts {

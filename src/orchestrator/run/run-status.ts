@@ -29,12 +29,15 @@ export class RunStatus {
     );
   }
 
-  /** Lets go of the task: to PENDING (re-queued) or a terminal status. */
+  /**
+   * Lets go of the task: to PENDING (re-queued), PAUSED (waiting for a person) or a terminal
+   * status. Its phase becomes `queued` or `done` unless `patch` names one.
+   */
   async release(to: TaskStatus, reason: StatusReason, patch: TaskPatch = {}): Promise<void> {
     await this.track(to, () =>
       this.log.release(
         { from: this.state.status, to, reason, iteration: this.state.iteration },
-        { ...patch, phase: to === TaskStatus.Pending ? 'queued' : 'done' },
+        { phase: to === TaskStatus.Pending ? 'queued' : 'done', ...patch },
       ),
     );
   }

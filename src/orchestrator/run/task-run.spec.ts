@@ -103,10 +103,13 @@ function turn(over: Partial<TurnOutcome> = {}): TurnEvent[] {
 
 class FakeAgent implements AgentPort {
   readonly requests: TurnRequest[] = [];
+  /** Called as each turn starts. */
+  onTurn: () => void = () => undefined;
   constructor(private readonly script: (TurnEvent[] | Observable<TurnEvent>)[]) {}
 
   runTurn(request: TurnRequest): Observable<TurnEvent> {
     this.requests.push(request);
+    this.onTurn();
     const next = this.script.shift() ?? turn();
     return Array.isArray(next) ? of(...next) : next;
   }
@@ -363,8 +366,12 @@ class FakeLog implements RunLog {
     return Promise.resolve();
   }
 
-  release(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
-    return this.changeStatus(change, patch);
+  /** Called after a release is written. */
+  onRelease: () => void = () => undefined;
+
+  async release(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+    await this.changeStatus(change, patch);
+    this.onRelease();
   }
 
   prompts(): string[] {
@@ -418,16 +425,35 @@ function task(over: Partial<Task> = {}): Task {
     isolation: 'none',
     baseCommit: null,
     setupCompletedAt: null,
+    autoRespond: true,
+    humanTimeoutSeconds: null,
+    humanWait: null,
     ...over,
   });
 }
 
-/** A person's messages: item k is what waits when the k-th turn starts. */
+/**
+ * A person's messages: item k is what waits until the k-th agent turn has been started (each look
+ * before then finds the same ones, as the real port finds every message after the latest turn
+ * prompt).
+ */
 class FakeMessages implements MessagePort {
   byTurn: HumanMessage[][] = [];
+  /** The iterations at which the run ended a wait itself. */
+  readonly endedWaits: number[] = [];
 
   undelivered(): Promise<HumanMessage[]> {
-    return Promise.resolve(this.byTurn.shift() ?? []);
+    return Promise.resolve(this.byTurn[0] ?? []);
+  }
+
+  /** A turn started: what waited was given to it. */
+  delivered(): void {
+    this.byTurn.shift();
+  }
+
+  endWait(iteration: number): Promise<boolean> {
+    this.endedWaits.push(iteration);
+    return Promise.resolve(true);
   }
 }
 
@@ -459,6 +485,7 @@ function harness(
   const tests = new FakeTests();
   const log = new FakeLog();
   const messages = new FakeMessages();
+  agent.onTurn = () => messages.delivered();
   const workspace = new FakeWorkspace(log);
   const verification = new FakeVerification();
   const clock = new FakeClock();
@@ -1068,6 +1095,123 @@ describe('TaskRun', () => {
       await h.run();
       expect(h.workspace.commits).toEqual([]);
       expect(h.log.changes).toEqual([]);
+    });
+  });
+
+  describe('auto_respond false: waiting for a person', () => {
+    const asks = (): TurnEvent[] => turn({ text: 'Should divide() throw on zero?' });
+    const QUESTION_WAIT = {
+      question: 'Should divide() throw on zero?',
+      reason: 'answer_question',
+      phase: 'work',
+      until: null,
+    };
+
+    it('a question ends the run PAUSED waiting_for_human, ownerless, with the question kept', async () => {
+      const h = harness([asks(), turn()], { task: { autoRespond: false } });
+      await h.run();
+      expect(h.log.path()).toEqual(['RUNNING', 'PAUSED(waiting_for_human)']);
+      expect(h.agent.requests).toHaveLength(1);
+      expect(h.log.row).toMatchObject({
+        phase: 'waiting_for_human',
+        pauseCount: 1,
+        humanWait: QUESTION_WAIT,
+        humanWaitUntil: null,
+      });
+      const wait = h.log.row.humanWait as { reply: string; since: string };
+      expect(wait.reply).toContain('Should divide() throw on zero?');
+      expect(Date.parse(wait.since)).toBeGreaterThan(0);
+      expect(h.messages.endedWaits).toEqual([]);
+    });
+
+    it('stopping short waits too; human_timeout_seconds sets when the simulated human answers', async () => {
+      const h = harness([turn({ text: 'Half of it is done.' })], {
+        task: { autoRespond: false, humanTimeoutSeconds: 90 },
+      });
+      await h.run();
+      expect(h.log.path()).toEqual(['RUNNING', 'PAUSED(waiting_for_human)']);
+      const wait = h.log.row.humanWait as { reason: string; since: string; until: string };
+      expect(wait.reason).toBe('continue_stop_short');
+      expect(Date.parse(wait.until) - Date.parse(wait.since)).toBe(90_000);
+      expect((h.log.row.humanWaitUntil as Date).toISOString()).toBe(wait.until);
+    });
+
+    it('the simulated human still asks for the tests and feeds back failures: no wait for those', async () => {
+      const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        task: { autoRespond: false },
+      });
+      await h.run();
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+      expect(h.log.path()).not.toContain('PAUSED(waiting_for_human)');
+    });
+
+    it('a message already there is the answer: no wait, the next turn gives it to the agent', async () => {
+      const h = harness([asks(), turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        task: { autoRespond: false },
+      });
+      h.messages.byTurn = [[], [{ id: 5, content: 'Throw a RangeError.' }]];
+      await h.run();
+      expect(h.log.path()).not.toContain('PAUSED(waiting_for_human)');
+      const second = h.agent.requests[1].prompt;
+      expect(second).toContain('Throw a RangeError.');
+      expect(second).toContain('taking into account what the person wrote above');
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('a message stored while the wait is written: the run ends the wait itself', async () => {
+      const h = harness([asks()], { task: { autoRespond: false } });
+      h.log.onRelease = () => (h.messages.byTurn = [[{ id: 5, content: 'Throw.' }]]);
+      await h.run();
+      expect(h.log.path()).toEqual(['RUNNING', 'PAUSED(waiting_for_human)']);
+      expect(h.messages.endedWaits).toEqual([1]);
+    });
+
+    it('resumed after a person answered: the first turn is their words, and the wait is cleared', async () => {
+      const waited = {
+        ...QUESTION_WAIT,
+        reply: 'SIMULATED REPLY',
+        since: '2026-12-02T00:00:00.000Z',
+      };
+      const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        resumed: true,
+        task: {
+          autoRespond: false,
+          iteration: 1,
+          claudeSessionId: 'c1',
+          humanWait: waited as Task['humanWait'],
+        },
+      });
+      h.messages.byTurn = [[{ id: 8, content: 'Throw a RangeError.' }]];
+      await h.run();
+      const first = h.agent.requests[0];
+      expect(first.prompt).toContain('Throw a RangeError.');
+      expect(first.prompt).not.toContain('SIMULATED REPLY');
+      expect(first.resume).toBe(true);
+      expect(h.log.row.humanWait).toBeNull();
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('resumed after nobody answered in time: the first turn is the held simulated reply', async () => {
+      const waited = {
+        ...QUESTION_WAIT,
+        reply: 'SIMULATED REPLY',
+        since: '2026-12-02T00:00:00.000Z',
+      };
+      const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        resumed: true,
+        task: {
+          autoRespond: false,
+          iteration: 1,
+          claudeSessionId: 'c1',
+          humanWait: waited as Task['humanWait'],
+        },
+      });
+      await h.run();
+      expect(h.agent.requests[0].prompt).toBe('SIMULATED REPLY');
+      const first = h.log.records.find((r) => r.kind === 'simulated_human' || r.kind === 'prompt');
+      expect(first).toMatchObject({ kind: 'simulated_human', content: 'SIMULATED REPLY' });
+      expect(h.log.row.humanWait).toBeNull();
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
   });
 

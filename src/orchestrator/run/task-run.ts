@@ -41,6 +41,7 @@ import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { capText, isAnsweredTurn } from 'src/orchestrator/run/turn-records';
 import { completionSummary, judgeTestRound } from 'src/orchestrator/run/verdict';
 import { Judgement, Verification } from 'src/orchestrator/run/verification';
+import { WaitForHuman } from 'src/orchestrator/run/wait-for-human';
 
 /** Where a run logs what happens to its task (Nest's Logger fits). */
 export interface RunLogger {
@@ -80,8 +81,9 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * the conversation and its replacement (`conversation.ts`), the wait after API errors
  * (`api-error-backoff.ts`), what is stored for a resume (`run-state.ts`), status changes
  * (`run-status.ts`), the task's workspace (`run-workspace.ts`: prepared before the first step,
- * its setup command a step of its own, committed at the end). The outside world is reached only
- * through `RunPorts`.
+ * its setup command a step of its own, committed at the end), waiting for a person instead of the
+ * simulated human's reply (`wait-for-human.ts`: the run ends, the task PAUSED without an owner,
+ * and a later run resumes it). The outside world is reached only through `RunPorts`.
  *
  * - `control.stop(...)` (cancel, shutdown, lease lost) unsubscribes the running step, which ends
  *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
@@ -103,6 +105,7 @@ export class TaskRun {
   private readonly testPhase: TestPhase;
   private readonly workspace: RunWorkspace;
   private readonly verification: Verification;
+  private readonly waitForHuman: WaitForHuman;
   private testSetup: TestSetupHint | null = null;
   private readonly budget: CostBudget;
 
@@ -133,6 +136,7 @@ export class TaskRun {
       this.workspace,
     );
     this.verification = new Verification(ctx, ports, this.testPhase, this.workspace);
+    this.waitForHuman = new WaitForHuman(ctx, ports, this.state, this.status);
   }
 
   /** How tests are run in the directory the agent works in (read once it is prepared). */
@@ -189,6 +193,8 @@ export class TaskRun {
       await this.fail('budget_exceeded', overBudget);
       return END;
     }
+    const waited = task.humanWait;
+    if (waited !== null) return this.waitForHuman.resumeStep(waited);
     const first = this.withBaseline(this.firstStep());
     return this.workspace.needsSetup ? { kind: 'setup', next: first } : first;
   }
@@ -377,6 +383,7 @@ export class TaskRun {
           delayMs: 0,
         };
       case 'continue': {
+        if (this.waitForHuman.applies(decision)) return this.waitForHuman.wait(decision, phase);
         if (decision.encouraged) {
           state.turnsSinceEncouragement = 0;
           state.encouragements += 1;

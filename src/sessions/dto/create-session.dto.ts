@@ -9,6 +9,7 @@ import {
   MinLength,
 } from 'class-validator';
 import { GitRefProperty } from 'src/sessions/dto/git-ref.property';
+import { AutoRespondProperty, HumanTimeoutProperty } from 'src/sessions/dto/human-wait.properties';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
 
 export const SESSION_NAME_MAX_LENGTH = 200;
@@ -103,4 +104,14 @@ export class CreateSessionDto {
   @IsOptional()
   @IsBoolean()
   require_failing_tests?: boolean | null;
+
+  @AutoRespondProperty(
+    "Default of its tasks' auto_respond: false makes them wait for a person (PAUSED, waiting_for_human) when the agent asks a question or stops short; default true (the simulated human answers)",
+  )
+  auto_respond?: boolean | null;
+
+  @HumanTimeoutProperty(
+    "Default of its tasks' human_timeout_seconds: how long a task waits for a person before the simulated human answers; default: no limit",
+  )
+  human_timeout_seconds?: number | null;
 }

@@ -46,6 +46,20 @@ export class SessionResponseDto {
   })
   require_failing_tests!: boolean | null;
 
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: "Default of its tasks' auto_respond; null: true",
+  })
+  auto_respond!: boolean | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "Default of its tasks' human_timeout_seconds; null: no limit",
+  })
+  human_timeout_seconds!: number | null;
+
   @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
   created_at!: string;
 

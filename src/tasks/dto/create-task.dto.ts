@@ -11,7 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { GitRefProperty } from 'src/sessions';
+import { AutoRespondProperty, GitRefProperty, HumanTimeoutProperty } from 'src/sessions';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
 
@@ -87,4 +87,14 @@ export class CreateTaskDto {
   @IsOptional()
   @IsBoolean()
   allow_test_changes?: boolean;
+
+  @AutoRespondProperty(
+    "False: when the agent asks a question or stops short, the task waits for a person (PAUSED, reason waiting_for_human, holding no concurrency slot) until a message (POST /tasks/{id}/messages) resumes it. Default: the session's auto_respond, else true",
+  )
+  auto_respond?: boolean | null;
+
+  @HumanTimeoutProperty(
+    "With auto_respond false: after this many seconds without a message the simulated human answers and the task goes on. Default: the session's human_timeout_seconds, else no limit",
+  )
+  human_timeout_seconds?: number | null;
 }

@@ -19,6 +19,36 @@ import {
 
 const EXAMPLE_TIME = '2026-11-25T06:00:00.000Z';
 
+/** What a task PAUSED `waiting_for_human` waits on. */
+export class HumanWaitDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The agent's last message: its question, or where it stopped short",
+    example: 'Should divide() throw on a zero divisor or return Infinity?',
+  })
+  question!: string | null;
+
+  @ApiProperty({
+    enum: ['answer_question', 'continue_stop_short'],
+    description: 'The agent asked a question, or stopped short of finishing',
+  })
+  reason!: 'answer_question' | 'continue_stop_short';
+
+  @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
+  since!: string;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'When the simulated human answers if nobody has (human_timeout_seconds); null: never',
+    example: null,
+  })
+  until!: string | null;
+}
+
 export class TestCountsDto {
   @ApiProperty({ example: 3 })
   passed!: number;
@@ -129,6 +159,30 @@ export class TaskResponseDto {
     example: false,
   })
   allow_test_changes!: boolean;
+
+  @ApiProperty({
+    description:
+      'False: it waits for a person when the agent asks a question or stops short, instead of the simulated human answering',
+    example: true,
+  })
+  auto_respond!: boolean;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'How long it waits for a person before the simulated human answers; null: no limit',
+    example: null,
+  })
+  human_timeout_seconds!: number | null;
+
+  @ApiProperty({
+    type: HumanWaitDto,
+    nullable: true,
+    description:
+      'While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise',
+  })
+  waiting_for_human!: HumanWaitDto | null;
 
   @ApiProperty({
     enum: ISOLATION_MODES,
@@ -350,6 +404,14 @@ export class TaskStatusResponseDto {
     example: 'I added calculator.js with add/sub/mul/div.',
   })
   last_agent_message!: string | null;
+
+  @ApiProperty({
+    type: HumanWaitDto,
+    nullable: true,
+    description:
+      'While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise',
+  })
+  waiting_for_human!: HumanWaitDto | null;
 
   @ApiProperty({
     type: String,

@@ -1,0 +1,57 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { HumanWaits } from 'src/tasks';
+
+const SWEEP_INTERVAL_NAME = 'human-wait-sweep';
+
+/** How often waits are checked for a `human_timeout_seconds` that ran out. */
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * WAITS FOR A PERSON END. Every second, tasks waiting for a person whose `human_timeout_seconds`
+ * ran out go back to the queue (`HumanWaits.resume`, reason `human_timeout`); their run resumes
+ * with the reply the simulated human held for them. Every instance sweeps; the resume is
+ * conditional, so each wait ends once.
+ */
+@Injectable()
+export class HumanWaitSweeperService implements OnModuleDestroy {
+  private readonly logger = new Logger('HumanWaitSweeper');
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    private readonly waits: HumanWaits,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  schedule(): void {
+    const handle = setInterval(() => {
+      this.sweep().catch((error: unknown) =>
+        this.logger.error(`Human-wait sweep failed: ${String(error)}`),
+      );
+    }, SWEEP_INTERVAL_MS);
+    this.scheduler.addInterval(SWEEP_INTERVAL_NAME, handle);
+  }
+
+  /** One sweep (one at a time); returns how many waits it ended. */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = null));
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<number> {
+    let ended = 0;
+    for (const task of await this.waits.due()) {
+      if (await this.waits.resume(task.id, task.iteration, 'human_timeout')) {
+        ended += 1;
+        this.logger.log(`Task ${task.id}: nobody answered in time; the simulated human does`);
+      }
+    }
+    return ended;
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', SWEEP_INTERVAL_NAME)) {
+      this.scheduler.deleteInterval(SWEEP_INTERVAL_NAME);
+    }
+  }
+}
