@@ -108,6 +108,10 @@ export interface CreateSessionDto {
   setup_command?: string | null;
   /** Default of its tasks' require_failing_tests (their generated tests must fail or error at the base commit); default: REQUIRE_FAILING_TESTS */
   require_failing_tests?: boolean | null;
+  /** Default of its tasks' auto_respond: false makes them wait for a person (PAUSED, waiting_for_human) when the agent asks a question or stops short; default true (the simulated human answers) */
+  auto_respond?: boolean | null;
+  /** Default of its tasks' human_timeout_seconds: how long a task waits for a person before the simulated human answers; default: no limit */
+  human_timeout_seconds?: number | null;
 }
 
 export interface SessionResponseDto {
@@ -124,6 +128,10 @@ export interface SessionResponseDto {
   setup_command: string | null;
   /** Default of its tasks' require_failing_tests; null: REQUIRE_FAILING_TESTS */
   require_failing_tests: boolean | null;
+  /** Default of its tasks' auto_respond; null: true */
+  auto_respond: boolean | null;
+  /** Default of its tasks' human_timeout_seconds; null: no limit */
+  human_timeout_seconds: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -150,12 +158,26 @@ export interface CreateTaskDto {
   require_failing_tests?: boolean;
   /** Deleting, renaming or skipping existing tests, or running fewer regression tests than at the base, does not block completion (it is still recorded in the evidence). Default false */
   allow_test_changes?: boolean;
+  /** False: when the agent asks a question or stops short, the task waits for a person (PAUSED, reason waiting_for_human, holding no concurrency slot) until a message (POST /tasks/{id}/messages) resumes it. Default: the session's auto_respond, else true */
+  auto_respond?: boolean | null;
+  /** With auto_respond false: after this many seconds without a message the simulated human answers and the task goes on. Default: the session's human_timeout_seconds, else no limit */
+  human_timeout_seconds?: number | null;
 }
 
 export interface TestCountsDto {
   passed: number;
   failed: number;
   total: number;
+}
+
+export interface HumanWaitDto {
+  /** The agent's last message: its question, or where it stopped short */
+  question: string | null;
+  /** The agent asked a question, or stopped short of finishing */
+  reason: 'answer_question' | 'continue_stop_short';
+  since: string;
+  /** When the simulated human answers if nobody has (human_timeout_seconds); null: never */
+  until: string | null;
 }
 
 export interface TaskResponseDto {
@@ -170,6 +192,9 @@ export interface TaskResponseDto {
     | 'resumed'
     | 'agent_turn'
     | 'needs_input'
+    | 'waiting_for_human'
+    | 'human_replied'
+    | 'human_timeout'
     | 'agent_error'
     | 'permission_denied'
     | 'tests_requested'
@@ -205,6 +230,7 @@ export interface TaskResponseDto {
     | 'running_setup'
     | 'agent_turn'
     | 'simulated_human'
+    | 'waiting_for_human'
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
@@ -237,6 +263,12 @@ export interface TaskResponseDto {
   require_failing_tests: boolean;
   /** Weakening existing tests does not block its completion */
   allow_test_changes: boolean;
+  /** False: it waits for a person when the agent asks a question or stops short, instead of the simulated human answering */
+  auto_respond: boolean;
+  /** How long it waits for a person before the simulated human answers; null: no limit */
+  human_timeout_seconds: number | null;
+  /** While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise */
+  waiting_for_human: HumanWaitDto | null;
   /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
   isolation: 'worktree' | 'none';
   /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
@@ -339,6 +371,9 @@ export interface TaskDetailResponseDto {
     | 'resumed'
     | 'agent_turn'
     | 'needs_input'
+    | 'waiting_for_human'
+    | 'human_replied'
+    | 'human_timeout'
     | 'agent_error'
     | 'permission_denied'
     | 'tests_requested'
@@ -374,6 +409,7 @@ export interface TaskDetailResponseDto {
     | 'running_setup'
     | 'agent_turn'
     | 'simulated_human'
+    | 'waiting_for_human'
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
@@ -406,6 +442,12 @@ export interface TaskDetailResponseDto {
   require_failing_tests: boolean;
   /** Weakening existing tests does not block its completion */
   allow_test_changes: boolean;
+  /** False: it waits for a person when the agent asks a question or stops short, instead of the simulated human answering */
+  auto_respond: boolean;
+  /** How long it waits for a person before the simulated human answers; null: no limit */
+  human_timeout_seconds: number | null;
+  /** While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise */
+  waiting_for_human: HumanWaitDto | null;
   /** `worktree`: the task works in its own git worktree and branch; `none`: in the project directory */
   isolation: 'worktree' | 'none';
   /** The ref the task starts from, as asked for; null: the commit checked out when it was created */
@@ -460,6 +502,9 @@ export interface TaskStatusResponseDto {
     | 'resumed'
     | 'agent_turn'
     | 'needs_input'
+    | 'waiting_for_human'
+    | 'human_replied'
+    | 'human_timeout'
     | 'agent_error'
     | 'permission_denied'
     | 'tests_requested'
@@ -495,6 +540,7 @@ export interface TaskStatusResponseDto {
     | 'running_setup'
     | 'agent_turn'
     | 'simulated_human'
+    | 'waiting_for_human'
     | 'writing_tests'
     | 'running_tests'
     | 'running_regression'
@@ -508,6 +554,8 @@ export interface TaskStatusResponseDto {
   pause_count: number;
   max_pauses: number;
   last_agent_message: string | null;
+  /** While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise */
+  waiting_for_human: HumanWaitDto | null;
   /** Why the task failed or was cancelled; null otherwise */
   error_message: string | null;
   tests: TestCountsDto;
@@ -561,6 +609,9 @@ export interface TaskVerificationResponseDto {
     | 'resumed'
     | 'agent_turn'
     | 'needs_input'
+    | 'waiting_for_human'
+    | 'human_replied'
+    | 'human_timeout'
     | 'agent_error'
     | 'permission_denied'
     | 'tests_requested'
@@ -710,6 +761,9 @@ export interface StatusReasonCountDto {
     | 'resumed'
     | 'agent_turn'
     | 'needs_input'
+    | 'waiting_for_human'
+    | 'human_replied'
+    | 'human_timeout'
     | 'agent_error'
     | 'permission_denied'
     | 'tests_requested'

@@ -1,0 +1,183 @@
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
+import { eventually } from 'test/e2e/support/eventually';
+import {
+  copyFixtureProject,
+  FAKE_CLAUDE,
+  fakeClaudeWorkdir,
+  fakeInvocations,
+  fakeScript,
+  getDetails,
+  getStatus,
+  TaskStatusSummary,
+  waitForTerminal,
+} from 'test/e2e/support/task-polling';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+
+/**
+ * WAITING FOR A PERSON (`auto_respond: false`), through real fake-CLI turns: a task whose agent
+ * asks waits PAUSED `waiting_for_human` with the question in its status, holding no concurrency
+ * slot (with one slot, another task runs to its end meanwhile); a message resumes it with the
+ * message as the next prompt; `human_timeout_seconds` lets the simulated human answer instead;
+ * a waiting task can be cancelled.
+ */
+
+const work = fakeClaudeWorkdir('cta-human-wait-');
+
+const QUESTION = 'should the new function accept negative numbers?';
+
+interface StatusRecord {
+  kind: string;
+  content: string;
+  data: { from?: string; to?: string; reason?: string } | null;
+}
+
+describe('waiting for a person', () => {
+  let t: TestApp;
+  let server: App;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: {
+        ORCHESTRATOR_ENABLED: 'true',
+        MAX_CONCURRENT_TASKS: '1',
+        QUEUE_POLL_MS: '100',
+        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+        KILL_GRACE_SECONDS: '1',
+      },
+    });
+    await t.app.listen(0, '127.0.0.1');
+    server = t.app.getHttpServer() as App;
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function session(name: string, body: Record<string, unknown> = {}): Promise<string> {
+    const project = copyFixtureProject('node-basic', work.root(), name);
+    const res = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project, isolation: 'none', ...body })
+      .expect(201);
+    return res.body.id as string;
+  }
+
+  async function task(sessionId: string, body: Record<string, unknown> = {}): Promise<string> {
+    const description = `Add a function. ${fakeScript(
+      'ask-question',
+      'success',
+      'write-tests lang=node result=pass name=answered',
+    )}`;
+    const res = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: sessionId, description, ...body })
+      .expect(201);
+    return res.body.id as string;
+  }
+
+  const status = (id: string): Promise<TaskStatusSummary> => getStatus(server, id);
+
+  async function waiting(id: string): Promise<TaskStatusSummary> {
+    let last = {} as TaskStatusSummary;
+    await eventually(`task ${id} to wait for a person`, async () => {
+      last = await status(id);
+      return last.status_reason === 'waiting_for_human';
+    });
+    return last;
+  }
+
+  async function statusPath(id: string): Promise<string[]> {
+    const details = await getDetails(server, id);
+    return (details.interactions as StatusRecord[])
+      .filter((i) => i.kind === 'status')
+      .map((i) => `${i.data?.to}(${i.data?.reason})`);
+  }
+
+  it('waits with the question and no slot; a message resumes it with the message as the prompt', async () => {
+    const sessionId = await session('asks', { auto_respond: false });
+    const id = await task(sessionId);
+    const paused = await waiting(id);
+    expect(paused).toMatchObject({ status: 'PAUSED', phase: 'waiting_for_human' });
+    expect(paused.waiting_for_human).toMatchObject({ reason: 'answer_question', until: null });
+    expect(paused.waiting_for_human?.question).toContain(QUESTION);
+    const full = (await request(server).get(`/api/v1/tasks/${id}`).expect(200)).body;
+    expect(full).toMatchObject({ auto_respond: false, human_timeout_seconds: null });
+    // Ownerless on purpose: the crash-recovery sweep leaves it waiting.
+    expect(await t.app.get(LeaseSweeperService).sweep(() => false)).toBe(0);
+    expect(await status(id)).toMatchObject({
+      status: 'PAUSED',
+      status_reason: 'waiting_for_human',
+    });
+
+    // One slot in all: another task runs to its end while this one waits.
+    const other = await session('meanwhile');
+    const otherId = await task(other, { auto_respond: true });
+    expect((await waitForTerminal(server, otherId)).final.status).toBe('COMPLETED');
+    expect(await status(id)).toMatchObject({
+      status: 'PAUSED',
+      status_reason: 'waiting_for_human',
+    });
+
+    await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Yes: negatives too, and zero.' })
+      .expect(201);
+    const result = await waitForTerminal(server, id);
+    expect(result.final.status).toBe('COMPLETED');
+    expect(result.final).toMatchObject({ waiting_for_human: null });
+
+    const project = (await request(server).get(`/api/v1/tasks/${id}`).expect(200)).body
+      .project_path as string;
+    const runs = fakeInvocations(work.logFile(), project);
+    expect(runs[1].prompt).toContain('Yes: negatives too, and zero.');
+    expect(runs[1].prompt).not.toContain('You asked');
+    expect(runs[1].resume).toBe(true);
+    const path = await statusPath(id);
+    expect(path.slice(0, 4)).toEqual([
+      'RUNNING(claimed)',
+      'PAUSED(waiting_for_human)',
+      'PENDING(human_replied)',
+      'RUNNING(resumed)',
+    ]);
+  });
+
+  it('human_timeout_seconds: nobody answers, so the simulated human does and the task goes on', async () => {
+    const sessionId = await session('timeout');
+    const id = await task(sessionId, { auto_respond: false, human_timeout_seconds: 1 });
+    const paused = await waiting(id);
+    const wait = paused.waiting_for_human!;
+    expect(Date.parse(wait.until!) - Date.parse(wait.since)).toBe(1000);
+    const result = await waitForTerminal(server, id);
+    expect(result.final.status).toBe('COMPLETED');
+    const path = await statusPath(id);
+    expect(path).toContain('PENDING(human_timeout)');
+    const details = await getDetails(server, id);
+    const reply = details.interactions.filter((i) => i.kind === 'simulated_human')[0];
+    expect(reply.content).toContain(QUESTION);
+  });
+
+  it('a waiting task can be cancelled; a message to it is then 409', async () => {
+    const sessionId = await session('cancelled');
+    const id = await task(sessionId, { auto_respond: false });
+    await waiting(id);
+    const cancelled = await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
+    expect(cancelled.body).toMatchObject({ status: 'CANCELLED', status_reason: 'cancelled' });
+    await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Too late.' })
+      .expect(409);
+    expect((await status(id)).waiting_for_human).toBeNull();
+  });
+
+  it('rejects a human_timeout_seconds out of range', async () => {
+    const sessionId = await session('invalid');
+    const res = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: sessionId, description: 'x', human_timeout_seconds: 0 })
+      .expect(400);
+    expect(JSON.stringify(res.body)).toContain('human_timeout_seconds');
+  });
+});
