@@ -88,6 +88,7 @@ export class TaskCancellationService {
         cancelRequested: true,
         completedAt: this.clock.now(),
         humanWaitUntil: null,
+        runningProjectKey: null,
         errorMessage: queued
           ? 'Cancelled on request before it started.'
           : 'Cancelled on request while it waited for a person.',

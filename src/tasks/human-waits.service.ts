@@ -16,7 +16,8 @@ const DUE_PAGE = 100;
 
 /**
  * THE END OF A WAIT FOR A PERSON. A task PAUSED `waiting_for_human` has no owner and holds no
- * concurrency slot; `resume` sends it back to PENDING (one conditional write, so a message, the
+ * concurrency slot (it keeps its `running_project_key`, so no other task works in its directory
+ * meanwhile); `resume` sends it back to PENDING, letting go of that key, (one conditional write, so a message, the
  * run that just began the wait and the timeout sweep may all try: one of them does it) and wakes
  * the queue, which claims it like any resumed task. `due` lists the waits whose
  * `human_timeout_seconds` ran out.
@@ -39,7 +40,7 @@ export class HumanWaits {
       reason,
       iteration,
       where: WAITING_FOR_HUMAN_SQL,
-      patch: { phase: 'queued', humanWaitUntil: null },
+      patch: { phase: 'queued', humanWaitUntil: null, runningProjectKey: null },
     });
     if (record === null) return false;
     this.signal.taskQueued(taskId);

@@ -91,13 +91,15 @@ const TEST_CASE_COLUMNS = [
 
 const LEASE_FENCE = 'id = :taskId AND attempt = :attempt AND lease_owner = :owner';
 
-/** The lease columns cleared when a run lets go of its task. */
-const RELEASED = {
+/** The lease columns cleared when a run lets go of its task to wait for a person. */
+const OWNERLESS = {
   leaseOwner: null,
   leaseExpiresAt: null,
-  runningProjectKey: null,
   processGroupId: null,
 } as const;
+
+/** The lease columns cleared when a run lets go of its task for good (or to the queue). */
+const RELEASED = { ...OWNERLESS, runningProjectKey: null } as const;
 
 /**
  * THE ONE WRITE PATH FOR A TASK'S RECORDS. Every interaction (prompt, agent message, tool use and
@@ -218,15 +220,16 @@ export class TaskEventLog {
   }
 
   /**
-   * The lease holder lets go of the task: to PENDING (re-queued), to PAUSED (waiting for a
-   * person, ownerless) or to a terminal status (which sets `completed_at`). The lease columns are
-   * cleared in the same write.
+   * The lease holder lets go of the task: to PENDING (re-queued), to a terminal status (which
+   * sets `completed_at`), or to PAUSED to wait for a person (it keeps `running_project_key`: no
+   * other task takes its directory while it waits; the end of the wait clears it). The lease
+   * columns are cleared in the same write.
    */
   async release(lease: Lease, change: StatusChange, patch: TaskPatch = {}): Promise<void> {
     const terminal = isTerminal(change.to);
     await this.leasedChange(lease, change, {
       ...patch,
-      ...RELEASED,
+      ...(change.to === TaskStatus.Paused ? OWNERLESS : RELEASED),
       ...(terminal ? { completedAt: this.clock.now() } : {}),
     });
   }

@@ -18,7 +18,7 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 /**
  * WAITING FOR A PERSON (`auto_respond: false`), through real fake-CLI turns: a task whose agent
  * asks waits PAUSED `waiting_for_human` with the question in its status, holding no concurrency
- * slot (with one slot, another task runs to its end meanwhile); a message resumes it with the
+ * slot (with one slot, another task runs to its end meanwhile) but keeping its directory; a message resumes it with the
  * message as the next prompt; `human_timeout_seconds` lets the simulated human answer instead;
  * a waiting task can be cancelled.
  */
@@ -112,7 +112,9 @@ describe('waiting for a person', () => {
       status_reason: 'waiting_for_human',
     });
 
-    // One slot in all: another task runs to its end while this one waits.
+    // One slot in all: a task of another project runs to its end while this one waits; one of
+    // the same directory, though older, is not started (the waiting task keeps its directory).
+    const sameDirectory = await task(sessionId, { auto_respond: true });
     const other = await session('meanwhile');
     const otherId = await task(other, { auto_respond: true });
     expect((await waitForTerminal(server, otherId)).final.status).toBe('COMPLETED');
@@ -120,6 +122,7 @@ describe('waiting for a person', () => {
       status: 'PAUSED',
       status_reason: 'waiting_for_human',
     });
+    expect(await status(sameDirectory)).toMatchObject({ status: 'PENDING', iteration: 0 });
 
     await request(server)
       .post(`/api/v1/tasks/${id}/messages`)
@@ -128,6 +131,7 @@ describe('waiting for a person', () => {
     const result = await waitForTerminal(server, id);
     expect(result.final.status).toBe('COMPLETED');
     expect(result.final).toMatchObject({ waiting_for_human: null });
+    expect((await waitForTerminal(server, sameDirectory)).final.status).toBe('COMPLETED');
 
     const project = (await request(server).get(`/api/v1/tasks/${id}`).expect(200)).body
       .project_path as string;
