@@ -16,11 +16,11 @@ const DUE_PAGE = 100;
 
 /**
  * THE END OF A WAIT FOR A PERSON. A task PAUSED `waiting_for_human` has no owner and holds no
- * concurrency slot (it keeps its `running_project_key`, so no other task works in its directory
- * meanwhile); `resume` sends it back to PENDING, letting go of that key, (one conditional write, so a message, the
- * run that just began the wait and the timeout sweep may all try: one of them does it) and wakes
- * the queue, which claims it like any resumed task. `due` lists the waits whose
- * `human_timeout_seconds` ran out.
+ * concurrency slot; it keeps its `running_project_key`, so no other task works in its directory
+ * meanwhile. `resume` sends it back to PENDING, letting go of that key, and wakes the queue,
+ * which claims it like any resumed task. It is one conditional write, so a message, the run that
+ * just began the wait and the timeout sweep may all try: one of them does it. `due` lists the
+ * waits whose `human_timeout_seconds` ran out.
  */
 @Injectable()
 export class HumanWaits {
