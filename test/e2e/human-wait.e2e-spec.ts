@@ -14,6 +14,7 @@ import {
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
 
 /**
  * WAITING FOR A PERSON (`auto_respond: false`), through real fake-CLI turns: a task whose agent
@@ -33,12 +34,13 @@ interface StatusRecord {
   data: { from?: string; to?: string; reason?: string } | null;
 }
 
-describe('waiting for a person', () => {
+function humanWaitTests(database: TestDatabaseKind): void {
   let t: TestApp;
   let server: App;
 
   beforeAll(async () => {
     t = await createTestApp({
+      database,
       env: {
         ORCHESTRATOR_ENABLED: 'true',
         MAX_CONCURRENT_TASKS: '1',
@@ -57,7 +59,7 @@ describe('waiting for a person', () => {
   });
 
   async function session(name: string, body: Record<string, unknown> = {}): Promise<string> {
-    const project = copyFixtureProject('node-basic', work.root(), name);
+    const project = copyFixtureProject('node-basic', work.root(), `${database}-${name}`);
     const res = await request(server)
       .post('/api/v1/sessions')
       .send({ project_path: project, isolation: 'none', ...body })
@@ -184,4 +186,8 @@ describe('waiting for a person', () => {
       .expect(400);
     expect(JSON.stringify(res.body)).toContain('human_timeout_seconds');
   });
-});
+}
+
+describe('waiting for a person (SQLite)', () => humanWaitTests('sqlite'));
+
+describeMysql('waiting for a person (MariaDB)', () => humanWaitTests('mysql'));
