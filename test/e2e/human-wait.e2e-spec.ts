@@ -4,7 +4,7 @@ import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
-  FAKE_CLAUDE,
+  FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeInvocations,
   fakeScript,
@@ -41,14 +41,7 @@ function humanWaitTests(database: TestDatabaseKind): void {
   beforeAll(async () => {
     t = await createTestApp({
       database,
-      env: {
-        ORCHESTRATOR_ENABLED: 'true',
-        MAX_CONCURRENT_TASKS: '1',
-        QUEUE_POLL_MS: '100',
-        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-        KILL_GRACE_SECONDS: '1',
-      },
+      env: { ...FAKE_RUNNER_ENV, MAX_CONCURRENT_TASKS: '1' },
     });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer() as App;

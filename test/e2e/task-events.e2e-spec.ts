@@ -5,7 +5,7 @@ import { eventually } from 'test/e2e/support/eventually';
 import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
 import {
   copyFixtureProject,
-  FAKE_CLAUDE,
+  FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
   Interaction,
@@ -44,12 +44,8 @@ async function storedInteractions(server: App, taskId: string): Promise<Interact
 
 /** What an instance running tasks with the fake CLI needs (plus quick stream timers). */
 const RUNNER_ENV = {
-  ORCHESTRATOR_ENABLED: 'true',
-  QUEUE_POLL_MS: '100',
+  ...FAKE_RUNNER_ENV,
   MAX_CONCURRENT_TASKS: '8',
-  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-  KILL_GRACE_SECONDS: '1',
   SSE_KEEPALIVE_SECONDS: '1',
   SSE_POLL_MS: '200',
 };

@@ -3,7 +3,7 @@ import type { App } from 'supertest/types';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
-  FAKE_CLAUDE,
+  FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeInvocations,
   fakeScript,
@@ -26,13 +26,7 @@ describe('task messages', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      env: {
-        ORCHESTRATOR_ENABLED: 'true',
-        QUEUE_POLL_MS: '100',
-        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-        KILL_GRACE_SECONDS: '1',
-      },
+      env: { ...FAKE_RUNNER_ENV },
     });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer() as App;

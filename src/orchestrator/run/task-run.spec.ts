@@ -1107,6 +1107,23 @@ describe('TaskRun', () => {
       until: null,
     };
 
+    /** A run claimed after a wait for a person ended, its question and held reply on the row. */
+    const resumedAfterWait = (): Harness =>
+      harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        resumed: true,
+        task: {
+          autoRespond: false,
+          iteration: 1,
+          claudeSessionId: 'c1',
+          humanWait: {
+            ...QUESTION_WAIT,
+            reason: 'answer_question',
+            reply: 'SIMULATED REPLY',
+            since: '2026-12-02T00:00:00.000Z',
+          },
+        },
+      });
+
     it('a question ends the run PAUSED waiting_for_human, ownerless, with the question kept', async () => {
       const h = harness([asks(), turn()], { task: { autoRespond: false } });
       await h.run();
@@ -1167,20 +1184,7 @@ describe('TaskRun', () => {
     });
 
     it('resumed after a person answered: the first turn is their words, and the wait is cleared', async () => {
-      const waited = {
-        ...QUESTION_WAIT,
-        reply: 'SIMULATED REPLY',
-        since: '2026-12-02T00:00:00.000Z',
-      };
-      const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
-        resumed: true,
-        task: {
-          autoRespond: false,
-          iteration: 1,
-          claudeSessionId: 'c1',
-          humanWait: waited as Task['humanWait'],
-        },
-      });
+      const h = resumedAfterWait();
       h.messages.byTurn = [[{ id: 8, content: 'Throw a RangeError.' }]];
       await h.run();
       const first = h.agent.requests[0];
@@ -1192,20 +1196,7 @@ describe('TaskRun', () => {
     });
 
     it('resumed after nobody answered in time: the first turn is the held simulated reply', async () => {
-      const waited = {
-        ...QUESTION_WAIT,
-        reply: 'SIMULATED REPLY',
-        since: '2026-12-02T00:00:00.000Z',
-      };
-      const h = harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
-        resumed: true,
-        task: {
-          autoRespond: false,
-          iteration: 1,
-          claudeSessionId: 'c1',
-          humanWait: waited as Task['humanWait'],
-        },
-      });
+      const h = resumedAfterWait();
       await h.run();
       expect(h.agent.requests[0].prompt).toBe('SIMULATED REPLY');
       const first = h.log.records.find((r) => r.kind === 'simulated_human' || r.kind === 'prompt');

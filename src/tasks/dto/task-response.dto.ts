@@ -49,6 +49,16 @@ export class HumanWaitDto {
   until!: string | null;
 }
 
+/** `waiting_for_human` on a task and on its status summary. */
+function WaitingForHumanProperty(): PropertyDecorator {
+  return ApiProperty({
+    type: HumanWaitDto,
+    nullable: true,
+    description:
+      'While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise',
+  });
+}
+
 export class TestCountsDto {
   @ApiProperty({ example: 3 })
   passed!: number;
@@ -176,12 +186,7 @@ export class TaskResponseDto {
   })
   human_timeout_seconds!: number | null;
 
-  @ApiProperty({
-    type: HumanWaitDto,
-    nullable: true,
-    description:
-      'While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise',
-  })
+  @WaitingForHumanProperty()
   waiting_for_human!: HumanWaitDto | null;
 
   @ApiProperty({
@@ -405,12 +410,7 @@ export class TaskStatusResponseDto {
   })
   last_agent_message!: string | null;
 
-  @ApiProperty({
-    type: HumanWaitDto,
-    nullable: true,
-    description:
-      'While the task waits for a person (PAUSED, waiting_for_human): the question; send a message to resume it. Null otherwise',
-  })
+  @WaitingForHumanProperty()
   waiting_for_human!: HumanWaitDto | null;
 
   @ApiProperty({

@@ -17,6 +17,15 @@ export const FIXTURE_PROJECTS = join(__dirname, '..', '..', 'fixtures', 'project
 /** The fake `claude` CLI (see its header comment for the scenarios). */
 export const FAKE_CLAUDE = join(__dirname, '..', '..', 'fixtures', 'fake-claude', 'claude');
 
+/** An app that runs tasks with the fake CLI, claiming at once and ending processes quickly. */
+export const FAKE_RUNNER_ENV = {
+  ORCHESTRATOR_ENABLED: 'true',
+  QUEUE_POLL_MS: '100',
+  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+  KILL_GRACE_SECONDS: '1',
+} as const;
+
 export type FixtureName = 'node-basic' | 'python-basic';
 
 /**
