@@ -95,7 +95,10 @@ export class WorkspaceUsage {
    */
   async latest(): Promise<WorkspaceUsageSnapshot> {
     const measuring = this.snapshot();
-    return this.last ?? measuring;
+    if (this.last === null) return measuring;
+    // Nobody waits for the background measurement: a failed one is simply tried again next time.
+    measuring.catch(() => undefined);
+    return this.last;
   }
 
   /** True when new workspaces must wait (never when there is no limit). */

@@ -152,8 +152,6 @@ describeMysql('children and the server secrets', () => {
       KILL_GRACE_SECONDS: '1',
       CLAUDE_CLI_COMMAND: mode === 'user' ? fakeCliForAnyone() : FAKE_CLAUDE,
       CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-      // The fake agent's tests pass without its change; verified completion has its own suite.
-      REQUIRE_FAILING_TESTS: 'false',
       // Relative: inside the agent's working directory, the one place every mode lets it write.
       FAKE_CLAUDE_STATE_DIR: '.fake-state',
       ...(mode === 'user' ? { RUN_AS_USER: 'nobody' } : { ALLOW_ROOT: 'true' }),

@@ -205,8 +205,6 @@ describe('server safety (the built server as a process)', () => {
       QUEUE_POLL_MS: '100',
       CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
       CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-      // The fake agent's tests pass without its change; verified completion has its own suite.
-      REQUIRE_FAILING_TESTS: 'false',
       FAKE_CLAUDE_STATE_DIR: path.join(cwd, 'fake-state'),
       CLI_RESULT_GRACE_SECONDS: '1',
       KILL_GRACE_SECONDS: '1',

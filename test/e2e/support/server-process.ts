@@ -42,6 +42,9 @@ function baseEnv(): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? os.tmpdir(),
+    // The fake agent's scripted tests pass without any change; suites about verification turn
+    // it on.
+    REQUIRE_FAILING_TESTS: 'false',
     NO_COLOR: '1',
   };
 }
@@ -188,9 +191,6 @@ export async function startTestServer(
       ORCHESTRATOR_ENABLED: 'true',
       QUEUE_POLL_MS: '100',
       KILL_GRACE_SECONDS: '1',
-      // The fake agent's scripted tests pass without any change; suites about verification
-      // turn it on.
-      REQUIRE_FAILING_TESTS: 'false',
       CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
       CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
       ...env,
