@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityMetadata } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { TaskColumns } from 'src/tasks/task-columns';
 import { Task } from 'src/tasks/task.entity';
 
 /**
@@ -14,11 +15,11 @@ import { Task } from 'src/tasks/task.entity';
  */
 @Injectable()
 export class TaskRowReader {
-  private readonly metadata: EntityMetadata;
+  private readonly columns: TaskColumns;
   private readonly statements = new Map<string, { sql: string; columns: ColumnMetadata[] }>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.metadata = dataSource.getMetadata(Task);
+    this.columns = new TaskColumns(dataSource);
   }
 
   /** The task's `properties`, or null when there is no such task. */
@@ -47,14 +48,10 @@ export class TaskRowReader {
     const key = properties.join(',');
     let statement = this.statements.get(key);
     if (statement === undefined) {
-      const columns = properties.map((property) => {
-        const column = this.metadata.findColumnWithPropertyName(property);
-        if (column === undefined) throw new Error(`Task has no column for ${property}`);
-        return column;
-      });
+      const columns = properties.map((property) => this.columns.column(property));
       const escape = (name: string) => this.dataSource.driver.escape(name);
       statement = {
-        sql: `SELECT ${columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(this.metadata.tableName)} WHERE ${escape('id')} = ?`,
+        sql: `SELECT ${columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(this.columns.tableName)} WHERE ${escape('id')} = ?`,
         columns,
       };
       this.statements.set(key, statement);

@@ -1,7 +1,7 @@
-import { DataSource, EntityMetadata } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SqlStep } from 'src/database';
+import { TaskColumns } from 'src/tasks/task-columns';
 import { Task } from 'src/tasks/task.entity';
 
 /**
@@ -12,12 +12,11 @@ import { Task } from 'src/tasks/task.entity';
  * same UPDATE through TypeORM's query builder on every write cost the write path most of its time.
  */
 export class TaskRowSql {
-  private readonly metadata: EntityMetadata;
-  private readonly columns = new Map<string, ColumnMetadata>();
+  private readonly columns: TaskColumns;
   private readonly assignments = new Map<string, string>();
 
   constructor(private readonly dataSource: DataSource) {
-    this.metadata = dataSource.getMetadata(Task);
+    this.columns = new TaskColumns(dataSource);
   }
 
   /**
@@ -40,7 +39,7 @@ export class TaskRowSql {
       sql: `UPDATE tasks SET ${this.assignment(properties)} WHERE ${condition}`,
       params: [
         ...entries.map(([property, value]): unknown =>
-          this.dataSource.driver.preparePersistentValue(value, this.column(property)),
+          this.dataSource.driver.preparePersistentValue(value, this.columns.column(property)),
         ),
         ...(conditionParams as unknown[]),
       ],
@@ -51,19 +50,9 @@ export class TaskRowSql {
     const key = properties.join(',');
     let assignment = this.assignments.get(key);
     if (assignment === undefined) {
-      assignment = properties.map((p) => `${this.column(p).databaseName} = ?`).join(', ');
+      assignment = properties.map((p) => `${this.columns.column(p).databaseName} = ?`).join(', ');
       this.assignments.set(key, assignment);
     }
     return assignment;
-  }
-
-  private column(property: string): ColumnMetadata {
-    let column = this.columns.get(property);
-    if (column === undefined) {
-      column = this.metadata.findColumnWithPropertyName(property);
-      if (column === undefined) throw new Error(`tasks has no column for property ${property}`);
-      this.columns.set(property, column);
-    }
-    return column;
   }
 }

@@ -110,8 +110,10 @@ function apiSuite(kind: TestDatabaseKind): void {
         .expect(201);
       expect(Object.keys(session.body).sort()).toEqual(
         [
+          'auto_respond',
           'base_ref',
           'created_at',
+          'human_timeout_seconds',
           'id',
           'isolation',
           'name',
@@ -130,6 +132,8 @@ function apiSuite(kind: TestDatabaseKind): void {
         isolation: 'none',
         base_ref: null,
         setup_command: null,
+        auto_respond: null,
+        human_timeout_seconds: null,
       });
       expect(session.body.id).toMatch(UUID_RE);
 
@@ -151,6 +155,9 @@ function apiSuite(kind: TestDatabaseKind): void {
         max_pauses: 5,
         tests: { passed: 0, failed: 0, total: 0 },
         cost_usd: 0,
+        auto_respond: true,
+        human_timeout_seconds: null,
+        waiting_for_human: null,
         isolation: 'none',
         base_commit: null,
         branch: null,
@@ -182,6 +189,7 @@ function apiSuite(kind: TestDatabaseKind): void {
           'status_reason',
           'tests',
           'updated_at',
+          'waiting_for_human',
         ].sort(),
       );
       expect(status.body).toMatchObject({ id: task.body.id, status: 'PENDING' });
