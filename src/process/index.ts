@@ -7,7 +7,7 @@ export {
   readableBy,
 } from 'src/process/child-isolation';
 export type { ChildIdentity, ChildIsolation } from 'src/process/child-isolation';
-export { childTempDir, readChildFile } from 'src/process/child-files';
+export { childTempDir, readChildFile, readChildFileAsync } from 'src/process/child-files';
 export {
   CHILD_ISOLATION,
   checkIsolation,
@@ -39,4 +39,8 @@ export type { ProcessIdentity } from 'src/process/process-identity';
 export { ProcessGroups } from 'src/process/process-groups';
 export { ProcessLauncher } from 'src/process/process-launcher';
 export { ProcessModule } from 'src/process/process.module';
-export { checkWorkingDirectory, WorkingDirectoryGoneError } from 'src/process/working-directory';
+export {
+  checkWorkingDirectory,
+  resolveWorkingDirectory,
+  WorkingDirectoryGoneError,
+} from 'src/process/working-directory';

@@ -137,11 +137,11 @@ describe('TestFileFinder', () => {
     expect(parsePorcelainV2('# branch.oid (initial)\0# branch.head main\0').head).toBeNull();
   });
 
-  it('finds the top of the work tree by reading the file system', () => {
-    expect(gitTopOf(project)).toBeNull();
+  it('finds the top of the work tree by reading the file system', async () => {
+    expect(await gitTopOf(project)).toBeNull();
     git(dir, 'init', '-q');
-    expect(gitTopOf(project)).toBe(dir);
-    expect(gitTopOf(dir)).toBe(dir);
+    expect(await gitTopOf(project)).toBe(dir);
+    expect(await gitTopOf(dir)).toBe(dir);
   });
 
   it('asks git once per look (twice when HEAD moved)', async () => {
@@ -166,9 +166,9 @@ describe('TestFileFinder', () => {
     expect(calls).toHaveLength(4);
   });
 
-  it('bounds the file walk', () => {
+  it('bounds the file walk', async () => {
     for (let i = 0; i < 30; i += 1) write(`many/f${i}.js`);
-    const walk = walkProject(project, 10);
+    const walk = await walkProject(project, 10);
     expect(Object.keys(walk.files)).toHaveLength(10);
     expect(walk.truncated).toBe(true);
   });

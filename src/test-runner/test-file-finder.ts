@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { existsSync, lstatSync, readdirSync, Stats } from 'fs';
+import { Stats } from 'fs';
+import { access, lstat, readdir } from 'fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
@@ -59,13 +60,9 @@ function stampOf(stats: Stats): FileStamp {
   return { mtimeMs: stats.mtimeMs, size: stats.size };
 }
 
-function stamp(projectPath: string, rel: string): FileStamp | null {
-  try {
-    const stats = lstatSync(join(projectPath, rel));
-    return stats.isFile() ? stampOf(stats) : null;
-  } catch {
-    return null;
-  }
+async function stamp(projectPath: string, rel: string): Promise<FileStamp | null> {
+  const stats = await lstat(join(projectPath, rel)).catch(() => null);
+  return stats !== null && stats.isFile() ? stampOf(stats) : null;
 }
 
 function sameStamp(a: FileStamp | null | undefined, b: FileStamp | null): boolean {
@@ -75,46 +72,38 @@ function sameStamp(a: FileStamp | null | undefined, b: FileStamp | null): boolea
 }
 
 /** Stamps of the regular files under `projectPath` (symlinks not followed), bounded. */
-export function walkProject(
+export async function walkProject(
   projectPath: string,
   maxFiles = MAX_SNAPSHOT_FILES,
-): {
+): Promise<{
   files: Record<string, FileStamp>;
   truncated: boolean;
-} {
+}> {
   const files: Record<string, FileStamp> = {};
   let count = 0;
   let truncated = false;
-  const visit = (dir: string, rel: string, depth: number): void => {
+  const visit = async (dir: string, rel: string, depth: number): Promise<void> => {
     if (truncated || depth > MAX_SNAPSHOT_DEPTH) return;
-    let entries: string[];
-    try {
-      entries = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const name of entries) {
+    const entries = await readdir(dir).catch(() => null);
+    if (entries === null) return;
+    for (const name of entries.sort()) {
       if (count >= maxFiles) {
         truncated = true;
         return;
       }
       const full = join(dir, name);
       const relPath = rel === '' ? name : `${rel}/${name}`;
-      let stats: Stats;
-      try {
-        stats = lstatSync(full);
-      } catch {
-        continue;
-      }
+      const stats = await lstat(full).catch(() => null);
+      if (stats === null) continue;
       if (stats.isDirectory()) {
-        if (!SKIPPED_DIRECTORIES.has(name)) visit(full, relPath, depth + 1);
+        if (!SKIPPED_DIRECTORIES.has(name)) await visit(full, relPath, depth + 1);
       } else if (stats.isFile()) {
         files[relPath] = stampOf(stats);
         count += 1;
       }
     }
   };
-  visit(projectPath, '', 0);
+  await visit(projectPath, '', 0);
   return { files, truncated };
 }
 
@@ -164,9 +153,13 @@ export function parsePorcelainV2(output: string): GitStatus {
  * The top of the git work tree holding `dir` (the nearest ancestor with a `.git` directory or
  * file), found by reading the file system: no process needed. Null outside git.
  */
-export function gitTopOf(dir: string): string | null {
+export async function gitTopOf(dir: string): Promise<string | null> {
   for (let current = dir; ; current = dirname(current)) {
-    if (existsSync(join(current, '.git'))) return current;
+    const found = await access(join(current, '.git')).then(
+      () => true,
+      () => false,
+    );
+    if (found) return current;
     if (dirname(current) === current) return null;
   }
 }
@@ -225,19 +218,19 @@ export class TestFileFinder {
 
   async snapshot(projectPath: string): Promise<ProjectSnapshot> {
     const takenAtMs = Date.now();
-    const top = gitTopOf(projectPath);
+    const top = await gitTopOf(projectPath);
     if (top !== null) {
       const rel = toPosix(relative(top, projectPath));
       const prefix = rel === '' ? '' : `${rel}/`;
       const status = await this.gitStatus(projectPath, prefix);
       if (status !== null) {
         const stamps: Record<string, FileStamp | null> = {};
-        for (const path of status.paths) stamps[path] = stamp(projectPath, path);
+        for (const path of status.paths) stamps[path] = await stamp(projectPath, path);
         return { mode: 'git', projectPath, takenAtMs, prefix, head: status.head, dirty: stamps };
       }
       this.logger.warn(`git status failed in ${projectPath}; using a file snapshot`);
     }
-    const { files, truncated } = walkProject(projectPath);
+    const { files, truncated } = await walkProject(projectPath);
     if (truncated) {
       this.logger.warn(`file snapshot of ${projectPath} stopped at ${MAX_SNAPSHOT_FILES} files`);
     }
@@ -258,7 +251,10 @@ export class TestFileFinder {
       const status = await this.gitStatus(projectPath, before.prefix);
       if (status !== null) {
         for (const rel of status.paths) {
-          if (!(rel in before.dirty) || !sameStamp(before.dirty[rel], stamp(projectPath, rel))) {
+          if (
+            !(rel in before.dirty) ||
+            !sameStamp(before.dirty[rel], await stamp(projectPath, rel))
+          ) {
             changed.add(rel);
           }
         }
@@ -283,7 +279,7 @@ export class TestFileFinder {
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
     }
-    const now = walkProject(projectPath).files;
+    const now = (await walkProject(projectPath)).files;
     for (const [rel, st] of Object.entries(now)) {
       const isChanged =
         before.mode === 'files'
@@ -294,11 +290,19 @@ export class TestFileFinder {
     return this.onlyTests(projectPath, changed, ecosystem);
   }
 
-  private onlyTests(projectPath: string, paths: Set<string>, ecosystem: TestEcosystem): string[] {
-    return [...paths]
+  private async onlyTests(
+    projectPath: string,
+    paths: Set<string>,
+    ecosystem: TestEcosystem,
+  ): Promise<string[]> {
+    const tests = [...paths]
       .filter((rel) => rel !== '' && !isAbsolute(rel) && !rel.split('/').includes('..'))
-      .filter((rel) => !isInSkippedDirectory(rel) && isTestFile(rel, ecosystem))
-      .filter((rel) => stamp(projectPath, rel) !== null)
+      .filter((rel) => !isInSkippedDirectory(rel) && isTestFile(rel, ecosystem));
+    const present = await Promise.all(
+      tests.map(async (rel) => (await stamp(projectPath, rel)) !== null),
+    );
+    return tests
+      .filter((_rel, i) => present[i])
       .map((rel) => toPosix(relative(projectPath, join(projectPath, rel))))
       .sort();
   }

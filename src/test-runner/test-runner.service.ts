@@ -1,15 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { realpathSync, rmSync, statSync } from 'fs';
+import { realpath, rm, stat } from 'fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'path';
-import { concat, defer, EMPTY, filter, map, Observable, of, OperatorFunction } from 'rxjs';
+import {
+  concat,
+  concatMap,
+  defer,
+  EMPTY,
+  filter,
+  map,
+  Observable,
+  of,
+  OperatorFunction,
+} from 'rxjs';
 import { AppConfig } from 'src/config';
 import {
   BoundedBuffer,
   CHILD_ISOLATION,
   ChildIsolation,
-  checkWorkingDirectory,
   childTempDir,
-  readChildFile,
+  readChildFileAsync,
+  resolveWorkingDirectory,
 } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 import { parseJunitXml } from 'src/test-runner/junit-report';
@@ -198,9 +208,9 @@ export class TestRunnerService {
     files: readonly string[],
     testCommand: string | null,
   ): Observable<TestRunEvent> {
-    return defer(() => {
-      const root = checkWorkingDirectory(projectPath);
-      const safeFiles = this.checkFiles(root, files);
+    return defer(async () => {
+      const root = await resolveWorkingDirectory(projectPath);
+      const safeFiles = await this.checkFiles(root, files);
       const plan = this.planFor(root, testCommand, safeFiles);
       if (safeFiles.length === 0 || plan === null) {
         const why =
@@ -213,14 +223,14 @@ export class TestRunnerService {
         });
       }
       return this.runFiles(root, plan, safeFiles);
-    });
+    }).pipe(concatMap((events) => events));
   }
 
   /** Runs the session's regression command once, as one test case. */
   runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent> {
-    return defer(() => {
+    return defer(async () => {
       const argv = splitCommandLine(regressionCommand);
-      const root = checkWorkingDirectory(projectPath);
+      const root = await resolveWorkingDirectory(projectPath);
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
       return this.commands
         .run({
@@ -263,11 +273,11 @@ export class TestRunnerService {
             return { type: 'report', report };
           }),
         );
-    });
+    }).pipe(concatMap((events) => events));
   }
 
   /** Project-relative, normalised paths of existing regular files inside `root`. */
-  private checkFiles(root: string, files: readonly string[]): string[] {
+  private async checkFiles(root: string, files: readonly string[]): Promise<string[]> {
     const out: string[] = [];
     for (const file of files) {
       if (file === '' || file.includes('\0')) {
@@ -278,14 +288,10 @@ export class TestRunnerService {
       if (rel === '' || isOutside(rel)) {
         throw new UnsafeTestFileError(`Test file ${JSON.stringify(file)} is outside the project`);
       }
-      let real: string;
-      try {
-        real = realpathSync(full);
-      } catch {
-        continue;
-      }
+      const real = await realpath(full).catch(() => null);
+      if (real === null) continue;
       const realRel = relative(root, real);
-      if (isOutside(realRel) || !statSync(real).isFile()) {
+      if (isOutside(realRel) || !(await stat(real)).isFile()) {
         throw new UnsafeTestFileError(
           `Test file ${JSON.stringify(file)} is not a regular file inside the project`,
         );
@@ -319,9 +325,25 @@ export class TestRunnerService {
     };
   }
 
+  /**
+   * Runs `files` one after the other, their JUnit reports in a temporary directory, removed before
+   * the report is emitted (or once unsubscribed).
+   */
   private runFiles(root: string, plan: TestCommandPlan, files: string[]): Observable<TestRunEvent> {
+    return defer(() => childTempDir(this.isolation, 'cta-junit-')).pipe(
+      concatMap((reportDir) => this.runFilesWith(root, plan, files, reportDir)),
+    );
+  }
+
+  private runFilesWith(
+    root: string,
+    plan: TestCommandPlan,
+    files: string[],
+    reportDir: string,
+  ): Observable<TestRunEvent> {
+    const removeReports = (): Promise<void> =>
+      rm(reportDir, { recursive: true, force: true }).catch(() => undefined);
     return new Observable<TestRunEvent>((subscriber) => {
-      const reportDir = childTempDir(this.isolation, 'cta-junit-');
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
       const output = new BoundedBuffer(max);
       const cases: TestCaseResult[] = [];
@@ -353,7 +375,7 @@ export class TestRunnerService {
               writable: [reportDir],
             })
             .pipe(
-              map((event): TestRunEvent | null => {
+              concatMap(async (event): Promise<TestRunEvent | null> => {
                 if (event.type === 'spawned') {
                   return { type: 'spawned', pid: event.pid, command: invocation.argv };
                 }
@@ -367,7 +389,7 @@ export class TestRunnerService {
                   timedOut: r.timedOut,
                   durationMs: r.durationMs,
                 });
-                cases.push(...this.casesFor(invocation, r));
+                cases.push(...(await this.casesFor(invocation, r)));
                 return null;
               }),
               filter((e): e is TestRunEvent => e !== null),
@@ -394,19 +416,21 @@ export class TestRunnerService {
               cases.every((c) => c.status === 'passed' || c.status === 'skipped'),
             invocations,
           };
-          subscriber.next({ type: 'report', report });
-          subscriber.complete();
+          void removeReports().then(() => {
+            subscriber.next({ type: 'report', report });
+            subscriber.complete();
+          });
         },
       });
       return () => {
         subscription.unsubscribe();
-        rmSync(reportDir, { recursive: true, force: true });
+        void removeReports();
       };
     });
   }
 
   /** Per-case results from the JUnit report when there is one, else one case for the file. */
-  private casesFor(invocation: FileInvocation, r: CommandResult): TestCaseResult[] {
+  private async casesFor(invocation: FileInvocation, r: CommandResult): Promise<TestCaseResult[]> {
     const max = this.config.TEST_OUTPUT_MAX_BYTES;
     const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
       name: invocation.file,
@@ -420,7 +444,9 @@ export class TestRunnerService {
       return [fileCase('error', 'No tests were found in this file.\n')];
     }
     const report =
-      invocation.junitPath === null ? null : readChildFile(invocation.junitPath, MAX_REPORT_BYTES);
+      invocation.junitPath === null
+        ? null
+        : await readChildFileAsync(invocation.junitPath, MAX_REPORT_BYTES);
     if (report === null) return [fileCase(fileStatus)];
     let parsed;
     try {

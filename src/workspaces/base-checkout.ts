@@ -1,7 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CHILD_ISOLATION, ChildIsolation, childTempDir, readChildFile } from 'src/process';
+import { CHILD_ISOLATION, ChildIsolation, childTempDir, readChildFileAsync } from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
@@ -63,7 +63,7 @@ export class BaseCheckout {
       if (status === 'D') changes.push({ status: 'deleted', path });
       else if (status === 'M' || status === 'T') {
         const before = await this.fileAt(directory, baseCommit, path);
-        const after = readChildFile(join(directory, path), MAX_TEST_FILE_BYTES) ?? '';
+        const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
         changes.push({ status: 'modified', path, before, after });
       }
     }
@@ -88,14 +88,13 @@ export class BaseCheckout {
     baseCommit: string,
     files: readonly string[],
   ): Promise<ScratchCheckout> {
-    const gitDir = await this.git.text(
-      ['rev-parse', '--path-format=absolute', '--git-common-dir'],
-      {
-        cwd: directory,
-      },
-    );
-    const prefix = await this.git.text(['rev-parse', '--show-prefix'], { cwd: directory });
-    const temp = childTempDir(this.isolation, 'cta-base-');
+    const [gitDir, prefix] = (
+      await this.git.text(
+        ['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-prefix'],
+        { cwd: directory },
+      )
+    ).split('\n');
+    const temp = await childTempDir(this.isolation, 'cta-base-');
     const path = join(temp, 'checkout');
     const repo = { cwd: gitDir, gitDir };
     try {
@@ -103,15 +102,15 @@ export class BaseCheckout {
         this.git.text(['worktree', 'add', '--quiet', '--detach', path, baseCommit], repo),
       );
     } catch (error) {
-      rmSync(temp, { recursive: true, force: true });
+      await rm(temp, { recursive: true, force: true });
       throw error;
     }
     const projectDir = join(path, prefix);
     for (const file of files) {
-      const content = readChildFile(join(directory, file), MAX_TEST_FILE_BYTES);
+      const content = await readChildFileAsync(join(directory, file), MAX_TEST_FILE_BYTES);
       if (content === null) continue;
-      mkdirSync(dirname(join(projectDir, file)), { recursive: true });
-      writeFileSync(join(projectDir, file), content);
+      await mkdir(dirname(join(projectDir, file)), { recursive: true });
+      await writeFile(join(projectDir, file), content);
     }
     return {
       directory: projectDir,
@@ -125,10 +124,10 @@ export class BaseCheckout {
       const removed = await this.git.run(['worktree', 'remove', '--force', '--force', path], repo);
       if (removed.exitCode !== 0) {
         this.logger.warn(`git worktree remove ${path} failed (${removed.stderr.trim()}); pruning`);
-        rmSync(temp, { recursive: true, force: true });
+        await rm(temp, { recursive: true, force: true });
         await this.git.run(['worktree', 'prune'], repo);
       }
     });
-    rmSync(temp, { recursive: true, force: true });
+    await rm(temp, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Git } from 'src/workspaces/git';
 
@@ -57,46 +57,65 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
 /** Where `dir` is in its repository: its work tree, its place in it, the common git directory. */
 export type RepositoryLocation = Pick<ProjectRepository, 'toplevel' | 'prefix' | 'gitDir'>;
 
+/** The first four lines of `rev-parse`'s answer, as a location; null unless inside a work tree. */
+async function toLocation(dir: string, lines: string[]): Promise<RepositoryLocation | null> {
+  const [inside, toplevel, prefix, commonDir] = lines;
+  if (inside !== 'true' || !toplevel || commonDir === undefined) return null;
+  return {
+    toplevel: await realpath(toplevel),
+    prefix: prefix.replace(/\/$/, ''),
+    gitDir: await realpath(isAbsolute(commonDir) ? commonDir : join(dir, commonDir)),
+  };
+}
+
+const LOCATION_ARGS = [
+  'rev-parse',
+  '--is-inside-work-tree',
+  '--show-toplevel',
+  '--show-prefix',
+  '--git-common-dir',
+];
+
 /**
  * The work tree and repository `dir` is in (one git call), or null when it is not inside a work
  * tree (no repository, a bare one, inside `.git`, or no git at all). Reads only.
  */
 export async function locateDirectory(git: Git, dir: string): Promise<RepositoryLocation | null> {
-  const probe = await git
-    .run(
-      [
-        'rev-parse',
-        '--is-inside-work-tree',
-        '--show-toplevel',
-        '--show-prefix',
-        '--git-common-dir',
-      ],
-      { cwd: dir },
-    )
-    .catch(() => null);
+  const probe = await git.run(LOCATION_ARGS, { cwd: dir }).catch(() => null);
   if (probe === null || probe.exitCode !== 0) return null;
-  const [inside, toplevel, prefix, commonDir] = probe.stdout.toString('utf8').split('\n');
-  if (inside !== 'true' || !toplevel || commonDir === undefined) return null;
-  return {
-    toplevel: realpathSync(toplevel),
-    prefix: prefix.replace(/\/$/, ''),
-    gitDir: realpathSync(isAbsolute(commonDir) ? commonDir : join(dir, commonDir)),
-  };
+  return toLocation(dir, probe.stdout.toString('utf8').split('\n'));
 }
 
 /**
  * What git says about `dir`: the repository and work tree it is in and what is checked out there,
- * or null when it is not inside a work tree. Reads only.
+ * or null when it is not inside a work tree. Reads only. One git call: `rev-parse` prints the
+ * location, HEAD's commit, then (once `--symbolic-full-name` is given) the ref HEAD names, or
+ * `HEAD` when detached. It fails where HEAD names no commit yet (or outside a work tree); then
+ * the location and the branch are asked for apart.
  */
 export async function inspectDirectory(git: Git, dir: string): Promise<ProjectRepository | null> {
+  const probe = await git
+    .run([...LOCATION_ARGS, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD', '--'], { cwd: dir })
+    .catch(() => null);
+  if (probe !== null && probe.exitCode === 0) {
+    const lines = probe.stdout.toString('utf8').split('\n');
+    const location = await toLocation(dir, lines);
+    const [head, ref] = lines.slice(4, 6);
+    if (location !== null && /^[0-9a-f]{40,64}$/.test(head ?? '')) {
+      return { ...location, head, branch: branchOf(ref ?? '') };
+    }
+  }
   const location = await locateDirectory(git, dir);
   if (location === null) return null;
   const head = await git.run(['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { cwd: dir });
   const symbolic = await git.run(['symbolic-ref', '-q', 'HEAD'], { cwd: dir });
-  const ref = symbolic.exitCode === 0 ? symbolic.stdout.toString('utf8').trim() : '';
   return {
     ...location,
     head: head.exitCode === 0 ? head.stdout.toString('utf8').trim() : null,
-    branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null,
+    branch: branchOf(symbolic.exitCode === 0 ? symbolic.stdout.toString('utf8').trim() : ''),
   };
+}
+
+function branchOf(ref: string): string | null {
+  return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null;
 }

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
@@ -7,7 +6,7 @@ import { DomainError, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
-import { Git, GitOptions } from 'src/workspaces/git';
+import { failure, Git, GitOptions } from 'src/workspaces/git';
 import {
   inspectDirectory,
   locateDirectory,
@@ -19,6 +18,7 @@ import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
+import { isPlainlyOnBranch, looseRef } from 'src/workspaces/worktree-files';
 
 /** Where a task starts from, resolved when it is created. */
 export interface TaskBase {
@@ -101,8 +101,11 @@ const invalidBase = (field: string, message: string): DomainError =>
  *   (`RepositoryLocks`), across server instances too.
  * - Creation is idempotent (the path and branch follow from the task id), so a task resumed after
  *   a crash re-attaches to its workspace, and one whose creation was cut off starts it again.
- * - Commits are made with git's plumbing (`add -A`, `write-tree`, `commit-tree`, `update-ref`):
- *   ignored files stay out, no hook, editor or signing runs.
+ * - Commits take every change but ignored files (`add -A`), and run no hook, editor or signing:
+ *   one `git commit` when HEAD is on the branch with nothing under way (read from the worktree's
+ *   files), else git's plumbing (`write-tree`, `commit-tree`, `update-ref`).
+ * - A new task's workspace is one `git worktree add -b`; only when git refuses it (a branch or a
+ *   path left over) are the worktrees listed and the branch names tried one by one.
  * - Removal commits what is left uncommitted first, then goes through git (`worktree remove`,
  *   `worktree prune`), for directories inside WORKSPACES_DIR only.
  */
@@ -188,10 +191,14 @@ export class WorkspacesService {
     spec: WorkspaceSpec,
     path: string,
   ): Promise<Omit<PreparedWorkspace, 'directory'>> {
+    if (spec.branch === null && !(await exists(path))) {
+      const created = await this.checkOutNew(spec, path);
+      if (created !== null) return created;
+    }
     const options = this.repo(spec.gitDir);
     const entries = await this.worktrees(spec.gitDir);
     // A worktree whose directory was deleted is pruned below and checked out again.
-    const entry = existsSync(path) ? entries.find((e) => e.path === path) : undefined;
+    const entry = (await exists(path)) ? entries.find((e) => e.path === path) : undefined;
     if (entry !== undefined && entry.locked !== 'initializing') {
       const branch = spec.branch ?? stripHeads(entry.branch);
       if (branch === null) throw new WorkspaceError(`${path} is not on a branch`);
@@ -200,7 +207,7 @@ export class WorkspacesService {
     if (entry !== undefined) {
       // `git worktree add` was cut off (a crash): nobody worked in it yet.
       await this.git.text(['worktree', 'remove', '--force', '--force', path], options);
-    } else if (existsSync(path)) {
+    } else if (await exists(path)) {
       if (spec.workspacePath !== null) {
         throw new WorkspaceError(
           `${path} exists but is no longer a worktree of ${spec.gitDir}; it was left as it is`,
@@ -213,20 +220,55 @@ export class WorkspacesService {
     if (entries.some((e) => e.path === path)) {
       await this.git.text(['worktree', 'prune'], options);
     }
-    const branch = spec.branch ?? (await this.freeBranch(spec, entries));
-    const exists = (await this.tip(spec.gitDir, branch)) !== null;
+    const { name: branch, tip } =
+      spec.branch !== null
+        ? { name: spec.branch, tip: await this.tip(spec.gitDir, spec.branch) }
+        : await this.freeBranch(spec, entries);
     await this.git.text(
-      exists
+      tip !== null
         ? ['worktree', 'add', '--quiet', path, branch]
         : ['worktree', 'add', '--quiet', '--no-track', '-b', branch, path, spec.baseCommit],
       options,
     );
+    return this.checkedOut(spec, path, branch);
+  }
+
+  /**
+   * The common case in one git call: a new task, its directory absent, its first branch name
+   * free. `git worktree add -b` refuses a branch that exists and a path git still has registered
+   * (having made the branch at the base then, which `freeBranch` takes again); null when it
+   * refused, and the careful way above sorts out why.
+   */
+  private async checkOutNew(
+    spec: WorkspaceSpec,
+    path: string,
+  ): Promise<Omit<PreparedWorkspace, 'directory'> | null> {
+    const [branch] = branchCandidates(
+      this.config.WORKSPACE_BRANCH_PREFIX,
+      spec.taskId,
+      spec.description,
+    );
+    const added = await this.git.run(
+      ['worktree', 'add', '--quiet', '--no-track', '-b', branch, path, spec.baseCommit],
+      this.repo(spec.gitDir),
+    );
+    return added.exitCode === 0 ? this.checkedOut(spec, path, branch) : null;
+  }
+
+  private checkedOut(
+    spec: WorkspaceSpec,
+    path: string,
+    branch: string,
+  ): Omit<PreparedWorkspace, 'directory'> {
     this.logger.log(`Task ${spec.taskId}: workspace ${path} on ${branch}`);
     return { path, branch, created: true };
   }
 
-  /** The first branch name the task may take: unused, or unused work at its base. */
-  private async freeBranch(spec: WorkspaceSpec, entries: WorktreeEntry[]): Promise<string> {
+  /** The first branch name the task may take (unused, or unused work at its base), and its tip. */
+  private async freeBranch(
+    spec: WorkspaceSpec,
+    entries: WorktreeEntry[],
+  ): Promise<{ name: string; tip: string | null }> {
     const candidates = branchCandidates(
       this.config.WORKSPACE_BRANCH_PREFIX,
       spec.taskId,
@@ -234,9 +276,9 @@ export class WorkspacesService {
     );
     for (const name of candidates) {
       const tip = await this.tip(spec.gitDir, name);
-      if (tip === null) return name;
+      if (tip === null) return { name, tip };
       const checkedOut = entries.some((e) => e.branch === `refs/heads/${name}`);
-      if (tip === spec.baseCommit && !checkedOut) return name;
+      if (tip === spec.baseCommit && !checkedOut) return { name, tip };
     }
     throw new WorkspaceError(`the branch names ${candidates.join(', ')} are all taken`);
   }
@@ -257,9 +299,57 @@ export class WorkspacesService {
    * and the workspace is put back on its branch: nothing of either is lost.
    */
   async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
-    const here = { cwd: ws.path };
     const branchRef = `refs/heads/${ws.branch}`;
-    await this.git.text(['add', '-A', '--', '.'], here);
+    await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
+    return (await isPlainlyOnBranch(ws.path, branchRef))
+      ? this.commitOnBranch(ws, branchRef, message)
+      : this.commitAnywhere(ws, branchRef, message);
+  }
+
+  /**
+   * HEAD on the branch, no merge or the like under way: one `git commit` (hooks and signing off
+   * as every git call has them, the message verbatim, the same author and committer, the
+   * branch moved only from the commit it read), the branch's commit read from its ref file.
+   */
+  private commitOnBranch(
+    ws: WorkspaceRef,
+    branchRef: string,
+    message: string,
+  ): Promise<CommitResult> {
+    return this.locks.withLock(ws.gitDir, async () => {
+      const args = [
+        'commit',
+        '--quiet',
+        '--no-verify',
+        '--cleanup=verbatim',
+        '--untracked-files=no',
+        '-m',
+        message,
+      ];
+      const result = await this.git.run(args, {
+        cwd: ws.path,
+        env: { GIT_REFLOG_ACTION: 'cta' },
+      });
+      const unchanged =
+        result.exitCode === 1 &&
+        /^(nothing to commit|no changes added to commit)/m.test(result.stdout.toString('utf8'));
+      if (result.exitCode !== 0 && !unchanged) throw failure(args, result);
+      const commit =
+        (await looseRef(ws.gitDir, branchRef)) ??
+        (await this.git.text(['rev-parse', '--verify', `${branchRef}^{commit}`], {
+          cwd: ws.path,
+        }));
+      return { commit, changed: !unchanged };
+    });
+  }
+
+  /** The general case, with git's plumbing: HEAD anywhere, and put back on the branch. */
+  private async commitAnywhere(
+    ws: WorkspaceRef,
+    branchRef: string,
+    message: string,
+  ): Promise<CommitResult> {
+    const here = { cwd: ws.path };
     const tree = await this.git.text(['write-tree'], here);
     const [head, headTree] = (
       await this.git.text(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}'], here)
@@ -303,9 +393,9 @@ export class WorkspacesService {
     if (!this.root.isWorkspacePath(spec.path)) {
       throw new WorkspaceError(`${spec.path} is not a workspace inside ${this.root.path}`);
     }
-    const gitDir = spec.gitDir ?? gitDirOf(spec.path);
-    if (gitDir === null || !existsSync(gitDir)) {
-      if (!existsSync(spec.path)) return { keptCommit: null, branchDeleted: false };
+    const gitDir = spec.gitDir ?? (await gitDirOf(spec.path));
+    if (gitDir === null || !(await exists(gitDir))) {
+      if (!(await exists(spec.path))) return { keptCommit: null, branchDeleted: false };
       throw new WorkspaceError(
         `cannot tell which repository ${spec.path} belongs to; left as it is`,
       );
@@ -313,14 +403,15 @@ export class WorkspacesService {
     const entry = (await this.worktrees(gitDir)).find((e) => e.path === spec.path);
     const branch = spec.branch ?? stripHeads(entry?.branch ?? null);
     let keptCommit: string | null = null;
-    if (entry !== undefined && existsSync(spec.path)) {
+    const onDisk = await exists(spec.path);
+    if (entry !== undefined && onDisk) {
       if (branch === null) throw new WorkspaceError(`${spec.path} is on no branch; left as it is`);
       const kept = await this.commit({ path: spec.path, branch, gitDir }, spec.message);
       if (kept.changed) keptCommit = kept.commit;
-    } else if (existsSync(spec.path)) {
+    } else if (onDisk) {
       throw new WorkspaceError(`${spec.path} is not a worktree of ${gitDir}; left as it is`);
     }
-    const present = entry !== undefined && existsSync(spec.path);
+    const present = entry !== undefined && onDisk;
     const branchDeleted = await this.locks.withLock(gitDir, async () => {
       const options = this.repo(gitDir);
       if (present) {
@@ -385,14 +476,22 @@ function firstLine(text: string): string {
   return text.split('\n', 1)[0].slice(0, 200);
 }
 
+/** True when `path` exists. */
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** The common git directory a worktree belongs to, read from its `.git` file; null if unreadable. */
-export function gitDirOf(workspace: string): string | null {
+export async function gitDirOf(workspace: string): Promise<string | null> {
   try {
-    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(join(workspace, '.git'), 'utf8'));
+    const pointer = /^gitdir: (.+)$/m.exec(await readFile(join(workspace, '.git'), 'utf8'));
     if (pointer === null) return null;
     const admin = resolve(workspace, pointer[1].trim());
-    const common = readFileSync(join(admin, 'commondir'), 'utf8').trim();
-    return realpathSync(isAbsolute(common) ? common : resolve(admin, common));
+    const common = (await readFile(join(admin, 'commondir'), 'utf8')).trim();
+    return await realpath(isAbsolute(common) ? common : resolve(admin, common));
   } catch {
     return null;
   }

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig, loadConfig } from 'src/config/app-config';
 import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
-import { Git } from 'src/workspaces/git';
+import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
@@ -35,8 +35,17 @@ let root: string;
 let config: AppConfig;
 const launcher = new ProcessLauncher();
 
-function service(): WorkspacesService {
-  const git = new Git(config, launcher, NO_ISOLATION);
+/** A `Git` that remembers the commands it ran (`worktree add`, `commit`, ...). */
+class CountingGit extends Git {
+  readonly calls: string[] = [];
+
+  override run(args: readonly string[], options: GitOptions): Promise<GitResult> {
+    this.calls.push(args[0] === 'worktree' ? `worktree ${args[1]}` : args[0]);
+    return super.run(args, options);
+  }
+}
+
+function service(git: Git = new Git(config, launcher, NO_ISOLATION)): WorkspacesService {
   const workspaceRoot = new WorkspaceRoot(config, NO_ISOLATION);
   return new WorkspacesService(
     config,
@@ -204,6 +213,93 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'show', `${commit}:b.txt`)).toBe('detached work\n');
     expect(git(ws.path, 'symbolic-ref', 'HEAD').trim()).toBe(`refs/heads/${ws.branch}`);
     expect(git(ws.path, 'status', '--porcelain')).toBe('');
+  });
+
+  it('checks a new task out with one worktree add and commits on its branch with one git commit', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'few-calls');
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    const workspaces = service(counting);
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    expect(counting.calls).toEqual(['rev-parse', 'worktree add']);
+    counting.calls.length = 0;
+    writeFileSync(join(ws.path, 'new.txt'), 'new\n');
+    const message = 'Add new.txt\n\n# not a comment  \n\n';
+    const result = await workspaces.commit({ ...ws, gitDir: s.gitDir }, message);
+    expect(counting.calls).toEqual(['add', 'commit']);
+    expect(result).toEqual({ commit: git(repo, 'rev-parse', ws.branch).trim(), changed: true });
+    expect(git(repo, 'log', '-1', '--format=%P|%an <%ae>|%cn <%ce>', ws.branch).trim()).toBe(
+      `${s.baseCommit}|Claude Task Automation <cta@localhost>|Claude Task Automation <cta@localhost>`,
+    );
+    expect(git(repo, 'cat-file', 'commit', result.commit).split('\n\n').slice(1).join('\n\n')).toBe(
+      message,
+    );
+    expect(git(repo, 'reflog', '-1', '--format=%gs', ws.branch).trim()).toBe('cta: Add new.txt');
+
+    counting.calls.length = 0;
+    expect(await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'nothing')).toEqual({
+      commit: result.commit,
+      changed: false,
+    });
+    expect(counting.calls).toEqual(['add', 'commit']);
+  });
+
+  it('commits with the branch as the only parent while a merge the agent began is under way', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merging');
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    const workspaces = service(counting);
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    git(repo, 'branch', 'side', s.baseCommit);
+    git(repo, 'worktree', 'add', '-q', join(root, 'merging-side'), 'side');
+    writeFileSync(join(root, 'merging-side', 'side.txt'), 'side\n');
+    git(join(root, 'merging-side'), 'add', 'side.txt');
+    git(join(root, 'merging-side'), 'commit', '-q', '-m', 'side');
+    git(ws.path, 'merge', '-q', '--no-ff', '--no-commit', 'side');
+    writeFileSync(join(ws.path, 'mine.txt'), 'mine\n');
+    counting.calls.length = 0;
+    const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'mid-merge');
+    expect(counting.calls).toContain('commit-tree');
+    expect(git(repo, 'log', '-1', '--format=%P', commit).trim()).toBe(s.baseCommit);
+    expect(git(repo, 'show', `${commit}:mine.txt`)).toBe('mine\n');
+    expect(git(repo, 'rev-parse', ws.branch).trim()).toBe(commit);
+  });
+
+  it('inspects a directory with one git call: its repository, place, commit and branch', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'inspect');
+    mkdirSync(join(repo, 'sub'));
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    const workspaces = service(counting);
+    const head = git(repo, 'rev-parse', 'HEAD').trim();
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const gitDir = realpathSync(join(repo, '.git'));
+    expect(await workspaces.inspect(join(repo, 'sub'))).toEqual({
+      toplevel: repo,
+      prefix: 'sub',
+      gitDir,
+      head,
+      branch,
+    });
+    expect(counting.calls).toEqual(['rev-parse']);
+    git(repo, 'checkout', '-q', '--detach');
+    expect(await workspaces.inspect(repo)).toEqual({
+      toplevel: repo,
+      prefix: '',
+      gitDir,
+      head,
+      branch: null,
+    });
+    const unborn = join(root, 'inspect-unborn');
+    mkdirSync(unborn);
+    git(unborn, 'init', '-q', '-b', 'trunk');
+    expect(await workspaces.inspect(unborn)).toEqual({
+      toplevel: unborn,
+      prefix: '',
+      gitDir: join(unborn, '.git'),
+      head: null,
+      branch: 'trunk',
+    });
+    expect(await workspaces.inspect(root)).toBeNull();
   });
 
   it('removes only workspaces inside WORKSPACES_DIR, never the user checkout', async () => {
