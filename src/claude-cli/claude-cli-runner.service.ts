@@ -314,6 +314,9 @@ export class ClaudeCliRunner {
           case 'spawned':
             state.pid = e.pid;
             subscriber.next({ type: 'spawned', pid: e.pid });
+            // A time limit that ran out before the process was even started (a slow start on a
+            // loaded machine) stops it now: the watchdog fires once.
+            if (state.timedOut !== null) stop(state.timedOut);
             break;
           case 'stdout':
             state.activity$.next();

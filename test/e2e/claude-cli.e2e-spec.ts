@@ -13,14 +13,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { lastValueFrom, Observable, tap, toArray } from 'rxjs';
+import { delay, lastValueFrom, Observable, tap, toArray } from 'rxjs';
 import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
 import { TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { Clock } from 'src/common';
 import { loadConfig } from 'src/config/app-config';
-import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
+import { isProcessAlive, isProcessGroupAlive, ProcessSpec } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
+import { GIVE_UP_MS } from 'test/e2e/support/eventually';
 import { WorkingDirectoryGoneError } from 'src/process/working-directory';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 
@@ -61,6 +62,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 function runner(
   env: Record<string, string> = {},
   parentExtra: Record<string, string> = {},
+  via: Pick<ProcessLauncher, 'run'> = launcher,
 ): ClaudeCliRunner {
   const config = loadConfig({
     CLAUDE_CLI_COMMAND: FAKE,
@@ -82,7 +84,7 @@ function runner(
     CLAUDECODE: '1',
     ...parentExtra,
   };
-  return new ClaudeCliRunner(config, launcher, NO_ISOLATION, parent);
+  return new ClaudeCliRunner(config, via as ProcessLauncher, NO_ISOLATION, parent);
 }
 
 function request(prompt: string, over: Partial<TurnRequest> = {}): TurnRequest {
@@ -239,6 +241,24 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(outcome).toMatchObject({ kind: 'timeout', timeout: 'overall' });
     expect(Object.keys(duringTurn)).toHaveLength(2);
     expect(readdirSync(promptDir())).toEqual(['notes.md']);
+  });
+
+  it('a time limit that ran out before the process was seen to start still stops it', async () => {
+    // Every event of the process reaches the runner 1.5 s late: its 1 s limit runs out first.
+    const late = { run: (spec: ProcessSpec) => launcher.run(spec).pipe(delay(1500)) };
+    const r = runner({ CLI_TIMEOUT_SECONDS: '1' }, {}, late);
+    const turn = lastValueFrom(r.runTurn(request('[[fake:hang signals=honor]]')).pipe(toArray()));
+    const gaveUp = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('the hanging turn was never stopped')), GIVE_UP_MS).unref(),
+    );
+    const events = await Promise.race([turn, gaveUp]);
+    const last = events[events.length - 1];
+    expect(last).toMatchObject({
+      type: 'turn_end',
+      outcome: { kind: 'timeout', timeout: 'overall' },
+    });
+    const spawned = events.find((e) => e.type === 'spawned');
+    expect(isProcessGroupAlive((spawned as { pid: number }).pid)).toBe(false);
   });
 
   it('removes the prompt file when the turn is unsubscribed (cancel)', async () => {
