@@ -15,7 +15,10 @@
  *   processes on one machine agree to ≈ 0.1 ms); p50, p99 and max over all lines of the run, and
  *   p99 over the lines printed while every task was streaming (after the last task's first line,
  *   before the first task's last line). It includes the client's own event-loop delay, reported
- *   beside it (`monitorEventLoopDelay` in this process, 1 ms resolution).
+ *   beside it (`monitorEventLoopDelay` in this process, 1 ms resolution). Its first part, print to
+ *   stored (the event's `created_at`, taken as its write starts, whole ms: ±1 ms), separates the
+ *   way in (stdout, process host, parser, TurnWriter) from the way out (the write, the wake-up,
+ *   the stream's read, the SSE write, the client).
  * - event-loop delay in the server: its own `nodejs_eventloop_lag_p99_seconds` (prom-client over
  *   `monitorEventLoopDelay`, 10 ms resolution, reset at each scrape), scraped from `/metrics`
  *   every 5 s; the figure is the largest scraped p99 (10 ms means no delay at all).
@@ -28,7 +31,7 @@
  * The sizes run in rounds (1, 50, 200, then again), so the machine's other work spreads over all
  * of them. Recorded output: test/bench/RESULTS.md.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { startBenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes } from 'test/bench/support/proc-stat';
@@ -50,9 +53,13 @@ interface RunResult {
   maxMs: number;
   allStreamingP99Ms: number;
   allStreamingLines: number;
+  toStoredP50Ms: number;
+  toStoredP99Ms: number;
   loopP99Ms: number;
   clientLoopP99Ms: number;
   rssMb: number;
+  /** The machine's 1-minute load average as the run ended (2 cores: above 2, work waits). */
+  load: number;
 }
 
 /** A line as its client received it. */
@@ -60,6 +67,8 @@ interface Received {
   task: number;
   printedAt: number;
   delayMs: number;
+  /** From the line's print to the start of its write (its `created_at`, whole ms). */
+  toStoredMs: number;
 }
 
 const wallClock = (): number => performance.timeOrigin + performance.now();
@@ -88,11 +97,20 @@ async function follow(url: string, index: number, received: Received[]): Promise
   client.onEvent((event) => {
     const at = wallClock();
     if (event.event !== 'message') return;
-    const { kind, content } = JSON.parse(event.data) as { kind: string; content: string | null };
+    const { kind, content, created_at } = JSON.parse(event.data) as {
+      kind: string;
+      content: string | null;
+      created_at: string;
+    };
     const stamp = kind === 'assistant' ? STAMPED.exec(content ?? '') : null;
     if (stamp === null) return;
     const printedAt = Number(stamp[1]);
-    received.push({ task: index, printedAt, delayMs: at - printedAt });
+    received.push({
+      task: index,
+      printedAt,
+      delayMs: at - printedAt,
+      toStoredMs: Date.parse(created_at) - printedAt,
+    });
   });
   return client;
 }
@@ -149,6 +167,7 @@ async function run(tasks: number): Promise<RunResult> {
     clientLoop.disable();
     const statuses = await bench.waitTerminal(ids);
     const delays = received.map((r) => r.delayMs);
+    const toStored = received.map((r) => r.toStoredMs);
     const steady = whileAllStreaming(received, tasks).map((r) => r.delayMs);
     return {
       tasks,
@@ -160,9 +179,12 @@ async function run(tasks: number): Promise<RunResult> {
       maxMs: Math.max(...delays),
       allStreamingP99Ms: steady.length > 0 ? percentile(steady, 99) : NaN,
       allStreamingLines: steady.length,
+      toStoredP50Ms: percentile(toStored, 50),
+      toStoredP99Ms: percentile(toStored, 99),
       loopP99Ms: Math.max(...loopP99s),
       clientLoopP99Ms: clientLoop.percentile(99) / 1e6,
       rssMb: rss / 1024 / 1024,
+      load: loadavg()[0],
     };
   } finally {
     for (const client of clients) client.close();
@@ -179,14 +201,16 @@ function row(r: RunResult, round: number): string {
     r.p99Ms.toFixed(1),
     r.maxMs.toFixed(0),
     `${r.allStreamingP99Ms.toFixed(1)} (${r.allStreamingLines})`,
+    `${r.toStoredP50Ms.toFixed(0)} / ${r.toStoredP99Ms.toFixed(0)}`,
     r.loopP99Ms.toFixed(1),
     r.clientLoopP99Ms.toFixed(1),
     r.rssMb.toFixed(0),
+    r.load.toFixed(1),
   ].join(' | ');
 }
 
 const HEADER =
-  '| tasks | round | completed | lines received / printed | delay p50 (ms) | delay p99 (ms) | delay max (ms) | p99 while all stream (ms, lines) | server loop p99 (ms) | client loop p99 (ms) | server RSS (MB) |\n|---|---|---|---|---|---|---|---|---|---|---|';
+  '| tasks | round | completed | lines received / printed | delay p50 (ms) | delay p99 (ms) | delay max (ms) | p99 while all stream (ms, lines) | print to stored p50 / p99 (ms) | server loop p99 (ms) | client loop p99 (ms) | server RSS (MB) | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 
 async function main(): Promise<void> {
   const sizes = (process.argv[2] ?? '1,50,200').split(',').map(Number);
