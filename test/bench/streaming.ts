@@ -23,6 +23,9 @@
  *   `monitorEventLoopDelay`, 10 ms resolution, reset at each scrape), scraped from `/metrics`
  *   every 5 s; the figure is the largest scraped p99 (10 ms means no delay at all).
  * - RSS of the server process (not its process host), sampled every second; the largest.
+ * - CPU time of the server and of its process host over the run (/proc), and the start spread:
+ *   from the first task's first line to the last task's (the part of the run that is not yet
+ *   every task streaming).
  * - lines received: every line printed must reach its client once.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
@@ -58,6 +61,11 @@ interface RunResult {
   loopP99Ms: number;
   clientLoopP99Ms: number;
   rssMb: number;
+  /** CPU time of the server and of its process host over the run, s. */
+  serverCpuS: number;
+  hostCpuS: number;
+  /** From the first task's first line to the last task's first line, s. */
+  startSpreadS: number;
   /** The machine's 1-minute load average as the run ended (2 cores: above 2, work waits). */
   load: number;
 }
@@ -116,17 +124,23 @@ async function follow(url: string, index: number, received: Received[]): Promise
 }
 
 /** The lines printed while every task was streaming: after the last first line, before the first last line. */
-function whileAllStreaming(received: readonly Received[], tasks: number): Received[] {
+function whileAllStreaming(
+  received: readonly Received[],
+  tasks: number,
+): { lines: Received[]; startSpreadMs: number } {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   for (const r of received) {
     first.set(r.task, Math.min(first.get(r.task) ?? Infinity, r.printedAt));
     last.set(r.task, Math.max(last.get(r.task) ?? -Infinity, r.printedAt));
   }
-  if (first.size < tasks) return [];
+  if (first.size < tasks) return { lines: [], startSpreadMs: NaN };
   const from = Math.max(...first.values());
   const to = Math.min(...last.values());
-  return received.filter((r) => r.printedAt >= from && r.printedAt <= to);
+  return {
+    lines: received.filter((r) => r.printedAt >= from && r.printedAt <= to),
+    startSpreadMs: from - Math.min(...first.values()),
+  };
 }
 
 async function run(tasks: number): Promise<RunResult> {
@@ -142,6 +156,8 @@ async function run(tasks: number): Promise<RunResult> {
     const sessions = await bench.sessions(tasks, 'none');
     const description = `Stream. ${fakeScript(`slow-stream lines=${LINES} delay=${DELAY_MS} stamp=yes`, 'write-tests lang=node result=pass')}`;
     const serverPid = bench.server.child.pid!;
+    const hostPid = bench.server.hostPid()!;
+    const cpuBefore = { server: cpuTimes(serverPid).selfMs, host: cpuTimes(hostPid).selfMs };
     const received: Received[] = [];
     const clientLoop = monitorEventLoopDelay({ resolution: 1 });
     await scrapeLoopP99(bench.base);
@@ -165,10 +181,12 @@ async function run(tasks: number): Promise<RunResult> {
       }),
     ]);
     clientLoop.disable();
+    const cpuAfter = { server: cpuTimes(serverPid).selfMs, host: cpuTimes(hostPid).selfMs };
     const statuses = await bench.waitTerminal(ids);
     const delays = received.map((r) => r.delayMs);
     const toStored = received.map((r) => r.toStoredMs);
-    const steady = whileAllStreaming(received, tasks).map((r) => r.delayMs);
+    const window = whileAllStreaming(received, tasks);
+    const steady = window.lines.map((r) => r.delayMs);
     return {
       tasks,
       completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
@@ -184,6 +202,9 @@ async function run(tasks: number): Promise<RunResult> {
       loopP99Ms: Math.max(...loopP99s),
       clientLoopP99Ms: clientLoop.percentile(99) / 1e6,
       rssMb: rss / 1024 / 1024,
+      serverCpuS: (cpuAfter.server - cpuBefore.server) / 1000,
+      hostCpuS: (cpuAfter.host - cpuBefore.host) / 1000,
+      startSpreadS: window.startSpreadMs / 1000,
       load: loadavg()[0],
     };
   } finally {
@@ -205,12 +226,14 @@ function row(r: RunResult, round: number): string {
     r.loopP99Ms.toFixed(1),
     r.clientLoopP99Ms.toFixed(1),
     r.rssMb.toFixed(0),
+    `${r.serverCpuS.toFixed(1)} / ${r.hostCpuS.toFixed(1)}`,
+    r.startSpreadS.toFixed(1),
     r.load.toFixed(1),
   ].join(' | ');
 }
 
 const HEADER =
-  '| tasks | round | completed | lines received / printed | delay p50 (ms) | delay p99 (ms) | delay max (ms) | p99 while all stream (ms, lines) | print to stored p50 / p99 (ms) | server loop p99 (ms) | client loop p99 (ms) | server RSS (MB) | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  '| tasks | round | completed | lines received / printed | delay p50 (ms) | delay p99 (ms) | delay max (ms) | p99 while all stream (ms, lines) | print to stored p50 / p99 (ms) | server loop p99 (ms) | client loop p99 (ms) | server RSS (MB) | server / host CPU (s) | start spread (s) | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 
 async function main(): Promise<void> {
   const sizes = (process.argv[2] ?? '1,50,200').split(',').map(Number);
