@@ -4,17 +4,20 @@
  *
  * A built server (`npm run build`) runs as its own process on SQLite. Each task runs in place
  * (`isolation: none`) in its own git-initialised copy of the node-basic fixture, so the figures
- * are the stream's, not the start of 200 worktrees (many-tasks.ts measures that): a fake-CLI turn
- * printing `LINES` assistant lines `DELAY_MS` apart, each stamped with the wall-clock time it was
- * written (`slow-stream ... stamp=yes`), then the write-tests turn and one `node --test` run. Each
- * task's client connects right after the task is created and reads until the stream's `end`.
- * Measured over the whole run, from the first task submitted to the last stream ended:
+ * are the stream's, not the start of 200 worktrees (many-tasks.ts measures that). Each task's first
+ * fake-CLI turn waits until every task's agent is running (`barrier`), so the streams overlap
+ * however long the tasks take to start; the next turn prints `LINES` assistant lines `DELAY_MS`
+ * apart, each stamped with the wall-clock time it was written (`slow-stream ... stamp=yes`); then
+ * the write-tests turn and one `node --test` run. Each task's client connects right after the task
+ * is created and reads until the stream's `end`. Measured over the whole run, from the first task
+ * submitted to the last stream ended:
  *
  * - line delay: for each `progress` line, the time from the fake agent writing it to the client
  *   parsing its SSE event (`performance.timeOrigin + performance.now()` on both sides; two
  *   processes on one machine agree to ≈ 0.1 ms); p50, p99 and max over all lines of the run, and
  *   p99 over the lines printed while every task was streaming (after the last task's first line,
- *   before the first task's last line). It includes the client's own event-loop delay, reported
+ *   before the first task's last line: without the burst of 200 turns ending and starting at
+ *   the barrier, nor the tasks' ends). It includes the client's own event-loop delay, reported
  *   beside it (`monitorEventLoopDelay` in this process, 1 ms resolution). Its first part, print to
  *   stored (the event's `created_at`, taken as its write starts, whole ms: ±1 ms), separates the
  *   way in (stdout, process host, parser, TurnWriter) from the way out (the write, the wake-up,
@@ -35,12 +38,13 @@
  * of them. Recorded output: test/bench/RESULTS.md.
  */
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { startBenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { percentile, spread } from 'test/bench/support/stats';
 import { SseClient } from 'test/e2e/support/sse-client';
-import { fakeScript } from 'test/e2e/support/task-polling';
+import { fakeScript, quoted } from 'test/e2e/support/task-polling';
 
 const LINES = 40;
 const DELAY_MS = 1500;
@@ -150,11 +154,14 @@ async function run(tasks: number): Promise<RunResult> {
     MAX_QUEUED_TASKS: String(tasks),
     RATE_LIMIT_PER_MINUTE: '0',
     QUEUE_POLL_MS: '1000',
+    CLI_TIMEOUT_SECONDS: '900',
   });
   const clients: SseClient[] = [];
   try {
     const sessions = await bench.sessions(tasks, 'none');
-    const description = `Stream. ${fakeScript(`slow-stream lines=${LINES} delay=${DELAY_MS} stamp=yes`, 'write-tests lang=node result=pass')}`;
+    const barrier = `barrier dir=${join(bench.work, 'barrier')} count=${tasks} timeout=600000 text=${quoted('All agents are running.')}`;
+    const stream = `slow-stream lines=${LINES} delay=${DELAY_MS} stamp=yes`;
+    const description = `Stream. ${fakeScript(barrier, stream, 'write-tests lang=node result=pass')}`;
     const serverPid = bench.server.child.pid!;
     const hostPid = bench.server.hostPid()!;
     const cpuBefore = { server: cpuTimes(serverPid).selfMs, host: cpuTimes(hostPid).selfMs };
