@@ -5,7 +5,8 @@
  * A built server (`npm run build`) runs as its own process on SQLite. Each task runs in place
  * (`isolation: none`) in its own git-initialised copy of the node-basic fixture, so the figures
  * are the stream's, not the start of 200 worktrees (many-tasks.ts measures that). Each task's first
- * fake-CLI turn waits until every task's agent is running (`barrier`), so the streams overlap
+ * fake-CLI turn waits until every task's agent is running (`barrier`, looking every 500 ms: 200
+ * agents looking every 25 ms loaded the machine more than the streams), so the streams overlap
  * however long the tasks take to start; the next turn prints `LINES` assistant lines `DELAY_MS`
  * apart, each stamped with the wall-clock time it was written (`slow-stream ... stamp=yes`); then
  * the write-tests turn and one `node --test` run. Each task's client connects right after the task
@@ -159,7 +160,7 @@ async function run(tasks: number): Promise<RunResult> {
   const clients: SseClient[] = [];
   try {
     const sessions = await bench.sessions(tasks, 'none');
-    const barrier = `barrier dir=${join(bench.work, 'barrier')} count=${tasks} timeout=600000 text=${quoted('All agents are running.')}`;
+    const barrier = `barrier dir=${join(bench.work, 'barrier')} count=${tasks} timeout=600000 poll=500 text=${quoted('All agents are running.')}`;
     const stream = `slow-stream lines=${LINES} delay=${DELAY_MS} stamp=yes`;
     const description = `Stream. ${fakeScript(barrier, stream, 'write-tests lang=node result=pass')}`;
     const serverPid = bench.server.child.pid!;
