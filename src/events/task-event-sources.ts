@@ -1,6 +1,7 @@
-import { MoreThan, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { ClaudeInteraction, isTerminal, Task, toInteractionResponse } from 'src/tasks';
 import { TailRow, TailSource } from 'src/events/event-tail';
+import { TaskEventReads } from 'src/events/task-event-reads';
 
 /** What the `end` frame of a task's stream says. */
 export interface TaskStreamEnd {
@@ -13,25 +14,17 @@ export interface TaskStreamEnd {
 /** One task's events, as `GET /tasks/{id}/interactions` shows them; over once it finished. */
 export class TaskEventSource implements TailSource {
   constructor(
-    private readonly interactions: Repository<ClaudeInteraction>,
-    private readonly tasks: Repository<Task>,
+    private readonly reads: TaskEventReads,
     private readonly taskId: string,
   ) {}
 
   async after(afterId: number, limit: number): Promise<TailRow[]> {
-    const rows = await this.interactions.find({
-      where: { taskId: this.taskId, id: MoreThan(afterId) },
-      order: { id: 'ASC' },
-      take: limit,
-    });
+    const rows = await this.reads.after(this.taskId, afterId, limit);
     return rows.map((row) => ({ id: row.id, data: toInteractionResponse(row) }));
   }
 
   async end(): Promise<TaskStreamEnd | null> {
-    const task = await this.tasks.findOne({
-      select: { id: true, status: true, statusReason: true },
-      where: { id: this.taskId },
-    });
+    const task = await this.reads.statusOf(this.taskId);
     if (task === null) return { task_id: this.taskId, status: null, status_reason: null };
     if (!isTerminal(task.status)) return null;
     return { task_id: this.taskId, status: task.status, status_reason: task.statusReason };

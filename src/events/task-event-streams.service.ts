@@ -1,13 +1,14 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { filter, Observable } from 'rxjs';
-import { Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from 'src/config';
-import { ClaudeInteraction, Task, TaskEventLog } from 'src/tasks';
+import { ClaudeInteraction, TaskEventLog } from 'src/tasks';
 import { EventTail, TailSource } from 'src/events/event-tail';
 import { openEventStream, ResponseSink } from 'src/events/response-sink';
 import { retryFrame } from 'src/events/sse-frames';
+import { TaskEventReads } from 'src/events/task-event-reads';
 import {
   GlobalEventSource,
   GlobalStreamFilter,
@@ -28,14 +29,17 @@ const RECONNECT_MS = 1000;
 export class TaskEventStreams implements OnModuleDestroy {
   private readonly logger = new Logger(TaskEventStreams.name);
   private readonly open = new Set<EventTail>();
+  private readonly reads: TaskEventReads;
 
   constructor(
     private readonly events: TaskEventLog,
     @InjectRepository(ClaudeInteraction)
     private readonly interactions: Repository<ClaudeInteraction>,
-    @InjectRepository(Task) private readonly tasks: Repository<Task>,
+    @InjectDataSource() dataSource: DataSource,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.reads = new TaskEventReads(dataSource);
+  }
 
   /** How many streams are open now. */
   get openStreams(): number {
@@ -44,7 +48,7 @@ export class TaskEventStreams implements OnModuleDestroy {
 
   /** Streams one task's events after `afterId` into `res`, until it finished or the client left. */
   followTask(taskId: string, afterId: number, res: Response): void {
-    const source = new TaskEventSource(this.interactions, this.tasks, taskId);
+    const source = new TaskEventSource(this.reads, taskId);
     this.start(source, afterId, res, this.events.eventsOf(taskId));
   }
 

@@ -35,6 +35,7 @@ export class SseClient {
   private request: ClientRequest | null = null;
   private resolveClosed!: () => void;
   private lastId: string | null = null;
+  private readonly listeners: ((event: SseEvent) => void)[] = [];
 
   private constructor() {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -86,6 +87,11 @@ export class SseClient {
     return end === undefined ? undefined : (JSON.parse(end.data) as T);
   }
 
+  /** Calls `listener` with each event as it is parsed, in the same tick as its bytes arrived. */
+  onEvent(listener: (event: SseEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   resume(): void {
     this.response?.resume();
   }
@@ -126,6 +132,9 @@ export class SseClient {
         sawData = true;
       }
     }
-    if (sawData) this.events.push({ id: this.lastId, event, data: data.join('\n') });
+    if (!sawData) return;
+    const parsed = { id: this.lastId, event, data: data.join('\n') };
+    this.events.push(parsed);
+    for (const listener of this.listeners) listener(parsed);
   }
 }
