@@ -19,3 +19,4 @@ export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-option
 export { checkDatabase } from 'src/database/database-preflight';
 export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';
+export { hydrateRow } from 'src/database/hydrate-row';

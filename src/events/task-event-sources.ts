@@ -1,5 +1,11 @@
 import { Repository } from 'typeorm';
-import { ClaudeInteraction, isTerminal, Task, toInteractionResponse } from 'src/tasks';
+import {
+  ClaudeInteraction,
+  isTerminal,
+  Task,
+  TaskRowReader,
+  toInteractionResponse,
+} from 'src/tasks';
 import { TailRow, TailSource } from 'src/events/event-tail';
 import { TaskEventReads } from 'src/events/task-event-reads';
 
@@ -15,6 +21,7 @@ export interface TaskStreamEnd {
 export class TaskEventSource implements TailSource {
   constructor(
     private readonly reads: TaskEventReads,
+    private readonly rows: TaskRowReader,
     private readonly taskId: string,
   ) {}
 
@@ -24,7 +31,7 @@ export class TaskEventSource implements TailSource {
   }
 
   async end(): Promise<TaskStreamEnd | null> {
-    const task = await this.reads.statusOf(this.taskId);
+    const task = await this.rows.read(this.taskId, ['status', 'statusReason']);
     if (task === null) return { task_id: this.taskId, status: null, status_reason: null };
     if (!isTerminal(task.status)) return null;
     return { task_id: this.taskId, status: task.status, status_reason: task.statusReason };

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { filter, Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from 'src/config';
-import { ClaudeInteraction, TaskEventLog } from 'src/tasks';
+import { ClaudeInteraction, TaskEventLog, TaskRowReader } from 'src/tasks';
 import { EventTail, TailSource } from 'src/events/event-tail';
 import { openEventStream, ResponseSink } from 'src/events/response-sink';
 import { retryFrame } from 'src/events/sse-frames';
@@ -37,6 +37,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     private readonly interactions: Repository<ClaudeInteraction>,
     @InjectDataSource() dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly rows: TaskRowReader,
   ) {
     this.reads = new TaskEventReads(dataSource);
   }
@@ -48,7 +49,7 @@ export class TaskEventStreams implements OnModuleDestroy {
 
   /** Streams one task's events after `afterId` into `res`, until it finished or the client left. */
   followTask(taskId: string, afterId: number, res: Response): void {
-    const source = new TaskEventSource(this.reads, taskId);
+    const source = new TaskEventSource(this.reads, this.rows, taskId);
     this.start(source, afterId, res, this.events.eventsOf(taskId));
   }
 

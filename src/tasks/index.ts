@@ -19,6 +19,7 @@ export type { HumanWait } from 'src/tasks/human-wait';
 export { TaskMessages } from 'src/tasks/task-messages.service';
 export type { HumanMessage } from 'src/tasks/task-messages.service';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
+export { TaskRowReader } from 'src/tasks/task-row-reader';
 export {
   ACTIVE_STATUSES,
   isTerminal,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { hydrateRow } from 'src/database';
 import { TaskColumns } from 'src/tasks/task-columns';
 import { Task } from 'src/tasks/task.entity';
 
@@ -30,15 +31,7 @@ export class TaskRowReader {
     const statement = this.statement(properties);
     const rows = await this.dataSource.query<Record<string, unknown>[]>(statement.sql, [id]);
     if (rows.length === 0) return null;
-    const row = rows[0];
-    const task: Partial<Record<keyof Task, unknown>> = {};
-    for (const column of statement.columns) {
-      task[column.propertyName as keyof Task] = this.dataSource.driver.prepareHydratedValue(
-        row[column.databaseName],
-        column,
-      );
-    }
-    return task as Pick<Task, K>;
+    return hydrateRow(this.dataSource, rows[0], statement.columns) as Pick<Task, K>;
   }
 
   private statement(properties: readonly (keyof Task)[]): {

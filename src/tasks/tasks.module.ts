@@ -56,6 +56,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
   ],
   exports: [
     TasksService,
+    TaskRowReader,
     TaskMessages,
     HumanWaits,
     TaskQueueSignal,

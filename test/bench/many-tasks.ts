@@ -24,6 +24,7 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startBenchServer } from 'test/bench/support/bench-server';
+import { every, scrapeLoopP99 } from 'test/bench/support/sampling';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { percentile, spread } from 'test/bench/support/stats';
 import { fakeScript } from 'test/e2e/support/task-polling';
@@ -40,23 +41,6 @@ interface RunResult {
   rssMb: number;
   linesStored: number;
   linesPrinted: number;
-}
-
-/** Samples `sample` every `everyMs` until `stop` resolves. */
-async function every(everyMs: number, stop: Promise<unknown>, sample: () => Promise<void>) {
-  let done = false;
-  void stop.finally(() => (done = true));
-  while (!done) {
-    await sample();
-    await Promise.race([new Promise((r) => setTimeout(r, everyMs)), stop.catch(() => undefined)]);
-  }
-}
-
-async function scrapeLoopP99(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
-  if (line === null) throw new Error('no nodejs_eventloop_lag_p99_seconds in /metrics');
-  return Number(line[1]) * 1000;
 }
 
 async function run(tasks: number): Promise<RunResult> {

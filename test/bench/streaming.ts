@@ -42,6 +42,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { startBenchServer } from 'test/bench/support/bench-server';
+import { every, scrapeLoopP99 } from 'test/bench/support/sampling';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { percentile, spread } from 'test/bench/support/stats';
 import { SseClient } from 'test/e2e/support/sse-client';
@@ -85,23 +86,6 @@ interface Received {
 }
 
 const wallClock = (): number => performance.timeOrigin + performance.now();
-
-/** Samples `sample` every `everyMs` until `stop` resolves. */
-async function every(everyMs: number, stop: Promise<unknown>, sample: () => Promise<void>) {
-  let done = false;
-  void stop.finally(() => (done = true));
-  while (!done) {
-    await sample();
-    await Promise.race([new Promise((r) => setTimeout(r, everyMs)), stop.catch(() => undefined)]);
-  }
-}
-
-async function scrapeLoopP99(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
-  if (line === null) throw new Error('no nodejs_eventloop_lag_p99_seconds in /metrics');
-  return Number(line[1]) * 1000;
-}
 
 /** Follows task `index`'s stream, recording each stamped line's delay as its event is parsed. */
 async function follow(url: string, index: number, received: Received[]): Promise<SseClient> {
