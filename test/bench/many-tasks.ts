@@ -23,7 +23,7 @@
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { startBenchServer } from 'test/bench/support/bench-server';
+import { concurrentTasksEnv, startBenchServer } from 'test/bench/support/bench-server';
 import { every, scrapeLoopP99 } from 'test/bench/support/sampling';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { percentile, spread } from 'test/bench/support/stats';
@@ -44,13 +44,7 @@ interface RunResult {
 }
 
 async function run(tasks: number): Promise<RunResult> {
-  const bench = await startBenchServer({
-    MAX_CONCURRENT_TASKS: String(tasks),
-    MAX_QUEUED_TASKS_PER_KEY: String(tasks),
-    MAX_QUEUED_TASKS: String(tasks),
-    RATE_LIMIT_PER_MINUTE: '0',
-    QUEUE_POLL_MS: '1000',
-  });
+  const bench = await startBenchServer(concurrentTasksEnv(tasks));
   try {
     const sessions = await bench.sessions(tasks);
     const description = `Stream. ${fakeScript(`slow-stream lines=${LINES} delay=${DELAY_MS}`, 'write-tests lang=node result=pass')}`;

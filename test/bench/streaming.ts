@@ -41,7 +41,7 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { startBenchServer } from 'test/bench/support/bench-server';
+import { concurrentTasksEnv, startBenchServer } from 'test/bench/support/bench-server';
 import { every, scrapeLoopP99 } from 'test/bench/support/sampling';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { percentile, spread } from 'test/bench/support/stats';
@@ -134,11 +134,7 @@ function whileAllStreaming(
 
 async function run(tasks: number): Promise<RunResult> {
   const bench = await startBenchServer({
-    MAX_CONCURRENT_TASKS: String(tasks),
-    MAX_QUEUED_TASKS_PER_KEY: String(tasks),
-    MAX_QUEUED_TASKS: String(tasks),
-    RATE_LIMIT_PER_MINUTE: '0',
-    QUEUE_POLL_MS: '1000',
+    ...concurrentTasksEnv(tasks),
     CLI_TIMEOUT_SECONDS: '900',
   });
   const clients: SseClient[] = [];

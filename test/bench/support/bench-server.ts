@@ -31,6 +31,17 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** A server that runs `tasks` tasks at once, all queued together, without a rate limit. */
+export function concurrentTasksEnv(tasks: number): Record<string, string> {
+  return {
+    MAX_CONCURRENT_TASKS: String(tasks),
+    MAX_QUEUED_TASKS_PER_KEY: String(tasks),
+    MAX_QUEUED_TASKS: String(tasks),
+    RATE_LIMIT_PER_MINUTE: '0',
+    QUEUE_POLL_MS: '1000',
+  };
+}
+
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   const work = mkdtempSync(join(tmpdir(), 'cta-bench-'));
   const dbFile = join(work, 'tasks.db');
