@@ -199,7 +199,10 @@ export function isDirectoryInUse(dir: string): boolean {
   return false;
 }
 
-/** True while any non-zombie process of group `pgid` exists. */
+/**
+ * True while any non-zombie process of group `pgid` exists. A live leader answers at once; only
+ * when it is gone or a zombie are the other processes looked for (a walk of all of /proc).
+ */
 export function isProcessGroupAlive(pgid: number): boolean {
   if (!Number.isInteger(pgid) || pgid <= 1) return false;
   try {
@@ -207,6 +210,8 @@ export function isProcessGroupAlive(pgid: number): boolean {
   } catch (err) {
     return errnoCode(err) === 'EPERM';
   }
+  const leader = readStat(pgid);
+  if (leader !== null && leader.pgrp === pgid && !isZombie(leader.state)) return true;
   const members = liveGroupMembers(pgid);
   return members === null ? true : members.length > 0;
 }
