@@ -176,6 +176,18 @@ export class AppConfig {
   @IsIn(['none', 'bwrap'])
   SANDBOX: 'none' | 'bwrap' = 'none';
 
+  /**
+   * How much lower than the server's the CPU priority of the process host and every child
+   * process (the agent, its tools, test commands, git) is, 0–19, as a niceness: when agents and
+   * test suites keep the cores busy, the server's own work (status reads, event streams, the
+   * orchestrator) goes first. 0 runs them at the server's priority.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(19)
+  CHILD_NICE = 10;
+
   /** System directories the sandbox shows read-only (missing ones are skipped). */
   @Transform(toList)
   @IsString({ each: true })

@@ -2,8 +2,9 @@ import { AsyncResource } from 'node:async_hooks';
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
+import { AppConfig } from 'src/config';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ProcessEvent, ProcessSpec, SpawnError } from 'src/process/process-group';
 
@@ -33,7 +34,9 @@ interface Run {
 /**
  * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
  * is started by the process host (`host/process-host.ts`), a small process forked once, so the
- * server's event loop never blocks in fork/exec. `run` has the contract of `runProcess`: a cold
+ * server's event loop never blocks in fork/exec, and it runs CHILD_NICE steps nicer than the server
+ * (its children inherit that), so the server's own work goes first on a busy machine. `run` has
+ * the contract of `runProcess`: a cold
  * Observable of `spawned`, output and `exit` events; unsubscribing ends the child's process group;
  * a command that cannot start errors with a `SpawnError`.
  *
@@ -49,6 +52,12 @@ export class ProcessLauncher implements OnModuleDestroy {
   private readonly runs = new Map<number, Run>();
   private nextId = 1;
   private closed = false;
+  /** CHILD_NICE: the host (and so every child) runs this much nicer than the server. */
+  private readonly nice: number;
+
+  constructor(@Optional() config?: AppConfig) {
+    this.nice = config?.CHILD_NICE ?? 0;
+  }
 
   run(spec: ProcessSpec): Observable<ProcessEvent> {
     return new Observable<ProcessEvent>((subscriber) => {
@@ -111,7 +120,7 @@ export class ProcessLauncher implements OnModuleDestroy {
   private ensureHost(): ChildProcess {
     if (this.host !== null) return this.host;
     const { script, execArgv } = hostEntry();
-    const host = fork(script, [], {
+    const host = fork(script, [String(this.nice)], {
       execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,10 +1,12 @@
+import { getPriority, setPriority } from 'node:os';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ProcessHost } from 'src/process/host/process-host';
 
 /**
- * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel): wires a
- * `ProcessHost` to the channel, checks its deadlines every 200 ms, and when the server goes away
- * ends every child and exits.
+ * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel and the
+ * niceness to add to its own, CHILD_NICE, as its argument): lowers its CPU priority (every child
+ * it starts inherits it), wires a `ProcessHost` to the channel, checks its deadlines every 200 ms,
+ * and when the server goes away ends every child and exits.
  */
 
 const DEADLINE_CHECK_MS = 200;
@@ -15,6 +17,9 @@ function send(event: HostEvent, sent: () => void): void {
   if (!process.connected) return;
   process.send!(event, undefined, undefined, () => sent());
 }
+
+const nice = Number(process.argv[2] ?? 0);
+if (nice > 0) setPriority(Math.min(19, getPriority() + nice));
 
 const host = new ProcessHost(send);
 process.on('message', (command: HostCommand) => host.handle(command));
