@@ -10,7 +10,8 @@
  *
  * - event-loop delay: the server's own `nodejs_eventloop_lag_p99_seconds` (prom-client over
  *   `monitorEventLoopDelay`, 10 ms resolution, reset at each scrape), scraped from `/metrics`
- *   every 5 s; the figure is the largest scraped p99. The histogram's
+ *   every 5 s; the figure is the largest scraped p99 (each window's p99 goes to stderr, in
+ *   order, to show when in the run the worst ones were). The histogram's
  *   values include its 10 ms sampling interval, so 10 ms means no delay at all.
  * - `/health`: one request every 250 ms, its latency seen by the client; p99.
  * - RSS of the server process (not its process host), sampled every second; the largest.
@@ -41,6 +42,8 @@ interface RunResult {
   rssMb: number;
   linesStored: number;
   linesPrinted: number;
+  /** Each 5-second window's event-loop p99 (ms), in order. */
+  windows: number[];
 }
 
 async function run(tasks: number): Promise<RunResult> {
@@ -83,6 +86,7 @@ async function run(tasks: number): Promise<RunResult> {
       rssMb: rss / 1024 / 1024,
       linesStored: stored,
       linesPrinted: tasks * LINES,
+      windows: loopP99s,
     };
   } finally {
     await bench.stop();
@@ -110,6 +114,9 @@ async function main(): Promise<void> {
     rsss.push(r.rssMb);
     console.log(
       `| ${i} | ${r.completed}/${r.tasks} | ${r.loopP99Ms.toFixed(1)} | ${r.healthP99Ms.toFixed(1)} | ${r.healthRequests} | ${r.rssMb.toFixed(0)} | ${r.linesStored} / ${r.linesPrinted} |`,
+    );
+    console.error(
+      `run ${i}, event-loop p99 of each 5 s window (ms): ${r.windows.map((w) => w.toFixed(0)).join(' ')}`,
     );
   }
   console.log(`\nevent-loop p99 min / median / max: ${spread(loops, 1)} ms (target ≤ 20 ms)`);
