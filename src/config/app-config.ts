@@ -417,6 +417,17 @@ export class AppConfig {
   @Min(1)
   REGRESSION_TIMEOUT_SECONDS = 300;
 
+  /**
+   * Test runs (a test phase's generated tests, a regression run) at once, across all tasks; more
+   * wait for a slot, their time limit starting once they have one. Test suites are the CPU-heavy
+   * part of a task: many at once on a few cores only slow each other and the server down.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  MAX_CONCURRENT_TEST_RUNS = 4;
+
   /** Output kept per test command or test case, bytes. */
   @Transform(toInt)
   @IsInt()

@@ -33,6 +33,7 @@ import {
   TestCommandPlan,
 } from 'src/test-runner/test-command-detector';
 import { ProjectSnapshot, TestFileFinder } from 'src/test-runner/test-file-finder';
+import { TestRunSlots } from 'src/test-runner/test-run-slots';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
 export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
@@ -140,8 +141,9 @@ const MAX_REPORT_BYTES = 16 * 1024 * 1024;
  * budget of `TEST_TIMEOUT_SECONDS` (a file gets what is left; files left when it is used up are
  * not run and count as errors), the regression command has `REGRESSION_TIMEOUT_SECONDS`.
  *
- * The run methods return cold Observables: subscribing starts the commands, unsubscribing stops
- * the running command's process group. They emit `spawned` (the process group id, to record for
+ * The run methods return cold Observables: subscribing starts the commands once a test-run slot
+ * is free (`TestRunSlots`, MAX_CONCURRENT_TEST_RUNS), unsubscribing stops the running command's
+ * process group. They emit `spawned` (the process group id, to record for
  * crash recovery) per command and end with one `report`.
  */
 @Injectable()
@@ -151,6 +153,7 @@ export class TestRunnerService {
     private readonly commands: TestCommandRunner,
     private readonly finder: TestFileFinder,
     @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
+    private readonly slots: TestRunSlots,
   ) {}
 
   /** The test command plan: the session's `test_command` when set, else detected. */
@@ -208,7 +211,7 @@ export class TestRunnerService {
     files: readonly string[],
     testCommand: string | null,
   ): Observable<TestRunEvent> {
-    return defer(async () => {
+    const run = defer(async () => {
       const root = await resolveWorkingDirectory(projectPath);
       const safeFiles = await this.checkFiles(root, files);
       const plan = this.planFor(root, testCommand, safeFiles);
@@ -224,11 +227,12 @@ export class TestRunnerService {
       }
       return this.runFiles(root, plan, safeFiles);
     }).pipe(concatMap((events) => events));
+    return this.slots.gate(run);
   }
 
   /** Runs the session's regression command once, as one test case. */
   runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent> {
-    return defer(async () => {
+    const run = defer(async () => {
       const argv = splitCommandLine(regressionCommand);
       const root = await resolveWorkingDirectory(projectPath);
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
@@ -274,6 +278,7 @@ export class TestRunnerService {
           }),
         );
     }).pipe(concatMap((events) => events));
+    return this.slots.gate(run);
   }
 
   /** Project-relative, normalised paths of existing regular files inside `root`. */

@@ -452,4 +452,54 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
     expect(r.cases[0].status).toBe('error');
     expect(r.output).toMatch(/could not start definitely-not-a-command-xyz/);
   });
+
+  describe('MAX_CONCURRENT_TEST_RUNS', () => {
+    /** A regression run that waits for `release`, and one that writes it. */
+    const waiterAndReleaser = (project: string) => {
+      const release = join(project, 'release');
+      const waiter = `node -e "setInterval(()=>{if(require('fs').existsSync('${release}'))process.exit(0)},20)"`;
+      const releaser = `node -e "require('fs').writeFileSync('${release}','')"`;
+      return { waiter, releaser };
+    };
+    const serviceWithSlots = async (slots: number, regressionSeconds: number) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [ConfigModule, TestRunnerModule],
+      })
+        .overrideProvider(AppConfig)
+        .useValue(
+          loadConfig({
+            MAX_CONCURRENT_TEST_RUNS: String(slots),
+            REGRESSION_TIMEOUT_SECONDS: String(regressionSeconds),
+            KILL_GRACE_SECONDS: '1',
+          }),
+        )
+        .compile();
+      return moduleRef.get(TestRunnerService);
+    };
+
+    it('with one slot a second run waits for the first to end, its time limit not yet started', async () => {
+      const limited = await serviceWithSlots(1, 2);
+      const project = copyFixture('node-basic');
+      const { waiter, releaser } = waiterAndReleaser(project);
+      const first = report(limited.runRegression(project, waiter));
+      const second = report(limited.runRegression(project, releaser));
+      const [a, b] = await Promise.all([first, second]);
+      // The releaser could not run beside the waiter: the waiter ran out of time.
+      expect(a.timedOut).toBe(true);
+      expect(b.passed).toBe(true);
+      expect(b.timedOut).toBe(false);
+    });
+
+    it('with two slots both run at once', async () => {
+      const roomy = await serviceWithSlots(2, 120);
+      const project = copyFixture('node-basic');
+      const { waiter, releaser } = waiterAndReleaser(project);
+      const [a, b] = await Promise.all([
+        report(roomy.runRegression(project, waiter)),
+        report(roomy.runRegression(project, releaser)),
+      ]);
+      expect(a.passed).toBe(true);
+      expect(b.passed).toBe(true);
+    });
+  });
 });
