@@ -34,11 +34,11 @@ interface Run {
 /**
  * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
  * is started by the process host (`host/process-host.ts`), a small process forked once, so the
- * server's event loop never blocks in fork/exec, and it runs CHILD_NICE steps nicer than the server
- * (its children inherit that), so the server's own work goes first on a busy machine. `run` has
- * the contract of `runProcess`: a cold
- * Observable of `spawned`, output and `exit` events; unsubscribing ends the child's process group;
- * a command that cannot start errors with a `SpawnError`.
+ * server's event loop never blocks in fork/exec, and it runs CHILD_NICE steps nicer than the
+ * server (its children inherit that), so the server's own work goes first on a busy machine.
+ * `run` has the contract of `runProcess`: a cold Observable of `spawned`, output and `exit`
+ * events; unsubscribing ends the child's process group; a command that cannot start errors with
+ * a `SpawnError`.
  *
  * `supervise(dir, killAtMs)` tells the host to end everything working in `dir` once `killAtMs`
  * passes unless renewed: the lease of the task working there (see the orchestrator's lease

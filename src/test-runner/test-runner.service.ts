@@ -143,8 +143,8 @@ const MAX_REPORT_BYTES = 16 * 1024 * 1024;
  *
  * The run methods return cold Observables: subscribing starts the commands once a test-run slot
  * is free (`TestRunSlots`, MAX_CONCURRENT_TEST_RUNS), unsubscribing stops the running command's
- * process group. They emit `spawned` (the process group id, to record for
- * crash recovery) per command and end with one `report`.
+ * process group. They emit `spawned` (the process group id, to record for crash recovery) per
+ * command and end with one `report`.
  */
 @Injectable()
 export class TestRunnerService {
