@@ -867,6 +867,7 @@ export interface WorkspacesHealthDto {
   max_bytes: number | null;
   /** At or over the limit: tasks that need a new workspace wait (`workspace_quota`) */
   over_quota: boolean;
+  /** When the oldest of the workspaces' measurements was taken (each at most every 30 s) */
   measured_at: string;
 }
 

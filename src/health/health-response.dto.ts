@@ -96,7 +96,12 @@ export class WorkspacesHealthDto {
   })
   over_quota!: boolean;
 
-  @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-11-25T06:00:00.000Z',
+    description:
+      "When the oldest of the workspaces' measurements was taken (each at most every 30 s)",
+  })
   measured_at!: string;
 }
 

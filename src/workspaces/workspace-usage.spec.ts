@@ -1,28 +1,47 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 
+class FakeClock extends Clock {
+  ms = Date.parse('2026-12-02T12:00:00Z');
+
+  override nowMs(): number {
+    return this.ms;
+  }
+}
+
 describe('WorkspaceUsage', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ws-usage-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const config = Object.assign(new AppConfig(), { WORKSPACES_DIR: dir, WORKSPACES_MAX_GB: 0 });
-  const usage = new WorkspaceUsage(config, new WorkspaceRoot(config, NO_ISOLATION));
-  const addWorkspace = (id: string) => {
-    mkdirSync(join(dir, id));
-    writeFileSync(join(dir, id, 'file.txt'), 'x'.repeat(10_000));
+  let dir: string;
+  let clock: FakeClock;
+  let usage: WorkspaceUsage;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ws-usage-'));
+    const config = Object.assign(new AppConfig(), { WORKSPACES_DIR: dir, WORKSPACES_MAX_GB: 0 });
+    clock = new FakeClock();
+    usage = new WorkspaceUsage(config, new WorkspaceRoot(config, NO_ISOLATION), clock);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+  const addWorkspace = (n: number): string => {
+    mkdirSync(join(dir, id(n)));
+    writeFileSync(join(dir, id(n), 'file.txt'), 'x'.repeat(10_000));
+    return join(dir, id(n));
   };
+  const grow = (n: number, bytes: number) =>
+    writeFileSync(join(dir, id(n), `more-${bytes}.bin`), Buffer.alloc(bytes, 1));
 
   it('answers latest() with the last measurement while a new one runs, snapshot() with the new one', async () => {
-    addWorkspace('00000000-0000-4000-8000-000000000001');
+    addWorkspace(1);
     const first = await usage.latest();
     expect(first.count).toBe(1);
 
-    addWorkspace('00000000-0000-4000-8000-000000000002');
-    usage.invalidate();
+    usage.invalidate(addWorkspace(2));
     // Out of date: latest() does not wait, it shows the measurement it has...
     expect(await usage.latest()).toBe(first);
     // ...while the new measurement, started by it, is what snapshot() waits for.
@@ -30,5 +49,46 @@ describe('WorkspaceUsage', () => {
     expect(second.count).toBe(2);
     expect(second.bytes).toBeGreaterThan(first.bytes);
     expect(await usage.latest()).toBe(second);
+  });
+
+  it('measures a new workspace on its own and walks the others again only once their measurement is 30 s old', async () => {
+    addWorkspace(1);
+    const first = await usage.snapshot();
+
+    grow(1, 1_000_000);
+    clock.ms += 10_000;
+    const path = addWorkspace(2);
+    usage.invalidate(path);
+    const second = await usage.snapshot();
+    const workspace2 = second.bytes - first.bytes;
+    // Workspace 1's growth is not seen yet: only the new workspace was walked.
+    expect(second.count).toBe(2);
+    expect(workspace2).toBeGreaterThan(0);
+    expect(workspace2).toBeLessThan(1_000_000);
+    expect(second.measuredAt.getTime()).toBe(first.measuredAt.getTime());
+
+    clock.ms += 20_000;
+    const third = await usage.snapshot();
+    expect(third.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000 + workspace2);
+    expect(third.measuredAt.getTime()).toBe(first.measuredAt.getTime() + 10_000);
+  });
+
+  it('measures a re-created workspace again and drops a removed one', async () => {
+    const path = addWorkspace(1);
+    addWorkspace(2);
+    const first = await usage.snapshot();
+
+    rmSync(path, { recursive: true });
+    addWorkspace(1);
+    grow(1, 1_000_000);
+    usage.invalidate(path);
+    const recreated = await usage.snapshot();
+    expect(recreated.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000);
+
+    rmSync(path, { recursive: true });
+    usage.invalidate(path);
+    const removed = await usage.snapshot();
+    expect(removed.count).toBe(1);
+    expect(removed.bytes).toBeLessThan(first.bytes);
   });
 });

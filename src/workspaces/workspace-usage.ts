@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Injectable } from '@nestjs/common';
+import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 
-/** How long a measurement is used before the disk is measured again (unless it changed here). */
+/** How long a workspace's measurement is used before it is measured again (unless it changed here). */
 const MAX_AGE_MS = 30_000;
 
 export interface WorkspaceUsageSnapshot {
@@ -17,6 +18,7 @@ export interface WorkspaceUsageSnapshot {
   /** WORKSPACES_MAX_GB in bytes; null when there is no limit. */
   maxBytes: number | null;
   overQuota: boolean;
+  /** When the oldest of the workspaces' measurements it adds up was taken. */
   measuredAt: Date;
 }
 
@@ -49,19 +51,23 @@ export async function diskUsage(dir: string): Promise<number> {
 }
 
 /**
- * THE WORKSPACES' DISK USE AND QUOTA. Measured by walking WORKSPACES_DIR, at most every 30 s, and
- * again after this server created or removed a workspace; one measurement at a time. Tasks that
- * need a new workspace wait while the use is at or over WORKSPACES_MAX_GB.
+ * THE WORKSPACES' DISK USE AND QUOTA. Each workspace under WORKSPACES_DIR is walked on its own and
+ * its measurement kept for 30 s; a workspace this server created or removed is measured again (or
+ * dropped) at once, without walking the others. One measurement at a time. Tasks that need a new
+ * workspace wait while the use is at or over WORKSPACES_MAX_GB.
  */
 @Injectable()
 export class WorkspaceUsage {
   private last: WorkspaceUsageSnapshot | null = null;
   private stale = true;
   private measuring: Promise<WorkspaceUsageSnapshot> | null = null;
+  /** Bytes of each workspace (by directory name) and when they were measured. */
+  private readonly workspaces = new Map<string, { bytes: number; atMs: number }>();
 
   constructor(
     private readonly config: AppConfig,
     private readonly root: WorkspaceRoot,
+    private readonly clock: Clock,
   ) {}
 
   private get maxBytes(): number | null {
@@ -69,19 +75,22 @@ export class WorkspaceUsage {
     return gb > 0 ? Math.floor(gb * 1024 ** 3) : null;
   }
 
-  /** A workspace was created or removed: the next look measures again. */
-  invalidate(): void {
+  /** The workspace at `path` was created or removed: the next look measures it again. */
+  invalidate(path: string): void {
+    this.workspaces.delete(basename(path));
     this.stale = true;
   }
 
   /**
-   * The current use: the measurement running now, else the last one while it is recent and in
-   * date, else a new one.
+   * The current use: the measurement running now, else the last one while all of it is recent
+   * and in date, else a new one.
    */
   async snapshot(): Promise<WorkspaceUsageSnapshot> {
     if (this.measuring !== null) return this.measuring;
     const fresh =
-      this.last !== null && !this.stale && Date.now() - this.last.measuredAt.getTime() < MAX_AGE_MS;
+      this.last !== null &&
+      !this.stale &&
+      this.clock.nowMs() - this.last.measuredAt.getTime() < MAX_AGE_MS;
     if (fresh) return this.last!;
     this.measuring = this.measure().finally(() => (this.measuring = null));
     return this.measuring;
@@ -107,20 +116,34 @@ export class WorkspaceUsage {
     return (await this.snapshot()).overQuota;
   }
 
+  /** Walks the workspaces not measured in the last 30 s, and adds up all of them. */
   private async measure(): Promise<WorkspaceUsageSnapshot> {
     this.stale = false;
     const names = await fs.readdir(this.root.path).catch(() => [] as string[]);
-    const workspaces = names.filter((name) => WorkspaceRoot.isWorkspaceName(name));
+    const present = new Set(names.filter((name) => WorkspaceRoot.isWorkspaceName(name)));
+    for (const name of this.workspaces.keys()) {
+      if (!present.has(name)) this.workspaces.delete(name);
+    }
     let bytes = 0;
-    for (const name of workspaces) bytes += await diskUsage(join(this.root.path, name));
+    let oldestMs = this.clock.nowMs();
+    for (const name of present) {
+      let measured = this.workspaces.get(name);
+      if (measured === undefined || this.clock.nowMs() - measured.atMs >= MAX_AGE_MS) {
+        const atMs = this.clock.nowMs();
+        measured = { bytes: await diskUsage(join(this.root.path, name)), atMs };
+        this.workspaces.set(name, measured);
+      }
+      bytes += measured.bytes;
+      oldestMs = Math.min(oldestMs, measured.atMs);
+    }
     const maxBytes = this.maxBytes;
     this.last = {
       dir: this.root.path,
-      count: workspaces.length,
+      count: present.size,
       bytes,
       maxBytes,
       overQuota: maxBytes !== null && bytes >= maxBytes,
-      measuredAt: new Date(),
+      measuredAt: new Date(oldestMs),
     };
     return this.last;
   }

@@ -181,7 +181,7 @@ export class WorkspacesService {
     }
     const path = this.root.pathFor(spec.taskId);
     const prepared = await this.locks.withLock(spec.gitDir, () => this.checkOut(spec, path));
-    if (prepared.created) this.usage.invalidate();
+    if (prepared.created) this.usage.invalidate(path);
     const directory = join(path, repo.prefix);
     await mkdir(directory, { recursive: true });
     return { ...prepared, directory };
@@ -425,7 +425,7 @@ export class WorkspacesService {
       );
       return deleted.exitCode === 0;
     });
-    this.usage.invalidate();
+    this.usage.invalidate(spec.path);
     this.logger.log(
       `Removed workspace ${spec.path}` +
         (keptCommit ? `; uncommitted changes kept as ${keptCommit} on ${branch}` : '') +

@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Clock } from 'src/common';
 import { AppConfig, loadConfig } from 'src/config/app-config';
 import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
@@ -52,7 +53,7 @@ function service(git: Git = new Git(config, launcher, NO_ISOLATION)): Workspaces
     git,
     new RepositoryLocks(config),
     workspaceRoot,
-    new WorkspaceUsage(config, workspaceRoot),
+    new WorkspaceUsage(config, workspaceRoot, new Clock()),
     new TestCommandRunner(config, launcher, NO_ISOLATION),
   );
 }
