@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, Subscription, toArray } from 'rxjs';
 import { NO_ISOLATION } from 'src/process/child-isolation';
+import { findGroupLeader } from 'src/process/group-leader';
 import {
   isProcessAlive,
   isProcessGroupAlive,
@@ -15,6 +16,9 @@ import {
 
 const node = process.execPath;
 const env = { PATH: process.env.PATH ?? '' };
+/** GNU `timeout` on this machine: the tests of `runProcess` run with and without it. */
+const gnuTimeout = findGroupLeader(process.env.PATH);
+let groupLeader: string | null = null;
 
 function spec(script: string, killGraceMs = 200) {
   return {
@@ -24,7 +28,15 @@ function spec(script: string, killGraceMs = 200) {
     env,
     killGraceMs,
     isolation: NO_ISOLATION,
+    groupLeader,
   };
+}
+
+/** `pgrp` and `session` of a process, from /proc/<pid>/stat. */
+function groupOf(pid: number | 'self'): { pgrp: number; session: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { pgrp: Number(fields[2]), session: Number(fields[3]) };
 }
 
 function stdoutOf(events: ProcessEvent[]): string {
@@ -92,7 +104,17 @@ describe('isProcessAlive', () => {
   });
 });
 
-describe('runProcess', () => {
+describe.each([
+  ['leading a new session', null],
+  ['under GNU timeout', gnuTimeout],
+])('runProcess, %s', (_mode, leader) => {
+  beforeAll(() => {
+    // This machine has GNU timeout; without it the second half would test nothing new.
+    expect(gnuTimeout).not.toBeNull();
+    groupLeader = leader;
+  });
+  afterAll(() => (groupLeader = null));
+
   it('reads output printed after the leader exited, even when the event loop was busy meanwhile', async () => {
     // The leader prints a first line and exits; a child it leaves behind (holding the pipe)
     // prints the last line 600 ms later. From 200 ms after the first line (the leader's exit
@@ -146,13 +168,13 @@ describe('runProcess', () => {
     expect(events[events.length - 1]).toEqual({ type: 'exit', code: 3, signal: null });
   });
 
-  it('runs the child with stdin closed, in its own process group, without a shell', async () => {
+  it('runs the child with stdin closed, in its own process group led by the pid reported, without a shell', async () => {
     const script = `
       let got = 0; process.stdin.on('data', (d) => got += d.length);
       process.stdin.on('end', () => {
         const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
-        const pgrp = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2];
-        console.log(JSON.stringify({ got, pgrp: Number(pgrp), pid: process.pid, arg: process.argv[1] }));
+        const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
+        console.log(JSON.stringify({ got, pgrp: Number(pgrp), session: Number(session), arg: process.argv[1] }));
       });`;
     const events = await lastValueFrom(
       runProcess({ ...spec(script), args: ['-e', script, '$(id) `id` ; echo hi'] }).pipe(toArray()),
@@ -160,12 +182,32 @@ describe('runProcess', () => {
     const out = JSON.parse(stdoutOf(events)) as {
       got: number;
       pgrp: number;
-      pid: number;
+      session: number;
       arg: string;
     };
     expect(out.got).toBe(0);
-    expect(out.pgrp).toBe(out.pid);
+    expect(events[0]).toEqual({ type: 'spawned', pid: out.pgrp });
+    expect(out.pgrp).not.toBe(groupOf('self').pgrp);
+    // Under the group leader the child stays in this process's session (its scheduling group);
+    // otherwise it leads a session of its own.
+    expect(out.session).toBe(leader === null ? out.pgrp : groupOf('self').session);
     expect(out.arg).toBe('$(id) `id` ; echo hi');
+  });
+
+  it('passes on the signal that ended the child', async () => {
+    const events = await lastValueFrom(
+      runProcess(spec("process.kill(process.pid, 'SIGTERM'); setInterval(() => {}, 1000)")).pipe(
+        toArray(),
+      ),
+    );
+    expect(events[events.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGTERM' });
+  });
+
+  it('fails with ENOENT when a command name is not on PATH', async () => {
+    const err: unknown = await lastValueFrom(
+      runProcess({ ...spec(''), command: 'cta-definitely-not-a-command' }),
+    ).catch((e: unknown) => e);
+    expect((err as SpawnError).code).toBe('ENOENT');
   });
 
   it('fails with ENOENT when the command does not exist', async () => {

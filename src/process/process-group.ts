@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { Observable, Subscription } from 'rxjs';
 import { bwrapArgs, ChildIsolation, findOnPath, installationOf } from 'src/process/child-isolation';
+import { underGroupLeader } from 'src/process/group-leader';
 
 /**
  * WHERE CHILD PROCESSES ARE SPAWNED AND KILLED. Every child of the server (the Claude CLI, test
@@ -28,6 +29,11 @@ export interface ProcessSpec {
   isolation: ChildIsolation;
   /** What the child may write in the sandbox (the project, a report directory); nothing else. */
   writable?: readonly string[];
+  /**
+   * GNU `timeout` (`findGroupLeader`): the child runs under it, leading a new process group in
+   * this process's session. Absent or null: the child leads a new session (`group-leader.ts`).
+   */
+  groupLeader?: string | null;
 }
 
 /** Error raised when the command cannot be started; `code` is the errno name (ENOENT, EACCES...). */
@@ -271,15 +277,38 @@ interface Launch {
   args: string[];
   env: NodeJS.ProcessEnv;
   ids: { uid?: number; gid?: number };
+  /** The child leads a new session (else its group leader `timeout` made it a new group). */
+  detached: boolean;
 }
 
 /**
- * What is actually spawned for `spec` under its isolation: as the children's user (its uid and
- * primary group only, HOME, USER and LOGNAME its own), and with a sandbox `bwrap` running the
- * command by its real path (checked here, so a missing command is ENOENT as without a sandbox),
- * with the command's own installation shown read-only.
+ * What is actually spawned for `spec`: `isolatedLaunchOf`, under its group leader when it has
+ * one, else leading a new session.
  */
 function launchOf(spec: ProcessSpec): Launch {
+  const launch = isolatedLaunchOf(spec);
+  if (!spec.groupLeader) return { ...launch, detached: true };
+  const led = underGroupLeader(
+    spec.groupLeader,
+    launch.command,
+    launch.args,
+    spec.cwd,
+    launch.env.PATH,
+  );
+  if ('error' in led) {
+    throw new SpawnError(led.error, spec.command, `spawn ${spec.command} ${led.error}`);
+  }
+  const [command, ...args] = led.argv;
+  return { ...launch, command, args, detached: false };
+}
+
+/**
+ * What is spawned for `spec` under its isolation: as the children's user (its uid and primary
+ * group only, HOME, USER and LOGNAME its own), and with a sandbox `bwrap` running the command by
+ * its real path (checked here, so a missing command is ENOENT as without a sandbox), with the
+ * command's own installation shown read-only.
+ */
+function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'detached'> {
   const { identity, sandbox } = spec.isolation;
   const env = identity
     ? { ...spec.env, HOME: identity.home, USER: identity.user, LOGNAME: identity.user }
@@ -308,7 +337,8 @@ function launchOf(spec: ProcessSpec): Launch {
 
 /**
  * Cold Observable over one child process. Subscribing spawns `command` with `args` (no shell,
- * stdin 'ignore', detached so the child leads its own process group); it emits `spawned`, then
+ * stdin 'ignore', leading its own process group: under `groupLeader`, else as the leader of a new
+ * session; the pid reported is the group's leader); it emits `spawned`, then
  * `stdout`/`stderr` chunks, then `exit`, and completes once the leader exited and its stdio
  * closed (stdio still held open by a leftover background process is given up once it was idle
  * for a second: see `drainWhenIdle`).
@@ -325,7 +355,7 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
         cwd: spec.cwd,
         env: launch.env,
         shell: false,
-        detached: true,
+        detached: launch.detached,
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
         ...launch.ids,

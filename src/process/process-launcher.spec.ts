@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { lastValueFrom, map, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
@@ -64,5 +65,41 @@ describe('ProcessLauncher', () => {
     } finally {
       await nicer.onModuleDestroy();
     }
+  });
+
+  it("runs children in the host's session, apart from the server's, each leading its own process group", async () => {
+    const ids = `
+      const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
+      const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
+      console.log(JSON.stringify({ pgrp: Number(pgrp), session: Number(session) }));`;
+    const run = () =>
+      lastValueFrom(
+        launcher
+          .run({
+            command: process.execPath,
+            args: ['-e', ids],
+            cwd: tmpdir(),
+            env: { PATH: process.env.PATH },
+            killGraceMs: 1000,
+            isolation: NO_ISOLATION,
+          })
+          .pipe(toArray()),
+      );
+    const [a, b] = await Promise.all([run(), run()]);
+    const [first, second] = [a, b].map((events) => ({
+      spawned: events.find((e) => e.type === 'spawned')!,
+      ...(JSON.parse(
+        Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString(),
+      ) as { pgrp: number; session: number }),
+    }));
+    const server = readFileSync('/proc/self/stat', 'utf8');
+    const serverSession = Number(server.slice(server.lastIndexOf(')') + 2).split(' ')[3]);
+    for (const child of [first, second]) {
+      expect(child.spawned).toEqual({ type: 'spawned', pid: child.pgrp });
+      expect(child.session).not.toBe(serverSession);
+      expect(child.session).not.toBe(child.pgrp);
+    }
+    expect(first.session).toBe(second.session);
+    expect(first.pgrp).not.toBe(second.pgrp);
   });
 });

@@ -34,8 +34,9 @@ interface Run {
 /**
  * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
  * is started by the process host (`host/process-host.ts`), a small process forked once, so the
- * server's event loop never blocks in fork/exec, and it runs CHILD_NICE steps nicer than the
- * server (its children inherit that), so the server's own work goes first on a busy machine.
+ * server's event loop never blocks in fork/exec. The host and its children share a scheduling
+ * group (a session) apart from the server's, and run CHILD_NICE steps nicer than the server, so
+ * the server's own work goes first on a busy machine.
  * `run` has the contract of `runProcess`: a cold Observable of `spawned`, output and `exit`
  * events; unsubscribing ends the child's process group; a command that cannot start errors with
  * a `SpawnError`.
@@ -123,6 +124,9 @@ export class ProcessLauncher implements OnModuleDestroy {
     const host = fork(script, [String(this.nice)], {
       execArgv,
       serialization: 'advanced',
+      // A session, and so a scheduling group, of its own, shared with its children: apart from
+      // the server's (`group-leader.ts`).
+      detached: true,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
     });

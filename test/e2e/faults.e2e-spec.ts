@@ -43,7 +43,6 @@ interface Sample {
   agents: number[];
 }
 
-/** Pids of the fake CLI processes working in `project` right now (from /proc). */
 /**
  * Sessions here run their tasks in the project directory itself (isolation `none`), where these
  * tests watch the agent: what they inject concerns processes and the database, not workspaces
@@ -51,14 +50,18 @@ interface Sample {
  */
 const IN_PLACE = { isolation: 'none' };
 
+/**
+ * Pids of the fake CLI processes working in `project` right now (from /proc): the processes that
+ * run its script (`node <script>`), not the group leader that started one (`timeout 0 <script>`).
+ */
 function agentsIn(project: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readlinkSync(`/proc/${entry}/cwd`) !== project) continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(FAKE_CLAUDE) && isProcessAlive(Number(entry))) pids.push(Number(entry));
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[1] === FAKE_CLAUDE && isProcessAlive(Number(entry))) pids.push(Number(entry));
     } catch {
       // Gone meanwhile, or not ours to read.
     }

@@ -31,7 +31,7 @@ import { ServerProcess, startTestServer, startTask } from 'test/e2e/support/serv
 
 interface FakeLogEntry {
   cwd: string;
-  pid: number;
+  pgid: number;
   argv: string[];
   turn: number;
   sessionId: string;
@@ -98,16 +98,16 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     return workspace;
   }
 
-  /** Waits until the fake CLI of task `id` hangs in its turn `turn`; returns its pid (= group). */
+  /** Waits until the fake CLI of task `id` hangs in its turn `turn`; returns its process group. */
   async function hungAgent(url: App, id: string, turn: number): Promise<number> {
     const workspace = await workspaceOf(url, id);
-    let pid = 0;
+    let pgid = 0;
     await eventually('the fake CLI to hang in its turn', () => {
-      pid = readLog().find((e) => e.cwd === workspace && e.turn === turn)?.pid ?? 0;
-      return pid > 0;
+      pgid = readLog().find((e) => e.cwd === workspace && e.turn === turn)?.pgid ?? 0;
+      return pgid > 0;
     });
     await new Promise((r) => setTimeout(r, 300));
-    return pid;
+    return pgid;
   }
 
   it('SIGKILL of the server: its process host ends the agent at once', async () => {

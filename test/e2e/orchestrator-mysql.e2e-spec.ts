@@ -137,25 +137,25 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
   it('a cancel sent to the other instance ends the running task', async () => {
     const project = copyFixtureProject('node-basic', work, 'cancel-remote');
     const id = await createTask(urls[0], project, `hang ${fakeScript('hang')}`);
-    let pid = 0;
+    let pgid = 0;
     const deadline = Date.now() + 20_000;
-    while (pid === 0 && Date.now() < deadline) {
+    while (pgid === 0 && Date.now() < deadline) {
       const entries = readFileSync(logFile, 'utf8')
         .split('\n')
         .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as { cwd: string; pid: number });
+        .map((l) => JSON.parse(l) as { cwd: string; pgid: number });
       const workspace = (await getDetails(urls[0], id)).workspace_path;
-      pid = entries.find((e) => e.cwd === workspace)?.pid ?? 0;
+      pgid = entries.find((e) => e.cwd === workspace)?.pgid ?? 0;
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(pid).toBeGreaterThan(0);
+    expect(pgid).toBeGreaterThan(0);
     const runningOn = apps.findIndex((a) => a.app.get(TaskOrchestratorService).stats().running > 0);
     expect(runningOn).toBeGreaterThanOrEqual(0);
     const other = urls[1 - runningOn];
     await request(other).post(`/api/v1/tasks/${id}/cancel`).expect(200);
     const { final } = await waitForTerminal(other, id);
     expect(final.status).toBe('CANCELLED');
-    expect(isProcessGroupAlive(pid)).toBe(false);
+    expect(isProcessGroupAlive(pgid)).toBe(false);
   });
 
   it('runs tasks of one repository side by side on both instances, each on its own branch', async () => {

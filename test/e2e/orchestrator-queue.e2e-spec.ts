@@ -28,7 +28,7 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
 interface FakeLogEntry {
   cwd: string;
-  pid: number;
+  pgid: number;
   prompt: string;
 }
 
@@ -178,12 +178,12 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
   it('cancels a running task: its hung CLI process group is ended and it ends CANCELLED', async () => {
     const project = copyFixtureProject('node-basic', work, 'running');
     const id = await task(await session(project), `hang ${fakeScript('hang')}`);
-    let pid = 0;
+    let pgid = 0;
     await eventually('the fake CLI to start in the task workspace', async () => {
       const workspace = (await getDetails(server, id)).workspace_path;
       const entry = readLog(logFile).find((e) => e.cwd === workspace);
-      pid = entry?.pid ?? 0;
-      return pid > 0;
+      pgid = entry?.pgid ?? 0;
+      return pgid > 0;
     });
     await eventually(
       'the task to be RUNNING',
@@ -194,7 +194,7 @@ describe('Orchestrator queue and cancellation (SQLite, fake CLI)', () => {
     const { final } = await waitForTerminal(server, id);
     expect(final.status).toBe('CANCELLED');
     expect(final.status_reason).toBe('cancelled');
-    expect(isProcessGroupAlive(pid)).toBe(false);
+    expect(isProcessGroupAlive(pgid)).toBe(false);
     await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
   });
 

@@ -1,12 +1,14 @@
 import { getPriority, setPriority } from 'node:os';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { findGroupLeader } from 'src/process/group-leader';
 import { ProcessHost } from 'src/process/host/process-host';
 
 /**
  * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel and the
- * niceness to add to its own, CHILD_NICE, as its argument): lowers its CPU priority (every child
- * it starts inherits it), wires a `ProcessHost` to the channel, checks its deadlines every 200 ms,
- * and when the server goes away ends every child and exits.
+ * niceness to add to its own, CHILD_NICE, as its argument, leading a session of its own): lowers
+ * its CPU priority (every child it starts inherits it), finds the group leader its children run
+ * under (`group-leader.ts`), wires a `ProcessHost` to the channel, checks its deadlines every
+ * 200 ms, and when the server goes away ends every child and exits.
  */
 
 const DEADLINE_CHECK_MS = 200;
@@ -21,14 +23,14 @@ function send(event: HostEvent, sent: () => void): void {
 const nice = Number(process.argv[2] ?? 0);
 if (nice > 0) setPriority(Math.min(19, getPriority() + nice));
 
-const host = new ProcessHost(send);
+const host = new ProcessHost(send, Date.now, findGroupLeader(process.env.PATH));
 process.on('message', (command: HostCommand) => host.handle(command));
 const deadlines = setInterval(() => void host.enforceDeadlines(), DEADLINE_CHECK_MS);
 process.on('disconnect', () => {
   clearInterval(deadlines);
   void host.shutdown(SHUTDOWN_GRACE_MS).finally(() => process.exit(0));
 });
-// The server's Ctrl-C reaches the whole terminal's process group: the host ends its children
-// when the server closes the channel, not on the signal itself.
+// Signals meant for the server (a Ctrl-C reaches the terminal's whole process group) are not
+// for the host: it ends its children when the server closes the channel.
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);

@@ -23,7 +23,9 @@ interface Child {
  * child process of the server and watches over them.
  *
  * - `spawn` runs `runProcess` here (no shell, own process group, stdin closed), so the main
- *   server's event loop never blocks in fork/exec; output and exit go back as events.
+ *   server's event loop never blocks in fork/exec; output and exit go back as events. With a
+ *   group leader (GNU `timeout`) the children stay in the host's session, and so in its
+ *   scheduling group, not the server's (`group-leader.ts`).
  * - Every child carries `CTA_WORK_DIR=<its cwd>` in its environment, so processes that leave
  *   their group (`setsid`) can still be found.
  * - `supervise` gives a directory a deadline: the server renews it with every lease renewal. When
@@ -43,6 +45,8 @@ export class ProcessHost {
   constructor(
     private readonly send: (event: HostEvent, sent: () => void) => void,
     private readonly now: () => number = Date.now,
+    /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
+    private readonly groupLeader: string | null = null,
   ) {}
 
   handle(command: HostCommand): void {
@@ -97,6 +101,7 @@ export class ProcessHost {
       isolation: command.isolation,
       writable: command.writable,
       paused$: this.paused$,
+      groupLeader: this.groupLeader,
     }).subscribe({
       next: (event) => {
         if (event.type === 'spawned') {
