@@ -4,7 +4,21 @@ import { getPriority, tmpdir } from 'node:os';
 import { lastValueFrom, map, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
+import { ProcessEvent, ProcessSpec } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
+
+/** `node -e script` in the temp directory, with nothing but PATH in its environment. */
+const nodeScript = (script: string): ProcessSpec => ({
+  command: process.execPath,
+  args: ['-e', script],
+  cwd: tmpdir(),
+  env: { PATH: process.env.PATH },
+  killGraceMs: 1000,
+  isolation: NO_ISOLATION,
+});
+
+const stdoutOf = (events: ProcessEvent[]): string =>
+  Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString();
 
 describe('ProcessLauncher', () => {
   const launcher = new ProcessLauncher();
@@ -15,19 +29,10 @@ describe('ProcessLauncher', () => {
     const run = (name: string) =>
       context.run(name, () =>
         lastValueFrom(
-          launcher
-            .run({
-              command: process.execPath,
-              args: ['-e', 'process.stdout.write("out"); process.stderr.write("err")'],
-              cwd: tmpdir(),
-              env: { PATH: process.env.PATH },
-              killGraceMs: 1000,
-              isolation: NO_ISOLATION,
-            })
-            .pipe(
-              map((event) => `${event.type}:${context.getStore() ?? 'none'}`),
-              toArray(),
-            ),
+          launcher.run(nodeScript('process.stdout.write("out"); process.stderr.write("err")')).pipe(
+            map((event) => `${event.type}:${context.getStore() ?? 'none'}`),
+            toArray(),
+          ),
         ),
       );
     // Two runs at once: each event arrives through the one host channel, in its own run's context.
@@ -47,21 +52,9 @@ describe('ProcessLauncher', () => {
         ['-e', 'console.log(require("os").getPriority())']);
       console.log(JSON.stringify([require('os').getPriority(), Number(grandchild)]));`;
     try {
-      const events = await lastValueFrom(
-        nicer
-          .run({
-            command: process.execPath,
-            args: ['-e', script],
-            cwd: tmpdir(),
-            env: { PATH: process.env.PATH },
-            killGraceMs: 1000,
-            isolation: NO_ISOLATION,
-          })
-          .pipe(toArray()),
-      );
-      const out = Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : [])));
+      const events = await lastValueFrom(nicer.run(nodeScript(script)).pipe(toArray()));
       const expected = Math.min(19, getPriority() + 7);
-      expect(JSON.parse(out.toString())).toEqual([expected, expected]);
+      expect(JSON.parse(stdoutOf(events))).toEqual([expected, expected]);
     } finally {
       await nicer.onModuleDestroy();
     }
@@ -72,25 +65,10 @@ describe('ProcessLauncher', () => {
       const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
       const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
       console.log(JSON.stringify({ pgrp: Number(pgrp), session: Number(session) }));`;
-    const run = () =>
-      lastValueFrom(
-        launcher
-          .run({
-            command: process.execPath,
-            args: ['-e', ids],
-            cwd: tmpdir(),
-            env: { PATH: process.env.PATH },
-            killGraceMs: 1000,
-            isolation: NO_ISOLATION,
-          })
-          .pipe(toArray()),
-      );
-    const [a, b] = await Promise.all([run(), run()]);
-    const [first, second] = [a, b].map((events) => ({
+    const run = () => lastValueFrom(launcher.run(nodeScript(ids)).pipe(toArray()));
+    const [first, second] = (await Promise.all([run(), run()])).map((events) => ({
       spawned: events.find((e) => e.type === 'spawned')!,
-      ...(JSON.parse(
-        Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString(),
-      ) as { pgrp: number; session: number }),
+      ...(JSON.parse(stdoutOf(events)) as { pgrp: number; session: number }),
     }));
     const server = readFileSync('/proc/self/stat', 'utf8');
     const serverSession = Number(server.slice(server.lastIndexOf(')') + 2).split(' ')[3]);
