@@ -444,7 +444,14 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       // child.pid is set as soon as spawn() returned, before the 'spawn' event: an unsubscribe in
       // the same tick as the subscribe must still stop the child.
       const pgid = pid ?? child.pid ?? null;
-      if (pgid !== null && isProcessGroupAlive(pgid)) {
+      if (pgid === null) return;
+      if (!isProcessGroupAlive(pgid) && child.exitCode === null && child.signalCode === null) {
+        // A group leader (`timeout`) just started makes its group itself, after its exec and
+        // before it starts the command: until then there is no group to end, only the leader.
+        // If it got that far meanwhile, its group is ended below.
+        child.kill('SIGKILL');
+      }
+      if (isProcessGroupAlive(pgid)) {
         void killProcessGroup(pgid, spec.killGraceMs).finally(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();

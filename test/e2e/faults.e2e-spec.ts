@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import {
   closeSync,
@@ -10,7 +11,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -67,6 +68,18 @@ function agentsIn(project: string): number[] {
     }
   }
   return pids;
+}
+
+/** True when process `pid` has handlers for SIGINT and SIGTERM (its `SigCgt` in /proc). */
+function catchesStopSignals(pid: number): boolean {
+  try {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const mask = BigInt(`0x${caught?.[1] ?? '0'}`);
+    const bit = (signal: number) => (mask >> BigInt(signal - 1)) & 1n;
+    return bit(constants.signals.SIGINT) === 1n && bit(constants.signals.SIGTERM) === 1n;
+  } catch {
+    return false;
+  }
 }
 
 /** Samples the agents of `project` every 10 ms until `stop()`; returns every sample. */
@@ -452,9 +465,25 @@ describe('Faults injected into the running server', () => {
       .post('/api/v1/tasks')
       .send({ session_id: sessionId, description: `Hang. ${fakeScript('hang')}` })
       .expect(201);
-    await eventually('the agent to run', () => agentsIn(project).length === 1);
+    // Until its handlers are set the agent would die of the first signal, and until the server
+    // has recorded its process group the run would not wait for it: either way the drain would
+    // be over before it could be seen.
+    await eventually('the agent to ignore SIGINT and SIGTERM', () =>
+      agentsIn(project).some(catchesStopSignals),
+    );
+    const db = new Database(join(work, 'drain.db'), { readonly: true, fileMustExist: true });
+    try {
+      await eventually("the server to record the agent's process group", () => {
+        const row = db.prepare('SELECT process_group_id AS pgid FROM tasks').get() as
+          | { pgid: number | null }
+          | undefined;
+        return (row?.pgid ?? null) !== null;
+      });
+    } finally {
+      db.close();
+    }
     s.child.kill('SIGTERM');
-    // The agent ignores SIGINT and SIGTERM: ending it takes two grace periods, the drain with it.
+    // The agent ignores SIGINT and SIGTERM: the drain lasts until the process host ends it.
     await eventually('the server to report draining', async () => {
       const res = await request(s.url)
         .get('/health')
