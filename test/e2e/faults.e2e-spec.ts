@@ -479,25 +479,38 @@ describe('Faults injected into the running server', () => {
           | undefined;
         return (row?.pgid ?? null) !== null;
       });
+      s.child.kill('SIGTERM');
+      // The agent ignores SIGINT and SIGTERM: the drain lasts until the process host ends it.
+      await eventually('the server to report draining', async () => {
+        const res = await request(s.url)
+          .get('/health')
+          .catch(() => null);
+        return res?.status === 503 && res.body.status === 'draining';
+      });
+      const refused = await request(s.url)
+        .post('/api/v1/tasks')
+        .send({ session_id: sessionId, description: 'Too late' });
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('shutting_down');
+      const ready = await request(s.url).get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.error).toMatchObject({ accepting_work: { status: 'down' } });
+      expect(await s.exited).toBe('code 0');
+      // The server waited for its run to end the agent: nothing is left, and the task is back in
+      // the queue saying why its turn was cut short.
+      expect(agentsIn(project)).toEqual([]);
+      expect(db.prepare('SELECT status, process_group_id AS pgid FROM tasks').get()).toEqual({
+        status: 'PENDING',
+        pgid: null,
+      });
+      const interrupted = db
+        .prepare("SELECT content FROM claude_interactions WHERE kind = 'system' ORDER BY id")
+        .all() as { content: string }[];
+      expect(interrupted.map((row) => row.content)).toContainEqual(
+        expect.stringContaining('the server is shutting down'),
+      );
     } finally {
       db.close();
     }
-    s.child.kill('SIGTERM');
-    // The agent ignores SIGINT and SIGTERM: the drain lasts until the process host ends it.
-    await eventually('the server to report draining', async () => {
-      const res = await request(s.url)
-        .get('/health')
-        .catch(() => null);
-      return res?.status === 503 && res.body.status === 'draining';
-    });
-    const refused = await request(s.url)
-      .post('/api/v1/tasks')
-      .send({ session_id: sessionId, description: 'Too late' });
-    expect(refused.status).toBe(503);
-    expect(refused.body.code).toBe('shutting_down');
-    const ready = await request(s.url).get('/health/ready');
-    expect(ready.status).toBe(503);
-    expect(ready.body.error).toMatchObject({ accepting_work: { status: 'down' } });
-    expect(await s.exited).toBe('code 0');
   });
 });
