@@ -10,6 +10,7 @@ import {
   isProcessGroupAlive,
   killProcessGroup,
   ProcessEvent,
+  processStat,
   runProcess,
   SpawnError,
 } from 'src/process/process-group';
@@ -30,13 +31,6 @@ function spec(script: string, killGraceMs = 200) {
     isolation: NO_ISOLATION,
     groupLeader,
   };
-}
-
-/** `pgrp` and `session` of a process, from /proc/<pid>/stat. */
-function groupOf(pid: number | 'self'): { pgrp: number; session: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { pgrp: Number(fields[2]), session: Number(fields[3]) };
 }
 
 function stdoutOf(events: ProcessEvent[]): string {
@@ -84,7 +78,7 @@ async function startZombie(): Promise<{ zombie: number; parent: number }> {
   const zombie = await new Promise<number>((resolve) =>
     parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
   );
-  await waitFor(() => /\) Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')), 5000);
+  await waitFor(() => processStat(zombie)?.state === 'Z', 5000);
   return { zombie, parent: parent.pid! };
 }
 
@@ -187,10 +181,10 @@ describe.each([
     };
     expect(out.got).toBe(0);
     expect(events[0]).toEqual({ type: 'spawned', pid: out.pgrp });
-    expect(out.pgrp).not.toBe(groupOf('self').pgrp);
+    expect(out.pgrp).not.toBe(processStat('self')!.pgrp);
     // Under the group leader the child stays in this process's session (its scheduling group);
     // otherwise it leads a session of its own.
-    expect(out.session).toBe(leader === null ? out.pgrp : groupOf('self').session);
+    expect(out.session).toBe(leader === null ? out.pgrp : processStat('self')!.session);
     expect(out.arg).toBe('$(id) `id` ; echo hi');
   });
 

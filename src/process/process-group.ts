@@ -66,8 +66,13 @@ function errnoCode(err: unknown): string {
   return typeof code === 'string' ? code : 'ESPAWN';
 }
 
-/** `state` and `pgrp` of a process from /proc/<pid>/stat; null when it cannot be read. */
-function readStat(pid: string | number): { state: string; pgrp: number } | null {
+/**
+ * `state`, process group and session of a process, from /proc/<pid>/stat; null when it cannot be
+ * read.
+ */
+export function processStat(
+  pid: string | number,
+): { state: string; pgrp: number; session: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -76,7 +81,7 @@ function readStat(pid: string | number): { state: string; pgrp: number } | null 
   }
   // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0], pgrp: Number(fields[2]) };
+  return { state: fields[0], pgrp: Number(fields[2]), session: Number(fields[3]) };
 }
 
 const isZombie = (state: string): boolean => state === 'Z' || state === 'X';
@@ -92,7 +97,7 @@ export function liveGroupMembers(pgid: number): number[] | null {
   const members: number[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(entry);
+    const stat = processStat(entry);
     if (stat !== null && stat.pgrp === pgid && !isZombie(stat.state)) members.push(Number(entry));
   }
   return members;
@@ -109,7 +114,7 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const stat = readStat(pid);
+  const stat = processStat(pid);
   return stat === null ? !existsSync('/proc') : !isZombie(stat.state);
 }
 
@@ -198,7 +203,7 @@ export function isDirectoryInUse(dir: string): boolean {
       continue;
     }
     if (cwd === dir || cwd.startsWith(prefix)) {
-      const stat = readStat(entry);
+      const stat = processStat(entry);
       if (stat !== null && !isZombie(stat.state)) return true;
     }
   }
@@ -216,7 +221,7 @@ export function isProcessGroupAlive(pgid: number): boolean {
   } catch (err) {
     return errnoCode(err) === 'EPERM';
   }
-  const leader = readStat(pgid);
+  const leader = processStat(pgid);
   if (leader !== null && leader.pgrp === pgid && !isZombie(leader.state)) return true;
   const members = liveGroupMembers(pgid);
   return members === null ? true : members.length > 0;
