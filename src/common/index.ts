@@ -1,4 +1,5 @@
 export { Clock } from 'src/common/clock';
+export { TurnTakingQueue } from 'src/common/turn-taking-queue';
 export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
+import { TurnTakingQueue } from 'src/common';
 import { AppConfig } from 'src/config';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ProcessEvent, ProcessSpec, SpawnError } from 'src/process/process-group';
@@ -34,7 +35,8 @@ interface Run {
 /**
  * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
  * is started by the process host (`host/process-host.ts`), a small process forked once, so the
- * server's event loop never blocks in fork/exec. The host and its children share a scheduling
+ * server's event loop never blocks in fork/exec. Its events are delivered one per turn of the
+ * loop, in order, so a burst of them cannot hold the loop (`turn-taking-queue.ts`). The host and its children share a scheduling
  * group (a session) apart from the server's, and run CHILD_NICE steps nicer than the server, so
  * the server's own work goes first on a busy machine.
  * `run` has the contract of `runProcess`: a cold Observable of `spawned`, output and `exit`
@@ -51,6 +53,8 @@ export class ProcessLauncher implements OnModuleDestroy {
   private readonly logger = new Logger(ProcessLauncher.name);
   private host: ChildProcess | null = null;
   private readonly runs = new Map<number, Run>();
+  /** The host's events, delivered one per turn of the loop (`turn-taking-queue.ts`). */
+  private readonly deliveries = new TurnTakingQueue();
   private nextId = 1;
   private closed = false;
   /** CHILD_NICE: the host (and so every child) runs this much nicer than the server. */
@@ -130,7 +134,7 @@ export class ProcessLauncher implements OnModuleDestroy {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
     });
-    host.on('message', (event: HostEvent) => this.onEvent(event));
+    host.on('message', (event: HostEvent) => this.deliveries.push(() => this.onEvent(event)));
     host.once('exit', (code, signal) => {
       if (this.host === host) this.host = null;
       if (!this.closed) {
@@ -138,7 +142,9 @@ export class ProcessLauncher implements OnModuleDestroy {
           `process host exited (${signal ?? `code ${String(code)}`}); its running children are reported killed`,
         );
       }
-      for (const id of [...this.runs.keys()]) this.killed(id);
+      // The runs it carried, after the events it sent before it exited.
+      const carried = [...this.runs.keys()];
+      this.deliveries.push(() => carried.forEach((id) => this.killed(id)));
     });
     this.host = host;
     return host;

@@ -1,0 +1,24 @@
+import { firstValueFrom } from 'rxjs';
+import { Clock } from 'src/common/clock';
+
+/** Holds the thread `ms` milliseconds, as a turn's end written to SQLite does. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+describe('Clock', () => {
+  it('resumes waits that end together one per turn of the loop: a timer due after the first runs before the second', async () => {
+    const clock = new Clock();
+    const order: string[] = [];
+    const first = firstValueFrom(clock.delay(5)).then(() => {
+      setTimeout(() => order.push('timer'), 1);
+      busy(3);
+      order.push('first');
+    });
+    const second = firstValueFrom(clock.delay(5)).then(() => order.push('second'));
+    await Promise.all([first, second]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(order).toEqual(['first', 'timer', 'second']);
+  });
+});

@@ -1,0 +1,46 @@
+import { TurnTakingQueue } from 'src/common/turn-taking-queue';
+
+describe('TurnTakingQueue', () => {
+  it('runs callbacks in order, each with the microtasks it starts before the next', async () => {
+    const queue = new TurnTakingQueue();
+    const ran: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      for (let i = 1; i <= 3; i += 1) {
+        queue.push(() => {
+          ran.push(`event ${i}`);
+          // The microtasks a callback starts (a chain of synchronous writes) run before the next.
+          void Promise.resolve().then(() => ran.push(`chain ${i}`));
+          if (i === 3) setImmediate(resolve);
+        });
+      }
+    });
+    expect(queue.size).toBe(3);
+    await all;
+    expect(ran).toEqual(['event 1', 'chain 1', 'event 2', 'chain 2', 'event 3', 'chain 3']);
+    expect(queue.size).toBe(0);
+  });
+
+  it('gives timers a turn between callbacks: a timer set by the first runs before the last of a long burst', async () => {
+    const queue = new TurnTakingQueue();
+    const order: string[] = [];
+    let timerFired = false;
+    const done = new Promise<void>((resolve) => {
+      queue.push(() => setTimeout(() => (timerFired = true), 1));
+      const pushBusy = (left: number): void =>
+        queue.push(() => {
+          // Each callback holds the loop 2 ms, as a turn's end written to SQLite does.
+          const until = performance.now() + 2;
+          while (performance.now() < until);
+          if (timerFired && !order.includes('timer')) order.push('timer');
+          order.push('busy');
+          if (left > 1) pushBusy(left - 1);
+          else resolve();
+        });
+      for (let i = 0; i < 50; i += 1) queue.push(() => order.push('queued'));
+      pushBusy(20);
+    });
+    await done;
+    expect(order).toContain('timer');
+    expect(order.lastIndexOf('busy')).toBeGreaterThan(order.indexOf('timer'));
+  });
+});
