@@ -1,10 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
-import { lastValueFrom, map, toArray } from 'rxjs';
+import { lastValueFrom, map, tap, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
-import { ProcessEvent, ProcessSpec } from 'src/process/process-group';
+import { ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
 
 /** `node -e script` in the temp directory, with nothing but PATH in its environment. */
@@ -16,6 +15,12 @@ const nodeScript = (script: string): ProcessSpec => ({
   killGraceMs: 1000,
   isolation: NO_ISOLATION,
 });
+
+/** A child's script that prints its process group and session (it runs in the child: no imports). */
+const PRINT_GROUP = `
+  const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
+  const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
+  console.log(JSON.stringify({ pgrp: Number(pgrp), session: Number(session) }))`;
 
 const stdoutOf = (events: ProcessEvent[]): string =>
   Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString();
@@ -61,17 +66,12 @@ describe('ProcessLauncher', () => {
   });
 
   it("runs children in the host's session, apart from the server's, each leading its own process group", async () => {
-    const ids = `
-      const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
-      const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
-      console.log(JSON.stringify({ pgrp: Number(pgrp), session: Number(session) }));`;
-    const run = () => lastValueFrom(launcher.run(nodeScript(ids)).pipe(toArray()));
+    const run = () => lastValueFrom(launcher.run(nodeScript(PRINT_GROUP)).pipe(toArray()));
     const [first, second] = (await Promise.all([run(), run()])).map((events) => ({
       spawned: events.find((e) => e.type === 'spawned')!,
       ...(JSON.parse(stdoutOf(events)) as { pgrp: number; session: number }),
     }));
-    const server = readFileSync('/proc/self/stat', 'utf8');
-    const serverSession = Number(server.slice(server.lastIndexOf(')') + 2).split(' ')[3]);
+    const serverSession = processStat('self')!.session;
     for (const child of [first, second]) {
       expect(child.spawned).toEqual({ type: 'spawned', pid: child.pgrp });
       expect(child.session).not.toBe(serverSession);
@@ -79,5 +79,30 @@ describe('ProcessLauncher', () => {
     }
     expect(first.session).toBe(second.session);
     expect(first.pgrp).not.toBe(second.pgrp);
+  });
+
+  it('ends the runs of a host that dies as killed by SIGKILL', async () => {
+    const dying = new ProcessLauncher();
+    // The child's session is the host's: the host leads the session it was forked into.
+    const script = `${PRINT_GROUP}; setInterval(() => {}, 1000);`;
+    let child: { pgrp: number; session: number } | null = null;
+    try {
+      const events = await lastValueFrom(
+        dying.run(nodeScript(script)).pipe(
+          tap((event) => {
+            if (event.type !== 'stdout') return;
+            child = JSON.parse(event.chunk.toString()) as { pgrp: number; session: number };
+            process.kill(child.session, 'SIGKILL');
+          }),
+          toArray(),
+        ),
+      );
+      expect(events.map((e) => e.type)).toEqual(['spawned', 'stdout', 'exit']);
+      expect(events[2]).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
+    } finally {
+      // The child outlived its host: it is this test's to end.
+      if (child !== null) process.kill(-(child as { pgrp: number }).pgrp, 'SIGKILL');
+      await dying.onModuleDestroy();
+    }
   });
 });
