@@ -1,10 +1,12 @@
 /**
  * Benchmark (issue 13, target c): `GET /api/v1/tasks/{id}/status` throughput and latency of the
- * server against a bare `node:http` + better-sqlite3 server doing the same read
- * (`support/bare-status-server.ts`), in the same run, on the same SQLite file.
+ * server against a bare `node:http` + better-sqlite3 server doing the same read, in the same run,
+ * on the same SQLite file. A third server, the same read as a plain Express route
+ * (`support/baseline-status-server.ts`), shows how much of the bare figure the HTTP framework
+ * under the server's Nest application leaves before any of the server's own work.
  *
  * The built server (`npm run build`) runs as its own process with the orchestrator off and 100
- * queued tasks; the bare server opens the same file read-only. Each is loaded in turn by
+ * queued tasks; the baselines open the same file read-only. Each is loaded in turn by
  * autocannon (50 connections, 10 s, after a 3 s warm-up; the ids of the 100 tasks in rotation),
  * three rounds. The load generator shares the machine's 2 cores with the server under test, the
  * same for both.
@@ -62,14 +64,18 @@ async function load(base: string, ids: readonly string[], seconds: number): Prom
   };
 }
 
-async function startBare(dbFile: string): Promise<{ base: string; child: ChildProcess }> {
+async function startBaseline(
+  mode: 'bare' | 'express',
+  dbFile: string,
+): Promise<{ base: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
     [
       '-r',
       require.resolve('ts-node/register/transpile-only'),
-      join(__dirname, 'support', 'bare-status-server.ts'),
+      join(__dirname, 'support', 'baseline-status-server.ts'),
+      mode,
       dbFile,
       String(port),
     ],
@@ -79,7 +85,7 @@ async function startBare(dbFile: string): Promise<{ base: string; child: ChildPr
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('listening')) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`bare server exited ${String(code)}`)));
+    child.once('exit', (code) => reject(new Error(`${mode} server exited ${String(code)}`)));
   });
   return { base: `http://127.0.0.1:${port}`, child };
 }
@@ -91,7 +97,8 @@ async function main(): Promise<void> {
     RATE_LIMIT_PER_MINUTE: '0',
     MAX_QUEUED_TASKS_PER_KEY: String(TASKS),
   });
-  const bare = await startBare(bench.dbFile);
+  const bare = await startBaseline('bare', bench.dbFile);
+  const plain = await startBaseline('express', bench.dbFile);
   try {
     const sessions = await bench.sessions(1);
     const ids = await bench.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
@@ -99,31 +106,41 @@ async function main(): Promise<void> {
     console.log(
       `${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${TASKS} task ids in rotation\n`,
     );
-    console.log('| round | server req/s | server p99 (ms) | bare req/s | bare p99 (ms) | ratio |');
-    console.log('|---|---|---|---|---|---|');
+    console.log(
+      '| round | server req/s | server p99 (ms) | bare req/s | bare p99 (ms) | ratio | Express req/s | Express p99 (ms) | Express / bare |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
     const ratios: number[] = [];
+    const ceilings: number[] = [];
     const p99s: number[] = [];
     for (let round = 1; round <= rounds; round += 1) {
-      await load(bench.base, ids, WARMUP_S);
-      const ours = await load(bench.base, ids, DURATION_S);
-      await load(bare.base, ids, WARMUP_S);
-      const theirs = await load(bare.base, ids, DURATION_S);
-      if (ours.non2xx + theirs.non2xx > 0) {
-        throw new Error(
-          `non-2xx answers: server ${ours.non2xx} ${ours.failures}, bare ${theirs.non2xx} ${theirs.failures}`,
-        );
+      const measured = new Map<string, Load>();
+      for (const [name, base] of [
+        ['server', bench.base],
+        ['bare', bare.base],
+        ['Express', plain.base],
+      ] as const) {
+        await load(base, ids, WARMUP_S);
+        const result = await load(base, ids, DURATION_S);
+        if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} ${result.failures}`);
+        measured.set(name, result);
       }
+      const [ours, theirs, framework] = ['server', 'bare', 'Express'].map((n) => measured.get(n)!);
       const ratio = ours.requestsPerSecond / theirs.requestsPerSecond;
+      const ceiling = framework.requestsPerSecond / theirs.requestsPerSecond;
       ratios.push(ratio);
+      ceilings.push(ceiling);
       p99s.push(ours.p99Ms);
       console.log(
-        `| ${round} | ${ours.requestsPerSecond.toFixed(0)} | ${ours.p99Ms} | ${theirs.requestsPerSecond.toFixed(0)} | ${theirs.p99Ms} | ${ratio.toFixed(2)} |`,
+        `| ${round} | ${ours.requestsPerSecond.toFixed(0)} | ${ours.p99Ms} | ${theirs.requestsPerSecond.toFixed(0)} | ${theirs.p99Ms} | ${ratio.toFixed(2)} | ${framework.requestsPerSecond.toFixed(0)} | ${framework.p99Ms} | ${ceiling.toFixed(2)} |`,
       );
     }
     console.log(`\nratio min / median / max: ${spread(ratios, 2)} (target ≥ 0.50)`);
     console.log(`server p99 min / median / max: ${spread(p99s, 0)} ms (target ≤ 10 ms)`);
+    console.log(`Express alone / bare min / median / max: ${spread(ceilings, 2)}`);
   } finally {
     bare.child.kill();
+    plain.child.kill();
     await bench.stop();
   }
 }
