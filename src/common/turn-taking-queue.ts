@@ -1,3 +1,5 @@
+import { Observable } from 'rxjs';
+
 /**
  * Runs queued callbacks in order, ONE PER TURN OF THE EVENT LOOP, so timers and I/O get their
  * turn between any two of them.
@@ -10,8 +12,6 @@
  * runs in a turn of its own (`setImmediate` queued from a running immediate waits for the next
  * turn, after the timers and the poll for I/O).
  */
-import { Observable } from 'rxjs';
-
 export class TurnTakingQueue {
   private readonly queue: (() => void)[] = [];
   private head = 0;
