@@ -7,8 +7,9 @@ import { ProcessHost } from 'src/process/host/process-host';
  * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel and the
  * niceness to add to its own, CHILD_NICE, as its argument, leading a session of its own): lowers
  * its CPU priority (every child it starts inherits it), finds the group leader its children run
- * under (`group-leader.ts`), wires a `ProcessHost` to the channel, checks its deadlines every
- * 200 ms, and when the server goes away ends every child and exits.
+ * under (`group-leader.ts`), wires a `ProcessHost` to the channel, checks its deadlines (and
+ * forgets stopped groups that are gone) every 200 ms, and when the server goes away ends every
+ * child and exits.
  */
 
 const DEADLINE_CHECK_MS = 200;
@@ -25,7 +26,10 @@ if (nice > 0) setPriority(Math.min(19, getPriority() + nice));
 
 const host = new ProcessHost(send, Date.now, findGroupLeader(process.env.PATH));
 process.on('message', (command: HostCommand) => host.handle(command));
-const deadlines = setInterval(() => void host.enforceDeadlines(), DEADLINE_CHECK_MS);
+const deadlines = setInterval(() => {
+  host.forgetStopped();
+  void host.enforceDeadlines();
+}, DEADLINE_CHECK_MS);
 process.on('disconnect', () => {
   clearInterval(deadlines);
   void host.shutdown(SHUTDOWN_GRACE_MS).finally(() => process.exit(0));

@@ -28,7 +28,7 @@ describe('ProcessHost', () => {
   let host: ProcessHost;
   let now: number;
 
-  const spawn = (id: number, script: string, cwd = dir): void =>
+  const spawn = (id: number, script: string, cwd = dir, killGraceMs = 200): void =>
     host.handle({
       type: 'spawn',
       id,
@@ -36,7 +36,7 @@ describe('ProcessHost', () => {
       args: ['-e', script],
       cwd,
       env,
-      killGraceMs: 200,
+      killGraceMs,
       isolation: NO_ISOLATION,
     } satisfies HostCommand);
   const of = (id: number): HostEvent[] => events.filter((e) => 'id' in e && e.id === id);
@@ -96,6 +96,21 @@ describe('ProcessHost', () => {
     host.handle({ type: 'stop', id: 3 });
     await eventually(() => !isProcessAlive(pidOf(3)), 'the child to be gone');
     expect(ended(3)).toBe(true);
+  });
+
+  it('ends, when the server goes away, a child it was still stopping that ignores SIGINT and SIGTERM', async () => {
+    // Its stop takes two grace periods of a minute: the host does not wait for them to end it.
+    spawn(
+      6,
+      "process.on('SIGINT', () => {}); process.on('SIGTERM', () => {}); console.log('deaf'); setInterval(() => {}, 1000)",
+      dir,
+      60_000,
+    );
+    await eventually(() => output(6) === 'deaf\n', 'the child to ignore the stop signals');
+    host.handle({ type: 'stop', id: 6 });
+    expect(isProcessAlive(pidOf(6))).toBe(true);
+    await host.shutdown(200);
+    expect(isProcessAlive(pidOf(6))).toBe(false);
   });
 
   it('ends the processes in and under a directory whose deadline passed, those that left their group too', async () => {

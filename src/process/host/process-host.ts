@@ -3,6 +3,7 @@ import { HostCommand, HostEvent, WORK_DIR_MARKER } from 'src/process/host/host-p
 import {
   endProcess,
   isAtOrUnder,
+  isProcessAlive,
   killProcessGroup,
   processesMarkedWith,
   runProcess,
@@ -32,13 +33,17 @@ interface Child {
  *   it passes (the server is frozen, stalled or cut off from the database), the host ends the
  *   directory's process groups and every process marked with it, on its own: so by the time the
  *   task's lease can be claimed elsewhere, its agent is gone.
- * - When the server goes away (the IPC channel closes), everything is ended and the host exits.
+ * - When the server goes away (the IPC channel closes), everything is ended and the host exits:
+ *   children still being stopped too (a `stop` ends a group over up to two grace periods, and a
+ *   child that ignores SIGINT and SIGTERM would otherwise outlive the host).
  * - Output is flow-controlled: past MAX_IN_FLIGHT_BYTES not yet handed to the channel (the server
  *   reads slowly or not at all), the children are paused until it catches up.
  */
 export class ProcessHost {
   private readonly children = new Map<number, Child>();
   private readonly deadlines = new Map<string, { killAtMs: number; killGraceMs: number }>();
+  /** Groups of children asked to stop (by pgid, with their directory) while their leader lives. */
+  private readonly stopping = new Map<number, string>();
   private readonly paused$ = new BehaviorSubject<boolean>(false);
   private inFlight = 0;
 
@@ -54,10 +59,13 @@ export class ProcessHost {
       case 'spawn':
         this.spawn(command);
         return;
-      case 'stop':
-        this.children.get(command.id)?.subscription.unsubscribe();
+      case 'stop': {
+        const child = this.children.get(command.id);
+        if (child?.pgid != null) this.stopping.set(child.pgid, child.dir);
+        child?.subscription.unsubscribe();
         this.finish(command.id);
         return;
+      }
       case 'supervise':
         this.deadlines.set(command.dir, {
           killAtMs: command.killAtMs,
@@ -81,11 +89,24 @@ export class ProcessHost {
     }
   }
 
-  /** The server is gone: end every child and every marked process. */
+  /** Forgets the stopped groups whose leader is gone; called periodically. */
+  forgetStopped(): void {
+    for (const pgid of this.stopping.keys()) {
+      if (!isProcessAlive(pgid)) this.stopping.delete(pgid);
+    }
+  }
+
+  /** The server is gone: end every child, those being stopped too, and every marked process. */
   async shutdown(killGraceMs: number): Promise<void> {
     const dirs = new Set([...this.children.values()].map((c) => c.dir));
     for (const dir of this.deadlines.keys()) dirs.add(dir);
-    await Promise.all([...dirs].map((dir) => this.endDirectory(dir, killGraceMs)));
+    for (const dir of this.stopping.values()) dirs.add(dir);
+    const stopping = [...this.stopping.keys()];
+    this.stopping.clear();
+    await Promise.all([
+      ...stopping.map((pgid) => killProcessGroup(pgid, killGraceMs)),
+      ...[...dirs].map((dir) => this.endDirectory(dir, killGraceMs)),
+    ]);
   }
 
   private spawn(command: Extract<HostCommand, { type: 'spawn' }>): void {
