@@ -85,13 +85,14 @@ describe('ProcessLauncher', () => {
     const dying = new ProcessLauncher();
     // The child's session is the host's: the host leads the session it was forked into.
     const script = `${PRINT_GROUP}; setInterval(() => {}, 1000);`;
-    let child: { pgrp: number; session: number } | null = null;
+    let childGroup = 0;
     try {
       const events = await lastValueFrom(
         dying.run(nodeScript(script)).pipe(
           tap((event) => {
             if (event.type !== 'stdout') return;
-            child = JSON.parse(event.chunk.toString()) as { pgrp: number; session: number };
+            const child = JSON.parse(event.chunk.toString()) as { pgrp: number; session: number };
+            childGroup = child.pgrp;
             process.kill(child.session, 'SIGKILL');
           }),
           toArray(),
@@ -101,7 +102,7 @@ describe('ProcessLauncher', () => {
       expect(events[2]).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
     } finally {
       // The child outlived its host: it is this test's to end.
-      if (child !== null) process.kill(-(child as { pgrp: number }).pgrp, 'SIGKILL');
+      if (childGroup > 0) process.kill(-childGroup, 'SIGKILL');
       await dying.onModuleDestroy();
     }
   });

@@ -36,9 +36,9 @@ interface Run {
  * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
  * is started by the process host (`host/process-host.ts`), a small process forked once, so the
  * server's event loop never blocks in fork/exec. Its events are delivered one per turn of the
- * loop, in order, so a burst of them cannot hold the loop (`turn-taking-queue.ts`). The host and its children share a scheduling
- * group (a session) apart from the server's, and run CHILD_NICE steps nicer than the server, so
- * the server's own work goes first on a busy machine.
+ * loop, in order, so a burst of them cannot hold the loop (`turn-taking-queue.ts`). The host and
+ * its children share a scheduling group (a session) apart from the server's, and run CHILD_NICE
+ * steps nicer than the server, so the server's own work goes first on a busy machine.
  * `run` has the contract of `runProcess`: a cold Observable of `spawned`, output and `exit`
  * events; unsubscribing ends the child's process group; a command that cannot start errors with
  * a `SpawnError`.

@@ -101,12 +101,7 @@ export class ProcessHost {
     const dirs = new Set([...this.children.values()].map((c) => c.dir));
     for (const dir of this.deadlines.keys()) dirs.add(dir);
     for (const dir of this.stopping.values()) dirs.add(dir);
-    const stopping = [...this.stopping.keys()];
-    this.stopping.clear();
-    await Promise.all([
-      ...stopping.map((pgid) => killProcessGroup(pgid, killGraceMs)),
-      ...[...dirs].map((dir) => this.endDirectory(dir, killGraceMs)),
-    ]);
+    await Promise.all([...dirs].map((dir) => this.endDirectory(dir, killGraceMs)));
   }
 
   private spawn(command: Extract<HostCommand, { type: 'spawn' }>): void {
@@ -158,11 +153,17 @@ export class ProcessHost {
     this.send({ type: 'end', id }, () => undefined);
   }
 
-  /** Ends the groups of the children working in or under `dir` and the processes marked so. */
+  /**
+   * Ends the groups of the children working in or under `dir` (those being stopped too) and the
+   * processes marked so.
+   */
   private async endDirectory(dir: string, killGraceMs: number): Promise<number[]> {
-    const groups = [...this.children.values()]
-      .filter((c) => isAtOrUnder(c.dir, dir) && c.pgid !== null)
-      .map((c) => c.pgid!);
+    const running = [...this.children.values()].flatMap((c) =>
+      c.pgid === null ? [] : [[c.pgid, c.dir] as const],
+    );
+    const groups = [...running, ...this.stopping]
+      .filter(([, childDir]) => isAtOrUnder(childDir, dir))
+      .map(([pgid]) => pgid);
     await Promise.all(groups.map((pgid) => killProcessGroup(pgid, killGraceMs)));
     const escaped = processesMarkedWith(WORK_DIR_MARKER, dir);
     await Promise.all(escaped.map((pid) => endProcess(pid, killGraceMs)));
