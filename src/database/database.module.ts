@@ -4,6 +4,7 @@ import { AppConfig } from 'src/config';
 import { AtomicWriter } from 'src/database/atomic-writer';
 import { buildDataSourceOptions } from 'src/database/database-options';
 import { MysqlTimeoutGuard } from 'src/database/mysql-timeout-guard';
+import { SqliteCheckpointer } from 'src/database/sqlite-checkpointer';
 import { SqliteLock, SqliteLockModule } from 'src/database/sqlite-lock.module';
 
 /**
@@ -11,6 +12,7 @@ import { SqliteLock, SqliteLockModule } from 'src/database/sqlite-lock.module';
  * starts. One connection attempt only: `main.ts` checks the database before boot and exits with
  * one clear line when it cannot be reached, so there is no retry loop of stack traces. Entities
  * come from the modules that own them (`autoLoadEntities`). `AtomicWriter` is available everywhere.
+ * On SQLite, `SqliteCheckpointer` takes the WAL's checkpoints off the event loop.
  */
 @Global()
 @Module({
@@ -30,7 +32,7 @@ import { SqliteLock, SqliteLockModule } from 'src/database/sqlite-lock.module';
       }),
     }),
   ],
-  providers: [AtomicWriter, MysqlTimeoutGuard],
+  providers: [AtomicWriter, MysqlTimeoutGuard, SqliteCheckpointer],
   exports: [AtomicWriter],
 })
 export class DatabaseModule {}

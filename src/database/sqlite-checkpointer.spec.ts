@@ -1,0 +1,87 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { filter, firstValueFrom } from 'rxjs';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from 'src/database/database-options';
+import { SqliteCheckpointer } from 'src/database/sqlite-checkpointer';
+
+/** Rows of about one 4 KiB page each: more than SQLite's default checkpoint threshold of 1000. */
+const ROWS = 1500;
+
+describe('SqliteCheckpointer', () => {
+  let dir: string;
+  let file: string;
+  let dataSource: DataSource;
+  let checkpointer: SqliteCheckpointer;
+
+  const pragma = async (name: string): Promise<unknown> => {
+    const rows: Record<string, unknown>[] = await dataSource.query(`PRAGMA ${name}`);
+    return Object.values(rows[0])[0];
+  };
+  /** One commit of ROWS pages: the WAL holds them all until a checkpoint copies them. */
+  const writePages = (): Promise<void> =>
+    dataSource.transaction(async (manager) => {
+      for (let i = 0; i < ROWS; i += 1) {
+        await manager.query('INSERT INTO filler (body) VALUES (?)', ['x'.repeat(3500)]);
+      }
+    });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cta-checkpoint-'));
+    file = join(dir, 'tasks.db');
+    dataSource = new DataSource({
+      ...buildDataSourceOptions({ databaseUrl: `sqlite:///${file}` }),
+      migrationsRun: false,
+    });
+    await dataSource.initialize();
+    await dataSource.query('CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    checkpointer = new SqliteCheckpointer(dataSource);
+    await checkpointer.onApplicationBootstrap();
+  });
+
+  afterEach(async () => {
+    await checkpointer.onModuleDestroy();
+    if (dataSource.isInitialized) await dataSource.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("leaves the server's connection to checkpoint only past 8000 pages", async () => {
+    expect(await pragma('wal_autocheckpoint')).toBe(8000);
+  });
+
+  it('copies what the server wrote into the database file from its worker', async () => {
+    const copied = firstValueFrom(
+      checkpointer.checkpoints$.pipe(filter((r) => r.busy === 0 && r.log >= ROWS)),
+    );
+    await writePages();
+    const report = await copied;
+    expect(report.checkpointed).toBe(report.log);
+  });
+
+  it('lets the WAL start over once the worker copied it', async () => {
+    const copiedAll = firstValueFrom(
+      checkpointer.checkpoints$.pipe(filter((r) => r.log >= ROWS && r.checkpointed === r.log)),
+    );
+    await writePages();
+    await copiedAll;
+    const restarted = firstValueFrom(
+      checkpointer.checkpoints$.pipe(filter((r) => r.log > 0 && r.log < ROWS)),
+    );
+    await dataSource.query('INSERT INTO filler (body) VALUES (?)', ['after']);
+    expect((await restarted).log).toBeLessThan(10);
+  });
+
+  it('closes its connection on shutdown, so the last one to close removes the WAL', async () => {
+    await writePages();
+    await checkpointer.onModuleDestroy();
+    await dataSource.destroy();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('does nothing on MySQL', async () => {
+    const mysql = new SqliteCheckpointer({ options: { type: 'mysql' } } as DataSource);
+    await mysql.onApplicationBootstrap();
+    await expect(mysql.onModuleDestroy()).resolves.toBeUndefined();
+  });
+});

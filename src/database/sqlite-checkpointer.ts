@@ -1,0 +1,111 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Worker } from 'node:worker_threads';
+import { Observable, Subject } from 'rxjs';
+import { DataSource } from 'typeorm';
+
+/** How often the worker checkpoints. */
+const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * WAL pages past which the server's own connection still checkpoints (SQLite's default is 1000):
+ * the bound on the WAL should the worker fall behind or fail.
+ */
+const FALLBACK_CHECKPOINT_PAGES = 8000;
+
+/** One checkpoint as `PRAGMA wal_checkpoint(PASSIVE)` tells it. */
+export interface WalCheckpointReport {
+  /** 1 when another checkpoint was running (and the counts are -1). */
+  busy: number;
+  /** Frames in the WAL. */
+  log: number;
+  /** Frames of the WAL copied into the database file. */
+  checkpointed: number;
+}
+
+interface WorkerData {
+  /** better-sqlite3's path, resolved here: the worker's code is evaluated, not loaded from a file. */
+  driver: string;
+  file: string;
+  intervalMs: number;
+}
+
+/**
+ * The worker's code: plain JavaScript evaluated in the thread, so it starts without compiling
+ * TypeScript whether the server runs built or under ts-node. On a connection of its own it runs a
+ * PASSIVE checkpoint every `intervalMs` and posts the outcome; a message stops it and closes the
+ * connection.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+const timer = setInterval(() => {
+  parentPort.postMessage(db.pragma('wal_checkpoint(PASSIVE)')[0]);
+}, workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * SQLITE CHECKPOINTS OFF THE EVENT LOOP. In WAL mode a commit that finds the WAL past
+ * `wal_autocheckpoint` pages copies it into the database file and syncs it, inside that commit,
+ * on the server's one connection: a 10-20 ms stall of the event loop every thousand pages (every
+ * couple of seconds with 200 tasks streaming). Instead a worker thread checkpoints every
+ * CHECKPOINT_INTERVAL_MS on a connection of its own, and the server's connection only past
+ * FALLBACK_CHECKPOINT_PAGES. Nothing for MySQL.
+ *
+ * A PASSIVE checkpoint never blocks the server's writes. The WAL starts over at the first write
+ * after a checkpoint that copied all of it; under writes without a pause it cannot, and the
+ * fallback checkpoint in a commit bounds it. A worker that fails is logged and not restarted: the
+ * fallback keeps the WAL bounded.
+ */
+@Injectable()
+export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('SqliteCheckpointer');
+  private readonly reports = new Subject<WalCheckpointReport>();
+  private worker: Worker | null = null;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Every checkpoint the worker makes. */
+  get checkpoints$(): Observable<WalCheckpointReport> {
+    return this.reports.asObservable();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { options } = this.dataSource;
+    if (options.type !== 'better-sqlite3') return;
+    await this.dataSource.query(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+    const workerData: WorkerData = {
+      driver: require.resolve('better-sqlite3'),
+      file: options.database,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+    };
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    worker.unref();
+    worker.on('message', (report: WalCheckpointReport) => this.reports.next(report));
+    worker.on('error', (error) => {
+      this.logger.warn(
+        `WAL checkpoints are left to the server's connection (every ${FALLBACK_CHECKPOINT_PAGES} pages): ${error.message}`,
+      );
+    });
+    worker.once('exit', () => {
+      if (this.worker === worker) this.worker = null;
+    });
+    this.worker = worker;
+  }
+
+  /** Stops the worker and waits until it closed its connection. */
+  async onModuleDestroy(): Promise<void> {
+    const worker = this.worker;
+    if (worker !== null) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      await exited;
+    }
+    this.reports.complete();
+  }
+}
