@@ -122,6 +122,17 @@ describe('child isolation', () => {
     expect(findOnPath(join(dir, 'passwd'), '')).toBe(join(dir, 'passwd'));
   });
 
+  it('passes over PATH entries that are files, directories of its name and files it cannot run', () => {
+    const [notRunnable, directory, runnable] = ['a', 'b', 'c'].map((name) => join(dir, name));
+    mkdirSync(notRunnable);
+    mkdirSync(join(directory, 'tool'), { recursive: true });
+    mkdirSync(runnable);
+    writeFileSync(join(notRunnable, 'tool'), '#!/bin/sh\n', { mode: 0o644 });
+    writeFileSync(join(runnable, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    const path = [join(dir, 'passwd'), notRunnable, directory, runnable].join(':');
+    expect(findOnPath('tool', path)).toBe(join(runnable, 'tool'));
+  });
+
   it('builds a sandbox that masks the server, shows the CLI and lets only the project be written', () => {
     const serverDir = join(dir, 'server');
     const secret = join(dir, 'secret.txt');

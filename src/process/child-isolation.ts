@@ -74,10 +74,12 @@ export function findOnPath(command: string, pathVariable: string | undefined): s
     if (dir === '') continue;
     const candidate = join(dir, command);
     try {
+      // Most directories lack the command: that is asked without an exception (every spawn asks).
+      if (statSync(candidate, { throwIfNoEntry: false })?.isFile() !== true) continue;
       accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
+      return candidate;
     } catch {
-      // not here
+      // not a directory, or the file is not executable: the next directory may have it
     }
   }
   return null;
