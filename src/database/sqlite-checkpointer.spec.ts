@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { filter, firstValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database-options';
@@ -8,6 +10,25 @@ import { SqliteCheckpointer } from 'src/database/sqlite-checkpointer';
 
 /** Rows of about one 4 KiB page each: more than SQLite's default checkpoint threshold of 1000. */
 const ROWS = 1500;
+
+/**
+ * A process whose only work is to start the checkpointer on the database at argv[1] and shut it
+ * down, under ts-node as the process host's source runs: it prints once the shutdown is over.
+ */
+const SHUTDOWN_SCRIPT = `
+const { DataSource } = require('typeorm');
+const { buildDataSourceOptions } = require('src/database/database-options');
+const { SqliteCheckpointer } = require('src/database/sqlite-checkpointer');
+(async () => {
+  const options = buildDataSourceOptions({ databaseUrl: process.argv[1] });
+  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+  const checkpointer = new SqliteCheckpointer(dataSource);
+  await checkpointer.onApplicationBootstrap();
+  await checkpointer.onModuleDestroy();
+  await dataSource.destroy();
+  console.log('shut down');
+})();
+`;
 
 describe('SqliteCheckpointer', () => {
   let dir: string;
@@ -77,6 +98,19 @@ describe('SqliteCheckpointer', () => {
     await checkpointer.onModuleDestroy();
     await dataSource.destroy();
     expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('keeps a process with nothing else to do alive until its worker has stopped', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '-r',
+      require.resolve('ts-node/register/transpile-only'),
+      '-r',
+      require.resolve('tsconfig-paths/register'),
+      '-e',
+      SHUTDOWN_SCRIPT,
+      `sqlite:///${file}`,
+    ]);
+    expect(stdout).toBe('shut down\n');
   });
 
   it('does nothing on MySQL', async () => {

@@ -103,6 +103,8 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     const worker = this.worker;
     if (worker !== null) {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // Held while it stops: a process with nothing else left to do would otherwise end here.
+      worker.ref();
       worker.postMessage('stop');
       await exited;
     }
