@@ -6,10 +6,12 @@ import { promisify } from 'node:util';
 import { filter, firstValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database-options';
-import { SqliteCheckpointer } from 'src/database/sqlite-checkpointer';
+import { SqliteCheckpointer, WalCheckpointReport } from 'src/database/sqlite-checkpointer';
 
 /** Rows of about one 4 KiB page each: more than SQLite's default checkpoint threshold of 1000. */
 const ROWS = 1500;
+
+type Copied = Extract<WalCheckpointReport, { ok: true }>;
 
 /**
  * A process whose only work is to start the checkpointer on the database at argv[1] and shut it
@@ -40,6 +42,9 @@ describe('SqliteCheckpointer', () => {
     const rows: Record<string, unknown>[] = await dataSource.query(`PRAGMA ${name}`);
     return Object.values(rows[0])[0];
   };
+  /** The first checkpoint made from now on that `accept`s. */
+  const nextCheckpoint = (accept: (report: Copied) => boolean): Promise<Copied> =>
+    firstValueFrom(checkpointer.checkpoints$.pipe(filter((r): r is Copied => r.ok && accept(r))));
   /** One commit of ROWS pages: the WAL holds them all until a checkpoint copies them. */
   const writePages = (): Promise<void> =>
     dataSource.transaction(async (manager) => {
@@ -72,25 +77,32 @@ describe('SqliteCheckpointer', () => {
   });
 
   it('copies what the server wrote into the database file from its worker', async () => {
-    const copied = firstValueFrom(
-      checkpointer.checkpoints$.pipe(filter((r) => r.busy === 0 && r.log >= ROWS)),
-    );
+    const copied = nextCheckpoint((r) => r.busy === 0 && r.log >= ROWS);
     await writePages();
     const report = await copied;
     expect(report.checkpointed).toBe(report.log);
   });
 
   it('lets the WAL start over once the worker copied it', async () => {
-    const copiedAll = firstValueFrom(
-      checkpointer.checkpoints$.pipe(filter((r) => r.log >= ROWS && r.checkpointed === r.log)),
-    );
+    const copiedAll = nextCheckpoint((r) => r.log >= ROWS && r.checkpointed === r.log);
     await writePages();
     await copiedAll;
-    const restarted = firstValueFrom(
-      checkpointer.checkpoints$.pipe(filter((r) => r.log > 0 && r.log < ROWS)),
-    );
+    const restarted = nextCheckpoint((r) => r.log > 0 && r.log < ROWS);
     await dataSource.query('INSERT INTO filler (body) VALUES (?)', ['after']);
     expect((await restarted).log).toBeLessThan(10);
+  });
+
+  it('goes on after a checkpoint failed, and reports the failure', async () => {
+    // The server's connection takes the database for itself: the worker's cannot checkpoint.
+    await dataSource.query('PRAGMA locking_mode = EXCLUSIVE');
+    const failed = firstValueFrom(checkpointer.checkpoints$.pipe(filter((r) => !r.ok)));
+    await dataSource.query('INSERT INTO filler (body) VALUES (?)', ['locked']);
+    expect(await failed).toEqual({ ok: false, error: 'database is locked' });
+    await dataSource.query('PRAGMA locking_mode = NORMAL');
+    const copied = nextCheckpoint((r) => r.busy === 0 && r.log > 0 && r.checkpointed === r.log);
+    // The next statement lets the lock go.
+    await dataSource.query('SELECT count(*) FROM filler');
+    await copied;
   });
 
   it('closes its connection on shutdown, so the last one to close removes the WAL', async () => {

@@ -12,15 +12,18 @@ const CHECKPOINT_INTERVAL_MS = 200;
  */
 const FALLBACK_CHECKPOINT_PAGES = 8000;
 
-/** One checkpoint as `PRAGMA wal_checkpoint(PASSIVE)` tells it. */
-export interface WalCheckpointReport {
-  /** 1 when another checkpoint was running (and the counts are -1). */
-  busy: number;
-  /** Frames in the WAL. */
-  log: number;
-  /** Frames of the WAL copied into the database file. */
-  checkpointed: number;
-}
+/** One checkpoint as `PRAGMA wal_checkpoint(PASSIVE)` tells it, or why it failed. */
+export type WalCheckpointReport =
+  | {
+      ok: true;
+      /** 1 when another checkpoint was running (and the counts are -1). */
+      busy: number;
+      /** Frames in the WAL. */
+      log: number;
+      /** Frames of the WAL copied into the database file. */
+      checkpointed: number;
+    }
+  | { ok: false; error: string };
 
 interface WorkerData {
   /** better-sqlite3's path, resolved here: the worker's code is evaluated, not loaded from a file. */
@@ -31,16 +34,23 @@ interface WorkerData {
 
 /**
  * The worker's code: plain JavaScript evaluated in the thread, so it starts without compiling
- * TypeScript whether the server runs built or under ts-node. On a connection of its own it runs a
- * PASSIVE checkpoint every `intervalMs` and posts the outcome; a message stops it and closes the
- * connection.
+ * TypeScript whether the server runs built or under ts-node. On a connection of its own (which
+ * never waits for a lock: a checkpoint that cannot have one now is tried at the next one) it runs
+ * a PASSIVE checkpoint every `intervalMs` and posts the outcome, a failure too (a full disk, say):
+ * it goes on. A message stops it and closes the connection.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file, { fileMustExist: true });
+const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
 const timer = setInterval(() => {
-  parentPort.postMessage(db.pragma('wal_checkpoint(PASSIVE)')[0]);
+  let report;
+  try {
+    report = { ok: true, ...db.pragma('wal_checkpoint(PASSIVE)')[0] };
+  } catch (error) {
+    report = { ok: false, error: String(error && error.message) };
+  }
+  parentPort.postMessage(report);
 }, workerData.intervalMs);
 parentPort.once('message', () => {
   clearInterval(timer);
@@ -59,18 +69,19 @@ parentPort.once('message', () => {
  *
  * A PASSIVE checkpoint never blocks the server's writes. The WAL starts over at the first write
  * after a checkpoint that copied all of it; under writes without a pause it cannot, and the
- * fallback checkpoint in a commit bounds it. A worker that fails is logged and not restarted: the
- * fallback keeps the WAL bounded.
+ * fallback checkpoint in a commit bounds it. A failed checkpoint is logged once until one works
+ * again; a worker that dies is logged and not restarted: the fallback keeps the WAL bounded.
  */
 @Injectable()
 export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('SqliteCheckpointer');
   private readonly reports = new Subject<WalCheckpointReport>();
   private worker: Worker | null = null;
+  private failing = false;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Every checkpoint the worker makes. */
+  /** Every checkpoint the worker makes or fails to make. */
   get checkpoints$(): Observable<WalCheckpointReport> {
     return this.reports.asObservable();
   }
@@ -86,7 +97,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.unref();
-    worker.on('message', (report: WalCheckpointReport) => this.reports.next(report));
+    worker.on('message', (report: WalCheckpointReport) => this.record(report));
     worker.on('error', (error) => {
       this.logger.warn(
         `WAL checkpoints are left to the server's connection (every ${FALLBACK_CHECKPOINT_PAGES} pages): ${error.message}`,
@@ -96,6 +107,18 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
       if (this.worker === worker) this.worker = null;
     });
     this.worker = worker;
+  }
+
+  private record(report: WalCheckpointReport): void {
+    if (!report.ok && !this.failing) {
+      this.logger.warn(
+        `a WAL checkpoint failed; tried again every ${CHECKPOINT_INTERVAL_MS} ms: ${report.error}`,
+      );
+    } else if (report.ok && this.failing) {
+      this.logger.log('WAL checkpoints work again');
+    }
+    this.failing = !report.ok;
+    this.reports.next(report);
   }
 
   /** Stops the worker and waits until it closed its connection. */
