@@ -15,6 +15,8 @@
  *   values include its 10 ms sampling interval, so 10 ms means no delay at all.
  * - `/health`: one request every 250 ms, its latency seen by the client; p99.
  * - RSS of the server process (not its process host), sampled every second; the largest.
+ * - the size of the SQLite WAL file, sampled every second; the largest (its checkpoints keep it
+ *   bounded: `SqliteCheckpointer`).
  * - interactions: every `progress i/N` line each agent printed must be stored once.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
@@ -22,6 +24,7 @@
  *
  * Recorded output: test/bench/RESULTS.md.
  */
+import { statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { concurrentTasksEnv, startBenchServer } from 'test/bench/support/bench-server';
@@ -40,6 +43,7 @@ interface RunResult {
   healthP99Ms: number;
   healthRequests: number;
   rssMb: number;
+  walMb: number;
   linesStored: number;
   linesPrinted: number;
   /** Each 5-second window's event-loop p99 (ms), in order. */
@@ -58,6 +62,7 @@ async function run(tasks: number): Promise<RunResult> {
     const loopP99s: number[] = [];
     const health: number[] = [];
     let rss = 0;
+    let wal = 0;
     await Promise.all([
       every(5000, finished, async () => {
         loopP99s.push(await scrapeLoopP99(bench.base));
@@ -70,6 +75,7 @@ async function run(tasks: number): Promise<RunResult> {
       }),
       every(1000, finished, () => {
         rss = Math.max(rss, cpuTimes(serverPid).rssBytes);
+        wal = Math.max(wal, statSync(`${bench.dbFile}-wal`, { throwIfNoEntry: false })?.size ?? 0);
         return Promise.resolve();
       }),
     ]);
@@ -84,6 +90,7 @@ async function run(tasks: number): Promise<RunResult> {
       healthP99Ms: percentile(health, 99),
       healthRequests: health.length,
       rssMb: rss / 1024 / 1024,
+      walMb: wal / 1024 / 1024,
       linesStored: stored,
       linesPrinted: tasks * LINES,
       windows: loopP99s,
@@ -101,9 +108,9 @@ async function main(): Promise<void> {
     `${tasks} tasks at once (MAX_CONCURRENT_TASKS ${tasks}), SQLite, agents print ${LINES} lines ${DELAY_MS} ms apart\n`,
   );
   console.log(
-    '| run | completed | event-loop p99 (ms) | /health p99 (ms) | /health requests | server RSS (MB) | lines stored / printed |',
+    '| run | completed | event-loop p99 (ms) | /health p99 (ms) | /health requests | server RSS (MB) | lines stored / printed | WAL high-water (MB) |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   const loops: number[] = [];
   const healths: number[] = [];
   const rsss: number[] = [];
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
     healths.push(r.healthP99Ms);
     rsss.push(r.rssMb);
     console.log(
-      `| ${i} | ${r.completed}/${r.tasks} | ${r.loopP99Ms.toFixed(1)} | ${r.healthP99Ms.toFixed(1)} | ${r.healthRequests} | ${r.rssMb.toFixed(0)} | ${r.linesStored} / ${r.linesPrinted} |`,
+      `| ${i} | ${r.completed}/${r.tasks} | ${r.loopP99Ms.toFixed(1)} | ${r.healthP99Ms.toFixed(1)} | ${r.healthRequests} | ${r.rssMb.toFixed(0)} | ${r.linesStored} / ${r.linesPrinted} | ${r.walMb.toFixed(1)} |`,
     );
     console.error(
       `run ${i}, event-loop p99 of each 5 s window (ms): ${r.windows.map((w) => w.toFixed(0)).join(' ')}`,
