@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database, Statement } from 'better-sqlite3';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
+import { sqliteConnectionOf } from 'src/database/sqlite-connection';
 
 /** One SQL statement of an atomic write, with `?` placeholders (the same text on both engines). */
 export interface SqlStep {
@@ -46,10 +47,7 @@ export class AtomicWriter {
   private readonly prepared = new Map<string, Statement>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.sqlite =
-      dataSource.options.type === 'better-sqlite3'
-        ? (dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection
-        : null;
+    this.sqlite = sqliteConnectionOf(dataSource);
   }
 
   /** Runs `steps` in one transaction; null (nothing kept) when a required step changed no row. */

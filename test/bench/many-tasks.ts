@@ -24,13 +24,13 @@
  *
  * Recorded output: test/bench/RESULTS.md.
  */
-import { statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { concurrentTasksEnv, startBenchServer } from 'test/bench/support/bench-server';
 import { every, scrapeLoopP99 } from 'test/bench/support/sampling';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { percentile, spread } from 'test/bench/support/stats';
+import { walFileBytes } from 'test/bench/support/wal-file';
 import { fakeScript } from 'test/e2e/support/task-polling';
 
 const LINES = 60;
@@ -75,7 +75,7 @@ async function run(tasks: number): Promise<RunResult> {
       }),
       every(1000, finished, () => {
         rss = Math.max(rss, cpuTimes(serverPid).rssBytes);
-        wal = Math.max(wal, statSync(`${bench.dbFile}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+        wal = Math.max(wal, walFileBytes(bench.dbFile));
         return Promise.resolve();
       }),
     ]);

@@ -16,15 +16,16 @@
  *
  * Recorded output: test/bench/RESULTS.md.
  */
-import type { Database } from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database-options';
 import { SqliteCheckpointer } from 'src/database/sqlite-checkpointer';
+import { sqliteConnectionOf } from 'src/database/sqlite-connection';
 import { percentile } from 'test/bench/support/stats';
+import { walFileBytes } from 'test/bench/support/wal-file';
 
 const COMMITS = 10_000;
 const ROWS_PER_COMMIT = 8;
@@ -33,17 +34,8 @@ const BODY = 'x'.repeat(600);
 type Mode = 'in commits' | 'worker';
 
 interface RunResult {
-  mode: Mode;
   commitsMs: number[];
   walMaxMb: number;
-}
-
-function walBytes(file: string): number {
-  try {
-    return statSync(`${file}-wal`).size;
-  } catch {
-    return 0;
-  }
 }
 
 async function run(mode: Mode): Promise<RunResult> {
@@ -57,8 +49,7 @@ async function run(mode: Mode): Promise<RunResult> {
   const checkpointer = mode === 'worker' ? new SqliteCheckpointer(dataSource) : null;
   try {
     await checkpointer?.onApplicationBootstrap();
-    const db = (dataSource.driver as unknown as { databaseConnection: Database })
-      .databaseConnection;
+    const db = sqliteConnectionOf(dataSource)!;
     db.exec(
       'CREATE TABLE events (id INTEGER PRIMARY KEY, task TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL)',
     );
@@ -75,10 +66,10 @@ async function run(mode: Mode): Promise<RunResult> {
       const started = process.hrtime.bigint();
       commit(batch);
       commitsMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-      if (batch % 100 === 0) walMax = Math.max(walMax, walBytes(file));
+      if (batch % 100 === 0) walMax = Math.max(walMax, walFileBytes(file));
       await sleep(1);
     }
-    return { mode, commitsMs, walMaxMb: walMax / 1024 / 1024 };
+    return { commitsMs, walMaxMb: walMax / 1024 / 1024 };
   } finally {
     await checkpointer?.onModuleDestroy();
     await dataSource.destroy();
