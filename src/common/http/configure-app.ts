@@ -1,13 +1,13 @@
 import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
-import helmet from 'helmet';
 import { AppConfig } from 'src/config';
 import { answerClientErrorsWithJson } from 'src/common/http/client-error';
 import { DocsGate } from 'src/common/http/docs-gate';
+import { weakEtag } from 'src/common/http/etag';
 import { hostCheck } from 'src/common/http/host-check';
 import { RequestDenials } from 'src/common/http/request-denials';
+import { OPENAPI_PATHS, securityHeaders } from 'src/common/http/security-headers';
 
 /**
  * Options for `NestFactory.create` / `createNestApplication`: Nest's own body parser is off
@@ -15,8 +15,6 @@ import { RequestDenials } from 'src/common/http/request-denials';
  * errors).
  */
 export const NEST_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
-
-const DOCS_PATHS = ['/docs', '/docs-json', '/docs-yaml'];
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -41,37 +39,6 @@ export function trustProxySetting(entries: readonly string[]): boolean | number 
 }
 
 /**
- * Security headers (helmet): for the API a policy that allows nothing to load or frame it; the
- * OpenAPI explorer gets what Swagger UI needs from its own origin (its inline styles included).
- */
-function securityHeaders(): (req: Request, res: Response, next: NextFunction) => void {
-  const api = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    },
-  });
-  const docs = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        frameAncestors: ["'none'"],
-      },
-    },
-  });
-  return (req, res, next) =>
-    (DOCS_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`)) ? docs : api)(
-      req,
-      res,
-      next,
-    );
-}
-
-/**
  * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`, in this order, so
  * it applies to every route including the OpenAPI explorer (which Express serves directly):
  * which proxies are believed (TRUST_PROXY), the Host check (DNS rebinding), security headers,
@@ -84,6 +51,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const config = app.get(AppConfig);
   const denials = app.get(RequestDenials);
   app.disable('x-powered-by');
+  app.set('etag', weakEtag);
   app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(hostCheck(config.ALLOWED_HOSTS, denials));
   app.use(securityHeaders());
@@ -96,7 +64,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
-  app.use(DOCS_PATHS, app.get(DocsGate).handler());
+  app.use([...OPENAPI_PATHS], app.get(DocsGate).handler());
   answerClientErrorsWithJson(app.getHttpServer());
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
