@@ -19,6 +19,10 @@ import { ApiKeysService, KeyRefusal } from 'src/auth/api-keys.service';
 import { ApiThrottlerGuard } from 'src/auth/api-throttler.guard';
 import { OwnedRoutes } from 'src/auth/owned-routes';
 
+const VERDICT = Symbol('api access verdict');
+
+type JudgedRequest = RequestWithPrincipal & { [VERDICT]?: Promise<boolean> };
+
 type Authentication = { principal: Principal } | { refused: KeyRefusal | 'missing' };
 
 const REFUSALS: Record<KeyRefusal | 'missing', string> = {
@@ -52,7 +56,18 @@ export class ApiAccessGuard implements CanActivate {
     private readonly owned: OwnedRoutes,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * The verdict on a request is reached once: asked again about the same request (the status
+   * read's fast path asks first and, when it hands the request on, Nest's pipeline asks again),
+   * the guard answers with the same promise, so the rate limit counts each request once.
+   */
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<JudgedRequest>();
+    req[VERDICT] ??= this.judge(context);
+    return req[VERDICT];
+  }
+
+  private async judge(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const http = context.switchToHttp();

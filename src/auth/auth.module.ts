@@ -38,9 +38,10 @@ import { OwnedRoutes } from 'src/auth/owned-routes';
     ApiKeysService,
     ApiThrottlerGuard,
     OwnedRoutes,
-    { provide: APP_GUARD, useClass: ApiAccessGuard },
+    ApiAccessGuard,
+    { provide: APP_GUARD, useExisting: ApiAccessGuard },
     { provide: DocsGate, useClass: ApiKeyDocsGate },
   ],
-  exports: [ApiKeysService, DocsGate],
+  exports: [ApiAccessGuard, ApiKeysService, DocsGate],
 })
 export class AuthModule {}

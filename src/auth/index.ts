@@ -1,3 +1,4 @@
+export { ApiAccessGuard } from 'src/auth/api-access.guard';
 export { ApiKey } from 'src/auth/api-key.entity';
 export { ApiKeysService } from 'src/auth/api-keys.service';
 export { AuthModule } from 'src/auth/auth.module';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import { stdTimeFunctions, type Level } from 'pino';
+import { stdTimeFunctions, type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { principalOf, RequestWithPrincipal } from 'src/access';
 import { requestIdOf } from 'src/common';
@@ -31,6 +31,40 @@ function requestFields(req: Req): Record<string, unknown> {
     path: (req.originalUrl ?? req.url ?? '').split('?')[0],
     remote_address: req.ip ?? req.socket?.remoteAddress,
   };
+}
+
+/** What a request's line says besides pino-http's fields: the key's prefix and the route. */
+function requestContext(req: Req): { key_prefix: string | null; route: string | null } {
+  return { key_prefix: principalOf(req)?.keyPrefix ?? null, route: routeOf(req) };
+}
+
+/** 5xx (and a response that failed) are errors, 4xx warnings, the rest information. */
+function requestLevel(res: ServerResponse, error?: Error): Level {
+  return error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+}
+
+/** `GET /api/v1/tasks/:id -> 200`. */
+function requestMessage(req: Req, res: ServerResponse): string {
+  return `${req.method} ${routeOf(req) ?? '(no route)'} -> ${res.statusCode}`;
+}
+
+/**
+ * Writes the line pino-http writes when a request is answered (the same fields, level and
+ * message, through the same logger and serializers) for a request answered outside its
+ * middleware: the status read's fast path. `req.route` names the route template, as Express's
+ * router leaves it.
+ */
+export function logAnsweredRequest(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  durationMs: number,
+): void {
+  const request = req as Req;
+  logger[requestLevel(res)](
+    { req, res, duration_ms: durationMs, ...requestContext(request) },
+    requestMessage(request, res),
+  );
 }
 
 /** Readable text in a terminal; line breaks and control characters in a message are escaped. */
@@ -89,11 +123,7 @@ export function loggerOptions(
           req: IncomingMessage,
           _res: ServerResponse,
           value: Record<string, unknown>,
-        ) => ({
-          ...value,
-          key_prefix: principalOf(req as Req)?.keyPrefix ?? null,
-          route: routeOf(req as Req),
-        }),
+        ) => ({ ...value, ...requestContext(req as Req) }),
         // pino-http invents an error with a stack for every 5xx; the exception filter logs the real one.
         customErrorObject: (
           req: IncomingMessage,
@@ -104,15 +134,14 @@ export function loggerOptions(
           req: value.req,
           res: value.res,
           duration_ms: value.duration_ms,
-          key_prefix: principalOf(req as Req)?.keyPrefix ?? null,
-          route: routeOf(req as Req),
+          ...requestContext(req as Req),
         }),
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-          error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          requestLevel(res, error),
         customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
-          `${req.method} ${routeOf(req as Req) ?? '(no route)'} -> ${res.statusCode}`,
+          requestMessage(req as Req, res),
         customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>
-          `${req.method} ${routeOf(req as Req) ?? '(no route)'} -> ${res.statusCode}`,
+          requestMessage(req as Req, res),
         customAttributeKeys: { responseTime: 'duration_ms' },
         redact: {
           paths: ['*.authorization', '*.password', '*.headers'],

@@ -14,13 +14,12 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const path = (req.route as { path?: unknown } | undefined)?.path;
-      const labels = {
-        method: req.method,
-        route: typeof path === 'string' ? path : 'unmatched',
-        status: String(res.statusCode),
-      };
-      this.metrics.httpRequests.inc(labels);
-      this.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      this.metrics.recordRequest(
+        req.method,
+        typeof path === 'string' ? path : 'unmatched',
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     });
     next();
   }

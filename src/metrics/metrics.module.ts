@@ -10,6 +10,7 @@ import { TaskMetricsService } from 'src/metrics/task-metrics.service';
   imports: [TasksModule],
   controllers: [MetricsController],
   providers: [MetricsService, TaskMetricsService],
+  exports: [MetricsService],
 })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

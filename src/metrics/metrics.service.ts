@@ -35,6 +35,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Counts one answered request and its latency (`route`: its template, or `unmatched`). */
+  recordRequest(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
+  }
+
   readonly statusChanges = new Counter({
     name: 'cta_task_status_changes_total',
     help: 'Task status changes written by this instance, by new status and reason',
