@@ -6,6 +6,7 @@ import { CommonModule } from 'src/common';
 import { ConfigModule } from 'src/config';
 import { DatabaseModule } from 'src/database';
 import { EventsModule } from 'src/events';
+import { FastReadsModule } from 'src/fast-reads';
 import { HealthModule } from 'src/health';
 import { LoggingModule } from 'src/logging';
 import { MetricsModule } from 'src/metrics';
@@ -32,6 +33,7 @@ import { TestRunnerModule } from 'src/test-runner';
     EventsModule,
     HealthModule,
     MetricsModule,
+    FastReadsModule,
   ],
 })
 export class AppModule {}

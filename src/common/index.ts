@@ -13,6 +13,10 @@ export {
   configureApp,
   NEST_APP_OPTIONS,
 } from 'src/common/http/configure-app';
+export { weakEtag } from 'src/common/http/etag';
+export { isAllowedHost } from 'src/common/http/host-check';
+export { REQUEST_ID_HEADER } from 'src/common/http/request-id';
+export { apiSecurityHeaders, headersSetBy } from 'src/common/http/security-headers';
 export { UuidParamPipe } from 'src/common/http/uuid-param.pipe';
 export { DocsGate } from 'src/common/http/docs-gate';
 export { sendError } from 'src/common/http/error-response';

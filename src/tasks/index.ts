@@ -31,6 +31,7 @@ export type { StatusReason, TaskPhase } from 'src/tasks/task-status';
 export { Task } from 'src/tasks/task.entity';
 export { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 export { toInteractionResponse, toTaskResponse } from 'src/tasks/task.mapper';
+export { TasksController } from 'src/tasks/tasks.controller';
 export { TasksModule } from 'src/tasks/tasks.module';
 export { taskNotFound, TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';

@@ -16,7 +16,7 @@ export function chooseRequestId(supplied: string | string[] | undefined): string
 }
 
 /** The id of a request; assigns one if the middleware did not run (e.g. an early failure). */
-export function requestIdOf(req: RequestWithId): string {
+export function requestIdOf(req: Pick<RequestWithId, 'headers' | 'requestId'>): string {
   req.requestId ??= chooseRequestId(req.headers['x-request-id']);
   return req.requestId;
 }

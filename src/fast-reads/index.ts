@@ -1,0 +1,1 @@
+export { FastReadsModule } from 'src/fast-reads/fast-reads.module';

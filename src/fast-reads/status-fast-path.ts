@@ -1,0 +1,150 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { PinoLogger } from 'nestjs-pino';
+import { ApiAccessGuard } from 'src/auth';
+import {
+  API_PREFIX,
+  apiSecurityHeaders,
+  headersSetBy,
+  isAllowedHost,
+  REQUEST_ID_HEADER,
+  requestIdOf,
+  weakEtag,
+} from 'src/common';
+import { AppConfig } from 'src/config';
+import { logAnsweredRequest } from 'src/logging';
+import { MetricsService } from 'src/metrics';
+import { TasksController } from 'src/tasks';
+
+/** The route's template, as Express's router names it in logs and metrics. */
+const STATUS_ROUTE = `/${API_PREFIX}/tasks/:id/status`;
+
+/** Only the canonical form: a lower-case UUID, no trailing slash, no query string. */
+const STATUS_URL = new RegExp(
+  `^/${API_PREFIX}/tasks/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/status$`,
+);
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+type FastRequest = IncomingMessage & {
+  route?: { path: string };
+  params?: Record<string, string>;
+};
+
+/**
+ * THE STATUS READ'S FAST PATH: `GET /api/v1/tasks/{id}/status`, the route clients poll, answered
+ * in front of Express (`in-front-of-express.ts`) by the route's own guard and handler, without
+ * the per-request work of Express's and Nest's chains (about four fifths of the server's CPU
+ * per status read: test/bench/RESULTS.md).
+ *
+ * It answers only the plain success and gives the same answer the full stack would:
+ * - the global `ApiAccessGuard` decides, with the route's own metadata (scope) and `:id`
+ *   (ownership): the same key check, rate limit count, scope and ownership;
+ * - `TasksController.status` reads;
+ * - the same headers: helmet's (`apiSecurityHeaders`), `X-Request-Id`, JSON content type,
+ *   `ETag` (`weakEtag`, Express's too) and the rate limit's;
+ * - the same request log line (`logAnsweredRequest`) and HTTP metrics.
+ *
+ * Everything else goes on to Express untouched, where the full pipeline answers it: another
+ * method or URL form, a body, a conditional request (`If-None-Match`: Express answers 304), an
+ * `X-Forwarded-For` when TRUST_PROXY is set (the client's address is Express's to work out), a
+ * Host that is not allowed, any refusal (401, 403, 404, 429: the guard's verdict is kept on the
+ * request, so the rate limit counts it once) and any failure of the read (retried there). With
+ * CORS_ORIGINS set it is not installed at all (`FastReadsModule`): CORS headers are Express's.
+ */
+@Injectable()
+export class StatusFastPath implements OnModuleInit {
+  private readonly securityHeaders = headersSetBy(apiSecurityHeaders());
+  private controller!: TasksController;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly guard: ApiAccessGuard,
+    private readonly metrics: MetricsService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    this.controller = this.moduleRef.get(TasksController, { strict: false });
+  }
+
+  /** Answers the request, or calls `next` having written nothing. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const id = this.servableId(req);
+    if (id === null) return next();
+    void this.answer(req as FastRequest, res, id).then((answered) => {
+      if (!answered) next();
+    });
+  };
+
+  /** The task id when the request is one this path answers, else null. */
+  private servableId(req: IncomingMessage): string | null {
+    if (req.method !== 'GET') return null;
+    const match = STATUS_URL.exec(req.url ?? '');
+    if (match === null) return null;
+    const headers = req.headers;
+    const hasBody =
+      headers['transfer-encoding'] !== undefined ||
+      (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    const conditional =
+      headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined;
+    const forwarded =
+      this.config.TRUST_PROXY.length > 0 && headers['x-forwarded-for'] !== undefined;
+    if (hasBody || conditional || forwarded) return null;
+    return isAllowedHost(headers.host, this.config.ALLOWED_HOSTS) ? match[1] : null;
+  }
+
+  private async answer(req: FastRequest, res: ServerResponse, id: string): Promise<boolean> {
+    const startedAt = Date.now();
+    const started = process.hrtime.bigint();
+    req.route = { path: STATUS_ROUTE };
+    req.params = { id };
+    let body: string;
+    try {
+      await this.guard.canActivate(this.contextOf(req, res));
+      body = JSON.stringify(await this.controller.status(id));
+    } catch {
+      return false;
+    }
+    res.once('finish', () => {
+      this.metrics.recordRequest(
+        'GET',
+        STATUS_ROUTE,
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      logAnsweredRequest(PinoLogger.root, req, res, Date.now() - startedAt);
+    });
+    res.writeHead(200, {
+      ...this.securityHeaders,
+      [REQUEST_ID_HEADER]: requestIdOf(req),
+      'Content-Type': JSON_TYPE,
+      'Content-Length': Buffer.byteLength(body),
+      ETag: weakEtag(body),
+    });
+    res.end(body);
+    return true;
+  }
+
+  /**
+   * What the guard sees of the request, as Nest would give it: the route's handler and class (for
+   * its metadata), the request, and the response's header setters (the rate limit's headers).
+   */
+  private contextOf(req: FastRequest, res: ServerResponse): ExecutionContextHost {
+    const headers = {
+      setHeader: (name: string, value: string | number) => res.setHeader(name, value),
+      header: (name: string, value: string | number) => res.setHeader(name, String(value)),
+    };
+    const context = new ExecutionContextHost(
+      [req, headers, () => undefined],
+      TasksController,
+      // The handler as Nest keeps it, for its metadata (the scope); it is never called through this.
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      TasksController.prototype.status,
+    );
+    context.setType('http');
+    return context;
+  }
+}
