@@ -9,10 +9,14 @@
  * queued tasks; the baselines open the same file read-only. Each is loaded in turn by
  * autocannon (50 connections, 10 s, after a 3 s warm-up; the ids of the 100 tasks in rotation),
  * three rounds. The load generator shares the machine's 2 cores with the server under test, the
- * same for both.
+ * same for both. Beside throughput, each server's CPU time per answered request (its process's
+ * user + system time over the measurement, from /proc), which does not depend on how the load
+ * generator and the server share the cores. A second argument sets the server's LOG_LEVEL: `warn`
+ * (the benchmarks' default: no line per request) or `log` (the server's default: one line per
+ * request).
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
- *     --transpile-only test/bench/status-reads.ts [rounds=3]
+ *     --transpile-only test/bench/status-reads.ts [rounds=3] [log level=warn]
  *
  * Recorded output: test/bench/RESULTS.md.
  */
@@ -21,6 +25,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startBenchServer } from 'test/bench/support/bench-server';
+import { cpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
 import { freePort } from 'test/e2e/support/server-process';
 
@@ -31,14 +36,22 @@ const WARMUP_S = 3;
 
 interface Load {
   requestsPerSecond: number;
+  /** CPU time of the server's process per answered request, µs (its own threads, not children). */
+  cpuPerRequestUs: number;
   p99Ms: number;
   non2xx: number;
   /** What went wrong when non2xx > 0: status codes, errors and timeouts. */
   failures: string;
 }
 
-async function load(base: string, ids: readonly string[], seconds: number): Promise<Load> {
+async function load(
+  base: string,
+  pid: number,
+  ids: readonly string[],
+  seconds: number,
+): Promise<Load> {
   let next = 0;
+  const before = cpuTimes(pid).selfMs;
   const result = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -52,8 +65,10 @@ async function load(base: string, ids: readonly string[], seconds: number): Prom
       },
     ],
   });
+  const cpuMs = cpuTimes(pid).selfMs - before;
   return {
     requestsPerSecond: result.requests.average,
+    cpuPerRequestUs: (cpuMs * 1000) / Math.max(1, result.requests.total),
     p99Ms: result.latency.p99,
     non2xx: result.non2xx + result.errors,
     failures: JSON.stringify({
@@ -92,7 +107,9 @@ async function startBaseline(
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 3);
+  const logLevel = process.argv[3] ?? 'warn';
   const bench = await startBenchServer({
+    LOG_LEVEL: logLevel,
     ORCHESTRATOR_ENABLED: 'false',
     RATE_LIMIT_PER_MINUTE: '0',
     MAX_QUEUED_TASKS_PER_KEY: String(TASKS),
@@ -103,25 +120,26 @@ async function main(): Promise<void> {
     const sessions = await bench.sessions(1);
     const ids = await bench.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
     console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+    console.log(`server LOG_LEVEL=${logLevel}`);
     console.log(
       `${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${TASKS} task ids in rotation\n`,
     );
     console.log(
-      '| round | server req/s | server p99 (ms) | bare req/s | bare p99 (ms) | ratio | Express req/s | Express p99 (ms) | Express / bare |',
+      '| round | server req/s | server p99 (ms) | bare req/s | bare p99 (ms) | ratio | Express req/s | Express p99 (ms) | Express / bare | CPU µs per request: server / bare / Express |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     const ratios: number[] = [];
     const ceilings: number[] = [];
     const p99s: number[] = [];
     for (let round = 1; round <= rounds; round += 1) {
       const measured = new Map<string, Load>();
-      for (const [name, base] of [
-        ['server', bench.base],
-        ['bare', bare.base],
-        ['Express', plain.base],
+      for (const [name, base, pid] of [
+        ['server', bench.base, bench.server.child.pid!],
+        ['bare', bare.base, bare.child.pid!],
+        ['Express', plain.base, plain.child.pid!],
       ] as const) {
-        await load(base, ids, WARMUP_S);
-        const result = await load(base, ids, DURATION_S);
+        await load(base, pid, ids, WARMUP_S);
+        const result = await load(base, pid, ids, DURATION_S);
         if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} ${result.failures}`);
         measured.set(name, result);
       }
@@ -132,7 +150,7 @@ async function main(): Promise<void> {
       ceilings.push(ceiling);
       p99s.push(ours.p99Ms);
       console.log(
-        `| ${round} | ${ours.requestsPerSecond.toFixed(0)} | ${ours.p99Ms} | ${theirs.requestsPerSecond.toFixed(0)} | ${theirs.p99Ms} | ${ratio.toFixed(2)} | ${framework.requestsPerSecond.toFixed(0)} | ${framework.p99Ms} | ${ceiling.toFixed(2)} |`,
+        `| ${round} | ${ours.requestsPerSecond.toFixed(0)} | ${ours.p99Ms} | ${theirs.requestsPerSecond.toFixed(0)} | ${theirs.p99Ms} | ${ratio.toFixed(2)} | ${framework.requestsPerSecond.toFixed(0)} | ${framework.p99Ms} | ${ceiling.toFixed(2)} | ${[ours, theirs, framework].map((l) => l.cpuPerRequestUs.toFixed(0)).join(' / ')} |`,
       );
     }
     console.log(`\nratio min / median / max: ${spread(ratios, 2)} (target ≥ 0.50)`);
