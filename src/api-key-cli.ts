@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const clock = new Clock();
     const output = await run(
       process.argv.slice(2),
-      new ApiKeysService(dataSource.getRepository(ApiKey), clock),
+      new ApiKeysService(dataSource.getRepository(ApiKey), dataSource, clock),
       new AuditService(dataSource.getRepository(AuditEvent), clock),
     );
     if (output !== '') process.stdout.write(`${output}\n`);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, IsNull, Repository } from 'typeorm';
 import { Principal, Scope } from 'src/access';
 import { Clock, DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
+import { RowReader } from 'src/database';
 import { ApiKey, keyScopes } from 'src/auth/api-key.entity';
 import { generateKeySecret, keyMatches, prefixOf } from 'src/auth/api-key-secret';
 
@@ -18,6 +19,17 @@ export interface NewApiKey {
 export type KeyRefusal = 'invalid' | 'expired' | 'revoked';
 
 export type KeyCheck = { principal: Principal } | { refused: KeyRefusal };
+
+/** What checking a presented key reads of its row. */
+const CHECKED_PROPERTIES = [
+  'id',
+  'prefix',
+  'keyHash',
+  'scopes',
+  'expiresAt',
+  'revokedAt',
+  'lastUsedAt',
+] as const;
 
 /** last_used_at is written at most this often per key. */
 const LAST_USED_EVERY_MS = 60_000;
@@ -40,10 +52,16 @@ export class ApiKeysService {
   private keysExist = false;
   private keysCheckedAt = -Infinity;
 
+  /** The key a request presents, looked up by its prefix on every request. */
+  private readonly byPrefix: RowReader<ApiKey>;
+
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    @InjectDataSource() dataSource: DataSource,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.byPrefix = new RowReader(dataSource, ApiKey, 'prefix');
+  }
 
   /** Creates a key; `key` is the only time the key itself exists outside the client. */
   async create(input: NewApiKey): Promise<{ apiKey: ApiKey; key: string }> {
@@ -95,7 +113,7 @@ export class ApiKeysService {
    */
   async check(presented: string): Promise<KeyCheck> {
     const prefix = prefixOf(presented);
-    const key = prefix === null ? null : await this.keys.findOneBy({ prefix });
+    const key = prefix === null ? null : await this.byPrefix.read(prefix, CHECKED_PROPERTIES);
     if (!keyMatches(presented, key?.keyHash ?? null) || key === null) {
       return { refused: 'invalid' };
     }

@@ -20,4 +20,4 @@ export { checkDatabase } from 'src/database/database-preflight';
 export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';
 export { hydrateRow } from 'src/database/hydrate-row';
-export { sqliteConnectionOf } from 'src/database/sqlite-connection';
+export { RowReader } from 'src/database/row-reader';

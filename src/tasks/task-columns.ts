@@ -4,8 +4,7 @@ import { Task } from 'src/tasks/task.entity';
 
 /**
  * The task table's columns by entity property name, looked up once each: what the hand-built
- * statements on the hot paths (`TaskRowSql`'s UPDATEs, `TaskRowReader`'s SELECTs) name and how
- * they convert values.
+ * UPDATEs of the hot path (`TaskRowSql`) name and how they convert values.
  */
 export class TaskColumns {
   private readonly metadata: EntityMetadata;
