@@ -13,10 +13,12 @@
  * user + system time over the measurement, from /proc), which does not depend on how the load
  * generator and the server share the cores. A second argument sets the server's LOG_LEVEL: `warn`
  * (the benchmarks' default: no line per request) or `log` (the server's default: one line per
- * request).
+ * request). A third, `key`, sends every request with an admin API key (the server then checks it
+ * and counts it against a rate limit it never reaches), as a deployment with keys does; `none`
+ * (the default) reads as the local operator.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
- *     --transpile-only test/bench/status-reads.ts [rounds=3] [log level=warn]
+ *     --transpile-only test/bench/status-reads.ts [rounds=3] [log level=warn] [auth=none]
  *
  * Recorded output: test/bench/RESULTS.md.
  */
@@ -49,6 +51,7 @@ async function load(
   pid: number,
   ids: readonly string[],
   seconds: number,
+  headers: Record<string, string>,
 ): Promise<Load> {
   let next = 0;
   const before = cpuTimes(pid).selfMs;
@@ -56,6 +59,7 @@ async function load(
     url: base,
     connections: CONNECTIONS,
     duration: seconds,
+    headers,
     requests: [
       {
         setupRequest: (request) => ({
@@ -105,13 +109,26 @@ async function startBaseline(
   return { base: `http://127.0.0.1:${port}`, child };
 }
 
+/** Creates an admin key (as the local operator, before any key exists); from then on keys are required. */
+async function adminKey(base: string): Promise<string> {
+  const res = await fetch(`${base}/api/v1/api-keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', scopes: ['admin'] }),
+  });
+  if (res.status !== 201) throw new Error(`creating a key: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { key: string }).key;
+}
+
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 3);
   const logLevel = process.argv[3] ?? 'warn';
+  const auth = process.argv[4] ?? 'none';
   const bench = await startBenchServer({
     LOG_LEVEL: logLevel,
     ORCHESTRATOR_ENABLED: 'false',
-    RATE_LIMIT_PER_MINUTE: '0',
+    // With a key, every request is counted by a limit it never reaches.
+    RATE_LIMIT_PER_MINUTE: auth === 'key' ? '1000000000' : '0',
     MAX_QUEUED_TASKS_PER_KEY: String(TASKS),
   });
   const bare = await startBaseline('bare', bench.dbFile);
@@ -119,8 +136,12 @@ async function main(): Promise<void> {
   try {
     const sessions = await bench.sessions(1);
     const ids = await bench.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
+    const headers: Record<string, string> =
+      auth === 'key' ? { authorization: `Bearer ${await adminKey(bench.base)}` } : {};
     console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
-    console.log(`server LOG_LEVEL=${logLevel}`);
+    console.log(
+      `server LOG_LEVEL=${logLevel}, ${auth === 'key' ? 'every request with an API key' : 'no API key (local operator)'}`,
+    );
     console.log(
       `${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${TASKS} task ids in rotation\n`,
     );
@@ -138,8 +159,8 @@ async function main(): Promise<void> {
         ['bare', bare.base, bare.child.pid!],
         ['Express', plain.base, plain.child.pid!],
       ] as const) {
-        await load(base, pid, ids, WARMUP_S);
-        const result = await load(base, pid, ids, DURATION_S);
+        await load(base, pid, ids, WARMUP_S, headers);
+        const result = await load(base, pid, ids, DURATION_S, headers);
         if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} ${result.failures}`);
         measured.set(name, result);
       }
