@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DocsGate } from 'src/common';
+import { Clock, DocsGate } from 'src/common';
 import { AppConfig } from 'src/config';
 import { SessionsModule } from 'src/sessions';
 import { TasksModule } from 'src/tasks';
@@ -13,6 +13,7 @@ import { ApiKeysController } from 'src/auth/api-keys.controller';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { ApiThrottlerGuard } from 'src/auth/api-throttler.guard';
 import { OwnedRoutes } from 'src/auth/owned-routes';
+import { RateLimitStorage } from 'src/auth/rate-limit-storage';
 
 /**
  * API keys (`/api/v1/api-keys`, `npm run api-key`), the global guard that turns each request's
@@ -23,11 +24,12 @@ import { OwnedRoutes } from 'src/auth/owned-routes';
   imports: [
     TypeOrmModule.forFeature([ApiKey]),
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [AppConfig, Clock],
+      useFactory: (config: AppConfig, clock: Clock) => ({
         throttlers: [
           { name: 'default', ttl: 60_000, limit: Math.max(1, config.RATE_LIMIT_PER_MINUTE) },
         ],
+        storage: new RateLimitStorage(clock),
       }),
     }),
     SessionsModule,
