@@ -15,7 +15,7 @@
  * (the benchmarks' default: no line per request) or `log` (the server's default: one line per
  * request). A third, `key`, sends every request with an admin API key (the server then checks it
  * and counts it against a rate limit it never reaches), as a deployment with keys does; `none`
- * (the default) reads as the local operator.
+ * (the default) reads as the local operator. At the end, the server's CPU time in 10 s without load.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
  *     --transpile-only test/bench/status-reads.ts [rounds=3] [log level=warn] [auth=none]
@@ -35,6 +35,8 @@ const TASKS = 100;
 const CONNECTIONS = 50;
 const DURATION_S = 10;
 const WARMUP_S = 3;
+/** Seconds without load at the end, to see what the server still does after it. */
+const IDLE_S = 10;
 
 interface Load {
   requestsPerSecond: number;
@@ -177,6 +179,12 @@ async function main(): Promise<void> {
     console.log(`\nratio min / median / max: ${spread(ratios, 2)} (target ≥ 0.50)`);
     console.log(`server p99 min / median / max: ${spread(p99s, 0)} ms (target ≤ 10 ms)`);
     console.log(`Express alone / bare min / median / max: ${spread(ceilings, 2)}`);
+    const pid = bench.server.child.pid!;
+    const before = cpuTimes(pid).selfMs;
+    await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
+    console.log(
+      `server CPU in the ${IDLE_S} s after the load: ${(cpuTimes(pid).selfMs - before).toFixed(0)} ms`,
+    );
   } finally {
     bare.child.kill();
     plain.child.kill();
