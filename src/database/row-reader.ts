@@ -7,7 +7,7 @@ import { sqliteConnectionOf } from 'src/database/sqlite-connection';
 interface RowStatement {
   sql: string;
   columns: ColumnMetadata[];
-  /** The statement prepared on the SQLite connection, answering rows as arrays; undefined on MySQL. */
+  /** Prepared on the SQLite connection, answering rows as arrays; undefined on MySQL. */
   prepared?: Statement;
 }
 

@@ -71,7 +71,10 @@ export class StatusFastPath implements OnModuleInit {
     this.controller = this.moduleRef.get(TasksController, { strict: false });
   }
 
-  /** Answers the request, or calls `next` having written nothing (a failure once the answer began ends the connection). */
+  /**
+   * Answers the request, or calls `next` having written nothing; a failure once the answer began
+   * ends the connection.
+   */
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const id = this.servableId(req);
     if (id === null) return next();
@@ -151,7 +154,7 @@ export class StatusFastPath implements OnModuleInit {
     const context = new ExecutionContextHost(
       [req, headers, () => undefined],
       TasksController,
-      // The handler as Nest keeps it, for its metadata (the scope); it is never called through this.
+      // The handler as Nest keeps it, for its metadata (the scope); never called through here.
       // eslint-disable-next-line @typescript-eslint/unbound-method
       TasksController.prototype.status,
     );

@@ -86,6 +86,21 @@ async function fixture(kind: TestDatabaseKind, env: Record<string, string>): Pro
   };
 }
 
+/** The fixture of the enclosing `describe`: made before its tests, closed after them. */
+function useFixture(kind: TestDatabaseKind, env: Record<string, string>): () => Fixture {
+  let made: Fixture | undefined;
+  beforeAll(async () => {
+    made = await fixture(kind, env);
+  });
+  afterAll(async () => {
+    await made?.t.close();
+  });
+  return () => {
+    if (made === undefined) throw new Error('the fixture was not made');
+    return made;
+  };
+}
+
 /** `GET` of `url` as `key`, with extra headers. */
 function get(f: Fixture, url: string, key: string | null, headers: Record<string, string> = {}) {
   let req = f.http().get(url);
@@ -108,17 +123,10 @@ async function answered(
 
 function fastPathSuite(kind: TestDatabaseKind): void {
   describe('with keys and a rate limit', () => {
-    let f: Fixture;
-
-    beforeAll(async () => {
-      f = await fixture(kind, { RATE_LIMIT_PER_MINUTE: '1000' });
-    });
-
-    afterAll(async () => {
-      await f?.t.close();
-    });
+    const fixtureOf = useFixture(kind, { RATE_LIMIT_PER_MINUTE: '1000' });
 
     it('answers the status itself with what the full stack answers, headers and ETag included', async () => {
+      const f = fixtureOf();
       const url = `/api/v1/tasks/${f.taskId}/status`;
       const fast = await answered(f, url, f.writer, { 'X-Request-Id': 'same-request' });
       const full = await answered(f, url, f.writer, {
@@ -148,6 +156,7 @@ function fastPathSuite(kind: TestDatabaseKind): void {
     });
 
     it('hands every refusal to the full stack, which answers it', async () => {
+      const f = fixtureOf();
       const url = `/api/v1/tasks/${f.taskId}/status`;
       const keys = f.t.app.get(ApiKeysService);
       const newKey = (name: string) =>
@@ -180,6 +189,7 @@ function fastPathSuite(kind: TestDatabaseKind): void {
     });
 
     it('hands on other forms of the URL and requests it does not answer, which the full stack answers', async () => {
+      const f = fixtureOf();
       const url = `/api/v1/tasks/${f.taskId}/status`;
       const forms: { url: string; headers?: Record<string, string>; status: number }[] = [
         { url: url.replace(f.taskId, f.taskId.toUpperCase()), status: 200 },
@@ -201,6 +211,7 @@ function fastPathSuite(kind: TestDatabaseKind): void {
     });
 
     it('counts what it answers in the HTTP metrics, under the route template', async () => {
+      const f = fixtureOf();
       const scrape = async () => {
         const text = (await get(f, '/metrics', f.admin).expect(200)).text;
         const line = text
@@ -223,18 +234,11 @@ function fastPathSuite(kind: TestDatabaseKind): void {
   });
 
   describe('with a small rate limit', () => {
-    let f: Fixture;
     const LIMIT = 12;
-
-    beforeAll(async () => {
-      f = await fixture(kind, { RATE_LIMIT_PER_MINUTE: String(LIMIT) });
-    });
-
-    afterAll(async () => {
-      await f?.t.close();
-    });
+    const fixtureOf = useFixture(kind, { RATE_LIMIT_PER_MINUTE: String(LIMIT) });
 
     it('counts each request once, refused or answered, whichever way it went', async () => {
+      const f = fixtureOf();
       const keys = f.t.app.get(ApiKeysService);
       const counted = (
         await keys.create({
@@ -266,17 +270,10 @@ function fastPathSuite(kind: TestDatabaseKind): void {
   });
 
   describe('behind a trusted proxy', () => {
-    let f: Fixture;
-
-    beforeAll(async () => {
-      f = await fixture(kind, { TRUST_PROXY: 'loopback' });
-    });
-
-    afterAll(async () => {
-      await f?.t.close();
-    });
+    const fixtureOf = useFixture(kind, { TRUST_PROXY: 'loopback' });
 
     it("hands on a forwarded request (the client's address is Express's to work out) and answers a direct one", async () => {
+      const f = fixtureOf();
       const url = `/api/v1/tasks/${f.taskId}/status`;
       const forwarded = await answered(f, url, f.writer, { 'X-Forwarded-For': '203.0.113.9' });
       expect({ status: forwarded.res.status, byExpress: forwarded.byExpress }).toEqual({
@@ -292,17 +289,10 @@ function fastPathSuite(kind: TestDatabaseKind): void {
   });
 
   describe('with CORS_ORIGINS set', () => {
-    let f: Fixture;
-
-    beforeAll(async () => {
-      f = await fixture(kind, { CORS_ORIGINS: 'https://ui.example' });
-    });
-
-    afterAll(async () => {
-      await f?.t.close();
-    });
+    const fixtureOf = useFixture(kind, { CORS_ORIGINS: 'https://ui.example' });
 
     it('is not in front: Express answers every status read, with its CORS headers', async () => {
+      const f = fixtureOf();
       const { res, byExpress } = await answered(f, `/api/v1/tasks/${f.taskId}/status`, f.writer, {
         Origin: 'https://ui.example',
       });

@@ -4,7 +4,7 @@ import helmet from 'helmet';
 /** The OpenAPI explorer's paths (`/docs` and its JSON and YAML documents). */
 export const OPENAPI_PATHS: readonly string[] = ['/docs', '/docs-json', '/docs-yaml'];
 
-/** Security headers (helmet) of every API answer: a policy that allows nothing to load or frame it. */
+/** Helmet's security headers for every API answer: a policy that lets nothing load or frame it. */
 export function apiSecurityHeaders(): RequestHandler {
   return helmet({
     contentSecurityPolicy: {
