@@ -21,7 +21,9 @@ import { OwnedRoutes } from 'src/auth/owned-routes';
 
 const VERDICT = Symbol('api access verdict');
 
-type JudgedRequest = RequestWithPrincipal & { [VERDICT]?: Promise<boolean> };
+type JudgedRequest = RequestWithPrincipal & {
+  [VERDICT]?: { handler: unknown; verdict: Promise<boolean> };
+};
 
 type Authentication = { principal: Principal } | { refused: KeyRefusal | 'missing' };
 
@@ -57,14 +59,18 @@ export class ApiAccessGuard implements CanActivate {
   ) {}
 
   /**
-   * The verdict on a request is reached once: asked again about the same request (the status
-   * read's fast path asks first and, when it hands the request on, Nest's pipeline asks again),
-   * the guard answers with the same promise, so the rate limit counts each request once.
+   * The verdict on a request for a route is reached once: asked again about the same request and
+   * route handler (the status read's fast path asks first and, when it hands the request on,
+   * Nest's pipeline asks again), the guard answers with the same promise, so the rate limit
+   * counts each request once. Asked about another handler, it judges afresh.
    */
   canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<JudgedRequest>();
-    req[VERDICT] ??= this.judge(context);
-    return req[VERDICT];
+    const handler = context.getHandler();
+    if (req[VERDICT]?.handler !== handler) {
+      req[VERDICT] = { handler, verdict: this.judge(context) };
+    }
+    return req[VERDICT].verdict;
   }
 
   private async judge(context: ExecutionContext): Promise<boolean> {

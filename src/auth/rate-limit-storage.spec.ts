@@ -38,7 +38,7 @@ describe('RateLimitStorage', () => {
     clock.ms += 30_000;
     const record = await hit();
     expect(record).toMatchObject({ totalHits: 3, isBlocked: false });
-    expect(record.timeToExpire).toBe(31);
+    expect(record.timeToExpire).toBe(30);
     clock.ms += 30_000;
     expect((await hit()).totalHits).toBe(2);
   });
@@ -49,6 +49,14 @@ describe('RateLimitStorage', () => {
     expect(await hit()).toMatchObject({ totalHits: 4, isBlocked: true, timeToBlockExpire: 1 });
     clock.ms += 1_000;
     expect(await hit()).toMatchObject({ totalHits: 1, isBlocked: false, timeToBlockExpire: 0 });
+  });
+
+  it('keeps counting when the clock steps back, and forgets those hits with the rest', async () => {
+    await hit();
+    clock.ms -= 5_000;
+    expect((await hit()).totalHits).toBe(2);
+    clock.ms += 5_000 + TTL;
+    expect((await hit()).totalHits).toBe(1);
   });
 
   it('drops trackers with nothing left in the window, once a minute', async () => {

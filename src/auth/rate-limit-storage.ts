@@ -16,8 +16,8 @@ interface Tracker {
 
 /**
  * THE RATE LIMIT'S COUNTS (`@nestjs/throttler`'s storage), in memory: for each tracker (a key, an
- * address) the hits of the last `ttl` counted per second, so a request costs O(1) time and a
- * tracker at most `ttl / 1 s` counters. Past `limit` the tracker is blocked for `blockDuration`
+ * address) the hits of the last `ttl` counted per second (a hit leaves the window `ttl` after the
+ * start of its second), so a request costs O(1) time and a tracker at most `ttl / 1 s` counters. Past `limit` the tracker is blocked for `blockDuration`
  * (its hits are not counted meanwhile), then starts again from zero, as the library's own storage
  * does. Trackers with nothing left in the window are dropped once per `ttl`.
  *
@@ -66,7 +66,7 @@ export class RateLimitStorage implements ThrottlerStorage {
     const oldest = tracker.seconds[0]?.[0] ?? Math.floor(now / GRAIN_MS);
     return Promise.resolve({
       totalHits: tracker.hits,
-      timeToExpire: Math.max(0, Math.ceil(((oldest + 1) * GRAIN_MS + ttl - now) / 1000)),
+      timeToExpire: Math.max(0, Math.ceil((oldest * GRAIN_MS + ttl - now) / 1000)),
       isBlocked: tracker.blockedUntil !== 0,
       timeToBlockExpire: Math.max(0, Math.ceil((tracker.blockedUntil - now) / 1000)),
     });
@@ -75,7 +75,8 @@ export class RateLimitStorage implements ThrottlerStorage {
   private count(tracker: Tracker, now: number): void {
     const second = Math.floor(now / GRAIN_MS);
     const last = tracker.seconds[tracker.seconds.length - 1];
-    if (last !== undefined && last[0] === second) last[1] += 1;
+    // A clock stepped back counts in the latest second, so the list stays in order.
+    if (last !== undefined && last[0] >= second) last[1] += 1;
     else tracker.seconds.push([second, 1]);
     tracker.hits += 1;
   }

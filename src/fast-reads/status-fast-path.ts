@@ -47,11 +47,12 @@ type FastRequest = IncomingMessage & {
  *   `ETag` (`weakEtag`, Express's too) and the rate limit's;
  * - the same request log line (`logAnsweredRequest`) and HTTP metrics.
  *
- * Everything else goes on to Express untouched, where the full pipeline answers it: another
+ * Everything else goes on to Express, where the full pipeline answers it: another
  * method or URL form, a body, a conditional request (`If-None-Match`: Express answers 304), an
  * `X-Forwarded-For` when TRUST_PROXY is set (the client's address is Express's to work out), a
- * Host that is not allowed, any refusal (401, 403, 404, 429: the guard's verdict is kept on the
- * request, so the rate limit counts it once) and any failure of the read (retried there). With
+ * Host that is not allowed, any refusal (401, 403, 404, 429: the guard's verdict and the headers
+ * it set stay with the request, so the rate limit counts it once) and any failure of the read
+ * (retried there). With
  * CORS_ORIGINS set it is not installed at all (`FastReadsModule`): CORS headers are Express's.
  */
 @Injectable()
@@ -78,15 +79,16 @@ export class StatusFastPath implements OnModuleInit {
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const id = this.servableId(req);
     if (id === null) return next();
-    void this.answer(req as FastRequest, res, id).then(
-      (answered) => {
+    void this.answer(req as FastRequest, res, id)
+      .catch(() => {
+        if (!res.headersSent) return false;
+        res.destroy();
+        return true;
+      })
+      .then((answered) => {
         if (!answered) next();
-      },
-      () => {
-        if (res.headersSent) res.destroy();
-        else next();
-      },
-    );
+      })
+      .catch(() => res.destroy());
   };
 
   /** The task id when the request is one this path answers, else null. */
@@ -116,17 +118,11 @@ export class StatusFastPath implements OnModuleInit {
       await this.guard.canActivate(this.contextOf(req, res));
       body = JSON.stringify(await this.controller.status(id));
     } catch {
+      // Express's router sets both again for the route; until then the request is as it came.
+      delete req.route;
+      delete req.params;
       return false;
     }
-    res.once('finish', () => {
-      this.metrics.recordRequest(
-        'GET',
-        STATUS_ROUTE,
-        res.statusCode,
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-      logAnsweredRequest(PinoLogger.root, req, res, Date.now() - startedAt);
-    });
     res.writeHead(200, [
       ...this.securityHeaders,
       REQUEST_ID_HEADER,
@@ -139,6 +135,15 @@ export class StatusFastPath implements OnModuleInit {
       weakEtag(body),
     ]);
     res.end(body);
+    res.once('finish', () => {
+      this.metrics.recordRequest(
+        'GET',
+        STATUS_ROUTE,
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      logAnsweredRequest(PinoLogger.root, req, res, Date.now() - startedAt);
+    });
     return true;
   }
 

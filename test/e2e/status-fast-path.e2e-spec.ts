@@ -269,6 +269,25 @@ function fastPathSuite(kind: TestDatabaseKind): void {
     });
   });
 
+  describe('without keys (the local operator)', () => {
+    const fixtureOf = useFixture(kind, { AUTH_REQUIRED: 'false' });
+
+    it('answers the status itself, as the full stack does', async () => {
+      const f = fixtureOf();
+      const url = `/api/v1/tasks/${f.taskId}/status`;
+      const fast = await answered(f, url, null, { 'X-Request-Id': 'local' });
+      const full = await answered(f, url, null, {
+        'X-Request-Id': 'local',
+        'If-None-Match': 'W/"not-this-one"',
+      });
+      expect([fast.byExpress, full.byExpress]).toEqual([false, true]);
+      expect(fast.res.status).toBe(200);
+      expect(fast.res.body).toEqual(full.res.body);
+      expect(stableHeaders(fast.res)).toEqual(stableHeaders(full.res));
+      expect(fast.res.headers['x-ratelimit-limit']).toBeUndefined();
+    });
+  });
+
   describe('behind a trusted proxy', () => {
     const fixtureOf = useFixture(kind, { TRUST_PROXY: 'loopback' });
 
@@ -316,7 +335,7 @@ describe('Status fast path: the request log line', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes the line pino-http writes for the same request through the full stack', async () => {
+  it('answers without keys as the full stack does, and writes the line pino-http writes for it', async () => {
     const project = path.join(dir, 'project');
     fs.mkdirSync(project);
     const server = await startTestServer(dir, {
@@ -327,12 +346,22 @@ describe('Status fast path: the request log line', () => {
     try {
       const taskId = await startTask(server.url, project, 'log me');
       const url = `/api/v1/tasks/${taskId}/status`;
-      await request(server.url).get(url).set('X-Request-Id', 'fast-line').expect(200);
-      await request(server.url)
+      const fastAnswer = await request(server.url)
+        .get(url)
+        .set('X-Request-Id', 'fast-line')
+        .expect(200);
+      const fullAnswer = await request(server.url)
         .get(url)
         .set('X-Request-Id', 'full-line')
         .set('If-None-Match', 'W/"not-this-one"')
         .expect(200);
+      const withoutId = (res: Response) => {
+        const { 'x-request-id': id, ...rest } = stableHeaders(res);
+        expect(typeof id).toBe('string');
+        return rest;
+      };
+      expect(fastAnswer.body).toEqual(fullAnswer.body);
+      expect(withoutId(fastAnswer)).toEqual(withoutId(fullAnswer));
       const lines = () =>
         server
           .output()
