@@ -17,9 +17,10 @@ interface Tracker {
 /**
  * THE RATE LIMIT'S COUNTS (`@nestjs/throttler`'s storage), in memory: for each tracker (a key, an
  * address) the hits of the last `ttl` counted per second (a hit leaves the window `ttl` after the
- * start of its second), so a request costs O(1) time and a tracker at most `ttl / 1 s` counters. Past `limit` the tracker is blocked for `blockDuration`
- * (its hits are not counted meanwhile), then starts again from zero, as the library's own storage
- * does. Trackers with nothing left in the window are dropped once per `ttl`.
+ * start of its second), so a request costs O(1) time and a tracker at most `ttl / 1 s` counters.
+ * Past `limit` the tracker is blocked for `blockDuration` (its hits are not counted meanwhile),
+ * then starts again from zero, as the library's own storage does. Trackers with nothing left in
+ * the window are dropped once per `ttl`.
  *
  * The library's default storage keeps a timer per request and, as each fires, filters the list of
  * every outstanding timer: quadratic in the requests of the last minute across all clients. After

@@ -111,7 +111,7 @@ async function startBaseline(
   return { base: `http://127.0.0.1:${port}`, child };
 }
 
-/** Creates an admin key (as the local operator, before any key exists); from then on keys are required. */
+/** An admin key, created as the local operator before any key exists; keys are required after. */
 async function adminKey(base: string): Promise<string> {
   const res = await fetch(`${base}/api/v1/api-keys`, {
     method: 'POST',
