@@ -19,5 +19,6 @@ export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-option
 export { checkDatabase } from 'src/database/database-preflight';
 export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';
+export { EntityColumns } from 'src/database/entity-columns';
 export { hydrateRow } from 'src/database/hydrate-row';
 export { RowReader } from 'src/database/row-reader';

@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
-import { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
+import { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { EntityColumns } from 'src/database/entity-columns';
 import { hydrateRow } from 'src/database/hydrate-row';
 import { sqliteConnectionOf } from 'src/database/sqlite-connection';
 
@@ -22,7 +23,7 @@ interface RowStatement {
  * on MySQL it goes through `DataSource.query` (which prepares each text once).
  */
 export class RowReader<E extends ObjectLiteral> {
-  private readonly metadata: EntityMetadata;
+  private readonly columns: EntityColumns<E>;
   private readonly statements = new Map<string, RowStatement>();
 
   constructor(
@@ -30,7 +31,7 @@ export class RowReader<E extends ObjectLiteral> {
     entity: EntityTarget<E>,
     private readonly by: keyof E & string,
   ) {
-    this.metadata = dataSource.getMetadata(entity);
+    this.columns = new EntityColumns(dataSource, entity);
   }
 
   /** The row's `properties` where `by` is `value`, or null when there is no such row. */
@@ -50,9 +51,9 @@ export class RowReader<E extends ObjectLiteral> {
     const key = properties.join(',');
     let statement = this.statements.get(key);
     if (statement === undefined) {
-      const columns = properties.map((property) => this.column(property));
+      const columns = properties.map((property) => this.columns.column(property));
       const escape = (name: string) => this.dataSource.driver.escape(name);
-      const sql = `SELECT ${columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(this.metadata.tableName)} WHERE ${escape(this.column(this.by).databaseName)} = ?`;
+      const sql = `SELECT ${columns.map((c) => escape(c.databaseName)).join(', ')} FROM ${escape(this.columns.tableName)} WHERE ${escape(this.columns.column(this.by).databaseName)} = ?`;
       statement = {
         sql,
         columns,
@@ -61,14 +62,5 @@ export class RowReader<E extends ObjectLiteral> {
       this.statements.set(key, statement);
     }
     return statement;
-  }
-
-  /** The column of `property`; throws for a property that is not a column (a bug in the caller). */
-  private column(property: string): ColumnMetadata {
-    const column = this.metadata.findColumnWithPropertyName(property);
-    if (column === undefined) {
-      throw new Error(`${this.metadata.tableName} has no column for property ${property}`);
-    }
-    return column;
   }
 }

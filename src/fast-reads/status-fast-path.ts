@@ -52,13 +52,12 @@ type FastRequest = IncomingMessage & {
  * `X-Forwarded-For` when TRUST_PROXY is set (the client's address is Express's to work out), a
  * Host that is not allowed, any refusal (401, 403, 404, 429: the guard's verdict and the headers
  * it set stay with the request, so the rate limit counts it once) and any failure of the read
- * (retried there). With
- * CORS_ORIGINS set it is not installed at all (`FastReadsModule`): CORS headers are Express's.
+ * (retried there). With CORS_ORIGINS set it is not installed at all (`FastReadsModule`): CORS
+ * headers are Express's.
  */
 @Injectable()
 export class StatusFastPath implements OnModuleInit {
-  /** Helmet's headers as `[name, value, name, value, ...]`, the form `writeHead` takes fastest. */
-  private readonly securityHeaders = Object.entries(headersSetBy(apiSecurityHeaders())).flat();
+  private readonly securityHeaders = headersSetBy(apiSecurityHeaders());
   private controller!: TasksController;
 
   constructor(

@@ -1,7 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { SqlStep } from 'src/database';
-import { TaskColumns } from 'src/tasks/task-columns';
+import { EntityColumns, SqlStep } from 'src/database';
 import { Task } from 'src/tasks/task.entity';
 
 /**
@@ -12,11 +11,11 @@ import { Task } from 'src/tasks/task.entity';
  * same UPDATE through TypeORM's query builder on every write cost the write path most of its time.
  */
 export class TaskRowSql {
-  private readonly columns: TaskColumns;
+  private readonly columns: EntityColumns<Task>;
   private readonly assignments = new Map<string, string>();
 
   constructor(private readonly dataSource: DataSource) {
-    this.columns = new TaskColumns(dataSource);
+    this.columns = new EntityColumns(dataSource, Task);
   }
 
   /**

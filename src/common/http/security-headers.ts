@@ -41,10 +41,11 @@ export function securityHeaders(): (req: Request, res: Response, next: NextFunct
 }
 
 /**
- * The headers a helmet middleware sets, as one object: run once against a recorder (helmet's
- * headers depend on its options, never on the request).
+ * The headers a helmet middleware sets, as `[name, value, name, value, ...]` (the form
+ * `writeHead` takes fastest): run once against a recorder (helmet's headers depend on its
+ * options, never on the request).
  */
-export function headersSetBy(middleware: RequestHandler): Record<string, string> {
+export function headersSetBy(middleware: RequestHandler): string[] {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader: (name: string, value: string | number) => {
@@ -55,5 +56,5 @@ export function headersSetBy(middleware: RequestHandler): Record<string, string>
     },
   };
   middleware({} as Request, recorder as unknown as Response, () => undefined);
-  return headers;
+  return Object.entries(headers).flat();
 }

@@ -1,17 +1,16 @@
-import { DataSource, EntityMetadata } from 'typeorm';
+import { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
-import { Task } from 'src/tasks/task.entity';
 
 /**
- * The task table's columns by entity property name, looked up once each: what the hand-built
- * UPDATEs of the hot path (`TaskRowSql`) name and how they convert values.
+ * An entity's columns by property name, looked up once each: what hand-built statements on hot
+ * paths (`RowReader`'s SELECTs, the task row's UPDATEs) name and how they convert values.
  */
-export class TaskColumns {
+export class EntityColumns<E extends ObjectLiteral> {
   private readonly metadata: EntityMetadata;
   private readonly columns = new Map<string, ColumnMetadata>();
 
-  constructor(dataSource: DataSource) {
-    this.metadata = dataSource.getMetadata(Task);
+  constructor(dataSource: DataSource, entity: EntityTarget<E>) {
+    this.metadata = dataSource.getMetadata(entity);
   }
 
   get tableName(): string {
@@ -23,7 +22,9 @@ export class TaskColumns {
     let column = this.columns.get(property);
     if (column === undefined) {
       column = this.metadata.findColumnWithPropertyName(property);
-      if (column === undefined) throw new Error(`tasks has no column for property ${property}`);
+      if (column === undefined) {
+        throw new Error(`${this.tableName} has no column for property ${property}`);
+      }
       this.columns.set(property, column);
     }
     return column;
