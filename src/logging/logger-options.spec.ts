@@ -1,13 +1,14 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from 'src/config';
-import { loggerOptions } from 'src/logging/logger-options';
+import { logAnsweredRequest, loggerOptions } from 'src/logging/logger-options';
 import { SecretScrubber } from 'src/logging/secret-scrubber';
 
 const KEY = 'cta_0123456789ab_q0Vb3c2pX9sJ1kR7mN4tY6wZ8aE5fH2gL0iU3oP7dSx';
 
-/** What a logger built from `loggerOptions` writes for one line (LOG_FORMAT given). */
-function written(format: string, fields: Record<string, unknown>, message: string): string {
+/** What a logger built from `loggerOptions` (LOG_FORMAT given) writes for what `log` does with it. */
+async function writtenBy(format: string, log: (logger: pino.Logger) => void): Promise<string> {
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -17,13 +18,31 @@ function written(format: string, fields: Record<string, unknown>, message: strin
     out as unknown as NodeJS.WriteStream,
   );
   const [options, stream] = params.pinoHttp as [pino.LoggerOptions, NodeJS.WritableStream];
-  pino(options, stream).info(fields, message);
+  log(pino(options, stream));
+  await new Promise((resolve) => setImmediate(resolve));
   return text;
 }
 
+/** What a logger built from `loggerOptions` writes for one line (LOG_FORMAT given), once written. */
+function written(
+  format: string,
+  fields: Record<string, unknown>,
+  message: string,
+): Promise<string> {
+  return writtenBy(format, (logger) => logger.info(fields, message));
+}
+
+/** The JSON lines in `text`. */
+function linesOf(text: string): Record<string, unknown>[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 describe('logger options', () => {
-  it('writes one JSON object per line, with secrets blanked and line breaks kept inside the field', () => {
-    const text = written(
+  it('writes one JSON object per line, with secrets blanked and line breaks kept inside the field', async () => {
+    const text = await written(
       'json',
       { path: '/p\n{"level":"fatal"}' },
       `key ${KEY} pw db-password-123`,
@@ -39,10 +58,60 @@ describe('logger options', () => {
     expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
   });
 
-  it('writes readable text for a terminal, a line break in a message shown escaped', () => {
-    const text = written('pretty', {}, `first\nsecond ${KEY}`);
+  it('writes readable text for a terminal, a line break in a message shown escaped', async () => {
+    const text = await written('pretty', {}, `first\nsecond ${KEY}`);
     expect(text).toContain('first\\nsecond cta_0123456789ab_[REDACTED]');
     expect(text).not.toContain(KEY);
     expect(text.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('blanks authorization, password and headers one level down in what is logged', async () => {
+    const [line] = linesOf(
+      await written(
+        'json',
+        { err: { password: 'pw', authorization: 'a', headers: { x: 1 }, kept: 'k' } },
+        'failed',
+      ),
+    );
+    expect(line.err).toEqual({
+      password: '[REDACTED]',
+      authorization: '[REDACTED]',
+      headers: '[REDACTED]',
+      kept: 'k',
+    });
+  });
+
+  it("writes a request answered outside pino-http as pino-http does, secrets in its values blanked, the root's redaction unchanged", async () => {
+    const req = {
+      method: 'GET',
+      url: `/api/v1/tasks/${KEY}/status?token=t`,
+      headers: { authorization: 'Bearer abc' },
+      socket: { remoteAddress: '127.0.0.1' },
+      route: { path: '/api/v1/tasks/:id/status' },
+      requestId: 'r-1',
+    } as unknown as IncomingMessage;
+    const res = { statusCode: 200 } as ServerResponse;
+    const lines = linesOf(
+      await writtenBy('json', (logger) => {
+        logAnsweredRequest(logger, req, res, 3);
+        logger.info({ err: { password: 'pw' } }, 'after');
+      }),
+    );
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      msg: 'GET /api/v1/tasks/:id/status -> 200',
+      req: {
+        id: 'r-1',
+        method: 'GET',
+        path: '/api/v1/tasks/cta_0123456789ab_[REDACTED]/status',
+        remote_address: '127.0.0.1',
+      },
+      res: { status: 200 },
+      duration_ms: 3,
+      key_prefix: null,
+      route: '/api/v1/tasks/:id/status',
+    });
+    expect(JSON.stringify(lines[0])).not.toContain('abc');
+    expect(lines[1]).toMatchObject({ msg: 'after', err: { password: '[REDACTED]' } });
   });
 });

@@ -34,12 +34,13 @@ describe('SecretScrubber', () => {
     expect(scrubber.scrub('a short line')).toBe('a short line');
   });
 
-  it('scrubs every line written through the destination', () => {
+  it('scrubs every line written through the destination', async () => {
     const written: string[] = [];
     const target = {
       write: (chunk: string) => written.push(chunk) > 0,
     } as unknown as NodeJS.WritableStream;
     scrubbingDestination(target, scrubber).write(`{"msg":"${KEY}"}\n`);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(written).toEqual(['{"msg":"cta_0123456789ab_[REDACTED]"}\n']);
   });
 });

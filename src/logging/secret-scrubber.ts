@@ -1,5 +1,6 @@
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { KEY_MATERIAL } from 'src/access';
+import { turnBatchedWrites } from 'src/logging/turn-batched-writes';
 
 /** `Bearer <token>` in any text. */
 const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
@@ -37,16 +38,13 @@ export class SecretScrubber {
   }
 }
 
-/** A stream (pino's destination, or pino-pretty's) that scrubs each line, then writes it to `target`. */
+/**
+ * A stream (pino's destination, or pino-pretty's) that scrubs what is written to it, then writes
+ * it to `target`, the lines of one turn of the event loop together (`turnBatchedWrites`).
+ */
 export function scrubbingDestination(
   target: NodeJS.WritableStream,
   scrubber: SecretScrubber,
 ): Writable {
-  return new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _encoding, done): void {
-      target.write(scrubber.scrub(chunk.toString()));
-      done();
-    },
-  });
+  return turnBatchedWrites(target, (text) => scrubber.scrub(text));
 }
