@@ -1,8 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Observable, Subscription } from 'rxjs';
 import { bwrapArgs, ChildIsolation, findOnPath, installationOf } from 'src/process/child-isolation';
 import { underGroupLeader } from 'src/process/group-leader';
+import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
 /**
  * WHERE CHILD PROCESSES ARE SPAWNED AND KILLED. Every child of the server (the Claude CLI, test
@@ -340,6 +342,48 @@ function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'detached'> {
   return { command: sandbox.command, args, env, ids };
 }
 
+/** This process's spawn helper (`spawn-helper.ts`), started on first use; null where it is not built. */
+let spawnHelper: SpawnHelper | null | undefined;
+
+function helper(): SpawnHelper | null {
+  if (spawnHelper === undefined) {
+    const path = spawnHelperPath();
+    spawnHelper = path === null ? null : new SpawnHelper(path);
+  }
+  return spawnHelper;
+}
+
+/**
+ * Starts what `launch` says: through the spawn helper (no fork of this process), or with Node's
+ * spawn when the child runs as another user (`posix_spawn` cannot change it) or the helper was not
+ * built. The helper is given the command's path: as found on PATH, or relative to `cwd`.
+ */
+function startChild(spec: ProcessSpec, launch: Launch): ChildProcess | HelperChild {
+  const viaHelper = launch.ids.uid === undefined ? helper() : null;
+  if (viaHelper === null) {
+    return spawn(launch.command, launch.args, {
+      cwd: spec.cwd,
+      env: launch.env,
+      shell: false,
+      detached: launch.detached,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+      ...launch.ids,
+    });
+  }
+  const path = launch.command.includes('/')
+    ? resolve(spec.cwd, launch.command)
+    : findOnPath(launch.command, launch.env.PATH);
+  if (path === null) {
+    throw new SpawnError('ENOENT', spec.command, `spawn ${spec.command} ENOENT`);
+  }
+  return viaHelper.spawn(path, launch.args, {
+    cwd: spec.cwd,
+    env: launch.env,
+    detached: launch.detached,
+  });
+}
+
 /**
  * Cold Observable over one child process. Subscribing spawns `command` with `args` (no shell,
  * stdin 'ignore', leading its own process group: under `groupLeader`, else as the leader of a new
@@ -353,18 +397,9 @@ function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'detached'> {
  */
 export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
   return new Observable<ProcessEvent>((subscriber) => {
-    let child: ChildProcess;
+    let child: ChildProcess | HelperChild;
     try {
-      const launch = launchOf(spec);
-      child = spawn(launch.command, launch.args, {
-        cwd: spec.cwd,
-        env: launch.env,
-        shell: false,
-        detached: launch.detached,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        windowsHide: true,
-        ...launch.ids,
-      });
+      child = startChild(spec, launchOf(spec));
     } catch (err) {
       if (err instanceof SpawnError) {
         subscriber.error(err);
@@ -411,7 +446,7 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       pid = child.pid ?? null;
       if (pid !== null) subscriber.next({ type: 'spawned', pid });
     });
-    child.once('error', (err) => {
+    child.once('error', (err: Error) => {
       if (pid === null && !finished) {
         finished = true;
         subscriber.error(new SpawnError(errnoCode(err), spec.command, err.message));
@@ -425,7 +460,7 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       lastOutputAt = Date.now();
       if (!finished) subscriber.next({ type: 'stderr', chunk });
     });
-    child.once('exit', (code, signal) => {
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       exit = { code, signal };
       lastOutputAt = Date.now();
       drainWhenIdle(Date.now() + DRAIN_MAX_AFTER_EXIT_MS);
@@ -449,7 +484,12 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       // child.pid is set as soon as spawn() returned, before the 'spawn' event: an unsubscribe in
       // the same tick as the subscribe must still stop the child.
       const pgid = pid ?? child.pid ?? null;
-      if (pgid === null) return;
+      if (pgid === null) {
+        // Not started yet as far as this process knows (the spawn helper has not answered): the
+        // child kills its group as soon as it learns its pid.
+        child.kill('SIGKILL');
+        return;
+      }
       if (!isProcessGroupAlive(pgid) && child.exitCode === null && child.signalCode === null) {
         // A group leader (`timeout`) just started makes its group itself, after its exec and
         // before it starts the command: until then there is no group to end, only the leader.

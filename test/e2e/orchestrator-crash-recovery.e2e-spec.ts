@@ -124,6 +124,21 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     await eventually('the process host to exit', () => !isProcessAlive(host!));
   });
 
+  it('SIGKILL of the server and its process host alone: the spawn helper ends the agent at once', async () => {
+    const first = await startServer();
+    const id = await startTask(
+      first.url,
+      copyFixtureProject('node-basic', work, 'host-killed'),
+      `Hang. ${fakeScript('hang')}`,
+    );
+    const agent = await hungAgent(first.url, id, 1);
+    const host = first.hostPid();
+    process.kill(host!, 'SIGKILL');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await eventually('the spawn helper to end the agent', () => !isProcessGroupAlive(agent));
+  });
+
   it('SIGKILL of the server and its process host mid-turn: the next server ends the orphaned agent, resumes the conversation in the same workspace and completes', async () => {
     const project = copyFixtureProject('node-basic', work, 'killed');
     const before = checkoutFingerprint(project);
@@ -135,8 +150,9 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     );
     const orphan = await hungAgent(first.url, id, 2);
     const host = first.hostPid();
-    // Both at once, as `kill -9` of the whole process group (or the OOM killer) would.
-    process.kill(host!, 'SIGKILL');
+    // Both at once, as `kill -9` of the whole process group (or the OOM killer) would: the host's
+    // group holds its spawn helper too (killed alone, the host leaves the helper to end the agent).
+    process.kill(-host!, 'SIGKILL');
     first.child.kill('SIGKILL');
     await first.exited;
     expect(isProcessGroupAlive(orphan)).toBe(true);

@@ -1,0 +1,357 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+
+/**
+ * THE SPAWN HELPER'S CLIENT: children started by `native/spawn-helper.c` (built into
+ * `build/spawn-helper` by `npm ci`), a small process that starts each with `posix_spawn` (no copy
+ * of the starting process's memory) and passes its output, exit and end back over one pipe. Node's
+ * own `spawn` forks the whole process host first, which cost the host 5–8 ms of CPU per child on
+ * this project's machines, against 0.2 ms this way (test/bench/RESULTS.md).
+ *
+ * `HelperChild` has the part of `ChildProcess` that `runProcess` uses (`spawn`, `error`, `exit`
+ * and `close` events, `stdout`/`stderr` streams with back pressure, `pid`, `kill`), so the same
+ * guarantees hold: no shell, stdin /dev/null, the environment given and nothing else, a new
+ * session when asked. If the helper dies, its children's groups are killed and each ends as
+ * killed by SIGKILL; the next spawn starts a new helper. When the helper's stdin ends (the host is
+ * gone), it kills its children itself.
+ */
+
+/** The built helper, from `src/process` (ts-node) or `dist/src/process` (the build). */
+export function spawnHelperPath(): string | null {
+  for (const up of [
+    ['..', '..'],
+    ['..', '..', '..'],
+  ]) {
+    const path = join(__dirname, ...up, 'build', 'spawn-helper');
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, value]) => [value, name as NodeJS.Signals]),
+);
+
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(constants.errno).map(([name, value]) => [value, name]),
+);
+
+export interface HelperSpawnOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Lead a new session (`setsid`). */
+  detached: boolean;
+}
+
+/** One output stream of a child: pushes what the helper forwards, asks it to pause when full. */
+class ChildStream extends Readable {
+  constructor(
+    private readonly onPause: (paused: boolean) => void,
+    private readonly onDrop: () => void,
+  ) {
+    super();
+  }
+
+  private paused = false;
+  private ended = false;
+
+  deliver(chunk: Buffer): void {
+    if (!this.push(chunk) && !this.paused) {
+      this.paused = true;
+      this.onPause(true);
+    }
+  }
+
+  /** The child closed its end (or the helper gave it up): nothing more comes. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.push(null);
+  }
+
+  override _read(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.onPause(false);
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.onDrop();
+    done(error);
+  }
+}
+
+/** A child started through the helper: what `runProcess` uses of a `ChildProcess`. */
+export class HelperChild extends EventEmitter {
+  pid: number | undefined;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  readonly stdout: ChildStream;
+  readonly stderr: ChildStream;
+  /** A signal asked for before the helper said the child started: sent to its group then. */
+  private pendingSignal: NodeJS.Signals | null = null;
+
+  constructor(
+    private readonly command: string,
+    send: (op: string, extra?: Buffer) => void,
+  ) {
+    super();
+    const pause = (stream: number) => (paused: boolean) =>
+      send(paused ? 'P' : 'R', Buffer.from([stream]));
+    const drop = () => send('D');
+    this.stdout = new ChildStream(pause(1), drop);
+    this.stderr = new ChildStream(pause(2), drop);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.pid === undefined) {
+      this.pendingSignal = signal;
+      return true;
+    }
+    if (this.exitCode !== null || this.signalCode !== null) return false;
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  failed(errno: number): void {
+    const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+    this.emit('error', Object.assign(new Error(`spawn ${this.command} ${code}`), { code }));
+  }
+
+  started(pid: number): void {
+    this.pid = pid;
+    if (this.pendingSignal !== null) signalGroupAndLeader(pid, this.pendingSignal);
+    this.emit('spawn');
+  }
+
+  exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitCode = code;
+    this.signalCode = signal;
+    this.emit('exit', code, signal);
+  }
+
+  /**
+   * The child exited and both its streams ended: `close` follows once its reader has read (or
+   * dropped) what the streams still hold, as a `ChildProcess` waits for its stdio to close.
+   */
+  closed(): void {
+    let open = 2;
+    for (const stream of [this.stdout, this.stderr]) {
+      if (stream.closed) open -= 1;
+      else
+        stream.once('close', () => {
+          open -= 1;
+          if (open === 0) this.emit('close', this.exitCode, this.signalCode);
+        });
+      stream.end();
+    }
+    if (open === 0) this.emit('close', this.exitCode, this.signalCode);
+  }
+}
+
+function signalGroupAndLeader(pid: number, signal: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // Not there (yet or any more): the group forms when its leader runs.
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads frames (u32 length, then that many bytes) out of a byte stream: a frame inside one chunk
+ * is a view of it; one split across chunks is copied once into a buffer of its own size.
+ */
+class FrameReader {
+  /** Bytes of a length not yet complete (fewer than 4). */
+  private head: Buffer = EMPTY;
+  /** The frame being filled across chunks, and how much of it is. */
+  private frame: Buffer | null = null;
+  private filled = 0;
+
+  constructor(private readonly onFrame: (frame: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.frame === null) {
+        const needed = 4 - this.head.length;
+        if (chunk.length - offset < needed) {
+          this.head = Buffer.concat([this.head, chunk.subarray(offset)]);
+          return;
+        }
+        const length =
+          needed === 4
+            ? chunk.readUInt32LE(offset)
+            : Buffer.concat([this.head, chunk.subarray(offset, offset + needed)]).readUInt32LE(0);
+        this.head = EMPTY;
+        offset += needed;
+        if (chunk.length - offset >= length) {
+          this.onFrame(chunk.subarray(offset, offset + length));
+          offset += length;
+          continue;
+        }
+        this.frame = Buffer.allocUnsafe(length);
+        this.filled = 0;
+      }
+      const copied = chunk.copy(this.frame, this.filled, offset);
+      offset += copied;
+      this.filled += copied;
+      if (this.filled === this.frame.length) {
+        const frame = this.frame;
+        this.frame = null;
+        this.onFrame(frame);
+      }
+    }
+  }
+}
+
+function nulTerminated(values: readonly string[]): Buffer[] {
+  return values.map((value) => Buffer.from(`${value}\0`));
+}
+
+function u32(value: number): Buffer {
+  const buffer = Buffer.alloc(4);
+  buffer.writeUInt32LE(value);
+  return buffer;
+}
+
+/** One helper process and the children it started. */
+export class SpawnHelper {
+  private process: ChildProcess | null = null;
+  private readonly children = new Map<number, HelperChild>();
+  private nextId = 1;
+
+  constructor(private readonly path: string) {}
+
+  /**
+   * Starts `command` (a path, absolute or relative to `cwd`, as found on PATH) with `args`; the
+   * child reports `spawn` or `error` (with the errno's name as `code`) when the helper answered.
+   */
+  spawn(command: string, args: readonly string[], options: HelperSpawnOptions): HelperChild {
+    const helper = this.running();
+    const id = this.nextId++;
+    const send = (op: string, extra: Buffer = Buffer.alloc(0)): void => {
+      if (helper.stdin?.writable) helper.stdin.write(this.frame(op, id, [extra]));
+    };
+    const child = new HelperChild(command, send);
+    this.children.set(id, child);
+    this.holdLoop(true);
+    const env = Object.entries(options.env)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([name, value]) => `${name}=${value}`);
+    send(
+      'S',
+      Buffer.concat([
+        Buffer.from([options.detached ? 1 : 0]),
+        ...nulTerminated([command, options.cwd]),
+        u32(args.length + 1),
+        ...nulTerminated([command, ...args]),
+        u32(env.length),
+        ...nulTerminated(env),
+      ]),
+    );
+    return child;
+  }
+
+  /** Ends the helper (its stdin closes: it kills what is left of its children and exits). */
+  stop(): void {
+    this.process?.stdin?.end();
+    this.process = null;
+  }
+
+  private frame(op: string, id: number, payload: Buffer[]): Buffer {
+    const body = Buffer.concat([Buffer.from(op), u32(id), ...payload]);
+    return Buffer.concat([u32(body.length), body]);
+  }
+
+  private running(): ChildProcess {
+    if (this.process !== null) return this.process;
+    const helper = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const reader = new FrameReader((frame) => this.receive(frame));
+    helper.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
+    helper.stdin.on('error', () => undefined);
+    helper.once('exit', () => this.lost(helper));
+    helper.once('error', () => this.lost(helper));
+    this.process = helper;
+    return helper;
+  }
+
+  private receive(frame: Buffer): void {
+    const op = String.fromCharCode(frame[0]);
+    const id = frame.readUInt32LE(1);
+    const child = this.children.get(id);
+    if (child === undefined) return;
+    const payload = frame.subarray(5);
+    switch (op) {
+      case 's':
+        return child.started(payload.readInt32LE(0));
+      case 'f':
+        this.forget(id);
+        return child.failed(payload.readInt32LE(0));
+      case 'o':
+        return child.stdout.deliver(payload);
+      case 'e':
+        return child.stderr.deliver(payload);
+      case 'z':
+        return (payload[0] === 1 ? child.stdout : child.stderr).end();
+      case 'x': {
+        const code = payload.readInt32LE(0);
+        const signal = payload.readInt32LE(4);
+        return child.exited(code < 0 ? null : code, SIGNAL_NAMES.get(signal) ?? null);
+      }
+      case 'c':
+        this.forget(id);
+        return child.closed();
+    }
+  }
+
+  private forget(id: number): void {
+    this.children.delete(id);
+    if (this.children.size === 0) this.holdLoop(false);
+  }
+
+  /**
+   * Whether the helper keeps this process's event loop alive: while it has children, as a child
+   * started by Node's spawn would; not when idle, so a process with nothing else to do can end.
+   */
+  private holdLoop(hold: boolean): void {
+    const helper = this.process;
+    if (helper === null) return;
+    const handles = [helper, helper.stdout as Socket, helper.stdin as unknown as Socket];
+    for (const handle of handles) {
+      if (hold) handle.ref();
+      else handle.unref();
+    }
+  }
+
+  /** The helper went away: its children are ended, and each ends as killed. */
+  private lost(helper: ChildProcess): void {
+    if (this.process === helper) this.process = null;
+    const orphans = [...this.children.values()];
+    this.children.clear();
+    for (const child of orphans) {
+      if (child.pid === undefined) {
+        child.failed(constants.errno.EPIPE);
+        continue;
+      }
+      if (child.exitCode === null && child.signalCode === null) {
+        signalGroupAndLeader(child.pid, 'SIGKILL');
+        child.exited(null, 'SIGKILL');
+      }
+      child.closed();
+    }
+  }
+}
