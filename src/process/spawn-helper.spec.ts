@@ -46,6 +46,20 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** `script` run by sh in `dir`, leading a new session, with an empty environment. */
+  const shell = (script: string): HelperChild =>
+    helper.spawn(SH, ['-c', script], { cwd: dir, env: {}, detached: true });
+
+  /** A child that starts `sleep 30` in the background and waits for it; resolves to its pid. */
+  async function withSleeper(): Promise<{ child: HelperChild; sleeper: number }> {
+    const child = shell('sleep 30 & echo $!; wait');
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.resume();
+    await until(() => stdout.endsWith('\n'));
+    return { child, sleeper: Number(stdout.trim()) };
+  }
+
   it('runs the command in cwd with exactly the given environment, stdin empty, and reports its output and exit', async () => {
     const child = helper.spawn(
       SH,
@@ -67,9 +81,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
 
   it('starts the child as the leader of a new session when detached, in the helper`s group otherwise', async () => {
     const script = 'echo $$ $(ps -o pgid= -p $$) $(ps -o sid= -p $$)';
-    const led = await outcome(
-      helper.spawn(SH, ['-c', script], { cwd: dir, env: {}, detached: true }),
-    );
+    const led = await outcome(shell(script));
     const [pid, pgid, sid] = led.stdout.trim().split(/\s+/).map(Number);
     expect(pgid).toBe(pid);
     expect(sid).toBe(pid);
@@ -98,19 +110,14 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     const [error] = (await once(child, 'error')) as [NodeJS.ErrnoException];
     expect(error.code).toBe(code);
     expect(error.message).toContain(code);
-    const next = await outcome(
-      helper.spawn(SH, ['-c', 'echo ok'], { cwd: dir, env: {}, detached: true }),
-    );
-    expect(next.stdout).toBe('ok\n');
+    expect((await outcome(shell('echo ok'))).stdout).toBe('ok\n');
   });
 
   it('reports a child killed by a signal as such', async () => {
-    const child = helper.spawn(SH, ['-c', 'kill -TERM $$; sleep 5'], {
-      cwd: dir,
-      env: {},
-      detached: true,
+    expect(await outcome(shell('kill -TERM $$; sleep 5'))).toMatchObject({
+      code: null,
+      signal: 'SIGTERM',
     });
-    expect(await outcome(child)).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 
   it('stops reading a stream its reader paused (the child blocks on the full pipe) and goes on when resumed', async () => {
@@ -139,11 +146,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
   });
 
   it('kills the group of a child asked to stop before the helper said it started', async () => {
-    const child = helper.spawn(SH, ['-c', 'sleep 30 & wait'], {
-      cwd: dir,
-      env: {},
-      detached: true,
-    });
+    const child = shell('sleep 30 & wait');
     child.kill('SIGKILL');
     expect(child.pid).toBeUndefined();
     const result = await outcome(child);
@@ -152,41 +155,18 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
   });
 
   it('ends the children of a helper that died, as killed, and starts a new helper for the next', async () => {
-    const child = helper.spawn(SH, ['-c', 'sleep 30 & echo $!; wait'], {
-      cwd: dir,
-      env: {},
-      detached: true,
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.resume();
-    await until(() => stdout.endsWith('\n'));
-    const sleeper = Number(stdout.trim());
-    const helperPid = Number(
-      (await outcome(helper.spawn(SH, ['-c', 'echo $PPID'], { cwd: dir, env: {}, detached: true })))
-        .stdout,
-    );
+    const { child, sleeper } = await withSleeper();
+    const helperPid = Number((await outcome(shell('echo $PPID'))).stdout);
     const closed = once(child, 'close');
     process.kill(helperPid, 'SIGKILL');
     expect(await closed).toEqual([null, 'SIGKILL']);
     await until(() => !isProcessAlive(sleeper) && !isProcessAlive(child.pid!));
 
-    const next = await outcome(
-      helper.spawn(SH, ['-c', 'echo again'], { cwd: dir, env: {}, detached: true }),
-    );
-    expect(next.stdout).toBe('again\n');
+    expect((await outcome(shell('echo again'))).stdout).toBe('again\n');
   });
 
   it('kills what is left of its children when its input ends (the host is gone)', async () => {
-    const child = helper.spawn(SH, ['-c', 'sleep 30 & echo $!; wait'], {
-      cwd: dir,
-      env: {},
-      detached: true,
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await until(() => stdout.endsWith('\n'));
-    const sleeper = Number(stdout.trim());
+    const { child, sleeper } = await withSleeper();
     helper.stop();
     await until(() => !isProcessAlive(sleeper) && !isProcessAlive(child.pid!));
   });
