@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Logger } from '@nestjs/common';
 import { getPriority, tmpdir } from 'node:os';
 import { lastValueFrom, map, tap, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
+import * as spawnHelper from 'src/process/spawn-helper';
 
 /** `node -e script` in the temp directory, with nothing but PATH in its environment. */
 const nodeScript = (script: string): ProcessSpec => ({
@@ -48,6 +50,26 @@ describe('ProcessLauncher', () => {
     expect(new Set(b)).toEqual(
       new Set(['spawned:task-b', 'stdout:task-b', 'stderr:task-b', 'exit:task-b']),
     );
+  });
+
+  it('says so when it starts its host without a built spawn helper, and not otherwise', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const missing = jest.spyOn(spawnHelper, 'spawnHelperPath').mockReturnValue(null);
+    const without = new ProcessLauncher();
+    const built = new ProcessLauncher();
+    try {
+      await lastValueFrom(without.run(nodeScript('')).pipe(toArray()));
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('spawn-helper is not built'));
+      warn.mockClear();
+      missing.mockRestore();
+      await lastValueFrom(built.run(nodeScript('')).pipe(toArray()));
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      missing.mockRestore();
+      warn.mockRestore();
+      await without.onModuleDestroy();
+      await built.onModuleDestroy();
+    }
   });
 
   it('starts children CHILD_NICE steps nicer than the server, and what they start too', async () => {

@@ -8,6 +8,7 @@ import { TurnTakingQueue } from 'src/common';
 import { AppConfig } from 'src/config';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ProcessEvent, ProcessSpec, SpawnError } from 'src/process/process-group';
+import { spawnHelperPath } from 'src/process/spawn-helper';
 
 /** The host's entry: the compiled one next to this file, or the TypeScript source under ts-node. */
 function hostEntry(): { script: string; execArgv: string[] } {
@@ -125,6 +126,11 @@ export class ProcessLauncher implements OnModuleDestroy {
   private ensureHost(): ChildProcess {
     if (this.host !== null) return this.host;
     const { script, execArgv } = hostEntry();
+    if (spawnHelperPath() === null) {
+      this.logger.warn(
+        "build/spawn-helper is not built (npm ci builds it with a C compiler): the process host starts children with Node's spawn, at several ms more CPU per child",
+      );
+    }
     const host = fork(script, [String(this.nice)], {
       execArgv,
       serialization: 'advanced',
