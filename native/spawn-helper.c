@@ -11,7 +11,7 @@
  *       executable's path, the working directory, u32 argc and argc strings (argv), u32 envc and
  *       envc strings (the whole environment). stdin is /dev/null, stdout and stderr are pipes.
  *   'P' / 'R' stop / go on reading stream u8 (1 stdout, 2 stderr) of `id` (the host's buffer is full)
- *   'D' close both pipes of `id` (the host gave them up)
+ *   'D' close the pipe of stream u8 of `id` (the host gave it up)
  * helper -> host
  *   's' started: i32 pid        'f' could not start: i32 errno
  *   'o' / 'e' bytes the child wrote to stdout / stderr
@@ -19,9 +19,13 @@
  *   'x' the child exited: i32 exit code (-1 when killed), i32 signal (0 when it exited)
  *   'c' `id` is over: exited and both streams ended; nothing more comes for it
  *
- * The helper never signals its children but once: when its stdin ends (the host is gone), it
- * kills each child's process group and the child, then exits. Everything else (stopping groups,
- * deadlines) is the host's, which knows the pids.
+ * Frames are in the machine's byte order, little-endian on every platform this builds for.
+ *
+ * The helper never signals its children but once: when it must end (its stdin ended because the
+ * host is gone, the host stopped reading, a malformed frame), it kills the process group of every
+ * child it still tracks, and the child, then exits. Everything else (stopping groups, deadlines) is
+ * the host's, which knows the pids. It ignores SIGINT, SIGTERM and SIGHUP, as the host does: a
+ * signal to the host's process group is not for them (its children get default handlers).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +39,10 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the frames' lengths and ids are little-endian"
+#endif
 
 #define MAX_CHILDREN 4096
 #define CHUNK 65536
@@ -51,12 +59,21 @@ struct child {
 static struct child children[MAX_CHILDREN];
 static int nchildren;
 
+/* Kills every tracked child's group and the child, then exits: nothing outlives the helper. */
+static void end_everything(int status) {
+  for (int i = 0; i < nchildren; i++) {
+    kill(-children[i].pid, SIGKILL);
+    if (!children[i].exited) kill(children[i].pid, SIGKILL);
+  }
+  _exit(status);
+}
+
 static void write_all(const void *data, size_t length) {
   const char *p = data;
   while (length > 0) {
     ssize_t n = write(STDOUT_FILENO, p, length);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(2); /* the host is gone */
+    if (n <= 0) end_everything(2); /* the host is gone */
     p += n;
     length -= (size_t)n;
   }
@@ -131,13 +148,13 @@ static char **take_strings(const char **p, const char *end) {
 }
 
 static void start(uint32_t id, const char *p, const char *end) {
-  if (end - p < 1) _exit(3);
+  if (end - p < 1) end_everything(3);
   int new_session = (*p++ & 1) != 0;
   const char *path = take_string(&p, end);
   const char *cwd = path ? take_string(&p, end) : NULL;
   char **argv = cwd ? take_strings(&p, end) : NULL;
   char **envp = argv ? take_strings(&p, end) : NULL;
-  if (envp == NULL) _exit(3);
+  if (envp == NULL || p != end) end_everything(3);
 
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   int error = 0;
@@ -181,7 +198,7 @@ static void start(uint32_t id, const char *p, const char *end) {
 }
 
 static void command(const char *frame, uint32_t length) {
-  if (length < 5) _exit(3);
+  if (length < 5) end_everything(3);
   char op = frame[0];
   uint32_t id;
   memcpy(&id, frame + 1, 4);
@@ -189,14 +206,15 @@ static void command(const char *frame, uint32_t length) {
   if (op == 'S') return start(id, p, end);
   struct child *c = find(id);
   if (c == NULL) return; /* already over */
+  if (end - p != 1 || (*p != 1 && *p != 2)) end_everything(3);
+  int which = *p - 1;
   if (op == 'D') {
-    end_stream(c, 0);
-    end_stream(c, 1);
+    end_stream(c, which);
     forget_if_over(c);
-  } else if ((op == 'P' || op == 'R') && p < end && (*p == 1 || *p == 2)) {
-    c->paused[*p - 1] = op == 'P';
+  } else if (op == 'P' || op == 'R') {
+    c->paused[which] = op == 'P';
   } else {
-    _exit(3);
+    end_everything(3);
   }
 }
 
@@ -218,22 +236,15 @@ static void reap(void) {
   }
 }
 
-/* The host is gone: nothing of its children may outlive it. */
-static void end_everything(void) {
-  for (int i = 0; i < nchildren; i++) {
-    if (children[i].exited) continue;
-    kill(-children[i].pid, SIGKILL);
-    kill(children[i].pid, SIGKILL);
-  }
-  _exit(0);
-}
-
 int main(void) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sigfd < 0) return 1;
   fcntl(STDIN_FILENO, F_SETFD, FD_CLOEXEC);
@@ -261,7 +272,7 @@ int main(void) {
       }
     if (poll(fds, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;
-      return 1;
+      end_everything(1);
     }
     for (int i = 2; i < n; i++) {
       if (!fds[i].revents) continue;
@@ -286,19 +297,19 @@ int main(void) {
     if (fds[0].revents) {
       if (capacity - have < CHUNK) {
         capacity = capacity ? capacity * 2 : 2 * CHUNK;
-        if (capacity > MAX_FRAME + CHUNK) _exit(3);
+        if (capacity > MAX_FRAME + CHUNK) end_everything(3);
         input = realloc(input, capacity);
-        if (input == NULL) _exit(3);
+        if (input == NULL) end_everything(3);
       }
       ssize_t got = read(STDIN_FILENO, input + have, capacity - have);
       if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) end_everything();
+      if (got <= 0) end_everything(0);
       have += (size_t)got;
       size_t used = 0;
       while (have - used >= 4) {
         uint32_t length;
         memcpy(&length, input + used, 4);
-        if (length > MAX_FRAME) _exit(3);
+        if (length > MAX_FRAME) end_everything(3);
         if (have - used - 4 < length) break;
         command(input + used + 4, length);
         used += 4 + length;

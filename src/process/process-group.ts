@@ -377,7 +377,7 @@ function startChild(spec: ProcessSpec, launch: Launch): ChildProcess | HelperChi
   if (path === null) {
     throw new SpawnError('ENOENT', spec.command, `spawn ${spec.command} ENOENT`);
   }
-  return viaHelper.spawn(path, launch.args, {
+  return viaHelper.spawn(path, launch.command, launch.args, {
     cwd: spec.cwd,
     env: launch.env,
     detached: launch.detached,

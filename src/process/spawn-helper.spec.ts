@@ -48,11 +48,14 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
 
   /** `script` run by sh in `dir`, leading a new session, with an empty environment. */
   const shell = (script: string): HelperChild =>
-    helper.spawn(SH, ['-c', script], { cwd: dir, env: {}, detached: true });
+    helper.spawn(SH, 'sh', ['-c', script], { cwd: dir, env: {}, detached: true });
 
-  /** A child that starts `sleep 30` in the background and waits for it; resolves to its pid. */
-  async function withSleeper(): Promise<{ child: HelperChild; sleeper: number }> {
-    const child = shell('sleep 30 & echo $!; wait');
+  /**
+   * A child that starts `sleep 30` in the background (holding its pipes), then does `then`;
+   * resolves once it printed the sleeper's pid.
+   */
+  async function withSleeper(then = 'wait'): Promise<{ child: HelperChild; sleeper: number }> {
+    const child = shell(`sleep 30 & echo $!; ${then}`);
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.resume();
@@ -63,6 +66,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
   it('runs the command in cwd with exactly the given environment, stdin empty, and reports its output and exit', async () => {
     const child = helper.spawn(
       SH,
+      'sh',
       ['-c', 'pwd; env | sort; cat; echo oops >&2; exit 7', 'ignored-arg0'],
       { cwd: dir, env: { ONLY: 'this', OTHER: undefined }, detached: true },
     );
@@ -79,6 +83,45 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     expect(child.pid).toEqual(expect.any(Number));
   });
 
+  it('gives the child the argv[0] it was asked for, not the path it runs', async () => {
+    const child = helper.spawn(SH, 'the-shell', ['-c', 'cat /proc/$$/cmdline'], {
+      cwd: dir,
+      env: {},
+      detached: true,
+    });
+    expect((await outcome(child)).stdout.split('\0')[0]).toBe('the-shell');
+  });
+
+  it.each([
+    ['an argument', [SH, 'sh', ['-c', 'env\0\x01\0\0\0LD_PRELOAD=/tmp/evil.so'], {}]],
+    ['an environment value', [SH, 'sh', ['-c', 'env'], { A: 'x\0y' }]],
+    ['the working directory', [SH, 'sh', ['-c', 'pwd'], {}, '/tmp\0/etc']],
+  ] as const)(
+    'refuses a null byte in %s, as Node does, starting nothing',
+    (_what, [path, argv0, args, env, cwd]) => {
+      expect(() =>
+        helper.spawn(path, argv0, args, { cwd: cwd ?? dir, env, detached: true }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    },
+  );
+
+  it('keeps reading one stream after the child closed the other', async () => {
+    expect(await outcome(shell('exec >&-; sleep 0.3; echo still here >&2'))).toEqual({
+      stdout: '',
+      stderr: 'still here\n',
+      code: 0,
+      signal: null,
+    });
+  });
+
+  it('ignores SIGTERM and SIGINT sent to it (they are for the host`s group, which it is in)', async () => {
+    const helperPid = Number((await outcome(shell('echo $PPID'))).stdout);
+    const child = shell('sleep 0.5; echo alive');
+    process.kill(helperPid, 'SIGTERM');
+    process.kill(helperPid, 'SIGINT');
+    expect(await outcome(child)).toMatchObject({ stdout: 'alive\n', code: 0 });
+  });
+
   it('starts the child as the leader of a new session when detached, in the helper`s group otherwise', async () => {
     const script = 'echo $$ $(ps -o pgid= -p $$) $(ps -o sid= -p $$)';
     const led = await outcome(shell(script));
@@ -87,7 +130,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     expect(sid).toBe(pid);
 
     const plain = await outcome(
-      helper.spawn(SH, ['-c', script], { cwd: dir, env: {}, detached: false }),
+      helper.spawn(SH, 'sh', ['-c', script], { cwd: dir, env: {}, detached: false }),
     );
     const [ownPid, ownPgid] = plain.stdout.trim().split(/\s+/).map(Number);
     expect(ownPgid).not.toBe(ownPid);
@@ -106,7 +149,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
       'EACCES',
     ],
   ])('reports %s as an error with its errno name, and goes on', async (_what, command, code) => {
-    const child = helper.spawn(command(), [], { cwd: dir, env: {}, detached: true });
+    const child = helper.spawn(command(), 'cmd', [], { cwd: dir, env: {}, detached: true });
     const [error] = (await once(child, 'error')) as [NodeJS.ErrnoException];
     expect(error.code).toBe(code);
     expect(error.message).toContain(code);
@@ -122,11 +165,16 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
 
   it('stops reading a stream its reader paused (the child blocks on the full pipe) and goes on when resumed', async () => {
     const total = 4 * 1024 * 1024;
-    const child = helper.spawn(SH, ['-c', `head -c ${total} /dev/zero; echo all written >&2`], {
-      cwd: dir,
-      env: { PATH: process.env.PATH },
-      detached: true,
-    });
+    const child = helper.spawn(
+      SH,
+      'sh',
+      ['-c', `head -c ${total} /dev/zero; echo all written >&2`],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH },
+        detached: true,
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.pause();
@@ -169,5 +217,20 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     const { child, sleeper } = await withSleeper();
     helper.stop();
     await until(() => !isProcessAlive(sleeper) && !isProcessAlive(child.pid!));
+  });
+
+  it('kills the group of a child that exited when its input ends, if a member still holds the pipes', async () => {
+    const { child, sleeper } = await withSleeper('exit 0');
+    await until(() => child.exitCode === 0);
+    helper.stop();
+    await until(() => !isProcessAlive(sleeper));
+  });
+
+  it("starts a new helper after stop() and keeps the old one's end apart from the new one's children", async () => {
+    const old = await withSleeper();
+    helper.stop();
+    const next = shell('sleep 0.5; echo new');
+    await until(() => !isProcessAlive(old.sleeper));
+    expect(await outcome(next)).toMatchObject({ stdout: 'new\n', code: 0, signal: null });
   });
 });

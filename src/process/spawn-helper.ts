@@ -15,10 +15,11 @@ import { Readable } from 'node:stream';
  *
  * `HelperChild` has the part of `ChildProcess` that `runProcess` uses (`spawn`, `error`, `exit`
  * and `close` events, `stdout`/`stderr` streams with back pressure, `pid`, `kill`), so the same
- * guarantees hold: no shell, stdin /dev/null, the environment given and nothing else, a new
- * session when asked. If the helper dies, its children's groups are killed and each ends as
- * killed by SIGKILL; the next spawn starts a new helper. When the helper's stdin ends (the host is
- * gone), it kills its children itself.
+ * guarantees hold: no shell, stdin /dev/null, the environment given and nothing else (a null byte
+ * in any string is refused, as Node's spawn refuses it), a new session when asked. If the helper
+ * dies, its children's groups are killed and each ends as killed by SIGKILL; the next spawn
+ * starts a new helper. When the helper must end (its stdin ended: the host is gone), it kills its
+ * children's groups itself; it ignores SIGINT, SIGTERM and SIGHUP, as the host does.
  */
 
 /** The built helper, from `src/process` (ts-node) or `dist/src/process` (the build). */
@@ -80,8 +81,9 @@ class ChildStream extends Readable {
     this.onPause(false);
   }
 
+  /** Given up before it ended (its reader destroyed it): the helper closes its pipe. */
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.onDrop();
+    if (!this.ended) this.onDrop();
     done(error);
   }
 }
@@ -103,9 +105,9 @@ export class HelperChild extends EventEmitter {
     super();
     const pause = (stream: number) => (paused: boolean) =>
       send(paused ? 'P' : 'R', Buffer.from([stream]));
-    const drop = () => send('D');
-    this.stdout = new ChildStream(pause(1), drop);
-    this.stderr = new ChildStream(pause(2), drop);
+    const drop = (stream: number) => () => send('D', Buffer.from([stream]));
+    this.stdout = new ChildStream(pause(1), drop(1));
+    this.stderr = new ChildStream(pause(2), drop(2));
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
@@ -228,68 +230,51 @@ function u32(value: number): Buffer {
   return buffer;
 }
 
-/** One helper process and the children it started. */
-export class SpawnHelper {
-  private process: ChildProcess | null = null;
-  private readonly children = new Map<number, HelperChild>();
-  private nextId = 1;
+/** Largest start request sent: far above what exec takes (E2BIG), far below the helper's limit. */
+const MAX_START_BYTES = 8 * 1024 * 1024;
 
-  constructor(private readonly path: string) {}
-
-  /**
-   * Starts `command` (a path, absolute or relative to `cwd`, as found on PATH) with `args`; the
-   * child reports `spawn` or `error` (with the errno's name as `code`) when the helper answered.
-   */
-  spawn(command: string, args: readonly string[], options: HelperSpawnOptions): HelperChild {
-    const helper = this.running();
-    const id = this.nextId++;
-    const send = (op: string, extra: Buffer = Buffer.alloc(0)): void => {
-      if (helper.stdin?.writable) helper.stdin.write(this.frame(op, id, [extra]));
-    };
-    const child = new HelperChild(command, send);
-    this.children.set(id, child);
-    this.holdLoop(true);
-    const env = Object.entries(options.env)
-      .filter((entry): entry is [string, string] => entry[1] !== undefined)
-      .map(([name, value]) => `${name}=${value}`);
-    send(
-      'S',
-      Buffer.concat([
-        Buffer.from([options.detached ? 1 : 0]),
-        ...nulTerminated([command, options.cwd]),
-        u32(args.length + 1),
-        ...nulTerminated([command, ...args]),
-        u32(env.length),
-        ...nulTerminated(env),
-      ]),
-    );
-    return child;
+/** A string the helper passes on as a C string: a NUL inside would end it early (or forge more). */
+function cString(value: string, what: string): string {
+  if (value.includes('\0')) {
+    throw Object.assign(new TypeError(`${what} must not contain null bytes`), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
   }
+  return value;
+}
 
-  /** Ends the helper (its stdin closes: it kills what is left of its children and exits). */
-  stop(): void {
-    this.process?.stdin?.end();
-    this.process = null;
-  }
+/** One helper process and the children it started: what it reports is about these only. */
+class Connection {
+  readonly children = new Map<number, HelperChild>();
 
-  private frame(op: string, id: number, payload: Buffer[]): Buffer {
-    const body = Buffer.concat([Buffer.from(op), u32(id), ...payload]);
-    return Buffer.concat([u32(body.length), body]);
-  }
-
-  private running(): ChildProcess {
-    if (this.process !== null) return this.process;
-    const helper = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(
+    readonly process: ChildProcess,
+    private readonly onIdle: (connection: Connection, idle: boolean) => void,
+  ) {
     const reader = new FrameReader((frame) => this.receive(frame));
-    helper.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
-    helper.stdin.on('error', () => undefined);
-    helper.once('exit', () => this.lost(helper));
-    helper.once('error', () => this.lost(helper));
-    this.process = helper;
-    return helper;
+    process.stdout!.on('data', (chunk: Buffer) => reader.push(chunk));
+    process.stdin!.on('error', () => undefined);
+    // 'close', not 'exit': every frame the helper wrote has been read by then.
+    process.once('close', () => this.lost());
+    process.once('error', () => this.lost());
+  }
+
+  send(frame: Buffer): void {
+    if (this.process.stdin?.writable) this.process.stdin.write(frame);
+  }
+
+  add(id: number, child: HelperChild): void {
+    this.children.set(id, child);
+    if (this.children.size === 1) this.onIdle(this, false);
+  }
+
+  private forget(id: number): void {
+    this.children.delete(id);
+    if (this.children.size === 0) this.onIdle(this, true);
   }
 
   private receive(frame: Buffer): void {
+    if (frame.length < 5) return;
     const op = String.fromCharCode(frame[0]);
     const id = frame.readUInt32LE(1);
     const child = this.children.get(id);
@@ -318,30 +303,11 @@ export class SpawnHelper {
     }
   }
 
-  private forget(id: number): void {
-    this.children.delete(id);
-    if (this.children.size === 0) this.holdLoop(false);
-  }
-
-  /**
-   * Whether the helper keeps this process's event loop alive: while it has children, as a child
-   * started by Node's spawn would; not when idle, so a process with nothing else to do can end.
-   */
-  private holdLoop(hold: boolean): void {
-    const helper = this.process;
-    if (helper === null) return;
-    const handles = [helper, helper.stdout as Socket, helper.stdin as unknown as Socket];
-    for (const handle of handles) {
-      if (hold) handle.ref();
-      else handle.unref();
-    }
-  }
-
   /** The helper went away: its children are ended, and each ends as killed. */
-  private lost(helper: ChildProcess): void {
-    if (this.process === helper) this.process = null;
+  private lost(): void {
     const orphans = [...this.children.values()];
     this.children.clear();
+    this.onIdle(this, true);
     for (const child of orphans) {
       if (child.pid === undefined) {
         child.failed(constants.errno.EPIPE);
@@ -353,5 +319,83 @@ export class SpawnHelper {
       }
       child.closed();
     }
+  }
+}
+
+/** Starts children through a helper process, started on first use and again after it died. */
+export class SpawnHelper {
+  private connection: Connection | null = null;
+  private nextId = 1;
+
+  constructor(private readonly path: string) {}
+
+  /**
+   * Starts the executable at `path` (absolute, as found on PATH) with `argv0` and `args`; the
+   * child reports `spawn` or `error` (with the errno's name as `code`) when the helper answered.
+   * Throws, as Node's spawn does, for a null byte in any string, and E2BIG for a request past
+   * MAX_START_BYTES.
+   */
+  spawn(
+    path: string,
+    argv0: string,
+    args: readonly string[],
+    options: HelperSpawnOptions,
+  ): HelperChild {
+    const env = Object.entries(options.env)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([name, value]) => cString(`${name}=${value}`, `environment variable ${name}`));
+    const request = Buffer.concat([
+      Buffer.from([options.detached ? 1 : 0]),
+      ...nulTerminated([cString(path, 'the command'), cString(options.cwd, 'cwd')]),
+      u32(args.length + 1),
+      ...nulTerminated([argv0, ...args].map((arg) => cString(arg, 'an argument'))),
+      u32(env.length),
+      ...nulTerminated(env),
+    ]);
+    if (request.length > MAX_START_BYTES) {
+      throw Object.assign(new Error(`spawn ${argv0} E2BIG`), { code: 'E2BIG' });
+    }
+    const connection = this.running();
+    const id = this.nextId++;
+    const child = new HelperChild(argv0, (op, extra = EMPTY) =>
+      connection.send(frame(op, id, extra)),
+    );
+    connection.add(id, child);
+    connection.send(frame('S', id, request));
+    return child;
+  }
+
+  /** Ends the helper (its stdin closes: it kills what is left of its children and exits). */
+  stop(): void {
+    this.connection?.process.stdin?.end();
+    this.connection = null;
+  }
+
+  private running(): Connection {
+    if (this.connection !== null) return this.connection;
+    const helper = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const connection = new Connection(helper, (of, idle) => holdLoop(of.process, !idle));
+    helper.once('exit', () => {
+      if (this.connection === connection) this.connection = null;
+    });
+    this.connection = connection;
+    return connection;
+  }
+}
+
+function frame(op: string, id: number, payload: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(op), u32(id), payload]);
+  return Buffer.concat([u32(body.length), body]);
+}
+
+/**
+ * Whether a helper keeps this process's event loop alive: while it has children, as a child
+ * started by Node's spawn would; not when idle, so a process with nothing else to do can end.
+ */
+function holdLoop(helper: ChildProcess, hold: boolean): void {
+  const handles = [helper, helper.stdout as Socket, helper.stdin as unknown as Socket];
+  for (const handle of handles) {
+    if (hold) handle.ref();
+    else handle.unref();
   }
 }
