@@ -9,7 +9,8 @@ import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-hel
 /**
  * WHERE CHILD PROCESSES ARE SPAWNED AND KILLED. Every child of the server (the Claude CLI, test
  * commands) runs through `runProcess`: never a shell, stdin closed, its own process group, and the
- * whole group killed when the subscriber unsubscribes.
+ * whole group killed when the subscriber unsubscribes. It is started by the spawn helper
+ * (`spawn-helper.ts`) where that was built, else by Node's spawn (`startChild`).
  */
 
 export type ProcessEvent =

@@ -22,7 +22,7 @@ async function outcome(child: HelperChild): Promise<{
   return { stdout, stderr, code, signal };
 }
 
-/** Resolves once `check` holds, asking on every turn of the event loop. */
+/** Resolves once `check` holds, asking every 10 ms. */
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
