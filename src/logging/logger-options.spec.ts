@@ -81,7 +81,7 @@ describe('logger options', () => {
     });
   });
 
-  it("writes a request answered outside pino-http as pino-http does, secrets in its values blanked, the root's redaction unchanged", async () => {
+  it("writes the line of a request answered outside pino-http with pino-http's fields, secrets in its values blanked, the root's redaction unchanged", async () => {
     const req = {
       method: 'GET',
       url: `/api/v1/tasks/${KEY}/status?token=t`,

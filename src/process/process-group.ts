@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Observable, Subscription } from 'rxjs';
 import { bwrapArgs, ChildIsolation, findOnPath, installationOf } from 'src/process/child-isolation';
 import { underGroupLeader } from 'src/process/group-leader';
+import { signalGroup } from 'src/process/signal-group';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
 /**
@@ -228,14 +229,6 @@ export function isProcessGroupAlive(pgid: number): boolean {
   if (leader !== null && leader.pgrp === pgid && !isZombie(leader.state)) return true;
   const members = liveGroupMembers(pgid);
   return members === null ? true : members.length > 0;
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
 }
 
 async function waitForGroupExit(pgid: number, ms: number): Promise<boolean> {

@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { signalGroup } from 'src/process/signal-group';
 
 /**
  * THE SPAWN HELPER'S CLIENT: children started by `native/spawn-helper.c` (built into
@@ -160,13 +161,13 @@ export class HelperChild extends EventEmitter {
   }
 }
 
+/** The group the leader `pid` made (a group leader forms it once it runs), and the leader. */
 function signalGroupAndLeader(pid: number, signal: NodeJS.Signals): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, signal);
-    } catch {
-      // Not there (yet or any more): the group forms when its leader runs.
-    }
+  signalGroup(pid, signal);
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone already.
   }
 }
 
@@ -247,10 +248,7 @@ function cString(value: string, what: string): string {
 class Connection {
   readonly children = new Map<number, HelperChild>();
 
-  constructor(
-    readonly process: ChildProcess,
-    private readonly onIdle: (connection: Connection, idle: boolean) => void,
-  ) {
+  constructor(readonly process: ChildProcess) {
     const reader = new FrameReader((frame) => this.receive(frame));
     process.stdout!.on('data', (chunk: Buffer) => reader.push(chunk));
     process.stdin!.on('error', () => undefined);
@@ -265,12 +263,12 @@ class Connection {
 
   add(id: number, child: HelperChild): void {
     this.children.set(id, child);
-    if (this.children.size === 1) this.onIdle(this, false);
+    if (this.children.size === 1) this.holdLoop(true);
   }
 
   private forget(id: number): void {
     this.children.delete(id);
-    if (this.children.size === 0) this.onIdle(this, true);
+    if (this.children.size === 0) this.holdLoop(false);
   }
 
   private receive(frame: Buffer): void {
@@ -303,11 +301,27 @@ class Connection {
     }
   }
 
+  /**
+   * Whether the helper keeps this process's event loop alive: while it has children, as a child
+   * started by Node's spawn would; not when idle, so a process with nothing else to do can end.
+   */
+  private holdLoop(hold: boolean): void {
+    const handles = [
+      this.process,
+      this.process.stdout as Socket,
+      this.process.stdin as unknown as Socket,
+    ];
+    for (const handle of handles) {
+      if (hold) handle.ref();
+      else handle.unref();
+    }
+  }
+
   /** The helper went away: its children are ended, and each ends as killed. */
   private lost(): void {
     const orphans = [...this.children.values()];
     this.children.clear();
-    this.onIdle(this, true);
+    this.holdLoop(false);
     for (const child of orphans) {
       if (child.pid === undefined) {
         child.failed(constants.errno.EPIPE);
@@ -374,7 +388,7 @@ export class SpawnHelper {
   private running(): Connection {
     if (this.connection !== null) return this.connection;
     const helper = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const connection = new Connection(helper, (of, idle) => holdLoop(of.process, !idle));
+    const connection = new Connection(helper);
     helper.once('exit', () => {
       if (this.connection === connection) this.connection = null;
     });
@@ -386,16 +400,4 @@ export class SpawnHelper {
 function frame(op: string, id: number, payload: Buffer): Buffer {
   const body = Buffer.concat([Buffer.from(op), u32(id), payload]);
   return Buffer.concat([u32(body.length), body]);
-}
-
-/**
- * Whether a helper keeps this process's event loop alive: while it has children, as a child
- * started by Node's spawn would; not when idle, so a process with nothing else to do can end.
- */
-function holdLoop(helper: ChildProcess, hold: boolean): void {
-  const handles = [helper, helper.stdout as Socket, helper.stdin as unknown as Socket];
-  for (const handle of handles) {
-    if (hold) handle.ref();
-    else handle.unref();
-  }
 }

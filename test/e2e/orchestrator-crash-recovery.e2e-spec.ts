@@ -124,7 +124,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     await eventually('the process host to exit', () => !isProcessAlive(host!));
   });
 
-  it('SIGKILL of the server and its process host alone: the spawn helper ends the agent at once', async () => {
+  it('SIGKILL of the server and its process host (not its group): the spawn helper ends the agent at once', async () => {
     const first = await startServer();
     const id = await startTask(
       first.url,
