@@ -232,9 +232,10 @@ describe.each([
     expect(isProcessAlive(grandchild)).toBe(true);
     expect(isProcessGroupAlive(leader)).toBe(true);
     sub.unsubscribe();
-    expect(await waitFor(() => !isProcessAlive(leader) && !isProcessAlive(grandchild), 5000)).toBe(
-      true,
-    );
+    // The middle process dies with them but need not be gone at the same instant: wait for all.
+    const gone = () =>
+      !isProcessAlive(leader) && !isProcessAlive(grandchild) && !isProcessGroupAlive(leader);
+    expect(await waitFor(gone, 5000)).toBe(true);
     expect(isProcessGroupAlive(leader)).toBe(false);
   });
 
