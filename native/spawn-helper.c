@@ -1,13 +1,15 @@
 /*
- * spawn-helper: starts child processes for the process host with posix_spawn, which glibc runs
- * as clone(CLONE_VM | CLONE_VFORK): the parent's memory is not copied, where Node's spawn forks
- * the whole host first (milliseconds of the host's CPU per child; see test/bench/RESULTS.md).
- * The host (src/process/spawn-helper.ts) talks to it over its stdin and stdout in frames:
+ * spawn-helper: starts child processes for the server (or its process host) with posix_spawn,
+ * which glibc runs as clone(CLONE_VM | CLONE_VFORK): the parent's memory is not copied, where
+ * Node's spawn forks the whole calling process first (milliseconds of CPU per child; see
+ * test/bench/RESULTS.md). The host, here the process that started the helper
+ * (src/process/spawn-helper.ts), talks to it over its stdin and stdout in frames:
  *
  *   frame := u32 length (little-endian, of what follows) | u8 op | u32 id | payload
  *
  * host -> helper
- *   'S' start child `id`: u8 flags (1: lead a new session), then NUL-terminated strings: the
+ *   'S' start child `id`: u8 flags (1: lead a new session; 2: lead a new process group in the
+ *       helper's session), then NUL-terminated strings: the
  *       executable's path, the working directory, u32 argc and argc strings (argv), u32 envc and
  *       envc strings (the whole environment). stdin is /dev/null, stdout and stderr are pipes.
  *   'P' / 'R' stop / go on reading stream u8 (1 stdout, 2 stderr) of `id` (the host's buffer is full)
@@ -149,7 +151,8 @@ static char **take_strings(const char **p, const char *end) {
 
 static void start(uint32_t id, const char *p, const char *end) {
   if (end - p < 1) end_everything(3);
-  int new_session = (*p++ & 1) != 0;
+  int new_session = (*p & 1) != 0;
+  int new_group = (*p++ & 2) != 0;
   const char *path = take_string(&p, end);
   const char *cwd = path ? take_string(&p, end) : NULL;
   char **argv = cwd ? take_strings(&p, end) : NULL;
@@ -176,8 +179,11 @@ static void start(uint32_t id, const char *p, const char *end) {
     posix_spawnattr_init(&attr);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                        (new_session ? POSIX_SPAWN_SETSID : 0));
+                                        (new_session ? POSIX_SPAWN_SETSID
+                                         : new_group ? POSIX_SPAWN_SETPGROUP
+                                                     : 0));
     error = posix_spawn(&pid, path, &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);

@@ -38,6 +38,12 @@ export interface ProcessSpec {
    * this process's session. Absent or null: the child leads a new session (`group-leader.ts`).
    */
   groupLeader?: string | null;
+  /**
+   * The spawn helper that starts the child, which then leads a new process group in the helper's
+   * session (`groupLeader` is not used). Absent: this process's own helper, started on first use
+   * in this process's session. A child that runs as another user is started by Node's spawn.
+   */
+  spawnHelper?: SpawnHelper;
 }
 
 /** Error raised when the command cannot be started; `code` is the errno name (ENOENT, EACCES...). */
@@ -278,17 +284,22 @@ interface Launch {
   args: string[];
   env: NodeJS.ProcessEnv;
   ids: { uid?: number; gid?: number };
-  /** The child leads a new session (else its group leader `timeout` made it a new group). */
-  detached: boolean;
+  /**
+   * How the child gets its process group: it leads a new session; its spawn helper makes it
+   * lead a new group in the helper's session; or its group leader `timeout` makes one.
+   */
+  leads: 'session' | 'group' | 'led';
 }
 
 /**
- * What is actually spawned for `spec`: `isolatedLaunchOf`, under its group leader when it has
- * one, else leading a new session.
+ * What is actually spawned for `spec`: `isolatedLaunchOf`, leading a new group in the session of
+ * the spawn helper the spec names, else under its group leader when it has one, else leading a
+ * new session.
  */
 function launchOf(spec: ProcessSpec): Launch {
   const launch = isolatedLaunchOf(spec);
-  if (!spec.groupLeader) return { ...launch, detached: true };
+  if (spec.spawnHelper && launch.ids.uid === undefined) return { ...launch, leads: 'group' };
+  if (!spec.groupLeader) return { ...launch, leads: 'session' };
   const led = underGroupLeader(
     spec.groupLeader,
     launch.command,
@@ -300,7 +311,7 @@ function launchOf(spec: ProcessSpec): Launch {
     throw new SpawnError(led.error, spec.command, `spawn ${spec.command} ${led.error}`);
   }
   const [command, ...args] = led.argv;
-  return { ...launch, command, args, detached: false };
+  return { ...launch, command, args, leads: 'led' };
 }
 
 /**
@@ -309,7 +320,7 @@ function launchOf(spec: ProcessSpec): Launch {
  * its real path (checked here, so a missing command is ENOENT as without a sandbox), with the
  * command's own installation shown read-only.
  */
-function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'detached'> {
+function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'leads'> {
   const { identity, sandbox } = spec.isolation;
   const env = identity
     ? { ...spec.env, HOME: identity.home, USER: identity.user, LOGNAME: identity.user }
@@ -353,13 +364,13 @@ function helper(): SpawnHelper | null {
  * built. The helper is given the command's path: as found on PATH, or relative to `cwd`.
  */
 function startChild(spec: ProcessSpec, launch: Launch): ChildProcess | HelperChild {
-  const viaHelper = launch.ids.uid === undefined ? helper() : null;
+  const viaHelper = launch.ids.uid === undefined ? (spec.spawnHelper ?? helper()) : null;
   if (viaHelper === null) {
     return spawn(launch.command, launch.args, {
       cwd: spec.cwd,
       env: launch.env,
       shell: false,
-      detached: launch.detached,
+      detached: launch.leads === 'session',
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
       ...launch.ids,
@@ -374,7 +385,8 @@ function startChild(spec: ProcessSpec, launch: Launch): ChildProcess | HelperChi
   return viaHelper.spawn(path, launch.command, launch.args, {
     cwd: spec.cwd,
     env: launch.env,
-    detached: launch.detached,
+    detached: launch.leads === 'session',
+    newGroup: launch.leads === 'group',
   });
 }
 

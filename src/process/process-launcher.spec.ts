@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lastValueFrom, map, tap, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
@@ -23,6 +25,11 @@ const PRINT_GROUP = `
   const stat = require('fs').readFileSync('/proc/self/stat', 'utf8');
   const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
   console.log(JSON.stringify({ pgrp: Number(pgrp), session: Number(session) }))`;
+
+/** Resolves once `check` holds, asking every 10 ms. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 const stdoutOf = (events: ProcessEvent[]): string =>
   Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString();
@@ -52,7 +59,7 @@ describe('ProcessLauncher', () => {
     );
   });
 
-  it('says so when it starts its host without a built spawn helper, and not otherwise', async () => {
+  it('says so when no spawn helper was built, and not otherwise', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const missing = jest.spyOn(spawnHelper, 'spawnHelperPath').mockReturnValue(null);
     const without = new ProcessLauncher();
@@ -87,7 +94,7 @@ describe('ProcessLauncher', () => {
     }
   });
 
-  it("runs children in the host's session, apart from the server's, each leading its own process group", async () => {
+  it("runs children in its spawn helper's session, apart from the server's, each leading its own process group", async () => {
     const run = () => lastValueFrom(launcher.run(nodeScript(PRINT_GROUP)).pipe(toArray()));
     const [first, second] = (await Promise.all([run(), run()])).map((events) => ({
       spawned: events.find((e) => e.type === 'spawned')!,
@@ -103,9 +110,16 @@ describe('ProcessLauncher', () => {
     expect(first.pgrp).not.toBe(second.pgrp);
   });
 
-  it('ends the runs of a host that dies as killed by SIGKILL', async () => {
+  it.each([
+    ['its own spawn helper', false],
+    ['the process host (no spawn helper built)', true],
+  ])('ends the runs started by %s as killed by SIGKILL when it dies', async (_what, noHelper) => {
+    const missing = noHelper
+      ? jest.spyOn(spawnHelper, 'spawnHelperPath').mockReturnValue(null)
+      : null;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const dying = new ProcessLauncher();
-    // The child's session is the host's: the host leads the session it was forked into.
+    // The child's session is its starter's: the helper and the host each lead a session.
     const script = `${PRINT_GROUP}; setInterval(() => {}, 1000);`;
     let childGroup = 0;
     try {
@@ -123,9 +137,35 @@ describe('ProcessLauncher', () => {
       expect(events.map((e) => e.type)).toEqual(['spawned', 'stdout', 'exit']);
       expect(events[2]).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
     } finally {
-      // The child outlived its host: it is this test's to end.
+      // The child outlived its starter: it is this test's to end.
       if (childGroup > 0) process.kill(-childGroup, 'SIGKILL');
+      missing?.mockRestore();
+      warn.mockRestore();
       await dying.onModuleDestroy();
+    }
+  });
+
+  it("has the host end a child it started itself once the child's directory's deadline passed (the host was told of its group)", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+    const supervised = new ProcessLauncher();
+    try {
+      // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
+      const events: ProcessEvent[] = [];
+      const done = lastValueFrom(
+        supervised
+          .run({ ...nodeScript(''), command: 'env', args: ['-i', 'sleep', '600'], cwd: dir })
+          .pipe(
+            tap((event) => events.push(event)),
+            toArray(),
+          ),
+      );
+      await until(() => events.some((e) => e.type === 'spawned'));
+      supervised.supervise(dir, Date.now(), 200);
+      const ended = await done;
+      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
+    } finally {
+      await supervised.onModuleDestroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -6,7 +6,8 @@ import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
 import { TurnTakingQueue } from 'src/common';
 import { AppConfig } from 'src/config';
-import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
+import { LocalChildren } from 'src/process/local-children';
 import { ProcessEvent, ProcessSpec, SpawnError } from 'src/process/process-group';
 import { spawnHelperPath } from 'src/process/spawn-helper';
 
@@ -29,17 +30,22 @@ interface Run {
   subscriber: Subscriber<ProcessEvent>;
   command: string;
   ended: boolean;
+  /** Started by this process's own spawn helper (`local-children.ts`), not by the host. */
+  local: boolean;
   /** The async context of the subscriber (a task's log fields): its events are delivered in it. */
   context: AsyncResource;
 }
 
 /**
  * WHERE CHILD PROCESSES ARE STARTED: every child of the server (agent turns, test commands, git)
- * is started by the process host (`host/process-host.ts`), a small process forked once, so the
- * server's event loop never blocks in fork/exec. Its events are delivered one per turn of the
- * loop, in order, so a burst of them cannot hold the loop (`turn-taking-queue.ts`). The host and
- * its children share a scheduling group (a session) apart from the server's, and run CHILD_NICE
- * steps nicer than the server, so the server's own work goes first on a busy machine.
+ * is started without fork or exec on the server's event loop: by the server's own spawn helper
+ * (`local-children.ts`) where that was built, else (and for children that run as another user,
+ * RUN_AS_USER, which `posix_spawn` cannot do) by the process host (`host/process-host.ts`), a
+ * small process forked once. The host supervises both kinds by lease. Events are delivered one
+ * per turn of the loop, in order, so a burst of them cannot hold the loop
+ * (`turn-taking-queue.ts`). Children run in a scheduling group (a session: the helper's or the
+ * host's) apart from the server's, CHILD_NICE steps nicer than the server, so the server's own
+ * work goes first on a busy machine.
  * `run` has the contract of `runProcess`: a cold Observable of `spawned`, output and `exit`
  * events; unsubscribing ends the child's process group; a command that cannot start errors with
  * a `SpawnError`.
@@ -53,8 +59,10 @@ interface Run {
 export class ProcessLauncher implements OnModuleDestroy {
   private readonly logger = new Logger(ProcessLauncher.name);
   private host: ChildProcess | null = null;
+  /** The children started through this process's own spawn helper; null where it is not built. */
+  private local: LocalChildren | null | undefined;
   private readonly runs = new Map<number, Run>();
-  /** The host's events, delivered one per turn of the loop (`turn-taking-queue.ts`). */
+  /** The children's events (either way started), one per turn of the loop (`turn-taking-queue.ts`). */
   private readonly deliveries = new TurnTakingQueue();
   private nextId = 1;
   private closed = false;
@@ -68,14 +76,16 @@ export class ProcessLauncher implements OnModuleDestroy {
   run(spec: ProcessSpec): Observable<ProcessEvent> {
     return new Observable<ProcessEvent>((subscriber) => {
       const id = this.nextId++;
+      const local = this.closed || spec.isolation.identity !== null ? null : this.localChildren();
       const run: Run = {
         subscriber,
         command: spec.command,
         ended: false,
+        local: local !== null,
         context: new AsyncResource('ProcessLauncher.run'),
       };
       this.runs.set(id, run);
-      this.sendCommand({
+      const spawn: Extract<HostCommand, { type: 'spawn' }> = {
         type: 'spawn',
         id,
         command: spec.command,
@@ -85,9 +95,15 @@ export class ProcessLauncher implements OnModuleDestroy {
         killGraceMs: spec.killGraceMs,
         isolation: spec.isolation,
         writable: spec.writable,
-      });
+      };
+      if (this.closed) this.fail(id, 'the server is shutting down');
+      else if (local !== null) local.spawn(spawn);
+      else this.sendCommand(spawn);
       return () => {
-        if (!run.ended) this.sendCommand({ type: 'stop', id });
+        if (!run.ended) {
+          if (run.local) this.local?.stop(id);
+          else this.sendCommand({ type: 'stop', id });
+        }
         this.forget(id);
       };
     });
@@ -103,9 +119,13 @@ export class ProcessLauncher implements OnModuleDestroy {
     if (this.host !== null) this.sendCommand({ type: 'release', dir });
   }
 
-  /** Closes the channel: the host ends whatever still runs and exits. */
+  /**
+   * Ends the children started here, then closes the channel: the host ends whatever still runs
+   * and exits.
+   */
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
+    await this.local?.shutdown(SHUTDOWN_GRACE_MS);
     const host = this.host;
     if (host === null) return;
     const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
@@ -114,23 +134,40 @@ export class ProcessLauncher implements OnModuleDestroy {
   }
 
   private sendCommand(command: HostCommand): void {
-    if (this.closed) {
-      if (command.type === 'spawn') this.fail(command.id, 'the server is shutting down');
-      return;
-    }
+    if (this.closed) return;
     const host = this.ensureHost();
     host.send(command);
     this.refWhileBusy(host);
   }
 
-  private ensureHost(): ChildProcess {
-    if (this.host !== null) return this.host;
-    const { script, execArgv } = hostEntry();
-    if (spawnHelperPath() === null) {
+  /** The children started through this process's own spawn helper, or null where it is not built. */
+  private localChildren(): LocalChildren | null {
+    if (this.local !== undefined) return this.local;
+    const path = spawnHelperPath();
+    if (path === null) {
       this.logger.warn(
         "build/spawn-helper is not built (npm ci builds it with a C compiler): the process host starts children with Node's spawn, at several ms more CPU per child",
       );
     }
+    this.local =
+      path === null
+        ? null
+        : new LocalChildren(
+            path,
+            this.nice,
+            (event, delivered) =>
+              this.deliveries.push(() => {
+                this.onEvent(event);
+                delivered();
+              }),
+            (pgid, dir) => this.sendCommand({ type: 'adopt', pgid, dir }),
+          );
+    return this.local;
+  }
+
+  private ensureHost(): ChildProcess {
+    if (this.host !== null) return this.host;
+    const { script, execArgv } = hostEntry();
     const host = fork(script, [String(this.nice)], {
       execArgv,
       serialization: 'advanced',
@@ -149,7 +186,7 @@ export class ProcessLauncher implements OnModuleDestroy {
         );
       }
       // The runs it carried, after the events it sent before it exited.
-      const carried = [...this.runs.keys()];
+      const carried = [...this.runs].flatMap(([id, run]) => (run.local ? [] : [id]));
       this.deliveries.push(() => carried.forEach((id) => this.killed(id)));
     });
     this.host = host;

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
+import { isProcessAlive, isProcessGroupAlive, processStat } from 'src/process/process-group';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
 const SH = '/bin/sh';
@@ -134,6 +134,37 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     );
     const [ownPid, ownPgid] = plain.stdout.trim().split(/\s+/).map(Number);
     expect(ownPgid).not.toBe(ownPid);
+  });
+
+  it('with its own session and niceness: each child with newGroup leads a group in that session, that much nicer', async () => {
+    const own = new SpawnHelper(path!, { ownSession: true, nice: 5 });
+    try {
+      const script = 'echo $$ $(ps -o pgid= -p $$) $(ps -o sid= -p $$) $(ps -o ni= -p $$)';
+      const run = () =>
+        outcome(
+          own.spawn(SH, 'sh', ['-c', script], {
+            cwd: dir,
+            env: { PATH: process.env.PATH },
+            detached: false,
+            newGroup: true,
+          }),
+        );
+      const [first, second] = (await Promise.all([run(), run()])).map((result) =>
+        result.stdout.trim().split(/\s+/).map(Number),
+      );
+      const ownSid = first[2];
+      for (const [pid, pgid, sid, nice] of [first, second]) {
+        expect(pgid).toBe(pid);
+        expect(sid).toBe(ownSid);
+        expect(sid).not.toBe(pid);
+        expect(nice).toBe(Math.min(19, getPriority() + 5));
+      }
+      // The session is the helper's: not this process's.
+      expect(ownSid).not.toBe(processStat('self')!.session);
+      expect(first[0]).not.toBe(second[0]);
+    } finally {
+      own.stop();
+    }
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -48,6 +48,8 @@ export interface HelperSpawnOptions {
   env: NodeJS.ProcessEnv;
   /** Lead a new session (`setsid`). */
   detached: boolean;
+  /** Lead a new process group in the helper's session (`setpgid`); not with `detached`. */
+  newGroup?: boolean;
 }
 
 /** One output stream of a child: pushes what the helper forwards, asks it to pause when full. */
@@ -336,12 +338,27 @@ class Connection {
   }
 }
 
+/** How the helper process itself is started. */
+export interface SpawnHelperOptions {
+  /**
+   * The helper leads a session of its own, where the children it starts with `newGroup` lead
+   * their groups: a scheduling group apart from the starting process's (`group-leader.ts`).
+   * Otherwise it stays in the starting process's session.
+   */
+  ownSession: boolean;
+  /** The helper, and so every child it starts, runs this much nicer than the starting process. */
+  nice: number;
+}
+
 /** Starts children through a helper process, started on first use and again after it died. */
 export class SpawnHelper {
   private connection: Connection | null = null;
   private nextId = 1;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly options: SpawnHelperOptions = { ownSession: false, nice: 0 },
+  ) {}
 
   /**
    * Starts the executable at `path` (absolute, as found on PATH) with `argv0` and `args`; the
@@ -359,7 +376,7 @@ export class SpawnHelper {
       .filter((entry): entry is [string, string] => entry[1] !== undefined)
       .map(([name, value]) => cString(`${name}=${value}`, `environment variable ${name}`));
     const request = Buffer.concat([
-      Buffer.from([options.detached ? 1 : 0]),
+      Buffer.from([options.detached ? 1 : options.newGroup ? 2 : 0]),
       ...nulTerminated([cString(path, 'the command'), cString(options.cwd, 'cwd')]),
       u32(args.length + 1),
       ...nulTerminated([argv0, ...args].map((arg) => cString(arg, 'an argument'))),
@@ -387,7 +404,18 @@ export class SpawnHelper {
 
   private running(): Connection {
     if (this.connection !== null) return this.connection;
-    const helper = spawn(this.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const helper = spawn(this.path, [], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      detached: this.options.ownSession,
+    });
+    // Before the first request is written, so every child inherits it.
+    if (this.options.nice > 0 && helper.pid !== undefined) {
+      try {
+        setPriority(helper.pid, Math.min(19, getPriority() + this.options.nice));
+      } catch {
+        // Gone already: its connection reports that.
+      }
+    }
     const connection = new Connection(helper);
     helper.once('exit', () => {
       if (this.connection === connection) this.connection = null;

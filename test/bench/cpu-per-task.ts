@@ -5,15 +5,16 @@
  * Each task is the full lifecycle through real processes: two fake-CLI turns (the work; then the
  * write-tests turn, which writes a passing node:test file) and one `node --test` run, in its own
  * git-initialised copy of the node-basic fixture. After sixteen warm-up tasks, the server's own CPU
- * time and its process host's are read from /proc before and after a batch of tasks, and so is
- * the CPU of the host's children (every agent, test command and git call, which the host waits
- * for). The ratio is server CPU (server + host) / children CPU for the batch. Where the host
- * starts its children through the spawn helper (`src/process/spawn-helper.ts`, built by `npm ci`),
- * the helper's own CPU counts with the host's and its children's with the children (the helper
- * waits for them, so they are in its /proc times, not the host's).
+ * time, its process host's and its spawn helpers' are read from /proc before and after a batch of
+ * tasks, and so is the CPU of their children (every agent, test command and git call, which they
+ * wait for). The ratio is server CPU (server + host + helpers) / children CPU for the batch. The
+ * server starts its children through its own spawn helper (`src/process/local-children.ts`) where
+ * `npm ci` built it, else through the host; the host has a helper of its own for the children it
+ * starts. A helper's own CPU counts with the server's and its children's with the children (it
+ * waits for them, so they are in its /proc times).
  *
  * With isolation `worktree` (the default for a repository) each task also gets its own git
- * worktree and branch and its work is committed there: about 15 git processes per task besides
+ * worktree and branch and its work is committed there: about 7 git processes per task besides
  * the two agent turns and the test run. With `none` the task works in place.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
@@ -41,12 +42,12 @@ interface RunResult {
 /** Tasks run first and not measured: the server compiles its hot code while it runs them. */
 const WARMUP_TASKS = 16;
 
-/** The host's spawn helper, if it has one. */
-function helperOf(hostPid: number): number | null {
+/** The spawn helper among the children of `pid`, if it has one. */
+function helperOf(pid: number): number | null {
   return (
-    childrenOf(hostPid).find((pid) => {
+    childrenOf(pid).find((child) => {
       try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'spawn-helper';
+        return readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'spawn-helper';
       } catch {
         return false;
       }
@@ -54,7 +55,8 @@ function helperOf(hostPid: number): number | null {
   );
 }
 
-const NO_TIMES: CpuTimes = { selfMs: 0, childrenMs: 0, rssBytes: 0 };
+const sum = (times: readonly CpuTimes[], of: (t: CpuTimes) => number): number =>
+  times.reduce((total, t) => total + of(t), 0);
 
 const DESCRIPTION = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
 
@@ -66,11 +68,12 @@ async function run(tasks: number, isolation: 'worktree' | 'none'): Promise<RunRe
     const sessions = await bench.sessions(tasks, isolation);
     const serverPid = bench.server.child.pid!;
     const hostPid = bench.server.hostPid()!;
-    const helperPid = helperOf(hostPid);
+    // The server's own helper starts its children; the host's, those that run as another user.
+    const helpers = [helperOf(serverPid), helperOf(hostPid)].filter((pid) => pid !== null);
     const times = () => ({
       server: cpuTimes(serverPid),
       host: cpuTimes(hostPid),
-      helper: helperPid === null ? NO_TIMES : cpuTimes(helperPid),
+      helpers: helpers.map((pid) => cpuTimes(pid)),
     });
     const before = times();
     const ids = await bench.submit(sessions, DESCRIPTION);
@@ -80,10 +83,10 @@ async function run(tasks: number, isolation: 'worktree' | 'none'): Promise<RunRe
     return {
       tasks,
       completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
-      spawnHelper: helperPid !== null,
+      spawnHelper: helpers.length > 0,
       serverMs: spent((t) => t.server.selfMs),
-      hostMs: spent((t) => t.host.selfMs + t.helper.selfMs),
-      childrenMs: spent((t) => t.host.childrenMs + t.helper.childrenMs),
+      hostMs: spent((t) => t.host.selfMs + sum(t.helpers, (h) => h.selfMs)),
+      childrenMs: spent((t) => t.host.childrenMs + sum(t.helpers, (h) => h.childrenMs)),
     };
   } finally {
     await bench.stop();

@@ -98,6 +98,18 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     return workspace;
   }
 
+  /**
+   * SIGKILL of the server, its process host and its spawn helper, none of them able to end the
+   * agent first: the helper is stopped before the others die (once its input ended it would).
+   */
+  function killEverything(server: ServerProcess): void {
+    const helper = server.helperPid()!;
+    process.kill(helper, 'SIGSTOP');
+    process.kill(server.hostPid()!, 'SIGKILL');
+    server.child.kill('SIGKILL');
+    process.kill(helper, 'SIGKILL');
+  }
+
   /** Waits until the fake CLI of task `id` hangs in its turn `turn`; returns its process group. */
   async function hungAgent(url: App, id: string, turn: number): Promise<number> {
     const workspace = await workspaceOf(url, id);
@@ -110,21 +122,25 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     return pgid;
   }
 
-  it('SIGKILL of the server: its process host ends the agent at once', async () => {
+  it('SIGKILL of the server and its spawn helper: its process host ends the agent at once', async () => {
     const project = copyFixtureProject('node-basic', work, 'host-ends');
     const first = await startServer();
     const id = await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
     const agent = await hungAgent(first.url, id, 1);
     const host = first.hostPid();
     expect(host).not.toBeNull();
+    // The helper stopped first, so it cannot end the agent when its input ends.
+    const helper = first.helperPid()!;
+    process.kill(helper, 'SIGSTOP');
     first.child.kill('SIGKILL');
     await first.exited;
+    process.kill(helper, 'SIGKILL');
     // The agent ignores SIGINT and SIGTERM: the host escalates to SIGKILL, then exits itself.
     await eventually('the process host to end the agent', () => !isProcessGroupAlive(agent));
     await eventually('the process host to exit', () => !isProcessAlive(host!));
   });
 
-  it('SIGKILL of the server and its process host (not its group): the spawn helper ends the agent at once', async () => {
+  it('SIGKILL of the server and its process host: its spawn helper ends the agent at once', async () => {
     const first = await startServer();
     const id = await startTask(
       first.url,
@@ -139,7 +155,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     await eventually('the spawn helper to end the agent', () => !isProcessGroupAlive(agent));
   });
 
-  it('SIGKILL of the server and its process host mid-turn: the next server ends the orphaned agent, resumes the conversation in the same workspace and completes', async () => {
+  it('SIGKILL of the server, its process host and its spawn helper mid-turn: the next server ends the orphaned agent, resumes the conversation in the same workspace and completes', async () => {
     const project = copyFixtureProject('node-basic', work, 'killed');
     const before = checkoutFingerprint(project);
     const first = await startServer();
@@ -149,11 +165,10 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
       `Add cube. ${fakeScript('edit-files path=src/partial.js content="// started"', 'hang', 'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"', 'write-tests lang=node result=pass')}`,
     );
     const orphan = await hungAgent(first.url, id, 2);
-    const host = first.hostPid();
-    // Both at once, as `kill -9` of the whole process group (or the OOM killer) would: the host's
-    // group holds its spawn helper too (killed alone, the host leaves the helper to end the agent).
-    process.kill(-host!, 'SIGKILL');
-    first.child.kill('SIGKILL');
+    // All of the server's processes, as `kill -9` of each (or the OOM killer) would, none in time
+    // to end the agent: its spawn helper (stopped first: it would end the agent once the server is
+    // gone), its process host and the server.
+    killEverything(first);
     await first.exited;
     expect(isProcessGroupAlive(orphan)).toBe(true);
     // As if the server had died holding the repository's lock: the next one must not wait on it.
@@ -267,8 +282,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const first = await startServer({ MAX_TASK_ATTEMPTS: '1' });
     const id = await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
     const orphan = await hungAgent(first.url, id, 1);
-    process.kill(first.hostPid()!, 'SIGKILL');
-    first.child.kill('SIGKILL');
+    killEverything(first);
     await first.exited;
 
     const second = await startServer({ MAX_TASK_ATTEMPTS: '1' });

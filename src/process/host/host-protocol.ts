@@ -27,7 +27,13 @@ export type HostCommand =
    */
   | { type: 'supervise'; dir: string; killAtMs: number; killGraceMs: number }
   /** `dir` is no longer supervised (its task let go of it). */
-  | { type: 'release'; dir: string };
+  | { type: 'release'; dir: string }
+  /**
+   * A process group the server started itself (through its own spawn helper) working in `dir`:
+   * ended with `dir`'s deadline and when the server goes away, as the host's own children are;
+   * forgotten once its leader is gone.
+   */
+  | { type: 'adopt'; pgid: number; dir: string };
 
 /** Host -> server. */
 export type HostEvent =
@@ -42,3 +48,6 @@ export type HostEvent =
 
 /** Name of the environment variable that marks every child with the directory it works in. */
 export const WORK_DIR_MARKER = 'CTA_WORK_DIR';
+
+/** Grace between signals when the server goes away and every child is ended. */
+export const SHUTDOWN_GRACE_MS = 1000;

@@ -1,5 +1,5 @@
 import { getPriority, setPriority } from 'node:os';
-import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import { findGroupLeader } from 'src/process/group-leader';
 import { ProcessHost } from 'src/process/host/process-host';
 
@@ -13,8 +13,6 @@ import { ProcessHost } from 'src/process/host/process-host';
  */
 
 const DEADLINE_CHECK_MS = 200;
-/** Grace between signals when the server is gone and everything is ended. */
-const SHUTDOWN_GRACE_MS = 1000;
 
 function send(event: HostEvent, sent: () => void): void {
   if (!process.connected) return;

@@ -1,3 +1,4 @@
+import { spawn as nodeSpawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,44 @@ describe('ProcessHost', () => {
     await host.shutdown(200);
     expect(isProcessAlive(pidOf(5))).toBe(false);
     rmSync(other, { recursive: true, force: true });
+  });
+
+  it('ends an adopted group (one it did not start, unmarked) with its directory, and forgets it once its leader is gone', async () => {
+    const started = () =>
+      nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+        cwd: dir,
+        detached: true,
+        stdio: 'ignore',
+        env: {},
+      });
+    const adopted = started();
+    const gone = started();
+    host.handle({ type: 'adopt', pgid: adopted.pid!, dir });
+    host.handle({ type: 'adopt', pgid: gone.pid!, dir });
+    process.kill(-gone.pid!, 'SIGKILL');
+    await eventually(() => !isProcessAlive(gone.pid!), 'the second group to be gone');
+    host.forgetStopped();
+
+    host.handle({ type: 'supervise', dir, killAtMs: now - 1, killGraceMs: 200 });
+    await host.enforceDeadlines();
+    expect(isProcessAlive(adopted.pid!)).toBe(false);
+    expect(events.find((e) => e.type === 'expired')).toEqual({
+      type: 'expired',
+      dir,
+      pids: [adopted.pid],
+    });
+  });
+
+  it('ends adopted groups when the server goes away', async () => {
+    const adopted = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      cwd: dir,
+      detached: true,
+      stdio: 'ignore',
+      env: {},
+    });
+    host.handle({ type: 'adopt', pgid: adopted.pid!, dir });
+    await host.shutdown(200);
+    expect(isProcessAlive(adopted.pid!)).toBe(false);
   });
 
   it('pauses children while their output waits to be handed over, and goes on once it is', async () => {

@@ -9,6 +9,7 @@ import {
   runProcess,
   SpawnError,
 } from 'src/process/process-group';
+import type { SpawnHelper } from 'src/process/spawn-helper';
 
 /** Output bytes sent to the server but not yet handed to the channel before children are paused. */
 const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
@@ -38,12 +39,19 @@ interface Child {
  *   child that ignores SIGINT and SIGTERM would otherwise outlive the host).
  * - Output is flow-controlled: past MAX_IN_FLIGHT_BYTES not yet handed to the channel (the server
  *   reads slowly or not at all), the children are paused until it catches up.
+ * - `adopt` tells it of a group the server started itself (`local-children.ts`): its directory's
+ *   deadline and the server's going away end it too.
+ *
+ * The server runs one in its own process as well, for the children it starts through its own
+ * spawn helper (`local-children.ts`), with `send` delivering to it directly.
  */
 export class ProcessHost {
   private readonly children = new Map<number, Child>();
   private readonly deadlines = new Map<string, { killAtMs: number; killGraceMs: number }>();
   /** Groups of children asked to stop (by pgid, with their directory) while their leader lives. */
   private readonly stopping = new Map<number, string>();
+  /** Groups the server started itself (by pgid, with their directory), until their leader is gone. */
+  private readonly adopted = new Map<number, string>();
   private readonly paused$ = new BehaviorSubject<boolean>(false);
   private inFlight = 0;
 
@@ -52,6 +60,8 @@ export class ProcessHost {
     private readonly now: () => number = Date.now,
     /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
     private readonly groupLeader: string | null = null,
+    /** The spawn helper that starts the children (absent: this process's own). */
+    private readonly spawnHelper?: SpawnHelper,
   ) {}
 
   handle(command: HostCommand): void {
@@ -75,6 +85,9 @@ export class ProcessHost {
       case 'release':
         this.deadlines.delete(command.dir);
         return;
+      case 'adopt':
+        this.adopted.set(command.pgid, command.dir);
+        return;
     }
   }
 
@@ -89,10 +102,12 @@ export class ProcessHost {
     }
   }
 
-  /** Forgets the stopped groups whose leader is gone; called periodically. */
+  /** Forgets the stopped and adopted groups whose leader is gone; called periodically. */
   forgetStopped(): void {
-    for (const pgid of this.stopping.keys()) {
-      if (!isProcessAlive(pgid)) this.stopping.delete(pgid);
+    for (const groups of [this.stopping, this.adopted]) {
+      for (const pgid of groups.keys()) {
+        if (!isProcessAlive(pgid)) groups.delete(pgid);
+      }
     }
   }
 
@@ -101,6 +116,7 @@ export class ProcessHost {
     const dirs = new Set([...this.children.values()].map((c) => c.dir));
     for (const dir of this.deadlines.keys()) dirs.add(dir);
     for (const dir of this.stopping.values()) dirs.add(dir);
+    for (const dir of this.adopted.values()) dirs.add(dir);
     await Promise.all([...dirs].map((dir) => this.endDirectory(dir, killGraceMs)));
   }
 
@@ -118,6 +134,7 @@ export class ProcessHost {
       writable: command.writable,
       paused$: this.paused$,
       groupLeader: this.groupLeader,
+      spawnHelper: this.spawnHelper,
     }).subscribe({
       next: (event) => {
         if (event.type === 'spawned') {
@@ -154,14 +171,14 @@ export class ProcessHost {
   }
 
   /**
-   * Ends the groups of the children working in or under `dir` (those being stopped too) and the
-   * processes marked so.
+   * Ends the groups of the children working in or under `dir` (those being stopped and adopted
+   * ones too) and the processes marked so.
    */
   private async endDirectory(dir: string, killGraceMs: number): Promise<number[]> {
     const running = [...this.children.values()].flatMap((c) =>
       c.pgid === null ? [] : [[c.pgid, c.dir] as const],
     );
-    const groups = [...running, ...this.stopping]
+    const groups = [...running, ...this.stopping, ...this.adopted]
       .filter(([, childDir]) => isAtOrUnder(childDir, dir))
       .map(([pgid]) => pgid);
     await Promise.all(groups.map((pgid) => killProcessGroup(pgid, killGraceMs)));

@@ -137,8 +137,10 @@ export interface ServerProcess {
   exited: Promise<string>;
   /** Everything it printed so far (stdout and stderr). */
   output(): string;
-  /** Its process host's pid (the child process that starts agents and tests), once it runs. */
+  /** Its process host's pid (the child process that supervises agents and tests), once it runs. */
   hostPid(): number | null;
+  /** Its own spawn helper's pid (the child process that starts agents and tests), once it runs. */
+  helperPid(): number | null;
 }
 
 export function freePort(): Promise<number> {
@@ -166,6 +168,20 @@ function childrenOf(pid: number): number[] {
       }
     })
     .map(Number);
+}
+
+/** The first direct child of `pid` whose command line holds `part`, or null. */
+function childRunning(pid: number | undefined, part: string): number | null {
+  if (pid === undefined) return null;
+  return (
+    childrenOf(pid).find((child) => {
+      try {
+        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(part);
+      } catch {
+        return false;
+      }
+    }) ?? null
+  );
 }
 
 /**
@@ -208,7 +224,8 @@ export async function startTestServer(
     child,
     exited,
     output: () => output,
-    hostPid: () => (child.pid === undefined ? null : (childrenOf(child.pid)[0] ?? null)),
+    hostPid: () => childRunning(child.pid, 'process-host.main'),
+    helperPid: () => childRunning(child.pid, 'spawn-helper'),
   };
   if (!expectHealthy) return server;
   try {
