@@ -5,7 +5,7 @@ import { AuditEvent, AuditService } from 'src/audit';
 import { ApiKey, ApiKeysService } from 'src/auth';
 import { Clock } from 'src/common';
 import { ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
-import { buildDataSourceOptions } from 'src/database';
+import { AtomicWriter, buildDataSourceOptions } from 'src/database';
 
 /**
  * `npm run api-key -- <command>`: manages API keys on the server's own database (DATABASE_URL,
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     const output = await run(
       process.argv.slice(2),
       new ApiKeysService(dataSource.getRepository(ApiKey), dataSource, clock),
-      new AuditService(dataSource.getRepository(AuditEvent), clock),
+      new AuditService(dataSource.getRepository(AuditEvent), new AtomicWriter(dataSource), clock),
     );
     if (output !== '') process.stdout.write(`${output}\n`);
   } catch (error) {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { FindOptionsWhere, Repository } from 'typeorm';
+import { AtomicWriter, RowInsert } from 'src/database';
 import { Principal, principalOf, RequestWithPrincipal } from 'src/access';
 import { Clock, requestIdOf } from 'src/common';
 import { AuditAction, AuditTarget } from 'src/audit/audit-actions';
@@ -34,10 +35,15 @@ function actorOf(principal: Principal | null): AuditActor {
  */
 @Injectable()
 export class AuditService {
+  private readonly rows: RowInsert<AuditEvent>;
+
   constructor(
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
+    private readonly writer: AtomicWriter,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.rows = new RowInsert(events.manager.connection, AuditEvent);
+  }
 
   /** Records an action taken through an HTTP request, with its status. */
   async recordRequest(req: Request, status: number, entry: AuditEntry): Promise<void> {
@@ -96,6 +102,6 @@ export class AuditService {
   }
 
   private async insert(row: Omit<AuditEvent, 'id' | 'createdAt'>): Promise<void> {
-    await this.events.save(this.events.create({ ...row, createdAt: this.clock.now() }));
+    await this.writer.run([this.rows.step({ ...row, createdAt: this.clock.now() })]);
   }
 }

@@ -21,4 +21,5 @@ export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';
 export { EntityColumns } from 'src/database/entity-columns';
 export { hydrateRow } from 'src/database/hydrate-row';
+export { RowInsert } from 'src/database/row-insert';
 export { RowReader } from 'src/database/row-reader';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { assertVisible, ownerFilter, Principal } from 'src/access';
 import { DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
 import { AppConfig } from 'src/config';
+import { AtomicWriter, RowInsert, RowReader } from 'src/database';
 import { assertCommandsAllowed } from 'src/sessions/command-policy';
 import { WorkspacesService } from 'src/workspaces';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
@@ -27,12 +28,25 @@ function invalidField(field: string, message: string): DomainError {
 
 @Injectable()
 export class SessionsService {
+  private readonly rows: RowInsert<Session>;
+  private readonly byId: RowReader<Session>;
+  /** Every column's property: a session is read whole. */
+  private readonly properties: (keyof Session)[];
+
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly projectPaths: ProjectPathService,
     private readonly workspaces: WorkspacesService,
     private readonly config: AppConfig,
-  ) {}
+    private readonly writer: AtomicWriter,
+    @InjectDataSource() dataSource: DataSource,
+  ) {
+    this.rows = new RowInsert(dataSource, Session);
+    this.byId = new RowReader(dataSource, Session, 'id');
+    this.properties = dataSource
+      .getMetadata(Session)
+      .columns.map((column) => column.propertyName as keyof Session);
+  }
 
   /**
    * Stores a session owned by the principal's key. Its commands are checked before its path
@@ -95,7 +109,7 @@ export class SessionsService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.sessions.insert(session);
+    await this.writer.run([this.rows.step(session)]);
     return session;
   }
 
@@ -112,16 +126,18 @@ export class SessionsService {
 
   /** The session, or 404 `session_not_found`. */
   async findOne(id: string): Promise<Session> {
-    const session = await this.sessions.findOneBy({ id });
+    const session = await this.read(id);
     if (!session) throw sessionNotFound(id);
     return session;
   }
 
   /** The session if the principal may see it, else 404 `session_not_found` (as if missing). */
   async findVisible(id: string, principal: Principal): Promise<Session> {
-    return assertVisible(principal, await this.sessions.findOneBy({ id }), () =>
-      sessionNotFound(id),
-    );
+    return assertVisible(principal, await this.read(id), () => sessionNotFound(id));
+  }
+
+  private read(id: string): Promise<Session | null> {
+    return this.byId.read(id, this.properties);
   }
 
   /** Who owns the session; null when there is no such session. */

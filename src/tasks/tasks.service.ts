@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { FindOptionsWhere, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, FindOptionsWhere, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
 import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
-import { isForeignKeyViolation } from 'src/database';
+import { AtomicWriter, isForeignKeyViolation, RowInsert } from 'src/database';
 import { Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
@@ -56,6 +56,8 @@ export const DETAIL_MAX_INTERACTIONS = 500;
  */
 @Injectable()
 export class TasksService {
+  private readonly taskInsert: RowInsert<Task>;
+
   constructor(
     @InjectRepository(Task) private readonly tasks: Repository<Task>,
     private readonly sessions: SessionsService,
@@ -68,7 +70,11 @@ export class TasksService {
     private readonly workspaces: WorkspacesService,
     private readonly cleanup: TaskWorkspaceCleanup,
     private readonly rows: TaskRowReader,
-  ) {}
+    private readonly writer: AtomicWriter,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {
+    this.taskInsert = new RowInsert(dataSource, Task);
+  }
 
   /**
    * Where a task of `session` starts: for isolation `worktree`, `baseRef` (else the session's)
@@ -211,7 +217,7 @@ export class TasksService {
       updatedAt: now,
     });
     try {
-      await this.tasks.insert(task);
+      await this.writer.run([this.taskInsert.step(task)]);
     } catch (error) {
       // The session was deleted between the lookup above and this insert.
       if (isForeignKeyViolation(error)) {
@@ -259,12 +265,12 @@ export class TasksService {
 
   /** 429 `queue_full` when the owner (a key), or the whole server, has too many tasks queued. */
   private async assertQueueRoom(ownerKeyId: string | null): Promise<void> {
-    const [total, owned] = await Promise.all([
-      this.tasks.countBy({ status: TaskStatus.Pending }),
-      ownerKeyId === null
-        ? Promise.resolve(0)
-        : this.tasks.countBy({ status: TaskStatus.Pending, ownerKeyId }),
-    ]);
+    const [counts] = await this.dataSource.query<{ total: unknown; owned: unknown }[]>(
+      `SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN owner_key_id = ? THEN 1 ELSE 0 END), 0) AS owned FROM tasks WHERE status = ?`,
+      [ownerKeyId, TaskStatus.Pending],
+    );
+    const total = Number(counts.total);
+    const owned = Number(counts.owned);
     if (ownerKeyId !== null && owned >= this.config.MAX_QUEUED_TASKS_PER_KEY) {
       throw new DomainError(
         ErrorCode.QueueFull,

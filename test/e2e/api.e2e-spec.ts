@@ -10,6 +10,7 @@ import type { App } from 'supertest/types';
 import type { Repository } from 'typeorm';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { Session } from 'src/sessions/session.entity';
+import { SessionsService } from 'src/sessions/sessions.service';
 import { Task } from 'src/tasks/task.entity';
 import { TaskStatus } from 'src/tasks/task-status';
 import { TestCase } from 'src/tasks/test-case.entity';
@@ -430,7 +431,9 @@ function apiSuite(kind: TestDatabaseKind): void {
       const sessions = t.app.get<Repository<Session>>(getRepositoryToken(Session));
       const stored = await sessions.findOneByOrFail({ id: session.id });
       await http().delete(`/api/v1/sessions/${session.id}`).expect(204);
-      const lookup = jest.spyOn(sessions, 'findOneBy').mockResolvedValueOnce(stored);
+      const lookup = jest
+        .spyOn(t.app.get(SessionsService), 'findVisible')
+        .mockResolvedValueOnce(stored);
       try {
         const res = await http()
           .post('/api/v1/tasks')
