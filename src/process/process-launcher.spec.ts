@@ -10,11 +10,18 @@ import { ProcessEvent, ProcessSpec, processStat } from 'src/process/process-grou
 import { ProcessLauncher } from 'src/process/process-launcher';
 import * as spawnHelper from 'src/process/spawn-helper';
 
-/** `node -e script` in the temp directory, with nothing but PATH in its environment. */
+/**
+ * A directory of this file's own for its children: the process host ends the processes working
+ * in a directory of its children when it closes, and other test files' children work under the
+ * temp directory too.
+ */
+const workDir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-spec-')));
+
+/** `node -e script` in this file's directory, with nothing but PATH in its environment. */
 const nodeScript = (script: string): ProcessSpec => ({
   command: process.execPath,
   args: ['-e', script],
-  cwd: tmpdir(),
+  cwd: workDir,
   env: { PATH: process.env.PATH },
   killGraceMs: 1000,
   isolation: NO_ISOLATION,
@@ -36,7 +43,10 @@ const stdoutOf = (events: ProcessEvent[]): string =>
 
 describe('ProcessLauncher', () => {
   const launcher = new ProcessLauncher();
-  afterAll(() => launcher.onModuleDestroy());
+  afterAll(async () => {
+    await launcher.onModuleDestroy();
+    rmSync(workDir, { recursive: true, force: true });
+  });
 
   it("delivers a run's events in the async context it was started in (a task's log fields)", async () => {
     const context = new AsyncLocalStorage<string>();

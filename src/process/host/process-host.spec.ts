@@ -189,16 +189,27 @@ describe('ProcessHost', () => {
     });
   });
 
-  it('ends adopted groups when the server goes away', async () => {
-    const adopted = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-      cwd: dir,
-      detached: true,
-      stdio: 'ignore',
-      env: {},
-    });
+  it('ends adopted groups when the server goes away, and not the directory of one that is gone', async () => {
+    const sleeper = (env: NodeJS.ProcessEnv = {}) =>
+      nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+        cwd: dir,
+        detached: true,
+        stdio: 'ignore',
+        env,
+      });
+    const adopted = sleeper();
     host.handle({ type: 'adopt', pgid: adopted.pid!, dir });
     await host.shutdown(200);
     expect(isProcessAlive(adopted.pid!)).toBe(false);
+
+    // Its directory is someone else's now: a process marked with it that the host never knew.
+    const other = sleeper({ CTA_WORK_DIR: dir });
+    try {
+      await host.shutdown(200);
+      expect(isProcessAlive(other.pid!)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('pauses children while their output waits to be handed over, and goes on once it is', async () => {

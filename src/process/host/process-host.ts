@@ -4,6 +4,7 @@ import {
   endProcess,
   isAtOrUnder,
   isProcessAlive,
+  isProcessGroupAlive,
   killProcessGroup,
   processesMarkedWith,
   runProcess,
@@ -111,12 +112,17 @@ export class ProcessHost {
     }
   }
 
-  /** The server is gone: end every child, those being stopped too, and every marked process. */
+  /**
+   * The server is gone: end every child, those being stopped and adopted too (an adopted group
+   * that is gone is not: its directory may be another's now), and every marked process.
+   */
   async shutdown(killGraceMs: number): Promise<void> {
     const dirs = new Set([...this.children.values()].map((c) => c.dir));
     for (const dir of this.deadlines.keys()) dirs.add(dir);
     for (const dir of this.stopping.values()) dirs.add(dir);
-    for (const dir of this.adopted.values()) dirs.add(dir);
+    for (const [pgid, dir] of this.adopted) {
+      if (isProcessGroupAlive(pgid)) dirs.add(dir);
+    }
     await Promise.all([...dirs].map((dir) => this.endDirectory(dir, killGraceMs)));
   }
 
