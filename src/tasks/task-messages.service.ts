@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, MoreThan, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { HumanWaits } from 'src/tasks/human-waits.service';
@@ -16,6 +16,11 @@ export interface HumanMessage {
 
 /** The records that start an agent turn: messages stored before one of them were delivered by it. */
 const TURN_PROMPTS = ['prompt', 'simulated_human'] as const;
+
+const UNDELIVERED_SQL =
+  `SELECT id, content FROM claude_interactions WHERE task_id = ? AND kind = 'human' AND id > ` +
+  `COALESCE((SELECT MAX(id) FROM claude_interactions WHERE task_id = ? AND kind IN ` +
+  `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0) ORDER BY id`;
 
 function taskFinished(id: string, status: string): DomainError {
   return new DomainError(
@@ -59,18 +64,15 @@ export class TaskMessages {
     return stored;
   }
 
-  /** The task's messages no agent turn has been given yet, oldest first. */
+  /**
+   * The task's messages no agent turn has been given yet, oldest first (one query: every turn
+   * asks).
+   */
   async undelivered(taskId: string): Promise<HumanMessage[]> {
-    const lastPrompt = await this.interactions.findOne({
-      select: { id: true },
-      where: { taskId, kind: In([...TURN_PROMPTS]) },
-      order: { id: 'DESC' },
-    });
-    const rows = await this.interactions.find({
-      select: { id: true, content: true },
-      where: { taskId, kind: 'human', id: MoreThan(lastPrompt?.id ?? 0) },
-      order: { id: 'ASC' },
-    });
-    return rows.map((row) => ({ id: row.id, content: row.content }));
+    const rows = await this.interactions.query<{ id: number | string; content: string }[]>(
+      UNDELIVERED_SQL,
+      [taskId, taskId],
+    );
+    return rows.map((row) => ({ id: Number(row.id), content: row.content }));
   }
 }
