@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { lastValueFrom, map, reduce, timeout } from 'rxjs';
 import { resolveCliCommand } from 'src/claude-cli/claude-argv';
@@ -10,6 +10,7 @@ import {
   buildChildEnv,
   CHILD_ISOLATION,
   ChildIsolation,
+  childTempDir,
   ProcessEvent,
   ProcessLauncher,
   SpawnError,
@@ -171,7 +172,22 @@ export class CliAvailabilityService implements OnModuleInit {
     }
   }
 
-  private runCli(executable: string, args: string[]): Promise<CliRun> {
+  /**
+   * Runs the CLI in a directory of its own (writable in the sandbox), not in the temp directory
+   * itself: whatever works in a child's directory, or under it, is ended with the child when the
+   * server stops (by the directory marker), and every task's processes may work under the temp
+   * directory.
+   */
+  private async runCli(executable: string, args: string[]): Promise<CliRun> {
+    const cwd = await childTempDir(this.isolation, 'cta-cli-probe-');
+    try {
+      return await this.runCliIn(cwd, executable, args);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  }
+
+  private runCliIn(cwd: string, executable: string, args: string[]): Promise<CliRun> {
     const out = new BoundedBuffer(8 * 1024);
     const err = new BoundedBuffer(8 * 1024);
     return lastValueFrom(
@@ -179,7 +195,8 @@ export class CliAvailabilityService implements OnModuleInit {
         .run({
           command: executable,
           args,
-          cwd: tmpdir(),
+          cwd,
+          writable: [cwd],
           env: buildChildEnv(
             this.parentEnv,
             { DISABLE_AUTOUPDATER: '1' },

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -851,6 +852,22 @@ describe('CliAvailabilityService', () => {
       });
     },
   );
+
+  it('probes in a directory of its own under the temp directory, removed afterwards', async () => {
+    // Not the temp directory itself: a server that stops ends whatever works in (or under) its
+    // children's directories, and every task's processes may work under the temp directory.
+    const record = join(root, 'probe-cwd');
+    const cli = join(root, 'claude-probe');
+    writeFileSync(cli, `#!/bin/sh\npwd > '${record}'\necho '2.1.197 (Claude Code)'\n`);
+    chmodSync(cli, 0o755);
+    expect(await cliStatus(cli, { PATH: process.env.PATH }).check()).toMatchObject({
+      available: true,
+      version: '2.1.197',
+    });
+    const probedIn = readFileSync(record, 'utf8').trim();
+    expect(probedIn.startsWith(join(realpathSync(tmpdir()), 'cta-cli-probe-'))).toBe(true);
+    expect(existsSync(probedIn)).toBe(false);
+  });
 
   it('reports a missing CLI clearly', async () => {
     expect(await cliStatus('no-such-claude-binary', { PATH: process.env.PATH }).check()).toEqual({
