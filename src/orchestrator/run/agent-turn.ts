@@ -124,16 +124,16 @@ export class AgentTurn {
       state.lastAgentMessage = capText(outcome.text, MAX_LAST_MESSAGE_BYTES);
     }
     const omitted = this.budget.omitted(state.iteration);
-    await this.ports.log.append(
-      ...(omitted ? [omitted] : []),
-      ...turnEndInteractions(outcome, state.iteration),
+    // The turn's end and the run's checkpoint after it: one write.
+    await this.ports.log.write(
+      [...(omitted ? [omitted] : []), ...turnEndInteractions(outcome, state.iteration)],
+      {
+        ...state.checkpoint(),
+        lastAgentMessage: state.lastAgentMessage,
+        processGroupId: null,
+        phase: 'simulated_human',
+      },
     );
-    await this.ports.log.update({
-      ...state.checkpoint(),
-      lastAgentMessage: state.lastAgentMessage,
-      processGroupId: null,
-      phase: 'simulated_human',
-    });
     return outcome;
   }
 }
