@@ -417,9 +417,12 @@ export class SpawnHelper {
       }
     }
     const connection = new Connection(helper);
-    helper.once('exit', () => {
+    // 'error' too: a helper that could not start (not executable) never emits 'exit'.
+    const gone = () => {
       if (this.connection === connection) this.connection = null;
-    });
+    };
+    helper.once('exit', gone);
+    helper.once('error', gone);
     this.connection = connection;
     return connection;
   }
