@@ -27,7 +27,6 @@ const FORGET_STOPPED_MS = 1000;
 export class LocalChildren {
   private readonly helper: SpawnHelper;
   private readonly host: ProcessHost;
-  private readonly dirs = new Map<number, string>();
   private readonly forgetting: NodeJS.Timeout;
 
   constructor(
@@ -41,8 +40,10 @@ export class LocalChildren {
     this.helper = new SpawnHelper(helperPath, { ownSession: true, nice });
     this.host = new ProcessHost(
       (event, delivered) => {
-        if (event.type === 'spawned') adopt(event.pid, this.dirs.get(event.id)!);
-        if (event.type === 'end') this.dirs.delete(event.id);
+        if (event.type === 'spawned') {
+          const started = this.host.groups().find((group) => group.id === event.id);
+          if (started) adopt(started.pgid, started.dir);
+        }
         deliver(event, delivered);
       },
       Date.now,
@@ -53,8 +54,12 @@ export class LocalChildren {
   }
 
   spawn(command: SpawnCommand): void {
-    this.dirs.set(command.id, command.cwd);
     this.host.handle(command);
+  }
+
+  /** The process group and directory of every child running now (to tell a new process host). */
+  groups(): { pgid: number; dir: string }[] {
+    return this.host.groups();
   }
 
   /** Ends the process group of spawn `id`. */

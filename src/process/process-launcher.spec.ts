@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
+import { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,7 +124,7 @@ describe('ProcessLauncher', () => {
 
   it.each([
     ['its own spawn helper', false],
-    ['the process host (no spawn helper built)', true],
+    ['the process host (where the server has no spawn helper)', true],
   ])('ends the runs started by %s as killed by SIGKILL when it dies', async (_what, noHelper) => {
     const missing = noHelper
       ? jest.spyOn(spawnHelper, 'spawnHelperPath').mockReturnValue(null)
@@ -147,7 +149,7 @@ describe('ProcessLauncher', () => {
       expect(events.map((e) => e.type)).toEqual(['spawned', 'stdout', 'exit']);
       expect(events[2]).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
     } finally {
-      // The child outlived its starter: it is this test's to end.
+      // Should the child outlive its starter, it is this test's to end.
       if (childGroup > 0) process.kill(-childGroup, 'SIGKILL');
       missing?.mockRestore();
       warn.mockRestore();
@@ -170,6 +172,34 @@ describe('ProcessLauncher', () => {
           ),
       );
       await until(() => events.some((e) => e.type === 'spawned'));
+      supervised.supervise(dir, Date.now(), 200);
+      const ended = await done;
+      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
+    } finally {
+      await supervised.onModuleDestroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells a process host forked again (the last one died) of the children it started itself', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+    const supervised = new ProcessLauncher();
+    try {
+      // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
+      const events: ProcessEvent[] = [];
+      const done = lastValueFrom(
+        supervised
+          .run({ ...nodeScript(''), command: 'env', args: ['-i', 'sleep', '600'], cwd: dir })
+          .pipe(
+            tap((event) => events.push(event)),
+            toArray(),
+          ),
+      );
+      await until(() => events.some((e) => e.type === 'spawned'));
+      const first = (supervised as unknown as { host: ChildProcess }).host;
+      first.kill('SIGKILL');
+      await once(first, 'exit');
+      // The next command forks a new host: only it can end the sleeper now.
       supervised.supervise(dir, Date.now(), 200);
       const ended = await done;
       expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });

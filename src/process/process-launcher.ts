@@ -190,6 +190,10 @@ export class ProcessLauncher implements OnModuleDestroy {
       this.deliveries.push(() => carried.forEach((id) => this.killed(id)));
     });
     this.host = host;
+    // A host forked again (the last one died) learns of the children running here.
+    for (const { pgid, dir } of this.local?.groups() ?? []) {
+      host.send({ type: 'adopt', pgid, dir } satisfies HostCommand);
+    }
     return host;
   }
 

@@ -5,13 +5,12 @@
  * Each task is the full lifecycle through real processes: two fake-CLI turns (the work; then the
  * write-tests turn, which writes a passing node:test file) and one `node --test` run, in its own
  * git-initialised copy of the node-basic fixture. After sixteen warm-up tasks, the server's own CPU
- * time, its process host's and its spawn helpers' are read from /proc before and after a batch of
+ * time, its process host's and its spawn helper's are read from /proc before and after a batch of
  * tasks, and so is the CPU of their children (every agent, test command and git call, which they
- * wait for). The ratio is server CPU (server + host + helpers) / children CPU for the batch. The
+ * wait for). The ratio is server CPU (server + host + helper) / children CPU for the batch. The
  * server starts its children through its own spawn helper (`src/process/local-children.ts`) where
- * `npm ci` built it, else through the host; the host has a helper of its own for the children it
- * starts. A helper's own CPU counts with the server's and its children's with the children (it
- * waits for them, so they are in its /proc times).
+ * `npm ci` built it, else through the host. The helper's own CPU counts with the server's and its
+ * children's with the children (it waits for them, so they are in its /proc times).
  *
  * With isolation `worktree` (the default for a repository) each task also gets its own git
  * worktree and branch and its work is committed there: about 7 git processes per task besides
@@ -22,17 +21,16 @@
  *
  * Recorded output: test/bench/RESULTS.md.
  */
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startBenchServer } from 'test/bench/support/bench-server';
-import { childrenOf, cpuTimes, CpuTimes } from 'test/bench/support/proc-stat';
+import { cpuTimes, CpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
 import { fakeScript } from 'test/e2e/support/task-polling';
 
 interface RunResult {
   tasks: number;
   completed: number;
-  /** Whether the host started its children through the spawn helper. */
+  /** Whether the server started its children through its spawn helper. */
   spawnHelper: boolean;
   serverMs: number;
   hostMs: number;
@@ -42,21 +40,7 @@ interface RunResult {
 /** Tasks run first and not measured: the server compiles its hot code while it runs them. */
 const WARMUP_TASKS = 16;
 
-/** The spawn helper among the children of `pid`, if it has one. */
-function helperOf(pid: number): number | null {
-  return (
-    childrenOf(pid).find((child) => {
-      try {
-        return readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'spawn-helper';
-      } catch {
-        return false;
-      }
-    }) ?? null
-  );
-}
-
-const sum = (times: readonly CpuTimes[], of: (t: CpuTimes) => number): number =>
-  times.reduce((total, t) => total + of(t), 0);
+const NO_TIMES: CpuTimes = { selfMs: 0, childrenMs: 0, rssBytes: 0 };
 
 const DESCRIPTION = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
 
@@ -68,12 +52,12 @@ async function run(tasks: number, isolation: 'worktree' | 'none'): Promise<RunRe
     const sessions = await bench.sessions(tasks, isolation);
     const serverPid = bench.server.child.pid!;
     const hostPid = bench.server.hostPid()!;
-    // The server's own helper starts its children; the host's, those that run as another user.
-    const helpers = [helperOf(serverPid), helperOf(hostPid)].filter((pid) => pid !== null);
+    // Without a helper the host starts the children (Node's spawn): they count with the host's.
+    const helperPid = bench.server.helperPid();
     const times = () => ({
       server: cpuTimes(serverPid),
       host: cpuTimes(hostPid),
-      helpers: helpers.map((pid) => cpuTimes(pid)),
+      helper: helperPid === null ? NO_TIMES : cpuTimes(helperPid),
     });
     const before = times();
     const ids = await bench.submit(sessions, DESCRIPTION);
@@ -83,10 +67,10 @@ async function run(tasks: number, isolation: 'worktree' | 'none'): Promise<RunRe
     return {
       tasks,
       completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
-      spawnHelper: helpers.length > 0,
+      spawnHelper: helperPid !== null,
       serverMs: spent((t) => t.server.selfMs),
-      hostMs: spent((t) => t.host.selfMs + sum(t.helpers, (h) => h.selfMs)),
-      childrenMs: spent((t) => t.host.childrenMs + sum(t.helpers, (h) => h.childrenMs)),
+      hostMs: spent((t) => t.host.selfMs + t.helper.selfMs),
+      childrenMs: spent((t) => t.host.childrenMs + t.helper.childrenMs),
     };
   } finally {
     await bench.stop();

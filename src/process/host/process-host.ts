@@ -103,6 +103,13 @@ export class ProcessHost {
     }
   }
 
+  /** The process group and directory of every child that has started and not ended. */
+  groups(): { id: number; pgid: number; dir: string }[] {
+    return [...this.children].flatMap(([id, c]) =>
+      c.pgid === null ? [] : [{ id, pgid: c.pgid, dir: c.dir }],
+    );
+  }
+
   /** Forgets the stopped and adopted groups whose leader is gone; called periodically. */
   forgetStopped(): void {
     for (const groups of [this.stopping, this.adopted]) {
