@@ -157,55 +157,42 @@ describe('ProcessLauncher', () => {
     }
   });
 
-  it("has the host end a child it started itself once the child's directory's deadline passed (the host was told of its group)", async () => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
-    const supervised = new ProcessLauncher();
-    try {
-      // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
-      const events: ProcessEvent[] = [];
-      const done = lastValueFrom(
-        supervised
-          .run({ ...nodeScript(''), command: 'env', args: ['-i', 'sleep', '600'], cwd: dir })
-          .pipe(
-            tap((event) => events.push(event)),
-            toArray(),
-          ),
-      );
-      await until(() => events.some((e) => e.type === 'spawned'));
-      supervised.supervise(dir, Date.now(), 200);
-      const ended = await done;
-      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
-    } finally {
-      await supervised.onModuleDestroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('tells a process host forked again (the last one died) of the children it started itself', async () => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
-    const supervised = new ProcessLauncher();
-    try {
-      // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
-      const events: ProcessEvent[] = [];
-      const done = lastValueFrom(
-        supervised
-          .run({ ...nodeScript(''), command: 'env', args: ['-i', 'sleep', '600'], cwd: dir })
-          .pipe(
-            tap((event) => events.push(event)),
-            toArray(),
-          ),
-      );
-      await until(() => events.some((e) => e.type === 'spawned'));
-      const first = (supervised as unknown as { host: ChildProcess }).host;
-      first.kill('SIGKILL');
-      await once(first, 'exit');
-      // The next command forks a new host: only it can end the sleeper now.
-      supervised.supervise(dir, Date.now(), 200);
-      const ended = await done;
-      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
-    } finally {
-      await supervised.onModuleDestroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.each([
+    ['the host it started with', (): Promise<void> => Promise.resolve()],
+    [
+      'a host forked again (the last one died)',
+      async (launcher: ProcessLauncher): Promise<void> => {
+        const first = (launcher as unknown as { host: ChildProcess }).host;
+        first.kill('SIGKILL');
+        await once(first, 'exit');
+        // The next command forks a new host: only it can end the sleeper now.
+      },
+    ],
+  ])(
+    "has %s end a child it started itself once the child's directory's deadline passed (the host was told of its group)",
+    async (_host, beforeDeadline) => {
+      const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+      const supervised = new ProcessLauncher();
+      try {
+        // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
+        const events: ProcessEvent[] = [];
+        const done = lastValueFrom(
+          supervised
+            .run({ ...nodeScript(''), command: 'env', args: ['-i', 'sleep', '600'], cwd: dir })
+            .pipe(
+              tap((event) => events.push(event)),
+              toArray(),
+            ),
+        );
+        await until(() => events.some((e) => e.type === 'spawned'));
+        await beforeDeadline(supervised);
+        supervised.supervise(dir, Date.now(), 200);
+        const ended = await done;
+        expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
+      } finally {
+        await supervised.onModuleDestroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
