@@ -7,10 +7,9 @@ import {
   isProcessGroupAlive,
   killProcessGroup,
   processesMarkedWith,
-  WORK_DIR_MARKER,
 } from 'src/process';
 import { TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
-import { isOwnerGoneLocally, ownerIsOnThisHost } from 'src/orchestrator/lease-owner';
+import { isOwnerGoneLocally, ownerIsOnThisHost, parseOwner } from 'src/orchestrator/lease-owner';
 import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
@@ -85,17 +84,19 @@ export class LeaseSweeperService implements OnModuleDestroy {
   /**
    * Ends what the owner left running on this host: the process group it recorded (when a member
    * still works in the task's project: after a restart the pid may be someone else's), and any
-   * process carrying the project's marker that left its group.
+   * process marked with the project's directory and the owner's pid that left its group.
    */
   private async endOrphanedProcesses(task: ExpiredLease): Promise<void> {
     if (task.leaseOwner === null || !ownerIsOnThisHost(task.leaseOwner, this.queue.owner)) return;
+    // The owner's pid marks the children it started (`childMarks`): not another server's.
+    const ownerPid = parseOwner(task.leaseOwner)!.pid;
     const graceMs = this.config.KILL_GRACE_SECONDS * 1000;
     const pgid = task.processGroupId;
     if (pgid !== null && isProcessGroupAlive(pgid) && groupWorksIn(pgid, task.workDir)) {
       this.logger.warn(`Task ${task.id}: ending orphaned process group ${pgid}`);
       await killProcessGroup(pgid, graceMs);
     }
-    const escaped = processesMarkedWith(WORK_DIR_MARKER, task.workDir);
+    const escaped = processesMarkedWith(task.workDir, ownerPid);
     if (escaped.length > 0) {
       this.logger.warn(
         `Task ${task.id}: ending ${escaped.length} orphaned process(es) that left their group`,

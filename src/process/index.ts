@@ -27,7 +27,6 @@ export {
   SpawnError,
 } from 'src/process/process-group';
 export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
-export { WORK_DIR_MARKER } from 'src/process/host/host-protocol';
 export {
   currentProcess,
   isLocalProcess,

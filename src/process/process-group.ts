@@ -146,20 +146,32 @@ export function groupWorksIn(pgid: number, dir: string): boolean {
   return false;
 }
 
+/** Environment variable that marks every child with the directory it works in. */
+const WORK_DIR_MARKER = 'CTA_WORK_DIR';
+/** Environment variable that marks every child with the pid of the server that started it. */
+const SERVER_PID_MARKER = 'CTA_SERVER_PID';
+
+/** The marks (`processesMarkedWith`) of a child working in `dir` for the server `serverPid`. */
+export function childMarks(dir: string, serverPid: number): Record<string, string> {
+  return { [WORK_DIR_MARKER]: dir, [SERVER_PID_MARKER]: String(serverPid) };
+}
+
 /**
- * Pids of live processes whose environment holds `name=<dir>` or `name=<a directory under dir>`:
- * the children of one task carry a marker with the directory they work in, so the ones that left
- * their process group (`setsid`) are found too. Only processes whose environment this process may
- * read are seen.
+ * Pids of live processes marked (`childMarks`) by server `serverPid` with `dir` or a directory
+ * under it: the children of one task carry the directory they work in, so the ones that left their
+ * process group (`setsid`) are found too; and the server's pid, so that what another server (or
+ * another installation) started in the same directory is not. Only processes whose environment
+ * this process may read are seen.
  */
-export function processesMarkedWith(name: string, dir: string): number[] {
+export function processesMarkedWith(dir: string, serverPid: number): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const marker = Buffer.from(`${name}=`);
+  const dirMarker = Buffer.from(`${WORK_DIR_MARKER}=`);
+  const serverMarker = Buffer.from(`${SERVER_PID_MARKER}=`);
   const found: number[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -169,8 +181,13 @@ export function processesMarkedWith(name: string, dir: string): number[] {
     } catch {
       continue;
     }
-    const value = markerValue(environ, marker);
-    if (value !== null && isAtOrUnder(value, dir) && isProcessAlive(Number(entry))) {
+    const value = markerValue(environ, dirMarker);
+    if (
+      value !== null &&
+      isAtOrUnder(value, dir) &&
+      markerValue(environ, serverMarker) === String(serverPid) &&
+      isProcessAlive(Number(entry))
+    ) {
       found.push(Number(entry));
     }
   }

@@ -91,6 +91,24 @@ describe('ProcessLauncher', () => {
     }
   });
 
+  it.each([
+    ['its own spawn helper', true],
+    ['the process host', false],
+  ])("marks the children started by %s with the server's pid", async (_by, helperBuilt) => {
+    if (!helperBuilt) jest.spyOn(spawnHelper, 'spawnHelperPath').mockReturnValue(null);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const starter = new ProcessLauncher();
+    try {
+      const events = await lastValueFrom(
+        starter.run(nodeScript('console.log(process.env.CTA_SERVER_PID)')).pipe(toArray()),
+      );
+      expect(stdoutOf(events)).toBe(`${process.pid}\n`);
+    } finally {
+      jest.restoreAllMocks();
+      await starter.onModuleDestroy();
+    }
+  });
+
   it('starts children CHILD_NICE steps nicer than the server, and what they start too', async () => {
     const nicer = new ProcessLauncher({ CHILD_NICE: 7 } as AppConfig);
     const script = `

@@ -3,7 +3,12 @@ import type { App } from 'supertest/types';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive, isProcessGroupAlive } from 'src/process/process-group';
+import {
+  isProcessAlive,
+  isProcessGroupAlive,
+  liveGroupMembers,
+  processesMarkedWith,
+} from 'src/process/process-group';
 import { currentProcess } from 'src/process/process-identity';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
 import {
@@ -155,16 +160,26 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     await eventually('the spawn helper to end the agent', () => !isProcessGroupAlive(agent));
   });
 
-  it('SIGKILL of the server, its process host and its spawn helper mid-turn: the next server ends the orphaned agent, resumes the conversation in the same workspace and completes', async () => {
+  it('SIGKILL of the server, its process host and its spawn helper mid-turn: the next server ends the orphaned agent (what left its group too), resumes the conversation in the same workspace and completes', async () => {
     const project = copyFixtureProject('node-basic', work, 'killed');
     const before = checkoutFingerprint(project);
     const first = await startServer();
     const id = await startTask(
       first.url,
       project,
-      `Add cube. ${fakeScript('edit-files path=src/partial.js content="// started"', 'hang', 'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"', 'write-tests lang=node result=pass')}`,
+      `Add cube. ${fakeScript('edit-files path=src/partial.js content="// started"', 'hang escape=yes', 'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"', 'write-tests lang=node result=pass')}`,
     );
     const orphan = await hungAgent(first.url, id, 2);
+    // The agent's process that left its group: found by its marks (the workspace, the server).
+    const workspace = await workspaceOf(first.url, id);
+    let escaped: number[] = [];
+    await eventually('the agent to start a process outside its group', () => {
+      const inGroup = liveGroupMembers(orphan) ?? [];
+      escaped = processesMarkedWith(workspace, first.child.pid!).filter(
+        (pid) => !inGroup.includes(pid),
+      );
+      return escaped.length === 1;
+    });
     // All of the server's processes, as `kill -9` of each (or the OOM killer) would, none in time
     // to end the agent: its spawn helper (stopped first: it would end the agent once the server is
     // gone), its process host and the server.
@@ -182,6 +197,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const { final } = await waitForTerminal(second.url, id);
     expect(final.status).toBe('COMPLETED');
     expect(isProcessGroupAlive(orphan)).toBe(false);
+    expect(isProcessAlive(escaped[0])).toBe(false);
 
     const details = await getDetails(second.url, id);
     expect(details.attempt).toBe(2);
@@ -194,7 +210,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     );
     expect(resumePrompt?.content).toMatch(/restarted/);
     // Every turn, before and after the crash, ran in the one workspace of the task.
-    const workspace = details.workspace_path!;
+    expect(details.workspace_path).toBe(workspace);
     const turns = readLog().filter((e) => e.cwd === workspace);
     expect(turns.map((e) => e.turn)).toEqual([1, 2, 3, 4]);
     expect(new Set(turns.map((e) => e.sessionId)).size).toBe(1);

@@ -46,8 +46,5 @@ export type HostEvent =
   /** The supervision of `dir` ran out: its processes were ended (`pids`, escaped ones included). */
   | { type: 'expired'; dir: string; pids: number[] };
 
-/** Name of the environment variable that marks every child with the directory it works in. */
-export const WORK_DIR_MARKER = 'CTA_WORK_DIR';
-
 /** Grace between signals when the server goes away and every child is ended. */
 export const SHUTDOWN_GRACE_MS = 1000;

@@ -22,7 +22,14 @@ function send(event: HostEvent, sent: () => void): void {
 const nice = Number(process.argv[2] ?? 0);
 if (nice > 0) setPriority(Math.min(19, getPriority() + nice));
 
-const host = new ProcessHost(send, Date.now, findGroupLeader(process.env.PATH));
+// Forked by the server: its parent is the server, whose pid marks every child.
+const host = new ProcessHost(
+  send,
+  Date.now,
+  findGroupLeader(process.env.PATH),
+  undefined,
+  process.ppid,
+);
 process.on('message', (command: HostCommand) => host.handle(command));
 const deadlines = setInterval(() => {
   host.forgetStopped();

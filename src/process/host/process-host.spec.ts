@@ -68,10 +68,10 @@ describe('ProcessHost', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs a child, forwards its output and exit, and marks it with its directory', async () => {
-    spawn(1, 'console.log(process.env.CTA_WORK_DIR); process.exit(3)');
+  it("runs a child, forwards its output and exit, and marks it with its directory and the server's pid", async () => {
+    spawn(1, 'console.log(process.env.CTA_WORK_DIR, process.env.CTA_SERVER_PID); process.exit(3)');
     await eventually(() => ended(1), 'the child to end');
-    expect(output(1)).toBe(`${dir}\n`);
+    expect(output(1)).toBe(`${dir} ${process.pid}\n`);
     expect(of(1).map((e) => e.type)).toEqual(['spawned', 'stdout', 'exit', 'end']);
     expect(of(1).find((e) => e.type === 'exit')).toMatchObject({ code: 3, signal: null });
   });
@@ -114,7 +114,7 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(pidOf(6))).toBe(false);
   });
 
-  it('ends the processes in and under a directory whose deadline passed, those that left their group too', async () => {
+  it("ends the processes in and under a directory whose deadline passed, those that left their group too, not another server's", async () => {
     // The child works in a subdirectory (a project inside a worktree) and starts a grandchild in
     // a session of its own (setsid): outside the child's group.
     const app = join(dir, 'app');
@@ -131,6 +131,13 @@ describe('ProcessHost', () => {
     );
     await eventually(() => /^\d+\n$/.test(output(4)), 'the grandchild to start');
     const escaped = Number(output(4));
+    // Marked with the same directory by another server (its pid): not this host's to end.
+    const othersChild = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      cwd: app,
+      detached: true,
+      stdio: 'ignore',
+      env: { CTA_WORK_DIR: app, CTA_SERVER_PID: String(process.ppid) },
+    });
     // A directory whose name merely starts with the supervised one's is another directory.
     const other = `${dir}-other`;
     mkdirSync(other);
@@ -147,6 +154,8 @@ describe('ProcessHost', () => {
     await host.enforceDeadlines();
     expect(isProcessAlive(pidOf(4))).toBe(false);
     expect(isProcessAlive(escaped)).toBe(false);
+    expect(isProcessAlive(othersChild.pid!)).toBe(true);
+    othersChild.kill('SIGKILL');
     expect(events.find((e) => e.type === 'expired')).toEqual({
       type: 'expired',
       dir,
@@ -203,7 +212,7 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(adopted.pid!)).toBe(false);
 
     // Its directory is someone else's now: a process marked with it that the host never knew.
-    const other = sleeper({ CTA_WORK_DIR: dir });
+    const other = sleeper({ CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.pid) });
     try {
       await host.shutdown(200);
       expect(isProcessAlive(other.pid!)).toBe(true);

@@ -1,6 +1,7 @@
 import { BehaviorSubject, Subscription } from 'rxjs';
-import { HostCommand, HostEvent, WORK_DIR_MARKER } from 'src/process/host/host-protocol';
+import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import {
+  childMarks,
   endProcess,
   isAtOrUnder,
   isProcessAlive,
@@ -29,8 +30,9 @@ interface Child {
  *   server's event loop never blocks in fork/exec; output and exit go back as events. With a
  *   group leader (GNU `timeout`) the children stay in the host's session, and so in its
  *   scheduling group, not the server's (`group-leader.ts`).
- * - Every child carries `CTA_WORK_DIR=<its cwd>` in its environment, so processes that leave
- *   their group (`setsid`) can still be found.
+ * - Every child carries `CTA_WORK_DIR=<its cwd>` and `CTA_SERVER_PID=<the server's pid>` in its
+ *   environment (`childMarks`), so processes that leave their group (`setsid`) can still be
+ *   found, and only this server's.
  * - `supervise` gives a directory a deadline: the server renews it with every lease renewal. When
  *   it passes (the server is frozen, stalled or cut off from the database), the host ends the
  *   directory's process groups and every process marked with it, on its own: so by the time the
@@ -63,6 +65,8 @@ export class ProcessHost {
     private readonly groupLeader: string | null = null,
     /** The spawn helper that starts the children (absent: this process's own). */
     private readonly spawnHelper?: SpawnHelper,
+    /** The server's pid, with which every child is marked. */
+    private readonly serverPid: number = process.pid,
   ) {}
 
   handle(command: HostCommand): void {
@@ -141,7 +145,7 @@ export class ProcessHost {
       command: command.command,
       args: command.args,
       cwd: command.cwd,
-      env: { ...command.env, [WORK_DIR_MARKER]: command.cwd },
+      env: { ...command.env, ...childMarks(command.cwd, this.serverPid) },
       killGraceMs: command.killGraceMs,
       isolation: command.isolation,
       writable: command.writable,
@@ -195,7 +199,7 @@ export class ProcessHost {
       .filter(([, childDir]) => isAtOrUnder(childDir, dir))
       .map(([pgid]) => pgid);
     await Promise.all(groups.map((pgid) => killProcessGroup(pgid, killGraceMs)));
-    const escaped = processesMarkedWith(WORK_DIR_MARKER, dir);
+    const escaped = processesMarkedWith(dir, this.serverPid);
     await Promise.all(escaped.map((pid) => endProcess(pid, killGraceMs)));
     return [...new Set([...groups, ...escaped])];
   }
