@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import { sqliteConnectionOf } from 'src/database/sqlite-connection';
 
@@ -45,6 +45,8 @@ const MAX_PREPARED = 200;
 export class AtomicWriter {
   private readonly sqlite: Database | null;
   private readonly prepared = new Map<string, Statement>();
+  private sqliteTransaction: Transaction<(steps: readonly SqlStep[]) => SqlStepResult[]> | null =
+    null;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.sqlite = sqliteConnectionOf(dataSource);
@@ -88,8 +90,10 @@ export class AtomicWriter {
   }
 
   private runSqlite(db: Database, steps: readonly SqlStep[]): SqlStepResult[] | null {
-    const transaction = db.transaction((): SqlStepResult[] =>
-      steps.map((step) => {
+    // better-sqlite3 builds a transaction function with its own properties on every call of
+    // `db.transaction`: this one is built once and given the steps.
+    this.sqliteTransaction ??= db.transaction((batch: readonly SqlStep[]): SqlStepResult[] =>
+      batch.map((step) => {
         let info;
         try {
           info = this.statement(db, step.sql).run(...step.params);
@@ -102,7 +106,7 @@ export class AtomicWriter {
       }),
     );
     try {
-      return transaction();
+      return this.sqliteTransaction(steps);
     } catch (error) {
       if (error instanceof RequiredStepMissed) return null;
       throw error;
