@@ -138,7 +138,7 @@ export class TaskRunnerService {
     const log: RunLog = {
       append: (...records) => events.append(lease, records),
       write: (records, patch) => events.append(lease, records, patch),
-      appendTestRun: (record, cases) => events.appendTestRun(lease, record, cases),
+      appendTestRun: (record, cases, patch) => events.appendTestRun(lease, record, cases, patch),
       update: (patch) => events.update(lease, patch),
       changeStatus: (change, patch) => events.changeStatus(lease, change, patch),
       release: (change, patch) => events.release(lease, change, patch),

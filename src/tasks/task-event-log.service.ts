@@ -169,8 +169,7 @@ export class TaskEventLog {
     records: readonly NewInteraction[],
     patch: TaskPatch = {},
   ): Promise<void> {
-    const patched = Object.keys(patch).length > 0;
-    if (records.length === 0 && !patched) return;
+    if (records.length === 0 && Object.keys(patch).length === 0) return;
     const now = this.clock.now();
     const results = await this.retrying(`task ${lease.taskId}`, () =>
       this.writer.run([
@@ -178,35 +177,44 @@ export class TaskEventLog {
           ...this.insertInteraction(record, now, lease),
           required: true,
         })),
-        ...(patched
-          ? [
-              {
-                ...this.updateTask({ ...patch, updatedAt: now }, LEASE_FENCE, { ...lease }),
-                required: true,
-              },
-            ]
-          : []),
+        ...this.fencedPatch(lease, patch, now),
       ]),
     );
     if (results === null) throw new LeaseLostError(lease.taskId);
     this.publish(lease.taskId, records, results, now);
   }
 
-  /** Appends a test run's record and its test cases (one write, fenced); publishes the record. */
+  /**
+   * Appends a test run's record and its test cases and applies `patch` to the task row (one write,
+   * fenced); publishes the record.
+   */
   async appendTestRun(
     lease: Lease,
     record: NewInteraction,
     cases: readonly NewTestCase[],
+    patch: TaskPatch = {},
   ): Promise<void> {
     const now = this.clock.now();
     const results = await this.retrying(`task ${lease.taskId}`, () =>
       this.writer.run([
         { ...this.insertInteraction(record, now, lease), required: true },
         ...cases.map((c) => this.insertTestCase(lease.taskId, c, now)),
+        ...this.fencedPatch(lease, patch, now),
       ]),
     );
     if (results === null) throw new LeaseLostError(lease.taskId);
     this.publish(lease.taskId, [record], results.slice(0, 1), now);
+  }
+
+  /** The lease holder's change of its task row, as a write's last step; none for no change. */
+  private fencedPatch(lease: Lease, patch: TaskPatch, now: Date): SqlStep[] {
+    if (Object.keys(patch).length === 0) return [];
+    return [
+      {
+        ...this.updateTask({ ...patch, updatedAt: now }, LEASE_FENCE, { ...lease }),
+        required: true,
+      },
+    ];
   }
 
   /** Updates the lease holder's task row (no event); `LeaseLostError` when the lease is gone. */

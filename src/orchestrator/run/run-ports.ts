@@ -55,7 +55,12 @@ export interface RunLog {
   append(...records: NewInteraction[]): Promise<void>;
   /** Appends `records` and applies `patch` to the task row, in one write. */
   write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void>;
-  appendTestRun(record: NewInteraction, cases: readonly NewTestCase[]): Promise<void>;
+  /** Appends a test run's record and cases and applies `patch` to the task row, in one write. */
+  appendTestRun(
+    record: NewInteraction,
+    cases: readonly NewTestCase[],
+    patch?: TaskPatch,
+  ): Promise<void>;
   update(patch: TaskPatch): Promise<void>;
   changeStatus(change: StatusChange, patch?: TaskPatch): Promise<void>;
   /** To PENDING or a terminal status; lets go of the lease. */

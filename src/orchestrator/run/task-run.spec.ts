@@ -319,6 +319,8 @@ class FakeLog implements RunLog {
   row: Record<string, unknown> = {};
   /** The records of each batched write (`write`), in order. */
   readonly batches: NewInteraction[][] = [];
+  /** The task row change written with each test run's record (`appendTestRun`), in order. */
+  readonly testRunPatches: TaskPatch[] = [];
   /** Writes from this many on throw `LeaseLostError`. */
   lostAfter = Infinity;
   /** A task update for which the lease is found lost (and every write after it). */
@@ -345,10 +347,16 @@ class FakeLog implements RunLog {
     return Promise.resolve();
   }
 
-  appendTestRun(record: NewInteraction, cases: readonly NewTestCase[]): Promise<void> {
-    this.countWrite();
+  appendTestRun(
+    record: NewInteraction,
+    cases: readonly NewTestCase[],
+    patch: TaskPatch = {},
+  ): Promise<void> {
+    this.countWrite(patch);
     this.records.push(record);
     this.testCases.push(...cases);
+    this.testRunPatches.push(patch);
+    Object.assign(this.row, patch);
     return Promise.resolve();
   }
 
@@ -588,6 +596,10 @@ describe('TaskRun', () => {
       testFiles: ['test/a.test.js'],
     });
     expect(h.log.testCases).toHaveLength(3);
+    // Each test run's process group is forgotten in the write of the run's record.
+    const testRuns = h.log.records.filter((r) => r.kind === 'test');
+    expect(testRuns.length).toBeGreaterThan(1);
+    expect(h.log.testRunPatches).toEqual(testRuns.map(() => ({ processGroupId: null })));
     expect(h.agent.requests.map((r) => r.resume)).toEqual([false, true]);
     expect(h.log.row.resultSummary).toContain('generated tests passed: 2 case(s)');
   });

@@ -112,8 +112,9 @@ export class TestPhase {
     }
     await this.tracker.settle();
     const record = testRunInteraction(event.report, this.state.iteration);
-    await this.ports.log.appendTestRun({ ...record, data: { ...record.data, stage } }, []);
-    await this.ports.log.update({ processGroupId: null });
+    await this.ports.log.appendTestRun({ ...record, data: { ...record.data, stage } }, [], {
+      processGroupId: null,
+    });
     return event.report;
   }
 
@@ -131,7 +132,7 @@ export class TestPhase {
     await this.ports.log.appendTestRun(
       testRunInteraction(report, iteration),
       report.cases.map((c) => ({ ...c, iteration, kind: report.kind })),
+      { processGroupId: null },
     );
-    await this.ports.log.update({ processGroupId: null });
   }
 }
