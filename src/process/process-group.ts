@@ -513,13 +513,15 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
         child.kill('SIGKILL');
         return;
       }
-      if (!isProcessGroupAlive(pgid) && child.exitCode === null && child.signalCode === null) {
+      let groupAlive = isProcessGroupAlive(pgid);
+      if (!groupAlive && child.exitCode === null && child.signalCode === null) {
         // A group leader (`timeout`) just started makes its group itself, after its exec and
         // before it starts the command: until then there is no group to end, only the leader.
         // If it got that far meanwhile, its group is ended below.
         child.kill('SIGKILL');
+        groupAlive = isProcessGroupAlive(pgid);
       }
-      if (isProcessGroupAlive(pgid)) {
+      if (groupAlive) {
         void killProcessGroup(pgid, spec.killGraceMs).finally(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
