@@ -867,7 +867,7 @@ export interface WorkspacesHealthDto {
   max_bytes: number | null;
   /** At or over the limit: tasks that need a new workspace wait (`workspace_quota`) */
   over_quota: boolean;
-  /** When the oldest of the workspaces' measurements was taken (each at most every 30 s) */
+  /** When the oldest of the workspaces' measurements was taken (each every 30 s while a task works in it, else every 10 minutes) */
   measured_at: string;
 }
 

@@ -100,7 +100,7 @@ export class WorkspacesHealthDto {
     format: 'date-time',
     example: '2026-11-25T06:00:00.000Z',
     description:
-      "When the oldest of the workspaces' measurements was taken (each at most every 30 s)",
+      "When the oldest of the workspaces' measurements was taken (each every 30 s while a task works in it, else every 10 minutes)",
   })
   measured_at!: string;
 }

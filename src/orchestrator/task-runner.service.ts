@@ -9,7 +9,7 @@ import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
 import { HumanWaits, Lease, Task, TaskEventLog, TaskMessages } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
-import { BaseCheckout, WorkspaceError, WorkspacesService } from 'src/workspaces';
+import { BaseCheckout, WorkspaceError, WorkspacesService, WorkspaceUsage } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
@@ -44,6 +44,7 @@ export class TaskRunnerService {
     private readonly launcher: ProcessLauncher,
     private readonly clock: Clock,
     private readonly workspaces: WorkspacesService,
+    private readonly usage: WorkspaceUsage,
     private readonly baselines: RegressionBaselines,
     private readonly baseCheckout: BaseCheckout,
   ) {}
@@ -68,6 +69,9 @@ export class TaskRunnerService {
           leaseMs: this.leaseMs,
           warn: (message) => logger.warn(message),
         });
+        // Its workspace grows while the run works in it: measured more often for the quota.
+        const workspace = claim.task.isolation === 'worktree' ? dir : null;
+        if (workspace !== null) this.usage.inUse(workspace);
         const main = this.start(claim, control, logger).subscribe({
           complete: () => subscriber.complete(),
           error: () => subscriber.complete(),
@@ -76,6 +80,7 @@ export class TaskRunnerService {
           renewal.unsubscribe();
           main.unsubscribe();
           this.launcher.release(dir);
+          if (workspace !== null) this.usage.doneWith(workspace);
         };
       }),
     );

@@ -51,8 +51,8 @@ describe('WorkspaceUsage', () => {
     expect(await usage.latest()).toBe(second);
   });
 
-  it('measures a new workspace on its own and walks the others again only once their measurement is 30 s old', async () => {
-    addWorkspace(1);
+  it('measures a new workspace on its own and walks one a task works in again once its measurement is 30 s old', async () => {
+    usage.inUse(addWorkspace(1));
     const first = await usage.snapshot();
 
     grow(1, 1_000_000);
@@ -71,6 +71,24 @@ describe('WorkspaceUsage', () => {
     const third = await usage.snapshot();
     expect(third.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000 + workspace2);
     expect(third.measuredAt.getTime()).toBe(first.measuredAt.getTime() + 10_000);
+  });
+
+  it('walks a workspace nobody works in again after 10 minutes, and at once when its run ends', async () => {
+    const path = addWorkspace(1);
+    const first = await usage.snapshot();
+
+    grow(1, 1_000_000);
+    clock.ms += 5 * 60_000;
+    // Looked at again (a new workspace would be seen), but the idle one is not walked.
+    expect((await usage.snapshot()).bytes).toBe(first.bytes);
+    clock.ms += 5 * 60_000;
+    const idle = await usage.snapshot();
+    expect(idle.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000);
+
+    usage.inUse(path);
+    grow(1, 2_000_000);
+    usage.doneWith(path);
+    expect((await usage.snapshot()).bytes).toBeGreaterThanOrEqual(idle.bytes + 2_000_000);
   });
 
   it('measures a re-created workspace again and drops a removed one', async () => {

@@ -5,8 +5,15 @@ import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 
-/** How long a workspace's measurement is used before it is measured again (unless it changed here). */
-const MAX_AGE_MS = 30_000;
+/** How long the measurement of a workspace a task works in is used before it is walked again. */
+const IN_USE_MAX_AGE_MS = 30_000;
+/**
+ * How long the measurement of a workspace nobody works in is used: it changes only by hand (a
+ * task's run measures its workspace again when it ends), and walking every kept workspace (a
+ * checkout with its dependencies is tens of thousands of files) every 30 s cost the server more
+ * than the tasks it ran.
+ */
+const IDLE_MAX_AGE_MS = 10 * 60_000;
 
 export interface WorkspaceUsageSnapshot {
   /** WORKSPACES_DIR (canonical). */
@@ -52,9 +59,11 @@ export async function diskUsage(dir: string): Promise<number> {
 
 /**
  * THE WORKSPACES' DISK USE AND QUOTA. Each workspace under WORKSPACES_DIR is walked on its own and
- * its measurement kept for 30 s; a workspace this server created or removed is measured again (or
- * dropped) at once, without walking the others. One measurement at a time. Tasks that need a new
- * workspace wait while the use is at or over WORKSPACES_MAX_GB.
+ * its measurement kept for 30 s while a task of this server works in it (`inUse`), else for 10
+ * minutes; a workspace this server created or removed, or whose task's run just ended here
+ * (`doneWith`), is measured again (or dropped) at once, without walking the others. One
+ * measurement at a time. Tasks that need a new workspace wait while the use is at or over
+ * WORKSPACES_MAX_GB.
  */
 @Injectable()
 export class WorkspaceUsage {
@@ -63,6 +72,13 @@ export class WorkspaceUsage {
   private measuring: Promise<WorkspaceUsageSnapshot> | null = null;
   /** Bytes of each workspace (by directory name) and when they were measured. */
   private readonly workspaces = new Map<string, { bytes: number; atMs: number }>();
+  /** Workspaces (by directory name) a task of this server works in now. */
+  private readonly inUseNames = new Set<string>();
+  /**
+   * When the last snapshot is out of date: a workspace's measurement is due, or 30 s after
+   * WORKSPACES_DIR was looked at (workspaces come and go by other hands too).
+   */
+  private nextDueMs = -Infinity;
 
   constructor(
     private readonly config: AppConfig,
@@ -81,16 +97,24 @@ export class WorkspaceUsage {
     this.stale = true;
   }
 
+  /** A task's run works in the workspace at `path` from now on: it is measured every 30 s. */
+  inUse(path: string): void {
+    this.inUseNames.add(basename(path));
+  }
+
+  /** The run working in the workspace at `path` ended: measured again now, then every 10 min. */
+  doneWith(path: string): void {
+    this.inUseNames.delete(basename(path));
+    this.invalidate(path);
+  }
+
   /**
-   * The current use: the measurement running now, else the last one while all of it is recent
-   * and in date, else a new one.
+   * The current use: the measurement running now, else the last one while none of its parts is due
+   * and it is in date, else a new one (which walks only the workspaces whose measurement is due).
    */
   async snapshot(): Promise<WorkspaceUsageSnapshot> {
     if (this.measuring !== null) return this.measuring;
-    const fresh =
-      this.last !== null &&
-      !this.stale &&
-      this.clock.nowMs() - this.last.measuredAt.getTime() < MAX_AGE_MS;
+    const fresh = this.last !== null && !this.stale && this.clock.nowMs() < this.nextDueMs;
     if (fresh) return this.last!;
     this.measuring = this.measure().finally(() => (this.measuring = null));
     return this.measuring;
@@ -116,9 +140,10 @@ export class WorkspaceUsage {
     return (await this.snapshot()).overQuota;
   }
 
-  /** Walks the workspaces not measured in the last 30 s, and adds up all of them. */
+  /** Walks the workspaces whose measurement is due (or missing), and adds up all of them. */
   private async measure(): Promise<WorkspaceUsageSnapshot> {
     this.stale = false;
+    let nextDueMs = this.clock.nowMs() + IN_USE_MAX_AGE_MS;
     const names = await fs.readdir(this.root.path).catch(() => [] as string[]);
     const present = new Set(names.filter((name) => WorkspaceRoot.isWorkspaceName(name)));
     for (const name of this.workspaces.keys()) {
@@ -127,15 +152,18 @@ export class WorkspaceUsage {
     let bytes = 0;
     let oldestMs = this.clock.nowMs();
     for (const name of present) {
+      const maxAgeMs = this.inUseNames.has(name) ? IN_USE_MAX_AGE_MS : IDLE_MAX_AGE_MS;
       let measured = this.workspaces.get(name);
-      if (measured === undefined || this.clock.nowMs() - measured.atMs >= MAX_AGE_MS) {
+      if (measured === undefined || this.clock.nowMs() - measured.atMs >= maxAgeMs) {
         const atMs = this.clock.nowMs();
         measured = { bytes: await diskUsage(join(this.root.path, name)), atMs };
         this.workspaces.set(name, measured);
       }
       bytes += measured.bytes;
       oldestMs = Math.min(oldestMs, measured.atMs);
+      nextDueMs = Math.min(nextDueMs, measured.atMs + maxAgeMs);
     }
+    this.nextDueMs = nextDueMs;
     const maxBytes = this.maxBytes;
     this.last = {
       dir: this.root.path,
