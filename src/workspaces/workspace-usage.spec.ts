@@ -79,8 +79,12 @@ describe('WorkspaceUsage', () => {
 
     grow(1, 1_000_000);
     clock.ms += 5 * 60_000;
-    // Looked at again (a new workspace would be seen), but the idle one is not walked.
-    expect((await usage.snapshot()).bytes).toBe(first.bytes);
+    // WORKSPACES_DIR is looked at again (a workspace made by other hands is seen), but the idle
+    // one is not walked.
+    addWorkspace(2);
+    const later = await usage.snapshot();
+    expect(later.count).toBe(2);
+    expect(later.bytes).toBeLessThan(first.bytes * 2 + 1_000_000);
     clock.ms += 5 * 60_000;
     const idle = await usage.snapshot();
     expect(idle.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000);
@@ -89,6 +93,17 @@ describe('WorkspaceUsage', () => {
     grow(1, 2_000_000);
     usage.doneWith(path);
     expect((await usage.snapshot()).bytes).toBeGreaterThanOrEqual(idle.bytes + 2_000_000);
+  });
+
+  it('walks a workspace again when its run ended while it was being walked', async () => {
+    const path = addWorkspace(1);
+    usage.inUse(path);
+    const walking = usage.snapshot();
+    usage.doneWith(path);
+    const walked = await walking;
+    // What the walk may have missed of the run's last writes.
+    grow(1, 1_000_000);
+    expect((await usage.snapshot()).bytes).toBeGreaterThanOrEqual(walked.bytes + 1_000_000);
   });
 
   it('measures a re-created workspace again and drops a removed one', async () => {

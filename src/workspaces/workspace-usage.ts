@@ -8,10 +8,10 @@ import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 /** How long the measurement of a workspace a task works in is used before it is walked again. */
 const IN_USE_MAX_AGE_MS = 30_000;
 /**
- * How long the measurement of a workspace nobody works in is used: it changes only by hand (a
- * task's run measures its workspace again when it ends), and walking every kept workspace (a
- * checkout with its dependencies is tens of thousands of files) every 30 s cost the server more
- * than the tasks it ran.
+ * How long the measurement of a workspace no task of this server works in is used: it changes by
+ * hand, or by the task of another server sharing WORKSPACES_DIR (a task's run here measures its
+ * workspace again when it ends). Walking every kept workspace (a checkout with its dependencies is
+ * tens of thousands of files) every 30 s was a cost that grew with each workspace kept.
  */
 const IDLE_MAX_AGE_MS = 10 * 60_000;
 
@@ -74,6 +74,8 @@ export class WorkspaceUsage {
   private readonly workspaces = new Map<string, { bytes: number; atMs: number }>();
   /** Workspaces (by directory name) a task of this server works in now. */
   private readonly inUseNames = new Set<string>();
+  /** Workspaces (by directory name) invalidated while the running measurement walked. */
+  private readonly changedWhileMeasuring = new Set<string>();
   /**
    * When the last snapshot is out of date: a workspace's measurement is due, or 30 s after
    * WORKSPACES_DIR was looked at (workspaces come and go by other hands too).
@@ -94,6 +96,8 @@ export class WorkspaceUsage {
   /** The workspace at `path` was created or removed: the next look measures it again. */
   invalidate(path: string): void {
     this.workspaces.delete(basename(path));
+    // A walk of it that runs now may have seen it before the change: that one is not kept.
+    if (this.measuring !== null) this.changedWhileMeasuring.add(basename(path));
     this.stale = true;
   }
 
@@ -143,6 +147,7 @@ export class WorkspaceUsage {
   /** Walks the workspaces whose measurement is due (or missing), and adds up all of them. */
   private async measure(): Promise<WorkspaceUsageSnapshot> {
     this.stale = false;
+    this.changedWhileMeasuring.clear();
     let nextDueMs = this.clock.nowMs() + IN_USE_MAX_AGE_MS;
     const names = await fs.readdir(this.root.path).catch(() => [] as string[]);
     const present = new Set(names.filter((name) => WorkspaceRoot.isWorkspaceName(name)));
@@ -157,7 +162,7 @@ export class WorkspaceUsage {
       if (measured === undefined || this.clock.nowMs() - measured.atMs >= maxAgeMs) {
         const atMs = this.clock.nowMs();
         measured = { bytes: await diskUsage(join(this.root.path, name)), atMs };
-        this.workspaces.set(name, measured);
+        if (!this.changedWhileMeasuring.has(name)) this.workspaces.set(name, measured);
       }
       bytes += measured.bytes;
       oldestMs = Math.min(oldestMs, measured.atMs);
