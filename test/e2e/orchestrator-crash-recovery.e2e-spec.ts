@@ -54,8 +54,14 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     database = join(work, 'tasks.db');
   });
 
+  /** Processes a test's agent started outside its group, ended after the test whatever happened. */
+  const strays: number[] = [];
+
   // A test that fails midway must not leave its server holding the database for the next one.
   afterEach(async () => {
+    for (const pid of strays.splice(0)) {
+      if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
     const running = servers
       .splice(0)
       .filter((child) => child.exitCode === null && child.signalCode === null);
@@ -180,12 +186,14 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
       );
       return escaped.length === 1;
     });
+    strays.push(...escaped);
     // All of the server's processes, as `kill -9` of each (or the OOM killer) would, none in time
     // to end the agent: its spawn helper (stopped first: it would end the agent once the server is
     // gone), its process host and the server.
     killEverything(first);
     await first.exited;
     expect(isProcessGroupAlive(orphan)).toBe(true);
+    expect(isProcessAlive(escaped[0])).toBe(true);
     // As if the server had died holding the repository's lock: the next one must not wait on it.
     const lock = join(project, '.git', 'cta-workspaces.lock');
     writeFileSync(

@@ -117,17 +117,22 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       logA.append(claimA.lease, [{ kind: 'assistant', iteration: 1, content: 'stale A' }]),
     ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
-      logA.appendTestRun(claimA.lease, { kind: 'test', iteration: 1, content: 'stale test run' }, [
-        {
-          iteration: 1,
-          kind: 'generated',
-          name: 'stale',
-          filePath: null,
-          status: 'passed',
-          durationMs: 1,
-          output: '',
-        },
-      ]),
+      logA.appendTestRun(
+        claimA.lease,
+        { kind: 'test', iteration: 1, content: 'stale test run' },
+        [
+          {
+            iteration: 1,
+            kind: 'generated',
+            name: 'stale',
+            filePath: null,
+            status: 'passed',
+            durationMs: 1,
+            output: '',
+          },
+        ],
+        { processGroupId: 4242 },
+      ),
     ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
       logA.changeStatus(claimA.lease, {
@@ -150,7 +155,18 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(contents).not.toContain('stale A');
     expect(contents).not.toContain('stale test run');
     await logB.append(claimB.lease, [{ kind: 'assistant', iteration: 1, content: 'from B' }]);
-    await logB.update(claimB.lease, { iteration: 1 });
+    await logB.update(claimB.lease, { iteration: 1, processGroupId: 4343 });
+    // The holder's test run: its record and its change to the row (the run's group forgotten).
+    await logB.appendTestRun(
+      claimB.lease,
+      { kind: 'test', iteration: 1, content: 'test run of B' },
+      [],
+      { processGroupId: null },
+    );
+    const row = await b.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(row.processGroupId).toBeNull();
+    const stored = await b.dataSource.getRepository(ClaudeInteraction).findBy({ taskId: id });
+    expect(stored.map((i) => i.content)).toContain('test run of B');
   });
 
   it('leaves a task whose owner renewed after the sweep looked', async () => {

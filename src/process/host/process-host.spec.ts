@@ -1,4 +1,4 @@
-import { spawn as nodeSpawn } from 'node:child_process';
+import { ChildProcess, spawn as nodeSpawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,8 +63,11 @@ describe('ProcessHost', () => {
       () => now,
     );
   });
+  /** Processes a test started that the host must not end: ended after the test. */
+  const strays: ChildProcess[] = [];
   afterEach(async () => {
     await host.shutdown(200);
+    for (const stray of strays.splice(0)) stray.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -138,6 +141,7 @@ describe('ProcessHost', () => {
       stdio: 'ignore',
       env: { CTA_WORK_DIR: app, CTA_SERVER_PID: String(process.ppid) },
     });
+    strays.push(othersChild);
     // A directory whose name merely starts with the supervised one's is another directory.
     const other = `${dir}-other`;
     mkdirSync(other);
@@ -155,7 +159,6 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(pidOf(4))).toBe(false);
     expect(isProcessAlive(escaped)).toBe(false);
     expect(isProcessAlive(othersChild.pid!)).toBe(true);
-    othersChild.kill('SIGKILL');
     expect(events.find((e) => e.type === 'expired')).toEqual({
       type: 'expired',
       dir,
