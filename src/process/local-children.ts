@@ -41,8 +41,8 @@ export class LocalChildren {
     this.host = new ProcessHost(
       (event, delivered) => {
         if (event.type === 'spawned') {
-          const started = this.host.groups().find((group) => group.id === event.id);
-          if (started) adopt(started.pgid, started.dir);
+          const dir = this.host.dirOf(event.id);
+          if (dir !== undefined) adopt(event.pid, dir);
         }
         deliver(event, delivered);
       },

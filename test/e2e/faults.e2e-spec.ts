@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { isProcessAlive } from 'src/process/process-group';
+import { isProcessAlive, liveGroupMembers } from 'src/process/process-group';
 import { eventually } from 'test/e2e/support/eventually';
 import { ServerProcess, startTask, startTestServer } from 'test/e2e/support/server-process';
 import {
@@ -68,22 +68,6 @@ function agentsIn(project: string): number[] {
     }
   }
   return pids;
-}
-
-/**
- * True once process `pid` has a child. The fake CLI's `hang` starts its grandchild after it set
- * its handlers for SIGINT and SIGTERM. (`SigCgt` in /proc cannot tell: Node catches both from its
- * start, to die of them, until a script's handler replaces that.)
- */
-function hasChild(pid: number): boolean {
-  return readdirSync('/proc').some((entry) => {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** Samples the agents of `project` every 10 ms until `stop()`; returns every sample. */
@@ -487,8 +471,10 @@ describe('Faults injected into the running server', () => {
     // Until its handlers are set the agent would die of the first signal, and until the server
     // has recorded its process group the run would not wait for it: either way the drain would
     // be over before it could be seen.
+    // The fake's `hang` starts its grandchild, in its group, once its handlers are set. (`SigCgt`
+    // in /proc cannot tell: Node catches SIGINT and SIGTERM from its start, to exit on them.)
     await eventually('the agent to ignore SIGINT and SIGTERM', () =>
-      agentsIn(project).some(hasChild),
+      agentsIn(project).some((agent) => (liveGroupMembers(agent)?.length ?? 0) > 1),
     );
     const db = new Database(join(work, 'drain.db'), { readonly: true, fileMustExist: true });
     try {

@@ -107,6 +107,11 @@ export class ProcessHost {
     }
   }
 
+  /** The directory spawn `id` works in, while it has not ended. */
+  dirOf(id: number): string | undefined {
+    return this.children.get(id)?.dir;
+  }
+
   /** The process group and directory of every child that has started and not ended. */
   groups(): { id: number; pgid: number; dir: string }[] {
     return [...this.children].flatMap(([id, c]) =>
