@@ -15,6 +15,7 @@ import {
   quoted,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { eventually } from 'test/e2e/support/eventually';
 import { createTestApp } from 'test/e2e/support/test-app';
 import {
   createTestDatabase,
@@ -152,6 +153,15 @@ function observabilitySuite(kind: TestDatabaseKind): void {
         status: 'COMPLETED',
         status_reason: 'verified_without_failing_tests',
       });
+      // The counters move once the status change is written, a moment after a read can see it.
+      const completions = (text: string) =>
+        sample(text, 'cta_task_status_changes_total', {
+          to: 'COMPLETED',
+          reason: 'verified_without_failing_tests',
+        });
+      await eventually('the recovered task to be counted', async () => {
+        return completions(await scrape()) === 1;
+      });
       const before = await scrape();
       expect(sample(before, 'cta_lease_recoveries_total', { to: 'PENDING' })).toBe(1);
       expect(
@@ -219,12 +229,7 @@ function observabilitySuite(kind: TestDatabaseKind): void {
       expect(delta('cta_agent_tokens_total', { direction: 'input' })).toBeGreaterThanOrEqual(1000);
       expect(delta('cta_agent_tokens_total', { direction: 'output' })).toBeGreaterThanOrEqual(300);
       expect(delta('cta_test_runs_total', { kind: 'generated', result: 'passed' })).toBe(1);
-      expect(
-        delta('cta_task_status_changes_total', {
-          to: 'COMPLETED',
-          reason: 'verified_without_failing_tests',
-        }),
-      ).toBe(1);
+      expect(completions(after) - completions(before)).toBe(1);
       expect(
         delta('cta_task_status_changes_total', { to: 'FAILED', reason: 'budget_exceeded' }),
       ).toBe(1);
