@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findOnPath } from 'src/process/child-isolation';
+import { commandPaths } from 'src/process/command-paths';
 
 /**
  * HOW A CHILD GETS ITS OWN PROCESS GROUP WITHOUT A SESSION OF ITS OWN.
@@ -42,10 +43,12 @@ export function underGroupLeader(
   cwd: string,
   pathVariable: string | undefined,
 ): { argv: string[] } | { error: 'ENOENT' | 'EACCES' } {
-  const executable = command.includes('/')
-    ? resolve(cwd, command)
-    : findOnPath(command, pathVariable);
-  if (executable === null) return { error: 'ENOENT' };
+  if (!command.includes('/')) {
+    // Found on PATH: a file it can run (`findOnPath` checks both).
+    const found = commandPaths.find(command, pathVariable);
+    return found === null ? { error: 'ENOENT' } : { argv: [leader, '0', found, ...args] };
+  }
+  const executable = resolve(cwd, command);
   try {
     if (!statSync(executable).isFile()) return { error: 'EACCES' };
     accessSync(executable, constants.X_OK);

@@ -2,7 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Observable, Subscription } from 'rxjs';
-import { bwrapArgs, ChildIsolation, findOnPath, installationOf } from 'src/process/child-isolation';
+import { bwrapArgs, ChildIsolation, installationOf } from 'src/process/child-isolation';
+import { commandPaths } from 'src/process/command-paths';
 import { underGroupLeader } from 'src/process/group-leader';
 import { signalGroup } from 'src/process/signal-group';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
@@ -344,7 +345,7 @@ function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'leads'> {
     : spec.env;
   const ids = identity ? { uid: identity.uid, gid: identity.gid } : {};
   if (sandbox === null) return { command: spec.command, args: spec.args, env, ids };
-  const found = findOnPath(spec.command, env.PATH);
+  const found = commandPaths.find(spec.command, env.PATH);
   if (found === null) {
     throw new SpawnError('ENOENT', spec.command, `spawn ${spec.command} ENOENT`);
   }
@@ -395,7 +396,7 @@ function startChild(spec: ProcessSpec, launch: Launch): ChildProcess | HelperChi
   }
   const path = launch.command.includes('/')
     ? resolve(spec.cwd, launch.command)
-    : findOnPath(launch.command, launch.env.PATH);
+    : commandPaths.find(launch.command, launch.env.PATH);
   if (path === null) {
     throw new SpawnError('ENOENT', spec.command, `spawn ${spec.command} ENOENT`);
   }
