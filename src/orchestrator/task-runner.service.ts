@@ -145,7 +145,7 @@ export class TaskRunnerService {
       write: (records, patch) => events.append(lease, records, patch),
       appendTestRun: (record, cases, patch) => events.appendTestRun(lease, record, cases, patch),
       update: (patch) => events.update(lease, patch),
-      changeStatus: (change, patch) => events.changeStatus(lease, change, patch),
+      changeStatus: (change, patch, records) => events.changeStatus(lease, change, patch, records),
       release: (change, patch) => events.release(lease, change, patch),
     };
     return {

@@ -222,9 +222,17 @@ export class TaskEventLog {
     await this.append(lease, [], patch);
   }
 
-  /** A status change by the lease holder, which keeps the task (it stays live). */
-  async changeStatus(lease: Lease, change: StatusChange, patch: TaskPatch = {}): Promise<void> {
-    await this.leasedChange(lease, change, patch);
+  /**
+   * A status change by the lease holder, which keeps the task (it stays live); `records` are
+   * appended before the `status` record, in the same write.
+   */
+  async changeStatus(
+    lease: Lease,
+    change: StatusChange,
+    patch: TaskPatch = {},
+    records: readonly NewInteraction[] = [],
+  ): Promise<void> {
+    await this.leasedChange(lease, change, patch, records);
   }
 
   /**
@@ -297,10 +305,15 @@ export class TaskEventLog {
     return this.publish(note.taskId, [note.record], results.slice(1), now)[0];
   }
 
-  private async leasedChange(lease: Lease, change: StatusChange, patch: TaskPatch): Promise<void> {
+  private async leasedChange(
+    lease: Lease,
+    change: StatusChange,
+    patch: TaskPatch,
+    before: readonly NewInteraction[] = [],
+  ): Promise<void> {
     assertTransition(change.from, change.to);
     const now = this.clock.now();
-    const record = this.statusRecord(change);
+    const records = [...before, this.statusRecord(change)];
     let tries = 0;
     const results = await this.retrying(`task ${lease.taskId}`, () => {
       tries += 1;
@@ -313,14 +326,14 @@ export class TaskEventLog {
           ),
           required: true,
         },
-        this.insertInteraction(record, now, null, lease.taskId),
+        ...records.map((record) => this.insertInteraction(record, now, null, lease.taskId)),
       ]);
     });
     if (results === null) {
       if (tries > 1 && (await this.hasStatus(lease.taskId, change.to))) return;
       throw new LeaseLostError(lease.taskId);
     }
-    this.publish(lease.taskId, [record], results.slice(1), now);
+    this.publish(lease.taskId, records, results.slice(1), now);
   }
 
   /** True when the task's status is `status` (a retried change finds its first try landed). */

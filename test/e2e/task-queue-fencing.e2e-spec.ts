@@ -135,12 +135,12 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       ),
     ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
-      logA.changeStatus(claimA.lease, {
-        from: TaskStatus.Running,
-        to: TaskStatus.Paused,
-        reason: 'needs_input',
-        iteration: 1,
-      }),
+      logA.changeStatus(
+        claimA.lease,
+        { from: TaskStatus.Running, to: TaskStatus.Paused, reason: 'needs_input', iteration: 1 },
+        {},
+        [{ kind: 'prompt', iteration: 2, content: 'stale prompt' }],
+      ),
     ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(queueA.renew(claimA.lease)).rejects.toBeInstanceOf(LeaseLostError);
     watch.unsubscribe();
@@ -154,6 +154,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(contents).toContain('from A');
     expect(contents).not.toContain('stale A');
     expect(contents).not.toContain('stale test run');
+    expect(contents).not.toContain('stale prompt');
     await logB.append(claimB.lease, [{ kind: 'assistant', iteration: 1, content: 'from B' }]);
     await logB.update(claimB.lease, { iteration: 1, processGroupId: 4343 });
     // The holder's test run: its record and its change to the row (the run's group forgotten).
@@ -167,6 +168,29 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(row.processGroupId).toBeNull();
     const stored = await b.dataSource.getRepository(ClaudeInteraction).findBy({ taskId: id });
     expect(stored.map((i) => i.content)).toContain('test run of B');
+
+    // The holder's prompt and its status change: one write, the prompt first.
+    const publishedB: string[] = [];
+    const watchB = logB.eventsOf(id).subscribe((e) => publishedB.push(e.kind));
+    await logB.changeStatus(
+      claimB.lease,
+      { from: TaskStatus.Running, to: TaskStatus.Testing, reason: 'tests_requested', iteration: 2 },
+      { phase: 'writing_tests' },
+      [{ kind: 'simulated_human', iteration: 2, content: 'write the tests, B' }],
+    );
+    watchB.unsubscribe();
+    expect(publishedB).toEqual(['simulated_human', 'status']);
+    const last = await b.dataSource
+      .getRepository(ClaudeInteraction)
+      .find({ where: { taskId: id }, order: { id: 'DESC' }, take: 2 });
+    expect(last.map((i) => [i.kind, i.content]).reverse()).toEqual([
+      ['simulated_human', 'write the tests, B'],
+      ['status', 'RUNNING -> TESTING (tests_requested)'],
+    ]);
+    expect(await b.dataSource.getRepository(Task).findOneByOrFail({ id })).toMatchObject({
+      status: TaskStatus.Testing,
+      phase: 'writing_tests',
+    });
   });
 
   it('leaves a task whose owner renewed after the sweep looked', async () => {

@@ -1,6 +1,6 @@
 import { concatMap, defer, EMPTY, ignoreElements, Observable } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
-import { TaskPhase } from 'src/tasks';
+import { NewInteraction, TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { promptWithMessages } from 'src/orchestrator/run/human-messages';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
@@ -24,8 +24,8 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * ONE AGENT TURN of a run, as an Observable that emits the turn's outcome once the CLI has ended.
  *
  * - It waits `step.delayMs` first (an RxJS timer: a cancel during the wait unsubscribes and
- *   nothing of the turn runs), then counts the iteration, stores the prompt and moves the task
- *   to the turn's status.
+ *   nothing of the turn runs), then counts the iteration and stores the prompt together with
+ *   the task's move to the turn's status (one write).
  * - Every event of the CLI is stored as it arrives, in order, within the turn's storage budget,
  *   in batches (`TurnWriter`); the conversation id is stored once the CLI has shown it knows it.
  * - At the end the turn's cost and tokens are added (`RunAccounting`), the API-error streak is
@@ -62,7 +62,7 @@ export class AgentTurn {
       this.budget = new TurnStorageBudget();
       const messages = await this.ports.messages.undelivered();
       const prompt = promptWithMessages(step.prompt, messages);
-      await this.ports.log.append({
+      const record: NewInteraction = {
         kind: step.source === 'simulated_human' ? 'simulated_human' : 'prompt',
         iteration: state.iteration,
         content: capText(prompt),
@@ -74,13 +74,15 @@ export class AgentTurn {
           ...(messages.length > 0 ? { human_message_ids: messages.map((m) => m.id) } : {}),
           ...(step.delayMs ? { waited_ms: step.delayMs } : {}),
         },
-      });
+      };
       const phase: TaskPhase = step.phase === 'writing_tests' ? 'writing_tests' : 'agent_turn';
-      await this.status.moveTo(step.status, step.statusReason, {
-        iteration: state.iteration,
-        phase,
-        runPhase: state.phase,
-      });
+      // The prompt and the task's move to the turn: one write.
+      await this.status.moveTo(
+        step.status,
+        step.statusReason,
+        { iteration: state.iteration, phase, runPhase: state.phase },
+        [record],
+      );
       return {
         cwd: this.workspace.directory,
         prompt,

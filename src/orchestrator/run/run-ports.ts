@@ -62,7 +62,12 @@ export interface RunLog {
     patch?: TaskPatch,
   ): Promise<void>;
   update(patch: TaskPatch): Promise<void>;
-  changeStatus(change: StatusChange, patch?: TaskPatch): Promise<void>;
+  /** A status change; `records` are appended before its `status` record, in the same write. */
+  changeStatus(
+    change: StatusChange,
+    patch?: TaskPatch,
+    records?: readonly NewInteraction[],
+  ): Promise<void>;
   /** To PENDING or a terminal status; lets go of the lease. */
   release(change: StatusChange, patch?: TaskPatch): Promise<void>;
 }

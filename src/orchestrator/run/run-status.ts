@@ -1,4 +1,4 @@
-import { StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
+import { NewInteraction, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
 import { RunLog } from 'src/orchestrator/run/run-ports';
 import { RunState } from 'src/orchestrator/run/run-state';
 
@@ -15,16 +15,25 @@ export class RunStatus {
     private readonly log: RunLog,
   ) {}
 
-  /** To `to` (the task stays live); only the reason and `patch` when it already is there. */
-  async moveTo(to: TaskStatus, reason: StatusReason, patch: TaskPatch = {}): Promise<void> {
+  /**
+   * To `to` (the task stays live); only the reason and `patch` when it already is there.
+   * `records` are appended first, in the same write.
+   */
+  async moveTo(
+    to: TaskStatus,
+    reason: StatusReason,
+    patch: TaskPatch = {},
+    records: readonly NewInteraction[] = [],
+  ): Promise<void> {
     if (to === this.state.status) {
-      await this.log.update({ ...patch, statusReason: reason });
+      await this.log.write(records, { ...patch, statusReason: reason });
       return;
     }
     await this.track(to, () =>
       this.log.changeStatus(
         { from: this.state.status, to, reason, iteration: this.state.iteration },
         patch,
+        records,
       ),
     );
   }

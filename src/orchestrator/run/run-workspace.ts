@@ -1,5 +1,5 @@
 import { concatMap, defer, filter, from, Observable } from 'rxjs';
-import { StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
+import { NewInteraction, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
 import { CommandEvent, CommandResult, formatCommandLine } from 'src/test-runner';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunPorts, WorkspaceInfo } from 'src/orchestrator/run/run-ports';
@@ -55,7 +55,7 @@ export class RunWorkspace {
     return this.info !== null && this.ctx.setupCommand !== null && !this.setupDone;
   }
 
-  /** Creates the workspace or re-attaches to it, and records it on the task. */
+  /** Creates the workspace or re-attaches to it, and records it on the task (one write with its record). */
   async prepare(): Promise<void> {
     const port = this.ports.workspace;
     if (port === null) return;
@@ -63,12 +63,7 @@ export class RunWorkspace {
     const info = await port.prepare();
     this.info = info;
     if (info.created) this.setupDone = false;
-    await this.ports.log.update({
-      workspacePath: info.path,
-      branch: info.branch,
-      ...(info.created ? { setupCompletedAt: null } : {}),
-    });
-    await this.ports.log.append({
+    const record: NewInteraction = {
       kind: 'system',
       iteration: this.state.iteration,
       content: info.created
@@ -80,6 +75,11 @@ export class RunWorkspace {
         branch: info.branch,
         base_commit: this.ctx.task.baseCommit,
       },
+    };
+    await this.ports.log.write([record], {
+      workspacePath: info.path,
+      branch: info.branch,
+      ...(info.created ? { setupCompletedAt: null } : {}),
     });
   }
 

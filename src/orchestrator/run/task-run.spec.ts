@@ -366,10 +366,18 @@ class FakeLog implements RunLog {
     return Promise.resolve();
   }
 
-  changeStatus(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+  changeStatus(
+    change: StatusChange,
+    patch: TaskPatch = {},
+    records: readonly NewInteraction[] = [],
+  ): Promise<void> {
     this.countWrite();
     this.changes.push(change);
-    this.records.push({ kind: 'status', iteration: change.iteration, content: change.to });
+    this.records.push(...records, {
+      kind: 'status',
+      iteration: change.iteration,
+      content: change.to,
+    });
     Object.assign(this.row, patch, { status: change.to, statusReason: change.reason });
     return Promise.resolve();
   }
@@ -839,11 +847,10 @@ describe('TaskRun', () => {
     ];
     const h = harness([burst, turn()], { task: { maxIterations: 2 } });
     await h.run();
-    expect(h.log.batches[0].map((r) => r.kind)).toEqual([
-      'system',
-      'tool_use',
-      'tool_result',
-      'assistant',
+    // The first write holds the prompt (with the task's move to the turn), the next the burst.
+    expect(h.log.batches.map((batch) => batch.map((r) => r.kind)).slice(0, 2)).toEqual([
+      ['prompt'],
+      ['system', 'tool_use', 'tool_result', 'assistant'],
     ]);
     const firstTurn = h.log.records.filter((r) => r.iteration === 1).map((r) => r.kind);
     expect(firstTurn.slice(firstTurn.indexOf('system'))).toEqual([
@@ -914,6 +921,8 @@ describe('TaskRun', () => {
         kind: 'system',
         data: expect.objectContaining({ type: 'workspace_created', branch: 'cta/t1-add-multiply' }),
       });
+      // The record and the row's workspace columns: one write.
+      expect(h.log.batches[0].map((r) => r.kind)).toEqual(['system']);
       expect(h.workspace.setups).toEqual([]);
     });
 
