@@ -80,7 +80,7 @@ export class AgentTurn {
       await this.status.moveTo(
         step.status,
         step.statusReason,
-        { iteration: state.iteration, phase, runPhase: state.phase },
+        { ...step.patch, iteration: state.iteration, phase, runPhase: state.phase },
         [record],
       );
       return {

@@ -96,7 +96,7 @@ export class RunState {
 
   /**
    * What is stored for a resume after each step. The test snapshot, which can be large, is stored
-   * once, when it is taken (`TestPhase.snapshotProject`).
+   * once, with the write-tests turn's prompt (`TestPhase.snapshotProject`).
    */
   checkpoint(): TaskPatch {
     return {

@@ -1,6 +1,6 @@
 import { TurnOutcome } from 'src/claude-cli';
 import { ContinueReason, PolicyPhase } from 'src/simulated-human';
-import { StatusReason, TaskStatus } from 'src/tasks';
+import { StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
 
 /** One agent turn to run. */
 export interface TurnStep {
@@ -17,6 +17,8 @@ export interface TurnStep {
   statusReason: StatusReason;
   /** Wait before the turn (after an API error), milliseconds. */
   delayMs: number;
+  /** Task columns stored with the turn's prompt (the test snapshot, before the write-tests turn). */
+  patch?: TaskPatch;
 }
 
 /** One test round: the generated test files, then the regression command. */

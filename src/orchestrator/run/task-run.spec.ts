@@ -582,7 +582,16 @@ describe('TaskRun', () => {
     });
     let storedAtRound: Record<string, unknown> = {};
     h.tests.onRun = () => (storedAtRound = { ...h.log.row });
+    const storedAtTurn: Record<string, unknown>[] = [];
+    h.agent.onTurn = () => storedAtTurn.push({ ...h.log.row });
     await h.run();
+    // The snapshot is stored before the write-tests turn runs (with its prompt: one write).
+    expect(storedAtTurn[0].testSnapshot).toBeUndefined();
+    expect(storedAtTurn[1]).toMatchObject({
+      testSnapshot: JSON.stringify(SNAPSHOT),
+      testFiles: [],
+      status: TaskStatus.Testing,
+    });
     // What a resume needs is stored before the round runs.
     expect(storedAtRound).toMatchObject({
       runPhase: 'running_tests',

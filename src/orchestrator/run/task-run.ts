@@ -370,8 +370,8 @@ export class TaskRun {
       case 'run_tests':
         return { kind: 'tests', files: state.testFiles };
       case 'write_tests':
-        await this.testPhase.snapshotProject();
         return {
+          patch: await this.testPhase.snapshotProject(),
           kind: 'turn',
           prompt: decision.prompt,
           source: 'simulated_human',

@@ -9,7 +9,7 @@ import {
   Observable,
   of,
 } from 'rxjs';
-import { TaskStatus } from 'src/tasks';
+import { TaskPatch, TaskStatus } from 'src/tasks';
 import { TestRunEvent, TestRunReport } from 'src/test-runner';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunContext } from 'src/orchestrator/run/run-state';
@@ -43,15 +43,15 @@ export class TestPhase {
     return this.workspace.directory;
   }
 
-  /** The project as it is before the agent writes its tests. */
-  async snapshotProject(): Promise<void> {
+  /**
+   * The project as it is before the agent writes its tests; returns what to store on the task
+   * with the write-tests turn's prompt (`TurnStep.patch`).
+   */
+  async snapshotProject(): Promise<TaskPatch> {
     this.state.testSnapshot = await this.ports.tests.snapshot(this.projectPath);
     this.state.testFiles = [];
     this.state.emptyTestTurns = 0;
-    await this.ports.log.update({
-      testSnapshot: JSON.stringify(this.state.testSnapshot),
-      testFiles: [],
-    });
+    return { testSnapshot: JSON.stringify(this.state.testSnapshot), testFiles: [] };
   }
 
   /** The generated test files now (created or changed since the snapshot), remembered. */
