@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { findOnPath } from 'src/process/child-isolation';
 
 /** How long a command found on PATH is taken as its path without looking again. */
@@ -29,9 +30,9 @@ function stillRunnable(path: string): boolean {
 export class CommandPaths {
   private readonly found = new Map<string, { path: string; atMs: number }>();
 
-  constructor(private readonly nowMs: () => number = Date.now) {}
+  constructor(private readonly nowMs: () => number = () => performance.now()) {}
 
-  /** Absolute path of `command` on `pathVariable` (`findOnPath`; a path with a slash is not remembered), or null. */
+  /** The path of `command` on `pathVariable` (`findOnPath`; a path with a slash is not remembered), or null. */
   find(command: string, pathVariable: string | undefined): string | null {
     if (command.includes('/')) return findOnPath(command, pathVariable);
     const key = `${command}\0${pathVariable ?? ''}`;

@@ -321,6 +321,10 @@ class FakeLog implements RunLog {
   readonly batches: NewInteraction[][] = [];
   /** The task row change written with each test run's record (`appendTestRun`), in order. */
   readonly testRunPatches: TaskPatch[] = [];
+  /** The row change of every write, in order (`{}` for records alone). */
+  readonly patches: TaskPatch[] = [];
+  /** Each status change's records (written before its `status` record) and row change. */
+  readonly statusWrites: { records: NewInteraction[]; patch: TaskPatch }[] = [];
   /** Writes from this many on throw `LeaseLostError`. */
   lostAfter = Infinity;
   /** A task update for which the lease is found lost (and every write after it). */
@@ -329,6 +333,7 @@ class FakeLog implements RunLog {
 
   private countWrite(patch: TaskPatch = {}): void {
     this.writes += 1;
+    this.patches.push(patch);
     if (this.lostAt(patch)) this.lostAfter = Math.min(this.lostAfter, this.writes - 1);
     if (this.writes > this.lostAfter) throw new LeaseLostError('t1');
   }
@@ -371,8 +376,9 @@ class FakeLog implements RunLog {
     patch: TaskPatch = {},
     records: readonly NewInteraction[] = [],
   ): Promise<void> {
-    this.countWrite();
+    this.countWrite(patch);
     this.changes.push(change);
+    this.statusWrites.push({ records: [...records], patch });
     this.records.push(...records, {
       kind: 'status',
       iteration: change.iteration,
@@ -585,13 +591,19 @@ describe('TaskRun', () => {
     const storedAtTurn: Record<string, unknown>[] = [];
     h.agent.onTurn = () => storedAtTurn.push({ ...h.log.row });
     await h.run();
-    // The snapshot is stored before the write-tests turn runs (with its prompt: one write).
+    // The snapshot is stored before the write-tests turn runs, in one write with its prompt and
+    // the move to TESTING, and in no other.
     expect(storedAtTurn[0].testSnapshot).toBeUndefined();
     expect(storedAtTurn[1]).toMatchObject({
       testSnapshot: JSON.stringify(SNAPSHOT),
       testFiles: [],
       status: TaskStatus.Testing,
     });
+    expect(h.log.patches.filter((patch) => 'testSnapshot' in patch)).toHaveLength(1);
+    const toTesting = h.log.statusWrites[0];
+    expect(toTesting.records.map((r) => r.kind)).toEqual(['simulated_human']);
+    expect(toTesting.patch.testSnapshot).toBe(JSON.stringify(SNAPSHOT));
+    expect(h.log.changes[0].to).toBe(TaskStatus.Testing);
     // What a resume needs is stored before the round runs.
     expect(storedAtRound).toMatchObject({
       runPhase: 'running_tests',
