@@ -46,9 +46,7 @@ export class LocalChildren {
         }
         deliver(event, delivered);
       },
-      Date.now,
-      null,
-      this.helper,
+      { spawnHelper: this.helper },
     );
     this.forgetting = setInterval(() => this.host.forgetStopped(), FORGET_STOPPED_MS).unref();
   }

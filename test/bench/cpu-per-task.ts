@@ -33,6 +33,7 @@
  * Recorded output: test/bench/RESULTS.md.
  */
 import { cpus } from 'node:os';
+import { choiceArg, wholeArg } from 'test/bench/support/args';
 import { startBenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes, CpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
@@ -98,11 +99,11 @@ async function run(
 }
 
 async function main(): Promise<void> {
-  const tasks = Number(process.argv[2] ?? 64);
-  const runs = Number(process.argv[3] ?? 3);
-  const isolation = process.argv[4] === 'none' ? 'none' : 'worktree';
-  const warmup = Number(process.argv[5] ?? 192);
-  const batches = Number(process.argv[6] ?? 1);
+  const tasks = wholeArg(1, 'tasks', 64);
+  const runs = wholeArg(2, 'runs', 3);
+  const isolation = choiceArg(3, 'isolation', ['worktree', 'none']);
+  const warmup = wholeArg(4, 'warmup', 192, 0);
+  const batches = wholeArg(5, 'batches', 1);
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   console.log(
     `${tasks} tasks per batch, ${batches} batch(es) per run after ${warmup} warm-up tasks, isolation ${isolation}, MAX_CONCURRENT_TASKS 4, SQLite\n`,

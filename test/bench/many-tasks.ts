@@ -26,6 +26,7 @@
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { wholeArg } from 'test/bench/support/args';
 import { concurrentTasksEnv, startBenchServer } from 'test/bench/support/bench-server';
 import { every, scrapeLoopP99 } from 'test/bench/support/sampling';
 import { cpuTimes } from 'test/bench/support/proc-stat';
@@ -101,8 +102,8 @@ async function run(tasks: number): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const tasks = Number(process.argv[2] ?? 200);
-  const runs = Number(process.argv[3] ?? 3);
+  const tasks = wholeArg(1, 'tasks', 200);
+  const runs = wholeArg(2, 'runs', 3);
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   console.log(
     `${tasks} tasks at once (MAX_CONCURRENT_TASKS ${tasks}), SQLite, agents print ${LINES} lines ${DELAY_MS} ms apart\n`,

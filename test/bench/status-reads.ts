@@ -26,6 +26,7 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { choiceArg, wholeArg } from 'test/bench/support/args';
 import { startBenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
@@ -123,9 +124,9 @@ async function adminKey(base: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const rounds = Number(process.argv[2] ?? 3);
-  const logLevel = process.argv[3] ?? 'warn';
-  const auth = process.argv[4] ?? 'none';
+  const rounds = wholeArg(1, 'rounds', 3);
+  const logLevel = choiceArg(2, 'log level', ['warn', 'log']);
+  const auth = choiceArg(3, 'auth', ['none', 'key']);
   const bench = await startBenchServer({
     LOG_LEVEL: logLevel,
     ORCHESTRATOR_ENABLED: 'false',

@@ -23,13 +23,10 @@ const nice = Number(process.argv[2] ?? 0);
 if (nice > 0) setPriority(Math.min(19, getPriority() + nice));
 
 // Forked by the server: its parent is the server, whose pid marks every child.
-const host = new ProcessHost(
-  send,
-  Date.now,
-  findGroupLeader(process.env.PATH),
-  undefined,
-  process.ppid,
-);
+const host = new ProcessHost(send, {
+  groupLeader: findGroupLeader(process.env.PATH),
+  serverPid: process.ppid,
+});
 process.on('message', (command: HostCommand) => host.handle(command));
 const deadlines = setInterval(() => {
   host.forgetStopped();

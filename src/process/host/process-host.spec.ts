@@ -60,7 +60,7 @@ describe('ProcessHost', () => {
         events.push(event);
         sent();
       },
-      () => now,
+      { now: () => now },
     );
   });
   /** Processes a test started that the host must not end: ended after the test. */

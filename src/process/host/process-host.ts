@@ -48,6 +48,17 @@ interface Child {
  * The server runs one in its own process as well, for the children it starts through its own
  * spawn helper (`local-children.ts`), with `send` delivering to it directly.
  */
+export interface ProcessHostOptions {
+  /** The clock deadlines are checked against (default `Date.now`). */
+  now?: () => number;
+  /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
+  groupLeader?: string | null;
+  /** The spawn helper that starts the children (absent: this process's own). */
+  spawnHelper?: SpawnHelper;
+  /** The server's pid, with which every child is marked (default: this process's). */
+  serverPid?: number;
+}
+
 export class ProcessHost {
   private readonly children = new Map<number, Child>();
   private readonly deadlines = new Map<string, { killAtMs: number; killGraceMs: number }>();
@@ -58,16 +69,20 @@ export class ProcessHost {
   private readonly paused$ = new BehaviorSubject<boolean>(false);
   private inFlight = 0;
 
+  private readonly now: () => number;
+  private readonly groupLeader: string | null;
+  private readonly spawnHelper: SpawnHelper | undefined;
+  private readonly serverPid: number;
+
   constructor(
     private readonly send: (event: HostEvent, sent: () => void) => void,
-    private readonly now: () => number = Date.now,
-    /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
-    private readonly groupLeader: string | null = null,
-    /** The spawn helper that starts the children (absent: this process's own). */
-    private readonly spawnHelper?: SpawnHelper,
-    /** The server's pid, with which every child is marked. */
-    private readonly serverPid: number = process.pid,
-  ) {}
+    options: ProcessHostOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.groupLeader = options.groupLeader ?? null;
+    this.spawnHelper = options.spawnHelper;
+    this.serverPid = options.serverPid ?? process.pid;
+  }
 
   handle(command: HostCommand): void {
     switch (command.type) {
