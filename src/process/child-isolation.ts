@@ -67,20 +67,26 @@ export function lookupUser(spec: string, passwdFile = '/etc/passwd'): ChildIdent
   return entry;
 }
 
+/** True when `path` is a file this process may run. */
+export function isRunnableFile(path: string): boolean {
+  try {
+    // A missing file is asked without an exception (most PATH directories lack the command).
+    if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    // A path through something that is not a directory, or a file it may not run.
+    return false;
+  }
+}
+
 /** Absolute path of `command` on `pathVariable`, or null. */
 export function findOnPath(command: string, pathVariable: string | undefined): string | null {
   if (command.includes('/')) return existsSync(command) ? resolve(command) : null;
   for (const dir of (pathVariable ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, command);
-    try {
-      // Most directories lack the command: that is asked without an exception (every spawn asks).
-      if (statSync(candidate, { throwIfNoEntry: false })?.isFile() !== true) continue;
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not a directory, or the file is not executable: the next directory may have it
-    }
+    if (isRunnableFile(candidate)) return candidate;
   }
   return null;
 }

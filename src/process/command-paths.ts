@@ -1,22 +1,10 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { findOnPath } from 'src/process/child-isolation';
+import { findOnPath, isRunnableFile } from 'src/process/child-isolation';
 
 /** How long a command found on PATH is taken as its path without looking again. */
 const FOUND_FOR_MS = 10_000;
 /** Most commands remembered (a server starts a handful: the CLI, git, test runners). */
 const MAX_REMEMBERED = 64;
-
-/** True when `path` is still a file this process may run. */
-function stillRunnable(path: string): boolean {
-  try {
-    if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * WHERE EACH COMMAND WAS FOUND ON PATH, REMEMBERED FOR A WHILE, as a shell's command hash does.
@@ -38,7 +26,7 @@ export class CommandPaths {
     const key = `${command}\0${pathVariable ?? ''}`;
     const now = this.nowMs();
     const known = this.found.get(key);
-    if (known !== undefined && now - known.atMs < FOUND_FOR_MS && stillRunnable(known.path)) {
+    if (known !== undefined && now - known.atMs < FOUND_FOR_MS && isRunnableFile(known.path)) {
       return known.path;
     }
     this.found.delete(key);

@@ -22,6 +22,18 @@ interface Child {
   dir: string;
 }
 
+/** How a `ProcessHost` is set up (each has a default). */
+export interface ProcessHostOptions {
+  /** The clock deadlines are checked against (default `Date.now`). */
+  now?: () => number;
+  /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
+  groupLeader?: string | null;
+  /** The spawn helper that starts the children (absent: this process's own). */
+  spawnHelper?: SpawnHelper;
+  /** The server's pid, with which every child is marked (default: this process's). */
+  serverPid?: number;
+}
+
 /**
  * THE PROCESS HOST: a small process of its own, forked once by the server, that starts every
  * child process of the server and watches over them.
@@ -48,17 +60,6 @@ interface Child {
  * The server runs one in its own process as well, for the children it starts through its own
  * spawn helper (`local-children.ts`), with `send` delivering to it directly.
  */
-export interface ProcessHostOptions {
-  /** The clock deadlines are checked against (default `Date.now`). */
-  now?: () => number;
-  /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
-  groupLeader?: string | null;
-  /** The spawn helper that starts the children (absent: this process's own). */
-  spawnHelper?: SpawnHelper;
-  /** The server's pid, with which every child is marked (default: this process's). */
-  serverPid?: number;
-}
-
 export class ProcessHost {
   private readonly children = new Map<number, Child>();
   private readonly deadlines = new Map<string, { killAtMs: number; killGraceMs: number }>();
