@@ -212,11 +212,15 @@ export interface FakeLogEntry {
   envNames: string[];
 }
 
-/** The fake CLI's invocations, optionally only those run in `cwd`. */
+/**
+ * The fake CLI's invocations, optionally only those run in `cwd`. Only whole lines: another fake
+ * CLI may be appending its line (a prompt can be hundreds of KB) while this reads.
+ */
 export function fakeInvocations(logFile: string, cwd?: string): FakeLogEntry[] {
   if (!existsSync(logFile)) return [];
   return readFileSync(logFile, 'utf8')
     .split('\n')
+    .slice(0, -1)
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as FakeLogEntry)
     .filter((e) => cwd === undefined || e.cwd === cwd);
