@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -108,6 +108,16 @@ describe('lock file', () => {
     utimesSync(path, old, old);
     const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });
     await lock.release();
+  });
+
+  it('never waits on a FIFO put where the lock goes, and takes it over once stale', async () => {
+    execFileSync('mkfifo', [path]);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(path, old, old);
+    const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
+    await lock.release();
+    expect(existsSync(path)).toBe(false);
   });
 
   it('waits for a live holder, and gives up after waitMs with the holder named', async () => {
