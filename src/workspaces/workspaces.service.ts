@@ -1,4 +1,5 @@
-import { access, mkdir, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
@@ -183,7 +184,7 @@ export class WorkspacesService {
     const prepared = await this.locks.withLock(spec.gitDir, () => this.checkOut(spec, path));
     if (prepared.created) this.usage.invalidate(path);
     const directory = join(path, repo.prefix);
-    await mkdir(directory, { recursive: true });
+    mkdirSync(directory, { recursive: true });
     return { ...prepared, directory };
   }
 
@@ -191,14 +192,14 @@ export class WorkspacesService {
     spec: WorkspaceSpec,
     path: string,
   ): Promise<Omit<PreparedWorkspace, 'directory'>> {
-    if (spec.branch === null && !(await exists(path))) {
+    if (spec.branch === null && !existsSync(path)) {
       const created = await this.checkOutNew(spec, path);
       if (created !== null) return created;
     }
     const options = this.repo(spec.gitDir);
     const entries = await this.worktrees(spec.gitDir);
     // A worktree whose directory was deleted is pruned below and checked out again.
-    const entry = (await exists(path)) ? entries.find((e) => e.path === path) : undefined;
+    const entry = existsSync(path) ? entries.find((e) => e.path === path) : undefined;
     if (entry !== undefined && entry.locked !== 'initializing') {
       const branch = spec.branch ?? stripHeads(entry.branch);
       if (branch === null) throw new WorkspaceError(`${path} is not on a branch`);
@@ -207,7 +208,7 @@ export class WorkspacesService {
     if (entry !== undefined) {
       // `git worktree add` was cut off (a crash): nobody worked in it yet.
       await this.git.text(['worktree', 'remove', '--force', '--force', path], options);
-    } else if (await exists(path)) {
+    } else if (existsSync(path)) {
       if (spec.workspacePath !== null) {
         throw new WorkspaceError(
           `${path} exists but is no longer a worktree of ${spec.gitDir}; it was left as it is`,
@@ -301,7 +302,7 @@ export class WorkspacesService {
   async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
     const branchRef = `refs/heads/${ws.branch}`;
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
-    return (await isPlainlyOnBranch(ws.path, branchRef))
+    return isPlainlyOnBranch(ws.path, branchRef)
       ? this.commitOnBranch(ws, branchRef, message)
       : this.commitAnywhere(ws, branchRef, message);
   }
@@ -335,7 +336,7 @@ export class WorkspacesService {
         /^(nothing to commit|no changes added to commit)/m.test(result.stdout.toString('utf8'));
       if (result.exitCode !== 0 && !unchanged) throw failure(args, result);
       const commit =
-        (await looseRef(ws.gitDir, branchRef)) ??
+        looseRef(ws.gitDir, branchRef) ??
         (await this.git.text(['rev-parse', '--verify', `${branchRef}^{commit}`], {
           cwd: ws.path,
         }));
@@ -394,8 +395,8 @@ export class WorkspacesService {
       throw new WorkspaceError(`${spec.path} is not a workspace inside ${this.root.path}`);
     }
     const gitDir = spec.gitDir ?? (await gitDirOf(spec.path));
-    if (gitDir === null || !(await exists(gitDir))) {
-      if (!(await exists(spec.path))) return { keptCommit: null, branchDeleted: false };
+    if (gitDir === null || !existsSync(gitDir)) {
+      if (!existsSync(spec.path)) return { keptCommit: null, branchDeleted: false };
       throw new WorkspaceError(
         `cannot tell which repository ${spec.path} belongs to; left as it is`,
       );
@@ -403,7 +404,7 @@ export class WorkspacesService {
     const entry = (await this.worktrees(gitDir)).find((e) => e.path === spec.path);
     const branch = spec.branch ?? stripHeads(entry?.branch ?? null);
     let keptCommit: string | null = null;
-    const onDisk = await exists(spec.path);
+    const onDisk = existsSync(spec.path);
     if (entry !== undefined && onDisk) {
       if (branch === null) throw new WorkspaceError(`${spec.path} is on no branch; left as it is`);
       const kept = await this.commit({ path: spec.path, branch, gitDir }, spec.message);
@@ -474,14 +475,6 @@ function stripHeads(ref: string | null): string | null {
 
 function firstLine(text: string): string {
   return text.split('\n', 1)[0].slice(0, 200);
-}
-
-/** True when `path` exists. */
-function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** The common git directory a worktree belongs to, read from its `.git` file; null if unreadable. */

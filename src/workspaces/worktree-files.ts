@@ -1,10 +1,17 @@
-import { access, readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { readChildFile } from 'src/process';
 
 /**
  * WHAT A WORKTREE'S OWN FILES SAY, read without starting git, for the questions a file answers
  * exactly (with the files ref backend, which git reads the same way); anything else, or a file
  * that is not as expected, is an unknown (null, false) and the caller asks git instead.
+ *
+ * The reads are synchronous: each is a file of a few dozen bytes, and a synchronous read costs the
+ * event loop less than the bookkeeping of an asynchronous one (test/bench/RESULTS.md). They go
+ * through `readChildFile` (the agent can write the worktree's `.git` file): no symbolic link is
+ * followed, nothing but a regular file is read, never more than `MAX_FILE_BYTES`, and a FIFO
+ * cannot make one wait.
  */
 
 /** Operations git keeps state for in the worktree's git directory, which `git commit` would finish. */
@@ -19,29 +26,40 @@ const IN_PROGRESS = [
 
 const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
+/** More than a `.git` file, HEAD or a loose ref ever holds. */
+const MAX_FILE_BYTES = 4096;
+
 /** The worktree's own git directory, from its `.git` file (or `.git` itself when a directory). */
-async function ownGitDir(worktree: string): Promise<string | null> {
+function ownGitDir(worktree: string): string | null {
   const dotGit = join(worktree, '.git');
-  const pointer = await readFile(dotGit, 'utf8').then(
-    (text) => /^gitdir: (.+)$/m.exec(text)?.[1].trim() ?? null,
-    (error: NodeJS.ErrnoException) => (error.code === 'EISDIR' ? dotGit : null),
-  );
+  if (isDirectory(dotGit)) return dotGit;
+  const text = readChildFile(dotGit, MAX_FILE_BYTES) ?? '';
+  const pointer = /^gitdir: (.+)$/m.exec(text)?.[1].trim() ?? null;
   if (pointer === null) return null;
   return isAbsolute(pointer) ? pointer : resolve(worktree, pointer);
 }
 
 /** The ref HEAD names in the git directory (`refs/heads/x`); null when detached or unreadable. */
-async function headRefIn(gitDir: string): Promise<string | null> {
-  const head = await readFile(join(gitDir, 'HEAD'), 'utf8').catch(() => '');
+function headRefIn(gitDir: string): string | null {
+  const head = readChildFile(join(gitDir, 'HEAD'), MAX_FILE_BYTES) ?? '';
   return /^ref: (refs\/heads\/\S+)\n?$/.exec(head)?.[1] ?? null;
 }
 
 /** False only when `path` certainly does not exist. */
-function mayExist(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => error.code !== 'ENOENT',
-  );
+function mayExist(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -49,16 +67,15 @@ function mayExist(path: string): Promise<boolean> {
  * plain `git commit` there makes a commit whose only parent is the branch's tip, as
  * `commit-tree` plus `update-ref` would. False when unsure.
  */
-export async function isPlainlyOnBranch(worktree: string, branchRef: string): Promise<boolean> {
-  const gitDir = await ownGitDir(worktree);
-  if (gitDir === null || (await headRefIn(gitDir)) !== branchRef) return false;
-  const found = await Promise.all(IN_PROGRESS.map((name) => mayExist(join(gitDir, name))));
-  return !found.includes(true);
+export function isPlainlyOnBranch(worktree: string, branchRef: string): boolean {
+  const gitDir = ownGitDir(worktree);
+  if (gitDir === null || headRefIn(gitDir) !== branchRef) return false;
+  return !IN_PROGRESS.some((name) => mayExist(join(gitDir, name)));
 }
 
 /** The object id a loose ref of the repository holds; null when it is not a loose ref file. */
-export async function looseRef(commonDir: string, ref: string): Promise<string | null> {
-  const text = await readFile(join(commonDir, ref), 'utf8').catch(() => '');
+export function looseRef(commonDir: string, ref: string): string | null {
+  const text = readChildFile(join(commonDir, ref), MAX_FILE_BYTES) ?? '';
   const id = text.replace(/\n$/, '');
   return OBJECT_ID.test(id) ? id : null;
 }

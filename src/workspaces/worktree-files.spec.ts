@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPlainlyOnBranch, looseRef } from 'src/workspaces/worktree-files';
+
+describe('worktree files', () => {
+  let dir: string;
+  let repo: string;
+  let worktree: string;
+  const git = (cwd: string, ...args: string[]): string =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'worktree-files-'));
+    repo = join(dir, 'repo');
+    worktree = join(dir, 'wt');
+    execFileSync('git', ['init', '-q', repo]);
+    writeFileSync(join(repo, 'a.txt'), 'a\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'first');
+    git(repo, 'worktree', 'add', '-q', '-b', 'cta/task', worktree);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sees a worktree on its branch with nothing under way, through its .git file', () => {
+    expect(isPlainlyOnBranch(worktree, 'refs/heads/cta/task')).toBe(true);
+    expect(isPlainlyOnBranch(worktree, 'refs/heads/other')).toBe(false);
+  });
+
+  it('is unsure (false) when a merge is under way, HEAD is detached, or .git is not a plain file', () => {
+    const gitDir = git(worktree, 'rev-parse', '--absolute-git-dir');
+    writeFileSync(join(gitDir, 'MERGE_HEAD'), git(worktree, 'rev-parse', 'HEAD'));
+    expect(isPlainlyOnBranch(worktree, 'refs/heads/cta/task')).toBe(false);
+    rmSync(join(gitDir, 'MERGE_HEAD'));
+
+    git(worktree, 'checkout', '-q', '--detach');
+    expect(isPlainlyOnBranch(worktree, 'refs/heads/cta/task')).toBe(false);
+    git(worktree, 'checkout', '-q', 'cta/task');
+
+    // A FIFO where the .git file was: read without waiting on it, and so unknown.
+    rmSync(join(worktree, '.git'));
+    execFileSync('mkfifo', [join(worktree, '.git')]);
+    expect(isPlainlyOnBranch(worktree, 'refs/heads/cta/task')).toBe(false);
+  });
+
+  it("reads a loose ref's object id, and nothing from a packed or missing one", () => {
+    const head = git(repo, 'rev-parse', 'HEAD');
+    expect(looseRef(join(repo, '.git'), 'refs/heads/cta/task')).toBe(head);
+    git(repo, 'pack-refs', '--all');
+    expect(looseRef(join(repo, '.git'), 'refs/heads/cta/task')).toBeNull();
+    expect(looseRef(join(repo, '.git'), 'refs/heads/none')).toBeNull();
+  });
+});
