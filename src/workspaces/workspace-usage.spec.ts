@@ -1,11 +1,19 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
-import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
+import { diskUsage, WorkspaceUsage } from 'src/workspaces/workspace-usage';
 
 class FakeClock extends Clock {
   ms = Date.parse('2026-12-02T12:00:00Z');
@@ -106,6 +114,27 @@ describe('WorkspaceUsage', () => {
     expect((await usage.snapshot()).bytes).toBeGreaterThanOrEqual(walked.bytes + 1_000_000);
   });
 
+  it('lets the event loop run while it walks many small workspaces one after the other', async () => {
+    // 30 workspaces of 60 files: 3600 entries looked at, 60 per workspace and its listing.
+    for (let n = 10; n < 40; n += 1) {
+      const workspace = join(dir, `00000000-0000-4000-8000-0000000000${n}`);
+      mkdirSync(workspace);
+      for (let f = 0; f < 60; f += 1) writeFileSync(join(workspace, `f${f}.txt`), 'x');
+    }
+    // Counts the event loop's turns (one immediate per turn) while the measurement runs.
+    let turns = 0;
+    let counting = true;
+    const tick = (): void => {
+      turns += 1;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    expect((await usage.snapshot()).count).toBe(30);
+    counting = false;
+    // A turn every 256 entries across the workspaces; none would come within a workspace.
+    expect(turns).toBeGreaterThanOrEqual(10);
+  });
+
   it('measures a re-created workspace again and drops a removed one', async () => {
     const path = addWorkspace(1);
     addWorkspace(2);
@@ -123,5 +152,50 @@ describe('WorkspaceUsage', () => {
     const removed = await usage.snapshot();
     expect(removed.count).toBe(1);
     expect(removed.bytes).toBeLessThan(first.bytes);
+  });
+});
+
+describe('diskUsage', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'disk-usage-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const allocated = (path: string): number => {
+    const stat = lstatSync(path);
+    return stat.blocks > 0 ? stat.blocks * 512 : stat.size;
+  };
+
+  it('adds up every file and directory once: hard links once, symbolic links not followed', async () => {
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'b', 'big.bin'), Buffer.alloc(200_000, 1));
+    linkSync(join(dir, 'a', 'b', 'big.bin'), join(dir, 'a', 'same.bin'));
+    const outside = mkdtempSync(join(tmpdir(), 'disk-usage-outside-'));
+    writeFileSync(join(outside, 'huge.bin'), Buffer.alloc(2_000_000, 1));
+    symlinkSync(outside, join(dir, 'a', 'outside'));
+    try {
+      const expected = [dir, join(dir, 'a'), join(dir, 'a', 'b'), join(dir, 'a', 'b', 'big.bin')]
+        .concat(join(dir, 'a', 'outside'))
+        .reduce((sum, path) => sum + allocated(path), 0);
+      expect(await diskUsage(dir)).toBe(expected);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('lets the event loop run while it walks a large directory, and counts all of it', async () => {
+    for (let i = 0; i < 1000; i += 1) writeFileSync(join(dir, `f${i}.txt`), 'x');
+    let turns = 0;
+    const ticker = setInterval(() => (turns += 1), 0);
+    try {
+      const bytes = await diskUsage(dir);
+      expect(bytes).toBe(allocated(dir) + 1000 * allocated(join(dir, 'f0.txt')));
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(turns).toBeGreaterThan(0);
+  });
+
+  it('is 0 for a directory that is not there', async () => {
+    expect(await diskUsage(join(dir, 'gone'))).toBe(0);
   });
 });
