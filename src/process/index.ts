@@ -38,8 +38,4 @@ export type { ProcessIdentity } from 'src/process/process-identity';
 export { ProcessGroups } from 'src/process/process-groups';
 export { ProcessLauncher } from 'src/process/process-launcher';
 export { ProcessModule } from 'src/process/process.module';
-export {
-  checkWorkingDirectory,
-  resolveWorkingDirectory,
-  WorkingDirectoryGoneError,
-} from 'src/process/working-directory';
+export { checkWorkingDirectory, WorkingDirectoryGoneError } from 'src/process/working-directory';

@@ -1,5 +1,4 @@
 import { realpathSync, statSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
 
 /**
  * The directory a child process was to run in is gone, is not a directory any more, or now
@@ -30,17 +29,6 @@ export function checkWorkingDirectory(dir: string, exact = false): string {
     );
   }
   if (!statSync(real).isDirectory()) {
-    throw new WorkingDirectoryGoneError(`${dir} is not a directory`);
-  }
-  return real;
-}
-
-/** `checkWorkingDirectory(dir)` without blocking the event loop: `dir`'s real path, a directory. */
-export async function resolveWorkingDirectory(dir: string): Promise<string> {
-  const real = await realpath(dir).catch(() => {
-    throw new WorkingDirectoryGoneError(`directory ${dir} does not exist any more`);
-  });
-  if (!(await stat(real)).isDirectory()) {
     throw new WorkingDirectoryGoneError(`${dir} is not a directory`);
   }
   return real;

@@ -137,11 +137,11 @@ describe('TestFileFinder', () => {
     expect(parsePorcelainV2('# branch.oid (initial)\0# branch.head main\0').head).toBeNull();
   });
 
-  it('finds the top of the work tree by reading the file system', async () => {
-    expect(await gitTopOf(project)).toBeNull();
+  it('finds the top of the work tree by reading the file system', () => {
+    expect(gitTopOf(project)).toBeNull();
     git(dir, 'init', '-q');
-    expect(await gitTopOf(project)).toBe(dir);
-    expect(await gitTopOf(dir)).toBe(dir);
+    expect(gitTopOf(project)).toBe(dir);
+    expect(gitTopOf(dir)).toBe(dir);
   });
 
   it('asks git once per look (twice when HEAD moved)', async () => {

@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { Git } from 'src/workspaces/git';
 
@@ -57,14 +57,18 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
 /** Where `dir` is in its repository: its work tree, its place in it, the common git directory. */
 export type RepositoryLocation = Pick<ProjectRepository, 'toplevel' | 'prefix' | 'gitDir'>;
 
-/** The first four lines of `rev-parse`'s answer, as a location; null unless inside a work tree. */
-async function toLocation(dir: string, lines: string[]): Promise<RepositoryLocation | null> {
+/**
+ * The first four lines of `rev-parse`'s answer, as a location; null unless inside a work tree.
+ * The two paths are resolved synchronously (`realpath(3)`): cheaper for the event loop than
+ * through the thread pool (test/bench/RESULTS.md), and a task's creation and start each do it.
+ */
+function toLocation(dir: string, lines: string[]): RepositoryLocation | null {
   const [inside, toplevel, prefix, commonDir] = lines;
   if (inside !== 'true' || !toplevel || commonDir === undefined) return null;
   return {
-    toplevel: await realpath(toplevel),
+    toplevel: realpathSync.native(toplevel),
     prefix: prefix.replace(/\/$/, ''),
-    gitDir: await realpath(isAbsolute(commonDir) ? commonDir : join(dir, commonDir)),
+    gitDir: realpathSync.native(isAbsolute(commonDir) ? commonDir : join(dir, commonDir)),
   };
 }
 
@@ -99,7 +103,7 @@ export async function inspectDirectory(git: Git, dir: string): Promise<ProjectRe
     .catch(() => null);
   if (probe !== null && probe.exitCode === 0) {
     const lines = probe.stdout.toString('utf8').split('\n');
-    const location = await toLocation(dir, lines);
+    const location = toLocation(dir, lines);
     const [head, ref] = lines.slice(4, 6);
     if (location !== null && /^[0-9a-f]{40,64}$/.test(head ?? '')) {
       return { ...location, head, branch: branchOf(ref ?? '') };
