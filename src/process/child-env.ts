@@ -69,8 +69,12 @@ export function buildChildEnv(
   passthrough: readonly string[] = [],
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(parent)) {
-    if (value !== undefined && isAllowedChildEnvName(name, passthrough)) env[name] = value;
+  // Names first, values only of the names allowed: each value read from `process.env` is a call
+  // into the C++ side (every spawn builds an environment; this way costs half as much).
+  for (const name of Object.keys(parent)) {
+    if (!isAllowedChildEnvName(name, passthrough)) continue;
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
   }
   for (const [name, value] of Object.entries(extra)) env[name] = value;
   return env;
