@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { filter, firstValueFrom } from 'rxjs';
+import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database-options';
 import { SqliteCheckpointer, WalCheckpointReport } from 'src/database/sqlite-checkpointer';
@@ -91,6 +91,23 @@ describe('SqliteCheckpointer', () => {
     const restarted = nextCheckpoint((r) => r.log > 0 && r.log < ROWS);
     await dataSource.query('INSERT INTO filler (body) VALUES (?)', ['after']);
     expect((await restarted).log).toBeLessThan(10);
+  });
+
+  it('checkpoints again soon after one that found the WAL growing fast', async () => {
+    await checkpointer.onModuleDestroy();
+    // Writes come fast when a checkpoint finds ROWS pages that came since the last: the next
+    // follows after 10 ms. At the quiet pace the second would come after ten minutes.
+    checkpointer = new SqliteCheckpointer(dataSource, {
+      quietMs: 600_000,
+      busyMs: 10,
+      busyFramesPerSecond: 1,
+    });
+    await writePages();
+    const two = firstValueFrom(checkpointer.checkpoints$.pipe(take(2), toArray()));
+    await checkpointer.onApplicationBootstrap();
+    const [first, second] = await two;
+    expect(first.ok && first.log >= ROWS && first.checkpointed === first.log).toBe(true);
+    expect(second.ok).toBe(true);
   });
 
   it('goes on after a checkpoint failed, and reports the failure', async () => {

@@ -1,11 +1,43 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Worker } from 'node:worker_threads';
 import { Observable, Subject } from 'rxjs';
 import { DataSource } from 'typeorm';
 
-/** How often the worker checkpoints. */
-const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * When the worker checkpoints. A checkpoint copies every page the WAL changed since the last one
+ * into the database file and syncs both files; a running task's row and its records' pages change
+ * several times a second, and a checkpoint copies each of them once however often it changed. So
+ * while writes are few it checkpoints every second (every 200 ms, the worker's CPU per task was
+ * 2.1–2.7 ms; every second, 0.6: test/bench/RESULTS.md). When a checkpoint finds the WAL grew by
+ * `busyFramesPerSecond` or more since the one before (a burst: 200 tasks ending their turns
+ * together), the next comes after 200 ms, which keeps the WAL as small as it was then.
+ */
+export interface CheckpointSchedule {
+  /** The wait after a checkpoint that found the WAL growing slower than `busyFramesPerSecond`. */
+  quietMs: number;
+  /** The wait after one that found it growing faster, and before the first. */
+  busyMs: number;
+  /** WAL frames (pages) per second since the last checkpoint. */
+  busyFramesPerSecond: number;
+}
+
+export const DEFAULT_CHECKPOINT_SCHEDULE: CheckpointSchedule = {
+  quietMs: 1000,
+  busyMs: 200,
+  busyFramesPerSecond: 1000,
+};
+
+/** Injection token for another `CheckpointSchedule` than the default (tests). */
+export const CHECKPOINT_SCHEDULE = Symbol('CHECKPOINT_SCHEDULE');
+
 /**
  * WAL pages past which the server's own connection still checkpoints (SQLite's default is 1000):
  * the bound on the WAL should the worker fall behind or fail.
@@ -29,21 +61,27 @@ interface WorkerData {
   /** better-sqlite3's path, resolved here: the worker's code is evaluated, not loaded from a file. */
   driver: string;
   file: string;
-  intervalMs: number;
+  schedule: CheckpointSchedule;
 }
 
 /**
  * The worker's code: plain JavaScript evaluated in the thread, so it starts without compiling
  * TypeScript whether the server runs built or under ts-node. On a connection of its own (which
  * never waits for a lock: a checkpoint that cannot have one now is tried at the next one) it runs
- * a PASSIVE checkpoint every `intervalMs` and posts the outcome, a failure too (a full disk, say):
- * it goes on. A message stops it and closes the connection.
+ * a PASSIVE checkpoint when its `schedule` says and posts the outcome, a failure too (a full disk,
+ * say): it goes on. A message stops it and closes the connection.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+const { quietMs, busyMs, busyFramesPerSecond } = workerData.schedule;
 const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
-const timer = setInterval(() => {
+let last = Date.now();
+let lastLog = 0;
+let copiedAll = true;
+const checkpoint = () => {
+  const seconds = Math.max(0.001, (Date.now() - last) / 1000);
+  last = Date.now();
   let report;
   try {
     report = { ok: true, ...db.pragma('wal_checkpoint(PASSIVE)')[0] };
@@ -51,9 +89,19 @@ const timer = setInterval(() => {
     report = { ok: false, error: String(error && error.message) };
   }
   parentPort.postMessage(report);
-}, workerData.intervalMs);
+  // \`log\` counts the WAL's frames since it last started over, which it does at the first write
+  // after a checkpoint that copied all of it: then all of them came since that checkpoint, else
+  // what it grew by.
+  const log = report.ok ? Math.max(0, report.log) : 0;
+  const grown = copiedAll ? log : Math.max(0, log - lastLog);
+  lastLog = log;
+  copiedAll = report.ok && report.checkpointed === report.log;
+  const busy = grown >= busyFramesPerSecond * seconds;
+  timer = setTimeout(checkpoint, busy ? busyMs : quietMs);
+};
+let timer = setTimeout(checkpoint, busyMs);
 parentPort.once('message', () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   db.close();
   parentPort.close();
 });
@@ -63,9 +111,9 @@ parentPort.once('message', () => {
  * SQLITE CHECKPOINTS OFF THE EVENT LOOP. In WAL mode a commit that finds the WAL past
  * `wal_autocheckpoint` pages copies it into the database file and syncs it, inside that commit,
  * on the server's one connection: a 10-20 ms stall of the event loop every thousand pages (every
- * couple of seconds with 200 tasks streaming). Instead a worker thread checkpoints every
- * CHECKPOINT_INTERVAL_MS on a connection of its own, and the server's connection only past
- * FALLBACK_CHECKPOINT_PAGES. Nothing for MySQL.
+ * couple of seconds with 200 tasks streaming). Instead a worker thread checkpoints on a connection
+ * of its own (every second, every 200 ms while writes come fast: `CheckpointSchedule`), and the
+ * server's connection only past FALLBACK_CHECKPOINT_PAGES. Nothing for MySQL.
  *
  * A PASSIVE checkpoint never blocks the server's writes. The WAL starts over at the first write
  * after a checkpoint that copied all of it; under writes without a pause it cannot, and the
@@ -79,7 +127,12 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
   private worker: Worker | null = null;
   private failing = false;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional()
+    @Inject(CHECKPOINT_SCHEDULE)
+    private readonly schedule: CheckpointSchedule = DEFAULT_CHECKPOINT_SCHEDULE,
+  ) {}
 
   /** Every checkpoint the worker makes or fails to make. */
   get checkpoints$(): Observable<WalCheckpointReport> {
@@ -93,7 +146,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     const workerData: WorkerData = {
       driver: require.resolve('better-sqlite3'),
       file: options.database,
-      intervalMs: CHECKPOINT_INTERVAL_MS,
+      schedule: this.schedule,
     };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.unref();
@@ -112,7 +165,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
   private record(report: WalCheckpointReport): void {
     if (!report.ok && !this.failing) {
       this.logger.warn(
-        `a WAL checkpoint failed; tried again every ${CHECKPOINT_INTERVAL_MS} ms: ${report.error}`,
+        `a WAL checkpoint failed; tried again in ${this.schedule.quietMs} ms: ${report.error}`,
       );
     } else if (report.ok && this.failing) {
       this.logger.log('WAL checkpoints work again');
