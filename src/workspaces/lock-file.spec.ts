@@ -1,5 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  lutimesSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +123,16 @@ describe('lock file', () => {
     execFileSync('mkfifo', [path]);
     const old = new Date(Date.now() - 120_000);
     utimesSync(path, old, old);
+    const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
+    await lock.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('takes over a dangling symbolic link where the lock goes once it is stale', async () => {
+    symlinkSync(join(dir, 'nowhere'), path);
+    const old = new Date(Date.now() - 120_000);
+    lutimesSync(path, old, old);
     const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
     await lock.release();

@@ -4,6 +4,7 @@ import {
   constants,
   fstatSync,
   linkSync,
+  lstatSync,
   openSync,
   readSync,
   renameSync,
@@ -11,6 +12,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
 import { currentProcess, isProcessGone, ProcessIdentity } from 'src/process';
 
 /**
@@ -30,9 +32,9 @@ import { currentProcess, isProcessGone, ProcessIdentity } from 'src/process';
  * Its file operations are synchronous: each is one system call on a file of a few hundred bytes
  * in the repository's git directory, cheaper for the event loop than the bookkeeping of an
  * asynchronous one (a 200-byte read: 16 µs of CPU, against 167 through `fs.promises` and the
- * thread pool; test/bench/RESULTS.md). The lock is read without waiting on a FIFO
- * (`O_NONBLOCK`; only a regular file's content counts), at most `MAX_RECORD_BYTES`: a file put
- * there by another hand cannot hang or flood the server.
+ * thread pool; test/bench/RESULTS.md). The lock is read without following a symbolic link or
+ * waiting on a FIFO (`O_NOFOLLOW`, `O_NONBLOCK`; only a regular file's content counts), at most
+ * `MAX_RECORD_BYTES`: a file put there by another hand cannot hang or flood the server.
  */
 
 export interface LockFileOptions {
@@ -79,7 +81,7 @@ interface Holder {
 /** Longest lock record read; a record is about 200 bytes. */
 const MAX_RECORD_BYTES = 4096;
 
-const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -115,7 +117,11 @@ function readHolder(path: string): Holder | null {
     fd = openSync(path, READ_FLAGS);
   } catch (error) {
     if (errno(error) === 'ENOENT') return null;
-    throw error;
+    if (errno(error) !== 'ELOOP') throw error;
+    // A symbolic link (dangling or not) where the lock goes: a holder with no record, stale
+    // once the link is old enough, and then moved aside like any other.
+    const link = lstatSync(path);
+    return { ino: link.ino, mtimeMs: link.mtimeMs, text: '', record: null };
   }
   try {
     const stat = fstatSync(fd);
@@ -210,7 +216,11 @@ export async function acquireLockFile(path: string, options: LockFileOptions): P
   for (;;) {
     if (createExclusive(path, content)) break;
     const holder = readHolder(path);
-    if (holder === null) continue;
+    if (holder === null) {
+      // Let go before the next try: every step here is synchronous.
+      await setImmediate();
+      continue;
+    }
     if (isStale(holder, options.staleMs)) {
       if (breakStale(path, holder, token)) options.onStale?.(path, holder.record);
       continue;

@@ -39,11 +39,12 @@ const ENTRIES_PER_TURN = 256;
  * after the other do not hold the loop either.
  */
 export class WalkPacer {
-  private entries = 0;
+  private steps = 0;
 
+  /** One step of a walk: an entry listed, or an entry looked at (two per entry). */
   async step(): Promise<void> {
-    this.entries += 1;
-    if (this.entries % ENTRIES_PER_TURN === 0) await setImmediate();
+    this.steps += 1;
+    if (this.steps % (2 * ENTRIES_PER_TURN) === 0) await setImmediate();
   }
 }
 

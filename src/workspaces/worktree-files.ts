@@ -9,8 +9,8 @@ import { readChildFile } from 'src/process';
  *
  * The reads are synchronous: each is a file of a few dozen bytes, and a synchronous read costs the
  * event loop less than the bookkeeping of an asynchronous one (test/bench/RESULTS.md). They go
- * through `readChildFile` (the agent can write the worktree's `.git` file): no symbolic link is
- * followed, nothing but a regular file is read, never more than `MAX_FILE_BYTES`, and a FIFO
+ * through `readChildFile` (the agent can write the worktree's `.git` file): a file that is itself a
+ * symbolic link is not followed, nothing but a regular file is read, never more than `MAX_FILE_BYTES`, and a FIFO
  * cannot make one wait.
  */
 

@@ -5,7 +5,8 @@
  *
  * - `in commits`: SQLite's default, the server's connection checkpoints every 1000 pages;
  * - `worker`: `SqliteCheckpointer` started as the server starts it (a worker thread checkpoints
- *   every 200 ms, the server's connection only past 8000 pages).
+ *   on its `CheckpointSchedule`, the server's connection only past 8000 pages; every 200 ms
+ *   when RESULTS.md's runs of this benchmark were made).
  *
  * Each run writes `COMMITS` transactions of `ROWS_PER_COMMIT` rows of about 600 bytes (a batch
  * of a turn's events), one every millisecond timer, and times each commit on the thread that
