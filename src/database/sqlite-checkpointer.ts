@@ -36,7 +36,10 @@ export const DEFAULT_CHECKPOINT_SCHEDULE: CheckpointSchedule = {
   busyFramesPerSecond: 1000,
 };
 
-/** Injection token for another `CheckpointSchedule` than the default (tests). */
+/**
+ * Injection token for another `CheckpointSchedule`: nothing provides it, so Nest leaves the
+ * default; a test passes its schedule to the constructor.
+ */
 export const CHECKPOINT_SCHEDULE = Symbol('CHECKPOINT_SCHEDULE');
 
 /**

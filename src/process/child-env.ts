@@ -70,8 +70,8 @@ export function buildChildEnv(
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   // Names first, values only of the names allowed: each value read from `process.env` is a call
-  // into the C++ side (every spawn builds an environment; reading only the names costs a third of reading every
-  // name and value: test/bench/fs-calls.ts).
+  // into the C++ side. Every spawn builds an environment, and reading only the names costs a third
+  // of reading every name and value (test/bench/fs-calls.ts).
   for (const name of Object.keys(parent)) {
     if (!isAllowedChildEnvName(name, passthrough)) continue;
     const value = parent[name];

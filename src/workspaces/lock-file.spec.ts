@@ -119,18 +119,11 @@ describe('lock file', () => {
     await lock.release();
   });
 
-  it('never waits on a FIFO put where the lock goes, and takes it over once stale', async () => {
-    execFileSync('mkfifo', [path]);
-    const old = new Date(Date.now() - 120_000);
-    utimesSync(path, old, old);
-    const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
-    await lock.release();
-    expect(existsSync(path)).toBe(false);
-  });
-
-  it('takes over a dangling symbolic link where the lock goes once it is stale', async () => {
-    symlinkSync(join(dir, 'nowhere'), path);
+  it.each([
+    ['a FIFO (never waited on)', (at: string) => execFileSync('mkfifo', [at])],
+    ['a dangling symbolic link', (at: string) => symlinkSync(join(dir, 'nowhere'), at)],
+  ])('takes over %s put where the lock goes once it is stale', async (_what, put) => {
+    put(path);
     const old = new Date(Date.now() - 120_000);
     lutimesSync(path, old, old);
     const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });

@@ -15,6 +15,20 @@ import { NO_ISOLATION } from 'src/process';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { diskUsage, WorkspaceUsage } from 'src/workspaces/workspace-usage';
 
+/** `run`'s result and the event loop's turns while it ran (one immediate per turn). */
+async function withTurns<T>(run: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let counting = true;
+  const tick = (): void => {
+    turns += 1;
+    if (counting) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const result = await run();
+  counting = false;
+  return { result, turns };
+}
+
 class FakeClock extends Clock {
   ms = Date.parse('2026-12-02T12:00:00Z');
 
@@ -121,16 +135,8 @@ describe('WorkspaceUsage', () => {
       mkdirSync(workspace);
       for (let f = 0; f < 60; f += 1) writeFileSync(join(workspace, `f${f}.txt`), 'x');
     }
-    // Counts the event loop's turns (one immediate per turn) while the measurement runs.
-    let turns = 0;
-    let counting = true;
-    const tick = (): void => {
-      turns += 1;
-      if (counting) setImmediate(tick);
-    };
-    setImmediate(tick);
-    expect((await usage.snapshot()).count).toBe(30);
-    counting = false;
+    const { result, turns } = await withTurns(() => usage.snapshot());
+    expect(result.count).toBe(30);
     // A turn every 256 entries across the workspaces (14 here); none would come within one.
     expect(turns).toBeGreaterThanOrEqual(10);
   });
@@ -184,16 +190,7 @@ describe('diskUsage', () => {
 
   it('lets the event loop run while it walks a large directory, and counts all of it', async () => {
     for (let i = 0; i < 1000; i += 1) writeFileSync(join(dir, `f${i}.txt`), 'x');
-    // Counts the event loop's turns (one immediate per turn) while the walk runs.
-    let turns = 0;
-    let counting = true;
-    const tick = (): void => {
-      turns += 1;
-      if (counting) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const bytes = await diskUsage(dir);
-    counting = false;
+    const { result: bytes, turns } = await withTurns(() => diskUsage(dir));
     expect(bytes).toBe(allocated(dir) + 1000 * allocated(join(dir, 'f0.txt')));
     // A turn every 256 entries: 1001 entries.
     expect(turns).toBeGreaterThanOrEqual(3);
