@@ -129,16 +129,17 @@ describe('WorkspaceUsage', () => {
   });
 
   it('lets the event loop run while it walks many small workspaces one after the other', async () => {
-    // 30 workspaces of 60 files: 3600 entries looked at, 60 per workspace and its listing.
+    // 30 workspaces of 200 files: each entry is listed, then looked at; 401 steps a workspace.
     for (let n = 10; n < 40; n += 1) {
       const workspace = join(dir, `00000000-0000-4000-8000-0000000000${n}`);
       mkdirSync(workspace);
-      for (let f = 0; f < 60; f += 1) writeFileSync(join(workspace, `f${f}.txt`), 'x');
+      for (let f = 0; f < 200; f += 1) writeFileSync(join(workspace, `f${f}.txt`), 'x');
     }
     const { result, turns } = await withTurns(() => usage.snapshot());
     expect(result.count).toBe(30);
-    // A turn every 256 entries across the workspaces (14 here); none would come within one.
-    expect(turns).toBeGreaterThanOrEqual(10);
+    // A turn every 256 entries (512 steps) across the workspaces: 23 here; paced per workspace
+    // (401 steps each) none would come.
+    expect(turns).toBeGreaterThanOrEqual(20);
   });
 
   it('measures a re-created workspace again and drops a removed one', async () => {
@@ -189,11 +190,11 @@ describe('diskUsage', () => {
   });
 
   it('lets the event loop run while it walks a large directory, and counts all of it', async () => {
-    for (let i = 0; i < 1000; i += 1) writeFileSync(join(dir, `f${i}.txt`), 'x');
+    for (let i = 0; i < 2000; i += 1) writeFileSync(join(dir, `f${i}.txt`), 'x');
     const { result: bytes, turns } = await withTurns(() => diskUsage(dir));
-    expect(bytes).toBe(allocated(dir) + 1000 * allocated(join(dir, 'f0.txt')));
-    // A turn every 256 entries: 1001 entries.
-    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(bytes).toBe(allocated(dir) + 2000 * allocated(join(dir, 'f0.txt')));
+    // A turn every 256 entries (512 steps): 2001 entries, 4001 steps, 7 turns.
+    expect(turns).toBeGreaterThanOrEqual(6);
   });
 
   it('is 0 for a directory that is not there', async () => {
