@@ -16,8 +16,8 @@ const FORGET_STOPPED_MS = 1000;
  * own process group, the directory marker, output flow control, the group ended on stop).
  *
  * - The helper leads a session of its own, and runs CHILD_NICE steps nicer than the server: each
- *   child leads a process group in that session, one scheduling group apart from the server's,
- *   as the host's children do (`group-leader.ts`).
+ *   child leads a process group in that session, one scheduling group apart from the server's
+ *   (and as much nicer: `session-nice.ts`), as the host's children do (`group-leader.ts`).
  * - Each child's group is told to the process host (`adopt`), which keeps supervising by lease
  *   even while the server is frozen: a directory's deadline, and the server going away, end it.
  *   Between the start and the `adopt` (the same turn of the loop) the host finds the child by its

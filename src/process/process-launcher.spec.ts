@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, map, tap, toArray } from 'rxjs';
@@ -10,6 +10,7 @@ import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
+import { sessionNiceOf } from 'src/process/session-nice';
 import * as spawnHelper from 'src/process/spawn-helper';
 
 /**
@@ -109,20 +110,41 @@ describe('ProcessLauncher', () => {
     }
   });
 
-  it('starts children CHILD_NICE steps nicer than the server, and what they start too', async () => {
-    const nicer = new ProcessLauncher({ CHILD_NICE: 7 } as AppConfig);
-    const script = `
-      const grandchild = require('child_process').execFileSync(process.execPath,
-        ['-e', 'console.log(require("os").getPriority())']);
-      console.log(JSON.stringify([require('os').getPriority(), Number(grandchild)]));`;
-    try {
-      const events = await lastValueFrom(nicer.run(nodeScript(script)).pipe(toArray()));
-      const expected = Math.min(19, getPriority() + 7);
-      expect(JSON.parse(stdoutOf(events))).toEqual([expected, expected]);
-    } finally {
-      await nicer.onModuleDestroy();
-    }
-  });
+  it.each([
+    ['its own spawn helper', true],
+    ['the process host', false],
+  ])(
+    'starts children through %s CHILD_NICE steps nicer than the server, what they start too, and their session as well',
+    async (_by, helperBuilt) => {
+      const missing = helperBuilt
+        ? null
+        : jest.spyOn(spawnHelper, 'spawnHelperPath').mockReturnValue(null);
+      const nicer = new ProcessLauncher({ CHILD_NICE: 7 } as AppConfig);
+      const script = `
+        const grandchild = require('child_process').execFileSync(process.execPath,
+          ['-e', 'console.log(require("os").getPriority())']);
+        console.log(JSON.stringify([require('os').getPriority(), Number(grandchild),
+          (() => { try { return require('fs').readFileSync('/proc/self/autogroup', 'utf8'); }
+            catch { return ''; } })()]));`;
+      try {
+        const events = await lastValueFrom(nicer.run(nodeScript(script)).pipe(toArray()));
+        const expected = Math.min(19, getPriority() + 7);
+        const [own, grandchild, autogroup] = JSON.parse(stdoutOf(events)) as [
+          number,
+          number,
+          string,
+        ];
+        expect([own, grandchild]).toEqual([expected, expected]);
+        // The child's session (the helper's or the host's) is a scheduling group that much nicer.
+        if (existsSync('/proc/self/autogroup')) {
+          expect(autogroup).toMatch(` nice ${Math.min(19, sessionNiceOf('self') + 7)}`);
+        }
+      } finally {
+        missing?.mockRestore();
+        await nicer.onModuleDestroy();
+      }
+    },
+  );
 
   it("runs children in its spawn helper's session, apart from the server's, each leading its own process group", async () => {
     const run = () => lastValueFrom(launcher.run(nodeScript(PRINT_GROUP)).pipe(toArray()));

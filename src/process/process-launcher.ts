@@ -44,8 +44,8 @@ interface Run {
  * small process forked once. The host supervises both kinds by lease. Events are delivered one
  * per turn of the loop, in order, so a burst of them cannot hold the loop
  * (`turn-taking-queue.ts`). Children run in a scheduling group (a session: the helper's or the
- * host's) apart from the server's, CHILD_NICE steps nicer than the server, so the server's own
- * work goes first on a busy machine.
+ * host's) apart from the server's, they and that group CHILD_NICE steps nicer than the server
+ * (`session-nice.ts`), so the server's own work goes first on a busy machine.
  * `run` has the contract of `runProcess`: a cold Observable of `spawned`, output and `exit`
  * events; unsubscribing ends the child's process group; a command that cannot start errors with
  * a `SpawnError`.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { signalGroup } from 'src/process/signal-group';
+import { makeSessionNicer } from 'src/process/session-nice';
 
 /**
  * THE SPAWN HELPER'S CLIENT: children started by `native/spawn-helper.c` (built into
@@ -415,6 +416,8 @@ export class SpawnHelper {
       } catch {
         // Gone already: its connection reports that.
       }
+      // Its session is a scheduling group of its own: that much nicer than this one's as well.
+      if (this.options.ownSession) makeSessionNicer(helper.pid, 'self', this.options.nice);
     }
     const connection = new Connection(helper);
     // 'error' too: a helper that could not start (not executable) never emits 'exit'.

@@ -2,14 +2,15 @@ import { getPriority, setPriority } from 'node:os';
 import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import { findGroupLeader } from 'src/process/group-leader';
 import { ProcessHost } from 'src/process/host/process-host';
+import { makeSessionNicer } from 'src/process/session-nice';
 
 /**
  * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel and the
  * niceness to add to its own, CHILD_NICE, as its argument, leading a session of its own): lowers
- * its CPU priority (every child it starts inherits it), finds the group leader its children run
- * under (`group-leader.ts`), wires a `ProcessHost` to the channel, checks its deadlines (and
- * forgets stopped groups that are gone) every 200 ms, and when the server goes away ends every
- * child and exits.
+ * its CPU priority and its session's (every child it starts inherits both: `session-nice.ts`),
+ * finds the group leader its children run under (`group-leader.ts`), wires a `ProcessHost` to the
+ * channel, checks its deadlines (and forgets stopped groups that are gone) every 200 ms, and when
+ * the server goes away ends every child and exits.
  */
 
 const DEADLINE_CHECK_MS = 200;
@@ -20,7 +21,11 @@ function send(event: HostEvent, sent: () => void): void {
 }
 
 const nice = Number(process.argv[2] ?? 0);
-if (nice > 0) setPriority(Math.min(19, getPriority() + nice));
+if (nice > 0) {
+  setPriority(Math.min(19, getPriority() + nice));
+  // The session this host leads is a scheduling group of its own: nicer than the server's too.
+  makeSessionNicer('self', process.ppid, nice);
+}
 
 // Forked by the server: its parent is the server, whose pid marks every child.
 const host = new ProcessHost(send, {
