@@ -3,6 +3,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 /** The most a niceness can be. */
 const MAX_NICE = 19;
 
+/** The niceness `steps` nicer than `nice`, at most 19: a process's, or a session's. */
+export function nicerBy(nice: number, steps: number): number {
+  return Math.min(MAX_NICE, nice + steps);
+}
+
 const AUTOGROUP_LINE = /^\/autogroup-\d+ nice (-?\d+)\s*$/;
 
 /** The niceness of the scheduling group of `pid`'s session; 0 where there is none. */
@@ -35,7 +40,7 @@ const RETRY_MS = 150;
  */
 export function makeSessionNicer(pid: number | 'self', than: number | 'self', steps: number): void {
   if (steps <= 0) return;
-  const nice = Math.min(MAX_NICE, sessionNiceOf(than) + steps);
+  const nice = nicerBy(sessionNiceOf(than), steps);
   if (!writeSessionNice(pid, nice)) {
     setTimeout(() => writeSessionNice(pid, nice), RETRY_MS).unref();
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { signalGroup } from 'src/process/signal-group';
-import { makeSessionNicer } from 'src/process/session-nice';
+import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
 
 /**
  * THE SPAWN HELPER'S CLIENT: children started by `native/spawn-helper.c` (built into
@@ -412,7 +412,7 @@ export class SpawnHelper {
     // Before the first request is written, so every child inherits it.
     if (this.options.nice > 0 && helper.pid !== undefined) {
       try {
-        setPriority(helper.pid, Math.min(19, getPriority() + this.options.nice));
+        setPriority(helper.pid, nicerBy(getPriority(), this.options.nice));
       } catch {
         // Gone already: its connection reports that.
       }

@@ -2,7 +2,7 @@ import { getPriority, setPriority } from 'node:os';
 import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import { findGroupLeader } from 'src/process/group-leader';
 import { ProcessHost } from 'src/process/host/process-host';
-import { makeSessionNicer } from 'src/process/session-nice';
+import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
 
 /**
  * Entry point of the process host (forked by `ProcessLauncher` with an IPC channel and the
@@ -22,7 +22,7 @@ function send(event: HostEvent, sent: () => void): void {
 
 const nice = Number(process.argv[2] ?? 0);
 if (nice > 0) {
-  setPriority(Math.min(19, getPriority() + nice));
+  setPriority(nicerBy(getPriority(), nice));
   // The session this host leads is a scheduling group of its own: nicer than the server's too.
   makeSessionNicer('self', process.ppid, nice);
 }
