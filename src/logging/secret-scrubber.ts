@@ -29,10 +29,9 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
-    let out = text
-      .replace(KEY_MATERIAL, '$1_[REDACTED]')
-      .replace(BEARER, '$1[REDACTED]')
-      .replace(URL_PASSWORD, '$1***@');
+    let out = text.replace(KEY_MATERIAL, '$1_[REDACTED]').replace(BEARER, '$1[REDACTED]');
+    // The URL pattern is tried at every word; text without a URL (most lines) skips it.
+    if (out.includes('://')) out = out.replace(URL_PASSWORD, '$1***@');
     for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
     return out;
   }
