@@ -35,11 +35,29 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * The request counter and latency histogram of each method, route and status seen, labelled
+   * once: as few entries as the metrics themselves have series (routes are templates).
+   */
+  private readonly requestSeries = new Map<
+    string,
+    { count: Counter.Internal; duration: Histogram.Internal<string> }
+  >();
+
   /** Counts one answered request and its latency (`route`: its template, or `unmatched`). */
   recordRequest(method: string, route: string, status: number, seconds: number): void {
-    const labels = { method, route, status: String(status) };
-    this.httpRequests.inc(labels);
-    this.httpDuration.observe(labels, seconds);
+    const key = `${method} ${status} ${route}`;
+    let series = this.requestSeries.get(key);
+    if (series === undefined) {
+      const labels = { method, route, status: String(status) };
+      series = {
+        count: this.httpRequests.labels(labels),
+        duration: this.httpDuration.labels(labels),
+      };
+      this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
   }
 
   readonly statusChanges = new Counter({
