@@ -79,14 +79,10 @@ export class StatusFastPath implements OnModuleInit {
     const id = this.servableId(req);
     if (id === null) return next();
     void this.answer(req as FastRequest, res, id)
-      .catch(() => {
-        if (!res.headersSent) return false;
-        res.destroy();
-        return true;
-      })
-      .then((answered) => {
-        if (!answered) next();
-      })
+      .then(
+        (answered) => answered || next(),
+        () => (res.headersSent ? res.destroy() : next()),
+      )
       .catch(() => res.destroy());
   };
 
