@@ -25,6 +25,8 @@ interface RowStatement {
 export class RowReader<E extends ObjectLiteral> {
   private readonly columns: EntityColumns<E>;
   private readonly statements = new Map<string, RowStatement>();
+  /** The same statements by the properties array itself: a constant list is found without a join. */
+  private readonly statementsByList = new WeakMap<readonly string[], RowStatement>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,6 +50,15 @@ export class RowReader<E extends ObjectLiteral> {
   }
 
   private statement(properties: readonly string[]): RowStatement {
+    let statement = this.statementsByList.get(properties);
+    if (statement === undefined) {
+      statement = this.statementByKey(properties);
+      this.statementsByList.set(properties, statement);
+    }
+    return statement;
+  }
+
+  private statementByKey(properties: readonly string[]): RowStatement {
     const key = properties.join(',');
     let statement = this.statements.get(key);
     if (statement === undefined) {
