@@ -18,7 +18,7 @@ describe('ApiAccessGuard verdicts', () => {
   const guard = new ApiAccessGuard(
     new Reflector(),
     { AUTH_REQUIRED: undefined } as unknown as AppConfig,
-    { required } as unknown as ApiKeysService,
+    { required, knownRequired: () => undefined } as unknown as ApiKeysService,
     {} as ApiThrottlerGuard,
     {} as OwnedRoutes,
   );

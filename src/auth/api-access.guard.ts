@@ -27,6 +27,13 @@ type JudgedRequest = RequestWithPrincipal & {
 
 type Authentication = { principal: Principal } | { refused: KeyRefusal | 'missing' };
 
+/** What a route's decorators say about its access, read once per route. */
+interface RouteAccess {
+  isPublic: boolean;
+  monitor: boolean;
+  scope: Scope;
+}
+
 const REFUSALS: Record<KeyRefusal | 'missing', string> = {
   missing: 'An API key is required: send Authorization: Bearer <key>',
   invalid: 'The API key is not valid',
@@ -50,6 +57,9 @@ const REFUSALS: Record<KeyRefusal | 'missing', string> = {
  */
 @Injectable()
 export class ApiAccessGuard implements CanActivate {
+  /** Each route handler's access, with the class it was read for (a handler may be inherited). */
+  private readonly routeAccess = new WeakMap<object, { owner: object; access: RouteAccess }>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
@@ -74,12 +84,14 @@ export class ApiAccessGuard implements CanActivate {
   }
 
   private async judge(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const { isPublic, monitor, scope } = this.accessOf(context);
+    if (isPublic) return true;
     const http = context.switchToHttp();
     const req = http.getRequest<RequestWithPrincipal>();
-    const monitor = this.reflector.getAllAndOverride<boolean>(MONITOR_ROUTE, targets) ?? false;
-    if (!(await this.keys.required(this.config.AUTH_REQUIRED, monitor))) {
+    const required =
+      this.keys.knownRequired(this.config.AUTH_REQUIRED) ??
+      (await this.keys.required(this.config.AUTH_REQUIRED, monitor));
+    if (!required) {
       req.principal = LOCAL_PRINCIPAL;
       return true;
     }
@@ -92,8 +104,6 @@ export class ApiAccessGuard implements CanActivate {
     }
     const { principal } = auth;
     if (principal.kind === 'monitor') return true;
-    const scope =
-      this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets) ?? 'admin';
     if (!hasScope(principal, scope)) {
       throw new DomainError(ErrorCode.Forbidden, `This API key lacks the ${scope} scope`, {
         required_scope: scope,
@@ -102,6 +112,23 @@ export class ApiAccessGuard implements CanActivate {
     const route = req.route as { path?: string } | undefined;
     await this.owned.check(route?.path, req.params?.id, principal);
     return true;
+  }
+
+  /** The route's `@Public()`, `@MonitorRoute()` and `@RequireScope()` (admin when it names none). */
+  private accessOf(context: ExecutionContext): RouteAccess {
+    const handler = context.getHandler();
+    const owner = context.getClass();
+    const cached = this.routeAccess.get(handler);
+    if (cached?.owner === owner) return cached.access;
+    const targets = [handler, owner];
+    const access: RouteAccess = {
+      isPublic: this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) ?? false,
+      monitor: this.reflector.getAllAndOverride<boolean>(MONITOR_ROUTE, targets) ?? false,
+      scope:
+        this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets) ?? 'admin',
+    };
+    this.routeAccess.set(handler, { owner, access });
+    return access;
   }
 
   private async authenticate(

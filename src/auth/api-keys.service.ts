@@ -139,10 +139,9 @@ export class ApiKeysService {
    * `/health` can still report that the database is down; other routes fail with its error.
    */
   async required(setting: boolean | undefined, orLastKnown = false): Promise<boolean> {
-    if (setting !== undefined) return setting;
-    if (this.keysExist) return true;
+    const known = this.knownRequired(setting);
+    if (known !== undefined) return known;
     const now = this.clock.nowMs();
-    if (now - this.keysCheckedAt < NO_KEYS_RECHECK_MS) return false;
     try {
       this.keysExist = await this.keys.exists();
     } catch (error) {
@@ -151,5 +150,16 @@ export class ApiKeysService {
     }
     this.keysCheckedAt = now;
     return this.keysExist;
+  }
+
+  /**
+   * `required`'s answer when it needs no database read (the setting, a key known to exist, or no
+   * key at the last check, less than a second ago); undefined when only `required` can tell.
+   */
+  knownRequired(setting: boolean | undefined): boolean | undefined {
+    if (setting !== undefined) return setting;
+    if (this.keysExist) return true;
+    if (this.clock.nowMs() - this.keysCheckedAt < NO_KEYS_RECHECK_MS) return false;
+    return undefined;
   }
 }
