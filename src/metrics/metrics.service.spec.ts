@@ -6,11 +6,16 @@ import { MetricsService } from 'src/metrics/metrics.service';
 async function series(metrics: MetricsService, name: string): Promise<Map<string, number>> {
   const metric = metrics.registry.getSingleMetric(name);
   if (metric === undefined) throw new Error(`${name} is not registered`);
-  const { values } = await metric.get();
+  const values: { labels: Record<string, unknown>; value: number; metricName?: string }[] = (
+    await metric.get()
+  ).values;
   return new Map(
     values
       .filter((v) => v.metricName === undefined || v.metricName === `${name}_count`)
-      .map((v) => [`${v.labels.method} ${v.labels.status} ${v.labels.route}`, v.value]),
+      .map((v) => [
+        `${String(v.labels.method)} ${String(v.labels.status)} ${String(v.labels.route)}`,
+        v.value,
+      ]),
   );
 }
 
@@ -30,7 +35,9 @@ describe('MetricsService.recordRequest', () => {
     ]);
     expect(await series(metrics, 'cta_http_requests_total')).toEqual(expected);
     expect(await series(metrics, 'cta_http_request_duration_seconds')).toEqual(expected);
-    const { values } = await metrics.httpDuration.get();
+    const values: { labels: Record<string, unknown>; value: number; metricName?: string }[] = (
+      await metrics.httpDuration.get()
+    ).values;
     const slowest = values.find(
       (v) =>
         v.metricName === 'cta_http_request_duration_seconds_sum' &&
