@@ -2,15 +2,24 @@ import type { DataSource } from 'typeorm';
 import { Clock } from 'src/common';
 import { MetricsService } from 'src/metrics/metrics.service';
 
-/** Each request's series, as the registry holds it: `method status route` → value. */
-async function series(metrics: MetricsService, name: string): Promise<Map<string, number>> {
+interface Sample {
+  labels: Record<string, unknown>;
+  value: number;
+  /** A histogram's `_bucket`, `_sum` or `_count`; none for a counter. */
+  metricName?: string;
+}
+
+/** The samples of metric `name` in the registry. */
+async function samples(metrics: MetricsService, name: string): Promise<Sample[]> {
   const metric = metrics.registry.getSingleMetric(name);
   if (metric === undefined) throw new Error(`${name} is not registered`);
-  const values: { labels: Record<string, unknown>; value: number; metricName?: string }[] = (
-    await metric.get()
-  ).values;
+  return (await metric.get()).values;
+}
+
+/** Each request's series, as the registry holds it: `method status route` → value. */
+async function series(metrics: MetricsService, name: string): Promise<Map<string, number>> {
   return new Map(
-    values
+    (await samples(metrics, name))
       .filter((v) => v.metricName === undefined || v.metricName === `${name}_count`)
       .map((v) => [
         `${String(v.labels.method)} ${String(v.labels.status)} ${String(v.labels.route)}`,
@@ -35,10 +44,7 @@ describe('MetricsService.recordRequest', () => {
     ]);
     expect(await series(metrics, 'cta_http_requests_total')).toEqual(expected);
     expect(await series(metrics, 'cta_http_request_duration_seconds')).toEqual(expected);
-    const values: { labels: Record<string, unknown>; value: number; metricName?: string }[] = (
-      await metrics.httpDuration.get()
-    ).values;
-    const slowest = values.find(
+    const slowest = (await samples(metrics, 'cta_http_request_duration_seconds')).find(
       (v) =>
         v.metricName === 'cta_http_request_duration_seconds_sum' &&
         v.labels.status === '200' &&
