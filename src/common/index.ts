@@ -1,5 +1,6 @@
 export { Clock } from 'src/common/clock';
 export { TurnTakingQueue } from 'src/common/turn-taking-queue';
+export { KeyedSerializer } from 'src/common/keyed-serializer';
 export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
+import { KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { acquireLockFile } from 'src/workspaces/lock-file';
 
@@ -20,19 +21,13 @@ const STALE_MS = 60_000;
 @Injectable()
 export class RepositoryLocks {
   private readonly logger = new Logger('RepositoryLock');
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly queues = new KeyedSerializer();
 
   constructor(private readonly config: AppConfig) {}
 
   /** Runs `fn` holding the lock of the repository whose common git directory is `gitDir`. */
   async withLock<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(gitDir) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(gitDir, tail);
-    try {
-      await previous;
+    return this.queues.run(gitDir, async () => {
       const lock = await acquireLockFile(join(gitDir, LOCK_FILE_NAME), {
         staleMs: STALE_MS,
         waitMs: Math.max(STALE_MS, 2 * this.config.GIT_TIMEOUT_SECONDS * 1000),
@@ -49,9 +44,6 @@ export class RepositoryLocks {
       } finally {
         await lock.release();
       }
-    } finally {
-      done();
-      if (this.tails.get(gitDir) === tail) this.tails.delete(gitDir);
-    }
+    });
   }
 }

@@ -3,7 +3,7 @@ import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { DomainError, ErrorCode } from 'src/common';
+import { DomainError, ErrorCode, KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
@@ -108,11 +108,13 @@ const invalidBase = (field: string, message: string): DomainError =>
  * - A new task's workspace is one `git worktree add -b`; only when git refuses it (a branch or a
  *   path left over) are the worktrees listed and the branch names tried one by one.
  * - Removal commits what is left uncommitted first, then goes through git (`worktree remove`,
- *   `worktree prune`), for directories inside WORKSPACES_DIR only.
+ *   `worktree prune`), for directories inside WORKSPACES_DIR only, one removal of a workspace
+ *   at a time.
  */
 @Injectable()
 export class WorkspacesService {
   private readonly logger = new Logger('Workspaces');
+  private readonly removals = new KeyedSerializer();
 
   constructor(
     private readonly config: AppConfig,
@@ -389,11 +391,17 @@ export class WorkspacesService {
    * Removes a workspace without losing work: uncommitted changes are committed on its branch
    * first (a failure stops the removal), then `git worktree remove` and `git worktree prune`.
    * Only a directory named like a workspace directly inside WORKSPACES_DIR is ever removed.
+   * Removals of one workspace run one after the other (a deleted task's and the sweep's, say):
+   * the later one finds nothing left, where the two would collide in the worktree's index.
    */
   async retire(spec: RetireSpec): Promise<RetireResult> {
     if (!this.root.isWorkspacePath(spec.path)) {
       throw new WorkspaceError(`${spec.path} is not a workspace inside ${this.root.path}`);
     }
+    return this.removals.run(spec.path, () => this.remove(spec));
+  }
+
+  private async remove(spec: RetireSpec): Promise<RetireResult> {
     const gitDir = spec.gitDir ?? (await gitDirOf(spec.path));
     if (gitDir === null || !existsSync(gitDir)) {
       if (!existsSync(spec.path)) return { keptCommit: null, branchDeleted: false };

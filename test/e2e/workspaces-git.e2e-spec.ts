@@ -321,6 +321,35 @@ describe('WorkspacesService on a real repository', () => {
     expect(checkoutFingerprint(repo)).toEqual(before);
   });
 
+  it('two removals of one workspace at once (a deleted task and the sweep) both succeed, and the work is kept', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'twice');
+    const workspaces = service();
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    for (let i = 0; i < 200; i += 1) writeFileSync(join(ws.path, `wip${i}.txt`), `${i}\n`);
+    const [byTask, bySweep] = await Promise.all([
+      workspaces.retire({
+        path: ws.path,
+        gitDir: s.gitDir,
+        branch: ws.branch,
+        message: 'kept by the task',
+        deleteBranchAt: null,
+      }),
+      workspaces.retire({
+        path: ws.path,
+        gitDir: null,
+        branch: null,
+        message: 'kept by the sweep',
+        deleteBranchAt: null,
+      }),
+    ]);
+    expect(byTask.keptCommit).toBe(git(repo, 'rev-parse', ws.branch).trim());
+    expect(bySweep).toEqual({ keptCommit: null, branchDeleted: false });
+    expect(existsSync(ws.path)).toBe(false);
+    expect(linkedWorktrees(repo)).toEqual([]);
+    expect(git(repo, 'show', `${ws.branch}:wip199.txt`)).toBe('199\n');
+  });
+
   it('twenty workspaces of one repository at once, by two services sharing only the repository', async () => {
     const repo = copyFixtureProject('node-basic', root, 'many');
     const before = checkoutFingerprint(repo);

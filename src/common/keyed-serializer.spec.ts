@@ -1,0 +1,48 @@
+import { KeyedSerializer } from 'src/common/keyed-serializer';
+
+/** A promise with its resolve and reject, settled by the test. */
+function gate<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+describe('KeyedSerializer', () => {
+  it('runs calls with one key one after the other, in order, even when one fails', async () => {
+    const serializer = new KeyedSerializer();
+    const order: string[] = [];
+    const first = gate();
+    const a = serializer.run('k', async () => {
+      order.push('a starts');
+      await first.promise;
+      order.push('a ends');
+      throw new Error('a failed');
+    });
+    const b = serializer.run('k', async () => {
+      order.push('b runs');
+      return 'b';
+    });
+    const c = serializer.run('k', async () => {
+      order.push('c runs');
+      return 'c';
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['a starts']);
+    first.resolve();
+    await expect(a).rejects.toThrow('a failed');
+    await expect(b).resolves.toBe('b');
+    await expect(c).resolves.toBe('c');
+    expect(order).toEqual(['a starts', 'a ends', 'b runs', 'c runs']);
+  });
+
+  it('lets calls with other keys run while one key waits', async () => {
+    const serializer = new KeyedSerializer();
+    const held = gate();
+    const slow = serializer.run('one', () => held.promise);
+    await expect(serializer.run('two', async () => 'two')).resolves.toBe('two');
+    held.resolve();
+    await slow;
+  });
+
+});
