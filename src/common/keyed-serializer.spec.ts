@@ -19,13 +19,13 @@ describe('KeyedSerializer', () => {
       order.push('a ends');
       throw new Error('a failed');
     });
-    const b = serializer.run('k', async () => {
+    const b = serializer.run('k', () => {
       order.push('b runs');
-      return 'b';
+      return Promise.resolve('b');
     });
-    const c = serializer.run('k', async () => {
+    const c = serializer.run('k', () => {
       order.push('c runs');
-      return 'c';
+      return Promise.resolve('c');
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual(['a starts']);
@@ -40,7 +40,7 @@ describe('KeyedSerializer', () => {
     const serializer = new KeyedSerializer();
     const held = gate();
     const slow = serializer.run('one', () => held.promise);
-    await expect(serializer.run('two', async () => 'two')).resolves.toBe('two');
+    await expect(serializer.run('two', () => Promise.resolve('two'))).resolves.toBe('two');
     held.resolve();
     await slow;
   });
