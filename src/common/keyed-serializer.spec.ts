@@ -44,5 +44,4 @@ describe('KeyedSerializer', () => {
     held.resolve();
     await slow;
   });
-
 });
