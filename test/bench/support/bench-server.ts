@@ -8,7 +8,8 @@ import { copyFixtureProject } from 'test/e2e/support/task-polling';
 /**
  * A built server (`npm run build`) started as its own process on a fresh SQLite file in a temp
  * directory, for benchmarks that measure that process from outside: its CPU times, its memory,
- * its answers. Progress is read from the database file (read-only, another process), which costs
+ * its answers. What it prints goes to a file there (`server.log`), as a deployment's log goes to
+ * another process: the benchmark process, which also generates the load, reads none of it. Progress is read from the database file (read-only, another process), which costs
  * the server nothing.
  */
 export interface BenchServer {
@@ -45,12 +46,16 @@ export function concurrentTasksEnv(tasks: number): Record<string, string> {
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   const work = mkdtempSync(join(tmpdir(), 'cta-bench-'));
   const dbFile = join(work, 'tasks.db');
-  const server = await startTestServer(work, {
-    DATABASE_URL: `sqlite:///${dbFile}`,
-    FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),
-    LOG_LEVEL: 'warn',
-    ...env,
-  });
+  const server = await startTestServer(
+    work,
+    {
+      DATABASE_URL: `sqlite:///${dbFile}`,
+      FAKE_CLAUDE_STATE_DIR: join(work, 'fake-state'),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    { outputFile: join(work, 'server.log') },
+  );
   const base = server.url as unknown as string;
   let db: Database.Database | null = null;
   const reader = () => (db ??= new Database(dbFile, { readonly: true, fileMustExist: true }));

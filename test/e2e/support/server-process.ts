@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -189,16 +189,19 @@ function childRunning(pid: number | undefined, part: string): number | null {
  * defaults (loopback, a free port, the orchestrator on, quick polling, allowed to run as root
  * here); resolves once `/health` answers 200. `expectHealthy: false` returns as soon as it runs
  * (for one that must refuse).
+ * `outputFile` sends what it prints to that file rather than to this process (benchmarks: reading
+ * a request line per request would load the process that generates the load).
  */
 export async function startTestServer(
   cwd: string,
   env: Record<string, string>,
-  { expectHealthy = true }: { expectHealthy?: boolean } = {},
+  { expectHealthy = true, outputFile }: { expectHealthy?: boolean; outputFile?: string } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
+  const outputFd = outputFile === undefined ? undefined : openSync(outputFile, 'a');
   const child = spawn(process.execPath, [builtEntry('main')], {
     cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', outputFd ?? 'pipe', outputFd ?? 'pipe'],
     env: {
       ...baseEnv(),
       HOME: cwd,
@@ -212,6 +215,7 @@ export async function startTestServer(
       ...env,
     },
   });
+  if (outputFd !== undefined) closeSync(outputFd);
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
@@ -223,7 +227,7 @@ export async function startTestServer(
     url: url as unknown as App,
     child,
     exited,
-    output: () => output,
+    output: () => (outputFile === undefined ? output : readFileSync(outputFile, 'utf8')),
     hostPid: () => childRunning(child.pid, 'process-host.main'),
     helperPid: () => childRunning(child.pid, 'spawn-helper'),
   };
