@@ -1,5 +1,5 @@
 export { contextLogger, runWithLogFields } from 'src/logging/log-context';
 export type { ContextLogger } from 'src/logging/log-context';
-export { logAnsweredRequest } from 'src/logging/logger-options';
+export { logAnsweredRequest } from 'src/logging/answered-request-line';
 export { LoggingModule } from 'src/logging/logging.module';
 export { SecretScrubber } from 'src/logging/secret-scrubber';

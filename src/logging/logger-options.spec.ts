@@ -2,18 +2,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from 'src/config';
-import { logAnsweredRequest, loggerOptions } from 'src/logging/logger-options';
+import { logAnsweredRequest } from 'src/logging/answered-request-line';
+import { isoTime, loggerOptions } from 'src/logging/logger-options';
 import { SecretScrubber } from 'src/logging/secret-scrubber';
 
 const KEY = 'cta_0123456789ab_q0Vb3c2pX9sJ1kR7mN4tY6wZ8aE5fH2gL0iU3oP7dSx';
 
 /** What a logger built from `loggerOptions` (LOG_FORMAT given) writes for what `log` does with it. */
-async function writtenBy(format: string, log: (logger: pino.Logger) => void): Promise<string> {
+async function writtenBy(
+  format: string,
+  log: (logger: pino.Logger) => void,
+  level = 'log',
+): Promise<string> {
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const params = loggerOptions(
-    loadConfig({ LOG_FORMAT: format }),
+    loadConfig({ LOG_FORMAT: format, LOG_LEVEL: level }),
     new SecretScrubber(['db-password-123']),
     out as unknown as NodeJS.WriteStream,
   );
@@ -113,5 +118,65 @@ describe('logger options', () => {
     });
     expect(JSON.stringify(lines[0])).not.toContain('abc');
     expect(lines[1]).toMatchObject({ msg: 'after', err: { password: '[REDACTED]' } });
+    expect(Object.keys(lines[0])).toEqual([
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'req',
+      'res',
+      'duration_ms',
+      'key_prefix',
+      'route',
+      'msg',
+    ]);
+  });
+
+  it('writes a request line only at a level the logger writes: a 404 at warn, a 200 not', async () => {
+    const req = {
+      method: 'GET',
+      url: '/api/v1/tasks/"x\\/status',
+      headers: {},
+      socket: { remoteAddress: '::1' },
+      principal: { keyPrefix: 'cta_0123456789ab' },
+    } as unknown as IncomingMessage;
+    const text = await writtenBy(
+      'json',
+      (logger) => {
+        logAnsweredRequest(logger, req, { statusCode: 200 } as ServerResponse, 1);
+        logAnsweredRequest(logger, req, { statusCode: 404 } as ServerResponse, 2);
+      },
+      'warn',
+    );
+    expect(linesOf(text)).toEqual([
+      {
+        level: 'warn',
+        time: expect.any(String) as string,
+        pid: process.pid,
+        hostname: expect.any(String) as string,
+        req: expect.objectContaining({
+          method: 'GET',
+          path: '/api/v1/tasks/"x\\/status',
+        }) as object,
+        res: { status: 404 },
+        duration_ms: 2,
+        key_prefix: 'cta_0123456789ab',
+        route: null,
+        msg: 'GET (no route) -> 404',
+      },
+    ]);
+  });
+
+  it("writes pino's ISO time, made once per millisecond", () => {
+    jest.useFakeTimers({ now: Date.parse('2026-12-04T10:00:00.123Z') });
+    try {
+      const first = isoTime();
+      expect(first).toBe(',"time":"2026-12-04T10:00:00.123Z"');
+      expect(isoTime()).toBe(first);
+      jest.setSystemTime(Date.parse('2026-12-04T10:00:00.124Z'));
+      expect(isoTime()).toBe(',"time":"2026-12-04T10:00:00.124Z"');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

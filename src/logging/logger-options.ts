@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import { stdTimeFunctions, type Level, type Logger } from 'pino';
+import type { Level } from 'pino';
 import pretty from 'pino-pretty';
 import { principalOf, RequestWithPrincipal } from 'src/access';
 import { requestIdOf } from 'src/common';
@@ -15,16 +15,16 @@ const LEVELS: Record<AppConfig['LOG_LEVEL'], Level> = {
   verbose: 'trace',
 };
 
-type Req = IncomingMessage & RequestWithPrincipal;
+export type Req = IncomingMessage & RequestWithPrincipal;
 
 /** The route template (`/api/v1/tasks/:id`), never the raw URL (ids and query strings stay out). */
-function routeOf(req: Req): string | null {
+export function routeOf(req: Req): string | null {
   const path = (req.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' ? path : null;
 }
 
 /** What each request's line says about the request: id, method, path (no query string: it is never trusted to be free of secrets), client address. */
-function requestFields(req: Req): Record<string, unknown> {
+export function requestFields(req: Req): Record<string, unknown> {
   return {
     id: requestIdOf(req),
     method: req.method,
@@ -34,55 +34,34 @@ function requestFields(req: Req): Record<string, unknown> {
 }
 
 /** What a request's line says besides pino-http's fields: the key's prefix and the route. */
-function requestContext(req: Req): { key_prefix: string | null; route: string | null } {
+export function requestContext(req: Req): { key_prefix: string | null; route: string | null } {
   return { key_prefix: principalOf(req)?.keyPrefix ?? null, route: routeOf(req) };
 }
 
 /** 5xx (and a response that failed) are errors, 4xx warnings, the rest information. */
-function requestLevel(res: ServerResponse, error?: Error): Level {
+export function requestLevel(res: ServerResponse, error?: Error): Level {
   return error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
 }
 
 /** `GET /api/v1/tasks/:id -> 200`. */
-function requestMessage(req: Req, res: ServerResponse): string {
+export function requestMessage(req: Req, res: ServerResponse): string {
   return `${req.method} ${routeOf(req) ?? '(no route)'} -> ${res.statusCode}`;
 }
 
-/**
- * The logger for request lines, per root logger: the root's, without its redaction. A request
- * line's fields are all built by the serializers here (`req`, `res`) or are plain values, so none
- * can hold a key the redaction looks for (`authorization`, `password`, `headers`); asking costs
- * pino a copy of each field's object per line, about 5 µs of the status read's 50–120
- * (test/bench/RESULTS.md). Secrets in the values are still blanked: scrubbing is the stream's.
- */
-const requestLineLoggers = new WeakMap<Logger, Logger>();
+let timeOfMs = -1;
+let timeField = '';
 
-function requestLineLogger(root: Logger): Logger {
-  let logger = requestLineLoggers.get(root);
-  if (logger === undefined) {
-    logger = root.child({}, { redact: [] });
-    requestLineLoggers.set(root, logger);
+/**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`), the text made once per millisecond: under load many
+ * lines are written within one, and formatting the date was a tenth of a request line's cost.
+ */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== timeOfMs) {
+    timeOfMs = now;
+    timeField = `,"time":"${new Date(now).toISOString()}"`;
   }
-  return logger;
-}
-
-/**
- * Writes the line pino-http writes when a request is answered (the same fields, level and
- * message, through the same serializers and stream) for a request answered outside its
- * middleware: the status read's fast path. `req.route` names the route template, as Express's
- * router leaves it.
- */
-export function logAnsweredRequest(
-  root: Logger,
-  req: IncomingMessage,
-  res: ServerResponse,
-  durationMs: number,
-): void {
-  const request = req as Req;
-  requestLineLogger(root)[requestLevel(res)](
-    { req, res, duration_ms: durationMs, ...requestContext(request) },
-    requestMessage(request, res),
-  );
+  return timeField;
 }
 
 /** Readable text in a terminal; line breaks and control characters in a message are escaped. */
@@ -128,7 +107,7 @@ export function loggerOptions(
       {
         level: LEVELS[config.LOG_LEVEL],
         messageKey: 'msg',
-        timestamp: stdTimeFunctions.isoTime,
+        timestamp: isoTime,
         formatters: { level: (label: string) => ({ level: label }) },
         genReqId: (req: IncomingMessage) => requestIdOf(req as Req),
         wrapSerializers: false,
