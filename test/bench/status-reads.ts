@@ -22,95 +22,18 @@
  *
  * Recorded output: test/bench/RESULTS.md.
  */
-import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { choiceArg, wholeArg } from 'test/bench/support/args';
 import { startBenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
-import { freePort } from 'test/e2e/support/server-process';
+import { CONNECTIONS, Load, loadStatusReads, startBaseline } from 'test/bench/support/status-load';
 
 const TASKS = 100;
-const CONNECTIONS = 50;
 const DURATION_S = 10;
 const WARMUP_S = 3;
 /** Seconds without load at the end, to see what the server still does after it. */
 const IDLE_S = 10;
-
-interface Load {
-  requestsPerSecond: number;
-  /** CPU time of the server's process per answered request, µs (its own threads, not children). */
-  cpuPerRequestUs: number;
-  p99Ms: number;
-  non2xx: number;
-  /** What went wrong when non2xx > 0: status codes, errors and timeouts. */
-  failures: string;
-}
-
-async function load(
-  base: string,
-  pid: number,
-  ids: readonly string[],
-  seconds: number,
-  headers: Record<string, string>,
-): Promise<Load> {
-  let next = 0;
-  const before = cpuTimes(pid).selfMs;
-  const result = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers,
-    requests: [
-      {
-        setupRequest: (request) => ({
-          ...request,
-          path: `/api/v1/tasks/${ids[(next += 1) % ids.length]}/status`,
-        }),
-      },
-    ],
-  });
-  const cpuMs = cpuTimes(pid).selfMs - before;
-  return {
-    requestsPerSecond: result.requests.average,
-    cpuPerRequestUs: (cpuMs * 1000) / Math.max(1, result.requests.total),
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx + result.errors,
-    failures: JSON.stringify({
-      statusCodes: result.statusCodeStats,
-      errors: result.errors,
-      timeouts: result.timeouts,
-    }),
-  };
-}
-
-async function startBaseline(
-  mode: 'bare' | 'express',
-  dbFile: string,
-): Promise<{ base: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '-r',
-      require.resolve('ts-node/register/transpile-only'),
-      join(__dirname, 'support', 'baseline-status-server.ts'),
-      mode,
-      dbFile,
-      String(port),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${mode} server exited ${String(code)}`)));
-  });
-  return { base: `http://127.0.0.1:${port}`, child };
-}
 
 /** An admin key, created as the local operator before any key exists; keys are required after. */
 async function adminKey(base: string): Promise<string> {
@@ -162,8 +85,8 @@ async function main(): Promise<void> {
         ['bare', bare.base, bare.child.pid!],
         ['Express', plain.base, plain.child.pid!],
       ] as const) {
-        await load(base, pid, ids, WARMUP_S, headers);
-        const result = await load(base, pid, ids, DURATION_S, headers);
+        await loadStatusReads(base, pid, ids, WARMUP_S, headers);
+        const result = await loadStatusReads(base, pid, ids, DURATION_S, headers);
         if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} ${result.failures}`);
         measured.set(name, result);
       }

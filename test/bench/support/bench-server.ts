@@ -43,7 +43,11 @@ export function concurrentTasksEnv(tasks: number): Record<string, string> {
   };
 }
 
-export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
+/** `entry`: another build's `dist/src/main.js` rather than this one's. */
+export async function startBenchServer(
+  env: Record<string, string>,
+  { entry }: { entry?: string } = {},
+): Promise<BenchServer> {
   const work = mkdtempSync(join(tmpdir(), 'cta-bench-'));
   const dbFile = join(work, 'tasks.db');
   const server = await startTestServer(
@@ -54,7 +58,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
       LOG_LEVEL: 'warn',
       ...env,
     },
-    { outputFile: join(work, 'server.log') },
+    { outputFile: join(work, 'server.log'), entry },
   );
   const base = server.url as unknown as string;
   let db: Database.Database | null = null;

@@ -190,16 +190,21 @@ function childRunning(pid: number | undefined, part: string): number | null {
  * here); resolves once `/health` answers 200. `expectHealthy: false` returns as soon as it runs
  * (for one that must refuse).
  * `outputFile` sends what it prints to that file rather than to this process (benchmarks: reading
- * a request line per request would load the process that generates the load).
+ * a request line per request would load the process that generates the load); `entry` runs
+ * another build's `dist/src/main.js` (a benchmark comparing two builds).
  */
 export async function startTestServer(
   cwd: string,
   env: Record<string, string>,
-  { expectHealthy = true, outputFile }: { expectHealthy?: boolean; outputFile?: string } = {},
+  {
+    expectHealthy = true,
+    outputFile,
+    entry = builtEntry('main'),
+  }: { expectHealthy?: boolean; outputFile?: string; entry?: string } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   const outputFd = outputFile === undefined ? undefined : openSync(outputFile, 'a');
-  const child = spawn(process.execPath, [builtEntry('main')], {
+  const child = spawn(process.execPath, [entry], {
     cwd,
     stdio: ['ignore', outputFd ?? 'pipe', outputFd ?? 'pipe'],
     env: {
