@@ -1,11 +1,10 @@
 import { KeyedSerializer } from 'src/common/keyed-serializer';
 
-/** A promise with its resolve and reject, settled by the test. */
-function gate<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
+/** A promise the test resolves. */
+function gate(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((res) => (resolve = res));
+  return { promise, resolve };
 }
 
 describe('KeyedSerializer', () => {

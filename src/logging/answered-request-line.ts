@@ -24,7 +24,7 @@ interface LoggerParts {
  * is put together here as one string, from the logger's own parts (its level's prefix, its time
  * function, its bindings such as pid and hostname, its line end: `pino.symbols`), rather than
  * passed through `logger.info(fields, message)`, which walks the fields looking for serializers
- * and redaction and cost the status read a twentieth of its CPU (test/bench/RESULTS.md). Every
+ * and redaction: about 6 % of the status read's CPU (test/bench/RESULTS.md). Every
  * value is JSON text from `JSON.stringify`, as pino writes it. `req.route` names the route
  * template, as Express's router leaves it.
  */
