@@ -335,8 +335,9 @@ describe('WorkspacesService on a real repository', () => {
         message: 'kept by the task',
         deleteBranchAt: null,
       }),
+      // The sweep knows only the task id, and finds the path as `retireLeftover` does.
       workspaces.retire({
-        path: ws.path,
+        path: workspaces.pathFor(s.taskId),
         gitDir: null,
         branch: null,
         message: 'kept by the sweep',

@@ -9,8 +9,9 @@ import { copyFixtureProject } from 'test/e2e/support/task-polling';
  * A built server (`npm run build`) started as its own process on a fresh SQLite file in a temp
  * directory, for benchmarks that measure that process from outside: its CPU times, its memory,
  * its answers. What it prints goes to a file there (`server.log`), as a deployment's log goes to
- * another process: the benchmark process, which also generates the load, reads none of it. Progress is read from the database file (read-only, another process), which costs
- * the server nothing.
+ * another process: the benchmark process, which also generates the load, reads none of it.
+ * Progress is read from the database file (read-only, another process), which costs the server
+ * nothing.
  */
 export interface BenchServer {
   base: string;
