@@ -23,3 +23,4 @@ export { EntityColumns } from 'src/database/entity-columns';
 export { hydrateRow } from 'src/database/hydrate-row';
 export { RowInsert } from 'src/database/row-insert';
 export { RowReader } from 'src/database/row-reader';
+export { sqliteConnectionOf } from 'src/database/sqlite-connection';

@@ -151,7 +151,26 @@ export const TASK_STATUS_FIELDS = [
 
 export type TaskStatusRow = Pick<Task, (typeof TASK_STATUS_FIELDS)[number]>;
 
+/** The status summary's timestamps. */
+export type TaskStatusTimestamp = 'createdAt' | 'startedAt' | 'completedAt' | 'updatedAt';
+
+/** A status summary's columns with its timestamps already in ISO 8601 form (UTC, milliseconds). */
+export type TaskStatusValues = Omit<TaskStatusRow, TaskStatusTimestamp> &
+  Record<'createdAt' | 'updatedAt', string> &
+  Record<'startedAt' | 'completedAt', string | null>;
+
 export function toTaskStatusResponse(task: TaskStatusRow): TaskStatusResponseDto {
+  return statusResponseOf({
+    ...task,
+    createdAt: task.createdAt.toISOString(),
+    startedAt: iso(task.startedAt),
+    completedAt: iso(task.completedAt),
+    updatedAt: task.updatedAt.toISOString(),
+  });
+}
+
+/** The status summary of a task whose timestamps are ISO text already (`TaskStatusSummaries`). */
+export function statusResponseOf(task: TaskStatusValues): TaskStatusResponseDto {
   return {
     id: task.id,
     status: task.status,
@@ -168,10 +187,10 @@ export function toTaskStatusResponse(task: TaskStatusRow): TaskStatusResponseDto
     cost_usd: task.costUsd,
     input_tokens: task.inputTokens,
     output_tokens: task.outputTokens,
-    created_at: task.createdAt.toISOString(),
-    started_at: iso(task.startedAt),
-    completed_at: iso(task.completedAt),
-    updated_at: task.updatedAt.toISOString(),
+    created_at: task.createdAt,
+    started_at: task.startedAt,
+    completed_at: task.completedAt,
+    updated_at: task.updatedAt,
   };
 }
 

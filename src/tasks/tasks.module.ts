@@ -16,6 +16,7 @@ import { TaskRetryService } from 'src/tasks/task-retry.service';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { TaskWorkspaceController } from 'src/tasks/task-workspace.controller';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
+import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
 import { TaskWorkspaceService } from 'src/tasks/task-workspace.service';
 import { TaskStatsController } from 'src/tasks/task-stats.controller';
 import { TaskStatsService } from 'src/tasks/task-stats.service';
@@ -49,6 +50,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
     TaskRowReader,
+    TaskStatusSummaries,
     TaskStatsService,
     TaskRetryService,
     TaskMessages,

@@ -22,10 +22,9 @@ import {
   toInteractionResponse,
   toTaskDetailResponse,
   toTaskResponse,
-  TASK_STATUS_FIELDS,
-  toTaskStatusResponse,
 } from 'src/tasks/task.mapper';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
+import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { ACTIVE_STATUSES, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
@@ -70,6 +69,7 @@ export class TasksService {
     private readonly workspaces: WorkspacesService,
     private readonly cleanup: TaskWorkspaceCleanup,
     private readonly rows: TaskRowReader,
+    private readonly statusSummaries: TaskStatusSummaries,
     private readonly writer: AtomicWriter,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
@@ -358,9 +358,9 @@ export class TasksService {
   }
 
   async getStatus(id: string): Promise<TaskStatusResponseDto> {
-    const row = await this.rows.read(id, TASK_STATUS_FIELDS);
-    if (row === null) throw taskNotFound(id);
-    return toTaskStatusResponse(row);
+    const summary = await this.statusSummaries.read(id);
+    if (summary === null) throw taskNotFound(id);
+    return summary;
   }
 
   /**

@@ -8,8 +8,9 @@ import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { DESCRIPTION_MAX_LENGTH } from 'src/tasks/dto/create-task.dto';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
-import { TASK_STATUS_FIELDS } from 'src/tasks/task.mapper';
+import { TASK_STATUS_FIELDS, toTaskStatusResponse } from 'src/tasks/task.mapper';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
+import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
 import { TestCase } from 'src/tasks/test-case.entity';
 import {
   createTestDatabase,
@@ -183,6 +184,94 @@ function databaseSuite(kind: TestDatabaseKind): void {
     await ds.getRepository(Session).delete({ id: session.id });
     expect(await ds.getRepository(Task).countBy({ id: task.id })).toBe(0);
     expect(await ds.getRepository(ClaudeInteraction).countBy({ taskId: task.id })).toBe(0);
+  });
+
+  it('reads the status summary as the entity mapper makes it from the row', async () => {
+    const now = new Date('2026-11-25T06:00:00.123Z');
+    const session = await ds.getRepository(Session).save({
+      id: randomUUID(),
+      name: 'status',
+      projectPath: '/tmp/status',
+      testCommand: null,
+      regressionCommand: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const base = {
+      sessionId: session.id,
+      projectPath: session.projectPath,
+      description: 'Read me.',
+      maxIterations: 20,
+      maxPauses: 5,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const waiting = await ds.getRepository(Task).save({
+      ...base,
+      id: randomUUID(),
+      status: TaskStatus.Paused,
+      statusReason: 'waiting_for_human',
+      phase: 'agent_turn',
+      iteration: 3,
+      pauseCount: 1,
+      lastAgentMessage: 'Which port? "8080" or \\u00e9 🚀',
+      humanWait: {
+        question: 'Which port?',
+        reason: 'answer_question',
+        reply: 'Use 8080.',
+        phase: 'work',
+        since: '2026-11-25T06:00:01.000Z',
+        until: null,
+      },
+      testsPassed: 2,
+      testsFailed: 1,
+      testsTotal: 3,
+      costUsd: 0.1 + 0.2,
+      inputTokens: 12,
+      outputTokens: 34,
+      startedAt: new Date('2026-02-28T23:59:59.999Z'),
+      completedAt: null,
+    });
+    const finished = await ds.getRepository(Task).save({
+      ...base,
+      id: randomUUID(),
+      status: TaskStatus.Failed,
+      statusReason: 'tests_failed',
+      phase: null,
+      errorMessage: 'It broke.',
+      // Past the 28th: read through a Date.
+      startedAt: new Date('2024-02-29T00:00:00.000Z'),
+      completedAt: new Date('2026-12-31T23:59:59.000Z'),
+      updatedAt: new Date('2000-01-01T00:00:00.000Z'),
+    });
+    const ids = [waiting.id, finished.id];
+    if (kind === 'sqlite') {
+      // Timestamps written by other hands, in SQLite's other forms: no milliseconds, ISO with Z.
+      const later = randomUUID();
+      await ds.query(
+        `INSERT INTO tasks (id, session_id, project_path, description, status, max_iterations, max_pauses, created_at, started_at, updated_at) VALUES (?, ?, '/tmp/status', 'x', 'PENDING', 1, 1, '2026-11-25 06:00:00', '2026-11-25T06:00:00.5Z', '2026-11-25T06:00:00')`,
+        [later, session.id],
+      );
+      ids.push(later);
+    }
+    const summaries = new TaskStatusSummaries(ds, new TaskRowReader(ds));
+    for (const id of ids) {
+      const row = await ds.getRepository(Task).findOneByOrFail({ id });
+      const expected = toTaskStatusResponse(row);
+      expect(await summaries.read(id)).toStrictEqual(expected);
+    }
+    expect(await summaries.read(waiting.id)).toMatchObject({
+      waiting_for_human: { question: 'Which port?', reason: 'answer_question', until: null },
+      tests: { passed: 2, failed: 1, total: 3 },
+      started_at: '2026-02-28T23:59:59.999Z',
+      completed_at: null,
+    });
+    expect(await summaries.read(finished.id)).toMatchObject({
+      waiting_for_human: null,
+      started_at: '2024-02-29T00:00:00.000Z',
+      completed_at: '2026-12-31T23:59:59.000Z',
+    });
+    expect(await summaries.read(randomUUID())).toBeNull();
   });
 
   it('enforces the foreign keys', async () => {

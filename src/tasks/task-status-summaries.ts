@@ -1,0 +1,127 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Database, Statement } from 'better-sqlite3';
+import { DataSource } from 'typeorm';
+import { EntityColumns, sqliteConnectionOf } from 'src/database';
+import { TaskStatusResponseDto } from 'src/tasks/dto/task-response.dto';
+import { Task } from 'src/tasks/task.entity';
+import {
+  statusResponseOf,
+  TASK_STATUS_FIELDS,
+  TaskStatusTimestamp,
+  TaskStatusValues,
+  toTaskStatusResponse,
+} from 'src/tasks/task.mapper';
+import { TaskRowReader } from 'src/tasks/task-row-reader';
+
+/**
+ * A timestamp as TypeORM writes a `datetime` column on SQLite: UTC text to the millisecond
+ * (`2026-12-04 18:23:08.483`). Its ISO form is the same characters with a `T` and a `Z`. Days
+ * past the 28th, and any other form, are read through a `Date` instead, which checks them.
+ */
+const SQLITE_TIMESTAMP =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8]) (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}$/;
+
+type StatusField = (typeof TASK_STATUS_FIELDS)[number];
+
+/** Where each field is in a row of the SQLite statement, which selects them in this order. */
+const AT = Object.fromEntries(TASK_STATUS_FIELDS.map((field, i) => [field, i])) as Record<
+  StatusField,
+  number
+>;
+
+/**
+ * THE STATUS SUMMARY READ (`GET /tasks/{id}/status`, the route clients poll): the answer as
+ * `toTaskStatusResponse` makes it from the task's row.
+ *
+ * On SQLite the row is read by one prepared statement as an array of values (no object with a
+ * property per column for better-sqlite3 to build) and turned into the answer without an entity
+ * in between: its timestamps are text already in the ISO form but for two characters, its numbers
+ * and strings are as TypeORM gives them, and the human wait's JSON goes through the column's own
+ * conversion. Through an entity, with `Date`s made from that text and turned back into text, the
+ * read took about a tenth more of the status read's CPU (test/bench/RESULTS.md). On MySQL the row
+ * is read through the `TaskRowReader` and mapped from the entity. The two agree on every row
+ * (test/e2e/api-database.e2e-spec.ts).
+ */
+@Injectable()
+export class TaskStatusSummaries {
+  private readonly sqlite: Database | null;
+  private readonly columns: EntityColumns<Task>;
+  private statement: Statement | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly rows: TaskRowReader,
+  ) {
+    this.sqlite = sqliteConnectionOf(dataSource);
+    this.columns = new EntityColumns(dataSource, Task);
+  }
+
+  /** The task's status summary; null when there is no such task. */
+  async read(id: string): Promise<TaskStatusResponseDto | null> {
+    if (this.sqlite === null) {
+      const row = await this.rows.read(id, TASK_STATUS_FIELDS);
+      return row === null ? null : toTaskStatusResponse(row);
+    }
+    const row = this.sqliteStatement(this.sqlite).get(id) as unknown[] | undefined;
+    return row === undefined ? null : statusResponseOf(this.values(row));
+  }
+
+  private sqliteStatement(db: Database): Statement {
+    if (this.statement === null) {
+      const escape = (name: string) => this.dataSource.driver.escape(name);
+      const names = TASK_STATUS_FIELDS.map((f) => escape(this.columns.column(f).databaseName));
+      const table = escape(this.columns.tableName);
+      const id = escape(this.columns.column('id').databaseName);
+      this.statement = db
+        .prepare(`SELECT ${names.join(', ')} FROM ${table} WHERE ${id} = ?`)
+        .raw(true);
+    }
+    return this.statement;
+  }
+
+  /** The values of a SQLite row as the answer has them. */
+  private values(row: readonly unknown[]): TaskStatusValues {
+    const at = <F extends StatusField>(field: F) => row[AT[field]] as Task[F];
+    return {
+      id: at('id'),
+      status: at('status'),
+      statusReason: at('statusReason'),
+      phase: at('phase'),
+      iteration: at('iteration'),
+      maxIterations: at('maxIterations'),
+      pauseCount: at('pauseCount'),
+      maxPauses: at('maxPauses'),
+      lastAgentMessage: at('lastAgentMessage'),
+      humanWait: this.converted(row, 'humanWait'),
+      errorMessage: at('errorMessage'),
+      testsPassed: at('testsPassed'),
+      testsFailed: at('testsFailed'),
+      testsTotal: at('testsTotal'),
+      costUsd: at('costUsd'),
+      inputTokens: at('inputTokens'),
+      outputTokens: at('outputTokens'),
+      createdAt: this.timestamp(row, 'createdAt')!,
+      startedAt: this.timestamp(row, 'startedAt'),
+      completedAt: this.timestamp(row, 'completedAt'),
+      updatedAt: this.timestamp(row, 'updatedAt')!,
+    };
+  }
+
+  /** A value TypeORM converts as it reads it (a transformer's). */
+  private converted<F extends StatusField>(row: readonly unknown[], field: F): Task[F] {
+    return this.dataSource.driver.prepareHydratedValue(
+      row[AT[field]],
+      this.columns.column(field),
+    ) as Task[F];
+  }
+
+  /** A timestamp's ISO form: SQLite's usual text rearranged, anything else through a `Date`. */
+  private timestamp(row: readonly unknown[], field: TaskStatusTimestamp): string | null {
+    const value = row[AT[field]];
+    if (typeof value === 'string' && SQLITE_TIMESTAMP.test(value)) {
+      return `${value.slice(0, 10)}T${value.slice(11)}Z`;
+    }
+    return this.converted(row, field)?.toISOString() ?? null;
+  }
+}
