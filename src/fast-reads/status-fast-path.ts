@@ -28,6 +28,15 @@ const STATUS_URL = new RegExp(
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Hands the request on to Express; if that throws, the connection ends. */
+function handOn(res: ServerResponse, next: () => void): void {
+  try {
+    next();
+  } catch {
+    res.destroy();
+  }
+}
+
 type FastRequest = IncomingMessage & {
   route?: { path: string };
   params?: Record<string, string>;
@@ -71,19 +80,11 @@ export class StatusFastPath implements OnModuleInit {
     this.controller = this.moduleRef.get(TasksController, { strict: false });
   }
 
-  /**
-   * Answers the request, or calls `next` having written nothing; a failure once the answer began
-   * ends the connection.
-   */
+  /** Answers the request, or calls `next` having written nothing (`answer`). */
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const id = this.servableId(req);
     if (id === null) return next();
-    void this.answer(req as FastRequest, res, id)
-      .then(
-        (answered) => answered || next(),
-        () => (res.headersSent ? res.destroy() : next()),
-      )
-      .catch(() => res.destroy());
+    void this.answer(req as FastRequest, res, id, next);
   };
 
   /** The task id when the request is one this path answers, else null. */
@@ -103,7 +104,17 @@ export class StatusFastPath implements OnModuleInit {
     return isAllowedHost(headers.host, this.config.ALLOWED_HOSTS) ? match[1] : null;
   }
 
-  private async answer(req: FastRequest, res: ServerResponse, id: string): Promise<boolean> {
+  /**
+   * Answers, or hands the request on (`next`) having written nothing: when the guard refuses or
+   * the read fails, and when the answer could not be begun. A failure once it began ends the
+   * connection. It never rejects (nothing waits on it).
+   */
+  private async answer(
+    req: FastRequest,
+    res: ServerResponse,
+    id: string,
+    next: () => void,
+  ): Promise<void> {
     const startedAt = Date.now();
     const started = process.hrtime.bigint();
     req.route = { path: STATUS_ROUTE };
@@ -116,8 +127,24 @@ export class StatusFastPath implements OnModuleInit {
       // Express's router sets both again for the route; until then the request is as it came.
       delete req.route;
       delete req.params;
-      return false;
+      return handOn(res, next);
     }
+    try {
+      this.write(req, res, body, startedAt, started);
+    } catch {
+      if (res.headersSent) res.destroy();
+      else handOn(res, next);
+    }
+  }
+
+  /** The 200: the headers Express's would have, the body; metrics and the request line once sent. */
+  private write(
+    req: FastRequest,
+    res: ServerResponse,
+    body: string,
+    startedAt: number,
+    started: bigint,
+  ): void {
     res.writeHead(200, [
       ...this.securityHeaders,
       REQUEST_ID_HEADER,
@@ -139,7 +166,6 @@ export class StatusFastPath implements OnModuleInit {
       );
       logAnsweredRequest(PinoLogger.root, req, res, Date.now() - startedAt);
     });
-    return true;
   }
 
   /**

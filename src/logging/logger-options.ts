@@ -23,12 +23,17 @@ function routeOf(req: Req): string | null {
   return typeof path === 'string' ? path : null;
 }
 
+function withoutQuery(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** What each request's line says about the request: id, method, path (no query string: it is never trusted to be free of secrets), client address. */
 export function requestFields(req: Req): Record<string, unknown> {
   return {
     id: requestIdOf(req),
     method: req.method,
-    path: (req.originalUrl ?? req.url ?? '').split('?')[0],
+    path: withoutQuery(req.originalUrl ?? req.url ?? ''),
     remote_address: req.ip ?? req.socket?.remoteAddress,
   };
 }

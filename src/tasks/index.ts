@@ -33,7 +33,8 @@ export { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 export { toInteractionResponse, toTaskResponse } from 'src/tasks/task.mapper';
 export { TasksController } from 'src/tasks/tasks.controller';
 export { TasksModule } from 'src/tasks/tasks.module';
-export { taskNotFound, TasksService } from 'src/tasks/tasks.service';
+export { taskNotFound } from 'src/tasks/task-not-found';
+export { TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';
 export { readVerification } from 'src/tasks/verification-evidence';
 export type {

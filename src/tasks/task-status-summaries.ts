@@ -12,6 +12,7 @@ import {
   TaskStatusValues,
   toTaskStatusResponse,
 } from 'src/tasks/task.mapper';
+import { taskNotFound } from 'src/tasks/task-not-found';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
 
 /**
@@ -57,14 +58,16 @@ export class TaskStatusSummaries {
     this.columns = new EntityColumns(dataSource, Task);
   }
 
-  /** The task's status summary; null when there is no such task. */
-  async read(id: string): Promise<TaskStatusResponseDto | null> {
+  /** The task's status summary; 404 `task_not_found` when there is no such task. */
+  async read(id: string): Promise<TaskStatusResponseDto> {
     if (this.sqlite === null) {
       const row = await this.rows.read(id, TASK_STATUS_FIELDS);
-      return row === null ? null : toTaskStatusResponse(row);
+      if (row === null) throw taskNotFound(id);
+      return toTaskStatusResponse(row);
     }
     const row = this.sqliteStatement(this.sqlite).get(id) as unknown[] | undefined;
-    return row === undefined ? null : statusResponseOf(this.values(row));
+    if (row === undefined) throw taskNotFound(id);
+    return statusResponseOf(this.values(row));
   }
 
   private sqliteStatement(db: Database): Statement {

@@ -271,7 +271,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
       started_at: '2024-02-29T00:00:00.000Z',
       completed_at: '2026-12-31T23:59:59.000Z',
     });
-    expect(await summaries.read(randomUUID())).toBeNull();
+    await expect(summaries.read(randomUUID())).rejects.toMatchObject({ code: 'task_not_found' });
   });
 
   it('enforces the foreign keys', async () => {
