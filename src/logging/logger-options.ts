@@ -23,6 +23,7 @@ function routeOf(req: Req): string | null {
   return typeof path === 'string' ? path : null;
 }
 
+/** `url` up to its query string. */
 function withoutQuery(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);

@@ -39,9 +39,9 @@ const AT = Object.fromEntries(TASK_STATUS_FIELDS.map((field, i) => [field, i])) 
  * property per column for better-sqlite3 to build) and turned into the answer without an entity
  * in between: its timestamps are text already in the ISO form but for two characters, its numbers
  * and strings are as TypeORM gives them, and the human wait's JSON goes through the column's own
- * conversion. Through an entity, with `Date`s made from that text and turned back into text, the
- * read took about a tenth more of the status read's CPU (test/bench/RESULTS.md). On MySQL the row
- * is read through the `TaskRowReader` and mapped from the entity. The two agree on every row
+ * conversion. Through an entity, with `Date`s made from that text and turned back into text, a
+ * status read took the server 14 % more CPU (test/bench/RESULTS.md). On MySQL the row is read
+ * through the `TaskRowReader` and mapped from the entity. The two agree on every row
  * (test/e2e/api-database.e2e-spec.ts).
  */
 @Injectable()
