@@ -15,10 +15,13 @@
  * (the benchmarks' default: no line per request) or `log` (the server's default: one line per
  * request). A third, `key`, sends every request with an admin API key (the server then checks it
  * and counts it against a rate limit it never reaches), as a deployment with keys does; `none`
- * (the default) reads as the local operator. At the end, the server's CPU time in 10 s without load.
+ * (the default) reads as the local operator. A fourth, `wrk`, loads each server with wrk
+ * (`wrk -t2 -c50`, issue 13's command; Debian's `wrk` installed) in its own process rather than
+ * autocannon in this one. At the end, the server's CPU time in 10 s without load.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
- *     --transpile-only test/bench/status-reads.ts [rounds=3] [log level=warn] [auth=none]
+ *     --transpile-only test/bench/status-reads.ts [rounds=3] [log level=warn] [auth=none] \
+ *     [loader=autocannon|wrk]
  *
  * Recorded output: test/bench/RESULTS.md.
  */
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
   const rounds = wholeArg(1, 'rounds', 3);
   const logLevel = choiceArg(2, 'log level', ['warn', 'log']);
   const auth = choiceArg(3, 'auth', ['none', 'key']);
+  const loader = choiceArg(4, 'loader', ['autocannon', 'wrk']);
   const bench = await startBenchServer({
     LOG_LEVEL: logLevel,
     ORCHESTRATOR_ENABLED: 'false',
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
       `server LOG_LEVEL=${logLevel}, ${auth === 'key' ? 'every request with an API key' : 'no API key (local operator)'}`,
     );
     console.log(
-      `${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${TASKS} task ids in rotation\n`,
+      `${loader === 'wrk' ? 'wrk -t2' : 'autocannon'}, ${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${TASKS} task ids in rotation\n`,
     );
     console.log(
       '| round | server req/s | server p99 (ms) | bare req/s | bare p99 (ms) | ratio | Express req/s | Express p99 (ms) | Express / bare | CPU µs per request: server / bare / Express |',
@@ -85,8 +89,8 @@ async function main(): Promise<void> {
         ['bare', bare.base, bare.child.pid!],
         ['Express', plain.base, plain.child.pid!],
       ] as const) {
-        await loadStatusReads(base, pid, ids, WARMUP_S, headers);
-        const result = await loadStatusReads(base, pid, ids, DURATION_S, headers);
+        await loadStatusReads(base, pid, ids, WARMUP_S, headers, loader);
+        const result = await loadStatusReads(base, pid, ids, DURATION_S, headers, loader);
         if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} ${result.failures}`);
         measured.set(name, result);
       }

@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { freePort } from 'test/e2e/support/server-process';
+import { wrkStatusReads } from 'test/bench/support/wrk-load';
 
 /** Connections of the status-read load (issue 13: `-c50`). */
 export const CONNECTIONS = 50;
@@ -17,9 +18,24 @@ export interface Load {
   failures: string;
 }
 
+/** What one load run measured, whatever made it. */
+export interface LoadRun {
+  requestsPerSecond: number;
+  total: number;
+  p99Ms: number;
+  /** Answers other than 2xx (3xx too, for wrk), errors and timeouts. */
+  failed: number;
+  /** What went wrong when `failed` > 0. */
+  failures: string;
+}
+
+/** What loads the servers: autocannon in this process, or wrk in its own. */
+export type Loader = 'autocannon' | 'wrk';
+
 /**
  * Status reads of the tasks `ids` in rotation on the server at `base` (process `pid`) for
- * `seconds`, by autocannon with CONNECTIONS connections, in this process.
+ * `seconds`, with CONNECTIONS connections: by autocannon in this process, or by wrk
+ * (`wrk -t2 -c50`, `wrk-load.ts`).
  */
 export async function loadStatusReads(
   base: string,
@@ -27,9 +43,30 @@ export async function loadStatusReads(
   ids: readonly string[],
   seconds: number,
   headers: Record<string, string> = {},
+  loader: Loader = 'autocannon',
 ): Promise<Load> {
-  let next = 0;
   const before = cpuTimes(pid).selfMs;
+  const result =
+    loader === 'wrk'
+      ? await wrkStatusReads(base, ids, seconds, CONNECTIONS, headers)
+      : await autocannonStatusReads(base, ids, seconds, headers);
+  const cpuMs = cpuTimes(pid).selfMs - before;
+  return {
+    requestsPerSecond: result.requestsPerSecond,
+    cpuPerRequestUs: (cpuMs * 1000) / Math.max(1, result.total),
+    p99Ms: result.p99Ms,
+    non2xx: result.failed,
+    failures: result.failures,
+  };
+}
+
+async function autocannonStatusReads(
+  base: string,
+  ids: readonly string[],
+  seconds: number,
+  headers: Record<string, string>,
+): Promise<LoadRun> {
+  let next = 0;
   const result = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -44,12 +81,11 @@ export async function loadStatusReads(
       },
     ],
   });
-  const cpuMs = cpuTimes(pid).selfMs - before;
   return {
     requestsPerSecond: result.requests.average,
-    cpuPerRequestUs: (cpuMs * 1000) / Math.max(1, result.requests.total),
+    total: result.requests.total,
     p99Ms: result.latency.p99,
-    non2xx: result.non2xx + result.errors,
+    failed: result.non2xx + result.errors,
     failures: JSON.stringify({
       statusCodes: result.statusCodeStats,
       errors: result.errors,
