@@ -29,9 +29,15 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { choiceArg, wholeArg } from 'test/bench/support/args';
-import { BenchServer, startBenchServer } from 'test/bench/support/bench-server';
+import { startBenchServer } from 'test/bench/support/bench-server';
 import { spread } from 'test/bench/support/stats';
-import { CONNECTIONS, Load, loadStatusReads, startBaseline } from 'test/bench/support/status-load';
+import {
+  CONNECTIONS,
+  Load,
+  loadStatusReads,
+  startBaseline,
+  tasksToRead,
+} from 'test/bench/support/status-load';
 
 const TASKS = 100;
 const WARMUP_S = 3;
@@ -41,12 +47,6 @@ interface Target {
   base: string;
   pid: number;
   ids: readonly string[];
-}
-
-/** A server with one session and TASKS tasks, created through its API; their ids. */
-async function withTasks(server: BenchServer): Promise<string[]> {
-  const sessions = await server.sessions(1);
-  return server.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
 }
 
 async function main(): Promise<void> {
@@ -67,20 +67,20 @@ async function main(): Promise<void> {
   const theirs = await startBenchServer(env, { entry: other });
   const bare = await startBaseline('bare', mine.dbFile);
   try {
-    const mineIds = await withTasks(mine);
+    const mineIds = await tasksToRead(mine, TASKS);
     const targets: Record<Target['name'], Target> = {
       this: { name: 'this', base: mine.base, pid: mine.server.child.pid!, ids: mineIds },
       other: {
         name: 'other',
         base: theirs.base,
         pid: theirs.server.child.pid!,
-        ids: await withTasks(theirs),
+        ids: await tasksToRead(theirs, TASKS),
       },
       bare: { name: 'bare', base: bare.base, pid: bare.child.pid!, ids: mineIds },
     };
     const measure = async (target: Target, slice: number): Promise<Load> => {
       const load = await loadStatusReads(target.base, target.pid, target.ids, slice);
-      if (load.non2xx > 0) throw new Error(`${target.name}: ${load.non2xx} ${load.failures}`);
+      if (load.failed > 0) throw new Error(`${target.name}: ${load.failed} ${load.failures}`);
       return load;
     };
     for (const target of Object.values(targets)) await measure(target, WARMUP_S);

@@ -30,7 +30,13 @@ import { choiceArg, wholeArg } from 'test/bench/support/args';
 import { startBenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
-import { CONNECTIONS, Load, loadStatusReads, startBaseline } from 'test/bench/support/status-load';
+import {
+  CONNECTIONS,
+  Load,
+  loadStatusReads,
+  startBaseline,
+  tasksToRead,
+} from 'test/bench/support/status-load';
 
 const TASKS = 100;
 const DURATION_S = 10;
@@ -64,8 +70,7 @@ async function main(): Promise<void> {
   const bare = await startBaseline('bare', bench.dbFile);
   const plain = await startBaseline('express', bench.dbFile);
   try {
-    const sessions = await bench.sessions(1);
-    const ids = await bench.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
+    const ids = await tasksToRead(bench, TASKS);
     const headers: Record<string, string> =
       auth === 'key' ? { authorization: `Bearer ${await adminKey(bench.base)}` } : {};
     console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
       ] as const) {
         await loadStatusReads(base, pid, ids, WARMUP_S, headers, loader);
         const result = await loadStatusReads(base, pid, ids, DURATION_S, headers, loader);
-        if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} ${result.failures}`);
+        if (result.failed > 0) throw new Error(`${name}: ${result.failed} ${result.failures}`);
         measured.set(name, result);
       }
       const [ours, theirs, framework] = ['server', 'bare', 'Express'].map((n) => measured.get(n)!);

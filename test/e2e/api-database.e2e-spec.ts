@@ -51,6 +51,17 @@ function databaseSuite(kind: TestDatabaseKind): void {
     await db?.drop();
   });
 
+  const saveSession = (name: string, projectPath: string, at: Date): Promise<Session> =>
+    ds.getRepository(Session).save({
+      id: randomUUID(),
+      name,
+      projectPath,
+      testCommand: null,
+      regressionCommand: null,
+      createdAt: at,
+      updatedAt: at,
+    });
+
   const tables = async (): Promise<string[]> => {
     const runner = ds.createQueryRunner();
     try {
@@ -89,15 +100,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
 
   it('stores and reads back the types the app relies on', async () => {
     const now = new Date('2026-11-25T06:00:00.123Z');
-    const session = await ds.getRepository(Session).save({
-      id: randomUUID(),
-      name: 'ünïcødé 🚀',
-      projectPath: '/tmp/p',
-      testCommand: null,
-      regressionCommand: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const session = await saveSession('ünïcødé 🚀', '/tmp/p', now);
     const task = await ds.getRepository(Task).save({
       id: randomUUID(),
       sessionId: session.id,
@@ -188,15 +191,7 @@ function databaseSuite(kind: TestDatabaseKind): void {
 
   it('reads the status summary as the entity mapper makes it from the row', async () => {
     const now = new Date('2026-11-25T06:00:00.123Z');
-    const session = await ds.getRepository(Session).save({
-      id: randomUUID(),
-      name: 'status',
-      projectPath: '/tmp/status',
-      testCommand: null,
-      regressionCommand: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const session = await saveSession('status', '/tmp/status', now);
     const base = {
       sessionId: session.id,
       projectPath: session.projectPath,

@@ -1,22 +1,13 @@
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { BenchServer } from 'test/bench/support/bench-server';
 import { cpuTimes } from 'test/bench/support/proc-stat';
 import { freePort } from 'test/e2e/support/server-process';
 import { wrkStatusReads } from 'test/bench/support/wrk-load';
 
 /** Connections of the status-read load (issue 13: `-c50`). */
 export const CONNECTIONS = 50;
-
-export interface Load {
-  requestsPerSecond: number;
-  /** CPU time of the server's process per answered request, µs (its own threads, not children). */
-  cpuPerRequestUs: number;
-  p99Ms: number;
-  non2xx: number;
-  /** What went wrong when non2xx > 0: status codes, errors and timeouts. */
-  failures: string;
-}
 
 /** What one load run measured, whatever made it. */
 export interface LoadRun {
@@ -28,6 +19,9 @@ export interface LoadRun {
   /** What went wrong when `failed` > 0. */
   failures: string;
 }
+
+/** A load run with the loaded server's CPU time per answered request, µs (its own threads). */
+export type Load = Omit<LoadRun, 'total'> & { cpuPerRequestUs: number };
 
 /** What loads the servers: autocannon in this process, or wrk in its own. */
 export type Loader = 'autocannon' | 'wrk';
@@ -51,13 +45,8 @@ export async function loadStatusReads(
       ? await wrkStatusReads(base, ids, seconds, CONNECTIONS, headers)
       : await autocannonStatusReads(base, ids, seconds, headers);
   const cpuMs = cpuTimes(pid).selfMs - before;
-  return {
-    requestsPerSecond: result.requestsPerSecond,
-    cpuPerRequestUs: (cpuMs * 1000) / Math.max(1, result.total),
-    p99Ms: result.p99Ms,
-    non2xx: result.failed,
-    failures: result.failures,
-  };
+  const { total, ...measured } = result;
+  return { ...measured, cpuPerRequestUs: (cpuMs * 1000) / Math.max(1, total) };
 }
 
 async function autocannonStatusReads(
@@ -92,6 +81,12 @@ async function autocannonStatusReads(
       timeouts: result.timeouts,
     }),
   };
+}
+
+/** One session and `tasks` tasks created through the server's API, to read; their ids. */
+export async function tasksToRead(server: BenchServer, tasks: number): Promise<string[]> {
+  const sessions = await server.sessions(1);
+  return server.submit(Array<string>(tasks).fill(sessions[0]), 'Read me.');
 }
 
 /** A baseline server (`baseline-status-server.ts`) reading `dbFile`, once it listens. */
