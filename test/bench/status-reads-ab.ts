@@ -36,11 +36,10 @@ import {
   Load,
   loadStatusReads,
   startBaseline,
+  TASKS,
   tasksToRead,
+  WARMUP_S,
 } from 'test/bench/support/status-load';
-
-const TASKS = 100;
-const WARMUP_S = 3;
 
 interface Target {
   name: 'this' | 'other' | 'bare';
@@ -67,14 +66,14 @@ async function main(): Promise<void> {
   const theirs = await startBenchServer(env, { entry: other });
   const bare = await startBaseline('bare', mine.dbFile);
   try {
-    const mineIds = await tasksToRead(mine, TASKS);
+    const mineIds = await tasksToRead(mine);
     const targets: Record<Target['name'], Target> = {
       this: { name: 'this', base: mine.base, pid: mine.server.child.pid!, ids: mineIds },
       other: {
         name: 'other',
         base: theirs.base,
         pid: theirs.server.child.pid!,
-        ids: await tasksToRead(theirs, TASKS),
+        ids: await tasksToRead(theirs),
       },
       bare: { name: 'bare', base: bare.base, pid: bare.child.pid!, ids: mineIds },
     };

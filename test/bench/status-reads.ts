@@ -35,12 +35,12 @@ import {
   Load,
   loadStatusReads,
   startBaseline,
+  TASKS,
   tasksToRead,
+  WARMUP_S,
 } from 'test/bench/support/status-load';
 
-const TASKS = 100;
 const DURATION_S = 10;
-const WARMUP_S = 3;
 /** Seconds without load at the end, to see what the server still does after it. */
 const IDLE_S = 10;
 
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const bare = await startBaseline('bare', bench.dbFile);
   const plain = await startBaseline('express', bench.dbFile);
   try {
-    const ids = await tasksToRead(bench, TASKS);
+    const ids = await tasksToRead(bench);
     const headers: Record<string, string> =
       auth === 'key' ? { authorization: `Bearer ${await adminKey(bench.base)}` } : {};
     console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);

@@ -9,6 +9,12 @@ import { wrkStatusReads } from 'test/bench/support/wrk-load';
 /** Connections of the status-read load (issue 13: `-c50`). */
 export const CONNECTIONS = 50;
 
+/** Tasks whose status is read, in rotation. */
+export const TASKS = 100;
+
+/** Seconds of load before each measurement. */
+export const WARMUP_S = 3;
+
 /** What one load run measured, whatever made it. */
 export interface LoadRun {
   requestsPerSecond: number;
@@ -83,10 +89,10 @@ async function autocannonStatusReads(
   };
 }
 
-/** One session and `tasks` tasks created through the server's API, to read; their ids. */
-export async function tasksToRead(server: BenchServer, tasks: number): Promise<string[]> {
+/** One session and TASKS tasks created through the server's API, to read; their ids. */
+export async function tasksToRead(server: BenchServer): Promise<string[]> {
   const sessions = await server.sessions(1);
-  return server.submit(Array<string>(tasks).fill(sessions[0]), 'Read me.');
+  return server.submit(Array<string>(TASKS).fill(sessions[0]), 'Read me.');
 }
 
 /** A baseline server (`baseline-status-server.ts`) reading `dbFile`, once it listens. */
