@@ -179,7 +179,7 @@ export class CliAvailabilityService implements OnModuleInit {
    * directory.
    */
   private async runCli(executable: string, args: string[]): Promise<CliRun> {
-    const cwd = await childTempDir(this.isolation, 'cta-cli-probe-');
+    const cwd = childTempDir(this.isolation, 'cta-cli-probe-');
     try {
       return await this.runCliIn(cwd, executable, args);
     } finally {

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readChildFile, readChildFileAsync } from 'src/process/child-files';
+import { readChildFile, readChildFileAsync, removeChildTempDir } from 'src/process/child-files';
 
 describe.each([
   ['readChildFile', (path: string, max: number) => Promise.resolve(readChildFile(path, max))],
@@ -19,6 +19,14 @@ describe.each([
     expect(await read(join(dir, 'empty'), 1 << 20)).toBe('');
   });
 
+  it('reads a file past the size read at once (256 KiB) whole, or its first maxBytes', async () => {
+    const file = join(dir, 'large.xml');
+    const text = 'abcdefgh'.repeat(48 * 1024);
+    writeFileSync(file, text);
+    expect(await read(file, 1 << 20)).toBe(text);
+    expect(await read(file, 300 * 1024)).toBe(text.slice(0, 300 * 1024));
+  });
+
   it('reads nothing through a symbolic link, from a directory or a missing file', async () => {
     writeFileSync(join(dir, 'secret'), 'secret');
     symlinkSync(join(dir, 'secret'), join(dir, 'link.xml'));
@@ -26,5 +34,43 @@ describe.each([
     expect(await read(join(dir, 'link.xml'), 100)).toBeNull();
     expect(await read(join(dir, 'a-directory'), 100)).toBeNull();
     expect(await read(join(dir, 'missing'), 100)).toBeNull();
+  });
+});
+
+describe('removeChildTempDir', () => {
+  const base = mkdtempSync(join(tmpdir(), 'child-temp-'));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+  let made = 0;
+  const dirWith = (files: number, subdirectory = false): string => {
+    const dir = join(base, `d${(made += 1)}`);
+    mkdirSync(dir);
+    for (let i = 0; i < files; i += 1) writeFileSync(join(dir, `report-${i}.xml`), '<x/>');
+    if (subdirectory) {
+      mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
+      writeFileSync(join(dir, 'sub', 'deeper', 'f'), 'f');
+    }
+    return dir;
+  };
+
+  it.each([
+    ['empty', 0, false],
+    ['with a report', 1, false],
+    ['with a symbolic link (removed, its target kept)', 0, false],
+    ['with more entries than are removed at once', 100, false],
+    ['with a directory tree in it', 2, true],
+  ])('removes a directory %s', async (name, files, subdirectory) => {
+    const dir = dirWith(files, subdirectory);
+    const target = join(base, `target-${made}`);
+    if (name.startsWith('with a symbolic link')) {
+      writeFileSync(target, 'kept');
+      symlinkSync(target, join(dir, 'link'));
+    }
+    await removeChildTempDir(dir);
+    expect(existsSync(dir)).toBe(false);
+    if (name.startsWith('with a symbolic link')) expect(existsSync(target)).toBe(true);
+  });
+
+  it('is done when the directory is already gone', async () => {
+    await expect(removeChildTempDir(join(base, 'never-made'))).resolves.toBeUndefined();
   });
 });

@@ -1,20 +1,98 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { chown, mkdtemp, open } from 'node:fs/promises';
+import {
+  chownSync,
+  closeSync,
+  constants,
+  Dir,
+  fstatSync,
+  mkdtempSync,
+  opendirSync,
+  openSync,
+  read,
+  readSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ChildIsolation } from 'src/process/child-isolation';
 
 /**
  * A fresh temporary directory a child may write into (a JUnit report): private to the server,
  * or, when children run as another user, owned by that user (and still closed to everyone else).
+ * One `mkdir` (and `chown`), made at once: through the thread pool each would be a wake-up of the
+ * event loop.
  */
-export async function childTempDir(isolation: ChildIsolation, prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  if (isolation.identity !== null) await chown(dir, isolation.identity.uid, isolation.identity.gid);
+export function childTempDir(isolation: ChildIsolation, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (isolation.identity !== null) chownSync(dir, isolation.identity.uid, isolation.identity.gid);
   return dir;
 }
 
+/** Entries a child's temporary directory may hold to be removed at once (`removeChildTempDir`). */
+const REMOVE_AT_ONCE_ENTRIES = 64;
+
+/**
+ * Removes a directory of `childTempDir` and what a child wrote in it. The usual case, a few files
+ * (a JUnit report), is removed at once: a `readdir`, an `unlink` each and a `rmdir`, where
+ * `fs.promises.rm` sends five or more calls through the thread pool, each a wake-up of the loop.
+ * A directory in it, more than REMOVE_AT_ONCE_ENTRIES entries (a child can write anything there)
+ * or anything that fails go through `fs.promises.rm`, which never holds the loop for long.
+ */
+export async function removeChildTempDir(dir: string): Promise<void> {
+  if (removedAtOnce(dir)) return;
+  await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+}
+
+function removedAtOnce(dir: string): boolean {
+  let entries: Dir;
+  try {
+    entries = opendirSync(dir);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  const names: string[] = [];
+  try {
+    for (let entry = entries.readSync(); entry !== null; entry = entries.readSync()) {
+      if (entry.isDirectory() || names.length === REMOVE_AT_ONCE_ENTRIES) return false;
+      names.push(entry.name);
+    }
+  } catch {
+    return false;
+  } finally {
+    entries.closeSync();
+  }
+  try {
+    for (const name of names) unlinkSync(join(dir, name));
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Files up to this size are read at once by `readChildFileAsync`; larger ones a read at a time. */
+const READ_AT_ONCE_BYTES = 256 * 1024;
+
+/**
+ * Opens `path` for reading, refusing to follow a symbolic link or to open anything but a regular
+ * file. Null when there is no such regular file.
+ */
+function openRegularFile(path: string): { fd: number; size: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch {
+    return null;
+  }
+  const stat = fstatSync(fd);
+  if (stat.isFile()) return { fd, size: stat.size };
+  closeSync(fd);
+  return null;
+}
 
 /**
  * Reads a file a child wrote, at most `maxBytes` of it, refusing to follow a symbolic link or to
@@ -22,46 +100,54 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * (`report.xml -> /etc/shadow`). Null when there is no such regular file.
  */
 export function readChildFile(path: string, maxBytes: number): string | null {
-  let fd: number;
+  const file = openRegularFile(path);
+  if (file === null) return null;
   try {
-    fd = openSync(path, READ_FLAGS);
-  } catch {
-    return null;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return null;
-    // Sized by the file, not by the cap: a read allocates what it returns, never megabytes of
-    // zeros. (What the file gains after the fstat is not read.)
-    const buffer = Buffer.allocUnsafe(Math.min(maxBytes, stat.size));
-    let length = 0;
-    while (length < buffer.length) {
-      const read = readSync(fd, buffer, length, buffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-    }
-    return buffer.subarray(0, length).toString('utf8');
+    return readOpened(file.fd, Math.min(maxBytes, file.size));
   } finally {
-    closeSync(fd);
+    closeSync(file.fd);
   }
 }
 
-/** `readChildFile` without blocking the event loop: the same refusals, the same bound. */
+/**
+ * The first `size` bytes of an open file as text. The buffer is sized by the file, not by the cap:
+ * a read allocates what it returns, never megabytes of zeros. (What the file gains after the
+ * fstat is not read.)
+ */
+function readOpened(fd: number, size: number): string {
+  const buffer = Buffer.allocUnsafe(size);
+  let length = 0;
+  while (length < buffer.length) {
+    const got = readSync(fd, buffer, length, buffer.length - length, null);
+    if (got === 0) break;
+    length += got;
+  }
+  return buffer.subarray(0, length).toString('utf8');
+}
+
+const readAsync = promisify(read);
+
+/**
+ * `readChildFile` without holding the event loop for a large file: the same refusals, the same
+ * bound. The open and the `fstat` are made at once, and so is the read of a file up to
+ * READ_AT_ONCE_BYTES (a JUnit report, a test file: each call through the thread pool is a
+ * wake-up of the loop); a larger one is read through the thread pool.
+ */
 export async function readChildFileAsync(path: string, maxBytes: number): Promise<string | null> {
-  const file = await open(path, READ_FLAGS).catch(() => null);
+  const file = openRegularFile(path);
   if (file === null) return null;
+  const size = Math.min(maxBytes, file.size);
   try {
-    const stat = await file.stat();
-    if (!stat.isFile()) return null;
-    const buffer = Buffer.allocUnsafe(Math.min(maxBytes, stat.size));
+    if (size <= READ_AT_ONCE_BYTES) return readOpened(file.fd, size);
+    const buffer = Buffer.allocUnsafe(size);
     let length = 0;
     while (length < buffer.length) {
-      const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+      const { bytesRead } = await readAsync(file.fd, buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
     }
     return buffer.subarray(0, length).toString('utf8');
   } finally {
-    await file.close();
+    closeSync(file.fd);
   }
 }

@@ -7,7 +7,12 @@ export {
   readableBy,
 } from 'src/process/child-isolation';
 export type { ChildIdentity, ChildIsolation } from 'src/process/child-isolation';
-export { childTempDir, readChildFile, readChildFileAsync } from 'src/process/child-files';
+export {
+  childTempDir,
+  readChildFile,
+  readChildFileAsync,
+  removeChildTempDir,
+} from 'src/process/child-files';
 export {
   CHILD_ISOLATION,
   checkIsolation,

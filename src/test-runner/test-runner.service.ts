@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { realpathSync, statSync } from 'fs';
-import { rm } from 'fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'path';
 import {
   concat,
@@ -20,6 +19,7 @@ import {
   ChildIsolation,
   childTempDir,
   readChildFileAsync,
+  removeChildTempDir,
   checkWorkingDirectory,
 } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
@@ -349,8 +349,8 @@ export class TestRunnerService {
    * the report is emitted (or once unsubscribed).
    */
   private runFiles(root: string, plan: TestCommandPlan, files: string[]): Observable<TestRunEvent> {
-    return defer(() => childTempDir(this.isolation, 'cta-junit-')).pipe(
-      concatMap((reportDir) => this.runFilesWith(root, plan, files, reportDir)),
+    return defer(() =>
+      this.runFilesWith(root, plan, files, childTempDir(this.isolation, 'cta-junit-')),
     );
   }
 
@@ -360,8 +360,9 @@ export class TestRunnerService {
     files: string[],
     reportDir: string,
   ): Observable<TestRunEvent> {
-    const removeReports = (): Promise<void> =>
-      rm(reportDir, { recursive: true, force: true }).catch(() => undefined);
+    // Once: on completion (before the report is emitted), and so not again on the unsubscribe.
+    let removal: Promise<void> | null = null;
+    const removeReports = (): Promise<void> => (removal ??= removeChildTempDir(reportDir));
     return new Observable<TestRunEvent>((subscriber) => {
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
       const output = new BoundedBuffer(max);

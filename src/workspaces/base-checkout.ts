@@ -94,7 +94,7 @@ export class BaseCheckout {
         { cwd: directory },
       )
     ).split('\n');
-    const temp = await childTempDir(this.isolation, 'cta-base-');
+    const temp = childTempDir(this.isolation, 'cta-base-');
     const path = join(temp, 'checkout');
     const repo = { cwd: gitDir, gitDir };
     try {
