@@ -81,6 +81,8 @@ describe('WorkspaceUsage', () => {
     clock.ms += 10_000;
     const path = addWorkspace(2);
     usage.invalidate(path);
+    // Made by other hands: seen when WORKSPACES_DIR is listed again, 30 s after the last time.
+    addWorkspace(3);
     const second = await usage.snapshot();
     const workspace2 = second.bytes - first.bytes;
     // Workspace 1's growth is not seen yet: only the new workspace was walked.
@@ -91,7 +93,8 @@ describe('WorkspaceUsage', () => {
 
     clock.ms += 20_000;
     const third = await usage.snapshot();
-    expect(third.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000 + workspace2);
+    expect(third.count).toBe(3);
+    expect(third.bytes).toBeGreaterThanOrEqual(first.bytes + 1_000_000 + 2 * workspace2);
     expect(third.measuredAt.getTime()).toBe(first.measuredAt.getTime() + 10_000);
   });
 

@@ -115,6 +115,12 @@ export class WorkspaceUsage {
   private readonly inUseNames = new Set<string>();
   /** Workspaces (by directory name) invalidated while the running measurement walked. */
   private readonly changedWhileMeasuring = new Set<string>();
+  /** The workspaces (by directory name) in WORKSPACES_DIR, as last listed and kept up to date. */
+  private present = new Set<string>();
+  /** When WORKSPACES_DIR was last listed. */
+  private listedAtMs = -Infinity;
+  /** Workspaces (by directory name) created or removed here since: looked at one by one. */
+  private readonly changed = new Set<string>();
   /**
    * When the last snapshot is out of date: a workspace's measurement is due, or 30 s after
    * WORKSPACES_DIR was looked at (workspaces come and go by other hands too).
@@ -135,6 +141,7 @@ export class WorkspaceUsage {
   /** The workspace at `path` was created or removed: the next look measures it again. */
   invalidate(path: string): void {
     this.workspaces.delete(basename(path));
+    this.changed.add(basename(path));
     // A walk of it that runs now may have seen it before the change: that one is not kept.
     if (this.measuring !== null) this.changedWhileMeasuring.add(basename(path));
     this.stale = true;
@@ -187,16 +194,12 @@ export class WorkspaceUsage {
   private async measure(): Promise<WorkspaceUsageSnapshot> {
     this.stale = false;
     this.changedWhileMeasuring.clear();
-    let nextDueMs = this.clock.nowMs() + IN_USE_MAX_AGE_MS;
-    const names = await fs.readdir(this.root.path).catch(() => [] as string[]);
-    const present = new Set(names.filter((name) => WorkspaceRoot.isWorkspaceName(name)));
-    for (const name of this.workspaces.keys()) {
-      if (!present.has(name)) this.workspaces.delete(name);
-    }
+    await this.lookAtWorkspaces();
+    let nextDueMs = this.listedAtMs + IN_USE_MAX_AGE_MS;
     let bytes = 0;
     let oldestMs = this.clock.nowMs();
     const pacer = new WalkPacer();
-    for (const name of present) {
+    for (const name of this.present) {
       const maxAgeMs = this.inUseNames.has(name) ? IN_USE_MAX_AGE_MS : IDLE_MAX_AGE_MS;
       let measured = this.workspaces.get(name);
       if (measured === undefined || this.clock.nowMs() - measured.atMs >= maxAgeMs) {
@@ -212,12 +215,40 @@ export class WorkspaceUsage {
     const maxBytes = this.maxBytes;
     this.last = {
       dir: this.root.path,
-      count: present.size,
+      count: this.present.size,
       bytes,
       maxBytes,
       overQuota: maxBytes !== null && bytes >= maxBytes,
       measuredAt: new Date(oldestMs),
     };
     return this.last;
+  }
+
+  /**
+   * Brings `present` up to date: WORKSPACES_DIR is listed again 30 s after it was last listed (a
+   * workspace made or removed by other hands is seen then); meanwhile only the workspaces created
+   * or removed here are looked at, one `lstat` each. Listing it for every task's workspace was a
+   * cost that grew with each workspace kept.
+   */
+  private async lookAtWorkspaces(): Promise<void> {
+    const changed = [...this.changed];
+    this.changed.clear();
+    const nowMs = this.clock.nowMs();
+    if (nowMs >= this.listedAtMs + IN_USE_MAX_AGE_MS) {
+      const names = await fs.readdir(this.root.path).catch(() => [] as string[]);
+      this.present = new Set(names.filter((name) => WorkspaceRoot.isWorkspaceName(name)));
+      this.listedAtMs = nowMs;
+    } else {
+      for (const name of changed) {
+        const isWorkspace =
+          WorkspaceRoot.isWorkspaceName(name) &&
+          lstatSync(join(this.root.path, name), { throwIfNoEntry: false })?.isDirectory() === true;
+        if (isWorkspace) this.present.add(name);
+        else this.present.delete(name);
+      }
+    }
+    for (const name of this.workspaces.keys()) {
+      if (!this.present.has(name)) this.workspaces.delete(name);
+    }
   }
 }
