@@ -61,8 +61,31 @@ struct child {
 static struct child children[MAX_CHILDREN];
 static int nchildren;
 
+/*
+ * Frames for the host wait here and go in one write at the end of each pass of the loop (or once
+ * past FLUSH_AT bytes): a child's start, output, ends and exit found in one pass are one write,
+ * and one wake-up of the host, rather than two writes a frame.
+ */
+#define FLUSH_AT (256u * 1024u)
+static char *out;
+static size_t out_length, out_capacity;
+
+/* Writes what waits; false when the host is gone (the write failed). */
+static int write_out(void) {
+  const char *p = out;
+  while (out_length > 0) {
+    ssize_t n = write(STDOUT_FILENO, p, out_length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    p += n;
+    out_length -= (size_t)n;
+  }
+  return 1;
+}
+
 /* Kills every tracked child's group and the child, then exits: nothing outlives the helper. */
 static void end_everything(int status) {
+  if (status != 2) write_out(); /* what the host may still read; not when it is gone */
   for (int i = 0; i < nchildren; i++) {
     kill(-children[i].pid, SIGKILL);
     if (!children[i].exited) kill(children[i].pid, SIGKILL);
@@ -70,15 +93,21 @@ static void end_everything(int status) {
   _exit(status);
 }
 
-static void write_all(const void *data, size_t length) {
-  const char *p = data;
-  while (length > 0) {
-    ssize_t n = write(STDOUT_FILENO, p, length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) end_everything(2); /* the host is gone */
-    p += n;
-    length -= (size_t)n;
+static void flush(void) {
+  if (!write_out()) end_everything(2); /* the host is gone */
+}
+
+static void queue(const void *data, size_t length) {
+  if (out_capacity - out_length < length) {
+    size_t capacity = out_capacity ? out_capacity : FLUSH_AT;
+    while (capacity - out_length < length) capacity *= 2;
+    char *grown = realloc(out, capacity);
+    if (grown == NULL) end_everything(3);
+    out = grown;
+    out_capacity = capacity;
   }
+  memcpy(out + out_length, data, length);
+  out_length += length;
 }
 
 static void send_frame(char op, uint32_t id, const void *payload, uint32_t length) {
@@ -87,8 +116,9 @@ static void send_frame(char op, uint32_t id, const void *payload, uint32_t lengt
   memcpy(head, &total, 4);
   head[4] = (unsigned char)op;
   memcpy(head + 5, &id, 4);
-  write_all(head, sizeof head);
-  if (length > 0) write_all(payload, length);
+  queue(head, sizeof head);
+  if (length > 0) queue(payload, length);
+  if (out_length >= FLUSH_AT) flush();
 }
 
 static void send_ints(char op, uint32_t id, int32_t a, int32_t b, int count) {
@@ -276,6 +306,7 @@ int main(void) {
         owners[n - 2].which = w;
         fds[n++] = (struct pollfd){.fd = children[i].fd[w], .events = POLLIN};
       }
+    flush();
     if (poll(fds, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;
       end_everything(1);
