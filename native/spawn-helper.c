@@ -19,7 +19,9 @@
  *   'o' / 'e' bytes the child wrote to stdout / stderr
  *   'z' stream u8 of `id` ended
  *   'x' the child exited: i32 exit code (-1 when killed), i32 signal (0 when it exited)
- *   'c' `id` is over: exited and both streams ended; nothing more comes for it
+ *   'c' `id` is over: exited and both streams ended; nothing more comes for it. u8: 0 when its
+ *       process group had no process left then (it is gone for good: a group cannot be joined
+ *       once empty), 1 when it still had one
  *
  * Frames are in the machine's byte order, little-endian on every platform this builds for.
  *
@@ -143,7 +145,8 @@ static void end_stream(struct child *c, int which) {
 /* Sends 'c' and forgets the child once it exited and both its streams ended. */
 static void forget_if_over(struct child *c) {
   if (!c->exited || c->fd[0] >= 0 || c->fd[1] >= 0) return;
-  send_frame('c', c->id, NULL, 0);
+  unsigned char lingers = kill(-c->pid, 0) == 0 || errno != ESRCH;
+  send_frame('c', c->id, &lingers, 1);
   *c = children[--nchildren];
 }
 

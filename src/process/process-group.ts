@@ -514,7 +514,10 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
         child.kill('SIGKILL');
         return;
       }
-      let groupAlive = isProcessGroupAlive(pgid);
+      // What the spawn helper saw as the child ended spares asking again (an exception in Node
+      // when the group is gone, the usual case).
+      const gone = child instanceof HelperChild && child.groupGone;
+      let groupAlive = !gone && isProcessGroupAlive(pgid);
       if (!groupAlive && child.exitCode === null && child.signalCode === null) {
         // A group leader (`timeout`) just started makes its group itself, after its exec and
         // before it starts the command: until then there is no group to end, only the leader.

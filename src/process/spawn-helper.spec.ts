@@ -187,6 +187,23 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     expect((await outcome(shell('echo ok'))).stdout).toBe('ok\n');
   });
 
+  it('says whether the child`s process group was gone when the child was over', async () => {
+    const alone = shell('exit 0');
+    await outcome(alone);
+    expect(alone.groupGone).toBe(true);
+
+    // A member left running in the group, not holding the pipes.
+    const parent = shell('sleep 30 >/dev/null 2>&1 & echo $!');
+    const { stdout } = await outcome(parent);
+    const sleeper = Number(stdout.trim());
+    try {
+      expect(isProcessAlive(sleeper)).toBe(true);
+      expect(parent.groupGone).toBe(false);
+    } finally {
+      process.kill(sleeper, 'SIGKILL');
+    }
+  });
+
   it('reports a child killed by a signal as such', async () => {
     expect(await outcome(shell('kill -TERM $$; sleep 5'))).toMatchObject({
       code: null,
