@@ -6,6 +6,12 @@ type SpawnCommand = Extract<HostCommand, { type: 'spawn' }>;
 
 /** How often groups being stopped whose leader is gone are forgotten. */
 const FORGET_STOPPED_MS = 1000;
+/**
+ * How long a child runs before its group is told to the process host (`adopt`): most git calls
+ * are over by then, and each message woke the host (measured: the host's CPU per task, and the
+ * server's for sending, test/bench/RESULTS.md).
+ */
+const ADOPT_AFTER_MS = 250;
 
 /**
  * CHILDREN THE SERVER STARTS ITSELF, through a spawn helper of its own (`spawn-helper.ts`), where
@@ -18,16 +24,19 @@ const FORGET_STOPPED_MS = 1000;
  * - The helper leads a session of its own, and runs CHILD_NICE steps nicer than the server: each
  *   child leads a process group in that session, one scheduling group apart from the server's
  *   (and as much nicer: `session-nice.ts`), as the host's children do (`group-leader.ts`).
- * - Each child's group is told to the process host (`adopt`), which keeps supervising by lease
- *   even while the server is frozen: a directory's deadline, and the server going away, end it.
- *   Between the start and the `adopt` (the same turn of the loop) the host finds the child by its
- *   directory marker only.
+ * - The group of each child still running ADOPT_AFTER_MS after its start is told to the process
+ *   host (`adopt`), which keeps supervising by lease even while the server is frozen: a
+ *   directory's deadline, and the server going away, end it. Before that (and for a child over
+ *   sooner, as most git calls are) the host finds the child by its directory marker only; and
+ *   the helper kills every group it started when the server goes away.
  * - If the server dies, the helper's input ends and it kills every group it started.
  */
 export class LocalChildren {
   private readonly helper: SpawnHelper;
   private readonly host: ProcessHost;
   private readonly forgetting: NodeJS.Timeout;
+  /** The `adopt` of each child that started, by spawn id, until it is sent or the child ended. */
+  private readonly adoptions = new Map<number, NodeJS.Timeout>();
 
   constructor(
     helperPath: string,
@@ -40,15 +49,28 @@ export class LocalChildren {
     this.helper = new SpawnHelper(helperPath, { ownSession: true, nice });
     this.host = new ProcessHost(
       (event, delivered) => {
-        if (event.type === 'spawned') {
-          const dir = this.host.dirOf(event.id);
-          if (dir !== undefined) adopt(event.pid, dir);
-        }
+        if (event.type === 'spawned') this.adoptLater(event.id, event.pid, adopt);
+        else if (event.type === 'end') this.dropAdoption(event.id);
         deliver(event, delivered);
       },
       { spawnHelper: this.helper },
     );
     this.forgetting = setInterval(() => this.host.forgetStopped(), FORGET_STOPPED_MS).unref();
+  }
+
+  private adoptLater(id: number, pgid: number, adopt: (pgid: number, dir: string) => void): void {
+    const dir = this.host.dirOf(id);
+    if (dir === undefined) return;
+    const timer = setTimeout(() => {
+      this.adoptions.delete(id);
+      adopt(pgid, dir);
+    }, ADOPT_AFTER_MS).unref();
+    this.adoptions.set(id, timer);
+  }
+
+  private dropAdoption(id: number): void {
+    clearTimeout(this.adoptions.get(id));
+    this.adoptions.delete(id);
   }
 
   spawn(command: SpawnCommand): void {
@@ -68,6 +90,8 @@ export class LocalChildren {
   /** Ends every child (with `graceMs` between signals), then the helper. */
   async shutdown(graceMs: number): Promise<void> {
     clearInterval(this.forgetting);
+    for (const timer of this.adoptions.values()) clearTimeout(timer);
+    this.adoptions.clear();
     await this.host.shutdown(graceMs);
     this.helper.stop();
   }
