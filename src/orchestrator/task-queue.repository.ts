@@ -11,6 +11,7 @@ import {
   StatusReason,
   Task,
   TaskEventLog,
+  TaskRowReader,
   TaskStatus,
   WAITING_FOR_HUMAN_SQL,
 } from 'src/tasks';
@@ -96,6 +97,7 @@ export class TaskQueueRepository {
     private readonly config: AppConfig,
     private readonly events: TaskEventLog,
     private readonly clock: Clock,
+    private readonly rows: TaskRowReader,
   ) {
     this.mysql = dataSource.options.type === 'mysql';
     this.owner = makeOwnerId(config.INSTANCE_ID, config.HOST_ID);
@@ -150,7 +152,9 @@ export class TaskQueueRepository {
       if (rows.length === 0) return null;
       const id = rows[0].id;
       tried.push(id);
-      const task = await manager.findOneBy(Task, { id });
+      // On SQLite (no runner) through a statement prepared once; on MySQL inside the claim's
+      // transaction.
+      const task = runner ? await manager.findOneBy(Task, { id }) : await this.rows.task(id);
       if (!task || task.status !== TaskStatus.Pending) continue;
       const now = this.clock.now();
       const resumed = task.iteration > 0;

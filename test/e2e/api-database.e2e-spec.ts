@@ -161,6 +161,11 @@ function databaseSuite(kind: TestDatabaseKind): void {
       cancelRequested: false,
     });
     expect(await rows.read(randomUUID(), TASK_STATUS_FIELDS)).toBeNull();
+    // The whole row, as the claim reads it.
+    const whole = await rows.task(task.id);
+    expect(whole).toBeInstanceOf(Task);
+    expect(whole).toEqual(read);
+    expect(await rows.task(randomUUID())).toBeNull();
     expect(read).toMatchObject({
       iteration: 0,
       attempt: 0,
