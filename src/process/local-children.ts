@@ -27,8 +27,9 @@ const ADOPT_AFTER_MS = 250;
  * - The group of each child still running ADOPT_AFTER_MS after its start is told to the process
  *   host (`adopt`), which keeps supervising by lease even while the server is frozen: a
  *   directory's deadline, and the server going away, end it. Before that (and for a child over
- *   sooner, as most git calls are) the host finds the child by its directory marker only; and
- *   the helper kills every group it started when the server goes away.
+ *   sooner, as most git calls are) the host finds the child by its directory marker, and by its
+ *   working directory in the helper's session (`helperGroupsWorkingIn`); and the helper kills
+ *   every group it started when the server goes away.
  * - If the server dies, the helper's input ends and it kills every group it started.
  */
 export class LocalChildren {

@@ -83,7 +83,7 @@ function errnoCode(err: unknown): string {
  */
 export function processStat(
   pid: string | number,
-): { state: string; pgrp: number; session: number } | null {
+): { state: string; ppid: number; pgrp: number; session: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -92,7 +92,12 @@ export function processStat(
   }
   // Format: pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0], pgrp: Number(fields[2]), session: Number(fields[3]) };
+  return {
+    state: fields[0],
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    session: Number(fields[3]),
+  };
 }
 
 const isZombie = (state: string): boolean => state === 'Z' || state === 'X';
@@ -208,6 +213,44 @@ function markerValue(environ: Buffer, marker: Buffer): string | null {
 /** True when `path` is `dir` or lies under it. */
 export function isAtOrUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+/**
+ * The process groups, in the sessions that the server `serverPid`'s own spawn helpers lead (its
+ * children, other than this process, that lead a session of their own), of the live processes
+ * working at or under `dir`: the children the server started itself that its process host may
+ * not have been told of yet (`local-children.ts`), found without their directory marker.
+ */
+export function helperGroupsWorkingIn(serverPid: number, dir: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const stats = entries
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((entry) => ({ pid: Number(entry), stat: processStat(entry) }))
+    .filter((p) => p.stat !== null && !isZombie(p.stat.state));
+  const helperSessions = new Set(
+    stats
+      .filter(
+        ({ pid, stat }) => stat!.ppid === serverPid && stat!.session === pid && pid !== process.pid,
+      )
+      .map(({ pid }) => pid),
+  );
+  const groups = new Set<number>();
+  for (const { pid, stat } of stats) {
+    if (pid === stat!.session || !helperSessions.has(stat!.session)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (isAtOrUnder(cwd, dir)) groups.add(stat!.pgrp);
+  }
+  return [...groups];
 }
 
 /**

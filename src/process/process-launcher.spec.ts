@@ -201,7 +201,8 @@ describe('ProcessLauncher', () => {
     ['the host it started with', (): Promise<void> => Promise.resolve()],
     [
       'a host forked again (the last one died)',
-      async (launcher: ProcessLauncher): Promise<void> => {
+      async (launcher: ProcessLauncher, dir: string): Promise<void> => {
+        launcher.supervise(dir, Date.now() + 600_000, 200);
         const first = (launcher as unknown as { host: ChildProcess }).host;
         first.kill('SIGKILL');
         await once(first, 'exit');
@@ -209,7 +210,7 @@ describe('ProcessLauncher', () => {
       },
     ],
   ])(
-    "has %s end a child it started itself once the child's directory's deadline passed (the host was told of its group)",
+    "has %s end a child it started itself once the child's directory's deadline passed (told of its group, or finding it in the spawn helper's session)",
     async (_host, beforeDeadline) => {
       const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
       const supervised = new ProcessLauncher();
@@ -225,7 +226,7 @@ describe('ProcessLauncher', () => {
             ),
         );
         await until(() => events.some((e) => e.type === 'spawned'));
-        await beforeDeadline(supervised);
+        await beforeDeadline(supervised, dir);
         supervised.supervise(dir, Date.now(), 200);
         const ended = await done;
         expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });

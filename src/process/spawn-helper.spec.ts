@@ -2,7 +2,12 @@ import { once } from 'node:events';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive, isProcessGroupAlive, processStat } from 'src/process/process-group';
+import {
+  helperGroupsWorkingIn,
+  isProcessAlive,
+  isProcessGroupAlive,
+  processStat,
+} from 'src/process/process-group';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
 const SH = '/bin/sh';
@@ -201,6 +206,30 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
       expect(parent.groupGone).toBe(false);
     } finally {
       process.kill(sleeper, 'SIGKILL');
+    }
+  });
+
+  it("has its children found by their working directory in its session (helperGroupsWorkingIn)", async () => {
+    const own = new SpawnHelper(path!, { ownSession: true, nice: 0 });
+    const other = mkdtempSync(join(tmpdir(), 'spawn-helper-other-'));
+    // No directory marker: only the session and the working directory tell where it works.
+    const child = own.spawn('/usr/bin/env', 'env', ['-i', 'sleep', '600'], {
+      cwd: dir,
+      env: {},
+      detached: false,
+      newGroup: true,
+    });
+    try {
+      await once(child, 'spawn');
+      await until(() => processStat(child.pid!)?.pgrp === child.pid);
+      expect(helperGroupsWorkingIn(process.pid, dir)).toEqual([child.pid]);
+      expect(helperGroupsWorkingIn(process.pid, other)).toEqual([]);
+      // Children of another process's helpers are not its.
+      expect(helperGroupsWorkingIn(process.ppid, dir)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      own.stop();
+      rmSync(other, { recursive: true, force: true });
     }
   });
 

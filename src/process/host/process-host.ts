@@ -3,6 +3,7 @@ import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import {
   childMarks,
   endProcess,
+  helperGroupsWorkingIn,
   isAtOrUnder,
   isProcessAlive,
   isProcessGroupAlive,
@@ -210,15 +211,23 @@ export class ProcessHost {
 
   /**
    * Ends the groups of the children working in or under `dir` (those being stopped and adopted
-   * ones too) and the processes marked so.
+   * ones too, and the server's own children in its spawn helpers' sessions working there) and
+   * the processes marked so.
    */
   private async endDirectory(dir: string, killGraceMs: number): Promise<number[]> {
     const running = [...this.children.values()].flatMap((c) =>
       c.pgid === null ? [] : [[c.pgid, c.dir] as const],
     );
-    const groups = [...running, ...this.stopping, ...this.adopted]
-      .filter(([, childDir]) => isAtOrUnder(childDir, dir))
-      .map(([pgid]) => pgid);
+    const groups = [
+      ...new Set([
+        ...[...running, ...this.stopping, ...this.adopted]
+          .filter(([, childDir]) => isAtOrUnder(childDir, dir))
+          .map(([pgid]) => pgid),
+        // The server's own children it was not told of yet (`adopt` comes once one has run
+        // 250 ms), by their working directory.
+        ...helperGroupsWorkingIn(this.serverPid, dir),
+      ]),
+    ];
     await Promise.all(groups.map((pgid) => killProcessGroup(pgid, killGraceMs)));
     const escaped = processesMarkedWith(dir, this.serverPid);
     await Promise.all(escaped.map((pid) => endProcess(pid, killGraceMs)));
