@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Observable, Subscription } from 'rxjs';
 import { bwrapArgs, ChildIsolation, installationOf } from 'src/process/child-isolation';
 import { commandPaths } from 'src/process/command-paths';
+import { goneGroups } from 'src/process/gone-groups';
 import { underGroupLeader } from 'src/process/group-leader';
 import { signalGroup } from 'src/process/signal-group';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
@@ -282,11 +283,12 @@ export function isDirectoryInUse(dir: string): boolean {
 }
 
 /**
- * True while any non-zombie process of group `pgid` exists. A live leader answers at once; only
- * when it is gone or a zombie are the other processes looked for (a walk of all of /proc).
+ * True while any non-zombie process of group `pgid` exists. A group the spawn helper found empty
+ * is gone without asking (`gone-groups.ts`); a live leader answers at once; only when it is gone
+ * or a zombie are the other processes looked for (a walk of all of /proc).
  */
 export function isProcessGroupAlive(pgid: number): boolean {
-  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  if (!Number.isInteger(pgid) || pgid <= 1 || goneGroups.has(pgid)) return false;
   try {
     process.kill(-pgid, 0);
   } catch (err) {
@@ -557,10 +559,8 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
         child.kill('SIGKILL');
         return;
       }
-      // What the spawn helper saw as the child ended spares asking again (an exception in Node
-      // when the group is gone, the usual case).
-      const gone = child instanceof HelperChild && child.groupGone;
-      let groupAlive = !gone && isProcessGroupAlive(pgid);
+      // What the spawn helper saw as the child ended spares asking again (`gone-groups.ts`).
+      let groupAlive = isProcessGroupAlive(pgid);
       if (!groupAlive && child.exitCode === null && child.signalCode === null) {
         // A group leader (`timeout`) just started makes its group itself, after its exec and
         // before it starts the command: until then there is no group to end, only the leader.

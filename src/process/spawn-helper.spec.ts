@@ -8,6 +8,7 @@ import {
   isProcessGroupAlive,
   processStat,
 } from 'src/process/process-group';
+import { goneGroups } from 'src/process/gone-groups';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
 const SH = '/bin/sh';
@@ -196,6 +197,9 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     const alone = shell('exit 0');
     await outcome(alone);
     expect(alone.groupGone).toBe(true);
+    // Known gone from then on: not asked again (an exception in Node).
+    expect(goneGroups.has(alone.pid!)).toBe(true);
+    expect(isProcessGroupAlive(alone.pid!)).toBe(false);
 
     // A member left running in the group, not holding the pipes.
     const parent = shell('sleep 30 >/dev/null 2>&1 & echo $!');
@@ -204,6 +208,8 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     try {
       expect(isProcessAlive(sleeper)).toBe(true);
       expect(parent.groupGone).toBe(false);
+      expect(goneGroups.has(parent.pid!)).toBe(false);
+      expect(isProcessGroupAlive(parent.pid!)).toBe(true);
     } finally {
       process.kill(sleeper, 'SIGKILL');
     }

@@ -5,6 +5,7 @@ import { constants, getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { goneGroups } from 'src/process/gone-groups';
 import { signalGroup } from 'src/process/signal-group';
 import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
 
@@ -140,6 +141,7 @@ export class HelperChild extends EventEmitter {
 
   started(pid: number): void {
     this.pid = pid;
+    goneGroups.forget(pid);
     if (this.pendingSignal !== null) signalGroupAndLeader(pid, this.pendingSignal);
     this.emit('spawn');
   }
@@ -306,6 +308,7 @@ class Connection {
       case 'c':
         this.forget(id);
         child.groupGone = payload[0] === 0;
+        if (child.groupGone && child.pid !== undefined) goneGroups.note(child.pid);
         return child.closed();
     }
   }
