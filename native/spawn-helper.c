@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -71,6 +72,19 @@ static int nchildren;
 #define FLUSH_AT (256u * 1024u)
 static char *out;
 static size_t out_length, out_capacity;
+/*
+ * Frames wait up to COALESCE_MS for more events (a child's exit, its streams' ends and its last
+ * output come a moment apart), and never more than HOLD_MS after the first of them.
+ */
+#define COALESCE_MS 2
+#define HOLD_MS 10
+static long long first_queued_ms;
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* Writes what waits; false when the host is gone (the write failed). */
 static int write_out(void) {
@@ -108,6 +122,7 @@ static void queue(const void *data, size_t length) {
     out = grown;
     out_capacity = capacity;
   }
+  if (out_length == 0) first_queued_ms = now_ms();
   memcpy(out + out_length, data, length);
   out_length += length;
 }
@@ -309,10 +324,20 @@ int main(void) {
         owners[n - 2].which = w;
         fds[n++] = (struct pollfd){.fd = children[i].fd[w], .events = POLLIN};
       }
-    flush();
-    if (poll(fds, (nfds_t)n, -1) < 0) {
+    int timeout = -1;
+    if (out_length > 0) {
+      long long held = now_ms() - first_queued_ms;
+      if (held >= HOLD_MS) flush();
+      else timeout = (int)(HOLD_MS - held < COALESCE_MS ? HOLD_MS - held : COALESCE_MS);
+    }
+    int ready = poll(fds, (nfds_t)n, timeout);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       end_everything(1);
+    }
+    if (ready == 0) {
+      flush();
+      continue;
     }
     for (int i = 2; i < n; i++) {
       if (!fds[i].revents) continue;
