@@ -35,23 +35,14 @@
 import { cpus } from 'node:os';
 import { choiceArg, wholeArg } from 'test/bench/support/args';
 import { startBenchServer } from 'test/bench/support/bench-server';
-import { cpuTimes, CpuTimes } from 'test/bench/support/proc-stat';
 import { spread } from 'test/bench/support/stats';
-import { fakeScript } from 'test/e2e/support/task-polling';
-
-interface RunResult {
-  tasks: number;
-  completed: number;
-  /** Whether the server started its children through its spawn helper. */
-  spawnHelper: boolean;
-  serverMs: number;
-  hostMs: number;
-  childrenMs: number;
-}
-
-const NO_TIMES: CpuTimes = { selfMs: 0, childrenMs: 0, rssBytes: 0 };
-
-const DESCRIPTION = `Add a helper. ${fakeScript('success', 'write-tests lang=node result=pass')}`;
+import {
+  BatchResult,
+  measureBatch,
+  ratioOf,
+  TASK_CPU_ENV,
+  warmUp,
+} from 'test/bench/support/task-cpu';
 
 /** One server: `warmup` tasks unmeasured, then `batches` batches of `tasks`, each measured. */
 async function run(
@@ -59,38 +50,13 @@ async function run(
   isolation: 'worktree' | 'none',
   warmup: number,
   batches: number,
-): Promise<RunResult[]> {
-  const bench = await startBenchServer({ MAX_CONCURRENT_TASKS: '4', QUEUE_POLL_MS: '1000' });
+): Promise<BatchResult[]> {
+  const bench = await startBenchServer(TASK_CPU_ENV);
   try {
-    if (warmup > 0) {
-      await bench.waitTerminal(
-        await bench.submit(await bench.sessions(warmup, isolation), DESCRIPTION),
-      );
-    }
-    const serverPid = bench.server.child.pid!;
-    const hostPid = bench.server.hostPid()!;
-    // Without a helper the host starts the children (Node's spawn): they count with the host's.
-    const helperPid = bench.server.helperPid();
-    const times = () => ({
-      server: cpuTimes(serverPid),
-      host: cpuTimes(hostPid),
-      helper: helperPid === null ? NO_TIMES : cpuTimes(helperPid),
-    });
-    const results: RunResult[] = [];
+    await warmUp(bench, warmup, isolation);
+    const results: BatchResult[] = [];
     for (let batch = 0; batch < batches; batch += 1) {
-      const sessions = await bench.sessions(tasks, isolation);
-      const before = times();
-      const statuses = await bench.waitTerminal(await bench.submit(sessions, DESCRIPTION));
-      const after = times();
-      const spent = (of: (t: ReturnType<typeof times>) => number) => of(after) - of(before);
-      results.push({
-        tasks,
-        completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
-        spawnHelper: helperPid !== null,
-        serverMs: spent((t) => t.server.selfMs),
-        hostMs: spent((t) => t.host.selfMs + t.helper.selfMs),
-        childrenMs: spent((t) => t.host.childrenMs + t.helper.childrenMs),
-      });
+      results.push(await measureBatch(bench, tasks, isolation));
     }
     return results;
   } finally {
@@ -116,7 +82,7 @@ async function main(): Promise<void> {
   for (let i = 1; i <= runs; i += 1) {
     const results = await run(tasks, isolation, warmup, batches);
     results.forEach((r, b) => {
-      const ratio = (r.serverMs + r.hostMs) / r.childrenMs;
+      const ratio = ratioOf(r);
       if (b === results.length - 1) ratios.push(ratio);
       const per = (ms: number) => (ms / r.tasks).toFixed(1);
       console.log(
