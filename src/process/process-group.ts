@@ -229,27 +229,26 @@ export function helperGroupsWorkingIn(serverPid: number, dir: string): number[] 
   } catch {
     return [];
   }
-  const stats = entries
-    .filter((entry) => /^\d+$/.test(entry))
-    .map((entry) => ({ pid: Number(entry), stat: processStat(entry) }))
-    .filter((p) => p.stat !== null && !isZombie(p.stat.state));
+  const live = entries.flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    const stat = processStat(entry);
+    return stat === null || isZombie(stat.state) ? [] : [{ pid: Number(entry), ...stat }];
+  });
   const helperSessions = new Set(
-    stats
-      .filter(
-        ({ pid, stat }) => stat!.ppid === serverPid && stat!.session === pid && pid !== process.pid,
-      )
-      .map(({ pid }) => pid),
+    live
+      .filter((p) => p.ppid === serverPid && p.session === p.pid && p.pid !== process.pid)
+      .map((p) => p.pid),
   );
   const groups = new Set<number>();
-  for (const { pid, stat } of stats) {
-    if (pid === stat!.session || !helperSessions.has(stat!.session)) continue;
+  for (const p of live) {
+    if (p.pid === p.session || !helperSessions.has(p.session)) continue;
     let cwd: string;
     try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
+      cwd = readlinkSync(`/proc/${p.pid}/cwd`);
     } catch {
       continue;
     }
-    if (isAtOrUnder(cwd, dir)) groups.add(stat!.pgrp);
+    if (isAtOrUnder(cwd, dir)) groups.add(p.pgrp);
   }
   return [...groups];
 }
