@@ -89,7 +89,9 @@ const TEST_CASE_COLUMNS = [
   'created_at',
 ];
 
-const LEASE_FENCE = 'id = :taskId AND attempt = :attempt AND lease_owner = :owner';
+/** The lease fence of a run's writes, and its parameters. */
+const LEASE_FENCE = 'id = ? AND attempt = ? AND lease_owner = ?';
+const leaseParams = (lease: Lease): unknown[] => [lease.taskId, lease.attempt, lease.owner];
 
 /** The lease columns cleared when a run lets go of its task to wait for a person. */
 const OWNERLESS = {
@@ -212,7 +214,7 @@ export class TaskEventLog {
     if (Object.keys(patch).length === 0) return [];
     return [
       {
-        ...this.updateTask({ ...patch, updatedAt: now }, LEASE_FENCE, { ...lease }),
+        ...this.taskRow.updateWhere({ ...patch, updatedAt: now }, LEASE_FENCE, leaseParams(lease)),
         required: true,
       },
     ];
@@ -320,10 +322,10 @@ export class TaskEventLog {
       tries += 1;
       return this.writer.run([
         {
-          ...this.updateTask(
+          ...this.taskRow.updateWhere(
             { ...patch, status: change.to, statusReason: change.reason, updatedAt: now },
-            `${LEASE_FENCE} AND status = :from`,
-            { ...lease, from: change.from },
+            `${LEASE_FENCE} AND status = ?`,
+            [...leaseParams(lease), change.from],
           ),
           required: true,
         },
@@ -381,8 +383,8 @@ export class TaskEventLog {
     const into = `INSERT INTO claude_interactions (${INTERACTION_COLUMNS.join(', ')})`;
     if (lease === null) return { sql: `${into} VALUES (${placeholders})`, params: values };
     return {
-      sql: `${into} SELECT ${placeholders} FROM tasks WHERE id = ? AND attempt = ? AND lease_owner = ?`,
-      params: [...values, lease.taskId, lease.attempt, lease.owner],
+      sql: `${into} SELECT ${placeholders} FROM tasks WHERE ${LEASE_FENCE}`,
+      params: [...values, ...leaseParams(lease)],
     };
   }
 
