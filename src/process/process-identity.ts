@@ -43,14 +43,20 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-/** This process. */
+let current: ProcessIdentity | null = null;
+
+/**
+ * This process, looked up once (a lock file is written with it for every git operation on a
+ * repository: a `uname` and a read of `/proc/self/stat` each time otherwise).
+ */
 export function currentProcess(): ProcessIdentity {
-  return {
+  current ??= {
     host: hostname(),
     pidNamespace: PID_NAMESPACE,
     pid: process.pid,
     startTime: processStartTime(process.pid),
   };
+  return { ...current };
 }
 
 /** True when `identity` ran on this host in this PID namespace: its pid is one we can see. */

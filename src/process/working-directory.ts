@@ -19,7 +19,8 @@ export class WorkingDirectoryGoneError extends Error {
 export function checkWorkingDirectory(dir: string, exact = false): string {
   let real: string;
   try {
-    real = realpathSync(dir);
+    // realpath(3), one call, where the JavaScript one lstat()s each part of the path.
+    real = realpathSync.native(dir);
   } catch {
     throw new WorkingDirectoryGoneError(`directory ${dir} does not exist any more`);
   }
