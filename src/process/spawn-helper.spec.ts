@@ -215,7 +215,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     }
   });
 
-  it("has its children found by their working directory in its session (helperGroupsWorkingIn)", async () => {
+  it('has its children found by their working directory in its session (helperGroupsWorkingIn)', async () => {
     const own = new SpawnHelper(path!, { ownSession: true, nice: 0 });
     const other = mkdtempSync(join(tmpdir(), 'spawn-helper-other-'));
     // No directory marker: only the session and the working directory tell where it works.
