@@ -49,6 +49,16 @@ export class RowReader<E extends ObjectLiteral> {
     return hydrateRow(this.dataSource, row, statement.columns) as Pick<E, K>;
   }
 
+  /**
+   * On SQLite, the row's `properties` as stored, in their order and not converted (for a caller
+   * that converts them itself), or undefined when there is no such row. SQLite only.
+   */
+  storedRow(value: string, properties: readonly (keyof E & string)[]): unknown[] | undefined {
+    const { prepared } = this.statement(properties);
+    if (prepared === undefined) throw new Error('storedRow reads a SQLite database only');
+    return prepared.get(value) as unknown[] | undefined;
+  }
+
   private statement(properties: readonly string[]): RowStatement {
     let statement = this.statementsByList.get(properties);
     if (statement === undefined) {

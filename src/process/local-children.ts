@@ -45,12 +45,12 @@ export class LocalChildren {
     /** Receives each child's events; `delivered` once it is done with one (flow control). */
     deliver: (event: HostEvent, delivered: () => void) => void,
     /** Tells the process host of a child's group (`adopt`). */
-    adopt: (pgid: number, dir: string) => void,
+    private readonly adopt: (pgid: number, dir: string) => void,
   ) {
     this.helper = new SpawnHelper(helperPath, { ownSession: true, nice });
     this.host = new ProcessHost(
       (event, delivered) => {
-        if (event.type === 'spawned') this.adoptLater(event.id, event.pid, adopt);
+        if (event.type === 'spawned') this.adoptLater(event.id, event.pid);
         else if (event.type === 'end') this.dropAdoption(event.id);
         deliver(event, delivered);
       },
@@ -59,12 +59,12 @@ export class LocalChildren {
     this.forgetting = setInterval(() => this.host.forgetStopped(), FORGET_STOPPED_MS).unref();
   }
 
-  private adoptLater(id: number, pgid: number, adopt: (pgid: number, dir: string) => void): void {
+  private adoptLater(id: number, pgid: number): void {
     const dir = this.host.dirOf(id);
     if (dir === undefined) return;
     const timer = setTimeout(() => {
       this.adoptions.delete(id);
-      adopt(pgid, dir);
+      this.adopt(pgid, dir);
     }, ADOPT_AFTER_MS).unref();
     this.adoptions.set(id, timer);
   }

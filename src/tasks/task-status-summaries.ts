@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Database, Statement } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { EntityColumns, sqliteConnectionOf } from 'src/database';
 import { TaskStatusResponseDto } from 'src/tasks/dto/task-response.dto';
@@ -25,7 +24,7 @@ const SQLITE_TIMESTAMP =
 
 type StatusField = (typeof TASK_STATUS_FIELDS)[number];
 
-/** Where each field is in a row of the SQLite statement, which selects them in this order. */
+/** Where each field is in a stored row, which has them in this order. */
 const AT = Object.fromEntries(TASK_STATUS_FIELDS.map((field, i) => [field, i])) as Record<
   StatusField,
   number
@@ -35,8 +34,9 @@ const AT = Object.fromEntries(TASK_STATUS_FIELDS.map((field, i) => [field, i])) 
  * THE STATUS SUMMARY READ (`GET /tasks/{id}/status`, the route clients poll): the answer as
  * `toTaskStatusResponse` makes it from the task's row.
  *
- * On SQLite the row is read by one prepared statement as an array of values (no object with a
- * property per column for better-sqlite3 to build) and turned into the answer without an entity
+ * On SQLite the row is read by the `TaskRowReader`'s prepared statement as an array of values
+ * (`storedRow`: no object with a property per column for better-sqlite3 to build, no conversion)
+ * and turned into the answer without an entity
  * in between: its timestamps are text already in the ISO form but for two characters, its numbers
  * and strings are as TypeORM gives them, and the human wait's JSON goes through the column's own
  * conversion. Through an entity, with `Date`s made from that text and turned back into text, a
@@ -46,41 +46,27 @@ const AT = Object.fromEntries(TASK_STATUS_FIELDS.map((field, i) => [field, i])) 
  */
 @Injectable()
 export class TaskStatusSummaries {
-  private readonly sqlite: Database | null;
+  private readonly sqlite: boolean;
   private readonly columns: EntityColumns<Task>;
-  private statement: Statement | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly rows: TaskRowReader,
   ) {
-    this.sqlite = sqliteConnectionOf(dataSource);
+    this.sqlite = sqliteConnectionOf(dataSource) !== null;
     this.columns = new EntityColumns(dataSource, Task);
   }
 
   /** The task's status summary; 404 `task_not_found` when there is no such task. */
   async read(id: string): Promise<TaskStatusResponseDto> {
-    if (this.sqlite === null) {
+    if (!this.sqlite) {
       const row = await this.rows.read(id, TASK_STATUS_FIELDS);
       if (row === null) throw taskNotFound(id);
       return toTaskStatusResponse(row);
     }
-    const row = this.sqliteStatement(this.sqlite).get(id) as unknown[] | undefined;
+    const row = this.rows.storedRow(id, TASK_STATUS_FIELDS);
     if (row === undefined) throw taskNotFound(id);
     return statusResponseOf(this.values(row));
-  }
-
-  private sqliteStatement(db: Database): Statement {
-    if (this.statement === null) {
-      const escape = (name: string) => this.dataSource.driver.escape(name);
-      const names = TASK_STATUS_FIELDS.map((f) => escape(this.columns.column(f).databaseName));
-      const table = escape(this.columns.tableName);
-      const id = escape(this.columns.column('id').databaseName);
-      this.statement = db
-        .prepare(`SELECT ${names.join(', ')} FROM ${table} WHERE ${id} = ?`)
-        .raw(true);
-    }
-    return this.statement;
   }
 
   /** The values of a SQLite row as the answer has them. */
