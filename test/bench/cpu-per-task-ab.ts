@@ -41,9 +41,9 @@ async function main(): Promise<void> {
       'usage: cpu-per-task-ab.ts <other build>/dist/src/main.js [rounds] [tasks] [warmup]',
     );
   }
-  const rounds = wholeArg(3, 'rounds', 8);
-  const tasks = wholeArg(4, 'tasks', 64);
-  const warmup = wholeArg(5, 'warmup', 192, 0);
+  const rounds = wholeArg(2, 'rounds', 8);
+  const tasks = wholeArg(3, 'tasks', 64);
+  const warmup = wholeArg(4, 'warmup', 192, 0);
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   console.log(
     `this build against ${other}: ${rounds} rounds of one batch of ${tasks} tasks each, after ${warmup} warm-up tasks each, isolation worktree, MAX_CONCURRENT_TASKS 4, SQLite\n`,
