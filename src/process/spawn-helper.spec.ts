@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -110,6 +110,25 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
       ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     },
   );
+
+  it('passes strings of several bytes a character intact: arguments, environment and cwd', async () => {
+    const unicodeDir = join(dir, 'prüfung-目录');
+    mkdirSync(unicodeDir);
+    const child = helper.spawn(SH, 'sh', ['-c', 'pwd; printf "%s|%s" "$1" "$NAME"', 'sh', 'ä€😀'], {
+      cwd: unicodeDir,
+      env: { NAME: 'naïve ✓' },
+      detached: true,
+    });
+    expect((await outcome(child)).stdout).toBe(`${unicodeDir}\nä€😀|naïve ✓`);
+  });
+
+  it('refuses a start request past 8 MiB with E2BIG, starting nothing, and starts the next', async () => {
+    const huge = 'x'.repeat(8 * 1024 * 1024);
+    expect(() =>
+      helper.spawn(SH, 'sh', ['-c', 'true', huge], { cwd: dir, env: {}, detached: true }),
+    ).toThrow(expect.objectContaining({ code: 'E2BIG' }));
+    expect((await outcome(shell('echo next'))).stdout).toBe('next\n');
+  });
 
   it('keeps reading one stream after the child closed the other', async () => {
     expect(await outcome(shell('exec >&-; sleep 0.3; echo still here >&2'))).toEqual({
