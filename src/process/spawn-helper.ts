@@ -231,6 +231,10 @@ class FrameReader {
   }
 }
 
+function nulTerminated(values: readonly string[]): Buffer[] {
+  return values.map((value) => Buffer.from(`${value}\0`));
+}
+
 function u32(value: number): Buffer {
   const buffer = Buffer.alloc(4);
   buffer.writeUInt32LE(value);
@@ -240,52 +244,14 @@ function u32(value: number): Buffer {
 /** Largest start request sent: far above what exec takes (E2BIG), far below the helper's limit. */
 const MAX_START_BYTES = 8 * 1024 * 1024;
 
-/** What a start request carries, in its order: two strings, then two counted lists of them. */
-type StartFields = [path: string, cwd: string, argv: readonly string[], env: readonly string[]];
-
-const FIELD_NAMES = ['the command', 'cwd', 'an argument', 'an environment variable'];
-
-/**
- * The 'S' frame starting child `id`, measured first and then written into one buffer (a spawn
- * used to make a buffer of every string and copy them together three times). Every string goes as
- * a C string: a NUL inside would end it early (or forge more), so it is refused as Node's spawn
- * refuses it; a request past MAX_START_BYTES is refused with E2BIG.
- */
-function startFrame(id: number, flags: number, fields: StartFields): Buffer {
-  const head = 4 + 1 + 4;
-  let size = head + 1;
-  fields.forEach((field, index) => {
-    for (const value of typeof field === 'string' ? [field] : field) {
-      if (value.includes('\0')) {
-        throw Object.assign(new TypeError(`${FIELD_NAMES[index]} must not contain null bytes`), {
-          code: 'ERR_INVALID_ARG_VALUE',
-        });
-      }
-      size += Buffer.byteLength(value) + 1;
-    }
-    if (typeof field !== 'string') size += 4;
-  });
-  if (size - head > MAX_START_BYTES) {
-    throw Object.assign(new Error(`spawn ${fields[2][0]} E2BIG`), { code: 'E2BIG' });
+/** A string the helper passes on as a C string: a NUL inside would end it early (or forge more). */
+function cString(value: string, what: string): string {
+  if (value.includes('\0')) {
+    throw Object.assign(new TypeError(`${what} must not contain null bytes`), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
   }
-  const buffer = Buffer.allocUnsafe(size);
-  let at = buffer.writeUInt32LE(size - 4, 0);
-  at = buffer.writeUInt8('S'.charCodeAt(0), at);
-  at = buffer.writeUInt32LE(id, at);
-  at = buffer.writeUInt8(flags, at);
-  const put = (value: string) => {
-    at += buffer.write(value, at);
-    at = buffer.writeUInt8(0, at);
-  };
-  for (const field of fields) {
-    if (typeof field === 'string') {
-      put(field);
-      continue;
-    }
-    at = buffer.writeUInt32LE(field.length, at);
-    field.forEach(put);
-  }
-  return buffer;
+  return value;
 }
 
 /** One helper process and the children it started: what it reports is about these only. */
@@ -416,23 +382,27 @@ export class SpawnHelper {
     args: readonly string[],
     options: HelperSpawnOptions,
   ): HelperChild {
-    const env: string[] = [];
-    for (const [name, value] of Object.entries(options.env)) {
-      if (value !== undefined) env.push(`${name}=${value}`);
-    }
-    const request = startFrame(this.nextId, options.detached ? 1 : options.newGroup ? 2 : 0, [
-      path,
-      options.cwd,
-      [argv0, ...args],
-      env,
+    const env = Object.entries(options.env)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([name, value]) => cString(`${name}=${value}`, `environment variable ${name}`));
+    const request = Buffer.concat([
+      Buffer.from([options.detached ? 1 : options.newGroup ? 2 : 0]),
+      ...nulTerminated([cString(path, 'the command'), cString(options.cwd, 'cwd')]),
+      u32(args.length + 1),
+      ...nulTerminated([argv0, ...args].map((arg) => cString(arg, 'an argument'))),
+      u32(env.length),
+      ...nulTerminated(env),
     ]);
+    if (request.length > MAX_START_BYTES) {
+      throw Object.assign(new Error(`spawn ${argv0} E2BIG`), { code: 'E2BIG' });
+    }
     const connection = this.running();
     const id = this.nextId++;
     const child = new HelperChild(argv0, (op, extra = EMPTY) =>
       connection.send(frame(op, id, extra)),
     );
     connection.add(id, child);
-    connection.send(request);
+    connection.send(frame('S', id, request));
     return child;
   }
 
