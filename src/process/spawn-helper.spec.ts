@@ -122,7 +122,7 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     expect((await outcome(child)).stdout).toBe(`${unicodeDir}\nä€😀|naïve ✓`);
   });
 
-  it('refuses a start request past 8 MiB with E2BIG, starting nothing, and starts the next', async () => {
+  it('refuses a start request past 8 MiB with E2BIG and starts the next child', async () => {
     const huge = 'x'.repeat(8 * 1024 * 1024);
     expect(() =>
       helper.spawn(SH, 'sh', ['-c', 'true', huge], { cwd: dir, env: {}, detached: true }),
