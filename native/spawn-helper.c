@@ -65,9 +65,9 @@ static struct child children[MAX_CHILDREN];
 static int nchildren;
 
 /*
- * Frames for the host wait here and go in one write at the end of each pass of the loop (or once
- * past FLUSH_AT bytes): a child's start, output, ends and exit found in one pass are one write,
- * and one wake-up of the host, rather than two writes a frame.
+ * Frames for the host wait here and go in one write (or at once past FLUSH_AT bytes): a child's
+ * start, output, ends and exit found close together are one write, and one wake-up of the host,
+ * rather than two writes a frame. When they go: COALESCE_MS and HOLD_MS below.
  */
 #define FLUSH_AT (256u * 1024u)
 static char *out;

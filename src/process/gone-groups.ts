@@ -1,6 +1,6 @@
 /**
  * PROCESS GROUPS KNOWN TO BE GONE: the groups the spawn helper found empty as their child was
- * over (`HelperChild.groupGone`). An empty group cannot be joined again, so until a new process
+ * over (the 'c' frame, `spawn-helper.ts`). An empty group cannot be joined again, so until a new process
  * takes its id (a child started with that pid) it stays gone; asking `kill(-pgid, 0)` again
  * costs an exception in Node, and the run asks after each of its steps. An entry is kept for
  * KEPT_MS (far less than the system takes to hand out a pid again) and at most MAX_KEPT of them.

@@ -103,17 +103,21 @@ export function processStat(
 
 const isZombie = (state: string): boolean => state === 'Z' || state === 'X';
 
-/** Pids of the live (non-zombie) members of group `pgid`; null when /proc cannot be read. */
-export function liveGroupMembers(pgid: number): number[] | null {
-  let entries: string[];
+/** The pids in /proc (as its entries name them), or null when /proc cannot be listed. */
+function procPids(): string[] | null {
   try {
-    entries = readdirSync('/proc');
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   } catch {
     return null;
   }
+}
+
+/** Pids of the live (non-zombie) members of group `pgid`; null when /proc cannot be read. */
+export function liveGroupMembers(pgid: number): number[] | null {
+  const pids = procPids();
+  if (pids === null) return null;
   const members: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const entry of pids) {
     const stat = processStat(entry);
     if (stat !== null && stat.pgrp === pgid && !isZombie(stat.state)) members.push(Number(entry));
   }
@@ -171,17 +175,12 @@ export function childMarks(dir: string, serverPid: number): Record<string, strin
  * this process may read are seen.
  */
 export function processesMarkedWith(dir: string, serverPid: number): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
+  const pids = procPids() ?? [];
   const dirMarker = Buffer.from(`${WORK_DIR_MARKER}=`);
   const serverMarker = Buffer.from(`${SERVER_PID_MARKER}=`);
   const found: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+  for (const entry of pids) {
+    if (Number(entry) === process.pid) continue;
     let environ: Buffer;
     try {
       environ = readFileSync(`/proc/${entry}/environ`);
@@ -223,14 +222,7 @@ export function isAtOrUnder(path: string, dir: string): boolean {
  * not have been told of yet (`local-children.ts`), found without their directory marker.
  */
 export function helperGroupsWorkingIn(serverPid: number, dir: string): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const live = entries.flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return [];
+  const live = (procPids() ?? []).flatMap((entry) => {
     const stat = processStat(entry);
     return stat === null || isZombie(stat.state) ? [] : [{ pid: Number(entry), ...stat }];
   });
@@ -258,22 +250,14 @@ export function helperGroupsWorkingIn(serverPid: number, dir: string): number[] 
  * at or under `dir`: something still works there. False without /proc.
  */
 export function isDirectoryInUse(dir: string): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return false;
-  }
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const entry of procPids() ?? []) {
     let cwd: string;
     try {
       cwd = readlinkSync(`/proc/${entry}/cwd`);
     } catch {
       continue;
     }
-    if (cwd === dir || cwd.startsWith(prefix)) {
+    if (isAtOrUnder(cwd, dir)) {
       const stat = processStat(entry);
       if (stat !== null && !isZombie(stat.state)) return true;
     }

@@ -100,11 +100,6 @@ export class HelperChild extends EventEmitter {
   signalCode: NodeJS.Signals | null = null;
   readonly stdout: ChildStream;
   readonly stderr: ChildStream;
-  /**
-   * True once the helper found the child's process group empty when the child was over: the
-   * group is gone for good (an empty group cannot be joined), so nothing of it is left to end.
-   */
-  groupGone = false;
   /** A signal asked for before the helper said the child started: sent to its group then. */
   private pendingSignal: NodeJS.Signals | null = null;
 
@@ -307,8 +302,9 @@ class Connection {
       }
       case 'c':
         this.forget(id);
-        child.groupGone = payload[0] === 0;
-        if (child.groupGone && child.pid !== undefined) goneGroups.note(child.pid);
+        // The helper found the child's group empty: gone for good (an empty group cannot be
+        // joined again), nothing of it is left to end.
+        if (payload[0] === 0 && child.pid !== undefined) goneGroups.note(child.pid);
         return child.closed();
     }
   }
