@@ -13,6 +13,12 @@
  * own CPU counts with the server's and its children's with the children (it waits for them, so
  * they are in its /proc times).
  *
+ * The ratio's denominator is mostly the start-up of the children (four Node processes a task: two
+ * agent turns, `node --test` and its test file's process, besides git), so the same server
+ * measures a lower ratio on a machine where starting a process is dear. The first lines printed
+ * say what starting a Node process and a git call costs on the machine
+ * (`support/process-start-cost.ts`), so results from different machines can be told apart.
+ *
  * The warm-up: V8 compiles the server's code while it runs (on background threads, which count
  * here), and a task's code runs only a few times per task, so the server's CPU per task falls
  * over its first couple of hundred tasks (measured: `warmup` 0 and `batches` 10 print the curve,
@@ -20,7 +26,7 @@
  * has; a warm-up of 0 gives a fresh server's.
  *
  * With isolation `worktree` (the default for a repository) each task also gets its own git
- * worktree and branch and its work is committed there: about 7 git processes per task besides
+ * worktree and branch and its work is committed there: 8 git processes per task besides
  * the two agent turns and the test run. With `none` the task works in place.
  *
  *   npm run build && TS_NODE_PROJECT=tsconfig.json npx ts-node -r tsconfig-paths/register \
@@ -35,6 +41,7 @@
 import { cpus } from 'node:os';
 import { choiceArg, wholeArg } from 'test/bench/support/args';
 import { startBenchServer } from 'test/bench/support/bench-server';
+import { processStartCost } from 'test/bench/support/process-start-cost';
 import { spread } from 'test/bench/support/stats';
 import {
   BatchResult,
@@ -71,6 +78,10 @@ async function main(): Promise<void> {
   const warmup = wholeArg(4, 'warmup', 192, 0);
   const batches = wholeArg(5, 'batches', 1);
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+  const start = processStartCost();
+  console.log(
+    `Starting a process here, its own CPU: node -e '' ${start.nodeMs.toFixed(1)} ms, git --version ${start.gitMs.toFixed(2)} ms`,
+  );
   console.log(
     `${tasks} tasks per batch, ${batches} batch(es) per run after ${warmup} warm-up tasks, isolation ${isolation}, MAX_CONCURRENT_TASKS 4, SQLite\n`,
   );
