@@ -25,6 +25,8 @@ export class HumanWaitSweeperService implements OnModuleDestroy {
 
   schedule(): void {
     const handle = setInterval(() => {
+      // A sweep still waiting (a database that does not answer) reports its own failure once.
+      if (this.sweeping !== null) return;
       this.sweep().catch((error: unknown) =>
         this.logger.error(`Human-wait sweep failed: ${String(error)}`),
       );

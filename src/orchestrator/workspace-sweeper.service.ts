@@ -42,6 +42,8 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
   /** Sweeps now and every WORKSPACE_SWEEP_SECONDS. */
   schedule(): void {
     const run = (): void => {
+      // A sweep still running reports its own failure once.
+      if (this.sweeping !== null) return;
       this.sweep().catch((error: unknown) =>
         this.logger.error(`Workspace sweep failed: ${String(error)}`),
       );
