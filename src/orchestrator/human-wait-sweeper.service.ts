@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { everyWithoutOverlap } from 'src/common';
 import { HumanWaits } from 'src/tasks';
 
 const SWEEP_INTERVAL_NAME = 'human-wait-sweep';
@@ -24,13 +25,11 @@ export class HumanWaitSweeperService implements OnModuleDestroy {
   ) {}
 
   schedule(): void {
-    const handle = setInterval(() => {
-      // A sweep still waiting (a database that does not answer) reports its own failure once.
-      if (this.sweeping !== null) return;
-      this.sweep().catch((error: unknown) =>
-        this.logger.error(`Human-wait sweep failed: ${String(error)}`),
-      );
-    }, SWEEP_INTERVAL_MS);
+    const handle = everyWithoutOverlap(
+      SWEEP_INTERVAL_MS,
+      () => this.sweep(),
+      (error) => this.logger.error(`Human-wait sweep failed: ${String(error)}`),
+    );
     this.scheduler.addInterval(SWEEP_INTERVAL_NAME, handle);
   }
 

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource, In, IsNull, LessThanOrEqual, Not } from 'typeorm';
-import { Clock } from 'src/common';
+import { Clock, everyWithoutOverlap } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
@@ -41,17 +41,14 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
 
   /** Sweeps now and every WORKSPACE_SWEEP_SECONDS. */
   schedule(): void {
-    const run = (): void => {
-      // A sweep still running reports its own failure once.
-      if (this.sweeping !== null) return;
-      this.sweep().catch((error: unknown) =>
-        this.logger.error(`Workspace sweep failed: ${String(error)}`),
-      );
-    };
-    run();
     this.scheduler.addInterval(
       SWEEP_INTERVAL_NAME,
-      setInterval(run, this.config.WORKSPACE_SWEEP_SECONDS * 1000),
+      everyWithoutOverlap(
+        this.config.WORKSPACE_SWEEP_SECONDS * 1000,
+        () => this.sweep(),
+        (error) => this.logger.error(`Workspace sweep failed: ${String(error)}`),
+        { now: true },
+      ),
     );
   }
 

@@ -1,0 +1,54 @@
+import { everyWithoutOverlap } from 'src/common/every-without-overlap';
+
+/** A periodic job against something that stops answering for a while (fake timers). */
+describe('everyWithoutOverlap', () => {
+  let handle: NodeJS.Timeout | undefined;
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => {
+    clearInterval(handle);
+    jest.useRealTimers();
+  });
+
+  /** A job whose runs hang until `fail` ends the last one. */
+  function hangingJob() {
+    let fail: (reason: Error) => void = () => undefined;
+    const job = jest.fn((): Promise<void> => new Promise((_, reject) => (fail = reject)));
+    return { job, fail: (reason: Error) => fail(reason) };
+  }
+
+  it('a run still going at the next ticks starts no other and fails in one onError call; the next tick runs again', async () => {
+    const { job, fail } = hangingJob();
+    const errors: unknown[] = [];
+    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error));
+
+    expect(job).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(3500);
+    expect(job).toHaveBeenCalledTimes(1);
+    const timeout = new Error('connect ETIMEDOUT');
+    fail(timeout);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual([timeout]);
+
+    job.mockResolvedValue(undefined);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(job).toHaveBeenCalledTimes(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(job).toHaveBeenCalledTimes(3);
+    expect(errors).toEqual([timeout]);
+  });
+
+  it('with now, runs at once, and the ticks while that first run is going start nothing', async () => {
+    const { job, fail } = hangingJob();
+    const errors: unknown[] = [];
+    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error), { now: true });
+
+    expect(job).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(2500);
+    expect(job).toHaveBeenCalledTimes(1);
+    const timeout = new Error('Query inactivity timeout');
+    fail(timeout);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(errors).toEqual([timeout]);
+    expect(job).toHaveBeenCalledTimes(2);
+  });
+});
