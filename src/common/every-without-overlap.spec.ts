@@ -51,4 +51,17 @@ describe('everyWithoutOverlap', () => {
     expect(errors).toEqual([timeout]);
     expect(job).toHaveBeenCalledTimes(2);
   });
+
+  it('a job that throws instead of rejecting is reported, and the next tick runs it again', async () => {
+    const broken = new Error('not a promise');
+    const job = jest.fn((): Promise<void> => {
+      throw broken;
+    });
+    const errors: unknown[] = [];
+    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error));
+
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(errors).toEqual([broken, broken]);
+    expect(job).toHaveBeenCalledTimes(2);
+  });
 });

@@ -14,9 +14,8 @@ export function everyWithoutOverlap(
   const tick = (): void => {
     if (running) return;
     running = true;
-    job()
-      .catch(onError)
-      .finally(() => (running = false));
+    // Called at once; a job that throws rather than rejects is reported the same way.
+    new Promise((resolve) => resolve(job())).catch(onError).finally(() => (running = false));
   };
   if (now) tick();
   return setInterval(tick, ms);
