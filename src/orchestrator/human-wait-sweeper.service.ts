@@ -17,7 +17,6 @@ const SWEEP_INTERVAL_MS = 1000;
 @Injectable()
 export class HumanWaitSweeperService implements OnModuleDestroy {
   private readonly logger = new Logger('HumanWaitSweeper');
-  private sweeping: Promise<number> | null = null;
 
   constructor(
     private readonly waits: HumanWaits,
@@ -33,21 +32,13 @@ export class HumanWaitSweeperService implements OnModuleDestroy {
     this.scheduler.addInterval(SWEEP_INTERVAL_NAME, handle);
   }
 
-  /** One sweep (one at a time); returns how many waits it ended. */
-  sweep(): Promise<number> {
-    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = null));
-    return this.sweeping;
-  }
-
-  private async sweepOnce(): Promise<number> {
-    let ended = 0;
+  /** One sweep (one at a time: `everyWithoutOverlap`). */
+  private async sweep(): Promise<void> {
     for (const task of await this.waits.due()) {
       if (await this.waits.resume(task.id, task.iteration, 'human_timeout')) {
-        ended += 1;
         this.logger.log(`Task ${task.id}: nobody answered in time; the simulated human does`);
       }
     }
-    return ended;
   }
 
   onModuleDestroy(): void {

@@ -28,7 +28,6 @@ const SWEEP_BATCH = 50;
 @Injectable()
 export class WorkspaceSweeperService implements OnModuleDestroy {
   private readonly logger = new Logger('WorkspaceSweeper');
-  private sweeping: Promise<number> | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -52,13 +51,8 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     );
   }
 
-  /** One sweep (one at a time); returns how many workspaces were removed. */
-  sweep(): Promise<number> {
-    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = null));
-    return this.sweeping;
-  }
-
-  private async sweepOnce(): Promise<number> {
+  /** One sweep (one at a time: `everyWithoutOverlap`). */
+  private async sweep(): Promise<void> {
     const tasks = this.dataSource.getRepository(Task);
     const cutoff = new Date(
       this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,
@@ -74,11 +68,9 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
       order: { completedAt: 'ASC' },
       take: SWEEP_BATCH,
     });
-    let removed = 0;
     for (const task of expired) {
       try {
         await this.cleanup.retire(task, 'retention');
-        removed += 1;
       } catch (error) {
         this.logger.warn(`Task ${task.id}: workspace not removed: ${String(error)}`);
       }
@@ -97,12 +89,10 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
       if (isDirectoryInUse(path)) continue;
       try {
         await this.cleanup.retireLeftover(id);
-        removed += 1;
       } catch (error) {
         this.logger.warn(`Workspace ${path} without a task not removed: ${String(error)}`);
       }
     }
-    return removed;
   }
 
   onModuleDestroy(): void {
