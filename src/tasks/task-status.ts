@@ -61,6 +61,7 @@ export const STATUS_REASONS = [
   'cancelled',
   'server_restart',
   'lease_expired',
+  'database_unavailable',
   'shutdown',
   'project_unavailable',
   'setup_failed',

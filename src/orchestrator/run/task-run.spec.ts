@@ -329,6 +329,10 @@ class FakeLog implements RunLog {
   lostAfter = Infinity;
   /** A task update for which the lease is found lost (and every write after it). */
   lostAt: (patch: TaskPatch) => boolean = () => false;
+  /** Writes from this many on fail as a database that stays unavailable would ... */
+  unavailableAfter = Infinity;
+  /** ... this many of them. */
+  unavailableWrites = 0;
   private writes = 0;
 
   private countWrite(patch: TaskPatch = {}): void {
@@ -336,6 +340,12 @@ class FakeLog implements RunLog {
     this.patches.push(patch);
     if (this.lostAt(patch)) this.lostAfter = Math.min(this.lostAfter, this.writes - 1);
     if (this.writes > this.lostAfter) throw new LeaseLostError('t1');
+    if (this.writes > this.unavailableAfter && this.unavailableWrites > 0) {
+      this.unavailableWrites -= 1;
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), {
+        code: 'ECONNREFUSED',
+      });
+    }
   }
 
   append(...records: NewInteraction[]): Promise<void> {
@@ -888,6 +898,27 @@ describe('TaskRun', () => {
     const h = harness([turn(), turn()]);
     h.log.lostAfter = 3;
     await h.run();
+    expect(h.log.row.status).toBeUndefined();
+    expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+  });
+
+  it('a database that stays unavailable stops the run, which puts the task back in the queue once the database takes writes again', async () => {
+    const h = harness([turn(), turn()]);
+    h.log.unavailableAfter = 3;
+    h.log.unavailableWrites = 1;
+    await h.run();
+    expect(h.log.path().slice(-1)).toEqual([`${TaskStatus.Pending}(database_unavailable)`]);
+    expect(h.log.row).toMatchObject({ status: TaskStatus.Pending, phase: 'queued' });
+    expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+  });
+
+  it('a database still unavailable for the re-queue leaves the task to the lease sweep, unchanged', async () => {
+    const h = harness([turn(), turn()]);
+    h.log.unavailableAfter = 3;
+    h.log.unavailableWrites = 2;
+    await h.run();
+    // The re-queue was tried, and failed as well.
+    expect(h.log.patches[h.log.patches.length - 1]).toMatchObject({ phase: 'queued' });
     expect(h.log.row.status).toBeUndefined();
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
   });

@@ -90,9 +90,10 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  *   goes back to PENDING (`shutdown`, resumable) or is left to its new owner (`lease_lost`).
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
  *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
- *   create or commit its workspace); a lost lease, or a database that stays unavailable or full
- *   through the event log's retries, stops it without writing more (the task is taken back once
- *   its lease runs out, and resumes).
+ *   create or commit its workspace); a lost lease stops it without writing more (its new owner
+ *   has it), a database that stays unavailable or full through the event log's retries stops it
+ *   and puts it back in the queue once the database takes writes again (`database_unavailable`;
+ *   should that fail too, the lease sweep takes it back once its lease ran out).
  * - A task that ends FAILED or CANCELLED keeps its uncommitted work as a commit on its branch; a
  *   COMPLETED one's change is committed there (`head_commit`). A shutdown leaves the workspace
  *   as it is, for the task to resume in.
@@ -491,10 +492,10 @@ export class TaskRun {
     }
     const database = databaseFailureOf(error);
     if (database !== null) {
-      // Not the task's fault: it stays as it is and resumes once its lease ran out.
       this.logger.warn(
-        `Task ${this.taskId}: the database stayed ${database === 'full' ? 'full' : 'unavailable'} (${String(error)}); stopped, to resume when its lease runs out`,
+        `Task ${this.taskId}: the database stayed ${database === 'full' ? 'full' : 'unavailable'} (${String(error)}); stopped, back to the queue once it takes writes again`,
       );
+      await this.requeueAfterDatabaseFailure();
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
@@ -517,6 +518,28 @@ export class TaskRun {
     } catch (writeError) {
       this.logger.error(
         `Task ${this.taskId}: could not store the failure (${String(writeError)}); the lease sweep will take it over`,
+      );
+    }
+  }
+
+  /**
+   * Not the task's fault: it goes back to the queue (`database_unavailable`, not counted as a
+   * death) as soon as the database takes the write, tried again through transient failures for up
+   * to half the lease, so it resumes the moment the database is back rather than once its lease
+   * ran out and the lease sweep came by. When that fails too, the lease sweep takes it back.
+   */
+  private async requeueAfterDatabaseFailure(): Promise<void> {
+    try {
+      await this.status.settled();
+      await this.status.release(
+        TaskStatus.Pending,
+        'database_unavailable',
+        this.state.checkpoint(),
+      );
+      this.logger.log(`Task ${this.taskId}: back to the queue, the database answers again`);
+    } catch (error) {
+      this.logger.warn(
+        `Task ${this.taskId}: not re-queued (${String(error)}); it resumes once its lease ran out`,
       );
     }
   }
