@@ -117,6 +117,20 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(pidOf(6))).toBe(false);
   });
 
+  it('names the earliest deadline of the directories it supervises (when to look next), none once all are released', () => {
+    expect(host.nextDeadlineMs()).toBeNull();
+    host.handle({ type: 'supervise', dir: '/a', killAtMs: now + 2000, killGraceMs: 200 });
+    host.handle({ type: 'supervise', dir: '/b', killAtMs: now + 1000, killGraceMs: 200 });
+    expect(host.nextDeadlineMs()).toBe(now + 1000);
+    // Renewed: the other directory's deadline comes first now.
+    host.handle({ type: 'supervise', dir: '/b', killAtMs: now + 3000, killGraceMs: 200 });
+    expect(host.nextDeadlineMs()).toBe(now + 2000);
+    host.handle({ type: 'release', dir: '/a' });
+    expect(host.nextDeadlineMs()).toBe(now + 3000);
+    host.handle({ type: 'release', dir: '/b' });
+    expect(host.nextDeadlineMs()).toBeNull();
+  });
+
   it("ends the processes in and under a directory whose deadline passed, those that left their group too, not another server's", async () => {
     // The child works in a subdirectory (a project inside a worktree) and starts a grandchild in
     // a session of its own (setsid): outside the child's group.

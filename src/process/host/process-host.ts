@@ -113,7 +113,7 @@ export class ProcessHost {
     }
   }
 
-  /** Ends the processes of every directory whose deadline passed; called periodically. */
+  /** Ends the processes of every directory whose deadline passed; called when one is due. */
   async enforceDeadlines(): Promise<void> {
     const now = this.now();
     for (const [dir, { killAtMs, killGraceMs }] of this.deadlines) {
@@ -122,6 +122,15 @@ export class ProcessHost {
       const pids = await this.endDirectory(dir, killGraceMs);
       this.send({ type: 'expired', dir, pids }, () => undefined);
     }
+  }
+
+  /** The earliest deadline of a supervised directory (epoch ms); null when none is supervised. */
+  nextDeadlineMs(): number | null {
+    let next: number | null = null;
+    for (const { killAtMs } of this.deadlines.values()) {
+      if (next === null || killAtMs < next) next = killAtMs;
+    }
+    return next;
   }
 
   /** The directory spawn `id` works in, while it has not ended. */
