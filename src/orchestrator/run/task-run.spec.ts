@@ -902,21 +902,24 @@ describe('TaskRun', () => {
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
   });
 
-  it('a database that stays unavailable stops the run, which puts the task back in the queue once the database takes writes again', async () => {
+  /** A run whose third write on fails, for `failedWrites` writes, as a database away would. */
+  const runWithDatabaseAway = async (failedWrites: number) => {
     const h = harness([turn(), turn()]);
     h.log.unavailableAfter = 3;
-    h.log.unavailableWrites = 1;
+    h.log.unavailableWrites = failedWrites;
     await h.run();
+    return h;
+  };
+
+  it('a database that stays unavailable stops the run, which puts the task back in the queue once the database takes writes again', async () => {
+    const h = await runWithDatabaseAway(1);
     expect(h.log.path().slice(-1)).toEqual([`${TaskStatus.Pending}(database_unavailable)`]);
     expect(h.log.row).toMatchObject({ status: TaskStatus.Pending, phase: 'queued' });
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
   });
 
   it('a database still unavailable for the re-queue leaves the task to the lease sweep, unchanged', async () => {
-    const h = harness([turn(), turn()]);
-    h.log.unavailableAfter = 3;
-    h.log.unavailableWrites = 2;
-    await h.run();
+    const h = await runWithDatabaseAway(2);
     // The re-queue was tried, and failed as well.
     expect(h.log.patches[h.log.patches.length - 1]).toMatchObject({ phase: 'queued' });
     expect(h.log.row.status).toBeUndefined();
