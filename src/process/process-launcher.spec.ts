@@ -236,4 +236,31 @@ describe('ProcessLauncher', () => {
       }
     },
   );
+
+  it("has the host end a directory's child when a deadline to come is due, without further word, and not at one renewed before it came", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+    const supervised = new ProcessLauncher();
+    try {
+      const events: ProcessEvent[] = [];
+      const done = lastValueFrom(
+        supervised.run({ ...nodeScript(''), command: 'sleep', args: ['600'], cwd: dir }).pipe(
+          tap((event) => events.push(event)),
+          toArray(),
+        ),
+      );
+      await until(() => events.some((e) => e.type === 'spawned'));
+      const firstDeadline = Date.now() + 300;
+      supervised.supervise(dir, firstDeadline, 200);
+      supervised.supervise(dir, Date.now() + 600_000, 200);
+      // Past the first deadline (however late this looks): the renewal moved it.
+      await until(() => Date.now() > firstDeadline + 1000);
+      expect(events.some((e) => e.type === 'exit')).toBe(false);
+      supervised.supervise(dir, Date.now() + 500, 200);
+      const ended = await done;
+      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
+    } finally {
+      await supervised.onModuleDestroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -329,10 +329,12 @@ class FakeLog implements RunLog {
   lostAfter = Infinity;
   /** A task update for which the lease is found lost (and every write after it). */
   lostAt: (patch: TaskPatch) => boolean = () => false;
-  /** Writes from this many on fail as a database that stays unavailable would ... */
+  /** Writes after this many fail as a database that stays away would ... */
   unavailableAfter = Infinity;
-  /** ... this many of them. */
+  /** ... this many of them ... */
   unavailableWrites = 0;
+  /** ... with this error code. */
+  unavailableCode = 'ECONNREFUSED';
   private writes = 0;
 
   private countWrite(patch: TaskPatch = {}): void {
@@ -342,8 +344,8 @@ class FakeLog implements RunLog {
     if (this.writes > this.lostAfter) throw new LeaseLostError('t1');
     if (this.writes > this.unavailableAfter && this.unavailableWrites > 0) {
       this.unavailableWrites -= 1;
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), {
-        code: 'ECONNREFUSED',
+      throw Object.assign(new Error(`database: ${this.unavailableCode}`), {
+        code: this.unavailableCode,
       });
     }
   }
@@ -902,11 +904,12 @@ describe('TaskRun', () => {
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
   });
 
-  /** A run whose third write on fails, for `failedWrites` writes, as a database away would. */
-  const runWithDatabaseAway = async (failedWrites: number) => {
+  /** A run whose writes after the third fail, `failedWrites` of them, as a database away would. */
+  const runWithDatabaseAway = async (failedWrites: number, code = 'ECONNREFUSED') => {
     const h = harness([turn(), turn()]);
     h.log.unavailableAfter = 3;
     h.log.unavailableWrites = failedWrites;
+    h.log.unavailableCode = code;
     await h.run();
     return h;
   };
@@ -915,6 +918,15 @@ describe('TaskRun', () => {
     const h = await runWithDatabaseAway(1);
     expect(h.log.path().slice(-1)).toEqual([`${TaskStatus.Pending}(database_unavailable)`]);
     expect(h.log.row).toMatchObject({ status: TaskStatus.Pending, phase: 'queued' });
+    // No checkpoint with it: what is in memory may be ahead of what the failed write stored.
+    expect(h.log.patches[h.log.patches.length - 1]).toEqual({ phase: 'queued' });
+    expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+  });
+
+  it('a full database stops the run without a quick re-queue: the lease sweep takes the task back', async () => {
+    const h = await runWithDatabaseAway(1, 'SQLITE_FULL');
+    expect(h.log.patches.some((patch) => patch.phase === 'queued')).toBe(false);
+    expect(h.log.row.status).toBeUndefined();
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
   });
 

@@ -91,9 +91,9 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
  *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
  *   create or commit its workspace); a lost lease stops it without writing more (its new owner
- *   has it), a database that stays unavailable or full through the event log's retries stops it
- *   and puts it back in the queue once the database takes writes again (`database_unavailable`;
- *   should that fail too, the lease sweep takes it back once its lease ran out).
+ *   has it), a database that stays unavailable through the event log's retries stops it and puts
+ *   it back in the queue once the database takes writes again (`database_unavailable`; should that
+ *   fail too, or the database be full, the lease sweep takes it back once its lease ran out).
  * - A task that ends FAILED or CANCELLED keeps its uncommitted work as a commit on its branch; a
  *   COMPLETED one's change is committed there (`head_commit`). A shutdown leaves the workspace
  *   as it is, for the task to resume in.
@@ -491,9 +491,17 @@ export class TaskRun {
       return;
     }
     const database = databaseFailureOf(error);
+    if (database === 'full') {
+      // Not the task's fault: it stays as it is and resumes once its lease ran out (a write
+      // may get through a full disk while larger ones do not: no quick way back to the queue).
+      this.logger.warn(
+        `Task ${this.taskId}: the database stayed full (${String(error)}); stopped, to resume when its lease runs out`,
+      );
+      return;
+    }
     if (database !== null) {
       this.logger.warn(
-        `Task ${this.taskId}: the database stayed ${database === 'full' ? 'full' : 'unavailable'} (${String(error)}); stopped, back to the queue once it takes writes again`,
+        `Task ${this.taskId}: the database stayed unavailable (${String(error)}); stopped, back to the queue once it takes writes again`,
       );
       await this.requeueAfterDatabaseFailure();
       return;
@@ -526,20 +534,21 @@ export class TaskRun {
    * Not the task's fault: it goes back to the queue (`database_unavailable`, not counted as a
    * death) as soon as the database takes the write, tried again through transient failures for up
    * to half the lease, so it resumes the moment the database is back rather than once its lease
-   * ran out and the lease sweep came by. When that fails too, the lease sweep takes it back.
+   * ran out and the lease sweep came by. When that fails too, the lease sweep takes it back. The
+   * checkpoint is not written: what is in memory may be ahead of what the failed write would have
+   * stored with it (a new conversation's cost without its session id), so a resumed run starts
+   * from the last one stored, as after the lease sweep.
    */
   private async requeueAfterDatabaseFailure(): Promise<void> {
     try {
       await this.status.settled();
-      await this.status.release(
-        TaskStatus.Pending,
-        'database_unavailable',
-        this.state.checkpoint(),
-      );
+      await this.status.release(TaskStatus.Pending, 'database_unavailable');
       this.logger.log(`Task ${this.taskId}: back to the queue, the database answers again`);
     } catch (error) {
       this.logger.warn(
-        `Task ${this.taskId}: not re-queued (${String(error)}); it resumes once its lease ran out`,
+        error instanceof LeaseLostError
+          ? `Task ${this.taskId}: not re-queued: its lease was taken over meanwhile`
+          : `Task ${this.taskId}: not re-queued (${String(error)}); the lease sweep takes it back once its lease ran out`,
       );
     }
   }

@@ -13,7 +13,7 @@ import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
  * every FORGET_STOPPED_MS, and when the server goes away ends every child and exits.
  *
  * It wakes for a deadline rather than every 200 ms as it did: each wake-up of an idle host cost it
- * about 0.6 ms of CPU, 3 ms a second with nothing to do (test/bench/RESULTS.md).
+ * about 0.6 ms of CPU, 2–3 ms a second with nothing to do (test/bench/RESULTS.md).
  */
 
 /**
