@@ -283,7 +283,11 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
       expect(r.invocations).toHaveLength(2);
       expect(r.invocations.map((i) => i.timedOut)).toEqual([false, true]);
       expect(r.cases.find((c) => c.filePath === 'test/a-slow.test.js')?.status).toBe('passed');
-      expect(r.cases.find((c) => c.filePath === 'test/b-slow.test.js')?.status).toBe('error');
+      // Stopped mid-test, node --test may still write its report with that test failed (cancelled)
+      // before it exits, or not get to: the file's case fails either way (seen both under load).
+      expect(['error', 'failed']).toContain(
+        r.cases.find((c) => c.filePath === 'test/b-slow.test.js')?.status,
+      );
       const notRun = r.cases.find((c) => c.filePath === 'test/c-slow.test.js');
       expect(notRun).toMatchObject({ status: 'skipped', durationMs: 0 });
       expect(notRun?.output).toMatch(/Not run: the generated tests used up TEST_TIMEOUT_SECONDS/);
