@@ -9,17 +9,20 @@ describe('everyWithoutOverlap', () => {
     jest.useRealTimers();
   });
 
-  /** A job whose runs hang until `fail` ends the last one. */
-  function hangingJob() {
+  /**
+   * Schedules a job whose runs hang until `fail` ends the last one, with `options`; `errors` are
+   * what `onError` got.
+   */
+  function scheduleHangingJob(options?: { now?: boolean }) {
     let fail: (reason: Error) => void = () => undefined;
     const job = jest.fn((): Promise<void> => new Promise((_, reject) => (fail = reject)));
-    return { job, fail: (reason: Error) => fail(reason) };
+    const errors: unknown[] = [];
+    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error), options);
+    return { job, errors, fail: (reason: Error) => fail(reason) };
   }
 
   it('a run still going at the next ticks starts no other and fails in one onError call; the next tick runs again', async () => {
-    const { job, fail } = hangingJob();
-    const errors: unknown[] = [];
-    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error));
+    const { job, errors, fail } = scheduleHangingJob();
 
     expect(job).not.toHaveBeenCalled();
     await jest.advanceTimersByTimeAsync(3500);
@@ -38,9 +41,7 @@ describe('everyWithoutOverlap', () => {
   });
 
   it('with now, runs at once, and the ticks while that first run is going start nothing', async () => {
-    const { job, fail } = hangingJob();
-    const errors: unknown[] = [];
-    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error), { now: true });
+    const { job, errors, fail } = scheduleHangingJob({ now: true });
 
     expect(job).toHaveBeenCalledTimes(1);
     await jest.advanceTimersByTimeAsync(2500);

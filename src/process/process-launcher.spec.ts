@@ -197,6 +197,38 @@ describe('ProcessLauncher', () => {
     }
   });
 
+  /**
+   * Starts `sleep 600` in a directory of its own (under `env -i` when `unmarked`: without the
+   * directory marker), has `supervise` give that directory its deadlines once it runs, and
+   * expects the host to end it (SIGINT).
+   */
+  async function expectHostToEndSleeper(
+    unmarked: boolean,
+    supervise: (launcher: ProcessLauncher, dir: string, exited: () => boolean) => Promise<void>,
+  ): Promise<void> {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+    const supervised = new ProcessLauncher();
+    try {
+      const events: ProcessEvent[] = [];
+      const command = unmarked
+        ? { command: 'env', args: ['-i', 'sleep', '600'] }
+        : { command: 'sleep', args: ['600'] };
+      const done = lastValueFrom(
+        supervised.run({ ...nodeScript(''), ...command, cwd: dir }).pipe(
+          tap((event) => events.push(event)),
+          toArray(),
+        ),
+      );
+      await until(() => events.some((e) => e.type === 'spawned'));
+      await supervise(supervised, dir, () => events.some((e) => e.type === 'exit'));
+      const ended = await done;
+      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
+    } finally {
+      await supervised.onModuleDestroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   it.each([
     ['the host it started with', (): Promise<void> => Promise.resolve()],
     [
@@ -211,56 +243,22 @@ describe('ProcessLauncher', () => {
     ],
   ])(
     "has %s end a child it started itself once the child's directory's deadline passed (told of its group, or finding it in the spawn helper's session)",
-    async (_host, beforeDeadline) => {
-      const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
-      const supervised = new ProcessLauncher();
-      try {
-        // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
-        const events: ProcessEvent[] = [];
-        const done = lastValueFrom(
-          supervised
-            .run({ ...nodeScript(''), command: 'env', args: ['-i', 'sleep', '600'], cwd: dir })
-            .pipe(
-              tap((event) => events.push(event)),
-              toArray(),
-            ),
-        );
-        await until(() => events.some((e) => e.type === 'spawned'));
-        await beforeDeadline(supervised, dir);
-        supervised.supervise(dir, Date.now(), 200);
-        const ended = await done;
-        expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
-      } finally {
-        await supervised.onModuleDestroy();
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    (_host, beforeDeadline) =>
+      // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
+      expectHostToEndSleeper(true, async (launcher, dir) => {
+        await beforeDeadline(launcher, dir);
+        launcher.supervise(dir, Date.now(), 200);
+      }),
   );
 
-  it("has the host end a directory's child when a deadline to come is due, without further word, and not at one renewed before it came", async () => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
-    const supervised = new ProcessLauncher();
-    try {
-      const events: ProcessEvent[] = [];
-      const done = lastValueFrom(
-        supervised.run({ ...nodeScript(''), command: 'sleep', args: ['600'], cwd: dir }).pipe(
-          tap((event) => events.push(event)),
-          toArray(),
-        ),
-      );
-      await until(() => events.some((e) => e.type === 'spawned'));
+  it("has the host end a directory's child when a deadline to come is due, without further word, and not at one renewed before it came", () =>
+    expectHostToEndSleeper(false, async (launcher, dir, exited) => {
       const firstDeadline = Date.now() + 300;
-      supervised.supervise(dir, firstDeadline, 200);
-      supervised.supervise(dir, Date.now() + 600_000, 200);
+      launcher.supervise(dir, firstDeadline, 200);
+      launcher.supervise(dir, Date.now() + 600_000, 200);
       // Past the first deadline (however late this looks): the renewal moved it.
       await until(() => Date.now() > firstDeadline + 1000);
-      expect(events.some((e) => e.type === 'exit')).toBe(false);
-      supervised.supervise(dir, Date.now() + 500, 200);
-      const ended = await done;
-      expect(ended[ended.length - 1]).toEqual({ type: 'exit', code: null, signal: 'SIGINT' });
-    } finally {
-      await supervised.onModuleDestroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      expect(exited()).toBe(false);
+      launcher.supervise(dir, Date.now() + 500, 200);
+    }));
 });
