@@ -175,11 +175,20 @@ export function childMarks(dir: string, serverPid: number): Record<string, strin
  * this process may read are seen.
  */
 export function processesMarkedWith(dir: string, serverPid: number): number[] {
-  const pids = procPids() ?? [];
+  return markedProcesses(serverPid)
+    .filter((marked) => isAtOrUnder(marked.dir, dir))
+    .map((marked) => marked.pid);
+}
+
+/**
+ * The live processes marked (`childMarks`) by server `serverPid`, each with the directory it is
+ * marked with: one look at the environment of every process this process may read.
+ */
+export function markedProcesses(serverPid: number): { pid: number; dir: string }[] {
   const dirMarker = Buffer.from(`${WORK_DIR_MARKER}=`);
   const serverMarker = Buffer.from(`${SERVER_PID_MARKER}=`);
-  const found: number[] = [];
-  for (const entry of pids) {
+  const found: { pid: number; dir: string }[] = [];
+  for (const entry of procPids() ?? []) {
     if (Number(entry) === process.pid) continue;
     let environ: Buffer;
     try {
@@ -187,14 +196,13 @@ export function processesMarkedWith(dir: string, serverPid: number): number[] {
     } catch {
       continue;
     }
-    const value = markerValue(environ, dirMarker);
+    const dir = markerValue(environ, dirMarker);
     if (
-      value !== null &&
-      isAtOrUnder(value, dir) &&
+      dir !== null &&
       markerValue(environ, serverMarker) === String(serverPid) &&
       isProcessAlive(Number(entry))
     ) {
-      found.push(Number(entry));
+      found.push({ pid: Number(entry), dir });
     }
   }
   return found;

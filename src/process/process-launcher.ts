@@ -53,7 +53,8 @@ interface Run {
  * `supervise(dir, killAtMs)` tells the host to end everything working in `dir` once `killAtMs`
  * passes unless renewed: the lease of the task working there (see the orchestrator's lease
  * renewal). It holds even while this process is frozen. If the host dies, the runs it carried end
- * as killed (`SIGKILL`) and the next run forks a new host.
+ * as killed (`SIGKILL`) and the next run forks a new host. `release(dir)` lets go of it, and the
+ * host ends, shortly after, what escaped from it (`setsid`).
  */
 @Injectable()
 export class ProcessLauncher implements OnModuleDestroy {
@@ -114,7 +115,10 @@ export class ProcessLauncher implements OnModuleDestroy {
     this.sendCommand({ type: 'supervise', dir, killAtMs, killGraceMs });
   }
 
-  /** `dir` is not supervised any more. */
+  /**
+   * `dir` is not supervised any more: the host then ends its processes that left the server's
+   * sessions (`host/escaped-processes.ts`).
+   */
   release(dir: string): void {
     if (this.host !== null) this.sendCommand({ type: 'release', dir });
   }
@@ -215,11 +219,17 @@ export class ProcessLauncher implements OnModuleDestroy {
       );
       return;
     }
+    if (event.type === 'escaped') {
+      this.logger.warn(
+        `${event.pids.length} process(es) started in ${event.dir} left their process group and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
+      );
+      return;
+    }
     const run = this.runs.get(event.id);
     if (run !== undefined) run.context.runInAsyncScope(() => this.deliver(run, event));
   }
 
-  private deliver(run: Run, event: Exclude<HostEvent, { type: 'expired' }>): void {
+  private deliver(run: Run, event: Exclude<HostEvent, { type: 'expired' | 'escaped' }>): void {
     switch (event.type) {
       case 'spawned':
         run.subscriber.next({ type: 'spawned', pid: event.pid });

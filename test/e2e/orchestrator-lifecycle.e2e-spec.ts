@@ -25,6 +25,7 @@ import {
   waitForTerminal,
   fakeClaudeWorkdir,
 } from 'test/e2e/support/task-polling';
+import { eventually } from 'test/e2e/support/eventually';
 import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
 
 /**
@@ -196,6 +197,10 @@ const SCENARIOS = {
       `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
       'write-tests lang=node result=pass name=double',
     )}`,
+  },
+  'background-job': {
+    fixture: 'node-basic',
+    description: `Start a background job. ${fakeScript('linger escape=yes', 'write-tests lang=node')}`,
   },
   'not-logged-in': {
     fixture: 'node-basic',
@@ -600,6 +605,22 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
       ['passed', 3],
     ]);
     expect(readFileSync(join(r.workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
+  });
+
+  it("a process the agent started outside its process group (setsid) is ended once the task's run is over", async () => {
+    const r = await run('background-job');
+    expect(r.result.final).toMatchObject({ status: 'COMPLETED' });
+    expectConsistentRun(r);
+    const escaped = /ESCAPED (\d+)/.exec(
+      byKind(r, 'assistant')
+        .map((a) => a.content)
+        .join('\n'),
+    );
+    expect(escaped).not.toBeNull();
+    await eventually(
+      'the process host to end the escaped process',
+      () => !isProcessAlive(Number(escaped![1])),
+    );
   });
 
   it('agent turn ends in an API error: recovery prompt, then completes', async () => {

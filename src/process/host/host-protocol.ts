@@ -26,7 +26,10 @@ export type HostCommand =
    * the server.
    */
   | { type: 'supervise'; dir: string; killAtMs: number; killGraceMs: number }
-  /** `dir` is no longer supervised (its task let go of it). */
+  /**
+   * `dir` is no longer supervised (its task let go of it); its processes that left the server's
+   * sessions are ended shortly after (`escaped-processes.ts`).
+   */
   | { type: 'release'; dir: string }
   /**
    * A process group the server started itself (through its own spawn helper) working in `dir`:
@@ -44,7 +47,9 @@ export type HostEvent =
   /** Spawn `id` is over: nothing more comes for it. */
   | { type: 'end'; id: number }
   /** The supervision of `dir` ran out: its processes were ended (`pids`, escaped ones included). */
-  | { type: 'expired'; dir: string; pids: number[] };
+  | { type: 'expired'; dir: string; pids: number[] }
+  /** Processes marked with `dir` outlived its task's run, out of its process groups: ended. */
+  | { type: 'escaped'; dir: string; pids: number[] };
 
 /** Grace between signals when the server goes away and every child is ended. */
 export const SHUTDOWN_GRACE_MS = 1000;

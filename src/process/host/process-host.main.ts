@@ -9,8 +9,9 @@ import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
  * niceness to add to its own, CHILD_NICE, as its argument, leading a session of its own): lowers
  * its CPU priority and its session's (every child it starts inherits both: `session-nice.ts`),
  * finds the group leader its children run under (`group-leader.ts`), wires a `ProcessHost` to the
- * channel, checks its deadlines when the next one is due, forgets stopped groups that are gone
- * every FORGET_STOPPED_MS, and when the server goes away ends every child and exits.
+ * channel, checks its deadlines (and looks for processes that escaped from released directories)
+ * when the next is due, forgets stopped groups that are gone every FORGET_STOPPED_MS, and when the
+ * server goes away ends every child and exits.
  *
  * It wakes for a deadline rather than every 200 ms as it did: each wake-up of an idle host cost it
  * about 0.6 ms of CPU, 2–3 ms a second with nothing to do (test/bench/RESULTS.md).
@@ -41,27 +42,31 @@ const host = new ProcessHost(send, {
   groupLeader: findGroupLeader(process.env.PATH),
   serverPid: process.ppid,
 });
-let deadlineCheck: NodeJS.Timeout | undefined;
-/** Wakes when the next deadline is due (DEADLINE_CHECK_MAX_MS at most); not at all without one. */
-function scheduleDeadlineCheck(): void {
-  clearTimeout(deadlineCheck);
-  const next = host.nextDeadlineMs();
+let dueCheck: NodeJS.Timeout | undefined;
+/**
+ * Wakes when the next deadline or look for escaped processes is due (DEADLINE_CHECK_MAX_MS at
+ * most); not at all without one.
+ */
+function scheduleDueCheck(): void {
+  clearTimeout(dueCheck);
+  const next = host.nextDueMs();
   if (next === null) return;
   const delayMs = Math.min(Math.max(0, next - Date.now()), DEADLINE_CHECK_MAX_MS);
-  deadlineCheck = setTimeout(() => {
+  dueCheck = setTimeout(() => {
     // A directory's processes are ended over up to two grace periods: the next deadline is not
     // kept waiting for that.
     void host.enforceDeadlines();
-    scheduleDeadlineCheck();
+    void host.endEscaped();
+    scheduleDueCheck();
   }, delayMs);
 }
 process.on('message', (command: HostCommand) => {
   host.handle(command);
-  if (command.type === 'supervise' || command.type === 'release') scheduleDeadlineCheck();
+  if (command.type === 'supervise' || command.type === 'release') scheduleDueCheck();
 });
 const forgetting = setInterval(() => host.forgetStopped(), FORGET_STOPPED_MS);
 process.on('disconnect', () => {
-  clearTimeout(deadlineCheck);
+  clearTimeout(dueCheck);
   clearInterval(forgetting);
   void host.shutdown(SHUTDOWN_GRACE_MS).finally(() => process.exit(0));
 });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
-import { ProcessHost } from 'src/process/host/process-host';
+import { ESCAPE_LOOK_DELAY_MS, ProcessHost } from 'src/process/host/process-host';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { isProcessAlive } from 'src/process/process-group';
 
@@ -117,18 +117,89 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(pidOf(6))).toBe(false);
   });
 
-  it('names the earliest deadline of the directories it supervises (when to look next), none once all are released', () => {
-    expect(host.nextDeadlineMs()).toBeNull();
-    host.handle({ type: 'supervise', dir: '/a', killAtMs: now + 2000, killGraceMs: 200 });
-    host.handle({ type: 'supervise', dir: '/b', killAtMs: now + 1000, killGraceMs: 200 });
-    expect(host.nextDeadlineMs()).toBe(now + 1000);
+  it('names when it has something to do next: the earliest deadline, or the look for escaped processes after a release', () => {
+    expect(host.nextDueMs()).toBeNull();
+    host.handle({ type: 'supervise', dir: '/a', killAtMs: now + 5000, killGraceMs: 200 });
+    host.handle({ type: 'supervise', dir: '/b', killAtMs: now + 4000, killGraceMs: 200 });
+    expect(host.nextDueMs()).toBe(now + 4000);
     // Renewed: the other directory's deadline comes first now.
-    host.handle({ type: 'supervise', dir: '/b', killAtMs: now + 3000, killGraceMs: 200 });
-    expect(host.nextDeadlineMs()).toBe(now + 2000);
+    host.handle({ type: 'supervise', dir: '/b', killAtMs: now + 6000, killGraceMs: 200 });
+    expect(host.nextDueMs()).toBe(now + 5000);
     host.handle({ type: 'release', dir: '/a' });
-    expect(host.nextDeadlineMs()).toBe(now + 3000);
+    expect(host.nextDueMs()).toBe(now + ESCAPE_LOOK_DELAY_MS);
+    // A later release shares the look already due.
+    now += 1000;
     host.handle({ type: 'release', dir: '/b' });
-    expect(host.nextDeadlineMs()).toBeNull();
+    expect(host.nextDueMs()).toBe(now - 1000 + ESCAPE_LOOK_DELAY_MS);
+  });
+
+  it('after a look for escaped processes with nothing supervised, has nothing to do', async () => {
+    host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+    host.handle({ type: 'release', dir });
+    await host.endEscaped();
+    expect(host.nextDueMs()).toBe(now + ESCAPE_LOOK_DELAY_MS);
+    now += ESCAPE_LOOK_DELAY_MS;
+    await host.endEscaped();
+    expect(host.nextDueMs()).toBeNull();
+  });
+
+  /** Starts, through the host as spawn `id` in `cwd`, a child that starts a process in a session of its own (setsid) and prints its pid. */
+  const spawnEscaping = async (id: number, cwd: string): Promise<number> => {
+    spawn(
+      id,
+      [
+        "const { spawn } = require('child_process');",
+        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
+        'console.log(g.pid);',
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+      cwd,
+    );
+    await eventually(() => /^\d+\n$/.test(output(id)), `spawn ${id}'s process to start`);
+    return Number(output(id));
+  };
+
+  it("ends, after a release, the processes that escaped from the directory; not the server's running children, nor a directory supervised again, nor another server's", async () => {
+    const escaped = await spawnEscaping(1, dir);
+    // Marked with the same directory by another server (its pid): not this host's to end.
+    const othersChild = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      cwd: dir,
+      detached: true,
+      stdio: 'ignore',
+      env: { CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.ppid) },
+    });
+    strays.push(othersChild);
+    // Released, then claimed by another task at once: its escaped process is left to that
+    // task's release.
+    const again = `${dir}-again`;
+    mkdirSync(again);
+    const stays = await spawnEscaping(2, again);
+
+    for (const d of [dir, again]) {
+      host.handle({ type: 'supervise', dir: d, killAtMs: now + 60_000, killGraceMs: 200 });
+      host.handle({ type: 'release', dir: d });
+    }
+    host.handle({ type: 'supervise', dir: again, killAtMs: now + 60_000, killGraceMs: 200 });
+    now += ESCAPE_LOOK_DELAY_MS - 1;
+    await host.endEscaped();
+    expect(isProcessAlive(escaped)).toBe(true);
+
+    now += 1;
+    await host.endEscaped();
+    expect(isProcessAlive(escaped)).toBe(false);
+    expect(events.filter((e) => e.type === 'escaped')).toEqual([
+      { type: 'escaped', dir, pids: [escaped] },
+    ]);
+    // The children the host runs are in the server's sessions: still running.
+    expect(isProcessAlive(pidOf(1))).toBe(true);
+    expect(isProcessAlive(pidOf(2))).toBe(true);
+    expect(isProcessAlive(stays)).toBe(true);
+    expect(isProcessAlive(othersChild.pid!)).toBe(true);
+
+    host.handle({ type: 'release', dir: again });
+    await host.shutdown(200);
+    expect(isProcessAlive(stays)).toBe(false);
+    rmSync(again, { recursive: true, force: true });
   });
 
   it("ends the processes in and under a directory whose deadline passed, those that left their group too, not another server's", async () => {

@@ -1,5 +1,6 @@
 import { BehaviorSubject, Subscription } from 'rxjs';
-import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
+import { escapedProcesses } from 'src/process/host/escaped-processes';
+import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import {
   childMarks,
   endProcess,
@@ -16,6 +17,11 @@ import type { SpawnHelper } from 'src/process/spawn-helper';
 
 /** Output bytes sent to the server but not yet handed to the channel before children are paused. */
 const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+/**
+ * How long after a directory is released the host looks for processes that escaped from it
+ * (`escaped-processes.ts`): the releases of that time share one look through /proc.
+ */
+export const ESCAPE_LOOK_DELAY_MS = 2000;
 
 interface Child {
   subscription: Subscription;
@@ -57,6 +63,10 @@ export interface ProcessHostOptions {
  *   reads slowly or not at all), the children are paused until it catches up.
  * - `adopt` tells it of a group the server started itself (`local-children.ts`): its directory's
  *   deadline and the server's going away end it too.
+ * - `release` (the task let go of its directory) is followed, ESCAPE_LOOK_DELAY_MS later, by a
+ *   look for the processes marked with the directory that left the server's sessions (`setsid`):
+ *   they are ended (`escaped-processes.ts`), so a daemon the agent or a test started does not
+ *   outlive its task.
  *
  * The server runs one in its own process as well, for the children it starts through its own
  * spawn helper (`local-children.ts`), with `send` delivering to it directly.
@@ -68,6 +78,10 @@ export class ProcessHost {
   private readonly stopping = new Map<number, string>();
   /** Groups the server started itself (by pgid, with their directory), until their leader is gone. */
   private readonly adopted = new Map<number, string>();
+  /** Directories released since the last look for escaped processes, with their kill grace. */
+  private readonly released = new Map<string, number>();
+  /** When the next look for escaped processes is due (epoch ms); null with nothing released. */
+  private escapeLookAtMs: number | null = null;
   private readonly paused$ = new BehaviorSubject<boolean>(false);
   private inFlight = 0;
 
@@ -104,9 +118,13 @@ export class ProcessHost {
           killGraceMs: command.killGraceMs,
         });
         return;
-      case 'release':
+      case 'release': {
+        const killGraceMs = this.deadlines.get(command.dir)?.killGraceMs ?? SHUTDOWN_GRACE_MS;
         this.deadlines.delete(command.dir);
+        this.released.set(command.dir, killGraceMs);
+        this.escapeLookAtMs ??= this.now() + ESCAPE_LOOK_DELAY_MS;
         return;
+      }
       case 'adopt':
         this.adopted.set(command.pgid, command.dir);
         return;
@@ -124,9 +142,35 @@ export class ProcessHost {
     }
   }
 
-  /** The earliest deadline of a supervised directory (epoch ms); null when none is supervised. */
-  nextDeadlineMs(): number | null {
-    let next: number | null = null;
+  /**
+   * Ends the processes that escaped from the directories released since the last look (left the
+   * server's sessions: `escaped-processes.ts`), once that look is due. A directory supervised
+   * again meanwhile is left to its next release.
+   */
+  async endEscaped(): Promise<void> {
+    if (this.escapeLookAtMs === null || this.escapeLookAtMs > this.now()) return;
+    const released = new Map(this.released);
+    this.released.clear();
+    this.escapeLookAtMs = null;
+    const escaped = escapedProcesses({
+      serverPid: this.serverPid,
+      released: [...released.keys()],
+      supervised: [...this.deadlines.keys()],
+      hostGroups: new Set([...this.children.values()].flatMap((c) => c.pgid ?? [])),
+    });
+    await Promise.all(escaped.map(({ pid, released: dir }) => endProcess(pid, released.get(dir)!)));
+    for (const dir of released.keys()) {
+      const pids = escaped.filter((e) => e.released === dir).map((e) => e.pid);
+      if (pids.length > 0) this.send({ type: 'escaped', dir, pids }, () => undefined);
+    }
+  }
+
+  /**
+   * When the host has something to do next (epoch ms): the earliest deadline of a supervised
+   * directory, or the look for escaped processes; null when neither is pending.
+   */
+  nextDueMs(): number | null {
+    let next = this.escapeLookAtMs;
     for (const { killAtMs } of this.deadlines.values()) {
       if (next === null || killAtMs < next) next = killAtMs;
     }
@@ -156,11 +200,13 @@ export class ProcessHost {
 
   /**
    * The server is gone: end every child, those being stopped and adopted too (an adopted group
-   * that is gone is not: its directory may be another's now), and every marked process.
+   * that is gone is not: its directory may be another's now), and every marked process, those of
+   * directories released since the last look for escaped processes too.
    */
   async shutdown(killGraceMs: number): Promise<void> {
     const dirs = new Set([...this.children.values()].map((c) => c.dir));
     for (const dir of this.deadlines.keys()) dirs.add(dir);
+    for (const dir of this.released.keys()) dirs.add(dir);
     for (const dir of this.stopping.values()) dirs.add(dir);
     for (const [pgid, dir] of this.adopted) {
       if (isProcessGroupAlive(pgid)) dirs.add(dir);
