@@ -463,22 +463,28 @@ export class TestRunnerService {
     if (fileStatus === 'passed' && NO_TESTS_RAN.test(r.output)) {
       return [fileCase('error', 'No tests were found in this file.\n')];
     }
+    // Stopped by the time budget, a tool may or may not get to write its report, and reports the
+    // test it was running as failed (cancelled) or not at all: the file's own case says so, the
+    // same whichever way it went.
+    const stopped = r.timedOut
+      ? `The test command ${describeEnd(r)}: a test it had not finished by then is reported failed or not at all.\n`
+      : null;
     const report =
       invocation.junitPath === null
         ? null
         : await readChildFileAsync(invocation.junitPath, MAX_REPORT_BYTES);
-    if (report === null) return [fileCase(fileStatus)];
+    if (report === null) return [fileCase(fileStatus, stopped ?? '')];
     let parsed;
     try {
       parsed = parseJunitXml(report);
     } catch {
-      return [fileCase(fileStatus)];
+      return [fileCase(fileStatus, stopped ?? '')];
     }
     if (parsed.length === 0) {
       return [
         fileCase(
           fileStatus === 'passed' ? 'error' : fileStatus,
-          'No tests were found in this file.\n',
+          stopped ?? 'No tests were found in this file.\n',
         ),
       ];
     }
@@ -490,7 +496,9 @@ export class TestRunnerService {
       output: cap(c.output !== '' || c.status === 'passed' ? c.output : r.output, max),
     }));
     const anyFailed = cases.some((c) => c.status === 'failed' || c.status === 'error');
-    if (fileStatus !== 'passed' && !anyFailed) {
+    if (stopped !== null) {
+      cases.push(fileCase('error', stopped));
+    } else if (fileStatus !== 'passed' && !anyFailed) {
       cases.push(
         fileCase(
           'error',
