@@ -49,14 +49,19 @@ export async function measureBatch(
   isolation: 'worktree' | 'none',
 ): Promise<BatchResult> {
   const serverPid = bench.server.child.pid!;
-  const hostPid = bench.server.hostPid()!;
-  // Without a helper the host starts the children (Node's spawn): they count with the host's.
-  const helperPid = bench.server.helperPid();
-  const times = () => ({
-    server: cpuTimes(serverPid),
-    host: cpuTimes(hostPid),
-    helper: helperPid === null ? NO_TIMES : cpuTimes(helperPid),
-  });
+  // The process host and the spawn helper start with the first task that needs them: one that
+  // starts during the batch (no warm-up) counts all its CPU. Without a helper the host starts the
+  // children (Node's spawn): they count with the host's.
+  const times = () => {
+    const hostPid = bench.server.hostPid();
+    const helperPid = bench.server.helperPid();
+    return {
+      server: cpuTimes(serverPid),
+      host: hostPid === null ? NO_TIMES : cpuTimes(hostPid),
+      helper: helperPid === null ? NO_TIMES : cpuTimes(helperPid),
+      spawnHelper: helperPid !== null,
+    };
+  };
   const sessions = await bench.sessions(tasks, isolation);
   const before = times();
   const statuses = await bench.waitTerminal(await bench.submit(sessions, TASK_DESCRIPTION));
@@ -65,7 +70,7 @@ export async function measureBatch(
   return {
     tasks,
     completed: [...statuses.values()].filter((s) => s === 'COMPLETED').length,
-    spawnHelper: helperPid !== null,
+    spawnHelper: after.spawnHelper,
     serverMs: spent((t) => t.server.selfMs),
     hostMs: spent((t) => t.host.selfMs + t.helper.selfMs),
     childrenMs: spent((t) => t.host.childrenMs + t.helper.childrenMs),
