@@ -28,9 +28,9 @@ export {
   isProcessGroupAlive,
   killProcessGroup,
   liveGroupMembers,
-  processesMarkedWith,
   SpawnError,
 } from 'src/process/process-group';
+export { processesMarkedWith } from 'src/process/server-processes';
 export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
 export {
   currentProcess,

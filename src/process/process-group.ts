@@ -101,10 +101,10 @@ export function processStat(
   };
 }
 
-const isZombie = (state: string): boolean => state === 'Z' || state === 'X';
+export const isZombie = (state: string): boolean => state === 'Z' || state === 'X';
 
 /** The pids in /proc (as its entries name them), or null when /proc cannot be listed. */
-function procPids(): string[] | null {
+export function procPids(): string[] | null {
   try {
     return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   } catch {
@@ -157,100 +157,9 @@ export function groupWorksIn(pgid: number, dir: string): boolean {
   return false;
 }
 
-/** Environment variable that marks every child with the directory it works in. */
-const WORK_DIR_MARKER = 'CTA_WORK_DIR';
-/** Environment variable that marks every child with the pid of the server that started it. */
-const SERVER_PID_MARKER = 'CTA_SERVER_PID';
-
-/** The marks (`processesMarkedWith`) of a child working in `dir` for the server `serverPid`. */
-export function childMarks(dir: string, serverPid: number): Record<string, string> {
-  return { [WORK_DIR_MARKER]: dir, [SERVER_PID_MARKER]: String(serverPid) };
-}
-
-/**
- * Pids of live processes marked (`childMarks`) by server `serverPid` with `dir` or a directory
- * under it: the children of one task carry the directory they work in, so the ones that left their
- * process group (`setsid`) are found too; and the server's pid, so that what another server (or
- * another installation) started in the same directory is not. Only processes whose environment
- * this process may read are seen.
- */
-export function processesMarkedWith(dir: string, serverPid: number): number[] {
-  return markedProcesses(serverPid)
-    .filter((marked) => isAtOrUnder(marked.dir, dir))
-    .map((marked) => marked.pid);
-}
-
-/**
- * The live processes marked (`childMarks`) by server `serverPid`, each with the directory it is
- * marked with: one look at the environment of every process this process may read.
- */
-export function markedProcesses(serverPid: number): { pid: number; dir: string }[] {
-  const dirMarker = Buffer.from(`${WORK_DIR_MARKER}=`);
-  const serverMarker = Buffer.from(`${SERVER_PID_MARKER}=`);
-  const found: { pid: number; dir: string }[] = [];
-  for (const entry of procPids() ?? []) {
-    if (Number(entry) === process.pid) continue;
-    let environ: Buffer;
-    try {
-      environ = readFileSync(`/proc/${entry}/environ`);
-    } catch {
-      continue;
-    }
-    const dir = markerValue(environ, dirMarker);
-    if (
-      dir !== null &&
-      markerValue(environ, serverMarker) === String(serverPid) &&
-      isProcessAlive(Number(entry))
-    ) {
-      found.push({ pid: Number(entry), dir });
-    }
-  }
-  return found;
-}
-
-/** The value of the `name=` entry (`marker`) of a NUL-separated environment, or null. */
-function markerValue(environ: Buffer, marker: Buffer): string | null {
-  for (let at = environ.indexOf(marker); at !== -1; at = environ.indexOf(marker, at + 1)) {
-    if (at !== 0 && environ[at - 1] !== 0) continue;
-    const end = environ.indexOf(0, at);
-    return environ.toString('utf8', at + marker.length, end === -1 ? environ.length : end);
-  }
-  return null;
-}
-
 /** True when `path` is `dir` or lies under it. */
 export function isAtOrUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-}
-
-/**
- * The process groups, in the sessions that the server `serverPid`'s own spawn helpers lead (its
- * children, other than this process, that lead a session of their own), of the live processes
- * working at or under `dir`: the children the server started itself that its process host may
- * not have been told of yet (`local-children.ts`), found without their directory marker.
- */
-export function helperGroupsWorkingIn(serverPid: number, dir: string): number[] {
-  const live = (procPids() ?? []).flatMap((entry) => {
-    const stat = processStat(entry);
-    return stat === null || isZombie(stat.state) ? [] : [{ pid: Number(entry), ...stat }];
-  });
-  const helperSessions = new Set(
-    live
-      .filter((p) => p.ppid === serverPid && p.session === p.pid && p.pid !== process.pid)
-      .map((p) => p.pid),
-  );
-  const groups = new Set<number>();
-  for (const p of live) {
-    if (p.pid === p.session || !helperSessions.has(p.session)) continue;
-    let cwd: string;
-    try {
-      cwd = readlinkSync(`/proc/${p.pid}/cwd`);
-    } catch {
-      continue;
-    }
-    if (isAtOrUnder(cwd, dir)) groups.add(p.pgrp);
-  }
-  return [...groups];
 }
 
 /**

@@ -221,7 +221,7 @@ export class ProcessLauncher implements OnModuleDestroy {
     }
     if (event.type === 'escaped') {
       this.logger.warn(
-        `${event.pids.length} process(es) started in ${event.dir} left their process group and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
+        `${event.pids.length} process(es) started in ${event.dir} left the server's sessions and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
       );
       return;
     }

@@ -2,12 +2,8 @@ import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  helperGroupsWorkingIn,
-  isProcessAlive,
-  isProcessGroupAlive,
-  processStat,
-} from 'src/process/process-group';
+import { isProcessAlive, isProcessGroupAlive, processStat } from 'src/process/process-group';
+import { helperGroupsWorkingIn } from 'src/process/server-processes';
 import { goneGroups } from 'src/process/gone-groups';
 import { HelperChild, SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 

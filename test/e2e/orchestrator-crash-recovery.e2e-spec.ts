@@ -3,12 +3,8 @@ import type { App } from 'supertest/types';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  isProcessAlive,
-  isProcessGroupAlive,
-  liveGroupMembers,
-  processesMarkedWith,
-} from 'src/process/process-group';
+import { isProcessAlive, isProcessGroupAlive, liveGroupMembers } from 'src/process/process-group';
+import { processesMarkedWith } from 'src/process/server-processes';
 import { currentProcess } from 'src/process/process-identity';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
 import {

@@ -18,8 +18,9 @@ import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
  */
 
 /**
- * The longest the host waits between two looks at its deadlines while it supervises a directory:
- * they are epoch times, and should the wall clock jump ahead a deadline is met this late at most.
+ * The longest the host waits between two looks at its deadlines (and at when to look for escaped
+ * processes) while it has one: they are epoch times, and should the wall clock jump ahead one is
+ * met this late at most.
  */
 const DEADLINE_CHECK_MAX_MS = 500;
 /** How often groups being stopped, and adopted ones, whose leader is gone are forgotten. */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ESCAPE_LOOK_DELAY_MS, ProcessHost } from 'src/process/host/process-host';
 import { NO_ISOLATION } from 'src/process/child-isolation';
-import { isProcessAlive } from 'src/process/process-group';
+import { isProcessAlive, processStat } from 'src/process/process-group';
+import { SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
 /**
  * The process host with real child processes: it forwards what they print, marks them with their
@@ -65,10 +66,13 @@ describe('ProcessHost', () => {
   });
   /** Processes a test started that the host must not end: ended after the test. */
   const strays: ChildProcess[] = [];
+  /** Directories a test made beside `dir`: removed after it. */
+  const extraDirs: string[] = [];
   afterEach(async () => {
     await host.shutdown(200);
     for (const stray of strays.splice(0)) stray.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    for (const extra of [dir, ...extraDirs.splice(0)])
+      rmSync(extra, { recursive: true, force: true });
   });
 
   it("runs a child, forwards its output and exit, and marks it with its directory and the server's pid", async () => {
@@ -173,6 +177,7 @@ describe('ProcessHost', () => {
     // task's release.
     const again = `${dir}-again`;
     mkdirSync(again);
+    extraDirs.push(again);
     const stays = await spawnEscaping(2, again);
 
     for (const d of [dir, again]) {
@@ -199,7 +204,53 @@ describe('ProcessHost', () => {
     host.handle({ type: 'release', dir: again });
     await host.shutdown(200);
     expect(isProcessAlive(stays)).toBe(false);
-    rmSync(again, { recursive: true, force: true });
+  });
+
+  it("leaves a child in a spawn helper's session after a release, and ends a marked process whose parent is the server (an orphan where the server is PID 1)", async () => {
+    const helper = new SpawnHelper(spawnHelperPath()!, { ownSession: true, nice: 0 });
+    const viaHelper = new ProcessHost(
+      (event, sent) => {
+        events.push(event);
+        sent();
+      },
+      { now: () => now, spawnHelper: helper },
+    );
+    try {
+      viaHelper.handle({
+        type: 'spawn',
+        id: 7,
+        command: process.execPath,
+        args: ['-e', 'setInterval(() => {}, 1000)'],
+        cwd: dir,
+        env,
+        killGraceMs: 200,
+        isolation: NO_ISOLATION,
+      });
+      await eventually(() => pidOf(7) > 0, 'the child to start');
+      expect(processStat(pidOf(7))?.session).not.toBe(processStat('self')?.session);
+      // Marked by this server, in a session of its own, its parent the server.
+      const orphan = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+        cwd: dir,
+        detached: true,
+        stdio: 'ignore',
+        env: { CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.pid) },
+      });
+      strays.push(orphan);
+      await eventually(() => processStat(orphan.pid!)?.session === orphan.pid, 'its setsid');
+
+      viaHelper.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+      viaHelper.handle({ type: 'release', dir });
+      now += ESCAPE_LOOK_DELAY_MS;
+      await viaHelper.endEscaped();
+      expect(isProcessAlive(pidOf(7))).toBe(true);
+      expect(isProcessAlive(orphan.pid!)).toBe(false);
+      expect(events.filter((e) => e.type === 'escaped')).toEqual([
+        { type: 'escaped', dir, pids: [orphan.pid] },
+      ]);
+    } finally {
+      await viaHelper.shutdown(200);
+      helper.stop();
+    }
   });
 
   it("ends the processes in and under a directory whose deadline passed, those that left their group too, not another server's", async () => {

@@ -2,24 +2,27 @@ import { BehaviorSubject, Subscription } from 'rxjs';
 import { escapedProcesses } from 'src/process/host/escaped-processes';
 import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import {
-  childMarks,
   endProcess,
-  helperGroupsWorkingIn,
   isAtOrUnder,
   isProcessAlive,
   isProcessGroupAlive,
   killProcessGroup,
-  processesMarkedWith,
   runProcess,
   SpawnError,
 } from 'src/process/process-group';
+import {
+  childMarks,
+  helperGroupsWorkingIn,
+  processesMarkedWith,
+} from 'src/process/server-processes';
 import type { SpawnHelper } from 'src/process/spawn-helper';
 
 /** Output bytes sent to the server but not yet handed to the channel before children are paused. */
 const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 /**
- * How long after a directory is released the host looks for processes that escaped from it
- * (`escaped-processes.ts`): the releases of that time share one look through /proc.
+ * How long after a directory is released the host looks, at the latest, for processes that
+ * escaped from it (`escaped-processes.ts`): the releases of that time share one look through
+ * /proc, due this long after the first of them.
  */
 export const ESCAPE_LOOK_DELAY_MS = 2000;
 
@@ -63,7 +66,7 @@ export interface ProcessHostOptions {
  *   reads slowly or not at all), the children are paused until it catches up.
  * - `adopt` tells it of a group the server started itself (`local-children.ts`): its directory's
  *   deadline and the server's going away end it too.
- * - `release` (the task let go of its directory) is followed, ESCAPE_LOOK_DELAY_MS later, by a
+ * - `release` (the task let go of its directory) is followed, within ESCAPE_LOOK_DELAY_MS, by a
  *   look for the processes marked with the directory that left the server's sessions (`setsid`):
  *   they are ended (`escaped-processes.ts`), so a daemon the agent or a test started does not
  *   outlive its task.
@@ -156,11 +159,17 @@ export class ProcessHost {
       serverPid: this.serverPid,
       released: [...released.keys()],
       supervised: [...this.deadlines.keys()],
-      hostGroups: new Set([...this.children.values()].flatMap((c) => c.pgid ?? [])),
+      hostGroups: new Set([
+        ...[...this.children.values()].flatMap((c) => c.pgid ?? []),
+        ...this.stopping.keys(),
+        ...this.adopted.keys(),
+      ]),
     });
-    await Promise.all(escaped.map(({ pid, released: dir }) => endProcess(pid, released.get(dir)!)));
+    await Promise.all(
+      escaped.map(({ pid, dir }) => endProcess(pid, released.get(dir) ?? SHUTDOWN_GRACE_MS)),
+    );
     for (const dir of released.keys()) {
-      const pids = escaped.filter((e) => e.released === dir).map((e) => e.pid);
+      const pids = escaped.filter((e) => e.dir === dir).map((e) => e.pid);
       if (pids.length > 0) this.send({ type: 'escaped', dir, pids }, () => undefined);
     }
   }
