@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { lastValueFrom, map, tap, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
-import { ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
+import { isProcessAlive, ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
 import { sessionNiceOf } from 'src/process/session-nice';
 import * as spawnHelper from 'src/process/spawn-helper';
@@ -250,6 +250,36 @@ describe('ProcessLauncher', () => {
         launcher.supervise(dir, Date.now(), 200);
       }),
   );
+
+  it('has a host forked again (the last one died) end, on release, a process that left the group of a child of the directory', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+    const released = new ProcessLauncher();
+    let escaped = 0;
+    try {
+      const escaping = [
+        "const { spawn } = require('child_process');",
+        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
+        'console.log(g.pid);',
+        'g.unref();',
+      ].join('\n');
+      released.supervise(dir, Date.now() + 600_000, 200);
+      const events = await lastValueFrom(
+        released.run({ ...nodeScript(escaping), cwd: dir }).pipe(toArray()),
+      );
+      escaped = Number(stdoutOf(events));
+      expect(escaped).toBeGreaterThan(0);
+      const first = (released as unknown as { host: ChildProcess }).host;
+      first.kill('SIGKILL');
+      await once(first, 'exit');
+      expect(isProcessAlive(escaped)).toBe(true);
+      released.release(dir);
+      await until(() => !isProcessAlive(escaped));
+    } finally {
+      if (escaped > 0 && isProcessAlive(escaped)) process.kill(escaped, 'SIGKILL');
+      await released.onModuleDestroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("has the host end a directory's child when a deadline to come is due, without further word, and not at one renewed before it came", () =>
     expectHostToEndSleeper(false, async (launcher, dir, exited) => {

@@ -117,10 +117,12 @@ export class ProcessLauncher implements OnModuleDestroy {
 
   /**
    * `dir` is not supervised any more: the host then ends its processes that left the server's
-   * sessions (`host/escaped-processes.ts`).
+   * sessions (`host/escaped-processes.ts`). Should the host have died meanwhile, a new one is
+   * forked for that: the processes of `dir` that were in the dead host's session are not in the
+   * server's sessions any more, and end too.
    */
   release(dir: string): void {
-    if (this.host !== null) this.sendCommand({ type: 'release', dir });
+    this.sendCommand({ type: 'release', dir });
   }
 
   /**
