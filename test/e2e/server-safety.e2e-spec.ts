@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { copyFixtureProject, FAKE_CLAUDE, fakeScript } from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
+import { isProcessAlive } from 'src/process/process-group';
 import {
   createdKey,
   killServer,
@@ -192,7 +193,7 @@ describe('server safety (the built server as a process)', () => {
     expect(rows[2].target_id).toBe(id);
   });
 
-  it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id', async () => {
+  it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process that outlived its task is named', async () => {
     const admin = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
     const projects = path.join(cwd, 'projects');
     fs.mkdirSync(projects);
@@ -231,7 +232,7 @@ describe('server safety (the built server as a process)', () => {
       method: 'POST',
       body: JSON.stringify({
         session_id: session.body.id,
-        description: `Lingers after its result. ${fakeScript('linger', 'write-tests lang=node')}`,
+        description: `Lingers after its result. ${fakeScript('linger escape=yes', 'write-tests lang=node')}`,
       }),
     });
     const gone = await fetchJson(`${url}/api/v1/sessions`, admin, {
@@ -251,6 +252,22 @@ describe('server safety (the built server as a process)', () => {
     });
     expect(await statusOf(task.body.id)).toMatchObject({ status: 'COMPLETED' });
     expect(await statusOf(doomed.body.id)).toMatchObject({ status_reason: 'project_unavailable' });
+    // The agent's process that left its group, ended once the run let go of its workspace, and
+    // named in a warning.
+    const details = await fetchJson(`${url}/api/v1/tasks/${String(task.body.id)}`, admin);
+    const escaped = /ESCAPED (\d+)/.exec(JSON.stringify(details.body.interactions))?.[1];
+    expect(escaped).toBeDefined();
+    await eventually('the escaped process to be ended', () =>
+      logLines(run).some(
+        (l) =>
+          l.level === 'warn' &&
+          l.context === 'ProcessLauncher' &&
+          String(l.msg).includes(
+            `outlived their task's run: the process host ended them (pids ${escaped})`,
+          ),
+      ),
+    );
+    expect(isProcessAlive(Number(escaped))).toBe(false);
     run.child.kill('SIGTERM');
     await run.exited;
 
