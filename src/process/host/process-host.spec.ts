@@ -163,16 +163,25 @@ describe('ProcessHost', () => {
     return Number(output(id));
   };
 
+  /**
+   * A process in a session of its own marked as a child of server `serverPid` working in `cwd`,
+   * started by the test (not by the host); killed after it.
+   */
+  const markedStray = (cwd: string, serverPid: number): ChildProcess => {
+    const stray = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      cwd,
+      detached: true,
+      stdio: 'ignore',
+      env: { CTA_WORK_DIR: cwd, CTA_SERVER_PID: String(serverPid) },
+    });
+    strays.push(stray);
+    return stray;
+  };
+
   it("ends, after a release, the processes that escaped from the directory; not the server's running children, nor a directory supervised again, nor another server's", async () => {
     const escaped = await spawnEscaping(1, dir);
     // Marked with the same directory by another server (its pid): not this host's to end.
-    const othersChild = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-      cwd: dir,
-      detached: true,
-      stdio: 'ignore',
-      env: { CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.ppid) },
-    });
-    strays.push(othersChild);
+    const othersChild = markedStray(dir, process.ppid);
     // Released, then claimed by another task at once: its escaped process is left to that
     // task's release.
     const again = `${dir}-again`;
@@ -229,13 +238,7 @@ describe('ProcessHost', () => {
       await eventually(() => pidOf(7) > 0, 'the child to start');
       expect(processStat(pidOf(7))?.session).not.toBe(processStat('self')?.session);
       // Marked by this server, in a session of its own, its parent the server.
-      const orphan = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-        cwd: dir,
-        detached: true,
-        stdio: 'ignore',
-        env: { CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.pid) },
-      });
-      strays.push(orphan);
+      const orphan = markedStray(dir, process.pid);
       await eventually(() => processStat(orphan.pid!)?.session === orphan.pid, 'its setsid');
 
       viaHelper.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
@@ -258,29 +261,13 @@ describe('ProcessHost', () => {
     // a session of its own (setsid): outside the child's group.
     const app = join(dir, 'app');
     mkdirSync(app);
-    spawn(
-      4,
-      [
-        "const { spawn } = require('child_process');",
-        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
-        'console.log(g.pid);',
-        'setInterval(() => {}, 1000);',
-      ].join('\n'),
-      app,
-    );
-    await eventually(() => /^\d+\n$/.test(output(4)), 'the grandchild to start');
-    const escaped = Number(output(4));
+    const escaped = await spawnEscaping(4, app);
     // Marked with the same directory by another server (its pid): not this host's to end.
-    const othersChild = nodeSpawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-      cwd: app,
-      detached: true,
-      stdio: 'ignore',
-      env: { CTA_WORK_DIR: app, CTA_SERVER_PID: String(process.ppid) },
-    });
-    strays.push(othersChild);
+    const othersChild = markedStray(app, process.ppid);
     // A directory whose name merely starts with the supervised one's is another directory.
     const other = `${dir}-other`;
     mkdirSync(other);
+    extraDirs.push(other);
     spawn(5, 'setInterval(() => {}, 1000)', other);
     await eventually(() => pidOf(5) > 0, 'the other child to start');
 
@@ -308,7 +295,6 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(pidOf(5))).toBe(true);
     await host.shutdown(200);
     expect(isProcessAlive(pidOf(5))).toBe(false);
-    rmSync(other, { recursive: true, force: true });
   });
 
   it('ends an adopted group (one it did not start, unmarked) with its directory, and forgets it once its leader is gone', async () => {
