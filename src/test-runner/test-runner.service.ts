@@ -449,7 +449,10 @@ export class TestRunnerService {
     });
   }
 
-  /** Per-case results from the JUnit report when there is one, else one case for the file. */
+  /**
+   * Per-case results from the JUnit report when there is one, else one case for the file; a file
+   * stopped by the time budget also gets a case of its own in `error` that says so.
+   */
   private async casesFor(invocation: FileInvocation, r: CommandResult): Promise<TestCaseResult[]> {
     const max = this.config.TEST_OUTPUT_MAX_BYTES;
     const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
