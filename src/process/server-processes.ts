@@ -21,6 +21,9 @@ import {
 const WORK_DIR_MARKER = 'CTA_WORK_DIR';
 /** Environment variable that marks every child with the pid of the server that started it. */
 const SERVER_PID_MARKER = 'CTA_SERVER_PID';
+/** The two marks' entries as they start in an environment (`name=`), looked for in /proc. */
+const WORK_DIR_ENTRY = Buffer.from(`${WORK_DIR_MARKER}=`);
+const SERVER_PID_ENTRY = Buffer.from(`${SERVER_PID_MARKER}=`);
 
 /** The marks (`processesMarkedWith`) of a child working in `dir` for the server `serverPid`. */
 export function childMarks(dir: string, serverPid: number): Record<string, string> {
@@ -47,17 +50,16 @@ export function markedProcesses(
   serverPid: number,
   wanted: (dir: string) => boolean,
 ): { pid: number; dir: string }[] {
-  const dirMarker = Buffer.from(`${WORK_DIR_MARKER}=`);
-  const serverMarker = Buffer.from(`${SERVER_PID_MARKER}=`);
   const found: { pid: number; dir: string }[] = [];
   for (const entry of procPids() ?? []) {
     if (Number(entry) === process.pid) continue;
     const environ = environOf(entry);
-    const dir = environ === null ? null : markerValue(environ, dirMarker);
+    if (environ === null) continue;
+    const dir = markerValue(environ, WORK_DIR_ENTRY);
     if (
       dir !== null &&
       wanted(dir) &&
-      markerValue(environ!, serverMarker) === String(serverPid) &&
+      markerValue(environ, SERVER_PID_ENTRY) === String(serverPid) &&
       isProcessAlive(Number(entry))
     ) {
       found.push({ pid: Number(entry), dir });
@@ -83,10 +85,7 @@ function leadsHelperSession(
 ): boolean {
   if (isZombie(stat.state) || stat.ppid !== serverPid || stat.session !== pid) return false;
   const environ = environOf(pid);
-  return (
-    environ !== null &&
-    markerValue(environ, Buffer.from(`${SERVER_PID_MARKER}=`)) !== String(serverPid)
-  );
+  return environ !== null && markerValue(environ, SERVER_PID_ENTRY) !== String(serverPid);
 }
 
 /**
@@ -128,12 +127,12 @@ function environOf(pid: string | number): Buffer | null {
   }
 }
 
-/** The value of the `name=` entry (`marker`) of a NUL-separated environment, or null. */
-function markerValue(environ: Buffer, marker: Buffer): string | null {
-  for (let at = environ.indexOf(marker); at !== -1; at = environ.indexOf(marker, at + 1)) {
+/** The value of the entry that starts with `entry` (`name=`) in a NUL-separated environment. */
+function markerValue(environ: Buffer, entry: Buffer): string | null {
+  for (let at = environ.indexOf(entry); at !== -1; at = environ.indexOf(entry, at + 1)) {
     if (at !== 0 && environ[at - 1] !== 0) continue;
     const end = environ.indexOf(0, at);
-    return environ.toString('utf8', at + marker.length, end === -1 ? environ.length : end);
+    return environ.toString('utf8', at + entry.length, end === -1 ? environ.length : end);
   }
   return null;
 }

@@ -123,10 +123,11 @@ const RELEASED = { ...OWNERLESS, runningProjectKey: null } as const;
  * A write that fails with a transient database error (a dropped connection, a lock wait timeout,
  * a deadlock, SQLite busy) is tried again with backoff for up to half the lease; if the database
  * stays away the error is thrown, and the run stops without failing its task (and puts it back in
- * the queue once a write gets through, else it resumes once the lease ran out). A status change whose first try did land although its answer was lost is
- * recognised when the retry finds the task already in the new status (its records, stored, are
- * then not published: the live streams read them from the table, the metrics miss them). A record
- * whose answer was lost can, rarely, be stored twice.
+ * the queue once a write gets through, else it resumes once the lease ran out). A status change
+ * whose first try did land although its answer was lost is recognised when the retry finds the
+ * task already in the new status (its records, stored, are then not published: the live streams
+ * read them from the table, the metrics miss them). A record whose answer was lost can, rarely,
+ * be stored twice.
  */
 @Injectable()
 export class TaskEventLog {

@@ -1,7 +1,8 @@
 /**
  * What one look for escaped processes costs the process host (`src/process/host/
- * escaped-processes.ts`): the environment of every process on the machine read from /proc, and
- * the session of each one marked by the server. The host makes one such look at most every
+ * escaped-processes.ts`): the environment of every process on the machine read from /proc. No
+ * process here is marked with the directory looked at, so this is the scan alone; each marked
+ * process in a released directory adds a few reads of /proc (its session, its session's leader). The host makes one such look at most every
  * ESCAPE_LOOK_DELAY_MS (2 s) while tasks end, for all the directories released in that time.
  *
  * Each figure is this process's CPU time (user + system) over `looks` looks, one after the

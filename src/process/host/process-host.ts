@@ -166,12 +166,13 @@ export class ProcessHost {
       ]),
     });
     await Promise.all(
-      escaped.map(({ pid, dir }) => endProcess(pid, released.get(dir) ?? SHUTDOWN_GRACE_MS)),
+      [...released].map(async ([dir, killGraceMs]) => {
+        const pids = escaped.filter((e) => e.dir === dir).map((e) => e.pid);
+        if (pids.length === 0) return;
+        await Promise.all(pids.map((pid) => endProcess(pid, killGraceMs)));
+        this.send({ type: 'escaped', dir, pids }, () => undefined);
+      }),
     );
-    for (const dir of released.keys()) {
-      const pids = escaped.filter((e) => e.dir === dir).map((e) => e.pid);
-      if (pids.length > 0) this.send({ type: 'escaped', dir, pids }, () => undefined);
-    }
   }
 
   /**
