@@ -5,12 +5,7 @@ export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';
 export { TestRunnerModule } from 'src/test-runner/test-runner.module';
 export { TestRunnerService, UnsafeTestFileError } from 'src/test-runner/test-runner.service';
-export type {
-  TestCaseResult,
-  TestCaseStatus,
-  TestRunEvent,
-  TestRunReport,
-  TestSetup,
-} from 'src/test-runner/test-runner.service';
+export type { TestCaseResult, TestCaseStatus } from 'src/test-runner/test-case-results';
+export type { TestRunEvent, TestRunReport, TestSetup } from 'src/test-runner/test-runner.service';
 export { summarizeTestOutput } from 'src/test-runner/test-output-summary';
 export type { TestOutputSummary } from 'src/test-runner/test-output-summary';

@@ -23,12 +23,17 @@ import {
   checkWorkingDirectory,
 } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
-import { parseJunitXml } from 'src/test-runner/junit-report';
-import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
+import {
+  capOutput,
+  casesForFile,
+  describeEnd,
+  statusOf,
+  TestCaseResult,
+} from 'src/test-runner/test-case-results';
+import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import {
   argvForFile,
   detectTestCommand,
-  FileInvocation,
   planForFiles,
   planFromCommand,
   TestCommandPlan,
@@ -36,18 +41,6 @@ import {
 import { ProjectSnapshot, TestFileFinder } from 'src/test-runner/test-file-finder';
 import { TestRunSlots } from 'src/test-runner/test-run-slots';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
-
-export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
-
-/** One stored test result (a `TestCase` row). */
-export interface TestCaseResult {
-  name: string;
-  filePath: string | null;
-  status: TestCaseStatus;
-  durationMs: number;
-  /** Capped at `TEST_OUTPUT_MAX_BYTES`. */
-  output: string;
-}
 
 export interface TestRunReport {
   kind: 'generated' | 'regression';
@@ -95,24 +88,6 @@ export function reportOnly(): OperatorFunction<TestRunEvent, TestRunReport> {
     );
 }
 
-function cap(text: string, maxBytes: number): string {
-  const buffer = new BoundedBuffer(Math.max(2, maxBytes));
-  buffer.push(Buffer.from(text, 'utf8'));
-  return buffer.toString();
-}
-
-function statusOf(result: CommandResult): TestCaseStatus {
-  if (result.timedOut || result.spawnError !== null || result.exitCode === null) return 'error';
-  return result.exitCode === 0 ? 'passed' : 'failed';
-}
-
-function describeEnd(result: CommandResult): string {
-  if (result.timedOut) return `timed out after ${result.durationMs} ms`;
-  if (result.spawnError !== null) return `could not start (${result.spawnError})`;
-  if (result.exitCode === null) return `killed by ${result.signal ?? 'a signal'}`;
-  return `exit code ${result.exitCode}`;
-}
-
 function isOutside(rel: string): boolean {
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
@@ -136,9 +111,6 @@ export class UnsafeTestFileError extends Error {
     this.name = 'UnsafeTestFileError';
   }
 }
-
-/** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
-const NO_TESTS_RAN = /^Ran 0 tests in/m;
 
 /** Most of a JUnit report read (the test command writes it, so it is bounded like its output). */
 const MAX_REPORT_BYTES = 16 * 1024 * 1024;
@@ -264,14 +236,17 @@ export class TestRunnerService {
               exitCode: r.exitCode,
               timedOut: r.timedOut,
               durationMs: r.durationMs,
-              output: cap(`$ ${formatCommandLine(argv)}  (${describeEnd(r)})\n${r.output}`, max),
+              output: capOutput(
+                `$ ${formatCommandLine(argv)}  (${describeEnd(r)})\n${r.output}`,
+                max,
+              ),
               cases: [
                 {
                   name: `regression: ${formatCommandLine(argv)}`,
                   filePath: null,
                   status,
                   durationMs: r.durationMs,
-                  output: cap(r.output, max),
+                  output: capOutput(r.output, max),
                 },
               ],
               passed: status === 'passed',
@@ -409,7 +384,11 @@ export class TestRunnerService {
                   timedOut: r.timedOut,
                   durationMs: r.durationMs,
                 });
-                cases.push(...(await this.casesFor(invocation, r)));
+                const junit =
+                  invocation.junitPath === null
+                    ? null
+                    : await readChildFileAsync(invocation.junitPath, MAX_REPORT_BYTES);
+                cases.push(...casesForFile(invocation.file, r, junit, max));
                 return null;
               }),
               filter((e): e is TestRunEvent => e !== null),
@@ -447,68 +426,5 @@ export class TestRunnerService {
         void removeReports();
       };
     });
-  }
-
-  /**
-   * Per-case results from the JUnit report when there is one, else one case for the file; a file
-   * stopped by the time budget also gets a case of its own in `error` that says so.
-   */
-  private async casesFor(invocation: FileInvocation, r: CommandResult): Promise<TestCaseResult[]> {
-    const max = this.config.TEST_OUTPUT_MAX_BYTES;
-    const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
-      name: invocation.file,
-      filePath: invocation.file,
-      status,
-      durationMs: r.durationMs,
-      output: cap(`${note}${r.output}`, max),
-    });
-    const fileStatus = statusOf(r);
-    if (fileStatus === 'passed' && NO_TESTS_RAN.test(r.output)) {
-      return [fileCase('error', 'No tests were found in this file.\n')];
-    }
-    // Stopped by the time budget, a tool may or may not get to write its report, and reports the
-    // test it was running as failed (cancelled) or not at all: the file's own case says so, the
-    // same whichever way it went.
-    const stopped = r.timedOut
-      ? `The test command ${describeEnd(r)}: a test it had not finished by then is reported failed or not at all.\n`
-      : null;
-    const report =
-      invocation.junitPath === null
-        ? null
-        : await readChildFileAsync(invocation.junitPath, MAX_REPORT_BYTES);
-    if (report === null) return [fileCase(fileStatus, stopped ?? '')];
-    let parsed;
-    try {
-      parsed = parseJunitXml(report);
-    } catch {
-      return [fileCase(fileStatus, stopped ?? '')];
-    }
-    if (parsed.length === 0) {
-      return [
-        fileCase(
-          fileStatus === 'passed' ? 'error' : fileStatus,
-          stopped ?? 'No tests were found in this file.\n',
-        ),
-      ];
-    }
-    const cases: TestCaseResult[] = parsed.map((c) => ({
-      name: c.name,
-      filePath: invocation.file,
-      status: c.status,
-      durationMs: c.durationMs,
-      output: cap(c.output !== '' || c.status === 'passed' ? c.output : r.output, max),
-    }));
-    const anyFailed = cases.some((c) => c.status === 'failed' || c.status === 'error');
-    if (stopped !== null) {
-      cases.push(fileCase('error', stopped));
-    } else if (fileStatus !== 'passed' && !anyFailed) {
-      cases.push(
-        fileCase(
-          'error',
-          `The test command ended with ${describeEnd(r)} although no test case failed.\n`,
-        ),
-      );
-    }
-    return cases;
   }
 }

@@ -1,0 +1,105 @@
+import { BoundedBuffer } from 'src/process';
+import { parseJunitXml } from 'src/test-runner/junit-report';
+import { CommandResult } from 'src/test-runner/test-command-runner';
+
+export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
+
+/** One stored test result (a `TestCase` row). */
+export interface TestCaseResult {
+  name: string;
+  filePath: string | null;
+  status: TestCaseStatus;
+  durationMs: number;
+  /** Capped at `TEST_OUTPUT_MAX_BYTES`. */
+  output: string;
+}
+
+/** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
+const NO_TESTS_RAN = /^Ran 0 tests in/m;
+
+/** `text` cut to `maxBytes` of UTF-8, head and tail kept, the cut marked. */
+export function capOutput(text: string, maxBytes: number): string {
+  const buffer = new BoundedBuffer(Math.max(2, maxBytes));
+  buffer.push(Buffer.from(text, 'utf8'));
+  return buffer.toString();
+}
+
+/** A command's own verdict: passed when it exited 0 in time. */
+export function statusOf(result: CommandResult): TestCaseStatus {
+  if (result.timedOut || result.spawnError !== null || result.exitCode === null) return 'error';
+  return result.exitCode === 0 ? 'passed' : 'failed';
+}
+
+/** How a command ended, for people: "exit code 1", "timed out after 5000 ms". */
+export function describeEnd(result: CommandResult): string {
+  if (result.timedOut) return `timed out after ${result.durationMs} ms`;
+  if (result.spawnError !== null) return `could not start (${result.spawnError})`;
+  if (result.exitCode === null) return `killed by ${result.signal ?? 'a signal'}`;
+  return `exit code ${result.exitCode}`;
+}
+
+/**
+ * The cases of one generated test file's run: per case from its JUnit `report` when there is a
+ * readable one, else one case for the file. A file whose command failed with no case failing gets
+ * a case in `error` saying so, and a file stopped by the time budget always gets one saying that:
+ * stopped, a tool may or may not get to write its report, and reports the test it was running as
+ * failed (cancelled) or not at all, so the file's own case tells the same whichever way it went.
+ */
+export function casesForFile(
+  file: string,
+  result: CommandResult,
+  report: string | null,
+  maxOutputBytes: number,
+): TestCaseResult[] {
+  const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
+    name: file,
+    filePath: file,
+    status,
+    durationMs: result.durationMs,
+    output: capOutput(`${note}${result.output}`, maxOutputBytes),
+  });
+  const fileStatus = statusOf(result);
+  if (fileStatus === 'passed' && NO_TESTS_RAN.test(result.output)) {
+    return [fileCase('error', 'No tests were found in this file.\n')];
+  }
+  const stopped = result.timedOut
+    ? `The test command ${describeEnd(result)}: a test it had not finished by then is reported failed or not at all.\n`
+    : null;
+  if (report === null) return [fileCase(fileStatus, stopped ?? '')];
+  let parsed;
+  try {
+    parsed = parseJunitXml(report);
+  } catch {
+    return [fileCase(fileStatus, stopped ?? '')];
+  }
+  if (parsed.length === 0) {
+    return [
+      fileCase(
+        fileStatus === 'passed' ? 'error' : fileStatus,
+        stopped ?? 'No tests were found in this file.\n',
+      ),
+    ];
+  }
+  const cases: TestCaseResult[] = parsed.map((c) => ({
+    name: c.name,
+    filePath: file,
+    status: c.status,
+    durationMs: c.durationMs,
+    output: capOutput(
+      c.output !== '' || c.status === 'passed' ? c.output : result.output,
+      maxOutputBytes,
+    ),
+  }));
+  const anyFailed = cases.some((c) => c.status === 'failed' || c.status === 'error');
+  if (stopped !== null) {
+    cases.push(fileCase('error', stopped));
+  } else if (fileStatus !== 'passed' && !anyFailed) {
+    cases.push(
+      fileCase(
+        'error',
+        `The test command ended with ${describeEnd(result)} although no test case failed.\n`,
+      ),
+    );
+  }
+  return cases;
+}
