@@ -54,7 +54,7 @@ interface Run {
  * passes unless renewed: the lease of the task working there (see the orchestrator's lease
  * renewal). It holds even while this process is frozen. If the host dies, the runs it carried end
  * as killed (`SIGKILL`) and the next run forks a new host. `release(dir)` lets go of it, and the
- * host ends, shortly after, what escaped from it (`setsid`).
+ * host ends, shortly after, what escaped from it (`setsid`, `setpgid`).
  */
 @Injectable()
 export class ProcessLauncher implements OnModuleDestroy {
@@ -223,7 +223,7 @@ export class ProcessLauncher implements OnModuleDestroy {
     }
     if (event.type === 'escaped') {
       this.logger.warn(
-        `${event.pids.length} process(es) started in ${event.dir} left the server's sessions and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
+        `${event.pids.length} process(es) started in ${event.dir} left their process groups and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
       );
       return;
     }

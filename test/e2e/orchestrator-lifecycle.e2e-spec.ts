@@ -200,7 +200,7 @@ const SCENARIOS = {
   },
   'background-job': {
     fixture: 'node-basic',
-    description: `Start a background job. ${fakeScript('linger escape=yes', 'write-tests lang=node')}`,
+    description: `Start background jobs. ${fakeScript('linger escape=both', 'write-tests lang=node')}`,
   },
   'not-logged-in': {
     fixture: 'node-basic',
@@ -607,19 +607,20 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect(readFileSync(join(r.workspace, 'src/double.js'), 'utf8')).toBe(DOUBLE_JS);
   });
 
-  it("a process the agent started outside its process group (setsid) is ended once the task's run is over", async () => {
+  it("processes the agent started outside its process group (setsid, setpgid) are ended once the task's run is over", async () => {
     const r = await run('background-job');
     expect(r.result.final).toMatchObject({ status: 'COMPLETED' });
     expectConsistentRun(r);
-    const escaped = /ESCAPED (\d+)/.exec(
-      byKind(r, 'assistant')
+    const escaped = [
+      ...byKind(r, 'assistant')
         .map((a) => a.content)
-        .join('\n'),
-    );
-    expect(escaped).not.toBeNull();
-    await eventually(
-      'the process host to end the escaped process',
-      () => !isProcessAlive(Number(escaped![1])),
+        .join('\n')
+        .matchAll(/ESCAPED (\d+)/g),
+    ].map((m) => Number(m[1]));
+    // One in a session of its own, one in a group of its own in the spawn helper's session.
+    expect(escaped).toHaveLength(2);
+    await eventually('the process host to end the escaped processes', () =>
+      escaped.every((pid) => !isProcessAlive(pid)),
     );
   });
 

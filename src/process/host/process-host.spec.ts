@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
 import { ESCAPE_LOOK_DELAY_MS, ProcessHost } from 'src/process/host/process-host';
 import { NO_ISOLATION } from 'src/process/child-isolation';
+import { findGroupLeader } from 'src/process/group-leader';
 import { isProcessAlive, processStat } from 'src/process/process-group';
 import { SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
 
@@ -253,6 +254,108 @@ describe('ProcessHost', () => {
     } finally {
       await viaHelper.shutdown(200);
       helper.stop();
+    }
+  });
+
+  /**
+   * Starts, through `through` as spawn `id` in `dir`, a shell that runs a job in a process group
+   * of its own in the shell's session (`set -m`: job control, setpgid) and exits; the job's pid.
+   */
+  const spawnJob = async (through: ProcessHost, id: number): Promise<number> => {
+    through.handle({
+      type: 'spawn',
+      id,
+      command: 'bash',
+      args: ['-c', 'set -m; sleep 600 & echo $!'],
+      cwd: dir,
+      env,
+      killGraceMs: 200,
+      isolation: NO_ISOLATION,
+    });
+    await eventually(() => ended(id), `spawn ${id}'s shell to end`);
+    const job = Number(output(id));
+    expect(processStat(job)?.pgrp).toBe(job);
+    return job;
+  };
+
+  it("ends, after a release, a process that left its group for another in a spawn helper's session; not the helper's running children", async () => {
+    const helper = new SpawnHelper(spawnHelperPath()!, { ownSession: true, nice: 0 });
+    const viaHelper = new ProcessHost(
+      (event, sent) => {
+        events.push(event);
+        sent();
+      },
+      { now: () => now, spawnHelper: helper },
+    );
+    try {
+      const job = await spawnJob(viaHelper, 8);
+      const helperSession = processStat(job)!.session;
+      // A child of the helper that the host was not told of (the server's own, `local-children.ts`).
+      const running = helper.spawn(
+        process.execPath,
+        'node',
+        ['-e', 'setInterval(() => {}, 1000)'],
+        {
+          cwd: dir,
+          env: { ...env, CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.pid) },
+          detached: false,
+          newGroup: true,
+        },
+      );
+      await eventually(() => running.pid !== undefined, 'the running child to start');
+      expect(processStat(running.pid!)?.session).toBe(helperSession);
+
+      viaHelper.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+      viaHelper.handle({ type: 'release', dir });
+      now += ESCAPE_LOOK_DELAY_MS;
+      await viaHelper.endEscaped();
+      expect(isProcessAlive(job)).toBe(false);
+      expect(isProcessAlive(running.pid!)).toBe(true);
+      expect(events.filter((e) => e.type === 'escaped')).toEqual([
+        { type: 'escaped', dir, pids: [job] },
+      ]);
+    } finally {
+      await viaHelper.shutdown(200);
+      helper.stop();
+    }
+  });
+
+  it("ends, after a release, a process that left its group for another in the host's own session (children under GNU timeout); not the host's running children", async () => {
+    const leader = findGroupLeader(process.env.PATH);
+    expect(leader).not.toBeNull();
+    const underTimeout = new ProcessHost(
+      (event, sent) => {
+        events.push(event);
+        sent();
+      },
+      { now: () => now, groupLeader: leader },
+    );
+    try {
+      const job = await spawnJob(underTimeout, 9);
+      expect(processStat(job)?.session).toBe(processStat('self')?.session);
+      underTimeout.handle({
+        type: 'spawn',
+        id: 10,
+        command: process.execPath,
+        args: ['-e', 'setInterval(() => {}, 1000)'],
+        cwd: dir,
+        env,
+        killGraceMs: 200,
+        isolation: NO_ISOLATION,
+      });
+      await eventually(() => pidOf(10) > 0, 'the running child to start');
+
+      underTimeout.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+      underTimeout.handle({ type: 'release', dir });
+      now += ESCAPE_LOOK_DELAY_MS;
+      await underTimeout.endEscaped();
+      expect(isProcessAlive(job)).toBe(false);
+      expect(isProcessAlive(pidOf(10))).toBe(true);
+      expect(events.filter((e) => e.type === 'escaped')).toEqual([
+        { type: 'escaped', dir, pids: [job] },
+      ]);
+    } finally {
+      await underTimeout.shutdown(200);
     }
   });
 

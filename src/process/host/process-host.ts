@@ -53,8 +53,8 @@ export interface ProcessHostOptions {
  *   group leader (GNU `timeout`) the children stay in the host's session, and so in its
  *   scheduling group, not the server's (`group-leader.ts`).
  * - Every child carries `CTA_WORK_DIR=<its cwd>` and `CTA_SERVER_PID=<the server's pid>` in its
- *   environment (`childMarks`), so processes that leave their group (`setsid`) can still be
- *   found, and only this server's.
+ *   environment (`childMarks`), so processes that leave their group (`setsid`, `setpgid`) can
+ *   still be found, and only this server's.
  * - `supervise` gives a directory a deadline: the server renews it with every lease renewal. When
  *   it passes (the server is frozen, stalled or cut off from the database), the host ends the
  *   directory's process groups and every process marked with it, on its own: so by the time the
@@ -67,8 +67,8 @@ export interface ProcessHostOptions {
  * - `adopt` tells it of a group the server started itself (`local-children.ts`): its directory's
  *   deadline and the server's going away end it too.
  * - `release` (the task let go of its directory) is followed, within ESCAPE_LOOK_DELAY_MS, by a
- *   look for the processes marked with the directory that left the server's sessions (`setsid`):
- *   they are ended (`escaped-processes.ts`), so a daemon the agent or a test started does not
+ *   look for the processes marked with the directory that left their process groups (`setsid`,
+ *   `setpgid`): they are ended (`escaped-processes.ts`), so a daemon the agent or a test started does not
  *   outlive its task.
  *
  * The server runs one in its own process as well, for the children it starts through its own
