@@ -9,14 +9,19 @@ import { isHelperSession, markedProcesses } from 'src/process/server-processes';
  * once a task has let go of its directory the process host looks for such processes there and ends
  * them (`ProcessHost`, on `release`).
  *
- * A process marked so is left alone while it is in a group the server runs: one of the host's
- * children's (those it runs, stops or was told of), or one led by a live child of the host or of a
- * spawn helper (`isHelperSession`), in a session of the server's own making (the host's, a spawn
- * helper's, or one that a child of the host leads: without a group leader each child leads a
- * session, `group-leader.ts`). Those are the server's running children, such as a `git` call for a
- * diff in a finished task's workspace, or the next task's work in a project that tasks share; a
- * process that left them is ended. Not found: one that dropped its marks (`env -i`).
+ * A process marked so is left alone while it is in a session of the server's own making (the
+ * host's, a spawn helper's (`isHelperSession`), or one that a child of the host leads: without a
+ * group leader each child leads a session, `group-leader.ts`) and runs under the server's running
+ * children: in a group the host knows of (those it runs, stops or was told of), below a live child
+ * of the host or of a spawn helper (its parents lead there), or in a group led by such a process.
+ * Those are the server's running children and what they run (a `git` call for a diff in a finished
+ * task's workspace, and a hook it runs with job control; the next task's work in a project that
+ * tasks share); a process that left them, whose parent died and left it to init, is ended. Not
+ * found: one that dropped its marks (`env -i`).
  */
+/** How far up its parents a process is followed to a child of the host or of a spawn helper. */
+const MAX_ANCESTORS = 64;
+
 export interface EscapeSearch {
   /** The server whose children these are (their `CTA_SERVER_PID`). */
   serverPid: number;
@@ -42,37 +47,45 @@ export function escapedProcesses(search: EscapeSearch): { pid: number; dir: stri
   );
   if (marked.length === 0) return [];
   const own = processStat('self');
-  const helperSessions = new Map<number, boolean>();
-  const isHelper = (session: number): boolean => {
-    let helper = helperSessions.get(session);
+  const helpers = new Map<number, boolean>();
+  const isHelper = (pid: number): boolean => {
+    let helper = helpers.get(pid);
     if (helper === undefined) {
-      helper = isHelperSession(session, serverPid);
-      helperSessions.set(session, helper);
+      helper = isHelperSession(pid, serverPid);
+      helpers.set(pid, helper);
     }
     return helper;
   };
   const ourSession = (session: number): boolean =>
     session === own?.session || hostGroups.has(session) || isHelper(session);
+  /** Whether `pid` is this host, a spawn helper, or a live process below one of them. */
+  const runsUnder = (pid: number): boolean => {
+    for (let depth = 0; pid > 1 && depth < MAX_ANCESTORS; depth += 1) {
+      if (pid === process.pid || isHelper(pid)) return true;
+      const stat = processStat(pid);
+      if (stat === null || isZombie(stat.state)) return false;
+      pid = stat.ppid;
+    }
+    return false;
+  };
   /**
-   * A group the server runs in one of its sessions: the session leader's own (the host's, a
-   * helper's before its child's `setpgid`, a host child's that leads its session), the host's,
-   * one of the host's children's, or one led by a live child of the host or of the helper.
+   * A group the server runs: the session leader's own (the host's, a helper's before its child's
+   * `setpgid`, a host child's that leads its session), the host's, one of the host's children's,
+   * or one led by a live process that runs under the host or a helper.
    */
   const runningGroup = (pgrp: number, session: number): boolean => {
     if (pgrp === session || pgrp === own?.pgrp || hostGroups.has(pgrp)) return true;
     const leader = processStat(pgrp);
     return (
-      leader !== null &&
-      !isZombie(leader.state) &&
-      leader.pgrp === pgrp &&
-      (leader.ppid === process.pid || (leader.ppid === session && isHelper(session)))
+      leader !== null && !isZombie(leader.state) && leader.pgrp === pgrp && runsUnder(leader.ppid)
     );
   };
   return marked.flatMap(({ pid, dir }) => {
     const stat = processStat(pid);
-    if (stat === null || (ourSession(stat.session) && runningGroup(stat.pgrp, stat.session))) {
-      return [];
-    }
+    const spared =
+      stat === null ||
+      (ourSession(stat.session) && (runningGroup(stat.pgrp, stat.session) || runsUnder(stat.ppid)));
+    if (spared) return [];
     return [{ pid, dir: releasedAbove(dir)! }];
   });
 }

@@ -138,12 +138,15 @@ describe('ProcessHost', () => {
     expect(host.nextDueMs()).toBe(now - 1000 + ESCAPE_LOOK_DELAY_MS);
   });
 
-  it('after a look for escaped processes with nothing supervised, has nothing to do', async () => {
+  it('looks for escaped processes again once a stop can be over (two kill graces), then has nothing to do', async () => {
     host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
     host.handle({ type: 'release', dir });
     await host.endEscaped();
     expect(host.nextDueMs()).toBe(now + ESCAPE_LOOK_DELAY_MS);
     now += ESCAPE_LOOK_DELAY_MS;
+    await host.endEscaped();
+    expect(host.nextDueMs()).toBe(now + 2 * 200);
+    now += 2 * 200;
     await host.endEscaped();
     expect(host.nextDueMs()).toBeNull();
   });
@@ -178,6 +181,22 @@ describe('ProcessHost', () => {
     strays.push(stray);
     return stray;
   };
+
+  it('ends, at the last look after a release, a process that escaped after the first', async () => {
+    host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+    host.handle({ type: 'release', dir });
+    now += ESCAPE_LOOK_DELAY_MS;
+    await host.endEscaped();
+    // Started by a script that its run's stop has not ended yet.
+    const late = markedStray(dir, process.pid);
+    await eventually(() => processStat(late.pid!)?.session === late.pid, 'its setsid');
+    now += 2 * 200;
+    await host.endEscaped();
+    expect(isProcessAlive(late.pid!)).toBe(false);
+    expect(events.filter((e) => e.type === 'escaped')).toEqual([
+      { type: 'escaped', dir, pids: [late.pid] },
+    ]);
+  });
 
   it("ends, after a release, the processes that escaped from the directory; not the server's running children, nor a directory supervised again, nor another server's", async () => {
     const escaped = await spawnEscaping(1, dir);
@@ -278,7 +297,7 @@ describe('ProcessHost', () => {
     return job;
   };
 
-  it("ends, after a release, a process that left its group for another in a spawn helper's session; not the helper's running children", async () => {
+  it("ends, after a release, a process that left its group for another in a spawn helper's session; not what the helper's running children run, until they are gone", async () => {
     const helper = new SpawnHelper(spawnHelperPath()!, { ownSession: true, nice: 0 });
     const viaHelper = new ProcessHost(
       (event, sent) => {
@@ -290,11 +309,12 @@ describe('ProcessHost', () => {
     try {
       const job = await spawnJob(viaHelper, 8);
       const helperSession = processStat(job)!.session;
-      // A child of the helper that the host was not told of (the server's own, `local-children.ts`).
+      // A child of the helper that the host was not told of (the server's own, `local-children.ts`),
+      // running a job of its own under job control (a hook of a `git` call, say).
       const running = helper.spawn(
-        process.execPath,
-        'node',
-        ['-e', 'setInterval(() => {}, 1000)'],
+        '/bin/bash',
+        'bash',
+        ['-c', 'set -m; sleep 600 & echo $!; wait'],
         {
           cwd: dir,
           env: { ...env, CTA_WORK_DIR: dir, CTA_SERVER_PID: String(process.pid) },
@@ -302,8 +322,11 @@ describe('ProcessHost', () => {
           newGroup: true,
         },
       );
-      await eventually(() => running.pid !== undefined, 'the running child to start');
-      expect(processStat(running.pid!)?.session).toBe(helperSession);
+      let printed = '';
+      running.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      await eventually(() => /^\d+\n$/.test(printed), "the running child's job to start");
+      const runningJob = Number(printed);
+      expect(processStat(runningJob)).toMatchObject({ pgrp: runningJob, session: helperSession });
 
       viaHelper.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
       viaHelper.handle({ type: 'release', dir });
@@ -311,9 +334,20 @@ describe('ProcessHost', () => {
       await viaHelper.endEscaped();
       expect(isProcessAlive(job)).toBe(false);
       expect(isProcessAlive(running.pid!)).toBe(true);
+      expect(isProcessAlive(runningJob)).toBe(true);
       expect(events.filter((e) => e.type === 'escaped')).toEqual([
         { type: 'escaped', dir, pids: [job] },
       ]);
+
+      // The child's group ended, its job is left to init: the last look ends it.
+      process.kill(-running.pid!, 'SIGKILL');
+      await eventually(
+        () => processStat(runningJob)?.ppid !== running.pid,
+        'the job to be orphaned',
+      );
+      now += 2 * 200;
+      await viaHelper.endEscaped();
+      expect(isProcessAlive(runningJob)).toBe(false);
     } finally {
       await viaHelper.shutdown(200);
       helper.stop();

@@ -22,7 +22,8 @@ const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 /**
  * How long after a directory is released the host looks, at the latest, for processes that
  * escaped from it (`escaped-processes.ts`): the releases of that time share one look through
- * /proc, due this long after the first of them.
+ * /proc, due this long after the first of them. It looks again once the stop of what ran there can
+ * be over (two kill graces more): a script stopped with its run may start more until then.
  */
 export const ESCAPE_LOOK_DELAY_MS = 2000;
 
@@ -66,10 +67,10 @@ export interface ProcessHostOptions {
  *   reads slowly or not at all), the children are paused until it catches up.
  * - `adopt` tells it of a group the server started itself (`local-children.ts`): its directory's
  *   deadline and the server's going away end it too.
- * - `release` (the task let go of its directory) is followed, within ESCAPE_LOOK_DELAY_MS, by a
- *   look for the processes marked with the directory that left their process groups (`setsid`,
- *   `setpgid`): they are ended (`escaped-processes.ts`), so a daemon the agent or a test started does not
- *   outlive its task.
+ * - `release` (the task let go of its directory) is followed, within ESCAPE_LOOK_DELAY_MS and
+ *   again two kill graces later, by a look for the processes marked with the directory that left
+ *   their process groups (`setsid`, `setpgid`): they are ended (`escaped-processes.ts`), so a
+ *   daemon the agent or a test started does not outlive its task.
  *
  * The server runs one in its own process as well, for the children it starts through its own
  * spawn helper (`local-children.ts`), with `send` delivering to it directly.
@@ -81,8 +82,11 @@ export class ProcessHost {
   private readonly stopping = new Map<number, string>();
   /** Groups the server started itself (by pgid, with their directory), until their leader is gone. */
   private readonly adopted = new Map<number, string>();
-  /** Directories released since the last look for escaped processes, with their kill grace. */
-  private readonly released = new Map<string, number>();
+  /**
+   * Directories released and still to be looked at for escaped processes, with their kill grace
+   * and when their last look is due (epoch ms).
+   */
+  private readonly released = new Map<string, { killGraceMs: number; lastLookAtMs: number }>();
   /** When the next look for escaped processes is due (epoch ms); null with nothing released. */
   private escapeLookAtMs: number | null = null;
   private readonly paused$ = new BehaviorSubject<boolean>(false);
@@ -124,8 +128,12 @@ export class ProcessHost {
       case 'release': {
         const killGraceMs = this.deadlines.get(command.dir)?.killGraceMs ?? SHUTDOWN_GRACE_MS;
         this.deadlines.delete(command.dir);
-        this.released.set(command.dir, killGraceMs);
-        this.escapeLookAtMs ??= this.now() + ESCAPE_LOOK_DELAY_MS;
+        const firstLookAtMs = this.now() + ESCAPE_LOOK_DELAY_MS;
+        this.released.set(command.dir, {
+          killGraceMs,
+          lastLookAtMs: firstLookAtMs + 2 * killGraceMs,
+        });
+        this.escapeLookAtMs = Math.min(this.escapeLookAtMs ?? firstLookAtMs, firstLookAtMs);
         return;
       }
       case 'adopt':
@@ -146,15 +154,22 @@ export class ProcessHost {
   }
 
   /**
-   * Ends the processes that escaped from the directories released since the last look (left the
-   * server's sessions: `escaped-processes.ts`), once that look is due. A directory supervised
-   * again meanwhile is left to its next release.
+   * Ends the processes that escaped from the released directories (left the groups the server
+   * runs: `escaped-processes.ts`), once a look is due: within ESCAPE_LOOK_DELAY_MS of a release,
+   * and again once the stop of what ran there can be over. A directory supervised again meanwhile
+   * is left to its next release.
    */
   async endEscaped(): Promise<void> {
-    if (this.escapeLookAtMs === null || this.escapeLookAtMs > this.now()) return;
-    const released = new Map(this.released);
-    this.released.clear();
-    this.escapeLookAtMs = null;
+    const now = this.now();
+    if (this.escapeLookAtMs === null || this.escapeLookAtMs > now) return;
+    const released = new Map(
+      [...this.released].map(([dir, { killGraceMs }]) => [dir, killGraceMs] as const),
+    );
+    for (const [dir, { lastLookAtMs }] of this.released) {
+      if (lastLookAtMs <= now || this.deadlines.has(dir)) this.released.delete(dir);
+    }
+    const lastLooks = [...this.released.values()].map((r) => r.lastLookAtMs);
+    this.escapeLookAtMs = lastLooks.length === 0 ? null : Math.min(...lastLooks);
     const escaped = escapedProcesses({
       serverPid: this.serverPid,
       released: [...released.keys()],
