@@ -6,6 +6,7 @@ export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
+export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';
 export type { Page } from 'src/common/dto/pagination.dto';
 export { DomainError, ErrorCode } from 'src/common/errors/domain-error';

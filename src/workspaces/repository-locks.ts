@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { acquireLockFile } from 'src/workspaces/lock-file';
+import { WorkspaceError } from 'src/workspaces/workspace-errors';
 
 /** The lock file in a repository's common git directory (shared by all its worktrees). */
 export const LOCK_FILE_NAME = 'cta-workspaces.lock';
@@ -25,7 +26,10 @@ export class RepositoryLocks {
 
   constructor(private readonly config: AppConfig) {}
 
-  /** Runs `fn` holding the lock of the repository whose common git directory is `gitDir`. */
+  /**
+   * Runs `fn` holding the lock of the repository whose common git directory is `gitDir`; a
+   * `WorkspaceError` when that directory is gone (the repository was deleted or moved).
+   */
   async withLock<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
     return this.queues.run(gitDir, async () => {
       const lock = await acquireLockFile(join(gitDir, LOCK_FILE_NAME), {
@@ -38,6 +42,10 @@ export class RepositoryLocks {
           ),
         onLost: (path) =>
           this.logger.error(`The lock ${path} was taken over while held here (held too long?)`),
+      }).catch((error: unknown) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+        throw new WorkspaceError(`the repository's git directory ${gitDir} is gone`);
       });
       try {
         return await fn();

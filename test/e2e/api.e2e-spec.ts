@@ -497,6 +497,7 @@ function apiSuite(kind: TestDatabaseKind): void {
       code: string;
     };
     let sessionId: string;
+    let taskId: string;
     const sid = () => sessionId;
     const cases: Req[] = [
       {
@@ -839,6 +840,38 @@ function apiSuite(kind: TestDatabaseKind): void {
         code: 'validation_failed',
       },
       {
+        name: 'empty JSON array body on retry',
+        method: 'post',
+        url: () => `/api/v1/tasks/${taskId}/retry`,
+        raw: '[]',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'empty JSON array body on merge',
+        method: 'post',
+        url: () => `/api/v1/tasks/${taskId}/merge`,
+        raw: '[]',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'description with a NUL character',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'Add a\u0000helper' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'message with a NUL character',
+        method: 'post',
+        url: () => `/api/v1/tasks/${taskId}/messages`,
+        body: { content: 'yes, go ahead\u0000with it' },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
         name: 'non-JSON content type',
         method: 'post',
         url: '/api/v1/sessions',
@@ -1144,6 +1177,7 @@ function apiSuite(kind: TestDatabaseKind): void {
 
     beforeAll(async () => {
       sessionId = (await createSession({ name: 'hostile' })).id;
+      taskId = (await createTask(sessionId)).id;
     });
 
     const fill = (s: string): string =>

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -524,6 +524,29 @@ describe('Review and merge', () => {
       .send({ strategy: 'rebase' })
       .expect(400);
     expect(bad.body.code).toBe('validation_failed');
+  });
+
+  it('a merge whose repository was moved away is a 409 that records nothing; once back, it merges', async () => {
+    const moved = copyFixtureProject('node-basic', root, 'moved');
+    const id = await createTask(
+      server,
+      await createSession(server, moved),
+      `Task g. ${fakeScript(`edit-files path=src/g.js content=${quoted(A_JS)}`, TESTS('g'))}`,
+    );
+    await completed(server, id);
+    renameSync(join(moved, '.git'), join(moved, '.git-away'));
+    try {
+      const away = await request(server).post(`/api/v1/tasks/${id}/merge`).send({}).expect(409);
+      expect(away.body).toMatchObject({
+        code: 'workspace_unavailable',
+        message: expect.stringContaining(`${join(moved, '.git')} is gone`),
+      });
+    } finally {
+      renameSync(join(moved, '.git-away'), join(moved, '.git'));
+    }
+    expect((await getDetails(server, id)).merged_at).toBeNull();
+    await request(server).post(`/api/v1/tasks/${id}/merge`).send({}).expect(200);
+    expect(readFileSync(join(moved, 'src/g.js'), 'utf8')).toBe(A_JS);
   });
 });
 

@@ -99,8 +99,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
  * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
  * `unsupported_media_type` for a body that is not JSON; keys such as `__proto__`, in the body or
- * the query string, and bodies nested deeper than MAX_JSON_DEPTH are refused (400
- * `validation_failed`).
+ * the query string, bodies nested deeper than MAX_JSON_DEPTH and a body that is an array are
+ * refused (400 `validation_failed`).
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
@@ -130,6 +130,13 @@ export class JsonBodyMiddleware implements NestMiddleware {
         error ? reject(toDomainError(error, this.config.MAX_REQUEST_BODY_BYTES)) : resolve(),
       );
     });
+    // Every body of this API is an object: an array, even an empty one, is not read as one.
+    if (Array.isArray(req.body)) {
+      const message = 'the request body must be a JSON object, not an array';
+      throw new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
+        errors: [{ field: '(body)', errors: [message] }],
+      });
+    }
     next();
   }
 }

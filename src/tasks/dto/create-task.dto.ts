@@ -11,6 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { NoNulCharacter } from 'src/common';
 import { AutoRespondProperty, GitRefProperty, HumanTimeoutProperty } from 'src/sessions';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
@@ -29,6 +30,7 @@ export class CreateTaskDto {
   @ApiProperty({ example: 'Create a calculator function', maxLength: DESCRIPTION_MAX_LENGTH })
   @IsString()
   @Matches(/\S/, { message: 'description must not be blank' })
+  @NoNulCharacter('description')
   @MaxLength(DESCRIPTION_MAX_LENGTH)
   description!: string;
 

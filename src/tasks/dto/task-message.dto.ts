@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
+import { NoNulCharacter } from 'src/common';
 
 export const MESSAGE_MAX_LENGTH = 20000;
 
@@ -11,6 +12,7 @@ export class TaskMessageDto {
   })
   @IsString()
   @Matches(/\S/, { message: 'content must not be blank' })
+  @NoNulCharacter('content')
   @MaxLength(MESSAGE_MAX_LENGTH)
   content!: string;
 }

@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig } from 'src/config';
+import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceError } from 'src/workspaces/workspace-errors';
+
+describe('RepositoryLocks', () => {
+  let root: string;
+  const locks = new RepositoryLocks({ GIT_TIMEOUT_SECONDS: 1 } as AppConfig);
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'cta-locks-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('runs the operation holding the lock in the git directory', async () => {
+    expect(await locks.withLock(root, () => Promise.resolve('done'))).toBe('done');
+  });
+
+  it('refuses, as a WorkspaceError, a git directory that is gone or no longer a directory', async () => {
+    const run = jest.fn(() => Promise.resolve('done'));
+    const gone = join(root, 'deleted', '.git');
+    await expect(locks.withLock(gone, run)).rejects.toThrow(
+      new WorkspaceError(`the repository's git directory ${gone} is gone`),
+    );
+    const file = join(root, 'a-file');
+    writeFileSync(file, '');
+    await expect(locks.withLock(file, run)).rejects.toBeInstanceOf(WorkspaceError);
+    expect(run).not.toHaveBeenCalled();
+  });
+});
