@@ -7,6 +7,7 @@ export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
 export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';
+export { QueryInteger } from 'src/common/dto/query-integer.decorator';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';
 export type { Page } from 'src/common/dto/pagination.dto';
 export { DomainError, ErrorCode } from 'src/common/errors/domain-error';

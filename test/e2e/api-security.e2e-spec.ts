@@ -451,6 +451,14 @@ function securitySuite(kind: TestDatabaseKind): void {
       });
       const other = await as(writerB, 'get', `/api/v1/stats?session_id=${sessionA}`).expect(200);
       expect(other.body).toMatchObject({ finished: 0, verified: 0 });
+      const backwards = await as(
+        writerA,
+        'get',
+        '/api/v1/stats?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z',
+      ).expect(400);
+      expect(backwards.body.details.errors).toEqual([
+        { field: 'until', errors: ['until must be later than since'] },
+      ]);
       const all = await as(admin, 'get', '/api/v1/stats').expect(200);
       expect(all.body.finished).toBe(await tasks.countBy(finished));
       await as(reader, 'get', '/api/v1/stats').expect(200);

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { QueryInteger } from 'src/common';
 
 /** `GET /api/v1/tasks/{id}/events` query. */
 export class TaskEventStreamQueryDto {
@@ -11,7 +11,7 @@ export class TaskEventStreamQueryDto {
     example: 0,
   })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
@@ -27,7 +27,7 @@ export class EventStreamQueryDto {
     example: 0,
   })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { QueryInteger } from 'src/common';
 import { InteractionResponseDto } from 'src/tasks/dto/task-response.dto';
 
 export const DEFAULT_INTERACTION_PAGE_SIZE = 100;
@@ -15,7 +15,7 @@ export class InteractionPageQueryDto {
     example: 0,
   })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
@@ -28,7 +28,7 @@ export class InteractionPageQueryDto {
     example: 100,
   })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(MAX_INTERACTION_PAGE_SIZE)
