@@ -1,6 +1,9 @@
 import { isAtOrUnder, isZombie, processStat } from 'src/process/process-group';
 import { isHelperSession, markedProcesses } from 'src/process/server-processes';
 
+/** How far up its parents a process is followed to a child of the host or of a spawn helper. */
+const MAX_ANCESTORS = 64;
+
 /**
  * PROCESSES THAT OUTLIVE THEIR TASK'S RUN. Ending a child's process group ends everything it
  * started, except what left the group: for a session of its own (`setsid`: a daemon, a dev server,
@@ -19,9 +22,6 @@ import { isHelperSession, markedProcesses } from 'src/process/server-processes';
  * tasks share); a process that left them, whose parent died and left it to init, is ended. Not
  * found: one that dropped its marks (`env -i`).
  */
-/** How far up its parents a process is followed to a child of the host or of a spawn helper. */
-const MAX_ANCESTORS = 64;
-
 export interface EscapeSearch {
   /** The server whose children these are (their `CTA_SERVER_PID`). */
   serverPid: number;
@@ -34,8 +34,8 @@ export interface EscapeSearch {
 }
 
 /**
- * The processes marked with a released directory that are in no process group the server runs,
- * each with that directory.
+ * The processes marked with a released directory that no longer run under the server's running
+ * children, each with that directory.
  */
 export function escapedProcesses(search: EscapeSearch): { pid: number; dir: string }[] {
   const { serverPid, released, supervised, hostGroups } = search;
