@@ -3,7 +3,11 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostCommand, HostEvent } from 'src/process/host/host-protocol';
-import { ESCAPE_LOOK_DELAY_MS, ProcessHost } from 'src/process/host/process-host';
+import {
+  ESCAPE_LOOK_DELAY_MS,
+  ProcessHost,
+  ProcessHostOptions,
+} from 'src/process/host/process-host';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { findGroupLeader } from 'src/process/group-leader';
 import { isProcessAlive, processStat } from 'src/process/process-group';
@@ -31,8 +35,14 @@ describe('ProcessHost', () => {
   let host: ProcessHost;
   let now: number;
 
-  const spawn = (id: number, script: string, cwd = dir, killGraceMs = 200): void =>
-    host.handle({
+  const spawn = (
+    id: number,
+    script: string,
+    cwd = dir,
+    killGraceMs = 200,
+    through: ProcessHost = host,
+  ): void =>
+    through.handle({
       type: 'spawn',
       id,
       command: process.execPath,
@@ -53,17 +63,34 @@ describe('ProcessHost', () => {
   };
   const ended = (id: number): boolean => of(id).some((e) => e.type === 'end');
 
-  beforeEach(() => {
-    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-host-')));
-    events = [];
-    now = Date.now();
-    host = new ProcessHost(
+  /** A host that records its events (each handed over at once) and runs on the test's clock. */
+  const recordingHost = (options: ProcessHostOptions = {}): ProcessHost =>
+    new ProcessHost(
       (event, sent) => {
         events.push(event);
         sent();
       },
-      { now: () => now },
+      { now: () => now, ...options },
     );
+  /** Runs `test` with a host that starts its children through a spawn helper of its own. */
+  const withHelperHost = async (
+    test: (viaHelper: ProcessHost, helper: SpawnHelper) => Promise<void>,
+  ): Promise<void> => {
+    const helper = new SpawnHelper(spawnHelperPath()!, { ownSession: true, nice: 0 });
+    const viaHelper = recordingHost({ spawnHelper: helper });
+    try {
+      await test(viaHelper, helper);
+    } finally {
+      await viaHelper.shutdown(200);
+      helper.stop();
+    }
+  };
+
+  beforeEach(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-host-')));
+    events = [];
+    now = Date.now();
+    host = recordingHost();
   });
   /** Processes a test started that the host must not end: ended after the test. */
   const strays: ChildProcess[] = [];
@@ -236,25 +263,8 @@ describe('ProcessHost', () => {
   });
 
   it("leaves a child in a spawn helper's session after a release, and ends a marked process whose parent is the server (an orphan where the server is PID 1)", async () => {
-    const helper = new SpawnHelper(spawnHelperPath()!, { ownSession: true, nice: 0 });
-    const viaHelper = new ProcessHost(
-      (event, sent) => {
-        events.push(event);
-        sent();
-      },
-      { now: () => now, spawnHelper: helper },
-    );
-    try {
-      viaHelper.handle({
-        type: 'spawn',
-        id: 7,
-        command: process.execPath,
-        args: ['-e', 'setInterval(() => {}, 1000)'],
-        cwd: dir,
-        env,
-        killGraceMs: 200,
-        isolation: NO_ISOLATION,
-      });
+    await withHelperHost(async (viaHelper) => {
+      spawn(7, 'setInterval(() => {}, 1000)', dir, 200, viaHelper);
       await eventually(() => pidOf(7) > 0, 'the child to start');
       expect(processStat(pidOf(7))?.session).not.toBe(processStat('self')?.session);
       // Marked by this server, in a session of its own, its parent the server.
@@ -270,10 +280,7 @@ describe('ProcessHost', () => {
       expect(events.filter((e) => e.type === 'escaped')).toEqual([
         { type: 'escaped', dir, pids: [orphan.pid] },
       ]);
-    } finally {
-      await viaHelper.shutdown(200);
-      helper.stop();
-    }
+    });
   });
 
   /**
@@ -298,15 +305,7 @@ describe('ProcessHost', () => {
   };
 
   it("ends, after a release, a process that left its group for another in a spawn helper's session; not what the helper's running children run, until they are gone", async () => {
-    const helper = new SpawnHelper(spawnHelperPath()!, { ownSession: true, nice: 0 });
-    const viaHelper = new ProcessHost(
-      (event, sent) => {
-        events.push(event);
-        sent();
-      },
-      { now: () => now, spawnHelper: helper },
-    );
-    try {
+    await withHelperHost(async (viaHelper, helper) => {
       const job = await spawnJob(viaHelper, 8);
       const helperSession = processStat(job)!.session;
       // A child of the helper that the host was not told of (the server's own, `local-children.ts`),
@@ -348,35 +347,17 @@ describe('ProcessHost', () => {
       now += 2 * 200;
       await viaHelper.endEscaped();
       expect(isProcessAlive(runningJob)).toBe(false);
-    } finally {
-      await viaHelper.shutdown(200);
-      helper.stop();
-    }
+    });
   });
 
   it("ends, after a release, a process that left its group for another in the host's own session (children under GNU timeout); not the host's running children", async () => {
     const leader = findGroupLeader(process.env.PATH);
     expect(leader).not.toBeNull();
-    const underTimeout = new ProcessHost(
-      (event, sent) => {
-        events.push(event);
-        sent();
-      },
-      { now: () => now, groupLeader: leader },
-    );
+    const underTimeout = recordingHost({ groupLeader: leader });
     try {
       const job = await spawnJob(underTimeout, 9);
       expect(processStat(job)?.session).toBe(processStat('self')?.session);
-      underTimeout.handle({
-        type: 'spawn',
-        id: 10,
-        command: process.execPath,
-        args: ['-e', 'setInterval(() => {}, 1000)'],
-        cwd: dir,
-        env,
-        killGraceMs: 200,
-        isolation: NO_ISOLATION,
-      });
+      spawn(10, 'setInterval(() => {}, 1000)', dir, 200, underTimeout);
       await eventually(() => pidOf(10) > 0, 'the running child to start');
 
       underTimeout.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
