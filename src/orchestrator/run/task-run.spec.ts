@@ -287,6 +287,8 @@ class FakeWorkspace implements WorkspacePort {
   /** Status changes logged when each commit was made. */
   readonly commitsAt: number[] = [];
   commitError: Error | null = null;
+  /** Awaited as each commit starts (a commit that takes its time). */
+  onCommit: () => Promise<void> = () => Promise.resolve();
 
   constructor(private readonly log: FakeLog) {}
 
@@ -300,14 +302,15 @@ class FakeWorkspace implements WorkspacePort {
     return this.setupEvents();
   }
 
-  commit(
+  async commit(
     _workspace: WorkspaceInfo,
     message: string,
   ): Promise<{ commit: string; changed: boolean }> {
-    if (this.commitError !== null) return Promise.reject(this.commitError);
+    await this.onCommit();
+    if (this.commitError !== null) throw this.commitError;
     this.commits.push(message);
     this.commitsAt.push(this.log.changes.length);
-    return Promise.resolve({ commit: `c${this.commits.length}`, changed: true });
+    return { commit: `c${this.commits.length}`, changed: true };
   }
 }
 
@@ -1002,6 +1005,23 @@ describe('TaskRun', () => {
       // Committed while the task was still TESTING: the commit is part of completing it.
       expect(h.workspace.commitsAt).toEqual([1]);
       expect(h.log.row).toMatchObject({ status: TaskStatus.Completed, headCommit: 'c1' });
+    });
+
+    it('a cancel while the change is being committed ends the task CANCELLED: the cut-off step does not complete it', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      let finishCommit = (): void => undefined;
+      h.workspace.onCommit = () => {
+        h.workspace.onCommit = () => Promise.resolve();
+        h.control.stop('cancel');
+        return new Promise<void>((resolve) => (finishCommit = resolve));
+      };
+      await h.run();
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, statusReason: 'cancelled' });
+      // The completing step's commit finishes after the run ended: it changes nothing more.
+      finishCommit();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(h.log.path()).toEqual(['RUNNING', 'TESTING(tests_requested)', 'CANCELLED(cancelled)']);
+      expect(h.log.row.status).toBe(TaskStatus.Cancelled);
     });
 
     it('runs the setup command in a new workspace before the first turn and stores its output', async () => {

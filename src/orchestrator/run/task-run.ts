@@ -24,7 +24,7 @@ import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
-import { RunStatus } from 'src/orchestrator/run/run-status';
+import { RunStatus, StatusWriter } from 'src/orchestrator/run/run-status';
 import {
   END,
   followUpReason,
@@ -424,13 +424,22 @@ export class TaskRun {
     }
   }
 
-  private async fail(reason: StatusReason, message: string): Promise<void> {
+  private async fail(
+    reason: StatusReason,
+    message: string,
+    by: StatusWriter = 'step',
+  ): Promise<void> {
     const kept = await this.keepWork(TaskStatus.Failed, reason);
-    await this.status.release(TaskStatus.Failed, reason, {
-      ...this.state.checkpoint(),
-      ...kept,
-      errorMessage: capText(message, MAX_ERROR_MESSAGE_BYTES),
-    });
+    await this.status.release(
+      TaskStatus.Failed,
+      reason,
+      {
+        ...this.state.checkpoint(),
+        ...kept,
+        errorMessage: capText(message, MAX_ERROR_MESSAGE_BYTES),
+      },
+      by,
+    );
     this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
   }
 
@@ -451,6 +460,8 @@ export class TaskRun {
   private async settle(): Promise<void> {
     const signal = this.control.reason;
     if (signal === null) return;
+    // The step cut off may still run on (a commit finishing): its status changes are refused now.
+    this.status.stopSteps();
     const interrupted = this.tracker.running;
     await this.tracker.settle();
     // A status write cut off by the stop may still land; act on the status it leaves.
@@ -473,14 +484,15 @@ export class TaskRun {
     }
     if (signal === 'cancel') {
       const kept = await this.keepWork(TaskStatus.Cancelled, 'cancelled');
-      await this.status.release(TaskStatus.Cancelled, 'cancelled', {
-        ...this.state.checkpoint(),
-        ...kept,
-        errorMessage: 'Cancelled on request.',
-      });
+      await this.status.release(
+        TaskStatus.Cancelled,
+        'cancelled',
+        { ...this.state.checkpoint(), ...kept, errorMessage: 'Cancelled on request.' },
+        'run',
+      );
       this.logger.log(`Task ${this.taskId}: CANCELLED`);
     } else {
-      await this.status.release(TaskStatus.Pending, 'shutdown', this.state.checkpoint());
+      await this.status.release(TaskStatus.Pending, 'shutdown', this.state.checkpoint(), 'run');
     }
   }
 
@@ -522,7 +534,7 @@ export class TaskRun {
         content: capText(message, MAX_ERROR_MESSAGE_BYTES),
         data: { reason },
       });
-      await this.fail(reason, message);
+      await this.fail(reason, message, 'run');
     } catch (writeError) {
       this.logger.error(
         `Task ${this.taskId}: could not store the failure (${String(writeError)}); the lease sweep will take it over`,
@@ -542,7 +554,7 @@ export class TaskRun {
   private async requeueAfterDatabaseFailure(): Promise<void> {
     try {
       await this.status.settled();
-      await this.status.release(TaskStatus.Pending, 'database_unavailable');
+      await this.status.release(TaskStatus.Pending, 'database_unavailable', {}, 'run');
       this.logger.log(`Task ${this.taskId}: back to the queue, the database answers again`);
     } catch (error) {
       this.logger.warn(
