@@ -281,6 +281,41 @@ describe('ProcessLauncher', () => {
     }
   });
 
+  it("logs the processes the host ended outside the async context of the task that forked it (not under that task's log fields)", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'cta-launcher-')));
+    const own = new ProcessLauncher();
+    const context = new AsyncLocalStorage<string>();
+    const loggedIn: string[] = [];
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      if (/left their process groups/.test(String(message))) {
+        loggedIn.push(context.getStore() ?? 'none');
+      }
+    });
+    let escaped = 0;
+    try {
+      const escaping = [
+        "const { spawn } = require('child_process');",
+        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
+        'console.log(g.pid);',
+        'g.unref();',
+      ].join('\n');
+      // The first task's run forks the host.
+      const events = await context.run('task-a', () => {
+        own.supervise(dir, Date.now() + 600_000, 200);
+        return lastValueFrom(own.run({ ...nodeScript(escaping), cwd: dir }).pipe(toArray()));
+      });
+      escaped = Number(stdoutOf(events));
+      context.run('task-a', () => own.release(dir));
+      await until(() => loggedIn.length > 0);
+      expect(loggedIn).toEqual(['none']);
+    } finally {
+      warn.mockRestore();
+      if (escaped > 0 && isProcessAlive(escaped)) process.kill(escaped, 'SIGKILL');
+      await own.onModuleDestroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("has the host end a directory's child when a deadline to come is due, without further word, and not at one renewed before it came", () =>
     expectHostToEndSleeper(false, async (launcher, dir, exited) => {
       const firstDeadline = Date.now() + 300;

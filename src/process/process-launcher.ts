@@ -69,6 +69,12 @@ export class ProcessLauncher implements OnModuleDestroy {
   private closed = false;
   /** CHILD_NICE: the host (and so every child) runs this much nicer than the server. */
   private readonly nice: number;
+  /**
+   * The async context the launcher was made in (no task's): the host is forked in it, so what the
+   * host says on its own (ended processes) is not logged under the task whose run forked it. Each
+   * run's own events are delivered in that run's context (`Run.context`).
+   */
+  private readonly outsideRuns = new AsyncResource('ProcessLauncher');
 
   constructor(@Optional() config?: AppConfig) {
     this.nice = config?.CHILD_NICE ?? 0;
@@ -174,15 +180,17 @@ export class ProcessLauncher implements OnModuleDestroy {
   private ensureHost(): ChildProcess {
     if (this.host !== null) return this.host;
     const { script, execArgv } = hostEntry();
-    const host = fork(script, [String(this.nice)], {
-      execArgv,
-      serialization: 'advanced',
-      // A session, and so a scheduling group, of its own, shared with its children: apart from
-      // the server's (`group-leader.ts`).
-      detached: true,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
-    });
+    const host = this.outsideRuns.runInAsyncScope(() =>
+      fork(script, [String(this.nice)], {
+        execArgv,
+        serialization: 'advanced',
+        // A session, and so a scheduling group, of its own, shared with its children: apart from
+        // the server's (`group-leader.ts`).
+        detached: true,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
+      }),
+    );
     host.on('message', (event: HostEvent) => this.deliveries.push(() => this.onEvent(event)));
     host.once('exit', (code, signal) => {
       if (this.host === host) this.host = null;
