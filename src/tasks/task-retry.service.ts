@@ -21,10 +21,11 @@ function notRetryable(task: Task, why: string): DomainError {
 
 /**
  * `POST /tasks/{id}/retry`: a FAILED or CANCELLED task gets one retry, a new PENDING task in the
- * same session with the same description and limits (the body may change them), linked both
- * ways: the new task's `retry_of`, the old one's `retried_by` (set with a record of it through
- * the event log, only while unset, so two retries at once make one task). With
- * `continue_conversation` the new task's first turn resumes the old task's agent conversation.
+ * same session with the same description, limits and test policy (the body may change the
+ * limits), linked both ways: the new task's `retry_of`, the old one's `retried_by` (set with a
+ * record of it through the event log, only while unset, so two retries at once make one task).
+ * With `continue_conversation` the new task's first turn resumes the old task's agent
+ * conversation: only for a task in place, as a conversation belongs to its directory.
  */
 @Injectable()
 export class TaskRetryService {
@@ -40,6 +41,13 @@ export class TaskRetryService {
       throw notRetryable(old, `is ${old.status}; only FAILED or CANCELLED tasks can be retried`);
     }
     if (old.retriedBy !== null) throw notRetryable(old, `was retried already by ${old.retriedBy}`);
+    if (dto.continue_conversation === true && old.isolation === 'worktree') {
+      const message =
+        "continue_conversation needs the task's own directory, and a retry of a task in a workspace works in a new workspace, where the agent cannot find the conversation: retry it without (its work is kept on its branch)";
+      throw new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
+        errors: [{ field: 'continue_conversation', errors: [message] }],
+      });
+    }
     const created = await this.tasks.create(
       {
         session_id: old.sessionId,
@@ -50,6 +58,8 @@ export class TaskRetryService {
         base_ref: old.baseRef,
         auto_respond: old.autoRespond,
         human_timeout_seconds: old.humanTimeoutSeconds,
+        require_failing_tests: old.requireFailingTests,
+        allow_test_changes: old.allowTestChanges,
       },
       principal,
       {

@@ -38,12 +38,15 @@ describe('task retry', () => {
   let projects = 0;
 
   /** A task in a new project that hangs in its first turn, cancelled there; returns its id. */
-  const cancelledTask = async (body: Record<string, unknown> = {}): Promise<string> => {
+  const cancelledTask = async (
+    body: Record<string, unknown> = {},
+    isolation: 'none' | 'worktree' = 'none',
+  ): Promise<string> => {
     projects += 1;
     const project = copyFixtureProject('node-basic', work.root(), `project-${projects}`);
     const session = await request(server)
       .post('/api/v1/sessions')
-      .send({ project_path: project, isolation: 'none' })
+      .send({ project_path: project, isolation })
       .expect(201);
     const task = await request(server)
       .post('/api/v1/tasks')
@@ -102,6 +105,32 @@ describe('task retry', () => {
     const runs = fakeInvocations(work.logFile(), old.body.project_path as string);
     const first = runs.find((r) => r.sessionId === old.body.claude_session_id && r.resume);
     expect(runs.indexOf(first!)).toBe(1);
+  });
+
+  it("keeps the task's test policy: require_failing_tests and allow_test_changes", async () => {
+    const oldId = await cancelledTask({ require_failing_tests: true, allow_test_changes: true });
+    const res = await request(server).post(`/api/v1/tasks/${oldId}/retry`).send({}).expect(201);
+    expect(res.body).toMatchObject({ require_failing_tests: true, allow_test_changes: true });
+    await waitForTerminal(server, res.body.id as string);
+  });
+
+  it('refuses to continue the conversation of a task in a workspace (the retry works in a new one), and retries it without', async () => {
+    const oldId = await cancelledTask({}, 'worktree');
+    const refused = await request(server)
+      .post(`/api/v1/tasks/${oldId}/retry`)
+      .send({ continue_conversation: true })
+      .expect(400);
+    expect(refused.body).toMatchObject({
+      code: 'validation_failed',
+      details: { errors: [{ field: 'continue_conversation' }] },
+    });
+    const after = await request(server).get(`/api/v1/tasks/${oldId}`).expect(200);
+    expect(after.body.retried_by).toBeNull();
+    const res = await request(server).post(`/api/v1/tasks/${oldId}/retry`).send({}).expect(201);
+    expect(res.body.claude_session_id).toBeNull();
+    // Its new workspace is the fake agent's first run there again, which hangs: cancelled.
+    await request(server).post(`/api/v1/tasks/${res.body.id as string}/cancel`).expect(200);
+    await waitForTerminal(server, res.body.id as string);
   });
 
   it('starts a new conversation unless asked to continue; a task is retried once', async () => {
