@@ -166,16 +166,37 @@ describe('ProcessHost', () => {
   });
 
   it('looks for escaped processes again once a stop can be over (two kill graces), then has nothing to do', async () => {
-    host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+    host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 3000 });
     host.handle({ type: 'release', dir });
     await host.endEscaped();
     expect(host.nextDueMs()).toBe(now + ESCAPE_LOOK_DELAY_MS);
     now += ESCAPE_LOOK_DELAY_MS;
     await host.endEscaped();
-    expect(host.nextDueMs()).toBe(now + 2 * 200);
-    now += 2 * 200;
+    expect(host.nextDueMs()).toBe(now + 2 * 3000);
+    now += 2 * 3000;
     await host.endEscaped();
     expect(host.nextDueMs()).toBeNull();
+  });
+
+  it('shares looks between directories released one after the other, at least ESCAPE_LOOK_DELAY_MS apart', async () => {
+    const start = now;
+    for (const d of ['/a', '/b', '/c']) {
+      host.handle({ type: 'supervise', dir: d, killAtMs: now + 60_000, killGraceMs: 3000 });
+      host.handle({ type: 'release', dir: d });
+      now += 500;
+    }
+    const looks: number[] = [];
+    while (host.nextDueMs() !== null) {
+      now = host.nextDueMs()!;
+      looks.push(now - start);
+      await host.endEscaped();
+    }
+    // The first look for all three; /a's last look; then one for the last looks of /b and /c.
+    expect(looks).toEqual([
+      ESCAPE_LOOK_DELAY_MS,
+      ESCAPE_LOOK_DELAY_MS + 2 * 3000,
+      2 * ESCAPE_LOOK_DELAY_MS + 2 * 3000,
+    ]);
   });
 
   /** Starts, through the host as spawn `id` in `cwd`, a child that starts a process in a session of its own (setsid) and prints its pid. */
@@ -217,7 +238,7 @@ describe('ProcessHost', () => {
     // Started by a script that its run's stop has not ended yet.
     const late = markedStray(dir, process.pid);
     await eventually(() => processStat(late.pid!)?.session === late.pid, 'its setsid');
-    now += 2 * 200;
+    now += ESCAPE_LOOK_DELAY_MS;
     await host.endEscaped();
     expect(isProcessAlive(late.pid!)).toBe(false);
     expect(events.filter((e) => e.type === 'escaped')).toEqual([
@@ -344,7 +365,7 @@ describe('ProcessHost', () => {
         () => processStat(runningJob)?.ppid !== running.pid,
         'the job to be orphaned',
       );
-      now += 2 * 200;
+      now += ESCAPE_LOOK_DELAY_MS;
       await viaHelper.endEscaped();
       expect(isProcessAlive(runningJob)).toBe(false);
     });

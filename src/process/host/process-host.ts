@@ -23,7 +23,8 @@ const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
  * How long after a directory is released the host looks, at the latest, for processes that
  * escaped from it (`escaped-processes.ts`): the releases of that time share one look through
  * /proc, due this long after the first of them. It looks again once the stop of what ran there can
- * be over (two kill graces more): a script stopped with its run may start more until then.
+ * be over (two kill graces more, or at the next look after that): a script stopped with its run
+ * may start more until then. Looks are at least this far apart.
  */
 export const ESCAPE_LOOK_DELAY_MS = 2000;
 
@@ -168,8 +169,11 @@ export class ProcessHost {
     for (const [dir, { lastLookAtMs }] of this.released) {
       if (lastLookAtMs <= now || this.deadlines.has(dir)) this.released.delete(dir);
     }
+    // Each look is at every released directory: last looks due within ESCAPE_LOOK_DELAY_MS of
+    // each other share one, and looks come no closer than that while tasks keep ending.
     const lastLooks = [...this.released.values()].map((r) => r.lastLookAtMs);
-    this.escapeLookAtMs = lastLooks.length === 0 ? null : Math.min(...lastLooks);
+    this.escapeLookAtMs =
+      lastLooks.length === 0 ? null : Math.max(Math.min(...lastLooks), now + ESCAPE_LOOK_DELAY_MS);
     const escaped = escapedProcesses({
       serverPid: this.serverPid,
       released: [...released.keys()],
