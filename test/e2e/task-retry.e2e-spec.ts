@@ -129,7 +129,9 @@ describe('task retry', () => {
     const res = await request(server).post(`/api/v1/tasks/${oldId}/retry`).send({}).expect(201);
     expect(res.body.claude_session_id).toBeNull();
     // Its new workspace is the fake agent's first run there again, which hangs: cancelled.
-    await request(server).post(`/api/v1/tasks/${res.body.id as string}/cancel`).expect(200);
+    await request(server)
+      .post(`/api/v1/tasks/${res.body.id as string}/cancel`)
+      .expect(200);
     await waitForTerminal(server, res.body.id as string);
   });
 
