@@ -35,6 +35,11 @@ const passed = (result: CommandResult): boolean => result.exitCode === 0 && !res
 export class RunWorkspace {
   private info: WorkspaceInfo | null = null;
   private setupDone: boolean;
+  /**
+   * The completing commit while it runs: a stop can cut its step off, and the commit that keeps
+   * the stopped task's work waits for it (the two would collide in the worktree's index).
+   */
+  private completing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: RunContext,
@@ -145,17 +150,20 @@ export class RunWorkspace {
     // A fenced write first: a run that lost its lease must not commit in a workspace its new
     // owner works in.
     await this.ports.log.update({ phase: 'committing' });
-    const { commit } = await port.commit(
+    const committed = port.commit(
       this.info,
       `${this.subject()}\n\nTask ${this.ctx.task.id}: ${summary}\n`,
     );
+    this.completing = committed.catch(() => undefined);
+    const { commit } = await committed;
     return { headCommit: commit };
   }
 
   /**
-   * Keeps a FAILED or CANCELLED task's uncommitted work as a commit on its branch. A failed commit
-   * is returned, not thrown (the task ends all the same; the work stays in the workspace, and
-   * its removal commits it); only a lost lease throws.
+   * Keeps a FAILED or CANCELLED task's uncommitted work as a commit on its branch, after a
+   * completing commit still running (its step cut off by a cancel). A failed commit is returned,
+   * not thrown (the task ends all the same; the work stays in the workspace, and its removal
+   * commits it); only a lost lease throws.
    */
   async keepWork(
     status: TaskStatus,
@@ -163,6 +171,7 @@ export class RunWorkspace {
   ): Promise<{ patch: TaskPatch; error: string | null }> {
     const port = this.ports.workspace;
     if (port === null || this.info === null) return { patch: {}, error: null };
+    await this.completing;
     await this.ports.log.update({ phase: 'committing' });
     try {
       const { commit } = await port.commit(

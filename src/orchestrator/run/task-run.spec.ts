@@ -1007,21 +1007,32 @@ describe('TaskRun', () => {
       expect(h.log.row).toMatchObject({ status: TaskStatus.Completed, headCommit: 'c1' });
     });
 
-    it('a cancel while the change is being committed ends the task CANCELLED: the cut-off step does not complete it', async () => {
+    it('a cancel while the change is being committed ends the task CANCELLED: the cut-off step does not complete it, and its work is kept after that commit', async () => {
       const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
-      let finishCommit = (): void => undefined;
+      let completingCommitDone = false;
+      const keptAfterIt: boolean[] = [];
       h.workspace.onCommit = () => {
-        h.workspace.onCommit = () => Promise.resolve();
+        h.workspace.onCommit = () => {
+          keptAfterIt.push(completingCommitDone);
+          return Promise.resolve();
+        };
         h.control.stop('cancel');
-        return new Promise<void>((resolve) => (finishCommit = resolve));
+        // The completing commit takes its time: the cancel is acted on meanwhile.
+        return new Promise<void>((resolve) =>
+          setTimeout(() => {
+            completingCommitDone = true;
+            resolve();
+          }, 20),
+        );
       };
       await h.run();
-      expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, statusReason: 'cancelled' });
-      // The completing step's commit finishes after the run ended: it changes nothing more.
-      finishCommit();
       await new Promise((resolve) => setImmediate(resolve));
       expect(h.log.path()).toEqual(['RUNNING', 'TESTING(tests_requested)', 'CANCELLED(cancelled)']);
-      expect(h.log.row.status).toBe(TaskStatus.Cancelled);
+      expect(h.workspace.commits).toHaveLength(2);
+      expect(h.workspace.commits[1]).toMatch(/^WIP: add multiply/);
+      // The commit keeping the work waited for the completing one (one index, one branch).
+      expect(keptAfterIt).toEqual([true]);
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, headCommit: 'c2' });
     });
 
     it('runs the setup command in a new workspace before the first turn and stores its output', async () => {
