@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, map, tap, toArray } from 'rxjs';
+import { lastValueFrom, map, Subscription, tap, toArray } from 'rxjs';
 import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { isProcessAlive, ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
@@ -292,6 +292,7 @@ describe('ProcessLauncher', () => {
       }
     });
     let escaped = 0;
+    let chatty: Subscription | undefined;
     try {
       const escaping = [
         "const { spawn } = require('child_process');",
@@ -305,10 +306,19 @@ describe('ProcessLauncher', () => {
         return lastValueFrom(own.run({ ...nodeScript(escaping), cwd: dir }).pipe(toArray()));
       });
       escaped = Number(stdoutOf(events));
+      // Other runs of that task keep the delivery queue busy while the host reports.
+      const flood =
+        'const b = Buffer.alloc(65536, 120); (function w() { while (process.stdout.write(b)); process.stdout.once("drain", w); })()';
+      chatty = context.run('task-a', () => {
+        const both = new Subscription();
+        for (let i = 0; i < 2; i += 1) both.add(own.run(nodeScript(flood)).subscribe());
+        return both;
+      });
       context.run('task-a', () => own.release(dir));
       await until(() => loggedIn.length > 0);
       expect(loggedIn).toEqual(['none']);
     } finally {
+      chatty?.unsubscribe();
       warn.mockRestore();
       if (escaped > 0 && isProcessAlive(escaped)) process.kill(escaped, 'SIGKILL');
       await own.onModuleDestroy();

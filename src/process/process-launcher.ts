@@ -70,9 +70,9 @@ export class ProcessLauncher implements OnModuleDestroy {
   /** CHILD_NICE: the host (and so every child) runs this much nicer than the server. */
   private readonly nice: number;
   /**
-   * The async context the launcher was made in (no task's): the host is forked in it, so what the
-   * host says on its own (ended processes) is not logged under the task whose run forked it. Each
-   * run's own events are delivered in that run's context (`Run.context`).
+   * The async context the launcher was made in (no task's): the host is forked in it, and what the
+   * host reports on its own (processes it ended) is logged in it, not under the task_id of some
+   * run. Each run's own events are delivered in that run's context (`Run.context`).
    */
   private readonly outsideRuns = new AsyncResource('ProcessLauncher');
 
@@ -223,20 +223,22 @@ export class ProcessLauncher implements OnModuleDestroy {
   }
 
   private onEvent(event: HostEvent): void {
-    if (event.type === 'expired') {
-      this.logger.warn(
-        `lease of ${event.dir} ran out before it was renewed: the process host ended ${event.pids.length} process(es) working there`,
-      );
-      return;
-    }
-    if (event.type === 'escaped') {
-      this.logger.warn(
-        `${event.pids.length} process(es) started in ${event.dir} left their process groups and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
-      );
+    if (event.type === 'expired' || event.type === 'escaped') {
+      // Delivered in whatever context the queue's turn runs in (a run's): logged in none.
+      this.outsideRuns.runInAsyncScope(() => this.reportEnded(event));
       return;
     }
     const run = this.runs.get(event.id);
     if (run !== undefined) run.context.runInAsyncScope(() => this.deliver(run, event));
+  }
+
+  /** What the host ended on its own: a directory whose lease ran out, or processes that escaped. */
+  private reportEnded(event: Extract<HostEvent, { type: 'expired' | 'escaped' }>): void {
+    this.logger.warn(
+      event.type === 'expired'
+        ? `lease of ${event.dir} ran out before it was renewed: the process host ended ${event.pids.length} process(es) working there`
+        : `${event.pids.length} process(es) started in ${event.dir} left their process groups and outlived their task's run: the process host ended them (pids ${event.pids.join(', ')})`,
+    );
   }
 
   private deliver(run: Run, event: Exclude<HostEvent, { type: 'expired' | 'escaped' }>): void {
