@@ -36,6 +36,14 @@ const PRINT_GROUP = `
   const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4);
   console.log(JSON.stringify({ pgrp: Number(pgrp), session: Number(session) }))`;
 
+/** A child's script that starts a process in a session of its own (setsid) and prints its pid. */
+const ESCAPING = [
+  "const { spawn } = require('child_process');",
+  "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
+  'console.log(g.pid);',
+  'g.unref();',
+].join('\n');
+
 /** Resolves once `check` holds, asking every 10 ms. */
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -256,15 +264,9 @@ describe('ProcessLauncher', () => {
     const released = new ProcessLauncher();
     let escaped = 0;
     try {
-      const escaping = [
-        "const { spawn } = require('child_process');",
-        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
-        'console.log(g.pid);',
-        'g.unref();',
-      ].join('\n');
       released.supervise(dir, Date.now() + 600_000, 200);
       const events = await lastValueFrom(
-        released.run({ ...nodeScript(escaping), cwd: dir }).pipe(toArray()),
+        released.run({ ...nodeScript(ESCAPING), cwd: dir }).pipe(toArray()),
       );
       escaped = Number(stdoutOf(events));
       expect(escaped).toBeGreaterThan(0);
@@ -294,16 +296,10 @@ describe('ProcessLauncher', () => {
     let escaped = 0;
     let chatty: Subscription | undefined;
     try {
-      const escaping = [
-        "const { spawn } = require('child_process');",
-        "const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
-        'console.log(g.pid);',
-        'g.unref();',
-      ].join('\n');
       // The first task's run forks the host.
       const events = await context.run('task-a', () => {
         own.supervise(dir, Date.now() + 600_000, 200);
-        return lastValueFrom(own.run({ ...nodeScript(escaping), cwd: dir }).pipe(toArray()));
+        return lastValueFrom(own.run({ ...nodeScript(ESCAPING), cwd: dir }).pipe(toArray()));
       });
       escaped = Number(stdoutOf(events));
       // Other runs of that task keep the delivery queue busy while the host reports.
