@@ -10,7 +10,7 @@ export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';
 export { QueryInteger } from 'src/common/dto/query-integer.decorator';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';
 export type { Page } from 'src/common/dto/pagination.dto';
-export { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+export { DomainError, ErrorCode, invalidRequest } from 'src/common/errors/domain-error';
 export { API_PREFIX } from 'src/common/http/api-paths';
 export {
   buildOpenApiDocument,

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { assertVisible, ownerFilter, Principal } from 'src/access';
-import { DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
+import { DomainError, ErrorCode, invalidRequest, PaginationQueryDto } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, RowInsert, RowReader } from 'src/database';
 import { assertCommandsAllowed } from 'src/sessions/command-policy';
@@ -21,9 +21,7 @@ const blankToNull = (value: string | null | undefined): string | null =>
 
 /** 400 `validation_failed` naming `field`, like the validation pipe's. */
 function invalidField(field: string, message: string): DomainError {
-  return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${field}: ${message}`, {
-    errors: [{ field, errors: [`${field}: ${message}`] }],
-  });
+  return invalidRequest(field, `${field}: ${message}`);
 }
 
 @Injectable()

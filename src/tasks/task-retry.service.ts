@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Principal } from 'src/access';
-import { DomainError, ErrorCode } from 'src/common';
+import { DomainError, ErrorCode, invalidRequest } from 'src/common';
 import { RetryTaskDto } from 'src/tasks/dto/retry-task.dto';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskStatus } from 'src/tasks/task-status';
@@ -42,11 +42,10 @@ export class TaskRetryService {
     }
     if (old.retriedBy !== null) throw notRetryable(old, `was retried already by ${old.retriedBy}`);
     if (dto.continue_conversation === true && old.isolation === 'worktree') {
-      const message =
-        "continue_conversation needs the task's own directory, and a retry of a task in a workspace works in a new workspace, where the agent cannot find the conversation: retry it without (its work is kept on its branch)";
-      throw new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
-        errors: [{ field: 'continue_conversation', errors: [message] }],
-      });
+      throw invalidRequest(
+        'continue_conversation',
+        "continue_conversation needs the task's own directory, and a retry of a task in a workspace works in a new workspace, where the agent cannot find the conversation: retry it without (its work is kept on its branch)",
+      );
     }
     const created = await this.tasks.create(
       {

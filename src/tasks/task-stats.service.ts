@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { And, FindOptionsWhere, In, LessThan, MoreThanOrEqual, Repository } from 'typeorm';
 import { ownerFilter, Principal } from 'src/access';
-import { DomainError, ErrorCode } from 'src/common';
+import { invalidRequest } from 'src/common';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { TaskStatsQueryDto, TaskStatsResponseDto } from 'src/tasks/dto/task-stats.dto';
 import { computeTaskStats } from 'src/tasks/task-stats';
@@ -27,10 +27,7 @@ export class TaskStatsService {
   /** A window that ends before it starts is a 400. */
   async stats(query: TaskStatsQueryDto, principal: Principal): Promise<TaskStatsResponseDto> {
     if (query.since && query.until && new Date(query.until) <= new Date(query.since)) {
-      const message = 'until must be later than since';
-      throw new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
-        errors: [{ field: 'until', errors: [message] }],
-      });
+      throw invalidRequest('until', 'until must be later than since');
     }
     const where: FindOptionsWhere<Task> = { status: In(TERMINAL_STATUSES) };
     const owner = ownerFilter(principal);

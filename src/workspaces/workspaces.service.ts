@@ -3,7 +3,7 @@ import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { DomainError, ErrorCode, KeyedSerializer } from 'src/common';
+import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
@@ -87,9 +87,7 @@ export interface RetireResult {
 }
 
 const invalidBase = (field: string, message: string): DomainError =>
-  new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${field}: ${message}`, {
-    errors: [{ field, errors: [`${field}: ${message}`] }],
-  });
+  invalidRequest(field, `${field}: ${message}`);
 
 /**
  * TASK WORKSPACES: one git worktree per task, under WORKSPACES_DIR, on its own branch

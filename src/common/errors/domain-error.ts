@@ -73,3 +73,18 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
+
+/**
+ * 400 `validation_failed` about one field, shaped like the validation pipe's (`message` after
+ * "Invalid request: ", `details.errors` naming the field), with any more `details`.
+ */
+export function invalidRequest(
+  field: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): DomainError {
+  return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
+    errors: [{ field, errors: [message] }],
+    ...details,
+  });
+}

@@ -1,7 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppConfig } from 'src/config';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { DomainError, ErrorCode, invalidRequest } from 'src/common/errors/domain-error';
 
 /** The shape of body-parser's errors. */
 interface BodyParserError {
@@ -57,10 +57,7 @@ function rejectForbiddenKeys(key: string, value: unknown): unknown {
 }
 
 function forbiddenKeyError(key: string): DomainError {
-  const message = `property ${key} is not allowed`;
-  return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
-    errors: [{ field: key, errors: [message] }],
-  });
+  return invalidRequest(key, `property ${key} is not allowed`);
 }
 
 /** True when the request announces a body (chunked, or a non-zero Content-Length). */
@@ -71,11 +68,11 @@ function announcesBody(req: Request): boolean {
 
 function toDomainError(error: unknown, limit: number): DomainError {
   if (error instanceof JsonTooDeepError) {
-    const message = `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`;
-    return new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
-      errors: [{ field: '(body)', errors: [message] }],
-      max_depth: MAX_JSON_DEPTH,
-    });
+    return invalidRequest(
+      '(body)',
+      `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+      { max_depth: MAX_JSON_DEPTH },
+    );
   }
   const key = error instanceof Error ? forbiddenKeys.get(error) : undefined;
   if (key !== undefined) return forbiddenKeyError(key);
@@ -132,10 +129,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
     });
     // Every body of this API is an object: an array, even an empty one, is not read as one.
     if (Array.isArray(req.body)) {
-      const message = 'the request body must be a JSON object, not an array';
-      throw new DomainError(ErrorCode.ValidationFailed, `Invalid request: ${message}`, {
-        errors: [{ field: '(body)', errors: [message] }],
-      });
+      throw invalidRequest('(body)', 'the request body must be a JSON object, not an array');
     }
     next();
   }

@@ -163,10 +163,8 @@ export class ProcessHost {
   async endEscaped(): Promise<void> {
     const now = this.now();
     if (this.escapeLookAtMs === null || this.escapeLookAtMs > now) return;
-    const released = new Map(
-      [...this.released].map(([dir, { killGraceMs }]) => [dir, killGraceMs] as const),
-    );
-    for (const [dir, { lastLookAtMs }] of this.released) {
+    const looked = [...this.released];
+    for (const [dir, { lastLookAtMs }] of looked) {
       if (lastLookAtMs <= now || this.deadlines.has(dir)) this.released.delete(dir);
     }
     // Each look is at every released directory: last looks due within ESCAPE_LOOK_DELAY_MS of
@@ -176,7 +174,7 @@ export class ProcessHost {
       lastLooks.length === 0 ? null : Math.max(Math.min(...lastLooks), now + ESCAPE_LOOK_DELAY_MS);
     const escaped = escapedProcesses({
       serverPid: this.serverPid,
-      released: [...released.keys()],
+      released: looked.map(([dir]) => dir),
       supervised: [...this.deadlines.keys()],
       hostGroups: new Set([
         ...[...this.children.values()].flatMap((c) => c.pgid ?? []),
@@ -185,7 +183,7 @@ export class ProcessHost {
       ]),
     });
     await Promise.all(
-      [...released].map(async ([dir, killGraceMs]) => {
+      looked.map(async ([dir, { killGraceMs }]) => {
         const pids = escaped.filter((e) => e.dir === dir).map((e) => e.pid);
         if (pids.length === 0) return;
         await Promise.all(pids.map((pid) => endProcess(pid, killGraceMs)));
