@@ -18,7 +18,7 @@ export interface FileStamp {
 }
 
 /**
- * The state of a project before the write-tests turn, to compare against afterwards. Plain data
+ * The state of a project before the agent's first turn, to compare against afterwards. Plain data
  * (JSON-serialisable), so it can be stored with the task.
  *
  * - `git`: the project is inside a git work tree: HEAD and the files `git status` reported as

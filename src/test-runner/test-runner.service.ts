@@ -171,7 +171,7 @@ export class TestRunnerService {
     };
   }
 
-  /** Project state before the write-tests turn. */
+  /** Project state before the agent's first turn. */
   snapshot(projectPath: string): Promise<ProjectSnapshot> {
     return this.finder.snapshot(projectPath);
   }

@@ -289,6 +289,25 @@ describe('on SQLite', () => {
       expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
     });
 
+    it('tests the agent wrote with its change, before it was asked, count: it completes verified', async () => {
+      ids.early = await runTask(session, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        `success text=${quoted('The tests were written with the change.\nDONE')}`,
+      ]);
+      const { final } = await waitForTerminal(server, ids.early);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified', iteration: 2 });
+      const details = await getDetails(server, ids.early);
+      expect(humanPrompts(details)).toHaveLength(1);
+      expect(
+        details.test_cases
+          .filter((c) => c.kind === 'generated')
+          .map((c) => [c.name, c.file_path, c.status, c.iteration]),
+      ).toEqual([['multiplies', 'test/multiply.test.js', 'passed', 2]]);
+      const v = await verification(ids.early);
+      expect(v.generated_at_base?.exit_code).not.toBe(0);
+      expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+    });
+
     it('tests that pass without the change are refused and the agent asked again', async () => {
       ids.refused = await runTask(session, [
         multiplyChange,
@@ -424,7 +443,7 @@ describe('on SQLite', () => {
       const verified = finals.filter((d) => d.status_reason === 'verified');
       expect(stats.finished).toBe(finals.length);
       expect(stats.verified).toBe(verified.length);
-      expect(stats.verified).toBe(3);
+      expect(stats.verified).toBe(4);
       expect(stats.completed).toBe(finals.filter((d) => d.status === 'COMPLETED').length);
       expect(stats.verified_completion_rate).toBeCloseTo(verified.length / finals.length, 5);
       expect(stats.by_status_and_reason).toContainEqual({

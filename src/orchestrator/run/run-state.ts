@@ -96,7 +96,7 @@ export class RunState {
 
   /**
    * What is stored for a resume after each step. The test snapshot, which can be large, is stored
-   * once, with the write-tests turn's prompt (`TestPhase.snapshotProject`).
+   * once, with the first turn's prompt (`TestPhase.snapshotOnce`).
    */
   checkpoint(): TaskPatch {
     return {

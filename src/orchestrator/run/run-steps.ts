@@ -17,7 +17,7 @@ export interface TurnStep {
   statusReason: StatusReason;
   /** Wait before the turn (after an API error), milliseconds. */
   delayMs: number;
-  /** Task columns stored with the turn's prompt (the test snapshot, before the write-tests turn). */
+  /** Task columns stored with the turn's prompt (the test snapshot, before the first turn). */
   patch?: TaskPatch;
 }
 

@@ -606,18 +606,14 @@ describe('TaskRun', () => {
     const storedAtTurn: Record<string, unknown>[] = [];
     h.agent.onTurn = () => storedAtTurn.push({ ...h.log.row });
     await h.run();
-    // The snapshot is stored before the write-tests turn runs, in one write with its prompt and
-    // the move to TESTING, and in no other.
-    expect(storedAtTurn[0].testSnapshot).toBeUndefined();
-    expect(storedAtTurn[1]).toMatchObject({
-      testSnapshot: JSON.stringify(SNAPSHOT),
-      testFiles: [],
-      status: TaskStatus.Testing,
-    });
+    // The snapshot is stored before the first turn runs, in one write with its prompt, and in no
+    // other; the write-tests turn's prompt goes with the move to TESTING.
+    expect(storedAtTurn[0].testSnapshot).toBe(JSON.stringify(SNAPSHOT));
+    expect(storedAtTurn[1]).toMatchObject({ testFiles: [], status: TaskStatus.Testing });
     expect(h.log.patches.filter((patch) => 'testSnapshot' in patch)).toHaveLength(1);
     const toTesting = h.log.statusWrites[0];
     expect(toTesting.records.map((r) => r.kind)).toEqual(['simulated_human']);
-    expect(toTesting.patch.testSnapshot).toBe(JSON.stringify(SNAPSHOT));
+    expect(toTesting.patch).not.toHaveProperty('testSnapshot');
     expect(h.log.changes[0].to).toBe(TaskStatus.Testing);
     // What a resume needs is stored before the round runs.
     expect(storedAtRound).toMatchObject({
@@ -679,6 +675,46 @@ describe('TaskRun', () => {
     expect(h.tests.generatedRuns).toEqual([]);
     expect(h.log.testCases).toEqual([]);
     expect(h.agent.requests).toHaveLength(3);
+  });
+
+  it('tests the agent wrote while working count: a test-writing turn that adds none runs them', async () => {
+    const h = harness([turn(), turn({ text: 'The tests were already written.\nDONE' })]);
+    const snapshotsAtTurn: number[] = [];
+    h.agent.onTurn = () => snapshotsAtTurn.push(h.tests.snapshots);
+    h.tests.found = [['test/early.test.js']];
+    await h.run();
+    // One snapshot, taken before the agent's first turn: the files found are compared with it.
+    expect(snapshotsAtTurn).toEqual([1, 1]);
+    expect(h.tests.generatedRuns).toEqual([['test/early.test.js']]);
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+  });
+
+  it('a new conversation and a second request for tests keep the first snapshot', async () => {
+    const lost = turn({
+      kind: 'execution_error',
+      text: 'No conversation found with session ID: 3f1c2a9e',
+    });
+    const h = harness([turn(), lost, turn(), turn()]);
+    await h.run();
+    expect(h.log.prompts().filter((p) => p.includes('Now write automated tests'))).toHaveLength(2);
+    expect(h.tests.snapshots).toBe(1);
+    expect(h.log.patches.filter((patch) => 'testSnapshot' in patch)).toHaveLength(1);
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+  });
+
+  it('resumed in its work without a stored snapshot (an older row), takes one then', async () => {
+    const h = harness([turn(), turn()], {
+      resumed: true,
+      task: {
+        claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+        iteration: 1,
+        runPhase: 'work',
+      },
+    });
+    await h.run();
+    expect(h.tests.snapshots).toBe(1);
+    expect(h.log.patches[0]).toHaveProperty('testSnapshot', JSON.stringify(SNAPSHOT));
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
   });
 
   it('a test file written on the second request goes on to the test round', async () => {

@@ -247,9 +247,10 @@ export class TaskRun {
   private execute(step: Step): Observable<Step> {
     switch (step.kind) {
       case 'turn':
-        return this.turn
-          .run(step)
-          .pipe(concatMap((outcome) => from(this.afterTurn(step, outcome))));
+        return defer(() => this.withTestSnapshot(step)).pipe(
+          concatMap((turnStep) => this.turn.run(turnStep)),
+          concatMap((outcome) => from(this.afterTurn(step, outcome))),
+        );
       case 'tests':
         return this.runTests(step);
       case 'setup':
@@ -261,6 +262,12 @@ export class TaskRun {
       case 'end':
         return EMPTY;
     }
+  }
+
+  /** The turn's step, with the test snapshot in its write when this is the task's first turn. */
+  private async withTestSnapshot(step: TurnStep): Promise<TurnStep> {
+    const snapshot = await this.testPhase.snapshotOnce();
+    return { ...step, patch: { ...step.patch, ...snapshot } };
   }
 
   private async afterSetup(step: SetupStep, result: CommandResult): Promise<Step> {
@@ -372,7 +379,7 @@ export class TaskRun {
         return { kind: 'tests', files: state.testFiles };
       case 'write_tests':
         return {
-          patch: await this.testPhase.snapshotProject(),
+          patch: this.testPhase.testsRequested(),
           kind: 'turn',
           prompt: decision.prompt,
           source: 'simulated_human',

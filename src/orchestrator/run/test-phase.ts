@@ -22,9 +22,10 @@ import { testRunInteraction } from 'src/orchestrator/run/turn-records';
 /**
  * THE TEST PHASE of a run: what the agent's tests are, and running a test round.
  *
- * - Before the agent is asked to write tests, the project is snapshot (`snapshotProject`); the
- *   generated test files are those created or changed since (`findTestFiles`). Both are stored
- *   on the task, so a resumed run finds the same files and does not ask for tests again.
+ * - Before the agent's first turn, the project is snapshot once (`snapshotOnce`); the generated
+ *   test files are those created or changed since (`findTestFiles`), so tests the agent wrote
+ *   while it worked count as well as those it wrote when asked. Both are stored on the task, so
+ *   a resumed run finds the same files and does not ask for tests again.
  * - A round (`run`) runs the generated test files, then the session's regression command, storing
  *   each run (a `test` record and its test cases) as it ends, and emits the reports.
  */
@@ -44,14 +45,21 @@ export class TestPhase {
   }
 
   /**
-   * The project as it is before the agent writes its tests; returns what to store on the task
-   * with the write-tests turn's prompt (`TurnStep.patch`).
+   * The project as it is before the agent's first turn (after the workspace's setup and the
+   * baseline run), taken once per task; returns what to store with that turn's prompt
+   * (`TurnStep.patch`), nothing once a snapshot is stored.
    */
-  async snapshotProject(): Promise<TaskPatch> {
+  async snapshotOnce(): Promise<TaskPatch> {
+    if (this.state.testSnapshot !== null) return {};
     this.state.testSnapshot = await this.ports.tests.snapshot(this.projectPath);
+    return { testSnapshot: JSON.stringify(this.state.testSnapshot) };
+  }
+
+  /** The agent is asked for tests: none found yet, no empty test-writing turn yet. */
+  testsRequested(): TaskPatch {
     this.state.testFiles = [];
     this.state.emptyTestTurns = 0;
-    return { testSnapshot: JSON.stringify(this.state.testSnapshot), testFiles: [] };
+    return { testFiles: [], emptyTestTurns: 0 };
   }
 
   /** The generated test files now (created or changed since the snapshot), remembered. */
