@@ -519,6 +519,23 @@ describe('on SQLite', () => {
       expect(v.regression_rerun).toMatchObject({ exit_code: 0, total: 1, failing: [] });
     });
 
+    it('an existing test module that no longer imports is new breakage, not flaky', async () => {
+      const renamed = CALC_WITH_MUL.replace('def add(', 'def plus(');
+      const id = await runTask(session, [
+        edit(['calc.py', renamed], ['tests/test_mul.py', MUL_TEST]),
+        'success',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      const broken = 'tests.test_calc (unittest.loader._FailedTest.tests.test_calc)';
+      expect(v).toMatchObject({ verdict: 'regression_broken', flaky_tests: [] });
+      expect(v.new_failures).toContain(broken);
+      // Run again as the whole command: the loader's name is no test id.
+      expect(v.regression_rerun?.command).toEqual(['python3', '-m', 'unittest']);
+    });
+
     it('skipping the failing test with @unittest.skip is caught', async () => {
       const skipped = PYTHON_PROJECT['tests/test_calc.py'].replace(
         '    def test_known_bug',

@@ -73,13 +73,61 @@ describe('compareRegression', () => {
 
   it('a new failure that passes when run again is flaky, one that fails again blocks', () => {
     expect(
-      compareRegression(
-        'node --test',
-        perTest([]),
-        perTest(['flaky', 'broken']),
-        perTest(['broken']),
-      ),
+      compareRegression('node --test', perTest([]), perTest(['flaky', 'broken']), {
+        ...perTest(['broken'], 2),
+        names: ['broken', 'flaky'],
+      }),
     ).toEqual({ granularity: 'test', preExisting: [], newFailures: ['broken'], flaky: ['flaky'] });
+  });
+
+  it('a new failure the run again does not show passing blocks, whatever it failed as then', () => {
+    // A unittest module that no longer imports: the loader names it one way in the full run and
+    // another in the narrowed one, which fails too.
+    const full = 'tests.test_calc (unittest.loader._FailedTest.tests.test_calc)';
+    const narrowed = 'tests (unittest.loader._FailedTest.tests)';
+    const unittest = (failing: string[], total: number): RegressionResult => ({
+      ...perTest(failing, total),
+      format: 'unittest',
+    });
+    expect(
+      compareRegression('python3 -m unittest', unittest([], 3), unittest([full], 2), {
+        ...unittest([narrowed], 1),
+        passed: false,
+      }),
+    ).toMatchObject({ newFailures: [full], flaky: [] });
+    // TAP names every test it ran: one the run again did not run is not flaky.
+    expect(
+      compareRegression('node --test', perTest([]), perTest(['gone']), {
+        ...perTest([], 0),
+        names: [],
+      }),
+    ).toMatchObject({ newFailures: ['gone'], flaky: [] });
+  });
+
+  it('where the output names only failures, a run again that passed with tests in it is flaky', () => {
+    const unittest = (failing: string[], total: number): RegressionResult => ({
+      ...perTest(failing, total),
+      format: 'unittest',
+    });
+    expect(
+      compareRegression('python3 -m unittest', unittest([], 3), unittest(['t (a.T.t)'], 3), {
+        ...unittest([], 1),
+      }),
+    ).toMatchObject({ newFailures: [], flaky: ['t (a.T.t)'] });
+    expect(
+      compareRegression('python3 -m unittest', unittest([], 3), unittest(['t (a.T.t)'], 3), {
+        ...unittest([], 0),
+      }),
+    ).toMatchObject({ newFailures: ['t (a.T.t)'], flaky: [] });
+  });
+
+  it('per command: the command passing when run again makes it flaky, failing blocks', () => {
+    expect(
+      compareRegression('node --test', perCommand(true), perCommand(false), perCommand(true)),
+    ).toMatchObject({ newFailures: [], flaky: ['node --test'] });
+    expect(
+      compareRegression('node --test', perCommand(true), perCommand(false), perCommand(false)),
+    ).toMatchObject({ newFailures: ['node --test'], flaky: [] });
   });
 
   it('per command: a command that failed at the baseline and fails now is pre-existing', () => {

@@ -5,7 +5,10 @@ import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-
  * output says which tests failed (TAP, unittest, pytest: `summarizeTestOutput`), else per command
  * (it passed or it did not). A failure after the change that also failed at the baseline is
  * pre-existing and does not block; one that did not is new breakage, unless it passed when run
- * again (flaky).
+ * again (flaky): the run again names it among the tests it ran and not among the failures, or,
+ * where the output names only failures, the run again ran tests and all of them passed. A failure
+ * the run again does not show passing (a test module that no longer loads, renamed by the
+ * loader) stays new breakage.
  */
 export interface RegressionResult {
   /** How fine the results are: each test by name, or the command as a whole. */
@@ -66,6 +69,18 @@ function failuresAt(
   return result.passed ? [] : [command];
 }
 
+/** Whether the run again shows `name` passing. */
+function passedAgain(
+  rerun: RegressionResult,
+  granularity: 'test' | 'command',
+  name: string,
+): boolean {
+  if (granularity === 'command') return rerun.passed;
+  if (rerun.failing.includes(name)) return false;
+  if (rerun.names !== null) return rerun.names.includes(name);
+  return rerun.passed && (rerun.total ?? 0) > 0;
+}
+
 /**
  * Compares the run after the change with the baseline (null: none was run; every failure is
  * then new) and with the run made again for the new failures (null: none yet).
@@ -87,11 +102,10 @@ export function compareRegression(
   const preExisting = failing.filter((name) => before.has(name));
   const fresh = failing.filter((name) => !before.has(name));
   if (rerun === null) return { granularity, preExisting, newFailures: fresh, flaky: [] };
-  const again = new Set(failuresAt(rerun, granularity, command));
   return {
     granularity,
     preExisting,
-    newFailures: fresh.filter((name) => again.has(name)),
-    flaky: fresh.filter((name) => !again.has(name)),
+    newFailures: fresh.filter((name) => !passedAgain(rerun, granularity, name)),
+    flaky: fresh.filter((name) => passedAgain(rerun, granularity, name)),
   };
 }

@@ -30,6 +30,11 @@ describe('rerunArgv', () => {
     [['npm', 'test'], 'tap', ['adds']],
     [['python3', '-m', 'unittest', 'discover', '-s', 'tests'], 'unittest', ['x (a.b)']],
     [['python3', '-m', 'unittest'], 'unittest', ['setUpClass (a.B)x']],
+    [
+      ['python3', '-m', 'unittest'],
+      'unittest',
+      ['tests.test_calc (unittest.loader._FailedTest.tests.test_calc)'],
+    ],
     [['pytest', 'tests/'], 'pytest', ['tests/test_a.py::x']],
     [['node', '--test'], 'tap', []],
   ])('gives null where the command cannot be narrowed: %j', (argv, format, names) => {

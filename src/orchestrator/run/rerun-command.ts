@@ -36,7 +36,9 @@ export function rerunArgv(
       const rest = argv.slice(3);
       if (rest.includes('discover')) return null;
       const ids = names.map(unittestId);
-      if (ids.some((id) => id === null)) return null;
+      // A module that did not load is named by the loader (`unittest.loader._FailedTest...`), not
+      // by a test id to run: the whole command runs again.
+      if (ids.some((id) => id === null || id.startsWith('unittest.loader.'))) return null;
       return [...argv.slice(0, 3), ...rest.filter((a) => a.startsWith('-')), ...(ids as string[])];
     }
     case 'pytest': {
