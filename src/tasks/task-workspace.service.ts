@@ -95,11 +95,14 @@ export class TaskWorkspaceService {
       new DomainError(ErrorCode.TaskNotMergeable, `Task ${id} cannot be merged: ${why}`, {
         status: task.status,
       });
+    const notMergedYet = (row: Task): void => {
+      if (row.mergedAt !== null) {
+        throw notMergeable(`it was merged into ${row.mergedInto} already (${row.mergeCommit})`);
+      }
+    };
     if (task.isolation !== 'worktree') throw notMergeable('it worked in place (isolation none)');
     if (task.status !== TaskStatus.Completed) throw notMergeable(`it is ${task.status}`);
-    if (task.mergedAt !== null) {
-      throw notMergeable(`it was merged into ${task.mergedInto} already (${task.mergeCommit})`);
-    }
+    notMergedYet(task);
     if (task.headCommit === null || task.branch === null || task.gitDir === null) {
       throw notMergeable('it has no commit');
     }
@@ -116,34 +119,35 @@ export class TaskWorkspaceService {
         ? `${subject(task)}\n\nSquashed from ${task.branch} (task ${task.id}).\n`
         : `Merge ${task.branch} into ${target}\n\n${subject(task)} (task ${task.id}).\n`;
     const { gitDir, headCommit, branch } = task;
+    // Checked again and recorded under the repository's lock: of two requests at once, the
+    // second finds the first one's merge recorded.
     const outcome = await onRepository(id, 'merge', () =>
-      this.merges.merge({
-        gitDir,
-        source: headCommit,
-        sourceBranch: branch,
-        target,
-        strategy,
-        message,
-      }),
-    );
-    await this.events.noteWhere({
-      taskId: id,
-      where: 'merged_at IS NULL',
-      patch: { mergedAt: new Date(), mergeCommit: outcome.commit, mergedInto: target },
-      record: {
-        kind: 'system',
-        iteration: task.iteration,
-        content: `Merged ${task.branch} into ${target} (${strategy}): ${outcome.previous} -> ${outcome.commit}.`,
-        data: {
-          type: 'merged',
-          strategy,
-          target_branch: target,
-          previous_commit: outcome.previous,
-          merge_commit: outcome.commit,
-          updated_worktree: outcome.updatedWorktree,
+      this.merges.merge(
+        { gitDir, source: headCommit, sourceBranch: branch, target, strategy, message },
+        {
+          ensure: async () => notMergedYet(await this.tasks.findOne(id)),
+          record: (merged) =>
+            this.events.noteWhere({
+              taskId: id,
+              where: 'merged_at IS NULL',
+              patch: { mergedAt: new Date(), mergeCommit: merged.commit, mergedInto: target },
+              record: {
+                kind: 'system',
+                iteration: task.iteration,
+                content: `Merged ${task.branch} into ${target} (${strategy}): ${merged.previous} -> ${merged.commit}.`,
+                data: {
+                  type: 'merged',
+                  strategy,
+                  target_branch: target,
+                  previous_commit: merged.previous,
+                  merge_commit: merged.commit,
+                  updated_worktree: merged.updatedWorktree,
+                },
+              },
+            }),
         },
-      },
-    });
+      ),
+    );
     return {
       target_branch: target,
       strategy,

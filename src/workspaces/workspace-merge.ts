@@ -31,6 +31,17 @@ export interface MergeOutcome {
   updatedWorktree: string | null;
 }
 
+/**
+ * The caller's records of a merge, kept under the repository's lock with the merge itself, so that
+ * two requests to merge one task cannot both merge: `ensure` runs before git is asked anything
+ * (it throws when the merge is refused, as one already recorded is), `record` once the target
+ * moved.
+ */
+export interface MergeRecords {
+  ensure(): Promise<void>;
+  record(outcome: MergeOutcome): Promise<unknown>;
+}
+
 const refused = (message: string, reason: string, details: Record<string, unknown> = {}) =>
   new DomainError(ErrorCode.MergeRefused, message, { reason, ...details });
 
@@ -65,8 +76,13 @@ export class WorkspaceMergeService {
     private readonly root: WorkspaceRoot,
   ) {}
 
-  merge(request: MergeRequest): Promise<MergeOutcome> {
-    return this.locks.withLock(request.gitDir, () => this.mergeLocked(request));
+  merge(request: MergeRequest, records: MergeRecords): Promise<MergeOutcome> {
+    return this.locks.withLock(request.gitDir, async () => {
+      await records.ensure();
+      const outcome = await this.mergeLocked(request);
+      await records.record(outcome);
+      return outcome;
+    });
   }
 
   private async mergeLocked(request: MergeRequest): Promise<MergeOutcome> {

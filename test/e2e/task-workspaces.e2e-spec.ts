@@ -269,6 +269,7 @@ describe('Review and merge', () => {
     await task('f', [`edit-files path=src/f.js content=${quoted(A_JS)}`, TESTS('f')], {
       base_ref: 'release',
     });
+    await task('twice', [`edit-files path=src/twice.js content=${quoted(A_JS)}`, TESTS('twice')]);
     await task('sha', [`edit-files path=src/sha.js content=${quoted(A_JS)}`, TESTS('sha')], {
       base_ref: master,
     });
@@ -440,6 +441,29 @@ describe('Review and merge', () => {
     );
     expect(readFileSync(join(repo, 'src/math.js'), 'utf8')).toBe(withAdd('return b + a;'));
     expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
+  it('two merges of one task at once: one lands, the other is a 409, the target moves once', async () => {
+    await completed(server, ids.twice);
+    git(repo, 'branch', 'twice-target', master);
+    const merges = await Promise.all(
+      [1, 2].map(() =>
+        request(server)
+          .post(`/api/v1/tasks/${ids.twice}/merge`)
+          .send({ strategy: 'squash', target_branch: 'twice-target' }),
+      ),
+    );
+    expect(merges.map((r) => r.status).sort()).toEqual([200, 409]);
+    const landed = merges.find((r) => r.status === 200)!.body as TaskMergeResponseDto;
+    expect(merges.find((r) => r.status === 409)!.body.code).toBe('task_not_mergeable');
+    expect(git(repo, 'rev-parse', 'twice-target').trim()).toBe(landed.merge_commit);
+    expect(git(repo, 'log', '-1', '--format=%P', landed.merge_commit).trim()).toBe(master);
+    const details = await getDetails(server, ids.twice);
+    expect(details).toMatchObject({
+      merge_commit: landed.merge_commit,
+      merged_into: 'twice-target',
+    });
+    expect(details.interactions.filter((i) => i.data?.type === 'merged')).toHaveLength(1);
   });
 
   it('a conflicting merge is a 409 naming the files, and changes nothing', async () => {
