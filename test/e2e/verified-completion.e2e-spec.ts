@@ -556,6 +556,30 @@ describe('on SQLite', () => {
     });
   });
 
+  describe('a Node project with a plain script among its tests (node --test names it by its path)', () => {
+    it("a baseline stored by one task compares with the next task's run in another workspace", async () => {
+      const repo = project('plain-script', {
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        'test/plain.test.js': "'use strict';\nrequire('node:assert').strictEqual(1 + 1, 2);\n",
+      });
+      const session = await createSession(repo, 'node --test');
+      const first = await runTask(session, [multiplyChange, multiplyTests]);
+      expect((await waitForTerminal(server, first)).final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified',
+      });
+      const second = await runTask(session, [multiplyChange, multiplyTests]);
+      const { final } = await waitForTerminal(server, second);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(second);
+      expect(v).toMatchObject({ baseline_reused: true, weakening: [], new_failures: [] });
+      expect(v.baseline?.tests).toContain('test/plain.test.js');
+      expect(v.regression?.tests).toContain('test/plain.test.js');
+    });
+  });
+
   describe('a project that is not a git repository', () => {
     it('completes saying what was not checked; the baseline still runs', async () => {
       const dir = project('plain', NODE_PROJECT, true);

@@ -43,15 +43,25 @@ const perCommand = (passed: boolean): RegressionResult => ({
 
 describe('regressionResult', () => {
   it('is per test when the output names the failing tests', () => {
-    expect(regressionResult(report(tap(['b']), false))).toEqual({
+    expect(regressionResult(report(tap(['b']), false), '/w/1')).toEqual({
       ...perTest(['b']),
       names: ['b'],
     });
   });
 
+  it('names tests relative to where it ran, so that two workspaces name a file alike', () => {
+    const named = (dir: string) =>
+      regressionResult(report(tap([`${dir}/test/plain.test.js`]), false), dir);
+    expect(named('/w/1')).toMatchObject({
+      failing: ['test/plain.test.js'],
+      names: ['test/plain.test.js'],
+    });
+    expect(named('/w/2')).toEqual(named('/w/1'));
+  });
+
   it('is per command when the output is not recognised, or names no failure', () => {
-    expect(regressionResult(report('segfault', false))).toEqual(perCommand(false));
-    expect(regressionResult(report(tap([]), false))).toEqual({
+    expect(regressionResult(report('segfault', false), '/w/1')).toEqual(perCommand(false));
+    expect(regressionResult(report(tap([]), false), '/w/1')).toEqual({
       ...perCommand(false),
       total: 3,
       names: [],

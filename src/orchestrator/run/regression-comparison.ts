@@ -24,10 +24,15 @@ export interface RegressionResult {
   format: 'tap' | 'unittest' | 'pytest' | null;
 }
 
-/** A regression run's report, read for the comparison. */
-export function regressionResult(report: TestRunReport): RegressionResult {
+/**
+ * A regression run's report, read for the comparison. Test names are taken relative to
+ * `directory`, where the run worked: a file run as one test is named by its path (`node --test`
+ * names a script without tests so), which then reads the same in every task's workspace, and a
+ * baseline stored by one task compares with another's run.
+ */
+export function regressionResult(report: TestRunReport, directory: string): RegressionResult {
   const commandName = formatCommandLine(report.command);
-  const summary = summarizeTestOutput(report.output);
+  const summary = summarizeTestOutput(report.output.split(`${directory}/`).join(''));
   if (summary === null || (!report.passed && summary.failing.length === 0)) {
     // Per command: nothing names the failing tests (a crash, a timeout, an unknown format).
     return {

@@ -172,7 +172,7 @@ export class Verification {
           .runExtra(this.ports.tests.runRegression(this.workspace.directory, command), 'baseline')
           .pipe(
             concatMap(async (report) => {
-              const run = toRun(report, base, regressionResult(report));
+              const run = toRun(report, base, regressionResult(report, this.workspace.directory));
               this.evidence.baseline = run;
               this.evidence.baseline_reused = false;
               if (base !== null) await this.ports.verification.saveBaseline(base, command, run);
@@ -218,7 +218,9 @@ export class Verification {
     e.base_commit = this.baseCommit;
     e.generated = generated === null ? null : toRun(generated, null);
     e.regression =
-      regression === null ? null : toRun(regression, null, regressionResult(regression));
+      regression === null
+        ? null
+        : toRun(regression, null, regressionResult(regression, this.workspace.directory));
     e.generated_at_base = null;
     e.regression_rerun = null;
     e.rerun_scope = null;
@@ -238,7 +240,7 @@ export class Verification {
   private judgeRegression(report: TestRunReport): Observable<TestRunReport | null> {
     const e = this.evidence;
     const command = formatCommandLine(report.command);
-    const after = regressionResult(report);
+    const after = regressionResult(report, this.workspace.directory);
     const baseline = e.baseline === null ? null : resultOf(e.baseline, after.granularity);
     if (e.baseline === null) {
       e.not_checked.push(
@@ -264,7 +266,7 @@ export class Verification {
       )
       .pipe(
         map((rerunReport) => {
-          const rerun = regressionResult(rerunReport);
+          const rerun = regressionResult(rerunReport, this.workspace.directory);
           e.regression_rerun = toRun(rerunReport, null, rerun);
           const second = compareRegression(command, baseline, after, rerun);
           record(second);
