@@ -102,6 +102,24 @@ describe('casesForFile', () => {
     expect(cases[0].output).toContain('No tests were found in this file.');
   });
 
+  it('counts a passing file that node --test reports as its only test (no test in it) as an error', () => {
+    const self = (name: string) => `<testcase name="${name}" time="0.07" classname="test"/>`;
+    for (const name of [`/tmp/w/${FILE}`, FILE]) {
+      const cases = casesForFile(FILE, result({}), report(self(name)), MAX);
+      expect(summary(cases)).toEqual([[FILE, 'error', FILE]]);
+      expect(cases[0].output).toContain('No tests were found in this file.');
+    }
+    // A file that failed to load is reported failed under its path: that failure stands.
+    const failed = `<testcase name="/tmp/w/${FILE}" time="0.07" classname="test"><failure message="boom"/></testcase>`;
+    expect(summary(casesForFile(FILE, result({ exitCode: 1 }), report(failed), MAX))).toEqual([
+      [`/tmp/w/${FILE}`, 'failed', FILE],
+    ]);
+    // A test named like some other path is a test.
+    expect(
+      summary(casesForFile(FILE, result({}), report(self('/tmp/w/test/other.test.js')), MAX)),
+    ).toEqual([['/tmp/w/test/other.test.js', 'passed', FILE]]);
+  });
+
   it("counts unittest's 'Ran 0 tests' as an error even with exit code 0", () => {
     const output =
       '\n----------------------------------------------------------------------\nRan 0 tests in 0.000s\n\nOK\n';

@@ -17,6 +17,13 @@ export interface TestCaseResult {
 /** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
 const NO_TESTS_RAN = /^Ran 0 tests in/m;
 
+/**
+ * `node --test` reports a file in which no test ran (a script without `test()`) as one test named
+ * by the file's own path.
+ */
+const namesTheFile = (name: string, file: string): boolean =>
+  name === file || name.endsWith(`/${file}`);
+
 /** `text` cut to `maxBytes` of UTF-8, head and tail kept, the cut marked. */
 export function capOutput(text: string, maxBytes: number): string {
   const buffer = new BoundedBuffer(Math.max(2, maxBytes));
@@ -40,7 +47,7 @@ export function describeEnd(result: CommandResult): string {
 
 /**
  * The cases of one generated test file's run: per case from its JUnit `report` when there is a
- * readable one, else one case for the file. A file whose command failed with no case failing gets
+ * readable one, else one case for the file. A file in which no test ran is an error. A file whose command failed with no case failing gets
  * a case in `error` saying so, and a file stopped by the time budget always gets one saying that:
  * stopped, a tool may or may not get to write its report, and reports the test it was running as
  * failed (cancelled) or not at all, so the file's own case tells the same whichever way it went.
@@ -72,7 +79,10 @@ export function casesForFile(
   } catch {
     return [fileCase(fileStatus, stopped ?? '')];
   }
-  if (parsed.length === 0) {
+  const noTests =
+    parsed.length === 0 ||
+    (fileStatus === 'passed' && parsed.every((c) => namesTheFile(c.name, file)));
+  if (noTests) {
     return [
       fileCase(
         fileStatus === 'passed' ? 'error' : fileStatus,

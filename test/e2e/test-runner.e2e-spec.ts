@@ -137,6 +137,16 @@ describe('TestRunnerService (real test commands in fixture copies)', () => {
       expect(r.output).toContain('EXPECTED-FOUR');
     });
 
+    it('marks a file in which no test ran as an error, though node --test passes it', async () => {
+      const project = copyFixture('node-basic');
+      write(project, 'test/none.test.js', "require('../src/math');\n");
+      const r = await report(service.runGenerated(project, ['test/none.test.js'], null));
+      expect(r.exitCode).toBe(0);
+      expect(r.passed).toBe(false);
+      expect(r.cases.map((c) => [c.name, c.status])).toEqual([['test/none.test.js', 'error']]);
+      expect(r.cases[0].output).toMatch(/No tests were found/);
+    });
+
     it('passes hostile file names as separate arguments, never through a shell or as options', async () => {
       const project = copyFixture('node-basic');
       const names = [
