@@ -364,7 +364,11 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
   [
     'failed tests at the iteration limit -> fail max_iterations_reached',
     { testReport: failingReport, iteration: 20 },
-    { action: 'fail', reason: 'max_iterations_reached', contains: 'tests still fail' },
+    {
+      action: 'fail',
+      reason: 'max_iterations_reached',
+      contains: 'the last test round still did not pass: multiply handles negatives',
+    },
   ],
   [
     'continuation at the iteration limit -> fail max_iterations_reached',

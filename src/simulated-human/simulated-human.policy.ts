@@ -287,6 +287,14 @@ function limitReached(
   return { action: 'fail', reason, message };
 }
 
+/** What the last test round still failed on, for the message of a task out of turns. */
+function stillFailing(report: TestReportSummary | undefined): string {
+  const [first, ...rest] = report?.failures ?? [];
+  if (first === undefined) return 'the tests still fail';
+  const more = rest.length > 0 ? ` (and ${rest.length} more)` : '';
+  return `the last test round still did not pass: ${first.name}${more}`;
+}
+
 function followUp(
   input: PolicyInput,
   templates: PromptTemplates,
@@ -295,7 +303,7 @@ function followUp(
 ): Decision {
   if (input.iteration >= input.maxIterations) {
     const why =
-      next.reason === 'test_feedback' ? 'the tests still fail' : 'the task is not finished';
+      next.reason === 'test_feedback' ? stillFailing(input.testReport) : 'the task is not finished';
     return limitReached(
       input,
       'max_iterations_reached',

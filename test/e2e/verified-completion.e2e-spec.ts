@@ -335,6 +335,9 @@ describe('on SQLite', () => {
       const { final } = await waitForTerminal(server, ids.lazy);
       expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
       expect(await verification(ids.lazy)).toMatchObject({ verdict: 'tests_pass_without_change' });
+      expect((await getDetails(server, ids.lazy)).error_message).toMatch(
+        /the last test round still did not pass: Your tests pass without your change/,
+      );
     });
 
     it('new breakage of a regression test is sent back; it does not complete', async () => {
@@ -405,7 +408,11 @@ describe('on SQLite', () => {
       const v = await verification(id);
       expect(v.verdict).toBe('tests_weakened');
       expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(detail);
-      const feedback = humanPrompts(await getDetails(server, id))[1];
+      const details = await getDetails(server, id);
+      expect(details.error_message).toMatch(
+        /the last test round still did not pass: Existing tests were weakened/,
+      );
+      const feedback = humanPrompts(details)[1];
       expect(feedback).toContain('Existing tests were weakened');
       expect(feedback).toMatch(detail);
     });
