@@ -348,7 +348,8 @@ export interface VerificationSummaryDto {
     | 'tests_failed'
     | 'tests_pass_without_change'
     | 'tests_weakened'
-    | 'regression_broken';
+    | 'regression_broken'
+    | 'files_ignored';
   reason: string;
   base_commit: string | null;
   head_commit: string | null;
@@ -358,6 +359,8 @@ export interface VerificationSummaryDto {
   flaky_tests: Array<string>;
   /** What weakened the existing tests, in words */
   weakening: Array<string>;
+  /** Files the agent wrote that git ignores */
+  ignored_files: Array<string>;
 }
 
 export interface TaskDetailResponseDto {
@@ -671,6 +674,8 @@ export interface TaskVerificationResponseDto {
   new_failures: Array<string>;
   flaky_tests: Array<string>;
   weakening: Array<VerificationWeakeningDto>;
+  /** Files the agent wrote that git ignores: the tests ran with them, but the commit (the change reviewed and merged) does not hold them */
+  ignored_files: Array<string>;
   /** Checks that could not be made, each with why */
   not_checked: Array<string>;
   verdict:
@@ -679,6 +684,7 @@ export interface TaskVerificationResponseDto {
     | 'tests_pass_without_change'
     | 'tests_weakened'
     | 'regression_broken'
+    | 'files_ignored'
     | null;
   reason: string | null;
   checked_at: string | null;

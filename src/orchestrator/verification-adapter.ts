@@ -88,6 +88,7 @@ export function verificationPort(
     findBaseline: (baseCommit, command) => baselines.find(key(baseCommit, command)),
     saveBaseline: (baseCommit, command, run) => baselines.save(key(baseCommit, command), run),
     testChanges: (directory, baseCommit) => base.testChanges(directory, baseCommit),
+    ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
     runAtBase: (directory, baseCommit, files, testCommand) =>
       runInScratch(base, tests, { directory, baseCommit, files, testCommand }),
   };

@@ -40,7 +40,8 @@ export type VerificationVerdict =
   | 'tests_failed'
   | 'tests_pass_without_change'
   | 'tests_weakened'
-  | 'regression_broken';
+  | 'regression_broken'
+  | 'files_ignored';
 
 export interface VerificationEvidence {
   base_commit: string | null;
@@ -66,6 +67,11 @@ export interface VerificationEvidence {
   new_failures: string[];
   flaky_tests: string[];
   weakening: VerificationWeakening[];
+  /**
+   * Files the agent wrote (with its file tools) that git ignores: the tests ran with them, but the
+   * commit, and so the change reviewed and merged, does not hold them.
+   */
+  ignored_files: string[];
   /** The task allowed test changes: weakening found is recorded but does not block. */
   test_changes_allowed: boolean;
   /** Checks that could not be made, each with why. */

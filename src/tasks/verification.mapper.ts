@@ -29,6 +29,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     new_failures: e?.new_failures ?? [],
     flaky_tests: e?.flaky_tests ?? [],
     weakening: e?.weakening ?? [],
+    ignored_files: e?.ignored_files ?? [],
     not_checked: e?.not_checked ?? [],
     verdict: e?.verdict ?? null,
     reason: e?.reason ?? null,
@@ -50,5 +51,6 @@ export function toVerificationSummary(task: Task): VerificationSummaryDto | null
     new_failures: e.new_failures,
     flaky_tests: e.flaky_tests,
     weakening: e.weakening.map((w) => w.detail),
+    ignored_files: e.ignored_files ?? [],
   };
 }

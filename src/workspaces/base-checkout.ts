@@ -70,6 +70,32 @@ export class BaseCheckout {
     return changes;
   }
 
+  /**
+   * Of `files` (relative to `directory`), those that exist, untracked, and git ignores: `git
+   * ls-files --others --ignored`, each file a literal pathspec (stdin is closed, so not
+   * `check-ignore`). Null when git cannot say.
+   */
+  async ignoredFiles(directory: string, files: readonly string[]): Promise<string[] | null> {
+    if (files.length === 0) return [];
+    const result = await this.git.run(
+      [
+        'ls-files',
+        '-z',
+        '--others',
+        '--ignored',
+        '--exclude-standard',
+        '--',
+        ...files.map((file) => `:(literal)${file}`),
+      ],
+      { cwd: directory },
+    );
+    if (result.exitCode !== 0) return null;
+    return result.stdout
+      .toString('utf8')
+      .split('\0')
+      .filter((file) => file !== '');
+  }
+
   private async fileAt(directory: string, commit: string, path: string): Promise<string> {
     const result = await this.git.run(['show', `${commit}:./${path}`], {
       cwd: directory,

@@ -587,6 +587,40 @@ describe('on SQLite', () => {
     });
   });
 
+  describe('a Node project whose .gitignore matches a file the agent writes', () => {
+    it('a change resting on an ignored file is sent back and never completes: the commit would lack it', async () => {
+      const repo = project('ignored', {
+        '.gitignore': '*.local.js\n',
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+      });
+      const session = await createSession(repo, 'node --test');
+      const id = await runTask(session, [
+        edit(
+          ['src/impl.local.js', "'use strict';\n\nexports.multiply = (a, b) => a * b;\n"],
+          [
+            'src/math.js',
+            `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.local.js').multiply;\n`,
+          ],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['src/impl.local.js'] });
+      const details = await getDetails(server, id);
+      expect(humanPrompts(details)[1]).toContain('You wrote src/impl.local.js, which git ignores');
+      expect(details.error_message).toMatch(/Files git ignores hold part of your change/);
+      expect(details.verification).toMatchObject({ ignored_files: ['src/impl.local.js'] });
+      // The generated tests did pass in the workspace, where the ignored file is.
+      expect(v.generated).toMatchObject({ exit_code: 0 });
+    });
+  });
+
   describe('a project that is not a git repository', () => {
     it('completes saying what was not checked; the baseline still runs', async () => {
       const dir = project('plain', NODE_PROJECT, true);

@@ -110,6 +110,7 @@ export class AgentTurn {
       state.lastAgentMessage = capText(event.text, MAX_LAST_MESSAGE_BYTES);
       writer.patch({ lastAgentMessage: state.lastAgentMessage });
     }
+    if (event.type === 'tool_use') state.writtenFiles.note(event.name, event.input);
     const record = eventInteraction(event, state.iteration);
     if (record && this.budget.admit(record)) writer.push(record);
     return writer.full ? defer(() => writer.flush()).pipe(ignoreElements()) : EMPTY;

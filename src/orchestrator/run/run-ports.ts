@@ -112,6 +112,11 @@ export interface WorkspacePort {
 export interface VerificationPort {
   findBaseline(baseCommit: string, command: string): Promise<VerificationRun | null>;
   saveBaseline(baseCommit: string, command: string, run: VerificationRun): Promise<void>;
+  /**
+   * Of `files` (relative to `directory`), those that exist and git ignores there (untracked and
+   * matched by an ignore rule); null when git cannot say.
+   */
+  ignoredFiles(directory: string, files: readonly string[]): Promise<string[] | null>;
   /** Test files of `baseCommit` the work tree at `directory` deleted, renamed or modified. */
   testChanges(directory: string, baseCommit: string): Promise<TestFileChange[]>;
   /**

@@ -5,6 +5,7 @@ import { ProjectSnapshot } from 'src/test-runner';
 import { ApiErrorBackoff } from 'src/orchestrator/run/api-error-backoff';
 import { Conversation } from 'src/orchestrator/run/conversation';
 import { RunAccounting } from 'src/orchestrator/run/run-accounting';
+import { WrittenFiles } from 'src/orchestrator/run/written-files';
 
 /**
  * Where a run is, as stored in `tasks.run_phase`: a policy phase (working on the task, writing
@@ -68,6 +69,8 @@ export class RunState {
   testFiles: string[];
   testSnapshot: ProjectSnapshot | null;
   emptyTestTurns: number;
+  /** The files the agent's file tools wrote in this run (not stored: see `WrittenFiles`). */
+  readonly writtenFiles = new WrittenFiles();
 
   constructor(task: Task, settings: RunSettings) {
     this.status = task.status;

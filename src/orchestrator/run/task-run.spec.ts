@@ -236,6 +236,16 @@ class FakeVerification implements VerificationPort {
     return Promise.resolve(this.changes);
   }
 
+  /** The files git ignores, look by look (the last one repeats); null: git cannot say. */
+  ignored: (string[] | null)[] = [[]];
+  readonly ignoredAsked: { dir: string; files: readonly string[] }[] = [];
+
+  ignoredFiles(dir: string, files: readonly string[]): Promise<string[] | null> {
+    this.ignoredAsked.push({ dir, files });
+    const ignored = this.ignored.length > 1 ? this.ignored.shift()! : this.ignored[0];
+    return Promise.resolve(ignored === null ? null : files.filter((f) => ignored.includes(f)));
+  }
+
   runAtBase(dir: string, base: string, files: readonly string[]): Observable<TestRunEvent> {
     this.atBaseRuns.push({ dir, base, files });
     const passed = this.atBase.length > 1 ? this.atBase.shift()! : this.atBase[0];
@@ -1476,6 +1486,79 @@ describe('TaskRun', () => {
         verdict: 'tests_weakened',
         weakening: [expect.objectContaining({ file: 'test/old.test.js' })],
       });
+    });
+
+    /** A turn whose agent writes `paths` with its file tools, then says DONE. */
+    const writing = (...paths: string[]): TurnEvent[] => {
+      const [spawned, ...rest] = turn();
+      const writes = paths.map(
+        (path, i): TurnEvent => ({
+          type: 'tool_use',
+          id: `toolu_${i}`,
+          name: i % 2 === 0 ? 'Write' : 'Edit',
+          input: { file_path: path, content: 'x' },
+          messageId: 'm0',
+        }),
+      );
+      return [spawned, ...writes, ...rest];
+    };
+
+    it('a file the agent wrote that git ignores is sent back: the commit would not hold it', async () => {
+      const h = harness(
+        [
+          writing('/ws/t1/app/src/impl.local.js', 'src/math.js', '/tmp/scratch.txt'),
+          turn(),
+          turn(),
+        ],
+        { ...worktree, worktree: { setup: null } },
+      );
+      h.verification.ignored = [['src/impl.local.js'], []];
+      await h.run();
+      // Only the files inside the workspace's project directory, relative to it.
+      expect(h.verification.ignoredAsked[0]).toEqual({
+        dir: '/ws/t1/app',
+        files: ['src/impl.local.js', 'src/math.js'],
+      });
+      const feedback = h.log.prompts()[2];
+      expect(feedback).toContain('Files git ignores hold part of your change');
+      expect(feedback).toContain('You wrote src/impl.local.js, which git ignores');
+      // Refused before the generated tests ran at the base commit; verified once it is gone.
+      expect(h.verification.atBaseRuns).toHaveLength(1);
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      expect(evidence(h)).toMatchObject({ verdict: 'verified', ignored_files: [] });
+    });
+
+    it('an ignored file that stays keeps the task from completing, and its evidence names it', async () => {
+      const h = harness([writing('src/impl.local.js'), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        worktree: { setup: null },
+      });
+      h.verification.ignored = [['src/impl.local.js']];
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'max_iterations_reached',
+      });
+      expect(String(h.log.row.errorMessage)).toContain(
+        'Files git ignores hold part of your change',
+      );
+      expect(evidence(h)).toMatchObject({
+        verdict: 'files_ignored',
+        ignored_files: ['src/impl.local.js'],
+      });
+    });
+
+    it('no file written, nothing asked; git unable to say is named, not a refusal', async () => {
+      const quiet = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      await quiet.run();
+      expect(quiet.verification.ignoredAsked).toEqual([]);
+      const h = harness([writing('src/a.js'), turn()], { ...worktree, worktree: { setup: null } });
+      h.verification.ignored = [null];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      expect(evidence(h).not_checked).toEqual([
+        expect.stringContaining('git could not say which of the files written it ignores'),
+      ]);
     });
 
     it('allow_test_changes: the weakening is recorded and does not block', async () => {

@@ -136,7 +136,13 @@ export class TaskRun {
       this.tracker,
       this.workspace,
     );
-    this.verification = new Verification(ctx, ports, this.testPhase, this.workspace);
+    this.verification = new Verification(
+      ctx,
+      ports,
+      this.testPhase,
+      this.workspace,
+      this.state.writtenFiles,
+    );
     this.waitForHuman = new WaitForHuman(ctx, ports, this.state, this.status);
   }
 

@@ -18,6 +18,7 @@ import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
 import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
+import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening } from 'src/orchestrator/run/test-weakening';
 
 /** Longest output excerpt kept per run in the evidence. */
@@ -90,6 +91,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     new_failures: [],
     flaky_tests: [],
     weakening: [],
+    ignored_files: [],
     test_changes_allowed: false,
     not_checked: [],
     verdict: 'tests_failed',
@@ -117,7 +119,9 @@ const problem = (name: string, output: string): FailingTest => ({
  *    pass then (flaky);
  * 2. the change may not weaken the tests of its base commit (delete or rename test files, add skip
  *    or only markers, run fewer regression tests) unless the task allows test changes;
- * 3. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
+ * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
+ *    change reviewed and merged) would not hold it;
+ * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
  *    there (else they do not test the change), unless the task does not require it.
  *
  * What could not be checked (no base commit outside git, no baseline) is named in the evidence
@@ -131,6 +135,7 @@ export class Verification {
     private readonly ports: RunPorts,
     private readonly tests: TestPhase,
     private readonly workspace: RunWorkspace,
+    private readonly written: WrittenFiles,
   ) {
     this.evidence =
       readVerification(ctx.task.verification ?? null) ?? emptyEvidence(ctx.task.baseCommit);
@@ -229,6 +234,7 @@ export class Verification {
     e.new_failures = [];
     e.flaky_tests = [];
     e.weakening = [];
+    e.ignored_files = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
   }
@@ -340,7 +346,7 @@ export class Verification {
   private afterGreen(files: readonly string[]): Observable<Judgement> {
     return defer(async () => {
       await this.ports.log.update({ phase: 'verifying' });
-      return this.checkWeakening();
+      return (await this.checkWeakening()) ?? (await this.checkIgnored());
     }).pipe(
       concatMap((weakened) => {
         if (weakened !== null) return of(weakened);
@@ -383,6 +389,45 @@ export class Verification {
         output: what,
         failed: e.weakening.length,
         total: e.weakening.length,
+      },
+    };
+  }
+
+  /** Files the agent wrote that git ignores: the change committed would be without them. */
+  private async checkIgnored(): Promise<Judgement | null> {
+    const e = this.evidence;
+    if (this.baseCommit === null) return null;
+    if (this.ctx.resumed) {
+      e.not_checked.push(
+        'ignored files: only the files the agent wrote since the run resumed were checked for being ignored by git',
+      );
+    }
+    const written = this.written.within(this.workspace.directory);
+    if (written.length === 0) return null;
+    const ignored = await this.ports.verification.ignoredFiles(this.workspace.directory, written);
+    if (ignored === null) {
+      e.not_checked.push('ignored files: git could not say which of the files written it ignores');
+      return null;
+    }
+    e.ignored_files = ignored;
+    if (ignored.length === 0) return null;
+    await this.conclude(
+      'files_ignored',
+      `files the agent wrote are ignored by git, so the commit does not hold them: ${ignored.join(', ')}`,
+    );
+    const what = `You wrote ${ignored.join(', ')}, which git ignores (a .gitignore or the repository's exclude rules).`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Files git ignores hold part of your change',
+            `${what} The tests ran with them, but they are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks, and delete these files if nothing needs them.`,
+          ),
+        ],
+        output: what,
+        failed: ignored.length,
+        total: ignored.length,
       },
     };
   }

@@ -7,6 +7,7 @@ const VERDICTS = [
   'tests_pass_without_change',
   'tests_weakened',
   'regression_broken',
+  'files_ignored',
 ] as const;
 
 export class VerificationCountsDto {
@@ -171,6 +172,13 @@ export class TaskVerificationResponseDto {
   @ApiProperty({ type: [VerificationWeakeningDto] })
   weakening!: VerificationWeakeningDto[];
 
+  @ApiProperty({
+    type: [String],
+    description:
+      'Files the agent wrote that git ignores: the tests ran with them, but the commit (the change reviewed and merged) does not hold them',
+  })
+  ignored_files!: string[];
+
   @ApiProperty({ type: [String], description: 'Checks that could not be made, each with why' })
   not_checked!: string[];
 
@@ -212,4 +220,7 @@ export class VerificationSummaryDto {
 
   @ApiProperty({ type: [String], description: 'What weakened the existing tests, in words' })
   weakening!: string[];
+
+  @ApiProperty({ type: [String], description: 'Files the agent wrote that git ignores' })
+  ignored_files!: string[];
 }

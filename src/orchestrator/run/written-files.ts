@@ -1,0 +1,41 @@
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+
+/** Most files remembered per run; the agent's later writes past it are not checked. */
+export const MAX_WRITTEN_FILES = 1000;
+
+/** The Claude CLI's file tools, and the input field naming the file each writes. */
+const PATH_FIELDS: Readonly<Record<string, string>> = {
+  Write: 'file_path',
+  Edit: 'file_path',
+  MultiEdit: 'file_path',
+  NotebookEdit: 'notebook_path',
+};
+
+/**
+ * THE FILES THE AGENT WROTE in this run, as its file tools name them, for the check that the
+ * commit holds the whole change (`Verification`: files git ignores are left out of it). Files
+ * written through the shell are not seen. Kept in memory: a resumed run knows only its own turns.
+ */
+export class WrittenFiles {
+  private readonly paths = new Set<string>();
+
+  /** Notes the file a tool use writes, if it is one of the file tools. */
+  note(tool: string, input: unknown): void {
+    const field = PATH_FIELDS[tool];
+    if (field === undefined || typeof input !== 'object' || input === null) return;
+    const path = (input as Record<string, unknown>)[field];
+    if (typeof path !== 'string' || path === '' || this.paths.size >= MAX_WRITTEN_FILES) return;
+    this.paths.add(path);
+  }
+
+  /** The files noted inside `directory` (a relative path counts from there), relative to it, sorted. */
+  within(directory: string): string[] {
+    const inside = new Set<string>();
+    for (const path of this.paths) {
+      const rel = relative(directory, resolve(directory, path));
+      const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+      if (rel !== '' && !outside) inside.add(rel);
+    }
+    return [...inside].sort();
+  }
+}
