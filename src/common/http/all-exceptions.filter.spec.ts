@@ -38,10 +38,15 @@ function run(exception: unknown): Captured {
 
 describe('AllExceptionsFilter', () => {
   let logged: string[];
+  let warned: string[];
   beforeEach(() => {
     logged = [];
+    warned = [];
     jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
       logged.push(String(message));
+    });
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warned.push(String(message));
     });
   });
   afterEach(() => jest.restoreAllMocks());
@@ -71,6 +76,15 @@ describe('AllExceptionsFilter', () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('request_id=rid-1');
     expect(logged[0]).toContain('SELECT * FROM secrets');
+  });
+
+  it('says a 5xx the code meant (shutting down) as a warning, without a stack', () => {
+    const out = run(new DomainError(ErrorCode.ShuttingDown, 'The server is shutting down'));
+    expect(out).toMatchObject({ status: 503, body: { code: 'shutting_down' } });
+    expect(logged).toEqual([]);
+    expect(warned).toEqual([
+      'GET /x -> 503 [request_id=rid-1] shutting_down: The server is shutting down',
+    ]);
   });
 
   it('turns the router 404 into route_not_found and other framework 4xx into bad_request', () => {

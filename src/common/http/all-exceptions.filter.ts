@@ -40,7 +40,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const requestId = requestIdOf(req);
     const { status, body } = this.describe(exception);
-    if (status >= 500) {
+    if (status >= 500 && exception instanceof DomainError) {
+      // A refusal the code meant (shutting down): said, without a stack that points nowhere.
+      this.logger.warn(
+        `${req.method} ${req.originalUrl} -> ${status} [request_id=${requestId}] ${exception.code}: ${exception.message}`,
+      );
+    } else if (status >= 500) {
       const detail =
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(
