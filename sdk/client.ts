@@ -745,6 +745,8 @@ export interface TaskMergeResponseDto {
   previous_commit: string;
   /** The working tree that has the target branch checked out and was updated with it */
   updated_worktree: string | null;
+  /** The task's branch's commit when the branch holds commits after the task's head commit (made after the review): they were not merged, only the head commit was (the task's history says so too) */
+  branch_ahead: string | null;
   task: TaskResponseDto;
 }
 

@@ -5,6 +5,7 @@ import {
   DiffTarget,
   GitCommandError,
   LockTimeoutError,
+  MergeOutcome,
   WorkspaceDiff,
   WorkspaceDiffService,
   WorkspaceError,
@@ -39,6 +40,13 @@ async function onRepository<T>(
       `The ${what} of task ${taskId} failed in its repository: ${error.message}`,
     );
   }
+}
+
+/** What a merge left out: commits on the task's branch after its reviewed head commit. */
+function leftOut(outcome: MergeOutcome): string {
+  return outcome.branchAhead === null
+    ? ''
+    : ` The task's branch is at ${outcome.branchAhead}, with commits after the task's head commit: they were not merged (only the head commit, what was reviewed, is); merge the branch yourself to take them.`;
 }
 
 /** The first line of a description, shortened for a commit subject. */
@@ -134,7 +142,7 @@ export class TaskWorkspaceService {
               record: {
                 kind: 'system',
                 iteration: task.iteration,
-                content: `Merged ${task.branch} into ${target} (${strategy}): ${merged.previous} -> ${merged.commit}.`,
+                content: `Merged ${task.branch} into ${target} (${strategy}): ${merged.previous} -> ${merged.commit}.${leftOut(merged)}`,
                 data: {
                   type: 'merged',
                   strategy,
@@ -142,6 +150,7 @@ export class TaskWorkspaceService {
                   previous_commit: merged.previous,
                   merge_commit: merged.commit,
                   updated_worktree: merged.updatedWorktree,
+                  branch_ahead: merged.branchAhead,
                 },
               },
             }),
@@ -154,6 +163,7 @@ export class TaskWorkspaceService {
       merge_commit: outcome.commit,
       previous_commit: outcome.previous,
       updated_worktree: outcome.updatedWorktree,
+      branch_ahead: outcome.branchAhead,
       task: toTaskResponse(await this.tasks.findOne(id)),
     };
   }

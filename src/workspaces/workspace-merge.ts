@@ -29,6 +29,11 @@ export interface MergeOutcome {
   previous: string;
   /** The working tree that has the target checked out and was updated with it, if any. */
   updatedWorktree: string | null;
+  /**
+   * The task's branch's commit when the branch holds commits after the source (made after the
+   * review): they were not merged. Null when the branch is at the source.
+   */
+  branchAhead: string | null;
 }
 
 /**
@@ -130,7 +135,13 @@ export class WorkspaceMergeService {
       if (holder !== undefined) await this.updateWorktree(holder.path, commit, previous, target);
       throw refused(`${target} moved while the merge was made; try again`, 'target_moved');
     }
-    return { commit, previous, updatedWorktree: holder?.path ?? null };
+    const branch = await this.workspaces.tip(request.gitDir, request.sourceBranch);
+    return {
+      commit,
+      previous,
+      updatedWorktree: holder?.path ?? null,
+      branchAhead: branch !== null && branch !== source ? branch : null,
+    };
   }
 
   /** The target's new commit for the strategy (nothing is changed yet). */

@@ -269,6 +269,7 @@ describe('Review and merge', () => {
     await task('f', [`edit-files path=src/f.js content=${quoted(A_JS)}`, TESTS('f')], {
       base_ref: 'release',
     });
+    await task('ahead', [`edit-files path=src/ahead.js content=${quoted(A_JS)}`, TESTS('ahead')]);
     await task('twice', [`edit-files path=src/twice.js content=${quoted(A_JS)}`, TESTS('twice')]);
     await task('sha', [`edit-files path=src/sha.js content=${quoted(A_JS)}`, TESTS('sha')], {
       base_ref: master,
@@ -406,6 +407,7 @@ describe('Review and merge', () => {
       strategy: 'merge',
       previous_commit: master,
       updated_worktree: repo,
+      branch_ahead: null,
     });
     expect(git(repo, 'rev-parse', 'master').trim()).toBe(body.merge_commit);
     expect(git(repo, 'log', '-1', '--format=%P', 'master').trim()).toBe(
@@ -441,6 +443,31 @@ describe('Review and merge', () => {
     );
     expect(readFileSync(join(repo, 'src/math.js'), 'utf8')).toBe(withAdd('return b + a;'));
     expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
+  it('merges the reviewed head commit, and says so when the branch has commits after it', async () => {
+    const ahead = await completed(server, ids.ahead);
+    const ws = ahead.workspace_path!;
+    writeFileSync(join(ws, 'src/fix.js'), 'module.exports = 2;\n');
+    git(ws, 'add', 'src/fix.js');
+    git(ws, 'commit', '-q', '-m', 'a fix after the review');
+    const tip = git(ws, 'rev-parse', 'HEAD').trim();
+    git(repo, 'branch', 'ahead-target', master);
+    const res = await request(server)
+      .post(`/api/v1/tasks/${ids.ahead}/merge`)
+      .send({ target_branch: 'ahead-target' })
+      .expect(200);
+    const body = res.body as TaskMergeResponseDto;
+    expect(body.branch_ahead).toBe(tip);
+    expect(git(repo, 'log', '-1', '--format=%P', body.merge_commit).trim()).toBe(
+      `${master} ${ahead.head_commit}`,
+    );
+    expect(git(repo, 'ls-tree', '-r', '--name-only', 'ahead-target')).not.toContain('src/fix.js');
+    const merged = (await getDetails(server, ids.ahead)).interactions.find(
+      (i) => i.data?.type === 'merged',
+    );
+    expect(merged?.content).toContain(`The task's branch is at ${tip}`);
+    expect(merged?.data).toMatchObject({ branch_ahead: tip });
   });
 
   it('two merges of one task at once: one lands, the other is a 409, the target moves once', async () => {

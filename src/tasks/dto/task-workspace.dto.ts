@@ -142,6 +142,15 @@ export class TaskMergeResponseDto {
   })
   updated_worktree!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      "The task's branch's commit when the branch holds commits after the task's head commit (made after the review): they were not merged, only the head commit was (the task's history says so too)",
+  })
+  branch_ahead!: string | null;
+
   @ApiProperty({ type: TaskResponseDto })
   task!: TaskResponseDto;
 }
