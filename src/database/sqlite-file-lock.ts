@@ -18,13 +18,19 @@ interface LockOwner {
 /** How many holders of each lock file this process has (several apps in one process share one). */
 const held = new Map<string, number>();
 
-function startTimeOf(pid: number): string | null {
+/** The process's state and start time from /proc/<pid>/stat; null when it does not exist. */
+function statOf(pid: number): { state: string; started: string | null } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', started: fields[19] ?? null };
   } catch {
     return null;
   }
+}
+
+function startTimeOf(pid: number): string | null {
+  return statOf(pid)?.started ?? null;
 }
 
 function readOwner(lockFile: string): LockOwner | null {
@@ -38,10 +44,15 @@ function readOwner(lockFile: string): LockOwner | null {
   }
 }
 
-/** True while the process that wrote `owner` still runs (its pid, with the same start time). */
+/**
+ * True while the process that wrote `owner` still runs (its pid, with the same start time). A
+ * killed server is a zombie until its parent reaps it (a container's first process may take its
+ * time, or never): a zombie runs nothing.
+ */
 function isRunning(owner: LockOwner): boolean {
-  const started = startTimeOf(owner.pid);
-  return started !== null && (owner.started === null || owner.started === started);
+  const stat = statOf(owner.pid);
+  if (stat === null || stat.state === 'Z' || stat.state === 'X') return false;
+  return stat.started !== null && (owner.started === null || owner.started === stat.started);
 }
 
 function removeStale(lockFile: string): void {
