@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
+import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
@@ -19,7 +20,7 @@ import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
-import { isPlainlyOnBranch, looseRef } from 'src/workspaces/worktree-files';
+import { isPlainlyOnBranch, looseRef, ownIndexLock } from 'src/workspaces/worktree-files';
 
 /** Where a task starts from, resolved when it is created. */
 export interface TaskBase {
@@ -183,6 +184,7 @@ export class WorkspacesService {
     const path = this.root.pathFor(spec.taskId);
     const prepared = await this.locks.withLock(spec.gitDir, () => this.checkOut(spec, path));
     if (prepared.created) this.usage.invalidate(path);
+    else this.clearStaleIndexLock(path);
     const directory = join(path, repo.prefix);
     mkdirSync(directory, { recursive: true });
     return { ...prepared, directory };
@@ -294,6 +296,21 @@ export class WorkspacesService {
   }
 
   /**
+   * Removes a git index lock left in the workspace by a git process that died with a killed server
+   * (SIGKILL leaves git no time to remove it; every later `git add` then fails, and with it the
+   * commit that keeps the task's work), when no process works in the workspace: the run's own git
+   * calls and the agent are over when it commits, and after a restart when it re-attaches.
+   */
+  private clearStaleIndexLock(path: string): void {
+    const lock = ownIndexLock(path);
+    if (lock === null || isDirectoryInUse(path)) return;
+    rmSync(lock, { force: true });
+    this.logger.warn(
+      `Removed a stale git index lock in ${path}, left by a git process killed with its server`,
+    );
+  }
+
+  /**
    * Commits every change in the workspace (ignored files excepted) on its branch and returns the
    * branch's commit. Should the agent have moved the workspace off its branch, the commit is
    * made on top of where it left HEAD, joined with the branch when that is not a fast-forward,
@@ -301,6 +318,7 @@ export class WorkspacesService {
    */
   async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
     const branchRef = `refs/heads/${ws.branch}`;
+    this.clearStaleIndexLock(ws.path);
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
     return isPlainlyOnBranch(ws.path, branchRef)
       ? this.commitOnBranch(ws, branchRef, message)

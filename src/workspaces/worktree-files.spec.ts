@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPlainlyOnBranch, looseRef } from 'src/workspaces/worktree-files';
+import { isPlainlyOnBranch, looseRef, ownIndexLock } from 'src/workspaces/worktree-files';
 
 describe('worktree files', () => {
   let dir: string;
@@ -45,6 +45,19 @@ describe('worktree files', () => {
     rmSync(join(worktree, '.git'));
     execFileSync('mkfifo', [join(worktree, '.git')]);
     expect(isPlainlyOnBranch(worktree, 'refs/heads/cta/task')).toBe(false);
+  });
+
+  it("finds the worktree's own index lock, not one its .git file was pointed at elsewhere", () => {
+    const gitDir = git(worktree, 'rev-parse', '--absolute-git-dir');
+    expect(ownIndexLock(worktree)).toBeNull();
+    writeFileSync(join(gitDir, 'index.lock'), '');
+    expect(ownIndexLock(worktree)).toBe(join(gitDir, 'index.lock'));
+    // The main repository's lock: its .git is no worktree's, and a .git file rewritten to point
+    // there is not the one git registered for this worktree.
+    writeFileSync(join(repo, '.git', 'index.lock'), '');
+    expect(ownIndexLock(repo)).toBeNull();
+    writeFileSync(join(worktree, '.git'), `gitdir: ${join(repo, '.git')}\n`);
+    expect(ownIndexLock(worktree)).toBeNull();
   });
 
   it("reads a loose ref's object id, and nothing from a packed or missing one", () => {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { readChildFile } from 'src/process';
 
@@ -71,6 +71,31 @@ export function isPlainlyOnBranch(worktree: string, branchRef: string): boolean 
   const gitDir = ownGitDir(worktree);
   if (gitDir === null || headRefIn(gitDir) !== branchRef) return false;
   return !IN_PROGRESS.some((name) => mayExist(join(gitDir, name)));
+}
+
+/** True when `a` and `b` name the same file (device and inode). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [lstatSync(a), lstatSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The worktree's own index lock, when there is one and the worktree's git directory is the one git
+ * registered for it (its `gitdir` file points back at this worktree's `.git`: the agent can
+ * rewrite the `.git` file to point at another repository's). Null otherwise, and for a main
+ * working tree.
+ */
+export function ownIndexLock(worktree: string): string | null {
+  const gitDir = ownGitDir(worktree);
+  if (gitDir === null) return null;
+  const back = (readChildFile(join(gitDir, 'gitdir'), MAX_FILE_BYTES) ?? '').trim();
+  if (back === '' || !sameFile(back, join(worktree, '.git'))) return null;
+  const lock = join(gitDir, 'index.lock');
+  return mayExist(lock) ? lock : null;
 }
 
 /** The object id a loose ref of the repository holds; null when it is not a loose ref file. */

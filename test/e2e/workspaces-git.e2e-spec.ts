@@ -5,10 +5,12 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +26,7 @@ import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
 import { copyFixtureProject } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
+import { eventually } from 'test/e2e/support/eventually';
 
 /**
  * `WorkspacesService` on real repositories, without the server around it: creating, re-attaching,
@@ -141,6 +144,40 @@ describe('WorkspacesService on a real repository', () => {
     expect(remade).toEqual({ ...first, created: true });
     expect(readFileSync(join(remade.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
     expect(linkedWorktrees(repo)).toEqual([first.path]);
+  });
+
+  it('removes an index lock a killed git left in the workspace, unless a process works there', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'stale-lock');
+    const workspaces = service();
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    const lock = join(git(ws.path, 'rev-parse', '--absolute-git-dir').trim(), 'index.lock');
+    const reattach = () => workspaces.prepare({ ...s, branch: ws.branch, workspacePath: ws.path });
+    // A process working in the workspace may be the lock's holder: the lock stays.
+    writeFileSync(lock, '');
+    const holder = spawn('sleep', ['60'], { cwd: ws.path, stdio: 'ignore' });
+    try {
+      await eventually('the holder working in the workspace', () => {
+        try {
+          return readlinkSync(`/proc/${holder.pid}/cwd`) === ws.path;
+        } catch {
+          return false;
+        }
+      });
+      await reattach();
+      expect(existsSync(lock)).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    // Nobody works there: re-attaching after a restart removes it, and so does the commit.
+    await reattach();
+    expect(existsSync(lock)).toBe(false);
+    writeFileSync(lock, '');
+    writeFileSync(join(ws.path, 'wip.txt'), 'work of a killed run\n');
+    const kept = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'kept');
+    expect(git(repo, 'show', `${kept.commit}:wip.txt`)).toBe('work of a killed run\n');
+    expect(existsSync(lock)).toBe(false);
   });
 
   it('redoes a creation cut off by a crash, and leaves a recorded workspace git no longer knows', async () => {
