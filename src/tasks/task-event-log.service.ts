@@ -202,6 +202,7 @@ export class TaskEventLog {
     const results = await this.retrying(`task ${lease.taskId}`, () =>
       this.writer.run([
         { ...this.insertInteraction(record, now, lease), required: true },
+        ...this.replacedTestCases(lease.taskId, cases),
         ...cases.map((c) => this.insertTestCase(lease.taskId, c, now)),
         ...this.fencedPatch(lease, patch, now),
       ]),
@@ -387,6 +388,19 @@ export class TaskEventLog {
       sql: `${into} SELECT ${placeholders} FROM tasks WHERE ${LEASE_FENCE}`,
       params: [...values, ...leaseParams(lease)],
     };
+  }
+
+  /**
+   * The cases an earlier run of the same kind stored for the same iteration: a round cut off by a
+   * restart (after its runs, before the task's end) runs again when the task resumes, and its
+   * cases replace the first run's instead of being stored twice.
+   */
+  private replacedTestCases(taskId: string, cases: readonly NewTestCase[]): SqlStep[] {
+    const rounds = new Map(cases.map((c) => [`${c.iteration} ${c.kind}`, c]));
+    return [...rounds.values()].map((c) => ({
+      sql: 'DELETE FROM test_cases WHERE task_id = ? AND iteration = ? AND kind = ?',
+      params: [taskId, c.iteration, c.kind],
+    }));
   }
 
   private insertTestCase(taskId: string, c: NewTestCase, at: Date): SqlStep {

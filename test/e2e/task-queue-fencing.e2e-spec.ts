@@ -5,7 +5,14 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
-import { ClaudeInteraction, LeaseLostError, Task, TaskEventLog, TaskStatus } from 'src/tasks';
+import {
+  ClaudeInteraction,
+  LeaseLostError,
+  Task,
+  TaskEventLog,
+  TaskStatus,
+  TestCase,
+} from 'src/tasks';
 import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -166,6 +173,34 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     );
     const row = await b.dataSource.getRepository(Task).findOneByOrFail({ id });
     expect(row.processGroupId).toBeNull();
+    // A round run again (a restart cut it off before the task's end): its cases replace the
+    // first run's of that iteration and kind, and leave the others.
+    const testCase = (kind: 'generated' | 'regression', name: string, iteration = 1) => ({
+      iteration,
+      kind,
+      name,
+      filePath: null,
+      status: 'passed' as const,
+      durationMs: 1,
+      output: '',
+    });
+    const run = (content: string, cases: ReturnType<typeof testCase>[]) =>
+      logB.appendTestRun(claimB.lease, { kind: 'test', iteration: 1, content }, cases);
+    await run('first generated run', [testCase('generated', 'a'), testCase('generated', 'b')]);
+    await run('regression run', [testCase('regression', 'r')]);
+    await run('generated run again', [testCase('generated', 'a'), testCase('generated', 'c')]);
+    await logB.appendTestRun(claimB.lease, { kind: 'test', iteration: 2, content: 'next round' }, [
+      testCase('generated', 'a', 2),
+    ]);
+    const cases = await b.dataSource
+      .getRepository(TestCase)
+      .find({ where: { taskId: id }, order: { id: 'ASC' } });
+    expect(cases.map((c) => [c.iteration, c.kind, c.name])).toEqual([
+      [1, 'regression', 'r'],
+      [1, 'generated', 'a'],
+      [1, 'generated', 'c'],
+      [2, 'generated', 'a'],
+    ]);
     const stored = await b.dataSource.getRepository(ClaudeInteraction).findBy({ taskId: id });
     expect(stored.map((i) => i.content)).toContain('test run of B');
 
