@@ -747,6 +747,8 @@ export interface TaskMergeResponseDto {
   updated_worktree: string | null;
   /** The task's branch's commit when the branch holds commits after the task's head commit (made after the review): they were not merged, only the head commit was (the task's history says so too) */
   branch_ahead: string | null;
+  /** The target already held the head commit (merged by hand, or by a merge whose record a restart cut off): nothing changed, merge_commit is the target commit that holds it, and the task is recorded as merged */
+  already_merged: boolean;
   task: TaskResponseDto;
 }
 

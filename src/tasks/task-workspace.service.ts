@@ -6,6 +6,7 @@ import {
   GitCommandError,
   LockTimeoutError,
   MergeOutcome,
+  MergeStrategy,
   WorkspaceDiff,
   WorkspaceDiffService,
   WorkspaceError,
@@ -40,6 +41,18 @@ async function onRepository<T>(
       `The ${what} of task ${taskId} failed in its repository: ${error.message}`,
     );
   }
+}
+
+/** The merge's record in the task's history. */
+function mergedWhat(
+  branch: string,
+  target: string,
+  strategy: MergeStrategy,
+  merged: MergeOutcome,
+): string {
+  return merged.alreadyMerged
+    ? `${target} already held the head commit of ${branch} (merged by hand, or by a merge whose record a restart cut off): recorded as merged into ${target} at ${merged.commit}; nothing changed.`
+    : `Merged ${branch} into ${target} (${strategy}): ${merged.previous} -> ${merged.commit}.`;
 }
 
 /** What a merge left out: commits on the task's branch after its reviewed head commit. */
@@ -142,7 +155,7 @@ export class TaskWorkspaceService {
               record: {
                 kind: 'system',
                 iteration: task.iteration,
-                content: `Merged ${task.branch} into ${target} (${strategy}): ${merged.previous} -> ${merged.commit}.${leftOut(merged)}`,
+                content: `${mergedWhat(branch, target, strategy, merged)}${leftOut(merged)}`,
                 data: {
                   type: 'merged',
                   strategy,
@@ -151,6 +164,7 @@ export class TaskWorkspaceService {
                   merge_commit: merged.commit,
                   updated_worktree: merged.updatedWorktree,
                   branch_ahead: merged.branchAhead,
+                  already_merged: merged.alreadyMerged,
                 },
               },
             }),
@@ -164,6 +178,7 @@ export class TaskWorkspaceService {
       previous_commit: outcome.previous,
       updated_worktree: outcome.updatedWorktree,
       branch_ahead: outcome.branchAhead,
+      already_merged: outcome.alreadyMerged,
       task: toTaskResponse(await this.tasks.findOne(id)),
     };
   }

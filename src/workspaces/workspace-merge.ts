@@ -34,6 +34,11 @@ export interface MergeOutcome {
    * review): they were not merged. Null when the branch is at the source.
    */
   branchAhead: string | null;
+  /**
+   * The target held the source already (merged by hand, or by a merge whose server died before
+   * it was recorded): nothing changed, and `commit` is the target's commit.
+   */
+  alreadyMerged: boolean;
 }
 
 /**
@@ -64,7 +69,9 @@ export function parseConflictedFiles(output: string): string[] {
  * MERGING A TASK'S BRANCH, without a working tree: `git merge-tree --write-tree` computes the
  * result, `git commit-tree` makes the merge (or squash) commit and `git update-ref <target> <new>
  * <old>` moves the target only if nothing else moved it. A conflict changes nothing (409 with the
- * files). All of it holds the repository's lock.
+ * files). A target that holds the source already changes nothing either and is answered as
+ * merged (`alreadyMerged`: merged by hand, or by a merge whose record a restart cut off). All of
+ * it holds the repository's lock.
  *
  * When the target is checked out in a working tree (the user's checkout), that tree is updated
  * too, so that it does not suddenly look changed: only when it has no changes to tracked files
@@ -105,6 +112,16 @@ export class WorkspaceMergeService {
         { target_branch: target },
       );
     }
+    if (await this.git.test(['merge-base', '--is-ancestor', source, previous], repo)) {
+      const branchAhead = await this.branchAhead(request);
+      return {
+        commit: previous,
+        previous,
+        updatedWorktree: null,
+        branchAhead,
+        alreadyMerged: true,
+      };
+    }
     const holder = (await this.workspaces.worktrees(request.gitDir)).find(
       (w) => w.branch === targetRef,
     );
@@ -115,9 +132,6 @@ export class WorkspaceMergeService {
       );
     }
     if (holder !== undefined) await this.assertClean(holder.path, target);
-    if (await this.git.test(['merge-base', '--is-ancestor', source, previous], repo)) {
-      throw refused(`${target} already contains ${source}`, 'up_to_date');
-    }
     const commit = await this.result(request, previous, repo);
     if (holder !== undefined) await this.updateWorktree(holder.path, previous, commit, target);
     const moved = await this.git.run(
@@ -135,13 +149,19 @@ export class WorkspaceMergeService {
       if (holder !== undefined) await this.updateWorktree(holder.path, commit, previous, target);
       throw refused(`${target} moved while the merge was made; try again`, 'target_moved');
     }
-    const branch = await this.workspaces.tip(request.gitDir, request.sourceBranch);
     return {
       commit,
       previous,
       updatedWorktree: holder?.path ?? null,
-      branchAhead: branch !== null && branch !== source ? branch : null,
+      branchAhead: await this.branchAhead(request),
+      alreadyMerged: false,
     };
+  }
+
+  /** The task's branch's commit when it is past the source; null when it is at it. */
+  private async branchAhead(request: MergeRequest): Promise<string | null> {
+    const branch = await this.workspaces.tip(request.gitDir, request.sourceBranch);
+    return branch !== null && branch !== request.source ? branch : null;
   }
 
   /** The target's new commit for the strategy (nothing is changed yet). */

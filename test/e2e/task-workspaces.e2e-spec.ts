@@ -270,6 +270,10 @@ describe('Review and merge', () => {
       base_ref: 'release',
     });
     await task('ahead', [`edit-files path=src/ahead.js content=${quoted(A_JS)}`, TESTS('ahead')]);
+    await task('byhand', [
+      `edit-files path=src/byhand.js content=${quoted(A_JS)}`,
+      TESTS('byhand'),
+    ]);
     await task('twice', [`edit-files path=src/twice.js content=${quoted(A_JS)}`, TESTS('twice')]);
     await task('sha', [`edit-files path=src/sha.js content=${quoted(A_JS)}`, TESTS('sha')], {
       base_ref: master,
@@ -408,6 +412,7 @@ describe('Review and merge', () => {
       previous_commit: master,
       updated_worktree: repo,
       branch_ahead: null,
+      already_merged: false,
     });
     expect(git(repo, 'rev-parse', 'master').trim()).toBe(body.merge_commit);
     expect(git(repo, 'log', '-1', '--format=%P', 'master').trim()).toBe(
@@ -468,6 +473,30 @@ describe('Review and merge', () => {
     );
     expect(merged?.content).toContain(`The task's branch is at ${tip}`);
     expect(merged?.data).toMatchObject({ branch_ahead: tip });
+  });
+
+  it('a change the target holds already (merged by hand, or a merge a restart cut off) is recorded as merged, changing nothing', async () => {
+    const byHand = await completed(server, ids.byhand);
+    const head = byHand.head_commit!;
+    git(repo, 'branch', 'byhand-target', head);
+    const merge = () =>
+      request(server)
+        .post(`/api/v1/tasks/${ids.byhand}/merge`)
+        .send({ target_branch: 'byhand-target' });
+    const res = await merge().expect(200);
+    expect(res.body).toMatchObject({
+      already_merged: true,
+      merge_commit: head,
+      previous_commit: head,
+      updated_worktree: null,
+      task: { merged_into: 'byhand-target', merge_commit: head },
+    });
+    expect(git(repo, 'rev-parse', 'byhand-target').trim()).toBe(head);
+    const merged = (await getDetails(server, ids.byhand)).interactions.find(
+      (i) => i.data?.type === 'merged',
+    );
+    expect(merged?.content).toContain('already held the head commit');
+    expect((await merge().expect(409)).body.code).toBe('task_not_mergeable');
   });
 
   it('two merges of one task at once: one lands, the other is a 409, the target moves once', async () => {

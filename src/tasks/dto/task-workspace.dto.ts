@@ -151,6 +151,13 @@ export class TaskMergeResponseDto {
   })
   branch_ahead!: string | null;
 
+  @ApiProperty({
+    example: false,
+    description:
+      'The target already held the head commit (merged by hand, or by a merge whose record a restart cut off): nothing changed, merge_commit is the target commit that holds it, and the task is recorded as merged',
+  })
+  already_merged!: boolean;
+
   @ApiProperty({ type: TaskResponseDto })
   task!: TaskResponseDto;
 }
