@@ -128,6 +128,13 @@ export class ApiKeysService {
     };
   }
 
+  /** Whether the key may still be used: it exists, is not revoked and has not expired. */
+  async isUsable(keyId: string): Promise<boolean> {
+    const key = await this.keys.findOneBy({ id: keyId });
+    if (key === null || key.revokedAt !== null) return false;
+    return key.expiresAt === null || key.expiresAt.getTime() > this.clock.nowMs();
+  }
+
   /** Keys ever created (revoked ones included). */
   async count(): Promise<number> {
     return this.keys.count();

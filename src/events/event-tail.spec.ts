@@ -176,6 +176,23 @@ describe('EventTail', () => {
     expect(sink.ended).toBe(true);
   });
 
+  it('ends without its end frame, reading nothing more, once the client is no longer allowed', async () => {
+    const source = new FakeSource();
+    const sink = new FakeSink();
+    source.add(1);
+    let allowed = true;
+    const stream = tail(source, sink, { allowed: () => Promise.resolve(allowed) });
+    const done = stream.run();
+    await until(() => sink.ids().length === 1);
+    allowed = false;
+    source.add(2);
+    stream.wake();
+    await done;
+    expect(sink.ids()).toEqual([1]);
+    expect(sink.chunks.join('')).not.toContain('event: end');
+    expect(sink.ended).toBe(true);
+  });
+
   it('stops reading when the client goes away, even while it waits for a drain', async () => {
     const source = new FakeSource();
     const sink = new FakeSink();

@@ -42,6 +42,11 @@ export interface TailOptions {
   keepAliveMs: number;
   /** Called when a read fails (the stream tries again after `pollMs`). */
   onError(error: unknown): void;
+  /**
+   * Whether the client may still read (its API key not revoked or expired since it opened the
+   * stream), asked before each read; false ends the stream without its end frame. None: always.
+   */
+  allowed?: () => Promise<boolean>;
 }
 
 /**
@@ -53,7 +58,9 @@ export interface TailOptions {
  * order, with no gap between the replay and the live part, since both are the same read.
  *
  * When the source says the stream is over, the tail reads once more (events stored before the
- * end), sends them and the end frame, and ends the response. A client that goes away stops it:
+ * end), sends them and the end frame, and ends the response. A client no longer `allowed` (its
+ * key revoked or expired) has its response ended without that frame: it reconnects, and is
+ * refused. A client that goes away stops it:
  * its timers are cleared and nothing more is read.
  */
 export class EventTail {
@@ -114,6 +121,7 @@ export class EventTail {
   /** One read and what follows it; true when the stream is over. */
   private async step(): Promise<boolean> {
     try {
+      if (this.options.allowed !== undefined && !(await this.options.allowed())) return true;
       const sent = await this.sendPage();
       if (sent === this.options.pageSize) return false;
       const end = await this.source.end();

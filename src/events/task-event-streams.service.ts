@@ -47,20 +47,33 @@ export class TaskEventStreams implements OnModuleDestroy {
     return this.open.size;
   }
 
-  /** Streams one task's events after `afterId` into `res`, until it finished or the client left. */
-  followTask(taskId: string, afterId: number, res: Response): void {
+  /**
+   * Streams one task's events after `afterId` into `res`, until it finished, the client left or
+   * it is no longer `allowed`.
+   */
+  followTask(
+    taskId: string,
+    afterId: number,
+    res: Response,
+    allowed?: () => Promise<boolean>,
+  ): void {
     const source = new TaskEventSource(this.reads, this.rows, taskId);
-    this.start(source, afterId, res, this.events.eventsOf(taskId));
+    this.start(source, afterId, res, this.events.eventsOf(taskId), allowed);
   }
 
   /**
    * Streams the events of every task `scope` lets through into `res`, from `afterId` (null: from
    * now on), until the client left.
    */
-  async followAll(scope: GlobalStreamFilter, afterId: number | null, res: Response): Promise<void> {
+  async followAll(
+    scope: GlobalStreamFilter,
+    afterId: number | null,
+    res: Response,
+    allowed?: () => Promise<boolean>,
+  ): Promise<void> {
     const source = new GlobalEventSource(this.interactions, scope);
     const from = afterId ?? (await source.latestId());
-    this.start(source, from, res, this.events.events$);
+    this.start(source, from, res, this.events.events$, allowed);
   }
 
   onModuleDestroy(): void {
@@ -72,6 +85,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     afterId: number,
     res: Response,
     wakeups: Observable<ClaudeInteraction>,
+    allowed: (() => Promise<boolean>) | undefined,
   ): void {
     openEventStream(res);
     res.write(retryFrame(RECONNECT_MS));
@@ -81,6 +95,7 @@ export class TaskEventStreams implements OnModuleDestroy {
       pollMs: this.config.SSE_POLL_MS,
       keepAliveMs: this.config.SSE_KEEPALIVE_SECONDS * 1000,
       onError: (error) => this.logger.warn(`event stream read failed: ${String(error)}`),
+      allowed,
     });
     const subscription = wakeups
       .pipe(filter((event) => event.id > tail.lastSentId))

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, ownerFilter, Principal, RequireScope } from 'src/access';
+import { ApiKeysService } from 'src/auth';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import { SessionsService } from 'src/sessions';
 import { TasksService } from 'src/tasks';
@@ -39,6 +40,7 @@ export class TaskEventsController {
     private readonly streams: TaskEventStreams,
     private readonly tasks: TasksService,
     private readonly sessions: SessionsService,
+    private readonly keys: ApiKeysService,
   ) {}
 
   @Get('tasks/:id/events')
@@ -57,11 +59,12 @@ export class TaskEventsController {
     @Param('id', UuidParamPipe) id: string,
     @Query() query: TaskEventStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() principal: Principal,
     @Res() res: Response,
   ): Promise<void> {
     const afterId = streamStart(lastEventId, query.after_id, 0);
     await this.tasks.findOne(id);
-    this.streams.followTask(id, afterId, res);
+    this.streams.followTask(id, afterId, res, this.whileKeyUsable(principal));
   }
 
   @Get('events')
@@ -84,6 +87,17 @@ export class TaskEventsController {
     const afterId = streamStart(lastEventId, query.after_id, null);
     const sessionId = query.session_id?.toLowerCase();
     if (sessionId !== undefined) await this.sessions.findVisible(sessionId, principal);
-    await this.streams.followAll({ ownerKeyId: ownerFilter(principal), sessionId }, afterId, res);
+    await this.streams.followAll(
+      { ownerKeyId: ownerFilter(principal), sessionId },
+      afterId,
+      res,
+      this.whileKeyUsable(principal),
+    );
+  }
+
+  /** A stream opened with a key lasts while the key may be used (not revoked, not expired). */
+  private whileKeyUsable(principal: Principal): (() => Promise<boolean>) | undefined {
+    const keyId = principal.keyId;
+    return keyId === null ? undefined : () => this.keys.isUsable(keyId);
   }
 }

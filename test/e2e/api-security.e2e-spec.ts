@@ -248,6 +248,36 @@ function securitySuite(kind: TestDatabaseKind): void {
     });
   });
 
+  describe('event streams opened with a key', () => {
+    it.each(['revoked', 'expired'] as const)(
+      'end once the key is %s: a key refused on new requests reads nothing more',
+      async (how) => {
+        const key = await createKey(`streamer-${how}`, ['tasks:read']);
+        const auth = { Authorization: `Bearer ${key.key}` };
+        const url = baseUrl(t.app.getHttpServer() as App);
+        const stream = await SseClient.connect(`${url}/api/v1/events`, auth);
+        let ended = false;
+        void stream.closed.then(() => (ended = true));
+        try {
+          expect(stream.status).toBe(200);
+          if (how === 'revoked') {
+            await as(admin, 'delete', `/api/v1/api-keys/${key.id}`).expect(204);
+          } else {
+            await t.dataSource
+              .getRepository(ApiKey)
+              .update({ id: key.id }, { expiresAt: new Date(Date.now() - 1000) });
+          }
+          await as(key.key, 'get', '/api/v1/sessions').expect(401);
+          // Its next read (at once on a stored event, else within SSE_POLL_MS) ends it.
+          await eventually('the refused key to lose its stream', () => ended);
+        } finally {
+          stream.close();
+        }
+        expect(stream.events.map((e) => e.event)).not.toContain('end');
+      },
+    );
+  });
+
   describe('authentication on every route', () => {
     it.each([
       ['no key', null, 'An API key is required: send Authorization: Bearer <key>'],
