@@ -22,11 +22,13 @@ const UNDELIVERED_SQL =
   `COALESCE((SELECT MAX(id) FROM claude_interactions WHERE task_id = ? AND kind IN ` +
   `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0) ORDER BY id`;
 
-function taskFinished(id: string, status: string): DomainError {
+function taskFinished(id: string, status: string, cancelRequested = false): DomainError {
   return new DomainError(
     ErrorCode.TaskFinished,
-    `Task ${id} is ${status}; a finished task takes no messages (retry it instead)`,
-    { status },
+    cancelRequested
+      ? `Task ${id} is being cancelled; it takes no messages (retry it instead)`
+      : `Task ${id} is ${status}; a finished task takes no messages (retry it instead)`,
+    { status, cancel_requested: cancelRequested },
   );
 }
 
@@ -48,18 +50,26 @@ export class TaskMessages {
     private readonly interactions: Repository<ClaudeInteraction>,
   ) {}
 
-  /** Stores the message; 409 `task_finished` for a finished task. Returns its record. */
+  /**
+   * Stores the message; 409 `task_finished` for a finished task, or one being cancelled (no turn
+   * would take it). Returns its record.
+   */
   async send(taskId: string, content: string): Promise<ClaudeInteraction> {
     const task = await this.tasks.findOne(taskId);
-    if (isTerminal(task.status)) throw taskFinished(taskId, task.status);
+    if (isTerminal(task.status) || task.cancelRequested) {
+      throw taskFinished(taskId, task.status, task.cancelRequested);
+    }
     const stored = await this.events.noteWhere({
       taskId,
-      where: 'status NOT IN (:...finished)',
+      where: 'status NOT IN (:...finished) AND cancel_requested = 0',
       params: { finished: [...TERMINAL_STATUSES] },
       patch: {},
       record: { kind: 'human', iteration: task.iteration, content, data: { source: 'api' } },
     });
-    if (stored === null) throw taskFinished(taskId, (await this.tasks.findOne(taskId)).status);
+    if (stored === null) {
+      const now = await this.tasks.findOne(taskId);
+      throw taskFinished(taskId, now.status, now.cancelRequested);
+    }
     await this.waits.resume(taskId, task.iteration, 'human_replied');
     return stored;
   }

@@ -92,4 +92,41 @@ describe('task messages', () => {
     expect(late.body).toMatchObject({ code: 'task_finished', details: { status: 'COMPLETED' } });
     await request(server).post(`/api/v1/tasks/${id}/messages`).send({ content: ' ' }).expect(400);
   });
+  it('a cancelled task says which messages no turn took, and takes none once cancelled', async () => {
+    const project = copyFixtureProject('node-basic', work.root(), 'messages-cancel');
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project, isolation: 'none' })
+      .expect(201);
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: session.body.id,
+        description: `Stream for long. ${fakeScript('slow-stream lines=400 delay=50')}`,
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    await eventually('the turn to stream', async () => {
+      const res = await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200);
+      return (res.body.items as Interaction[]).some((i) => i.kind === 'assistant');
+    });
+    const unread = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Never mind the tests.' })
+      .expect(201);
+    await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
+    const refused = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Wait, one more thing.' })
+      .expect(409);
+    expect(refused.body.code).toBe('task_finished');
+    expect((await waitForTerminal(server, id)).final.status).toBe('CANCELLED');
+    const items = (await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200)).body
+      .items as Interaction[];
+    const note = items.find((i) => i.data?.type === 'messages_undelivered');
+    expect(note).toMatchObject({ kind: 'system', data: { human_message_ids: [unread.body.id] } });
+    const end = items.find((i) => i.kind === 'status' && i.content.includes('CANCELLED'));
+    expect(note!.id).toBeLessThan(end!.id);
+    expect(items.map((i) => i.content)).not.toContain('Wait, one more thing.');
+  });
 });

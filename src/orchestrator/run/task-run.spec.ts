@@ -580,6 +580,36 @@ function harness(
 }
 
 describe('TaskRun', () => {
+  it.each([
+    ['COMPLETED', [turn(), turn()], TaskStatus.Completed],
+    ['FAILED', [turn(), turn(), turn()], TaskStatus.Failed],
+  ] as const)(
+    "says in the task's history, before it ends %s, which messages no turn took",
+    async (_end, turns, status) => {
+      const h = harness([...turns]);
+      if (status === TaskStatus.Failed) h.tests.found = [[]];
+      // Each turn takes what waits for it; one more came after the last turn began.
+      h.messages.byTurn = [...turns.map(() => []), [{ id: 11, content: 'Also handle negatives.' }]];
+      let atRelease: unknown[] = [];
+      h.log.onRelease = () => (atRelease = h.log.records.map((r) => r.data?.type));
+      await h.run();
+      expect(h.log.row.status).toBe(status);
+      expect(atRelease).toContain('messages_undelivered');
+      expect(h.log.records.find((r) => r.data?.type === 'messages_undelivered')).toMatchObject({
+        kind: 'system',
+        content: expect.stringContaining('1 message(s) from a person were not given to the agent'),
+        data: { human_message_ids: [11] },
+      });
+    },
+  );
+
+  it('says nothing of messages when every one was given to a turn', async () => {
+    const h = harness([turn(), turn()]);
+    h.messages.byTurn = [[{ id: 3, content: 'Go on.' }]];
+    await h.run();
+    expect(h.log.records.some((r) => r.data?.type === 'messages_undelivered')).toBe(false);
+  });
+
   it("gives the next turn a person's messages, in order, ahead of the simulated human", async () => {
     const h = harness([
       turn({ text: 'I changed half of it.' }),

@@ -330,6 +330,7 @@ export class TaskRun {
   private async afterTests(reports: readonly TestRunReport[], judgement: Judgement): Promise<Step> {
     const verdict = judgeTestRound(reports);
     if (judgement.kind === 'completed') {
+      await this.noteUndelivered();
       const committed = await this.workspace.commitResult(
         `COMPLETED (${judgement.reason}) after ${this.state.iteration} agent turn(s).`,
       );
@@ -443,6 +444,7 @@ export class TaskRun {
     by: StatusWriter = 'step',
   ): Promise<void> {
     const kept = await this.keepWork(TaskStatus.Failed, reason);
+    await this.noteUndelivered();
     await this.status.release(
       TaskStatus.Failed,
       reason,
@@ -454,6 +456,21 @@ export class TaskRun {
       by,
     );
     this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
+  }
+
+  /**
+   * Messages from a person that no turn took, now that the task ends: said in its history, before
+   * its end, so that whoever sent them knows the agent never read them.
+   */
+  private async noteUndelivered(): Promise<void> {
+    const ids = (await this.ports.messages.undelivered()).map((m) => m.id);
+    if (ids.length === 0) return;
+    await this.ports.log.append({
+      kind: 'system',
+      iteration: this.state.iteration,
+      content: `${ids.length} message(s) from a person were not given to the agent: the task ended before another turn.`,
+      data: { type: 'messages_undelivered', human_message_ids: ids },
+    });
   }
 
   /** A FAILED or CANCELLED task's uncommitted work, committed on its branch (throws only a lost lease). */
@@ -497,6 +514,7 @@ export class TaskRun {
     }
     if (signal === 'cancel') {
       const kept = await this.keepWork(TaskStatus.Cancelled, 'cancelled');
+      await this.noteUndelivered();
       await this.status.release(
         TaskStatus.Cancelled,
         'cancelled',
