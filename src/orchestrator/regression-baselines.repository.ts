@@ -14,9 +14,17 @@ export interface BaselineKey {
   command: string;
 }
 
+/**
+ * What a stored baseline holds, as part of its id: a baseline stored in another form is not
+ * found, and is taken again. 2: test names relative to the workspace (before, a file run as one
+ * test was named by its absolute path in the task's workspace, so another task's run never
+ * matched it).
+ */
+const BASELINE_FORM = 2;
+
 function idOf(key: BaselineKey): string {
   return createHash('sha256')
-    .update(`${key.projectPath}\0${key.baseCommit}\0${key.command}`)
+    .update(`${BASELINE_FORM}\0${key.projectPath}\0${key.baseCommit}\0${key.command}`)
     .digest('hex');
 }
 
