@@ -55,11 +55,11 @@ function mergedWhat(
     : `Merged ${branch} into ${target} (${strategy}): ${merged.previous} -> ${merged.commit}.`;
 }
 
-/** What a merge left out: commits on the task's branch after its reviewed head commit. */
+/** What a merge left out: the task's branch moved from its reviewed head commit. */
 function leftOut(outcome: MergeOutcome): string {
   return outcome.branchAhead === null
     ? ''
-    : ` The task's branch is at ${outcome.branchAhead}, with commits after the task's head commit: they were not merged (only the head commit, what was reviewed, is); merge the branch yourself to take them.`;
+    : ` The task's branch is at ${outcome.branchAhead}, not at its head commit: only the head commit (what was reviewed) was merged; merge the branch yourself to take what it holds besides.`;
 }
 
 /** The first line of a description, shortened for a commit subject. */

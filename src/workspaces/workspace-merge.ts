@@ -30,8 +30,8 @@ export interface MergeOutcome {
   /** The working tree that has the target checked out and was updated with it, if any. */
   updatedWorktree: string | null;
   /**
-   * The task's branch's commit when the branch holds commits after the source (made after the
-   * review): they were not merged. Null when the branch is at the source.
+   * The task's branch's commit when the branch moved from the source (commits made after the
+   * review): what it holds besides was not merged. Null when the branch is at the source.
    */
   branchAhead: string | null;
   /**
@@ -133,6 +133,10 @@ export class WorkspaceMergeService {
     }
     if (holder !== undefined) await this.assertClean(holder.path, target);
     const commit = await this.result(request, previous, repo);
+    if (commit === previous) {
+      const branchAhead = await this.branchAhead(request);
+      return { commit, previous, updatedWorktree: null, branchAhead, alreadyMerged: true };
+    }
     if (holder !== undefined) await this.updateWorktree(holder.path, previous, commit, target);
     const moved = await this.git.run(
       [
@@ -164,7 +168,10 @@ export class WorkspaceMergeService {
     return branch !== null && branch !== request.source ? branch : null;
   }
 
-  /** The target's new commit for the strategy (nothing is changed yet). */
+  /**
+   * The target's new commit for the strategy (nothing is changed yet); `previous` itself when a
+   * squash would change nothing.
+   */
   private async result(request: MergeRequest, previous: string, repo: GitOptions): Promise<string> {
     const { source, target } = request;
     if (request.strategy === 'fast_forward') {
@@ -191,6 +198,14 @@ export class WorkspaceMergeService {
     }
     if (merged.exitCode !== 0) throw failure(['merge-tree'], merged);
     const tree = merged.stdout.toString('utf8').split('\0')[0];
+    // Squashed before (by hand, or by a merge whose record a restart cut off): the target's tree
+    // holds the change, and a squash would be an empty commit.
+    if (
+      request.strategy === 'squash' &&
+      tree === (await this.git.text(['rev-parse', `${previous}^{tree}`], repo))
+    ) {
+      return previous;
+    }
     const parents =
       request.strategy === 'merge' ? ['-p', previous, '-p', source] : ['-p', previous];
     return this.git.text(['commit-tree', tree, ...parents, '-m', request.message], repo);

@@ -270,6 +270,10 @@ describe('Review and merge', () => {
       base_ref: 'release',
     });
     await task('ahead', [`edit-files path=src/ahead.js content=${quoted(A_JS)}`, TESTS('ahead')]);
+    await task('squashed', [
+      `edit-files path=src/squashed.js content=${quoted(A_JS)}`,
+      TESTS('squashed'),
+    ]);
     await task('byhand', [
       `edit-files path=src/byhand.js content=${quoted(A_JS)}`,
       TESTS('byhand'),
@@ -497,6 +501,18 @@ describe('Review and merge', () => {
     );
     expect(merged?.content).toContain('already held the head commit');
     expect((await merge().expect(409)).body.code).toBe('task_not_mergeable');
+
+    // Squashed by hand: the target holds the change's tree, not its commit.
+    const squashed = await completed(server, ids.squashed);
+    const tree = git(repo, 'rev-parse', `${squashed.head_commit}^{tree}`).trim();
+    const bySquash = git(repo, 'commit-tree', tree, '-p', master, '-m', 'squashed by hand').trim();
+    git(repo, 'branch', 'squashed-target', bySquash);
+    const again = await request(server)
+      .post(`/api/v1/tasks/${ids.squashed}/merge`)
+      .send({ target_branch: 'squashed-target', strategy: 'squash' })
+      .expect(200);
+    expect(again.body).toMatchObject({ already_merged: true, merge_commit: bySquash });
+    expect(git(repo, 'rev-parse', 'squashed-target').trim()).toBe(bySquash);
   });
 
   it('two merges of one task at once: one lands, the other is a 409, the target moves once', async () => {
