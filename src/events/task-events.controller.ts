@@ -10,7 +10,7 @@ import {
 import type { Response } from 'express';
 import { CurrentPrincipal, ownerFilter, Principal, RequireScope } from 'src/access';
 import { ApiKeysService } from 'src/auth';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, Clock, UuidParamPipe } from 'src/common';
 import { SessionsService } from 'src/sessions';
 import { TasksService } from 'src/tasks';
 import {
@@ -19,6 +19,9 @@ import {
 } from 'src/events/dto/event-stream-query.dto';
 import { streamStart } from 'src/events/last-event-id';
 import { TaskEventStreams } from 'src/events/task-event-streams.service';
+
+/** How often an open stream asks whether its key was revoked or expired, at most, ms. */
+const KEY_RECHECK_MS = 1000;
 
 const LAST_EVENT_ID = {
   name: 'Last-Event-ID',
@@ -41,6 +44,7 @@ export class TaskEventsController {
     private readonly tasks: TasksService,
     private readonly sessions: SessionsService,
     private readonly keys: ApiKeysService,
+    private readonly clock: Clock,
   ) {}
 
   @Get('tasks/:id/events')
@@ -95,9 +99,22 @@ export class TaskEventsController {
     );
   }
 
-  /** A stream opened with a key lasts while the key may be used (not revoked, not expired). */
+  /**
+   * A stream opened with a key lasts while the key may be used (not revoked, not expired): asked
+   * of the database at most every KEY_RECHECK_MS, however often the stream reads.
+   */
   private whileKeyUsable(principal: Principal): (() => Promise<boolean>) | undefined {
     const keyId = principal.keyId;
-    return keyId === null ? undefined : () => this.keys.isUsable(keyId);
+    if (keyId === null) return undefined;
+    let usable = true;
+    let checkedAtMs = -Infinity;
+    return async () => {
+      const now = this.clock.nowMs();
+      if (now - checkedAtMs >= KEY_RECHECK_MS) {
+        usable = await this.keys.isUsable(keyId);
+        checkedAtMs = now;
+      }
+      return usable;
+    };
   }
 }

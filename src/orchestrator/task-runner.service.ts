@@ -143,7 +143,8 @@ export class TaskRunnerService {
     const log: RunLog = {
       append: (...records) => events.append(lease, records),
       write: (records, patch) => events.append(lease, records, patch),
-      appendTestRun: (record, cases, patch) => events.appendTestRun(lease, record, cases, patch),
+      appendTestRun: (record, cases, patch, options) =>
+        events.appendTestRun(lease, record, cases, patch, options),
       update: (patch) => events.update(lease, patch),
       changeStatus: (change, patch, records) => events.changeStatus(lease, change, patch, records),
       release: (change, patch) => events.release(lease, change, patch),

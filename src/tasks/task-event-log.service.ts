@@ -197,12 +197,13 @@ export class TaskEventLog {
     record: NewInteraction,
     cases: readonly NewTestCase[],
     patch: TaskPatch = {},
+    { replaceRound = false }: { replaceRound?: boolean } = {},
   ): Promise<void> {
     const now = this.clock.now();
     const results = await this.retrying(`task ${lease.taskId}`, () =>
       this.writer.run([
         { ...this.insertInteraction(record, now, lease), required: true },
-        ...this.replacedTestCases(lease.taskId, cases),
+        ...(replaceRound ? this.replacedTestCases(lease.taskId, cases) : []),
         ...cases.map((c) => this.insertTestCase(lease.taskId, c, now)),
         ...this.fencedPatch(lease, patch, now),
       ]),
@@ -391,9 +392,11 @@ export class TaskEventLog {
   }
 
   /**
-   * The cases an earlier run of the same kind stored for the same iteration: a round cut off by a
-   * restart (after its runs, before the task's end) runs again when the task resumes, and its
-   * cases replace the first run's instead of being stored twice.
+   * The cases an earlier run of the same kind stored for the same iteration (`replaceRound`): a
+   * round cut off by a restart (after its runs, before the task's end) runs again when the task
+   * resumes, and its cases replace the first run's instead of being stored twice. Only then: on
+   * MySQL a DELETE that finds nothing still takes a gap lock, which concurrent first rounds would
+   * contend for.
    */
   private replacedTestCases(taskId: string, cases: readonly NewTestCase[]): SqlStep[] {
     const rounds = new Map(cases.map((c) => [`${c.iteration} ${c.kind}`, c]));

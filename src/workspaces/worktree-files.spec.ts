@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPlainlyOnBranch, looseRef, ownIndexLock } from 'src/workspaces/worktree-files';
@@ -57,6 +57,18 @@ describe('worktree files', () => {
     writeFileSync(join(repo, '.git', 'index.lock'), '');
     expect(ownIndexLock(repo)).toBeNull();
     writeFileSync(join(worktree, '.git'), `gitdir: ${join(repo, '.git')}\n`);
+    expect(ownIndexLock(worktree)).toBeNull();
+    // Nor another worktree's: its git directory names that worktree, not this one.
+    const other = join(dir, 'other');
+    git(repo, 'worktree', 'add', '-q', '-b', 'cta/other', other);
+    const otherGitDir = git(other, 'rev-parse', '--absolute-git-dir');
+    writeFileSync(join(otherGitDir, 'index.lock'), '');
+    writeFileSync(join(worktree, '.git'), `gitdir: ${otherGitDir}\n`);
+    expect(ownIndexLock(worktree)).toBeNull();
+    expect(ownIndexLock(other)).toBe(join(otherGitDir, 'index.lock'));
+    // Nor through a .git file hard-linked to the other worktree's.
+    rmSync(join(worktree, '.git'));
+    linkSync(join(other, '.git'), join(worktree, '.git'));
     expect(ownIndexLock(worktree)).toBeNull();
   });
 

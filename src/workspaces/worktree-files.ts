@@ -73,11 +73,14 @@ export function isPlainlyOnBranch(worktree: string, branchRef: string): boolean 
   return !IN_PROGRESS.some((name) => mayExist(join(gitDir, name)));
 }
 
-/** True when `a` and `b` name the same file (device and inode). */
+/**
+ * True when `a` and `b` name the same file (device and inode), and it has no other name: a `.git`
+ * file hard-linked to another worktree's would pass for that one's.
+ */
 function sameFile(a: string, b: string): boolean {
   try {
     const [x, y] = [lstatSync(a), lstatSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
+    return x.dev === y.dev && x.ino === y.ino && x.nlink === 1;
   } catch {
     return false;
   }

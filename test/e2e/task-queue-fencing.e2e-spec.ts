@@ -185,7 +185,13 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       output: '',
     });
     const run = (content: string, cases: ReturnType<typeof testCase>[]) =>
-      logB.appendTestRun(claimB.lease, { kind: 'test', iteration: 1, content }, cases);
+      logB.appendTestRun(
+        claimB.lease,
+        { kind: 'test', iteration: 1, content },
+        cases,
+        {},
+        { replaceRound: true },
+      );
     await run('first generated run', [testCase('generated', 'a'), testCase('generated', 'b')]);
     await run('regression run', [testCase('regression', 'r')]);
     await run('generated run again', [testCase('generated', 'a'), testCase('generated', 'c')]);

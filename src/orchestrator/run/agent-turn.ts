@@ -110,7 +110,8 @@ export class AgentTurn {
       state.lastAgentMessage = capText(event.text, MAX_LAST_MESSAGE_BYTES);
       writer.patch({ lastAgentMessage: state.lastAgentMessage });
     }
-    if (event.type === 'tool_use') state.writtenFiles.note(event.name, event.input);
+    if (event.type === 'tool_use') state.writtenFiles.use(event.id, event.name, event.input);
+    if (event.type === 'tool_result') state.writtenFiles.result(event.toolUseId, event.isError);
     const record = eventInteraction(event, state.iteration);
     if (record && this.budget.admit(record)) writer.push(record);
     return writer.full ? defer(() => writer.flush()).pipe(ignoreElements()) : EMPTY;

@@ -55,11 +55,16 @@ export interface RunLog {
   append(...records: NewInteraction[]): Promise<void>;
   /** Appends `records` and applies `patch` to the task row, in one write. */
   write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void>;
-  /** Appends a test run's record and cases and applies `patch` to the task row, in one write. */
+  /**
+   * Appends a test run's record and cases and applies `patch` to the task row, in one write;
+   * `replaceRound`: its cases replace those stored for the same iteration and kind (a round run
+   * again after a restart).
+   */
   appendTestRun(
     record: NewInteraction,
     cases: readonly NewTestCase[],
     patch?: TaskPatch,
+    options?: { replaceRound?: boolean },
   ): Promise<void>;
   update(patch: TaskPatch): Promise<void>;
   /** A status change; `records` are appended before its `status` record, in the same write. */

@@ -377,13 +377,18 @@ class FakeLog implements RunLog {
     return Promise.resolve();
   }
 
+  /** Whether each test run with cases asked to replace its round's stored cases. */
+  readonly replacedRounds: boolean[] = [];
+
   appendTestRun(
     record: NewInteraction,
     cases: readonly NewTestCase[],
     patch: TaskPatch = {},
+    { replaceRound = false }: { replaceRound?: boolean } = {},
   ): Promise<void> {
     this.countWrite(patch);
     this.records.push(record);
+    if (cases.length > 0) this.replacedRounds.push(replaceRound);
     this.testCases.push(...cases);
     this.testRunPatches.push(patch);
     Object.assign(this.row, patch);
@@ -840,6 +845,11 @@ describe('TaskRun', () => {
     expect(h.tests.snapshots).toBe(0);
     expect(h.tests.generatedRuns).toEqual([['test/a.test.js']]);
     expect(h.log.row.status).toBe(TaskStatus.Completed);
+    // Its cases replace those the cut-off round stored; a fresh run's rounds replace nothing.
+    expect(h.log.replacedRounds).toEqual([true]);
+    const fresh = harness([turn(), turn()]);
+    await fresh.run();
+    expect(fresh.log.replacedRounds).toEqual([false]);
   });
 
   it('resumed while writing tests, continues that (the prompt speaks of the tests)', async () => {
@@ -1521,15 +1531,16 @@ describe('TaskRun', () => {
     /** A turn whose agent writes `paths` with its file tools, then says DONE. */
     const writing = (...paths: string[]): TurnEvent[] => {
       const [spawned, ...rest] = turn();
-      const writes = paths.map(
-        (path, i): TurnEvent => ({
+      const writes = paths.flatMap((path, i): TurnEvent[] => [
+        {
           type: 'tool_use',
           id: `toolu_${i}`,
           name: i % 2 === 0 ? 'Write' : 'Edit',
           input: { file_path: path, content: 'x' },
           messageId: 'm0',
-        }),
-      );
+        },
+        { type: 'tool_result', toolUseId: `toolu_${i}`, content: 'ok', isError: false },
+      ]);
       return [spawned, ...writes, ...rest];
     };
 

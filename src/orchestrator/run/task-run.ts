@@ -330,10 +330,10 @@ export class TaskRun {
   private async afterTests(reports: readonly TestRunReport[], judgement: Judgement): Promise<Step> {
     const verdict = judgeTestRound(reports);
     if (judgement.kind === 'completed') {
-      await this.noteUndelivered();
       const committed = await this.workspace.commitResult(
         `COMPLETED (${judgement.reason}) after ${this.state.iteration} agent turn(s).`,
       );
+      await this.noteUndelivered();
       await this.status.release(TaskStatus.Completed, judgement.reason, {
         ...verdict.counts,
         ...this.state.checkpoint(),

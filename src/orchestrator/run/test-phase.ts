@@ -137,10 +137,12 @@ export class TestPhase {
     const report = event.report;
     reports.push(report);
     const iteration = this.state.iteration;
+    // A resumed run may be running a round its predecessor stored (cut off before the end).
     await this.ports.log.appendTestRun(
       testRunInteraction(report, iteration),
       report.cases.map((c) => ({ ...c, iteration, kind: report.kind })),
       { processGroupId: null },
+      { replaceRound: this.ctx.resumed },
     );
   }
 }
