@@ -6,7 +6,8 @@ import { Clock, everyWithoutOverlap } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
-import { WorkspacesService } from 'src/workspaces';
+import { TestRunnerService } from 'src/test-runner';
+import { BaseCheckout, WorkspacesService } from 'src/workspaces';
 
 const SWEEP_INTERVAL_NAME = 'workspace-sweep';
 
@@ -19,7 +20,9 @@ const SWEEP_BATCH = 50;
  * - the workspace of a task that ended WORKSPACE_RETENTION_HOURS ago or more is removed (its
  *   uncommitted changes committed on its branch first; the branch stays);
  * - a workspace directory whose task no longer exists (deleted while its removal failed, or a
- *   server that died in between) is removed the same way, unless a process still works in it.
+ *   server that died in between) is removed the same way, unless a process still works in it;
+ * - the temporary directories a killed server left (scratch checkouts of a base commit, with their
+ *   entries in the repository's worktree list; JUnit report directories) are removed.
  *
  * Removal goes through git (`TaskWorkspaceCleanup`, `WorkspacesService.retire`); a failure is
  * logged and tried again at the next sweep. Instances that share a WORKSPACES_DIR must share
@@ -36,6 +39,8 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     private readonly workspaces: WorkspacesService,
     private readonly cleanup: TaskWorkspaceCleanup,
     private readonly scheduler: SchedulerRegistry,
+    private readonly scratch: BaseCheckout,
+    private readonly tests: TestRunnerService,
   ) {}
 
   /** Sweeps now and every WORKSPACE_SWEEP_SECONDS. */
@@ -53,6 +58,8 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
 
   /** One sweep (one at a time: `everyWithoutOverlap`). */
   private async sweep(): Promise<void> {
+    await this.scratch.removeOrphans();
+    await this.tests.removeOrphans();
     const tasks = this.dataSource.getRepository(Task);
     const cutoff = new Date(
       this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,

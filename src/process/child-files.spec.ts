@@ -1,7 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readChildFile, readChildFileAsync, removeChildTempDir } from 'src/process/child-files';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  childTempDir,
+  orphanedChildTempDirs,
+  readChildFile,
+  readChildFileAsync,
+  removeChildTempDir,
+} from 'src/process/child-files';
+import { NO_ISOLATION } from 'src/process/child-isolation';
 
 describe.each([
   ['readChildFile', (path: string, max: number) => Promise.resolve(readChildFile(path, max))],
@@ -72,5 +80,30 @@ describe('removeChildTempDir', () => {
 
   it('is done when the directory is already gone', async () => {
     await expect(removeChildTempDir(join(base, 'never-made'))).resolves.toBeUndefined();
+  });
+});
+
+describe('orphanedChildTempDirs', () => {
+  const prefix = `cta-orphan-spec-${process.pid}-`;
+  const made: string[] = [];
+  afterEach(() => {
+    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("names the directories of servers that are gone, not a live server's nor one in use", async () => {
+    const mine = childTempDir(NO_ISOLATION, prefix);
+    const deadPid = spawnSync('true').pid;
+    const left = mkdtempSync(join(tmpdir(), `${prefix}${deadPid}-`));
+    const inUse = mkdtempSync(join(tmpdir(), `${prefix}${deadPid}-`));
+    const other = mkdtempSync(join(tmpdir(), `${prefix}x-`));
+    made.push(mine, left, inUse, other);
+    expect(mine.startsWith(join(tmpdir(), `${prefix}${process.pid}-`))).toBe(true);
+    const worker = spawn('sleep', ['60'], { cwd: inUse, stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => worker.once('spawn', resolve));
+      expect(orphanedChildTempDirs(prefix)).toEqual([left]);
+    } finally {
+      worker.kill('SIGKILL');
+    }
   });
 });

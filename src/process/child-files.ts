@@ -8,6 +8,7 @@ import {
   opendirSync,
   openSync,
   read,
+  readdirSync,
   readSync,
   rmdirSync,
   unlinkSync,
@@ -17,15 +18,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ChildIsolation } from 'src/process/child-isolation';
+import { isDirectoryInUse, isProcessAlive } from 'src/process/process-group';
 
 /**
  * A fresh temporary directory a child may write into (a JUnit report): private to the server,
  * or, when children run as another user, owned by that user (and still closed to everyone else).
  * One `mkdir` (and `chown`), made at once: through the thread pool each would be a wake-up of the
- * event loop.
+ * event loop. Its name, `<prefix><this server's pid>-<random>`, says whose it is
+ * (`orphanedChildTempDirs`).
  */
 export function childTempDir(isolation: ChildIsolation, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
   if (isolation.identity !== null) chownSync(dir, isolation.identity.uid, isolation.identity.gid);
   return dir;
 }
@@ -150,4 +153,26 @@ export async function readChildFileAsync(path: string, maxBytes: number): Promis
   } finally {
     closeSync(file.fd);
   }
+}
+
+/**
+ * The directories of `childTempDir` with `prefix` that a server which is gone left behind (it was
+ * killed before it removed them), and that no process works in: a running server's are never
+ * among them, whichever server asks.
+ */
+export function orphanedChildTempDirs(prefix: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir());
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const pid = entry.startsWith(prefix)
+      ? /^(\d+)-/.exec(entry.slice(prefix.length))?.[1]
+      : undefined;
+    if (pid === undefined || isProcessAlive(Number(pid))) return [];
+    const dir = join(tmpdir(), entry);
+    return isDirectoryInUse(dir) ? [] : [dir];
+  });
 }

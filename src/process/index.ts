@@ -9,6 +9,7 @@ export {
 export type { ChildIdentity, ChildIsolation } from 'src/process/child-isolation';
 export {
   childTempDir,
+  orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,
   removeChildTempDir,

@@ -18,6 +18,7 @@ import {
   CHILD_ISOLATION,
   ChildIsolation,
   childTempDir,
+  orphanedChildTempDirs,
   readChildFileAsync,
   removeChildTempDir,
   checkWorkingDirectory,
@@ -68,6 +69,8 @@ export type TestRunEvent =
   | { type: 'spawned'; pid: number; command: string[] }
   | { type: 'report'; report: TestRunReport };
 
+/** The name of a test run's JUnit report directory starts so (`childTempDir`). */
+const REPORT_DIR_PREFIX = 'cta-junit-';
 /** How tests are run in a project; goes into the simulated human's write-tests prompt. */
 export interface TestSetup {
   framework: string;
@@ -325,8 +328,15 @@ export class TestRunnerService {
    */
   private runFiles(root: string, plan: TestCommandPlan, files: string[]): Observable<TestRunEvent> {
     return defer(() =>
-      this.runFilesWith(root, plan, files, childTempDir(this.isolation, 'cta-junit-')),
+      this.runFilesWith(root, plan, files, childTempDir(this.isolation, REPORT_DIR_PREFIX)),
     );
+  }
+
+  /** Removes the report directories a server that is gone left behind (killed during a run). */
+  async removeOrphans(): Promise<number> {
+    const orphans = orphanedChildTempDirs(REPORT_DIR_PREFIX);
+    for (const dir of orphans) await removeChildTempDir(dir);
+    return orphans.length;
   }
 
   private runFilesWith(

@@ -1,10 +1,20 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CHILD_ISOLATION, ChildIsolation, childTempDir, readChildFileAsync } from 'src/process';
+import {
+  CHILD_ISOLATION,
+  ChildIsolation,
+  childTempDir,
+  orphanedChildTempDirs,
+  readChildFile,
+  readChildFileAsync,
+} from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
+
+/** The name of a scratch checkout's temporary directory starts so (`childTempDir`). */
+const SCRATCH_PREFIX = 'cta-base-';
 
 /** Largest test file read from a workspace or from the base commit. */
 const MAX_TEST_FILE_BYTES = 4 * 1024 * 1024;
@@ -120,7 +130,7 @@ export class BaseCheckout {
         { cwd: directory },
       )
     ).split('\n');
-    const temp = childTempDir(this.isolation, 'cta-base-');
+    const temp = childTempDir(this.isolation, SCRATCH_PREFIX);
     const path = join(temp, 'checkout');
     const repo = { cwd: gitDir, gitDir };
     try {
@@ -142,6 +152,35 @@ export class BaseCheckout {
       directory: projectDir,
       remove: () => this.remove(gitDir, path, temp),
     };
+  }
+
+  /**
+   * Removes the scratch checkouts a server that is gone left behind (killed while it verified a
+   * task), and their entries in their repository's worktree list (`git worktree prune`, once the
+   * directory is gone). Returns how many.
+   */
+  async removeOrphans(): Promise<number> {
+    const orphans = orphanedChildTempDirs(SCRATCH_PREFIX);
+    for (const temp of orphans) {
+      const pointer = /^gitdir: (.+)$/m.exec(
+        readChildFile(join(temp, 'checkout', '.git'), 4096) ?? '',
+      )?.[1];
+      await rm(temp, { recursive: true, force: true });
+      if (pointer === undefined) continue;
+      // `<common git dir>/worktrees/<name>`: prune there.
+      const gitDir = resolve(pointer.trim(), '..', '..');
+      await this.locks
+        .withLock(gitDir, () => this.git.run(['worktree', 'prune'], { cwd: gitDir, gitDir }))
+        .catch((error: unknown) =>
+          this.logger.warn(`git worktree prune in ${gitDir}: ${String(error)}`),
+        );
+    }
+    if (orphans.length > 0) {
+      this.logger.warn(
+        `Removed ${orphans.length} scratch checkout(s) left by a server that was killed`,
+      );
+    }
+    return orphans.length;
   }
 
   private async remove(gitDir: string, path: string, temp: string): Promise<void> {

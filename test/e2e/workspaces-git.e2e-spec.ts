@@ -10,7 +10,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,7 @@ import { Clock } from 'src/common';
 import { AppConfig, loadConfig } from 'src/config/app-config';
 import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
+import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
@@ -178,6 +179,29 @@ describe('WorkspacesService on a real repository', () => {
     const kept = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'kept');
     expect(git(repo, 'show', `${kept.commit}:wip.txt`)).toBe('work of a killed run\n');
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it("removes the scratch checkouts a killed server left, and their entries, never a live server's", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'scratch-orphans');
+    const scratch = new BaseCheckout(
+      new Git(config, launcher, NO_ISOLATION),
+      new RepositoryLocks(config),
+      NO_ISOLATION,
+    );
+    const live = await scratch.checkout(repo, git(repo, 'rev-parse', 'HEAD').trim(), []);
+    // A server that is gone: a process that ran and ended; its checkout as checkout() makes one.
+    const deadPid = spawnSync('true').pid;
+    const orphan = mkdtempSync(join(tmpdir(), `cta-base-${deadPid}-`));
+    git(repo, 'worktree', 'add', '--quiet', '--detach', join(orphan, 'checkout'), 'HEAD');
+    expect(linkedWorktrees(repo)).toEqual(
+      expect.arrayContaining([join(orphan, 'checkout'), expect.stringContaining('cta-base-')]),
+    );
+    expect(await scratch.removeOrphans()).toBe(1);
+    expect(existsSync(orphan)).toBe(false);
+    expect(linkedWorktrees(repo)).not.toContain(join(orphan, 'checkout'));
+    expect(existsSync(live.directory)).toBe(true);
+    await live.remove();
+    expect(linkedWorktrees(repo)).toEqual([]);
   });
 
   it('redoes a creation cut off by a crash, and leaves a recorded workspace git no longer knows', async () => {
