@@ -36,17 +36,16 @@ describe('task messages', () => {
     await t?.close();
   });
 
-  it("delivers a running task's messages, in order, with its next turn; 409 once finished", async () => {
-    const project = copyFixtureProject('node-basic', work.root(), 'messages');
+  /** A task in a copy of node-basic (in place), once its first turn streams. */
+  async function streamingTask(
+    name: string,
+    description: string,
+  ): Promise<{ id: string; project: string }> {
+    const project = copyFixtureProject('node-basic', work.root(), name);
     const session = await request(server)
       .post('/api/v1/sessions')
       .send({ project_path: project, isolation: 'none' })
       .expect(201);
-    const description = `Stream, then finish. ${fakeScript(
-      'slow-stream lines=60 delay=50',
-      'success',
-      'write-tests lang=node result=pass name=messaged',
-    )}`;
     const created = await request(server)
       .post('/api/v1/tasks')
       .send({ session_id: session.body.id, description })
@@ -56,6 +55,18 @@ describe('task messages', () => {
       const res = await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200);
       return (res.body.items as Interaction[]).some((i) => i.kind === 'assistant');
     });
+    return { id, project };
+  }
+
+  it("delivers a running task's messages, in order, with its next turn; 409 once finished", async () => {
+    const { id, project } = await streamingTask(
+      'messages',
+      `Stream, then finish. ${fakeScript(
+        'slow-stream lines=60 delay=50',
+        'success',
+        'write-tests lang=node result=pass name=messaged',
+      )}`,
+    );
     const first = await request(server)
       .post(`/api/v1/tasks/${id}/messages`)
       .send({ content: 'Keep the old signature.' })
@@ -93,23 +104,10 @@ describe('task messages', () => {
     await request(server).post(`/api/v1/tasks/${id}/messages`).send({ content: ' ' }).expect(400);
   });
   it('a cancelled task says which messages no turn took, and takes none once cancelled', async () => {
-    const project = copyFixtureProject('node-basic', work.root(), 'messages-cancel');
-    const session = await request(server)
-      .post('/api/v1/sessions')
-      .send({ project_path: project, isolation: 'none' })
-      .expect(201);
-    const created = await request(server)
-      .post('/api/v1/tasks')
-      .send({
-        session_id: session.body.id,
-        description: `Stream for long. ${fakeScript('slow-stream lines=400 delay=50')}`,
-      })
-      .expect(201);
-    const id = created.body.id as string;
-    await eventually('the turn to stream', async () => {
-      const res = await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200);
-      return (res.body.items as Interaction[]).some((i) => i.kind === 'assistant');
-    });
+    const { id } = await streamingTask(
+      'messages-cancel',
+      `Stream for long. ${fakeScript('slow-stream lines=400 delay=50')}`,
+    );
     const unread = await request(server)
       .post(`/api/v1/tasks/${id}/messages`)
       .send({ content: 'Never mind the tests.' })

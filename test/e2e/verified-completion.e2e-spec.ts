@@ -175,6 +175,20 @@ async function verification(id: string): Promise<TaskVerificationResponseDto> {
   return res.body as TaskVerificationResponseDto;
 }
 
+/** Two honest tasks on `session`, one after the other, each checked COMPLETED verified. */
+async function twoVerifiedTasks(session: string): Promise<{ first: string; second: string }> {
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i += 1) {
+    const id = await runTask(session, [multiplyChange, multiplyTests]);
+    expect((await waitForTerminal(server, id)).final).toMatchObject({
+      status: 'COMPLETED',
+      status_reason: 'verified',
+    });
+    ids.push(id);
+  }
+  return { first: ids[0], second: ids[1] };
+}
+
 /** The simulated human's prompts to the agent, in order. */
 function humanPrompts(details: TaskDetails): string[] {
   return details.interactions.filter((i) => i.kind === 'simulated_human').map((i) => i.content);
@@ -571,15 +585,7 @@ describe('on SQLite', () => {
         'test/math.test.js': NODE_PROJECT['test/math.test.js'],
         'test/plain.test.js': "'use strict';\nrequire('node:assert').strictEqual(1 + 1, 2);\n",
       });
-      const session = await createSession(repo, 'node --test');
-      const first = await runTask(session, [multiplyChange, multiplyTests]);
-      expect((await waitForTerminal(server, first)).final).toMatchObject({
-        status: 'COMPLETED',
-        status_reason: 'verified',
-      });
-      const second = await runTask(session, [multiplyChange, multiplyTests]);
-      const { final } = await waitForTerminal(server, second);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const { second } = await twoVerifiedTasks(await createSession(repo, 'node --test'));
       const v = await verification(second);
       expect(v).toMatchObject({ baseline_reused: true, weakening: [], new_failures: [] });
       expect(v.baseline?.tests).toContain('test/plain.test.js');
@@ -658,16 +664,7 @@ describeMysql('on MariaDB', () => {
   it('an honest agent completes verified, the baseline is stored and reused, and the stats count it', async () => {
     const repo = project('node-mysql', NODE_PROJECT);
     const session = await createSession(repo, 'node --test');
-    const first = await runTask(session, [multiplyChange, multiplyTests]);
-    expect((await waitForTerminal(server, first)).final).toMatchObject({
-      status: 'COMPLETED',
-      status_reason: 'verified',
-    });
-    const second = await runTask(session, [multiplyChange, multiplyTests]);
-    expect((await waitForTerminal(server, second)).final).toMatchObject({
-      status: 'COMPLETED',
-      status_reason: 'verified',
-    });
+    const { first, second } = await twoVerifiedTasks(session);
     expect(await verification(first)).toMatchObject({
       baseline_reused: false,
       pre_existing_failures: ['known bug'],

@@ -193,13 +193,11 @@ describe('WorkspacesService on a real repository', () => {
     const deadPid = spawnSync('true').pid;
     const orphan = mkdtempSync(join(tmpdir(), `cta-base-${deadPid}-`));
     git(repo, 'worktree', 'add', '--quiet', '--detach', join(orphan, 'checkout'), 'HEAD');
-    expect(linkedWorktrees(repo)).toEqual(
-      expect.arrayContaining([join(orphan, 'checkout'), expect.stringContaining('cta-base-')]),
-    );
-    expect(await scratch.removeOrphans()).toBe(1);
+    // Another test file's server sweeping the same temporary directory may take it first: what
+    // counts is that it and its entry are gone, and the live one is not.
+    await scratch.removeOrphans();
     expect(existsSync(orphan)).toBe(false);
-    expect(linkedWorktrees(repo)).not.toContain(join(orphan, 'checkout'));
-    expect(existsSync(live.directory)).toBe(true);
+    expect(linkedWorktrees(repo)).toEqual([live.directory]);
     await live.remove();
     expect(linkedWorktrees(repo)).toEqual([]);
   });
