@@ -57,7 +57,7 @@ describe('TestFileFinder', () => {
     write('node_modules/pkg/x.test.js');
     write('test/old.test.js', 'changed and longer');
     write('notes.md');
-    expect(await finder.changedTestFiles(project, before, 'node')).toEqual([
+    expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
       'test/a b.test.js',
       'test/new.test.js',
       'test/old.test.js',
@@ -66,7 +66,7 @@ describe('TestFileFinder', () => {
 
   it('without git: an untouched tree has no changed tests', async () => {
     const before = await finder.snapshot(project);
-    expect(await finder.changedTestFiles(project, before, 'node')).toEqual([]);
+    expect((await finder.changes(project, before, 'node')).testFiles).toEqual([]);
   });
 
   it('in a git repo: uses git status, ignoring .gitignore-d files and tests dirty before and untouched', async () => {
@@ -81,7 +81,7 @@ describe('TestFileFinder', () => {
     write('ignored/x.test.js');
     write('src/feature.js');
     write('test/math.test.js', 'modified tracked test');
-    expect(await finder.changedTestFiles(project, before, 'node')).toEqual([
+    expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
       'test/math.test.js',
       'test/new.test.js',
     ]);
@@ -98,7 +98,7 @@ describe('TestFileFinder', () => {
     write('test/committed.test.js');
     git(project, 'add', 'test/committed.test.js');
     git(project, 'commit', '-q', '-m', 'agent commit');
-    expect(await finder.changedTestFiles(project, before, 'node')).toEqual([
+    expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
       'test/committed.test.js',
       'test/draft.test.js',
     ]);
@@ -113,10 +113,12 @@ describe('TestFileFinder', () => {
     expect(before).toMatchObject({ mode: 'git', prefix: 'node-basic/' });
     writeFileSync(join(dir, 'outside.test.js'), 'x');
     write('test/inside.test.js');
-    expect(await finder.changedTestFiles(project, before, 'node')).toEqual(['test/inside.test.js']);
+    expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
+      'test/inside.test.js',
+    ]);
   });
 
-  it('parses porcelain v2 output: HEAD, changes, renames, deletions, conflicts and odd names', () => {
+  it('parses porcelain v2 output: HEAD, changes, renames, deletions, conflicts, ignored and odd names', () => {
     const head = 'a'.repeat(40);
     const out = [
       `# branch.oid ${head}`,
@@ -128,11 +130,14 @@ describe('TestFileFinder', () => {
       '1 .D N... 100644 100644 000000 1111111 1111111 gone.js',
       '1 A. N... 000000 100644 100644 0000000 2222222 -x.test.js',
       'u UU N... 100644 100644 100644 100644 1 2 3 conflict.js',
+      '! src/impl.local.js',
+      '! node_modules/',
       '',
     ].join('\0');
     expect(parsePorcelainV2(out)).toEqual({
       head,
       paths: ['test/a b.test.js', 'src/x.js', 'new name.test.js', '-x.test.js', 'conflict.js'],
+      ignored: ['src/impl.local.js', 'node_modules/'],
     });
     expect(parsePorcelainV2('# branch.oid (initial)\0# branch.head main\0').head).toBeNull();
   });
@@ -158,11 +163,15 @@ describe('TestFileFinder', () => {
     const counting = new TestFileFinder(runner);
     const before = await counting.snapshot(project);
     write('test/new.test.js');
-    expect(await counting.changedTestFiles(project, before, 'node')).toEqual(['test/new.test.js']);
+    expect((await counting.changes(project, before, 'node')).testFiles).toEqual([
+      'test/new.test.js',
+    ]);
     expect(calls.map((argv) => argv[argv.indexOf('git') + 5])).toEqual(['status', 'status']);
     git(project, 'add', '-A');
     git(project, 'commit', '-q', '-m', 'agent commit');
-    expect(await counting.changedTestFiles(project, before, 'node')).toEqual(['test/new.test.js']);
+    expect((await counting.changes(project, before, 'node')).testFiles).toEqual([
+      'test/new.test.js',
+    ]);
     expect(calls).toHaveLength(4);
   });
 

@@ -119,17 +119,34 @@ export interface GitStatus {
   head: string | null;
   /** Paths (from the repository's top) created, changed or untracked; deletions left out. */
   paths: string[];
+  /**
+   * Untracked paths an ignore rule matches (`--ignored=matching`; a directory, ending in `/`,
+   * stands for everything in it).
+   */
+  ignored: string[];
+}
+
+/** What changed in a project since its snapshot. */
+export interface ProjectChanges {
+  /** The test files created or changed (project-relative, sorted). */
+  testFiles: string[];
+  /**
+   * What git ignores in the project now (project-relative; a directory ends in `/`), from the same
+   * `git status`; null outside git or when git could not say.
+   */
+  ignored: string[] | null;
 }
 
 /**
  * Parses `git status --porcelain=v2 -z --branch` output: the `# branch.oid` header gives HEAD,
  * entries give paths (`1` changed, `2` renamed or copied: the new path, then the old one, which
- * is skipped; `u` unmerged; `?` untracked). Deleted entries are left out.
+ * is skipped; `u` unmerged; `?` untracked; `!` ignored). Deleted entries are left out.
  */
 export function parsePorcelainV2(output: string): GitStatus {
   const fields = output.split('\0');
   let head: string | null = null;
   const paths: string[] = [];
+  const ignored: string[] = [];
   for (let i = 0; i < fields.length; i += 1) {
     const entry = fields[i];
     if (entry.startsWith('# branch.oid ')) {
@@ -142,6 +159,10 @@ export function parsePorcelainV2(output: string): GitStatus {
       paths.push(entry.slice(2));
       continue;
     }
+    if (kind === '!') {
+      ignored.push(entry.slice(2));
+      continue;
+    }
     if (kind !== '1' && kind !== '2' && kind !== 'u') continue;
     // Space-separated fields before the path: 8 for `1`, 9 for `2`, 10 for `u`.
     const before = kind === '1' ? 8 : kind === '2' ? 9 : 10;
@@ -152,7 +173,7 @@ export function parsePorcelainV2(output: string): GitStatus {
     if (xy.includes('D')) continue;
     paths.push(path);
   }
-  return { head, paths };
+  return { head, paths, ignored };
 }
 
 /**
@@ -204,21 +225,29 @@ export class TestFileFinder {
    * HEAD and the project-relative paths git reports as changed or untracked under the project:
    * one `git status` call. Null when git cannot say (then files are compared instead).
    */
-  private async gitStatus(projectPath: string, prefix: string): Promise<GitStatus | null> {
+  private async gitStatus(
+    projectPath: string,
+    prefix: string,
+    ignored = false,
+  ): Promise<GitStatus | null> {
     const out = await this.gitLines(projectPath, [
       'status',
       '--porcelain=v2',
       '-z',
       '--branch',
       '--untracked-files=all',
+      ...(ignored ? ['--ignored=matching'] : []),
       '--',
       '.',
     ]).catch(() => null);
     if (out === null) return null;
     const status = parsePorcelainV2(out);
+    const inProject = (paths: string[]) =>
+      paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
     return {
       head: status.head,
-      paths: status.paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length)),
+      paths: inProject(status.paths),
+      ignored: inProject(status.ignored),
     };
   }
 
@@ -244,17 +273,17 @@ export class TestFileFinder {
   }
 
   /**
-   * Test files created or changed since `before`. In git: one `git status` call, and one `git
-   * diff` more only when HEAD moved (the agent committed).
+   * Test files created or changed since `before`, and what git ignores now. In git: one `git
+   * status` call, and one `git diff` more only when HEAD moved (the agent committed).
    */
-  async changedTestFiles(
+  async changes(
     projectPath: string,
     before: ProjectSnapshot,
     ecosystem: TestEcosystem,
-  ): Promise<string[]> {
+  ): Promise<ProjectChanges> {
     const changed = new Set<string>();
     if (before.mode === 'git') {
-      const status = await this.gitStatus(projectPath, before.prefix);
+      const status = await this.gitStatus(projectPath, before.prefix, true);
       if (status !== null) {
         for (const rel of status.paths) {
           if (!(rel in before.dirty) || !sameStamp(before.dirty[rel], stamp(projectPath, rel))) {
@@ -278,7 +307,10 @@ export class TestFileFinder {
             }
           }
         }
-        return this.onlyTests(projectPath, changed, ecosystem);
+        return {
+          testFiles: this.onlyTests(projectPath, changed, ecosystem),
+          ignored: status.ignored,
+        };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
     }
@@ -290,7 +322,7 @@ export class TestFileFinder {
           : st.mtimeMs >= before.takenAtMs - MTIME_SLACK_MS;
       if (isChanged) changed.add(rel);
     }
-    return this.onlyTests(projectPath, changed, ecosystem);
+    return { testFiles: this.onlyTests(projectPath, changed, ecosystem), ignored: null };
   }
 
   private onlyTests(projectPath: string, paths: Set<string>, ecosystem: TestEcosystem): string[] {

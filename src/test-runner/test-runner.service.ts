@@ -39,7 +39,7 @@ import {
   planFromCommand,
   TestCommandPlan,
 } from 'src/test-runner/test-command-detector';
-import { ProjectSnapshot, TestFileFinder } from 'src/test-runner/test-file-finder';
+import { ProjectChanges, ProjectSnapshot, TestFileFinder } from 'src/test-runner/test-file-finder';
 import { TestRunSlots } from 'src/test-runner/test-run-slots';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
@@ -179,10 +179,10 @@ export class TestRunnerService {
     return this.finder.snapshot(projectPath);
   }
 
-  /** Test files created or changed since `before` (project-relative, sorted). */
-  changedTestFiles(projectPath: string, before: ProjectSnapshot): Promise<string[]> {
+  /** Test files created or changed since `before` (project-relative, sorted), what git ignores. */
+  changes(projectPath: string, before: ProjectSnapshot): Promise<ProjectChanges> {
     const ecosystem = detectTestCommand(projectPath)?.ecosystem ?? 'unknown';
-    return this.finder.changedTestFiles(projectPath, before, ecosystem);
+    return this.finder.changes(projectPath, before, ecosystem);
   }
 
   /**

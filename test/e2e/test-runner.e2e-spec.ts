@@ -107,7 +107,7 @@ describe('TestRunnerService (real test commands in fixture copies)', () => {
       const project = copyFixture('node-basic');
       const before = await service.snapshot(project);
       write(project, 'test/negatives.test.js', PASSING_NODE_TEST);
-      const files = await service.changedTestFiles(project, before);
+      const files = (await service.changes(project, before)).testFiles;
       expect(files).toEqual(['test/negatives.test.js']);
 
       const r = await report(service.runGenerated(project, files, null));
@@ -363,7 +363,7 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
       write(project, 'tests/test_divide.py', PASSING_PY);
       write(project, 'tests/test_divide_bad.py', FAILING_PY);
       write(project, 'tests/helpers.py', 'X = 1\n');
-      const files = await service.changedTestFiles(project, before);
+      const files = (await service.changes(project, before)).testFiles;
       expect(files).toEqual(['tests/test_divide.py', 'tests/test_divide_bad.py']);
       const r = await report(service.runGenerated(project, files, null));
       expect(r.passed).toBe(false);
@@ -396,7 +396,7 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
       expect(before.mode).toBe('git');
       write(project, 'tests/test_divide.py', PASSING_PY);
       write(project, 'calc.py', readFileSync(join(project, 'calc.py'), 'utf8') + '\n');
-      const files = await service.changedTestFiles(project, before);
+      const files = (await service.changes(project, before)).testFiles;
       expect(files).toEqual(['tests/test_divide.py']);
       const r = await report(service.runGenerated(project, files, null));
       expect(r.passed).toBe(true);

@@ -9,7 +9,13 @@ import {
   TaskPatch,
   VerificationRun,
 } from 'src/tasks';
-import { CommandEvent, ProjectSnapshot, TestRunEvent, TestSetup } from 'src/test-runner';
+import {
+  CommandEvent,
+  ProjectChanges,
+  ProjectSnapshot,
+  TestRunEvent,
+  TestSetup,
+} from 'src/test-runner';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
@@ -28,7 +34,8 @@ export interface AgentPort {
 export interface TestPort {
   describeTestSetup(projectPath: string, testCommand: string | null): TestSetup;
   snapshot(projectPath: string): Promise<ProjectSnapshot>;
-  changedTestFiles(projectPath: string, before: ProjectSnapshot): Promise<string[]>;
+  /** The test files created or changed since `before`, and what git ignores in the project now. */
+  changes(projectPath: string, before: ProjectSnapshot): Promise<ProjectChanges>;
   runGenerated(
     projectPath: string,
     files: readonly string[],

@@ -18,6 +18,7 @@ import {
 import {
   CommandEvent,
   CommandResult,
+  ProjectChanges,
   ProjectSnapshot,
   splitCommandLine,
   TestRunEvent,
@@ -138,7 +139,7 @@ function report(kind: 'generated' | 'regression', passed: boolean, cases = 2): T
 class FakeTests implements TestPort {
   /** The directories tests were looked for and run in. */
   readonly dirs: string[] = [];
-  /** What `changedTestFiles` answers, call by call (the last one repeats). */
+  /** The test files `changes` answers, call by call (the last one repeats). */
   found: string[][] = [['test/a.test.js']];
   /** Whether each generated test round passes, round by round (the last one repeats). */
   rounds: boolean[] = [true];
@@ -162,10 +163,14 @@ class FakeTests implements TestPort {
     return Promise.resolve(SNAPSHOT);
   }
 
-  changedTestFiles(dir: string): Promise<string[]> {
+  /** What git ignores, look by look (the last one repeats; null: it cannot say). */
+  ignored: (string[] | null)[] = [[]];
+
+  changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
-    const files = this.found.length > 1 ? this.found.shift()! : this.found[0];
-    return Promise.resolve(files);
+    const testFiles = this.found.length > 1 ? this.found.shift()! : this.found[0];
+    const ignored = this.ignored.length > 1 ? this.ignored.shift()! : this.ignored[0];
+    return Promise.resolve({ testFiles, ignored });
   }
 
   runGenerated(dir: string, files: readonly string[]): Observable<TestRunEvent> {
@@ -1547,22 +1552,25 @@ describe('TaskRun', () => {
     it('a file the agent wrote that git ignores is sent back: the commit would not hold it', async () => {
       const h = harness(
         [
-          writing('/ws/t1/app/src/impl.local.js', 'src/math.js', '/tmp/scratch.txt'),
+          writing(
+            '/ws/t1/app/src/impl.local.js',
+            'src/math.js',
+            '/tmp/scratch.txt',
+            'src/gen/out.js',
+          ),
           turn(),
           turn(),
         ],
         { ...worktree, worktree: { setup: null } },
       );
-      h.verification.ignored = [['src/impl.local.js'], []];
+      // The look for test files after each turn says what git ignores: an ignored directory
+      // counts for what is in it; git is not asked again.
+      h.tests.ignored = [['node_modules/', 'src/gen/', 'src/impl.local.js'], ['node_modules/']];
       await h.run();
-      // Only the files inside the workspace's project directory, relative to it.
-      expect(h.verification.ignoredAsked[0]).toEqual({
-        dir: '/ws/t1/app',
-        files: ['src/impl.local.js', 'src/math.js'],
-      });
+      expect(h.verification.ignoredAsked).toEqual([]);
       const feedback = h.log.prompts()[2];
       expect(feedback).toContain('Files git ignores hold part of your change');
-      expect(feedback).toContain('You wrote src/impl.local.js, which git ignores');
+      expect(feedback).toContain('You wrote src/gen/out.js, src/impl.local.js, which git ignores');
       // Refused before the generated tests ran at the base commit; verified once it is gone.
       expect(h.verification.atBaseRuns).toHaveLength(1);
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
@@ -1574,8 +1582,15 @@ describe('TaskRun', () => {
         task: { ...worktree.task, maxIterations: 3 },
         worktree: { setup: null },
       });
+      // Without a look for test files to go by (none in this run, or outside git), git is asked.
+      h.tests.ignored = [null];
       h.verification.ignored = [['src/impl.local.js']];
       await h.run();
+      // Only the files inside the workspace's project directory, relative to it.
+      expect(h.verification.ignoredAsked[0]).toEqual({
+        dir: '/ws/t1/app',
+        files: ['src/impl.local.js'],
+      });
       expect(h.log.row).toMatchObject({
         status: TaskStatus.Failed,
         statusReason: 'max_iterations_reached',
@@ -1594,6 +1609,7 @@ describe('TaskRun', () => {
       await quiet.run();
       expect(quiet.verification.ignoredAsked).toEqual([]);
       const h = harness([writing('src/a.js'), turn()], { ...worktree, worktree: { setup: null } });
+      h.tests.ignored = [null];
       h.verification.ignored = [null];
       await h.run();
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');

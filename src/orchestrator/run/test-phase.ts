@@ -62,11 +62,19 @@ export class TestPhase {
     return { testFiles: [], emptyTestTurns: 0 };
   }
 
+  /**
+   * What git ignores in the project as of the last look for test files (project-relative, a
+   * directory ending in `/`); null before one in this run, or outside git.
+   */
+  ignoredNow: string[] | null = null;
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
     const snapshot = this.state.testSnapshot;
     if (snapshot !== null) {
-      this.state.testFiles = await this.ports.tests.changedTestFiles(this.projectPath, snapshot);
+      const changes = await this.ports.tests.changes(this.projectPath, snapshot);
+      this.state.testFiles = changes.testFiles;
+      this.ignoredNow = changes.ignored;
     }
     return this.state.testFiles;
   }

@@ -404,7 +404,14 @@ export class Verification {
     }
     const written = this.written.within(this.workspace.directory);
     if (written.length === 0) return null;
-    const ignored = await this.ports.verification.ignoredFiles(this.workspace.directory, written);
+    // What the look for test files after the agent's last turn saw, else git asked now.
+    const known = this.tests.ignoredNow;
+    const ignored =
+      known !== null
+        ? written.filter((file) =>
+            known.some((p) => file === p || (p.endsWith('/') && file.startsWith(p))),
+          )
+        : await this.ports.verification.ignoredFiles(this.workspace.directory, written);
     if (ignored === null) {
       e.not_checked.push('ignored files: git could not say which of the files written it ignores');
       return null;
