@@ -29,10 +29,6 @@ function statOf(pid: number): { state: string; started: string | null } | null {
   }
 }
 
-function startTimeOf(pid: number): string | null {
-  return statOf(pid)?.started ?? null;
-}
-
 function readOwner(lockFile: string): LockOwner | null {
   try {
     const owner = JSON.parse(readFileSync(lockFile, 'utf8')) as Partial<LockOwner>;
@@ -75,7 +71,7 @@ export function acquireSqliteLock(databaseFile: string): () => void {
   const count = held.get(lockFile) ?? 0;
   if (count === 0) {
     mkdirSync(dirname(lockFile), { recursive: true });
-    const me: LockOwner = { pid: process.pid, started: startTimeOf(process.pid) };
+    const me: LockOwner = { pid: process.pid, started: statOf(process.pid)?.started ?? null };
     for (;;) {
       try {
         writeFileSync(lockFile, JSON.stringify(me), { flag: 'wx' });

@@ -47,8 +47,9 @@ export function describeEnd(result: CommandResult): string {
 
 /**
  * The cases of one generated test file's run: per case from its JUnit `report` when there is a
- * readable one, else one case for the file. A file in which no test ran is an error. A file whose command failed with no case failing gets
- * a case in `error` saying so, and a file stopped by the time budget always gets one saying that:
+ * readable one, else one case for the file. A file in which no test ran is an error. A file whose
+ * command failed with no case failing gets a case in `error` saying so, and a file stopped by the
+ * time budget always gets one saying that:
  * stopped, a tool may or may not get to write its report, and reports the test it was running as
  * failed (cancelled) or not at all, so the file's own case tells the same whichever way it went.
  */

@@ -7,6 +7,7 @@ import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import {
   gitTopOf,
+  ignoredAmong,
   parsePorcelainV2,
   TestFileFinder,
   walkProject,
@@ -140,6 +141,15 @@ describe('TestFileFinder', () => {
       ignored: ['src/impl.local.js', 'node_modules/'],
     });
     expect(parsePorcelainV2('# branch.oid (initial)\0# branch.head main\0').head).toBeNull();
+  });
+
+  it('tells which files an ignored list names or holds (a directory ends in /)', () => {
+    expect(
+      ignoredAmong(
+        ['src/a.local.js', 'build/out.js', 'buildx.js', 'src/a.js', 'build'],
+        ['build/', 'src/a.local.js'],
+      ),
+    ).toEqual(['src/a.local.js', 'build/out.js']);
   });
 
   it('finds the top of the work tree by reading the file system', () => {

@@ -137,6 +137,13 @@ export interface ProjectChanges {
   ignored: string[] | null;
 }
 
+/** Of `files`, those `ignored` (as `ProjectChanges.ignored` lists it) names or holds. */
+export function ignoredAmong(files: readonly string[], ignored: readonly string[]): string[] {
+  return files.filter((file) =>
+    ignored.some((path) => file === path || (path.endsWith('/') && file.startsWith(path))),
+  );
+}
+
 /**
  * Parses `git status --porcelain=v2 -z --branch` output: the `# branch.oid` header gives HEAD,
  * entries give paths (`1` changed, `2` renamed or copied: the new path, then the old one, which

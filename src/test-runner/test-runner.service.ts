@@ -71,6 +71,7 @@ export type TestRunEvent =
 
 /** The name of a test run's JUnit report directory starts so (`childTempDir`). */
 const REPORT_DIR_PREFIX = 'cta-junit-';
+
 /** How tests are run in a project; goes into the simulated human's write-tests prompt. */
 export interface TestSetup {
   framework: string;

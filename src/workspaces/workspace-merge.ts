@@ -113,14 +113,7 @@ export class WorkspaceMergeService {
       );
     }
     if (await this.git.test(['merge-base', '--is-ancestor', source, previous], repo)) {
-      const branchAhead = await this.branchAhead(request);
-      return {
-        commit: previous,
-        previous,
-        updatedWorktree: null,
-        branchAhead,
-        alreadyMerged: true,
-      };
+      return this.alreadyMerged(request, previous);
     }
     const holder = (await this.workspaces.worktrees(request.gitDir)).find(
       (w) => w.branch === targetRef,
@@ -133,10 +126,7 @@ export class WorkspaceMergeService {
     }
     if (holder !== undefined) await this.assertClean(holder.path, target);
     const commit = await this.result(request, previous, repo);
-    if (commit === previous) {
-      const branchAhead = await this.branchAhead(request);
-      return { commit, previous, updatedWorktree: null, branchAhead, alreadyMerged: true };
-    }
+    if (commit === previous) return this.alreadyMerged(request, previous);
     if (holder !== undefined) await this.updateWorktree(holder.path, previous, commit, target);
     const moved = await this.git.run(
       [
@@ -160,6 +150,12 @@ export class WorkspaceMergeService {
       branchAhead: await this.branchAhead(request),
       alreadyMerged: false,
     };
+  }
+
+  /** The target holds the change already (at `previous`): nothing changes. */
+  private async alreadyMerged(request: MergeRequest, previous: string): Promise<MergeOutcome> {
+    const branchAhead = await this.branchAhead(request);
+    return { commit: previous, previous, updatedWorktree: null, branchAhead, alreadyMerged: true };
   }
 
   /** The task's branch's commit when it is past the source; null when it is at it. */

@@ -107,10 +107,11 @@ export function compareRegression(
   const preExisting = failing.filter((name) => before.has(name));
   const fresh = failing.filter((name) => !before.has(name));
   if (rerun === null) return { granularity, preExisting, newFailures: fresh, flaky: [] };
+  const flaky = fresh.filter((name) => passedAgain(rerun, granularity, name));
   return {
     granularity,
     preExisting,
-    newFailures: fresh.filter((name) => !passedAgain(rerun, granularity, name)),
-    flaky: fresh.filter((name) => passedAgain(rerun, granularity, name)),
+    newFailures: fresh.filter((name) => !flaky.includes(name)),
+    flaky,
   };
 }

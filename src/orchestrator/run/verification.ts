@@ -7,7 +7,7 @@ import {
   VerificationEvidence,
   VerificationRun,
 } from 'src/tasks';
-import { formatCommandLine, splitCommandLine, TestRunReport } from 'src/test-runner';
+import { formatCommandLine, ignoredAmong, splitCommandLine, TestRunReport } from 'src/test-runner';
 import {
   compareRegression,
   RegressionResult,
@@ -408,9 +408,7 @@ export class Verification {
     const known = this.tests.ignoredNow;
     const ignored =
       known !== null
-        ? written.filter((file) =>
-            known.some((p) => file === p || (p.endsWith('/') && file.startsWith(p))),
-          )
+        ? ignoredAmong(written, known)
         : await this.ports.verification.ignoredFiles(this.workspace.directory, written);
     if (ignored === null) {
       e.not_checked.push('ignored files: git could not say which of the files written it ignores');
