@@ -721,7 +721,7 @@ export interface TaskDiffResponseDto {
   files: Array<FileChangeDto>;
   additions: number;
   deletions: number;
-  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; cut (whole files first) past DIFF_MAX_BYTES */
+  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES cut to whole files, test files first, then the smallest changes */
   patch: string;
   /** The patch was cut */
   truncated: boolean;

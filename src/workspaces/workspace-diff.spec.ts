@@ -1,4 +1,15 @@
-import { cutPatch, parseNameStatusZ, parseNumstatZ } from 'src/workspaces/workspace-diff';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  cutPatch,
+  FileChange,
+  orderFile,
+  parseNameStatusZ,
+  parseNumstatZ,
+  reviewOrder,
+} from 'src/workspaces/workspace-diff';
 import { parseConflictedFiles } from 'src/workspaces/workspace-merge';
 import { parseWorktreeList } from 'src/workspaces/git-repository';
 
@@ -62,6 +73,55 @@ describe('reading git output', () => {
     expect(inFirst.files).toBe(0);
     expect(inFirst.kept.length).toBeLessThanOrEqual(60);
     expect(inFirst.kept.toString().endsWith('\n')).toBe(true);
+  });
+
+  it('orders a cut patch: test files first, then the fewest changed lines', () => {
+    const change = (path: string, additions: number | null, deletions = 0): FileChange => ({
+      path,
+      oldPath: null,
+      status: 'modified',
+      additions,
+      deletions: additions === null ? null : deletions,
+      binary: additions === null,
+    });
+    const files = [
+      change('package-lock.json', 4000, 3000),
+      change('src/big.js', 200),
+      change('src/small.js', 3, 1),
+      change('logo.png', null),
+      change('test/big.test.js', 40),
+      change('src/util.spec.ts', 90, 2),
+    ];
+    expect(reviewOrder(files).map((f) => f.path)).toEqual([
+      'test/big.test.js',
+      'src/util.spec.ts',
+      'logo.png',
+      'src/small.js',
+      'src/big.js',
+      'package-lock.json',
+    ]);
+  });
+
+  it('names each path literally in the order file git diff -O reads', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'cta-order-spec-'));
+    try {
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'core.quotepath=false', ...args], {
+          cwd: repo,
+          encoding: 'utf8',
+        });
+      git('init', '-q');
+      const names = ['a*b.js', '#hash.js', '[c].js', 'd?.js', 'e\\f.js', 'ab.js', 'cc.js'];
+      for (const name of names) writeFileSync(join(repo, name), `${name}\n`);
+      git('add', '-A');
+      const order = ['cc.js', '[c].js', 'd?.js', '#hash.js', 'e\\f.js', 'a*b.js', 'ab.js'];
+      writeFileSync(join(repo, '.order'), orderFile(order));
+      const listed = git('diff', '--cached', '--name-only', '-z', '-O.order', '--', ...names);
+      expect(listed.split('\0').filter((f) => f !== '')).toEqual(order);
+      expect(orderFile(['x\ny.js', 'z.js'])).toBe('z.js\n');
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it('reads the conflicted files of merge-tree --name-only -z', () => {

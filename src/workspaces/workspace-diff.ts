@@ -1,9 +1,10 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
-import { failure, Git } from 'src/workspaces/git';
+import { isTestFile } from 'src/test-runner';
+import { failure, Git, GitOptions } from 'src/workspaces/git';
 
 export const FILE_CHANGE_STATUSES = [
   'added',
@@ -130,6 +131,29 @@ export function cutPatch(patch: Buffer, maxBytes: number): { kept: Buffer; files
   return { kept: patch.subarray(0, lineEnd > 0 ? lineEnd + 1 : maxBytes), files: 0 };
 }
 
+/**
+ * The order a cut patch shows files in, so that it holds what a reviewer needs most: test files
+ * first, then the files with the fewest changed lines (binary ones count none), so as many whole
+ * files fit as can; a large generated file does not crowd out the rest.
+ */
+export function reviewOrder(files: readonly FileChange[]): FileChange[] {
+  const lines = (f: FileChange) => (f.additions ?? 0) + (f.deletions ?? 0);
+  const tests = (f: FileChange) => (isTestFile(f.path, 'unknown') ? 0 : 1);
+  return [...files].sort((a, b) => tests(a) - tests(b) || lines(a) - lines(b));
+}
+
+/**
+ * An order file for `git diff -O` naming each path literally (wildmatch's special characters
+ * escaped, and a leading `#`, which would make a comment). A path with a line break cannot be
+ * named: git puts it after the named ones.
+ */
+export function orderFile(paths: readonly string[]): string {
+  return paths
+    .filter((path) => !/[\r\n]/.test(path))
+    .map((path) => `${path.replace(/[\\*?[]/g, '\\$&').replace(/^#/, '\\#')}\n`)
+    .join('');
+}
+
 function countFiles(patch: Buffer): number {
   let count = patch.subarray(0, 11).toString('latin1') === 'diff --git ' ? 1 : 0;
   let at = patch.indexOf('\ndiff --git ');
@@ -185,7 +209,7 @@ export class WorkspaceDiffService {
       const deletions = count?.deletions ?? null;
       return { ...entry, additions, deletions, binary: count !== undefined && additions === null };
     });
-    const cut = patch.truncated ? cutPatch(patch.stdout, this.config.DIFF_MAX_BYTES) : null;
+    const cut = patch.truncated ? await this.cutInReviewOrder(range, options, files) : null;
     return {
       baseCommit: target.base,
       headCommit: target.kind === 'commit' ? target.head : null,
@@ -199,9 +223,34 @@ export class WorkspaceDiffService {
           ? null
           : `The diff is longer than DIFF_MAX_BYTES (${this.config.DIFF_MAX_BYTES} bytes): the patch ${
               cut.files > 0
-                ? `holds the first ${cut.files} of ${files.length} files whole`
-                : 'shows only the start of the first file'
+                ? `holds ${cut.files} of ${files.length} files whole, test files first, then the smallest changes (not in git's order)`
+                : `shows only the start of ${cut.first}, the first file in review order`
             }; the file list and line counts are complete.`,
+    };
+  }
+
+  /**
+   * A patch too long to show whole, printed again in review order (`reviewOrder`, through an
+   * order file for `git diff -O`) and cut at the last whole file that fits.
+   */
+  private async cutInReviewOrder(
+    range: string[],
+    options: GitOptions,
+    files: readonly FileChange[],
+  ): Promise<{ kept: Buffer; files: number; first: string }> {
+    const ordered = reviewOrder(files);
+    const patch = await inScratchDir('cta-order-', async (scratch) => {
+      const order = join(scratch, 'order');
+      await writeFile(order, orderFile(ordered.map((f) => f.path)));
+      return this.git.run(
+        ['diff', ...DIFF_OPTIONS, `-O${order}`, '--src-prefix=a/', '--dst-prefix=b/', ...range],
+        { ...options, maxOutputBytes: this.config.DIFF_MAX_BYTES },
+      );
+    });
+    if (!patch.truncated && patch.exitCode !== 0) throw failure(['diff'], patch);
+    return {
+      ...cutPatch(patch.stdout, this.config.DIFF_MAX_BYTES),
+      first: ordered[0]?.path ?? '',
     };
   }
 
@@ -210,9 +259,8 @@ export class WorkspaceDiffService {
    * temporary file (its stat cache keeps this fast), every change added to the copy, written as
    * a tree. Started from HEAD when the index cannot be copied (a split index, say).
    */
-  private async snapshotTree(workspace: string): Promise<string> {
-    const scratch = await mkdtemp(join(tmpdir(), 'cta-index-'));
-    try {
+  private snapshotTree(workspace: string): Promise<string> {
+    return inScratchDir('cta-index-', async (scratch) => {
       const index = join(scratch, 'index');
       const env = { GIT_INDEX_FILE: index };
       const own = await this.git.text(['rev-parse', '--git-path', 'index'], { cwd: workspace });
@@ -222,9 +270,17 @@ export class WorkspaceDiffService {
       );
       if (!copied) await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
       await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
-      return await this.git.text(['write-tree'], { cwd: workspace, env });
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+      return this.git.text(['write-tree'], { cwd: workspace, env });
+    });
+  }
+}
+
+/** Runs `use` with a temporary directory of its own, removed after. */
+async function inScratchDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

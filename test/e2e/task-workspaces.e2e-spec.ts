@@ -250,9 +250,10 @@ describe('Review and merge', () => {
       `edit-files path=src/big.js content=${quoted(BIG)} path=src/small.js content=${quoted(A_JS)}`,
       TESTS('big'),
     ]);
-    await task('whole', [
-      `edit-files path=src/a-small.js content=${quoted(A_JS)} path=src/z-big.js content=${quoted(BIG)}`,
-      TESTS('whole'),
+    await task('huge', [
+      `edit-files path=src/huge.js content=${quoted(BIG)}`,
+      `success text=${quoted('No tests.\nDONE')}`,
+      `success text=${quoted('Still no tests.\nDONE')}`,
     ]);
     await task('live', [
       `edit-files path=src/math.js content=${quoted(withAdd('return a + b; // live'))} path=src/live.js content=${quoted(A_JS)}`,
@@ -377,11 +378,14 @@ describe('Review and merge', () => {
     expect(res.body.code).toBe('task_not_mergeable');
   });
 
-  it('a diff past DIFF_MAX_BYTES is cut (whole files first) and says so', async () => {
-    await completed(server, ids.big);
+  it('a diff past DIFF_MAX_BYTES is cut to whole files, test files and small changes first, and says so', async () => {
+    // A large file sorts first in git's order: the cut patch shows the test and the small file
+    // whole all the same, and leaves the large one out.
+    const big = await completed(server, ids.big);
     const diff = await diffOf(server, ids.big);
     expect(diff.truncated).toBe(true);
     expect(diff.note).toMatch(/DIFF_MAX_BYTES \(4096 bytes\)/);
+    expect(diff.note).toMatch(/holds 2 of 3 files whole, test files first/);
     expect(Buffer.byteLength(diff.patch)).toBeLessThanOrEqual(4096);
     expect(diff.files.map((f) => f.path)).toEqual([
       'src/big.js',
@@ -389,21 +393,23 @@ describe('Review and merge', () => {
       'test/big.test.js',
     ]);
     expect(diff.files[0].additions).toBe(200);
-    // The first file alone is longer than the limit: its start is shown, nothing after it.
-    expect(diff.note).toMatch(/shows only the start of the first file/);
-    expect(diff.patch.startsWith('diff --git a/src/big.js')).toBe(true);
-    expect(diff.patch.endsWith('\n')).toBe(true);
-    expect(diff.patch).not.toContain('src/small.js');
+    const only = (path: string) => git(repo, 'diff', master, big.head_commit!, '--', path);
+    expect(diff.patch).toBe(only('test/big.test.js') + only('src/small.js'));
     const raw = await request(server).get(`/api/v1/tasks/${ids.big}/diff?format=patch`).expect(200);
     expect(raw.headers['x-diff-truncated']).toBe('true');
     expect(raw.text).toBe(diff.patch);
 
-    // A small file first: it is kept whole, exactly as git prints it, and the cut is before the next.
-    const whole = await completed(server, ids.whole);
-    const cut = await diffOf(server, ids.whole);
-    expect(cut.truncated).toBe(true);
-    expect(cut.note).toMatch(/holds the first 1 of 3 files whole/);
-    expect(cut.patch).toBe(git(repo, 'diff', master, whole.head_commit!, '--', 'src/a-small.js'));
+    // Only a file longer than the limit (a task that failed, its work kept): its start is shown,
+    // and the note names it.
+    await waitForTerminal(server, ids.huge);
+    const start = await diffOf(server, ids.huge);
+    expect(start.truncated).toBe(true);
+    expect(start.note).toMatch(
+      /shows only the start of src\/huge\.js, the first file in review order/,
+    );
+    expect(start.patch.startsWith('diff --git a/src/huge.js')).toBe(true);
+    expect(start.patch.endsWith('\n')).toBe(true);
+    expect(Buffer.byteLength(start.patch)).toBeLessThanOrEqual(4096);
   });
 
   it('merges into the checked-out branch of a clean checkout, updating that checkout', async () => {

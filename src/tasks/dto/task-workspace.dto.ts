@@ -88,7 +88,7 @@ export class TaskDiffResponseDto {
   @ApiProperty({
     example: 'diff --git a/src/multiply.js b/src/multiply.js\nnew file mode 100644\n...',
     description:
-      'The unified diff, as `git diff <base_commit> <head_commit>` prints it; cut (whole files first) past DIFF_MAX_BYTES',
+      'The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES cut to whole files, test files first, then the smallest changes',
   })
   patch!: string;
 
