@@ -692,6 +692,10 @@ describe('TaskRun', () => {
     expect(h.log.testRunPatches).toEqual(testRuns.map(() => ({ processGroupId: null })));
     expect(h.agent.requests.map((r) => r.resume)).toEqual([false, true]);
     expect(h.log.row.resultSummary).toContain('generated tests passed: 2 case(s)');
+    // The regression run is one stored case; its output counts no tests here.
+    expect(h.log.row.resultSummary).toContain(
+      'regression tests passed: the command passed (`npm test`',
+    );
   });
 
   it('"not DONE yet" gets a continuation, never the tests', async () => {
@@ -1653,6 +1657,8 @@ describe('TaskRun', () => {
         baseline_reused: false,
         regression_granularity: 'test',
       });
+      // The summary counts the suite's tests, not the one case its run is stored as.
+      expect(h.log.row.resultSummary).toContain('regression tests passed: 3 test(s)');
     });
 
     it('reuses a stored baseline of the same base commit and command', async () => {

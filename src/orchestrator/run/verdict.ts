@@ -1,4 +1,4 @@
-import { TestRunReport } from 'src/test-runner';
+import { summarizeTestOutput, TestRunReport } from 'src/test-runner';
 
 /** Counts of one test round, as stored on the task (`tests_passed`, `tests_failed`, `tests_total`). */
 export interface TestCounts {
@@ -34,6 +34,17 @@ export function judgeTestRound(reports: readonly TestRunReport[]): TestRoundVerd
 /** Longest part of the agent's last message repeated in the completion summary. */
 const MAX_SUMMARY_MESSAGE_CHARS = 2000;
 
+function generatedCases(report: TestRunReport): string {
+  const files = [...new Set(report.cases.map((c) => c.filePath).filter((f) => f !== null))];
+  return `${report.cases.length} case(s)${files.length > 0 ? ` in ${files.join(', ')}` : ''}`;
+}
+
+/** A regression run is one stored case per command: what its output counted, where it says. */
+function regressionTests(report: TestRunReport): string {
+  const summary = summarizeTestOutput(report.output);
+  return summary === null ? 'the command passed' : `${summary.total} test(s)`;
+}
+
 /** `result_summary` of a completed task: what was verified, and the agent's last word. */
 export function completionSummary(
   reports: readonly TestRunReport[],
@@ -41,9 +52,8 @@ export function completionSummary(
   lastAgentMessage: string | null,
 ): string {
   const lines = reports.map((r) => {
-    const files = [...new Set(r.cases.map((c) => c.filePath).filter((f) => f !== null))];
-    const where = r.kind === 'generated' && files.length > 0 ? ` in ${files.join(', ')}` : '';
-    return `- ${r.kind} tests passed: ${r.cases.length} case(s)${where} (\`${r.command.join(' ')}\`, ${r.durationMs} ms)`;
+    const what = r.kind === 'generated' ? generatedCases(r) : regressionTests(r);
+    return `- ${r.kind} tests passed: ${what} (\`${r.command.join(' ')}\`, ${r.durationMs} ms)`;
   });
   const message = lastAgentMessage
     ? `\n\nAgent's last message:\n${lastAgentMessage.slice(0, MAX_SUMMARY_MESSAGE_CHARS)}`
