@@ -33,6 +33,7 @@ describe('testCommandEnv', () => {
       PYTHONUNBUFFERED: '1',
       GIT_TERMINAL_PROMPT: '0',
       GIT_OPTIONAL_LOCKS: '0',
+      GIT_NO_REPLACE_OBJECTS: '1',
     });
   });
 });

@@ -53,6 +53,7 @@ export function testCommandEnv(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     PYTHONUNBUFFERED: '1',
     GIT_TERMINAL_PROMPT: '0',
     GIT_OPTIONAL_LOCKS: '0',
+    GIT_NO_REPLACE_OBJECTS: '1',
   });
   for (const name of Object.keys(env)) {
     if (name.startsWith('ANTHROPIC_') || name.startsWith('CLAUDE_')) delete env[name];

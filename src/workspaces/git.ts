@@ -76,9 +76,12 @@ export class GitCommandError extends Error {
 
 /**
  * THE ONLY WAY THE SERVER RUNS GIT. Every call is started by the process host (`ProcessLauncher`:
- * argv, no shell, its own process group, stdin closed) with the allowlisted environment, `LC_ALL=C`, no prompts, no
- * optional index writes (`GIT_OPTIONAL_LOCKS=0`: reading a status never rewrites an index), the
- * configured author and committer, the fixed settings above and GIT_TIMEOUT_SECONDS.
+ * argv, no shell, its own process group, stdin closed) with the allowlisted environment,
+ * `LC_ALL=C`, no prompts, no optional index writes (`GIT_OPTIONAL_LOCKS=0`: reading a status never
+ * rewrites an index), the repository's real objects (`GIT_NO_REPLACE_OBJECTS=1`: a
+ * `refs/replace/` ref the agent made, shared by every worktree, cannot swap the base commit's
+ * tree, so the diff, the checks and the merge see the whole change), the configured author and
+ * committer, the fixed settings above and GIT_TIMEOUT_SECONDS.
  */
 @Injectable()
 export class Git {
@@ -194,6 +197,7 @@ export class Git {
       LC_ALL: 'C',
       GIT_TERMINAL_PROMPT: '0',
       GIT_OPTIONAL_LOCKS: '0',
+      GIT_NO_REPLACE_OBJECTS: '1',
       GIT_AUTHOR_NAME: name,
       GIT_AUTHOR_EMAIL: email,
       GIT_COMMITTER_NAME: name,

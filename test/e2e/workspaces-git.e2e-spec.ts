@@ -21,6 +21,7 @@ import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
@@ -119,6 +120,31 @@ describe('WorkspacesService on a real repository', () => {
     });
     expect(existsSync(marker)).toBe(false);
     expect(checkoutFingerprint(repo)).toEqual(before);
+  });
+
+  it('sees the real objects: a replace ref made in a workspace cannot swap the base commit', async () => {
+    // What an agent can do from its worktree: `git replace <base> <fake>`, the fake holding part
+    // of its change, so that a diff against the base would not show that part.
+    const repo = copyFixtureProject('node-basic', root, 'replaced');
+    const s = spec(repo);
+    const workspaces = service();
+    const first = await workspaces.prepare(s);
+    const realMath = readFileSync(join(repo, 'src/math.js'), 'utf8');
+    writeFileSync(join(first.path, 'src/math.js'), 'module.exports = { add: (a, b) => a - b };\n');
+    git(first.path, 'add', '-A');
+    const fakeTree = git(first.path, 'write-tree').trim();
+    const fake = git(first.path, 'commit-tree', fakeTree, '-m', 'base').trim();
+    git(first.path, 'replace', s.baseCommit, fake);
+    expect(git(repo, 'show', `${s.baseCommit}:src/math.js`)).not.toBe(realMath);
+
+    const second = await workspaces.prepare(spec(repo));
+    expect(readFileSync(join(second.path, 'src/math.js'), 'utf8')).toBe(realMath);
+    const diff = await new WorkspaceDiffService(
+      new Git(config, launcher, NO_ISOLATION),
+      config,
+    ).diff({ kind: 'workspace', gitDir: s.gitDir, base: s.baseCommit, workspace: first.path });
+    expect(diff.files.map((f) => f.path)).toEqual(['src/math.js']);
+    expect(diff.patch.toString('utf8')).toContain('-  return a + b;');
   });
 
   it('re-attaches to an existing workspace, and checks a lost one out again from its branch', async () => {
