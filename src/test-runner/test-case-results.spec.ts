@@ -82,6 +82,26 @@ describe('casesForFile', () => {
     expect(summary(cases)).toEqual([['adds', 'passed', FILE]]);
   });
 
+  it('counts a file that exited 0 without what its tool always leaves as an error: it ended early', () => {
+    // `os._exit(0)` at import: pytest writes no JUnit report, unittest prints no "Ran N tests".
+    const noReport = casesForFile(FILE, result({}), null, MAX, 'junit');
+    expect(summary(noReport)).toEqual([[FILE, 'error', FILE]]);
+    expect(noReport[0].output).toContain('exited 0 without writing its JUnit report');
+    const silent = casesForFile(FILE, result({ output: '' }), null, MAX, 'ran_line');
+    expect(summary(silent)).toEqual([[FILE, 'error', FILE]]);
+    expect(silent[0].output).toContain('without printing "Ran N tests"');
+    const ran = result({ output: '.\n----\nRan 1 test in 0.001s\n\nOK\n' });
+    expect(summary(casesForFile(FILE, ran, null, MAX, 'ran_line'))).toEqual([
+      [FILE, 'passed', FILE],
+    ]);
+    // Where the tool leaves nothing of the kind, the exit code decides.
+    expect(summary(casesForFile(FILE, result({}), null, MAX))).toEqual([[FILE, 'passed', FILE]]);
+    // A failing file stays failed, report or not.
+    expect(summary(casesForFile(FILE, result({ exitCode: 1 }), null, MAX, 'junit'))).toEqual([
+      [FILE, 'failed', FILE],
+    ]);
+  });
+
   it('adds an error case when the command failed but no case did', () => {
     const cases = casesForFile(FILE, result({ exitCode: 1 }), report(PASSED), MAX);
     expect(summary(cases)).toEqual([

@@ -16,6 +16,15 @@ export interface TestCaseResult {
 
 /** Python's unittest exits 0 (3.11) or 5 (3.12+) when a file held no tests. */
 const NO_TESTS_RAN = /^Ran 0 tests in/m;
+/** unittest's line once its tests ran to the end. */
+const TESTS_RAN = /^Ran \d+ tests? in/m;
+
+/**
+ * What a file's passing run must show besides its exit code 0, where the tool always shows it: the
+ * JUnit report it was asked for (`node --test`, pytest), or unittest's `Ran N tests` line. A file
+ * that ends its process early (`os._exit(0)` at import) exits 0 without either.
+ */
+export type RunEvidence = 'junit' | 'ran_line' | null;
 
 /**
  * `node --test` reports a file in which no test ran (a script without `test()`) as one test named
@@ -47,7 +56,8 @@ export function describeEnd(result: CommandResult): string {
 
 /**
  * The cases of one generated test file's run: per case from its JUnit `report` when there is a
- * readable one, else one case for the file. A file in which no test ran is an error. A file whose
+ * readable one, else one case for the file. A file in which no test ran is an error, and so is a
+ * passing one without the `evidence` its tool always leaves (`RunEvidence`). A file whose
  * command failed with no case failing gets a case in `error` saying so, and a file stopped by the
  * time budget always gets one saying that:
  * stopped, a tool may or may not get to write its report, and reports the test it was running as
@@ -58,6 +68,7 @@ export function casesForFile(
   result: CommandResult,
   report: string | null,
   maxOutputBytes: number,
+  evidence: RunEvidence = null,
 ): TestCaseResult[] {
   const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
     name: file,
@@ -73,7 +84,25 @@ export function casesForFile(
   const stopped = result.timedOut
     ? `The test command ${describeEnd(result)}: a test it had not finished by then is reported failed or not at all.\n`
     : null;
-  if (report === null) return [fileCase(fileStatus, stopped ?? '')];
+  if (fileStatus === 'passed' && evidence === 'ran_line' && !TESTS_RAN.test(result.output)) {
+    return [
+      fileCase(
+        'error',
+        'The file exited 0 without printing "Ran N tests": its tests did not run to the end.\n',
+      ),
+    ];
+  }
+  if (report === null) {
+    if (fileStatus === 'passed' && evidence === 'junit') {
+      return [
+        fileCase(
+          'error',
+          'The test command exited 0 without writing its JUnit report: its tests did not run to the end.\n',
+        ),
+      ];
+    }
+    return [fileCase(fileStatus, stopped ?? '')];
+  }
   let parsed;
   try {
     parsed = parseJunitXml(report);

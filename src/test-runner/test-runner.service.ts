@@ -399,7 +399,13 @@ export class TestRunnerService {
                   invocation.junitPath === null
                     ? null
                     : await readChildFileAsync(invocation.junitPath, MAX_REPORT_BYTES);
-                cases.push(...casesForFile(invocation.file, r, junit, max));
+                const evidence =
+                  invocation.junitPath !== null
+                    ? 'junit'
+                    : plan.framework === 'unittest'
+                      ? 'ran_line'
+                      : null;
+                cases.push(...casesForFile(invocation.file, r, junit, max, evidence));
                 return null;
               }),
               filter((e): e is TestRunEvent => e !== null),

@@ -423,6 +423,15 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
       expect(r.cases[0].output).toMatch(/No tests were found/);
     });
 
+    it('marks a file that ends its process at import with exit 0 as an error: its tests never ran', async () => {
+      const project = copyFixture('python-basic');
+      write(project, 'tests/test_exits.py', `import os\nos._exit(0)\n${PASSING_PY}`);
+      const r = await report(service.runGenerated(project, ['tests/test_exits.py'], null));
+      expect(r.passed).toBe(false);
+      expect(r.cases.map((c) => c.status)).toEqual(['error']);
+      expect(r.cases[0].output).toContain('without printing "Ran N tests"');
+    });
+
     it('runs the regression suite with python3 -m unittest', async () => {
       const project = copyFixture('python-basic');
       const r = await report(service.runRegression(project, 'python3 -m unittest'));
@@ -456,6 +465,17 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
         ]);
         expect(r.cases[1].output).toContain('EXPECTED-FOUR');
         expect(existsSync(join(project, '.pytest_cache'))).toBe(false);
+
+        // A file that ends its process at import, exit code 0: pytest writes no report.
+        write(
+          project,
+          'tests/test_exits.py',
+          `import os\nos._exit(0)\n\ndef test_x():\n    assert False\n`,
+        );
+        const exits = await report(service.runGenerated(project, ['tests/test_exits.py'], null));
+        expect(exits.passed).toBe(false);
+        expect(exits.cases.map((c) => c.status)).toEqual(['error']);
+        expect(exits.cases[0].output).toContain('without writing its JUnit report');
       },
     );
   });
