@@ -487,6 +487,26 @@ describe('on SQLite', () => {
         /^cta_test_runs_total\{kind="generated_at_base",result="failed"\} \d+$/m,
       );
     });
+
+    // After the stats: its session's baseline run counts in the metrics too.
+    it('a test script made `exit 0` is caught: the suite no longer counts the tests it ran at the base', async () => {
+      const npmSession = await createSession(repo, 'npm test');
+      const silenced = JSON.stringify({ name: 'p', private: true, scripts: { test: 'exit 0' } });
+      const id = await runTask(npmSession, [
+        edit(['package.json', silenced], ['src/math.js', MATH_WITH_MULTIPLY]),
+        multiplyTests,
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.baseline?.total).toBe(4);
+      expect(v.regression).toMatchObject({ exit_code: 0, total: null });
+      expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(
+        /no longer reports the tests it runs: it ran 4 test\(s\) at the base commit/,
+      );
+    });
   });
 
   describe('a Python project (unittest) with a test that already fails at its base commit', () => {

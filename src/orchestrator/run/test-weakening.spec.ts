@@ -58,7 +58,15 @@ describe('detectWeakening', () => {
       expect.objectContaining({ kind: 'fewer_tests', file: null }),
     ]);
     expect(detectWeakening([], { baseline: count(5), after: count(6) })).toEqual([]);
-    expect(detectWeakening([], { baseline: count(5), after: count(null) })).toEqual([]);
+  });
+
+  it('finds a regression suite whose output stopped counting its tests (a test script made `exit 0`)', () => {
+    const found = detectWeakening([], { baseline: count(5), after: count(null) });
+    expect(found).toEqual([expect.objectContaining({ kind: 'fewer_tests', file: null })]);
+    expect(found[0].detail).toContain('ran 5 test(s) at the base commit, and its output after');
+    // Nothing to go by where the baseline did not count them either, or counted none.
+    expect(detectWeakening([], none)).toEqual([]);
+    expect(detectWeakening([], { baseline: count(0), after: count(null) })).toEqual([]);
   });
 
   it('by name where both runs name their tests: one dropped is found though another was added', () => {

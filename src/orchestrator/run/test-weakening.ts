@@ -7,7 +7,8 @@
  *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
  *   and the like): counted before and after, so markers that were there already do not count;
  * - tests the regression suite ran at the baseline and no longer runs (by name where its output
- *   names every test, else fewer tests by count).
+ *   names every test, else fewer tests by count, and none where its output stopped counting
+ *   them).
  */
 
 /** An existing test file the change deleted, renamed or modified (paths project-relative). */
@@ -81,6 +82,15 @@ function droppedTests(totals: RegressionTotals): Weakening | null {
       kind: 'fewer_tests',
       file: null,
       detail: `the regression suite no longer runs ${missing.length} test(s) it ran at the base commit: ${missing.join(', ')}`,
+    };
+  }
+  if (baseline.total !== null && baseline.total > 0 && after.total === null) {
+    // Its output said how many tests it ran at the base commit and says nothing now: a test
+    // script replaced (`"test": "exit 0"`), a process ended before the tests.
+    return {
+      kind: 'fewer_tests',
+      file: null,
+      detail: `the regression suite no longer reports the tests it runs: it ran ${baseline.total} test(s) at the base commit, and its output after the change counts none`,
     };
   }
   if (baseline.total === null || after.total === null || after.total >= baseline.total) return null;
