@@ -102,6 +102,22 @@ describe('casesForFile', () => {
     ]);
   });
 
+  it('adds an error case to a file whose tests were all skipped: it tests nothing', () => {
+    const SKIPPED = '<testcase name="later" time="0" classname="test"><skipped/></testcase>';
+    const cases = casesForFile(FILE, result({}), report(SKIPPED, SKIPPED), MAX);
+    expect(summary(cases)).toEqual([
+      ['later', 'skipped', FILE],
+      ['later', 'skipped', FILE],
+      [FILE, 'error', FILE],
+    ]);
+    expect(cases[2].output).toContain('Every test in this file was skipped');
+    // One that ran and passed is enough.
+    expect(summary(casesForFile(FILE, result({}), report(PASSED, SKIPPED), MAX))).toEqual([
+      ['adds', 'passed', FILE],
+      ['later', 'skipped', FILE],
+    ]);
+  });
+
   it('adds an error case when the command failed but no case did', () => {
     const cases = casesForFile(FILE, result({ exitCode: 1 }), report(PASSED), MAX);
     expect(summary(cases)).toEqual([

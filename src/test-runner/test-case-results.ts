@@ -57,7 +57,8 @@ export function describeEnd(result: CommandResult): string {
 /**
  * The cases of one generated test file's run: per case from its JUnit `report` when there is a
  * readable one, else one case for the file. A file in which no test ran is an error, and so is a
- * passing one without the `evidence` its tool always leaves (`RunEvidence`). A file whose
+ * passing one without the `evidence` its tool always leaves (`RunEvidence`), and so is one whose
+ * tests were all skipped. A file whose
  * command failed with no case failing gets a case in `error` saying so, and a file stopped by the
  * time budget always gets one saying that:
  * stopped, a tool may or may not get to write its report, and reports the test it was running as
@@ -131,7 +132,9 @@ export function casesForFile(
     ),
   }));
   const anyFailed = cases.some((c) => c.status === 'failed' || c.status === 'error');
-  if (stopped !== null) {
+  if (stopped === null && cases.every((c) => c.status === 'skipped')) {
+    cases.push(fileCase('error', 'Every test in this file was skipped: it tests nothing.\n'));
+  } else if (stopped !== null) {
     cases.push(fileCase('error', stopped));
   } else if (fileStatus !== 'passed' && !anyFailed) {
     cases.push(

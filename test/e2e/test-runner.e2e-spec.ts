@@ -147,6 +147,24 @@ describe('TestRunnerService (real test commands in fixture copies)', () => {
       expect(r.cases[0].output).toMatch(/No tests were found/);
     });
 
+    it('marks a file whose tests are all skipped as an error, though node --test passes it', async () => {
+      const project = copyFixture('node-basic');
+      write(
+        project,
+        'test/skipped.test.js',
+        "const test = require('node:test');\ntest.skip('a', () => {});\ntest('b', { skip: !0 }, () => {});\n",
+      );
+      const r = await report(service.runGenerated(project, ['test/skipped.test.js'], null));
+      expect(r.exitCode).toBe(0);
+      expect(r.passed).toBe(false);
+      expect(r.cases.map((c) => [c.name, c.status])).toEqual([
+        ['a', 'skipped'],
+        ['b', 'skipped'],
+        ['test/skipped.test.js', 'error'],
+      ]);
+      expect(r.cases[2].output).toMatch(/Every test in this file was skipped/);
+    });
+
     it('passes hostile file names as separate arguments, never through a shell or as options', async () => {
       const project = copyFixture('node-basic');
       const names = [

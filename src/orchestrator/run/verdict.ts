@@ -36,7 +36,9 @@ const MAX_SUMMARY_MESSAGE_CHARS = 2000;
 
 function generatedCases(report: TestRunReport): string {
   const files = [...new Set(report.cases.map((c) => c.filePath).filter((f) => f !== null))];
-  return `${report.cases.length} case(s)${files.length > 0 ? ` in ${files.join(', ')}` : ''}`;
+  const skipped = report.cases.filter((c) => c.status === 'skipped').length;
+  const cases = `${report.cases.length - skipped} case(s)${skipped > 0 ? ` (${skipped} more skipped)` : ''}`;
+  return `${cases}${files.length > 0 ? ` in ${files.join(', ')}` : ''}`;
 }
 
 /** A regression run is one stored case per command: what its output counted, where it says. */
