@@ -36,11 +36,12 @@ export { TasksModule } from 'src/tasks/tasks.module';
 export { taskNotFound } from 'src/tasks/task-not-found';
 export { TasksService } from 'src/tasks/tasks.service';
 export { TestCase } from 'src/tasks/test-case.entity';
-export { readVerification } from 'src/tasks/verification-evidence';
+export { readVerification, WEAKENING_KINDS } from 'src/tasks/verification-evidence';
 export type {
   VerificationCounts,
   VerificationEvidence,
   VerificationRun,
   VerificationVerdict,
   VerificationWeakening,
+  WeakeningKind,
 } from 'src/tasks/verification-evidence';

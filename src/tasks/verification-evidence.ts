@@ -29,8 +29,19 @@ export interface VerificationRun {
   output_excerpt: string;
 }
 
+/** What a change did to weaken the existing tests (`test-weakening.ts` finds them). */
+export const WEAKENING_KINDS = [
+  'deleted',
+  'renamed',
+  'skip_marker',
+  'fewer_assertions',
+  'fewer_tests',
+] as const;
+
+export type WeakeningKind = (typeof WEAKENING_KINDS)[number];
+
 export interface VerificationWeakening {
-  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
+  kind: WeakeningKind;
   file: string | null;
   detail: string;
 }

@@ -107,6 +107,10 @@ const MATH_TEST_ONE = [
   "test('adds', () => assert.strictEqual(add(2, 3), 5));",
   '',
 ].join('\n');
+const MATH_TEST_EMPTIED = NODE_PROJECT['test/math.test.js'].replace(
+  "test('adds negatives', () => assert.strictEqual(add(-2, -3), -5));",
+  "test('adds negatives', () => {});",
+);
 const MATH_TEST_SKIPPED = NODE_PROJECT['test/math.test.js'].replace(
   "test('adds negatives'",
   "test.skip('adds negatives'",
@@ -406,6 +410,11 @@ describe('on SQLite', () => {
         /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
       ],
       [
+        'emptying a test of its assertion',
+        edit(['test/math.test.js', MATH_TEST_EMPTIED]),
+        /removed 1 assertion\(s\) from the existing test file test\/math\.test\.js \(2 before, 1 after\)/,
+      ],
+      [
         'dropping a test from the suite',
         edit(['test/math.test.js', MATH_TEST_ONE]),
         /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
@@ -470,7 +479,7 @@ describe('on SQLite', () => {
       expect(stats.by_status_and_reason).toContainEqual({
         status: 'FAILED',
         reason: 'max_iterations_reached',
-        count: 5,
+        count: 6,
       });
       const cost = finals.reduce((sum, d) => sum + d.cost_usd, 0);
       expect(stats.total_cost_usd).toBeCloseTo(cost, 5);

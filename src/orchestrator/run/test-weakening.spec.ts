@@ -26,6 +26,8 @@ describe('detectWeakening', () => {
     ["it('x', () => {});", "xit('x', () => {});", 'xit('],
     ["describe('x', () => {});", "xdescribe('x', () => {});", 'xdescribe('],
     ["test('x', () => {});", "test('x', { skip: true }, () => {});", '{ skip: true }'],
+    ["test('x', () => {});", "test('x', { skip: 1 }, () => {});", '{ skip: true }'],
+    ["test('x', () => {});", "test('x', { skip: !0 }, () => {});", '{ skip: true }'],
     ['def test_x(self):', '@pytest.mark.skip\ndef test_x(self):', '@pytest.mark.skip'],
     [
       '    def test_x(self):',
@@ -39,6 +41,48 @@ describe('detectWeakening', () => {
     const found = detectWeakening([{ status: 'modified', path: 'test/x', before, after }], none);
     expect(found).toEqual([expect.objectContaining({ kind: 'skip_marker', file: 'test/x' })]);
     expect(found[0].detail).toContain(label);
+  });
+
+  it.each([
+    [
+      'a test emptied',
+      "test('adds', () => {\n  assert.strictEqual(add(2, 3), 5);\n  assert(add(0, 0) === 0);\n});",
+      "test('adds', () => {});",
+      2,
+    ],
+    [
+      'an expect dropped',
+      'it("a", () => { expect(f()).toBe(1); expect(g()).toBe(2); });',
+      'it("a", () => { expect(f()).toBe(1); });',
+      1,
+    ],
+    [
+      'a Python assert dropped',
+      'def test_a():\n    assert f() == 1\n    assert g() == 2\n',
+      'def test_a():\n    assert f() == 1\n',
+      1,
+    ],
+    [
+      'a unittest assertion dropped',
+      '    def test_a(self):\n        self.assertEqual(f(), 1)\n',
+      '    def test_a(self):\n        pass\n',
+      1,
+    ],
+    ['a Go check dropped', 'if got != 1 {\n\tt.Errorf("got %d", got)\n}', '_ = got', 1],
+    ['a Rust assertion dropped', 'assert_eq!(f(), 1);\nassert!(g());', 'assert!(g());', 1],
+  ])('finds assertions removed from an existing test file: %s', (_what, before, after, removed) => {
+    const found = detectWeakening([{ status: 'modified', path: 'test/x', before, after }], none);
+    expect(found).toEqual([expect.objectContaining({ kind: 'fewer_assertions', file: 'test/x' })]);
+    expect(found[0].detail).toContain(`removed ${removed} assertion(s)`);
+  });
+
+  it('does not count assertions added, moved or rewritten in place', () => {
+    const before = "test('a', () => {\n  assert.strictEqual(f(), 1);\n});";
+    const moved =
+      "test('b', () => {});\ntest('a', () => {\n  assert.equal(f(), 1);\n  expect(g()).toBe(2);\n});";
+    expect(
+      detectWeakening([{ status: 'modified', path: 't', before, after: moved }], none),
+    ).toEqual([]);
   });
 
   it('does not count markers that were there already, nor an unchanged test file', () => {

@@ -1,8 +1,12 @@
+import { WeakeningKind } from 'src/tasks';
+
 /**
  * WEAKENED TESTS: what a change did to the tests that existed at its base commit. Pure: the
  * changes come in (from `git diff` against the base commit), the findings go out.
  *
  * - an existing test file deleted, or renamed (its tests may no longer run);
+ * - assertions removed from an existing test file (counted before and after: a test emptied of
+ *   its checks still runs and passes);
  * - a skip or only marker added to an existing test file (`.skip(`, `.only(`, `xit(`,
  *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
  *   and the like): counted before and after, so markers that were there already do not count;
@@ -16,8 +20,6 @@ export type TestFileChange =
   | { status: 'deleted'; path: string }
   | { status: 'renamed'; path: string; newPath: string }
   | { status: 'modified'; path: string; before: string; after: string };
-
-export type WeakeningKind = 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
 
 export interface Weakening {
   kind: WeakeningKind;
@@ -35,7 +37,7 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
   { label: 'xit(', pattern: /\bx(it|test)\s*\(/g },
   { label: 'xdescribe(', pattern: /\bx(describe|context|suite)\s*\(/g },
   { label: 'fit(/fdescribe(', pattern: /\bf(it|describe)\s*\(/g },
-  { label: '{ skip: true }', pattern: /\b(skip|todo|only)\s*:\s*(true|['"`])/g },
+  { label: '{ skip: true }', pattern: /\b(skip|todo|only)\s*:\s*(true|!0|!!|1\b|['"`])/g },
   { label: '@pytest.mark.skip', pattern: /@pytest\.mark\.(skip|skipif|xfail)\b/g },
   { label: 'pytest.skip(', pattern: /\bpytest\.skip\s*\(/g },
   { label: '@unittest.skip', pattern: /@unittest\.(skip|skipIf|skipUnless|expectedFailure)\b/g },
@@ -43,6 +45,24 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
   { label: 't.Skip(', pattern: /\bt\.Skip(f|Now)?\s*\(/g },
   { label: '#[ignore]', pattern: /#\[ignore\b/g },
 ];
+
+/**
+ * Assertions across the supported test tools: `assert(`, `assert.equal(`, `expect(`,
+ * `self.assertEqual(`, Python's `assert` statement, Go's `t.Errorf(` and the like, Rust's
+ * `assert_eq!(`.
+ */
+const ASSERTIONS: readonly RegExp[] = [
+  /\b(assert(\.\w+)?|expect)\s*\(/g,
+  /\bself\.(assert\w*|fail)\s*\(/g,
+  /^\s*assert\s/gm,
+  /\bt\.(Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(/g,
+  /\bassert(_eq|_ne)?!\s*\(/g,
+];
+
+/** How many assertions `text` holds (`ASSERTIONS`). */
+export function countAssertions(text: string): number {
+  return ASSERTIONS.reduce((sum, pattern) => sum + count(text, pattern), 0);
+}
 
 function count(text: string, pattern: RegExp): number {
   return [...text.matchAll(pattern)].length;
@@ -123,7 +143,7 @@ export function detectWeakening(
           detail: `renamed the existing test file ${change.path} to ${change.newPath}`,
         });
         break;
-      case 'modified':
+      case 'modified': {
         for (const m of addedSkipMarkers(change.before, change.after)) {
           found.push({
             kind: 'skip_marker',
@@ -131,7 +151,16 @@ export function detectWeakening(
             detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${change.path}`,
           });
         }
+        const [before, after] = [countAssertions(change.before), countAssertions(change.after)];
+        if (after < before) {
+          found.push({
+            kind: 'fewer_assertions',
+            file: change.path,
+            detail: `removed ${before - after} assertion(s) from the existing test file ${change.path} (${before} before, ${after} after)`,
+          });
+        }
         break;
+      }
     }
   }
   const dropped = droppedTests(totals);

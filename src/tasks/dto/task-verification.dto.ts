@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { STATUS_REASONS, type StatusReason, TaskStatus } from 'src/tasks/task-status';
+import { WEAKENING_KINDS, type WeakeningKind } from 'src/tasks/verification-evidence';
 
 const VERDICTS = [
   'verified',
@@ -76,8 +77,8 @@ export class VerificationRunDto {
 }
 
 export class VerificationWeakeningDto {
-  @ApiProperty({ enum: ['deleted', 'renamed', 'skip_marker', 'fewer_tests'] })
-  kind!: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_tests';
+  @ApiProperty({ enum: WEAKENING_KINDS })
+  kind!: WeakeningKind;
 
   @ApiProperty({ type: String, nullable: true, example: 'test/math.test.js' })
   file!: string | null;
