@@ -588,7 +588,7 @@ export interface VerificationRunDto {
   exit_code: number | null;
   timed_out: boolean;
   duration_ms: number;
-  /** Test cases stored for the run (a regression run counts as one case) */
+  /** Tests by outcome: as the run's output counts them where it does (TAP, unittest, pytest), else the cases stored for it (a regression run whose output counts nothing is one case) */
   counts: VerificationCountsDto;
   /** Tests run, where known (from the tool's output or report) */
   total: number | null;

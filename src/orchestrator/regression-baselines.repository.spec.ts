@@ -39,10 +39,13 @@ describe('RegressionBaselines', () => {
     expect(await baselines.find({ ...key, command: 'npm test' })).toBeNull();
   });
 
-  it('does not take a baseline stored in the earlier form (names with another workspace in them)', async () => {
+  it.each([
+    ['names with another workspace in them', ''],
+    ['counts per command', '2\0'],
+  ])('does not take a baseline stored in an earlier form (%s)', async (_form, prefix) => {
     const table = new Map<string, RegressionBaseline>();
     const earlierId = createHash('sha256')
-      .update(`${key.projectPath}\0${key.baseCommit}\0${key.command}`)
+      .update(`${prefix}${key.projectPath}\0${key.baseCommit}\0${key.command}`)
       .digest('hex');
     table.set(earlierId, {
       id: earlierId,

@@ -18,9 +18,10 @@ export interface BaselineKey {
  * What a stored baseline holds, as part of its id: a baseline stored in another form is not
  * found, and is taken again. 2: test names relative to the workspace (before, a file run as one
  * test was named by its absolute path in the task's workspace, so another task's run never
- * matched it).
+ * matched it). 3: counts as the output counts the tests, where it does (before, one case per
+ * command: a suite's skipped tests could not be compared).
  */
-const BASELINE_FORM = 2;
+const BASELINE_FORM = 3;
 
 function idOf(key: BaselineKey): string {
   return createHash('sha256')

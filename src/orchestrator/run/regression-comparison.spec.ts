@@ -28,6 +28,7 @@ const perTest = (failing: string[], total = 3): RegressionResult => ({
   granularity: 'test',
   passed: failing.length === 0,
   total,
+  counts: { passed: total - failing.length, failed: failing.length, errored: 0, skipped: 0 },
   failing,
   names: null,
   format: 'tap',
@@ -36,6 +37,7 @@ const perCommand = (passed: boolean): RegressionResult => ({
   granularity: 'command',
   passed,
   total: null,
+  counts: null,
   failing: passed ? [] : ['node --test'],
   names: null,
   format: null,
@@ -64,6 +66,8 @@ describe('regressionResult', () => {
     expect(regressionResult(report(tap([]), false), '/w/1')).toEqual({
       ...perCommand(false),
       total: 3,
+      // What the output counts is kept though it names no failure.
+      counts: { passed: 3, failed: 0, errored: 0, skipped: 0 },
       names: [],
     });
   });

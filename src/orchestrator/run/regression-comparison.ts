@@ -1,3 +1,4 @@
+import { VerificationCounts } from 'src/tasks';
 import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-runner';
 
 /**
@@ -16,6 +17,8 @@ export interface RegressionResult {
   passed: boolean;
   /** Tests run (null when the output does not say). */
   total: number | null;
+  /** The tests by outcome, as the output counts them (null when it does not). */
+  counts: VerificationCounts | null;
   /** What failed: test names, or the command line when the results are per command. */
   failing: string[];
   /** Every test run by name, where the output names them all. */
@@ -33,12 +36,22 @@ export interface RegressionResult {
 export function regressionResult(report: TestRunReport, directory: string): RegressionResult {
   const commandName = formatCommandLine(report.command);
   const summary = summarizeTestOutput(report.output.split(`${directory}/`).join(''));
+  const counts =
+    summary === null
+      ? null
+      : {
+          passed: summary.passed,
+          failed: summary.failed,
+          errored: summary.errored,
+          skipped: summary.skipped,
+        };
   if (summary === null || (!report.passed && summary.failing.length === 0)) {
     // Per command: nothing names the failing tests (a crash, a timeout, an unknown format).
     return {
       granularity: 'command',
       passed: report.passed,
       total: summary?.total ?? null,
+      counts,
       failing: report.passed ? [] : [commandName],
       names: summary?.names ?? null,
       format: null,
@@ -48,6 +61,7 @@ export function regressionResult(report: TestRunReport, directory: string): Regr
     granularity: 'test',
     passed: report.passed,
     total: summary.total,
+    counts,
     failing: summary.failing,
     names: summary.names,
     format: summary.format,

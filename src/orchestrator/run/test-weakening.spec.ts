@@ -1,8 +1,8 @@
 import { addedSkipMarkers, detectWeakening } from 'src/orchestrator/run/test-weakening';
 
-const unknown = { total: null, names: null };
+const unknown = { total: null, names: null, skipped: null };
 const none = { baseline: unknown, after: unknown };
-const count = (total: number | null) => ({ total, names: null });
+const count = (total: number | null) => ({ total, names: null, skipped: null });
 
 describe('detectWeakening', () => {
   it('finds a deleted and a renamed test file', () => {
@@ -115,12 +115,23 @@ describe('detectWeakening', () => {
 
   it('by name where both runs name their tests: one dropped is found though another was added', () => {
     const found = detectWeakening([], {
-      baseline: { total: 2, names: ['adds', 'adds negatives'] },
-      after: { total: 2, names: ['adds', 'multiplies'] },
+      baseline: { total: 2, names: ['adds', 'adds negatives'], skipped: 0 },
+      after: { total: 2, names: ['adds', 'multiplies'], skipped: 0 },
     });
     expect(found).toEqual([expect.objectContaining({ kind: 'fewer_tests' })]);
     expect(found[0].detail).toContain(
       'no longer runs 1 test(s) it ran at the base commit: adds negatives',
     );
+  });
+
+  it('finds a regression suite that skips more tests than at the baseline, however they were skipped', () => {
+    const suite = (skipped: number | null) => ({ total: 3, names: ['a', 'b', 'c'], skipped });
+    const found = detectWeakening([], { baseline: suite(1), after: suite(2) });
+    expect(found).toEqual([expect.objectContaining({ kind: 'skip_marker', file: null })]);
+    expect(found[0].detail).toBe(
+      'the regression suite skips 1 more test(s) than at the base commit (1 before, 2 after)',
+    );
+    expect(detectWeakening([], { baseline: suite(2), after: suite(1) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(null), after: suite(3) })).toEqual([]);
   });
 });

@@ -12,7 +12,8 @@ import { WeakeningKind } from 'src/tasks';
  *   and the like): counted before and after, so markers that were there already do not count;
  * - tests the regression suite ran at the baseline and no longer runs (by name where its output
  *   names every test, else fewer tests by count, and none where its output stopped counting
- *   them).
+ *   them), or skips (a skip its output counts, however it was asked for: a marker in another
+ *   file, an option of the command).
  */
 
 /** An existing test file the change deleted, renamed or modified (paths project-relative). */
@@ -83,6 +84,8 @@ export function addedSkipMarkers(
 export interface SuiteTests {
   total: number | null;
   names: readonly string[] | null;
+  /** How many it skipped, where its output counts them. */
+  skipped: number | null;
 }
 
 /** Regression tests run at the baseline and after the change. */
@@ -165,5 +168,13 @@ export function detectWeakening(
   }
   const dropped = droppedTests(totals);
   if (dropped !== null) found.push(dropped);
+  const { baseline, after } = totals;
+  if (baseline.skipped !== null && after.skipped !== null && after.skipped > baseline.skipped) {
+    found.push({
+      kind: 'skip_marker',
+      file: null,
+      detail: `the regression suite skips ${after.skipped - baseline.skipped} more test(s) than at the base commit (${baseline.skipped} before, ${after.skipped} after)`,
+    });
+  }
   return found;
 }

@@ -4,6 +4,7 @@ import {
   readVerification,
   StatusReason,
   TaskPatch,
+  VerificationCounts,
   VerificationEvidence,
   VerificationRun,
 } from 'src/tasks';
@@ -19,7 +20,7 @@ import { RunContext } from 'src/orchestrator/run/run-state';
 import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
-import { detectWeakening } from 'src/orchestrator/run/test-weakening';
+import { detectWeakening, SuiteTests } from 'src/orchestrator/run/test-weakening';
 
 /** Longest output excerpt kept per run in the evidence. */
 const EXCERPT_BYTES = 4 * 1024;
@@ -36,24 +37,29 @@ function excerpt(output: string): string {
   return `${bytes.subarray(0, half).toString('utf8')}\n[... ${bytes.length - EXCERPT_BYTES} bytes cut ...]\n${bytes.subarray(-half).toString('utf8')}`;
 }
 
+/** The outcomes of a run's stored cases (a regression run is one case per command). */
+function caseCounts(report: TestRunReport): VerificationCounts {
+  const counts = { passed: 0, failed: 0, errored: 0, skipped: 0 };
+  for (const c of report.cases) {
+    if (c.status === 'error') counts.errored += 1;
+    else counts[c.status] += 1;
+  }
+  return counts;
+}
+
 /** A test run as the evidence keeps it; `result` when its output was read for the comparison. */
 function toRun(
   report: TestRunReport,
   commit: string | null,
   result: RegressionResult | null = null,
 ): VerificationRun {
-  const counts = { passed: 0, failed: 0, errored: 0, skipped: 0 };
-  for (const c of report.cases) {
-    if (c.status === 'error') counts.errored += 1;
-    else counts[c.status] += 1;
-  }
   return {
     command: report.command,
     commit,
     exit_code: report.exitCode,
     timed_out: report.timedOut,
     duration_ms: report.durationMs,
-    counts,
+    counts: result?.counts ?? caseCounts(report),
     total: result?.total ?? (report.kind === 'generated' ? report.cases.length : null),
     failing:
       result?.failing ??
@@ -69,9 +75,20 @@ function resultOf(run: VerificationRun, granularity: 'test' | 'command'): Regres
     granularity,
     passed: run.exit_code === 0 && !run.timed_out,
     total: run.total,
+    counts: run.total === null ? null : run.counts,
     failing: run.failing,
     names: run.tests ?? null,
     format: null,
+  };
+}
+
+/** What a regression run says of its tests, for the weakening check. */
+function suiteTests(run: VerificationRun | null): SuiteTests {
+  return {
+    total: run?.total ?? null,
+    names: run?.tests ?? null,
+    // Counts are the output's own only where it counted the tests.
+    skipped: run === null || run.total === null ? null : run.counts.skipped,
   };
 }
 
@@ -368,8 +385,8 @@ export class Verification {
       );
     }
     e.weakening = detectWeakening(changes, {
-      baseline: { total: e.baseline?.total ?? null, names: e.baseline?.tests ?? null },
-      after: { total: e.regression?.total ?? null, names: e.regression?.tests ?? null },
+      baseline: suiteTests(e.baseline),
+      after: suiteTests(e.regression),
     });
     if (e.weakening.length === 0 || e.test_changes_allowed) return null;
     const what = e.weakening.map((w) => `- You ${w.detail}.`).join('\n');

@@ -48,7 +48,8 @@ export class VerificationRunDto {
 
   @ApiProperty({
     type: VerificationCountsDto,
-    description: 'Test cases stored for the run (a regression run counts as one case)',
+    description:
+      "Tests by outcome: as the run's output counts them where it does (TAP, unittest, pytest), else the cases stored for it (a regression run whose output counts nothing is one case)",
   })
   counts!: VerificationCountsDto;
 
