@@ -601,7 +601,7 @@ export interface VerificationRunDto {
 }
 
 export interface VerificationWeakeningDto {
-  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_assertions' | 'fewer_tests';
+  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_assertions' | 'test_hooks' | 'fewer_tests';
   file: string | null;
   detail: string;
 }

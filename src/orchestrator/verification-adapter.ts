@@ -87,7 +87,8 @@ export function verificationPort(
   return {
     findBaseline: (baseCommit, command) => baselines.find(key(baseCommit, command)),
     saveBaseline: (baseCommit, command, run) => baselines.save(key(baseCommit, command), run),
-    testChanges: (directory, baseCommit) => base.testChanges(directory, baseCommit),
+    testChanges: (directory, baseCommit, configFiles) =>
+      base.testChanges(directory, baseCommit, configFiles),
     ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
     runAtBase: (directory, baseCommit, files, testCommand) =>
       runInScratch(base, tests, { directory, baseCommit, files, testCommand }),

@@ -35,6 +35,7 @@ export const WEAKENING_KINDS = [
   'renamed',
   'skip_marker',
   'fewer_assertions',
+  'test_hooks',
   'fewer_tests',
 ] as const;
 

@@ -135,7 +135,16 @@ export interface ProjectChanges {
    * `git status`; null outside git or when git could not say.
    */
   ignored: string[] | null;
+  /**
+   * Files created or changed that configure how a test tool runs every test, not tests themselves
+   * (project-relative, sorted): pytest's `conftest.py`.
+   */
+  configFiles: string[];
 }
+
+/** A file that configures how a test tool runs every test (`ProjectChanges.configFiles`). */
+const isTestConfigFile = (rel: string): boolean =>
+  rel === 'conftest.py' || rel.endsWith('/conftest.py');
 
 /** Of `files`, those `ignored` (as `ProjectChanges.ignored` lists it) names or holds. */
 export function ignoredAmong(files: readonly string[], ignored: readonly string[]): string[] {
@@ -317,6 +326,7 @@ export class TestFileFinder {
         return {
           testFiles: this.onlyTests(projectPath, changed, ecosystem),
           ignored: status.ignored,
+          configFiles: this.existing(projectPath, changed, isTestConfigFile),
         };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
@@ -329,14 +339,30 @@ export class TestFileFinder {
           : st.mtimeMs >= before.takenAtMs - MTIME_SLACK_MS;
       if (isChanged) changed.add(rel);
     }
-    return { testFiles: this.onlyTests(projectPath, changed, ecosystem), ignored: null };
+    return {
+      testFiles: this.onlyTests(projectPath, changed, ecosystem),
+      ignored: null,
+      configFiles: this.existing(projectPath, changed, isTestConfigFile),
+    };
   }
 
   private onlyTests(projectPath: string, paths: Set<string>, ecosystem: TestEcosystem): string[] {
+    return this.existing(
+      projectPath,
+      paths,
+      (rel) => !isInSkippedDirectory(rel) && isTestFile(rel, ecosystem),
+    );
+  }
+
+  /** Of `paths`, the files inside the project that `wanted` takes and that exist (normalised, sorted). */
+  private existing(
+    projectPath: string,
+    paths: Set<string>,
+    wanted: (rel: string) => boolean,
+  ): string[] {
     return [...paths]
       .filter((rel) => rel !== '' && !isAbsolute(rel) && !rel.split('/').includes('..'))
-      .filter((rel) => !isInSkippedDirectory(rel) && isTestFile(rel, ecosystem))
-      .filter((rel) => stamp(projectPath, rel) !== null)
+      .filter((rel) => wanted(rel) && stamp(projectPath, rel) !== null)
       .map((rel) => toPosix(relative(projectPath, join(projectPath, rel))))
       .sort();
   }

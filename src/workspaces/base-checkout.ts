@@ -49,8 +49,16 @@ export class BaseCheckout {
     @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
   ) {}
 
-  /** Test files of the base commit that the work tree at `directory` deleted, renamed or modified. */
-  async testChanges(directory: string, baseCommit: string): Promise<BaseTestChange[]> {
+  /**
+   * Test files of the base commit that the work tree at `directory` deleted, renamed or modified,
+   * and `configFiles` (relative to `directory`) as modified: as they were at the base commit
+   * (empty where they did not exist) and are now.
+   */
+  async testChanges(
+    directory: string,
+    baseCommit: string,
+    configFiles: readonly string[] = [],
+  ): Promise<BaseTestChange[]> {
     const out = await this.git.text(
       ['diff', '--relative', '--name-status', '-z', '-M', baseCommit, '--'],
       { cwd: directory },
@@ -76,6 +84,11 @@ export class BaseCheckout {
         const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
         changes.push({ status: 'modified', path, before, after });
       }
+    }
+    for (const path of configFiles) {
+      const before = await this.fileAt(directory, baseCommit, path);
+      const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
+      changes.push({ status: 'modified', path, before, after });
     }
     return changes;
   }

@@ -423,6 +423,33 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
       ]);
     });
 
+    it.each([
+      ['with git', true],
+      ['without git', false],
+    ])(
+      'reports a conftest.py created or changed as test configuration, not a test (%s)',
+      async (_how, withGit) => {
+        const project = copyFixture('python-basic');
+        if (withGit) {
+          for (const args of [
+            ['init', '-q'],
+            ['add', '-A'],
+            ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'fixture'],
+          ]) {
+            execFileSync('git', args, { cwd: project, stdio: 'ignore' });
+          }
+        }
+        const before = await service.snapshot(project);
+        expect(before.mode).toBe(withGit ? 'git' : 'files');
+        write(project, 'tests/test_divide.py', PASSING_PY);
+        write(project, 'tests/conftest.py', 'import pytest\n');
+        write(project, 'conftest.py', 'import pytest\n');
+        const changes = await service.changes(project, before);
+        expect(changes.testFiles).toEqual(['tests/test_divide.py']);
+        expect(changes.configFiles).toEqual(['conftest.py', 'tests/conftest.py']);
+      },
+    );
+
     it('runs a file whose name has a space and a leading dash', async () => {
       const project = copyFixture('python-basic');
       write(project, 'tests/-odd name_test.py', PASSING_PY);

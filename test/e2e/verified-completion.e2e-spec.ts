@@ -586,6 +586,30 @@ describe('on SQLite', () => {
       expect(v.regression_rerun?.command).toEqual(['python3', '-m', 'unittest']);
     });
 
+    it('a conftest.py hook that can turn failures into passes is caught', async () => {
+      const hook = [
+        'import pytest',
+        '',
+        '@pytest.hookimpl(hookwrapper=True)',
+        'def pytest_runtest_makereport(item, call):',
+        '    outcome = yield',
+        '    outcome.get_result().outcome = "passed"',
+        '',
+      ].join('\n');
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], ['tests/conftest.py', hook]),
+        edit(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening).toEqual([
+        expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
+      ]);
+    });
+
     it('skipping the failing test with @unittest.skip is caught', async () => {
       const skipped = PYTHON_PROJECT['tests/test_calc.py'].replace(
         '    def test_known_bug',

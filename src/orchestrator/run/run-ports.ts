@@ -129,8 +129,16 @@ export interface VerificationPort {
    * matched by an ignore rule); null when git cannot say.
    */
   ignoredFiles(directory: string, files: readonly string[]): Promise<string[] | null>;
-  /** Test files of `baseCommit` the work tree at `directory` deleted, renamed or modified. */
-  testChanges(directory: string, baseCommit: string): Promise<TestFileChange[]>;
+  /**
+   * Test files of `baseCommit` the work tree at `directory` deleted, renamed or modified, and the
+   * `configFiles` (test configuration the agent created or changed there) as modified, empty at
+   * the base where they did not exist.
+   */
+  testChanges(
+    directory: string,
+    baseCommit: string,
+    configFiles: readonly string[],
+  ): Promise<TestFileChange[]>;
   /**
    * Runs `files` (copied from `directory`) in a scratch checkout of `baseCommit` as generated
    * tests are run; the checkout is removed before the report is emitted (and on unsubscribe).

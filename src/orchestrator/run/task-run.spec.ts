@@ -165,12 +165,14 @@ class FakeTests implements TestPort {
 
   /** What git ignores, look by look (the last one repeats; null: it cannot say). */
   ignored: (string[] | null)[] = [[]];
+  /** Test configuration files changed (`conftest.py`). */
+  configFiles: string[] = [];
 
   changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
     const testFiles = this.found.length > 1 ? this.found.shift()! : this.found[0];
     const ignored = this.ignored.length > 1 ? this.ignored.shift()! : this.ignored[0];
-    return Promise.resolve({ testFiles, ignored });
+    return Promise.resolve({ testFiles, ignored, configFiles: this.configFiles });
   }
 
   runGenerated(dir: string, files: readonly string[]): Observable<TestRunEvent> {

@@ -68,6 +68,12 @@ export class TestPhase {
    */
   ignoredNow: string[] | null = null;
 
+  /**
+   * The test configuration files (`conftest.py`) created or changed since the snapshot, as of the
+   * last look for test files; null before one in this run.
+   */
+  configFilesNow: string[] | null = null;
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
     const snapshot = this.state.testSnapshot;
@@ -75,6 +81,7 @@ export class TestPhase {
       const changes = await this.ports.tests.changes(this.projectPath, snapshot);
       this.state.testFiles = changes.testFiles;
       this.ignoredNow = changes.ignored;
+      this.configFilesNow = changes.configFiles;
     }
     return this.state.testFiles;
   }

@@ -134,4 +134,37 @@ describe('detectWeakening', () => {
     expect(detectWeakening([], { baseline: suite(2), after: suite(1) })).toEqual([]);
     expect(detectWeakening([], { baseline: suite(null), after: suite(3) })).toEqual([]);
   });
+
+  it('finds pytest hooks added to a conftest.py that can change which tests run or how they end', () => {
+    const fixture = 'import pytest\n\n@pytest.fixture\ndef calc():\n    return 1\n';
+    const forced = `${fixture}\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    outcome.get_result().outcome = "passed"\n`;
+    const found = detectWeakening(
+      [{ status: 'modified', path: 'tests/conftest.py', before: '', after: forced }],
+      none,
+    );
+    expect(found).toEqual([
+      expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
+    ]);
+    expect(found[0].detail).toContain('added 1 pytest hook(s) to tests/conftest.py');
+    // Fixtures are not hooks, a hook there already is not counted again, and other files are not
+    // conftest.py.
+    expect(
+      detectWeakening(
+        [{ status: 'modified', path: 'conftest.py', before: '', after: fixture }],
+        none,
+      ),
+    ).toEqual([]);
+    expect(
+      detectWeakening(
+        [{ status: 'modified', path: 'conftest.py', before: forced, after: `${forced}\n# note\n` }],
+        none,
+      ),
+    ).toEqual([]);
+    expect(
+      detectWeakening(
+        [{ status: 'modified', path: 'tests/helpers.py', before: '', after: forced }],
+        none,
+      ),
+    ).toEqual([]);
+  });
 });

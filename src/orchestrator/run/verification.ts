@@ -375,10 +375,20 @@ export class Verification {
   private async checkWeakening(): Promise<Judgement | null> {
     const e = this.evidence;
     const base = this.baseCommit;
+    const configFiles = this.tests.configFilesNow;
     const changes =
       base === null
         ? []
-        : await this.ports.verification.testChanges(this.workspace.directory, base);
+        : await this.ports.verification.testChanges(
+            this.workspace.directory,
+            base,
+            configFiles ?? [],
+          );
+    if (base !== null && configFiles === null) {
+      e.not_checked.push(
+        'test configuration: the conftest.py files changed before the run resumed were not looked at',
+      );
+    }
     if (base === null) {
       e.not_checked.push(
         'test changes: the project is not a git repository with a base commit, so deleted, renamed or skipped tests could not be found',
