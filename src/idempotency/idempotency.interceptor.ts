@@ -9,6 +9,7 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { catchError, from, map, mergeMap, Observable, of, throwError } from 'rxjs';
+import { principalOf } from 'src/access';
 import { IdempotencyService } from 'src/idempotency/idempotency.service';
 
 /** The request header that carries the key. */
@@ -36,7 +37,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const status =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (req.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
-    return from(this.idempotency.begin(`${req.method} ${route}`, key, req.body)).pipe(
+    // The caller is part of the scope: one key's `Idempotency-Key` never answers another's request.
+    const caller = principalOf(req);
+    const scope = `${req.method} ${route} ${caller?.keyId ?? caller?.kind ?? 'anonymous'}`;
+    return from(this.idempotency.begin(scope, key, req.body)).pipe(
       mergeMap((outcome) => {
         if (outcome.kind === 'replay') {
           res.status(outcome.status);

@@ -45,7 +45,8 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * hours; a retry with the same key and body gets that answer again (nothing is created twice);
  * the same key with another body is 422 `idempotency_key_reused`; a retry while the first is
  * still running is 409 `idempotency_request_in_progress`. A request that fails leaves no trace,
- * so its retry runs again. Keys are scoped (method, route, and the caller once keys have owners).
+ * so its retry runs again. Keys are scoped by method, route and caller (the API key; else the
+ * local operator), so one caller's key never answers, or reveals, another's request.
  */
 @Injectable()
 export class IdempotencyService {

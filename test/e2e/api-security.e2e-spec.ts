@@ -713,6 +713,33 @@ function securitySuite(kind: TestDatabaseKind): void {
     }
     expect(UUID_RE.test(taskA)).toBe(true);
   });
+
+  // Last: it adds a task of writer A, which the ownership lists above do not expect.
+  it("an Idempotency-Key is its caller's own: another key's request with it never gets the first's answer", async () => {
+    const body = { session_id: sessionA, description: 'A secret task of writer A' };
+    const first = await as(writerA, 'post', '/api/v1/tasks')
+      .set('Idempotency-Key', 'deploy-42')
+      .send(body)
+      .expect(201);
+    // Writer B, the same key and body: its own request, which cannot see writer A's session.
+    const theirs = await as(writerB, 'post', '/api/v1/tasks')
+      .set('Idempotency-Key', 'deploy-42')
+      .send(body)
+      .expect(404);
+    expect(JSON.stringify(theirs.body)).not.toContain(first.body.id as string);
+    // Nor does another body tell writer B that the key was used.
+    await as(writerB, 'post', '/api/v1/tasks')
+      .set('Idempotency-Key', 'deploy-42')
+      .send({ ...body, description: 'other' })
+      .expect(404);
+    // Writer A's own retry still gets its answer.
+    const again = await as(writerA, 'post', '/api/v1/tasks')
+      .set('Idempotency-Key', 'deploy-42')
+      .send(body)
+      .expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+  });
 }
 
 /** Limits that need their own server: a low rate limit, small queue caps, trusted proxies, CORS. */
