@@ -6,6 +6,7 @@ export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
+export { IsDateTime } from 'src/common/dto/date-time.decorator';
 export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';
 export { QueryInteger } from 'src/common/dto/query-integer.decorator';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';

@@ -177,6 +177,19 @@ function securitySuite(kind: TestDatabaseKind): void {
   });
 
   describe('keys', () => {
+    it('refuses an expiry `Date` cannot read with a 400, storing nothing; the list keeps working', async () => {
+      const before = await t.dataSource.getRepository(ApiKey).count();
+      for (const expiresAt of ['2099-W01', '20990101T000000Z', '2027-02-30T00:00:00Z']) {
+        const res = await as(admin, 'post', '/api/v1/api-keys')
+          .send({ name: 'odd expiry', scopes: ['tasks:read'], expires_at: expiresAt })
+          .expect(400);
+        expect(res.body.code).toBe('validation_failed');
+        expect(JSON.stringify(res.body.details)).toContain('expires_at');
+      }
+      expect(await t.dataSource.getRepository(ApiKey).count()).toBe(before);
+      await as(admin, 'get', '/api/v1/api-keys?limit=100').expect(200);
+    });
+
     it('shows a key once; lists, the database and later answers never contain it', async () => {
       const created = await createKey('shown once', ['tasks:read']);
       expect(created.key).toMatch(/^cta_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
@@ -489,6 +502,16 @@ function securitySuite(kind: TestDatabaseKind): void {
       expect(backwards.body.details.errors).toEqual([
         { field: 'until', errors: ['until must be later than since'] },
       ]);
+      // ISO 8601 forms `Date` cannot read are refused, not dropped from the filter.
+      for (const since of ['2099-W01', '20990101T000000Z']) {
+        const unread = await as(writerA, 'get', `/api/v1/stats?since=${since}`).expect(400);
+        expect(unread.body.details.errors).toEqual([
+          {
+            field: 'since',
+            errors: ['since must be a date and time such as 2027-01-01T00:00:00Z'],
+          },
+        ]);
+      }
       const all = await as(admin, 'get', '/api/v1/stats').expect(200);
       expect(all.body.finished).toBe(await tasks.countBy(finished));
       await as(reader, 'get', '/api/v1/stats').expect(200);

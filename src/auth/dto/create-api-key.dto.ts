@@ -3,7 +3,6 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsDateString,
   IsIn,
   IsOptional,
   IsString,
@@ -11,6 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { SCOPES, type Scope } from 'src/access';
+import { IsDateTime } from 'src/common';
 
 export const KEY_NAME_MAX_LENGTH = 100;
 
@@ -43,6 +43,6 @@ export class CreateApiKeyDto {
     example: '2027-01-01T00:00:00.000Z',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsDateTime()
   expires_at?: string | null;
 }

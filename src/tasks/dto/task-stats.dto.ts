@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateString, IsOptional, IsUUID } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
+import { IsDateTime } from 'src/common';
 import { STATUS_REASONS, type StatusReason, TaskStatus } from 'src/tasks/task-status';
 
 /** `GET /api/v1/stats` query: which finished tasks. */
@@ -14,12 +15,12 @@ export class TaskStatsQueryDto {
     description: 'Only tasks finished at or after this time',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsDateTime()
   since?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Only tasks finished before this time' })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsDateTime()
   until?: string;
 }
 
