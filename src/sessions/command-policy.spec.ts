@@ -38,6 +38,8 @@ describe('commandRefusal', () => {
     'cargo test --workspace',
     'jest --ci',
     'npm run test -- -c jest.config.js',
+    'npm exec -- jest --ci',
+    'npx --yes vitest run',
   ])('accepts %s', (command) => {
     expect(refusal(command)).toBeNull();
   });
@@ -59,6 +61,14 @@ describe('commandRefusal', () => {
     ['node --import=/tmp/evil.mjs --test', /"node --import" runs code/],
     ["python3 -c 'import os'", /"python3 -c" runs code/],
     ["python3 -Bc 'import os'", /"python3 -c" runs code/],
+    ['python3 -c\'open("/tmp/x", "w")\'', /"python3 -c" runs code/],
+    ['python3 -Ic1', /"python3 -c" runs code/],
+    ["npm exec -- sh -c 'id'", /"sh" runs other programs/],
+    ['npm exec sh', /"sh" runs other programs/],
+    ['npx bash', /"bash" runs other programs/],
+    ['npx --yes env node x.js', /"env" runs other programs/],
+    ["npx node -e 'process.exit(0)'", /"node -e" runs code/],
+    ['npx npx npx jest', /package runners within package runners/],
     ["npx -c 'sh -c id'", /"npx -c" runs code/],
     ["npx --call 'id'", /"npx --call" runs code/],
     ['npm test --script-shell=/tmp/evil', /"npm --script-shell" runs code/],

@@ -68,25 +68,48 @@ const INLINE_CODE: { programs: RegExp; long: string[]; short: string; stopAt?: R
   { programs: /^cargo$/, long: ['--config'], short: '' },
 ];
 
+/** How deep package runners may run package runners (`npx npx jest`) before that is refused. */
+const MAX_RUNNER_DEPTH = 2;
+
+/**
+ * The command a package runner runs (`npx jest --ci`, `npm exec -- jest`, `pnpm dlx x`, `yarn
+ * exec x`), from its name on; null for any other command. The runner's own options before it
+ * are skipped (a value of one may be taken for the command: checked all the same, which errs on
+ * the side of refusing).
+ */
+function commandRun(name: string, args: readonly string[]): string[] | null {
+  let rest = args;
+  if (!/^(npx|bunx)$/.test(name)) {
+    if (!/^(npm|pnpm|yarn|bun)$/.test(name)) return null;
+    const verb = rest.findIndex((arg) => !arg.startsWith('-'));
+    if (verb === -1 || !['exec', 'x', 'dlx'].includes(rest[verb])) return null;
+    rest = rest.slice(verb + 1);
+  }
+  const start = rest.findIndex((arg) => !arg.startsWith('-'));
+  return start === -1 ? null : rest.slice(start);
+}
+
 /** Why `argv` may not run for a non-admin key, or null when it may. */
 export function commandRefusal(argv: readonly string[], allowed: readonly string[]): string | null {
   const program = argv[0];
-  const name = basename(program);
-  if (LAUNCHERS.has(name)) {
-    return `"${name}" runs other programs or scripts and is not accepted from this API key`;
-  }
-  if (!allowed.includes(program)) {
+  if (!allowed.includes(program) && !LAUNCHERS.has(basename(program))) {
     return `"${program}" is not one of the allowed programs (${allowed.join(', ')})`;
   }
+  return codeRefusal(argv, 0);
+}
+
+/** Why `args` make program `name` run code given on the command line (`INLINE_CODE`), or null. */
+function inlineCodeRefusal(name: string, args: readonly string[]): string | null {
   const family = INLINE_CODE.find((f) => f.programs.test(name));
   if (family === undefined) return null;
-  for (const arg of argv.slice(1)) {
+  for (const arg of args) {
     if (arg === '--') break;
     const option = arg.split('=')[0];
     if (family.long.includes(option)) {
       return `"${name} ${option}" runs code given on the command line and is not accepted from this API key`;
     }
-    const cluster = /^-([A-Za-z]+)$/.exec(arg)?.[1] ?? '';
+    // The letters an option cluster starts with: `-Bc`, and `-c'code'` or `-Ic1` too.
+    const cluster = /^-([A-Za-z]+)/.exec(arg)?.[1] ?? '';
     const letter = [...cluster].find((c) => family.short.includes(c));
     if (!arg.startsWith('--') && letter !== undefined) {
       return `"${name} -${letter}" runs code given on the command line and is not accepted from this API key`;
@@ -94,6 +117,25 @@ export function commandRefusal(argv: readonly string[], allowed: readonly string
     if (family.stopAt?.test(arg)) break;
   }
   return null;
+}
+
+/**
+ * Why `argv` runs a launcher or code given on the command line, or null: its program, and, for a
+ * package runner, the command it runs (as far as `depth` allows).
+ */
+function codeRefusal(argv: readonly string[], depth: number): string | null {
+  const name = basename(argv[0]);
+  if (LAUNCHERS.has(name)) {
+    return `"${name}" runs other programs or scripts and is not accepted from this API key`;
+  }
+  const inline = inlineCodeRefusal(name, argv.slice(1));
+  if (inline !== null) return inline;
+  const run = commandRun(name, argv.slice(1));
+  if (run === null) return null;
+  if (depth >= MAX_RUNNER_DEPTH) {
+    return `"${name}" runs package runners within package runners and is not accepted from this API key`;
+  }
+  return codeRefusal(run, depth + 1);
 }
 
 function fieldErrors(errors: { field: string; message: string }[]): Record<string, unknown> {
