@@ -1,8 +1,8 @@
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
+import { CHILD_ISOLATION, ChildIsolation, childTempDir, removeChildTempDir } from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
 
@@ -179,6 +179,7 @@ export class WorkspaceDiffService {
   constructor(
     private readonly git: Git,
     private readonly config: AppConfig,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
   ) {}
 
   async diff(target: DiffTarget): Promise<WorkspaceDiff> {
@@ -239,7 +240,7 @@ export class WorkspaceDiffService {
     files: readonly FileChange[],
   ): Promise<{ kept: Buffer; files: number; first: string }> {
     const ordered = reviewOrder(files);
-    const patch = await inScratchDir('cta-order-', async (scratch) => {
+    const patch = await this.inScratchDir('cta-order-', async (scratch) => {
       const order = join(scratch, 'order');
       await writeFile(order, orderFile(ordered.map((f) => f.path)));
       return this.git.run(
@@ -260,7 +261,7 @@ export class WorkspaceDiffService {
    * a tree. Started from HEAD when the index cannot be copied (a split index, say).
    */
   private snapshotTree(workspace: string): Promise<string> {
-    return inScratchDir('cta-index-', async (scratch) => {
+    return this.inScratchDir('cta-index-', async (scratch) => {
       const index = join(scratch, 'index');
       const env = { GIT_INDEX_FILE: index };
       const own = await this.git.text(['rev-parse', '--git-path', 'index'], { cwd: workspace });
@@ -273,14 +274,17 @@ export class WorkspaceDiffService {
       return this.git.text(['write-tree'], { cwd: workspace, env });
     });
   }
-}
 
-/** Runs `use` with a temporary directory of its own, removed after. */
-async function inScratchDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  try {
-    return await use(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  /**
+   * Runs `use` with a temporary directory of its own, removed after: the children's user's, as
+   * git runs as that user and writes there (an index's lock).
+   */
+  private async inScratchDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
+    const dir = childTempDir(this.isolation, prefix);
+    try {
+      return await use(dir);
+    } finally {
+      await removeChildTempDir(dir);
+    }
   }
 }

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Clock } from 'src/common';
 import { AppConfig, loadConfig } from 'src/config/app-config';
-import { NO_ISOLATION, ProcessLauncher } from 'src/process';
+import { ChildIsolation, NO_ISOLATION, ProcessLauncher } from 'src/process';
+import { lookupUser } from 'src/process/child-isolation';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
@@ -29,6 +30,7 @@ import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.serv
 import { copyFixtureProject } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
 import { eventually } from 'test/e2e/support/eventually';
+import { RUNS_AS_ROOT } from 'test/e2e/support/server-process';
 
 /**
  * `WorkspacesService` on real repositories, without the server around it: creating, re-attaching,
@@ -71,6 +73,10 @@ afterAll(async () => {
   await launcher.onModuleDestroy();
   rmSync(root, { recursive: true, force: true });
 });
+
+function diffService(isolation: ChildIsolation): WorkspaceDiffService {
+  return new WorkspaceDiffService(new Git(config, launcher, isolation), config, isolation);
+}
 
 function spec(repo: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
   return {
@@ -139,13 +145,39 @@ describe('WorkspacesService on a real repository', () => {
 
     const second = await workspaces.prepare(spec(repo));
     expect(readFileSync(join(second.path, 'src/math.js'), 'utf8')).toBe(realMath);
-    const diff = await new WorkspaceDiffService(
-      new Git(config, launcher, NO_ISOLATION),
-      config,
-    ).diff({ kind: 'workspace', gitDir: s.gitDir, base: s.baseCommit, workspace: first.path });
+    const diff = await diffService(NO_ISOLATION).diff({
+      kind: 'workspace',
+      gitDir: s.gitDir,
+      base: s.baseCommit,
+      workspace: first.path,
+    });
     expect(diff.files.map((f) => f.path)).toEqual(['src/math.js']);
     expect(diff.patch.toString('utf8')).toContain('-  return a + b;');
   });
+
+  (RUNS_AS_ROOT ? it : it.skip)(
+    "diffs a workspace as it is now with git run as RUN_AS_USER: the temporary index is that user's",
+    async () => {
+      const parent = realpathSync(mkdtempSync(join(tmpdir(), 'cta-diff-user-')));
+      try {
+        chmodSync(parent, 0o755);
+        const repo = copyFixtureProject('node-basic', parent, 'app');
+        writeFileSync(join(repo, 'src/new.js'), 'module.exports = 1;\n');
+        const base = git(repo, 'rev-parse', 'HEAD').trim();
+        spawnSync('chown', ['-R', 'nobody:', repo]);
+        const nobody = { identity: lookupUser('nobody'), sandbox: null };
+        const diff = await diffService(nobody).diff({
+          kind: 'workspace',
+          gitDir: realpathSync(join(repo, '.git')),
+          base,
+          workspace: repo,
+        });
+        expect(diff.files.map((f) => [f.path, f.status])).toEqual([['src/new.js', 'added']]);
+      } finally {
+        rmSync(parent, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('re-attaches to an existing workspace, and checks a lost one out again from its branch', async () => {
     const repo = copyFixtureProject('node-basic', root, 'reattach');
