@@ -9,6 +9,7 @@ import {
   IsolationError,
   lookupUser,
   readableBy,
+  usableBy,
 } from 'src/process/child-isolation';
 import { checkIsolation } from 'src/process/isolation-setup';
 
@@ -56,6 +57,22 @@ describe('child isolation', () => {
     expect(readableBy(closed, stranger)).toBe(false);
     expect(readableBy(hidden, stranger)).toBe(false);
     expect(readableBy(join(dir, 'missing'), stranger)).toBe(false);
+  });
+
+  it('tells whether another user may work in a directory: read, write and search it, reach it', () => {
+    const make = (name: string, mode: number, parent = dir): string => {
+      const path = join(parent, name);
+      mkdirSync(path);
+      chmodSync(path, mode);
+      return path;
+    };
+    const open = make('usable-open', 0o777);
+    expect(usableBy(open, stranger)).toBe(true);
+    expect(usableBy(make('usable-read-only', 0o755), stranger)).toBe(false);
+    expect(usableBy(make('usable-private', 0o700), stranger)).toBe(false);
+    const shut = make('usable-shut', 0o700);
+    expect(usableBy(make('inner', 0o777, shut), stranger)).toBe(false);
+    expect(usableBy(join(dir, 'missing'), stranger)).toBe(false);
   });
 
   it('refuses a root server without RUN_AS_USER unless ALLOW_ROOT, and secrets its user can read', () => {

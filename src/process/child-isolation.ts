@@ -109,6 +109,19 @@ function bitsFor(stat: { uid: number; gid: number; mode: number }, who: ChildIde
  * supplementary groups when it switches user), which is all that is asked. ACLs are not read.
  */
 export function readableBy(path: string, who: ChildIdentity): boolean {
+  return allowedBits(path, who, 4);
+}
+
+/**
+ * True when `who` may work in the directory `dir` by its permission bits: every directory on the
+ * way searchable, `dir` itself readable, writable and searchable.
+ */
+export function usableBy(dir: string, who: ChildIdentity): boolean {
+  return allowedBits(dir, who, 7);
+}
+
+/** `path` resolved, every directory on the way searchable by `who`, and `bits` of it allowed. */
+function allowedBits(path: string, who: ChildIdentity, bits: number): boolean {
   let real: string;
   try {
     real = realpathSync(path);
@@ -121,7 +134,7 @@ export function readableBy(path: string, who: ChildIdentity): boolean {
     current = join(current, part);
     if ((bitsFor(statSync(current), who) & 1) === 0) return false;
   }
-  return (bitsFor(statSync(real), who) & 4) !== 0;
+  return (bitsFor(statSync(real), who) & bits) === bits;
 }
 
 export interface IsolationInput {

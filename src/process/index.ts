@@ -5,6 +5,7 @@ export {
   NO_ISOLATION,
   probeSandbox,
   readableBy,
+  usableBy,
 } from 'src/process/child-isolation';
 export type { ChildIdentity, ChildIsolation } from 'src/process/child-isolation';
 export {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { assertVisible, ownerFilter, Principal } from 'src/access';
 import { DomainError, ErrorCode, invalidRequest, PaginationQueryDto } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, RowInsert, RowReader } from 'src/database';
+import { CHILD_ISOLATION, ChildIsolation, usableBy } from 'src/process';
 import { assertCommandsAllowed } from 'src/sessions/command-policy';
 import { WorkspacesService } from 'src/workspaces';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
@@ -34,6 +35,7 @@ export class SessionsService {
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly projectPaths: ProjectPathService,
+    @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
     private readonly workspaces: WorkspacesService,
     private readonly config: AppConfig,
     private readonly writer: AtomicWriter,
@@ -78,15 +80,18 @@ export class SessionsService {
     }
     const repo = await this.workspaces.inspect(projectPath);
     const isolation: Isolation = dto.isolation ?? (repo?.head ? 'worktree' : 'none');
+    const identity = this.isolation.identity;
     if (isolation === 'worktree') {
       if (repo === null) {
         throw invalidField(
           'isolation',
-          `${projectPath} is not inside a git work tree; only isolation none works there`,
+          `${projectPath} is not inside a git work tree${identity === null ? '' : ` that RUN_AS_USER ${identity.user} may use (git refuses a repository another user owns)`}; only isolation none works there`,
         );
       }
+      this.assertUsable(repo.gitDir);
       await this.workspaces.resolveBase(repo, projectPath, baseRef);
     } else {
+      this.assertUsable(projectPath);
       if (baseRef !== null) throw invalidField('base_ref', 'needs isolation worktree');
       if (setupCommand !== null) throw invalidField('setup_command', 'needs isolation worktree');
     }
@@ -109,6 +114,21 @@ export class SessionsService {
     });
     await this.writer.run([this.rows.step(session)]);
     return session;
+  }
+
+  /**
+   * 400 unless the children's user (RUN_AS_USER) may read, search and write `dir`: the agent
+   * works in the project in place, git in the repository's git directory. Else its tasks would
+   * fail at their first turn, for a reason far from the cause.
+   */
+  private assertUsable(dir: string): void {
+    const who = this.isolation.identity;
+    if (who === null || usableBy(dir, who)) return;
+    throw new DomainError(
+      ErrorCode.ProjectPathInvalid,
+      `RUN_AS_USER ${who.user}, who runs the agent, its tests and git, may not write in ${dir}`,
+      { project_path: dir.slice(0, 1000) },
+    );
   }
 
   /** The sessions the principal may see, newest first. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -137,8 +138,34 @@ describe('server safety (the built server as a process)', () => {
     );
     fs.chmodSync(path.join(cwd, '.env'), 0o600);
     const run = start({ RUN_AS_USER: 'nobody' });
-    await listeningUrl(run);
+    const url = await listeningUrl(run);
     expect(run.stdout()).toMatch(/children run as nobody \(uid \d+\), no sandbox/);
+    // A project the agent's user could not work in is refused when the session is created, not
+    // at its tasks' first turn.
+    const projects = fs.mkdtempSync(path.join(os.tmpdir(), 'cta-projects-'));
+    try {
+      fs.chmodSync(projects, 0o755);
+      const rootOnly = path.join(projects, 'root-only');
+      const theirs = path.join(projects, 'theirs');
+      fs.mkdirSync(rootOnly, { mode: 0o755 });
+      fs.mkdirSync(theirs, { mode: 0o755 });
+      spawnSync('chown', ['nobody:', theirs]);
+      const session = (projectPath: string) =>
+        fetch(`${url}/api/v1/sessions`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ project_path: projectPath }),
+        });
+      const refused = await session(rootOnly);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({
+        code: 'project_path_invalid',
+        message: `RUN_AS_USER nobody, who runs the agent, its tests and git, may not write in ${rootOnly}`,
+      });
+      expect((await session(theirs)).status).toBe(201);
+    } finally {
+      fs.rmSync(projects, { recursive: true, force: true });
+    }
     // The database the server created is the server user's alone, from its creation on.
     const database = path.join(cwd, 'data', 'tasks.db');
     expect(fs.statSync(database).mode & 0o777).toBe(0o600);
