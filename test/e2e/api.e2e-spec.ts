@@ -668,6 +668,31 @@ function apiSuite(kind: TestDatabaseKind): void {
         status: 400,
         code: 'validation_failed',
       },
+      // text that is not Unicode: it would be stored as something else
+      {
+        name: 'a lone surrogate in a session name',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path":"<project>","name":"a\\ud800b"}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'a lone low surrogate in a task description',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: '{"session_id":"<sid>","description":"\\udc00 fix it"}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'a NUL character in a session name',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', name: 'a\u0000b' },
+        status: 400,
+        code: 'validation_failed',
+      },
       // prototype pollution, at any depth
       {
         name: 'nested __proto__',

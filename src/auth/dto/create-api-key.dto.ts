@@ -10,7 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { SCOPES, type Scope } from 'src/access';
-import { IsDateTime } from 'src/common';
+import { IsDateTime, NoNulCharacter } from 'src/common';
 
 export const KEY_NAME_MAX_LENGTH = 100;
 
@@ -20,6 +20,7 @@ export class CreateApiKeyDto {
   @IsString()
   @Matches(/\S/, { message: 'name must not be blank' })
   @MaxLength(KEY_NAME_MAX_LENGTH)
+  @NoNulCharacter('name')
   name!: string;
 
   @ApiProperty({

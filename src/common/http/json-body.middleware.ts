@@ -42,15 +42,26 @@ function checkDepth(_req: unknown, _res: unknown, body: Buffer): void {
 }
 
 /**
- * The forbidden key of each reviver error. body-parser strips every own property of an error
- * thrown while parsing (it normalises them as syntax errors), so the key cannot live on it.
+ * A UTF-16 surrogate without its pair (`"\ud800"` in JSON): not text. Stored, it would come back
+ * as something else (a replacement character, or bytes a later read cannot decode).
  */
-const forbiddenKeys = new WeakMap<Error, string>();
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The request error of each reviver error. body-parser strips every own property of an error
+ * thrown while parsing (it normalises them as syntax errors), so it cannot live on the error.
+ */
+const reviverErrors = new WeakMap<Error, DomainError>();
 
 function rejectForbiddenKeys(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) {
-    const error = new Error(`property ${key} is not allowed`);
-    forbiddenKeys.set(error, key);
+  const problem = FORBIDDEN_KEYS.has(key)
+    ? forbiddenKeyError(key)
+    : LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))
+      ? invalidRequest(key, `${key} is not valid Unicode text: it holds a lone UTF-16 surrogate`)
+      : null;
+  if (problem !== null) {
+    const error = new Error(problem.message);
+    reviverErrors.set(error, problem);
     throw error;
   }
   return value;
@@ -74,8 +85,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
       { max_depth: MAX_JSON_DEPTH },
     );
   }
-  const key = error instanceof Error ? forbiddenKeys.get(error) : undefined;
-  if (key !== undefined) return forbiddenKeyError(key);
+  const refused = error instanceof Error ? reviverErrors.get(error) : undefined;
+  if (refused !== undefined) return refused;
   const { type, status } = (error ?? {}) as BodyParserError;
   if (type === 'entity.too.large' || status === 413) {
     return new DomainError(ErrorCode.PayloadTooLarge, `Request body exceeds ${limit} bytes`, {
@@ -96,8 +107,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
  * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
  * `unsupported_media_type` for a body that is not JSON; keys such as `__proto__`, in the body or
- * the query string, bodies nested deeper than MAX_JSON_DEPTH and a body that is an array are
- * refused (400 `validation_failed`).
+ * the query string, text with a lone UTF-16 surrogate, bodies nested deeper than MAX_JSON_DEPTH
+ * and a body that is an array are refused (400 `validation_failed`).
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {

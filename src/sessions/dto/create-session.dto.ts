@@ -8,6 +8,7 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
+import { NoNulCharacter } from 'src/common';
 import { GitRefProperty } from 'src/sessions/dto/git-ref.property';
 import { AutoRespondProperty, HumanTimeoutProperty } from 'src/sessions/dto/human-wait.properties';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
@@ -38,6 +39,7 @@ export class CreateSessionDto {
   @IsOptional()
   @IsString()
   @MaxLength(SESSION_NAME_MAX_LENGTH)
+  @NoNulCharacter('name')
   name?: string | null;
 
   @ApiPropertyOptional({
