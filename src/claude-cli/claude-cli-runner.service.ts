@@ -74,6 +74,8 @@ import {
 export interface TurnRequest {
   /** The session's canonical project path; re-checked with realpath just before spawning. */
   cwd: string;
+  /** Set in the CLI's environment besides `childEnv()` (the task workspace's ref guard). */
+  env?: Record<string, string>;
   prompt: string;
   /** UUID we generate: `--session-id` on the first turn, `--resume` afterwards. */
   conversationId: string;
@@ -340,7 +342,7 @@ export class ClaudeCliRunner {
             command,
             args,
             cwd: req.cwd,
-            env: this.childEnv(),
+            env: { ...this.childEnv(), ...req.env },
             killGraceMs,
             isolation: this.isolation,
             writable: [req.cwd],

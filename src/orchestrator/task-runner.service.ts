@@ -9,7 +9,13 @@ import { SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
 import { HumanWaits, Lease, Task, TaskEventLog, TaskMessages } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
-import { BaseCheckout, WorkspaceError, WorkspacesService, WorkspaceUsage } from 'src/workspaces';
+import {
+  BaseCheckout,
+  RefGuard,
+  WorkspaceError,
+  WorkspacesService,
+  WorkspaceUsage,
+} from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
@@ -47,6 +53,7 @@ export class TaskRunnerService {
     private readonly usage: WorkspaceUsage,
     private readonly baselines: RegressionBaselines,
     private readonly baseCheckout: BaseCheckout,
+    private readonly refGuard: RefGuard,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
@@ -174,15 +181,19 @@ export class TaskRunnerService {
       return { gitDir: task.gitDir, baseCommit: task.baseCommit };
     };
     return {
-      prepare: async () =>
-        this.workspaces.prepare({
-          ...repository(),
+      prepare: async () => {
+        const { gitDir, baseCommit } = repository();
+        const prepared = await this.workspaces.prepare({
+          gitDir,
+          baseCommit,
           taskId: task.id,
           description: task.description,
           projectPath: task.projectPath,
           branch: task.branch,
           workspacePath: task.workspacePath,
-        }),
+        });
+        return { ...prepared, agentEnv: this.refGuard.envFor(prepared.branch, gitDir) };
+      },
       setup: (directory, command) => this.workspaces.runSetup(directory, command),
       commit: async (workspace, message) =>
         this.workspaces.commit(

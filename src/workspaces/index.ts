@@ -3,6 +3,7 @@ export type { BaseTestChange, ScratchCheckout } from 'src/workspaces/base-checko
 export { GitCommandError } from 'src/workspaces/git';
 export type { ProjectRepository } from 'src/workspaces/git-repository';
 export { acquireLockFile, LockTimeoutError } from 'src/workspaces/lock-file';
+export { RefGuard } from 'src/workspaces/ref-guard';
 export { LOCK_FILE_NAME } from 'src/workspaces/repository-locks';
 export { FILE_CHANGE_STATUSES, WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 export type {

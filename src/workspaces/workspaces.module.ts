@@ -3,6 +3,7 @@ import { ProcessModule } from 'src/process';
 import { TestRunnerModule } from 'src/test-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git } from 'src/workspaces/git';
+import { RefGuard } from 'src/workspaces/ref-guard';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 import { WorkspaceMergeService } from 'src/workspaces/workspace-merge';
@@ -12,7 +13,8 @@ import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 /**
  * Task workspaces: git worktrees (one per task and branch), their setup command, commits, diffs,
- * merges, removal, disk use and quota, and the per-repository lock their git operations hold.
+ * merges, removal, disk use and quota, the per-repository lock their git operations hold, and the
+ * guard that keeps the agent's git off the user's refs.
  */
 @Module({
   imports: [ProcessModule, TestRunnerModule],
@@ -25,9 +27,11 @@ import { WorkspacesService } from 'src/workspaces/workspaces.service';
     WorkspaceDiffService,
     WorkspaceMergeService,
     BaseCheckout,
+    RefGuard,
   ],
   exports: [
     BaseCheckout,
+    RefGuard,
     WorkspacesService,
     WorkspaceDiffService,
     WorkspaceMergeService,

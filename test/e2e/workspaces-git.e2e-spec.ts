@@ -22,6 +22,7 @@ import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { RefGuard } from 'src/workspaces/ref-guard';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
@@ -178,6 +179,57 @@ describe('WorkspacesService on a real repository', () => {
       }
     },
   );
+
+  it("the agent's git, guarded, moves its own branch and makes new ones, never the user's refs", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'guarded');
+    git(repo, 'branch', 'release');
+    const userBranch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const before = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
+    const s = spec(repo);
+    const ws = await service().prepare(s);
+    const guard = new RefGuard();
+    try {
+      const env = {
+        PATH: process.env.PATH,
+        HOME: root,
+        GIT_AUTHOR_NAME: 'agent',
+        GIT_AUTHOR_EMAIL: 'agent@example.com',
+        GIT_COMMITTER_NAME: 'agent',
+        GIT_COMMITTER_EMAIL: 'agent@example.com',
+        ...guard.envFor(ws.branch, s.gitDir),
+      };
+      const agentGit = (cwd: string, ...args: string[]) =>
+        spawnSync('git', args, { cwd, env, encoding: 'utf8' });
+      writeFileSync(join(ws.path, 'work.txt'), 'work\n');
+      expect(agentGit(ws.path, 'add', '-A').status).toBe(0);
+      expect(agentGit(ws.path, 'commit', '-qm', 'work').status).toBe(0);
+      const head = agentGit(ws.path, 'rev-parse', 'HEAD').stdout.trim();
+      for (const args of [
+        ['update-ref', `refs/heads/${userBranch}`, head],
+        ['branch', '-f', 'release', head],
+        ['branch', '-D', 'release'],
+        ['replace', s.baseCommit, head],
+      ]) {
+        const refused = agentGit(ws.path, ...args);
+        expect([args[0], refused.status === 0 ? 'moved' : 'refused']).toEqual([args[0], 'refused']);
+        expect(refused.stderr).toContain(`may move only its own branch, ${ws.branch}`);
+      }
+      expect(agentGit(ws.path, 'branch', 'agent-experiment').status).toBe(0);
+      expect(agentGit(ws.path, 'reset', '-q', '--hard', 'HEAD~1').status).toBe(0);
+      const after = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
+      const mine = (line: string) =>
+        line.startsWith(`refs/heads/${ws.branch} `) ||
+        line.startsWith('refs/heads/agent-experiment ');
+      expect(after.split('\n').filter((l) => !mine(l))).toEqual(before.split('\n'));
+      // Another repository the agent's commands work in (a project's tests making one): as usual.
+      const other = copyFixtureProject('node-basic', root, 'unguarded');
+      for (const message of ['one', 'two']) {
+        expect(agentGit(other, 'commit', '-q', '--allow-empty', '-m', message).status).toBe(0);
+      }
+    } finally {
+      await guard.onModuleDestroy();
+    }
+  });
 
   it('re-attaches to an existing workspace, and checks a lost one out again from its branch', async () => {
     const repo = copyFixtureProject('node-basic', root, 'reattach');

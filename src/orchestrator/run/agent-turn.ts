@@ -85,6 +85,7 @@ export class AgentTurn {
       );
       return {
         cwd: this.workspace.directory,
+        env: this.workspace.agentEnv,
         prompt,
         conversationId: state.conversation.id,
         resume: state.conversation.started,

@@ -100,6 +100,8 @@ export interface WorkspaceInfo {
   branch: string;
   /** Checked out just now (new, or made again from its branch): the setup command runs in it. */
   created: boolean;
+  /** What the agent's environment gets to keep its git off the repository's other refs. */
+  agentEnv: Record<string, string>;
 }
 
 /**

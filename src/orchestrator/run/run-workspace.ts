@@ -55,6 +55,11 @@ export class RunWorkspace {
     return this.info?.directory ?? this.ctx.task.projectPath;
   }
 
+  /** What the agent's environment gets from the workspace (`WorkspaceInfo.agentEnv`). */
+  get agentEnv(): Record<string, string> {
+    return this.info?.agentEnv ?? {};
+  }
+
   /** The setup command still has to run in the workspace. */
   get needsSetup(): boolean {
     return this.info !== null && this.ctx.setupCommand !== null && !this.setupDone;

@@ -291,6 +291,7 @@ class FakeWorkspace implements WorkspacePort {
     directory: '/ws/t1/app',
     branch: 'cta/t1-add-multiply',
     created: true,
+    agentEnv: { CTA_TASK_BRANCH: 'refs/heads/cta/t1-add-multiply' },
   };
   prepared = 0;
   readonly setups: { directory: string; command: string }[] = [];
@@ -1081,6 +1082,11 @@ describe('TaskRun', () => {
       await h.run();
       expect(h.workspace.prepared).toBe(1);
       expect(h.agent.requests.map((r) => r.cwd)).toEqual(['/ws/t1/app', '/ws/t1/app']);
+      // Every turn's agent gets the workspace's guard of the repository's refs.
+      expect(h.agent.requests.map((r) => r.env)).toEqual([
+        h.workspace.info.agentEnv,
+        h.workspace.info.agentEnv,
+      ]);
       expect(h.log.prompts()[0]).toContain('/ws/t1/app');
       expect(new Set(h.tests.dirs)).toEqual(new Set(['/ws/t1/app']));
       expect(h.log.row).toMatchObject({ workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' });
