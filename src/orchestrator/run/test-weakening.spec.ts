@@ -1,4 +1,8 @@
-import { addedSkipMarkers, detectWeakening } from 'src/orchestrator/run/test-weakening';
+import {
+  addedSkipMarkers,
+  countAssertions,
+  detectWeakening,
+} from 'src/orchestrator/run/test-weakening';
 
 const unknown = { total: null, names: null, skipped: null };
 const none = { baseline: unknown, after: unknown };
@@ -26,7 +30,6 @@ describe('detectWeakening', () => {
     ["it('x', () => {});", "xit('x', () => {});", 'xit('],
     ["describe('x', () => {});", "xdescribe('x', () => {});", 'xdescribe('],
     ["test('x', () => {});", "test('x', { skip: true }, () => {});", '{ skip: true }'],
-    ["test('x', () => {});", "test('x', { skip: 1 }, () => {});", '{ skip: true }'],
     ["test('x', () => {});", "test('x', { skip: !0 }, () => {});", '{ skip: true }'],
     ['def test_x(self):', '@pytest.mark.skip\ndef test_x(self):', '@pytest.mark.skip'],
     [
@@ -74,6 +77,28 @@ describe('detectWeakening', () => {
     const found = detectWeakening([{ status: 'modified', path: 'test/x', before, after }], none);
     expect(found).toEqual([expect.objectContaining({ kind: 'fewer_assertions', file: 'test/x' })]);
     expect(found[0].detail).toContain(`removed ${removed} assertion(s)`);
+  });
+
+  it('counts each assertion once, whatever its spelling', () => {
+    expect(countAssertions('assert (x)\nassert(y)\nassert z\n')).toBe(3);
+    expect(countAssertions('expect(a).toBe(1); expect.soft(b).toBe(2);')).toBe(2);
+    expect(countAssertions('with pytest.raises(ValueError):\n    self.assertRaises(E, f)\n')).toBe(
+      2,
+    );
+    expect(countAssertions('require.Equal(t, 1, got)\nx := require.resolve\n')).toBe(1);
+    // Pagination options are no skip.
+    expect(addedSkipMarkers('', 'await repo.find({ skip: 1, take: 10 });')).toEqual([]);
+  });
+
+  it('reads a file of blank lines in linear time (an agent may write one of megabytes)', () => {
+    const blank = '\n'.repeat(4_000_000);
+    expect(countAssertions(blank)).toBe(0);
+    expect(
+      detectWeakening(
+        [{ status: 'modified', path: 'conftest.py', before: '', after: blank }],
+        none,
+      ),
+    ).toEqual([]);
   });
 
   it('does not count assertions added, moved or rewritten in place', () => {
@@ -125,14 +150,17 @@ describe('detectWeakening', () => {
   });
 
   it('finds a regression suite that skips more tests than at the baseline, however they were skipped', () => {
-    const suite = (skipped: number | null) => ({ total: 3, names: ['a', 'b', 'c'], skipped });
+    const suite = (skipped: number | null, total = 3) => ({ total, names: null, skipped });
     const found = detectWeakening([], { baseline: suite(1), after: suite(2) });
     expect(found).toEqual([expect.objectContaining({ kind: 'skip_marker', file: null })]);
     expect(found[0].detail).toBe(
-      'the regression suite skips 1 more test(s) than at the base commit (1 before, 2 after)',
+      'the regression suite skips 1 more of its tests than at the base commit (1 skipped of 3 before, 2 of 3 after)',
     );
     expect(detectWeakening([], { baseline: suite(2), after: suite(1) })).toEqual([]);
     expect(detectWeakening([], { baseline: suite(null), after: suite(3) })).toEqual([]);
+    // A new test skipped where it cannot run is not an existing one skipped.
+    expect(detectWeakening([], { baseline: suite(1), after: suite(2, 4) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(1), after: suite(3, 4) })).toHaveLength(1);
   });
 
   it('finds pytest hooks added to a conftest.py that can change which tests run or how they end', () => {

@@ -40,7 +40,7 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
   { label: 'xit(', pattern: /\bx(it|test)\s*\(/g },
   { label: 'xdescribe(', pattern: /\bx(describe|context|suite)\s*\(/g },
   { label: 'fit(/fdescribe(', pattern: /\bf(it|describe)\s*\(/g },
-  { label: '{ skip: true }', pattern: /\b(skip|todo|only)\s*:\s*(true|!0|!!|1\b|['"`])/g },
+  { label: '{ skip: true }', pattern: /\b(skip|todo|only)\s*:\s*(true|!0|!!|['"`])/g },
   { label: '@pytest.mark.skip', pattern: /@pytest\.mark\.(skip|skipif|xfail)\b/g },
   { label: 'pytest.skip(', pattern: /\bpytest\.skip\s*\(/g },
   { label: '@unittest.skip', pattern: /@unittest\.(skip|skipIf|skipUnless|expectedFailure)\b/g },
@@ -50,25 +50,30 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
 ];
 
 /**
- * Assertions across the supported test tools: `assert(`, `assert.equal(`, `expect(`,
- * `self.assertEqual(`, Python's `assert` statement, Go's `t.Errorf(` and the like, Rust's
- * `assert_eq!(`.
+ * Assertions across the supported test tools, each counted once: `assert(`, `assert.equal(`,
+ * `expect(`, `expect.soft(`, `self.assertEqual(`, `pytest.raises(`, Python's `assert` statement
+ * (`assert x`, `assert (x)`), Go's `t.Errorf(` and testify's `require.Equal(`, Rust's
+ * `assert_eq!(`. Line starts are matched with `[ \t]*`, never `\s*`, which would also cross
+ * line ends: quadratic over a file of blank lines.
  */
 const ASSERTIONS: readonly RegExp[] = [
-  /\b(assert(\.\w+)?|expect)\s*\(/g,
+  /\b(assert|expect)(\.\w+)?\(/g,
   /\bself\.(assert\w*|fail)\s*\(/g,
-  /^\s*assert\s/gm,
-  /\bt\.(Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(/g,
-  /\bassert(_eq|_ne)?!\s*\(/g,
+  /\bpytest\.(raises|warns)\(/g,
+  /^[ \t]*assert\s/gm,
+  /\bt\.(Error|Errorf|Fatal|Fatalf|Fail|FailNow)\(/g,
+  /\brequire\.[A-Z]\w*\(/g,
+  /\bassert(_eq|_ne)?!\(/g,
 ];
 
 /**
  * Definitions in a `conftest.py` of pytest hooks that can change which tests run or what their
- * outcome is (a `pytest_runtest_makereport` wrapper that turns a failure into a pass, a
- * `pytest_collection_modifyitems` that drops tests), and plugins it loads. Fixtures are not.
+ * outcome is as its reports show it (a `pytest_runtest_makereport` wrapper that turns a failure
+ * into a pass, a `pytest_collection_modifyitems` that drops tests). Fixtures, markers registered
+ * in `pytest_configure` and the like are not; a changed exit status is seen in the output.
  */
 const RESULT_HOOKS =
-  /^\s*def\s+pytest_(runtest_\w+|report_teststatus|collection\w*|collect_file|ignore_collect|pycollect_makeitem|make_collect_report|sessionfinish|configure|cmdline_main)\s*\(|^\s*pytest_plugins\s*=/gm;
+  /^[ \t]*def[ \t]+pytest_(runtest_\w+|report_teststatus|collection_modifyitems|collect_file|ignore_collect|pycollect_makeitem|make_collect_report)[ \t]*\(/gm;
 
 /** How many assertions `text` holds (`ASSERTIONS`). */
 export function countAssertions(text: string): number {
@@ -134,6 +139,17 @@ function droppedTests(totals: RegressionTotals): Weakening | null {
   };
 }
 
+/**
+ * How many more tests the suite skips than at its baseline, beyond the tests it gained: a new test
+ * skipped where it cannot run (a platform `skipif`, an `xfail`) is not an existing one skipped.
+ */
+function moreSkippedThanAdded({ baseline, after }: RegressionTotals): number {
+  if (baseline.skipped === null || after.skipped === null) return 0;
+  if (baseline.total === null || after.total === null) return 0;
+  const added = Math.max(0, after.total - baseline.total);
+  return Math.max(0, after.skipped - baseline.skipped - added);
+}
+
 /** Everything the change did to weaken the existing tests. */
 export function detectWeakening(
   changes: readonly TestFileChange[],
@@ -189,11 +205,12 @@ export function detectWeakening(
   const dropped = droppedTests(totals);
   if (dropped !== null) found.push(dropped);
   const { baseline, after } = totals;
-  if (baseline.skipped !== null && after.skipped !== null && after.skipped > baseline.skipped) {
+  const moreSkipped = moreSkippedThanAdded(totals);
+  if (moreSkipped > 0) {
     found.push({
       kind: 'skip_marker',
       file: null,
-      detail: `the regression suite skips ${after.skipped - baseline.skipped} more test(s) than at the base commit (${baseline.skipped} before, ${after.skipped} after)`,
+      detail: `the regression suite skips ${moreSkipped} more of its tests than at the base commit (${baseline.skipped} skipped of ${baseline.total} before, ${after.skipped} of ${after.total} after)`,
     });
   }
   return found;
