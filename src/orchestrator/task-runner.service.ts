@@ -192,7 +192,8 @@ export class TaskRunnerService {
           branch: task.branch,
           workspacePath: task.workspacePath,
         });
-        return { ...prepared, agentEnv: this.refGuard.envFor(prepared.branch, gitDir) };
+        const agentEnv = this.refGuard.envFor(prepared.branch, gitDir, prepared.path);
+        return { ...prepared, agentEnv };
       },
       setup: (directory, command) => this.workspaces.runSetup(directory, command),
       commit: async (workspace, message) =>

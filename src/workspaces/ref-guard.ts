@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { childTempDir, NO_ISOLATION, orphanedChildTempDirs, removeChildTempDir } from 'src/process';
@@ -8,28 +8,45 @@ const HOOKS_PREFIX = 'cta-hooks-';
 
 /**
  * git's `reference-transaction` hook, run by the agent's git (through `core.hooksPath`), in the
- * "prepared" state of every ref update: in the task's repository (`CTA_GIT_DIR`, its common git
- * directory) it refuses to move or delete a branch, tag or note that exists, other than the
- * task's own branch (`CTA_TASK_BRANCH`), and any `refs/replace` ref (which would change what every
- * worktree of the repository sees). New branches and tags, and the worktree's own refs (HEAD),
- * pass. (The old value git passes is no guide: zero for an update that does not name one.) Other
- * repositories (a project's tests making repositories of their own) are left alone.
+ * "prepared" state of every ref update. In the task's repository (`CTA_GIT_DIR`, its common git
+ * directory) it refuses to move or delete:
+ *
+ * - an existing branch, tag or note other than the task's own branch (`CTA_TASK_BRANCH`);
+ * - `refs/replace` refs (they change what every worktree of the repository sees) and `refs/stash`
+ *   (the user's stash, shared by every worktree: a `git stash pop` with nothing stashed would take
+ *   the user's);
+ * - HEAD and the other refs of a worktree that is not the task's (`CTA_WORKTREE`), such as the
+ *   user's checkout reached with `git -C`.
+ *
+ * New branches and tags pass, and so do updates that change no ref's value: `git pack-refs` (run
+ * by `git gc`, told by the hook's parent process), which packs every ref and deletes its loose
+ * file, and an update to the value a ref has. The old value git passes is no guide: zero for an
+ * update that does not name one. Other repositories (a project's tests making their own) are left
+ * alone.
  */
 export const REFERENCE_TRANSACTION_HOOK = `#!/bin/sh
 # Installed by the Claude Task Automation Server for its agent's git (core.hooksPath).
 [ "$1" = prepared ] || exit 0
+# git pack-refs (git gc runs it) moves refs into packed-refs and deletes the loose files: no ref
+# changes its value, though the deletions look like any other.
+case " $(tr '\\0' ' ' < /proc/$PPID/cmdline 2>/dev/null)" in *" pack-refs "*) exit 0 ;; esac
 common=$(git rev-parse --git-common-dir 2>/dev/null) || exit 0
 [ "$(cd "$common" 2>/dev/null && pwd -P)" = "$CTA_GIT_DIR" ] || exit 0
+top=$(git rev-parse --show-toplevel 2>/dev/null)
+own=no
+[ -n "$top" ] && [ "$(cd "$top" 2>/dev/null && pwd -P)" = "$CTA_WORKTREE" ] && own=yes
 status=0
-while read -r _old _new ref; do
+while read -r _old new ref; do
   case "$ref" in
     "$CTA_TASK_BRANCH") continue ;;
-    refs/replace/*) ;;
+    refs/replace/* | refs/stash) ;;
     refs/heads/* | refs/tags/* | refs/notes/*)
       git show-ref --verify --quiet "$ref" || continue ;;
-    *) continue ;;
+    refs/*) continue ;;
+    *) [ "$own" = yes ] && continue ;;
   esac
-  echo "error: this task may move only its own branch, \${CTA_TASK_BRANCH#refs/heads/}; $ref is the repository's" >&2
+  [ "$(git rev-parse -q --verify "$ref" 2>/dev/null)" = "$new" ] && continue
+  echo "error: this task may move only its own branch, \${CTA_TASK_BRANCH#refs/heads/}, and the refs of its own worktree; $ref is the repository's" >&2
   status=1
 done
 exit $status
@@ -49,14 +66,18 @@ exit $status
 export class RefGuard implements OnModuleDestroy {
   private hooksDir: string | null = null;
 
-  /** The environment that guards the refs of the repository at `gitDir` but `branch`. */
-  envFor(branch: string, gitDir: string): Record<string, string> {
+  /**
+   * The environment that guards the refs of the repository at `gitDir` (its common git
+   * directory) but `branch` and those of the worktree at `worktree`.
+   */
+  envFor(branch: string, gitDir: string, worktree: string): Record<string, string> {
     return {
       GIT_CONFIG_COUNT: '1',
       GIT_CONFIG_KEY_0: 'core.hooksPath',
       GIT_CONFIG_VALUE_0: this.installed(),
       CTA_TASK_BRANCH: `refs/heads/${branch}`,
       CTA_GIT_DIR: gitDir,
+      CTA_WORKTREE: realpathSync(worktree),
     };
   }
 

@@ -184,7 +184,6 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'guarded');
     git(repo, 'branch', 'release');
     const userBranch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
-    const before = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
     const s = spec(repo);
     const ws = await service().prepare(s);
     const guard = new RefGuard();
@@ -196,7 +195,7 @@ describe('WorkspacesService on a real repository', () => {
         GIT_AUTHOR_EMAIL: 'agent@example.com',
         GIT_COMMITTER_NAME: 'agent',
         GIT_COMMITTER_EMAIL: 'agent@example.com',
-        ...guard.envFor(ws.branch, s.gitDir),
+        ...guard.envFor(ws.branch, s.gitDir, ws.path),
       };
       const agentGit = (cwd: string, ...args: string[]) =>
         spawnSync('git', args, { cwd, env, encoding: 'utf8' });
@@ -204,23 +203,35 @@ describe('WorkspacesService on a real repository', () => {
       expect(agentGit(ws.path, 'add', '-A').status).toBe(0);
       expect(agentGit(ws.path, 'commit', '-qm', 'work').status).toBe(0);
       const head = agentGit(ws.path, 'rev-parse', 'HEAD').stdout.trim();
-      for (const args of [
-        ['update-ref', `refs/heads/${userBranch}`, head],
-        ['branch', '-f', 'release', head],
-        ['branch', '-D', 'release'],
-        ['replace', s.baseCommit, head],
+      writeFileSync(join(repo, 'src/math.js'), '// the user was trying something\n');
+      git(repo, 'stash', 'push', '-q', '-m', "the user's");
+      const before = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
+      for (const [cwd, ...args] of [
+        [ws.path, 'update-ref', `refs/heads/${userBranch}`, head],
+        [ws.path, 'branch', '-f', 'release', head],
+        [ws.path, 'branch', '-D', 'release'],
+        [ws.path, 'replace', s.baseCommit, head],
+        // Nothing of its own to stash: a pop would take the user's.
+        [ws.path, 'stash', 'pop'],
+        // The user's checkout, reached from the workspace.
+        [ws.path, '-C', repo, 'update-ref', '--no-deref', 'HEAD', head],
       ]) {
-        const refused = agentGit(ws.path, ...args);
+        const refused = agentGit(cwd, ...args);
         expect([args[0], refused.status === 0 ? 'moved' : 'refused']).toEqual([args[0], 'refused']);
         expect(refused.stderr).toContain(`may move only its own branch, ${ws.branch}`);
       }
+      expect(git(repo, 'symbolic-ref', 'HEAD').trim()).toBe(`refs/heads/${userBranch}`);
+      // Packing the refs (what git gc does) rewrites each to its own value: not refused.
+      expect(agentGit(ws.path, 'pack-refs', '--all').status).toBe(0);
       expect(agentGit(ws.path, 'branch', 'agent-experiment').status).toBe(0);
       expect(agentGit(ws.path, 'reset', '-q', '--hard', 'HEAD~1').status).toBe(0);
       const after = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
       const mine = (line: string) =>
         line.startsWith(`refs/heads/${ws.branch} `) ||
         line.startsWith('refs/heads/agent-experiment ');
-      expect(after.split('\n').filter((l) => !mine(l))).toEqual(before.split('\n'));
+      expect(after.split('\n').filter((l) => !mine(l))).toEqual(
+        before.split('\n').filter((l) => !mine(l)),
+      );
       // Another repository the agent's commands work in (a project's tests making one): as usual.
       const other = copyFixtureProject('node-basic', root, 'unguarded');
       for (const message of ['one', 'two']) {
