@@ -40,6 +40,9 @@ describe('commandRefusal', () => {
     'npm run test -- -c jest.config.js',
     'npm exec -- jest --ci',
     'npx --yes vitest run',
+    'python3 -Xdev -m pytest',
+    'python3 -Xfrozen_modules=off -m pytest',
+    'python3 -W error -m pytest',
   ])('accepts %s', (command) => {
     expect(refusal(command)).toBeNull();
   });
@@ -69,6 +72,13 @@ describe('commandRefusal', () => {
     ['npx --yes env node x.js', /"env" runs other programs/],
     ["npx node -e 'process.exit(0)'", /"node -e" runs code/],
     ['npx npx npx jest', /package runners within package runners/],
+    ['npm --prefix . exec sh', /"npm --prefix" before the command it runs/],
+    ['npx -p x bash evil.sh', /"npx -p" before the command it runs/],
+    ['npm exec --package x -- bash evil.sh', /"npm --package" before the command it runs/],
+    ['npx cross-env bash x.sh', /"npx" runs "cross-env", which is not one of the allowed programs/],
+    ['npx ts-node -e 1', /"npx" runs "ts-node", which is not one of the allowed programs/],
+    ['npm explore jest -- ls', /"npm explore" runs commands that are not the project's/],
+    ['npm init @evil/pkg', /"npm init" runs commands that are not the project's/],
     ["npx -c 'sh -c id'", /"npx -c" runs code/],
     ["npx --call 'id'", /"npx --call" runs code/],
     ['npm test --script-shell=/tmp/evil', /"npm --script-shell" runs code/],

@@ -39,10 +39,18 @@ const LAUNCHERS = new Set([
 /**
  * Options that make an allowed program run code written into the command itself, or another
  * program: by program family, long options (also as `--opt=value`) and short option letters
- * (also inside a cluster such as `-pe` or `-Bc`). Arguments are checked up to `stopAt`, where
- * the program's own options end (`python3 -m pytest -c pytest.ini` passes `-c` to pytest).
+ * (also inside a cluster such as `-pe` or `-Bc`, or followed by their value, `-c'code'`; a
+ * cluster is read up to a letter in `valued`, an option whose value follows: `-Xdev`). Arguments
+ * are checked up to `stopAt`, where the program's own options end (`python3 -m pytest -c
+ * pytest.ini` passes `-c` to pytest).
  */
-const INLINE_CODE: { programs: RegExp; long: string[]; short: string; stopAt?: RegExp }[] = [
+const INLINE_CODE: {
+  programs: RegExp;
+  long: string[];
+  short: string;
+  valued?: string;
+  stopAt?: RegExp;
+}[] = [
   {
     programs: /^(node|nodejs|bun|deno)$/,
     long: [
@@ -56,8 +64,9 @@ const INLINE_CODE: { programs: RegExp; long: string[]; short: string; stopAt?: R
       '--env-file',
     ],
     short: 'epri',
+    valued: 'C',
   },
-  { programs: /^python[0-9.]*$/, long: [], short: 'c', stopAt: /^-[A-Za-z]*m$/ },
+  { programs: /^python[0-9.]*$/, long: [], short: 'c', valued: 'WXm', stopAt: /^-[A-Za-z]*m$/ },
   { programs: /^(perl|ruby|php|lua|Rscript)$/, long: ['--eval'], short: 'eEr' },
   {
     programs: /^(npm|npx|pnpm|yarn)$/,
@@ -71,22 +80,48 @@ const INLINE_CODE: { programs: RegExp; long: string[]; short: string; stopAt?: R
 /** How deep package runners may run package runners (`npx npx jest`) before that is refused. */
 const MAX_RUNNER_DEPTH = 2;
 
+/** Options a package runner may carry before the command it runs: none of them takes a value. */
+const RUNNER_FLAGS = new Set([
+  '--yes',
+  '-y',
+  '--no',
+  '--no-install',
+  '--quiet',
+  '-q',
+  '--silent',
+  '-s',
+]);
+
+/** Verbs of npm and the like that run a command or script that is not the project's own. */
+const FOREIGN_VERBS = new Set(['explore', 'init', 'create', 'innit']);
+
 /**
- * The command a package runner runs (`npx jest --ci`, `npm exec -- jest`, `pnpm dlx x`, `yarn
- * exec x`), from its name on; null for any other command. The runner's own options before it
- * are skipped (a value of one may be taken for the command: checked all the same, which errs on
- * the side of refusing).
+ * What a package runner runs (`npx jest --ci`, `npm exec -- jest`, `pnpm dlx x`, `yarn node`): the
+ * command from its name on; null for a command that is no package runner or runs the project's
+ * own scripts (`npm test`); a refusal for anything it cannot be sure of (an option before the
+ * command, which may take a value that would then be read as the command) or that runs a
+ * foreign command (`npm explore`).
  */
-function commandRun(name: string, args: readonly string[]): string[] | null {
-  let rest = args;
-  if (!/^(npx|bunx)$/.test(name)) {
-    if (!/^(npm|pnpm|yarn|bun)$/.test(name)) return null;
-    const verb = rest.findIndex((arg) => !arg.startsWith('-'));
-    if (verb === -1 || !['exec', 'x', 'dlx'].includes(rest[verb])) return null;
-    rest = rest.slice(verb + 1);
+function commandRun(name: string, args: readonly string[]): string[] | { refusal: string } | null {
+  const runner = /^(npx|bunx)$/.test(name);
+  if (!runner && !/^(npm|pnpm|yarn|bun)$/.test(name)) return null;
+  const first = args.findIndex((arg) => !RUNNER_FLAGS.has(arg));
+  if (first === -1) return null;
+  const unsure = (option: string) => ({
+    refusal: `"${name} ${option}" before the command it runs is not accepted from this API key`,
+  });
+  if (args[first].startsWith('-')) return unsure(args[first]);
+  if (runner) return args.slice(first);
+  const verb = args[first];
+  if (FOREIGN_VERBS.has(verb)) {
+    return { refusal: `"${name} ${verb}" runs commands that are not the project's` };
   }
-  const start = rest.findIndex((arg) => !arg.startsWith('-'));
-  return start === -1 ? null : rest.slice(start);
+  if (verb === 'node') return args.slice(first);
+  if (!['exec', 'x', 'dlx'].includes(verb)) return null;
+  const rest = args.slice(first + 1);
+  const start = rest.findIndex((arg) => arg !== '--' && !RUNNER_FLAGS.has(arg));
+  if (start === -1) return null;
+  return rest[start].startsWith('-') ? unsure(rest[start]) : rest.slice(start);
 }
 
 /** Why `argv` may not run for a non-admin key, or null when it may. */
@@ -95,7 +130,7 @@ export function commandRefusal(argv: readonly string[], allowed: readonly string
   if (!allowed.includes(program) && !LAUNCHERS.has(basename(program))) {
     return `"${program}" is not one of the allowed programs (${allowed.join(', ')})`;
   }
-  return codeRefusal(argv, 0);
+  return codeRefusal(argv, allowed, 0);
 }
 
 /** Why `args` make program `name` run code given on the command line (`INLINE_CODE`), or null. */
@@ -108,9 +143,12 @@ function inlineCodeRefusal(name: string, args: readonly string[]): string | null
     if (family.long.includes(option)) {
       return `"${name} ${option}" runs code given on the command line and is not accepted from this API key`;
     }
-    // The letters an option cluster starts with: `-Bc`, and `-c'code'` or `-Ic1` too.
+    // The letters an option cluster starts with: `-Bc`, and `-c'code'` or `-Ic1` too, up to an
+    // option whose value follows (`-Xfrozen_modules=off`).
     const cluster = /^-([A-Za-z]+)/.exec(arg)?.[1] ?? '';
-    const letter = [...cluster].find((c) => family.short.includes(c));
+    const valued = [...cluster].findIndex((c) => family.valued?.includes(c));
+    const letters = valued === -1 ? cluster : cluster.slice(0, valued + 1);
+    const letter = [...letters].find((c) => family.short.includes(c));
     if (!arg.startsWith('--') && letter !== undefined) {
       return `"${name} -${letter}" runs code given on the command line and is not accepted from this API key`;
     }
@@ -121,9 +159,14 @@ function inlineCodeRefusal(name: string, args: readonly string[]): string | null
 
 /**
  * Why `argv` runs a launcher or code given on the command line, or null: its program, and, for a
- * package runner, the command it runs (as far as `depth` allows).
+ * package runner, the command it runs, which must be an allowed program itself (as far as `depth`
+ * allows).
  */
-function codeRefusal(argv: readonly string[], depth: number): string | null {
+function codeRefusal(
+  argv: readonly string[],
+  allowed: readonly string[],
+  depth: number,
+): string | null {
   const name = basename(argv[0]);
   if (LAUNCHERS.has(name)) {
     return `"${name}" runs other programs or scripts and is not accepted from this API key`;
@@ -132,10 +175,14 @@ function codeRefusal(argv: readonly string[], depth: number): string | null {
   if (inline !== null) return inline;
   const run = commandRun(name, argv.slice(1));
   if (run === null) return null;
+  if ('refusal' in run) return run.refusal;
   if (depth >= MAX_RUNNER_DEPTH) {
     return `"${name}" runs package runners within package runners and is not accepted from this API key`;
   }
-  return codeRefusal(run, depth + 1);
+  if (!allowed.includes(run[0]) && !LAUNCHERS.has(basename(run[0]))) {
+    return `"${name}" runs "${run[0]}", which is not one of the allowed programs (${allowed.join(', ')})`;
+  }
+  return codeRefusal(run, allowed, depth + 1);
 }
 
 function fieldErrors(errors: { field: string; message: string }[]): Record<string, unknown> {
