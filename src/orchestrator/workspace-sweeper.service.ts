@@ -7,7 +7,7 @@ import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
-import { BaseCheckout, RefGuard, WorkspacesService } from 'src/workspaces';
+import { BaseCheckout, RefGuard, WorkspaceDiffService, WorkspacesService } from 'src/workspaces';
 
 const SWEEP_INTERVAL_NAME = 'workspace-sweep';
 
@@ -42,6 +42,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     private readonly scratch: BaseCheckout,
     private readonly tests: TestRunnerService,
     private readonly refGuard: RefGuard,
+    private readonly diffs: WorkspaceDiffService,
   ) {}
 
   /** Sweeps now and every WORKSPACE_SWEEP_SECONDS. */
@@ -62,6 +63,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     await this.scratch.removeOrphans();
     await this.tests.removeOrphans();
     await this.refGuard.removeOrphans();
+    await this.diffs.removeOrphans();
     const tasks = this.dataSource.getRepository(Task);
     const cutoff = new Date(
       this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,

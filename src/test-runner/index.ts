@@ -1,6 +1,6 @@
 export { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
 export { isTestFile } from 'src/test-runner/test-file-patterns';
-export { ignoredAmong } from 'src/test-runner/test-file-finder';
+export { ignoredAmong, isTestConfigFile } from 'src/test-runner/test-file-finder';
 export type { ProjectChanges, ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';

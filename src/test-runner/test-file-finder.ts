@@ -143,7 +143,7 @@ export interface ProjectChanges {
 }
 
 /** A file that configures how a test tool runs every test (`ProjectChanges.configFiles`). */
-const isTestConfigFile = (rel: string): boolean =>
+export const isTestConfigFile = (rel: string): boolean =>
   rel === 'conftest.py' || rel.endsWith('/conftest.py');
 
 /** Of `files`, those `ignored` (as `ProjectChanges.ignored` lists it) names or holds. */

@@ -1,7 +1,15 @@
 import { chmodSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { childTempDir, NO_ISOLATION, orphanedChildTempDirs, removeChildTempDir } from 'src/process';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import {
+  CHILD_ISOLATION,
+  ChildIsolation,
+  childTempDir,
+  NO_ISOLATION,
+  orphanedChildTempDirs,
+  readableBy,
+  removeChildTempDir,
+} from 'src/process';
 
 /** The name of the hooks directory starts so (`childTempDir`). */
 const HOOKS_PREFIX = 'cta-hooks-';
@@ -64,7 +72,10 @@ exit $status
  */
 @Injectable()
 export class RefGuard implements OnModuleDestroy {
+  private readonly logger = new Logger('RefGuard');
   private hooksDir: string | null = null;
+
+  constructor(@Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation) {}
 
   /**
    * The environment that guards the refs of the repository at `gitDir` (its common git
@@ -101,6 +112,13 @@ export class RefGuard implements OnModuleDestroy {
     chmodSync(hook, 0o755);
     chmodSync(dir, 0o755);
     this.hooksDir = dir;
+    // git skips a hook it cannot run, without a word: say so once (a private TMPDIR, say).
+    const who = this.isolation.identity;
+    if (who !== null && !readableBy(hook, who)) {
+      this.logger.warn(
+        `${hook} cannot be read by RUN_AS_USER ${who.user}: the agent's git is not kept off the repository's other refs`,
+      );
+    }
     return dir;
   }
 }

@@ -2,7 +2,13 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
-import { CHILD_ISOLATION, ChildIsolation, childTempDir, removeChildTempDir } from 'src/process';
+import {
+  CHILD_ISOLATION,
+  ChildIsolation,
+  childTempDir,
+  orphanedChildTempDirs,
+  removeChildTempDir,
+} from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
 
@@ -164,6 +170,10 @@ function countFiles(patch: Buffer): number {
   return count;
 }
 
+/** The names of a diff's scratch directories start so: a temporary index, an order file. */
+const INDEX_PREFIX = 'cta-index-';
+const ORDER_PREFIX = 'cta-order-';
+
 /** `git diff` options for output that matches a plain `git diff <base> <head>`. */
 const DIFF_OPTIONS = ['-M', '--no-color', '--no-ext-diff', '--no-textconv'];
 
@@ -240,7 +250,7 @@ export class WorkspaceDiffService {
     files: readonly FileChange[],
   ): Promise<{ kept: Buffer; files: number; first: string }> {
     const ordered = reviewOrder(files);
-    const patch = await this.inScratchDir('cta-order-', async (scratch) => {
+    const patch = await this.inScratchDir(ORDER_PREFIX, async (scratch) => {
       const order = join(scratch, 'order');
       await writeFile(order, orderFile(ordered.map((f) => f.path)));
       return this.git.run(
@@ -261,7 +271,7 @@ export class WorkspaceDiffService {
    * a tree. Started from HEAD when the index cannot be copied (a split index, say).
    */
   private snapshotTree(workspace: string): Promise<string> {
-    return this.inScratchDir('cta-index-', async (scratch) => {
+    return this.inScratchDir(INDEX_PREFIX, async (scratch) => {
       const index = join(scratch, 'index');
       const env = { GIT_INDEX_FILE: index };
       const own = await this.git.text(['rev-parse', '--git-path', 'index'], { cwd: workspace });
@@ -273,6 +283,16 @@ export class WorkspaceDiffService {
       await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
       return this.git.text(['write-tree'], { cwd: workspace, env });
     });
+  }
+
+  /**
+   * Removes the scratch directories of diffs a server that is gone left behind (killed during a
+   * diff: a copy of a workspace's index can be large).
+   */
+  async removeOrphans(): Promise<number> {
+    const orphans = [INDEX_PREFIX, ORDER_PREFIX].flatMap((prefix) => orphanedChildTempDirs(prefix));
+    for (const dir of orphans) await removeChildTempDir(dir);
+    return orphans.length;
   }
 
   /**

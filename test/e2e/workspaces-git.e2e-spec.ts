@@ -186,7 +186,7 @@ describe('WorkspacesService on a real repository', () => {
     const userBranch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
     const s = spec(repo);
     const ws = await service().prepare(s);
-    const guard = new RefGuard();
+    const guard = new RefGuard(NO_ISOLATION);
     try {
       const env = {
         PATH: process.env.PATH,
@@ -318,6 +318,14 @@ describe('WorkspacesService on a real repository', () => {
     // counts is that it and its entry are gone, and the live one is not.
     await scratch.removeOrphans();
     expect(existsSync(orphan)).toBe(false);
+    // A diff's temporary index and order file, and the ref guard's hooks, the same way.
+    const leftovers = ['cta-index-', 'cta-order-', 'cta-hooks-'].map((prefix) =>
+      mkdtempSync(join(tmpdir(), `${prefix}${deadPid}-`)),
+    );
+    writeFileSync(join(leftovers[0], 'index'), 'a large index copy');
+    await diffService(NO_ISOLATION).removeOrphans();
+    await new RefGuard(NO_ISOLATION).removeOrphans();
+    expect(leftovers.filter((dir) => existsSync(dir))).toEqual([]);
     expect(linkedWorktrees(repo)).toEqual([live.directory]);
     await live.remove();
     expect(linkedWorktrees(repo)).toEqual([]);

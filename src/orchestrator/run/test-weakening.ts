@@ -1,4 +1,5 @@
 import { WeakeningKind } from 'src/tasks';
+import { isTestConfigFile } from 'src/test-runner';
 
 /**
  * WEAKENED TESTS: what a change did to the tests that existed at its base commit. Pure: the
@@ -180,7 +181,7 @@ export function detectWeakening(
             detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${change.path}`,
           });
         }
-        if (change.path === 'conftest.py' || change.path.endsWith('/conftest.py')) {
+        if (isTestConfigFile(change.path)) {
           const added = count(change.after, RESULT_HOOKS) - count(change.before, RESULT_HOOKS);
           if (added > 0) {
             found.push({
