@@ -127,7 +127,8 @@ export class TaskWorkspaceService {
     if (task.headCommit === null || task.branch === null || task.gitDir === null) {
       throw notMergeable('it has no commit');
     }
-    const target = dto.target_branch ?? task.targetBranch;
+    // A branch may be named by its ref too (`refs/heads/main`).
+    const target = (dto.target_branch ?? task.targetBranch)?.replace(/^refs\/heads\//, '') ?? null;
     if (target === null) {
       throw new DomainError(
         ErrorCode.MergeTargetInvalid,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { AppConfig } from 'src/config';
@@ -160,16 +161,7 @@ export class Git {
             }
           },
           error: (error: unknown) =>
-            done(() =>
-              reject(
-                new GitCommandError(
-                  args,
-                  error instanceof SpawnError && error.code === 'ENOENT'
-                    ? 'git is not installed (not found on PATH)'
-                    : `git ${args[0]} could not run: ${String(error)}`,
-                ),
-              ),
-            ),
+            done(() => reject(new GitCommandError(args, couldNotRun(args, options.cwd, error)))),
         });
       // Added after subscribing: if the command already ended, this ends what is left of it.
       subscription.add(child);
@@ -205,6 +197,19 @@ export class Git {
       ...extra,
     });
   }
+}
+
+/**
+ * Why `git <args>` could not start in `cwd`: ENOENT is a missing directory as often as a missing
+ * git (a repository or workspace removed meanwhile).
+ */
+function couldNotRun(args: readonly string[], cwd: string, error: unknown): string {
+  if (!(error instanceof SpawnError) || error.code !== 'ENOENT') {
+    return `git ${args[0]} could not run: ${String(error)}`;
+  }
+  return existsSync(cwd)
+    ? 'git is not installed (not found on PATH)'
+    : `git ${args[0]} could not run: the directory ${cwd} no longer exists`;
 }
 
 /** The error for a git command that did not exit 0: its first stderr lines. */

@@ -236,6 +236,13 @@ export class WorkspaceMergeService {
     target: string,
   ): Promise<void> {
     const result = await this.git.run(['read-tree', '-m', '-u', from, to], { cwd: path });
+    if (result.exitCode !== 0 && /index\.lock/.test(result.stderr)) {
+      throw refused(
+        `${target} is checked out in ${path}, where another git process holds the index (index.lock); try again once it is done`,
+        'worktree_locked',
+        { worktree: path },
+      );
+    }
     if (result.exitCode !== 0) {
       throw new DomainError(
         ErrorCode.WorkingTreeDirty,

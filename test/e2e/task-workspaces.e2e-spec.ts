@@ -1,4 +1,12 @@
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -414,7 +422,27 @@ describe('Review and merge', () => {
 
   it('merges into the checked-out branch of a clean checkout, updating that checkout', async () => {
     const a = await completed(server, ids.a);
-    const res = await request(server).post(`/api/v1/tasks/${ids.a}/merge`).send({}).expect(200);
+    // Another git process holding the checkout's index: refused as such, nothing changed.
+    const lock = join(repo, '.git', 'index.lock');
+    writeFileSync(lock, '');
+    try {
+      const locked = await request(server)
+        .post(`/api/v1/tasks/${ids.a}/merge`)
+        .send({})
+        .expect(409);
+      expect(locked.body).toMatchObject({
+        code: 'merge_refused',
+        details: { reason: 'worktree_locked', worktree: repo },
+      });
+    } finally {
+      rmSync(lock);
+    }
+    expect(git(repo, 'rev-parse', 'master').trim()).toBe(master);
+    // The branch named by its ref is the same branch.
+    const res = await request(server)
+      .post(`/api/v1/tasks/${ids.a}/merge`)
+      .send({ target_branch: 'refs/heads/master' })
+      .expect(200);
     const body = res.body as TaskMergeResponseDto;
     expect(body).toMatchObject({
       target_branch: 'master',
@@ -643,6 +671,9 @@ describe('Review and merge', () => {
         code: 'workspace_unavailable',
         message: expect.stringContaining(`${join(moved, '.git')} is gone`),
       });
+      // Its diff says what is missing: the repository, not git.
+      const diff = await request(server).get(`/api/v1/tasks/${id}/diff`).expect(409);
+      expect(diff.body.message).toContain(`the directory ${join(moved, '.git')} no longer exists`);
     } finally {
       renameSync(join(moved, '.git-away'), join(moved, '.git'));
     }
