@@ -586,6 +586,23 @@ describe('on SQLite', () => {
       expect(v.regression_rerun?.command).toEqual(['python3', '-m', 'unittest']);
     });
 
+    /**
+     * A task whose first turn makes the change along with `cheat`, then writes real tests: it
+     * never completes, its tests found weakened; the evidence.
+     */
+    async function weakenedWith(cheat: [string, string]): Promise<TaskVerificationResponseDto> {
+      const id = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], cheat),
+        edit(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      return v;
+    }
+
     it('a conftest.py hook that can turn failures into passes is caught', async () => {
       const hook = [
         'import pytest',
@@ -596,15 +613,7 @@ describe('on SQLite', () => {
         '    outcome.get_result().outcome = "passed"',
         '',
       ].join('\n');
-      const id = await runTask(session, [
-        edit(['calc.py', CALC_WITH_MUL], ['tests/conftest.py', hook]),
-        edit(['tests/test_mul.py', MUL_TEST]),
-        'success',
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
-      expect(v.verdict).toBe('tests_weakened');
+      const v = await weakenedWith(['tests/conftest.py', hook]);
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
       ]);
@@ -615,15 +624,7 @@ describe('on SQLite', () => {
         '    def test_known_bug',
         "    @unittest.skip('later')\n    def test_known_bug",
       );
-      const id = await runTask(session, [
-        edit(['calc.py', CALC_WITH_MUL], ['tests/test_calc.py', skipped]),
-        edit(['tests/test_mul.py', MUL_TEST]),
-        'success',
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
-      expect(v.verdict).toBe('tests_weakened');
+      const v = await weakenedWith(['tests/test_calc.py', skipped]);
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'skip_marker', file: 'tests/test_calc.py' }),
       ]);
