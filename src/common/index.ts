@@ -8,6 +8,7 @@ export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator'
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
 export { IsDateTime } from 'src/common/dto/date-time.decorator';
 export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';
+export { IsOptionalNotNull } from 'src/common/dto/optional-not-null.decorator';
 export { QueryInteger } from 'src/common/dto/query-integer.decorator';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';
 export type { Page } from 'src/common/dto/pagination.dto';

@@ -668,6 +668,23 @@ function apiSuite(kind: TestDatabaseKind): void {
         status: 400,
         code: 'validation_failed',
       },
+      // null where the schema has no null: left out means the default, null is refused
+      {
+        name: 'max_iterations null',
+        method: 'post',
+        url: '/api/v1/tasks',
+        body: { session_id: '<sid>', description: 'x', max_iterations: null },
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'isolation null',
+        method: 'post',
+        url: '/api/v1/sessions',
+        body: { project_path: '<project>', isolation: null },
+        status: 400,
+        code: 'validation_failed',
+      },
       // text that is not Unicode: it would be stored as something else
       {
         name: 'a lone surrogate in a session name',
@@ -1259,6 +1276,21 @@ function apiSuite(kind: TestDatabaseKind): void {
       );
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+|SELECT|INSERT|QueryFailed/);
       expect(await counts()).toEqual(before);
+    });
+
+    it('says a null where no null is taken must be left out for the default', async () => {
+      const res = await http()
+        .post('/api/v1/tasks')
+        .send({ session_id: sid(), description: 'x', max_pauses: null, max_iterations: 3 })
+        .expect(400);
+      expect(res.body.details.errors).toEqual([
+        {
+          field: 'max_pauses',
+          errors: expect.arrayContaining([
+            'max_pauses must not be null: leave it out for its default',
+          ]),
+        },
+      ]);
     });
 
     it('names the field of a command that cannot run without a shell', async () => {

@@ -8,7 +8,7 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
-import { NoNulCharacter } from 'src/common';
+import { IsOptionalNotNull, NoNulCharacter } from 'src/common';
 import { GitRefProperty } from 'src/sessions/dto/git-ref.property';
 import { AutoRespondProperty, HumanTimeoutProperty } from 'src/sessions/dto/human-wait.properties';
 import { ISOLATION_MODES, type Isolation } from 'src/sessions/session.entity';
@@ -74,7 +74,7 @@ export class CreateSessionDto {
       '`worktree`: each task works in its own git worktree and branch under WORKSPACES_DIR, and tasks of the repository run side by side (the default for a git repository); `none`: tasks work in the project directory itself, one at a time (the only mode outside git)',
     example: 'worktree',
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(ISOLATION_MODES)
   isolation?: Isolation;
 

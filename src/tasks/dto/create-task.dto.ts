@@ -3,7 +3,6 @@ import {
   IsBoolean,
   IsInt,
   IsNumber,
-  IsOptional,
   IsPositive,
   IsString,
   IsUUID,
@@ -11,7 +10,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { NoNulCharacter } from 'src/common';
+import { IsOptionalNotNull, NoNulCharacter } from 'src/common';
 import { AutoRespondProperty, GitRefProperty, HumanTimeoutProperty } from 'src/sessions';
 
 export const DESCRIPTION_MAX_LENGTH = 20000;
@@ -40,7 +39,7 @@ export class CreateTaskDto {
       'Agent turns allowed (default MAX_ITERATIONS = 20, at most MAX_ITERATIONS_LIMIT = 100 unless configured otherwise)',
     example: 20,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   max_iterations?: number;
@@ -51,7 +50,7 @@ export class CreateTaskDto {
       'Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise)',
     example: 5,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   max_pauses?: number;
@@ -67,7 +66,7 @@ export class CreateTaskDto {
       'Cost budget in USD: after every agent turn, a task whose cost reached it stops FAILED with reason `budget_exceeded` (default MAX_COST_USD_PER_TASK = 10, at most MAX_COST_USD_LIMIT = 100 unless configured otherwise)',
     example: 2.5,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   max_cost_usd?: number;
@@ -77,7 +76,7 @@ export class CreateTaskDto {
       "The generated tests must fail or error at the base commit (run there in a scratch checkout) before the task may complete; false for a change tests cannot show (documentation). Default: the session's require_failing_tests, else REQUIRE_FAILING_TESTS",
     example: true,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   require_failing_tests?: boolean;
 
@@ -86,7 +85,7 @@ export class CreateTaskDto {
       'Deleting, renaming or skipping existing tests, or running fewer regression tests than at the base, does not block completion (it is still recorded in the evidence). Default false',
     example: false,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   allow_test_changes?: boolean;
 

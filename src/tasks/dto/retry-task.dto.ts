@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsNumber, IsOptional, IsPositive, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, IsPositive, Min } from 'class-validator';
+import { IsOptionalNotNull } from 'src/common';
 
 /**
  * Body of `POST /api/v1/tasks/{id}/retry`: the new task's limits (default: the retried task's,
@@ -7,13 +8,13 @@ import { IsBoolean, IsInt, IsNumber, IsOptional, IsPositive, Min } from 'class-v
  */
 export class RetryTaskDto {
   @ApiPropertyOptional({ minimum: 1, description: "Default: the retried task's", example: 20 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   max_iterations?: number;
 
   @ApiPropertyOptional({ minimum: 0, description: "Default: the retried task's", example: 5 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   max_pauses?: number;
@@ -22,7 +23,7 @@ export class RetryTaskDto {
     description: "USD; default: the retried task's budget",
     example: 10,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   max_cost_usd?: number;
@@ -32,7 +33,7 @@ export class RetryTaskDto {
     description:
       "Resume the retried task's agent conversation (its first prompt goes to the same conversation) instead of starting a new one; a conversation the CLI no longer has is replaced by a new one",
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   continue_conversation?: boolean;
 }

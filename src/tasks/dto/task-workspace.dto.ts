@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
+import { IsOptionalNotNull } from 'src/common';
 import { GitRefProperty } from 'src/sessions';
 import {
   FILE_CHANGE_STATUSES,
@@ -115,7 +116,7 @@ export class MergeTaskDto {
     description:
       "`merge`: a merge commit with both histories; `squash`: one commit with the whole change on top of the target; `fast_forward`: the target moves to the task's commit (409 when it cannot)",
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(MERGE_STRATEGIES)
   strategy?: MergeStrategy;
 }
