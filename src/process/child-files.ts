@@ -176,3 +176,10 @@ export function orphanedChildTempDirs(prefix: string): string[] {
     return isDirectoryInUse(dir) ? [] : [dir];
   });
 }
+
+/** Removes the orphaned directories of `childTempDir` with any of `prefixes`; how many there were. */
+export async function removeOrphanedChildTempDirs(...prefixes: string[]): Promise<number> {
+  const orphans = prefixes.flatMap((prefix) => orphanedChildTempDirs(prefix));
+  for (const dir of orphans) await removeChildTempDir(dir);
+  return orphans.length;
+}

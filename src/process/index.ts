@@ -14,6 +14,7 @@ export {
   readChildFile,
   readChildFileAsync,
   removeChildTempDir,
+  removeOrphanedChildTempDirs,
 } from 'src/process/child-files';
 export {
   CHILD_ISOLATION,

@@ -18,9 +18,9 @@ import {
   CHILD_ISOLATION,
   ChildIsolation,
   childTempDir,
-  orphanedChildTempDirs,
   readChildFileAsync,
   removeChildTempDir,
+  removeOrphanedChildTempDirs,
   checkWorkingDirectory,
 } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
@@ -335,9 +335,7 @@ export class TestRunnerService {
 
   /** Removes the report directories a server that is gone left behind (killed during a run). */
   async removeOrphans(): Promise<number> {
-    const orphans = orphanedChildTempDirs(REPORT_DIR_PREFIX);
-    for (const dir of orphans) await removeChildTempDir(dir);
-    return orphans.length;
+    return removeOrphanedChildTempDirs(REPORT_DIR_PREFIX);
   }
 
   private runFilesWith(

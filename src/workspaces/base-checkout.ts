@@ -80,16 +80,10 @@ export class BaseCheckout {
       if (!isTestFile(path, 'unknown')) continue;
       if (status === 'D') changes.push({ status: 'deleted', path });
       else if (status === 'M' || status === 'T') {
-        const before = await this.fileAt(directory, baseCommit, path);
-        const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
-        changes.push({ status: 'modified', path, before, after });
+        changes.push(await this.modified(directory, baseCommit, path));
       }
     }
-    for (const path of configFiles) {
-      const before = await this.fileAt(directory, baseCommit, path);
-      const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
-      changes.push({ status: 'modified', path, before, after });
-    }
+    for (const path of configFiles) changes.push(await this.modified(directory, baseCommit, path));
     return changes;
   }
 
@@ -117,6 +111,17 @@ export class BaseCheckout {
       .toString('utf8')
       .split('\0')
       .filter((file) => file !== '');
+  }
+
+  /** `path` as it was at `baseCommit` (empty where it did not exist) and is now in `directory`. */
+  private async modified(
+    directory: string,
+    baseCommit: string,
+    path: string,
+  ): Promise<BaseTestChange> {
+    const before = await this.fileAt(directory, baseCommit, path);
+    const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
+    return { status: 'modified', path, before, after };
   }
 
   private async fileAt(directory: string, commit: string, path: string): Promise<string> {

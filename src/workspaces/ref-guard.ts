@@ -6,9 +6,9 @@ import {
   ChildIsolation,
   childTempDir,
   NO_ISOLATION,
-  orphanedChildTempDirs,
   readableBy,
   removeChildTempDir,
+  removeOrphanedChildTempDirs,
 } from 'src/process';
 
 /** The name of the hooks directory starts so (`childTempDir`). */
@@ -94,9 +94,7 @@ export class RefGuard implements OnModuleDestroy {
 
   /** Removes the hooks directories of servers that are gone (killed before they removed theirs). */
   async removeOrphans(): Promise<number> {
-    const orphans = orphanedChildTempDirs(HOOKS_PREFIX);
-    for (const dir of orphans) await removeChildTempDir(dir);
-    return orphans.length;
+    return removeOrphanedChildTempDirs(HOOKS_PREFIX);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -6,8 +6,8 @@ import {
   CHILD_ISOLATION,
   ChildIsolation,
   childTempDir,
-  orphanedChildTempDirs,
   removeChildTempDir,
+  removeOrphanedChildTempDirs,
 } from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
@@ -290,9 +290,7 @@ export class WorkspaceDiffService {
    * diff: a copy of a workspace's index can be large).
    */
   async removeOrphans(): Promise<number> {
-    const orphans = [INDEX_PREFIX, ORDER_PREFIX].flatMap((prefix) => orphanedChildTempDirs(prefix));
-    for (const dir of orphans) await removeChildTempDir(dir);
-    return orphans.length;
+    return removeOrphanedChildTempDirs(INDEX_PREFIX, ORDER_PREFIX);
   }
 
   /**

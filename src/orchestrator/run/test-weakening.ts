@@ -151,6 +151,34 @@ function moreSkippedThanAdded({ baseline, after }: RegressionTotals): number {
   return Math.max(0, after.skipped - baseline.skipped - added);
 }
 
+/** What an edit of an existing test file (or of a `conftest.py`) did to weaken the tests. */
+function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>): Weakening[] {
+  const found: Weakening[] = addedSkipMarkers(change.before, change.after).map((m) => ({
+    kind: 'skip_marker',
+    file: change.path,
+    detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${change.path}`,
+  }));
+  if (isTestConfigFile(change.path)) {
+    const added = count(change.after, RESULT_HOOKS) - count(change.before, RESULT_HOOKS);
+    if (added > 0) {
+      found.push({
+        kind: 'test_hooks',
+        file: change.path,
+        detail: `added ${added} pytest hook(s) to ${change.path} that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)`,
+      });
+    }
+  }
+  const [before, after] = [countAssertions(change.before), countAssertions(change.after)];
+  if (after < before) {
+    found.push({
+      kind: 'fewer_assertions',
+      file: change.path,
+      detail: `removed ${before - after} assertion(s) from the existing test file ${change.path} (${before} before, ${after} after)`,
+    });
+  }
+  return found;
+}
+
 /** Everything the change did to weaken the existing tests. */
 export function detectWeakening(
   changes: readonly TestFileChange[],
@@ -173,34 +201,9 @@ export function detectWeakening(
           detail: `renamed the existing test file ${change.path} to ${change.newPath}`,
         });
         break;
-      case 'modified': {
-        for (const m of addedSkipMarkers(change.before, change.after)) {
-          found.push({
-            kind: 'skip_marker',
-            file: change.path,
-            detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${change.path}`,
-          });
-        }
-        if (isTestConfigFile(change.path)) {
-          const added = count(change.after, RESULT_HOOKS) - count(change.before, RESULT_HOOKS);
-          if (added > 0) {
-            found.push({
-              kind: 'test_hooks',
-              file: change.path,
-              detail: `added ${added} pytest hook(s) to ${change.path} that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)`,
-            });
-          }
-        }
-        const [before, after] = [countAssertions(change.before), countAssertions(change.after)];
-        if (after < before) {
-          found.push({
-            kind: 'fewer_assertions',
-            file: change.path,
-            detail: `removed ${before - after} assertion(s) from the existing test file ${change.path} (${before} before, ${after} after)`,
-          });
-        }
+      case 'modified':
+        found.push(...editWeakening(change));
         break;
-      }
     }
   }
   const dropped = droppedTests(totals);
