@@ -68,6 +68,17 @@ export class AppConfig {
   @Max(16 * 1024 * 1024)
   MAX_REQUEST_BODY_BYTES = 256 * 1024;
 
+  /**
+   * Longest wait for a request's body once its headers are in, in milliseconds: past it the
+   * request is a 408 and its connection is closed (a client that trickles its body holds a
+   * connection no longer).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  REQUEST_BODY_TIMEOUT_MS = 30_000;
+
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 

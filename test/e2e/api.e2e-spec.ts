@@ -18,6 +18,8 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
 
 const BODY_LIMIT = 64 * 1024;
+/** Long enough for any test's body to arrive on a loaded machine, short enough to wait for. */
+const BODY_TIMEOUT_MS = 2000;
 /** The ids of a page body, in order. */
 const idsOf = (body: unknown): string[] =>
   (body as { items: { id: string }[] }).items.map((x) => x.id);
@@ -89,6 +91,7 @@ function apiSuite(kind: TestDatabaseKind): void {
         ORCHESTRATOR_ENABLED: 'false',
         ALLOWED_PROJECT_ROOTS: allowed,
         MAX_REQUEST_BODY_BYTES: String(BODY_LIMIT),
+        REQUEST_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
         CLAUDE_CLI_COMMAND: path.join(tmp, 'no-such-claude'),
       },
     });
@@ -1383,7 +1386,7 @@ function apiSuite(kind: TestDatabaseKind): void {
     });
   });
 
-  describe('requests refused by the HTTP parser', () => {
+  describe('raw requests: refused by the HTTP parser, or too slow', () => {
     const rawRequest = (text: string): Promise<string> =>
       new Promise((resolve, reject) => {
         const { port } = t.app.getHttpServer().address() as AddressInfo;
@@ -1402,6 +1405,32 @@ function apiSuite(kind: TestDatabaseKind): void {
         body: JSON.parse(body) as Record<string, unknown>,
       };
     };
+
+    it('answers a body that does not arrive in time with 408 under the request\'s id, and closes the connection', async () => {
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(
+          'POST /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: slow-body-1\r\n' +
+            'Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{"project_path":',
+        ),
+      );
+      let reply = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (reply += chunk));
+      await new Promise((closed) => socket.on('close', closed));
+      const [head, body] = reply.split('\r\n\r\n');
+      const headers = head.split('\r\n');
+      expect(headers[0]).toBe('HTTP/1.1 408 Request Timeout');
+      expect(headers).toEqual(
+        expect.arrayContaining(['X-Request-Id: slow-body-1', 'Connection: close']),
+      );
+      expect(JSON.parse(body)).toEqual({
+        code: 'request_timeout',
+        message: `The request body was not received within ${BODY_TIMEOUT_MS} ms`,
+        details: { timeout_ms: BODY_TIMEOUT_MS },
+        request_id: 'slow-body-1',
+      });
+    });
 
     it.each([
       [

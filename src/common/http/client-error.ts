@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
 import type { ErrorBody } from 'src/common/http/all-exceptions.filter';
+import { requestIdOf, type RequestWithId } from 'src/common/http/request-id';
 
 /** Node's parser and timeout errors that are not a plain 400, with their code and message. */
 const PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
@@ -17,7 +18,8 @@ const PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
  * headers, headers over Node's size limit, conflicting Content-Length/Transfer-Encoding) get the
  * usual error body too, instead of Node's bare `400 Bad Request`: `headers_too_large` (431),
  * `payload_too_large` (413), `request_timeout` (408, headers or body too slow) or `bad_request`
- * (400), with a fresh request id. The connection is closed afterwards.
+ * (400), with a fresh request id (or, for a request Express already has, its own). The connection
+ * is closed afterwards; a response already being sent is cut off instead.
  */
 export function answerClientErrorsWithJson(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -30,7 +32,16 @@ export function answerClientErrorsWithJson(server: Server): void {
       'Malformed HTTP request',
     ];
     const status = httpStatusOf(code);
-    const requestId = randomUUID();
+    // A request whose headers Express already has (its body came too slowly) keeps its id, and its
+    // response's status says what the client got, for the line logged when it closes.
+    const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    if (inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    if (inFlight !== undefined) inFlight.statusCode = status;
+    const requestId =
+      inFlight === undefined ? randomUUID() : requestIdOf(inFlight.req as RequestWithId);
     const body = JSON.stringify({ code, message, request_id: requestId } satisfies ErrorBody);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +

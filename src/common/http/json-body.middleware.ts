@@ -108,7 +108,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
  * `unsupported_media_type` for a body that is not JSON; keys such as `__proto__`, in the body or
  * the query string, text with a lone UTF-16 surrogate, bodies nested deeper than MAX_JSON_DEPTH
- * and a body that is an array are refused (400 `validation_failed`).
+ * and a body that is an array are refused (400 `validation_failed`); a body that has not arrived
+ * within REQUEST_BODY_TIMEOUT_MS is a 408 `request_timeout`.
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
@@ -133,15 +134,38 @@ export class JsonBodyMiddleware implements NestMiddleware {
         `Request body must be JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'untyped'}`,
       );
     }
-    await new Promise<void>((resolve, reject) => {
-      void this.parser(req, res, (error?: unknown) =>
-        error ? reject(toDomainError(error, this.config.MAX_REQUEST_BODY_BYTES)) : resolve(),
-      );
-    });
+    await this.readBody(req, res);
     // Every body of this API is an object: an array, even an empty one, is not read as one.
     if (Array.isArray(req.body)) {
       throw invalidRequest('(body)', 'the request body must be a JSON object, not an array');
     }
     next();
+  }
+
+  /**
+   * Parses the body into `req.body`, waiting REQUEST_BODY_TIMEOUT_MS at most for it to arrive:
+   * then the request is a 408 whose connection closes, the rest of its body unread.
+   */
+  private readBody(req: Request, res: Response): Promise<void> {
+    const timeoutMs = this.config.REQUEST_BODY_TIMEOUT_MS;
+    return new Promise<void>((resolve, reject) => {
+      const timer = announcesBody(req)
+        ? setTimeout(() => {
+            res.setHeader('Connection', 'close');
+            reject(
+              new DomainError(
+                ErrorCode.RequestTimeout,
+                `The request body was not received within ${timeoutMs} ms`,
+                { timeout_ms: timeoutMs },
+              ),
+            );
+          }, timeoutMs)
+        : undefined;
+      void this.parser(req, res, (error?: unknown) => {
+        clearTimeout(timer);
+        if (error) reject(toDomainError(error, this.config.MAX_REQUEST_BODY_BYTES));
+        else resolve();
+      });
+    });
   }
 }
