@@ -14,7 +14,12 @@ import {
 } from 'src/access';
 import { DomainError, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
-import { bearerToken, prefixOf, tokenMatches } from 'src/auth/api-key-secret';
+import {
+  bearerToken,
+  hasSeveralAuthorizations,
+  prefixOf,
+  tokenMatches,
+} from 'src/auth/api-key-secret';
 import { ApiKeysService, KeyRefusal } from 'src/auth/api-keys.service';
 import { ApiThrottlerGuard } from 'src/auth/api-throttler.guard';
 import { OwnedRoutes } from 'src/auth/owned-routes';
@@ -25,7 +30,9 @@ type JudgedRequest = RequestWithPrincipal & {
   [VERDICT]?: { handler: unknown; verdict: Promise<boolean> };
 };
 
-type Authentication = { principal: Principal } | { refused: KeyRefusal | 'missing' };
+type Refusal = KeyRefusal | 'missing' | 'several';
+
+type Authentication = { principal: Principal } | { refused: Refusal };
 
 /** What a route's decorators say about its access, read once per route. */
 interface RouteAccess {
@@ -34,8 +41,9 @@ interface RouteAccess {
   scope: Scope;
 }
 
-const REFUSALS: Record<KeyRefusal | 'missing', string> = {
+const REFUSALS: Record<Refusal, string> = {
   missing: 'An API key is required: send Authorization: Bearer <key>',
+  several: 'The request has more than one Authorization header: send one',
   invalid: 'The API key is not valid',
   expired: 'The API key has expired',
   revoked: 'The API key has been revoked',
@@ -46,8 +54,8 @@ const REFUSALS: Record<KeyRefusal | 'missing', string> = {
  *
  * 1. Keys not required (AUTH_REQUIRED=false, or unset with no key created yet): the request is
  *    the local operator's (an admin), unthrottled.
- * 2. Otherwise the key comes from `Authorization: Bearer <key>` only (never the query string) and
- *    is checked (`ApiKeysService.check`); on `@MonitorRoute()` routes METRICS_TOKEN is accepted too.
+ * 2. Otherwise the key comes from `Authorization: Bearer <key>` only (never the query string, and
+ *    not from a request with two such headers) and is checked (`ApiKeysService.check`); on `@MonitorRoute()` routes METRICS_TOKEN is accepted too.
  * 3. The rate limit counts the request (per key, or per address without a valid key).
  * 4. No valid key: 401 `unauthorized`. A key without the route's scope (`@RequireScope`, admin
  *    when the route names none): 403 `forbidden`.
@@ -95,7 +103,9 @@ export class ApiAccessGuard implements CanActivate {
       req.principal = LOCAL_PRINCIPAL;
       return true;
     }
-    const auth = await this.authenticate(req.headers.authorization, monitor);
+    const auth: Authentication = hasSeveralAuthorizations(req.rawHeaders)
+      ? { refused: 'several' }
+      : await this.authenticate(req.headers.authorization, monitor);
     if ('principal' in auth) req.principal = auth.principal;
     if (this.config.RATE_LIMIT_PER_MINUTE > 0) await this.throttler.canActivate(context);
     if ('refused' in auth) {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DocsGate, ErrorCode, RequestDenials, sendError } from 'src/common';
 import { AppConfig } from 'src/config';
-import { bearerToken } from 'src/auth/api-key-secret';
+import { bearerToken, hasSeveralAuthorizations } from 'src/auth/api-key-secret';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 
 /**
@@ -43,6 +43,7 @@ export class ApiKeyDocsGate extends DocsGate {
 
   private async allow(req: Request): Promise<boolean> {
     if (!(await this.keys.required(this.config.AUTH_REQUIRED))) return true;
+    if (hasSeveralAuthorizations(req.rawHeaders)) return false;
     const token = bearerToken(req.headers.authorization);
     return token !== null && 'principal' in (await this.keys.check(token));
   }

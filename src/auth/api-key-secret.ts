@@ -51,6 +51,20 @@ export function tokenMatches(token: string, secret: string): boolean {
 }
 
 /** The token of an `Authorization: Bearer <token>` header; null when there is none. */
+/**
+ * True when a request carries more than one Authorization header. Node keeps only the first in
+ * `headers`, so a key a proxy added after the client's (or the other way round) would be
+ * chosen silently: such a request authenticates with neither.
+ */
+export function hasSeveralAuthorizations(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === 13 && name.toLowerCase() === 'authorization') seen += 1;
+  }
+  return seen > 1;
+}
+
 export function bearerToken(header: string | undefined): string | null {
   if (header === undefined) return null;
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);

@@ -325,6 +325,29 @@ function securitySuite(kind: TestDatabaseKind): void {
       expect(await counts()).toEqual(before);
     });
 
+    it('refuses a request with two Authorization headers, whichever of them holds a valid key', async () => {
+      // An array is sent as one header line per value (node:http's setHeader), as typed for Cookie.
+      for (const headers of [
+        [`Bearer ${admin}`, 'Bearer not-a-key'],
+        ['Bearer not-a-key', `Bearer ${admin}`],
+        [`Bearer ${admin}`, `Bearer ${admin}`],
+      ]) {
+        for (const url of ['/api/v1/sessions', '/docs-json']) {
+          const res = await http()
+            .get(url)
+            .set('Authorization', headers as unknown as string);
+          expect({ url, status: res.status }).toEqual({ url, status: 401 });
+        }
+        const res = await http()
+          .get('/api/v1/sessions')
+          .set('Authorization', headers as unknown as string);
+        expect(res.body).toMatchObject({
+          code: 'unauthorized',
+          message: 'The request has more than one Authorization header: send one',
+        });
+      }
+    });
+
     it('never reads a key from the query string or another header', async () => {
       for (const query of ['api_key', 'key', 'token', 'access_token']) {
         await http().get(`/api/v1/sessions?${query}=${admin}`).expect(401);
