@@ -40,27 +40,29 @@ function runInScratch(
           return;
         }
         let report: TestRunEvent | null = null;
-        inner = tests.runGenerated(made.directory, args.files, args.testCommand).subscribe({
-          next: (event) => {
-            if (event.type === 'report') report = event;
-            else subscriber.next(event);
-          },
-          error: (error: unknown) => {
-            remove().then(
-              () => subscriber.error(error),
-              () => subscriber.error(error),
-            );
-          },
-          complete: () => {
-            remove().then(
-              () => {
-                if (report !== null) subscriber.next(report);
-                subscriber.complete();
-              },
-              (error: unknown) => subscriber.error(error),
-            );
-          },
-        });
+        inner = tests
+          .runGenerated(made.directory, args.files, args.testCommand, made.dependencies)
+          .subscribe({
+            next: (event) => {
+              if (event.type === 'report') report = event;
+              else subscriber.next(event);
+            },
+            error: (error: unknown) => {
+              remove().then(
+                () => subscriber.error(error),
+                () => subscriber.error(error),
+              );
+            },
+            complete: () => {
+              remove().then(
+                () => {
+                  if (report !== null) subscriber.next(report);
+                  subscriber.complete();
+                },
+                (error: unknown) => subscriber.error(error),
+              );
+            },
+          });
       },
       (error: unknown) => subscriber.error(error),
     );

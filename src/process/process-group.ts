@@ -35,6 +35,8 @@ export interface ProcessSpec {
   isolation: ChildIsolation;
   /** What the child may write in the sandbox (the project, a report directory); nothing else. */
   writable?: readonly string[];
+  /** What the child may read in the sandbox besides the system and its command's installation. */
+  readable?: readonly string[];
   /**
    * GNU `timeout` (`findGroupLeader`): the child runs under it, leading a new process group in
    * this process's session. Absent or null: the child leads a new session (`group-leader.ts`).
@@ -303,7 +305,7 @@ function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'leads'> {
       cwd: spec.cwd,
       env,
       writable: spec.writable ?? [],
-      readable: [installationOf(executable)],
+      readable: [installationOf(executable), ...(spec.readable ?? [])],
     },
     env.HOME ?? '',
   );

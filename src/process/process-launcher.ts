@@ -102,6 +102,7 @@ export class ProcessLauncher implements OnModuleDestroy {
         killGraceMs: spec.killGraceMs,
         isolation: spec.isolation,
         writable: spec.writable,
+        readable: spec.readable,
       };
       if (this.closed) this.fail(id, 'the server is shutting down');
       else if (local !== null) local.spawn(spawn);

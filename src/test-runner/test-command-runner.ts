@@ -19,6 +19,8 @@ export interface CommandSpec {
   maxOutputBytes: number;
   /** Directories the command may write besides `cwd` in a sandbox (a JUnit report's). */
   writable?: readonly string[];
+  /** Directories the command may read in a sandbox besides the system (dependencies linked in). */
+  readable?: readonly string[];
 }
 
 export interface CommandResult {
@@ -122,6 +124,7 @@ export class TestCommandRunner {
           killGraceMs: graceMs,
           isolation: this.isolation,
           writable: [spec.cwd, ...(spec.writable ?? [])],
+          readable: spec.readable,
         })
         .subscribe({
           next: (event) => {

@@ -190,12 +190,14 @@ export class TestRunnerService {
    * Runs the generated test files one command per file. Errors (Observable error) with an
    * `UnsafeTestFileError` when a file lies outside the project, a `WorkingDirectoryGoneError` when
    * the project is gone, and a `DomainError` when `testCommand` is not an allowed command line.
-   * No files, or no way to run them, gives a failed report saying so.
+   * No files, or no way to run them, gives a failed report saying so. In a sandbox the commands
+   * may also read `readable` (dependency directories linked into a scratch checkout).
    */
   runGenerated(
     projectPath: string,
     files: readonly string[],
     testCommand: string | null,
+    readable: readonly string[] = [],
   ): Observable<TestRunEvent> {
     const run = defer(() => {
       const root = checkWorkingDirectory(projectPath);
@@ -211,7 +213,7 @@ export class TestRunnerService {
           report: this.emptyReport('generated', plan, why),
         });
       }
-      return this.runFiles(root, plan, safeFiles);
+      return this.runFiles(root, plan, safeFiles, readable);
     });
     return this.slots.gate(run);
   }
@@ -327,9 +329,20 @@ export class TestRunnerService {
    * Runs `files` one after the other, their JUnit reports in a temporary directory, removed before
    * the report is emitted (or once unsubscribed).
    */
-  private runFiles(root: string, plan: TestCommandPlan, files: string[]): Observable<TestRunEvent> {
+  private runFiles(
+    root: string,
+    plan: TestCommandPlan,
+    files: string[],
+    readable: readonly string[],
+  ): Observable<TestRunEvent> {
     return defer(() =>
-      this.runFilesWith(root, plan, files, childTempDir(this.isolation, REPORT_DIR_PREFIX)),
+      this.runFilesWith(
+        root,
+        plan,
+        files,
+        childTempDir(this.isolation, REPORT_DIR_PREFIX),
+        readable,
+      ),
     );
   }
 
@@ -343,6 +356,7 @@ export class TestRunnerService {
     plan: TestCommandPlan,
     files: string[],
     reportDir: string,
+    readable: readonly string[],
   ): Observable<TestRunEvent> {
     // Once: on completion (before the report is emitted), and so not again on the unsubscribe.
     let removal: Promise<void> | null = null;
@@ -377,6 +391,7 @@ export class TestRunnerService {
               timeoutMs: remainingMs,
               maxOutputBytes: max,
               writable: [reportDir],
+              readable,
             })
             .pipe(
               concatMap(async (event): Promise<TestRunEvent | null> => {

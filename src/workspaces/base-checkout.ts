@@ -1,5 +1,6 @@
+import { lstatSync, statSync, symlinkSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   CHILD_ISOLATION,
@@ -19,6 +20,14 @@ const SCRATCH_PREFIX = 'cta-base-';
 /** Largest test file read from a workspace or from the base commit. */
 const MAX_TEST_FILE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Directories of installed dependencies that a project's tests load and git does not hold (the
+ * session's setup command installs them, or they are in the project in place): a scratch checkout
+ * of the base commit gets the workspace's, linked. Without them a generated test fails there for
+ * want of its test tool or a library, which is no proof that it tests the change.
+ */
+const DEPENDENCY_DIRS = ['node_modules', '.venv', 'venv'];
+
 /** An existing test file a change deleted, renamed or modified, relative to the project. */
 export type BaseTestChange =
   | { status: 'deleted'; path: string }
@@ -29,6 +38,8 @@ export type BaseTestChange =
 export interface ScratchCheckout {
   /** The project's place in the checkout (where the tests run). */
   directory: string;
+  /** The workspace's dependency directories linked into the checkout (for a sandbox to show). */
+  dependencies: readonly string[];
   /** Removes the checkout (git's worktree entry and its files). */
   remove(): Promise<void>;
 }
@@ -37,7 +48,8 @@ export interface ScratchCheckout {
  * THE BASE COMMIT NEXT TO A CHANGE, for its verification: what the change did to the test files
  * that existed at the base commit (`testChanges`, from `git diff` of the workspace against it),
  * and a scratch checkout of the base commit (detached, in a temporary directory, removed after
- * use) with some of the workspace's files copied in (`checkout`).
+ * use) with some of the workspace's files copied in and its dependency directories linked
+ * (`checkout`).
  */
 @Injectable()
 export class BaseCheckout {
@@ -135,7 +147,9 @@ export class BaseCheckout {
   /**
    * A detached checkout of `baseCommit` of the repository the work tree at `directory` belongs
    * to, with `files` (relative to `directory`, regular files only) copied from there into the
-   * same place in it.
+   * same place in it, and the dependency directories (DEPENDENCY_DIRS) the work tree has where
+   * those files would look for them (their directory and each above it) linked in where the
+   * checkout has none.
    */
   async checkout(
     directory: string,
@@ -168,6 +182,7 @@ export class BaseCheckout {
     }
     return {
       directory: projectDir,
+      dependencies: linkDependencies(directory, prefix, path, files),
       remove: () => this.remove(gitDir, path, temp),
     };
   }
@@ -213,4 +228,47 @@ export class BaseCheckout {
     });
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Links into `checkout` (a checkout's top) the DEPENDENCY_DIRS of the work tree whose project
+ * is at `directory` (`prefix` below its top) in every directory from each of `files` up to the
+ * top, where the checkout has no such entry of its own; returns the linked directories. Git
+ * removes a link with the checkout, not what it points to.
+ */
+function linkDependencies(
+  directory: string,
+  prefix: string,
+  checkout: string,
+  files: readonly string[],
+): string[] {
+  const top = join(
+    directory,
+    ...prefix
+      .split('/')
+      .filter((part) => part !== '')
+      .map(() => '..'),
+  );
+  const places = new Set<string>();
+  for (const file of files) {
+    let place = posix.dirname(posix.join(prefix, file));
+    while (!places.has(place)) {
+      places.add(place);
+      if (place === '.') break;
+      place = posix.dirname(place);
+    }
+  }
+  const linked: string[] = [];
+  for (const place of places) {
+    if (!statSync(join(checkout, place), { throwIfNoEntry: false })?.isDirectory()) continue;
+    for (const name of DEPENDENCY_DIRS) {
+      const source = join(top, place, name);
+      const target = join(checkout, place, name);
+      if (!statSync(source, { throwIfNoEntry: false })?.isDirectory()) continue;
+      if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
+      symlinkSync(source, target, 'dir');
+      linked.push(source);
+    }
+  }
+  return linked;
 }

@@ -36,6 +36,13 @@ import {
 
 const REQUIRE = process.env.REQUIRE_ISOLATION === '1';
 
+const GIT_AUTHOR = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+};
+
 function bwrapProblem(): string | null {
   const result = spawnSync(
     'bwrap',
@@ -251,6 +258,103 @@ describeMysql('children and the server secrets', () => {
       // The server's directory is an empty tmpfs in the sandbox, its secret files masked.
       expect(['ENOENT', 'EACCES']).toContain(report.files[path.join(cwd, '.env')]);
       expect(report.files[`/proc/${run.child.pid}/environ`]).toBe('ENOENT');
+    });
+
+    it("the base commit's run of the generated tests reads the workspace's installed dependencies, hidden from the sandbox otherwise", async () => {
+      const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-iso-deps-')));
+      const project = path.join(cwd, 'projects', 'app');
+      const files: Record<string, string> = {
+        '.gitignore': 'node_modules/\n',
+        'package.json': '{"name":"app","private":true}\n',
+        'src/math.js': "'use strict';\nexports.add = (a, b) => a + b;\n",
+      };
+      for (const [rel, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(project, rel)), { recursive: true });
+        fs.writeFileSync(path.join(project, rel), content);
+      }
+      for (const args of [
+        ['init', '-q'],
+        ['add', '-A'],
+        ['commit', '-q', '-m', 'base'],
+      ]) {
+        spawnSync('git', args, { cwd: project, env: { ...process.env, ...GIT_AUTHOR } });
+      }
+      const run = startServer(cwd, {
+        PORT: '0',
+        DATABASE_URL: databaseUrl,
+        ORCHESTRATOR_ENABLED: 'true',
+        QUEUE_POLL_MS: '100',
+        KILL_GRACE_SECONDS: '1',
+        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+        FAKE_CLAUDE_STATE_DIR: '.fake-state',
+        ALLOW_ROOT: 'true',
+        SANDBOX: 'bwrap',
+        REQUIRE_FAILING_TESTS: 'true',
+      });
+      try {
+        const url = await listeningUrl(run);
+        const post = async (route: string, body: unknown) =>
+          (await (
+            await fetch(`${url}${route}`, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify(body),
+            })
+          ).json()) as { id: string };
+        const install =
+          "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
+          "require('fs').writeFileSync('node_modules/dep/index.js', 'exports.three = 3;')";
+        const session = await post('/api/v1/sessions', {
+          project_path: project,
+          setup_command: `node -e "${install}"`,
+        });
+        const depTest = (body: string) =>
+          `'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { three } = require('dep');\nconst math = require('../src/math');\n${body}\n`;
+        const edit = (rel: string, content: string) =>
+          `edit-files path=${rel} content=${JSON.stringify(content)}`;
+        const task = await post('/api/v1/tasks', {
+          session_id: session.id,
+          max_iterations: 3,
+          description: `Add multiply. ${fakeScript(
+            `${edit('src/math.js', `${files['src/math.js']}exports.multiply = (a, b) => a * b;\n`)} path=test/dep.test.js content=${JSON.stringify(depTest("test('adds', () => assert.strictEqual(math.add(three, 1), 4));"))}`,
+            'success',
+            edit(
+              'test/dep.test.js',
+              depTest("test('multiplies', () => assert.strictEqual(math.multiply(three, 4), 12));"),
+            ),
+          )}`,
+        });
+        let status = { status: '', status_reason: '' };
+        await eventually('the task to end', async () => {
+          status = (await (
+            await fetch(`${url}/api/v1/tasks/${task.id}/status`)
+          ).json()) as typeof status;
+          return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status.status);
+        });
+        expect(status).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        const verification = (await (
+          await fetch(`${url}/api/v1/tasks/${task.id}/verification`)
+        ).json()) as { generated_at_base: { output_excerpt: string } };
+        // The last run at the base commit failed on the change itself, not for want of `dep`;
+        // the first (a test of `add` alone) passed there and was sent back.
+        expect(verification.generated_at_base.output_excerpt).toMatch(/multiply is not a function/);
+        const details = (await (await fetch(`${url}/api/v1/tasks/${task.id}`)).json()) as {
+          interactions: { kind: string; content: string }[];
+        };
+        expect(
+          details.interactions.some(
+            (i) =>
+              i.kind === 'simulated_human' &&
+              i.content.includes('Your tests pass without your change'),
+          ),
+        ).toBe(true);
+        run.child.kill('SIGTERM');
+        await run.exited;
+      } finally {
+        killServer(run);
+        fs.rmSync(cwd, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -682,6 +682,65 @@ describe('on SQLite', () => {
       expect(details.verification).toMatchObject({ ignored_files: ['src/impl.local.js'] });
       // The generated tests did pass in the workspace, where the ignored file is.
       expect(v.generated).toMatchObject({ exit_code: 0 });
+    });
+  });
+
+  describe('a Node project whose tests load a library the setup command installs (git ignores it)', () => {
+    it('the base commit is tested with that library: a test that passes there too is refused, one that fails on the change completes', async () => {
+      const repo = project('with-dependency', {
+        '.gitignore': 'node_modules/\n',
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+      });
+      const install =
+        "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
+        "require('fs').writeFileSync('node_modules/dep/index.js', 'exports.three = 3;')";
+      const res = await request(server)
+        .post('/api/v1/sessions')
+        .send({
+          project_path: repo,
+          regression_command: 'node --test',
+          setup_command: `node -e ${quoted(install)}`,
+        })
+        .expect(201);
+      const depTest = (body: string) =>
+        [
+          "'use strict';",
+          "const test = require('node:test');",
+          "const assert = require('node:assert');",
+          "const { three } = require('dep');",
+          "const math = require('../src/math');",
+          '',
+          body,
+          '',
+        ].join('\n');
+      const id = await runTask(res.body.id as string, [
+        edit(
+          ['src/math.js', MATH_WITH_MULTIPLY],
+          [
+            'test/dep.test.js',
+            depTest("test('adds', () => assert.strictEqual(math.add(three, 1), 4));"),
+          ],
+        ),
+        'success',
+        edit([
+          'test/dep.test.js',
+          depTest("test('multiplies', () => assert.strictEqual(math.multiply(three, 4), 12));"),
+        ]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const details = await getDetails(server, id);
+      // The first test passed at the base commit, where `dep` was found: it was refused.
+      expect(humanPrompts(details)[1]).toContain('Your tests pass without your change');
+      expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
+      const v = await verification(id);
+      expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+      expect(v.generated_at_base?.output_excerpt).not.toMatch(/Cannot find module/);
+      // The scratch checkout went, and with it only its link: the workspace keeps its library.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+      expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
     });
   });
 

@@ -17,6 +17,7 @@ export type HostCommand =
       killGraceMs: number;
       isolation: ChildIsolation;
       writable?: readonly string[];
+      readable?: readonly string[];
     }
   /** End the process group of spawn `id` (the server's subscriber unsubscribed). */
   | { type: 'stop'; id: number }

@@ -253,6 +253,7 @@ export class ProcessHost {
       killGraceMs: command.killGraceMs,
       isolation: command.isolation,
       writable: command.writable,
+      readable: command.readable,
       paused$: this.paused$,
       groupLeader: this.groupLeader,
       spawnHelper: this.spawnHelper,
