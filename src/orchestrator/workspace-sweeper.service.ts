@@ -21,6 +21,7 @@ const SWEEP_BATCH = 50;
  *   uncommitted changes committed on its branch first; the branch stays);
  * - a workspace directory whose task no longer exists (deleted while its removal failed, or a
  *   server that died in between) is removed the same way, unless a process still works in it;
+ * - the removals a stopped server left half-done are finished, nothing in them committed;
  * - the temporary directories a killed server left (scratch checkouts of a base commit, with their
  *   entries in the repository's worktree list; JUnit report directories) are removed.
  *
@@ -64,6 +65,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     await this.tests.removeOrphans();
     await this.refGuard.removeOrphans();
     await this.diffs.removeOrphans();
+    await this.workspaces.finishRemovals();
     const tasks = this.dataSource.getRepository(Task);
     const cutoff = new Date(
       this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,

@@ -7,6 +7,9 @@ import { CHILD_ISOLATION, ChildIsolation } from 'src/process';
 /** A task id as workspace directories are named: a lower-case UUID. */
 const WORKSPACE_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A workspace being removed is renamed so first (`.removing-<task id>`). */
+const REMOVING_PREFIX = '.removing-';
+
 /**
  * WORKSPACES_DIR, created at start and canonical (symlinks resolved, so the agent's working
  * directory is checked exactly). Each task's workspace is the directory named after its id
@@ -38,6 +41,21 @@ export class WorkspaceRoot {
   /** True when `path` is a workspace directory: named like one, directly inside the root. */
   isWorkspacePath(path: string): boolean {
     return dirname(path) === this.path && WORKSPACE_NAME.test(basename(path));
+  }
+
+  /**
+   * Where workspace `path` goes while it is removed: beside it, so the rename is atomic, and named
+   * so that it is never taken for a workspace.
+   */
+  removingPathFor(path: string): string {
+    return join(this.path, `${REMOVING_PREFIX}${basename(path)}`);
+  }
+
+  /** True for a directory entry named like a workspace being removed. */
+  static isRemovingName(name: string): boolean {
+    return (
+      name.startsWith(REMOVING_PREFIX) && WORKSPACE_NAME.test(name.slice(REMOVING_PREFIX.length))
+    );
   }
 
   /** True when `path` is the root or lies below it. */

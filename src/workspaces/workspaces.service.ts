@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
@@ -106,9 +106,9 @@ const invalidBase = (field: string, message: string): DomainError =>
  *   files), else git's plumbing (`write-tree`, `commit-tree`, `update-ref`).
  * - A new task's workspace is one `git worktree add -b`; only when git refuses it (a branch or a
  *   path left over) are the worktrees listed and the branch names tried one by one.
- * - Removal commits what is left uncommitted first, then goes through git (`worktree remove`,
- *   `worktree prune`), for directories inside WORKSPACES_DIR only, one removal of a workspace
- *   at a time.
+ * - Removal commits what is left uncommitted first, then renames the directory away (atomic),
+ *   has git forget it (`worktree prune`) and deletes it, for directories inside WORKSPACES_DIR
+ *   only, one removal of a workspace at a time.
  */
 @Injectable()
 export class WorkspacesService {
@@ -226,7 +226,11 @@ export class WorkspacesService {
     const { name: branch, tip } =
       spec.branch !== null
         ? { name: spec.branch, tip: await this.tip(spec.gitDir, spec.branch) }
-        : await this.freeBranch(spec, entries);
+        : // The entry at `path`, if any, is gone now: its branch is free again.
+          await this.freeBranch(
+            spec,
+            entries.filter((e) => e.path !== path),
+          );
     await this.git.text(
       tip !== null
         ? ['worktree', 'add', '--quiet', path, branch]
@@ -405,7 +409,9 @@ export class WorkspacesService {
 
   /**
    * Removes a workspace without losing work: uncommitted changes are committed on its branch
-   * first (a failure stops the removal), then `git worktree remove` and `git worktree prune`.
+   * first (a failure stops the removal); then the directory is renamed out of the way (atomic:
+   * from then on nothing in it is ever committed, and a removal cut off half-way cannot look like
+   * work that deleted files), git forgets it (`git worktree prune`) and the files are removed.
    * Only a directory named like a workspace directly inside WORKSPACES_DIR is ever removed.
    * Removals of one workspace run one after the other (a deleted task's and the sweep's, say):
    * the later one finds nothing left, where the two would collide in the worktree's index.
@@ -436,11 +442,12 @@ export class WorkspacesService {
     } else if (onDisk) {
       throw new WorkspaceError(`${spec.path} is not a worktree of ${gitDir}; left as it is`);
     }
-    const present = entry !== undefined && onDisk;
+    const removing = this.root.removingPathFor(spec.path);
     const branchDeleted = await this.locks.withLock(gitDir, async () => {
       const options = this.repo(gitDir);
-      if (present) {
-        await this.git.text(['worktree', 'remove', '--force', '--force', spec.path], options);
+      if (onDisk) {
+        rmSync(removing, { recursive: true, force: true });
+        renameSync(spec.path, removing);
       }
       await this.git.text(['worktree', 'prune'], options);
       if (spec.deleteBranchAt === null || branch === null || keptCommit !== null) return false;
@@ -450,6 +457,7 @@ export class WorkspacesService {
       );
       return deleted.exitCode === 0;
     });
+    await rm(removing, { recursive: true, force: true });
     this.usage.invalidate(spec.path);
     this.logger.log(
       `Removed workspace ${spec.path}` +
@@ -457,6 +465,32 @@ export class WorkspacesService {
         (branchDeleted ? `; merged branch ${branch} deleted` : ''),
     );
     return { keptCommit, branchDeleted };
+  }
+
+  /**
+   * Finishes the removals a stopped server left half-done (directories renamed for removal): git
+   * forgets each (`git worktree prune` in its repository, where its `.git` file still says which)
+   * and its files go; nothing in them is committed. Returns how many.
+   */
+  async finishRemovals(): Promise<number> {
+    const names = await readdir(this.root.path).catch(() => [] as string[]);
+    const removing = names.filter((name) => WorkspaceRoot.isRemovingName(name));
+    for (const name of removing) {
+      const path = join(this.root.path, name);
+      const gitDir = await gitDirOf(path);
+      await rm(path, { recursive: true, force: true });
+      if (gitDir !== null) {
+        await this.locks.withLock(gitDir, () =>
+          this.git.text(['worktree', 'prune'], this.repo(gitDir)),
+        );
+      }
+    }
+    if (removing.length > 0) {
+      this.logger.warn(
+        `Finished removing ${removing.length} workspace(s) a stopped server was removing`,
+      );
+    }
+    return removing.length;
   }
 
   /** The task ids of the workspace directories in WORKSPACES_DIR. */

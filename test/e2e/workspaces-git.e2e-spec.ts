@@ -7,6 +7,7 @@ import {
   readFileSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -342,6 +343,9 @@ describe('WorkspacesService on a real repository', () => {
     const ws = await workspaces.prepare(s);
     expect(ws.created).toBe(true);
     expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
+    // On the branch the cut-off creation made, not a second one beside it.
+    expect(ws.branch).toBe(`cta/${s.taskId.slice(0, 8)}-add-a-helper`);
+    expect(git(repo, 'branch', '--list', 'cta/*').trim().split('\n')).toHaveLength(1);
 
     const other = spec(repo);
     const stray = join(config.WORKSPACES_DIR, other.taskId);
@@ -351,6 +355,48 @@ describe('WorkspacesService on a real repository', () => {
       workspaces.prepare({ ...other, branch: 'cta/x', workspacePath: stray }),
     ).rejects.toThrow(WorkspaceError);
     expect(readFileSync(join(stray, 'precious.txt'), 'utf8')).toBe('not git');
+  });
+
+  it('removes a workspace by renaming it away first; a removal cut off after that is finished without committing anything', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'removal');
+    const workspaces = service();
+    const s = spec(repo);
+    const ws = await workspaces.prepare(s);
+    writeFileSync(join(ws.path, 'wip.txt'), 'uncommitted\n');
+    const removed = await workspaces.retire({
+      path: ws.path,
+      gitDir: s.gitDir,
+      branch: ws.branch,
+      message: 'kept',
+      deleteBranchAt: null,
+    });
+    expect(removed.keptCommit).not.toBeNull();
+    expect(git(repo, 'show', `${ws.branch}:wip.txt`)).toBe('uncommitted\n');
+    expect(readdirSync(config.WORKSPACES_DIR).filter((n) => n.includes(s.taskId))).toEqual([]);
+    expect(linkedWorktrees(repo)).toEqual([]);
+
+    // A server stopped half-way through a removal: the directory renamed, part of it deleted.
+    const cut = spec(repo);
+    const second = await workspaces.prepare(cut);
+    const tip = git(repo, 'rev-parse', second.branch).trim();
+    const removing = join(config.WORKSPACES_DIR, `.removing-${cut.taskId}`);
+    renameSync(second.path, removing);
+    rmSync(join(removing, 'src'), { recursive: true });
+    expect(await workspaces.finishRemovals()).toBe(1);
+    expect(existsSync(removing)).toBe(false);
+    expect(linkedWorktrees(repo)).toEqual([]);
+    // Its branch is as it was: the deletions were never committed, and it is free to check out.
+    expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
+    expect(
+      await workspaces.retire({
+        path: second.path,
+        gitDir: cut.gitDir,
+        branch: second.branch,
+        message: 'kept',
+        deleteBranchAt: null,
+      }),
+    ).toEqual({ keptCommit: null, branchDeleted: false });
+    expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
   });
 
   it('takes the whole task id when an earlier branch took the short name', async () => {
