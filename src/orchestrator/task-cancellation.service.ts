@@ -2,13 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock, DomainError, ErrorCode } from 'src/common';
+import { AppConfig } from 'src/config';
+import { retryTransient } from 'src/database';
 import {
   ACTIVE_STATUSES,
   Task,
   TaskEventLog,
+  TaskMessages,
   TasksService,
   TaskStatus,
   TaskWorkspaceCleanup,
+  undeliveredMessagesRecord,
   WAITING_FOR_HUMAN_SQL,
   waitsForHuman,
 } from 'src/tasks';
@@ -31,7 +35,28 @@ export class TaskCancellationService {
     private readonly clock: Clock,
     @InjectRepository(Task) private readonly taskRepository: Repository<Task>,
     private readonly workspaces: TaskWorkspaceCleanup,
+    private readonly config: AppConfig,
+    private readonly messages: TaskMessages,
   ) {}
+
+  /** A write of the request, tried again through a deadlock with the run's writes (MySQL). */
+  private requestCancel(id: string, live: boolean): Promise<number | undefined> {
+    return retryTransient(
+      async () => {
+        const update = this.taskRepository
+          .createQueryBuilder()
+          .update(Task)
+          .set({ cancelRequested: true, updatedAt: this.clock.now() });
+        const result = await (
+          live
+            ? update.where('id = :id AND status IN (:...live)', { id, live: ACTIVE_STATUSES })
+            : update.where('id = :id', { id })
+        ).execute();
+        return result.affected;
+      },
+      (this.config.LEASE_SECONDS * 1000) / 2,
+    );
+  }
 
   async cancel(id: string): Promise<Task> {
     // Two rounds: a task can move between queued and live while we look (claimed, or re-queued
@@ -55,27 +80,22 @@ export class TaskCancellationService {
         }
         continue;
       }
-      const result = await this.taskRepository
-        .createQueryBuilder()
-        .update(Task)
-        .set({ cancelRequested: true, updatedAt: this.clock.now() })
-        .where('id = :id AND status IN (:...live)', { id, live: ACTIVE_STATUSES })
-        .execute();
-      if (!result.affected) continue;
+      if (!(await this.requestCancel(id, true))) continue;
       this.orchestrator.cancelLocal(id);
       return this.tasks.findOne(id);
     }
     // Still moving: leave the request on the row; whoever holds or next queues the task ends it.
-    await this.taskRepository.update(
-      { id },
-      { cancelRequested: true, updatedAt: this.clock.now() },
-    );
+    await this.requestCancel(id, false);
     return this.tasks.findOne(id);
   }
 
-  /** Cancels a task nobody runs (queued, or waiting for a person) if it still is so. */
+  /**
+   * Cancels a task nobody runs (queued, or waiting for a person) if it still is so; the messages
+   * from a person no turn took are said in its history before its end, as a run's cancel does.
+   */
   private async cancelOwnerless(task: Task): Promise<boolean> {
     const queued = task.status === TaskStatus.Pending;
+    const ids = (await this.messages.undelivered(task.id)).map((m) => m.id);
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
       from: task.status,
@@ -83,6 +103,7 @@ export class TaskCancellationService {
       reason: 'cancelled',
       iteration: task.iteration,
       ...(queued ? {} : { where: WAITING_FOR_HUMAN_SQL }),
+      before: ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, task.iteration)],
       patch: {
         phase: 'done',
         cancelRequested: true,

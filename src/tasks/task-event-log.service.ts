@@ -53,6 +53,8 @@ export interface QueueStatusChange extends StatusChange {
   where?: string;
   params?: Record<string, unknown>;
   patch?: TaskPatch;
+  /** Records written just before the `status` record, in the same write. */
+  before?: readonly NewInteraction[];
 }
 
 /** A change to a task no run holds (one that ended), with the record that says what happened. */
@@ -268,7 +270,7 @@ export class TaskEventLog {
     assertTransition(change.from, change.to);
     const now = this.clock.now();
     const extra = change.where ? ` AND (${change.where})` : '';
-    const record = this.statusRecord(change);
+    const records = [...(change.before ?? []), this.statusRecord(change)];
     const write = (): Promise<SqlStepResult[] | null> =>
       this.writer.run(
         [
@@ -280,33 +282,36 @@ export class TaskEventLog {
             ),
             required: true,
           },
-          this.insertInteraction(record, now, null, change.taskId),
+          ...records.map((record) => this.insertInteraction(record, now, null, change.taskId)),
         ],
         runner,
       );
     // Inside the caller's transaction a failure is the caller's to handle (it rolls back).
     const results = runner ? await write() : await this.retrying(`task ${change.taskId}`, write);
     if (results === null) return null;
-    return this.publish(change.taskId, [record], results.slice(1), now)[0];
+    return this.publish(change.taskId, records, results.slice(1), now).at(-1)!;
   }
 
   /**
    * Updates a task no run holds (a merge, its workspace removed) together with a record of it, in
    * one write conditional on `where`; returns the stored record, or null (nothing written) when
-   * the condition no longer holds.
+   * the condition no longer holds. A deadlock with a run's write (MySQL) is tried again.
    */
   async noteWhere(note: TaskNote): Promise<ClaudeInteraction | null> {
     const now = this.clock.now();
-    const results = await this.writer.run([
-      {
-        ...this.updateTask({ ...note.patch, updatedAt: now }, `id = :taskId AND (${note.where})`, {
-          ...note.params,
-          taskId: note.taskId,
-        }),
-        required: true,
-      },
-      this.insertInteraction(note.record, now, null, note.taskId),
-    ]);
+    const results = await this.retrying(`task ${note.taskId}`, () =>
+      this.writer.run([
+        {
+          ...this.updateTask(
+            { ...note.patch, updatedAt: now },
+            `id = :taskId AND (${note.where})`,
+            { ...note.params, taskId: note.taskId },
+          ),
+          required: true,
+        },
+        this.insertInteraction(note.record, now, null, note.taskId),
+      ]),
+    );
     if (results === null) return null;
     return this.publish(note.taskId, [note.record], results.slice(1), now)[0];
   }

@@ -4,7 +4,7 @@ import { Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { HumanWaits } from 'src/tasks/human-waits.service';
-import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
 import { isTerminal, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { TasksService } from 'src/tasks/tasks.service';
 
@@ -21,6 +21,22 @@ const UNDELIVERED_SQL =
   `SELECT id, content FROM claude_interactions WHERE task_id = ? AND kind = 'human' AND id > ` +
   `COALESCE((SELECT MAX(id) FROM claude_interactions WHERE task_id = ? AND kind IN ` +
   `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0) ORDER BY id`;
+
+/**
+ * The record that says which messages from a person (`ids`) no turn took, written before a
+ * task's end so that whoever sent them knows the agent never read them.
+ */
+export function undeliveredMessagesRecord(
+  ids: readonly number[],
+  iteration: number,
+): NewInteraction {
+  return {
+    kind: 'system',
+    iteration,
+    content: `${ids.length} message(s) from a person were not given to the agent: the task ended before another turn.`,
+    data: { type: 'messages_undelivered', human_message_ids: [...ids] },
+  };
+}
 
 function taskFinished(id: string, status: string, cancelRequested = false): DomainError {
   return new DomainError(

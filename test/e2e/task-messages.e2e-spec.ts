@@ -1,5 +1,7 @@
+import type { QueryRunner } from 'typeorm';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { AtomicWriter, SqlStep, SqlStepResult } from 'src/database/atomic-writer';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
@@ -20,6 +22,28 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
 const work = fakeClaudeWorkdir('cta-messages-');
 
+/**
+ * The database's writer, which fails the first write naming `failOnce` as MySQL fails a
+ * transaction that lost a deadlock (to be tried again).
+ */
+class DeadlockingWriter extends AtomicWriter {
+  failOnce: string | null = null;
+
+  override async run(
+    steps: readonly SqlStep[],
+    runner?: QueryRunner,
+  ): Promise<SqlStepResult[] | null> {
+    const marker = this.failOnce;
+    if (marker !== null && steps.some((s) => s.params.includes(marker))) {
+      this.failOnce = null;
+      throw Object.assign(new Error('Deadlock found when trying to get lock'), {
+        code: 'ER_LOCK_DEADLOCK',
+      });
+    }
+    return super.run(steps, runner);
+  }
+}
+
 describe('task messages', () => {
   let t: TestApp;
   let server: App;
@@ -27,6 +51,7 @@ describe('task messages', () => {
   beforeAll(async () => {
     t = await createTestApp({
       env: { ...FAKE_RUNNER_ENV },
+      override: (builder) => builder.overrideProvider(AtomicWriter).useClass(DeadlockingWriter),
     });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer() as App;
@@ -103,6 +128,27 @@ describe('task messages', () => {
     expect(late.body).toMatchObject({ code: 'task_finished', details: { status: 'COMPLETED' } });
     await request(server).post(`/api/v1/tasks/${id}/messages`).send({ content: ' ' }).expect(400);
   });
+  it('a message whose write loses a deadlock is written again: 201, stored once', async () => {
+    const { id } = await streamingTask(
+      'messages-deadlock',
+      `Stream for a while. ${fakeScript('slow-stream lines=40 delay=50')}`,
+    );
+    const writer = t.app.get<AtomicWriter, DeadlockingWriter>(AtomicWriter);
+    writer.failOnce = 'Mind the deadlock.';
+    const sent = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Mind the deadlock.' })
+      .expect(201);
+    expect(writer.failOnce).toBeNull();
+    await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
+    await waitForTerminal(server, id);
+    const items = (await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200)).body
+      .items as Interaction[];
+    expect(items.filter((i) => i.content === 'Mind the deadlock.').map((i) => i.id)).toEqual([
+      sent.body.id,
+    ]);
+  });
+
   it('a cancelled task says which messages no turn took, and takes none once cancelled', async () => {
     const { id } = await streamingTask(
       'messages-cancel',
@@ -126,5 +172,37 @@ describe('task messages', () => {
     const end = items.find((i) => i.kind === 'status' && i.content.includes('CANCELLED'));
     expect(note!.id).toBeLessThan(end!.id);
     expect(items.map((i) => i.content)).not.toContain('Wait, one more thing.');
+  });
+
+  it('a queued task cancelled before it ran says which messages no turn took, before its end', async () => {
+    const { id: running } = await streamingTask(
+      'messages-queued',
+      `Hold the project. ${fakeScript('slow-stream lines=400 delay=50')}`,
+    );
+    const details = await request(server).get(`/api/v1/tasks/${running}`).expect(200);
+    // A second task of the same project in place waits for the first.
+    const queued = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: details.body.session_id, description: 'Then this.' })
+      .expect(201);
+    const unread = await request(server)
+      .post(`/api/v1/tasks/${queued.body.id}/messages`)
+      .send({ content: 'Before you start.' })
+      .expect(201);
+    const cancelled = await request(server)
+      .post(`/api/v1/tasks/${queued.body.id}/cancel`)
+      .expect(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    await request(server).post(`/api/v1/tasks/${running}/cancel`).expect(200);
+    const items = (
+      await request(server).get(`/api/v1/tasks/${queued.body.id}/interactions`).expect(200)
+    ).body.items as Interaction[];
+    expect(items.map((i) => [i.kind, i.data?.type ?? null])).toEqual([
+      ['human', null],
+      ['system', 'messages_undelivered'],
+      ['status', null],
+    ]);
+    expect(items[1].data).toMatchObject({ human_message_ids: [unread.body.id] });
+    expect(items[2].content).toContain('CANCELLED');
   });
 });

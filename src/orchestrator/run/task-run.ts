@@ -15,7 +15,14 @@ import { TurnOutcome } from 'src/claude-cli';
 import { databaseFailureOf } from 'src/database';
 import { WorkingDirectoryGoneError } from 'src/process';
 import { Decision, PolicyInput, PolicyPhase } from 'src/simulated-human';
-import { isTerminal, LeaseLostError, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
+import {
+  isTerminal,
+  LeaseLostError,
+  StatusReason,
+  TaskPatch,
+  TaskStatus,
+  undeliveredMessagesRecord,
+} from 'src/tasks';
 import { CommandResult, TestRunReport } from 'src/test-runner';
 import { GitCommandError, WorkspaceError } from 'src/workspaces';
 import { AgentTurn } from 'src/orchestrator/run/agent-turn';
@@ -465,12 +472,7 @@ export class TaskRun {
   private async noteUndelivered(): Promise<void> {
     const ids = (await this.ports.messages.undelivered()).map((m) => m.id);
     if (ids.length === 0) return;
-    await this.ports.log.append({
-      kind: 'system',
-      iteration: this.state.iteration,
-      content: `${ids.length} message(s) from a person were not given to the agent: the task ended before another turn.`,
-      data: { type: 'messages_undelivered', human_message_ids: ids },
-    });
+    await this.ports.log.append(undeliveredMessagesRecord(ids, this.state.iteration));
   }
 
   /** A FAILED or CANCELLED task's uncommitted work, committed on its branch (throws only a lost lease). */
