@@ -26,8 +26,10 @@
  * Frames are in the machine's byte order, little-endian on every platform this builds for.
  *
  * The helper never signals its children but once: when it must end (its stdin ended because the
- * host is gone, the host stopped reading, a malformed frame), it kills the process group of every
- * child it still tracks, and the child, then exits. Everything else (stopping groups, deadlines) is
+ * host is gone, the host stopped reading, a malformed frame), it ends the process group of every
+ * child it still tracks, and the child: SIGTERM, then SIGKILL for what is left END_GRACE_MS later
+ * (a git stopped so removes its lock files, where SIGKILL left the user's index.lock), then
+ * exits. Everything else (stopping groups, deadlines) is
  * the host's, which knows the pids. It ignores SIGINT, SIGTERM and SIGHUP, as the host does: a
  * signal to the host's process group is not for them (its children get default handlers).
  */
@@ -99,13 +101,38 @@ static int write_out(void) {
   return 1;
 }
 
-/* Kills every tracked child's group and the child, then exits: nothing outlives the helper. */
+/* How long the children have to end after SIGTERM before what is left of them is killed. */
+#define END_GRACE_MS 2000
+
+static void signal_children(int sig) {
+  for (int i = 0; i < nchildren; i++) {
+    kill(-children[i].pid, sig);
+    if (!children[i].exited) kill(children[i].pid, sig);
+  }
+}
+
+/* True while a process of a tracked child's group (or the child) is there, once exits are reaped. */
+static int children_left(void) {
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  for (int i = 0; i < nchildren; i++)
+    if (kill(-children[i].pid, 0) == 0 || kill(children[i].pid, 0) == 0) return 1;
+  return 0;
+}
+
+/*
+ * Ends every tracked child's group and the child (SIGTERM, and SIGKILL END_GRACE_MS later for
+ * what is left), then exits: nothing outlives the helper.
+ */
 static void end_everything(int status) {
   if (status != 2) write_out(); /* what the host may still read; not when it is gone */
-  for (int i = 0; i < nchildren; i++) {
-    kill(-children[i].pid, SIGKILL);
-    if (!children[i].exited) kill(children[i].pid, SIGKILL);
+  signal_children(SIGTERM);
+  long long until = now_ms() + END_GRACE_MS;
+  while (children_left() && now_ms() < until) {
+    struct timespec pause = {0, 20 * 1000000L};
+    nanosleep(&pause, NULL);
   }
+  signal_children(SIGKILL);
   _exit(status);
 }
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive, isProcessGroupAlive, processStat } from 'src/process/process-group';
@@ -313,6 +313,23 @@ describe('SpawnHelper (native/spawn-helper.c, built by npm ci)', () => {
     const { child, sleeper } = await withSleeper();
     helper.stop();
     await until(() => !isProcessAlive(sleeper) && !isProcessAlive(child.pid!));
+  });
+
+  it('asks its children to end (SIGTERM) when its input ends, and kills those that do not', async () => {
+    const ready = (child: HelperChild) =>
+      new Promise<void>((resolve) => {
+        child.stdout.once('data', () => resolve());
+        child.stderr.resume();
+      });
+    const tidy = shell(
+      "trap 'echo cleaned > cleaned.txt; exit 0' TERM; echo ready; while :; do sleep 0.05; done",
+    );
+    const stubborn = shell("trap '' TERM; echo ready; while :; do sleep 0.05; done");
+    await Promise.all([ready(tidy), ready(stubborn)]);
+    helper.stop();
+    await until(() => !isProcessAlive(tidy.pid!) && !isProcessAlive(stubborn.pid!));
+    // The first had the time to clean up after itself, as git removes its lock files.
+    expect(readFileSync(join(dir, 'cleaned.txt'), 'utf8')).toBe('cleaned\n');
   });
 
   it('kills the group of a child that exited when its input ends, if a member still holds the pipes', async () => {

@@ -55,7 +55,7 @@ export interface GitOptions {
 }
 
 export interface GitResult {
-  /** Exit code; null when the command was stopped (output over the limit). */
+  /** Exit code; null when the command was stopped (output over the limit) or ended by a signal. */
   exitCode: number | null;
   stdout: Buffer;
   stderr: string;

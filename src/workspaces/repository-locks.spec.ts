@@ -29,4 +29,26 @@ describe('RepositoryLocks', () => {
     await expect(locks.withLock(file, run)).rejects.toBeInstanceOf(WorkspaceError);
     expect(run).not.toHaveBeenCalled();
   });
+
+  it('holds a shutdown until the operation under a lock has ended', async () => {
+    const held = new RepositoryLocks({ GIT_TIMEOUT_SECONDS: 600 } as AppConfig);
+    const order: string[] = [];
+    let finish = (): void => undefined;
+    let started = (): void => undefined;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const operation = held.withLock(root, async () => {
+      started();
+      await new Promise<void>((resolve) => (finish = resolve));
+      order.push('operation ended');
+    });
+    await running;
+    const shutdown = held.onModuleDestroy().then(() => order.push('shutdown went on'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    finish();
+    await Promise.all([operation, shutdown]);
+    expect(order).toEqual(['operation ended', 'shutdown went on']);
+    await held.onModuleDestroy();
+  });
 });
+

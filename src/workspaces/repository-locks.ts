@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { acquireLockFile } from 'src/workspaces/lock-file';
@@ -18,11 +18,19 @@ const STALE_MS = 60_000;
  * instances on one host sharing a repository) by a lock file in the repository's common git
  * directory, which every instance finds whatever its own settings (`lock-file.ts`: a crashed
  * holder never blocks). Git's own lock files back this up for git processes of other programs.
+ *
+ * A shutdown waits for the work under a lock to end (GIT_TIMEOUT_SECONDS at most) before the
+ * children are ended: a merge stopped half-way through updating the user's checkout would leave
+ * it half-updated, and a stopped removal half-done.
  */
 @Injectable()
-export class RepositoryLocks {
+export class RepositoryLocks implements OnModuleDestroy {
   private readonly logger = new Logger('RepositoryLock');
   private readonly queues = new KeyedSerializer();
+  /** Work running under a lock now. */
+  private holding = 0;
+  /** Told when no work runs under a lock any more. */
+  private readonly idle = new Set<() => void>();
 
   constructor(private readonly config: AppConfig) {}
 
@@ -47,11 +55,29 @@ export class RepositoryLocks {
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
         throw new WorkspaceError(`the repository's git directory ${gitDir} is gone`);
       });
+      this.holding += 1;
       try {
         return await fn();
       } finally {
         await lock.release();
+        this.holding -= 1;
+        if (this.holding === 0) for (const done of this.idle) done();
       }
     });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.holding === 0) return;
+    this.logger.log(`Waiting for ${this.holding} git operation(s) on repositories to end`);
+    let done = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      done = resolve;
+      this.idle.add(done);
+    });
+    const limit = this.config.GIT_TIMEOUT_SECONDS * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, limit)))]);
+    clearTimeout(timer);
+    this.idle.delete(done);
   }
 }

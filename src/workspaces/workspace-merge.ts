@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode } from 'src/common';
+import { isDirectoryInUse } from 'src/process';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
@@ -228,7 +229,10 @@ export class WorkspaceMergeService {
     }
   }
 
-  /** Moves the checked-out tree at `path` from `from` to `to` (refusing to overwrite anything). */
+  /**
+   * Moves the checked-out tree at `path` from `from` to `to` (refusing to overwrite anything).
+   * The target's ref moves only after this succeeded.
+   */
   private async updateWorktree(
     path: string,
     from: string,
@@ -236,7 +240,22 @@ export class WorkspaceMergeService {
     target: string,
   ): Promise<void> {
     const result = await this.git.run(['read-tree', '-m', '-u', from, to], { cwd: path });
+    if (result.exitCode === null && !result.truncated) {
+      throw refused(
+        `Updating ${path} was cut off (its git was stopped): ${target} was not moved, but the checkout may hold part of the change; \`git -C ${path} status\` shows what, \`git -C ${path} reset --hard\` and removing the new files it lists put it back`,
+        'worktree_update_interrupted',
+        { worktree: path },
+      );
+    }
     if (result.exitCode !== 0 && /index\.lock/.test(result.stderr)) {
+      // Nobody works there: a git that was killed (with a server that was) left its lock.
+      if (!isDirectoryInUse(path)) {
+        throw refused(
+          `${target} is checked out in ${path}, whose index.lock was left by a git process that was stopped (none runs there now); once you are sure no git runs there, remove the file \`git -C ${path} rev-parse --git-path index.lock\` names`,
+          'worktree_lock_stale',
+          { worktree: path },
+        );
+      }
       throw refused(
         `${target} is checked out in ${path}, where another git process holds the index (index.lock); try again once it is done`,
         'worktree_locked',

@@ -7,6 +7,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -422,18 +423,30 @@ describe('Review and merge', () => {
 
   it('merges into the checked-out branch of a clean checkout, updating that checkout', async () => {
     const a = await completed(server, ids.a);
-    // Another git process holding the checkout's index: refused as such, nothing changed.
+    // The checkout's index locked: by a git process that still works there, or left by one that
+    // was stopped (nothing works there). Refused as such, nothing changed.
     const lock = join(repo, '.git', 'index.lock');
     writeFileSync(lock, '');
     try {
-      const locked = await request(server)
-        .post(`/api/v1/tasks/${ids.a}/merge`)
-        .send({})
-        .expect(409);
-      expect(locked.body).toMatchObject({
+      const stale = await request(server).post(`/api/v1/tasks/${ids.a}/merge`).send({}).expect(409);
+      expect(stale.body).toMatchObject({
         code: 'merge_refused',
-        details: { reason: 'worktree_locked', worktree: repo },
+        details: { reason: 'worktree_lock_stale', worktree: repo },
       });
+      expect(stale.body.message).toContain(`git -C ${repo} rev-parse --git-path index.lock`);
+      const holder = spawn('sleep', ['60'], { cwd: repo, stdio: 'ignore' });
+      try {
+        const locked = await request(server)
+          .post(`/api/v1/tasks/${ids.a}/merge`)
+          .send({})
+          .expect(409);
+        expect(locked.body).toMatchObject({
+          code: 'merge_refused',
+          details: { reason: 'worktree_locked', worktree: repo },
+        });
+      } finally {
+        holder.kill('SIGKILL');
+      }
     } finally {
       rmSync(lock);
     }

@@ -29,6 +29,7 @@ import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
+import { WorkspaceMergeService } from 'src/workspaces/workspace-merge';
 import { copyFixtureProject } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
 import { eventually } from 'test/e2e/support/eventually';
@@ -397,6 +398,54 @@ describe('WorkspacesService on a real repository', () => {
       }),
     ).toEqual({ keptCommit: null, branchDeleted: false });
     expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
+  });
+
+  it("says a merge whose update of the user's checkout was cut off (its git killed) was, and moves nothing", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-cut');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await workspaces.prepare(s);
+    writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
+    const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'feature');
+    const master = git(repo, 'rev-parse', 'HEAD').trim();
+    /** git whose `read-tree` ends as killed by a signal (a stopped server's, or its helper's). */
+    class KilledReadTree extends Git {
+      override run(args: readonly string[], options: GitOptions): Promise<GitResult> {
+        if (args[0] !== 'read-tree') return super.run(args, options);
+        return Promise.resolve({
+          exitCode: null,
+          stdout: Buffer.alloc(0),
+          stderr: '',
+          truncated: false,
+        });
+      }
+    }
+    const merges = new WorkspaceMergeService(
+      new KilledReadTree(config, launcher, NO_ISOLATION),
+      new RepositoryLocks(config),
+      workspaces,
+      new WorkspaceRoot(config, NO_ISOLATION),
+    );
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
+    await expect(
+      merges.merge(
+        {
+          gitDir: s.gitDir,
+          source: commit,
+          sourceBranch: ws.branch,
+          target: branch,
+          strategy: 'merge',
+          message: 'merge',
+        },
+        records,
+      ),
+    ).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'worktree_update_interrupted', worktree: repo },
+      message: expect.stringContaining(`${branch} was not moved`),
+    });
+    expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(master);
   });
 
   it('takes the whole task id when an earlier branch took the short name', async () => {
