@@ -1,5 +1,6 @@
 import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { eventually } from 'test/e2e/support/eventually';
@@ -75,5 +76,21 @@ describe('server startup (the built server as a process)', () => {
       /^Startup failed: Cannot use database mysql:\/\/root:\*\*\*@127\.0\.0\.1:1\/nothing: .*ECONNREFUSED/,
     );
     expect(run.stdout()).not.toContain('Retrying');
+  });
+
+  it('exits 1 saying it cannot listen when its port is taken', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((listening) => taken.listen(0, '127.0.0.1', listening));
+    try {
+      const { port } = taken.address() as net.AddressInfo;
+      const run = startServer(cwd, { PORT: String(port), ...ROOT_OK });
+      running.push(run.child);
+      expect((await run.exited).code).toBe(1);
+      expect(run.stderr()).toMatch(
+        new RegExp(`Startup failed: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
+      );
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { ChildProcess } from 'node:child_process';
+import Database from 'better-sqlite3';
 import type { App } from 'supertest/types';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -293,6 +294,37 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     ]);
     // The test command the dead server left running was ended by the new one.
     await eventually('the orphaned test run to be gone', () => !isProcessAlive(hungTest));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe('code 0');
+  });
+
+  it('a row damaged while the server was down (JSON that does not parse) neither stops the next server nor hides the task', async () => {
+    const project = copyFixtureProject('node-basic', work, 'damaged-row');
+    const first = await startServer();
+    const id = await startTask(first.url, project, `Hang. ${fakeScript('hang signals=honor')}`);
+    await hungAgent(first.url, id, 1);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const db = new Database(database);
+    try {
+      db.prepare(`UPDATE tasks SET test_files = '["tes' WHERE id = ?`).run(id);
+      db.prepare(
+        `UPDATE claude_interactions SET data = '{"from":"PEND' WHERE task_id = ? AND kind = 'status'`,
+      ).run(id);
+    } finally {
+      db.close();
+    }
+
+    const second = await startServer();
+    await eventually('the task to be taken back', async () =>
+      statusChanges((await getDetails(second.url, id)).interactions).some(
+        (c) => c.reason === 'server_restart',
+      ),
+    );
+    const details = await getDetails(second.url, id);
+    expect(details.interactions.find((i) => i.kind === 'status')?.data).toEqual({
+      unreadable: '{"from":"PEND',
+    });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe('code 0');
   });
