@@ -357,12 +357,18 @@ export class TasksService {
 
   /**
    * Deletes a task that is PENDING or finished, in one conditional statement so a worker that
-   * claims it at the same moment cannot lose it; otherwise 409 `task_not_deletable`. Its
-   * workspace is removed after it (uncommitted changes kept on its branch).
+   * claims it at the same moment cannot lose it; otherwise 409 `task_not_deletable`. A task with
+   * a workspace is deleted under its repository's lock: a merge of it under way ends (and is
+   * recorded) first, and one asked for later finds it gone. Its workspace is removed after it
+   * (uncommitted changes kept on its branch).
    */
   async remove(id: string): Promise<void> {
     const before = await this.findOne(id);
-    const result = await this.tasks.delete({ id, status: In([...DELETABLE_STATUSES]) });
+    const deleteIt = () => this.tasks.delete({ id, status: In([...DELETABLE_STATUSES]) });
+    const result =
+      before.isolation === 'worktree' && before.gitDir !== null
+        ? await this.workspaces.whileRepositoryIdle(before.gitDir, deleteIt)
+        : await deleteIt();
     if ((result.affected ?? 0) > 0) {
       // Its workspace goes too (its changes committed on its branch first); a removal that fails
       // is left to the sweep, which removes workspaces without a task.

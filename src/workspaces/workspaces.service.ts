@@ -493,6 +493,15 @@ export class WorkspacesService {
     return removing.length;
   }
 
+  /**
+   * Runs `fn` while no git operation of this server's (a merge, a removal) runs on the repository
+   * at `gitDir`, holding its lock; without it when that repository is gone.
+   */
+  async whileRepositoryIdle<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
+    if (!existsSync(gitDir)) return fn();
+    return this.locks.withLock(gitDir, fn);
+  }
+
   /** The task ids of the workspace directories in WORKSPACES_DIR. */
   async listWorkspaceIds(): Promise<string[]> {
     const names = await readdir(this.root.path).catch(() => [] as string[]);

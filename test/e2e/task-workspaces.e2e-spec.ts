@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -60,9 +61,37 @@ function orchestratorEnv(extra: Record<string, string> = {}): Record<string, str
   };
 }
 
+/** The server's git, whose next call of a subcommand can be held (`holdNext`) until released. */
+class HeldGit extends Git {
+  private held: { subcommand: string; reached: () => void; released: Promise<void> } | null = null;
+
+  /** Holds the next `git <subcommand>` before it runs; `reached` once it is held. */
+  holdNext(subcommand: string): { reached: Promise<void>; release: () => void } {
+    let release = (): void => undefined;
+    let reached = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const isReached = new Promise<void>((resolve) => (reached = resolve));
+    this.held = { subcommand, reached, released };
+    return { reached: isReached, release };
+  }
+
+  override async run(args: readonly string[], options: GitOptions): Promise<GitResult> {
+    const held = this.held;
+    if (held !== null && args[0] === held.subcommand) {
+      this.held = null;
+      held.reached();
+      await held.released;
+    }
+    return super.run(args, options);
+  }
+}
+
 /** Starts an app with the orchestrator on, listening (concurrent polls need a real server). */
 async function startApp(extra: Record<string, string> = {}): Promise<{ t: TestApp; server: App }> {
-  const t = await createTestApp({ env: orchestratorEnv(extra) });
+  const t = await createTestApp({
+    env: orchestratorEnv(extra),
+    override: (builder) => builder.overrideProvider(Git).useClass(HeldGit),
+  });
   await t.app.listen(0, '127.0.0.1');
   const server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
   return { t, server };
@@ -877,6 +906,25 @@ describe('Workspaces are removed, and no work is lost', () => {
       expect(git(repo, 'show', 'master:src/merged.js')).toBe('module.exports = 1;\n');
     });
 
+    it('a task deleted while its merge runs goes once the merge is recorded: the merge answers 200', async () => {
+      const d = await run('racing');
+      const held = t.app.get<Git, HeldGit>(Git).holdNext('merge-tree');
+      const merge = request(server).post(`/api/v1/tasks/${d.id}/merge`).send({});
+      const merged = merge.then((res) => res);
+      await held.reached;
+      const deleted = request(server)
+        .delete(`/api/v1/tasks/${d.id}`)
+        .then((res) => res);
+      // The delete waits for the merge (it did not: it deleted the task under the merge, whose
+      // record then found no task: 404, nothing audited, the target merged all the same).
+      await Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, 500))]);
+      held.release();
+      expect((await merged).status).toBe(200);
+      expect((await deleted).status).toBe(204);
+      expect(git(repo, 'show', 'master:src/racing.js')).toBe('module.exports = 1;\n');
+      await request(server).get(`/api/v1/tasks/${d.id}`).expect(404);
+    });
+
     it('deleting a session removes the workspaces of its tasks', async () => {
       const d = await run('session');
       await request(server).delete(`/api/v1/sessions/${d.session_id}`).expect(204);
@@ -888,8 +936,8 @@ describe('Workspaces are removed, and no work is lost', () => {
       const d = await run('orphan');
       writeFileSync(join(d.workspace_path!, 'orphan.txt'), 'left behind\n');
       await t.dataSource.query('DELETE FROM tasks WHERE id = ?', [d.id]);
-      // `git worktree remove` deletes the directory first and its registration after: the
-      // removal is over when both are gone.
+      // The removal renames the directory away first and has git forget it after: it is over
+      // when both are gone.
       await eventually(
         'the leftover workspace to be removed',
         () => !existsSync(d.workspace_path!) && !linkedWorktrees(repo).includes(d.workspace_path!),
