@@ -45,11 +45,28 @@ export interface GlobalStreamFilter {
   sessionId: string | undefined;
 }
 
-/** The events of every task the filter lets through, each with its `task_id`; never over. */
+/**
+ * How long an id may be missing below newer events before a global stream takes it for one that
+ * never comes (a write rolled back, a task deleted) and sends what follows it.
+ */
+export const MISSING_ID_WAIT_MS = 5000;
+
+/**
+ * The events of every task the filter lets through, each with its `task_id`; never over.
+ *
+ * Where ids are handed out at insert and seen at commit (MySQL: `idsInCommitOrder` false), two
+ * tasks' writes may commit out of id order: a lower id shows after a higher one was read, and a
+ * cursor past the higher one would skip it for good. (A task's own stream cannot: its writes take
+ * its row's lock one after the other.) So such a stream sends an event only once every id below
+ * it is there, or the newer event has been stored MISSING_ID_WAIT_MS ago (no write takes so long
+ * to commit: the missing id will not come).
+ */
 export class GlobalEventSource implements TailSource {
   constructor(
     private readonly interactions: Repository<ClaudeInteraction>,
     private readonly filter: GlobalStreamFilter,
+    private readonly idsInCommitOrder: boolean,
+    private readonly nowMs: () => number = Date.now,
   ) {}
 
   /** The id of the newest event (where a stream without a cursor starts). */
@@ -74,7 +91,7 @@ export class GlobalEventSource implements TailSource {
     if (this.filter.sessionId !== undefined) {
       query.andWhere('t.session_id = :session', { session: this.filter.sessionId });
     }
-    const rows = await query.getMany();
+    const rows = await this.settled(afterId, await query.getMany());
     return rows.map((row) => ({
       id: row.id,
       data: { task_id: row.taskId, ...toInteractionResponse(row) },
@@ -83,5 +100,31 @@ export class GlobalEventSource implements TailSource {
 
   end(): Promise<null> {
     return Promise.resolve(null);
+  }
+
+  /**
+   * Of `rows` (ascending, above `afterId`), those below the first id still missing that may yet
+   * come: one below an event stored less than MISSING_ID_WAIT_MS ago. Only those recent events
+   * need the look at every id below them (any task's).
+   */
+  private async settled(afterId: number, rows: ClaudeInteraction[]): Promise<ClaudeInteraction[]> {
+    if (this.idsInCommitOrder) return rows;
+    const recent = rows.findIndex(
+      (row) => row.createdAt.getTime() > this.nowMs() - MISSING_ID_WAIT_MS,
+    );
+    if (recent === -1) return rows;
+    const from = recent === 0 ? afterId : rows[recent - 1].id;
+    const ids = await this.interactions
+      .createQueryBuilder('i')
+      .select('i.id', 'id')
+      .where('i.id > :from AND i.id <= :to', { from, to: rows[rows.length - 1].id })
+      .orderBy('i.id', 'ASC')
+      .getRawMany<{ id: number | string }>();
+    let next = from + 1;
+    for (const { id } of ids) {
+      if (Number(id) !== next) break;
+      next += 1;
+    }
+    return rows.filter((row) => row.id < next);
   }
 }

@@ -30,6 +30,8 @@ export class TaskEventStreams implements OnModuleDestroy {
   private readonly logger = new Logger(TaskEventStreams.name);
   private readonly open = new Set<EventTail>();
   private readonly reads: TaskEventReads;
+  /** Whether event ids become visible in the order they were handed out (see GlobalEventSource). */
+  private readonly idsInCommitOrder: boolean;
 
   constructor(
     private readonly events: TaskEventLog,
@@ -40,6 +42,8 @@ export class TaskEventStreams implements OnModuleDestroy {
     private readonly rows: TaskRowReader,
   ) {
     this.reads = new TaskEventReads(dataSource);
+    // SQLite runs one write at a time: its ids become visible in order.
+    this.idsInCommitOrder = dataSource.options.type === 'better-sqlite3';
   }
 
   /** How many streams are open now. */
@@ -71,7 +75,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     res: Response,
     allowed?: () => Promise<boolean>,
   ): Promise<void> {
-    const source = new GlobalEventSource(this.interactions, scope);
+    const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
     const from = afterId ?? (await source.latestId());
     this.start(source, from, res, this.events.events$, allowed);
   }

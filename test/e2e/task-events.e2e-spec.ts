@@ -1,3 +1,4 @@
+import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { TaskEventStreams } from 'src/events';
@@ -237,5 +238,70 @@ describeMysql('task event streams across two instances on one MariaDB database',
     const stored = await storedInteractions(watches, taskId);
     expect(client.messages<Interaction>()).toEqual(stored);
     expect(client.end()).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  /**
+   * On the all-tasks stream of the instance that runs nothing: a transaction of another writer
+   * takes an event id (`first`) and ends (`end`) only after a later write committed ("written
+   * second") and woke the stream. Returns the stream's events of the two.
+   */
+  async function idTakenBeforeALaterCommit(
+    end: 'commit' | 'rollback',
+  ): Promise<{ ours: () => Interaction[]; close: () => void }> {
+    const watches = watcher.app.getHttpServer() as App;
+    const project = copyFixtureProject('node-basic', work.root(), `commit-order-${end}`);
+    const session = await request(watches)
+      .post('/api/v1/sessions')
+      .send({ project_path: project })
+      .expect(201);
+    const queued = async () =>
+      (
+        await request(watches)
+          .post('/api/v1/tasks')
+          .send({ session_id: session.body.id, description: 'Wait in the queue.' })
+          .expect(201)
+      ).body.id as string;
+    // Two tasks: a write to one task's history locks that task's row.
+    const [one, other] = [await queued(), await queued()];
+    const client = await SseClient.connect(`${baseUrl(watches)}/api/v1/events`);
+    const slow = await createConnection(db.url);
+    try {
+      await slow.beginTransaction();
+      await slow.query(
+        'INSERT INTO claude_interactions (task_id, kind, iteration, content, created_at) VALUES (?, ?, 0, ?, NOW(3))',
+        [one, 'system', 'first'],
+      );
+      await request(watches)
+        .post(`/api/v1/tasks/${other}/messages`)
+        .send({ content: 'written second' })
+        .expect(201);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await (end === 'commit' ? slow.commit() : slow.rollback());
+    } finally {
+      await slow.end();
+    }
+    // (The other instance runs the two tasks meanwhile: their events are on the stream too.)
+    return {
+      ours: () =>
+        client
+          .messages<Interaction>()
+          .filter((e) => ['first', 'written second'].includes(e.content)),
+      close: () => client.close(),
+    };
+  }
+
+  it('the all-tasks stream waits for an event whose write commits after a later one, and sends both in order', async () => {
+    const { ours, close } = await idTakenBeforeALaterCommit('commit');
+    await eventually('both events on the stream', () => ours().length >= 2);
+    expect(ours().map((e) => e.content)).toEqual(['first', 'written second']);
+    expect(ours()[0].id).toBeLessThan(ours()[1].id);
+    close();
+  });
+
+  it('the all-tasks stream goes on past an id whose write was rolled back', async () => {
+    const { ours, close } = await idTakenBeforeALaterCommit('rollback');
+    await eventually('the later event on the stream', () => ours().length >= 1);
+    expect(ours().map((e) => e.content)).toEqual(['written second']);
+    close();
   });
 });
