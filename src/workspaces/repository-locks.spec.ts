@@ -51,4 +51,3 @@ describe('RepositoryLocks', () => {
     await held.onModuleDestroy();
   });
 });
-

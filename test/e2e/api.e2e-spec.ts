@@ -1406,7 +1406,7 @@ function apiSuite(kind: TestDatabaseKind): void {
       };
     };
 
-    it('answers a body that does not arrive in time with 408 under the request\'s id, and closes the connection', async () => {
+    it("answers a body that does not arrive in time with 408 under the request's id, and closes the connection", async () => {
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       const socket = net.connect(port, '127.0.0.1', () =>
         socket.write(
