@@ -31,9 +31,6 @@ const messageOf = (error: unknown): string =>
  * and puts them back in the queue, resumable) and the process exits 0. A second signal while
  * that runs exits at once with 1 (the lease sweep of the next start recovers what was left).
  */
-/** Errors of binding the server's socket. */
-const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EINVAL']);
-
 function stopOnSignals(app: NestExpressApplication): void {
   const logger = new Logger('Shutdown');
   let stopping = false;
@@ -117,11 +114,10 @@ async function bootstrap(): Promise<void> {
     await app.listen(config.PORT, config.HOST);
   } catch (error) {
     await app.close();
-    // listen() also runs the modules' start-up (the orchestrator's first sweep): only a socket's
-    // error is about listening.
-    const code = (error as NodeJS.ErrnoException).code ?? '';
+    // listen() also runs the modules' start-up (the orchestrator's first sweep): only the
+    // socket's own error is about listening.
     die(
-      LISTEN_ERRORS.has(code)
+      (error as NodeJS.ErrnoException).syscall === 'listen'
         ? `cannot listen on ${config.HOST}:${config.PORT}: ${messageOf(error)}`
         : `could not start: ${messageOf(error)}`,
     );

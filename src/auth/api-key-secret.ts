@@ -50,7 +50,6 @@ export function tokenMatches(token: string, secret: string): boolean {
   );
 }
 
-/** The token of an `Authorization: Bearer <token>` header; null when there is none. */
 /**
  * True when a request carries more than one Authorization header. Node keeps only the first in
  * `headers`, so a key a proxy added after the client's (or the other way round) would be
@@ -65,6 +64,7 @@ export function hasSeveralAuthorizations(rawHeaders: readonly string[]): boolean
   return seen > 1;
 }
 
+/** The token of an `Authorization: Bearer <token>` header; null when there is none. */
 export function bearerToken(header: string | undefined): string | null {
   if (header === undefined) return null;
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);

@@ -104,16 +104,27 @@ export class GlobalEventSource implements TailSource {
 
   /**
    * Of `rows` (ascending, above `afterId`), those below the first id still missing that may yet
-   * come: one below an event stored less than MISSING_ID_WAIT_MS ago. Only those recent events
-   * need the look at every id below them (any task's).
+   * come: one above every event (of any task) stored MISSING_ID_WAIT_MS ago or earlier. Only the
+   * ids of that recent stretch are looked at.
    */
   private async settled(afterId: number, rows: ClaudeInteraction[]): Promise<ClaudeInteraction[]> {
     if (this.idsInCommitOrder) return rows;
-    const recent = rows.findIndex(
-      (row) => row.createdAt.getTime() > this.nowMs() - MISSING_ID_WAIT_MS,
-    );
+    const cutoff = new Date(this.nowMs() - MISSING_ID_WAIT_MS);
+    const recent = rows.findIndex((row) => row.createdAt > cutoff);
     if (recent === -1) return rows;
-    const from = recent === 0 ? afterId : rows[recent - 1].id;
+    // Below the newest event stored before the cutoff, nothing more comes: from there on.
+    const older = await this.interactions
+      .createQueryBuilder('i')
+      .select('i.id', 'id')
+      .where('i.id > :afterId AND i.id < :first AND i.created_at <= :cutoff', {
+        afterId,
+        first: rows[recent].id,
+        cutoff,
+      })
+      .orderBy('i.id', 'DESC')
+      .limit(1)
+      .getRawOne<{ id: number | string }>();
+    const from = Math.max(recent === 0 ? afterId : rows[recent - 1].id, Number(older?.id ?? 0));
     const ids = await this.interactions
       .createQueryBuilder('i')
       .select('i.id', 'id')

@@ -12,6 +12,7 @@ import {
   TasksService,
   TaskStatus,
   TaskWorkspaceCleanup,
+  NO_MESSAGE_SINCE_SQL,
   undeliveredMessagesRecord,
   WAITING_FOR_HUMAN_SQL,
   waitsForHuman,
@@ -95,6 +96,8 @@ export class TaskCancellationService {
    */
   private async cancelOwnerless(task: Task): Promise<boolean> {
     const queued = task.status === TaskStatus.Pending;
+    // Read first: a message stored after the list was read fails the write (read again then).
+    const sinceId = await this.messages.latestRecordId(task.id);
     const ids = (await this.messages.undelivered(task.id)).map((m) => m.id);
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
@@ -102,7 +105,8 @@ export class TaskCancellationService {
       to: TaskStatus.Cancelled,
       reason: 'cancelled',
       iteration: task.iteration,
-      ...(queued ? {} : { where: WAITING_FOR_HUMAN_SQL }),
+      where: queued ? NO_MESSAGE_SINCE_SQL : `${WAITING_FOR_HUMAN_SQL} AND ${NO_MESSAGE_SINCE_SQL}`,
+      params: { sinceId },
       before: ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, task.iteration)],
       patch: {
         phase: 'done',

@@ -26,6 +26,7 @@ export type { IsolationVerdict } from 'src/process/isolation-setup';
 export {
   endProcess,
   groupWorksIn,
+  isAtOrUnder,
   isDirectoryInUse,
   isProcessAlive,
   isProcessGroupAlive,

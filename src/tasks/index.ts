@@ -16,7 +16,11 @@ export { HumanWaits } from 'src/tasks/human-waits.service';
 export type { HumanWaitEnd } from 'src/tasks/human-waits.service';
 export { WAITING_FOR_HUMAN_SQL, waitsForHuman } from 'src/tasks/human-wait';
 export type { HumanWait } from 'src/tasks/human-wait';
-export { TaskMessages, undeliveredMessagesRecord } from 'src/tasks/task-messages.service';
+export {
+  NO_MESSAGE_SINCE_SQL,
+  TaskMessages,
+  undeliveredMessagesRecord,
+} from 'src/tasks/task-messages.service';
 export type { HumanMessage } from 'src/tasks/task-messages.service';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 export { TaskRowReader } from 'src/tasks/task-row-reader';

@@ -38,6 +38,10 @@ export function undeliveredMessagesRecord(
   };
 }
 
+/** A task row's condition: no message from a person stored after the record `:sinceId`. */
+export const NO_MESSAGE_SINCE_SQL =
+  "NOT EXISTS (SELECT 1 FROM claude_interactions WHERE task_id = tasks.id AND kind = 'human' AND id > :sinceId)";
+
 function taskFinished(id: string, status: string, cancelRequested = false): DomainError {
   return new DomainError(
     ErrorCode.TaskFinished,
@@ -94,6 +98,18 @@ export class TaskMessages {
    * The task's messages no agent turn has been given yet, oldest first (one query: every turn
    * asks).
    */
+  /**
+   * The id of the task's newest record (0 for none): a write conditional on no message after it
+   * (`NO_MESSAGE_SINCE_SQL`) cannot miss one sent meanwhile.
+   */
+  async latestRecordId(taskId: string): Promise<number> {
+    const rows = await this.interactions.query<{ id: number | string | null }[]>(
+      'SELECT MAX(id) AS id FROM claude_interactions WHERE task_id = ?',
+      [taskId],
+    );
+    return Number(rows[0]?.id ?? 0);
+  }
+
   async undelivered(taskId: string): Promise<HumanMessage[]> {
     const rows = await this.interactions.query<{ id: number | string; content: string }[]>(
       UNDELIVERED_SQL,

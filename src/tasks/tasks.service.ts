@@ -386,7 +386,8 @@ export class TasksService {
   /**
    * Deletes a session and (by cascade) its tasks, unless one of them is RUNNING, PAUSED or
    * TESTING (409 `session_has_active_tasks`): those own a process in the project. One conditional
-   * statement, not a transaction: on SQLite TypeORM shares one connection, and a transaction
+   * statement under the locks of its tasks' repositories (a merge under way ends first), not a
+   * transaction: on SQLite TypeORM shares one connection, and a transaction
    * here would swallow (and on rollback undo) the orchestrator's writes made meanwhile.
    */
   async removeSession(id: string): Promise<void> {
@@ -395,16 +396,30 @@ export class TasksService {
       workspacePath: Not(IsNull()),
       workspaceRemovedAt: IsNull(),
     });
-    const result = await this.tasks.manager
-      .createQueryBuilder()
-      .delete()
-      .from(Session)
-      .where('id = :id', { id })
-      .andWhere(
-        'NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.session_id = :id AND tasks.status IN (:...active))',
-        { active: [...ACTIVE_STATUSES] },
-      )
-      .execute();
+    const deleteIt = () =>
+      this.tasks.manager
+        .createQueryBuilder()
+        .delete()
+        .from(Session)
+        .where('id = :id', { id })
+        .andWhere(
+          'NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.session_id = :id AND tasks.status IN (:...active))',
+          { active: [...ACTIVE_STATUSES] },
+        )
+        .execute();
+    // Under the lock of each repository its tasks used (as a task's delete), taken in one order.
+    const gitDirs = await this.tasks
+      .createQueryBuilder('t')
+      .select('DISTINCT t.git_dir', 'gitDir')
+      .where('t.session_id = :id AND t.git_dir IS NOT NULL', { id })
+      .getRawMany<{ gitDir: string }>();
+    const result = await gitDirs
+      .map((row) => row.gitDir)
+      .sort()
+      .reduceRight<() => ReturnType<typeof deleteIt>>(
+        (inner, gitDir) => () => this.workspaces.whileRepositoryIdle(gitDir, inner),
+        deleteIt,
+      )();
     if ((result.affected ?? 0) > 0) {
       for (const task of withWorkspaces) await this.cleanup.retireQuietly(task, 'deleted');
       return;

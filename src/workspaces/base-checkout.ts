@@ -1,11 +1,19 @@
-import { lstatSync, statSync, symlinkSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  symlinkSync,
+} from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, posix, resolve } from 'node:path';
+import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   CHILD_ISOLATION,
   ChildIsolation,
   childTempDir,
+  isAtOrUnder,
   orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,
@@ -231,10 +239,21 @@ export class BaseCheckout {
 }
 
 /**
+ * `path`, when it is a directory reached through no symbolic link below `top` (whose real path is
+ * `realTop`): the agent writes the workspace, and a link of its making must not lead the server
+ * (or the sandbox, which shows what is linked) anywhere else.
+ */
+function realDirectory(path: string, top: string, realTop: string): boolean {
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) return false;
+  return realpathSync(path) === join(realTop, relative(top, path));
+}
+
+/**
  * Links into `checkout` (a checkout's top) the DEPENDENCY_DIRS of the work tree whose project
  * is at `directory` (`prefix` below its top) in every directory from each of `files` up to the
- * top, where the checkout has no such entry of its own; returns the linked directories. Git
- * removes a link with the checkout, not what it points to.
+ * top, where the checkout has no such entry of its own; returns the work tree's directories
+ * linked. Only real directories are linked, reached through no link. Git removes a link with the
+ * checkout, not what it points to.
  */
 function linkDependencies(
   directory: string,
@@ -249,6 +268,8 @@ function linkDependencies(
       .filter((part) => part !== '')
       .map(() => '..'),
   );
+  const realTop = realpathSync(top);
+  const realCheckout = realpathSync(checkout);
   const places = new Set<string>();
   for (const file of files) {
     let place = posix.dirname(posix.join(prefix, file));
@@ -260,15 +281,38 @@ function linkDependencies(
   }
   const linked: string[] = [];
   for (const place of places) {
-    if (!statSync(join(checkout, place), { throwIfNoEntry: false })?.isDirectory()) continue;
+    if (!realDirectory(join(checkout, place), checkout, realCheckout)) continue;
     for (const name of DEPENDENCY_DIRS) {
       const source = join(top, place, name);
       const target = join(checkout, place, name);
-      if (!statSync(source, { throwIfNoEntry: false })?.isDirectory()) continue;
+      if (!realDirectory(source, top, realTop)) continue;
       if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
-      symlinkSync(source, target, 'dir');
+      if (name === 'node_modules') linkPackages(source, target, top);
+      else symlinkSync(source, target, 'dir');
       linked.push(source);
     }
   }
   return linked;
+}
+
+/**
+ * A `node_modules` for the checkout at `target`: each package of the work tree's (`source`)
+ * linked, a scope's (`@scope/`) one by one. A package that is a relative link into the
+ * repository (a workspace package of a monorepo: `pkg -> ../packages/pkg`) gets the same link,
+ * which leads to the checkout's own copy, as it was at the base commit; other links are left out.
+ */
+function linkPackages(source: string, target: string, top: string, scoped = false): void {
+  mkdirSync(target);
+  for (const entry of readdirSync(source, { withFileTypes: true })) {
+    const from = join(source, entry.name);
+    const to = join(target, entry.name);
+    if (entry.isSymbolicLink()) {
+      const link = readlinkSync(from);
+      if (!isAbsolute(link) && isAtOrUnder(resolve(source, link), top)) symlinkSync(link, to);
+    } else if (entry.isDirectory() && entry.name.startsWith('@') && !scoped) {
+      linkPackages(from, to, top, true);
+    } else {
+      symlinkSync(from, to);
+    }
+  }
 }

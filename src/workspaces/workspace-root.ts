@@ -51,11 +51,10 @@ export class WorkspaceRoot {
     return join(this.path, `${REMOVING_PREFIX}${basename(path)}`);
   }
 
-  /** True for a directory entry named like a workspace being removed. */
-  static isRemovingName(name: string): boolean {
-    return (
-      name.startsWith(REMOVING_PREFIX) && WORKSPACE_NAME.test(name.slice(REMOVING_PREFIX.length))
-    );
+  /** The task id of a directory entry named like a workspace being removed; null for another. */
+  static removingTaskId(name: string): string | null {
+    const id = name.slice(REMOVING_PREFIX.length);
+    return name.startsWith(REMOVING_PREFIX) && WORKSPACE_NAME.test(id) ? id : null;
   }
 
   /** True when `path` is the root or lies below it. */

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
@@ -443,12 +443,11 @@ export class WorkspacesService {
       throw new WorkspaceError(`${spec.path} is not a worktree of ${gitDir}; left as it is`);
     }
     const removing = this.root.removingPathFor(spec.path);
+    // What an earlier removal of the same path left (the workspace was made again since).
+    if (onDisk && existsSync(removing)) await removeTree(removing);
     const branchDeleted = await this.locks.withLock(gitDir, async () => {
       const options = this.repo(gitDir);
-      if (onDisk) {
-        rmSync(removing, { recursive: true, force: true });
-        renameSync(spec.path, removing);
-      }
+      if (onDisk) renameSync(spec.path, removing);
       await this.git.text(['worktree', 'prune'], options);
       if (spec.deleteBranchAt === null || branch === null || keptCommit !== null) return false;
       const deleted = await this.git.run(
@@ -457,7 +456,7 @@ export class WorkspacesService {
       );
       return deleted.exitCode === 0;
     });
-    await rm(removing, { recursive: true, force: true });
+    await removeTree(removing);
     this.usage.invalidate(spec.path);
     this.logger.log(
       `Removed workspace ${spec.path}` +
@@ -470,27 +469,37 @@ export class WorkspacesService {
   /**
    * Finishes the removals a stopped server left half-done (directories renamed for removal): git
    * forgets each (`git worktree prune` in its repository, where its `.git` file still says which)
-   * and its files go; nothing in them is committed. Returns how many.
+   * and its files go; nothing in them is committed. One that cannot be removed is logged and left
+   * for the next sweep. Returns how many were finished.
    */
   async finishRemovals(): Promise<number> {
     const names = await readdir(this.root.path).catch(() => [] as string[]);
-    const removing = names.filter((name) => WorkspaceRoot.isRemovingName(name));
-    for (const name of removing) {
+    let finished = 0;
+    for (const name of names) {
+      const taskId = WorkspaceRoot.removingTaskId(name);
+      if (taskId === null) continue;
       const path = join(this.root.path, name);
-      const gitDir = await gitDirOf(path);
-      await rm(path, { recursive: true, force: true });
-      if (gitDir !== null) {
-        await this.locks.withLock(gitDir, () =>
-          this.git.text(['worktree', 'prune'], this.repo(gitDir)),
+      // After a removal of the same workspace under way here, if any (it removes it itself).
+      await this.removals
+        .run(this.root.pathFor(taskId), async () => {
+          if (!existsSync(path)) return;
+          const gitDir = await gitDirOf(path);
+          await removeTree(path);
+          if (gitDir !== null) {
+            await this.locks.withLock(gitDir, () =>
+              this.git.text(['worktree', 'prune'], this.repo(gitDir)),
+            );
+          }
+          finished += 1;
+        })
+        .catch((error: unknown) =>
+          this.logger.warn(`${path} (a removal left half-done) not removed: ${String(error)}`),
         );
-      }
     }
-    if (removing.length > 0) {
-      this.logger.warn(
-        `Finished removing ${removing.length} workspace(s) a stopped server was removing`,
-      );
+    if (finished > 0) {
+      this.logger.warn(`Finished removing ${finished} workspace(s) a stopped server was removing`);
     }
-    return removing.length;
+    return finished;
   }
 
   /**
@@ -544,15 +553,44 @@ function firstLine(text: string): string {
   return text.split('\n', 1)[0].slice(0, 200);
 }
 
-/** The common git directory a worktree belongs to, read from its `.git` file; null if unreadable. */
+/**
+ * The common git directory a worktree belongs to, read from its `.git` file; null if unreadable,
+ * or when the worktree's entry (`<git dir>/worktrees/<name>`) is not in the git directory its
+ * `commondir` names. The workspace's files are the agent's: a `.git` file it wrote must not send
+ * the server's git, or its lock file, anywhere else.
+ */
 export async function gitDirOf(workspace: string): Promise<string | null> {
   try {
     const pointer = /^gitdir: (.+)$/m.exec(await readFile(join(workspace, '.git'), 'utf8'));
     if (pointer === null) return null;
-    const admin = resolve(workspace, pointer[1].trim());
+    const admin = await realpath(resolve(workspace, pointer[1].trim()));
     const common = (await readFile(join(admin, 'commondir'), 'utf8')).trim();
-    return await realpath(isAbsolute(common) ? common : resolve(admin, common));
+    const gitDir = await realpath(isAbsolute(common) ? common : resolve(admin, common));
+    return dirname(admin) === join(gitDir, 'worktrees') ? gitDir : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Removes the tree at `path`; where a directory without write permission stopped that (an agent's
+ * `chmod -w`, a read-only module cache), makes the tree's directories writable and tries again.
+ */
+async function removeTree(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+    makeWritable(path);
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Makes the directory `dir` and the directories below it (links not followed) writable by us. */
+function makeWritable(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) makeWritable(join(dir, entry.name));
   }
 }

@@ -140,6 +140,19 @@ describeMysql('children and the server secrets', () => {
     return file;
   }
 
+  /** The built server's environment for running tasks with the fake CLI on the test database. */
+  const serverEnv = (): Record<string, string> => ({
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    ORCHESTRATOR_ENABLED: 'true',
+    QUEUE_POLL_MS: '100',
+    KILL_GRACE_SECONDS: '1',
+    CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
+    CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
+    // Relative: inside the agent's working directory, the one place every mode lets it write.
+    FAKE_CLAUDE_STATE_DIR: '.fake-state',
+  });
+
   /** Runs one probing task on a server in `mode`; returns what the agent saw and the server run. */
   async function probe(
     mode: Mode,
@@ -152,15 +165,8 @@ describeMysql('children and the server secrets', () => {
     const project = copyFixtureProject('node-basic', projects, 'app');
     if (mode === 'user') spawnSync('chown', ['-R', 'nobody:', project]);
     const run = startServer(cwd, {
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      ORCHESTRATOR_ENABLED: 'true',
-      QUEUE_POLL_MS: '100',
-      KILL_GRACE_SECONDS: '1',
+      ...serverEnv(),
       CLAUDE_CLI_COMMAND: mode === 'user' ? fakeCliForAnyone() : FAKE_CLAUDE,
-      CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-      // Relative: inside the agent's working directory, the one place every mode lets it write.
-      FAKE_CLAUDE_STATE_DIR: '.fake-state',
       ...(mode === 'user' ? { RUN_AS_USER: 'nobody' } : { ALLOW_ROOT: 'true' }),
       ...(mode === 'sandbox' ? { SANDBOX: 'bwrap' } : {}),
     });
@@ -280,14 +286,7 @@ describeMysql('children and the server secrets', () => {
         spawnSync('git', args, { cwd: project, env: { ...process.env, ...GIT_AUTHOR } });
       }
       const run = startServer(cwd, {
-        PORT: '0',
-        DATABASE_URL: databaseUrl,
-        ORCHESTRATOR_ENABLED: 'true',
-        QUEUE_POLL_MS: '100',
-        KILL_GRACE_SECONDS: '1',
-        CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-        CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-        FAKE_CLAUDE_STATE_DIR: '.fake-state',
+        ...serverEnv(),
         ALLOW_ROOT: 'true',
         SANDBOX: 'bwrap',
         REQUIRE_FAILING_TESTS: 'true',
@@ -310,7 +309,7 @@ describeMysql('children and the server secrets', () => {
           setup_command: `node -e "${install}"`,
         });
         const depTest = (body: string) =>
-          `'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { three } = require('dep');\nconst math = require('../src/math');\n${body}\n`;
+          `'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { three } = require("dep");\nconst math = require('../src/math');\n${body}\n`;
         const edit = (rel: string, content: string) =>
           `edit-files path=${rel} content=${JSON.stringify(content)}`;
         const task = await post('/api/v1/tasks', {

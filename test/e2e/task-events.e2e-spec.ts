@@ -268,7 +268,7 @@ describeMysql('task event streams across two instances on one MariaDB database',
     try {
       await slow.beginTransaction();
       await slow.query(
-        'INSERT INTO claude_interactions (task_id, kind, iteration, content, created_at) VALUES (?, ?, 0, ?, NOW(3))',
+        'INSERT INTO claude_interactions (task_id, kind, iteration, content, created_at) VALUES (?, ?, 0, ?, UTC_TIMESTAMP(3))',
         [one, 'system', 'first'],
       );
       await request(watches)

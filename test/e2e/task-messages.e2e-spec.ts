@@ -2,6 +2,7 @@ import type { QueryRunner } from 'typeorm';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AtomicWriter, SqlStep, SqlStepResult } from 'src/database/atomic-writer';
+import { TaskMessages } from 'src/tasks';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
@@ -24,15 +25,22 @@ const work = fakeClaudeWorkdir('cta-messages-');
 
 /**
  * The database's writer, which fails the first write naming `failOnce` as MySQL fails a
- * transaction that lost a deadlock (to be tried again).
+ * transaction that lost a deadlock (to be tried again), and runs `before.run` just before the
+ * first write naming `before.marker` (another request's write landing first).
  */
 class DeadlockingWriter extends AtomicWriter {
   failOnce: string | null = null;
+  before: { marker: string; run: () => Promise<unknown> } | null = null;
 
   override async run(
     steps: readonly SqlStep[],
     runner?: QueryRunner,
   ): Promise<SqlStepResult[] | null> {
+    const before = this.before;
+    if (before !== null && steps.some((s) => s.params.includes(before.marker))) {
+      this.before = null;
+      await before.run();
+    }
     const marker = this.failOnce;
     if (marker !== null && steps.some((s) => s.params.includes(marker))) {
       this.failOnce = null;
@@ -204,5 +212,37 @@ describe('task messages', () => {
     ]);
     expect(items[1].data).toMatchObject({ human_message_ids: [unread.body.id] });
     expect(items[2].content).toContain('CANCELLED');
+  });
+
+  it('a message stored while a queued task is cancelled is listed as undelivered too', async () => {
+    const { id: running } = await streamingTask(
+      'messages-race',
+      `Hold the project. ${fakeScript('slow-stream lines=400 delay=50')}`,
+    );
+    const details = await request(server).get(`/api/v1/tasks/${running}`).expect(200);
+    const queued = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: details.body.session_id, description: 'Then this.' })
+      .expect(201);
+    const queuedId = queued.body.id as string;
+    await request(server)
+      .post(`/api/v1/tasks/${queuedId}/messages`)
+      .send({ content: 'Before you start.' })
+      .expect(201);
+    // Between the cancel's look at the messages and its write, another message is stored.
+    const writer = t.app.get<AtomicWriter, DeadlockingWriter>(AtomicWriter);
+    writer.before = {
+      marker: 'Cancelled on request before it started.',
+      run: () => t.app.get(TaskMessages).send(queuedId, 'Slipped in.'),
+    };
+    await request(server).post(`/api/v1/tasks/${queuedId}/cancel`).expect(200);
+    expect(writer.before).toBeNull();
+    await request(server).post(`/api/v1/tasks/${running}/cancel`).expect(200);
+    const items = (await request(server).get(`/api/v1/tasks/${queuedId}/interactions`).expect(200))
+      .body.items as Interaction[];
+    const humans = items.filter((i) => i.kind === 'human').map((i) => i.id);
+    expect(humans).toHaveLength(2);
+    const note = items.find((i) => i.data?.type === 'messages_undelivered');
+    expect(note?.data).toMatchObject({ human_message_ids: humans });
   });
 });

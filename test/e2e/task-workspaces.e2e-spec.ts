@@ -906,22 +906,40 @@ describe('Workspaces are removed, and no work is lost', () => {
       expect(git(repo, 'show', 'master:src/merged.js')).toBe('module.exports = 1;\n');
     });
 
-    it('a task deleted while its merge runs goes once the merge is recorded: the merge answers 200', async () => {
-      const d = await run('racing');
+    /**
+     * Merges task `d` and, while its merge holds the repository (its `git merge-tree` held back),
+     * sends `DELETE route`; returns both answers once the merge was let go on.
+     */
+    const deleteDuringMerge = async (d: TaskDetails, route: string) => {
       const held = t.app.get<Git, HeldGit>(Git).holdNext('merge-tree');
-      const merge = request(server).post(`/api/v1/tasks/${d.id}/merge`).send({});
-      const merged = merge.then((res) => res);
+      const merged = request(server)
+        .post(`/api/v1/tasks/${d.id}/merge`)
+        .send({})
+        .then((res) => res);
       await held.reached;
       const deleted = request(server)
-        .delete(`/api/v1/tasks/${d.id}`)
+        .delete(route)
         .then((res) => res);
       // The delete waits for the merge (it did not: it deleted the task under the merge, whose
       // record then found no task: 404, nothing audited, the target merged all the same).
       await Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, 500))]);
       held.release();
-      expect((await merged).status).toBe(200);
-      expect((await deleted).status).toBe(204);
+      return { merge: await merged, deletion: await deleted };
+    };
+
+    it('a task deleted while its merge runs goes once the merge is recorded: the merge answers 200', async () => {
+      const d = await run('racing');
+      const { merge, deletion } = await deleteDuringMerge(d, `/api/v1/tasks/${d.id}`);
+      expect([merge.status, deletion.status]).toEqual([200, 204]);
       expect(git(repo, 'show', 'master:src/racing.js')).toBe('module.exports = 1;\n');
+      await request(server).get(`/api/v1/tasks/${d.id}`).expect(404);
+    });
+
+    it('so does a task whose session is deleted while its merge runs', async () => {
+      const d = await run('session-racing');
+      const { merge, deletion } = await deleteDuringMerge(d, `/api/v1/sessions/${d.session_id}`);
+      expect([merge.status, deletion.status]).toEqual([200, 204]);
+      expect(git(repo, 'show', 'master:src/session-racing.js')).toBe('module.exports = 1;\n');
       await request(server).get(`/api/v1/tasks/${d.id}`).expect(404);
     });
 

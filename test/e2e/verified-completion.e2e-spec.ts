@@ -709,7 +709,7 @@ describe('on SQLite', () => {
           "'use strict';",
           "const test = require('node:test');",
           "const assert = require('node:assert');",
-          "const { three } = require('dep');",
+          'const { three } = require("dep");',
           "const math = require('../src/math');",
           '',
           body,

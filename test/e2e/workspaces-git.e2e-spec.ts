@@ -9,6 +9,7 @@ import {
   realpathSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
@@ -333,6 +334,53 @@ describe('WorkspacesService on a real repository', () => {
     expect(linkedWorktrees(repo)).toEqual([]);
   });
 
+  it("gives a base commit's checkout the work tree's installed packages, a monorepo's own as of that commit, and follows no link out", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'scratch-deps');
+    writeFileSync(join(repo, '.gitignore'), 'node_modules/\n');
+    mkdirSync(join(repo, 'packages', 'util'), { recursive: true });
+    writeFileSync(join(repo, 'packages', 'util', 'index.js'), 'exports.at = "base";\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'monorepo');
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    writeFileSync(join(repo, 'packages', 'util', 'index.js'), 'exports.at = "change";\n');
+    const secret = join(root, 'secret');
+    mkdirSync(secret, { recursive: true });
+    writeFileSync(join(secret, 'key'), 'not for tests');
+    // Installed: a package, a scoped one, the workspace package linked, and a link out.
+    for (const dir of ['node_modules/lib', 'node_modules/@scope/pkg']) {
+      mkdirSync(join(repo, dir), { recursive: true });
+      writeFileSync(join(repo, dir, 'index.js'), 'exports.ok = true;\n');
+    }
+    symlinkSync('../packages/util', join(repo, 'node_modules', 'util'));
+    symlinkSync(secret, join(repo, 'node_modules', 'leak'));
+    // A .venv that is a link out is not followed at all.
+    symlinkSync(secret, join(repo, '.venv'));
+    const scratch = new BaseCheckout(
+      new Git(config, launcher, NO_ISOLATION),
+      new RepositoryLocks(config),
+      NO_ISOLATION,
+    );
+    const checkout = await scratch.checkout(repo, base, ['test/math.test.js']);
+    try {
+      expect(checkout.dependencies).toEqual([join(repo, 'node_modules')]);
+      const modules = join(checkout.directory, 'node_modules');
+      expect(readFileSync(join(modules, 'lib', 'index.js'), 'utf8')).toBe('exports.ok = true;\n');
+      expect(readFileSync(join(modules, '@scope', 'pkg', 'index.js'), 'utf8')).toBe(
+        'exports.ok = true;\n',
+      );
+      expect(readFileSync(join(modules, 'util', 'index.js'), 'utf8')).toBe(
+        'exports.at = "base";\n',
+      );
+      expect(existsSync(join(modules, 'leak'))).toBe(false);
+      expect(existsSync(join(checkout.directory, '.venv'))).toBe(false);
+    } finally {
+      await checkout.remove();
+    }
+    expect(readFileSync(join(repo, 'node_modules', 'lib', 'index.js'), 'utf8')).toBe(
+      'exports.ok = true;\n',
+    );
+  });
+
   it('redoes a creation cut off by a crash, and leaves a recorded workspace git no longer knows', async () => {
     const repo = copyFixtureProject('node-basic', root, 'cut-off');
     const workspaces = service();
@@ -446,6 +494,20 @@ describe('WorkspacesService on a real repository', () => {
       message: expect.stringContaining(`${branch} was not moved`),
     });
     expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(master);
+  });
+
+  it('follows no .git file the agent wrote out of the repository: a leftover pointing elsewhere is removed, nothing written there', async () => {
+    const victim = join(root, 'victim');
+    mkdirSync(victim, { recursive: true });
+    const removing = join(config.WORKSPACES_DIR, `.removing-${randomUUID()}`);
+    // A worktree entry of the agent's making, naming another directory as the repository.
+    const admin = join(removing, 'fake-admin');
+    mkdirSync(admin, { recursive: true });
+    writeFileSync(join(admin, 'commondir'), victim);
+    writeFileSync(join(removing, '.git'), `gitdir: ${admin}\n`);
+    expect(await service().finishRemovals()).toBe(1);
+    expect(existsSync(removing)).toBe(false);
+    expect(readdirSync(victim)).toEqual([]);
   });
 
   it('takes the whole task id when an earlier branch took the short name', async () => {
