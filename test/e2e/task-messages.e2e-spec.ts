@@ -182,41 +182,15 @@ describe('task messages', () => {
     expect(items.map((i) => i.content)).not.toContain('Wait, one more thing.');
   });
 
-  it('a queued task cancelled before it ran says which messages no turn took, before its end', async () => {
+  /**
+   * A task streaming in a project in place, and a second task of it queued behind it (it waits for
+   * the first) with a message 'Before you start.'.
+   */
+  async function queuedBehind(
+    name: string,
+  ): Promise<{ running: string; queuedId: string; unreadId: number }> {
     const { id: running } = await streamingTask(
-      'messages-queued',
-      `Hold the project. ${fakeScript('slow-stream lines=400 delay=50')}`,
-    );
-    const details = await request(server).get(`/api/v1/tasks/${running}`).expect(200);
-    // A second task of the same project in place waits for the first.
-    const queued = await request(server)
-      .post('/api/v1/tasks')
-      .send({ session_id: details.body.session_id, description: 'Then this.' })
-      .expect(201);
-    const unread = await request(server)
-      .post(`/api/v1/tasks/${queued.body.id}/messages`)
-      .send({ content: 'Before you start.' })
-      .expect(201);
-    const cancelled = await request(server)
-      .post(`/api/v1/tasks/${queued.body.id}/cancel`)
-      .expect(200);
-    expect(cancelled.body.status).toBe('CANCELLED');
-    await request(server).post(`/api/v1/tasks/${running}/cancel`).expect(200);
-    const items = (
-      await request(server).get(`/api/v1/tasks/${queued.body.id}/interactions`).expect(200)
-    ).body.items as Interaction[];
-    expect(items.map((i) => [i.kind, i.data?.type ?? null])).toEqual([
-      ['human', null],
-      ['system', 'messages_undelivered'],
-      ['status', null],
-    ]);
-    expect(items[1].data).toMatchObject({ human_message_ids: [unread.body.id] });
-    expect(items[2].content).toContain('CANCELLED');
-  });
-
-  it('a message stored while a queued task is cancelled is listed as undelivered too', async () => {
-    const { id: running } = await streamingTask(
-      'messages-race',
+      name,
       `Hold the project. ${fakeScript('slow-stream lines=400 delay=50')}`,
     );
     const details = await request(server).get(`/api/v1/tasks/${running}`).expect(200);
@@ -225,10 +199,31 @@ describe('task messages', () => {
       .send({ session_id: details.body.session_id, description: 'Then this.' })
       .expect(201);
     const queuedId = queued.body.id as string;
-    await request(server)
+    const unread = await request(server)
       .post(`/api/v1/tasks/${queuedId}/messages`)
       .send({ content: 'Before you start.' })
       .expect(201);
+    return { running, queuedId, unreadId: unread.body.id as number };
+  }
+
+  it('a queued task cancelled before it ran says which messages no turn took, before its end', async () => {
+    const { running, queuedId, unreadId } = await queuedBehind('messages-queued');
+    const cancelled = await request(server).post(`/api/v1/tasks/${queuedId}/cancel`).expect(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    await request(server).post(`/api/v1/tasks/${running}/cancel`).expect(200);
+    const items = (await request(server).get(`/api/v1/tasks/${queuedId}/interactions`).expect(200))
+      .body.items as Interaction[];
+    expect(items.map((i) => [i.kind, i.data?.type ?? null])).toEqual([
+      ['human', null],
+      ['system', 'messages_undelivered'],
+      ['status', null],
+    ]);
+    expect(items[1].data).toMatchObject({ human_message_ids: [unreadId] });
+    expect(items[2].content).toContain('CANCELLED');
+  });
+
+  it('a message stored while a queued task is cancelled is listed as undelivered too', async () => {
+    const { running, queuedId } = await queuedBehind('messages-race');
     // Between the cancel's look at the messages and its write, another message is stored.
     const writer = t.app.get<AtomicWriter, DeadlockingWriter>(AtomicWriter);
     writer.before = {
