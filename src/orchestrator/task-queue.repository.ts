@@ -11,8 +11,10 @@ import {
   StatusReason,
   Task,
   TaskEventLog,
+  TaskMessages,
   TaskRowReader,
   TaskStatus,
+  undeliveredMessagesRecord,
   WAITING_FOR_HUMAN_SQL,
 } from 'src/tasks';
 import { makeOwnerId } from 'src/orchestrator/lease-owner';
@@ -98,6 +100,7 @@ export class TaskQueueRepository {
     private readonly events: TaskEventLog,
     private readonly clock: Clock,
     private readonly rows: TaskRowReader,
+    private readonly messages: TaskMessages,
   ) {
     this.mysql = dataSource.options.type === 'mysql';
     this.owner = makeOwnerId(config.INSTANCE_ID, config.HOST_ID);
@@ -368,7 +371,8 @@ export class TaskQueueRepository {
   /**
    * Queued tasks whose cancel was requested while they were live (the cancel reached a server
    * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
-   * forever: the claim skips them. Returns their ids.
+   * forever: the claim skips them (the messages from a person no turn took said before the end;
+   * none can come now: a task being cancelled takes none). Returns their ids.
    */
   async cancelFlaggedPending(): Promise<string[]> {
     // Asked at every round of claims, and mostly of an empty set: a plain SELECT of what the
@@ -378,6 +382,7 @@ export class TaskQueueRepository {
     );
     const cancelled: string[] = [];
     for (const task of flagged) {
+      const unread = (await this.messages.undelivered(task.id)).map((m) => m.id);
       const changed = await this.events.changeStatusWhere({
         taskId: task.id,
         from: TaskStatus.Pending,
@@ -385,6 +390,7 @@ export class TaskQueueRepository {
         reason: 'cancelled',
         iteration: task.iteration,
         where: 'cancel_requested = 1',
+        before: unread.length === 0 ? [] : [undeliveredMessagesRecord(unread, task.iteration)],
         patch: { phase: 'done', completedAt: this.clock.now() },
       });
       if (changed !== null) cancelled.push(task.id);

@@ -10,6 +10,7 @@ import {
   LeaseLostError,
   Task,
   TaskEventLog,
+  TaskMessages,
   TaskStatus,
   TestCase,
 } from 'src/tasks';
@@ -306,8 +307,9 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     }
   });
 
-  it('cancels a queued task whose cancel was requested while it was live', async () => {
+  it('cancels a queued task whose cancel was requested while it was live, saying which messages no turn took', async () => {
     const [id] = await createTasks(['flagged'], 1);
+    const unread = await a.app.get(TaskMessages).send(id, 'Before you start.');
     await a.dataSource.getRepository(Task).update({ id }, { cancelRequested: true });
     const queueB = b.app.get(TaskQueueRepository);
     expect(await queueB.cancelFlaggedPending()).toEqual([id]);
@@ -320,6 +322,14 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(statuses.map((i) => i.data)).toEqual([
       { from: 'PENDING', to: 'CANCELLED', reason: 'cancelled' },
     ]);
+    const note = await a.dataSource
+      .getRepository(ClaudeInteraction)
+      .findOneByOrFail({ taskId: id, kind: 'system' });
+    expect(note.data).toMatchObject({
+      type: 'messages_undelivered',
+      human_message_ids: [unread.id],
+    });
+    expect(note.id).toBeLessThan(statuses[0].id);
     expect(await queueB.cancelFlaggedPending()).toEqual([]);
   });
 }
