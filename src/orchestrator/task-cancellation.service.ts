@@ -73,12 +73,7 @@ export class TaskCancellationService {
         );
       }
       if (task.status === TaskStatus.Pending || waitsForHuman(task)) {
-        if (await this.cancelOwnerless(task)) {
-          // A task that ran before (re-queued at a shutdown, or waiting for a person) may have
-          // work in its workspace.
-          await this.workspaces.keepWork(id, TaskStatus.Cancelled);
-          return this.tasks.findOne(id);
-        }
+        if (await this.cancelOwnerless(task)) return this.tasks.findOne(id);
         continue;
       }
       if (!(await this.requestCancel(id, true))) continue;
@@ -92,13 +87,17 @@ export class TaskCancellationService {
 
   /**
    * Cancels a task nobody runs (queued, or waiting for a person) if it still is so; the messages
-   * from a person no turn took are said in its history before its end, as a run's cancel does.
+   * from a person no turn took, and the work it left, are said in its history before its end, as
+   * a run's cancel does.
    */
   private async cancelOwnerless(task: Task): Promise<boolean> {
     const queued = task.status === TaskStatus.Pending;
     // Read first: a message stored after the list was read fails the write (read again then).
     const sinceId = await this.messages.latestRecordId(task.id);
     const ids = (await this.messages.undelivered(task.id)).map((m) => m.id);
+    // A task that ran before (re-queued at a shutdown, or waiting for a person) may have work in
+    // its workspace: committed first, and said before its end (a stream of it ends with the end).
+    const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, 'cancelled');
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
       from: task.status,
@@ -107,8 +106,12 @@ export class TaskCancellationService {
       iteration: task.iteration,
       where: queued ? NO_MESSAGE_SINCE_SQL : `${WAITING_FOR_HUMAN_SQL} AND ${NO_MESSAGE_SINCE_SQL}`,
       params: { sinceId },
-      before: ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, task.iteration)],
+      before: [
+        ...(ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, task.iteration)]),
+        ...(kept === null ? [] : [kept.record]),
+      ],
       patch: {
+        ...(kept === null ? {} : { headCommit: kept.commit }),
         phase: 'done',
         cancelRequested: true,
         completedAt: this.clock.now(),

@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AppConfig } from 'src/config';
 import { WorkspacesService } from 'src/workspaces';
-import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 
@@ -38,19 +38,42 @@ export class TaskWorkspaceCleanup {
   async keepWork(taskId: string, status: TaskStatus): Promise<void> {
     const task = await this.tasks.findOneBy({ id: taskId });
     if (task === null || task.status !== status) return;
-    const { workspacePath, branch, gitDir } = task;
-    if (workspacePath === null || branch === null || gitDir === null) return;
-    if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return;
-    try {
-      const kept = await this.workspaces.commit(
-        { path: workspacePath, branch, gitDir },
-        `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${task.statusReason ?? '-'}).\n`,
-      );
-      await this.events.noteWhere({
+    const kept = await this.commitWork(task, status, task.statusReason ?? '-');
+    if (kept === null) return;
+    await this.events
+      .noteWhere({
         taskId,
         where: 'status = :status',
         params: { status },
         patch: { headCommit: kept.commit },
+        record: kept.record,
+      })
+      .catch((error: unknown) =>
+        this.logger.warn(`Task ${taskId}: its kept work was not recorded: ${String(error)}`),
+      );
+  }
+
+  /**
+   * Commits the uncommitted work in `task`'s workspace on its branch, as the task ends `status`
+   * (`reason`); returns the commit and the record that says so, to be written with the task's
+   * end, or null when there is no workspace or the commit failed (logged: the work stays in the
+   * workspace, and its removal commits it).
+   */
+  async commitWork(
+    task: Task,
+    status: TaskStatus,
+    reason: string,
+  ): Promise<{ commit: string; record: NewInteraction } | null> {
+    const { workspacePath, branch, gitDir } = task;
+    if (workspacePath === null || branch === null || gitDir === null) return null;
+    if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return null;
+    try {
+      const kept = await this.workspaces.commit(
+        { path: workspacePath, branch, gitDir },
+        `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${reason}).\n`,
+      );
+      return {
+        commit: kept.commit,
         record: {
           kind: 'system',
           iteration: task.iteration,
@@ -59,9 +82,10 @@ export class TaskWorkspaceCleanup {
             : `No uncommitted work; ${branch} stays at ${kept.commit}.`,
           data: { type: 'work_kept', commit: kept.commit, changed: kept.changed },
         },
-      });
+      };
     } catch (error) {
-      this.logger.warn(`Task ${taskId}: its uncommitted work was not committed: ${String(error)}`);
+      this.logger.warn(`Task ${task.id}: its uncommitted work was not committed: ${String(error)}`);
+      return null;
     }
   }
 

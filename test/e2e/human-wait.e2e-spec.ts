@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { eventually } from 'test/e2e/support/eventually';
+import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
 import {
   copyFixtureProject,
   FAKE_RUNNER_ENV,
@@ -169,6 +170,35 @@ function humanWaitTests(database: TestDatabaseKind): void {
       .send({ content: 'Too late.' })
       .expect(409);
     expect((await status(id)).waiting_for_human).toBeNull();
+  });
+
+  it('a waiting task cancelled in its workspace keeps its work, said before its end: its stream shows both', async () => {
+    const sessionId = await session('cancelled-work', {
+      isolation: 'worktree',
+      auto_respond: false,
+    });
+    const description = `Add a file. ${fakeScript(
+      `edit-files path=a.txt content=hello text="I created a.txt. ${QUESTION}"`,
+    )}`;
+    const id = (
+      await request(server)
+        .post('/api/v1/tasks')
+        .send({ session_id: sessionId, description })
+        .expect(201)
+    ).body.id as string;
+    await waiting(id);
+    const client = await SseClient.connect(`${baseUrl(server)}/api/v1/tasks/${id}/events`);
+    await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
+    await client.closed;
+    const messages = client.messages<StatusRecord & { data: { type?: string } | null }>();
+    expect(messages.slice(-2).map((m) => [m.kind, m.data?.type ?? m.data?.to])).toEqual([
+      ['system', 'work_kept'],
+      ['status', 'CANCELLED'],
+    ]);
+    expect(client.end()).toMatchObject({ status: 'CANCELLED' });
+    const details = await getDetails(server, id);
+    expect(details.interactions.at(-1)).toMatchObject({ kind: 'status' });
+    expect(details.head_commit).toBe((messages.at(-2)!.data as { commit?: string } | null)?.commit);
   });
 
   it('rejects a human_timeout_seconds out of range', async () => {
