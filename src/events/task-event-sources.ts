@@ -66,7 +66,6 @@ export class GlobalEventSource implements TailSource {
     private readonly interactions: Repository<ClaudeInteraction>,
     private readonly filter: GlobalStreamFilter,
     private readonly idsInCommitOrder: boolean,
-    private readonly nowMs: () => number = Date.now,
   ) {}
 
   /** The id of the newest event (where a stream without a cursor starts). */
@@ -109,7 +108,7 @@ export class GlobalEventSource implements TailSource {
    */
   private async settled(afterId: number, rows: ClaudeInteraction[]): Promise<ClaudeInteraction[]> {
     if (this.idsInCommitOrder) return rows;
-    const cutoff = new Date(this.nowMs() - MISSING_ID_WAIT_MS);
+    const cutoff = new Date(Date.now() - MISSING_ID_WAIT_MS);
     const recent = rows.findIndex((row) => row.createdAt > cutoff);
     if (recent === -1) return rows;
     // Below the newest event stored before the cutoff, nothing more comes: from there on.

@@ -13,7 +13,6 @@ import {
   TaskStatus,
   TaskWorkspaceCleanup,
   NO_MESSAGE_SINCE_SQL,
-  undeliveredMessagesRecord,
   WAITING_FOR_HUMAN_SQL,
   waitsForHuman,
 } from 'src/tasks';
@@ -94,7 +93,7 @@ export class TaskCancellationService {
     const queued = task.status === TaskStatus.Pending;
     // Read first: a message stored after the list was read fails the write (read again then).
     const sinceId = await this.messages.latestRecordId(task.id);
-    const ids = (await this.messages.undelivered(task.id)).map((m) => m.id);
+    const unread = await this.messages.undeliveredNote(task.id, task.iteration);
     // A task that ran before (re-queued at a shutdown, or waiting for a person) may have work in
     // its workspace: committed first, and said before its end (a stream of it ends with the end).
     const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, 'cancelled');
@@ -106,10 +105,7 @@ export class TaskCancellationService {
       iteration: task.iteration,
       where: queued ? NO_MESSAGE_SINCE_SQL : `${WAITING_FOR_HUMAN_SQL} AND ${NO_MESSAGE_SINCE_SQL}`,
       params: { sinceId },
-      before: [
-        ...(ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, task.iteration)]),
-        ...(kept === null ? [] : [kept.record]),
-      ],
+      before: [...unread, ...(kept === null ? [] : [kept.record])],
       patch: {
         ...(kept === null ? {} : { headCommit: kept.commit }),
         phase: 'done',

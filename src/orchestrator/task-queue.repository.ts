@@ -14,7 +14,6 @@ import {
   TaskMessages,
   TaskRowReader,
   TaskStatus,
-  undeliveredMessagesRecord,
   WAITING_FOR_HUMAN_SQL,
 } from 'src/tasks';
 import { makeOwnerId } from 'src/orchestrator/lease-owner';
@@ -382,7 +381,6 @@ export class TaskQueueRepository {
     );
     const cancelled: string[] = [];
     for (const task of flagged) {
-      const unread = (await this.messages.undelivered(task.id)).map((m) => m.id);
       const changed = await this.events.changeStatusWhere({
         taskId: task.id,
         from: TaskStatus.Pending,
@@ -390,7 +388,7 @@ export class TaskQueueRepository {
         reason: 'cancelled',
         iteration: task.iteration,
         where: 'cancel_requested = 1',
-        before: unread.length === 0 ? [] : [undeliveredMessagesRecord(unread, task.iteration)],
+        before: await this.messages.undeliveredNote(task.id, task.iteration),
         patch: { phase: 'done', completedAt: this.clock.now() },
       });
       if (changed !== null) cancelled.push(task.id);

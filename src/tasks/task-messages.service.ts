@@ -95,10 +95,6 @@ export class TaskMessages {
   }
 
   /**
-   * The task's messages no agent turn has been given yet, oldest first (one query: every turn
-   * asks).
-   */
-  /**
    * The id of the task's newest record (0 for none): a write conditional on no message after it
    * (`NO_MESSAGE_SINCE_SQL`) cannot miss one sent meanwhile.
    */
@@ -110,6 +106,19 @@ export class TaskMessages {
     return Number(rows[0]?.id ?? 0);
   }
 
+  /**
+   * The record to write before the end of a task no run holds (`undeliveredMessagesRecord`), in a
+   * list: empty when every message was given to a turn.
+   */
+  async undeliveredNote(taskId: string, iteration: number): Promise<NewInteraction[]> {
+    const ids = (await this.undelivered(taskId)).map((m) => m.id);
+    return ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, iteration)];
+  }
+
+  /**
+   * The task's messages no agent turn has been given yet, oldest first (one query: every turn
+   * asks).
+   */
   async undelivered(taskId: string): Promise<HumanMessage[]> {
     const rows = await this.interactions.query<{ id: number | string; content: string }[]>(
       UNDELIVERED_SQL,

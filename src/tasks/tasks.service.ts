@@ -365,10 +365,10 @@ export class TasksService {
   async remove(id: string): Promise<void> {
     const before = await this.findOne(id);
     const deleteIt = () => this.tasks.delete({ id, status: In([...DELETABLE_STATUSES]) });
-    const result =
-      before.isolation === 'worktree' && before.gitDir !== null
-        ? await this.workspaces.whileRepositoryIdle(before.gitDir, deleteIt)
-        : await deleteIt();
+    const result = await this.workspaces.whileRepositoriesIdle(
+      before.isolation === 'worktree' && before.gitDir !== null ? [before.gitDir] : [],
+      deleteIt,
+    );
     if ((result.affected ?? 0) > 0) {
       // Its workspace goes too (its changes committed on its branch first); a removal that fails
       // is left to the sweep, which removes workspaces without a task.
@@ -407,19 +407,16 @@ export class TasksService {
           { active: [...ACTIVE_STATUSES] },
         )
         .execute();
-    // Under the lock of each repository its tasks used (as a task's delete), taken in one order.
+    // Under the lock of each repository its tasks used, as a task's delete.
     const gitDirs = await this.tasks
       .createQueryBuilder('t')
       .select('DISTINCT t.git_dir', 'gitDir')
       .where('t.session_id = :id AND t.git_dir IS NOT NULL', { id })
       .getRawMany<{ gitDir: string }>();
-    const result = await gitDirs
-      .map((row) => row.gitDir)
-      .sort()
-      .reduceRight<() => ReturnType<typeof deleteIt>>(
-        (inner, gitDir) => () => this.workspaces.whileRepositoryIdle(gitDir, inner),
-        deleteIt,
-      )();
+    const result = await this.workspaces.whileRepositoriesIdle(
+      gitDirs.map((row) => row.gitDir),
+      deleteIt,
+    );
     if ((result.affected ?? 0) > 0) {
       for (const task of withWorkspaces) await this.cleanup.retireQuietly(task, 'deleted');
       return;

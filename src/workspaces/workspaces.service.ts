@@ -503,12 +503,18 @@ export class WorkspacesService {
   }
 
   /**
-   * Runs `fn` while no git operation of this server's (a merge, a removal) runs on the repository
-   * at `gitDir`, holding its lock; without it when that repository is gone.
+   * Runs `fn` while no git operation of this server's (a merge, a removal) runs on the
+   * repositories at `gitDirs`, holding their locks (taken in one order; a repository that is gone
+   * is skipped).
    */
-  async whileRepositoryIdle<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
-    if (!existsSync(gitDir)) return fn();
-    return this.locks.withLock(gitDir, fn);
+  whileRepositoriesIdle<T>(gitDirs: readonly string[], fn: () => Promise<T>): Promise<T> {
+    return [...new Set(gitDirs)]
+      .filter((gitDir) => existsSync(gitDir))
+      .sort()
+      .reduceRight<() => Promise<T>>(
+        (inner, gitDir) => () => this.locks.withLock(gitDir, inner),
+        fn,
+      )();
   }
 
   /** The task ids of the workspace directories in WORKSPACES_DIR. */
