@@ -8,7 +8,6 @@ import {
   killProcessGroup,
   processesMarkedWith,
 } from 'src/process';
-import { TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
 import { isOwnerGoneLocally, ownerIsOnThisHost, parseOwner } from 'src/orchestrator/lease-owner';
 import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
@@ -36,7 +35,6 @@ export class LeaseSweeperService implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly queue: TaskQueueRepository,
     private readonly scheduler: SchedulerRegistry,
-    private readonly workspaces: TaskWorkspaceCleanup,
   ) {}
 
   /** Runs `sweep` every LEASE_SECONDS (tasks for which `runsHere` is true are left alone). */
@@ -67,9 +65,6 @@ export class LeaseSweeperService implements OnModuleDestroy {
         const to = await this.queue.reclaimStale(task, ownerGone);
         if (to === null) continue;
         taken += 1;
-        if (to === TaskStatus.Failed || to === TaskStatus.Cancelled) {
-          await this.workspaces.keepWork(task.id, to);
-        }
         const why = ownerGone
           ? `owner ${task.leaseOwner} is gone`
           : `lease of owner ${task.leaseOwner || '(none)'} expired`;

@@ -17,7 +17,7 @@ import {
 } from 'rxjs';
 import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
-import { TaskQueueSignal, TaskStatus, TaskWorkspaceCleanup } from 'src/tasks';
+import { TaskQueueSignal } from 'src/tasks';
 import { WorkspaceUsage } from 'src/workspaces';
 import { HumanWaitSweeperService } from 'src/orchestrator/human-wait-sweeper.service';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
@@ -70,7 +70,6 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     private readonly draining: Draining,
     private readonly usage: WorkspaceUsage,
     private readonly workspaceSweeper: WorkspaceSweeperService,
-    private readonly workspaces: TaskWorkspaceCleanup,
     private readonly humanWaitSweeper: HumanWaitSweeperService,
   ) {}
 
@@ -115,9 +114,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private claimFreeSlots(): Observable<ClaimedTask> {
     return new Observable<ClaimedTask>((subscriber) => {
       const claimLoop = async (): Promise<void> => {
-        for (const id of await this.queue.cancelFlaggedPending()) {
-          await this.workspaces.keepWork(id, TaskStatus.Cancelled);
-        }
+        await this.queue.cancelFlaggedPending();
         if (this.stopping || this.claimed >= this.config.MAX_CONCURRENT_TASKS) return;
         const overQuota = await this.usage.overQuota();
         if (overQuota || this.overQuota) await this.queue.markQuotaWaiting(overQuota);

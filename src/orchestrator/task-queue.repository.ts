@@ -14,6 +14,7 @@ import {
   TaskMessages,
   TaskRowReader,
   TaskStatus,
+  TaskWorkspaceCleanup,
   WAITING_FOR_HUMAN_SQL,
 } from 'src/tasks';
 import { makeOwnerId } from 'src/orchestrator/lease-owner';
@@ -100,6 +101,7 @@ export class TaskQueueRepository {
     private readonly clock: Clock,
     private readonly rows: TaskRowReader,
     private readonly messages: TaskMessages,
+    private readonly workspaces: TaskWorkspaceCleanup,
   ) {
     this.mysql = dataSource.options.type === 'mysql';
     this.owner = makeOwnerId(config.INSTANCE_ID, config.HOST_ID);
@@ -299,7 +301,9 @@ export class TaskQueueRepository {
    * (the owner stalled, was frozen, or lost the database for a while) re-queues the task as
    * `lease_expired` without counting. Conditional on the claim being unchanged and, unless the
    * owner is known to be gone, the lease still expired, so an owner that renewed in the meantime
-   * keeps its task. Returns the new status, or null when the task was not taken.
+   * keeps its task. A task that ends (FAILED or CANCELLED) has its uncommitted work committed on
+   * its branch first, said in the same write as its end (a stream of it ends with the end).
+   * Returns the new status, or null when the task was not taken.
    */
   async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: stale.id });
@@ -316,6 +320,8 @@ export class TaskQueueRepository {
       to === TaskStatus.Cancelled ? 'cancelled' : ownerGone ? 'server_restart' : 'lease_expired';
     const now = this.clock.now();
     const { where, params } = this.staleCondition(stale, ownerGone);
+    const kept =
+      to === TaskStatus.Pending ? null : await this.workspaces.commitWork(task, to, reason);
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
       from: task.status,
@@ -325,7 +331,9 @@ export class TaskQueueRepository {
       where,
       params,
       data: { previous_owner: stale.leaseOwner },
+      before: kept === null ? [] : [kept.record],
       patch: {
+        ...(kept === null ? {} : { headCommit: kept.commit }),
         phase: to === TaskStatus.Pending ? 'queued' : 'done',
         restarts,
         leaseOwner: null,
@@ -370,28 +378,38 @@ export class TaskQueueRepository {
   /**
    * Queued tasks whose cancel was requested while they were live (the cancel reached a server
    * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
-   * forever: the claim skips them (the messages from a person no turn took said before the end;
-   * none can come now: a task being cancelled takes none). Returns their ids.
+   * forever: the claim skips them (the messages from a person no turn took, and the work its run
+   * left in its workspace, said before the end; no message can come now: a task being cancelled
+   * takes none). Returns their ids.
    */
   async cancelFlaggedPending(): Promise<string[]> {
-    // Asked at every round of claims, and mostly of an empty set: a plain SELECT of what the
-    // change needs, not an entity read through the query builder.
-    const flagged: { id: string; iteration: number }[] = await this.dataSource.query(
-      `SELECT id, iteration FROM tasks WHERE status = 'PENDING' AND cancel_requested = 1 LIMIT ${CLAIM_CANDIDATES}`,
+    // Asked at every round of claims, and mostly of an empty set: a plain SELECT of the ids, the
+    // entity read only for a task found.
+    const flagged: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 1 LIMIT ${CLAIM_CANDIDATES}`,
     );
     const cancelled: string[] = [];
-    for (const task of flagged) {
+    for (const { id } of flagged) {
+      const task = await this.dataSource.getRepository(Task).findOneBy({ id });
+      if (task === null) continue;
+      const unread = await this.messages.undeliveredNote(id, task.iteration);
+      // Work a run left in its workspace is committed first and said before the end.
+      const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, 'cancelled');
       const changed = await this.events.changeStatusWhere({
-        taskId: task.id,
+        taskId: id,
         from: TaskStatus.Pending,
         to: TaskStatus.Cancelled,
         reason: 'cancelled',
         iteration: task.iteration,
         where: 'cancel_requested = 1',
-        before: await this.messages.undeliveredNote(task.id, task.iteration),
-        patch: { phase: 'done', completedAt: this.clock.now() },
+        before: [...unread, ...(kept === null ? [] : [kept.record])],
+        patch: {
+          ...(kept === null ? {} : { headCommit: kept.commit }),
+          phase: 'done',
+          completedAt: this.clock.now(),
+        },
       });
-      if (changed !== null) cancelled.push(task.id);
+      if (changed !== null) cancelled.push(id);
     }
     return cancelled;
   }

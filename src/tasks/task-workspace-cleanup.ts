@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { AppConfig } from 'src/config';
 import { WorkspacesService } from 'src/workspaces';
 import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
@@ -26,32 +24,7 @@ export class TaskWorkspaceCleanup {
     private readonly config: AppConfig,
     private readonly workspaces: WorkspacesService,
     private readonly events: TaskEventLog,
-    @InjectRepository(Task) private readonly tasks: Repository<Task>,
   ) {}
-
-  /**
-   * Commits the uncommitted work of a task that was ended without its run (FAILED or CANCELLED by
-   * the lease sweep after its server died) on its branch, and records it as the task's
-   * `head_commit`. Logs instead of throwing: the work stays in the workspace, and its removal
-   * commits it.
-   */
-  async keepWork(taskId: string, status: TaskStatus): Promise<void> {
-    const task = await this.tasks.findOneBy({ id: taskId });
-    if (task === null || task.status !== status) return;
-    const kept = await this.commitWork(task, status, task.statusReason ?? '-');
-    if (kept === null) return;
-    await this.events
-      .noteWhere({
-        taskId,
-        where: 'status = :status',
-        params: { status },
-        patch: { headCommit: kept.commit },
-        record: kept.record,
-      })
-      .catch((error: unknown) =>
-        this.logger.warn(`Task ${taskId}: its kept work was not recorded: ${String(error)}`),
-      );
-  }
 
   /**
    * Commits the uncommitted work in `task`'s workspace on its branch, as the task ends `status`

@@ -130,6 +130,14 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     return pgid;
   }
 
+  /** A task's last two records: kind, type or new status, and the commit a work record names. */
+  const keptThenEnd = (
+    interactions: { kind: string; data: Record<string, unknown> | null }[],
+  ): unknown[][] =>
+    interactions
+      .slice(-2)
+      .map((i) => [i.kind, i.data?.type ?? i.data?.to, i.data?.commit as string | undefined]);
+
   it('SIGKILL of the server and its spawn helper: its process host ends the agent at once', async () => {
     const project = copyFixtureProject('node-basic', work, 'host-ends');
     const first = await startServer();
@@ -332,8 +340,12 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
   it('fails the task with server_restart once MAX_TASK_ATTEMPTS claims are used up', async () => {
     const project = copyFixtureProject('node-basic', work, 'exhausted');
     const first = await startServer({ MAX_TASK_ATTEMPTS: '1' });
-    const id = await startTask(first.url, project, `Hang. ${fakeScript('hang')}`);
-    const orphan = await hungAgent(first.url, id, 1);
+    const id = await startTask(
+      first.url,
+      project,
+      `Hang. ${fakeScript('edit-files path=a.txt content=hello', 'hang')}`,
+    );
+    const orphan = await hungAgent(first.url, id, 2);
     killEverything(first);
     await first.exited;
 
@@ -346,7 +358,44 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const failed = await getDetails(second.url, id);
     expect(failed.head_commit).not.toBeNull();
     expect(git(project, 'rev-parse', failed.branch!).trim()).toBe(failed.head_commit);
-    expect(failed.interactions.some((i) => i.data?.type === 'work_kept')).toBe(true);
+    expect(git(project, 'show', `${failed.head_commit}:a.txt`)).toBe('hello');
+    // The work kept is said before the end, so a stream of the task (which ends with it) has it.
+    expect(keptThenEnd(failed.interactions)).toEqual([
+      ['system', 'work_kept', failed.head_commit],
+      ['status', 'FAILED', undefined],
+    ]);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe('code 0');
+  });
+
+  it('a task re-queued by a shutdown while its cancel was asked for is cancelled by the queue, its work kept before its end', async () => {
+    const project = copyFixtureProject('node-basic', work, 'flagged');
+    const first = await startServer();
+    const id = await startTask(
+      first.url,
+      project,
+      `Edit, then hang. ${fakeScript('edit-files path=a.txt content=hello', 'hang signals=honor')}`,
+    );
+    await hungAgent(first.url, id, 2);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe('code 0');
+    // The cancel reached the row while the stopping server was putting the task back.
+    const db = new Database(database);
+    try {
+      db.prepare('UPDATE tasks SET cancel_requested = 1 WHERE id = ?').run(id);
+    } finally {
+      db.close();
+    }
+
+    const second = await startServer();
+    const { final } = await waitForTerminal(second.url, id);
+    expect(final.status).toBe('CANCELLED');
+    const details = await getDetails(second.url, id);
+    expect(git(project, 'show', `${details.head_commit}:a.txt`)).toBe('hello');
+    expect(keptThenEnd(details.interactions)).toEqual([
+      ['system', 'work_kept', details.head_commit],
+      ['status', 'CANCELLED', undefined],
+    ]);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe('code 0');
   });
