@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from 'src/common';
+import { DomainError, ErrorCode, HiddenObjectError } from 'src/common';
 import { assertVisible, canSee, ownerFilter } from 'src/access/ownership';
 import { LOCAL_PRINCIPAL, Principal } from 'src/access/principal';
 
@@ -28,6 +28,11 @@ describe('ownership', () => {
     ]) {
       expect(attempt).toThrow(new DomainError(ErrorCode.TaskNotFound, 'Task t not found'));
     }
+    // The same answer; only the audit trail tells them apart.
+    expect(() => assertVisible(key('b', 'tasks:read'), owned, notFound)).toThrow(HiddenObjectError);
+    expect(() => assertVisible(key('b', 'tasks:read'), null, notFound)).not.toThrow(
+      HiddenObjectError,
+    );
   });
 
   it('restricts lists to the key, not admins', () => {

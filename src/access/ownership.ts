@@ -1,4 +1,4 @@
-import { DomainError } from 'src/common';
+import { DomainError, HiddenObjectError } from 'src/common';
 import { isAdmin, Principal } from 'src/access/principal';
 
 /** A stored thing that belongs to an API key (null: created while keys were not required). */
@@ -18,13 +18,17 @@ export function canSee(principal: Principal, owned: Owned): boolean {
   return isAdmin(principal) || (owned.ownerKeyId !== null && owned.ownerKeyId === principal.keyId);
 }
 
-/** `owned` when the principal may see it; otherwise (or when it is null) the `notFound` error. */
+/**
+ * `owned` when the principal may see it; otherwise (or when it is null) the `notFound` error, for
+ * another key's object as a `HiddenObjectError` (the same answer, audited as a denied request).
+ */
 export function assertVisible<T extends Owned>(
   principal: Principal,
   owned: T | null,
   notFound: () => DomainError,
 ): T {
-  if (owned === null || !canSee(principal, owned)) throw notFound();
+  if (owned === null) throw notFound();
+  if (!canSee(principal, owned)) throw new HiddenObjectError(notFound());
   return owned;
 }
 

@@ -3,7 +3,10 @@ import { concatMap, from, catchError, EMPTY, Subscription } from 'rxjs';
 import { RequestDenials } from 'src/common';
 import { AuditService } from 'src/audit/audit.service';
 
-/** Records every request answered 401 or 403 (`request.denied`, with its error code). */
+/**
+ * Records every request answered 401 or 403, and every 404 that hid another key's session or task
+ * (`owned_by_another_key`), as `request.denied` with its error code.
+ */
 @Injectable()
 export class AuditDenialsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Audit');
@@ -17,11 +20,11 @@ export class AuditDenialsService implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.subscription = this.denials.denied$
       .pipe(
-        concatMap(({ req, status, code }) =>
+        concatMap(({ req, status, code, hidden }) =>
           from(
             this.audit.recordRequest(req, status, {
               action: 'request.denied',
-              details: { code },
+              details: hidden ? { code, owned_by_another_key: true } : { code },
             }),
           ).pipe(
             catchError((error: unknown) => {

@@ -12,7 +12,12 @@ export { IsOptionalNotNull } from 'src/common/dto/optional-not-null.decorator';
 export { QueryInteger } from 'src/common/dto/query-integer.decorator';
 export { PaginationQueryDto } from 'src/common/dto/pagination.dto';
 export type { Page } from 'src/common/dto/pagination.dto';
-export { DomainError, ErrorCode, invalidRequest } from 'src/common/errors/domain-error';
+export {
+  DomainError,
+  ErrorCode,
+  HiddenObjectError,
+  invalidRequest,
+} from 'src/common/errors/domain-error';
 export { API_PREFIX } from 'src/common/http/api-paths';
 export {
   buildOpenApiDocument,

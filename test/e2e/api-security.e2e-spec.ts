@@ -386,6 +386,7 @@ function securitySuite(kind: TestDatabaseKind): void {
       const routes = ownRoutes();
       expect(routes.length).toBeGreaterThanOrEqual(8);
       const before = await counts();
+      const auditedBefore = (await auditRows()).length;
       const missing = {
         task: '00000000-0000-4000-8000-000000000001',
         session: '00000000-0000-4000-8000-000000000002',
@@ -414,6 +415,23 @@ function securitySuite(kind: TestDatabaseKind): void {
       expect(await counts()).toEqual(before);
       const task = await t.dataSource.getRepository(Task).findOneByOrFail({ id: taskA });
       expect(task).toMatchObject({ status: 'PENDING', cancelRequested: false });
+      // Each look at another key's object is in the audit trail, as a denied request; the same
+      // look at a missing one is not. The trail is written in order: once a last look is in it,
+      // every earlier one is.
+      await as(writerB, 'get', `/api/v1/tasks/${taskA}`).expect(404);
+      const looks = async () =>
+        (await auditRows()).slice(auditedBefore).filter((r) => r.actorKeyId === keyIds.writerB);
+      await eventually(
+        'the denials to be recorded',
+        async () => (await looks()).length >= routes.length + 1,
+      );
+      const recorded = await looks();
+      expect(recorded).toHaveLength(routes.length + 1);
+      for (const row of recorded) {
+        expect(row).toMatchObject({ action: 'request.denied', status: 404 });
+        expect(row.details).toMatchObject({ owned_by_another_key: true });
+        expect(row.path).toMatch(new RegExp(`/(${taskA}|${sessionA})(/|$)`));
+      }
     });
 
     it('lets the owning writer key call every route about its objects (no route left to admins by omission)', async () => {

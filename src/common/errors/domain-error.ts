@@ -75,6 +75,16 @@ export class DomainError extends Error {
 }
 
 /**
+ * A not-found answer given for another key's object: its body is the plain not-found error's (the
+ * caller cannot tell the two apart), but the audit trail records it as a denied request.
+ */
+export class HiddenObjectError extends DomainError {
+  constructor(notFound: DomainError) {
+    super(notFound.code, notFound.message, notFound.details);
+  }
+}
+
+/**
  * 400 `validation_failed` about one field, shaped like the validation pipe's (`message` after
  * "Invalid request: ", `details.errors` naming the field), with any more `details`.
  */

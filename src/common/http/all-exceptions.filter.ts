@@ -7,7 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError, ErrorCode } from 'src/common/errors/domain-error';
+import { DomainError, ErrorCode, HiddenObjectError } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
 import { RequestDenials } from 'src/common/http/request-denials';
 import { requestIdOf, RequestWithId } from 'src/common/http/request-id';
@@ -26,7 +26,8 @@ export interface ErrorBody {
  * `httpStatusOf`; framework HTTP exceptions keep their 4xx status; a database that cannot be
  * reached (or is busy) is 503 `database_unavailable`, one whose storage is full 507
  * `storage_full`; anything else is a 500 with a generic message (no stack, no SQL), logged with
- * its request id. A 401 or 403 is reported to `RequestDenials` (the audit trail records it).
+ * its request id. A 401 or 403, and a not-found that hides another key's object, are reported to
+ * `RequestDenials` (the audit trail records them).
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -54,7 +55,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     res.status(status).json({ ...body, request_id: requestId } satisfies ErrorBody);
-    this.denials.report(req, status, body.code);
+    this.denials.report(req, status, body.code, exception instanceof HiddenObjectError);
   }
 
   private describe(exception: unknown): { status: number; body: Omit<ErrorBody, 'request_id'> } {
