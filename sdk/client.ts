@@ -601,7 +601,14 @@ export interface VerificationRunDto {
 }
 
 export interface VerificationWeakeningDto {
-  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_assertions' | 'test_hooks' | 'fewer_tests';
+  kind:
+    | 'deleted'
+    | 'renamed'
+    | 'skip_marker'
+    | 'fewer_assertions'
+    | 'test_hooks'
+    | 'fewer_tests'
+    | 'rewritten';
   file: string | null;
   detail: string;
 }
@@ -663,6 +670,10 @@ export interface TaskVerificationResponseDto {
   generated: VerificationRunDto | null;
   /** The generated tests alone, in a scratch checkout of the base commit */
   generated_at_base: VerificationRunDto | null;
+  /** The base commit's versions of the existing test files the change edited (and of those beside the helpers, fixtures or expected output it edited in a test directory), run against the change in a scratch checkout of it; null when it edited none */
+  existing_tests_on_change: VerificationRunDto | null;
+  /** The same files run at the base commit, when they failed against the change: where they fail there too, the change is not blamed */
+  existing_tests_at_base: VerificationRunDto | null;
   regression: VerificationRunDto | null;
   /** The regression suite run again for failures the baseline did not have */
   regression_rerun: VerificationRunDto | null;

@@ -110,7 +110,7 @@ export class MetricsService {
 
   readonly testRuns = new Counter({
     name: 'cta_test_runs_total',
-    help: 'Test runs (generated tests, regression suite; the verification runs: baseline, generated_at_base, regression_rerun), by kind and result',
+    help: 'Test runs (generated tests, regression suite; the verification runs: baseline, generated_at_base, existing_tests_on_change, existing_tests_at_base, regression_rerun), by kind and result',
     labelNames: ['kind', 'result'] as const,
     registers: [this.registry],
   });

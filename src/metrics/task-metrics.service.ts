@@ -47,7 +47,7 @@ export class TaskMetricsService implements OnModuleInit, OnModuleDestroy {
       if (event.outputTokens) m.tokens.inc({ direction: 'output' }, event.outputTokens);
     } else if (event.kind === 'test') {
       // The verification's own runs count under their stage (`baseline`, `generated_at_base`,
-      // `regression_rerun`), not as test rounds.
+      // `existing_tests_on_change`, ...), not as test rounds.
       m.testRuns.inc({
         kind: text(data.stage, text(data.kind, 'unknown')),
         result: data.passed === true ? 'passed' : 'failed',

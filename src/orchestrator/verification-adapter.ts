@@ -9,18 +9,13 @@ import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repos
 const logger = new Logger('Verification');
 
 /**
- * Runs generated tests in a scratch checkout of the base commit: created, the tests run, removed,
- * then the report. Unsubscribing ends the tests and removes the checkout.
+ * Runs test files as generated tests are run in a scratch checkout (`made`): created, the tests
+ * run, removed, then the report. Unsubscribing ends the tests and removes the checkout.
  */
 function runInScratch(
-  base: BaseCheckout,
+  made: () => Promise<ScratchCheckout>,
   tests: TestRunnerService,
-  args: {
-    directory: string;
-    baseCommit: string;
-    files: readonly string[];
-    testCommand: string | null;
-  },
+  args: { files: readonly string[]; testCommand: string | null },
 ): Observable<TestRunEvent> {
   return new Observable<TestRunEvent>((subscriber) => {
     let checkout: ScratchCheckout | null = null;
@@ -32,7 +27,7 @@ function runInScratch(
       removal ??= checkout.remove();
       return removal;
     };
-    base.checkout(args.directory, args.baseCommit, args.files).then(
+    made().then(
       (made) => {
         checkout = made;
         if (closed) {
@@ -93,6 +88,18 @@ export function verificationPort(
       base.testChanges(directory, baseCommit, configFiles),
     ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
     runAtBase: (directory, baseCommit, files, testCommand) =>
-      runInScratch(base, tests, { directory, baseCommit, files, testCommand }),
+      runInScratch(() => base.checkout(directory, baseCommit, files), tests, {
+        files,
+        testCommand,
+      }),
+    runBaseTests: (directory, baseCommit, files, restore, testCommand, on) =>
+      runInScratch(
+        () =>
+          on === 'change'
+            ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
+            : base.checkout(directory, baseCommit, [], files),
+        tests,
+        { files, testCommand },
+      ),
   };
 }

@@ -37,6 +37,7 @@ export const WEAKENING_KINDS = [
   'fewer_assertions',
   'test_hooks',
   'fewer_tests',
+  'rewritten',
 ] as const;
 
 export type WeakeningKind = (typeof WEAKENING_KINDS)[number];
@@ -67,6 +68,13 @@ export interface VerificationEvidence {
   generated: VerificationRun | null;
   /** The generated tests alone, in a scratch checkout of the base commit. */
   generated_at_base: VerificationRun | null;
+  /**
+   * The base commit's versions of the existing test files the change edited, run against the
+   * change (null when it edited none).
+   */
+  existing_tests_on_change: VerificationRun | null;
+  /** The same files run at the base commit, when they failed against the change. */
+  existing_tests_at_base: VerificationRun | null;
   /** The regression suite on the change. */
   regression: VerificationRun | null;
   /** The regression suite again, for the failures it had that were not at the baseline. */

@@ -21,6 +21,8 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     baseline_reused: e?.baseline_reused ?? false,
     generated: e?.generated ?? null,
     generated_at_base: e?.generated_at_base ?? null,
+    existing_tests_on_change: e?.existing_tests_on_change ?? null,
+    existing_tests_at_base: e?.existing_tests_at_base ?? null,
     regression: e?.regression ?? null,
     regression_rerun: e?.regression_rerun ?? null,
     rerun_scope: e?.rerun_scope ?? null,

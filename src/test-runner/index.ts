@@ -1,5 +1,5 @@
 export { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
-export { isTestFile } from 'src/test-runner/test-file-patterns';
+export { isTestFile, testSupportRoot } from 'src/test-runner/test-file-patterns';
 export { ignoredAmong, isTestConfigFile } from 'src/test-runner/test-file-finder';
 export type { ProjectChanges, ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';

@@ -1,4 +1,5 @@
 import {
+  testSupportRoot,
   isInSkippedDirectory,
   isTestFile,
   TestEcosystem,
@@ -37,5 +38,29 @@ describe('isTestFile', () => {
     expect(isInSkippedDirectory('a/node_modules/b.js')).toBe(true);
     expect(isInSkippedDirectory('dist/a.test.js')).toBe(true);
     expect(isInSkippedDirectory('src/dist.test.js')).toBe(false);
+  });
+});
+
+describe('testSupportRoot', () => {
+  it.each<[string, string | null]>([
+    ['test/golden/sum.txt', 'test'],
+    ['pkg/tests/helpers.py', 'pkg/tests'],
+    ['tests/fixtures/cases.json', 'tests'],
+    ['src/__snapshots__/view.test.js.snap', 'src'],
+    ['__snapshots__/view.test.js.snap', '.'],
+    ['pkg/testdata/input.txt', 'pkg'],
+  ])('a file of a test directory that is no test file serves the tests there: %s', (path, root) => {
+    expect(testSupportRoot(path)).toBe(root);
+  });
+
+  it.each([
+    'test/math.test.js',
+    'test/helpers.js',
+    'tests/test_calc.py',
+    'src/math.js',
+    'README.md',
+    'node_modules/x/test/data.json',
+  ])('any other file serves no tests: %s', (path) => {
+    expect(testSupportRoot(path)).toBeNull();
   });
 });

@@ -67,6 +67,27 @@ export function isInSkippedDirectory(relPath: string): boolean {
     .some((p) => SKIPPED_DIRECTORIES.has(p));
 }
 
+/** Directories whose files serve the tests beside them: recorded output, test data. */
+const TEST_DATA_DIRS = new Set(['__snapshots__', 'testdata']);
+
+/**
+ * Where the tests that `relPath` serves are, when it is a file of a test directory that is no test
+ * file (a helper, a fixture, expected output, a snapshot): the path up to its first test directory
+ * (`test/golden/sum.txt`: `test`), or the directory holding its test data directory
+ * (`src/__snapshots__/a.test.js.snap`: `src`, `.` at the top). Null for any other file.
+ */
+export function testSupportRoot(relPath: string): string | null {
+  const parts = segments(relPath);
+  if (parts.length < 2 || isInSkippedDirectory(relPath) || isTestFile(relPath, 'unknown')) {
+    return null;
+  }
+  const dirs = parts.slice(0, -1);
+  const at = dirs.findIndex((p) => TEST_DIRS.has(p) || TEST_DATA_DIRS.has(p));
+  if (at < 0) return null;
+  if (TEST_DIRS.has(dirs[at])) return dirs.slice(0, at + 1).join('/');
+  return at === 0 ? '.' : dirs.slice(0, at).join('/');
+}
+
 /** True when `relPath` looks like a test file for `ecosystem` (any ecosystem for `unknown`). */
 export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
   const parts = segments(relPath);

@@ -18,9 +18,10 @@ import {
   readChildFile,
   readChildFileAsync,
 } from 'src/process';
-import { isTestFile } from 'src/test-runner';
+import { isTestFile, testSupportRoot } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 
 /** The name of a scratch checkout's temporary directory starts so (`childTempDir`). */
 const SCRATCH_PREFIX = 'cta-base-';
@@ -42,6 +43,18 @@ export type BaseTestChange =
   | { status: 'renamed'; path: string; newPath: string }
   | { status: 'modified'; path: string; before: string; after: string };
 
+/** What a change did to the tests of its base commit. */
+export interface BaseTestChanges {
+  /** Test files deleted, renamed or modified, and the test configuration files given. */
+  files: BaseTestChange[];
+  /**
+   * Files of test directories that are no test files (helpers, fixtures, expected output,
+   * snapshots) the change modified, and the base commit's test files they may serve (those under
+   * the same test directory: `testSupportRoot`).
+   */
+  support: { files: string[]; tests: string[] };
+}
+
 /** A clean checkout of a base commit for a while: where the project is in it. */
 export interface ScratchCheckout {
   /** The project's place in the checkout (where the tests run). */
@@ -55,9 +68,10 @@ export interface ScratchCheckout {
 /**
  * THE BASE COMMIT NEXT TO A CHANGE, for its verification: what the change did to the test files
  * that existed at the base commit (`testChanges`, from `git diff` of the workspace against it),
- * and a scratch checkout of the base commit (detached, in a temporary directory, removed after
- * use) with some of the workspace's files copied in and its dependency directories linked
- * (`checkout`).
+ * and scratch checkouts (detached, in a temporary directory, removed after use) with the
+ * workspace's dependency directories linked: of the base commit with some of the workspace's
+ * files copied in (`checkout`), and of the change with some files as they were at the base
+ * commit (`changeWithBaseFiles`).
  */
 @Injectable()
 export class BaseCheckout {
@@ -66,25 +80,28 @@ export class BaseCheckout {
   constructor(
     private readonly git: Git,
     private readonly locks: RepositoryLocks,
+    private readonly diffs: WorkspaceDiffService,
     @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
   ) {}
 
   /**
    * Test files of the base commit that the work tree at `directory` deleted, renamed or modified,
    * and `configFiles` (relative to `directory`) as modified: as they were at the base commit
-   * (empty where they did not exist) and are now.
+   * (empty where they did not exist) and are now; and the test support files it modified.
    */
   async testChanges(
     directory: string,
     baseCommit: string,
     configFiles: readonly string[] = [],
-  ): Promise<BaseTestChange[]> {
+  ): Promise<BaseTestChanges> {
     const out = await this.git.text(
       ['diff', '--relative', '--name-status', '-z', '-M', baseCommit, '--'],
       { cwd: directory },
     );
     const fields = out.split('\0').filter((f) => f !== '');
     const changes: BaseTestChange[] = [];
+    const support: string[] = [];
+    const roots = new Set<string>();
     for (let i = 0; i < fields.length; ) {
       const status = fields[i];
       if (status.startsWith('R') || status.startsWith('C')) {
@@ -97,6 +114,11 @@ export class BaseCheckout {
       }
       const path = fields[i + 1];
       i += 2;
+      const root = status === 'M' || status === 'T' ? testSupportRoot(path) : null;
+      if (root !== null) {
+        support.push(path);
+        roots.add(root);
+      }
       if (!isTestFile(path, 'unknown')) continue;
       if (status === 'D') changes.push({ status: 'deleted', path });
       else if (status === 'M' || status === 'T') {
@@ -104,7 +126,25 @@ export class BaseCheckout {
       }
     }
     for (const path of configFiles) changes.push(await this.modified(directory, baseCommit, path));
-    return changes;
+    return {
+      files: changes,
+      support: {
+        files: support,
+        tests: roots.size === 0 ? [] : await this.testFilesAt(directory, baseCommit, [...roots]),
+      },
+    };
+  }
+
+  /** The test files `commit` has under `dirs` (relative to `directory`, as the result is). */
+  private async testFilesAt(
+    directory: string,
+    commit: string,
+    dirs: readonly string[],
+  ): Promise<string[]> {
+    const out = await this.git.text(['ls-tree', '-r', '-z', '--name-only', commit, '--', ...dirs], {
+      cwd: directory,
+    });
+    return out.split('\0').filter((path) => path !== '' && isTestFile(path, 'unknown'));
   }
 
   /**
@@ -156,14 +196,76 @@ export class BaseCheckout {
    * A detached checkout of `baseCommit` of the repository the work tree at `directory` belongs
    * to, with `files` (relative to `directory`, regular files only) copied from there into the
    * same place in it, and the dependency directories (DEPENDENCY_DIRS) the work tree has where
-   * those files would look for them (their directory and each above it) linked in where the
-   * checkout has none.
+   * those files (and `testFiles`) would look for them (their directory and each above it) linked
+   * in where the checkout has none.
    */
   async checkout(
     directory: string,
     baseCommit: string,
     files: readonly string[],
+    testFiles: readonly string[] = files,
   ): Promise<ScratchCheckout> {
+    const scratch = await this.addScratch(directory, baseCommit);
+    try {
+      for (const file of files) {
+        const content = await readChildFileAsync(join(directory, file), MAX_TEST_FILE_BYTES);
+        if (content === null) continue;
+        await mkdir(dirname(join(scratch.directory, file)), { recursive: true });
+        await writeFile(join(scratch.directory, file), content);
+      }
+      return scratch.ready(testFiles);
+    } catch (error) {
+      await scratch.remove();
+      throw error;
+    }
+  }
+
+  /**
+   * A detached checkout of the work tree at `directory` as it is now (its tracked and untracked
+   * files, ignored ones left out: a commit of them on top of `baseCommit` that no branch holds),
+   * with `restore` (relative to `directory`, files the base commit has) as they were at
+   * `baseCommit`, and the dependency directories linked for `testFiles` as `checkout` does: the
+   * change, with the base commit's versions of the tests it changed.
+   */
+  async changeWithBaseFiles(
+    directory: string,
+    baseCommit: string,
+    restore: readonly string[],
+    testFiles: readonly string[],
+  ): Promise<ScratchCheckout> {
+    const tree = await this.diffs.snapshotTree(directory);
+    const commit = await this.git.text(
+      ['commit-tree', tree, '-p', baseCommit, '-m', 'The change, for its verification'],
+      { cwd: directory },
+    );
+    const scratch = await this.addScratch(directory, commit);
+    try {
+      if (restore.length > 0) {
+        await this.git.text(
+          ['checkout', baseCommit, '--', ...restore.map((file) => `:(literal)${file}`)],
+          { cwd: scratch.directory },
+        );
+      }
+      return scratch.ready(testFiles);
+    } catch (error) {
+      await scratch.remove();
+      throw error;
+    }
+  }
+
+  /**
+   * `git worktree add --detach` of `commit` in a temporary directory, for the repository of the
+   * work tree at `directory`: where the project is in it, how to finish it (the dependency
+   * directories linked for some files) and how to remove it.
+   */
+  private async addScratch(
+    directory: string,
+    commit: string,
+  ): Promise<{
+    directory: string;
+    ready(testFiles: readonly string[]): ScratchCheckout;
+    remove(): Promise<void>;
+  }> {
     const [gitDir, prefix] = (
       await this.git.text(
         ['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-prefix'],
@@ -175,23 +277,22 @@ export class BaseCheckout {
     const repo = { cwd: gitDir, gitDir };
     try {
       await this.locks.withLock(gitDir, () =>
-        this.git.text(['worktree', 'add', '--quiet', '--detach', path, baseCommit], repo),
+        this.git.text(['worktree', 'add', '--quiet', '--detach', path, commit], repo),
       );
     } catch (error) {
       await rm(temp, { recursive: true, force: true });
       throw error;
     }
+    const remove = (): Promise<void> => this.remove(gitDir, path, temp);
     const projectDir = join(path, prefix);
-    for (const file of files) {
-      const content = await readChildFileAsync(join(directory, file), MAX_TEST_FILE_BYTES);
-      if (content === null) continue;
-      await mkdir(dirname(join(projectDir, file)), { recursive: true });
-      await writeFile(join(projectDir, file), content);
-    }
     return {
       directory: projectDir,
-      dependencies: linkDependencies(directory, prefix, path, files),
-      remove: () => this.remove(gitDir, path, temp),
+      ready: (testFiles) => ({
+        directory: projectDir,
+        dependencies: linkDependencies(directory, prefix, path, testFiles),
+        remove,
+      }),
+      remove,
     };
   }
 

@@ -270,7 +270,7 @@ export class WorkspaceDiffService {
    * temporary file (its stat cache keeps this fast), every change added to the copy, written as
    * a tree. Started from HEAD when the index cannot be copied (a split index, say).
    */
-  private snapshotTree(workspace: string): Promise<string> {
+  snapshotTree(workspace: string): Promise<string> {
     return this.inScratchDir(INDEX_PREFIX, async (scratch) => {
       const index = join(scratch, 'index');
       const env = { GIT_INDEX_FILE: index };

@@ -651,6 +651,107 @@ describe('on SQLite', () => {
     });
   });
 
+  describe('a Node project whose agent edits its existing tests', () => {
+    const nodeProject = (name: string, extra: Record<string, string> = {}): string =>
+      project(name, {
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        ...extra,
+      });
+
+    it('what an existing test expects, rewritten to fit broken code, is caught: the test as it was fails on the change', async () => {
+      const repo = nodeProject('rewritten');
+      const session = await createSession(repo, 'node --test');
+      const rewritten = NODE_PROJECT['test/math.test.js']
+        .replace('add(2, 3), 5', 'add(2, 3), -1')
+        .replace('add(-2, -3), -5', 'add(-2, -3), 1');
+      const id = await runTask(session, [
+        edit(
+          ['src/math.js', MATH_BROKEN],
+          ['test/math.test.js', rewritten],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening).toEqual([
+        expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
+      ]);
+      // The regression suite, rewritten with the code, passed: only the old test shows it.
+      expect(v.regression).toMatchObject({ exit_code: 0, failing: [] });
+      expect(v.existing_tests_on_change?.exit_code).not.toBe(0);
+      expect(v.existing_tests_on_change?.failing).toEqual(['adds', 'adds negatives']);
+      expect(v.existing_tests_at_base).toMatchObject({ exit_code: 0 });
+      const details = await getDetails(server, id);
+      expect(humanPrompts(details)[1]).toContain('Existing tests were rewritten');
+      expect(testStages(details)).toContain('existing_tests_on_change');
+      // The scratch checkouts are gone; only the task's workspace is left.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+    });
+
+    it('a test added beside the existing ones in their file completes verified: the file as it was passes on the change', async () => {
+      const repo = nodeProject('extended');
+      const session = await createSession(repo, 'node --test');
+      const extended = `${NODE_PROJECT['test/math.test.js']}test('multiplies', () => assert.strictEqual(require('../src/math').multiply(3, 4), 12));\n`;
+      const id = await runTask(session, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/math.test.js', extended]),
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(id);
+      expect(v.existing_tests_on_change).toMatchObject({ exit_code: 0, failing: [] });
+      expect(v.existing_tests_at_base).toBeNull();
+      expect(v.generated_at_base?.failing).toEqual(['multiplies']);
+    });
+
+    it('expected output rewritten to fit broken code is caught: the tests beside it run with it as it was', async () => {
+      const repo = nodeProject('golden', {
+        'src/format.js':
+          "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b}`;\n",
+        'test/golden/sum.txt': '2 + 3 = 5',
+        'test/format.test.js': [
+          "'use strict';",
+          "const fs = require('node:fs');",
+          "const path = require('node:path');",
+          "const test = require('node:test');",
+          "const assert = require('node:assert');",
+          "const { formatSum } = require('../src/format');",
+          '',
+          "test('formats a sum as the golden file', () =>",
+          "  assert.strictEqual(formatSum(2, 3), fs.readFileSync(path.join(__dirname, 'golden', 'sum.txt'), 'utf8')));",
+          '',
+        ].join('\n'),
+      });
+      const session = await createSession(repo, 'node --test');
+      const id = await runTask(session, [
+        edit(
+          [
+            'src/format.js',
+            "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b + 1}`;\n",
+          ],
+          ['test/golden/sum.txt', '2 + 3 = 6'],
+          ['src/math.js', MATH_WITH_MULTIPLY],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.weakening).toEqual([expect.objectContaining({ kind: 'rewritten' })]);
+      expect(v.weakening[0].detail).toContain('test/golden/sum.txt');
+      expect(v.existing_tests_on_change?.failing).toEqual(['formats a sum as the golden file']);
+    });
+  });
+
   describe('a Node project whose .gitignore matches a file the agent writes', () => {
     it('a change resting on an ignored file is sent back and never completes: the commit would lack it', async () => {
       const repo = project('ignored', {

@@ -82,6 +82,16 @@ function diffService(isolation: ChildIsolation): WorkspaceDiffService {
   return new WorkspaceDiffService(new Git(config, launcher, isolation), config, isolation);
 }
 
+function scratchCheckouts(): BaseCheckout {
+  const git = new Git(config, launcher, NO_ISOLATION);
+  return new BaseCheckout(
+    git,
+    new RepositoryLocks(config),
+    new WorkspaceDiffService(git, config, NO_ISOLATION),
+    NO_ISOLATION,
+  );
+}
+
 function spec(repo: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
   return {
     taskId: randomUUID(),
@@ -307,11 +317,7 @@ describe('WorkspacesService on a real repository', () => {
 
   it("removes the scratch checkouts a killed server left, and their entries, never a live server's", async () => {
     const repo = copyFixtureProject('node-basic', root, 'scratch-orphans');
-    const scratch = new BaseCheckout(
-      new Git(config, launcher, NO_ISOLATION),
-      new RepositoryLocks(config),
-      NO_ISOLATION,
-    );
+    const scratch = scratchCheckouts();
     const live = await scratch.checkout(repo, git(repo, 'rev-parse', 'HEAD').trim(), []);
     // A server that is gone: a process that ran and ended; its checkout as checkout() makes one.
     const deadPid = spawnSync('true').pid;
@@ -355,11 +361,7 @@ describe('WorkspacesService on a real repository', () => {
     symlinkSync(secret, join(repo, 'node_modules', 'leak'));
     // A .venv that is a link out is not followed at all.
     symlinkSync(secret, join(repo, '.venv'));
-    const scratch = new BaseCheckout(
-      new Git(config, launcher, NO_ISOLATION),
-      new RepositoryLocks(config),
-      NO_ISOLATION,
-    );
+    const scratch = scratchCheckouts();
     const checkout = await scratch.checkout(repo, base, ['test/math.test.js']);
     try {
       expect(checkout.dependencies).toEqual([join(repo, 'node_modules')]);

@@ -121,7 +121,8 @@ export interface WorkspacePort {
 /**
  * What verifying a change needs besides running tests in its workspace: the stored regression
  * baselines (one per project, base commit and command), what the change did to the test files of
- * its base commit, and its generated tests run in a scratch checkout of the base commit.
+ * its base commit, its generated tests run in a scratch checkout of the base commit, and the
+ * existing tests it changed run as they were against it.
  */
 export interface VerificationPort {
   findBaseline(baseCommit: string, command: string): Promise<VerificationRun | null>;
@@ -134,13 +135,14 @@ export interface VerificationPort {
   /**
    * Test files of `baseCommit` the work tree at `directory` deleted, renamed or modified, and the
    * `configFiles` (test configuration the agent created or changed there) as modified, empty at
-   * the base where they did not exist.
+   * the base where they did not exist; and the files of its test directories that are no test
+   * files the work tree modified, with the base commit's test files under those directories.
    */
   testChanges(
     directory: string,
     baseCommit: string,
     configFiles: readonly string[],
-  ): Promise<TestFileChange[]>;
+  ): Promise<{ files: TestFileChange[]; support: { files: string[]; tests: string[] } }>;
   /**
    * Runs `files` (copied from `directory`) in a scratch checkout of `baseCommit` as generated
    * tests are run; the checkout is removed before the report is emitted (and on unsubscribe).
@@ -150,6 +152,20 @@ export interface VerificationPort {
     baseCommit: string,
     files: readonly string[],
     testCommand: string | null,
+  ): Observable<TestRunEvent>;
+  /**
+   * Runs the base commit's versions of existing test files (`files`, relative to `directory`) as
+   * generated tests are run, in a scratch checkout: of the change (the work tree at `directory`
+   * as it is, with `files` and `restore` as they were at `baseCommit`), or of `baseCommit`
+   * itself. The checkout is removed before the report is emitted (and on unsubscribe).
+   */
+  runBaseTests(
+    directory: string,
+    baseCommit: string,
+    files: readonly string[],
+    restore: readonly string[],
+    testCommand: string | null,
+    on: 'change' | 'base',
   ): Observable<TestRunEvent>;
 }
 

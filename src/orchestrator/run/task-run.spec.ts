@@ -239,8 +239,41 @@ class FakeVerification implements VerificationPort {
     return Promise.resolve();
   }
 
-  testChanges(): Promise<TestFileChange[]> {
-    return Promise.resolve(this.changes);
+  /** Helpers, fixtures or expected output of test directories the change modified. */
+  support: { files: string[]; tests: string[] } = { files: [], tests: [] };
+
+  testChanges(): Promise<{
+    files: TestFileChange[];
+    support: { files: string[]; tests: string[] };
+  }> {
+    return Promise.resolve({ files: this.changes, support: this.support });
+  }
+
+  /** Whether the existing tests, as they were, pass against the change and at the base. */
+  existing = { change: true, base: true };
+  readonly existingRuns: {
+    files: readonly string[];
+    restore: readonly string[];
+    on: 'change' | 'base';
+  }[] = [];
+
+  runBaseTests(
+    _dir: string,
+    _base: string,
+    files: readonly string[],
+    restore: readonly string[],
+    _testCommand: string | null,
+    on: 'change' | 'base',
+  ): Observable<TestRunEvent> {
+    this.existingRuns.push({ files, restore, on });
+    const passed = this.existing[on];
+    return of<TestRunEvent>({
+      type: 'report',
+      report: {
+        ...report('generated', passed),
+        output: passed ? `existing tests pass on the ${on}` : `expected 5, got 6 on the ${on}`,
+      },
+    });
   }
 
   /** The files git ignores, look by look (the last one repeats); null: git cannot say. */
@@ -1542,6 +1575,105 @@ describe('TaskRun', () => {
       expect(evidence(h)).toMatchObject({
         verdict: 'tests_weakened',
         weakening: [expect.objectContaining({ file: 'test/old.test.js' })],
+      });
+    });
+
+    describe('existing tests rewritten', () => {
+      const rewrite: TestFileChange = {
+        status: 'modified',
+        path: 'test/math.test.js',
+        before: 'expect(add(2, 3)).toBe(5);',
+        after: 'expect(add(2, 3)).toBe(6);',
+      };
+
+      it('as they were they fail against the change and pass at the base: sent back naming them; it cannot complete', async () => {
+        const h = harness([turn(), turn(), turn()], {
+          task: { ...worktree.task, maxIterations: 3 },
+          worktree: { setup: null },
+        });
+        h.verification.changes = [rewrite];
+        h.verification.existing = { change: false, base: true };
+        await h.run();
+        expect(h.verification.existingRuns.slice(0, 2)).toEqual([
+          { files: ['test/math.test.js'], restore: [], on: 'change' },
+          { files: ['test/math.test.js'], restore: [], on: 'base' },
+        ]);
+        const feedback = h.log.prompts()[2];
+        expect(feedback).toContain('Existing tests were rewritten');
+        expect(feedback).toContain('test/math.test.js');
+        expect(feedback).toContain('expected 5, got 6 on the change');
+        expect(h.log.row.status).toBe(TaskStatus.Failed);
+        const e = evidence(h);
+        expect(e).toMatchObject({
+          verdict: 'tests_weakened',
+          weakening: [expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' })],
+        });
+        expect(e.existing_tests_on_change).toMatchObject({ commit: null, exit_code: 1 });
+        expect(e.existing_tests_at_base).toMatchObject({ commit: 'b0', exit_code: 0 });
+        expect(h.verification.atBaseRuns).toEqual([]);
+      });
+
+      it('as they were they pass against the change (tests added beside them): verified, the run kept', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.verification.changes = [rewrite];
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+        expect(h.verification.existingRuns.map((r) => r.on)).toEqual(['change']);
+        const e = evidence(h);
+        expect(e.existing_tests_on_change).toMatchObject({ exit_code: 0 });
+        expect(e.existing_tests_at_base).toBeNull();
+        const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+        expect(stages).toEqual([undefined, 'existing_tests_on_change', 'generated_at_base']);
+      });
+
+      it('failing at the base too, as they were: not blamed on the change, and said', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.verification.changes = [rewrite];
+        h.verification.existing = { change: false, base: false };
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+        expect(evidence(h).not_checked).toEqual([
+          expect.stringContaining('fail at the base commit too'),
+        ]);
+      });
+
+      it('allow_test_changes: recorded, not blocking', async () => {
+        const h = harness([turn(), turn()], {
+          task: { ...worktree.task, allowTestChanges: true },
+          worktree: { setup: null },
+        });
+        h.verification.changes = [rewrite];
+        h.verification.existing = { change: false, base: true };
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_with_test_changes)');
+        expect(evidence(h).weakening).toEqual([expect.objectContaining({ kind: 'rewritten' })]);
+      });
+
+      it('expected output edited in a test directory: the tests there run with it as it was', async () => {
+        const h = harness([turn(), turn(), turn()], {
+          task: { ...worktree.task, maxIterations: 3 },
+          worktree: { setup: null },
+        });
+        h.verification.support = { files: ['test/golden/sum.txt'], tests: ['test/format.test.js'] };
+        h.verification.existing = { change: false, base: true };
+        await h.run();
+        expect(h.verification.existingRuns[0]).toEqual({
+          files: ['test/format.test.js'],
+          restore: ['test/golden/sum.txt'],
+          on: 'change',
+        });
+        expect(h.log.prompts()[2]).toContain('with test/golden/sum.txt as they were');
+        expect(evidence(h).verdict).toBe('tests_weakened');
+      });
+
+      it('nothing existing edited: nothing more runs', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.verification.changes = [
+          { status: 'modified', path: 'conftest.py', before: '', after: 'import pytest' },
+        ];
+        await h.run();
+        expect(h.verification.existingRuns).toEqual([]);
+        expect(evidence(h).existing_tests_on_change).toBeNull();
       });
     });
 

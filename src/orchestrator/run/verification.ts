@@ -8,7 +8,13 @@ import {
   VerificationEvidence,
   VerificationRun,
 } from 'src/tasks';
-import { formatCommandLine, ignoredAmong, splitCommandLine, TestRunReport } from 'src/test-runner';
+import {
+  formatCommandLine,
+  ignoredAmong,
+  isTestConfigFile,
+  splitCommandLine,
+  TestRunReport,
+} from 'src/test-runner';
 import {
   compareRegression,
   RegressionResult,
@@ -20,7 +26,7 @@ import { RunContext } from 'src/orchestrator/run/run-state';
 import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
-import { detectWeakening, SuiteTests } from 'src/orchestrator/run/test-weakening';
+import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /** Longest output excerpt kept per run in the evidence. */
 const EXCERPT_BYTES = 4 * 1024;
@@ -92,6 +98,22 @@ function suiteTests(run: VerificationRun | null): SuiteTests {
   };
 }
 
+/**
+ * The existing tests the change edited, to run as they were against it: the test files of the
+ * base commit it modified (its test configuration aside), and when it modified helpers, fixtures
+ * or expected output under a test directory (`support`), those files and the test files there.
+ */
+function editedTests(
+  changes: readonly TestFileChange[],
+  support: { files: string[]; tests: string[] },
+): { files: string[]; support: string[] } {
+  const modified = changes
+    .filter((c) => c.status === 'modified' && c.before !== '' && !isTestConfigFile(c.path))
+    .map((c) => c.path);
+  const files = [...new Set([...modified, ...(support.files.length > 0 ? support.tests : [])])];
+  return { files, support: files.length > 0 ? support.files : [] };
+}
+
 function emptyEvidence(baseCommit: string | null): VerificationEvidence {
   return {
     base_commit: baseCommit,
@@ -100,6 +122,8 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     baseline_reused: false,
     generated: null,
     generated_at_base: null,
+    existing_tests_on_change: null,
+    existing_tests_at_base: null,
     regression: null,
     regression_rerun: null,
     rerun_scope: null,
@@ -135,7 +159,10 @@ const problem = (name: string, output: string): FailingTest => ({
  *    that were there already do not block, new ones are run again once and block unless they
  *    pass then (flaky);
  * 2. the change may not weaken the tests of its base commit (delete or rename test files, add skip
- *    or only markers, run fewer regression tests) unless the task allows test changes;
+ *    or only markers, run fewer regression tests) unless the task allows test changes; nor may it
+ *    rewrite them: the base commit's versions of the existing test files it changed (or whose
+ *    helpers, fixtures or expected output it changed) must still pass against it where they
+ *    passed at the base commit;
  * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
  *    change reviewed and merged) would not hold it;
  * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
@@ -146,6 +173,8 @@ const problem = (name: string, output: string): FailingTest => ({
  */
 export class Verification {
   private evidence: VerificationEvidence;
+  /** The existing tests the change edited, as the weakening check found them. */
+  private edited: { files: string[]; support: string[] } = { files: [], support: [] };
 
   constructor(
     private readonly ctx: RunContext,
@@ -244,6 +273,8 @@ export class Verification {
         ? null
         : toRun(regression, null, regressionResult(regression, this.workspace.directory));
     e.generated_at_base = null;
+    e.existing_tests_on_change = null;
+    e.existing_tests_at_base = null;
     e.regression_rerun = null;
     e.rerun_scope = null;
     e.regression_granularity = null;
@@ -359,16 +390,19 @@ export class Verification {
     };
   }
 
-  /** The round is green: the weakening check, then the generated tests at the base commit. */
+  /**
+   * The round is green: the weakening check, the ignored files, the existing tests the change
+   * edited as they were, then the generated tests at the base commit.
+   */
   private afterGreen(files: readonly string[]): Observable<Judgement> {
     return defer(async () => {
       await this.ports.log.update({ phase: 'verifying' });
       return (await this.checkWeakening()) ?? (await this.checkIgnored());
     }).pipe(
-      concatMap((weakened) => {
-        if (weakened !== null) return of(weakened);
-        return this.checkFailingAtBase(files);
-      }),
+      concatMap((weakened) => (weakened !== null ? of(weakened) : this.checkRewritten())),
+      concatMap((rewritten) =>
+        rewritten !== null ? of(rewritten) : this.checkFailingAtBase(files),
+      ),
     );
   }
 
@@ -376,14 +410,15 @@ export class Verification {
     const e = this.evidence;
     const base = this.baseCommit;
     const configFiles = this.tests.configFilesNow;
-    const changes =
+    const { files: changes, support } =
       base === null
-        ? []
+        ? { files: [], support: { files: [], tests: [] } }
         : await this.ports.verification.testChanges(
             this.workspace.directory,
             base,
             configFiles ?? [],
           );
+    this.edited = editedTests(changes, support);
     if (base !== null && configFiles === null) {
       e.not_checked.push(
         'test configuration: the conftest.py files changed before the run resumed were not looked at',
@@ -460,6 +495,82 @@ export class Verification {
         output: what,
         failed: ignored.length,
         total: ignored.length,
+      },
+    };
+  }
+
+  /**
+   * The base commit's versions of the existing test files the change edited (and of those under
+   * a test directory whose helpers, fixtures or expected output it edited), run against the
+   * change in a scratch checkout of it: they must pass, unless they fail at the base commit too
+   * (then whether the change broke them cannot be told: said in `not_checked`). A rewritten test
+   * is a weakening: sent back unless the task allows test changes (then recorded).
+   */
+  private checkRewritten(): Observable<Judgement | null> {
+    const e = this.evidence;
+    const base = this.baseCommit;
+    const { files, support } = this.edited;
+    if (base === null || files.length === 0) return of(null);
+    const run = (on: 'change' | 'base'): Observable<TestRunReport> =>
+      this.tests.runExtra(
+        this.ports.verification.runBaseTests(
+          this.workspace.directory,
+          base,
+          files,
+          support,
+          this.ctx.testCommand,
+          on,
+        ),
+        on === 'change' ? 'existing_tests_on_change' : 'existing_tests_at_base',
+      );
+    return run('change').pipe(
+      concatMap((onChange) => {
+        e.existing_tests_on_change = toRun(onChange, null);
+        if (onChange.passed) return of(null);
+        return run('base').pipe(
+          concatMap(async (atBase): Promise<Judgement | null> => {
+            e.existing_tests_at_base = toRun(atBase, base);
+            if (!atBase.passed) {
+              e.not_checked.push(
+                `rewritten tests: the existing tests the change edited (${files.join(', ')}) fail at the base commit too, as they were there, so whether the change broke what they check could not be told`,
+              );
+              return null;
+            }
+            return this.rewritten(onChange);
+          }),
+        );
+      }),
+    );
+  }
+
+  /** The existing tests, as they were, fail against the change: recorded, and sent back. */
+  private async rewritten(onChange: TestRunReport): Promise<Judgement | null> {
+    const e = this.evidence;
+    const { files, support } = this.edited;
+    const helpers = support.length > 0 ? ` (with ${support.join(', ')} as they were)` : '';
+    e.weakening.push({
+      kind: 'rewritten',
+      file: files.length === 1 ? files[0] : null,
+      detail: `changed existing tests whose versions at the base commit${helpers} pass there and fail against the change: ${files.join(', ')}`,
+    });
+    if (e.test_changes_allowed) return null;
+    await this.conclude(
+      'tests_weakened',
+      `the change rewrote existing tests: as they were at the base commit they fail against it (${files.join(', ')})`,
+    );
+    const what = `You changed what existing tests check: ${files.join(', ')}${helpers}. As they were at the base commit they pass there and fail against your change.`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Existing tests were rewritten',
+            `${what}\nExisting tests must keep passing as they are: undo your changes to them and fix the code instead. Adding new tests to these files is fine.\n\nThe existing tests, as they were, against your change:\n${onChange.output}`,
+          ),
+        ],
+        output: onChange.output,
+        failed: onChange.cases.filter((c) => c.status === 'failed' || c.status === 'error').length,
+        total: onChange.cases.length,
       },
     };
   }

@@ -136,6 +136,22 @@ export class TaskVerificationResponseDto {
   })
   generated_at_base!: VerificationRunDto | null;
 
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description:
+      "The base commit's versions of the existing test files the change edited (and of those beside the helpers, fixtures or expected output it edited in a test directory), run against the change in a scratch checkout of it; null when it edited none",
+  })
+  existing_tests_on_change!: VerificationRunDto | null;
+
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description:
+      'The same files run at the base commit, when they failed against the change: where they fail there too, the change is not blamed',
+  })
+  existing_tests_at_base!: VerificationRunDto | null;
+
   @ApiProperty({ type: VerificationRunDto, nullable: true })
   regression!: VerificationRunDto | null;
 
