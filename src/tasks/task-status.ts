@@ -48,6 +48,7 @@ export const STATUS_REASONS = [
   'verified_without_base',
   'verified_without_failing_tests',
   'verified_with_test_changes',
+  'verified_without_regression',
   'tests_failed',
   'tests_missing',
   'no_tests_written',

@@ -331,7 +331,10 @@ describeMysql('children and the server secrets', () => {
           ).json()) as typeof status;
           return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status.status);
         });
-        expect(status).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        expect(status).toMatchObject({
+          status: 'COMPLETED',
+          status_reason: 'verified_without_regression',
+        });
         const verification = (await (
           await fetch(`${url}/api/v1/tasks/${task.id}/verification`)
         ).json()) as { generated_at_base: { output_excerpt: string } };

@@ -1135,7 +1135,11 @@ describe('TaskRun', () => {
     it('commits the change before it goes COMPLETED, and records head_commit', async () => {
       const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
       await h.run();
-      expect(h.log.path()).toEqual(['RUNNING', 'TESTING(tests_requested)', 'COMPLETED(verified)']);
+      expect(h.log.path()).toEqual([
+        'RUNNING',
+        'TESTING(tests_requested)',
+        'COMPLETED(verified_without_regression)',
+      ]);
       expect(h.workspace.commits).toHaveLength(1);
       expect(h.workspace.commits[0]).toMatch(/^add multiply\n\nTask t1: COMPLETED/);
       // Committed while the task was still TESTING: the commit is part of completing it.
@@ -1475,9 +1479,16 @@ describe('TaskRun', () => {
     const worktree = { task: { isolation: 'worktree' as const, baseCommit: 'b0' } };
     const evidence = (h: Harness): VerificationEvidence =>
       JSON.parse(h.log.row.verification as string) as VerificationEvidence;
+    /** What a session without a regression command cannot show. */
+    const noRegression: unknown = expect.stringContaining('no regression_command');
 
     it('runs the generated tests at the base commit: failing there, the task is verified', async () => {
-      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b'])];
       await h.run();
       expect(h.verification.atBaseRuns).toEqual([
         { dir: '/ws/t1/app', base: 'b0', files: ['test/a.test.js'] },
@@ -1494,7 +1505,28 @@ describe('TaskRun', () => {
       expect(e.generated_at_base).toMatchObject({ commit: 'b0', exit_code: 1 });
       expect(e.generated_at_base?.output_excerpt).toContain('Cannot find module');
       const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
-      expect(stages).toEqual([undefined, 'generated_at_base']);
+      expect(stages).toEqual(['baseline', undefined, undefined, 'generated_at_base']);
+    });
+
+    it('without a regression command: verified_without_regression, and said', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+      expect(evidence(h)).toMatchObject({ verdict: 'verified', not_checked: [noRegression] });
+    });
+
+    it('a regression command failing at its baseline whose output names no tests cannot tell new failures: verified_without_regression, and said', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'make check',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = ['not ok: 1 check failed (the known bug)'];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+      const e = evidence(h);
+      expect(e.pre_existing_failures).toEqual(['make check']);
+      expect(e.not_checked).toEqual([expect.stringContaining('failed at its baseline too')]);
     });
 
     it('tests that pass without the change are refused: the agent is told, with the output, and asked again', async () => {
@@ -1510,7 +1542,7 @@ describe('TaskRun', () => {
         'TESTING(tests_requested)',
         'RUNNING(tests_failed)',
         'TESTING(tests_running)',
-        'COMPLETED(verified)',
+        'COMPLETED(verified_without_regression)',
       ]);
     });
 
@@ -1535,6 +1567,7 @@ describe('TaskRun', () => {
       expect(h.verification.atBaseRuns).toEqual([]);
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_failing_tests)');
       expect(evidence(h).not_checked).toEqual([
+        noRegression,
         expect.stringContaining('require_failing_tests is false'),
       ]);
     });
@@ -1545,6 +1578,7 @@ describe('TaskRun', () => {
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_base)');
       const e = evidence(h);
       expect(e.not_checked).toEqual([
+        noRegression,
         expect.stringContaining('test changes'),
         expect.stringContaining('failing tests'),
       ]);
@@ -1617,7 +1651,7 @@ describe('TaskRun', () => {
         const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
         h.verification.changes = [rewrite];
         await h.run();
-        expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
         expect(h.verification.existingRuns.map((r) => r.on)).toEqual(['change']);
         const e = evidence(h);
         expect(e.existing_tests_on_change).toMatchObject({ exit_code: 0 });
@@ -1631,8 +1665,9 @@ describe('TaskRun', () => {
         h.verification.changes = [rewrite];
         h.verification.existing = { change: false, base: false };
         await h.run();
-        expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
         expect(evidence(h).not_checked).toEqual([
+          noRegression,
           expect.stringContaining('fail at the base commit too'),
         ]);
       });
@@ -1717,7 +1752,7 @@ describe('TaskRun', () => {
       expect(feedback).toContain('You wrote src/gen/out.js, src/impl.local.js, which git ignores');
       // Refused before the generated tests ran at the base commit; verified once it is gone.
       expect(h.verification.atBaseRuns).toHaveLength(1);
-      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
       expect(evidence(h)).toMatchObject({ verdict: 'verified', ignored_files: [] });
     });
 
@@ -1756,8 +1791,9 @@ describe('TaskRun', () => {
       h.tests.ignored = [null];
       h.verification.ignored = [null];
       await h.run();
-      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
       expect(evidence(h).not_checked).toEqual([
+        noRegression,
         expect.stringContaining('git could not say which of the files written it ignores'),
       ]);
     });

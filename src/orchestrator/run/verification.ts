@@ -168,11 +168,14 @@ const problem = (name: string, output: string): FailingTest => ({
  * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
  *    there (else they do not test the change), unless the task does not require it.
  *
- * What could not be checked (no base commit outside git, no baseline) is named in the evidence
- * and in the completed task's reason. The evidence is stored on the task after each judgement.
+ * What could not be checked (no base commit outside git, no baseline, no regression command or
+ * one whose failures cannot be told apart) is named in the evidence and in the completed task's
+ * reason. The evidence is stored on the task after each judgement.
  */
 export class Verification {
   private evidence: VerificationEvidence;
+  /** The regression suite could not show the change broke nothing (none, or it cannot tell). */
+  private regressionUnjudged = false;
   /** The existing tests the change edited, as the weakening check found them. */
   private edited: { files: string[]; support: string[] } = { files: [], support: [] };
 
@@ -285,6 +288,12 @@ export class Verification {
     e.ignored_files = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
+    this.regressionUnjudged = this.regressionCommand === null;
+    if (this.regressionUnjudged) {
+      e.not_checked.push(
+        "regression: the session has no regression_command, so the project's existing tests were not run against the change",
+      );
+    }
   }
 
   /**
@@ -299,6 +308,12 @@ export class Verification {
     if (e.baseline === null) {
       e.not_checked.push(
         'baseline: no regression baseline was taken (the task resumed after its agent had started), so every regression failure counts as new',
+      );
+    }
+    if (after.granularity === 'command' && !after.passed && baseline !== null && !baseline.passed) {
+      this.regressionUnjudged = true;
+      e.not_checked.push(
+        `regression: ${command} failed at its baseline too and its output names no tests, so a failure the change adds could not be told from the old ones`,
       );
     }
     const first = compareRegression(command, baseline, after, null);
@@ -635,7 +650,9 @@ export class Verification {
           ? 'verified_without_failing_tests'
           : e.weakening.length > 0
             ? 'verified_with_test_changes'
-            : 'verified';
+            : this.regressionUnjudged
+              ? 'verified_without_regression'
+              : 'verified';
     const notes = [
       ...e.not_checked,
       ...(e.weakening.length > 0
