@@ -340,7 +340,8 @@ describe('on SQLite', () => {
       expect(feedback).toContain(base);
       expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
       const v = await verification(ids.refused);
-      expect(v.baseline_reused).toBe(true);
+      // A baseline with a failure ('known bug') is never reused: each task takes its own.
+      expect(v.baseline_reused).toBe(false);
       expect(v.generated?.counts.passed).toBe(3);
     });
 
@@ -491,7 +492,13 @@ describe('on SQLite', () => {
       expect(stats.time_to_green_ms.count).toBe(completed.length);
       // The metrics count the verification's own runs under their stage, not as test rounds.
       const metrics = (await request(server).get('/metrics').expect(200)).text;
-      expect(metrics).toMatch(/^cta_test_runs_total\{kind="baseline",result="failed"\} 1$/m);
+      // A baseline with a failure is not reused: each task took its own.
+      expect(metrics).toMatch(
+        new RegExp(
+          `^cta_test_runs_total\\{kind="baseline",result="failed"\\} ${finals.length}$`,
+          'm',
+        ),
+      );
       expect(metrics).toMatch(
         /^cta_test_runs_total\{kind="generated_at_base",result="failed"\} \d+$/m,
       );
@@ -558,7 +565,7 @@ describe('on SQLite', () => {
         flaky_tests: [flaky],
         new_failures: [],
         rerun_scope: 'tests',
-        baseline_reused: true,
+        baseline_reused: false,
       });
       expect(v.regression_rerun?.command).toEqual([
         'python3',
@@ -880,12 +887,16 @@ describeMysql('on MariaDB', () => {
   appOn('mysql');
 
   it('an honest agent completes verified, the baseline is stored and reused, and the stats count it', async () => {
-    const repo = project('node-mysql', NODE_PROJECT);
+    const repo = project('node-mysql', {
+      'package.json': NODE_PROJECT['package.json'],
+      'src/math.js': NODE_PROJECT['src/math.js'],
+      'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+    });
     const session = await createSession(repo, 'node --test');
     const { first, second } = await twoVerifiedTasks(session);
     expect(await verification(first)).toMatchObject({
       baseline_reused: false,
-      pre_existing_failures: ['known bug'],
+      pre_existing_failures: [],
     });
     expect(await verification(second)).toMatchObject({ baseline_reused: true });
     const stats = (

@@ -1837,6 +1837,36 @@ describe('TaskRun', () => {
       expect(h.log.row.resultSummary).toContain('regression tests passed: 3 test(s)');
     });
 
+    it('a stored baseline with failures is not reused, nor is one stored: the task takes its own', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      const failing: VerificationRun = {
+        command: ['node', '--test'],
+        commit: 'b0',
+        exit_code: 1,
+        timed_out: false,
+        duration_ms: 1,
+        counts: { passed: 2, failed: 1, errored: 0, skipped: 0 },
+        total: 3,
+        failing: ['c'],
+        tests: null,
+        output_excerpt: '',
+      };
+      h.verification.baselines.set('b0 node --test', failing);
+      h.tests.regressionOutputs = [tap(['a', 'b', 'c'], ['b']), tap(['a', 'b', 'c'], ['b'])];
+      await h.run();
+      expect(h.tests.regressionRuns).toBe(2);
+      expect(evidence(h)).toMatchObject({
+        baseline_reused: false,
+        baseline: { failing: ['b'] },
+        pre_existing_failures: ['b'],
+      });
+      expect(h.verification.baselines.get('b0 node --test')).toBe(failing);
+    });
+
     it('reuses a stored baseline of the same base commit and command', async () => {
       const h = harness([turn(), turn()], {
         ...worktree,

@@ -98,6 +98,11 @@ function suiteTests(run: VerificationRun | null): SuiteTests {
   };
 }
 
+/** A run in which every test passed. */
+function isClean(run: VerificationRun): boolean {
+  return run.exit_code === 0 && !run.timed_out && run.failing.length === 0;
+}
+
 /**
  * The existing tests the change edited, to run as they were against it: the test files of the
  * base commit it modified (its test configuration aside), and when it modified helpers, fixtures
@@ -206,7 +211,9 @@ export class Verification {
 
   /**
    * Takes the regression baseline in the workspace as it is now (before the agent's first turn),
-   * or reuses the one stored for the task's base commit and command.
+   * or reuses the one stored for the task's base commit and command. Only a clean baseline (every
+   * test passed) is stored and reused: one with failures would forgive them for good, though they
+   * may have been a flaky test's or a workspace's (a session without the setup command, say).
    */
   baseline(): Observable<void> {
     const command = this.regressionCommand;
@@ -217,7 +224,7 @@ export class Verification {
       return base === null ? null : this.ports.verification.findBaseline(base, command);
     }).pipe(
       concatMap((stored) => {
-        if (stored !== null) {
+        if (stored !== null && isClean(stored)) {
           this.evidence.baseline = stored;
           this.evidence.baseline_reused = true;
           return from(this.save());
@@ -229,7 +236,9 @@ export class Verification {
               const run = toRun(report, base, regressionResult(report, this.workspace.directory));
               this.evidence.baseline = run;
               this.evidence.baseline_reused = false;
-              if (base !== null) await this.ports.verification.saveBaseline(base, command, run);
+              if (base !== null && isClean(run)) {
+                await this.ports.verification.saveBaseline(base, command, run);
+              }
               await this.save();
             }),
           );
