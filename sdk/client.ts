@@ -579,6 +579,8 @@ export interface VerificationCountsDto {
   failed: number;
   errored: number;
   skipped: number;
+  /** Tests the tool collected and left out by its options, not run (pytest's `deselected`: `-k`, `-m`, `--deselect`), where the run's output was read */
+  deselected?: number;
 }
 
 export interface VerificationRunDto {

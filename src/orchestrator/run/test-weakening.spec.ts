@@ -163,6 +163,27 @@ describe('detectWeakening', () => {
     expect(detectWeakening([], { baseline: suite(1), after: suite(3, 4) })).toHaveLength(1);
   });
 
+  it('finds tests the regression suite deselects that it ran at the baseline, though new tests keep the totals', () => {
+    const suite = (deselected: number | null | undefined, total = 2) => ({
+      total,
+      names: null,
+      skipped: 0,
+      deselected,
+    });
+    const found = detectWeakening([], { baseline: suite(0), after: suite(2, 2) });
+    expect(found).toEqual([expect.objectContaining({ kind: 'fewer_tests', file: null })]);
+    expect(found[0].detail).toBe(
+      'the regression suite deselects 2 more of its tests than at the base commit (0 deselected before, 2 after): its options (`-k`, `-m`, `--deselect`) or a hook now leave them out',
+    );
+    // More tests run do not make up for those deselected.
+    expect(detectWeakening([], { baseline: suite(1), after: suite(2, 5) })).toHaveLength(1);
+    // As many as before, fewer, or not known (a baseline stored before they were counted).
+    expect(detectWeakening([], { baseline: suite(1), after: suite(1) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(2), after: suite(0, 4) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(undefined), after: suite(2) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(0), after: suite(null) })).toEqual([]);
+  });
+
   it('finds pytest hooks added to a conftest.py that can change which tests run or how they end', () => {
     const fixture = 'import pytest\n\n@pytest.fixture\ndef calc():\n    return 1\n';
     const forced = `${fixture}\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    outcome.get_result().outcome = "passed"\n`;

@@ -16,7 +16,8 @@ import { isTestConfigFile } from 'src/test-runner';
  * - tests the regression suite ran at the baseline and no longer runs (by name where its output
  *   names every test, else fewer tests by count, and none where its output stopped counting
  *   them), or skips (a skip its output counts, however it was asked for: a marker in another
- *   file, an option of the command).
+ *   file, an option of the command), or deselects (pytest's `deselected`, counted apart: new
+ *   tests do not make up for them).
  */
 
 /** An existing test file the change deleted, renamed or modified (paths project-relative). */
@@ -102,6 +103,11 @@ export interface SuiteTests {
   names: readonly string[] | null;
   /** How many it skipped, where its output counts them. */
   skipped: number | null;
+  /**
+   * How many it collected and left out by its options (pytest's `deselected`), where its output
+   * was read for them; absent or null when not known.
+   */
+  deselected?: number | null;
 }
 
 /** Regression tests run at the baseline and after the change. */
@@ -149,6 +155,18 @@ function moreSkippedThanAdded({ baseline, after }: RegressionTotals): number {
   if (baseline.total === null || after.total === null) return 0;
   const added = Math.max(0, after.total - baseline.total);
   return Math.max(0, after.skipped - baseline.skipped - added);
+}
+
+/**
+ * How many more tests the suite deselects than at its baseline (pytest's `deselected`: `-k`,
+ * `-m`, `--deselect` in its options, a hook). Not offset by the tests it gained, as skips are: a
+ * test is deselected by the suite's options, whoever wrote it, and new tests running in place of
+ * deselected old ones leave the totals as they were.
+ */
+function moreDeselected({ baseline, after }: RegressionTotals): number {
+  const [before, now] = [baseline.deselected ?? null, after.deselected ?? null];
+  if (before === null || now === null) return 0;
+  return Math.max(0, now - before);
 }
 
 /** What an edit of an existing test file (or of a `conftest.py`) did to weaken the tests. */
@@ -209,6 +227,14 @@ export function detectWeakening(
   const dropped = droppedTests(totals);
   if (dropped !== null) found.push(dropped);
   const { baseline, after } = totals;
+  const deselected = moreDeselected(totals);
+  if (deselected > 0) {
+    found.push({
+      kind: 'fewer_tests',
+      file: null,
+      detail: `the regression suite deselects ${deselected} more of its tests than at the base commit (${baseline.deselected ?? 0} deselected before, ${after.deselected ?? 0} after): its options (\`-k\`, \`-m\`, \`--deselect\`) or a hook now leave them out`,
+    });
+  }
   const moreSkipped = moreSkippedThanAdded(totals);
   if (moreSkipped > 0) {
     found.push({

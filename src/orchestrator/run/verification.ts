@@ -89,6 +89,7 @@ function suiteTests(run: VerificationRun | null): SuiteTests {
     names: run?.tests ?? null,
     // Counts are the output's own only where it counted the tests.
     skipped: run === null || run.total === null ? null : run.counts.skipped,
+    deselected: run === null || run.total === null ? null : (run.counts.deselected ?? null),
   };
 }
 
