@@ -603,7 +603,14 @@ export interface VerificationRunDto {
 }
 
 export interface VerificationWeakeningDto {
-  kind: 'deleted' | 'renamed' | 'skip_marker' | 'fewer_assertions' | 'test_hooks' | 'fewer_tests';
+  kind:
+    | 'deleted'
+    | 'renamed'
+    | 'skip_marker'
+    | 'fewer_assertions'
+    | 'test_hooks'
+    | 'test_config_changed'
+    | 'fewer_tests';
   file: string | null;
   detail: string;
 }

@@ -41,6 +41,7 @@ export const WEAKENING_KINDS = [
   'skip_marker',
   'fewer_assertions',
   'test_hooks',
+  'test_config_changed',
   'fewer_tests',
 ] as const;
 
