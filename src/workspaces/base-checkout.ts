@@ -18,7 +18,7 @@ import {
   readChildFile,
   readChildFileAsync,
 } from 'src/process';
-import { isTestFile } from 'src/test-runner';
+import { isTestConfigFile, isTestFile } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 
@@ -72,7 +72,9 @@ export class BaseCheckout {
   /**
    * Test files of the base commit that the work tree at `directory` deleted, renamed or modified,
    * and `configFiles` (relative to `directory`) as modified: as they were at the base commit
-   * (empty where they did not exist) and are now.
+   * (empty where they did not exist) and are now. A test configuration file of the base commit
+   * deleted or renamed away (`isTestConfigFile`) is modified, empty now; a file listed both ways
+   * is listed once.
    */
   async testChanges(
     directory: string,
@@ -92,18 +94,28 @@ export class BaseCheckout {
         i += 3;
         if (status.startsWith('R') && isTestFile(from, 'unknown')) {
           changes.push({ status: 'renamed', path: from, newPath: to });
+        } else if (status.startsWith('R') && isTestConfigFile(from)) {
+          changes.push(await this.removed(directory, baseCommit, from));
         }
         continue;
       }
       const path = fields[i + 1];
       i += 2;
-      if (!isTestFile(path, 'unknown')) continue;
+      if (!isTestFile(path, 'unknown')) {
+        if (status === 'D' && isTestConfigFile(path)) {
+          changes.push(await this.removed(directory, baseCommit, path));
+        }
+        continue;
+      }
       if (status === 'D') changes.push({ status: 'deleted', path });
       else if (status === 'M' || status === 'T') {
         changes.push(await this.modified(directory, baseCommit, path));
       }
     }
-    for (const path of configFiles) changes.push(await this.modified(directory, baseCommit, path));
+    const listed = new Set(changes.map((change) => change.path));
+    for (const path of configFiles) {
+      if (!listed.has(path)) changes.push(await this.modified(directory, baseCommit, path));
+    }
     return changes;
   }
 
@@ -142,6 +154,20 @@ export class BaseCheckout {
     const before = await this.fileAt(directory, baseCommit, path);
     const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
     return { status: 'modified', path, before, after };
+  }
+
+  /** `path` as it was at `baseCommit`, gone now. */
+  private async removed(
+    directory: string,
+    baseCommit: string,
+    path: string,
+  ): Promise<BaseTestChange> {
+    return {
+      status: 'modified',
+      path,
+      before: await this.fileAt(directory, baseCommit, path),
+      after: '',
+    };
   }
 
   private async fileAt(directory: string, commit: string, path: string): Promise<string> {
