@@ -582,6 +582,8 @@ export interface VerificationCountsDto {
   failed: number;
   errored: number;
   skipped: number;
+  /** Tests the tool collected and left out by its options, not run (pytest's `deselected`: `-k`, `-m`, `--deselect`), where the run's output was read */
+  deselected?: number;
 }
 
 export interface VerificationRunDto {
@@ -610,6 +612,7 @@ export interface VerificationWeakeningDto {
     | 'skip_marker'
     | 'fewer_assertions'
     | 'test_hooks'
+    | 'test_config_changed'
     | 'fewer_tests'
     | 'rewritten';
   file: string | null;

@@ -9,6 +9,11 @@ export interface VerificationCounts {
   failed: number;
   errored: number;
   skipped: number;
+  /**
+   * Tests the tool collected and left out by its options, not in `total` (pytest's `deselected`),
+   * where the run's output was read; absent in evidence stored before it was counted.
+   */
+  deselected?: number;
 }
 
 /** One test command run for the verification. */
@@ -36,6 +41,7 @@ export const WEAKENING_KINDS = [
   'skip_marker',
   'fewer_assertions',
   'test_hooks',
+  'test_config_changed',
   'fewer_tests',
   'rewritten',
 ] as const;

@@ -1,6 +1,14 @@
 export { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
-export { isTestFile, testSupportRoot } from 'src/test-runner/test-file-patterns';
-export { ignoredAmong, isTestConfigFile } from 'src/test-runner/test-file-finder';
+export {
+  isPythonTestModule,
+  isTestConfigFile,
+  isTestFile,
+  PYTEST_CONFIG_SECTIONS,
+  testConfigFileKind,
+  testSupportRoot,
+} from 'src/test-runner/test-file-patterns';
+export type { TestConfigFileKind } from 'src/test-runner/test-file-patterns';
+export { ignoredAmong } from 'src/test-runner/test-file-finder';
 export type { ProjectChanges, ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';

@@ -185,6 +185,41 @@ describe('TestFileFinder', () => {
     expect(calls).toHaveLength(4);
   });
 
+  it('reports test configuration created or changed, and the Python test modules whose code configures the tests', async () => {
+    git(project, 'init', '-q');
+    git(project, 'add', '-A');
+    git(project, 'commit', '-q', '-m', 'init');
+    const runner = new TestCommandRunner(loadConfig({}), launcher, NO_ISOLATION);
+    let calls = 0;
+    const run = runner.run.bind(runner);
+    runner.run = (spec) => {
+      calls += 1;
+      return run(spec);
+    };
+    const counting = new TestFileFinder(runner);
+    const before = await counting.snapshot(project);
+    write('package.json', '{"scripts":{"test":"node --test test/only.test.js"}}');
+    write('pytest.ini', '[pytest]\naddopts = -k "not add"\n');
+    write('jest.config.js', 'module.exports = {};\n');
+    write('tests/__init__.py', 'def load_tests(loader, tests, pattern):\n    return tests\n');
+    write('tests/_plugin.py', 'def pytest_runtest_makereport(item, call):\n    pass\n');
+    write('tests/test_plain.py', 'def test_a():\n    assert True\n');
+    write('tests/helpers.py', 'def helper():\n    return 1\n');
+    write('src/myplugin.py', 'def pytest_runtest_makereport(item, call):\n    pass\n');
+    write('node_modules/dep/package.json', '{}');
+    const changes = await counting.changes(project, before, 'python');
+    expect(changes.configFiles).toEqual([
+      'jest.config.js',
+      'package.json',
+      'pytest.ini',
+      'tests/__init__.py',
+      'tests/_plugin.py',
+    ]);
+    expect(changes.testFiles).toEqual(['tests/test_plain.py']);
+    // Read from the file system: still one git process per look.
+    expect(calls).toBe(2);
+  });
+
   it('bounds the file walk', async () => {
     for (let i = 0; i < 30; i += 1) write(`many/f${i}.js`);
     const walk = await walkProject(project, 10);

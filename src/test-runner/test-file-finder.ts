@@ -4,9 +4,13 @@ import { lstat, readdir } from 'fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
+import { readChildFile } from 'src/process';
 import {
   isInSkippedDirectory,
+  isPythonTestModule,
+  isTestConfigFile,
   isTestFile,
+  PYTHON_TEST_CONFIG_CODE,
   SKIPPED_DIRECTORIES,
   TestEcosystem,
 } from 'src/test-runner/test-file-patterns';
@@ -136,15 +140,28 @@ export interface ProjectChanges {
    */
   ignored: string[] | null;
   /**
-   * Files created or changed that configure how a test tool runs every test, not tests themselves
-   * (project-relative, sorted): pytest's `conftest.py`.
+   * Files created or changed that configure which tests a test tool runs or how they end
+   * (project-relative, sorted): test configuration files (`isTestConfigFile`: `conftest.py`,
+   * `pytest.ini`, `pyproject.toml`, `package.json`, `jest.config.js`, ...), and the Python modules
+   * of the test tree whose code may do so (`isPythonTestModule` holding
+   * `PYTHON_TEST_CONFIG_CODE`: a hook, `load_tests`, `pytest_plugins`).
    */
   configFiles: string[];
 }
 
-/** A file that configures how a test tool runs every test (`ProjectChanges.configFiles`). */
-export const isTestConfigFile = (rel: string): boolean =>
-  rel === 'conftest.py' || rel.endsWith('/conftest.py');
+/** Largest Python module of the test tree read to see whether it configures the tests. */
+const MAX_CONFIG_MODULE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Whether `rel` in `projectPath` configures the tests (`ProjectChanges.configFiles`). Read from
+ * the file system, not git: no process.
+ */
+function configuresTests(projectPath: string, rel: string): boolean {
+  if (isTestConfigFile(rel)) return true;
+  if (!isPythonTestModule(rel)) return false;
+  const text = readChildFile(join(projectPath, rel), MAX_CONFIG_MODULE_BYTES);
+  return text !== null && PYTHON_TEST_CONFIG_CODE.test(text);
+}
 
 /** Of `files`, those `ignored` (as `ProjectChanges.ignored` lists it) names or holds. */
 export function ignoredAmong(files: readonly string[], ignored: readonly string[]): string[] {
@@ -326,7 +343,9 @@ export class TestFileFinder {
         return {
           testFiles: this.onlyTests(projectPath, changed, ecosystem),
           ignored: status.ignored,
-          configFiles: this.existing(projectPath, changed, isTestConfigFile),
+          configFiles: this.existing(projectPath, changed, (rel) =>
+            configuresTests(projectPath, rel),
+          ),
         };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
@@ -342,7 +361,7 @@ export class TestFileFinder {
     return {
       testFiles: this.onlyTests(projectPath, changed, ecosystem),
       ignored: null,
-      configFiles: this.existing(projectPath, changed, isTestConfigFile),
+      configFiles: this.existing(projectPath, changed, (rel) => configuresTests(projectPath, rel)),
     };
   }
 

@@ -1,7 +1,11 @@
 import {
   testSupportRoot,
   isInSkippedDirectory,
+  isPythonTestModule,
   isTestFile,
+  PYTHON_TEST_CONFIG_CODE,
+  TestConfigFileKind,
+  testConfigFileKind,
   TestEcosystem,
 } from 'src/test-runner/test-file-patterns';
 
@@ -62,5 +66,69 @@ describe('testSupportRoot', () => {
     'node_modules/x/test/data.json',
   ])('any other file serves no tests: %s', (path) => {
     expect(testSupportRoot(path)).toBeNull();
+  });
+});
+
+describe('test configuration files', () => {
+  it.each<[string, TestConfigFileKind | null]>([
+    ['conftest.py', 'conftest'],
+    ['tests/conftest.py', 'conftest'],
+    ['pytest.ini', 'pytest'],
+    ['.pytest.ini', 'pytest'],
+    ['pytest.toml', 'pytest'],
+    ['tox.ini', 'pytest'],
+    ['setup.cfg', 'pytest'],
+    ['sub/pyproject.toml', 'pytest'],
+    ['package.json', 'package.json'],
+    ['packages/a/package.json', 'package.json'],
+    ['jest.config.js', 'runner'],
+    ['jest.config.ts', 'runner'],
+    ['jest.config.json', 'runner'],
+    ['vitest.config.mts', 'runner'],
+    ['vitest.workspace.ts', 'runner'],
+    ['.mocharc', 'runner'],
+    ['.mocharc.yml', 'runner'],
+    ['node_modules/x/package.json', null],
+    ['.venv/lib/site-packages/numpy/conftest.py', null],
+    ['package-lock.json', null],
+    ['vite.config.ts', null],
+    ['src/setup.py', null],
+    ['tests/test_calc.py', null],
+  ])('%s -> %s', (path, kind) => {
+    expect(testConfigFileKind(path)).toBe(kind);
+  });
+
+  it.each<[string, boolean]>([
+    ['conftest.py', true],
+    ['tests/__init__.py', true],
+    ['tests/_plugin.py', true],
+    ['pkg/testing/helpers.py', true],
+    ['test_calc.py', true],
+    ['calc_test.py', true],
+    ['calc.py', false],
+    ['src/myplugin/hooks.py', false],
+    ['tests/data.json', false],
+    ['.venv/lib/tests/x.py', false],
+  ])('a Python module of the test tree: %s -> %s', (path, expected) => {
+    expect(isPythonTestModule(path)).toBe(expected);
+  });
+
+  it('tells Python code that may configure the tests from a plain test module', () => {
+    for (const code of [
+      'def pytest_runtest_makereport(item, call):\n',
+      '    def pytest_collection_modifyitems(items):\n',
+      'pytest_runtest_makereport = other\n',
+      'def load_tests(loader, tests, pattern):\n',
+      'pytest_plugins = ["x"]\n',
+      'collect_ignore = ["x"]\n',
+      '    config.pluginmanager.register(p)\n',
+    ]) {
+      expect([code, PYTHON_TEST_CONFIG_CODE.test(code)]).toEqual([code, true]);
+    }
+    expect(
+      PYTHON_TEST_CONFIG_CODE.test(
+        'import unittest\n\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertTrue(pytest_like)\n',
+      ),
+    ).toBe(false);
   });
 });

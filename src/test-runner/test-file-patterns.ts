@@ -108,3 +108,75 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
       );
   }
 }
+
+/**
+ * What a test configuration file configures (`testConfigFileKind`):
+ * - `conftest`: pytest's `conftest.py` (fixtures, hooks, `collect_ignore`, `pytest_plugins`);
+ * - `pytest`: a file pytest reads its options from (`pytest.ini`, `.pytest.ini`, `pytest.toml`,
+ *   `.pytest.toml`, `tox.ini`, `setup.cfg`, `pyproject.toml`), where a section of it is pytest's;
+ * - `package.json`: npm's test scripts (`test`, `pretest`, `posttest`) and its `jest` or `mocha`
+ *   key, among much else;
+ * - `runner`: a JavaScript test runner's own configuration (`jest.config.*`, `vitest.config.*`,
+ *   `vitest.workspace.*`, `.mocharc*`).
+ */
+export type TestConfigFileKind = 'conftest' | 'pytest' | 'package.json' | 'runner';
+
+/** The sections pytest reads its options from, by file name. */
+export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>> = {
+  'pytest.ini': ['pytest'],
+  '.pytest.ini': ['pytest'],
+  'pytest.toml': ['pytest'],
+  '.pytest.toml': ['pytest'],
+  'tox.ini': ['pytest'],
+  'setup.cfg': ['tool:pytest'],
+  'pyproject.toml': ['tool.pytest.ini_options', 'tool.pytest'],
+};
+
+const JS_RUNNER_CONFIG =
+  /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$/;
+
+/**
+ * What the file at `relPath` configures for a test tool (`TestConfigFileKind`), or null: not a
+ * test configuration file, or inside a directory the finders skip (a dependency's own).
+ */
+export function testConfigFileKind(relPath: string): TestConfigFileKind | null {
+  const parts = segments(relPath);
+  if (parts.length === 0 || isInSkippedDirectory(relPath)) return null;
+  const base = parts[parts.length - 1];
+  if (base === 'conftest.py') return 'conftest';
+  if (base in PYTEST_CONFIG_SECTIONS) return 'pytest';
+  if (base === 'package.json') return 'package.json';
+  return JS_RUNNER_CONFIG.test(base) ? 'runner' : null;
+}
+
+/**
+ * A file that configures how a test tool selects or runs the tests (`testConfigFileKind`): the
+ * agent's changes to it are looked at as changes to the tests (`ProjectChanges.configFiles`).
+ */
+export const isTestConfigFile = (relPath: string): boolean => testConfigFileKind(relPath) !== null;
+
+/**
+ * A Python module of the test tree: a `conftest.py`, a Python test file, or any `.py` file in a
+ * test directory (`test`, `tests`, `testing`, ...) such as a package's `__init__.py` or a helper.
+ * Pytest hooks and unittest's `load_tests` there can change which tests run.
+ */
+export function isPythonTestModule(relPath: string): boolean {
+  const parts = segments(relPath);
+  if (parts.length === 0 || isInSkippedDirectory(relPath)) return false;
+  const base = parts[parts.length - 1];
+  if (!base.endsWith('.py')) return false;
+  return (
+    base === 'conftest.py' ||
+    isPythonTest(base) ||
+    parts.slice(0, -1).some((p) => TEST_DIRS.has(p) || p === 'testing')
+  );
+}
+
+/**
+ * Python code that may change which tests run or how they end: a pytest hook or unittest's
+ * `load_tests` defined or bound, `collect_ignore`, `pytest_plugins`, a plugin registered. A quick
+ * look (a test module without any of it is not test configuration); `test-weakening.ts` says what
+ * each change did.
+ */
+export const PYTHON_TEST_CONFIG_CODE =
+  /^[ \t]*(?:def[ \t]+)?(?:pytest_\w+|load_tests)[ \t]*[(=]|^[ \t]*(?:collect_ignore|pytest_plugins)\b|\bpluginmanager\.register\b/m;

@@ -56,6 +56,7 @@ describe('summarizeTestOutput', () => {
       failed: 2,
       errored: 0,
       skipped: 1,
+      deselected: 0,
       failing: ['fails', 'inner bad', 'suite'],
       names: ['adds', 'fails', 'inner bad', 'skipped', 'suite'],
     });
@@ -69,6 +70,7 @@ describe('summarizeTestOutput', () => {
       failed: 1,
       errored: 1,
       skipped: 1,
+      deselected: 0,
       failing: ['test_bad (tests.test_a.T.test_bad)', 'test_err (tests.test_a.T.test_err)'],
       names: null,
     });
@@ -90,9 +92,39 @@ describe('summarizeTestOutput', () => {
       failed: 1,
       errored: 0,
       skipped: 1,
+      deselected: 0,
       failing: ['tests/test_a.py::test_bad'],
       names: null,
     });
+  });
+
+  it("reads pytest's deselected tests apart from those it ran, and counts xpassed as passed", () => {
+    const out = `tests/test_x.py .Xx
+============ 1 passed, 2 deselected, 1 xfailed, 1 xpassed in 0.76s =============
+`;
+    expect(summarizeTestOutput(out)).toMatchObject({
+      format: 'pytest',
+      total: 3,
+      passed: 2,
+      skipped: 1,
+      deselected: 2,
+    });
+    expect(
+      summarizeTestOutput('============================ 4 deselected in 0.73s ==========\n'),
+    ).toMatchObject({ total: 0, deselected: 4 });
+  });
+
+  it("counts unittest's expected failures as skipped, as pytest's xfailed are, not as failures", () => {
+    const out = 'x.\nRan 3 tests in 0.001s\n\nOK (expected failures=1, skipped=1)\n';
+    expect(summarizeTestOutput(out)).toMatchObject({
+      total: 3,
+      passed: 1,
+      failed: 0,
+      skipped: 2,
+      deselected: 0,
+    });
+    const unexpected = 'u\nRan 1 test in 0.001s\n\nFAILED (unexpected successes=1)\n';
+    expect(summarizeTestOutput(unexpected)).toMatchObject({ failed: 1, passed: 0 });
   });
 
   it('gives null for output it does not recognise', () => {

@@ -11,7 +11,13 @@ export interface TestOutputSummary {
   passed: number;
   failed: number;
   errored: number;
+  /** Skipped, and expected to fail (pytest's `xfailed`, unittest's `expected failures`). */
   skipped: number;
+  /**
+   * Tests collected and left out by the tool's options, not run nor counted in `total` (pytest's
+   * `deselected`: `-k`, `-m`, `--deselect`, a hook); 0 for tools that have no such count.
+   */
+  deselected: number;
   /** The failing or erroring tests by name, as the tool names them (sorted, no duplicates). */
   failing: string[];
   /** Every test run by name (sorted, no duplicates), where the output names them all (TAP). */
@@ -41,6 +47,7 @@ function parseTap(output: string): TestOutputSummary | null {
     failed: tapCount(output, 'fail') ?? 0,
     errored: tapCount(output, 'cancelled') ?? 0,
     skipped: (tapCount(output, 'skipped') ?? 0) + (tapCount(output, 'todo') ?? 0),
+    deselected: 0,
     failing: sorted(failing),
     names: sorted(names),
   };
@@ -52,12 +59,13 @@ function parseUnittest(output: string): TestOutputSummary | null {
   const total = Number(ran[1]);
   const verdict = /^(OK|FAILED)(?: \(([^)]*)\))?\s*$/m.exec(output);
   const detail = (key: string): number => {
-    const m = new RegExp(`\\b${key}=(\\d+)`).exec(verdict?.[2] ?? '');
+    // Whole entries: `failures=` is not the end of `expected failures=`.
+    const m = new RegExp(`(?:^|, )${key}=(\\d+)`).exec(verdict?.[2] ?? '');
     return m === null ? 0 : Number(m[1]);
   };
   const failed = detail('failures') + detail('unexpected successes');
   const errored = detail('errors');
-  const skipped = detail('skipped');
+  const skipped = detail('skipped') + detail('expected failures');
   const failing = [...output.matchAll(/^(?:FAIL|ERROR): (.+?)\s*$/gm)].map((m) => m[1]);
   return {
     format: 'unittest',
@@ -66,6 +74,7 @@ function parseUnittest(output: string): TestOutputSummary | null {
     failed,
     errored,
     skipped,
+    deselected: 0,
     failing: sorted(failing),
     names: null,
   };
@@ -79,7 +88,8 @@ function parsePytest(output: string): TestOutputSummary | null {
     const m = new RegExp(`(\\d+) ${key}\\b`).exec(last[1]);
     return m === null ? 0 : Number(m[1]);
   };
-  const passed = count('passed');
+  // `xpassed` (an xfail test that passed, not strict) ran and passed.
+  const passed = count('passed') + count('xpassed');
   const failed = count('failed');
   const errored = count('errors?');
   const skipped = count('skipped') + count('xfailed');
@@ -91,6 +101,7 @@ function parsePytest(output: string): TestOutputSummary | null {
     failed,
     errored,
     skipped,
+    deselected: count('deselected'),
     failing: sorted(failing),
     names: null,
   };

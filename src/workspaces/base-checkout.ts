@@ -18,7 +18,7 @@ import {
   readChildFile,
   readChildFileAsync,
 } from 'src/process';
-import { isTestFile, testSupportRoot } from 'src/test-runner';
+import { isTestConfigFile, isTestFile, testSupportRoot } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
@@ -87,7 +87,9 @@ export class BaseCheckout {
   /**
    * Test files of the base commit that the work tree at `directory` deleted, renamed or modified,
    * and `configFiles` (relative to `directory`) as modified: as they were at the base commit
-   * (empty where they did not exist) and are now; and the test support files it modified.
+   * (empty where they did not exist) and are now; and the test support files it modified. A test
+   * configuration file of the base commit deleted or renamed away (`isTestConfigFile`) is
+   * modified, empty now; a file listed both ways is listed once.
    */
   async testChanges(
     directory: string,
@@ -109,6 +111,8 @@ export class BaseCheckout {
         i += 3;
         if (status.startsWith('R') && isTestFile(from, 'unknown')) {
           changes.push({ status: 'renamed', path: from, newPath: to });
+        } else if (status.startsWith('R') && isTestConfigFile(from)) {
+          changes.push(await this.removed(directory, baseCommit, from));
         }
         continue;
       }
@@ -119,13 +123,21 @@ export class BaseCheckout {
         support.push(path);
         roots.add(root);
       }
-      if (!isTestFile(path, 'unknown')) continue;
+      if (!isTestFile(path, 'unknown')) {
+        if (status === 'D' && isTestConfigFile(path)) {
+          changes.push(await this.removed(directory, baseCommit, path));
+        }
+        continue;
+      }
       if (status === 'D') changes.push({ status: 'deleted', path });
       else if (status === 'M' || status === 'T') {
         changes.push(await this.modified(directory, baseCommit, path));
       }
     }
-    for (const path of configFiles) changes.push(await this.modified(directory, baseCommit, path));
+    const listed = new Set(changes.map((change) => change.path));
+    for (const path of configFiles) {
+      if (!listed.has(path)) changes.push(await this.modified(directory, baseCommit, path));
+    }
     return {
       files: changes,
       support: {
@@ -182,6 +194,20 @@ export class BaseCheckout {
     const before = await this.fileAt(directory, baseCommit, path);
     const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
     return { status: 'modified', path, before, after };
+  }
+
+  /** `path` as it was at `baseCommit`, gone now. */
+  private async removed(
+    directory: string,
+    baseCommit: string,
+    path: string,
+  ): Promise<BaseTestChange> {
+    return {
+      status: 'modified',
+      path,
+      before: await this.fileAt(directory, baseCommit, path),
+      after: '',
+    };
   }
 
   private async fileAt(directory: string, commit: string, path: string): Promise<string> {

@@ -640,6 +640,43 @@ describe('on SQLite', () => {
       expect(v.baseline?.counts.skipped).toBe(0);
       expect(v.regression?.counts.skipped).toBe(1);
     });
+
+    it('run by pytest: an existing test deselected in pytest.ini, a new test in its place, is caught though the totals are equal', async () => {
+      const pytestSession = await createSession(
+        project('python-pytest', PYTHON_PROJECT),
+        'python3 -m pytest -p no:cacheprovider',
+      );
+      const deselect = '[pytest]\naddopts = --deselect tests/test_calc.py::CalcTest::test_add\n';
+      const id = await runTask(pytestSession, [
+        edit(['calc.py', CALC_WITH_MUL], ['pytest.ini', deselect]),
+        edit(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_weakened');
+      expect(v.baseline).toMatchObject({ total: 3, counts: { failed: 1, deselected: 0 } });
+      expect(v.regression).toMatchObject({ total: 3, counts: { failed: 1, deselected: 1 } });
+      expect(v.weakening).toEqual([
+        {
+          kind: 'test_config_changed',
+          file: 'pytest.ini',
+          detail:
+            'changed the pytest options that choose which tests run in pytest.ini: [pytest] addopts set to `--deselect tests/test_calc.py::CalcTest::test_add`',
+        },
+        expect.objectContaining({
+          kind: 'fewer_tests',
+          file: null,
+          detail: expect.stringContaining(
+            'the regression suite deselects 1 more of its tests than at the base commit (0 deselected before, 1 after)',
+          ),
+        }),
+      ]);
+      expect(humanPrompts(await getDetails(server, id))[1]).toContain(
+        'You changed the pytest options that choose which tests run in pytest.ini',
+      );
+    });
   });
 
   describe('a Node project with a plain script among its tests (node --test names it by its path)', () => {
@@ -849,6 +886,61 @@ describe('on SQLite', () => {
       // The scratch checkout went, and with it only its link: the workspace keeps its library.
       expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
       expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
+    });
+  });
+
+  describe('a Node project whose `npm test` reports with the spec reporter (its output counts no tests)', () => {
+    const specPackage = (test: string, more: Record<string, unknown> = {}) =>
+      JSON.stringify({ name: 'p', private: true, scripts: { test }, ...more });
+    let session: string;
+    beforeAll(async () => {
+      const repo = project('npm-spec', {
+        ...NODE_PROJECT,
+        'package.json': specPackage('node --test --test-reporter=spec'),
+      });
+      session = await createSession(repo, 'npm test');
+    });
+
+    it('a test script narrowed to the new test is caught, though the output counts nothing to compare', async () => {
+      const narrowed = specPackage('node --test --test-reporter=spec test/multiply.test.js');
+      const id = await runTask(session, [
+        edit(['package.json', narrowed], ['src/math.js', MATH_WITH_MULTIPLY]),
+        multiplyTests,
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v).toMatchObject({ verdict: 'tests_weakened', new_failures: [] });
+      expect(v.baseline?.total).toBeNull();
+      expect(v.weakening).toEqual([
+        {
+          kind: 'test_config_changed',
+          file: 'package.json',
+          detail:
+            'changed how the tests run in package.json: scripts.test `node --test --test-reporter=spec` changed to `node --test --test-reporter=spec test/multiply.test.js`',
+        },
+      ]);
+    });
+
+    it('package.json changed for a dependency only is no test change: it completes verified', async () => {
+      const withDependency = specPackage('node --test --test-reporter=spec', {
+        dependencies: { 'left-pad': '^1.3.0' },
+      });
+      const id = await runTask(session, [
+        edit(['package.json', withDependency], ['src/math.js', MATH_WITH_MULTIPLY]),
+        multiplyTests,
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      // Not plain `verified`: `npm test` fails at its baseline too ('known bug') and its output
+      // names no tests, so a failure the change added could not have been told apart.
+      expect(final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_without_regression',
+      });
+      const v = await verification(id);
+      expect(v.weakening).toEqual([]);
+      expect(v.not_checked).toEqual([expect.stringContaining('failed at its baseline too')]);
     });
   });
 

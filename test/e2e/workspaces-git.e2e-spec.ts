@@ -383,6 +383,55 @@ describe('WorkspacesService on a real repository', () => {
     );
   });
 
+  it("lists a change's test configuration as modified, once: created, changed, deleted or renamed away", async () => {
+    const repo = copyFixtureProject('python-basic', root, 'test-config-changes');
+    writeFileSync(join(repo, 'pytest.ini'), '[pytest]\naddopts = -ra\n');
+    writeFileSync(join(repo, 'tox.ini'), '[pytest]\ntestpaths = tests\n');
+    writeFileSync(join(repo, 'package.json'), '{"scripts":{"test":"node --test"}}\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'config');
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    const hook = 'def pytest_runtest_makereport(item, call):\n    pass\n';
+    const existing = readFileSync(join(repo, 'tests', 'test_existing.py'), 'utf8');
+    writeFileSync(join(repo, 'tests', 'test_existing.py'), `${existing}\n\n${hook}`);
+    rmSync(join(repo, 'pytest.ini'));
+    git(repo, 'mv', 'tox.ini', 'tox.ini.bak');
+    writeFileSync(join(repo, 'package.json'), '{"scripts":{"test":"node --test a.test.js"}}\n');
+    writeFileSync(join(repo, 'tests', 'conftest.py'), 'collect_ignore = ["test_existing.py"]\n');
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    const { files: changes, support } = await new BaseCheckout(
+      counting,
+      new RepositoryLocks(config),
+      new WorkspaceDiffService(counting, config, NO_ISOLATION),
+      NO_ISOLATION,
+    ).testChanges(repo, base, ['package.json', 'tests/conftest.py', 'tests/test_existing.py']);
+    expect(support).toEqual({ files: [], tests: [] });
+    expect(changes).toEqual([
+      { status: 'modified', path: 'pytest.ini', before: '[pytest]\naddopts = -ra\n', after: '' },
+      {
+        status: 'modified',
+        path: 'tests/test_existing.py',
+        before: existing,
+        after: `${existing}\n\n${hook}`,
+      },
+      { status: 'modified', path: 'tox.ini', before: '[pytest]\ntestpaths = tests\n', after: '' },
+      {
+        status: 'modified',
+        path: 'package.json',
+        before: '{"scripts":{"test":"node --test"}}\n',
+        after: '{"scripts":{"test":"node --test a.test.js"}}\n',
+      },
+      {
+        status: 'modified',
+        path: 'tests/conftest.py',
+        before: '',
+        after: 'collect_ignore = ["test_existing.py"]\n',
+      },
+    ]);
+    // One diff, and one show per file as it was at the base commit.
+    expect(counting.calls).toEqual(['diff', 'show', 'show', 'show', 'show', 'show']);
+  });
+
   it('redoes a creation cut off by a crash, and leaves a recorded workspace git no longer knows', async () => {
     const repo = copyFixtureProject('node-basic', root, 'cut-off');
     const workspaces = service();

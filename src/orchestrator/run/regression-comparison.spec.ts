@@ -28,7 +28,13 @@ const perTest = (failing: string[], total = 3): RegressionResult => ({
   granularity: 'test',
   passed: failing.length === 0,
   total,
-  counts: { passed: total - failing.length, failed: failing.length, errored: 0, skipped: 0 },
+  counts: {
+    passed: total - failing.length,
+    failed: failing.length,
+    errored: 0,
+    skipped: 0,
+    deselected: 0,
+  },
   failing,
   names: null,
   format: 'tap',
@@ -67,8 +73,16 @@ describe('regressionResult', () => {
       ...perCommand(false),
       total: 3,
       // What the output counts is kept though it names no failure.
-      counts: { passed: 3, failed: 0, errored: 0, skipped: 0 },
+      counts: { passed: 3, failed: 0, errored: 0, skipped: 0, deselected: 0 },
       names: [],
+    });
+  });
+
+  it("keeps pytest's deselected tests in its counts", () => {
+    const out = '.. \n========= 1 failed, 2 passed, 3 deselected in 0.05s =========\n';
+    expect(regressionResult(report(out, false), '/w/1')).toMatchObject({
+      total: 3,
+      counts: { passed: 2, failed: 1, errored: 0, skipped: 0, deselected: 3 },
     });
   });
 });

@@ -44,6 +44,7 @@ export function regressionResult(report: TestRunReport, directory: string): Regr
           failed: summary.failed,
           errored: summary.errored,
           skipped: summary.skipped,
+          deselected: summary.deselected,
         };
   if (summary === null || (!report.passed && summary.failing.length === 0)) {
     // Per command: nothing names the failing tests (a crash, a timeout, an unknown format).

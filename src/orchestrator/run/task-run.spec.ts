@@ -1981,5 +1981,27 @@ describe('TaskRun', () => {
         weakening: [expect.objectContaining({ kind: 'fewer_tests' })],
       });
     });
+
+    it('an existing pytest test deselected, a new one in its place, is weakening: the totals alone are equal', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        regression: 'python3 -m pytest',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [
+        '.. \n============ 2 passed in 0.01s ============\n',
+        '.. \n============ 2 passed, 1 deselected in 0.01s ============\n',
+      ];
+      await h.run();
+      expect(h.log.prompts()[2]).toContain(
+        'the regression suite deselects 1 more of its tests than at the base commit (0 deselected before, 1 after)',
+      );
+      expect(evidence(h)).toMatchObject({
+        verdict: 'tests_weakened',
+        baseline: { total: 2, counts: { deselected: 0 } },
+        regression: { total: 2, counts: { deselected: 1 } },
+        weakening: [expect.objectContaining({ kind: 'fewer_tests', file: null })],
+      });
+    });
   });
 });

@@ -69,8 +69,9 @@ export class TestPhase {
   ignoredNow: string[] | null = null;
 
   /**
-   * The test configuration files (`conftest.py`) created or changed since the snapshot, as of the
-   * last look for test files; null before one in this run.
+   * The test configuration created or changed since the snapshot (`ProjectChanges.configFiles`:
+   * `conftest.py`, `pytest.ini`, `package.json`, `jest.config.js`, Python test modules holding
+   * hooks or `load_tests`, ...), as of the last look for test files; null before one in this run.
    */
   configFilesNow: string[] | null = null;
 

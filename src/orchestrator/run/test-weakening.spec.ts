@@ -163,6 +163,27 @@ describe('detectWeakening', () => {
     expect(detectWeakening([], { baseline: suite(1), after: suite(3, 4) })).toHaveLength(1);
   });
 
+  it('finds tests the regression suite deselects that it ran at the baseline, though new tests keep the totals', () => {
+    const suite = (deselected: number | null | undefined, total = 2) => ({
+      total,
+      names: null,
+      skipped: 0,
+      deselected,
+    });
+    const found = detectWeakening([], { baseline: suite(0), after: suite(2, 2) });
+    expect(found).toEqual([expect.objectContaining({ kind: 'fewer_tests', file: null })]);
+    expect(found[0].detail).toBe(
+      'the regression suite deselects 2 more of its tests than at the base commit (0 deselected before, 2 after): its options (`-k`, `-m`, `--deselect`) or a hook now leave them out',
+    );
+    // More tests run do not make up for those deselected.
+    expect(detectWeakening([], { baseline: suite(1), after: suite(2, 5) })).toHaveLength(1);
+    // As many as before, fewer, or not known (a baseline stored before they were counted).
+    expect(detectWeakening([], { baseline: suite(1), after: suite(1) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(2), after: suite(0, 4) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(undefined), after: suite(2) })).toEqual([]);
+    expect(detectWeakening([], { baseline: suite(0), after: suite(null) })).toEqual([]);
+  });
+
   it('finds pytest hooks added to a conftest.py that can change which tests run or how they end', () => {
     const fixture = 'import pytest\n\n@pytest.fixture\ndef calc():\n    return 1\n';
     const forced = `${fixture}\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    outcome.get_result().outcome = "passed"\n`;
@@ -174,8 +195,8 @@ describe('detectWeakening', () => {
       expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
     ]);
     expect(found[0].detail).toContain('added 1 pytest hook(s) to tests/conftest.py');
-    // Fixtures are not hooks, a hook there already is not counted again, and other files are not
-    // conftest.py.
+    // Fixtures are not hooks, a hook there already is not counted again, and a module outside the
+    // test tree is not test configuration (a pytest plugin's own source).
     expect(
       detectWeakening(
         [{ status: 'modified', path: 'conftest.py', before: '', after: fixture }],
@@ -190,9 +211,264 @@ describe('detectWeakening', () => {
     ).toEqual([]);
     expect(
       detectWeakening(
-        [{ status: 'modified', path: 'tests/helpers.py', before: '', after: forced }],
+        [{ status: 'modified', path: 'src/myplugin/hooks.py', before: '', after: forced }],
         none,
       ),
     ).toEqual([]);
+  });
+
+  /** The findings for one file changed from `before` to `after`: [kind, file, detail]. */
+  const findings = (path: string, before: string, after: string) =>
+    detectWeakening([{ status: 'modified', path, before, after }], none).map((w) => [
+      w.kind,
+      w.file,
+      w.detail,
+    ]);
+
+  describe('test configuration created or changed', () => {
+    const HOOK =
+      'import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    rep = outcome.get_result()\n    if rep.failed:\n        rep.outcome = "passed"\n';
+
+    it('pytest hooks in any Python module of the test tree, defined or bound, not only conftest.py', () => {
+      expect(findings('tests/_plugin.py', '', HOOK)).toEqual([
+        [
+          'test_hooks',
+          'tests/_plugin.py',
+          'added 1 pytest hook(s) to tests/_plugin.py that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)',
+        ],
+      ]);
+      const bound = 'from tests import _plugin\n\npytest_collection_modifyitems = _plugin.drop\n';
+      expect(findings('tests/helpers.py', '', bound)).toEqual([
+        ['test_hooks', 'tests/helpers.py', expect.stringContaining('added 1 pytest hook(s)')],
+      ]);
+      expect(findings('test_calc.py', '', HOOK)).toHaveLength(1);
+      // A comparison is no binding; a fixture is no hook.
+      expect(findings('tests/helpers.py', '', 'ok = pytest_runtest_makereport == None\n')).toEqual(
+        [],
+      );
+    });
+
+    it("unittest's load_tests added to a test package's __init__.py or a test module", () => {
+      const loadTests =
+        'def load_tests(loader, standard_tests, pattern):\n    return loader.discover("tests", pattern="test_mul*.py")\n';
+      expect(findings('tests/__init__.py', '', loadTests)).toEqual([
+        [
+          'test_hooks',
+          'tests/__init__.py',
+          'added a unittest `load_tests` function to tests/__init__.py, which decides which tests of its module or package run',
+        ],
+      ]);
+      expect(
+        findings('tests/test_calc.py', 'import unittest\n', `import unittest\n\n${loadTests}`),
+      ).toEqual([['test_hooks', 'tests/test_calc.py', expect.stringContaining('`load_tests`')]]);
+      // One there already is not counted again.
+      expect(findings('tests/__init__.py', loadTests, `${loadTests}\n# note\n`)).toEqual([]);
+    });
+
+    it.each([
+      [
+        'collect_ignore',
+        'collect_ignore = ["test_calc.py"]\n',
+        'collect_ignore = ["test_calc.py"]',
+      ],
+      [
+        'collect_ignore_glob',
+        'collect_ignore_glob = [\n    "test_c*.py",\n]\n',
+        'collect_ignore_glob = [ "test_c*.py", ]',
+      ],
+      [
+        'collect_ignore appended',
+        'collect_ignore.append("test_calc.py")\n',
+        'collect_ignore.append("test_calc.py")',
+      ],
+      [
+        'pytest_plugins',
+        'pytest_plugins = ["tests._plugin"]\n',
+        'pytest_plugins = ["tests._plugin"]',
+      ],
+      [
+        'a star import',
+        'from tests._plugin import *  # noqa\n',
+        'from tests._plugin import * # noqa',
+      ],
+      [
+        'a hook imported',
+        'from tests._plugin import pytest_runtest_makereport\n',
+        'from tests._plugin import pytest_runtest_makereport',
+      ],
+      [
+        'a hook imported in parentheses',
+        'from tests._plugin import (\n    fixture_a,\n    pytest_collection_modifyitems,\n)\n',
+        'from tests._plugin import ( fixture_a, pytest_collection_modifyitems, )',
+      ],
+    ])('in a conftest.py: %s', (_what, code, statement) => {
+      const fixture = 'import pytest\n\n\n@pytest.fixture\ndef calc():\n    return 1\n';
+      expect(findings('tests/conftest.py', fixture, `${code}\n${fixture}`)).toEqual([
+        [
+          'test_config_changed',
+          'tests/conftest.py',
+          `changed in tests/conftest.py which tests pytest collects or which plugins (and their hooks) it loads: \`${statement}\``,
+        ],
+      ]);
+    });
+
+    it('in a conftest.py: statements there already, imports of other names and a changed list', () => {
+      const before = 'import os\nfrom calc import add\n\ncollect_ignore = ["setup.py"]\n';
+      expect(findings('conftest.py', before, `${before}\n# note\n`)).toEqual([]);
+      expect(findings('conftest.py', before, `${before}from calc import mul\n`)).toEqual([]);
+      expect(
+        findings('conftest.py', before, before.replace('["setup.py"]', '["setup.py", "tests"]')),
+      ).toEqual([
+        ['test_config_changed', 'conftest.py', expect.stringContaining('collect_ignore')],
+      ]);
+      // In a test module only pytest_plugins loads anything.
+      expect(findings('tests/test_a.py', '', 'from tests.helpers import *\n')).toEqual([]);
+      expect(findings('tests/test_a.py', '', 'pytest_plugins = ["x"]\n')).toHaveLength(1);
+    });
+
+    it('reads a conftest.py of many statements, open brackets and all, in linear time', () => {
+      const many = 'collect_ignore = [\n'.repeat(200_000);
+      const started = Date.now();
+      expect(findings('conftest.py', many, many)).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it('a plugin registered by hand in a Python module of the test tree', () => {
+      const register =
+        'def pytest_configure(config):\n    config.pluginmanager.register(Forgiving(), "forgiving")\n';
+      expect(findings('tests/conftest.py', '', register)).toEqual([
+        [
+          'test_config_changed',
+          'tests/conftest.py',
+          expect.stringContaining('registered a pytest plugin in tests/conftest.py'),
+        ],
+      ]);
+    });
+
+    it.each([
+      [
+        'pytest.ini',
+        '',
+        '[pytest]\naddopts = --deselect tests/test_calc.py::test_add\n',
+        'changed the pytest options that choose which tests run in pytest.ini: [pytest] addopts set to `--deselect tests/test_calc.py::test_add`',
+      ],
+      [
+        'pyproject.toml',
+        '[project]\nname = "calc"\n',
+        '[project]\nname = "calc"\n\n[tool.pytest.ini_options]\naddopts = "-k \'not test_add\' -p no:cacheprovider"\n',
+        'changed the pytest options that choose which tests run in pyproject.toml: [tool.pytest.ini_options] addopts set to `"-k \'not test_add\' -p no:cacheprovider"`',
+      ],
+      [
+        'setup.cfg',
+        '[metadata]\nname = calc\n\n[tool:pytest]\naddopts = -ra\n',
+        '[metadata]\nname = calc\n\n[tool:pytest]\naddopts = -ra\n    -k "not test_add or test_add_zero"\n',
+        'changed the pytest options that choose which tests run in setup.cfg: [tool:pytest] addopts `-ra` changed to `-ra -k "not test_add or test_add_zero"`',
+      ],
+      [
+        'tox.ini',
+        '[tox]\nenvlist = py311\n\n[pytest]\ntestpaths = tests\n',
+        '[tox]\nenvlist = py311\n\n[pytest]\ntestpaths = tests/unit\n',
+        'changed the pytest options that choose which tests run in tox.ini: [pytest] testpaths `tests` changed to `tests/unit`',
+      ],
+      [
+        'sub/pytest.toml',
+        '[pytest]\npython_files = ["test_*.py"]\nnorecursedirs = ["build"]\n',
+        '[pytest]\npython_files = ["check_*.py"]\n',
+        'changed the pytest options that choose which tests run in sub/pytest.toml: [pytest] python_files `["test_*.py"]` changed to `["check_*.py"]`; [pytest] norecursedirs removed (was `["build"]`)',
+      ],
+      [
+        'pyproject.toml',
+        '[tool.pytest]\ntestpaths = [\n  "tests",\n]\n',
+        '[tool.pytest]\ntestpaths = [\n  "tests/fast",\n]\n',
+        'changed the pytest options that choose which tests run in pyproject.toml: [tool.pytest] testpaths `[ "tests", ]` changed to `[ "tests/fast", ]`',
+      ],
+    ])("pytest's options that choose the tests, in %s", (path, before, after, detail) => {
+      expect(findings(path, before, after)).toEqual([['test_config_changed', path, detail]]);
+    });
+
+    it("not the rest of a pytest configuration file, nor another tool's sections", () => {
+      const pyproject =
+        '[project]\nname = "calc"\ndependencies = []\n\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\n';
+      expect(
+        findings(
+          'pyproject.toml',
+          pyproject,
+          pyproject
+            .replace('dependencies = []', 'dependencies = ["requests>=2"]')
+            .concat('markers = ["slow: slow tests"]\n\n[tool.ruff]\naddopts = "x"\n'),
+        ),
+      ).toEqual([]);
+      expect(
+        findings('setup.cfg', '', '[flake8]\naddopts = x\n[pytest]\naddopts = -k x\n'),
+      ).toEqual([]);
+      expect(findings('pytest.ini', '', '[pytest]\nmarkers =\n    slow: slow tests\n')).toEqual([]);
+    });
+
+    const pkg = (fields: Record<string, unknown>) =>
+      JSON.stringify({ name: 'p', private: true, ...fields }, null, 2);
+
+    it.each([
+      [
+        'the test script narrowed',
+        { scripts: { test: 'node --test' } },
+        { scripts: { test: 'node --test test/multiply.test.js' } },
+        'changed how the tests run in package.json: scripts.test `node --test` changed to `node --test test/multiply.test.js`',
+      ],
+      [
+        'a pretest script added',
+        { scripts: { test: 'node --test' } },
+        { scripts: { pretest: 'rm test/math.test.js', test: 'node --test' } },
+        'changed how the tests run in package.json: scripts.pretest set to `rm test/math.test.js`',
+      ],
+      [
+        'a posttest removed and a test:unit script changed',
+        { scripts: { test: 'jest', posttest: 'node check.js', 'test:unit': 'jest unit' } },
+        { scripts: { test: 'jest', 'test:unit': 'jest unit/a.test.js' } },
+        'changed how the tests run in package.json: scripts.posttest removed (was `node check.js`); scripts.test:unit `jest unit` changed to `jest unit/a.test.js`',
+      ],
+      [
+        'its jest key',
+        { scripts: { test: 'jest' }, jest: { testEnvironment: 'node' } },
+        {
+          scripts: { test: 'jest' },
+          jest: { testEnvironment: 'node', testPathIgnorePatterns: ['math'] },
+        },
+        'changed how the tests run in package.json: jest `{"testEnvironment":"node"}` changed to `{"testEnvironment":"node","testPathIgnorePatterns":["math"]}`',
+      ],
+    ])('package.json: %s', (_what, before, after, detail) => {
+      expect(findings('package.json', pkg(before), pkg(after))).toEqual([
+        ['test_config_changed', 'package.json', detail],
+      ]);
+    });
+
+    it('not package.json dependencies, other scripts, a new test:* script, or one it cannot read', () => {
+      const before = pkg({ scripts: { test: 'node --test', build: 'tsc' }, dependencies: {} });
+      const after = pkg({
+        scripts: { test: 'node --test', build: 'tsc -p .', 'test:watch': 'node --test --watch' },
+        dependencies: { lodash: '^4.17.21' },
+        devDependencies: { jest: '^29.0.0' },
+      });
+      expect(findings('package.json', before, after)).toEqual([]);
+      expect(findings('package.json', before, '{ not json')).toEqual([]);
+    });
+
+    it.each(['jest.config.js', 'packages/a/jest.config.ts', 'vitest.config.mts', '.mocharc.yml'])(
+      'a test runner configuration file, created or changed: %s',
+      (path) => {
+        expect(
+          findings(path, '', 'module.exports = { testMatch: ["**/multiply.test.js"] };\n'),
+        ).toEqual([
+          [
+            'test_config_changed',
+            path,
+            `created the test runner configuration ${path}, which decides which tests run and how`,
+          ],
+        ]);
+        expect(findings(path, 'a: 1\n', 'a: 2\n')).toEqual([
+          ['test_config_changed', path, expect.stringMatching(/^changed the test runner/)],
+        ]);
+        expect(findings(path, 'a: 1\n', 'a:  1\n\n')).toEqual([]);
+      },
+    );
   });
 });

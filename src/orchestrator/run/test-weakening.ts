@@ -1,5 +1,5 @@
 import { WeakeningKind } from 'src/tasks';
-import { isTestConfigFile } from 'src/test-runner';
+import { isPythonTestModule, PYTEST_CONFIG_SECTIONS, testConfigFileKind } from 'src/test-runner';
 
 /**
  * WEAKENED TESTS: what a change did to the tests that existed at its base commit. Pure: the
@@ -8,15 +8,21 @@ import { isTestConfigFile } from 'src/test-runner';
  * - an existing test file deleted, or renamed (its tests may no longer run);
  * - assertions removed from an existing test file (counted before and after: a test emptied of
  *   its checks still runs and passes);
- * - pytest hooks that change which tests run or how they end added to a `conftest.py` (the
- *   agent's test configuration: `ProjectChanges.configFiles`);
+ * - test configuration the agent created or changed (`ProjectChanges.configFiles`, passed in as
+ *   modified): pytest hooks that can change which tests run or how they end, or unittest's
+ *   `load_tests`, added to a Python module of the test tree (`test_hooks`); `pytest_plugins`,
+ *   `collect_ignore` or an import that brings hooks into a `conftest.py`, a plugin registered, the
+ *   options that choose the tests in pytest's configuration files (`addopts`, `testpaths`,
+ *   `python_files`, ...), package.json's test scripts or `jest` key, a jest, vitest or mocha
+ *   configuration file (`test_config_changed`);
  * - a skip or only marker added to an existing test file (`.skip(`, `.only(`, `xit(`,
  *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
  *   and the like): counted before and after, so markers that were there already do not count;
  * - tests the regression suite ran at the baseline and no longer runs (by name where its output
  *   names every test, else fewer tests by count, and none where its output stopped counting
  *   them), or skips (a skip its output counts, however it was asked for: a marker in another
- *   file, an option of the command).
+ *   file, an option of the command), or deselects (pytest's `deselected`, counted apart: new
+ *   tests do not make up for them).
  */
 
 /** An existing test file the change deleted, renamed or modified (paths project-relative). */
@@ -67,14 +73,52 @@ const ASSERTIONS: readonly RegExp[] = [
   /\bassert(_eq|_ne)?!\(/g,
 ];
 
+const HOOK_NAMES =
+  'pytest_(?:runtest_\\w+|runtestloop|report_teststatus|collection(?:_modifyitems|_finish)?|collect_file|ignore_collect|pycollect_makeitem|pycollect_makemodule|make_collect_report|terminal_summary)';
+
 /**
- * Definitions in a `conftest.py` of pytest hooks that can change which tests run or what their
- * outcome is as its reports show it (a `pytest_runtest_makereport` wrapper that turns a failure
- * into a pass, a `pytest_collection_modifyitems` that drops tests). Fixtures, markers registered
- * in `pytest_configure` and the like are not; a changed exit status is seen in the output.
+ * Pytest hooks, defined (`def`) or bound (`name = function`) in a Python module of the test tree,
+ * that can change which tests run or what their outcome is as its reports show it (a
+ * `pytest_runtest_makereport` wrapper that turns a failure into a pass, a
+ * `pytest_collection_modifyitems` that drops tests). A `conftest.py` is a plugin, and any other
+ * module may be made one (`pytest_plugins`, `-p`, a star import into a `conftest.py`). Fixtures,
+ * markers registered in `pytest_configure` and the like are not; a changed exit status is seen in
+ * the output.
  */
-const RESULT_HOOKS =
-  /^[ \t]*def[ \t]+pytest_(runtest_\w+|report_teststatus|collection_modifyitems|collect_file|ignore_collect|pycollect_makeitem|make_collect_report)[ \t]*\(/gm;
+const RESULT_HOOKS = new RegExp(
+  `^[ \\t]*(?:def[ \\t]+${HOOK_NAMES}[ \\t]*\\(|${HOOK_NAMES}[ \\t]*=(?!=))`,
+  'gm',
+);
+
+/** unittest's `load_tests`, defined or bound: it decides which tests of its module or package run. */
+const LOAD_TESTS = /^[ \t]*(?:def[ \t]+load_tests[ \t]*\(|load_tests[ \t]*=(?!=))/gm;
+
+/** A plugin registered by hand (`config.pluginmanager.register(...)`). */
+const PLUGIN_REGISTERED = /\bpluginmanager\.register\s*\(/g;
+
+/**
+ * Statements of a Python module of the test tree that choose which tests pytest collects or which
+ * plugins it loads: `pytest_plugins` (anywhere), and in a `conftest.py` `collect_ignore`,
+ * `collect_ignore_glob` and imports that bring names in (`from m import *`, a `pytest_*` name):
+ * pytest takes every hook a `conftest.py` holds, imported ones too.
+ */
+const PLUGINS_STATEMENT = /^[ \t]*pytest_plugins\b/gm;
+const CONFTEST_STATEMENTS =
+  /^[ \t]*(?:pytest_plugins|collect_ignore(?:_glob)?)\b|^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]*(?:\*|\([^)]{0,2000}?\bpytest_|[^\n(]*\bpytest_)/gm;
+
+/** Pytest's options that choose which tests it collects and runs, in its configuration files. */
+const PYTEST_SELECTION_OPTIONS = [
+  'addopts',
+  'testpaths',
+  'python_files',
+  'python_classes',
+  'python_functions',
+  'norecursedirs',
+];
+
+/** The entries of package.json that choose how `npm test` runs the tests, or configure a runner. */
+const PACKAGE_TEST_SCRIPT = /^(pre|post)?test(:.*)?$/;
+const PACKAGE_RUNNER_KEYS = ['jest', 'mocha'];
 
 /** How many assertions `text` holds (`ASSERTIONS`). */
 export function countAssertions(text: string): number {
@@ -102,6 +146,11 @@ export interface SuiteTests {
   names: readonly string[] | null;
   /** How many it skipped, where its output counts them. */
   skipped: number | null;
+  /**
+   * How many it collected and left out by its options (pytest's `deselected`), where its output
+   * was read for them; absent or null when not known.
+   */
+  deselected?: number | null;
 }
 
 /** Regression tests run at the baseline and after the change. */
@@ -151,22 +200,249 @@ function moreSkippedThanAdded({ baseline, after }: RegressionTotals): number {
   return Math.max(0, after.skipped - baseline.skipped - added);
 }
 
-/** What an edit of an existing test file (or of a `conftest.py`) did to weaken the tests. */
+/**
+ * How many more tests the suite deselects than at its baseline (pytest's `deselected`: `-k`,
+ * `-m`, `--deselect` in its options, a hook). Not offset by the tests it gained, as skips are: a
+ * test is deselected by the suite's options, whoever wrote it, and new tests running in place of
+ * deselected old ones leave the totals as they were.
+ */
+function moreDeselected({ baseline, after }: RegressionTotals): number {
+  const [before, now] = [baseline.deselected ?? null, after.deselected ?? null];
+  if (before === null || now === null) return 0;
+  return Math.max(0, now - before);
+}
+
+/** `text` cut to `max` characters, on one line. */
+function clip(text: string, max = 160): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, max - 3)}...`;
+}
+
+/**
+ * The statements `pattern` finds at their start in `text`, each to its line's end and on over the
+ * lines its brackets stay open (at most 200): by the statement without whitespace (to compare),
+ * the statement on one line (to show). A match inside the statement before it is part of that one:
+ * each line is read once, whatever the agent wrote.
+ */
+function statements(text: string, pattern: RegExp): Map<string, string> {
+  const found = new Map<string, string>();
+  let end = 0;
+  for (const m of text.matchAll(pattern)) {
+    if (m.index < end) continue;
+    let [pos, depth, lines] = [m.index, 0, 0];
+    for (;;) {
+      const newline = text.indexOf('\n', pos);
+      const lineEnd = newline === -1 ? text.length : newline;
+      const line = text.slice(pos, lineEnd);
+      depth += count(line, /[([{]/g) - count(line, /[)\]}]/g);
+      pos = lineEnd + 1;
+      lines += 1;
+      if (depth <= 0 || newline === -1 || lines >= 200) break;
+    }
+    end = pos;
+    const statement = text.slice(m.index, pos);
+    found.set(statement.replace(/\s+/g, ''), clip(statement));
+  }
+  return found;
+}
+
+/** Findings for a Python module of the test tree: hooks, `load_tests`, plugins, collection. */
+function pythonModuleWeakening(path: string, before: string, after: string): Weakening[] {
+  const found: Weakening[] = [];
+  const more = (pattern: RegExp) => count(after, pattern) - count(before, pattern);
+  const hooks = more(RESULT_HOOKS);
+  if (hooks > 0) {
+    found.push({
+      kind: 'test_hooks',
+      file: path,
+      detail: `added ${hooks} pytest hook(s) to ${path} that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)`,
+    });
+  }
+  if (more(LOAD_TESTS) > 0) {
+    found.push({
+      kind: 'test_hooks',
+      file: path,
+      detail: `added a unittest \`load_tests\` function to ${path}, which decides which tests of its module or package run`,
+    });
+  }
+  if (more(PLUGIN_REGISTERED) > 0) {
+    found.push({
+      kind: 'test_config_changed',
+      file: path,
+      detail: `registered a pytest plugin in ${path} (\`pluginmanager.register(\`), which can change which tests run or how they end`,
+    });
+  }
+  const pattern = testConfigFileKind(path) === 'conftest' ? CONFTEST_STATEMENTS : PLUGINS_STATEMENT;
+  const had = statements(before, pattern);
+  const added = [...statements(after, pattern)]
+    .filter(([key]) => !had.has(key))
+    .map(([, shown]) => shown);
+  if (added.length > 0) {
+    found.push({
+      kind: 'test_config_changed',
+      file: path,
+      detail: `changed in ${path} which tests pytest collects or which plugins (and their hooks) it loads: \`${clip(added.join('; '))}\``,
+    });
+  }
+  return found;
+}
+
+/**
+ * The entries of the sections `sections` of an INI or TOML file, by `section key`, their values
+ * with whitespace made one space (continuation lines included). Light parsing, alike on both
+ * sides of a change: enough to tell what changed.
+ */
+function configEntries(
+  text: string,
+  sections: readonly string[],
+  toml: boolean,
+): Map<string, string> {
+  const entries = new Map<string, string>();
+  let section: string | null = null;
+  let key: string | null = null;
+  const entry = toml
+    ? /^[ \t]*([A-Za-z_][\w.-]*)[ \t]*=(.*)$/
+    : /^([A-Za-z_][\w.-]*)[ \t]*[=:](.*)$/;
+  for (const line of text.split('\n')) {
+    const header = /^[ \t]*\[[ \t]*([^\]]+?)[ \t]*\][ \t]*(?:[#;].*)?$/.exec(line);
+    if (header !== null) {
+      section = sections.includes(header[1]) ? header[1] : null;
+      key = null;
+      continue;
+    }
+    if (section === null || /^[ \t]*[#;]/.test(line)) continue;
+    const m = entry.exec(line);
+    if (m !== null) {
+      key = `${section} ${m[1]}`;
+      entries.set(key, m[2].trim());
+    } else if (key !== null && line.trim() !== '') {
+      entries.set(key, `${entries.get(key)} ${line.trim()}`.trim());
+    }
+  }
+  return entries;
+}
+
+/** How `key`'s value went from `before` to `after` (undefined: not set), in words. */
+function changeOf(key: string, before: string | undefined, after: string | undefined): string {
+  if (before === undefined) return `${key} set to \`${clip(after ?? '', 120)}\``;
+  if (after === undefined) return `${key} removed (was \`${clip(before, 120)}\`)`;
+  return `${key} \`${clip(before, 120)}\` changed to \`${clip(after, 120)}\``;
+}
+
+/** A pytest configuration file: the options that choose the tests, changed. */
+function pytestConfigWeakening(path: string, before: string, after: string): Weakening[] {
+  const base = path.split('/').at(-1) ?? path;
+  const sections = PYTEST_CONFIG_SECTIONS[base] ?? [];
+  const toml = base.endsWith('.toml');
+  const [was, now] = [configEntries(before, sections, toml), configEntries(after, sections, toml)];
+  const changed = sections
+    .flatMap((section) => PYTEST_SELECTION_OPTIONS.map((option) => `${section} ${option}`))
+    .filter((key) => was.get(key) !== now.get(key))
+    .map((key) => {
+      const [section, option] = key.split(' ');
+      return changeOf(`[${section}] ${option}`, was.get(key), now.get(key));
+    });
+  if (changed.length === 0) return [];
+  return [
+    {
+      kind: 'test_config_changed',
+      file: path,
+      detail: `changed the pytest options that choose which tests run in ${path}: ${changed.join('; ')}`,
+    },
+  ];
+}
+
+/** package.json's test scripts and runner configuration (JSON text of each), or null if unreadable. */
+function packageTestEntries(text: string): Map<string, string> | null {
+  if (text.trim() === '') return new Map();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const pkg = value as Record<string, unknown>;
+  const entries = new Map<string, string>();
+  const scripts = pkg.scripts;
+  if (typeof scripts === 'object' && scripts !== null && !Array.isArray(scripts)) {
+    for (const [name, script] of Object.entries(scripts as Record<string, unknown>)) {
+      if (PACKAGE_TEST_SCRIPT.test(name)) entries.set(`scripts.${name}`, JSON.stringify(script));
+    }
+  }
+  for (const key of PACKAGE_RUNNER_KEYS) {
+    if (pkg[key] !== undefined) entries.set(key, JSON.stringify(pkg[key]));
+  }
+  return entries;
+}
+
+/**
+ * package.json: its `test`, `pretest` and `posttest` scripts (any change) and other `test:*`
+ * scripts (changed or removed: one added runs nothing the suite ran), and its `jest` and `mocha`
+ * keys. Dependencies and everything else are not looked at.
+ */
+function packageJsonWeakening(path: string, before: string, after: string): Weakening[] {
+  const [was, now] = [packageTestEntries(before), packageTestEntries(after)];
+  // An unreadable package.json after the change fails `npm test` (seen in the regression run).
+  if (was === null || now === null) return [];
+  const exact = (key: string) =>
+    /^scripts\.(pre|post)?test$/.test(key) || !key.startsWith('scripts.');
+  const changed = [...new Set([...was.keys(), ...now.keys()])]
+    .filter((key) => was.get(key) !== now.get(key))
+    .filter((key) => was.has(key) || exact(key))
+    .sort()
+    .map((key) => {
+      const text = (map: Map<string, string>): string | undefined => {
+        const json = map.get(key);
+        if (json === undefined) return undefined;
+        const parsed: unknown = JSON.parse(json);
+        return typeof parsed === 'string' ? parsed : json;
+      };
+      return changeOf(key, text(was), text(now));
+    });
+  if (changed.length === 0) return [];
+  return [
+    {
+      kind: 'test_config_changed',
+      file: path,
+      detail: `changed how the tests run in ${path}: ${changed.join('; ')}`,
+    },
+  ];
+}
+
+/** A JavaScript test runner's configuration file, created or changed (whitespace aside). */
+function runnerConfigWeakening(path: string, before: string, after: string): Weakening[] {
+  if (before.replace(/\s+/g, '') === after.replace(/\s+/g, '')) return [];
+  return [
+    {
+      kind: 'test_config_changed',
+      file: path,
+      detail: `${before.trim() === '' ? 'created' : 'changed'} the test runner configuration ${path}, which decides which tests run and how`,
+    },
+  ];
+}
+
+/** What an edit of an existing test file, or of test configuration, did to weaken the tests. */
 function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>): Weakening[] {
+  const { path } = change;
+  switch (testConfigFileKind(path)) {
+    case 'pytest':
+      return pytestConfigWeakening(path, change.before, change.after);
+    case 'package.json':
+      return packageJsonWeakening(path, change.before, change.after);
+    case 'runner':
+      return runnerConfigWeakening(path, change.before, change.after);
+    case 'conftest':
+    case null:
+      break;
+  }
   const found: Weakening[] = addedSkipMarkers(change.before, change.after).map((m) => ({
     kind: 'skip_marker',
-    file: change.path,
-    detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${change.path}`,
+    file: path,
+    detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${path}`,
   }));
-  if (isTestConfigFile(change.path)) {
-    const added = count(change.after, RESULT_HOOKS) - count(change.before, RESULT_HOOKS);
-    if (added > 0) {
-      found.push({
-        kind: 'test_hooks',
-        file: change.path,
-        detail: `added ${added} pytest hook(s) to ${change.path} that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)`,
-      });
-    }
+  if (isPythonTestModule(path)) {
+    found.push(...pythonModuleWeakening(path, change.before, change.after));
   }
   const [before, after] = [countAssertions(change.before), countAssertions(change.after)];
   if (after < before) {
@@ -209,6 +485,14 @@ export function detectWeakening(
   const dropped = droppedTests(totals);
   if (dropped !== null) found.push(dropped);
   const { baseline, after } = totals;
+  const deselected = moreDeselected(totals);
+  if (deselected > 0) {
+    found.push({
+      kind: 'fewer_tests',
+      file: null,
+      detail: `the regression suite deselects ${deselected} more of its tests than at the base commit (${baseline.deselected ?? 0} deselected before, ${after.deselected ?? 0} after): its options (\`-k\`, \`-m\`, \`--deselect\`) or a hook now leave them out`,
+    });
+  }
   const moreSkipped = moreSkippedThanAdded(totals);
   if (moreSkipped > 0) {
     found.push({

@@ -95,6 +95,7 @@ function suiteTests(run: VerificationRun | null): SuiteTests {
     names: run?.tests ?? null,
     // Counts are the output's own only where it counted the tests.
     skipped: run === null || run.total === null ? null : run.counts.skipped,
+    deselected: run === null || run.total === null ? null : (run.counts.deselected ?? null),
   };
 }
 
@@ -445,7 +446,7 @@ export class Verification {
     this.edited = editedTests(changes, support);
     if (base !== null && configFiles === null) {
       e.not_checked.push(
-        'test configuration: the conftest.py files changed before the run resumed were not looked at',
+        'test configuration: the test configuration files changed before the run resumed were not looked at',
       );
     }
     if (base === null) {

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { STATUS_REASONS, type StatusReason, TaskStatus } from 'src/tasks/task-status';
 import { WEAKENING_KINDS, type WeakeningKind } from 'src/tasks/verification-evidence';
 
@@ -23,6 +23,13 @@ export class VerificationCountsDto {
 
   @ApiProperty({ example: 0 })
   skipped!: number;
+
+  @ApiPropertyOptional({
+    example: 0,
+    description:
+      "Tests the tool collected and left out by its options, not run (pytest's `deselected`: `-k`, `-m`, `--deselect`), where the run's output was read",
+  })
+  deselected?: number;
 }
 
 /** One test command run for the verification. */
