@@ -1155,10 +1155,6 @@ export class ApiClient {
     /** Retry a FAILED or CANCELLED task as a new task (POST /api/v1/tasks/{id}/retry) */
     retry: (id: string, body: RetryTaskDto): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/retry`, body, undefined),
-    /** Numbers over finished tasks: by status and reason, verified-completion rate, turns, test rounds and time to green, cost per verified task (GET /api/v1/stats) */
-    get: (
-      query: { session_id?: string; since?: string; until?: string } = {},
-    ): Promise<TaskStatsResponseDto> => this.call('GET', `/api/v1/stats`, undefined, query),
     /** Cancel a task (POST /api/v1/tasks/{id}/cancel) */
     cancel: (id: string): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, undefined),
@@ -1168,6 +1164,13 @@ export class ApiClient {
     /** Send a message to the agent of a task (POST /api/v1/tasks/{id}/messages) */
     send: (id: string, body: TaskMessageDto): Promise<InteractionResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/messages`, body, undefined),
+  };
+
+  readonly stats = {
+    /** Numbers over finished tasks: by status and reason, verified-completion rate, turns, test rounds and time to green, cost per verified task (GET /api/v1/stats) */
+    get: (
+      query: { session_id?: string; since?: string; until?: string } = {},
+    ): Promise<TaskStatsResponseDto> => this.call('GET', `/api/v1/stats`, undefined, query),
   };
 
   readonly events = {

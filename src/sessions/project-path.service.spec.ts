@@ -19,6 +19,7 @@ describe('ProjectPathService', () => {
   let tmp: string;
   let allowed: string;
   let outside: string;
+  let gitDir: string;
 
   beforeAll(() => {
     tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-pp-')));
@@ -29,6 +30,8 @@ describe('ProjectPathService', () => {
     fs.writeFileSync(path.join(allowed, 'file.txt'), 'x');
     fs.symlinkSync(outside, path.join(allowed, 'escape'));
     fs.symlinkSync(path.join(allowed, 'proj'), path.join(tmp, 'link-in'));
+    gitDir = path.join(allowed, 'repo', '.git');
+    fs.mkdirSync(path.join(gitDir, 'hooks'), { recursive: true });
   });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -52,6 +55,33 @@ describe('ProjectPathService', () => {
     ['NUL byte', '/tmp/\0x'],
   ])('rejects a %s path as project_path_invalid', async (_label, input) => {
     expect(await codeOf(service().resolve(input))).toBe(ErrorCode.ProjectPathInvalid);
+  });
+
+  it.each<[string, () => string, string]>([
+    ['the filesystem root', () => '/', 'is the root of the filesystem'],
+    ['a .git directory', () => gitDir, 'lies inside a git directory (.git)'],
+    ['a directory inside .git', () => path.join(gitDir, 'hooks'), 'lies inside a git directory'],
+    ['a directory holding the database', () => tmp, "holds the server's database"],
+    ["the server's own directory", () => process.cwd(), "holds the server's own directory"],
+    ["a directory holding the server's", () => path.dirname(process.cwd()), 'own directory'],
+  ])('rejects %s as project_path_invalid, saying why', async (_label, input, why) => {
+    const withDatabase = new ProjectPathService(
+      loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
+    );
+    await expect(withDatabase.resolve(input())).rejects.toMatchObject({
+      code: ErrorCode.ProjectPathInvalid,
+      message: expect.stringContaining(why) as unknown,
+    });
+  });
+
+  it('takes a project beside the database or inside a repository, not its .git', async () => {
+    const withDatabase = new ProjectPathService(
+      loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
+    );
+    await expect(withDatabase.resolve(path.join(allowed, 'proj'))).resolves.toBe(
+      path.join(allowed, 'proj'),
+    );
+    await expect(withDatabase.resolve(path.dirname(gitDir))).resolves.toBe(path.dirname(gitDir));
   });
 
   it('rejects a file as project_path_invalid', async () => {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
 import { DomainError, ErrorCode } from 'src/common';
+import { parseDatabaseUrl } from 'src/database';
 
 /** Longest canonical project path we store (see Session.projectPath). */
 export const PROJECT_PATH_MAX_LENGTH = 700;
@@ -28,6 +29,17 @@ interface AllowedRoot {
   canonical: string;
 }
 
+/** `place` with every symlink resolved, as far as it exists (a database not yet created). */
+async function canonicalPath(place: string): Promise<string> {
+  const absolute = path.resolve(place);
+  const real = await fs.realpath(absolute).catch(() => null);
+  if (real !== null) return real;
+  const parent = path.dirname(absolute);
+  return parent === absolute
+    ? absolute
+    : path.join(await canonicalPath(parent), path.basename(absolute));
+}
+
 /** True when `candidate` is `root` or lies below it (both canonical). */
 export function isInside(candidate: string, root: string): boolean {
   if (root === path.sep) return true;
@@ -37,9 +49,12 @@ export function isInside(candidate: string, root: string): boolean {
 /**
  * Checks a client-supplied project directory and returns its canonical real path. Rules: absolute,
  * existing, a directory, and (when ALLOWED_PROJECT_ROOTS is set) inside one of those roots after
- * every symlink is resolved, so a link cannot smuggle a session outside them.
- * Errors: 400 `project_path_invalid` (relative, missing, not a directory, too long), 403
- * `project_path_not_allowed` (outside the allowed roots).
+ * every symlink is resolved, so a link cannot smuggle a session outside them; never the
+ * filesystem's root, a git directory (`.git` or inside one: a task works in a project's files,
+ * not in its repository's internals, where it would write hooks), nor a directory holding the
+ * server's own directory or its SQLite database (a task could change the server or its records).
+ * Errors: 400 `project_path_invalid` (relative, missing, not a directory, too long, one of those
+ * places), 403 `project_path_not_allowed` (outside the allowed roots).
  */
 @Injectable()
 export class ProjectPathService {
@@ -78,7 +93,29 @@ export class ProjectPathService {
     if (real.length > PROJECT_PATH_MAX_LENGTH) {
       throw invalid(`project_path is longer than ${PROJECT_PATH_MAX_LENGTH} characters`, input);
     }
+    const refusal = await this.serverPlace(real);
+    if (refusal !== null) throw invalid(`project_path ${refusal}`, input);
     return real;
+  }
+
+  /** Why `real` is no place for a task's project (see the class's rules), or null. */
+  private async serverPlace(real: string): Promise<string | null> {
+    if (real === path.parse(real).root) {
+      return 'is the root of the filesystem: a task there could change anything its user may write';
+    }
+    if (real.split(path.sep).includes('.git')) {
+      return "lies inside a git directory (.git): a task works in a project's files, never in its repository's own";
+    }
+    const database = parseDatabaseUrl(this.config.DATABASE_URL);
+    const places: [string, string][] = [["the server's own directory", process.cwd()]];
+    if (database.type === 'sqlite') places.push(["the server's database", database.file]);
+    for (const [what, place] of places) {
+      const canonical = await canonicalPath(place);
+      if (isInside(canonical, real)) {
+        return `holds ${what}: a task there could change the server or its records`;
+      }
+    }
+    return null;
   }
 
   /**

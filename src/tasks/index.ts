@@ -17,6 +17,7 @@ export type { HumanWaitEnd } from 'src/tasks/human-waits.service';
 export { WAITING_FOR_HUMAN_SQL, waitsForHuman } from 'src/tasks/human-wait';
 export type { HumanWait } from 'src/tasks/human-wait';
 export {
+  MAX_UNDELIVERED_MESSAGES,
   NO_MESSAGE_SINCE_SQL,
   TaskMessages,
   undeliveredMessagesRecord,

@@ -17,10 +17,24 @@ export interface HumanMessage {
 /** The records that start an agent turn: messages stored before one of them were delivered by it. */
 const TURN_PROMPTS = ['prompt', 'simulated_human'] as const;
 
+const LAST_TURN_PROMPT_SQL = (taskId: string): string =>
+  `COALESCE((SELECT MAX(p.id) FROM claude_interactions p WHERE p.task_id = ${taskId} AND p.kind IN ` +
+  `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0)`;
+
 const UNDELIVERED_SQL =
   `SELECT id, content FROM claude_interactions WHERE task_id = ? AND kind = 'human' AND id > ` +
-  `COALESCE((SELECT MAX(id) FROM claude_interactions WHERE task_id = ? AND kind IN ` +
-  `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0) ORDER BY id`;
+  `${LAST_TURN_PROMPT_SQL('?')} ORDER BY id`;
+
+/**
+ * Most messages a task holds that no agent turn has taken yet: a turn's prompt carries them all,
+ * so more wait for the next turn (each message is at most 20 000 characters).
+ */
+export const MAX_UNDELIVERED_MESSAGES = 20;
+
+/** A task row's condition: fewer than MAX_UNDELIVERED_MESSAGES messages no turn has taken. */
+const ROOM_FOR_A_MESSAGE_SQL =
+  `(SELECT COUNT(*) FROM claude_interactions h WHERE h.task_id = tasks.id AND h.kind = 'human' ` +
+  `AND h.id > ${LAST_TURN_PROMPT_SQL('tasks.id')}) < ${MAX_UNDELIVERED_MESSAGES}`;
 
 /**
  * The record that says which messages from a person (`ids`) no turn took, written before a
@@ -72,7 +86,8 @@ export class TaskMessages {
 
   /**
    * Stores the message; 409 `task_finished` for a finished task, or one being cancelled (no turn
-   * would take it). Returns its record.
+   * would take it), 409 `messages_pending` while MAX_UNDELIVERED_MESSAGES wait for a turn (one
+   * conditional write: concurrent sends cannot pass the cap). Returns its record.
    */
   async send(taskId: string, content: string): Promise<ClaudeInteraction> {
     const task = await this.tasks.findOne(taskId);
@@ -81,14 +96,21 @@ export class TaskMessages {
     }
     const stored = await this.events.noteWhere({
       taskId,
-      where: 'status NOT IN (:...finished) AND cancel_requested = 0',
+      where: `status NOT IN (:...finished) AND cancel_requested = 0 AND ${ROOM_FOR_A_MESSAGE_SQL}`,
       params: { finished: [...TERMINAL_STATUSES] },
       patch: {},
       record: { kind: 'human', iteration: task.iteration, content, data: { source: 'api' } },
     });
     if (stored === null) {
       const now = await this.tasks.findOne(taskId);
-      throw taskFinished(taskId, now.status, now.cancelRequested);
+      if (isTerminal(now.status) || now.cancelRequested) {
+        throw taskFinished(taskId, now.status, now.cancelRequested);
+      }
+      throw new DomainError(
+        ErrorCode.MessagesPending,
+        `Task ${taskId} holds ${MAX_UNDELIVERED_MESSAGES} messages its agent has not taken yet; send more once its next turn has begun`,
+        { max_undelivered_messages: MAX_UNDELIVERED_MESSAGES },
+      );
     }
     await this.waits.resume(taskId, task.iteration, 'human_replied');
     return stored;

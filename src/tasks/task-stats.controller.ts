@@ -5,7 +5,7 @@ import { API_PREFIX, ApiErrorResponses } from 'src/common';
 import { TaskStatsQueryDto, TaskStatsResponseDto } from 'src/tasks/dto/task-stats.dto';
 import { TaskStatsService } from 'src/tasks/task-stats.service';
 
-@ApiTags('tasks')
+@ApiTags('stats')
 @Controller(`${API_PREFIX}/stats`)
 export class TaskStatsController {
   constructor(private readonly stats: TaskStatsService) {}

@@ -1296,6 +1296,21 @@ function apiSuite(kind: TestDatabaseKind): void {
       ]);
     });
 
+    it("takes no null for a merge's target_branch: it would merge into the default branch", async () => {
+      const res = await http()
+        .post(`/api/v1/tasks/${taskId}/merge`)
+        .send({ target_branch: null })
+        .expect(400);
+      expect(res.body.details.errors).toEqual([
+        {
+          field: 'target_branch',
+          errors: expect.arrayContaining([
+            'target_branch must not be null: leave it out for its default',
+          ]),
+        },
+      ]);
+    });
+
     it('names the field of a command that cannot run without a shell', async () => {
       const before = await counts();
       const one = await http()

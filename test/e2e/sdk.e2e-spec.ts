@@ -85,6 +85,12 @@ describe('API client SDK', () => {
     const cancelled = await client.sessions.listTasks(session.id, { status: 'CANCELLED' });
     expect(cancelled.items.map((i) => i.id)).toEqual([task.id]);
     expect((await client.tasks.findOne(task.id)).interactions_total).toBe(1);
+    // The stats are their own group: `tasks.get` read like a task's own read and was not.
+    expect(await client.stats.get({ session_id: session.id })).toMatchObject({
+      finished: 1,
+      by_status: { CANCELLED: 1 },
+    });
+    expect('get' in client.tasks).toBe(false);
 
     await expect(client.tasks.remove(task.id)).resolves.toBeUndefined();
     await expect(client.sessions.remove(session.id)).resolves.toBeUndefined();

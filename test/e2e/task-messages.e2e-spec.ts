@@ -2,7 +2,7 @@ import type { QueryRunner } from 'typeorm';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AtomicWriter, SqlStep, SqlStepResult } from 'src/database/atomic-writer';
-import { TaskMessages } from 'src/tasks';
+import { MAX_UNDELIVERED_MESSAGES, TaskMessages } from 'src/tasks';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
@@ -220,6 +220,29 @@ describe('task messages', () => {
     ]);
     expect(items[1].data).toMatchObject({ human_message_ids: [unreadId] });
     expect(items[2].content).toContain('CANCELLED');
+  });
+
+  it('takes at most MAX_UNDELIVERED_MESSAGES that no turn has taken: 409 messages_pending after', async () => {
+    const { running, queuedId } = await queuedBehind('messages-cap');
+    for (let i = 1; i < MAX_UNDELIVERED_MESSAGES; i += 1) {
+      await request(server)
+        .post(`/api/v1/tasks/${queuedId}/messages`)
+        .send({ content: `Message ${i}.` })
+        .expect(201);
+    }
+    const refused = await request(server)
+      .post(`/api/v1/tasks/${queuedId}/messages`)
+      .send({ content: 'One too many.' })
+      .expect(409);
+    expect(refused.body).toMatchObject({
+      code: 'messages_pending',
+      details: { max_undelivered_messages: MAX_UNDELIVERED_MESSAGES },
+    });
+    const undelivered = await t.app.get(TaskMessages).undelivered(queuedId);
+    expect(undelivered).toHaveLength(MAX_UNDELIVERED_MESSAGES);
+    expect(undelivered.map((m) => m.content)).not.toContain('One too many.');
+    await request(server).post(`/api/v1/tasks/${queuedId}/cancel`).expect(200);
+    await request(server).post(`/api/v1/tasks/${running}/cancel`).expect(200);
   });
 
   it('a message stored while a queued task is cancelled is listed as undelivered too', async () => {

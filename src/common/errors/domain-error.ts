@@ -40,6 +40,8 @@ export enum ErrorCode {
   TaskNotRetryable = 'task_not_retryable',
   /** A message to a task that is COMPLETED, FAILED or CANCELLED. */
   TaskFinished = 'task_finished',
+  /** A message to a task that has MAX_UNDELIVERED_MESSAGES that no agent turn has taken yet. */
+  MessagesPending = 'messages_pending',
   /** Diff or merge asked of a task without a workspace (in place), or one that cannot be read. */
   WorkspaceUnavailable = 'workspace_unavailable',
   /** Merge asked of a task that is not COMPLETED, or already merged. */

@@ -34,6 +34,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.TaskNotCancellable:
     case ErrorCode.TaskNotRetryable:
     case ErrorCode.TaskFinished:
+    case ErrorCode.MessagesPending:
     case ErrorCode.IdempotencyRequestInProgress:
     case ErrorCode.WorkspaceUnavailable:
     case ErrorCode.TaskNotMergeable:

@@ -25,7 +25,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Requests carry `Authorization: Bearer <API key>` once keys are enabled.',
     )
     .setVersion('1.0.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (cta_...)' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'cta_ API key',
+      description: 'An API key (cta_...)',
+    })
     .addSecurityRequirements('bearer')
     .build();
   return SwaggerModule.createDocument(app, config);
