@@ -62,6 +62,8 @@ export interface TestRunReport {
     exitCode: number | null;
     timedOut: boolean;
     durationMs: number;
+    /** Why the command could not start (its program missing or not executable), else null. */
+    startError: string | null;
   }[];
 }
 
@@ -262,6 +264,7 @@ export class TestRunnerService {
                   exitCode: r.exitCode,
                   timedOut: r.timedOut,
                   durationMs: r.durationMs,
+                  startError: r.spawnError,
                 },
               ],
             };
@@ -407,6 +410,7 @@ export class TestRunnerService {
                   exitCode: r.exitCode,
                   timedOut: r.timedOut,
                   durationMs: r.durationMs,
+                  startError: r.spawnError,
                 });
                 const junit =
                   invocation.junitPath === null

@@ -168,6 +168,15 @@ const SCENARIOS = {
       'write-tests lang=node result=fail name=stubborn',
     )}`,
   },
+  'test-command-missing': {
+    fixture: 'node-basic',
+    session: { test_command: '/nonexistent/runner' },
+    task: { max_iterations: 5 },
+    description: `Add a double helper. ${fakeScript(
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)}`,
+      'write-tests lang=node result=pass name=double',
+    )}`,
+  },
   'max-pauses': {
     fixture: 'node-basic',
     task: { max_pauses: 2 },
@@ -877,6 +886,19 @@ describe('Orchestrator lifecycles through the fake Claude CLI', () => {
     expect((await getDetails(t.app.getHttpServer() as App, r.taskId)).interactions).toHaveLength(
       d.interactions.length,
     );
+  });
+
+  it('a test command that cannot start fails the task at once, test_command_unavailable: no turn is spent on it', async () => {
+    const r = await run('test-command-missing');
+    expect(r.result.final).toMatchObject({
+      status: 'FAILED',
+      status_reason: 'test_command_unavailable',
+      iteration: 2,
+    });
+    expect(r.details.error_message).toMatch(
+      /The test command could not start \(\/nonexistent\/runner .*ENOENT\).*test_command/,
+    );
+    expect(fakeInvocations(logFile, r.workspace)).toHaveLength(2);
   });
 
   it('agent asks every turn: FAILED max_pauses_reached with pause_count = max_pauses', async () => {

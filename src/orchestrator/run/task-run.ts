@@ -46,7 +46,11 @@ import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
 import { TestSetupHint } from 'src/simulated-human';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { capText, isAnsweredTurn } from 'src/orchestrator/run/turn-records';
-import { completionSummary, judgeTestRound } from 'src/orchestrator/run/verdict';
+import {
+  completionSummary,
+  judgeTestRound,
+  unstartableTestCommand,
+} from 'src/orchestrator/run/verdict';
 import { Judgement, Verification } from 'src/orchestrator/run/verification';
 import { WaitForHuman } from 'src/orchestrator/run/wait-for-human';
 
@@ -323,15 +327,27 @@ export class TaskRun {
   }
 
   private runTests(step: TestsStep): Observable<Step> {
-    return this.testPhase
-      .run(step.files)
-      .pipe(
-        concatMap((reports) =>
-          this.verification
-            .judge(reports, step.files)
-            .pipe(concatMap((judgement) => from(this.afterTests(reports, judgement)))),
-        ),
-      );
+    return this.testPhase.run(step.files).pipe(
+      concatMap((reports) => {
+        const unstartable = unstartableTestCommand(reports);
+        if (unstartable !== null) return from(this.testCommandUnavailable(unstartable));
+        return this.verification
+          .judge(reports, step.files)
+          .pipe(concatMap((judgement) => from(this.afterTests(reports, judgement))));
+      }),
+    );
+  }
+
+  /** The test command cannot start: the session's to fix, not the agent's (no turn is spent). */
+  private async testCommandUnavailable(unstartable: {
+    command: string;
+    error: string;
+  }): Promise<Step> {
+    await this.fail(
+      'test_command_unavailable',
+      `The test command could not start (${unstartable.command}: ${unstartable.error}): its program is missing or not executable where the tests run. Fix the session's test_command, or install the tool with its setup_command; no agent turn can.`,
+    );
+    return END;
   }
 
   private async afterTests(reports: readonly TestRunReport[], judgement: Judgement): Promise<Step> {

@@ -181,6 +181,7 @@ describe('testRunInteraction', () => {
           exitCode: 1,
           timedOut: false,
           durationMs: 40,
+          startError: null,
         },
       ],
     };

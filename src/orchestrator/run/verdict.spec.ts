@@ -1,4 +1,4 @@
-import { completionSummary } from 'src/orchestrator/run/verdict';
+import { completionSummary, unstartableTestCommand } from 'src/orchestrator/run/verdict';
 import { TestCaseResult, TestRunReport } from 'src/test-runner';
 
 const testCase = (name: string, status: TestCaseResult['status']): TestCaseResult => ({
@@ -49,5 +49,39 @@ describe('completionSummary', () => {
         'Done.',
       ].join('\n'),
     );
+  });
+});
+
+describe('unstartableTestCommand', () => {
+  const started = (startError: string | null) => ({
+    command: ['/opt/runner', 'test/a.test.js'],
+    exitCode: startError === null ? 1 : null,
+    timedOut: false,
+    durationMs: 1,
+    startError,
+  });
+  const generated = (...runs: ReturnType<typeof started>[]): TestRunReport => ({
+    ...run('generated', []),
+    passed: false,
+    invocations: runs,
+  });
+
+  it('names the command when no run of the generated tests could start', () => {
+    expect(unstartableTestCommand([generated(started('ENOENT'), started('ENOENT'))])).toEqual({
+      command: '/opt/runner test/a.test.js',
+      error: 'ENOENT',
+    });
+    expect(unstartableTestCommand([generated(started('EACCES'))])).toMatchObject({
+      error: 'EACCES',
+    });
+  });
+
+  it('is null when one run started, for other start errors, without runs, and for the regression suite', () => {
+    expect(unstartableTestCommand([generated(started('ENOENT'), started(null))])).toBeNull();
+    expect(unstartableTestCommand([generated(started('EAGAIN'))])).toBeNull();
+    expect(unstartableTestCommand([generated()])).toBeNull();
+    expect(
+      unstartableTestCommand([{ ...run('regression', []), invocations: [started('ENOENT')] }]),
+    ).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { summarizeTestOutput, TestRunReport } from 'src/test-runner';
+import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-runner';
 
 /** Counts of one test round, as stored on the task (`tests_passed`, `tests_failed`, `tests_total`). */
 export interface TestCounts {
@@ -29,6 +29,27 @@ export function judgeTestRound(reports: readonly TestRunReport[]): TestRoundVerd
       testsTotal: cases.length,
     },
   };
+}
+
+/** Why a program cannot start whatever the agent does: missing, not executable, not a program. */
+const CANNOT_START = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR']);
+
+/**
+ * The generated tests' command, when none of the round's runs of it could start (its program is
+ * missing or not executable where the tests run): no agent turn can fix that. Null otherwise.
+ */
+export function unstartableTestCommand(
+  reports: readonly TestRunReport[],
+): { command: string; error: string } | null {
+  const generated = reports.find((r) => r.kind === 'generated');
+  const runs = generated?.invocations ?? [];
+  if (
+    runs.length === 0 ||
+    !runs.every((r) => r.startError !== null && CANNOT_START.has(r.startError))
+  ) {
+    return null;
+  }
+  return { command: formatCommandLine(runs[0].command), error: runs[0].startError! };
 }
 
 /** Longest part of the agent's last message repeated in the completion summary. */
