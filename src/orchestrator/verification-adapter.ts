@@ -87,11 +87,15 @@ export function verificationPort(
     testChanges: (directory, baseCommit, configFiles) =>
       base.testChanges(directory, baseCommit, configFiles),
     ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
-    runAtBase: (directory, baseCommit, files, testCommand) =>
-      runInScratch(() => base.checkout(directory, baseCommit, files), tests, {
-        files,
-        testCommand,
-      }),
+    runAtBase: (directory, baseCommit, files, testCommand, support) =>
+      runInScratch(
+        () => base.checkout(directory, baseCommit, [...files, ...support], files),
+        tests,
+        {
+          files,
+          testCommand,
+        },
+      ),
     runBaseTests: (directory, baseCommit, files, restore, testCommand, on) =>
       runInScratch(
         () =>

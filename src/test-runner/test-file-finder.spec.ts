@@ -216,6 +216,12 @@ describe('TestFileFinder', () => {
       'tests/_plugin.py',
     ]);
     expect(changes.testFiles).toEqual(['tests/test_plain.py']);
+    // What the tests may read in their directories goes with them to the base commit.
+    expect(changes.supportFiles).toEqual([
+      'tests/__init__.py',
+      'tests/_plugin.py',
+      'tests/helpers.py',
+    ]);
     // Read from the file system: still one git process per look.
     expect(calls).toBe(2);
   });

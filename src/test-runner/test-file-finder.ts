@@ -13,6 +13,7 @@ import {
   PYTHON_TEST_CONFIG_CODE,
   SKIPPED_DIRECTORIES,
   TestEcosystem,
+  testSupportRoot,
 } from 'src/test-runner/test-file-patterns';
 
 /** Size and modification time of one file. */
@@ -147,6 +148,12 @@ export interface ProjectChanges {
    * `PYTHON_TEST_CONFIG_CODE`: a hook, `load_tests`, `pytest_plugins`).
    */
   configFiles: string[];
+  /**
+   * Files created or changed in test directories that are no test files (`testSupportRoot`:
+   * fixtures, expected output, helpers), project-relative and sorted: what the generated tests
+   * may read.
+   */
+  supportFiles: string[];
 }
 
 /** Largest Python module of the test tree read to see whether it configures the tests. */
@@ -346,6 +353,7 @@ export class TestFileFinder {
           configFiles: this.existing(projectPath, changed, (rel) =>
             configuresTests(projectPath, rel),
           ),
+          supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
         };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
@@ -362,6 +370,7 @@ export class TestFileFinder {
       testFiles: this.onlyTests(projectPath, changed, ecosystem),
       ignored: null,
       configFiles: this.existing(projectPath, changed, (rel) => configuresTests(projectPath, rel)),
+      supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
     };
   }
 

@@ -754,6 +754,34 @@ describe('on SQLite', () => {
       expect(v.generated_at_base?.failing).toEqual(['multiplies']);
     });
 
+    it('a test of nothing but test data the change adds passes at the base commit too (its data goes with it): refused', async () => {
+      const repo = nodeProject('fixture-only');
+      const session = await createSession(repo, 'node --test');
+      const readsFixture = [
+        "'use strict';",
+        "const test = require('node:test');",
+        "const assert = require('node:assert');",
+        "const cases = require('./fixtures/cases.json');",
+        '',
+        "test('has its cases', () => assert.strictEqual(cases.length, 2));",
+        '',
+      ].join('\n');
+      const id = await runTask(session, [
+        edit(
+          ['src/math.js', MATH_WITH_MULTIPLY],
+          ['test/fixtures/cases.json', '[[3, 4, 12], [2, 5, 10]]'],
+          ['test/cases.test.js', readsFixture],
+        ),
+        'success',
+        'success',
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+      const v = await verification(id);
+      expect(v.verdict).toBe('tests_pass_without_change');
+      expect(v.generated_at_base).toMatchObject({ exit_code: 0, failing: [] });
+    });
+
     it('expected output rewritten to fit broken code is caught: the tests beside it run with it as it was', async () => {
       const repo = nodeProject('golden', {
         'src/format.js':

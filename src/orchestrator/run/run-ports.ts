@@ -144,14 +144,16 @@ export interface VerificationPort {
     configFiles: readonly string[],
   ): Promise<{ files: TestFileChange[]; support: { files: string[]; tests: string[] } }>;
   /**
-   * Runs `files` (copied from `directory`) in a scratch checkout of `baseCommit` as generated
-   * tests are run; the checkout is removed before the report is emitted (and on unsubscribe).
+   * Runs `files` (copied from `directory`, with the test data they may read: `support`) in a
+   * scratch checkout of `baseCommit` as generated tests are run; the checkout is removed before
+   * the report is emitted (and on unsubscribe).
    */
   runAtBase(
     directory: string,
     baseCommit: string,
     files: readonly string[],
     testCommand: string | null,
+    support: readonly string[],
   ): Observable<TestRunEvent>;
   /**
    * Runs the base commit's versions of existing test files (`files`, relative to `directory`) as

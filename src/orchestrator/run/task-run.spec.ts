@@ -167,12 +167,19 @@ class FakeTests implements TestPort {
   ignored: (string[] | null)[] = [[]];
   /** Test configuration files changed (`conftest.py`). */
   configFiles: string[] = [];
+  /** Fixtures and expected output changed in test directories. */
+  supportFiles: string[] = [];
 
   changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
     const testFiles = this.found.length > 1 ? this.found.shift()! : this.found[0];
     const ignored = this.ignored.length > 1 ? this.ignored.shift()! : this.ignored[0];
-    return Promise.resolve({ testFiles, ignored, configFiles: this.configFiles });
+    return Promise.resolve({
+      testFiles,
+      ignored,
+      configFiles: this.configFiles,
+      supportFiles: this.supportFiles,
+    });
   }
 
   runGenerated(dir: string, files: readonly string[]): Observable<TestRunEvent> {
@@ -286,8 +293,18 @@ class FakeVerification implements VerificationPort {
     return Promise.resolve(ignored === null ? null : files.filter((f) => ignored.includes(f)));
   }
 
-  runAtBase(dir: string, base: string, files: readonly string[]): Observable<TestRunEvent> {
+  /** The test data copied with the generated tests, run by run. */
+  readonly atBaseSupport: (readonly string[])[] = [];
+
+  runAtBase(
+    dir: string,
+    base: string,
+    files: readonly string[],
+    _testCommand: string | null,
+    support: readonly string[],
+  ): Observable<TestRunEvent> {
     this.atBaseRuns.push({ dir, base, files });
+    this.atBaseSupport.push(support);
     const passed = this.atBase.length > 1 ? this.atBase.shift()! : this.atBase[0];
     const events: TestRunEvent[] = [
       { type: 'spawned', pid: 778, command: ['node', '--test'] },
@@ -1527,6 +1544,13 @@ describe('TaskRun', () => {
       const e = evidence(h);
       expect(e.pre_existing_failures).toEqual(['make check']);
       expect(e.not_checked).toEqual([expect.stringContaining('failed at its baseline too')]);
+    });
+
+    it('the test data the change added in test directories goes with the generated tests to the base commit', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.tests.supportFiles = ['test/fixtures/cases.json', 'test/a.test.js'];
+      await h.run();
+      expect(h.verification.atBaseSupport).toEqual([['test/fixtures/cases.json']]);
     });
 
     it('tests that pass without the change are refused: the agent is told, with the output, and asked again', async () => {

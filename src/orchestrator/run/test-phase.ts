@@ -75,6 +75,12 @@ export class TestPhase {
    */
   configFilesNow: string[] | null = null;
 
+  /**
+   * The files created or changed in test directories that are no test files (fixtures, expected
+   * output: `ProjectChanges.supportFiles`), as of the last look for test files; [] before one.
+   */
+  supportFilesNow: string[] = [];
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
     const snapshot = this.state.testSnapshot;
@@ -83,6 +89,7 @@ export class TestPhase {
       this.state.testFiles = changes.testFiles;
       this.ignoredNow = changes.ignored;
       this.configFilesNow = changes.configFiles;
+      this.supportFilesNow = changes.supportFiles;
     }
     return this.state.testFiles;
   }

@@ -622,6 +622,7 @@ export class Verification {
           base,
           files,
           this.ctx.testCommand,
+          this.tests.supportFilesNow.filter((file) => !files.includes(file)),
         ),
         'generated_at_base',
       )
