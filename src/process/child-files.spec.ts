@@ -1,15 +1,61 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   childTempDir,
+  copyChildFile,
   orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,
   removeChildTempDir,
 } from 'src/process/child-files';
 import { NO_ISOLATION } from 'src/process/child-isolation';
+
+describe('copyChildFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'child-copy-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('copies a file byte for byte, past one chunk, bytes that are no UTF-8 included', async () => {
+    const bytes = Buffer.alloc(2.5 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 1) bytes[i] = (i * 7) % 256;
+    writeFileSync(join(dir, 'big.test.js'), bytes);
+    writeFileSync(join(dir, 'old.test.js'), 'what the base commit had, longer than the copy');
+    expect(
+      await copyChildFile(join(dir, 'big.test.js'), join(dir, 'old.test.js'), bytes.length),
+    ).toBe(true);
+    expect(readFileSync(join(dir, 'old.test.js')).equals(bytes)).toBe(true);
+  });
+
+  it('copies no prefix of a file larger than maxBytes: it throws', async () => {
+    writeFileSync(join(dir, 'large.test.js'), 'x'.repeat(100));
+    await expect(
+      copyChildFile(join(dir, 'large.test.js'), join(dir, 'cut.test.js'), 99),
+    ).rejects.toThrow(/larger than 99 bytes/);
+    expect(existsSync(join(dir, 'cut.test.js'))).toBe(false);
+  });
+
+  it('follows a symbolic link at neither end', async () => {
+    writeFileSync(join(dir, 'secret'), 'secret');
+    symlinkSync(join(dir, 'secret'), join(dir, 'link.test.js'));
+    expect(await copyChildFile(join(dir, 'link.test.js'), join(dir, 'out.js'), 100)).toBe(false);
+    expect(existsSync(join(dir, 'out.js'))).toBe(false);
+    writeFileSync(join(dir, 'a.test.js'), 'a');
+    symlinkSync(join(dir, 'elsewhere.js'), join(dir, 'target.test.js'));
+    await expect(
+      copyChildFile(join(dir, 'a.test.js'), join(dir, 'target.test.js'), 100),
+    ).rejects.toThrow(/ELOOP/);
+    expect(existsSync(join(dir, 'elsewhere.js'))).toBe(false);
+  });
+});
 
 describe.each([
   ['readChildFile', (path: string, max: number) => Promise.resolve(readChildFile(path, max))],

@@ -13,7 +13,7 @@ import {
   rmdirSync,
   unlinkSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -150,6 +150,47 @@ export async function readChildFileAsync(path: string, maxBytes: number): Promis
       length += bytesRead;
     }
     return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(file.fd);
+  }
+}
+
+/** How much of a file `copyChildFile` holds in memory at a time. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Copies a file a child wrote to `target`, byte for byte, refusing to follow a symbolic link at
+ * either end or to read anything but a regular file (as `readChildFile`). False when there is no
+ * such file; throws when it is larger than `maxBytes` (a prefix of it could be taken for the
+ * whole), or when `target` is a symbolic link.
+ */
+export async function copyChildFile(
+  path: string,
+  target: string,
+  maxBytes: number,
+): Promise<boolean> {
+  const file = openRegularFile(path);
+  if (file === null) return false;
+  try {
+    if (file.size > maxBytes) {
+      throw new Error(`${path} is larger than ${maxBytes} bytes (${file.size}): not copied`);
+    }
+    const out = await open(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(1, file.size)));
+      for (;;) {
+        const { bytesRead } = await readAsync(file.fd, buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        await out.write(buffer, 0, bytesRead);
+      }
+    } finally {
+      await out.close();
+    }
+    return true;
   } finally {
     closeSync(file.fd);
   }

@@ -10,6 +10,7 @@ export {
 export type { ChildIdentity, ChildIsolation } from 'src/process/child-isolation';
 export {
   childTempDir,
+  copyChildFile,
   orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,

@@ -6,13 +6,14 @@ import {
   realpathSync,
   symlinkSync,
 } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   CHILD_ISOLATION,
   ChildIsolation,
   childTempDir,
+  copyChildFile,
   isAtOrUnder,
   orphanedChildTempDirs,
   readChildFile,
@@ -28,6 +29,12 @@ const SCRATCH_PREFIX = 'cta-base-';
 
 /** Largest test file read from a workspace or from the base commit. */
 const MAX_TEST_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Largest file copied into a scratch checkout whole (a larger one fails the verification: a
+ * prefix of a test file could fail there for being cut, which is no proof).
+ */
+const MAX_COPIED_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Directories of installed dependencies that a project's tests load and git does not hold (the
@@ -234,10 +241,12 @@ export class BaseCheckout {
     const scratch = await this.addScratch(directory, baseCommit);
     try {
       for (const file of files) {
-        const content = await readChildFileAsync(join(directory, file), MAX_TEST_FILE_BYTES);
-        if (content === null) continue;
         await mkdir(dirname(join(scratch.directory, file)), { recursive: true });
-        await writeFile(join(scratch.directory, file), content);
+        await copyChildFile(
+          join(directory, file),
+          join(scratch.directory, file),
+          MAX_COPIED_FILE_BYTES,
+        );
       }
       return scratch.ready(testFiles);
     } catch (error) {
