@@ -258,6 +258,8 @@ class FakeVerification implements VerificationPort {
 
   /** Whether the existing tests, as they were, pass against the change and at the base. */
   existing = { change: true, base: true };
+  /** What running them throws (a scratch checkout git could not make), if anything. */
+  existingFault: Error | null = null;
   readonly existingRuns: {
     files: readonly string[];
     restore: readonly string[];
@@ -273,6 +275,7 @@ class FakeVerification implements VerificationPort {
     on: 'change' | 'base',
   ): Observable<TestRunEvent> {
     this.existingRuns.push({ files, restore, on });
+    if (this.existingFault !== null) return throwError(() => this.existingFault);
     const passed = this.existing[on];
     return of<TestRunEvent>({
       type: 'report',
@@ -1692,7 +1695,30 @@ describe('TaskRun', () => {
         expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
         expect(evidence(h).not_checked).toEqual([
           noRegression,
-          expect.stringContaining('fail at the base commit too'),
+          expect.stringContaining('no test of them that passes at the base commit failed by name'),
+        ]);
+      });
+
+      it('a run of them that cannot be made, or too many of them: not blamed on the change, and said', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.verification.changes = [rewrite];
+        h.verification.existingFault = new Error('git worktree add failed');
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+        expect(evidence(h).not_checked).toEqual([
+          noRegression,
+          expect.stringContaining('could not be run as they were (git worktree add failed)'),
+        ]);
+        const many = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        many.verification.support = {
+          files: ['tests/fixtures/x.json'],
+          tests: Array.from({ length: 51 }, (_, i) => `tests/test_${i}.py`),
+        };
+        await many.run();
+        expect(many.verification.existingRuns).toEqual([]);
+        expect(evidence(many).not_checked).toEqual([
+          noRegression,
+          expect.stringContaining('51 files, more than the 50'),
         ]);
       });
 
