@@ -301,8 +301,9 @@ export class TaskQueueRepository {
    * (the owner stalled, was frozen, or lost the database for a while) re-queues the task as
    * `lease_expired` without counting. Conditional on the claim being unchanged and, unless the
    * owner is known to be gone, the lease still expired, so an owner that renewed in the meantime
-   * keeps its task. A task that ends (FAILED or CANCELLED) has its uncommitted work committed on
-   * its branch first, said in the same write as its end (a stream of it ends with the end).
+   * keeps its task. A task that ends (FAILED or CANCELLED) after its owner died has its
+   * uncommitted work committed on its branch first, said in the same write as its end (a stream of
+   * it ends with the end).
    * Returns the new status, or null when the task was not taken.
    */
   async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
@@ -320,8 +321,13 @@ export class TaskQueueRepository {
       to === TaskStatus.Cancelled ? 'cancelled' : ownerGone ? 'server_restart' : 'lease_expired';
     const now = this.clock.now();
     const { where, params } = this.staleCondition(stale, ownerGone);
+    // Only a dead owner's work is committed before the write that takes the task: a stalled owner
+    // that renews meanwhile keeps its task, and its workspace must not have gained a commit. (Its
+    // work, when the task is taken all the same, stays in the workspace; its removal commits it.)
     const kept =
-      to === TaskStatus.Pending ? null : await this.workspaces.commitWork(task, to, reason);
+      to === TaskStatus.Pending || !ownerGone
+        ? null
+        : await this.workspaces.commitWork(task, to, reason);
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
       from: task.status,
