@@ -329,7 +329,7 @@ export class TaskRun {
   private runTests(step: TestsStep): Observable<Step> {
     return this.testPhase.run(step.files).pipe(
       concatMap((reports) => {
-        const unstartable = unstartableTestCommand(reports);
+        const unstartable = unstartableTestCommand(reports, this.workspace.directory);
         if (unstartable !== null) return from(this.testCommandUnavailable(unstartable));
         return this.verification
           .judge(reports, step.files)
@@ -345,7 +345,7 @@ export class TaskRun {
   }): Promise<Step> {
     await this.fail(
       'test_command_unavailable',
-      `The test command could not start (${unstartable.command}: ${unstartable.error}): its program is missing or not executable where the tests run. Fix the session's test_command, or install the tool with its setup_command; no agent turn can.`,
+      `The test command could not start (${unstartable.command}: ${unstartable.error}): its program is not there where the tests run. Fix the session's test_command, or install the tool with its setup_command; no agent turn can.`,
     );
     return END;
   }

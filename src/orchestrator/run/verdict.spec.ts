@@ -53,8 +53,8 @@ describe('completionSummary', () => {
 });
 
 describe('unstartableTestCommand', () => {
-  const started = (startError: string | null) => ({
-    command: ['/opt/runner', 'test/a.test.js'],
+  const started = (startError: string | null, program = '/opt/runner') => ({
+    command: [program, 'test/a.test.js'],
     exitCode: startError === null ? 1 : null,
     timedOut: false,
     durationMs: 1,
@@ -65,23 +65,38 @@ describe('unstartableTestCommand', () => {
     passed: false,
     invocations: runs,
   });
+  const project = '/srv/project';
 
-  it('names the command when no run of the generated tests could start', () => {
-    expect(unstartableTestCommand([generated(started('ENOENT'), started('ENOENT'))])).toEqual({
-      command: '/opt/runner test/a.test.js',
-      error: 'ENOENT',
-    });
-    expect(unstartableTestCommand([generated(started('EACCES'))])).toMatchObject({
-      error: 'EACCES',
-    });
+  it('names the command when no run could start for a program the agent could not have made', () => {
+    expect(
+      unstartableTestCommand([generated(started('ENOENT'), started('ENOENT'))], project),
+    ).toEqual({ command: '/opt/runner test/a.test.js', error: 'ENOENT' });
+    expect(unstartableTestCommand([generated(started('ENOENT', 'pytest'))], project)).toMatchObject(
+      { error: 'ENOENT' },
+    );
   });
 
-  it('is null when one run started, for other start errors, without runs, and for the regression suite', () => {
-    expect(unstartableTestCommand([generated(started('ENOENT'), started(null))])).toBeNull();
-    expect(unstartableTestCommand([generated(started('EAGAIN'))])).toBeNull();
-    expect(unstartableTestCommand([generated()])).toBeNull();
+  it("is null for the agent's to fix: a project script, a program inside the project, one not executable", () => {
+    for (const program of [
+      './scripts/test.sh',
+      '.venv/bin/pytest',
+      `${project}/.venv/bin/pytest`,
+    ]) {
+      expect(unstartableTestCommand([generated(started('ENOENT', program))], project)).toBeNull();
+    }
+    expect(unstartableTestCommand([generated(started('EACCES'))], project)).toBeNull();
+  });
+
+  it('is null when one run started, without runs, and for the regression suite', () => {
     expect(
-      unstartableTestCommand([{ ...run('regression', []), invocations: [started('ENOENT')] }]),
+      unstartableTestCommand([generated(started('ENOENT'), started(null))], project),
+    ).toBeNull();
+    expect(unstartableTestCommand([generated()], project)).toBeNull();
+    expect(
+      unstartableTestCommand(
+        [{ ...run('regression', []), invocations: [started('ENOENT')] }],
+        project,
+      ),
     ).toBeNull();
   });
 });

@@ -1,3 +1,5 @@
+import { isAbsolute } from 'node:path';
+import { isAtOrUnder } from 'src/process';
 import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-runner';
 
 /** Counts of one test round, as stored on the task (`tests_passed`, `tests_failed`, `tests_total`). */
@@ -31,21 +33,23 @@ export function judgeTestRound(reports: readonly TestRunReport[]): TestRoundVerd
   };
 }
 
-/** Why a program cannot start whatever the agent does: missing, not executable, not a program. */
-const CANNOT_START = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR']);
-
 /**
- * The generated tests' command, when none of the round's runs of it could start (its program is
- * missing or not executable where the tests run): no agent turn can fix that. Null otherwise.
+ * The generated tests' command, when no run of it in the round could start because its program
+ * is missing, and the agent could not have made it: one looked up on the PATH, or named by an
+ * absolute path outside the project (`directory`). A script of the project that is missing or not
+ * executable, or a tool of a virtualenv not made yet, is the agent's to fix. Null otherwise.
  */
 export function unstartableTestCommand(
   reports: readonly TestRunReport[],
+  directory: string,
 ): { command: string; error: string } | null {
   const generated = reports.find((r) => r.kind === 'generated');
   const runs = generated?.invocations ?? [];
+  const outOfReach = (program: string): boolean =>
+    !program.includes('/') || (isAbsolute(program) && !isAtOrUnder(program, directory));
   if (
     runs.length === 0 ||
-    !runs.every((r) => r.startError !== null && CANNOT_START.has(r.startError))
+    !runs.every((r) => r.startError === 'ENOENT' && outOfReach(r.command[0] ?? ''))
   ) {
     return null;
   }
