@@ -402,6 +402,15 @@ describe('detectWeakening', () => {
         findings('setup.cfg', '', '[flake8]\naddopts = x\n[pytest]\naddopts = -k x\n'),
       ).toEqual([]);
       expect(findings('pytest.ini', '', '[pytest]\nmarkers =\n    slow: slow tests\n')).toEqual([]);
+      // An array of tables after the pytest section ends it: not a line of its last option.
+      const options = '[tool.pytest.ini_options]\naddopts = "-q"\n';
+      expect(
+        findings(
+          'pyproject.toml',
+          options,
+          `${options}\n[[tool.mypy.overrides]]\nmodule = "calc.*"\n`,
+        ),
+      ).toEqual([]);
     });
 
     const pkg = (fields: Record<string, unknown>) =>

@@ -304,7 +304,8 @@ function configEntries(
     ? /^[ \t]*([A-Za-z_][\w.-]*)[ \t]*=(.*)$/
     : /^([A-Za-z_][\w.-]*)[ \t]*[=:](.*)$/;
   for (const line of text.split('\n')) {
-    const header = /^[ \t]*\[[ \t]*([^\]]+?)[ \t]*\][ \t]*(?:[#;].*)?$/.exec(line);
+    // `[section]`, or a TOML array of tables (`[[tool.mypy.overrides]]`): either ends the last.
+    const header = /^[ \t]*\[\[?[ \t]*([^\]]+?)[ \t]*\]\]?[ \t]*(?:[#;].*)?$/.exec(line);
     if (header !== null) {
       section = sections.includes(header[1]) ? header[1] : null;
       key = null;
