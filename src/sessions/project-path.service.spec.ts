@@ -74,6 +74,16 @@ describe('ProjectPathService', () => {
     });
   });
 
+  it('rejects a directory holding the task workspaces', async () => {
+    const withWorkspaces = new ProjectPathService(
+      loadConfig({ WORKSPACES_DIR: path.join(outside, 'workspaces') }),
+    );
+    await expect(withWorkspaces.resolve(outside)).rejects.toMatchObject({
+      code: ErrorCode.ProjectPathInvalid,
+      message: expect.stringContaining('holds the task workspaces (WORKSPACES_DIR)') as unknown,
+    });
+  });
+
   it('takes a project beside the database or inside a repository, not its .git', async () => {
     const withDatabase = new ProjectPathService(
       loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),

@@ -52,7 +52,8 @@ export function isInside(candidate: string, root: string): boolean {
  * every symlink is resolved, so a link cannot smuggle a session outside them; never the
  * filesystem's root, a git directory (`.git` or inside one: a task works in a project's files,
  * not in its repository's internals, where it would write hooks), nor a directory holding the
- * server's own directory or its SQLite database (a task could change the server or its records).
+ * server's own directory, its SQLite database or the task workspaces (a task could change the
+ * server, its records or other tasks' work).
  * Errors: 400 `project_path_invalid` (relative, missing, not a directory, too long, one of those
  * places), 403 `project_path_not_allowed` (outside the allowed roots).
  */
@@ -107,12 +108,15 @@ export class ProjectPathService {
       return "lies inside a git directory (.git): a task works in a project's files, never in its repository's own";
     }
     const database = parseDatabaseUrl(this.config.DATABASE_URL);
-    const places: [string, string][] = [["the server's own directory", process.cwd()]];
+    const places: [string, string][] = [
+      ["the server's own directory", process.cwd()],
+      ['the task workspaces (WORKSPACES_DIR)', this.config.WORKSPACES_DIR],
+    ];
     if (database.type === 'sqlite') places.push(["the server's database", database.file]);
     for (const [what, place] of places) {
       const canonical = await canonicalPath(place);
       if (isInside(canonical, real)) {
-        return `holds ${what}: a task there could change the server or its records`;
+        return `holds ${what}: a task there could change the server, its records or other tasks' work`;
       }
     }
     return null;
