@@ -30,9 +30,14 @@ describe('ownership', () => {
     }
     // The same answer; only the audit trail tells them apart.
     expect(() => assertVisible(key('b', 'tasks:read'), owned, notFound)).toThrow(HiddenObjectError);
-    expect(() => assertVisible(key('b', 'tasks:read'), null, notFound)).not.toThrow(
-      HiddenObjectError,
-    );
+    let missing: unknown = null;
+    try {
+      assertVisible(key('b', 'tasks:read'), null, notFound);
+    } catch (error) {
+      missing = error;
+    }
+    expect(missing).toBeInstanceOf(DomainError);
+    expect(missing).not.toBeInstanceOf(HiddenObjectError);
   });
 
   it('restricts lists to the key, not admins', () => {
