@@ -555,24 +555,39 @@ export class Verification {
       );
       return of(null);
     }
-    const run = (on: 'change' | 'base'): Observable<TestRunReport> =>
-      this.tests.runExtra(
-        this.ports.verification.runBaseTests(
-          this.workspace.directory,
-          base,
-          files,
-          support,
-          this.ctx.testCommand,
-          on,
-        ),
-        on === 'change' ? 'existing_tests_on_change' : 'existing_tests_at_base',
+    // A run that cannot be made (git could not make its scratch checkout, say) is said, not blamed.
+    const run = (on: 'change' | 'base'): Observable<TestRunReport | Error> =>
+      this.tests
+        .runExtra(
+          this.ports.verification.runBaseTests(
+            this.workspace.directory,
+            base,
+            files,
+            support,
+            this.ctx.testCommand,
+            on,
+          ),
+          on === 'change' ? 'existing_tests_on_change' : 'existing_tests_at_base',
+        )
+        .pipe(
+          catchError((error: unknown) =>
+            of(error instanceof Error ? error : new Error(String(error))),
+          ),
+        );
+    const unrun = (error: Error): null => {
+      e.not_checked.push(
+        `rewritten tests: the existing tests the change edited could not be run as they were (${error.message})`,
       );
+      return null;
+    };
     return run('change').pipe(
       concatMap((onChange) => {
+        if (onChange instanceof Error) return of(unrun(onChange));
         e.existing_tests_on_change = toRun(onChange, null);
         if (onChange.passed) return of(null);
         return run('base').pipe(
           concatMap(async (atBase): Promise<Judgement | null> => {
+            if (atBase instanceof Error) return unrun(atBase);
             e.existing_tests_at_base = toRun(atBase, base);
             const broken = brokenCases(onChange, atBase);
             if (broken.length > 0) return this.rewritten(onChange, broken);
@@ -582,12 +597,6 @@ export class Verification {
             return null;
           }),
         );
-      }),
-      catchError((error: unknown) => {
-        e.not_checked.push(
-          `rewritten tests: the existing tests the change edited could not be run as they were (${error instanceof Error ? error.message : String(error)})`,
-        );
-        return of(null);
       }),
     );
   }
