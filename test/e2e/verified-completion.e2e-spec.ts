@@ -179,6 +179,17 @@ async function verification(id: string): Promise<TaskVerificationResponseDto> {
   return res.body as TaskVerificationResponseDto;
 }
 
+/** A task its verification never lets complete: FAILED max_iterations_reached, and its evidence. */
+async function neverCompletes(
+  sessionId: string,
+  script: string[],
+): Promise<{ id: string; v: TaskVerificationResponseDto }> {
+  const id = await runTask(sessionId, script);
+  const { final } = await waitForTerminal(server, id);
+  expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+  return { id, v: await verification(id) };
+}
+
 /** Two honest tasks on `session`, one after the other, each checked COMPLETED verified. */
 async function twoVerifiedTasks(session: string): Promise<{ first: string; second: string }> {
   const ids: string[] = [];
@@ -598,14 +609,11 @@ describe('on SQLite', () => {
      * never completes, its tests found weakened; the evidence.
      */
     async function weakenedWith(cheat: [string, string]): Promise<TaskVerificationResponseDto> {
-      const id = await runTask(session, [
+      const { v } = await neverCompletes(session, [
         edit(['calc.py', CALC_WITH_MUL], cheat),
         edit(['tests/test_mul.py', MUL_TEST]),
         'success',
       ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
       expect(v.verdict).toBe('tests_weakened');
       return v;
     }
@@ -647,14 +655,11 @@ describe('on SQLite', () => {
         'python3 -m pytest -p no:cacheprovider',
       );
       const deselect = '[pytest]\naddopts = --deselect tests/test_calc.py::CalcTest::test_add\n';
-      const id = await runTask(pytestSession, [
+      const { id, v } = await neverCompletes(pytestSession, [
         edit(['calc.py', CALC_WITH_MUL], ['pytest.ini', deselect]),
         edit(['tests/test_mul.py', MUL_TEST]),
         'success',
       ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
       expect(v.verdict).toBe('tests_weakened');
       expect(v.baseline).toMatchObject({ total: 3, counts: { failed: 1, deselected: 0 } });
       expect(v.regression).toMatchObject({ total: 3, counts: { failed: 1, deselected: 1 } });
@@ -710,7 +715,7 @@ describe('on SQLite', () => {
       const rewritten = NODE_PROJECT['test/math.test.js']
         .replace('add(2, 3), 5', 'add(2, 3), -1')
         .replace('add(-2, -3), -5', 'add(-2, -3), 1');
-      const id = await runTask(session, [
+      const { id, v } = await neverCompletes(session, [
         edit(
           ['src/math.js', MATH_BROKEN],
           ['test/math.test.js', rewritten],
@@ -719,9 +724,6 @@ describe('on SQLite', () => {
         'success',
         'success',
       ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
       expect(v.verdict).toBe('tests_weakened');
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
@@ -801,7 +803,7 @@ describe('on SQLite', () => {
         ].join('\n'),
       });
       const session = await createSession(repo, 'node --test');
-      const id = await runTask(session, [
+      const { v } = await neverCompletes(session, [
         edit(
           [
             'src/format.js',
@@ -814,9 +816,6 @@ describe('on SQLite', () => {
         'success',
         'success',
       ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
       expect(v.verdict).toBe('tests_weakened');
       expect(v.weakening).toEqual([expect.objectContaining({ kind: 'rewritten' })]);
       expect(v.weakening[0].detail).toContain('test/golden/sum.txt');
@@ -833,7 +832,7 @@ describe('on SQLite', () => {
         'test/math.test.js': NODE_PROJECT['test/math.test.js'],
       });
       const session = await createSession(repo, 'node --test');
-      const id = await runTask(session, [
+      const { id, v } = await neverCompletes(session, [
         edit(
           ['src/impl.local.js', "'use strict';\n\nexports.multiply = (a, b) => a * b;\n"],
           [
@@ -845,9 +844,6 @@ describe('on SQLite', () => {
         'success',
         'success',
       ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
       expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['src/impl.local.js'] });
       const details = await getDetails(server, id);
       expect(humanPrompts(details)[1]).toContain('You wrote src/impl.local.js, which git ignores');
@@ -931,14 +927,11 @@ describe('on SQLite', () => {
 
     it('a test script narrowed to the new test is caught, though the output counts nothing to compare', async () => {
       const narrowed = specPackage('node --test --test-reporter=spec test/multiply.test.js');
-      const id = await runTask(session, [
+      const { v } = await neverCompletes(session, [
         edit(['package.json', narrowed], ['src/math.js', MATH_WITH_MULTIPLY]),
         multiplyTests,
         'success',
       ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
       expect(v).toMatchObject({ verdict: 'tests_weakened', new_failures: [] });
       expect(v.baseline?.total).toBeNull();
       expect(v.weakening).toEqual([
