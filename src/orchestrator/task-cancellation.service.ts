@@ -105,9 +105,9 @@ export class TaskCancellationService {
       iteration: task.iteration,
       where: queued ? NO_MESSAGE_SINCE_SQL : `${WAITING_FOR_HUMAN_SQL} AND ${NO_MESSAGE_SINCE_SQL}`,
       params: { sinceId },
-      before: [...unread, ...(kept === null ? [] : [kept.record])],
+      before: [...unread, ...kept.records],
       patch: {
-        ...(kept === null ? {} : { headCommit: kept.commit }),
+        ...kept.patch,
         phase: 'done',
         cancelRequested: true,
         completedAt: this.clock.now(),

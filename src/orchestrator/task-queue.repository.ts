@@ -8,6 +8,7 @@ import { isUniqueViolation } from 'src/database';
 import {
   ACTIVE_STATUSES,
   Lease,
+  NOTHING_KEPT,
   StatusReason,
   Task,
   TaskEventLog,
@@ -326,7 +327,7 @@ export class TaskQueueRepository {
     // work, when the task is taken all the same, stays in the workspace; its removal commits it.)
     const kept =
       to === TaskStatus.Pending || !ownerGone
-        ? null
+        ? NOTHING_KEPT
         : await this.workspaces.commitWork(task, to, reason);
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
@@ -337,9 +338,9 @@ export class TaskQueueRepository {
       where,
       params,
       data: { previous_owner: stale.leaseOwner },
-      before: kept === null ? [] : [kept.record],
+      before: kept.records,
       patch: {
-        ...(kept === null ? {} : { headCommit: kept.commit }),
+        ...kept.patch,
         phase: to === TaskStatus.Pending ? 'queued' : 'done',
         restarts,
         leaseOwner: null,
@@ -408,9 +409,9 @@ export class TaskQueueRepository {
         reason: 'cancelled',
         iteration: task.iteration,
         where: 'cancel_requested = 1',
-        before: [...unread, ...(kept === null ? [] : [kept.record])],
+        before: [...unread, ...kept.records],
         patch: {
-          ...(kept === null ? {} : { headCommit: kept.commit }),
+          ...kept.patch,
           phase: 'done',
           completedAt: this.clock.now(),
         },

@@ -34,7 +34,7 @@ export {
 } from 'src/tasks/task-status';
 export type { StatusReason, TaskPhase } from 'src/tasks/task-status';
 export { Task } from 'src/tasks/task.entity';
-export { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
+export { NOTHING_KEPT, TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 export { toInteractionResponse, toTaskResponse } from 'src/tasks/task.mapper';
 export { TasksController } from 'src/tasks/tasks.controller';
 export { TasksModule } from 'src/tasks/tasks.module';

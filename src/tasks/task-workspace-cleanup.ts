@@ -6,6 +6,17 @@ import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 
+/**
+ * What a task's end writes for the work `commitWork` kept: the record that says so, before the
+ * end, and the commit as its `head_commit` (nothing when nothing was kept).
+ */
+export interface KeptWork {
+  records: NewInteraction[];
+  patch: { headCommit?: string };
+}
+
+export const NOTHING_KEPT: KeptWork = { records: [], patch: {} };
+
 /** Why a workspace is removed. */
 export type RetireReason = 'retention' | 'deleted';
 
@@ -28,37 +39,35 @@ export class TaskWorkspaceCleanup {
 
   /**
    * Commits the uncommitted work in `task`'s workspace on its branch, as the task ends `status`
-   * (`reason`); returns the commit and the record that says so, to be written with the task's
-   * end, or null when there is no workspace or the commit failed (logged: the work stays in the
-   * workspace, and its removal commits it).
+   * (`reason`); returns what the end writes for it (`KeptWork`): nothing when there is no
+   * workspace or the commit failed (logged: the work stays in the workspace, and its removal
+   * commits it).
    */
-  async commitWork(
-    task: Task,
-    status: TaskStatus,
-    reason: string,
-  ): Promise<{ commit: string; record: NewInteraction } | null> {
+  async commitWork(task: Task, status: TaskStatus, reason: string): Promise<KeptWork> {
     const { workspacePath, branch, gitDir } = task;
-    if (workspacePath === null || branch === null || gitDir === null) return null;
-    if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return null;
+    if (workspacePath === null || branch === null || gitDir === null) return NOTHING_KEPT;
+    if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return NOTHING_KEPT;
     try {
       const kept = await this.workspaces.commit(
         { path: workspacePath, branch, gitDir },
         `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${reason}).\n`,
       );
       return {
-        commit: kept.commit,
-        record: {
-          kind: 'system',
-          iteration: task.iteration,
-          content: kept.changed
-            ? `Uncommitted work kept as ${kept.commit} on ${branch}.`
-            : `No uncommitted work; ${branch} stays at ${kept.commit}.`,
-          data: { type: 'work_kept', commit: kept.commit, changed: kept.changed },
-        },
+        records: [
+          {
+            kind: 'system',
+            iteration: task.iteration,
+            content: kept.changed
+              ? `Uncommitted work kept as ${kept.commit} on ${branch}.`
+              : `No uncommitted work; ${branch} stays at ${kept.commit}.`,
+            data: { type: 'work_kept', commit: kept.commit, changed: kept.changed },
+          },
+        ],
+        patch: { headCommit: kept.commit },
       };
     } catch (error) {
       this.logger.warn(`Task ${task.id}: its uncommitted work was not committed: ${String(error)}`);
-      return null;
+      return NOTHING_KEPT;
     }
   }
 
