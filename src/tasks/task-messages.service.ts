@@ -5,7 +5,7 @@ import { DomainError, ErrorCode } from 'src/common';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { HumanWaits } from 'src/tasks/human-waits.service';
 import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
-import { isTerminal, TERMINAL_STATUSES } from 'src/tasks/task-status';
+import { isTerminal, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { TasksService } from 'src/tasks/tasks.service';
 
 /** A person's message to a task, not yet given to its agent. */
@@ -56,10 +56,10 @@ export function undeliveredMessagesRecord(
 export const NO_MESSAGE_SINCE_SQL =
   "NOT EXISTS (SELECT 1 FROM claude_interactions WHERE task_id = tasks.id AND kind = 'human' AND id > :sinceId)";
 
-function taskFinished(id: string, status: string, cancelRequested = false): DomainError {
+function taskFinished(id: string, status: TaskStatus, cancelRequested = false): DomainError {
   return new DomainError(
     ErrorCode.TaskFinished,
-    cancelRequested
+    cancelRequested && !isTerminal(status)
       ? `Task ${id} is being cancelled; it takes no messages (retry it instead)`
       : `Task ${id} is ${status}; a finished task takes no messages (retry it instead)`,
     { status, cancel_requested: cancelRequested },

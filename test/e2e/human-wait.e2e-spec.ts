@@ -165,10 +165,12 @@ function humanWaitTests(database: TestDatabaseKind): void {
     await waiting(id);
     const cancelled = await request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200);
     expect(cancelled.body).toMatchObject({ status: 'CANCELLED', status_reason: 'cancelled' });
-    await request(server)
+    const late = await request(server)
       .post(`/api/v1/tasks/${id}/messages`)
       .send({ content: 'Too late.' })
       .expect(409);
+    // Cancelled, not "being cancelled": the cancel is over.
+    expect(late.body.message).toContain('is CANCELLED; a finished task takes no messages');
     expect((await status(id)).waiting_for_human).toBeNull();
   });
 
