@@ -89,11 +89,15 @@ const ERROR_AND_QUERY_TYPES = `
  */
 export class ApiError extends Error {
   readonly body: ErrorResponseDto | null;
-  constructor(readonly status: number, readonly payload: unknown) {
+  /** Seconds to wait before trying again, where the answer says (\`Retry-After\` of a 429 or 503). */
+  readonly retryAfterSeconds: number | null;
+  constructor(readonly status: number, readonly payload: unknown, headers?: Headers) {
     const body = isErrorBody(payload) ? payload : null;
     super(body ? \`\${status} \${body.code}: \${body.message}\` : \`HTTP \${status}\`);
     this.name = 'ApiError';
     this.body = body;
+    const retryAfter = Number(headers?.get('retry-after') ?? NaN);
+    this.retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null;
   }
 }
 
@@ -217,7 +221,7 @@ const CALL_METHOD = `
         if (options.signal?.aborted) throw error;
       }
       if (res !== null && !res.ok && res.status !== 503) {
-        throw new ApiError(res.status, parseOrUndefined(await res.text()));
+        throw new ApiError(res.status, parseOrUndefined(await res.text()), res.headers);
       }
       if (res?.ok && res.body) {
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -271,7 +275,7 @@ const CALL_METHOD = `
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    if (!res.ok) throw new ApiError(res.status, parseOrUndefined(text));
+    if (!res.ok) throw new ApiError(res.status, parseOrUndefined(text), res.headers);
     if (text === '') return undefined as T;
     const json = (res.headers.get('content-type') ?? '').includes('json');
     return (json ? JSON.parse(text) : text) as T;

@@ -115,6 +115,25 @@ describe('API client SDK', () => {
     const page = await proxy.health.check().catch((e: unknown) => e);
     expect(page).toMatchObject({ status: 502, body: null, payload: undefined });
     expect((page as ApiError).message).toBe('HTTP 502');
+    expect((page as ApiError).retryAfterSeconds).toBeNull();
+
+    const limited = new ApiClient('http://gateway.invalid', () =>
+      Promise.resolve(
+        new Response(
+          JSON.stringify({ code: 'rate_limited', message: 'Slow down', request_id: 'r' }),
+          {
+            status: 429,
+            headers: { 'content-type': 'application/json', 'retry-after': '17' },
+          },
+        ),
+      ),
+    );
+    const refused = await limited.health.check().catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      status: 429,
+      retryAfterSeconds: 17,
+      body: { code: 'rate_limited' },
+    });
   });
 
   it('retries a creation whose answer was lost with the same Idempotency-Key: one task', async () => {
