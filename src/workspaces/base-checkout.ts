@@ -119,7 +119,7 @@ export class BaseCheckout {
         if (status.startsWith('R') && isTestFile(from, 'unknown')) {
           changes.push({ status: 'renamed', path: from, newPath: to });
         } else if (status.startsWith('R') && isTestConfigFile(from)) {
-          changes.push(await this.removed(directory, baseCommit, from));
+          changes.push(await this.modified(directory, baseCommit, from));
         }
         continue;
       }
@@ -132,7 +132,7 @@ export class BaseCheckout {
       }
       if (!isTestFile(path, 'unknown')) {
         if (status === 'D' && isTestConfigFile(path)) {
-          changes.push(await this.removed(directory, baseCommit, path));
+          changes.push(await this.modified(directory, baseCommit, path));
         }
         continue;
       }
@@ -192,7 +192,10 @@ export class BaseCheckout {
       .filter((file) => file !== '');
   }
 
-  /** `path` as it was at `baseCommit` (empty where it did not exist) and is now in `directory`. */
+  /**
+   * `path` as it was at `baseCommit` (empty where it did not exist) and is now in `directory`
+   * (empty where it is gone).
+   */
   private async modified(
     directory: string,
     baseCommit: string,
@@ -201,20 +204,6 @@ export class BaseCheckout {
     const before = await this.fileAt(directory, baseCommit, path);
     const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
     return { status: 'modified', path, before, after };
-  }
-
-  /** `path` as it was at `baseCommit`, gone now. */
-  private async removed(
-    directory: string,
-    baseCommit: string,
-    path: string,
-  ): Promise<BaseTestChange> {
-    return {
-      status: 'modified',
-      path,
-      before: await this.fileAt(directory, baseCommit, path),
-      after: '',
-    };
   }
 
   private async fileAt(directory: string, commit: string, path: string): Promise<string> {
@@ -238,21 +227,12 @@ export class BaseCheckout {
     files: readonly string[],
     testFiles: readonly string[] = files,
   ): Promise<ScratchCheckout> {
-    const scratch = await this.addScratch(directory, baseCommit);
-    try {
+    return this.scratch(directory, baseCommit, testFiles, async (projectDir) => {
       for (const file of files) {
-        await mkdir(dirname(join(scratch.directory, file)), { recursive: true });
-        await copyChildFile(
-          join(directory, file),
-          join(scratch.directory, file),
-          MAX_COPIED_FILE_BYTES,
-        );
+        await mkdir(dirname(join(projectDir, file)), { recursive: true });
+        await copyChildFile(join(directory, file), join(projectDir, file), MAX_COPIED_FILE_BYTES);
       }
-      return scratch.ready(testFiles);
-    } catch (error) {
-      await scratch.remove();
-      throw error;
-    }
+    });
   }
 
   /**
@@ -273,34 +253,26 @@ export class BaseCheckout {
       ['commit-tree', tree, '-p', baseCommit, '-m', 'The change, for its verification'],
       { cwd: directory },
     );
-    const scratch = await this.addScratch(directory, commit);
-    try {
-      if (restore.length > 0) {
-        await this.git.text(
-          ['checkout', baseCommit, '--', ...restore.map((file) => `:(literal)${file}`)],
-          { cwd: scratch.directory },
-        );
-      }
-      return scratch.ready(testFiles);
-    } catch (error) {
-      await scratch.remove();
-      throw error;
-    }
+    return this.scratch(directory, commit, testFiles, async (projectDir) => {
+      if (restore.length === 0) return;
+      await this.git.text(
+        ['checkout', baseCommit, '--', ...restore.map((file) => `:(literal)${file}`)],
+        { cwd: projectDir },
+      );
+    });
   }
 
   /**
    * `git worktree add --detach` of `commit` in a temporary directory, for the repository of the
-   * work tree at `directory`: where the project is in it, how to finish it (the dependency
-   * directories linked for some files) and how to remove it.
+   * work tree at `directory`; `prepare` is given the project's place in it, then the dependency
+   * directories are linked for `testFiles`. Anything that fails removes the checkout.
    */
-  private async addScratch(
+  private async scratch(
     directory: string,
     commit: string,
-  ): Promise<{
-    directory: string;
-    ready(testFiles: readonly string[]): ScratchCheckout;
-    remove(): Promise<void>;
-  }> {
+    testFiles: readonly string[],
+    prepare: (projectDir: string) => Promise<void>,
+  ): Promise<ScratchCheckout> {
     const [gitDir, prefix] = (
       await this.git.text(
         ['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-prefix'],
@@ -320,15 +292,17 @@ export class BaseCheckout {
     }
     const remove = (): Promise<void> => this.remove(gitDir, path, temp);
     const projectDir = join(path, prefix);
-    return {
-      directory: projectDir,
-      ready: (testFiles) => ({
+    try {
+      await prepare(projectDir);
+      return {
         directory: projectDir,
         dependencies: linkDependencies(directory, prefix, path, testFiles),
         remove,
-      }),
-      remove,
-    };
+      };
+    } catch (error) {
+      await remove();
+      throw error;
+    }
   }
 
   /**
