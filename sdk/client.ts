@@ -208,6 +208,7 @@ export interface TaskResponseDto {
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
+    | 'test_changes_needed'
     | 'test_command_unavailable'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
@@ -393,6 +394,7 @@ export interface TaskDetailResponseDto {
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
+    | 'test_changes_needed'
     | 'test_command_unavailable'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
@@ -527,6 +529,7 @@ export interface TaskStatusResponseDto {
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
+    | 'test_changes_needed'
     | 'test_command_unavailable'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
@@ -647,6 +650,7 @@ export interface TaskVerificationResponseDto {
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
+    | 'test_changes_needed'
     | 'test_command_unavailable'
     | 'max_iterations_reached'
     | 'max_pauses_reached'
@@ -781,6 +785,8 @@ export interface RetryTaskDto {
   max_pauses?: number;
   /** USD; default: the retried task's budget */
   max_cost_usd?: number;
+  /** Let the change edit what existing tests check (see the task's allow_test_changes); default: the retried task's. A task that failed test_changes_needed is retried with true when its task means to change what existing tests check */
+  allow_test_changes?: boolean;
   /** Resume the retried task's agent conversation (its first prompt goes to the same conversation) instead of starting a new one; a conversation the CLI no longer has is replaced by a new one */
   continue_conversation?: boolean;
 }
@@ -813,6 +819,7 @@ export interface StatusReasonCountDto {
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
+    | 'test_changes_needed'
     | 'test_command_unavailable'
     | 'max_iterations_reached'
     | 'max_pauses_reached'

@@ -15,6 +15,7 @@ import { TaskWorkspaces1764110000000 } from 'migrations/1764110000000-task-works
 import { TaskRetries1764120000000 } from 'migrations/1764120000000-task-retries';
 import { VerifiedCompletion1764130000000 } from 'migrations/1764130000000-verified-completion';
 import { HumanWait1764140000000 } from 'migrations/1764140000000-human-wait';
+import { TestChangeRefusals1764150000000 } from 'migrations/1764150000000-test-change-refusals';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   TaskRetries1764120000000,
   VerifiedCompletion1764130000000,
   HumanWait1764140000000,
+  TestChangeRefusals1764150000000,
 ];
 
 /**

@@ -55,6 +55,22 @@ const failingReport: TestReportSummary = {
   total: 3,
 };
 
+const testChangesReport: TestReportSummary = {
+  failures: [
+    {
+      kind: 'regression',
+      name: 'Existing tests were rewritten',
+      filePath: null,
+      status: 'failed',
+      output: 'You changed what existing tests check: test/math.test.js.',
+    },
+  ],
+  output: 'You changed what existing tests check: test/math.test.js.',
+  failed: 1,
+  total: 1,
+  testChanges: true,
+};
+
 type Expect =
   | {
       action: 'continue';
@@ -369,6 +385,35 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
       reason: 'max_iterations_reached',
       contains: 'the last test round still did not pass: multiply handles negatives',
     },
+  ],
+  [
+    'the first round refused for changing existing tests -> test feedback',
+    { testReport: testChangesReport, testChangeRefusals: 1 },
+    {
+      action: 'continue',
+      reason: 'test_feedback',
+      intervention: false,
+      contains: 'You changed what existing tests check',
+    },
+  ],
+  [
+    'the second round refused for changing existing tests -> fail test_changes_needed',
+    { testReport: testChangesReport, testChangeRefusals: 2 },
+    {
+      action: 'fail',
+      reason: 'test_changes_needed',
+      contains: 'retry it with allow_test_changes: true',
+    },
+  ],
+  [
+    'other failures after rounds refused for test changes -> test feedback',
+    { testReport: failingReport, testChangeRefusals: 2 },
+    { action: 'continue', reason: 'test_feedback', intervention: false },
+  ],
+  [
+    'the second refused round at the iteration limit -> fail max_iterations_reached',
+    { testReport: testChangesReport, testChangeRefusals: 2, iteration: 20 },
+    { action: 'fail', reason: 'max_iterations_reached', contains: 'Existing tests were rewritten' },
   ],
   [
     'continuation at the iteration limit -> fail max_iterations_reached',

@@ -10,7 +10,11 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
  *
  * Rules, in the order they apply:
  * 1. `testReport` present (the tests just ran and did not pass): send the failing output back
- *    (`test_feedback`, not an intervention: it costs an iteration, not a pause).
+ *    (`test_feedback`, not an intervention: it costs an iteration, not a pause). When the round
+ *    was refused for changing existing tests (`testReport.testChanges`) for the
+ *    MAX_TEST_CHANGE_REFUSALS-th time in the task and turns are left, the task fails
+ *    `test_changes_needed` instead: it seems to need test changes it does not allow, and more
+ *    turns would be spent between rewriting the tests and breaking them.
  * 2. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in
  *    (`cli_not_logged_in`, with what the operator must do).
  * 3. API error, execution error, crash, timeout: recovery prompt (intervention) that names what
@@ -48,6 +52,9 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
 
 /** Test-writing turns in a row that may leave no test file before the task fails. */
 export const MAX_EMPTY_TEST_TURNS = 2;
+
+/** Rounds refused for changing existing tests after which the task fails `test_changes_needed`. */
+export const MAX_TEST_CHANGE_REFUSALS = 2;
 
 /** API errors in a row after which a limit reached is blamed on the API (`api_unavailable`). */
 export const MAX_API_ERROR_STREAK = 3;
@@ -104,6 +111,8 @@ export interface PolicyInput {
   emptyTestTurns?: number;
   /** API errors in a row, the turn that just ended included. */
   apiErrorStreak?: number;
+  /** Test rounds of the task refused for changing existing tests, `testReport`'s included. */
+  testChangeRefusals?: number;
 }
 
 export interface PolicySettings {
@@ -131,6 +140,7 @@ export const POLICY_FAIL_REASONS = [
   'api_unavailable',
   'permission_denied',
   'no_tests_written',
+  'test_changes_needed',
   'max_iterations_reached',
   'max_pauses_reached',
 ] as const;
@@ -454,7 +464,7 @@ export function decideNextStep(
   const { outcome } = input;
   if (input.testReport !== undefined) {
     const report = input.testReport;
-    return followUp(input, templates, settings, {
+    const next = followUp(input, templates, settings, {
       reason: 'test_feedback',
       intervention: false,
       prompt: renderTemplate(templates.testFeedback, {
@@ -466,6 +476,15 @@ export function decideNextStep(
         maxIterations: input.maxIterations,
       }),
     });
+    const refusals = input.testChangeRefusals ?? 0;
+    if (next.action !== 'continue' || !report.testChanges || refusals < MAX_TEST_CHANGE_REFUSALS) {
+      return next;
+    }
+    return {
+      action: 'fail',
+      reason: 'test_changes_needed',
+      message: `The change was refused ${refusals} times for changing existing tests (the last: ${report.failures[0]?.name ?? 'tests changed'}), and the task does not allow test changes. If the task means to change what existing tests check, retry it with allow_test_changes: true (POST /api/v1/tasks/{id}/retry); otherwise reword it so the existing tests can stay as they are.`,
+    };
   }
   switch (outcome.kind) {
     case 'cli_not_found':

@@ -21,6 +21,11 @@ export interface TestReportSummary {
   output: string;
   failed: number;
   total: number;
+  /**
+   * The round was refused for changing existing tests (deleted, skipped or rewritten tests, their
+   * configuration), which the task's `allow_test_changes` would have allowed.
+   */
+  testChanges?: true;
 }
 
 /** The fields of a TestRunner report the summary reads. */

@@ -22,7 +22,7 @@ function notRetryable(task: Task, why: string): DomainError {
 /**
  * `POST /tasks/{id}/retry`: a FAILED or CANCELLED task gets one retry, a new PENDING task in the
  * same session with the same description, limits and test policy (the body may change the
- * limits), linked both ways: the new task's `retry_of`, the old one's `retried_by` (set with a
+ * limits and `allow_test_changes`), linked both ways: the new task's `retry_of`, the old one's `retried_by` (set with a
  * record of it through the event log, only while unset, so two retries at once make one task).
  * With `continue_conversation` the new task's first turn resumes the old task's agent
  * conversation: only for a task in place, as a conversation belongs to its directory.
@@ -58,7 +58,7 @@ export class TaskRetryService {
         auto_respond: old.autoRespond,
         human_timeout_seconds: old.humanTimeoutSeconds,
         require_failing_tests: old.requireFailingTests,
-        allow_test_changes: old.allowTestChanges,
+        allow_test_changes: dto.allow_test_changes ?? old.allowTestChanges,
       },
       principal,
       {

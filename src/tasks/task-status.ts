@@ -52,6 +52,7 @@ export const STATUS_REASONS = [
   'tests_failed',
   'tests_missing',
   'no_tests_written',
+  'test_changes_needed',
   'test_command_unavailable',
   'max_iterations_reached',
   'max_pauses_reached',

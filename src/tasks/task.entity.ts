@@ -153,6 +153,10 @@ export class Task {
   @Column({ name: 'empty_test_turns', type: 'int', default: 0 })
   emptyTestTurns!: number;
 
+  /** Test rounds refused for changing existing tests (see `test_changes_needed`). */
+  @Column({ name: 'test_change_refusals', type: 'int', default: 0 })
+  testChangeRefusals!: number;
+
   /** API errors in a row (the wait before the next turn doubles with each). */
   @Column({ name: 'api_error_streak', type: 'int', default: 0 })
   apiErrorStreak!: number;

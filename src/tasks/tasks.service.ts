@@ -193,6 +193,7 @@ export class TasksService {
       testFiles: null,
       testSnapshot: null,
       emptyTestTurns: 0,
+      testChangeRefusals: 0,
       apiErrorStreak: 0,
       conversationCostUsd: 0,
       ...start,

@@ -740,6 +740,49 @@ describe('on SQLite', () => {
       expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
     });
 
+    it('a change refused twice for rewriting existing tests fails test_changes_needed with turns left; retried with allow_test_changes it completes', async () => {
+      const repo = nodeProject('needs-test-changes');
+      const session = await createSession(repo, 'node --test');
+      const rewritten = NODE_PROJECT['test/math.test.js']
+        .replace('add(2, 3), 5', 'add(2, 3), -1')
+        .replace('add(-2, -3), -5', 'add(-2, -3), 1');
+      const id = await runTask(
+        session,
+        [
+          edit(
+            ['src/math.js', MATH_BROKEN],
+            ['test/math.test.js', rewritten],
+            ['test/multiply.test.js', MULTIPLY_TEST],
+          ),
+          'success',
+          'success',
+        ],
+        { max_iterations: 10 },
+      );
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({
+        status: 'FAILED',
+        status_reason: 'test_changes_needed',
+        iteration: 3,
+      });
+      expect(final.error_message).toContain('retry it with allow_test_changes: true');
+      expect((await verification(id)).verdict).toBe('tests_weakened');
+
+      const retry = await request(server)
+        .post(`/api/v1/tasks/${id}/retry`)
+        .send({ allow_test_changes: true })
+        .expect(201);
+      expect(retry.body).toMatchObject({ retry_of: id, allow_test_changes: true });
+      const { final: retried } = await waitForTerminal(server, retry.body.id as string);
+      expect(retried).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_with_test_changes',
+      });
+      expect((await verification(retry.body.id as string)).weakening).toEqual([
+        expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
+      ]);
+    });
+
     it('a test added beside the existing ones in their file completes verified: the file as it was passes on the change', async () => {
       const repo = nodeProject('extended');
       const session = await createSession(repo, 'node --test');

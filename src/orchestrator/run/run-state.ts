@@ -69,6 +69,8 @@ export class RunState {
   testFiles: string[];
   testSnapshot: ProjectSnapshot | null;
   emptyTestTurns: number;
+  /** Test rounds refused for changing existing tests (`TestReportSummary.testChanges`). */
+  testChangeRefusals: number;
   /** The files the agent's file tools wrote in this run (not stored: see `WrittenFiles`). */
   readonly writtenFiles = new WrittenFiles();
 
@@ -90,6 +92,7 @@ export class RunState {
     this.testFiles = Array.isArray(task.testFiles) ? task.testFiles : [];
     this.testSnapshot = readSnapshot(task.testSnapshot);
     this.emptyTestTurns = task.emptyTestTurns;
+    this.testChangeRefusals = task.testChangeRefusals;
   }
 
   /** The policy phase of the run now (a test round belongs to the test-fixing phase). */
@@ -107,6 +110,7 @@ export class RunState {
       runPhase: this.phase,
       testFiles: this.testFiles,
       emptyTestTurns: this.emptyTestTurns,
+      testChangeRefusals: this.testChangeRefusals,
       apiErrorStreak: this.backoff.streak,
     };
   }

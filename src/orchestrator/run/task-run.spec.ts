@@ -533,6 +533,7 @@ function task(over: Partial<Task> = {}): Task {
     testFiles: null,
     testSnapshot: null,
     emptyTestTurns: 0,
+    testChangeRefusals: 0,
     apiErrorStreak: 0,
     conversationCostUsd: 0,
     isolation: 'none',
@@ -1637,6 +1638,29 @@ describe('TaskRun', () => {
         verdict: 'tests_weakened',
         weakening: [expect.objectContaining({ file: 'test/old.test.js' })],
       });
+    });
+
+    it('with turns left, the second round refused for changing existing tests fails test_changes_needed; the count is stored', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 10 },
+        worktree: { setup: null },
+      });
+      h.verification.changes = [{ status: 'deleted', path: 'test/old.test.js' }];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('FAILED(test_changes_needed)');
+      expect(h.log.row).toMatchObject({ iteration: 3, testChangeRefusals: 2 });
+      expect(h.log.row.errorMessage).toContain('retry it with allow_test_changes: true');
+    });
+
+    it('a run resumed after one refused round fails at the next', async () => {
+      const h = harness([turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 10, testChangeRefusals: 1 },
+        worktree: { setup: null },
+      });
+      h.verification.changes = [{ status: 'deleted', path: 'test/old.test.js' }];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('FAILED(test_changes_needed)');
+      expect(h.log.row).toMatchObject({ iteration: 2, testChangeRefusals: 2 });
     });
 
     describe('existing tests rewritten', () => {

@@ -373,10 +373,13 @@ export class TaskRun {
       this.logger.log(`Task ${this.taskId}: COMPLETED (${judgement.reason})`);
       return END;
     }
-    await this.ports.log.update(verdict.counts);
+    if (judgement.report.testChanges) this.state.testChangeRefusals += 1;
+    const { testChangeRefusals } = this.state;
+    await this.ports.log.update({ ...verdict.counts, testChangeRefusals });
     const decision = this.ports.human.decide({
       ...this.policyInput('fixing_tests', this.state.lastOutcome ?? NO_TURN_YET),
       testReport: judgement.report,
+      testChangeRefusals,
     });
     return this.apply(decision, 'fixing_tests');
   }

@@ -489,6 +489,7 @@ export class Verification {
         output: what,
         failed: e.weakening.length,
         total: e.weakening.length,
+        testChanges: true,
       },
     };
   }
@@ -632,6 +633,7 @@ export class Verification {
         output: onChange.output,
         failed: broken.length,
         total: onChange.cases.length,
+        testChanges: true,
       },
     };
   }

@@ -4,7 +4,8 @@ import { IsOptionalNotNull } from 'src/common';
 
 /**
  * Body of `POST /api/v1/tasks/{id}/retry`: the new task's limits (default: the retried task's,
- * within the same configured maxima) and whether it continues the retried task's conversation.
+ * within the same configured maxima), whether it may change existing tests, and whether it
+ * continues the retried task's conversation.
  */
 export class RetryTaskDto {
   @ApiPropertyOptional({ minimum: 1, description: "Default: the retried task's", example: 20 })
@@ -27,6 +28,15 @@ export class RetryTaskDto {
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   max_cost_usd?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "Let the change edit what existing tests check (see the task's allow_test_changes); default: the retried task's. A task that failed test_changes_needed is retried with true when its task means to change what existing tests check",
+    example: true,
+  })
+  @IsOptionalNotNull()
+  @IsBoolean()
+  allow_test_changes?: boolean;
 
   @ApiPropertyOptional({
     default: false,
