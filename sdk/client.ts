@@ -254,9 +254,9 @@ export interface TaskResponseDto {
   cost_usd: number;
   /** Cost budget, USD (null: none); reaching it fails the task `budget_exceeded` */
   max_cost_usd: number | null;
-  /** The task this one retries */
+  /** The task this one retries; null once that task is deleted */
   retry_of: string | null;
-  /** The task that retries this one */
+  /** The task that retries this one; null once that task is deleted (this one can then be retried again) */
   retried_by: string | null;
   input_tokens: number;
   output_tokens: number;
@@ -440,9 +440,9 @@ export interface TaskDetailResponseDto {
   cost_usd: number;
   /** Cost budget, USD (null: none); reaching it fails the task `budget_exceeded` */
   max_cost_usd: number | null;
-  /** The task this one retries */
+  /** The task this one retries; null once that task is deleted */
   retry_of: string | null;
-  /** The task that retries this one */
+  /** The task that retries this one; null once that task is deleted (this one can then be retried again) */
   retried_by: string | null;
   input_tokens: number;
   output_tokens: number;

@@ -361,7 +361,8 @@ export class TasksService {
    * claims it at the same moment cannot lose it; otherwise 409 `task_not_deletable`. A task with
    * a workspace is deleted under its repository's lock: a merge of it under way ends (and is
    * recorded) first, and one asked for later finds it gone. Its workspace is removed after it
-   * (uncommitted changes kept on its branch).
+   * (uncommitted changes kept on its branch). Its retry links go with it: the task it retried
+   * can be retried again, and its retry no longer names it.
    */
   async remove(id: string): Promise<void> {
     const before = await this.findOne(id);
@@ -371,6 +372,7 @@ export class TasksService {
       deleteIt,
     );
     if ((result.affected ?? 0) > 0) {
+      await this.unlinkRetries(before);
       // Its workspace goes too (its changes committed on its branch first); a removal that fails
       // is left to the sweep, which removes workspaces without a task.
       await this.cleanup.retireQuietly(before, 'deleted');
@@ -382,6 +384,16 @@ export class TasksService {
       `Task ${id} is ${task.status}; cancel it before deleting`,
       { status: task.status },
     );
+  }
+
+  /** Drops the links to `deleted` of the task it retried and of its retry (both by key). */
+  private async unlinkRetries(deleted: Task): Promise<void> {
+    if (deleted.retryOf !== null) {
+      await this.tasks.update({ id: deleted.retryOf, retriedBy: deleted.id }, { retriedBy: null });
+    }
+    if (deleted.retriedBy !== null) {
+      await this.tasks.update({ id: deleted.retriedBy, retryOf: deleted.id }, { retryOf: null });
+    }
   }
 
   /**

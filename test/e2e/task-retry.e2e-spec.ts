@@ -150,6 +150,29 @@ describe('task retry', () => {
     expect(runs.filter((r) => r.sessionId === old.body.claude_session_id && r.resume)).toEqual([]);
   });
 
+  it('a deleted retry lets go of both links: its original can be retried again, its own retry names it no more', async () => {
+    // In workspaces every run is the fake agent's first in its directory, which hangs: each
+    // retry is cancelled, so each can be retried.
+    const retryCancelled = async (id: string): Promise<string> => {
+      const res = await request(server).post(`/api/v1/tasks/${id}/retry`).send({}).expect(201);
+      const retry = res.body.id as string;
+      await request(server).post(`/api/v1/tasks/${retry}/cancel`).expect(200);
+      expect((await waitForTerminal(server, retry)).final.status).toBe('CANCELLED');
+      return retry;
+    };
+    const first = await cancelledTask({}, 'worktree');
+    const second = await retryCancelled(first);
+    const third = await retryCancelled(second);
+
+    await request(server).delete(`/api/v1/tasks/${second}`).expect(204);
+    const original = await request(server).get(`/api/v1/tasks/${first}`).expect(200);
+    expect(original.body.retried_by).toBeNull();
+    const orphan = await request(server).get(`/api/v1/tasks/${third}`).expect(200);
+    expect(orphan.body.retry_of).toBeNull();
+    const again = await request(server).get(`/api/v1/tasks/${await retryCancelled(first)}`);
+    expect(again.body.retry_of).toBe(first);
+  });
+
   it('refuses a task that is not FAILED or CANCELLED with 409, an unknown one with 404', async () => {
     projects += 1;
     const project = copyFixtureProject('node-basic', work.root(), `project-${projects}`);

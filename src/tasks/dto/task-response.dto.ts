@@ -132,7 +132,7 @@ export class TaskResponseDto {
     type: String,
     format: 'uuid',
     nullable: true,
-    description: 'The task this one retries',
+    description: 'The task this one retries; null once that task is deleted',
     example: null,
   })
   retry_of!: string | null;
@@ -141,7 +141,8 @@ export class TaskResponseDto {
     type: String,
     format: 'uuid',
     nullable: true,
-    description: 'The task that retries this one',
+    description:
+      'The task that retries this one; null once that task is deleted (this one can then be retried again)',
     example: null,
   })
   retried_by!: string | null;
