@@ -793,6 +793,8 @@ export interface RetryTaskDto {
 
 export interface TaskMessageDto {
   content: string;
+  /** End the agent turn under way now (the CLI is interrupted as with Ctrl-C; its conversation is kept), so that the next turn starts at once with this message instead of after the current one. It changes nothing while no agent turn runs (the tests run, or the task waits): the next turn takes the message as always */
+  interrupt?: boolean;
 }
 
 export interface StatusReasonCountDto {

@@ -16,6 +16,7 @@ import { TaskRetries1764120000000 } from 'migrations/1764120000000-task-retries'
 import { VerifiedCompletion1764130000000 } from 'migrations/1764130000000-verified-completion';
 import { HumanWait1764140000000 } from 'migrations/1764140000000-human-wait';
 import { TestChangeRefusals1764150000000 } from 'migrations/1764150000000-test-change-refusals';
+import { InterruptRequested1764160000000 } from 'migrations/1764160000000-interrupt-requested';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   VerifiedCompletion1764130000000,
   HumanWait1764140000000,
   TestChangeRefusals1764150000000,
+  InterruptRequested1764160000000,
 ];
 
 /**

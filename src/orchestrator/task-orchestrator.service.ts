@@ -17,7 +17,7 @@ import {
 } from 'rxjs';
 import { Draining } from 'src/common';
 import { AppConfig } from 'src/config';
-import { TaskQueueSignal } from 'src/tasks';
+import { TaskInterruptSignal, TaskQueueSignal } from 'src/tasks';
 import { WorkspaceUsage } from 'src/workspaces';
 import { HumanWaitSweeperService } from 'src/orchestrator/human-wait-sweeper.service';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
@@ -26,8 +26,8 @@ import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.re
 import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
 import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.service';
 
-/** How often the owner of running tasks looks for cancel requests made on other instances. */
-const CANCEL_POLL_MS = 1000;
+/** How often the owner of running tasks looks for cancel and interrupt requests made on other instances. */
+const REQUEST_POLL_MS = 1000;
 
 /**
  * Feeds claimed tasks into `mergeMap(runTask, MAX_CONCURRENT_TASKS)`.
@@ -38,7 +38,8 @@ const CANCEL_POLL_MS = 1000;
  *   tasks that need a new workspace are not claimed (they wait, reason `workspace_quota`).
  * - Each claimed task runs as its own pipeline (TaskRunnerService) with a `TaskRunControl`
  *   used to stop it: cancel (from the API on this instance, or seen in the database every
- *   second when requested on another one) and shutdown.
+ *   second when requested on another one) and shutdown; and, the same ways, to interrupt its
+ *   agent turn for a person's message.
  * - Shutdown (SIGTERM, app.close()): stop claiming, stop every running task (its CLI or test
  *   process group is ended and it goes back to PENDING, reason `shutdown`), and wait for that.
  * - ORCHESTRATOR_ENABLED=false leaves tasks queued (an API-only instance).
@@ -67,6 +68,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     private readonly runner: TaskRunnerService,
     private readonly sweeper: LeaseSweeperService,
     private readonly queueSignal: TaskQueueSignal,
+    private readonly interruptSignal: TaskInterruptSignal,
     private readonly draining: Draining,
     private readonly usage: WorkspaceUsage,
     private readonly workspaceSweeper: WorkspaceSweeperService,
@@ -104,9 +106,10 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
       claims$
         .pipe(mergeMap((claim) => this.runTask(claim), this.config.MAX_CONCURRENT_TASKS))
         .subscribe({ complete: () => finished() }),
-      interval(CANCEL_POLL_MS)
-        .pipe(exhaustMap(() => from(this.pollCancels()).pipe(catchError(() => EMPTY))))
+      interval(REQUEST_POLL_MS)
+        .pipe(exhaustMap(() => from(this.pollRequests()).pipe(catchError(() => EMPTY))))
         .subscribe(),
+      this.interruptSignal.requested$.subscribe((id) => this.running.get(id)?.interrupt()),
     );
   }
 
@@ -162,9 +165,10 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
     );
   }
 
-  private async pollCancels(): Promise<void> {
-    const ids = await this.queue.cancelRequested([...this.running.keys()]);
-    for (const id of ids) this.running.get(id)?.stop('cancel');
+  private async pollRequests(): Promise<void> {
+    const { cancel, interrupt } = await this.queue.requests([...this.running.keys()]);
+    for (const id of cancel) this.running.get(id)?.stop('cancel');
+    for (const id of interrupt) this.running.get(id)?.interrupt();
   }
 
   /** Stops a task running on this instance; false when it does not run here. */

@@ -214,16 +214,22 @@ export class TaskQueueRepository {
     return expiresAt;
   }
 
-  /** Ids among `taskIds` whose cancellation was requested. */
-  async cancelRequested(taskIds: readonly string[]): Promise<string[]> {
-    if (taskIds.length === 0) return [];
+  /** Ids among `taskIds` whose cancellation, or the interruption of whose turn, was requested. */
+  async requests(taskIds: readonly string[]): Promise<{ cancel: string[]; interrupt: string[] }> {
+    if (taskIds.length === 0) return { cancel: [], interrupt: [] };
     const rows = await this.dataSource
       .getRepository(Task)
       .createQueryBuilder('t')
       .select('t.id', 'id')
-      .where('t.id IN (:...ids) AND t.cancel_requested = 1', { ids: taskIds })
-      .getRawMany<{ id: string }>();
-    return rows.map((r) => r.id);
+      .addSelect('t.cancel_requested', 'cancel')
+      .where('t.id IN (:...ids) AND (t.cancel_requested = 1 OR t.interrupt_requested = 1)', {
+        ids: taskIds,
+      })
+      .getRawMany<{ id: string; cancel: number | boolean }>();
+    return {
+      cancel: rows.filter((r) => Boolean(r.cancel)).map((r) => r.id),
+      interrupt: rows.filter((r) => !r.cancel).map((r) => r.id),
+    };
   }
 
   /**

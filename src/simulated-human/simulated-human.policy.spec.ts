@@ -416,6 +416,26 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'fail', reason: 'max_iterations_reached', contains: 'Existing tests were rewritten' },
   ],
   [
+    'a turn a person interrupted -> carry on with what they wrote, not an intervention',
+    {
+      phase: 'writing_tests',
+      outcome: outcome('execution_error', '[Request interrupted by user]'),
+      interrupted: true,
+      pauseCount: 5,
+    },
+    {
+      action: 'continue',
+      reason: 'person_interrupted',
+      intervention: false,
+      contains: 'taking into account what the person wrote',
+    },
+  ],
+  [
+    'a turn a person interrupted at the iteration limit -> fail max_iterations_reached',
+    { interrupted: true, iteration: 20 },
+    { action: 'fail', reason: 'max_iterations_reached' },
+  ],
+  [
     'continuation at the iteration limit -> fail max_iterations_reached',
     { outcome: outcome('success', 'What now?'), iteration: 20, maxIterations: 20 },
     { action: 'fail', reason: 'max_iterations_reached' },

@@ -15,19 +15,22 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
  *    MAX_TEST_CHANGE_REFUSALS-th time in the task and turns are left, the task fails
  *    `test_changes_needed` instead: it seems to need test changes it does not allow, and more
  *    turns would be spent between rewriting the tests and breaking them.
- * 2. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in
+ * 2. `interrupted` (a person's message cut the turn short): the next turn carries on with what the
+ *    person wrote (`person_interrupted`, the `personReplied` template; not an intervention), unless
+ *    the conversation had not started yet (then as for any turn that ended before its init line).
+ * 3. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in
  *    (`cli_not_logged_in`, with what the operator must do).
- * 3. API error, execution error, crash, timeout: recovery prompt (intervention) that names what
+ * 4. API error, execution error, crash, timeout: recovery prompt (intervention) that names what
  *    the agent was doing (the task, writing tests, fixing them). When the conversation cannot be
  *    continued (it never started: the turn ended before the CLI's init line; or the CLI no longer
  *    knows it: an unknown resume id) the recovery starts a new conversation (`newConversation`)
  *    whose prompt is `restartConversation` + `firstTurn`, and the work starts over from the `work`
  *    phase.
- * 4. Max turns: continuation prompt (intervention).
- * 5. Success with permission denials and no DONE line: a prompt naming the refused tools
+ * 5. Max turns: continuation prompt (intervention).
+ * 6. Success with permission denials and no DONE line: a prompt naming the refused tools
  *    (intervention); when the previous turn was refused the very same tools again, the agent is
  *    stuck: fail `permission_denied`.
- * 6. Success (or success with denials and a DONE line), read by `readAgentReply`: a question is
+ * 7. Success (or success with denials and a DONE line), read by `readAgentReply`: a question is
  *    answered, a reply without a DONE line is continued (both interventions). A DONE after a
  *    `work` turn asks for tests (`write_tests`); after a `writing_tests` / `fixing_tests` turn the
  *    tests run (`run_tests`), unless the turn left no test file (`testFilesFound` 0): then the
@@ -113,6 +116,8 @@ export interface PolicyInput {
   apiErrorStreak?: number;
   /** Test rounds of the task refused for changing existing tests, `testReport`'s included. */
   testChangeRefusals?: number;
+  /** The turn was cut short for a person's message sent with `interrupt`; `outcome` is not read. */
+  interrupted?: boolean;
 }
 
 export interface PolicySettings {
@@ -131,7 +136,8 @@ export type ContinueReason =
   | 'test_feedback'
   | 'no_tests'
   | 'encourage'
-  | 'permission_denied';
+  | 'permission_denied'
+  | 'person_interrupted';
 
 /** The reasons the policy can fail a task with (each is also a task status reason). */
 export const POLICY_FAIL_REASONS = [
@@ -485,6 +491,13 @@ export function decideNextStep(
       reason: 'test_changes_needed',
       message: `The change was refused ${refusals} times for changing existing tests (the last: ${report.failures[0]?.name ?? 'tests changed'}), and the task does not allow test changes. If the task means to change what existing tests check, retry it with allow_test_changes: true (POST /api/v1/tasks/{id}/retry); otherwise reword it so the existing tests can stay as they are.`,
     };
+  }
+  if (input.interrupted === true && input.conversationStarted !== false) {
+    return followUp(input, templates, settings, {
+      reason: 'person_interrupted',
+      intervention: false,
+      prompt: renderTemplate(templates.personReplied, taskValues(input)),
+    });
   }
   switch (outcome.kind) {
     case 'cli_not_found':

@@ -23,6 +23,7 @@ export {
   undeliveredMessagesRecord,
 } from 'src/tasks/task-messages.service';
 export type { HumanMessage } from 'src/tasks/task-messages.service';
+export { TaskInterruptSignal } from 'src/tasks/task-interrupt-signal';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 export { TaskRowReader } from 'src/tasks/task-row-reader';
 export {

@@ -19,7 +19,7 @@ export class TaskMessagesController {
   @ApiOperation({
     summary: 'Send a message to the agent of a task',
     description:
-      "Stores a `human` interaction. The task's next agent turn gets the messages sent since its last turn began, in order, ahead of the simulated human's prompt. A task PAUSED `waiting_for_human` resumes with them. 409 `task_finished` for a COMPLETED, FAILED or CANCELLED task; 409 `messages_pending` while 20 messages wait for the next turn.",
+      "Stores a `human` interaction. The task's next agent turn gets the messages sent since its last turn began, in order, ahead of the simulated human's prompt. A task PAUSED `waiting_for_human` resumes with them. With `interrupt: true` the agent turn under way is ended at once (as with Ctrl-C, the conversation kept) and the next turn starts with the messages. 409 `task_finished` for a COMPLETED, FAILED or CANCELLED task; 409 `messages_pending` while 20 messages wait for the next turn.",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiCreatedResponse({ type: InteractionResponseDto })
@@ -28,6 +28,6 @@ export class TaskMessagesController {
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: TaskMessageDto,
   ): Promise<InteractionResponseDto> {
-    return toInteractionResponse(await this.messages.send(id, dto.content));
+    return toInteractionResponse(await this.messages.send(id, dto.content, dto.interrupt ?? false));
   }
 }

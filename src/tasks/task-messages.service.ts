@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { HumanWaits } from 'src/tasks/human-waits.service';
+import { TaskInterruptSignal } from 'src/tasks/task-interrupt-signal';
 import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
 import { isTerminal, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
 import { TasksService } from 'src/tasks/tasks.service';
@@ -72,7 +73,10 @@ function taskFinished(id: string, status: TaskStatus, cancelRequested = false): 
  * that starts after it: `undelivered` is every `human` record after the task's latest turn
  * prompt, oldest first, so nothing else needs to be marked and a run that resumes after a
  * restart finds the same ones. A message to a task waiting for a person (`waiting_for_human`)
- * also sends it back to the queue, to resume with the message as its next turn's prompt.
+ * also sends it back to the queue, to resume with the message as its next turn's prompt. One sent
+ * with `interrupt` also sets `interrupt_requested` in the same write, and tells a run on this
+ * instance at once: the run ends the agent turn under way (if one is, and it started before the
+ * message), and its next turn carries the message.
  */
 @Injectable()
 export class TaskMessages {
@@ -80,6 +84,7 @@ export class TaskMessages {
     private readonly tasks: TasksService,
     private readonly events: TaskEventLog,
     private readonly waits: HumanWaits,
+    private readonly interrupts: TaskInterruptSignal,
     @InjectRepository(ClaudeInteraction)
     private readonly interactions: Repository<ClaudeInteraction>,
   ) {}
@@ -89,7 +94,7 @@ export class TaskMessages {
    * would take it), 409 `messages_pending` while MAX_UNDELIVERED_MESSAGES wait for a turn (one
    * conditional write: concurrent sends cannot pass the cap). Returns its record.
    */
-  async send(taskId: string, content: string): Promise<ClaudeInteraction> {
+  async send(taskId: string, content: string, interrupt = false): Promise<ClaudeInteraction> {
     const task = await this.tasks.findOne(taskId);
     if (isTerminal(task.status) || task.cancelRequested) {
       throw taskFinished(taskId, task.status, task.cancelRequested);
@@ -98,8 +103,13 @@ export class TaskMessages {
       taskId,
       where: `status NOT IN (:...finished) AND cancel_requested = 0 AND ${ROOM_FOR_A_MESSAGE_SQL}`,
       params: { finished: [...TERMINAL_STATUSES] },
-      patch: {},
-      record: { kind: 'human', iteration: task.iteration, content, data: { source: 'api' } },
+      patch: interrupt ? { interruptRequested: true } : {},
+      record: {
+        kind: 'human',
+        iteration: task.iteration,
+        content,
+        data: { source: 'api', ...(interrupt ? { interrupt: true } : {}) },
+      },
     });
     if (stored === null) {
       const now = await this.tasks.findOne(taskId);
@@ -112,6 +122,7 @@ export class TaskMessages {
         { max_undelivered_messages: MAX_UNDELIVERED_MESSAGES },
       );
     }
+    if (interrupt) this.interrupts.interruptRequested(taskId);
     await this.waits.resume(taskId, task.iteration, 'human_replied');
     return stored;
   }

@@ -119,6 +119,10 @@ export class Task {
   @Column({ name: 'cancel_requested', type: 'boolean', default: false })
   cancelRequested!: boolean;
 
+  /** A person's message asked to end the agent turn under way; the next turn clears it. */
+  @Column({ name: 'interrupt_requested', type: 'boolean', default: false })
+  interruptRequested!: boolean;
+
   /**
    * Set while a worker holds the lease, under a unique index: a hash of the project path for a
    * task that works in place (so two such tasks of one directory never run at once, whichever

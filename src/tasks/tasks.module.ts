@@ -10,6 +10,7 @@ import { Task } from 'src/tasks/task.entity';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskMessages } from 'src/tasks/task-messages.service';
 import { TaskMessagesController } from 'src/tasks/task-messages.controller';
+import { TaskInterruptSignal } from 'src/tasks/task-interrupt-signal';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskRetryController } from 'src/tasks/task-retry.controller';
 import { TaskRetryService } from 'src/tasks/task-retry.service';
@@ -46,6 +47,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
   providers: [
     TasksService,
     TaskQueueSignal,
+    TaskInterruptSignal,
     TaskEventLog,
     TaskWorkspaceCleanup,
     TaskWorkspaceService,
@@ -62,6 +64,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskMessages,
     HumanWaits,
     TaskQueueSignal,
+    TaskInterruptSignal,
     TaskEventLog,
     TaskWorkspaceCleanup,
     TypeOrmModule,

@@ -187,6 +187,7 @@ export class TasksService {
       leaseOwner: null,
       leaseExpiresAt: null,
       cancelRequested: false,
+      interruptRequested: false,
       runningProjectKey: null,
       processGroupId: null,
       runPhase: null,

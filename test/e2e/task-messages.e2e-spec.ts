@@ -136,6 +136,54 @@ describe('task messages', () => {
     expect(late.body).toMatchObject({ code: 'task_finished', details: { status: 'COMPLETED' } });
     await request(server).post(`/api/v1/tasks/${id}/messages`).send({ content: ' ' }).expect(400);
   });
+  it('a message sent with interrupt ends the turn under way: the next turn carries it on in the same conversation, no pause counted', async () => {
+    const project = copyFixtureProject('node-basic', work.root(), 'interrupt');
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project, isolation: 'none' })
+      .expect(201);
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: session.body.id,
+        description: `Work until told. ${fakeScript(
+          'hang signals=interrupt',
+          'success',
+          'write-tests lang=node result=pass name=interrupted',
+        )}`,
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    await eventually('the first turn to start its conversation', async () => {
+      const res = await request(server).get(`/api/v1/tasks/${id}`).expect(200);
+      return res.body.claude_session_id !== null;
+    });
+    const sent = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Stop: reuse the existing helper.', interrupt: true })
+      .expect(201);
+    expect(sent.body).toMatchObject({ kind: 'human', data: { interrupt: true } });
+
+    const result = await waitForTerminal(server, id);
+    expect(result.final).toMatchObject({ status: 'COMPLETED', pause_count: 0 });
+    const runs = fakeInvocations(work.logFile(), project);
+    expect(runs[0].scenario).toBe('hang');
+    expect(runs[1]).toMatchObject({ resume: true, sessionId: runs[0].sessionId });
+    expect(runs[1].prompt).toContain('Stop: reuse the existing helper.');
+    const details = (await request(server).get(`/api/v1/tasks/${id}`).expect(200))
+      .body as TaskDetails;
+    const next = details.interactions.find((i) => i.data?.human_message_ids !== undefined);
+    expect(next).toMatchObject({
+      kind: 'simulated_human',
+      iteration: 2,
+      data: {
+        reason: 'person_interrupted',
+        intervention: false,
+        human_message_ids: [sent.body.id],
+      },
+    });
+  });
+
   it('a message whose write loses a deadlock is written again: 201, stored once', async () => {
     const { id } = await streamingTask(
       'messages-deadlock',

@@ -332,6 +332,22 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(note.id).toBeLessThan(statuses[0].id);
     expect(await queueB.cancelFlaggedPending()).toEqual([]);
   });
+
+  it("tells another instance which of its tasks' turns to interrupt (a message sent with interrupt) and which to cancel", async () => {
+    const [interrupted, cancelled, plain] = await createTasks(['requests'], 3);
+    const messages = a.app.get(TaskMessages);
+    await messages.send(interrupted, 'Stop there.', true);
+    await messages.send(plain, 'Just a note.');
+    await a.dataSource
+      .getRepository(Task)
+      .update({ id: cancelled }, { cancelRequested: true, interruptRequested: true });
+    const queueB = b.app.get(TaskQueueRepository);
+    expect(await queueB.requests([interrupted, cancelled, plain])).toEqual({
+      cancel: [cancelled],
+      interrupt: [interrupted],
+    });
+    expect(await queueB.cancelFlaggedPending()).toEqual([cancelled]);
+  });
 }
 
 describe('Task queue claims and fencing (SQLite, two instances)', () => suite('sqlite'));

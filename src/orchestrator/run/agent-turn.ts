@@ -31,10 +31,15 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * - At the end the turn's cost and tokens are added (`RunAccounting`), the API-error streak is
  *   counted (`ApiErrorBackoff`), and the result (and error) record is stored with the run's
  *   checkpoint.
+ * - `interrupt` ends the CLI under way when a person's message asked for it and the turn started
+ *   before that message (it is not in the turn's prompt); `takeInterrupted` tells the run.
  */
 export class AgentTurn {
   private budget = new TurnStorageBudget();
   private readonly writer: TurnWriter;
+  /** The CLI of a turn runs (spawned, its end not yet seen). */
+  private cliRunning = false;
+  private interrupted = false;
 
   constructor(
     private readonly ports: RunPorts,
@@ -54,11 +59,31 @@ export class AgentTurn {
     );
   }
 
+  /**
+   * Ends the turn under way for a person's message sent with `interrupt`, if a turn runs that
+   * does not carry a message yet (one that started after the message has it in its prompt).
+   */
+  async interrupt(): Promise<void> {
+    if (!this.cliRunning || this.interrupted) return;
+    if ((await this.ports.messages.undelivered()).length === 0) return;
+    if (!this.cliRunning || this.interrupted) return;
+    this.interrupted = true;
+    await this.tracker.interrupt();
+  }
+
+  /** Whether the turn that just ended was interrupted; forgets it. */
+  takeInterrupted(): boolean {
+    const interrupted = this.interrupted;
+    this.interrupted = false;
+    return interrupted;
+  }
+
   private start(step: TurnStep): Observable<TurnRequest> {
     return defer(async () => {
       const { state } = this;
       state.iteration += 1;
       state.phase = step.phase;
+      this.interrupted = false;
       this.budget = new TurnStorageBudget();
       const messages = await this.ports.messages.undelivered();
       const prompt = promptWithMessages(step.prompt, messages);
@@ -76,11 +101,18 @@ export class AgentTurn {
         },
       };
       const phase: TaskPhase = step.phase === 'writing_tests' ? 'writing_tests' : 'agent_turn';
-      // The prompt and the task's move to the turn: one write.
+      // The prompt and the task's move to the turn: one write (it takes every message, so an
+      // interrupt asked for before it is done with).
       await this.status.moveTo(
         step.status,
         step.statusReason,
-        { ...step.patch, iteration: state.iteration, phase, runPhase: state.phase },
+        {
+          ...step.patch,
+          iteration: state.iteration,
+          phase,
+          runPhase: state.phase,
+          interruptRequested: false,
+        },
         [record],
       );
       return {
@@ -100,8 +132,10 @@ export class AgentTurn {
    * wait for their writes.
    */
   private onEvent(event: TurnEvent): Observable<TurnOutcome> {
-    if (event.type === 'spawned')
+    if (event.type === 'spawned') {
+      this.cliRunning = true;
       return defer(() => this.tracker.started(event.pid)).pipe(ignoreElements());
+    }
     if (event.type === 'turn_end') return defer(() => this.end(event.outcome));
     const { state, writer } = this;
     if ((event.type === 'init' || event.type === 'result') && state.conversation.markStarted()) {
@@ -120,6 +154,7 @@ export class AgentTurn {
 
   private async end(outcome: TurnOutcome): Promise<TurnOutcome> {
     const { state } = this;
+    this.cliRunning = false;
     await this.writer.flush();
     await this.tracker.settle();
     state.lastOutcome = outcome;

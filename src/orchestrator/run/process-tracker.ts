@@ -31,6 +31,17 @@ export class ProcessTracker {
   }
 
   /**
+   * Ends the group now (SIGINT first: the CLI ends its turn as with Ctrl-C, keeping its
+   * conversation), for a turn a person interrupted; `settle` then finds it gone.
+   */
+  async interrupt(): Promise<void> {
+    const pgid = this.pgid;
+    if (pgid !== null && this.processes.isGroupAlive(pgid)) {
+      await this.processes.endGroup(pgid, this.killGraceMs);
+    }
+  }
+
+  /**
    * Waits until the group is gone (its own runner ends it: the CLI runner after the result line,
    * `runProcess` on unsubscribe), ending it after two grace periods; then forgets it. The caller
    * clears `process_group_id` with its next write.

@@ -68,6 +68,8 @@ export function pauseReason(reason: ContinueReason, outcome: TurnOutcome | null)
     case 'continue_stop_short':
     case 'encourage':
       return 'needs_input';
+    case 'person_interrupted':
+      return 'human_replied';
   }
 }
 

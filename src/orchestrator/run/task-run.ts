@@ -4,7 +4,9 @@ import {
   concatMap,
   defer,
   EMPTY,
+  exhaustMap,
   expand,
+  finalize,
   from,
   ignoreElements,
   map,
@@ -177,20 +179,37 @@ export class TaskRun {
     return this.ctx.task.id;
   }
 
-  /** Runs the task to its end (or until stopped); completes, never errors. */
+  /**
+   * Runs the task to its end (or until stopped); completes, never errors. Meanwhile a request to
+   * interrupt (`TaskRunControl.interrupt`) goes to the agent turn under way, if any.
+   */
   pipeline(): Observable<void> {
     const steps$ = defer(() => this.begin()).pipe(
       expand((step) => this.execute(step), 1),
       takeUntil(this.control.stopped$),
       ignoreElements(),
     );
-    return concat(
-      steps$,
-      defer(() => this.settle()),
-    ).pipe(
-      ignoreElements(),
-      catchError((error: unknown) => defer(() => this.onError(error)).pipe(ignoreElements())),
-    );
+    return defer(() => {
+      const interrupts = this.control.interrupt$
+        .pipe(exhaustMap(() => from(this.interruptTurn())))
+        .subscribe();
+      return concat(
+        steps$,
+        defer(() => this.settle()),
+      ).pipe(
+        ignoreElements(),
+        catchError((error: unknown) => defer(() => this.onError(error)).pipe(ignoreElements())),
+        finalize(() => interrupts.unsubscribe()),
+      );
+    });
+  }
+
+  private async interruptTurn(): Promise<void> {
+    try {
+      await this.turn.interrupt();
+    } catch (error) {
+      this.logger.warn(`Task ${this.taskId}: interrupting its turn failed: ${String(error)}`);
+    }
   }
 
   // ---- steps ----
@@ -308,6 +327,7 @@ export class TaskRun {
         : undefined;
     const decision = this.ports.human.decide({
       ...this.policyInput(step.phase, outcome),
+      interrupted: this.turn.takeInterrupted(),
       previousDeniedTools: state.previousDeniedTools,
       conversationStarted: state.conversation.started,
       projectPath: this.workspace.directory,

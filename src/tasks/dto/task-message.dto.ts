@@ -1,6 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength } from 'class-validator';
-import { NoNulCharacter } from 'src/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptionalNotNull, NoNulCharacter } from 'src/common';
 
 export const MESSAGE_MAX_LENGTH = 20000;
 
@@ -15,4 +15,13 @@ export class TaskMessageDto {
   @NoNulCharacter('content')
   @MaxLength(MESSAGE_MAX_LENGTH)
   content!: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'End the agent turn under way now (the CLI is interrupted as with Ctrl-C; its conversation is kept), so that the next turn starts at once with this message instead of after the current one. It changes nothing while no agent turn runs (the tests run, or the task waits): the next turn takes the message as always',
+  })
+  @IsOptionalNotNull()
+  @IsBoolean()
+  interrupt?: boolean;
 }
