@@ -160,11 +160,11 @@ export class WorkspaceMergeService {
     if (moved.exitCode !== 0) {
       if (holder !== undefined) {
         await this.updateWorktree(holder.path, commit, previous, target, null);
+        journal.clear();
       }
-      journal.clear();
       throw refused(`${target} moved while the merge was made; try again`, 'target_moved');
     }
-    journal.clear();
+    if (holder !== undefined) journal.clear();
     return {
       commit,
       previous,
@@ -245,7 +245,14 @@ export class WorkspaceMergeService {
     }
     const { worktree, target, previous, commit } = cut;
     if (state === 'moved_whole') {
-      await this.updateWorktree(worktree, commit, previous, target, null);
+      try {
+        await this.updateWorktree(worktree, commit, previous, target, null);
+      } catch (error) {
+        // Not this merge's checkout: it goes on, the checkout is put back by a later merge.
+        if (target === request.target) throw error;
+        this.logger.warn(`Putting ${worktree} back to ${previous} failed: ${String(error)}`);
+        return;
+      }
       journal.clear();
       this.logger.warn(
         `A merge into ${target} cut off by a stopped server had moved ${worktree} to ${commit} but not ${target}: the checkout was put back to ${previous}`,
@@ -254,7 +261,7 @@ export class WorkspaceMergeService {
     }
     if (target !== request.target) return;
     throw refused(
-      `A merge into ${target} was cut off (its server stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files`,
+      `A merge into ${target} was cut off (its server or its git was stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files`,
       'merge_interrupted',
       { worktree, previous_commit: previous, merge_commit: commit },
     );

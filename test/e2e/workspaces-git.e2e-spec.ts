@@ -594,7 +594,12 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'rev-parse', branch).trim()).toBe(master);
     expect(git(repo, 'status', '--porcelain')).toBe('A  feature.txt\nM  src/math.js\n');
     const next = merges(new Git(config, launcher, NO_ISOLATION));
-    return { repo, master, branch, merge: () => next.merge(request, records) };
+    return {
+      repo,
+      master,
+      branch,
+      merge: (target = branch) => next.merge({ ...request, target }, records),
+    };
   }
 
   it('puts back a checkout that a merge cut off (its server killed) had moved whole under the old ref, and the next merge goes ahead', async () => {
@@ -609,6 +614,25 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'log', '-1', '--format=%P', branch).trim()).toMatch(new RegExp(`^${master} `));
     expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
+  });
+
+  it('a checkout it cannot put back yet (its index locked) holds up merges into its branch only', async () => {
+    const { repo, master, branch, merge } = await mergeCutBeforeRef('merge-cut-locked');
+    git(repo, 'branch', 'other', master);
+    const lock = join(repo, '.git', 'index.lock');
+    writeFileSync(lock, '');
+    const other = await merge('other');
+    expect(git(repo, 'rev-parse', 'other').trim()).toBe(other.commit);
+    await expect(merge()).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'worktree_lock_stale', worktree: repo },
+    });
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(master);
+    rmSync(lock);
+    const outcome = await merge();
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(outcome.commit);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
   });
 
