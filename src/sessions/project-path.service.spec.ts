@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from 'src/config';
 import { DomainError, ErrorCode } from 'src/common';
 import { isInside, ProjectPathService } from 'src/sessions/project-path.service';
+import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
 
 async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'ok'> {
   try {
@@ -20,6 +22,8 @@ describe('ProjectPathService', () => {
   let allowed: string;
   let outside: string;
   let gitDir: string;
+  let bareRepo: string;
+  const installDir = serverInstallDir();
 
   beforeAll(() => {
     tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-pp-')));
@@ -32,6 +36,13 @@ describe('ProjectPathService', () => {
     fs.symlinkSync(path.join(allowed, 'proj'), path.join(tmp, 'link-in'));
     gitDir = path.join(allowed, 'repo', '.git');
     fs.mkdirSync(path.join(gitDir, 'hooks'), { recursive: true });
+    bareRepo = path.join(allowed, 'shared.repo');
+    execFileSync('git', ['init', '-q', '--bare', bareRepo]);
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', bareRepo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args])
+        .toString()
+        .trim();
+    git('update-ref', 'HEAD', git('commit-tree', '-m', 'first', git('mktree')));
   });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -62,8 +73,29 @@ describe('ProjectPathService', () => {
     ['a .git directory', () => gitDir, 'lies inside a git directory (.git)'],
     ['a directory inside .git', () => path.join(gitDir, 'hooks'), 'lies inside a git directory'],
     ['a directory holding the database', () => tmp, "holds the server's database"],
-    ["the server's own directory", () => process.cwd(), "holds the server's own directory"],
-    ["a directory holding the server's", () => path.dirname(process.cwd()), 'own directory'],
+    ["the server's installation", () => installDir, "is the server's installation"],
+    [
+      "a directory inside the server's installation",
+      () => path.join(installDir, 'src', 'sessions'),
+      "lies inside the server's installation",
+    ],
+    [
+      "a directory holding the server's installation",
+      () => path.dirname(installDir),
+      "holds the server's installation",
+    ],
+    ["the server's dependencies", () => serverDependenciesDir(), 'the server'],
+    [
+      "a package among the server's dependencies",
+      () => path.join(serverDependenciesDir(), '@nestjs', 'core'),
+      "lies inside the server's",
+    ],
+    ['a bare repository', () => bareRepo, 'is a bare git repository'],
+    [
+      'a directory inside a bare repository',
+      () => path.join(bareRepo, 'hooks'),
+      'lies inside a bare git repository',
+    ],
   ])('rejects %s as project_path_invalid, saying why', async (_label, input, why) => {
     const withDatabase = new ProjectPathService(
       loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
@@ -74,14 +106,55 @@ describe('ProjectPathService', () => {
     });
   });
 
-  it('rejects a directory holding the task workspaces', async () => {
+  it.each<[string, () => string, string]>([
+    ['a directory holding the task workspaces', () => outside, 'holds the task workspaces'],
+    [
+      'the task workspaces',
+      () => path.join(outside, 'workspaces'),
+      'is the task workspaces (WORKSPACES_DIR)',
+    ],
+    [
+      'a directory inside the task workspaces',
+      () => path.join(outside, 'workspaces', 'some-task'),
+      'lies inside the task workspaces (WORKSPACES_DIR)',
+    ],
+  ])('rejects %s', async (_label, input, why) => {
+    fs.mkdirSync(path.join(outside, 'workspaces', 'some-task'), { recursive: true });
     const withWorkspaces = new ProjectPathService(
       loadConfig({ WORKSPACES_DIR: path.join(outside, 'workspaces') }),
     );
-    await expect(withWorkspaces.resolve(outside)).rejects.toMatchObject({
+    await expect(withWorkspaces.resolve(input())).rejects.toMatchObject({
       code: ErrorCode.ProjectPathInvalid,
-      message: expect.stringContaining('holds the task workspaces (WORKSPACES_DIR)') as unknown,
+      message: expect.stringContaining(why) as unknown,
     });
+  });
+
+  it("rejects the server's working directory and what holds it, not what lies inside it", async () => {
+    const cwd = process.cwd();
+    const work = path.join(tmp, 'work');
+    fs.mkdirSync(path.join(work, 'proj'), { recursive: true });
+    process.chdir(work);
+    try {
+      await expect(service().resolve(work)).rejects.toMatchObject({
+        message: expect.stringContaining("holds the server's working directory") as unknown,
+      });
+      await expect(service().resolve(path.join(work, 'proj'))).resolves.toBe(
+        path.join(work, 'proj'),
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('takes a repository whose work tree holds a bare-looking file, and its work tree', async () => {
+    const tree = path.join(allowed, 'tree');
+    fs.mkdirSync(path.join(tree, 'refs'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'HEAD'), 'not a ref\n');
+    fs.mkdirSync(path.join(tree, 'objects'));
+    await expect(service().resolve(tree)).resolves.toBe(tree);
+    const worktree = path.join(tmp, 'worktree');
+    execFileSync('git', ['-C', bareRepo, 'worktree', 'add', '-q', '--detach', worktree]);
+    await expect(service().resolve(worktree)).resolves.toBe(worktree);
   });
 
   it('takes a project beside the database or inside a repository, not its .git', async () => {

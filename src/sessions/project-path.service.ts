@@ -4,6 +4,8 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
 import { DomainError, ErrorCode } from 'src/common';
 import { parseDatabaseUrl } from 'src/database';
+import { enclosingGitDirectory } from 'src/sessions/git-directory';
+import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
 
 /** Longest canonical project path we store (see Session.projectPath). */
 export const PROJECT_PATH_MAX_LENGTH = 700;
@@ -21,6 +23,13 @@ function notAllowed(input: string): DomainError {
     'project_path is outside the allowed project roots',
     { project_path: input.slice(0, 1000) },
   );
+}
+
+/** One of the server's own places: no project may hold it, nor (`orInside`) lie inside it. */
+interface ServerPlace {
+  what: string;
+  canonical: string;
+  orInside: boolean;
 }
 
 /** An allowed root as written in ALLOWED_PROJECT_ROOTS (made absolute) and symlink-resolved. */
@@ -50,15 +59,21 @@ export function isInside(candidate: string, root: string): boolean {
  * Checks a client-supplied project directory and returns its canonical real path. Rules: absolute,
  * existing, a directory, and (when ALLOWED_PROJECT_ROOTS is set) inside one of those roots after
  * every symlink is resolved, so a link cannot smuggle a session outside them; never the
- * filesystem's root, a git directory (`.git` or inside one: a task works in a project's files,
- * not in its repository's internals, where it would write hooks), nor a directory holding the
- * server's own directory, its SQLite database or the task workspaces (a task could change the
- * server, its records or other tasks' work).
+ * filesystem's root, a git directory (`.git`, a bare repository, or inside one: a task works in a
+ * project's files, not in its repository's internals, where it would write hooks; a bare
+ * repository has no work tree for a workspace either), never the server's installation (its code,
+ * `dist`, `node_modules`, wherever it was started from), the `node_modules` its dependencies load
+ * from or the task workspaces (WORKSPACES_DIR), nor inside any of them, and never a directory
+ * holding one of those, the server's working directory or its SQLite database (a task could
+ * change the server, its records or other tasks' work). Every such rule is here, in one place.
  * Errors: 400 `project_path_invalid` (relative, missing, not a directory, too long, one of those
  * places), 403 `project_path_not_allowed` (outside the allowed roots).
  */
 @Injectable()
 export class ProjectPathService {
+  private readonly installDir = serverInstallDir();
+  private readonly dependenciesDir = serverDependenciesDir();
+
   constructor(private readonly config: AppConfig) {}
 
   async resolve(input: string): Promise<string> {
@@ -107,19 +122,41 @@ export class ProjectPathService {
     if (real.split(path.sep).includes('.git')) {
       return "lies inside a git directory (.git): a task works in a project's files, never in its repository's own";
     }
-    const database = parseDatabaseUrl(this.config.DATABASE_URL);
-    const places: [string, string][] = [
-      ["the server's own directory", process.cwd()],
-      ['the task workspaces (WORKSPACES_DIR)', this.config.WORKSPACES_DIR],
-    ];
-    if (database.type === 'sqlite') places.push(["the server's database", database.file]);
-    for (const [what, place] of places) {
-      const canonical = await canonicalPath(place);
-      if (isInside(canonical, real)) {
-        return `holds ${what}: a task there could change the server, its records or other tasks' work`;
+    const gitDir = await enclosingGitDirectory(real);
+    if (gitDir === real) {
+      return "is a bare git repository: it has no work tree for a task to work in, and a task there would write the repository's own files (its hooks and config); give a clone or a worktree of it";
+    }
+    if (gitDir !== null) {
+      return "lies inside a bare git repository: a task works in a project's files, never in its repository's own";
+    }
+    for (const place of await this.serverPlaces()) {
+      if (place.orInside && isInside(real, place.canonical)) {
+        return `${real === place.canonical ? 'is' : 'lies inside'} ${place.what}: a task there could change the server or other tasks' work`;
+      }
+      if (isInside(place.canonical, real)) {
+        return `holds ${place.what}: a task there could change the server, its records or other tasks' work`;
       }
     }
     return null;
+  }
+
+  /** The server's own places, canonical, and whether a project inside one is refused too. */
+  private async serverPlaces(): Promise<ServerPlace[]> {
+    const database = parseDatabaseUrl(this.config.DATABASE_URL);
+    const places: [string, string, boolean][] = [
+      ["the server's installation (its code and node_modules)", this.installDir, true],
+      ["the server's dependencies (node_modules)", this.dependenciesDir, true],
+      ["the server's working directory", process.cwd(), false],
+      ['the task workspaces (WORKSPACES_DIR)', this.config.WORKSPACES_DIR, true],
+    ];
+    if (database.type === 'sqlite') places.push(["the server's database", database.file, false]);
+    return Promise.all(
+      places.map(async ([what, place, orInside]) => ({
+        what,
+        canonical: await canonicalPath(place),
+        orInside,
+      })),
+    );
   }
 
   /**

@@ -71,13 +71,6 @@ export class SessionsService {
       this.config.ALLOWED_COMMANDS,
     );
     const projectPath = await this.projectPaths.resolve(dto.project_path);
-    if (this.workspaces.isInsideWorkspaces(projectPath)) {
-      throw new DomainError(
-        ErrorCode.ProjectPathInvalid,
-        'project_path lies inside WORKSPACES_DIR, where the task workspaces are',
-        { project_path: dto.project_path.slice(0, 1000) },
-      );
-    }
     const repo = await this.workspaces.inspect(projectPath);
     const isolation: Isolation = dto.isolation ?? (repo?.head ? 'worktree' : 'none');
     const identity = this.isolation.identity;

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from 'src/common';
 import { isDirectoryInUse } from 'src/process';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { MergeJournal, MergeUnderWay } from 'src/workspaces/merge-journal';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
@@ -79,9 +81,19 @@ export function parseConflictedFiles(output: string): string[] {
  * (else 409 `working_tree_dirty`), with `git read-tree -m -u <old> <new>` (which refuses to
  * overwrite anything), and back again should the ref update fail. A target checked out in a
  * task's workspace is refused.
+ *
+ * A server killed between moving that tree and moving the ref leaves them disagreeing; the merge
+ * records what it does first (`MergeJournal`), and the next merge into the repository settles
+ * it before anything else (`settleInterrupted`): a ref that moved, or a checkout back in step
+ * with its ref, needs nothing; a checkout moved whole to the result under the old ref is put back
+ * (`read-tree -m -u <result> <old>`, refusing to overwrite anything); a checkout holding part of
+ * the change is left to the user, and merges into its branch are refused
+ * (`merge_interrupted`, saying how to put it back) until it holds no changes to tracked files.
  */
 @Injectable()
 export class WorkspaceMergeService {
+  private readonly logger = new Logger('WorkspaceMerge');
+
   constructor(
     private readonly git: Git,
     private readonly locks: RepositoryLocks,
@@ -101,6 +113,8 @@ export class WorkspaceMergeService {
   private async mergeLocked(request: MergeRequest): Promise<MergeOutcome> {
     const repo: GitOptions = { cwd: request.gitDir, gitDir: request.gitDir };
     const { target, source } = request;
+    const journal = new MergeJournal(request.gitDir);
+    await this.settleInterrupted(journal, request);
     const targetRef = `refs/heads/${target}`;
     const valid = await this.git.test(['check-ref-format', targetRef], repo);
     const previous = valid ? await this.workspaces.tip(request.gitDir, target) : null;
@@ -128,7 +142,10 @@ export class WorkspaceMergeService {
     if (holder !== undefined) await this.assertClean(holder.path, target);
     const commit = await this.result(request, previous, repo);
     if (commit === previous) return this.alreadyMerged(request, previous);
-    if (holder !== undefined) await this.updateWorktree(holder.path, previous, commit, target);
+    if (holder !== undefined) {
+      journal.write({ worktree: holder.path, target, previous, commit });
+      await this.updateWorktree(holder.path, previous, commit, target, journal);
+    }
     const moved = await this.git.run(
       [
         'update-ref',
@@ -141,9 +158,13 @@ export class WorkspaceMergeService {
       repo,
     );
     if (moved.exitCode !== 0) {
-      if (holder !== undefined) await this.updateWorktree(holder.path, commit, previous, target);
+      if (holder !== undefined) {
+        await this.updateWorktree(holder.path, commit, previous, target, null);
+        journal.clear();
+      }
       throw refused(`${target} moved while the merge was made; try again`, 'target_moved');
     }
+    if (holder !== undefined) journal.clear();
     return {
       commit,
       previous,
@@ -208,8 +229,76 @@ export class WorkspaceMergeService {
     return this.git.text(['commit-tree', tree, ...parents, '-m', request.message], repo);
   }
 
-  /** 409 `working_tree_dirty` unless the tree at `path` has no changes to tracked files. */
-  private async assertClean(path: string, target: string): Promise<void> {
+  /**
+   * Settles what a merge that a killed server cut off left in the checkout of its target (see the
+   * class), before this merge asks git anything; the repository's lock is held, so no merge of
+   * this repository runs now. Refuses this merge only when its target is that checkout's branch
+   * and the checkout holds part of the change.
+   */
+  private async settleInterrupted(journal: MergeJournal, request: MergeRequest): Promise<void> {
+    const cut = journal.read();
+    if (cut === null) return;
+    const state = await this.interruptedState(cut, request.gitDir);
+    if (state === 'in_step') {
+      journal.clear();
+      return;
+    }
+    const { worktree, target, previous, commit } = cut;
+    if (state === 'moved_whole') {
+      try {
+        await this.updateWorktree(worktree, commit, previous, target, null);
+      } catch (error) {
+        // Not this merge's checkout: it goes on, the checkout is put back by a later merge.
+        if (target === request.target) throw error;
+        this.logger.warn(`Putting ${worktree} back to ${previous} failed: ${String(error)}`);
+        return;
+      }
+      journal.clear();
+      this.logger.warn(
+        `A merge into ${target} cut off by a stopped server had moved ${worktree} to ${commit} but not ${target}: the checkout was put back to ${previous}`,
+      );
+      return;
+    }
+    if (target !== request.target) return;
+    throw refused(
+      `A merge into ${target} was cut off (its server or its git was stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files`,
+      'merge_interrupted',
+      { worktree, previous_commit: previous, merge_commit: commit },
+    );
+  }
+
+  /**
+   * Where a cut-off merge left its target's checkout: `in_step` with its ref (the ref moved
+   * after it, or the checkout holds no changes to tracked files: never touched, put back; or it
+   * is gone, or has another branch checked out now),
+   * `moved_whole` (the old ref, and the index and tracked files exactly the merge's result), or
+   * `part_way` (anything else).
+   */
+  private async interruptedState(
+    cut: MergeUnderWay,
+    gitDir: string,
+  ): Promise<'in_step' | 'moved_whole' | 'part_way'> {
+    // Only a checkout of the repository that still has the target checked out is looked at: the
+    // journal is a file in the repository, which the agent can write too.
+    const holder = (await this.workspaces.worktrees(gitDir)).find(
+      (w) => w.path === cut.worktree && w.branch === `refs/heads/${cut.target}`,
+    );
+    if (holder === undefined || !existsSync(holder.path)) return 'in_step';
+    const tip = await this.workspaces.tip(gitDir, cut.target);
+    if (tip === cut.commit) return 'in_step';
+    const at = { cwd: cut.worktree };
+    if (
+      tip === cut.previous &&
+      (await this.git.test(['diff', '--cached', '--quiet', cut.commit, '--'], at)) &&
+      (await this.git.test(['diff', '--quiet'], at))
+    ) {
+      return 'moved_whole';
+    }
+    return (await this.changedFiles(cut.worktree)).length === 0 ? 'in_step' : 'part_way';
+  }
+
+  /** The tracked files with changes in the tree at `path` (staged or not). */
+  private async changedFiles(path: string): Promise<string[]> {
     const status = await this.git.text(['status', '--porcelain=v1', '-z', '--untracked-files=no'], {
       cwd: path,
     });
@@ -220,6 +309,12 @@ export class WorkspaceMergeService {
       files.push(entries[i].slice(3));
       if (entries[i][0] === 'R' || entries[i][0] === 'C') i += 1;
     }
+    return files;
+  }
+
+  /** 409 `working_tree_dirty` unless the tree at `path` has no changes to tracked files. */
+  private async assertClean(path: string, target: string): Promise<void> {
+    const files = await this.changedFiles(path);
     if (files.length > 0) {
       throw new DomainError(
         ErrorCode.WorkingTreeDirty,
@@ -231,15 +326,20 @@ export class WorkspaceMergeService {
 
   /**
    * Moves the checked-out tree at `path` from `from` to `to` (refusing to overwrite anything).
-   * The target's ref moves only after this succeeded.
+   * The target's ref moves only after this succeeded. Moving it to the merge's result, a git that
+   * refused changed nothing, and the `journal` of the move is cleared (a git stopped may have
+   * changed part of the tree: it stays); putting it back (`journal` null), the journal stays
+   * until the tree is back.
    */
   private async updateWorktree(
     path: string,
     from: string,
     to: string,
     target: string,
+    journal: MergeJournal | null,
   ): Promise<void> {
     const result = await this.git.run(['read-tree', '-m', '-u', from, to], { cwd: path });
+    if (result.exitCode !== null && result.exitCode !== 0) journal?.clear();
     if (result.exitCode === null && !result.truncated) {
       throw refused(
         `Updating ${path} was cut off (its git was stopped): ${target} was not moved, but the checkout may hold part of the change; \`git -C ${path} status\` shows what, \`git -C ${path} reset --hard\` and removing the new files it lists put it back`,

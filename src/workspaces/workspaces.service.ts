@@ -528,11 +528,6 @@ export class WorkspacesService {
     return this.root.pathFor(taskId);
   }
 
-  /** True when `path` is WORKSPACES_DIR or inside it (no session may work there). */
-  isInsideWorkspaces(path: string): boolean {
-    return this.root.contains(path);
-  }
-
   /**
    * Runs a session's setup command in a workspace: no shell, SETUP_TIMEOUT_SECONDS, output bounded
    * like a test command's. Cold, like test runs: unsubscribing ends its process group.

@@ -2,7 +2,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { copyFixtureProject, FAKE_CLAUDE, fakeScript } from 'test/e2e/support/task-polling';
+import {
+  copyFixtureProject,
+  FAKE_CLAUDE,
+  fakeScript,
+  FIXTURE_PROJECTS,
+} from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
 import { isProcessAlive } from 'src/process/process-group';
 import {
@@ -116,6 +121,54 @@ describe('server safety (the built server as a process)', () => {
       /Listening on http:\/\/127\.0\.0\.1:\d+ .*loopback only.*no API key required/,
     );
     expect((await fetchJson(`${url}/api/v1/sessions`)).status).toBe(200);
+  });
+
+  it("refuses a project_path in or holding the server's installation, wherever it was started, and a bare repository, saying why", async () => {
+    const run = start({ ...ROOT_OK });
+    const url = await listeningUrl(run);
+    const install = path.resolve(__dirname, '..', '..');
+    const dependency = fs.realpathSync(path.join(install, 'node_modules', '@nestjs', 'core'));
+    const bare = path.join(cwd, 'shared.git');
+    spawnSync('git', ['init', '-q', '--bare', bare]);
+    fs.mkdirSync(path.join(cwd, 'project'));
+    const session = (projectPath: string) =>
+      fetchJson(`${url}/api/v1/sessions`, undefined, {
+        method: 'POST',
+        body: JSON.stringify({ project_path: projectPath }),
+      });
+    const answers = await Promise.all(
+      [
+        install,
+        path.dirname(install),
+        path.join(install, 'dist'),
+        path.join(FIXTURE_PROJECTS, 'node-basic'),
+        dependency,
+        bare,
+        path.join(bare, 'hooks'),
+        cwd,
+        path.join(cwd, 'data', 'workspaces'),
+      ].map(session),
+    );
+    expect(answers.map((answer) => [answer.status, answer.body.code, answer.body.message])).toEqual(
+      [
+        "is the server's installation (its code and node_modules)",
+        "holds the server's installation (its code and node_modules)",
+        "lies inside the server's installation (its code and node_modules)",
+        "lies inside the server's installation (its code and node_modules)",
+        dependency.startsWith(`${install}/`)
+          ? "lies inside the server's installation (its code and node_modules)"
+          : "lies inside the server's dependencies (node_modules)",
+        'is a bare git repository',
+        'lies inside a bare git repository',
+        "holds the server's working directory",
+        'is the task workspaces (WORKSPACES_DIR)',
+      ].map((why): unknown[] => [
+        400,
+        'project_path_invalid',
+        expect.stringContaining(`project_path ${why}:`),
+      ]),
+    );
+    expect((await session(path.join(cwd, 'project'))).status).toBe(201);
   });
 
   itAsRoot('refuses to run tasks as root unless told: RUN_AS_USER or ALLOW_ROOT=true', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -14,6 +14,8 @@ import {
   TaskStatus,
   TestCase,
 } from 'src/tasks';
+import { WorkspacesService } from 'src/workspaces';
+import { git } from 'test/e2e/support/git-repos';
 import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -261,6 +263,76 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       reason: 'cancelled',
       iteration: 0,
     });
+  });
+
+  it("takes a stalled owner's task without committing its work: the owner lives, and the workspace stays as it left it", async () => {
+    const project = join(work, 'stalled');
+    mkdirSync(project);
+    git(project, 'init', '-q', '-b', 'main');
+    writeFileSync(join(project, 'a.txt'), 'base\n');
+    git(project, 'add', '-A');
+    git(project, 'commit', '-q', '-m', 'base');
+    const server = a.app.getHttpServer() as App;
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: realpathSync(project) })
+      .expect(201);
+    expect(session.body.isolation).toBe('worktree');
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: session.body.id, description: 'stalled' })
+      .expect(201);
+    const id = created.body.id as string;
+    const queueA = a.app.get(TaskQueueRepository);
+    let claim: ClaimedTask | null = null;
+    while (claim === null || claim.task.id !== id) {
+      claim = await queueA.claimNext();
+      if (claim === null) throw new Error('task not claimable');
+    }
+    // A's run checks its workspace out, records it, and its agent leaves work uncommitted there.
+    const { task } = claim;
+    const prepared = await a.app.get(WorkspacesService).prepare({
+      taskId: id,
+      description: task.description,
+      projectPath: task.projectPath,
+      gitDir: task.gitDir!,
+      baseCommit: task.baseCommit!,
+      branch: null,
+      workspacePath: null,
+    });
+    await a.app.get(TaskEventLog).update(claim.lease, {
+      workspacePath: prepared.path,
+      branch: prepared.branch,
+    });
+    writeFileSync(join(prepared.directory, 'a.txt'), 'work in progress\n');
+    // A stalls (frozen, or cut off from the database): its lease runs out, its process lives.
+    // A cancel asked meanwhile is left for the sweep, which ends the task instead of re-queueing.
+    await a.dataSource
+      .getRepository(Task)
+      .update({ id }, { leaseExpiresAt: new Date(Date.now() - 60_000), cancelRequested: true });
+    await b.app.get(LeaseSweeperService).sweep(() => false);
+
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect([row.status, row.statusReason, row.leaseOwner, row.headCommit]).toEqual([
+      TaskStatus.Cancelled,
+      'cancelled',
+      null,
+      null,
+    ]);
+    // Nothing was committed: the branch is where A's workspace started, the work still uncommitted.
+    expect(git(project, 'rev-parse', prepared.branch).trim()).toBe(task.baseCommit);
+    expect(git(prepared.path, 'status', '--porcelain')).toBe(' M a.txt\n');
+    const records = await a.dataSource.getRepository(ClaudeInteraction).findBy({ taskId: id });
+    expect(records.map((r) => (r.data as { type?: string } | null)?.type)).not.toContain(
+      'work_kept',
+    );
+    expect(records.filter((r) => r.kind === 'status').map((r) => r.data)).toContainEqual(
+      expect.objectContaining({
+        to: 'CANCELLED',
+        reason: 'cancelled',
+        previous_owner: queueA.owner,
+      }),
+    );
   });
 
   it('keeps the history in order when cancels race claims: never claimed after cancelled', async () => {

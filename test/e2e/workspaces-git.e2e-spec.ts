@@ -30,6 +30,7 @@ import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
+import { MERGE_JOURNAL_NAME } from 'src/workspaces/merge-journal';
 import { WorkspaceMergeService } from 'src/workspaces/workspace-merge';
 import { copyFixtureProject } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git, linkedWorktrees } from 'test/e2e/support/git-repos';
@@ -545,6 +546,115 @@ describe('WorkspacesService on a real repository', () => {
       message: expect.stringContaining(`${branch} was not moved`),
     });
     expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(master);
+  });
+
+  /**
+   * A merge into the checked-out branch of `name`'s copy of node-basic (a new file and an edited
+   * one) by a server killed after it moved the checkout and before it moved the ref: its git's
+   * `update-ref` never comes (the server is gone; its lock is free again, as a dead holder's is).
+   */
+  async function mergeCutBeforeRef(name: string) {
+    const repo = copyFixtureProject('node-basic', root, name);
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await workspaces.prepare(s);
+    writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
+    writeFileSync(join(ws.path, 'src/math.js'), 'module.exports = {};\n');
+    const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'feature');
+    const master = git(repo, 'rev-parse', 'HEAD').trim();
+    class KilledBeforeRef extends Git {
+      override run(args: readonly string[], options: GitOptions): Promise<GitResult> {
+        if (args[0] === 'update-ref' && args[2]?.startsWith('cta: ')) {
+          return Promise.reject(new Error('the server was killed'));
+        }
+        return super.run(args, options);
+      }
+    }
+    const merges = (gitOfServer: Git) =>
+      new WorkspaceMergeService(
+        gitOfServer,
+        new RepositoryLocks(config),
+        workspaces,
+        new WorkspaceRoot(config, NO_ISOLATION),
+      );
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const request = {
+      gitDir: s.gitDir,
+      source: commit,
+      sourceBranch: ws.branch,
+      target: branch,
+      strategy: 'merge' as const,
+      message: 'merge',
+    };
+    const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
+    await expect(
+      merges(new KilledBeforeRef(config, launcher, NO_ISOLATION)).merge(request, records),
+    ).rejects.toThrow('the server was killed');
+    // The checkout holds the whole merge, staged, under a ref that still names the commit before.
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(master);
+    expect(git(repo, 'status', '--porcelain')).toBe('A  feature.txt\nM  src/math.js\n');
+    const next = merges(new Git(config, launcher, NO_ISOLATION));
+    return {
+      repo,
+      master,
+      branch,
+      merge: (target = branch) => next.merge({ ...request, target }, records),
+    };
+  }
+
+  it('puts back a checkout that a merge cut off (its server killed) had moved whole under the old ref, and the next merge goes ahead', async () => {
+    const { repo, master, branch, merge } = await mergeCutBeforeRef('merge-cut-whole');
+    const outcome = await merge();
+    expect(outcome).toMatchObject({
+      previous: master,
+      updatedWorktree: repo,
+      alreadyMerged: false,
+    });
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(outcome.commit);
+    expect(git(repo, 'log', '-1', '--format=%P', branch).trim()).toMatch(new RegExp(`^${master} `));
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
+  });
+
+  it('a checkout it cannot put back yet (its index locked) holds up merges into its branch only', async () => {
+    const { repo, master, branch, merge } = await mergeCutBeforeRef('merge-cut-locked');
+    git(repo, 'branch', 'other', master);
+    const lock = join(repo, '.git', 'index.lock');
+    writeFileSync(lock, '');
+    const other = await merge('other');
+    expect(git(repo, 'rev-parse', 'other').trim()).toBe(other.commit);
+    await expect(merge()).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'worktree_lock_stale', worktree: repo },
+    });
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(master);
+    rmSync(lock);
+    const outcome = await merge();
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(outcome.commit);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
+  });
+
+  it('refuses merges into a checkout that a cut-off merge left holding part of its change, saying how to put it back, until it is', async () => {
+    const { repo, master, branch, merge } = await mergeCutBeforeRef('merge-cut-part');
+    // As a read-tree killed half-way leaves it: files written, the index still the old one.
+    git(repo, 'read-tree', master);
+    expect(git(repo, 'status', '--porcelain')).toBe(' M src/math.js\n?? feature.txt\n');
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      await expect(merge()).rejects.toMatchObject({
+        code: 'merge_refused',
+        details: { reason: 'merge_interrupted', worktree: repo, previous_commit: master },
+        message: expect.stringContaining(`git -C ${repo} reset --hard`) as unknown,
+      });
+    }
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(master);
+    git(repo, 'reset', '-q', '--hard');
+    rmSync(join(repo, 'feature.txt'));
+    const outcome = await merge();
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(outcome.commit);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
   });
 
   it('follows no .git file the agent wrote out of the repository: a leftover pointing elsewhere is removed, nothing written there', async () => {
