@@ -487,8 +487,10 @@ export interface TaskDetailResponseDto {
   interactions: Array<InteractionResponseDto>;
   /** Interactions stored for the task in all */
   interactions_total: number;
-  /** Ordered by id */
+  /** The latest 100 test cases, ordered by id; all of them through GET /api/v1/tasks/{id}/test-cases */
   test_cases: Array<TestCaseResponseDto>;
+  /** Test cases stored for the task in all */
+  test_cases_total: number;
   /** The verification of the latest test round, in short (null before any); the evidence in full through GET /api/v1/tasks/{id}/verification */
   verification: VerificationSummaryDto | null;
 }
@@ -499,6 +501,15 @@ export interface InteractionPageDto {
   /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty (poll again with it to follow a running task) */
   next_after_id: number;
   /** Interactions stored for the task in all */
+  total: number;
+}
+
+export interface TestCasePageDto {
+  /** Ordered by id */
+  items: Array<TestCaseResponseDto>;
+  /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty */
+  next_after_id: number;
+  /** Test cases stored for the task in all */
   total: number;
 }
 
@@ -1162,7 +1173,7 @@ export class ApiClient {
     /** Create a task (POST /api/v1/tasks) */
     create: (body: CreateTaskDto, options: IdempotentCallOptions = {}): Promise<TaskResponseDto> =>
       this.idempotent('POST', `/api/v1/tasks`, body, options),
-    /** Get full task details: the latest 500 interactions and every test case (GET /api/v1/tasks/{id}) */
+    /** Get full task details: the latest 500 interactions and the latest 100 test cases (GET /api/v1/tasks/{id}) */
     findOne: (id: string): Promise<TaskDetailResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}`, undefined, undefined),
     /** Delete a task that is PENDING or finished (409 otherwise) (DELETE /api/v1/tasks/{id}) */
@@ -1174,6 +1185,12 @@ export class ApiClient {
       query: { after_id?: number; limit?: number } = {},
     ): Promise<InteractionPageDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/interactions`, undefined, query),
+    /** Page through a task's test cases, oldest first (GET /api/v1/tasks/{id}/test-cases) */
+    testCases: (
+      id: string,
+      query: { after_id?: number; limit?: number } = {},
+    ): Promise<TestCasePageDto> =>
+      this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/test-cases`, undefined, query),
     /** Get the task status summary (GET /api/v1/tasks/{id}/status) */
     status: (id: string): Promise<TaskStatusResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/status`, undefined, undefined),

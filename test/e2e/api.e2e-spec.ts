@@ -204,6 +204,7 @@ function apiSuite(kind: TestDatabaseKind): void {
         interactions: [],
         interactions_total: 0,
         test_cases: [],
+        test_cases_total: 0,
       });
 
       const got = await http().get(`/api/v1/sessions/${session.body.id}`).expect(200);
@@ -387,6 +388,59 @@ function apiSuite(kind: TestDatabaseKind): void {
       }
       const missing = await http()
         .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/interactions')
+        .expect(404);
+      expect(missing.body.code).toBe('task_not_found');
+    });
+
+    it('includes the latest 100 test cases with their total and pages through all of them by id', async () => {
+      const task = await createTask((await createSession()).id);
+      const now = new Date();
+      const rows = Array.from({ length: 250 }, (_, i) => ({
+        taskId: task.id,
+        iteration: 1 + Math.floor(i / 100),
+        kind: 'generated' as const,
+        name: `case ${i}`,
+        filePath: 'many.test.js',
+        status: 'passed' as const,
+        durationMs: 1,
+        output: '',
+        createdAt: now,
+      }));
+      const repo = t.dataSource.getRepository(TestCase);
+      for (let i = 0; i < rows.length; i += 100) await repo.insert(rows.slice(i, i + 100));
+
+      const details = await http().get(`/api/v1/tasks/${task.id}`).expect(200);
+      const shown = details.body.test_cases as { id: number; name: string }[];
+      expect(details.body.test_cases_total).toBe(250);
+      expect(shown.map((c) => c.name)).toEqual(rows.slice(150).map((r) => r.name));
+
+      const seen: string[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await http()
+          .get(`/api/v1/tasks/${task.id}/test-cases?after_id=${after}&limit=200`)
+          .expect(200);
+        expect(page.body.total).toBe(250);
+        const items = page.body.items as { id: number; name: string }[];
+        if (items.length === 0) {
+          expect(page.body.next_after_id).toBe(after);
+          break;
+        }
+        expect(items.length).toBeLessThanOrEqual(200);
+        expect(page.body.next_after_id).toBe(items[items.length - 1].id);
+        seen.push(...items.map((c) => c.name));
+        after = page.body.next_after_id as number;
+      }
+      expect(seen).toEqual(rows.map((r) => r.name));
+      const first = await http().get(`/api/v1/tasks/${task.id}/test-cases`).expect(200);
+      expect(first.body.items).toHaveLength(100);
+
+      for (const query of ['limit=0', 'limit=201', 'after_id=-1', 'after_id=x', 'offset=2']) {
+        const bad = await http().get(`/api/v1/tasks/${task.id}/test-cases?${query}`).expect(400);
+        expect(bad.body.code).toBe('validation_failed');
+      }
+      const missing = await http()
+        .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/test-cases')
         .expect(404);
       expect(missing.body.code).toBe('task_not_found');
     });

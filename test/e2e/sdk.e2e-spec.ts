@@ -95,6 +95,11 @@ describe('API client SDK', () => {
     const cancelled = await client.sessions.listTasks(session.id, { status: 'CANCELLED' });
     expect(cancelled.items.map((i) => i.id)).toEqual([task.id]);
     expect((await client.tasks.findOne(task.id)).interactions_total).toBe(1);
+    expect(await client.tasks.testCases(task.id, { limit: 10 })).toEqual({
+      items: [],
+      next_after_id: 0,
+      total: 0,
+    });
     // The stats are their own group: `tasks.get` read like a task's own read and was not.
     expect(await client.stats.get({ session_id: session.id })).toMatchObject({
       finished: 1,

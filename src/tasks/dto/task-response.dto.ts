@@ -365,8 +365,19 @@ export class TaskDetailResponseDto extends TaskResponseDto {
   @ApiProperty({ description: 'Interactions stored for the task in all', example: 12 })
   interactions_total!: number;
 
-  @ApiProperty({ type: [TestCaseResponseDto], description: 'Ordered by id' })
+  @ApiProperty({
+    type: [TestCaseResponseDto],
+    description:
+      'The latest 100 test cases, ordered by id; all of them through GET /api/v1/tasks/{id}/test-cases',
+  })
   test_cases!: TestCaseResponseDto[];
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Test cases stored for the task in all',
+    example: 3,
+  })
+  test_cases_total!: number;
 
   @ApiProperty({
     type: VerificationSummaryDto,
