@@ -1402,6 +1402,32 @@ function apiSuite(kind: TestDatabaseKind): void {
       });
     });
 
+    it('says one thing per field: required when left out, else the first rule it breaks', async () => {
+      const missing = await http().post('/api/v1/tasks').send({}).expect(400);
+      expect(missing.body).toMatchObject({
+        code: 'validation_failed',
+        message:
+          'Invalid request: session_id: session_id is required; description: description is required',
+        details: {
+          errors: [
+            { field: 'session_id', errors: ['session_id is required'] },
+            { field: 'description', errors: ['description is required'] },
+          ],
+        },
+      });
+      const wrong = await http()
+        .post('/api/v1/tasks')
+        .send({ session_id: sid(), description: 'x', max_iterations: 'ten' })
+        .expect(400);
+      expect(wrong.body.details.errors).toEqual([
+        { field: 'max_iterations', errors: ['max_iterations must be an integer number'] },
+      ]);
+      const query = await http().get('/api/v1/tasks?limit=x').expect(400);
+      expect(query.body.details.errors).toEqual([
+        { field: 'limit', errors: ['limit must be an integer number'] },
+      ]);
+    });
+
     it('names every bad field of a request in details', async () => {
       const res = await http()
         .post('/api/v1/tasks')
