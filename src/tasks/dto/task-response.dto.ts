@@ -60,13 +60,13 @@ function WaitingForHumanProperty(): PropertyDecorator {
 }
 
 export class TestCountsDto {
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   passed!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   failed!: number;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   total!: number;
 }
 
@@ -93,16 +93,16 @@ export class TaskResponseDto {
   @ApiProperty({ enum: TASK_PHASES, nullable: true, example: 'queued' })
   phase!: TaskPhase | null;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   iteration!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   max_iterations!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   pause_count!: number;
 
-  @ApiProperty({ example: 5 })
+  @ApiProperty({ type: 'integer', example: 5 })
   max_pauses!: number;
 
   @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null })
@@ -146,13 +146,17 @@ export class TaskResponseDto {
   })
   retried_by!: string | null;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   input_tokens!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   output_tokens!: number;
 
-  @ApiProperty({ description: 'Times the task has been claimed by a worker', example: 0 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Times the task has been claimed by a worker',
+    example: 0,
+  })
   attempt!: number;
 
   @ApiProperty({ example: false })
@@ -178,7 +182,7 @@ export class TaskResponseDto {
   auto_respond!: boolean;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     description:
       'How long it waits for a person before the simulated human answers; null: no limit',
@@ -293,13 +297,13 @@ export class TaskResponseDto {
 }
 
 export class InteractionResponseDto {
-  @ApiProperty({ description: 'Monotonic; doubles as the event id', example: 1 })
+  @ApiProperty({ type: 'integer', description: 'Monotonic; doubles as the event id', example: 1 })
   id!: number;
 
   @ApiProperty({ enum: INTERACTION_KINDS, example: 'prompt' })
   kind!: InteractionKind;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   iteration!: number;
 
   @ApiProperty({ example: 'Create a calculator function' })
@@ -311,10 +315,10 @@ export class InteractionResponseDto {
   @ApiProperty({ type: Number, nullable: true, example: null })
   cost_usd!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   input_tokens!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   output_tokens!: number | null;
 
   @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
@@ -322,10 +326,10 @@ export class InteractionResponseDto {
 }
 
 export class TestCaseResponseDto {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   id!: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   iteration!: number;
 
   @ApiProperty({ enum: TEST_CASE_KINDS, example: 'generated' })
@@ -340,7 +344,7 @@ export class TestCaseResponseDto {
   @ApiProperty({ enum: TEST_CASE_STATUSES, example: 'passed' })
   status!: TestCaseStatus;
 
-  @ApiProperty({ example: 12 })
+  @ApiProperty({ type: 'integer', example: 12 })
   duration_ms!: number;
 
   @ApiProperty({ description: 'Captured output (capped)', example: '' })
@@ -362,7 +366,11 @@ export class TaskDetailResponseDto extends TaskResponseDto {
   })
   interactions!: InteractionResponseDto[];
 
-  @ApiProperty({ description: 'Interactions stored for the task in all', example: 12 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Interactions stored for the task in all',
+    example: 12,
+  })
   interactions_total!: number;
 
   @ApiProperty({
@@ -402,16 +410,16 @@ export class TaskStatusResponseDto {
   @ApiProperty({ enum: TASK_PHASES, nullable: true, example: 'agent_turn' })
   phase!: TaskPhase | null;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', example: 2 })
   iteration!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   max_iterations!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   pause_count!: number;
 
-  @ApiProperty({ example: 5 })
+  @ApiProperty({ type: 'integer', example: 5 })
   max_pauses!: number;
 
   @ApiProperty({
@@ -438,10 +446,10 @@ export class TaskStatusResponseDto {
   @ApiProperty({ example: 0.0123 })
   cost_usd!: number;
 
-  @ApiProperty({ example: 1200 })
+  @ApiProperty({ type: 'integer', example: 1200 })
   input_tokens!: number;
 
-  @ApiProperty({ example: 350 })
+  @ApiProperty({ type: 'integer', example: 350 })
   output_tokens!: number;
 
   @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
@@ -461,12 +469,12 @@ export class TaskPageDto implements Page<TaskResponseDto> {
   @ApiProperty({ type: [TaskResponseDto] })
   items!: TaskResponseDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   limit!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   offset!: number;
 }

@@ -44,10 +44,20 @@ export class FileChangeDto {
   @ApiProperty({ enum: FILE_CHANGE_STATUSES, example: 'added' })
   status!: FileChangeStatus;
 
-  @ApiProperty({ type: Number, nullable: true, example: 7, description: 'null for a binary file' })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 7,
+    description: 'null for a binary file',
+  })
   additions!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: 0, description: 'null for a binary file' })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 0,
+    description: 'null for a binary file',
+  })
   deletions!: number | null;
 
   @ApiProperty({ example: false })
@@ -80,10 +90,10 @@ export class TaskDiffResponseDto {
   @ApiProperty({ type: [FileChangeDto], description: 'Every changed file (never cut)' })
   files!: FileChangeDto[];
 
-  @ApiProperty({ example: 7 })
+  @ApiProperty({ type: 'integer', example: 7 })
   additions!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   deletions!: number;
 
   @ApiProperty({
