@@ -754,10 +754,12 @@ export interface TaskDiffResponseDto {
   files: Array<FileChangeDto>;
   additions: number;
   deletions: number;
-  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES cut to whole files, test files first, then the smallest changes */
+  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES (in bytes) cut to the whole files that fit, test files first, then the smallest changes, the files that do not fit left out (`omitted_files`) */
   patch: string;
   /** The patch was cut */
   truncated: boolean;
+  /** The files whose diff the cut patch does not hold whole (empty when it was not cut); `files` still lists them with their line counts */
+  omitted_files: Array<string>;
   /** What was cut, when it was */
   note: string | null;
 }

@@ -217,6 +217,7 @@ export function toTaskDiffResponse(
     deletions: diff.deletions,
     patch: diff.patch.toString('utf8'),
     truncated: diff.truncated,
+    omitted_files: diff.omittedFiles,
     note: diff.note,
   };
 }
