@@ -9,7 +9,7 @@ type Parameter = { name: string; in: string; schema?: Schema };
 /** Every class property validated with `@IsInt()`, as `Class.property`, grouped by class. */
 function integerProperties(): Map<string, Set<string>> {
   const storage = getMetadataStorage() as unknown as {
-    validationMetadatas: Map<Function, ValidationMetadata[]>;
+    validationMetadatas: Map<{ name: string }, ValidationMetadata[]>;
   };
   const byClass = new Map<string, Set<string>>();
   for (const [target, metadatas] of storage.validationMetadatas) {
