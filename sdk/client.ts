@@ -489,8 +489,10 @@ export interface TaskDetailResponseDto {
   interactions: Array<InteractionResponseDto>;
   /** Interactions stored for the task in all */
   interactions_total: number;
-  /** Ordered by id */
+  /** The latest 100 test cases, ordered by id; all of them through GET /api/v1/tasks/{id}/test-cases */
   test_cases: Array<TestCaseResponseDto>;
+  /** Test cases stored for the task in all */
+  test_cases_total: number;
   /** The verification of the latest test round, in short (null before any); the evidence in full through GET /api/v1/tasks/{id}/verification */
   verification: VerificationSummaryDto | null;
 }
@@ -501,6 +503,15 @@ export interface InteractionPageDto {
   /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty (poll again with it to follow a running task) */
   next_after_id: number;
   /** Interactions stored for the task in all */
+  total: number;
+}
+
+export interface TestCasePageDto {
+  /** Ordered by id */
+  items: Array<TestCaseResponseDto>;
+  /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty */
+  next_after_id: number;
+  /** Test cases stored for the task in all */
   total: number;
 }
 
@@ -747,10 +758,12 @@ export interface TaskDiffResponseDto {
   files: Array<FileChangeDto>;
   additions: number;
   deletions: number;
-  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES cut to whole files, test files first, then the smallest changes */
+  /** The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES (in bytes) cut to the whole files that fit, test files first, then the smallest changes, the files that do not fit left out (`omitted_files`) */
   patch: string;
   /** The patch was cut */
   truncated: boolean;
+  /** The files whose diff the cut patch does not hold whole (empty when it was not cut); `files` still lists them with their line counts */
+  omitted_files: Array<string>;
   /** What was cut, when it was */
   note: string | null;
 }
@@ -1004,19 +1017,51 @@ export type TaskStreamEvent =
       data: { task_id: string; status: string | null; status_reason: string | null };
     };
 
+/** The last frame of a stream the server closed for good: why, e.g. `key_revoked`. */
+type ClosedFrame = { event: 'closed'; id: string | null; data: { code: string; message: string } };
+
 /** Options of a followed event stream. */
 export interface StreamOptions {
   /** Ends the stream (and its connection) when aborted. */
   signal?: AbortSignal;
   /** Start after this event id (what a previous stream last received). */
   lastEventId?: string;
+  /**
+   * How many tries in a row to reconnect may fail (no connection, a 503, a connection that brings
+   * nothing) before the stream gives up with `StreamClosedError` `reconnect_failed`; default 10
+   * (about 40 s of waiting). Any data received starts the count again.
+   */
+  maxReconnects?: number;
 }
 
-/** The wait before reconnecting a dropped stream: 0.5 s, doubling, at most 5 s. */
-const reconnectWaitMs = (failures: number): number => Math.min(500 * 2 ** failures, 5000);
+/** Reconnect tries in a row that may fail when `StreamOptions.maxReconnects` is not given. */
+const DEFAULT_MAX_RECONNECTS = 10;
+
+/**
+ * The wait before reconnecting: 0.25 s after a connection that brought data, then 0.5 s after
+ * the first failed try, doubling with each failed try in a row, at most 5 s.
+ */
+const reconnectWaitMs = (failures: number): number => Math.min(250 * 2 ** failures, 5000);
+
+/**
+ * A followed event stream that cannot go on. `code` says why: what the server's `closed` event
+ * said (`key_revoked`, `key_expired`: reconnecting with this key would be refused), or
+ * `reconnect_failed` once `maxReconnects` tries in a row to reconnect failed (`lastError`:
+ * the last failure, a network error or an `ApiError` 503).
+ */
+export class StreamClosedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly lastError: unknown = null,
+  ) {
+    super(message);
+    this.name = 'StreamClosedError';
+  }
+}
 
 /** One SSE frame as an event; null for a comment or a frame without data. */
-function parseFrame(block: string): TaskStreamEvent | null {
+function parseFrame(block: string): TaskStreamEvent | ClosedFrame | null {
   let id: string | null = null;
   let event = 'message';
   const data: string[] = [];
@@ -1030,7 +1075,7 @@ function parseFrame(block: string): TaskStreamEvent | null {
     else if (field === 'data') data.push(value);
   }
   if (data.length === 0) return null;
-  return { id, event, data: JSON.parse(data.join('\n')) } as TaskStreamEvent;
+  return { id, event, data: JSON.parse(data.join('\n')) } as TaskStreamEvent | ClosedFrame;
 }
 
 /** True for an answer an idempotent call tries again: 503, or its first try still running. */
@@ -1139,7 +1184,7 @@ export class ApiClient {
     /** Create a task (POST /api/v1/tasks) */
     create: (body: CreateTaskDto, options: IdempotentCallOptions = {}): Promise<TaskResponseDto> =>
       this.idempotent('POST', `/api/v1/tasks`, body, options),
-    /** Get full task details: the latest 500 interactions and every test case (GET /api/v1/tasks/{id}) */
+    /** Get full task details: the latest 500 interactions and the latest 100 test cases (GET /api/v1/tasks/{id}) */
     findOne: (id: string): Promise<TaskDetailResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}`, undefined, undefined),
     /** Delete a task that is PENDING or finished (409 otherwise) (DELETE /api/v1/tasks/{id}) */
@@ -1151,6 +1196,12 @@ export class ApiClient {
       query: { after_id?: number; limit?: number } = {},
     ): Promise<InteractionPageDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/interactions`, undefined, query),
+    /** Page through a task's test cases, oldest first (GET /api/v1/tasks/{id}/test-cases) */
+    testCases: (
+      id: string,
+      query: { after_id?: number; limit?: number } = {},
+    ): Promise<TestCasePageDto> =>
+      this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/test-cases`, undefined, query),
     /** Get the task status summary (GET /api/v1/tasks/{id}/status) */
     status: (id: string): Promise<TaskStatusResponseDto> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/status`, undefined, undefined),
@@ -1239,8 +1290,11 @@ export class ApiClient {
   /**
    * Follows an event stream: yields each event as it comes; when the connection drops (a network
    * error, a server restart) it reconnects with `Last-Event-ID` (the last id received), so no
-   * event is missed or repeated. Ends after an `end` event, when the loop breaks, or when
-   * `options.signal` aborts; an error answer (4xx) throws `ApiError`.
+   * event is missed or repeated, waiting longer after each failed try (a 503's `Retry-After`
+   * where it gives one). Ends after an `end` event, when the loop breaks, or when
+   * `options.signal` aborts; an error answer (4xx) throws `ApiError`; a `closed` event (the
+   * key was revoked or expired) or more than `options.maxReconnects` failed tries in a row throw
+   * `StreamClosedError`.
    */
   private async *stream(
     path: string,
@@ -1248,6 +1302,7 @@ export class ApiClient {
     options: StreamOptions,
   ): AsyncGenerator<TaskStreamEvent> {
     let lastId = options.lastEventId ?? null;
+    const maxReconnects = options.maxReconnects ?? DEFAULT_MAX_RECONNECTS;
     let failures = 0;
     const base = this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`;
     const url = new URL(path.slice(1), base);
@@ -1259,13 +1314,20 @@ export class ApiClient {
       if (lastId !== null) headers['last-event-id'] = lastId;
       if (this.apiKey !== undefined) headers.authorization = `Bearer ${this.apiKey}`;
       let res: Response | null = null;
+      let received = false;
+      let lastError: unknown = null;
+      let retryAfterSeconds: number | null = null;
       try {
         res = await this.fetchImpl(url, { headers, signal: options.signal });
       } catch (error) {
         if (options.signal?.aborted) throw error;
+        lastError = error;
       }
-      if (res !== null && !res.ok && res.status !== 503) {
-        throw new ApiError(res.status, parseOrUndefined(await res.text()), res.headers);
+      if (res !== null && !res.ok) {
+        const error = new ApiError(res.status, parseOrUndefined(await res.text()), res.headers);
+        if (res.status !== 503) throw error;
+        lastError = error;
+        retryAfterSeconds = error.retryAfterSeconds;
       }
       if (res?.ok && res.body) {
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -1274,26 +1336,41 @@ export class ApiClient {
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
-            failures = 0;
+            received = true;
             buffer += value.replace(/\r\n?/g, '\n');
             let cut: number;
             while ((cut = buffer.indexOf('\n\n')) >= 0) {
               const event = parseFrame(buffer.slice(0, cut));
               buffer = buffer.slice(cut + 2);
               if (event === null) continue;
+              if (event.event === 'closed') {
+                throw new StreamClosedError(event.data.code, event.data.message);
+              }
               if (event.id !== null) lastId = event.id;
               yield event;
               if (event.event === 'end') return;
             }
           }
         } catch (error) {
-          if (options.signal?.aborted) throw error;
+          if (options.signal?.aborted || error instanceof StreamClosedError) throw error;
+          lastError = error;
         } finally {
           await reader.cancel().catch(() => undefined);
         }
       }
-      await sleep(reconnectWaitMs(failures));
-      failures += 1;
+      failures = received ? 0 : failures + 1;
+      if (failures > maxReconnects) {
+        // Not `instanceof Error`: fetch's errors may come from another realm.
+        const why = (lastError as { message?: unknown } | null)?.message;
+        throw new StreamClosedError(
+          'reconnect_failed',
+          `The event stream could not be reconnected: ${failures} tries in a row failed (last: ${typeof why === 'string' ? why : 'the connection brought nothing'})`,
+          lastError,
+        );
+      }
+      await sleep(
+        retryAfterSeconds !== null ? retryAfterSeconds * 1000 : reconnectWaitMs(failures),
+      );
     }
   }
 

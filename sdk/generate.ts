@@ -136,19 +136,51 @@ export type TaskStreamEvent =
       data: { task_id: string; status: string | null; status_reason: string | null };
     };
 
+/** The last frame of a stream the server closed for good: why, e.g. \`key_revoked\`. */
+type ClosedFrame = { event: 'closed'; id: string | null; data: { code: string; message: string } };
+
 /** Options of a followed event stream. */
 export interface StreamOptions {
   /** Ends the stream (and its connection) when aborted. */
   signal?: AbortSignal;
   /** Start after this event id (what a previous stream last received). */
   lastEventId?: string;
+  /**
+   * How many tries in a row to reconnect may fail (no connection, a 503, a connection that brings
+   * nothing) before the stream gives up with \`StreamClosedError\` \`reconnect_failed\`; default 10
+   * (about 40 s of waiting). Any data received starts the count again.
+   */
+  maxReconnects?: number;
 }
 
-/** The wait before reconnecting a dropped stream: 0.5 s, doubling, at most 5 s. */
-const reconnectWaitMs = (failures: number): number => Math.min(500 * 2 ** failures, 5000);
+/** Reconnect tries in a row that may fail when \`StreamOptions.maxReconnects\` is not given. */
+const DEFAULT_MAX_RECONNECTS = 10;
+
+/**
+ * The wait before reconnecting: 0.25 s after a connection that brought data, then 0.5 s after
+ * the first failed try, doubling with each failed try in a row, at most 5 s.
+ */
+const reconnectWaitMs = (failures: number): number => Math.min(250 * 2 ** failures, 5000);
+
+/**
+ * A followed event stream that cannot go on. \`code\` says why: what the server's \`closed\` event
+ * said (\`key_revoked\`, \`key_expired\`: reconnecting with this key would be refused), or
+ * \`reconnect_failed\` once \`maxReconnects\` tries in a row to reconnect failed (\`lastError\`:
+ * the last failure, a network error or an \`ApiError\` 503).
+ */
+export class StreamClosedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly lastError: unknown = null,
+  ) {
+    super(message);
+    this.name = 'StreamClosedError';
+  }
+}
 
 /** One SSE frame as an event; null for a comment or a frame without data. */
-function parseFrame(block: string): TaskStreamEvent | null {
+function parseFrame(block: string): TaskStreamEvent | ClosedFrame | null {
   let id: string | null = null;
   let event = 'message';
   const data: string[] = [];
@@ -162,7 +194,7 @@ function parseFrame(block: string): TaskStreamEvent | null {
     else if (field === 'data') data.push(value);
   }
   if (data.length === 0) return null;
-  return { id, event, data: JSON.parse(data.join('\\n')) } as TaskStreamEvent;
+  return { id, event, data: JSON.parse(data.join('\\n')) } as TaskStreamEvent | ClosedFrame;
 }
 
 /** True for an answer an idempotent call tries again: 503, or its first try still running. */
@@ -195,8 +227,11 @@ const CALL_METHOD = `
   /**
    * Follows an event stream: yields each event as it comes; when the connection drops (a network
    * error, a server restart) it reconnects with \`Last-Event-ID\` (the last id received), so no
-   * event is missed or repeated. Ends after an \`end\` event, when the loop breaks, or when
-   * \`options.signal\` aborts; an error answer (4xx) throws \`ApiError\`.
+   * event is missed or repeated, waiting longer after each failed try (a 503's \`Retry-After\`
+   * where it gives one). Ends after an \`end\` event, when the loop breaks, or when
+   * \`options.signal\` aborts; an error answer (4xx) throws \`ApiError\`; a \`closed\` event (the
+   * key was revoked or expired) or more than \`options.maxReconnects\` failed tries in a row throw
+   * \`StreamClosedError\`.
    */
   private async *stream(
     path: string,
@@ -204,6 +239,7 @@ const CALL_METHOD = `
     options: StreamOptions,
   ): AsyncGenerator<TaskStreamEvent> {
     let lastId = options.lastEventId ?? null;
+    const maxReconnects = options.maxReconnects ?? DEFAULT_MAX_RECONNECTS;
     let failures = 0;
     const base = this.baseUrl.endsWith('/') ? this.baseUrl : \`\${this.baseUrl}/\`;
     const url = new URL(path.slice(1), base);
@@ -215,13 +251,20 @@ const CALL_METHOD = `
       if (lastId !== null) headers['last-event-id'] = lastId;
       if (this.apiKey !== undefined) headers.authorization = \`Bearer \${this.apiKey}\`;
       let res: Response | null = null;
+      let received = false;
+      let lastError: unknown = null;
+      let retryAfterSeconds: number | null = null;
       try {
         res = await this.fetchImpl(url, { headers, signal: options.signal });
       } catch (error) {
         if (options.signal?.aborted) throw error;
+        lastError = error;
       }
-      if (res !== null && !res.ok && res.status !== 503) {
-        throw new ApiError(res.status, parseOrUndefined(await res.text()), res.headers);
+      if (res !== null && !res.ok) {
+        const error = new ApiError(res.status, parseOrUndefined(await res.text()), res.headers);
+        if (res.status !== 503) throw error;
+        lastError = error;
+        retryAfterSeconds = error.retryAfterSeconds;
       }
       if (res?.ok && res.body) {
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -230,26 +273,39 @@ const CALL_METHOD = `
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
-            failures = 0;
+            received = true;
             buffer += value.replace(/\\r\\n?/g, '\\n');
             let cut: number;
             while ((cut = buffer.indexOf('\\n\\n')) >= 0) {
               const event = parseFrame(buffer.slice(0, cut));
               buffer = buffer.slice(cut + 2);
               if (event === null) continue;
+              if (event.event === 'closed') {
+                throw new StreamClosedError(event.data.code, event.data.message);
+              }
               if (event.id !== null) lastId = event.id;
               yield event;
               if (event.event === 'end') return;
             }
           }
         } catch (error) {
-          if (options.signal?.aborted) throw error;
+          if (options.signal?.aborted || error instanceof StreamClosedError) throw error;
+          lastError = error;
         } finally {
           await reader.cancel().catch(() => undefined);
         }
       }
-      await sleep(reconnectWaitMs(failures));
-      failures += 1;
+      failures = received ? 0 : failures + 1;
+      if (failures > maxReconnects) {
+        // Not \`instanceof Error\`: fetch's errors may come from another realm.
+        const why = (lastError as { message?: unknown } | null)?.message;
+        throw new StreamClosedError(
+          'reconnect_failed',
+          \`The event stream could not be reconnected: \${failures} tries in a row failed (last: \${typeof why === 'string' ? why : 'the connection brought nothing'})\`,
+          lastError,
+        );
+      }
+      await sleep(retryAfterSeconds !== null ? retryAfterSeconds * 1000 : reconnectWaitMs(failures));
     }
   }
 

@@ -128,11 +128,15 @@ export class ApiKeysService {
     };
   }
 
-  /** Whether the key may still be used: it exists, is not revoked and has not expired. */
-  async isUsable(keyId: string): Promise<boolean> {
+  /**
+   * Why the key may no longer be used: `revoked` (a key deleted from the table counts so too) or
+   * `expired`; null while it may.
+   */
+  async refusal(keyId: string): Promise<'revoked' | 'expired' | null> {
     const key = await this.keys.findOneBy({ id: keyId });
-    if (key === null || key.revokedAt !== null) return false;
-    return key.expiresAt === null || key.expiresAt.getTime() > this.clock.nowMs();
+    if (key === null || key.revokedAt !== null) return 'revoked';
+    if (key.expiresAt !== null && key.expiresAt.getTime() <= this.clock.nowMs()) return 'expired';
+    return null;
   }
 
   /** Keys ever created (revoked ones included). */

@@ -1,4 +1,4 @@
-import { EventTail, TailRow, TailSink, TailSource } from 'src/events/event-tail';
+import { EventTail, TailClosing, TailRow, TailSink, TailSource } from 'src/events/event-tail';
 
 class FakeSource implements TailSource {
   rows: TailRow[] = [];
@@ -176,20 +176,23 @@ describe('EventTail', () => {
     expect(sink.ended).toBe(true);
   });
 
-  it('ends without its end frame, reading nothing more, once the client is no longer allowed', async () => {
+  it('ends with a closed frame saying why, reading nothing more, once the client may no longer read', async () => {
     const source = new FakeSource();
     const sink = new FakeSink();
     source.add(1);
-    let allowed = true;
-    const stream = tail(source, sink, { allowed: () => Promise.resolve(allowed) });
+    let closing: TailClosing | null = null;
+    const stream = tail(source, sink, { closing: () => Promise.resolve(closing) });
     const done = stream.run();
     await until(() => sink.ids().length === 1);
-    allowed = false;
+    closing = { code: 'key_revoked', message: 'revoked' };
     source.add(2);
     stream.wake();
     await done;
     expect(sink.ids()).toEqual([1]);
     expect(sink.chunks.join('')).not.toContain('event: end');
+    expect(sink.chunks[sink.chunks.length - 1]).toBe(
+      'event: closed\ndata: {"code":"key_revoked","message":"revoked"}\n\n',
+    );
     expect(sink.ended).toBe(true);
   });
 

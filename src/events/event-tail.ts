@@ -1,4 +1,4 @@
-import { endFrame, eventFrame, KEEP_ALIVE_FRAME } from 'src/events/sse-frames';
+import { closedFrame, endFrame, eventFrame, KEEP_ALIVE_FRAME } from 'src/events/sse-frames';
 import { Wakeup } from 'src/events/wakeup';
 
 /** One stored event: its id orders the stream; `data` is what the client gets. */
@@ -32,6 +32,13 @@ export interface TailSink {
   onClose(listener: () => void): void;
 }
 
+/** Why the server closes a stream before its end: what its `closed` frame says. */
+export interface TailClosing {
+  /** A stable word, e.g. `key_revoked`. */
+  code: string;
+  message: string;
+}
+
 export interface TailOptions {
   /** The last id the client has; the stream sends what follows it. */
   afterId: number;
@@ -43,10 +50,11 @@ export interface TailOptions {
   /** Called when a read fails (the stream tries again after `pollMs`). */
   onError(error: unknown): void;
   /**
-   * Whether the client may still read (its API key not revoked or expired since it opened the
-   * stream), asked before each read; false ends the stream without its end frame. None: always.
+   * Why the client may no longer read (its API key revoked or expired since it opened the
+   * stream), asked before each read: a reason ends the stream with a `closed` frame saying it
+   * instead of its end frame; null goes on. None: the client may always read.
    */
-  allowed?: () => Promise<boolean>;
+  closing?: () => Promise<TailClosing | null>;
 }
 
 /**
@@ -58,9 +66,9 @@ export interface TailOptions {
  * order, with no gap between the replay and the live part, since both are the same read.
  *
  * When the source says the stream is over, the tail reads once more (events stored before the
- * end), sends them and the end frame, and ends the response. A client no longer `allowed` (its
- * key revoked or expired) has its response ended without that frame: it reconnects, and is
- * refused. A client that goes away stops it:
+ * end), sends them and the end frame, and ends the response. A client that may no longer read
+ * (`closing`: its key revoked or expired) gets a `closed` frame with the reason instead, and its
+ * response ended: reconnecting would only be refused. A client that goes away stops it:
  * its timers are cleared and nothing more is read.
  */
 export class EventTail {
@@ -121,7 +129,11 @@ export class EventTail {
   /** One read and what follows it; true when the stream is over. */
   private async step(): Promise<boolean> {
     try {
-      if (this.options.allowed !== undefined && !(await this.options.allowed())) return true;
+      const closing = (await this.options.closing?.()) ?? null;
+      if (closing !== null) {
+        if (!this.closed) this.sink.write(closedFrame(closing));
+        return true;
+      }
       const sent = await this.sendPage();
       if (sent === this.options.pageSize) return false;
       const end = await this.source.end();

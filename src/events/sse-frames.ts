@@ -14,6 +14,14 @@ export function endFrame(data: unknown): string {
   return `event: end\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/**
+ * The last frame of a stream the server closes before its end, for a reason that reconnecting
+ * does not mend (the client's API key was revoked or expired): `data` says why, with a `code`.
+ */
+export function closedFrame(data: unknown): string {
+  return `event: closed\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 /** A comment line: ignored by clients, keeps proxies from closing an idle connection. */
 export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 

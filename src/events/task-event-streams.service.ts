@@ -5,7 +5,7 @@ import { filter, Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from 'src/config';
 import { ClaudeInteraction, TaskEventLog, TaskRowReader } from 'src/tasks';
-import { EventTail, TailSource } from 'src/events/event-tail';
+import { EventTail, TailClosing, TailSource } from 'src/events/event-tail';
 import { openEventStream, ResponseSink } from 'src/events/response-sink';
 import { retryFrame } from 'src/events/sse-frames';
 import { TaskEventReads } from 'src/events/task-event-reads';
@@ -53,31 +53,31 @@ export class TaskEventStreams implements OnModuleDestroy {
 
   /**
    * Streams one task's events after `afterId` into `res`, until it finished, the client left or
-   * it is no longer `allowed`.
+   * `closing` gives a reason to close it.
    */
   followTask(
     taskId: string,
     afterId: number,
     res: Response,
-    allowed?: () => Promise<boolean>,
+    closing?: () => Promise<TailClosing | null>,
   ): void {
     const source = new TaskEventSource(this.reads, this.rows, taskId);
-    this.start(source, afterId, res, this.events.eventsOf(taskId), allowed);
+    this.start(source, afterId, res, this.events.eventsOf(taskId), closing);
   }
 
   /**
    * Streams the events of every task `scope` lets through into `res`, from `afterId` (null: from
-   * now on), until the client left.
+   * now on), until the client left or `closing` gives a reason to close it.
    */
   async followAll(
     scope: GlobalStreamFilter,
     afterId: number | null,
     res: Response,
-    allowed?: () => Promise<boolean>,
+    closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
     const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
     const from = afterId ?? (await source.latestId());
-    this.start(source, from, res, this.events.events$, allowed);
+    this.start(source, from, res, this.events.events$, closing);
   }
 
   onModuleDestroy(): void {
@@ -89,7 +89,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     afterId: number,
     res: Response,
     wakeups: Observable<ClaudeInteraction>,
-    allowed: (() => Promise<boolean>) | undefined,
+    closing: (() => Promise<TailClosing | null>) | undefined,
   ): void {
     openEventStream(res);
     res.write(retryFrame(RECONNECT_MS));
@@ -99,7 +99,7 @@ export class TaskEventStreams implements OnModuleDestroy {
       pollMs: this.config.SSE_POLL_MS,
       keepAliveMs: this.config.SSE_KEEPALIVE_SECONDS * 1000,
       onError: (error) => this.logger.warn(`event stream read failed: ${String(error)}`),
-      allowed,
+      closing,
     });
     const subscription = wakeups
       .pipe(filter((event) => event.id > tail.lastSentId))

@@ -17,11 +17,24 @@ import {
   EventStreamQueryDto,
   TaskEventStreamQueryDto,
 } from 'src/events/dto/event-stream-query.dto';
+import { TailClosing } from 'src/events/event-tail';
 import { streamStart } from 'src/events/last-event-id';
 import { TaskEventStreams } from 'src/events/task-event-streams.service';
 
 /** How often an open stream asks whether its key was revoked or expired, at most, ms. */
 const KEY_RECHECK_MS = 1000;
+
+/** What the `closed` event of a stream says when its key may no longer be used. */
+const KEY_CLOSINGS: Record<'revoked' | 'expired', TailClosing> = {
+  revoked: {
+    code: 'key_revoked',
+    message: 'The API key of this stream has been revoked: the stream is closed',
+  },
+  expired: {
+    code: 'key_expired',
+    message: 'The API key of this stream has expired: the stream is closed',
+  },
+};
 
 const LAST_EVENT_ID = {
   name: 'Last-Event-ID',
@@ -31,7 +44,7 @@ const LAST_EVENT_ID = {
 
 const STREAM_RESPONSE = {
   description:
-    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes',
+    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes. A stream whose API key is revoked or expires while it is open ends with `event: closed` and `{code, message}` (`key_revoked`, `key_expired`) instead: reconnecting with that key would be refused.',
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
@@ -100,21 +113,23 @@ export class TaskEventsController {
   }
 
   /**
-   * A stream opened with a key lasts while the key may be used (not revoked, not expired): asked
-   * of the database at most every KEY_RECHECK_MS, however often the stream reads.
+   * A stream opened with a key lasts while the key may be used: once it is revoked or expired,
+   * the stream is closed with a `closed` event (`key_revoked`, `key_expired`). Asked of the
+   * database at most every KEY_RECHECK_MS, however often the stream reads.
    */
-  private whileKeyUsable(principal: Principal): (() => Promise<boolean>) | undefined {
+  private whileKeyUsable(principal: Principal): (() => Promise<TailClosing | null>) | undefined {
     const keyId = principal.keyId;
     if (keyId === null) return undefined;
-    let usable = true;
+    let closing: TailClosing | null = null;
     let checkedAtMs = -Infinity;
     return async () => {
       const now = this.clock.nowMs();
       if (now - checkedAtMs >= KEY_RECHECK_MS) {
-        usable = await this.keys.isUsable(keyId);
+        const refusal = await this.keys.refusal(keyId);
+        closing = refusal === null ? null : KEY_CLOSINGS[refusal];
         checkedAtMs = now;
       }
-      return usable;
+      return closing;
     };
   }
 }

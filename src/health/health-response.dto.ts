@@ -62,13 +62,17 @@ export class OrchestratorHealthDto {
   })
   owner!: string;
 
-  @ApiProperty({ example: 1, description: 'Tasks running on this instance now' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'Tasks running on this instance now' })
   running!: number;
 
-  @ApiProperty({ example: 2, description: 'Most tasks that ran here at once since start' })
+  @ApiProperty({
+    type: 'integer',
+    example: 2,
+    description: 'Most tasks that ran here at once since start',
+  })
   peak!: number;
 
-  @ApiProperty({ example: 2, description: 'MAX_CONCURRENT_TASKS' })
+  @ApiProperty({ type: 'integer', example: 2, description: 'MAX_CONCURRENT_TASKS' })
   limit!: number;
 }
 
@@ -76,14 +80,14 @@ export class WorkspacesHealthDto {
   @ApiProperty({ example: '/srv/cta/data/workspaces', description: 'WORKSPACES_DIR' })
   dir!: string;
 
-  @ApiProperty({ example: 3, description: 'Task workspaces on disk' })
+  @ApiProperty({ type: 'integer', example: 3, description: 'Task workspaces on disk' })
   count!: number;
 
-  @ApiProperty({ example: 52428800, description: 'Disk they use, bytes' })
+  @ApiProperty({ type: 'integer', example: 52428800, description: 'Disk they use, bytes' })
   disk_bytes!: number;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     example: 21474836480,
     description: 'WORKSPACES_MAX_GB in bytes; null: no limit',

@@ -199,9 +199,13 @@ describe('task mappers', () => {
       output: 'ok',
       createdAt: created,
     });
-    const details = toTaskDetailResponse(task(), [interaction], 640, [testCase]);
+    const details = toTaskDetailResponse(task(), [interaction], 640, {
+      latest: [testCase],
+      total: 120,
+    });
     expect(details.last_agent_message).toBe('hello');
     expect(details.interactions_total).toBe(640);
+    expect(details.test_cases_total).toBe(120);
     expect(details.interactions).toEqual([
       {
         id: 7,

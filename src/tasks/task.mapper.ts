@@ -112,14 +112,15 @@ export function toTaskDetailResponse(
   task: Task,
   interactions: ClaudeInteraction[],
   interactionsTotal: number,
-  testCases: TestCase[],
+  testCases: { latest: TestCase[]; total: number },
 ): TaskDetailResponseDto {
   return {
     ...toTaskResponse(task),
     last_agent_message: task.lastAgentMessage,
     interactions: interactions.map(toInteractionResponse),
     interactions_total: interactionsTotal,
-    test_cases: testCases.map(toTestCaseResponse),
+    test_cases: testCases.latest.map(toTestCaseResponse),
+    test_cases_total: testCases.total,
     verification: toVerificationSummary(task),
   };
 }
@@ -216,6 +217,7 @@ export function toTaskDiffResponse(
     deletions: diff.deletions,
     patch: diff.patch.toString('utf8'),
     truncated: diff.truncated,
+    omitted_files: diff.omittedFiles,
     note: diff.note,
   };
 }

@@ -21,6 +21,7 @@ import {
 } from 'src/tasks/dto/task-response.dto';
 import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
 import { TaskVerificationResponseDto } from 'src/tasks/dto/task-verification.dto';
+import { TestCasePageDto, TestCasePageQueryDto } from 'src/tasks/dto/test-case-page.dto';
 import { toTaskResponse } from 'src/tasks/task.mapper';
 import { TasksService } from 'src/tasks/tasks.service';
 
@@ -65,7 +66,9 @@ export class TasksController {
   @Get(':id')
   @RequireScope('tasks:read')
   @ApiOperation({
-    summary: 'Get full task details: the latest 500 interactions and every test case',
+    summary: 'Get full task details: the latest 500 interactions and the latest 100 test cases',
+    description:
+      '`interactions_total` and `test_cases_total` count them all; page through them with `/interactions` and `/test-cases`.',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskDetailResponseDto })
@@ -89,6 +92,23 @@ export class TasksController {
     @Query() query: InteractionPageQueryDto,
   ): Promise<InteractionPageDto> {
     return this.tasks.listInteractions(id, query);
+  }
+
+  @Get(':id/test-cases')
+  @RequireScope('tasks:read')
+  @ApiOperation({
+    summary: "Page through a task's test cases, oldest first",
+    description:
+      'A cursor over the monotonic test case ids: pass `next_after_id` as `after_id` for the next page.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: TestCasePageDto })
+  @ApiErrorResponses(400, 403, 404)
+  async testCases(
+    @Param('id', UuidParamPipe) id: string,
+    @Query() query: TestCasePageQueryDto,
+  ): Promise<TestCasePageDto> {
+    return this.tasks.listTestCases(id, query);
   }
 
   @Get(':id/status')

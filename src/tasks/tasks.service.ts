@@ -18,7 +18,13 @@ import {
 } from 'src/tasks/dto/task-response.dto';
 import { TaskListQueryDto } from 'src/tasks/dto/task-list-query.dto';
 import { TaskVerificationResponseDto } from 'src/tasks/dto/task-verification.dto';
-import { toInteractionResponse, toTaskDetailResponse, toTaskResponse } from 'src/tasks/task.mapper';
+import { TestCasePageDto, TestCasePageQueryDto } from 'src/tasks/dto/test-case-page.dto';
+import {
+  toInteractionResponse,
+  toTaskDetailResponse,
+  toTaskResponse,
+  toTestCaseResponse,
+} from 'src/tasks/task.mapper';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { taskNotFound } from 'src/tasks/task-not-found';
 import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
@@ -41,6 +47,12 @@ export interface TaskOrigin {
 
 /** Most interactions `GET /tasks/{id}` includes (the latest); all are paged by /interactions. */
 export const DETAIL_MAX_INTERACTIONS = 500;
+
+/**
+ * Most test cases `GET /tasks/{id}` includes (the latest; each may carry TEST_OUTPUT_MAX_BYTES of
+ * output); all are paged by /test-cases.
+ */
+export const DETAIL_MAX_TEST_CASES = 100;
 
 /**
  * Creating, reading and deleting tasks. Running them is the orchestrator's job; it reuses
@@ -311,22 +323,31 @@ export class TasksService {
   }
 
   /**
-   * The task with its latest DETAIL_MAX_INTERACTIONS interactions and every test case, each
-   * ordered by id; `interactions_total` says how many interactions there are in all (the rest
-   * through `listInteractions`).
+   * The task with its latest DETAIL_MAX_INTERACTIONS interactions and latest
+   * DETAIL_MAX_TEST_CASES test cases, each ordered by id; `interactions_total` and
+   * `test_cases_total` say how many there are in all (the rest through `listInteractions` and
+   * `listTestCases`).
    */
   async getDetails(id: string): Promise<TaskDetailResponseDto> {
     const task = await this.findOne(id);
-    const [latest, total, testCases] = await Promise.all([
+    const [latest, total, testCases, testCasesTotal] = await Promise.all([
       this.interactions.find({
         where: { taskId: id },
         order: { id: 'DESC' },
         take: DETAIL_MAX_INTERACTIONS,
       }),
       this.interactions.countBy({ taskId: id }),
-      this.testCases.find({ where: { taskId: id }, order: { id: 'ASC' } }),
+      this.testCases.find({
+        where: { taskId: id },
+        order: { id: 'DESC' },
+        take: DETAIL_MAX_TEST_CASES,
+      }),
+      this.testCases.countBy({ taskId: id }),
     ]);
-    return toTaskDetailResponse(task, latest.reverse(), total, testCases);
+    return toTaskDetailResponse(task, latest.reverse(), total, {
+      latest: testCases.reverse(),
+      total: testCasesTotal,
+    });
   }
 
   /** A page of the task's interactions with ids above `after_id`, oldest first. */
@@ -342,6 +363,24 @@ export class TasksService {
     ]);
     return {
       items: items.map(toInteractionResponse),
+      next_after_id: items.length > 0 ? items[items.length - 1].id : query.after_id,
+      total,
+    };
+  }
+
+  /** A page of the task's test cases with ids above `after_id`, oldest first. */
+  async listTestCases(id: string, query: TestCasePageQueryDto): Promise<TestCasePageDto> {
+    await this.findOne(id);
+    const [items, total] = await Promise.all([
+      this.testCases.find({
+        where: { taskId: id, id: MoreThan(query.after_id) },
+        order: { id: 'ASC' },
+        take: query.limit,
+      }),
+      this.testCases.countBy({ taskId: id }),
+    ]);
+    return {
+      items: items.map(toTestCaseResponse),
       next_after_id: items.length > 0 ? items[items.length - 1].id : query.after_id,
       total,
     };

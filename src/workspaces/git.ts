@@ -52,6 +52,11 @@ export interface GitOptions {
   env?: Record<string, string>;
   /** stdout kept at most; the command is stopped once it printed more (`truncated`). */
   maxOutputBytes?: number;
+  /**
+   * Takes stdout as it comes instead of keeping it (the result's stdout is then empty and
+   * `maxOutputBytes` does not apply): for output too long to hold, read once.
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface GitResult {
@@ -138,7 +143,9 @@ export class Git {
         })
         .subscribe({
           next: (event) => {
-            if (event.type === 'stdout') {
+            if (event.type === 'stdout' && options.onStdout !== undefined) {
+              options.onStdout(event.chunk);
+            } else if (event.type === 'stdout') {
               stdout.push(event.chunk);
               stdoutBytes += event.chunk.length;
               if (stdoutBytes > maxBytes) {

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  cutPatch,
   FileChange,
   orderFile,
   parseNameStatusZ,
@@ -59,20 +58,6 @@ describe('reading git output', () => {
       { path: 'moved.js', additions: 0, deletions: 0 },
       { path: 'a\tb.txt', additions: 1, deletions: 0 },
     ]);
-  });
-
-  it('cuts a patch at the last whole file that fits, or at a line end', () => {
-    const file = (name: string, lines: number): string =>
-      `diff --git a/${name} b/${name}\n--- a/${name}\n+++ b/${name}\n@@ -0,0 +1,${lines} @@\n${'+x\n'.repeat(lines)}`;
-    const patch = Buffer.from(file('a', 5) + file('b', 50) + file('c', 5));
-    expect(cutPatch(patch, patch.length)).toEqual({ kept: patch, files: 3 });
-    const cut = cutPatch(patch, file('a', 5).length + 20);
-    expect(cut.kept.toString()).toBe(file('a', 5));
-    expect(cut.files).toBe(1);
-    const inFirst = cutPatch(patch, 60);
-    expect(inFirst.files).toBe(0);
-    expect(inFirst.kept.length).toBeLessThanOrEqual(60);
-    expect(inFirst.kept.toString().endsWith('\n')).toBe(true);
   });
 
   it('orders a cut patch: test files first, then the fewest changed lines', () => {

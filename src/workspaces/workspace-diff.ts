@@ -11,6 +11,7 @@ import {
 } from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { PatchBudget } from 'src/workspaces/patch-budget';
 
 export const FILE_CHANGE_STATUSES = [
   'added',
@@ -48,8 +49,21 @@ export interface WorkspaceDiff {
   /** The unified diff (what `git diff <base> <head>` prints), possibly cut. */
   patch: Buffer;
   truncated: boolean;
+  /** The files whose diff the cut patch does not hold whole (none when it was not cut). */
+  omittedFiles: string[];
   /** Says what was left out when the patch was cut. */
   note: string | null;
+}
+
+/** A patch cut to DIFF_MAX_BYTES in review order. */
+interface CutPatch {
+  kept: Buffer;
+  /** Files held whole. */
+  files: number;
+  /** Paths of the files not held whole, in review order. */
+  omitted: string[];
+  /** The first file in review order (whose start is shown when no file fits whole). */
+  first: string;
 }
 
 /** What to compare: `base` with a commit, or with a workspace's files as they are now. */
@@ -119,28 +133,10 @@ export function parseNumstatZ(output: string): LineCounts[] {
 }
 
 /**
- * `patch` cut to at most `maxBytes`: at the start of the last file's diff that does not fit
- * (whole files only, so the rest still applies), or at a line end when even the first file is
- * larger. Returns the kept part and how many files' diffs it holds completely.
- */
-export function cutPatch(patch: Buffer, maxBytes: number): { kept: Buffer; files: number } {
-  if (patch.length <= maxBytes) {
-    return { kept: patch, files: countFiles(patch) };
-  }
-  const window = patch.subarray(0, maxBytes + 1);
-  const fileStart = window.lastIndexOf('\ndiff --git ');
-  if (fileStart > 0) {
-    const kept = patch.subarray(0, fileStart + 1);
-    return { kept, files: countFiles(kept) };
-  }
-  const lineEnd = window.lastIndexOf('\n');
-  return { kept: patch.subarray(0, lineEnd > 0 ? lineEnd + 1 : maxBytes), files: 0 };
-}
-
-/**
  * The order a cut patch shows files in, so that it holds what a reviewer needs most: test files
  * first, then the files with the fewest changed lines (binary ones count none), so as many whole
- * files fit as can; a large generated file does not crowd out the rest.
+ * files fit as can; a large generated file does not crowd out the rest. (Which fit is counted in
+ * bytes, as the patch is printed: `PatchBudget`.)
  */
 export function reviewOrder(files: readonly FileChange[]): FileChange[] {
   const lines = (f: FileChange) => (f.additions ?? 0) + (f.deletions ?? 0);
@@ -158,16 +154,6 @@ export function orderFile(paths: readonly string[]): string {
     .filter((path) => !/[\r\n]/.test(path))
     .map((path) => `${path.replace(/[\\*?[]/g, '\\$&').replace(/^#/, '\\#')}\n`)
     .join('');
-}
-
-function countFiles(patch: Buffer): number {
-  let count = patch.subarray(0, 11).toString('latin1') === 'diff --git ' ? 1 : 0;
-  let at = patch.indexOf('\ndiff --git ');
-  while (at !== -1) {
-    count += 1;
-    at = patch.indexOf('\ndiff --git ', at + 1);
-  }
-  return count;
 }
 
 /** The names of a diff's scratch directories start so: a temporary index, an order file. */
@@ -229,39 +215,50 @@ export class WorkspaceDiffService {
       deletions: files.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
       patch: cut?.kept ?? patch.stdout,
       truncated: cut !== null,
-      note:
-        cut === null
-          ? null
-          : `The diff is longer than DIFF_MAX_BYTES (${this.config.DIFF_MAX_BYTES} bytes): the patch ${
-              cut.files > 0
-                ? `holds ${cut.files} of ${files.length} files whole, test files first, then the smallest changes (not in git's order)`
-                : `shows only the start of ${cut.first}, the first file in review order`
-            }; the file list and line counts are complete.`,
+      omittedFiles: cut?.omitted ?? [],
+      note: cut === null ? null : this.cutNote(cut, files.length),
     };
+  }
+
+  /** What a cut patch holds and leaves out, in words. */
+  private cutNote(cut: CutPatch, fileCount: number): string {
+    const held =
+      cut.files > 0
+        ? `holds ${cut.files} of ${fileCount} files whole, test files first, then the smallest changes (not in git's order), and leaves out ${cut.omitted.length} that did not fit (omitted_files)`
+        : `shows only the start of ${cut.first}, the first file in review order: no file's diff fits whole`;
+    return `The diff is longer than DIFF_MAX_BYTES (${this.config.DIFF_MAX_BYTES} bytes): the patch ${held}; the file list and line counts are complete.`;
   }
 
   /**
    * A patch too long to show whole, printed again in review order (`reviewOrder`, through an
-   * order file for `git diff -O`) and cut at the last whole file that fits.
+   * order file for `git diff -O`) and read as it is printed: each file's diff kept whole while it
+   * fits in what is left of DIFF_MAX_BYTES, else left out, and the files after it still tried.
    */
   private async cutInReviewOrder(
     range: string[],
     options: GitOptions,
     files: readonly FileChange[],
-  ): Promise<{ kept: Buffer; files: number; first: string }> {
+  ): Promise<CutPatch> {
     const ordered = reviewOrder(files);
+    // What git prints: the order file's paths, then those it cannot name (a line break).
+    const nameable = (f: FileChange) => !/[\r\n]/.test(f.path);
+    const printed = [...ordered.filter(nameable), ...ordered.filter((f) => !nameable(f))];
+    const budget = new PatchBudget(this.config.DIFF_MAX_BYTES);
     const patch = await this.inScratchDir(ORDER_PREFIX, async (scratch) => {
       const order = join(scratch, 'order');
       await writeFile(order, orderFile(ordered.map((f) => f.path)));
       return this.git.run(
         ['diff', ...DIFF_OPTIONS, `-O${order}`, '--src-prefix=a/', '--dst-prefix=b/', ...range],
-        { ...options, maxOutputBytes: this.config.DIFF_MAX_BYTES },
+        { ...options, onStdout: (chunk) => budget.write(chunk) },
       );
     });
-    if (!patch.truncated && patch.exitCode !== 0) throw failure(['diff'], patch);
+    if (patch.exitCode !== 0) throw failure(['diff'], patch);
+    const cut = budget.end();
     return {
-      ...cutPatch(patch.stdout, this.config.DIFF_MAX_BYTES),
-      first: ordered[0]?.path ?? '',
+      kept: cut.kept,
+      files: cut.files,
+      omitted: cut.left.map((index) => printed[index]?.path ?? '').filter((path) => path !== ''),
+      first: printed[0]?.path ?? '',
     };
   }
 

@@ -263,7 +263,7 @@ function securitySuite(kind: TestDatabaseKind): void {
 
   describe('event streams opened with a key', () => {
     it.each(['revoked', 'expired'] as const)(
-      'end once the key is %s: a key refused on new requests reads nothing more',
+      'end once the key is %s, with a closed event saying so: a key refused on new requests reads nothing more',
       async (how) => {
         const key = await createKey(`streamer-${how}`, ['tasks:read']);
         const auth = { Authorization: `Bearer ${key.key}` };
@@ -287,6 +287,14 @@ function securitySuite(kind: TestDatabaseKind): void {
           stream.close();
         }
         expect(stream.events.map((e) => e.event)).not.toContain('end');
+        const closed = stream.events.filter((e) => e.event === 'closed');
+        expect(closed.map((e) => JSON.parse(e.data) as unknown)).toEqual([
+          {
+            code: `key_${how}`,
+            message: `The API key of this stream has ${how === 'revoked' ? 'been revoked' : 'expired'}: the stream is closed`,
+          },
+        ]);
+        expect(stream.events[stream.events.length - 1].event).toBe('closed');
       },
     );
   });

@@ -204,6 +204,7 @@ function apiSuite(kind: TestDatabaseKind): void {
         interactions: [],
         interactions_total: 0,
         test_cases: [],
+        test_cases_total: 0,
       });
 
       const got = await http().get(`/api/v1/sessions/${session.body.id}`).expect(200);
@@ -387,6 +388,59 @@ function apiSuite(kind: TestDatabaseKind): void {
       }
       const missing = await http()
         .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/interactions')
+        .expect(404);
+      expect(missing.body.code).toBe('task_not_found');
+    });
+
+    it('includes the latest 100 test cases with their total and pages through all of them by id', async () => {
+      const task = await createTask((await createSession()).id);
+      const now = new Date();
+      const rows = Array.from({ length: 250 }, (_, i) => ({
+        taskId: task.id,
+        iteration: 1 + Math.floor(i / 100),
+        kind: 'generated' as const,
+        name: `case ${i}`,
+        filePath: 'many.test.js',
+        status: 'passed' as const,
+        durationMs: 1,
+        output: '',
+        createdAt: now,
+      }));
+      const repo = t.dataSource.getRepository(TestCase);
+      for (let i = 0; i < rows.length; i += 100) await repo.insert(rows.slice(i, i + 100));
+
+      const details = await http().get(`/api/v1/tasks/${task.id}`).expect(200);
+      const shown = details.body.test_cases as { id: number; name: string }[];
+      expect(details.body.test_cases_total).toBe(250);
+      expect(shown.map((c) => c.name)).toEqual(rows.slice(150).map((r) => r.name));
+
+      const seen: string[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await http()
+          .get(`/api/v1/tasks/${task.id}/test-cases?after_id=${after}&limit=200`)
+          .expect(200);
+        expect(page.body.total).toBe(250);
+        const items = page.body.items as { id: number; name: string }[];
+        if (items.length === 0) {
+          expect(page.body.next_after_id).toBe(after);
+          break;
+        }
+        expect(items.length).toBeLessThanOrEqual(200);
+        expect(page.body.next_after_id).toBe(items[items.length - 1].id);
+        seen.push(...items.map((c) => c.name));
+        after = page.body.next_after_id as number;
+      }
+      expect(seen).toEqual(rows.map((r) => r.name));
+      const first = await http().get(`/api/v1/tasks/${task.id}/test-cases`).expect(200);
+      expect(first.body.items).toHaveLength(100);
+
+      for (const query of ['limit=0', 'limit=201', 'after_id=-1', 'after_id=x', 'offset=2']) {
+        const bad = await http().get(`/api/v1/tasks/${task.id}/test-cases?${query}`).expect(400);
+        expect(bad.body.code).toBe('validation_failed');
+      }
+      const missing = await http()
+        .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/test-cases')
         .expect(404);
       expect(missing.body.code).toBe('task_not_found');
     });
@@ -1346,6 +1400,32 @@ function apiSuite(kind: TestDatabaseKind): void {
         test_command: testCommand,
         regression_command: 'python3 -m pytest -k "not slow"',
       });
+    });
+
+    it('says one thing per field: required when left out, else the first rule it breaks', async () => {
+      const missing = await http().post('/api/v1/tasks').send({}).expect(400);
+      expect(missing.body).toMatchObject({
+        code: 'validation_failed',
+        message:
+          'Invalid request: session_id: session_id is required; description: description is required',
+        details: {
+          errors: [
+            { field: 'session_id', errors: ['session_id is required'] },
+            { field: 'description', errors: ['description is required'] },
+          ],
+        },
+      });
+      const wrong = await http()
+        .post('/api/v1/tasks')
+        .send({ session_id: sid(), description: 'x', max_iterations: 'ten' })
+        .expect(400);
+      expect(wrong.body.details.errors).toEqual([
+        { field: 'max_iterations', errors: ['max_iterations must be an integer number'] },
+      ]);
+      const query = await http().get('/api/v1/tasks?limit=x').expect(400);
+      expect(query.body.details.errors).toEqual([
+        { field: 'limit', errors: ['limit must be an integer number'] },
+      ]);
     });
 
     it('names every bad field of a request in details', async () => {

@@ -1,11 +1,21 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient, ApiError, TaskStreamEvent } from 'sdk/client';
+import { ApiClient, ApiError, StreamClosedError, TaskStreamEvent } from 'sdk/client';
 import { CLIENT_FILE, OPENAPI_FILE, renderSdk } from 'sdk/generate';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+
+/** A port of this machine that nothing listens on (it was free a moment ago). */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** The generated client SDK (`sdk/`): current with the server, and working against it. */
 describe('API client SDK', () => {
@@ -85,6 +95,11 @@ describe('API client SDK', () => {
     const cancelled = await client.sessions.listTasks(session.id, { status: 'CANCELLED' });
     expect(cancelled.items.map((i) => i.id)).toEqual([task.id]);
     expect((await client.tasks.findOne(task.id)).interactions_total).toBe(1);
+    expect(await client.tasks.testCases(task.id, { limit: 10 })).toEqual({
+      items: [],
+      next_after_id: 0,
+      total: 0,
+    });
     // The stats are their own group: `tasks.get` read like a task's own read and was not.
     expect(await client.stats.get({ session_id: session.id })).toMatchObject({
       finished: 1,
@@ -170,6 +185,75 @@ describe('API client SDK', () => {
   });
 });
 
+describe('API client SDK following a stream that cannot go on', () => {
+  const taskId = '00000000-0000-4000-8000-000000000000';
+
+  it('gives up on a server nothing answers for after maxReconnects failed tries in a row', async () => {
+    const client = new ApiClient(`http://127.0.0.1:${await unusedPort()}`);
+    const failed = await (async () => {
+      for await (const event of client.events.followTask(taskId, {}, { maxReconnects: 2 })) {
+        throw new Error(`no event expected, got ${event.event}`);
+      }
+    })().catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(StreamClosedError);
+    expect(failed).toMatchObject({ code: 'reconnect_failed' });
+    expect((failed as StreamClosedError).message).toMatch(
+      /^The event stream could not be reconnected: 3 tries in a row failed \(last: fetch failed\)$/,
+    );
+    expect((failed as StreamClosedError).lastError).toMatchObject({ name: 'TypeError' });
+  });
+
+  it('counts 503s as failed tries, waiting what their Retry-After says', async () => {
+    let calls = 0;
+    const busy = new ApiClient('http://gateway.invalid', () => {
+      calls += 1;
+      return Promise.resolve(
+        new Response(JSON.stringify({ code: 'shutting_down', message: 'Draining' }), {
+          status: 503,
+          headers: { 'content-type': 'application/json', 'retry-after': '0' },
+        }),
+      );
+    });
+    const stream = busy.events.followTask(taskId, {}, { maxReconnects: 3 });
+    const failed = await stream.next().catch((e: unknown) => e);
+    expect(calls).toBe(4);
+    expect(failed).toMatchObject({ code: 'reconnect_failed' });
+    expect((failed as StreamClosedError).lastError).toMatchObject({
+      status: 503,
+      retryAfterSeconds: 0,
+      body: { code: 'shutting_down' },
+    });
+  });
+
+  it('gives up once the server it follows is stopped, after the events it sent', async () => {
+    const project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-sdk-stopped-')));
+    const t = await createTestApp();
+    try {
+      await t.app.listen(0, '127.0.0.1');
+      const client = new ApiClient((await t.app.getUrl()).replace('[::1]', '127.0.0.1'));
+      const session = await client.sessions.create({ project_path: project });
+      const task = await client.tasks.create({ session_id: session.id, description: 'Stop me' });
+      await client.messages.send(task.id, { content: 'Are you there?' });
+      const seen: TaskStreamEvent[] = [];
+      const following = (async () => {
+        for await (const event of client.events.followTask(task.id, {}, { maxReconnects: 2 })) {
+          seen.push(event);
+          if (seen.length === 1) await t.close();
+        }
+      })().catch((e: unknown) => e);
+      const failed = await following;
+      expect(seen.map((e) => (e.event === 'message' ? e.data.content : e.event))).toEqual([
+        'Are you there?',
+      ]);
+      expect(failed).toMatchObject({ code: 'reconnect_failed' });
+      expect((failed as StreamClosedError).lastError).toMatchObject({ name: 'TypeError' });
+    } finally {
+      await t.close();
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('API client SDK with keys', () => {
   it('sends its API key as a bearer token, and manages keys', async () => {
     const project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-sdk-keys-')));
@@ -193,7 +277,27 @@ describe('API client SDK with keys', () => {
         'sdk admin',
         'writer',
       ]);
-      await admin.apiKeys.revoke(writer.id);
+      const task = await new ApiClient(url, fetch, writer.key).tasks.create({
+        session_id: session.id,
+        description: 'Follow me until my key goes',
+      });
+      const following = (async () => {
+        const seen: string[] = [];
+        for await (const event of new ApiClient(url, fetch, writer.key).events.followTask(
+          task.id,
+        )) {
+          seen.push(event.event);
+          if (seen.length === 1) await admin.apiKeys.revoke(writer.id);
+        }
+        return seen;
+      })().catch((e: unknown) => e);
+      await admin.messages.send(task.id, { content: 'An event to follow' });
+      const stopped = await following;
+      expect(stopped).toBeInstanceOf(StreamClosedError);
+      expect(stopped).toMatchObject({
+        code: 'key_revoked',
+        message: 'The API key of this stream has been revoked: the stream is closed',
+      });
       expect((await admin.audit.list({ action: 'api_key.revoke' })).total).toBe(1);
     } finally {
       await t.close();

@@ -263,6 +263,8 @@ describe('Review and merge', () => {
   const ids: Record<string, string> = {};
   const A_JS = "'use strict';\n\nmodule.exports = { a: () => 'a' };\n";
   const BIG = `${'// filler line to make the diff long\n'.repeat(200)}`;
+  /** Two lines, more bytes than DIFF_MAX_BYTES: fewer lines than A_JS, so before it in review order. */
+  const WIDE = `${'/* a long line */ '.repeat(200)}\n`.repeat(2);
 
   beforeAll(async () => {
     ({ t, server } = await startApp({ DIFF_MAX_BYTES: '4096' }));
@@ -287,6 +289,10 @@ describe('Review and merge', () => {
     await task('big', [
       `edit-files path=src/big.js content=${quoted(BIG)} path=src/small.js content=${quoted(A_JS)}`,
       TESTS('big'),
+    ]);
+    await task('wide', [
+      `edit-files path=src/wide.js content=${quoted(WIDE)} path=src/small.js content=${quoted(A_JS)}`,
+      TESTS('wide'),
     ]);
     await task('huge', [
       `edit-files path=src/huge.js content=${quoted(BIG)}`,
@@ -433,6 +439,7 @@ describe('Review and merge', () => {
     expect(diff.files[0].additions).toBe(200);
     const only = (path: string) => git(repo, 'diff', master, big.head_commit!, '--', path);
     expect(diff.patch).toBe(only('test/big.test.js') + only('src/small.js'));
+    expect(diff.omitted_files).toEqual(['src/big.js']);
     const raw = await request(server).get(`/api/v1/tasks/${ids.big}/diff?format=patch`).expect(200);
     expect(raw.headers['x-diff-truncated']).toBe('true');
     expect(raw.text).toBe(diff.patch);
@@ -445,9 +452,30 @@ describe('Review and merge', () => {
     expect(start.note).toMatch(
       /shows only the start of src\/huge\.js, the first file in review order/,
     );
+    expect(start.omitted_files).toEqual(['src/huge.js']);
     expect(start.patch.startsWith('diff --git a/src/huge.js')).toBe(true);
     expect(start.patch.endsWith('\n')).toBe(true);
     expect(Buffer.byteLength(start.patch)).toBeLessThanOrEqual(4096);
+  });
+
+  it('a cut diff counts bytes and goes on past a file that does not fit to later ones that do', async () => {
+    // src/wide.js has two lines (fewer than src/small.js: before it in review order) but more
+    // bytes than DIFF_MAX_BYTES: it is left out, and the smaller file after it is shown whole.
+    const wide = await completed(server, ids.wide);
+    const diff = await diffOf(server, ids.wide);
+    expect(diff.files.map((f) => [f.path, f.additions])).toEqual([
+      ['src/small.js', 3],
+      ['src/wide.js', 2],
+      ['test/wide.test.js', expect.any(Number)],
+    ]);
+    expect(diff.truncated).toBe(true);
+    const only = (path: string) => git(repo, 'diff', master, wide.head_commit!, '--', path);
+    expect(diff.patch).toBe(only('test/wide.test.js') + only('src/small.js'));
+    expect(diff.omitted_files).toEqual(['src/wide.js']);
+    expect(diff.note).toMatch(
+      /holds 2 of 3 files whole, .* and leaves out 1 that did not fit \(omitted_files\)/,
+    );
+    expect(Buffer.byteLength(diff.patch)).toBeLessThanOrEqual(4096);
   });
 
   it('merges into the checked-out branch of a clean checkout, updating that checkout', async () => {

@@ -3,7 +3,7 @@ import type { Page } from 'src/common';
 import { AUDIT_ACTIONS, type AuditAction } from 'src/audit/audit-actions';
 
 export class AuditEventResponseDto {
-  @ApiProperty({ example: 42 })
+  @ApiProperty({ type: 'integer', example: 42 })
   id!: number;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-25T06:00:00.000Z' })
@@ -37,7 +37,12 @@ export class AuditEventResponseDto {
   @ApiProperty({ type: String, nullable: true, example: '9b2e7c1a-5d4f-4e3b-8a6c-1f2d3e4a5b6c' })
   target_id!: string | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: 201, description: 'HTTP status answered' })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 201,
+    description: 'HTTP status answered',
+  })
   status!: number | null;
 
   @ApiProperty({ type: String, nullable: true, example: '203.0.113.7' })
@@ -60,12 +65,12 @@ export class AuditEventPageDto implements Page<AuditEventResponseDto> {
   @ApiProperty({ type: [AuditEventResponseDto] })
   items!: AuditEventResponseDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   limit!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   offset!: number;
 }

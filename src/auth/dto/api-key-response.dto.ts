@@ -49,12 +49,12 @@ export class ApiKeyPageDto implements Page<ApiKeyResponseDto> {
   @ApiProperty({ type: [ApiKeyResponseDto] })
   items!: ApiKeyResponseDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   limit!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   offset!: number;
 }

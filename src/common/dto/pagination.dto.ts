@@ -8,6 +8,7 @@ export const MAX_PAGE_SIZE = 100;
 /** `?limit=&offset=` of every list endpoint. */
 export class PaginationQueryDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: MAX_PAGE_SIZE,
     default: DEFAULT_PAGE_SIZE,
@@ -20,7 +21,7 @@ export class PaginationQueryDto {
   @Max(MAX_PAGE_SIZE)
   limit: number = DEFAULT_PAGE_SIZE;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0, example: 0 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, example: 0 })
   @IsOptional()
   @QueryInteger()
   @IsInt()

@@ -5,6 +5,7 @@ import { QueryInteger } from 'src/common';
 /** `GET /api/v1/tasks/{id}/events` query. */
 export class TaskEventStreamQueryDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     description:
       'Send only events with a larger id (what a reconnecting client already has); the `Last-Event-ID` header wins over it. Default 0: every event of the task, then the live ones.',
@@ -21,6 +22,7 @@ export class TaskEventStreamQueryDto {
 /** `GET /api/v1/events` query. */
 export class EventStreamQueryDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     description:
       'Send only events with a larger id; the `Last-Event-ID` header wins over it. Default: from now on.',

@@ -18,7 +18,7 @@ export function AutoRespondProperty(description: string): PropertyDecorator {
 export function HumanTimeoutProperty(description: string): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({
-      type: Number,
+      type: 'integer',
       description,
       nullable: true,
       minimum: 1,

@@ -54,7 +54,7 @@ export class SessionResponseDto {
   auto_respond!: boolean | null;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     description: "Default of its tasks' human_timeout_seconds; null: no limit",
   })
@@ -71,12 +71,12 @@ export class SessionPageDto implements Page<SessionResponseDto> {
   @ApiProperty({ type: [SessionResponseDto] })
   items!: SessionResponseDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   limit!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   offset!: number;
 }

@@ -34,6 +34,7 @@ export class CreateTaskDto {
   description!: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     description:
       'Agent turns allowed (default MAX_ITERATIONS = 20, at most MAX_ITERATIONS_LIMIT = 100 unless configured otherwise)',
@@ -45,6 +46,7 @@ export class CreateTaskDto {
   max_iterations?: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     description:
       'Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise)',

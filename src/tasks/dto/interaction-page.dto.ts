@@ -9,6 +9,7 @@ export const MAX_INTERACTION_PAGE_SIZE = 500;
 /** `GET /api/v1/tasks/{id}/interactions` query: a cursor over the monotonic interaction ids. */
 export class InteractionPageQueryDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     default: 0,
     description: 'Only interactions with a larger id: pass the previous page’s `next_after_id`',
@@ -22,6 +23,7 @@ export class InteractionPageQueryDto {
   after_id: number = 0;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: MAX_INTERACTION_PAGE_SIZE,
     default: DEFAULT_INTERACTION_PAGE_SIZE,
@@ -41,12 +43,17 @@ export class InteractionPageDto {
   items!: InteractionResponseDto[];
 
   @ApiProperty({
+    type: 'integer',
     description:
       'The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty (poll again with it to follow a running task)',
     example: 100,
   })
   next_after_id!: number;
 
-  @ApiProperty({ description: 'Interactions stored for the task in all', example: 250 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Interactions stored for the task in all',
+    example: 250,
+  })
   total!: number;
 }

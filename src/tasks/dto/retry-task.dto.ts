@@ -8,13 +8,23 @@ import { IsOptionalNotNull } from 'src/common';
  * continues the retried task's conversation.
  */
 export class RetryTaskDto {
-  @ApiPropertyOptional({ minimum: 1, description: "Default: the retried task's", example: 20 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    description: "Default: the retried task's",
+    example: 20,
+  })
   @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   max_iterations?: number;
 
-  @ApiPropertyOptional({ minimum: 0, description: "Default: the retried task's", example: 5 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    description: "Default: the retried task's",
+    example: 5,
+  })
   @IsOptionalNotNull()
   @IsInt()
   @Min(0)

@@ -60,13 +60,13 @@ function WaitingForHumanProperty(): PropertyDecorator {
 }
 
 export class TestCountsDto {
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   passed!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   failed!: number;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   total!: number;
 }
 
@@ -93,16 +93,16 @@ export class TaskResponseDto {
   @ApiProperty({ enum: TASK_PHASES, nullable: true, example: 'queued' })
   phase!: TaskPhase | null;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   iteration!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   max_iterations!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   pause_count!: number;
 
-  @ApiProperty({ example: 5 })
+  @ApiProperty({ type: 'integer', example: 5 })
   max_pauses!: number;
 
   @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null })
@@ -147,13 +147,17 @@ export class TaskResponseDto {
   })
   retried_by!: string | null;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   input_tokens!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   output_tokens!: number;
 
-  @ApiProperty({ description: 'Times the task has been claimed by a worker', example: 0 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Times the task has been claimed by a worker',
+    example: 0,
+  })
   attempt!: number;
 
   @ApiProperty({ example: false })
@@ -179,7 +183,7 @@ export class TaskResponseDto {
   auto_respond!: boolean;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     description:
       'How long it waits for a person before the simulated human answers; null: no limit',
@@ -294,13 +298,13 @@ export class TaskResponseDto {
 }
 
 export class InteractionResponseDto {
-  @ApiProperty({ description: 'Monotonic; doubles as the event id', example: 1 })
+  @ApiProperty({ type: 'integer', description: 'Monotonic; doubles as the event id', example: 1 })
   id!: number;
 
   @ApiProperty({ enum: INTERACTION_KINDS, example: 'prompt' })
   kind!: InteractionKind;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   iteration!: number;
 
   @ApiProperty({ example: 'Create a calculator function' })
@@ -312,10 +316,10 @@ export class InteractionResponseDto {
   @ApiProperty({ type: Number, nullable: true, example: null })
   cost_usd!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   input_tokens!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   output_tokens!: number | null;
 
   @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
@@ -323,10 +327,10 @@ export class InteractionResponseDto {
 }
 
 export class TestCaseResponseDto {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   id!: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   iteration!: number;
 
   @ApiProperty({ enum: TEST_CASE_KINDS, example: 'generated' })
@@ -341,7 +345,7 @@ export class TestCaseResponseDto {
   @ApiProperty({ enum: TEST_CASE_STATUSES, example: 'passed' })
   status!: TestCaseStatus;
 
-  @ApiProperty({ example: 12 })
+  @ApiProperty({ type: 'integer', example: 12 })
   duration_ms!: number;
 
   @ApiProperty({ description: 'Captured output (capped)', example: '' })
@@ -363,11 +367,26 @@ export class TaskDetailResponseDto extends TaskResponseDto {
   })
   interactions!: InteractionResponseDto[];
 
-  @ApiProperty({ description: 'Interactions stored for the task in all', example: 12 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Interactions stored for the task in all',
+    example: 12,
+  })
   interactions_total!: number;
 
-  @ApiProperty({ type: [TestCaseResponseDto], description: 'Ordered by id' })
+  @ApiProperty({
+    type: [TestCaseResponseDto],
+    description:
+      'The latest 100 test cases, ordered by id; all of them through GET /api/v1/tasks/{id}/test-cases',
+  })
   test_cases!: TestCaseResponseDto[];
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Test cases stored for the task in all',
+    example: 3,
+  })
+  test_cases_total!: number;
 
   @ApiProperty({
     type: VerificationSummaryDto,
@@ -392,16 +411,16 @@ export class TaskStatusResponseDto {
   @ApiProperty({ enum: TASK_PHASES, nullable: true, example: 'agent_turn' })
   phase!: TaskPhase | null;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', example: 2 })
   iteration!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   max_iterations!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   pause_count!: number;
 
-  @ApiProperty({ example: 5 })
+  @ApiProperty({ type: 'integer', example: 5 })
   max_pauses!: number;
 
   @ApiProperty({
@@ -428,10 +447,10 @@ export class TaskStatusResponseDto {
   @ApiProperty({ example: 0.0123 })
   cost_usd!: number;
 
-  @ApiProperty({ example: 1200 })
+  @ApiProperty({ type: 'integer', example: 1200 })
   input_tokens!: number;
 
-  @ApiProperty({ example: 350 })
+  @ApiProperty({ type: 'integer', example: 350 })
   output_tokens!: number;
 
   @ApiProperty({ format: 'date-time', example: EXAMPLE_TIME })
@@ -451,12 +470,12 @@ export class TaskPageDto implements Page<TaskResponseDto> {
   @ApiProperty({ type: [TaskResponseDto] })
   items!: TaskResponseDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total!: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', example: 20 })
   limit!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   offset!: number;
 }

@@ -25,7 +25,7 @@ export class TaskStatsQueryDto {
 }
 
 export class DistributionDto {
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   count!: number;
 
   @ApiProperty({ type: Number, nullable: true, example: 2.5 })
@@ -45,18 +45,18 @@ export class StatusReasonCountDto {
   @ApiProperty({ enum: STATUS_REASONS, nullable: true })
   reason!: StatusReason | null;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', example: 2 })
   count!: number;
 }
 
 /** `GET /api/v1/stats`: finished tasks (COMPLETED, FAILED, CANCELLED) the key may see. */
 export class TaskStatsResponseDto {
-  @ApiProperty({ description: 'Finished tasks counted', example: 4 })
+  @ApiProperty({ type: 'integer', description: 'Finished tasks counted', example: 4 })
   finished!: number;
 
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'number' },
+    additionalProperties: { type: 'integer' },
     example: { COMPLETED: 3, FAILED: 1 },
   })
   by_status!: Record<string, number>;
@@ -64,10 +64,14 @@ export class TaskStatsResponseDto {
   @ApiProperty({ type: [StatusReasonCountDto] })
   by_status_and_reason!: StatusReasonCountDto[];
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   completed!: number;
 
-  @ApiProperty({ description: 'COMPLETED with every check made (reason `verified`)', example: 2 })
+  @ApiProperty({
+    type: 'integer',
+    description: 'COMPLETED with every check made (reason `verified`)',
+    example: 2,
+  })
   verified!: number;
 
   @ApiProperty({

@@ -12,19 +12,20 @@ const VERDICTS = [
 ] as const;
 
 export class VerificationCountsDto {
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   passed!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   failed!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   errored!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   skipped!: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: 0,
     description:
       "Tests the tool collected and left out by its options, not run (pytest's `deselected`: `-k`, `-m`, `--deselect`), where the run's output was read",
@@ -44,13 +45,13 @@ export class VerificationRunDto {
   })
   commit!: string | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: 0 })
+  @ApiProperty({ type: 'integer', nullable: true, example: 0 })
   exit_code!: number | null;
 
   @ApiProperty({ example: false })
   timed_out!: boolean;
 
-  @ApiProperty({ example: 412 })
+  @ApiProperty({ type: 'integer', example: 412 })
   duration_ms!: number;
 
   @ApiProperty({
@@ -61,7 +62,7 @@ export class VerificationRunDto {
   counts!: VerificationCountsDto;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     description: "Tests run, where known (from the tool's output or report)",
   })

@@ -44,10 +44,20 @@ export class FileChangeDto {
   @ApiProperty({ enum: FILE_CHANGE_STATUSES, example: 'added' })
   status!: FileChangeStatus;
 
-  @ApiProperty({ type: Number, nullable: true, example: 7, description: 'null for a binary file' })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 7,
+    description: 'null for a binary file',
+  })
   additions!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: 0, description: 'null for a binary file' })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 0,
+    description: 'null for a binary file',
+  })
   deletions!: number | null;
 
   @ApiProperty({ example: false })
@@ -80,21 +90,29 @@ export class TaskDiffResponseDto {
   @ApiProperty({ type: [FileChangeDto], description: 'Every changed file (never cut)' })
   files!: FileChangeDto[];
 
-  @ApiProperty({ example: 7 })
+  @ApiProperty({ type: 'integer', example: 7 })
   additions!: number;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   deletions!: number;
 
   @ApiProperty({
     example: 'diff --git a/src/multiply.js b/src/multiply.js\nnew file mode 100644\n...',
     description:
-      'The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES cut to whole files, test files first, then the smallest changes',
+      'The unified diff, as `git diff <base_commit> <head_commit>` prints it; past DIFF_MAX_BYTES (in bytes) cut to the whole files that fit, test files first, then the smallest changes, the files that do not fit left out (`omitted_files`)',
   })
   patch!: string;
 
   @ApiProperty({ example: false, description: 'The patch was cut' })
   truncated!: boolean;
+
+  @ApiProperty({
+    type: [String],
+    example: [],
+    description:
+      'The files whose diff the cut patch does not hold whole (empty when it was not cut); `files` still lists them with their line counts',
+  })
+  omitted_files!: string[];
 
   @ApiProperty({
     type: String,
