@@ -176,7 +176,8 @@ const problem = (name: string, output: string): FailingTest => ({
  * 1. the regression suite is judged against its baseline (taken before the agent's first turn, at
  *    the base commit, or reused from an earlier task on the same commit and command): failures
  *    that were there already do not block, new ones are run again once and block unless they
- *    pass then (flaky);
+ *    pass then (flaky: named, and the task completes `verified_with_flaky_tests`, never plain
+ *    `verified`);
  * 2. the change may not weaken the tests of its base commit (delete or rename test files, add skip
  *    or only markers, run fewer regression tests) unless the task allows test changes; nor may it
  *    rewrite them: the base commit's versions of the existing test files it changed (or whose
@@ -699,11 +700,18 @@ export class Verification {
             ? 'verified_with_test_changes'
             : this.regressionUnjudged
               ? 'verified_without_regression'
-              : 'verified';
+              : e.flaky_tests.length > 0
+                ? 'verified_with_flaky_tests'
+                : 'verified';
     const notes = [
       ...e.not_checked,
       ...(e.weakening.length > 0
         ? [`test changes allowed: ${e.weakening.map((w) => w.detail).join('; ')}`]
+        : []),
+      ...(e.flaky_tests.length > 0
+        ? [
+            `flaky regression tests (failed on the change, passed when run again): ${e.flaky_tests.join(', ')}`,
+          ]
         : []),
     ];
     await this.conclude(
