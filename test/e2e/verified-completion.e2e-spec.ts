@@ -118,6 +118,8 @@ const MATH_TEST_SKIPPED = NODE_PROJECT['test/math.test.js'].replace(
 
 const edit = (...files: [string, string][]): string =>
   `edit-files ${files.map(([p, c]) => `path=${p} content=${quoted(c)}`).join(' ')}`;
+const shell = (...commands: string[]): string =>
+  `shell ${commands.map((c) => `command=${quoted(c)}`).join(' ')}`;
 const multiplyChange = edit(['src/math.js', MATH_WITH_MULTIPLY]);
 const multiplyTests = edit(['test/multiply.test.js', MULTIPLY_TEST]);
 
@@ -859,6 +861,34 @@ describe('on SQLite', () => {
       // The generated tests did pass in the workspace, where the ignored file is.
       expect(v.generated).toMatchObject({ exit_code: 0 });
     });
+  });
+
+  describe('a Node project whose agent hides a file from `git add` (git update-index)', () => {
+    it.each(['--skip-worktree', '--assume-unchanged'])(
+      'a file marked %s and then edited is committed as the tests ran it',
+      async (flag) => {
+        const repo = project(`hidden${flag}`, {
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        });
+        const session = await createSession(repo, 'node --test');
+        const id = await runTask(session, [
+          shell(`git update-index ${flag} src/math.js`),
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        const details = await getDetails(server, id);
+        // The tests ran against the edited file: the commit holds it as they saw it.
+        expect(git(repo, 'show', `${details.head_commit}:src/math.js`)).toBe(MATH_WITH_MULTIPLY);
+        expect(git(details.workspace_path!, 'ls-files', '-v', '--', 'src/math.js').trim()).toBe(
+          'H src/math.js',
+        );
+        const v = await verification(id);
+        expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+      },
+    );
   });
 
   describe('a Node project whose tests load a library the setup command installs (git ignores it)', () => {
