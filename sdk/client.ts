@@ -352,7 +352,8 @@ export interface VerificationSummaryDto {
     | 'tests_pass_without_change'
     | 'tests_weakened'
     | 'regression_broken'
-    | 'files_ignored';
+    | 'files_ignored'
+    | 'links_outside';
   reason: string;
   base_commit: string | null;
   head_commit: string | null;
@@ -364,6 +365,8 @@ export interface VerificationSummaryDto {
   weakening: Array<string>;
   /** Files the agent wrote that git ignores */
   ignored_files: Array<string>;
+  /** Symbolic links of the change that lead outside the repository (`path -> target`) */
+  outside_links: Array<string>;
 }
 
 export interface TaskDetailResponseDto {
@@ -702,6 +705,8 @@ export interface TaskVerificationResponseDto {
   weakening: Array<VerificationWeakeningDto>;
   /** Files the agent wrote that git ignores: the tests ran with them, but the commit (the change reviewed and merged) does not hold them */
   ignored_files: Array<string>;
+  /** Symbolic links the change created or changed that lead outside the repository (`path -> target`): the commit holds the link, not what it leads to */
+  outside_links: Array<string>;
   /** Checks that could not be made, each with why */
   not_checked: Array<string>;
   verdict:
@@ -711,6 +716,7 @@ export interface TaskVerificationResponseDto {
     | 'tests_weakened'
     | 'regression_broken'
     | 'files_ignored'
+    | 'links_outside'
     | null;
   reason: string | null;
   checked_at: string | null;

@@ -60,7 +60,8 @@ export type VerificationVerdict =
   | 'tests_pass_without_change'
   | 'tests_weakened'
   | 'regression_broken'
-  | 'files_ignored';
+  | 'files_ignored'
+  | 'links_outside';
 
 export interface VerificationEvidence {
   base_commit: string | null;
@@ -98,6 +99,12 @@ export interface VerificationEvidence {
    * commit, and so the change reviewed and merged, does not hold them.
    */
   ignored_files: string[];
+  /**
+   * Symbolic links the change created or changed that lead outside the repository (`path ->
+   * target`): the commit holds the link, not what it leads to. Absent in evidence stored before
+   * links were looked at.
+   */
+  outside_links?: string[];
   /** The task allowed test changes: weakening found is recorded but does not block. */
   test_changes_allowed: boolean;
   /** Checks that could not be made, each with why. */

@@ -32,6 +32,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     flaky_tests: e?.flaky_tests ?? [],
     weakening: e?.weakening ?? [],
     ignored_files: e?.ignored_files ?? [],
+    outside_links: e?.outside_links ?? [],
     not_checked: e?.not_checked ?? [],
     verdict: e?.verdict ?? null,
     reason: e?.reason ?? null,
@@ -54,5 +55,6 @@ export function toVerificationSummary(task: Task): VerificationSummaryDto | null
     flaky_tests: e.flaky_tests,
     weakening: e.weakening.map((w) => w.detail),
     ignored_files: e.ignored_files ?? [],
+    outside_links: e.outside_links ?? [],
   };
 }

@@ -1,5 +1,13 @@
 import { execFileSync } from 'child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
@@ -116,6 +124,26 @@ describe('TestFileFinder', () => {
     write('test/inside.test.js');
     expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
       'test/inside.test.js',
+    ]);
+  });
+
+  it('in a subdirectory of a repo: names the links created or changed that lead outside the repository, not those inside it', async () => {
+    git(dir, 'init', '-q');
+    write('src/real.js');
+    write('src/was-a-file.js');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'init');
+    const before = await finder.snapshot(project);
+    symlinkSync('/etc/hosts', join(project, 'src/absolute.js'));
+    symlinkSync('../../../x.js', join(project, 'src/climbs.js'));
+    symlinkSync('real.js', join(project, 'src/inside.js'));
+    symlinkSync('../../top.js', join(project, 'src/to-top.js'));
+    rmSync(join(project, 'src/was-a-file.js'));
+    symlinkSync('/etc/hostname', join(project, 'src/was-a-file.js'));
+    expect((await finder.changes(project, before, 'node')).outsideLinks).toEqual([
+      'src/absolute.js -> /etc/hosts',
+      'src/climbs.js -> ../../../x.js',
+      'src/was-a-file.js -> /etc/hostname',
     ]);
   });
 

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { readChildFile } from 'src/process';
+import { linksOutside } from 'src/test-runner/outside-links';
 import {
   isInSkippedDirectory,
   isPythonTestModule,
@@ -154,6 +155,11 @@ export interface ProjectChanges {
    * may read.
    */
   supportFiles: string[];
+  /**
+   * Symbolic links created or changed that lead outside the repository's work tree (`path ->
+   * target`, project-relative, sorted: `linksOutside`); [] outside git (nothing is committed).
+   */
+  outsideLinks: string[];
 }
 
 /** Largest Python module of the test tree read to see whether it configures the tests. */
@@ -354,6 +360,7 @@ export class TestFileFinder {
             configuresTests(projectPath, rel),
           ),
           supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
+          outsideLinks: linksOutside(gitTopOf(projectPath) ?? projectPath, projectPath, changed),
         };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
@@ -371,6 +378,7 @@ export class TestFileFinder {
       ignored: null,
       configFiles: this.existing(projectPath, changed, (rel) => configuresTests(projectPath, rel)),
       supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
+      outsideLinks: [],
     };
   }
 

@@ -863,6 +863,38 @@ describe('on SQLite', () => {
     });
   });
 
+  describe('a Node project whose agent links a file from outside the repository', () => {
+    it('a change resting on a symbolic link that leads outside the repository is sent back and never completes', async () => {
+      const repo = project('linked', {
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+      });
+      const outside = join(workdir.root(), 'outside-impl.js');
+      writeFileSync(outside, "'use strict';\n\nexports.multiply = (a, b) => a * b;\n");
+      const session = await createSession(repo, 'node --test');
+      const { id, v } = await neverCompletes(session, [
+        shell(`ln -s ${outside} src/impl.js`),
+        edit(
+          [
+            'src/math.js',
+            `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.js').multiply;\n`,
+          ],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+      ]);
+      const link = `src/impl.js -> ${outside}`;
+      expect(v).toMatchObject({ verdict: 'links_outside', outside_links: [link] });
+      // The generated tests did pass in the workspace, through the link.
+      expect(v.generated).toMatchObject({ exit_code: 0 });
+      const details = await getDetails(server, id);
+      expect(humanPrompts(details)[1]).toContain('Symbolic links lead outside the repository');
+      expect(humanPrompts(details)[1]).toContain(link);
+      expect(details.verification).toMatchObject({ outside_links: [link] });
+    });
+  });
+
   describe('a Node project whose agent hides a file from `git add` (git update-index)', () => {
     it.each(['--skip-worktree', '--assume-unchanged'])(
       'a file marked %s and then edited is committed as the tests ran it',

@@ -169,6 +169,8 @@ class FakeTests implements TestPort {
   configFiles: string[] = [];
   /** Fixtures and expected output changed in test directories. */
   supportFiles: string[] = [];
+  /** Links created or changed that lead outside the repository (`path -> target`). */
+  outsideLinks: string[] = [];
 
   changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
@@ -179,6 +181,7 @@ class FakeTests implements TestPort {
       ignored,
       configFiles: this.configFiles,
       supportFiles: this.supportFiles,
+      outsideLinks: this.outsideLinks,
     });
   }
 
@@ -1830,6 +1833,27 @@ describe('TaskRun', () => {
       expect(evidence(h)).toMatchObject({
         verdict: 'files_ignored',
         ignored_files: ['src/impl.local.js'],
+      });
+    });
+
+    it('a symbolic link of the change leading outside the repository is sent back: the commit holds a link to nothing', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        worktree: { setup: null },
+      });
+      h.tests.outsideLinks = ['src/config.js -> /home/me/config.js'];
+      await h.run();
+      expect(h.log.prompts()[2]).toContain('Symbolic links lead outside the repository');
+      expect(h.log.prompts()[2]).toContain('src/config.js -> /home/me/config.js');
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'max_iterations_reached',
+      });
+      // Refused before the generated tests ran at the base commit.
+      expect(h.verification.atBaseRuns).toHaveLength(0);
+      expect(evidence(h)).toMatchObject({
+        verdict: 'links_outside',
+        outside_links: ['src/config.js -> /home/me/config.js'],
       });
     });
 

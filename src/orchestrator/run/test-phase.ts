@@ -81,6 +81,12 @@ export class TestPhase {
    */
   supportFilesNow: string[] = [];
 
+  /**
+   * The symbolic links created or changed that lead outside the repository (`path -> target`:
+   * `ProjectChanges.outsideLinks`), as of the last look for test files; null before one.
+   */
+  outsideLinksNow: string[] | null = null;
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
     const snapshot = this.state.testSnapshot;
@@ -90,6 +96,7 @@ export class TestPhase {
       this.ignoredNow = changes.ignored;
       this.configFilesNow = changes.configFiles;
       this.supportFilesNow = changes.supportFiles;
+      this.outsideLinksNow = changes.outsideLinks;
     }
     return this.state.testFiles;
   }

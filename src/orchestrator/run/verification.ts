@@ -152,6 +152,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     flaky_tests: [],
     weakening: [],
     ignored_files: [],
+    outside_links: [],
     test_changes_allowed: false,
     not_checked: [],
     verdict: 'tests_failed',
@@ -184,7 +185,8 @@ const problem = (name: string, output: string): FailingTest => ({
  *    helpers, fixtures or expected output it changed) must still pass against it where they
  *    passed at the base commit;
  * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
- *    change reviewed and merged) would not hold it;
+ *    change reviewed and merged) would not hold it; no symbolic link of the change may lead
+ *    outside the repository (the commit holds the link, not what it leads to);
  * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
  *    there (else they do not test the change), unless the task does not require it.
  *
@@ -310,6 +312,7 @@ export class Verification {
     e.flaky_tests = [];
     e.weakening = [];
     e.ignored_files = [];
+    e.outside_links = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
     this.regressionUnjudged = this.regressionCommand === null;
@@ -436,7 +439,9 @@ export class Verification {
   private afterGreen(files: readonly string[]): Observable<Judgement> {
     return defer(async () => {
       await this.ports.log.update({ phase: 'verifying' });
-      return (await this.checkWeakening()) ?? (await this.checkIgnored());
+      return (
+        (await this.checkWeakening()) ?? (await this.checkIgnored()) ?? (await this.checkLinks())
+      );
     }).pipe(
       concatMap((weakened) => (weakened !== null ? of(weakened) : this.checkRewritten())),
       concatMap((rewritten) =>
@@ -534,6 +539,44 @@ export class Verification {
         output: what,
         failed: ignored.length,
         total: ignored.length,
+      },
+    };
+  }
+
+  /**
+   * Symbolic links the change created or changed that lead outside the repository: the tests ran
+   * through them on this machine, but the commit holds only the link, leading to nothing a
+   * reviewer has.
+   */
+  private async checkLinks(): Promise<Judgement | null> {
+    const e = this.evidence;
+    if (this.baseCommit === null) return null;
+    const links = this.tests.outsideLinksNow;
+    if (links === null) {
+      e.not_checked.push(
+        'links: the symbolic links of the change were not looked at (no look for test files in this run)',
+      );
+      return null;
+    }
+    e.outside_links = links;
+    if (links.length === 0) return null;
+    await this.conclude(
+      'links_outside',
+      `symbolic links of the change lead outside the repository, so the commit holds links to nothing a reviewer has: ${links.join(', ')}`,
+    );
+    const what = `These symbolic links lead outside the repository: ${links.join(', ')}.`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Symbolic links lead outside the repository',
+            `${what} The tests ran through them on this machine, but the commit that is reviewed and merged holds only the links, not what they lead to. Put what the change needs in files of the repository (a link may only lead to a file of the repository, by a relative path).`,
+          ),
+        ],
+        output: what,
+        failed: links.length,
+        total: links.length,
       },
     };
   }

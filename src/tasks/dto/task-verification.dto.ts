@@ -9,6 +9,7 @@ const VERDICTS = [
   'tests_weakened',
   'regression_broken',
   'files_ignored',
+  'links_outside',
 ] as const;
 
 export class VerificationCountsDto {
@@ -204,6 +205,14 @@ export class TaskVerificationResponseDto {
   })
   ignored_files!: string[];
 
+  @ApiProperty({
+    type: [String],
+    example: ['src/config.js -> /home/me/config.js'],
+    description:
+      'Symbolic links the change created or changed that lead outside the repository (`path -> target`): the commit holds the link, not what it leads to',
+  })
+  outside_links!: string[];
+
   @ApiProperty({ type: [String], description: 'Checks that could not be made, each with why' })
   not_checked!: string[];
 
@@ -248,4 +257,10 @@ export class VerificationSummaryDto {
 
   @ApiProperty({ type: [String], description: 'Files the agent wrote that git ignores' })
   ignored_files!: string[];
+
+  @ApiProperty({
+    type: [String],
+    description: 'Symbolic links of the change that lead outside the repository (`path -> target`)',
+  })
+  outside_links!: string[];
 }
