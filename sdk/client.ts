@@ -692,6 +692,8 @@ export interface TaskVerificationResponseDto {
   existing_tests_on_change: VerificationRunDto | null;
   /** The same files run at the base commit, when they failed against the change: where they fail there too, the change is not blamed */
   existing_tests_at_base: VerificationRunDto | null;
+  /** The generated tests in a clean checkout of the change (what its commit holds, without the files git ignores but the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were */
+  generated_on_commit: VerificationRunDto | null;
   regression: VerificationRunDto | null;
   /** The regression suite run again for failures the baseline did not have */
   regression_rerun: VerificationRunDto | null;

@@ -82,6 +82,12 @@ export interface VerificationEvidence {
   existing_tests_on_change: VerificationRun | null;
   /** The same files run at the base commit, when they failed against the change. */
   existing_tests_at_base: VerificationRun | null;
+  /**
+   * The generated tests in a clean checkout of the change (what its commit holds, without what
+   * git ignores), run when files git ignores were created or changed while the agent worked;
+   * absent in evidence stored before it was run.
+   */
+  generated_on_commit?: VerificationRun | null;
   /** The regression suite on the change. */
   regression: VerificationRun | null;
   /** The regression suite again, for the failures it had that were not at the baseline. */
@@ -95,8 +101,10 @@ export interface VerificationEvidence {
   flaky_tests: string[];
   weakening: VerificationWeakening[];
   /**
-   * Files the agent wrote (with its file tools) that git ignores: the tests ran with them, but the
-   * commit, and so the change reviewed and merged, does not hold them.
+   * Files the agent wrote (with its file tools) that git ignores, or, when the generated tests
+   * failed in a clean checkout of the change (`generated_on_commit`), what git ignores that was
+   * created or changed while it worked: the tests ran with them, but the commit, and so the change
+   * reviewed and merged, does not hold them.
    */
   ignored_files: string[];
   /**

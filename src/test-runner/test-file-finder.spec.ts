@@ -1,13 +1,5 @@
 import { execFileSync } from 'child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
@@ -144,6 +136,27 @@ describe('TestFileFinder', () => {
       'src/absolute.js -> /etc/hosts',
       'src/climbs.js -> ../../../x.js',
       'src/was-a-file.js -> /etc/hostname',
+    ]);
+  });
+
+  it('in a git repo: names what git ignores that was created or changed since the snapshot, dependencies and caches left out', async () => {
+    write('.gitignore', 'build/\nnode_modules/\n*.local.js\n');
+    write('build/from-setup.js', 'setup');
+    write('node_modules/dep/index.js');
+    git(project, 'init', '-q');
+    git(project, 'add', '-A');
+    git(project, 'commit', '-q', '-m', 'init');
+    const before = await finder.snapshot(project);
+    expect((await finder.changes(project, before, 'node')).ignoredChanged).toEqual([]);
+    write('node_modules/dep/index.js', 'reinstalled');
+    write('src/impl.local.js');
+    expect((await finder.changes(project, before, 'node')).ignoredChanged).toEqual([
+      'src/impl.local.js',
+    ]);
+    write('build/helper.js', 'from the shell');
+    expect((await finder.changes(project, before, 'node')).ignoredChanged).toEqual([
+      'build/',
+      'src/impl.local.js',
     ]);
   });
 

@@ -309,6 +309,7 @@ describe('on SQLite', () => {
       expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
       expect(v.regression).toMatchObject({ total: 5, failing: ['known bug'] });
       expect(v.regression_rerun).toBeNull();
+      expect(v.generated_on_commit).toBeNull();
       expect(testStages(details)).toEqual([
         'baseline',
         'round:generated',
@@ -860,6 +861,65 @@ describe('on SQLite', () => {
       expect(details.verification).toMatchObject({ ignored_files: ['src/impl.local.js'] });
       // The generated tests did pass in the workspace, where the ignored file is.
       expect(v.generated).toMatchObject({ exit_code: 0 });
+    });
+  });
+
+  describe('a Node project whose .gitignore matches files the agent writes from the shell', () => {
+    const ignoringProject = (name: string): string =>
+      project(name, {
+        '.gitignore': 'build/\ndist/\n',
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+      });
+
+    it('a change resting on an ignored file written through the shell is sent back and never completes: its tests fail in a clean checkout of the change', async () => {
+      const session = await createSession(ignoringProject('shell-ignored'), 'node --test');
+      const { id, v } = await neverCompletes(session, [
+        shell("mkdir -p build && echo 'exports.multiply = (a, b) => a * b;' > build/helper.js"),
+        edit(
+          [
+            'src/math.js',
+            `${NODE_PROJECT['src/math.js']}exports.multiply = require('../build/helper.js').multiply;\n`,
+          ],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+      ]);
+      expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['build/'] });
+      // The generated tests passed in the workspace, where the ignored file is, not without it.
+      expect(v.generated).toMatchObject({ exit_code: 0 });
+      expect(v.generated_on_commit?.exit_code).not.toBe(0);
+      expect(v.generated_on_commit?.output_excerpt).toMatch(
+        /Cannot find module '..\/build\/helper.js'/,
+      );
+      const details = await getDetails(server, id);
+      expect(humanPrompts(details)[1]).toContain('Files git ignores hold part of your change');
+      expect(humanPrompts(details)[1]).toContain('fail in a clean checkout of your change');
+      expect(testStages(details)).toContain('generated_on_commit');
+    });
+
+    it('ignored build output the tests do not need costs one run in a clean checkout, and the task completes verified', async () => {
+      const repo = ignoringProject('shell-ignored-unneeded');
+      const session = await createSession(repo, 'node --test');
+      const id = await runTask(session, [
+        shell('mkdir -p dist && echo bundle > dist/bundle.js'),
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(id);
+      expect(v).toMatchObject({ ignored_files: [], generated_on_commit: { exit_code: 0 } });
+      const details = await getDetails(server, id);
+      expect(testStages(details)).toEqual([
+        'baseline',
+        'round:generated',
+        'round:regression',
+        'generated_on_commit',
+        'generated_at_base',
+      ]);
+      // The clean checkout is gone; only the task's workspace is left.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
     });
   });
 

@@ -171,6 +171,8 @@ class FakeTests implements TestPort {
   supportFiles: string[] = [];
   /** Links created or changed that lead outside the repository (`path -> target`). */
   outsideLinks: string[] = [];
+  /** What git ignores that changed since the snapshot (dependencies and caches left out). */
+  ignoredChanged: string[] = [];
 
   changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
@@ -182,6 +184,7 @@ class FakeTests implements TestPort {
       configFiles: this.configFiles,
       supportFiles: this.supportFiles,
       outsideLinks: this.outsideLinks,
+      ignoredChanged: this.ignoredChanged,
     });
   }
 
@@ -285,6 +288,24 @@ class FakeVerification implements VerificationPort {
       report: {
         ...report('generated', passed),
         output: passed ? `existing tests pass on the ${on}` : `expected 5, got 6 on the ${on}`,
+      },
+    });
+  }
+
+  /** Whether the generated tests pass in a clean checkout of the change. */
+  onCommit = true;
+  /** What running them there throws (a scratch checkout git could not make), if anything. */
+  onCommitFault: Error | null = null;
+  readonly onCommitRuns: (readonly string[])[] = [];
+
+  runOnCommit(_dir: string, _base: string, files: readonly string[]): Observable<TestRunEvent> {
+    this.onCommitRuns.push(files);
+    if (this.onCommitFault !== null) return throwError(() => this.onCommitFault);
+    return of<TestRunEvent>({
+      type: 'report',
+      report: {
+        ...report('generated', this.onCommit),
+        output: this.onCommit ? 'pass' : "Cannot find module '../build/helper.js'",
       },
     });
   }
@@ -1854,6 +1875,67 @@ describe('TaskRun', () => {
       expect(evidence(h)).toMatchObject({
         verdict: 'links_outside',
         outside_links: ['src/config.js -> /home/me/config.js'],
+      });
+    });
+
+    describe('files git ignores created or changed while the agent worked (from the shell, say)', () => {
+      it('the generated tests failing in a clean checkout of the change: sent back naming them; it cannot complete', async () => {
+        const h = harness([turn(), turn(), turn()], {
+          task: { ...worktree.task, maxIterations: 3 },
+          worktree: { setup: null },
+        });
+        h.tests.ignoredChanged = ['build/'];
+        h.verification.onCommit = false;
+        await h.run();
+        expect(h.verification.onCommitRuns[0]).toEqual(['test/a.test.js']);
+        const feedback = h.log.prompts()[2];
+        expect(feedback).toContain('Files git ignores hold part of your change');
+        expect(feedback).toContain('fail in a clean checkout of your change');
+        expect(feedback).toContain('build/');
+        expect(h.log.row).toMatchObject({
+          status: TaskStatus.Failed,
+          statusReason: 'max_iterations_reached',
+        });
+        // Refused before the generated tests ran at the base commit.
+        expect(h.verification.atBaseRuns).toHaveLength(0);
+        expect(evidence(h)).toMatchObject({
+          verdict: 'files_ignored',
+          ignored_files: ['build/'],
+          generated_on_commit: expect.objectContaining({ commit: null }),
+        });
+        const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+        expect(stages).toContain('generated_on_commit');
+      });
+
+      it('passing there too: verified, the run kept in the evidence', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.tests.ignoredChanged = ['dist/'];
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+        expect(h.verification.onCommitRuns).toEqual([['test/a.test.js']]);
+        expect(evidence(h)).toMatchObject({
+          verdict: 'verified',
+          ignored_files: [],
+          generated_on_commit: expect.objectContaining({ exit_code: 0 }),
+        });
+      });
+
+      it('none changed: nothing more runs', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        await h.run();
+        expect(h.verification.onCommitRuns).toEqual([]);
+        expect(evidence(h)).toMatchObject({ generated_on_commit: null });
+      });
+
+      it('a clean checkout that cannot be made is said, not blamed', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.tests.ignoredChanged = ['build/'];
+        h.verification.onCommitFault = new Error('git worktree add failed');
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+        expect(evidence(h).not_checked).toContainEqual(
+          expect.stringContaining('could not be run in a clean checkout of the change'),
+        );
       });
     });
 

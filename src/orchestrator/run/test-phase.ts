@@ -87,6 +87,13 @@ export class TestPhase {
    */
   outsideLinksNow: string[] | null = null;
 
+  /**
+   * What git ignores that was created or changed since the snapshot, dependencies and caches
+   * left out (`ProjectChanges.ignoredChanged`), as of the last look for test files; null before
+   * one.
+   */
+  ignoredChangedNow: string[] | null = null;
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
     const snapshot = this.state.testSnapshot;
@@ -97,6 +104,7 @@ export class TestPhase {
       this.configFilesNow = changes.configFiles;
       this.supportFilesNow = changes.supportFiles;
       this.outsideLinksNow = changes.outsideLinks;
+      this.ignoredChangedNow = changes.ignoredChanged;
     }
     return this.state.testFiles;
   }

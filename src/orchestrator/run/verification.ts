@@ -143,6 +143,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     generated_at_base: null,
     existing_tests_on_change: null,
     existing_tests_at_base: null,
+    generated_on_commit: null,
     regression: null,
     regression_rerun: null,
     rerun_scope: null,
@@ -186,7 +187,9 @@ const problem = (name: string, output: string): FailingTest => ({
  *    passed at the base commit;
  * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
  *    change reviewed and merged) would not hold it; no symbolic link of the change may lead
- *    outside the repository (the commit holds the link, not what it leads to);
+ *    outside the repository (the commit holds the link, not what it leads to); and when files git
+ *    ignores were created or changed while the agent worked (from the shell, say), the generated
+ *    tests must pass in a clean checkout of the change too;
  * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
  *    there (else they do not test the change), unless the task does not require it.
  *
@@ -304,6 +307,7 @@ export class Verification {
     e.generated_at_base = null;
     e.existing_tests_on_change = null;
     e.existing_tests_at_base = null;
+    e.generated_on_commit = null;
     e.regression_rerun = null;
     e.rerun_scope = null;
     e.regression_granularity = null;
@@ -433,8 +437,9 @@ export class Verification {
   }
 
   /**
-   * The round is green: the weakening check, the ignored files, the existing tests the change
-   * edited as they were, then the generated tests at the base commit.
+   * The round is green: the weakening check, the ignored files, the links leading outside, the
+   * generated tests without what git ignores (when some of it changed), the existing tests the
+   * change edited as they were, then the generated tests at the base commit.
    */
   private afterGreen(files: readonly string[]): Observable<Judgement> {
     return defer(async () => {
@@ -443,6 +448,7 @@ export class Verification {
         (await this.checkWeakening()) ?? (await this.checkIgnored()) ?? (await this.checkLinks())
       );
     }).pipe(
+      concatMap((found) => (found !== null ? of(found) : this.checkOnCommit(files))),
       concatMap((weakened) => (weakened !== null ? of(weakened) : this.checkRewritten())),
       concatMap((rewritten) =>
         rewritten !== null ? of(rewritten) : this.checkFailingAtBase(files),
@@ -579,6 +585,75 @@ export class Verification {
         total: links.length,
       },
     };
+  }
+
+  /**
+   * When files git ignores were created or changed while the agent worked (written from the shell,
+   * say: the look for test files after its last turn found them; dependencies and caches left
+   * out), the generated tests run once more in a clean checkout of the change: what its commit
+   * holds, the installed dependencies linked, nothing else git ignores. Failing there, the change
+   * rests on files its commit does not hold: sent back, naming them. A run that cannot be made is
+   * said, not blamed. Nothing runs when no such file changed.
+   */
+  private checkOnCommit(files: readonly string[]): Observable<Judgement | null> {
+    const e = this.evidence;
+    const base = this.baseCommit;
+    const changed = this.tests.ignoredChangedNow;
+    if (base === null) return of(null);
+    if (changed === null) {
+      e.not_checked.push(
+        'ignored files written from the shell: what git ignores was not looked at (no look for test files in this run)',
+      );
+      return of(null);
+    }
+    if (changed.length === 0) return of(null);
+    return this.tests
+      .runExtra(
+        this.ports.verification.runOnCommit(
+          this.workspace.directory,
+          base,
+          files,
+          this.ctx.testCommand,
+        ),
+        'generated_on_commit',
+      )
+      .pipe(
+        // Only the run is caught: a failed write of the verdict is no run that could not be made.
+        catchError((error: unknown) =>
+          of(error instanceof Error ? error : new Error(String(error))),
+        ),
+        concatMap(async (report): Promise<Judgement | null> => {
+          if (report instanceof Error) {
+            e.not_checked.push(
+              `ignored files written from the shell: the generated tests could not be run in a clean checkout of the change (${report.message})`,
+            );
+            return null;
+          }
+          e.generated_on_commit = toRun(report, null);
+          if (report.passed) return null;
+          e.ignored_files = changed;
+          await this.conclude(
+            'files_ignored',
+            `the generated tests fail in a clean checkout of the change, without the files git ignores that were created or changed: ${changed.join(', ')}`,
+          );
+          const what = `Your tests pass here, but fail in a clean checkout of your change (what its commit holds, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}.`;
+          return {
+            kind: 'feedback',
+            report: {
+              failures: [
+                problem(
+                  'Files git ignores hold part of your change',
+                  `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe tests in the clean checkout:\n${report.output}`,
+                ),
+              ],
+              output: report.output,
+              failed: report.cases.filter((c) => c.status === 'failed' || c.status === 'error')
+                .length,
+              total: report.cases.length,
+            },
+          };
+        }),
+      );
   }
 
   /**

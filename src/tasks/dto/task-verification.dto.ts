@@ -160,6 +160,14 @@ export class TaskVerificationResponseDto {
   })
   existing_tests_at_base!: VerificationRunDto | null;
 
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description:
+      'The generated tests in a clean checkout of the change (what its commit holds, without the files git ignores but the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were',
+  })
+  generated_on_commit!: VerificationRunDto | null;
+
   @ApiProperty({ type: VerificationRunDto, nullable: true })
   regression!: VerificationRunDto | null;
 
