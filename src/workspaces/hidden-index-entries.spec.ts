@@ -64,6 +64,12 @@ describe('hidden index entries', () => {
     expect(hiddenInLsFiles(git('ls-files', '-v', '-z'))).toEqual(hiddenIndexEntries(index));
   });
 
+  it('leaves a split index to git: its other entries are in another file', () => {
+    markedIndex(3);
+    git('update-index', '--split-index');
+    expect(hiddenIndexEntries(readFileSync(join(dir, '.git/index')))).toBeNull();
+  });
+
   it('says it cannot read what is no index (git is asked instead)', () => {
     expect(hiddenIndexEntries(Buffer.from('not an index'))).toBeNull();
     const index = markedIndex(3);

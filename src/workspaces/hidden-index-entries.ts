@@ -20,11 +20,24 @@ const SKIP_WORKTREE = 0x4000;
 
 class UnreadableIndex extends Error {}
 
+/** The extension of a split index (`core.splitIndex`): most entries are in another file. */
+const SPLIT_INDEX = 'link';
+
+/** Whether the extensions after the entries (from `at`, before the checksum) name a split index. */
+function isSplit(index: Buffer, at: number, hashBytes: number): boolean {
+  for (let next = at; next + 8 <= index.length - hashBytes; ) {
+    if (index.toString('latin1', next, next + 4) === SPLIT_INDEX) return true;
+    next += 8 + index.readUInt32BE(next + 4);
+  }
+  return false;
+}
+
 /**
- * The hidden entries of an index file's bytes (versions 2 to 4, object ids of `hashBytes`), or
- * throws `UnreadableIndex` when the bytes are not such an index.
+ * The hidden entries of an index file's bytes (versions 2 to 4, object ids of `hashBytes`); null
+ * for a split index, whose other entries are elsewhere. Throws `UnreadableIndex` when the bytes
+ * are not such an index.
  */
-function readEntries(index: Buffer, hashBytes: number): HiddenIndexEntries {
+function readEntries(index: Buffer, hashBytes: number): HiddenIndexEntries | null {
   const need = (end: number): void => {
     if (end > index.length) throw new UnreadableIndex();
   };
@@ -84,12 +97,13 @@ function readEntries(index: Buffer, hashBytes: number): HiddenIndexEntries {
     if (extended & SKIP_WORKTREE) hidden.skipWorktree.push(path);
     if (flags & ASSUME_VALID) hidden.assumeUnchanged.push(path);
   }
-  return hidden;
+  return isSplit(index, at, hashBytes) ? null : hidden;
 }
 
 /**
  * The entries of the index file `index` (its bytes) that `git add` passes over; null when the
- * bytes are no index this reads (git is asked instead). Object ids of SHA-1 or SHA-256.
+ * bytes are no index this reads, or a split index (git is asked instead). Object ids of SHA-1 or
+ * SHA-256.
  */
 export function hiddenIndexEntries(index: Buffer): HiddenIndexEntries | null {
   for (const hashBytes of [20, 32]) {
