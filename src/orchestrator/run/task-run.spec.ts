@@ -1878,6 +1878,39 @@ describe('TaskRun', () => {
       });
     });
 
+    it('a run resumed in its test round looks at the project before judging: a link leading outside is caught, the stored test files kept', async () => {
+      const h = harness([turn()], {
+        resumed: true,
+        task: {
+          ...worktree.task,
+          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+          iteration: 2,
+          maxIterations: 3,
+          runPhase: 'running_tests',
+          testFiles: ['test/a.test.js'],
+          testSnapshot: JSON.stringify(SNAPSHOT),
+          setupCompletedAt: new Date(0),
+          workspacePath: '/ws/t1',
+          branch: 'cta/t1-add-multiply',
+        },
+        worktree: { setup: null },
+      });
+      h.workspace.info = { ...h.workspace.info, created: false };
+      h.tests.found = [['test/other.test.js']];
+      h.tests.outsideLinks = ['src/config.js -> /home/me/config.js'];
+      await h.run();
+      expect(h.tests.generatedRuns[0]).toEqual(['test/a.test.js']);
+      expect(h.log.prompts()[0]).toContain('Symbolic links lead outside the repository');
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'max_iterations_reached',
+      });
+      expect(evidence(h)).toMatchObject({
+        verdict: 'links_outside',
+        outside_links: ['src/config.js -> /home/me/config.js'],
+      });
+    });
+
     describe('files git ignores created or changed while the agent worked (from the shell, say)', () => {
       it('the generated tests failing in a clean checkout of the change: sent back naming them; it cannot complete', async () => {
         const h = harness([turn(), turn(), turn()], {

@@ -444,6 +444,8 @@ export class Verification {
   private afterGreen(files: readonly string[]): Observable<Judgement> {
     return defer(async () => {
       await this.ports.log.update({ phase: 'verifying' });
+      // A run that resumed in a test round has not looked at the project yet.
+      await this.tests.lookOnce();
       return (
         (await this.checkWeakening()) ?? (await this.checkIgnored()) ?? (await this.checkLinks())
       );
@@ -560,7 +562,7 @@ export class Verification {
     const links = this.tests.outsideLinksNow;
     if (links === null) {
       e.not_checked.push(
-        'links: the symbolic links of the change were not looked at (no look for test files in this run)',
+        'links: the symbolic links of the change were not looked at (no snapshot of the project was taken before the agent worked)',
       );
       return null;
     }
@@ -602,7 +604,7 @@ export class Verification {
     if (base === null) return of(null);
     if (changed === null) {
       e.not_checked.push(
-        'ignored files written from the shell: what git ignores was not looked at (no look for test files in this run)',
+        'ignored files written from the shell: what git ignores was not looked at (no snapshot of the project was taken before the agent worked)',
       );
       return of(null);
     }
