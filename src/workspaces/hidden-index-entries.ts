@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Git, GitOptions } from 'src/workspaces/git';
 
 /**
@@ -138,23 +138,17 @@ const PATHS_PER_CALL = 1000;
 /**
  * Clears the skip-worktree and assume-unchanged marks of the index `indexFile` (the one `options`
  * has git use), so that `git add -A` takes every file as the work tree holds it: what is
- * committed is what the tests ran against. The index is read here (no process); git is started
- * only when something is marked, or when the index cannot be read (`git ls-files -v` then).
- * A workspace is a full checkout: no mark in it is git's own.
+ * committed is what the tests ran against. The index is read here (no process: a pass over its
+ * entries); git is started only when something is marked, or when the index cannot be read
+ * (`git ls-files -v` then). A workspace is a full checkout: no mark in it is git's own.
  */
 export async function revealHiddenEntries(
   git: Git,
   indexFile: string | null,
   options: GitOptions,
 ): Promise<HiddenIndexEntries> {
-  let bytes: Buffer | null = null;
-  if (indexFile !== null) {
-    try {
-      bytes = readFileSync(indexFile);
-    } catch {
-      bytes = null;
-    }
-  }
+  // Read through the thread pool: an index grows with the repository.
+  const bytes = indexFile === null ? null : await readFile(indexFile).catch(() => null);
   const hidden =
     (bytes === null ? null : hiddenIndexEntries(bytes)) ??
     hiddenInLsFiles(await git.text(['ls-files', '-v', '-z'], options));
