@@ -205,6 +205,7 @@ export interface TaskResponseDto {
     | 'verified_without_failing_tests'
     | 'verified_with_test_changes'
     | 'verified_without_regression'
+    | 'verified_with_flaky_tests'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -352,7 +353,8 @@ export interface VerificationSummaryDto {
     | 'tests_pass_without_change'
     | 'tests_weakened'
     | 'regression_broken'
-    | 'files_ignored';
+    | 'files_ignored'
+    | 'links_outside';
   reason: string;
   base_commit: string | null;
   head_commit: string | null;
@@ -364,6 +366,8 @@ export interface VerificationSummaryDto {
   weakening: Array<string>;
   /** Files the agent wrote that git ignores */
   ignored_files: Array<string>;
+  /** Symbolic links of the change that lead outside the repository (`path -> target`) */
+  outside_links: Array<string>;
 }
 
 export interface TaskDetailResponseDto {
@@ -391,6 +395,7 @@ export interface TaskDetailResponseDto {
     | 'verified_without_failing_tests'
     | 'verified_with_test_changes'
     | 'verified_without_regression'
+    | 'verified_with_flaky_tests'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -537,6 +542,7 @@ export interface TaskStatusResponseDto {
     | 'verified_without_failing_tests'
     | 'verified_with_test_changes'
     | 'verified_without_regression'
+    | 'verified_with_flaky_tests'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -658,6 +664,7 @@ export interface TaskVerificationResponseDto {
     | 'verified_without_failing_tests'
     | 'verified_with_test_changes'
     | 'verified_without_regression'
+    | 'verified_with_flaky_tests'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -700,6 +707,8 @@ export interface TaskVerificationResponseDto {
   existing_tests_on_change: VerificationRunDto | null;
   /** The same files run at the base commit, when they failed against the change: where they fail there too, the change is not blamed */
   existing_tests_at_base: VerificationRunDto | null;
+  /** The generated tests in a clean checkout of the change (what its commit holds, without the files git ignores but the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were */
+  generated_on_commit: VerificationRunDto | null;
   regression: VerificationRunDto | null;
   /** The regression suite run again for failures the baseline did not have */
   regression_rerun: VerificationRunDto | null;
@@ -713,6 +722,8 @@ export interface TaskVerificationResponseDto {
   weakening: Array<VerificationWeakeningDto>;
   /** Files the agent wrote that git ignores: the tests ran with them, but the commit (the change reviewed and merged) does not hold them */
   ignored_files: Array<string>;
+  /** Symbolic links the change created or changed that lead outside the repository (`path -> target`): the commit holds the link, not what it leads to */
+  outside_links: Array<string>;
   /** Checks that could not be made, each with why */
   not_checked: Array<string>;
   verdict:
@@ -722,6 +733,7 @@ export interface TaskVerificationResponseDto {
     | 'tests_weakened'
     | 'regression_broken'
     | 'files_ignored'
+    | 'links_outside'
     | null;
   reason: string | null;
   checked_at: string | null;
@@ -831,6 +843,7 @@ export interface StatusReasonCountDto {
     | 'verified_without_failing_tests'
     | 'verified_with_test_changes'
     | 'verified_without_regression'
+    | 'verified_with_flaky_tests'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'

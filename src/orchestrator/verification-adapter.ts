@@ -105,5 +105,10 @@ export function verificationPort(
         tests,
         { files, testCommand },
       ),
+    runOnCommit: (directory, baseCommit, files, testCommand) =>
+      runInScratch(() => base.changeWithBaseFiles(directory, baseCommit, [], files), tests, {
+        files,
+        testCommand,
+      }),
   };
 }

@@ -49,6 +49,7 @@ export const STATUS_REASONS = [
   'verified_without_failing_tests',
   'verified_with_test_changes',
   'verified_without_regression',
+  'verified_with_flaky_tests',
   'tests_failed',
   'tests_missing',
   'no_tests_written',

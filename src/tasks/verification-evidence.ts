@@ -60,7 +60,8 @@ export type VerificationVerdict =
   | 'tests_pass_without_change'
   | 'tests_weakened'
   | 'regression_broken'
-  | 'files_ignored';
+  | 'files_ignored'
+  | 'links_outside';
 
 export interface VerificationEvidence {
   base_commit: string | null;
@@ -81,6 +82,12 @@ export interface VerificationEvidence {
   existing_tests_on_change: VerificationRun | null;
   /** The same files run at the base commit, when they failed against the change. */
   existing_tests_at_base: VerificationRun | null;
+  /**
+   * The generated tests in a clean checkout of the change (what its commit holds, without what
+   * git ignores), run when files git ignores were created or changed while the agent worked;
+   * absent in evidence stored before it was run.
+   */
+  generated_on_commit?: VerificationRun | null;
   /** The regression suite on the change. */
   regression: VerificationRun | null;
   /** The regression suite again, for the failures it had that were not at the baseline. */
@@ -94,10 +101,18 @@ export interface VerificationEvidence {
   flaky_tests: string[];
   weakening: VerificationWeakening[];
   /**
-   * Files the agent wrote (with its file tools) that git ignores: the tests ran with them, but the
-   * commit, and so the change reviewed and merged, does not hold them.
+   * Files the agent wrote (with its file tools) that git ignores, or, when the generated tests
+   * failed in a clean checkout of the change (`generated_on_commit`), what git ignores that was
+   * created or changed while it worked: the tests ran with them, but the commit, and so the change
+   * reviewed and merged, does not hold them.
    */
   ignored_files: string[];
+  /**
+   * Symbolic links the change created or changed that lead outside the repository (`path ->
+   * target`): the commit holds the link, not what it leads to. Absent in evidence stored before
+   * links were looked at.
+   */
+  outside_links?: string[];
   /** The task allowed test changes: weakening found is recorded but does not block. */
   test_changes_allowed: boolean;
   /** Checks that could not be made, each with why. */

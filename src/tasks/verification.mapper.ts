@@ -23,6 +23,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     generated_at_base: e?.generated_at_base ?? null,
     existing_tests_on_change: e?.existing_tests_on_change ?? null,
     existing_tests_at_base: e?.existing_tests_at_base ?? null,
+    generated_on_commit: e?.generated_on_commit ?? null,
     regression: e?.regression ?? null,
     regression_rerun: e?.regression_rerun ?? null,
     rerun_scope: e?.rerun_scope ?? null,
@@ -32,6 +33,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     flaky_tests: e?.flaky_tests ?? [],
     weakening: e?.weakening ?? [],
     ignored_files: e?.ignored_files ?? [],
+    outside_links: e?.outside_links ?? [],
     not_checked: e?.not_checked ?? [],
     verdict: e?.verdict ?? null,
     reason: e?.reason ?? null,
@@ -54,5 +56,6 @@ export function toVerificationSummary(task: Task): VerificationSummaryDto | null
     flaky_tests: e.flaky_tests,
     weakening: e.weakening.map((w) => w.detail),
     ignored_files: e.ignored_files ?? [],
+    outside_links: e.outside_links ?? [],
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { loadConfig } from 'src/config';
@@ -116,6 +116,47 @@ describe('TestFileFinder', () => {
     write('test/inside.test.js');
     expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
       'test/inside.test.js',
+    ]);
+  });
+
+  it('in a subdirectory of a repo: names the links created or changed that lead outside the repository, not those inside it', async () => {
+    git(dir, 'init', '-q');
+    write('src/real.js');
+    write('src/was-a-file.js');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'init');
+    const before = await finder.snapshot(project);
+    symlinkSync('/etc/hosts', join(project, 'src/absolute.js'));
+    symlinkSync('../../../x.js', join(project, 'src/climbs.js'));
+    symlinkSync('real.js', join(project, 'src/inside.js'));
+    symlinkSync('../../top.js', join(project, 'src/to-top.js'));
+    rmSync(join(project, 'src/was-a-file.js'));
+    symlinkSync('/etc/hostname', join(project, 'src/was-a-file.js'));
+    expect((await finder.changes(project, before, 'node')).outsideLinks).toEqual([
+      'src/absolute.js -> /etc/hosts',
+      'src/climbs.js -> ../../../x.js',
+      'src/was-a-file.js -> /etc/hostname',
+    ]);
+  });
+
+  it('in a git repo: names what git ignores that was created or changed since the snapshot, dependencies and caches left out', async () => {
+    write('.gitignore', 'build/\nnode_modules/\n*.local.js\n');
+    write('build/from-setup.js', 'setup');
+    write('node_modules/dep/index.js');
+    git(project, 'init', '-q');
+    git(project, 'add', '-A');
+    git(project, 'commit', '-q', '-m', 'init');
+    const before = await finder.snapshot(project);
+    expect((await finder.changes(project, before, 'node')).ignoredChanged).toEqual([]);
+    write('node_modules/dep/index.js', 'reinstalled');
+    write('src/impl.local.js');
+    expect((await finder.changes(project, before, 'node')).ignoredChanged).toEqual([
+      'src/impl.local.js',
+    ]);
+    write('build/helper.js', 'from the shell');
+    expect((await finder.changes(project, before, 'node')).ignoredChanged).toEqual([
+      'build/',
+      'src/impl.local.js',
     ]);
   });
 

@@ -5,6 +5,8 @@ import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { readChildFile } from 'src/process';
+import { changedIgnored, ignoredFingerprints } from 'src/test-runner/ignored-fingerprints';
+import { linksOutside } from 'src/test-runner/outside-links';
 import {
   isInSkippedDirectory,
   isPythonTestModule,
@@ -27,7 +29,9 @@ export interface FileStamp {
  * (JSON-serialisable), so it can be stored with the task.
  *
  * - `git`: the project is inside a git work tree: HEAD and the files `git status` reported as
- *   changed or untracked then (with their stamps, to notice a file changed again).
+ *   changed or untracked then (with their stamps, to notice a file changed again), and
+ *   fingerprints of what git ignored then (`ignoredFingerprints`: dependencies and caches left
+ *   out; absent in snapshots stored before they were taken).
  * - `files`: no git: stamps of every file in the tree, skipping `SKIPPED_DIRECTORIES`, bounded by
  *   `MAX_SNAPSHOT_FILES` (`truncated` says the bound was hit).
  * Should git stop working between the two calls, files modified since `takenAtMs` count as changed.
@@ -41,6 +45,7 @@ export type ProjectSnapshot =
       prefix: string;
       head: string | null;
       dirty: Record<string, FileStamp | null>;
+      ignored?: Record<string, string>;
     }
   | {
       mode: 'files';
@@ -154,6 +159,17 @@ export interface ProjectChanges {
    * may read.
    */
   supportFiles: string[];
+  /**
+   * Symbolic links created or changed that lead outside the repository's work tree (`path ->
+   * target`, project-relative, sorted: `linksOutside`); [] outside git (nothing is committed).
+   */
+  outsideLinks: string[];
+  /**
+   * What git ignores that was created or changed since the snapshot (project-relative, a
+   * directory ending in `/`, sorted: `changedIgnored`), installed dependencies and caches left
+   * out; [] outside git (nothing is committed).
+   */
+  ignoredChanged: string[];
 }
 
 /** Largest Python module of the test tree read to see whether it configures the tests. */
@@ -297,11 +313,19 @@ export class TestFileFinder {
     if (top !== null) {
       const rel = toPosix(relative(top, projectPath));
       const prefix = rel === '' ? '' : `${rel}/`;
-      const status = await this.gitStatus(projectPath, prefix);
+      const status = await this.gitStatus(projectPath, prefix, true);
       if (status !== null) {
         const stamps: Record<string, FileStamp | null> = {};
         for (const path of status.paths) stamps[path] = stamp(projectPath, path);
-        return { mode: 'git', projectPath, takenAtMs, prefix, head: status.head, dirty: stamps };
+        return {
+          mode: 'git',
+          projectPath,
+          takenAtMs,
+          prefix,
+          head: status.head,
+          dirty: stamps,
+          ignored: await ignoredFingerprints(projectPath, status.ignored),
+        };
       }
       this.logger.warn(`git status failed in ${projectPath}; using a file snapshot`);
     }
@@ -354,6 +378,11 @@ export class TestFileFinder {
             configuresTests(projectPath, rel),
           ),
           supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
+          outsideLinks: linksOutside(gitTopOf(projectPath) ?? projectPath, projectPath, changed),
+          ignoredChanged: changedIgnored(
+            before.ignored ?? null,
+            await ignoredFingerprints(projectPath, status.ignored),
+          ),
         };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
@@ -371,6 +400,8 @@ export class TestFileFinder {
       ignored: null,
       configFiles: this.existing(projectPath, changed, (rel) => configuresTests(projectPath, rel)),
       supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
+      outsideLinks: [],
+      ignoredChanged: [],
     };
   }
 

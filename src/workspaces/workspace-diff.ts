@@ -11,6 +11,7 @@ import {
 } from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
 import { PatchBudget } from 'src/workspaces/patch-budget';
 
 export const FILE_CHANGE_STATUSES = [
@@ -264,19 +265,26 @@ export class WorkspaceDiffService {
 
   /**
    * The tree of the workspace's files as they are now: the workspace's index copied to a
-   * temporary file (its stat cache keeps this fast), every change added to the copy, written as
-   * a tree. Started from HEAD when the index cannot be copied (a split index, say).
+   * temporary file (its stat cache keeps this fast), the copy's skip-worktree and
+   * assume-unchanged marks cleared (`revealHiddenEntries`: files so marked are taken as the work
+   * tree holds them), every change added to the copy, written as a tree. Started from HEAD when
+   * the index cannot be copied (a split index, say).
    */
   snapshotTree(workspace: string): Promise<string> {
     return this.inScratchDir(INDEX_PREFIX, async (scratch) => {
       const index = join(scratch, 'index');
       const env = { GIT_INDEX_FILE: index };
-      const own = await this.git.text(['rev-parse', '--git-path', 'index'], { cwd: workspace });
+      const [own, top] = (
+        await this.git.text(['rev-parse', '--git-path', 'index', '--show-toplevel'], {
+          cwd: workspace,
+        })
+      ).split('\n');
       const copied = await copyFile(isAbsolute(own) ? own : join(workspace, own), index).then(
         () => true,
         () => false,
       );
-      if (!copied) await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
+      if (copied) await revealHiddenEntries(this.git, index, { cwd: top, env });
+      else await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
       await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
       return this.git.text(['write-tree'], { cwd: workspace, env });
     });

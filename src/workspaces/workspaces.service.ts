@@ -9,6 +9,7 @@ import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
 import {
   inspectDirectory,
   locateDirectory,
@@ -20,7 +21,7 @@ import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
-import { isPlainlyOnBranch, looseRef, ownIndexLock } from 'src/workspaces/worktree-files';
+import { isPlainlyOnBranch, looseRef, ownIndex, ownIndexLock } from 'src/workspaces/worktree-files';
 
 /** Where a task starts from, resolved when it is created. */
 export interface TaskBase {
@@ -315,7 +316,8 @@ export class WorkspacesService {
   }
 
   /**
-   * Commits every change in the workspace (ignored files excepted) on its branch and returns the
+   * Commits every change in the workspace (ignored files excepted; files the agent marked
+   * skip-worktree or assume-unchanged as the work tree holds them, the marks cleared) on its branch and returns the
    * branch's commit. Should the agent have moved the workspace off its branch, the commit is
    * made on top of where it left HEAD, joined with the branch when that is not a fast-forward,
    * and the workspace is put back on its branch: nothing of either is lost.
@@ -323,6 +325,7 @@ export class WorkspacesService {
   async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
     const branchRef = `refs/heads/${ws.branch}`;
     this.clearStaleIndexLock(ws.path);
+    await revealHiddenEntries(this.git, ownIndex(ws.path), { cwd: ws.path });
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
     return isPlainlyOnBranch(ws.path, branchRef)
       ? this.commitOnBranch(ws, branchRef, message)

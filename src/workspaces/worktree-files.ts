@@ -87,18 +87,29 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /**
- * The worktree's own index lock, when there is one and the worktree's git directory is the one git
- * registered for it (its `gitdir` file points back at this worktree's `.git`: the agent can
- * rewrite the `.git` file to point at another repository's). Null otherwise, and for a main
- * working tree.
+ * The worktree's own git directory when it is the one git registered for it (its `gitdir` file
+ * points back at this worktree's `.git`: the agent can rewrite the `.git` file to point at another
+ * repository's). Null otherwise, and for a main working tree.
  */
-export function ownIndexLock(worktree: string): string | null {
+function registeredGitDir(worktree: string): string | null {
   const gitDir = ownGitDir(worktree);
   if (gitDir === null) return null;
   const back = (readChildFile(join(gitDir, 'gitdir'), MAX_FILE_BYTES) ?? '').trim();
-  if (back === '' || !sameFile(back, join(worktree, '.git'))) return null;
+  return back !== '' && sameFile(back, join(worktree, '.git')) ? gitDir : null;
+}
+
+/** The worktree's own index lock, when there is one (in its registered git directory). */
+export function ownIndexLock(worktree: string): string | null {
+  const gitDir = registeredGitDir(worktree);
+  if (gitDir === null) return null;
   const lock = join(gitDir, 'index.lock');
   return mayExist(lock) ? lock : null;
+}
+
+/** The worktree's own index file (in its registered git directory); null when unsure. */
+export function ownIndex(worktree: string): string | null {
+  const gitDir = registeredGitDir(worktree);
+  return gitDir === null ? null : join(gitDir, 'index');
 }
 
 /** The object id a loose ref of the repository holds; null when it is not a loose ref file. */

@@ -118,6 +118,8 @@ const MATH_TEST_SKIPPED = NODE_PROJECT['test/math.test.js'].replace(
 
 const edit = (...files: [string, string][]): string =>
   `edit-files ${files.map(([p, c]) => `path=${p} content=${quoted(c)}`).join(' ')}`;
+const shell = (...commands: string[]): string =>
+  `shell ${commands.map((c) => `command=${quoted(c)}`).join(' ')}`;
 const multiplyChange = edit(['src/math.js', MATH_WITH_MULTIPLY]);
 const multiplyTests = edit(['test/multiply.test.js', MULTIPLY_TEST]);
 
@@ -307,6 +309,7 @@ describe('on SQLite', () => {
       expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
       expect(v.regression).toMatchObject({ total: 5, failing: ['known bug'] });
       expect(v.regression_rerun).toBeNull();
+      expect(v.generated_on_commit).toBeNull();
       expect(testStages(details)).toEqual([
         'baseline',
         'round:generated',
@@ -396,15 +399,19 @@ describe('on SQLite', () => {
       expect(feedback).toContain('not yours to fix: known bug');
     });
 
-    it('a regression test that fails once and passes when run again is flaky and named', async () => {
+    it('a regression test that fails once and passes when run again is flaky, named, and the task not plain verified', async () => {
       ids.flaky = await runTask(session, [
         edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', 'x']),
         multiplyTests,
       ]);
       const { final } = await waitForTerminal(server, ids.flaky);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      expect(final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_with_flaky_tests',
+      });
       const v = await verification(ids.flaky);
       expect(v).toMatchObject({ flaky_tests: ['sometimes slow'], new_failures: [] });
+      expect(v.reason).toMatch(/^verified, except: flaky regression tests .*: sometimes slow$/);
       expect(v.regression?.failing).toEqual(['known bug', 'sometimes slow']);
       expect(v).toMatchObject({ rerun_scope: 'tests' });
       expect(v.regression_rerun?.failing).toEqual([]);
@@ -485,7 +492,7 @@ describe('on SQLite', () => {
       const verified = finals.filter((d) => d.status_reason === 'verified');
       expect(stats.finished).toBe(finals.length);
       expect(stats.verified).toBe(verified.length);
-      expect(stats.verified).toBe(4);
+      expect(stats.verified).toBe(3);
       expect(stats.completed).toBe(finals.filter((d) => d.status === 'COMPLETED').length);
       expect(stats.verified_completion_rate).toBeCloseTo(verified.length / finals.length, 5);
       expect(stats.by_status_and_reason).toContainEqual({
@@ -569,7 +576,10 @@ describe('on SQLite', () => {
         edit(['tests/test_mul.py', MUL_TEST]),
       ]);
       const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      expect(final).toMatchObject({
+        status: 'COMPLETED',
+        status_reason: 'verified_with_flaky_tests',
+      });
       const v = await verification(id);
       const flaky = 'test_sometimes_slow (tests.test_flaky.FlakyTest.test_sometimes_slow)';
       expect(v).toMatchObject({
@@ -895,6 +905,125 @@ describe('on SQLite', () => {
       // The generated tests did pass in the workspace, where the ignored file is.
       expect(v.generated).toMatchObject({ exit_code: 0 });
     });
+  });
+
+  describe('a Node project whose .gitignore matches files the agent writes from the shell', () => {
+    const ignoringProject = (name: string): string =>
+      project(name, {
+        '.gitignore': 'build/\ndist/\n',
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+      });
+
+    it('a change resting on an ignored file written through the shell is sent back and never completes: its tests fail in a clean checkout of the change', async () => {
+      const session = await createSession(ignoringProject('shell-ignored'), 'node --test');
+      const { id, v } = await neverCompletes(session, [
+        shell("mkdir -p build && echo 'exports.multiply = (a, b) => a * b;' > build/helper.js"),
+        edit(
+          [
+            'src/math.js',
+            `${NODE_PROJECT['src/math.js']}exports.multiply = require('../build/helper.js').multiply;\n`,
+          ],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+      ]);
+      expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['build/'] });
+      // The generated tests passed in the workspace, where the ignored file is, not without it.
+      expect(v.generated).toMatchObject({ exit_code: 0 });
+      expect(v.generated_on_commit?.exit_code).not.toBe(0);
+      expect(v.generated_on_commit?.output_excerpt).toMatch(
+        /Cannot find module '..\/build\/helper.js'/,
+      );
+      const details = await getDetails(server, id);
+      expect(humanPrompts(details)[1]).toContain('Files git ignores hold part of your change');
+      expect(humanPrompts(details)[1]).toContain('fail in a clean checkout of your change');
+      expect(testStages(details)).toContain('generated_on_commit');
+    });
+
+    it('ignored build output the tests do not need costs one run in a clean checkout, and the task completes verified', async () => {
+      const repo = ignoringProject('shell-ignored-unneeded');
+      const session = await createSession(repo, 'node --test');
+      const id = await runTask(session, [
+        shell('mkdir -p dist && echo bundle > dist/bundle.js'),
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(id);
+      expect(v).toMatchObject({ ignored_files: [], generated_on_commit: { exit_code: 0 } });
+      const details = await getDetails(server, id);
+      expect(testStages(details)).toEqual([
+        'baseline',
+        'round:generated',
+        'round:regression',
+        'generated_on_commit',
+        'generated_at_base',
+      ]);
+      // The clean checkout is gone; only the task's workspace is left.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+    });
+  });
+
+  describe('a Node project whose agent links a file from outside the repository', () => {
+    it('a change resting on a symbolic link that leads outside the repository is sent back and never completes', async () => {
+      const repo = project('linked', {
+        'package.json': NODE_PROJECT['package.json'],
+        'src/math.js': NODE_PROJECT['src/math.js'],
+        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+      });
+      const outside = join(workdir.root(), 'outside-impl.js');
+      writeFileSync(outside, "'use strict';\n\nexports.multiply = (a, b) => a * b;\n");
+      const session = await createSession(repo, 'node --test');
+      const { id, v } = await neverCompletes(session, [
+        shell(`ln -s ${outside} src/impl.js`),
+        edit(
+          [
+            'src/math.js',
+            `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.js').multiply;\n`,
+          ],
+          ['test/multiply.test.js', MULTIPLY_TEST],
+        ),
+        'success',
+      ]);
+      const link = `src/impl.js -> ${outside}`;
+      expect(v).toMatchObject({ verdict: 'links_outside', outside_links: [link] });
+      // The generated tests did pass in the workspace, through the link.
+      expect(v.generated).toMatchObject({ exit_code: 0 });
+      const details = await getDetails(server, id);
+      expect(humanPrompts(details)[1]).toContain('Symbolic links lead outside the repository');
+      expect(humanPrompts(details)[1]).toContain(link);
+      expect(details.verification).toMatchObject({ outside_links: [link] });
+    });
+  });
+
+  describe('a Node project whose agent hides a file from `git add` (git update-index)', () => {
+    it.each(['--skip-worktree', '--assume-unchanged'])(
+      'a file marked %s and then edited is committed as the tests ran it',
+      async (flag) => {
+        const repo = project(`hidden${flag}`, {
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        });
+        const session = await createSession(repo, 'node --test');
+        const id = await runTask(session, [
+          shell(`git update-index ${flag} src/math.js`),
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        const details = await getDetails(server, id);
+        // The tests ran against the edited file: the commit holds it as they saw it.
+        expect(git(repo, 'show', `${details.head_commit}:src/math.js`)).toBe(MATH_WITH_MULTIPLY);
+        expect(git(details.workspace_path!, 'ls-files', '-v', '--', 'src/math.js').trim()).toBe(
+          'H src/math.js',
+        );
+        const v = await verification(id);
+        expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+      },
+    );
   });
 
   describe('a Node project whose tests load a library the setup command installs (git ignores it)', () => {

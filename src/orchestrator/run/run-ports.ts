@@ -169,6 +169,18 @@ export interface VerificationPort {
     testCommand: string | null,
     on: 'change' | 'base',
   ): Observable<TestRunEvent>;
+  /**
+   * Runs the generated test files (`files`, relative to `directory`) as a test round does, in a
+   * scratch checkout of the change as its commit would hold it (the work tree at `directory`,
+   * without what git ignores but the installed dependencies, linked). The checkout is removed
+   * before the report is emitted (and on unsubscribe).
+   */
+  runOnCommit(
+    directory: string,
+    baseCommit: string,
+    files: readonly string[],
+    testCommand: string | null,
+  ): Observable<TestRunEvent>;
 }
 
 export interface ClockPort {

@@ -81,17 +81,45 @@ export class TestPhase {
    */
   supportFilesNow: string[] = [];
 
+  /**
+   * The symbolic links created or changed that lead outside the repository (`path -> target`:
+   * `ProjectChanges.outsideLinks`), as of the last look for test files; null before one.
+   */
+  outsideLinksNow: string[] | null = null;
+
+  /**
+   * What git ignores that was created or changed since the snapshot, dependencies and caches
+   * left out (`ProjectChanges.ignoredChanged`), as of the last look for test files; null before
+   * one.
+   */
+  ignoredChangedNow: string[] | null = null;
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
-    const snapshot = this.state.testSnapshot;
-    if (snapshot !== null) {
-      const changes = await this.ports.tests.changes(this.projectPath, snapshot);
-      this.state.testFiles = changes.testFiles;
-      this.ignoredNow = changes.ignored;
-      this.configFilesNow = changes.configFiles;
-      this.supportFilesNow = changes.supportFiles;
-    }
+    const found = await this.look();
+    if (found !== null) this.state.testFiles = found;
     return this.state.testFiles;
+  }
+
+  /**
+   * Looks at what changed since the snapshot when no look was made in this run (it resumed in a
+   * test round), for the verification; the generated test files stored with the task stay.
+   */
+  async lookOnce(): Promise<void> {
+    if (this.configFilesNow === null) await this.look();
+  }
+
+  /** What changed since the snapshot: the `...Now` fields set; the test files found. */
+  private async look(): Promise<string[] | null> {
+    const snapshot = this.state.testSnapshot;
+    if (snapshot === null) return null;
+    const changes = await this.ports.tests.changes(this.projectPath, snapshot);
+    this.ignoredNow = changes.ignored;
+    this.configFilesNow = changes.configFiles;
+    this.supportFilesNow = changes.supportFiles;
+    this.outsideLinksNow = changes.outsideLinks;
+    this.ignoredChangedNow = changes.ignoredChanged;
+    return changes.testFiles;
   }
 
   /** One test round over `files`; emits the reports (generated, then regression) at the end. */

@@ -143,6 +143,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     generated_at_base: null,
     existing_tests_on_change: null,
     existing_tests_at_base: null,
+    generated_on_commit: null,
     regression: null,
     regression_rerun: null,
     rerun_scope: null,
@@ -152,6 +153,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     flaky_tests: [],
     weakening: [],
     ignored_files: [],
+    outside_links: [],
     test_changes_allowed: false,
     not_checked: [],
     verdict: 'tests_failed',
@@ -176,14 +178,18 @@ const problem = (name: string, output: string): FailingTest => ({
  * 1. the regression suite is judged against its baseline (taken before the agent's first turn, at
  *    the base commit, or reused from an earlier task on the same commit and command): failures
  *    that were there already do not block, new ones are run again once and block unless they
- *    pass then (flaky);
+ *    pass then (flaky: named, and the task completes `verified_with_flaky_tests`, never plain
+ *    `verified`);
  * 2. the change may not weaken the tests of its base commit (delete or rename test files, add skip
  *    or only markers, run fewer regression tests) unless the task allows test changes; nor may it
  *    rewrite them: the base commit's versions of the existing test files it changed (or whose
  *    helpers, fixtures or expected output it changed) must still pass against it where they
  *    passed at the base commit;
  * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
- *    change reviewed and merged) would not hold it;
+ *    change reviewed and merged) would not hold it; no symbolic link of the change may lead
+ *    outside the repository (the commit holds the link, not what it leads to); and when files git
+ *    ignores were created or changed while the agent worked (from the shell, say), the generated
+ *    tests must pass in a clean checkout of the change too;
  * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
  *    there (else they do not test the change), unless the task does not require it.
  *
@@ -301,6 +307,7 @@ export class Verification {
     e.generated_at_base = null;
     e.existing_tests_on_change = null;
     e.existing_tests_at_base = null;
+    e.generated_on_commit = null;
     e.regression_rerun = null;
     e.rerun_scope = null;
     e.regression_granularity = null;
@@ -309,6 +316,7 @@ export class Verification {
     e.flaky_tests = [];
     e.weakening = [];
     e.ignored_files = [];
+    e.outside_links = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
     this.regressionUnjudged = this.regressionCommand === null;
@@ -429,14 +437,20 @@ export class Verification {
   }
 
   /**
-   * The round is green: the weakening check, the ignored files, the existing tests the change
-   * edited as they were, then the generated tests at the base commit.
+   * The round is green: the weakening check, the ignored files, the links leading outside, the
+   * generated tests without what git ignores (when some of it changed), the existing tests the
+   * change edited as they were, then the generated tests at the base commit.
    */
   private afterGreen(files: readonly string[]): Observable<Judgement> {
     return defer(async () => {
       await this.ports.log.update({ phase: 'verifying' });
-      return (await this.checkWeakening()) ?? (await this.checkIgnored());
+      // A run that resumed in a test round has not looked at the project yet.
+      await this.tests.lookOnce();
+      return (
+        (await this.checkWeakening()) ?? (await this.checkIgnored()) ?? (await this.checkLinks())
+      );
     }).pipe(
+      concatMap((found) => (found !== null ? of(found) : this.checkOnCommit(files))),
       concatMap((weakened) => (weakened !== null ? of(weakened) : this.checkRewritten())),
       concatMap((rewritten) =>
         rewritten !== null ? of(rewritten) : this.checkFailingAtBase(files),
@@ -536,6 +550,113 @@ export class Verification {
         total: ignored.length,
       },
     };
+  }
+
+  /**
+   * Symbolic links the change created or changed that lead outside the repository: the tests ran
+   * through them on this machine, but the commit holds only the link, leading to nothing a
+   * reviewer has.
+   */
+  private async checkLinks(): Promise<Judgement | null> {
+    const e = this.evidence;
+    if (this.baseCommit === null) return null;
+    const links = this.tests.outsideLinksNow;
+    if (links === null) {
+      e.not_checked.push(
+        'links: the symbolic links of the change were not looked at (no snapshot of the project was taken before the agent worked)',
+      );
+      return null;
+    }
+    e.outside_links = links;
+    if (links.length === 0) return null;
+    await this.conclude(
+      'links_outside',
+      `symbolic links of the change lead outside the repository, so the commit holds links to nothing a reviewer has: ${links.join(', ')}`,
+    );
+    const what = `These symbolic links lead outside the repository: ${links.join(', ')}.`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Symbolic links lead outside the repository',
+            `${what} The tests ran through them on this machine, but the commit that is reviewed and merged holds only the links, not what they lead to. Put what the change needs in files of the repository (a link may only lead to a file of the repository, by a relative path).`,
+          ),
+        ],
+        output: what,
+        failed: links.length,
+        total: links.length,
+      },
+    };
+  }
+
+  /**
+   * When files git ignores were created or changed while the agent worked (written from the shell,
+   * say: the look for test files after its last turn found them; dependencies and caches left
+   * out), the generated tests run once more in a clean checkout of the change: what its commit
+   * holds, the installed dependencies linked, nothing else git ignores. Failing there, the change
+   * rests on files its commit does not hold: sent back, naming them. A run that cannot be made is
+   * said, not blamed. Nothing runs when no such file changed.
+   */
+  private checkOnCommit(files: readonly string[]): Observable<Judgement | null> {
+    const e = this.evidence;
+    const base = this.baseCommit;
+    const changed = this.tests.ignoredChangedNow;
+    if (base === null) return of(null);
+    if (changed === null) {
+      e.not_checked.push(
+        'ignored files written from the shell: what git ignores was not looked at (no snapshot of the project was taken before the agent worked)',
+      );
+      return of(null);
+    }
+    if (changed.length === 0) return of(null);
+    return this.tests
+      .runExtra(
+        this.ports.verification.runOnCommit(
+          this.workspace.directory,
+          base,
+          files,
+          this.ctx.testCommand,
+        ),
+        'generated_on_commit',
+      )
+      .pipe(
+        // Only the run is caught: a failed write of the verdict is no run that could not be made.
+        catchError((error: unknown) =>
+          of(error instanceof Error ? error : new Error(String(error))),
+        ),
+        concatMap(async (report): Promise<Judgement | null> => {
+          if (report instanceof Error) {
+            e.not_checked.push(
+              `ignored files written from the shell: the generated tests could not be run in a clean checkout of the change (${report.message})`,
+            );
+            return null;
+          }
+          e.generated_on_commit = toRun(report, null);
+          if (report.passed) return null;
+          e.ignored_files = changed;
+          await this.conclude(
+            'files_ignored',
+            `the generated tests fail in a clean checkout of the change, without the files git ignores that were created or changed: ${changed.join(', ')}`,
+          );
+          const what = `Your tests pass here, but fail in a clean checkout of your change (what its commit holds, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}.`;
+          return {
+            kind: 'feedback',
+            report: {
+              failures: [
+                problem(
+                  'Files git ignores hold part of your change',
+                  `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe tests in the clean checkout:\n${report.output}`,
+                ),
+              ],
+              output: report.output,
+              failed: report.cases.filter((c) => c.status === 'failed' || c.status === 'error')
+                .length,
+              total: report.cases.length,
+            },
+          };
+        }),
+      );
   }
 
   /**
@@ -701,11 +822,18 @@ export class Verification {
             ? 'verified_with_test_changes'
             : this.regressionUnjudged
               ? 'verified_without_regression'
-              : 'verified';
+              : e.flaky_tests.length > 0
+                ? 'verified_with_flaky_tests'
+                : 'verified';
     const notes = [
       ...e.not_checked,
       ...(e.weakening.length > 0
         ? [`test changes allowed: ${e.weakening.map((w) => w.detail).join('; ')}`]
+        : []),
+      ...(e.flaky_tests.length > 0
+        ? [
+            `flaky regression tests (failed on the change, passed when run again): ${e.flaky_tests.join(', ')}`,
+          ]
         : []),
     ];
     await this.conclude(

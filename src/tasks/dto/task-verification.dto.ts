@@ -9,6 +9,7 @@ const VERDICTS = [
   'tests_weakened',
   'regression_broken',
   'files_ignored',
+  'links_outside',
 ] as const;
 
 export class VerificationCountsDto {
@@ -160,6 +161,14 @@ export class TaskVerificationResponseDto {
   })
   existing_tests_at_base!: VerificationRunDto | null;
 
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description:
+      'The generated tests in a clean checkout of the change (what its commit holds, without the files git ignores but the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were',
+  })
+  generated_on_commit!: VerificationRunDto | null;
+
   @ApiProperty({ type: VerificationRunDto, nullable: true })
   regression!: VerificationRunDto | null;
 
@@ -205,6 +214,14 @@ export class TaskVerificationResponseDto {
   })
   ignored_files!: string[];
 
+  @ApiProperty({
+    type: [String],
+    example: ['src/config.js -> /home/me/config.js'],
+    description:
+      'Symbolic links the change created or changed that lead outside the repository (`path -> target`): the commit holds the link, not what it leads to',
+  })
+  outside_links!: string[];
+
   @ApiProperty({ type: [String], description: 'Checks that could not be made, each with why' })
   not_checked!: string[];
 
@@ -249,4 +266,10 @@ export class VerificationSummaryDto {
 
   @ApiProperty({ type: [String], description: 'Files the agent wrote that git ignores' })
   ignored_files!: string[];
+
+  @ApiProperty({
+    type: [String],
+    description: 'Symbolic links of the change that lead outside the repository (`path -> target`)',
+  })
+  outside_links!: string[];
 }
