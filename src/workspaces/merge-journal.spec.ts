@@ -1,4 +1,12 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MERGE_JOURNAL_NAME, MergeJournal } from 'src/workspaces/merge-journal';
@@ -42,5 +50,19 @@ describe('MergeJournal', () => {
     writeFileSync(elsewhere, JSON.stringify(merge));
     symlinkSync(elsewhere, join(gitDir, MERGE_JOURNAL_NAME));
     expect(new MergeJournal(gitDir).read()).toBeNull();
+  });
+
+  it('writes through no link: one planted at its name, or at the name it used to write first, is left alone', () => {
+    const victim = join(gitDir, 'victim');
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, join(gitDir, MERGE_JOURNAL_NAME));
+    symlinkSync(victim, join(gitDir, `${MERGE_JOURNAL_NAME}.${process.pid}.tmp`));
+    new MergeJournal(gitDir).write(merge);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(lstatSync(join(gitDir, MERGE_JOURNAL_NAME)).isFile()).toBe(true);
+    expect(new MergeJournal(gitDir).read()).toEqual(merge);
+    expect(readdirSync(gitDir).filter((name) => name.endsWith('.tmp'))).toEqual([
+      `${MERGE_JOURNAL_NAME}.${process.pid}.tmp`,
+    ]);
   });
 });

@@ -1,4 +1,5 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readChildFile } from 'src/process';
 
@@ -39,9 +40,11 @@ function parse(text: string): MergeUnderWay | null {
  * merge's result under a ref that still names the commit before (or, killed inside `read-tree`,
  * a tree holding part of the change). The merge writes this file before it moves the tree and
  * removes it once the tree and the ref agree again (the ref moved, or the tree put back); the
- * next merge into the repository, under the same lock, reads it. Written by rename (a reader
- * never sees half of it), read without following a link and bounded (the repository's files are
- * the agent's to write too); anything but a journal of this shape reads as none.
+ * next merge into the repository, under the same lock, reads it. Written to a new file of a name
+ * nobody can guess, never through a link, then renamed into place (a reader never sees half of
+ * it, and a link planted at its name is replaced, not followed); read without following a link
+ * and bounded (the repository's files are the agent's to write too); anything but a journal of
+ * this shape reads as none.
  */
 export class MergeJournal {
   private readonly path: string;
@@ -57,9 +60,23 @@ export class MergeJournal {
   }
 
   write(merge: MergeUnderWay): void {
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(merge)}\n`, { mode: 0o644 });
-    renameSync(temporary, this.path);
+    const temporary = `${this.path}.${randomBytes(8).toString('hex')}.tmp`;
+    const fd = openSync(
+      temporary,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      writeSync(fd, `${JSON.stringify(merge)}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(temporary, this.path);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw error;
+    }
   }
 
   clear(): void {
