@@ -412,8 +412,13 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
   ],
   [
     'the second refused round at the iteration limit -> fail max_iterations_reached',
-    { testReport: testChangesReport, testChangeRefusals: 2, iteration: 20 },
-    { action: 'fail', reason: 'max_iterations_reached', contains: 'Existing tests were rewritten' },
+    { testReport: testChangesReport, testChangeRefusals: 1, iteration: 20 },
+    {
+      action: 'fail',
+      reason: 'max_iterations_reached',
+      contains:
+        'if the task means to change what existing tests check, retry it with allow_test_changes: true',
+    },
   ],
   [
     'a turn a person interrupted -> carry on with what they wrote, not an intervention',
@@ -431,8 +436,14 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     },
   ],
   [
-    'a turn a person interrupted at the iteration limit -> fail max_iterations_reached',
-    { interrupted: true, iteration: 20 },
+    'a test-writing turn a person interrupted at the iteration limit -> fail max_iterations_reached, not run the tests',
+    {
+      phase: 'writing_tests',
+      outcome: outcome('success', 'Added tests.\nDONE'),
+      testFilesFound: 1,
+      interrupted: true,
+      iteration: 20,
+    },
     { action: 'fail', reason: 'max_iterations_reached' },
   ],
   [

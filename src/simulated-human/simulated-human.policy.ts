@@ -59,6 +59,10 @@ export const MAX_EMPTY_TEST_TURNS = 2;
 /** Rounds refused for changing existing tests after which the task fails `test_changes_needed`. */
 export const MAX_TEST_CHANGE_REFUSALS = 2;
 
+/** What a task refused for changing existing tests can do, in the message it fails with. */
+const TEST_CHANGES_ADVICE =
+  'The last round was refused for changing existing tests: if the task means to change what existing tests check, retry it with allow_test_changes: true (POST /api/v1/tasks/{id}/retry); otherwise reword it so the existing tests can stay as they are.';
+
 /** API errors in a row after which a limit reached is blamed on the API (`api_unavailable`). */
 export const MAX_API_ERROR_STREAK = 3;
 
@@ -483,13 +487,16 @@ export function decideNextStep(
       }),
     });
     const refusals = input.testChangeRefusals ?? 0;
+    if (next.action === 'fail' && report.testChanges) {
+      return { ...next, message: `${next.message} ${TEST_CHANGES_ADVICE}` };
+    }
     if (next.action !== 'continue' || !report.testChanges || refusals < MAX_TEST_CHANGE_REFUSALS) {
       return next;
     }
     return {
       action: 'fail',
       reason: 'test_changes_needed',
-      message: `The change was refused ${refusals} times for changing existing tests (the last: ${report.failures[0]?.name ?? 'tests changed'}), and the task does not allow test changes. If the task means to change what existing tests check, retry it with allow_test_changes: true (POST /api/v1/tasks/{id}/retry); otherwise reword it so the existing tests can stay as they are.`,
+      message: `The change was refused ${refusals} times for changing existing tests (the last: ${report.failures[0]?.name ?? 'tests changed'}), and the task does not allow test changes. ${TEST_CHANGES_ADVICE}`,
     };
   }
   if (input.interrupted === true && input.conversationStarted !== false) {

@@ -13,6 +13,18 @@ import { TasksService } from 'src/tasks/tasks.service';
 export interface HumanMessage {
   id: number;
   content: string;
+  /** Sent with `interrupt`: the agent turn under way is to end for it. */
+  interrupt: boolean;
+}
+
+/** Whether a `human` record's data (JSON text, as stored) says it was sent with `interrupt`. */
+function sentWithInterrupt(data: unknown): boolean {
+  if (typeof data !== 'string' || !data.includes('"interrupt"')) return false;
+  try {
+    return (JSON.parse(data) as { interrupt?: unknown }).interrupt === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The records that start an agent turn: messages stored before one of them were delivered by it. */
@@ -23,7 +35,7 @@ const LAST_TURN_PROMPT_SQL = (taskId: string): string =>
   `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0)`;
 
 const UNDELIVERED_SQL =
-  `SELECT id, content FROM claude_interactions WHERE task_id = ? AND kind = 'human' AND id > ` +
+  `SELECT id, content, data FROM claude_interactions WHERE task_id = ? AND kind = 'human' AND id > ` +
   `${LAST_TURN_PROMPT_SQL('?')} ORDER BY id`;
 
 /**
@@ -153,10 +165,13 @@ export class TaskMessages {
    * asks).
    */
   async undelivered(taskId: string): Promise<HumanMessage[]> {
-    const rows = await this.interactions.query<{ id: number | string; content: string }[]>(
-      UNDELIVERED_SQL,
-      [taskId, taskId],
-    );
-    return rows.map((row) => ({ id: Number(row.id), content: row.content }));
+    const rows = await this.interactions.query<
+      { id: number | string; content: string; data: unknown }[]
+    >(UNDELIVERED_SQL, [taskId, taskId]);
+    return rows.map((row) => ({
+      id: Number(row.id),
+      content: row.content,
+      interrupt: sentWithInterrupt(row.data),
+    }));
   }
 }

@@ -31,8 +31,9 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * - At the end the turn's cost and tokens are added (`RunAccounting`), the API-error streak is
  *   counted (`ApiErrorBackoff`), and the result (and error) record is stored with the run's
  *   checkpoint.
- * - `interrupt` ends the CLI under way when a person's message asked for it and the turn started
- *   before that message (it is not in the turn's prompt); `takeInterrupted` tells the run.
+ * - `interrupt` ends the CLI under way when a person's message sent with `interrupt` waits for a
+ *   turn: the turn under way started before it (its prompt does not have it); `takeInterrupted`
+ *   tells the run.
  */
 export class AgentTurn {
   private budget = new TurnStorageBudget();
@@ -60,13 +61,16 @@ export class AgentTurn {
   }
 
   /**
-   * Ends the turn under way for a person's message sent with `interrupt`, if a turn runs that
-   * does not carry a message yet (one that started after the message has it in its prompt).
+   * Ends the turn under way for a person's message sent with `interrupt`, if one waits for a turn
+   * (a turn that started after it has it in its prompt). The turn must still be the one that ran
+   * when the messages were read: the next one may have taken them meanwhile.
    */
   async interrupt(): Promise<void> {
     if (!this.cliRunning || this.interrupted) return;
-    if ((await this.ports.messages.undelivered()).length === 0) return;
-    if (!this.cliRunning || this.interrupted) return;
+    const iteration = this.state.iteration;
+    const waiting = await this.ports.messages.undelivered();
+    if (!waiting.some((message) => message.interrupt)) return;
+    if (!this.cliRunning || this.interrupted || this.state.iteration !== iteration) return;
     this.interrupted = true;
     await this.tracker.interrupt();
   }

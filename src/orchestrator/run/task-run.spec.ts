@@ -595,9 +595,26 @@ class FakeMessages implements MessagePort {
   }
 }
 
+/** Process groups: those the test says are alive, and those the run ended. */
+class FakeProcesses {
+  readonly alive = new Set<number>();
+  readonly ended: number[] = [];
+
+  isGroupAlive(pgid: number): boolean {
+    return this.alive.has(pgid);
+  }
+
+  endGroup(pgid: number): Promise<void> {
+    this.ended.push(pgid);
+    this.alive.delete(pgid);
+    return Promise.resolve();
+  }
+}
+
 interface Harness {
   agent: FakeAgent;
   messages: FakeMessages;
+  processes: FakeProcesses;
   tests: FakeTests;
   log: FakeLog;
   workspace: FakeWorkspace;
@@ -637,7 +654,7 @@ function harness(
     settings: { apiErrorRetryDelaySeconds: 10, apiErrorRetryMaxDelaySeconds: 120, killGraceMs: 0 },
   };
   const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
-  const processes = { isGroupAlive: () => false, endGroup: () => Promise.resolve() };
+  const processes = new FakeProcesses();
   const make = (): TaskRun =>
     new TaskRun(
       ctx,
@@ -658,6 +675,7 @@ function harness(
   return {
     agent,
     messages,
+    processes,
     tests,
     log,
     workspace,
@@ -680,7 +698,10 @@ describe('TaskRun', () => {
       const h = harness([...turns]);
       if (status === TaskStatus.Failed) h.tests.found = [[]];
       // Each turn takes what waits for it; one more came after the last turn began.
-      h.messages.byTurn = [...turns.map(() => []), [{ id: 11, content: 'Also handle negatives.' }]];
+      h.messages.byTurn = [
+        ...turns.map(() => []),
+        [{ id: 11, content: 'Also handle negatives.', interrupt: false }],
+      ];
       let atRelease: unknown[] = [];
       h.log.onRelease = () => (atRelease = h.log.records.map((r) => r.data?.type));
       await h.run();
@@ -694,9 +715,110 @@ describe('TaskRun', () => {
     },
   );
 
+  describe('a message sent with interrupt', () => {
+    const stop = { id: 7, content: 'Stop: use the helper.', interrupt: true };
+    const init: TurnEvent = {
+      type: 'init',
+      sessionId: null,
+      model: 'm',
+      tools: [],
+      cliVersion: '2.1.197',
+      permissionMode: 'acceptEdits',
+      cwd: '/p',
+    };
+    const interrupted = outcome({ kind: 'execution_error', text: '[Request interrupted by user]' });
+    const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const until = async (what: () => boolean): Promise<void> => {
+      while (!what()) await settle();
+    };
+    const prompts = (h: Harness): unknown[][] =>
+      h.log.records
+        .filter((r) => r.kind === 'simulated_human')
+        .map((r) => [r.iteration, r.data?.reason, r.data?.human_message_ids]);
+
+    it('ends the turn under way (its group), and the next turn carries it on in the conversation, not as a pause', async () => {
+      const first = new Subject<TurnEvent>();
+      const h = harness([first, turn(), turn()]);
+      h.messages.byTurn = [[], [stop]];
+      const done = h.run();
+      await until(() => first.observed);
+      h.processes.alive.add(41);
+      first.next({ type: 'spawned', pid: 41 });
+      first.next(init);
+      h.control.interrupt();
+      await until(() => h.processes.ended.length > 0);
+      h.control.interrupt();
+      first.next({ type: 'turn_end', outcome: interrupted });
+      first.complete();
+      await done;
+      expect(h.processes.ended).toEqual([41]);
+      expect(prompts(h)[0]).toEqual([2, 'person_interrupted', [7]]);
+      expect(h.agent.requests[1]).toMatchObject({ resume: true });
+      expect(h.agent.requests[1].prompt).toContain('Stop: use the helper.');
+      expect(
+        h.log.records.find((r) => r.data?.reason === 'person_interrupted')?.data,
+      ).toMatchObject({ intervention: false });
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('ends no turn that started after it: the next turn took it while the messages were read', async () => {
+      const first = new Subject<TurnEvent>();
+      const second = new Subject<TurnEvent>();
+      const h = harness([first, second, turn(), turn()]);
+      h.messages.byTurn = [[], [stop]];
+      let release!: () => void;
+      const slow = new Promise<void>((resolve) => (release = resolve));
+      const read = h.messages.undelivered.bind(h.messages);
+      h.messages.undelivered = async () => {
+        const answer = await read();
+        if (h.agent.requests.length === 1 && first.observed) await slow;
+        return answer;
+      };
+      const done = h.run();
+      await until(() => first.observed);
+      h.processes.alive.add(41);
+      first.next({ type: 'spawned', pid: 41 });
+      first.next(init);
+      h.control.interrupt();
+      await settle();
+      // Turn 1 ends on its own meanwhile (a question); turn 2 starts with the message.
+      h.messages.undelivered = read;
+      h.processes.alive.delete(41);
+      first.next({ type: 'turn_end', outcome: outcome({ text: 'Which helper?' }) });
+      first.complete();
+      await until(() => second.observed);
+      h.processes.alive.add(42);
+      second.next({ type: 'spawned', pid: 42 });
+      second.next(init);
+      release();
+      await settle();
+      h.processes.alive.delete(42);
+      second.next({ type: 'turn_end', outcome: outcome() });
+      second.complete();
+      await done;
+      expect(h.processes.ended).toEqual([]);
+      expect(prompts(h).slice(0, 2)).toEqual([
+        [2, 'answer_question', [7]],
+        [3, 'write_tests', undefined],
+      ]);
+    });
+
+    it('ends nothing while no agent turn runs, and a test round that passes does not complete before the agent heard it', async () => {
+      const h = harness([turn(), turn(), turn(), turn()]);
+      // It came while the tests ran: the round passes, the agent is told before anything completes.
+      h.messages.byTurn = [[], [], [stop]];
+      h.tests.onRun = () => h.control.interrupt();
+      await h.run();
+      expect(h.processes.ended).toEqual([]);
+      expect(prompts(h)).toContainEqual([3, 'person_interrupted', [7]]);
+      expect(h.tests.generatedRuns.length).toBe(2);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+  });
+
   it('says nothing of messages when every one was given to a turn', async () => {
     const h = harness([turn(), turn()]);
-    h.messages.byTurn = [[{ id: 3, content: 'Go on.' }]];
+    h.messages.byTurn = [[{ id: 3, content: 'Go on.', interrupt: false }]];
     await h.run();
     expect(h.log.records.some((r) => r.data?.type === 'messages_undelivered')).toBe(false);
   });
@@ -710,8 +832,8 @@ describe('TaskRun', () => {
     h.messages.byTurn = [
       [],
       [
-        { id: 7, content: 'Keep the old signature.' },
-        { id: 9, content: 'And add a docstring.' },
+        { id: 7, content: 'Keep the old signature.', interrupt: false },
+        { id: 9, content: 'And add a docstring.', interrupt: false },
       ],
     ];
     await h.run();
@@ -1470,7 +1592,7 @@ describe('TaskRun', () => {
       const h = harness([asks(), turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
         task: { autoRespond: false },
       });
-      h.messages.byTurn = [[], [{ id: 5, content: 'Throw a RangeError.' }]];
+      h.messages.byTurn = [[], [{ id: 5, content: 'Throw a RangeError.', interrupt: false }]];
       await h.run();
       expect(h.log.path()).not.toContain('PAUSED(waiting_for_human)');
       const second = h.agent.requests[1].prompt;
@@ -1481,7 +1603,8 @@ describe('TaskRun', () => {
 
     it('a message stored while the wait is written: the run ends the wait itself', async () => {
       const h = harness([asks()], { task: { autoRespond: false } });
-      h.log.onRelease = () => (h.messages.byTurn = [[{ id: 5, content: 'Throw.' }]]);
+      h.log.onRelease = () =>
+        (h.messages.byTurn = [[{ id: 5, content: 'Throw.', interrupt: false }]]);
       await h.run();
       expect(h.log.path()).toEqual(['RUNNING', 'PAUSED(waiting_for_human)']);
       expect(h.messages.endedWaits).toEqual([1]);
@@ -1489,7 +1612,7 @@ describe('TaskRun', () => {
 
     it('resumed after a person answered: the first turn is their words, and the wait is cleared', async () => {
       const h = resumedAfterWait();
-      h.messages.byTurn = [[{ id: 8, content: 'Throw a RangeError.' }]];
+      h.messages.byTurn = [[{ id: 8, content: 'Throw a RangeError.', interrupt: false }]];
       await h.run();
       const first = h.agent.requests[0];
       expect(first.prompt).toContain('Throw a RangeError.');

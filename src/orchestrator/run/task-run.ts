@@ -372,6 +372,16 @@ export class TaskRun {
 
   private async afterTests(reports: readonly TestRunReport[], judgement: Judgement): Promise<Step> {
     const verdict = judgeTestRound(reports);
+    if (judgement.kind === 'completed' && (await this.interruptWaits())) {
+      // A person stepped in while the round ran: the agent hears them before anything completes.
+      await this.ports.log.update(verdict.counts);
+      const decision = this.ports.human.decide({
+        ...this.policyInput('work', this.state.lastOutcome ?? NO_TURN_YET),
+        interrupted: true,
+        conversationStarted: this.state.conversation.started,
+      });
+      return this.apply(decision, 'work');
+    }
     if (judgement.kind === 'completed') {
       const committed = await this.workspace.commitResult(
         `COMPLETED (${judgement.reason}) after ${this.state.iteration} agent turn(s).`,
@@ -508,6 +518,11 @@ export class TaskRun {
    * Messages from a person that no turn took, now that the task ends: said in its history, before
    * its end, so that whoever sent them knows the agent never read them.
    */
+  /** A person's message sent with `interrupt` waits for a turn. */
+  private async interruptWaits(): Promise<boolean> {
+    return (await this.ports.messages.undelivered()).some((message) => message.interrupt);
+  }
+
   private async noteUndelivered(): Promise<void> {
     const ids = (await this.ports.messages.undelivered()).map((m) => m.id);
     if (ids.length === 0) return;
