@@ -125,7 +125,24 @@ export interface IdempotentCallOptions {
 /** Waits between the tries of an idempotent call. */
 const RETRY_WAITS_MS = [500, 1000, 2000];
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits \`ms\`, or less: an abort of \`signal\` ends the wait at once (the caller then sees it). */
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Longest wait a 503's \`Retry-After\` makes a followed stream take before its next try. */
+const MAX_RETRY_AFTER_SECONDS = 60;
 
 /** One event of a live event stream: an interaction (\`message\`), or \`end\` with the task's final status. */
 export type TaskStreamEvent =
@@ -273,12 +290,14 @@ const CALL_METHOD = `
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
-            received = true;
             buffer += value.replace(/\\r\\n?/g, '\\n');
             let cut: number;
             while ((cut = buffer.indexOf('\\n\\n')) >= 0) {
-              const event = parseFrame(buffer.slice(0, cut));
+              const frame = buffer.slice(0, cut);
+              const event = parseFrame(frame);
               buffer = buffer.slice(cut + 2);
+              // An event or a keep-alive shows a live stream; the \`retry:\` a server sends first does not.
+              if (event !== null || frame.startsWith(':')) received = true;
               if (event === null) continue;
               if (event.event === 'closed') {
                 throw new StreamClosedError(event.data.code, event.data.message);
@@ -305,7 +324,12 @@ const CALL_METHOD = `
           lastError,
         );
       }
-      await sleep(retryAfterSeconds !== null ? retryAfterSeconds * 1000 : reconnectWaitMs(failures));
+      await sleep(
+        retryAfterSeconds !== null
+          ? Math.min(retryAfterSeconds, MAX_RETRY_AFTER_SECONDS) * 1000
+          : reconnectWaitMs(failures),
+        options.signal,
+      );
     }
   }
 

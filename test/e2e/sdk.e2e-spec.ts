@@ -225,6 +225,28 @@ describe('API client SDK following a stream that cannot go on', () => {
     });
   });
 
+  it('counts a connection that brings nothing but retry: as a failed try, and a keep-alive as a live one', async () => {
+    const frames: string[][] = [
+      [': keep-alive\n\n'],
+      ...Array.from({ length: 4 }, () => ['retry: 10\n\n']),
+    ];
+    let calls = 0;
+    const dropping = new ApiClient('http://gateway.invalid', () => {
+      const body = frames[calls] ?? ['retry: 10\n\n'];
+      calls += 1;
+      return Promise.resolve(
+        new Response(body.join(''), {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream' },
+        }),
+      );
+    });
+    const stream = dropping.events.followTask(taskId, {}, { maxReconnects: 2 });
+    const failed = await stream.next().catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'reconnect_failed' });
+    expect(calls).toBe(4);
+  });
+
   it('gives up once the server it follows is stopped, after the events it sent', async () => {
     const project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-sdk-stopped-')));
     const t = await createTestApp();
