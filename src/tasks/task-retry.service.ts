@@ -40,7 +40,12 @@ export class TaskRetryService {
     if (!RETRYABLE.includes(old.status)) {
       throw notRetryable(old, `is ${old.status}; only FAILED or CANCELLED tasks can be retried`);
     }
-    if (old.retriedBy !== null) throw notRetryable(old, `was retried already by ${old.retriedBy}`);
+    // A retry deleted since lets go of its original (`TasksService.remove`); one whose letting go
+    // was cut off still leaves it free.
+    const gone = old.retriedBy !== null && !(await this.rows.existsBy({ id: old.retriedBy }));
+    if (old.retriedBy !== null && !gone) {
+      throw notRetryable(old, `was retried already by ${old.retriedBy}`);
+    }
     if (dto.continue_conversation === true && old.isolation === 'worktree') {
       throw invalidRequest(
         'continue_conversation',
@@ -68,7 +73,8 @@ export class TaskRetryService {
     );
     const linked = await this.events.noteWhere({
       taskId: old.id,
-      where: 'retried_by IS NULL',
+      where: gone ? '(retried_by IS NULL OR retried_by = :gone)' : 'retried_by IS NULL',
+      params: gone ? { gone: old.retriedBy } : {},
       patch: { retriedBy: created.id },
       record: {
         kind: 'system',

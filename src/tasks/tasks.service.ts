@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, FindOptionsWhere, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
 import { ownerFilter, Principal } from 'src/access';
@@ -60,6 +60,7 @@ export const DETAIL_MAX_TEST_CASES = 100;
  */
 @Injectable()
 export class TasksService {
+  private readonly logger = new Logger('Tasks');
   private readonly taskInsert: RowInsert<Task>;
 
   constructor(
@@ -412,7 +413,11 @@ export class TasksService {
       deleteIt,
     );
     if ((result.affected ?? 0) > 0) {
-      await this.unlinkRetries(before);
+      // The task is gone: a link left to it is harmless (a retry treats it as none), so a write
+      // that fails here is logged, not answered.
+      await this.unlinkRetries(before).catch((error: unknown) =>
+        this.logger.warn(`Task ${id}: its retry links were not cleared: ${String(error)}`),
+      );
       // Its workspace goes too (its changes committed on its branch first); a removal that fails
       // is left to the sweep, which removes workspaces without a task.
       await this.cleanup.retireQuietly(before, 'deleted');

@@ -12,6 +12,7 @@ import {
   TaskDetails,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { Task } from 'src/tasks';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
 /**
@@ -171,6 +172,20 @@ describe('task retry', () => {
     expect(orphan.body.retry_of).toBeNull();
     const again = await request(server).get(`/api/v1/tasks/${await retryCancelled(first)}`);
     expect(again.body.retry_of).toBe(first);
+  });
+
+  it('retries a task whose retry is gone though the link to it was left (a delete cut off before it let go)', async () => {
+    const first = await cancelledTask({}, 'worktree');
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    await t.dataSource.getRepository(Task).update({ id: first }, { retriedBy: missing });
+    const res = await request(server).post(`/api/v1/tasks/${first}/retry`).send({}).expect(201);
+    expect(res.body.retry_of).toBe(first);
+    const original = await request(server).get(`/api/v1/tasks/${first}`).expect(200);
+    expect(original.body.retried_by).toBe(res.body.id);
+    await request(server)
+      .post(`/api/v1/tasks/${res.body.id as string}/cancel`)
+      .expect(200);
+    await waitForTerminal(server, res.body.id as string);
   });
 
   it('refuses a task that is not FAILED or CANCELLED with 409, an unknown one with 404', async () => {
