@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, FindOptionsWhere, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
+import { DataSource, FindOptionsWhere, In, IsNull, Not, Repository } from 'typeorm';
 import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
@@ -25,6 +25,7 @@ import {
   toTaskResponse,
   toTestCaseResponse,
 } from 'src/tasks/task.mapper';
+import { taskRecordPage } from 'src/tasks/task-record-page';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { taskNotFound } from 'src/tasks/task-not-found';
 import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
@@ -354,37 +355,13 @@ export class TasksService {
   /** A page of the task's interactions with ids above `after_id`, oldest first. */
   async listInteractions(id: string, query: InteractionPageQueryDto): Promise<InteractionPageDto> {
     await this.findOne(id);
-    const [items, total] = await Promise.all([
-      this.interactions.find({
-        where: { taskId: id, id: MoreThan(query.after_id) },
-        order: { id: 'ASC' },
-        take: query.limit,
-      }),
-      this.interactions.countBy({ taskId: id }),
-    ]);
-    return {
-      items: items.map(toInteractionResponse),
-      next_after_id: items.length > 0 ? items[items.length - 1].id : query.after_id,
-      total,
-    };
+    return taskRecordPage(this.interactions, id, query, toInteractionResponse);
   }
 
   /** A page of the task's test cases with ids above `after_id`, oldest first. */
   async listTestCases(id: string, query: TestCasePageQueryDto): Promise<TestCasePageDto> {
     await this.findOne(id);
-    const [items, total] = await Promise.all([
-      this.testCases.find({
-        where: { taskId: id, id: MoreThan(query.after_id) },
-        order: { id: 'ASC' },
-        take: query.limit,
-      }),
-      this.testCases.countBy({ taskId: id }),
-    ]);
-    return {
-      items: items.map(toTestCaseResponse),
-      next_after_id: items.length > 0 ? items[items.length - 1].id : query.after_id,
-      total,
-    };
+    return taskRecordPage(this.testCases, id, query, toTestCaseResponse);
   }
 
   /** The evidence behind the task's verdict. */
