@@ -26,7 +26,10 @@ import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.re
 import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
 import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.service';
 
-/** How often the owner of running tasks looks for cancel and interrupt requests made on other instances. */
+/**
+ * How often the owner of running tasks looks for cancel and interrupt requests made on other
+ * instances.
+ */
 const REQUEST_POLL_MS = 1000;
 
 /**

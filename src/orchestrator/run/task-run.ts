@@ -514,15 +514,15 @@ export class TaskRun {
     this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
   }
 
-  /**
-   * Messages from a person that no turn took, now that the task ends: said in its history, before
-   * its end, so that whoever sent them knows the agent never read them.
-   */
   /** A person's message sent with `interrupt` waits for a turn. */
   private async interruptWaits(): Promise<boolean> {
     return (await this.ports.messages.undelivered()).some((message) => message.interrupt);
   }
 
+  /**
+   * Messages from a person that no turn took, now that the task ends: said in its history, before
+   * its end, so that whoever sent them knows the agent never read them.
+   */
   private async noteUndelivered(): Promise<void> {
     const ids = (await this.ports.messages.undelivered()).map((m) => m.id);
     if (ids.length === 0) return;
