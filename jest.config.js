@@ -14,10 +14,11 @@ const common = {
 };
 
 module.exports = {
-  // Three test files at a time even on a 2-core machine (Jest's default there is one): most of an
-  // e2e file's time is spent waiting on child processes, timers and the database, not on CPU
-  // (on 2 cores, 1859 tests: 593 s with two, 549 s with three).
-  maxWorkers: 3,
+  // Two test files at a time even on a 2-core machine (Jest's default there is one): most of an
+  // e2e file's time is spent waiting on child processes, timers and the database, not on CPU.
+  // Three were tried (1859 tests, 2 cores): 549 s against 593 s in a checkout Jest had timed
+  // before, but 660 s in a fresh clone, where the longest file stretched under the contention.
+  maxWorkers: 2,
   projects: [
     // `testTimeout` is a global option (ignored inside a project, with an "Unknown option"
     // warning): each project sets its time limit in a setup file instead.
