@@ -149,11 +149,12 @@ export class TaskRunnerService {
     const events = this.events;
     const log: RunLog = {
       append: (...records) => events.append(lease, records),
-      write: (records, patch) => events.append(lease, records, patch),
+      write: (records, patch, guard) => events.append(lease, records, patch, guard),
       appendTestRun: (record, cases, patch, options) =>
         events.appendTestRun(lease, record, cases, patch, options),
       update: (patch) => events.update(lease, patch),
-      changeStatus: (change, patch, records) => events.changeStatus(lease, change, patch, records),
+      changeStatus: (change, patch, records, guard) =>
+        events.changeStatus(lease, change, patch, records, guard),
       release: (change, patch) => events.release(lease, change, patch),
     };
     return {
@@ -163,6 +164,7 @@ export class TaskRunnerService {
       log,
       messages: {
         undelivered: () => this.messages.undelivered(task.id),
+        waiting: () => this.messages.waiting(task.id),
         endWait: (iteration) => this.waits.resume(task.id, iteration, 'human_replied'),
       },
       processes: this.processes,

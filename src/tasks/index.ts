@@ -5,6 +5,7 @@ export { LeaseLostError } from 'src/tasks/lease';
 export type { Lease } from 'src/tasks/lease';
 export { TaskEventLog } from 'src/tasks/task-event-log.service';
 export type {
+  MessageGuard,
   NewInteraction,
   NewTestCase,
   QueueStatusChange,
@@ -16,13 +17,13 @@ export { HumanWaits } from 'src/tasks/human-waits.service';
 export type { HumanWaitEnd } from 'src/tasks/human-waits.service';
 export { WAITING_FOR_HUMAN_SQL, waitsForHuman } from 'src/tasks/human-wait';
 export type { HumanWait } from 'src/tasks/human-wait';
+export { LateMessageError, NO_MESSAGE_SINCE_SQL } from 'src/tasks/message-conditions';
 export {
   MAX_UNDELIVERED_MESSAGES,
-  NO_MESSAGE_SINCE_SQL,
   TaskMessages,
   undeliveredMessagesRecord,
 } from 'src/tasks/task-messages.service';
-export type { HumanMessage } from 'src/tasks/task-messages.service';
+export type { HumanMessage, WaitingMessages } from 'src/tasks/task-messages.service';
 export { TaskInterruptSignal } from 'src/tasks/task-interrupt-signal';
 export { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 export { TaskRowReader } from 'src/tasks/task-row-reader';

@@ -9,6 +9,7 @@ import { AppConfig } from 'src/config';
 import { AtomicWriter, retryTransient, SqlStep, SqlStepResult } from 'src/database';
 import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction.entity';
 import { Lease, LeaseLostError } from 'src/tasks/lease';
+import { LateMessageError, noMessageAfter } from 'src/tasks/message-conditions';
 import { assertTransition, isTerminal, StatusReason, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TaskRowSql } from 'src/tasks/task-row-sql';
@@ -41,6 +42,15 @@ export interface StatusChange {
   iteration: number;
   /** Extra fields of the `status` record's data (besides from, to and reason). */
   data?: Record<string, unknown>;
+}
+
+/**
+ * A lease holder's write made only while no message from a person was stored after the record
+ * `noMessageAfter` (a turn's prompt, which must hold every message before it); `LateMessageError`
+ * when one was.
+ */
+export interface MessageGuard {
+  noMessageAfter: number;
 }
 
 /** Columns of the task row, by entity property name. */
@@ -94,6 +104,10 @@ const TEST_CASE_COLUMNS = [
 /** The lease fence of a run's writes, and its parameters. */
 const LEASE_FENCE = 'id = ? AND attempt = ? AND lease_owner = ?';
 const leaseParams = (lease: Lease): unknown[] => [lease.taskId, lease.attempt, lease.owner];
+
+/** A lease holder's row condition with its message guard, if any. */
+const guarded = (where: string, guard?: MessageGuard): string =>
+  guard === undefined ? where : `${where} AND ${noMessageAfter(guard.noMessageAfter)}`;
 
 /** The lease columns cleared when a run lets go of its task to wait for a person. */
 const OWNERLESS = {
@@ -174,6 +188,7 @@ export class TaskEventLog {
     lease: Lease,
     records: readonly NewInteraction[],
     patch: TaskPatch = {},
+    guard?: MessageGuard,
   ): Promise<void> {
     if (records.length === 0 && Object.keys(patch).length === 0) return;
     const now = this.clock.now();
@@ -183,10 +198,10 @@ export class TaskEventLog {
           ...this.insertInteraction(record, now, lease),
           required: true,
         })),
-        ...this.fencedPatch(lease, patch, now),
+        ...this.fencedPatch(lease, patch, now, guard),
       ]),
     );
-    if (results === null) throw new LeaseLostError(lease.taskId);
+    if (results === null) throw await this.refusal(lease.taskId, guard);
     this.publish(lease.taskId, records, results, now);
   }
 
@@ -215,14 +230,34 @@ export class TaskEventLog {
   }
 
   /** The lease holder's change of its task row, as a write's last step; none for no change. */
-  private fencedPatch(lease: Lease, patch: TaskPatch, now: Date): SqlStep[] {
-    if (Object.keys(patch).length === 0) return [];
+  private fencedPatch(lease: Lease, patch: TaskPatch, now: Date, guard?: MessageGuard): SqlStep[] {
+    if (Object.keys(patch).length === 0 && guard === undefined) return [];
     return [
       {
-        ...this.taskRow.updateWhere({ ...patch, updatedAt: now }, LEASE_FENCE, leaseParams(lease)),
+        ...this.taskRow.updateWhere(
+          { ...patch, updatedAt: now },
+          guarded(LEASE_FENCE, guard),
+          leaseParams(lease),
+        ),
         required: true,
       },
     ];
+  }
+
+  /**
+   * Why a lease holder's write changed nothing: a message stored after the guard's record
+   * (`LateMessageError`), or the lease lost.
+   */
+  private async refusal(taskId: string, guard?: MessageGuard): Promise<Error> {
+    if (guard !== undefined) {
+      const rows = await this.dataSource.query<{ late: number | string }[]>(
+        `SELECT CASE WHEN ${noMessageAfter(guard.noMessageAfter)} THEN 0 ELSE 1 END AS late ` +
+          'FROM tasks WHERE id = ?',
+        [taskId],
+      );
+      if (Number(rows[0]?.late ?? 0) === 1) return new LateMessageError(taskId);
+    }
+    return new LeaseLostError(taskId);
   }
 
   /** Updates the lease holder's task row (no event); `LeaseLostError` when the lease is gone. */
@@ -239,8 +274,9 @@ export class TaskEventLog {
     change: StatusChange,
     patch: TaskPatch = {},
     records: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
   ): Promise<void> {
-    await this.leasedChange(lease, change, patch, records);
+    await this.leasedChange(lease, change, patch, records, guard);
   }
 
   /**
@@ -321,6 +357,7 @@ export class TaskEventLog {
     change: StatusChange,
     patch: TaskPatch,
     before: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
   ): Promise<void> {
     assertTransition(change.from, change.to);
     const now = this.clock.now();
@@ -332,7 +369,7 @@ export class TaskEventLog {
         {
           ...this.taskRow.updateWhere(
             { ...patch, status: change.to, statusReason: change.reason, updatedAt: now },
-            `${LEASE_FENCE} AND status = ?`,
+            guarded(`${LEASE_FENCE} AND status = ?`, guard),
             [...leaseParams(lease), change.from],
           ),
           required: true,
@@ -342,7 +379,7 @@ export class TaskEventLog {
     });
     if (results === null) {
       if (tries > 1 && (await this.hasStatus(lease.taskId, change.to))) return;
-      throw new LeaseLostError(lease.taskId);
+      throw await this.refusal(lease.taskId, guard);
     }
     this.publish(lease.taskId, records, results.slice(1), now);
   }

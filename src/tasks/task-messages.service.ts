@@ -27,16 +27,30 @@ function sentWithInterrupt(data: unknown): boolean {
   }
 }
 
+/** What a turn's prompt takes: the messages no turn was given, and how far they were read. */
+export interface WaitingMessages {
+  /** Oldest first. */
+  messages: HumanMessage[];
+  /**
+   * The newest of the task's latest turn prompt and the messages (0 for none): a message stored
+   * after it was not read (`noMessageAfter`).
+   */
+  readThrough: number;
+}
+
 /** The records that start an agent turn: messages stored before one of them were delivered by it. */
 const TURN_PROMPTS = ['prompt', 'simulated_human'] as const;
+const TURN_PROMPT_KINDS = TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ');
 
 const LAST_TURN_PROMPT_SQL = (taskId: string): string =>
   `COALESCE((SELECT MAX(p.id) FROM claude_interactions p WHERE p.task_id = ${taskId} AND p.kind IN ` +
-  `(${TURN_PROMPTS.map((kind) => `'${kind}'`).join(', ')})), 0)`;
+  `(${TURN_PROMPT_KINDS})), 0)`;
 
-const UNDELIVERED_SQL =
-  `SELECT id, content, data FROM claude_interactions WHERE task_id = ? AND kind = 'human' AND id > ` +
-  `${LAST_TURN_PROMPT_SQL('?')} ORDER BY id`;
+/** The latest turn prompt (its id only) and every message after it, in one read. */
+const WAITING_SQL =
+  `SELECT id, kind, CASE WHEN kind = 'human' THEN content END AS content, ` +
+  `CASE WHEN kind = 'human' THEN data END AS data FROM claude_interactions WHERE task_id = ? ` +
+  `AND kind IN ('human', ${TURN_PROMPT_KINDS}) AND id >= ${LAST_TURN_PROMPT_SQL('?')} ORDER BY id`;
 
 /**
  * Most messages a task holds that no agent turn has taken yet: a turn's prompt carries them all,
@@ -64,10 +78,6 @@ export function undeliveredMessagesRecord(
     data: { type: 'messages_undelivered', human_message_ids: [...ids] },
   };
 }
-
-/** A task row's condition: no message from a person stored after the record `:sinceId`. */
-export const NO_MESSAGE_SINCE_SQL =
-  "NOT EXISTS (SELECT 1 FROM claude_interactions WHERE task_id = tasks.id AND kind = 'human' AND id > :sinceId)";
 
 function taskFinished(id: string, status: TaskStatus, cancelRequested = false): DomainError {
   return new DomainError(
@@ -160,18 +170,27 @@ export class TaskMessages {
     return ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, iteration)];
   }
 
-  /**
-   * The task's messages no agent turn has been given yet, oldest first (one query: every turn
-   * asks).
-   */
+  /** The task's messages no agent turn has been given yet, oldest first. */
   async undelivered(taskId: string): Promise<HumanMessage[]> {
+    return (await this.waiting(taskId)).messages;
+  }
+
+  /**
+   * The task's messages no agent turn has been given yet and how far they were read (one query:
+   * every turn asks). A turn's prompt write is conditional on no message after `readThrough`:
+   * one stored between this read and that write would otherwise count as given to the turn.
+   */
+  async waiting(taskId: string): Promise<WaitingMessages> {
     const rows = await this.interactions.query<
-      { id: number | string; content: string; data: unknown }[]
-    >(UNDELIVERED_SQL, [taskId, taskId]);
-    return rows.map((row) => ({
-      id: Number(row.id),
-      content: row.content,
-      interrupt: sentWithInterrupt(row.data),
-    }));
+      { id: number | string; kind: string; content: string | null; data: unknown }[]
+    >(WAITING_SQL, [taskId, taskId]);
+    const messages = rows
+      .filter((row) => row.kind === 'human')
+      .map((row) => ({
+        id: Number(row.id),
+        content: row.content ?? '',
+        interrupt: sentWithInterrupt(row.data),
+      }));
+    return { messages, readThrough: Number(rows.at(-1)?.id ?? 0) };
   }
 }

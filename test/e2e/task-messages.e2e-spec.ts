@@ -26,18 +26,22 @@ const work = fakeClaudeWorkdir('cta-messages-');
 /**
  * The database's writer, which fails the first write naming `failOnce` as MySQL fails a
  * transaction that lost a deadlock (to be tried again), and runs `before.run` just before the
- * first write naming `before.marker` (another request's write landing first).
+ * first write naming `before.marker` (another request's write landing first): as a value, or
+ * within one with `inText`.
  */
 class DeadlockingWriter extends AtomicWriter {
   failOnce: string | null = null;
-  before: { marker: string; run: () => Promise<unknown> } | null = null;
+  before: { marker: string; inText?: boolean; run: () => Promise<unknown> } | null = null;
 
   override async run(
     steps: readonly SqlStep[],
     runner?: QueryRunner,
   ): Promise<SqlStepResult[] | null> {
     const before = this.before;
-    if (before !== null && steps.some((s) => s.params.includes(before.marker))) {
+    const names = (value: unknown): boolean =>
+      value === before?.marker ||
+      (before?.inText === true && typeof value === 'string' && value.includes(before.marker));
+    if (before !== null && steps.some((s) => s.params.some(names))) {
       this.before = null;
       await before.run();
     }
@@ -136,6 +140,42 @@ describe('task messages', () => {
     expect(late.body).toMatchObject({ code: 'task_finished', details: { status: 'COMPLETED' } });
     await request(server).post(`/api/v1/tasks/${id}/messages`).send({ content: ' ' }).expect(400);
   });
+  it('a message stored while the next turn writes its prompt goes into that prompt, not lost', async () => {
+    const { id, project } = await streamingTask(
+      'messages-late',
+      `Stream, then finish. ${fakeScript(
+        'slow-stream lines=60 delay=50',
+        'success',
+        'write-tests lang=node result=pass name=late',
+      )}`,
+    );
+    const first = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Keep the old signature.' })
+      .expect(201);
+    // Between the next turn's read of the messages and its prompt's write, another is stored.
+    const writer = t.app.get<AtomicWriter, DeadlockingWriter>(AtomicWriter);
+    let late: { id: number } | null = null;
+    writer.before = {
+      marker: 'Keep the old signature.',
+      inText: true,
+      run: async () => (late = await t.app.get(TaskMessages).send(id, 'Slipped in meanwhile.')),
+    };
+    const result = await waitForTerminal(server, id);
+    expect(result.final.status).toBe('COMPLETED');
+    expect(writer.before).toBeNull();
+    expect(late).not.toBeNull();
+
+    const runs = fakeInvocations(work.logFile(), project);
+    expect(runs[1].prompt).toContain('Keep the old signature.');
+    expect(runs[1].prompt).toContain('Slipped in meanwhile.');
+    const details = (await request(server).get(`/api/v1/tasks/${id}`).expect(200))
+      .body as TaskDetails;
+    const prompts = details.interactions.filter((i) => i.data?.human_message_ids !== undefined);
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0].data).toMatchObject({ human_message_ids: [first.body.id, late!.id] });
+  });
+
   it('a message sent with interrupt ends the turn under way: the next turn carries it on in the same conversation, no pause counted', async () => {
     const project = copyFixtureProject('node-basic', work.root(), 'interrupt');
     const session = await request(server)

@@ -7,6 +7,7 @@ import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 import {
   ClaudeInteraction,
+  LateMessageError,
   LeaseLostError,
   Task,
   TaskEventLog,
@@ -403,6 +404,62 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     });
     expect(note.id).toBeLessThan(statuses[0].id);
     expect(await queueB.cancelFlaggedPending()).toEqual([]);
+  });
+
+  it("refuses a turn's prompt write while a message stored after those it read waits: nothing written, and LeaseLostError still for a lost lease", async () => {
+    const [id] = await createTasks(['late-message'], 1);
+    const queue = a.app.get(TaskQueueRepository);
+    const log = a.app.get(TaskEventLog);
+    const messages = a.app.get(TaskMessages);
+    let claim: ClaimedTask | null = null;
+    while (claim === null || claim.task.id !== id) {
+      claim = await queue.claimNext();
+      if (claim === null) throw new Error('task not claimable');
+    }
+    const read = await messages.send(id, 'Read in time.');
+    const before = await messages.waiting(id);
+    expect(before).toEqual({
+      messages: [{ id: read.id, content: 'Read in time.', interrupt: false }],
+      readThrough: read.id,
+    });
+    const late = await messages.send(id, 'Stored meanwhile.');
+    const prompt = { kind: 'simulated_human' as const, iteration: 1, content: 'Go on.' };
+    const guard = { noMessageAfter: before.readThrough };
+    await expect(log.append(claim.lease, [prompt], { iteration: 1 }, guard)).rejects.toBeInstanceOf(
+      LateMessageError,
+    );
+    await expect(
+      log.changeStatus(
+        claim.lease,
+        { from: TaskStatus.Running, to: TaskStatus.Testing, reason: 'tests_running', iteration: 1 },
+        { iteration: 1 },
+        [prompt],
+        guard,
+      ),
+    ).rejects.toBeInstanceOf(LateMessageError);
+    const stale = { ...claim.lease, attempt: claim.lease.attempt + 1 };
+    const again = await messages.waiting(id);
+    expect(again.messages.map((m) => m.id)).toEqual([read.id, late.id]);
+    await expect(
+      log.append(stale, [prompt], { iteration: 1 }, { noMessageAfter: again.readThrough }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(row).toMatchObject({ status: TaskStatus.Running, iteration: 0 });
+    expect(
+      await a.dataSource
+        .getRepository(ClaudeInteraction)
+        .countBy({ taskId: id, kind: 'simulated_human' }),
+    ).toBe(0);
+
+    await log.append(
+      claim.lease,
+      [prompt],
+      { iteration: 1 },
+      { noMessageAfter: again.readThrough },
+    );
+    expect(await messages.waiting(id)).toEqual({ messages: [], readThrough: expect.any(Number) });
+    const next = await messages.send(id, 'After the prompt.');
+    expect((await messages.waiting(id)).messages.map((m) => m.id)).toEqual([next.id]);
   });
 
   it("tells another instance which of its tasks' turns to interrupt (a message sent with interrupt) and which to cancel", async () => {

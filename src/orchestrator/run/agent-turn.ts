@@ -1,6 +1,6 @@
 import { concatMap, defer, EMPTY, ignoreElements, Observable } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
-import { NewInteraction, TaskPhase } from 'src/tasks';
+import { LateMessageError, MAX_UNDELIVERED_MESSAGES, NewInteraction, TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { promptWithMessages } from 'src/orchestrator/run/human-messages';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
@@ -24,8 +24,9 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * ONE AGENT TURN of a run, as an Observable that emits the turn's outcome once the CLI has ended.
  *
  * - It waits `step.delayMs` first (an RxJS timer: a cancel during the wait unsubscribes and
- *   nothing of the turn runs), then counts the iteration and stores the prompt together with
- *   the task's move to the turn's status (one write).
+ *   nothing of the turn runs), then counts the iteration and stores the prompt, with the
+ *   messages waiting for it, together with the task's move to the turn's status (one write, made
+ *   only while no message came after those read: `storePrompt`).
  * - Every event of the CLI is stored as it arrives, in order, within the turn's storage budget,
  *   in batches (`TurnWriter`); the conversation id is stored once the CLI has shown it knows it.
  * - At the end the turn's cost and tokens are added (`RunAccounting`), the API-error streak is
@@ -89,7 +90,29 @@ export class AgentTurn {
       state.phase = step.phase;
       this.interrupted = false;
       this.budget = new TurnStorageBudget();
-      const messages = await this.ports.messages.undelivered();
+      const prompt = await this.storePrompt(step);
+      return {
+        cwd: this.workspace.directory,
+        env: this.workspace.agentEnv,
+        prompt,
+        conversationId: state.conversation.id,
+        resume: state.conversation.started,
+        priorConversationCostUsd: state.accounting.priorConversationCostUsd,
+      };
+    });
+  }
+
+  /**
+   * Stores the turn's prompt, with every message waiting for a turn, together with the task's move
+   * to the turn (one write: it takes every message, so an interrupt asked for before it is done
+   * with), and returns it. The write is made only while no message came after those read: one
+   * stored in between would count as given to this turn without being in its prompt. When one
+   * did, the messages are read again (at most MAX_UNDELIVERED_MESSAGES can wait, so this ends).
+   */
+  private async storePrompt(step: TurnStep): Promise<string> {
+    const { state } = this;
+    for (let attempt = 1; ; attempt += 1) {
+      const { messages, readThrough } = await this.ports.messages.waiting();
       const prompt = promptWithMessages(step.prompt, messages);
       const record: NewInteraction = {
         kind: step.source === 'simulated_human' ? 'simulated_human' : 'prompt',
@@ -105,29 +128,25 @@ export class AgentTurn {
         },
       };
       const phase: TaskPhase = step.phase === 'writing_tests' ? 'writing_tests' : 'agent_turn';
-      // The prompt and the task's move to the turn: one write (it takes every message, so an
-      // interrupt asked for before it is done with).
-      await this.status.moveTo(
-        step.status,
-        step.statusReason,
-        {
-          ...step.patch,
-          iteration: state.iteration,
-          phase,
-          runPhase: state.phase,
-          interruptRequested: false,
-        },
-        [record],
-      );
-      return {
-        cwd: this.workspace.directory,
-        env: this.workspace.agentEnv,
-        prompt,
-        conversationId: state.conversation.id,
-        resume: state.conversation.started,
-        priorConversationCostUsd: state.accounting.priorConversationCostUsd,
-      };
-    });
+      try {
+        await this.status.moveTo(
+          step.status,
+          step.statusReason,
+          {
+            ...step.patch,
+            iteration: state.iteration,
+            phase,
+            runPhase: state.phase,
+            interruptRequested: false,
+          },
+          [record],
+          { noMessageAfter: readThrough },
+        );
+        return prompt;
+      } catch (error) {
+        if (!(error instanceof LateMessageError) || attempt > MAX_UNDELIVERED_MESSAGES) throw error;
+      }
+    }
   }
 
   /**

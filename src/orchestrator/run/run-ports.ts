@@ -3,11 +3,13 @@ import { TurnEvent, TurnRequest } from 'src/claude-cli';
 import { Decision, PolicyInput, TestReportSummary, TestRunLike } from 'src/simulated-human';
 import {
   HumanMessage,
+  MessageGuard,
   NewInteraction,
   NewTestCase,
   StatusChange,
   TaskPatch,
   VerificationRun,
+  WaitingMessages,
 } from 'src/tasks';
 import {
   CommandEvent,
@@ -60,8 +62,11 @@ export interface HumanPort {
  */
 export interface RunLog {
   append(...records: NewInteraction[]): Promise<void>;
-  /** Appends `records` and applies `patch` to the task row, in one write. */
-  write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void>;
+  /**
+   * Appends `records` and applies `patch` to the task row, in one write; with `guard`, only while
+   * no message was stored after its record (`LateMessageError`).
+   */
+  write(records: readonly NewInteraction[], patch: TaskPatch, guard?: MessageGuard): Promise<void>;
   /**
    * Appends a test run's record and cases and applies `patch` to the task row, in one write;
    * `replaceRound`: its cases replace those stored for the same iteration and kind (a round run
@@ -74,11 +79,15 @@ export interface RunLog {
     options?: { replaceRound?: boolean },
   ): Promise<void>;
   update(patch: TaskPatch): Promise<void>;
-  /** A status change; `records` are appended before its `status` record, in the same write. */
+  /**
+   * A status change; `records` are appended before its `status` record, in the same write (with
+   * `guard`, as `write`).
+   */
   changeStatus(
     change: StatusChange,
     patch?: TaskPatch,
     records?: readonly NewInteraction[],
+    guard?: MessageGuard,
   ): Promise<void>;
   /** To PENDING or a terminal status; lets go of the lease. */
   release(change: StatusChange, patch?: TaskPatch): Promise<void>;
@@ -195,6 +204,8 @@ export interface ClockPort {
  */
 export interface MessagePort {
   undelivered(): Promise<HumanMessage[]>;
+  /** What a turn's prompt takes: the messages, and the record they were read through. */
+  waiting(): Promise<WaitingMessages>;
   /** Sends the task, waiting for a person, back to the queue; false when it was not waiting. */
   endWait(iteration: number): Promise<boolean>;
 }

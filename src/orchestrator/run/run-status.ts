@@ -1,4 +1,4 @@
-import { NewInteraction, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
+import { MessageGuard, NewInteraction, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
 import { RunLog } from 'src/orchestrator/run/run-ports';
 import { RunState } from 'src/orchestrator/run/run-state';
 
@@ -34,17 +34,18 @@ export class RunStatus {
 
   /**
    * To `to` (the task stays live); only the reason and `patch` when it already is there.
-   * `records` are appended first, in the same write.
+   * `records` are appended first, in the same write (with `guard`: see `RunLog.write`).
    */
   async moveTo(
     to: TaskStatus,
     reason: StatusReason,
     patch: TaskPatch = {},
     records: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
   ): Promise<void> {
     this.checkStep(to);
     if (to === this.state.status) {
-      await this.log.write(records, { ...patch, statusReason: reason });
+      await this.log.write(records, { ...patch, statusReason: reason }, guard);
       return;
     }
     await this.track(to, () =>
@@ -52,6 +53,7 @@ export class RunStatus {
         { from: this.state.status, to, reason, iteration: this.state.iteration },
         patch,
         records,
+        guard,
       ),
     );
   }

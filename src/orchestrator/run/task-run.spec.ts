@@ -5,7 +5,9 @@ import { WorkingDirectoryGoneError } from 'src/process';
 import { SimulatedHumanService } from 'src/simulated-human';
 import {
   HumanMessage,
+  LateMessageError,
   LeaseLostError,
+  MessageGuard,
   NewInteraction,
   NewTestCase,
   StatusChange,
@@ -14,6 +16,7 @@ import {
   TaskStatus,
   VerificationEvidence,
   VerificationRun,
+  WaitingMessages,
 } from 'src/tasks';
 import {
   CommandEvent,
@@ -433,7 +436,20 @@ class FakeLog implements RunLog {
   unavailableWrites = 0;
   /** ... with this error code. */
   unavailableCode = 'ECONNREFUSED';
+  /** The guard of every guarded write (a turn's prompt), in order. */
+  readonly guards: MessageGuard[] = [];
+  /**
+   * Called before each guarded write: may store a message meanwhile and throw `LateMessageError`
+   * (the write is then not made).
+   */
+  beforeGuarded: (guard: MessageGuard) => void = () => undefined;
   private writes = 0;
+
+  private guarded(guard?: MessageGuard): void {
+    if (guard === undefined) return;
+    this.guards.push(guard);
+    this.beforeGuarded(guard);
+  }
 
   private countWrite(patch: TaskPatch = {}): void {
     this.writes += 1;
@@ -454,7 +470,8 @@ class FakeLog implements RunLog {
     return Promise.resolve();
   }
 
-  write(records: readonly NewInteraction[], patch: TaskPatch): Promise<void> {
+  write(records: readonly NewInteraction[], patch: TaskPatch, guard?: MessageGuard): Promise<void> {
+    this.guarded(guard);
     this.countWrite(patch);
     this.batches.push([...records]);
     this.records.push(...records);
@@ -490,7 +507,9 @@ class FakeLog implements RunLog {
     change: StatusChange,
     patch: TaskPatch = {},
     records: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
   ): Promise<void> {
+    this.guarded(guard);
     this.countWrite(patch);
     this.changes.push(change);
     this.statusWrites.push({ records: [...records], patch });
@@ -582,6 +601,12 @@ class FakeMessages implements MessagePort {
 
   undelivered(): Promise<HumanMessage[]> {
     return Promise.resolve(this.byTurn[0] ?? []);
+  }
+
+  /** What waits, read through its newest message (the latest prompt's id is not kept: 0). */
+  waiting(): Promise<WaitingMessages> {
+    const messages = [...(this.byTurn[0] ?? [])];
+    return Promise.resolve({ messages, readThrough: Math.max(0, ...messages.map((m) => m.id)) });
   }
 
   /** A turn started: what waited was given to it. */
@@ -714,6 +739,28 @@ describe('TaskRun', () => {
       });
     },
   );
+
+  it("reads the messages again when one is stored while a turn's prompt is written: that prompt carries it", async () => {
+    const h = harness([turn(), turn()]);
+    const first = { id: 5, content: 'Keep the old signature.', interrupt: false };
+    const late = { id: 9, content: 'And add a docstring.', interrupt: false };
+    h.messages.byTurn = [[], [first]];
+    h.log.beforeGuarded = (guard) => {
+      const waiting = h.messages.byTurn[0] ?? [];
+      if (waiting.length !== 1) return;
+      waiting.push(late);
+      if (guard.noMessageAfter < late.id) throw new LateMessageError('t1');
+    };
+    await h.run();
+    expect(h.log.guards.map((g) => g.noMessageAfter)).toEqual([0, 5, 9]);
+    const second = h.log.records.filter((r) => r.iteration === 2 && r.kind === 'simulated_human');
+    expect(second).toHaveLength(1);
+    expect(second[0].data).toMatchObject({ human_message_ids: [5, 9] });
+    expect(h.agent.requests[1].prompt).toContain('Keep the old signature.');
+    expect(h.agent.requests[1].prompt).toContain('And add a docstring.');
+    expect(h.log.row.status).toBe(TaskStatus.Completed);
+    expect(h.log.records.some((r) => r.data?.type === 'messages_undelivered')).toBe(false);
+  });
 
   describe('a message sent with interrupt', () => {
     const stop = { id: 7, content: 'Stop: use the helper.', interrupt: true };
