@@ -222,6 +222,9 @@ describe('task messages', () => {
         human_message_ids: [sent.body.id],
       },
     });
+    const firstTurn = details.interactions.filter((i) => i.iteration === 1);
+    expect(firstTurn.filter((i) => i.kind === 'error')).toEqual([]);
+    expect(firstTurn.filter((i) => i.data?.type === 'turn_interrupted')).toHaveLength(1);
   });
 
   it('a message whose write loses a deadlock is written again: 201, stored once', async () => {

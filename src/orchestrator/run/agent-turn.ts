@@ -189,7 +189,10 @@ export class AgentTurn {
     const omitted = this.budget.omitted(state.iteration);
     // The turn's end and the run's checkpoint after it: one write.
     await this.ports.log.write(
-      [...(omitted ? [omitted] : []), ...turnEndInteractions(outcome, state.iteration)],
+      [
+        ...(omitted ? [omitted] : []),
+        ...turnEndInteractions(outcome, state.iteration, this.interrupted),
+      ],
       {
         ...state.checkpoint(),
         lastAgentMessage: state.lastAgentMessage,

@@ -800,6 +800,9 @@ describe('TaskRun', () => {
       await done;
       expect(h.processes.ended).toEqual([41]);
       expect(prompts(h)[0]).toEqual([2, 'person_interrupted', [7]]);
+      const firstTurn = h.log.records.filter((r) => r.iteration === 1);
+      expect(firstTurn.filter((r) => r.kind === 'error')).toEqual([]);
+      expect(firstTurn.filter((r) => r.data?.type === 'turn_interrupted')).toHaveLength(1);
       expect(h.agent.requests[1]).toMatchObject({ resume: true });
       expect(h.agent.requests[1].prompt).toContain('Stop: use the helper.');
       expect(

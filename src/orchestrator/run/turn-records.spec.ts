@@ -148,6 +148,22 @@ describe('turnEndInteractions', () => {
     expect(records[1].data).toMatchObject({ outcome: 'crash', exit_code: 2 });
   });
 
+  it('says a turn the run interrupted for a person was interrupted, not that it failed', () => {
+    const interrupted = outcome({ kind: 'execution_error', text: '[Request interrupted by user]' });
+    const records = turnEndInteractions(interrupted, 3, true);
+    expect(records.map((r) => [r.kind, r.data?.type ?? null])).toEqual([
+      ['result', null],
+      ['system', 'turn_interrupted'],
+    ]);
+    expect(records[1]).toMatchObject({
+      iteration: 3,
+      content: expect.stringContaining("interrupted (as with Ctrl-C) for a person's message"),
+      data: { outcome: 'execution_error' },
+    });
+    expect(turnEndInteractions(interrupted, 3).map((r) => r.kind)).toEqual(['result', 'error']);
+    expect(turnEndInteractions(outcome({}), 3, true).map((r) => r.kind)).toEqual(['result']);
+  });
+
   it("stores an API error's text once: the result carries only the label", () => {
     const text = 'API Error: 529 Overloaded. This is a server-side issue.';
     const records = turnEndInteractions(

@@ -180,9 +180,14 @@ function outcomeLabel(outcome: TurnOutcome): string {
 /**
  * The `result` interaction of a turn (with its cost and tokens), and for a turn that failed an
  * `error` one. The failure's text is stored once, in the `error`; the `result` then carries
- * only the outcome's label.
+ * only the outcome's label. A turn the run `interrupted` for a person's message did not fail: a
+ * `system` record (`turn_interrupted`) says so instead of the `error`.
  */
-export function turnEndInteractions(outcome: TurnOutcome, iteration: number): NewInteraction[] {
+export function turnEndInteractions(
+  outcome: TurnOutcome,
+  iteration: number,
+  interrupted = false,
+): NewInteraction[] {
   const answered = isAnsweredTurn(outcome);
   const data = {
     outcome: outcome.kind,
@@ -207,6 +212,17 @@ export function turnEndInteractions(outcome: TurnOutcome, iteration: number): Ne
     outputTokens: outcome.outputTokens,
   };
   if (answered) return [result];
+  if (interrupted) {
+    return [
+      result,
+      interaction(
+        'system',
+        iteration,
+        "The turn was interrupted (as with Ctrl-C) for a person's message sent with interrupt; the next turn carries it.",
+        { type: 'turn_interrupted', outcome: outcome.kind, exit_code: outcome.exitCode },
+      ),
+    ];
+  }
   const detail = outcome.text ?? outcome.stderrTail;
   const message = detail ? `${outcomeLabel(outcome)}: ${detail}` : outcomeLabel(outcome);
   return [
