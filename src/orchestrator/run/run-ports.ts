@@ -199,6 +199,15 @@ export interface MessagePort {
   endWait(iteration: number): Promise<boolean>;
 }
 
+/** The task's project directory, held to the project_path rules as they are when it starts. */
+export interface ProjectPort {
+  /**
+   * Why no process of the task may run for it now (its session's project_path breaks a rule:
+   * `ProjectPathService.recheck`), or null.
+   */
+  refusal(): Promise<string | null>;
+}
+
 export interface RunPorts {
   agent: AgentPort;
   tests: TestPort;
@@ -208,6 +217,7 @@ export interface RunPorts {
   processes: ProcessPort;
   clock: ClockPort;
   verification: VerificationPort;
+  project: ProjectPort;
   /** Null when the task works in its project directory (isolation `none`). */
   workspace: WorkspacePort | null;
 }

@@ -634,6 +634,8 @@ function harness(
     regression?: string;
     /** The task works in a worktree (the fake workspace), with this setup command. */
     worktree?: { setup: string | null };
+    /** Why the project_path rules refuse the task's directory now. */
+    projectRefusal?: string;
   } = {},
 ): Harness {
   const agent = new FakeAgent(script);
@@ -667,6 +669,7 @@ function harness(
         processes,
         clock,
         verification,
+        project: { refusal: () => Promise.resolve(over.projectRefusal ?? null) },
         workspace: over.worktree !== undefined ? workspace : null,
       },
       control,
@@ -1237,6 +1240,24 @@ describe('TaskRun', () => {
     expect(h.log.patches[h.log.patches.length - 1]).toMatchObject({ phase: 'queued' });
     expect(h.log.row.status).toBeUndefined();
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+  });
+
+  it('a project directory the project_path rules refuse now fails the task project_path_refused before anything runs', async () => {
+    const h = harness([turn()], {
+      worktree: { setup: 'npm ci' },
+      regression: 'npm test',
+      projectRefusal: "The session's project_path is a bare git repository",
+    });
+    await h.run();
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'project_path_refused',
+      errorMessage: "The session's project_path is a bare git repository. The task was not run.",
+    });
+    expect(h.agent.requests).toEqual([]);
+    expect(h.workspace.prepared).toBe(0);
+    expect(h.workspace.setups).toEqual([]);
+    expect(h.tests.dirs).toEqual([]);
   });
 
   it('a project directory that is gone fails the task project_unavailable', async () => {
