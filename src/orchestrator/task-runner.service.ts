@@ -170,7 +170,13 @@ export class TaskRunnerService {
       },
       processes: this.processes,
       clock: this.clock,
-      verification: verificationPort(task, this.baselines, this.baseCheckout, this.tests),
+      verification: verificationPort(
+        task,
+        this.baselines,
+        this.baseCheckout,
+        this.tests,
+        (directory, command) => this.workspaces.runSetup(directory, command),
+      ),
       project: { refusal: () => this.projectRefusal(task.projectPath) },
       workspace: task.isolation === 'worktree' ? this.workspacePort(task) : null,
     };

@@ -172,16 +172,23 @@ export interface VerificationPort {
   /**
    * Runs the generated test files (`files`, relative to `directory`) as a test round does, in a
    * scratch checkout of the change as its commit would hold it (the work tree at `directory`,
-   * without what git ignores but the installed dependencies, linked). The checkout is removed
-   * before the report is emitted (and on unsubscribe).
+   * without what git ignores). The session's `setupCommand`, if any, runs there first, as in a
+   * new workspace (its events emitted as `setup` events); the tests run only when it passed.
+   * Then the installed dependencies of the work tree are linked where the checkout has none of
+   * its own. The checkout is removed before the report is emitted (and on unsubscribe); a failed
+   * setup ends the run without a report.
    */
   runOnCommit(
     directory: string,
     baseCommit: string,
     files: readonly string[],
     testCommand: string | null,
-  ): Observable<TestRunEvent>;
+    setupCommand: string | null,
+  ): Observable<OnCommitEvent>;
 }
+
+/** What the run in a clean checkout of the change emits: its setup command's events, the tests'. */
+export type OnCommitEvent = TestRunEvent | { type: 'setup'; event: CommandEvent };
 
 export interface ClockPort {
   nowMs(): number;
