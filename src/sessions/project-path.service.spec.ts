@@ -228,7 +228,8 @@ describe('ProjectPathService', () => {
       [
         'a directory inside the node_modules the server loads from',
         () => path.join(serverDependenciesDir(), '@nestjs', 'core'),
-        "lies inside the server's dependencies",
+        // Its installation's or its dependencies', wherever its node_modules lies.
+        "lies inside the server's",
       ],
     ])('refuses %s as creating the session now would, naming the session', async (_l, p, why) => {
       await expect(service().recheck(p())).rejects.toMatchObject({

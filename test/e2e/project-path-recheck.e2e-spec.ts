@@ -79,7 +79,8 @@ describe('Task creation on a session whose project_path breaks a rule now', () =
     [
       'inside the node_modules the server loads from',
       () => join(serverDependenciesDir(), '@nestjs', 'core'),
-      "The session's project_path lies inside the server's dependencies (node_modules)",
+      // Its installation's or its dependencies', wherever its node_modules lies.
+      "The session's project_path lies inside the server's",
     ],
     [
       "the server's installation",
