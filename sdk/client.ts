@@ -224,6 +224,7 @@ export interface TaskResponseDto {
     | 'database_unavailable'
     | 'shutdown'
     | 'project_unavailable'
+    | 'project_path_refused'
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
@@ -354,6 +355,7 @@ export interface VerificationSummaryDto {
     | 'tests_weakened'
     | 'regression_broken'
     | 'files_ignored'
+    | 'setup_failed_on_commit'
     | 'links_outside';
   reason: string;
   base_commit: string | null;
@@ -414,6 +416,7 @@ export interface TaskDetailResponseDto {
     | 'database_unavailable'
     | 'shutdown'
     | 'project_unavailable'
+    | 'project_path_refused'
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
@@ -561,6 +564,7 @@ export interface TaskStatusResponseDto {
     | 'database_unavailable'
     | 'shutdown'
     | 'project_unavailable'
+    | 'project_path_refused'
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
@@ -683,6 +687,7 @@ export interface TaskVerificationResponseDto {
     | 'database_unavailable'
     | 'shutdown'
     | 'project_unavailable'
+    | 'project_path_refused'
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
@@ -707,7 +712,7 @@ export interface TaskVerificationResponseDto {
   existing_tests_on_change: VerificationRunDto | null;
   /** The same files run at the base commit, when they failed against the change: where they fail there too, the change is not blamed */
   existing_tests_at_base: VerificationRunDto | null;
-  /** The generated tests in a clean checkout of the change (what its commit holds, without the files git ignores but the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were */
+  /** The generated tests in a clean checkout of the change (what its commit holds, set up by the session's setup command, without the files git ignores but what that command made and the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were, or when the setup command failed there (verdict `setup_failed_on_commit`) */
   generated_on_commit: VerificationRunDto | null;
   regression: VerificationRunDto | null;
   /** The regression suite run again for failures the baseline did not have */
@@ -733,6 +738,7 @@ export interface TaskVerificationResponseDto {
     | 'tests_weakened'
     | 'regression_broken'
     | 'files_ignored'
+    | 'setup_failed_on_commit'
     | 'links_outside'
     | null;
   reason: string | null;
@@ -862,6 +868,7 @@ export interface StatusReasonCountDto {
     | 'database_unavailable'
     | 'shutdown'
     | 'project_unavailable'
+    | 'project_path_refused'
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'

@@ -5,7 +5,8 @@ import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { contextLogger, runWithLogFields } from 'src/logging';
 import { ProcessGroups, ProcessLauncher } from 'src/process';
-import { SessionsService } from 'src/sessions';
+import { DomainError } from 'src/common';
+import { ProjectPathService, SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
 import { HumanWaits, Lease, Task, TaskEventLog, TaskMessages } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
@@ -27,7 +28,8 @@ import { verificationPort } from 'src/orchestrator/verification-adapter';
 /**
  * Turns a claimed task into a running `TaskRun`: loads its session's test and setup commands,
  * plugs the real adapters into the run's ports (the Claude CLI, the test runner, the event log
- * bound to the lease, process groups, the clock, the task's workspace) and keeps the lease
+ * bound to the lease, process groups, the clock, the project_path rules its directory is held to
+ * before anything runs, the task's workspace) and keeps the lease
  * renewed while the run goes on. Every renewal also moves the process host's deadline for the
  * task's directory: if renewals stop (the server is frozen or stalled, the database is gone), the
  * host ends the task's processes before the lease can be claimed elsewhere. Every log line of the
@@ -41,6 +43,7 @@ export class TaskRunnerService {
     private readonly queue: TaskQueueRepository,
     private readonly events: TaskEventLog,
     private readonly sessions: SessionsService,
+    private readonly projectPaths: ProjectPathService,
     private readonly cli: ClaudeCliRunner,
     private readonly tests: TestRunnerService,
     private readonly human: SimulatedHumanService,
@@ -169,9 +172,27 @@ export class TaskRunnerService {
       },
       processes: this.processes,
       clock: this.clock,
-      verification: verificationPort(task, this.baselines, this.baseCheckout, this.tests),
+      verification: verificationPort(
+        task,
+        this.baselines,
+        this.baseCheckout,
+        this.tests,
+        (directory, command) => this.workspaces.runSetup(directory, command),
+      ),
+      project: { refusal: () => this.projectRefusal(task.projectPath) },
       workspace: task.isolation === 'worktree' ? this.workspacePort(task) : null,
     };
+  }
+
+  /** Why the rules refuse the task's project directory now (`ProjectPathService.recheck`), or null. */
+  private async projectRefusal(projectPath: string): Promise<string | null> {
+    try {
+      await this.projectPaths.recheck(projectPath);
+      return null;
+    } catch (error) {
+      if (error instanceof DomainError) return error.message;
+      throw error;
+    }
   }
 
   /** The task's workspace (`WorkspacesService`), bound to what the task recorded of it. */

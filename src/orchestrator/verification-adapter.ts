@@ -1,23 +1,27 @@
 import { Logger } from '@nestjs/common';
-import { Observable, Subscription } from 'rxjs';
+import { concat, concatMap, defer, Observable, of, Subscription } from 'rxjs';
 import { Task } from 'src/tasks';
-import { TestRunEvent, TestRunnerService } from 'src/test-runner';
+import { CommandEvent, TestRunEvent, TestRunnerService } from 'src/test-runner';
 import { BaseCheckout, ScratchCheckout } from 'src/workspaces';
-import { VerificationPort } from 'src/orchestrator/run/run-ports';
+import { OnCommitEvent, VerificationPort } from 'src/orchestrator/run/run-ports';
+import { setupPassed } from 'src/orchestrator/run/run-workspace';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
 
 const logger = new Logger('Verification');
 
+/** Runs a session's setup command in a directory (`WorkspacesService.runSetup`). */
+export type SetupRunner = (directory: string, command: string) => Observable<CommandEvent>;
+
 /**
- * Runs test files as generated tests are run in a scratch checkout (`made`): created, the tests
- * run, removed, then the report. Unsubscribing ends the tests and removes the checkout.
+ * Runs `work` in a scratch checkout (`made`): created, the work run, removed, then its report
+ * (held back until the checkout is gone). Unsubscribing ends the work and removes the checkout;
+ * so does an error, before it is passed on.
  */
-function runInScratch(
+function runInScratch<E extends { type: string }>(
   made: () => Promise<ScratchCheckout>,
-  tests: TestRunnerService,
-  args: { files: readonly string[]; testCommand: string | null },
-): Observable<TestRunEvent> {
-  return new Observable<TestRunEvent>((subscriber) => {
+  work: (checkout: ScratchCheckout) => Observable<E>,
+): Observable<E> {
+  return new Observable<E>((subscriber) => {
     let checkout: ScratchCheckout | null = null;
     let removal: Promise<void> | null = null;
     let inner: Subscription | null = null;
@@ -34,30 +38,28 @@ function runInScratch(
           remove().catch((error: unknown) => logger.warn(`scratch checkout: ${String(error)}`));
           return;
         }
-        let report: TestRunEvent | null = null;
-        inner = tests
-          .runGenerated(made.directory, args.files, args.testCommand, made.dependencies)
-          .subscribe({
-            next: (event) => {
-              if (event.type === 'report') report = event;
-              else subscriber.next(event);
-            },
-            error: (error: unknown) => {
-              remove().then(
-                () => subscriber.error(error),
-                () => subscriber.error(error),
-              );
-            },
-            complete: () => {
-              remove().then(
-                () => {
-                  if (report !== null) subscriber.next(report);
-                  subscriber.complete();
-                },
-                (error: unknown) => subscriber.error(error),
-              );
-            },
-          });
+        let report: E | null = null;
+        inner = defer(() => work(made)).subscribe({
+          next: (event) => {
+            if (event.type === 'report') report = event;
+            else subscriber.next(event);
+          },
+          error: (error: unknown) => {
+            remove().then(
+              () => subscriber.error(error),
+              () => subscriber.error(error),
+            );
+          },
+          complete: () => {
+            remove().then(
+              () => {
+                if (report !== null) subscriber.next(report);
+                subscriber.complete();
+              },
+              (error: unknown) => subscriber.error(error),
+            );
+          },
+        });
       },
       (error: unknown) => subscriber.error(error),
     );
@@ -69,12 +71,48 @@ function runInScratch(
   });
 }
 
+/** `files` run as generated tests are, in `checkout`, with the workspace's dependencies linked. */
+function generatedIn(
+  checkout: ScratchCheckout,
+  tests: TestRunnerService,
+  files: readonly string[],
+  testCommand: string | null,
+): Observable<TestRunEvent> {
+  return tests.runGenerated(checkout.directory, files, testCommand, checkout.linkDependencies());
+}
+
+/**
+ * The session's setup command run in `checkout` (as in a new workspace), then, when it passed,
+ * the generated tests as `generatedIn` runs them (dependencies linked where it made none); no
+ * tests after a failed setup.
+ */
+function setUpThenGenerated(
+  checkout: ScratchCheckout,
+  tests: TestRunnerService,
+  runSetup: SetupRunner,
+  setupCommand: string,
+  files: readonly string[],
+  testCommand: string | null,
+): Observable<OnCommitEvent> {
+  return runSetup(checkout.directory, setupCommand).pipe(
+    concatMap((event): Observable<OnCommitEvent> => {
+      const setup = of<OnCommitEvent>({ type: 'setup', event });
+      if (event.type !== 'finished' || !setupPassed(event.result)) return setup;
+      return concat(
+        setup,
+        defer(() => generatedIn(checkout, tests, files, testCommand)),
+      );
+    }),
+  );
+}
+
 /** The run's `VerificationPort` for `task`: stored baselines, git against the base commit, tests. */
 export function verificationPort(
   task: Task,
   baselines: RegressionBaselines,
   base: BaseCheckout,
   tests: TestRunnerService,
+  runSetup: SetupRunner,
 ): VerificationPort {
   const key = (baseCommit: string, command: string) => ({
     projectPath: task.projectPath,
@@ -90,11 +128,7 @@ export function verificationPort(
     runAtBase: (directory, baseCommit, files, testCommand, support) =>
       runInScratch(
         () => base.checkout(directory, baseCommit, [...files, ...support], files),
-        tests,
-        {
-          files,
-          testCommand,
-        },
+        (checkout) => generatedIn(checkout, tests, files, testCommand),
       ),
     runBaseTests: (directory, baseCommit, files, restore, testCommand, on) =>
       runInScratch(
@@ -102,13 +136,15 @@ export function verificationPort(
           on === 'change'
             ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
             : base.checkout(directory, baseCommit, [], files),
-        tests,
-        { files, testCommand },
+        (checkout) => generatedIn(checkout, tests, files, testCommand),
       ),
-    runOnCommit: (directory, baseCommit, files, testCommand) =>
-      runInScratch(() => base.changeWithBaseFiles(directory, baseCommit, [], files), tests, {
-        files,
-        testCommand,
-      }),
+    runOnCommit: (directory, baseCommit, files, testCommand, setupCommand) =>
+      runInScratch(
+        () => base.changeWithBaseFiles(directory, baseCommit, [], files),
+        (checkout): Observable<OnCommitEvent> =>
+          setupCommand === null
+            ? generatedIn(checkout, tests, files, testCommand)
+            : setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
+      ),
   };
 }

@@ -216,6 +216,66 @@ describe('ProjectPathService', () => {
       path.join(allowed, 'proj'),
     );
   });
+
+  describe('recheck (a stored session, held to the rules as they are now)', () => {
+    it('passes a directory that is still its own canonical path and breaks no rule', async () => {
+      await expect(service().recheck(path.join(allowed, 'proj'))).resolves.toBeUndefined();
+    });
+
+    it.each<[string, () => string, string]>([
+      ['a bare repository', () => bareRepo, 'is a bare git repository'],
+      ["the server's installation", () => installDir, "is the server's installation"],
+      [
+        'a directory inside the node_modules the server loads from',
+        () => path.join(serverDependenciesDir(), '@nestjs', 'core'),
+        // Its installation's or its dependencies', wherever its node_modules lies.
+        "lies inside the server's",
+      ],
+    ])('refuses %s as creating the session now would, naming the session', async (_l, p, why) => {
+      await expect(service().recheck(p())).rejects.toMatchObject({
+        code: ErrorCode.ProjectPathInvalid,
+        message: expect.stringMatching(new RegExp(`^The session's project_path ${why}`)) as unknown,
+        details: { project_path: p() },
+      });
+    });
+
+    it('refuses a directory that became a bare repository since it was stored', async () => {
+      const dir = path.join(allowed, 'became-bare');
+      fs.mkdirSync(dir);
+      await expect(service().recheck(dir)).resolves.toBeUndefined();
+      execFileSync('git', ['init', '-q', '--bare', dir]);
+      expect(await codeOf(service().recheck(dir))).toBe(ErrorCode.ProjectPathInvalid);
+    });
+
+    it('refuses a stored path that a symbolic link now stands in for, wherever it leads', async () => {
+      const dir = path.join(allowed, 'replaced');
+      fs.mkdirSync(dir);
+      fs.rmdirSync(dir);
+      fs.symlinkSync(path.join(allowed, 'proj'), dir);
+      await expect(service().recheck(dir)).rejects.toMatchObject({
+        code: ErrorCode.ProjectPathInvalid,
+        message: expect.stringContaining(
+          'is no longer the directory the session was created for',
+        ) as unknown,
+      });
+      const intoServer = path.join(allowed, 'into-server');
+      fs.symlinkSync(installDir, intoServer);
+      await expect(service().recheck(intoServer)).rejects.toMatchObject({
+        message: expect.stringContaining("is the server's installation") as unknown,
+      });
+    });
+
+    it('refuses a session outside ALLOWED_PROJECT_ROOTS set since, with 403', async () => {
+      expect(await codeOf(service(allowed).recheck(outside))).toBe(ErrorCode.ProjectPathNotAllowed);
+      await expect(service(allowed).recheck(outside)).rejects.toThrow(
+        "The session's project_path is outside the allowed project roots",
+      );
+    });
+
+    it('leaves a directory that is gone to the run (project_unavailable there)', async () => {
+      await expect(service().recheck(path.join(allowed, 'gone'))).resolves.toBeUndefined();
+    });
+  });
 });
 
 describe('isInside', () => {

@@ -10,17 +10,20 @@ import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-ins
 /** Longest canonical project path we store (see Session.projectPath). */
 export const PROJECT_PATH_MAX_LENGTH = 700;
 
-function invalid(message: string, input: string): DomainError {
-  return new DomainError(ErrorCode.ProjectPathInvalid, message, {
+/** How a refusal names the path: the request's field, or a stored session's. */
+type Subject = 'project_path' | "The session's project_path";
+
+function invalid(subject: Subject, reason: string, input: string): DomainError {
+  return new DomainError(ErrorCode.ProjectPathInvalid, `${subject} ${reason}`, {
     project_path: input.slice(0, 1000),
   });
 }
 
 /** 403: the symlink-resolved path is not echoed, so a refusal reveals nothing outside the roots. */
-function notAllowed(input: string): DomainError {
+function notAllowed(subject: Subject, input: string): DomainError {
   return new DomainError(
     ErrorCode.ProjectPathNotAllowed,
-    'project_path is outside the allowed project roots',
+    `${subject} is outside the allowed project roots`,
     { project_path: input.slice(0, 1000) },
   );
 }
@@ -68,6 +71,10 @@ export function isInside(candidate: string, root: string): boolean {
  * change the server, its records or other tasks' work). Every such rule is here, in one place.
  * Errors: 400 `project_path_invalid` (relative, missing, not a directory, too long, one of those
  * places), 403 `project_path_not_allowed` (outside the allowed roots).
+ *
+ * A stored session is held to the same rules again (`recheck`) whenever a task is created in it
+ * and whenever one starts: a rule added since it was stored, or a directory changed since (made a
+ * bare repository, replaced by a symbolic link into the server's installation), refuses it then.
  */
 @Injectable()
 export class ProjectPathService {
@@ -77,8 +84,34 @@ export class ProjectPathService {
   constructor(private readonly config: AppConfig) {}
 
   async resolve(input: string): Promise<string> {
-    if (input.includes('\0')) throw invalid('project_path must not contain NUL bytes', input);
-    if (!path.isAbsolute(input)) throw invalid('project_path must be an absolute path', input);
+    return this.canonical(input, 'project_path');
+  }
+
+  /**
+   * Checks a stored session's project directory (its canonical path, as `resolve` returned it)
+   * against the rules as they are now, for a task created or started in it: the same errors as
+   * `resolve`, naming "The session's project_path". The path must also still be its own real
+   * path: a directory replaced by a symbolic link since is refused, wherever the link leads. A
+   * directory that is gone is no rule broken: it is left to the run, which fails its task
+   * `project_unavailable` where it would start a process there. Only filesystem calls (a few
+   * realpath, stat and small reads): no child process.
+   */
+  async recheck(stored: string): Promise<void> {
+    if ((await fs.realpath(stored).catch(() => null)) === null) return;
+    const subject = "The session's project_path";
+    const real = await this.canonical(stored, subject);
+    if (real !== stored) {
+      throw invalid(
+        subject,
+        'is no longer the directory the session was created for (a symbolic link now stands in its place); create a session for the directory to work in',
+        stored,
+      );
+    }
+  }
+
+  private async canonical(input: string, subject: Subject): Promise<string> {
+    if (input.includes('\0')) throw invalid(subject, 'must not contain NUL bytes', input);
+    if (!path.isAbsolute(input)) throw invalid(subject, 'must be an absolute path', input);
     const roots = await this.allowedRoots();
     // A path outside every root as written gets the same 403 whether or not it exists, unless it
     // resolves (through a symlink) to a directory inside one: no probing of the filesystem
@@ -93,24 +126,24 @@ export class ProjectPathService {
     try {
       real = await fs.realpath(input);
     } catch (error) {
-      if (outsideAsWritten) throw notAllowed(input);
+      if (outsideAsWritten) throw notAllowed(subject, input);
       const code = (error as NodeJS.ErrnoException).code;
       const reason =
         code === 'ENOENT' || code === 'ENOTDIR'
           ? 'does not exist'
           : `cannot be read (${code ?? 'error'})`;
-      throw invalid(`project_path ${reason}`, input);
+      throw invalid(subject, reason, input);
     }
     if (roots !== null && !roots.some((root) => isInside(real, root.canonical))) {
-      throw notAllowed(input);
+      throw notAllowed(subject, input);
     }
     const stat = await fs.stat(real);
-    if (!stat.isDirectory()) throw invalid('project_path is not a directory', input);
+    if (!stat.isDirectory()) throw invalid(subject, 'is not a directory', input);
     if (real.length > PROJECT_PATH_MAX_LENGTH) {
-      throw invalid(`project_path is longer than ${PROJECT_PATH_MAX_LENGTH} characters`, input);
+      throw invalid(subject, `is longer than ${PROJECT_PATH_MAX_LENGTH} characters`, input);
     }
     const refusal = await this.serverPlace(real);
-    if (refusal !== null) throw invalid(`project_path ${refusal}`, input);
+    if (refusal !== null) throw invalid(subject, refusal, input);
     return real;
   }
 

@@ -68,6 +68,7 @@ export const STATUS_REASONS = [
   'database_unavailable',
   'shutdown',
   'project_unavailable',
+  'project_path_refused',
   'setup_failed',
   'workspace_quota',
   'workspace_error',

@@ -37,7 +37,7 @@ export class TasksController {
   @ApiOperation({
     summary: 'Create a task',
     description:
-      'Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 429 `queue_full` when too many tasks are queued.',
+      "Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 400 `project_path_invalid` (403 `project_path_not_allowed`) when the session's project_path breaks the project_path rules as they are now (stored before a rule existed, or its directory changed since). 429 `queue_full` when too many tasks are queued.",
   })
   @ApiCreatedResponse({ type: TaskResponseDto })
   @ApiErrorResponses(400, 403, 404, 413, 415)

@@ -6,7 +6,7 @@ import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, isForeignKeyViolation, RowInsert } from 'src/database';
-import { Session, sessionNotFound, SessionsService } from 'src/sessions';
+import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
@@ -67,6 +67,7 @@ export class TasksService {
   constructor(
     @InjectRepository(Task) private readonly tasks: Repository<Task>,
     private readonly sessions: SessionsService,
+    private readonly projectPaths: ProjectPathService,
     @InjectRepository(ClaudeInteraction)
     private readonly interactions: Repository<ClaudeInteraction>,
     @InjectRepository(TestCase) private readonly testCases: Repository<TestCase>,
@@ -130,7 +131,10 @@ export class TasksService {
 
   /**
    * Stores a PENDING task (phase `queued`, reason `created`) in a session the principal may see
-   * (404 `session_not_found` otherwise); it belongs to the session's key. Refused with 503
+   * (404 `session_not_found` otherwise); it belongs to the session's key. A session whose project
+   * directory breaks the project_path rules as they are now (`ProjectPathService.recheck`: stored
+   * before a rule existed, or changed since) takes no task: 400 `project_path_invalid` or 403
+   * `project_path_not_allowed`, as creating it now would be. Refused with 503
    * `shutting_down` while this server drains, and with 429 `queue_full` while the key has
    * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the server MAX_QUEUED_TASKS (checked before the
    * insert: requests that arrive together can pass it together, which the rate limit bounds).
@@ -152,6 +156,7 @@ export class TasksService {
     this.assertWithinLimits(maxIterations, maxPauses, maxCostUsd);
     const sessionId = dto.session_id.toLowerCase();
     const session = await this.sessions.findVisible(sessionId, principal);
+    await this.projectPaths.recheck(session.projectPath);
     await this.assertQueueRoom(session.ownerKeyId);
     const start = await this.startingPoint(
       session,

@@ -61,6 +61,7 @@ export type VerificationVerdict =
   | 'tests_weakened'
   | 'regression_broken'
   | 'files_ignored'
+  | 'setup_failed_on_commit'
   | 'links_outside';
 
 export interface VerificationEvidence {

@@ -66,8 +66,12 @@ export interface BaseTestChanges {
 export interface ScratchCheckout {
   /** The project's place in the checkout (where the tests run). */
   directory: string;
-  /** The workspace's dependency directories linked into the checkout (for a sandbox to show). */
-  dependencies: readonly string[];
+  /**
+   * Links the workspace's dependency directories into the checkout where it has none of its own
+   * (once, before its tests run: after a setup command run there, where that made none); returns
+   * the workspace's directories linked (for a sandbox to show).
+   */
+  linkDependencies(): readonly string[];
   /** Removes the checkout (git's worktree entry and its files). */
   remove(): Promise<void>;
 }
@@ -75,8 +79,8 @@ export interface ScratchCheckout {
 /**
  * THE BASE COMMIT NEXT TO A CHANGE, for its verification: what the change did to the test files
  * that existed at the base commit (`testChanges`, from `git diff` of the workspace against it),
- * and scratch checkouts (detached, in a temporary directory, removed after use) with the
- * workspace's dependency directories linked: of the base commit with some of the workspace's
+ * and scratch checkouts (detached, in a temporary directory, removed after use) that link the
+ * workspace's dependency directories when asked: of the base commit with some of the workspace's
  * files copied in (`checkout`), and of the change with some files as they were at the base
  * commit (`changeWithBaseFiles`).
  */
@@ -217,8 +221,8 @@ export class BaseCheckout {
   /**
    * A detached checkout of `baseCommit` of the repository the work tree at `directory` belongs
    * to, with `files` (relative to `directory`, regular files only) copied from there into the
-   * same place in it, and the dependency directories (DEPENDENCY_DIRS) the work tree has where
-   * those files (and `testFiles`) would look for them (their directory and each above it) linked
+   * same place in it; its `linkDependencies` links the dependency directories (DEPENDENCY_DIRS)
+   * the work tree has where `testFiles` would look for them (their directory and each above it)
    * in where the checkout has none.
    */
   async checkout(
@@ -239,8 +243,8 @@ export class BaseCheckout {
    * A detached checkout of the work tree at `directory` as it is now (its tracked and untracked
    * files, ignored ones left out: a commit of them on top of `baseCommit` that no branch holds),
    * with `restore` (relative to `directory`, files the base commit has) as they were at
-   * `baseCommit`, and the dependency directories linked for `testFiles` as `checkout` does: the
-   * change, with the base commit's versions of the tests it changed.
+   * `baseCommit`, and the dependency directories for `testFiles` linked when asked, as
+   * `checkout` does: the change, with the base commit's versions of the tests it changed.
    */
   async changeWithBaseFiles(
     directory: string,
@@ -264,8 +268,9 @@ export class BaseCheckout {
 
   /**
    * `git worktree add --detach` of `commit` in a temporary directory, for the repository of the
-   * work tree at `directory`; `prepare` is given the project's place in it, then the dependency
-   * directories are linked for `testFiles`. Anything that fails removes the checkout.
+   * work tree at `directory`; `prepare` is given the project's place in it, and the dependency
+   * directories are linked for `testFiles` when the caller asks (`linkDependencies`). Anything
+   * that fails here removes the checkout; after, removing it is the caller's.
    */
   private async scratch(
     directory: string,
@@ -296,7 +301,7 @@ export class BaseCheckout {
       await prepare(projectDir);
       return {
         directory: projectDir,
-        dependencies: linkDependencies(directory, prefix, path, testFiles),
+        linkDependencies: () => linkDependencies(directory, prefix, path, testFiles),
         remove,
       };
     } catch (error) {

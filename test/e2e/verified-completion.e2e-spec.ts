@@ -5,6 +5,7 @@ import type { App } from 'supertest/types';
 import type { TaskStatsResponseDto, TaskVerificationResponseDto } from 'sdk/client';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
+  copyFixtureProject,
   FAKE_CLAUDE,
   fakeClaudeWorkdir,
   fakeScript,
@@ -962,6 +963,50 @@ describe('on SQLite', () => {
         'generated_at_base',
       ]);
       // The clean checkout is gone; only the task's workspace is left.
+      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+    });
+  });
+
+  describe('a Node project whose tests load what its setup command builds (git ignores the build)', () => {
+    it('an agent that rebuilds it from the shell: the clean checkout of the change is set up as a new workspace is, and the task completes verified', async () => {
+      const repo = copyFixtureProject('node-build', workdir.root(), 'built');
+      const res = await request(server)
+        .post('/api/v1/sessions')
+        .send({
+          project_path: repo,
+          regression_command: 'node --test',
+          setup_command: 'node scripts/build.js',
+        })
+        .expect(201);
+      const builtMultiplyTest = MULTIPLY_TEST.replace("'../src/math'", "'../build/math'");
+      const id = await runTask(res.body.id as string, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', builtMultiplyTest]),
+        shell('node scripts/build.js'),
+      ]);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+      const v = await verification(id);
+      expect(v).toMatchObject({
+        verdict: 'verified',
+        ignored_files: [],
+        generated_on_commit: { exit_code: 0 },
+      });
+      const details = await getDetails(server, id);
+      expect(testStages(details)).toEqual([
+        'baseline',
+        'round:generated',
+        'round:regression',
+        'generated_on_commit',
+        'generated_at_base',
+      ]);
+      // The setup command ran twice: in the new workspace, then in the clean checkout.
+      const setups = details.interactions.filter((i) => i.kind === 'setup');
+      expect(setups.map((i) => [i.data?.stage ?? null, i.data?.passed])).toEqual([
+        [null, true],
+        ['generated_on_commit', true],
+      ]);
+      // The scratch checkout of the base commit is not set up (README, Limits): no build there.
+      expect(v.generated_at_base?.output_excerpt).toMatch(/Cannot find module '..\/build\/math'/);
       expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
     });
   });

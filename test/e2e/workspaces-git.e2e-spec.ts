@@ -365,7 +365,7 @@ describe('WorkspacesService on a real repository', () => {
     const scratch = scratchCheckouts();
     const checkout = await scratch.checkout(repo, base, ['test/math.test.js']);
     try {
-      expect(checkout.dependencies).toEqual([join(repo, 'node_modules')]);
+      expect(checkout.linkDependencies()).toEqual([join(repo, 'node_modules')]);
       const modules = join(checkout.directory, 'node_modules');
       expect(readFileSync(join(modules, 'lib', 'index.js'), 'utf8')).toBe('exports.ok = true;\n');
       expect(readFileSync(join(modules, '@scope', 'pkg', 'index.js'), 'utf8')).toBe(

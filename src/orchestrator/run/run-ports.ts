@@ -181,16 +181,23 @@ export interface VerificationPort {
   /**
    * Runs the generated test files (`files`, relative to `directory`) as a test round does, in a
    * scratch checkout of the change as its commit would hold it (the work tree at `directory`,
-   * without what git ignores but the installed dependencies, linked). The checkout is removed
-   * before the report is emitted (and on unsubscribe).
+   * without what git ignores). The session's `setupCommand`, if any, runs there first, as in a
+   * new workspace (its events emitted as `setup` events); the tests run only when it passed.
+   * Then the installed dependencies of the work tree are linked where the checkout has none of
+   * its own. The checkout is removed before the report is emitted (and on unsubscribe); a failed
+   * setup ends the run without a report.
    */
   runOnCommit(
     directory: string,
     baseCommit: string,
     files: readonly string[],
     testCommand: string | null,
-  ): Observable<TestRunEvent>;
+    setupCommand: string | null,
+  ): Observable<OnCommitEvent>;
 }
+
+/** What the run in a clean checkout of the change emits: its setup command's events, the tests'. */
+export type OnCommitEvent = TestRunEvent | { type: 'setup'; event: CommandEvent };
 
 export interface ClockPort {
   nowMs(): number;
@@ -210,6 +217,15 @@ export interface MessagePort {
   endWait(iteration: number): Promise<boolean>;
 }
 
+/** The task's project directory, held to the project_path rules as they are when it starts. */
+export interface ProjectPort {
+  /**
+   * Why no process of the task may run for it now (its session's project_path breaks a rule:
+   * `ProjectPathService.recheck`), or null.
+   */
+  refusal(): Promise<string | null>;
+}
+
 export interface RunPorts {
   agent: AgentPort;
   tests: TestPort;
@@ -219,6 +235,7 @@ export interface RunPorts {
   processes: ProcessPort;
   clock: ClockPort;
   verification: VerificationPort;
+  project: ProjectPort;
   /** Null when the task works in its project directory (isolation `none`). */
   workspace: WorkspacePort | null;
 }

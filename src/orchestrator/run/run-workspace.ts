@@ -17,7 +17,9 @@ function describeEnd(result: CommandResult): string {
   return `exited with code ${result.exitCode}`;
 }
 
-const passed = (result: CommandResult): boolean => result.exitCode === 0 && !result.timedOut;
+/** A setup command that let the task go on: exit code 0 within its time. */
+export const setupPassed = (result: CommandResult): boolean =>
+  result.exitCode === 0 && !result.timedOut;
 
 /**
  * THE RUN'S WORKSPACE: where the agent, the generated tests and the regression suite run. For a
@@ -26,7 +28,8 @@ const passed = (result: CommandResult): boolean => result.exitCode === 0 && !res
  * - `prepare` creates the task's workspace before its first step, or re-attaches to it when the
  *   task resumes, and records it on the task (`workspace_path`, `branch`);
  * - the session's setup command runs in a workspace checked out now (`setup`), its output stored
- *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`);
+ *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`); its run in a clean
+ *   checkout of the change, for the verification, is stored the same way (`onCommitSetupEvent`);
  * - a COMPLETED task's changes are committed on its branch (`commitResult`, `head_commit`), and a
  *   FAILED or CANCELLED task's uncommitted work is kept the same way (`keepWork`).
  *
@@ -109,6 +112,33 @@ export class RunWorkspace {
   }
 
   private async onSetupEvent(event: CommandEvent): Promise<CommandResult | null> {
+    const result = await this.storeSetup(event, {});
+    if (result === null) return null;
+    if (setupPassed(result)) {
+      this.setupDone = true;
+      await this.ports.log.update({ setupCompletedAt: new Date(), processGroupId: null });
+    } else {
+      await this.ports.log.update({ processGroupId: null });
+    }
+    return result;
+  }
+
+  /**
+   * An event of the setup command run in a clean checkout of the change (the verification's
+   * `generated_on_commit`), stored as the workspace's own setup run is, its record marked with
+   * that `stage`; returns its result once stored.
+   */
+  async onCommitSetupEvent(event: CommandEvent): Promise<CommandResult | null> {
+    const result = await this.storeSetup(event, { stage: 'generated_on_commit' });
+    if (result !== null) await this.ports.log.update({ processGroupId: null });
+    return result;
+  }
+
+  /** Tracks a setup command's process; once it ended, stores its `setup` record (with `data`). */
+  private async storeSetup(
+    event: CommandEvent,
+    data: Record<string, unknown>,
+  ): Promise<CommandResult | null> {
     if (event.type === 'spawned') {
       await this.tracker.started(event.pid);
       return null;
@@ -123,25 +153,20 @@ export class RunWorkspace {
       ),
       data: {
         command: result.argv,
-        passed: passed(result),
+        passed: setupPassed(result),
         exit_code: result.exitCode,
         timed_out: result.timedOut,
         duration_ms: result.durationMs,
+        ...data,
       },
     });
-    if (passed(result)) {
-      this.setupDone = true;
-      await this.ports.log.update({ setupCompletedAt: new Date(), processGroupId: null });
-    } else {
-      await this.ports.log.update({ processGroupId: null });
-    }
     return result;
   }
 
   /** Whether a setup result lets the task go on, and the failure's message when not. */
   static verdict(result: CommandResult): { passed: boolean; message: string } {
     return {
-      passed: passed(result),
+      passed: setupPassed(result),
       message:
         `The setup command \`${formatCommandLine(result.argv)}\` ${describeEnd(result)}:\n` +
         capText(result.output.slice(-SETUP_FAILURE_OUTPUT_BYTES), SETUP_FAILURE_OUTPUT_BYTES),

@@ -34,6 +34,7 @@ import {
   AgentPort,
   ClockPort,
   MessagePort,
+  OnCommitEvent,
   RunLog,
   TestPort,
   VerificationPort,
@@ -300,17 +301,34 @@ class FakeVerification implements VerificationPort {
   /** What running them there throws (a scratch checkout git could not make), if anything. */
   onCommitFault: Error | null = null;
   readonly onCommitRuns: (readonly string[])[] = [];
+  /** The setup command each run there was given. */
+  readonly onCommitSetups: (string | null)[] = [];
+  /** How that setup command ends there (it runs when the session has one). */
+  onCommitSetup: CommandResult = setupResult();
 
-  runOnCommit(_dir: string, _base: string, files: readonly string[]): Observable<TestRunEvent> {
+  runOnCommit(
+    _dir: string,
+    _base: string,
+    files: readonly string[],
+    _testCommand: string | null,
+    setupCommand: string | null,
+  ): Observable<OnCommitEvent> {
     this.onCommitRuns.push(files);
+    this.onCommitSetups.push(setupCommand);
     if (this.onCommitFault !== null) return throwError(() => this.onCommitFault);
-    return of<TestRunEvent>({
+    const tests = of<OnCommitEvent>({
       type: 'report',
       report: {
         ...report('generated', this.onCommit),
         output: this.onCommit ? 'pass' : "Cannot find module '../build/helper.js'",
       },
     });
+    if (setupCommand === null) return tests;
+    const setup = of<OnCommitEvent[]>(
+      { type: 'setup', event: { type: 'spawned', pid: 556, argv: ['npm', 'ci'] } },
+      { type: 'setup', event: { type: 'finished', result: this.onCommitSetup } },
+    );
+    return this.onCommitSetup.exitCode === 0 ? concat(setup, tests) : setup;
   }
 
   /** The files git ignores, look by look (the last one repeats); null: git cannot say. */
@@ -659,6 +677,8 @@ function harness(
     regression?: string;
     /** The task works in a worktree (the fake workspace), with this setup command. */
     worktree?: { setup: string | null };
+    /** Why the project_path rules refuse the task's directory now. */
+    projectRefusal?: string;
   } = {},
 ): Harness {
   const agent = new FakeAgent(script);
@@ -692,6 +712,7 @@ function harness(
         processes,
         clock,
         verification,
+        project: { refusal: () => Promise.resolve(over.projectRefusal ?? null) },
         workspace: over.worktree !== undefined ? workspace : null,
       },
       control,
@@ -1287,6 +1308,24 @@ describe('TaskRun', () => {
     expect(h.log.patches[h.log.patches.length - 1]).toMatchObject({ phase: 'queued' });
     expect(h.log.row.status).toBeUndefined();
     expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+  });
+
+  it('a project directory the project_path rules refuse now fails the task project_path_refused before anything runs', async () => {
+    const h = harness([turn()], {
+      worktree: { setup: 'npm ci' },
+      regression: 'npm test',
+      projectRefusal: "The session's project_path is a bare git repository",
+    });
+    await h.run();
+    expect(h.log.row).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'project_path_refused',
+      errorMessage: "The session's project_path is a bare git repository. The task was not run.",
+    });
+    expect(h.agent.requests).toEqual([]);
+    expect(h.workspace.prepared).toBe(0);
+    expect(h.workspace.setups).toEqual([]);
+    expect(h.tests.dirs).toEqual([]);
   });
 
   it('a project directory that is gone fails the task project_unavailable', async () => {
@@ -2155,6 +2194,54 @@ describe('TaskRun', () => {
         await h.run();
         expect(h.verification.onCommitRuns).toEqual([]);
         expect(evidence(h)).toMatchObject({ generated_on_commit: null });
+      });
+
+      it("the session's setup command runs there first, its output stored as a setup record of that stage", async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+        h.tests.ignoredChanged = ['build/'];
+        await h.run();
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+        expect(h.verification.onCommitSetups).toEqual(['npm ci']);
+        const setups = h.log.records.filter((r) => r.kind === 'setup');
+        expect(setups.map((r) => r.data?.stage)).toEqual([undefined, 'generated_on_commit']);
+        expect(setups[1]).toMatchObject({
+          content: expect.stringContaining('added 12 packages') as unknown,
+          data: { command: ['npm', 'ci'], passed: true, exit_code: 0 },
+        });
+        expect(evidence(h)).toMatchObject({
+          verdict: 'verified',
+          generated_on_commit: expect.objectContaining({ exit_code: 0 }),
+        });
+      });
+
+      it('the setup command failing there is sent back as that, not as files_ignored', async () => {
+        const h = harness([turn(), turn(), turn()], {
+          task: { ...worktree.task, maxIterations: 3 },
+          worktree: { setup: 'npm ci' },
+        });
+        h.tests.ignoredChanged = ['build/'];
+        h.verification.onCommitSetup = setupResult({
+          exitCode: 1,
+          output: 'npm ERR! missing: left-pad@1.3.0\n',
+        });
+        await h.run();
+        const feedback = h.log.prompts()[2];
+        expect(feedback).toContain("The project's setup command fails on your change");
+        expect(feedback).toContain('npm ERR! missing: left-pad@1.3.0');
+        expect(feedback).not.toContain('Files git ignores hold part of your change');
+        expect(h.log.row).toMatchObject({
+          status: TaskStatus.Failed,
+          statusReason: 'max_iterations_reached',
+        });
+        expect(h.verification.atBaseRuns).toHaveLength(0);
+        expect(evidence(h)).toMatchObject({
+          verdict: 'setup_failed_on_commit',
+          reason: expect.stringContaining('`npm ci` exited with code 1') as unknown,
+          generated_on_commit: null,
+          ignored_files: [],
+        });
+        const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+        expect(stages).not.toContain('generated_on_commit');
       });
 
       it('a clean checkout that cannot be made is said, not blamed', async () => {

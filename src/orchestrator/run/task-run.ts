@@ -101,6 +101,10 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * - `control.stop(...)` (cancel, shutdown, lease lost) unsubscribes the running step, which ends
  *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
  *   goes back to PENDING (`shutdown`, resumable) or is left to its new owner (`lease_lost`).
+ * - Before anything runs, the session's project directory is held to the project_path rules as
+ *   they are now (`ports.project`): one that breaks a rule (added since the session was stored,
+ *   or the directory changed since) fails the task `project_path_refused`, no workspace made, no
+ *   process started.
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
  *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
  *   create or commit its workspace); a lost lease stops it without writing more (its new owner
@@ -217,6 +221,11 @@ export class TaskRun {
   private async begin(): Promise<Step> {
     const { task } = this.ctx;
     this.logger.log(`Task ${this.taskId}: started (attempt ${task.attempt})`);
+    const refusal = await this.ports.project.refusal();
+    if (refusal !== null) {
+      await this.fail('project_path_refused', `${refusal}. The task was not run.`);
+      return END;
+    }
     await this.workspace.prepare();
     if (this.state.iteration >= task.maxIterations) {
       await this.fail(

@@ -1,4 +1,14 @@
-import { catchError, concatMap, defer, from, map, Observable, of } from 'rxjs';
+import {
+  catchError,
+  concatMap,
+  defaultIfEmpty,
+  defer,
+  EMPTY,
+  from,
+  map,
+  Observable,
+  of,
+} from 'rxjs';
 import { TestReportSummary } from 'src/simulated-human';
 import {
   readVerification,
@@ -9,6 +19,7 @@ import {
   VerificationRun,
 } from 'src/tasks';
 import {
+  CommandResult,
   formatCommandLine,
   ignoredAmong,
   isTestConfigFile,
@@ -23,7 +34,7 @@ import {
 import { rerunArgv } from 'src/orchestrator/run/rerun-command';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
-import { RunWorkspace } from 'src/orchestrator/run/run-workspace';
+import { RunWorkspace, setupPassed } from 'src/orchestrator/run/run-workspace';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
@@ -189,7 +200,8 @@ const problem = (name: string, output: string): FailingTest => ({
  *    change reviewed and merged) would not hold it; no symbolic link of the change may lead
  *    outside the repository (the commit holds the link, not what it leads to); and when files git
  *    ignores were created or changed while the agent worked (from the shell, say), the generated
- *    tests must pass in a clean checkout of the change too;
+ *    tests must pass in a clean checkout of the change too, set up by the session's setup command
+ *    (which must pass there);
  * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
  *    there (else they do not test the change), unless the task does not require it.
  *
@@ -594,9 +606,12 @@ export class Verification {
    * When files git ignores were created or changed while the agent worked (written from the shell,
    * say: the look for test files after its last turn found them; dependencies and caches left
    * out), the generated tests run once more in a clean checkout of the change: what its commit
-   * holds, the installed dependencies linked, nothing else git ignores. Failing there, the change
-   * rests on files its commit does not hold: sent back, naming them. A run that cannot be made is
-   * said, not blamed. Nothing runs when no such file changed.
+   * holds, after the session's setup command ran there as in a new workspace (so what it builds
+   * or installs, git ignoring it, is there as the commit would have it), with the installed
+   * dependencies linked where it made none, nothing else git ignores. Failing there, the change
+   * rests on files its commit does not hold: sent back, naming them. The setup command failing
+   * there is sent back as what it is (`setup_failed_on_commit`): the committed change does not
+   * set up. A run that cannot be made is said, not blamed. Nothing runs when no such file changed.
    */
   private checkOnCommit(files: readonly string[]): Observable<Judgement | null> {
     const e = this.evidence;
@@ -610,53 +625,93 @@ export class Verification {
       return of(null);
     }
     if (changed.length === 0) return of(null);
-    return this.tests
-      .runExtra(
-        this.ports.verification.runOnCommit(
-          this.workspace.directory,
-          base,
-          files,
-          this.ctx.testCommand,
-        ),
-        'generated_on_commit',
+    let setup: CommandResult | null = null;
+    const tests$ = this.ports.verification
+      .runOnCommit(
+        this.workspace.directory,
+        base,
+        files,
+        this.ctx.testCommand,
+        this.ctx.setupCommand,
       )
       .pipe(
-        // Only the run is caught: a failed write of the verdict is no run that could not be made.
-        catchError((error: unknown) =>
-          of(error instanceof Error ? error : new Error(String(error))),
-        ),
-        concatMap(async (report): Promise<Judgement | null> => {
-          if (report instanceof Error) {
-            e.not_checked.push(
-              `ignored files written from the shell: the generated tests could not be run in a clean checkout of the change (${report.message})`,
-            );
-            return null;
-          }
-          e.generated_on_commit = toRun(report, null);
-          if (report.passed) return null;
-          e.ignored_files = changed;
-          await this.conclude(
-            'files_ignored',
-            `the generated tests fail in a clean checkout of the change, without the files git ignores that were created or changed: ${changed.join(', ')}`,
+        concatMap((event) => {
+          if (event.type !== 'setup') return of(event);
+          return from(this.workspace.onCommitSetupEvent(event.event)).pipe(
+            concatMap((result) => {
+              if (result !== null) setup = result;
+              return EMPTY;
+            }),
           );
-          const what = `Your tests pass here, but fail in a clean checkout of your change (what its commit holds, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}.`;
-          return {
-            kind: 'feedback',
-            report: {
-              failures: [
-                problem(
-                  'Files git ignores hold part of your change',
-                  `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe tests in the clean checkout:\n${report.output}`,
-                ),
-              ],
-              output: report.output,
-              failed: report.cases.filter((c) => c.status === 'failed' || c.status === 'error')
-                .length,
-              total: report.cases.length,
-            },
-          };
         }),
       );
+    return this.tests.runExtra(tests$, 'generated_on_commit').pipe(
+      defaultIfEmpty(null),
+      // Only the run is caught: a failed write of the verdict is no run that could not be made.
+      catchError((error: unknown) => of(error instanceof Error ? error : new Error(String(error)))),
+      concatMap(async (report): Promise<Judgement | null> => {
+        if (report === null || report instanceof Error) {
+          if (setup !== null && !setupPassed(setup)) return this.setupFailedOnCommit(setup);
+          e.not_checked.push(
+            `ignored files written from the shell: the generated tests could not be run in a clean checkout of the change (${report?.message ?? 'no tests ran'})`,
+          );
+          return null;
+        }
+        e.generated_on_commit = toRun(report, null);
+        if (report.passed) return null;
+        e.ignored_files = changed;
+        await this.conclude(
+          'files_ignored',
+          `the generated tests fail in a clean checkout of the change, without the files git ignores that were created or changed: ${changed.join(', ')}`,
+        );
+        const setUp =
+          this.ctx.setupCommand === null ? '' : ", set up by the project's setup command";
+        const what = `Your tests pass here, but fail in a clean checkout of your change (what its commit holds${setUp}, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}.`;
+        return {
+          kind: 'feedback',
+          report: {
+            failures: [
+              problem(
+                'Files git ignores hold part of your change',
+                `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe tests in the clean checkout:\n${report.output}`,
+              ),
+            ],
+            output: report.output,
+            failed: report.cases.filter((c) => c.status === 'failed' || c.status === 'error')
+              .length,
+            total: report.cases.length,
+          },
+        };
+      }),
+    );
+  }
+
+  /**
+   * The session's setup command failed in the clean checkout of the change, where it passed in
+   * the workspace before the agent worked: the change as committed does not set up (it broke the
+   * setup, or the setup needs files git ignores), so the tests were not run there. Sent back as
+   * that, with the command's output; it is not `files_ignored`, which the tests failing says.
+   */
+  private async setupFailedOnCommit(setup: CommandResult): Promise<Judgement> {
+    const failure = RunWorkspace.verdict(setup).message;
+    await this.conclude(
+      'setup_failed_on_commit',
+      `the session's setup command failed in a clean checkout of the change, so the generated tests were not run there: ${failure.split('\n', 1)[0]}`,
+    );
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            "The project's setup command fails on your change",
+            `Your change is checked in a clean checkout of what its commit holds, set up with the session's setup command as a new workspace is. There it failed, so your tests were not run: the committed change must set up without the files git ignores that you created or changed while you worked. Make the setup work from the files git tracks.\n\n${failure}`,
+          ),
+        ],
+        output: failure,
+        failed: 1,
+        total: 1,
+      },
+    };
   }
 
   /**

@@ -9,6 +9,7 @@ const VERDICTS = [
   'tests_weakened',
   'regression_broken',
   'files_ignored',
+  'setup_failed_on_commit',
   'links_outside',
 ] as const;
 
@@ -165,7 +166,7 @@ export class TaskVerificationResponseDto {
     type: VerificationRunDto,
     nullable: true,
     description:
-      'The generated tests in a clean checkout of the change (what its commit holds, without the files git ignores but the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were',
+      "The generated tests in a clean checkout of the change (what its commit holds, set up by the session's setup command, without the files git ignores but what that command made and the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were, or when the setup command failed there (verdict `setup_failed_on_commit`)",
   })
   generated_on_commit!: VerificationRunDto | null;
 
