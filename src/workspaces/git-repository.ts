@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { DomainError, ErrorCode } from 'src/common';
 import { Git } from 'src/workspaces/git';
 
 /** A project directory inside a git work tree (the user's checkout). */
@@ -72,6 +73,23 @@ function toLocation(dir: string, lines: string[]): RepositoryLocation | null {
   };
 }
 
+/**
+ * The lines of a `rev-parse` answer of `count` lines. It prints one path a line, so a work tree
+ * or git directory whose path holds a line break makes more of them, and which line is which can
+ * no longer be told: 400 `project_path_invalid` (such a path was a 500 here), not a guess.
+ */
+function answerLines(dir: string, stdout: Buffer, count: number): string[] {
+  const lines = stdout.toString('utf8').split('\n');
+  if (lines.length > count + 1) {
+    throw new DomainError(
+      ErrorCode.ProjectPathInvalid,
+      'project_path is in a git repository whose work tree or git directory has a line break in its path, which git cannot report unambiguously; rename it',
+      { project_path: dir.slice(0, 1000) },
+    );
+  }
+  return lines;
+}
+
 const LOCATION_ARGS = [
   'rev-parse',
   '--is-inside-work-tree',
@@ -87,7 +105,7 @@ const LOCATION_ARGS = [
 export async function locateDirectory(git: Git, dir: string): Promise<RepositoryLocation | null> {
   const probe = await git.run(LOCATION_ARGS, { cwd: dir }).catch(() => null);
   if (probe === null || probe.exitCode !== 0) return null;
-  return toLocation(dir, probe.stdout.toString('utf8').split('\n'));
+  return toLocation(dir, answerLines(dir, probe.stdout, LOCATION_ARGS.length - 1));
 }
 
 /**
@@ -102,7 +120,8 @@ export async function inspectDirectory(git: Git, dir: string): Promise<ProjectRe
     .run([...LOCATION_ARGS, 'HEAD^{commit}', '--symbolic-full-name', 'HEAD', '--'], { cwd: dir })
     .catch(() => null);
   if (probe !== null && probe.exitCode === 0) {
-    const lines = probe.stdout.toString('utf8').split('\n');
+    // The location's four lines, HEAD's commit, the ref HEAD names and the `--` echoed.
+    const lines = answerLines(dir, probe.stdout, LOCATION_ARGS.length + 2);
     const location = toLocation(dir, lines);
     const [head, ref] = lines.slice(4, 6);
     if (location !== null && /^[0-9a-f]{40,64}$/.test(head ?? '')) {

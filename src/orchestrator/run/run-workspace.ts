@@ -43,6 +43,12 @@ export class RunWorkspace {
    * the stopped task's work waits for it (the two would collide in the worktree's index).
    */
   private completing: Promise<unknown> = Promise.resolve();
+  /**
+   * The preparation while it runs: a stop (a cancel) cuts its step off, but `git worktree add`
+   * goes on; the end of the run waits for it, so the workspace is on the task (`workspace_path`,
+   * `branch`) before it is let go, and deleting the task or the retention sweep removes it.
+   */
+  private preparing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: RunContext,
@@ -69,7 +75,18 @@ export class RunWorkspace {
   }
 
   /** Creates the workspace or re-attaches to it, and records it on the task (one write with its record). */
-  async prepare(): Promise<void> {
+  prepare(): Promise<void> {
+    const prepared = this.prepareNow();
+    this.preparing = prepared.catch(() => undefined);
+    return prepared;
+  }
+
+  /** Waits for a preparation a stop cut off (`preparing`); never throws. */
+  async settled(): Promise<void> {
+    await this.preparing;
+  }
+
+  private async prepareNow(): Promise<void> {
     const port = this.ports.workspace;
     if (port === null) return;
     await this.ports.log.update({ phase: 'preparing_workspace' });

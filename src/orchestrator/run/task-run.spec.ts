@@ -408,9 +408,13 @@ class FakeWorkspace implements WorkspacePort {
 
   constructor(private readonly log: FakeLog) {}
 
-  prepare(): Promise<WorkspaceInfo> {
+  /** Awaited as the workspace is prepared (a `git worktree add` that takes its time). */
+  onPrepare: () => Promise<void> = () => Promise.resolve();
+
+  async prepare(): Promise<WorkspaceInfo> {
     this.prepared += 1;
-    return Promise.resolve(this.info);
+    await this.onPrepare();
+    return this.info;
   }
 
   setup(directory: string, command: string): Observable<CommandEvent> {
@@ -1429,6 +1433,28 @@ describe('TaskRun', () => {
       // The commit keeping the work waited for the completing one (one index, one branch).
       expect(keptAfterIt).toEqual([true]);
       expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, headCommit: 'c2' });
+    });
+
+    it('a cancel while the workspace is being prepared records it on the task before CANCELLED, so deleting or the sweep removes it', async () => {
+      const h = harness([turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.onPrepare = () => {
+        h.control.stop('cancel');
+        // `git worktree add` takes its time: the cancel is acted on meanwhile.
+        return new Promise<void>((resolve) => setTimeout(resolve, 20));
+      };
+      // What the row holds when the run lets the task go: a write after that is fenced off.
+      let released: Record<string, unknown> = {};
+      h.log.onRelease = () => (released = { ...h.log.row });
+      await h.run();
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(h.agent.requests).toEqual([]);
+      expect(released).toMatchObject({
+        status: TaskStatus.Cancelled,
+        statusReason: 'cancelled',
+        workspacePath: '/ws/t1',
+        branch: 'cta/t1-add-multiply',
+      });
+      expect(h.log.path()).toEqual(['RUNNING', 'CANCELLED(cancelled)']);
     });
 
     it('runs the setup command in a new workspace before the first turn and stores its output', async () => {

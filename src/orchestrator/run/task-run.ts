@@ -559,6 +559,8 @@ export class TaskRun {
     this.status.stopSteps();
     const interrupted = this.tracker.running;
     await this.tracker.settle();
+    // A workspace being created when the stop came is recorded on the task before it is let go.
+    await this.workspace.settled();
     // A status write cut off by the stop may still land; act on the status it leaves.
     await this.status.settled();
     if (isTerminal(this.state.status)) return;
