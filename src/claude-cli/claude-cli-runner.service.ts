@@ -25,11 +25,13 @@ import {
 import { parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
 import { NdjsonLineSplitter, SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 import { classifyTurn, TimeoutKind, TurnOutcome } from 'src/claude-cli/turn-outcome';
+import { ExactSecrets } from 'src/common';
 import { AppConfig } from 'src/config';
 import {
   BoundedBuffer,
   buildChildEnv,
   CHILD_ISOLATION,
+  cliCredentials,
   ChildIsolation,
   checkWorkingDirectory,
   isProcessGroupAlive,
@@ -58,6 +60,8 @@ import {
  * - A prompt too large for argv goes to a file in `<project>/.claude-task/` (claude-argv.ts); it is
  *   removed, with the folder when that leaves it empty, when the turn ends, is unsubscribed or
  *   errors (before `turn_end` is emitted).
+ * - The CLI's own credentials (`cliCredentials` of its environment) are redacted from every line
+ *   it prints and from its stderr tail before anything is parsed, stored or shown.
  * - Memory is bounded: in a line over CLI_MAX_LINE_BYTES the string values are shortened (with a
  *   `[... N bytes cut]` marker; the line stays JSON and is read, after a `warning`); a line still too
  *   long is skipped (a `warning`). Past CLI_MAX_OUTPUT_BYTES of stdout only the result line is still
@@ -119,8 +123,14 @@ class TurnState {
   constructor(
     maxLineBytes: number,
     private readonly maxOutputBytes: number,
+    private readonly credentials: ExactSecrets,
   ) {
     this.splitter = new NdjsonLineSplitter(maxLineBytes);
+  }
+
+  /** The last of stderr, without the CLI's credentials. */
+  stderrTail(): string {
+    return this.credentials.redact(this.stderr.tailString(STDERR_TAIL_BYTES));
   }
 
   onStdout(chunk: Buffer): ClaudeEvent[] {
@@ -147,7 +157,10 @@ class TurnState {
     return this.splitter.end().flatMap((line) => this.onLine(line));
   }
 
-  private onLine(line: SplitLine): ClaudeEvent[] {
+  private onLine(read: SplitLine): ClaudeEvent[] {
+    // The agent may print the CLI's own credentials (a tool running `env`): never stored or shown.
+    const text = this.credentials.redact(read.text);
+    const line = text === read.text ? read : { ...read, text };
     let events: ClaudeEvent[];
     if (!this.capWarned) {
       events = parseClaudeLine(line);
@@ -186,6 +199,8 @@ class TurnState {
 export class ClaudeCliRunner {
   private readonly logger = new Logger(ClaudeCliRunner.name);
   private readonly parentEnv: NodeJS.ProcessEnv;
+  /** The CLI's credentials, redacted from what its turns print. */
+  private readonly credentials: ExactSecrets;
 
   constructor(
     private readonly config: AppConfig,
@@ -194,6 +209,7 @@ export class ClaudeCliRunner {
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
     this.parentEnv = parentEnv ?? process.env;
+    this.credentials = new ExactSecrets(cliCredentials(this.childEnv()));
   }
 
   /** The environment the CLI gets. */
@@ -244,7 +260,11 @@ export class ClaudeCliRunner {
       }
 
       const killGraceMs = cfg.KILL_GRACE_SECONDS * 1000;
-      const state = new TurnState(cfg.CLI_MAX_LINE_BYTES, cfg.CLI_MAX_OUTPUT_BYTES);
+      const state = new TurnState(
+        cfg.CLI_MAX_LINE_BYTES,
+        cfg.CLI_MAX_OUTPUT_BYTES,
+        this.credentials,
+      );
       const finished$ = new Subject<void>();
       const subscription = new Subscription();
 
@@ -297,7 +317,7 @@ export class ClaudeCliRunner {
           lastAssistantText: state.lastAssistantText,
           exitCode,
           signal,
-          stderrTail: state.stderr.tailString(STDERR_TAIL_BYTES),
+          stderrTail: state.stderrTail(),
           timedOut: state.timedOut,
           spawnError: spawnError ? { code: spawnError.code, message: spawnError.message } : null,
           command,

@@ -1,14 +1,12 @@
 import type { Writable } from 'node:stream';
 import { KEY_MATERIAL } from 'src/access';
+import { ExactSecrets } from 'src/common';
 import { turnBatchedWrites } from 'src/logging/turn-batched-writes';
 
 /** `Bearer <token>` in any text. */
 const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
 /** The password of a URL with credentials (`mysql://user:password@host`). */
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*:)[^@/\s"]+@/gi;
-
-/** Shortest exact secret worth searching for (shorter ones would blank ordinary words). */
-const MIN_SECRET_LENGTH = 8;
 
 /**
  * Removes secrets from every log line before it is written: API keys (their public prefix kept),
@@ -17,23 +15,17 @@ const MIN_SECRET_LENGTH = 8;
  * defence: the code never logs them on purpose.
  */
 export class SecretScrubber {
-  private readonly secrets: string[];
+  private readonly secrets: ExactSecrets;
 
   constructor(secrets: readonly (string | undefined)[]) {
-    const known = secrets.filter(
-      (s): s is string => s !== undefined && s.length >= MIN_SECRET_LENGTH,
-    );
-    this.secrets = [...new Set(known.flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))].sort(
-      (a, b) => b.length - a.length,
-    );
+    this.secrets = new ExactSecrets(secrets);
   }
 
   scrub(text: string): string {
     let out = text.replace(KEY_MATERIAL, '$1_[REDACTED]').replace(BEARER, '$1[REDACTED]');
     // The URL pattern is tried at every word; text without a URL (most lines) skips it.
     if (out.includes('://')) out = out.replace(URL_PASSWORD, '$1***@');
-    for (const secret of this.secrets) out = out.split(secret).join('[REDACTED]');
-    return out;
+    return this.secrets.redact(out);
   }
 }
 

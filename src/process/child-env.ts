@@ -37,6 +37,11 @@ const CLI_AUTH_NAMES = new Set([
   'CLAUDE_CODE_OAUTH_TOKEN',
 ]);
 
+/** The values of the CLI's own credentials in `env` (a child's environment): never to be shown. */
+export function cliCredentials(env: NodeJS.ProcessEnv): (string | undefined)[] {
+  return [...CLI_AUTH_NAMES].map((name) => env[name]);
+}
+
 /** Never passed, whatever the allowlist says: nesting guards a parent Claude Code session sets. */
 const ALWAYS_DROPPED = new Set(['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT']);
 

@@ -1,5 +1,10 @@
 export { BoundedBuffer } from 'src/process/bounded-buffer';
-export { buildChildEnv, isAllowedChildEnvName, matchesEnvPattern } from 'src/process/child-env';
+export {
+  buildChildEnv,
+  cliCredentials,
+  isAllowedChildEnvName,
+  matchesEnvPattern,
+} from 'src/process/child-env';
 export {
   IsolationError,
   NO_ISOLATION,

@@ -431,6 +431,24 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(outcome.text).toContain('exit code 2');
   });
 
+  it("redacts the CLI's own credentials wherever the agent prints them: events, result, stderr tail", async () => {
+    const key = 'sk-ant-api03-probe-SECRET-0123456789';
+    const r = runner({}, { ANTHROPIC_API_KEY: key });
+    const { events, outcome } = await run(
+      r,
+      request('[[fake:shell command="env" command="echo the key is $ANTHROPIC_API_KEY"]]'),
+    );
+    expect(outcome.kind).toBe('success');
+    expect(JSON.stringify(events)).not.toContain(key);
+    const results = events.flatMap((e) => (e.type === 'tool_result' ? [e.content] : []));
+    expect(results[0]).toContain('ANTHROPIC_API_KEY=[REDACTED]');
+    expect(results[1]).toContain('the key is [REDACTED]');
+
+    const crash = await run(r, request(`[[fake:crash code=2 text="Error: bad key ${key}"]]`));
+    expect(crash.outcome.stderrTail).toContain('Error: bad key [REDACTED]');
+    expect(JSON.stringify(crash)).not.toContain(key);
+  });
+
   it('turns a malformed line into a warning and keeps going', async () => {
     const { events, outcome } = await run(runner(), request('[[fake:malformed-line]]'));
     expect(events.find((e) => e.type === 'warning')).toMatchObject({ message: 'line is not JSON' });
