@@ -1082,7 +1082,8 @@ const reconnectWaitMs = (failures: number): number => Math.min(250 * 2 ** failur
 
 /**
  * A followed event stream that cannot go on. `code` says why: what the server's `closed` event
- * said (`key_revoked`, `key_expired`: reconnecting with this key would be refused), or
+ * said (`key_revoked`, `key_expired`: reconnecting with this key would be refused;
+ * `session_deleted`: the session of an `/events?session_id=` stream is gone), or
  * `reconnect_failed` once `maxReconnects` tries in a row to reconnect failed (`lastError`:
  * the last failure, a network error or an `ApiError` 503).
  */

@@ -21,8 +21,17 @@ import { TailClosing } from 'src/events/event-tail';
 import { streamStart } from 'src/events/last-event-id';
 import { TaskEventStreams } from 'src/events/task-event-streams.service';
 
-/** How often an open stream asks whether its key was revoked or expired, at most, ms. */
-const KEY_RECHECK_MS = 1000;
+/**
+ * How often an open stream asks whether its key was revoked or expired (and one session's stream,
+ * whether the session was deleted), at most, ms.
+ */
+const RECHECK_MS = 1000;
+
+/** What the `closed` event of one session's stream says once the session was deleted. */
+const SESSION_DELETED: TailClosing = {
+  code: 'session_deleted',
+  message: 'The session of this stream has been deleted: the stream is closed',
+};
 
 /** What the `closed` event of a stream says when its key may no longer be used. */
 const KEY_CLOSINGS: Record<'revoked' | 'expired', TailClosing> = {
@@ -44,7 +53,7 @@ const LAST_EVENT_ID = {
 
 const STREAM_RESPONSE = {
   description:
-    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes. A stream whose API key is revoked or expires while it is open ends with `event: closed` and `{code, message}` (`key_revoked`, `key_expired`) instead: reconnecting with that key would be refused.',
+    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes. A stream whose API key is revoked or expires while it is open ends with `event: closed` and `{code, message}` (`key_revoked`, `key_expired`) instead: reconnecting with that key would be refused; so does a stream of one session (`/events?session_id=`) once the session is deleted (`session_deleted`).',
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
@@ -81,7 +90,7 @@ export class TaskEventsController {
   ): Promise<void> {
     const afterId = streamStart(lastEventId, query.after_id, 0);
     await this.tasks.findOne(id);
-    this.streams.followTask(id, afterId, res, this.whileKeyUsable(principal));
+    this.streams.followTask(id, afterId, res, this.closing(principal));
   }
 
   @Get('events')
@@ -108,25 +117,36 @@ export class TaskEventsController {
       { ownerKeyId: ownerFilter(principal), sessionId },
       afterId,
       res,
-      this.whileKeyUsable(principal),
+      this.closing(principal, sessionId),
     );
   }
 
   /**
    * A stream opened with a key lasts while the key may be used: once it is revoked or expired,
-   * the stream is closed with a `closed` event (`key_revoked`, `key_expired`). Asked of the
-   * database at most every KEY_RECHECK_MS, however often the stream reads.
+   * the stream is closed with a `closed` event (`key_revoked`, `key_expired`). One session's
+   * stream lasts while the session exists (`session_deleted`). Asked of the database at most every
+   * RECHECK_MS, however often the stream reads.
    */
-  private whileKeyUsable(principal: Principal): (() => Promise<TailClosing | null>) | undefined {
+  private closing(
+    principal: Principal,
+    sessionId?: string,
+  ): (() => Promise<TailClosing | null>) | undefined {
     const keyId = principal.keyId;
-    if (keyId === null) return undefined;
+    if (keyId === null && sessionId === undefined) return undefined;
+    const check = async (): Promise<TailClosing | null> => {
+      const refusal = keyId === null ? null : await this.keys.refusal(keyId);
+      if (refusal !== null) return KEY_CLOSINGS[refusal];
+      if (sessionId !== undefined && (await this.sessions.ownerOf(sessionId)) === null) {
+        return SESSION_DELETED;
+      }
+      return null;
+    };
     let closing: TailClosing | null = null;
     let checkedAtMs = -Infinity;
     return async () => {
       const now = this.clock.nowMs();
-      if (now - checkedAtMs >= KEY_RECHECK_MS) {
-        const refusal = await this.keys.refusal(keyId);
-        closing = refusal === null ? null : KEY_CLOSINGS[refusal];
+      if (now - checkedAtMs >= RECHECK_MS) {
+        closing = await check();
         checkedAtMs = now;
       }
       return closing;

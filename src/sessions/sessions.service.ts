@@ -151,8 +151,11 @@ export class SessionsService {
     return this.byId.read(id, this.properties);
   }
 
-  /** Who owns the session; null when there is no such session. */
+  /**
+   * Who owns the session; null when there is no such session. The id is read too: TypeORM makes
+   * no entity of a row whose selected columns are all null (an unowned session).
+   */
   async ownerOf(id: string): Promise<Pick<Session, 'ownerKeyId'> | null> {
-    return this.sessions.findOne({ select: { ownerKeyId: true }, where: { id } });
+    return this.sessions.findOne({ select: { id: true, ownerKeyId: true }, where: { id } });
   }
 }

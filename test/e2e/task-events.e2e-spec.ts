@@ -165,8 +165,14 @@ describe('task event streams (SSE)', () => {
     const expected = stored.map((i) => ({ task_id: taskId, ...i }));
     expect(ofSession.messages()).toEqual(expected);
     expect(everything.messages().filter((m) => m.task_id === taskId)).toEqual(expected);
+
+    // The session's stream ends once the session is deleted; the stream of every task goes on.
+    await request(server).delete(`/api/v1/sessions/${task.body.session_id}`).expect(204);
+    await ofSession.closed;
+    const last = ofSession.events[ofSession.events.length - 1];
+    expect(last.event).toBe('closed');
+    expect(JSON.parse(last.data)).toMatchObject({ code: 'session_deleted' });
     everything.close();
-    ofSession.close();
   });
 
   it('sends keep-alive comments and frees the stream when the client leaves', async () => {
