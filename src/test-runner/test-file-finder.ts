@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { readChildFile } from 'src/process';
+import { gitReadPaths } from 'src/test-runner/git-read-paths';
 import { changedIgnored, ignoredFingerprints } from 'src/test-runner/ignored-fingerprints';
 import { linksOutside } from 'src/test-runner/outside-links';
 import {
@@ -260,12 +261,15 @@ export class TestFileFinder {
 
   constructor(private readonly commands: TestCommandRunner) {}
 
+  /** One `git` command in the project; in a sandbox it reads the repository (`gitReadPaths`). */
   private async git(projectPath: string, args: string[]): Promise<CommandResult> {
+    const top = gitTopOf(projectPath);
     const events = this.commands.run({
       argv: ['git', '-c', 'core.fsmonitor=false', '-c', 'core.quotepath=false', ...args],
       cwd: projectPath,
       timeoutMs: GIT_TIMEOUT_MS,
       maxOutputBytes: GIT_OUTPUT_BYTES,
+      readable: top === null ? [] : gitReadPaths(top, projectPath),
     });
     const last = await lastValueFrom(events);
     if (last.type !== 'finished') throw new Error('git produced no result');

@@ -338,6 +338,9 @@ describeMysql('children and the server secrets', () => {
         const verification = (await (
           await fetch(`${url}/api/v1/tasks/${task.id}/verification`)
         ).json()) as { generated_at_base: { output_excerpt: string } };
+        // The test-file finder's git answered inside the sandbox (it reads the repository), so the
+        // looks that need it (ignored files, links out of the repository) were made.
+        expect(run.stdout()).not.toMatch(/git status failed/);
         // The last run at the base commit failed on the change itself, not for want of `dep`;
         // the first (a test of `add` alone) passed there and was sent back.
         expect(verification.generated_at_base.output_excerpt).toMatch(/multiply is not a function/);
