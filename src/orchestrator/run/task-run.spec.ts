@@ -177,6 +177,8 @@ class FakeTests implements TestPort {
   outsideLinks: string[] = [];
   /** What git ignores that changed since the snapshot (dependencies and caches left out). */
   ignoredChanged: string[] = [];
+  /** What `git status` named in the whole work tree. */
+  treePaths: string[] | null = ['app/math.js'];
 
   changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
@@ -189,6 +191,7 @@ class FakeTests implements TestPort {
       supportFiles: this.supportFiles,
       outsideLinks: this.outsideLinks,
       ignoredChanged: this.ignoredChanged,
+      treePaths: this.treePaths,
     });
   }
 
