@@ -356,7 +356,8 @@ export interface VerificationSummaryDto {
     | 'regression_broken'
     | 'files_ignored'
     | 'setup_failed_on_commit'
-    | 'links_outside';
+    | 'links_outside'
+    | 'changed_after_tests';
   reason: string;
   base_commit: string | null;
   head_commit: string | null;
@@ -370,6 +371,8 @@ export interface VerificationSummaryDto {
   ignored_files: Array<string>;
   /** Symbolic links of the change that lead outside the repository (`path -> target`) */
   outside_links: Array<string>;
+  /** Files that changed between the start of the passing test round and the commit */
+  changed_after_tests: Array<string>;
 }
 
 export interface TaskDetailResponseDto {
@@ -729,6 +732,8 @@ export interface TaskVerificationResponseDto {
   ignored_files: Array<string>;
   /** Symbolic links the change created or changed that lead outside the repository (`path -> target`): the commit holds the link, not what it leads to */
   outside_links: Array<string>;
+  /** Files (from the worktree's top) that changed between the start of the passing test round and the commit that would have completed the task (a process still running, or tests that rewrite tracked files): nothing was committed */
+  changed_after_tests: Array<string>;
   /** Checks that could not be made, each with why */
   not_checked: Array<string>;
   verdict:
@@ -740,6 +745,7 @@ export interface TaskVerificationResponseDto {
     | 'files_ignored'
     | 'setup_failed_on_commit'
     | 'links_outside'
+    | 'changed_after_tests'
     | null;
   reason: string | null;
   checked_at: string | null;

@@ -170,7 +170,11 @@ export class TaskRunnerService {
         waiting: () => this.messages.waiting(task.id),
         endWait: (iteration) => this.waits.resume(task.id, iteration, 'human_replied'),
       },
-      processes: this.processes,
+      processes: {
+        isGroupAlive: (pgid) => this.processes.isGroupAlive(pgid),
+        endGroup: (pgid, graceMs) => this.processes.endGroup(pgid, graceMs),
+        endEscaped: (dir, graceMs) => this.launcher.endEscaped(dir, graceMs),
+      },
       clock: this.clock,
       verification: verificationPort(
         task,
@@ -223,6 +227,14 @@ export class TaskRunnerService {
         this.workspaces.commit(
           { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
           message,
+        ),
+      recordTested: (workspace, treePaths) =>
+        this.workspaces.recordTested(workspace.path, { changed: treePaths }),
+      commitTested: async (workspace, message, tested) =>
+        this.workspaces.commitTested(
+          { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
+          message,
+          tested,
         ),
     };
   }

@@ -63,6 +63,8 @@ export class ProcessLauncher implements OnModuleDestroy {
   /** The children started through this process's own spawn helper; null where it is not built. */
   private local: LocalChildren | null | undefined;
   private readonly runs = new Map<number, Run>();
+  /** `endEscaped` requests the host has not answered yet, by request id. */
+  private readonly escapeRequests = new Map<number, (pids: number[]) => void>();
   /** The children's events (either way started), one per turn of the loop (`turn-taking-queue.ts`). */
   private readonly deliveries = new TurnTakingQueue();
   private nextId = 1;
@@ -130,6 +132,21 @@ export class ProcessLauncher implements OnModuleDestroy {
    */
   release(dir: string): void {
     this.sendCommand({ type: 'release', dir });
+  }
+
+  /**
+   * Has the host end, now, the processes marked with `dir` that left the server's running
+   * children (`host/escaped-processes.ts`: a background job the agent started with `setsid`),
+   * while `dir` stays supervised; resolves with their pids once they are gone. The look through
+   * /proc is the host's, off the server's event loop. A host that dies first answers none.
+   */
+  endEscaped(dir: string, killGraceMs: number): Promise<number[]> {
+    if (this.closed) return Promise.resolve([]);
+    const request = this.nextId++;
+    return new Promise((resolve) => {
+      this.escapeRequests.set(request, resolve);
+      this.sendCommand({ type: 'end_escaped', request, dir, killGraceMs });
+    });
   }
 
   /**
@@ -202,7 +219,11 @@ export class ProcessLauncher implements OnModuleDestroy {
       }
       // The runs it carried, after the events it sent before it exited.
       const carried = [...this.runs].flatMap(([id, run]) => (run.local ? [] : [id]));
-      this.deliveries.push(() => carried.forEach((id) => this.killed(id)));
+      const asked = [...this.escapeRequests.keys()];
+      this.deliveries.push(() => {
+        carried.forEach((id) => this.killed(id));
+        asked.forEach((request) => this.answerEscaped(request, []));
+      });
     });
     this.host = host;
     // A host forked again (the last one died) learns of the children running here.
@@ -224,6 +245,10 @@ export class ProcessLauncher implements OnModuleDestroy {
   }
 
   private onEvent(event: HostEvent): void {
+    if (event.type === 'escaped_now') {
+      this.answerEscaped(event.request, event.pids);
+      return;
+    }
     if (event.type === 'expired' || event.type === 'escaped') {
       // Delivered in whatever context the queue's turn runs in (a run's): logged in none.
       this.outsideRuns.runInAsyncScope(() => this.reportEnded(event));
@@ -231,6 +256,12 @@ export class ProcessLauncher implements OnModuleDestroy {
     }
     const run = this.runs.get(event.id);
     if (run !== undefined) run.context.runInAsyncScope(() => this.deliver(run, event));
+  }
+
+  private answerEscaped(request: number, pids: number[]): void {
+    const resolve = this.escapeRequests.get(request);
+    this.escapeRequests.delete(request);
+    resolve?.(pids);
   }
 
   /** What the host ended on its own: a directory whose lease ran out, or processes that escaped. */
@@ -242,7 +273,10 @@ export class ProcessLauncher implements OnModuleDestroy {
     );
   }
 
-  private deliver(run: Run, event: Exclude<HostEvent, { type: 'expired' | 'escaped' }>): void {
+  private deliver(
+    run: Run,
+    event: Exclude<HostEvent, { type: 'expired' | 'escaped' | 'escaped_now' }>,
+  ): void {
     switch (event.type) {
       case 'spawned':
         run.subscriber.next({ type: 'spawned', pid: event.pid });

@@ -62,7 +62,8 @@ export type VerificationVerdict =
   | 'regression_broken'
   | 'files_ignored'
   | 'setup_failed_on_commit'
-  | 'links_outside';
+  | 'links_outside'
+  | 'changed_after_tests';
 
 export interface VerificationEvidence {
   base_commit: string | null;
@@ -114,6 +115,13 @@ export interface VerificationEvidence {
    * links were looked at.
    */
   outside_links?: string[];
+  /**
+   * Files (from the worktree's top) that changed between the start of the passing test round
+   * and the commit that would have completed the task (something still running changed them, or
+   * the tests rewrote them): nothing was committed. Absent in evidence stored before it was
+   * checked.
+   */
+  changed_after_tests?: string[];
   /** The task allowed test changes: weakening found is recorded but does not block. */
   test_changes_allowed: boolean;
   /** Checks that could not be made, each with why. */

@@ -34,6 +34,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     weakening: e?.weakening ?? [],
     ignored_files: e?.ignored_files ?? [],
     outside_links: e?.outside_links ?? [],
+    changed_after_tests: e?.changed_after_tests ?? [],
     not_checked: e?.not_checked ?? [],
     verdict: e?.verdict ?? null,
     reason: e?.reason ?? null,
@@ -57,5 +58,6 @@ export function toVerificationSummary(task: Task): VerificationSummaryDto | null
     weakening: e.weakening.map((w) => w.detail),
     ignored_files: e.ignored_files ?? [],
     outside_links: e.outside_links ?? [],
+    changed_after_tests: e.changed_after_tests ?? [],
   };
 }

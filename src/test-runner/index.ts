@@ -8,7 +8,7 @@ export {
   testSupportRoot,
 } from 'src/test-runner/test-file-patterns';
 export type { TestConfigFileKind } from 'src/test-runner/test-file-patterns';
-export { ignoredAmong } from 'src/test-runner/test-file-finder';
+export { ignoredAmong, parsePorcelainV2 } from 'src/test-runner/test-file-finder';
 export type { ProjectChanges, ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';

@@ -114,8 +114,12 @@ describe('TestFileFinder', () => {
     expect(before).toMatchObject({ mode: 'git', prefix: 'node-basic/' });
     writeFileSync(join(dir, 'outside.test.js'), 'x');
     write('test/inside.test.js');
-    expect((await finder.changes(project, before, 'node')).testFiles).toEqual([
-      'test/inside.test.js',
+    const changes = await finder.changes(project, before, 'node');
+    expect(changes.testFiles).toEqual(['test/inside.test.js']);
+    // The paths for the tested-tree record: the whole work tree's, from its top.
+    expect([...(changes.treePaths ?? [])].sort()).toEqual([
+      'node-basic/test/inside.test.js',
+      'outside.test.js',
     ]);
   });
 
@@ -179,6 +183,16 @@ describe('TestFileFinder', () => {
     expect(parsePorcelainV2(out)).toEqual({
       head,
       paths: ['test/a b.test.js', 'src/x.js', 'new name.test.js', '-x.test.js', 'conflict.js'],
+      // Every path named, for the tested-tree record: deletions and a rename's old path too.
+      named: [
+        'test/a b.test.js',
+        'src/x.js',
+        'new name.test.js',
+        'old.test.js',
+        'gone.js',
+        '-x.test.js',
+        'conflict.js',
+      ],
       ignored: ['src/impl.local.js', 'node_modules/'],
     });
     expect(parsePorcelainV2('# branch.oid (initial)\0# branch.head main\0').head).toBeNull();

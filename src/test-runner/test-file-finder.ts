@@ -131,6 +131,11 @@ export interface GitStatus {
   /** Paths (from the repository's top) created, changed or untracked; deletions left out. */
   paths: string[];
   /**
+   * Every path an entry names (from the repository's top): `paths`, the deleted ones, and the
+   * old paths of renames and copies.
+   */
+  named: string[];
+  /**
    * Untracked paths an ignore rule matches (`--ignored=matching`; a directory, ending in `/`,
    * stands for everything in it).
    */
@@ -171,6 +176,12 @@ export interface ProjectChanges {
    * out; [] outside git (nothing is committed).
    */
   ignoredChanged: string[];
+  /**
+   * Every path of the whole work tree (from its top, not only the project's) that `git status`
+   * reported created, changed, deleted, renamed or untracked (`GitStatus.named`): what the
+   * tested-tree record hashes; null outside git or when git could not say.
+   */
+  treePaths: string[] | null;
 }
 
 /** Largest Python module of the test tree read to see whether it configures the tests. */
@@ -197,12 +208,14 @@ export function ignoredAmong(files: readonly string[], ignored: readonly string[
 /**
  * Parses `git status --porcelain=v2 -z --branch` output: the `# branch.oid` header gives HEAD,
  * entries give paths (`1` changed, `2` renamed or copied: the new path, then the old one, which
- * is skipped; `u` unmerged; `?` untracked; `!` ignored). Deleted entries are left out.
+ * is skipped there; `u` unmerged; `?` untracked; `!` ignored). Deleted entries are left out of
+ * `paths`; `named` has every path, the deleted and the renames' old ones too.
  */
 export function parsePorcelainV2(output: string): GitStatus {
   const fields = output.split('\0');
   let head: string | null = null;
   const paths: string[] = [];
+  const named: string[] = [];
   const ignored: string[] = [];
   for (let i = 0; i < fields.length; i += 1) {
     const entry = fields[i];
@@ -214,6 +227,7 @@ export function parsePorcelainV2(output: string): GitStatus {
     const kind = entry[0];
     if (kind === '?') {
       paths.push(entry.slice(2));
+      named.push(entry.slice(2));
       continue;
     }
     if (kind === '!') {
@@ -226,11 +240,15 @@ export function parsePorcelainV2(output: string): GitStatus {
     const parts = entry.split(' ');
     const xy = parts[1] ?? '';
     const path = parts.slice(before).join(' ');
-    if (kind === '2') i += 1;
+    named.push(path);
+    if (kind === '2') {
+      i += 1;
+      if (i < fields.length) named.push(fields[i]);
+    }
     if (xy.includes('D')) continue;
     paths.push(path);
   }
-  return { head, paths, ignored };
+  return { head, paths, named, ignored };
 }
 
 /**
@@ -282,8 +300,9 @@ export class TestFileFinder {
   }
 
   /**
-   * HEAD and the project-relative paths git reports as changed or untracked under the project:
-   * one `git status` call. Null when git cannot say (then files are compared instead).
+   * HEAD and the project-relative paths git reports as changed or untracked under the project,
+   * and every path it names in the whole work tree (`named`, from its top): one `git status`
+   * call over the work tree. Null when git cannot say (then files are compared instead).
    */
   private async gitStatus(
     projectPath: string,
@@ -298,7 +317,7 @@ export class TestFileFinder {
       '--untracked-files=all',
       ...(ignored ? ['--ignored=matching'] : []),
       '--',
-      '.',
+      ':/',
     ]).catch(() => null);
     if (out === null) return null;
     const status = parsePorcelainV2(out);
@@ -307,6 +326,7 @@ export class TestFileFinder {
     return {
       head: status.head,
       paths: inProject(status.paths),
+      named: status.named,
       ignored: inProject(status.ignored),
     };
   }
@@ -387,6 +407,7 @@ export class TestFileFinder {
             before.ignored ?? null,
             await ignoredFingerprints(projectPath, status.ignored),
           ),
+          treePaths: status.named,
         };
       }
       this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
@@ -406,6 +427,7 @@ export class TestFileFinder {
       supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
       outsideLinks: [],
       ignoredChanged: [],
+      treePaths: null,
     };
   }
 

@@ -15,8 +15,43 @@ export interface HiddenIndexEntries {
 const STAT_BYTES = 40;
 const ASSUME_VALID = 0x8000;
 const EXTENDED = 0x4000;
+const STAGE = 0x3000;
 const NAME_LENGTH = 0x0fff;
 const SKIP_WORKTREE = 0x4000;
+
+/**
+ * The stat data an index entry caches of its work-tree file when git last hashed it (32 bits
+ * each, as the index keeps them): git's own test of whether a file changed since.
+ */
+export interface IndexStat {
+  ctimeS: number;
+  ctimeNs: number;
+  mtimeS: number;
+  mtimeNs: number;
+  ino: number;
+  size: number;
+}
+
+/** One entry of a git index. */
+export interface IndexEntry {
+  /** From the repository's top, as git stores it. */
+  path: string;
+  /** `0o100644`, `0o100755`, `0o120000` (a link), `0o160000` (a submodule's commit). */
+  mode: number;
+  /** The object id, hex. */
+  oid: string;
+  /** 0, or 1 to 3 for the sides of a conflict. */
+  stage: number;
+  stat: IndexStat;
+  skipWorktree: boolean;
+  assumeUnchanged: boolean;
+}
+
+/** A whole index read: its entries, and the length of its object ids (20: SHA-1, 32: SHA-256). */
+export interface IndexFile {
+  hashBytes: number;
+  entries: IndexEntry[];
+}
 
 class UnreadableIndex extends Error {}
 
@@ -33,11 +68,11 @@ function isSplit(index: Buffer, at: number, hashBytes: number): boolean {
 }
 
 /**
- * The hidden entries of an index file's bytes (versions 2 to 4, object ids of `hashBytes`); null
- * for a split index, whose other entries are elsewhere. Throws `UnreadableIndex` when the bytes
- * are not such an index.
+ * The entries of an index file's bytes (versions 2 to 4, object ids of `hashBytes`); null for a
+ * split index, whose other entries are elsewhere. Throws `UnreadableIndex` when the bytes are not
+ * such an index.
  */
-function readEntries(index: Buffer, hashBytes: number): HiddenIndexEntries | null {
+function readEntries(index: Buffer, hashBytes: number): IndexEntry[] | null {
   const need = (end: number): void => {
     if (end > index.length) throw new UnreadableIndex();
   };
@@ -46,12 +81,22 @@ function readEntries(index: Buffer, hashBytes: number): HiddenIndexEntries | nul
   const version = index.readUInt32BE(4);
   if (version < 2 || version > 4) throw new UnreadableIndex();
   const count = index.readUInt32BE(8);
-  const hidden: HiddenIndexEntries = { skipWorktree: [], assumeUnchanged: [] };
+  const entries: IndexEntry[] = [];
   let at = 12;
   let previous: Buffer = Buffer.alloc(0);
   for (let i = 0; i < count; i += 1) {
     const start = at;
     need(at + STAT_BYTES + hashBytes + 2);
+    const stat: IndexStat = {
+      ctimeS: index.readUInt32BE(at),
+      ctimeNs: index.readUInt32BE(at + 4),
+      mtimeS: index.readUInt32BE(at + 8),
+      mtimeNs: index.readUInt32BE(at + 12),
+      ino: index.readUInt32BE(at + 20),
+      size: index.readUInt32BE(at + 36),
+    };
+    const mode = index.readUInt32BE(at + 24);
+    const oid = index.toString('hex', at + STAT_BYTES, at + STAT_BYTES + hashBytes);
     at += STAT_BYTES + hashBytes;
     const flags = index.readUInt16BE(at);
     at += 2;
@@ -93,27 +138,46 @@ function readEntries(index: Buffer, hashBytes: number): HiddenIndexEntries | nul
       throw new UnreadableIndex();
     }
     previous = name;
-    const path = name.toString('utf8');
-    if (extended & SKIP_WORKTREE) hidden.skipWorktree.push(path);
-    if (flags & ASSUME_VALID) hidden.assumeUnchanged.push(path);
+    entries.push({
+      path: name.toString('utf8'),
+      mode,
+      oid,
+      stage: (flags & STAGE) >> 12,
+      stat,
+      skipWorktree: (extended & SKIP_WORKTREE) !== 0,
+      assumeUnchanged: (flags & ASSUME_VALID) !== 0,
+    });
   }
-  return isSplit(index, at, hashBytes) ? null : hidden;
+  return isSplit(index, at, hashBytes) ? null : entries;
 }
 
 /**
- * The entries of the index file `index` (its bytes) that `git add` passes over; null when the
- * bytes are no index this reads, or a split index (git is asked instead). Object ids of SHA-1 or
- * SHA-256.
+ * The entries of the index file `index` (its bytes); null when the bytes are no index this reads,
+ * or a split index (git is asked instead). Object ids of SHA-1 or SHA-256.
  */
-export function hiddenIndexEntries(index: Buffer): HiddenIndexEntries | null {
+export function readIndex(index: Buffer): IndexFile | null {
   for (const hashBytes of [20, 32]) {
     try {
-      return readEntries(index, hashBytes);
+      const entries = readEntries(index, hashBytes);
+      return entries === null ? null : { hashBytes, entries };
     } catch (error) {
       if (!(error instanceof UnreadableIndex)) throw error;
     }
   }
   return null;
+}
+
+/**
+ * The entries of the index file `index` (its bytes) that `git add` passes over; null when the
+ * bytes are no index this reads, or a split index (git is asked instead).
+ */
+export function hiddenIndexEntries(index: Buffer): HiddenIndexEntries | null {
+  const read = readIndex(index);
+  if (read === null) return null;
+  return {
+    skipWorktree: read.entries.filter((e) => e.skipWorktree).map((e) => e.path),
+    assumeUnchanged: read.entries.filter((e) => e.assumeUnchanged).map((e) => e.path),
+  };
 }
 
 /**

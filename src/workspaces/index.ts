@@ -15,11 +15,14 @@ export type {
 export { WorkspaceError } from 'src/workspaces/workspace-errors';
 export { MERGE_STRATEGIES, WorkspaceMergeService } from 'src/workspaces/workspace-merge';
 export type { MergeOutcome, MergeStrategy } from 'src/workspaces/workspace-merge';
+export type { TestedTree } from 'src/workspaces/tested-tree';
 export { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 export type { WorkspaceUsageSnapshot } from 'src/workspaces/workspace-usage';
 export { WorkspacesModule } from 'src/workspaces/workspaces.module';
 export { WorkspacesService } from 'src/workspaces/workspaces.service';
 export type {
+  ChangedSinceTested,
+  CommitResult,
   PreparedWorkspace,
   RetireResult,
   TaskBase,

@@ -1,4 +1,12 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
@@ -9,7 +17,12 @@ import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
-import { revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
+import {
+  IndexEntry,
+  IndexFile,
+  readIndex,
+  revealHiddenEntries,
+} from 'src/workspaces/hidden-index-entries';
 import {
   inspectDirectory,
   locateDirectory,
@@ -18,6 +31,12 @@ import {
   WorktreeEntry,
 } from 'src/workspaces/git-repository';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import {
+  changedSinceTested,
+  recordTestedTree,
+  TestedTree,
+  TreeChanges,
+} from 'src/workspaces/tested-tree';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
@@ -69,6 +88,12 @@ export interface CommitResult {
   commit: string;
   /** A commit was made (the workspace had changes). */
   changed: boolean;
+}
+
+/** A commit refused: files changed since the test round that may complete the task started. */
+export interface ChangedSinceTested {
+  /** From the worktree's top, sorted. */
+  changedSinceTested: string[];
 }
 
 export interface RetireSpec {
@@ -327,9 +352,60 @@ export class WorkspacesService {
     this.clearStaleIndexLock(ws.path);
     await revealHiddenEntries(this.git, ownIndex(ws.path), { cwd: ws.path });
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
+    return this.commitIndex(ws, branchRef, message);
+  }
+
+  private commitIndex(ws: WorkspaceRef, branchRef: string, message: string): Promise<CommitResult> {
     return isPlainlyOnBranch(ws.path, branchRef)
       ? this.commitOnBranch(ws, branchRef, message)
       : this.commitAnywhere(ws, branchRef, message);
+  }
+
+  /**
+   * The tree a test round is about to test in the workspace (`TestedTree`): its index as it is
+   * now, read in-process, with the files `changes` (what `git status` reported, from the
+   * worktree's top) and those the agent hid from `git add` hashed as git would add them.
+   */
+  async recordTested(path: string, changes: TreeChanges): Promise<TestedTree> {
+    return recordTestedTree(path, await this.readOwnIndex(path), changes);
+  }
+
+  /**
+   * Commits the workspace as `commit` does, only when what `git add -A` staged is the tree the
+   * passing test round tested (`tested`, recorded as it started): else nothing is committed, the
+   * index is put back as it was before the `add`, and the files that changed since are returned.
+   * Something still running changed them, or the tests themselves rewrote tracked files (a
+   * snapshot update, generated code): the commit would hold what no test ran against.
+   */
+  async commitTested(
+    ws: WorkspaceRef,
+    message: string,
+    tested: TestedTree,
+  ): Promise<CommitResult | ChangedSinceTested> {
+    const branchRef = `refs/heads/${ws.branch}`;
+    this.clearStaleIndexLock(ws.path);
+    const indexFile = ownIndex(ws.path);
+    await revealHiddenEntries(this.git, indexFile, { cwd: ws.path });
+    const before = indexFile === null ? null : await readFile(indexFile).catch(() => null);
+    await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
+    const changed = changedSinceTested(tested, await this.readOwnIndex(ws.path));
+    if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
+    if (indexFile !== null && before !== null) restoreIndex(indexFile, before);
+    return { changedSinceTested: changed };
+  }
+
+  /**
+   * The worktree's own index, read in-process; where it cannot be (a split index, an unknown
+   * format), from `git ls-files --stage` (without the stat data the index caches).
+   */
+  private async readOwnIndex(path: string): Promise<IndexFile> {
+    const file = ownIndex(path);
+    // Read through the thread pool: an index grows with the repository.
+    const bytes = file === null ? null : await readFile(file).catch(() => null);
+    const read = bytes === null ? null : readIndex(bytes);
+    if (read !== null) return read;
+    const listed = await this.git.text(['ls-files', '--stage', '-v', '-z'], { cwd: path });
+    return indexOfLsFiles(listed);
   }
 
   /**
@@ -548,6 +624,38 @@ export class WorkspacesService {
   private repo(gitDir: string): GitOptions {
     return { cwd: gitDir, gitDir };
   }
+}
+
+/** Puts the index file `file` back to `bytes`: written beside it, then renamed over it. */
+function restoreIndex(file: string, bytes: Buffer): void {
+  const temporary = `${file}.cta-restore`;
+  writeFileSync(temporary, bytes);
+  renameSync(temporary, file);
+}
+
+const NO_STAT = { ctimeS: 0, ctimeNs: 0, mtimeS: 0, mtimeNs: 0, ino: 0, size: 0 };
+
+/**
+ * An index as `git ls-files --stage -v -z` lists it (`<tag> <mode> <oid> <stage>\t<path>`, the tag
+ * `S`/`s` for skip-worktree, lower case for assume-unchanged), without stat data.
+ */
+export function indexOfLsFiles(output: string): IndexFile {
+  const entries: IndexEntry[] = [];
+  for (const line of output.split('\0')) {
+    const match = /^(\S) (\d+) ([0-9a-f]+) (\d)\t(.+)$/s.exec(line);
+    if (match === null) continue;
+    const [, tag, mode, oid, stage, path] = match;
+    entries.push({
+      path,
+      mode: parseInt(mode, 8),
+      oid,
+      stage: Number(stage),
+      stat: NO_STAT,
+      skipWorktree: tag === 'S' || tag === 's',
+      assumeUnchanged: tag !== tag.toUpperCase(),
+    });
+  }
+  return { hashBytes: entries.length > 0 ? entries[0].oid.length / 2 : 20, entries };
 }
 
 function stripHeads(ref: string | null): string | null {

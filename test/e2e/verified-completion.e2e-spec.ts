@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import request from 'supertest';
@@ -68,17 +69,22 @@ const NODE_PROJECT: Record<string, string> = {
     "test('known bug', () => assert.fail('broken before any task'));",
     '',
   ].join('\n'),
+  // Fails once where the change holds `.flaky-once`: its first run notes that outside the
+  // repository (by the marker's token), so the tree the tests ran on is left as it was.
   'test/flaky.test.js': [
     "'use strict';",
     "const fs = require('node:fs');",
+    "const os = require('node:os');",
     "const path = require('node:path');",
     "const test = require('node:test');",
     "const assert = require('node:assert');",
     '',
     "test('sometimes slow', () => {",
     "  const marker = path.join(__dirname, '..', '.flaky-once');",
-    '  if (fs.existsSync(marker)) {',
-    '    fs.rmSync(marker);',
+    '  if (!fs.existsSync(marker)) return;',
+    "  const failedOnce = path.join(os.tmpdir(), `flaky-${fs.readFileSync(marker, 'utf8').trim()}`);",
+    '  if (!fs.existsSync(failedOnce)) {',
+    "    fs.writeFileSync(failedOnce, '');",
     "    assert.fail('timed out once');",
     '  }',
     '});',
@@ -239,16 +245,22 @@ const PYTHON_PROJECT: Record<string, string> = {
     "        self.fail('broken before any task')",
     '',
   ].join('\n'),
+  // As the Node project's: the tree the tests ran on is left as it was.
   'tests/test_flaky.py': [
     'import os',
+    'import tempfile',
     'import unittest',
     '',
     '',
     'class FlakyTest(unittest.TestCase):',
     '    def test_sometimes_slow(self):',
     "        marker = os.path.join(os.path.dirname(__file__), '..', '.flaky-once')",
-    '        if os.path.exists(marker):',
-    '            os.remove(marker)',
+    '        if not os.path.exists(marker):',
+    '            return',
+    '        with open(marker) as f:',
+    "            failed_once = os.path.join(tempfile.gettempdir(), 'flaky-' + f.read().strip())",
+    '        if not os.path.exists(failed_once):',
+    "            open(failed_once, 'w').close()",
     "            self.fail('timed out once')",
     '',
   ].join('\n'),
@@ -402,7 +414,7 @@ describe('on SQLite', () => {
 
     it('a regression test that fails once and passes when run again is flaky, named, and the task not plain verified', async () => {
       ids.flaky = await runTask(session, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', 'x']),
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', randomUUID()]),
         multiplyTests,
       ]);
       const { final } = await waitForTerminal(server, ids.flaky);
@@ -573,7 +585,7 @@ describe('on SQLite', () => {
 
     it('a test that fails once and passes when run again alone (by its id) is flaky', async () => {
       const id = await runTask(session, [
-        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', 'x']),
+        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', randomUUID()]),
         edit(['tests/test_mul.py', MUL_TEST]),
       ]);
       const { final } = await waitForTerminal(server, id);

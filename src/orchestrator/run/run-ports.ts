@@ -18,6 +18,7 @@ import {
   TestRunEvent,
   TestSetup,
 } from 'src/test-runner';
+import { ChangedSinceTested, CommitResult, TestedTree } from 'src/workspaces';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
@@ -98,6 +99,11 @@ export interface ProcessPort {
   isGroupAlive(pgid: number): boolean;
   /** SIGINT, SIGTERM, SIGKILL `graceMs` apart; resolves when the group is gone. */
   endGroup(pgid: number, graceMs: number): Promise<void>;
+  /**
+   * Ends the processes the task's children left running in `dir` out of the server's running
+   * children (started with `setsid`, their parent gone); resolves with their pids once gone.
+   */
+  endEscaped(dir: string, graceMs: number): Promise<number[]>;
 }
 
 /** The task's workspace as the run uses it. */
@@ -124,7 +130,21 @@ export interface WorkspacePort {
   /** Runs the setup command in `directory`; cold like test runs (unsubscribing ends it). */
   setup(directory: string, command: string): Observable<CommandEvent>;
   /** Commits every change in the workspace on its branch; the branch's commit afterwards. */
-  commit(workspace: WorkspaceInfo, message: string): Promise<{ commit: string; changed: boolean }>;
+  commit(workspace: WorkspaceInfo, message: string): Promise<CommitResult>;
+  /**
+   * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
+   * status` named, from the worktree's top) as the work tree holds them now.
+   */
+  recordTested(workspace: WorkspaceInfo, treePaths: readonly string[]): Promise<TestedTree>;
+  /**
+   * Commits as `commit` does, only when the tree to commit is `tested`; else commits nothing and
+   * names the files that changed since it was recorded.
+   */
+  commitTested(
+    workspace: WorkspaceInfo,
+    message: string,
+    tested: TestedTree,
+  ): Promise<CommitResult | ChangedSinceTested>;
 }
 
 /**

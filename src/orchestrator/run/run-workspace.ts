@@ -5,6 +5,7 @@ import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunPorts, WorkspaceInfo } from 'src/orchestrator/run/run-ports';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { capText } from 'src/orchestrator/run/turn-records';
+import { ChangedSinceTested, TestedTree } from 'src/workspaces';
 
 /** Most of a failed setup command's output repeated in the task's error message. */
 const SETUP_FAILURE_OUTPUT_BYTES = 4 * 1024;
@@ -49,6 +50,11 @@ export class RunWorkspace {
    * `branch`) before it is let go, and deleting the task or the retention sweep removes it.
    */
   private preparing: Promise<unknown> = Promise.resolve();
+  /**
+   * The tree the current test round tests, recorded as it started (`beforeRound`); null before a
+   * round of this run, or when git could not say what changed (the commit is then not checked).
+   */
+  private tested: TestedTree | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -190,20 +196,57 @@ export class RunWorkspace {
     };
   }
 
-  /** Commits the COMPLETED task's changes on its branch: the task's `head_commit`. */
-  async commitResult(summary: string): Promise<TaskPatch> {
+  /**
+   * Before a test round: ends the processes the agent left running where it works (a background
+   * job started with `setsid`: it could change files while the tests run, or after them, before
+   * the commit), storing a record of them; then, in a workspace, records the tree the round tests
+   * (`treePaths`: what the last look's `git status` named, from the worktree's top; null when git
+   * could not say), which the completing commit must match.
+   */
+  async beforeRound(treePaths: readonly string[] | null): Promise<void> {
+    this.tested = null;
+    const ended = await this.ports.processes.endEscaped(
+      this.info?.path ?? this.directory,
+      this.ctx.settings.killGraceMs,
+    );
+    if (ended.length > 0) {
+      await this.ports.log.append({
+        kind: 'system',
+        iteration: this.state.iteration,
+        content: `Ended ${ended.length} process(es) left running in the project before the test round (pid ${ended.join(', ')}).`,
+        data: { type: 'processes_ended', pids: ended },
+      });
+    }
+    const port = this.ports.workspace;
+    if (port !== null && this.info !== null && treePaths !== null) {
+      this.tested = await port.recordTested(this.info, treePaths);
+    }
+  }
+
+  /** Whether the commit of a completing task is checked against the tree its tests ran on. */
+  get testedTreeRecorded(): boolean {
+    return this.ports.workspace === null || this.tested !== null;
+  }
+
+  /**
+   * Commits the COMPLETED task's changes on its branch: the task's `head_commit`. When the tree
+   * to commit is not the one the round tested (`beforeRound`), nothing is committed and the
+   * files changed since are returned instead.
+   */
+  async commitResult(summary: string): Promise<TaskPatch | ChangedSinceTested> {
     const port = this.ports.workspace;
     if (port === null || this.info === null) return {};
     // A fenced write first: a run that lost its lease must not commit in a workspace its new
     // owner works in.
     await this.ports.log.update({ phase: 'committing' });
-    const committed = port.commit(
-      this.info,
-      `${this.subject()}\n\nTask ${this.ctx.task.id}: ${summary}\n`,
-    );
+    const message = `${this.subject()}\n\nTask ${this.ctx.task.id}: ${summary}\n`;
+    const committed =
+      this.tested === null
+        ? port.commit(this.info, message)
+        : port.commitTested(this.info, message, this.tested);
     this.completing = committed.catch(() => undefined);
-    const { commit } = await committed;
-    return { headCommit: commit };
+    const result = await committed;
+    return 'changedSinceTested' in result ? result : { headCommit: result.commit };
   }
 
   /**

@@ -28,7 +28,7 @@ import {
   TestRunReport,
   TestSetup,
 } from 'src/test-runner';
-import { WorkspaceError } from 'src/workspaces';
+import { ChangedSinceTested, CommitResult, TestedTree, WorkspaceError } from 'src/workspaces';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import {
   AgentPort,
@@ -177,6 +177,8 @@ class FakeTests implements TestPort {
   outsideLinks: string[] = [];
   /** What git ignores that changed since the snapshot (dependencies and caches left out). */
   ignoredChanged: string[] = [];
+  /** What `git status` named in the whole work tree. */
+  treePaths: string[] | null = ['app/math.js'];
 
   changes(dir: string): Promise<ProjectChanges> {
     this.dirs.push(dir);
@@ -189,6 +191,7 @@ class FakeTests implements TestPort {
       supportFiles: this.supportFiles,
       outsideLinks: this.outsideLinks,
       ignoredChanged: this.ignoredChanged,
+      treePaths: this.treePaths,
     });
   }
 
@@ -422,10 +425,29 @@ class FakeWorkspace implements WorkspacePort {
     return this.setupEvents();
   }
 
-  async commit(
-    _workspace: WorkspaceInfo,
+  /** The tree paths of each round's record, in order. */
+  readonly recorded: (readonly string[])[] = [];
+  /** Files each checked commit finds changed since its round started, commit by commit ([]: none). */
+  changedSinceTested: string[][] = [];
+  /** Commit messages refused for files changed since the round started. */
+  readonly refused: string[] = [];
+
+  recordTested(_workspace: WorkspaceInfo, treePaths: readonly string[]): Promise<TestedTree> {
+    this.recorded.push(treePaths);
+    return Promise.resolve({ files: new Map(), stats: new Map(), unknown: [] });
+  }
+
+  async commitTested(
+    workspace: WorkspaceInfo,
     message: string,
-  ): Promise<{ commit: string; changed: boolean }> {
+  ): Promise<CommitResult | ChangedSinceTested> {
+    const changed = this.changedSinceTested.shift() ?? [];
+    if (changed.length === 0) return this.commit(workspace, message);
+    this.refused.push(message);
+    return { changedSinceTested: changed };
+  }
+
+  async commit(_workspace: WorkspaceInfo, message: string): Promise<CommitResult> {
     await this.onCommit();
     if (this.commitError !== null) throw this.commitError;
     this.commits.push(message);
@@ -655,6 +677,18 @@ class FakeProcesses {
     this.ended.push(pgid);
     this.alive.delete(pgid);
     return Promise.resolve();
+  }
+
+  /** The processes left running in each directory, ended at the next look. */
+  readonly escaped = new Map<string, number[]>();
+  /** The directories looked at for processes left running, in order. */
+  readonly escapeLooks: string[] = [];
+
+  endEscaped(dir: string): Promise<number[]> {
+    this.escapeLooks.push(dir);
+    const pids = this.escaped.get(dir) ?? [];
+    this.escaped.delete(dir);
+    return Promise.resolve(pids);
   }
 }
 
@@ -1834,6 +1868,82 @@ describe('TaskRun', () => {
         'TESTING(tests_running)',
         'COMPLETED(verified_without_regression)',
       ]);
+    });
+
+    it("ends what the agent left running in the workspace and records the tree before each round's tests", async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.processes.escaped.set('/ws/t1', [4242]);
+      h.tests.treePaths = ['app/math.js', 'app/test/math.test.js'];
+      const order: string[] = [];
+      const endEscaped = h.processes.endEscaped.bind(h.processes);
+      h.processes.endEscaped = (dir) => {
+        order.push('endEscaped');
+        return endEscaped(dir);
+      };
+      const recordTested = h.workspace.recordTested.bind(h.workspace);
+      h.workspace.recordTested = (info, paths) => {
+        order.push('recordTested');
+        return recordTested(info, paths);
+      };
+      h.tests.onRun = () => order.push('tests');
+      await h.run();
+      expect(h.processes.escapeLooks).toEqual(['/ws/t1']);
+      expect(h.workspace.recorded).toEqual([['app/math.js', 'app/test/math.test.js']]);
+      // Processes ended first, then the tree recorded, then the tests run.
+      expect(order).toEqual(['endEscaped', 'recordTested', 'tests']);
+      expect(h.log.records).toContainEqual(
+        expect.objectContaining({
+          kind: 'system',
+          data: { type: 'processes_ended', pids: [4242] },
+        }),
+      );
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+    });
+
+    it('a change whose files changed after its tests started is not committed: sent back naming them, then completed', async () => {
+      const h = harness([turn(), turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.changedSinceTested = [['src/math.js']];
+      await h.run();
+      expect(h.workspace.refused).toHaveLength(1);
+      expect(h.workspace.commits).toHaveLength(1);
+      expect(h.log.path()).toEqual([
+        'RUNNING',
+        'TESTING(tests_requested)',
+        'RUNNING(tests_failed)',
+        'TESTING(tests_running)',
+        'COMPLETED(verified_without_regression)',
+      ]);
+      expect(h.log.prompts()[2]).toContain('Files changed after the tests started');
+      expect(h.log.prompts()[2]).toContain('src/math.js');
+      // Each round records its tree again.
+      expect(h.workspace.recorded).toHaveLength(2);
+      expect(evidence(h)).toMatchObject({ verdict: 'verified', changed_after_tests: [] });
+    });
+
+    it('files that keep changing after the tests started fail the task once the iterations run out, the evidence naming them', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 3 },
+        worktree: { setup: null },
+      });
+      h.workspace.changedSinceTested = [['src/math.js'], ['src/math.js']];
+      await h.run();
+      expect(h.workspace.commits.filter((m) => m.startsWith('add multiply'))).toEqual([]);
+      expect(h.log.row.status).toBe(TaskStatus.Failed);
+      expect(h.log.row.statusReason).toBe('max_iterations_reached');
+      expect(evidence(h)).toMatchObject({
+        verdict: 'changed_after_tests',
+        changed_after_tests: ['src/math.js'],
+        head_commit: null,
+      });
+    });
+
+    it('a round whose tree could not be recorded (git could not say what changed) commits unchecked and says so', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.tests.treePaths = null;
+      await h.run();
+      expect(h.workspace.recorded).toEqual([]);
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+      expect(evidence(h).not_checked).toContainEqual(expect.stringContaining('tested tree'));
     });
 
     it('tests that keep passing without the change never complete: the iterations run out', async () => {

@@ -51,6 +51,7 @@ import { capText, isAnsweredTurn } from 'src/orchestrator/run/turn-records';
 import {
   completionSummary,
   judgeTestRound,
+  TestRoundVerdict,
   unstartableTestCommand,
 } from 'src/orchestrator/run/verdict';
 import { Judgement, Verification } from 'src/orchestrator/run/verification';
@@ -379,7 +380,8 @@ export class TaskRun {
     return END;
   }
 
-  private async afterTests(reports: readonly TestRunReport[], judgement: Judgement): Promise<Step> {
+  private async afterTests(reports: readonly TestRunReport[], verified: Judgement): Promise<Step> {
+    let judgement = verified;
     const verdict = judgeTestRound(reports);
     if (judgement.kind === 'completed' && (await this.interruptWaits())) {
       // A person stepped in while the round ran: the agent hears them before anything completes.
@@ -395,22 +397,12 @@ export class TaskRun {
       const committed = await this.workspace.commitResult(
         `COMPLETED (${judgement.reason}) after ${this.state.iteration} agent turn(s).`,
       );
-      await this.noteUndelivered();
-      await this.status.release(TaskStatus.Completed, judgement.reason, {
-        ...verdict.counts,
-        ...this.state.checkpoint(),
-        ...committed,
-        ...this.verification.completed(
-          typeof committed.headCommit === 'string' ? committed.headCommit : null,
-        ),
-        resultSummary: completionSummary(
-          reports,
-          this.state.iteration,
-          this.state.lastAgentMessage,
-        ),
-      });
-      this.logger.log(`Task ${this.taskId}: COMPLETED (${judgement.reason})`);
-      return END;
+      if (!('changedSinceTested' in committed)) {
+        await this.complete(reports, judgement.reason, verdict, committed);
+        return END;
+      }
+      // The commit would not hold what the tests ran against: back to the agent.
+      judgement = await this.verification.changedAfterTests(committed.changedSinceTested);
     }
     if (judgement.report.testChanges) this.state.testChangeRefusals += 1;
     const { testChangeRefusals } = this.state;
@@ -421,6 +413,26 @@ export class TaskRun {
       testChangeRefusals,
     });
     return this.apply(decision, 'fixing_tests');
+  }
+
+  /** Ends the task COMPLETED, its change committed (`committed`: `head_commit`). */
+  private async complete(
+    reports: readonly TestRunReport[],
+    reason: StatusReason,
+    verdict: TestRoundVerdict,
+    committed: TaskPatch,
+  ): Promise<void> {
+    await this.noteUndelivered();
+    await this.status.release(TaskStatus.Completed, reason, {
+      ...verdict.counts,
+      ...this.state.checkpoint(),
+      ...committed,
+      ...this.verification.completed(
+        typeof committed.headCommit === 'string' ? committed.headCommit : null,
+      ),
+      resultSummary: completionSummary(reports, this.state.iteration, this.state.lastAgentMessage),
+    });
+    this.logger.log(`Task ${this.taskId}: COMPLETED (${reason})`);
   }
 
   private policyInput(phase: PolicyPhase, outcome: TurnOutcome): PolicyInput {

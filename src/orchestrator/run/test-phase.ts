@@ -27,7 +27,8 @@ import { testRunInteraction } from 'src/orchestrator/run/turn-records';
  *   while it worked count as well as those it wrote when asked. Both are stored on the task, so
  *   a resumed run finds the same files and does not ask for tests again.
  * - A round (`run`) runs the generated test files, then the session's regression command, storing
- *   each run (a `test` record and its test cases) as it ends, and emits the reports.
+ *   each run (a `test` record and its test cases) as it ends, and emits the reports; in a
+ *   workspace, the tree it tests is recorded first, for the commit to be checked against.
  */
 export class TestPhase {
   constructor(
@@ -94,6 +95,13 @@ export class TestPhase {
    */
   ignoredChangedNow: string[] | null = null;
 
+  /**
+   * Every path of the whole work tree that `git status` named created, changed, deleted or
+   * untracked (`ProjectChanges.treePaths`), as of the last look for test files; null before one,
+   * or outside git.
+   */
+  treePathsNow: string[] | null = null;
+
   /** The generated test files now (created or changed since the snapshot), remembered. */
   async findTestFiles(): Promise<readonly string[]> {
     const found = await this.look();
@@ -119,10 +127,16 @@ export class TestPhase {
     this.supportFilesNow = changes.supportFiles;
     this.outsideLinksNow = changes.outsideLinks;
     this.ignoredChangedNow = changes.ignoredChanged;
+    this.treePathsNow = changes.treePaths;
     return changes.testFiles;
   }
 
-  /** One test round over `files`; emits the reports (generated, then regression) at the end. */
+  /**
+   * One test round over `files`; emits the reports (generated, then regression) at the end. In a
+   * workspace it first ends what the agent left running there and records the tree it tests
+   * (`RunWorkspace.beforeRound`, from the last look for test files: made after the agent's last
+   * turn, or now in a run that resumed in this round), which the completing commit must match.
+   */
   run(files: readonly string[]): Observable<TestRunReport[]> {
     const reports: TestRunReport[] = [];
     const store = (event: TestRunEvent): Observable<never> =>
@@ -133,6 +147,8 @@ export class TestPhase {
         ...this.state.checkpoint(),
         phase: 'running_tests',
       });
+      await this.lookOnce();
+      await this.workspace.beforeRound(this.treePathsNow);
     }).pipe(
       concatMap(() => this.ports.tests.runGenerated(this.projectPath, files, this.ctx.testCommand)),
       concatMap(store),

@@ -43,9 +43,13 @@ import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/ru
 const EXCERPT_BYTES = 4 * 1024;
 
 /** What a verified test round leads to: completion, or the problem sent back to the agent. */
-export type Judgement =
-  | { kind: 'completed'; reason: StatusReason }
-  | { kind: 'feedback'; report: TestReportSummary };
+export type Judgement = { kind: 'completed'; reason: StatusReason } | Feedback;
+
+/** A problem sent back to the agent. */
+export interface Feedback {
+  kind: 'feedback';
+  report: TestReportSummary;
+}
 
 function excerpt(output: string): string {
   const bytes = Buffer.from(output, 'utf8');
@@ -165,6 +169,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     weakening: [],
     ignored_files: [],
     outside_links: [],
+    changed_after_tests: [],
     test_changes_allowed: false,
     not_checked: [],
     verdict: 'tests_failed',
@@ -329,6 +334,7 @@ export class Verification {
     e.weakening = [];
     e.ignored_files = [];
     e.outside_links = [];
+    e.changed_after_tests = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
     this.regressionUnjudged = this.regressionCommand === null;
@@ -868,6 +874,11 @@ export class Verification {
 
   private async complete(): Promise<Judgement> {
     const e = this.evidence;
+    if (!this.workspace.testedTreeRecorded) {
+      e.not_checked.push(
+        'tested tree: git could not say what changed when the test round started, so the commit is not checked against the tree the tests ran on',
+      );
+    }
     const reason: StatusReason =
       this.baseCommit === null
         ? 'verified_without_base'
@@ -896,6 +907,36 @@ export class Verification {
       notes.length === 0 ? 'verified' : `verified, except: ${notes.join('; ')}`,
     );
     return { kind: 'completed', reason };
+  }
+
+  /**
+   * The passing round's change could not be committed: `files` (from the worktree's top)
+   * changed since the round started, so the commit would hold what no test ran against. Sent
+   * back to the agent, naming them; the evidence keeps them (`changed_after_tests`).
+   */
+  async changedAfterTests(files: readonly string[]): Promise<Feedback> {
+    const e = this.evidence;
+    e.changed_after_tests = [...files];
+    e.head_commit = null;
+    await this.conclude(
+      'changed_after_tests',
+      `files changed after the tests started, so the tree to commit is not the one tested: ${files.join(', ')}`,
+    );
+    const what = `These files changed after the test round started, before its change could be committed: ${files.join(', ')}.`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Files changed after the tests started',
+            `${what} The commit must hold exactly what the tests ran against, so nothing was committed. Either a process still running changed them (a background job or a server left running: stop it; processes left running in the workspace are ended before each test round), or the tests themselves rewrite tracked files (snapshot updates, generated code: make them leave the files as they are). Then the tests run again.`,
+          ),
+        ],
+        output: what,
+        failed: files.length,
+        total: files.length,
+      },
+    };
   }
 
   private async conclude(verdict: VerificationEvidence['verdict'], reason: string): Promise<void> {

@@ -33,6 +33,12 @@ export type HostCommand =
    */
   | { type: 'release'; dir: string }
   /**
+   * End now, while `dir` stays supervised, its processes that left the server's sessions (as
+   * after a release: `escaped-processes.ts`), `killGraceMs` between SIGTERM and SIGKILL; answered
+   * by `escaped_now` with the same `request` once they are gone.
+   */
+  | { type: 'end_escaped'; request: number; dir: string; killGraceMs: number }
+  /**
    * A process group the server started itself (through its own spawn helper) working in `dir`:
    * ended with `dir`'s deadline and when the server goes away, as the host's own children are;
    * forgotten once its leader is gone.
@@ -50,7 +56,9 @@ export type HostEvent =
   /** The supervision of `dir` ran out: its processes were ended (`pids`, escaped ones included). */
   | { type: 'expired'; dir: string; pids: number[] }
   /** Processes marked with `dir` outlived its task's run, out of its process groups: ended. */
-  | { type: 'escaped'; dir: string; pids: number[] };
+  | { type: 'escaped'; dir: string; pids: number[] }
+  /** The answer to `end_escaped` `request`: the processes it ended (gone now). */
+  | { type: 'escaped_now'; request: number; pids: number[] };
 
 /** Grace between signals when the server goes away and every child is ended. */
 export const SHUTDOWN_GRACE_MS = 1000;

@@ -283,6 +283,26 @@ describe('ProcessHost', () => {
     expect(isProcessAlive(stays)).toBe(false);
   });
 
+  it('ends on request, while the directory stays supervised, the processes that escaped from it (before a test round), and answers with them', async () => {
+    const escaped = await spawnEscaping(1, dir);
+    const othersChild = markedStray(dir, process.ppid);
+    host.handle({ type: 'supervise', dir, killAtMs: now + 60_000, killGraceMs: 200 });
+    host.handle({ type: 'end_escaped', request: 41, dir, killGraceMs: 200 });
+    await eventually(
+      () => events.some((e) => e.type === 'escaped_now'),
+      'the answer to the request',
+    );
+    expect(events.filter((e) => e.type === 'escaped_now')).toEqual([
+      { type: 'escaped_now', request: 41, pids: [escaped] },
+    ]);
+    expect(isProcessAlive(escaped)).toBe(false);
+    // The host's running child and another server's process stay; the deadline too.
+    expect(isProcessAlive(pidOf(1))).toBe(true);
+    expect(isProcessAlive(othersChild.pid!)).toBe(true);
+    expect(host.nextDueMs()).toBe(now + 60_000);
+    await host.shutdown(200);
+  });
+
   it("leaves a child in a spawn helper's session after a release, and ends a marked process whose parent is the server (an orphan where the server is PID 1)", async () => {
     await withHelperHost(async (viaHelper) => {
       spawn(7, 'setInterval(() => {}, 1000)', dir, 200, viaHelper);

@@ -140,7 +140,38 @@ export class ProcessHost {
       case 'adopt':
         this.adopted.set(command.pgid, command.dir);
         return;
+      case 'end_escaped':
+        void this.endEscapedNow(command);
+        return;
     }
+  }
+
+  /**
+   * Ends the processes marked with `dir` (or under it) that left the server's running children,
+   * now, though it is supervised (a task before its test round: what its agent left running
+   * must not change the files under the tests), and answers with their pids once they are gone.
+   */
+  private async endEscapedNow(
+    command: Extract<HostCommand, { type: 'end_escaped' }>,
+  ): Promise<void> {
+    const escaped = escapedProcesses({
+      serverPid: this.serverPid,
+      released: [command.dir],
+      supervised: [...this.deadlines.keys()].filter((dir) => !isAtOrUnder(dir, command.dir)),
+      hostGroups: this.hostGroups(),
+    });
+    const pids = escaped.map((e) => e.pid);
+    await Promise.all(pids.map((pid) => endProcess(pid, command.killGraceMs)));
+    this.send({ type: 'escaped_now', request: command.request, pids }, () => undefined);
+  }
+
+  /** Process groups of the host's children: running, being stopped, or adopted. */
+  private hostGroups(): Set<number> {
+    return new Set([
+      ...[...this.children.values()].flatMap((c) => c.pgid ?? []),
+      ...this.stopping.keys(),
+      ...this.adopted.keys(),
+    ]);
   }
 
   /** Ends the processes of every directory whose deadline passed; called when one is due. */
@@ -176,11 +207,7 @@ export class ProcessHost {
       serverPid: this.serverPid,
       released: looked.map(([dir]) => dir),
       supervised: [...this.deadlines.keys()],
-      hostGroups: new Set([
-        ...[...this.children.values()].flatMap((c) => c.pgid ?? []),
-        ...this.stopping.keys(),
-        ...this.adopted.keys(),
-      ]),
+      hostGroups: this.hostGroups(),
     });
     await Promise.all(
       looked.map(async ([dir, { killGraceMs }]) => {

@@ -11,6 +11,7 @@ const VERDICTS = [
   'files_ignored',
   'setup_failed_on_commit',
   'links_outside',
+  'changed_after_tests',
 ] as const;
 
 export class VerificationCountsDto {
@@ -223,6 +224,14 @@ export class TaskVerificationResponseDto {
   })
   outside_links!: string[];
 
+  @ApiProperty({
+    type: [String],
+    example: ['src/math.js'],
+    description:
+      "Files (from the worktree's top) that changed between the start of the passing test round and the commit that would have completed the task (a process still running, or tests that rewrite tracked files): nothing was committed",
+  })
+  changed_after_tests!: string[];
+
   @ApiProperty({ type: [String], description: 'Checks that could not be made, each with why' })
   not_checked!: string[];
 
@@ -273,4 +282,10 @@ export class VerificationSummaryDto {
     description: 'Symbolic links of the change that lead outside the repository (`path -> target`)',
   })
   outside_links!: string[];
+
+  @ApiProperty({
+    type: [String],
+    description: 'Files that changed between the start of the passing test round and the commit',
+  })
+  changed_after_tests!: string[];
 }

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePorcelainV2 } from 'src/test-runner';
+import { IndexFile, readIndex } from 'src/workspaces/hidden-index-entries';
+import {
+  blobId,
+  changedSinceTested,
+  recordTestedTree,
+  TestedTree,
+} from 'src/workspaces/tested-tree';
+
+describe('tested tree', () => {
+  let dir: string;
+  const git = (...args: string[]): string =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+  const write = (path: string, content: string | Buffer): void => {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  };
+  const index = (): IndexFile => readIndex(readFileSync(join(dir, '.git/index')))!;
+  /** What the round start records: the index and the paths `git status` names, hashed. */
+  const record = (): TestedTree => {
+    const status = parsePorcelainV2(
+      git('status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all', '--', ':/'),
+    );
+    return recordTestedTree(dir, index(), { changed: status.named });
+  };
+  /** What the commit would hold: `git add -A`, then the index read. */
+  const staged = (): IndexFile => {
+    git('add', '-A');
+    return index();
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tested-tree-'));
+    git('init', '-q');
+    write('src/math.js', 'module.exports = { add: (a, b) => a + b };\n');
+    write('src/old.js', 'old\n');
+    write('src/gone.js', 'gone\n');
+    write('run.sh', '#!/bin/sh\n');
+    write('README.md', 'readme\n');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'init');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('hashes a blob as git does', () => {
+    write('x.bin', Buffer.from([0, 1, 2, 255]));
+    expect(blobId(readFileSync(join(dir, 'x.bin')), 20)).toBe(git('hash-object', 'x.bin').trim());
+  });
+
+  it('records exactly what `git add -A` then stages: changed, new, staged, deleted, renamed, modes, links, hidden edits', () => {
+    write('src/math.js', 'module.exports = { add: (a, b) => a + b, sub: (a, b) => a - b };\n');
+    write('test/math.test.js', 'test\n');
+    write('src/staged.js', 'staged\n');
+    git('add', 'src/staged.js');
+    unlinkSync(join(dir, 'src/gone.js'));
+    git('mv', 'src/old.js', 'src/new.js');
+    chmodSync(join(dir, 'run.sh'), 0o755);
+    symlinkSync('src/math.js', join(dir, 'link.js'));
+    // Hidden from `git status`, committed as the work tree holds it (its mark cleared first).
+    git('update-index', '--skip-worktree', 'README.md');
+    write('README.md', 'edited while hidden\n');
+    const tested = record();
+    git('update-index', '--no-skip-worktree', 'README.md');
+    expect(changedSinceTested(tested, staged())).toEqual([]);
+  });
+
+  it('names the files changed, created or deleted after the round started', () => {
+    write('src/math.js', 'module.exports = { sub: (a, b) => a - b };\n');
+    write('test/math.test.js', 'test\n');
+    const tested = record();
+    // The tests (or a process left running) rewrite a file, add one and delete one.
+    write('src/math.js', 'module.exports = { sub: (a, b) => a * b };\n');
+    write('src/late.js', 'late\n');
+    unlinkSync(join(dir, 'src/old.js'));
+    expect(changedSinceTested(tested, staged())).toEqual([
+      'src/late.js',
+      'src/math.js',
+      'src/old.js',
+    ]);
+  });
+
+  it('names a file clean at the round start and changed after it, and a mode changed after it', () => {
+    const tested = record();
+    write('README.md', 'rewritten by a snapshot update\n');
+    chmodSync(join(dir, 'run.sh'), 0o755);
+    expect(changedSinceTested(tested, staged())).toEqual(['README.md', 'run.sh']);
+  });
+
+  it('takes a file git converts on the way in (end of line) as the one tested while its stat data is the same', () => {
+    write('.gitattributes', '*.txt text eol=lf\n');
+    write('notes.txt', 'one\r\ntwo\r\n');
+    const tested = record();
+    const after = staged();
+    const notes = after.entries.find((e) => e.path === 'notes.txt')!;
+    // Git stored it other than as its bytes ...
+    expect(notes.oid).not.toBe(blobId(readFileSync(join(dir, 'notes.txt')), 20));
+    // ... and the file is still the one tested.
+    expect(changedSinceTested(tested, after)).toEqual([]);
+  });
+
+  it('does not compare what lies in a directory where a file was expected (a nested repository)', () => {
+    mkdirSync(join(dir, 'vendor/lib'), { recursive: true });
+    const nested = (...args: string[]): void => {
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        cwd: join(dir, 'vendor/lib'),
+      });
+    };
+    nested('init', '-q');
+    writeFileSync(join(dir, 'vendor/lib/a.js'), 'a\n');
+    nested('add', '-A');
+    nested('commit', '-q', '-m', 'nested');
+    const tested = record();
+    expect(tested.unknown).toEqual(['vendor/lib/']);
+    expect(changedSinceTested(tested, staged())).toEqual([]);
+  });
+});

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { BigIntStats, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { IndexEntry, IndexFile, IndexStat } from 'src/workspaces/hidden-index-entries';
+
+/** One file of a tree: its mode and object id, as an index entry of stage 0 holds them. */
+export interface TreeFile {
+  mode: number;
+  oid: string;
+}
+
+/**
+ * THE TREE A TEST ROUND TESTED, recorded when it starts: every file of the work tree (from its
+ * top) with the mode and blob id `git add -A` gives it as the round starts. The index as it is
+ * then, overridden by what the work tree holds for the paths git reports changed or untracked
+ * (hashed here, as git hashes a blob; a path gone from the work tree is deleted) and for the
+ * entries the agent hid from `git add` (skip-worktree, assume-unchanged: `git status` does not
+ * report them, the commit takes them as the work tree holds them). Plain data, kept in memory for the round.
+ */
+export interface TestedTree {
+  files: Map<string, TreeFile>;
+  /** The stat data of each file hashed here (`IndexStat`'s fields), to tell a filter's work. */
+  stats: Map<string, IndexStat>;
+  /**
+   * Paths whose content is not known here (a directory where a file was: a submodule, a nested
+   * repository): the commit's entries at or under them are not compared.
+   */
+  unknown: string[];
+}
+
+/** What `git status` reported at the round's start (paths from the work tree's top). */
+export interface TreeChanges {
+  /**
+   * Every path it named: created, changed, deleted, untracked, a rename's both sides. Each is
+   * taken as the work tree holds it: gone, it is deleted.
+   */
+  changed: readonly string[];
+}
+
+const REGULAR = 0o100644;
+const EXECUTABLE = 0o100755;
+const LINK = 0o120000;
+
+/** Git's id of a blob holding `content`: the hash of `blob <length>\0<content>`. */
+export function blobId(content: Buffer, hashBytes: number): string {
+  return createHash(hashBytes === 32 ? 'sha256' : 'sha1')
+    .update(`blob ${content.length}\0`)
+    .update(content)
+    .digest('hex');
+}
+
+/** Stat data as the index keeps it: seconds and nanoseconds, ino and size, 32 bits each. */
+function indexStat(stats: BigIntStats): IndexStat {
+  const low = (value: bigint): number => Number(value & 0xffffffffn);
+  return {
+    ctimeS: low(stats.ctimeNs / 1_000_000_000n),
+    ctimeNs: Number(stats.ctimeNs % 1_000_000_000n),
+    mtimeS: low(stats.mtimeNs / 1_000_000_000n),
+    mtimeNs: Number(stats.mtimeNs % 1_000_000_000n),
+    ino: low(stats.ino),
+    size: low(stats.size),
+  };
+}
+
+/**
+ * The file at `top/path` as git would add it: its mode and blob id with its stat data; `gone`
+ * when there is none, `unknown` for a directory (a submodule, a nested repository).
+ */
+function hashFile(
+  top: string,
+  path: string,
+  hashBytes: number,
+): { file: TreeFile; stat: IndexStat } | 'gone' | 'unknown' {
+  const full = join(top, path);
+  const stats = lstatSync(full, { bigint: true, throwIfNoEntry: false });
+  if (stats === undefined) return 'gone';
+  if (stats.isDirectory()) return 'unknown';
+  if (stats.isSymbolicLink()) {
+    const target = Buffer.from(readlinkSync(full, { encoding: 'buffer' }));
+    return { file: { mode: LINK, oid: blobId(target, hashBytes) }, stat: indexStat(stats) };
+  }
+  if (!stats.isFile()) return 'gone';
+  const mode = (stats.mode & 0o100n) !== 0n ? EXECUTABLE : REGULAR;
+  return { file: { mode, oid: blobId(readFileSync(full), hashBytes) }, stat: indexStat(stats) };
+}
+
+/**
+ * Records the tree a test round is about to test (`TestedTree`) in the work tree `top`: `index`
+ * is its index as the round starts, `changes` what `git status` reported then. Reads and hashes
+ * the changed files in-process: no git call.
+ */
+export function recordTestedTree(top: string, index: IndexFile, changes: TreeChanges): TestedTree {
+  const files = new Map<string, TreeFile>();
+  const hidden: string[] = [];
+  for (const entry of index.entries) {
+    if (entry.stage !== 0) continue;
+    files.set(entry.path, { mode: entry.mode, oid: entry.oid });
+    if (entry.skipWorktree || entry.assumeUnchanged) hidden.push(entry.path);
+  }
+  const stats = new Map<string, IndexStat>();
+  const unknown: string[] = [];
+  for (const path of new Set([...changes.changed, ...hidden])) {
+    const hashed = hashFile(top, path.endsWith('/') ? path.slice(0, -1) : path, index.hashBytes);
+    if (hashed === 'unknown') {
+      unknown.push(path.endsWith('/') ? path : `${path}/`);
+    } else if (hashed === 'gone') {
+      files.delete(path);
+    } else {
+      files.set(path, hashed.file);
+      stats.set(path, hashed.stat);
+    }
+  }
+  return { files, stats, unknown };
+}
+
+function sameStat(a: IndexStat, b: IndexStat): boolean {
+  return (
+    a.ctimeS === b.ctimeS &&
+    a.ctimeNs === b.ctimeNs &&
+    a.mtimeS === b.mtimeS &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ino === b.ino &&
+    a.size === b.size
+  );
+}
+
+/**
+ * The paths whose entry in `index` (read after `git add -A`, before the commit) differs from the
+ * tree the round tested: changed, created or deleted since it started. A file git stored other
+ * than as its bytes (a clean filter, an end-of-line conversion, `core.fileMode=false`) is the same
+ * file when the index caches for it the very stat data it had when the round started (its
+ * change time included, which no program can set back). Sorted.
+ */
+export function changedSinceTested(tested: TestedTree, index: IndexFile): string[] {
+  const known = (path: string): boolean =>
+    !tested.unknown.some((dir) => path.startsWith(dir) || `${path}/` === dir);
+  const committed = new Map<string, IndexEntry>();
+  for (const entry of index.entries) {
+    if (entry.stage === 0 && known(entry.path)) committed.set(entry.path, entry);
+  }
+  const changed = new Set<string>();
+  for (const [path, entry] of committed) {
+    const expected = tested.files.get(path);
+    if (expected !== undefined && expected.mode === entry.mode && expected.oid === entry.oid) {
+      continue;
+    }
+    const stat = tested.stats.get(path);
+    if (expected !== undefined && stat !== undefined && sameStat(stat, entry.stat)) continue;
+    changed.add(path);
+  }
+  for (const path of tested.files.keys()) {
+    if (!committed.has(path) && known(path)) changed.add(path);
+  }
+  return [...changed].sort();
+}
