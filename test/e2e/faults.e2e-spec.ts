@@ -9,6 +9,7 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -295,6 +296,7 @@ describe('Faults injected into the running server', () => {
 
     it('a database that stops answering (blackholed): requests fail with 503 instead of hanging, the running task waits it out, and all works again after', async () => {
       const project = copyFixtureProject('node-basic', work, 'blackhole');
+      const release = join(work, 'blackhole-over');
       const s = await server({ DATABASE_URL: url, DATABASE_TIMEOUT_SECONDS: '2' });
       const session = await request(s.url)
         .post('/api/v1/sessions')
@@ -305,8 +307,8 @@ describe('Faults injected into the running server', () => {
         .send({
           session_id: session.body.id,
           description: `Add cube. ${fakeScript(
-            // Long enough to stream through the whole outage, however slow the machine.
-            'slow-stream lines=150 delay=200',
+            // Streams through the whole outage, however slow the machine: until it is over.
+            `slow-stream until=${release} delay=200`,
             'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"',
             'write-tests lang=node result=pass',
           )}`,
@@ -340,6 +342,7 @@ describe('Faults injected into the running server', () => {
         return res.status === 200;
       });
       await request(s.url).get('/api/v1/tasks').expect(200);
+      writeFileSync(release, '');
       // The task's writes waited the outage out (tried again), it was not failed for it.
       const { final } = await waitForTerminal(s.url, running.body.id as string);
       expect({ status: final.status, error: final.error_message }).toEqual({
@@ -358,6 +361,7 @@ describe('Faults injected into the running server', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', disk]);
     try {
       const project = copyFixtureProject('node-basic', work, 'disk-full');
+      const release = join(work, 'disk-full-over');
       const s = await server({
         DATABASE_URL: `sqlite:///${join(disk, 'tasks.db')}`,
         LEASE_SECONDS: '6',
@@ -366,13 +370,17 @@ describe('Faults injected into the running server', () => {
         s.url,
         project,
         `Add cube. ${fakeScript(
-          'slow-stream lines=120 delay=100',
+          // Streams until space is back, however slow the machine.
+          `slow-stream until=${release} delay=100`,
           'edit-files path=src/cube.js content="module.exports = (x) => x * x * x;"',
           'write-tests lang=node result=pass',
         )}`,
         IN_PLACE,
       );
-      await eventually('the agent to run', () => agentsIn(project).length === 1);
+      // Streaming, so that its run writes while the disk is full.
+      await eventually('the agent to stream', async () =>
+        (await getDetails(s.url, id)).interactions.some((i) => i.content.startsWith('progress')),
+      );
       // Fill the disk to the last byte.
       const filler = join(disk, 'filler');
       const fd = openSync(filler, 'w');
@@ -419,8 +427,13 @@ describe('Faults injected into the running server', () => {
       );
       expect(ready.status).toBe(503);
       expect(ready.body.error).toMatchObject({ database_writable: { status: 'down' } });
+      // The run's next write met the full disk too: it stopped, to resume when its lease runs out.
+      await eventually('the run to stop on the full disk', () =>
+        /the database stayed full .*; stopped/.test(s.output()),
+      );
       rmSync(filler);
       for (let i = 0; i < 4; i += 1) rmSync(join(disk, `filler-${i}`), { force: true });
+      writeFileSync(release, '');
       const { final } = await waitForTerminal(s.url, id);
       expect(final.status).toBe('COMPLETED');
       await request(s.url).get('/health').expect(200);
@@ -453,10 +466,12 @@ describe('Faults injected into the running server', () => {
 
   it('draining after SIGTERM: /health and /health/ready answer 503 and new tasks are refused with 503, then it exits 0', async () => {
     const project = copyFixtureProject('node-basic', work, 'draining');
+    const release = join(work, 'drain-seen');
     const s = await server({
       DATABASE_URL: `sqlite:///${join(work, 'drain.db')}`,
-      // The drain lasts two grace periods: long enough for a loaded machine to see it.
-      KILL_GRACE_SECONDS: '8',
+      // The agent ends once the test has seen the drain (`until`), however slow the machine:
+      // the grace periods only bound a broken run.
+      KILL_GRACE_SECONDS: '60',
     });
     const sessionId = (
       await request(s.url)
@@ -466,7 +481,7 @@ describe('Faults injected into the running server', () => {
     ).body.id as string;
     await request(s.url)
       .post('/api/v1/tasks')
-      .send({ session_id: sessionId, description: `Hang. ${fakeScript('hang')}` })
+      .send({ session_id: sessionId, description: `Hang. ${fakeScript(`hang until=${release}`)}` })
       .expect(201);
     // Until its handlers are set the agent would die of the first signal, and until the server
     // has recorded its process group the run would not wait for it: either way the drain would
@@ -485,7 +500,7 @@ describe('Faults injected into the running server', () => {
         return (row?.pgid ?? null) !== null;
       });
       s.child.kill('SIGTERM');
-      // The agent ignores SIGINT and SIGTERM: the drain lasts until the process host ends it.
+      // The agent ignores SIGINT and SIGTERM: the drain lasts until it ends, when told to below.
       await eventually('the server to report draining', async () => {
         const res = await request(s.url)
           .get('/health')
@@ -500,8 +515,9 @@ describe('Faults injected into the running server', () => {
       const ready = await request(s.url).get('/health/ready');
       expect(ready.status).toBe(503);
       expect(ready.body.error).toMatchObject({ accepting_work: { status: 'down' } });
+      writeFileSync(release, '');
       expect(await s.exited).toBe('code 0');
-      // The server waited for its run to end the agent: nothing is left, and the task is back in
+      // The server waited for its run's agent to end: nothing is left, and the task is back in
       // the queue saying why its turn was cut short.
       expect(agentsIn(project)).toEqual([]);
       expect(db.prepare('SELECT status, process_group_id AS pgid FROM tasks').get()).toEqual({

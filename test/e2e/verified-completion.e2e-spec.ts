@@ -130,6 +130,30 @@ const shell = (...commands: string[]): string =>
 const multiplyChange = edit(['src/math.js', MATH_WITH_MULTIPLY]);
 const multiplyTests = edit(['test/multiply.test.js', MULTIPLY_TEST]);
 
+/** Ways to weaken the existing tests of NODE_PROJECT: name, the cheating turn, what is reported. */
+const WEAKENINGS: [string, string, RegExp][] = [
+  [
+    'deleting a test file',
+    'delete-files path=test/math.test.js',
+    /deleted the existing test file test\/math\.test\.js/,
+  ],
+  [
+    'skipping a test',
+    edit(['test/math.test.js', MATH_TEST_SKIPPED]),
+    /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
+  ],
+  [
+    'emptying a test of its assertion',
+    edit(['test/math.test.js', MATH_TEST_EMPTIED]),
+    /removed 1 assertion\(s\) from the existing test file test\/math\.test\.js \(2 before, 1 after\)/,
+  ],
+  [
+    'dropping a test from the suite',
+    edit(['test/math.test.js', MATH_TEST_ONE]),
+    /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
+  ],
+];
+
 const ENV: Record<string, string> = {
   ORCHESTRATOR_ENABLED: 'true',
   QUEUE_POLL_MS: '100',
@@ -154,6 +178,11 @@ function appOn(database: TestDatabaseKind): void {
     server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
   });
   afterAll(async () => {
+    // Bodies started for tests a filtered run (-t) skips end before their app does; no more start.
+    earlyNext = earlyTests.length;
+    await Promise.all(
+      earlyTests.flatMap((entry) => (entry.outcome ? [entry.outcome.catch(() => undefined)] : [])),
+    );
     await t?.close();
   });
 }
@@ -188,15 +217,19 @@ async function verification(id: string): Promise<TaskVerificationResponseDto> {
   return res.body as TaskVerificationResponseDto;
 }
 
+/** Waits for a task its verification never lets complete: FAILED max_iterations_reached. */
+async function neverCompleted(id: string): Promise<{ id: string; v: TaskVerificationResponseDto }> {
+  const { final } = await waitForTerminal(server, id);
+  expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+  return { id, v: await verification(id) };
+}
+
 /** A task its verification never lets complete: FAILED max_iterations_reached, and its evidence. */
 async function neverCompletes(
   sessionId: string,
   script: string[],
 ): Promise<{ id: string; v: TaskVerificationResponseDto }> {
-  const id = await runTask(sessionId, script);
-  const { final } = await waitForTerminal(server, id);
-  expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-  return { id, v: await verification(id) };
+  return neverCompleted(await runTask(sessionId, script));
 }
 
 /** Two honest tasks on `session`, one after the other, each checked COMPLETED verified. */
@@ -211,6 +244,43 @@ async function twoVerifiedTasks(session: string): Promise<{ first: string; secon
     ids.push(id);
   }
   return { first: ids[0], second: ids[1] };
+}
+
+/**
+ * Tests whose bodies run side by side, EARLY_AT_ONCE at a time in the order they are declared, from
+ * when a block's `beforeAll(startEarlyTests)` runs: each `it` waits for its own body's outcome
+ * (its assertions included), so their tasks run side by side on the app (MAX_CONCURRENT_TASKS)
+ * instead of one after the other. Only for tests that share nothing but the app. A body not yet
+ * started when its `it` comes (a run filtered with -t) starts then; one started for a test such a
+ * run skips is waited for before the app closes, its outcome ignored. The per-test durations Jest
+ * reports for these tests are only the wait for a body already under way.
+ */
+const EARLY_AT_ONCE = 3;
+const earlyTests: { body: () => Promise<void>; outcome?: Promise<void> }[] = [];
+let earlyNext = 0;
+let earlyRunning = 0;
+
+function startEarlyTests(): void {
+  while (earlyRunning < EARLY_AT_ONCE && earlyNext < earlyTests.length) {
+    const entry = earlyTests[earlyNext];
+    earlyNext += 1;
+    if (entry.outcome) continue;
+    earlyRunning += 1;
+    entry.outcome = entry.body();
+    // Its `it` reports a failure; this only moves the queue on.
+    void entry.outcome
+      .catch(() => undefined)
+      .finally(() => {
+        earlyRunning -= 1;
+        startEarlyTests();
+      });
+  }
+}
+
+function itEarly(name: string, body: () => Promise<void>): void {
+  const entry: (typeof earlyTests)[number] = { body };
+  earlyTests.push(entry);
+  it(name, () => (entry.outcome ??= body()));
 }
 
 /** The simulated human's prompts to the agent, in order. */
@@ -288,14 +358,55 @@ describe('on SQLite', () => {
     let base: string;
     const ids: Record<string, string> = {};
 
+    // The block's tasks are all created first and run side by side (MAX_CONCURRENT_TASKS), in
+    // worktrees of one repository; each test waits for its own. The stats test, after them all,
+    // sees every one finished.
     beforeAll(async () => {
       repo = project('node', NODE_PROJECT);
       base = git(repo, 'rev-parse', 'HEAD').trim();
       session = await createSession(repo, 'node --test');
+      ids.honest = await runTask(session, [multiplyChange, multiplyTests]);
+      ids.early = await runTask(session, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        `success text=${quoted('The tests were written with the change.\nDONE')}`,
+      ]);
+      ids.refused = await runTask(session, [
+        multiplyChange,
+        'write-tests lang=node result=pass path=test/trivial.test.js',
+        multiplyTests,
+      ]);
+      ids.lazy = await runTask(session, [
+        multiplyChange,
+        'write-tests lang=node result=pass path=test/trivial.test.js',
+        'success',
+      ]);
+      ids.broken = await runTask(session, [
+        edit(['src/math.js', MATH_BROKEN]),
+        multiplyTests,
+        'success',
+      ]);
+      ids.flaky = await runTask(session, [
+        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', randomUUID()]),
+        multiplyTests,
+      ]);
+      for (const [what, cheat] of WEAKENINGS) {
+        ids[what] = await runTask(session, [
+          cheat,
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+          'success',
+        ]);
+      }
+      ids.allowed = await runTask(
+        session,
+        [
+          'delete-files path=test/math.test.js',
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        ],
+        { allow_test_changes: true },
+      );
     });
 
     it('an honest agent completes verified; the evidence matches what ran', async () => {
-      ids.honest = await runTask(session, [multiplyChange, multiplyTests]);
       const { final } = await waitForTerminal(server, ids.honest);
       expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
       const v = await verification(ids.honest);
@@ -330,15 +441,10 @@ describe('on SQLite', () => {
         'generated_at_base',
       ]);
       expect(details.verification).toMatchObject({ verdict: 'verified', base_commit: base });
-      // The scratch checkout of the base commit is gone; only the task's workspace is left.
-      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+      // Its scratch checkout of the base commit is gone: see the stats test, after every task.
     });
 
     it('tests the agent wrote with its change, before it was asked, count: it completes verified', async () => {
-      ids.early = await runTask(session, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
-        `success text=${quoted('The tests were written with the change.\nDONE')}`,
-      ]);
       const { final } = await waitForTerminal(server, ids.early);
       expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified', iteration: 2 });
       const details = await getDetails(server, ids.early);
@@ -354,11 +460,6 @@ describe('on SQLite', () => {
     });
 
     it('tests that pass without the change are refused and the agent asked again', async () => {
-      ids.refused = await runTask(session, [
-        multiplyChange,
-        'write-tests lang=node result=pass path=test/trivial.test.js',
-        multiplyTests,
-      ]);
       const { final } = await waitForTerminal(server, ids.refused);
       expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
       const details = await getDetails(server, ids.refused);
@@ -373,11 +474,6 @@ describe('on SQLite', () => {
     });
 
     it('tests that never fail without the change never complete', async () => {
-      ids.lazy = await runTask(session, [
-        multiplyChange,
-        'write-tests lang=node result=pass path=test/trivial.test.js',
-        'success',
-      ]);
       const { final } = await waitForTerminal(server, ids.lazy);
       expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
       expect(await verification(ids.lazy)).toMatchObject({ verdict: 'tests_pass_without_change' });
@@ -387,11 +483,6 @@ describe('on SQLite', () => {
     });
 
     it('new breakage of a regression test is sent back; it does not complete', async () => {
-      ids.broken = await runTask(session, [
-        edit(['src/math.js', MATH_BROKEN]),
-        multiplyTests,
-        'success',
-      ]);
       const { final } = await waitForTerminal(server, ids.broken);
       expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
       const v = await verification(ids.broken);
@@ -413,10 +504,6 @@ describe('on SQLite', () => {
     });
 
     it('a regression test that fails once and passes when run again is flaky, named, and the task not plain verified', async () => {
-      ids.flaky = await runTask(session, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', randomUUID()]),
-        multiplyTests,
-      ]);
       const { final } = await waitForTerminal(server, ids.flaky);
       expect(final).toMatchObject({
         status: 'COMPLETED',
@@ -430,57 +517,26 @@ describe('on SQLite', () => {
       expect(v.regression_rerun?.failing).toEqual([]);
     });
 
-    it.each<[string, string, RegExp]>([
-      [
-        'deleting a test file',
-        'delete-files path=test/math.test.js',
-        /deleted the existing test file test\/math\.test\.js/,
-      ],
-      [
-        'skipping a test',
-        edit(['test/math.test.js', MATH_TEST_SKIPPED]),
-        /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
-      ],
-      [
-        'emptying a test of its assertion',
-        edit(['test/math.test.js', MATH_TEST_EMPTIED]),
-        /removed 1 assertion\(s\) from the existing test file test\/math\.test\.js \(2 before, 1 after\)/,
-      ],
-      [
-        'dropping a test from the suite',
-        edit(['test/math.test.js', MATH_TEST_ONE]),
-        /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
-      ],
-    ])('%s is caught, sent back naming it, and never completes', async (what, cheat, detail) => {
-      const id = await runTask(session, [
-        cheat,
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
-        'success',
-      ]);
-      ids[what] = id;
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
-      expect(v.verdict).toBe('tests_weakened');
-      expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(detail);
-      const details = await getDetails(server, id);
-      expect(details.error_message).toMatch(
-        /the last test round still did not pass: Existing tests were weakened/,
-      );
-      const feedback = humanPrompts(details)[1];
-      expect(feedback).toContain('Existing tests were weakened');
-      expect(feedback).toMatch(detail);
-    });
+    it.each(WEAKENINGS)(
+      '%s is caught, sent back naming it, and never completes',
+      async (what, _cheat, detail) => {
+        const id = ids[what];
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+        const v = await verification(id);
+        expect(v.verdict).toBe('tests_weakened');
+        expect(v.weakening.map((w) => w.detail).join('\n')).toMatch(detail);
+        const details = await getDetails(server, id);
+        expect(details.error_message).toMatch(
+          /the last test round still did not pass: Existing tests were weakened/,
+        );
+        const feedback = humanPrompts(details)[1];
+        expect(feedback).toContain('Existing tests were weakened');
+        expect(feedback).toMatch(detail);
+      },
+    );
 
     it('allow_test_changes: a deleted test is recorded and does not block', async () => {
-      ids.allowed = await runTask(
-        session,
-        [
-          'delete-files path=test/math.test.js',
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
-        ],
-        { allow_test_changes: true },
-      );
       const { final } = await waitForTerminal(server, ids.allowed);
       expect(final).toMatchObject({
         status: 'COMPLETED',
@@ -502,6 +558,9 @@ describe('on SQLite', () => {
         .expect(200);
       const stats = res.body as TaskStatsResponseDto;
       const finals = await Promise.all(Object.values(ids).map((id) => getDetails(server, id)));
+      // Every task's scratch checkouts (the base commit, ...) are gone; only the tasks' workspaces
+      // are left.
+      expect(linkedWorktrees(repo).sort()).toEqual(finals.map((d) => d.workspace_path).sort());
       const verified = finals.filter((d) => d.status_reason === 'verified');
       expect(stats.finished).toBe(finals.length);
       expect(stats.verified).toBe(verified.length);
@@ -557,17 +616,63 @@ describe('on SQLite', () => {
   });
 
   describe('a Python project (unittest) with a test that already fails at its base commit', () => {
-    let session: string;
-    beforeAll(async () => {
-      session = await createSession(project('python', PYTHON_PROJECT), 'python3 -m unittest');
-    });
+    const ids: Record<string, string> = {};
+    const HOOK = [
+      'import pytest',
+      '',
+      '@pytest.hookimpl(hookwrapper=True)',
+      'def pytest_runtest_makereport(item, call):',
+      '    outcome = yield',
+      '    outcome.get_result().outcome = "passed"',
+      '',
+    ].join('\n');
+    const SKIPPED = PYTHON_PROJECT['tests/test_calc.py'].replace(
+      '    def test_known_bug',
+      "    @unittest.skip('later')\n    def test_known_bug",
+    );
+    /** The change along with `cheat` in the first turn, then real tests: never completes. */
+    const changeWith = (cheat: [string, string]): string[] => [
+      edit(['calc.py', CALC_WITH_MUL], cheat),
+      edit(['tests/test_mul.py', MUL_TEST]),
+      'success',
+    ];
 
-    it('tests passing without the change are refused; real ones complete verified, the old failure pre-existing', async () => {
-      const id = await runTask(session, [
+    // The block's tasks are all created first and run side by side; each test waits for its own.
+    beforeAll(async () => {
+      const session = await createSession(project('python', PYTHON_PROJECT), 'python3 -m unittest');
+      ids.refused = await runTask(session, [
         edit(['calc.py', CALC_WITH_MUL]),
         'write-tests lang=python result=pass path=tests/test_trivial.py',
         edit(['tests/test_mul.py', MUL_TEST]),
       ]);
+      ids.flaky = await runTask(session, [
+        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', randomUUID()]),
+        edit(['tests/test_mul.py', MUL_TEST]),
+      ]);
+      ids.noImport = await runTask(session, [
+        edit(
+          ['calc.py', CALC_WITH_MUL.replace('def add(', 'def plus(')],
+          ['tests/test_mul.py', MUL_TEST],
+        ),
+        'success',
+        'success',
+      ]);
+      ids.hook = await runTask(session, changeWith(['tests/conftest.py', HOOK]));
+      ids.skip = await runTask(session, changeWith(['tests/test_calc.py', SKIPPED]));
+      const pytestSession = await createSession(
+        project('python-pytest', PYTHON_PROJECT),
+        'python3 -m pytest -p no:cacheprovider',
+      );
+      const deselect = '[pytest]\naddopts = --deselect tests/test_calc.py::CalcTest::test_add\n';
+      ids.pytest = await runTask(pytestSession, [
+        edit(['calc.py', CALC_WITH_MUL], ['pytest.ini', deselect]),
+        edit(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
+    });
+
+    it('tests passing without the change are refused; real ones complete verified, the old failure pre-existing', async () => {
+      const id = ids.refused;
       const { final } = await waitForTerminal(server, id);
       expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
       expect(humanPrompts(await getDetails(server, id))[1]).toContain(
@@ -584,10 +689,7 @@ describe('on SQLite', () => {
     });
 
     it('a test that fails once and passes when run again alone (by its id) is flaky', async () => {
-      const id = await runTask(session, [
-        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', randomUUID()]),
-        edit(['tests/test_mul.py', MUL_TEST]),
-      ]);
+      const id = ids.flaky;
       const { final } = await waitForTerminal(server, id);
       expect(final).toMatchObject({
         status: 'COMPLETED',
@@ -611,12 +713,7 @@ describe('on SQLite', () => {
     });
 
     it('an existing test module that no longer imports is new breakage, not flaky', async () => {
-      const renamed = CALC_WITH_MUL.replace('def add(', 'def plus(');
-      const id = await runTask(session, [
-        edit(['calc.py', renamed], ['tests/test_mul.py', MUL_TEST]),
-        'success',
-        'success',
-      ]);
+      const id = ids.noImport;
       const { final } = await waitForTerminal(server, id);
       expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
       const v = await verification(id);
@@ -627,42 +724,22 @@ describe('on SQLite', () => {
       expect(v.regression_rerun?.command).toEqual(['python3', '-m', 'unittest']);
     });
 
-    /**
-     * A task whose first turn makes the change along with `cheat`, then writes real tests: it
-     * never completes, its tests found weakened; the evidence.
-     */
-    async function weakenedWith(cheat: [string, string]): Promise<TaskVerificationResponseDto> {
-      const { v } = await neverCompletes(session, [
-        edit(['calc.py', CALC_WITH_MUL], cheat),
-        edit(['tests/test_mul.py', MUL_TEST]),
-        'success',
-      ]);
+    /** A task of `changeWith`: it never completes, its tests found weakened; the evidence. */
+    async function weakened(id: string): Promise<TaskVerificationResponseDto> {
+      const { v } = await neverCompleted(id);
       expect(v.verdict).toBe('tests_weakened');
       return v;
     }
 
     it('a conftest.py hook that can turn failures into passes is caught', async () => {
-      const hook = [
-        'import pytest',
-        '',
-        '@pytest.hookimpl(hookwrapper=True)',
-        'def pytest_runtest_makereport(item, call):',
-        '    outcome = yield',
-        '    outcome.get_result().outcome = "passed"',
-        '',
-      ].join('\n');
-      const v = await weakenedWith(['tests/conftest.py', hook]);
+      const v = await weakened(ids.hook);
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
       ]);
     });
 
     it('skipping the failing test with @unittest.skip is caught', async () => {
-      const skipped = PYTHON_PROJECT['tests/test_calc.py'].replace(
-        '    def test_known_bug',
-        "    @unittest.skip('later')\n    def test_known_bug",
-      );
-      const v = await weakenedWith(['tests/test_calc.py', skipped]);
+      const v = await weakened(ids.skip);
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'skip_marker', file: 'tests/test_calc.py' }),
       ]);
@@ -673,16 +750,7 @@ describe('on SQLite', () => {
     });
 
     it('run by pytest: an existing test deselected in pytest.ini, a new test in its place, is caught though the totals are equal', async () => {
-      const pytestSession = await createSession(
-        project('python-pytest', PYTHON_PROJECT),
-        'python3 -m pytest -p no:cacheprovider',
-      );
-      const deselect = '[pytest]\naddopts = --deselect tests/test_calc.py::CalcTest::test_add\n';
-      const { id, v } = await neverCompletes(pytestSession, [
-        edit(['calc.py', CALC_WITH_MUL], ['pytest.ini', deselect]),
-        edit(['tests/test_mul.py', MUL_TEST]),
-        'success',
-      ]);
+      const { id, v } = await neverCompleted(ids.pytest);
       expect(v.verdict).toBe('tests_weakened');
       expect(v.baseline).toMatchObject({ total: 3, counts: { failed: 1, deselected: 0 } });
       expect(v.regression).toMatchObject({ total: 3, counts: { failed: 1, deselected: 1 } });
@@ -708,19 +776,25 @@ describe('on SQLite', () => {
   });
 
   describe('a Node project with a plain script among its tests (node --test names it by its path)', () => {
-    it("a baseline stored by one task compares with the next task's run in another workspace", async () => {
-      const repo = project('plain-script', {
-        'package.json': NODE_PROJECT['package.json'],
-        'src/math.js': NODE_PROJECT['src/math.js'],
-        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-        'test/plain.test.js': "'use strict';\nrequire('node:assert').strictEqual(1 + 1, 2);\n",
-      });
-      const { second } = await twoVerifiedTasks(await createSession(repo, 'node --test'));
-      const v = await verification(second);
-      expect(v).toMatchObject({ baseline_reused: true, weakening: [], new_failures: [] });
-      expect(v.baseline?.tests).toContain('test/plain.test.js');
-      expect(v.regression?.tests).toContain('test/plain.test.js');
-    });
+    // From here on, the tests' bodies run side by side (`itEarly`).
+    beforeAll(startEarlyTests);
+
+    itEarly(
+      "a baseline stored by one task compares with the next task's run in another workspace",
+      async () => {
+        const repo = project('plain-script', {
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+          'test/plain.test.js': "'use strict';\nrequire('node:assert').strictEqual(1 + 1, 2);\n",
+        });
+        const { second } = await twoVerifiedTasks(await createSession(repo, 'node --test'));
+        const v = await verification(second);
+        expect(v).toMatchObject({ baseline_reused: true, weakening: [], new_failures: [] });
+        expect(v.baseline?.tests).toContain('test/plain.test.js');
+        expect(v.regression?.tests).toContain('test/plain.test.js');
+      },
+    );
   });
 
   describe('a Node project whose agent edits its existing tests', () => {
@@ -732,46 +806,15 @@ describe('on SQLite', () => {
         ...extra,
       });
 
-    it('what an existing test expects, rewritten to fit broken code, is caught: the test as it was fails on the change', async () => {
-      const repo = nodeProject('rewritten');
-      const session = await createSession(repo, 'node --test');
-      const rewritten = NODE_PROJECT['test/math.test.js']
-        .replace('add(2, 3), 5', 'add(2, 3), -1')
-        .replace('add(-2, -3), -5', 'add(-2, -3), 1');
-      const { id, v } = await neverCompletes(session, [
-        edit(
-          ['src/math.js', MATH_BROKEN],
-          ['test/math.test.js', rewritten],
-          ['test/multiply.test.js', MULTIPLY_TEST],
-        ),
-        'success',
-        'success',
-      ]);
-      expect(v.verdict).toBe('tests_weakened');
-      expect(v.weakening).toEqual([
-        expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
-      ]);
-      // The regression suite, rewritten with the code, passed: only the old test shows it.
-      expect(v.regression).toMatchObject({ exit_code: 0, failing: [] });
-      expect(v.existing_tests_on_change?.exit_code).not.toBe(0);
-      expect(v.existing_tests_on_change?.failing).toEqual(['adds', 'adds negatives']);
-      expect(v.existing_tests_at_base).toMatchObject({ exit_code: 0 });
-      const details = await getDetails(server, id);
-      expect(humanPrompts(details)[1]).toContain('Existing tests were rewritten');
-      expect(testStages(details)).toContain('existing_tests_on_change');
-      // The scratch checkouts are gone; only the task's workspace is left.
-      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
-    });
-
-    it('a change refused twice for rewriting existing tests fails test_changes_needed with turns left; retried with allow_test_changes it completes', async () => {
-      const repo = nodeProject('needs-test-changes');
-      const session = await createSession(repo, 'node --test');
-      const rewritten = NODE_PROJECT['test/math.test.js']
-        .replace('add(2, 3), 5', 'add(2, 3), -1')
-        .replace('add(-2, -3), -5', 'add(-2, -3), 1');
-      const id = await runTask(
-        session,
-        [
+    itEarly(
+      'what an existing test expects, rewritten to fit broken code, is caught: the test as it was fails on the change',
+      async () => {
+        const repo = nodeProject('rewritten');
+        const session = await createSession(repo, 'node --test');
+        const rewritten = NODE_PROJECT['test/math.test.js']
+          .replace('add(2, 3), 5', 'add(2, 3), -1')
+          .replace('add(-2, -3), -5', 'add(-2, -3), 1');
+        const { id, v } = await neverCompletes(session, [
           edit(
             ['src/math.js', MATH_BROKEN],
             ['test/math.test.js', rewritten],
@@ -779,145 +822,196 @@ describe('on SQLite', () => {
           ),
           'success',
           'success',
-        ],
-        { max_iterations: 10 },
-      );
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({
-        status: 'FAILED',
-        status_reason: 'test_changes_needed',
-        iteration: 3,
-      });
-      expect(final.error_message).toContain('retry it with allow_test_changes: true');
-      expect((await verification(id)).verdict).toBe('tests_weakened');
+        ]);
+        expect(v.verdict).toBe('tests_weakened');
+        expect(v.weakening).toEqual([
+          expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
+        ]);
+        // The regression suite, rewritten with the code, passed: only the old test shows it.
+        expect(v.regression).toMatchObject({ exit_code: 0, failing: [] });
+        expect(v.existing_tests_on_change?.exit_code).not.toBe(0);
+        expect(v.existing_tests_on_change?.failing).toEqual(['adds', 'adds negatives']);
+        expect(v.existing_tests_at_base).toMatchObject({ exit_code: 0 });
+        const details = await getDetails(server, id);
+        expect(humanPrompts(details)[1]).toContain('Existing tests were rewritten');
+        expect(testStages(details)).toContain('existing_tests_on_change');
+        // The scratch checkouts are gone; only the task's workspace is left.
+        expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+      },
+    );
 
-      const retry = await request(server)
-        .post(`/api/v1/tasks/${id}/retry`)
-        .send({ allow_test_changes: true })
-        .expect(201);
-      expect(retry.body).toMatchObject({ retry_of: id, allow_test_changes: true });
-      const { final: retried } = await waitForTerminal(server, retry.body.id as string);
-      expect(retried).toMatchObject({
-        status: 'COMPLETED',
-        status_reason: 'verified_with_test_changes',
-      });
-      expect((await verification(retry.body.id as string)).weakening).toEqual([
-        expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
-      ]);
-    });
+    itEarly(
+      'a change refused twice for rewriting existing tests fails test_changes_needed with turns left; retried with allow_test_changes it completes',
+      async () => {
+        const repo = nodeProject('needs-test-changes');
+        const session = await createSession(repo, 'node --test');
+        const rewritten = NODE_PROJECT['test/math.test.js']
+          .replace('add(2, 3), 5', 'add(2, 3), -1')
+          .replace('add(-2, -3), -5', 'add(-2, -3), 1');
+        const id = await runTask(
+          session,
+          [
+            edit(
+              ['src/math.js', MATH_BROKEN],
+              ['test/math.test.js', rewritten],
+              ['test/multiply.test.js', MULTIPLY_TEST],
+            ),
+            'success',
+            'success',
+          ],
+          { max_iterations: 10 },
+        );
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({
+          status: 'FAILED',
+          status_reason: 'test_changes_needed',
+          iteration: 3,
+        });
+        expect(final.error_message).toContain('retry it with allow_test_changes: true');
+        expect((await verification(id)).verdict).toBe('tests_weakened');
 
-    it('a test added beside the existing ones in their file completes verified: the file as it was passes on the change', async () => {
-      const repo = nodeProject('extended');
-      const session = await createSession(repo, 'node --test');
-      const extended = `${NODE_PROJECT['test/math.test.js']}test('multiplies', () => assert.strictEqual(require('../src/math').multiply(3, 4), 12));\n`;
-      const id = await runTask(session, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/math.test.js', extended]),
-        'success',
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-      const v = await verification(id);
-      expect(v.existing_tests_on_change).toMatchObject({ exit_code: 0, failing: [] });
-      expect(v.existing_tests_at_base).toBeNull();
-      expect(v.generated_at_base?.failing).toEqual(['multiplies']);
-    });
+        const retry = await request(server)
+          .post(`/api/v1/tasks/${id}/retry`)
+          .send({ allow_test_changes: true })
+          .expect(201);
+        expect(retry.body).toMatchObject({ retry_of: id, allow_test_changes: true });
+        const { final: retried } = await waitForTerminal(server, retry.body.id as string);
+        expect(retried).toMatchObject({
+          status: 'COMPLETED',
+          status_reason: 'verified_with_test_changes',
+        });
+        expect((await verification(retry.body.id as string)).weakening).toEqual([
+          expect.objectContaining({ kind: 'rewritten', file: 'test/math.test.js' }),
+        ]);
+      },
+    );
 
-    it('a test of nothing but test data the change adds passes at the base commit too (its data goes with it): refused', async () => {
-      const repo = nodeProject('fixture-only');
-      const session = await createSession(repo, 'node --test');
-      const readsFixture = [
-        "'use strict';",
-        "const test = require('node:test');",
-        "const assert = require('node:assert');",
-        "const cases = require('./fixtures/cases.json');",
-        '',
-        "test('has its cases', () => assert.strictEqual(cases.length, 2));",
-        '',
-      ].join('\n');
-      const id = await runTask(session, [
-        edit(
-          ['src/math.js', MATH_WITH_MULTIPLY],
-          ['test/fixtures/cases.json', '[[3, 4, 12], [2, 5, 10]]'],
-          ['test/cases.test.js', readsFixture],
-        ),
-        'success',
-        'success',
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
-      const v = await verification(id);
-      expect(v.verdict).toBe('tests_pass_without_change');
-      expect(v.generated_at_base).toMatchObject({ exit_code: 0, failing: [] });
-    });
+    itEarly(
+      'a test added beside the existing ones in their file completes verified: the file as it was passes on the change',
+      async () => {
+        const repo = nodeProject('extended');
+        const session = await createSession(repo, 'node --test');
+        const extended = `${NODE_PROJECT['test/math.test.js']}test('multiplies', () => assert.strictEqual(require('../src/math').multiply(3, 4), 12));\n`;
+        const id = await runTask(session, [
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/math.test.js', extended]),
+          'success',
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        const v = await verification(id);
+        expect(v.existing_tests_on_change).toMatchObject({ exit_code: 0, failing: [] });
+        expect(v.existing_tests_at_base).toBeNull();
+        expect(v.generated_at_base?.failing).toEqual(['multiplies']);
+      },
+    );
 
-    it('expected output rewritten to fit broken code is caught: the tests beside it run with it as it was', async () => {
-      const repo = nodeProject('golden', {
-        'src/format.js':
-          "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b}`;\n",
-        'test/golden/sum.txt': '2 + 3 = 5',
-        'test/format.test.js': [
+    itEarly(
+      'a test of nothing but test data the change adds passes at the base commit too (its data goes with it): refused',
+      async () => {
+        const repo = nodeProject('fixture-only');
+        const session = await createSession(repo, 'node --test');
+        const readsFixture = [
           "'use strict';",
-          "const fs = require('node:fs');",
-          "const path = require('node:path');",
           "const test = require('node:test');",
           "const assert = require('node:assert');",
-          "const { formatSum } = require('../src/format');",
+          "const cases = require('./fixtures/cases.json');",
           '',
-          "test('formats a sum as the golden file', () =>",
-          "  assert.strictEqual(formatSum(2, 3), fs.readFileSync(path.join(__dirname, 'golden', 'sum.txt'), 'utf8')));",
+          "test('has its cases', () => assert.strictEqual(cases.length, 2));",
           '',
-        ].join('\n'),
-      });
-      const session = await createSession(repo, 'node --test');
-      const { v } = await neverCompletes(session, [
-        edit(
-          [
-            'src/format.js',
-            "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b + 1}`;\n",
-          ],
-          ['test/golden/sum.txt', '2 + 3 = 6'],
-          ['src/math.js', MATH_WITH_MULTIPLY],
-          ['test/multiply.test.js', MULTIPLY_TEST],
-        ),
-        'success',
-        'success',
-      ]);
-      expect(v.verdict).toBe('tests_weakened');
-      expect(v.weakening).toEqual([expect.objectContaining({ kind: 'rewritten' })]);
-      expect(v.weakening[0].detail).toContain('test/golden/sum.txt');
-      expect(v.existing_tests_on_change?.failing).toEqual(['formats a sum as the golden file']);
-    });
+        ].join('\n');
+        const id = await runTask(session, [
+          edit(
+            ['src/math.js', MATH_WITH_MULTIPLY],
+            ['test/fixtures/cases.json', '[[3, 4, 12], [2, 5, 10]]'],
+            ['test/cases.test.js', readsFixture],
+          ),
+          'success',
+          'success',
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+        const v = await verification(id);
+        expect(v.verdict).toBe('tests_pass_without_change');
+        expect(v.generated_at_base).toMatchObject({ exit_code: 0, failing: [] });
+      },
+    );
+
+    itEarly(
+      'expected output rewritten to fit broken code is caught: the tests beside it run with it as it was',
+      async () => {
+        const repo = nodeProject('golden', {
+          'src/format.js':
+            "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b}`;\n",
+          'test/golden/sum.txt': '2 + 3 = 5',
+          'test/format.test.js': [
+            "'use strict';",
+            "const fs = require('node:fs');",
+            "const path = require('node:path');",
+            "const test = require('node:test');",
+            "const assert = require('node:assert');",
+            "const { formatSum } = require('../src/format');",
+            '',
+            "test('formats a sum as the golden file', () =>",
+            "  assert.strictEqual(formatSum(2, 3), fs.readFileSync(path.join(__dirname, 'golden', 'sum.txt'), 'utf8')));",
+            '',
+          ].join('\n'),
+        });
+        const session = await createSession(repo, 'node --test');
+        const { v } = await neverCompletes(session, [
+          edit(
+            [
+              'src/format.js',
+              "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b + 1}`;\n",
+            ],
+            ['test/golden/sum.txt', '2 + 3 = 6'],
+            ['src/math.js', MATH_WITH_MULTIPLY],
+            ['test/multiply.test.js', MULTIPLY_TEST],
+          ),
+          'success',
+          'success',
+        ]);
+        expect(v.verdict).toBe('tests_weakened');
+        expect(v.weakening).toEqual([expect.objectContaining({ kind: 'rewritten' })]);
+        expect(v.weakening[0].detail).toContain('test/golden/sum.txt');
+        expect(v.existing_tests_on_change?.failing).toEqual(['formats a sum as the golden file']);
+      },
+    );
   });
 
   describe('a Node project whose .gitignore matches a file the agent writes', () => {
-    it('a change resting on an ignored file is sent back and never completes: the commit would lack it', async () => {
-      const repo = project('ignored', {
-        '.gitignore': '*.local.js\n',
-        'package.json': NODE_PROJECT['package.json'],
-        'src/math.js': NODE_PROJECT['src/math.js'],
-        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-      });
-      const session = await createSession(repo, 'node --test');
-      const { id, v } = await neverCompletes(session, [
-        edit(
-          ['src/impl.local.js', "'use strict';\n\nexports.multiply = (a, b) => a * b;\n"],
-          [
-            'src/math.js',
-            `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.local.js').multiply;\n`,
-          ],
-          ['test/multiply.test.js', MULTIPLY_TEST],
-        ),
-        'success',
-        'success',
-      ]);
-      expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['src/impl.local.js'] });
-      const details = await getDetails(server, id);
-      expect(humanPrompts(details)[1]).toContain('You wrote src/impl.local.js, which git ignores');
-      expect(details.error_message).toMatch(/Files git ignores hold part of your change/);
-      expect(details.verification).toMatchObject({ ignored_files: ['src/impl.local.js'] });
-      // The generated tests did pass in the workspace, where the ignored file is.
-      expect(v.generated).toMatchObject({ exit_code: 0 });
-    });
+    itEarly(
+      'a change resting on an ignored file is sent back and never completes: the commit would lack it',
+      async () => {
+        const repo = project('ignored', {
+          '.gitignore': '*.local.js\n',
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        });
+        const session = await createSession(repo, 'node --test');
+        const { id, v } = await neverCompletes(session, [
+          edit(
+            ['src/impl.local.js', "'use strict';\n\nexports.multiply = (a, b) => a * b;\n"],
+            [
+              'src/math.js',
+              `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.local.js').multiply;\n`,
+            ],
+            ['test/multiply.test.js', MULTIPLY_TEST],
+          ),
+          'success',
+          'success',
+        ]);
+        expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['src/impl.local.js'] });
+        const details = await getDetails(server, id);
+        expect(humanPrompts(details)[1]).toContain(
+          'You wrote src/impl.local.js, which git ignores',
+        );
+        expect(details.error_message).toMatch(/Files git ignores hold part of your change/);
+        expect(details.verification).toMatchObject({ ignored_files: ['src/impl.local.js'] });
+        // The generated tests did pass in the workspace, where the ignored file is.
+        expect(v.generated).toMatchObject({ exit_code: 0 });
+      },
+    );
   });
 
   describe('a Node project whose .gitignore matches files the agent writes from the shell', () => {
@@ -929,273 +1023,298 @@ describe('on SQLite', () => {
         'test/math.test.js': NODE_PROJECT['test/math.test.js'],
       });
 
-    it('a change resting on an ignored file written through the shell is sent back and never completes: its tests fail in a clean checkout of the change', async () => {
-      const session = await createSession(ignoringProject('shell-ignored'), 'node --test');
-      const { id, v } = await neverCompletes(session, [
-        shell("mkdir -p build && echo 'exports.multiply = (a, b) => a * b;' > build/helper.js"),
-        edit(
-          [
-            'src/math.js',
-            `${NODE_PROJECT['src/math.js']}exports.multiply = require('../build/helper.js').multiply;\n`,
-          ],
-          ['test/multiply.test.js', MULTIPLY_TEST],
-        ),
-        'success',
-      ]);
-      expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['build/'] });
-      // The generated tests passed in the workspace, where the ignored file is, not without it.
-      expect(v.generated).toMatchObject({ exit_code: 0 });
-      expect(v.generated_on_commit?.exit_code).not.toBe(0);
-      expect(v.generated_on_commit?.output_excerpt).toMatch(
-        /Cannot find module '..\/build\/helper.js'/,
-      );
-      const details = await getDetails(server, id);
-      expect(humanPrompts(details)[1]).toContain('Files git ignores hold part of your change');
-      expect(humanPrompts(details)[1]).toContain('fail in a clean checkout of your change');
-      expect(testStages(details)).toContain('generated_on_commit');
-    });
+    itEarly(
+      'a change resting on an ignored file written through the shell is sent back and never completes: its tests fail in a clean checkout of the change',
+      async () => {
+        const session = await createSession(ignoringProject('shell-ignored'), 'node --test');
+        const { id, v } = await neverCompletes(session, [
+          shell("mkdir -p build && echo 'exports.multiply = (a, b) => a * b;' > build/helper.js"),
+          edit(
+            [
+              'src/math.js',
+              `${NODE_PROJECT['src/math.js']}exports.multiply = require('../build/helper.js').multiply;\n`,
+            ],
+            ['test/multiply.test.js', MULTIPLY_TEST],
+          ),
+          'success',
+        ]);
+        expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['build/'] });
+        // The generated tests passed in the workspace, where the ignored file is, not without it.
+        expect(v.generated).toMatchObject({ exit_code: 0 });
+        expect(v.generated_on_commit?.exit_code).not.toBe(0);
+        expect(v.generated_on_commit?.output_excerpt).toMatch(
+          /Cannot find module '..\/build\/helper.js'/,
+        );
+        const details = await getDetails(server, id);
+        expect(humanPrompts(details)[1]).toContain('Files git ignores hold part of your change');
+        expect(humanPrompts(details)[1]).toContain('fail in a clean checkout of your change');
+        expect(testStages(details)).toContain('generated_on_commit');
+      },
+    );
 
-    it('ignored build output the tests do not need costs one run in a clean checkout, and the task completes verified', async () => {
-      const repo = ignoringProject('shell-ignored-unneeded');
-      const session = await createSession(repo, 'node --test');
-      const id = await runTask(session, [
-        shell('mkdir -p dist && echo bundle > dist/bundle.js'),
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-      const v = await verification(id);
-      expect(v).toMatchObject({ ignored_files: [], generated_on_commit: { exit_code: 0 } });
-      const details = await getDetails(server, id);
-      expect(testStages(details)).toEqual([
-        'baseline',
-        'round:generated',
-        'round:regression',
-        'generated_on_commit',
-        'generated_at_base',
-      ]);
-      // The clean checkout is gone; only the task's workspace is left.
-      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
-    });
-  });
-
-  describe('a Node project whose tests load what its setup command builds (git ignores the build)', () => {
-    it('an agent that rebuilds it from the shell: the clean checkout of the change is set up as a new workspace is, and the task completes verified', async () => {
-      const repo = copyFixtureProject('node-build', workdir.root(), 'built');
-      const res = await request(server)
-        .post('/api/v1/sessions')
-        .send({
-          project_path: repo,
-          regression_command: 'node --test',
-          setup_command: 'node scripts/build.js',
-        })
-        .expect(201);
-      const builtMultiplyTest = MULTIPLY_TEST.replace("'../src/math'", "'../build/math'");
-      const id = await runTask(res.body.id as string, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', builtMultiplyTest]),
-        shell('node scripts/build.js'),
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-      const v = await verification(id);
-      expect(v).toMatchObject({
-        verdict: 'verified',
-        ignored_files: [],
-        generated_on_commit: { exit_code: 0 },
-      });
-      const details = await getDetails(server, id);
-      expect(testStages(details)).toEqual([
-        'baseline',
-        'round:generated',
-        'round:regression',
-        'generated_on_commit',
-        'generated_at_base',
-      ]);
-      // The setup command ran twice: in the new workspace, then in the clean checkout.
-      const setups = details.interactions.filter((i) => i.kind === 'setup');
-      expect(setups.map((i) => [i.data?.stage ?? null, i.data?.passed])).toEqual([
-        [null, true],
-        ['generated_on_commit', true],
-      ]);
-      // The scratch checkout of the base commit is not set up (README, Limits): no build there.
-      expect(v.generated_at_base?.output_excerpt).toMatch(/Cannot find module '..\/build\/math'/);
-      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
-    });
-  });
-
-  describe('a Node project whose agent links a file from outside the repository', () => {
-    it('a change resting on a symbolic link that leads outside the repository is sent back and never completes', async () => {
-      const repo = project('linked', {
-        'package.json': NODE_PROJECT['package.json'],
-        'src/math.js': NODE_PROJECT['src/math.js'],
-        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-      });
-      const outside = join(workdir.root(), 'outside-impl.js');
-      writeFileSync(outside, "'use strict';\n\nexports.multiply = (a, b) => a * b;\n");
-      const session = await createSession(repo, 'node --test');
-      const { id, v } = await neverCompletes(session, [
-        shell(`ln -s ${outside} src/impl.js`),
-        edit(
-          [
-            'src/math.js',
-            `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.js').multiply;\n`,
-          ],
-          ['test/multiply.test.js', MULTIPLY_TEST],
-        ),
-        'success',
-      ]);
-      const link = `src/impl.js -> ${outside}`;
-      expect(v).toMatchObject({ verdict: 'links_outside', outside_links: [link] });
-      // The generated tests did pass in the workspace, through the link.
-      expect(v.generated).toMatchObject({ exit_code: 0 });
-      const details = await getDetails(server, id);
-      expect(humanPrompts(details)[1]).toContain('Symbolic links lead outside the repository');
-      expect(humanPrompts(details)[1]).toContain(link);
-      expect(details.verification).toMatchObject({ outside_links: [link] });
-    });
-  });
-
-  describe('a Node project whose agent hides a file from `git add` (git update-index)', () => {
-    it.each(['--skip-worktree', '--assume-unchanged'])(
-      'a file marked %s and then edited is committed as the tests ran it',
-      async (flag) => {
-        const repo = project(`hidden${flag}`, {
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-        });
+    itEarly(
+      'ignored build output the tests do not need costs one run in a clean checkout, and the task completes verified',
+      async () => {
+        const repo = ignoringProject('shell-ignored-unneeded');
         const session = await createSession(repo, 'node --test');
         const id = await runTask(session, [
-          shell(`git update-index ${flag} src/math.js`),
+          shell('mkdir -p dist && echo bundle > dist/bundle.js'),
           edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
         ]);
         const { final } = await waitForTerminal(server, id);
         expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-        const details = await getDetails(server, id);
-        // The tests ran against the edited file: the commit holds it as they saw it.
-        expect(git(repo, 'show', `${details.head_commit}:src/math.js`)).toBe(MATH_WITH_MULTIPLY);
-        expect(git(details.workspace_path!, 'ls-files', '-v', '--', 'src/math.js').trim()).toBe(
-          'H src/math.js',
-        );
         const v = await verification(id);
-        expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+        expect(v).toMatchObject({ ignored_files: [], generated_on_commit: { exit_code: 0 } });
+        const details = await getDetails(server, id);
+        expect(testStages(details)).toEqual([
+          'baseline',
+          'round:generated',
+          'round:regression',
+          'generated_on_commit',
+          'generated_at_base',
+        ]);
+        // The clean checkout is gone; only the task's workspace is left.
+        expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
       },
     );
   });
 
+  describe('a Node project whose tests load what its setup command builds (git ignores the build)', () => {
+    itEarly(
+      'an agent that rebuilds it from the shell: the clean checkout of the change is set up as a new workspace is, and the task completes verified',
+      async () => {
+        const repo = copyFixtureProject('node-build', workdir.root(), 'built');
+        const res = await request(server)
+          .post('/api/v1/sessions')
+          .send({
+            project_path: repo,
+            regression_command: 'node --test',
+            setup_command: 'node scripts/build.js',
+          })
+          .expect(201);
+        const builtMultiplyTest = MULTIPLY_TEST.replace("'../src/math'", "'../build/math'");
+        const id = await runTask(res.body.id as string, [
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', builtMultiplyTest]),
+          shell('node scripts/build.js'),
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        const v = await verification(id);
+        expect(v).toMatchObject({
+          verdict: 'verified',
+          ignored_files: [],
+          generated_on_commit: { exit_code: 0 },
+        });
+        const details = await getDetails(server, id);
+        expect(testStages(details)).toEqual([
+          'baseline',
+          'round:generated',
+          'round:regression',
+          'generated_on_commit',
+          'generated_at_base',
+        ]);
+        // The setup command ran twice: in the new workspace, then in the clean checkout.
+        const setups = details.interactions.filter((i) => i.kind === 'setup');
+        expect(setups.map((i) => [i.data?.stage ?? null, i.data?.passed])).toEqual([
+          [null, true],
+          ['generated_on_commit', true],
+        ]);
+        // The scratch checkout of the base commit is not set up (README, Limits): no build there.
+        expect(v.generated_at_base?.output_excerpt).toMatch(/Cannot find module '..\/build\/math'/);
+        expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+      },
+    );
+  });
+
+  describe('a Node project whose agent links a file from outside the repository', () => {
+    itEarly(
+      'a change resting on a symbolic link that leads outside the repository is sent back and never completes',
+      async () => {
+        const repo = project('linked', {
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        });
+        const outside = join(workdir.root(), 'outside-impl.js');
+        writeFileSync(outside, "'use strict';\n\nexports.multiply = (a, b) => a * b;\n");
+        const session = await createSession(repo, 'node --test');
+        const { id, v } = await neverCompletes(session, [
+          shell(`ln -s ${outside} src/impl.js`),
+          edit(
+            [
+              'src/math.js',
+              `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.js').multiply;\n`,
+            ],
+            ['test/multiply.test.js', MULTIPLY_TEST],
+          ),
+          'success',
+        ]);
+        const link = `src/impl.js -> ${outside}`;
+        expect(v).toMatchObject({ verdict: 'links_outside', outside_links: [link] });
+        // The generated tests did pass in the workspace, through the link.
+        expect(v.generated).toMatchObject({ exit_code: 0 });
+        const details = await getDetails(server, id);
+        expect(humanPrompts(details)[1]).toContain('Symbolic links lead outside the repository');
+        expect(humanPrompts(details)[1]).toContain(link);
+        expect(details.verification).toMatchObject({ outside_links: [link] });
+      },
+    );
+  });
+
+  describe('a Node project whose agent hides a file from `git add` (git update-index)', () => {
+    for (const flag of ['--skip-worktree', '--assume-unchanged']) {
+      itEarly(
+        `a file marked ${flag} and then edited is committed as the tests ran it`,
+        async () => {
+          const repo = project(`hidden${flag}`, {
+            'package.json': NODE_PROJECT['package.json'],
+            'src/math.js': NODE_PROJECT['src/math.js'],
+            'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+          });
+          const session = await createSession(repo, 'node --test');
+          const id = await runTask(session, [
+            shell(`git update-index ${flag} src/math.js`),
+            edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+          ]);
+          const { final } = await waitForTerminal(server, id);
+          expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+          const details = await getDetails(server, id);
+          // The tests ran against the edited file: the commit holds it as they saw it.
+          expect(git(repo, 'show', `${details.head_commit}:src/math.js`)).toBe(MATH_WITH_MULTIPLY);
+          expect(git(details.workspace_path!, 'ls-files', '-v', '--', 'src/math.js').trim()).toBe(
+            'H src/math.js',
+          );
+          const v = await verification(id);
+          expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+        },
+      );
+    }
+  });
+
   describe('a Node project whose tests load a library the setup command installs (git ignores it)', () => {
-    it('the base commit is tested with that library: a test that passes there too is refused, one that fails on the change completes', async () => {
-      const repo = project('with-dependency', {
-        '.gitignore': 'node_modules/\n',
-        'package.json': NODE_PROJECT['package.json'],
-        'src/math.js': NODE_PROJECT['src/math.js'],
-        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-      });
-      const install =
-        "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
-        "require('fs').writeFileSync('node_modules/dep/index.js', 'exports.three = 3;')";
-      const res = await request(server)
-        .post('/api/v1/sessions')
-        .send({
-          project_path: repo,
-          regression_command: 'node --test',
-          setup_command: `node -e ${quoted(install)}`,
-        })
-        .expect(201);
-      const depTest = (body: string) =>
-        [
-          "'use strict';",
-          "const test = require('node:test');",
-          "const assert = require('node:assert');",
-          'const { three } = require("dep");',
-          "const math = require('../src/math');",
-          '',
-          body,
-          '',
-        ].join('\n');
-      const id = await runTask(res.body.id as string, [
-        edit(
-          ['src/math.js', MATH_WITH_MULTIPLY],
+    itEarly(
+      'the base commit is tested with that library: a test that passes there too is refused, one that fails on the change completes',
+      async () => {
+        const repo = project('with-dependency', {
+          '.gitignore': 'node_modules/\n',
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        });
+        const install =
+          "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
+          "require('fs').writeFileSync('node_modules/dep/index.js', 'exports.three = 3;')";
+        const res = await request(server)
+          .post('/api/v1/sessions')
+          .send({
+            project_path: repo,
+            regression_command: 'node --test',
+            setup_command: `node -e ${quoted(install)}`,
+          })
+          .expect(201);
+        const depTest = (body: string) =>
           [
+            "'use strict';",
+            "const test = require('node:test');",
+            "const assert = require('node:assert');",
+            'const { three } = require("dep");',
+            "const math = require('../src/math');",
+            '',
+            body,
+            '',
+          ].join('\n');
+        const id = await runTask(res.body.id as string, [
+          edit(
+            ['src/math.js', MATH_WITH_MULTIPLY],
+            [
+              'test/dep.test.js',
+              depTest("test('adds', () => assert.strictEqual(math.add(three, 1), 4));"),
+            ],
+          ),
+          'success',
+          edit([
             'test/dep.test.js',
-            depTest("test('adds', () => assert.strictEqual(math.add(three, 1), 4));"),
-          ],
-        ),
-        'success',
-        edit([
-          'test/dep.test.js',
-          depTest("test('multiplies', () => assert.strictEqual(math.multiply(three, 4), 12));"),
-        ]),
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
-      const details = await getDetails(server, id);
-      // The first test passed at the base commit, where `dep` was found: it was refused.
-      expect(humanPrompts(details)[1]).toContain('Your tests pass without your change');
-      expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
-      const v = await verification(id);
-      expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
-      expect(v.generated_at_base?.output_excerpt).not.toMatch(/Cannot find module/);
-      // The scratch checkout went, and with it only its link: the workspace keeps its library.
-      expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
-      expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
-    });
+            depTest("test('multiplies', () => assert.strictEqual(math.multiply(three, 4), 12));"),
+          ]),
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
+        const details = await getDetails(server, id);
+        // The first test passed at the base commit, where `dep` was found: it was refused.
+        expect(humanPrompts(details)[1]).toContain('Your tests pass without your change');
+        expect(testStages(details).filter((s) => s === 'generated_at_base')).toHaveLength(2);
+        const v = await verification(id);
+        expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
+        expect(v.generated_at_base?.output_excerpt).not.toMatch(/Cannot find module/);
+        // The scratch checkout went, and with it only its link: the workspace keeps its library.
+        expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+        expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
+      },
+    );
   });
 
   describe('a Node project whose `npm test` reports with the spec reporter (its output counts no tests)', () => {
     const specPackage = (test: string, more: Record<string, unknown> = {}) =>
       JSON.stringify({ name: 'p', private: true, scripts: { test }, ...more });
-    let session: string;
-    beforeAll(async () => {
-      const repo = project('npm-spec', {
-        ...NODE_PROJECT,
-        'package.json': specPackage('node --test --test-reporter=spec'),
-      });
-      session = await createSession(repo, 'npm test');
-    });
+    let created: Promise<string> | undefined;
+    /** The block's session, made by whichever of its tests starts first. */
+    const npmSession = (): Promise<string> =>
+      (created ??= createSession(
+        project('npm-spec', {
+          ...NODE_PROJECT,
+          'package.json': specPackage('node --test --test-reporter=spec'),
+        }),
+        'npm test',
+      ));
 
-    it('a test script narrowed to the new test is caught, though the output counts nothing to compare', async () => {
-      const narrowed = specPackage('node --test --test-reporter=spec test/multiply.test.js');
-      const { v } = await neverCompletes(session, [
-        edit(['package.json', narrowed], ['src/math.js', MATH_WITH_MULTIPLY]),
-        multiplyTests,
-        'success',
-      ]);
-      expect(v).toMatchObject({ verdict: 'tests_weakened', new_failures: [] });
-      expect(v.baseline?.total).toBeNull();
-      expect(v.weakening).toEqual([
-        {
-          kind: 'test_config_changed',
-          file: 'package.json',
-          detail:
-            'changed how the tests run in package.json: scripts.test `node --test --test-reporter=spec` changed to `node --test --test-reporter=spec test/multiply.test.js`',
-        },
-      ]);
-    });
+    itEarly(
+      'a test script narrowed to the new test is caught, though the output counts nothing to compare',
+      async () => {
+        const narrowed = specPackage('node --test --test-reporter=spec test/multiply.test.js');
+        const { v } = await neverCompletes(await npmSession(), [
+          edit(['package.json', narrowed], ['src/math.js', MATH_WITH_MULTIPLY]),
+          multiplyTests,
+          'success',
+        ]);
+        expect(v).toMatchObject({ verdict: 'tests_weakened', new_failures: [] });
+        expect(v.baseline?.total).toBeNull();
+        expect(v.weakening).toEqual([
+          {
+            kind: 'test_config_changed',
+            file: 'package.json',
+            detail:
+              'changed how the tests run in package.json: scripts.test `node --test --test-reporter=spec` changed to `node --test --test-reporter=spec test/multiply.test.js`',
+          },
+        ]);
+      },
+    );
 
-    it('package.json changed for a dependency only is no test change: it completes verified', async () => {
-      const withDependency = specPackage('node --test --test-reporter=spec', {
-        dependencies: { 'left-pad': '^1.3.0' },
-      });
-      const id = await runTask(session, [
-        edit(['package.json', withDependency], ['src/math.js', MATH_WITH_MULTIPLY]),
-        multiplyTests,
-      ]);
-      const { final } = await waitForTerminal(server, id);
-      // Not plain `verified`: `npm test` fails at its baseline too ('known bug') and its output
-      // names no tests, so a failure the change added could not have been told apart.
-      expect(final).toMatchObject({
-        status: 'COMPLETED',
-        status_reason: 'verified_without_regression',
-      });
-      const v = await verification(id);
-      expect(v.weakening).toEqual([]);
-      expect(v.not_checked).toEqual([expect.stringContaining('failed at its baseline too')]);
-    });
+    itEarly(
+      'package.json changed for a dependency only is no test change: it completes verified',
+      async () => {
+        const withDependency = specPackage('node --test --test-reporter=spec', {
+          dependencies: { 'left-pad': '^1.3.0' },
+        });
+        const id = await runTask(await npmSession(), [
+          edit(['package.json', withDependency], ['src/math.js', MATH_WITH_MULTIPLY]),
+          multiplyTests,
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        // Not plain `verified`: `npm test` fails at its baseline too ('known bug') and its output
+        // names no tests, so a failure the change added could not have been told apart.
+        expect(final).toMatchObject({
+          status: 'COMPLETED',
+          status_reason: 'verified_without_regression',
+        });
+        const v = await verification(id);
+        expect(v.weakening).toEqual([]);
+        expect(v.not_checked).toEqual([expect.stringContaining('failed at its baseline too')]);
+      },
+    );
   });
 
   describe('a project that is not a git repository', () => {
-    it('completes saying what was not checked; the baseline still runs', async () => {
+    itEarly('completes saying what was not checked; the baseline still runs', async () => {
       const dir = project('plain', NODE_PROJECT, true);
       const session = await createSession(dir, 'node --test');
       const id = await runTask(session, [multiplyChange, multiplyTests]);
