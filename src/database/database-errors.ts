@@ -24,12 +24,17 @@ const UNAVAILABLE_CODES = new Set([
   'SQLITE_CANTOPEN',
 ]);
 
-/** The database is there but gave up on a lock: the same statement can succeed a moment later. */
+/**
+ * The database is there but gave up on a lock: the same statement can succeed a moment later.
+ * MariaDB answers ER_AUTOINC_READ_FAILED to an INSERT whose wait for a table's auto-increment
+ * lock was cut short (seen when another connection holding it was reset).
+ */
 const BUSY_CODES = new Set([
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
   'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
+  'ER_AUTOINC_READ_FAILED',
 ]);
 
 /** The database could not write: its disk (or table space) is full. */
