@@ -6,6 +6,7 @@ import { loadConfig } from 'src/config';
 import { NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import {
+  FINDER_GIT_SETTINGS,
   gitTopOf,
   ignoredAmong,
   parsePorcelainV2,
@@ -231,7 +232,9 @@ describe('TestFileFinder', () => {
     expect((await counting.changes(project, before, 'node')).testFiles).toEqual([
       'test/new.test.js',
     ]);
-    expect(calls.map((argv) => argv[argv.indexOf('git') + 5])).toEqual(['status', 'status']);
+    expect(calls.map((argv) => argv[argv.indexOf('git') + 1 + FINDER_GIT_SETTINGS.length])).toEqual(
+      ['status', 'status'],
+    );
     git(project, 'add', '-A');
     git(project, 'commit', '-q', '-m', 'agent commit');
     expect((await counting.changes(project, before, 'node')).testFiles).toEqual([
@@ -286,5 +289,32 @@ describe('TestFileFinder', () => {
     const walk = await walkProject(project, 10);
     expect(Object.keys(walk.files)).toHaveLength(10);
     expect(walk.truncated).toBe(true);
+  });
+});
+
+describe('FINDER_GIT_SETTINGS', () => {
+  it("lists as untracked what the repository's rules do not ignore, whatever the user's global excludes say", () => {
+    const root = mkdtempSync(join(tmpdir(), 'finder-git-'));
+    try {
+      const home = join(root, 'home');
+      mkdirSync(join(home, '.config', 'git'), { recursive: true });
+      writeFileSync(join(home, '.config', 'git', 'ignore'), '*.log\n');
+      const repo = join(root, 'repo');
+      mkdirSync(repo);
+      git(repo, 'init', '-q');
+      writeFileSync(join(repo, 'run.log'), 'x\n');
+      const status = execFileSync(
+        'git',
+        [...FINDER_GIT_SETTINGS, 'status', '--porcelain', '--untracked-files=all'],
+        {
+          cwd: repo,
+          env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: '' },
+          encoding: 'utf8',
+        },
+      );
+      expect(status).toBe('?? run.log\n');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -56,6 +56,21 @@ export type ProjectSnapshot =
       truncated: boolean;
     };
 
+/**
+ * The settings of the finder's git: no filesystem monitor, paths unquoted, and only the
+ * repository's own ignore rules (`core.excludesFile` off: in a sandbox this git sees no home
+ * directory, and the server's commit, which must agree with it on what is part of the change,
+ * reads none either: `GIT_SETTINGS`).
+ */
+export const FINDER_GIT_SETTINGS: readonly string[] = [
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'core.quotepath=false',
+  '-c',
+  'core.excludesFile=/dev/null',
+];
+
 export const MAX_SNAPSHOT_FILES = 50_000;
 const MAX_SNAPSHOT_DEPTH = 24;
 const GIT_TIMEOUT_MS = 30_000;
@@ -283,7 +298,7 @@ export class TestFileFinder {
   private async git(projectPath: string, args: string[]): Promise<CommandResult> {
     const top = gitTopOf(projectPath);
     const events = this.commands.run({
-      argv: ['git', '-c', 'core.fsmonitor=false', '-c', 'core.quotepath=false', ...args],
+      argv: ['git', ...FINDER_GIT_SETTINGS, ...args],
       cwd: projectPath,
       timeoutMs: GIT_TIMEOUT_MS,
       maxOutputBytes: GIT_OUTPUT_BYTES,

@@ -20,11 +20,16 @@ import {
  * - no signing (a key agent may prompt), no filesystem monitor daemon, no automatic gc or
  *   maintenance (a background process that would outlive the command), no submodule recursion
  *   (it would fetch), and diff output that does not depend on `diff.*` settings.
+ * - `core.excludesFile=/dev/null`: what is part of a change is decided by the repository's own
+ *   ignore rules (its `.gitignore` files and `info/exclude`), not by the server user's global
+ *   ones, which the test-file finder's git does not see in a sandbox (`FINDER_GIT_SETTINGS`): the
+ *   commit must hold exactly the tree the tests ran against.
  */
 export const GIT_SETTINGS: readonly string[] = [
   'core.hooksPath=/dev/null',
   'core.fsmonitor=false',
   'core.quotepath=false',
+  'core.excludesFile=/dev/null',
   'color.ui=false',
   'gc.auto=0',
   'maintenance.auto=false',

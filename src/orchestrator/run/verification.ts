@@ -929,7 +929,7 @@ export class Verification {
         failures: [
           problem(
             'Files changed after the tests started',
-            `${what} The commit must hold exactly what the tests ran against, so nothing was committed. Either a process still running changed them (a background job or a server left running: stop it; processes left running in the workspace are ended before each test round), or the tests themselves rewrite tracked files (snapshot updates, generated code: make them leave the files as they are). Then the tests run again.`,
+            `${what} The commit must hold exactly what the tests ran against, so nothing was committed. Either a process still running changed them (a background job or a server left running: stop it; processes left running in the workspace are ended before each test round), or the tests themselves write files git does not ignore (snapshot updates, generated code: make them leave the files as they are; reports or coverage data they write: have git ignore them in .gitignore). Then the tests run again.`,
           ),
         ],
         output: what,

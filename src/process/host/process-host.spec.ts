@@ -303,6 +303,33 @@ describe('ProcessHost', () => {
     await host.shutdown(200);
   });
 
+  it('ends on request the escaped processes of a directory inside a supervised one, and spares those of a supervised directory inside it', async () => {
+    const inner = join(dir, 'inner');
+    mkdirSync(inner);
+    const outerStray = markedStray(dir, process.pid);
+    const innerStray = markedStray(inner, process.pid);
+    for (const stray of [outerStray, innerStray]) {
+      await eventually(() => processStat(stray.pid!)?.session === stray.pid, 'its setsid');
+    }
+    for (const d of [dir, inner]) {
+      host.handle({ type: 'supervise', dir: d, killAtMs: now + 60_000, killGraceMs: 200 });
+    }
+    host.handle({ type: 'end_escaped', request: 1, dir, killGraceMs: 200 });
+    await eventually(() => events.some((e) => e.type === 'escaped_now'), 'the first answer');
+    expect(isProcessAlive(outerStray.pid!)).toBe(false);
+    expect(isProcessAlive(innerStray.pid!)).toBe(true);
+    host.handle({ type: 'end_escaped', request: 2, dir: inner, killGraceMs: 200 });
+    await eventually(
+      () => events.filter((e) => e.type === 'escaped_now').length === 2,
+      'the second answer',
+    );
+    expect(events.filter((e) => e.type === 'escaped_now')).toEqual([
+      { type: 'escaped_now', request: 1, pids: [outerStray.pid] },
+      { type: 'escaped_now', request: 2, pids: [innerStray.pid] },
+    ]);
+    await host.shutdown(200);
+  });
+
   it("leaves a child in a spawn helper's session after a release, and ends a marked process whose parent is the server (an orphan where the server is PID 1)", async () => {
     await withHelperHost(async (viaHelper) => {
       spawn(7, 'setInterval(() => {}, 1000)', dir, 200, viaHelper);

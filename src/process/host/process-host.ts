@@ -157,7 +157,11 @@ export class ProcessHost {
     const escaped = escapedProcesses({
       serverPid: this.serverPid,
       released: [command.dir],
-      supervised: [...this.deadlines.keys()].filter((dir) => !isAtOrUnder(dir, command.dir)),
+      // Only a directory below this one keeps its own processes (another task's, in a project
+      // inside this one); one above would spare this directory's whole tree.
+      supervised: [...this.deadlines.keys()].filter(
+        (dir) => dir !== command.dir && isAtOrUnder(dir, command.dir),
+      ),
       hostGroups: this.hostGroups(),
     });
     const pids = escaped.map((e) => e.pid);
