@@ -128,9 +128,16 @@ class TurnState {
     this.splitter = new NdjsonLineSplitter(maxLineBytes);
   }
 
-  /** The last of stderr, without the CLI's credentials. */
+  /**
+   * The last of stderr, without the CLI's credentials: redacted in all that was kept before the
+   * tail is cut, so that a key across the cut does not leave its end.
+   */
   stderrTail(): string {
-    return this.credentials.redact(this.stderr.tailString(STDERR_TAIL_BYTES));
+    const kept = this.credentials.redact(this.stderr.tailString(STDERR_KEEP_BYTES));
+    const tail = Buffer.from(kept, 'utf8');
+    return tail.length <= STDERR_TAIL_BYTES
+      ? kept
+      : tail.subarray(tail.length - STDERR_TAIL_BYTES).toString('utf8');
   }
 
   onStdout(chunk: Buffer): ClaudeEvent[] {

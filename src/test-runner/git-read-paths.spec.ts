@@ -52,10 +52,15 @@ describe('gitReadPaths', () => {
     expect(gitReadPaths(repo, join(repo, 'app'))).toEqual([join(repo, '.git')]);
   });
 
-  it('a .git pointing nowhere, or not a regular file: nothing beyond what exists', () => {
+  it('a .git pointing nowhere, or at what is not a git directory: nothing beyond what exists', () => {
     const tree = join(root, 'tree');
     mkdirSync(tree);
     writeFileSync(join(tree, '.git'), 'gitdir: ../missing\n');
+    expect(gitReadPaths(tree, tree)).toEqual([]);
+    const data = join(root, 'server-data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'commondir'), '.\n');
+    writeFileSync(join(tree, '.git'), `gitdir: ${data}\n`);
     expect(gitReadPaths(tree, tree)).toEqual([]);
   });
 });

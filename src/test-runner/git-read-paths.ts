@@ -14,9 +14,9 @@ function inside(dir: string, path: string): boolean {
  * What a `git` command run in `projectPath` must be able to read outside it, where a sandbox
  * shows a command only its own directory: the `.git` of the work tree's top when the project
  * lies below it, and for a linked work tree (a task's worktree: `.git` is a file saying
- * `gitdir: <dir>`) that git directory and the repository's common one (its `commondir`). Read from
- * the file system (the pointer files as a child may have written them: regular files only, no
- * link followed); only paths that exist.
+ * `gitdir: <dir>`) that git directory and the repository's common one (its `commondir`), when they
+ * look like them (a `HEAD`, an `objects` directory). Read from the file system (the pointer files
+ * as a child may have written them: regular files only, no link followed); only paths that exist.
  */
 export function gitReadPaths(top: string, projectPath: string): string[] {
   const dotGit = join(top, '.git');
@@ -24,10 +24,18 @@ export function gitReadPaths(top: string, projectPath: string): string[] {
   const pointer = readChildFile(dotGit, MAX_POINTER_BYTES);
   const gitDir = pointer === null ? null : /^gitdir: (.+)$/m.exec(pointer)?.[1]?.trim();
   if (gitDir) {
+    // Only what looks like a work tree's git directory and its repository's: the pointer is the
+    // agent's to write, and what is shown here is shown over the sandbox's masks.
     const dir = resolve(top, gitDir);
-    paths.push(dir);
     const common = readChildFile(join(dir, 'commondir'), MAX_POINTER_BYTES)?.trim();
-    if (common) paths.push(resolve(dir, common));
+    const commonDir = common ? resolve(dir, common) : null;
+    if (
+      existsSync(join(dir, 'HEAD')) &&
+      commonDir !== null &&
+      existsSync(join(commonDir, 'objects'))
+    ) {
+      paths.push(dir, commonDir);
+    }
   }
   return [...new Set(paths)].filter((p) => !inside(projectPath, p) && existsSync(p));
 }

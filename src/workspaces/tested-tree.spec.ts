@@ -114,6 +114,15 @@ describe('tested tree', () => {
     expect(changedSinceTested(tested, after)).toEqual([]);
   });
 
+  it('compares the files of a plain directory that replaced a tracked file, one by one', () => {
+    unlinkSync(join(dir, 'README.md'));
+    write('README.md/data.json', '{}\n');
+    const tested = record();
+    expect(tested.unknown).toEqual([]);
+    write('README.md/data.json', '{"rewritten": true}\n');
+    expect(changedSinceTested(tested, staged())).toEqual(['README.md/data.json']);
+  });
+
   it('does not compare what lies in a directory where a file was expected (a nested repository)', () => {
     mkdirSync(join(dir, 'vendor/lib'), { recursive: true });
     const nested = (...args: string[]): void => {

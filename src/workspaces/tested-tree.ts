@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BigIntStats, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { BigIntStats, existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { IndexEntry, IndexFile, IndexStat } from 'src/workspaces/hidden-index-entries';
 
@@ -64,7 +64,8 @@ function indexStat(stats: BigIntStats): IndexStat {
 
 /**
  * The file at `top/path` as git would add it: its mode and blob id with its stat data; `gone`
- * when there is none, `unknown` for a directory (a submodule, a nested repository).
+ * when there is none (or a plain directory stands there: the files in it are named on their
+ * own), `unknown` for a repository of its own (a submodule, a nested repository).
  */
 function hashFile(
   top: string,
@@ -74,7 +75,7 @@ function hashFile(
   const full = join(top, path);
   const stats = lstatSync(full, { bigint: true, throwIfNoEntry: false });
   if (stats === undefined) return 'gone';
-  if (stats.isDirectory()) return 'unknown';
+  if (stats.isDirectory()) return existsSync(join(full, '.git')) ? 'unknown' : 'gone';
   if (stats.isSymbolicLink()) {
     const target = Buffer.from(readlinkSync(full, { encoding: 'buffer' }));
     return { file: { mode: LINK, oid: blobId(target, hashBytes) }, stat: indexStat(stats) };

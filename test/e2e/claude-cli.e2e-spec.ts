@@ -447,6 +447,10 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     const crash = await run(r, request(`[[fake:crash code=2 text="Error: bad key ${key}"]]`));
     expect(crash.outcome.stderrTail).toContain('Error: bad key [REDACTED]');
     expect(JSON.stringify(crash)).not.toContain(key);
+    // A key across the start of the kept tail (4 KiB) leaves no end of it there either.
+    const cut = await run(r, request(`[[fake:crash code=2 text="${key}${'.'.repeat(4070)}"]]`));
+    expect(cut.outcome.stderrTail).not.toContain(key.slice(-20));
+    expect(cut.outcome.stderrTail).toMatch(/^[^.]*\.{4070}/);
   });
 
   it('turns a malformed line into a warning and keeps going', async () => {
