@@ -205,29 +205,22 @@ export class RunWorkspace {
    */
   async beforeRound(treePaths: readonly string[] | null): Promise<void> {
     this.tested = null;
-    await this.endLeftRunning('the test round');
-    const port = this.ports.workspace;
-    if (port !== null && this.info !== null && treePaths !== null) {
-      this.tested = await port.recordTested(this.info, treePaths);
-    }
-  }
-
-  /**
-   * Ends the processes left running where the task works (`ProcessPort.endEscaped`) before `what`,
-   * storing a record that names them when there were any.
-   */
-  private async endLeftRunning(what: string): Promise<void> {
     const ended = await this.ports.processes.endEscaped(
       this.info?.path ?? this.directory,
       this.ctx.settings.killGraceMs,
     );
-    if (ended.length === 0) return;
-    await this.ports.log.append({
-      kind: 'system',
-      iteration: this.state.iteration,
-      content: `Ended ${ended.length} process(es) left running in the project before ${what} (pid ${ended.join(', ')}).`,
-      data: { type: 'processes_ended', pids: ended },
-    });
+    if (ended.length > 0) {
+      await this.ports.log.append({
+        kind: 'system',
+        iteration: this.state.iteration,
+        content: `Ended ${ended.length} process(es) left running in the project before the test round (pid ${ended.join(', ')}).`,
+        data: { type: 'processes_ended', pids: ended },
+      });
+    }
+    const port = this.ports.workspace;
+    if (port !== null && this.info !== null && treePaths !== null) {
+      this.tested = await port.recordTested(this.info, treePaths);
+    }
   }
 
   /** Whether the commit of a completing task is checked against the tree its tests ran on. */
@@ -246,8 +239,6 @@ export class RunWorkspace {
     // A fenced write first: a run that lost its lease must not commit in a workspace its new
     // owner works in.
     await this.ports.log.update({ phase: 'committing' });
-    // What the tests left running (a daemon holding git's index lock, a writer) ends first.
-    await this.endLeftRunning('the commit');
     const message = `${this.subject()}\n\nTask ${this.ctx.task.id}: ${summary}\n`;
     const committed =
       this.tested === null
