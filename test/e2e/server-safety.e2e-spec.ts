@@ -273,7 +273,7 @@ describe('server safety (the built server as a process)', () => {
     expect(rows[2].target_id).toBe(id);
   });
 
-  it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process the agent left running is ended before the tests and named', async () => {
+  it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process that outlived its task is named', async () => {
     const admin = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
     const projects = path.join(cwd, 'projects');
     fs.mkdirSync(projects);
@@ -332,14 +332,21 @@ describe('server safety (the built server as a process)', () => {
     });
     expect(await statusOf(task.body.id)).toMatchObject({ status: 'COMPLETED' });
     expect(await statusOf(doomed.body.id)).toMatchObject({ status_reason: 'project_unavailable' });
-    // The agent's process that left its group: ended before the test round (it could change
-    // files under the tests), and named in the task's history.
+    // The agent's process that left its group, ended once the run let go of its workspace, and
+    // named in a warning.
     const details = await fetchJson(`${url}/api/v1/tasks/${String(task.body.id)}`, admin);
-    const interactions = details.body.interactions as { data: Record<string, unknown> | null }[];
-    const escaped = /ESCAPED (\d+)/.exec(JSON.stringify(interactions))?.[1];
+    const escaped = /ESCAPED (\d+)/.exec(JSON.stringify(details.body.interactions))?.[1];
     expect(escaped).toBeDefined();
-    const ended = interactions.find((i) => i.data?.type === 'processes_ended');
-    expect(ended?.data?.pids).toEqual([Number(escaped)]);
+    await eventually('the escaped process to be ended', () =>
+      logLines(run).some(
+        (l) =>
+          l.level === 'warn' &&
+          l.context === 'ProcessLauncher' &&
+          String(l.msg).includes(
+            `outlived their task's run: the process host ended them (pids ${escaped})`,
+          ),
+      ),
+    );
     expect(isProcessAlive(Number(escaped))).toBe(false);
     run.child.kill('SIGTERM');
     await run.exited;

@@ -17,6 +17,19 @@ import {
 } from 'src/orchestrator/run/turn-records';
 import { TurnWriter } from 'src/orchestrator/run/turn-writer';
 
+/** The CLI's tools that start no process: a turn that used only these left none running. */
+const NO_PROCESS_TOOLS: ReadonlySet<string> = new Set([
+  'Read',
+  'Edit',
+  'MultiEdit',
+  'Write',
+  'Glob',
+  'Grep',
+  'LS',
+  'NotebookEdit',
+  'TodoWrite',
+]);
+
 /** Largest last agent message kept on the task (the status summary shows it). */
 const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
 
@@ -168,7 +181,10 @@ export class AgentTurn {
       state.lastAgentMessage = capText(event.text, MAX_LAST_MESSAGE_BYTES);
       writer.patch({ lastAgentMessage: state.lastAgentMessage });
     }
-    if (event.type === 'tool_use') state.writtenFiles.use(event.id, event.name, event.input);
+    if (event.type === 'tool_use') {
+      state.writtenFiles.use(event.id, event.name, event.input);
+      if (!NO_PROCESS_TOOLS.has(event.name)) state.processesMayRemain = true;
+    }
     if (event.type === 'tool_result') state.writtenFiles.result(event.toolUseId, event.isError);
     const record = eventInteraction(event, state.iteration);
     if (record && this.budget.admit(record)) writer.push(record);

@@ -73,6 +73,12 @@ export class RunState {
   testChangeRefusals: number;
   /** The files the agent's file tools wrote in this run (not stored: see `WrittenFiles`). */
   readonly writtenFiles = new WrittenFiles();
+  /**
+   * Something that can start processes ran where the task works since the last look for processes
+   * left running (the agent's shell or another tool that is not a file tool, the setup command, a
+   * test round; or the run resumed, with nothing known of before): the next round looks first.
+   */
+  processesMayRemain = false;
 
   constructor(task: Task, settings: RunSettings) {
     this.status = task.status;

@@ -127,6 +127,7 @@ export class RunWorkspace {
     const command = this.ctx.setupCommand;
     const port = this.ports.workspace;
     if (command === null || port === null) throw new Error('no setup command to run');
+    this.state.processesMayRemain = true;
     return defer(() => this.ports.log.update({ phase: 'running_setup' })).pipe(
       concatMap(() => port.setup(this.directory, command)),
       concatMap((event: CommandEvent) => from(this.onSetupEvent(event))),
@@ -199,16 +200,23 @@ export class RunWorkspace {
   /**
    * Before a test round: ends the processes the agent left running where it works (a background
    * job started with `setsid`: it could change files while the tests run, or after them, before
-   * the commit), storing a record of them; then, in a workspace, records the tree the round tests
+   * the commit), storing a record of them, when anything that can start one ran since the last
+   * look; then, in a workspace, records the tree the round tests
    * (`treePaths`: what the last look's `git status` named, from the worktree's top; null when git
    * could not say), which the completing commit must match.
    */
   async beforeRound(treePaths: readonly string[] | null): Promise<void> {
     this.tested = null;
-    const ended = await this.ports.processes.endEscaped(
-      this.info?.path ?? this.directory,
-      this.ctx.settings.killGraceMs,
-    );
+    // The look reads every process's environment (a few ms of the host's CPU): only when something
+    // that can start processes ran since the last one (`RunState.processesMayRemain`). The round's
+    // tests are such a thing, for the next round.
+    const ended = this.state.processesMayRemain
+      ? await this.ports.processes.endEscaped(
+          this.info?.path ?? this.directory,
+          this.ctx.settings.killGraceMs,
+        )
+      : [];
+    this.state.processesMayRemain = true;
     if (ended.length > 0) {
       await this.ports.log.append({
         kind: 'system',

@@ -1870,8 +1870,35 @@ describe('TaskRun', () => {
       ]);
     });
 
+    /** A turn whose agent ran a shell command (it may have left a process running). */
+    const shellTurn = (): TurnEvent[] => {
+      const [spawned, ...rest] = turn();
+      const bash: TurnEvent = {
+        type: 'tool_use',
+        id: 'b1',
+        name: 'Bash',
+        input: { command: 'setsid nohup ./watch.sh &' },
+        messageId: 'm1',
+      };
+      return [spawned, bash, ...rest];
+    };
+
+    it('looks for processes left running before a round only when something that can start one ran since the last look', async () => {
+      // Turn 1 edits with file tools only; its round fails; turn 2 runs a shell command.
+      const h = harness([turn(), turn(), shellTurn(), turn(), turn()], {
+        ...worktree,
+        worktree: { setup: null },
+      });
+      h.tests.rounds = [false, true];
+      await h.run();
+      // None before the first round (nothing ran yet); one before the second, after the first
+      // round's tests and turn 2's shell.
+      expect(h.processes.escapeLooks).toEqual(['/ws/t1']);
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+    });
+
     it("ends what the agent left running in the workspace and records the tree before each round's tests", async () => {
-      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      const h = harness([shellTurn(), turn()], { ...worktree, worktree: { setup: null } });
       h.processes.escaped.set('/ws/t1', [4242]);
       h.tests.treePaths = ['app/math.js', 'app/test/math.test.js'];
       const order: string[] = [];

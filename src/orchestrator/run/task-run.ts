@@ -136,6 +136,7 @@ export class TaskRun {
   ) {
     const task = ctx.task;
     this.state = new RunState(task, ctx.settings);
+    this.state.processesMayRemain = ctx.resumed;
     this.budget = new CostBudget(task.maxCostUsd ?? null);
     this.status = new RunStatus(this.state, ports.log);
     this.tracker = new ProcessTracker(
