@@ -80,6 +80,8 @@ export function isInside(candidate: string, root: string): boolean {
 export class ProjectPathService {
   private readonly installDir = serverInstallDir();
   private readonly dependenciesDir = serverDependenciesDir();
+  /** `serverPlaces`, found once: every task's creation and start checks its project against them. */
+  private places: Promise<ServerPlace[]> | null = null;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -173,8 +175,19 @@ export class ProjectPathService {
     return null;
   }
 
-  /** The server's own places, canonical, and whether a project inside one is refused too. */
-  private async serverPlaces(): Promise<ServerPlace[]> {
+  /**
+   * The server's own places, canonical, and whether a project inside one is refused too: resolved
+   * once (a failed resolution is tried again next time).
+   */
+  private serverPlaces(): Promise<ServerPlace[]> {
+    this.places ??= this.findServerPlaces().catch((error: unknown) => {
+      this.places = null;
+      throw error;
+    });
+    return this.places;
+  }
+
+  private async findServerPlaces(): Promise<ServerPlace[]> {
     const database = parseDatabaseUrl(this.config.DATABASE_URL);
     const places: [string, string, boolean][] = [
       ["the server's installation (its code and node_modules)", this.installDir, true],
