@@ -25,9 +25,14 @@ describe('acquireSqliteLock', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A process that ended and was never reaped: its parent execs a program that never waits. */
+  /**
+   * A process that ended and was never reaped: its parent execs a program that never waits. The
+   * child ends only once its parent is that program (a child that ended first could be reaped by
+   * the shell before its exec).
+   */
   async function zombie(): Promise<number> {
-    parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], {
+    const child = 'while read -r c < /proc/$$/comm && [ "$c" != sleep ]; do :; done';
+    parent = spawn('sh', ['-c', `(${child}) & echo $!; exec sleep 60`], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const pid = await new Promise<number>((resolve) =>
