@@ -15,14 +15,17 @@ describe('TestRunSlots', () => {
       ['c', c],
       ['d', d],
     ] as const) {
-      slots.gate(run).subscribe({ complete: () => seen.push(`${name} done`) });
+      slots.gate(run).subscribe({
+        complete: () => seen.push(`${name} done`),
+        error: () => seen.push(`${name} failed`),
+      });
     }
     expect([a, b, c, d].map((r) => r.observed)).toEqual([true, true, false, false]);
     a.complete();
     expect([c, d].map((r) => r.observed)).toEqual([true, false]);
     b.error(new Error('failed'));
     expect(d.observed).toBe(true);
-    expect(seen).toEqual(['a done']);
+    expect(seen).toEqual(['a done', 'b failed']);
   });
 
   it('delivers the run’s events to the subscriber', () => {
