@@ -16,17 +16,15 @@ import {
   TurnStorageBudget,
 } from 'src/orchestrator/run/turn-records';
 import { TurnWriter } from 'src/orchestrator/run/turn-writer';
+import { FILE_TOOLS } from 'src/orchestrator/run/written-files';
 
 /** The CLI's tools that start no process: a turn that used only these left none running. */
 const NO_PROCESS_TOOLS: ReadonlySet<string> = new Set([
+  ...FILE_TOOLS,
   'Read',
-  'Edit',
-  'MultiEdit',
-  'Write',
   'Glob',
   'Grep',
   'LS',
-  'NotebookEdit',
   'TodoWrite',
 ]);
 

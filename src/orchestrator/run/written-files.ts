@@ -11,6 +11,9 @@ const PATH_FIELDS: Readonly<Record<string, string>> = {
   NotebookEdit: 'notebook_path',
 };
 
+/** The Claude CLI's file tools (they write files; they start no process). */
+export const FILE_TOOLS: readonly string[] = Object.keys(PATH_FIELDS);
+
 /**
  * THE FILES THE AGENT WROTE in this run, as its file tools name them, for the check that the
  * commit holds the whole change (`Verification`: files git ignores are left out of it). A file
