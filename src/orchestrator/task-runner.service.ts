@@ -189,9 +189,9 @@ export class TaskRunnerService {
   }
 
   /** Why the rules refuse the task's project directory now (`ProjectPathService.recheck`), or null. */
-  private async projectRefusal(projectPath: string): Promise<string | null> {
+  private projectRefusal(projectPath: string): string | null {
     try {
-      await this.projectPaths.recheck(projectPath);
+      this.projectPaths.recheck(projectPath);
       return null;
     } catch (error) {
       if (error instanceof DomainError) return error.message;

@@ -1,31 +1,54 @@
-import { promises as fs } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** What a repository's HEAD file holds: a symbolic ref under refs/, or a commit id. */
 const HEAD_CONTENT = /^(ref: refs\/|[0-9a-f]{40}\s*$|[0-9a-f]{64}\s*$)/;
 
-async function isDirectory(place: string): Promise<boolean> {
-  return (await fs.stat(place).catch(() => null))?.isDirectory() ?? false;
+function isDirectory(place: string): boolean {
+  return statSync(place, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** A HEAD longer than this is none git wrote. */
+const MAX_HEAD_BYTES = 256;
+
+/**
+ * The start of `dir/HEAD` when it is a regular file (through links, as git reads it); opened
+ * without blocking, so that a FIFO standing there cannot hold the event loop.
+ */
+function readHead(dir: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path.join(dir, 'HEAD'), constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const buffer = Buffer.alloc(MAX_HEAD_BYTES);
+    return buffer.subarray(0, readSync(fd, buffer, 0, MAX_HEAD_BYTES, 0)).toString('utf8');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
  * True when `dir` is a git directory as git itself tells one (`is_git_directory` in git's
  * setup.c): a HEAD naming a ref or a commit beside `objects` and `refs` directories. A `.git`
- * is one, and so is a bare repository, whatever its name.
+ * is one, and so is a bare repository, whatever its name. A few small calls made at once, not
+ * through the thread pool: each would wake the event loop.
  */
-export async function isGitDirectory(dir: string): Promise<boolean> {
-  const head = await fs.readFile(path.join(dir, 'HEAD'), 'utf8').catch(() => null);
+export function isGitDirectory(dir: string): boolean {
+  const head = readHead(dir);
   if (head === null || !HEAD_CONTENT.test(head)) return false;
-  const [objects, refs] = await Promise.all(
-    ['objects', 'refs'].map((name) => isDirectory(path.join(dir, name))),
-  );
-  return objects && refs;
+  return isDirectory(path.join(dir, 'objects')) && isDirectory(path.join(dir, 'refs'));
 }
 
 /** The git directory `real` (canonical) is or lies inside, nearest first; null when none. */
-export async function enclosingGitDirectory(real: string): Promise<string | null> {
+export function enclosingGitDirectory(real: string): string | null {
   for (let dir = real; ; dir = path.dirname(dir)) {
-    if (await isGitDirectory(dir)) return dir;
+    if (isGitDirectory(dir)) return dir;
     if (path.dirname(dir) === dir) return null;
   }
 }

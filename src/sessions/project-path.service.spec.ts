@@ -7,14 +7,24 @@ import { DomainError, ErrorCode } from 'src/common';
 import { isInside, ProjectPathService } from 'src/sessions/project-path.service';
 import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
 
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'ok'> {
+function codeOf(call: () => unknown): ErrorCode | 'ok' {
   try {
-    await promise;
+    call();
     return 'ok';
   } catch (error) {
     if (error instanceof DomainError) return error.code;
     throw error;
   }
+}
+
+/** What `call` threw (it must throw). */
+function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('it did not throw');
 }
 
 describe('ProjectPathService', () => {
@@ -49,11 +59,11 @@ describe('ProjectPathService', () => {
   const service = (roots?: string) =>
     new ProjectPathService(loadConfig(roots === undefined ? {} : { ALLOWED_PROJECT_ROOTS: roots }));
 
-  it('returns the canonical path of an existing directory', async () => {
-    await expect(service().resolve(path.join(allowed, 'proj', '..', 'proj'))).resolves.toBe(
+  it('returns the canonical path of an existing directory', () => {
+    expect(service().resolve(path.join(allowed, 'proj', '..', 'proj'))).toBe(
       path.join(allowed, 'proj'),
     );
-    await expect(service().resolve(path.join(tmp, 'link-in'))).resolves.toBe(
+    expect(service().resolve(path.join(tmp, 'link-in'))).toBe(
       path.join(allowed, 'proj'),
     );
   });
@@ -64,8 +74,8 @@ describe('ProjectPathService', () => {
     ['missing', '/definitely/not/here/cta'],
     ['empty', ''],
     ['NUL byte', '/tmp/\0x'],
-  ])('rejects a %s path as project_path_invalid', async (_label, input) => {
-    expect(await codeOf(service().resolve(input))).toBe(ErrorCode.ProjectPathInvalid);
+  ])('rejects a %s path as project_path_invalid', (_label, input) => {
+    expect(codeOf(() => service().resolve(input))).toBe(ErrorCode.ProjectPathInvalid);
   });
 
   it.each<[string, () => string, string]>([
@@ -96,11 +106,11 @@ describe('ProjectPathService', () => {
       () => path.join(bareRepo, 'hooks'),
       'lies inside a bare git repository',
     ],
-  ])('rejects %s as project_path_invalid, saying why', async (_label, input, why) => {
+  ])('rejects %s as project_path_invalid, saying why', (_label, input, why) => {
     const withDatabase = new ProjectPathService(
       loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
     );
-    await expect(withDatabase.resolve(input())).rejects.toMatchObject({
+    expect(thrown(() => withDatabase.resolve(input()))).toMatchObject({
       code: ErrorCode.ProjectPathInvalid,
       message: expect.stringContaining(why) as unknown,
     });
@@ -118,27 +128,27 @@ describe('ProjectPathService', () => {
       () => path.join(outside, 'workspaces', 'some-task'),
       'lies inside the task workspaces (WORKSPACES_DIR)',
     ],
-  ])('rejects %s', async (_label, input, why) => {
+  ])('rejects %s', (_label, input, why) => {
     fs.mkdirSync(path.join(outside, 'workspaces', 'some-task'), { recursive: true });
     const withWorkspaces = new ProjectPathService(
       loadConfig({ WORKSPACES_DIR: path.join(outside, 'workspaces') }),
     );
-    await expect(withWorkspaces.resolve(input())).rejects.toMatchObject({
+    expect(thrown(() => withWorkspaces.resolve(input()))).toMatchObject({
       code: ErrorCode.ProjectPathInvalid,
       message: expect.stringContaining(why) as unknown,
     });
   });
 
-  it("rejects the server's working directory and what holds it, not what lies inside it", async () => {
+  it("rejects the server's working directory and what holds it, not what lies inside it", () => {
     const cwd = process.cwd();
     const work = path.join(tmp, 'work');
     fs.mkdirSync(path.join(work, 'proj'), { recursive: true });
     process.chdir(work);
     try {
-      await expect(service().resolve(work)).rejects.toMatchObject({
+      expect(thrown(() => service().resolve(work))).toMatchObject({
         message: expect.stringContaining("holds the server's working directory") as unknown,
       });
-      await expect(service().resolve(path.join(work, 'proj'))).resolves.toBe(
+      expect(service().resolve(path.join(work, 'proj'))).toBe(
         path.join(work, 'proj'),
       );
     } finally {
@@ -146,80 +156,81 @@ describe('ProjectPathService', () => {
     }
   });
 
-  it('takes a repository whose work tree holds a bare-looking file, and its work tree', async () => {
+  it('takes a repository whose work tree holds a bare-looking file, and its work tree', () => {
     const tree = path.join(allowed, 'tree');
     fs.mkdirSync(path.join(tree, 'refs'), { recursive: true });
     fs.writeFileSync(path.join(tree, 'HEAD'), 'not a ref\n');
     fs.mkdirSync(path.join(tree, 'objects'));
-    await expect(service().resolve(tree)).resolves.toBe(tree);
+    expect(service().resolve(tree)).toBe(tree);
     const worktree = path.join(tmp, 'worktree');
     execFileSync('git', ['-C', bareRepo, 'worktree', 'add', '-q', '--detach', worktree]);
-    await expect(service().resolve(worktree)).resolves.toBe(worktree);
+    expect(service().resolve(worktree)).toBe(worktree);
   });
 
-  it('takes a project beside the database or inside a repository, not its .git', async () => {
+  it('takes a project beside the database or inside a repository, not its .git', () => {
     const withDatabase = new ProjectPathService(
       loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
     );
-    await expect(withDatabase.resolve(path.join(allowed, 'proj'))).resolves.toBe(
+    expect(withDatabase.resolve(path.join(allowed, 'proj'))).toBe(
       path.join(allowed, 'proj'),
     );
-    await expect(withDatabase.resolve(path.dirname(gitDir))).resolves.toBe(path.dirname(gitDir));
+    expect(withDatabase.resolve(path.dirname(gitDir))).toBe(path.dirname(gitDir));
   });
 
-  it('rejects a file as project_path_invalid', async () => {
-    expect(await codeOf(service().resolve(path.join(allowed, 'file.txt')))).toBe(
+  it('rejects a file as project_path_invalid', () => {
+    expect(codeOf(() => service().resolve(path.join(allowed, 'file.txt')))).toBe(
       ErrorCode.ProjectPathInvalid,
     );
   });
 
-  it('enforces ALLOWED_PROJECT_ROOTS on the resolved path', async () => {
+  it('enforces ALLOWED_PROJECT_ROOTS on the resolved path', () => {
     const s = service(`${allowed},/nonexistent-root`);
-    await expect(s.resolve(path.join(allowed, 'proj'))).resolves.toBe(path.join(allowed, 'proj'));
-    await expect(s.resolve(allowed)).resolves.toBe(allowed);
-    expect(await codeOf(s.resolve(outside))).toBe(ErrorCode.ProjectPathNotAllowed);
-    expect(await codeOf(s.resolve(path.join(allowed, 'escape')))).toBe(
+    expect(s.resolve(path.join(allowed, 'proj'))).toBe(path.join(allowed, 'proj'));
+    expect(s.resolve(allowed)).toBe(allowed);
+    expect(codeOf(() => s.resolve(outside))).toBe(ErrorCode.ProjectPathNotAllowed);
+    expect(codeOf(() => s.resolve(path.join(allowed, 'escape')))).toBe(
       ErrorCode.ProjectPathNotAllowed,
     );
-    expect(await codeOf(s.resolve(`${allowed}-sibling`))).toBe(ErrorCode.ProjectPathNotAllowed);
+    expect(codeOf(() => s.resolve(`${allowed}-sibling`))).toBe(ErrorCode.ProjectPathNotAllowed);
   });
 
-  it('answers paths outside the roots alike, whether they exist or not', async () => {
+  it('answers paths outside the roots alike, whether they exist or not', () => {
     const s = service(allowed);
-    const refusals = await Promise.all(
-      [outside, path.join(outside, 'missing'), path.join(tmp, 'nope'), '/etc/hostname'].map((p) =>
-        s.resolve(p).then(
-          () => null,
-          (error: DomainError) => [error.code, error.message, error.details],
-        ),
-      ),
-    );
-    expect(refusals.map((r) => r?.[0])).toEqual(Array(4).fill(ErrorCode.ProjectPathNotAllowed));
-    expect(new Set(refusals.map((r) => r?.[1])).size).toBe(1);
+    const refusals = [
+      outside,
+      path.join(outside, 'missing'),
+      path.join(tmp, 'nope'),
+      '/etc/hostname',
+    ].map((p) => {
+      const error = thrown(() => s.resolve(p)) as DomainError;
+      return [error.code, error.message, error.details];
+    });
+    expect(refusals.map((r) => r[0])).toEqual(Array(4).fill(ErrorCode.ProjectPathNotAllowed));
+    expect(new Set(refusals.map((r) => r[1])).size).toBe(1);
     expect(JSON.stringify(refusals)).not.toContain('resolved');
-    expect(await codeOf(s.resolve(path.join(allowed, 'missing')))).toBe(
+    expect(codeOf(() => s.resolve(path.join(allowed, 'missing')))).toBe(
       ErrorCode.ProjectPathInvalid,
     );
   });
 
-  it('accepts a root given through a symlink, and paths below it', async () => {
+  it('accepts a root given through a symlink, and paths below it', () => {
     const s = service(path.join(tmp, 'link-in'));
-    await expect(s.resolve(path.join(tmp, 'link-in'))).resolves.toBe(path.join(allowed, 'proj'));
-    await expect(s.resolve(path.join(allowed, 'proj'))).resolves.toBe(path.join(allowed, 'proj'));
-    expect(await codeOf(s.resolve(path.join(tmp, 'link-in', 'missing')))).toBe(
+    expect(s.resolve(path.join(tmp, 'link-in'))).toBe(path.join(allowed, 'proj'));
+    expect(s.resolve(path.join(allowed, 'proj'))).toBe(path.join(allowed, 'proj'));
+    expect(codeOf(() => s.resolve(path.join(tmp, 'link-in', 'missing')))).toBe(
       ErrorCode.ProjectPathInvalid,
     );
   });
 
-  it('allows a symlink from outside that lands inside a root', async () => {
-    await expect(service(allowed).resolve(path.join(tmp, 'link-in'))).resolves.toBe(
+  it('allows a symlink from outside that lands inside a root', () => {
+    expect(service(allowed).resolve(path.join(tmp, 'link-in'))).toBe(
       path.join(allowed, 'proj'),
     );
   });
 
   describe('recheck (a stored session, held to the rules as they are now)', () => {
-    it('passes a directory that is still its own canonical path and breaks no rule', async () => {
-      await expect(service().recheck(path.join(allowed, 'proj'))).resolves.toBeUndefined();
+    it('passes a directory that is still its own canonical path and breaks no rule', () => {
+      expect(service().recheck(path.join(allowed, 'proj'))).toBeUndefined();
     });
 
     it.each<[string, () => string, string]>([
@@ -231,28 +242,28 @@ describe('ProjectPathService', () => {
         // Its installation's or its dependencies', wherever its node_modules lies.
         "lies inside the server's",
       ],
-    ])('refuses %s as creating the session now would, naming the session', async (_l, p, why) => {
-      await expect(service().recheck(p())).rejects.toMatchObject({
+    ])('refuses %s as creating the session now would, naming the session', (_l, p, why) => {
+      expect(thrown(() => service().recheck(p()))).toMatchObject({
         code: ErrorCode.ProjectPathInvalid,
         message: expect.stringMatching(new RegExp(`^The session's project_path ${why}`)) as unknown,
         details: { project_path: p() },
       });
     });
 
-    it('refuses a directory that became a bare repository since it was stored', async () => {
+    it('refuses a directory that became a bare repository since it was stored', () => {
       const dir = path.join(allowed, 'became-bare');
       fs.mkdirSync(dir);
-      await expect(service().recheck(dir)).resolves.toBeUndefined();
+      expect(service().recheck(dir)).toBeUndefined();
       execFileSync('git', ['init', '-q', '--bare', dir]);
-      expect(await codeOf(service().recheck(dir))).toBe(ErrorCode.ProjectPathInvalid);
+      expect(codeOf(() => service().recheck(dir))).toBe(ErrorCode.ProjectPathInvalid);
     });
 
-    it('refuses a stored path that a symbolic link now stands in for, wherever it leads', async () => {
+    it('refuses a stored path that a symbolic link now stands in for, wherever it leads', () => {
       const dir = path.join(allowed, 'replaced');
       fs.mkdirSync(dir);
       fs.rmdirSync(dir);
       fs.symlinkSync(path.join(allowed, 'proj'), dir);
-      await expect(service().recheck(dir)).rejects.toMatchObject({
+      expect(thrown(() => service().recheck(dir))).toMatchObject({
         code: ErrorCode.ProjectPathInvalid,
         message: expect.stringContaining(
           'is no longer the directory the session was created for',
@@ -260,20 +271,20 @@ describe('ProjectPathService', () => {
       });
       const intoServer = path.join(allowed, 'into-server');
       fs.symlinkSync(installDir, intoServer);
-      await expect(service().recheck(intoServer)).rejects.toMatchObject({
+      expect(thrown(() => service().recheck(intoServer))).toMatchObject({
         message: expect.stringContaining("is the server's installation") as unknown,
       });
     });
 
-    it('refuses a session outside ALLOWED_PROJECT_ROOTS set since, with 403', async () => {
-      expect(await codeOf(service(allowed).recheck(outside))).toBe(ErrorCode.ProjectPathNotAllowed);
-      await expect(service(allowed).recheck(outside)).rejects.toThrow(
+    it('refuses a session outside ALLOWED_PROJECT_ROOTS set since, with 403', () => {
+      expect(codeOf(() => service(allowed).recheck(outside))).toBe(ErrorCode.ProjectPathNotAllowed);
+      expect(() => service(allowed).recheck(outside)).toThrow(
         "The session's project_path is outside the allowed project roots",
       );
     });
 
-    it('leaves a directory that is gone to the run (project_unavailable there)', async () => {
-      await expect(service().recheck(path.join(allowed, 'gone'))).resolves.toBeUndefined();
+    it('leaves a directory that is gone to the run (project_unavailable there)', () => {
+      expect(service().recheck(path.join(allowed, 'gone'))).toBeUndefined();
     });
   });
 });

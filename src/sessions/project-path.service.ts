@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
@@ -42,14 +42,21 @@ interface AllowedRoot {
 }
 
 /** `place` with every symlink resolved, as far as it exists (a database not yet created). */
-async function canonicalPath(place: string): Promise<string> {
+function canonicalPath(place: string): string {
   const absolute = path.resolve(place);
-  const real = await fs.realpath(absolute).catch(() => null);
+  const real = realOrNull(absolute);
   if (real !== null) return real;
   const parent = path.dirname(absolute);
-  return parent === absolute
-    ? absolute
-    : path.join(await canonicalPath(parent), path.basename(absolute));
+  return parent === absolute ? absolute : path.join(canonicalPath(parent), path.basename(absolute));
+}
+
+/** `place` with every symlink resolved (one `realpath` call), or null when it cannot be. */
+function realOrNull(place: string): string | null {
+  try {
+    return realpathSync.native(place);
+  } catch {
+    return null;
+  }
 }
 
 /** True when `candidate` is `root` or lies below it (both canonical). */
@@ -81,11 +88,15 @@ export class ProjectPathService {
   private readonly installDir = serverInstallDir();
   private readonly dependenciesDir = serverDependenciesDir();
   /** `serverPlaces`, found once: every task's creation and start checks its project against them. */
-  private places: Promise<ServerPlace[]> | null = null;
+  private places: ServerPlace[] | null = null;
 
   constructor(private readonly config: AppConfig) {}
 
-  async resolve(input: string): Promise<string> {
+  /**
+   * Only filesystem calls (a few realpath, stat and small reads, made at once rather than through
+   * the thread pool, where each would wake the event loop): no child process.
+   */
+  resolve(input: string): string {
     return this.canonical(input, 'project_path');
   }
 
@@ -95,13 +106,12 @@ export class ProjectPathService {
    * `resolve`, naming "The session's project_path". The path must also still be its own real
    * path: a directory replaced by a symbolic link since is refused, wherever the link leads. A
    * directory that is gone is no rule broken: it is left to the run, which fails its task
-   * `project_unavailable` where it would start a process there. Only filesystem calls (a few
-   * realpath, stat and small reads): no child process.
+   * `project_unavailable` where it would start a process there. The same calls as `resolve`.
    */
-  async recheck(stored: string): Promise<void> {
-    if ((await fs.realpath(stored).catch(() => null)) === null) return;
+  recheck(stored: string): void {
+    if (realOrNull(stored) === null) return;
     const subject = "The session's project_path";
-    const real = await this.canonical(stored, subject);
+    const real = this.canonical(stored, subject);
     if (real !== stored) {
       throw invalid(
         subject,
@@ -111,10 +121,10 @@ export class ProjectPathService {
     }
   }
 
-  private async canonical(input: string, subject: Subject): Promise<string> {
+  private canonical(input: string, subject: Subject): string {
     if (input.includes('\0')) throw invalid(subject, 'must not contain NUL bytes', input);
     if (!path.isAbsolute(input)) throw invalid(subject, 'must be an absolute path', input);
-    const roots = await this.allowedRoots();
+    const roots = this.allowedRoots();
     // A path outside every root as written gets the same 403 whether or not it exists, unless it
     // resolves (through a symlink) to a directory inside one: no probing of the filesystem
     // outside the roots.
@@ -126,7 +136,7 @@ export class ProjectPathService {
       );
     let real: string;
     try {
-      real = await fs.realpath(input);
+      real = realpathSync.native(input);
     } catch (error) {
       if (outsideAsWritten) throw notAllowed(subject, input);
       const code = (error as NodeJS.ErrnoException).code;
@@ -139,32 +149,33 @@ export class ProjectPathService {
     if (roots !== null && !roots.some((root) => isInside(real, root.canonical))) {
       throw notAllowed(subject, input);
     }
-    const stat = await fs.stat(real);
-    if (!stat.isDirectory()) throw invalid(subject, 'is not a directory', input);
+    if (!(statSync(real, { throwIfNoEntry: false })?.isDirectory() ?? false)) {
+      throw invalid(subject, 'is not a directory', input);
+    }
     if (real.length > PROJECT_PATH_MAX_LENGTH) {
       throw invalid(subject, `is longer than ${PROJECT_PATH_MAX_LENGTH} characters`, input);
     }
-    const refusal = await this.serverPlace(real);
+    const refusal = this.serverPlace(real);
     if (refusal !== null) throw invalid(subject, refusal, input);
     return real;
   }
 
   /** Why `real` is no place for a task's project (see the class's rules), or null. */
-  private async serverPlace(real: string): Promise<string | null> {
+  private serverPlace(real: string): string | null {
     if (real === path.parse(real).root) {
       return 'is the root of the filesystem: a task there could change anything its user may write';
     }
     if (real.split(path.sep).includes('.git')) {
       return "lies inside a git directory (.git): a task works in a project's files, never in its repository's own";
     }
-    const gitDir = await enclosingGitDirectory(real);
+    const gitDir = enclosingGitDirectory(real);
     if (gitDir === real) {
       return "is a bare git repository: it has no work tree for a task to work in, and a task there would write the repository's own files (its hooks and config); give a clone or a worktree of it";
     }
     if (gitDir !== null) {
       return "lies inside a bare git repository: a task works in a project's files, never in its repository's own";
     }
-    for (const place of await this.serverPlaces()) {
+    for (const place of this.serverPlaces()) {
       if (place.orInside && isInside(real, place.canonical)) {
         return `${real === place.canonical ? 'is' : 'lies inside'} ${place.what}: a task there could change the server or other tasks' work`;
       }
@@ -175,19 +186,13 @@ export class ProjectPathService {
     return null;
   }
 
-  /**
-   * The server's own places, canonical, and whether a project inside one is refused too: resolved
-   * once (a failed resolution is tried again next time).
-   */
-  private serverPlaces(): Promise<ServerPlace[]> {
-    this.places ??= this.findServerPlaces().catch((error: unknown) => {
-      this.places = null;
-      throw error;
-    });
+  /** The server's own places, canonical, and whether a project inside one is refused too: found once. */
+  private serverPlaces(): ServerPlace[] {
+    this.places ??= this.findServerPlaces();
     return this.places;
   }
 
-  private async findServerPlaces(): Promise<ServerPlace[]> {
+  private findServerPlaces(): ServerPlace[] {
     const database = parseDatabaseUrl(this.config.DATABASE_URL);
     const places: [string, string, boolean][] = [
       ["the server's installation (its code and node_modules)", this.installDir, true],
@@ -196,13 +201,11 @@ export class ProjectPathService {
       ['the task workspaces (WORKSPACES_DIR)', this.config.WORKSPACES_DIR, true],
     ];
     if (database.type === 'sqlite') places.push(["the server's database", database.file, false]);
-    return Promise.all(
-      places.map(async ([what, place, orInside]) => ({
-        what,
-        canonical: await canonicalPath(place),
-        orInside,
-      })),
-    );
+    return places.map(([what, place, orInside]) => ({
+      what,
+      canonical: canonicalPath(place),
+      orInside,
+    }));
   }
 
   /**
@@ -210,14 +213,11 @@ export class ProjectPathService {
    * allowed. A path may name a root either way before resolution; after it, only the canonical
    * form counts. Missing roots allow nothing.
    */
-  private async allowedRoots(): Promise<AllowedRoot[] | null> {
+  private allowedRoots(): AllowedRoot[] | null {
     if (this.config.ALLOWED_PROJECT_ROOTS.length === 0) return null;
-    const roots = await Promise.all(
-      this.config.ALLOWED_PROJECT_ROOTS.map(async (root) => {
-        const canonical = await fs.realpath(root).catch(() => null);
-        return canonical === null ? null : { configured: path.resolve(root), canonical };
-      }),
-    );
-    return roots.filter((root): root is AllowedRoot => root !== null);
+    return this.config.ALLOWED_PROJECT_ROOTS.flatMap((root) => {
+      const canonical = realOrNull(root);
+      return canonical === null ? [] : [{ configured: path.resolve(root), canonical }];
+    });
   }
 }

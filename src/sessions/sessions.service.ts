@@ -70,7 +70,7 @@ export class SessionsService {
       principal,
       this.config.ALLOWED_COMMANDS,
     );
-    const projectPath = await this.projectPaths.resolve(dto.project_path);
+    const projectPath = this.projectPaths.resolve(dto.project_path);
     const repo = await this.workspaces.inspect(projectPath);
     const isolation: Isolation = dto.isolation ?? (repo?.head ? 'worktree' : 'none');
     const identity = this.isolation.identity;

@@ -156,7 +156,7 @@ export class TasksService {
     this.assertWithinLimits(maxIterations, maxPauses, maxCostUsd);
     const sessionId = dto.session_id.toLowerCase();
     const session = await this.sessions.findVisible(sessionId, principal);
-    await this.projectPaths.recheck(session.projectPath);
+    this.projectPaths.recheck(session.projectPath);
     await this.assertQueueRoom(session.ownerKeyId);
     const start = await this.startingPoint(
       session,

@@ -243,7 +243,7 @@ export interface ProjectPort {
    * Why no process of the task may run for it now (its session's project_path breaks a rule:
    * `ProjectPathService.recheck`), or null.
    */
-  refusal(): Promise<string | null>;
+  refusal(): string | null;
 }
 
 export interface RunPorts {

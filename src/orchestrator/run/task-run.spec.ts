@@ -750,7 +750,7 @@ function harness(
         processes,
         clock,
         verification,
-        project: { refusal: () => Promise.resolve(over.projectRefusal ?? null) },
+        project: { refusal: () => over.projectRefusal ?? null },
         workspace: over.worktree !== undefined ? workspace : null,
       },
       control,

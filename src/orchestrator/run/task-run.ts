@@ -223,7 +223,7 @@ export class TaskRun {
   private async begin(): Promise<Step> {
     const { task } = this.ctx;
     this.logger.log(`Task ${this.taskId}: started (attempt ${task.attempt})`);
-    const refusal = await this.ports.project.refusal();
+    const refusal = this.ports.project.refusal();
     if (refusal !== null) {
       await this.fail('project_path_refused', `${refusal}. The task was not run.`);
       return END;
