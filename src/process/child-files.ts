@@ -118,6 +118,10 @@ export function readChildFile(path: string, maxBytes: number): string | null {
  * fstat is not read.)
  */
 function readOpened(fd: number, size: number): string {
+  return readOpenedBytes(fd, size).toString('utf8');
+}
+
+function readOpenedBytes(fd: number, size: number): Buffer {
   const buffer = Buffer.allocUnsafe(size);
   let length = 0;
   while (length < buffer.length) {
@@ -125,7 +129,7 @@ function readOpened(fd: number, size: number): string {
     if (got === 0) break;
     length += got;
   }
-  return buffer.subarray(0, length).toString('utf8');
+  return buffer.subarray(0, length);
 }
 
 const readAsync = promisify(read);
@@ -139,20 +143,42 @@ const readAsync = promisify(read);
 export async function readChildFileAsync(path: string, maxBytes: number): Promise<string | null> {
   const file = openRegularFile(path);
   if (file === null) return null;
-  const size = Math.min(maxBytes, file.size);
   try {
-    if (size <= READ_AT_ONCE_BYTES) return readOpened(file.fd, size);
-    const buffer = Buffer.allocUnsafe(size);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await readAsync(file.fd, buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    return buffer.subarray(0, length).toString('utf8');
+    return (await readOpenedAsync(file.fd, Math.min(maxBytes, file.size))).toString('utf8');
   } finally {
     closeSync(file.fd);
   }
+}
+
+/**
+ * A file a child wrote, whole, as `readChildFileAsync` reads it (the same refusals, a small file
+ * read at once); null also when it is larger than `maxBytes`: for a file only its whole content
+ * makes sense of (git's index).
+ */
+export async function readWholeChildFileAsync(
+  path: string,
+  maxBytes: number,
+): Promise<Buffer | null> {
+  const file = openRegularFile(path);
+  if (file === null) return null;
+  try {
+    return file.size > maxBytes ? null : await readOpenedAsync(file.fd, file.size);
+  } finally {
+    closeSync(file.fd);
+  }
+}
+
+/** The first `size` bytes of an open file: at once up to READ_AT_ONCE_BYTES, else through the thread pool. */
+async function readOpenedAsync(fd: number, size: number): Promise<Buffer> {
+  if (size <= READ_AT_ONCE_BYTES) return readOpenedBytes(fd, size);
+  const buffer = Buffer.allocUnsafe(size);
+  let length = 0;
+  while (length < buffer.length) {
+    const { bytesRead } = await readAsync(fd, buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  return buffer.subarray(0, length);
 }
 
 /** How much of a file `copyChildFile` holds in memory at a time. */

@@ -19,6 +19,7 @@ export {
   orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,
+  readWholeChildFileAsync,
   removeChildTempDir,
   removeOrphanedChildTempDirs,
 } from 'src/process/child-files';

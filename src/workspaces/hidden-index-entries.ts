@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readWholeChildFileAsync } from 'src/process';
 import { Git, GitOptions } from 'src/workspaces/git';
 
 /**
@@ -199,20 +199,32 @@ export function hiddenInLsFiles(output: string): HiddenIndexEntries {
 /** Paths per `git update-index` call: an argument list stays far below the system's limit. */
 const PATHS_PER_CALL = 1000;
 
+/** Largest index read in-process; git reads a larger one (`git ls-files`). */
+const MAX_INDEX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The whole index file `file`, or null when there is none, it is no regular file or it is larger
+ * than MAX_INDEX_BYTES. Opened and, when small, read at once; a large one (an index grows with the
+ * repository) through the thread pool.
+ */
+export function readIndexFile(file: string | null): Promise<Buffer | null> {
+  return file === null ? Promise.resolve(null) : readWholeChildFileAsync(file, MAX_INDEX_BYTES);
+}
+
 /**
  * Clears the skip-worktree and assume-unchanged marks of the index `indexFile` (the one `options`
  * has git use), so that `git add -A` takes every file as the work tree holds it: what is
  * committed is what the tests ran against. The index is read here (no process: a pass over its
- * entries); git is started only when something is marked, or when the index cannot be read
+ * entries; `read` when the caller has read it already); git is started only when something is marked, or when the index cannot be read
  * (`git ls-files -v` then). A workspace is a full checkout: no mark in it is git's own.
  */
 export async function revealHiddenEntries(
   git: Git,
   indexFile: string | null,
   options: GitOptions,
+  read: Buffer | null = null,
 ): Promise<HiddenIndexEntries> {
-  // Read through the thread pool: an index grows with the repository.
-  const bytes = indexFile === null ? null : await readFile(indexFile).catch(() => null);
+  const bytes = read ?? (await readIndexFile(indexFile));
   const hidden =
     (bytes === null ? null : hiddenIndexEntries(bytes)) ??
     hiddenInLsFiles(await git.text(['ls-files', '-v', '-z'], options));

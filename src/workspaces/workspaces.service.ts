@@ -21,6 +21,7 @@ import {
   IndexEntry,
   IndexFile,
   readIndex,
+  readIndexFile,
   revealHiddenEntries,
 } from 'src/workspaces/hidden-index-entries';
 import {
@@ -385,8 +386,10 @@ export class WorkspacesService {
     const branchRef = `refs/heads/${ws.branch}`;
     this.clearStaleIndexLock(ws.path);
     const indexFile = ownIndex(ws.path);
-    await revealHiddenEntries(this.git, indexFile, { cwd: ws.path });
-    const before = indexFile === null ? null : await readFile(indexFile).catch(() => null);
+    const read = await readIndexFile(indexFile);
+    const hidden = await revealHiddenEntries(this.git, indexFile, { cwd: ws.path }, read);
+    const revealed = hidden.skipWorktree.length + hidden.assumeUnchanged.length > 0;
+    const before = revealed ? await readIndexFile(indexFile) : read;
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
     const changed = changedSinceTested(tested, await this.readOwnIndex(ws.path));
     if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
@@ -399,9 +402,7 @@ export class WorkspacesService {
    * format), from `git ls-files --stage` (without the stat data the index caches).
    */
   private async readOwnIndex(path: string): Promise<IndexFile> {
-    const file = ownIndex(path);
-    // Read through the thread pool: an index grows with the repository.
-    const bytes = file === null ? null : await readFile(file).catch(() => null);
+    const bytes = await readIndexFile(ownIndex(path));
     const read = bytes === null ? null : readIndex(bytes);
     if (read !== null) return read;
     const listed = await this.git.text(['ls-files', '--stage', '-v', '-z'], { cwd: path });
