@@ -1280,7 +1280,7 @@ describe('on SQLite', () => {
         const v = await verification(id);
         expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
         expect(v.generated_at_base?.output_excerpt).not.toMatch(/Cannot find module/);
-        // The scratch checkout went, and with it only its link: the workspace keeps its library.
+        // The scratch checkout went (set up there, it had its own copy): the workspace keeps its library.
         expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
         expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
       },
