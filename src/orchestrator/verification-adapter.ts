@@ -3,7 +3,7 @@ import { concat, concatMap, defer, Observable, of, Subscription } from 'rxjs';
 import { Task } from 'src/tasks';
 import { CommandEvent, TestRunEvent, TestRunnerService } from 'src/test-runner';
 import { BaseCheckout, ScratchCheckout } from 'src/workspaces';
-import { OnCommitEvent, VerificationPort } from 'src/orchestrator/run/run-ports';
+import { ScratchRunEvent, VerificationPort } from 'src/orchestrator/run/run-ports';
 import { setupPassed } from 'src/orchestrator/run/run-workspace';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
 
@@ -84,19 +84,20 @@ function generatedIn(
 /**
  * The session's setup command run in `checkout` (as in a new workspace), then, when it passed,
  * the generated tests as `generatedIn` runs them (dependencies linked where it made none); no
- * tests after a failed setup.
+ * tests after a failed setup. Without a setup command, the tests alone.
  */
 function setUpThenGenerated(
   checkout: ScratchCheckout,
   tests: TestRunnerService,
   runSetup: SetupRunner,
-  setupCommand: string,
+  setupCommand: string | null,
   files: readonly string[],
   testCommand: string | null,
-): Observable<OnCommitEvent> {
+): Observable<ScratchRunEvent> {
+  if (setupCommand === null) return generatedIn(checkout, tests, files, testCommand);
   return runSetup(checkout.directory, setupCommand).pipe(
-    concatMap((event): Observable<OnCommitEvent> => {
-      const setup = of<OnCommitEvent>({ type: 'setup', event });
+    concatMap((event): Observable<ScratchRunEvent> => {
+      const setup = of<ScratchRunEvent>({ type: 'setup', event });
       if (event.type !== 'finished' || !setupPassed(event.result)) return setup;
       return concat(
         setup,
@@ -125,26 +126,26 @@ export function verificationPort(
     testChanges: (directory, baseCommit, configFiles) =>
       base.testChanges(directory, baseCommit, configFiles),
     ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
-    runAtBase: (directory, baseCommit, files, testCommand, support) =>
+    runAtBase: (directory, baseCommit, files, testCommand, support, setupCommand) =>
       runInScratch(
         () => base.checkout(directory, baseCommit, [...files, ...support], files),
-        (checkout) => generatedIn(checkout, tests, files, testCommand),
+        (checkout) =>
+          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
       ),
-    runBaseTests: (directory, baseCommit, files, restore, testCommand, on) =>
+    runBaseTests: (directory, baseCommit, files, restore, testCommand, on, setupCommand) =>
       runInScratch(
         () =>
           on === 'change'
             ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
             : base.checkout(directory, baseCommit, [], files),
-        (checkout) => generatedIn(checkout, tests, files, testCommand),
+        (checkout) =>
+          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
       ),
     runOnCommit: (directory, baseCommit, files, testCommand, setupCommand) =>
       runInScratch(
         () => base.changeWithBaseFiles(directory, baseCommit, [], files),
-        (checkout): Observable<OnCommitEvent> =>
-          setupCommand === null
-            ? generatedIn(checkout, tests, files, testCommand)
-            : setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
+        (checkout) =>
+          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
       ),
   };
 }

@@ -75,11 +75,14 @@ export interface VerificationEvidence {
   baseline_reused: boolean;
   /** The generated tests on the change. */
   generated: VerificationRun | null;
-  /** The generated tests alone, in a scratch checkout of the base commit. */
+  /**
+   * The generated tests alone, in a scratch checkout of the base commit set up by the session's
+   * setup command; null when they did not run there (that setup failed: said in `not_checked`).
+   */
   generated_at_base: VerificationRun | null;
   /**
    * The base commit's versions of the existing test files the change edited, run against the
-   * change (null when it edited none).
+   * change (null when it edited none, or when the setup command failed in its checkout).
    */
   existing_tests_on_change: VerificationRun | null;
   /** The same files run at the base commit, when they failed against the change. */

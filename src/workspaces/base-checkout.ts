@@ -39,8 +39,9 @@ const MAX_COPIED_FILE_BYTES = 64 * 1024 * 1024;
 /**
  * Directories of installed dependencies that a project's tests load and git does not hold (the
  * session's setup command installs them, or they are in the project in place): a scratch checkout
- * of the base commit gets the workspace's, linked. Without them a generated test fails there for
- * want of its test tool or a library, which is no proof that it tests the change.
+ * gets the workspace's, linked, where the setup command run there made none. Without them a
+ * generated test fails at the base commit for want of its test tool or a library, which is no
+ * proof that it tests the change.
  */
 const DEPENDENCY_DIRS = ['node_modules', '.venv', 'venv'];
 

@@ -609,8 +609,9 @@ export class WorkspacesService {
   }
 
   /**
-   * Runs a session's setup command in a workspace (or in a clean checkout of a task's change, for
-   * its verification): no shell, SETUP_TIMEOUT_SECONDS, output bounded like a test command's.
+   * Runs a session's setup command in a workspace (or in one of the scratch checkouts of a task's
+   * verification: of its change, of its base commit): no shell, SETUP_TIMEOUT_SECONDS, output
+   * bounded like a test command's.
    * Cold, like test runs: unsubscribing ends its process group.
    */
   runSetup(directory: string, command: string): Observable<CommandEvent> {

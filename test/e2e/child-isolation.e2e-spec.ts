@@ -266,7 +266,13 @@ describeMysql('children and the server secrets', () => {
       expect(report.files[`/proc/${run.child.pid}/environ`]).toBe('ENOENT');
     });
 
-    it("the base commit's run of the generated tests reads the workspace's installed dependencies, hidden from the sandbox otherwise", async () => {
+    it.each([
+      ["set up there by the session's setup command, in the sandbox", 'setup'],
+      [
+        "reading the workspace's installed dependencies (the agent's), hidden from the sandbox otherwise",
+        'agent',
+      ],
+    ] as const)("the base commit's run of the generated tests: %s", async (_how, installer) => {
       const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-iso-deps-')));
       const project = path.join(cwd, 'projects', 'app');
       const files: Record<string, string> = {
@@ -306,7 +312,7 @@ describeMysql('children and the server secrets', () => {
           "require('fs').writeFileSync('node_modules/dep/index.js', 'exports.three = 3;')";
         const session = await post('/api/v1/sessions', {
           project_path: project,
-          setup_command: `node -e "${install}"`,
+          ...(installer === 'setup' ? { setup_command: `node -e "${install}"` } : {}),
         });
         const depTest = (body: string) =>
           `'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { three } = require("dep");\nconst math = require('../src/math');\n${body}\n`;
@@ -317,7 +323,9 @@ describeMysql('children and the server secrets', () => {
           max_iterations: 3,
           description: `Add multiply. ${fakeScript(
             `${edit('src/math.js', `${files['src/math.js']}exports.multiply = (a, b) => a * b;\n`)} path=test/dep.test.js content=${JSON.stringify(depTest("test('adds', () => assert.strictEqual(math.add(three, 1), 4));"))}`,
-            'success',
+            installer === 'setup'
+              ? 'success'
+              : `shell command=${JSON.stringify(`node -e "${install}"`)}`,
             edit(
               'test/dep.test.js',
               depTest("test('multiplies', () => assert.strictEqual(math.multiply(three, 4), 12));"),
@@ -345,8 +353,12 @@ describeMysql('children and the server secrets', () => {
         // the first (a test of `add` alone) passed there and was sent back.
         expect(verification.generated_at_base.output_excerpt).toMatch(/multiply is not a function/);
         const details = (await (await fetch(`${url}/api/v1/tasks/${task.id}`)).json()) as {
-          interactions: { kind: string; content: string }[];
+          interactions: { kind: string; content: string; data: { stage?: string } | null }[];
         };
+        // Set up: in the workspace, then before each run at the base commit.
+        expect(
+          details.interactions.filter((i) => i.kind === 'setup').map((i) => i.data?.stage ?? null),
+        ).toEqual(installer === 'setup' ? [null, 'generated_at_base', 'generated_at_base'] : []);
         expect(
           details.interactions.some(
             (i) =>

@@ -1080,20 +1080,52 @@ describe('on SQLite', () => {
   });
 
   describe('a Node project whose tests load what its setup command builds (git ignores the build)', () => {
+    /** A copy of the fixture and a session on it that builds it in each new workspace. */
+    const builtSession = async (name: string): Promise<{ repo: string; session: string }> => {
+      const repo = copyFixtureProject('node-build', workdir.root(), name);
+      const res = await request(server)
+        .post('/api/v1/sessions')
+        .send({
+          project_path: repo,
+          regression_command: 'node --test',
+          setup_command: 'node scripts/build.js',
+        })
+        .expect(201);
+      return { repo, session: res.body.id as string };
+    };
+
+    itEarly(
+      'a generated test that passes at the base commit once it is built never completes: the base commit is built before its run there',
+      async () => {
+        const builtAddTest = NODE_PROJECT['test/math.test.js'].replace(
+          "'../src/math'",
+          "'../build/math'",
+        );
+        const { session } = await builtSession('built-passing-at-base');
+        const { id, v } = await neverCompletes(session, [
+          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/adds.test.js', builtAddTest]),
+          shell('node scripts/build.js'),
+          'success',
+        ]);
+        expect(v).toMatchObject({ verdict: 'tests_pass_without_change', not_checked: [] });
+        expect(v.generated_at_base).toMatchObject({ exit_code: 0 });
+        expect(v.generated_at_base?.output_excerpt).not.toMatch(/Cannot find module/);
+        const details = await getDetails(server, id);
+        expect(humanPrompts(details)[1]).toContain('Your tests pass without your change');
+        const atBase = details.interactions.filter(
+          (i) => i.kind === 'setup' && i.data?.stage === 'generated_at_base',
+        );
+        expect(atBase.length).toBeGreaterThan(0);
+        expect(atBase.every((i) => i.data?.passed === true)).toBe(true);
+      },
+    );
+
     itEarly(
       'an agent that rebuilds it from the shell: the clean checkout of the change is set up as a new workspace is, and the task completes verified',
       async () => {
-        const repo = copyFixtureProject('node-build', workdir.root(), 'built');
-        const res = await request(server)
-          .post('/api/v1/sessions')
-          .send({
-            project_path: repo,
-            regression_command: 'node --test',
-            setup_command: 'node scripts/build.js',
-          })
-          .expect(201);
+        const { repo, session } = await builtSession('built');
         const builtMultiplyTest = MULTIPLY_TEST.replace("'../src/math'", "'../build/math'");
-        const id = await runTask(res.body.id as string, [
+        const id = await runTask(session, [
           edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', builtMultiplyTest]),
           shell('node scripts/build.js'),
         ]);
@@ -1113,14 +1145,16 @@ describe('on SQLite', () => {
           'generated_on_commit',
           'generated_at_base',
         ]);
-        // The setup command ran twice: in the new workspace, then in the clean checkout.
+        // The setup command ran in the new workspace, then in the clean checkout of the change and
+        // in the scratch checkout of the base commit.
         const setups = details.interactions.filter((i) => i.kind === 'setup');
         expect(setups.map((i) => [i.data?.stage ?? null, i.data?.passed])).toEqual([
           [null, true],
           ['generated_on_commit', true],
+          ['generated_at_base', true],
         ]);
-        // The scratch checkout of the base commit is not set up (README, Limits): no build there.
-        expect(v.generated_at_base?.output_excerpt).toMatch(/Cannot find module '..\/build\/math'/);
+        // Built there: the generated test fails for want of the change, not of the build.
+        expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
         expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
       },
     );
@@ -1246,9 +1280,57 @@ describe('on SQLite', () => {
         const v = await verification(id);
         expect(v.generated_at_base?.output_excerpt).toMatch(/multiply is not a function/);
         expect(v.generated_at_base?.output_excerpt).not.toMatch(/Cannot find module/);
-        // The scratch checkout went, and with it only its link: the workspace keeps its library.
+        // The scratch checkout went (set up there, it had its own copy): the workspace keeps its library.
         expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
         expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
+      },
+    );
+  });
+
+  describe('a Node project whose setup command works once only (what it fetches is gone after)', () => {
+    itEarly(
+      'it fails in the scratch checkout of the base commit: the generated tests do not run there, and the task completes verified_without_failing_tests, saying so',
+      async () => {
+        const repo = project('setup-once', {
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        });
+        const fetched = join(workdir.root(), `fetched-${randomUUID()}`);
+        const fetchOnce =
+          `const fs = require('fs'); const fetched = ${JSON.stringify(fetched)}; ` +
+          "if (fs.existsSync(fetched)) { console.error('npm ERR! 404 dep@1.0.0 is gone'); process.exit(1); } " +
+          "fs.writeFileSync(fetched, '');";
+        const res = await request(server)
+          .post('/api/v1/sessions')
+          .send({
+            project_path: repo,
+            regression_command: 'node --test',
+            setup_command: `node -e ${quoted(fetchOnce)}`,
+          })
+          .expect(201);
+        const id = await runTask(res.body.id as string, [multiplyChange, multiplyTests]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({
+          status: 'COMPLETED',
+          status_reason: 'verified_without_failing_tests',
+        });
+        const v = await verification(id);
+        expect(v).toMatchObject({ verdict: 'verified', generated_at_base: null });
+        expect(v.not_checked).toEqual([
+          expect.stringMatching(
+            /^failing tests: the session's setup command `node -e .*` exited with code 1 in a scratch checkout of the base commit/,
+          ),
+        ]);
+        const details = await getDetails(server, id);
+        expect(testStages(details)).not.toContain('generated_at_base');
+        const setups = details.interactions.filter((i) => i.kind === 'setup');
+        expect(setups.map((i) => [i.data?.stage ?? null, i.data?.passed])).toEqual([
+          [null, true],
+          ['generated_at_base', false],
+        ]);
+        expect(setups[1].content).toContain('npm ERR! 404 dep@1.0.0 is gone');
+        expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
       },
     );
   });

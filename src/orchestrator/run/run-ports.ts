@@ -174,8 +174,9 @@ export interface VerificationPort {
   ): Promise<{ files: TestFileChange[]; support: { files: string[]; tests: string[] } }>;
   /**
    * Runs `files` (copied from `directory`, with the test data they may read: `support`) in a
-   * scratch checkout of `baseCommit` as generated tests are run; the checkout is removed before
-   * the report is emitted (and on unsubscribe).
+   * scratch checkout of `baseCommit` as generated tests are run, set up as `runOnCommit` sets up
+   * its checkout (`setupCommand` first, then the installed dependencies). The checkout is removed
+   * before the report is emitted (and on unsubscribe); a failed setup ends the run without one.
    */
   runAtBase(
     directory: string,
@@ -183,12 +184,14 @@ export interface VerificationPort {
     files: readonly string[],
     testCommand: string | null,
     support: readonly string[],
-  ): Observable<TestRunEvent>;
+    setupCommand: string | null,
+  ): Observable<ScratchRunEvent>;
   /**
    * Runs the base commit's versions of existing test files (`files`, relative to `directory`) as
    * generated tests are run, in a scratch checkout: of the change (the work tree at `directory`
    * as it is, with `files` and `restore` as they were at `baseCommit`), or of `baseCommit`
-   * itself. The checkout is removed before the report is emitted (and on unsubscribe).
+   * itself; set up as `runOnCommit` sets up its checkout. The checkout is removed before the
+   * report is emitted (and on unsubscribe); a failed setup ends the run without one.
    */
   runBaseTests(
     directory: string,
@@ -197,7 +200,8 @@ export interface VerificationPort {
     restore: readonly string[],
     testCommand: string | null,
     on: 'change' | 'base',
-  ): Observable<TestRunEvent>;
+    setupCommand: string | null,
+  ): Observable<ScratchRunEvent>;
   /**
    * Runs the generated test files (`files`, relative to `directory`) as a test round does, in a
    * scratch checkout of the change as its commit would hold it (the work tree at `directory`,
@@ -213,11 +217,14 @@ export interface VerificationPort {
     files: readonly string[],
     testCommand: string | null,
     setupCommand: string | null,
-  ): Observable<OnCommitEvent>;
+  ): Observable<ScratchRunEvent>;
 }
 
-/** What the run in a clean checkout of the change emits: its setup command's events, the tests'. */
-export type OnCommitEvent = TestRunEvent | { type: 'setup'; event: CommandEvent };
+/**
+ * What a run in a scratch checkout emits: the session's setup command's events (when it has
+ * one), then the tests'.
+ */
+export type ScratchRunEvent = TestRunEvent | { type: 'setup'; event: CommandEvent };
 
 export interface ClockPort {
   nowMs(): number;

@@ -18,6 +18,18 @@ function describeEnd(result: CommandResult): string {
   return `exited with code ${result.exitCode}`;
 }
 
+/** A setup command and how it ended, in words: "`npm ci` exited with code 1". */
+export function setupEnded(result: CommandResult): string {
+  return `\`${formatCommandLine(result.argv)}\` ${describeEnd(result)}`;
+}
+
+/** The verification's runs in a scratch checkout, set up first: their records' `stage`. */
+export type ScratchStage =
+  | 'generated_on_commit'
+  | 'generated_at_base'
+  | 'existing_tests_on_change'
+  | 'existing_tests_at_base';
+
 /** A setup command that let the task go on: exit code 0 within its time. */
 export const setupPassed = (result: CommandResult): boolean =>
   result.exitCode === 0 && !result.timedOut;
@@ -29,8 +41,8 @@ export const setupPassed = (result: CommandResult): boolean =>
  * - `prepare` creates the task's workspace before its first step, or re-attaches to it when the
  *   task resumes, and records it on the task (`workspace_path`, `branch`);
  * - the session's setup command runs in a workspace checked out now (`setup`), its output stored
- *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`); its run in a clean
- *   checkout of the change, for the verification, is stored the same way (`onCommitSetupEvent`);
+ *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`); its runs in the
+ *   verification's scratch checkouts are stored the same way (`scratchSetupEvent`);
  * - a COMPLETED task's changes are committed on its branch (`commitResult`, `head_commit`), and a
  *   FAILED or CANCELLED task's uncommitted work is kept the same way (`keepWork`).
  *
@@ -148,12 +160,12 @@ export class RunWorkspace {
   }
 
   /**
-   * An event of the setup command run in a clean checkout of the change (the verification's
-   * `generated_on_commit`), stored as the workspace's own setup run is, its record marked with
-   * that `stage`; returns its result once stored.
+   * An event of the setup command run in one of the verification's scratch checkouts (a clean
+   * checkout of the change, the base commit), stored as the workspace's own setup run is, its
+   * record marked with the `stage` of the tests run there; returns its result once stored.
    */
-  async onCommitSetupEvent(event: CommandEvent): Promise<CommandResult | null> {
-    const result = await this.storeSetup(event, { stage: 'generated_on_commit' });
+  async scratchSetupEvent(event: CommandEvent, stage: ScratchStage): Promise<CommandResult | null> {
+    const result = await this.storeSetup(event, { stage });
     if (result !== null) await this.ports.log.update({ processGroupId: null });
     return result;
   }
@@ -192,7 +204,7 @@ export class RunWorkspace {
     return {
       passed: setupPassed(result),
       message:
-        `The setup command \`${formatCommandLine(result.argv)}\` ${describeEnd(result)}:\n` +
+        `The setup command ${setupEnded(result)}:\n` +
         capText(result.output.slice(-SETUP_FAILURE_OUTPUT_BYTES), SETUP_FAILURE_OUTPUT_BYTES),
     };
   }

@@ -34,7 +34,7 @@ import {
   AgentPort,
   ClockPort,
   MessagePort,
-  OnCommitEvent,
+  ScratchRunEvent,
   RunLog,
   TestPort,
   VerificationPort,
@@ -277,7 +277,10 @@ class FakeVerification implements VerificationPort {
     files: readonly string[];
     restore: readonly string[];
     on: 'change' | 'base';
+    setup: string | null;
   }[] = [];
+  /** How the setup command ends in their checkouts (it runs when the session has one). */
+  existingSetup = { change: setupResult(), base: setupResult() };
 
   runBaseTests(
     _dir: string,
@@ -286,17 +289,19 @@ class FakeVerification implements VerificationPort {
     restore: readonly string[],
     _testCommand: string | null,
     on: 'change' | 'base',
-  ): Observable<TestRunEvent> {
-    this.existingRuns.push({ files, restore, on });
+    setupCommand: string | null,
+  ): Observable<ScratchRunEvent> {
+    this.existingRuns.push({ files, restore, on, setup: setupCommand });
     if (this.existingFault !== null) return throwError(() => this.existingFault);
     const passed = this.existing[on];
-    return of<TestRunEvent>({
+    const tests = of<ScratchRunEvent>({
       type: 'report',
       report: {
         ...report('generated', passed),
         output: passed ? `existing tests pass on the ${on}` : `expected 5, got 6 on the ${on}`,
       },
     });
+    return setUpThen(setupCommand, this.existingSetup[on], tests);
   }
 
   /** Whether the generated tests pass in a clean checkout of the change. */
@@ -315,23 +320,18 @@ class FakeVerification implements VerificationPort {
     files: readonly string[],
     _testCommand: string | null,
     setupCommand: string | null,
-  ): Observable<OnCommitEvent> {
+  ): Observable<ScratchRunEvent> {
     this.onCommitRuns.push(files);
     this.onCommitSetups.push(setupCommand);
     if (this.onCommitFault !== null) return throwError(() => this.onCommitFault);
-    const tests = of<OnCommitEvent>({
+    const tests = of<ScratchRunEvent>({
       type: 'report',
       report: {
         ...report('generated', this.onCommit),
         output: this.onCommit ? 'pass' : "Cannot find module '../build/helper.js'",
       },
     });
-    if (setupCommand === null) return tests;
-    const setup = of<OnCommitEvent[]>(
-      { type: 'setup', event: { type: 'spawned', pid: 556, argv: ['npm', 'ci'] } },
-      { type: 'setup', event: { type: 'finished', result: this.onCommitSetup } },
-    );
-    return this.onCommitSetup.exitCode === 0 ? concat(setup, tests) : setup;
+    return setUpThen(setupCommand, this.onCommitSetup, tests);
   }
 
   /** The files git ignores, look by look (the last one repeats); null: git cannot say. */
@@ -346,6 +346,10 @@ class FakeVerification implements VerificationPort {
 
   /** The test data copied with the generated tests, run by run. */
   readonly atBaseSupport: (readonly string[])[] = [];
+  /** The setup command each run there was given. */
+  readonly atBaseSetups: (string | null)[] = [];
+  /** How that setup command ends there (it runs when the session has one). */
+  atBaseSetup: CommandResult = setupResult();
 
   runAtBase(
     dir: string,
@@ -353,9 +357,11 @@ class FakeVerification implements VerificationPort {
     files: readonly string[],
     _testCommand: string | null,
     support: readonly string[],
-  ): Observable<TestRunEvent> {
+    setupCommand: string | null,
+  ): Observable<ScratchRunEvent> {
     this.atBaseRuns.push({ dir, base, files });
     this.atBaseSupport.push(support);
+    this.atBaseSetups.push(setupCommand);
     const passed = this.atBase.length > 1 ? this.atBase.shift()! : this.atBase[0];
     const events: TestRunEvent[] = [
       { type: 'spawned', pid: 778, command: ['node', '--test'] },
@@ -367,8 +373,25 @@ class FakeVerification implements VerificationPort {
         },
       },
     ];
-    return from(events);
+    return setUpThen(setupCommand, this.atBaseSetup, from(events));
   }
+}
+
+/**
+ * A scratch checkout's run: the setup command's events first when there is one, then `tests`
+ * when it passed.
+ */
+function setUpThen(
+  command: string | null,
+  result: CommandResult,
+  tests: Observable<ScratchRunEvent>,
+): Observable<ScratchRunEvent> {
+  if (command === null) return tests;
+  const setup = of<ScratchRunEvent[]>(
+    { type: 'setup', event: { type: 'spawned', pid: 556, argv: result.argv } },
+    { type: 'setup', event: { type: 'finished', result } },
+  );
+  return result.exitCode === 0 ? concat(setup, tests) : setup;
 }
 
 function setupResult(over: Partial<CommandResult> = {}): CommandResult {
@@ -1504,8 +1527,9 @@ describe('TaskRun', () => {
       await h.run();
       expect(turnsAtSetup).toBe(0);
       expect(h.workspace.setups).toEqual([{ directory: '/ws/t1/app', command: 'npm ci' }]);
+      // The workspace's, then the one in the scratch checkout of the base commit.
       const setup = h.log.records.filter((r) => r.kind === 'setup');
-      expect(setup).toHaveLength(1);
+      expect(setup.map((r) => r.data?.stage)).toEqual([undefined, 'generated_at_base']);
       expect(setup[0].content).toContain('$ npm ci');
       expect(setup[0].content).toContain('added 12 packages');
       expect(setup[0].data).toMatchObject({ passed: true, exit_code: 0 });
@@ -1825,6 +1849,58 @@ describe('TaskRun', () => {
       expect(stages).toEqual(['baseline', undefined, undefined, 'generated_at_base']);
     });
 
+    it("the session's setup command runs first in the scratch checkout of the base commit, stored as a setup record of that stage", async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: 'npm ci' },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b'])];
+      await h.run();
+      expect(h.verification.atBaseSetups).toEqual(['npm ci']);
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+      const setups = h.log.records.filter((r) => r.kind === 'setup');
+      expect(setups[1]).toMatchObject({
+        content: expect.stringContaining('added 12 packages') as unknown,
+        data: { stage: 'generated_at_base', command: ['npm', 'ci'], passed: true },
+      });
+      expect(evidence(h)).toMatchObject({ verdict: 'verified', not_checked: [] });
+    });
+
+    it('the setup command failing at the base commit proves nothing: no tests run there, verified_without_failing_tests, and said', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: 'npm ci' },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b'])];
+      h.verification.atBaseSetup = setupResult({
+        exitCode: 1,
+        output: 'npm ERR! 404 left-pad@0.0.1 is gone\n',
+      });
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_failing_tests)');
+      const e = evidence(h);
+      expect(e).toMatchObject({ verdict: 'verified', generated_at_base: null });
+      expect(e.not_checked).toEqual([
+        expect.stringContaining(
+          "failing tests: the session's setup command `npm ci` exited with code 1 in a scratch checkout of the base commit",
+        ),
+      ]);
+      expect(e.reason).toMatch(/^verified, except: failing tests: /);
+      const stages = h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+      expect(stages).not.toContain('generated_at_base');
+      const atBase = h.log.records.filter(
+        (r) => r.kind === 'setup' && r.data?.stage === 'generated_at_base',
+      );
+      expect(atBase).toEqual([
+        expect.objectContaining({
+          content: expect.stringContaining('npm ERR! 404 left-pad@0.0.1 is gone') as unknown,
+          data: expect.objectContaining({ passed: false, exit_code: 1 }) as unknown,
+        }),
+      ]);
+    });
+
     it('without a regression command: verified_without_regression, and said', async () => {
       const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
       await h.run();
@@ -2079,8 +2155,8 @@ describe('TaskRun', () => {
         h.verification.existing = { change: false, base: true };
         await h.run();
         expect(h.verification.existingRuns.slice(0, 2)).toEqual([
-          { files: ['test/math.test.js'], restore: [], on: 'change' },
-          { files: ['test/math.test.js'], restore: [], on: 'base' },
+          { files: ['test/math.test.js'], restore: [], on: 'change', setup: null },
+          { files: ['test/math.test.js'], restore: [], on: 'base', setup: null },
         ]);
         const feedback = h.log.prompts()[2];
         expect(feedback).toContain('Existing tests were rewritten');
@@ -2145,6 +2221,35 @@ describe('TaskRun', () => {
         ]);
       });
 
+      it("both checkouts are set up by the session's setup command; one failing there is not blamed on the change, and said", async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+        h.verification.changes = [rewrite];
+        h.verification.existing = { change: false, base: true };
+        h.verification.existingSetup.base = setupResult({ exitCode: 2 });
+        await h.run();
+        expect(h.verification.existingRuns.map((r) => [r.on, r.setup])).toEqual([
+          ['change', 'npm ci'],
+          ['base', 'npm ci'],
+        ]);
+        expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+        const e = evidence(h);
+        expect(e.weakening).toEqual([]);
+        expect(e.existing_tests_at_base).toBeNull();
+        expect(e.not_checked).toEqual([
+          noRegression,
+          expect.stringContaining(
+            "could not be run as they were (the session's setup command `npm ci` exited with code 2 in a scratch checkout of the base commit)",
+          ),
+        ]);
+        const setups = h.log.records.filter((r) => r.kind === 'setup');
+        expect(setups.map((r) => [r.data?.stage, r.data?.passed])).toEqual([
+          [undefined, true],
+          ['existing_tests_on_change', true],
+          ['existing_tests_at_base', false],
+          ['generated_at_base', true],
+        ]);
+      });
+
       it('allow_test_changes: recorded, not blocking', async () => {
         const h = harness([turn(), turn()], {
           task: { ...worktree.task, allowTestChanges: true },
@@ -2169,6 +2274,7 @@ describe('TaskRun', () => {
           files: ['test/format.test.js'],
           restore: ['test/golden/sum.txt'],
           on: 'change',
+          setup: null,
         });
         expect(h.log.prompts()[2]).toContain('with test/golden/sum.txt as they were');
         expect(evidence(h).verdict).toBe('tests_weakened');
@@ -2366,7 +2472,11 @@ describe('TaskRun', () => {
         expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
         expect(h.verification.onCommitSetups).toEqual(['npm ci']);
         const setups = h.log.records.filter((r) => r.kind === 'setup');
-        expect(setups.map((r) => r.data?.stage)).toEqual([undefined, 'generated_on_commit']);
+        expect(setups.map((r) => r.data?.stage)).toEqual([
+          undefined,
+          'generated_on_commit',
+          'generated_at_base',
+        ]);
         expect(setups[1]).toMatchObject({
           content: expect.stringContaining('added 12 packages') as unknown,
           data: { command: ['npm', 'ci'], passed: true, exit_code: 0 },

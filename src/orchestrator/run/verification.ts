@@ -8,6 +8,7 @@ import {
   map,
   Observable,
   of,
+  throwError,
 } from 'rxjs';
 import { TestReportSummary } from 'src/simulated-human';
 import {
@@ -32,12 +33,22 @@ import {
   regressionResult,
 } from 'src/orchestrator/run/regression-comparison';
 import { rerunArgv } from 'src/orchestrator/run/rerun-command';
-import { RunPorts } from 'src/orchestrator/run/run-ports';
+import { RunPorts, ScratchRunEvent } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
-import { RunWorkspace, setupPassed } from 'src/orchestrator/run/run-workspace';
+import {
+  RunWorkspace,
+  ScratchStage,
+  setupEnded,
+  setupPassed,
+} from 'src/orchestrator/run/run-workspace';
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
+
+/** A run in a scratch checkout whose setup command failed there: no tests ran. */
+interface SetupFailed {
+  setupFailed: CommandResult;
+}
 
 /** Longest output excerpt kept per run in the evidence. */
 const EXCERPT_BYTES = 4 * 1024;
@@ -207,17 +218,28 @@ const problem = (name: string, output: string): FailingTest => ({
  *    ignores were created or changed while the agent worked (from the shell, say), the generated
  *    tests must pass in a clean checkout of the change too, set up by the session's setup command
  *    (which must pass there);
- * 4. the generated tests, run alone in a scratch checkout of the base commit, must fail or error
- *    there (else they do not test the change), unless the task does not require it.
+ * 4. the generated tests, run alone in a scratch checkout of the base commit set up as a new
+ *    workspace is (the session's setup command first: tests that load what it builds must not
+ *    fail there for want of the build), must fail or error there (else they do not test the
+ *    change), unless the task does not require it.
  *
- * What could not be checked (no base commit outside git, no baseline, no regression command or
- * one whose failures cannot be told apart) is named in the evidence and in the completed task's
- * reason. The evidence is stored on the task after each judgement.
+ * The scratch checkouts of checks 2 to 4 are set up alike, each setup's run stored as a `setup`
+ * record of its stage. What could not be checked (no base commit outside git, no baseline, no
+ * regression command or one whose failures cannot be told apart, a setup command that failed in a
+ * scratch checkout of the base commit) is named in the evidence and in the completed task's
+ * reason: generated tests that could not be run at the base commit complete the task
+ * `verified_without_failing_tests`, never plain `verified`. The evidence is stored on the task
+ * after each judgement.
  */
 export class Verification {
   private evidence: VerificationEvidence;
   /** The regression suite could not show the change broke nothing (none, or it cannot tell). */
   private regressionUnjudged = false;
+  /**
+   * The generated tests were to fail at the base commit, but could not be run there (the setup
+   * command failed in its scratch checkout): the round cannot complete plain `verified`.
+   */
+  private failingUnproven = false;
   /** The existing tests the change edited, as the weakening check found them. */
   private edited: { files: string[]; support: string[] } = { files: [], support: [] };
 
@@ -337,6 +359,7 @@ export class Verification {
     e.changed_after_tests = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
+    this.failingUnproven = false;
     this.regressionUnjudged = this.regressionCommand === null;
     if (this.regressionUnjudged) {
       e.not_checked.push(
@@ -631,33 +654,21 @@ export class Verification {
       return of(null);
     }
     if (changed.length === 0) return of(null);
-    let setup: CommandResult | null = null;
-    const tests$ = this.ports.verification
-      .runOnCommit(
-        this.workspace.directory,
-        base,
-        files,
-        this.ctx.testCommand,
-        this.ctx.setupCommand,
-      )
-      .pipe(
-        concatMap((event) => {
-          if (event.type !== 'setup') return of(event);
-          return from(this.workspace.onCommitSetupEvent(event.event)).pipe(
-            concatMap((result) => {
-              if (result !== null) setup = result;
-              return EMPTY;
-            }),
-          );
-        }),
-      );
-    return this.tests.runExtra(tests$, 'generated_on_commit').pipe(
-      defaultIfEmpty(null),
+    const run$ = this.ports.verification.runOnCommit(
+      this.workspace.directory,
+      base,
+      files,
+      this.ctx.testCommand,
+      this.ctx.setupCommand,
+    );
+    return this.runSetUp(run$, 'generated_on_commit').pipe(
       // Only the run is caught: a failed write of the verdict is no run that could not be made.
       catchError((error: unknown) => of(error instanceof Error ? error : new Error(String(error)))),
       concatMap(async (report): Promise<Judgement | null> => {
+        if (report !== null && 'setupFailed' in report) {
+          return this.setupFailedOnCommit(report.setupFailed);
+        }
         if (report === null || report instanceof Error) {
-          if (setup !== null && !setupPassed(setup)) return this.setupFailedOnCommit(setup);
           e.not_checked.push(
             `ignored files written from the shell: the generated tests could not be run in a clean checkout of the change (${report?.message ?? 'no tests ran'})`,
           );
@@ -688,6 +699,40 @@ export class Verification {
             total: report.cases.length,
           },
         };
+      }),
+    );
+  }
+
+  /**
+   * A run in a scratch checkout (`run$`): its setup command's events stored as `setup` records of
+   * `stage` (`RunWorkspace.scratchSetupEvent`), its tests' as `TestPhase.runExtra` stores them.
+   * Emits the tests' report; else the setup command's result when it failed there (no tests ran;
+   * also when the run then failed), or null when the run ended with neither.
+   */
+  private runSetUp(
+    run$: Observable<ScratchRunEvent>,
+    stage: ScratchStage,
+  ): Observable<TestRunReport | SetupFailed | null> {
+    let setup: CommandResult | null = null;
+    const failedSetup = (): SetupFailed | null =>
+      setup !== null && !setupPassed(setup) ? { setupFailed: setup } : null;
+    const tests$ = run$.pipe(
+      concatMap((event) => {
+        if (event.type !== 'setup') return of(event);
+        return from(this.workspace.scratchSetupEvent(event.event, stage)).pipe(
+          concatMap((result) => {
+            if (result !== null) setup = result;
+            return EMPTY;
+          }),
+        );
+      }),
+    );
+    return this.tests.runExtra(tests$, stage).pipe(
+      defaultIfEmpty(null),
+      map((report) => report ?? failedSetup()),
+      catchError((error: unknown) => {
+        const failed = failedSetup();
+        return failed !== null ? of(failed) : throwError(() => error);
       }),
     );
   }
@@ -724,8 +769,10 @@ export class Verification {
    * The base commit's versions of the existing test files the change edited (and of those under
    * a test directory whose helpers, fixtures or expected output it edited), run against the
    * change in a scratch checkout of it: they must pass, unless they fail at the base commit too
-   * (then whether the change broke them cannot be told: said in `not_checked`). A rewritten test
-   * is a weakening: sent back unless the task allows test changes (then recorded).
+   * (then whether the change broke them cannot be told: said in `not_checked`). Both checkouts are
+   * set up by the session's setup command first (alike, so that a build one lacks cannot pass for
+   * a rewrite); a setup that fails in either is said in `not_checked` too. A rewritten test is a
+   * weakening: sent back unless the task allows test changes (then recorded).
    */
   private checkRewritten(): Observable<Judgement | null> {
     const e = this.evidence;
@@ -738,39 +785,45 @@ export class Verification {
       );
       return of(null);
     }
-    // A run that cannot be made (git could not make its scratch checkout, say) is said, not blamed.
-    const run = (on: 'change' | 'base'): Observable<TestRunReport | Error> =>
-      this.tests
-        .runExtra(
-          this.ports.verification.runBaseTests(
-            this.workspace.directory,
-            base,
-            files,
-            support,
-            this.ctx.testCommand,
-            on,
-          ),
-          on === 'change' ? 'existing_tests_on_change' : 'existing_tests_at_base',
-        )
-        .pipe(
-          catchError((error: unknown) =>
-            of(error instanceof Error ? error : new Error(String(error))),
-          ),
-        );
-    const unrun = (error: Error): null => {
+    // A run that cannot be made (git could not make its scratch checkout, or the setup command
+    // failed in it) is said, not blamed.
+    const run = (on: 'change' | 'base'): Observable<TestRunReport | string> =>
+      this.runSetUp(
+        this.ports.verification.runBaseTests(
+          this.workspace.directory,
+          base,
+          files,
+          support,
+          this.ctx.testCommand,
+          on,
+          this.ctx.setupCommand,
+        ),
+        on === 'change' ? 'existing_tests_on_change' : 'existing_tests_at_base',
+      ).pipe(
+        map((outcome) => {
+          if (outcome === null) return 'no tests ran';
+          if ('setupFailed' in outcome) {
+            const where = on === 'change' ? 'the change' : 'the base commit';
+            return `the session's setup command ${setupEnded(outcome.setupFailed)} in a scratch checkout of ${where}`;
+          }
+          return outcome;
+        }),
+        catchError((error: unknown) => of(error instanceof Error ? error.message : String(error))),
+      );
+    const unrun = (why: string): null => {
       e.not_checked.push(
-        `rewritten tests: the existing tests the change edited could not be run as they were (${error.message})`,
+        `rewritten tests: the existing tests the change edited could not be run as they were (${why})`,
       );
       return null;
     };
     return run('change').pipe(
       concatMap((onChange) => {
-        if (onChange instanceof Error) return of(unrun(onChange));
+        if (typeof onChange === 'string') return of(unrun(onChange));
         e.existing_tests_on_change = toRun(onChange, null);
         if (onChange.passed) return of(null);
         return run('base').pipe(
           concatMap(async (atBase): Promise<Judgement | null> => {
-            if (atBase instanceof Error) return unrun(atBase);
+            if (typeof atBase === 'string') return unrun(atBase);
             e.existing_tests_at_base = toRun(atBase, base);
             const broken = brokenCases(onChange, atBase);
             if (broken.length > 0) return this.rewritten(onChange, broken);
@@ -835,41 +888,48 @@ export class Verification {
       );
       return from(this.complete());
     }
-    return this.tests
-      .runExtra(
-        this.ports.verification.runAtBase(
-          this.workspace.directory,
-          base,
-          files,
-          this.ctx.testCommand,
-          this.tests.supportFilesNow.filter((file) => !files.includes(file)),
-        ),
-        'generated_at_base',
-      )
-      .pipe(
-        concatMap(async (report): Promise<Judgement> => {
-          e.generated_at_base = toRun(report, base);
-          if (!report.passed) return this.complete();
-          await this.conclude(
-            'tests_pass_without_change',
-            'the generated tests pass at the base commit too, so they do not test the change',
+    const run$ = this.ports.verification.runAtBase(
+      this.workspace.directory,
+      base,
+      files,
+      this.ctx.testCommand,
+      this.tests.supportFilesNow.filter((file) => !files.includes(file)),
+      this.ctx.setupCommand,
+    );
+    return this.runSetUp(run$, 'generated_at_base').pipe(
+      concatMap(async (report): Promise<Judgement> => {
+        if (report === null || 'setupFailed' in report) {
+          // Tests that did not run at the base commit prove nothing about it.
+          this.failingUnproven = true;
+          e.not_checked.push(
+            report === null
+              ? 'failing tests: no generated test ran in the scratch checkout of the base commit, so whether they fail without the change could not be told'
+              : `failing tests: the session's setup command ${setupEnded(report.setupFailed)} in a scratch checkout of the base commit (its output: the \`setup\` record of stage generated_at_base), so the generated tests were not run there and whether they fail without the change could not be told`,
           );
-          return {
-            kind: 'feedback',
-            report: {
-              failures: [
-                problem(
-                  'Your tests pass without your change',
-                  `Every one of your tests also passes on the code before your change (base commit ${base}), so none of them tests it. Write tests that exercise the new behaviour: at least one must fail without your change.\n\nThe run at the base commit:\n${report.output}`,
-                ),
-              ],
-              output: report.output,
-              failed: 0,
-              total: report.cases.length,
-            },
-          };
-        }),
-      );
+          return this.complete();
+        }
+        e.generated_at_base = toRun(report, base);
+        if (!report.passed) return this.complete();
+        await this.conclude(
+          'tests_pass_without_change',
+          'the generated tests pass at the base commit too, so they do not test the change',
+        );
+        return {
+          kind: 'feedback',
+          report: {
+            failures: [
+              problem(
+                'Your tests pass without your change',
+                `Every one of your tests also passes on the code before your change (base commit ${base}), so none of them tests it. Write tests that exercise the new behaviour: at least one must fail without your change.\n\nThe run at the base commit:\n${report.output}`,
+              ),
+            ],
+            output: report.output,
+            failed: 0,
+            total: report.cases.length,
+          },
+        };
+      }),
+    );
   }
 
   private async complete(): Promise<Judgement> {
@@ -882,7 +942,7 @@ export class Verification {
     const reason: StatusReason =
       this.baseCommit === null
         ? 'verified_without_base'
-        : !(this.ctx.task.requireFailingTests ?? true)
+        : !(this.ctx.task.requireFailingTests ?? true) || this.failingUnproven
           ? 'verified_without_failing_tests'
           : e.weakening.length > 0
             ? 'verified_with_test_changes'

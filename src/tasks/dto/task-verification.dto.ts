@@ -143,7 +143,8 @@ export class TaskVerificationResponseDto {
   @ApiProperty({
     type: VerificationRunDto,
     nullable: true,
-    description: 'The generated tests alone, in a scratch checkout of the base commit',
+    description:
+      "The generated tests alone, in a scratch checkout of the base commit set up by the session's setup command (as a new workspace is); null when they were not run there: the setup command failed there (said in `not_checked`), the task does not require failing tests, or there is no base commit",
   })
   generated_at_base!: VerificationRunDto | null;
 
@@ -151,7 +152,7 @@ export class TaskVerificationResponseDto {
     type: VerificationRunDto,
     nullable: true,
     description:
-      "The base commit's versions of the existing test files the change edited (and of those beside the helpers, fixtures or expected output it edited in a test directory), run against the change in a scratch checkout of it; null when it edited none",
+      "The base commit's versions of the existing test files the change edited (and of those beside the helpers, fixtures or expected output it edited in a test directory), run against the change in a scratch checkout of it set up by the session's setup command; null when it edited none, or when that setup failed (said in `not_checked`)",
   })
   existing_tests_on_change!: VerificationRunDto | null;
 
