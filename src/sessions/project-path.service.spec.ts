@@ -63,9 +63,7 @@ describe('ProjectPathService', () => {
     expect(service().resolve(path.join(allowed, 'proj', '..', 'proj'))).toBe(
       path.join(allowed, 'proj'),
     );
-    expect(service().resolve(path.join(tmp, 'link-in'))).toBe(
-      path.join(allowed, 'proj'),
-    );
+    expect(service().resolve(path.join(tmp, 'link-in'))).toBe(path.join(allowed, 'proj'));
   });
 
   it.each([
@@ -148,9 +146,7 @@ describe('ProjectPathService', () => {
       expect(thrown(() => service().resolve(work))).toMatchObject({
         message: expect.stringContaining("holds the server's working directory") as unknown,
       });
-      expect(service().resolve(path.join(work, 'proj'))).toBe(
-        path.join(work, 'proj'),
-      );
+      expect(service().resolve(path.join(work, 'proj'))).toBe(path.join(work, 'proj'));
     } finally {
       process.chdir(cwd);
     }
@@ -171,9 +167,7 @@ describe('ProjectPathService', () => {
     const withDatabase = new ProjectPathService(
       loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
     );
-    expect(withDatabase.resolve(path.join(allowed, 'proj'))).toBe(
-      path.join(allowed, 'proj'),
-    );
+    expect(withDatabase.resolve(path.join(allowed, 'proj'))).toBe(path.join(allowed, 'proj'));
     expect(withDatabase.resolve(path.dirname(gitDir))).toBe(path.dirname(gitDir));
   });
 
@@ -223,9 +217,7 @@ describe('ProjectPathService', () => {
   });
 
   it('allows a symlink from outside that lands inside a root', () => {
-    expect(service(allowed).resolve(path.join(tmp, 'link-in'))).toBe(
-      path.join(allowed, 'proj'),
-    );
+    expect(service(allowed).resolve(path.join(tmp, 'link-in'))).toBe(path.join(allowed, 'proj'));
   });
 
   describe('recheck (a stored session, held to the rules as they are now)', () => {
