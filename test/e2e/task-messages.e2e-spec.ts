@@ -62,7 +62,11 @@ describe('task messages', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      env: { ...FAKE_RUNNER_ENV },
+      env: {
+        ...FAKE_RUNNER_ENV,
+        API_ERROR_RETRY_DELAY_SECONDS: '3600',
+        API_ERROR_RETRY_MAX_DELAY_SECONDS: '3600',
+      },
       override: (builder) => builder.overrideProvider(AtomicWriter).useClass(DeadlockingWriter),
     });
     await t.app.listen(0, '127.0.0.1');
@@ -225,6 +229,52 @@ describe('task messages', () => {
     const firstTurn = details.interactions.filter((i) => i.iteration === 1);
     expect(firstTurn.filter((i) => i.kind === 'error')).toEqual([]);
     expect(firstTurn.filter((i) => i.data?.type === 'turn_interrupted')).toHaveLength(1);
+  });
+
+  it('a message sent with interrupt ends the wait after an API error: the next turn has it at once', async () => {
+    const project = copyFixtureProject('node-basic', work.root(), 'interrupt-wait');
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: project, isolation: 'none' })
+      .expect(201);
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: session.body.id,
+        description: `Work after an outage. ${fakeScript(
+          'api-error status=529',
+          'success',
+          'write-tests lang=node result=pass name=after_wait',
+        )}`,
+      })
+      .expect(201);
+    const id = created.body.id as string;
+    // The run waits API_ERROR_RETRY_DELAY_SECONDS (an hour here) once the error's result is in.
+    await eventually("the API error's result to be stored", async () => {
+      const res = await request(server).get(`/api/v1/tasks/${id}`).expect(200);
+      const details = res.body as TaskDetails;
+      return details.interactions.some((i) => i.kind === 'result' && i.iteration === 1);
+    });
+    const sent = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'The API is back: go on.', interrupt: true })
+      .expect(201);
+
+    const result = await waitForTerminal(server, id);
+    expect(result.final).toMatchObject({ status: 'COMPLETED' });
+    const runs = fakeInvocations(work.logFile(), project);
+    expect(runs[1].prompt).toContain('The API is back: go on.');
+    const details = (await request(server).get(`/api/v1/tasks/${id}`).expect(200))
+      .body as TaskDetails;
+    const next = details.interactions.find(
+      (i) => i.iteration === 2 && i.kind === 'simulated_human',
+    );
+    expect(next?.data).toMatchObject({
+      reason: 'recover_error',
+      human_message_ids: [sent.body.id],
+      wait_cut_short: true,
+    });
+    expect(next?.data?.waited_ms).toBeLessThan(3_600_000);
   });
 
   it('a message whose write loses a deadlock is written again: 201, stored once', async () => {

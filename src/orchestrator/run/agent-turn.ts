@@ -1,4 +1,4 @@
-import { concatMap, defer, EMPTY, ignoreElements, Observable } from 'rxjs';
+import { concatMap, defer, EMPTY, ignoreElements, map, Observable, race, Subject, take } from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
 import { LateMessageError, MAX_UNDELIVERED_MESSAGES, NewInteraction, TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
@@ -18,6 +18,12 @@ import {
 import { TurnWriter } from 'src/orchestrator/run/turn-writer';
 import { FILE_TOOLS } from 'src/orchestrator/run/written-files';
 
+/** The wait before a turn (after API errors): how long, and whether a person's interrupt ended it. */
+interface Waited {
+  ms: number;
+  cutShort: boolean;
+}
+
 /** The CLI's tools that start no process: a turn that used only these left none running. */
 const NO_PROCESS_TOOLS: ReadonlySet<string> = new Set([
   ...FILE_TOOLS,
@@ -35,7 +41,7 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * ONE AGENT TURN of a run, as an Observable that emits the turn's outcome once the CLI has ended.
  *
  * - It waits `step.delayMs` first (an RxJS timer: a cancel during the wait unsubscribes and
- *   nothing of the turn runs), then counts the iteration and stores the prompt, with the
+ *   nothing of the turn runs; a person's message sent with `interrupt` ends the wait), then counts the iteration and stores the prompt, with the
  *   messages waiting for it, together with the task's move to the turn's status (one write, made
  *   only while no message came after those read: `storePrompt`).
  * - Every event of the CLI is stored as it arrives, in order, within the turn's storage budget,
@@ -45,7 +51,7 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  *   checkpoint.
  * - `interrupt` ends the CLI under way when a person's message sent with `interrupt` waits for a
  *   turn: the turn under way started before it (its prompt does not have it); `takeInterrupted`
- *   tells the run.
+ *   tells the run. Before the CLI runs, it ends the turn's wait after API errors instead.
  */
 export class AgentTurn {
   private budget = new TurnStorageBudget();
@@ -53,6 +59,8 @@ export class AgentTurn {
   /** The CLI of a turn runs (spawned, its end not yet seen). */
   private cliRunning = false;
   private interrupted = false;
+  /** Emits to end the wait before the turn's start, while the turn waits (after API errors). */
+  private waitCut: Subject<'cut'> | null = null;
 
   constructor(
     private readonly ports: RunPorts,
@@ -65,8 +73,27 @@ export class AgentTurn {
   }
 
   run(step: TurnStep): Observable<TurnOutcome> {
-    return this.ports.clock.delay(step.delayMs).pipe(
-      concatMap(() => this.start(step)),
+    return defer(() => {
+      const cut = new Subject<'cut'>();
+      const from = this.ports.clock.nowMs();
+      this.waitCut = step.delayMs > 0 ? cut : null;
+      return race(
+        this.ports.clock.delay(step.delayMs).pipe(map(() => 'waited' as const)),
+        cut,
+      ).pipe(
+        take(1),
+        concatMap((end) => {
+          this.waitCut = null;
+          const waited: Waited | null =
+            step.delayMs === 0
+              ? null
+              : end === 'waited'
+                ? { ms: step.delayMs, cutShort: false }
+                : { ms: this.ports.clock.nowMs() - from, cutShort: true };
+          return this.start(step, waited);
+        }),
+      );
+    }).pipe(
       concatMap((request) => this.ports.agent.runTurn(request)),
       concatMap((event) => this.onEvent(event)),
     );
@@ -78,6 +105,7 @@ export class AgentTurn {
    * when the messages were read: the next one may have taken them meanwhile.
    */
   async interrupt(): Promise<void> {
+    if (this.waitCut !== null) return this.cutWait(this.waitCut);
     if (!this.cliRunning || this.interrupted) return;
     const iteration = this.state.iteration;
     const waiting = await this.ports.messages.undelivered();
@@ -87,6 +115,12 @@ export class AgentTurn {
     await this.tracker.interrupt();
   }
 
+  /** Ends the turn's wait (`cut`, while it waits) when a message sent with `interrupt` waits for it. */
+  private async cutWait(cut: Subject<'cut'>): Promise<void> {
+    const waiting = await this.ports.messages.undelivered();
+    if (waiting.some((message) => message.interrupt) && this.waitCut === cut) cut.next('cut');
+  }
+
   /** Whether the turn that just ended was interrupted; forgets it. */
   takeInterrupted(): boolean {
     const interrupted = this.interrupted;
@@ -94,14 +128,14 @@ export class AgentTurn {
     return interrupted;
   }
 
-  private start(step: TurnStep): Observable<TurnRequest> {
+  private start(step: TurnStep, waited: Waited | null): Observable<TurnRequest> {
     return defer(async () => {
       const { state } = this;
       state.iteration += 1;
       state.phase = step.phase;
       this.interrupted = false;
       this.budget = new TurnStorageBudget();
-      const prompt = await this.storePrompt(step);
+      const prompt = await this.storePrompt(step, waited);
       return {
         cwd: this.workspace.directory,
         env: this.workspace.agentEnv,
@@ -120,7 +154,7 @@ export class AgentTurn {
    * stored in between would count as given to this turn without being in its prompt. When one
    * did, the messages are read again (at most MAX_UNDELIVERED_MESSAGES can wait, so this ends).
    */
-  private async storePrompt(step: TurnStep): Promise<string> {
+  private async storePrompt(step: TurnStep, waited: Waited | null): Promise<string> {
     const { state } = this;
     for (let attempt = 1; ; attempt += 1) {
       const { messages, readThrough } = await this.ports.messages.waiting();
@@ -135,7 +169,8 @@ export class AgentTurn {
           intervention: step.intervention,
           new_conversation: !state.conversation.started,
           ...(messages.length > 0 ? { human_message_ids: messages.map((m) => m.id) } : {}),
-          ...(step.delayMs ? { waited_ms: step.delayMs } : {}),
+          ...(waited === null ? {} : { waited_ms: waited.ms }),
+          ...(waited?.cutShort ? { wait_cut_short: true } : {}),
         },
       };
       const phase: TaskPhase = step.phase === 'writing_tests' ? 'writing_tests' : 'agent_turn';

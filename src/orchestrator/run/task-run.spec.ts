@@ -610,6 +610,8 @@ class FakeLog implements RunLog {
 
 class FakeClock implements ClockPort {
   readonly delays: number[] = [];
+  /** Waits of more than 0 ms never end on their own. */
+  hold = false;
   private now = 1_000_000;
 
   nowMs(): number {
@@ -618,7 +620,7 @@ class FakeClock implements ClockPort {
 
   delay(ms: number): Observable<void> {
     if (ms > 0) this.delays.push(ms);
-    return of(undefined);
+    return this.hold && ms > 0 ? NEVER : of(undefined);
   }
 }
 
@@ -933,6 +935,31 @@ describe('TaskRun', () => {
         [2, 'answer_question', [7]],
         [3, 'write_tests', undefined],
       ]);
+    });
+
+    it('ends the wait after an API error: the next turn starts at once, with the message', async () => {
+      const h = harness([
+        turn({ kind: 'api_error', apiError: 'overloaded', text: 'API Error: 529 Overloaded' }),
+        turn(),
+        turn(),
+      ]);
+      h.clock.hold = true;
+      const done = h.run();
+      await until(() => h.clock.delays.length === 1);
+      // Nothing waits with interrupt yet: the wait goes on.
+      h.control.interrupt();
+      await settle();
+      expect(h.agent.requests).toHaveLength(1);
+      h.messages.byTurn = [[stop]];
+      h.control.interrupt();
+      await done;
+      expect(h.clock.delays).toEqual([10_000]);
+      expect(h.processes.ended).toEqual([]);
+      expect(h.agent.requests[1].prompt).toContain('Stop: use the helper.');
+      const second = h.log.records.find((r) => r.iteration === 2 && r.kind === 'simulated_human');
+      expect(second?.data).toMatchObject({ human_message_ids: [7], wait_cut_short: true });
+      expect(second?.data?.waited_ms).toBeLessThan(10_000);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
 
     it('ends nothing while no agent turn runs, and a test round that passes does not complete before the agent heard it', async () => {
