@@ -77,8 +77,8 @@ describe('task messages', () => {
     await t?.close();
   });
 
-  /** A task in a copy of node-basic (in place), once its first turn streams. */
-  async function streamingTask(
+  /** A task created in a copy of node-basic, worked on in place. */
+  async function inPlaceTask(
     name: string,
     description: string,
   ): Promise<{ id: string; project: string }> {
@@ -91,7 +91,15 @@ describe('task messages', () => {
       .post('/api/v1/tasks')
       .send({ session_id: session.body.id, description })
       .expect(201);
-    const id = created.body.id as string;
+    return { id: created.body.id as string, project };
+  }
+
+  /** A task in a copy of node-basic (in place), once its first turn streams. */
+  async function streamingTask(
+    name: string,
+    description: string,
+  ): Promise<{ id: string; project: string }> {
+    const { id, project } = await inPlaceTask(name, description);
     await eventually('the first turn to stream', async () => {
       const res = await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200);
       return (res.body.items as Interaction[]).some((i) => i.kind === 'assistant');
@@ -181,23 +189,14 @@ describe('task messages', () => {
   });
 
   it('a message sent with interrupt ends the turn under way: the next turn carries it on in the same conversation, no pause counted', async () => {
-    const project = copyFixtureProject('node-basic', work.root(), 'interrupt');
-    const session = await request(server)
-      .post('/api/v1/sessions')
-      .send({ project_path: project, isolation: 'none' })
-      .expect(201);
-    const created = await request(server)
-      .post('/api/v1/tasks')
-      .send({
-        session_id: session.body.id,
-        description: `Work until told. ${fakeScript(
-          'hang signals=interrupt',
-          'success',
-          'write-tests lang=node result=pass name=interrupted',
-        )}`,
-      })
-      .expect(201);
-    const id = created.body.id as string;
+    const { id, project } = await inPlaceTask(
+      'interrupt',
+      `Work until told. ${fakeScript(
+        'hang signals=interrupt',
+        'success',
+        'write-tests lang=node result=pass name=interrupted',
+      )}`,
+    );
     await eventually('the first turn to start its conversation', async () => {
       const res = await request(server).get(`/api/v1/tasks/${id}`).expect(200);
       return res.body.claude_session_id !== null;
@@ -232,23 +231,14 @@ describe('task messages', () => {
   });
 
   it('a message sent with interrupt ends the wait after an API error: the next turn has it at once', async () => {
-    const project = copyFixtureProject('node-basic', work.root(), 'interrupt-wait');
-    const session = await request(server)
-      .post('/api/v1/sessions')
-      .send({ project_path: project, isolation: 'none' })
-      .expect(201);
-    const created = await request(server)
-      .post('/api/v1/tasks')
-      .send({
-        session_id: session.body.id,
-        description: `Work after an outage. ${fakeScript(
-          'api-error status=529',
-          'success',
-          'write-tests lang=node result=pass name=after_wait',
-        )}`,
-      })
-      .expect(201);
-    const id = created.body.id as string;
+    const { id, project } = await inPlaceTask(
+      'interrupt-wait',
+      `Work after an outage. ${fakeScript(
+        'api-error status=529',
+        'success',
+        'write-tests lang=node result=pass name=after_wait',
+      )}`,
+    );
     // The run waits API_ERROR_RETRY_DELAY_SECONDS (an hour here) once the error's result is in.
     await eventually("the API error's result to be stored", async () => {
       const res = await request(server).get(`/api/v1/tasks/${id}`).expect(200);
