@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import request from 'supertest';
+import { createTestApp, TestApp } from 'test/e2e/support/test-app';
+import {
+  copyFixtureProject,
+  FAKE_RUNNER_ENV,
+  fakeClaudeWorkdir,
+  fakeScript,
+  getDetails,
+  quoted,
+  waitForTerminal,
+} from 'test/e2e/support/task-polling';
+import { git } from 'test/e2e/support/git-repos';
+
+/**
+ * THE AGENT'S GIT AND THE USER'S REPOSITORY, end to end: the real AppModule with the orchestrator
+ * on, the fake CLI as the agent running real git commands in its workspace (its `shell`
+ * scenario). Whatever it tries, the user's branches and the project's remote stay where they
+ * were; the task itself goes on.
+ */
+
+const workdir = fakeClaudeWorkdir('cta-agent-git-e2e-');
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await createTestApp({ env: { ...FAKE_RUNNER_ENV, CLI_INIT_TIMEOUT_SECONDS: '120' } });
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** A copy of a fixture project with a `release` branch and a bare clone as its `origin`. */
+function repositoryWithOrigin(name: string): { repo: string; origin: string } {
+  const repo = copyFixtureProject('node-basic', workdir.root(), name);
+  git(repo, 'branch', 'release');
+  const origin = join(workdir.root(), `${name}-origin.git`);
+  git(workdir.root(), 'clone', '-q', '--bare', repo, origin);
+  git(repo, 'remote', 'add', 'origin', origin);
+  return { repo, origin };
+}
+
+/** Every branch of `repo` with its commit, but `except` (a task's own). */
+const branches = (repo: string, except = ''): string[] =>
+  git(repo, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith(`refs/heads/${except} `));
+
+async function runTask(repo: string, description: string) {
+  const server = t.app.getHttpServer();
+  const created = await request(server)
+    .post('/api/v1/sessions')
+    .send({ project_path: repo })
+    .expect(201);
+  const task = await request(server)
+    .post('/api/v1/tasks')
+    .send({ session_id: created.body.id, description })
+    .expect(201);
+  const { final } = await waitForTerminal(server, task.body.id as string);
+  return { final, details: await getDetails(server, task.body.id as string) };
+}
+
+describe("The agent's git leaves the user's branches and remote alone", () => {
+  it('the agent pushes nothing: to the repository itself, to its remote, from a clone it made', async () => {
+    const { repo, origin } = repositoryWithOrigin('pushing');
+    const clone = join(workdir.root(), 'agents-clone');
+    const before = { repo: branches(repo), origin: branches(origin) };
+    const commands = [
+      'git commit -q --allow-empty -m agent-work',
+      'git push . +HEAD:refs/heads/release',
+      'git push origin +HEAD:refs/heads/main',
+      'git push origin HEAD',
+      `git clone -q ${repo} ${clone} && git -C ${clone} commit -q --allow-empty -m cloned && git -C ${clone} push origin +HEAD:refs/heads/release`,
+    ];
+    const { final, details } = await runTask(
+      repo,
+      `Publish the work. ${fakeScript(
+        `shell ${commands.map((c) => `command=${quoted(c)}`).join(' ')}`,
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    expect(final.status).toBe('COMPLETED');
+    const refusals = details.interactions.filter(
+      (i) => i.kind === 'tool_result' && i.content.includes('may not push from or into'),
+    );
+    expect(refusals).toHaveLength(4);
+    expect(branches(repo, details.branch!)).toEqual(before.repo);
+    expect(branches(origin)).toEqual(before.origin);
+  });
+});
