@@ -89,7 +89,8 @@ exit 1
  * in it would change the user's repository, whatever becomes of the task. `envFor` gives the
  * agent's environment the settings (`GIT_CONFIG_*`, which no repository configuration outranks)
  * that make its git run `REFERENCE_TRANSACTION_HOOK` and `PRE_PUSH_HOOK`, installed once in a
- * directory of the server's that the agent's user may read but not change. It stops a mistake or a plain command;
+ * directory of the server's that the agent's user may read but not change. The tests run in the
+ * workspace get the same environment (the agent wrote them). It stops a mistake or a plain command;
  * an agent set on it can still write the repository's files itself (what RUN_AS_USER and
  * SANDBOX contain). The repository's own hooks do not run for the agent's git.
  */

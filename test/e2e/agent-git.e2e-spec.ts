@@ -15,8 +15,8 @@ import { git } from 'test/e2e/support/git-repos';
 /**
  * THE AGENT'S GIT AND THE USER'S REPOSITORY, end to end: the real AppModule with the orchestrator
  * on, the fake CLI as the agent running real git commands in its workspace (its `shell`
- * scenario). Whatever it tries, the user's branches and the project's remote stay where they
- * were; the task itself goes on.
+ * scenario), and the tests it wrote run by the server's test round. Whatever they try, the
+ * user's branches and the project's remote stay where they were; the task itself goes on.
  */
 
 const workdir = fakeClaudeWorkdir('cta-agent-git-e2e-');
@@ -46,11 +46,11 @@ const branches = (repo: string, except = ''): string[] =>
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith(`refs/heads/${except} `));
 
-async function runTask(repo: string, description: string) {
+async function runTask(repo: string, description: string, session: Record<string, unknown> = {}) {
   const server = t.app.getHttpServer();
   const created = await request(server)
     .post('/api/v1/sessions')
-    .send({ project_path: repo })
+    .send({ project_path: repo, ...session })
     .expect(201);
   const task = await request(server)
     .post('/api/v1/tasks')
@@ -60,7 +60,7 @@ async function runTask(repo: string, description: string) {
   return { final, details: await getDetails(server, task.body.id as string) };
 }
 
-describe("The agent's git leaves the user's branches and remote alone", () => {
+describe("The agent's git, and the tests it wrote, leave the user's branches and remote alone", () => {
   it('the agent pushes nothing: to the repository itself, to its remote, from a clone it made', async () => {
     const { repo, origin } = repositoryWithOrigin('pushing');
     const clone = join(workdir.root(), 'agents-clone');
@@ -86,5 +86,50 @@ describe("The agent's git leaves the user's branches and remote alone", () => {
     expect(refusals).toHaveLength(4);
     expect(branches(repo, details.branch!)).toEqual(before.repo);
     expect(branches(origin)).toEqual(before.origin);
+  });
+
+  /** Node code that tries to move the user's `release` branch with plain git commands. */
+  const movesRelease = [
+    "const { execSync } = require('node:child_process');",
+    "const who = { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.com' };",
+    "const commit = execSync('git commit-tree HEAD^{tree} -p HEAD -m evil', { env: who }).toString().trim();",
+    "for (const command of ['git update-ref refs/heads/release ' + commit, 'git push . +' + commit + ':refs/heads/release']) {",
+    "  try { execSync(command, { stdio: 'inherit' }); } catch { /* refused */ }",
+    '}',
+    '',
+  ].join('\n');
+
+  it('the tests it wrote, run by the test round, move no branch of the user', async () => {
+    const { repo } = repositoryWithOrigin('testing');
+    const before = branches(repo);
+    const testFile = `${movesRelease}require('node:test')('moved nothing', () => {});\n`;
+    const { final, details } = await runTask(
+      repo,
+      `Test with git. ${fakeScript(`edit-files path=test/git-moves.test.js content=${quoted(testFile)}`)}`,
+    );
+    expect(branches(repo, details.branch!)).toEqual(before);
+    expect(final.status).toBe('COMPLETED');
+    const round = details.interactions.find((i) => i.kind === 'test');
+    expect(round?.content).toContain('may move only its own branch');
+    expect(round?.content).toContain('may not push from or into');
+  });
+
+  it('nor does the regression suite, running what the agent changed', async () => {
+    const { repo } = repositoryWithOrigin('regression');
+    const before = branches(repo);
+    const { final, details } = await runTask(
+      repo,
+      `Change the check. ${fakeScript(
+        `edit-files path=check.js content=${quoted(movesRelease)}`,
+        'write-tests lang=node result=pass',
+      )}`,
+      { regression_command: 'node check.js' },
+    );
+    expect(branches(repo, details.branch!)).toEqual(before);
+    expect(final.status).toBe('COMPLETED');
+    const regression = details.interactions.filter(
+      (i) => i.kind === 'test' && i.content.includes('may move only its own branch'),
+    );
+    expect(regression).toHaveLength(1);
   });
 });

@@ -39,12 +39,19 @@ export interface TestPort {
   snapshot(projectPath: string): Promise<ProjectSnapshot>;
   /** The test files created or changed since `before`, and what git ignores in the project now. */
   changes(projectPath: string, before: ProjectSnapshot): Promise<ProjectChanges>;
+  /** `env` is added to the test commands' environment (`WorkspaceInfo.agentEnv`). */
   runGenerated(
     projectPath: string,
     files: readonly string[],
     testCommand: string | null,
+    readable: readonly string[],
+    env: Record<string, string>,
   ): Observable<TestRunEvent>;
-  runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent>;
+  runRegression(
+    projectPath: string,
+    regressionCommand: string,
+    env?: Record<string, string>,
+  ): Observable<TestRunEvent>;
 }
 
 /** What the simulated human is asked; pure, so the real policy serves in unit specs too. */
@@ -115,7 +122,10 @@ export interface WorkspaceInfo {
   branch: string;
   /** Checked out just now (new, or made again from its branch): the setup command runs in it. */
   created: boolean;
-  /** What the agent's environment gets to keep its git off the repository's other refs. */
+  /**
+   * What the environment of the agent, and of the tests run in the workspace (the agent wrote
+   * them), gets to keep their git off the repository's other refs (`RefGuard`).
+   */
   agentEnv: Record<string, string>;
 }
 

@@ -70,7 +70,7 @@ export class RunWorkspace {
     return this.info?.directory ?? this.ctx.task.projectPath;
   }
 
-  /** What the agent's environment gets from the workspace (`WorkspaceInfo.agentEnv`). */
+  /** What the agent's and the tests' environment get from the workspace (`WorkspaceInfo.agentEnv`). */
   get agentEnv(): Record<string, string> {
     return this.info?.agentEnv ?? {};
   }
