@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -10,7 +11,7 @@ import {
   quoted,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
-import { git } from 'test/e2e/support/git-repos';
+import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
 
 /**
  * THE AGENT'S GIT AND THE USER'S REPOSITORY, end to end: the real AppModule with the orchestrator
@@ -131,5 +132,27 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
       (i) => i.kind === 'test' && i.content.includes('may move only its own branch'),
     );
     expect(regression).toHaveLength(1);
+  });
+
+  it("pointing its workspace's .git at the user's repository, it gets the server's commit into neither its index nor its branch", async () => {
+    const { repo } = repositoryWithOrigin('redirected');
+    writeFileSync(join(repo, 'wip.txt'), "the user's staged work\n");
+    git(repo, 'add', 'wip.txt');
+    const before = { checkout: checkoutFingerprint(repo), branches: branches(repo) };
+    const redirect = `printf 'gitdir: %s\\n' ${quoted(join(repo, '.git'))} > .git`;
+    const { final, details } = await runTask(
+      repo,
+      `Redirect. ${fakeScript(
+        `shell command=${quoted('echo agent > agent.txt')} command=${quoted(redirect)}`,
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    expect(checkoutFingerprint(repo)).toEqual(before.checkout);
+    expect(git(repo, 'diff', '--cached', '--name-only')).toBe('wip.txt\n');
+    expect(branches(repo, details.branch!)).toEqual(before.branches);
+    expect(final.status).toBe('COMPLETED');
+    expect(git(repo, 'show', '--name-only', '--format=', details.head_commit!).split('\n')).toEqual(
+      expect.arrayContaining(['agent.txt', 'test/generated.test.js']),
+    );
   });
 });

@@ -142,6 +142,12 @@ export interface WorkspacePort {
   /** Commits every change in the workspace on its branch; the branch's commit afterwards. */
   commit(workspace: WorkspaceInfo, message: string): Promise<CommitResult>;
   /**
+   * Puts the workspace's `.git` file back when it no longer leads to the workspace's own entry
+   * in its repository (the agent's to write: pointed at the user's git directory, the server's
+   * git would work on the user's checkout).
+   */
+  restoreGitLink(workspace: WorkspaceInfo): Promise<void>;
+  /**
    * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
    * status` named, from the worktree's top) as the work tree holds them now.
    */

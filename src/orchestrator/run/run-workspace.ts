@@ -226,6 +226,7 @@ export class RunWorkspace {
       });
     }
     const port = this.ports.workspace;
+    if (port !== null && this.info !== null) await port.restoreGitLink(this.info);
     if (port !== null && this.info !== null && treePaths !== null) {
       this.tested = await port.recordTested(this.info, treePaths);
     }
