@@ -1,8 +1,10 @@
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -368,9 +370,12 @@ export class WorkspacesService {
    * its repository, before the server's git works there. The file is the agent's to write (in a
    * sandbox too: it lies in the workspace): pointed at the user's git directory, or at another
    * task's entry, the `git add` and `git commit` of the commit would write that checkout's index
-   * and move or switch its branch. A workspace the repository has no entry for is left as it is
-   * (`WorkspaceError`). Also called before each test round, so that the round and the
-   * verification's git read the workspace's own index.
+   * and move or switch its branch. Also called before each test round, so that the round and
+   * the verification's git read the workspace's own index. Only a plain file or link is replaced,
+   * in a workspace directory of WORKSPACES_DIR reached through no link (the server may be root,
+   * the workspace the agent's: a workspace swapped for a link must not lead it elsewhere); a
+   * `.git` directory, or a workspace the repository has no entry for, is left as it is
+   * (`WorkspaceError`).
    */
   async restoreGitLink(ws: WorkspaceRef): Promise<void> {
     const entry = registeredEntry(ws.path, ws.gitDir);
@@ -379,8 +384,18 @@ export class WorkspacesService {
     }
     if (leadsTo(ws.path, entry)) return;
     const dotGit = join(ws.path, '.git');
-    await rm(dotGit, { recursive: true, force: true });
-    await writeFile(dotGit, `gitdir: ${entry}\n`, { flag: 'wx' });
+    const plain =
+      this.root.isWorkspacePath(ws.path) &&
+      lstatSync(ws.path).isDirectory() &&
+      realpathSync(dirname(ws.path)) === realpathSync(this.root.path) &&
+      lstatSync(dotGit, { throwIfNoEntry: false })?.isDirectory() !== true;
+    if (!plain) {
+      throw new WorkspaceError(
+        `${dotGit} does not lead to the workspace's own entry in ${ws.gitDir}, and cannot be put back; left as it is`,
+      );
+    }
+    await rm(dotGit, { force: true });
+    await writeFile(dotGit, `gitdir: ${entry}\n`, { flag: 'wx', mode: 0o644 });
     this.logger.warn(
       `${dotGit} did not lead to the workspace's own entry in ${ws.gitDir} (the agent changed it): put back to ${entry}`,
     );
