@@ -270,15 +270,15 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'show', '--name-only', '--format=', kept.commit).trim()).toBe('work.txt');
     // The workspace swapped for a link to another repository, its entry pointed there too (what
     // an agent that may write the git directory could do): the other repository's .git stays.
-    const victim = copyFixtureProject('node-basic', root, 'victim');
+    const other = copyFixtureProject('node-basic', root, 'relinked-other');
     const entry = git(ws.path, 'rev-parse', '--absolute-git-dir').trim();
     renameSync(ws.path, `${ws.path}.moved`);
-    symlinkSync(victim, ws.path);
-    writeFileSync(join(entry, 'gitdir'), `${join(victim, '.git')}\n`);
+    symlinkSync(other, ws.path);
+    writeFileSync(join(entry, 'gitdir'), `${join(other, '.git')}\n`);
     await expect(workspaces.restoreGitLink({ ...ws, gitDir: s.gitDir })).rejects.toThrow(
       WorkspaceError,
     );
-    expect(git(victim, 'rev-parse', '--git-dir').trim()).toBe('.git');
+    expect(git(other, 'rev-parse', '--git-dir').trim()).toBe('.git');
   });
 
   it('re-attaches to an existing workspace, and checks a lost one out again from its branch', async () => {
