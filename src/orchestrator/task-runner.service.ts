@@ -228,6 +228,12 @@ export class TaskRunnerService {
           { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
           message,
         ),
+      restoreGitLink: (workspace) =>
+        this.workspaces.restoreGitLink({
+          path: workspace.path,
+          branch: workspace.branch,
+          gitDir: repository().gitDir,
+        }),
       recordTested: (workspace, treePaths) =>
         this.workspaces.recordTested(workspace.path, { changed: treePaths }),
       commitTested: async (workspace, message, tested) =>

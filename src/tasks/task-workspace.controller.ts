@@ -70,7 +70,7 @@ export class TaskWorkspaceController {
   @ApiOperation({
     summary: "Merge a COMPLETED task's branch",
     description:
-      "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes. A conflict is 409 `merge_conflict` listing the files, and changes nothing. The task records `merged_at`, `merge_commit` and `merged_into`.",
+      "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes, or untracked files (ignored ones too) where the merge adds files. A conflict is 409 `merge_conflict` listing the files, and changes nothing. The task records `merged_at`, `merge_commit` and `merged_into`.",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskMergeResponseDto })

@@ -21,6 +21,8 @@ export interface CommandSpec {
   writable?: readonly string[];
   /** Directories the command may read in a sandbox besides the system (dependencies linked in). */
   readable?: readonly string[];
+  /** Variables added to the test command's environment (`testCommandEnv`). */
+  env?: Record<string, string>;
 }
 
 export interface CommandResult {
@@ -120,7 +122,7 @@ export class TestCommandRunner {
           command: argv[0],
           args: argv.slice(1),
           cwd: spec.cwd,
-          env: testCommandEnv(process.env),
+          env: { ...testCommandEnv(process.env), ...spec.env },
           killGraceMs: graceMs,
           isolation: this.isolation,
           writable: [spec.cwd, ...(spec.writable ?? [])],

@@ -193,13 +193,15 @@ export class TestRunnerService {
    * `UnsafeTestFileError` when a file lies outside the project, a `WorkingDirectoryGoneError` when
    * the project is gone, and a `DomainError` when `testCommand` is not an allowed command line.
    * No files, or no way to run them, gives a failed report saying so. In a sandbox the commands
-   * may also read `readable` (dependency directories linked into a scratch checkout).
+   * may also read `readable` (dependency directories linked into a scratch checkout). `env` is
+   * added to the commands' environment (the guard of a workspace's git, `RefGuard`).
    */
   runGenerated(
     projectPath: string,
     files: readonly string[],
     testCommand: string | null,
     readable: readonly string[] = [],
+    env: Record<string, string> = {},
   ): Observable<TestRunEvent> {
     const run = defer(() => {
       const root = checkWorkingDirectory(projectPath);
@@ -215,13 +217,17 @@ export class TestRunnerService {
           report: this.emptyReport('generated', plan, why),
         });
       }
-      return this.runFiles(root, plan, safeFiles, readable);
+      return this.runFiles(root, plan, safeFiles, readable, env);
     });
     return this.slots.gate(run);
   }
 
-  /** Runs the session's regression command once, as one test case. */
-  runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent> {
+  /** Runs the session's regression command once, as one test case, `env` added to its environment. */
+  runRegression(
+    projectPath: string,
+    regressionCommand: string,
+    env: Record<string, string> = {},
+  ): Observable<TestRunEvent> {
     const run = defer(() => {
       const argv = splitCommandLine(regressionCommand);
       const root = checkWorkingDirectory(projectPath);
@@ -232,6 +238,7 @@ export class TestRunnerService {
           cwd: root,
           timeoutMs: this.config.REGRESSION_TIMEOUT_SECONDS * 1000,
           maxOutputBytes: max,
+          env,
         })
         .pipe(
           map((event): TestRunEvent => {
@@ -337,6 +344,7 @@ export class TestRunnerService {
     plan: TestCommandPlan,
     files: string[],
     readable: readonly string[],
+    env: Record<string, string>,
   ): Observable<TestRunEvent> {
     return defer(() =>
       this.runFilesWith(
@@ -345,6 +353,7 @@ export class TestRunnerService {
         files,
         childTempDir(this.isolation, REPORT_DIR_PREFIX),
         readable,
+        env,
       ),
     );
   }
@@ -360,6 +369,7 @@ export class TestRunnerService {
     files: string[],
     reportDir: string,
     readable: readonly string[],
+    env: Record<string, string>,
   ): Observable<TestRunEvent> {
     // Once: on completion (before the report is emitted), and so not again on the unsubscribe.
     let removal: Promise<void> | null = null;
@@ -395,6 +405,7 @@ export class TestRunnerService {
               maxOutputBytes: max,
               writable: [reportDir],
               readable,
+              env,
             })
             .pipe(
               concatMap(async (event): Promise<TestRunEvent | null> => {

@@ -61,12 +61,36 @@ exit $status
 `;
 
 /**
+ * git's `pre-push` hook, run by the agent's git (through `core.hooksPath`): refuses every push
+ * from the task's repository (`CTA_GIT_DIR`) and every push into it from another one (a clone the
+ * agent made, pushing to its origin). A push to the repository itself (`git push .
+ * HEAD:main`) is received by a `git receive-pack` that reads none of the agent's git settings,
+ * so the reference-transaction hook would never see it; a push to the project's remote would
+ * publish the unreviewed change with the server's credentials. Pushes between other repositories
+ * (a project's tests making their own) are left alone.
+ */
+export const PRE_PUSH_HOOK = `#!/bin/sh
+# Installed by the Claude Task Automation Server for its agent's git (core.hooksPath).
+common_of() {
+  (unset GIT_DIR GIT_WORK_TREE GIT_COMMON_DIR GIT_INDEX_FILE
+   cd "$1" 2>/dev/null && common=$(git rev-parse --git-common-dir 2>/dev/null) &&
+   cd "$common" 2>/dev/null && pwd -P)
+}
+here=$(git rev-parse --git-common-dir 2>/dev/null) && here=$(cd "$here" 2>/dev/null && pwd -P)
+there=$(common_of "\${2#file://}")
+[ "$here" = "$CTA_GIT_DIR" ] || [ "$there" = "$CTA_GIT_DIR" ] || exit 0
+echo "error: this task may not push from or into its repository (to $2): its change is reviewed and merged through the server" >&2
+exit 1
+`;
+
+/**
  * THE AGENT'S GIT MAY NOT MOVE THE USER'S REFS. A task's worktree shares the repository's
  * branches: an agent's `git update-ref refs/heads/main ...` (or `git branch -f`, `git replace`)
  * in it would change the user's repository, whatever becomes of the task. `envFor` gives the
  * agent's environment the settings (`GIT_CONFIG_*`, which no repository configuration outranks)
- * that make its git run `REFERENCE_TRANSACTION_HOOK`, installed once in a directory of the
- * server's that the agent's user may read but not change. It stops a mistake or a plain command;
+ * that make its git run `REFERENCE_TRANSACTION_HOOK` and `PRE_PUSH_HOOK`, installed once in a
+ * directory of the server's that the agent's user may read but not change. The tests run in the
+ * workspace get the same environment (the agent wrote them). It stops a mistake or a plain command;
  * an agent set on it can still write the repository's files itself (what RUN_AS_USER and
  * SANDBOX contain). The repository's own hooks do not run for the agent's git.
  */
@@ -108,6 +132,8 @@ export class RefGuard implements OnModuleDestroy {
     const hook = join(dir, 'reference-transaction');
     writeFileSync(hook, REFERENCE_TRANSACTION_HOOK, { mode: 0o755 });
     chmodSync(hook, 0o755);
+    writeFileSync(join(dir, 'pre-push'), PRE_PUSH_HOOK, { mode: 0o755 });
+    chmodSync(join(dir, 'pre-push'), 0o755);
     chmodSync(dir, 0o755);
     this.hooksDir = dir;
     // git skips a hook it cannot run, without a word: say so once (a private TMPDIR, say).

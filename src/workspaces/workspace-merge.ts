@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from 'src/common';
 import { isDirectoryInUse } from 'src/process';
@@ -78,8 +79,9 @@ export function parseConflictedFiles(output: string): string[] {
  *
  * When the target is checked out in a working tree (the user's checkout), that tree is updated
  * too, so that it does not suddenly look changed: only when it has no changes to tracked files
- * (else 409 `working_tree_dirty`), with `git read-tree -m -u <old> <new>` (which refuses to
- * overwrite anything), and back again should the ref update fail. A target checked out in a
+ * and nothing untracked where the merge adds a file (else 409 `working_tree_dirty`), with
+ * `git read-tree -m -u <old> <new>` (which refuses to overwrite anything else), and back again
+ * should the ref update fail. A target checked out in a
  * task's workspace is refused.
  *
  * A server killed between moving that tree and moving the ref leaves them disagreeing; the merge
@@ -143,6 +145,7 @@ export class WorkspaceMergeService {
     const commit = await this.result(request, previous, repo);
     if (commit === previous) return this.alreadyMerged(request, previous);
     if (holder !== undefined) {
+      await this.assertNothingInTheWay(holder.path, target, previous, commit, repo);
       journal.write({ worktree: holder.path, target, previous, commit });
       await this.updateWorktree(holder.path, previous, commit, target, journal);
     }
@@ -319,6 +322,46 @@ export class WorkspaceMergeService {
       throw new DomainError(
         ErrorCode.WorkingTreeDirty,
         `${target} is checked out in ${path}, which has uncommitted changes; commit or stash them, or merge into another branch`,
+        { worktree: path, files: files.slice(0, 100) },
+      );
+    }
+  }
+
+  /**
+   * 409 `working_tree_dirty` when a path the merge adds (or a directory it adds a file under) is
+   * in the checkout at `path` already, untracked: `git read-tree -m -u` refuses to overwrite an
+   * untracked file, but takes one the repository ignores as expendable, and would replace the
+   * user's `.env` with the task's.
+   */
+  private async assertNothingInTheWay(
+    path: string,
+    target: string,
+    previous: string,
+    commit: string,
+    repo: GitOptions,
+  ): Promise<void> {
+    const added = await this.git.text(
+      ['diff', '--name-only', '-z', '--no-renames', '--diff-filter=A', previous, commit],
+      repo,
+    );
+    const inTheWay = new Set<string>();
+    for (const file of added.split('\0').filter((f) => f !== '')) {
+      const parts = file.split('/');
+      for (let depth = 1; depth <= parts.length; depth += 1) {
+        const rel = parts.slice(0, depth).join('/');
+        const stat = lstatSync(join(path, rel), { throwIfNoEntry: false });
+        if (stat === undefined) break;
+        if (depth === parts.length || !stat.isDirectory()) {
+          inTheWay.add(rel);
+          break;
+        }
+      }
+    }
+    if (inTheWay.size > 0) {
+      const files = [...inTheWay];
+      throw new DomainError(
+        ErrorCode.WorkingTreeDirty,
+        `${target} is checked out in ${path}, where the merge would overwrite untracked files (ignored ones too): ${files.slice(0, 20).join(', ')}; move them away, or merge into another branch`,
         { worktree: path, files: files.slice(0, 100) },
       );
     }

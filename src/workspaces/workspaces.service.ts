@@ -1,13 +1,15 @@
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
@@ -41,7 +43,14 @@ import {
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
-import { isPlainlyOnBranch, looseRef, ownIndex, ownIndexLock } from 'src/workspaces/worktree-files';
+import {
+  isPlainlyOnBranch,
+  leadsTo,
+  looseRef,
+  ownIndex,
+  ownIndexLock,
+  registeredEntry,
+} from 'src/workspaces/worktree-files';
 
 /** Where a task starts from, resolved when it is created. */
 export interface TaskBase {
@@ -350,10 +359,47 @@ export class WorkspacesService {
    */
   async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
     const branchRef = `refs/heads/${ws.branch}`;
+    await this.restoreGitLink(ws);
     this.clearStaleIndexLock(ws.path);
     await revealHiddenEntries(this.git, ownIndex(ws.path), { cwd: ws.path });
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
     return this.commitIndex(ws, branchRef, message);
+  }
+
+  /**
+   * Puts the workspace's `.git` file back when it no longer leads to the workspace's own entry in
+   * its repository, before the server's git works there. The file is the agent's to write (in a
+   * sandbox too: it lies in the workspace): pointed at the user's git directory, or at another
+   * task's entry, the `git add` and `git commit` of the commit would write that checkout's index
+   * and move or switch its branch. Also called before each test round, so that the round and
+   * the verification's git read the workspace's own index. Only a plain file or link is replaced,
+   * in a workspace directory of WORKSPACES_DIR reached through no link (the server may be root,
+   * the workspace the agent's: a workspace swapped for a link must not lead it elsewhere); a
+   * `.git` directory, or a workspace the repository has no entry for, is left as it is
+   * (`WorkspaceError`).
+   */
+  async restoreGitLink(ws: WorkspaceRef): Promise<void> {
+    const entry = registeredEntry(ws.path, ws.gitDir);
+    if (entry === null) {
+      throw new WorkspaceError(`${ws.path} is not a worktree of ${ws.gitDir}; left as it is`);
+    }
+    if (leadsTo(ws.path, entry)) return;
+    const dotGit = join(ws.path, '.git');
+    const plain =
+      this.root.isWorkspacePath(ws.path) &&
+      lstatSync(ws.path).isDirectory() &&
+      realpathSync(dirname(ws.path)) === realpathSync(this.root.path) &&
+      lstatSync(dotGit, { throwIfNoEntry: false })?.isDirectory() !== true;
+    if (!plain) {
+      throw new WorkspaceError(
+        `${dotGit} does not lead to the workspace's own entry in ${ws.gitDir}, and cannot be put back; left as it is`,
+      );
+    }
+    await rm(dotGit, { force: true });
+    await writeFile(dotGit, `gitdir: ${entry}\n`, { flag: 'wx', mode: 0o644 });
+    this.logger.warn(
+      `${dotGit} did not lead to the workspace's own entry in ${ws.gitDir} (the agent changed it): put back to ${entry}`,
+    );
   }
 
   private commitIndex(ws: WorkspaceRef, branchRef: string, message: string): Promise<CommitResult> {
@@ -384,6 +430,7 @@ export class WorkspacesService {
     tested: TestedTree,
   ): Promise<CommitResult | ChangedSinceTested> {
     const branchRef = `refs/heads/${ws.branch}`;
+    await this.restoreGitLink(ws);
     this.clearStaleIndexLock(ws.path);
     const indexFile = ownIndex(ws.path);
     const read = await readIndexFile(indexFile);

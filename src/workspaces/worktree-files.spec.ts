@@ -1,8 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPlainlyOnBranch, looseRef, ownIndexLock } from 'src/workspaces/worktree-files';
+import {
+  isPlainlyOnBranch,
+  leadsTo,
+  looseRef,
+  ownIndexLock,
+  registeredEntry,
+} from 'src/workspaces/worktree-files';
 
 describe('worktree files', () => {
   let dir: string;
@@ -70,6 +76,25 @@ describe('worktree files', () => {
     rmSync(join(worktree, '.git'));
     linkSync(join(other, '.git'), join(worktree, '.git'));
     expect(ownIndexLock(worktree)).toBeNull();
+  });
+
+  it("finds the worktree's entry in its repository whatever its .git file says, and whether the file leads there", () => {
+    const common = join(repo, '.git');
+    const entry = registeredEntry(worktree, common);
+    expect(entry).toBe(realpathSync(git(worktree, 'rev-parse', '--absolute-git-dir')));
+    expect(leadsTo(worktree, entry!)).toBe(true);
+    const other = join(dir, 'other');
+    git(repo, 'worktree', 'add', '-q', '-b', 'cta/other', other);
+    for (const pointer of [common, git(other, 'rev-parse', '--absolute-git-dir')]) {
+      writeFileSync(join(worktree, '.git'), `gitdir: ${pointer}\n`);
+      expect(registeredEntry(worktree, common)).toBe(entry);
+      expect(leadsTo(worktree, entry!)).toBe(false);
+    }
+    rmSync(join(worktree, '.git'));
+    mkdirSync(join(worktree, '.git'));
+    expect(leadsTo(worktree, entry!)).toBe(false);
+    // Not a worktree of this repository.
+    expect(registeredEntry(join(dir, 'elsewhere'), common)).toBeNull();
   });
 
   it("reads a loose ref's object id, and nothing from a packed or missing one", () => {

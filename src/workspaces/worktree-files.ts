@@ -1,4 +1,4 @@
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { readChildFile } from 'src/process';
 
@@ -96,6 +96,42 @@ function registeredGitDir(worktree: string): string | null {
   if (gitDir === null) return null;
   const back = (readChildFile(join(gitDir, 'gitdir'), MAX_FILE_BYTES) ?? '').trim();
   return back !== '' && sameFile(back, join(worktree, '.git')) ? gitDir : null;
+}
+
+/**
+ * The worktree's entry in the repository whose common git directory is `commonDir`
+ * (`<commonDir>/worktrees/<name>`): the one whose `gitdir` file names this worktree's `.git`,
+ * found without reading that `.git` file (the agent's to write). Null when there is none.
+ */
+export function registeredEntry(worktree: string, commonDir: string): string | null {
+  const dotGit = join(realOrSelf(worktree), '.git');
+  const entries = join(commonDir, 'worktrees');
+  let names: string[];
+  try {
+    names = readdirSync(entries);
+  } catch {
+    return null;
+  }
+  const entry = names
+    .map((name) => join(entries, name))
+    .find((dir) => (readChildFile(join(dir, 'gitdir'), MAX_FILE_BYTES) ?? '').trim() === dotGit);
+  return entry ?? null;
+}
+
+/** True when the worktree's `.git` is a file that leads to `entry` (its git directory). */
+export function leadsTo(worktree: string, entry: string): boolean {
+  const dotGit = join(worktree, '.git');
+  if (isDirectory(dotGit)) return false;
+  const gitDir = ownGitDir(worktree);
+  return gitDir !== null && realOrSelf(gitDir) === realOrSelf(entry);
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The worktree's own index lock, when there is one (in its registered git directory). */

@@ -324,6 +324,10 @@ describe('Review and merge', () => {
       TESTS('byhand'),
     ]);
     await task('twice', [`edit-files path=src/twice.js content=${quoted(A_JS)}`, TESTS('twice')]);
+    await task('ignored', [
+      `shell command=${quoted('echo SECRET=task > local.env && mkdir -p cache && echo task > cache/x && git add -f local.env cache/x')}`,
+      TESTS('ignored'),
+    ]);
     await task('sha', [`edit-files path=src/sha.js content=${quoted(A_JS)}`, TESTS('sha')], {
       base_ref: master,
     });
@@ -673,6 +677,33 @@ describe('Review and merge', () => {
     git(repo, 'checkout', '--', 'src/math.js');
     await request(server).post(`/api/v1/tasks/${ids.d}/merge`).send({}).expect(200);
     expect(readFileSync(join(repo, 'src/d.js'), 'utf8')).toBe(A_JS);
+  });
+
+  it("refuses to merge over files the checkout ignores (the user's .env), changing nothing", async () => {
+    const ignored = await completed(server, ids.ignored);
+    expect((await diffOf(server, ignored.id)).files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['local.env', 'cache/x']),
+    );
+    writeFileSync(join(repo, '.git', 'info', 'exclude'), 'local.env\ncache\n');
+    writeFileSync(join(repo, 'local.env'), "SECRET=the user's\n");
+    writeFileSync(join(repo, 'cache'), "the user's cache file\n");
+    const before = checkoutFingerprint(repo);
+    const refs = git(repo, 'for-each-ref');
+    const res = await request(server)
+      .post(`/api/v1/tasks/${ignored.id}/merge`)
+      .send({})
+      .expect(409);
+    expect(res.body).toMatchObject({
+      code: 'working_tree_dirty',
+      details: { worktree: repo, files: ['cache', 'local.env'] },
+    });
+    expect(checkoutFingerprint(repo)).toEqual(before);
+    expect(git(repo, 'for-each-ref')).toBe(refs);
+    rmSync(join(repo, 'local.env'));
+    rmSync(join(repo, 'cache'));
+    await request(server).post(`/api/v1/tasks/${ignored.id}/merge`).send({}).expect(200);
+    expect(readFileSync(join(repo, 'local.env'), 'utf8')).toBe('SECRET=task\n');
+    rmSync(join(repo, '.git', 'info', 'exclude'));
   });
 
   it('fast-forwards a branch that has not moved, and refuses one that has', async () => {

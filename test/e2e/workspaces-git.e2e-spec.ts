@@ -256,6 +256,31 @@ describe('WorkspacesService on a real repository', () => {
     }
   });
 
+  it('puts back a .git file the agent pointed elsewhere, and never through a workspace swapped for a link', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'relinked');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await workspaces.prepare(s);
+    const user = checkoutFingerprint(repo);
+    writeFileSync(join(ws.path, 'work.txt'), 'work\n');
+    writeFileSync(join(ws.path, '.git'), `gitdir: ${s.gitDir}\n`);
+    const kept = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'work');
+    expect(checkoutFingerprint(repo)).toEqual(user);
+    expect(git(repo, 'rev-parse', ws.branch).trim()).toBe(kept.commit);
+    expect(git(repo, 'show', '--name-only', '--format=', kept.commit).trim()).toBe('work.txt');
+    // The workspace swapped for a link to another repository, its entry pointed there too (what
+    // an agent that may write the git directory could do): the other repository's .git stays.
+    const other = copyFixtureProject('node-basic', root, 'relinked-other');
+    const entry = git(ws.path, 'rev-parse', '--absolute-git-dir').trim();
+    renameSync(ws.path, `${ws.path}.moved`);
+    symlinkSync(other, ws.path);
+    writeFileSync(join(entry, 'gitdir'), `${join(other, '.git')}\n`);
+    await expect(workspaces.restoreGitLink({ ...ws, gitDir: s.gitDir })).rejects.toThrow(
+      WorkspaceError,
+    );
+    expect(git(other, 'rev-parse', '--git-dir').trim()).toBe('.git');
+  });
+
   it('re-attaches to an existing workspace, and checks a lost one out again from its branch', async () => {
     const repo = copyFixtureProject('node-basic', root, 'reattach');
     const workspaces = service();

@@ -39,12 +39,19 @@ export interface TestPort {
   snapshot(projectPath: string): Promise<ProjectSnapshot>;
   /** The test files created or changed since `before`, and what git ignores in the project now. */
   changes(projectPath: string, before: ProjectSnapshot): Promise<ProjectChanges>;
+  /** `env` is added to the test commands' environment (`WorkspaceInfo.agentEnv`). */
   runGenerated(
     projectPath: string,
     files: readonly string[],
     testCommand: string | null,
+    readable: readonly string[],
+    env: Record<string, string>,
   ): Observable<TestRunEvent>;
-  runRegression(projectPath: string, regressionCommand: string): Observable<TestRunEvent>;
+  runRegression(
+    projectPath: string,
+    regressionCommand: string,
+    env?: Record<string, string>,
+  ): Observable<TestRunEvent>;
 }
 
 /** What the simulated human is asked; pure, so the real policy serves in unit specs too. */
@@ -115,7 +122,10 @@ export interface WorkspaceInfo {
   branch: string;
   /** Checked out just now (new, or made again from its branch): the setup command runs in it. */
   created: boolean;
-  /** What the agent's environment gets to keep its git off the repository's other refs. */
+  /**
+   * What the environment of the agent, and of the tests run in the workspace (the agent wrote
+   * them), gets to keep their git off the repository's other refs (`RefGuard`).
+   */
   agentEnv: Record<string, string>;
 }
 
@@ -131,6 +141,12 @@ export interface WorkspacePort {
   setup(directory: string, command: string): Observable<CommandEvent>;
   /** Commits every change in the workspace on its branch; the branch's commit afterwards. */
   commit(workspace: WorkspaceInfo, message: string): Promise<CommitResult>;
+  /**
+   * Puts the workspace's `.git` file back when it no longer leads to the workspace's own entry
+   * in its repository (the agent's to write: pointed at the user's git directory, the server's
+   * git would work on the user's checkout).
+   */
+  restoreGitLink(workspace: WorkspaceInfo): Promise<void>;
   /**
    * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
    * status` named, from the worktree's top) as the work tree holds them now.

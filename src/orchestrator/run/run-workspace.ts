@@ -82,7 +82,7 @@ export class RunWorkspace {
     return this.info?.directory ?? this.ctx.task.projectPath;
   }
 
-  /** What the agent's environment gets from the workspace (`WorkspaceInfo.agentEnv`). */
+  /** What the agent's and the tests' environment get from the workspace (`WorkspaceInfo.agentEnv`). */
   get agentEnv(): Record<string, string> {
     return this.info?.agentEnv ?? {};
   }
@@ -238,6 +238,7 @@ export class RunWorkspace {
       });
     }
     const port = this.ports.workspace;
+    if (port !== null && this.info !== null) await port.restoreGitLink(this.info);
     if (port !== null && this.info !== null && treePaths !== null) {
       this.tested = await port.recordTested(this.info, treePaths);
     }

@@ -455,6 +455,10 @@ class FakeWorkspace implements WorkspacePort {
   /** Commit messages refused for files changed since the round started. */
   readonly refused: string[] = [];
 
+  restoreGitLink(): Promise<void> {
+    return Promise.resolve();
+  }
+
   recordTested(_workspace: WorkspaceInfo, treePaths: readonly string[]): Promise<TestedTree> {
     this.recorded.push(treePaths);
     return Promise.resolve({ files: new Map(), stats: new Map(), unknown: [] });
@@ -2000,7 +2004,7 @@ describe('TaskRun', () => {
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
     });
 
-    it("ends what the agent left running in the workspace and records the tree before each round's tests", async () => {
+    it("ends what the agent left running in the workspace, restores its .git link and records the tree before each round's tests", async () => {
       const h = harness([shellTurn(), turn()], { ...worktree, worktree: { setup: null } });
       h.processes.escaped.set('/ws/t1', [4242]);
       h.tests.treePaths = ['app/math.js', 'app/test/math.test.js'];
@@ -2009,6 +2013,10 @@ describe('TaskRun', () => {
       h.processes.endEscaped = (dir) => {
         order.push('endEscaped');
         return endEscaped(dir);
+      };
+      h.workspace.restoreGitLink = () => {
+        order.push('restoreGitLink');
+        return Promise.resolve();
       };
       const recordTested = h.workspace.recordTested.bind(h.workspace);
       h.workspace.recordTested = (info, paths) => {
@@ -2019,8 +2027,8 @@ describe('TaskRun', () => {
       await h.run();
       expect(h.processes.escapeLooks).toEqual(['/ws/t1']);
       expect(h.workspace.recorded).toEqual([['app/math.js', 'app/test/math.test.js']]);
-      // Processes ended first, then the tree recorded, then the tests run.
-      expect(order).toEqual(['endEscaped', 'recordTested', 'tests']);
+      // Processes ended first, then the .git link restored and the tree recorded, then the tests run.
+      expect(order).toEqual(['endEscaped', 'restoreGitLink', 'recordTested', 'tests']);
       expect(h.log.records).toContainEqual(
         expect.objectContaining({
           kind: 'system',

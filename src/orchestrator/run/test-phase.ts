@@ -150,7 +150,15 @@ export class TestPhase {
       await this.lookOnce();
       await this.workspace.beforeRound(this.treePathsNow);
     }).pipe(
-      concatMap(() => this.ports.tests.runGenerated(this.projectPath, files, this.ctx.testCommand)),
+      concatMap(() =>
+        this.ports.tests.runGenerated(
+          this.projectPath,
+          files,
+          this.ctx.testCommand,
+          [],
+          this.workspace.agentEnv,
+        ),
+      ),
       concatMap(store),
     );
     const regressionCommand = this.ctx.regressionCommand;
@@ -158,7 +166,13 @@ export class TestPhase {
       regressionCommand === null || regressionCommand.trim() === ''
         ? EMPTY
         : defer(() => this.ports.log.update({ phase: 'running_regression' })).pipe(
-            concatMap(() => this.ports.tests.runRegression(this.projectPath, regressionCommand)),
+            concatMap(() =>
+              this.ports.tests.runRegression(
+                this.projectPath,
+                regressionCommand,
+                this.workspace.agentEnv,
+              ),
+            ),
             concatMap(store),
           );
     return concat(
