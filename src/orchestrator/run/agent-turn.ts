@@ -1,4 +1,14 @@
-import { concatMap, defer, EMPTY, ignoreElements, map, Observable, race, Subject, take } from 'rxjs';
+import {
+  concatMap,
+  defer,
+  EMPTY,
+  ignoreElements,
+  map,
+  Observable,
+  race,
+  Subject,
+  take,
+} from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
 import { LateMessageError, MAX_UNDELIVERED_MESSAGES, NewInteraction, TaskPhase } from 'src/tasks';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
