@@ -71,14 +71,24 @@ function runInScratch<E extends { type: string }>(
   });
 }
 
-/** `files` run as generated tests are, in `checkout`, with the workspace's dependencies linked. */
+/**
+ * `files` run as generated tests are, in `checkout`, with the workspace's dependencies linked and
+ * `env` added to their environment (the agent's git guard: they are the agent's code).
+ */
 function generatedIn(
   checkout: ScratchCheckout,
   tests: TestRunnerService,
   files: readonly string[],
   testCommand: string | null,
+  env: Record<string, string>,
 ): Observable<TestRunEvent> {
-  return tests.runGenerated(checkout.directory, files, testCommand, checkout.linkDependencies());
+  return tests.runGenerated(
+    checkout.directory,
+    files,
+    testCommand,
+    checkout.linkDependencies(),
+    env,
+  );
 }
 
 /**
@@ -93,15 +103,16 @@ function setUpThenGenerated(
   setupCommand: string | null,
   files: readonly string[],
   testCommand: string | null,
+  env: Record<string, string>,
 ): Observable<ScratchRunEvent> {
-  if (setupCommand === null) return generatedIn(checkout, tests, files, testCommand);
+  if (setupCommand === null) return generatedIn(checkout, tests, files, testCommand, env);
   return runSetup(checkout.directory, setupCommand).pipe(
     concatMap((event): Observable<ScratchRunEvent> => {
       const setup = of<ScratchRunEvent>({ type: 'setup', event });
       if (event.type !== 'finished' || !setupPassed(event.result)) return setup;
       return concat(
         setup,
-        defer(() => generatedIn(checkout, tests, files, testCommand)),
+        defer(() => generatedIn(checkout, tests, files, testCommand, env)),
       );
     }),
   );
@@ -126,26 +137,26 @@ export function verificationPort(
     testChanges: (directory, baseCommit, configFiles) =>
       base.testChanges(directory, baseCommit, configFiles),
     ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
-    runAtBase: (directory, baseCommit, files, testCommand, support, setupCommand) =>
+    runAtBase: (directory, baseCommit, files, testCommand, support, setupCommand, env) =>
       runInScratch(
         () => base.checkout(directory, baseCommit, [...files, ...support], files),
         (checkout) =>
-          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
+          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand, env),
       ),
-    runBaseTests: (directory, baseCommit, files, restore, testCommand, on, setupCommand) =>
+    runBaseTests: (directory, baseCommit, files, restore, testCommand, on, setupCommand, env) =>
       runInScratch(
         () =>
           on === 'change'
             ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
             : base.checkout(directory, baseCommit, [], files),
         (checkout) =>
-          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
+          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand, env),
       ),
-    runOnCommit: (directory, baseCommit, files, testCommand, setupCommand) =>
+    runOnCommit: (directory, baseCommit, files, testCommand, setupCommand, env) =>
       runInScratch(
         () => base.changeWithBaseFiles(directory, baseCommit, [], files),
         (checkout) =>
-          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand),
+          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand, env),
       ),
   };
 }

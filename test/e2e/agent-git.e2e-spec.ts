@@ -115,6 +115,31 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
     expect(round?.content).toContain('may not push from or into');
   });
 
+  it("nor do they in the verification's scratch checkout of the base commit", async () => {
+    const { repo } = repositoryWithOrigin('at-base');
+    const before = branches(repo);
+    const testFile = `${movesRelease}require('node:test')('moved nothing', () => {});\n`;
+    const server = t.app.getHttpServer();
+    const session = await request(server).post('/api/v1/sessions').send({ project_path: repo });
+    const task = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: session.body.id,
+        description: `Test with git. ${fakeScript(`edit-files path=test/git-moves.test.js content=${quoted(testFile)}`)}`,
+        require_failing_tests: true,
+        max_iterations: 2,
+      })
+      .expect(201);
+    await waitForTerminal(server, task.body.id as string);
+    const details = await getDetails(server, task.body.id as string);
+    expect(branches(repo, details.branch!)).toEqual(before);
+    const atBase = details.interactions.filter(
+      (i) => i.kind === 'test' && i.data?.stage === 'generated_at_base',
+    );
+    expect(atBase.length).toBeGreaterThan(0);
+    expect(atBase[0].content).toContain('may move only its own branch');
+  });
+
   it('nor does the regression suite, running what the agent changed', async () => {
     const { repo } = repositoryWithOrigin('regression');
     const before = branches(repo);

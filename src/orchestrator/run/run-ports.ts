@@ -167,7 +167,9 @@ export interface WorkspacePort {
  * What verifying a change needs besides running tests in its workspace: the stored regression
  * baselines (one per project, base commit and command), what the change did to the test files of
  * its base commit, its generated tests run in a scratch checkout of the base commit, and the
- * existing tests it changed run as they were against it.
+ * existing tests it changed run as they were against it. The tests run in a scratch checkout get
+ * `env` (the workspace's `agentEnv`: the agent wrote them, and the checkout shares the
+ * repository's refs).
  */
 export interface VerificationPort {
   findBaseline(baseCommit: string, command: string): Promise<VerificationRun | null>;
@@ -201,6 +203,7 @@ export interface VerificationPort {
     testCommand: string | null,
     support: readonly string[],
     setupCommand: string | null,
+    env: Record<string, string>,
   ): Observable<ScratchRunEvent>;
   /**
    * Runs the base commit's versions of existing test files (`files`, relative to `directory`) as
@@ -217,6 +220,7 @@ export interface VerificationPort {
     testCommand: string | null,
     on: 'change' | 'base',
     setupCommand: string | null,
+    env: Record<string, string>,
   ): Observable<ScratchRunEvent>;
   /**
    * Runs the generated test files (`files`, relative to `directory`) as a test round does, in a
@@ -233,6 +237,7 @@ export interface VerificationPort {
     files: readonly string[],
     testCommand: string | null,
     setupCommand: string | null,
+    env: Record<string, string>,
   ): Observable<ScratchRunEvent>;
 }
 

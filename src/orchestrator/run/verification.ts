@@ -402,6 +402,7 @@ export class Verification {
         this.ports.tests.runRegression(
           this.workspace.directory,
           this.rerunCommand(report, after, first.newFailures),
+          this.workspace.agentEnv,
         ),
         'regression_rerun',
       )
@@ -660,6 +661,7 @@ export class Verification {
       files,
       this.ctx.testCommand,
       this.ctx.setupCommand,
+      this.workspace.agentEnv,
     );
     return this.runSetUp(run$, 'generated_on_commit').pipe(
       // Only the run is caught: a failed write of the verdict is no run that could not be made.
@@ -797,6 +799,7 @@ export class Verification {
           this.ctx.testCommand,
           on,
           this.ctx.setupCommand,
+          this.workspace.agentEnv,
         ),
         on === 'change' ? 'existing_tests_on_change' : 'existing_tests_at_base',
       ).pipe(
@@ -895,6 +898,7 @@ export class Verification {
       this.ctx.testCommand,
       this.tests.supportFilesNow.filter((file) => !files.includes(file)),
       this.ctx.setupCommand,
+      this.workspace.agentEnv,
     );
     return this.runSetUp(run$, 'generated_at_base').pipe(
       concatMap(async (report): Promise<Judgement> => {
