@@ -163,6 +163,14 @@ describe('ProjectPathService', () => {
     expect(service().resolve(worktree)).toBe(worktree);
   });
 
+  it('takes a directory where a FIFO is named HEAD, without waiting on it', () => {
+    const fifo = path.join(allowed, 'fifo-head');
+    fs.mkdirSync(path.join(fifo, 'refs'), { recursive: true });
+    fs.mkdirSync(path.join(fifo, 'objects'));
+    execFileSync('mkfifo', [path.join(fifo, 'HEAD')]);
+    expect(service().resolve(fifo)).toBe(fifo);
+  });
+
   it('takes a project beside the database or inside a repository, not its .git', () => {
     const withDatabase = new ProjectPathService(
       loadConfig({ DATABASE_URL: `sqlite:///${path.join(tmp, 'data', 'tasks.db')}` }),
