@@ -1,4 +1,11 @@
-import { Global, Inject, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  RequestMethod,
+} from '@nestjs/common';
 import { LoggerModule, PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import { pinoHttp } from 'pino-http';
 import { AppConfig } from 'src/config';
@@ -38,7 +45,13 @@ function secretsOf(config: AppConfig): (string | undefined)[] {
 export class LoggingModule implements NestModule {
   constructor(@Inject(PARAMS_PROVIDER_TOKEN) private readonly params: LoggerParams) {}
 
+  /**
+   * For every path and method as nestjs-pino did: a route of its own (not `use`), so a request no
+   * controller answers has `/{*path}` as its `req.route` (in its line and its metrics' labels).
+   */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(pinoHttp(...this.params.pinoHttp)).forRoutes('{*path}');
+    consumer
+      .apply(pinoHttp(...this.params.pinoHttp))
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }
