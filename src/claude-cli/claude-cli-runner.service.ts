@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, LoggerService, Optional } from '@nestjs/common';
 import {
   EMPTY,
   merge,
@@ -86,6 +86,8 @@ export interface TurnRequest {
   resume: boolean;
   /** What the earlier turns of this conversation cost, for the per-turn figure. */
   priorConversationCostUsd: number;
+  /** Where the turn's lines go (a task's run binds its `task_id`); the runner's own logger if unset. */
+  log?: Pick<LoggerService, 'log' | 'warn'>;
 }
 
 export type TurnEvent =
@@ -231,6 +233,7 @@ export class ClaudeCliRunner {
   runTurn(req: TurnRequest): Observable<TurnEvent> {
     return new Observable<TurnEvent>((subscriber) => {
       const cfg = this.config;
+      const logger = req.log ?? this.logger;
       // Spawned with cwd = the project: a relative command must not be looked up there.
       const command = resolveCliCommand(cfg.CLAUDE_CLI_COMMAND);
       let args: string[];
@@ -246,7 +249,7 @@ export class ClaudeCliRunner {
         const prompt = preparePrompt(req.cwd, req.prompt, req.conversationId);
         promptFile = prompt.promptFile;
         if (prompt.promptFile)
-          this.logger.log(
+          logger.log(
             `prompt of ${Buffer.byteLength(req.prompt)} bytes written to ${prompt.promptFile}`,
           );
         args = buildClaudeArgv({
@@ -278,7 +281,7 @@ export class ClaudeCliRunner {
       const stop = (reason: StopReason): void => {
         if (reason !== 'after_result' && state.result === null) state.timedOut ??= reason;
         if (state.pid === null || state.killing) return;
-        this.logger.warn(`stopping claude (pid ${state.pid}): ${reason}`);
+        logger.warn(`stopping claude (pid ${state.pid}): ${reason}`);
         state.killing = killProcessGroup(state.pid, killGraceMs);
       };
 

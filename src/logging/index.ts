@@ -1,4 +1,4 @@
-export { contextLogger, runWithLogFields } from 'src/logging/log-context';
+export { contextLogger } from 'src/logging/log-context';
 export type { ContextLogger } from 'src/logging/log-context';
 export { logAnsweredRequest } from 'src/logging/answered-request-line';
 export { LoggingModule } from 'src/logging/logging.module';

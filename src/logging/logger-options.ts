@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import type { Level } from 'pino';
+import type { DestinationStream, Level } from 'pino';
+import type { Options as HttpOptions } from 'pino-http';
 import pretty from 'pino-pretty';
 import { principalOf, RequestWithPrincipal } from 'src/access';
 import { requestIdOf } from 'src/common';
@@ -95,21 +96,30 @@ export function usePrettyLogs(
   return out.isTTY === true;
 }
 
+/** nestjs-pino's parameters, pino-http's options and destination as a pair. */
+export type LoggerParams = Omit<Params, 'pinoHttp'> & {
+  pinoHttp: [HttpOptions, DestinationStream];
+};
+
 /**
  * The logger (nestjs-pino over pino-http): one JSON object per line (readable text in a terminal
  * in development), every line scrubbed of secrets (`SecretScrubber`). One line per request when
  * it is answered, with its request id, the key's prefix, the route, the status and the duration
  * (ms); 5xx logged as errors, 4xx as warnings. Headers are not logged at all (so neither is
- * `Authorization`), and paths without their query string.
+ * `Authorization`), and paths without their query string. nestjs-pino's own request middleware
+ * applies to no route (`forRoutes: []`): it runs every request inside an AsyncLocalStorage, which
+ * once used makes every promise, timer and file system call of the process pay for async hooks.
+ * `LoggingModule` applies pino-http itself with these options.
  */
 export function loggerOptions(
   config: AppConfig,
   scrubber: SecretScrubber,
   out: NodeJS.WriteStream = process.stdout,
-): Params {
+): LoggerParams {
   const destination = scrubbingDestination(out, scrubber);
   const stream = usePrettyLogs(config, out) ? prettyStream(destination) : destination;
   return {
+    forRoutes: [],
     pinoHttp: [
       {
         level: LEVELS[config.LOG_LEVEL],

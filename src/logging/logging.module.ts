@@ -1,8 +1,16 @@
-import { Global, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import {
+  Global,
+  Inject,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  RequestMethod,
+} from '@nestjs/common';
+import { LoggerModule, PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
+import { pinoHttp } from 'pino-http';
 import { AppConfig } from 'src/config';
 import { parseDatabaseUrl } from 'src/database';
-import { loggerOptions } from 'src/logging/logger-options';
+import { LoggerParams, loggerOptions } from 'src/logging/logger-options';
 import { SecretScrubber } from 'src/logging/secret-scrubber';
 
 /** The server's own secrets, whose exact values are blanked in every log line. */
@@ -17,7 +25,13 @@ function secretsOf(config: AppConfig): (string | undefined)[] {
   return [databasePassword, config.METRICS_TOKEN, process.env.ANTHROPIC_API_KEY];
 }
 
-/** Structured logs (nestjs-pino): see `logger-options.ts`. `main.ts` makes it Nest's logger. */
+/**
+ * Structured logs (nestjs-pino): see `logger-options.ts`. `main.ts` makes it Nest's logger. The
+ * line of each request is pino-http's, applied here to every route (nestjs-pino's middleware,
+ * which would also run the request inside an AsyncLocalStorage, to none). nestjs-pino still sets
+ * `PinoLogger.root` (the root logger `contextLogger` and the status fast path write through) when
+ * the middleware is configured, before any module's start-up.
+ */
 @Global()
 @Module({
   imports: [
@@ -28,4 +42,16 @@ function secretsOf(config: AppConfig): (string | undefined)[] {
     }),
   ],
 })
-export class LoggingModule {}
+export class LoggingModule implements NestModule {
+  constructor(@Inject(PARAMS_PROVIDER_TOKEN) private readonly params: LoggerParams) {}
+
+  /**
+   * For every path and method as nestjs-pino did: a route of its own (not `use`), so a request no
+   * controller answers has `/{*path}` as its `req.route` (in its line and its metrics' labels).
+   */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(pinoHttp(...this.params.pinoHttp))
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}

@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { ClaudeCliRunner } from 'src/claude-cli';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
-import { contextLogger, runWithLogFields } from 'src/logging';
+import { contextLogger } from 'src/logging';
 import { ProcessGroups, ProcessLauncher } from 'src/process';
 import { DomainError } from 'src/common';
 import { ProjectPathService, SessionsService } from 'src/sessions';
@@ -32,9 +32,10 @@ import { verificationPort } from 'src/orchestrator/verification-adapter';
  * before anything runs, the task's workspace) and keeps the lease
  * renewed while the run goes on. Every renewal also moves the process host's deadline for the
  * task's directory: if renewals stop (the server is frozen or stalled, the database is gone), the
- * host ends the task's processes before the lease can be claimed elsewhere. Every log line of the
- * run carries its `task_id`: the run's own (its `RunLogger` is bound to the id) and those of the
- * services working for it (the run starts inside `runWithLogFields`).
+ * host ends the task's processes before the lease can be claimed elsewhere. The run's own log
+ * lines carry its `task_id` (its `RunLogger` is bound to the id), and so do those of the CLI runner
+ * and the test file finder working for it: they are handed loggers bound to the id with each call
+ * (`TurnRequest.log`, the `log` of `snapshot` / `changes`).
  */
 @Injectable()
 export class TaskRunnerService {
@@ -61,39 +62,36 @@ export class TaskRunnerService {
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
   run(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
-    const fields = { task_id: claim.task.id };
-    const logger = contextLogger('TaskRun', fields);
+    const logger = contextLogger('TaskRun', { task_id: claim.task.id });
     const dir =
       claim.task.isolation === 'worktree'
         ? this.workspaces.pathFor(claim.task.id)
         : claim.task.projectPath;
-    return new Observable<void>((subscriber) =>
-      runWithLogFields(fields, () => {
-        const supervise = (expiresAt: Date): void =>
-          this.launcher.supervise(dir, this.killAt(expiresAt), this.killGraceMs);
-        supervise(claim.task.leaseExpiresAt ?? this.clock.now());
-        const renewal = keepLease(claim.lease, control, {
-          renew: (lease) => this.queue.renew(lease),
-          renewed: supervise,
-          clock: this.clock,
-          leaseMs: this.leaseMs,
-          warn: (message) => logger.warn(message),
-        });
-        // Its workspace grows while the run works in it: measured more often for the quota.
-        const workspace = claim.task.isolation === 'worktree' ? dir : null;
-        if (workspace !== null) this.usage.inUse(workspace);
-        const main = this.start(claim, control, logger).subscribe({
-          complete: () => subscriber.complete(),
-          error: () => subscriber.complete(),
-        });
-        return () => {
-          renewal.unsubscribe();
-          main.unsubscribe();
-          this.launcher.release(dir);
-          if (workspace !== null) this.usage.doneWith(workspace);
-        };
-      }),
-    );
+    return new Observable<void>((subscriber) => {
+      const supervise = (expiresAt: Date): void =>
+        this.launcher.supervise(dir, this.killAt(expiresAt), this.killGraceMs);
+      supervise(claim.task.leaseExpiresAt ?? this.clock.now());
+      const renewal = keepLease(claim.lease, control, {
+        renew: (lease) => this.queue.renew(lease),
+        renewed: supervise,
+        clock: this.clock,
+        leaseMs: this.leaseMs,
+        warn: (message) => logger.warn(message),
+      });
+      // Its workspace grows while the run works in it: measured more often for the quota.
+      const workspace = claim.task.isolation === 'worktree' ? dir : null;
+      if (workspace !== null) this.usage.inUse(workspace);
+      const main = this.start(claim, control, logger).subscribe({
+        complete: () => subscriber.complete(),
+        error: () => subscriber.complete(),
+      });
+      return () => {
+        renewal.unsubscribe();
+        main.unsubscribe();
+        this.launcher.release(dir);
+        if (workspace !== null) this.usage.doneWith(workspace);
+      };
+    });
   }
 
   private get leaseMs(): number {
@@ -160,9 +158,22 @@ export class TaskRunnerService {
         events.changeStatus(lease, change, patch, records, guard),
       release: (change, patch) => events.release(lease, change, patch),
     };
+    const fields = { task_id: task.id };
+    const cliLog = contextLogger('ClaudeCliRunner', fields);
+    const finderLog = contextLogger('TestFileFinder', fields);
+    const tests = this.tests;
     return {
-      agent: this.cli,
-      tests: this.tests,
+      agent: { runTurn: (request) => this.cli.runTurn({ ...request, log: cliLog }) },
+      tests: {
+        describeTestSetup: (projectPath, testCommand) =>
+          tests.describeTestSetup(projectPath, testCommand),
+        snapshot: (projectPath) => tests.snapshot(projectPath, finderLog),
+        changes: (projectPath, before) => tests.changes(projectPath, before, finderLog),
+        runGenerated: (projectPath, files, testCommand, readable, env) =>
+          tests.runGenerated(projectPath, files, testCommand, readable, env),
+        runRegression: (projectPath, regressionCommand, env) =>
+          tests.runRegression(projectPath, regressionCommand, env),
+      },
       human: this.human,
       log,
       messages: {

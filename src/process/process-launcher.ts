@@ -32,7 +32,7 @@ interface Run {
   ended: boolean;
   /** Started by this process's own spawn helper (`local-children.ts`), not by the host. */
   local: boolean;
-  /** The async context of the subscriber (a task's log fields): its events are delivered in it. */
+  /** The async context of the subscriber: its events are delivered in it. */
   context: AsyncResource;
 }
 
@@ -73,8 +73,8 @@ export class ProcessLauncher implements OnModuleDestroy {
   private readonly nice: number;
   /**
    * The async context the launcher was made in (no task's): the host is forked in it, and what the
-   * host reports on its own (processes it ended) is logged in it, not under the task_id of some
-   * run. Each run's own events are delivered in that run's context (`Run.context`).
+   * host reports on its own (processes it ended) is logged in it, not in the context of some run.
+   * Each run's own events are delivered in that run's context (`Run.context`).
    */
   private readonly outsideRuns = new AsyncResource('ProcessLauncher');
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, LoggerService } from '@nestjs/common';
 import { existsSync, lstatSync, Stats } from 'fs';
 import { lstat, readdir } from 'fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'path';
@@ -281,6 +281,9 @@ export function gitTopOf(dir: string): string | null {
   }
 }
 
+/** Where the finder's warnings go (a task's run binds its `task_id`). */
+export type FinderLog = Pick<LoggerService, 'warn'>;
+
 /**
  * Finds the test files a turn created or changed: from `git status` when the project is in a git
  * work tree (also counting files in commits made during the turn), otherwise by comparing file
@@ -346,7 +349,8 @@ export class TestFileFinder {
     };
   }
 
-  async snapshot(projectPath: string): Promise<ProjectSnapshot> {
+  /** `log` takes the warnings (the finder's own logger if unset). */
+  async snapshot(projectPath: string, log: FinderLog = this.logger): Promise<ProjectSnapshot> {
     const takenAtMs = Date.now();
     const top = gitTopOf(projectPath);
     if (top !== null) {
@@ -366,23 +370,25 @@ export class TestFileFinder {
           ignored: await ignoredFingerprints(projectPath, status.ignored),
         };
       }
-      this.logger.warn(`git status failed in ${projectPath}; using a file snapshot`);
+      log.warn(`git status failed in ${projectPath}; using a file snapshot`);
     }
     const { files, truncated } = await walkProject(projectPath);
     if (truncated) {
-      this.logger.warn(`file snapshot of ${projectPath} stopped at ${MAX_SNAPSHOT_FILES} files`);
+      log.warn(`file snapshot of ${projectPath} stopped at ${MAX_SNAPSHOT_FILES} files`);
     }
     return { mode: 'files', projectPath, takenAtMs, files, truncated };
   }
 
   /**
    * Test files created or changed since `before`, and what git ignores now. In git: one `git
-   * status` call, and one `git diff` more only when HEAD moved (the agent committed).
+   * status` call, and one `git diff` more only when HEAD moved (the agent committed). `log` takes
+   * the warnings (the finder's own logger if unset).
    */
   async changes(
     projectPath: string,
     before: ProjectSnapshot,
     ecosystem: TestEcosystem,
+    log: FinderLog = this.logger,
   ): Promise<ProjectChanges> {
     const changed = new Set<string>();
     if (before.mode === 'git') {
@@ -425,7 +431,7 @@ export class TestFileFinder {
           treePaths: status.named,
         };
       }
-      this.logger.warn(`git status failed in ${projectPath}; using modification times instead`);
+      log.warn(`git status failed in ${projectPath}; using modification times instead`);
     }
     const now = (await walkProject(projectPath)).files;
     for (const [rel, st] of Object.entries(now)) {

@@ -39,7 +39,12 @@ import {
   planFromCommand,
   TestCommandPlan,
 } from 'src/test-runner/test-command-detector';
-import { ProjectChanges, ProjectSnapshot, TestFileFinder } from 'src/test-runner/test-file-finder';
+import {
+  FinderLog,
+  ProjectChanges,
+  ProjectSnapshot,
+  TestFileFinder,
+} from 'src/test-runner/test-file-finder';
 import { TestRunSlots } from 'src/test-runner/test-run-slots';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
@@ -177,15 +182,18 @@ export class TestRunnerService {
     };
   }
 
-  /** Project state before the agent's first turn. */
-  snapshot(projectPath: string): Promise<ProjectSnapshot> {
-    return this.finder.snapshot(projectPath);
+  /** Project state before the agent's first turn; `log` takes the finder's warnings. */
+  snapshot(projectPath: string, log?: FinderLog): Promise<ProjectSnapshot> {
+    return this.finder.snapshot(projectPath, log);
   }
 
-  /** Test files created or changed since `before` (project-relative, sorted), what git ignores. */
-  changes(projectPath: string, before: ProjectSnapshot): Promise<ProjectChanges> {
+  /**
+   * Test files created or changed since `before` (project-relative, sorted), what git ignores;
+   * `log` takes the finder's warnings.
+   */
+  changes(projectPath: string, before: ProjectSnapshot, log?: FinderLog): Promise<ProjectChanges> {
     const ecosystem = detectTestCommand(projectPath)?.ecosystem ?? 'unknown';
-    return this.finder.changes(projectPath, before, ecosystem);
+    return this.finder.changes(projectPath, before, ecosystem, log);
   }
 
   /**
