@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,8 +31,6 @@ interface Run {
   ended: boolean;
   /** Started by this process's own spawn helper (`local-children.ts`), not by the host. */
   local: boolean;
-  /** The async context of the subscriber: its events are delivered in it. */
-  context: AsyncResource;
 }
 
 /**
@@ -71,12 +68,6 @@ export class ProcessLauncher implements OnModuleDestroy {
   private closed = false;
   /** CHILD_NICE: the host (and so every child) runs this much nicer than the server. */
   private readonly nice: number;
-  /**
-   * The async context the launcher was made in (no task's): the host is forked in it, and what the
-   * host reports on its own (processes it ended) is logged in it, not in the context of some run.
-   * Each run's own events are delivered in that run's context (`Run.context`).
-   */
-  private readonly outsideRuns = new AsyncResource('ProcessLauncher');
 
   constructor(@Optional() config?: AppConfig) {
     this.nice = config?.CHILD_NICE ?? 0;
@@ -91,7 +82,6 @@ export class ProcessLauncher implements OnModuleDestroy {
         command: spec.command,
         ended: false,
         local: local !== null,
-        context: new AsyncResource('ProcessLauncher.run'),
       };
       this.runs.set(id, run);
       const spawn: Extract<HostCommand, { type: 'spawn' }> = {
@@ -198,17 +188,15 @@ export class ProcessLauncher implements OnModuleDestroy {
   private ensureHost(): ChildProcess {
     if (this.host !== null) return this.host;
     const { script, execArgv } = hostEntry();
-    const host = this.outsideRuns.runInAsyncScope(() =>
-      fork(script, [String(this.nice)], {
-        execArgv,
-        serialization: 'advanced',
-        // A session, and so a scheduling group, of its own, shared with its children: apart from
-        // the server's (`group-leader.ts`).
-        detached: true,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
-      }),
-    );
+    const host = fork(script, [String(this.nice)], {
+      execArgv,
+      serialization: 'advanced',
+      // A session, and so a scheduling group, of its own, shared with its children: apart from
+      // the server's (`group-leader.ts`).
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { PATH: process.env.PATH, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT },
+    });
     host.on('message', (event: HostEvent) => this.deliveries.push(() => this.onEvent(event)));
     host.once('exit', (code, signal) => {
       if (this.host === host) this.host = null;
@@ -250,12 +238,11 @@ export class ProcessLauncher implements OnModuleDestroy {
       return;
     }
     if (event.type === 'expired' || event.type === 'escaped') {
-      // Delivered in whatever context the queue's turn runs in (a run's): logged in none.
-      this.outsideRuns.runInAsyncScope(() => this.reportEnded(event));
+      this.reportEnded(event);
       return;
     }
     const run = this.runs.get(event.id);
-    if (run !== undefined) run.context.runInAsyncScope(() => this.deliver(run, event));
+    if (run !== undefined) this.deliver(run, event);
   }
 
   private answerEscaped(request: number, pids: number[]): void {
@@ -306,10 +293,8 @@ export class ProcessLauncher implements OnModuleDestroy {
     const run = this.runs.get(id);
     if (run === undefined) return;
     run.ended = true;
-    run.context.runInAsyncScope(() => {
-      run.subscriber.next({ type: 'exit', code: null, signal: 'SIGKILL' });
-      run.subscriber.complete();
-    });
+    run.subscriber.next({ type: 'exit', code: null, signal: 'SIGKILL' });
+    run.subscriber.complete();
     this.forget(id);
   }
 
