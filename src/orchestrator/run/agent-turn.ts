@@ -51,9 +51,10 @@ const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
  * ONE AGENT TURN of a run, as an Observable that emits the turn's outcome once the CLI has ended.
  *
  * - It waits `step.delayMs` first (an RxJS timer: a cancel during the wait unsubscribes and
- *   nothing of the turn runs; a person's message sent with `interrupt` ends the wait), then counts the iteration and stores the prompt, with the
- *   messages waiting for it, together with the task's move to the turn's status (one write, made
- *   only while no message came after those read: `storePrompt`).
+ *   nothing of the turn runs; a person's message sent with `interrupt` ends the wait), then
+ *   counts the iteration and stores the prompt, with the messages waiting for it, together with
+ *   the task's move to the turn's status (one write, made only while no message came after those
+ *   read: `storePrompt`).
  * - Every event of the CLI is stored as it arrives, in order, within the turn's storage budget,
  *   in batches (`TurnWriter`); the conversation id is stored once the CLI has shown it knows it.
  * - At the end the turn's cost and tokens are added (`RunAccounting`), the API-error streak is
