@@ -168,7 +168,10 @@ export async function readWholeChildFileAsync(
   }
 }
 
-/** The first `size` bytes of an open file: at once up to READ_AT_ONCE_BYTES, else through the thread pool. */
+/**
+ * The first `size` bytes of an open file: read at once up to READ_AT_ONCE_BYTES, else through the
+ * thread pool.
+ */
 async function readOpenedAsync(fd: number, size: number): Promise<Buffer> {
   if (size <= READ_AT_ONCE_BYTES) return readOpenedBytes(fd, size);
   const buffer = Buffer.allocUnsafe(size);

@@ -215,8 +215,9 @@ export function readIndexFile(file: string | null): Promise<Buffer | null> {
  * Clears the skip-worktree and assume-unchanged marks of the index `indexFile` (the one `options`
  * has git use), so that `git add -A` takes every file as the work tree holds it: what is
  * committed is what the tests ran against. The index is read here (no process: a pass over its
- * entries; `read` when the caller has read it already); git is started only when something is marked, or when the index cannot be read
- * (`git ls-files -v` then). A workspace is a full checkout: no mark in it is git's own.
+ * entries; `read` when the caller has read it already); git is started only when something is
+ * marked, or when the index cannot be read (`git ls-files -v` then). A workspace is a full
+ * checkout: no mark in it is git's own.
  */
 export async function revealHiddenEntries(
   git: Git,
