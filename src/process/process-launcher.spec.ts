@@ -51,6 +51,15 @@ async function until(check: () => boolean): Promise<void> {
 const stdoutOf = (events: ProcessEvent[]): string =>
   Buffer.concat(events.flatMap((e) => (e.type === 'stdout' ? [e.chunk] : []))).toString();
 
+/** Ends process group `pgid` unless it is gone already. */
+function endGroupIfThere(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 describe('ProcessLauncher', () => {
   const launcher = new ProcessLauncher();
   afterAll(async () => {
@@ -187,10 +196,10 @@ describe('ProcessLauncher', () => {
       expect(events.map((e) => e.type)).toEqual(['spawned', 'stdout', 'exit']);
       expect(events[2]).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
     } finally {
-      // Should the child outlive its starter, it is this test's to end.
-      if (childGroup > 0) process.kill(-childGroup, 'SIGKILL');
       missing?.mockRestore();
       warn.mockRestore();
+      // Should the child outlive its starter, it is this test's to end (it may be gone already).
+      if (childGroup > 0) endGroupIfThere(childGroup);
       await dying.onModuleDestroy();
     }
   });
