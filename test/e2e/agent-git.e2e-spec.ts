@@ -4,11 +4,13 @@ import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
+  editFiles,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
   getDetails,
   quoted,
+  shellCommands,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
@@ -76,7 +78,7 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
     const { final, details } = await runTask(
       repo,
       `Publish the work. ${fakeScript(
-        `shell ${commands.map((c) => `command=${quoted(c)}`).join(' ')}`,
+        shellCommands(...commands),
         'write-tests lang=node result=pass',
       )}`,
     );
@@ -106,7 +108,7 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
     const testFile = `${movesRelease}require('node:test')('moved nothing', () => {});\n`;
     const { final, details } = await runTask(
       repo,
-      `Test with git. ${fakeScript(`edit-files path=test/git-moves.test.js content=${quoted(testFile)}`)}`,
+      `Test with git. ${fakeScript(editFiles(['test/git-moves.test.js', testFile]))}`,
     );
     expect(branches(repo, details.branch!)).toEqual(before);
     expect(final.status).toBe('COMPLETED');
@@ -125,7 +127,7 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
       .post('/api/v1/tasks')
       .send({
         session_id: session.body.id,
-        description: `Test with git. ${fakeScript(`edit-files path=test/git-moves.test.js content=${quoted(testFile)}`)}`,
+        description: `Test with git. ${fakeScript(editFiles(['test/git-moves.test.js', testFile]))}`,
         require_failing_tests: true,
         max_iterations: 2,
       })
@@ -146,7 +148,7 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
     const { final, details } = await runTask(
       repo,
       `Change the check. ${fakeScript(
-        `edit-files path=check.js content=${quoted(movesRelease)}`,
+        editFiles(['check.js', movesRelease]),
         'write-tests lang=node result=pass',
       )}`,
       { regression_command: 'node check.js' },
@@ -168,7 +170,7 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
     const { final, details } = await runTask(
       repo,
       `Redirect. ${fakeScript(
-        `shell command=${quoted('echo agent > agent.txt')} command=${quoted(redirect)}`,
+        shellCommands('echo agent > agent.txt', redirect),
         'write-tests lang=node result=pass',
       )}`,
     );

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import type { TaskVerificationResponseDto } from 'sdk/client';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
+  editFiles,
   FAKE_CLAUDE,
   fakeClaudeWorkdir,
   fakeScript,
@@ -13,7 +14,8 @@ import {
   quoted,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
-import { git } from 'test/e2e/support/git-repos';
+import { committedProject, git } from 'test/e2e/support/git-repos';
+import { MATH, MATH_WITH_MULTIPLY, MULTIPLY_TEST } from 'test/e2e/support/node-math';
 
 /**
  * THE COMMITTED TREE IS THE TESTED TREE, end to end: the real AppModule with the orchestrator on,
@@ -39,10 +41,6 @@ const ENV: Record<string, string> = {
   REQUIRE_FAILING_TESTS: 'true',
 };
 
-const MATH = "'use strict';\n\nexports.add = (a, b) => a + b;\n";
-const MATH_WITH_MULTIPLY =
-  "'use strict';\n\nexports.add = (a, b) => a + b;\nexports.multiply = (a, b) => a * b;\n";
-
 const PROJECT: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'p', private: true, scripts: { test: 'node --test' } }),
   'src/math.js': MATH,
@@ -57,31 +55,19 @@ const PROJECT: Record<string, string> = {
   ].join('\n'),
 };
 
-const MULTIPLY_TEST = [
-  "'use strict';",
-  "const test = require('node:test');",
-  "const assert = require('node:assert');",
-  "const { multiply } = require('../src/math');",
-  '',
-  "test('multiplies', () => assert.strictEqual(multiply(3, 4), 12));",
-  '',
-].join('\n');
-
-const edit = (...files: [string, string][]): string =>
-  `edit-files ${files.map(([p, c]) => `path=${p} content=${quoted(c)}`).join(' ')}`;
-
 /** A committed git repository of `PROJECT`. */
-function project(name: string): string {
-  const dir = join(workdir.root(), name);
-  for (const [rel, content] of Object.entries(PROJECT)) {
-    mkdirSync(dirname(join(dir, rel)), { recursive: true });
-    writeFileSync(join(dir, rel), content);
-  }
-  git(dir, 'init', '-q');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'base');
-  return realpathSync(dir);
-}
+const project = (name: string): string => committedProject(join(workdir.root(), name), PROJECT);
+
+/**
+ * Lines of a test file that count its runs in the file `count` (outside the repository, so the
+ * tree under test stays as it was): `k` is this run's number, from 1. The file requires `fs`.
+ */
+const countRuns = (count: string): string[] => [
+  `const count = ${JSON.stringify(count)};`,
+  'let k = 1;',
+  "try { k = Number(fs.readFileSync(count, 'utf8')) + 1; } catch {}",
+  'fs.writeFileSync(count, String(k));',
+];
 
 let t: TestApp;
 let server: App;
@@ -139,19 +125,16 @@ describe('the committed tree is the tree the passing test round tested', () => {
       "const fs = require('node:fs');",
       "const path = require('node:path');",
       "test('zz works', () => {});",
-      `const count = ${JSON.stringify(count)};`,
-      'let n = 0;',
-      "try { n = Number(fs.readFileSync(count, 'utf8')); } catch {}",
-      'fs.writeFileSync(count, String(n + 1));',
-      'if (n + 1 >= 2) {',
+      ...countRuns(count),
+      'if (k >= 2) {',
       "  process.on('exit', () => fs.writeFileSync(path.join(__dirname, '../src/math.js'),",
       '    "exports.add = (a, b) => a + b; exports.multiply = (a, b) => a * b;\\n" +',
-      '    "exports.subtract = (a, b) => a * b; // run " + (n + 1) + "\\n"));',
+      '    "exports.subtract = (a, b) => a * b; // run " + k + "\\n"));',
       '}',
       '',
     ].join('\n');
     const id = await runTask(repo, [
-      edit(
+      editFiles(
         ['src/math.js', MATH_WITH_MULTIPLY],
         ['test/multiply.test.js', MULTIPLY_TEST],
         ['test/zz.test.js', rewriting],
@@ -190,11 +173,7 @@ describe('the committed tree is the tree the passing test round tested', () => {
       "const fs = require('node:fs');",
       "const { spawn } = require('node:child_process');",
       "test('starts a writer', () => {});",
-      `const count = ${JSON.stringify(count)};`,
-      'let n = 0;',
-      "try { n = Number(fs.readFileSync(count, 'utf8')); } catch {}",
-      'const k = n + 1;',
-      'fs.writeFileSync(count, String(k));',
+      ...countRuns(count),
       `const done = ${mark('escaping-done-')};`,
       `const pidFile = ${mark('escaping-writer-')};`,
       'if (k % 3 === 1) {',
@@ -214,7 +193,7 @@ describe('the committed tree is the tree the passing test round tested', () => {
       '',
     ].join('\n');
     const id = await runTask(repo, [
-      edit(
+      editFiles(
         ['src/math.js', MATH_WITH_MULTIPLY],
         ['test/multiply.test.js', MULTIPLY_TEST],
         ['test/escaping.test.js', escaping],
@@ -242,11 +221,8 @@ describe('the committed tree is the tree the passing test round tested', () => {
       "const test = require('node:test');",
       "const fs = require('node:fs');",
       "test('counts', () => {});",
-      `const count = ${JSON.stringify(count)};`,
-      'let n = 0;',
-      "try { n = Number(fs.readFileSync(count, 'utf8')); } catch {}",
-      'fs.writeFileSync(count, String(n + 1));',
-      'if (n + 1 === 3) {',
+      ...countRuns(count),
+      'if (k === 3) {',
       `  const pid = Number(fs.readFileSync(${JSON.stringify(pidFile)}, 'utf8'));`,
       '  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };',
       '  const pause = new Int32Array(new SharedArrayBuffer(4));',
@@ -261,7 +237,7 @@ describe('the committed tree is the tree the passing test round tested', () => {
       `sed -i "s/a + b/a - b/" src/math.js; touch ${done}' </dev/null >/dev/null 2>&1 &` +
       ` until [ -s ${pidFile} ]; do sleep 0.02; done`;
     const id = await runTask(repo, [
-      edit(
+      editFiles(
         ['src/math.js', MATH_WITH_MULTIPLY],
         ['test/multiply.test.js', MULTIPLY_TEST],
         ['test/counts.test.js', counting],

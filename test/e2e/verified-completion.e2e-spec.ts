@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import type { TaskStatsResponseDto, TaskVerificationResponseDto } from 'sdk/client';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
+  editFiles,
   FAKE_CLAUDE,
   fakeClaudeWorkdir,
   fakeScript,
   getDetails,
   quoted,
+  shellCommands,
   TaskDetails,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
-import { git, linkedWorktrees } from 'test/e2e/support/git-repos';
+import { committedProject, git, linkedWorktrees } from 'test/e2e/support/git-repos';
+import { MATH, MATH_WITH_MULTIPLY, MULTIPLY_TEST } from 'test/e2e/support/node-math';
 import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
 
 /**
@@ -28,29 +31,13 @@ import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database'
 
 const workdir = fakeClaudeWorkdir('cta-verify-e2e-');
 
-function writeFiles(dir: string, files: Record<string, string>): void {
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, rel)), { recursive: true });
-    writeFileSync(join(dir, rel), content);
-  }
-}
-
 /** A project directory with `files`, committed in a new git repository unless `plain`. */
-function project(name: string, files: Record<string, string>, plain = false): string {
-  const dir = join(workdir.root(), name);
-  mkdirSync(dir, { recursive: true });
-  writeFiles(dir, files);
-  if (!plain) {
-    git(dir, 'init', '-q');
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-q', '-m', 'base');
-  }
-  return realpathSync(dir);
-}
+const project = (name: string, files: Record<string, string>, plain = false): string =>
+  committedProject(join(workdir.root(), name), files, plain);
 
 const NODE_PROJECT: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'p', private: true, scripts: { test: 'node --test' } }),
-  'src/math.js': "'use strict';\n\nexports.add = (a, b) => a + b;\n",
+  'src/math.js': MATH,
   'test/math.test.js': [
     "'use strict';",
     "const test = require('node:test');",
@@ -92,19 +79,8 @@ const NODE_PROJECT: Record<string, string> = {
   ].join('\n'),
 };
 
-const MATH_WITH_MULTIPLY =
-  "'use strict';\n\nexports.add = (a, b) => a + b;\nexports.multiply = (a, b) => a * b;\n";
 const MATH_BROKEN =
   "'use strict';\n\nexports.add = (a, b) => a - b;\nexports.multiply = (a, b) => a * b;\n";
-const MULTIPLY_TEST = [
-  "'use strict';",
-  "const test = require('node:test');",
-  "const assert = require('node:assert');",
-  "const { multiply } = require('../src/math');",
-  '',
-  "test('multiplies', () => assert.strictEqual(multiply(3, 4), 12));",
-  '',
-].join('\n');
 const MATH_TEST_ONE = [
   "'use strict';",
   "const test = require('node:test');",
@@ -123,12 +99,8 @@ const MATH_TEST_SKIPPED = NODE_PROJECT['test/math.test.js'].replace(
   "test.skip('adds negatives'",
 );
 
-const edit = (...files: [string, string][]): string =>
-  `edit-files ${files.map(([p, c]) => `path=${p} content=${quoted(c)}`).join(' ')}`;
-const shell = (...commands: string[]): string =>
-  `shell ${commands.map((c) => `command=${quoted(c)}`).join(' ')}`;
-const multiplyChange = edit(['src/math.js', MATH_WITH_MULTIPLY]);
-const multiplyTests = edit(['test/multiply.test.js', MULTIPLY_TEST]);
+const multiplyChange = editFiles(['src/math.js', MATH_WITH_MULTIPLY]);
+const multiplyTests = editFiles(['test/multiply.test.js', MULTIPLY_TEST]);
 
 /** Ways to weaken the existing tests of NODE_PROJECT: name, the cheating turn, what is reported. */
 const WEAKENINGS: [string, string, RegExp][] = [
@@ -139,17 +111,17 @@ const WEAKENINGS: [string, string, RegExp][] = [
   ],
   [
     'skipping a test',
-    edit(['test/math.test.js', MATH_TEST_SKIPPED]),
+    editFiles(['test/math.test.js', MATH_TEST_SKIPPED]),
     /added 1 `\.skip\(` marker\(s\) to the existing test file test\/math\.test\.js/,
   ],
   [
     'emptying a test of its assertion',
-    edit(['test/math.test.js', MATH_TEST_EMPTIED]),
+    editFiles(['test/math.test.js', MATH_TEST_EMPTIED]),
     /removed 1 assertion\(s\) from the existing test file test\/math\.test\.js \(2 before, 1 after\)/,
   ],
   [
     'dropping a test from the suite',
-    edit(['test/math.test.js', MATH_TEST_ONE]),
+    editFiles(['test/math.test.js', MATH_TEST_ONE]),
     /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
   ],
 ];
@@ -367,7 +339,7 @@ describe('on SQLite', () => {
       session = await createSession(repo, 'node --test');
       ids.honest = await runTask(session, [multiplyChange, multiplyTests]);
       ids.early = await runTask(session, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
         `success text=${quoted('The tests were written with the change.\nDONE')}`,
       ]);
       ids.refused = await runTask(session, [
@@ -381,18 +353,18 @@ describe('on SQLite', () => {
         'success',
       ]);
       ids.broken = await runTask(session, [
-        edit(['src/math.js', MATH_BROKEN]),
+        editFiles(['src/math.js', MATH_BROKEN]),
         multiplyTests,
         'success',
       ]);
       ids.flaky = await runTask(session, [
-        edit(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', randomUUID()]),
+        editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['.flaky-once', randomUUID()]),
         multiplyTests,
       ]);
       for (const [what, cheat] of WEAKENINGS) {
         ids[what] = await runTask(session, [
           cheat,
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+          editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
           'success',
         ]);
       }
@@ -400,7 +372,7 @@ describe('on SQLite', () => {
         session,
         [
           'delete-files path=test/math.test.js',
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+          editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
         ],
         { allow_test_changes: true },
       );
@@ -599,7 +571,7 @@ describe('on SQLite', () => {
       const npmSession = await createSession(repo, 'npm test');
       const silenced = JSON.stringify({ name: 'p', private: true, scripts: { test: 'exit 0' } });
       const id = await runTask(npmSession, [
-        edit(['package.json', silenced], ['src/math.js', MATH_WITH_MULTIPLY]),
+        editFiles(['package.json', silenced], ['src/math.js', MATH_WITH_MULTIPLY]),
         multiplyTests,
         'success',
       ]);
@@ -632,8 +604,8 @@ describe('on SQLite', () => {
     );
     /** The change along with `cheat` in the first turn, then real tests: never completes. */
     const changeWith = (cheat: [string, string]): string[] => [
-      edit(['calc.py', CALC_WITH_MUL], cheat),
-      edit(['tests/test_mul.py', MUL_TEST]),
+      editFiles(['calc.py', CALC_WITH_MUL], cheat),
+      editFiles(['tests/test_mul.py', MUL_TEST]),
       'success',
     ];
 
@@ -641,16 +613,16 @@ describe('on SQLite', () => {
     beforeAll(async () => {
       const session = await createSession(project('python', PYTHON_PROJECT), 'python3 -m unittest');
       ids.refused = await runTask(session, [
-        edit(['calc.py', CALC_WITH_MUL]),
+        editFiles(['calc.py', CALC_WITH_MUL]),
         'write-tests lang=python result=pass path=tests/test_trivial.py',
-        edit(['tests/test_mul.py', MUL_TEST]),
+        editFiles(['tests/test_mul.py', MUL_TEST]),
       ]);
       ids.flaky = await runTask(session, [
-        edit(['calc.py', CALC_WITH_MUL], ['.flaky-once', randomUUID()]),
-        edit(['tests/test_mul.py', MUL_TEST]),
+        editFiles(['calc.py', CALC_WITH_MUL], ['.flaky-once', randomUUID()]),
+        editFiles(['tests/test_mul.py', MUL_TEST]),
       ]);
       ids.noImport = await runTask(session, [
-        edit(
+        editFiles(
           ['calc.py', CALC_WITH_MUL.replace('def add(', 'def plus(')],
           ['tests/test_mul.py', MUL_TEST],
         ),
@@ -665,8 +637,8 @@ describe('on SQLite', () => {
       );
       const deselect = '[pytest]\naddopts = --deselect tests/test_calc.py::CalcTest::test_add\n';
       ids.pytest = await runTask(pytestSession, [
-        edit(['calc.py', CALC_WITH_MUL], ['pytest.ini', deselect]),
-        edit(['tests/test_mul.py', MUL_TEST]),
+        editFiles(['calc.py', CALC_WITH_MUL], ['pytest.ini', deselect]),
+        editFiles(['tests/test_mul.py', MUL_TEST]),
         'success',
       ]);
     });
@@ -815,7 +787,7 @@ describe('on SQLite', () => {
           .replace('add(2, 3), 5', 'add(2, 3), -1')
           .replace('add(-2, -3), -5', 'add(-2, -3), 1');
         const { id, v } = await neverCompletes(session, [
-          edit(
+          editFiles(
             ['src/math.js', MATH_BROKEN],
             ['test/math.test.js', rewritten],
             ['test/multiply.test.js', MULTIPLY_TEST],
@@ -851,7 +823,7 @@ describe('on SQLite', () => {
         const id = await runTask(
           session,
           [
-            edit(
+            editFiles(
               ['src/math.js', MATH_BROKEN],
               ['test/math.test.js', rewritten],
               ['test/multiply.test.js', MULTIPLY_TEST],
@@ -893,7 +865,7 @@ describe('on SQLite', () => {
         const session = await createSession(repo, 'node --test');
         const extended = `${NODE_PROJECT['test/math.test.js']}test('multiplies', () => assert.strictEqual(require('../src/math').multiply(3, 4), 12));\n`;
         const id = await runTask(session, [
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/math.test.js', extended]),
+          editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/math.test.js', extended]),
           'success',
         ]);
         const { final } = await waitForTerminal(server, id);
@@ -920,7 +892,7 @@ describe('on SQLite', () => {
           '',
         ].join('\n');
         const id = await runTask(session, [
-          edit(
+          editFiles(
             ['src/math.js', MATH_WITH_MULTIPLY],
             ['test/fixtures/cases.json', '[[3, 4, 12], [2, 5, 10]]'],
             ['test/cases.test.js', readsFixture],
@@ -958,7 +930,7 @@ describe('on SQLite', () => {
         });
         const session = await createSession(repo, 'node --test');
         const { v } = await neverCompletes(session, [
-          edit(
+          editFiles(
             [
               'src/format.js',
               "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b + 1}`;\n",
@@ -990,7 +962,7 @@ describe('on SQLite', () => {
         });
         const session = await createSession(repo, 'node --test');
         const { id, v } = await neverCompletes(session, [
-          edit(
+          editFiles(
             ['src/impl.local.js', "'use strict';\n\nexports.multiply = (a, b) => a * b;\n"],
             [
               'src/math.js',
@@ -1028,8 +1000,10 @@ describe('on SQLite', () => {
       async () => {
         const session = await createSession(ignoringProject('shell-ignored'), 'node --test');
         const { id, v } = await neverCompletes(session, [
-          shell("mkdir -p build && echo 'exports.multiply = (a, b) => a * b;' > build/helper.js"),
-          edit(
+          shellCommands(
+            "mkdir -p build && echo 'exports.multiply = (a, b) => a * b;' > build/helper.js",
+          ),
+          editFiles(
             [
               'src/math.js',
               `${NODE_PROJECT['src/math.js']}exports.multiply = require('../build/helper.js').multiply;\n`,
@@ -1058,8 +1032,8 @@ describe('on SQLite', () => {
         const repo = ignoringProject('shell-ignored-unneeded');
         const session = await createSession(repo, 'node --test');
         const id = await runTask(session, [
-          shell('mkdir -p dist && echo bundle > dist/bundle.js'),
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+          shellCommands('mkdir -p dist && echo bundle > dist/bundle.js'),
+          editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
         ]);
         const { final } = await waitForTerminal(server, id);
         expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
@@ -1103,8 +1077,8 @@ describe('on SQLite', () => {
         );
         const { session } = await builtSession('built-passing-at-base');
         const { id, v } = await neverCompletes(session, [
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/adds.test.js', builtAddTest]),
-          shell('node scripts/build.js'),
+          editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/adds.test.js', builtAddTest]),
+          shellCommands('node scripts/build.js'),
           'success',
         ]);
         expect(v).toMatchObject({ verdict: 'tests_pass_without_change', not_checked: [] });
@@ -1126,8 +1100,11 @@ describe('on SQLite', () => {
         const { repo, session } = await builtSession('built');
         const builtMultiplyTest = MULTIPLY_TEST.replace("'../src/math'", "'../build/math'");
         const id = await runTask(session, [
-          edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', builtMultiplyTest]),
-          shell('node scripts/build.js'),
+          editFiles(
+            ['src/math.js', MATH_WITH_MULTIPLY],
+            ['test/multiply.test.js', builtMultiplyTest],
+          ),
+          shellCommands('node scripts/build.js'),
         ]);
         const { final } = await waitForTerminal(server, id);
         expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
@@ -1173,8 +1150,8 @@ describe('on SQLite', () => {
         writeFileSync(outside, "'use strict';\n\nexports.multiply = (a, b) => a * b;\n");
         const session = await createSession(repo, 'node --test');
         const { id, v } = await neverCompletes(session, [
-          shell(`ln -s ${outside} src/impl.js`),
-          edit(
+          shellCommands(`ln -s ${outside} src/impl.js`),
+          editFiles(
             [
               'src/math.js',
               `${NODE_PROJECT['src/math.js']}exports.multiply = require('./impl.js').multiply;\n`,
@@ -1207,8 +1184,11 @@ describe('on SQLite', () => {
           });
           const session = await createSession(repo, 'node --test');
           const id = await runTask(session, [
-            shell(`git update-index ${flag} src/math.js`),
-            edit(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+            shellCommands(`git update-index ${flag} src/math.js`),
+            editFiles(
+              ['src/math.js', MATH_WITH_MULTIPLY],
+              ['test/multiply.test.js', MULTIPLY_TEST],
+            ),
           ]);
           const { final } = await waitForTerminal(server, id);
           expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
@@ -1258,7 +1238,7 @@ describe('on SQLite', () => {
             '',
           ].join('\n');
         const id = await runTask(res.body.id as string, [
-          edit(
+          editFiles(
             ['src/math.js', MATH_WITH_MULTIPLY],
             [
               'test/dep.test.js',
@@ -1266,7 +1246,7 @@ describe('on SQLite', () => {
             ],
           ),
           'success',
-          edit([
+          editFiles([
             'test/dep.test.js',
             depTest("test('multiplies', () => assert.strictEqual(math.multiply(three, 4), 12));"),
           ]),
@@ -1354,7 +1334,7 @@ describe('on SQLite', () => {
       async () => {
         const narrowed = specPackage('node --test --test-reporter=spec test/multiply.test.js');
         const { v } = await neverCompletes(await npmSession(), [
-          edit(['package.json', narrowed], ['src/math.js', MATH_WITH_MULTIPLY]),
+          editFiles(['package.json', narrowed], ['src/math.js', MATH_WITH_MULTIPLY]),
           multiplyTests,
           'success',
         ]);
@@ -1378,7 +1358,7 @@ describe('on SQLite', () => {
           dependencies: { 'left-pad': '^1.3.0' },
         });
         const id = await runTask(await npmSession(), [
-          edit(['package.json', withDependency], ['src/math.js', MATH_WITH_MULTIPLY]),
+          editFiles(['package.json', withDependency], ['src/math.js', MATH_WITH_MULTIPLY]),
           multiplyTests,
         ]);
         const { final } = await waitForTerminal(server, id);

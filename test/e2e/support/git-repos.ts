@@ -1,7 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** The environment test-side git commands run with: no user config, a fixed identity. */
 const GIT_ENV = {
@@ -17,6 +25,33 @@ const GIT_ENV = {
 /** Runs git in `dir` (the test's own view, independent of the server) and returns its stdout. */
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, env: GIT_ENV, encoding: 'utf8' });
+}
+
+/** Writes `files` (relative path to content) under `dir`, making directories as needed. */
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), content);
+  }
+}
+
+/**
+ * A project directory `dir` with `files`, committed as `base` in a new git repository unless
+ * `plain`; returns its real path.
+ */
+export function committedProject(
+  dir: string,
+  files: Record<string, string>,
+  plain = false,
+): string {
+  mkdirSync(dir, { recursive: true });
+  writeFiles(dir, files);
+  if (!plain) {
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'base');
+  }
+  return realpathSync(dir);
 }
 
 /**

@@ -94,6 +94,14 @@ export function fakeRuns(...items: string[]): string {
 /** A directive argument value as a quoted JSON string (spaces, newlines, `|` and `]` allowed). */
 export const quoted = (value: string): string => JSON.stringify(value);
 
+/** A fake-script turn that writes `files` (path, content) with the agent's file tools. */
+export const editFiles = (...files: [string, string][]): string =>
+  `edit-files ${files.map(([p, c]) => `path=${p} content=${quoted(c)}`).join(' ')}`;
+
+/** A fake-script turn that runs `commands` with the agent's shell tool. */
+export const shellCommands = (...commands: string[]): string =>
+  `shell ${commands.map((c) => `command=${quoted(c)}`).join(' ')}`;
+
 /** The API's own response types, from the generated client SDK. */
 export type TaskStatusSummary = TaskStatusResponseDto;
 export type Interaction = InteractionResponseDto;
