@@ -709,7 +709,7 @@ export interface TaskVerificationResponseDto {
   /** The baseline was taken by an earlier task on the same commit */
   baseline_reused: boolean;
   generated: VerificationRunDto | null;
-  /** The generated tests alone, in a scratch checkout of the base commit set up by the session's setup command (as a new workspace is); null when they were not run there: the setup command failed there (said in `not_checked`), the task does not require failing tests, or there is no base commit */
+  /** The generated tests alone, in a scratch checkout of the base commit set up by the session's setup command (as a new workspace is); null when they were not run there: the checkout could not be made or the setup command failed there (said in `not_checked`), the task does not require failing tests, or there is no base commit */
   generated_at_base: VerificationRunDto | null;
   /** The base commit's versions of the existing test files the change edited (and of those beside the helpers, fixtures or expected output it edited in a test directory), run against the change in a scratch checkout of it set up by the session's setup command; null when it edited none, or when that setup failed (said in `not_checked`) */
   existing_tests_on_change: VerificationRunDto | null;

@@ -26,7 +26,7 @@ export {
   NEST_APP_OPTIONS,
 } from 'src/common/http/configure-app';
 export { weakEtag } from 'src/common/http/etag';
-export { isAllowedHost } from 'src/common/http/host-check';
+export { isAllowedHost, lacksRequiredHost } from 'src/common/http/host-check';
 export { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 export { apiSecurityHeaders, headersSetBy } from 'src/common/http/security-headers';
 export { UuidParamPipe } from 'src/common/http/uuid-param.pipe';

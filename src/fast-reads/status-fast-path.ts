@@ -9,6 +9,7 @@ import {
   apiSecurityHeaders,
   headersSetBy,
   isAllowedHost,
+  lacksRequiredHost,
   REQUEST_ID_HEADER,
   requestIdOf,
   weakEtag,
@@ -59,9 +60,9 @@ type FastRequest = IncomingMessage & {
  * Everything else goes on to Express, where the full pipeline answers it: another
  * method or URL form, a body, a conditional request (`If-None-Match`: Express answers 304), an
  * `X-Forwarded-For` when TRUST_PROXY is set (the client's address is Express's to work out), a
- * Host that is not allowed, any refusal (401, 403, 404, 429: the guard's verdict and the headers
- * it set stay with the request, so the rate limit counts it once) and any failure of the read
- * (retried there). With CORS_ORIGINS set it is not installed at all (`FastReadsModule`): CORS
+ * Host that is not allowed or an HTTP/1.1 request without one, any refusal (401, 403, 404, 429:
+ * the guard's verdict and the headers it set stay with the request, so the rate limit counts it
+ * once) and any failure of the read (retried there). With CORS_ORIGINS set it is not installed at all (`FastReadsModule`): CORS
  * headers are Express's.
  */
 @Injectable()
@@ -101,7 +102,9 @@ export class StatusFastPath implements OnModuleInit {
     const forwarded =
       this.config.TRUST_PROXY.length > 0 && headers['x-forwarded-for'] !== undefined;
     if (hasBody || conditional || forwarded) return null;
-    return isAllowedHost(headers.host, this.config.ALLOWED_HOSTS) ? match[1] : null;
+    const hostAllowed =
+      !lacksRequiredHost(req) && isAllowedHost(headers.host, this.config.ALLOWED_HOSTS);
+    return hostAllowed ? match[1] : null;
   }
 
   /**

@@ -5,6 +5,7 @@ import { CommandEvent, TestRunEvent, TestRunnerService } from 'src/test-runner';
 import { BaseCheckout, ScratchCheckout } from 'src/workspaces';
 import { ScratchRunEvent, VerificationPort } from 'src/orchestrator/run/run-ports';
 import { setupPassed } from 'src/orchestrator/run/run-workspace';
+import { ScratchCheckoutError } from 'src/orchestrator/run/scratch-checkout-error';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
 
 const logger = new Logger('Verification');
@@ -15,7 +16,8 @@ export type SetupRunner = (directory: string, command: string) => Observable<Com
 /**
  * Runs `work` in a scratch checkout (`made`): created, the work run, removed, then its report
  * (held back until the checkout is gone). Unsubscribing ends the work and removes the checkout;
- * so does an error, before it is passed on.
+ * so does an error, before it is passed on. A checkout that cannot be made is a
+ * `ScratchCheckoutError`.
  */
 function runInScratch<E extends { type: string }>(
   made: () => Promise<ScratchCheckout>,
@@ -61,7 +63,7 @@ function runInScratch<E extends { type: string }>(
           },
         });
       },
-      (error: unknown) => subscriber.error(error),
+      (error: unknown) => subscriber.error(new ScratchCheckoutError(error)),
     );
     return () => {
       closed = true;
@@ -69,6 +71,15 @@ function runInScratch<E extends { type: string }>(
       remove().catch((error: unknown) => logger.warn(`scratch checkout: ${String(error)}`));
     };
   });
+}
+
+/** The workspace's dependencies linked into `checkout`; failing, a `ScratchCheckoutError`. */
+function linkedDependencies(checkout: ScratchCheckout): readonly string[] {
+  try {
+    return checkout.linkDependencies();
+  } catch (error) {
+    throw new ScratchCheckoutError(error);
+  }
 }
 
 /**
@@ -86,7 +97,7 @@ function generatedIn(
     checkout.directory,
     files,
     testCommand,
-    checkout.linkDependencies(),
+    linkedDependencies(checkout),
     env,
   );
 }

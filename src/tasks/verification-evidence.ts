@@ -77,7 +77,8 @@ export interface VerificationEvidence {
   generated: VerificationRun | null;
   /**
    * The generated tests alone, in a scratch checkout of the base commit set up by the session's
-   * setup command; null when they did not run there (that setup failed: said in `not_checked`).
+   * setup command; null when they did not run there (the checkout could not be made, or that
+   * setup failed: said in `not_checked`).
    */
   generated_at_base: VerificationRun | null;
   /**

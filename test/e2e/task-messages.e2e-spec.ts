@@ -228,6 +228,12 @@ describe('task messages', () => {
     const firstTurn = details.interactions.filter((i) => i.iteration === 1);
     expect(firstTurn.filter((i) => i.kind === 'error')).toEqual([]);
     expect(firstTurn.filter((i) => i.data?.type === 'turn_interrupted')).toHaveLength(1);
+    // The CLI's own "[Request interrupted by user]" line is an interruption, not an unknown line.
+    expect(firstTurn.filter((i) => i.data?.type === 'unknown')).toEqual([]);
+    expect(firstTurn.find((i) => i.data?.type === 'interrupted')).toMatchObject({
+      kind: 'system',
+      data: { text: '[Request interrupted by user]' },
+    });
   });
 
   it('a message sent with interrupt ends the wait after an API error: the next turn has it at once', async () => {

@@ -1315,6 +1315,46 @@ describe('on SQLite', () => {
     );
   });
 
+  describe('a Node project whose base commit cannot be checked out again (an object of it is gone)', () => {
+    itEarly(
+      'the scratch checkout of the base commit fails: the generated tests do not run there, and the task completes verified_without_failing_tests, saying why',
+      async () => {
+        const repo = project('base-unreadable', {
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': NODE_PROJECT['src/math.js'],
+          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+          'docs/notes.txt': `notes of this repository alone: ${randomUUID()}\n`,
+        });
+        const session = await createSession(repo, 'node --test');
+        // The agent removes the loose object of a file it does not change: the workspace, checked
+        // out already, still works; a new checkout of the base commit cannot be made.
+        const id = await runTask(session, [
+          shellCommands(
+            'blob=$(git rev-parse HEAD:docs/notes.txt) && ' +
+              'rm "$(git rev-parse --git-common-dir)/objects/${blob:0:2}/${blob:2}"',
+          ),
+          editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({
+          status: 'COMPLETED',
+          status_reason: 'verified_without_failing_tests',
+        });
+        const v = await verification(id);
+        expect(v).toMatchObject({ verdict: 'verified', generated_at_base: null });
+        expect(v.not_checked).toEqual([
+          expect.stringMatching(
+            /^failing tests: the scratch checkout of the base commit could not be made \(git worktree failed \(exit \d+\): .+\), so the generated tests were not run there/,
+          ),
+        ]);
+        const details = await getDetails(server, id);
+        expect(testStages(details)).not.toContain('generated_at_base');
+        expect(details.interactions.filter((i) => i.kind === 'error')).toEqual([]);
+        expect(linkedWorktrees(repo)).toEqual([details.workspace_path]);
+      },
+    );
+  });
+
   describe('a Node project whose `npm test` reports with the spec reporter (its output counts no tests)', () => {
     const specPackage = (test: string, more: Record<string, unknown> = {}) =>
       JSON.stringify({ name: 'p', private: true, scripts: { test }, ...more });

@@ -96,6 +96,40 @@ describe('parseClaudeLine', () => {
     ]);
   });
 
+  it("reads the CLI's interruption note as an interruption, not as an unrecognised line", () => {
+    const user = (content: unknown) => line({ type: 'user', message: { role: 'user', content } });
+    expect(
+      parseClaudeLine(user([{ type: 'text', text: '[Request interrupted by user]' }])),
+    ).toEqual([
+      { type: 'interrupted', text: '[Request interrupted by user]', duringToolUse: false },
+    ]);
+    expect(parseClaudeLine(user('[Request interrupted by user for tool use]'))).toEqual([
+      {
+        type: 'interrupted',
+        text: '[Request interrupted by user for tool use]',
+        duringToolUse: true,
+      },
+    ]);
+    expect(
+      parseClaudeLine(
+        user([
+          { type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'refused' },
+          { type: 'text', text: '[Request interrupted by user for tool use]' },
+        ]),
+      ),
+    ).toEqual([
+      { type: 'tool_result', toolUseId: 't1', content: 'refused', isError: true },
+      {
+        type: 'interrupted',
+        text: '[Request interrupted by user for tool use]',
+        duringToolUse: true,
+      },
+    ]);
+    expect(
+      parseClaudeLine(user([{ type: 'text', text: 'Please [Request interrupted by user]' }])),
+    ).toEqual([expect.objectContaining({ type: 'unknown', lineType: 'user' })]);
+  });
+
   it('reads api_retry and permission_denied system lines', () => {
     expect(
       parseClaudeLine(

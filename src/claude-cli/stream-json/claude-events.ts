@@ -2,9 +2,10 @@ import { SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 
 /**
  * Typed events read from the CLI's `--output-format=stream-json` lines. One line can give several
- * events (an `assistant` or `user` line carries content blocks). Unknown line types, subtypes and
- * block types pass through as `unknown`; a line that is not JSON becomes a `warning`. Key order
- * does not matter (it differs between releases).
+ * events (an `assistant` or `user` line carries content blocks). The `user` line the CLI writes
+ * when interrupted is an `interrupted` event. Unknown line types, subtypes and block types pass
+ * through as `unknown`; a line that is not JSON becomes a `warning`. Key order does not matter (it
+ * differs between releases).
  */
 
 export interface PermissionDenial {
@@ -88,6 +89,17 @@ export interface ResultEvent {
   terminalReason: string | null;
 }
 
+/**
+ * The CLI's own note that the request was interrupted (SIGINT, as with Ctrl-C): a `user` line
+ * whose text is `[Request interrupted by user]`, or `... for tool use]` when a tool call was under
+ * way. The turn's `result` line follows.
+ */
+export interface InterruptedEvent {
+  type: 'interrupted';
+  text: string;
+  duringToolUse: boolean;
+}
+
 export interface WarningEvent {
   type: 'warning';
   message: string;
@@ -110,6 +122,7 @@ export type ClaudeEvent =
   | ApiRetryEvent
   | PermissionDeniedEvent
   | ResultEvent
+  | InterruptedEvent
   | WarningEvent
   | UnknownEvent;
 
@@ -232,12 +245,31 @@ function parseAssistant(obj: Json): ClaudeEvent[] {
   return events.length > 0 ? events : [unknown(obj)];
 }
 
+/** The texts the CLI writes, as a user message, when a request is interrupted: during tool use? */
+const INTERRUPTED_TEXTS = new Map([
+  ['[Request interrupted by user]', false],
+  ['[Request interrupted by user for tool use]', true],
+]);
+
+/** The interruption a user message's text announces, or null for any other text. */
+function interruption(text: unknown): InterruptedEvent | null {
+  if (typeof text !== 'string') return null;
+  const trimmed = text.trim();
+  const duringToolUse = INTERRUPTED_TEXTS.get(trimmed);
+  return duringToolUse === undefined ? null : { type: 'interrupted', text: trimmed, duringToolUse };
+}
+
 function parseUser(obj: Json): ClaudeEvent[] {
   const message = isObject(obj.message) ? obj.message : {};
+  const asText = interruption(message.content);
+  if (asText) return [asText];
   const content = Array.isArray(message.content) ? message.content : [];
   const events: ClaudeEvent[] = [];
   for (const block of content) {
-    if (isObject(block) && block.type === 'tool_result') {
+    const interrupted = isObject(block) && block.type === 'text' ? interruption(block.text) : null;
+    if (interrupted) {
+      events.push(interrupted);
+    } else if (isObject(block) && block.type === 'tool_result') {
       events.push({
         type: 'tool_result',
         toolUseId: str(block.tool_use_id) ?? '',

@@ -5,7 +5,7 @@ import { AppConfig } from 'src/config';
 import { answerClientErrorsWithJson } from 'src/common/http/client-error';
 import { DocsGate } from 'src/common/http/docs-gate';
 import { weakEtag } from 'src/common/http/etag';
-import { hostCheck } from 'src/common/http/host-check';
+import { hostCheck, leaveMissingHostToHostCheck } from 'src/common/http/host-check';
 import { RequestDenials } from 'src/common/http/request-denials';
 import { OPENAPI_PATHS, securityHeaders } from 'src/common/http/security-headers';
 
@@ -46,7 +46,8 @@ export function trustProxySetting(entries: readonly string[]): boolean | number 
 /**
  * What `main.ts` and the e2e tests both do to an app before `init()`/`listen()`, in this order, so
  * it applies to every route including the OpenAPI explorer (which Express serves directly):
- * which proxies are believed (TRUST_PROXY), the Host check (DNS rebinding), security headers,
+ * which proxies are believed (TRUST_PROXY), the Host check (DNS rebinding; also the answer to an
+ * HTTP/1.1 request without Host, which Node's server leaves to it), security headers,
  * CORS (only for CORS_ORIGINS), the key gate in front of `/docs`, JSON bodies for requests Node's
  * parser refuses, and the explorer at `/docs` (JSON at `/docs-json`). Everything else of the
  * request pipeline lives in modules (CommonModule, the auth guard), so it cannot be forgotten.
@@ -58,6 +59,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.disable('x-powered-by');
   app.set('etag', weakEtag);
   app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
+  leaveMissingHostToHostCheck(app.getHttpServer());
   app.use(hostCheck(config.ALLOWED_HOSTS, denials));
   app.use(securityHeaders());
   if (config.CORS_ORIGINS.length > 0) {

@@ -1,4 +1,4 @@
-import { hostNameOf, isAllowedHost } from 'src/common/http/host-check';
+import { hostNameOf, isAllowedHost, lacksRequiredHost } from 'src/common/http/host-check';
 
 describe('Host check', () => {
   it.each([
@@ -25,6 +25,13 @@ describe('Host check', () => {
     ['[zz]:80', []],
   ] as const)('refuses Host %s with ALLOWED_HOSTS %j', (host, allowed) => {
     expect(isAllowedHost(host, allowed)).toBe(false);
+  });
+
+  it('says an HTTP/1.1 request without Host lacks one, an HTTP/1.0 one or one with Host does not', () => {
+    expect(lacksRequiredHost({ httpVersion: '1.1', headers: {} })).toBe(true);
+    expect(lacksRequiredHost({ httpVersion: '1.1', headers: { host: '' } })).toBe(false);
+    expect(lacksRequiredHost({ httpVersion: '1.1', headers: { host: 'localhost' } })).toBe(false);
+    expect(lacksRequiredHost({ httpVersion: '1.0', headers: {} })).toBe(false);
   });
 
   it('reads the host name out of a Host value', () => {

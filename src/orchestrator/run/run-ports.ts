@@ -195,6 +195,8 @@ export interface VerificationPort {
    * scratch checkout of `baseCommit` as generated tests are run, set up as `runOnCommit` sets up
    * its checkout (`setupCommand` first, then the installed dependencies). The checkout is removed
    * before the report is emitted (and on unsubscribe); a failed setup ends the run without one.
+   * A checkout that cannot be made (or whose dependencies cannot be linked) fails the run with a
+   * `ScratchCheckoutError`, here and in `runBaseTests` and `runOnCommit`.
    */
   runAtBase(
     directory: string,

@@ -28,7 +28,13 @@ import {
   TestRunReport,
   TestSetup,
 } from 'src/test-runner';
-import { ChangedSinceTested, CommitResult, TestedTree, WorkspaceError } from 'src/workspaces';
+import {
+  ChangedSinceTested,
+  CommitResult,
+  GitCommandError,
+  TestedTree,
+  WorkspaceError,
+} from 'src/workspaces';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import {
   AgentPort,
@@ -42,6 +48,7 @@ import {
   WorkspacePort,
 } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
+import { ScratchCheckoutError } from 'src/orchestrator/run/scratch-checkout-error';
 import { TaskRun } from 'src/orchestrator/run/task-run';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
@@ -350,6 +357,8 @@ class FakeVerification implements VerificationPort {
   readonly atBaseSetups: (string | null)[] = [];
   /** How that setup command ends there (it runs when the session has one). */
   atBaseSetup: CommandResult = setupResult();
+  /** What the run there throws (its scratch checkout could not be made, say), if anything. */
+  atBaseFault: Error | null = null;
 
   runAtBase(
     dir: string,
@@ -362,6 +371,7 @@ class FakeVerification implements VerificationPort {
     this.atBaseRuns.push({ dir, base, files });
     this.atBaseSupport.push(support);
     this.atBaseSetups.push(setupCommand);
+    if (this.atBaseFault !== null) return throwError(() => this.atBaseFault);
     const passed = this.atBase.length > 1 ? this.atBase.shift()! : this.atBase[0];
     const events: TestRunEvent[] = [
       { type: 'spawned', pid: 778, command: ['node', '--test'] },
@@ -1929,6 +1939,40 @@ describe('TaskRun', () => {
           content: expect.stringContaining('npm ERR! 404 left-pad@0.0.1 is gone') as unknown,
           data: expect.objectContaining({ passed: false, exit_code: 1 }) as unknown,
         }),
+      ]);
+    });
+
+    it('a scratch checkout of the base commit that cannot be made proves nothing: verified_without_failing_tests, and said why', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b'])];
+      h.verification.atBaseFault = new ScratchCheckoutError(
+        new GitCommandError(
+          ['worktree', 'add'],
+          `git worktree add failed (exit 128): fatal: unable to read tree b0\n${'x'.repeat(1000)}`,
+        ),
+      );
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_failing_tests)');
+      const e = evidence(h);
+      expect(e).toMatchObject({ verdict: 'verified', generated_at_base: null });
+      expect(e.not_checked).toEqual([
+        'failing tests: the scratch checkout of the base commit could not be made (git worktree add failed (exit 128): fatal: unable to read tree b0), so the generated tests were not run there and whether they fail without the change could not be told',
+      ]);
+      expect(e.reason).toMatch(/^verified, except: failing tests: the scratch checkout/);
+      expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([]);
+    });
+
+    it('a failure at the base commit that is not its scratch checkout still fails the task', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.verification.atBaseFault = new Error('the test records could not be stored');
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('FAILED(internal_error)');
+      expect(h.log.records.filter((r) => r.kind === 'error')).toEqual([
+        expect.objectContaining({ content: 'the test records could not be stored' }),
       ]);
     });
 

@@ -108,6 +108,24 @@ describe('eventInteraction', () => {
     ).toMatchObject({ kind: 'system', data: { type: 'init', cli_version: '2.1.197' } });
   });
 
+  it("stores the CLI's interruption note as a system event", () => {
+    expect(
+      eventInteraction(
+        {
+          type: 'interrupted',
+          text: '[Request interrupted by user for tool use]',
+          duringToolUse: true,
+        },
+        2,
+      ),
+    ).toEqual({
+      kind: 'system',
+      iteration: 2,
+      content: 'The CLI reports the request interrupted during tool use',
+      data: { type: 'interrupted', text: '[Request interrupted by user for tool use]' },
+    });
+  });
+
   it('leaves spawned, result and turn_end to the turn-end record', () => {
     expect(eventInteraction({ type: 'spawned', pid: 12 }, 1)).toBeNull();
     expect(eventInteraction({ type: 'turn_end', outcome: outcome({}) }, 1)).toBeNull();
@@ -247,5 +265,16 @@ describe('TurnStorageBudget', () => {
     expect(admitted.filter(Boolean)).toHaveLength(MAX_TURN_NOISE_EVENTS);
     expect(budget.admit(text(10))).toBe(true);
     expect(budget.omitted(1)?.data).toMatchObject({ events: 400 - MAX_TURN_NOISE_EVENTS });
+  });
+
+  it('stores an interruption even after the warnings of a turn used their share', () => {
+    const budget = new TurnStorageBudget();
+    for (let i = 0; i < MAX_TURN_NOISE_EVENTS; i += 1) budget.admit(noise(i));
+    const interrupted = eventInteraction(
+      { type: 'interrupted', text: '[Request interrupted by user]', duringToolUse: false },
+      1,
+    )!;
+    expect(budget.admit(interrupted)).toBe(true);
+    expect(budget.omitted(1)).toBeNull();
   });
 });

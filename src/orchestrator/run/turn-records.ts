@@ -91,6 +91,13 @@ export function eventInteraction(event: TurnEvent, iteration: number): NewIntera
         tool_use_id: event.toolUseId ?? null,
         tool_input: event.toolInput ?? null,
       });
+    case 'interrupted':
+      return interaction(
+        'system',
+        iteration,
+        `The CLI reports the request interrupted${event.duringToolUse ? ' during tool use' : ''}`,
+        { type: 'interrupted', text: event.text },
+      );
     case 'warning':
       return interaction('system', iteration, event.message, {
         type: 'warning',

@@ -35,6 +35,7 @@ import {
 import { rerunArgv } from 'src/orchestrator/run/rerun-command';
 import { RunPorts, ScratchRunEvent } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
+import { ScratchCheckoutError } from 'src/orchestrator/run/scratch-checkout-error';
 import {
   RunWorkspace,
   ScratchStage,
@@ -225,19 +226,20 @@ const problem = (name: string, output: string): FailingTest => ({
  *
  * The scratch checkouts of checks 2 to 4 are set up alike, each setup's run stored as a `setup`
  * record of its stage. What could not be checked (no base commit outside git, no baseline, no
- * regression command or one whose failures cannot be told apart, a setup command that failed in a
- * scratch checkout of the base commit) is named in the evidence and in the completed task's
- * reason: generated tests that could not be run at the base commit complete the task
- * `verified_without_failing_tests`, never plain `verified`. The evidence is stored on the task
- * after each judgement.
+ * regression command or one whose failures cannot be told apart, a scratch checkout of the base
+ * commit that could not be made or where the setup command failed) is named in the evidence and
+ * in the completed task's reason: generated tests that could not be run at the base commit
+ * complete the task `verified_without_failing_tests`, never plain `verified`. The evidence is
+ * stored on the task after each judgement.
  */
 export class Verification {
   private evidence: VerificationEvidence;
   /** The regression suite could not show the change broke nothing (none, or it cannot tell). */
   private regressionUnjudged = false;
   /**
-   * The generated tests were to fail at the base commit, but could not be run there (the setup
-   * command failed in its scratch checkout): the round cannot complete plain `verified`.
+   * The generated tests were to fail at the base commit, but could not be run there (its scratch
+   * checkout could not be made, or the setup command failed in it): the round cannot complete
+   * plain `verified`.
    */
   private failingUnproven = false;
   /** The existing tests the change edited, as the weakening check found them. */
@@ -901,14 +903,20 @@ export class Verification {
       this.workspace.agentEnv,
     );
     return this.runSetUp(run$, 'generated_at_base').pipe(
+      // Only a checkout that could not be made is caught: any other failure fails the task.
+      catchError((error: unknown) =>
+        error instanceof ScratchCheckoutError ? of(error) : throwError(() => error),
+      ),
       concatMap(async (report): Promise<Judgement> => {
-        if (report === null || 'setupFailed' in report) {
+        if (report === null || report instanceof ScratchCheckoutError || 'setupFailed' in report) {
           // Tests that did not run at the base commit prove nothing about it.
           this.failingUnproven = true;
           e.not_checked.push(
             report === null
               ? 'failing tests: no generated test ran in the scratch checkout of the base commit, so whether they fail without the change could not be told'
-              : `failing tests: the session's setup command ${setupEnded(report.setupFailed)} in a scratch checkout of the base commit (its output: the \`setup\` record of stage generated_at_base), so the generated tests were not run there and whether they fail without the change could not be told`,
+              : report instanceof ScratchCheckoutError
+                ? `failing tests: the scratch checkout of the base commit could not be made (${report.reason}), so the generated tests were not run there and whether they fail without the change could not be told`
+                : `failing tests: the session's setup command ${setupEnded(report.setupFailed)} in a scratch checkout of the base commit (its output: the \`setup\` record of stage generated_at_base), so the generated tests were not run there and whether they fail without the change could not be told`,
           );
           return this.complete();
         }

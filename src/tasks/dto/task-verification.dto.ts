@@ -144,7 +144,7 @@ export class TaskVerificationResponseDto {
     type: VerificationRunDto,
     nullable: true,
     description:
-      "The generated tests alone, in a scratch checkout of the base commit set up by the session's setup command (as a new workspace is); null when they were not run there: the setup command failed there (said in `not_checked`), the task does not require failing tests, or there is no base commit",
+      "The generated tests alone, in a scratch checkout of the base commit set up by the session's setup command (as a new workspace is); null when they were not run there: the checkout could not be made or the setup command failed there (said in `not_checked`), the task does not require failing tests, or there is no base commit",
   })
   generated_at_base!: VerificationRunDto | null;
 
