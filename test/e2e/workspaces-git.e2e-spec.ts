@@ -102,6 +102,7 @@ function spec(repo: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
     baseCommit: git(repo, 'rev-parse', 'HEAD').trim(),
     branch: null,
     workspacePath: null,
+    gitConfig: null,
     ...over,
   };
 }
@@ -138,6 +139,7 @@ describe('WorkspacesService on a real repository', () => {
       branch: ws.branch,
       message: 'kept',
       deleteBranchAt: null,
+      gitConfig: null,
     });
     expect(existsSync(marker)).toBe(false);
     expect(checkoutFingerprint(repo)).toEqual(before);
@@ -495,6 +497,7 @@ describe('WorkspacesService on a real repository', () => {
       branch: ws.branch,
       message: 'kept',
       deleteBranchAt: null,
+      gitConfig: null,
     });
     expect(removed.keptCommit).not.toBeNull();
     expect(git(repo, 'show', `${ws.branch}:wip.txt`)).toBe('uncommitted\n');
@@ -520,6 +523,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: second.branch,
         message: 'kept',
         deleteBranchAt: null,
+        gitConfig: null,
       }),
     ).toEqual({ keptCommit: null, branchDeleted: false });
     expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
@@ -562,6 +566,7 @@ describe('WorkspacesService on a real repository', () => {
           target: branch,
           strategy: 'merge',
           message: 'merge',
+          gitConfig: ws.gitConfig,
         },
         records,
       ),
@@ -610,6 +615,7 @@ describe('WorkspacesService on a real repository', () => {
       target: branch,
       strategy: 'merge' as const,
       message: 'merge',
+      gitConfig: ws.gitConfig,
     };
     const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
     await expect(
@@ -845,6 +851,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: 'master',
         message: 'x',
         deleteBranchAt: null,
+        gitConfig: null,
       });
     for (const path of [repo, config.WORKSPACES_DIR, join(config.WORKSPACES_DIR, '..', 'x')]) {
       await expect(attempt(path)).rejects.toThrow(WorkspaceError);
@@ -865,6 +872,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: ws.branch,
         message: 'kept by the task',
         deleteBranchAt: null,
+        gitConfig: null,
       }),
       // The sweep knows only the task id, and finds the path as `retireLeftover` does.
       workspaces.retire({
@@ -873,6 +881,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: null,
         message: 'kept by the sweep',
         deleteBranchAt: null,
+        gitConfig: null,
       }),
     ]);
     expect(byTask.keptCommit).toBe(git(repo, 'rev-parse', ws.branch).trim());
@@ -899,6 +908,7 @@ describe('WorkspacesService on a real repository', () => {
           branch: p.branch,
           message: `keep ${i}`,
           deleteBranchAt: null,
+          gitConfig: null,
         });
       }),
     );

@@ -18,7 +18,7 @@ import {
   TestRunEvent,
   TestSetup,
 } from 'src/test-runner';
-import { ChangedSinceTested, CommitResult, TestedTree } from 'src/workspaces';
+import { ChangedSinceTested, CommitResult, GitConfigFingerprint, TestedTree } from 'src/workspaces';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
@@ -127,6 +127,11 @@ export interface WorkspaceInfo {
    * them), gets to keep their git off the repository's other refs (`RefGuard`).
    */
   agentEnv: Record<string, string>;
+  /**
+   * The repository's git configuration as the workspace was made (`GitConfigFingerprint`),
+   * recorded on the task: the commits in the workspace are checked against it.
+   */
+  gitConfig: GitConfigFingerprint;
 }
 
 /**

@@ -39,7 +39,9 @@ export const setupPassed = (result: CommandResult): boolean =>
  * task in a worktree (isolation `worktree`, through `WorkspacePort`):
  *
  * - `prepare` creates the task's workspace before its first step, or re-attaches to it when the
- *   task resumes, and records it on the task (`workspace_path`, `branch`);
+ *   task resumes, and records it on the task (`workspace_path`, `branch`, and the fingerprint of
+ *   the repository's git configuration taken as it was made, `git_config_fingerprint`, which
+ *   every commit in it is checked against);
  * - the session's setup command runs in a workspace checked out now (`setup`), its output stored
  *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`); its runs in the
  *   verification's scratch checkouts are stored the same way (`scratchSetupEvent`);
@@ -127,6 +129,7 @@ export class RunWorkspace {
     await this.ports.log.write([record], {
       workspacePath: info.path,
       branch: info.branch,
+      gitConfigFingerprint: info.gitConfig,
       ...(info.created ? { setupCompletedAt: null } : {}),
     });
   }

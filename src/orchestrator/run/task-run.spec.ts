@@ -416,6 +416,7 @@ class FakeWorkspace implements WorkspacePort {
     branch: 'cta/t1-add-multiply',
     created: true,
     agentEnv: { CTA_TASK_BRANCH: 'refs/heads/cta/t1-add-multiply' },
+    gitConfig: { worktree: 'worktrees/t1', paths: { config: 'file:0' } },
   };
   prepared = 0;
   readonly setups: { directory: string; command: string }[] = [];
