@@ -23,10 +23,11 @@ import { lookupUser } from 'src/process/child-isolation';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
+import { MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-config-fingerprint';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { RefGuard } from 'src/workspaces/ref-guard';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
-import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
@@ -124,6 +125,13 @@ describe('WorkspacesService on a real repository', () => {
       directory: join(config.WORKSPACES_DIR, s.taskId),
       branch: `cta/${s.taskId.slice(0, 8)}-add-a-helper`,
       created: true,
+      gitConfig: {
+        worktree: `worktrees/${s.taskId}`,
+        paths: expect.objectContaining({
+          config: expect.stringMatching(/^file:/),
+          'hooks/pre-commit': expect.stringMatching(/^file:/),
+        }),
+      },
     });
     expect(git(ws.path, 'rev-parse', 'HEAD').trim()).toBe(s.baseCommit);
     expect(git(ws.path, 'symbolic-ref', 'HEAD').trim()).toBe(`refs/heads/${ws.branch}`);
@@ -256,6 +264,52 @@ describe('WorkspacesService on a real repository', () => {
     } finally {
       await guard.onModuleDestroy();
     }
+  });
+
+  it('runs no git add through a git configuration changed since the workspace was made: its commit and its removal are refused, and go ahead once it is back', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'config-changed');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await workspaces.prepare(s);
+    expect(ws.gitConfig.worktree).toMatch(/^worktrees\//);
+    const config = join(s.gitDir, 'config');
+    const original = readFileSync(config);
+    const marker = join(root, 'config-changed-filter-ran');
+    git(repo, 'config', 'filter.x.clean', `touch ${marker}; cat`);
+    writeFileSync(join(ws.path, '.gitattributes'), '* filter=x\n');
+    writeFileSync(join(ws.path, 'work.txt'), 'work\n');
+    const ref = { ...ws, gitDir: s.gitDir };
+    await expect(workspaces.commit(ref, 'work')).rejects.toMatchObject({
+      name: 'GitConfigChangedError',
+      paths: ['config'],
+    });
+    const removal = {
+      path: ws.path,
+      gitDir: s.gitDir,
+      branch: ws.branch,
+      message: 'kept',
+      deleteBranchAt: null,
+      gitConfig: ws.gitConfig,
+    };
+    await expect(workspaces.retire(removal)).rejects.toThrow(GitConfigChangedError);
+    expect(existsSync(ws.path)).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    writeFileSync(config, original);
+    const { commit } = await workspaces.commit(ref, 'work');
+    expect(git(repo, 'show', '--name-only', '--format=', commit).trim().split('\n')).toEqual([
+      '.gitattributes',
+      'work.txt',
+    ]);
+  });
+
+  it('refuses a workspace in a repository whose hooks or info files are past what it fingerprints', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'config-unbounded');
+    for (let i = 0; i <= MAX_FINGERPRINT_PATHS; i += 1) {
+      writeFileSync(join(repo, '.git', 'info', `f${i}`), '');
+    }
+    await expect(service().prepare(spec(repo))).rejects.toThrow(
+      /info in .* too large \(or too many\)/,
+    );
   });
 
   it('puts back a .git file the agent pointed elsewhere, and never through a workspace swapped for a link', async () => {

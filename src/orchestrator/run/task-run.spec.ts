@@ -28,7 +28,13 @@ import {
   TestRunReport,
   TestSetup,
 } from 'src/test-runner';
-import { ChangedSinceTested, CommitResult, TestedTree, WorkspaceError } from 'src/workspaces';
+import {
+  ChangedSinceTested,
+  CommitResult,
+  GitConfigChangedError,
+  TestedTree,
+  WorkspaceError,
+} from 'src/workspaces';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import {
   AgentPort,
@@ -1471,7 +1477,11 @@ describe('TaskRun', () => {
       ]);
       expect(h.log.prompts()[0]).toContain('/ws/t1/app');
       expect(new Set(h.tests.dirs)).toEqual(new Set(['/ws/t1/app']));
-      expect(h.log.row).toMatchObject({ workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' });
+      expect(h.log.row).toMatchObject({
+        workspacePath: '/ws/t1',
+        branch: 'cta/t1-add-multiply',
+        gitConfigFingerprint: h.workspace.info.gitConfig,
+      });
       expect(h.log.records[0]).toMatchObject({
         kind: 'system',
         data: expect.objectContaining({ type: 'workspace_created', branch: 'cta/t1-add-multiply' }),
@@ -1698,6 +1708,24 @@ describe('TaskRun', () => {
         statusReason: 'workspace_error',
       });
       expect(String(h.log.row.errorMessage)).toContain('not on its branch');
+    });
+
+    it("a commit refused for the repository's changed git configuration fails the task git_config_changed, naming the files", async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.commitError = new GitConfigChangedError('/repo/.git', [
+        'config',
+        'hooks/post-merge',
+      ]);
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'git_config_changed',
+      });
+      expect(String(h.log.row.errorMessage)).toContain('/repo/.git: config, hooks/post-merge');
+      expect(h.log.row.headCommit).toBeUndefined();
+      expect(h.log.records.find((r) => r.kind === 'error')).toMatchObject({
+        data: { reason: 'git_config_changed', files: ['config', 'hooks/post-merge'] },
+      });
     });
 
     it('a shutdown leaves the workspace uncommitted, for the task to resume in', async () => {
