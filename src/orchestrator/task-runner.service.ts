@@ -245,6 +245,8 @@ export class TaskRunnerService {
       commit: async (workspace, message) =>
         this.workspaces.commit(workspaceRef(workspace), message),
       restoreGitLink: (workspace) => this.workspaces.restoreGitLink(workspaceRef(workspace)),
+      checkGitConfig: (workspace) =>
+        this.workspaces.assertGitConfigUnchanged(repository().gitDir, workspace.gitConfig),
       recordTested: (workspace, treePaths) =>
         this.workspaces.recordTested(workspace.path, { changed: treePaths }),
       commitTested: async (workspace, message, tested) =>

@@ -153,6 +153,12 @@ export interface WorkspacePort {
    */
   restoreGitLink(workspace: WorkspaceInfo): Promise<void>;
   /**
+   * Throws `GitConfigChangedError` when the repository's git configuration, hooks or `info/`
+   * files are not what `workspace.gitConfig` recorded (before a test round: its checks and the
+   * verification's scratch checkouts run the server's git there).
+   */
+  checkGitConfig(workspace: WorkspaceInfo): Promise<void>;
+  /**
    * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
    * status` named, from the worktree's top) as the work tree holds them now.
    */

@@ -216,7 +216,9 @@ export class RunWorkspace {
    * Before a test round: ends the processes the agent left running where it works (a background
    * job started with `setsid`: it could change files while the tests run, or after them, before
    * the commit), storing a record of them, when anything that can start one ran since the last
-   * look; then, in a workspace, records the tree the round tests
+   * look; then, in a workspace, checks the repository's git configuration against the task's
+   * fingerprint (changed: `GitConfigChangedError`, the task fails `git_config_changed` before the
+   * round's own git runs through it), puts its `.git` file back and records the tree the round tests
    * (`treePaths`: what the last look's `git status` named, from the worktree's top; null when git
    * could not say), which the completing commit must match.
    */
@@ -241,7 +243,10 @@ export class RunWorkspace {
       });
     }
     const port = this.ports.workspace;
-    if (port !== null && this.info !== null) await port.restoreGitLink(this.info);
+    if (port !== null && this.info !== null) {
+      await port.checkGitConfig(this.info);
+      await port.restoreGitLink(this.info);
+    }
     if (port !== null && this.info !== null && treePaths !== null) {
       this.tested = await port.recordTested(this.info, treePaths);
     }

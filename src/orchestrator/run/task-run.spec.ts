@@ -466,6 +466,13 @@ class FakeWorkspace implements WorkspacePort {
     return Promise.resolve();
   }
 
+  /** What the check of the repository's git configuration before a round throws (null: nothing). */
+  gitConfigError: Error | null = null;
+
+  checkGitConfig(): Promise<void> {
+    return this.gitConfigError === null ? Promise.resolve() : Promise.reject(this.gitConfigError);
+  }
+
   recordTested(_workspace: WorkspaceInfo, treePaths: readonly string[]): Promise<TestedTree> {
     this.recorded.push(treePaths);
     return Promise.resolve({ files: new Map(), stats: new Map(), unknown: [] });
@@ -1728,6 +1735,20 @@ describe('TaskRun', () => {
       });
     });
 
+    it("a git configuration changed before the test round fails the task git_config_changed before the round's tests run", async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.gitConfigError = new GitConfigChangedError('/repo/.git', ['info/attributes']);
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'git_config_changed',
+      });
+      expect(h.tests.generatedRuns).toHaveLength(0);
+      expect(h.log.records.find((r) => r.kind === 'error')?.data).toMatchObject({
+        files: ['info/attributes'],
+      });
+    });
+
     it('a shutdown leaves the workspace uncommitted, for the task to resume in', async () => {
       const started = new Subject<void>();
       const h = harness([turn(), hangingTurn(started)], { ...worktree, worktree: { setup: null } });
@@ -2043,6 +2064,10 @@ describe('TaskRun', () => {
         order.push('endEscaped');
         return endEscaped(dir);
       };
+      h.workspace.checkGitConfig = () => {
+        order.push('checkGitConfig');
+        return Promise.resolve();
+      };
       h.workspace.restoreGitLink = () => {
         order.push('restoreGitLink');
         return Promise.resolve();
@@ -2057,7 +2082,13 @@ describe('TaskRun', () => {
       expect(h.processes.escapeLooks).toEqual(['/ws/t1']);
       expect(h.workspace.recorded).toEqual([['app/math.js', 'app/test/math.test.js']]);
       // Processes ended first, then the .git link restored and the tree recorded, then the tests run.
-      expect(order).toEqual(['endEscaped', 'restoreGitLink', 'recordTested', 'tests']);
+      expect(order).toEqual([
+        'endEscaped',
+        'checkGitConfig',
+        'restoreGitLink',
+        'recordTested',
+        'tests',
+      ]);
       expect(h.log.records).toContainEqual(
         expect.objectContaining({
           kind: 'system',
