@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
+  editFiles,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
@@ -78,6 +79,28 @@ describe("An agent that writes the repository's shared git configuration", () =>
     expect(refusal(details)?.data?.files).toEqual(['config']);
     expect(existsSync(marker)).toBe(false);
     // Nothing was committed through it: the branch is where the task started.
+    expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
+  });
+
+  it('sets a clean filter from the tests it wrote, during the test round: the commit is refused, and its git add never runs it', async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'filter-in-tests');
+    const marker = join(workdir.root(), 'filter-in-tests-ran');
+    const testFile = [
+      "const { execSync } = require('node:child_process');",
+      `execSync(${JSON.stringify(`git config filter.cta.clean 'touch ${marker}; cat'`)});`,
+      `execSync(${JSON.stringify(`printf 'agent.txt filter=cta\\n' > ${COMMON}/info/attributes`)});`,
+      "require('node:test')('configures git', () => {});",
+      '',
+    ].join('\n');
+    const { final, details } = await runTask(
+      repo,
+      `Add a file. ${fakeScript(editFiles(['agent.txt', 'agent\n'], ['test/config.test.js', testFile]))}`,
+    );
+    expect(details.interactions.some((i) => i.kind === 'test')).toBe(true);
+    expect(final.status).toBe('FAILED');
+    expect(final.status_reason).toBe('git_config_changed');
+    expect(refusal(details)?.data?.files).toEqual(['config', 'info/attributes']);
+    expect(existsSync(marker)).toBe(false);
     expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
   });
 
