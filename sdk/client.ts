@@ -228,6 +228,7 @@ export interface TaskResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'git_config_changed'
     | 'internal_error'
     | null;
   phase:
@@ -423,6 +424,7 @@ export interface TaskDetailResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'git_config_changed'
     | 'internal_error'
     | null;
   phase:
@@ -571,6 +573,7 @@ export interface TaskStatusResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'git_config_changed'
     | 'internal_error'
     | null;
   phase:
@@ -694,6 +697,7 @@ export interface TaskVerificationResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'git_config_changed'
     | 'internal_error'
     | null;
   /** The generated tests must fail or error at the base commit */
@@ -878,6 +882,7 @@ export interface StatusReasonCountDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'git_config_changed'
     | 'internal_error'
     | null;
   count: number;

@@ -17,6 +17,7 @@ import { VerifiedCompletion1764130000000 } from 'migrations/1764130000000-verifi
 import { HumanWait1764140000000 } from 'migrations/1764140000000-human-wait';
 import { TestChangeRefusals1764150000000 } from 'migrations/1764150000000-test-change-refusals';
 import { InterruptRequested1764160000000 } from 'migrations/1764160000000-interrupt-requested';
+import { GitConfigFingerprint1764170000000 } from 'migrations/1764170000000-git-config-fingerprint';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -36,6 +37,7 @@ export const MIGRATIONS = [
   HumanWait1764140000000,
   TestChangeRefusals1764150000000,
   InterruptRequested1764160000000,
+  GitConfigFingerprint1764170000000,
 ];
 
 /**

@@ -14,12 +14,13 @@ import {
   BaseCheckout,
   RefGuard,
   WorkspaceError,
+  WorkspaceRef,
   WorkspacesService,
   WorkspaceUsage,
 } from 'src/workspaces';
 import { keepLease } from 'src/orchestrator/lease-renewal';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
-import { RunLog, RunPorts, WorkspacePort } from 'src/orchestrator/run/run-ports';
+import { RunLog, RunPorts, WorkspaceInfo, WorkspacePort } from 'src/orchestrator/run/run-ports';
 import { RunLogger, TaskRun } from 'src/orchestrator/run/task-run';
 import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
@@ -218,6 +219,12 @@ export class TaskRunnerService {
       }
       return { gitDir: task.gitDir, baseCommit: task.baseCommit };
     };
+    const workspaceRef = (workspace: WorkspaceInfo): WorkspaceRef => ({
+      path: workspace.path,
+      branch: workspace.branch,
+      gitDir: repository().gitDir,
+      gitConfig: workspace.gitConfig,
+    });
     return {
       prepare: async () => {
         const { gitDir, baseCommit } = repository();
@@ -229,30 +236,21 @@ export class TaskRunnerService {
           projectPath: task.projectPath,
           branch: task.branch,
           workspacePath: task.workspacePath,
+          gitConfig: task.gitConfigFingerprint,
         });
         const agentEnv = this.refGuard.envFor(prepared.branch, gitDir, prepared.path);
         return { ...prepared, agentEnv };
       },
       setup: (directory, command) => this.workspaces.runSetup(directory, command),
       commit: async (workspace, message) =>
-        this.workspaces.commit(
-          { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
-          message,
-        ),
-      restoreGitLink: (workspace) =>
-        this.workspaces.restoreGitLink({
-          path: workspace.path,
-          branch: workspace.branch,
-          gitDir: repository().gitDir,
-        }),
+        this.workspaces.commit(workspaceRef(workspace), message),
+      restoreGitLink: (workspace) => this.workspaces.restoreGitLink(workspaceRef(workspace)),
+      checkGitConfig: (workspace) =>
+        this.workspaces.assertGitConfigUnchanged(repository().gitDir, workspace.gitConfig),
       recordTested: (workspace, treePaths) =>
         this.workspaces.recordTested(workspace.path, { changed: treePaths }),
       commitTested: async (workspace, message, tested) =>
-        this.workspaces.commitTested(
-          { path: workspace.path, branch: workspace.branch, gitDir: repository().gitDir },
-          message,
-          tested,
-        ),
+        this.workspaces.commitTested(workspaceRef(workspace), message, tested),
     };
   }
 }

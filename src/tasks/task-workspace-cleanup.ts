@@ -49,7 +49,7 @@ export class TaskWorkspaceCleanup {
     if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return NOTHING_KEPT;
     try {
       const kept = await this.workspaces.commit(
-        { path: workspacePath, branch, gitDir },
+        { path: workspacePath, branch, gitDir, gitConfig: task.gitConfigFingerprint },
         `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${reason}).\n`,
       );
       return {
@@ -81,6 +81,7 @@ export class TaskWorkspaceCleanup {
       branch: task.branch,
       message: keepMessage(task, reason),
       deleteBranchAt: this.config.DELETE_MERGED_BRANCHES && merged ? task.headCommit : null,
+      gitConfig: task.gitConfigFingerprint,
     });
     if (reason === 'deleted') return;
     const kept = result.keptCommit ? `; uncommitted changes kept as ${result.keptCommit}` : '';
@@ -121,6 +122,7 @@ export class TaskWorkspaceCleanup {
       branch: null,
       message: `WIP: work left in the workspace of deleted task ${taskId}\n\nKept when the workspace was removed.\n`,
       deleteBranchAt: null,
+      gitConfig: null,
     });
   }
 }

@@ -145,7 +145,15 @@ export class TaskWorkspaceService {
     // second finds the first one's merge recorded.
     const outcome = await onRepository(id, 'merge', () =>
       this.merges.merge(
-        { gitDir, source: headCommit, sourceBranch: branch, target, strategy, message },
+        {
+          gitDir,
+          source: headCommit,
+          sourceBranch: branch,
+          target,
+          strategy,
+          message,
+          gitConfig: task.gitConfigFingerprint,
+        },
         {
           ensure: async () => notMergedYet(await this.tasks.findOne(id)),
           record: (merged) =>

@@ -1,6 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { jsonTransformer, LONG_TEXT_COLUMN, TIMESTAMP_COLUMN } from 'src/database';
 import { Isolation, Session } from 'src/sessions';
+import type { GitConfigFingerprint } from 'src/workspaces';
 import type { HumanWait } from 'src/tasks/human-wait';
 import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 
@@ -198,6 +199,19 @@ export class Task {
   /** The task's worktree, once it exists. */
   @Column({ name: 'workspace_path', type: 'varchar', length: 1024, nullable: true })
   workspacePath!: string | null;
+
+  /**
+   * What in the repository's common git directory decides what git runs (configuration, hooks,
+   * `info/` files), as the workspace was made (JSON, `GitConfigFingerprint`; internal): the
+   * completing commit and the merge are refused when it changed since (`git_config_changed`).
+   */
+  @Column({
+    name: 'git_config_fingerprint',
+    ...LONG_TEXT_COLUMN,
+    nullable: true,
+    transformer: jsonTransformer,
+  })
+  gitConfigFingerprint!: GitConfigFingerprint | null;
 
   /** When the session's setup command succeeded in the workspace (it runs again if not). */
   @Column({ name: 'setup_completed_at', ...TIMESTAMP_COLUMN, nullable: true })

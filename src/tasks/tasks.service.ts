@@ -219,6 +219,7 @@ export class TasksService {
       ...start,
       branch: null,
       workspacePath: null,
+      gitConfigFingerprint: null,
       setupCompletedAt: null,
       workspaceRemovedAt: null,
       headCommit: null,

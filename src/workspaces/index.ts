@@ -26,5 +26,8 @@ export type {
   PreparedWorkspace,
   RetireResult,
   TaskBase,
+  WorkspaceRef,
   WorkspaceSpec,
 } from 'src/workspaces/workspaces.service';
+export type { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
+export { GitConfigChangedError } from 'src/workspaces/workspace-errors';

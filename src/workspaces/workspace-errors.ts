@@ -9,3 +9,34 @@ export class WorkspaceError extends Error {
     this.name = 'WorkspaceError';
   }
 }
+
+/**
+ * The repository's git configuration, hooks or `info/` files (`GitConfigFingerprint`) changed
+ * since the task's workspace was made: a filter, hook or driver set there would run in the
+ * server's `git add`, in the merge and in the user's own git, and none of it is in the diff a
+ * reviewer reads. Nothing was run: the commit (or removal) is refused, and a run that meets it
+ * fails its task with `git_config_changed`.
+ */
+export class GitConfigChangedError extends WorkspaceError {
+  constructor(
+    readonly gitDir: string,
+    /** From the common git directory, sorted. */
+    readonly paths: readonly string[],
+  ) {
+    super(gitConfigChangedMessage(gitDir, paths));
+    this.name = 'GitConfigChangedError';
+  }
+}
+
+/**
+ * Which of the repository's git files at `gitDir` changed since the task's workspace was made, and
+ * why the server's git does not run through them, in words.
+ */
+export function gitConfigChangedMessage(gitDir: string, paths: readonly string[]): string {
+  const listed = paths.slice(0, 20).join(', ') + (paths.length > 20 ? ', ...' : '');
+  return (
+    `The repository's git configuration changed since the task's workspace was made (in ${gitDir}: ${listed}): ` +
+    'a filter, hook or driver set there would run in git without showing in the diff, so the ' +
+    "server's git did not run through it"
+  );
+}

@@ -4,8 +4,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from 'src/common';
 import { isDirectoryInUse } from 'src/process';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { MergeJournal, MergeUnderWay } from 'src/workspaces/merge-journal';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { GitConfigChangedError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
@@ -24,6 +26,12 @@ export interface MergeRequest {
   strategy: MergeStrategy;
   /** Message of the merge or squash commit. */
   message: string;
+  /**
+   * The repository's git configuration as the task's workspace was made (the task's
+   * fingerprint): a merge through any other is refused. Null: not checked (a task from before
+   * fingerprints).
+   */
+  gitConfig: GitConfigFingerprint | null;
 }
 
 export interface MergeOutcome {
@@ -75,7 +83,9 @@ export function parseConflictedFiles(output: string): string[] {
  * <old>` moves the target only if nothing else moved it. A conflict changes nothing (409 with the
  * files). A target that holds the source already changes nothing either and is answered as
  * merged (`alreadyMerged`: merged by hand, or by a merge whose record a restart cut off). All of
- * it holds the repository's lock.
+ * it holds the repository's lock. Before git is asked anything, the repository's git
+ * configuration is compared with the task's fingerprint of it: changed, nothing is merged (409
+ * `git_config_changed`).
  *
  * When the target is checked out in a working tree (the user's checkout), that tree is updated
  * too, so that it does not suddenly look changed: only when it has no changes to tracked files
@@ -115,6 +125,7 @@ export class WorkspaceMergeService {
   private async mergeLocked(request: MergeRequest): Promise<MergeOutcome> {
     const repo: GitOptions = { cwd: request.gitDir, gitDir: request.gitDir };
     const { target, source } = request;
+    await this.assertGitConfigUnchanged(request);
     const journal = new MergeJournal(request.gitDir);
     await this.settleInterrupted(journal, request);
     const targetRef = `refs/heads/${target}`;
@@ -175,6 +186,25 @@ export class WorkspaceMergeService {
       branchAhead: await this.branchAhead(request),
       alreadyMerged: false,
     };
+  }
+
+  /**
+   * 409 `git_config_changed` naming the files when the repository's git configuration, hooks or
+   * `info/` files are not what the task's fingerprint recorded, before git is asked anything: a
+   * merge driver or a smudge filter set there would run in the merge and in the checkout it
+   * updates, and none of it is in the diff that was reviewed.
+   */
+  private async assertGitConfigUnchanged(request: MergeRequest): Promise<void> {
+    try {
+      await this.workspaces.assertGitConfigUnchanged(request.gitDir, request.gitConfig);
+    } catch (error) {
+      if (!(error instanceof GitConfigChangedError)) throw error;
+      throw new DomainError(
+        ErrorCode.GitConfigChanged,
+        `${error.message}: nothing was merged. Look at those files; if the change is yours, merge ${request.sourceBranch} with git yourself`,
+        { files: error.paths },
+      );
+    }
   }
 
   /** The target holds the change already (at `previous`): nothing changes. */

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
@@ -19,6 +19,12 @@ import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import {
+  changedGitConfigPaths,
+  GitConfigFingerprint,
+  takeGitConfigFingerprint,
+  unreadPaths,
+} from 'src/workspaces/git-config-fingerprint';
 import {
   IndexEntry,
   IndexFile,
@@ -40,7 +46,7 @@ import {
   TestedTree,
   TreeChanges,
 } from 'src/workspaces/tested-tree';
-import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import {
@@ -74,6 +80,8 @@ export interface WorkspaceSpec {
   branch: string | null;
   /** The workspace recorded on the task, once it has one (the agent may have worked in it). */
   workspacePath: string | null;
+  /** The fingerprint of the repository's git configuration recorded on the task, once it has one. */
+  gitConfig: GitConfigFingerprint | null;
 }
 
 export interface PreparedWorkspace {
@@ -84,6 +92,11 @@ export interface PreparedWorkspace {
   branch: string;
   /** Checked out now (a new workspace, or one made again from its branch): needs its setup. */
   created: boolean;
+  /**
+   * The repository's git configuration as the workspace was made (the task's, when it has one):
+   * what its commits and its merge are checked against (`WorkspaceRef.gitConfig`).
+   */
+  gitConfig: GitConfigFingerprint;
 }
 
 /** A workspace whose changes are committed: its worktree, branch and repository. */
@@ -91,6 +104,12 @@ export interface WorkspaceRef {
   path: string;
   branch: string;
   gitDir: string;
+  /**
+   * The repository's git configuration as the workspace was made: a commit through any other is
+   * refused (`GitConfigChangedError`). Null: not checked (a leftover workspace without its task,
+   * a task from before fingerprints).
+   */
+  gitConfig: GitConfigFingerprint | null;
 }
 
 export interface CommitResult {
@@ -115,6 +134,8 @@ export interface RetireSpec {
   message: string;
   /** Delete the branch too, if it still points at this commit (a merged task's head). */
   deleteBranchAt: string | null;
+  /** The task's fingerprint of the repository's git configuration (`WorkspaceRef.gitConfig`). */
+  gitConfig: GitConfigFingerprint | null;
 }
 
 export interface RetireResult {
@@ -142,6 +163,9 @@ const invalidBase = (field: string, message: string): DomainError =>
  *   files), else git's plumbing (`write-tree`, `commit-tree`, `update-ref`).
  * - A new task's workspace is one `git worktree add -b`; only when git refuses it (a branch or a
  *   path left over) are the worktrees listed and the branch names tried one by one.
+ * - What in the repository's git directory decides what git runs (its configuration, hooks and
+ *   `info/` files) is fingerprinted as the workspace is made (`GitConfigFingerprint`); a commit
+ *   through anything else is refused before its `git add` (which would run a filter set there).
  * - Removal commits what is left uncommitted first, then renames the directory away (atomic),
  *   has git forget it (`worktree prune`) and deletes it, for directories inside WORKSPACES_DIR
  *   only, one removal of a workspace at a time.
@@ -223,13 +247,50 @@ export class WorkspacesService {
     else this.clearStaleIndexLock(path);
     const directory = join(path, repo.prefix);
     mkdirSync(directory, { recursive: true });
-    return { ...prepared, directory };
+    const gitConfig = spec.gitConfig ?? (await this.fingerprintFor(spec.gitDir, path));
+    return { ...prepared, directory, gitConfig };
+  }
+
+  /**
+   * The fingerprint of the repository's git configuration for the workspace at `path`, taken
+   * before the agent runs there (the server's own hooks for the agent, `RefGuard`, live in a
+   * directory of the server's, not in the repository). One that could not record everything (a
+   * hook past the size bound) is refused: a change to it could not be told.
+   */
+  private async fingerprintFor(gitDir: string, path: string): Promise<GitConfigFingerprint> {
+    const entry = registeredEntry(path, gitDir);
+    const fingerprint = await takeGitConfigFingerprint(
+      gitDir,
+      entry === null ? null : relative(gitDir, entry),
+    );
+    const unread = unreadPaths(fingerprint);
+    if (unread.length > 0) {
+      throw new WorkspaceError(
+        `${unread.join(', ')} in ${gitDir} are too large (or too many) to fingerprint: a change to them could not be told, so tasks do not run in workspaces of this repository`,
+      );
+    }
+    return fingerprint;
+  }
+
+  /**
+   * Throws `GitConfigChangedError` when the repository's git configuration, hooks or `info/` files
+   * are not what `expected` recorded (nothing when it is null): before any git of the server's
+   * runs through them (`git add`, which runs filters; a merge, which runs drivers and filters).
+   */
+  async assertGitConfigUnchanged(
+    gitDir: string,
+    expected: GitConfigFingerprint | null,
+  ): Promise<void> {
+    if (expected === null) return;
+    const now = await takeGitConfigFingerprint(gitDir, expected.worktree);
+    const changed = changedGitConfigPaths(expected, now);
+    if (changed.length > 0) throw new GitConfigChangedError(gitDir, changed);
   }
 
   private async checkOut(
     spec: WorkspaceSpec,
     path: string,
-  ): Promise<Omit<PreparedWorkspace, 'directory'>> {
+  ): Promise<Omit<PreparedWorkspace, 'directory' | 'gitConfig'>> {
     if (spec.branch === null && !existsSync(path)) {
       const created = await this.checkOutNew(spec, path);
       if (created !== null) return created;
@@ -285,7 +346,7 @@ export class WorkspacesService {
   private async checkOutNew(
     spec: WorkspaceSpec,
     path: string,
-  ): Promise<Omit<PreparedWorkspace, 'directory'> | null> {
+  ): Promise<Omit<PreparedWorkspace, 'directory' | 'gitConfig'> | null> {
     const [branch] = branchCandidates(
       this.config.WORKSPACE_BRANCH_PREFIX,
       spec.taskId,
@@ -302,7 +363,7 @@ export class WorkspacesService {
     spec: WorkspaceSpec,
     path: string,
     branch: string,
-  ): Omit<PreparedWorkspace, 'directory'> {
+  ): Omit<PreparedWorkspace, 'directory' | 'gitConfig'> {
     this.logger.log(`Task ${spec.taskId}: workspace ${path} on ${branch}`);
     return { path, branch, created: true };
   }
@@ -355,10 +416,13 @@ export class WorkspacesService {
    * skip-worktree or assume-unchanged as the work tree holds them, the marks cleared) on its branch and returns the
    * branch's commit. Should the agent have moved the workspace off its branch, the commit is
    * made on top of where it left HEAD, joined with the branch when that is not a fast-forward,
-   * and the workspace is put back on its branch: nothing of either is lost.
+   * and the workspace is put back on its branch: nothing of either is lost. Refused before any
+   * git runs (`GitConfigChangedError`) when the repository's git configuration is not what
+   * `ws.gitConfig` recorded.
    */
   async commit(ws: WorkspaceRef, message: string): Promise<CommitResult> {
     const branchRef = `refs/heads/${ws.branch}`;
+    await this.assertGitConfigUnchanged(ws.gitDir, ws.gitConfig);
     await this.restoreGitLink(ws);
     this.clearStaleIndexLock(ws.path);
     await revealHiddenEntries(this.git, ownIndex(ws.path), { cwd: ws.path });
@@ -430,6 +494,7 @@ export class WorkspacesService {
     tested: TestedTree,
   ): Promise<CommitResult | ChangedSinceTested> {
     const branchRef = `refs/heads/${ws.branch}`;
+    await this.assertGitConfigUnchanged(ws.gitDir, ws.gitConfig);
     await this.restoreGitLink(ws);
     this.clearStaleIndexLock(ws.path);
     const indexFile = ownIndex(ws.path);
@@ -564,7 +629,10 @@ export class WorkspacesService {
     const onDisk = existsSync(spec.path);
     if (entry !== undefined && onDisk) {
       if (branch === null) throw new WorkspaceError(`${spec.path} is on no branch; left as it is`);
-      const kept = await this.commit({ path: spec.path, branch, gitDir }, spec.message);
+      const kept = await this.commit(
+        { path: spec.path, branch, gitDir, gitConfig: spec.gitConfig },
+        spec.message,
+      );
       if (kept.changed) keptCommit = kept.commit;
     } else if (onDisk) {
       throw new WorkspaceError(`${spec.path} is not a worktree of ${gitDir}; left as it is`);

@@ -684,7 +684,9 @@ describe('Review and merge', () => {
     expect((await diffOf(server, ignored.id)).files.map((f) => f.path)).toEqual(
       expect.arrayContaining(['local.env', 'cache/x']),
     );
-    writeFileSync(join(repo, '.git', 'info', 'exclude'), 'local.env\ncache\n');
+    // Ignored by an untracked .gitignore of the checkout's: the repository's info/exclude is part
+    // of the git configuration the task's merge is checked against (`git_config_changed`).
+    writeFileSync(join(repo, '.gitignore'), 'local.env\ncache\n');
     writeFileSync(join(repo, 'local.env'), "SECRET=the user's\n");
     writeFileSync(join(repo, 'cache'), "the user's cache file\n");
     const before = checkoutFingerprint(repo);
@@ -703,7 +705,7 @@ describe('Review and merge', () => {
     rmSync(join(repo, 'cache'));
     await request(server).post(`/api/v1/tasks/${ignored.id}/merge`).send({}).expect(200);
     expect(readFileSync(join(repo, 'local.env'), 'utf8')).toBe('SECRET=task\n');
-    rmSync(join(repo, '.git', 'info', 'exclude'));
+    rmSync(join(repo, '.gitignore'));
   });
 
   it('fast-forwards a branch that has not moved, and refuses one that has', async () => {

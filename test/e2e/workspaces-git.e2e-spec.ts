@@ -23,10 +23,11 @@ import { lookupUser } from 'src/process/child-isolation';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
+import { MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-config-fingerprint';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { RefGuard } from 'src/workspaces/ref-guard';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
-import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
@@ -102,6 +103,7 @@ function spec(repo: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
     baseCommit: git(repo, 'rev-parse', 'HEAD').trim(),
     branch: null,
     workspacePath: null,
+    gitConfig: null,
     ...over,
   };
 }
@@ -123,6 +125,13 @@ describe('WorkspacesService on a real repository', () => {
       directory: join(config.WORKSPACES_DIR, s.taskId),
       branch: `cta/${s.taskId.slice(0, 8)}-add-a-helper`,
       created: true,
+      gitConfig: {
+        worktree: `worktrees/${s.taskId}`,
+        paths: expect.objectContaining({
+          config: expect.stringMatching(/^file:/),
+          'hooks/pre-commit': expect.stringMatching(/^file:/),
+        }),
+      },
     });
     expect(git(ws.path, 'rev-parse', 'HEAD').trim()).toBe(s.baseCommit);
     expect(git(ws.path, 'symbolic-ref', 'HEAD').trim()).toBe(`refs/heads/${ws.branch}`);
@@ -138,6 +147,7 @@ describe('WorkspacesService on a real repository', () => {
       branch: ws.branch,
       message: 'kept',
       deleteBranchAt: null,
+      gitConfig: null,
     });
     expect(existsSync(marker)).toBe(false);
     expect(checkoutFingerprint(repo)).toEqual(before);
@@ -254,6 +264,52 @@ describe('WorkspacesService on a real repository', () => {
     } finally {
       await guard.onModuleDestroy();
     }
+  });
+
+  it('runs no git add through a git configuration changed since the workspace was made: its commit and its removal are refused, and go ahead once it is back', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'config-changed');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await workspaces.prepare(s);
+    expect(ws.gitConfig.worktree).toMatch(/^worktrees\//);
+    const config = join(s.gitDir, 'config');
+    const original = readFileSync(config);
+    const marker = join(root, 'config-changed-filter-ran');
+    git(repo, 'config', 'filter.x.clean', `touch ${marker}; cat`);
+    writeFileSync(join(ws.path, '.gitattributes'), '* filter=x\n');
+    writeFileSync(join(ws.path, 'work.txt'), 'work\n');
+    const ref = { ...ws, gitDir: s.gitDir };
+    await expect(workspaces.commit(ref, 'work')).rejects.toMatchObject({
+      name: 'GitConfigChangedError',
+      paths: ['config'],
+    });
+    const removal = {
+      path: ws.path,
+      gitDir: s.gitDir,
+      branch: ws.branch,
+      message: 'kept',
+      deleteBranchAt: null,
+      gitConfig: ws.gitConfig,
+    };
+    await expect(workspaces.retire(removal)).rejects.toThrow(GitConfigChangedError);
+    expect(existsSync(ws.path)).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    writeFileSync(config, original);
+    const { commit } = await workspaces.commit(ref, 'work');
+    expect(git(repo, 'show', '--name-only', '--format=', commit).trim().split('\n')).toEqual([
+      '.gitattributes',
+      'work.txt',
+    ]);
+  });
+
+  it('refuses a workspace in a repository whose hooks or info files are past what it fingerprints', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'config-unbounded');
+    for (let i = 0; i <= MAX_FINGERPRINT_PATHS; i += 1) {
+      writeFileSync(join(repo, '.git', 'info', `f${i}`), '');
+    }
+    await expect(service().prepare(spec(repo))).rejects.toThrow(
+      /info in .* too large \(or too many\)/,
+    );
   });
 
   it('puts back a .git file the agent pointed elsewhere, and never through a workspace swapped for a link', async () => {
@@ -495,6 +551,7 @@ describe('WorkspacesService on a real repository', () => {
       branch: ws.branch,
       message: 'kept',
       deleteBranchAt: null,
+      gitConfig: null,
     });
     expect(removed.keptCommit).not.toBeNull();
     expect(git(repo, 'show', `${ws.branch}:wip.txt`)).toBe('uncommitted\n');
@@ -520,6 +577,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: second.branch,
         message: 'kept',
         deleteBranchAt: null,
+        gitConfig: null,
       }),
     ).toEqual({ keptCommit: null, branchDeleted: false });
     expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
@@ -562,6 +620,7 @@ describe('WorkspacesService on a real repository', () => {
           target: branch,
           strategy: 'merge',
           message: 'merge',
+          gitConfig: ws.gitConfig,
         },
         records,
       ),
@@ -610,6 +669,7 @@ describe('WorkspacesService on a real repository', () => {
       target: branch,
       strategy: 'merge' as const,
       message: 'merge',
+      gitConfig: ws.gitConfig,
     };
     const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
     await expect(
@@ -845,6 +905,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: 'master',
         message: 'x',
         deleteBranchAt: null,
+        gitConfig: null,
       });
     for (const path of [repo, config.WORKSPACES_DIR, join(config.WORKSPACES_DIR, '..', 'x')]) {
       await expect(attempt(path)).rejects.toThrow(WorkspaceError);
@@ -865,6 +926,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: ws.branch,
         message: 'kept by the task',
         deleteBranchAt: null,
+        gitConfig: null,
       }),
       // The sweep knows only the task id, and finds the path as `retireLeftover` does.
       workspaces.retire({
@@ -873,6 +935,7 @@ describe('WorkspacesService on a real repository', () => {
         branch: null,
         message: 'kept by the sweep',
         deleteBranchAt: null,
+        gitConfig: null,
       }),
     ]);
     expect(byTask.keptCommit).toBe(git(repo, 'rev-parse', ws.branch).trim());
@@ -899,6 +962,7 @@ describe('WorkspacesService on a real repository', () => {
           branch: p.branch,
           message: `keep ${i}`,
           deleteBranchAt: null,
+          gitConfig: null,
         });
       }),
     );

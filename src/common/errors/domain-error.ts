@@ -53,6 +53,11 @@ export enum ErrorCode {
   WorkingTreeDirty = 'working_tree_dirty',
   /** The merge cannot be made now: the target is checked out in a task's workspace, or moved meanwhile. */
   MergeRefused = 'merge_refused',
+  /**
+   * The repository's git configuration, hooks or `info/` files changed since the task's workspace
+   * was made: nothing is merged through them.
+   */
+  GitConfigChanged = 'git_config_changed',
   DatabaseUnavailable = 'database_unavailable',
   /** The database (or its disk) is full: nothing can be stored until space is freed. */
   StorageFull = 'storage_full',

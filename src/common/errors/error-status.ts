@@ -42,6 +42,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.MergeNotFastForward:
     case ErrorCode.WorkingTreeDirty:
     case ErrorCode.MergeRefused:
+    case ErrorCode.GitConfigChanged:
       return HttpStatus.CONFLICT;
     case ErrorCode.IdempotencyKeyReused:
       return HttpStatus.UNPROCESSABLE_ENTITY;

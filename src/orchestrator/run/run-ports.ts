@@ -18,7 +18,7 @@ import {
   TestRunEvent,
   TestSetup,
 } from 'src/test-runner';
-import { ChangedSinceTested, CommitResult, TestedTree } from 'src/workspaces';
+import { ChangedSinceTested, CommitResult, GitConfigFingerprint, TestedTree } from 'src/workspaces';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
@@ -127,6 +127,11 @@ export interface WorkspaceInfo {
    * them), gets to keep their git off the repository's other refs (`RefGuard`).
    */
   agentEnv: Record<string, string>;
+  /**
+   * The repository's git configuration as the workspace was made (`GitConfigFingerprint`),
+   * recorded on the task: the commits in the workspace are checked against it.
+   */
+  gitConfig: GitConfigFingerprint;
 }
 
 /**
@@ -147,6 +152,12 @@ export interface WorkspacePort {
    * git would work on the user's checkout).
    */
   restoreGitLink(workspace: WorkspaceInfo): Promise<void>;
+  /**
+   * Throws `GitConfigChangedError` when the repository's git configuration, hooks or `info/`
+   * files are not what `workspace.gitConfig` recorded (before a test round: its checks and the
+   * verification's scratch checkouts run the server's git there).
+   */
+  checkGitConfig(workspace: WorkspaceInfo): Promise<void>;
   /**
    * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
    * status` named, from the worktree's top) as the work tree holds them now.

@@ -39,7 +39,9 @@ export const setupPassed = (result: CommandResult): boolean =>
  * task in a worktree (isolation `worktree`, through `WorkspacePort`):
  *
  * - `prepare` creates the task's workspace before its first step, or re-attaches to it when the
- *   task resumes, and records it on the task (`workspace_path`, `branch`);
+ *   task resumes, and records it on the task (`workspace_path`, `branch`, and the fingerprint of
+ *   the repository's git configuration taken as it was made, `git_config_fingerprint`, which
+ *   every commit in it is checked against);
  * - the session's setup command runs in a workspace checked out now (`setup`), its output stored
  *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`); its runs in the
  *   verification's scratch checkouts are stored the same way (`scratchSetupEvent`);
@@ -127,6 +129,7 @@ export class RunWorkspace {
     await this.ports.log.write([record], {
       workspacePath: info.path,
       branch: info.branch,
+      gitConfigFingerprint: info.gitConfig,
       ...(info.created ? { setupCompletedAt: null } : {}),
     });
   }
@@ -213,7 +216,9 @@ export class RunWorkspace {
    * Before a test round: ends the processes the agent left running where it works (a background
    * job started with `setsid`: it could change files while the tests run, or after them, before
    * the commit), storing a record of them, when anything that can start one ran since the last
-   * look; then, in a workspace, records the tree the round tests
+   * look; then, in a workspace, checks the repository's git configuration against the task's
+   * fingerprint (changed: `GitConfigChangedError`, the task fails `git_config_changed` before the
+   * round's own git runs through it), puts its `.git` file back and records the tree the round tests
    * (`treePaths`: what the last look's `git status` named, from the worktree's top; null when git
    * could not say), which the completing commit must match.
    */
@@ -238,7 +243,10 @@ export class RunWorkspace {
       });
     }
     const port = this.ports.workspace;
-    if (port !== null && this.info !== null) await port.restoreGitLink(this.info);
+    if (port !== null && this.info !== null) {
+      await port.checkGitConfig(this.info);
+      await port.restoreGitLink(this.info);
+    }
     if (port !== null && this.info !== null && treePaths !== null) {
       this.tested = await port.recordTested(this.info, treePaths);
     }

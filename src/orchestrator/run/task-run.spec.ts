@@ -32,6 +32,7 @@ import {
   ChangedSinceTested,
   CommitResult,
   GitCommandError,
+  GitConfigChangedError,
   TestedTree,
   WorkspaceError,
 } from 'src/workspaces';
@@ -426,6 +427,7 @@ class FakeWorkspace implements WorkspacePort {
     branch: 'cta/t1-add-multiply',
     created: true,
     agentEnv: { CTA_TASK_BRANCH: 'refs/heads/cta/t1-add-multiply' },
+    gitConfig: { worktree: 'worktrees/t1', paths: { config: 'file:0' } },
   };
   prepared = 0;
   readonly setups: { directory: string; command: string }[] = [];
@@ -467,6 +469,13 @@ class FakeWorkspace implements WorkspacePort {
 
   restoreGitLink(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** What the check of the repository's git configuration before a round throws (null: nothing). */
+  gitConfigError: Error | null = null;
+
+  checkGitConfig(): Promise<void> {
+    return this.gitConfigError === null ? Promise.resolve() : Promise.reject(this.gitConfigError);
   }
 
   recordTested(_workspace: WorkspaceInfo, treePaths: readonly string[]): Promise<TestedTree> {
@@ -1480,7 +1489,11 @@ describe('TaskRun', () => {
       ]);
       expect(h.log.prompts()[0]).toContain('/ws/t1/app');
       expect(new Set(h.tests.dirs)).toEqual(new Set(['/ws/t1/app']));
-      expect(h.log.row).toMatchObject({ workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' });
+      expect(h.log.row).toMatchObject({
+        workspacePath: '/ws/t1',
+        branch: 'cta/t1-add-multiply',
+        gitConfigFingerprint: h.workspace.info.gitConfig,
+      });
       expect(h.log.records[0]).toMatchObject({
         kind: 'system',
         data: expect.objectContaining({ type: 'workspace_created', branch: 'cta/t1-add-multiply' }),
@@ -1707,6 +1720,38 @@ describe('TaskRun', () => {
         statusReason: 'workspace_error',
       });
       expect(String(h.log.row.errorMessage)).toContain('not on its branch');
+    });
+
+    it("a commit refused for the repository's changed git configuration fails the task git_config_changed, naming the files", async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.commitError = new GitConfigChangedError('/repo/.git', [
+        'config',
+        'hooks/post-merge',
+      ]);
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'git_config_changed',
+      });
+      expect(String(h.log.row.errorMessage)).toContain('/repo/.git: config, hooks/post-merge');
+      expect(h.log.row.headCommit).toBeUndefined();
+      expect(h.log.records.find((r) => r.kind === 'error')).toMatchObject({
+        data: { reason: 'git_config_changed', files: ['config', 'hooks/post-merge'] },
+      });
+    });
+
+    it("a git configuration changed before the test round fails the task git_config_changed before the round's tests run", async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.gitConfigError = new GitConfigChangedError('/repo/.git', ['info/attributes']);
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Failed,
+        statusReason: 'git_config_changed',
+      });
+      expect(h.tests.generatedRuns).toHaveLength(0);
+      expect(h.log.records.find((r) => r.kind === 'error')?.data).toMatchObject({
+        files: ['info/attributes'],
+      });
     });
 
     it('a shutdown leaves the workspace uncommitted, for the task to resume in', async () => {
@@ -2058,6 +2103,10 @@ describe('TaskRun', () => {
         order.push('endEscaped');
         return endEscaped(dir);
       };
+      h.workspace.checkGitConfig = () => {
+        order.push('checkGitConfig');
+        return Promise.resolve();
+      };
       h.workspace.restoreGitLink = () => {
         order.push('restoreGitLink');
         return Promise.resolve();
@@ -2072,7 +2121,13 @@ describe('TaskRun', () => {
       expect(h.processes.escapeLooks).toEqual(['/ws/t1']);
       expect(h.workspace.recorded).toEqual([['app/math.js', 'app/test/math.test.js']]);
       // Processes ended first, then the .git link restored and the tree recorded, then the tests run.
-      expect(order).toEqual(['endEscaped', 'restoreGitLink', 'recordTested', 'tests']);
+      expect(order).toEqual([
+        'endEscaped',
+        'checkGitConfig',
+        'restoreGitLink',
+        'recordTested',
+        'tests',
+      ]);
       expect(h.log.records).toContainEqual(
         expect.objectContaining({
           kind: 'system',

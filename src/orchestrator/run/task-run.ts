@@ -26,7 +26,7 @@ import {
   undeliveredMessagesRecord,
 } from 'src/tasks';
 import { CommandResult, TestRunReport } from 'src/test-runner';
-import { GitCommandError, WorkspaceError } from 'src/workspaces';
+import { GitCommandError, GitConfigChangedError, WorkspaceError } from 'src/workspaces';
 import { AgentTurn } from 'src/orchestrator/run/agent-turn';
 import { CostBudget } from 'src/orchestrator/run/cost-budget';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
@@ -108,7 +108,9 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  *   process started.
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
  *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
- *   create or commit its workspace); a lost lease stops it without writing more (its new owner
+ *   create or commit its workspace, `git_config_changed` when the repository's git configuration,
+ *   hooks or `info/` files changed since its workspace was made: nothing is committed through
+ *   them, and its work stays uncommitted in the workspace); a lost lease stops it without writing more (its new owner
  *   has it), a database that stays unavailable through the event log's retries stops it and puts
  *   it back in the queue once the database takes writes again (`database_unavailable`; should that
  *   fail too, or the database be full, the lease sweep takes it back once its lease ran out).
@@ -633,9 +635,11 @@ export class TaskRun {
     const reason: StatusReason =
       error instanceof WorkingDirectoryGoneError
         ? 'project_unavailable'
-        : error instanceof WorkspaceError || error instanceof GitCommandError
-          ? 'workspace_error'
-          : 'internal_error';
+        : error instanceof GitConfigChangedError
+          ? 'git_config_changed'
+          : error instanceof WorkspaceError || error instanceof GitCommandError
+            ? 'workspace_error'
+            : 'internal_error';
     this.logger.error(`Task ${this.taskId}: ${reason}: ${message}`);
     try {
       await this.status.settled();
@@ -643,7 +647,10 @@ export class TaskRun {
         kind: 'error',
         iteration: this.state.iteration,
         content: capText(message, MAX_ERROR_MESSAGE_BYTES),
-        data: { reason },
+        data: {
+          reason,
+          ...(error instanceof GitConfigChangedError ? { files: error.paths } : {}),
+        },
       });
       await this.fail(reason, message, 'run');
     } catch (writeError) {

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readWholeChildFileAsync } from 'src/process';
+
+/**
+ * What, in a repository's common git directory, decides which programs git runs and how it reads
+ * the files it adds or checks out, as it was when a task's workspace was made: each path (from
+ * the common git directory, `/`-separated) with what it held. A path that is absent was absent.
+ */
+export interface GitConfigFingerprint {
+  /** The workspace's own git directory, from the common one (`worktrees/<name>`); null: none. */
+  worktree: string | null;
+  /**
+   * Path → `file:<sha256 of its content>`, `link:<target>`, `directory`, `other` (a FIFO, a
+   * socket, a device), or `too_large` / `too_many_entries` for what was past the bounds.
+   */
+  paths: Record<string, string>;
+}
+
+/**
+ * The configuration files: the repository's shared `config` (filters, `core.hooksPath`,
+ * `core.fsmonitor`, aliases, `include.path`, merge and diff drivers) and `config.worktree`.
+ */
+const CONFIG_FILES = ['config', 'config.worktree'];
+
+/** The directories every file of which is looked at: `hooks/` and `info/` (`attributes`, `exclude`). */
+const DIRECTORIES = ['hooks', 'info'];
+
+/**
+ * Written by git itself (`git update-server-info`, which every `git repack`, hence `git gc`, runs)
+ * and read only by clients of the dumb HTTP protocol: no git command runs or reads files by it.
+ */
+const WRITTEN_BY_GIT = new Set(['info/refs']);
+
+/** A file larger than this is not hashed (`too_large`): no configuration file or hook is. */
+export const MAX_FINGERPRINT_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Paths looked at in all, at most; past it a directory is `too_many_entries`. */
+export const MAX_FINGERPRINT_PATHS = 1000;
+
+/** The values that say a path was past the bounds, not what it held. */
+const UNREAD = new Set(['too_large', 'too_many_entries']);
+
+/**
+ * The fingerprint of the common git directory `commonDir` (and of the workspace's own git
+ * directory `worktree`, from it, when not null): read in-process, no git started (git would read
+ * the very configuration in question). Links are recorded by their target, never followed; only
+ * regular files are read (a FIFO cannot make it wait), each up to MAX_FINGERPRINT_FILE_BYTES,
+ * MAX_FINGERPRINT_PATHS paths in all.
+ */
+export async function takeGitConfigFingerprint(
+  commonDir: string,
+  worktree: string | null,
+): Promise<GitConfigFingerprint> {
+  const paths: Record<string, string> = {};
+  let budget = MAX_FINGERPRINT_PATHS;
+  const look = async (path: string): Promise<void> => {
+    if (WRITTEN_BY_GIT.has(path)) return;
+    budget -= 1;
+    const what = await describe(join(commonDir, path));
+    if (what === null) return;
+    paths[path] = what;
+    if (what !== 'directory') return;
+    const names = (await readdir(join(commonDir, path)).catch(() => [] as string[])).sort();
+    if (names.length > budget) {
+      paths[path] = 'too_many_entries';
+      return;
+    }
+    for (const name of names) await look(`${path}/${name}`);
+  };
+  const files = worktree === null ? CONFIG_FILES : [...CONFIG_FILES, `${worktree}/config.worktree`];
+  for (const path of [...files, ...DIRECTORIES]) await look(path);
+  return { worktree, paths };
+}
+
+/** What is at `path`: see `GitConfigFingerprint.paths`; null when nothing is. */
+async function describe(path: string): Promise<string | null> {
+  const stat = await lstat(path).catch(() => null);
+  if (stat === null) return null;
+  if (stat.isSymbolicLink()) return `link:${await readlink(path).catch(() => '?')}`;
+  if (stat.isDirectory()) return 'directory';
+  if (!stat.isFile()) return 'other';
+  if (stat.size > MAX_FINGERPRINT_FILE_BYTES) return 'too_large';
+  const bytes = await readWholeChildFileAsync(path, MAX_FINGERPRINT_FILE_BYTES);
+  // Replaced between the two looks: by something that is no longer a plain file of that size.
+  if (bytes === null) return 'other';
+  return `file:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** The paths whose content the fingerprint could not record (too large, too many), sorted. */
+export function unreadPaths(fingerprint: GitConfigFingerprint): string[] {
+  return Object.keys(fingerprint.paths)
+    .filter((path) => UNREAD.has(fingerprint.paths[path]))
+    .sort();
+}
+
+/**
+ * The paths that differ between two fingerprints of one repository (added, removed or changed;
+ * one past the bounds counts as changed, since what it holds is unknown), sorted.
+ */
+export function changedGitConfigPaths(
+  before: GitConfigFingerprint,
+  after: GitConfigFingerprint,
+): string[] {
+  const all = new Set([...Object.keys(before.paths), ...Object.keys(after.paths)]);
+  return [...all]
+    .filter((path) => {
+      const was = before.paths[path];
+      const is = after.paths[path];
+      return was !== is || UNREAD.has(is);
+    })
+    .sort();
+}
