@@ -5,8 +5,9 @@ import { readWholeChildFileAsync } from 'src/process';
 
 /**
  * What, in a repository's common git directory, decides which programs git runs and how it reads
- * the files it adds or checks out, as it was when a task's workspace was made: each path (from
- * the common git directory, `/`-separated) with what it held. A path that is absent was absent.
+ * the files it adds or checks out, as it was when a task's workspace was ready for its agent: each
+ * path (from the common git directory, `/`-separated) with what it held. A path that is absent
+ * was absent.
  */
 export interface GitConfigFingerprint {
   /** The workspace's own git directory, from the common one (`worktrees/<name>`); null: none. */
