@@ -103,7 +103,7 @@ describe('sameGuardedEntries', () => {
     expect(same(...after)).toBe(false);
   });
 
-  it('counts order: the last of a key`s values is the one git takes', () => {
+  it("counts order: the last of a key's values is the one git takes", () => {
     const two = configEntries(listing('core.hookspath\n/a', 'core.hookspath\n/b'));
     const swapped = configEntries(listing('core.hookspath\n/b', 'core.hookspath\n/a'));
     expect(sameGuardedEntries(two, swapped)).toBe(false);
