@@ -9,7 +9,7 @@ import {
   removeChildTempDir,
   removeOrphanedChildTempDirs,
 } from 'src/process';
-import { Git } from 'src/workspaces/git';
+import { Git, GitCommandError } from 'src/workspaces/git';
 import { GitConfigCopies } from 'src/workspaces/git-config-copies';
 import { configEntries, sameGuardedEntries } from 'src/workspaces/git-config-entries';
 import {
@@ -87,6 +87,16 @@ export class GitConfigGuard {
     if (counted.length > 0) throw new GitConfigChangedError(gitDir, counted);
   }
 
+  /** Removes what `take` kept for task `taskId` (its workspace is gone). */
+  forget(taskId: string): void {
+    this.copies.forget(taskId);
+  }
+
+  /** Removes the directories of comparisons a server that is gone left behind. */
+  removeOrphans(): Promise<number> {
+    return removeOrphanedChildTempDirs(LISTING_PREFIX);
+  }
+
   /**
    * Whether the configuration file at `path` changed in the user's settings alone: it was and is
    * a plain file or absent (absent reads as empty), its copy is there, and git lists the same
@@ -106,23 +116,13 @@ export class GitConfigGuard {
     return listings !== null && sameGuardedEntries(listings[0], listings[1]);
   }
 
-  /** Removes what `take` kept for task `taskId` (its workspace is gone). */
-  forget(taskId: string): void {
-    this.copies.forget(taskId);
-  }
-
-  /** Removes the directories of comparisons a server that is gone left behind. */
-  removeOrphans(): Promise<number> {
-    return removeOrphanedChildTempDirs(LISTING_PREFIX);
-  }
-
   private copyOf(expected: GitConfigFingerprint, value: string): Buffer | null {
     return expected.copies === undefined ? null : this.copies.read(expected.copies, value);
   }
 
   /**
    * What `git config --file <file> --list -z` lists of each of `files` (includes are not followed
-   * with `--file`); null when git could not read one. The files are handed to git in a directory
+   * with `--file`); null when git could not read one (or could not run, or timed out). The files are handed to git in a directory
    * of the server's; with RUN_AS_USER (git's user) it may read them through their group, never
    * write them.
    */
@@ -144,14 +144,16 @@ export class GitConfigGuard {
       }
       const listed: string[][] = [];
       for (const name of names) {
-        const result = await this.git.run(
-          ['config', '--no-includes', '--file', name, '--list', '-z'],
-          {
+        const result = await this.git
+          .run(['config', '--no-includes', '--file', name, '--list', '-z'], {
             cwd: dir,
             env: { GIT_CEILING_DIRECTORIES: dirname(dir) },
-          },
-        );
-        if (result.exitCode !== 0) return null;
+          })
+          .catch((error: unknown) => {
+            if (error instanceof GitCommandError) return null;
+            throw error;
+          });
+        if (result === null || result.exitCode !== 0) return null;
         listed.push(configEntries(result.stdout));
       }
       return listed;
