@@ -538,8 +538,8 @@ export class AppConfig {
   // --- workspaces ---
   /**
    * Directory the task workspaces (git worktrees, one per task) are created in; relative paths
-   * are resolved against the working directory. Created at start. Only workspaces are ever
-   * deleted in it, and only through git.
+   * are resolved against the working directory. Created at start. Only workspaces (through git)
+   * and the server's copies of their repositories' git configuration are ever deleted in it.
    */
   @IsString()
   @MinLength(1)

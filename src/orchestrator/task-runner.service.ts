@@ -236,11 +236,12 @@ export class TaskRunnerService {
           projectPath: task.projectPath,
           branch: task.branch,
           workspacePath: task.workspacePath,
-          gitConfig: task.gitConfigFingerprint,
         });
         const agentEnv = this.refGuard.envFor(prepared.branch, gitDir, prepared.path);
-        return { ...prepared, agentEnv };
+        return { ...prepared, agentEnv, gitConfig: task.gitConfigFingerprint };
       },
+      fingerprint: (workspace) =>
+        this.workspaces.fingerprint(task.id, repository().gitDir, workspace.path),
       setup: (directory, command) => this.workspaces.runSetup(directory, command),
       commit: async (workspace, message) =>
         this.workspaces.commit(workspaceRef(workspace), message),

@@ -7,7 +7,13 @@ import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
-import { BaseCheckout, RefGuard, WorkspaceDiffService, WorkspacesService } from 'src/workspaces';
+import {
+  BaseCheckout,
+  GitConfigGuard,
+  RefGuard,
+  WorkspaceDiffService,
+  WorkspacesService,
+} from 'src/workspaces';
 
 const SWEEP_INTERVAL_NAME = 'workspace-sweep';
 
@@ -43,6 +49,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     private readonly scratch: BaseCheckout,
     private readonly tests: TestRunnerService,
     private readonly refGuard: RefGuard,
+    private readonly gitConfig: GitConfigGuard,
     private readonly diffs: WorkspaceDiffService,
   ) {}
 
@@ -64,6 +71,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     await this.scratch.removeOrphans();
     await this.tests.removeOrphans();
     await this.refGuard.removeOrphans();
+    await this.gitConfig.removeOrphans();
     await this.diffs.removeOrphans();
     await this.workspaces.finishRemovals();
     const tasks = this.dataSource.getRepository(Task);

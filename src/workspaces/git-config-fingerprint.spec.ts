@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   changedGitConfigPaths,
+  fileValue,
   GitConfigFingerprint,
   MAX_FINGERPRINT_PATHS,
   takeGitConfigFingerprint,
@@ -87,7 +88,8 @@ describe('takeGitConfigFingerprint on a git directory', () => {
 
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  const take = (worktree: string | null = null) => takeGitConfigFingerprint(gitDir, worktree);
+  const take = async (worktree: string | null = null) =>
+    (await takeGitConfigFingerprint(gitDir, worktree)).fingerprint;
 
   it("holds the configuration, every hook and every info file, and nothing else of git's", async () => {
     const { paths } = await take();
@@ -153,6 +155,15 @@ describe('takeGitConfigFingerprint on a git directory', () => {
     writeFileSync(join(gitDir, 'cta-workspaces.lock'), 'holder\n');
     mkdirSync(join(gitDir, 'worktrees', 'other'), { recursive: true });
     expect(changedGitConfigPaths(before, await take())).toEqual([]);
+  });
+
+  it('hands the configuration files it hashed, and no other file', async () => {
+    writeFileSync(join(gitDir, 'config.worktree'), '[user]\n\tname = x\n');
+    const { fingerprint, configFiles } = await takeGitConfigFingerprint(gitDir, null);
+    expect([...configFiles.keys()].sort()).toEqual(['config', 'config.worktree']);
+    expect(fileValue(configFiles.get('config.worktree')!)).toBe(
+      fingerprint.paths['config.worktree'],
+    );
   });
 
   it('records a link by its target without following it', async () => {

@@ -5,12 +5,19 @@ import { readWholeChildFileAsync } from 'src/process';
 
 /**
  * What, in a repository's common git directory, decides which programs git runs and how it reads
- * the files it adds or checks out, as it was when a task's workspace was made: each path (from
- * the common git directory, `/`-separated) with what it held. A path that is absent was absent.
+ * the files it adds or checks out, as it was when a task's workspace was ready for its agent: each
+ * path (from the common git directory, `/`-separated) with what it held. A path that is absent
+ * was absent.
  */
 export interface GitConfigFingerprint {
   /** The workspace's own git directory, from the common one (`worktrees/<name>`); null: none. */
   worktree: string | null;
+  /**
+   * The task under whose id private copies of its configuration files were kept as it was taken
+   * (`GitConfigCopies`), so that a change to them can be compared entry by entry; absent (a
+   * fingerprint from before copies): any change to them counts.
+   */
+  copies?: string;
   /**
    * Path → `file:<sha256 of its content>`, `link:<target>`, `directory`, `other` (a FIFO, a
    * socket, a device), or `too_large` / `too_many_entries` for what was past the bounds.
@@ -42,6 +49,18 @@ export const MAX_FINGERPRINT_PATHS = 1000;
 /** The values that say a path was past the bounds, not what it held. */
 const UNREAD = new Set(['too_large', 'too_many_entries']);
 
+/** A fingerprint with the content of the configuration files it read, by path (never stored). */
+export interface GitConfigReading {
+  fingerprint: GitConfigFingerprint;
+  /** Of `configFilePaths`, those that were plain files, with what they held as it was taken. */
+  configFiles: Map<string, Buffer>;
+}
+
+/** The configuration files a fingerprint of the workspace `worktree` (null: none) looks at. */
+export function configFilePaths(worktree: string | null): string[] {
+  return worktree === null ? CONFIG_FILES : [...CONFIG_FILES, `${worktree}/config.worktree`];
+}
+
 /**
  * The fingerprint of the common git directory `commonDir` (and of the workspace's own git
  * directory `worktree`, from it, when not null): read in-process, no git started (git would read
@@ -52,15 +71,19 @@ const UNREAD = new Set(['too_large', 'too_many_entries']);
 export async function takeGitConfigFingerprint(
   commonDir: string,
   worktree: string | null,
-): Promise<GitConfigFingerprint> {
+): Promise<GitConfigReading> {
   const paths: Record<string, string> = {};
+  const configFiles = new Map<string, Buffer>();
+  const files = configFilePaths(worktree);
   let budget = MAX_FINGERPRINT_PATHS;
   const look = async (path: string): Promise<void> => {
     if (WRITTEN_BY_GIT.has(path)) return;
     budget -= 1;
-    const what = await describe(join(commonDir, path));
-    if (what === null) return;
+    const read = await describe(join(commonDir, path));
+    if (read === null) return;
+    const { what, bytes } = read;
     paths[path] = what;
+    if (bytes !== null && files.includes(path)) configFiles.set(path, bytes);
     if (what !== 'directory') return;
     const names = (await readdir(join(commonDir, path)).catch(() => [] as string[])).sort();
     if (names.length > budget) {
@@ -69,22 +92,30 @@ export async function takeGitConfigFingerprint(
     }
     for (const name of names) await look(`${path}/${name}`);
   };
-  const files = worktree === null ? CONFIG_FILES : [...CONFIG_FILES, `${worktree}/config.worktree`];
   for (const path of [...files, ...DIRECTORIES]) await look(path);
-  return { worktree, paths };
+  return { fingerprint: { worktree, paths }, configFiles };
 }
 
-/** What is at `path`: see `GitConfigFingerprint.paths`; null when nothing is. */
-async function describe(path: string): Promise<string | null> {
+/**
+ * What is at `path` (see `GitConfigFingerprint.paths`), with the bytes hashed for a plain file;
+ * null when nothing is.
+ */
+async function describe(path: string): Promise<{ what: string; bytes: Buffer | null } | null> {
   const stat = await lstat(path).catch(() => null);
   if (stat === null) return null;
-  if (stat.isSymbolicLink()) return `link:${await readlink(path).catch(() => '?')}`;
-  if (stat.isDirectory()) return 'directory';
-  if (!stat.isFile()) return 'other';
-  if (stat.size > MAX_FINGERPRINT_FILE_BYTES) return 'too_large';
+  const only = (what: string) => ({ what, bytes: null });
+  if (stat.isSymbolicLink()) return only(`link:${await readlink(path).catch(() => '?')}`);
+  if (stat.isDirectory()) return only('directory');
+  if (!stat.isFile()) return only('other');
+  if (stat.size > MAX_FINGERPRINT_FILE_BYTES) return only('too_large');
   const bytes = await readWholeChildFileAsync(path, MAX_FINGERPRINT_FILE_BYTES);
   // Replaced between the two looks: by something that is no longer a plain file of that size.
-  if (bytes === null) return 'other';
+  if (bytes === null) return only('other');
+  return { what: fileValue(bytes), bytes };
+}
+
+/** A plain file's value in `GitConfigFingerprint.paths`: `file:<sha256 of its content>`. */
+export function fileValue(bytes: Buffer): string {
   return `file:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 

@@ -12,9 +12,9 @@ export class WorkspaceError extends Error {
 
 /**
  * The repository's git configuration, hooks or `info/` files (`GitConfigFingerprint`) changed
- * since the task's workspace was made: a filter, hook or driver set there would run in the
- * server's `git add`, in the merge and in the user's own git, and none of it is in the diff a
- * reviewer reads. Nothing was run: the commit (or removal) is refused, and a run that meets it
+ * since the task's workspace was ready for its agent (other than in the user's own settings,
+ * `isUserSetting`): a filter, hook or driver set there would run in the server's `git add`, in
+ * the merge and in the user's own git, and none of it is in the diff a reviewer reads. Nothing was run: the commit (or removal) is refused, and a run that meets it
  * fails its task with `git_config_changed`.
  */
 export class GitConfigChangedError extends WorkspaceError {
@@ -29,13 +29,13 @@ export class GitConfigChangedError extends WorkspaceError {
 }
 
 /**
- * Which of the repository's git files at `gitDir` changed since the task's workspace was made, and
+ * Which of the repository's git files at `gitDir` changed since the task's workspace was ready, and
  * why the server's git does not run through them, in words.
  */
 export function gitConfigChangedMessage(gitDir: string, paths: readonly string[]): string {
   const listed = paths.slice(0, 20).join(', ') + (paths.length > 20 ? ', ...' : '');
   return (
-    `The repository's git configuration changed since the task's workspace was made (in ${gitDir}: ${listed}): ` +
+    `The repository's git configuration changed since the task's workspace was set up (in ${gitDir}: ${listed}; upstreams, remotes and user.name/email aside): ` +
     'a filter, hook or driver set there would run in git without showing in the diff, so the ' +
     "server's git did not run through it"
   );

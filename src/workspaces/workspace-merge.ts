@@ -27,9 +27,9 @@ export interface MergeRequest {
   /** Message of the merge or squash commit. */
   message: string;
   /**
-   * The repository's git configuration as the task's workspace was made (the task's
-   * fingerprint): a merge through any other is refused. Null: not checked (a task from before
-   * fingerprints).
+   * The repository's git configuration as the task's workspace was ready for its agent (the
+   * task's fingerprint): a merge through any other is refused, the user's own settings aside.
+   * Null: not checked (a task from before fingerprints, or whose setup command never passed).
    */
   gitConfig: GitConfigFingerprint | null;
 }

@@ -13,7 +13,9 @@ const REMOVING_PREFIX = '.removing-';
 /**
  * WORKSPACES_DIR, created at start and canonical (symlinks resolved, so the agent's working
  * directory is checked exactly). Each task's workspace is the directory named after its id
- * directly inside it; nothing else in it is ever touched, and nothing outside it is ever removed.
+ * directly inside it; besides, the server keeps its copies of the repositories' git
+ * configuration there (`GitConfigCopies`). Nothing else in it is ever touched, and nothing
+ * outside it is ever removed.
  * With RUN_AS_USER it belongs to that user: git creates the workspaces in it as the children's
  * user, and the agent and its tests write there.
  */

@@ -3,6 +3,8 @@ import { ProcessModule } from 'src/process';
 import { TestRunnerModule } from 'src/test-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git } from 'src/workspaces/git';
+import { GitConfigCopies } from 'src/workspaces/git-config-copies';
+import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import { RefGuard } from 'src/workspaces/ref-guard';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
@@ -20,6 +22,8 @@ import { WorkspacesService } from 'src/workspaces/workspaces.service';
   imports: [ProcessModule, TestRunnerModule],
   providers: [
     Git,
+    GitConfigCopies,
+    GitConfigGuard,
     RepositoryLocks,
     WorkspaceRoot,
     WorkspaceUsage,
@@ -31,6 +35,7 @@ import { WorkspacesService } from 'src/workspaces/workspaces.service';
   ],
   exports: [
     BaseCheckout,
+    GitConfigGuard,
     RefGuard,
     WorkspacesService,
     WorkspaceDiffService,

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
@@ -19,12 +19,8 @@ import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
-import {
-  changedGitConfigPaths,
-  GitConfigFingerprint,
-  takeGitConfigFingerprint,
-  unreadPaths,
-} from 'src/workspaces/git-config-fingerprint';
+import { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
+import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import {
   IndexEntry,
   IndexFile,
@@ -46,7 +42,7 @@ import {
   TestedTree,
   TreeChanges,
 } from 'src/workspaces/tested-tree';
-import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
+import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import {
@@ -80,8 +76,6 @@ export interface WorkspaceSpec {
   branch: string | null;
   /** The workspace recorded on the task, once it has one (the agent may have worked in it). */
   workspacePath: string | null;
-  /** The fingerprint of the repository's git configuration recorded on the task, once it has one. */
-  gitConfig: GitConfigFingerprint | null;
 }
 
 export interface PreparedWorkspace {
@@ -92,11 +86,6 @@ export interface PreparedWorkspace {
   branch: string;
   /** Checked out now (a new workspace, or one made again from its branch): needs its setup. */
   created: boolean;
-  /**
-   * The repository's git configuration as the workspace was made (the task's, when it has one):
-   * what its commits and its merge are checked against (`WorkspaceRef.gitConfig`).
-   */
-  gitConfig: GitConfigFingerprint;
 }
 
 /** A workspace whose changes are committed: its worktree, branch and repository. */
@@ -105,9 +94,9 @@ export interface WorkspaceRef {
   branch: string;
   gitDir: string;
   /**
-   * The repository's git configuration as the workspace was made: a commit through any other is
-   * refused (`GitConfigChangedError`). Null: not checked (a leftover workspace without its task,
-   * a task from before fingerprints).
+   * The repository's git configuration as the workspace was ready for the agent: a commit through
+   * any other is refused (`GitConfigChangedError`). Null: not checked (the setup command has not
+   * completed yet, a leftover workspace without its task, a task from before fingerprints).
    */
   gitConfig: GitConfigFingerprint | null;
 }
@@ -164,8 +153,9 @@ const invalidBase = (field: string, message: string): DomainError =>
  * - A new task's workspace is one `git worktree add -b`; only when git refuses it (a branch or a
  *   path left over) are the worktrees listed and the branch names tried one by one.
  * - What in the repository's git directory decides what git runs (its configuration, hooks and
- *   `info/` files) is fingerprinted as the workspace is made (`GitConfigFingerprint`); a commit
- *   through anything else is refused before its `git add` (which would run a filter set there).
+ *   `info/` files) is fingerprinted once the workspace is ready for the agent (`fingerprint`,
+ *   `GitConfigGuard`); a commit through anything else (the user's own settings aside) is refused
+ *   before its `git add` (which would run a filter set there).
  * - Removal commits what is left uncommitted first, then renames the directory away (atomic),
  *   has git forget it (`worktree prune`) and deletes it, for directories inside WORKSPACES_DIR
  *   only, one removal of a workspace at a time.
@@ -182,6 +172,7 @@ export class WorkspacesService {
     private readonly root: WorkspaceRoot,
     private readonly usage: WorkspaceUsage,
     private readonly commands: TestCommandRunner,
+    private readonly gitConfig: GitConfigGuard,
   ) {}
 
   /** The git work tree `dir` is in, or null when it is in none (then tasks run in place). */
@@ -247,50 +238,35 @@ export class WorkspacesService {
     else this.clearStaleIndexLock(path);
     const directory = join(path, repo.prefix);
     mkdirSync(directory, { recursive: true });
-    const gitConfig = spec.gitConfig ?? (await this.fingerprintFor(spec.gitDir, path));
-    return { ...prepared, directory, gitConfig };
+    return { ...prepared, directory };
   }
 
   /**
-   * The fingerprint of the repository's git configuration for the workspace at `path`, taken
-   * before the agent runs there (the server's own hooks for the agent, `RefGuard`, live in a
-   * directory of the server's, not in the repository). One that could not record everything (a
-   * hook past the size bound) is refused: a change to it could not be told.
+   * The fingerprint of the repository's git configuration for task `taskId`'s workspace at
+   * `path` (`GitConfigGuard.take`), taken once the workspace is ready for the agent: after the
+   * session's setup command, which is the key holder's and may write there (`npm ci` installing
+   * husky sets `core.hooksPath`). The server's own hooks for the agent (`RefGuard`) live in a
+   * directory of the server's, not in the repository.
    */
-  private async fingerprintFor(gitDir: string, path: string): Promise<GitConfigFingerprint> {
+  fingerprint(taskId: string, gitDir: string, path: string): Promise<GitConfigFingerprint> {
     const entry = registeredEntry(path, gitDir);
-    const fingerprint = await takeGitConfigFingerprint(
-      gitDir,
-      entry === null ? null : relative(gitDir, entry),
-    );
-    const unread = unreadPaths(fingerprint);
-    if (unread.length > 0) {
-      throw new WorkspaceError(
-        `${unread.join(', ')} in ${gitDir} are too large (or too many) to fingerprint: a change to them could not be told, so tasks do not run in workspaces of this repository`,
-      );
-    }
-    return fingerprint;
+    return this.gitConfig.take(taskId, gitDir, entry === null ? null : relative(gitDir, entry));
   }
 
   /**
    * Throws `GitConfigChangedError` when the repository's git configuration, hooks or `info/` files
-   * are not what `expected` recorded (nothing when it is null): before any git of the server's
-   * runs through them (`git add`, which runs filters; a merge, which runs drivers and filters).
+   * are not what `expected` recorded, the user's own settings aside (`GitConfigGuard`; nothing
+   * when it is null): before any git of the server's runs through them (`git add`, which runs
+   * filters; a merge, which runs drivers and filters).
    */
-  async assertGitConfigUnchanged(
-    gitDir: string,
-    expected: GitConfigFingerprint | null,
-  ): Promise<void> {
-    if (expected === null) return;
-    const now = await takeGitConfigFingerprint(gitDir, expected.worktree);
-    const changed = changedGitConfigPaths(expected, now);
-    if (changed.length > 0) throw new GitConfigChangedError(gitDir, changed);
+  assertGitConfigUnchanged(gitDir: string, expected: GitConfigFingerprint | null): Promise<void> {
+    return this.gitConfig.assertUnchanged(gitDir, expected);
   }
 
   private async checkOut(
     spec: WorkspaceSpec,
     path: string,
-  ): Promise<Omit<PreparedWorkspace, 'directory' | 'gitConfig'>> {
+  ): Promise<Omit<PreparedWorkspace, 'directory'>> {
     if (spec.branch === null && !existsSync(path)) {
       const created = await this.checkOutNew(spec, path);
       if (created !== null) return created;
@@ -346,7 +322,7 @@ export class WorkspacesService {
   private async checkOutNew(
     spec: WorkspaceSpec,
     path: string,
-  ): Promise<Omit<PreparedWorkspace, 'directory' | 'gitConfig'> | null> {
+  ): Promise<Omit<PreparedWorkspace, 'directory'> | null> {
     const [branch] = branchCandidates(
       this.config.WORKSPACE_BRANCH_PREFIX,
       spec.taskId,
@@ -363,7 +339,7 @@ export class WorkspacesService {
     spec: WorkspaceSpec,
     path: string,
     branch: string,
-  ): Omit<PreparedWorkspace, 'directory' | 'gitConfig'> {
+  ): Omit<PreparedWorkspace, 'directory'> {
     this.logger.log(`Task ${spec.taskId}: workspace ${path} on ${branch}`);
     return { path, branch, created: true };
   }
@@ -607,12 +583,15 @@ export class WorkspacesService {
    * Only a directory named like a workspace directly inside WORKSPACES_DIR is ever removed.
    * Removals of one workspace run one after the other (a deleted task's and the sweep's, say):
    * the later one finds nothing left, where the two would collide in the worktree's index.
+   * Once it is gone, so are the copies of the repository's configuration kept for its task.
    */
   async retire(spec: RetireSpec): Promise<RetireResult> {
     if (!this.root.isWorkspacePath(spec.path)) {
       throw new WorkspaceError(`${spec.path} is not a workspace inside ${this.root.path}`);
     }
-    return this.removals.run(spec.path, () => this.remove(spec));
+    const result = await this.removals.run(spec.path, () => this.remove(spec));
+    this.gitConfig.forget(basename(spec.path));
+    return result;
   }
 
   private async remove(spec: RetireSpec): Promise<RetireResult> {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -12,6 +12,7 @@ import {
   shellCommands,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { eventually } from 'test/e2e/support/eventually';
 import { git } from 'test/e2e/support/git-repos';
 
 /**
@@ -19,7 +20,9 @@ import { git } from 'test/e2e/support/git-repos';
  * on, the fake CLI as an agent that is not sandboxed writing the common git directory of the
  * repository its workspace belongs to (a clean or smudge filter, a hook, `core.hooksPath`). The
  * server's git runs nothing through what it wrote: the task does not complete on a commit made
- * through it, and a merge through it is refused; both name the files.
+ * through it, and a merge through it is refused; both name the files. What the user's own git
+ * writes there beside a running task (an upstream, a remote), and what the session's setup
+ * command writes before the agent's first turn, is no such change.
  */
 
 const workdir = fakeClaudeWorkdir('cta-git-config-e2e-');
@@ -36,19 +39,42 @@ afterAll(async () => {
 /** The agent's shell: the repository's common git directory, seen from its workspace. */
 const COMMON = '"$(git rev-parse --git-common-dir)"';
 
-async function runTask(repo: string, description: string) {
+/** Creates a session on `repo` (with `setupCommand`, if any) and a task in it; the task's id. */
+async function startTask(
+  repo: string,
+  description: string,
+  setupCommand: string | null = null,
+): Promise<string> {
   const server = t.app.getHttpServer();
   const session = await request(server)
     .post('/api/v1/sessions')
-    .send({ project_path: repo })
+    .send({ project_path: repo, setup_command: setupCommand })
     .expect(201);
   const task = await request(server)
     .post('/api/v1/tasks')
     .send({ session_id: session.body.id, description })
     .expect(201);
-  const id = task.body.id as string;
+  return task.body.id as string;
+}
+
+/** Waits for task `id` to end: its final status and its details. */
+async function finished(id: string) {
+  const server = t.app.getHttpServer();
   const { final } = await waitForTerminal(server, id);
   return { id, final, details: await getDetails(server, id) };
+}
+
+async function runTask(repo: string, description: string, setupCommand: string | null = null) {
+  return finished(await startTask(repo, description, setupCommand));
+}
+
+/** Merges task `id` into the branch it started from; the answer's body. */
+async function merge(id: string) {
+  const res = await request(t.app.getHttpServer())
+    .post(`/api/v1/tasks/${id}/merge`)
+    .send({})
+    .expect(200);
+  return res.body as { merge_commit: string; target_branch: string };
 }
 
 /** The `error` record that ended a task `git_config_changed`. */
@@ -100,6 +126,29 @@ describe("An agent that writes the repository's shared git configuration", () =>
     expect(final.status).toBe('FAILED');
     expect(final.status_reason).toBe('git_config_changed');
     expect(refusal(details)?.data?.files).toEqual(['config', 'info/attributes']);
+    expect(existsSync(marker)).toBe(false);
+    expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
+  });
+
+  it('sets an upstream and a remote, and a clean filter in the same change: the task does not complete, and the filter never runs', async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'filter-with-upstream');
+    const marker = join(workdir.root(), 'filter-with-upstream-ran');
+    const { final, details } = await runTask(
+      repo,
+      `Add a file. ${fakeScript(
+        shellCommands(
+          'git config branch.feature.remote origin',
+          'git config remote.origin.url https://example.com/repo.git',
+          `git config filter.cta.clean 'touch ${marker}; cat'`,
+          "printf 'agent.txt filter=cta\\n' > .gitattributes",
+          'echo agent > agent.txt',
+        ),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    expect(final.status).toBe('FAILED');
+    expect(final.status_reason).toBe('git_config_changed');
+    expect(refusal(details)?.data?.files).toEqual(['config']);
     expect(existsSync(marker)).toBe(false);
     expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
   });
@@ -164,5 +213,64 @@ describe("An agent that writes the repository's shared git configuration", () =>
     expect(existsSync(marker)).toBe(false);
     const task = await getDetails(server, completed.id);
     expect(task.merged_at).toBeNull();
+  });
+});
+
+describe("The user's own git configuration beside a running task", () => {
+  it('a branch checked out with its upstream, a remote added with a token, the base branch moved to it, while the agent works: the task completes and its merge goes ahead', async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'user-beside');
+    const target = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const working = join(workdir.root(), 'user-beside-working');
+    const done = join(workdir.root(), 'user-beside-done');
+    const id = await startTask(
+      repo,
+      `Add a file. ${fakeScript(
+        shellCommands(
+          `touch ${working}`,
+          `for i in $(seq 1200); do [ -f ${done} ] && break; sleep 0.1; done`,
+          'echo agent > agent.txt',
+        ),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    await eventually("the agent's first turn under way", () => existsSync(working));
+    // What `git checkout -b feature origin2/feature`, `git remote add` and `git push -u` write.
+    git(repo, 'remote', 'add', 'origin2', 'https://user:token@example.com/repo.git');
+    git(repo, 'update-ref', 'refs/remotes/origin2/feature', 'HEAD');
+    git(repo, 'checkout', '-q', '-b', 'feature');
+    git(repo, 'branch', '--set-upstream-to=origin2/feature');
+    git(repo, 'config', `branch.${target}.remote`, 'origin2');
+    git(repo, 'config', `branch.${target}.merge`, `refs/heads/${target}`);
+    git(repo, 'config', 'user.email', 'someone@example.com');
+    writeFileSync(done, '');
+    const { final, details } = await finished(id);
+    expect(final.status).toBe('COMPLETED');
+    expect(git(repo, 'config', 'branch.feature.remote').trim()).toBe('origin2');
+    const merged = await merge(id);
+    expect(merged.target_branch).toBe(target);
+    expect(git(repo, 'rev-parse', target).trim()).toBe(merged.merge_commit);
+    expect(git(repo, 'show', `${target}:agent.txt`)).toBe('agent\n');
+    expect(details.head_commit).not.toBeNull();
+  });
+
+  it('the setup command sets core.hooksPath (husky, as `npm ci` installs it) before the first turn: the task completes and its merge goes ahead', async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'setup-hooks-path');
+    const target = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const { id, final, details } = await runTask(
+      repo,
+      `Add a file. ${fakeScript(
+        shellCommands('echo agent > agent.txt'),
+        'write-tests lang=node result=pass',
+      )}`,
+      'node -e \'require("child_process").execFileSync("git", ["config", "core.hooksPath", ".husky/_"])\'',
+    );
+    expect(details.interactions.find((i) => i.kind === 'setup')?.data).toMatchObject({
+      passed: true,
+    });
+    expect(final.status).toBe('COMPLETED');
+    expect(git(repo, 'config', 'core.hooksPath').trim()).toBe('.husky/_');
+    const merged = await merge(id);
+    expect(git(repo, 'show', `${merged.merge_commit}:agent.txt`)).toBe('agent\n');
+    expect(merged.target_branch).toBe(target);
   });
 });

@@ -300,7 +300,6 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       baseCommit: task.baseCommit!,
       branch: null,
       workspacePath: null,
-      gitConfig: null,
     });
     await a.app.get(TaskEventLog).update(claim.lease, {
       workspacePath: prepared.path,

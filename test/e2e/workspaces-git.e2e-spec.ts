@@ -9,6 +9,7 @@ import {
   realpathSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -23,7 +24,9 @@ import { lookupUser } from 'src/process/child-isolation';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
+import { GitConfigCopies } from 'src/workspaces/git-config-copies';
 import { MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-config-fingerprint';
+import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { RefGuard } from 'src/workspaces/ref-guard';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
@@ -68,7 +71,26 @@ function service(git: Git = new Git(config, launcher, NO_ISOLATION)): Workspaces
     workspaceRoot,
     new WorkspaceUsage(config, workspaceRoot, new Clock()),
     new TestCommandRunner(config, launcher, NO_ISOLATION),
+    gitConfigGuard(git, NO_ISOLATION),
   );
+}
+
+function gitConfigGuard(git: Git, isolation: ChildIsolation): GitConfigGuard {
+  return new GitConfigGuard(
+    git,
+    new GitConfigCopies(new WorkspaceRoot(config, NO_ISOLATION)),
+    isolation,
+  );
+}
+
+/**
+ * The task's workspace ready for its agent, as a run has it once the setup command passed: its
+ * fingerprint of the repository's git configuration taken.
+ */
+async function ready(workspaces: WorkspacesService, s: WorkspaceSpec) {
+  const ws = await workspaces.prepare(s);
+  const gitConfig = await workspaces.fingerprint(s.taskId, s.gitDir, ws.path);
+  return { ...ws, gitDir: s.gitDir, gitConfig };
 }
 
 beforeAll(() => {
@@ -103,7 +125,6 @@ function spec(repo: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
     baseCommit: git(repo, 'rev-parse', 'HEAD').trim(),
     branch: null,
     workspacePath: null,
-    gitConfig: null,
     ...over,
   };
 }
@@ -119,14 +140,16 @@ describe('WorkspacesService on a real repository', () => {
     const before = checkoutFingerprint(repo);
     const workspaces = service();
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     expect(ws).toEqual({
       path: join(config.WORKSPACES_DIR, s.taskId),
       directory: join(config.WORKSPACES_DIR, s.taskId),
       branch: `cta/${s.taskId.slice(0, 8)}-add-a-helper`,
       created: true,
+      gitDir: s.gitDir,
       gitConfig: {
         worktree: `worktrees/${s.taskId}`,
+        copies: s.taskId,
         paths: expect.objectContaining({
           config: expect.stringMatching(/^file:/),
           'hooks/pre-commit': expect.stringMatching(/^file:/),
@@ -204,6 +227,25 @@ describe('WorkspacesService on a real repository', () => {
     },
   );
 
+  (RUNS_AS_ROOT ? it : it.skip)(
+    "compares a changed configuration with git run as RUN_AS_USER, the server's copy handed to it to read only",
+    async () => {
+      const repo = copyFixtureProject('node-basic', root, 'config-as-user');
+      const s = spec(repo);
+      await service().prepare(s);
+      const nobody = { identity: lookupUser('nobody'), sandbox: null };
+      const guard = gitConfigGuard(new Git(config, launcher, nobody), nobody);
+      const fingerprint = await guard.take(s.taskId, s.gitDir, `worktrees/${s.taskId}`);
+      git(repo, 'remote', 'add', 'origin2', 'https://user:token@example.com/r.git');
+      await guard.assertUnchanged(s.gitDir, fingerprint);
+      git(repo, 'config', 'core.hooksPath', '/tmp');
+      await expect(guard.assertUnchanged(s.gitDir, fingerprint)).rejects.toMatchObject({
+        paths: ['config'],
+      });
+      guard.forget(s.taskId);
+    },
+  );
+
   it("the agent's git, guarded, moves its own branch and makes new ones, never the user's refs", async () => {
     const repo = copyFixtureProject('node-basic', root, 'guarded');
     git(repo, 'branch', 'release');
@@ -270,7 +312,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'config-changed');
     const s = spec(repo);
     const workspaces = service();
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     expect(ws.gitConfig.worktree).toMatch(/^worktrees\//);
     const config = join(s.gitDir, 'config');
     const original = readFileSync(config);
@@ -302,12 +344,55 @@ describe('WorkspacesService on a real repository', () => {
     ]);
   });
 
+  it("commits through a configuration changed in the user's own settings alone (a remote with a token, an upstream), not through one with a filter added besides; the copies go with the workspace", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'config-user-settings');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    const copies = join(config.WORKSPACES_DIR, '.git-config-copies', s.taskId);
+    const kept = readdirSync(copies);
+    expect(kept).toEqual([ws.gitConfig.paths.config.slice('file:'.length)]);
+    expect(statSync(copies).mode & 0o777).toBe(0o700);
+    expect(statSync(join(copies, kept[0])).mode & 0o777).toBe(0o600);
+    git(repo, 'remote', 'add', 'origin2', 'https://user:token@example.com/r.git');
+    git(repo, 'config', 'branch.feature.remote', 'origin2');
+    git(repo, 'config', 'branch.feature.merge', 'refs/heads/feature');
+    git(repo, 'config', 'user.email', 'me@example.com');
+    writeFileSync(join(ws.path, 'work.txt'), 'work\n');
+    expect((await workspaces.commit(ws, 'work')).changed).toBe(true);
+
+    const marker = join(root, 'config-user-settings-filter-ran');
+    git(repo, 'config', 'branch.feature.rebase', 'true');
+    git(repo, 'config', 'filter.x.clean', `touch ${marker}; cat`);
+    writeFileSync(join(ws.path, '.gitattributes'), '* filter=x\n');
+    await expect(workspaces.commit(ws, 'filtered')).rejects.toMatchObject({
+      name: 'GitConfigChangedError',
+      paths: ['config'],
+    });
+    expect(existsSync(marker)).toBe(false);
+    git(repo, 'config', '--unset', 'filter.x.clean');
+    // A fingerprint without copies (taken before they were kept): any change counts.
+    await expect(
+      workspaces.commit({ ...ws, gitConfig: { ...ws.gitConfig, copies: undefined } }, 'no copies'),
+    ).rejects.toThrow(GitConfigChangedError);
+    expect((await workspaces.commit(ws, 'attributes')).changed).toBe(true);
+    await workspaces.retire({
+      path: ws.path,
+      gitDir: s.gitDir,
+      branch: ws.branch,
+      message: 'kept',
+      deleteBranchAt: null,
+      gitConfig: ws.gitConfig,
+    });
+    expect(existsSync(copies)).toBe(false);
+  });
+
   it('refuses a workspace in a repository whose hooks or info files are past what it fingerprints', async () => {
     const repo = copyFixtureProject('node-basic', root, 'config-unbounded');
     for (let i = 0; i <= MAX_FINGERPRINT_PATHS; i += 1) {
       writeFileSync(join(repo, '.git', 'info', `f${i}`), '');
     }
-    await expect(service().prepare(spec(repo))).rejects.toThrow(
+    await expect(ready(service(), spec(repo))).rejects.toThrow(
       /info in .* too large \(or too many\)/,
     );
   });
@@ -316,7 +401,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'relinked');
     const s = spec(repo);
     const workspaces = service();
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     const user = checkoutFingerprint(repo);
     writeFileSync(join(ws.path, 'work.txt'), 'work\n');
     writeFileSync(join(ws.path, '.git'), `gitdir: ${s.gitDir}\n`);
@@ -351,7 +436,7 @@ describe('WorkspacesService on a real repository', () => {
     expect(again).toEqual({ ...first, created: false });
     expect(readFileSync(join(again.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
 
-    await workspaces.commit({ ...first, gitDir: s.gitDir }, 'committed work');
+    await workspaces.commit({ ...first, gitDir: s.gitDir, gitConfig: null }, 'committed work');
     rmSync(first.path, { recursive: true, force: true });
     const remade = await workspaces.prepare({
       ...s,
@@ -367,7 +452,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'stale-lock');
     const workspaces = service();
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     const lock = join(git(ws.path, 'rev-parse', '--absolute-git-dir').trim(), 'index.lock');
     const reattach = () => workspaces.prepare({ ...s, branch: ws.branch, workspacePath: ws.path });
     // A process working in the workspace may be the lock's holder: the lock stays.
@@ -409,13 +494,15 @@ describe('WorkspacesService on a real repository', () => {
     // counts is that it and its entry are gone, and the live one is not.
     await scratch.removeOrphans();
     expect(existsSync(orphan)).toBe(false);
-    // A diff's temporary index and order file, and the ref guard's hooks, the same way.
-    const leftovers = ['cta-index-', 'cta-order-', 'cta-hooks-'].map((prefix) =>
+    // A diff's temporary index and order file, the ref guard's hooks and the configuration files
+    // handed to git for a comparison, the same way.
+    const leftovers = ['cta-index-', 'cta-order-', 'cta-hooks-', 'cta-git-config-'].map((prefix) =>
       mkdtempSync(join(tmpdir(), `${prefix}${deadPid}-`)),
     );
     writeFileSync(join(leftovers[0], 'index'), 'a large index copy');
     await diffService(NO_ISOLATION).removeOrphans();
     await new RefGuard(NO_ISOLATION).removeOrphans();
+    await gitConfigGuard(new Git(config, launcher, NO_ISOLATION), NO_ISOLATION).removeOrphans();
     expect(leftovers.filter((dir) => existsSync(dir))).toEqual([]);
     expect(linkedWorktrees(repo)).toEqual([live.directory]);
     await live.remove();
@@ -522,7 +609,7 @@ describe('WorkspacesService on a real repository', () => {
     // What a `git worktree add` killed half-way leaves: registered, locked "initializing".
     git(repo, 'worktree', 'add', '-q', '-b', `cta/${s.taskId.slice(0, 8)}-add-a-helper`, path);
     git(repo, 'worktree', 'lock', '--reason', 'initializing', path);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     expect(ws.created).toBe(true);
     expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain('locked');
     // On the branch the cut-off creation made, not a second one beside it.
@@ -543,7 +630,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'removal');
     const workspaces = service();
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     writeFileSync(join(ws.path, 'wip.txt'), 'uncommitted\n');
     const removed = await workspaces.retire({
       path: ws.path,
@@ -587,7 +674,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'merge-cut');
     const s = spec(repo);
     const workspaces = service();
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
     const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'feature');
     const master = git(repo, 'rev-parse', 'HEAD').trim();
@@ -641,7 +728,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, name);
     const s = spec(repo);
     const workspaces = service();
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
     writeFileSync(join(ws.path, 'src/math.js'), 'module.exports = {};\n');
     const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'feature');
@@ -773,7 +860,7 @@ describe('WorkspacesService on a real repository', () => {
     git(repo, 'commit', '-q', '-m', 'ignore');
     const workspaces = service();
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     const ref = { ...ws, gitDir: s.gitDir };
     expect(await workspaces.commit(ref, 'nothing')).toEqual({
       commit: s.baseCommit,
@@ -791,7 +878,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'detached');
     const workspaces = service();
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     writeFileSync(join(ws.path, 'a.txt'), 'on the branch\n');
     const onBranch = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'on branch');
     // The agent checks out the base again, detached, and works there.
@@ -812,7 +899,7 @@ describe('WorkspacesService on a real repository', () => {
     const counting = new CountingGit(config, launcher, NO_ISOLATION);
     const workspaces = service(counting);
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     expect(counting.calls).toEqual(['rev-parse', 'worktree add']);
     counting.calls.length = 0;
     writeFileSync(join(ws.path, 'new.txt'), 'new\n');
@@ -841,7 +928,7 @@ describe('WorkspacesService on a real repository', () => {
     const counting = new CountingGit(config, launcher, NO_ISOLATION);
     const workspaces = service(counting);
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     git(repo, 'branch', 'side', s.baseCommit);
     git(repo, 'worktree', 'add', '-q', join(root, 'merging-side'), 'side');
     writeFileSync(join(root, 'merging-side', 'side.txt'), 'side\n');
@@ -917,7 +1004,7 @@ describe('WorkspacesService on a real repository', () => {
     const repo = copyFixtureProject('node-basic', root, 'twice');
     const workspaces = service();
     const s = spec(repo);
-    const ws = await workspaces.prepare(s);
+    const ws = await ready(workspaces, s);
     for (let i = 0; i < 200; i += 1) writeFileSync(join(ws.path, `wip${i}.txt`), `${i}\n`);
     const [byTask, bySweep] = await Promise.all([
       workspaces.retire({

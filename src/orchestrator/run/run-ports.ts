@@ -128,10 +128,11 @@ export interface WorkspaceInfo {
    */
   agentEnv: Record<string, string>;
   /**
-   * The repository's git configuration as the workspace was made (`GitConfigFingerprint`),
-   * recorded on the task: the commits in the workspace are checked against it.
+   * The repository's git configuration as the workspace was ready for the agent
+   * (`GitConfigFingerprint`), recorded on the task: the commits in the workspace are checked
+   * against it. Null until it is taken (`fingerprint`, once the setup command completed).
    */
-  gitConfig: GitConfigFingerprint;
+  gitConfig: GitConfigFingerprint | null;
 }
 
 /**
@@ -140,8 +141,16 @@ export interface WorkspaceInfo {
  * command in a new one, and commits in it when the task ends.
  */
 export interface WorkspacePort {
-  /** Creates the task's workspace, or re-attaches to the one it has. */
+  /**
+   * Creates the task's workspace, or re-attaches to the one it has (with the fingerprint the task
+   * recorded, if any).
+   */
   prepare(): Promise<WorkspaceInfo>;
+  /**
+   * The fingerprint of the repository's git configuration for the workspace, its configuration
+   * files copied aside: taken once, when the workspace is ready for the agent.
+   */
+  fingerprint(workspace: WorkspaceInfo): Promise<GitConfigFingerprint>;
   /** Runs the setup command in `directory`; cold like test runs (unsubscribing ends it). */
   setup(directory: string, command: string): Observable<CommandEvent>;
   /** Commits every change in the workspace on its branch; the branch's commit afterwards. */

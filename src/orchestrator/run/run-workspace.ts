@@ -5,7 +5,7 @@ import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunPorts, WorkspaceInfo } from 'src/orchestrator/run/run-ports';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { capText } from 'src/orchestrator/run/turn-records';
-import { ChangedSinceTested, TestedTree } from 'src/workspaces';
+import { ChangedSinceTested, GitConfigFingerprint, TestedTree } from 'src/workspaces';
 
 /** Most of a failed setup command's output repeated in the task's error message. */
 const SETUP_FAILURE_OUTPUT_BYTES = 4 * 1024;
@@ -39,12 +39,15 @@ export const setupPassed = (result: CommandResult): boolean =>
  * task in a worktree (isolation `worktree`, through `WorkspacePort`):
  *
  * - `prepare` creates the task's workspace before its first step, or re-attaches to it when the
- *   task resumes, and records it on the task (`workspace_path`, `branch`, and the fingerprint of
- *   the repository's git configuration taken as it was made, `git_config_fingerprint`, which
- *   every commit in it is checked against);
+ *   task resumes, and records it on the task (`workspace_path`, `branch`);
  * - the session's setup command runs in a workspace checked out now (`setup`), its output stored
  *   as a `setup` record; a failure fails the task `setup_failed` (`TaskRun`); its runs in the
  *   verification's scratch checkouts are stored the same way (`scratchSetupEvent`);
+ * - once the workspace is ready for the agent (the setup command passed, or there is none to
+ *   run), the fingerprint of the repository's git configuration is taken and recorded on the
+ *   task (`git_config_fingerprint`, with `setup_completed_at` when after the setup): every test
+ *   round and commit in the workspace is checked against it. A task that has one keeps it (a
+ *   resumed task, a workspace checked out again from its branch);
  * - a COMPLETED task's changes are committed on its branch (`commitResult`, `head_commit`), and a
  *   FAILED or CANCELLED task's uncommitted work is kept the same way (`keepWork`).
  *
@@ -110,9 +113,11 @@ export class RunWorkspace {
     const port = this.ports.workspace;
     if (port === null) return;
     await this.ports.log.update({ phase: 'preparing_workspace' });
-    const info = await port.prepare();
-    this.info = info;
-    if (info.created) this.setupDone = false;
+    this.info = await port.prepare();
+    if (this.info.created) this.setupDone = false;
+    // The agent works next: no setup command may still write the repository's configuration.
+    if (!this.needsSetup) await this.fingerprint();
+    const info = this.info;
     const record: NewInteraction = {
       kind: 'system',
       iteration: this.state.iteration,
@@ -132,6 +137,20 @@ export class RunWorkspace {
       gitConfigFingerprint: info.gitConfig,
       ...(info.created ? { setupCompletedAt: null } : {}),
     });
+  }
+
+  /**
+   * The fingerprint the workspace is checked against: the task's, else taken now (`fingerprint`
+   * of `WorkspacePort`) and kept on the workspace; for the caller to record.
+   */
+  private async fingerprint(): Promise<GitConfigFingerprint | null> {
+    const port = this.ports.workspace;
+    const info = this.info;
+    if (port === null || info === null) return null;
+    if (info.gitConfig !== null) return info.gitConfig;
+    const gitConfig = await port.fingerprint(info);
+    this.info = { ...info, gitConfig };
+    return gitConfig;
   }
 
   /**
@@ -155,7 +174,12 @@ export class RunWorkspace {
     if (result === null) return null;
     if (setupPassed(result)) {
       this.setupDone = true;
-      await this.ports.log.update({ setupCompletedAt: new Date(), processGroupId: null });
+      const gitConfigFingerprint = await this.fingerprint();
+      await this.ports.log.update({
+        setupCompletedAt: new Date(),
+        processGroupId: null,
+        gitConfigFingerprint,
+      });
     } else {
       await this.ports.log.update({ processGroupId: null });
     }

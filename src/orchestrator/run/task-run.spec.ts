@@ -33,6 +33,7 @@ import {
   CommitResult,
   GitCommandError,
   GitConfigChangedError,
+  GitConfigFingerprint,
   TestedTree,
   WorkspaceError,
 } from 'src/workspaces';
@@ -427,9 +428,19 @@ class FakeWorkspace implements WorkspacePort {
     branch: 'cta/t1-add-multiply',
     created: true,
     agentEnv: { CTA_TASK_BRANCH: 'refs/heads/cta/t1-add-multiply' },
-    gitConfig: { worktree: 'worktrees/t1', paths: { config: 'file:0' } },
+    gitConfig: null,
   };
   prepared = 0;
+  /** What `fingerprint` returns. */
+  readonly taken: GitConfigFingerprint = {
+    worktree: 'worktrees/t1',
+    paths: { config: 'file:0' },
+    copies: 't1',
+  };
+  /** The setups run and the agent turns started when each fingerprint was taken. */
+  readonly fingerprintsAt: { setups: number; turns: number }[] = [];
+  /** The agent's requests so far (to tell when a fingerprint was taken). */
+  turns: () => number = () => 0;
   readonly setups: { directory: string; command: string }[] = [];
   /** What the setup command emits (a spawn and a passing result unless replaced). */
   setupEvents: () => Observable<CommandEvent> = () =>
@@ -458,6 +469,11 @@ class FakeWorkspace implements WorkspacePort {
   setup(directory: string, command: string): Observable<CommandEvent> {
     this.setups.push({ directory, command });
     return this.setupEvents();
+  }
+
+  fingerprint(): Promise<GitConfigFingerprint> {
+    this.fingerprintsAt.push({ setups: this.setups.length, turns: this.turns() });
+    return Promise.resolve(this.taken);
   }
 
   /** The tree paths of each round's record, in order. */
@@ -773,6 +789,7 @@ function harness(
   const messages = new FakeMessages();
   agent.onTurn = () => messages.delivered();
   const workspace = new FakeWorkspace(log);
+  workspace.turns = () => agent.requests.length;
   const verification = new FakeVerification();
   const clock = new FakeClock();
   const control = new TaskRunControl();
@@ -1492,7 +1509,7 @@ describe('TaskRun', () => {
       expect(h.log.row).toMatchObject({
         workspacePath: '/ws/t1',
         branch: 'cta/t1-add-multiply',
-        gitConfigFingerprint: h.workspace.info.gitConfig,
+        gitConfigFingerprint: h.workspace.taken,
       });
       expect(h.log.records[0]).toMatchObject({
         kind: 'system',
@@ -1591,6 +1608,26 @@ describe('TaskRun', () => {
       expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
 
+    it("takes the fingerprint of the repository's git configuration once the setup command passed, before the first turn, and records it with setup_completed_at", async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      await h.run();
+      expect(h.workspace.fingerprintsAt).toEqual([{ setups: 1, turns: 0 }]);
+      const prepared = h.log.patches.find((p) => 'workspacePath' in p);
+      expect(prepared?.gitConfigFingerprint).toBeNull();
+      const setUp = h.log.patches.find((p) => p.setupCompletedAt instanceof Date);
+      expect(setUp?.gitConfigFingerprint).toEqual(h.workspace.taken);
+      expect(h.log.row.gitConfigFingerprint).toEqual(h.workspace.taken);
+    });
+
+    it('takes no fingerprint when the setup command fails: nothing of the agent ran', async () => {
+      const h = harness([turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      h.workspace.setupEvents = () =>
+        of<CommandEvent>({ type: 'finished', result: setupResult({ exitCode: 1 }) });
+      await h.run();
+      expect(h.workspace.fingerprintsAt).toEqual([]);
+      expect(h.log.row).toMatchObject({ statusReason: 'setup_failed', gitConfigFingerprint: null });
+    });
+
     it('a failing setup command fails the task setup_failed with its output; the agent never runs', async () => {
       const h = harness([turn()], { ...worktree, worktree: { setup: 'npm ci' } });
       h.workspace.setupEvents = () =>
@@ -1679,6 +1716,40 @@ describe('TaskRun', () => {
       await h.run();
       expect(h.workspace.setups).toHaveLength(1);
       expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    /** A fingerprint the task recorded before it stopped. */
+    const stored: GitConfigFingerprint = { worktree: 'worktrees/t1', paths: {}, copies: 't1' };
+
+    it('a resumed task keeps the fingerprint it recorded: re-attached, or checked out again and set up again', async () => {
+      for (const created of [false, true]) {
+        const h = harness([turn()], {
+          resumed: true,
+          worktree: { setup: 'npm ci' },
+          task: { ...resumedInWorkspace, workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' },
+        });
+        h.workspace.info = { ...h.workspace.info, created, gitConfig: stored };
+        await h.run();
+        expect(h.workspace.setups).toHaveLength(created ? 1 : 0);
+        expect(h.workspace.fingerprintsAt).toEqual([]);
+        expect(h.log.row).toMatchObject({
+          status: TaskStatus.Completed,
+          gitConfigFingerprint: stored,
+        });
+      }
+    });
+
+    it('a task stopped during its setup command, its workspace re-attached, takes the fingerprint after the setup it runs again', async () => {
+      const h = harness([turn()], {
+        resumed: true,
+        worktree: { setup: 'npm ci' },
+        task: { ...worktree.task, workspacePath: '/ws/t1', branch: 'cta/t1-add-multiply' },
+      });
+      h.workspace.info = { ...h.workspace.info, created: false };
+      await h.run();
+      expect(h.workspace.setups).toHaveLength(1);
+      expect(h.workspace.fingerprintsAt).toEqual([{ setups: 1, turns: 0 }]);
+      expect(h.log.row.gitConfigFingerprint).toEqual(h.workspace.taken);
     });
 
     it('a FAILED task keeps its uncommitted work as a commit on its branch', async () => {

@@ -109,9 +109,10 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
  *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
  *   create or commit its workspace, `git_config_changed` when the repository's git configuration,
- *   hooks or `info/` files changed since its workspace was made: nothing is committed through
- *   them, and its work stays uncommitted in the workspace); a lost lease stops it without writing more (its new owner
- *   has it), a database that stays unavailable through the event log's retries stops it and puts
+ *   hooks or `info/` files changed since its workspace was ready for the agent (the user's own
+ *   upstreams, remotes and `user.*` aside): nothing is committed through them, and its work
+ *   stays uncommitted in the workspace); a lost lease stops it without writing more (its new
+ *   owner has it), a database that stays unavailable through the event log's retries stops it and puts
  *   it back in the queue once the database takes writes again (`database_unavailable`; should that
  *   fail too, or the database be full, the lease sweep takes it back once its lease ran out).
  * - A task that ends FAILED or CANCELLED keeps its uncommitted work as a commit on its branch; a
