@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -92,12 +100,23 @@ describe('takeGitConfigFingerprint on a git directory', () => {
     (await takeGitConfigFingerprint(gitDir, worktree)).fingerprint;
 
   it("holds the configuration, every hook and every info file, and nothing else of git's", async () => {
+    writeFileSync(join(gitDir, 'hooks', 'post-merge'), '#!/bin/sh\n');
     const { paths } = await take();
     expect(paths.config).toMatch(/^file:[0-9a-f]{64}$/);
     expect(paths['info/exclude']).toMatch(/^file:/);
     expect(paths.hooks).toBe('directory');
-    expect(Object.keys(paths).filter((p) => p.startsWith('hooks/')).length).toBeGreaterThan(0);
+    expect(Object.keys(paths).filter((p) => p.startsWith('hooks/'))).toEqual(['hooks/post-merge']);
     expect(Object.keys(paths).every((p) => /^(config|hooks|info)(\/|$)/.test(p))).toBe(true);
+  });
+
+  it("passes over git init's sample hooks, which never run, and sees one renamed to run", async () => {
+    const samples = readdirSync(join(gitDir, 'hooks')).filter((name) => name.endsWith('.sample'));
+    expect(samples).toContain('pre-commit.sample');
+    const before = await take();
+    writeFileSync(join(gitDir, 'hooks', 'pre-push.sample'), '#!/bin/sh\nexit 1\n');
+    expect(changedGitConfigPaths(before, await take())).toEqual([]);
+    renameSync(join(gitDir, 'hooks', 'pre-commit.sample'), join(gitDir, 'hooks', 'pre-commit'));
+    expect(changedGitConfigPaths(before, await take())).toEqual(['hooks/pre-commit']);
   });
 
   it.each<[string, () => void, string]>([

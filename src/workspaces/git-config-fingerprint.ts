@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { Dir, lstatSync, opendirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWholeChildFileAsync } from 'src/process';
 
@@ -40,6 +40,14 @@ const DIRECTORIES = ['hooks', 'info'];
  */
 const WRITTEN_BY_GIT = new Set(['info/refs']);
 
+/**
+ * Paths not looked at: those git itself writes (above), and the sample hooks `git init` puts in
+ * `hooks/` (`pre-commit.sample`): git runs a hook only by its exact name, so a sample never runs,
+ * and one renamed to run is a new path.
+ */
+const notLookedAt = (path: string): boolean =>
+  WRITTEN_BY_GIT.has(path) || (path.startsWith('hooks/') && path.endsWith('.sample'));
+
 /** A file larger than this is not hashed (`too_large`): no configuration file or hook is. */
 export const MAX_FINGERPRINT_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -77,7 +85,7 @@ export async function takeGitConfigFingerprint(
   const files = configFilePaths(worktree);
   let budget = MAX_FINGERPRINT_PATHS;
   const look = async (path: string): Promise<void> => {
-    if (WRITTEN_BY_GIT.has(path)) return;
+    if (notLookedAt(path)) return;
     budget -= 1;
     const read = await describe(join(commonDir, path));
     if (read === null) return;
@@ -85,7 +93,7 @@ export async function takeGitConfigFingerprint(
     paths[path] = what;
     if (bytes !== null && files.includes(path)) configFiles.set(path, bytes);
     if (what !== 'directory') return;
-    const names = (await readdir(join(commonDir, path)).catch(() => [] as string[])).sort();
+    const names = namesIn(join(commonDir, path), budget + 1).sort();
     if (names.length > budget) {
       paths[path] = 'too_many_entries';
       return;
@@ -97,14 +105,38 @@ export async function takeGitConfigFingerprint(
 }
 
 /**
+ * The names in the directory `path`, at most `limit` of them (none when it cannot be read): a
+ * directory of a million entries costs no more than `limit`.
+ */
+function namesIn(path: string, limit: number): string[] {
+  let dir: Dir;
+  try {
+    dir = opendirSync(path);
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  try {
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      names.push(entry.name);
+      if (names.length >= limit) break;
+    }
+  } finally {
+    dir.closeSync();
+  }
+  return names;
+}
+
+/**
  * What is at `path` (see `GitConfigFingerprint.paths`), with the bytes hashed for a plain file;
- * null when nothing is.
+ * null when nothing is. The looks are made at once, not through the thread pool: a handful of
+ * small local files, several times a task.
  */
 async function describe(path: string): Promise<{ what: string; bytes: Buffer | null } | null> {
-  const stat = await lstat(path).catch(() => null);
-  if (stat === null) return null;
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return null;
   const only = (what: string) => ({ what, bytes: null });
-  if (stat.isSymbolicLink()) return only(`link:${await readlink(path).catch(() => '?')}`);
+  if (stat.isSymbolicLink()) return only(`link:${readLinkOrUnknown(path)}`);
   if (stat.isDirectory()) return only('directory');
   if (!stat.isFile()) return only('other');
   if (stat.size > MAX_FINGERPRINT_FILE_BYTES) return only('too_large');
@@ -112,6 +144,14 @@ async function describe(path: string): Promise<{ what: string; bytes: Buffer | n
   // Replaced between the two looks: by something that is no longer a plain file of that size.
   if (bytes === null) return only('other');
   return { what: fileValue(bytes), bytes };
+}
+
+function readLinkOrUnknown(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '?';
+  }
 }
 
 /** A plain file's value in `GitConfigFingerprint.paths`: `file:<sha256 of its content>`. */
