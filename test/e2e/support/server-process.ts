@@ -37,24 +37,6 @@ function builtEntry(name: string): string {
   return file;
 }
 
-/**
- * The Node options `npm start` gives the server: what stands between `node` and the entry point in
- * the `start` script of the package.json of the build `entry` belongs to. A test or benchmark
- * server runs as a deployment does, and another build (a benchmark's) as its own script says.
- */
-function startOptions(entry: string): string[] {
-  const packageFile = path.resolve(path.dirname(entry), '..', '..', 'package.json');
-  const { scripts } = JSON.parse(readFileSync(packageFile, 'utf8')) as {
-    scripts: { start: string };
-  };
-  const words = scripts.start.trim().split(/\s+/);
-  const at = words.indexOf('dist/src/main.js');
-  if (words[0] !== 'node' || at === -1) {
-    throw new Error(`${packageFile}: a start script of another form: ${scripts.start}`);
-  }
-  return words.slice(1, at);
-}
-
 /** The environment every such process gets besides what a test passes. */
 function baseEnv(): Record<string, string> {
   return {
@@ -76,8 +58,7 @@ export interface ServerRun {
 
 /** Starts the built server (`dist/src/main.js`) in `cwd` with only the given environment (and PATH). */
 export function startServer(cwd: string, env: Record<string, string>): ServerRun {
-  const entry = builtEntry('main');
-  const child = spawn(process.execPath, [...startOptions(entry), entry], {
+  const child = spawn(process.execPath, [builtEntry('main')], {
     cwd,
     shell: false,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -223,7 +204,7 @@ export async function startTestServer(
 ): Promise<ServerProcess> {
   const port = await freePort();
   const outputFd = outputFile === undefined ? undefined : openSync(outputFile, 'a');
-  const child = spawn(process.execPath, [...startOptions(entry), entry], {
+  const child = spawn(process.execPath, [entry], {
     cwd,
     stdio: ['ignore', outputFd ?? 'pipe', outputFd ?? 'pipe'],
     env: {
