@@ -1,17 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
+  runSessionTask,
   editFiles,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
-  getDetails,
   quoted,
   shellCommands,
-  waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { checkoutFingerprint, git } from 'test/e2e/support/git-repos';
 
@@ -50,17 +48,7 @@ const branches = (repo: string, except = ''): string[] =>
     .filter((line) => line !== '' && !line.startsWith(`refs/heads/${except} `));
 
 async function runTask(repo: string, description: string, session: Record<string, unknown> = {}) {
-  const server = t.app.getHttpServer();
-  const created = await request(server)
-    .post('/api/v1/sessions')
-    .send({ project_path: repo, ...session })
-    .expect(201);
-  const task = await request(server)
-    .post('/api/v1/tasks')
-    .send({ session_id: created.body.id, description })
-    .expect(201);
-  const { final } = await waitForTerminal(server, task.body.id as string);
-  return { final, details: await getDetails(server, task.body.id as string) };
+  return runSessionTask(t.app.getHttpServer(), { project_path: repo, ...session }, description);
 }
 
 describe("The agent's git, and the tests it wrote, leave the user's branches and remote alone", () => {
@@ -121,19 +109,15 @@ describe("The agent's git, and the tests it wrote, leave the user's branches and
     const { repo } = repositoryWithOrigin('at-base');
     const before = branches(repo);
     const testFile = `${movesRelease}require('node:test')('moved nothing', () => {});\n`;
-    const server = t.app.getHttpServer();
-    const session = await request(server).post('/api/v1/sessions').send({ project_path: repo });
-    const task = await request(server)
-      .post('/api/v1/tasks')
-      .send({
-        session_id: session.body.id,
+    const { details } = await runSessionTask(
+      t.app.getHttpServer(),
+      { project_path: repo },
+      {
         description: `Test with git. ${fakeScript(editFiles(['test/git-moves.test.js', testFile]))}`,
         require_failing_tests: true,
         max_iterations: 2,
-      })
-      .expect(201);
-    await waitForTerminal(server, task.body.id as string);
-    const details = await getDetails(server, task.body.id as string);
+      },
+    );
     expect(branches(repo, details.branch!)).toEqual(before);
     const atBase = details.interactions.filter(
       (i) => i.kind === 'test' && i.data?.stage === 'generated_at_base',

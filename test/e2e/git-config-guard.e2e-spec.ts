@@ -4,6 +4,8 @@ import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
+  createSessionTask,
+  runSessionTask,
   editFiles,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
@@ -40,22 +42,12 @@ afterAll(async () => {
 const COMMON = '"$(git rev-parse --git-common-dir)"';
 
 /** Creates a session on `repo` (with `setupCommand`, if any) and a task in it; the task's id. */
-async function startTask(
-  repo: string,
-  description: string,
-  setupCommand: string | null = null,
-): Promise<string> {
-  const server = t.app.getHttpServer();
-  const session = await request(server)
-    .post('/api/v1/sessions')
-    .send({ project_path: repo, setup_command: setupCommand })
-    .expect(201);
-  const task = await request(server)
-    .post('/api/v1/tasks')
-    .send({ session_id: session.body.id, description })
-    .expect(201);
-  return task.body.id as string;
-}
+const startTask = (repo: string, description: string, setupCommand: string | null = null) =>
+  createSessionTask(
+    t.app.getHttpServer(),
+    { project_path: repo, setup_command: setupCommand },
+    description,
+  );
 
 /** Waits for task `id` to end: its final status and its details. */
 async function finished(id: string) {
@@ -64,9 +56,12 @@ async function finished(id: string) {
   return { id, final, details: await getDetails(server, id) };
 }
 
-async function runTask(repo: string, description: string, setupCommand: string | null = null) {
-  return finished(await startTask(repo, description, setupCommand));
-}
+const runTask = (repo: string, description: string, setupCommand: string | null = null) =>
+  runSessionTask(
+    t.app.getHttpServer(),
+    { project_path: repo, setup_command: setupCommand },
+    description,
+  );
 
 /** Merges task `id` into the branch it started from; the answer's body. */
 async function merge(id: string) {
@@ -84,11 +79,29 @@ function refusal(details: Awaited<ReturnType<typeof runTask>>['details']) {
   );
 }
 
+/**
+ * The task of `run` ended FAILED `git_config_changed` naming `files`, the `marker` its filter or
+ * hook would have made was never made, and nothing was committed through it (its branch is where
+ * it started).
+ */
+function expectRefusedUnrun(
+  run: Awaited<ReturnType<typeof runTask>>,
+  repo: string,
+  files: string[],
+  marker: string,
+): void {
+  expect(run.final.status).toBe('FAILED');
+  expect(run.final.status_reason).toBe('git_config_changed');
+  expect(refusal(run.details)?.data?.files).toEqual(files);
+  expect(existsSync(marker)).toBe(false);
+  expect(git(repo, 'rev-parse', run.details.branch!).trim()).toBe(run.details.base_commit);
+}
+
 describe("An agent that writes the repository's shared git configuration", () => {
   it("sets a clean filter: the task does not complete, and the server's git add never runs it", async () => {
     const repo = copyFixtureProject('node-basic', workdir.root(), 'clean-filter');
     const marker = join(workdir.root(), 'clean-filter-ran');
-    const { final, details } = await runTask(
+    const run = await runTask(
       repo,
       `Add a file. ${fakeScript(
         shellCommands(
@@ -99,13 +112,8 @@ describe("An agent that writes the repository's shared git configuration", () =>
         'write-tests lang=node result=pass',
       )}`,
     );
-    expect(final.status).toBe('FAILED');
-    expect(final.status_reason).toBe('git_config_changed');
-    expect(final.error_message).toContain('config');
-    expect(refusal(details)?.data?.files).toEqual(['config']);
-    expect(existsSync(marker)).toBe(false);
-    // Nothing was committed through it: the branch is where the task started.
-    expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
+    expectRefusedUnrun(run, repo, ['config'], marker);
+    expect(run.final.error_message).toContain('config');
   });
 
   it('sets a clean filter from the tests it wrote, during the test round: the commit is refused, and its git add never runs it', async () => {
@@ -118,22 +126,18 @@ describe("An agent that writes the repository's shared git configuration", () =>
       "require('node:test')('configures git', () => {});",
       '',
     ].join('\n');
-    const { final, details } = await runTask(
+    const run = await runTask(
       repo,
       `Add a file. ${fakeScript(editFiles(['agent.txt', 'agent\n'], ['test/config.test.js', testFile]))}`,
     );
-    expect(details.interactions.some((i) => i.kind === 'test')).toBe(true);
-    expect(final.status).toBe('FAILED');
-    expect(final.status_reason).toBe('git_config_changed');
-    expect(refusal(details)?.data?.files).toEqual(['config', 'info/attributes']);
-    expect(existsSync(marker)).toBe(false);
-    expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
+    expect(run.details.interactions.some((i) => i.kind === 'test')).toBe(true);
+    expectRefusedUnrun(run, repo, ['config', 'info/attributes'], marker);
   });
 
   it('sets an upstream and a remote, and a clean filter in the same change: the task does not complete, and the filter never runs', async () => {
     const repo = copyFixtureProject('node-basic', workdir.root(), 'filter-with-upstream');
     const marker = join(workdir.root(), 'filter-with-upstream-ran');
-    const { final, details } = await runTask(
+    const run = await runTask(
       repo,
       `Add a file. ${fakeScript(
         shellCommands(
@@ -146,17 +150,13 @@ describe("An agent that writes the repository's shared git configuration", () =>
         'write-tests lang=node result=pass',
       )}`,
     );
-    expect(final.status).toBe('FAILED');
-    expect(final.status_reason).toBe('git_config_changed');
-    expect(refusal(details)?.data?.files).toEqual(['config']);
-    expect(existsSync(marker)).toBe(false);
-    expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
+    expectRefusedUnrun(run, repo, ['config'], marker);
   });
 
   it('drops a hook and sets core.hooksPath: the task does not complete, naming both', async () => {
     const repo = copyFixtureProject('node-basic', workdir.root(), 'hooks');
     const marker = join(workdir.root(), 'hook-ran');
-    const { final, details } = await runTask(
+    const run = await runTask(
       repo,
       `Add a file. ${fakeScript(
         shellCommands(
@@ -167,11 +167,8 @@ describe("An agent that writes the repository's shared git configuration", () =>
         'write-tests lang=node result=pass',
       )}`,
     );
-    expect(final.status).toBe('FAILED');
-    expect(final.status_reason).toBe('git_config_changed');
-    expect(refusal(details)?.data?.files).toEqual(['config', 'hooks/post-merge']);
-    expect(refusal(details)?.content).toContain('hooks/post-merge');
-    expect(existsSync(marker)).toBe(false);
+    expectRefusedUnrun(run, repo, ['config', 'hooks/post-merge'], marker);
+    expect(refusal(run.details)?.content).toContain('hooks/post-merge');
   });
 
   it("sets a smudge filter after another task completed: that task's merge is refused, and nothing runs it", async () => {

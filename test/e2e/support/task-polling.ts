@@ -173,6 +173,35 @@ export async function waitForTerminal(
   }
 }
 
+/**
+ * Creates a session (`session`: its body, `project_path` included) and a task in it (`task`: its
+ * description, or its body without `session_id`); the task's id.
+ */
+export async function createSessionTask(
+  server: App,
+  session: Record<string, unknown>,
+  task: string | Record<string, unknown>,
+): Promise<string> {
+  const created = await request(server).post('/api/v1/sessions').send(session).expect(201);
+  const body = typeof task === 'string' ? { description: task } : task;
+  const res = await request(server)
+    .post('/api/v1/tasks')
+    .send({ session_id: created.body.id, ...body })
+    .expect(201);
+  return res.body.id as string;
+}
+
+/** `createSessionTask`, then the task waited for to its end: its id, final status and details. */
+export async function runSessionTask(
+  server: App,
+  session: Record<string, unknown>,
+  task: string | Record<string, unknown>,
+): Promise<{ id: string; final: TaskStatusSummary; details: TaskDetails }> {
+  const id = await createSessionTask(server, session, task);
+  const { final } = await waitForTerminal(server, id);
+  return { id, final, details: await getDetails(server, id) };
+}
+
 export interface StatusChange {
   from: string | null;
   to: string;
