@@ -891,7 +891,10 @@ describe('Workspaces are removed, and no work is lost', () => {
         async () => (await getDetails(server, id)).workspace_removed_at !== null,
       );
       expect(existsSync(d.workspace_path!)).toBe(false);
-      expect(readdirSync(t.config.WORKSPACES_DIR)).toEqual([]);
+      // Nothing is left of it there: the server's private copies of the repository's git
+      // configuration went with it.
+      expect(readdirSync(t.config.WORKSPACES_DIR)).toEqual(['.git-config-copies']);
+      expect(readdirSync(join(t.config.WORKSPACES_DIR, '.git-config-copies'))).toEqual([]);
       expect(linkedWorktrees(repo)).toEqual([]);
       expect(git(repo, 'rev-parse', d.branch!).trim()).toBe(d.head_commit);
       const after = await getDetails(server, id);
