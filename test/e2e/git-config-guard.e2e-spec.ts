@@ -5,7 +5,6 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
   createSessionTask,
-  runSessionTask,
   editFiles,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
@@ -56,12 +55,9 @@ async function finished(id: string) {
   return { id, final, details: await getDetails(server, id) };
 }
 
-const runTask = (repo: string, description: string, setupCommand: string | null = null) =>
-  runSessionTask(
-    t.app.getHttpServer(),
-    { project_path: repo, setup_command: setupCommand },
-    description,
-  );
+/** Creates a task as `startTask` does and waits for its end. */
+const runTask = async (repo: string, description: string, setupCommand: string | null = null) =>
+  finished(await startTask(repo, description, setupCommand));
 
 /** Merges task `id` into the branch it started from; the answer's body. */
 async function merge(id: string) {
