@@ -37,6 +37,16 @@ afterAll(async () => {
   await t?.close();
 });
 
+/**
+ * Shell commands setting a clean filter that makes `marker` when it runs, for `agent.txt`, which
+ * they write.
+ */
+const cleanFilter = (marker: string): string[] => [
+  `git config filter.cta.clean 'touch ${marker}; cat'`,
+  "printf 'agent.txt filter=cta\\n' > .gitattributes",
+  'echo agent > agent.txt',
+];
+
 /** The agent's shell: the repository's common git directory, seen from its workspace. */
 const COMMON = '"$(git rev-parse --git-common-dir)"';
 
@@ -100,11 +110,7 @@ describe("An agent that writes the repository's shared git configuration", () =>
     const run = await runTask(
       repo,
       `Add a file. ${fakeScript(
-        shellCommands(
-          `git config filter.cta.clean 'touch ${marker}; cat'`,
-          "printf 'agent.txt filter=cta\\n' > .gitattributes",
-          'echo agent > agent.txt',
-        ),
+        shellCommands(...cleanFilter(marker)),
         'write-tests lang=node result=pass',
       )}`,
     );
@@ -139,9 +145,7 @@ describe("An agent that writes the repository's shared git configuration", () =>
         shellCommands(
           'git config branch.feature.remote origin',
           'git config remote.origin.url https://example.com/repo.git',
-          `git config filter.cta.clean 'touch ${marker}; cat'`,
-          "printf 'agent.txt filter=cta\\n' > .gitattributes",
-          'echo agent > agent.txt',
+          ...cleanFilter(marker),
         ),
         'write-tests lang=node result=pass',
       )}`,

@@ -5,6 +5,7 @@ import type { App } from 'supertest/types';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
+  createSessionTask,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
@@ -15,8 +16,8 @@ import {
 /**
  * NO ASYNCLOCALSTORAGE IN THE SERVER. Once any AsyncLocalStorage is entered (`run`,
  * `enterWith`), Node installs async hooks and V8 promise hooks for the whole process, and every
- * promise, timer and file system call pays for them (about a fifth of the server's CPU per task,
- * measured). The app, with pino as Nest's logger as in `main.ts`, answers requests (the full
+ * promise, timer and file system call pays for them (an experiment put it at a tenth to a quarter
+ * of the server's CPU per task; taking it out measured no gain per task, test/bench/RESULTS.md). The app, with pino as Nest's logger as in `main.ts`, answers requests (the full
  * stack, the status fast path, a 404) and runs a task with the fake CLI to its end, its tests
  * included; no AsyncLocalStorage is entered meanwhile.
  */
@@ -44,21 +45,14 @@ afterAll(async () => {
 
 it('enters no AsyncLocalStorage while answering requests and running a task', async () => {
   const project = copyFixtureProject('node-basic', workdir.root(), 'project');
-  const session = await request(server)
-    .post('/api/v1/sessions')
-    .send({ project_path: project })
-    .expect(201);
-  const task = await request(server)
-    .post('/api/v1/tasks')
-    .send({
-      session_id: session.body.id,
-      description: `Add a double helper. ${fakeScript(
-        `edit-files path=src/double.js content=${quoted(DOUBLE_JS)} cost=0.01`,
-        'write-tests lang=node result=pass name=double cost=0.01',
-      )}`,
-    })
-    .expect(201);
-  const taskId = task.body.id as string;
+  const taskId = await createSessionTask(
+    server,
+    { project_path: project },
+    `Add a double helper. ${fakeScript(
+      `edit-files path=src/double.js content=${quoted(DOUBLE_JS)} cost=0.01`,
+      'write-tests lang=node result=pass name=double cost=0.01',
+    )}`,
+  );
   const { final } = await waitForTerminal(server, taskId);
   expect(final.status).toBe('COMPLETED');
   await request(server).get(`/api/v1/tasks/${taskId}`).expect(200);

@@ -35,6 +35,15 @@ const workdir = fakeClaudeWorkdir('cta-verify-e2e-');
 const project = (name: string, files: Record<string, string>, plain = false): string =>
   committedProject(join(workdir.root(), name), files, plain);
 
+/** The node math project (its `package.json`, `src/math.js` and passing tests) with `extra`. */
+const nodeMathProject = (name: string, extra: Record<string, string> = {}): string =>
+  project(name, {
+    'package.json': NODE_PROJECT['package.json'],
+    'src/math.js': NODE_PROJECT['src/math.js'],
+    'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+    ...extra,
+  });
+
 const NODE_PROJECT: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'p', private: true, scripts: { test: 'node --test' } }),
   'src/math.js': MATH,
@@ -754,10 +763,7 @@ describe('on SQLite', () => {
     itEarly(
       "a baseline stored by one task compares with the next task's run in another workspace",
       async () => {
-        const repo = project('plain-script', {
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        const repo = nodeMathProject('plain-script', {
           'test/plain.test.js': "'use strict';\nrequire('node:assert').strictEqual(1 + 1, 2);\n",
         });
         const { second } = await twoVerifiedTasks(await createSession(repo, 'node --test'));
@@ -770,18 +776,10 @@ describe('on SQLite', () => {
   });
 
   describe('a Node project whose agent edits its existing tests', () => {
-    const nodeProject = (name: string, extra: Record<string, string> = {}): string =>
-      project(name, {
-        'package.json': NODE_PROJECT['package.json'],
-        'src/math.js': NODE_PROJECT['src/math.js'],
-        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-        ...extra,
-      });
-
     itEarly(
       'what an existing test expects, rewritten to fit broken code, is caught: the test as it was fails on the change',
       async () => {
-        const repo = nodeProject('rewritten');
+        const repo = nodeMathProject('rewritten');
         const session = await createSession(repo, 'node --test');
         const rewritten = NODE_PROJECT['test/math.test.js']
           .replace('add(2, 3), 5', 'add(2, 3), -1')
@@ -815,7 +813,7 @@ describe('on SQLite', () => {
     itEarly(
       'a change refused twice for rewriting existing tests fails test_changes_needed with turns left; retried with allow_test_changes it completes',
       async () => {
-        const repo = nodeProject('needs-test-changes');
+        const repo = nodeMathProject('needs-test-changes');
         const session = await createSession(repo, 'node --test');
         const rewritten = NODE_PROJECT['test/math.test.js']
           .replace('add(2, 3), 5', 'add(2, 3), -1')
@@ -861,7 +859,7 @@ describe('on SQLite', () => {
     itEarly(
       'a test added beside the existing ones in their file completes verified: the file as it was passes on the change',
       async () => {
-        const repo = nodeProject('extended');
+        const repo = nodeMathProject('extended');
         const session = await createSession(repo, 'node --test');
         const extended = `${NODE_PROJECT['test/math.test.js']}test('multiplies', () => assert.strictEqual(require('../src/math').multiply(3, 4), 12));\n`;
         const id = await runTask(session, [
@@ -880,7 +878,7 @@ describe('on SQLite', () => {
     itEarly(
       'a test of nothing but test data the change adds passes at the base commit too (its data goes with it): refused',
       async () => {
-        const repo = nodeProject('fixture-only');
+        const repo = nodeMathProject('fixture-only');
         const session = await createSession(repo, 'node --test');
         const readsFixture = [
           "'use strict';",
@@ -911,7 +909,7 @@ describe('on SQLite', () => {
     itEarly(
       'expected output rewritten to fit broken code is caught: the tests beside it run with it as it was',
       async () => {
-        const repo = nodeProject('golden', {
+        const repo = nodeMathProject('golden', {
           'src/format.js':
             "'use strict';\n\nexports.formatSum = (a, b) => `${a} + ${b} = ${a + b}`;\n",
           'test/golden/sum.txt': '2 + 3 = 5',
@@ -954,11 +952,8 @@ describe('on SQLite', () => {
     itEarly(
       'a change resting on an ignored file is sent back and never completes: the commit would lack it',
       async () => {
-        const repo = project('ignored', {
+        const repo = nodeMathProject('ignored', {
           '.gitignore': '*.local.js\n',
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
         });
         const session = await createSession(repo, 'node --test');
         const { id, v } = await neverCompletes(session, [
@@ -988,11 +983,8 @@ describe('on SQLite', () => {
 
   describe('a Node project whose .gitignore matches files the agent writes from the shell', () => {
     const ignoringProject = (name: string): string =>
-      project(name, {
+      nodeMathProject(name, {
         '.gitignore': 'build/\ndist/\n',
-        'package.json': NODE_PROJECT['package.json'],
-        'src/math.js': NODE_PROJECT['src/math.js'],
-        'test/math.test.js': NODE_PROJECT['test/math.test.js'],
       });
 
     itEarly(
@@ -1141,11 +1133,7 @@ describe('on SQLite', () => {
     itEarly(
       'a change resting on a symbolic link that leads outside the repository is sent back and never completes',
       async () => {
-        const repo = project('linked', {
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-        });
+        const repo = nodeMathProject('linked');
         const outside = join(workdir.root(), 'outside-impl.js');
         writeFileSync(outside, "'use strict';\n\nexports.multiply = (a, b) => a * b;\n");
         const session = await createSession(repo, 'node --test');
@@ -1177,11 +1165,7 @@ describe('on SQLite', () => {
       itEarly(
         `a file marked ${flag} and then edited is committed as the tests ran it`,
         async () => {
-          const repo = project(`hidden${flag}`, {
-            'package.json': NODE_PROJECT['package.json'],
-            'src/math.js': NODE_PROJECT['src/math.js'],
-            'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-          });
+          const repo = nodeMathProject(`hidden${flag}`);
           const session = await createSession(repo, 'node --test');
           const id = await runTask(session, [
             shellCommands(`git update-index ${flag} src/math.js`),
@@ -1209,11 +1193,8 @@ describe('on SQLite', () => {
     itEarly(
       'the base commit is tested with that library: a test that passes there too is refused, one that fails on the change completes',
       async () => {
-        const repo = project('with-dependency', {
+        const repo = nodeMathProject('with-dependency', {
           '.gitignore': 'node_modules/\n',
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
         });
         const install =
           "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
@@ -1271,11 +1252,7 @@ describe('on SQLite', () => {
     itEarly(
       'it fails in the scratch checkout of the base commit: the generated tests do not run there, and the task completes verified_without_failing_tests, saying so',
       async () => {
-        const repo = project('setup-once', {
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-        });
+        const repo = nodeMathProject('setup-once');
         const fetched = join(workdir.root(), `fetched-${randomUUID()}`);
         const fetchOnce =
           `const fs = require('fs'); const fetched = ${JSON.stringify(fetched)}; ` +
@@ -1319,10 +1296,7 @@ describe('on SQLite', () => {
     itEarly(
       'the scratch checkout of the base commit fails: the generated tests do not run there, and the task completes verified_without_failing_tests, saying why',
       async () => {
-        const repo = project('base-unreadable', {
-          'package.json': NODE_PROJECT['package.json'],
-          'src/math.js': NODE_PROJECT['src/math.js'],
-          'test/math.test.js': NODE_PROJECT['test/math.test.js'],
+        const repo = nodeMathProject('base-unreadable', {
           'docs/notes.txt': `notes of this repository alone: ${randomUUID()}\n`,
         });
         const session = await createSession(repo, 'node --test');
@@ -1450,11 +1424,7 @@ describeMysql('on MariaDB', () => {
   appOn('mysql');
 
   it('an honest agent completes verified, the baseline is stored and reused, and the stats count it', async () => {
-    const repo = project('node-mysql', {
-      'package.json': NODE_PROJECT['package.json'],
-      'src/math.js': NODE_PROJECT['src/math.js'],
-      'test/math.test.js': NODE_PROJECT['test/math.test.js'],
-    });
+    const repo = nodeMathProject('node-mysql');
     const session = await createSession(repo, 'node --test');
     const { first, second } = await twoVerifiedTasks(session);
     expect(await verification(first)).toMatchObject({

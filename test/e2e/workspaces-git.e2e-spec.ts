@@ -25,7 +25,7 @@ import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import { GitConfigCopies } from 'src/workspaces/git-config-copies';
-import { MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-config-fingerprint';
+import { GitConfigFingerprint, MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-config-fingerprint';
 import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { RefGuard } from 'src/workspaces/ref-guard';
@@ -33,7 +33,7 @@ import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
-import { WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
+import { RetireSpec, WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
 import { MERGE_JOURNAL_NAME } from 'src/workspaces/merge-journal';
 import { WorkspaceMergeService } from 'src/workspaces/workspace-merge';
 import { copyFixtureProject } from 'test/e2e/support/task-polling';
@@ -92,6 +92,23 @@ async function ready(workspaces: WorkspacesService, s: WorkspaceSpec) {
   const gitConfig = await workspaces.fingerprint(s.taskId, s.gitDir, ws.path);
   return { ...ws, gitDir: s.gitDir, gitConfig };
 }
+
+/**
+ * The removal of workspace `ws` (of the repository at `gitDir`) that keeps its uncommitted work
+ * as a commit `kept` and leaves its branch, checked against `gitConfig` (null: not checked).
+ */
+const keepingRemoval = (
+  ws: { path: string; branch: string },
+  gitDir: string,
+  gitConfig: GitConfigFingerprint | null = null,
+): RetireSpec => ({
+  path: ws.path,
+  gitDir,
+  branch: ws.branch,
+  message: 'kept',
+  deleteBranchAt: null,
+  gitConfig,
+});
 
 beforeAll(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'cta-ws-git-')));
@@ -164,14 +181,7 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'log', '-1', '--format=%an <%ae>|%s', ws.branch).trim()).toBe(
       'Claude Task Automation <cta@localhost>|Add new.txt',
     );
-    await workspaces.retire({
-      path: ws.path,
-      gitDir: s.gitDir,
-      branch: ws.branch,
-      message: 'kept',
-      deleteBranchAt: null,
-      gitConfig: null,
-    });
+    await workspaces.retire(keepingRemoval(ws, s.gitDir));
     expect(existsSync(marker)).toBe(false);
     expect(checkoutFingerprint(repo)).toEqual(before);
   });
@@ -325,14 +335,7 @@ describe('WorkspacesService on a real repository', () => {
       name: 'GitConfigChangedError',
       paths: ['config'],
     });
-    const removal = {
-      path: ws.path,
-      gitDir: s.gitDir,
-      branch: ws.branch,
-      message: 'kept',
-      deleteBranchAt: null,
-      gitConfig: ws.gitConfig,
-    };
+    const removal = keepingRemoval(ws, s.gitDir, ws.gitConfig);
     await expect(workspaces.retire(removal)).rejects.toThrow(GitConfigChangedError);
     expect(existsSync(ws.path)).toBe(true);
     expect(existsSync(marker)).toBe(false);
@@ -376,14 +379,7 @@ describe('WorkspacesService on a real repository', () => {
       workspaces.commit({ ...ws, gitConfig: { ...ws.gitConfig, copies: undefined } }, 'no copies'),
     ).rejects.toThrow(GitConfigChangedError);
     expect((await workspaces.commit(ws, 'attributes')).changed).toBe(true);
-    await workspaces.retire({
-      path: ws.path,
-      gitDir: s.gitDir,
-      branch: ws.branch,
-      message: 'kept',
-      deleteBranchAt: null,
-      gitConfig: ws.gitConfig,
-    });
+    await workspaces.retire(keepingRemoval(ws, s.gitDir, ws.gitConfig));
     expect(existsSync(copies)).toBe(false);
   });
 
@@ -632,14 +628,7 @@ describe('WorkspacesService on a real repository', () => {
     const s = spec(repo);
     const ws = await ready(workspaces, s);
     writeFileSync(join(ws.path, 'wip.txt'), 'uncommitted\n');
-    const removed = await workspaces.retire({
-      path: ws.path,
-      gitDir: s.gitDir,
-      branch: ws.branch,
-      message: 'kept',
-      deleteBranchAt: null,
-      gitConfig: null,
-    });
+    const removed = await workspaces.retire(keepingRemoval(ws, s.gitDir));
     expect(removed.keptCommit).not.toBeNull();
     expect(git(repo, 'show', `${ws.branch}:wip.txt`)).toBe('uncommitted\n');
     expect(readdirSync(config.WORKSPACES_DIR).filter((n) => n.includes(s.taskId))).toEqual([]);
@@ -657,16 +646,10 @@ describe('WorkspacesService on a real repository', () => {
     expect(linkedWorktrees(repo)).toEqual([]);
     // Its branch is as it was: the deletions were never committed, and it is free to check out.
     expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
-    expect(
-      await workspaces.retire({
-        path: second.path,
-        gitDir: cut.gitDir,
-        branch: second.branch,
-        message: 'kept',
-        deleteBranchAt: null,
-        gitConfig: null,
-      }),
-    ).toEqual({ keptCommit: null, branchDeleted: false });
+    expect(await workspaces.retire(keepingRemoval(second, cut.gitDir))).toEqual({
+      keptCommit: null,
+      branchDeleted: false,
+    });
     expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
   });
 
