@@ -74,6 +74,9 @@ export function testCommandEnv(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  */
 @Injectable()
 export class TestCommandRunner {
+  /** Built once: the server's environment does not change while it runs. */
+  private readonly baseEnv = testCommandEnv(process.env);
+
   constructor(
     private readonly config: AppConfig,
     private readonly launcher: ProcessLauncher,
@@ -122,7 +125,7 @@ export class TestCommandRunner {
           command: argv[0],
           args: argv.slice(1),
           cwd: spec.cwd,
-          env: { ...testCommandEnv(process.env), ...spec.env },
+          env: spec.env === undefined ? this.baseEnv : { ...this.baseEnv, ...spec.env },
           killGraceMs: graceMs,
           isolation: this.isolation,
           writable: [spec.cwd, ...(spec.writable ?? [])],

@@ -97,6 +97,8 @@ export class GitCommandError extends Error {
 @Injectable()
 export class Git {
   private readonly isolation: ChildIsolation;
+  /** Built once: the server's environment does not change while it runs. */
+  private readonly baseEnv: NodeJS.ProcessEnv;
 
   constructor(
     private readonly config: AppConfig,
@@ -106,6 +108,7 @@ export class Git {
     // As the children's user (the workspace's files are the agent's), never in the sandbox: git
     // writes the repository's own directory, which the sandbox hides.
     this.isolation = { identity: isolation.identity, sandbox: null };
+    this.baseEnv = gitEnv(process.env, config);
   }
 
   /** Runs `git <args>`; resolves with whatever exit code it had. */
@@ -142,7 +145,7 @@ export class Git {
           command: 'git',
           args: argv,
           cwd: options.cwd,
-          env: this.env(options.env),
+          env: options.env === undefined ? this.baseEnv : { ...this.baseEnv, ...options.env },
           killGraceMs: 1000,
           isolation: this.isolation,
         })
@@ -193,22 +196,25 @@ export class Git {
     if (result.exitCode === 0 || result.exitCode === 1) return result.exitCode === 0;
     throw failure(args, result);
   }
+}
 
-  private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const name = this.config.COMMIT_AUTHOR_NAME;
-    const email = this.config.COMMIT_AUTHOR_EMAIL;
-    return buildChildEnv(process.env, {
-      LC_ALL: 'C',
-      GIT_TERMINAL_PROMPT: '0',
-      GIT_OPTIONAL_LOCKS: '0',
-      GIT_NO_REPLACE_OBJECTS: '1',
-      GIT_AUTHOR_NAME: name,
-      GIT_AUTHOR_EMAIL: email,
-      GIT_COMMITTER_NAME: name,
-      GIT_COMMITTER_EMAIL: email,
-      ...extra,
-    });
-  }
+/**
+ * The environment of every git call: the allowlisted part of the server's (`buildChildEnv`), a
+ * C locale, no prompts, no optional locks or replace objects, and the configured author.
+ */
+function gitEnv(parent: NodeJS.ProcessEnv, config: AppConfig): NodeJS.ProcessEnv {
+  const name = config.COMMIT_AUTHOR_NAME;
+  const email = config.COMMIT_AUTHOR_EMAIL;
+  return buildChildEnv(parent, {
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_OPTIONAL_LOCKS: '0',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_AUTHOR_NAME: name,
+    GIT_AUTHOR_EMAIL: email,
+    GIT_COMMITTER_NAME: name,
+    GIT_COMMITTER_EMAIL: email,
+  });
 }
 
 /**
