@@ -2,6 +2,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -122,6 +123,15 @@ describe('removeChildTempDir', () => {
     await removeChildTempDir(dir);
     expect(existsSync(dir)).toBe(false);
     if (name.startsWith('with a symbolic link')) expect(existsSync(target)).toBe(true);
+  });
+
+  it("removes a link put in the directory's place, never what it leads to", async () => {
+    const target = dirWith(2);
+    const link = join(base, `link-${made}`);
+    symlinkSync(target, link);
+    await removeChildTempDir(link);
+    expect(existsSync(link)).toBe(false);
+    expect(readdirSync(target).sort()).toEqual(['report-0.xml', 'report-1.xml']);
   });
 
   it('is done when the directory is already gone', async () => {

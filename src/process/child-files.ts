@@ -4,6 +4,7 @@ import {
   constants,
   Dir,
   fstatSync,
+  lstatSync,
   mkdtempSync,
   opendirSync,
   openSync,
@@ -17,6 +18,7 @@ import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { smallDirectoryEntries } from 'src/common/small-directory';
 import { ChildIsolation } from 'src/process/child-isolation';
 import { isDirectoryInUse, isProcessAlive } from 'src/process/process-group';
 
@@ -49,23 +51,9 @@ export async function removeChildTempDir(dir: string): Promise<void> {
 }
 
 function removedAtOnce(dir: string): boolean {
-  let entries: Dir;
-  try {
-    entries = opendirSync(dir);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
-  }
-  const names: string[] = [];
-  try {
-    for (let entry = entries.readSync(); entry !== null; entry = entries.readSync()) {
-      if (entry.isDirectory() || names.length === REMOVE_AT_ONCE_ENTRIES) return false;
-      names.push(entry.name);
-    }
-  } catch {
-    return false;
-  } finally {
-    entries.closeSync();
-  }
+  const names = plainEntries(dir);
+  if (names === 'gone') return true;
+  if (names === null) return false;
   try {
     for (const name of names) unlinkSync(join(dir, name));
     rmdirSync(dir);
@@ -73,6 +61,40 @@ function removedAtOnce(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The names in `dir` when it holds at most REMOVE_AT_ONCE_ENTRIES entries and no directory; null
+ * when it holds more, a directory, or cannot be read; 'gone' when it is not there.
+ */
+function plainEntries(dir: string): string[] | null | 'gone' {
+  let entries: Dir;
+  try {
+    const stat = lstatSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) return 'gone';
+    // A link put in its place is removed by `rm`, which never follows it.
+    if (!stat.isDirectory()) return null;
+    const small = smallDirectoryEntries(dir, stat.size);
+    if (small !== null) {
+      const plain = small.length <= REMOVE_AT_ONCE_ENTRIES && !small.some((e) => e.isDirectory());
+      return plain ? small.map((entry) => entry.name) : null;
+    }
+    entries = opendirSync(dir);
+  } catch {
+    return null;
+  }
+  const names: string[] = [];
+  try {
+    for (let entry = entries.readSync(); entry !== null; entry = entries.readSync()) {
+      if (entry.isDirectory() || names.length === REMOVE_AT_ONCE_ENTRIES) return null;
+      names.push(entry.name);
+    }
+  } catch {
+    return null;
+  } finally {
+    entries.closeSync();
+  }
+  return names;
 }
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;

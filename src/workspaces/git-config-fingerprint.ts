@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Dir, lstatSync, opendirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { smallDirectoryEntries } from 'src/common/small-directory';
 import { readWholeChildFileAsync } from 'src/process';
 
 /**
@@ -93,7 +94,7 @@ export async function takeGitConfigFingerprint(
     paths[path] = what;
     if (bytes !== null && files.includes(path)) configFiles.set(path, bytes);
     if (what !== 'directory') return;
-    const names = namesIn(join(commonDir, path), budget + 1).sort();
+    const names = namesIn(join(commonDir, path), read.size, budget + 1).sort();
     if (names.length > budget) {
       paths[path] = 'too_many_entries';
       return;
@@ -105,12 +106,14 @@ export async function takeGitConfigFingerprint(
 }
 
 /**
- * The names in the directory `path`, at most `limit` of them (none when it cannot be read): a
- * directory of a million entries costs no more than `limit`.
+ * The names in the directory `path` (of `stat` size `size`), at most `limit` of them (none when
+ * it cannot be read): a directory of a million entries costs no more than `limit`.
  */
-function namesIn(path: string, limit: number): string[] {
+function namesIn(path: string, size: number, limit: number): string[] {
   let dir: Dir;
   try {
+    const small = smallDirectoryEntries(path, size);
+    if (small !== null) return small.slice(0, limit).map((entry) => entry.name);
     dir = opendirSync(path);
   } catch {
     return [];
@@ -128,14 +131,16 @@ function namesIn(path: string, limit: number): string[] {
 }
 
 /**
- * What is at `path` (see `GitConfigFingerprint.paths`), with the bytes hashed for a plain file;
- * null when nothing is. The looks are made at once, not through the thread pool: a handful of
- * small local files, several times a task.
+ * What is at `path` (see `GitConfigFingerprint.paths`), with the bytes hashed for a plain file,
+ * and its `stat` size; null when nothing is. The looks are made at once, not through the thread
+ * pool: a handful of small local files, several times a task.
  */
-async function describe(path: string): Promise<{ what: string; bytes: Buffer | null } | null> {
+async function describe(
+  path: string,
+): Promise<{ what: string; bytes: Buffer | null; size: number } | null> {
   const stat = lstatSync(path, { throwIfNoEntry: false });
   if (stat === undefined) return null;
-  const only = (what: string) => ({ what, bytes: null });
+  const only = (what: string) => ({ what, bytes: null, size: stat.size });
   if (stat.isSymbolicLink()) return only(`link:${readLinkOrUnknown(path)}`);
   if (stat.isDirectory()) return only('directory');
   if (!stat.isFile()) return only('other');
@@ -143,7 +148,7 @@ async function describe(path: string): Promise<{ what: string; bytes: Buffer | n
   const bytes = await readWholeChildFileAsync(path, MAX_FINGERPRINT_FILE_BYTES);
   // Replaced between the two looks: by something that is no longer a plain file of that size.
   if (bytes === null) return only('other');
-  return { what: fileValue(bytes), bytes };
+  return { what: fileValue(bytes), bytes, size: stat.size };
 }
 
 function readLinkOrUnknown(path: string): string {

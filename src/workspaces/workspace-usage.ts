@@ -3,6 +3,7 @@ import { setImmediate } from 'node:timers/promises';
 import { basename, join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Clock } from 'src/common';
+import { smallDirectoryEntries } from 'src/common/small-directory';
 import { AppConfig } from 'src/config';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 
@@ -54,8 +55,9 @@ export class WalkPacer {
  * The walk calls `lstat` and reads directories synchronously, a few hundred entries at a time with
  * a turn of the event loop between (`pacer`): a synchronous `lstat` costs the process 6 µs of CPU,
  * one through `fs.promises` and the thread pool 38 (test/bench/RESULTS.md), and each task's
- * workspace is walked when its run ends. A directory is read entry by entry (`opendirSync`), so
- * one with a million entries blocks the loop no longer than any other stretch of the walk.
+ * workspace is walked when its run ends. A small directory is read at once
+ * (`smallDirectoryEntries`), a larger one entry by entry (`opendirSync`), so one with a million
+ * entries blocks the loop no longer than any other stretch of the walk.
  */
 export async function diskUsage(dir: string, pacer = new WalkPacer()): Promise<number> {
   const seen = new Set<string>();
@@ -78,6 +80,14 @@ export async function diskUsage(dir: string, pacer = new WalkPacer()): Promise<n
     if (!stat.isDirectory()) continue;
     let entriesOf: Dir;
     try {
+      const small = smallDirectoryEntries(path, stat.size);
+      if (small !== null) {
+        for (const entry of small) {
+          pending.push(join(path, entry.name));
+          await pacer.step();
+        }
+        continue;
+      }
       entriesOf = opendirSync(path);
     } catch {
       continue;

@@ -1,7 +1,8 @@
 /**
  * What the server's process pays, in CPU (user + system, every thread: libuv's thread pool too),
  * for one small file-system look made synchronously against the same look through `fs.promises`
- * (the thread pool), and for reading the server's environment to build a child's. A task makes
+ * (the thread pool), for reading the server's environment to build a child's, and for listing a
+ * small directory entry by entry against at once. A task makes
  * dozens of such looks (the repository lock, the worktree's `.git` file and refs, file stamps,
  * real paths; ARCHITECTURE "Small file-system looks without the thread pool") and builds an
  * environment per spawn.
@@ -18,15 +19,19 @@
 import {
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
+  opendirSync,
   promises as fsp,
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { smallDirectoryEntries } from 'src/common/small-directory';
 import { wholeArg } from 'test/bench/support/args';
 import { spread } from 'test/bench/support/stats';
 
@@ -73,6 +78,7 @@ async function main(): Promise<void> {
       }
       console.log(`| ${name} | ${spread(syncRuns, 1)} | ${spread(promisedRuns, 1)} |`);
     }
+    await listings(dir, calls);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -85,6 +91,40 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nreading process.env: every name and value (Object.entries) ${spread(entries, 1)} µs, the names only (Object.keys) ${spread(keys, 1)} µs`,
+  );
+}
+
+/** The names of the directory `path`, read entry by entry. */
+function namesByEntry(path: string): string[] {
+  const dir = opendirSync(path);
+  const names: string[] = [];
+  try {
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) names.push(entry.name);
+  } finally {
+    dir.closeSync();
+  }
+  return names;
+}
+
+/**
+ * Listing a directory of five files (the size of a git directory's `hooks/`, a report directory):
+ * entry by entry through `opendirSync`, against at once (`smallDirectoryEntries`: its `stat` size,
+ * then one `readdirSync`).
+ */
+async function listings(base: string, calls: number): Promise<void> {
+  const listed = join(base, 'listed');
+  mkdirSync(listed);
+  for (let i = 0; i < 5; i += 1) writeFileSync(join(listed, `file-${i}`), '');
+  const byEntry: number[] = [];
+  const atOnce: number[] = [];
+  for (let run = 0; run < 3; run += 1) {
+    byEntry.push(await cpuPerCall(() => namesByEntry(listed), calls));
+    atOnce.push(
+      await cpuPerCall(() => smallDirectoryEntries(listed, statSync(listed).size), calls),
+    );
+  }
+  console.log(
+    `\nlisting a directory of 5 files: entry by entry (opendirSync) ${spread(byEntry, 1)} µs, at once (stat and readdirSync) ${spread(atOnce, 1)} µs`,
   );
 }
 
