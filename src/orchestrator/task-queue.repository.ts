@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
-import { isUniqueViolation } from 'src/database';
+import { isUniqueViolation, PreparedReads } from 'src/database';
 import {
   ACTIVE_STATUSES,
   Lease,
@@ -94,6 +94,8 @@ export class TaskQueueRepository {
   /** This server process's lease owner id. */
   readonly owner: string;
   private readonly mysql: boolean;
+  /** The claim's and the cancel sweep's reads: several per task, and every QUEUE_POLL_MS. */
+  private readonly reads: PreparedReads;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -106,6 +108,7 @@ export class TaskQueueRepository {
   ) {
     this.mysql = dataSource.options.type === 'mysql';
     this.owner = makeOwnerId(config.INSTANCE_ID, config.HOST_ID);
+    this.reads = new PreparedReads(dataSource);
   }
 
   private leaseExpiry(): Date {
@@ -147,12 +150,13 @@ export class TaskQueueRepository {
       : `AND NOT (isolation = 'worktree' AND workspace_path IS NULL) `;
     while (tried.length < CLAIM_CANDIDATES) {
       const exclude = tried.length > 0 ? `AND id NOT IN (${tried.map(() => '?').join(', ')}) ` : '';
-      const rows: { id: string }[] = await manager.query(
+      const rows = await this.reads.all<{ id: string }>(
         `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 0 ` +
           `AND (isolation = 'worktree' OR project_path NOT IN ` +
           `(SELECT project_path FROM tasks WHERE running_project_key IS NOT NULL AND isolation = 'none')) ` +
           `${quota}${exclude}ORDER BY created_at, id LIMIT 1${lockClause}`,
         tried,
+        manager,
       );
       if (rows.length === 0) return null;
       const id = rows[0].id;
@@ -398,7 +402,7 @@ export class TaskQueueRepository {
   async cancelFlaggedPending(): Promise<string[]> {
     // Asked at every round of claims, and mostly of an empty set: a plain SELECT of the ids, the
     // entity read only for a task found.
-    const flagged: { id: string }[] = await this.dataSource.query(
+    const flagged = await this.reads.all<{ id: string }>(
       `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 1 LIMIT ${CLAIM_CANDIDATES}`,
     );
     const cancelled: string[] = [];

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
+import { PreparedReads } from 'src/database';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { HumanWaits } from 'src/tasks/human-waits.service';
 import { TaskInterruptSignal } from 'src/tasks/task-interrupt-signal';
@@ -102,6 +103,8 @@ function taskFinished(id: string, status: TaskStatus, cancelRequested = false): 
  */
 @Injectable()
 export class TaskMessages {
+  private readonly reads: PreparedReads;
+
   constructor(
     private readonly tasks: TasksService,
     private readonly events: TaskEventLog,
@@ -109,7 +112,9 @@ export class TaskMessages {
     private readonly interrupts: TaskInterruptSignal,
     @InjectRepository(ClaudeInteraction)
     private readonly interactions: Repository<ClaudeInteraction>,
-  ) {}
+  ) {
+    this.reads = new PreparedReads(interactions.manager.connection);
+  }
 
   /**
    * Stores the message; 409 `task_finished` for a finished task, or one being cancelled (no turn
@@ -177,13 +182,13 @@ export class TaskMessages {
 
   /**
    * The task's messages no agent turn has been given yet and how far they were read (one query:
-   * every turn asks). A turn's prompt write is conditional on no message after `readThrough`:
+   * every turn asks, and a run's end; through a statement prepared once on SQLite, not TypeORM's
+   * query runner). A turn's prompt write is conditional on no message after `readThrough`:
    * one stored between this read and that write would otherwise count as given to the turn.
    */
   async waiting(taskId: string): Promise<WaitingMessages> {
-    const rows = await this.interactions.query<
-      { id: number | string; kind: string; content: string | null; data: unknown }[]
-    >(WAITING_SQL, [taskId, taskId]);
+    type Row = { id: number | string; kind: string; content: string | null; data: unknown };
+    const rows = await this.reads.all<Row>(WAITING_SQL, [taskId, taskId]);
     const messages = rows
       .filter((row) => row.kind === 'human')
       .map((row) => ({

@@ -5,7 +5,7 @@ import { DataSource, FindOptionsWhere, In, IsNull, Not, Repository } from 'typeo
 import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
-import { AtomicWriter, isForeignKeyViolation, RowInsert } from 'src/database';
+import { AtomicWriter, isForeignKeyViolation, PreparedReads, RowInsert } from 'src/database';
 import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
@@ -63,6 +63,7 @@ export const DETAIL_MAX_TEST_CASES = 100;
 export class TasksService {
   private readonly logger = new Logger('Tasks');
   private readonly taskInsert: RowInsert<Task>;
+  private readonly reads: PreparedReads;
 
   constructor(
     @InjectRepository(Task) private readonly tasks: Repository<Task>,
@@ -79,9 +80,10 @@ export class TasksService {
     private readonly rows: TaskRowReader,
     private readonly statusSummaries: TaskStatusSummaries,
     private readonly writer: AtomicWriter,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
   ) {
     this.taskInsert = new RowInsert(dataSource, Task);
+    this.reads = new PreparedReads(dataSource);
   }
 
   /**
@@ -280,7 +282,7 @@ export class TasksService {
 
   /** 429 `queue_full` when the owner (a key), or the whole server, has too many tasks queued. */
   private async assertQueueRoom(ownerKeyId: string | null): Promise<void> {
-    const [counts] = await this.dataSource.query<{ total: unknown; owned: unknown }[]>(
+    const [counts] = await this.reads.all<{ total: unknown; owned: unknown }>(
       `SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN owner_key_id = ? THEN 1 ELSE 0 END), 0) AS owned FROM tasks WHERE status = ?`,
       [ownerKeyId, TaskStatus.Pending],
     );
