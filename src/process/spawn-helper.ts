@@ -226,8 +226,9 @@ class FrameReader {
   }
 }
 
-function nulTerminated(values: readonly string[]): Buffer[] {
-  return values.map((value) => Buffer.from(`${value}\0`));
+/** `values`, each followed by a NUL, as one string. */
+function nulTerminated(values: readonly string[]): string {
+  return values.length === 0 ? '' : `${values.join('\0')}\0`;
 }
 
 function u32(value: number): Buffer {
@@ -378,16 +379,20 @@ export class SpawnHelper {
     args: readonly string[],
     options: HelperSpawnOptions,
   ): HelperChild {
-    const env = Object.entries(options.env)
-      .filter((entry): entry is [string, string] => entry[1] !== undefined)
-      .map(([name, value]) => cString(`${name}=${value}`, `environment variable ${name}`));
+    const env: string[] = [];
+    for (const name in options.env) {
+      const value = options.env[name];
+      if (value !== undefined) env.push(cString(`${name}=${value}`, `environment variable ${name}`));
+    }
+    const argv = [argv0, ...args].map((arg) => cString(arg, 'an argument'));
+    // A few buffers for the whole request, not one per string: a spawn sends dozens of them.
     const request = Buffer.concat([
       Buffer.from([options.detached ? 1 : options.newGroup ? 2 : 0]),
-      ...nulTerminated([cString(path, 'the command'), cString(options.cwd, 'cwd')]),
-      u32(args.length + 1),
-      ...nulTerminated([argv0, ...args].map((arg) => cString(arg, 'an argument'))),
+      Buffer.from(nulTerminated([cString(path, 'the command'), cString(options.cwd, 'cwd')])),
+      u32(argv.length),
+      Buffer.from(nulTerminated(argv)),
       u32(env.length),
-      ...nulTerminated(env),
+      Buffer.from(nulTerminated(env)),
     ]);
     if (request.length > MAX_START_BYTES) {
       throw Object.assign(new Error(`spawn ${argv0} E2BIG`), { code: 'E2BIG' });
@@ -437,6 +442,10 @@ export class SpawnHelper {
 }
 
 function frame(op: string, id: number, payload: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(op), u32(id), payload]);
-  return Buffer.concat([u32(body.length), body]);
+  const out = Buffer.allocUnsafe(9 + payload.length);
+  out.writeUInt32LE(5 + payload.length, 0);
+  out.write(op, 4, 1, 'latin1');
+  out.writeUInt32LE(id, 5);
+  payload.copy(out, 9);
+  return out;
 }
