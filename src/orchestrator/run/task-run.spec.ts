@@ -2403,6 +2403,15 @@ describe('TaskRun', () => {
         ]);
       });
 
+      it('a run of them that ended with the lease lost ends the run: nothing said not made, nothing completed', async () => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.verification.changes = [rewrite];
+        h.verification.existingFault = new LeaseLostError('t1');
+        await h.run();
+        expect(h.log.path().some((step) => step.startsWith(TaskStatus.Completed))).toBe(false);
+        expect(h.log.row.verification).toBeUndefined();
+      });
+
       it('a run of them that cannot be made, or too many of them: not blamed on the change, and said', async () => {
         const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
         h.verification.changes = [rewrite];
@@ -2731,6 +2740,24 @@ describe('TaskRun', () => {
         expect(evidence(h).not_checked).toContainEqual(
           expect.stringContaining('could not be run in a clean checkout of the change'),
         );
+      });
+
+      it.each([
+        // Stopped where it was: the run that holds the lease now makes the checks.
+        ['its lease lost', new LeaseLostError('t1'), `${TaskStatus.Testing}(tests_requested)`],
+        [
+          'the database away',
+          Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+          `${TaskStatus.Pending}(database_unavailable)`,
+        ],
+      ])('a run there that ended with %s ends the run: no check said not made, nothing completed', async (_what, fault, last) => {
+        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+        h.tests.ignoredChanged = ['build/'];
+        h.verification.onCommitFault = fault;
+        await h.run();
+        expect(h.log.path().at(-1)).toBe(last);
+        expect(h.log.path().some((step) => step.startsWith(TaskStatus.Completed))).toBe(false);
+        expect(h.log.row.verification).toBeUndefined();
       });
     });
 

@@ -10,8 +10,10 @@ import {
   of,
   throwError,
 } from 'rxjs';
+import { databaseFailureOf } from 'src/database';
 import { TestReportSummary } from 'src/simulated-human';
 import {
+  LeaseLostError,
   readVerification,
   StatusReason,
   TaskPatch,
@@ -124,6 +126,16 @@ function suiteTests(run: VerificationRun | null): SuiteTests {
     skipped: run === null || run.total === null ? null : run.counts.skipped,
     deselected: run === null || run.total === null ? null : (run.counts.deselected ?? null),
   };
+}
+
+/**
+ * A failure that ends the run rather than one check (its lease lost, the database away): the run's
+ * own error handling stops it or puts the task back in the queue, where the check is made again.
+ * Caught as a run "that could not be made", it was said in `not_checked` of a task that then
+ * completed once the database answered again.
+ */
+function stopsTheRun(error: unknown): boolean {
+  return error instanceof LeaseLostError || databaseFailureOf(error) !== null;
 }
 
 /** Most test files the rewritten-tests check runs as they were (each is a process). */
@@ -666,8 +678,13 @@ export class Verification {
       this.workspace.agentEnv,
     );
     return this.runSetUp(run$, 'generated_on_commit').pipe(
-      // Only the run is caught: a failed write of the verdict is no run that could not be made.
-      catchError((error: unknown) => of(error instanceof Error ? error : new Error(String(error)))),
+      // Only the run is caught: a failed write of the verdict is no run that could not be made,
+      // nor is the run's own end (`stopsTheRun`).
+      catchError((error: unknown) =>
+        stopsTheRun(error)
+          ? throwError(() => error)
+          : of(error instanceof Error ? error : new Error(String(error))),
+      ),
       concatMap(async (report): Promise<Judgement | null> => {
         if (report !== null && 'setupFailed' in report) {
           return this.setupFailedOnCommit(report.setupFailed);
@@ -813,7 +830,11 @@ export class Verification {
           }
           return outcome;
         }),
-        catchError((error: unknown) => of(error instanceof Error ? error.message : String(error))),
+        catchError((error: unknown) =>
+          stopsTheRun(error)
+            ? throwError(() => error)
+            : of(error instanceof Error ? error.message : String(error)),
+        ),
       );
     const unrun = (why: string): null => {
       e.not_checked.push(
