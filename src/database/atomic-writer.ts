@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Database, Statement, Transaction } from 'better-sqlite3';
+import type { Transaction } from 'better-sqlite3';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import { sqliteConnectionOf } from 'src/database/sqlite-connection';
+import { StatementCache } from 'src/database/statement-cache';
 
 /** One SQL statement of an atomic write, with `?` placeholders (the same text on both engines). */
 export interface SqlStep {
@@ -43,13 +44,14 @@ const MAX_PREPARED = 200;
  */
 @Injectable()
 export class AtomicWriter {
-  private readonly sqlite: Database | null;
-  private readonly prepared = new Map<string, Statement>();
+  /** The SQLite connection's statements; null on MySQL. */
+  private readonly sqlite: StatementCache | null;
   private sqliteTransaction: Transaction<(steps: readonly SqlStep[]) => SqlStepResult[]> | null =
     null;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.sqlite = sqliteConnectionOf(dataSource);
+    const db = sqliteConnectionOf(dataSource);
+    this.sqlite = db === null ? null : new StatementCache(db, MAX_PREPARED);
   }
 
   /** Runs `steps` in one transaction; null (nothing kept) when a required step changed no row. */
@@ -89,21 +91,22 @@ export class AtomicWriter {
     return results;
   }
 
-  private runSqlite(db: Database, steps: readonly SqlStep[]): SqlStepResult[] | null {
+  private runSqlite(statements: StatementCache, steps: readonly SqlStep[]): SqlStepResult[] | null {
     // better-sqlite3 builds a transaction function with its own properties on every call of
     // `db.transaction`: this one is built once and given the steps.
-    this.sqliteTransaction ??= db.transaction((batch: readonly SqlStep[]): SqlStepResult[] =>
-      batch.map((step) => {
-        let info;
-        try {
-          info = this.statement(db, step.sql).run(...step.params);
-        } catch (error) {
-          throw new QueryFailedError(step.sql, [...step.params], error as Error);
-        }
-        if (step.required && info.changes === 0) throw new RequiredStepMissed();
-        const insertId = Number(info.lastInsertRowid);
-        return { affected: info.changes, insertId: insertId > 0 ? insertId : null };
-      }),
+    this.sqliteTransaction ??= statements.db.transaction(
+      (batch: readonly SqlStep[]): SqlStepResult[] =>
+        batch.map((step) => {
+          let info;
+          try {
+            info = statements.get(step.sql).run(...step.params);
+          } catch (error) {
+            throw new QueryFailedError(step.sql, [...step.params], error as Error);
+          }
+          if (step.required && info.changes === 0) throw new RequiredStepMissed();
+          const insertId = Number(info.lastInsertRowid);
+          return { affected: info.changes, insertId: insertId > 0 ? insertId : null };
+        }),
     );
     try {
       return this.sqliteTransaction(steps);
@@ -111,15 +114,5 @@ export class AtomicWriter {
       if (error instanceof RequiredStepMissed) return null;
       throw error;
     }
-  }
-
-  private statement(db: Database, sql: string): Statement {
-    let statement = this.prepared.get(sql);
-    if (statement === undefined) {
-      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
-      statement = db.prepare(sql);
-      this.prepared.set(sql, statement);
-    }
-    return statement;
   }
 }

@@ -10,7 +10,9 @@ describe('PreparedReads on SQLite', () => {
   let dataSource: DataSource;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'prepared-reads-'));
-    dataSource = new DataSource(buildDataSourceOptions({ databaseUrl: 'sqlite:///./t.db', cwd: dir }));
+    dataSource = new DataSource(
+      buildDataSourceOptions({ databaseUrl: 'sqlite:///./t.db', cwd: dir }),
+    );
     await dataSource.initialize();
     await dataSource.query('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, note TEXT)');
     await dataSource.query(`INSERT INTO items (name, note) VALUES ('a', NULL), ('b', 'x')`);

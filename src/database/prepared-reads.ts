@@ -1,6 +1,6 @@
-import type { Database, Statement } from 'better-sqlite3';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { sqliteConnectionOf } from 'src/database/sqlite-connection';
+import { StatementCache } from 'src/database/statement-cache';
 
 /** Most distinct statements kept prepared; a caller builds a handful of texts. */
 const MAX_PREPARED = 100;
@@ -15,33 +15,27 @@ const MAX_PREPARED = 100;
  * `QueryFailedError`s on both engines.
  */
 export class PreparedReads {
-  private readonly sqlite: Database | null;
-  private readonly prepared = new Map<string, Statement>();
+  private readonly statements: StatementCache | null;
 
   constructor(private readonly dataSource: DataSource) {
-    this.sqlite = sqliteConnectionOf(dataSource);
+    const sqlite = sqliteConnectionOf(dataSource);
+    this.statements = sqlite === null ? null : new StatementCache(sqlite, MAX_PREPARED);
   }
 
   /** The rows `sql` answers for `params`. */
-  async all<T>(sql: string, params: readonly unknown[] = [], manager?: EntityManager): Promise<T[]> {
-    if (this.sqlite === null) {
+  async all<T>(
+    sql: string,
+    params: readonly unknown[] = [],
+    manager?: EntityManager,
+  ): Promise<T[]> {
+    if (this.statements === null) {
       return (manager ?? this.dataSource.manager).query<T[]>(sql, [...params]);
     }
     try {
-      return this.statement(this.sqlite, sql).all(...params) as T[];
+      return this.statements.get(sql).all(...params) as T[];
     } catch (error) {
       // As TypeORM reports it, so the callers' handling (a busy database) is the same.
       throw new QueryFailedError(sql, [...params], error as Error);
     }
-  }
-
-  private statement(db: Database, sql: string): Statement {
-    let statement = this.prepared.get(sql);
-    if (statement === undefined) {
-      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
-      statement = db.prepare(sql);
-      this.prepared.set(sql, statement);
-    }
-    return statement;
   }
 }

@@ -382,7 +382,8 @@ export class SpawnHelper {
     const env: string[] = [];
     for (const name in options.env) {
       const value = options.env[name];
-      if (value !== undefined) env.push(cString(`${name}=${value}`, `environment variable ${name}`));
+      if (value !== undefined)
+        env.push(cString(`${name}=${value}`, `environment variable ${name}`));
     }
     const argv = [argv0, ...args].map((arg) => cString(arg, 'an argument'));
     // A few buffers for the whole request, not one per string: a spawn sends dozens of them.

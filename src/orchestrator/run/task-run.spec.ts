@@ -2750,15 +2750,18 @@ describe('TaskRun', () => {
           Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
           `${TaskStatus.Pending}(database_unavailable)`,
         ],
-      ])('a run there that ended with %s ends the run: no check said not made, nothing completed', async (_what, fault, last) => {
-        const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
-        h.tests.ignoredChanged = ['build/'];
-        h.verification.onCommitFault = fault;
-        await h.run();
-        expect(h.log.path().at(-1)).toBe(last);
-        expect(h.log.path().some((step) => step.startsWith(TaskStatus.Completed))).toBe(false);
-        expect(h.log.row.verification).toBeUndefined();
-      });
+      ])(
+        'a run there that ended with %s ends the run: no check said not made, nothing completed',
+        async (_what, fault, last) => {
+          const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+          h.tests.ignoredChanged = ['build/'];
+          h.verification.onCommitFault = fault;
+          await h.run();
+          expect(h.log.path().at(-1)).toBe(last);
+          expect(h.log.path().some((step) => step.startsWith(TaskStatus.Completed))).toBe(false);
+          expect(h.log.row.verification).toBeUndefined();
+        },
+      );
     });
 
     it('no file written, nothing asked; git unable to say is named, not a refusal', async () => {
