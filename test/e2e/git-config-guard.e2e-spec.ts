@@ -270,4 +270,23 @@ describe("The user's own git configuration beside a running task", () => {
     expect(git(repo, 'show', `${merged.merge_commit}:agent.txt`)).toBe('agent\n');
     expect(merged.target_branch).toBe(target);
   });
+
+  it("the project's regression suite writes the git configuration itself, at the baseline before the first turn and again in the round: the task completes", async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'regression-config');
+    const id = await createSessionTask(
+      t.app.getHttpServer(),
+      {
+        project_path: repo,
+        regression_command: `node -e 'require("child_process").execFileSync("git", ["config", "core.hooksPath", ".githooks"])'`,
+      },
+      `Add a file. ${fakeScript(
+        shellCommands('echo agent > agent.txt'),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    const { final, details } = await finished(id);
+    expect(final.status).toBe('COMPLETED');
+    expect(git(repo, 'config', 'core.hooksPath').trim()).toBe('.githooks');
+    expect(git(repo, 'show', `${details.head_commit}:agent.txt`)).toBe('agent\n');
+  });
 });

@@ -45,9 +45,10 @@ export const setupPassed = (result: CommandResult): boolean =>
  *   verification's scratch checkouts are stored the same way (`scratchSetupEvent`);
  * - once the workspace is ready for the agent (the setup command passed, or there is none to
  *   run), the fingerprint of the repository's git configuration is taken and recorded on the
- *   task (`git_config_fingerprint`, with `setup_completed_at` when after the setup): every test
- *   round and commit in the workspace is checked against it. A task that has one keeps it (a
- *   resumed task, a workspace checked out again from its branch);
+ *   task (`git_config_fingerprint`, with `setup_completed_at` when after the setup), and taken
+ *   again after the regression baseline (`fingerprintAgain`): every test round and commit in the
+ *   workspace is checked against it. A task that has one keeps it (a resumed task, a workspace
+ *   checked out again from its branch);
  * - a COMPLETED task's changes are committed on its branch (`commitResult`, `head_commit`), and a
  *   FAILED or CANCELLED task's uncommitted work is kept the same way (`keepWork`).
  *
@@ -137,6 +138,19 @@ export class RunWorkspace {
       gitConfigFingerprint: info.gitConfig,
       ...(info.created ? { setupCompletedAt: null } : {}),
     });
+  }
+
+  /**
+   * After the regression baseline, before the agent's first turn: the project's suite (the key
+   * holder's command, run on the base commit, as the setup command is) may write the repository's
+   * git configuration itself (a test of git tooling run against its own repository). What it
+   * wrote is part of the starting point, so the fingerprint is taken again and recorded; the first
+   * test round, which runs the suite again, failed `git_config_changed` on it before.
+   */
+  async fingerprintAgain(): Promise<void> {
+    if (this.ports.workspace === null || this.info === null) return;
+    this.info = { ...this.info, gitConfig: null };
+    await this.ports.log.update({ gitConfigFingerprint: await this.fingerprint() });
   }
 
   /**

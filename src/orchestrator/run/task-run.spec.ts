@@ -1619,6 +1619,29 @@ describe('TaskRun', () => {
       expect(h.log.row.gitConfigFingerprint).toEqual(h.workspace.taken);
     });
 
+    it('takes the fingerprint again after the regression baseline, before the first turn, and records it: what the suite wrote is part of the starting point', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        worktree: { setup: null },
+        regression: 'npm test',
+      });
+      const regressionRunsAt: number[] = [];
+      const take = h.workspace.fingerprint.bind(h.workspace);
+      h.workspace.fingerprint = () => {
+        regressionRunsAt.push(h.tests.regressionRuns);
+        return take();
+      };
+      await h.run();
+      expect(regressionRunsAt).toEqual([0, 1]);
+      expect(h.workspace.fingerprintsAt.map((at) => at.turns)).toEqual([0, 0]);
+      const recorded = h.log.patches.filter((p) => p.gitConfigFingerprint !== undefined);
+      expect(recorded.map((p) => p.gitConfigFingerprint)).toEqual([
+        h.workspace.taken,
+        h.workspace.taken,
+      ]);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
     it('takes no fingerprint when the setup command fails: nothing of the agent ran', async () => {
       const h = harness([turn()], { ...worktree, worktree: { setup: 'npm ci' } });
       h.workspace.setupEvents = () =>

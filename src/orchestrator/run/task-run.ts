@@ -308,7 +308,10 @@ export class TaskRun {
           .setup()
           .pipe(concatMap((result) => from(this.afterSetup(step, result))));
       case 'baseline':
-        return this.verification.baseline().pipe(map(() => step.next));
+        return this.verification.baseline().pipe(
+          concatMap(() => from(this.workspace.fingerprintAgain())),
+          map(() => step.next),
+        );
       case 'end':
         return EMPTY;
     }
