@@ -207,8 +207,7 @@ class TurnState {
 @Injectable()
 export class ClaudeCliRunner {
   private readonly logger = new Logger(ClaudeCliRunner.name);
-  /** The environment the CLI gets, built once: the server's does not change while it runs. */
-  private readonly env: Readonly<NodeJS.ProcessEnv>;
+  private readonly parentEnv: NodeJS.ProcessEnv;
   /** The CLI's credentials, redacted from what its turns print. */
   private readonly credentials: ExactSecrets;
 
@@ -218,17 +217,17 @@ export class ClaudeCliRunner {
     @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
     @Optional() @Inject(CLAUDE_CLI_PARENT_ENV) parentEnv?: NodeJS.ProcessEnv,
   ) {
-    this.env = buildChildEnv(
-      parentEnv ?? process.env,
-      { DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_MAX_RETRIES: '3' },
-      config.CLAUDE_CLI_ENV_PASSTHROUGH,
-    );
-    this.credentials = new ExactSecrets(cliCredentials(this.env));
+    this.parentEnv = parentEnv ?? process.env;
+    this.credentials = new ExactSecrets(cliCredentials(this.childEnv()));
   }
 
   /** The environment the CLI gets. */
   childEnv(): NodeJS.ProcessEnv {
-    return { ...this.env };
+    return buildChildEnv(
+      this.parentEnv,
+      { DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_MAX_RETRIES: '3' },
+      this.config.CLAUDE_CLI_ENV_PASSTHROUGH,
+    );
   }
 
   runTurn(req: TurnRequest): Observable<TurnEvent> {
@@ -373,7 +372,7 @@ export class ClaudeCliRunner {
             command,
             args,
             cwd: req.cwd,
-            env: { ...this.env, ...req.env },
+            env: { ...this.childEnv(), ...req.env },
             killGraceMs,
             isolation: this.isolation,
             writable: [req.cwd],

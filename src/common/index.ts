@@ -3,6 +3,7 @@ export { everyWithoutOverlap } from 'src/common/every-without-overlap';
 export { ExactSecrets } from 'src/common/exact-secrets';
 export { TurnTakingQueue } from 'src/common/turn-taking-queue';
 export { KeyedSerializer } from 'src/common/keyed-serializer';
+export { smallDirectoryEntries } from 'src/common/small-directory';
 export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
 export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';

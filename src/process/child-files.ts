@@ -18,7 +18,7 @@ import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { smallDirectoryEntries } from 'src/common/small-directory';
+import { smallDirectoryEntries } from 'src/common';
 import { ChildIsolation } from 'src/process/child-isolation';
 import { isDirectoryInUse, isProcessAlive } from 'src/process/process-group';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Dir, lstatSync, opendirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { smallDirectoryEntries } from 'src/common/small-directory';
+import { smallDirectoryEntries } from 'src/common';
 import { readWholeChildFileAsync } from 'src/process';
 
 /**

@@ -2,8 +2,7 @@ import { Dir, lstatSync, opendirSync, promises as fs } from 'node:fs';
 import { setImmediate } from 'node:timers/promises';
 import { basename, join } from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { Clock } from 'src/common';
-import { smallDirectoryEntries } from 'src/common/small-directory';
+import { Clock, smallDirectoryEntries } from 'src/common';
 import { AppConfig } from 'src/config';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 
