@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Principal } from 'src/access';
 import { DomainError, ErrorCode, invalidRequest } from 'src/common';
+import { GitConfigChangedError, WorkspacesService } from 'src/workspaces';
 import { RetryTaskDto } from 'src/tasks/dto/retry-task.dto';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskStatus } from 'src/tasks/task-status';
@@ -33,6 +34,7 @@ export class TaskRetryService {
     private readonly tasks: TasksService,
     private readonly events: TaskEventLog,
     @InjectRepository(Task) private readonly rows: Repository<Task>,
+    private readonly workspaces: WorkspacesService,
   ) {}
 
   async retry(id: string, dto: RetryTaskDto, principal: Principal): Promise<Task> {
@@ -46,6 +48,7 @@ export class TaskRetryService {
     if (old.retriedBy !== null && !gone) {
       throw notRetryable(old, `was retried already by ${old.retriedBy}`);
     }
+    await this.assertConfigRestored(old);
     if (dto.continue_conversation === true && old.isolation === 'worktree') {
       throw invalidRequest(
         'continue_conversation',
@@ -92,5 +95,27 @@ export class TaskRetryService {
       throw notRetryable(await this.tasks.findOne(id), 'was retried meanwhile');
     }
     return created;
+  }
+
+  /**
+   * A task that failed `git_config_changed` is retried only once the repository's git
+   * configuration is back to what its fingerprint recorded (the user's own settings aside, where
+   * its copies are kept): a retry takes the configuration it finds as its starting point, so it
+   * would otherwise take over the change its agent made (a filter its commit's `git add` would
+   * run). 409 `git_config_changed` naming the files. A new task (not a retry) is the way to start
+   * from the changed configuration on purpose.
+   */
+  private async assertConfigRestored(old: Task): Promise<void> {
+    if (old.statusReason !== 'git_config_changed' || old.gitDir === null) return;
+    try {
+      await this.workspaces.assertGitConfigUnchanged(old.gitDir, old.gitConfigFingerprint);
+    } catch (error) {
+      if (!(error instanceof GitConfigChangedError)) throw error;
+      throw new DomainError(
+        ErrorCode.GitConfigChanged,
+        `${error.message}: task ${old.id} failed on that change, and a retry would start from it. Put those files back as they were, or create a new task to start from them as they are`,
+        { files: error.paths },
+      );
+    }
   }
 }

@@ -118,6 +118,35 @@ describe("An agent that writes the repository's shared git configuration", () =>
     expect(run.final.error_message).toContain('config');
   });
 
+  it('sets a clean filter: its retry is refused 409 git_config_changed until the filter is gone from the configuration', async () => {
+    const server = t.app.getHttpServer();
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'retry-after-filter');
+    const marker = join(workdir.root(), 'retry-filter-ran');
+    const run = await runTask(
+      repo,
+      `Add a file. ${fakeScript(
+        shellCommands(...cleanFilter(marker)),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    expectRefusedUnrun(run, repo, ['config'], marker);
+    const refused = await request(server)
+      .post(`/api/v1/tasks/${run.id}/retry`)
+      .send({})
+      .expect(409);
+    expect(refused.body).toMatchObject({
+      code: 'git_config_changed',
+      details: { files: ['config'] },
+    });
+    expect(refused.body.message).toContain('a retry would start from it');
+    git(repo, 'config', '--remove-section', 'filter.cta');
+    const retried = await request(server)
+      .post(`/api/v1/tasks/${run.id}/retry`)
+      .send({})
+      .expect(201);
+    expect(retried.body.retry_of).toBe(run.id);
+  });
+
   it('sets a clean filter from the tests it wrote, during the test round: the commit is refused, and its git add never runs it', async () => {
     const repo = copyFixtureProject('node-basic', workdir.root(), 'filter-in-tests');
     const marker = join(workdir.root(), 'filter-in-tests-ran');
