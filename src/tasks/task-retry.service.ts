@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Principal } from 'src/access';
 import { DomainError, ErrorCode, invalidRequest } from 'src/common';
-import { GitConfigChangedError, WorkspacesService } from 'src/workspaces';
+import { WorkspacesService } from 'src/workspaces';
 import { RetryTaskDto } from 'src/tasks/dto/retry-task.dto';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskStatus } from 'src/tasks/task-status';
@@ -107,15 +107,10 @@ export class TaskRetryService {
    */
   private async assertConfigRestored(old: Task): Promise<void> {
     if (old.statusReason !== 'git_config_changed' || old.gitDir === null) return;
-    try {
-      await this.workspaces.assertGitConfigUnchanged(old.gitDir, old.gitConfigFingerprint);
-    } catch (error) {
-      if (!(error instanceof GitConfigChangedError)) throw error;
-      throw new DomainError(
-        ErrorCode.GitConfigChanged,
-        `${error.message}: task ${old.id} failed on that change, and a retry would start from it. Put those files back as they were, or create a new task to start from them as they are`,
-        { files: error.paths },
-      );
-    }
+    await this.workspaces.refuseChangedGitConfig(
+      old.gitDir,
+      old.gitConfigFingerprint,
+      `task ${old.id} failed on that change, and a retry would start from it. Put those files back as they were, or create a new task to start from them as they are`,
+    );
   }
 }

@@ -7,7 +7,7 @@ import { failure, Git, GitOptions } from 'src/workspaces/git';
 import { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { MergeJournal, MergeUnderWay } from 'src/workspaces/merge-journal';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
-import { GitConfigChangedError } from 'src/workspaces/workspace-errors';
+
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
@@ -194,17 +194,12 @@ export class WorkspaceMergeService {
    * merge driver or a smudge filter set there would run in the merge and in the checkout it
    * updates, and none of it is in the diff that was reviewed.
    */
-  private async assertGitConfigUnchanged(request: MergeRequest): Promise<void> {
-    try {
-      await this.workspaces.assertGitConfigUnchanged(request.gitDir, request.gitConfig);
-    } catch (error) {
-      if (!(error instanceof GitConfigChangedError)) throw error;
-      throw new DomainError(
-        ErrorCode.GitConfigChanged,
-        `${error.message}: nothing was merged. Look at those files; if the change is yours, merge ${request.sourceBranch} with git yourself`,
-        { files: error.paths },
-      );
-    }
+  private assertGitConfigUnchanged(request: MergeRequest): Promise<void> {
+    return this.workspaces.refuseChangedGitConfig(
+      request.gitDir,
+      request.gitConfig,
+      `nothing was merged. Look at those files; if the change is yours, merge ${request.sourceBranch} with git yourself`,
+    );
   }
 
   /** The target holds the change already (at `previous`): nothing changes. */

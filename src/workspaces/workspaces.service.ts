@@ -42,7 +42,11 @@ import {
   TestedTree,
   TreeChanges,
 } from 'src/workspaces/tested-tree';
-import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import {
+  GitConfigChangedError,
+  gitConfigConflict,
+  WorkspaceError,
+} from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import {
@@ -261,6 +265,23 @@ export class WorkspacesService {
    */
   assertGitConfigUnchanged(gitDir: string, expected: GitConfigFingerprint | null): Promise<void> {
     return this.gitConfig.assertUnchanged(gitDir, expected);
+  }
+
+  /**
+   * `assertGitConfigUnchanged` as an answer to a request: 409 `git_config_changed` naming the
+   * files, its message followed by `then` (what was refused, and what to do about it).
+   */
+  async refuseChangedGitConfig(
+    gitDir: string,
+    expected: GitConfigFingerprint | null,
+    then: string,
+  ): Promise<void> {
+    try {
+      await this.assertGitConfigUnchanged(gitDir, expected);
+    } catch (error) {
+      if (!(error instanceof GitConfigChangedError)) throw error;
+      throw gitConfigConflict(error, then);
+    }
   }
 
   private async checkOut(

@@ -103,33 +103,30 @@ function expectRefusedUnrun(
   expect(git(repo, 'rev-parse', run.details.branch!).trim()).toBe(run.details.base_commit);
 }
 
+/**
+ * A task in a copy of the node fixture named `name` whose agent sets a clean filter (`cleanFilter`),
+ * run to its end and checked to be refused with the filter never run: the repository and the run.
+ */
+async function cleanFilterRefused(name: string) {
+  const repo = copyFixtureProject('node-basic', workdir.root(), name);
+  const marker = join(workdir.root(), `${name}-ran`);
+  const run = await runTask(
+    repo,
+    `Add a file. ${fakeScript(shellCommands(...cleanFilter(marker)), 'write-tests lang=node result=pass')}`,
+  );
+  expectRefusedUnrun(run, repo, ['config'], marker);
+  return { repo, run };
+}
+
 describe("An agent that writes the repository's shared git configuration", () => {
   it("sets a clean filter: the task does not complete, and the server's git add never runs it", async () => {
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'clean-filter');
-    const marker = join(workdir.root(), 'clean-filter-ran');
-    const run = await runTask(
-      repo,
-      `Add a file. ${fakeScript(
-        shellCommands(...cleanFilter(marker)),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    expectRefusedUnrun(run, repo, ['config'], marker);
+    const { run } = await cleanFilterRefused('clean-filter');
     expect(run.final.error_message).toContain('config');
   });
 
   it('sets a clean filter: its retry is refused 409 git_config_changed until the filter is gone from the configuration', async () => {
     const server = t.app.getHttpServer();
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'retry-after-filter');
-    const marker = join(workdir.root(), 'retry-filter-ran');
-    const run = await runTask(
-      repo,
-      `Add a file. ${fakeScript(
-        shellCommands(...cleanFilter(marker)),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    expectRefusedUnrun(run, repo, ['config'], marker);
+    const { repo, run } = await cleanFilterRefused('retry-after-filter');
     const refused = await request(server)
       .post(`/api/v1/tasks/${run.id}/retry`)
       .send({})
