@@ -204,7 +204,8 @@ export class Task {
    * What in the repository's common git directory decides what git runs (configuration, hooks,
    * `info/` files), as the workspace was ready for the agent (JSON, `GitConfigFingerprint`, hashes
    * only; internal): the completing commit and the merge are refused when it changed since, the
-   * user's own settings aside (`git_config_changed`). Null until the setup command passed.
+   * user's own settings aside (`git_config_changed`). Null until the setup command passed; taken
+   * again after the regression baseline, before the first turn.
    */
   @Column({
     name: 'git_config_fingerprint',

@@ -1,5 +1,3 @@
-import { DomainError, ErrorCode } from 'src/common';
-
 /**
  * A workspace could not be created, re-attached, committed or removed (a git command failed, the
  * directory is not the worktree it should be). Internal: a run that meets it fails its task with
@@ -28,16 +26,6 @@ export class GitConfigChangedError extends WorkspaceError {
     super(gitConfigChangedMessage(gitDir, paths));
     this.name = 'GitConfigChangedError';
   }
-}
-
-/**
- * 409 `git_config_changed` naming the files of `error`: its message, then `then` (what was
- * refused, and what to do about it).
- */
-export function gitConfigConflict(error: GitConfigChangedError, then: string): DomainError {
-  return new DomainError(ErrorCode.GitConfigChanged, `${error.message}: ${then}`, {
-    files: error.paths,
-  });
 }
 
 /**

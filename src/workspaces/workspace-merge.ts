@@ -7,7 +7,6 @@ import { failure, Git, GitOptions } from 'src/workspaces/git';
 import { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { MergeJournal, MergeUnderWay } from 'src/workspaces/merge-journal';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
-
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 

@@ -13,7 +13,7 @@ import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
+import { DomainError, ErrorCode, invalidRequest, KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
@@ -42,11 +42,7 @@ import {
   TestedTree,
   TreeChanges,
 } from 'src/workspaces/tested-tree';
-import {
-  GitConfigChangedError,
-  gitConfigConflict,
-  WorkspaceError,
-} from 'src/workspaces/workspace-errors';
+import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import {
@@ -280,7 +276,9 @@ export class WorkspacesService {
       await this.assertGitConfigUnchanged(gitDir, expected);
     } catch (error) {
       if (!(error instanceof GitConfigChangedError)) throw error;
-      throw gitConfigConflict(error, then);
+      throw new DomainError(ErrorCode.GitConfigChanged, `${error.message}: ${then}`, {
+        files: error.paths,
+      });
     }
   }
 

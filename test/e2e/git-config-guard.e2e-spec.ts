@@ -104,29 +104,34 @@ function expectRefusedUnrun(
 }
 
 /**
- * A task in a copy of the node fixture named `name` whose agent sets a clean filter (`cleanFilter`),
- * run to its end and checked to be refused with the filter never run: the repository and the run.
+ * A task in a copy of the node fixture named `name` whose agent runs `commands(marker)` (which set
+ * up something that makes `marker` when it runs), then writes passing tests; run to its end and
+ * checked to be refused naming `files`, with `marker` never made: the repository and the run.
  */
-async function cleanFilterRefused(name: string) {
+async function refusedAttack(
+  name: string,
+  commands: (marker: string) => string[],
+  files: string[],
+) {
   const repo = copyFixtureProject('node-basic', workdir.root(), name);
   const marker = join(workdir.root(), `${name}-ran`);
   const run = await runTask(
     repo,
-    `Add a file. ${fakeScript(shellCommands(...cleanFilter(marker)), 'write-tests lang=node result=pass')}`,
+    `Add a file. ${fakeScript(shellCommands(...commands(marker)), 'write-tests lang=node result=pass')}`,
   );
-  expectRefusedUnrun(run, repo, ['config'], marker);
+  expectRefusedUnrun(run, repo, files, marker);
   return { repo, run };
 }
 
 describe("An agent that writes the repository's shared git configuration", () => {
   it("sets a clean filter: the task does not complete, and the server's git add never runs it", async () => {
-    const { run } = await cleanFilterRefused('clean-filter');
+    const { run } = await refusedAttack('clean-filter', cleanFilter, ['config']);
     expect(run.final.error_message).toContain('config');
   });
 
   it('sets a clean filter: its retry is refused 409 git_config_changed until the filter is gone from the configuration', async () => {
     const server = t.app.getHttpServer();
-    const { repo, run } = await cleanFilterRefused('retry-after-filter');
+    const { repo, run } = await refusedAttack('retry-after-filter', cleanFilter, ['config']);
     const refused = await request(server)
       .post(`/api/v1/tasks/${run.id}/retry`)
       .send({})
@@ -163,37 +168,27 @@ describe("An agent that writes the repository's shared git configuration", () =>
   });
 
   it('sets an upstream and a remote, and a clean filter in the same change: the task does not complete, and the filter never runs', async () => {
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'filter-with-upstream');
-    const marker = join(workdir.root(), 'filter-with-upstream-ran');
-    const run = await runTask(
-      repo,
-      `Add a file. ${fakeScript(
-        shellCommands(
-          'git config branch.feature.remote origin',
-          'git config remote.origin.url https://example.com/repo.git',
-          ...cleanFilter(marker),
-        ),
-        'write-tests lang=node result=pass',
-      )}`,
+    await refusedAttack(
+      'filter-with-upstream',
+      (marker) => [
+        'git config branch.feature.remote origin',
+        'git config remote.origin.url https://example.com/repo.git',
+        ...cleanFilter(marker),
+      ],
+      ['config'],
     );
-    expectRefusedUnrun(run, repo, ['config'], marker);
   });
 
   it('drops a hook and sets core.hooksPath: the task does not complete, naming both', async () => {
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'hooks');
-    const marker = join(workdir.root(), 'hook-ran');
-    const run = await runTask(
-      repo,
-      `Add a file. ${fakeScript(
-        shellCommands(
-          `printf '#!/bin/sh\\ntouch ${marker}\\n' > ${COMMON}/hooks/post-merge && chmod +x ${COMMON}/hooks/post-merge`,
-          `git config core.hooksPath ${workdir.root()}`,
-          'echo agent > agent.txt',
-        ),
-        'write-tests lang=node result=pass',
-      )}`,
+    const { run } = await refusedAttack(
+      'hooks',
+      (marker) => [
+        `printf '#!/bin/sh\\ntouch ${marker}\\n' > ${COMMON}/hooks/post-merge && chmod +x ${COMMON}/hooks/post-merge`,
+        `git config core.hooksPath ${workdir.root()}`,
+        'echo agent > agent.txt',
+      ],
+      ['config', 'hooks/post-merge'],
     );
-    expectRefusedUnrun(run, repo, ['config', 'hooks/post-merge'], marker);
     expect(refusal(run.details)?.content).toContain('hooks/post-merge');
   });
 

@@ -198,6 +198,21 @@ async function verification(id: string): Promise<TaskVerificationResponseDto> {
   return res.body as TaskVerificationResponseDto;
 }
 
+/**
+ * Waits for a task whose generated tests did not run at the base commit: COMPLETED
+ * verified_without_failing_tests, verified without a run there; its verification.
+ */
+async function completedUnprovenAtBase(id: string): Promise<TaskVerificationResponseDto> {
+  const { final } = await waitForTerminal(server, id);
+  expect(final).toMatchObject({
+    status: 'COMPLETED',
+    status_reason: 'verified_without_failing_tests',
+  });
+  const v = await verification(id);
+  expect(v).toMatchObject({ verdict: 'verified', generated_at_base: null });
+  return v;
+}
+
 /** Waits for a task its verification never lets complete: FAILED max_iterations_reached. */
 async function neverCompleted(id: string): Promise<{ id: string; v: TaskVerificationResponseDto }> {
   const { final } = await waitForTerminal(server, id);
@@ -1267,13 +1282,7 @@ describe('on SQLite', () => {
           })
           .expect(201);
         const id = await runTask(res.body.id as string, [multiplyChange, multiplyTests]);
-        const { final } = await waitForTerminal(server, id);
-        expect(final).toMatchObject({
-          status: 'COMPLETED',
-          status_reason: 'verified_without_failing_tests',
-        });
-        const v = await verification(id);
-        expect(v).toMatchObject({ verdict: 'verified', generated_at_base: null });
+        const v = await completedUnprovenAtBase(id);
         expect(v.not_checked).toEqual([
           expect.stringMatching(
             /^failing tests: the session's setup command `node -e .*` exited with code 1 in a scratch checkout of the base commit/,
@@ -1309,13 +1318,7 @@ describe('on SQLite', () => {
           ),
           editFiles(['src/math.js', MATH_WITH_MULTIPLY], ['test/multiply.test.js', MULTIPLY_TEST]),
         ]);
-        const { final } = await waitForTerminal(server, id);
-        expect(final).toMatchObject({
-          status: 'COMPLETED',
-          status_reason: 'verified_without_failing_tests',
-        });
-        const v = await verification(id);
-        expect(v).toMatchObject({ verdict: 'verified', generated_at_base: null });
+        const v = await completedUnprovenAtBase(id);
         expect(v.not_checked).toEqual([
           expect.stringMatching(
             /^failing tests: the scratch checkout of the base commit could not be made \(git worktree failed \(exit \d+\): .+\), so the generated tests were not run there/,

@@ -148,7 +148,8 @@ export interface WorkspacePort {
   prepare(): Promise<WorkspaceInfo>;
   /**
    * The fingerprint of the repository's git configuration for the workspace, its configuration
-   * files copied aside: taken once, when the workspace is ready for the agent.
+   * files copied aside: taken when the workspace is ready for the agent, and again after the
+   * regression baseline (`RunWorkspace.fingerprintAgain`).
    */
   fingerprint(workspace: WorkspaceInfo): Promise<GitConfigFingerprint>;
   /** Runs the setup command in `directory`; cold like test runs (unsubscribing ends it). */
