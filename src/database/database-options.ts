@@ -18,6 +18,7 @@ import { HumanWait1764140000000 } from 'migrations/1764140000000-human-wait';
 import { TestChangeRefusals1764150000000 } from 'migrations/1764150000000-test-change-refusals';
 import { InterruptRequested1764160000000 } from 'migrations/1764160000000-interrupt-requested';
 import { GitConfigFingerprint1764170000000 } from 'migrations/1764170000000-git-config-fingerprint';
+import { StatusReasonIndex1764180000000 } from 'migrations/1764180000000-status-reason-index';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   TestChangeRefusals1764150000000,
   InterruptRequested1764160000000,
   GitConfigFingerprint1764170000000,
+  StatusReasonIndex1764180000000,
 ];
 
 /**

@@ -8,7 +8,14 @@ import { ProcessGroups, ProcessLauncher } from 'src/process';
 import { DomainError } from 'src/common';
 import { ProjectPathService, SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
-import { HumanWaits, Lease, Task, TaskEventLog, TaskMessages } from 'src/tasks';
+import {
+  GitConfigQuarantine,
+  HumanWaits,
+  Lease,
+  Task,
+  TaskEventLog,
+  TaskMessages,
+} from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
 import {
   BaseCheckout,
@@ -59,6 +66,7 @@ export class TaskRunnerService {
     private readonly baselines: RegressionBaselines,
     private readonly baseCheckout: BaseCheckout,
     private readonly refGuard: RefGuard,
+    private readonly quarantine: GitConfigQuarantine,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
@@ -228,6 +236,9 @@ export class TaskRunnerService {
     return {
       prepare: async () => {
         const { gitDir, baseCommit } = repository();
+        // Before `git worktree add` and the setup command run through the configuration; a task
+        // with a fingerprint is held to its own.
+        if (task.gitConfigFingerprint === null) await this.quarantine.assertClear(gitDir, task.id);
         const prepared = await this.workspaces.prepare({
           gitDir,
           baseCommit,

@@ -13,6 +13,7 @@ export type {
   TaskNote,
   TaskPatch,
 } from 'src/tasks/task-event-log.service';
+export { GitConfigQuarantine } from 'src/tasks/git-config-quarantine';
 export { HumanWaits } from 'src/tasks/human-waits.service';
 export type { HumanWaitEnd } from 'src/tasks/human-waits.service';
 export { WAITING_FOR_HUMAN_SQL, waitsForHuman } from 'src/tasks/human-wait';

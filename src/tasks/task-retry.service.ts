@@ -102,15 +102,15 @@ export class TaskRetryService {
    * configuration is back to what its fingerprint recorded (the user's own settings aside, where
    * its copies are kept): a retry takes the configuration it finds as its starting point, so it
    * would otherwise take over the change its agent made (a filter its commit's `git add` would
-   * run). 409 `git_config_changed` naming the files. A new task (not a retry) is the way to start
-   * from the changed configuration on purpose.
+   * run). 409 `git_config_changed` naming the files. Deleting the task is the way to accept the
+   * changed configuration on purpose (`GitConfigQuarantine` refuses new tasks on it until then).
    */
   private async assertConfigRestored(old: Task): Promise<void> {
     if (old.statusReason !== 'git_config_changed' || old.gitDir === null) return;
     await this.workspaces.refuseChangedGitConfig(
       old.gitDir,
       old.gitConfigFingerprint,
-      `task ${old.id} failed on that change, and a retry would start from it. Put those files back as they were, or create a new task to start from them as they are`,
+      `task ${old.id} failed on that change, and a retry would start from it. Put those files back as they were (or delete the task to accept them as they are, and create a new one)`,
     );
   }
 }

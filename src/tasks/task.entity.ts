@@ -15,6 +15,7 @@ import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 @Index('IDX_tasks_status_lease_expires_at', ['status', 'leaseExpiresAt'])
 @Index('IDX_tasks_owner_key_id_status', ['ownerKeyId', 'status'])
 @Index('IDX_tasks_human_wait_until', ['humanWaitUntil'])
+@Index('IDX_tasks_status_reason_created_at', ['statusReason', 'createdAt'])
 export class Task {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;

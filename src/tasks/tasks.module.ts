@@ -4,6 +4,7 @@ import { IdempotencyModule } from 'src/idempotency';
 import { SessionsModule } from 'src/sessions';
 import { WorkspacesModule } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { GitConfigQuarantine } from 'src/tasks/git-config-quarantine';
 import { SessionTasksController } from 'src/tasks/session-tasks.controller';
 import { HumanWaits } from 'src/tasks/human-waits.service';
 import { Task } from 'src/tasks/task.entity';
@@ -57,6 +58,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskRetryService,
     TaskMessages,
     HumanWaits,
+    GitConfigQuarantine,
   ],
   exports: [
     TasksService,
@@ -67,6 +69,7 @@ import { TestCase } from 'src/tasks/test-case.entity';
     TaskInterruptSignal,
     TaskEventLog,
     TaskWorkspaceCleanup,
+    GitConfigQuarantine,
     TypeOrmModule,
   ],
 })

@@ -9,6 +9,7 @@ import { AtomicWriter, isForeignKeyViolation, PreparedReads, RowInsert } from 's
 import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { GitConfigQuarantine } from 'src/tasks/git-config-quarantine';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {
@@ -80,6 +81,7 @@ export class TasksService {
     private readonly rows: TaskRowReader,
     private readonly statusSummaries: TaskStatusSummaries,
     private readonly writer: AtomicWriter,
+    private readonly quarantine: GitConfigQuarantine,
     @InjectDataSource() dataSource: DataSource,
   ) {
     this.taskInsert = new RowInsert(dataSource, Task);
@@ -140,6 +142,8 @@ export class TasksService {
    * `shutting_down` while this server drains, and with 429 `queue_full` while the key has
    * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the server MAX_QUEUED_TASKS (checked before the
    * insert: requests that arrive together can pass it together, which the rate limit bounds).
+   * 409 `git_config_changed` while the repository still holds a change to its git configuration
+   * that failed one of its tasks (`GitConfigQuarantine`).
    */
   async create(
     dto: CreateTaskDto,
@@ -166,6 +170,7 @@ export class TasksService {
         ? null
         : dto.base_ref,
     );
+    if (start.gitDir !== null) await this.quarantine.refuse(start.gitDir);
     const now = new Date();
     const task = this.tasks.create({
       id: randomUUID(),

@@ -22,8 +22,17 @@ export class GitConfigChangedError extends WorkspaceError {
     readonly gitDir: string,
     /** From the common git directory, sorted. */
     readonly paths: readonly string[],
+    /**
+     * The task that failed on this change, when it is another task's (`GitConfigQuarantine`: a
+     * task is not started from it); null: a change since this task's own fingerprint.
+     */
+    readonly failedTask: string | null = null,
   ) {
-    super(gitConfigChangedMessage(gitDir, paths));
+    super(
+      failedTask === null
+        ? gitConfigChangedMessage(gitDir, paths)
+        : quarantineMessage(gitDir, paths, failedTask),
+    );
     this.name = 'GitConfigChangedError';
   }
 }
@@ -32,11 +41,22 @@ export class GitConfigChangedError extends WorkspaceError {
  * Which of the repository's git files at `gitDir` changed since the task's workspace was ready, and
  * why the server's git does not run through them, in words.
  */
-export function gitConfigChangedMessage(gitDir: string, paths: readonly string[]): string {
-  const listed = paths.slice(0, 20).join(', ') + (paths.length > 20 ? ', ...' : '');
+function gitConfigChangedMessage(gitDir: string, paths: readonly string[]): string {
   return (
-    `The repository's git configuration changed since the task's workspace was set up (in ${gitDir}: ${listed}; upstreams, remotes and user.name/email aside): ` +
+    `The repository's git configuration changed since the task's workspace was set up (in ${gitDir}: ${listed(paths)}; upstreams, remotes and user.name/email aside): ` +
     'a filter, hook or driver set there would run in git without showing in the diff, so the ' +
     "server's git did not run through it"
   );
 }
+
+/** Why a task does not start from a change to the repository's git configuration that failed `failedTask`. */
+function quarantineMessage(gitDir: string, paths: readonly string[], failedTask: string): string {
+  return (
+    `The repository's git configuration still holds the change that failed task ${failedTask} (in ${gitDir}: ${listed(paths)}): ` +
+    "a filter, hook or driver set there would run in this task's checkout, setup and commit, so no task starts from it. " +
+    `Undo the change, or delete task ${failedTask} to accept the configuration as it is now`
+  );
+}
+
+const listed = (paths: readonly string[]): string =>
+  paths.slice(0, 20).join(', ') + (paths.length > 20 ? ', ...' : '');

@@ -30,7 +30,10 @@ const workdir = fakeClaudeWorkdir('cta-git-config-e2e-');
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await createTestApp({ env: { ...FAKE_RUNNER_ENV, CLI_INIT_TIMEOUT_SECONDS: '120' } });
+  // One task at a time: a task created while another runs starts once that one ended.
+  t = await createTestApp({
+    env: { ...FAKE_RUNNER_ENV, CLI_INIT_TIMEOUT_SECONDS: '120', MAX_CONCURRENT_TASKS: '1' },
+  });
 });
 
 afterAll(async () => {
@@ -68,6 +71,24 @@ async function finished(id: string) {
 /** Creates a task as `startTask` does and waits for its end. */
 const runTask = async (repo: string, description: string, setupCommand: string | null = null) =>
   finished(await startTask(repo, description, setupCommand));
+
+/** POSTs a task in session `sessionId` that adds a file and tests it; supertest's request. */
+const postTask = (sessionId: string) =>
+  request(t.app.getHttpServer())
+    .post('/api/v1/tasks')
+    .send({
+      session_id: sessionId,
+      description: `Add a file. ${fakeScript(shellCommands('echo later > later.txt'), 'write-tests lang=node result=pass')}`,
+    });
+
+/** The 409 that refuses a new task on the repository that failed task `failed` on `files`. */
+function expectQuarantined(res: request.Response, failed: string, files: string[]): void {
+  expect(res.body).toMatchObject({
+    code: 'git_config_changed',
+    details: { files, failed_task: failed },
+  });
+  expect(res.body.message).toContain(`delete task ${failed} to accept`);
+}
 
 /** Merges task `id` into the branch it started from; the answer's body. */
 async function merge(id: string) {
@@ -147,6 +168,56 @@ describe("An agent that writes the repository's shared git configuration", () =>
       .send({})
       .expect(201);
     expect(retried.body.retry_of).toBe(run.id);
+  });
+
+  it('sets a clean filter: a new task on the repository is refused 409 git_config_changed, naming the failed task, until the filter is gone', async () => {
+    const { repo, run } = await refusedAttack('new-task-after-filter', cleanFilter, ['config']);
+    const refused = await postTask(run.details.session_id).expect(409);
+    expectQuarantined(refused, run.id, ['config']);
+    git(repo, 'config', '--remove-section', 'filter.cta');
+    const created = await postTask(run.details.session_id).expect(201);
+    expect((await finished(created.body.id)).final.status).toBe('COMPLETED');
+  });
+
+  it('sets a clean filter: deleting the failed task accepts the configuration, and a new task is taken', async () => {
+    const { run } = await refusedAttack('accepted-filter', cleanFilter, ['config']);
+    expectQuarantined(await postTask(run.details.session_id).expect(409), run.id, ['config']);
+    await request(t.app.getHttpServer()).delete(`/api/v1/tasks/${run.id}`).expect(204);
+    const created = await postTask(run.details.session_id).expect(201);
+    expect((await finished(created.body.id)).final.status).toBe('COMPLETED');
+  });
+
+  it('sets a smudge filter: a task created while it ran fails git_config_changed before its workspace is checked out through it', async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'queued-behind-filter');
+    const marker = join(workdir.root(), 'queued-behind-filter-ran');
+    const go = join(workdir.root(), 'queued-behind-filter-go');
+    const first = await startTask(
+      repo,
+      `Configure git. ${fakeScript(
+        shellCommands(
+          `for i in $(seq 1200); do [ -f ${go} ] && break; sleep 0.1; done`,
+          `git config filter.cta.smudge 'touch ${marker}; cat'`,
+          `printf '* filter=cta\\n' > ${COMMON}/info/attributes`,
+          'echo agent > agent.txt',
+        ),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    const queued = await postTask((await getDetails(t.app.getHttpServer(), first)).session_id)
+      .expect(201)
+      .then((res) => res.body.id as string);
+    writeFileSync(go, '');
+    expect((await finished(first)).final.status_reason).toBe('git_config_changed');
+    const second = await finished(queued);
+    expect(second.final.status).toBe('FAILED');
+    expect(second.final.status_reason).toBe('git_config_changed');
+    expect(refusal(second.details)?.data).toEqual({
+      reason: 'git_config_changed',
+      files: ['config', 'info/attributes'],
+      failed_task: first,
+    });
+    expect(second.details.workspace_path).toBeNull();
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('sets a clean filter from the tests it wrote, during the test round: the commit is refused, and its git add never runs it', async () => {

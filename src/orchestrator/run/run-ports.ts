@@ -143,7 +143,9 @@ export interface WorkspaceInfo {
 export interface WorkspacePort {
   /**
    * Creates the task's workspace, or re-attaches to the one it has (with the fingerprint the task
-   * recorded, if any).
+   * recorded, if any). For a task without one, throws `GitConfigChangedError` first, before any
+   * git runs, while the repository's git configuration still holds a change that failed another
+   * task (`GitConfigQuarantine`).
    */
   prepare(): Promise<WorkspaceInfo>;
   /**

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
+import { DomainError, ErrorCode } from 'src/common';
+import { GitConfigChangedError, WorkspacesService } from 'src/workspaces';
+import { TaskStatus } from 'src/tasks/task-status';
+import { Task } from 'src/tasks/task.entity';
+
+/** Of a repository's tasks that failed `git_config_changed`, the newest this many are looked at. */
+export const MAX_QUARANTINING_TASKS = 20;
+
+/**
+ * WHERE A NEW TASK IS REFUSED A REPOSITORY WHOSE GIT CONFIGURATION AN AGENT CHANGED: a task takes
+ * the repository's git configuration as it finds it as its starting point (its fingerprint), and
+ * its checkout (`git worktree add`, smudge filters), its setup command and its commit (`git add`,
+ * clean filters) run through it. So while the repository still holds a change that failed one of
+ * its tasks `git_config_changed` (that task's `assertGitConfigUnchanged` still throws), no task
+ * starts from it: a new one is refused as it is created (409), and one created before is failed
+ * `git_config_changed` before its workspace is checked out (`TaskRunner`'s workspace port).
+ *
+ * The change is let go of when it is undone (the user's own settings aside), when the failed task
+ * was retried (only allowed once undone: `TaskRetryService`), or when the failed task is deleted:
+ * the way to accept the configuration as it is now. Only the newest MAX_QUARANTINING_TASKS such
+ * tasks of the repository are looked at; the look starts no process while nothing differs.
+ */
+@Injectable()
+export class GitConfigQuarantine {
+  constructor(
+    @InjectRepository(Task) private readonly tasks: Repository<Task>,
+    private readonly workspaces: WorkspacesService,
+  ) {}
+
+  /**
+   * Throws `GitConfigChangedError` (naming the failed task and the files) when the repository at
+   * `gitDir` still holds a change that failed one of its tasks other than `taskId`.
+   */
+  async assertClear(gitDir: string, taskId: string | null = null): Promise<void> {
+    const failed = await this.tasks.find({
+      select: { id: true, gitConfigFingerprint: true },
+      where: {
+        statusReason: 'git_config_changed',
+        status: TaskStatus.Failed,
+        gitDir,
+        retriedBy: IsNull(),
+        gitConfigFingerprint: Not(IsNull()),
+      },
+      order: { createdAt: 'DESC' },
+      take: MAX_QUARANTINING_TASKS,
+    });
+    for (const task of failed) {
+      if (task.id === taskId) continue;
+      try {
+        await this.workspaces.assertGitConfigUnchanged(gitDir, task.gitConfigFingerprint);
+      } catch (error) {
+        if (!(error instanceof GitConfigChangedError)) throw error;
+        throw new GitConfigChangedError(gitDir, error.paths, task.id);
+      }
+    }
+  }
+
+  /** `assertClear` as an answer to a request creating a task: 409 `git_config_changed`. */
+  async refuse(gitDir: string): Promise<void> {
+    try {
+      await this.assertClear(gitDir);
+    } catch (error) {
+      if (!(error instanceof GitConfigChangedError)) throw error;
+      throw new DomainError(ErrorCode.GitConfigChanged, error.message, {
+        files: error.paths,
+        failed_task: error.failedTask,
+      });
+    }
+  }
+}
