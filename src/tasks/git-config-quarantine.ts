@@ -1,13 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Not, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
-import { GitConfigChangedError, WorkspacesService } from 'src/workspaces';
+import { jsonTransformer, PreparedReads } from 'src/database';
+import { GitConfigChangedError, GitConfigFingerprint, WorkspacesService } from 'src/workspaces';
 import { TaskStatus } from 'src/tasks/task-status';
-import { Task } from 'src/tasks/task.entity';
 
 /** Of a repository's tasks that failed `git_config_changed`, the newest this many are looked at. */
 export const MAX_QUARANTINING_TASKS = 20;
+
+/** Those tasks of a repository (`IDX_tasks_status_reason_created_at`): a read made twice a task. */
+const FAILED_ON_CHANGE_SQL =
+  'SELECT id, git_config_fingerprint FROM tasks WHERE status_reason = ? AND status = ? AND git_dir = ? ' +
+  `AND retried_by IS NULL AND git_config_fingerprint IS NOT NULL ORDER BY created_at DESC LIMIT ${MAX_QUARANTINING_TASKS}`;
 
 /**
  * WHERE A NEW TASK IS REFUSED A REPOSITORY WHOSE GIT CONFIGURATION AN AGENT CHANGED: a task takes
@@ -25,32 +30,31 @@ export const MAX_QUARANTINING_TASKS = 20;
  */
 @Injectable()
 export class GitConfigQuarantine {
+  private readonly reads: PreparedReads;
+
   constructor(
-    @InjectRepository(Task) private readonly tasks: Repository<Task>,
     private readonly workspaces: WorkspacesService,
-  ) {}
+    @InjectDataSource() dataSource: DataSource,
+  ) {
+    this.reads = new PreparedReads(dataSource);
+  }
 
   /**
    * Throws `GitConfigChangedError` (naming the failed task and the files) when the repository at
    * `gitDir` still holds a change that failed one of its tasks other than `taskId`.
    */
   async assertClear(gitDir: string, taskId: string | null = null): Promise<void> {
-    const failed = await this.tasks.find({
-      select: { id: true, gitConfigFingerprint: true },
-      where: {
-        statusReason: 'git_config_changed',
-        status: TaskStatus.Failed,
-        gitDir,
-        retriedBy: IsNull(),
-        gitConfigFingerprint: Not(IsNull()),
-      },
-      order: { createdAt: 'DESC' },
-      take: MAX_QUARANTINING_TASKS,
-    });
+    const failed = await this.reads.all<{ id: string; git_config_fingerprint: string }>(
+      FAILED_ON_CHANGE_SQL,
+      ['git_config_changed', TaskStatus.Failed, gitDir],
+    );
     for (const task of failed) {
       if (task.id === taskId) continue;
+      const fingerprint = jsonTransformer.from(
+        task.git_config_fingerprint,
+      ) as GitConfigFingerprint | null;
       try {
-        await this.workspaces.assertGitConfigUnchanged(gitDir, task.gitConfigFingerprint);
+        await this.workspaces.assertGitConfigUnchanged(gitDir, fingerprint);
       } catch (error) {
         if (!(error instanceof GitConfigChangedError)) throw error;
         throw new GitConfigChangedError(gitDir, error.paths, task.id);
