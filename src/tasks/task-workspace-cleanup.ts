@@ -114,7 +114,11 @@ export class TaskWorkspaceCleanup {
     }
   }
 
-  /** Removes a workspace left without its task (deleted while its removal failed, say). */
+  /**
+   * Removes a workspace left without its task (deleted while its removal failed, say), held to
+   * the fingerprint of the repository's git configuration taken for it, while its copies are
+   * kept: a workspace whose removal was refused on a changed configuration is refused again.
+   */
   async retireLeftover(taskId: string): Promise<void> {
     await this.workspaces.retire({
       path: this.workspaces.pathFor(taskId),
@@ -122,7 +126,7 @@ export class TaskWorkspaceCleanup {
       branch: null,
       message: `WIP: work left in the workspace of deleted task ${taskId}\n\nKept when the workspace was removed.\n`,
       deleteBranchAt: null,
-      gitConfig: null,
+      gitConfig: this.workspaces.takenFingerprint(taskId),
     });
   }
 }

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { fileValue } from 'src/workspaces/git-config-fingerprint';
+import { fileValue, GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 
 /** The server's directory of copies, in WORKSPACES_DIR (named so it is never taken for a workspace). */
@@ -21,7 +21,8 @@ const COPIES_DIR = '.git-config-copies';
  * PRIVATE COPIES OF A TASK'S GIT CONFIGURATION FILES, kept as its fingerprint is taken, so that a
  * later change to them can be compared entry by entry (`GitConfigGuard`) rather than refused
  * whole: one directory per task, each file named by the sha256 of its content, the fingerprint's
- * own hash (`file:<sha256>`). Never in the database: a remote's URL can carry a token.
+ * own hash (`file:<sha256>`), and the fingerprint itself (`fingerprint.json`: what the workspace
+ * is held to once its task is gone). Never in the database: a remote's URL can carry a token.
  *
  * The directory is the server's (mode 0700, its files 0600), in WORKSPACES_DIR, which belongs to
  * RUN_AS_USER when there is one: that user could rename the directory and put a link in its
@@ -46,33 +47,43 @@ export class GitConfigCopies implements OnModuleDestroy {
     }
   }
 
-  /** Keeps `files` as task `taskId`'s copies; false when no copies are kept. */
-  keep(taskId: string, files: Iterable<Buffer>): boolean {
+  /**
+   * Keeps `files` as task `taskId`'s copies, with `fingerprint` (what they were taken for, read
+   * back by `fingerprint`); false when no copies are kept.
+   */
+  keep(taskId: string, files: Iterable<Buffer>, fingerprint: GitConfigFingerprint): boolean {
     const dir = this.taskDir(taskId);
     if (dir === null) return false;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const bytes of files) {
       writeFileSync(join(dir, hashOf(fileValue(bytes))), bytes, { mode: 0o600 });
     }
+    writeFileSync(join(dir, FINGERPRINT_FILE), JSON.stringify(fingerprint), { mode: 0o600 });
     return true;
+  }
+
+  /**
+   * The fingerprint task `taskId`'s copies were last kept for; null when none is (no copies, or
+   * removed with its workspace). What a workspace whose task is gone is held to when it is
+   * removed (`TaskWorkspaceCleanup.retireLeftover`).
+   */
+  fingerprint(taskId: string): GitConfigFingerprint | null {
+    const dir = this.taskDir(taskId);
+    const bytes = dir === null ? null : readOwnFile(join(dir, FINGERPRINT_FILE));
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as GitConfigFingerprint;
+    } catch {
+      return null;
+    }
   }
 
   /** Task `taskId`'s copy of the file that had `value` (`file:<sha256>`); null when none is. */
   read(taskId: string, value: string): Buffer | null {
     const dir = this.taskDir(taskId);
     if (dir === null || !value.startsWith('file:')) return null;
-    let bytes: Buffer;
-    try {
-      const fd = openSync(join(dir, hashOf(value)), constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        bytes = readFileSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return null;
-    }
-    return fileValue(bytes) === value ? bytes : null;
+    const bytes = readOwnFile(join(dir, hashOf(value)));
+    return bytes !== null && fileValue(bytes) === value ? bytes : null;
   }
 
   /** Removes task `taskId`'s copies (its workspace is gone). */
@@ -93,6 +104,23 @@ export class GitConfigCopies implements OnModuleDestroy {
 }
 
 const hashOf = (value: string): string => value.slice('file:'.length);
+
+/** The file in a task's directory of copies that holds its fingerprint (never a sha256). */
+const FINGERPRINT_FILE = 'fingerprint.json';
+
+/** What the file at `path` holds, read without following a link; null when it cannot be read. */
+function readOwnFile(path: string): Buffer | null {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
 
 /**
  * `path` created if need be and opened as a directory (a link is not followed): its descriptor

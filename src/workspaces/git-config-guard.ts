@@ -62,9 +62,16 @@ export class GitConfigGuard {
         `${unread.join(', ')} in ${gitDir} are too large (or too many) to fingerprint: a change to them could not be told, so tasks do not run in workspaces of this repository`,
       );
     }
-    return this.copies.keep(taskId, configFiles.values())
-      ? { ...fingerprint, copies: taskId }
-      : fingerprint;
+    const kept = { ...fingerprint, copies: taskId };
+    return this.copies.keep(taskId, configFiles.values(), kept) ? kept : fingerprint;
+  }
+
+  /**
+   * The fingerprint `take` last took for task `taskId`, kept with its copies until its workspace
+   * is removed; null when none was kept.
+   */
+  taken(taskId: string): GitConfigFingerprint | null {
+    return this.copies.fingerprint(taskId);
   }
 
   /**

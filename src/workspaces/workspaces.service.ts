@@ -254,6 +254,15 @@ export class WorkspacesService {
   }
 
   /**
+   * The fingerprint last taken for task `taskId`'s workspace (`fingerprint`), kept with the
+   * copies of the configuration until the workspace is removed; null when none was kept. What a
+   * workspace whose task is gone is held to.
+   */
+  takenFingerprint(taskId: string): GitConfigFingerprint | null {
+    return this.gitConfig.taken(taskId);
+  }
+
+  /**
    * Throws `GitConfigChangedError` when the repository's git configuration, hooks or `info/` files
    * are not what `expected` recorded, the user's own settings aside (`GitConfigGuard`; nothing
    * when it is null): before any git of the server's runs through them (`git add`, which runs

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -13,6 +13,8 @@ import {
   shellCommands,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { TaskWorkspaceCleanup } from 'src/tasks';
+import { GitConfigChangedError } from 'src/workspaces';
 import { eventually } from 'test/e2e/support/eventually';
 import { git } from 'test/e2e/support/git-repos';
 
@@ -302,6 +304,46 @@ describe("An agent that writes the repository's shared git configuration", () =>
     expect(existsSync(marker)).toBe(false);
     const task = await getDetails(server, completed.id);
     expect(task.merged_at).toBeNull();
+  });
+
+  it("sets a clean filter for every file: another task's workspace, left behind when that task is deleted, is not committed through it", async () => {
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'leftover');
+    const completed = await runTask(
+      repo,
+      `Add a file. ${fakeScript(
+        shellCommands('echo reviewed > reviewed.txt'),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    expect(completed.final.status).toBe('COMPLETED');
+    const workspace = completed.details.workspace_path!;
+    writeFileSync(join(workspace, 'notes.txt'), 'written after the task ended\n');
+    const marker = join(workdir.root(), 'leftover-ran');
+    const poisoning = await runTask(
+      repo,
+      `Configure git. ${fakeScript(
+        shellCommands(
+          `git config filter.cta.clean 'touch ${marker}; cat'`,
+          `printf '* filter=cta\\n' > ${COMMON}/info/attributes`,
+        ),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    expect(poisoning.final.status_reason).toBe('git_config_changed');
+    // That task's own look for test files ran the filter in its workspace: a `git status` run as
+    // its agent's child is (same user, same sandbox), not the server's git.
+    rmSync(marker, { force: true });
+    await request(t.app.getHttpServer()).delete(`/api/v1/tasks/${completed.id}`).expect(204);
+    // Its removal was refused; the sweep finds the workspace without a task and removes it so.
+    expect(existsSync(workspace)).toBe(true);
+    await expect(t.app.get(TaskWorkspaceCleanup).retireLeftover(completed.id)).rejects.toThrow(
+      GitConfigChangedError,
+    );
+    expect(existsSync(workspace)).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    expect(git(repo, 'rev-parse', completed.details.branch!).trim()).toBe(
+      completed.details.head_commit,
+    );
   });
 });
 

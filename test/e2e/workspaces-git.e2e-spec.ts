@@ -353,10 +353,12 @@ describe('WorkspacesService on a real repository', () => {
     const workspaces = service();
     const ws = await ready(workspaces, s);
     const copies = join(config.WORKSPACES_DIR, '.git-config-copies', s.taskId);
-    const kept = readdirSync(copies);
-    expect(kept).toEqual([ws.gitConfig.paths.config.slice('file:'.length)]);
+    const kept = readdirSync(copies).sort();
+    expect(kept).toEqual(
+      [ws.gitConfig.paths.config.slice('file:'.length), 'fingerprint.json'].sort(),
+    );
     expect(statSync(copies).mode & 0o777).toBe(0o700);
-    expect(statSync(join(copies, kept[0])).mode & 0o777).toBe(0o600);
+    for (const name of kept) expect(statSync(join(copies, name)).mode & 0o777).toBe(0o600);
     git(repo, 'remote', 'add', 'origin2', 'https://user:token@example.com/r.git');
     git(repo, 'config', 'branch.feature.remote', 'origin2');
     git(repo, 'config', 'branch.feature.merge', 'refs/heads/feature');
