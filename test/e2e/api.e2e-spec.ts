@@ -1428,6 +1428,35 @@ function apiSuite(kind: TestDatabaseKind): void {
       ]);
     });
 
+    it('refuses a write with a query string its route does not read, naming each parameter and storing nothing; reads keep theirs', async () => {
+      const before = await counts();
+      const created = await http()
+        .post('/api/v1/tasks?max_iterations=3&base_ref=main')
+        .send({ session_id: sid(), description: 'x' })
+        .expect(400);
+      expect(created.body).toMatchObject({
+        code: 'validation_failed',
+        details: {
+          errors: [
+            {
+              field: 'max_iterations',
+              errors: [
+                'query parameter max_iterations should not exist: this route reads no query string',
+              ],
+            },
+            { field: 'base_ref' },
+          ],
+        },
+      });
+      expect(await counts()).toEqual(before);
+      const deleted = await http().delete(`/api/v1/tasks/${taskId}?force=true`).expect(400);
+      expect(deleted.body.details.errors.map((e: { field: string }) => e.field)).toEqual(['force']);
+      await http().get(`/api/v1/tasks/${taskId}?_=1700000000`).expect(200);
+      const listed = await http().get('/api/v1/tasks?bogus=1').expect(400);
+      expect(listed.body.details.errors[0].field).toBe('bogus');
+      expect(await counts()).toEqual(before);
+    });
+
     it('names every bad field of a request in details', async () => {
       const res = await http()
         .post('/api/v1/tasks')
