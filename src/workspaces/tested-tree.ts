@@ -126,13 +126,14 @@ function sameStat(a: IndexStat, b: IndexStat): boolean {
 }
 
 /**
- * The paths whose entry in `index` (read after `git add -A`, before the commit) differs from the
- * tree the round tested: changed, created or deleted since it started. A file git stored other
- * than as its bytes (a clean filter, an end-of-line conversion, `core.fileMode=false`) is the same
- * file when the index caches for it the very stat data it had when the round started (its
- * change time included, which no program can set back). Sorted.
+ * The paths whose entry in `index` (read after `git add -A` in the work tree `top`, before the
+ * commit) differs from the tree the round tested: changed, created or deleted since it started. A
+ * file git stored other than as its bytes (a clean filter, an end-of-line conversion,
+ * `core.fileMode=false`) is the same file when the index caches for it the very stat data it had
+ * when the round started (its change time included, which no program can set back), or when it
+ * was written again with the same bytes (a test rewriting a fixture): `addedAsTested`. Sorted.
  */
-export function changedSinceTested(tested: TestedTree, index: IndexFile): string[] {
+export function changedSinceTested(tested: TestedTree, index: IndexFile, top: string): string[] {
   const known = (path: string): boolean =>
     !tested.unknown.some((dir) => path.startsWith(dir) || `${path}/` === dir);
   const committed = new Map<string, IndexEntry>();
@@ -146,11 +147,36 @@ export function changedSinceTested(tested: TestedTree, index: IndexFile): string
       continue;
     }
     const stat = tested.stats.get(path);
-    if (expected !== undefined && stat !== undefined && sameStat(stat, entry.stat)) continue;
+    if (expected !== undefined && stat !== undefined) {
+      if (sameStat(stat, entry.stat)) continue;
+      if (addedAsTested(top, path, expected, entry, index.hashBytes)) continue;
+    }
     changed.add(path);
   }
   for (const path of tested.files.keys()) {
     if (!committed.has(path) && known(path)) changed.add(path);
   }
   return [...changed].sort();
+}
+
+/**
+ * Whether the file at `top/path`, which the round hashed as it started (`expected`: its bytes'
+ * blob id), holds those very bytes now, and is as `git add` found it (its stat data is what the
+ * index caches for it in `entry`): then git stored what the round tested, however it converted it.
+ * Hashed only for a file whose stored blob is not its bytes and whose stat data moved.
+ */
+function addedAsTested(
+  top: string,
+  path: string,
+  expected: TreeFile,
+  entry: IndexEntry,
+  hashBytes: number,
+): boolean {
+  const now = hashFile(top, path, hashBytes);
+  return (
+    typeof now === 'object' &&
+    now.file.oid === expected.oid &&
+    now.file.mode === expected.mode &&
+    sameStat(now.stat, entry.stat)
+  );
 }

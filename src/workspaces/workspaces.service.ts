@@ -507,7 +507,7 @@ export class WorkspacesService {
     const revealed = hidden.skipWorktree.length + hidden.assumeUnchanged.length > 0;
     const before = revealed ? await readIndexFile(indexFile) : read;
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
-    const changed = changedSinceTested(tested, await this.readOwnIndex(ws.path));
+    const changed = changedSinceTested(tested, await this.readOwnIndex(ws.path), ws.path);
     if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
     if (indexFile !== null && before !== null) restoreIndex(indexFile, before);
     return { changedSinceTested: changed };
