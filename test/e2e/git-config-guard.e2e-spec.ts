@@ -55,6 +55,15 @@ const cleanFilter = (marker: string): string[] => [
 /** The agent's shell: the repository's common git directory, seen from its workspace. */
 const COMMON = '"$(git rev-parse --git-common-dir)"';
 
+/**
+ * Shell commands setting a `kind` filter for every file of the repository (in `info/attributes`)
+ * that makes `marker` when it runs.
+ */
+const filterEveryFile = (kind: 'clean' | 'smudge', marker: string): string[] => [
+  `git config filter.cta.${kind} 'touch ${marker}; cat'`,
+  `printf '* filter=cta\\n' > ${COMMON}/info/attributes`,
+];
+
 /** Creates a session on `repo` (with `setupCommand`, if any) and a task in it; the task's id. */
 const startTask = (repo: string, description: string, setupCommand: string | null = null) =>
   createSessionTask(
@@ -146,6 +155,33 @@ async function refusedAttack(
   return { repo, run };
 }
 
+/**
+ * In a copy of the node fixture named `name`, a task that completes, then one whose agent sets a
+ * `kind` filter for every file (`filterEveryFile`) and fails `git_config_changed`: the
+ * repository, the completed task's run and the filter's marker.
+ */
+async function completedThenFiltered(name: string, kind: 'clean' | 'smudge') {
+  const repo = copyFixtureProject('node-basic', workdir.root(), name);
+  const completed = await runTask(
+    repo,
+    `Add a file. ${fakeScript(
+      shellCommands('echo reviewed > reviewed.txt'),
+      'write-tests lang=node result=pass',
+    )}`,
+  );
+  expect(completed.final.status).toBe('COMPLETED');
+  const marker = join(workdir.root(), `${name}-ran`);
+  const filtering = await runTask(
+    repo,
+    `Configure git. ${fakeScript(
+      shellCommands(...filterEveryFile(kind, marker)),
+      'write-tests lang=node result=pass',
+    )}`,
+  );
+  expect(filtering.final.status_reason).toBe('git_config_changed');
+  return { repo, completed, marker };
+}
+
 describe("An agent that writes the repository's shared git configuration", () => {
   it("sets a clean filter: the task does not complete, and the server's git add never runs it", async () => {
     const { run } = await refusedAttack('clean-filter', cleanFilter, ['config']);
@@ -198,8 +234,7 @@ describe("An agent that writes the repository's shared git configuration", () =>
       `Configure git. ${fakeScript(
         shellCommands(
           `for i in $(seq 1200); do [ -f ${go} ] && break; sleep 0.1; done`,
-          `git config filter.cta.smudge 'touch ${marker}; cat'`,
-          `printf '* filter=cta\\n' > ${COMMON}/info/attributes`,
+          ...filterEveryFile('smudge', marker),
           'echo agent > agent.txt',
         ),
         'write-tests lang=node result=pass',
@@ -266,28 +301,8 @@ describe("An agent that writes the repository's shared git configuration", () =>
   });
 
   it("sets a smudge filter after another task completed: that task's merge is refused, and nothing runs it", async () => {
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'smudge-filter');
     const server = t.app.getHttpServer();
-    const completed = await runTask(
-      repo,
-      `Add a file. ${fakeScript(
-        shellCommands('echo reviewed > reviewed.txt'),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    expect(completed.final.status).toBe('COMPLETED');
-    const marker = join(workdir.root(), 'smudge-filter-ran');
-    const poisoning = await runTask(
-      repo,
-      `Configure git. ${fakeScript(
-        shellCommands(
-          `git config filter.cta.smudge 'touch ${marker}; cat'`,
-          `printf '* filter=cta\\n' > ${COMMON}/info/attributes`,
-        ),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    expect(poisoning.final.status_reason).toBe('git_config_changed');
+    const { repo, completed, marker } = await completedThenFiltered('smudge-filter', 'smudge');
     const head = git(repo, 'rev-parse', 'HEAD').trim();
     const refused = await request(server)
       .post(`/api/v1/tasks/${completed.id}/merge`)
@@ -307,32 +322,12 @@ describe("An agent that writes the repository's shared git configuration", () =>
   });
 
   it("sets a clean filter for every file: another task's workspace, left behind when that task is deleted, is not committed through it", async () => {
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'leftover');
-    const completed = await runTask(
-      repo,
-      `Add a file. ${fakeScript(
-        shellCommands('echo reviewed > reviewed.txt'),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    expect(completed.final.status).toBe('COMPLETED');
+    const { repo, completed, marker } = await completedThenFiltered('leftover', 'clean');
+    // The second task's own look for test files ran the filter in its workspace: a `git status`
+    // run as its agent's child is (same user, same sandbox), not the server's git.
+    rmSync(marker, { force: true });
     const workspace = completed.details.workspace_path!;
     writeFileSync(join(workspace, 'notes.txt'), 'written after the task ended\n');
-    const marker = join(workdir.root(), 'leftover-ran');
-    const poisoning = await runTask(
-      repo,
-      `Configure git. ${fakeScript(
-        shellCommands(
-          `git config filter.cta.clean 'touch ${marker}; cat'`,
-          `printf '* filter=cta\\n' > ${COMMON}/info/attributes`,
-        ),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    expect(poisoning.final.status_reason).toBe('git_config_changed');
-    // That task's own look for test files ran the filter in its workspace: a `git status` run as
-    // its agent's child is (same user, same sandbox), not the server's git.
-    rmSync(marker, { force: true });
     await request(t.app.getHttpServer()).delete(`/api/v1/tasks/${completed.id}`).expect(204);
     // Its removal was refused; the sweep finds the workspace without a task and removes it so.
     expect(existsSync(workspace)).toBe(true);
