@@ -12,7 +12,8 @@ export const MAX_QUARANTINING_TASKS = 20;
 /** Those tasks of a repository (`IDX_tasks_status_reason_created_at`): a read made twice a task. */
 const FAILED_ON_CHANGE_SQL =
   'SELECT id, git_config_fingerprint FROM tasks WHERE status_reason = ? AND status = ? AND git_dir = ? ' +
-  `AND retried_by IS NULL AND git_config_fingerprint IS NOT NULL ORDER BY created_at DESC LIMIT ${MAX_QUARANTINING_TASKS}`;
+  'AND retried_by IS NULL AND workspace_removed_at IS NULL AND git_config_fingerprint IS NOT NULL ' +
+  `ORDER BY created_at DESC LIMIT ${MAX_QUARANTINING_TASKS}`;
 
 /**
  * WHERE A NEW TASK IS REFUSED A REPOSITORY WHOSE GIT CONFIGURATION AN AGENT CHANGED: a task takes
@@ -23,10 +24,13 @@ const FAILED_ON_CHANGE_SQL =
  * starts from it: a new one is refused as it is created (409), and one created before is failed
  * `git_config_changed` before its workspace is checked out (`TaskRunner`'s workspace port).
  *
- * The change is let go of when it is undone (the user's own settings aside), when the failed task
- * was retried (only allowed once undone: `TaskRetryService`), or when the failed task is deleted:
- * the way to accept the configuration as it is now. Only the newest MAX_QUARANTINING_TASKS such
- * tasks of the repository are looked at; the look starts no process while nothing differs.
+ * The change is let go of when it is undone (the user's own settings aside), and for good once
+ * the failed task was retried or its workspace removed (each allowed only while it is undone:
+ * `TaskRetryService`, `WorkspacesService.retire`; after that its copies of the configuration may
+ * be gone, and any later change to it, the user's own too, would count), or when the failed task
+ * is deleted: the way to accept the configuration as it is now. Only the newest
+ * MAX_QUARANTINING_TASKS such tasks of the repository are looked at; the look starts no process
+ * while nothing differs.
  */
 @Injectable()
 export class GitConfigQuarantine {

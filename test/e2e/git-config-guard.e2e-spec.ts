@@ -13,7 +13,7 @@ import {
   shellCommands,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
-import { TaskWorkspaceCleanup } from 'src/tasks';
+import { Task, TaskWorkspaceCleanup } from 'src/tasks';
 import { GitConfigChangedError } from 'src/workspaces';
 import { eventually } from 'test/e2e/support/eventually';
 import { git } from 'test/e2e/support/git-repos';
@@ -213,6 +213,19 @@ describe("An agent that writes the repository's shared git configuration", () =>
     const refused = await postTask(run.details.session_id).expect(409);
     expectQuarantined(refused, run.id, ['config']);
     git(repo, 'config', '--remove-section', 'filter.cta');
+    const created = await postTask(run.details.session_id).expect(201);
+    expect((await finished(created.body.id)).final.status).toBe('COMPLETED');
+  });
+
+  it("sets a clean filter: once it is undone and the failed task's workspace is removed, the user's own later settings refuse no new task", async () => {
+    const { repo, run } = await refusedAttack('undone-then-removed', cleanFilter, ['config']);
+    git(repo, 'config', '--remove-section', 'filter.cta');
+    const failed = await t.dataSource.getRepository(Task).findOneByOrFail({ id: run.id });
+    await t.app.get(TaskWorkspaceCleanup).retire(failed, 'retention');
+    expect(existsSync(run.details.workspace_path!)).toBe(false);
+    // What `git remote add` and `git push -u` write, now that its copies of the file are gone.
+    git(repo, 'remote', 'add', 'origin2', 'https://example.com/repo.git');
+    git(repo, 'config', 'branch.feature.remote', 'origin2');
     const created = await postTask(run.details.session_id).expect(201);
     expect((await finished(created.body.id)).final.status).toBe('COMPLETED');
   });
