@@ -233,12 +233,14 @@ export class TaskRunnerService {
       gitDir: repository().gitDir,
       gitConfig: workspace.gitConfig,
     });
+    // A change that failed another task of the repository: its fingerprint may have been taken
+    // with it (after the other's agent made it, before its run found it).
+    const notQuarantined = () => this.quarantine.assertClear(repository().gitDir, task.id);
     return {
       prepare: async () => {
         const { gitDir, baseCommit } = repository();
-        // Before `git worktree add` and the setup command run through the configuration; a task
-        // with a fingerprint is held to its own.
-        if (task.gitConfigFingerprint === null) await this.quarantine.assertClear(gitDir, task.id);
+        // Before `git worktree add` and the setup command run through the configuration.
+        await notQuarantined();
         const prepared = await this.workspaces.prepare({
           gitDir,
           baseCommit,
@@ -254,15 +256,21 @@ export class TaskRunnerService {
       fingerprint: (workspace) =>
         this.workspaces.fingerprint(task.id, repository().gitDir, workspace.path),
       setup: (directory, command) => this.workspaces.runSetup(directory, command),
-      commit: async (workspace, message) =>
-        this.workspaces.commit(workspaceRef(workspace), message),
+      commit: async (workspace, message) => {
+        await notQuarantined();
+        return this.workspaces.commit(workspaceRef(workspace), message);
+      },
       restoreGitLink: (workspace) => this.workspaces.restoreGitLink(workspaceRef(workspace)),
-      checkGitConfig: (workspace) =>
-        this.workspaces.assertGitConfigUnchanged(repository().gitDir, workspace.gitConfig),
+      checkGitConfig: async (workspace) => {
+        await notQuarantined();
+        await this.workspaces.assertGitConfigUnchanged(repository().gitDir, workspace.gitConfig);
+      },
       recordTested: (workspace, treePaths) =>
         this.workspaces.recordTested(workspace.path, { changed: treePaths }),
-      commitTested: async (workspace, message, tested) =>
-        this.workspaces.commitTested(workspaceRef(workspace), message, tested),
+      commitTested: async (workspace, message, tested) => {
+        await notQuarantined();
+        return this.workspaces.commitTested(workspaceRef(workspace), message, tested);
+      },
     };
   }
 }

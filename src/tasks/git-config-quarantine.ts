@@ -16,13 +16,17 @@ const FAILED_ON_CHANGE_SQL =
   `ORDER BY created_at DESC LIMIT ${MAX_QUARANTINING_TASKS}`;
 
 /**
- * WHERE A NEW TASK IS REFUSED A REPOSITORY WHOSE GIT CONFIGURATION AN AGENT CHANGED: a task takes
- * the repository's git configuration as it finds it as its starting point (its fingerprint), and
- * its checkout (`git worktree add`, smudge filters), its setup command and its commit (`git add`,
- * clean filters) run through it. So while the repository still holds a change that failed one of
- * its tasks `git_config_changed` (that task's `assertGitConfigUnchanged` still throws), no task
- * starts from it: a new one is refused as it is created (409), and one created before is failed
- * `git_config_changed` before its workspace is checked out (`TaskRunner`'s workspace port).
+ * WHERE A REPOSITORY'S TASKS ARE HELD AWAY FROM A GIT CONFIGURATION CHANGE THAT FAILED ONE OF
+ * THEM: a task takes the repository's git configuration as it finds it as its starting point (its
+ * fingerprint), and its checkout (`git worktree add`, smudge filters), its setup command, its
+ * commits (`git add`, clean filters) and its merge run through it. So while the repository still
+ * holds a change that failed one of its tasks `git_config_changed` (that task's
+ * `assertGitConfigUnchanged` still throws), the server's git runs nothing of it for any other
+ * task: a new one is refused as it is created (409); a queued or running one fails
+ * `git_config_changed` before its workspace is checked out, before each test round and before
+ * each commit (`TaskRunner`'s workspace port: its fingerprint may have been taken after the
+ * other's agent made the change and before that task's run found it); a completed one's merge is
+ * 409 and the removal of its workspace refused (`TaskWorkspaceService`, `TaskWorkspaceCleanup`).
  *
  * The change is let go of when it is undone (the user's own settings aside), and for good once
  * the failed task was retried or its workspace removed (each allowed only while it is undone:

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from 'src/config';
 import { WorkspacesService } from 'src/workspaces';
+import { GitConfigQuarantine } from 'src/tasks/git-config-quarantine';
 import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
 import { TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
@@ -35,6 +36,7 @@ export class TaskWorkspaceCleanup {
     private readonly config: AppConfig,
     private readonly workspaces: WorkspacesService,
     private readonly events: TaskEventLog,
+    private readonly quarantine: GitConfigQuarantine,
   ) {}
 
   /**
@@ -48,6 +50,7 @@ export class TaskWorkspaceCleanup {
     if (workspacePath === null || branch === null || gitDir === null) return NOTHING_KEPT;
     if (task.workspaceRemovedAt !== null || !existsSync(workspacePath)) return NOTHING_KEPT;
     try {
+      await this.quarantine.assertClear(gitDir, task.id);
       const kept = await this.workspaces.commit(
         { path: workspacePath, branch, gitDir, gitConfig: task.gitConfigFingerprint },
         `WIP: ${subject(task)}\n\nUncommitted work of task ${task.id}, kept when it ended ${status} (${reason}).\n`,
@@ -74,6 +77,7 @@ export class TaskWorkspaceCleanup {
   /** Removes `task`'s workspace; throws when it could not (it is left as it was). */
   async retire(task: Task, reason: RetireReason): Promise<void> {
     if (task.workspacePath === null || task.workspaceRemovedAt !== null) return;
+    if (task.gitDir !== null) await this.quarantine.assertClear(task.gitDir, task.id);
     const merged = task.mergedAt !== null && task.headCommit !== null;
     const result = await this.workspaces.retire({
       path: task.workspacePath,

@@ -13,6 +13,7 @@ import {
   WorkspaceMergeService,
 } from 'src/workspaces';
 import { MergeTaskDto, TaskMergeResponseDto } from 'src/tasks/dto/task-workspace.dto';
+import { GitConfigQuarantine } from 'src/tasks/git-config-quarantine';
 import { TaskEventLog } from 'src/tasks/task-event-log.service';
 import { isTerminal, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
@@ -79,6 +80,7 @@ export class TaskWorkspaceService {
     private readonly diffs: WorkspaceDiffService,
     private readonly merges: WorkspaceMergeService,
     private readonly events: TaskEventLog,
+    private readonly quarantine: GitConfigQuarantine,
   ) {}
 
   /**
@@ -141,6 +143,7 @@ export class TaskWorkspaceService {
         ? `${subject(task)}\n\nSquashed from ${task.branch} (task ${task.id}).\n`
         : `Merge ${task.branch} into ${target}\n\n${subject(task)} (task ${task.id}).\n`;
     const { gitDir, headCommit, branch } = task;
+    await this.quarantine.refuse(gitDir);
     // Checked again and recorded under the repository's lock: of two requests at once, the
     // second finds the first one's merge recorded.
     const outcome = await onRepository(id, 'merge', () =>

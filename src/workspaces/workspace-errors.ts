@@ -53,7 +53,7 @@ function gitConfigChangedMessage(gitDir: string, paths: readonly string[]): stri
 function quarantineMessage(gitDir: string, paths: readonly string[], failedTask: string): string {
   return (
     `The repository's git configuration still holds the change that failed task ${failedTask} (in ${gitDir}: ${listed(paths)}): ` +
-    "a filter, hook or driver set there would run in this task's checkout, setup and commit, so no task starts from it. " +
+    "a filter, hook or driver set there would run in the server's git for the repository's tasks (a checkout, a setup command, a commit, a merge), so none of it runs until then. " +
     `Undo the change, or delete task ${failedTask} to accept the configuration as it is now`
   );
 }

@@ -355,6 +355,114 @@ describe("An agent that writes the repository's shared git configuration", () =>
   });
 });
 
+describe('Two tasks of one repository at once', () => {
+  let both: TestApp;
+
+  beforeAll(async () => {
+    both = await createTestApp({
+      env: { ...FAKE_RUNNER_ENV, CLI_INIT_TIMEOUT_SECONDS: '120', MAX_CONCURRENT_TASKS: '2' },
+    });
+  });
+
+  afterAll(async () => {
+    await both?.close();
+  });
+
+  /** Shell commands that make `file`, then wait until `until` exists. */
+  const signalThenWait = (file: string, until: string): string[] => [
+    `touch ${file}`,
+    `for i in $(seq 1200); do [ -f ${until} ] && break; sleep 0.1; done`,
+  ];
+
+  it("one task's agent sets a clean filter for every file before the other's workspace is ready: once the first failed on it, the other commits nothing through it", async () => {
+    const server = both.app.getHttpServer();
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'side-by-side');
+    const file = (name: string): string => join(workdir.root(), `side-by-side-${name}`);
+    const first = await createSessionTask(
+      server,
+      { project_path: repo },
+      `Configure git. ${fakeScript(
+        shellCommands(
+          ...filterEveryFile('clean', file('ran')),
+          ...signalThenWait(file('set'), file('go')),
+        ),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    await eventually('the filter set', () => existsSync(file('set')));
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: (await getDetails(server, first)).session_id,
+        description: `Add a file. ${fakeScript(
+          shellCommands(...signalThenWait(file('working'), file('done')), 'echo b > b.txt'),
+          'write-tests lang=node result=pass',
+        )}`,
+      })
+      .expect(201);
+    const second = created.body.id as string;
+    // Its workspace was ready for its agent, with the filter in it.
+    await eventually("the second task's agent under way", () => existsSync(file('working')));
+    writeFileSync(file('go'), '');
+    expect((await waitForTerminal(server, first)).final.status_reason).toBe('git_config_changed');
+    writeFileSync(file('done'), '');
+    const { final } = await waitForTerminal(server, second);
+    const details = await getDetails(server, second);
+    expect(final.status).toBe('FAILED');
+    expect(final.status_reason).toBe('git_config_changed');
+    expect(refusal(details)?.data).toMatchObject({ failed_task: first });
+    expect(git(repo, 'rev-parse', details.branch!).trim()).toBe(details.base_commit);
+  });
+
+  it("one task's agent sets a smudge filter for every file, and the other completes before the first failed on it: its merge and the removal of its workspace are refused", async () => {
+    const server = both.app.getHttpServer();
+    const repo = copyFixtureProject('node-basic', workdir.root(), 'completed-beside');
+    const file = (name: string): string => join(workdir.root(), `completed-beside-${name}`);
+    const first = await createSessionTask(
+      server,
+      { project_path: repo },
+      `Configure git. ${fakeScript(
+        shellCommands(
+          ...filterEveryFile('smudge', file('ran')),
+          ...signalThenWait(file('set'), file('go')),
+        ),
+        'write-tests lang=node result=pass',
+      )}`,
+    );
+    await eventually('the filter set', () => existsSync(file('set')));
+    const created = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: (await getDetails(server, first)).session_id,
+        description: `Add a file. ${fakeScript(shellCommands('echo b > b.txt'), 'write-tests lang=node result=pass')}`,
+      })
+      .expect(201);
+    const second = created.body.id as string;
+    expect((await waitForTerminal(server, second)).final.status).toBe('COMPLETED');
+    // Its checkout ran the filter: nothing had found the change yet (the first task's run finds it
+    // at its test round, below).
+    rmSync(file('ran'), { force: true });
+    writeFileSync(file('go'), '');
+    expect((await waitForTerminal(server, first)).final.status_reason).toBe('git_config_changed');
+    const head = git(repo, 'rev-parse', 'HEAD').trim();
+    const refused = await request(server)
+      .post(`/api/v1/tasks/${second}/merge`)
+      .send({})
+      .expect(409);
+    expect(refused.body).toMatchObject({
+      code: 'git_config_changed',
+      details: { files: ['config', 'info/attributes'], failed_task: first },
+    });
+    const completed = await both.dataSource.getRepository(Task).findOneByOrFail({ id: second });
+    await expect(both.app.get(TaskWorkspaceCleanup).retire(completed, 'retention')).rejects.toThrow(
+      GitConfigChangedError,
+    );
+    expect(existsSync(completed.workspacePath!)).toBe(true);
+    expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(head);
+    expect(existsSync(file('ran'))).toBe(false);
+  });
+});
+
 describe("The user's own git configuration beside a running task", () => {
   it('a branch checked out with its upstream, a remote added with a token, the base branch moved to it, while the agent works: the task completes and its merge goes ahead', async () => {
     const repo = copyFixtureProject('node-basic', workdir.root(), 'user-beside');
