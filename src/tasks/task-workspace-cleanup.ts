@@ -121,11 +121,15 @@ export class TaskWorkspaceCleanup {
   /**
    * Removes a workspace left without its task (deleted while its removal failed, say), held to
    * the fingerprint of the repository's git configuration taken for it, while its copies are
-   * kept: a workspace whose removal was refused on a changed configuration is refused again.
+   * kept, and to the changes that failed the repository's other tasks (`GitConfigQuarantine`): a
+   * workspace whose removal was refused on a changed configuration is refused again.
    */
   async retireLeftover(taskId: string): Promise<void> {
+    const path = this.workspaces.pathFor(taskId);
+    const gitDir = await this.workspaces.repositoryOf(path);
+    if (gitDir !== null) await this.quarantine.assertClear(gitDir, taskId);
     await this.workspaces.retire({
-      path: this.workspaces.pathFor(taskId),
+      path,
       gitDir: null,
       branch: null,
       message: `WIP: work left in the workspace of deleted task ${taskId}\n\nKept when the workspace was removed.\n`,

@@ -254,6 +254,14 @@ export class WorkspacesService {
   }
 
   /**
+   * The repository (common git directory) the workspace at `path` belongs to, as its `.git` file
+   * says; null when it cannot tell.
+   */
+  repositoryOf(path: string): Promise<string | null> {
+    return gitDirOf(path);
+  }
+
+  /**
    * The fingerprint last taken for task `taskId`'s workspace (`fingerprint`), kept with the
    * copies of the configuration until the workspace is removed; null when none was kept. What a
    * workspace whose task is gone is held to.

@@ -31,11 +31,19 @@ import { git } from 'test/e2e/support/git-repos';
 const workdir = fakeClaudeWorkdir('cta-git-config-e2e-');
 let t: TestApp;
 
+/** The app with the orchestrator on, running `tasksAtOnce` tasks at most. */
+const appRunning = (tasksAtOnce: number): Promise<TestApp> =>
+  createTestApp({
+    env: {
+      ...FAKE_RUNNER_ENV,
+      CLI_INIT_TIMEOUT_SECONDS: '120',
+      MAX_CONCURRENT_TASKS: String(tasksAtOnce),
+    },
+  });
+
 beforeAll(async () => {
   // One task at a time: a task created while another runs starts once that one ended.
-  t = await createTestApp({
-    env: { ...FAKE_RUNNER_ENV, CLI_INIT_TIMEOUT_SECONDS: '120', MAX_CONCURRENT_TASKS: '1' },
-  });
+  t = await appRunning(1);
 });
 
 afterAll(async () => {
@@ -359,9 +367,7 @@ describe('Two tasks of one repository at once', () => {
   let both: TestApp;
 
   beforeAll(async () => {
-    both = await createTestApp({
-      env: { ...FAKE_RUNNER_ENV, CLI_INIT_TIMEOUT_SECONDS: '120', MAX_CONCURRENT_TASKS: '2' },
-    });
+    both = await appRunning(2);
   });
 
   afterAll(async () => {
@@ -374,16 +380,22 @@ describe('Two tasks of one repository at once', () => {
     `for i in $(seq 1200); do [ -f ${until} ] && break; sleep 0.1; done`,
   ];
 
-  it("one task's agent sets a clean filter for every file before the other's workspace is ready: once the first failed on it, the other commits nothing through it", async () => {
+  /**
+   * In a copy of the node fixture named `name`, a task whose agent sets a `kind` filter for every
+   * file and then waits for the file `go` (`file('go')`), and, once the filter is set, a second
+   * task in its session whose agent runs `commands` and writes passing tests: the repository, the
+   * files' paths by name, and both tasks' ids.
+   */
+  async function filterBeside(name: string, kind: 'clean' | 'smudge', commands: string[]) {
     const server = both.app.getHttpServer();
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'side-by-side');
-    const file = (name: string): string => join(workdir.root(), `side-by-side-${name}`);
+    const repo = copyFixtureProject('node-basic', workdir.root(), name);
+    const file = (what: string): string => join(workdir.root(), `${name}-${what}`);
     const first = await createSessionTask(
       server,
       { project_path: repo },
       `Configure git. ${fakeScript(
         shellCommands(
-          ...filterEveryFile('clean', file('ran')),
+          ...filterEveryFile(kind, file('ran')),
           ...signalThenWait(file('set'), file('go')),
         ),
         'write-tests lang=node result=pass',
@@ -394,18 +406,24 @@ describe('Two tasks of one repository at once', () => {
       .post('/api/v1/tasks')
       .send({
         session_id: (await getDetails(server, first)).session_id,
-        description: `Add a file. ${fakeScript(
-          shellCommands(...signalThenWait(file('working'), file('done')), 'echo b > b.txt'),
-          'write-tests lang=node result=pass',
-        )}`,
+        description: `Add a file. ${fakeScript(shellCommands(...commands), 'write-tests lang=node result=pass')}`,
       })
       .expect(201);
-    const second = created.body.id as string;
+    return { server, repo, file, first, second: created.body.id as string };
+  }
+
+  it("one task's agent sets a clean filter for every file before the other's workspace is ready: once the first failed on it, the other commits nothing through it", async () => {
+    const working = join(workdir.root(), 'side-by-side-working');
+    const done = join(workdir.root(), 'side-by-side-done');
+    const { server, repo, file, first, second } = await filterBeside('side-by-side', 'clean', [
+      ...signalThenWait(working, done),
+      'echo b > b.txt',
+    ]);
     // Its workspace was ready for its agent, with the filter in it.
-    await eventually("the second task's agent under way", () => existsSync(file('working')));
+    await eventually("the second task's agent under way", () => existsSync(working));
     writeFileSync(file('go'), '');
     expect((await waitForTerminal(server, first)).final.status_reason).toBe('git_config_changed');
-    writeFileSync(file('done'), '');
+    writeFileSync(done, '');
     const { final } = await waitForTerminal(server, second);
     const details = await getDetails(server, second);
     expect(final.status).toBe('FAILED');
@@ -415,29 +433,9 @@ describe('Two tasks of one repository at once', () => {
   });
 
   it("one task's agent sets a smudge filter for every file, and the other completes before the first failed on it: its merge and the removal of its workspace are refused", async () => {
-    const server = both.app.getHttpServer();
-    const repo = copyFixtureProject('node-basic', workdir.root(), 'completed-beside');
-    const file = (name: string): string => join(workdir.root(), `completed-beside-${name}`);
-    const first = await createSessionTask(
-      server,
-      { project_path: repo },
-      `Configure git. ${fakeScript(
-        shellCommands(
-          ...filterEveryFile('smudge', file('ran')),
-          ...signalThenWait(file('set'), file('go')),
-        ),
-        'write-tests lang=node result=pass',
-      )}`,
-    );
-    await eventually('the filter set', () => existsSync(file('set')));
-    const created = await request(server)
-      .post('/api/v1/tasks')
-      .send({
-        session_id: (await getDetails(server, first)).session_id,
-        description: `Add a file. ${fakeScript(shellCommands('echo b > b.txt'), 'write-tests lang=node result=pass')}`,
-      })
-      .expect(201);
-    const second = created.body.id as string;
+    const { server, repo, file, first, second } = await filterBeside('completed-beside', 'smudge', [
+      'echo b > b.txt',
+    ]);
     expect((await waitForTerminal(server, second)).final.status).toBe('COMPLETED');
     // Its checkout ran the filter: nothing had found the change yet (the first task's run finds it
     // at its test round, below).
@@ -454,9 +452,11 @@ describe('Two tasks of one repository at once', () => {
       details: { files: ['config', 'info/attributes'], failed_task: first },
     });
     const completed = await both.dataSource.getRepository(Task).findOneByOrFail({ id: second });
-    await expect(both.app.get(TaskWorkspaceCleanup).retire(completed, 'retention')).rejects.toThrow(
-      GitConfigChangedError,
-    );
+    const cleanup = both.app.get(TaskWorkspaceCleanup);
+    await expect(cleanup.retire(completed, 'retention')).rejects.toThrow(GitConfigChangedError);
+    // Deleted, its workspace is left for the sweep, which is refused the same.
+    await request(server).delete(`/api/v1/tasks/${second}`).expect(204);
+    await expect(cleanup.retireLeftover(second)).rejects.toThrow(GitConfigChangedError);
     expect(existsSync(completed.workspacePath!)).toBe(true);
     expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(head);
     expect(existsSync(file('ran'))).toBe(false);
