@@ -15,6 +15,7 @@ import { configEntries, sameGuardedEntries } from 'src/workspaces/git-config-ent
 import {
   changedGitConfigPaths,
   configFilePaths,
+  fileValue,
   GitConfigFingerprint,
   takeGitConfigFingerprint,
   unreadPaths,
@@ -23,6 +24,9 @@ import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-
 
 /** The name of the directory a comparison hands the files to git in starts so (`childTempDir`). */
 const LISTING_PREFIX = 'cta-git-config-';
+
+/** Listings of configuration files kept, by their content's hash, at most. */
+const MAX_KEPT_LISTINGS = 64;
 
 /**
  * WHAT THE SERVER'S GIT MAY RUN THROUGH: the repository's git configuration, hooks and `info/`
@@ -38,6 +42,13 @@ const LISTING_PREFIX = 'cta-git-config-';
  */
 @Injectable()
 export class GitConfigGuard {
+  /**
+   * What git listed of each configuration file compared, by its content (`fileValue`): the same
+   * bytes list the same, so a change in the user's settings alone costs its two git processes
+   * once, not at every check of every task after it (the oldest let go past MAX_KEPT_LISTINGS).
+   */
+  private readonly listed = new Map<string, string[]>();
+
   constructor(
     private readonly git: Git,
     private readonly copies: GitConfigCopies,
@@ -129,11 +140,34 @@ export class GitConfigGuard {
 
   /**
    * What `git config --file <file> --list -z` lists of each of `files` (includes are not followed
-   * with `--file`); null when git could not read one (or could not run, or timed out). The files are handed to git in a directory
-   * of the server's; with RUN_AS_USER (git's user) it may read them through their group, never
-   * write them.
+   * with `--file`), from `listed` where those bytes were listed before; null when git could not
+   * read one (or could not run, or timed out).
    */
   private async listings(files: readonly Buffer[]): Promise<string[][] | null> {
+    const keys = files.map(fileValue);
+    const unlisted = files.filter((_, i) => !this.listed.has(keys[i]));
+    if (unlisted.length > 0) {
+      const listed = await this.listWithGit(unlisted);
+      if (listed === null) return null;
+      unlisted.forEach((bytes, i) => this.keepListing(fileValue(bytes), listed[i]));
+    }
+    return keys.map((key) => this.listed.get(key) ?? []);
+  }
+
+  private keepListing(key: string, entries: string[]): void {
+    this.listed.delete(key);
+    this.listed.set(key, entries);
+    if (this.listed.size > MAX_KEPT_LISTINGS) {
+      this.listed.delete(this.listed.keys().next().value as string);
+    }
+  }
+
+  /**
+   * `listings` by git, one process a file. The files are handed to git in a directory of the
+   * server's; with RUN_AS_USER (git's user) it may read them through their group, never write
+   * them.
+   */
+  private async listWithGit(files: readonly Buffer[]): Promise<string[][] | null> {
     const dir = childTempDir(NO_ISOLATION, LISTING_PREFIX);
     try {
       const names = files.map((bytes, i) => {

@@ -350,7 +350,8 @@ describe('WorkspacesService on a real repository', () => {
   it("commits through a configuration changed in the user's own settings alone (a remote with a token, an upstream), not through one with a filter added besides; the copies go with the workspace", async () => {
     const repo = copyFixtureProject('node-basic', root, 'config-user-settings');
     const s = spec(repo);
-    const workspaces = service();
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    const workspaces = service(counting);
     const ws = await ready(workspaces, s);
     const copies = join(config.WORKSPACES_DIR, '.git-config-copies', s.taskId);
     const kept = readdirSync(copies).sort();
@@ -363,6 +364,12 @@ describe('WorkspacesService on a real repository', () => {
     git(repo, 'config', 'branch.feature.remote', 'origin2');
     git(repo, 'config', 'branch.feature.merge', 'refs/heads/feature');
     git(repo, 'config', 'user.email', 'me@example.com');
+    // Git lists the copy and the file as it is now once; a check again lists nothing.
+    const listings = (): number => counting.calls.filter((call) => call === 'config').length;
+    await workspaces.assertGitConfigUnchanged(s.gitDir, ws.gitConfig);
+    expect(listings()).toBe(2);
+    await workspaces.assertGitConfigUnchanged(s.gitDir, ws.gitConfig);
+    expect(listings()).toBe(2);
     writeFileSync(join(ws.path, 'work.txt'), 'work\n');
     expect((await workspaces.commit(ws, 'work')).changed).toBe(true);
 
