@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DomainError, ErrorCode } from 'src/common';
 import { jsonTransformer, PreparedReads } from 'src/database';
 import { GitConfigChangedError, GitConfigFingerprint, WorkspacesService } from 'src/workspaces';
 import { TaskStatus } from 'src/tasks/task-status';
@@ -76,10 +75,7 @@ export class GitConfigQuarantine {
       await this.assertClear(gitDir);
     } catch (error) {
       if (!(error instanceof GitConfigChangedError)) throw error;
-      throw new DomainError(ErrorCode.GitConfigChanged, error.message, {
-        files: error.paths,
-        failed_task: error.failedTask,
-      });
+      throw error.asConflict();
     }
   }
 }

@@ -130,7 +130,11 @@ export class GitConfigGuard {
     const before = was === undefined ? EMPTY : this.copyOf(expected, was);
     const after = now === undefined ? EMPTY : configFiles.get(path);
     if (before === null || after === undefined) return false;
-    const listings = await this.listings([before, after]);
+    // A copy read back and a file just fingerprinted have these hashes already.
+    const listings = await this.listings([
+      { key: was ?? EMPTY_VALUE, bytes: before },
+      { key: now ?? EMPTY_VALUE, bytes: after },
+    ]);
     return listings !== null && sameGuardedEntries(listings[0], listings[1]);
   }
 
@@ -140,18 +144,19 @@ export class GitConfigGuard {
 
   /**
    * What `git config --file <file> --list -z` lists of each of `files` (includes are not followed
-   * with `--file`), from `listed` where those bytes were listed before; null when git could not
-   * read one (or could not run, or timed out).
+   * with `--file`), each given with its content's hash (`fileValue`), from `listed` where those
+   * bytes were listed before; null when git could not read one (or could not run, or timed out).
    */
-  private async listings(files: readonly Buffer[]): Promise<string[][] | null> {
-    const keys = files.map(fileValue);
-    const unlisted = files.filter((_, i) => !this.listed.has(keys[i]));
+  private async listings(
+    files: readonly { key: string; bytes: Buffer }[],
+  ): Promise<string[][] | null> {
+    const unlisted = files.filter((file) => !this.listed.has(file.key));
     if (unlisted.length > 0) {
-      const listed = await this.listWithGit(unlisted);
+      const listed = await this.listWithGit(unlisted.map((file) => file.bytes));
       if (listed === null) return null;
-      unlisted.forEach((bytes, i) => this.keepListing(fileValue(bytes), listed[i]));
+      unlisted.forEach((file, i) => this.keepListing(file.key, listed[i]));
     }
-    return keys.map((key) => this.listed.get(key) ?? []);
+    return files.map((file) => this.listed.get(file.key) ?? []);
   }
 
   private keepListing(key: string, entries: string[]): void {
@@ -205,3 +210,4 @@ export class GitConfigGuard {
 }
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VALUE = fileValue(EMPTY);

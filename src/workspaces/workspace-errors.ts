@@ -1,3 +1,5 @@
+import { DomainError, ErrorCode } from 'src/common';
+
 /**
  * A workspace could not be created, re-attached, committed or removed (a git command failed, the
  * directory is not the worktree it should be). Internal: a run that meets it fails its task with
@@ -34,6 +36,25 @@ export class GitConfigChangedError extends WorkspaceError {
         : quarantineMessage(gitDir, paths, failedTask),
     );
     this.name = 'GitConfigChangedError';
+  }
+
+  /**
+   * The change as an answer to a request: 409 `git_config_changed` with its `details`, its message
+   * followed by `then` when given.
+   */
+  asConflict(then: string | null = null): DomainError {
+    return new DomainError(
+      ErrorCode.GitConfigChanged,
+      then === null ? this.message : `${this.message}: ${then}`,
+      this.details(),
+    );
+  }
+
+  /** What an answer or a task's `error` record says of it: the files, and whose change it is. */
+  details(): Record<string, unknown> {
+    return this.failedTask === null
+      ? { files: this.paths }
+      : { files: this.paths, failed_task: this.failedTask };
   }
 }
 

@@ -13,7 +13,7 @@ import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { DomainError, ErrorCode, invalidRequest, KeyedSerializer } from 'src/common';
+import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
@@ -293,9 +293,7 @@ export class WorkspacesService {
       await this.assertGitConfigUnchanged(gitDir, expected);
     } catch (error) {
       if (!(error instanceof GitConfigChangedError)) throw error;
-      throw new DomainError(ErrorCode.GitConfigChanged, `${error.message}: ${then}`, {
-        files: error.paths,
-      });
+      throw error.asConflict(then);
     }
   }
 

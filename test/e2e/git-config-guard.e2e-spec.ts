@@ -1,6 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import type { App } from 'supertest/types';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
@@ -109,6 +110,16 @@ function expectQuarantined(res: request.Response, failed: string, files: string[
   expect(res.body.message).toContain(`delete task ${failed} to accept`);
 }
 
+/**
+ * POSTs an empty body to `path` on `server`, expecting 409 `git_config_changed` whose details
+ * hold `details`; the answer's body.
+ */
+async function refusedPost(server: App, path: string, details: Record<string, unknown>) {
+  const res = await request(server).post(path).send({}).expect(409);
+  expect(res.body).toMatchObject({ code: 'git_config_changed', details });
+  return res.body as { message: string };
+}
+
 /** Merges task `id` into the branch it started from; the answer's body. */
 async function merge(id: string) {
   const res = await request(t.app.getHttpServer())
@@ -199,15 +210,10 @@ describe("An agent that writes the repository's shared git configuration", () =>
   it('sets a clean filter: its retry is refused 409 git_config_changed until the filter is gone from the configuration', async () => {
     const server = t.app.getHttpServer();
     const { repo, run } = await refusedAttack('retry-after-filter', cleanFilter, ['config']);
-    const refused = await request(server)
-      .post(`/api/v1/tasks/${run.id}/retry`)
-      .send({})
-      .expect(409);
-    expect(refused.body).toMatchObject({
-      code: 'git_config_changed',
-      details: { files: ['config'] },
+    const refused = await refusedPost(server, `/api/v1/tasks/${run.id}/retry`, {
+      files: ['config'],
     });
-    expect(refused.body.message).toContain('a retry would start from it');
+    expect(refused.message).toContain('a retry would start from it');
     git(repo, 'config', '--remove-section', 'filter.cta');
     const retried = await request(server)
       .post(`/api/v1/tasks/${run.id}/retry`)
@@ -325,15 +331,10 @@ describe("An agent that writes the repository's shared git configuration", () =>
     const server = t.app.getHttpServer();
     const { repo, completed, marker } = await completedThenFiltered('smudge-filter', 'smudge');
     const head = git(repo, 'rev-parse', 'HEAD').trim();
-    const refused = await request(server)
-      .post(`/api/v1/tasks/${completed.id}/merge`)
-      .send({})
-      .expect(409);
-    expect(refused.body).toMatchObject({
-      code: 'git_config_changed',
-      details: { files: ['config', 'info/attributes'] },
+    const refused = await refusedPost(server, `/api/v1/tasks/${completed.id}/merge`, {
+      files: ['config', 'info/attributes'],
     });
-    expect(refused.body.message).toContain('info/attributes');
+    expect(refused.message).toContain('info/attributes');
     // Neither the user's branch nor their checkout moved, and the filter never ran.
     expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(head);
     expect(existsSync(join(repo, 'reviewed.txt'))).toBe(false);
@@ -443,13 +444,9 @@ describe('Two tasks of one repository at once', () => {
     writeFileSync(file('go'), '');
     expect((await waitForTerminal(server, first)).final.status_reason).toBe('git_config_changed');
     const head = git(repo, 'rev-parse', 'HEAD').trim();
-    const refused = await request(server)
-      .post(`/api/v1/tasks/${second}/merge`)
-      .send({})
-      .expect(409);
-    expect(refused.body).toMatchObject({
-      code: 'git_config_changed',
-      details: { files: ['config', 'info/attributes'], failed_task: first },
+    await refusedPost(server, `/api/v1/tasks/${second}/merge`, {
+      files: ['config', 'info/attributes'],
+      failed_task: first,
     });
     const completed = await both.dataSource.getRepository(Task).findOneByOrFail({ id: second });
     const cleanup = both.app.get(TaskWorkspaceCleanup);

@@ -653,7 +653,7 @@ export class TaskRun {
         content: capText(message, MAX_ERROR_MESSAGE_BYTES),
         data: {
           reason,
-          ...(error instanceof GitConfigChangedError ? gitConfigChangeData(error) : {}),
+          ...(error instanceof GitConfigChangedError ? error.details() : {}),
         },
       });
       await this.fail(reason, message, 'run');
@@ -686,11 +686,4 @@ export class TaskRun {
       );
     }
   }
-}
-
-/** What an `error` record says of a change to the git configuration: the files, and whose failure it is. */
-function gitConfigChangeData(error: GitConfigChangedError): Record<string, unknown> {
-  return error.failedTask === null
-    ? { files: error.paths }
-    : { files: error.paths, failed_task: error.failedTask };
 }
