@@ -1,29 +1,13 @@
 import { ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
 import { TurnTakingQueue } from 'src/common';
 import { AppConfig } from 'src/config';
+import { hostEntry } from 'src/process/host/host-entry';
 import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import { LocalChildren } from 'src/process/local-children';
 import { ProcessEvent, ProcessSpec, SpawnError } from 'src/process/process-group';
 import { spawnHelperPath } from 'src/process/spawn-helper';
-
-/** The host's entry: the compiled one next to this file, or the TypeScript source under ts-node. */
-function hostEntry(): { script: string; execArgv: string[] } {
-  const compiled = join(__dirname, 'host', 'process-host.main.js');
-  if (existsSync(compiled)) return { script: compiled, execArgv: [] };
-  return {
-    script: join(__dirname, 'host', 'process-host.main.ts'),
-    execArgv: [
-      '-r',
-      require.resolve('ts-node/register/transpile-only'),
-      '-r',
-      require.resolve('tsconfig-paths/register'),
-    ],
-  };
-}
 
 interface Run {
   subscriber: Subscriber<ProcessEvent>;
