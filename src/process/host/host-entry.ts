@@ -20,7 +20,7 @@ export function hostEntry(processDir: string = join(__dirname, '..')): HostEntry
   if (existsSync(compiled)) return { script: compiled, execArgv: [] };
   const root = join(processDir, '..', '..');
   const built = join(root, 'dist', 'src', 'process', 'host', 'process-host.main.js');
-  if (existsSync(built) && statSync(built).mtimeMs >= newestFile(join(root, 'src'))) {
+  if (existsSync(built) && statSync(built).mtimeMs >= newestFileTime(join(root, 'src'))) {
     return { script: built, execArgv: [] };
   }
   return {
@@ -34,12 +34,12 @@ export function hostEntry(processDir: string = join(__dirname, '..')): HostEntry
   };
 }
 
-/** The newest modification time of the files under `dir`, in ms. */
-function newestFile(dir: string): number {
+/** The newest modification time of the files under `dir`, in ms (a build is held to it). */
+export function newestFileTime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    const time = entry.isDirectory() ? newestFile(path) : statSync(path).mtimeMs;
+    const time = entry.isDirectory() ? newestFileTime(path) : statSync(path).mtimeMs;
     newest = Math.max(newest, time);
   }
   return newest;

@@ -5,19 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { newestFileTime } from 'src/process/host/host-entry';
 import { eventually } from 'test/e2e/support/eventually';
 import { FAKE_CLAUDE } from 'test/e2e/support/task-polling';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-
-/** The newest modification time of the TypeScript sources under `dir`. */
-function newestSource(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return Math.max(newest, newestSource(full));
-    return entry.name.endsWith('.ts') ? Math.max(newest, statSync(full).mtimeMs) : newest;
-  }, 0);
-}
 
 /**
  * The BUILT entry point (`dist/src/<name>.js`, built by `npm test`'s pretest step): starting it is
@@ -28,8 +20,8 @@ function builtEntry(name: string): string {
   const file = path.join(ROOT, 'dist', 'src', `${name}.js`);
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
   const sources = Math.max(
-    newestSource(path.join(ROOT, 'src')),
-    newestSource(path.join(ROOT, 'migrations')),
+    newestFileTime(path.join(ROOT, 'src')),
+    newestFileTime(path.join(ROOT, 'migrations')),
   );
   if (statSync(file).mtimeMs < sources) {
     throw new Error(`${file} is older than the sources: run \`npm run build\` first`);
