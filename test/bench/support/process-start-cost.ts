@@ -15,11 +15,19 @@ export interface ProcessStartCost {
   gitMs: number;
 }
 
-/** Mean CPU of one `command` process over `runs`, from this process's waited-for children. */
+/**
+ * Mean CPU of one `command` process over `runs`, from this process's waited-for children. Started
+ * with PATH alone, as the benchmark's server (`startTestServer`) and so its children run: not with
+ * this shell's environment, where a NODE_EXTRA_CA_CERTS (some machines export one) makes every
+ * Node process parse the CA bundle as it starts, 40 ms of CPU more on a 2-core AMD EPYC.
+ */
 function childCpuPerRun(command: string, args: readonly string[], runs: number): number {
   const before = cpuTimes(process.pid).childrenMs;
   for (let i = 0; i < runs; i += 1) {
-    const result = spawnSync(command, args, { stdio: 'ignore' });
+    const result = spawnSync(command, args, {
+      stdio: 'ignore',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
     if (result.status !== 0) {
       throw new Error(`${command} ${args.join(' ')}: ${result.error?.message ?? result.status}`);
     }
