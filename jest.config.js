@@ -21,10 +21,11 @@ const common = {
 delete process.env.NODE_EXTRA_CA_CERTS;
 
 module.exports = {
-  // Two test files at a time even on a 2-core machine (Jest's default there is one): most of an
-  // e2e file's time is spent waiting on child processes, timers and the database, not on CPU.
-  // Three were tried (1859 tests, 2 cores): 549 s against 593 s in a checkout Jest had timed
-  // before, but 660 s in a fresh clone, where the longest file stretched under the contention.
+  // Two test files at a time even on a 2-core machine (Jest's default there is one): an e2e
+  // file's own process mostly waits, on child processes, timers and the database. With two, the
+  // children keep both cores busy (1-2 % idle through a run, 2026-12-06). Three were tried (1859
+  // tests, 2 cores): 549 s against 593 s in a checkout Jest had timed before, but 660 s in a fresh
+  // clone, where the longest file stretched under the contention.
   maxWorkers: 2,
   projects: [
     // `testTimeout` is a global option (ignored inside a project, with an "Unknown option"
