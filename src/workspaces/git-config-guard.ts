@@ -150,15 +150,18 @@ export class GitConfigGuard {
   private async listings(
     files: readonly { key: string; bytes: Buffer }[],
   ): Promise<string[][] | null> {
-    const unlisted = files.filter((file) => !this.listed.has(file.key));
-    if (unlisted.length > 0) {
-      const listed = await this.listWithGit(unlisted.map((file) => file.bytes));
-      if (listed === null) return null;
-      unlisted.forEach((file, i) => this.keepListing(file.key, listed[i]));
-    }
-    return files.map((file) => this.listed.get(file.key) ?? []);
+    const known = files.map((file) => this.listed.get(file.key));
+    const unlisted = files.filter((_, i) => known[i] === undefined);
+    const fetched =
+      unlisted.length === 0 ? [] : await this.listWithGit(unlisted.map((file) => file.bytes));
+    if (fetched === null) return null;
+    let next = 0;
+    const listings = known.map((entries) => entries ?? fetched[next++]);
+    files.forEach((file, i) => this.keepListing(file.key, listings[i]));
+    return listings;
   }
 
+  /** Keeps `entries` as the newest listing; the least recently used goes past MAX_KEPT_LISTINGS. */
   private keepListing(key: string, entries: string[]): void {
     this.listed.delete(key);
     this.listed.set(key, entries);
