@@ -70,12 +70,7 @@ export class GitConfigQuarantine {
   }
 
   /** `assertClear` as an answer to a request creating a task: 409 `git_config_changed`. */
-  async refuse(gitDir: string): Promise<void> {
-    try {
-      await this.assertClear(gitDir);
-    } catch (error) {
-      if (!(error instanceof GitConfigChangedError)) throw error;
-      throw error.asConflict();
-    }
+  refuse(gitDir: string): Promise<void> {
+    return GitConfigChangedError.refusing(this.assertClear(gitDir));
   }
 }

@@ -50,6 +50,19 @@ export class GitConfigChangedError extends WorkspaceError {
     );
   }
 
+  /**
+   * `check` as an answer to a request: what it throws as a `GitConfigChangedError` becomes that
+   * change's 409 (`asConflict(then)`); anything else goes on as it is.
+   */
+  static async refusing(check: Promise<void>, then: string | null = null): Promise<void> {
+    try {
+      await check;
+    } catch (error) {
+      if (!(error instanceof GitConfigChangedError)) throw error;
+      throw error.asConflict(then);
+    }
+  }
+
   /** What an answer or a task's `error` record says of it: the files, and whose change it is. */
   details(): Record<string, unknown> {
     return this.failedTask === null

@@ -284,17 +284,12 @@ export class WorkspacesService {
    * `assertGitConfigUnchanged` as an answer to a request: 409 `git_config_changed` naming the
    * files, its message followed by `then` (what was refused, and what to do about it).
    */
-  async refuseChangedGitConfig(
+  refuseChangedGitConfig(
     gitDir: string,
     expected: GitConfigFingerprint | null,
     then: string,
   ): Promise<void> {
-    try {
-      await this.assertGitConfigUnchanged(gitDir, expected);
-    } catch (error) {
-      if (!(error instanceof GitConfigChangedError)) throw error;
-      throw error.asConflict(then);
-    }
+    return GitConfigChangedError.refusing(this.assertGitConfigUnchanged(gitDir, expected), then);
   }
 
   private async checkOut(
