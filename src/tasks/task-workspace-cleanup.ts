@@ -130,7 +130,7 @@ export class TaskWorkspaceCleanup {
     if (gitDir !== null) await this.quarantine.assertClear(gitDir, taskId);
     await this.workspaces.retire({
       path,
-      gitDir: null,
+      gitDir,
       branch: null,
       message: `WIP: work left in the workspace of deleted task ${taskId}\n\nKept when the workspace was removed.\n`,
       deleteBranchAt: null,
