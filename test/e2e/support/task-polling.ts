@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { followTask } from 'test/e2e/support/task-wakeups';
 import type {
   InteractionResponseDto,
   TaskDetailResponseDto,
@@ -123,9 +124,9 @@ export async function getDetails(server: App, taskId: string): Promise<TaskDetai
 export interface TerminalResult {
   /** The status summary once the task is terminal. */
   final: TaskStatusSummary;
-  /** Every distinct `status/reason/phase` seen while polling, in order (transient ones may be missed). */
+  /** Every distinct `status/reason/phase` read while waiting, in order (transient ones may be missed). */
   seen: string[];
-  /** Milliseconds from the first poll to the terminal status. */
+  /** Milliseconds from the first read to the terminal status. */
   elapsedMs: number;
 }
 
@@ -136,40 +137,52 @@ export interface TerminalResult {
  */
 export const STALL_MS = 120_000;
 
+/** How often a wait reads the task's status when its event stream has not said it ended. */
+const LOOK_EVERY_MS = 1000;
+
 /**
- * Polls the status endpoint until the task is COMPLETED, FAILED or CANCELLED, for as long as the
- * task keeps making progress: it throws only when nothing about the task changed for `stallMs`,
- * naming the last status and the last interactions so a stuck task is diagnosable.
+ * Waits until the task is COMPLETED, FAILED or CANCELLED, for as long as the task keeps making
+ * progress: it throws only when nothing about the task changed for `stallMs` (no event, and its
+ * status, phase, iteration and `updated_at` the same), naming the last status and the last
+ * interactions so a stuck task is diagnosable. It follows the task's event stream and reads the
+ * status once the stream ends, and every LOOK_EVERY_MS meanwhile (every 50 ms where the stream
+ * cannot be followed): a wait costs the server under test a handful of reads, not a read every
+ * 50 ms.
  */
 export async function waitForTerminal(
   server: App,
   taskId: string,
-  { stallMs = STALL_MS, intervalMs = 50 }: { stallMs?: number; intervalMs?: number } = {},
+  { stallMs = STALL_MS }: { stallMs?: number } = {},
 ): Promise<TerminalResult> {
   const started = Date.now();
   const seen: string[] = [];
   let progress = '';
   let progressAt = Date.now();
-  for (;;) {
-    const s = await getStatus(server, taskId);
-    const label = `${s.status}/${s.status_reason ?? '-'}/${s.phase ?? '-'}`;
-    if (seen[seen.length - 1] !== label) seen.push(label);
-    if (TERMINAL.includes(s.status)) return { final: s, seen, elapsedMs: Date.now() - started };
-    const now = `${label}/${s.iteration}/${s.updated_at}`;
-    if (now !== progress) {
-      progress = now;
-      progressAt = Date.now();
-    } else if (Date.now() - progressAt > stallMs) {
-      const details = await getDetails(server, taskId).catch(() => null);
-      const tail = (details?.interactions ?? [])
-        .slice(-8)
-        .map((i) => `  #${i.id} ${i.kind} it=${i.iteration} ${i.content.slice(0, 160)}`)
-        .join('\n');
-      throw new Error(
-        `task ${taskId} made no progress for ${stallMs} ms; seen ${seen.join(' -> ')}\n${tail}`,
-      );
+  const wakeups = await followTask(server, taskId);
+  try {
+    for (;;) {
+      const s = await getStatus(server, taskId);
+      const label = `${s.status}/${s.status_reason ?? '-'}/${s.phase ?? '-'}`;
+      if (seen[seen.length - 1] !== label) seen.push(label);
+      if (TERMINAL.includes(s.status)) return { final: s, seen, elapsedMs: Date.now() - started };
+      const now = `${label}/${s.iteration}/${s.updated_at}/${wakeups.events}`;
+      if (now !== progress) {
+        progress = now;
+        progressAt = Date.now();
+      } else if (Date.now() - progressAt > stallMs) {
+        const details = await getDetails(server, taskId).catch(() => null);
+        const tail = (details?.interactions ?? [])
+          .slice(-8)
+          .map((i) => `  #${i.id} ${i.kind} it=${i.iteration} ${i.content.slice(0, 160)}`)
+          .join('\n');
+        throw new Error(
+          `task ${taskId} made no progress for ${stallMs} ms; seen ${seen.join(' -> ')}\n${tail}`,
+        );
+      }
+      await wakeups.next(LOOK_EVERY_MS);
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+  } finally {
+    await wakeups.close();
   }
 }
 

@@ -1,0 +1,109 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from 'supertest/types';
+import { SseClient } from 'test/e2e/support/sse-client';
+
+/** How often a waiter looks again when it has no event stream to wake it. */
+const POLL_MS = 50;
+
+/**
+ * What a waiter on one task needs from the task's event stream (`GET /tasks/{id}/events`): to be
+ * woken when the task ends, and to know whether anything happened meanwhile. Where the stream
+ * cannot be followed (refused, or closed by the server) the waiter is woken every POLL_MS, as a
+ * poll would be.
+ */
+export interface TaskWakeups {
+  /** Events received so far (interactions, and `end`). */
+  readonly events: number;
+  /** Resolves once the stream has ended (the task is finished) or closed, or after `ms`. */
+  next(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * `server`'s base URL. A string is one; a listening server has its address; a server that is not
+ * listening (an app under test, which supertest reaches one request at a time) gets a listener of
+ * its own on a free port that hands each request to the server's request listeners, closed by
+ * `close`.
+ */
+async function reachable(server: App): Promise<{ url: string; close(): Promise<void> }> {
+  const none = (): Promise<void> => Promise.resolve();
+  if (typeof server === 'string') return { url: server, close: none };
+  const handlers: { target: unknown; listeners: RequestListener[] } =
+    typeof server === 'function'
+      ? { target: undefined, listeners: [server as RequestListener] }
+      : { target: server, listeners: server.listeners('request') as RequestListener[] };
+  if (typeof server !== 'function') {
+    const address = server.address();
+    if (address !== null && typeof address === 'object') {
+      return { url: `http://127.0.0.1:${address.port}`, close: none };
+    }
+  }
+  const side: Server = createServer((req, res) => {
+    for (const listener of handlers.listeners) listener.call(handlers.target, req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    side.once('error', reject);
+    side.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(side.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise((resolve) => {
+        side.closeAllConnections();
+        side.close(() => resolve());
+      }),
+  };
+}
+
+/** Follows task `taskId`'s event stream on `server` (`TaskWakeups`). */
+export async function followTask(server: App, taskId: string): Promise<TaskWakeups> {
+  const place = await reachable(server);
+  const client = await SseClient.connect(`${place.url}/api/v1/tasks/${taskId}/events`).catch(
+    () => null,
+  );
+  const following = client !== null && client.status === 200;
+  if (client !== null && !following) client.close();
+  let ended = !following;
+  // An end that came while no one was waiting: the next wait returns at once.
+  let missed = false;
+  let wake: (() => void) | null = null;
+  const endNow = (): void => {
+    if (ended) return;
+    ended = true;
+    if (wake !== null) wake();
+    else missed = true;
+  };
+  if (following) {
+    client.onEvent((event) => {
+      if (event.event !== 'message') endNow();
+    });
+    void client.closed.then(endNow);
+  }
+  return {
+    get events() {
+      return following ? client.events.length : 0;
+    },
+    next: (ms) => {
+      if (missed) {
+        missed = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ended ? Math.min(ms, POLL_MS) : ms);
+        function done(): void {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        }
+        if (!ended) wake = done;
+      });
+    },
+    close: async () => {
+      client?.close();
+      await place.close();
+    },
+  };
+}
