@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from 'supertest/types';
-import { SseClient } from 'test/e2e/support/sse-client';
+import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
 
 /** How often a waiter looks again when it has no event stream to wake it. */
 const POLL_MS = 50;
@@ -30,17 +30,13 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
  */
 async function reachable(server: App): Promise<{ url: string; close(): Promise<void> }> {
   const none = (): Promise<void> => Promise.resolve();
-  if (typeof server === 'string') return { url: server, close: none };
+  if (typeof server === 'string' || (typeof server !== 'function' && server.address() !== null)) {
+    return { url: baseUrl(server), close: none };
+  }
   const handlers: { target: unknown; listeners: RequestListener[] } =
     typeof server === 'function'
       ? { target: undefined, listeners: [server as RequestListener] }
       : { target: server, listeners: server.listeners('request') as RequestListener[] };
-  if (typeof server !== 'function') {
-    const address = server.address();
-    if (address !== null && typeof address === 'object') {
-      return { url: `http://127.0.0.1:${address.port}`, close: none };
-    }
-  }
   const side: Server = createServer((req, res) => {
     for (const listener of handlers.listeners) listener.call(handlers.target, req, res);
   });
