@@ -124,10 +124,6 @@ export async function getDetails(server: App, taskId: string): Promise<TaskDetai
 export interface TerminalResult {
   /** The status summary once the task is terminal. */
   final: TaskStatusSummary;
-  /** Every distinct `status/reason/phase` read while waiting, in order (transient ones may be missed). */
-  seen: string[];
-  /** Milliseconds from the first read to the terminal status. */
-  elapsedMs: number;
 }
 
 /**
@@ -154,23 +150,22 @@ export async function waitForTerminal(
   taskId: string,
   { stallMs = STALL_MS }: { stallMs?: number } = {},
 ): Promise<TerminalResult> {
-  const started = Date.now();
   const seen: string[] = [];
   let progress = '';
   let progressAt = Date.now();
   const wakeups = await followTask(server, taskId);
   try {
     for (;;) {
-      const s = await getStatus(server, taskId);
+      const s = await getStatus(wakeups.url, taskId);
       const label = `${s.status}/${s.status_reason ?? '-'}/${s.phase ?? '-'}`;
       if (seen[seen.length - 1] !== label) seen.push(label);
-      if (TERMINAL.includes(s.status)) return { final: s, seen, elapsedMs: Date.now() - started };
+      if (TERMINAL.includes(s.status)) return { final: s };
       const now = `${label}/${s.iteration}/${s.updated_at}/${wakeups.events}`;
       if (now !== progress) {
         progress = now;
         progressAt = Date.now();
       } else if (Date.now() - progressAt > stallMs) {
-        const details = await getDetails(server, taskId).catch(() => null);
+        const details = await getDetails(wakeups.url, taskId).catch(() => null);
         const tail = (details?.interactions ?? [])
           .slice(-8)
           .map((i) => `  #${i.id} ${i.kind} it=${i.iteration} ${i.content.slice(0, 160)}`)

@@ -13,6 +13,8 @@ const POLL_MS = 50;
  * poll would be.
  */
 export interface TaskWakeups {
+  /** Where the server is reached meanwhile (its own listener for an app that does not listen). */
+  readonly url: string;
   /** Events received so far (interactions, and `end`). */
   readonly events: number;
   /** Resolves once the stream has ended (the task is finished) or closed, or after `ms`. */
@@ -79,6 +81,7 @@ export async function followTask(server: App, taskId: string): Promise<TaskWakeu
     void client.closed.then(endNow);
   }
   return {
+    url: place.url,
     get events() {
       return following ? client.events.length : 0;
     },
