@@ -13,12 +13,22 @@ import {
   Task,
   TaskEventLog,
   TaskMessages,
+  TaskPhase,
   TaskRowReader,
   TaskStatus,
   TaskWorkspaceCleanup,
   WAITING_FOR_HUMAN_SQL,
 } from 'src/tasks';
 import { makeOwnerId } from 'src/orchestrator/lease-owner';
+
+/**
+ * What a claimed task does first: a task with a worktree prepares it (creates it, or re-attaches
+ * to it) before anything else, so the claim records that phase, and the preparation has no write
+ * of its own before git runs (the claim is the fenced write it follows).
+ */
+function firstPhase(task: Pick<Task, 'isolation'>): TaskPhase {
+  return task.isolation === 'worktree' ? 'preparing_workspace' : 'agent_turn';
+}
 
 export interface ClaimedTask {
   lease: Lease;
@@ -169,7 +179,7 @@ export class TaskQueueRepository {
       const resumed = task.iteration > 0;
       const reason: StatusReason = resumed ? 'resumed' : 'claimed';
       const patch = {
-        phase: 'agent_turn' as const,
+        phase: firstPhase(task),
         attempt: task.attempt + 1,
         leaseOwner: this.owner,
         leaseExpiresAt: this.leaseExpiry(),

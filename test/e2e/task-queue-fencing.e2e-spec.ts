@@ -88,8 +88,34 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     for (const r of ours.filter((t) => t.status === TaskStatus.Running)) {
       expect(r.attempt).toBe(1);
       expect(queues.map((q) => q.owner)).toContain(r.leaseOwner);
+      expect(r.phase).toBe('agent_turn');
     }
     expect(await queues[0].claimNext()).toBeNull();
+  });
+
+  it('a claimed task with a worktree shows its first phase, the preparation, from the claim on', async () => {
+    const dir = join(work, 'repo');
+    mkdirSync(dir);
+    git(dir, 'init', '-q');
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'base');
+    const server = a.app.getHttpServer() as App;
+    const s = await request(server)
+      .post('/api/v1/sessions')
+      .send({ project_path: realpathSync(dir), isolation: 'worktree' })
+      .expect(201);
+    const t = await request(server)
+      .post('/api/v1/tasks')
+      .send({ session_id: s.body.id, description: 'In a worktree.' })
+      .expect(201);
+    let claim: ClaimedTask | null = null;
+    while (claim === null || claim.task.id !== t.body.id) {
+      claim = await a.app.get(TaskQueueRepository).claimNext();
+      if (claim === null) throw new Error('task not claimable');
+    }
+    expect(claim.task.phase).toBe('preparing_workspace');
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id: claim.task.id });
+    expect(row.status).toBe(TaskStatus.Running);
+    expect(row.phase).toBe('preparing_workspace');
   });
 
   it("a stale owner's writes change nothing after the task was taken over", async () => {

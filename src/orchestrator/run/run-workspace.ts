@@ -113,7 +113,7 @@ export class RunWorkspace {
   private async prepareNow(): Promise<void> {
     const port = this.ports.workspace;
     if (port === null) return;
-    await this.ports.log.update({ phase: 'preparing_workspace' });
+    // The claim recorded the phase (`preparing_workspace`): it is the fenced write git follows.
     this.info = await port.prepare();
     if (this.info.created) this.setupDone = false;
     // The agent works next: no setup command may still write the repository's configuration.
