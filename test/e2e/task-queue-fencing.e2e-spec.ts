@@ -17,6 +17,7 @@ import {
 } from 'src/tasks';
 import { WorkspacesService } from 'src/workspaces';
 import { git } from 'test/e2e/support/git-repos';
+import { createSessionTask } from 'test/e2e/support/task-polling';
 import { describeMysql, TestDatabase, createTestDatabase } from 'test/e2e/support/test-database';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -98,17 +99,13 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     mkdirSync(dir);
     git(dir, 'init', '-q');
     git(dir, 'commit', '-q', '--allow-empty', '-m', 'base');
-    const server = a.app.getHttpServer() as App;
-    const s = await request(server)
-      .post('/api/v1/sessions')
-      .send({ project_path: realpathSync(dir), isolation: 'worktree' })
-      .expect(201);
-    const t = await request(server)
-      .post('/api/v1/tasks')
-      .send({ session_id: s.body.id, description: 'In a worktree.' })
-      .expect(201);
+    const id = await createSessionTask(
+      a.app.getHttpServer() as App,
+      { project_path: realpathSync(dir), isolation: 'worktree' },
+      'In a worktree.',
+    );
     let claim: ClaimedTask | null = null;
-    while (claim === null || claim.task.id !== t.body.id) {
+    while (claim === null || claim.task.id !== id) {
       claim = await a.app.get(TaskQueueRepository).claimNext();
       if (claim === null) throw new Error('task not claimable');
     }
