@@ -82,8 +82,9 @@ async function standIn(
 
 describe('e2e waits on a task', () => {
   it('following the event stream, reads the status once before and once after the stream says the task ended', async () => {
-    // The task ends a while after the first read: a wait that read on a clock of its own would
-    // read RUNNING again meanwhile.
+    // The task ends 200 ms after the first read: a wait that read every 50 ms would read RUNNING
+    // again meanwhile, four times or more; one that follows the stream reads once more, at the
+    // end (twice only if the machine held its loop back past its one-second look).
     const api = await standIn('follow', (reads) => {
       if (reads !== 1) return;
       setTimeout(() => {
@@ -93,7 +94,7 @@ describe('e2e waits on a task', () => {
     });
     const { final } = await waitForTerminal(api.url, TASK);
     expect(final.status).toBe('COMPLETED');
-    expect(api.reads).toBe(2);
+    expect(api.reads).toBeLessThanOrEqual(3);
     await api.close();
   });
 
