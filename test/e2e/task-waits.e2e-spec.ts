@@ -15,6 +15,9 @@ const TASK = '7f0c1a52-5b1e-4c4e-9d0e-2f3a4b5c6d7e';
 
 type Stream = 'refuse' | 'follow';
 
+/** The stand-ins a test started, closed after it whatever it found. */
+const opens: StandIn[] = [];
+
 interface StandIn {
   url: string;
   /** Status reads answered so far. */
@@ -76,11 +79,16 @@ async function standIn(
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  opens.push(state);
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
 }
 
 describe('e2e waits on a task', () => {
+  afterEach(async () => {
+    await Promise.all(opens.splice(0).map((api) => api.close()));
+  });
+
   it('following the event stream, reads the status once before and once after the stream says the task ended', async () => {
     // The task ends 200 ms after the first read: a wait that read every 50 ms would read RUNNING
     // again meanwhile, four times or more; one that follows the stream reads once more, at the
@@ -95,7 +103,6 @@ describe('e2e waits on a task', () => {
     const { final } = await waitForTerminal(api.url, TASK);
     expect(final.status).toBe('COMPLETED');
     expect(api.reads).toBeLessThanOrEqual(3);
-    await api.close();
   });
 
   it('where the stream is refused, reads the status again and again until the task ended', async () => {
@@ -105,7 +112,6 @@ describe('e2e waits on a task', () => {
     const { final } = await waitForTerminal(api.url, TASK);
     expect(final.status).toBe('COMPLETED');
     expect(api.reads).toBe(6);
-    await api.close();
   });
 
   it('where the server closes the stream it followed, a wake-up asked for far ahead comes at once', async () => {
@@ -116,6 +122,5 @@ describe('e2e waits on a task', () => {
     await wakeups.next(24 * 3600 * 1000);
     await wakeups.next(24 * 3600 * 1000);
     await wakeups.close();
-    await api.close();
   });
 });
