@@ -39,19 +39,26 @@ async function reachable(server: App): Promise<{ url: string; close(): Promise<v
     typeof server === 'function'
       ? { target: undefined, listeners: [server as RequestListener] }
       : { target: server, listeners: server.listeners('request') as RequestListener[] };
-  const side: Server = createServer((req, res) => {
+  return loopbackServer((req, res) => {
     for (const listener of handlers.listeners) listener.call(handlers.target, req, res);
   });
+}
+
+/** A server of `handler` listening on a free loopback port: its URL, and its close (connections too). */
+export async function loopbackServer(
+  handler: RequestListener,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
-    side.once('error', reject);
-    side.listen(0, '127.0.0.1', resolve);
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
   });
   return {
-    url: `http://127.0.0.1:${(side.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
       new Promise((resolve) => {
-        side.closeAllConnections();
-        side.close(() => resolve());
+        server.closeAllConnections();
+        server.close(() => resolve());
       }),
   };
 }
