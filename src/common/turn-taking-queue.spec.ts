@@ -1,4 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { TurnTakingQueue } from 'src/common/turn-taking-queue';
+
+setFlagsFromString('--expose-gc');
+/** A full garbage collection (V8's `gc`, exposed for the retention test). */
+const collectGarbage = runInNewContext('gc') as () => void;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('TurnTakingQueue', () => {
   it('runs callbacks in order, each with the microtasks it starts before the next', async () => {
@@ -42,5 +49,27 @@ describe('TurnTakingQueue', () => {
     await done;
     expect(order).toContain('timer');
     expect(order.lastIndexOf('busy')).toBeGreaterThan(order.indexOf('timer'));
+  });
+
+  it('lets go of a callback once it ran, while later ones still wait', async () => {
+    const queue = new TurnTakingQueue();
+    let ran = false;
+    // What a delivered event holds on to: a chunk of a child's output.
+    const delivered = (() => {
+      const chunk = Buffer.alloc(1024 * 1024);
+      queue.push(() => (ran = chunk.length > 0));
+      return new WeakRef(chunk);
+    })();
+    // The queue stays busy: two chains, each queueing its next callback as one runs.
+    let busy = true;
+    const keepBusy = (): void => queue.push(() => busy && keepBusy());
+    keepBusy();
+    keepBusy();
+    while (!ran) await nextTurn();
+    await nextTurn();
+    collectGarbage();
+    busy = false;
+    expect(queue.size).toBeGreaterThan(0);
+    expect(delivered.deref()).toBeUndefined();
   });
 });

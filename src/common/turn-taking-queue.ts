@@ -1,5 +1,8 @@
 import { Observable } from 'rxjs';
 
+/** Emptied slots at the front that are dropped, once they are at least half the storage. */
+const COMPACT_AFTER = 1024;
+
 /**
  * Runs queued callbacks in order, ONE PER TURN OF THE EVENT LOOP, so timers and I/O get their
  * turn between any two of them.
@@ -13,7 +16,8 @@ import { Observable } from 'rxjs';
  * turn, after the timers and the poll for I/O).
  */
 export class TurnTakingQueue {
-  private readonly queue: (() => void)[] = [];
+  /** What waits, from `head` on; the slots before it are emptied as their callbacks run. */
+  private readonly queue: ((() => void) | undefined)[] = [];
   private head = 0;
   private scheduled = false;
 
@@ -43,12 +47,20 @@ export class TurnTakingQueue {
     setImmediate(() => this.runOne());
   }
 
+  /**
+   * Runs the next callback, letting go of it first: a queue that never empties (children's output
+   * under load) would otherwise hold every event it delivered, and the output chunks in them.
+   */
   private runOne(): void {
     this.scheduled = false;
-    const callback = this.queue[this.head];
+    const callback = this.queue[this.head]!;
+    this.queue[this.head] = undefined;
     this.head += 1;
     if (this.head === this.queue.length) {
       this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.queue.length) {
+      this.queue.splice(0, this.head);
       this.head = 0;
     }
     this.schedule();

@@ -14,6 +14,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { delay, lastValueFrom, Observable, tap, toArray } from 'rxjs';
 import { ClaudeCliRunner, TurnEvent, TurnRequest } from 'src/claude-cli/claude-cli-runner.service';
 import { CliAvailabilityService } from 'src/claude-cli/cli-availability.service';
@@ -30,6 +32,10 @@ const FAKE = join(__dirname, '..', 'fixtures', 'fake-claude', 'claude');
 const CUT = /\[\.\.\. (\d+) bytes cut\]$/;
 /** spawnSync blocks the event loop, where no Jest time limit can fire: give it its own. */
 const SYNC_CHILD_TIMEOUT_MS = 30_000;
+
+setFlagsFromString('--expose-gc');
+/** A full garbage collection (V8's `gc`, exposed for this file's memory test). */
+const collectGarbage = runInNewContext('gc') as () => void;
 
 interface LogEntry {
   argv: string[];
@@ -546,15 +552,26 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(isProcessAlive(got.grandchild)).toBe(false);
   });
 
-  it('reads 50 MB of output with flat memory, capping what it passes on', async () => {
+  it('reads 200 MB of output holding a bounded amount of it, capping what it passes on', async () => {
+    // A loaded machine may slow the agent, which runs nicer than the server, well past 20 s.
     const r = runner(
-      { CLI_MAX_OUTPUT_BYTES: String(1024 * 1024) },
-      { FAKE_CLAUDE_HUGE_BYTES: String(50 * 1024 * 1024) },
+      { CLI_MAX_OUTPUT_BYTES: String(1024 * 1024), CLI_TIMEOUT_SECONDS: '240' },
+      { FAKE_CLAUDE_HUGE_BYTES: String(200 * 1024 * 1024) },
     );
-    global.gc?.();
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    // What the read holds on to, not what it let go of and the collector has not freed yet (the
+    // process's RSS counts both: a loaded machine lets such garbage pile up).
+    const retained = () => {
+      collectGarbage();
+      const { heapUsed, arrayBuffers } = process.memoryUsage();
+      return heapUsed + arrayBuffers;
+    };
+    const before = retained();
+    let most = 0;
+    let samples = 0;
+    const sampler = setInterval(() => {
+      most = Math.max(most, retained() - before);
+      samples++;
+    }, 50);
     let passedBytes = 0;
     let warnings = 0;
     let outcome: TurnOutcome | null = null;
@@ -572,7 +589,10 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(outcome).toMatchObject({ kind: 'success', text: 'Printed a lot.\nDONE' });
     expect(warnings).toBe(1);
     expect(passedBytes).toBeLessThanOrEqual(1024 * 1024);
-    expect(peak - before).toBeLessThan(100 * 1024 * 1024);
+    expect(samples).toBeGreaterThan(0);
+    // Output not yet handled is bounded by its flow control, at 8 MB (`process-host.ts`); what was
+    // handled is let go (seen: 26-31 MB at most; 108-118 MB while the delivery queue kept it).
+    expect(most).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('shortens the string of an endless line to the line limit and still reads the line', async () => {
