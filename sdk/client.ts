@@ -148,7 +148,7 @@ export interface CreateTaskDto {
   description: string;
   /** Agent turns allowed (default MAX_ITERATIONS = 20, at most MAX_ITERATIONS_LIMIT = 100 unless configured otherwise) */
   max_iterations?: number;
-  /** Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise) */
+  /** Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise). With auto_respond false, the answers a person gives do not count; the simulated human's reply given when nobody answered in time does */
   max_pauses?: number;
   /** What the task's workspace starts from: a branch, tag, remote branch or commit (sessions with isolation `worktree`); default: the session's base_ref, else the commit checked out in the project now. Resolved to `base_commit` at once */
   base_ref?: string | null;
@@ -160,7 +160,7 @@ export interface CreateTaskDto {
   allow_test_changes?: boolean;
   /** False: when the agent asks a question or stops short, the task waits for a person (PAUSED, reason waiting_for_human, holding no concurrency slot) until a message (POST /tasks/{id}/messages) resumes it. Default: the session's auto_respond, else true */
   auto_respond?: boolean | null;
-  /** With auto_respond false: after this many seconds without a message the simulated human answers and the task goes on. Default: the session's human_timeout_seconds, else no limit */
+  /** With auto_respond false: after this many seconds without a message the simulated human answers and the task goes on (an intervention: with none left under max_pauses, the task fails max_pauses_reached instead). Default: the session's human_timeout_seconds, else no limit */
   human_timeout_seconds?: number | null;
 }
 
@@ -248,6 +248,7 @@ export interface TaskResponseDto {
     | null;
   iteration: number;
   max_iterations: number;
+  /** The simulated human's interventions so far (what max_pauses bounds); a person's answers to a task waiting for one are not counted */
   pause_count: number;
   max_pauses: number;
   claude_session_id: string | null;
@@ -444,6 +445,7 @@ export interface TaskDetailResponseDto {
     | null;
   iteration: number;
   max_iterations: number;
+  /** The simulated human's interventions so far (what max_pauses bounds); a person's answers to a task waiting for one are not counted */
   pause_count: number;
   max_pauses: number;
   claude_session_id: string | null;
@@ -593,6 +595,7 @@ export interface TaskStatusResponseDto {
     | null;
   iteration: number;
   max_iterations: number;
+  /** The simulated human's interventions so far (what max_pauses bounds); a person's answers to a task waiting for one are not counted */
   pause_count: number;
   max_pauses: number;
   last_agent_message: string | null;

@@ -1,5 +1,5 @@
 export { SimulatedHumanModule } from 'src/simulated-human/simulated-human.module';
-export { POLICY_FAIL_REASONS } from 'src/simulated-human/simulated-human.policy';
+export { answeredByPerson, POLICY_FAIL_REASONS } from 'src/simulated-human/simulated-human.policy';
 export type {
   ContinueReason,
   Decision,

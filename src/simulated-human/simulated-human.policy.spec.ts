@@ -467,6 +467,30 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     { action: 'fail', reason: 'max_pauses_reached', contains: 'answer_question' },
   ],
   [
+    'a question a person answers (auto_respond false) is not held to the pauses -> continue',
+    { outcome: outcome('success', 'Which one?'), pauseCount: 5, maxPauses: 5, personAnswers: true },
+    { action: 'continue', reason: 'answer_question', intervention: true },
+  ],
+  [
+    'a stop short a person continues is not held to the pauses either',
+    {
+      outcome: outcome('success', 'Next, I will add the export.'),
+      maxPauses: 0,
+      personAnswers: true,
+    },
+    { action: 'continue', reason: 'continue_stop_short', intervention: true },
+  ],
+  [
+    'the simulated human recovers an error even when a person answers questions: held to the pauses',
+    { outcome: outcome('crash', 'boom'), pauseCount: 5, maxPauses: 5, personAnswers: true },
+    { action: 'fail', reason: 'max_pauses_reached' },
+  ],
+  [
+    'a question a person answers still needs a turn left',
+    { outcome: outcome('success', 'Which one?'), iteration: 20, personAnswers: true },
+    { action: 'fail', reason: 'max_iterations_reached' },
+  ],
+  [
     'max_pauses 0 fails the first intervention',
     { outcome: outcome('crash', 'boom'), maxPauses: 0 },
     { action: 'fail', reason: 'max_pauses_reached' },
@@ -591,6 +615,25 @@ describe('encouragement cadence', () => {
     expect(due.action === 'continue' && due.prompt).toMatch(
       /^You're making good progress \(turn 4 of 20\)/,
     );
+  });
+
+  it('puts no encouragement in front of a reply a person gives instead (auto_respond false)', () => {
+    const seed = 7;
+    const due = decideNextStep(
+      input({
+        outcome: outcome('success', 'Next, I will add the export.'),
+        encouragementSeed: seed,
+        turnsSinceEncouragement: encouragementCadence(seed, 3, 5),
+        personAnswers: true,
+      }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(due).toMatchObject({
+      action: 'continue',
+      reason: 'continue_stop_short',
+      encouraged: false,
+    });
   });
 
   it('keeps the reason of other follow-ups and their intervention flag', () => {

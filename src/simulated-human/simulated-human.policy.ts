@@ -41,7 +41,10 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
  * - `iteration` counts agent turns already run (the one that just ended included). When
  *   `iteration >= maxIterations` no further turn is allowed: fail `max_iterations_reached`.
  * - An intervention with `pauseCount >= maxPauses` fails `max_pauses_reached`. The iteration limit
- *   is checked first.
+ *   is checked first. A reply a person gives instead (`personAnswers`: an answer to a question, a
+ *   stop short continued) is no intervention of the simulated human's: the pause limit does not
+ *   bound it, and no encouragement is put in front of it (the run waits for the person, holding
+ *   this reply for when nobody answers in time).
  * - Either limit reached right after an API error, when the task met nothing but API errors
  *   lately (`apiErrorStreak` of MAX_API_ERROR_STREAK, or every turn so far), fails
  *   `api_unavailable` instead: the API, not the agent, kept the task from finishing.
@@ -122,6 +125,11 @@ export interface PolicyInput {
   testChangeRefusals?: number;
   /** The turn was cut short for a person's message sent with `interrupt`; `outcome` is not read. */
   interrupted?: boolean;
+  /**
+   * A person, not the simulated human, replies to a question or a stop short (`auto_respond:
+   * false`): see `PERSON_ANSWERED_REASONS`.
+   */
+  personAnswers?: boolean;
 }
 
 export interface PolicySettings {
@@ -142,6 +150,25 @@ export type ContinueReason =
   | 'encourage'
   | 'permission_denied'
   | 'person_interrupted';
+
+/**
+ * The replies a person gives instead of the simulated human when the task does not auto-respond
+ * (`PolicyInput.personAnswers`), unless the conversation starts over.
+ */
+const PERSON_ANSWERED_REASONS: readonly ContinueReason[] = [
+  'answer_question',
+  'continue_stop_short',
+];
+
+/** True when a person, not the simulated human, gives this reply (see `PERSON_ANSWERED_REASONS`). */
+export function answeredByPerson(
+  personAnswers: boolean,
+  next: { reason: ContinueReason; newConversation?: true },
+): boolean {
+  return (
+    personAnswers && next.newConversation !== true && PERSON_ANSWERED_REASONS.includes(next.reason)
+  );
+}
 
 /** The reasons the policy can fail a task with (each is also a task status reason). */
 export const POLICY_FAIL_REASONS = [
@@ -330,7 +357,8 @@ function followUp(
       `Reached the limit of ${input.maxIterations} agent turns and ${why}.`,
     );
   }
-  if (next.intervention && input.pauseCount >= input.maxPauses) {
+  const byPerson = answeredByPerson(input.personAnswers === true, next);
+  if (next.intervention && !byPerson && input.pauseCount >= input.maxPauses) {
     return limitReached(
       input,
       'max_pauses_reached',
@@ -342,7 +370,7 @@ function followUp(
     settings.encourageEveryMin,
     settings.encourageEveryMax,
   );
-  if (input.turnsSinceEncouragement < cadence) {
+  if (byPerson || input.turnsSinceEncouragement < cadence) {
     return { action: 'continue', ...next, encouraged: false };
   }
   const encouragement = renderTemplate(templates.encourage, {

@@ -159,6 +159,48 @@ function humanWaitTests(database: TestDatabaseKind): void {
     expect(reply.content).toContain(QUESTION);
   });
 
+  it("a person's answers are not held to max_pauses: with none allowed, a question still waits and the answer goes on", async () => {
+    const sessionId = await session('no-pauses', { auto_respond: false });
+    const id = await task(sessionId, { max_pauses: 0 });
+    let seen = {} as TaskStatusSummary;
+    await eventually(`task ${id} to wait for a person or end`, async () => {
+      seen = await status(id);
+      return seen.status_reason === 'waiting_for_human' || seen.status === 'FAILED';
+    });
+    expect(seen).toMatchObject({ status: 'PAUSED', status_reason: 'waiting_for_human' });
+    expect(seen.pause_count).toBe(0);
+    await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Yes: negatives too.' })
+      .expect(201);
+    const result = await waitForTerminal(server, id);
+    expect(result.final).toMatchObject({ status: 'COMPLETED', pause_count: 0 });
+  });
+
+  it("nobody answers in time and max_pauses allows no intervention: the task fails max_pauses_reached, not the simulated human's reply", async () => {
+    const sessionId = await session('no-pauses-timeout');
+    const id = await task(sessionId, {
+      auto_respond: false,
+      human_timeout_seconds: 1,
+      max_pauses: 0,
+    });
+    const result = await waitForTerminal(server, id);
+    expect(result.final).toMatchObject({
+      status: 'FAILED',
+      status_reason: 'max_pauses_reached',
+      pause_count: 0,
+    });
+    expect((await statusPath(id)).slice(0, 4)).toEqual([
+      'RUNNING(claimed)',
+      'PAUSED(waiting_for_human)',
+      'PENDING(human_timeout)',
+      'RUNNING(resumed)',
+    ]);
+    const project = (await request(server).get(`/api/v1/tasks/${id}`).expect(200)).body
+      .project_path as string;
+    expect(fakeInvocations(work.logFile(), project)).toHaveLength(1);
+  });
+
   it('a waiting task can be cancelled; a message to it is then 409', async () => {
     const sessionId = await session('cancelled');
     const id = await task(sessionId, { auto_respond: false });

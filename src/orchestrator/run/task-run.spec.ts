@@ -1887,10 +1887,11 @@ describe('TaskRun', () => {
     };
 
     /** A run claimed after a wait for a person ended, its question and held reply on the row. */
-    const resumedAfterWait = (): Harness =>
+    const resumedAfterWait = (task: Partial<Task> = {}): Harness =>
       harness([turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
         resumed: true,
         task: {
+          ...task,
           autoRespond: false,
           iteration: 1,
           claudeSessionId: 'c1',
@@ -1910,14 +1911,22 @@ describe('TaskRun', () => {
       expect(h.agent.requests).toHaveLength(1);
       expect(h.log.row).toMatchObject({
         phase: 'waiting_for_human',
-        pauseCount: 1,
         humanWait: QUESTION_WAIT,
         humanWaitUntil: null,
       });
+      // A person's answer is no intervention of the simulated human's: not counted.
+      expect(h.log.row.pauseCount).toBeUndefined();
       const wait = h.log.row.humanWait as { reply: string; since: string };
       expect(wait.reply).toContain('Should divide() throw on zero?');
       expect(Date.parse(wait.since)).toBeGreaterThan(0);
       expect(h.messages.endedWaits).toEqual([]);
+    });
+
+    it('waits for a person even with no intervention left: max_pauses bounds the simulated human only', async () => {
+      const h = harness([asks()], { task: { autoRespond: false, maxPauses: 0 } });
+      await h.run();
+      expect(h.log.path()).toEqual(['RUNNING', 'PAUSED(waiting_for_human)']);
+      expect(h.log.row.statusReason).toBe('waiting_for_human');
     });
 
     it('stopping short waits too; human_timeout_seconds sets when the simulated human answers', async () => {
@@ -1975,14 +1984,24 @@ describe('TaskRun', () => {
       expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
 
-    it('resumed after nobody answered in time: the first turn is the held simulated reply', async () => {
-      const h = resumedAfterWait();
+    it('resumed after nobody answered in time: the first turn is the held simulated reply, an intervention', async () => {
+      const h = resumedAfterWait({ pauseCount: 1, maxPauses: 2 });
       await h.run();
       expect(h.agent.requests[0].prompt).toBe('SIMULATED REPLY');
+      expect(h.log.row.pauseCount).toBe(2);
       const first = h.log.records.find((r) => r.kind === 'simulated_human' || r.kind === 'prompt');
       expect(first).toMatchObject({ kind: 'simulated_human', content: 'SIMULATED REPLY' });
       expect(h.log.row.humanWait).toBeNull();
       expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('resumed after nobody answered in time with no intervention left: fails max_pauses_reached', async () => {
+      const h = resumedAfterWait({ pauseCount: 2, maxPauses: 2 });
+      await h.run();
+      expect(h.agent.requests).toHaveLength(0);
+      expect(h.log.path().at(-1)).toBe('FAILED(max_pauses_reached)');
+      expect(h.log.row.errorMessage).toContain('beyond the 2 allowed');
+      expect(h.log.row.humanWait).toBeNull();
     });
   });
 

@@ -18,6 +18,7 @@ import { databaseFailureOf } from 'src/database';
 import { WorkingDirectoryGoneError } from 'src/process';
 import { Decision, PolicyInput, PolicyPhase } from 'src/simulated-human';
 import {
+  HumanWait,
   isTerminal,
   LeaseLostError,
   StatusReason,
@@ -245,9 +246,20 @@ export class TaskRun {
       return END;
     }
     const waited = task.humanWait;
-    if (waited !== null) return this.waitForHuman.resumeStep(waited);
+    if (waited !== null) return this.afterWait(waited);
     const first = this.withBaseline(this.firstStep());
     return this.workspace.needsSetup ? { kind: 'setup', next: first } : first;
+  }
+
+  /** The first step of a run that waited for a person: their answer, or the held reply. */
+  private async afterWait(wait: HumanWait): Promise<Step> {
+    const step = await this.waitForHuman.resumeStep(wait);
+    if (step !== null) return step;
+    await this.fail(
+      'max_pauses_reached',
+      `Nobody answered the agent in time, and the simulated human's reply would be an intervention beyond the ${this.ctx.task.maxPauses} allowed.`,
+    );
+    return END;
   }
 
   /** The first step of the agent's work: a new task's first turn, or where a resumed one was. */
@@ -452,6 +464,7 @@ export class TaskRun {
       maxIterations: task.maxIterations,
       pauseCount: state.pauseCount,
       maxPauses: task.maxPauses,
+      personAnswers: !task.autoRespond,
       turnsSinceEncouragement: state.turnsSinceEncouragement,
       taskDescription: task.description,
       testSetup: this.testSetupHint,

@@ -1,12 +1,9 @@
-import { ContinueReason, Decision, PolicyPhase } from 'src/simulated-human';
+import { answeredByPerson, Decision, PolicyPhase } from 'src/simulated-human';
 import { HumanWait, TaskStatus } from 'src/tasks';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunStatus } from 'src/orchestrator/run/run-status';
 import { END, followUpReason, Step, TurnStep, turnStatus } from 'src/orchestrator/run/run-steps';
-
-/** The simulated human's replies a person gives instead when the task does not auto-respond. */
-const WAITED_REASONS: readonly ContinueReason[] = ['answer_question', 'continue_stop_short'];
 
 const POLICY_PHASES: readonly PolicyPhase[] = ['work', 'writing_tests', 'fixing_tests'];
 
@@ -22,6 +19,11 @@ type WaitedDecision = Extract<Decision, { action: 'continue' }> & {
  * (`HumanWaits`), and the run that claims it starts with `resumeStep`: the person's words, or
  * the held reply when nobody answered in time.
  *
+ * A person's reply is no intervention of the simulated human's: waiting does not count towards
+ * `max_pauses` (the policy did not hold it to the limit either). The held reply given because
+ * nobody answered in time is the simulated human's: it counts, and when none is left the task
+ * fails `max_pauses_reached` instead (`resumeStep` null).
+ *
  * A message can arrive while the run decides to wait: one already stored is the answer at once;
  * one stored while the wait is written found the task still running and could not end the wait,
  * so the run looks again once it let go and ends the wait itself.
@@ -36,12 +38,7 @@ export class WaitForHuman {
 
   /** True when a person, not the simulated human, answers this decision. */
   applies(decision: Decision): decision is WaitedDecision {
-    return (
-      !this.ctx.task.autoRespond &&
-      decision.action === 'continue' &&
-      decision.newConversation !== true &&
-      WAITED_REASONS.includes(decision.reason)
-    );
+    return decision.action === 'continue' && answeredByPerson(!this.ctx.task.autoRespond, decision);
   }
 
   /** Waits for a person (the run ends: END), or takes their message already there. */
@@ -59,10 +56,8 @@ export class WaitForHuman {
       since: new Date(sinceMs).toISOString(),
       until: until === null ? null : until.toISOString(),
     };
-    state.pauseCount += 1;
     await this.status.release(TaskStatus.Paused, 'waiting_for_human', {
       ...state.checkpoint(),
-      pauseCount: state.pauseCount,
       phase: 'waiting_for_human',
       humanWait: wait,
       humanWaitUntil: until,
@@ -71,19 +66,26 @@ export class WaitForHuman {
     return END;
   }
 
-  /** The first step of a run that waited: the person's answer, or the simulated human's reply. */
-  async resumeStep(wait: HumanWait): Promise<TurnStep> {
+  /**
+   * The first step of a run that waited: the person's answer, or the simulated human's reply (an
+   * intervention); null when that reply is due but the task's `max_pauses` are used up.
+   */
+  async resumeStep(wait: HumanWait): Promise<TurnStep | null> {
     await this.ports.log.update({ humanWait: null, humanWaitUntil: null });
     const phase = POLICY_PHASES.includes(wait.phase as PolicyPhase)
       ? (wait.phase as PolicyPhase)
       : 'work';
     if (await this.answered()) return this.replyStep(phase);
+    const { state } = this;
+    if (state.pauseCount >= this.ctx.task.maxPauses) return null;
+    state.pauseCount += 1;
     return {
+      patch: { pauseCount: state.pauseCount },
       kind: 'turn',
       prompt: wait.reply,
       source: 'simulated_human',
       reason: wait.reason,
-      intervention: false,
+      intervention: true,
       phase,
       status: turnStatus(phase),
       statusReason: followUpReason(wait.reason),

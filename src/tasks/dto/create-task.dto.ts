@@ -49,7 +49,7 @@ export class CreateTaskDto {
     type: 'integer',
     minimum: 0,
     description:
-      'Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise)',
+      "Simulated-human interventions allowed (default MAX_PAUSES = 5, at most MAX_PAUSES_LIMIT = 50 unless configured otherwise). With auto_respond false, the answers a person gives do not count; the simulated human's reply given when nobody answered in time does",
     example: 5,
   })
   @IsOptionalNotNull()
@@ -97,7 +97,7 @@ export class CreateTaskDto {
   auto_respond?: boolean | null;
 
   @HumanTimeoutProperty(
-    "With auto_respond false: after this many seconds without a message the simulated human answers and the task goes on. Default: the session's human_timeout_seconds, else no limit",
+    "With auto_respond false: after this many seconds without a message the simulated human answers and the task goes on (an intervention: with none left under max_pauses, the task fails max_pauses_reached instead). Default: the session's human_timeout_seconds, else no limit",
   )
   human_timeout_seconds?: number | null;
 }

@@ -99,7 +99,12 @@ export class TaskResponseDto {
   @ApiProperty({ type: 'integer', example: 20 })
   max_iterations!: number;
 
-  @ApiProperty({ type: 'integer', example: 0 })
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description:
+      "The simulated human's interventions so far (what max_pauses bounds); a person's answers to a task waiting for one are not counted",
+  })
   pause_count!: number;
 
   @ApiProperty({ type: 'integer', example: 5 })
@@ -417,7 +422,12 @@ export class TaskStatusResponseDto {
   @ApiProperty({ type: 'integer', example: 20 })
   max_iterations!: number;
 
-  @ApiProperty({ type: 'integer', example: 0 })
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description:
+      "The simulated human's interventions so far (what max_pauses bounds); a person's answers to a task waiting for one are not counted",
+  })
   pause_count!: number;
 
   @ApiProperty({ type: 'integer', example: 5 })
