@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, Subscription, toArray } from 'rxjs';
+import { BehaviorSubject, lastValueFrom, Subscription, toArray } from 'rxjs';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { findGroupLeader } from 'src/process/group-leader';
 import {
@@ -145,6 +145,34 @@ describe.each([
       }),
     );
     expect(stdoutOf(events)).toBe('started\nTHE END\n');
+  });
+
+  it("reads to the end output held back by flow control past the drain's idle wait after the exit", async () => {
+    // The output is paused from the start (the server's flow control: too much in flight); the
+    // child prints its lines and exits. Held back for longer than the drain's idle wait, the
+    // output is still read to its end once resumed: a pause of ours is no idleness of the pipe.
+    const paused$ = new BehaviorSubject(true);
+    const events: ProcessEvent[] = [];
+    let pid = 0;
+    const done = new Promise<void>((resolve, reject) =>
+      runProcess({
+        ...spec("process.stdout.write('first\\n'); process.stdout.write('last\\n')"),
+        paused$,
+      }).subscribe({
+        next: (e) => {
+          events.push(e);
+          if (e.type === 'spawned') pid = e.pid;
+        },
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    expect(await waitFor(() => pid !== 0 && !isProcessAlive(pid), 10_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    paused$.next(false);
+    await done;
+    expect(stdoutOf(events)).toBe('first\nlast\n');
+    expect(events.at(-1)).toEqual({ type: 'exit', code: 0, signal: null });
   });
 
   it('emits spawned, output and exit, then completes', async () => {

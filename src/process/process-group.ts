@@ -385,6 +385,8 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
     let finished = false;
     let drainTimer: NodeJS.Timeout | null = null;
     let lastOutputAt = Date.now();
+    /** The output is held back by the caller's flow control (`spec.paused$`). */
+    let paused = false;
 
     const finish = (): void => {
       if (finished || exit === null) return;
@@ -398,12 +400,15 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
      * Gives the pipes up once they were idle for DRAIN_IDLE_MS. The idleness is judged in a
      * setImmediate callback, which runs after the event loop's poll phase: output already waiting
      * in the pipe is read (and counted) first, however late a busy loop ran the timer. So a line
-     * the child printed before it exited is never lost.
+     * the child printed before it exited is never lost. Output held back by flow control is not
+     * idle: the pause is ours, and its time does not count towards the deadline either.
      */
     const drainWhenIdle = (deadline: number): void => {
+      const armedAt = Date.now();
       drainTimer = setTimeout(() => {
         setImmediate(() => {
           if (finished) return;
+          if (paused) return drainWhenIdle(deadline + (Date.now() - armedAt));
           const idle = Date.now() - lastOutputAt >= DRAIN_IDLE_MS;
           if (!idle && Date.now() < deadline) return drainWhenIdle(deadline);
           child.stdout?.destroy();
@@ -440,9 +445,12 @@ export function runProcess(spec: ProcessSpec): Observable<ProcessEvent> {
       exit ??= { code, signal };
       finish();
     });
-    const flow: Subscription | undefined = spec.paused$?.subscribe((paused) => {
+    const flow: Subscription | undefined = spec.paused$?.subscribe((pause) => {
+      paused = pause;
+      // Idleness is counted from the resume: nothing could arrive while the output was held.
+      if (!pause) lastOutputAt = Date.now();
       for (const stream of [child.stdout, child.stderr]) {
-        if (paused) stream?.pause();
+        if (pause) stream?.pause();
         else stream?.resume();
       }
     });
