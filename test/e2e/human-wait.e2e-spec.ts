@@ -22,7 +22,8 @@ import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database'
  * asks waits PAUSED `waiting_for_human` with the question in its status, holding no concurrency
  * slot (with one slot, another task runs to its end meanwhile) but keeping its directory; a message resumes it with the
  * message as the next prompt; `human_timeout_seconds` lets the simulated human answer instead;
- * a waiting task can be cancelled.
+ * a person's answers do not count towards `max_pauses`, the simulated human's reply on a timeout
+ * does; a waiting task can be cancelled.
  */
 
 const work = fakeClaudeWorkdir('cta-human-wait-');
