@@ -1290,8 +1290,8 @@ function apiSuite(kind: TestDatabaseKind): void {
         method: 'put',
         url: '/api/v1/tasks',
         body: {},
-        status: 404,
-        code: 'route_not_found',
+        status: 405,
+        code: 'method_not_allowed',
       },
       {
         name: 'path traversal route',
@@ -1333,6 +1333,23 @@ function apiSuite(kind: TestDatabaseKind): void {
       );
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+|SELECT|INSERT|QueryFailed/);
       expect(await counts()).toEqual(before);
+    });
+
+    it('a method a route does not answer is 405 with the methods it does in Allow; an unknown path stays 404', async () => {
+      const put = await http().put('/api/v1/tasks').send({}).expect(405);
+      expect(put.headers.allow).toBe('GET, HEAD, POST');
+      expect(put.body).toMatchObject({
+        code: 'method_not_allowed',
+        message: 'PUT is not a method of /api/v1/tasks: it answers GET, HEAD, POST',
+        details: { allowed: ['GET', 'HEAD', 'POST'] },
+      });
+      const status = await http().post(`/api/v1/tasks/${taskId}/status`).send({}).expect(405);
+      expect(status.headers.allow).toBe('GET, HEAD');
+      const task = await http().patch(`/api/v1/tasks/${taskId}`).send({}).expect(405);
+      expect(task.headers.allow).toBe('DELETE, GET, HEAD');
+      const unknown = await http().put(`/api/v1/tasks/${taskId}/nope`).send({}).expect(404);
+      expect(unknown.headers.allow).toBeUndefined();
+      expect(unknown.body.code).toBe('route_not_found');
     });
 
     it('says a null where no null is taken must be left out for the default', async () => {

@@ -33,6 +33,8 @@ export enum ErrorCode {
   SessionNotFound = 'session_not_found',
   TaskNotFound = 'task_not_found',
   RouteNotFound = 'route_not_found',
+  /** The path is a route's, the method none it answers (the `Allow` header lists those). */
+  MethodNotAllowed = 'method_not_allowed',
   TaskNotDeletable = 'task_not_deletable',
   SessionHasActiveTasks = 'session_has_active_tasks',
   TaskNotCancellable = 'task_not_cancellable',

@@ -29,6 +29,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.TaskNotFound:
     case ErrorCode.RouteNotFound:
       return HttpStatus.NOT_FOUND;
+    case ErrorCode.MethodNotAllowed:
+      return HttpStatus.METHOD_NOT_ALLOWED;
     case ErrorCode.TaskNotDeletable:
     case ErrorCode.SessionHasActiveTasks:
     case ErrorCode.TaskNotCancellable:
