@@ -72,4 +72,25 @@ describe('TurnTakingQueue', () => {
     expect(queue.size).toBeGreaterThan(0);
     expect(delivered.deref()).toBeUndefined();
   });
+
+  it('keeps the order of a long burst while it stays busy, past where it drops the emptied front', async () => {
+    const queue = new TurnTakingQueue();
+    const ran: number[] = [];
+    const total = 5000;
+    await new Promise<void>((resolve) => {
+      // Each callback queues one more behind those waiting: the queue is never empty till the end.
+      let next = 0;
+      const push = (): void => {
+        const n = next++;
+        queue.push(() => {
+          ran.push(n);
+          if (next < total) push();
+          if (ran.length === total) resolve();
+        });
+      };
+      push();
+      push();
+    });
+    expect(ran).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
 });

@@ -597,7 +597,8 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(passedBytes).toBeLessThanOrEqual(1024 * 1024);
     expect(samples).toBeGreaterThan(0);
     // Output not yet handled is bounded by its flow control, at 8 MB (`process-host.ts`); what was
-    // handled is let go (seen: 15-31 MB at most; 108-118 MB while the delivery queue kept it).
+    // handled is let go (seen: 15-31 MB at most; 108-118 MB, sampled every 50 ms, while the
+    // delivery queue kept it).
     expect(most).toBeLessThan(64 * 1024 * 1024);
   });
 
