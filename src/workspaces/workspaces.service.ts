@@ -51,6 +51,7 @@ import {
   looseRef,
   ownIndex,
   ownIndexLock,
+  projectLocation,
   registeredEntry,
 } from 'src/workspaces/worktree-files';
 
@@ -223,10 +224,14 @@ export class WorkspacesService {
 
   /**
    * Creates the task's workspace, or re-attaches to the one it has. A workspace whose directory
-   * was lost is checked out again from its branch (what was committed is all there is).
+   * was lost is checked out again from its branch (what was committed is all there is). That the
+   * project is still in the task's repository is read from the files where they say so, else
+   * asked of git (a process fewer a task: `projectLocation`).
    */
   async prepare(spec: WorkspaceSpec): Promise<PreparedWorkspace> {
-    const repo = await locateDirectory(this.git, spec.projectPath);
+    const byFiles = projectLocation(spec.projectPath);
+    const repo =
+      byFiles?.gitDir === spec.gitDir ? byFiles : await locateDirectory(this.git, spec.projectPath);
     if (repo === null || repo.gitDir !== spec.gitDir) {
       throw new WorkspaceError(
         `${spec.projectPath} is no longer in the git repository the task was created in (${spec.gitDir})`,

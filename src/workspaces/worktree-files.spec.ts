@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,6 +15,7 @@ import {
   leadsTo,
   looseRef,
   ownIndexLock,
+  projectLocation,
   registeredEntry,
 } from 'src/workspaces/worktree-files';
 
@@ -103,5 +112,69 @@ describe('worktree files', () => {
     git(repo, 'pack-refs', '--all');
     expect(looseRef(join(repo, '.git'), 'refs/heads/cta/task')).toBeNull();
     expect(looseRef(join(repo, '.git'), 'refs/heads/none')).toBeNull();
+  });
+
+  describe('where a project is in its repository', () => {
+    /** What git says, as `locateDirectory` asks it. */
+    const gitSays = (cwd: string) => {
+      const [toplevel, prefix, common] = git(
+        cwd,
+        'rev-parse',
+        '--path-format=absolute',
+        '--show-toplevel',
+        '--show-prefix',
+        '--git-common-dir',
+      ).split('\n');
+      return {
+        toplevel: realpathSync(toplevel),
+        prefix: prefix.replace(/\/$/, ''),
+        gitDir: realpathSync(common),
+      };
+    };
+
+    it('reads what git says from the files: the top, a subdirectory, a linked worktree, a separate git directory, a path through a link', () => {
+      mkdirSync(join(repo, 'app', 'src'), { recursive: true });
+      mkdirSync(join(worktree, 'app'));
+      const separate = join(dir, 'separate');
+      execFileSync('git', ['init', '-q', '--separate-git-dir', join(dir, 'separate.git'), separate]);
+      symlinkSync(join(repo, 'app'), join(dir, 'linked-app'));
+      const places = [
+        repo,
+        join(repo, 'app', 'src'),
+        worktree,
+        join(worktree, 'app'),
+        separate,
+        join(dir, 'linked-app'),
+      ];
+      for (const place of places) {
+        expect({ place, location: projectLocation(place) }).toEqual({
+          place,
+          location: gitSays(place),
+        });
+      }
+      expect(projectLocation(join(worktree, 'app'))).toEqual({
+        toplevel: realpathSync(worktree),
+        prefix: 'app',
+        gitDir: realpathSync(join(repo, '.git')),
+      });
+    });
+
+    it('leaves git to answer (null) wherever the files leave a doubt', () => {
+      // Outside any repository, and inside a git directory.
+      mkdirSync(join(dir, 'plain'));
+      expect(projectLocation(join(dir, 'plain'))).toBeNull();
+      expect(projectLocation(join(repo, '.git', 'refs'))).toBeNull();
+      expect(projectLocation(join(dir, 'missing'))).toBeNull();
+      // A .git file that is no `gitdir:` pointer, and one that is a link.
+      writeFileSync(join(worktree, '.git'), 'not a pointer\n');
+      expect(projectLocation(worktree)).toBeNull();
+      rmSync(join(worktree, '.git'));
+      symlinkSync(join(repo, '.git'), join(worktree, '.git'));
+      expect(projectLocation(worktree)).toBeNull();
+      // A .git directory git would not take (no HEAD) above the project.
+      mkdirSync(join(dir, 'broken', '.git'), { recursive: true });
+      mkdirSync(join(dir, 'broken', 'app'));
+      expect(projectLocation(join(dir, 'broken', 'app'))).toBeNull();
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { readChildFile } from 'src/process';
+import type { RepositoryLocation } from 'src/workspaces/git-repository';
 
 /**
  * WHAT A WORKTREE'S OWN FILES SAY, read without starting git, for the questions a file answers
@@ -146,6 +147,48 @@ export function ownIndexLock(worktree: string): string | null {
 export function ownIndex(worktree: string): string | null {
   const gitDir = registeredGitDir(worktree);
   return gitDir === null ? null : join(gitDir, 'index');
+}
+
+/**
+ * Where `dir` is in its repository, as `locateDirectory` asks git, read from the files for the
+ * usual case: the nearest `.git` above `dir` (its real path), a directory, or a file leading to a
+ * worktree's entry whose `commondir` names the repository. Null wherever git could see it
+ * otherwise: a `.git` that is neither, or not led to by a plain `gitdir:` line; a git directory's
+ * HEAD, or a `.git` git would not take (no HEAD), on the way up (inside a git directory, a bare
+ * repository); a path that cannot be resolved. Then the caller asks git.
+ */
+export function projectLocation(dir: string): RepositoryLocation | null {
+  const real = realPath(dir);
+  if (real === null) return null;
+  for (let top = real; ; top = dirname(top)) {
+    const dotGit = join(top, '.git');
+    const stat = lstatSync(dotGit, { throwIfNoEntry: false });
+    if (stat !== undefined) {
+      const gitDir = stat.isDirectory() ? dotGit : stat.isFile() ? commonDirOf(top) : null;
+      if (gitDir === null || !mayExist(join(gitDir, 'HEAD'))) return null;
+      const canonical = realPath(gitDir);
+      return canonical === null ? null : { toplevel: top, prefix: relative(top, real), gitDir: canonical };
+    }
+    if (mayExist(join(top, 'HEAD')) || dirname(top) === top) return null;
+  }
+}
+
+function realPath(path: string): string | null {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return null;
+  }
+}
+
+/** The common git directory a `.git` file in `top` leads to; null when unsure. */
+function commonDirOf(top: string): string | null {
+  const entry = ownGitDir(top);
+  if (entry === null || !isDirectory(entry)) return null;
+  const common = readChildFile(join(entry, 'commondir'), MAX_FILE_BYTES);
+  if (common === null) return mayExist(join(entry, 'commondir')) ? null : entry;
+  const path = common.replace(/\n$/, '');
+  return path === '' || path.includes('\n') ? null : resolve(entry, path);
 }
 
 /** The object id a loose ref of the repository holds; null when it is not a loose ref file. */

@@ -886,13 +886,13 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(ws.path, 'status', '--porcelain')).toBe('');
   });
 
-  it('checks a new task out with one worktree add and commits on its branch with one git commit', async () => {
+  it('checks a new task out with one worktree add (its repository read from the files) and commits on its branch with one git commit', async () => {
     const repo = copyFixtureProject('node-basic', root, 'few-calls');
     const counting = new CountingGit(config, launcher, NO_ISOLATION);
     const workspaces = service(counting);
     const s = spec(repo);
     const ws = await ready(workspaces, s);
-    expect(counting.calls).toEqual(['rev-parse', 'worktree add']);
+    expect(counting.calls).toEqual(['worktree add']);
     counting.calls.length = 0;
     writeFileSync(join(ws.path, 'new.txt'), 'new\n');
     const message = 'Add new.txt\n\n# not a comment  \n\n';
@@ -913,6 +913,21 @@ describe('WorkspacesService on a real repository', () => {
       changed: false,
     });
     expect(counting.calls).toEqual(['add', 'commit']);
+  });
+
+  it('asks git, and refuses, when the project is no longer in the repository its task was created in', async () => {
+    const outer = join(root, 'outer');
+    mkdirSync(outer);
+    git(outer, 'init', '-q');
+    const repo = copyFixtureProject('node-basic', outer, 'moved');
+    const s = spec(repo);
+    // The project's own repository is gone: the one around it now is another.
+    rmSync(join(repo, '.git'), { recursive: true, force: true });
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    await expect(service(counting).prepare(s)).rejects.toThrow(
+      `${repo} is no longer in the git repository the task was created in (${s.gitDir})`,
+    );
+    expect(counting.calls).toEqual(['rev-parse']);
   });
 
   it('commits with the branch as the only parent while a merge the agent began is under way', async () => {
