@@ -111,6 +111,11 @@ export class Git {
     this.baseEnv = gitEnv(process.env, config);
   }
 
+  /** The user git runs as: RUN_AS_USER, else the server's. */
+  get uid(): number {
+    return this.isolation.identity?.uid ?? process.geteuid?.() ?? -1;
+  }
+
   /** Runs `git <args>`; resolves with whatever exit code it had. */
   run(args: readonly string[], options: GitOptions): Promise<GitResult> {
     const argv = [

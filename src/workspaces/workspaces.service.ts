@@ -51,6 +51,7 @@ import {
   looseRef,
   ownIndex,
   ownIndexLock,
+  projectCheckout,
   projectLocation,
   registeredEntry,
 } from 'src/workspaces/worktree-files';
@@ -176,9 +177,13 @@ export class WorkspacesService {
     private readonly gitConfig: GitConfigGuard,
   ) {}
 
-  /** The git work tree `dir` is in, or null when it is in none (then tasks run in place). */
-  inspect(dir: string): Promise<ProjectRepository | null> {
-    return inspectDirectory(this.git, dir);
+  /**
+   * The git work tree `dir` is in, or null when it is in none (then tasks run in place). Read
+   * from the files where they say (`projectCheckout`: no process at a task's creation), else
+   * asked of git.
+   */
+  async inspect(dir: string): Promise<ProjectRepository | null> {
+    return projectCheckout(dir, this.git.uid) ?? inspectDirectory(this.git, dir);
   }
 
   /**
@@ -229,7 +234,7 @@ export class WorkspacesService {
    * asked of git (a process fewer a task: `projectLocation`).
    */
   async prepare(spec: WorkspaceSpec): Promise<PreparedWorkspace> {
-    const byFiles = projectLocation(spec.projectPath);
+    const byFiles = projectLocation(spec.projectPath, this.git.uid);
     const repo =
       byFiles?.gitDir === spec.gitDir ? byFiles : await locateDirectory(this.git, spec.projectPath);
     if (repo === null || repo.gitDir !== spec.gitDir) {

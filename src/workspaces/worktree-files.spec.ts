@@ -15,6 +15,7 @@ import {
   leadsTo,
   looseRef,
   ownIndexLock,
+  projectCheckout,
   projectLocation,
   registeredEntry,
 } from 'src/workspaces/worktree-files';
@@ -114,7 +115,8 @@ describe('worktree files', () => {
     expect(looseRef(join(repo, '.git'), 'refs/heads/none')).toBeNull();
   });
 
-  describe('where a project is in its repository', () => {
+  describe('where a project is in its repository, and what is checked out there', () => {
+    const uid = process.geteuid!();
     /** What git says, as `locateDirectory` asks it. */
     const gitSays = (cwd: string) => {
       const [toplevel, prefix, common] = git(
@@ -136,7 +138,13 @@ describe('worktree files', () => {
       mkdirSync(join(repo, 'app', 'src'), { recursive: true });
       mkdirSync(join(worktree, 'app'));
       const separate = join(dir, 'separate');
-      execFileSync('git', ['init', '-q', '--separate-git-dir', join(dir, 'separate.git'), separate]);
+      execFileSync('git', [
+        'init',
+        '-q',
+        '--separate-git-dir',
+        join(dir, 'separate.git'),
+        separate,
+      ]);
       symlinkSync(join(repo, 'app'), join(dir, 'linked-app'));
       const places = [
         repo,
@@ -147,34 +155,56 @@ describe('worktree files', () => {
         join(dir, 'linked-app'),
       ];
       for (const place of places) {
-        expect({ place, location: projectLocation(place) }).toEqual({
+        expect({ place, location: projectLocation(place, uid) }).toEqual({
           place,
           location: gitSays(place),
         });
       }
-      expect(projectLocation(join(worktree, 'app'))).toEqual({
+      expect(projectLocation(join(worktree, 'app'), uid)).toEqual({
         toplevel: realpathSync(worktree),
         prefix: 'app',
         gitDir: realpathSync(join(repo, '.git')),
       });
     });
 
+    it("reads HEAD's branch and commit from a loose or a packed ref, and a detached HEAD's commit", () => {
+      const head = git(repo, 'rev-parse', 'HEAD');
+      const branch = git(repo, 'symbolic-ref', '--short', 'HEAD');
+      const location = {
+        toplevel: realpathSync(repo),
+        prefix: '',
+        gitDir: realpathSync(join(repo, '.git')),
+      };
+      expect(projectCheckout(repo, uid)).toEqual({ ...location, head, branch });
+      git(repo, 'pack-refs', '--all');
+      expect(projectCheckout(repo, uid)).toEqual({ ...location, head, branch });
+      expect(projectCheckout(worktree, uid)).toMatchObject({ head, branch: 'cta/task' });
+      git(repo, 'checkout', '-q', '--detach');
+      expect(projectCheckout(repo, uid)).toEqual({ ...location, head, branch: null });
+    });
+
     it('leaves git to answer (null) wherever the files leave a doubt', () => {
+      // Another user's repository: git refuses it unless safe.directory says otherwise.
+      expect(projectLocation(repo, uid + 1)).toBeNull();
+      // A branch with no commit yet.
+      git(repo, 'checkout', '-q', '--orphan', 'unborn');
+      expect(projectLocation(repo, uid)).not.toBeNull();
+      expect(projectCheckout(repo, uid)).toBeNull();
       // Outside any repository, and inside a git directory.
       mkdirSync(join(dir, 'plain'));
-      expect(projectLocation(join(dir, 'plain'))).toBeNull();
-      expect(projectLocation(join(repo, '.git', 'refs'))).toBeNull();
-      expect(projectLocation(join(dir, 'missing'))).toBeNull();
+      expect(projectLocation(join(dir, 'plain'), uid)).toBeNull();
+      expect(projectLocation(join(repo, '.git', 'refs'), uid)).toBeNull();
+      expect(projectLocation(join(dir, 'missing'), uid)).toBeNull();
       // A .git file that is no `gitdir:` pointer, and one that is a link.
       writeFileSync(join(worktree, '.git'), 'not a pointer\n');
-      expect(projectLocation(worktree)).toBeNull();
+      expect(projectLocation(worktree, uid)).toBeNull();
       rmSync(join(worktree, '.git'));
       symlinkSync(join(repo, '.git'), join(worktree, '.git'));
-      expect(projectLocation(worktree)).toBeNull();
+      expect(projectLocation(worktree, uid)).toBeNull();
       // A .git directory git would not take (no HEAD) above the project.
       mkdirSync(join(dir, 'broken', '.git'), { recursive: true });
       mkdirSync(join(dir, 'broken', 'app'));
-      expect(projectLocation(join(dir, 'broken', 'app'))).toBeNull();
+      expect(projectLocation(join(dir, 'broken', 'app'), uid)).toBeNull();
     });
   });
 });

@@ -252,6 +252,27 @@ describeMysql('children and the server secrets', () => {
         expect(fs.statSync(path.join(workspace, 'test', 'generated.test.js')).uid).toBe(65534);
         expect(fs.statSync(path.join(workspace, 'probe-report.json')).uid).toBe(65534);
       });
+
+      it("refuses a session in a repository that user does not own, as that user's git would", async () => {
+        const cwd = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cta-iso-owner-')));
+        fs.chmodSync(cwd, 0o755);
+        const project = copyFixtureProject('node-basic', cwd, 'roots');
+        const run = startServer(cwd, { ...serverEnv(), RUN_AS_USER: 'nobody' });
+        try {
+          const res = await fetch(`${await listeningUrl(run)}/api/v1/sessions`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ project_path: project, isolation: 'worktree' }),
+          });
+          expect(res.status).toBe(400);
+          expect(((await res.json()) as { message: string }).message).toContain(
+            `${project} is not inside a git work tree that RUN_AS_USER nobody may use`,
+          );
+        } finally {
+          killServer(run);
+          fs.rmSync(cwd, { recursive: true, force: true });
+        }
+      });
     },
   );
 

@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Clock } from 'src/common';
+import { Clock, ErrorCode } from 'src/common';
 import { AppConfig, loadConfig } from 'src/config/app-config';
 import { ChildIsolation, NO_ISOLATION, ProcessLauncher } from 'src/process';
 import { lookupUser } from 'src/process/child-isolation';
@@ -951,7 +951,7 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'rev-parse', ws.branch).trim()).toBe(commit);
   });
 
-  it('inspects a directory with one git call: its repository, place, commit and branch', async () => {
+  it('inspects a directory from its files, or with git where they leave a doubt: its repository, place, commit and branch', async () => {
     const repo = copyFixtureProject('node-basic', root, 'inspect');
     mkdirSync(join(repo, 'sub'));
     const counting = new CountingGit(config, launcher, NO_ISOLATION);
@@ -966,7 +966,7 @@ describe('WorkspacesService on a real repository', () => {
       head,
       branch,
     });
-    expect(counting.calls).toEqual(['rev-parse']);
+    expect(counting.calls).toEqual([]);
     git(repo, 'checkout', '-q', '--detach');
     expect(await workspaces.inspect(repo)).toEqual({
       toplevel: repo,
@@ -975,6 +975,7 @@ describe('WorkspacesService on a real repository', () => {
       head,
       branch: null,
     });
+    expect(counting.calls).toEqual([]);
     const unborn = join(root, 'inspect-unborn');
     mkdirSync(unborn);
     git(unborn, 'init', '-q', '-b', 'trunk');
@@ -985,7 +986,16 @@ describe('WorkspacesService on a real repository', () => {
       head: null,
       branch: 'trunk',
     });
+    expect(counting.calls[0]).toBe('rev-parse');
+    counting.calls.length = 0;
     expect(await workspaces.inspect(root)).toBeNull();
+    // Outside a work tree git's one call fails, and its location alone is asked.
+    expect(counting.calls).toEqual(['rev-parse', 'rev-parse']);
+    // A repository whose path has a line break: git's answer is refused, and so is the files'.
+    const broken = copyFixtureProject('node-basic', root, 'inspect\nbreak');
+    await expect(workspaces.inspect(broken)).rejects.toMatchObject({
+      code: ErrorCode.ProjectPathInvalid,
+    });
   });
 
   it('removes only workspaces inside WORKSPACES_DIR, never the user checkout', async () => {
