@@ -3,6 +3,7 @@ import {
   linkSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   realpathSync,
   rmSync,
   symlinkSync,
@@ -201,6 +202,27 @@ describe('worktree files', () => {
       rmSync(join(worktree, '.git'));
       symlinkSync(join(repo, '.git'), join(worktree, '.git'));
       expect(projectLocation(worktree, uid)).toBeNull();
+      // A configuration that may put the work tree elsewhere, or says there is none.
+      const config = join(repo, '.git', 'config');
+      expect(projectLocation(repo, uid)).not.toBeNull();
+      for (const setting of ['worktree = /elsewhere', 'bare = true', 'bare', 'bare = yes ; so']) {
+        git(repo, 'config', 'core.bare', 'false');
+        writeFileSync(config, `${readFileSync(config, 'utf8')}[core]\n\t${setting}\n`);
+        expect({ setting, location: projectLocation(repo, uid) }).toEqual({
+          setting,
+          location: null,
+        });
+        git(
+          repo,
+          'config',
+          '--unset-all',
+          setting.startsWith('worktree') ? 'core.worktree' : 'core.bare',
+        );
+      }
+      git(repo, 'config', 'include.path', 'other');
+      expect(projectLocation(repo, uid)).toBeNull();
+      git(repo, 'config', '--unset', 'include.path');
+      expect(projectLocation(repo, uid)).not.toBeNull();
       // A .git directory git would not take (no HEAD) above the project.
       mkdirSync(join(dir, 'broken', '.git'), { recursive: true });
       mkdirSync(join(dir, 'broken', 'app'));

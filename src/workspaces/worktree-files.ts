@@ -153,11 +153,12 @@ export function ownIndex(worktree: string): string | null {
  * Where `dir` is in its repository, as `locateDirectory` asks git, read from the files for the
  * usual case: the nearest `.git` above `dir` (its real path), a directory, or a file leading to a
  * worktree's entry whose `commondir` names the repository. Null wherever git could see it
- * otherwise: a `.git` that is neither, or not led to by a plain `gitdir:` line; the work tree, its
- * `.git` or its git directories not `uid`'s (the user git runs as: it refuses another's
- * repository unless `safe.directory` says otherwise); a git directory's
- * HEAD, or a `.git` git would not take (no HEAD), on the way up (inside a git directory, a bare
- * repository); a path that cannot be resolved, or has a line break. Then the caller asks git.
+ * otherwise: a `.git` that is neither, or not led to by a plain `gitdir:` line; a configuration
+ * that may put the work tree elsewhere (`mayPlaceWorkTree`); the work tree, its `.git` or its git
+ * directories not `uid`'s (the user git runs as: it refuses another's repository unless
+ * `safe.directory` says otherwise); a git directory's HEAD, or a `.git` git would not take (no
+ * HEAD), on the way up (inside a git directory, a bare repository); a path that cannot be
+ * resolved, or has a line break. Then the caller asks git.
  */
 export function projectLocation(dir: string, uid: number): RepositoryLocation | null {
   const real = realPath(dir);
@@ -170,6 +171,7 @@ export function projectLocation(dir: string, uid: number): RepositoryLocation | 
       const gitDir = entry === dotGit ? dotGit : entry === null ? null : commonDirOf(entry);
       const owned = [top, dotGit, entry, gitDir].every((p) => p !== null && ownedBy(p, uid));
       if (gitDir === null || !owned || !mayExist(join(gitDir, 'HEAD'))) return null;
+      if (mayPlaceWorkTree(gitDir)) return null;
       const canonical = realPath(gitDir);
       // A line break in either path is refused as git's answer is (`inspectDirectory`).
       if (canonical === null || `${top}${canonical}`.includes('\n')) return null;
@@ -185,6 +187,22 @@ function realPath(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** More than a repository's own configuration holds, but for one git would be asked about. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+/**
+ * True unless the repository's configuration certainly leaves its work tree where its `.git` is:
+ * it mentions a work tree (`core.worktree`, `extensions.worktreeConfig`), includes other files,
+ * says the repository is bare, or cannot be read whole.
+ */
+function mayPlaceWorkTree(gitDir: string): boolean {
+  const path = join(gitDir, 'config');
+  const text = readChildFile(path, MAX_CONFIG_BYTES + 1);
+  if (text === null) return mayExist(path);
+  if (text.length > MAX_CONFIG_BYTES || /worktree|include/i.test(text)) return true;
+  return /^\s*bare\s*(=(?!\s*(false|no|off|0)\s*([#;].*)?$)|$)/im.test(text);
 }
 
 /** True when `path` (not followed) belongs to `uid`, as git's `safe.directory` check asks. */
