@@ -35,6 +35,7 @@ import {
   ProjectRepository,
   WorktreeEntry,
 } from 'src/workspaces/git-repository';
+import { projectCheckout, projectLocation } from 'src/workspaces/repository-files';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import {
   changedSinceTested,
@@ -51,8 +52,6 @@ import {
   looseRef,
   ownIndex,
   ownIndexLock,
-  projectCheckout,
-  projectLocation,
   registeredEntry,
 } from 'src/workspaces/worktree-files';
 

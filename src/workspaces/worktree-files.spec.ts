@@ -1,14 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,8 +7,6 @@ import {
   leadsTo,
   looseRef,
   ownIndexLock,
-  projectCheckout,
-  projectLocation,
   registeredEntry,
 } from 'src/workspaces/worktree-files';
 
@@ -114,119 +103,5 @@ describe('worktree files', () => {
     git(repo, 'pack-refs', '--all');
     expect(looseRef(join(repo, '.git'), 'refs/heads/cta/task')).toBeNull();
     expect(looseRef(join(repo, '.git'), 'refs/heads/none')).toBeNull();
-  });
-
-  describe('where a project is in its repository, and what is checked out there', () => {
-    const uid = process.geteuid!();
-    /** What git says, as `locateDirectory` asks it. */
-    const gitSays = (cwd: string) => {
-      const [toplevel, prefix, common] = git(
-        cwd,
-        'rev-parse',
-        '--path-format=absolute',
-        '--show-toplevel',
-        '--show-prefix',
-        '--git-common-dir',
-      ).split('\n');
-      return {
-        toplevel: realpathSync(toplevel),
-        prefix: prefix.replace(/\/$/, ''),
-        gitDir: realpathSync(common),
-      };
-    };
-
-    it('reads what git says from the files: the top, a subdirectory, a linked worktree, a separate git directory, a path through a link', () => {
-      mkdirSync(join(repo, 'app', 'src'), { recursive: true });
-      mkdirSync(join(worktree, 'app'));
-      const separate = join(dir, 'separate');
-      execFileSync('git', [
-        'init',
-        '-q',
-        '--separate-git-dir',
-        join(dir, 'separate.git'),
-        separate,
-      ]);
-      symlinkSync(join(repo, 'app'), join(dir, 'linked-app'));
-      const places = [
-        repo,
-        join(repo, 'app', 'src'),
-        worktree,
-        join(worktree, 'app'),
-        separate,
-        join(dir, 'linked-app'),
-      ];
-      for (const place of places) {
-        expect({ place, location: projectLocation(place, uid) }).toEqual({
-          place,
-          location: gitSays(place),
-        });
-      }
-      expect(projectLocation(join(worktree, 'app'), uid)).toEqual({
-        toplevel: realpathSync(worktree),
-        prefix: 'app',
-        gitDir: realpathSync(join(repo, '.git')),
-      });
-    });
-
-    it("reads HEAD's branch and commit from a loose or a packed ref, and a detached HEAD's commit", () => {
-      const head = git(repo, 'rev-parse', 'HEAD');
-      const branch = git(repo, 'symbolic-ref', '--short', 'HEAD');
-      const location = {
-        toplevel: realpathSync(repo),
-        prefix: '',
-        gitDir: realpathSync(join(repo, '.git')),
-      };
-      expect(projectCheckout(repo, uid)).toEqual({ ...location, head, branch });
-      git(repo, 'pack-refs', '--all');
-      expect(projectCheckout(repo, uid)).toEqual({ ...location, head, branch });
-      expect(projectCheckout(worktree, uid)).toMatchObject({ head, branch: 'cta/task' });
-      git(repo, 'checkout', '-q', '--detach');
-      expect(projectCheckout(repo, uid)).toEqual({ ...location, head, branch: null });
-    });
-
-    it('leaves git to answer (null) wherever the files leave a doubt', () => {
-      // Another user's repository: git refuses it unless safe.directory says otherwise.
-      expect(projectLocation(repo, uid + 1)).toBeNull();
-      // A branch with no commit yet.
-      git(repo, 'checkout', '-q', '--orphan', 'unborn');
-      expect(projectLocation(repo, uid)).not.toBeNull();
-      expect(projectCheckout(repo, uid)).toBeNull();
-      // Outside any repository, and inside a git directory.
-      mkdirSync(join(dir, 'plain'));
-      expect(projectLocation(join(dir, 'plain'), uid)).toBeNull();
-      expect(projectLocation(join(repo, '.git', 'refs'), uid)).toBeNull();
-      expect(projectLocation(join(dir, 'missing'), uid)).toBeNull();
-      // A .git file that is no `gitdir:` pointer, and one that is a link.
-      writeFileSync(join(worktree, '.git'), 'not a pointer\n');
-      expect(projectLocation(worktree, uid)).toBeNull();
-      rmSync(join(worktree, '.git'));
-      symlinkSync(join(repo, '.git'), join(worktree, '.git'));
-      expect(projectLocation(worktree, uid)).toBeNull();
-      // A configuration that may put the work tree elsewhere, or says there is none.
-      const config = join(repo, '.git', 'config');
-      expect(projectLocation(repo, uid)).not.toBeNull();
-      for (const setting of ['worktree = /elsewhere', 'bare = true', 'bare', 'bare = yes ; so']) {
-        git(repo, 'config', 'core.bare', 'false');
-        writeFileSync(config, `${readFileSync(config, 'utf8')}[core]\n\t${setting}\n`);
-        expect({ setting, location: projectLocation(repo, uid) }).toEqual({
-          setting,
-          location: null,
-        });
-        git(
-          repo,
-          'config',
-          '--unset-all',
-          setting.startsWith('worktree') ? 'core.worktree' : 'core.bare',
-        );
-      }
-      git(repo, 'config', 'include.path', 'other');
-      expect(projectLocation(repo, uid)).toBeNull();
-      git(repo, 'config', '--unset', 'include.path');
-      expect(projectLocation(repo, uid)).not.toBeNull();
-      // A .git directory git would not take (no HEAD) above the project.
-      mkdirSync(join(dir, 'broken', '.git'), { recursive: true });
-      mkdirSync(join(dir, 'broken', 'app'));
-      expect(projectLocation(join(dir, 'broken', 'app'), uid)).toBeNull();
-    });
   });
 });

@@ -1,7 +1,6 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { readChildFile } from 'src/process';
-import type { ProjectRepository, RepositoryLocation } from 'src/workspaces/git-repository';
 
 /**
  * WHAT A WORKTREE'S OWN FILES SAY, read without starting git, for the questions a file answers
@@ -147,112 +146,6 @@ export function ownIndexLock(worktree: string): string | null {
 export function ownIndex(worktree: string): string | null {
   const gitDir = registeredGitDir(worktree);
   return gitDir === null ? null : join(gitDir, 'index');
-}
-
-/**
- * Where `dir` is in its repository, as `locateDirectory` asks git, read from the files for the
- * usual case: the nearest `.git` above `dir` (its real path), a directory, or a file leading to a
- * worktree's entry whose `commondir` names the repository. Null wherever git could see it
- * otherwise: a `.git` that is neither, or not led to by a plain `gitdir:` line; a configuration
- * that may put the work tree elsewhere (`mayPlaceWorkTree`); the work tree, its `.git` or its git
- * directories not `uid`'s (the user git runs as: it refuses another's repository unless
- * `safe.directory` says otherwise); a git directory's HEAD, or a `.git` git would not take (no
- * HEAD), on the way up (inside a git directory, a bare repository); a path that cannot be
- * resolved, or has a line break. Then the caller asks git.
- */
-export function projectLocation(dir: string, uid: number): RepositoryLocation | null {
-  const real = realPath(dir);
-  if (real === null) return null;
-  for (let top = real; ; top = dirname(top)) {
-    const dotGit = join(top, '.git');
-    const stat = lstatSync(dotGit, { throwIfNoEntry: false });
-    if (stat !== undefined) {
-      const entry = stat.isDirectory() ? dotGit : stat.isFile() ? ownGitDir(top) : null;
-      const gitDir = entry === dotGit ? dotGit : entry === null ? null : commonDirOf(entry);
-      const owned = [top, dotGit, entry, gitDir].every((p) => p !== null && ownedBy(p, uid));
-      if (gitDir === null || !owned || !mayExist(join(gitDir, 'HEAD'))) return null;
-      if (mayPlaceWorkTree(gitDir)) return null;
-      const canonical = realPath(gitDir);
-      // A line break in either path is refused as git's answer is (`inspectDirectory`).
-      if (canonical === null || `${top}${canonical}`.includes('\n')) return null;
-      return { toplevel: top, prefix: relative(top, real), gitDir: canonical };
-    }
-    if (mayExist(join(top, 'HEAD')) || dirname(top) === top) return null;
-  }
-}
-
-function realPath(path: string): string | null {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return null;
-  }
-}
-
-/** More than a repository's own configuration holds, but for one git would be asked about. */
-const MAX_CONFIG_BYTES = 64 * 1024;
-
-/**
- * True unless the repository's configuration certainly leaves its work tree where its `.git` is:
- * it mentions a work tree (`core.worktree`, `extensions.worktreeConfig`), includes other files,
- * says the repository is bare, or cannot be read whole.
- */
-function mayPlaceWorkTree(gitDir: string): boolean {
-  const path = join(gitDir, 'config');
-  const text = readChildFile(path, MAX_CONFIG_BYTES + 1);
-  if (text === null) return mayExist(path);
-  if (text.length > MAX_CONFIG_BYTES || /worktree|include/i.test(text)) return true;
-  return /^\s*bare\s*(=(?!\s*(false|no|off|0)\s*([#;].*)?$)|$)/im.test(text);
-}
-
-/** True when `path` (not followed) belongs to `uid`, as git's `safe.directory` check asks. */
-function ownedBy(path: string, uid: number): boolean {
-  try {
-    return lstatSync(path).uid === uid;
-  } catch {
-    return false;
-  }
-}
-
-/** The common git directory of a worktree's git directory `entry`; null when unsure. */
-function commonDirOf(entry: string): string | null {
-  if (!isDirectory(entry)) return null;
-  const common = readChildFile(join(entry, 'commondir'), MAX_FILE_BYTES);
-  if (common === null) return mayExist(join(entry, 'commondir')) ? null : entry;
-  const path = common.replace(/\n$/, '');
-  return path === '' || path.includes('\n') ? null : resolve(entry, path);
-}
-
-/**
- * `projectLocation` and what is checked out there, as `inspectDirectory` asks git: HEAD's branch
- * and its commit from a loose ref or `packed-refs` (a loose one first, as git reads them), or a
- * detached HEAD's commit. Null when the files leave a doubt (a branch with no commit yet, or
- * refs not kept in files: reftable); then the caller asks git.
- */
-export function projectCheckout(dir: string, uid: number): ProjectRepository | null {
-  const location = projectLocation(dir, uid);
-  const own = location === null ? null : ownGitDir(location.toplevel);
-  if (location === null || own === null) return null;
-  const head = (readChildFile(join(own, 'HEAD'), MAX_FILE_BYTES) ?? '').replace(/\n$/, '');
-  if (OBJECT_ID.test(head)) return { ...location, head, branch: null };
-  const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
-  const commit =
-    ref === undefined ? null : (looseRef(location.gitDir, ref) ?? packedRef(location.gitDir, ref));
-  if (ref === undefined || commit === null) return null;
-  return { ...location, head: commit, branch: ref.slice('refs/heads/'.length) };
-}
-
-/** More than a `packed-refs` file read to find a branch holds, but for a repository of very many. */
-const MAX_PACKED_REFS_BYTES = 1024 * 1024;
-
-/** The object id `ref` has in the repository's `packed-refs`; null when it is not there. */
-function packedRef(commonDir: string, ref: string): string | null {
-  if (mayExist(join(commonDir, ref))) return null;
-  const text = readChildFile(join(commonDir, 'packed-refs'), MAX_PACKED_REFS_BYTES + 1);
-  if (text === null || text.length > MAX_PACKED_REFS_BYTES) return null;
-  const line = text.split('\n').find((l) => l.endsWith(` ${ref}`) && !l.startsWith('#'));
-  const id = line?.slice(0, line.length - ref.length - 1) ?? '';
-  return OBJECT_ID.test(id) ? id : null;
 }
 
 /** The object id a loose ref of the repository holds; null when it is not a loose ref file. */
