@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -218,7 +219,96 @@ describe('where a project is in its repository, read from the files', () => {
     expectGitsAnswer(repo);
   });
 
+  it("follows a link before the `..` after it, as git does, in a .git file and in a worktree's commondir", () => {
+    const mine = repository(join(dir, 'mine'));
+    const theirs = repository(join(dir, 'other', 'theirs'));
+    git(theirs, 'commit', '-q', '--allow-empty', '-m', 'second');
+    mkdirSync(join(dir, 'other', 'deep'));
+    const proj = join(dir, 'proj');
+    mkdirSync(proj);
+    symlinkSync(join(dir, 'other', 'deep'), join(proj, 'link'));
+    // `link/../theirs/.git`: through the link, `..` is `other`, not `proj`.
+    mkdirSync(join(proj, 'theirs'));
+    symlinkSync(join(mine, '.git'), join(proj, 'theirs', '.git'));
+    writeFileSync(join(proj, '.git'), 'gitdir: link/../theirs/.git\n');
+    expect(gitSays(proj)).toMatchObject({ gitDir: join(theirs, '.git') });
+    expectGitsAnswer(proj);
+    const wt = join(dir, 'wt');
+    git(theirs, 'worktree', 'add', '-q', '-b', 'task', wt);
+    const entry = join(theirs, '.git', 'worktrees', 'wt');
+    // `up/../theirs/.git` from the entry: through the link, `other/theirs/.git`; read as text,
+    // the entry's own `theirs/.git`, which leads to another repository.
+    symlinkSync(join(dir, 'other', 'deep'), join(entry, 'up'));
+    mkdirSync(join(entry, 'theirs'));
+    symlinkSync(join(mine, '.git'), join(entry, 'theirs', '.git'));
+    writeFileSync(join(entry, 'commondir'), 'up/../theirs/.git\n');
+    expect(gitSays(wt)).toMatchObject({ gitDir: join(theirs, '.git') });
+    expectGitsAnswer(wt);
+  });
+
+  it('leaves git to answer (null) for files too large to read whole, or not valid UTF-8, and packed refs not as git writes them', () => {
+    const repo = repository(join(dir, 'repo'));
+    const config = join(repo, '.git', 'config');
+    const plain = readFileSync(config, 'utf8');
+    // Past 64 KiB in bytes though not in characters: what comes after is not read.
+    const filler = '[x]\n' + '\tdescription = café\n'.repeat(3500);
+    writeFileSync(config, `${plain}${filler}[core]\n\tworktree = /elsewhere\n`);
+    expect(projectCheckout(repo, uid)).toBeNull();
+    writeFileSync(config, `${plain}[core]\n\x0bbare = false\n`);
+    expect(projectCheckout(repo, uid)).toBeNull();
+    writeFileSync(config, `${plain}[extensions.objectformat]\n`);
+    expect(projectCheckout(repo, uid)).toBeNull();
+    writeFileSync(config, plain);
+    expectGitsAnswer(repo);
+    // A branch name that is not UTF-8 would be read as another's.
+    const head = readFileSync(join(repo, '.git', 'HEAD'));
+    const commit = git(repo, 'rev-parse', 'HEAD');
+    writeFileSync(join(repo, '.git', 'refs', 'heads', 'x\uFFFD'), `${commit}\n`);
+    writeFileSync(join(repo, '.git', 'HEAD'), Buffer.from('ref: refs/heads/x\xff\n', 'latin1'));
+    expect(projectCheckout(repo, uid)).toBeNull();
+    writeFileSync(join(repo, '.git', 'HEAD'), head);
+    rmSync(join(repo, '.git', 'refs', 'heads', 'x\uFFFD'));
+    // packed-refs: twice the branch, out of order, a line not ended, a line git does not write.
+    git(repo, 'pack-refs', '--all');
+    const packedFile = join(repo, '.git', 'packed-refs');
+    const packed = readFileSync(packedFile, 'utf8');
+    expectGitsAnswer(repo);
+    const other = `${'1'.repeat(40)} refs/heads/main`;
+    for (const text of [
+      `${packed}${other}\n`,
+      `${packed}${'1'.repeat(40)} refs/heads/a\n`,
+      packed.slice(0, -1),
+      `${packed}garbage\n`,
+    ]) {
+      writeFileSync(packedFile, text);
+      expect({ text, files: projectCheckout(repo, uid) }).toEqual({ text, files: null });
+    }
+    writeFileSync(packedFile, packed);
+    expectGitsAnswer(repo);
+    // A .git file longer than git reads one.
+    const wt = join(dir, 'wt');
+    git(repo, 'worktree', 'add', '-q', '-b', 'task', wt);
+    const pointer = readFileSync(join(wt, '.git'), 'utf8');
+    writeFileSync(join(wt, '.git'), `${pointer}${'\n'.repeat(5000)}`);
+    expect(projectCheckout(wt, uid)).toBeNull();
+  });
+
   const asRoot = uid === 0 ? it : it.skip;
+
+  asRoot(
+    'leaves git to answer (null) for a nested repository git, as the given user, could not enter',
+    () => {
+      const outer = repository(join(dir, 'outer'));
+      const inner = repository(join(outer, 'inner'));
+      expectGitsAnswer(inner);
+      chmodSync(join(inner, '.git', 'objects'), 0o600);
+      try {
+        expect(projectCheckout(inner, uid)).toBeNull();
+      } finally {
+        chmodSync(join(inner, '.git', 'objects'), 0o755);
+      }
+    },
+  );
 
   asRoot(
     "leaves git to answer (null) for a repository whose real git directory is another user's",

@@ -1,5 +1,5 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { constants, lstatSync, realpathSync, Stats, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { readChildFile } from 'src/process';
 import type { ProjectRepository, RepositoryLocation } from 'src/workspaces/git-repository';
 
@@ -13,7 +13,10 @@ import type { ProjectRepository, RepositoryLocation } from 'src/workspaces/git-r
  *
  * The files are read as `worktree-files.ts` reads a worktree's: synchronously, through
  * `readChildFile` (no link followed, nothing but a regular file, a bounded read, no FIFO waited
- * on). Any error of the file system (a path too long, a file where a directory was) is an unknown.
+ * on), and taken only whole, valid UTF-8 and free of control characters but tabs and line breaks
+ * (`readWhole`); a path is taken only as valid UTF-8 too (`realPath`): what was decoded otherwise
+ * could name another file. Any error of the file system (a path too long, a file where a directory
+ * was) is an unknown.
  */
 
 /** More than a `.git` file, HEAD or a loose ref ever holds. */
@@ -73,7 +76,8 @@ export function projectCheckout(dir: string, uid: number): ProjectRepository | n
 }
 
 function locate(dir: string, uid: number): RepositoryLocation | null {
-  const real = realpathSync.native(dir);
+  const real = realPath(dir);
+  if (real === null) return null;
   const start = statSync(real);
   if (!start.isDirectory()) return null;
   for (let top = real; ; top = dirname(top)) {
@@ -91,7 +95,7 @@ function locateAt(top: string, real: string, uid: number): RepositoryLocation | 
   const own = gitDirOfWorkTree(top);
   const gitDir = own === null ? null : commonDirOf(own, dotGit);
   if (own === null || gitDir === null) return null;
-  if (!isRepository(own, gitDir) || !plainConfig(gitDir)) return null;
+  if (!isRepository(own, gitDir, uid) || !plainConfig(gitDir)) return null;
   // What git checks (`ensure_valid_ownership`): the `.git` file, the work tree, the git directory.
   if (![top, dotGit, own, gitDir].every((path) => lstatSync(path).uid === uid)) return null;
   if (`${real}${gitDir}`.includes('\n')) return null;
@@ -106,11 +110,35 @@ function locateAt(top: string, real: string, uid: number): RepositoryLocation | 
 function gitDirOfWorkTree(top: string): string | null {
   const dotGit = join(top, '.git');
   const stat = lstatSync(dotGit);
-  if (stat.isDirectory()) return realpathSync.native(dotGit);
+  if (stat.isDirectory()) return realPath(dotGit);
   if (!stat.isFile()) return null;
-  const text = readChildFile(dotGit, MAX_FILE_BYTES);
-  const pointer = /^gitdir: ([^\r\n]+)[\r\n]*$/.exec(text ?? '')?.[1];
-  return pointer === undefined ? null : realpathSync.native(resolve(top, pointer));
+  const pointer = /^gitdir: ([^\r\n]+)[\r\n]*$/.exec(readWhole(dotGit, MAX_FILE_BYTES) ?? '')?.[1];
+  return pointer === undefined ? null : realPath(under(top, pointer));
+}
+
+/**
+ * `path` as git opens it from directory `base`: appended, with no `..` taken off the text before
+ * the links on the way are followed (the kernel's way, which `realPath` then takes).
+ */
+function under(base: string, path: string): string {
+  return isAbsolute(path) ? path : `${base}/${path}`;
+}
+
+/** The real path of `path`; null when it is not valid UTF-8 (it could name another file). */
+function realPath(path: string): string | null {
+  const real = realpathSync.native(path);
+  return real.includes('\uFFFD') ? null : real;
+}
+
+/**
+ * The whole of the regular file at `path` as text: null past `maxBytes`, or when it is not valid
+ * UTF-8 or holds a control character but a tab or a line break (which git may read otherwise).
+ */
+function readWhole(path: string, maxBytes: number): string | null {
+  const text = readChildFile(path, maxBytes + 1);
+  if (text === null || Buffer.byteLength(text) > maxBytes) return null;
+  // eslint-disable-next-line no-control-regex
+  return /[\uFFFD\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text) ? null : text;
 }
 
 /**
@@ -122,18 +150,23 @@ function commonDirOf(own: string, dotGit: string): string | null {
   const file = join(own, 'commondir');
   if (!exists(file)) return own;
   // A `.git` directory with a `commondir` of its own is a layout git allows but nobody makes.
-  if (own === realpathSync.native(dotGit)) return null;
-  const text = readChildFile(file, MAX_FILE_BYTES);
-  const path = /^([^\r\n]+)[\r\n]*$/.exec(text ?? '')?.[1];
-  return path === undefined ? null : realpathSync.native(resolve(own, path));
+  if (own === realPath(dotGit)) return null;
+  const path = /^([^\r\n]+)[\r\n]*$/.exec(readWhole(file, MAX_FILE_BYTES) ?? '')?.[1];
+  return path === undefined ? null : realPath(under(own, path));
 }
 
-/** What git's `is_git_directory` asks: a valid HEAD in `own`, `objects` and `refs` in `common`. */
-function isRepository(own: string, common: string): boolean {
+/**
+ * What git's `is_git_directory` asks: a valid HEAD in `own`, `objects` and `refs` in `common`
+ * that git may enter. As git runs as `uid` (and the server may be root, who enters anything),
+ * they count only as `uid`'s own directories that it may enter.
+ */
+function isRepository(own: string, common: string, uid: number): boolean {
+  const enterable = (stat: Stats) =>
+    stat.isDirectory() && stat.uid === uid && (stat.mode & constants.S_IXUSR) !== 0;
   return (
     headOf(own) !== null &&
-    statSync(join(common, 'objects')).isDirectory() &&
-    statSync(join(common, 'refs')).isDirectory()
+    enterable(statSync(join(common, 'objects'))) &&
+    enterable(statSync(join(common, 'refs')))
   );
 }
 
@@ -142,7 +175,7 @@ function isRepository(own: string, common: string): boolean {
  * a ref's name) or a detached id; null for anything else, or a HEAD that is a link.
  */
 function headOf(gitDir: string): string | null {
-  const text = readChildFile(join(gitDir, 'HEAD'), MAX_FILE_BYTES);
+  const text = readWhole(join(gitDir, 'HEAD'), MAX_FILE_BYTES);
   const head = /^(?:ref: )?([^\n]+)\n?$/.exec(text ?? '');
   if (head === null) return null;
   const value = head[1];
@@ -165,19 +198,33 @@ function isBranchName(name: string): boolean {
     .every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
 }
 
-/** The id branch `ref` holds in repository `gitDir`: its loose ref, else its line in `packed-refs`. */
+/**
+ * The id branch `ref` holds in repository `gitDir`: its loose ref, else its line in `packed-refs`,
+ * taken only from a file as git writes it (a header first, then every line an id and a ref, or a
+ * peeled id after one; the refs in strictly increasing order; the last line ended): git looks a
+ * ref up there by bisection, and in a file edited otherwise could find another line, or none.
+ */
 function refValue(gitDir: string, ref: string): string | null {
   const loose = join(gitDir, ref);
   if (exists(loose)) {
-    const text = readChildFile(loose, MAX_FILE_BYTES) ?? '';
-    const id = text.replace(/\n$/, '');
+    const id = (readWhole(loose, MAX_FILE_BYTES) ?? '').replace(/\n$/, '');
     return OBJECT_ID.test(id) ? id : null;
   }
-  const packed = readChildFile(join(gitDir, 'packed-refs'), MAX_PACKED_REFS_BYTES + 1);
-  if (packed === null || packed.length > MAX_PACKED_REFS_BYTES) return null;
-  const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
-  const id = line?.slice(0, line.length - ref.length - 1) ?? '';
-  return OBJECT_ID.test(id) ? id : null;
+  const packed = readWhole(join(gitDir, 'packed-refs'), MAX_PACKED_REFS_BYTES);
+  if (packed === null || !packed.endsWith('\n')) return null;
+  let previous: Buffer | null = null;
+  let found: string | null = null;
+  for (const [i, line] of packed.slice(0, -1).split('\n').entries()) {
+    if (i === 0 && line.startsWith('# pack-refs with:')) continue;
+    if (previous !== null && /^\^[0-9a-f]{40}$/.test(line)) continue;
+    const entry = /^([0-9a-f]{40}) (refs\/[^ ]+)$/.exec(line);
+    if (entry === null) return null;
+    const name = Buffer.from(entry[2]);
+    if (previous !== null && Buffer.compare(previous, name) >= 0) return null;
+    previous = name;
+    if (entry[2] === ref) found = entry[1];
+  }
+  return found;
 }
 
 /**
@@ -187,20 +234,21 @@ function refValue(gitDir: string, ref: string): string | null {
  * `include`, and in `core` no `worktree` and no `bare` but false.
  */
 function plainConfig(gitDir: string): boolean {
-  const text = readChildFile(join(gitDir, 'config'), MAX_CONFIG_BYTES + 1);
-  if (text === null || text.length > MAX_CONFIG_BYTES) return false;
+  const text = readWhole(join(gitDir, 'config'), MAX_CONFIG_BYTES);
+  if (text === null) return false;
   let section = '';
   for (const raw of text.split('\n')) {
-    const line = raw.trim();
+    // Git's own white space (not JavaScript's, which counts more characters).
+    const line = raw.replace(/^[ \t\r]+|[ \t\r]+$/g, '');
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     if (line.endsWith('\\')) return false;
-    const header = /^\[([A-Za-z0-9.-]+)(?:\s+"[^"\\]*")?\]$/.exec(line);
+    const header = /^\[([A-Za-z0-9.-]+)(?:[ \t]+"[^"\\]*")?\]$/.exec(line);
     if (header !== null) {
       section = header[1].toLowerCase();
-      if (section === 'extensions' || section.startsWith('include')) return false;
+      if (/^(extensions|include)/.test(section)) return false;
       continue;
     }
-    const setting = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
+    const setting = /^([A-Za-z][A-Za-z0-9-]*)[ \t]*(?:=[ \t]*(.*))?$/.exec(line);
     if (setting === null) return false;
     if (section === 'core' && !plainCoreSetting(setting[1].toLowerCase(), setting[2])) {
       return false;
@@ -211,10 +259,7 @@ function plainConfig(gitDir: string): boolean {
 
 /** A `core` setting that leaves the work tree where its `.git` is. */
 function plainCoreSetting(key: string, value: string | undefined): boolean {
-  const plain = (value ?? 'true')
-    .replace(/\s[#;].*$/, '')
-    .trim()
-    .toLowerCase();
+  const plain = (value ?? 'true').replace(/[ \t]+[#;].*$/, '').toLowerCase();
   if (key === 'worktree') return false;
   if (key === 'bare') return ['false', 'no', 'off', '0'].includes(plain);
   if (key === 'repositoryformatversion') return plain === '0' || plain === '1';
