@@ -224,24 +224,25 @@ describe('where a project is in its repository, read from the files', () => {
     const theirs = repository(join(dir, 'other', 'theirs'));
     git(theirs, 'commit', '-q', '--allow-empty', '-m', 'second');
     mkdirSync(join(dir, 'other', 'deep'));
+    /**
+     * In `from`, `up` leads to `other/deep` and `theirs/.git` to the other repository: the path
+     * returned, `up/../theirs/.git`, is `other/theirs/.git` through the link, that one as text.
+     */
+    const misleading = (from: string): string => {
+      symlinkSync(join(dir, 'other', 'deep'), join(from, 'up'));
+      mkdirSync(join(from, 'theirs'));
+      symlinkSync(join(mine, '.git'), join(from, 'theirs', '.git'));
+      return 'up/../theirs/.git';
+    };
     const proj = join(dir, 'proj');
     mkdirSync(proj);
-    symlinkSync(join(dir, 'other', 'deep'), join(proj, 'link'));
-    // `link/../theirs/.git`: through the link, `..` is `other`, not `proj`.
-    mkdirSync(join(proj, 'theirs'));
-    symlinkSync(join(mine, '.git'), join(proj, 'theirs', '.git'));
-    writeFileSync(join(proj, '.git'), 'gitdir: link/../theirs/.git\n');
+    writeFileSync(join(proj, '.git'), `gitdir: ${misleading(proj)}\n`);
     expect(gitSays(proj)).toMatchObject({ gitDir: join(theirs, '.git') });
     expectGitsAnswer(proj);
     const wt = join(dir, 'wt');
     git(theirs, 'worktree', 'add', '-q', '-b', 'task', wt);
     const entry = join(theirs, '.git', 'worktrees', 'wt');
-    // `up/../theirs/.git` from the entry: through the link, `other/theirs/.git`; read as text,
-    // the entry's own `theirs/.git`, which leads to another repository.
-    symlinkSync(join(dir, 'other', 'deep'), join(entry, 'up'));
-    mkdirSync(join(entry, 'theirs'));
-    symlinkSync(join(mine, '.git'), join(entry, 'theirs', '.git'));
-    writeFileSync(join(entry, 'commondir'), 'up/../theirs/.git\n');
+    writeFileSync(join(entry, 'commondir'), `${misleading(entry)}\n`);
     expect(gitSays(wt)).toMatchObject({ gitDir: join(theirs, '.git') });
     expectGitsAnswer(wt);
   });
