@@ -209,6 +209,8 @@ describe('where a project is in its repository, read from the files', () => {
       '[includeIf "gitdir:/x/"]\n\tpath = other\n',
       '[core]\n\tbare # the default\n',
       '[core]\n\tsshCommand = ssh \\\n\t-v\n',
+      '[user]\n\tname = "unterminated\n',
+      '[user]\n\tname = a\\qb\n',
     ]) {
       writeFileSync(config, `${plain}${added}`);
       expect({ added, files: projectCheckout(repo, uid) }).toEqual({ added, files: null });
@@ -322,7 +324,17 @@ describe('where a project is in its repository, read from the files', () => {
       expectGitsAnswer(repo);
       execFileSync('chown', ['-R', '65534', join(dir, 'store.git')]);
       expect(projectCheckout(repo, uid)).toBeNull();
-      expect(projectCheckout(repo, 65534)).toBeNull();
+    },
+  );
+
+  asRoot(
+    'leaves git to answer (null) when git runs as another user than this process (RUN_AS_USER), whatever the files say',
+    () => {
+      const repo = repository(join(dir, 'repo'));
+      expectGitsAnswer(repo);
+      execFileSync('chown', ['-R', `${uid + 1}`, repo]);
+      expect(projectCheckout(repo, uid + 1)).toBeNull();
+      expect(projectLocation(repo, uid + 1)).toBeNull();
     },
   );
 

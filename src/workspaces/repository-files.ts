@@ -40,7 +40,11 @@ const OBJECT_ID = /^[0-9a-f]{40}$/;
  * is a link, a git directory on the way up (a project inside one, or a bare repository), a
  * configuration that may place the work tree elsewhere or that git may not read as it is read
  * here (`plainConfig`), a work tree, `.git` or git directory not `uid`'s (the user git runs as: it
- * refuses another's repository unless `safe.directory` says otherwise), a path with a line break.
+ * refuses another's repository unless `safe.directory` says otherwise), a path with a line break,
+ * and any repository when git runs as another user than the server (RUN_AS_USER), which may not
+ * read what the server reads. Where git would fail on what it reads (a directory it may not enter,
+ * a setting whose value it rejects), the files still answer, and the task's first git call (its
+ * workspace's `worktree add`) fails with git's message.
  */
 export function projectLocation(dir: string, uid: number): RepositoryLocation | null {
   try {
@@ -76,6 +80,8 @@ export function projectCheckout(dir: string, uid: number): ProjectRepository | n
 }
 
 function locate(dir: string, uid: number): RepositoryLocation | null {
+  // Git run as another user (RUN_AS_USER) may not read what the server reads: only it can tell.
+  if (uid !== process.geteuid?.()) return null;
   const real = realPath(dir);
   if (real === null) return null;
   const start = statSync(real);
@@ -230,8 +236,8 @@ function refValue(gitDir: string, ref: string): string | null {
 /**
  * True when the repository's configuration is one git reads as it is read here and that leaves
  * the work tree where its `.git` is: a regular file of sections and `key = value` lines (no
- * continued line, no setting on a section's line), repository format 0 or 1, no `extensions`, no
- * `include`, and in `core` no `worktree` and no `bare` but false.
+ * continued line, no setting on a section's line, no quoted or escaped value), repository format
+ * 0 or 1, no `extensions`, no `include`, and in `core` no `worktree` and no `bare` but false.
  */
 function plainConfig(gitDir: string): boolean {
   const text = readWhole(join(gitDir, 'config'), MAX_CONFIG_BYTES);
@@ -249,7 +255,7 @@ function plainConfig(gitDir: string): boolean {
       continue;
     }
     const setting = /^([A-Za-z][A-Za-z0-9-]*)[ \t]*(?:=[ \t]*(.*))?$/.exec(line);
-    if (setting === null) return false;
+    if (setting === null || /["\\]/.test(setting[2] ?? '')) return false;
     if (section === 'core' && !plainCoreSetting(setting[1].toLowerCase(), setting[2])) {
       return false;
     }
