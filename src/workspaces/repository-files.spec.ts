@@ -298,20 +298,17 @@ describe('where a project is in its repository, read from the files', () => {
 
   const asRoot = uid === 0 ? it : it.skip;
 
-  asRoot(
-    'leaves git to answer (null) for a nested repository git, as the given user, could not enter',
-    () => {
-      const outer = repository(join(dir, 'outer'));
-      const inner = repository(join(outer, 'inner'));
-      expectGitsAnswer(inner);
-      chmodSync(join(inner, '.git', 'objects'), 0o600);
-      try {
-        expect(projectCheckout(inner, uid)).toBeNull();
-      } finally {
-        chmodSync(join(inner, '.git', 'objects'), 0o755);
-      }
-    },
-  );
+  it('leaves git to answer (null) for a nested repository whose objects its owner may not enter (git, as that owner, would look further up)', () => {
+    const outer = repository(join(dir, 'outer'));
+    const inner = repository(join(outer, 'inner'));
+    expectGitsAnswer(inner);
+    chmodSync(join(inner, '.git', 'objects'), 0o600);
+    try {
+      expect(projectCheckout(inner, uid)).toBeNull();
+    } finally {
+      chmodSync(join(inner, '.git', 'objects'), 0o755);
+    }
+  });
 
   asRoot(
     "leaves git to answer (null) for a repository whose real git directory is another user's",

@@ -163,8 +163,8 @@ function commonDirOf(own: string, dotGit: string): string | null {
 
 /**
  * What git's `is_git_directory` asks: a valid HEAD in `own`, `objects` and `refs` in `common`
- * that git may enter. As git runs as `uid` (and the server may be root, who enters anything),
- * they count only as `uid`'s own directories that it may enter.
+ * that git may enter (else it looks further up). They count only as `uid`'s own directories with
+ * their owner's search bit: for root, who enters any directory, a stricter look than git's.
  */
 function isRepository(own: string, common: string, uid: number): boolean {
   const enterable = (stat: Stats) =>
