@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   } finally {
     await bench.stop();
   }
-  console.log(`\nPOST /tasks, server CPU ms per request, min / median / max: ${spread(perTask, 2)}`);
+  console.log(
+    `\nPOST /tasks, server CPU ms per request, min / median / max: ${spread(perTask, 2)}`,
+  );
   console.log(`POST /tasks, ms per request, min / median / max: ${spread(latency, 2)}`);
 }
 
