@@ -48,7 +48,7 @@ const OBJECT_ID = /^[0-9a-f]{40}$/;
  */
 export function projectLocation(dir: string, uid: number): RepositoryLocation | null {
   try {
-    return locate(dir, uid);
+    return locate(dir, uid)?.location ?? null;
   } catch {
     return null;
   }
@@ -65,11 +65,9 @@ export function projectLocation(dir: string, uid: number): RepositoryLocation | 
  */
 export function projectCheckout(dir: string, uid: number): ProjectRepository | null {
   try {
-    const location = locate(dir, uid);
-    const own = location === null ? null : gitDirOfWorkTree(location.toplevel);
-    if (location === null || own === null) return null;
-    const head = headOf(own);
-    if (head === null) return null;
+    const found = locate(dir, uid);
+    if (found === null) return null;
+    const { location, head } = found;
     if (OBJECT_ID.test(head)) return { ...location, head, branch: null };
     const commit = refValue(location.gitDir, head);
     if (commit === null) return null;
@@ -79,7 +77,13 @@ export function projectCheckout(dir: string, uid: number): ProjectRepository | n
   }
 }
 
-function locate(dir: string, uid: number): RepositoryLocation | null {
+/** A repository found: where the project is in it, and its work tree's HEAD (`headOf`). */
+interface Found {
+  location: RepositoryLocation;
+  head: string;
+}
+
+function locate(dir: string, uid: number): Found | null {
   // Git run as another user (RUN_AS_USER) may not read what the server reads: only it can tell.
   if (uid !== process.geteuid?.()) return null;
   const real = realPath(dir);
@@ -95,17 +99,18 @@ function locate(dir: string, uid: number): RepositoryLocation | null {
   }
 }
 
-/** `projectLocation` once the nearest `.git` is found at `top`. */
-function locateAt(top: string, real: string, uid: number): RepositoryLocation | null {
+/** `locate` once the nearest `.git` is found at `top`. */
+function locateAt(top: string, real: string, uid: number): Found | null {
   const dotGit = join(top, '.git');
   const own = gitDirOfWorkTree(top);
   const gitDir = own === null ? null : commonDirOf(own, dotGit);
-  if (own === null || gitDir === null) return null;
-  if (!isRepository(own, gitDir, uid) || !plainConfig(gitDir)) return null;
+  const head = own === null ? null : headOf(own);
+  if (own === null || gitDir === null || head === null) return null;
+  if (!isRepository(gitDir, uid) || !plainConfig(gitDir)) return null;
   // What git checks (`ensure_valid_ownership`): the `.git` file, the work tree, the git directory.
   if (![top, dotGit, own, gitDir].every((path) => lstatSync(path).uid === uid)) return null;
   if (`${real}${gitDir}`.includes('\n')) return null;
-  return { toplevel: top, prefix: relative(top, real), gitDir };
+  return { location: { toplevel: top, prefix: relative(top, real), gitDir }, head };
 }
 
 /**
@@ -162,18 +167,15 @@ function commonDirOf(own: string, dotGit: string): string | null {
 }
 
 /**
- * What git's `is_git_directory` asks: a valid HEAD in `own`, `objects` and `refs` in `common`
- * that git may enter (else it looks further up). They count only as `uid`'s own directories with
- * their owner's search bit: for root, who enters any directory, a stricter look than git's.
+ * What git's `is_git_directory` asks besides a valid HEAD (`headOf`): `objects` and `refs` in
+ * `common` that git may enter (else it looks further up). They count only as `uid`'s own
+ * directories with their owner's search bit: for root, who enters any directory, a stricter look
+ * than git's.
  */
-function isRepository(own: string, common: string, uid: number): boolean {
+function isRepository(common: string, uid: number): boolean {
   const enterable = (stat: Stats) =>
     stat.isDirectory() && stat.uid === uid && (stat.mode & constants.S_IXUSR) !== 0;
-  return (
-    headOf(own) !== null &&
-    enterable(statSync(join(common, 'objects'))) &&
-    enterable(statSync(join(common, 'refs')))
-  );
+  return enterable(statSync(join(common, 'objects'))) && enterable(statSync(join(common, 'refs')));
 }
 
 /**
