@@ -1,5 +1,9 @@
 export { SimulatedHumanModule } from 'src/simulated-human/simulated-human.module';
-export { answeredByPerson, POLICY_FAIL_REASONS } from 'src/simulated-human/simulated-human.policy';
+export {
+  answeredByPerson,
+  interventionLeft,
+  POLICY_FAIL_REASONS,
+} from 'src/simulated-human/simulated-human.policy';
 export type {
   ContinueReason,
   Decision,

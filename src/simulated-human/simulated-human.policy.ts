@@ -170,6 +170,15 @@ export function answeredByPerson(
   );
 }
 
+/**
+ * True when the simulated human may intervene once more: each intervention counts towards
+ * `max_pauses`, and one is refused once `pauseCount` reaches it. The policy's follow-up turns and
+ * the held reply given to a task nobody answered in time both keep this rule.
+ */
+export function interventionLeft(pauseCount: number, maxPauses: number): boolean {
+  return pauseCount < maxPauses;
+}
+
 /** The reasons the policy can fail a task with (each is also a task status reason). */
 export const POLICY_FAIL_REASONS = [
   'cli_not_found',
@@ -358,7 +367,7 @@ function followUp(
     );
   }
   const byPerson = answeredByPerson(input.personAnswers === true, next);
-  if (next.intervention && !byPerson && input.pauseCount >= input.maxPauses) {
+  if (next.intervention && !byPerson && !interventionLeft(input.pauseCount, input.maxPauses)) {
     return limitReached(
       input,
       'max_pauses_reached',

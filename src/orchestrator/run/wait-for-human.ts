@@ -1,4 +1,4 @@
-import { answeredByPerson, Decision, PolicyPhase } from 'src/simulated-human';
+import { answeredByPerson, Decision, interventionLeft, PolicyPhase } from 'src/simulated-human';
 import { HumanWait, TaskStatus } from 'src/tasks';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
@@ -77,7 +77,7 @@ export class WaitForHuman {
       : 'work';
     if (await this.answered()) return this.replyStep(phase);
     const { state } = this;
-    if (state.pauseCount >= this.ctx.task.maxPauses) return null;
+    if (!interventionLeft(state.pauseCount, this.ctx.task.maxPauses)) return null;
     state.pauseCount += 1;
     return {
       patch: { pauseCount: state.pauseCount },
