@@ -19,6 +19,7 @@ export interface TaskWakeups {
   readonly events: number;
   /** Resolves once the stream has ended (the task is finished) or closed, or after `ms`. */
   next(ms: number): Promise<void>;
+  /** Stops following; a wait still pending resolves. */
   close(): Promise<void>;
 }
 
@@ -108,6 +109,7 @@ export async function followTask(server: App, taskId: string): Promise<TaskWakeu
       });
     },
     close: async () => {
+      wake?.();
       client?.close();
       await place.close();
     },
