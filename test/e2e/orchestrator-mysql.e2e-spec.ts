@@ -7,6 +7,7 @@ import { isProcessGroupAlive } from 'src/process/process-group';
 import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
 import {
   copyFixtureProject,
+  createSessionTask,
   FAKE_CLAUDE,
   fakeScript,
   getDetails,
@@ -71,17 +72,7 @@ describeMysql('Orchestrator with two instances on one MariaDB database (fake CLI
     project: string,
     description: string,
     isolation: 'worktree' | 'none' = 'worktree',
-  ): Promise<string> => {
-    const s = await request(url)
-      .post('/api/v1/sessions')
-      .send({ project_path: project, isolation })
-      .expect(201);
-    const t = await request(url)
-      .post('/api/v1/tasks')
-      .send({ session_id: s.body.id, description })
-      .expect(201);
-    return t.body.id as string;
-  };
+  ): Promise<string> => createSessionTask(url, { project_path: project, isolation }, description);
 
   it('spreads tasks over both instances, runs each once, within each cap, one per project in place', async () => {
     const script = fakeScript('slow-stream lines=5 delay=100', 'write-tests lang=node result=pass');

@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { DataSource } from 'typeorm';
 import { MAX_UNDELIVERED_MESSAGES, TaskMessages } from 'src/tasks';
+import { createSessionTask } from 'test/e2e/support/task-polling';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
 
@@ -60,15 +61,11 @@ function suite(kind: TestDatabaseKind, level?: string): void {
   });
 
   it(`stores exactly ${MAX_UNDELIVERED_MESSAGES} of ${SENDS} concurrent messages, 409 messages_pending for the rest`, async () => {
-    const session = await request(server)
-      .post('/api/v1/sessions')
-      .send({ project_path: realpathSync(work), isolation: 'none' })
-      .expect(201);
-    const task = await request(server)
-      .post('/api/v1/tasks')
-      .send({ session_id: session.body.id, description: 'Waits in the queue.' })
-      .expect(201);
-    const id = task.body.id as string;
+    const id = await createSessionTask(
+      server,
+      { project_path: realpathSync(work), isolation: 'none' },
+      'Waits in the queue.',
+    );
     const answers = await Promise.all(
       Array.from({ length: SENDS }, (_, i) =>
         request(server)

@@ -6,6 +6,7 @@ import { MAX_UNDELIVERED_MESSAGES, TaskMessages } from 'src/tasks';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
+  createSessionTask,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeInvocations,
@@ -83,15 +84,12 @@ describe('task messages', () => {
     description: string,
   ): Promise<{ id: string; project: string }> {
     const project = copyFixtureProject('node-basic', work.root(), name);
-    const session = await request(server)
-      .post('/api/v1/sessions')
-      .send({ project_path: project, isolation: 'none' })
-      .expect(201);
-    const created = await request(server)
-      .post('/api/v1/tasks')
-      .send({ session_id: session.body.id, description })
-      .expect(201);
-    return { id: created.body.id as string, project };
+    const id = await createSessionTask(
+      server,
+      { project_path: project, isolation: 'none' },
+      description,
+    );
+    return { id, project };
   }
 
   /** A task in a copy of node-basic (in place), once its first turn streams. */

@@ -6,6 +6,7 @@ import type { App } from 'supertest/types';
 import type { TaskVerificationResponseDto } from 'sdk/client';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
+  createSessionTask,
   editFiles,
   FAKE_CLAUDE,
   fakeClaudeWorkdir,
@@ -82,19 +83,11 @@ afterAll(async () => {
 });
 
 async function runTask(projectPath: string, script: string[]): Promise<string> {
-  const session = await request(server)
-    .post('/api/v1/sessions')
-    .send({ project_path: projectPath, regression_command: 'node --test' })
-    .expect(201);
-  const res = await request(server)
-    .post('/api/v1/tasks')
-    .send({
-      session_id: session.body.id,
-      description: `Add multiply. ${fakeScript(...script)}`,
-      max_iterations: 3,
-    })
-    .expect(201);
-  return res.body.id as string;
+  return createSessionTask(
+    server,
+    { project_path: projectPath, regression_command: 'node --test' },
+    { description: `Add multiply. ${fakeScript(...script)}`, max_iterations: 3 },
+  );
 }
 
 async function verification(id: string): Promise<TaskVerificationResponseDto> {
