@@ -549,6 +549,8 @@ function apiSuite(kind: TestDatabaseKind): void {
       url: string | (() => string);
       body?: unknown;
       raw?: string;
+      /** `raw` sent a byte per character (latin1), to send bytes that are not UTF-8. */
+      rawBytes?: 'latin1';
       contentType?: string;
       status: number;
       code: string;
@@ -758,6 +760,24 @@ function apiSuite(kind: TestDatabaseKind): void {
         raw: '{"session_id":"<sid>","description":"\\udc00 fix it"}',
         status: 400,
         code: 'validation_failed',
+      },
+      {
+        name: 'bytes that are not UTF-8 in a session name',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path":"<project>","name":"bad\xff\xfe name"}',
+        rawBytes: 'latin1',
+        status: 400,
+        code: 'malformed_json',
+      },
+      {
+        name: 'a surrogate encoded in bytes (not UTF-8) in a task description',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: '{"session_id":"<sid>","description":"fix \xed\xa0\x80 and \xc3"}',
+        rawBytes: 'latin1',
+        status: 400,
+        code: 'malformed_json',
       },
       {
         name: 'a NUL character in a session name',
@@ -1319,7 +1339,13 @@ function apiSuite(kind: TestDatabaseKind): void {
       const url = typeof c.url === 'string' ? c.url : c.url();
       let req = http()[c.method](url);
       if (c.raw !== undefined) {
-        req = req.set('Content-Type', c.contentType ?? 'application/json').send(fill(c.raw));
+        req = req.set('Content-Type', c.contentType ?? 'application/json');
+        // Bytes are sent as they are (superagent would otherwise write a Buffer as JSON).
+        if (c.rawBytes === 'latin1') {
+          req = req.serialize((bytes: Buffer) => bytes).send(Buffer.from(fill(c.raw), 'latin1'));
+        } else {
+          req = req.send(fill(c.raw));
+        }
       } else if (c.body !== undefined) {
         req = req.send(JSON.parse(fill(JSON.stringify(c.body))) as object);
       }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppConfig } from 'src/config';
@@ -21,8 +22,21 @@ export const MAX_JSON_DEPTH = 32;
 /** A body nested deeper than MAX_JSON_DEPTH (found before it is parsed). */
 class JsonTooDeepError extends Error {}
 
-/** Refuses a body nested deeper than MAX_JSON_DEPTH, scanning its bytes before it is parsed. */
-function checkDepth(_req: unknown, _res: unknown, body: Buffer): void {
+/** A body in UTF-8 (its charset, or by default) whose bytes are not UTF-8 (found before it is parsed). */
+class NotUtf8Error extends Error {}
+
+/**
+ * Refuses a body whose bytes are not the UTF-8 its charset says: decoded, every invalid sequence
+ * would become a replacement character, and the request would be stored as text it never held.
+ * Then refuses one nested deeper than MAX_JSON_DEPTH. Both before it is parsed.
+ */
+function checkBytes(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
+  if ((encoding === 'utf-8' || encoding === 'utf8') && !isUtf8(body)) throw new NotUtf8Error();
+  checkDepth(body);
+}
+
+/** Refuses a body nested deeper than MAX_JSON_DEPTH, scanning its bytes. */
+function checkDepth(body: Buffer): void {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < body.length; i += 1) {
@@ -85,6 +99,9 @@ function toDomainError(error: unknown, limit: number): DomainError {
       { max_depth: MAX_JSON_DEPTH },
     );
   }
+  if (error instanceof NotUtf8Error) {
+    return new DomainError(ErrorCode.MalformedJson, 'Request body is not valid UTF-8 text');
+  }
   const refused = error instanceof Error ? reviverErrors.get(error) : undefined;
   if (refused !== undefined) return refused;
   const { type, status } = (error ?? {}) as BodyParserError;
@@ -106,7 +123,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * Parses JSON bodies up to MAX_REQUEST_BODY_BYTES. Runs as Nest middleware (the app is created
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
  * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
- * `unsupported_media_type` for a body that is not JSON; keys such as `__proto__`, in the body or
+ * `unsupported_media_type` for a body that is not JSON, 400 `malformed_json` for one whose bytes
+ * are not the UTF-8 it is in; keys such as `__proto__`, in the body or
  * the query string, text with a lone UTF-16 surrogate, bodies nested deeper than MAX_JSON_DEPTH
  * and a body that is an array are refused (400 `validation_failed`); a body that has not arrived
  * within REQUEST_BODY_TIMEOUT_MS is a 408 `request_timeout`.
@@ -121,7 +139,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
       strict: true,
       type: JSON_TYPES,
       reviver: rejectForbiddenKeys,
-      verify: checkDepth,
+      verify: checkBytes,
     });
   }
 
