@@ -7,7 +7,7 @@ import { JsonBodyMiddleware } from 'src/common/http/json-body.middleware';
 import { ReadRetryInterceptor } from 'src/common/http/read-retry.interceptor';
 import { RequestDenials } from 'src/common/http/request-denials';
 import { RequestIdMiddleware } from 'src/common/http/request-id.middleware';
-import { UnknownQueryInterceptor } from 'src/common/http/unknown-query.interceptor';
+import { UnreadInputInterceptor } from 'src/common/http/unread-input.interceptor';
 import { createValidationPipe } from 'src/common/http/validation.pipe';
 
 /**
@@ -23,7 +23,7 @@ import { createValidationPipe } from 'src/common/http/validation.pipe';
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
-    { provide: APP_INTERCEPTOR, useClass: UnknownQueryInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: UnreadInputInterceptor },
     { provide: APP_INTERCEPTOR, useClass: ReadRetryInterceptor },
     Clock,
     Draining,

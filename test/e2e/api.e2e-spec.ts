@@ -1507,6 +1507,36 @@ function apiSuite(kind: TestDatabaseKind): void {
       expect(await counts()).toEqual(before);
     });
 
+    it('refuses a write with a body its route does not read, naming each property and doing nothing; an empty body asks for nothing', async () => {
+      const { id } = await createTask(sid());
+      const cancelled = await http()
+        .post(`/api/v1/tasks/${id}/cancel`)
+        .send({ reason: 'not needed' })
+        .expect(400);
+      expect(cancelled.body).toMatchObject({
+        code: 'validation_failed',
+        details: {
+          errors: [
+            {
+              field: 'reason',
+              errors: ['property reason should not exist: this route reads no request body'],
+            },
+          ],
+        },
+      });
+      expect((await http().get(`/api/v1/tasks/${id}/status`).expect(200)).body.status).toBe(
+        'PENDING',
+      );
+      await http().post(`/api/v1/tasks/${id}/cancel`).send({}).expect(200);
+      const deleted = await http()
+        .delete(`/api/v1/tasks/${id}`)
+        .send({ keep_workspace: true })
+        .expect(400);
+      expect(deleted.body.details.errors[0].field).toBe('keep_workspace');
+      await http().get(`/api/v1/tasks/${id}`).expect(200);
+      await http().delete(`/api/v1/tasks/${id}`).expect(204);
+    });
+
     it('names every bad field of a request in details', async () => {
       const res = await http()
         .post('/api/v1/tasks')
