@@ -68,15 +68,6 @@ export class GlobalEventSource implements TailSource {
     private readonly idsInCommitOrder: boolean,
   ) {}
 
-  /** The id of the newest event (where a stream without a cursor starts). */
-  async latestId(): Promise<number> {
-    const row = await this.interactions
-      .createQueryBuilder('i')
-      .select('MAX(i.id)', 'max')
-      .getRawOne<{ max: number | string | null }>();
-    return Number(row?.max ?? 0);
-  }
-
   async after(afterId: number, limit: number): Promise<TailRow[]> {
     const query = this.interactions
       .createQueryBuilder('i')

@@ -55,14 +55,15 @@ export class TaskEventStreams implements OnModuleDestroy {
    * Streams one task's events after `afterId` into `res`, until it finished, the client left or
    * `closing` gives a reason to close it.
    */
-  followTask(
+  async followTask(
     taskId: string,
     afterId: number,
     res: Response,
     closing?: () => Promise<TailClosing | null>,
-  ): void {
+  ): Promise<void> {
     const source = new TaskEventSource(this.reads, this.rows, taskId);
-    this.start(source, afterId, res, this.events.eventsOf(taskId), closing);
+    const from = afterId === 0 ? 0 : await this.notAhead(afterId);
+    this.start(source, from, res, this.events.eventsOf(taskId), closing);
   }
 
   /**
@@ -76,8 +77,28 @@ export class TaskEventStreams implements OnModuleDestroy {
     closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
     const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
-    const from = afterId ?? (await source.latestId());
+    const from = afterId === null ? await this.newestId() : await this.notAhead(afterId);
     this.start(source, from, res, this.events.events$, closing);
+  }
+
+  /**
+   * `afterId`, or the newest event's id where it is past that: a cursor no event has reached (a
+   * database restored or started again since the client read it) would hold back every event
+   * to come until one is stored with a higher id. So the stream goes on from the newest event,
+   * as one opened without a cursor does. A cursor taken from events since deleted (a deleted
+   * task's) passes the newest too: nothing lies between, and what is stored next is sent.
+   */
+  private async notAhead(afterId: number): Promise<number> {
+    return Math.min(afterId, await this.newestId());
+  }
+
+  /** The id of the newest event stored (where a global stream without a cursor starts). */
+  private async newestId(): Promise<number> {
+    const row = await this.interactions
+      .createQueryBuilder('i')
+      .select('MAX(i.id)', 'max')
+      .getRawOne<{ max: number | string | null }>();
+    return Number(row?.max ?? 0);
   }
 
   onModuleDestroy(): void {

@@ -48,7 +48,8 @@ const KEY_CLOSINGS: Record<'revoked' | 'expired', TailClosing> = {
 const LAST_EVENT_ID = {
   name: 'Last-Event-ID',
   required: false,
-  description: 'The id of the last event the client received (sent by EventSource on reconnect)',
+  description:
+    'The id of the last event the client received (sent by EventSource on reconnect). One past the newest event stored (a database started again since) is taken as the newest: the stream sends what is stored next.',
 };
 
 const STREAM_RESPONSE = {
@@ -90,7 +91,7 @@ export class TaskEventsController {
   ): Promise<void> {
     const afterId = streamStart(lastEventId, query.after_id, 0);
     await this.tasks.findOne(id);
-    this.streams.followTask(id, afterId, res, this.closing(principal));
+    await this.streams.followTask(id, afterId, res, this.closing(principal));
   }
 
   @Get('events')

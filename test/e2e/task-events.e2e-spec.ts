@@ -175,6 +175,33 @@ describe('task event streams (SSE)', () => {
     everything.close();
   });
 
+  it('a cursor past every event (a database started again since) goes on from the newest event: what is stored next is sent', async () => {
+    const ahead = String(Number.MAX_SAFE_INTEGER);
+    const everything = await SseClient.connect(`${url}/api/v1/events`, { 'Last-Event-ID': ahead });
+    expect(everything.status).toBe(200);
+    const taskId = await newTask();
+    // The agent streams for a second after its first event: the task's stream opens before.
+    await eventually('the first event of the task on the stream of every task', () =>
+      everything.messages().some((m) => m.task_id === taskId),
+    );
+    const ofTask = await SseClient.connect(
+      `${url}/api/v1/tasks/${taskId}/events?after_id=${ahead}`,
+    );
+    await ofTask.closed;
+    const stored = await storedInteractions(server, taskId);
+    await eventually("the stream of every task to reach the task's last event", () =>
+      everything.messages().some((m) => m.id === stored[stored.length - 1].id),
+    );
+    expect(everything.messages().filter((m) => m.task_id === taskId)).toEqual(
+      stored.map((i) => ({ task_id: taskId, ...i })),
+    );
+    const sent = ofTask.messages<Interaction>();
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent).toEqual(stored.slice(stored.length - sent.length));
+    expect(ofTask.end()).toMatchObject({ status: 'COMPLETED' });
+    everything.close();
+  });
+
   it('sends keep-alive comments and frees the stream when the client leaves', async () => {
     const streams = t.app.get(TaskEventStreams);
     const idle = await SseClient.connect(`${url}/api/v1/events`);
