@@ -1,5 +1,6 @@
 export { Clock } from 'src/common/clock';
 export { everyWithoutOverlap } from 'src/common/every-without-overlap';
+export { gitdirPointer, pointerFileValue } from 'src/common/git-pointer-files';
 export { ExactSecrets } from 'src/common/exact-secrets';
 export { TurnTakingQueue } from 'src/common/turn-taking-queue';
 export { KeyedSerializer } from 'src/common/keyed-serializer';

@@ -1,6 +1,7 @@
 import { existsSync } from 'fs';
 import { join, resolve, sep } from 'path';
 import { readChildFile } from 'src/process';
+import { gitdirPointer, pointerFileValue } from 'src/common';
 
 /** Largest `.git` or `commondir` file read (a path and a newline). */
 const MAX_POINTER_BYTES = 4096;
@@ -22,12 +23,13 @@ export function gitReadPaths(top: string, projectPath: string): string[] {
   const dotGit = join(top, '.git');
   const paths = [dotGit];
   const pointer = readChildFile(dotGit, MAX_POINTER_BYTES);
-  const gitDir = pointer === null ? null : /^gitdir: (.+)$/m.exec(pointer)?.[1]?.trim();
+  const gitDir = pointer === null ? null : gitdirPointer(pointer);
   if (gitDir) {
     // Only what looks like a work tree's git directory and its repository's: the pointer is the
     // agent's to write, and what is shown here is shown over the sandbox's masks.
     const dir = resolve(top, gitDir);
-    const common = readChildFile(join(dir, 'commondir'), MAX_POINTER_BYTES)?.trim();
+    const commonText = readChildFile(join(dir, 'commondir'), MAX_POINTER_BYTES);
+    const common = commonText === null ? '' : pointerFileValue(commonText);
     const commonDir = common ? resolve(dir, common) : null;
     if (
       existsSync(join(dir, 'HEAD')) &&

@@ -23,6 +23,7 @@ import { isTestConfigFile, isTestFile, testSupportRoot } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
+import { gitdirPointer } from 'src/common';
 
 /** The name of a scratch checkout's temporary directory starts so (`childTempDir`). */
 const SCRATCH_PREFIX = 'cta-base-';
@@ -319,13 +320,11 @@ export class BaseCheckout {
   async removeOrphans(): Promise<number> {
     const orphans = orphanedChildTempDirs(SCRATCH_PREFIX);
     for (const temp of orphans) {
-      const pointer = /^gitdir: (.+)$/m.exec(
-        readChildFile(join(temp, 'checkout', '.git'), 4096) ?? '',
-      )?.[1];
+      const pointer = gitdirPointer(readChildFile(join(temp, 'checkout', '.git'), 4096) ?? '');
       await rm(temp, { recursive: true, force: true });
-      if (pointer === undefined) continue;
+      if (pointer === null) continue;
       // `<common git dir>/worktrees/<name>`: prune there.
-      const gitDir = resolve(pointer.trim(), '..', '..');
+      const gitDir = resolve(pointer, '..', '..');
       await this.locks
         .withLock(gitDir, () => this.git.run(['worktree', 'prune'], { cwd: gitDir, gitDir }))
         .catch((error: unknown) =>

@@ -13,7 +13,13 @@ import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { DomainError, invalidRequest, KeyedSerializer } from 'src/common';
+import {
+  DomainError,
+  gitdirPointer,
+  invalidRequest,
+  KeyedSerializer,
+  pointerFileValue,
+} from 'src/common';
 import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
@@ -808,10 +814,10 @@ function firstLine(text: string): string {
  */
 export async function gitDirOf(workspace: string): Promise<string | null> {
   try {
-    const pointer = /^gitdir: (.+)$/m.exec(await readFile(join(workspace, '.git'), 'utf8'));
+    const pointer = gitdirPointer(await readFile(join(workspace, '.git'), 'utf8'));
     if (pointer === null) return null;
-    const admin = await realpath(resolve(workspace, pointer[1].trim()));
-    const common = (await readFile(join(admin, 'commondir'), 'utf8')).trim();
+    const admin = await realpath(resolve(workspace, pointer));
+    const common = pointerFileValue(await readFile(join(admin, 'commondir'), 'utf8'));
     const gitDir = await realpath(isAbsolute(common) ? common : resolve(admin, common));
     return dirname(admin) === join(gitDir, 'worktrees') ? gitDir : null;
   } catch {

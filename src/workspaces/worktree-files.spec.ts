@@ -97,6 +97,23 @@ describe('worktree files', () => {
     expect(registeredEntry(join(dir, 'elsewhere'), common)).toBeNull();
   });
 
+  it.each([
+    ['a carriage return', 'cr\rx'],
+    ['a line separator (U+2028)', 'ls\u2028x'],
+  ])('reads the files of a worktree whose path holds %s as git does', (_what, name) => {
+    const odd = join(dir, name);
+    execFileSync('git', ['init', '-q', odd]);
+    writeFileSync(join(odd, 'a.txt'), 'a\n');
+    git(odd, 'add', '-A');
+    git(odd, 'commit', '-q', '-m', 'first');
+    const oddWorktree = join(odd, 'wt');
+    git(odd, 'worktree', 'add', '-q', '-b', 'cta/task', oddWorktree);
+    expect(isPlainlyOnBranch(oddWorktree, 'refs/heads/cta/task')).toBe(true);
+    const entry = registeredEntry(oddWorktree, join(odd, '.git'));
+    expect(entry).toBe(realpathSync(git(oddWorktree, 'rev-parse', '--absolute-git-dir')));
+    expect(leadsTo(oddWorktree, entry!)).toBe(true);
+  });
+
   it("reads a loose ref's object id, and nothing from a packed or missing one", () => {
     const head = git(repo, 'rev-parse', 'HEAD');
     expect(looseRef(join(repo, '.git'), 'refs/heads/cta/task')).toBe(head);

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { readChildFile } from 'src/process';
+import { gitdirPointer, pointerFileValue } from 'src/common';
 
 /**
  * WHAT A WORKTREE'S OWN FILES SAY, read without starting git, for the questions a file answers
@@ -34,7 +35,7 @@ function ownGitDir(worktree: string): string | null {
   const dotGit = join(worktree, '.git');
   if (isDirectory(dotGit)) return dotGit;
   const text = readChildFile(dotGit, MAX_FILE_BYTES) ?? '';
-  const pointer = /^gitdir: (.+)$/m.exec(text)?.[1].trim() ?? null;
+  const pointer = gitdirPointer(text);
   if (pointer === null) return null;
   return isAbsolute(pointer) ? pointer : resolve(worktree, pointer);
 }
@@ -94,7 +95,7 @@ function sameFile(a: string, b: string): boolean {
 function registeredGitDir(worktree: string): string | null {
   const gitDir = ownGitDir(worktree);
   if (gitDir === null) return null;
-  const back = (readChildFile(join(gitDir, 'gitdir'), MAX_FILE_BYTES) ?? '').trim();
+  const back = pointerFileValue(readChildFile(join(gitDir, 'gitdir'), MAX_FILE_BYTES) ?? '');
   return back !== '' && sameFile(back, join(worktree, '.git')) ? gitDir : null;
 }
 
@@ -114,7 +115,10 @@ export function registeredEntry(worktree: string, commonDir: string): string | n
   }
   const entry = names
     .map((name) => join(entries, name))
-    .find((dir) => (readChildFile(join(dir, 'gitdir'), MAX_FILE_BYTES) ?? '').trim() === dotGit);
+    .find(
+      (dir) =>
+        pointerFileValue(readChildFile(join(dir, 'gitdir'), MAX_FILE_BYTES) ?? '') === dotGit,
+    );
   return entry ?? null;
 }
 
