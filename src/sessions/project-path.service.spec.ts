@@ -98,6 +98,13 @@ describe('ProjectPathService', () => {
       () => path.join(serverDependenciesDir(), '@nestjs', 'core'),
       "lies inside the server's",
     ],
+    ['a directory of /proc', () => '/proc/self', "is on one of the kernel's own file systems"],
+    [
+      'the /proc of a process',
+      () => `/proc/${process.pid}/fd`,
+      "is on one of the kernel's own file systems",
+    ],
+    ['a directory of /sys', () => '/sys/kernel', "is on one of the kernel's own file systems"],
     ['a bare repository', () => bareRepo, 'is a bare git repository'],
     [
       'a directory inside a bare repository',
@@ -234,6 +241,13 @@ describe('ProjectPathService', () => {
     });
 
     it.each<[string, () => string, string]>([
+      ['a directory of /proc', () => '/proc/self', "is on one of the kernel's own file systems"],
+      [
+        'the /proc of a process',
+        () => `/proc/${process.pid}/fd`,
+        "is on one of the kernel's own file systems",
+      ],
+      ['a directory of /sys', () => '/sys/kernel', "is on one of the kernel's own file systems"],
       ['a bare repository', () => bareRepo, 'is a bare git repository'],
       ["the server's installation", () => installDir, "is the server's installation"],
       [

@@ -5,6 +5,7 @@ import { AppConfig } from 'src/config';
 import { DomainError, ErrorCode } from 'src/common';
 import { parseDatabaseUrl } from 'src/database';
 import { enclosingGitDirectory } from 'src/sessions/git-directory';
+import { onKernelFileSystem } from 'src/sessions/kernel-file-systems';
 import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
 
 /** Longest canonical project path we store (see Session.projectPath). */
@@ -164,6 +165,9 @@ export class ProjectPathService {
   private serverPlace(real: string): string | null {
     if (real === path.parse(real).root) {
       return 'is the root of the filesystem: a task there could change anything its user may write';
+    }
+    if (onKernelFileSystem(real)) {
+      return "is on one of the kernel's own file systems (proc, sysfs, cgroup, ...): it holds no project, and a task there could read or change the running system (the server's own process, under /proc)";
     }
     if (real.split(path.sep).includes('.git')) {
       return "lies inside a git directory (.git): a task works in a project's files, never in its repository's own";
