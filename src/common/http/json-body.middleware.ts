@@ -122,12 +122,12 @@ function toDomainError(error: unknown, limit: number): DomainError {
 /**
  * Parses JSON bodies up to MAX_REQUEST_BODY_BYTES. Runs as Nest middleware (the app is created
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
- * the usual error body: 413 `payload_too_large`, 400 `malformed_json`, 415
- * `unsupported_media_type` for a body that is not JSON, 400 `malformed_json` for one whose bytes
- * are not the UTF-8 it is in; keys such as `__proto__`, in the body or
- * the query string, text with a lone UTF-16 surrogate, bodies nested deeper than MAX_JSON_DEPTH
- * and a body that is an array are refused (400 `validation_failed`); a body that has not arrived
- * within REQUEST_BODY_TIMEOUT_MS is a 408 `request_timeout`.
+ * the usual error body: 413 `payload_too_large`, 400 `malformed_json` (also for bytes that are
+ * not the UTF-8 the body is in), 415 `unsupported_media_type` for a body that is not JSON; keys
+ * such as `__proto__`, in the body or the query string, text with a lone UTF-16 surrogate, bodies
+ * nested deeper than MAX_JSON_DEPTH and a body that is an array are refused (400
+ * `validation_failed`); a body that has not arrived within REQUEST_BODY_TIMEOUT_MS is a 408
+ * `request_timeout`.
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
