@@ -16,14 +16,10 @@ import {
 import { HealthService } from 'src/health/health.service';
 import { ReadinessService } from 'src/health/readiness.service';
 
-/**
- * `/health` (a key's: it names the CLI's command, the orchestrator's owner, the workspaces' place
- * and their disk use), `/health/live` (anyone's) and `/health/ready` (a key's, or METRICS_TOKEN's:
- * a monitor's probe, which says whether, not what).
- */
 @ApiTags('health')
 @Controller('health')
 @RequireScope('tasks:read')
+@MonitorRoute()
 export class HealthController {
   constructor(
     private readonly health: HealthService,
@@ -54,7 +50,6 @@ export class HealthController {
   }
 
   @Get('ready')
-  @MonitorRoute()
   @ApiOperation({
     summary:
       'Readiness: database reachable, migrations applied, orchestrator running, Claude CLI found (503 otherwise)',

@@ -379,7 +379,6 @@ function securitySuite(kind: TestDatabaseKind): void {
       const metrics = await as(METRICS_TOKEN, 'get', '/metrics').expect(200);
       expect(metrics.text).toContain('cta_http_requests_total');
       expect([200, 503]).toContain((await as(METRICS_TOKEN, 'get', '/health/ready')).status);
-      await as(METRICS_TOKEN, 'get', '/health').expect(401);
       await as(METRICS_TOKEN, 'get', '/api/v1/sessions').expect(401);
       await as(METRICS_TOKEN, 'get', '/docs-json').expect(401);
       await as(admin, 'get', '/metrics').expect(200);
