@@ -16,7 +16,10 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC
 export const RequireScope = (scope: Scope): MethodDecorator & ClassDecorator =>
   SetMetadata(REQUIRED_SCOPE, scope);
 
-/** Besides admin keys, METRICS_TOKEN may call the route (`/metrics`, `/health/ready`). */
+/**
+ * Besides admin keys, METRICS_TOKEN may call the route (`/metrics`, `/health`, `/health/ready`),
+ * and it answers while the database is down (with keys not required, as they were last seen).
+ */
 export const MonitorRoute = (): MethodDecorator & ClassDecorator =>
   SetMetadata(MONITOR_ROUTE, true);
 

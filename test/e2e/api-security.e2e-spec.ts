@@ -375,10 +375,11 @@ function securitySuite(kind: TestDatabaseKind): void {
       await as(reader, 'get', '/docs').expect(200).expect('Content-Type', /html/);
     });
 
-    it('takes METRICS_TOKEN for /metrics and /health/ready only', async () => {
+    it('takes METRICS_TOKEN for /metrics, /health/ready and /health only', async () => {
       const metrics = await as(METRICS_TOKEN, 'get', '/metrics').expect(200);
       expect(metrics.text).toContain('cta_http_requests_total');
       expect([200, 503]).toContain((await as(METRICS_TOKEN, 'get', '/health/ready')).status);
+      expect([200, 503]).toContain((await as(METRICS_TOKEN, 'get', '/health')).status);
       await as(METRICS_TOKEN, 'get', '/api/v1/sessions').expect(401);
       await as(METRICS_TOKEN, 'get', '/docs-json').expect(401);
       await as(admin, 'get', '/metrics').expect(200);
