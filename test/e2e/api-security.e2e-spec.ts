@@ -179,7 +179,12 @@ function securitySuite(kind: TestDatabaseKind): void {
   describe('keys', () => {
     it('refuses an expiry `Date` cannot read with a 400, storing nothing; the list keeps working', async () => {
       const before = await t.dataSource.getRepository(ApiKey).count();
-      for (const expiresAt of ['2099-W01', '20990101T000000Z', '2027-02-30T00:00:00Z']) {
+      for (const expiresAt of [
+        '2099-W01',
+        '20990101T000000Z',
+        '2027-02-30T00:00:00Z',
+        '2099-01-01T00:00:00',
+      ]) {
         const res = await as(admin, 'post', '/api/v1/api-keys')
           .send({ name: 'odd expiry', scopes: ['tasks:read'], expires_at: expiresAt })
           .expect(400);
@@ -552,15 +557,22 @@ function securitySuite(kind: TestDatabaseKind): void {
       expect(backwards.body.details.errors).toEqual([
         { field: 'until', errors: ['until must be later than since'] },
       ]);
-      // ISO 8601 forms `Date` cannot read are refused, not dropped from the filter.
-      for (const since of ['2099-W01', '20990101T000000Z']) {
+      // ISO 8601 forms `Date` cannot read, or reads as another instant than the client meant
+      // (no offset: the server's time zone; a date alone: UTC's midnight), are refused, not
+      // dropped from the filter or taken otherwise.
+      for (const since of ['2099-W01', '20990101T000000Z', '2099-01-01T00:00:00', '2099-01-01']) {
         const unread = await as(writerA, 'get', `/api/v1/stats?since=${since}`).expect(400);
         expect(unread.body.details.errors).toEqual([
           {
             field: 'since',
-            errors: ['since must be a date and time such as 2027-01-01T00:00:00Z'],
+            errors: [
+              'since must be a date and time with its offset from UTC, such as 2027-01-01T00:00:00Z',
+            ],
           },
         ]);
+      }
+      for (const since of ['2020-01-01T01:00:00.123456+01:00', '2020-01-01T00:00:00Z']) {
+        await as(writerA, 'get', `/api/v1/stats?since=${encodeURIComponent(since)}`).expect(200);
       }
       const all = await as(admin, 'get', '/api/v1/stats').expect(200);
       expect(all.body.finished).toBe(await tasks.countBy(finished));

@@ -2,10 +2,19 @@ import { applyDecorators } from '@nestjs/common';
 import { IsISO8601, ValidateBy, ValidationArguments } from 'class-validator';
 
 /**
- * An ISO 8601 date and time that names one instant JavaScript can read
- * (`2027-01-01T00:00:00Z`): ISO 8601 also admits week dates (`2099-W01`) and the basic format
+ * RFC 3339's date-time, what OpenAPI's `date-time` format means: a calendar date, a time and its
+ * offset from UTC (`Z` or `+01:00`), seconds' fractions optional.
+ */
+const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A date and time that names one instant JavaScript can read (`2027-01-01T00:00:00Z`), as RFC
+ * 3339 writes it. ISO 8601 also admits week dates (`2099-W01`) and the basic format
  * (`20990101T000000Z`), which `new Date` cannot read, and an invalid date stored or compared is
- * a 500 or a filter silently dropped.
+ * a 500 or a filter silently dropped; and a time without its offset (`2027-01-01T00:00:00`) or a
+ * date alone, which `new Date` reads in the server's own time zone or at UTC's midnight: another
+ * instant than the client's, with no error to tell it. `IsISO8601`'s strict mode refuses dates
+ * no calendar has (`2027-02-30`), which `new Date` would roll over into March.
  */
 export function IsDateTime(): PropertyDecorator {
   return applyDecorators(
@@ -13,9 +22,12 @@ export function IsDateTime(): PropertyDecorator {
     ValidateBy({
       name: 'isDateTime',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value)),
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          RFC3339_DATE_TIME.test(value) &&
+          !Number.isNaN(Date.parse(value)),
         defaultMessage: (args?: ValidationArguments) =>
-          `${args?.property ?? 'value'} must be a date and time such as 2027-01-01T00:00:00Z`,
+          `${args?.property ?? 'value'} must be a date and time with its offset from UTC, such as 2027-01-01T00:00:00Z`,
       },
     }),
   );
