@@ -95,6 +95,29 @@ function tail(
 }
 
 describe('EventTail', () => {
+  it('stops at once, reading nothing and keeping no timer, on a sink closed before it started', async () => {
+    const source = new FakeSource();
+    source.add(1, 2);
+    const sink = new FakeSink();
+    sink.onClose = (listener) => listener();
+    const t = tail(source, sink, { keepAliveMs: 1 });
+    let stopped = false;
+    t.onStop(() => (stopped = true));
+    expect(stopped).toBe(true);
+    // Counted, never started: a timer left behind would keep the test's process alive.
+    const intervals = jest
+      .spyOn(global, 'setInterval')
+      .mockImplementation(() => 0 as unknown as NodeJS.Timeout);
+    try {
+      await t.run();
+      expect(intervals).not.toHaveBeenCalled();
+    } finally {
+      intervals.mockRestore();
+    }
+    expect(source.reads).toBe(0);
+    expect(sink.chunks).toEqual([]);
+  });
+
   it('replays what follows the cursor, then sends live events once each, in id order', async () => {
     const source = new FakeSource();
     const sink = new FakeSink();

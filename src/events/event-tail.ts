@@ -105,6 +105,7 @@ export class EventTail {
 
   /** Sends until the stream is over or the client is gone; never rejects. */
   async run(): Promise<void> {
+    if (this.closed) return;
     this.keepAlive = setInterval(() => this.sendKeepAlive(), this.options.keepAliveMs);
     try {
       while (!this.closed) {

@@ -47,7 +47,12 @@ export class ResponseSink implements TailSink {
     if (!this.res.writableEnded) this.res.end();
   }
 
+  /**
+   * `listener` once the response is closed: at once when it already is (the client left while
+   * the stream was being set up, and its one `close` event has gone by).
+   */
   onClose(listener: () => void): void {
-    this.res.once('close', listener);
+    if (this.res.closed || this.res.destroyed) listener();
+    else this.res.once('close', listener);
   }
 }

@@ -86,10 +86,17 @@ export class TaskEventStreams implements OnModuleDestroy {
    * database restored or started again since the client read it) would hold back every event
    * to come until one is stored with a higher id. So the stream goes on from the newest event,
    * as one opened without a cursor does. A cursor taken from events since deleted (a deleted
-   * task's) passes the newest too: nothing lies between, and what is stored next is sent.
+   * task's) passes the newest too: nothing lies between, and what is stored next is sent. Where
+   * the newest cannot be read (the database away), the cursor is taken as it is: the stream
+   * opens, and its reads wait the outage out, as they did before this look.
    */
   private async notAhead(afterId: number): Promise<number> {
-    return Math.min(afterId, await this.newestId());
+    try {
+      return Math.min(afterId, await this.newestId());
+    } catch (error) {
+      this.logger.warn(`event stream: the newest event id could not be read: ${String(error)}`);
+      return afterId;
+    }
   }
 
   /** The id of the newest event stored (where a global stream without a cursor starts). */

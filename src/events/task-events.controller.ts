@@ -49,7 +49,7 @@ const LAST_EVENT_ID = {
   name: 'Last-Event-ID',
   required: false,
   description:
-    'The id of the last event the client received (sent by EventSource on reconnect). One past the newest event stored (a database started again since) is taken as the newest: the stream sends what is stored next.',
+    'The id of the last event the client received (sent by EventSource on reconnect). An id past the newest event stored (a database started again since) is taken as the newest: the stream sends what is stored next.',
 };
 
 const STREAM_RESPONSE = {

@@ -8,7 +8,7 @@ export class TaskEventStreamQueryDto {
     type: 'integer',
     minimum: 0,
     description:
-      'Send only events with a larger id (what a reconnecting client already has); the `Last-Event-ID` header wins over it. Default 0: every event of the task, then the live ones. One past the newest event stored is taken as the newest.',
+      'Send only events with a larger id (what a reconnecting client already has); the `Last-Event-ID` header wins over it. Default 0: every event of the task, then the live ones. An id past the newest event stored is taken as the newest.',
     example: 0,
   })
   @IsOptional()
@@ -25,7 +25,7 @@ export class EventStreamQueryDto {
     type: 'integer',
     minimum: 0,
     description:
-      'Send only events with a larger id; the `Last-Event-ID` header wins over it. Default: from now on. One past the newest event stored is taken as the newest.',
+      'Send only events with a larger id; the `Last-Event-ID` header wins over it. Default: from now on. An id past the newest event stored is taken as the newest.',
     example: 0,
   })
   @IsOptional()
