@@ -549,8 +549,8 @@ function apiSuite(kind: TestDatabaseKind): void {
       url: string | (() => string);
       body?: unknown;
       raw?: string;
-      /** `raw` sent a byte per character (latin1), to send bytes that are not UTF-8. */
-      rawBytes?: 'latin1';
+      /** `raw` sent in this encoding (latin1: a byte per character, for bytes that are not UTF-8). */
+      rawBytes?: 'latin1' | 'utf16le';
       contentType?: string;
       status: number;
       code: string;
@@ -776,6 +776,16 @@ function apiSuite(kind: TestDatabaseKind): void {
         url: '/api/v1/tasks',
         raw: '{"session_id":"<sid>","description":"fix \xed\xa0\x80 and \xc3"}',
         rawBytes: 'latin1',
+        status: 400,
+        code: 'malformed_json',
+      },
+      {
+        name: 'a body in UTF-16 (JSON between systems is UTF-8)',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path":"<project>","name":"utf-16"}',
+        rawBytes: 'utf16le',
+        contentType: 'application/json; charset=utf-16le',
         status: 400,
         code: 'malformed_json',
       },
@@ -1342,9 +1352,9 @@ function apiSuite(kind: TestDatabaseKind): void {
         req = req.set('Content-Type', c.contentType ?? 'application/json');
         // Bytes are sent as they are: superagent would write a Buffer as JSON, and its
         // serializer's type says string, though Node's request writes a Buffer as well.
-        if (c.rawBytes === 'latin1') {
+        if (c.rawBytes !== undefined) {
           const asIs = (bytes: Buffer): string => bytes as unknown as string;
-          req = req.serialize(asIs).send(Buffer.from(fill(c.raw), 'latin1'));
+          req = req.serialize(asIs).send(Buffer.from(fill(c.raw), c.rawBytes));
         } else {
           req = req.send(fill(c.raw));
         }

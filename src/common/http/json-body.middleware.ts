@@ -22,16 +22,18 @@ export const MAX_JSON_DEPTH = 32;
 /** A body nested deeper than MAX_JSON_DEPTH (found before it is parsed). */
 class JsonTooDeepError extends Error {}
 
-/** A body in UTF-8 (its charset, or by default) whose bytes are not UTF-8 (found before it is parsed). */
+/** A body that is not UTF-8 text (found before it is parsed). */
 class NotUtf8Error extends Error {}
 
 /**
- * Refuses a body whose bytes are not the UTF-8 its charset says: decoded, every invalid sequence
- * would become a replacement character, and the request would be stored as text it never held.
- * Then refuses one nested deeper than MAX_JSON_DEPTH. Both before it is parsed.
+ * Refuses a body that is not UTF-8 text: in another charset (JSON between systems is UTF-8, RFC
+ * 8259; body-parser would decode any `utf-*` iconv knows, and UTF-16's or UTF-32's invalid code
+ * units as replacement characters), or in UTF-8 with bytes that are not (each invalid sequence
+ * would become a replacement character: the request stored as text it never held). Then refuses
+ * one nested deeper than MAX_JSON_DEPTH. Both before it is parsed.
  */
 function checkBytes(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
-  if ((encoding === 'utf-8' || encoding === 'utf8') && !isUtf8(body)) throw new NotUtf8Error();
+  if (encoding !== 'utf-8' || !isUtf8(body)) throw new NotUtf8Error();
   checkDepth(body);
 }
 
@@ -100,7 +102,10 @@ function toDomainError(error: unknown, limit: number): DomainError {
     );
   }
   if (error instanceof NotUtf8Error) {
-    return new DomainError(ErrorCode.MalformedJson, 'Request body is not valid UTF-8 text');
+    return new DomainError(
+      ErrorCode.MalformedJson,
+      'Request body is not UTF-8 text (JSON is sent in UTF-8)',
+    );
   }
   const refused = error instanceof Error ? reviverErrors.get(error) : undefined;
   if (refused !== undefined) return refused;
@@ -122,8 +127,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
 /**
  * Parses JSON bodies up to MAX_REQUEST_BODY_BYTES. Runs as Nest middleware (the app is created
  * with `bodyParser: false`) so that parser failures reach the global exception filter and get
- * the usual error body: 413 `payload_too_large`, 400 `malformed_json` (also for bytes that are
- * not the UTF-8 the body is in), 415 `unsupported_media_type` for a body that is not JSON; keys
+ * the usual error body: 413 `payload_too_large`, 400 `malformed_json` (also for a body that is
+ * not UTF-8 text), 415 `unsupported_media_type` for a body that is not JSON; keys
  * such as `__proto__`, in the body or the query string, text with a lone UTF-16 surrogate, bodies
  * nested deeper than MAX_JSON_DEPTH and a body that is an array are refused (400
  * `validation_failed`); a body that has not arrived within REQUEST_BODY_TIMEOUT_MS is a 408
