@@ -66,6 +66,16 @@ describe('ProjectPathService', () => {
     expect(service().resolve(path.join(tmp, 'link-in'))).toBe(path.join(allowed, 'proj'));
   });
 
+  it("takes a project in /dev/shm (memory for files, not the kernel's devices)", () => {
+    if (!fs.existsSync('/dev/shm')) return;
+    const inMemory = fs.mkdtempSync('/dev/shm/cta-project-');
+    try {
+      expect(service().resolve(inMemory)).toBe(fs.realpathSync(inMemory));
+    } finally {
+      fs.rmSync(inMemory, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     ['relative', 'relative/dir'],
     ['dot-relative', './proj'],
@@ -105,6 +115,8 @@ describe('ProjectPathService', () => {
       "is on one of the kernel's own file systems",
     ],
     ['a directory of /sys', () => '/sys/kernel', "is on one of the kernel's own file systems"],
+    ['the control groups', () => '/sys/fs/cgroup', "is on one of the kernel's own file systems"],
+    ['/dev', () => '/dev', "is on one of the kernel's own file systems"],
     ['a bare repository', () => bareRepo, 'is a bare git repository'],
     [
       'a directory inside a bare repository',
@@ -248,6 +260,8 @@ describe('ProjectPathService', () => {
         "is on one of the kernel's own file systems",
       ],
       ['a directory of /sys', () => '/sys/kernel', "is on one of the kernel's own file systems"],
+      ['the control groups', () => '/sys/fs/cgroup', "is on one of the kernel's own file systems"],
+      ['/dev', () => '/dev', "is on one of the kernel's own file systems"],
       ['a bare repository', () => bareRepo, 'is a bare git repository'],
       ["the server's installation", () => installDir, "is the server's installation"],
       [

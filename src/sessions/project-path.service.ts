@@ -70,7 +70,8 @@ export function isInside(candidate: string, root: string): boolean {
  * Checks a client-supplied project directory and returns its canonical real path. Rules: absolute,
  * existing, a directory, and (when ALLOWED_PROJECT_ROOTS is set) inside one of those roots after
  * every symlink is resolved, so a link cannot smuggle a session outside them; never the
- * filesystem's root, a git directory (`.git`, a bare repository, or inside one: a task works in a
+ * filesystem's root, a directory on one of the kernel's own file systems (`/proc`, `/sys`, `/dev`,
+ * control groups: the running system, the server's own process among it), a git directory (`.git`, a bare repository, or inside one: a task works in a
  * project's files, not in its repository's internals, where it would write hooks; a bare
  * repository has no work tree for a workspace either), never the server's installation (its code,
  * `dist`, `node_modules`, wherever it was started from), the `node_modules` its dependencies load
