@@ -27,6 +27,17 @@ function thrown(call: () => unknown): unknown {
   throw new Error('it did not throw');
 }
 
+const ON_KERNEL_FS = "is on one of the kernel's own file systems";
+
+/** Places on the kernel's own file systems: each refused, saying so. */
+const KERNEL_PLACES: [string, () => string, string][] = [
+  ['a directory of /proc', () => '/proc/self', ON_KERNEL_FS],
+  ['the /proc of a process', () => `/proc/${process.pid}/fd`, ON_KERNEL_FS],
+  ['a directory of /sys', () => '/sys/kernel', ON_KERNEL_FS],
+  ['the control groups', () => '/sys/fs/cgroup', ON_KERNEL_FS],
+  ['/dev', () => '/dev', ON_KERNEL_FS],
+];
+
 describe('ProjectPathService', () => {
   let tmp: string;
   let allowed: string;
@@ -108,15 +119,7 @@ describe('ProjectPathService', () => {
       () => path.join(serverDependenciesDir(), '@nestjs', 'core'),
       "lies inside the server's",
     ],
-    ['a directory of /proc', () => '/proc/self', "is on one of the kernel's own file systems"],
-    [
-      'the /proc of a process',
-      () => `/proc/${process.pid}/fd`,
-      "is on one of the kernel's own file systems",
-    ],
-    ['a directory of /sys', () => '/sys/kernel', "is on one of the kernel's own file systems"],
-    ['the control groups', () => '/sys/fs/cgroup', "is on one of the kernel's own file systems"],
-    ['/dev', () => '/dev', "is on one of the kernel's own file systems"],
+    ...KERNEL_PLACES,
     ['a bare repository', () => bareRepo, 'is a bare git repository'],
     [
       'a directory inside a bare repository',
@@ -253,15 +256,7 @@ describe('ProjectPathService', () => {
     });
 
     it.each<[string, () => string, string]>([
-      ['a directory of /proc', () => '/proc/self', "is on one of the kernel's own file systems"],
-      [
-        'the /proc of a process',
-        () => `/proc/${process.pid}/fd`,
-        "is on one of the kernel's own file systems",
-      ],
-      ['a directory of /sys', () => '/sys/kernel', "is on one of the kernel's own file systems"],
-      ['the control groups', () => '/sys/fs/cgroup', "is on one of the kernel's own file systems"],
-      ['/dev', () => '/dev', "is on one of the kernel's own file systems"],
+      ...KERNEL_PLACES,
       ['a bare repository', () => bareRepo, 'is a bare git repository'],
       ["the server's installation", () => installDir, "is the server's installation"],
       [
