@@ -1,7 +1,7 @@
 import { existsSync } from 'fs';
 import { join, resolve, sep } from 'path';
-import { readChildFile } from 'src/process';
 import { gitdirPointer, pointerFileValue } from 'src/common';
+import { readChildFile } from 'src/process';
 
 /** Largest `.git` or `commondir` file read (a path and a newline). */
 const MAX_POINTER_BYTES = 4096;

@@ -9,6 +9,7 @@ import {
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { gitdirPointer } from 'src/common';
 import {
   CHILD_ISOLATION,
   ChildIsolation,
@@ -23,7 +24,6 @@ import { isTestConfigFile, isTestFile, testSupportRoot } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
-import { gitdirPointer } from 'src/common';
 
 /** The name of a scratch checkout's temporary directory starts so (`childTempDir`). */
 const SCRATCH_PREFIX = 'cta-base-';

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { readChildFile } from 'src/process';
 import { gitdirPointer, pointerFileValue } from 'src/common';
+import { readChildFile } from 'src/process';
 
 /**
  * WHAT A WORKTREE'S OWN FILES SAY, read without starting git, for the questions a file answers
