@@ -1,11 +1,10 @@
-import { ClientRequest, createServer, request, Server, ServerResponse } from 'node:http';
+import { createServer, request, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'express';
 import { ResponseSink } from 'src/events/response-sink';
 
 describe('ResponseSink', () => {
   let server: Server;
-  let client: ClientRequest;
   afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   /** The response to a request whose client left, once the response has closed. */
@@ -15,7 +14,7 @@ describe('ResponseSink', () => {
     server = createServer((_req, res) => received(res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    client = request({ host: '127.0.0.1', port, path: '/' });
+    const client = request({ host: '127.0.0.1', port, path: '/' });
     client.on('error', () => undefined);
     client.end();
     const res = await response;
