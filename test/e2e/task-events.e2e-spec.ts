@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -6,6 +7,7 @@ import { eventually } from 'test/e2e/support/eventually';
 import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
 import {
   copyFixtureProject,
+  createSessionTask,
   FAKE_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
@@ -336,5 +338,37 @@ describeMysql('task event streams across two instances on one MariaDB database',
     await eventually('the later event on the stream', () => ours().length >= 1);
     expect(ours().map((e) => e.content)).toEqual(['written second']);
     close();
+  });
+
+  it('a cursor past every event goes on from the newest on MariaDB too: a message stored next is sent on both streams', async () => {
+    const watches = watcher.app.getHttpServer() as App;
+    const project = copyFixtureProject('node-basic', work.root(), 'cursor-ahead');
+    // The other instance runs it: an agent that waits until the task is cancelled below.
+    const taskId = await createSessionTask(
+      watches,
+      { project_path: project },
+      `Wait. ${fakeScript(`hang until=${join(work.root(), 'never-released')}`)}`,
+    );
+    const ahead = String(Number.MAX_SAFE_INTEGER);
+    const everything = await SseClient.connect(`${baseUrl(watches)}/api/v1/events`, {
+      'Last-Event-ID': ahead,
+    });
+    const ofTask = await SseClient.connect(
+      `${baseUrl(watches)}/api/v1/tasks/${taskId}/events?after_id=${ahead}`,
+    );
+    expect([everything.status, ofTask.status]).toEqual([200, 200]);
+    await request(watches)
+      .post(`/api/v1/tasks/${taskId}/messages`)
+      .send({ content: 'stored after the streams opened' })
+      .expect(201);
+    const sent = (client: SseClient) =>
+      client.messages<Interaction>().filter((e) => e.content === 'stored after the streams opened');
+    await eventually('the message on both streams', () =>
+      [everything, ofTask].every((client) => sent(client).length === 1),
+    );
+    everything.close();
+    await request(watches).post(`/api/v1/tasks/${taskId}/cancel`).expect(200);
+    await ofTask.closed;
+    expect(ofTask.end()).toMatchObject({ status: 'CANCELLED' });
   });
 });
