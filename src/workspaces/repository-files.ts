@@ -1,5 +1,6 @@
 import { constants, lstatSync, realpathSync, Stats, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { gitdirPointer, pointerFileValue } from 'src/common';
 import { readChildFile } from 'src/process';
 import type { ProjectRepository, RepositoryLocation } from 'src/workspaces/git-repository';
 
@@ -123,8 +124,16 @@ function gitDirOfWorkTree(top: string): string | null {
   const stat = lstatSync(dotGit);
   if (stat.isDirectory()) return realPath(dotGit);
   if (!stat.isFile()) return null;
-  const pointer = /^gitdir: ([^\r\n]+)[\r\n]*$/.exec(readWhole(dotGit, MAX_FILE_BYTES) ?? '')?.[1];
-  return pointer === undefined ? null : realPath(under(top, pointer));
+  const pointer = plainLine(gitdirPointer(readWhole(dotGit, MAX_FILE_BYTES) ?? ''));
+  return pointer === null ? null : realPath(under(top, pointer));
+}
+
+/**
+ * A pointer file's path (as git reads it: `git-pointer-files.ts`) when it is one plain line;
+ * null when empty or holding a line break within, which this reading leaves to git.
+ */
+function plainLine(path: string | null): string | null {
+  return path === null || path === '' || /[\r\n]/.test(path) ? null : path;
 }
 
 /**
@@ -162,8 +171,8 @@ function commonDirOf(own: string, dotGit: string): string | null {
   if (!exists(file)) return own;
   // A `.git` directory with a `commondir` of its own is a layout git allows but nobody makes.
   if (own === realPath(dotGit)) return null;
-  const path = /^([^\r\n]+)[\r\n]*$/.exec(readWhole(file, MAX_FILE_BYTES) ?? '')?.[1];
-  return path === undefined ? null : realPath(under(own, path));
+  const path = plainLine(pointerFileValue(readWhole(file, MAX_FILE_BYTES) ?? ''));
+  return path === null ? null : realPath(under(own, path));
 }
 
 /**
