@@ -727,6 +727,23 @@ function apiSuite(kind: TestDatabaseKind): void {
         status: 400,
         code: 'validation_failed',
       },
+      // a property twice in one object: readers differ on which one counts
+      {
+        name: 'a task description given twice',
+        method: 'post',
+        url: '/api/v1/tasks',
+        raw: '{"session_id":"<sid>","description":"add a feature","description":"delete the tests"}',
+        status: 400,
+        code: 'validation_failed',
+      },
+      {
+        name: 'a session property given twice, once escaped',
+        method: 'post',
+        url: '/api/v1/sessions',
+        raw: '{"project_path":"<project>","isolation":"worktree","isol\\u0061tion":"none"}',
+        status: 400,
+        code: 'validation_failed',
+      },
       // null where the schema has no null: left out means the default, null is refused
       {
         name: 'max_iterations null',
@@ -1403,6 +1420,28 @@ function apiSuite(kind: TestDatabaseKind): void {
           ]),
         },
       ]);
+    });
+
+    it('names a property given twice; a body that is no JSON besides is told that first', async () => {
+      const twice = await http()
+        .post('/api/v1/tasks')
+        .set('Content-Type', 'application/json')
+        .send(`{"session_id":"${sid()}","description":"a","description":"b"}`)
+        .expect(400);
+      expect(twice.body.details.errors).toEqual([
+        {
+          field: 'description',
+          errors: [
+            'property description appears more than once in one object: send each property once',
+          ],
+        },
+      ]);
+      await http()
+        .post('/api/v1/tasks')
+        .set('Content-Type', 'application/json')
+        .send(`{"session_id":"${sid()}","description":"a","description":"b",}`)
+        .expect(400)
+        .expect((res) => expect(res.body.code).toBe('malformed_json'));
     });
 
     it("takes no null for a merge's target_branch: it would merge into the default branch", async () => {

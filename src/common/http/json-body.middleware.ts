@@ -3,6 +3,7 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppConfig } from 'src/config';
 import { DomainError, ErrorCode, invalidRequest } from 'src/common/errors/domain-error';
+import { JsonTooDeepError, MAX_JSON_DEPTH, scanJsonBody } from 'src/common/http/json-body-shape';
 
 /** The shape of body-parser's errors. */
 interface BodyParserError {
@@ -16,45 +17,24 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Media types parsed as JSON; a body of any other type is refused with 415. */
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
-/** Deepest nesting of arrays and objects a body may have (no request of this API needs more than a few). */
-export const MAX_JSON_DEPTH = 32;
-
-/** A body nested deeper than MAX_JSON_DEPTH (found before it is parsed). */
-class JsonTooDeepError extends Error {}
-
 /** A body that is not UTF-8 text (found before it is parsed). */
 class NotUtf8Error extends Error {}
+
+/** The name a request's body repeats in one object, found as its bytes were checked. */
+const repeatedNames = new WeakMap<object, string>();
 
 /**
  * Refuses a body that is not UTF-8 text: in another charset (JSON between systems is UTF-8, RFC
  * 8259; body-parser would decode any `utf-*` iconv knows, and UTF-16's or UTF-32's invalid code
  * units as replacement characters), or in UTF-8 with bytes that are not (each invalid sequence
  * would become a replacement character: the request stored as text it never held). Then refuses
- * one nested deeper than MAX_JSON_DEPTH. Both before it is parsed.
+ * one nested deeper than MAX_JSON_DEPTH, and notes a name one object repeats (refused once the
+ * body parsed: a body that is no JSON is told so first). All before it is parsed.
  */
-function checkBytes(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
+function checkBytes(req: object, _res: unknown, body: Buffer, encoding: string | null): void {
   if (encoding !== 'utf-8' || !isUtf8(body)) throw new NotUtf8Error();
-  checkDepth(body);
-}
-
-/** Refuses a body nested deeper than MAX_JSON_DEPTH, scanning its bytes. */
-function checkDepth(body: Buffer): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < body.length; i += 1) {
-    const byte = body[i];
-    if (inString) {
-      if (byte === 0x5c) i += 1;
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) {
-      inString = true;
-    } else if (byte === 0x5b || byte === 0x7b) {
-      depth += 1;
-      if (depth > MAX_JSON_DEPTH) throw new JsonTooDeepError();
-    } else if (byte === 0x5d || byte === 0x7d) {
-      depth -= 1;
-    }
-  }
+  const repeated = scanJsonBody(body);
+  if (repeated !== null) repeatedNames.set(req, repeated);
 }
 
 /**
@@ -130,8 +110,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * the usual error body: 413 `payload_too_large`, 400 `malformed_json` (also for a body that is
  * not UTF-8 text), 415 `unsupported_media_type` for a body that is not JSON; keys
  * such as `__proto__`, in the body or the query string, text with a lone UTF-16 surrogate, bodies
- * nested deeper than MAX_JSON_DEPTH and a body that is an array are refused (400
- * `validation_failed`); a body that has not arrived within REQUEST_BODY_TIMEOUT_MS is a 408
+ * nested deeper than MAX_JSON_DEPTH, a property one object holds twice and a body that is an
+ * array are refused (400 `validation_failed`); a body that has not arrived within REQUEST_BODY_TIMEOUT_MS is a 408
  * `request_timeout`.
  */
 @Injectable()
@@ -158,6 +138,13 @@ export class JsonBodyMiddleware implements NestMiddleware {
       );
     }
     await this.readBody(req, res);
+    const repeated = repeatedNames.get(req);
+    if (repeated !== undefined) {
+      throw invalidRequest(
+        repeated,
+        `property ${repeated} appears more than once in one object: send each property once`,
+      );
+    }
     // Every body of this API is an object: an array, even an empty one, is not read as one.
     if (Array.isArray(req.body)) {
       throw invalidRequest('(body)', 'the request body must be a JSON object, not an array');
