@@ -19,6 +19,7 @@ import type { App } from 'supertest/types';
 import { isProcessAlive, liveGroupMembers } from 'src/process/process-group';
 import { eventually } from 'test/e2e/support/eventually';
 import { ServerProcess, startTask, startTestServer } from 'test/e2e/support/server-process';
+import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
 import {
   copyFixtureProject,
   FAKE_CLAUDE,
@@ -297,7 +298,13 @@ describe('Faults injected into the running server', () => {
     it('a database that stops answering (blackholed): requests fail with 503 instead of hanging, the running task waits it out, and all works again after', async () => {
       const project = copyFixtureProject('node-basic', work, 'blackhole');
       const release = join(work, 'blackhole-over');
-      const s = await server({ DATABASE_URL: url, DATABASE_TIMEOUT_SECONDS: '2' });
+      // Keys off by setting: unset with no key created, each request would ask the database
+      // whether one was created since, and the outage would refuse it before its route runs.
+      const s = await server({
+        DATABASE_URL: url,
+        DATABASE_TIMEOUT_SECONDS: '2',
+        AUTH_REQUIRED: 'false',
+      });
       const session = await request(s.url)
         .post('/api/v1/sessions')
         .send({ project_path: project, ...IN_PLACE })
@@ -319,6 +326,7 @@ describe('Faults injected into the running server', () => {
       // Each request must come back (with 503), never hang: the bound is a guard against a
       // hang, far above what DATABASE_TIMEOUT_SECONDS=2 lets a request take.
       const answered = <T extends { timeout: (ms: number) => T }>(req: T): T => req.timeout(60_000);
+      let stream!: SseClient;
       try {
         for (let i = 0; i < 2; i += 1) {
           const list = await answered(request(s.url).get('/api/v1/tasks'));
@@ -334,6 +342,15 @@ describe('Faults injected into the running server', () => {
         const health = await answered(request(s.url).get('/health'));
         expect(health.status).toBe(503);
         expect(health.body.database.status).toBe('down');
+        // A stream asked for with a cursor opens: the newest event's id, which a cursor past it
+        // is clamped to, cannot be read, so the cursor is taken as it is.
+        stream = await SseClient.connect(`${baseUrl(s.url)}/api/v1/events`, {
+          'Last-Event-ID': '1',
+        });
+        expect({ status: stream.status, type: stream.contentType }).toEqual({
+          status: 200,
+          type: expect.stringContaining('text/event-stream'),
+        });
       } finally {
         proxy.blackhole(false);
       }
@@ -342,6 +359,12 @@ describe('Faults injected into the running server', () => {
         return res.status === 200;
       });
       await request(s.url).get('/api/v1/tasks').expect(200);
+      // The stream's reads waited the outage out: it sends the task's events after the cursor.
+      await eventually('the stream to send an event past its cursor', () =>
+        stream.events.some((event) => event.event === 'message' && Number(event.id) > 1),
+      );
+      stream.close();
+      expect(s.output()).toMatch(/the newest event id could not be read/);
       writeFileSync(release, '');
       // The task's writes waited the outage out (tried again), it was not failed for it.
       const { final } = await waitForTerminal(s.url, running.body.id as string);
