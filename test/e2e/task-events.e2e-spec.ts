@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
@@ -181,14 +182,22 @@ describe('task event streams (SSE)', () => {
     const ahead = String(Number.MAX_SAFE_INTEGER);
     const everything = await SseClient.connect(`${url}/api/v1/events`, { 'Last-Event-ID': ahead });
     expect(everything.status).toBe(200);
-    const taskId = await newTask();
-    // The agent streams for a second after its first event: the task's stream opens before.
+    const release = join(work.root(), 'cursor-ahead-released');
+    // The agent streams until the test has seen the task's own stream send an event.
+    const taskId = await newTask(
+      `Stream until released. ${fakeScript(
+        `slow-stream until=${release} delay=40`,
+        'write-tests lang=node result=pass name=streamed',
+      )}`,
+    );
     await eventually('the first event of the task on the stream of every task', () =>
       everything.messages().some((m) => m.task_id === taskId),
     );
     const ofTask = await SseClient.connect(
       `${url}/api/v1/tasks/${taskId}/events?after_id=${ahead}`,
     );
+    await eventually("an event on the task's stream", () => ofTask.messages().length > 0);
+    writeFileSync(release, '');
     await ofTask.closed;
     const stored = await storedInteractions(server, taskId);
     await eventually("the stream of every task to reach the task's last event", () =>
