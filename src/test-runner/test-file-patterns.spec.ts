@@ -88,8 +88,23 @@ describe('test configuration files', () => {
     ['vitest.workspace.ts', 'runner'],
     ['.mocharc', 'runner'],
     ['.mocharc.yml', 'runner'],
+    ['.npmrc', 'runner'],
+    ['packages/a/.npmrc', 'runner'],
+    ['.yarnrc', 'runner'],
+    ['.yarnrc.yml', 'runner'],
     ['node_modules/x/package.json', null],
+    ['node_modules/x/.npmrc', null],
+    ['out/package.json', null],
     ['.venv/lib/site-packages/numpy/conftest.py', null],
+    ['env/lib/python3.11/site-packages/numpy/conftest.py', null],
+    ['node_modules/x/conftest.py', null],
+    ['build/lib/conftest.py', null],
+    ['pkg.egg/conftest.py', null],
+    // pytest collects from these, and a conftest.py there reaches every test it runs
+    ['tests/env/conftest.py', 'conftest'],
+    ['out/conftest.py', 'conftest'],
+    ['target/conftest.py', 'conftest'],
+    ['coverage/pytest.ini', 'pytest'],
     ['package-lock.json', null],
     ['vite.config.ts', null],
     ['src/setup.py', null],
@@ -109,6 +124,9 @@ describe('test configuration files', () => {
     ['src/myplugin/hooks.py', false],
     ['tests/data.json', false],
     ['.venv/lib/tests/x.py', false],
+    ['site-packages/pkg/tests/x.py', false],
+    ['tests/env/helpers.py', true],
+    ['target/tests/x.py', true],
   ])('a Python module of the test tree: %s -> %s', (path, expected) => {
     expect(isPythonTestModule(path)).toBe(expected);
   });

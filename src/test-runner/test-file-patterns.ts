@@ -60,6 +60,33 @@ function isRustTest(parts: string[], base: string): boolean {
   return base.endsWith('.rs') && parts.length >= 2 && parts[0] === 'tests';
 }
 
+/**
+ * Directories pytest does not collect from unless told to (its `norecursedirs` default: `.*`,
+ * `build`, `dist`, `node_modules`, `venv`, `*.egg`, `CVS`, `_darcs`, `{arch}`), and installed
+ * packages (`site-packages`: a virtual environment's, which pytest leaves out too).
+ */
+const PYTEST_UNCOLLECTED = new Set([
+  'build',
+  'dist',
+  'node_modules',
+  'venv',
+  'site-packages',
+  'CVS',
+  '_darcs',
+  '{arch}',
+]);
+
+/**
+ * True when `relPath` lies where pytest does not look for tests, `conftest.py` files or modules
+ * to import (PYTEST_UNCOLLECTED). Narrower than `isInSkippedDirectory`: pytest does collect from
+ * `env`, `out`, `target`, `coverage` and the like, and a `conftest.py` there reaches every test.
+ */
+function isInPytestUncollected(relPath: string): boolean {
+  return segments(relPath)
+    .slice(0, -1)
+    .some((p) => p.startsWith('.') || p.endsWith('.egg') || PYTEST_UNCOLLECTED.has(p));
+}
+
 /** True when `relPath` lies inside a directory the finders skip. */
 export function isInSkippedDirectory(relPath: string): boolean {
   return segments(relPath)
@@ -117,7 +144,8 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
  * - `package.json`: npm's test scripts (`test`, `pretest`, `posttest`) and its `jest` or `mocha`
  *   key, among much else;
  * - `runner`: a JavaScript test runner's own configuration (`jest.config.*`, `vitest.config.*`,
- *   `vitest.workspace.*`, `.mocharc*`).
+ *   `vitest.workspace.*`, `.mocharc*`), and npm's and yarn's (`.npmrc`, `.yarnrc`, `.yarnrc.yml`:
+ *   their `node-options` or `yarnPath` run code of the project's before every test script).
  */
 export type TestConfigFileKind = 'conftest' | 'pytest' | 'package.json' | 'runner';
 
@@ -133,18 +161,22 @@ export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>>
 };
 
 const JS_RUNNER_CONFIG =
-  /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$/;
+  /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$|^\.npmrc$|^\.yarnrc(\.yml)?$/;
 
 /**
  * What the file at `relPath` configures for a test tool (`TestConfigFileKind`), or null: not a
- * test configuration file, or inside a directory the finders skip (a dependency's own).
+ * test configuration file, or inside a directory the finders skip (a dependency's own; for
+ * pytest's files, a directory pytest does not collect from: `isInPytestUncollected`).
  */
 export function testConfigFileKind(relPath: string): TestConfigFileKind | null {
   const parts = segments(relPath);
-  if (parts.length === 0 || isInSkippedDirectory(relPath)) return null;
+  if (parts.length === 0) return null;
   const base = parts[parts.length - 1];
-  if (base === 'conftest.py') return 'conftest';
-  if (base in PYTEST_CONFIG_SECTIONS) return 'pytest';
+  if (base === 'conftest.py' || base in PYTEST_CONFIG_SECTIONS) {
+    if (isInPytestUncollected(relPath)) return null;
+    return base === 'conftest.py' ? 'conftest' : 'pytest';
+  }
+  if (isInSkippedDirectory(relPath)) return null;
   if (base === 'package.json') return 'package.json';
   return JS_RUNNER_CONFIG.test(base) ? 'runner' : null;
 }
@@ -157,12 +189,13 @@ export const isTestConfigFile = (relPath: string): boolean => testConfigFileKind
 
 /**
  * A Python module of the test tree: a `conftest.py`, a Python test file, or any `.py` file in a
- * test directory (`test`, `tests`, `testing`, ...) such as a package's `__init__.py` or a helper.
- * Pytest hooks and unittest's `load_tests` there can change which tests run.
+ * test directory (`test`, `tests`, `testing`, ...) such as a package's `__init__.py` or a helper,
+ * outside the directories pytest does not collect from (`isInPytestUncollected`). Pytest hooks
+ * and unittest's `load_tests` there can change which tests run.
  */
 export function isPythonTestModule(relPath: string): boolean {
   const parts = segments(relPath);
-  if (parts.length === 0 || isInSkippedDirectory(relPath)) return false;
+  if (parts.length === 0 || isInPytestUncollected(relPath)) return false;
   const base = parts[parts.length - 1];
   if (!base.endsWith('.py')) return false;
   return (

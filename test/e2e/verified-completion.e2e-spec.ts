@@ -133,6 +133,11 @@ const WEAKENINGS: [string, string, RegExp][] = [
     editFiles(['test/math.test.js', MATH_TEST_ONE]),
     /no longer runs 1 test\(s\) it ran at the base commit: adds negatives/,
   ],
+  [
+    "loading code into every Node process npm starts (npm's node-options)",
+    editFiles(['.npmrc', 'node-options=--require ./.quiet.js\n'], ['.quiet.js', 'void 0;\n']),
+    /created the test runner configuration \.npmrc/,
+  ],
 ];
 
 const ENV: Record<string, string> = {
@@ -654,6 +659,7 @@ describe('on SQLite', () => {
         'success',
       ]);
       ids.hook = await runTask(session, changeWith(['tests/conftest.py', HOOK]));
+      ids.hookInEnv = await runTask(session, changeWith(['tests/env/conftest.py', HOOK]));
       ids.skip = await runTask(session, changeWith(['tests/test_calc.py', SKIPPED]));
       const pytestSession = await createSession(
         project('python-pytest', PYTHON_PROJECT),
@@ -731,6 +737,13 @@ describe('on SQLite', () => {
       const v = await weakened(ids.hook);
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
+      ]);
+    });
+
+    it('such a hook in a directory the test-file finder skips (env/), which pytest collects, is caught', async () => {
+      const v = await weakened(ids.hookInEnv);
+      expect(v.weakening).toEqual([
+        expect.objectContaining({ kind: 'test_hooks', file: 'tests/env/conftest.py' }),
       ]);
     });
 
