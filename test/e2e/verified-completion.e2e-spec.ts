@@ -568,10 +568,11 @@ describe('on SQLite', () => {
       expect(stats.verified).toBe(3);
       expect(stats.completed).toBe(finals.filter((d) => d.status === 'COMPLETED').length);
       expect(stats.verified_completion_rate).toBeCloseTo(verified.length / finals.length, 5);
+      // The weakenings', the lazy agent's and the broken change's.
       expect(stats.by_status_and_reason).toContainEqual({
         status: 'FAILED',
         reason: 'max_iterations_reached',
-        count: 6,
+        count: WEAKENINGS.length + 2,
       });
       const cost = finals.reduce((sum, d) => sum + d.cost_usd, 0);
       expect(stats.total_cost_usd).toBeCloseTo(cost, 5);
