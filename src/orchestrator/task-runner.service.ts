@@ -265,6 +265,7 @@ export class TaskRunnerService {
         await notQuarantined();
         await this.workspaces.assertGitConfigUnchanged(repository().gitDir, workspace.gitConfig);
       },
+      removeStrayBytecode: (workspace) => this.workspaces.removeStrayBytecode(workspace.path),
       recordTested: (workspace, treePaths) =>
         this.workspaces.recordTested(workspace.path, { changed: treePaths }),
       commitTested: async (workspace, message, tested) => {

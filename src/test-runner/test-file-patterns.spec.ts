@@ -64,6 +64,8 @@ describe('testSupportRoot', () => {
     'src/math.js',
     'README.md',
     'node_modules/x/test/data.json',
+    'tests/helpers.pyc',
+    'tests/fixtures/old.pyo',
   ])('any other file serves no tests: %s', (path) => {
     expect(testSupportRoot(path)).toBeNull();
   });

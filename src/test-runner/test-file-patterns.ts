@@ -94,6 +94,9 @@ export function isInSkippedDirectory(relPath: string): boolean {
     .some((p) => SKIPPED_DIRECTORIES.has(p));
 }
 
+/** Python bytecode: no file the tests read, and removed before a round in a workspace. */
+const BYTECODE = /\.py[co]$/;
+
 /** Directories whose files serve the tests beside them: recorded output, test data. */
 const TEST_DATA_DIRS = new Set(['__snapshots__', 'testdata']);
 
@@ -105,7 +108,12 @@ const TEST_DATA_DIRS = new Set(['__snapshots__', 'testdata']);
  */
 export function testSupportRoot(relPath: string): string | null {
   const parts = segments(relPath);
-  if (parts.length < 2 || isInSkippedDirectory(relPath) || isTestFile(relPath, 'unknown')) {
+  if (
+    parts.length < 2 ||
+    isInSkippedDirectory(relPath) ||
+    isTestFile(relPath, 'unknown') ||
+    BYTECODE.test(parts[parts.length - 1])
+  ) {
     return null;
   }
   const dirs = parts.slice(0, -1);

@@ -16,6 +16,7 @@ export type {
 export { WorkspaceError } from 'src/workspaces/workspace-errors';
 export { MERGE_STRATEGIES, WorkspaceMergeService } from 'src/workspaces/workspace-merge';
 export type { MergeOutcome, MergeStrategy } from 'src/workspaces/workspace-merge';
+export type { StrayBytecode } from 'src/workspaces/stray-bytecode';
 export type { TestedTree } from 'src/workspaces/tested-tree';
 export { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 export type { WorkspaceUsageSnapshot } from 'src/workspaces/workspace-usage';

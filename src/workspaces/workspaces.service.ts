@@ -49,6 +49,7 @@ import {
   TestedTree,
   TreeChanges,
 } from 'src/workspaces/tested-tree';
+import { removeStrayBytecode, StrayBytecode } from 'src/workspaces/stray-bytecode';
 import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
@@ -499,6 +500,18 @@ export class WorkspacesService {
    */
   async recordTested(path: string, changes: TreeChanges): Promise<TestedTree> {
     return recordTestedTree(path, await this.readOwnIndex(path), changes);
+  }
+
+  /**
+   * Removes the Python bytecode in the workspace its index does not track (`removeStrayBytecode`),
+   * before a test round: the round runs the sources the commit holds.
+   */
+  async removeStrayBytecode(path: string): Promise<StrayBytecode> {
+    const index = await this.readOwnIndex(path);
+    return removeStrayBytecode(
+      path,
+      index.entries.map((entry) => entry.path),
+    );
   }
 
   /**

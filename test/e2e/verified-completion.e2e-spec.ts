@@ -661,6 +661,19 @@ describe('on SQLite', () => {
       ]);
       ids.hook = await runTask(session, changeWith(['tests/conftest.py', HOOK]));
       ids.hookInEnv = await runTask(session, changeWith(['tests/env/conftest.py', HOOK]));
+      // Bytecode of a right calc.py, compiled to be taken without a look at its source, then a
+      // wrong calc.py with no mul: the tests would pass on the bytecode, the commit hold the source.
+      const plant = [
+        'import py_compile',
+        `open('calc.py', 'w').write(${JSON.stringify(CALC_WITH_MUL)})`,
+        "py_compile.compile('calc.py', invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)",
+        "open('calc.py', 'w').write('def add(a, b):\\n    return a - b\\n')",
+      ].join('; ');
+      ids.bytecode = await runTask(session, [
+        `shell command=${quoted(`python3 -c ${quoted(plant)}`)}`,
+        editFiles(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
       ids.skip = await runTask(session, changeWith(['tests/test_calc.py', SKIPPED]));
       const pytestSession = await createSession(
         project('python-pytest', PYTHON_PROJECT),
@@ -746,6 +759,12 @@ describe('on SQLite', () => {
       expect(v.weakening).toEqual([
         expect.objectContaining({ kind: 'test_hooks', file: 'tests/env/conftest.py' }),
       ]);
+    });
+
+    it('bytecode the agent left for a module is removed before each round: the tests run the source the commit holds', async () => {
+      const { v } = await neverCompleted(ids.bytecode);
+      expect(v.verdict).toBe('tests_failed');
+      expect(v.generated?.output_excerpt).toMatch(/cannot import name 'mul' from 'calc'/);
     });
 
     it('skipping the failing test with @unittest.skip is caught', async () => {

@@ -18,7 +18,13 @@ import {
   TestRunEvent,
   TestSetup,
 } from 'src/test-runner';
-import { ChangedSinceTested, CommitResult, GitConfigFingerprint, TestedTree } from 'src/workspaces';
+import {
+  ChangedSinceTested,
+  CommitResult,
+  GitConfigFingerprint,
+  StrayBytecode,
+  TestedTree,
+} from 'src/workspaces';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
@@ -170,6 +176,11 @@ export interface WorkspacePort {
    * verification's scratch checkouts run the server's git there).
    */
   checkGitConfig(workspace: WorkspaceInfo): Promise<void>;
+  /**
+   * Removes the Python bytecode git does not track in the workspace (before a test round, so
+   * that it runs the sources the commit holds); says what it removed and could not.
+   */
+  removeStrayBytecode(workspace: WorkspaceInfo): Promise<StrayBytecode>;
   /**
    * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
    * status` named, from the worktree's top) as the work tree holds them now.

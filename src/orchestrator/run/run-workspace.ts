@@ -2,7 +2,7 @@ import { concatMap, defer, filter, from, Observable } from 'rxjs';
 import { NewInteraction, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
 import { CommandEvent, CommandResult, formatCommandLine } from 'src/test-runner';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
-import { RunPorts, WorkspaceInfo } from 'src/orchestrator/run/run-ports';
+import { RunPorts, WorkspaceInfo, WorkspacePort } from 'src/orchestrator/run/run-ports';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { capText } from 'src/orchestrator/run/turn-records';
 import { ChangedSinceTested, GitConfigFingerprint, TestedTree } from 'src/workspaces';
@@ -284,10 +284,30 @@ export class RunWorkspace {
     if (port !== null && this.info !== null) {
       await port.checkGitConfig(this.info);
       await port.restoreGitLink(this.info);
+      await this.removeStrayBytecode(port, this.info);
     }
     if (port !== null && this.info !== null && treePaths !== null) {
       this.tested = await port.recordTested(this.info, treePaths);
     }
+  }
+
+  /**
+   * Removes the Python bytecode the workspace's index does not track, so that the round runs the
+   * sources its commit holds (`removeStrayBytecode`). What could not be removed, or a look that
+   * stopped short, is recorded as a system interaction (the round runs all the same).
+   */
+  private async removeStrayBytecode(port: WorkspacePort, info: WorkspaceInfo): Promise<void> {
+    const { failed, truncated } = await port.removeStrayBytecode(info);
+    if (failed.length === 0 && !truncated) return;
+    const named = failed.slice(0, 20).join(', ');
+    await this.ports.log.append({
+      kind: 'system',
+      iteration: this.state.iteration,
+      content: truncated
+        ? `The look for Python bytecode git does not track stopped short (too many files): what it did not reach may run in the test round instead of its source.`
+        : `Python bytecode git does not track could not be removed before the test round, and may run instead of its source: ${named}.`,
+      data: { type: 'stray_bytecode_left', paths: failed.slice(0, 20), truncated },
+    });
   }
 
   /** Whether the commit of a completing task is checked against the tree its tests ran on. */

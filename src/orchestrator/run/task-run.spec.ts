@@ -34,6 +34,7 @@ import {
   GitCommandError,
   GitConfigChangedError,
   GitConfigFingerprint,
+  StrayBytecode,
   TestedTree,
   WorkspaceError,
 } from 'src/workspaces';
@@ -485,6 +486,13 @@ class FakeWorkspace implements WorkspacePort {
 
   restoreGitLink(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** What each look for stray bytecode answers (removed nothing, by default). */
+  strayBytecode: StrayBytecode = { removed: [], failed: [], truncated: false };
+
+  removeStrayBytecode(): Promise<StrayBytecode> {
+    return Promise.resolve(this.strayBytecode);
   }
 
   /** What the check of the repository's git configuration before a round throws (null: nothing). */
@@ -2224,6 +2232,10 @@ describe('TaskRun', () => {
         order.push('restoreGitLink');
         return Promise.resolve();
       };
+      h.workspace.removeStrayBytecode = () => {
+        order.push('removeStrayBytecode');
+        return Promise.resolve({ removed: ['__pycache__'], failed: [], truncated: false });
+      };
       const recordTested = h.workspace.recordTested.bind(h.workspace);
       h.workspace.recordTested = (info, paths) => {
         order.push('recordTested');
@@ -2238,13 +2250,36 @@ describe('TaskRun', () => {
         'endEscaped',
         'checkGitConfig',
         'restoreGitLink',
+        'removeStrayBytecode',
         'recordTested',
         'tests',
       ]);
+      // Bytecode removed is no news: only what could not be is recorded.
+      expect(h.log.records).not.toContainEqual(
+        expect.objectContaining({ data: expect.objectContaining({ type: 'stray_bytecode_left' }) }),
+      );
       expect(h.log.records).toContainEqual(
         expect.objectContaining({
           kind: 'system',
           data: { type: 'processes_ended', pids: [4242] },
+        }),
+      );
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+    });
+
+    it('bytecode that could not be removed before a round is recorded, and the round runs', async () => {
+      const h = harness([turn()], { ...worktree, worktree: { setup: null } });
+      h.workspace.strayBytecode = {
+        removed: [],
+        failed: ['app/__pycache__'],
+        truncated: false,
+      };
+      await h.run();
+      expect(h.log.records).toContainEqual(
+        expect.objectContaining({
+          kind: 'system',
+          content: expect.stringContaining('could not be removed before the test round'),
+          data: { type: 'stray_bytecode_left', paths: ['app/__pycache__'], truncated: false },
         }),
       );
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
