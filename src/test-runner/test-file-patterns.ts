@@ -153,9 +153,14 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
  *   key, among much else;
  * - `runner`: a JavaScript test runner's own configuration (`jest.config.*`, `vitest.config.*`,
  *   `vitest.workspace.*`, `.mocharc*`), and npm's and yarn's (`.npmrc`, `.yarnrc`, `.yarnrc.yml`:
- *   their `node-options` or `yarnPath` run code of the project's before every test script).
+ *   their `node-options` or `yarnPath` run code of the project's before every test script);
+ * - `python-tool`: Python code the test tools load in place of their own or beside it: a module
+ *   or package named as a test tool or its plugin manager (`unittest`, `pytest`, `_pytest`,
+ *   `pluggy`: `python -m` puts the working directory first on the module path),
+ *   `sitecustomize.py` or `usercustomize.py`, and the `entry_points.txt` of a distribution's
+ *   metadata (`*.dist-info`, `*.egg-info`: pytest loads the plugins one declares).
  */
-export type TestConfigFileKind = 'conftest' | 'pytest' | 'package.json' | 'runner';
+export type TestConfigFileKind = 'conftest' | 'pytest' | 'package.json' | 'runner' | 'python-tool';
 
 /** The sections pytest reads its options from, by file name. */
 export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>> = {
@@ -167,6 +172,21 @@ export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>>
   'setup.cfg': ['tool:pytest'],
   'pyproject.toml': ['tool.pytest.ini_options', 'tool.pytest'],
 };
+
+/** Modules whose names the Python test tools import for their own code. */
+const PYTHON_TOOL_MODULES = new Set(['unittest', 'pytest', '_pytest', 'pluggy']);
+const PYTHON_STARTUP_MODULES = new Set(['sitecustomize.py', 'usercustomize.py']);
+const DISTRIBUTION_METADATA = /\.(dist|egg)-info$/;
+
+/** Whether the file `parts` (its base `base`) is `python-tool` code (`TestConfigFileKind`). */
+function isPythonToolCode(parts: readonly string[], base: string): boolean {
+  if (PYTHON_STARTUP_MODULES.has(base)) return true;
+  if (base === 'entry_points.txt') {
+    return parts.length >= 2 && DISTRIBUTION_METADATA.test(parts[parts.length - 2]);
+  }
+  if (base.endsWith('.py') && PYTHON_TOOL_MODULES.has(base.slice(0, -3))) return true;
+  return parts.slice(0, -1).some((dir) => PYTHON_TOOL_MODULES.has(dir));
+}
 
 const JS_RUNNER_CONFIG =
   /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$|^\.npmrc$|^\.yarnrc(\.yml)?$/;
@@ -184,6 +204,7 @@ export function testConfigFileKind(relPath: string): TestConfigFileKind | null {
     if (isInPytestUncollected(relPath)) return null;
     return base === 'conftest.py' ? 'conftest' : 'pytest';
   }
+  if (isPythonToolCode(parts, base)) return isInPytestUncollected(relPath) ? null : 'python-tool';
   if (isInSkippedDirectory(relPath)) return null;
   if (base === 'package.json') return 'package.json';
   return JS_RUNNER_CONFIG.test(base) ? 'runner' : null;

@@ -479,5 +479,27 @@ describe('detectWeakening', () => {
         expect(findings(path, 'a: 1\n', 'a:  1\n\n')).toEqual([]);
       },
     );
+
+    it.each([
+      'unittest/__init__.py',
+      'pytest.py',
+      'sitecustomize.py',
+      'x.dist-info/entry_points.txt',
+    ])(
+      'Python code a test tool loads in place of its own or beside it, created or changed: %s',
+      (path) => {
+        expect(findings(path, '', 'import sys\n')).toEqual([
+          [
+            'test_config_changed',
+            path,
+            `created ${path}, which the Python test tools load in place of their own code or beside it (a module named as one, site customisation, or a distribution's entry points)`,
+          ],
+        ]);
+        expect(findings(path, 'a = 1\n', 'a = 2\n')).toEqual([
+          ['test_config_changed', path, expect.stringMatching(/^changed /)],
+        ]);
+        expect(findings(path, 'a = 1\n', 'a = 1\n')).toEqual([]);
+      },
+    );
   });
 });

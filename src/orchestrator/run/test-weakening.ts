@@ -423,6 +423,18 @@ function runnerConfigWeakening(path: string, before: string, after: string): Wea
   ];
 }
 
+/** Python code a test tool loads in place of its own or beside it, created or changed. */
+function pythonToolWeakening(path: string, before: string, after: string): Weakening[] {
+  if (before === after) return [];
+  return [
+    {
+      kind: 'test_config_changed',
+      file: path,
+      detail: `${before === '' ? 'created' : 'changed'} ${path}, which the Python test tools load in place of their own code or beside it (a module named as one, site customisation, or a distribution's entry points)`,
+    },
+  ];
+}
+
 /** What an edit of an existing test file, or of test configuration, did to weaken the tests. */
 function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>): Weakening[] {
   const { path } = change;
@@ -433,6 +445,8 @@ function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>):
       return packageJsonWeakening(path, change.before, change.after);
     case 'runner':
       return runnerConfigWeakening(path, change.before, change.after);
+    case 'python-tool':
+      return pythonToolWeakening(path, change.before, change.after);
     case 'conftest':
     case null:
       break;
