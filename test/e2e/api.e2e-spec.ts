@@ -1422,7 +1422,7 @@ function apiSuite(kind: TestDatabaseKind): void {
       ]);
     });
 
-    it('names a property given twice; a body that is no JSON besides is told that first', async () => {
+    it('names a property given twice (a long name clipped); a body that is no JSON besides is told that first', async () => {
       const twice = await http()
         .post('/api/v1/tasks')
         .set('Content-Type', 'application/json')
@@ -1436,6 +1436,13 @@ function apiSuite(kind: TestDatabaseKind): void {
           ],
         },
       ]);
+      const long = 'x'.repeat(300);
+      const clipped = await http()
+        .post('/api/v1/tasks')
+        .set('Content-Type', 'application/json')
+        .send(`{"${long}":1,"${long}":2}`)
+        .expect(400);
+      expect(clipped.body.details.errors[0].field).toBe(`${'x'.repeat(100)}…`);
       await http()
         .post('/api/v1/tasks')
         .set('Content-Type', 'application/json')

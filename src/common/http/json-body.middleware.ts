@@ -20,6 +20,9 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 /** A body that is not UTF-8 text (found before it is parsed). */
 class NotUtf8Error extends Error {}
 
+/** Most characters of a repeated property's name an error repeats back. */
+const MAX_NAME_SHOWN = 100;
+
 /** The name a request's body repeats in one object, found as its bytes were checked. */
 const repeatedNames = new WeakMap<object, string>();
 
@@ -140,9 +143,11 @@ export class JsonBodyMiddleware implements NestMiddleware {
     await this.readBody(req, res);
     const repeated = repeatedNames.get(req);
     if (repeated !== undefined) {
+      const name =
+        repeated.length > MAX_NAME_SHOWN ? `${repeated.slice(0, MAX_NAME_SHOWN)}…` : repeated;
       throw invalidRequest(
-        repeated,
-        `property ${repeated} appears more than once in one object: send each property once`,
+        name,
+        `property ${name} appears more than once in one object: send each property once`,
       );
     }
     // Every body of this API is an object: an array, even an empty one, is not read as one.
