@@ -360,10 +360,13 @@ describe('Faults injected into the running server', () => {
       });
       await request(s.url).get('/api/v1/tasks').expect(200);
       // The stream's reads waited the outage out: it sends the task's events after the cursor.
-      await eventually('the stream to send an event past its cursor', () =>
-        stream.events.some((event) => event.event === 'message' && Number(event.id) > 1),
-      );
-      stream.close();
+      try {
+        await eventually('the stream to send an event past its cursor', () =>
+          stream.events.some((event) => event.event === 'message' && Number(event.id) > 1),
+        );
+      } finally {
+        stream.close();
+      }
       expect(s.output()).toMatch(/the newest event id could not be read/);
       writeFileSync(release, '');
       // The task's writes waited the outage out (tried again), it was not failed for it.

@@ -196,8 +196,11 @@ describe('task event streams (SSE)', () => {
     const ofTask = await SseClient.connect(
       `${url}/api/v1/tasks/${taskId}/events?after_id=${ahead}`,
     );
-    await eventually("an event on the task's stream", () => ofTask.messages().length > 0);
-    writeFileSync(release, '');
+    try {
+      await eventually("an event on the task's stream", () => ofTask.messages().length > 0);
+    } finally {
+      writeFileSync(release, '');
+    }
     await ofTask.closed;
     const stored = await storedInteractions(server, taskId);
     await eventually("the stream of every task to reach the task's last event", () =>
