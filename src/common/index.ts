@@ -1,6 +1,11 @@
 export { Clock } from 'src/common/clock';
 export { everyWithoutOverlap } from 'src/common/every-without-overlap';
 export { gitdirPointer, pointerFileValue } from 'src/common/git-pointer-files';
+export {
+  isPythonBytecode,
+  PYTHON_BYTECODE_FILE,
+  PYTHON_CACHE_DIR,
+} from 'src/common/python-bytecode';
 export { ExactSecrets } from 'src/common/exact-secrets';
 export { TurnTakingQueue } from 'src/common/turn-taking-queue';
 export { KeyedSerializer } from 'src/common/keyed-serializer';

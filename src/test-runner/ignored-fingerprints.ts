@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Dirent } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PYTHON_BYTECODE_FILE } from 'src/common';
 
 /**
  * What git ignores that the verification does not watch: installed dependencies (a scratch
@@ -24,8 +25,6 @@ const UNWATCHED_DIRS: ReadonlySet<string> = new Set([
   '.git',
 ]);
 
-const UNWATCHED_FILE = /\.py[co]$/;
-
 /** Most files looked at per look; past it an entry's fingerprint is UNBOUNDED. */
 const MAX_FILES = 10_000;
 const MAX_DEPTH = 24;
@@ -39,7 +38,7 @@ export function isWatchedIgnored(path: string): boolean {
   return (
     parts.length > 0 &&
     !parts.some((part) => UNWATCHED_DIRS.has(part)) &&
-    !UNWATCHED_FILE.test(parts[parts.length - 1])
+    !PYTHON_BYTECODE_FILE.test(parts[parts.length - 1])
   );
 }
 

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'path';
 import { lastValueFrom } from 'rxjs';
 import { CommandResult, TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { readChildFile } from 'src/process';
+import { isPythonBytecode } from 'src/common';
 import { gitReadPaths } from 'src/test-runner/git-read-paths';
 import { changedIgnored, ignoredFingerprints } from 'src/test-runner/ignored-fingerprints';
 import { linksOutside } from 'src/test-runner/outside-links';
@@ -207,6 +208,9 @@ const MAX_CONFIG_MODULE_BYTES = 4 * 1024 * 1024;
  * the file system, not git: no process.
  */
 function configuresTests(projectPath: string, rel: string): boolean {
+  // Bytecode git does not track is removed before a round in a workspace; what the change adds
+  // to the index is found against the base commit (`BaseCheckout.testChanges`).
+  if (isPythonBytecode(rel)) return false;
   if (isTestConfigFile(rel)) return true;
   if (!isPythonTestModule(rel)) return false;
   const text = readChildFile(join(projectPath, rel), MAX_CONFIG_MODULE_BYTES);

@@ -1,3 +1,5 @@
+import { isPythonBytecode } from 'src/common';
+
 /**
  * Which files count as test files, per ecosystem, and which directories are never looked into.
  * Paths are relative to the project, with `/` separators.
@@ -94,9 +96,6 @@ export function isInSkippedDirectory(relPath: string): boolean {
     .some((p) => SKIPPED_DIRECTORIES.has(p));
 }
 
-/** Python bytecode: no file the tests read, and removed before a round in a workspace. */
-const BYTECODE = /\.py[co]$/;
-
 /** Directories whose files serve the tests beside them: recorded output, test data. */
 const TEST_DATA_DIRS = new Set(['__snapshots__', 'testdata']);
 
@@ -112,7 +111,7 @@ export function testSupportRoot(relPath: string): string | null {
     parts.length < 2 ||
     isInSkippedDirectory(relPath) ||
     isTestFile(relPath, 'unknown') ||
-    BYTECODE.test(parts[parts.length - 1])
+    isPythonBytecode(relPath)
   ) {
     return null;
   }
@@ -152,15 +151,24 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
  * - `package.json`: npm's test scripts (`test`, `pretest`, `posttest`) and its `jest` or `mocha`
  *   key, among much else;
  * - `runner`: a JavaScript test runner's own configuration (`jest.config.*`, `vitest.config.*`,
- *   `vitest.workspace.*`, `.mocharc*`), and npm's and yarn's (`.npmrc`, `.yarnrc`, `.yarnrc.yml`:
- *   their `node-options` or `yarnPath` run code of the project's before every test script);
- * - `python-tool`: Python code the test tools load in place of their own or beside it: a module
- *   or package named as a test tool or its plugin manager (`unittest`, `pytest`, `_pytest`,
- *   `pluggy`: `python -m` puts the working directory first on the module path),
- *   `sitecustomize.py` or `usercustomize.py`, and the `entry_points.txt` of a distribution's
- *   metadata (`*.dist-info`, `*.egg-info`: pytest loads the plugins one declares).
+ *   `vitest.workspace.*`, `.mocharc*`);
+ * - `package-manager`: npm's and yarn's configuration (`.npmrc`, `.yarnrc`, `.yarnrc.yml`), whose
+ *   `node-options`, `script-shell`, `yarnPath` or plugins run code before every test script;
+ * - `python-tool`: Python code the test tools load in place of their own or beside it: a
+ *   top-level module or package of the project named as a test tool or its plugin manager
+ *   (`unittest.py`, `pytest/__init__.py`, `_pytest`, `pluggy`: `python -m` puts the working
+ *   directory first on the module path), a top-level `sitecustomize.py` or `usercustomize.py`,
+ *   the `entry_points.txt` of a distribution's metadata (`*.dist-info`, `*.egg-info`: pytest
+ *   loads the plugins one declares), and Python bytecode (which Python runs instead of its
+ *   source).
  */
-export type TestConfigFileKind = 'conftest' | 'pytest' | 'package.json' | 'runner' | 'python-tool';
+export type TestConfigFileKind =
+  | 'conftest'
+  | 'pytest'
+  | 'package.json'
+  | 'runner'
+  | 'package-manager'
+  | 'python-tool';
 
 /** The sections pytest reads its options from, by file name. */
 export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>> = {
@@ -173,23 +181,33 @@ export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>>
   'pyproject.toml': ['tool.pytest.ini_options', 'tool.pytest'],
 };
 
-/** Modules whose names the Python test tools import for their own code. */
-const PYTHON_TOOL_MODULES = new Set(['unittest', 'pytest', '_pytest', 'pluggy']);
-const PYTHON_STARTUP_MODULES = new Set(['sitecustomize.py', 'usercustomize.py']);
+/**
+ * Top-level modules a Python test tool imports for its own code (or, for the customisation
+ * modules, Python at its start), as the project would hold them in place of the real ones: only
+ * at the top (the module path's first entry is the project under `python -m`), and a package
+ * only by its `__init__.py` (a directory without one hides nothing of the same name).
+ */
+const PYTHON_TOOL_FILES = new Set(
+  ['unittest', 'pytest', '_pytest', 'pluggy', 'sitecustomize', 'usercustomize'].flatMap((name) => [
+    `${name}.py`,
+    `${name}/__init__.py`,
+  ]),
+);
 const DISTRIBUTION_METADATA = /\.(dist|egg)-info$/;
 
-/** Whether the file `parts` (its base `base`) is `python-tool` code (`TestConfigFileKind`). */
-function isPythonToolCode(parts: readonly string[], base: string): boolean {
-  if (PYTHON_STARTUP_MODULES.has(base)) return true;
-  if (base === 'entry_points.txt') {
-    return parts.length >= 2 && DISTRIBUTION_METADATA.test(parts[parts.length - 2]);
-  }
-  if (base.endsWith('.py') && PYTHON_TOOL_MODULES.has(base.slice(0, -3))) return true;
-  return parts.slice(0, -1).some((dir) => PYTHON_TOOL_MODULES.has(dir));
+/** Whether the file `relPath` (its `parts`) is `python-tool` code (`TestConfigFileKind`). */
+function isPythonToolCode(relPath: string, parts: readonly string[]): boolean {
+  if (PYTHON_TOOL_FILES.has(parts.join('/')) || isPythonBytecode(relPath)) return true;
+  return (
+    parts[parts.length - 1] === 'entry_points.txt' &&
+    parts.length >= 2 &&
+    DISTRIBUTION_METADATA.test(parts[parts.length - 2])
+  );
 }
 
 const JS_RUNNER_CONFIG =
-  /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$|^\.npmrc$|^\.yarnrc(\.yml)?$/;
+  /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$/;
+const PACKAGE_MANAGER_CONFIG = /^\.npmrc$|^\.yarnrc(\.yml)?$/;
 
 /**
  * What the file at `relPath` configures for a test tool (`TestConfigFileKind`), or null: not a
@@ -204,9 +222,12 @@ export function testConfigFileKind(relPath: string): TestConfigFileKind | null {
     if (isInPytestUncollected(relPath)) return null;
     return base === 'conftest.py' ? 'conftest' : 'pytest';
   }
-  if (isPythonToolCode(parts, base)) return isInPytestUncollected(relPath) ? null : 'python-tool';
+  if (isPythonToolCode(relPath, parts)) {
+    return isInPytestUncollected(relPath) ? null : 'python-tool';
+  }
   if (isInSkippedDirectory(relPath)) return null;
   if (base === 'package.json') return 'package.json';
+  if (PACKAGE_MANAGER_CONFIG.test(base)) return 'package-manager';
   return JS_RUNNER_CONFIG.test(base) ? 'runner' : null;
 }
 

@@ -9,7 +9,7 @@ import {
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { gitdirPointer } from 'src/common';
+import { gitdirPointer, isPythonBytecode } from 'src/common';
 import {
   CHILD_ISOLATION,
   ChildIsolation,
@@ -131,6 +131,11 @@ export class BaseCheckout {
       }
       const path = fields[i + 1];
       i += 2;
+      if (status !== 'D' && isPythonBytecode(path)) {
+        // Bytecode the change holds (`git add -f`): Python runs it instead of its source.
+        changes.push(await this.modified(directory, baseCommit, path));
+        continue;
+      }
       const root = status === 'M' || status === 'T' ? testSupportRoot(path) : null;
       if (root !== null) {
         support.push(path);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { isBytecodePath, removeStrayBytecode } from 'src/workspaces/stray-bytecode';
+import { removeStrayBytecode } from 'src/workspaces/stray-bytecode';
 
 describe('removeStrayBytecode', () => {
   let top: string;
@@ -90,13 +90,12 @@ describe('removeStrayBytecode', () => {
     }
   });
 
-  it.each([
-    ['calc.pyc', true],
-    ['a/__pycache__/calc.cpython-311.pyc', true],
-    ['a/__pycache__', true],
-    ['calc.py', false],
-    ['pyc/notes.txt', false],
-  ])('isBytecodePath(%s) -> %s', (path, expected) => {
-    expect(isBytecodePath(path)).toBe(expected);
+  it('leaves a nested repository (a submodule) to its own index', async () => {
+    write('vendor/lib/.git');
+    write('vendor/lib/__pycache__/m.cpython-311.pyc');
+    write('__pycache__/calc.cpython-311.pyc');
+    const found = await removeStrayBytecode(top, []);
+    expect(found.removed).toEqual(['__pycache__']);
+    expect(left('vendor/lib/__pycache__/m.cpython-311.pyc')).toBe(true);
   });
 });

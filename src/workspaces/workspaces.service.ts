@@ -508,10 +508,16 @@ export class WorkspacesService {
    */
   async removeStrayBytecode(path: string): Promise<StrayBytecode> {
     const index = await this.readOwnIndex(path);
-    return removeStrayBytecode(
+    const found = await removeStrayBytecode(
       path,
       index.entries.map((entry) => entry.path),
     );
+    if (found.removed.length > 0) {
+      this.logger.debug(
+        `removed ${found.removed.length} untracked Python bytecode path(s) in ${path} before a test round`,
+      );
+    }
+    return found;
   }
 
   /**

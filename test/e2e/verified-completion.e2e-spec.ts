@@ -136,7 +136,7 @@ const WEAKENINGS: [string, string, RegExp][] = [
   [
     "loading code into every Node process npm starts (npm's node-options)",
     editFiles(['.npmrc', 'node-options=--require ./.quiet.js\n'], ['.quiet.js', 'void 0;\n']),
-    /created the test runner configuration \.npmrc/,
+    /changed settings in \.npmrc that run code before every test script npm or yarn starts: `node-options=--require \.\/\.quiet\.js`/,
   ],
 ];
 
@@ -689,6 +689,12 @@ describe('on SQLite', () => {
         editFiles(['tests/test_mul.py', MUL_TEST]),
         'success',
       ]);
+      // The same bytecode added to the index, so that it stays and the commit holds it.
+      ids.stagedBytecode = await runTask(session, [
+        `shell command=${quoted(`python3 -c ${quoted(plant)} && git add -f __pycache__`)}`,
+        editFiles(['tests/test_mul.py', MUL_TEST]),
+        'success',
+      ]);
       ids.skip = await runTask(session, changeWith(['tests/test_calc.py', SKIPPED]));
       const pytestSession = await createSession(
         project('python-pytest', PYTHON_PROJECT),
@@ -789,6 +795,17 @@ describe('on SQLite', () => {
       const { v } = await neverCompleted(ids.bytecode);
       expect(v.verdict).toBe('tests_failed');
       expect(v.generated?.output_excerpt).toMatch(/cannot import name 'mul' from 'calc'/);
+    });
+
+    it('bytecode added to the index stays, and is caught: the commit would hold it for its source', async () => {
+      const v = await weakened(ids.stagedBytecode);
+      expect(v.weakening).toEqual([
+        expect.objectContaining({
+          kind: 'test_config_changed',
+          file: expect.stringMatching(/^__pycache__\/calc\.cpython-\d+\.pyc$/),
+          detail: expect.stringMatching(/^added the Python bytecode __pycache__\//),
+        }),
+      ]);
     });
 
     it('skipping the failing test with @unittest.skip is caught', async () => {

@@ -73,6 +73,8 @@ export class RunWorkspace {
    * round of this run, or when git could not say what changed (the commit is then not checked).
    */
   private tested: TestedTree | null = null;
+  /** What the last round's removal of stray bytecode left (`strayBytecodeLeft`). */
+  private bytecodeLeft: string | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -262,6 +264,7 @@ export class RunWorkspace {
    */
   async beforeRound(treePaths: readonly string[] | null): Promise<void> {
     this.tested = null;
+    this.bytecodeLeft = null;
     // The look reads every process's environment (a few ms of the host's CPU): only when something
     // that can start processes ran since the last one (`RunState.processesMayRemain`). The round's
     // tests are such a thing, for the next round.
@@ -294,20 +297,27 @@ export class RunWorkspace {
   /**
    * Removes the Python bytecode the workspace's index does not track, so that the round runs the
    * sources its commit holds (`removeStrayBytecode`). What could not be removed, or a look that
-   * stopped short, is recorded as a system interaction (the round runs all the same).
+   * stopped short, is recorded as a system interaction, and the verification's `not_checked`
+   * says so (`strayBytecodeLeft`); the round runs all the same.
    */
   private async removeStrayBytecode(port: WorkspacePort, info: WorkspaceInfo): Promise<void> {
     const { failed, truncated } = await port.removeStrayBytecode(info);
     if (failed.length === 0 && !truncated) return;
     const named = failed.slice(0, 20).join(', ');
+    this.bytecodeLeft = truncated
+      ? 'Python bytecode: the look for what git does not track stopped short (too many files), so what it did not reach may have run in the tests instead of its source'
+      : `Python bytecode: what git does not track could not be removed before the test round, so it may have run in the tests instead of its source (${named})`;
     await this.ports.log.append({
       kind: 'system',
       iteration: this.state.iteration,
-      content: truncated
-        ? `The look for Python bytecode git does not track stopped short (too many files): what it did not reach may run in the test round instead of its source.`
-        : `Python bytecode git does not track could not be removed before the test round, and may run instead of its source: ${named}.`,
+      content: `${this.bytecodeLeft}.`,
       data: { type: 'stray_bytecode_left', paths: failed.slice(0, 20), truncated },
     });
+  }
+
+  /** Why the last round's tests may have run bytecode instead of sources; null: they did not. */
+  get strayBytecodeLeft(): string | null {
+    return this.bytecodeLeft;
   }
 
   /** Whether the commit of a completing task is checked against the tree its tests ran on. */

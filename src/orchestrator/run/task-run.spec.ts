@@ -2283,6 +2283,10 @@ describe('TaskRun', () => {
         }),
       );
       expect(h.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+      const evidence = JSON.parse(h.log.row.verification as string) as VerificationEvidence;
+      expect(evidence.not_checked).toContainEqual(
+        expect.stringMatching(/^Python bytecode: .* \(app\/__pycache__\)$/),
+      );
     });
 
     it('a change whose files changed after its tests started is not committed: sent back naming them, then completed', async () => {

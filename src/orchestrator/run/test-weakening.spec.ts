@@ -480,26 +480,64 @@ describe('detectWeakening', () => {
       },
     );
 
-    it.each([
-      'unittest/__init__.py',
-      'pytest.py',
-      'sitecustomize.py',
-      'x.dist-info/entry_points.txt',
-    ])(
-      'Python code a test tool loads in place of its own or beside it, created or changed: %s',
+    it.each(['unittest/__init__.py', 'pytest.py', 'sitecustomize.py'])(
+      'a module Python loads in place of a test tool or at its start, created, changed or deleted: %s',
       (path) => {
         expect(findings(path, '', 'import sys\n')).toEqual([
           [
             'test_config_changed',
             path,
-            `created ${path}, which the Python test tools load in place of their own code or beside it (a module named as one, site customisation, or a distribution's entry points)`,
+            `created ${path}, a module Python loads in place of the test tool's own code or at its start (\`python -m\` puts the project first on the module path)`,
           ],
         ]);
         expect(findings(path, 'a = 1\n', 'a = 2\n')).toEqual([
           ['test_config_changed', path, expect.stringMatching(/^changed /)],
         ]);
+        expect(findings(path, 'a = 1\n', '')).toEqual([
+          ['test_config_changed', path, expect.stringMatching(/^deleted /)],
+        ]);
         expect(findings(path, 'a = 1\n', 'a = 1\n')).toEqual([]);
       },
     );
+
+    it("a distribution's entry points, where they declare pytest plugins", () => {
+      const path = 'zz.dist-info/entry_points.txt';
+      expect(findings(path, '', '[pytest11]\nzz = zz_plugin\n')).toEqual([
+        [
+          'test_config_changed',
+          path,
+          `created ${path}, whose [pytest11] entry points are plugins pytest loads into every test run`,
+        ],
+      ]);
+      expect(findings(path, '', '[console_scripts]\ncalc = calc:main\n')).toEqual([]);
+    });
+
+    it('bytecode added to the change, not bytecode it removed', () => {
+      const path = '__pycache__/calc.cpython-311.pyc';
+      expect(findings(path, '', '\u0000bytes')).toEqual([
+        ['test_config_changed', path, expect.stringMatching(/^added the Python bytecode /)],
+      ]);
+      expect(findings(path, '\u0000bytes', '')).toEqual([]);
+    });
+
+    it("npm's and yarn's settings that run code before a test script, not the others", () => {
+      expect(findings('.npmrc', '', 'node-options=--require ./.quiet.js\n')).toEqual([
+        [
+          'test_config_changed',
+          '.npmrc',
+          'changed settings in .npmrc that run code before every test script npm or yarn starts: `node-options=--require ./.quiet.js`',
+        ],
+      ]);
+      expect(findings('.yarnrc.yml', 'yarnPath: .yarn/releases/yarn.cjs\n', '')).toEqual([
+        [
+          'test_config_changed',
+          '.yarnrc.yml',
+          expect.stringContaining('`yarnPath: .yarn/releases/yarn.cjs` removed'),
+        ],
+      ]);
+      expect(findings('.npmrc', 'registry=https://a.example\n', 'legacy-peer-deps=true\n')).toEqual(
+        [],
+      );
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { WeakeningKind } from 'src/tasks';
 import { isPythonTestModule, PYTEST_CONFIG_SECTIONS, testConfigFileKind } from 'src/test-runner';
+import { isPythonBytecode } from 'src/common';
 
 /**
  * WEAKENED TESTS: what a change did to the tests that existed at its base commit. Pure: the
@@ -423,14 +424,70 @@ function runnerConfigWeakening(path: string, before: string, after: string): Wea
   ];
 }
 
-/** Python code a test tool loads in place of its own or beside it, created or changed. */
+/** What a change did to a file: `created` where it was empty (absent) before, `deleted` after. */
+function changeVerb(before: string, after: string): string {
+  return before === '' ? 'created' : after === '' ? 'deleted' : 'changed';
+}
+
+/** A section of a distribution's `entry_points.txt` declaring pytest plugins. */
+const PYTEST_PLUGIN_ENTRY_POINTS = /^[ \t]*\[pytest11\][ \t]*$/m;
+
+/**
+ * Python code a test tool loads in place of its own or beside it (`python-tool`): a module named
+ * as the tool, created, changed or deleted; bytecode added to the change (Python runs it instead
+ * of its source); a distribution's entry points where they declare pytest plugins.
+ */
 function pythonToolWeakening(path: string, before: string, after: string): Weakening[] {
   if (before === after) return [];
+  const finding = (detail: string): Weakening[] => [
+    { kind: 'test_config_changed', file: path, detail },
+  ];
+  if (isPythonBytecode(path)) {
+    return after === ''
+      ? []
+      : finding(
+          `added the Python bytecode ${path} to the change: Python runs it instead of its source, so the tests may not have run the code the diff shows (leave bytecode out of the change: \`git rm --cached\`)`,
+        );
+  }
+  if (path.endsWith('entry_points.txt')) {
+    if (!PYTEST_PLUGIN_ENTRY_POINTS.test(before) && !PYTEST_PLUGIN_ENTRY_POINTS.test(after)) {
+      return [];
+    }
+    return finding(
+      `${changeVerb(before, after)} ${path}, whose [pytest11] entry points are plugins pytest loads into every test run`,
+    );
+  }
+  return finding(
+    `${changeVerb(before, after)} ${path}, a module Python loads in place of the test tool's own code or at its start (\`python -m\` puts the project first on the module path)`,
+  );
+}
+
+/** npm's and yarn's settings that run code before a test script, or keep its hooks from running. */
+const PACKAGE_MANAGER_CODE_SETTING =
+  /^[ \t]*["']?(node-options|script-shell|ignore-scripts|yarn-path|yarnPath|plugins)["']?[ \t]*[=:]/;
+
+/**
+ * npm's or yarn's configuration (`package-manager`): the lines of its settings that run code
+ * before every test script (`node-options`, `script-shell`, `yarnPath`, yarn's plugins) or skip
+ * the `pretest` and `posttest` hooks (`ignore-scripts`), added, changed or removed. Other settings
+ * (a registry, `legacy-peer-deps`) are not the tests' business.
+ */
+function packageManagerWeakening(path: string, before: string, after: string): Weakening[] {
+  const codeSettings = (text: string): string[] =>
+    text
+      .split(/\r?\n/)
+      .filter((line) => PACKAGE_MANAGER_CODE_SETTING.test(line))
+      .map((line) => line.trim());
+  const [was, now] = [codeSettings(before), codeSettings(after)];
+  if (was.join('\n') === now.join('\n')) return [];
+  const added = now.filter((line) => !was.includes(line));
+  const removed = was.filter((line) => !now.includes(line));
+  const lines = [...added.map((l) => `\`${l}\``), ...removed.map((l) => `\`${l}\` removed`)];
   return [
     {
       kind: 'test_config_changed',
       file: path,
-      detail: `${before === '' ? 'created' : 'changed'} ${path}, which the Python test tools load in place of their own code or beside it (a module named as one, site customisation, or a distribution's entry points)`,
+      detail: `changed settings in ${path} that run code before every test script npm or yarn starts: ${lines.join(', ')}`,
     },
   ];
 }
@@ -447,6 +504,8 @@ function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>):
       return runnerConfigWeakening(path, change.before, change.after);
     case 'python-tool':
       return pythonToolWeakening(path, change.before, change.after);
+    case 'package-manager':
+      return packageManagerWeakening(path, change.before, change.after);
     case 'conftest':
     case null:
       break;

@@ -972,6 +972,8 @@ export class Verification {
         'tested tree: git could not say what changed when the test round started, so the commit is not checked against the tree the tests ran on',
       );
     }
+    const bytecodeLeft = this.workspace.strayBytecodeLeft;
+    if (bytecodeLeft !== null) e.not_checked.push(bytecodeLeft);
     const reason: StatusReason =
       this.baseCommit === null
         ? 'verified_without_base'
