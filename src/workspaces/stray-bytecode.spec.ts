@@ -30,7 +30,9 @@ describe('removeStrayBytecode', () => {
     ]) {
       write(path);
     }
-    const found = await removeStrayBytecode(top, ['calc.py', 'pkg/__init__.py']);
+    const found = await removeStrayBytecode(top, () =>
+      Promise.resolve(['calc.py', 'pkg/__init__.py']),
+    );
     expect(found.removed.sort()).toEqual([
       '__pycache__',
       'legacy.pyc',
@@ -51,10 +53,9 @@ describe('removeStrayBytecode', () => {
     write('vendored.pyc');
     write('lib/__pycache__/kept.cpython-311.pyc');
     write('lib/__pycache__/planted.cpython-311.pyc');
-    const found = await removeStrayBytecode(top, [
-      'vendored.pyc',
-      'lib/__pycache__/kept.cpython-311.pyc',
-    ]);
+    const found = await removeStrayBytecode(top, () =>
+      Promise.resolve(['vendored.pyc', 'lib/__pycache__/kept.cpython-311.pyc']),
+    );
     expect(found.removed).toEqual(['lib/__pycache__/planted.cpython-311.pyc']);
     expect(left('vendored.pyc')).toBe(true);
     expect(left('lib/__pycache__/kept.cpython-311.pyc')).toBe(true);
@@ -71,7 +72,7 @@ describe('removeStrayBytecode', () => {
     ]) {
       write(`${dir}/__pycache__/m.cpython-311.pyc`);
     }
-    const found = await removeStrayBytecode(top, []);
+    const found = await removeStrayBytecode(top, () => Promise.resolve([]));
     expect(found.removed).toEqual([]);
     expect(left('.venv/lib/__pycache__/m.cpython-311.pyc')).toBe(true);
   });
@@ -81,7 +82,7 @@ describe('removeStrayBytecode', () => {
     try {
       writeFileSync(join(elsewhere, 'calc.cpython-311.pyc'), 'x');
       symlinkSync(elsewhere, join(top, '__pycache__'));
-      const found = await removeStrayBytecode(top, []);
+      const found = await removeStrayBytecode(top, () => Promise.resolve([]));
       expect(found.removed).toEqual(['__pycache__']);
       expect(left('__pycache__')).toBe(false);
       expect(existsSync(join(elsewhere, 'calc.cpython-311.pyc'))).toBe(true);
@@ -90,11 +91,22 @@ describe('removeStrayBytecode', () => {
     }
   });
 
+  it('asks for the index only when there is bytecode', async () => {
+    write('src/app.js');
+    const tracked = jest.fn(() => Promise.resolve(['src/app.js']));
+    expect(await removeStrayBytecode(top, tracked)).toEqual({
+      removed: [],
+      failed: [],
+      truncated: false,
+    });
+    expect(tracked).not.toHaveBeenCalled();
+  });
+
   it('leaves a nested repository (a submodule) to its own index', async () => {
     write('vendor/lib/.git');
     write('vendor/lib/__pycache__/m.cpython-311.pyc');
     write('__pycache__/calc.cpython-311.pyc');
-    const found = await removeStrayBytecode(top, []);
+    const found = await removeStrayBytecode(top, () => Promise.resolve([]));
     expect(found.removed).toEqual(['__pycache__']);
     expect(left('vendor/lib/__pycache__/m.cpython-311.pyc')).toBe(true);
   });

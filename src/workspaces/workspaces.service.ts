@@ -507,10 +507,8 @@ export class WorkspacesService {
    * before a test round: the round runs the sources the commit holds.
    */
   async removeStrayBytecode(path: string): Promise<StrayBytecode> {
-    const index = await this.readOwnIndex(path);
-    const found = await removeStrayBytecode(
-      path,
-      index.entries.map((entry) => entry.path),
+    const found = await removeStrayBytecode(path, async () =>
+      (await this.readOwnIndex(path)).entries.map((entry) => entry.path),
     );
     if (found.removed.length > 0) {
       this.logger.debug(
