@@ -114,8 +114,8 @@ function toDomainError(error: unknown, limit: number): DomainError {
  * not UTF-8 text), 415 `unsupported_media_type` for a body that is not JSON; keys
  * such as `__proto__`, in the body or the query string, text with a lone UTF-16 surrogate, bodies
  * nested deeper than MAX_JSON_DEPTH, a property one object holds twice and a body that is an
- * array are refused (400 `validation_failed`); a body that has not arrived within REQUEST_BODY_TIMEOUT_MS is a 408
- * `request_timeout`.
+ * array are refused (400 `validation_failed`); a body that has not arrived within
+ * REQUEST_BODY_TIMEOUT_MS is a 408 `request_timeout`.
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
