@@ -71,9 +71,10 @@ export function isInside(candidate: string, root: string): boolean {
  * existing, a directory, and (when ALLOWED_PROJECT_ROOTS is set) inside one of those roots after
  * every symlink is resolved, so a link cannot smuggle a session outside them; never the
  * filesystem's root, a directory on one of the kernel's own file systems (`/proc`, `/sys`, `/dev`,
- * control groups: the running system, the server's own process among it), a git directory (`.git`, a bare repository, or inside one: a task works in a
- * project's files, not in its repository's internals, where it would write hooks; a bare
- * repository has no work tree for a workspace either), never the server's installation (its code,
+ * control groups: the running system, the server's own process among it), a git directory
+ * (`.git`, a bare repository, or inside one: a task works in a project's files, not in its
+ * repository's internals, where it would write hooks; a bare repository has no work tree for a
+ * workspace either), never the server's installation (its code,
  * `dist`, `node_modules`, wherever it was started from), the `node_modules` its dependencies load
  * from or the task workspaces (WORKSPACES_DIR), nor inside any of them, and never a directory
  * holding one of those, the server's working directory or its SQLite database (a task could

@@ -81,23 +81,28 @@ class Walk {
 }
 
 /**
- * The bytecode under `dir` (`inCache`: inside a `__pycache__`): each `__pycache__` directory as a
- * whole, each `.pyc`/`.pyo` file (and anything else in a cache), outside NOT_LOOKED_IN and
- * nested repositories (a directory holding a `.git`: a submodule's files are its own index's).
+ * The bytecode under `dir` (`inCache`: inside a `__pycache__`), added to `found`: each
+ * `__pycache__` directory as a whole, each `.pyc`/`.pyo` file (and anything else in a cache),
+ * outside NOT_LOOKED_IN and nested repositories (a directory holding a `.git`: a submodule's files
+ * are its own index's).
  */
-async function findBytecode(walk: Walk, dir: string, inCache: boolean): Promise<string[]> {
+async function findBytecode(
+  walk: Walk,
+  dir: string,
+  inCache: boolean,
+  found: string[] = [],
+): Promise<string[]> {
   const entries = await walk.entries(dir);
   if (entries === null || (dir !== '' && entries.some((entry) => entry.name === '.git'))) {
-    return [];
+    return found;
   }
-  const found: string[] = [];
   for (const entry of entries) {
     const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
     const cache = inCache || entry.name === PYTHON_CACHE_DIR;
     if (entry.isDirectory()) {
       if (NOT_LOOKED_IN.has(entry.name)) continue;
       if (cache) found.push(path);
-      else found.push(...(await findBytecode(walk, path, false)));
+      else await findBytecode(walk, path, false, found);
     } else if (cache || PYTHON_BYTECODE_FILE.test(entry.name)) {
       found.push(path);
     }
