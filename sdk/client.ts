@@ -724,6 +724,8 @@ export interface TaskVerificationResponseDto {
   existing_tests_at_base: VerificationRunDto | null;
   /** The generated tests in a clean checkout of the change (what its commit holds, set up by the session's setup command, without the files git ignores but what that command made and the installed dependencies), run when files git ignores were created or changed while the agent worked; null when none were, or when the setup command failed there (verdict `setup_failed_on_commit`) */
   generated_on_commit: VerificationRunDto | null;
+  /** The regression suite in the same clean checkout of the change, run when the generated tests passed there and the test round ran it in the workspace; a failure the workspace did not have, failing again there (its run again: the `test` record of stage `regression_rerun_on_commit`), sends the change back (verdict `files_ignored`) */
+  regression_on_commit: VerificationRunDto | null;
   regression: VerificationRunDto | null;
   /** The regression suite run again for failures the baseline did not have */
   regression_rerun: VerificationRunDto | null;

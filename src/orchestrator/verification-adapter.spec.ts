@@ -1,6 +1,6 @@
-import { lastValueFrom, NEVER, Observable } from 'rxjs';
+import { lastValueFrom, NEVER, Observable, of, toArray } from 'rxjs';
 import { Task } from 'src/tasks';
-import { TestRunEvent, TestRunnerService } from 'src/test-runner';
+import { TestRunEvent, TestRunnerService, TestRunReport } from 'src/test-runner';
 import { BaseCheckout, GitCommandError, ScratchCheckout } from 'src/workspaces';
 import { ScratchCheckoutError } from 'src/orchestrator/run/scratch-checkout-error';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
@@ -61,5 +61,103 @@ describe('verificationPort', () => {
     );
     expect(ran).toEqual([]);
     expect(removed).toBe(1);
+  });
+
+  describe('in a clean checkout of the change, with the regression suite', () => {
+    const checkoutDir = '/tmp/cta-base-1/checkout/app';
+    const testReport = (kind: TestRunReport['kind'], passed: boolean, output: string) => ({
+      type: 'report' as const,
+      report: {
+        kind,
+        command: ['node', '--test'],
+        exitCode: passed ? 0 : 1,
+        timedOut: false,
+        durationMs: 1,
+        output,
+        cases: [],
+        passed,
+        invocations: [],
+      },
+    });
+
+    /** The port's run on the commit, the generated tests passing or not; what ran, in order. */
+    async function onCommit(generatedPass: boolean) {
+      const calls: unknown[][] = [];
+      const asked: string[] = [];
+      const checkout: ScratchCheckout = {
+        directory: checkoutDir,
+        linkDependencies: () => ['/ws/app/node_modules'],
+        remove: () => {
+          calls.push(['removed']);
+          return Promise.resolve();
+        },
+      };
+      const base = {
+        changeWithBaseFiles: () => Promise.resolve(checkout),
+      } as unknown as BaseCheckout;
+      const tests = {
+        runGenerated: (dir: string, files: string[], _c: unknown, readable: string[]) => {
+          calls.push(['generated', dir, files, readable]);
+          return of(testReport('generated', generatedPass, 'ok 1 - multiplies'));
+        },
+        runRegression: (dir: string, command: string, _env: unknown, readable: string[]) => {
+          calls.push(['regression', dir, command, readable]);
+          return of(testReport('regression', false, `not ok 1 - ${checkoutDir}/test/b.test.js\n`));
+        },
+      } as unknown as TestRunnerService;
+      const events = await lastValueFrom(
+        verificationPort(
+          { projectPath: '/p' } as Task,
+          {} as RegressionBaselines,
+          base,
+          tests,
+          () => NEVER,
+        )
+          .runOnCommit(
+            '/ws/app',
+            'b0',
+            ['test/a.test.js'],
+            null,
+            null,
+            {},
+            {
+              command: 'node --test',
+              again: (report) => {
+                asked.push(report.output);
+                return asked.length === 1 ? 'node --test test/b.test.js' : null;
+              },
+            },
+          )
+          .pipe(toArray()),
+      );
+      return { calls, asked, events };
+    }
+
+    it("runs it after the generated tests passed, in the same checkout, then again as asked; the reports after the checkout is gone, naming its paths as the workspace's", async () => {
+      const { calls, asked, events } = await onCommit(true);
+      expect(calls).toEqual([
+        ['generated', checkoutDir, ['test/a.test.js'], ['/ws/app/node_modules']],
+        ['regression', checkoutDir, 'node --test', ['/ws/app/node_modules']],
+        ['regression', checkoutDir, 'node --test test/b.test.js', ['/ws/app/node_modules']],
+        ['removed'],
+      ]);
+      expect(asked).toEqual(['not ok 1 - /ws/app/test/b.test.js\n']);
+      expect(events.map((e) => (e.type === 'report' ? e.report.kind : e.type))).toEqual([
+        'generated',
+        'regression',
+        'regression',
+      ]);
+      const outputs = events.map((e) => (e.type === 'report' ? e.report.output : ''));
+      expect(outputs.slice(1)).toEqual([
+        'not ok 1 - /ws/app/test/b.test.js\n',
+        'not ok 1 - /ws/app/test/b.test.js\n',
+      ]);
+    });
+
+    it('does not run it when the generated tests failed there', async () => {
+      const { calls, events } = await onCommit(false);
+      expect(calls.map((c) => c[0])).toEqual(['generated', 'removed']);
+      expect(events).toHaveLength(1);
+    });
   });
 });

@@ -1,9 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { concat, concatMap, defer, Observable, of, Subscription } from 'rxjs';
+import { concat, concatMap, defer, map, Observable, of, Subscription } from 'rxjs';
 import { Task } from 'src/tasks';
 import { CommandEvent, TestRunEvent, TestRunnerService } from 'src/test-runner';
 import { BaseCheckout, ScratchCheckout } from 'src/workspaces';
-import { ScratchRunEvent, VerificationPort } from 'src/orchestrator/run/run-ports';
+import {
+  OnCommitRegression,
+  ScratchRunEvent,
+  VerificationPort,
+} from 'src/orchestrator/run/run-ports';
 import { setupPassed } from 'src/orchestrator/run/run-workspace';
 import { ScratchCheckoutError } from 'src/orchestrator/run/scratch-checkout-error';
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
@@ -14,8 +18,8 @@ const logger = new Logger('Verification');
 export type SetupRunner = (directory: string, command: string) => Observable<CommandEvent>;
 
 /**
- * Runs `work` in a scratch checkout (`made`): created, the work run, removed, then its report
- * (held back until the checkout is gone). Unsubscribing ends the work and removes the checkout;
+ * Runs `work` in a scratch checkout (`made`): created, the work run, removed, then its reports
+ * (held back until the checkout is gone, then emitted in the order they were made). Unsubscribing ends the work and removes the checkout;
  * so does an error, before it is passed on. A checkout that cannot be made is a
  * `ScratchCheckoutError`.
  */
@@ -40,10 +44,10 @@ function runInScratch<E extends { type: string }>(
           remove().catch((error: unknown) => logger.warn(`scratch checkout: ${String(error)}`));
           return;
         }
-        let report: E | null = null;
+        const reports: E[] = [];
         inner = defer(() => work(made)).subscribe({
           next: (event) => {
-            if (event.type === 'report') report = event;
+            if (event.type === 'report') reports.push(event);
             else subscriber.next(event);
           },
           error: (error: unknown) => {
@@ -55,7 +59,7 @@ function runInScratch<E extends { type: string }>(
           complete: () => {
             remove().then(
               () => {
-                if (report !== null) subscriber.next(report);
+                for (const report of reports) subscriber.next(report);
                 subscriber.complete();
               },
               (error: unknown) => subscriber.error(error),
@@ -82,48 +86,108 @@ function linkedDependencies(checkout: ScratchCheckout): readonly string[] {
   }
 }
 
+/** The tests to run in a scratch checkout of the change or of the base commit. */
+interface ScratchTests {
+  /** Run as generated tests are. */
+  files: readonly string[];
+  testCommand: string | null;
+  /** Run after the generated tests, when they passed (`OnCommitRegression`). */
+  regression: OnCommitRegression | null;
+  /** The workspace's project directory, whose paths the regression reports name. */
+  directory: string;
+}
+
 /**
- * `files` run as generated tests are, in `checkout`, with the workspace's dependencies linked and
- * `env` added to their environment (the agent's git guard: they are the agent's code).
+ * The regression suite in `checkout` as `OnCommitRegression` says: its reports' output naming the
+ * checkout's paths as the workspace's (`directory`).
  */
-function generatedIn(
+function regressionIn(
   checkout: ScratchCheckout,
   tests: TestRunnerService,
-  files: readonly string[],
-  testCommand: string | null,
+  regression: OnCommitRegression,
+  directory: string,
+  readable: readonly string[],
   env: Record<string, string>,
 ): Observable<TestRunEvent> {
-  return tests.runGenerated(
+  const asWorkspace = (event: TestRunEvent): TestRunEvent =>
+    event.type !== 'report'
+      ? event
+      : {
+          type: 'report',
+          report: {
+            ...event.report,
+            output: event.report.output.split(`${checkout.directory}/`).join(`${directory}/`),
+          },
+        };
+  const run = (command: string): Observable<TestRunEvent> =>
+    tests.runRegression(checkout.directory, command, env, readable).pipe(map(asWorkspace));
+  return run(regression.command).pipe(
+    concatMap((event) => {
+      if (event.type !== 'report') return of(event);
+      const again = regression.again(event.report);
+      return again === null
+        ? of(event)
+        : concat(
+            of(event),
+            defer(() => run(again)),
+          );
+    }),
+  );
+}
+
+/**
+ * The tests run in `checkout`, with the workspace's dependencies linked and `env` added to their
+ * environment (the agent's git guard: they are the agent's code): the generated tests, then the
+ * regression suite when asked and they passed.
+ */
+function testsIn(
+  checkout: ScratchCheckout,
+  tests: TestRunnerService,
+  run: ScratchTests,
+  env: Record<string, string>,
+): Observable<TestRunEvent> {
+  const readable = linkedDependencies(checkout);
+  const generated$ = tests.runGenerated(
     checkout.directory,
-    files,
-    testCommand,
-    linkedDependencies(checkout),
+    run.files,
+    run.testCommand,
+    readable,
     env,
+  );
+  const { regression } = run;
+  if (regression === null) return generated$;
+  return generated$.pipe(
+    concatMap((event) => {
+      if (event.type !== 'report' || !event.report.passed) return of(event);
+      return concat(
+        of(event),
+        defer(() => regressionIn(checkout, tests, regression, run.directory, readable, env)),
+      );
+    }),
   );
 }
 
 /**
  * The session's setup command run in `checkout` (as in a new workspace), then, when it passed,
- * the generated tests as `generatedIn` runs them (dependencies linked where it made none); no
- * tests after a failed setup. Without a setup command, the tests alone.
+ * the tests as `testsIn` runs them (dependencies linked where it made none); no tests after a
+ * failed setup. Without a setup command, the tests alone.
  */
-function setUpThenGenerated(
+function setUpThenTests(
   checkout: ScratchCheckout,
   tests: TestRunnerService,
   runSetup: SetupRunner,
   setupCommand: string | null,
-  files: readonly string[],
-  testCommand: string | null,
+  run: ScratchTests,
   env: Record<string, string>,
 ): Observable<ScratchRunEvent> {
-  if (setupCommand === null) return generatedIn(checkout, tests, files, testCommand, env);
+  if (setupCommand === null) return testsIn(checkout, tests, run, env);
   return runSetup(checkout.directory, setupCommand).pipe(
     concatMap((event): Observable<ScratchRunEvent> => {
       const setup = of<ScratchRunEvent>({ type: 'setup', event });
       if (event.type !== 'finished' || !setupPassed(event.result)) return setup;
       return concat(
         setup,
-        defer(() => generatedIn(checkout, tests, files, testCommand, env)),
+        defer(() => testsIn(checkout, tests, run, env)),
       );
     }),
   );
@@ -152,7 +216,14 @@ export function verificationPort(
       runInScratch(
         () => base.checkout(directory, baseCommit, [...files, ...support], files),
         (checkout) =>
-          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand, env),
+          setUpThenTests(
+            checkout,
+            tests,
+            runSetup,
+            setupCommand,
+            { files, testCommand, regression: null, directory },
+            env,
+          ),
       ),
     runBaseTests: (directory, baseCommit, files, restore, testCommand, on, setupCommand, env) =>
       runInScratch(
@@ -161,13 +232,27 @@ export function verificationPort(
             ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
             : base.checkout(directory, baseCommit, [], files),
         (checkout) =>
-          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand, env),
+          setUpThenTests(
+            checkout,
+            tests,
+            runSetup,
+            setupCommand,
+            { files, testCommand, regression: null, directory },
+            env,
+          ),
       ),
-    runOnCommit: (directory, baseCommit, files, testCommand, setupCommand, env) =>
+    runOnCommit: (directory, baseCommit, files, testCommand, setupCommand, env, regression) =>
       runInScratch(
         () => base.changeWithBaseFiles(directory, baseCommit, [], files),
         (checkout) =>
-          setUpThenGenerated(checkout, tests, runSetup, setupCommand, files, testCommand, env),
+          setUpThenTests(
+            checkout,
+            tests,
+            runSetup,
+            setupCommand,
+            { files, testCommand, regression, directory },
+            env,
+          ),
       ),
   };
 }

@@ -94,6 +94,11 @@ export interface VerificationEvidence {
    * absent in evidence stored before it was run.
    */
   generated_on_commit?: VerificationRun | null;
+  /**
+   * The regression suite in the same clean checkout, run when the generated tests passed there
+   * and the round ran it in the workspace; absent in evidence stored before it was run.
+   */
+  regression_on_commit?: VerificationRun | null;
   /** The regression suite on the change. */
   regression: VerificationRun | null;
   /** The regression suite again, for the failures it had that were not at the baseline. */
@@ -107,8 +112,9 @@ export interface VerificationEvidence {
   flaky_tests: string[];
   weakening: VerificationWeakening[];
   /**
-   * Files the agent wrote (with its file tools) that git ignores, or, when the generated tests
-   * failed in a clean checkout of the change (`generated_on_commit`), what git ignores that was
+   * Files the agent wrote (with its file tools) that git ignores, or, when the generated tests or
+   * the regression suite failed in a clean checkout of the change (`generated_on_commit`,
+   * `regression_on_commit`) where they passed in the workspace, what git ignores that was
    * created or changed while it worked: the tests ran with them, but the commit, and so the change
    * reviewed and merged, does not hold them.
    */

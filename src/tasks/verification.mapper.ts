@@ -24,6 +24,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     existing_tests_on_change: e?.existing_tests_on_change ?? null,
     existing_tests_at_base: e?.existing_tests_at_base ?? null,
     generated_on_commit: e?.generated_on_commit ?? null,
+    regression_on_commit: e?.regression_on_commit ?? null,
     regression: e?.regression ?? null,
     regression_rerun: e?.regression_rerun ?? null,
     rerun_scope: e?.rerun_scope ?? null,

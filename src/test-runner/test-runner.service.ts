@@ -230,11 +230,15 @@ export class TestRunnerService {
     return this.slots.gate(run);
   }
 
-  /** Runs the session's regression command once, as one test case, `env` added to its environment. */
+  /**
+   * Runs the session's regression command once, as one test case, `env` added to its environment;
+   * in a sandbox it may also read `readable` (as `runGenerated`'s commands may).
+   */
   runRegression(
     projectPath: string,
     regressionCommand: string,
     env: Record<string, string> = {},
+    readable: readonly string[] = [],
   ): Observable<TestRunEvent> {
     const run = defer(() => {
       const argv = splitCommandLine(regressionCommand);
@@ -247,6 +251,7 @@ export class TestRunnerService {
           timeoutMs: this.config.REGRESSION_TIMEOUT_SECONDS * 1000,
           maxOutputBytes: max,
           env,
+          readable,
         })
         .pipe(
           map((event): TestRunEvent => {

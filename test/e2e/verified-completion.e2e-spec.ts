@@ -1108,6 +1108,41 @@ describe('on SQLite', () => {
     );
 
     itEarly(
+      'a change whose existing tests pass only through an ignored file written through the shell is sent back and never completes: the regression suite fails in a clean checkout of the change',
+      async () => {
+        const session = await createSession(
+          ignoringProject('shell-ignored-regression'),
+          'node --test',
+        );
+        // `add` takes the ignored build where there is one, and is broken without it; `multiply`,
+        // which the generated test checks, is sound either way.
+        const mathWithFallback = `${MATH_WITH_MULTIPLY}const built = require('node:path').join(__dirname, '..', 'build', 'add.js');\nexports.add = require('node:fs').existsSync(built) ? require(built).add : (a, b) => a - b;\n`;
+        const { id, v } = await neverCompletes(session, [
+          shellCommands("mkdir -p build && echo 'exports.add = (a, b) => a + b;' > build/add.js"),
+          editFiles(['src/math.js', mathWithFallback], ['test/multiply.test.js', MULTIPLY_TEST]),
+          'success',
+        ]);
+        expect(v).toMatchObject({ verdict: 'files_ignored', ignored_files: ['build/'] });
+        // The generated tests passed in the clean checkout; the regression suite passed in the
+        // workspace, where the ignored file is, and failed twice without it.
+        expect(v.generated_on_commit).toMatchObject({ exit_code: 0 });
+        expect(v.regression).toMatchObject({ exit_code: 0 });
+        expect(v.regression_on_commit?.exit_code).not.toBe(0);
+        expect(v.regression_on_commit?.failing).toEqual(['adds', 'adds negatives']);
+        expect(v.reason).toContain('the regression suite fails in a clean checkout of the change');
+        const details = await getDetails(server, id);
+        const feedback = humanPrompts(details)[1];
+        expect(feedback).toContain(
+          'The regression suite passes here, but fails in a clean checkout',
+        );
+        expect(feedback).toContain('adds negatives');
+        expect(testStages(details)).toEqual(
+          expect.arrayContaining(['regression_on_commit', 'regression_rerun_on_commit']),
+        );
+      },
+    );
+
+    itEarly(
       'ignored build output the tests do not need costs one run in a clean checkout, and the task completes verified',
       async () => {
         const repo = ignoringProject('shell-ignored-unneeded');
@@ -1119,13 +1154,18 @@ describe('on SQLite', () => {
         const { final } = await waitForTerminal(server, id);
         expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
         const v = await verification(id);
-        expect(v).toMatchObject({ ignored_files: [], generated_on_commit: { exit_code: 0 } });
+        expect(v).toMatchObject({
+          ignored_files: [],
+          generated_on_commit: { exit_code: 0 },
+          regression_on_commit: { exit_code: 0 },
+        });
         const details = await getDetails(server, id);
         expect(testStages(details)).toEqual([
           'baseline',
           'round:generated',
           'round:regression',
           'generated_on_commit',
+          'regression_on_commit',
           'generated_at_base',
         ]);
         // The clean checkout is gone; only the task's workspace is left.
@@ -1201,6 +1241,7 @@ describe('on SQLite', () => {
           'round:generated',
           'round:regression',
           'generated_on_commit',
+          'regression_on_commit',
           'generated_at_base',
         ]);
         // The setup command ran in the new workspace, then in the clean checkout of the change and

@@ -16,6 +16,7 @@ import {
   ProjectChanges,
   ProjectSnapshot,
   TestRunEvent,
+  TestRunReport,
   TestSetup,
 } from 'src/test-runner';
 import {
@@ -264,8 +265,9 @@ export interface VerificationPort {
    * without what git ignores). The session's `setupCommand`, if any, runs there first, as in a
    * new workspace (its events emitted as `setup` events); the tests run only when it passed.
    * Then the installed dependencies of the work tree are linked where the checkout has none of
-   * its own. The checkout is removed before the report is emitted (and on unsubscribe); a failed
-   * setup ends the run without a report.
+   * its own. When the generated tests passed and `regression` is given, the regression suite runs
+   * there too (`OnCommitRegression`). The checkout is removed before the reports are emitted, in
+   * the order they were made (and on unsubscribe); a failed setup ends the run without a report.
    */
   runOnCommit(
     directory: string,
@@ -274,7 +276,19 @@ export interface VerificationPort {
     testCommand: string | null,
     setupCommand: string | null,
     env: Record<string, string>,
+    regression: OnCommitRegression | null,
   ): Observable<ScratchRunEvent>;
+}
+
+/**
+ * The regression suite in a clean checkout of the change (`VerificationPort.runOnCommit`): its
+ * `command`, then, when `again` names one for its report (its new failures, narrowed where the
+ * tool allows), that command in the same checkout. Each report's output names the checkout's
+ * paths as the workspace's, so its test names read as the workspace run's do.
+ */
+export interface OnCommitRegression {
+  command: string;
+  again(report: TestRunReport): string | null;
 }
 
 /**

@@ -1,4 +1,14 @@
-import { concat, from, lastValueFrom, NEVER, Observable, of, Subject, throwError } from 'rxjs';
+import {
+  concat,
+  defer,
+  from,
+  lastValueFrom,
+  NEVER,
+  Observable,
+  of,
+  Subject,
+  throwError,
+} from 'rxjs';
 import { TurnEvent, TurnOutcome, TurnRequest } from 'src/claude-cli';
 import { loadConfig } from 'src/config';
 import { WorkingDirectoryGoneError } from 'src/process';
@@ -43,6 +53,7 @@ import {
   AgentPort,
   ClockPort,
   MessagePort,
+  OnCommitRegression,
   ScratchRunEvent,
   RunLog,
   TestPort,
@@ -324,23 +335,55 @@ class FakeVerification implements VerificationPort {
   /** How that setup command ends there (it runs when the session has one). */
   onCommitSetup: CommandResult = setupResult();
 
+  /**
+   * The regression suite's output there, run by run (the run, then the run again when asked);
+   * null: it passes.
+   */
+  regressionOnCommit: (string | null)[] = [];
+  /** The regression commands run there. */
+  readonly regressionOnCommitRuns: string[] = [];
+
   runOnCommit(
     _dir: string,
     _base: string,
     files: readonly string[],
     _testCommand: string | null,
     setupCommand: string | null,
+    _env: Record<string, string>,
+    regression: OnCommitRegression | null,
   ): Observable<ScratchRunEvent> {
     this.onCommitRuns.push(files);
     this.onCommitSetups.push(setupCommand);
     if (this.onCommitFault !== null) return throwError(() => this.onCommitFault);
-    const tests = of<ScratchRunEvent>({
-      type: 'report',
-      report: {
-        ...report('generated', this.onCommit),
-        output: this.onCommit ? 'pass' : "Cannot find module '../build/helper.js'",
-      },
-    });
+    const regressionReport = (command: string): TestRunReport => {
+      this.regressionOnCommitRuns.push(command);
+      const output = this.regressionOnCommit.shift() ?? null;
+      const passed = output === null || !/^not ok/m.test(output);
+      return {
+        ...report('regression', passed, 1),
+        command: splitCommandLine(command),
+        output: output ?? 'ok',
+      };
+    };
+    const regressionRuns = (): ScratchRunEvent[] => {
+      if (regression === null || !this.onCommit) return [];
+      const first = regressionReport(regression.command);
+      const again = regression.again(first);
+      return [first, ...(again === null ? [] : [regressionReport(again)])].map((r) => ({
+        type: 'report' as const,
+        report: r,
+      }));
+    };
+    const tests = concat(
+      of<ScratchRunEvent>({
+        type: 'report',
+        report: {
+          ...report('generated', this.onCommit),
+          output: this.onCommit ? 'pass' : "Cannot find module '../build/helper.js'",
+        },
+      }),
+      defer(() => from(regressionRuns())),
+    );
     return setUpThen(setupCommand, this.onCommitSetup, tests);
   }
 
@@ -2750,6 +2793,102 @@ describe('TaskRun', () => {
           verdict: 'verified',
           ignored_files: [],
           generated_on_commit: expect.objectContaining({ exit_code: 0 }),
+        });
+      });
+
+      describe('the regression suite there too, where the round ran it', () => {
+        const withSuite = (turns: number) =>
+          harness(
+            Array.from({ length: turns }, () => turn()),
+            {
+              task: { ...worktree.task, maxIterations: turns },
+              regression: 'node --test',
+              worktree: { setup: null },
+            },
+          );
+        const stages = (h: ReturnType<typeof withSuite>) =>
+          h.log.records.filter((r) => r.kind === 'test').map((r) => r.data?.stage);
+
+        it('a test failing there, and again, that passed in the workspace: sent back naming it and the files; it cannot complete', async () => {
+          const h = withSuite(3);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'])];
+          h.verification.regressionOnCommit = [
+            tap(['a', 'b'], ['b']),
+            tap(['b'], ['b']),
+            tap(['a', 'b'], ['b']),
+            tap(['b'], ['b']),
+          ];
+          await h.run();
+          expect(h.verification.regressionOnCommitRuns).toHaveLength(4);
+          expect(h.verification.regressionOnCommitRuns[0]).toBe('node --test');
+          // Run again narrowed to the new failure, as the workspace's rerun would be.
+          expect(h.verification.regressionOnCommitRuns[1]).toContain('--test-name-pattern');
+          const feedback = h.log.prompts()[2];
+          expect(feedback).toContain('Files git ignores hold part of your change');
+          expect(feedback).toContain(
+            'The regression suite passes here, but fails in a clean checkout of your change',
+          );
+          expect(feedback).toContain('build/');
+          expect(feedback).toContain('again when run a second time: b.');
+          expect(h.log.row).toMatchObject({
+            status: TaskStatus.Failed,
+            statusReason: 'max_iterations_reached',
+          });
+          expect(h.verification.atBaseRuns).toHaveLength(0);
+          expect(evidence(h)).toMatchObject({
+            verdict: 'files_ignored',
+            ignored_files: ['build/'],
+            reason: expect.stringContaining(
+              'the regression suite fails in a clean checkout',
+            ) as unknown,
+            regression_on_commit: expect.objectContaining({ exit_code: 1, failing: ['b'] }),
+          });
+          expect(stages(h)).toEqual(
+            expect.arrayContaining(['regression_on_commit', 'regression_rerun_on_commit']),
+          );
+        });
+
+        it('failing there once and passing when run again (flaky) is not blamed: verified', async () => {
+          const h = withSuite(2);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'])];
+          h.verification.regressionOnCommit = [tap(['a', 'b'], ['b']), tap(['b'])];
+          await h.run();
+          expect(h.verification.regressionOnCommitRuns).toHaveLength(2);
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(evidence(h)).toMatchObject({
+            verdict: 'verified',
+            ignored_files: [],
+            regression_on_commit: expect.objectContaining({ failing: ['b'] }),
+          });
+        });
+
+        it('a test that failed in the workspace too (at the baseline too) is not run again nor blamed', async () => {
+          const h = withSuite(2);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'], ['b'])];
+          h.verification.regressionOnCommit = [tap(['a', 'b'], ['b'])];
+          await h.run();
+          expect(h.verification.regressionOnCommitRuns).toEqual(['node --test']);
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(evidence(h)).toMatchObject({ verdict: 'verified', pre_existing_failures: ['b'] });
+        });
+
+        it('passing there: verified, its run kept in the evidence and stored with its stage', async () => {
+          const h = withSuite(2);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'])];
+          h.verification.regressionOnCommit = [tap(['a', 'b'])];
+          await h.run();
+          expect(h.verification.regressionOnCommitRuns).toEqual(['node --test']);
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(evidence(h)).toMatchObject({
+            verdict: 'verified',
+            regression_on_commit: expect.objectContaining({ exit_code: 0, total: 2 }),
+          });
+          expect(stages(h)).toContain('regression_on_commit');
+          expect(stages(h)).not.toContain('regression_rerun_on_commit');
         });
       });
 

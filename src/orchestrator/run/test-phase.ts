@@ -183,24 +183,33 @@ export class TestPhase {
   }
 
   /**
-   * Runs one command of the verification (the baseline, the generated tests at the base commit,
-   * the regression suite again) and stores it as a `test` record with its `stage` (no test cases:
-   * those are the round's); emits its report.
+   * Runs commands of the verification (the baseline, the generated tests at the base commit, the
+   * regression suite again) and stores each as a `test` record with its `stage` (no test cases:
+   * those are the round's; `stage` a function: the n-th report's, from 0); emits their reports.
    */
-  runExtra(events$: Observable<TestRunEvent>, stage: string): Observable<TestRunReport> {
+  runExtra(
+    events$: Observable<TestRunEvent>,
+    stage: string | ((index: number) => string),
+  ): Observable<TestRunReport> {
+    let reports = 0;
+    const stageOf = (): string => (typeof stage === 'string' ? stage : stage(reports++));
     return events$.pipe(
-      concatMap((event) => from(this.onExtraEvent(event, stage))),
+      concatMap((event) => from(this.onExtraEvent(event, stageOf))),
       filter((report): report is TestRunReport => report !== null),
     );
   }
 
-  private async onExtraEvent(event: TestRunEvent, stage: string): Promise<TestRunReport | null> {
+  private async onExtraEvent(
+    event: TestRunEvent,
+    stageOf: () => string,
+  ): Promise<TestRunReport | null> {
     if (event.type === 'spawned') {
       await this.tracker.started(event.pid);
       return null;
     }
     await this.tracker.settle();
     const record = testRunInteraction(event.report, this.state.iteration);
+    const stage = stageOf();
     await this.ports.log.appendTestRun({ ...record, data: { ...record.data, stage } }, [], {
       processGroupId: null,
     });

@@ -9,6 +9,7 @@ import {
   Observable,
   of,
   throwError,
+  toArray,
 } from 'rxjs';
 import { databaseFailureOf } from 'src/database';
 import { TestReportSummary } from 'src/simulated-human';
@@ -35,7 +36,7 @@ import {
   regressionResult,
 } from 'src/orchestrator/run/regression-comparison';
 import { rerunArgv } from 'src/orchestrator/run/rerun-command';
-import { RunPorts, ScratchRunEvent } from 'src/orchestrator/run/run-ports';
+import { OnCommitRegression, RunPorts, ScratchRunEvent } from 'src/orchestrator/run/run-ports';
 import { RunContext } from 'src/orchestrator/run/run-state';
 import { ScratchCheckoutError } from 'src/orchestrator/run/scratch-checkout-error';
 import {
@@ -141,6 +142,16 @@ function stopsTheRun(error: unknown): boolean {
 /** Most test files the rewritten-tests check runs as they were (each is a process). */
 const MAX_REWRITE_CHECK_FILES = 50;
 
+/**
+ * The stages of the runs in a clean checkout of the change, in their order: the generated tests,
+ * the regression suite, its new failures run again.
+ */
+const ON_COMMIT_STAGES = [
+  'generated_on_commit',
+  'regression_on_commit',
+  'regression_rerun_on_commit',
+] as const;
+
 /** The tests that failed in `onChange` by name and passed in `atBase` (same file, same name). */
 function brokenCases(onChange: TestRunReport, atBase: TestRunReport): string[] {
   const key = (c: { filePath: string | null; name: string }): string =>
@@ -149,6 +160,14 @@ function brokenCases(onChange: TestRunReport, atBase: TestRunReport): string[] {
   return onChange.cases
     .filter((c) => c.status === 'failed' && passed.has(key(c)))
     .map((c) => c.name);
+}
+
+/** What a run in a scratch checkout came to (`Verification.runSetUp`), or the error it ended with. */
+type ScratchOutcome = TestRunReport | SetupFailed | Error | null;
+
+/** A test run's report among what a run in a scratch checkout came to. */
+function isReport(outcome: ScratchOutcome): outcome is TestRunReport {
+  return outcome !== null && !(outcome instanceof Error) && !('setupFailed' in outcome);
 }
 
 /** A run in which every test passed. */
@@ -183,6 +202,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     existing_tests_on_change: null,
     existing_tests_at_base: null,
     generated_on_commit: null,
+    regression_on_commit: null,
     regression: null,
     regression_rerun: null,
     rerun_scope: null,
@@ -256,6 +276,8 @@ export class Verification {
   private failingUnproven = false;
   /** The existing tests the change edited, as the weakening check found them. */
   private edited: { files: string[]; support: string[] } = { files: [], support: [] };
+  /** The round's regression run in the workspace, as judged; null when none was. */
+  private regressionAfter: RegressionResult | null = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -361,6 +383,7 @@ export class Verification {
     e.existing_tests_on_change = null;
     e.existing_tests_at_base = null;
     e.generated_on_commit = null;
+    e.regression_on_commit = null;
     e.regression_rerun = null;
     e.rerun_scope = null;
     e.regression_granularity = null;
@@ -374,6 +397,7 @@ export class Verification {
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
     this.failingUnproven = false;
+    this.regressionAfter = null;
     this.regressionUnjudged = this.regressionCommand === null;
     if (this.regressionUnjudged) {
       e.not_checked.push(
@@ -402,6 +426,7 @@ export class Verification {
         `regression: ${command} failed at its baseline too and its output names no tests, so a failure the change adds could not be told from the old ones`,
       );
     }
+    this.regressionAfter = after;
     const first = compareRegression(command, baseline, after, null);
     const record = (c: typeof first): void => {
       e.regression_granularity = c.granularity;
@@ -411,11 +436,13 @@ export class Verification {
     };
     record(first);
     if (first.newFailures.length === 0) return of(null);
+    const again = this.rerunCommand(report, after, first.newFailures);
+    e.rerun_scope = again.scope;
     return this.tests
       .runExtra(
         this.ports.tests.runRegression(
           this.workspace.directory,
-          this.rerunCommand(report, after, first.newFailures),
+          again.command,
           this.workspace.agentEnv,
         ),
         'regression_rerun',
@@ -432,31 +459,30 @@ export class Verification {
   }
 
   /**
-   * The command that runs the new failures again: the regression command narrowed to them where
-   * the tool allows (`rerun-command.ts`), else the whole command.
+   * The command that runs the new failures again, and its scope: the regression command narrowed
+   * to them where the tool allows (`rerun-command.ts`), else the whole command.
    */
   private rerunCommand(
     report: TestRunReport,
     after: RegressionResult,
     failures: readonly string[],
-  ): string {
-    const whole = this.regressionCommand ?? formatCommandLine(report.command);
+  ): { command: string; scope: 'tests' | 'command' } {
+    const whole = {
+      command: this.regressionCommand ?? formatCommandLine(report.command),
+      scope: 'command' as const,
+    };
     const narrowed =
       after.granularity === 'test' && after.format !== null
         ? rerunArgv(report.command, after.format, failures)
         : null;
-    if (narrowed === null) {
-      this.evidence.rerun_scope = 'command';
-      return whole;
-    }
+    if (narrowed === null) return whole;
     const line = formatCommandLine(narrowed);
     try {
       if (JSON.stringify(splitCommandLine(line)) !== JSON.stringify(narrowed)) return whole;
     } catch {
       return whole;
     }
-    this.evidence.rerun_scope = 'tests';
-    return line;
+    return { command: line, scope: 'tests' };
   }
 
   private async sendBack(
@@ -652,10 +678,12 @@ export class Verification {
    * out), the generated tests run once more in a clean checkout of the change: what its commit
    * holds, after the session's setup command ran there as in a new workspace (so what it builds
    * or installs, git ignoring it, is there as the commit would have it), with the installed
-   * dependencies linked where it made none, nothing else git ignores. Failing there, the change
-   * rests on files its commit does not hold: sent back, naming them. The setup command failing
-   * there is sent back as what it is (`setup_failed_on_commit`): the committed change does not
-   * set up. A run that cannot be made is said, not blamed. Nothing runs when no such file changed.
+   * dependencies linked where it made none, nothing else git ignores. When they pass there, so
+   * must the regression suite where the round ran it (`regressionOnCommit`). Failing there, the
+   * change rests on files its commit does not hold: sent back, naming them. The setup command
+   * failing there is sent back as what it is (`setup_failed_on_commit`): the committed change does
+   * not set up. A run that cannot be made is said, not blamed. Nothing runs when no such file
+   * changed.
    */
   private checkOnCommit(files: readonly string[]): Observable<Judgement | null> {
     const e = this.evidence;
@@ -676,16 +704,18 @@ export class Verification {
       this.ctx.testCommand,
       this.ctx.setupCommand,
       this.workspace.agentEnv,
+      this.onCommitRegression(),
     );
-    return this.runSetUp(run$, 'generated_on_commit').pipe(
+    return this.runSetUp(run$, 'generated_on_commit', ON_COMMIT_STAGES).pipe(
+      toArray(),
       // Only the run is caught: a failed write of the verdict is no run that could not be made,
       // nor is the run's own end (`stopsTheRun`).
       catchError((error: unknown) =>
         stopsTheRun(error)
           ? throwError(() => error)
-          : of(error instanceof Error ? error : new Error(String(error))),
+          : of([error instanceof Error ? error : new Error(String(error))]),
       ),
-      concatMap(async (report): Promise<Judgement | null> => {
+      concatMap(async ([report, ...regression]): Promise<Judgement | null> => {
         if (report !== null && 'setupFailed' in report) {
           return this.setupFailedOnCommit(report.setupFailed);
         }
@@ -696,7 +726,7 @@ export class Verification {
           return null;
         }
         e.generated_on_commit = toRun(report, null);
-        if (report.passed) return null;
+        if (report.passed) return this.regressionOnCommit(regression, changed);
         e.ignored_files = changed;
         await this.conclude(
           'files_ignored',
@@ -725,14 +755,84 @@ export class Verification {
   }
 
   /**
+   * The regression suite for the clean checkout of the change (`checkOnCommit`), where the round
+   * ran it in the workspace: run again there for the failures the workspace's run did not have.
+   */
+  private onCommitRegression(): OnCommitRegression | null {
+    const command = this.regressionCommand;
+    const inWorkspace = this.regressionAfter;
+    if (command === null || inWorkspace === null) return null;
+    return {
+      command,
+      again: (report) => {
+        const after = regressionResult(report, this.workspace.directory);
+        const { newFailures } = compareRegression(command, inWorkspace, after, null);
+        return newFailures.length === 0
+          ? null
+          : this.rerunCommand(report, after, newFailures).command;
+      },
+    };
+  }
+
+  /**
+   * The regression suite in the clean checkout of the change (`reports`: its run, then the run
+   * again of what failed there and not in the workspace; none when it was not run): a failure the
+   * workspace's run did not have, failing again, rests on the files git ignores (`changed`) that
+   * the workspace has and the commit lacks. Sent back, naming them and the failures.
+   */
+  private async regressionOnCommit(
+    reports: readonly ScratchOutcome[],
+    changed: readonly string[],
+  ): Promise<Judgement | null> {
+    const [run, again] = reports.filter(isReport);
+    const inWorkspace = this.regressionAfter;
+    if (run === undefined || inWorkspace === null) return null;
+    const e = this.evidence;
+    const directory = this.workspace.directory;
+    const after = regressionResult(run, directory);
+    e.regression_on_commit = toRun(run, null, after);
+    const rerun = again === undefined ? null : regressionResult(again, directory);
+    const { newFailures } = compareRegression(
+      formatCommandLine(run.command),
+      inWorkspace,
+      after,
+      rerun,
+    );
+    if (newFailures.length === 0) return null;
+    e.ignored_files = [...changed];
+    await this.conclude(
+      'files_ignored',
+      `the regression suite fails in a clean checkout of the change, without the files git ignores that were created or changed (${changed.join(', ')}): ${newFailures.join(', ')}`,
+    );
+    const setUp = this.ctx.setupCommand === null ? '' : ", set up by the project's setup command";
+    const what = `The regression suite passes here, but fails in a clean checkout of your change (what its commit holds${setUp}, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}. Failing there, and again when run a second time: ${newFailures.join(', ')}.`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Files git ignores hold part of your change',
+            `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe regression suite in the clean checkout:\n${run.output}`,
+          ),
+        ],
+        output: run.output,
+        failed: newFailures.length,
+        total: after.total ?? newFailures.length,
+      },
+    };
+  }
+
+  /**
    * A run in a scratch checkout (`run$`): its setup command's events stored as `setup` records of
-   * `stage` (`RunWorkspace.scratchSetupEvent`), its tests' as `TestPhase.runExtra` stores them.
-   * Emits the tests' report; else the setup command's result when it failed there (no tests ran;
-   * also when the run then failed), or null when the run ended with neither.
+   * `stage` (`RunWorkspace.scratchSetupEvent`), its tests' as `TestPhase.runExtra` stores them
+   * (the n-th report's of `testStages[n]` where given, else of `stage`). Emits the tests' reports;
+   * else the setup command's result when it failed there (no tests ran; also when the run then
+   * failed), or null when the run ended with neither.
    */
   private runSetUp(
     run$: Observable<ScratchRunEvent>,
     stage: ScratchStage,
+    testStages: readonly string[] = [],
   ): Observable<TestRunReport | SetupFailed | null> {
     let setup: CommandResult | null = null;
     const failedSetup = (): SetupFailed | null =>
@@ -748,14 +848,16 @@ export class Verification {
         );
       }),
     );
-    return this.tests.runExtra(tests$, stage).pipe(
-      defaultIfEmpty(null),
-      map((report) => report ?? failedSetup()),
-      catchError((error: unknown) => {
-        const failed = failedSetup();
-        return failed !== null ? of(failed) : throwError(() => error);
-      }),
-    );
+    return this.tests
+      .runExtra(tests$, (index) => testStages[index] ?? stage)
+      .pipe(
+        defaultIfEmpty(null),
+        map((report) => report ?? failedSetup()),
+        catchError((error: unknown) => {
+          const failed = failedSetup();
+          return failed !== null ? of(failed) : throwError(() => error);
+        }),
+      );
   }
 
   /**

@@ -172,6 +172,14 @@ export class TaskVerificationResponseDto {
   })
   generated_on_commit!: VerificationRunDto | null;
 
+  @ApiProperty({
+    type: VerificationRunDto,
+    nullable: true,
+    description:
+      'The regression suite in the same clean checkout of the change, run when the generated tests passed there and the test round ran it in the workspace; a failure the workspace did not have, failing again there (its run again: the `test` record of stage `regression_rerun_on_commit`), sends the change back (verdict `files_ignored`)',
+  })
+  regression_on_commit!: VerificationRunDto | null;
+
   @ApiProperty({ type: VerificationRunDto, nullable: true })
   regression!: VerificationRunDto | null;
 
