@@ -1,10 +1,12 @@
 import {
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -14,10 +16,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   childTempDir,
   copyChildFile,
+  filledChildTempDir,
   orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,
   removeChildTempDir,
+  rewriteChildFile,
 } from 'src/process/child-files';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 
@@ -55,6 +59,92 @@ describe('copyChildFile', () => {
       copyChildFile(join(dir, 'a.test.js'), join(dir, 'target.test.js'), 100),
     ).rejects.toThrow(/ELOOP/);
     expect(existsSync(join(dir, 'elsewhere.js'))).toBe(false);
+  });
+});
+
+describe('copyChildFile with an owner', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'child-copy-owner-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const me = statSync(dir).uid;
+
+  it("copies the owner's file, and throws for another user's without writing the copy", async () => {
+    writeFileSync(join(dir, 'index'), 'DIRC');
+    expect(await copyChildFile(join(dir, 'index'), join(dir, 'mine'), 100, me)).toBe(true);
+    expect(readFileSync(join(dir, 'mine'), 'utf8')).toBe('DIRC');
+    await expect(
+      copyChildFile(join(dir, 'index'), join(dir, 'theirs'), 100, me + 1),
+    ).rejects.toThrow(/not the children's user's/);
+    expect(existsSync(join(dir, 'theirs'))).toBe(false);
+  });
+
+  it('reads no FIFO put in the place of the file, and does not wait on it', async () => {
+    spawnSync('mkfifo', [join(dir, 'fifo')]);
+    expect(await copyChildFile(join(dir, 'fifo'), join(dir, 'out'), 100, me)).toBe(false);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+});
+
+describe('rewriteChildFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'child-rewrite-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const me = statSync(dir).uid;
+
+  it("writes over the owner's file in place, shorter than it was", () => {
+    writeFileSync(join(dir, 'index'), 'the index after git add -A, longer');
+    rewriteChildFile(join(dir, 'index'), Buffer.from('DIRC before'), me);
+    expect(readFileSync(join(dir, 'index'), 'utf8')).toBe('DIRC before');
+  });
+
+  it("refuses, writing nothing: a link, a file with a second name, another user's file, a FIFO, no file", () => {
+    writeFileSync(join(dir, 'victim'), 'not the index');
+    symlinkSync(join(dir, 'victim'), join(dir, 'linked'));
+    expect(() => rewriteChildFile(join(dir, 'linked'), Buffer.from('DIRC'), me)).toThrow(/ELOOP/);
+    linkSync(join(dir, 'victim'), join(dir, 'hard'));
+    expect(() => rewriteChildFile(join(dir, 'hard'), Buffer.from('DIRC'), me)).toThrow(/one name/);
+    writeFileSync(join(dir, 'theirs'), 'theirs');
+    expect(() => rewriteChildFile(join(dir, 'theirs'), Buffer.from('DIRC'), me + 1)).toThrow(
+      /one name/,
+    );
+    spawnSync('mkfifo', [join(dir, 'fifo')]);
+    expect(() => rewriteChildFile(join(dir, 'fifo'), Buffer.from('DIRC'), me)).toThrow(/ENXIO/);
+    expect(() => rewriteChildFile(join(dir, 'missing'), Buffer.from('DIRC'), me)).toThrow(/ENOENT/);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+    expect(readFileSync(join(dir, 'victim'), 'utf8')).toBe('not the index');
+    expect(readFileSync(join(dir, 'theirs'), 'utf8')).toBe('theirs');
+  });
+});
+
+describe('filledChildTempDir', () => {
+  it("writes the server's files first, then hands the directory and them to the children's user", async () => {
+    const nobody = { user: 'nobody', uid: 65534, gid: 65534, home: '/nonexistent' };
+    const isolation = { identity: process.getuid?.() === 0 ? nobody : null, sandbox: null };
+    let ownerWhileFilled = -1;
+    const dir = await filledChildTempDir(isolation, 'cta-fill-spec-', async (at) => {
+      writeFileSync(join(at, 'order'), 'src/a.js\n');
+      ownerWhileFilled = statSync(at).uid;
+      return Promise.resolve([join(at, 'order')]);
+    });
+    try {
+      expect(ownerWhileFilled).toBe(process.getuid?.());
+      const owner = isolation.identity?.uid ?? process.getuid?.();
+      expect(statSync(dir).uid).toBe(owner);
+      expect(statSync(join(dir, 'order')).uid).toBe(owner);
+      expect(readFileSync(join(dir, 'order'), 'utf8')).toBe('src/a.js\n');
+    } finally {
+      await removeChildTempDir(dir);
+    }
+  });
+
+  it('removes the directory when filling it fails', async () => {
+    let made = '';
+    await expect(
+      filledChildTempDir(NO_ISOLATION, 'cta-fill-spec-', (at) => {
+        made = at;
+        return Promise.reject(new Error('no room'));
+      }),
+    ).rejects.toThrow('no room');
+    expect(made).not.toBe('');
+    expect(existsSync(made)).toBe(false);
   });
 });
 

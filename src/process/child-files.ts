@@ -4,6 +4,7 @@ import {
   constants,
   Dir,
   fstatSync,
+  ftruncateSync,
   lstatSync,
   mkdtempSync,
   opendirSync,
@@ -13,6 +14,7 @@ import {
   readSync,
   rmdirSync,
   unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,32 @@ export function childTempDir(isolation: ChildIsolation, prefix: string): string 
   const dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
   if (isolation.identity !== null) chownSync(dir, isolation.identity.uid, isolation.identity.gid);
   return dir;
+}
+
+/**
+ * A directory as `childTempDir` makes one, with files the server writes there first (`fill`
+ * writes them, and returns their paths) while it is still the server's alone: the children's user
+ * gets it and them only after, so nothing a child does can send those writes elsewhere (a
+ * directory it owns in `/tmp` it may rename, and put a link in its place). On failure the
+ * directory is removed.
+ */
+export async function filledChildTempDir(
+  isolation: ChildIsolation,
+  prefix: string,
+  fill: (dir: string) => Promise<readonly string[]>,
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+  try {
+    const files = await fill(dir);
+    const owner = isolation.identity;
+    if (owner !== null) {
+      for (const path of [...files, dir]) chownSync(path, owner.uid, owner.gid);
+    }
+    return dir;
+  } catch (error) {
+    await removeChildTempDir(dir);
+    throw error;
+  }
 }
 
 /** Entries a child's temporary directory may hold to be removed at once (`removeChildTempDir`). */
@@ -106,7 +134,7 @@ const READ_AT_ONCE_BYTES = 256 * 1024;
  * Opens `path` for reading, refusing to follow a symbolic link or to open anything but a regular
  * file. Null when there is no such regular file.
  */
-function openRegularFile(path: string): { fd: number; size: number } | null {
+function openRegularFile(path: string): { fd: number; size: number; uid: number } | null {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);
@@ -114,9 +142,34 @@ function openRegularFile(path: string): { fd: number; size: number } | null {
     return null;
   }
   const stat = fstatSync(fd);
-  if (stat.isFile()) return { fd, size: stat.size };
+  if (stat.isFile()) return { fd, size: stat.size, uid: stat.uid };
   closeSync(fd);
   return null;
+}
+
+/**
+ * Writes `bytes` over a file a child keeps (its git index), in place: only an existing regular
+ * file that `owner` owns and that has no other name (a hard link), opened without following a
+ * symbolic link or waiting on a FIFO. Whatever the child made of the path or the directories on
+ * the way (a link to a file of another user), the server then writes only what `owner` could
+ * write itself. Throws when refused, before anything is written.
+ */
+export function rewriteChildFile(path: string, bytes: Buffer, owner: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.uid !== owner || stat.nlink !== 1) {
+      throw new Error(
+        `${path} is not a regular file of the children's user with one name: not written`,
+      );
+    }
+    ftruncateSync(fd, 0);
+    for (let written = 0; written < bytes.length; ) {
+      written += writeSync(fd, bytes, written, bytes.length - written, written);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -211,18 +264,26 @@ const COPY_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Copies a file a child wrote to `target`, byte for byte, refusing to follow a symbolic link at
- * either end or to read anything but a regular file (as `readChildFile`). False when there is no
- * such file; throws when it is larger than `maxBytes` (a prefix of it could be taken for the
- * whole), or when `target` is a symbolic link.
+ * either end or to read anything but a regular file (as `readChildFile`), and, with `owner`, a
+ * file another user owns: where the child could have chosen the path (a link on the way to it),
+ * the copy then holds nothing it could not read itself. False when there is no such file;
+ * throws when it is larger than `maxBytes` (a prefix of it could be taken for the whole), when
+ * `owner` does not own it, or when `target` is a symbolic link.
  */
 export async function copyChildFile(
   path: string,
   target: string,
   maxBytes: number,
+  owner?: number,
 ): Promise<boolean> {
   const file = openRegularFile(path);
   if (file === null) return false;
   try {
+    if (owner !== undefined && file.uid !== owner) {
+      throw new Error(
+        `${path} is not the children's user's (owned by uid ${file.uid}): not copied`,
+      );
+    }
     if (file.size > maxBytes) {
       throw new Error(`${path} is larger than ${maxBytes} bytes (${file.size}): not copied`);
     }

@@ -16,12 +16,14 @@ export type { ChildIdentity, ChildIsolation } from 'src/process/child-isolation'
 export {
   childTempDir,
   copyChildFile,
+  filledChildTempDir,
   orphanedChildTempDirs,
   readChildFile,
   readChildFileAsync,
   readWholeChildFileAsync,
   removeChildTempDir,
   removeOrphanedChildTempDirs,
+  rewriteChildFile,
 } from 'src/process/child-files';
 export {
   CHILD_ISOLATION,

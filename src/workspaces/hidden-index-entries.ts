@@ -199,8 +199,8 @@ export function hiddenInLsFiles(output: string): HiddenIndexEntries {
 /** Paths per `git update-index` call: an argument list stays far below the system's limit. */
 const PATHS_PER_CALL = 1000;
 
-/** Largest index read in-process; git reads a larger one (`git ls-files`). */
-const MAX_INDEX_BYTES = 512 * 1024 * 1024;
+/** Largest index read or copied in-process; git reads a larger one (`git ls-files`). */
+export const MAX_INDEX_BYTES = 512 * 1024 * 1024;
 
 /**
  * The whole index file `file`, or null when there is none, it is no regular file or it is larger

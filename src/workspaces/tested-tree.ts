@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { BigIntStats, existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  BigIntStats,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  read,
+  readlinkSync,
+  readSync,
+} from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { IndexEntry, IndexFile, IndexStat } from 'src/workspaces/hidden-index-entries';
 
@@ -62,16 +74,45 @@ function indexStat(stats: BigIntStats): IndexStat {
   };
 }
 
+/** Files up to this size are read and hashed at once; larger ones a chunk at a time. */
+const HASH_AT_ONCE_BYTES = 1024 * 1024;
+
+const readAsync = promisify(read);
+
+/**
+ * Git's id of the blob of the `size` bytes the open file `fd` holds. A large file is read a chunk
+ * at a time through the thread pool: the event loop is never held for long, and memory holds one
+ * chunk, however large the agent made the file. A file that changes while it is read gives an id
+ * of no blob git will add for it: the commit is then refused as changed, never taken as tested.
+ */
+async function blobIdOfFile(fd: number, size: number, hashBytes: number): Promise<string> {
+  const hash = createHash(hashBytes === 32 ? 'sha256' : 'sha1').update(`blob ${size}\0`);
+  const chunk = Buffer.allocUnsafe(Math.min(HASH_AT_ONCE_BYTES, Math.max(1, size)));
+  for (let done = 0; done < size; ) {
+    const want = Math.min(chunk.length, size - done);
+    const got =
+      size <= HASH_AT_ONCE_BYTES
+        ? readSync(fd, chunk, 0, want, done)
+        : (await readAsync(fd, chunk, 0, want, done)).bytesRead;
+    if (got === 0) break;
+    hash.update(chunk.subarray(0, got));
+    done += got;
+  }
+  return hash.digest('hex');
+}
+
 /**
  * The file at `top/path` as git would add it: its mode and blob id with its stat data; `gone`
  * when there is none (or a plain directory stands there: the files in it are named on their
- * own), `unknown` for a repository of its own (a submodule, a nested repository).
+ * own), `unknown` for a repository of its own (a submodule, a nested repository). A file is
+ * opened without following a link or waiting on a FIFO and taken as the open file is (what the
+ * agent put in the path's place since the `lstat` is gone: the commit is then refused).
  */
-function hashFile(
+async function hashFile(
   top: string,
   path: string,
   hashBytes: number,
-): { file: TreeFile; stat: IndexStat } | 'gone' | 'unknown' {
+): Promise<{ file: TreeFile; stat: IndexStat } | 'gone' | 'unknown'> {
   const full = join(top, path);
   const stats = lstatSync(full, { bigint: true, throwIfNoEntry: false });
   if (stats === undefined) return 'gone';
@@ -81,8 +122,21 @@ function hashFile(
     return { file: { mode: LINK, oid: blobId(target, hashBytes) }, stat: indexStat(stats) };
   }
   if (!stats.isFile()) return 'gone';
-  const mode = (stats.mode & 0o100n) !== 0n ? EXECUTABLE : REGULAR;
-  return { file: { mode, oid: blobId(readFileSync(full), hashBytes) }, stat: indexStat(stats) };
+  let fd: number;
+  try {
+    fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return 'gone';
+  }
+  try {
+    const opened = fstatSync(fd, { bigint: true });
+    if (!opened.isFile()) return 'gone';
+    const mode = (opened.mode & 0o100n) !== 0n ? EXECUTABLE : REGULAR;
+    const oid = await blobIdOfFile(fd, Number(opened.size), hashBytes);
+    return { file: { mode, oid }, stat: indexStat(opened) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -90,7 +144,11 @@ function hashFile(
  * is its index as the round starts, `changes` what `git status` reported then. Reads and hashes
  * the changed files in-process: no git call.
  */
-export function recordTestedTree(top: string, index: IndexFile, changes: TreeChanges): TestedTree {
+export async function recordTestedTree(
+  top: string,
+  index: IndexFile,
+  changes: TreeChanges,
+): Promise<TestedTree> {
   const files = new Map<string, TreeFile>();
   const hidden: string[] = [];
   for (const entry of index.entries) {
@@ -101,7 +159,11 @@ export function recordTestedTree(top: string, index: IndexFile, changes: TreeCha
   const stats = new Map<string, IndexStat>();
   const unknown: string[] = [];
   for (const path of new Set([...changes.changed, ...hidden])) {
-    const hashed = hashFile(top, path.endsWith('/') ? path.slice(0, -1) : path, index.hashBytes);
+    const hashed = await hashFile(
+      top,
+      path.endsWith('/') ? path.slice(0, -1) : path,
+      index.hashBytes,
+    );
     if (hashed === 'unknown') {
       unknown.push(path.endsWith('/') ? path : `${path}/`);
     } else if (hashed === 'gone') {
@@ -133,7 +195,11 @@ function sameStat(a: IndexStat, b: IndexStat): boolean {
  * when the round started (its change time included, which no program can set back), or when it
  * was written again with the same bytes (a test rewriting a fixture): `addedAsTested`. Sorted.
  */
-export function changedSinceTested(tested: TestedTree, index: IndexFile, top: string): string[] {
+export async function changedSinceTested(
+  tested: TestedTree,
+  index: IndexFile,
+  top: string,
+): Promise<string[]> {
   const known = (path: string): boolean =>
     !tested.unknown.some((dir) => path.startsWith(dir) || `${path}/` === dir);
   const committed = new Map<string, IndexEntry>();
@@ -149,7 +215,7 @@ export function changedSinceTested(tested: TestedTree, index: IndexFile, top: st
     const stat = tested.stats.get(path);
     if (expected !== undefined && stat !== undefined) {
       if (sameStat(stat, entry.stat)) continue;
-      if (addedAsTested(top, path, expected, entry, index.hashBytes)) continue;
+      if (await addedAsTested(top, path, expected, entry, index.hashBytes)) continue;
     }
     changed.add(path);
   }
@@ -165,14 +231,14 @@ export function changedSinceTested(tested: TestedTree, index: IndexFile, top: st
  * index caches for it in `entry`): then git stored what the round tested, however it converted it.
  * Hashed only for a file whose stored blob is not its bytes and whose stat data moved.
  */
-function addedAsTested(
+async function addedAsTested(
   top: string,
   path: string,
   expected: TreeFile,
   entry: IndexEntry,
   hashBytes: number,
-): boolean {
-  const now = hashFile(top, path, hashBytes);
+): Promise<boolean> {
+  const now = await hashFile(top, path, hashBytes);
   return (
     typeof now === 'object' &&
     now.file.oid === expected.oid &&

@@ -1,17 +1,18 @@
-import { copyFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
 import {
   CHILD_ISOLATION,
   ChildIsolation,
-  childTempDir,
+  copyChildFile,
+  filledChildTempDir,
   removeChildTempDir,
   removeOrphanedChildTempDirs,
 } from 'src/process';
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
-import { revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
+import { MAX_INDEX_BYTES, revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
 import { PatchBudget } from 'src/workspaces/patch-budget';
 
 export const FILE_CHANGE_STATUSES = [
@@ -245,14 +246,26 @@ export class WorkspaceDiffService {
     const nameable = (f: FileChange) => !/[\r\n]/.test(f.path);
     const printed = [...ordered.filter(nameable), ...ordered.filter((f) => !nameable(f))];
     const budget = new PatchBudget(this.config.DIFF_MAX_BYTES);
-    const patch = await this.inScratchDir(ORDER_PREFIX, async (scratch) => {
-      const order = join(scratch, 'order');
-      await writeFile(order, orderFile(ordered.map((f) => f.path)));
-      return this.git.run(
-        ['diff', ...DIFF_OPTIONS, `-O${order}`, '--src-prefix=a/', '--dst-prefix=b/', ...range],
-        { ...options, onStdout: (chunk) => budget.write(chunk) },
-      );
-    });
+    const patch = await this.inScratchDir(
+      ORDER_PREFIX,
+      async (scratch) => {
+        const order = join(scratch, 'order');
+        await writeFile(order, orderFile(ordered.map((f) => f.path)), { flag: 'wx' });
+        return [order];
+      },
+      (scratch) =>
+        this.git.run(
+          [
+            'diff',
+            ...DIFF_OPTIONS,
+            `-O${join(scratch, 'order')}`,
+            '--src-prefix=a/',
+            '--dst-prefix=b/',
+            ...range,
+          ],
+          { ...options, onStdout: (chunk) => budget.write(chunk) },
+        ),
+    );
     if (patch.exitCode !== 0) throw failure(['diff'], patch);
     const cut = budget.end();
     return {
@@ -268,26 +281,34 @@ export class WorkspaceDiffService {
    * temporary file (its stat cache keeps this fast), the copy's skip-worktree and
    * assume-unchanged marks cleared (`revealHiddenEntries`: files so marked are taken as the work
    * tree holds them), every change added to the copy, written as a tree. Started from HEAD when
-   * the index cannot be copied (a split index, say).
+   * the index cannot be copied: a split index, say, or a file that is no regular file of the user
+   * git runs as (the path is the agent's to choose: `copyChildFile` with its owner).
    */
-  snapshotTree(workspace: string): Promise<string> {
-    return this.inScratchDir(INDEX_PREFIX, async (scratch) => {
-      const index = join(scratch, 'index');
-      const env = { GIT_INDEX_FILE: index };
-      const [own, top] = (
-        await this.git.text(['rev-parse', '--git-path', 'index', '--show-toplevel'], {
-          cwd: workspace,
-        })
-      ).split('\n');
-      const copied = await copyFile(isAbsolute(own) ? own : join(workspace, own), index).then(
-        () => true,
-        () => false,
-      );
-      if (copied) await revealHiddenEntries(this.git, index, { cwd: top, env });
-      else await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
-      await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
-      return this.git.text(['write-tree'], { cwd: workspace, env });
-    });
+  async snapshotTree(workspace: string): Promise<string> {
+    const [own, top] = (
+      await this.git.text(['rev-parse', '--git-path', 'index', '--show-toplevel'], {
+        cwd: workspace,
+      })
+    ).split('\n');
+    const source = isAbsolute(own) ? own : join(workspace, own);
+    let copied = false;
+    return this.inScratchDir(
+      INDEX_PREFIX,
+      async (scratch) => {
+        const index = join(scratch, 'index');
+        copied = await copyChildFile(source, index, MAX_INDEX_BYTES, this.git.uid).catch(
+          () => false,
+        );
+        return copied ? [index] : [];
+      },
+      async (scratch) => {
+        const env = { GIT_INDEX_FILE: join(scratch, 'index') };
+        if (copied) await revealHiddenEntries(this.git, env.GIT_INDEX_FILE, { cwd: top, env });
+        else await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
+        await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
+        return this.git.text(['write-tree'], { cwd: workspace, env });
+      },
+    );
   }
 
   /**
@@ -300,10 +321,15 @@ export class WorkspaceDiffService {
 
   /**
    * Runs `use` with a temporary directory of its own, removed after: the children's user's, as
-   * git runs as that user and writes there (an index's lock).
+   * git runs as that user and writes there (an index's lock), once the server wrote there what
+   * `fill` writes (`filledChildTempDir`).
    */
-  private async inScratchDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
-    const dir = childTempDir(this.isolation, prefix);
+  private async inScratchDir<T>(
+    prefix: string,
+    fill: (dir: string) => Promise<readonly string[]>,
+    use: (dir: string) => Promise<T>,
+  ): Promise<T> {
+    const dir = await filledChildTempDir(this.isolation, prefix, fill);
     try {
       return await use(dir);
     } finally {

@@ -7,7 +7,6 @@ import {
   realpathSync,
   renameSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
 import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -21,7 +20,7 @@ import {
   pointerFileValue,
 } from 'src/common';
 import { AppConfig } from 'src/config';
-import { isDirectoryInUse } from 'src/process';
+import { isDirectoryInUse, rewriteChildFile } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
@@ -540,10 +539,24 @@ export class WorkspacesService {
     const revealed = hidden.skipWorktree.length + hidden.assumeUnchanged.length > 0;
     const before = revealed ? await readIndexFile(indexFile) : read;
     await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
-    const changed = changedSinceTested(tested, await this.readOwnIndex(ws.path), ws.path);
+    const changed = await changedSinceTested(tested, await this.readOwnIndex(ws.path), ws.path);
     if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
-    if (indexFile !== null && before !== null) restoreIndex(indexFile, before);
+    if (indexFile !== null && before !== null) this.restoreIndex(indexFile, before);
     return { changedSinceTested: changed };
+  }
+
+  /**
+   * Puts a worktree's index back as it was (`bytes`), written over the file git keeps there as
+   * the user git runs as could write it (`rewriteChildFile`): the directory is the agent's, which
+   * may have put a link anywhere on the way. Refused, the index stays as the `add` left it (every
+   * change staged: nothing is lost, the next commit stages them again), said in the log.
+   */
+  private restoreIndex(file: string, bytes: Buffer): void {
+    try {
+      rewriteChildFile(file, bytes, this.git.uid);
+    } catch (error) {
+      this.logger.warn(`index not put back after a refused commit: ${String(error)}`);
+    }
   }
 
   /**
@@ -784,11 +797,6 @@ export class WorkspacesService {
 }
 
 /** Puts the index file `file` back to `bytes`: written beside it, then renamed over it. */
-function restoreIndex(file: string, bytes: Buffer): void {
-  const temporary = `${file}.cta-restore`;
-  writeFileSync(temporary, bytes);
-  renameSync(temporary, file);
-}
 
 const NO_STAT = { ctimeS: 0, ctimeNs: 0, mtimeS: 0, mtimeNs: 0, ino: 0, size: 0 };
 

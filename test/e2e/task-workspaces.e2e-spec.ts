@@ -5,9 +5,11 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import request from 'supertest';
@@ -395,6 +397,22 @@ describe('Review and merge', () => {
     expect(diff.patch).toContain('+++ b/src/live.js');
     // Reading the diff left the workspace's own index alone.
     expect(git(workspace, 'status', '--porcelain')).toBe(' M src/math.js\n?? src/live.js\n');
+    // What the agent can put in the index's place, a FIFO or a link to a file elsewhere, is
+    // neither waited on nor read through: the diff starts from HEAD instead, and is the same.
+    const index = join(git(workspace, 'rev-parse', '--absolute-git-dir').trim(), 'index');
+    const elsewhere = join(workdir.root(), 'not-the-index');
+    writeFileSync(elsewhere, 'DIRC, but no index');
+    renameSync(index, `${index}.kept`);
+    try {
+      spawnSync('mkfifo', [index]);
+      expect((await diffOf(server, ids.live)).files).toEqual(diff.files);
+      unlinkSync(index);
+      symlinkSync(elsewhere, index);
+      expect((await diffOf(server, ids.live)).files).toEqual(diff.files);
+      unlinkSync(index);
+    } finally {
+      renameSync(`${index}.kept`, index);
+    }
 
     await request(server).post(`/api/v1/tasks/${ids.live}/cancel`).expect(200);
     const { final } = await waitForTerminal(server, ids.live);

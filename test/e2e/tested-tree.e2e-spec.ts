@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -13,6 +13,7 @@ import {
   fakeScript,
   getDetails,
   quoted,
+  shellCommands,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
 import { committedProject, git } from 'test/e2e/support/git-repos';
@@ -151,6 +152,39 @@ describe('the committed tree is the tree the passing test round tested', () => {
     // Nothing was committed as the completed change: the branch holds only the work kept when
     // the task failed (a WIP commit).
     expect(git(repo, 'log', '--format=%s', details.branch!)).toMatch(/^WIP: /);
+  });
+
+  it("A, with a link the agent planted beside the worktree's index: the index is put back in place, and nothing is written through the link", async () => {
+    const repo = project('planted');
+    const count = join(workdir.root(), 'planted-runs');
+    const victim = join(workdir.root(), 'planted-victim.txt');
+    writeFileSync(victim, 'not an index\n');
+    const rewriting = [
+      "'use strict';",
+      "const test = require('node:test');",
+      "const fs = require('node:fs');",
+      "const path = require('node:path');",
+      "test('zz works', () => {});",
+      ...countRuns(count),
+      "if (k >= 2) process.on('exit', () => fs.appendFileSync(path.join(__dirname, '../src/math.js'), '// run ' + k + '\\n'));",
+      '',
+    ].join('\n');
+    const id = await runTask(repo, [
+      shellCommands(`ln -s ${victim} "$(git rev-parse --git-dir)/index.cta-restore"`),
+      editFiles(
+        ['src/math.js', MATH_WITH_MULTIPLY],
+        ['test/multiply.test.js', MULTIPLY_TEST],
+        ['test/zz.test.js', rewriting],
+      ),
+      `success text=${quoted('The tests were written with the change.\nDONE')}`,
+    ]);
+    const { final } = await waitForTerminal(server, id);
+    expect(final).toMatchObject({ status: 'FAILED', status_reason: 'max_iterations_reached' });
+    expect(await verification(id)).toMatchObject({
+      verdict: 'changed_after_tests',
+      changed_after_tests: ['src/math.js'],
+    });
+    expect(readFileSync(victim, 'utf8')).toBe('not an index\n');
   });
 
   it('B: a process the tests leave running, changing a file after they ended, is sent back changed_after_tests', async () => {
