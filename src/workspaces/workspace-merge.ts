@@ -99,7 +99,9 @@ export function parseConflictedFiles(output: string): string[] {
  * with its ref, needs nothing; a checkout moved whole to the result under the old ref is put back
  * (`read-tree -m -u <result> <old>`, refusing to overwrite anything); a checkout holding part of
  * the change is left to the user, and merges into its branch are refused
- * (`merge_interrupted`, saying how to put it back) until it holds no changes to tracked files.
+ * (`merge_interrupted`, saying how to put it back) until it holds no changes to tracked files
+ * and none of the files the change adds (a move cut off before git wrote the index has written
+ * only new files).
  */
 @Injectable()
 export class WorkspaceMergeService {
@@ -288,7 +290,7 @@ export class WorkspaceMergeService {
     }
     if (target !== request.target) return;
     throw refused(
-      `A merge into ${target} was cut off (its server or its git was stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files`,
+      `A merge into ${target} was cut off (its server or its git was stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files and none of the files the change adds`,
       'merge_interrupted',
       { worktree, previous_commit: previous, merge_commit: commit },
     );
@@ -296,8 +298,8 @@ export class WorkspaceMergeService {
 
   /**
    * Where a cut-off merge left its target's checkout: `in_step` with its ref (the ref moved
-   * after it, or the checkout holds no changes to tracked files: never touched, put back; or it
-   * is gone, or has another branch checked out now),
+   * after it, or the checkout holds no changes to tracked files and none of the files the change
+   * adds: never touched, put back; or it is gone, or has another branch checked out now),
    * `moved_whole` (the old ref, and the index and tracked files exactly the merge's result), or
    * `part_way` (anything else).
    */
@@ -321,7 +323,12 @@ export class WorkspaceMergeService {
     ) {
       return 'moved_whole';
     }
-    return (await this.changedFiles(cut.worktree)).length === 0 ? 'in_step' : 'part_way';
+    if ((await this.changedFiles(cut.worktree)).length > 0) return 'part_way';
+    // A move cut off before git wrote the index leaves only new files: none was there before the
+    // merge (`assertNothingInTheWay`), so any there now is the merge's.
+    const repo = { cwd: gitDir, gitDir };
+    const added = await this.addedPresent(cut.worktree, cut.previous, cut.commit, repo);
+    return added.length === 0 ? 'in_step' : 'part_way';
   }
 
   /** The tracked files with changes in the tree at `path` (staged or not). */
@@ -364,11 +371,31 @@ export class WorkspaceMergeService {
     commit: string,
     repo: GitOptions,
   ): Promise<void> {
+    const files = await this.addedPresent(path, previous, commit, repo);
+    if (files.length > 0) {
+      throw new DomainError(
+        ErrorCode.WorkingTreeDirty,
+        `${target} is checked out in ${path}, where the merge would overwrite untracked files (ignored ones too): ${files.slice(0, 20).join(', ')}; move them away, or merge into another branch`,
+        { worktree: path, files: files.slice(0, 100) },
+      );
+    }
+  }
+
+  /**
+   * What stands in the checkout at `path` where the change from `previous` to `commit` adds a
+   * file: the file itself, or what is there instead of a directory on its way.
+   */
+  private async addedPresent(
+    path: string,
+    previous: string,
+    commit: string,
+    repo: GitOptions,
+  ): Promise<string[]> {
     const added = await this.git.text(
       ['diff', '--name-only', '-z', '--no-renames', '--diff-filter=A', previous, commit],
       repo,
     );
-    const inTheWay = new Set<string>();
+    const present = new Set<string>();
     for (const file of added.split('\0').filter((f) => f !== '')) {
       const parts = file.split('/');
       for (let depth = 1; depth <= parts.length; depth += 1) {
@@ -376,19 +403,12 @@ export class WorkspaceMergeService {
         const stat = lstatSync(join(path, rel), { throwIfNoEntry: false });
         if (stat === undefined) break;
         if (depth === parts.length || !stat.isDirectory()) {
-          inTheWay.add(rel);
+          present.add(rel);
           break;
         }
       }
     }
-    if (inTheWay.size > 0) {
-      const files = [...inTheWay];
-      throw new DomainError(
-        ErrorCode.WorkingTreeDirty,
-        `${target} is checked out in ${path}, where the merge would overwrite untracked files (ignored ones too): ${files.slice(0, 20).join(', ')}; move them away, or merge into another branch`,
-        { worktree: path, files: files.slice(0, 100) },
-      );
-    }
+    return [...present];
   }
 
   /**

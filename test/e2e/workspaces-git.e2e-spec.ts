@@ -821,6 +821,28 @@ describe('WorkspacesService on a real repository', () => {
     expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
   });
 
+  it('refuses too where the cut-off merge had written only new files (git killed before its index and the changed files), until they are removed', async () => {
+    const { repo, master, branch, merge } = await mergeCutBeforeRef('merge-cut-new');
+    // As a read-tree killed before it wrote anything but the files the change adds.
+    git(repo, 'reset', '-q', '--hard', master);
+    writeFileSync(join(repo, 'feature.txt'), 'feature\n');
+    expect(git(repo, 'status', '--porcelain')).toBe('?? feature.txt\n');
+    await expect(merge()).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'merge_interrupted', worktree: repo, previous_commit: master },
+      message: expect.stringContaining('none of the files the change adds') as unknown,
+    });
+    git(repo, 'branch', 'other', master);
+    const other = await merge('other');
+    expect(git(repo, 'rev-parse', 'other').trim()).toBe(other.commit);
+    expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(true);
+    rmSync(join(repo, 'feature.txt'));
+    const outcome = await merge();
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(outcome.commit);
+    expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(existsSync(join(repo, '.git', MERGE_JOURNAL_NAME))).toBe(false);
+  });
+
   it('follows no .git file the agent wrote out of the repository: a leftover pointing elsewhere is removed, nothing written there', async () => {
     const victim = join(root, 'victim');
     mkdirSync(victim, { recursive: true });
