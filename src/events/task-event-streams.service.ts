@@ -120,6 +120,11 @@ export class TaskEventStreams implements OnModuleDestroy {
     closing: (() => Promise<TailClosing | null>) | undefined,
   ): void {
     openEventStream(res);
+    // A HEAD asks for the headers alone (Express routes it to the GET): sent, the response ends.
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write(retryFrame(RECONNECT_MS));
     const tail = new EventTail(source, new ResponseSink(res), {
       afterId,

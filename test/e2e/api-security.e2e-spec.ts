@@ -974,5 +974,46 @@ describe('untrusted proxies (SQLite)', () => {
   });
 });
 
+describe('the API documentation under the rate limit (SQLite)', () => {
+  it('counts its requests as the API counts them: guessed keys are refused 429 past the limit, and so is a valid key, the refusals recorded up to it', async () => {
+    const t = await createTestApp({ env: { AUTH_REQUIRED: 'true', RATE_LIMIT_PER_MINUTE: '3' } });
+    try {
+      await t.app.listen(0, '127.0.0.1');
+      const server = t.app.getHttpServer() as App;
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await request(server)
+          .get('/docs-json')
+          .set('Authorization', `Bearer cta_000000000000_guess${i}`);
+        statuses.push(res.status);
+        if (res.status === 429) {
+          expect(res.body).toMatchObject({ code: 'rate_limited', details: { limit: 3 } });
+          expect(res.headers['retry-after']).toMatch(/^\d+$/);
+        }
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const { key } = await t.app.get(ApiKeysService).create({
+        name: 'reader',
+        scopes: ['tasks:read'],
+        expiresAt: null,
+        createdByKeyId: null,
+      });
+      const own: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        own.push(
+          (await request(server).get('/docs-json').set('Authorization', `Bearer ${key}`)).status,
+        );
+      }
+      expect(own).toEqual([200, 200, 200, 429]);
+      await eventually(
+        'the refusals to be recorded',
+        async () => (await t.dataSource.getRepository(AuditEvent).count()) >= 3,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('API security on SQLite', () => securitySuite('sqlite'));
 describeMysql('API security on MySQL', () => securitySuite('mysql'));

@@ -225,6 +225,17 @@ describe('task event streams (SSE)', () => {
     await eventually('the stream to be released', () => streams.openStreams === 0);
   });
 
+  it("answers a HEAD with the stream's headers and ends the response, holding no stream open", async () => {
+    const streams = t.app.get(TaskEventStreams);
+    const taskId = await newTask();
+    for (const path of [`/api/v1/tasks/${taskId}/events`, '/api/v1/events']) {
+      const res = await request(server).head(path).expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    }
+    expect(streams.openStreams).toBe(0);
+    await waitForTerminal(server, taskId);
+  });
+
   it('answers 404 for an unknown task and 400 for a bad Last-Event-ID, before streaming', async () => {
     await request(server)
       .get('/api/v1/tasks/00000000-0000-4000-8000-000000000001/events')

@@ -15,10 +15,12 @@ export function sendError(
   denials: RequestDenials,
   code: ErrorCode,
   message: string,
+  details?: Record<string, unknown>,
 ): void {
   const status = httpStatusOf(code);
   const requestId = requestIdOf(req as RequestWithId);
   res.setHeader(REQUEST_ID_HEADER, requestId);
-  res.status(status).json({ code, message, request_id: requestId } satisfies ErrorBody);
+  const body: ErrorBody = { code, message, ...(details ? { details } : {}), request_id: requestId };
+  res.status(status).json(body);
   denials.report(req, status, code);
 }
