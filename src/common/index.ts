@@ -12,7 +12,7 @@ export { KeyedSerializer } from 'src/common/keyed-serializer';
 export { smallDirectoryEntries } from 'src/common/small-directory';
 export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
-export { ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
+export { ApiAccessRefusals, ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
 export { IsDateTime } from 'src/common/dto/date-time.decorator';
 export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';

@@ -8,6 +8,7 @@ import {
 import type { HealthCheckResult } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { MonitorRoute, Public, RequireScope } from 'src/access';
+import { ApiAccessRefusals } from 'src/common';
 import {
   HealthResponseDto,
   LivenessResponseDto,
@@ -28,6 +29,7 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Health check: process, database and Claude CLI' })
+  @ApiAccessRefusals()
   @ApiOkResponse({ type: HealthResponseDto, description: 'Database reachable' })
   @ApiServiceUnavailableResponse({
     type: HealthResponseDto,
@@ -56,6 +58,7 @@ export class HealthController {
   })
   @ApiOkResponse({ type: ReadinessResponseDto })
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto })
+  @ApiAccessRefusals()
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     try {
       return await this.readiness.check();

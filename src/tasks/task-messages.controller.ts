@@ -23,7 +23,7 @@ export class TaskMessagesController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiCreatedResponse({ type: InteractionResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
   async send(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: TaskMessageDto,

@@ -23,7 +23,7 @@ export class TaskRetryController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409, 429)
+  @ApiErrorResponses(400, 403, 404, 409, 413, 415, 429)
   async retry(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: RetryTaskDto,

@@ -74,7 +74,7 @@ export class TaskWorkspaceController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskMergeResponseDto })
-  @ApiErrorResponses(400, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
   async merge(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: MergeTaskDto,

@@ -1775,6 +1775,24 @@ function apiSuite(kind: TestDatabaseKind): void {
           });
         }
       }
+      // What every route answers by its kind, documented where it can be answered: a body too
+      // large or of another type (413, 415) wherever a body is read, a read-only key refused
+      // (403) by every write, and a request without a key (401) or past the rate limit (429) by
+      // every route that asks for one.
+      const undocumented: string[] = [];
+      for (const [route, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const expected = [
+            ...(route === '/health/live' ? [] : ['401', '429']),
+            ...(op.requestBody !== undefined ? ['413', '415'] : []),
+            ...(method !== 'get' && route.startsWith('/api/') ? ['403'] : []),
+          ];
+          for (const status of expected.filter((s) => !(s in op.responses))) {
+            undocumented.push(`${method.toUpperCase()} ${route} ${status}`);
+          }
+        }
+      }
+      expect(undocumented).toEqual([]);
       // A `string | null` property without an explicit type is documented as an object (a
       // nullable object of a known schema is `type: object` with `allOf: [$ref]`, which is typed).
       const schemas = (

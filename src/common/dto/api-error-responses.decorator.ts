@@ -28,3 +28,15 @@ export function ApiErrorResponses(...statuses: number[]): MethodDecorator & Clas
     ),
   );
 }
+
+/**
+ * Documents only the refusals of a route that asks for a key (401, 429), with the common error
+ * body: for a route whose other answers are its own (the health checks' 503 is their report).
+ */
+export function ApiAccessRefusals(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...[401, 429].map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
+    ),
+  );
+}

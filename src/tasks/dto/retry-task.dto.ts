@@ -31,6 +31,8 @@ export class RetryTaskDto {
   max_pauses?: number;
 
   @ApiPropertyOptional({
+    exclusiveMinimum: true,
+    minimum: 0,
     description: "USD; default: the retried task's budget",
     example: 10,
   })
