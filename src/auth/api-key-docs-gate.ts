@@ -59,9 +59,15 @@ export class ApiKeyDocsGate extends DocsGate {
     const valid = checked !== null && 'principal' in checked;
     if (valid) (req as RequestWithPrincipal).principal = checked.principal;
     if (this.config.RATE_LIMIT_PER_MINUTE > 0) {
-      // The gate as the route the throttler sees: its one handler and class.
+      // The gate as the route the throttler sees: its class, and its handler for the metadata
+      // the throttler looks for (none); never called through here.
       await this.throttler.canActivate(
-        new ExecutionContextHost([req, res, next], ApiKeyDocsGate, this.handler),
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        new ExecutionContextHost(
+          [req, res, next],
+          ApiKeyDocsGate,
+          ApiKeyDocsGate.prototype.handler,
+        ),
       );
     }
     return valid;
