@@ -61,14 +61,13 @@ export class ApiKeyDocsGate extends DocsGate {
     if (this.config.RATE_LIMIT_PER_MINUTE > 0) {
       // The gate as the route the throttler sees: its class, and its handler for the metadata
       // the throttler looks for (none); never called through here.
-      await this.throttler.canActivate(
+      const context = new ExecutionContextHost(
+        [req, res, next],
+        ApiKeyDocsGate,
         // eslint-disable-next-line @typescript-eslint/unbound-method
-        new ExecutionContextHost(
-          [req, res, next],
-          ApiKeyDocsGate,
-          ApiKeyDocsGate.prototype.handler,
-        ),
+        ApiKeyDocsGate.prototype.handler,
       );
+      await this.throttler.canActivate(context);
     }
     return valid;
   }
