@@ -93,7 +93,11 @@ describe('verificationPort', () => {
         },
       };
       const base = {
-        changeWithBaseFiles: () => Promise.resolve(checkout),
+        changeWithBaseFiles: (_d: string, _b: string, _r: string[], testFiles: string[]) => {
+          calls.push(['checkout', testFiles]);
+          return Promise.resolve(checkout);
+        },
+        packageManifests: () => Promise.resolve(['package.json', 'packages/api/package.json']),
       } as unknown as BaseCheckout;
       const tests = {
         runGenerated: (dir: string, files: string[], _c: unknown, readable: string[]) => {
@@ -136,6 +140,8 @@ describe('verificationPort', () => {
     it("runs it after the generated tests passed, in the same checkout, then again as asked; the reports after the checkout is gone, naming its paths as the workspace's", async () => {
       const { calls, asked, events } = await onCommit(true);
       expect(calls).toEqual([
+        // Each package's dependencies linked too, for the suite that runs them all.
+        ['checkout', ['test/a.test.js', 'package.json', 'packages/api/package.json']],
         ['generated', checkoutDir, ['test/a.test.js'], ['/ws/app/node_modules']],
         ['regression', checkoutDir, 'node --test', ['/ws/app/node_modules']],
         ['regression', checkoutDir, 'node --test test/b.test.js', ['/ws/app/node_modules']],
@@ -156,7 +162,7 @@ describe('verificationPort', () => {
 
     it('does not run it when the generated tests failed there', async () => {
       const { calls, events } = await onCommit(false);
-      expect(calls.map((c) => c[0])).toEqual(['generated', 'removed']);
+      expect(calls.map((c) => c[0])).toEqual(['checkout', 'generated', 'removed']);
       expect(events).toHaveLength(1);
     });
   });

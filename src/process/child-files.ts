@@ -293,11 +293,15 @@ export async function copyChildFile(
       0o644,
     );
     try {
+      // The size the file had when it was opened, no more: a child appending to it meanwhile
+      // cannot make the copy grow past the bound.
       const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(1, file.size)));
-      for (;;) {
-        const { bytesRead } = await readAsync(file.fd, buffer, 0, buffer.length, null);
+      for (let copied = 0; copied < file.size; ) {
+        const want = Math.min(buffer.length, file.size - copied);
+        const { bytesRead } = await readAsync(file.fd, buffer, 0, want, null);
         if (bytesRead === 0) break;
         await out.write(buffer, 0, bytesRead);
+        copied += bytesRead;
       }
     } finally {
       await out.close();

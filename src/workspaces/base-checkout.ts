@@ -46,6 +46,11 @@ const MAX_COPIED_FILE_BYTES = 64 * 1024 * 1024;
  */
 const DEPENDENCY_DIRS = ['node_modules', '.venv', 'venv'];
 
+/** Files that mark a package's directory, where its dependency directories are kept. */
+const PACKAGE_MANIFESTS = ['package.json', 'pyproject.toml', 'setup.py', 'setup.cfg'];
+/** Most package manifests whose directories a checkout links dependencies into. */
+const MAX_PACKAGE_MANIFESTS = 500;
+
 /** An existing test file a change deleted, renamed or modified, relative to the project. */
 export type BaseTestChange =
   | { status: 'deleted'; path: string }
@@ -96,6 +101,24 @@ export class BaseCheckout {
     private readonly diffs: WorkspaceDiffService,
     @Inject(CHILD_ISOLATION) private readonly isolation: ChildIsolation,
   ) {}
+
+  /**
+   * The package manifests git tracks in the project at `directory` (`package.json`,
+   * `pyproject.toml`, `setup.py`, `setup.cfg`; project-relative, at most MAX_PACKAGE_MANIFESTS):
+   * where a monorepo's packages keep their own dependency directories. Given to a checkout with
+   * the test files, they have those linked too, for a command that runs every package's tests
+   * (the regression suite).
+   */
+  async packageManifests(directory: string): Promise<string[]> {
+    const out = await this.git.text(
+      ['ls-files', '-z', '--', ...PACKAGE_MANIFESTS.map((name) => `:(glob)**/${name}`)],
+      { cwd: directory, maxOutputBytes: 1024 * 1024 },
+    );
+    return out
+      .split('\0')
+      .filter((path) => path !== '')
+      .slice(0, MAX_PACKAGE_MANIFESTS);
+  }
 
   /**
    * Test files of the base commit that the work tree at `directory` deleted, renamed or modified,

@@ -105,8 +105,9 @@ async function blobIdOfFile(fd: number, size: number, hashBytes: number): Promis
  * The file at `top/path` as git would add it: its mode and blob id with its stat data; `gone`
  * when there is none (or a plain directory stands there: the files in it are named on their
  * own), `unknown` for a repository of its own (a submodule, a nested repository). A file is
- * opened without following a link or waiting on a FIFO and taken as the open file is (what the
- * agent put in the path's place since the `lstat` is gone: the commit is then refused).
+ * opened without following a link at its name, waiting on a FIFO or taking a terminal, and only
+ * when it is the file the `lstat` found (its device and inode): what a process put in the path's
+ * place since is `gone`, and the commit is then refused.
  */
 async function hashFile(
   top: string,
@@ -124,13 +125,16 @@ async function hashFile(
   if (!stats.isFile()) return 'gone';
   let fd: number;
   try {
-    fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(
+      full,
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
   } catch {
     return 'gone';
   }
   try {
     const opened = fstatSync(fd, { bigint: true });
-    if (!opened.isFile()) return 'gone';
+    if (!opened.isFile() || opened.dev !== stats.dev || opened.ino !== stats.ino) return 'gone';
     const mode = (opened.mode & 0o100n) !== 0n ? EXECUTABLE : REGULAR;
     const oid = await blobIdOfFile(fd, Number(opened.size), hashBytes);
     return { file: { mode, oid }, stat: indexStat(opened) };

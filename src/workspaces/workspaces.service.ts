@@ -549,7 +549,9 @@ export class WorkspacesService {
    * Puts a worktree's index back as it was (`bytes`), written over the file git keeps there as
    * the user git runs as could write it (`rewriteChildFile`): the directory is the agent's, which
    * may have put a link anywhere on the way. Refused, the index stays as the `add` left it (every
-   * change staged: nothing is lost, the next commit stages them again), said in the log.
+   * change staged; the next commit stages them again), said in the log. Written in place, not
+   * renamed into place: a write cut off (a full disk) leaves an index git refuses, and the task
+   * then fails in its next git step rather than commit anything the tests did not run against.
    */
   private restoreIndex(file: string, bytes: Buffer): void {
     try {
@@ -795,8 +797,6 @@ export class WorkspacesService {
     return { cwd: gitDir, gitDir };
   }
 }
-
-/** Puts the index file `file` back to `bytes`: written beside it, then renamed over it. */
 
 const NO_STAT = { ctimeS: 0, ctimeNs: 0, mtimeS: 0, mtimeNs: 0, ino: 0, size: 0 };
 

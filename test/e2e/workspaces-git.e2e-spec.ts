@@ -557,6 +557,49 @@ describe('WorkspacesService on a real repository', () => {
     );
   });
 
+  it("links each package's installed dependencies into a checkout given the package manifests git tracks (a monorepo's regression suite)", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'scratch-package-deps');
+    writeFileSync(join(repo, '.gitignore'), 'node_modules/\n');
+    mkdirSync(join(repo, 'packages', 'api'), { recursive: true });
+    writeFileSync(join(repo, 'packages', 'api', 'package.json'), '{"name":"api"}\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'monorepo');
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    for (const dir of ['node_modules/lib', 'packages/api/node_modules/api-lib']) {
+      mkdirSync(join(repo, dir), { recursive: true });
+      writeFileSync(join(repo, dir, 'index.js'), 'exports.ok = true;\n');
+    }
+    const scratch = scratchCheckouts();
+    const manifests = await scratch.packageManifests(repo);
+    expect(manifests).toEqual(expect.arrayContaining(['packages/api/package.json']));
+    const alone = await scratch.changeWithBaseFiles(repo, base, [], ['test/math.test.js']);
+    try {
+      expect(alone.linkDependencies()).toEqual([join(repo, 'node_modules')]);
+    } finally {
+      await alone.remove();
+    }
+    const checkout = await scratch.changeWithBaseFiles(
+      repo,
+      base,
+      [],
+      ['test/math.test.js', ...manifests],
+    );
+    try {
+      expect([...checkout.linkDependencies()].sort()).toEqual([
+        join(repo, 'node_modules'),
+        join(repo, 'packages', 'api', 'node_modules'),
+      ]);
+      expect(
+        readFileSync(
+          join(checkout.directory, 'packages', 'api', 'node_modules', 'api-lib', 'index.js'),
+          'utf8',
+        ),
+      ).toBe('exports.ok = true;\n');
+    } finally {
+      await checkout.remove();
+    }
+  });
+
   it("lists a change's test configuration as modified, once: created, changed, deleted or renamed away", async () => {
     const repo = copyFixtureProject('python-basic', root, 'test-config-changes');
     writeFileSync(join(repo, 'pytest.ini'), '[pytest]\naddopts = -ra\n');

@@ -337,9 +337,11 @@ class FakeVerification implements VerificationPort {
 
   /**
    * The regression suite's output there, run by run (the run, then the run again when asked);
-   * null: it passes.
+   * null: it passes; `timeout`: it timed out.
    */
   regressionOnCommit: (string | null)[] = [];
+  /** The regression suite there could not be run (the adapter gives no report then). */
+  regressionOnCommitLost = false;
   /** The regression commands run there. */
   readonly regressionOnCommitRuns: string[] = [];
 
@@ -358,15 +360,18 @@ class FakeVerification implements VerificationPort {
     const regressionReport = (command: string): TestRunReport => {
       this.regressionOnCommitRuns.push(command);
       const output = this.regressionOnCommit.shift() ?? null;
-      const passed = output === null || !/^not ok/m.test(output);
+      const timedOut = output === 'timeout';
+      const passed = output === null || (!timedOut && !/^not ok/m.test(output));
       return {
         ...report('regression', passed, 1),
         command: splitCommandLine(command),
         output: output ?? 'ok',
+        timedOut,
+        exitCode: timedOut ? null : passed ? 0 : 1,
       };
     };
     const regressionRuns = (): ScratchRunEvent[] => {
-      if (regression === null || !this.onCommit) return [];
+      if (regression === null || !this.onCommit || this.regressionOnCommitLost) return [];
       const first = regressionReport(regression.command);
       const again = regression.again(first);
       return [first, ...(again === null ? [] : [regressionReport(again)])].map((r) => ({
@@ -2849,17 +2854,18 @@ describe('TaskRun', () => {
           );
         });
 
-        it('failing there once and passing when run again (flaky) is not blamed: verified', async () => {
+        it('failing there once and passing when run again (flaky) is not blamed: verified, the test named flaky', async () => {
           const h = withSuite(2);
           h.tests.ignoredChanged = ['build/'];
           h.tests.regressionOutputs = [tap(['a', 'b'])];
           h.verification.regressionOnCommit = [tap(['a', 'b'], ['b']), tap(['b'])];
           await h.run();
           expect(h.verification.regressionOnCommitRuns).toHaveLength(2);
-          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified_with_flaky_tests)');
           expect(evidence(h)).toMatchObject({
             verdict: 'verified',
             ignored_files: [],
+            flaky_tests: ['b'],
             regression_on_commit: expect.objectContaining({ failing: ['b'] }),
           });
         });
@@ -2873,6 +2879,42 @@ describe('TaskRun', () => {
           expect(h.verification.regressionOnCommitRuns).toEqual(['node --test']);
           expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
           expect(evidence(h)).toMatchObject({ verdict: 'verified', pre_existing_failures: ['b'] });
+        });
+
+        it('a test that failed at the baseline and passed in the workspace is forgiven there too: not run again nor blamed', async () => {
+          const h = withSuite(2);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'], ['b']), tap(['a', 'b'])];
+          h.verification.regressionOnCommit = [tap(['a', 'b'], ['b'])];
+          await h.run();
+          expect(h.verification.regressionOnCommitRuns).toEqual(['node --test']);
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(evidence(h)).toMatchObject({ verdict: 'verified', ignored_files: [] });
+        });
+
+        it('timing out there is said, not blamed: no run again, the task completes', async () => {
+          const h = withSuite(2);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'])];
+          h.verification.regressionOnCommit = ['timeout'];
+          await h.run();
+          expect(h.verification.regressionOnCommitRuns).toEqual(['node --test']);
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(evidence(h).not_checked).toContainEqual(
+            expect.stringContaining('the regression suite timed out in the clean checkout'),
+          );
+        });
+
+        it('a suite that could not be run there is said, not blamed', async () => {
+          const h = withSuite(2);
+          h.tests.ignoredChanged = ['build/'];
+          h.tests.regressionOutputs = [tap(['a', 'b'])];
+          h.verification.regressionOnCommitLost = true;
+          await h.run();
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(evidence(h).not_checked).toContainEqual(
+            expect.stringContaining('the regression suite could not be run in the clean checkout'),
+          );
         });
 
         it('passing there: verified, its run kept in the evidence and stored with its stage', async () => {

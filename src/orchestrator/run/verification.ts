@@ -697,6 +697,7 @@ export class Verification {
       return of(null);
     }
     if (changed.length === 0) return of(null);
+    const regression = this.onCommitRegression();
     const run$ = this.ports.verification.runOnCommit(
       this.workspace.directory,
       base,
@@ -704,7 +705,7 @@ export class Verification {
       this.ctx.testCommand,
       this.ctx.setupCommand,
       this.workspace.agentEnv,
-      this.onCommitRegression(),
+      regression,
     );
     return this.runSetUp(run$, 'generated_on_commit', ON_COMMIT_STAGES).pipe(
       toArray(),
@@ -715,7 +716,7 @@ export class Verification {
           ? throwError(() => error)
           : of([error instanceof Error ? error : new Error(String(error))]),
       ),
-      concatMap(async ([report, ...regression]): Promise<Judgement | null> => {
+      concatMap(async ([report, ...reports]): Promise<Judgement | null> => {
         if (report !== null && 'setupFailed' in report) {
           return this.setupFailedOnCommit(report.setupFailed);
         }
@@ -726,7 +727,9 @@ export class Verification {
           return null;
         }
         e.generated_on_commit = toRun(report, null);
-        if (report.passed) return this.regressionOnCommit(regression, changed);
+        if (report.passed) {
+          return regression === null ? null : this.regressionOnCommit(reports, changed);
+        }
         e.ignored_files = changed;
         await this.conclude(
           'files_ignored',
@@ -756,17 +759,19 @@ export class Verification {
 
   /**
    * The regression suite for the clean checkout of the change (`checkOnCommit`), where the round
-   * ran it in the workspace: run again there for the failures the workspace's run did not have.
+   * ran it in the workspace and its failures could be told apart: run again there for the
+   * failures that are not forgiven (`forgivenOnCommit`), unless it timed out.
    */
   private onCommitRegression(): OnCommitRegression | null {
     const command = this.regressionCommand;
-    const inWorkspace = this.regressionAfter;
-    if (command === null || inWorkspace === null) return null;
+    const forgiven = this.forgivenOnCommit();
+    if (command === null || forgiven === null) return null;
     return {
       command,
       again: (report) => {
+        if (report.timedOut) return null;
         const after = regressionResult(report, this.workspace.directory);
-        const { newFailures } = compareRegression(command, inWorkspace, after, null);
+        const { newFailures } = compareRegression(command, forgiven, after, null);
         return newFailures.length === 0
           ? null
           : this.rerunCommand(report, after, newFailures).command;
@@ -775,29 +780,59 @@ export class Verification {
   }
 
   /**
+   * What may fail in the clean checkout of the change without blaming the files git ignores:
+   * what failed in the workspace's run, and what failed at the baseline (forgiven there, though
+   * it happened to pass in the workspace). Null where the workspace's run was not judged.
+   */
+  private forgivenOnCommit(): RegressionResult | null {
+    const inWorkspace = this.regressionAfter;
+    if (inWorkspace === null || this.regressionUnjudged) return null;
+    const baseline = this.evidence.baseline;
+    const atBaseline = baseline === null ? [] : resultOf(baseline, inWorkspace.granularity).failing;
+    return {
+      ...inWorkspace,
+      failing: [...new Set([...inWorkspace.failing, ...atBaseline])],
+    };
+  }
+
+  /**
    * The regression suite in the clean checkout of the change (`reports`: its run, then the run
-   * again of what failed there and not in the workspace; none when it was not run): a failure the
-   * workspace's run did not have, failing again, rests on the files git ignores (`changed`) that
-   * the workspace has and the commit lacks. Sent back, naming them and the failures.
+   * again of what failed there and is not forgiven: `forgivenOnCommit`): a failure that is not,
+   * failing again, rests on the files git ignores (`changed`) that the workspace has and the
+   * commit lacks. Sent back, naming them and the failures. One that passed when run again is
+   * flaky (named, as the workspace's are). A run that timed out there (a cold checkout can be
+   * slower), or that could not be made, is said in `not_checked`, not blamed.
    */
   private async regressionOnCommit(
     reports: readonly ScratchOutcome[],
     changed: readonly string[],
   ): Promise<Judgement | null> {
-    const [run, again] = reports.filter(isReport);
-    const inWorkspace = this.regressionAfter;
-    if (run === undefined || inWorkspace === null) return null;
     const e = this.evidence;
+    const [run, again] = reports.filter(isReport);
+    const forgiven = this.forgivenOnCommit();
+    if (run === undefined || forgiven === null) {
+      e.not_checked.push(
+        'ignored files written from the shell: the regression suite could not be run in the clean checkout of the change',
+      );
+      return null;
+    }
     const directory = this.workspace.directory;
     const after = regressionResult(run, directory);
     e.regression_on_commit = toRun(run, null, after);
+    if (run.timedOut || again?.timedOut === true) {
+      e.not_checked.push(
+        'ignored files written from the shell: the regression suite timed out in the clean checkout of the change, so whether it passes without them could not be told',
+      );
+      return null;
+    }
     const rerun = again === undefined ? null : regressionResult(again, directory);
-    const { newFailures } = compareRegression(
+    const { newFailures, flaky } = compareRegression(
       formatCommandLine(run.command),
-      inWorkspace,
+      forgiven,
       after,
       rerun,
     );
+    e.flaky_tests = [...new Set([...e.flaky_tests, ...flaky])];
     if (newFailures.length === 0) return null;
     e.ignored_files = [...changed];
     await this.conclude(
