@@ -216,6 +216,10 @@ export function verificationPort(
   tests: TestRunnerService,
   runSetup: SetupRunner,
 ): VerificationPort {
+  const inCheckout =
+    (setupCommand: string | null, run: ScratchTests, env: Record<string, string>) =>
+    (checkout: ScratchCheckout): Observable<ScratchRunEvent> =>
+      setUpThenTests(checkout, tests, runSetup, setupCommand, run, env);
   const key = (baseCommit: string, command: string) => ({
     projectPath: task.projectPath,
     baseCommit,
@@ -230,15 +234,7 @@ export function verificationPort(
     runAtBase: (directory, baseCommit, files, testCommand, support, setupCommand, env) =>
       runInScratch(
         () => base.checkout(directory, baseCommit, [...files, ...support], files),
-        (checkout) =>
-          setUpThenTests(
-            checkout,
-            tests,
-            runSetup,
-            setupCommand,
-            { files, testCommand, regression: null, directory },
-            env,
-          ),
+        inCheckout(setupCommand, { files, testCommand, regression: null, directory }, env),
       ),
     runBaseTests: (directory, baseCommit, files, restore, testCommand, on, setupCommand, env) =>
       runInScratch(
@@ -246,15 +242,7 @@ export function verificationPort(
           on === 'change'
             ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
             : base.checkout(directory, baseCommit, [], files),
-        (checkout) =>
-          setUpThenTests(
-            checkout,
-            tests,
-            runSetup,
-            setupCommand,
-            { files, testCommand, regression: null, directory },
-            env,
-          ),
+        inCheckout(setupCommand, { files, testCommand, regression: null, directory }, env),
       ),
     runOnCommit: (directory, baseCommit, files, testCommand, setupCommand, env, regression) =>
       runInScratch(
@@ -266,15 +254,7 @@ export function verificationPort(
             // The regression suite runs every package's tests: each package's dependencies too.
             regression === null ? files : [...files, ...(await base.packageManifests(directory))],
           ),
-        (checkout) =>
-          setUpThenTests(
-            checkout,
-            tests,
-            runSetup,
-            setupCommand,
-            { files, testCommand, regression, directory },
-            env,
-          ),
+        inCheckout(setupCommand, { files, testCommand, regression, directory }, env),
       ),
   };
 }

@@ -735,26 +735,50 @@ export class Verification {
           'files_ignored',
           `the generated tests fail in a clean checkout of the change, without the files git ignores that were created or changed: ${changed.join(', ')}`,
         );
-        const setUp =
-          this.ctx.setupCommand === null ? '' : ", set up by the project's setup command";
-        const what = `Your tests pass here, but fail in a clean checkout of your change (what its commit holds${setUp}, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}.`;
-        return {
-          kind: 'feedback',
-          report: {
-            failures: [
-              problem(
-                'Files git ignores hold part of your change',
-                `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe tests in the clean checkout:\n${report.output}`,
-              ),
-            ],
-            output: report.output,
+        return this.failsOnCommit(
+          'Your tests pass here, but fail',
+          '',
+          'The tests in the clean checkout',
+          report.output,
+          changed,
+          {
             failed: report.cases.filter((c) => c.status === 'failed' || c.status === 'error')
               .length,
             total: report.cases.length,
           },
-        };
+        );
       }),
     );
+  }
+
+  /**
+   * The feedback for a run that passed in the workspace and fails in the clean checkout of the
+   * change (`what` fails there, `failures` said after the files, `output` under `heading`): the
+   * files git ignores that `changed` hold part of the change.
+   */
+  private failsOnCommit(
+    what: string,
+    failures: string,
+    heading: string,
+    output: string,
+    changed: readonly string[],
+    counts: { failed: number; total: number },
+  ): Judgement {
+    const setUp = this.ctx.setupCommand === null ? '' : ", set up by the project's setup command";
+    const where = `${what} in a clean checkout of your change (what its commit holds${setUp}, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}.${failures}`;
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'Files git ignores hold part of your change',
+            `${where} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\n${heading}:\n${output}`,
+          ),
+        ],
+        output,
+        ...counts,
+      },
+    };
   }
 
   /**
@@ -839,22 +863,14 @@ export class Verification {
       'files_ignored',
       `the regression suite fails in a clean checkout of the change, without the files git ignores that were created or changed (${changed.join(', ')}): ${newFailures.join(', ')}`,
     );
-    const setUp = this.ctx.setupCommand === null ? '' : ", set up by the project's setup command";
-    const what = `The regression suite passes here, but fails in a clean checkout of your change (what its commit holds${setUp}, with the installed dependencies), where the files git ignores that were created or changed while you worked are missing: ${changed.join(', ')}. Failing there, and again when run a second time: ${newFailures.join(', ')}.`;
-    return {
-      kind: 'feedback',
-      report: {
-        failures: [
-          problem(
-            'Files git ignores hold part of your change',
-            `${what} They are not part of the change that is committed, reviewed and merged. Make the change without them: put what it needs in files git tracks.\n\nThe regression suite in the clean checkout:\n${run.output}`,
-          ),
-        ],
-        output: run.output,
-        failed: newFailures.length,
-        total: after.total ?? newFailures.length,
-      },
-    };
+    return this.failsOnCommit(
+      'The regression suite passes here, but fails',
+      ` Failing there, and again when run a second time: ${newFailures.join(', ')}.`,
+      'The regression suite in the clean checkout',
+      run.output,
+      changed,
+      { failed: newFailures.length, total: after.total ?? newFailures.length },
+    );
   }
 
   /**
