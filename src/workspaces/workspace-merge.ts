@@ -153,6 +153,14 @@ export class WorkspaceMergeService {
         'target_in_workspace',
       );
     }
+    if (holder !== undefined && !existsSync(holder.path)) {
+      // Gone for good (removed) or for now (a disk unmounted): git cannot tell, and neither can we.
+      throw new DomainError(
+        ErrorCode.WorkspaceUnavailable,
+        `${target} is checked out in ${holder.path}, which does not exist now: git keeps it registered until it is back (a disk unmounted) or \`git -C ${request.gitDir} worktree prune\` forgets it (it was removed); merge again then`,
+        { worktree: holder.path },
+      );
+    }
     if (holder !== undefined) await this.assertClean(holder.path, target);
     const commit = await this.result(request, previous, repo);
     if (commit === previous) return this.alreadyMerged(request, previous);

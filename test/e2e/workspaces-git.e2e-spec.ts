@@ -705,6 +705,49 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'rev-parse', second.branch).trim()).toBe(tip);
   });
 
+  it('refuses to merge into a branch checked out in a worktree whose directory is gone, saying how git forgets it; merges once it has', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-gone-holder');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
+    const { commit } = await workspaces.commit({ ...ws, gitDir: s.gitDir }, 'feature');
+    const master = git(repo, 'rev-parse', 'HEAD').trim();
+    const elsewhere = join(root, 'merge-gone-holder-release');
+    git(repo, 'worktree', 'add', '-q', '-b', 'release', elsewhere, master);
+    rmSync(elsewhere, { recursive: true, force: true });
+    const merges = new WorkspaceMergeService(
+      new Git(config, launcher, NO_ISOLATION),
+      new RepositoryLocks(config),
+      workspaces,
+      new WorkspaceRoot(config, NO_ISOLATION),
+    );
+    const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
+    const merge = () =>
+      merges.merge(
+        {
+          gitDir: s.gitDir,
+          source: commit,
+          sourceBranch: ws.branch,
+          target: 'release',
+          strategy: 'merge',
+          message: 'merge',
+          gitConfig: ws.gitConfig,
+        },
+        records,
+      );
+    await expect(merge()).rejects.toMatchObject({
+      code: 'workspace_unavailable',
+      details: { worktree: elsewhere },
+      message: expect.stringContaining('worktree prune') as unknown,
+    });
+    expect(git(repo, 'rev-parse', 'release').trim()).toBe(master);
+    git(repo, 'worktree', 'prune');
+    const outcome = await merge();
+    expect(git(repo, 'rev-parse', 'release').trim()).toBe(outcome.commit);
+    expect(outcome.updatedWorktree).toBeNull();
+  });
+
   it("says a merge whose update of the user's checkout was cut off (its git killed) was, and moves nothing", async () => {
     const repo = copyFixtureProject('node-basic', root, 'merge-cut');
     const s = spec(repo);
