@@ -481,6 +481,15 @@ export class AppConfig {
   SSE_POLL_MS = 1000;
 
   /**
+   * Event streams one API key may hold open on this instance at once (without keys required, all
+   * requests together); past it a new one is refused `429 too_many_streams`.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  MAX_EVENT_STREAMS_PER_KEY = 100;
+
+  /**
    * Runs of a task that may end with its server dying before it fails with `server_restart`
    * (graceful shutdowns do not count).
    */

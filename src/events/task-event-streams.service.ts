@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { filter, Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
+import { DomainError, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { ClaudeInteraction, TaskEventLog, TaskRowReader } from 'src/tasks';
 import { EventTail, TailClosing, TailSource } from 'src/events/event-tail';
@@ -29,6 +30,8 @@ const RECONNECT_MS = 1000;
 export class TaskEventStreams implements OnModuleDestroy {
   private readonly logger = new Logger(TaskEventStreams.name);
   private readonly open = new Set<EventTail>();
+  /** Streams open or being opened, by their holder (`Principal`'s key, or its kind without one). */
+  private readonly held = new Map<string, number>();
   private readonly reads: TaskEventReads;
   /** Whether event ids become visible in the order they were handed out (see GlobalEventSource). */
   private readonly idsInCommitOrder: boolean;
@@ -59,11 +62,18 @@ export class TaskEventStreams implements OnModuleDestroy {
     taskId: string,
     afterId: number,
     res: Response,
+    holder: string,
     closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
-    const source = new TaskEventSource(this.reads, this.rows, taskId);
-    const from = afterId === 0 ? 0 : await this.notAhead(afterId);
-    this.start(source, from, res, this.events.eventsOf(taskId), closing);
+    const release = this.hold(holder);
+    try {
+      const source = new TaskEventSource(this.reads, this.rows, taskId);
+      const from = afterId === 0 ? 0 : await this.notAhead(afterId);
+      this.start(source, from, res, this.events.eventsOf(taskId), closing, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**
@@ -74,11 +84,43 @@ export class TaskEventStreams implements OnModuleDestroy {
     scope: GlobalStreamFilter,
     afterId: number | null,
     res: Response,
+    holder: string,
     closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
-    const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
-    const from = afterId === null ? await this.newestId() : await this.notAhead(afterId);
-    this.start(source, from, res, this.events.events$, closing);
+    const release = this.hold(holder);
+    try {
+      const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
+      const from = afterId === null ? await this.newestId() : await this.notAhead(afterId);
+      this.start(source, from, res, this.events.events$, closing, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /**
+   * Counts a stream `holder` opens, before anything of it is sent; refuses it (429
+   * `too_many_streams`) past MAX_EVENT_STREAMS_PER_KEY open ones. Returns its release (once).
+   */
+  private hold(holder: string): () => void {
+    const limit = this.config.MAX_EVENT_STREAMS_PER_KEY;
+    const open = this.held.get(holder) ?? 0;
+    if (open >= limit) {
+      throw new DomainError(
+        ErrorCode.TooManyStreams,
+        `This key has ${open} event streams open, the most MAX_EVENT_STREAMS_PER_KEY allows: close one first`,
+        { limit },
+      );
+    }
+    this.held.set(holder, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.held.get(holder) ?? 1) - 1;
+      if (left > 0) this.held.set(holder, left);
+      else this.held.delete(holder);
+    };
   }
 
   /**
@@ -118,10 +160,12 @@ export class TaskEventStreams implements OnModuleDestroy {
     res: Response,
     wakeups: Observable<ClaudeInteraction>,
     closing: (() => Promise<TailClosing | null>) | undefined,
+    release: () => void,
   ): void {
     openEventStream(res);
     // A HEAD asks for the headers alone (Express routes it to the GET): sent, the response ends.
     if (res.req.method === 'HEAD') {
+      release();
       res.end();
       return;
     }
@@ -141,6 +185,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     tail.onStop(() => {
       subscription.unsubscribe();
       this.open.delete(tail);
+      release();
     });
     void tail.run();
   }

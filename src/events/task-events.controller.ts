@@ -58,6 +58,11 @@ const STREAM_RESPONSE = {
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
+/** Whose a stream is, for MAX_EVENT_STREAMS_PER_KEY: its key, or without one its kind (`local`). */
+function holderOf(principal: Principal): string {
+  return principal.keyId ?? principal.kind;
+}
+
 /** Live event streams (server-sent events) of one task, or of every task the key may see. */
 @ApiTags('events')
 @Controller(API_PREFIX)
@@ -91,7 +96,7 @@ export class TaskEventsController {
   ): Promise<void> {
     const afterId = streamStart(lastEventId, query.after_id, 0);
     await this.tasks.findOne(id);
-    await this.streams.followTask(id, afterId, res, this.closing(principal));
+    await this.streams.followTask(id, afterId, res, holderOf(principal), this.closing(principal));
   }
 
   @Get('events')
@@ -118,6 +123,7 @@ export class TaskEventsController {
       { ownerKeyId: ownerFilter(principal), sessionId },
       afterId,
       res,
+      holderOf(principal),
       this.closing(principal, sessionId),
     );
   }

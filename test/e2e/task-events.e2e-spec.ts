@@ -251,6 +251,31 @@ describe('task event streams (SSE)', () => {
   });
 });
 
+describe('event streams held open at once', () => {
+  it('refuses a stream past MAX_EVENT_STREAMS_PER_KEY (429 too_many_streams) before sending anything, and opens one again once a stream closed', async () => {
+    const t = await createTestApp({ env: { MAX_EVENT_STREAMS_PER_KEY: '2' } });
+    try {
+      await t.app.listen(0, '127.0.0.1');
+      const server = t.app.getHttpServer() as App;
+      const url = baseUrl(server);
+      const streams = t.app.get(TaskEventStreams);
+      const first = await SseClient.connect(`${url}/api/v1/events`);
+      const second = await SseClient.connect(`${url}/api/v1/events`);
+      const refused = await request(server).get('/api/v1/events').expect(429);
+      expect(refused.body).toMatchObject({ code: 'too_many_streams', details: { limit: 2 } });
+      expect(streams.openStreams).toBe(2);
+      first.close();
+      await eventually('the stream to be released', () => streams.openStreams === 1);
+      const third = await SseClient.connect(`${url}/api/v1/events`);
+      expect(third.status).toBe(200);
+      second.close();
+      third.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describeMysql('task event streams across two instances on one MariaDB database', () => {
   let db: TestDatabase;
   let runner: TestApp;

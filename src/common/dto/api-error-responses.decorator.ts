@@ -11,7 +11,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Request body too large (`payload_too_large`)',
   415: 'Request body is not JSON (`unsupported_media_type`)',
   422: 'An `Idempotency-Key` used before with another body (`idempotency_key_reused`)',
-  429: 'Too many requests (`rate_limited`, with Retry-After) or too many queued tasks (`queue_full`)',
+  429: 'Too many requests (`rate_limited`, with Retry-After), too many queued tasks (`queue_full`) or event streams open (`too_many_streams`)',
   500: 'Unexpected error (`internal_error`; no details leak)',
   503: 'Database unavailable (`database_unavailable`), or the server is shutting down and takes no new work (`shutting_down`)',
   507: "The database's storage is full (`storage_full`)",

@@ -29,6 +29,7 @@ export enum ErrorCode {
   RateLimited = 'rate_limited',
   /** Too many tasks queued, for this key or in all. */
   QueueFull = 'queue_full',
+  TooManyStreams = 'too_many_streams',
   ProjectPathNotAllowed = 'project_path_not_allowed',
   SessionNotFound = 'session_not_found',
   TaskNotFound = 'task_not_found',

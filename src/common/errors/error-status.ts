@@ -23,6 +23,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.FORBIDDEN;
     case ErrorCode.RateLimited:
     case ErrorCode.QueueFull:
+    case ErrorCode.TooManyStreams:
       return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.ApiKeyNotFound:
     case ErrorCode.SessionNotFound:
