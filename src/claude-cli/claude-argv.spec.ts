@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -105,6 +106,12 @@ describe('preparePrompt', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'cta-argv-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('puts U+FFFD for a NUL the agent or the tests printed (no argv string may hold one)', () => {
+    const prepared = preparePrompt(dir, 'The test said: boom \u0000 bad', ID);
+    expect(prepared.argvPrompt).toBe('The test said: boom \uFFFD bad');
+    expect(() => spawnSync('true', [prepared.argvPrompt])).not.toThrow();
+  });
 
   it('leaves a prompt under the limit inline', () => {
     expect(preparePrompt(dir, 'small', ID)).toEqual({

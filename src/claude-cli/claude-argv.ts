@@ -89,14 +89,17 @@ function writablePromptDir(projectDir: string): string | null {
 
 /**
  * Makes `prompt` fit one argv string: unchanged when small enough, otherwise written to a file in
- * `projectDir` (see the file comment) or shortened.
+ * `projectDir` (see the file comment) or shortened. A NUL, which no argv string may hold, becomes
+ * U+FFFD: a prompt quotes what the agent and the tests printed, and one of them printing a NUL
+ * must not keep the next turn from starting.
  */
 export function preparePrompt(
   projectDir: string,
-  prompt: string,
+  given: string,
   conversationId: string,
   now = Date.now(),
 ): PreparedPrompt {
+  const prompt = given.includes('\0') ? given.replaceAll('\0', '\uFFFD') : given;
   const bytes = Buffer.byteLength(prompt);
   if (bytes <= MAX_INLINE_PROMPT_BYTES)
     return { argvPrompt: prompt, promptFile: null, shortened: false };

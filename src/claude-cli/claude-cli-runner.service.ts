@@ -105,6 +105,24 @@ const MAYBE_RESULT_LINE = /"type"\s*:\s*"result"/;
 
 type StopReason = TimeoutKind | 'after_result';
 
+/**
+ * A line's events (`parseClaudeLine`); a line it cannot read (valid JSON of a shape that
+ * exhausts the stack) is a warning, as a line that is not JSON is: never the turn's end.
+ */
+function readLine(line: SplitLine): ClaudeEvent[] {
+  try {
+    return parseClaudeLine(line);
+  } catch (error) {
+    return [
+      {
+        type: 'warning',
+        message: `line could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        line: line.text.slice(0, 200),
+      },
+    ];
+  }
+}
+
 /** Everything one turn accumulates while its output streams in. */
 class TurnState {
   readonly splitter: NdjsonLineSplitter;
@@ -146,7 +164,10 @@ class TurnState {
     const before = this.stdoutBytes;
     this.stdoutBytes += chunk.length;
     const events: ClaudeEvent[] = [];
-    for (const line of this.splitter.push(chunk)) events.push(...this.onLine(line));
+    // One at a time: a line can hold more events than a call's arguments may (a spread).
+    for (const line of this.splitter.push(chunk)) {
+      for (const event of this.onLine(line)) events.push(event);
+    }
     if (
       before <= this.maxOutputBytes &&
       this.stdoutBytes > this.maxOutputBytes &&
@@ -172,12 +193,12 @@ class TurnState {
     const line = text === read.text ? read : { ...read, text };
     let events: ClaudeEvent[];
     if (!this.capWarned) {
-      events = parseClaudeLine(line);
+      events = readLine(line);
     } else {
       // Past the output cap only a line that parses as a top-level result counts (with its
       // warnings); a skipped over-long line that may have been the result still gets its warning.
       if (!MAYBE_RESULT_LINE.test(line.text)) return [];
-      events = parseClaudeLine(line);
+      events = readLine(line);
       if (!line.truncated && !events.some((e) => e.type === 'result')) return [];
       events = events.filter((e) => e.type === 'result' || e.type === 'warning');
     }

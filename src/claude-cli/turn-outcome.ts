@@ -1,3 +1,4 @@
+import { jsonText } from 'src/common';
 import { PermissionDenial, ResultEvent } from 'src/claude-cli/stream-json/claude-events';
 
 /**
@@ -127,7 +128,7 @@ function mergeDenials(a: PermissionDenial[], b: PermissionDenial[]): PermissionD
   const seen = new Set<string>();
   const out: PermissionDenial[] = [];
   for (const d of [...a, ...b]) {
-    const key = d.toolUseId ?? `${d.toolName}:${JSON.stringify(d.toolInput ?? null)}`;
+    const key = d.toolUseId ?? `${d.toolName}:${jsonText(d.toolInput ?? null)}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(d);

@@ -6,6 +6,7 @@ export {
   PYTHON_BYTECODE_FILE,
   PYTHON_CACHE_DIR,
 } from 'src/common/python-bytecode';
+export { jsonText, jsonTextOrNull, NOT_WRITABLE } from 'src/common/json-text';
 export { ExactSecrets } from 'src/common/exact-secrets';
 export { TurnTakingQueue } from 'src/common/turn-taking-queue';
 export { KeyedSerializer } from 'src/common/keyed-serializer';

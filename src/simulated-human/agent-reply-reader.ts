@@ -12,8 +12,11 @@
  */
 export type AgentReplyReading = 'done' | 'question' | 'stop_short';
 
-/** A line whose only word is DONE. */
-const DONE_LINE = /^[^\p{L}\p{N}]*DONE[^\p{L}\p{N}]*$/mu;
+/**
+ * A line whose only word is DONE, not asked (`DONE?`) nor struck through (`~~DONE~~`): the marker
+ * may stand in emphasis or with a full stop, as agents write it.
+ */
+const DONE_LINE = /^[^\p{L}\p{N}?~]*DONE[^\p{L}\p{N}?~]*$/mu;
 
 const QUESTION_PHRASES =
   /\b(should i|shall i|would you like|do you want|let me know|please confirm|can you confirm|which (one|option) (do|would) you|what would you prefer)\b/i;

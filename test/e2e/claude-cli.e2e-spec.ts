@@ -466,6 +466,19 @@ describe('ClaudeCliRunner through the fake CLI', () => {
     expect(outcome.kind).toBe('success');
   });
 
+  it('reads valid JSON of hostile shapes through: 130 000 blocks in a line, a tool input and a result nested deeper than JSON.stringify can write', async () => {
+    const { events, outcome } = await run(runner(), request('[[fake:deep-lines]]'));
+    expect(events.filter((e) => e.type === 'assistant_text' && e.text === 'x')).toHaveLength(
+      130_000,
+    );
+    expect(events.find((e) => e.type === 'tool_use')).toMatchObject({ name: 'Bash' });
+    expect(outcome).toMatchObject({
+      kind: 'success_with_denials',
+      text: 'Finished despite the odd lines.\nDONE',
+      permissionDenials: [expect.objectContaining({ toolName: 'Bash' })],
+    });
+  });
+
   it('streams events as they arrive', async () => {
     const times: number[] = [];
     const events = await lastValueFrom(

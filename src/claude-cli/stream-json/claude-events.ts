@@ -1,3 +1,4 @@
+import { jsonText } from 'src/common';
 import { SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 
 /**
@@ -288,7 +289,7 @@ function parseResult(obj: Json): ResultEvent {
     isError: obj.is_error === true,
     text: str(obj.result),
     errors: Array.isArray(obj.errors)
-      ? obj.errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))
+      ? obj.errors.map((e) => (typeof e === 'string' ? e : jsonText(e)))
       : [],
     totalCostUsd: num(obj.total_cost_usd),
     usage: parseUsage(obj.usage),

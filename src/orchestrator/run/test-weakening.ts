@@ -1,6 +1,6 @@
 import { WeakeningKind } from 'src/tasks';
 import { isPythonTestModule, PYTEST_CONFIG_SECTIONS, testConfigFileKind } from 'src/test-runner';
-import { isPythonBytecode } from 'src/common';
+import { isPythonBytecode, jsonText } from 'src/common';
 
 /**
  * WEAKENED TESTS: what a change did to the tests that existed at its base commit. Pure: the
@@ -369,11 +369,11 @@ function packageTestEntries(text: string): Map<string, string> | null {
   const scripts = pkg.scripts;
   if (typeof scripts === 'object' && scripts !== null && !Array.isArray(scripts)) {
     for (const [name, script] of Object.entries(scripts as Record<string, unknown>)) {
-      if (PACKAGE_TEST_SCRIPT.test(name)) entries.set(`scripts.${name}`, JSON.stringify(script));
+      if (PACKAGE_TEST_SCRIPT.test(name)) entries.set(`scripts.${name}`, jsonText(script));
     }
   }
   for (const key of PACKAGE_RUNNER_KEYS) {
-    if (pkg[key] !== undefined) entries.set(key, JSON.stringify(pkg[key]));
+    if (pkg[key] !== undefined) entries.set(key, jsonText(pkg[key]));
   }
   return entries;
 }

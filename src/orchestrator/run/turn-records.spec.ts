@@ -1,3 +1,4 @@
+import { NOT_WRITABLE } from 'src/common';
 import { TurnOutcome } from 'src/claude-cli';
 import {
   capData,
@@ -6,6 +7,7 @@ import {
   MAX_INTERACTION_DATA_BYTES,
   MAX_TURN_NOISE_EVENTS,
   MAX_TURN_STORED_BYTES,
+  MAX_TURN_STORED_EVENTS,
   testRunInteraction,
   turnEndInteractions,
   TurnStorageBudget,
@@ -47,6 +49,11 @@ describe('capText', () => {
 });
 
 describe('capData', () => {
+  it("stands a note for data nested deeper than JSON can be written (an agent's tool input)", () => {
+    const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    expect(capData({ input: deep })).toEqual({ truncated: true, preview: NOT_WRITABLE });
+  });
+
   it('keeps small data and replaces large data by a truncated preview', () => {
     expect(capData({ a: 1 })).toEqual({ a: 1 });
     const big = capData({ content: 'x'.repeat(MAX_INTERACTION_DATA_BYTES * 2) });
@@ -257,6 +264,15 @@ describe('TurnStorageBudget', () => {
       data: { type: 'omitted', events: 20 - stored, bytes: (20 - stored) * per },
     });
     expect(note?.content).toContain(`${20 - stored} event(s) of this turn`);
+  });
+
+  it('stops storing after MAX_TURN_STORED_EVENTS events, however small', () => {
+    const budget = new TurnStorageBudget();
+    const admitted = Array.from({ length: MAX_TURN_STORED_EVENTS + 500 }, () =>
+      budget.admit(text(0)),
+    );
+    expect(admitted.filter(Boolean)).toHaveLength(MAX_TURN_STORED_EVENTS);
+    expect(budget.omitted(1)?.data).toMatchObject({ events: 500 });
   });
 
   it('stores only the first warnings and unrecognised lines of a turn', () => {

@@ -1,3 +1,4 @@
+import { jsonTextOrNull, NOT_WRITABLE } from 'src/common';
 import { TurnEvent, TurnOutcome } from 'src/claude-cli';
 import { NewInteraction } from 'src/tasks';
 import { TestRunReport } from 'src/test-runner';
@@ -21,9 +22,13 @@ export function capText(text: string, maxBytes = MAX_INTERACTION_CONTENT_BYTES):
   return `${cut}\n[... cut: ${bytes - Buffer.byteLength(cut, 'utf8')} more bytes not stored ...]`;
 }
 
-/** `data` as given, or a preview of its JSON when that is too large to store. */
+/**
+ * `data` as given, or a preview of its JSON when that is too large to store, or a note saying it
+ * could not be written as JSON (nested deeper than the stack allows: an agent's tool input).
+ */
 export function capData(data: Record<string, unknown>): Record<string, unknown> {
-  const json = JSON.stringify(data);
+  const json = jsonTextOrNull(data);
+  if (json === null) return { truncated: true, preview: NOT_WRITABLE };
   if (Buffer.byteLength(json, 'utf8') <= MAX_INTERACTION_DATA_BYTES) return data;
   return { truncated: true, preview: capText(json, MAX_INTERACTION_DATA_BYTES) };
 }
@@ -127,15 +132,19 @@ const OUTCOME_TEXT: Record<TurnOutcome['kind'], string> = {
 export const MAX_TURN_STORED_BYTES = 2 * 1024 * 1024;
 /** Most `warning` and `unknown` events one turn stores (a stream of noise is counted only). */
 export const MAX_TURN_NOISE_EVENTS = 20;
+/** Most events one turn stores, however small (a flood of empty text blocks is counted only). */
+export const MAX_TURN_STORED_EVENTS = 10_000;
 
 /**
  * Bounds what one agent turn writes to `claude_interactions`: its events are stored until
- * MAX_TURN_STORED_BYTES are used, warnings and unrecognised lines only up to
- * MAX_TURN_NOISE_EVENTS; `omitted()` then says, in one interaction, what was left out. A flood of
- * output or of unknown lines costs the database a bounded amount per turn.
+ * MAX_TURN_STORED_BYTES are used or MAX_TURN_STORED_EVENTS are stored, warnings and
+ * unrecognised lines only up to MAX_TURN_NOISE_EVENTS; `omitted()` then says, in one
+ * interaction, what was left out. A flood of output, of tiny events or of unknown lines costs the
+ * database a bounded amount per turn.
  */
 export class TurnStorageBudget {
   private storedBytes = 0;
+  private storedEvents = 0;
   private noiseEvents = 0;
   private omittedEvents = 0;
   private omittedBytes = 0;
@@ -149,6 +158,7 @@ export class TurnStorageBudget {
     const noise = record.kind === 'system' && (type === 'warning' || type === 'unknown');
     if (
       this.storedBytes + bytes > MAX_TURN_STORED_BYTES ||
+      this.storedEvents >= MAX_TURN_STORED_EVENTS ||
       (noise && this.noiseEvents >= MAX_TURN_NOISE_EVENTS)
     ) {
       this.omittedEvents += 1;
@@ -156,6 +166,7 @@ export class TurnStorageBudget {
       return false;
     }
     this.storedBytes += bytes;
+    this.storedEvents += 1;
     if (noise) this.noiseEvents += 1;
     return true;
   }
@@ -167,7 +178,7 @@ export class TurnStorageBudget {
       'system',
       iteration,
       `${this.omittedEvents} event(s) of this turn (${this.omittedBytes} bytes) not stored: ` +
-        `a turn stores at most ${MAX_TURN_STORED_BYTES} bytes and ${MAX_TURN_NOISE_EVENTS} warnings or unrecognised lines`,
+        `a turn stores at most ${MAX_TURN_STORED_BYTES} bytes, ${MAX_TURN_STORED_EVENTS} events and ${MAX_TURN_NOISE_EVENTS} warnings or unrecognised lines`,
       { type: 'omitted', events: this.omittedEvents, bytes: this.omittedBytes },
     );
   }
