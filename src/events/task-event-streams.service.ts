@@ -65,15 +65,11 @@ export class TaskEventStreams implements OnModuleDestroy {
     holder: string,
     closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
-    const release = this.hold(holder);
-    try {
+    await this.opening(holder, async (release) => {
       const source = new TaskEventSource(this.reads, this.rows, taskId);
       const from = afterId === 0 ? 0 : await this.notAhead(afterId);
       this.start(source, from, res, this.events.eventsOf(taskId), closing, release);
-    } catch (error) {
-      release();
-      throw error;
-    }
+    });
   }
 
   /**
@@ -87,11 +83,21 @@ export class TaskEventStreams implements OnModuleDestroy {
     holder: string,
     closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
-    const release = this.hold(holder);
-    try {
+    await this.opening(holder, async (release) => {
       const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
       const from = afterId === null ? await this.newestId() : await this.notAhead(afterId);
       this.start(source, from, res, this.events.events$, closing, release);
+    });
+  }
+
+  /** Opens a stream of `holder`'s (`open`) counted by `hold`, released when the opening fails. */
+  private async opening(
+    holder: string,
+    open: (release: () => void) => Promise<void>,
+  ): Promise<void> {
+    const release = this.hold(holder);
+    try {
+      await open(release);
     } catch (error) {
       release();
       throw error;

@@ -32,9 +32,14 @@ import { isDirectoryInUse, isProcessAlive } from 'src/process/process-group';
  * (`orphanedChildTempDirs`).
  */
 export function childTempDir(isolation: ChildIsolation, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+  const dir = serverTempDir(prefix);
   if (isolation.identity !== null) chownSync(dir, isolation.identity.uid, isolation.identity.gid);
   return dir;
+}
+
+/** A fresh temporary directory of the server's, named as `childTempDir` names its own. */
+function serverTempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
 }
 
 /**
@@ -49,7 +54,7 @@ export async function filledChildTempDir(
   prefix: string,
   fill: (dir: string) => Promise<readonly string[]>,
 ): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+  const dir = serverTempDir(prefix);
   try {
     const files = await fill(dir);
     const owner = isolation.identity;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
 import {
   BigIntStats,
   closeSync,
@@ -53,12 +53,14 @@ const REGULAR = 0o100644;
 const EXECUTABLE = 0o100755;
 const LINK = 0o120000;
 
+/** A hash of a blob of `size` bytes as git hashes it, its header taken: the content to come. */
+function blobHash(size: number, hashBytes: number): Hash {
+  return createHash(hashBytes === 32 ? 'sha256' : 'sha1').update(`blob ${size}\0`);
+}
+
 /** Git's id of a blob holding `content`: the hash of `blob <length>\0<content>`. */
 export function blobId(content: Buffer, hashBytes: number): string {
-  return createHash(hashBytes === 32 ? 'sha256' : 'sha1')
-    .update(`blob ${content.length}\0`)
-    .update(content)
-    .digest('hex');
+  return blobHash(content.length, hashBytes).update(content).digest('hex');
 }
 
 /** Stat data as the index keeps it: seconds and nanoseconds, ino and size, 32 bits each. */
@@ -86,7 +88,7 @@ const readAsync = promisify(read);
  * of no blob git will add for it: the commit is then refused as changed, never taken as tested.
  */
 async function blobIdOfFile(fd: number, size: number, hashBytes: number): Promise<string> {
-  const hash = createHash(hashBytes === 32 ? 'sha256' : 'sha1').update(`blob ${size}\0`);
+  const hash = blobHash(size, hashBytes);
   const chunk = Buffer.allocUnsafe(Math.min(HASH_AT_ONCE_BYTES, Math.max(1, size)));
   for (let done = 0; done < size; ) {
     const want = Math.min(chunk.length, size - done);

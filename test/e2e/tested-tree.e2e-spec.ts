@@ -154,7 +154,7 @@ describe('the committed tree is the tree the passing test round tested', () => {
     expect(git(repo, 'log', '--format=%s', details.branch!)).toMatch(/^WIP: /);
   });
 
-  it("A, with a link the agent planted beside the worktree's index: the index is put back in place, and nothing is written through the link", async () => {
+  it('A, with a link the agent planted where the index was once put back from (beside it): the commit is refused as in A, and nothing is written through the link', async () => {
     const repo = project('planted');
     const count = join(workdir.root(), 'planted-runs');
     const victim = join(workdir.root(), 'planted-victim.txt');

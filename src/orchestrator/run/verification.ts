@@ -697,7 +697,8 @@ export class Verification {
       return of(null);
     }
     if (changed.length === 0) return of(null);
-    const regression = this.onCommitRegression();
+    const forgiven = this.forgivenOnCommit();
+    const regression = forgiven === null ? null : this.onCommitRegression(forgiven);
     const run$ = this.ports.verification.runOnCommit(
       this.workspace.directory,
       base,
@@ -728,7 +729,9 @@ export class Verification {
         }
         e.generated_on_commit = toRun(report, null);
         if (report.passed) {
-          return regression === null ? null : this.regressionOnCommit(reports, changed);
+          return regression === null || forgiven === null
+            ? null
+            : this.regressionOnCommit(reports, changed, forgiven);
         }
         e.ignored_files = changed;
         await this.conclude(
@@ -784,12 +787,11 @@ export class Verification {
   /**
    * The regression suite for the clean checkout of the change (`checkOnCommit`), where the round
    * ran it in the workspace and its failures could be told apart: run again there for the
-   * failures that are not forgiven (`forgivenOnCommit`), unless it timed out.
+   * failures that are not `forgiven` (`forgivenOnCommit`), unless it timed out.
    */
-  private onCommitRegression(): OnCommitRegression | null {
+  private onCommitRegression(forgiven: RegressionResult): OnCommitRegression | null {
     const command = this.regressionCommand;
-    const forgiven = this.forgivenOnCommit();
-    if (command === null || forgiven === null) return null;
+    if (command === null) return null;
     return {
       command,
       again: (report) => {
@@ -821,7 +823,7 @@ export class Verification {
 
   /**
    * The regression suite in the clean checkout of the change (`reports`: its run, then the run
-   * again of what failed there and is not forgiven: `forgivenOnCommit`): a failure that is not,
+   * again of what failed there and is not `forgiven`: `forgivenOnCommit`): a failure that is not,
    * failing again, rests on the files git ignores (`changed`) that the workspace has and the
    * commit lacks. Sent back, naming them and the failures. One that passed when run again is
    * flaky (named, as the workspace's are). A run that timed out there (a cold checkout can be
@@ -830,11 +832,11 @@ export class Verification {
   private async regressionOnCommit(
     reports: readonly ScratchOutcome[],
     changed: readonly string[],
+    forgiven: RegressionResult,
   ): Promise<Judgement | null> {
     const e = this.evidence;
     const [run, again] = reports.filter(isReport);
-    const forgiven = this.forgivenOnCommit();
-    if (run === undefined || forgiven === null) {
+    if (run === undefined) {
       e.not_checked.push(
         'ignored files written from the shell: the regression suite could not be run in the clean checkout of the change',
       );
