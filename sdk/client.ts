@@ -707,7 +707,7 @@ export interface TaskVerificationResponseDto {
   require_failing_tests: boolean;
   /** Weakening existing tests does not block completion */
   allow_test_changes: boolean;
-  /** The tests were judged at least once (false: every field below is empty) */
+  /** The tests were judged at least once (false: `verdict`, `reason` and `checked_at` are null, and only the regression baseline, taken before the agent's first turn, may be filled) */
   checked: boolean;
   base_commit: string | null;
   head_commit: string | null;

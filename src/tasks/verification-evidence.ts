@@ -136,10 +136,15 @@ export interface VerificationEvidence {
   test_changes_allowed: boolean;
   /** Checks that could not be made, each with why. */
   not_checked: string[];
-  verdict: VerificationVerdict;
-  /** `verified`, or why not, in words. */
-  reason: string;
-  checked_at: string;
+  /**
+   * Null until a test round is judged: the evidence is stored before that when the regression
+   * baseline is taken, before the agent's first turn.
+   */
+  verdict: VerificationVerdict | null;
+  /** `verified`, or why not, in words; null until judged. */
+  reason: string | null;
+  /** When the verdict was reached; null until judged. */
+  checked_at: string | null;
 }
 
 /** The evidence stored on a task, or null when there is none or it cannot be read. */
@@ -147,7 +152,9 @@ export function readVerification(json: string | null): VerificationEvidence | nu
   if (json === null) return null;
   try {
     const value = JSON.parse(json) as Partial<VerificationEvidence> | null;
-    return value !== null && typeof value.verdict === 'string'
+    return typeof value === 'object' &&
+      value !== null &&
+      (typeof value.verdict === 'string' || value.verdict === null)
       ? (value as VerificationEvidence)
       : null;
   } catch {

@@ -14,7 +14,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     status_reason: task.statusReason,
     require_failing_tests: task.requireFailingTests,
     allow_test_changes: task.allowTestChanges,
-    checked: e !== null,
+    checked: e !== null && e.verdict !== null,
     base_commit: e?.base_commit ?? task.baseCommit,
     head_commit: e?.head_commit ?? task.headCommit,
     baseline: e?.baseline ?? null,
@@ -46,10 +46,10 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
 /** The short form in the task's details; null before the tests were first judged. */
 export function toVerificationSummary(task: Task): VerificationSummaryDto | null {
   const e = readVerification(task.verification);
-  if (e === null) return null;
+  if (e === null || e.verdict === null) return null;
   return {
     verdict: e.verdict,
-    reason: e.reason,
+    reason: e.reason ?? '',
     base_commit: e.base_commit,
     head_commit: e.head_commit,
     not_checked: e.not_checked,

@@ -615,6 +615,16 @@ describe('on SQLite', () => {
         /no longer reports the tests it runs: it ran 4 test\(s\) at the base commit/,
       );
     });
+
+    it('a task that ends before any test round has its baseline stored and no verdict', async () => {
+      const id = await runTask(await createSession(repo, 'node --test'), ['not-logged-in']);
+      const { final } = await waitForTerminal(server, id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'cli_not_logged_in' });
+      const v = await verification(id);
+      expect(v).toMatchObject({ checked: false, verdict: null, reason: null, checked_at: null });
+      expect(v.baseline).toMatchObject({ commit: base, failing: ['known bug'] });
+      expect((await getDetails(server, id)).verification).toBeNull();
+    });
   });
 
   describe('a Python project (unittest) with a test that already fails at its base commit', () => {

@@ -21,6 +21,7 @@ import {
   VerificationCounts,
   VerificationEvidence,
   VerificationRun,
+  VerificationVerdict,
 } from 'src/tasks';
 import {
   CommandResult,
@@ -216,9 +217,9 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     changed_after_tests: [],
     test_changes_allowed: false,
     not_checked: [],
-    verdict: 'tests_failed',
-    reason: 'not verified yet',
-    checked_at: new Date(0).toISOString(),
+    verdict: null,
+    reason: null,
+    checked_at: null,
   };
 }
 
@@ -1189,14 +1190,14 @@ export class Verification {
     };
   }
 
-  private async conclude(verdict: VerificationEvidence['verdict'], reason: string): Promise<void> {
+  private async conclude(verdict: VerificationVerdict, reason: string): Promise<void> {
     this.evidence.verdict = verdict;
     this.evidence.reason = reason;
+    this.evidence.checked_at = new Date(this.ports.clock.nowMs()).toISOString();
     await this.save();
   }
 
   private async save(): Promise<void> {
-    this.evidence.checked_at = new Date(this.ports.clock.nowMs()).toISOString();
     await this.ports.log.update({ verification: JSON.stringify(this.evidence) });
   }
 }

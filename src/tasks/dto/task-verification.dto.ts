@@ -117,7 +117,8 @@ export class TaskVerificationResponseDto {
   allow_test_changes!: boolean;
 
   @ApiProperty({
-    description: 'The tests were judged at least once (false: every field below is empty)',
+    description:
+      'The tests were judged at least once (false: `verdict`, `reason` and `checked_at` are null, and only the regression baseline, taken before the agent\'s first turn, may be filled)',
   })
   checked!: boolean;
 
