@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { Principal, principalOf, RequestWithPrincipal } from 'src/access';
-import { Clock, requestIdOf } from 'src/common';
+import { Clock, pathWithoutQuery, requestIdOf } from 'src/common';
 import { AtomicWriter, RowInsert } from 'src/database';
 import { AuditAction, AuditTarget } from 'src/audit/audit-actions';
 import { AuditActor, AuditEvent } from 'src/audit/audit-event.entity';
@@ -18,9 +18,9 @@ export interface AuditEntry {
 
 const PATH_MAX = 500;
 
-/** The request path without its query string (which is never trusted to be free of secrets). */
+/** The request path without its query string, at most PATH_MAX characters. */
 function pathOf(req: Request): string {
-  return (req.originalUrl ?? req.url).split('?')[0].slice(0, PATH_MAX);
+  return pathWithoutQuery(req).slice(0, PATH_MAX);
 }
 
 function actorOf(principal: Principal | null): AuditActor {

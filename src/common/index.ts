@@ -43,3 +43,4 @@ export { sendError } from 'src/common/http/error-response';
 export { RequestDenials } from 'src/common/http/request-denials';
 export type { RequestDenial } from 'src/common/http/request-denials';
 export { requestIdOf } from 'src/common/http/request-id';
+export { pathWithoutQuery } from 'src/common/http/request-path';

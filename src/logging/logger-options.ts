@@ -4,7 +4,7 @@ import type { DestinationStream, Level } from 'pino';
 import type { Options as HttpOptions } from 'pino-http';
 import pretty from 'pino-pretty';
 import { principalOf, RequestWithPrincipal } from 'src/access';
-import { requestIdOf } from 'src/common';
+import { pathWithoutQuery, requestIdOf } from 'src/common';
 import { AppConfig } from 'src/config';
 import { scrubbingDestination, SecretScrubber } from 'src/logging/secret-scrubber';
 
@@ -24,18 +24,12 @@ function routeOf(req: Req): string | null {
   return typeof path === 'string' ? path : null;
 }
 
-/** `url` up to its query string. */
-function withoutQuery(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
 /** What each request's line says about the request: id, method, path (no query string: it is never trusted to be free of secrets), client address. */
 export function requestFields(req: Req): Record<string, unknown> {
   return {
     id: requestIdOf(req),
     method: req.method,
-    path: withoutQuery(req.originalUrl ?? req.url ?? ''),
+    path: pathWithoutQuery(req),
     remote_address: req.ip ?? req.socket?.remoteAddress,
   };
 }

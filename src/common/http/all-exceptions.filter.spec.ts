@@ -10,11 +10,11 @@ interface Captured {
   body?: ErrorBody;
 }
 
-function run(exception: unknown): Captured {
+function run(exception: unknown, originalUrl = '/x'): Captured {
   const captured: Captured = {};
   const req = {
     method: 'GET',
-    originalUrl: '/x',
+    originalUrl,
     headers: {},
     requestId: 'rid-1',
   } as unknown as RequestWithId;
@@ -76,6 +76,14 @@ describe('AllExceptionsFilter', () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('request_id=rid-1');
     expect(logged[0]).toContain('SELECT * FROM secrets');
+  });
+
+  it('logs a 5xx with the path only: the query string may hold a secret', () => {
+    run(new Error('boom'), '/api/v1/tasks?limit=1&access_token=s3cret');
+    run(new DomainError(ErrorCode.ShuttingDown, 'The server is shutting down'), '/x?token=s3cret');
+    expect(logged[0]).toMatch(/^GET \/api\/v1\/tasks -> 500 /);
+    expect(warned[0]).toMatch(/^GET \/x -> 503 /);
+    expect([...logged, ...warned].join('\n')).not.toContain('s3cret');
   });
 
   it('says a 5xx the code meant (shutting down) as a warning, without a stack', () => {

@@ -12,6 +12,7 @@ import { httpStatusOf } from 'src/common/errors/error-status';
 import { allowedMethods } from 'src/common/http/allowed-methods';
 import { RequestDenials } from 'src/common/http/request-denials';
 import { requestIdOf, RequestWithId } from 'src/common/http/request-id';
+import { pathWithoutQuery } from 'src/common/http/request-path';
 import { databaseFailureOf } from 'src/database';
 
 /** The JSON body of every error response. */
@@ -50,16 +51,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const requestId = requestIdOf(req);
     const { status, body, allow } = this.describe(exception, req);
+    const path = pathWithoutQuery(req);
     if (status >= 500 && exception instanceof DomainError) {
       // A refusal the code meant (shutting down): said, without a stack that points nowhere.
       this.logger.warn(
-        `${req.method} ${req.originalUrl} -> ${status} [request_id=${requestId}] ${exception.code}: ${exception.message}`,
+        `${req.method} ${path} -> ${status} [request_id=${requestId}] ${exception.code}: ${exception.message}`,
       );
     } else if (status >= 500) {
       const detail =
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(
-        `${req.method} ${req.originalUrl} -> ${status} [request_id=${requestId}] ${detail}`,
+        `${req.method} ${path} -> ${status} [request_id=${requestId}] ${detail}`,
       );
     }
     if (res.headersSent) return;
