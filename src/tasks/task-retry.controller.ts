@@ -1,5 +1,5 @@
 import { Body, Controller, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
@@ -22,6 +22,7 @@ export class TaskRetryController {
       "A new PENDING task in the same session with the same description and limits (the body may change them), linked both ways (`retry_of`, `retried_by`). `continue_conversation: true` resumes the old task's agent conversation. 409 `task_not_retryable` for a task in another status or retried already; 409 `git_config_changed` (naming the files) for a task that failed on a change to the repository's git configuration that is still there.",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiBody({ type: RetryTaskDto, required: false })
   @ApiCreatedResponse({ type: TaskResponseDto })
   @ApiErrorResponses(400, 403, 404, 409, 413, 415, 429)
   async retry(

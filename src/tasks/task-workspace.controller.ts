@@ -10,6 +10,7 @@ import {
   StreamableFile,
 } from '@nestjs/common';
 import {
+  ApiBody,
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
@@ -73,6 +74,7 @@ export class TaskWorkspaceController {
       "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes, or untracked files (ignored ones too) where the merge adds files. A conflict is 409 `merge_conflict` listing the files, and changes nothing. The task records `merged_at`, `merge_commit` and `merged_into`.",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiBody({ type: MergeTaskDto, required: false })
   @ApiOkResponse({ type: TaskMergeResponseDto })
   @ApiErrorResponses(400, 403, 404, 409, 413, 415)
   async merge(

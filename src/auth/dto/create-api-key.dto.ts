@@ -16,7 +16,7 @@ export const KEY_NAME_MAX_LENGTH = 100;
 
 /** Body of `POST /api/v1/api-keys`. Unknown fields are rejected. */
 export class CreateApiKeyDto {
-  @ApiProperty({ example: 'ci-pipeline', maxLength: KEY_NAME_MAX_LENGTH })
+  @ApiProperty({ example: 'ci-pipeline', maxLength: KEY_NAME_MAX_LENGTH, pattern: '\\S' })
   @IsString()
   @Matches(/\S/, { message: 'name must not be blank' })
   @MaxLength(KEY_NAME_MAX_LENGTH)
@@ -29,6 +29,8 @@ export class CreateApiKeyDto {
     description:
       "`admin` (everything, every key's sessions and tasks, key management, the audit trail), `tasks:write` (create, cancel and delete its own sessions and tasks), `tasks:read` (read its own)",
     example: ['tasks:write'],
+    minItems: 1,
+    maxItems: SCOPES.length,
   })
   @IsArray()
   @ArrayMinSize(1)

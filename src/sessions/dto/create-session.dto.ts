@@ -22,6 +22,7 @@ export class CreateSessionDto {
     description:
       'Absolute path of an existing project directory (inside ALLOWED_PROJECT_ROOTS when set); stored as its canonical real path',
     example: '/tmp/myproject',
+    minLength: 1,
     maxLength: 4096,
   })
   @IsString()
@@ -47,6 +48,7 @@ export class CreateSessionDto {
     description: 'Command that runs the generated tests (split into argv, never run by a shell)',
     example: 'npx jest',
     maxLength: COMMAND_MAX_LENGTH,
+    pattern: '\\S',
     nullable: true,
   })
   @IsOptional()
@@ -60,6 +62,7 @@ export class CreateSessionDto {
     description: "Command that runs the project's own regression suite",
     example: 'npm test',
     maxLength: COMMAND_MAX_LENGTH,
+    pattern: '\\S',
     nullable: true,
   })
   @IsOptional()
@@ -89,6 +92,7 @@ export class CreateSessionDto {
       'Command run in each new workspace before the agent starts (split into argv, never run by a shell; SETUP_TIMEOUT_SECONDS); its output is stored as a `setup` interaction, and a failure fails the task with `setup_failed`. Isolation `worktree` only',
     example: 'npm ci',
     maxLength: COMMAND_MAX_LENGTH,
+    pattern: '\\S',
     nullable: true,
   })
   @IsOptional()

@@ -26,7 +26,11 @@ export class CreateTaskDto {
   @IsUUID('all')
   session_id!: string;
 
-  @ApiProperty({ example: 'Create a calculator function', maxLength: DESCRIPTION_MAX_LENGTH })
+  @ApiProperty({
+    example: 'Create a calculator function',
+    maxLength: DESCRIPTION_MAX_LENGTH,
+    pattern: '\\S',
+  })
   @IsString()
   @Matches(/\S/, { message: 'description must not be blank' })
   @NoNulCharacter('description')

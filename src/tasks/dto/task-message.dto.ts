@@ -9,6 +9,7 @@ export class TaskMessageDto {
   @ApiProperty({
     example: 'Please keep the old function signature.',
     maxLength: MESSAGE_MAX_LENGTH,
+    pattern: '\\S',
   })
   @IsString()
   @Matches(/\S/, { message: 'content must not be blank' })

@@ -118,7 +118,7 @@ export class TaskVerificationResponseDto {
 
   @ApiProperty({
     description:
-      'The tests were judged at least once (false: `verdict`, `reason` and `checked_at` are null, and only the regression baseline, taken before the agent\'s first turn, may be filled)',
+      "The tests were judged at least once (false: `verdict`, `reason` and `checked_at` are null, and only the regression baseline, taken before the agent's first turn, may be filled)",
   })
   checked!: boolean;
 
