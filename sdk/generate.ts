@@ -474,15 +474,20 @@ export async function renderSdk(doc: OpenAPIObject): Promise<{ client: string; o
   return { client, openapi: renderOpenApi(doc) };
 }
 
-async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'cta-sdk-'));
+/** Boots the API on a database in `work` and writes the document and the client. */
+async function generateIn(work: string): Promise<void> {
   process.env.DATABASE_URL = `sqlite:///${join(work, 'sdk.db')}`;
   process.env.ORCHESTRATOR_ENABLED = 'false';
   process.env.WORKSPACES_DIR = join(work, 'workspaces');
   const { NestFactory } = await import('@nestjs/core');
   const { AppModule } = await import('src/app.module');
   const { buildOpenApiDocument, NEST_APP_OPTIONS } = await import('src/common/http/configure-app');
-  const app = await NestFactory.create(AppModule, { ...NEST_APP_OPTIONS, logger: ['error'] });
+  // A failure is thrown, not Nest's exit: the caller's clean-up runs.
+  const app = await NestFactory.create(AppModule, {
+    ...NEST_APP_OPTIONS,
+    logger: ['error'],
+    abortOnError: false,
+  });
   try {
     await app.init();
     const { client, openapi } = await renderSdk(buildOpenApiDocument(app));
@@ -490,6 +495,15 @@ async function main(): Promise<void> {
     writeFileSync(CLIENT_FILE, client);
   } finally {
     await app.close();
+  }
+}
+
+/** The scratch directory goes however the generation ends (a configuration refused included). */
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'cta-sdk-'));
+  try {
+    await generateIn(work);
+  } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }

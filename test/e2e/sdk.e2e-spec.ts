@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,37 @@ describe('API client SDK', () => {
     const { client: code, openapi } = await renderSdk(buildOpenApiDocument(t.app));
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(openapi);
     expect(readFileSync(CLIENT_FILE, 'utf8')).toBe(code);
+  });
+
+  it('`npm run sdk` refused its configuration leaves no scratch directory behind', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'cta-sdk-tmp-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          '-r',
+          'tsconfig-paths/register',
+          'sdk/generate.ts',
+        ],
+        {
+          env: {
+            ...process.env,
+            TMPDIR: scratch,
+            DIFF_MAX_BYTES: '10',
+            TS_NODE_PROJECT: 'tsconfig.json',
+          },
+          encoding: 'utf8',
+        },
+      );
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('DIFF_MAX_BYTES');
+      // (TypeScript's compile cache may be there: not the generator's.)
+      expect(readdirSync(scratch).filter((name) => name.startsWith('cta-sdk-'))).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it("follows a task's events, sends it messages and retries it through typed methods", async () => {
