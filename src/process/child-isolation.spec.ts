@@ -104,20 +104,31 @@ describe('child isolation', () => {
     });
   });
 
+  const isolationInput = {
+    sandbox: 'none' as const,
+    sandboxReadOnly: [],
+    serverPaths: [],
+    pathVariable: process.env.PATH,
+  };
+
   it('needs root to run children as another user', () => {
-    const input = {
-      runAsUser: 'root',
-      sandbox: 'none' as const,
-      sandboxReadOnly: [],
-      serverPaths: [],
-      pathVariable: process.env.PATH,
-    };
-    expect(buildChildIsolation({ ...input, uid: 0 }).identity).toMatchObject({ uid: 0 });
+    const input = { ...isolationInput, runAsUser: '4242:4242' };
+    expect(buildChildIsolation({ ...input, uid: 0 }).identity).toMatchObject({ uid: 4242 });
     expect(() => buildChildIsolation({ ...input, uid: 1234 })).toThrow(IsolationError);
     expect(buildChildIsolation({ ...input, runAsUser: undefined, uid: 1234 })).toEqual({
       identity: null,
       sandbox: null,
     });
+  });
+
+  it('refuses RUN_AS_USER naming root, by name or by uid: that is ALLOW_ROOT, said', () => {
+    for (const runAsUser of ['root', '0:0', '0:4242']) {
+      expect(() => buildChildIsolation({ ...isolationInput, runAsUser, uid: 0 })).toThrow(
+        new IsolationError(
+          `RUN_AS_USER=${runAsUser} is root (uid 0): name an unprivileged user, or leave it unset and set ALLOW_ROOT=true to run children as root (not recommended)`,
+        ),
+      );
+    }
   });
 
   it('refuses SANDBOX=bwrap when bwrap is not on PATH', () => {

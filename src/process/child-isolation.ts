@@ -153,6 +153,12 @@ export function buildChildIsolation(input: IsolationInput): ChildIsolation {
   let identity: ChildIdentity | null = null;
   if (input.runAsUser !== undefined) {
     const user = lookupUser(input.runAsUser);
+    if (user.uid === 0) {
+      // Root by another name would pass for isolation, with none of ALLOW_ROOT's warnings.
+      throw new IsolationError(
+        `RUN_AS_USER=${input.runAsUser} is root (uid 0): name an unprivileged user, or leave it unset and set ALLOW_ROOT=true to run children as root (not recommended)`,
+      );
+    }
     if (input.uid === 0) identity = user;
     else if (user.uid !== input.uid) {
       throw new IsolationError(
