@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -97,6 +98,30 @@ describe('loadConfig', () => {
     );
   });
 
+  it("refuses a duration longer than Node's timers keep (about 24 days), at start", () => {
+    expect(loadConfig({ CLI_TIMEOUT_SECONDS: '2147483' }).CLI_TIMEOUT_SECONDS).toBe(2147483);
+    let problems: string[] = [];
+    try {
+      loadConfig({
+        CLI_TIMEOUT_SECONDS: '3000000',
+        TEST_TIMEOUT_SECONDS: '2200000',
+        SSE_KEEPALIVE_SECONDS: '2200000',
+        QUEUE_POLL_MS: '99999999999',
+      });
+    } catch (error) {
+      problems = (error as ConfigValidationError).problems;
+    }
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'CLI_TIMEOUT_SECONDS',
+      'QUEUE_POLL_MS',
+      'SSE_KEEPALIVE_SECONDS',
+      'TEST_TIMEOUT_SECONDS',
+    ]);
+    expect(problems).toContain(
+      "QUEUE_POLL_MS must not be more than 2147483647 (about 24 days: a longer wait is no wait for Node's timers)",
+    );
+  });
+
   it('reads the workspace settings: decimal GB and hours, a branch prefix that makes valid branch names', () => {
     expect(
       loadConfig({ WORKSPACES_MAX_GB: '0.5', WORKSPACE_RETENTION_HOURS: '1.5' }),
@@ -150,6 +175,29 @@ describe('settings from files (NAME_FILE)', () => {
       'DATABASE_URL and DATABASE_URL_FILE are both set; set one of them',
       `METRICS_TOKEN_FILE=${path.join(dir, 'missing')} cannot be read (ENOENT)`,
       'PORT_FILE must be an absolute path',
+    ]);
+  });
+
+  it('refuses a file that is not a regular one, or too large, without waiting or filling memory', () => {
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(path.join(dir, 'large'), 'x'.repeat(64 * 1024 + 1));
+    let problems: string[] = [];
+    try {
+      loadConfig({
+        METRICS_TOKEN_FILE: fifo,
+        DATABASE_URL_FILE: '/dev/zero',
+        CORS_ORIGINS_FILE: dir,
+        ALLOWED_HOSTS_FILE: path.join(dir, 'large'),
+      });
+    } catch (error) {
+      problems = (error as ConfigValidationError).problems;
+    }
+    expect(problems.sort()).toEqual([
+      `ALLOWED_HOSTS_FILE=${path.join(dir, 'large')} cannot be read (larger than 65536 bytes)`,
+      `CORS_ORIGINS_FILE=${dir} cannot be read (not a regular file)`,
+      'DATABASE_URL_FILE=/dev/zero cannot be read (not a regular file)',
+      `METRICS_TOKEN_FILE=${fifo} cannot be read (not a regular file)`,
     ]);
   });
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -16,6 +15,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { readSmallRegularFile } from 'src/config/small-regular-file';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -650,16 +650,41 @@ function isBranchPrefix(prefix: string): boolean {
   );
 }
 
+/** Largest file a setting is read from: a token, a URL, a list. */
+const SETTING_FILE_MAX_BYTES = 64 * 1024;
+
 /** A setting's file, under the `_FILE` convention: the file's content is the value. */
 function readSettingFile(key: string, file: string): string {
   if (!isAbsolute(file)) throw new Error(`${key}_FILE must be an absolute path`);
   try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    return readSmallRegularFile(file, SETTING_FILE_MAX_BYTES).replace(/\r?\n$/, '');
   } catch (error) {
-    throw new Error(
-      `${key}_FILE=${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    );
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new Error(`${key}_FILE=${file} cannot be read (${code ?? message})`);
   }
+}
+
+/** Longest delay a Node timer keeps: it ends a longer one at once (a `TimeoutOverflowWarning`). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The durations, by the unit their names end with (milliseconds per unit). */
+const DURATION_UNITS: readonly [string, number][] = [
+  ['_MS', 1],
+  ['_SECONDS', 1000],
+];
+
+/** Durations longer than a timer keeps: a timeout of a month would end every turn at once. */
+function overlongDurations(config: AppConfig): string[] {
+  return knownSettings().flatMap((key) => {
+    const unit = DURATION_UNITS.find(([suffix]) => key.endsWith(suffix));
+    const value = (config as unknown as Record<string, unknown>)[key];
+    if (unit === undefined || typeof value !== 'number' || value * unit[1] <= MAX_TIMER_MS) {
+      return [];
+    }
+    return [
+      `${key} must not be more than ${Math.floor(MAX_TIMER_MS / unit[1])} (about 24 days: a longer wait is no wait for Node's timers)`,
+    ];
+  });
 }
 
 /** Variables AppConfig reads: every field, optional ones included. */
@@ -711,6 +736,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   }
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   problems.push(...flatten(validateSync(config, { forbidUnknownValues: true })));
+  problems.push(...overlongDurations(config));
   if (config.ENCOURAGE_EVERY_MIN > config.ENCOURAGE_EVERY_MAX) {
     problems.push('ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX');
   }

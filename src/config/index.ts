@@ -1,2 +1,3 @@
 export { AppConfig, ConfigValidationError, loadConfig, settingFiles } from 'src/config/app-config';
 export { ConfigModule, readEnvironment } from 'src/config/config.module';
+export { readSmallRegularFile } from 'src/config/small-regular-file';

@@ -1,5 +1,5 @@
-import { readFileSync } from 'fs';
 import { DomainError, ErrorCode } from 'src/common';
+import { readSmallRegularFile } from 'src/config';
 
 /**
  * The words the simulated human says. Every prompt the server sends to the agent comes from one
@@ -239,6 +239,9 @@ export function validateTemplateOverrides(overrides: unknown): string[] {
   return problems;
 }
 
+/** Largest templates file read: the defaults are a few kilobytes. */
+const PROMPT_TEMPLATES_MAX_BYTES = 1024 * 1024;
+
 /**
  * The templates in effect: the defaults, with the keys found in `file` (JSON) replacing them.
  * Throws a `DomainError` naming every problem when the file cannot be read or is invalid, so a bad
@@ -248,7 +251,7 @@ export function loadPromptTemplates(file?: string): PromptTemplates {
   if (file === undefined || file === '') return { ...DEFAULT_PROMPT_TEMPLATES };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(readSmallRegularFile(file, PROMPT_TEMPLATES_MAX_BYTES));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new DomainError(
