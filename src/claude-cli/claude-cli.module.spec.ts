@@ -43,7 +43,7 @@ describe('ClaudeCliModule', () => {
         factory: (config: AppConfig, clock: Clock, launcher: ProcessLauncher) =>
           new CliAvailabilityService(config, clock, launcher, NO_ISOLATION, {
             PATH: process.env.PATH,
-            FAKE_CLAUDE_AUTH: 'none',
+            FAKE_CLAUDE_LOGIN: 'none',
           }),
         inject: [AppConfig, Clock, ProcessLauncher],
       })

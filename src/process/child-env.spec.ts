@@ -73,6 +73,21 @@ describe('buildChildEnv', () => {
     expect(env).not.toHaveProperty('CLAUDECODE');
   });
 
+  it('never passes names that hold credentials by the usual conventions, even to a pattern of `*`', () => {
+    const secrets = {
+      STRIPE_API_KEY: 's',
+      OPENAI_APIKEY: 's',
+      AWS_ACCESS_KEY_ID: 's',
+      GOOGLE_APPLICATION_CREDENTIALS: '/k.json',
+      MYSQL_PWD: 's',
+      DB_PASS: 's',
+      NPM_CONFIG__AUTH: 's',
+      GH_AUTH_TOKEN: 's',
+    };
+    const env = buildChildEnv({ ...secrets, PWD: '/srv', PASSAGE: 'x', AUTHOR: 'me' }, {}, ['*']);
+    expect(Object.keys(env).sort()).toEqual(['AUTHOR', 'PASSAGE', 'PWD']);
+  });
+
   it('does not copy undefined values', () => {
     expect(buildChildEnv({ PATH: undefined })).toEqual({});
     expect(isAllowedChildEnvName('PATH')).toBe(true);

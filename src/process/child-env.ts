@@ -45,7 +45,12 @@ export function cliCredentials(env: NodeJS.ProcessEnv): (string | undefined)[] {
 /** Never passed, whatever the allowlist says: nesting guards a parent Claude Code session sets. */
 const ALWAYS_DROPPED = new Set(['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT']);
 
-const SECRET_LOOKING = /PASSWORD|PASSWD|SECRET|TOKEN|DATABASE_URL|PRIVATE_KEY/i;
+/**
+ * Names that hold credentials by the usual conventions (`STRIPE_API_KEY`, `AWS_ACCESS_KEY_ID`,
+ * `MYSQL_PWD`, `DB_PASS`, npm's `NPM_CONFIG__AUTH`): never passed, whatever a pattern allows.
+ */
+const SECRET_LOOKING =
+  /PASSWORD|PASSWD|SECRET|TOKEN|DATABASE_URL|PRIVATE_KEY|API_?KEY|ACCESS_?KEY|CREDENTIAL|(^|_)(PASS|AUTH)(_|$)|_PWD$/i;
 
 /** True for a name matched by one of `patterns` (exact names, or prefixes written `PREFIX*`). */
 export function matchesEnvPattern(name: string, patterns: readonly string[]): boolean {

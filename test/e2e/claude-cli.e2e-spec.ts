@@ -954,7 +954,7 @@ describe('CliAvailabilityService', () => {
   it('asks again for a status older than the given age', async () => {
     let now = 1_000_000;
     const clock = Object.assign(new Clock(), { nowMs: () => now });
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FAKE_CLAUDE_AUTH: 'none' };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, FAKE_CLAUDE_LOGIN: 'none' };
     const svc = new CliAvailabilityService(
       loadConfig({ CLAUDE_CLI_COMMAND: FAKE, CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*' }),
       clock,
@@ -963,7 +963,7 @@ describe('CliAvailabilityService', () => {
       env,
     );
     expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);
-    delete env.FAKE_CLAUDE_AUTH;
+    delete env.FAKE_CLAUDE_LOGIN;
     now += 30_000;
     expect((await svc.freshStatus(60_000)).loggedIn).toBe(false);
     now += 31_000;
