@@ -63,6 +63,10 @@ describe('redactDatabaseUrl', () => {
       'mysql+pymysql://root:***@localhost:3306/db',
     );
     expect(redactDatabaseUrl('mysql://root@localhost/db')).toBe('mysql://root@localhost/db');
+    // An unencoded `@` in the password: the parser ends it at the last one, and so does this.
+    const url = 'mysql://cta:Pw0rd@SECRETPART@127.0.0.1:3306/db';
+    expect(parseDatabaseUrl(url, '/srv/app')).toMatchObject({ password: 'Pw0rd@SECRETPART' });
+    expect(redactDatabaseUrl(url)).toBe('mysql://cta:***@127.0.0.1:3306/db');
     expect(redactDatabaseUrl('sqlite:///./data/tasks.db')).toBe('sqlite:///./data/tasks.db');
   });
 });

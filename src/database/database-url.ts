@@ -72,7 +72,10 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
   );
 }
 
-/** The URL with any password replaced by `***`, for logs and error messages. */
+/**
+ * The URL with any password replaced by `***`, for logs and error messages: everything up to the
+ * last `@` before the path, where the URL parser ends the password too (`p@ss` unencoded).
+ */
 export function redactDatabaseUrl(url: string): string {
-  return url.replace(/^(mysql(?:\+pymysql)?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return url.replace(/^(mysql(?:\+pymysql)?:\/\/[^:@/]*:)[^/?#]*@/, '$1***@');
 }

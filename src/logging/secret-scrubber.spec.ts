@@ -21,6 +21,9 @@ describe('SecretScrubber', () => {
     expect(scrubber.scrub('connect mysql://cta:hunter2@db:3306/x failed')).toBe(
       'connect mysql://cta:***@db:3306/x failed',
     );
+    expect(scrubber.scrub('connect mysql://cta:hun@ter2@db:3306/x, not a@b')).toBe(
+      'connect mysql://cta:***@db:3306/x, not a@b',
+    );
   });
 
   it('blanks the exact values of the server secrets, raw and as JSON writes them', () => {

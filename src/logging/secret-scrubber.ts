@@ -6,7 +6,7 @@ import { turnBatchedWrites } from 'src/logging/turn-batched-writes';
 /** `Bearer <token>` in any text. */
 const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
 /** The password of a URL with credentials (`mysql://user:password@host`). */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*:)[^@/\s"]+@/gi;
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*:)[^/\s"]+@/gi;
 
 /**
  * Removes secrets from every log line before it is written: API keys (their public prefix kept),
