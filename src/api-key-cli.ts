@@ -19,6 +19,9 @@ const USAGE = `Usage:
 
 class UsageError extends Error {}
 
+/** Keys read per query by `list` (the API's largest page). */
+const LIST_PAGE = 100;
+
 function scopesFrom(admin: boolean, list: string | undefined): Scope[] {
   if (admin) return ['admin'];
   const scopes = (list ?? '')
@@ -76,7 +79,13 @@ async function run(argv: string[], keys: ApiKeysService, audit: AuditService): P
       );
     }
     case 'list': {
-      const [items] = await keys.list({ limit: 100, offset: 0 });
+      // Every key, a page at a time: a lost admin key is looked for here among all of them.
+      const items: ApiKey[] = [];
+      for (;;) {
+        const [page, total] = await keys.list({ limit: LIST_PAGE, offset: items.length });
+        items.push(...page);
+        if (page.length === 0 || items.length >= total) break;
+      }
       return items
         .map((k) => {
           const state = k.revokedAt

@@ -231,7 +231,7 @@ describe('server safety (the built server as a process)', () => {
     fs.chmodSync(database, 0o600);
   });
 
-  it('creates, lists and revokes keys on the command line, shown once and recorded in the audit trail', async () => {
+  it('creates, lists (every key, past a page) and revokes keys on the command line, shown once and recorded in the audit trail', async () => {
     const created = runApiKeyCli(cwd, ROOT_OK, [
       'create',
       '--scopes',
@@ -271,6 +271,15 @@ describe('server safety (the built server as a process)', () => {
       ['request.denied', 'anonymous'],
     ]);
     expect(rows[2].target_id).toBe(id);
+    // More keys than one page: `list` shows every one.
+    for (let i = 0; i < 100; i += 1) {
+      const body = JSON.stringify({ name: `bulk-${i}`, scopes: ['tasks:read'] });
+      const made = await fetchJson(`${url}/api/v1/api-keys`, admin, { method: 'POST', body });
+      expect(made.status).toBe(201);
+    }
+    const all = runApiKeyCli(cwd, ROOT_OK, ['list']).stdout.trim().split('\n');
+    expect(all).toHaveLength(102);
+    expect(all.filter((line) => line.endsWith('"ops"') || line.endsWith('"ci"'))).toHaveLength(2);
   });
 
   it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process that outlived its task is named', async () => {
