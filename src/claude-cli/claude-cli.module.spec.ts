@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { ClaudeCliModule } from 'src/claude-cli/claude-cli.module';
@@ -51,6 +53,33 @@ describe('ClaudeCliModule', () => {
     const cli = moduleRef.get(CliAvailabilityService);
     expect(await cli.check()).toMatchObject({ available: true, loggedIn: false, authMethod: null });
     await moduleRef.close();
+  });
+
+  it('asks again at once when the executable is removed or installed, however fresh the answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cta-cli-mark-'));
+    const command = join(dir, 'claude');
+    symlinkSync(FAKE, command);
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule, CommonModule, ClaudeCliModule],
+    })
+      .overrideProvider(AppConfig)
+      .useValue(loadConfig({ CLAUDE_CLI_COMMAND: command }))
+      .compile();
+    try {
+      const cli = moduleRef.get(CliAvailabilityService);
+      const hour = 3_600_000;
+      expect(await cli.check()).toMatchObject({ available: true });
+      rmSync(command);
+      expect(await cli.freshStatus(hour)).toMatchObject({
+        available: false,
+        error: `not found at ${command}`,
+      });
+      symlinkSync(FAKE, command);
+      expect(await cli.freshStatus(hour)).toMatchObject({ available: true, error: null });
+    } finally {
+      await moduleRef.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('filters the CLI environment from the injected parent environment', async () => {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { lastValueFrom, map, reduce, timeout } from 'rxjs';
@@ -11,6 +12,7 @@ import {
   CHILD_ISOLATION,
   ChildIsolation,
   childTempDir,
+  findOnPath,
   ProcessEvent,
   ProcessLauncher,
   SpawnError,
@@ -56,6 +58,8 @@ export class CliAvailabilityService implements OnModuleInit {
   private readonly parentEnv: NodeJS.ProcessEnv;
   private current: CliStatus;
   private checkedAt = 0;
+  /** The executable's `executableMark` when the status was last asked. */
+  private checkedMark = '';
   private probing: Promise<CliStatus> | null = null;
 
   constructor(
@@ -96,10 +100,12 @@ export class CliAvailabilityService implements OnModuleInit {
 
   /**
    * The status, asked again when the last answer is older than `maxAgeMs` (an operator may log
-   * the CLI in, or install it, while the server runs). Concurrent callers share one probe.
+   * the CLI in while the server runs), and at once when its executable was removed, installed or
+   * replaced since. Concurrent callers share one probe.
    */
   async freshStatus(maxAgeMs: number): Promise<CliStatus> {
-    if (this.clock.nowMs() - this.checkedAt > maxAgeMs) {
+    const stale = this.clock.nowMs() - this.checkedAt > maxAgeMs;
+    if (stale || this.executableMark() !== this.checkedMark) {
       this.probing ??= this.check().finally(() => (this.probing = null));
       await this.probing;
     }
@@ -107,9 +113,25 @@ export class CliAvailabilityService implements OnModuleInit {
   }
 
   async check(): Promise<CliStatus> {
+    this.checkedMark = this.executableMark();
     this.current = await this.probe();
     this.checkedAt = this.clock.nowMs();
     return this.status();
+  }
+
+  /**
+   * What tells the CLI's executable apart, read without starting it: its path (found on PATH for a
+   * bare name) and the identity of the file there; `missing` when there is none.
+   */
+  private executableMark(): string {
+    const path = findOnPath(resolveCliCommand(this.config.CLAUDE_CLI_COMMAND), this.parentEnv.PATH);
+    if (path === null) return 'missing';
+    try {
+      const stat = statSync(path);
+      return `${path} ${stat.dev} ${stat.ino} ${stat.size} ${stat.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
   }
 
   private async probe(): Promise<CliStatus> {

@@ -6,6 +6,7 @@ export {
   matchesEnvPattern,
 } from 'src/process/child-env';
 export {
+  findOnPath,
   IsolationError,
   NO_ISOLATION,
   probeSandbox,
