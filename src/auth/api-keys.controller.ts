@@ -79,7 +79,7 @@ export class ApiKeysController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses(400, 403, 404, 413, 415)
   async revoke(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.keys.revoke(id);
   }

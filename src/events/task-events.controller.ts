@@ -4,7 +4,6 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -84,7 +83,6 @@ export class TaskEventsController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiHeader(LAST_EVENT_ID)
-  @ApiProduces('text/event-stream')
   @ApiOkResponse(STREAM_RESPONSE)
   @ApiErrorResponses(400, 403, 404)
   async followTask(
@@ -107,7 +105,6 @@ export class TaskEventsController {
       "A dashboard's stream: the events of the key's tasks (every task for admins), optionally of one session, each with its `task_id`, from now on (or after `Last-Event-ID` / `after_id`). It never ends by itself.",
   })
   @ApiHeader(LAST_EVENT_ID)
-  @ApiProduces('text/event-stream')
   @ApiOkResponse(STREAM_RESPONSE)
   @ApiErrorResponses(400, 403, 404)
   async followAll(

@@ -45,8 +45,10 @@ export class HealthController {
   @Public()
   @ApiOperation({
     summary: 'Liveness: the process answers (no key needed, nothing checked beyond that)',
+    security: [],
   })
   @ApiOkResponse({ type: LivenessResponseDto })
+  @ApiAccessRefusals(true)
   live(): LivenessResponseDto {
     return { status: 'ok' };
   }

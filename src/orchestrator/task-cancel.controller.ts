@@ -25,7 +25,7 @@ export class TaskCancelController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
   async cancel(@Param('id', UuidParamPipe) id: string): Promise<TaskResponseDto> {
     return toTaskResponse(await this.cancellation.cancel(id));
   }

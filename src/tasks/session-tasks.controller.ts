@@ -48,7 +48,7 @@ export class SessionTasksController {
   @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 403, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.tasks.removeSession(id);
   }

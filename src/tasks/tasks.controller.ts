@@ -143,7 +143,7 @@ export class TasksController {
   @ApiOperation({ summary: 'Delete a task that is PENDING or finished (409 otherwise)' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 403, 404, 409)
+  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.tasks.remove(id);
   }

@@ -1776,23 +1776,32 @@ function apiSuite(kind: TestDatabaseKind): void {
         }
       }
       // What every route answers by its kind, documented where it can be answered: a body too
-      // large or of another type (413, 415) wherever a body is read, a read-only key refused
-      // (403) by every write, and a request without a key (401) or past the rate limit (429) by
-      // every route that asks for one.
+      // large or of another type (413, 415) by every request but a read (whether or not the
+      // route reads its body), a Host header not allowed (403) by every route, and a request
+      // without a key (401) or past the rate limit (429) by every route that asks for one; every
+      // error is JSON (an event stream's too).
       const undocumented: string[] = [];
       for (const [route, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {
           const expected = [
+            '403',
             ...(route === '/health/live' ? [] : ['401', '429']),
-            ...(op.requestBody !== undefined ? ['413', '415'] : []),
-            ...(method !== 'get' && route.startsWith('/api/') ? ['403'] : []),
+            ...(method !== 'get' ? ['413', '415'] : []),
           ];
           for (const status of expected.filter((s) => !(s in op.responses))) {
             undocumented.push(`${method.toUpperCase()} ${route} ${status}`);
           }
+          for (const [status, response] of Object.entries(op.responses)) {
+            const types = Object.keys((response.content ?? {}) as object);
+            if (Number(status) >= 400 && types.join() !== 'application/json') {
+              undocumented.push(`${method.toUpperCase()} ${route} ${status} as ${types.join()}`);
+            }
+          }
         }
       }
       expect(undocumented).toEqual([]);
+      // The liveness probe asks for no key, and says so (the document's default is a bearer key).
+      expect((doc.paths['/health/live'].get as { security?: unknown }).security).toEqual([]);
       // A `string | null` property without an explicit type is documented as an object (a
       // nullable object of a known schema is `type: object` with `allOf: [$ref]`, which is typed).
       const schemas = (
