@@ -25,3 +25,4 @@ export { PreparedReads } from 'src/database/prepared-reads';
 export { RowInsert } from 'src/database/row-insert';
 export { RowReader } from 'src/database/row-reader';
 export { sqliteConnectionOf } from 'src/database/sqlite-connection';
+export { fitVarchar } from 'src/database/varchar-fit';

@@ -6,14 +6,20 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
-import { AtomicWriter, retryTransient, SqlStep, SqlStepResult } from 'src/database';
+import { AtomicWriter, fitVarchar, retryTransient, SqlStep, SqlStepResult } from 'src/database';
 import { ClaudeInteraction, InteractionKind } from 'src/tasks/claude-interaction.entity';
 import { Lease, LeaseLostError } from 'src/tasks/lease';
 import { LateMessageError, noMessageAfter } from 'src/tasks/message-conditions';
 import { assertTransition, isTerminal, StatusReason, TaskStatus } from 'src/tasks/task-status';
 import { Task } from 'src/tasks/task.entity';
 import { TaskRowSql } from 'src/tasks/task-row-sql';
-import { TestCase, TestCaseKind, TestCaseStatus } from 'src/tasks/test-case.entity';
+import {
+  TEST_CASE_FILE_PATH_LENGTH,
+  TEST_CASE_NAME_LENGTH,
+  TestCase,
+  TestCaseKind,
+  TestCaseStatus,
+} from 'src/tasks/test-case.entity';
 
 export interface NewInteraction {
   kind: InteractionKind;
@@ -448,6 +454,11 @@ export class TaskEventLog {
     }));
   }
 
+  /**
+   * A test case's row. Its name and file come from the tests and the test tool (a regression
+   * case is named by its command line), so they are cut to their columns here; the comparisons
+   * between runs read the names from the runs' output, never from these rows.
+   */
   private insertTestCase(taskId: string, c: NewTestCase, at: Date): SqlStep {
     return {
       sql: `INSERT INTO test_cases (${TEST_CASE_COLUMNS.join(', ')}) VALUES (${TEST_CASE_COLUMNS.map(() => '?').join(', ')})`,
@@ -455,8 +466,8 @@ export class TaskEventLog {
         taskId,
         c.iteration,
         c.kind,
-        c.name,
-        c.filePath,
+        fitVarchar(c.name, TEST_CASE_NAME_LENGTH),
+        c.filePath === null ? null : fitVarchar(c.filePath, TEST_CASE_FILE_PATH_LENGTH),
         c.status,
         Math.round(c.durationMs),
         c.output,

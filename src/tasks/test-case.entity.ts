@@ -8,6 +8,10 @@ export type TestCaseKind = (typeof TEST_CASE_KINDS)[number];
 export const TEST_CASE_STATUSES = ['passed', 'failed', 'error', 'skipped'] as const;
 export type TestCaseStatus = (typeof TEST_CASE_STATUSES)[number];
 
+/** The lengths of `name` and `file_path`: longer ones are cut when stored (`fitVarchar`). */
+export const TEST_CASE_NAME_LENGTH = 1000;
+export const TEST_CASE_FILE_PATH_LENGTH = 2048;
+
 /** One test (or one whole test command when it reports no cases) run for a task. */
 @Entity({ name: 'test_cases' })
 @Index('IDX_test_cases_task_id', ['taskId'])
@@ -28,10 +32,15 @@ export class TestCase {
   @Column({ type: 'varchar', length: 16 })
   kind!: TestCaseKind;
 
-  @Column({ type: 'varchar', length: 1000 })
+  @Column({ type: 'varchar', length: TEST_CASE_NAME_LENGTH })
   name!: string;
 
-  @Column({ name: 'file_path', type: 'varchar', length: 2048, nullable: true })
+  @Column({
+    name: 'file_path',
+    type: 'varchar',
+    length: TEST_CASE_FILE_PATH_LENGTH,
+    nullable: true,
+  })
   filePath!: string | null;
 
   @Column({ type: 'varchar', length: 16 })
