@@ -5,6 +5,12 @@ import type { GitConfigFingerprint } from 'src/workspaces';
 import type { HumanWait } from 'src/tasks/human-wait';
 import { StatusReason, TaskPhase, TaskStatus } from 'src/tasks/task-status';
 
+/**
+ * The longest `target_branch`: as long as a merge's `target_branch` may be named, so a task takes
+ * no default target it could not be told to merge into. Git allows longer branch names.
+ */
+export const TARGET_BRANCH_LENGTH = 255;
+
 /** One plain-language job run by the agent in its session's project. */
 @Entity({ name: 'tasks' })
 @Index('IDX_tasks_status_created_at', ['status', 'createdAt'])
@@ -186,7 +192,7 @@ export class Task {
   baseCommit!: string | null;
 
   /** The branch a merge goes into by default: the one `base_ref` names, or the one checked out. */
-  @Column({ name: 'target_branch', type: 'varchar', length: 255, nullable: true })
+  @Column({ name: 'target_branch', type: 'varchar', length: TARGET_BRANCH_LENGTH, nullable: true })
   targetBranch!: string | null;
 
   /** The repository's common git directory. */

@@ -37,7 +37,7 @@ export class TasksController {
   @ApiOperation({
     summary: 'Create a task',
     description:
-      "Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 400 `project_path_invalid` (403 `project_path_not_allowed`) when the session's project_path breaks the project_path rules as they are now (stored before a rule existed, or its directory changed since). 409 `git_config_changed` (`details.files`, `details.failed_task`) while the repository's git configuration still holds a change that failed one of its tasks `git_config_changed`: undo it, or delete that task to accept it. 429 `queue_full` when too many tasks are queued.",
+      "Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 400 `project_path_invalid` (403 `project_path_not_allowed`) when the session's project_path breaks the project_path rules as they are now (stored before a rule existed, or its directory changed since). 400 `validation_failed` (`base_ref`) when the task would start from a branch longer than 255 characters, the longest `target_branch` (the branch checked out in the project, or the one base_ref names): name a commit or a tag as base_ref. 409 `git_config_changed` (`details.files`, `details.failed_task`) while the repository's git configuration still holds a change that failed one of its tasks `git_config_changed`: undo it, or delete that task to accept it. 429 `queue_full` when too many tasks are queued.",
   })
   @ApiCreatedResponse({ type: TaskResponseDto })
   @ApiErrorResponses(400, 403, 404, 409, 413, 415)

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, FindOptionsWhere, In, IsNull, Not, Repository } from 'typeorm';
 import { ownerFilter, Principal } from 'src/access';
-import { DomainError, Draining, ErrorCode } from 'src/common';
+import { DomainError, Draining, ErrorCode, invalidRequest } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, isForeignKeyViolation, PreparedReads, RowInsert } from 'src/database';
 import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
@@ -33,7 +33,7 @@ import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskWorkspaceCleanup } from 'src/tasks/task-workspace-cleanup';
 import { ACTIVE_STATUSES, TaskStatus, TERMINAL_STATUSES } from 'src/tasks/task-status';
-import { Task } from 'src/tasks/task.entity';
+import { TARGET_BRANCH_LENGTH, Task } from 'src/tasks/task.entity';
 import { TestCase } from 'src/tasks/test-case.entity';
 import { toVerificationResponse } from 'src/tasks/verification.mapper';
 
@@ -124,6 +124,13 @@ export class TasksService {
       session.projectPath,
       baseRef ?? session.baseRef,
     );
+    if (base.targetBranch !== null && base.targetBranch.length > TARGET_BRANCH_LENGTH) {
+      // Stored, it would fail on MySQL alone (SQLite does not enforce a column's length).
+      throw invalidRequest(
+        'base_ref',
+        `base_ref: the task would start from the branch ${base.targetBranch}, longer than the ${TARGET_BRANCH_LENGTH} characters a task's target_branch may have: name a commit or a tag as base_ref`,
+      );
+    }
     return {
       isolation: 'worktree',
       baseRef: base.baseRef,
