@@ -19,6 +19,7 @@ import { TestChangeRefusals1764150000000 } from 'migrations/1764150000000-test-c
 import { InterruptRequested1764160000000 } from 'migrations/1764160000000-interrupt-requested';
 import { GitConfigFingerprint1764170000000 } from 'migrations/1764170000000-git-config-fingerprint';
 import { StatusReasonIndex1764180000000 } from 'migrations/1764180000000-status-reason-index';
+import { TaskPathColumns1764190000000 } from 'migrations/1764190000000-task-path-columns';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   InterruptRequested1764160000000,
   GitConfigFingerprint1764170000000,
   StatusReasonIndex1764180000000,
+  TaskPathColumns1764190000000,
 ];
 
 /**

@@ -196,7 +196,7 @@ export class Task {
   targetBranch!: string | null;
 
   /** The repository's common git directory. */
-  @Column({ name: 'git_dir', type: 'varchar', length: 1024, nullable: true })
+  @Column({ name: 'git_dir', type: 'text', nullable: true })
   gitDir!: string | null;
 
   /** The task's branch, once its workspace exists. */
@@ -204,7 +204,7 @@ export class Task {
   branch!: string | null;
 
   /** The task's worktree, once it exists. */
-  @Column({ name: 'workspace_path', type: 'varchar', length: 1024, nullable: true })
+  @Column({ name: 'workspace_path', type: 'text', nullable: true })
   workspacePath!: string | null;
 
   /**

@@ -1,3 +1,5 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import {
@@ -17,7 +19,8 @@ import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database'
  * than a varchar column where SQLite stores it, and the server answers the same on both. A
  * regression command's case name and a generated test's name over their column are stored cut
  * (the task completes); a project checked out on a branch longer than a task's target_branch
- * column takes no task without a base_ref (400 naming the limit).
+ * column takes no task without a base_ref (400 naming the limit); a repository whose git directory
+ * lies at a path over 1024 characters is kept whole (`text` since migration 1764190000000).
  */
 
 /** A regression command of about 1100 characters: node's own tests, flags repeated. */
@@ -81,6 +84,22 @@ function suite(kind: TestDatabaseKind): void {
       });
     expect(named.status).toBe(201);
     expect(named.body.target_branch).toBeNull();
+  });
+
+  it('runs a task of a repository whose git directory lies at a path over 1024 characters', async () => {
+    const project = copyFixtureProject('node-basic', work.root(), 'far-git-dir');
+    const far = join(work.root(), ...Array.from({ length: 6 }, (_, i) => `${i}${'d'.repeat(199)}`));
+    mkdirSync(far, { recursive: true });
+    renameSync(join(project, '.git'), join(far, 'repo.git'));
+    writeFileSync(join(project, '.git'), `gitdir: ${join(far, 'repo.git')}\n`);
+    expect(join(far, 'repo.git').length).toBeGreaterThan(1024);
+    const { final, details } = await runSessionTask(
+      server,
+      { project_path: project },
+      `Add a test. ${fakeScript('success', 'write-tests lang=node result=pass')}`,
+    );
+    expect(final.status).toBe('COMPLETED');
+    expect(details.head_commit).not.toBeNull();
   });
 }
 
