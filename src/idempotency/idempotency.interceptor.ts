@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { catchError, from, map, mergeMap, Observable, of, throwError } from 'rxjs';
 import { principalOf } from 'src/access';
+import { holdClaim, IdempotencyClaim } from 'src/idempotency/idempotency-claim';
 import { IdempotencyService } from 'src/idempotency/idempotency.service';
 
 /** The request header that carries the key. */
@@ -17,8 +18,9 @@ export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /**
  * Applies `IdempotencyService` to a route: a request with an `Idempotency-Key` header either
- * replays the answer its first try got (with `Idempotent-Replayed: true`) or runs, and its
- * successful answer is stored; a failed one is forgotten.
+ * replays the answer its first try got (with `Idempotent-Replayed: true`) or runs with an
+ * `IdempotencyClaim`, through which the route's service stores its successful answer in the
+ * transaction that creates; a failed request is forgotten unless its creation committed.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -47,8 +49,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
           res.setHeader('Idempotent-Replayed', 'true');
           return of(outcome.body);
         }
+        const claim = new IdempotencyClaim((body) => outcome.answer(status, body));
+        holdClaim(req, claim);
         return next.handle().pipe(
-          mergeMap((body: unknown) => from(outcome.done(status, body)).pipe(map(() => body))),
+          map((body: unknown) => {
+            // Stored after the creation's commit, the answer could be lost while the creation
+            // stays (the write failing, the server dying between the two): a retry would then
+            // create again.
+            if (!claim.answered) {
+              throw new Error(`${req.method} ${route} is idempotent but stored no answer`);
+            }
+            return body;
+          }),
           catchError((error: unknown) =>
             from(outcome.abandon()).pipe(mergeMap(() => throwError(() => error))),
           ),

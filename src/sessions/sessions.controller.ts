@@ -9,7 +9,7 @@ import {
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, PaginationQueryDto, UuidParamPipe } from 'src/common';
-import { Idempotent } from 'src/idempotency';
+import { CurrentIdempotencyClaim, IdempotencyClaim, Idempotent } from 'src/idempotency';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { SessionPageDto, SessionResponseDto } from 'src/sessions/dto/session-response.dto';
 import { toSessionResponse } from 'src/sessions/session.mapper';
@@ -34,8 +34,9 @@ export class SessionsController {
   async create(
     @Body() dto: CreateSessionDto,
     @CurrentPrincipal() principal: Principal,
+    @CurrentIdempotencyClaim() claim: IdempotencyClaim | null,
   ): Promise<SessionResponseDto> {
-    return toSessionResponse(await this.sessions.create(dto, principal));
+    return toSessionResponse(await this.sessions.create(dto, principal, claim));
   }
 
   @Get()

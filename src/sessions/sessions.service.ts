@@ -6,12 +6,14 @@ import { assertVisible, ownerFilter, Principal } from 'src/access';
 import { DomainError, ErrorCode, invalidRequest, PaginationQueryDto } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, RowInsert, RowReader } from 'src/database';
+import { IdempotencyClaim } from 'src/idempotency';
 import { CHILD_ISOLATION, ChildIsolation, usableBy } from 'src/process';
 import { assertCommandsAllowed } from 'src/sessions/command-policy';
 import { WorkspacesService } from 'src/workspaces';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { ProjectPathService } from 'src/sessions/project-path.service';
 import { Isolation, Session } from 'src/sessions/session.entity';
+import { toSessionResponse } from 'src/sessions/session.mapper';
 
 export function sessionNotFound(id: string): DomainError {
   return new DomainError(ErrorCode.SessionNotFound, `Session ${id} not found`);
@@ -54,9 +56,14 @@ export class SessionsService {
    * are not admin), so no command is refused later, task after task. Its isolation defaults to
    * `worktree` for a project inside a git work tree with a commit, `none` otherwise; `worktree`
    * elsewhere, or a `base_ref` that names no commit, is a 400, and so are `base_ref` and
-   * `setup_command` without a workspace.
+   * `setup_command` without a workspace. With `claim` (the request's `Idempotency-Key`), the
+   * answer is stored with the session, in its transaction.
    */
-  async create(dto: CreateSessionDto, principal: Principal): Promise<Session> {
+  async create(
+    dto: CreateSessionDto,
+    principal: Principal,
+    claim: IdempotencyClaim | null = null,
+  ): Promise<Session> {
     const testCommand = blankToNull(dto.test_command);
     const regressionCommand = blankToNull(dto.regression_command);
     const setupCommand = blankToNull(dto.setup_command);
@@ -105,7 +112,11 @@ export class SessionsService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.writer.run([this.rows.step(session)]);
+    const steps = [this.rows.step(session)];
+    if (claim !== null) steps.push(claim.answer(toSessionResponse(session)));
+    // The claim's answer is the one required step: nothing was written when another request
+    // took the key over.
+    if ((await this.writer.run(steps)) === null && claim !== null) throw claim.lost();
     return session;
   }
 

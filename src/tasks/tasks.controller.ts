@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
-import { Idempotent } from 'src/idempotency';
+import { CurrentIdempotencyClaim, IdempotencyClaim, Idempotent } from 'src/idempotency';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {
@@ -44,8 +44,9 @@ export class TasksController {
   async create(
     @Body() dto: CreateTaskDto,
     @CurrentPrincipal() principal: Principal,
+    @CurrentIdempotencyClaim() claim: IdempotencyClaim | null,
   ): Promise<TaskResponseDto> {
-    return toTaskResponse(await this.tasks.create(dto, principal));
+    return toTaskResponse(await this.tasks.create(dto, principal, undefined, claim));
   }
 
   @Get()

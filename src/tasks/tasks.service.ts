@@ -6,6 +6,7 @@ import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode, invalidRequest } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, isForeignKeyViolation, PreparedReads, RowInsert } from 'src/database';
+import { IdempotencyClaim } from 'src/idempotency';
 import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
@@ -150,12 +151,14 @@ export class TasksService {
    * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the server MAX_QUEUED_TASKS (checked before the
    * insert: requests that arrive together can pass it together, which the rate limit bounds).
    * 409 `git_config_changed` while the repository still holds a change to its git configuration
-   * that failed one of its tasks (`GitConfigQuarantine`).
+   * that failed one of its tasks (`GitConfigQuarantine`). With `claim` (the request's
+   * `Idempotency-Key`), the answer is stored with the task, in its transaction.
    */
   async create(
     dto: CreateTaskDto,
     principal: Principal,
     origin: TaskOrigin = { retryOf: null, claudeSessionId: null },
+    claim: IdempotencyClaim | null = null,
   ): Promise<Task> {
     if (this.draining.active) {
       throw new DomainError(
@@ -245,8 +248,12 @@ export class TasksService {
       completedAt: null,
       updatedAt: now,
     });
+    const steps = [this.taskInsert.step(task)];
+    if (claim !== null) steps.push(claim.answer(toTaskResponse(task)));
     try {
-      await this.writer.run([this.taskInsert.step(task)]);
+      // The claim's answer is the one required step: nothing was written when another request
+      // took the key over.
+      if ((await this.writer.run(steps)) === null && claim !== null) throw claim.lost();
     } catch (error) {
       // The session was deleted between the lookup above and this insert.
       if (isForeignKeyViolation(error)) {

@@ -3,9 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { Task } from 'src/tasks';
+import { Clock } from 'src/common';
+import { IdempotencyKey } from 'src/idempotency';
+import { ABANDONED_AFTER_MS } from 'src/idempotency/idempotency.service';
+import { Session, SessionsService } from 'src/sessions';
+import { Task, TaskQueueSignal } from 'src/tasks';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { describeMysql, TestDatabaseKind } from 'test/e2e/support/test-database';
+
+/** The server's clock, moved on by a test: a key's abandonment time passes without waiting. */
+class MovableClock extends Clock {
+  aheadMs = 0;
+
+  override nowMs(): number {
+    return Date.now() + this.aheadMs;
+  }
+}
 
 /**
  * Idempotent creation on both engines: a client that retries `POST /sessions` or `POST /tasks`
@@ -16,12 +29,20 @@ function suite(kind: TestDatabaseKind): void {
   let t: TestApp;
   let server: App;
   let project: string;
+  const clock = new MovableClock();
 
   beforeAll(async () => {
     project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-idem-')));
-    t = await createTestApp({ database: kind });
+    t = await createTestApp({
+      database: kind,
+      override: (builder) => builder.overrideProvider(Clock).useValue(clock),
+    });
     await t.app.listen(0, '127.0.0.1');
     server = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    clock.aheadMs = 0;
   });
   afterAll(async () => {
     await t?.close();
@@ -49,6 +70,121 @@ function suite(kind: TestDatabaseKind): void {
     await request(server).post('/api/v1/tasks').send(body).expect(201);
     await createTask('retry-2', body).expect(201);
     expect(await tasksOf(sessionId)).toBe(3);
+  });
+
+  /** Every write to a stored key outside the creating transaction fails from now on. */
+  const failKeyWrites = (...methods: ('update' | 'delete')[]): void => {
+    const keys = t.dataSource.getRepository(IdempotencyKey);
+    for (const method of methods) {
+      jest.spyOn(keys, method).mockRejectedValue(new Error(`injected: ${method} failed`));
+    }
+  };
+  /** The ids of the session's tasks. */
+  const taskIdsOf = async (sessionId: string): Promise<string[]> =>
+    (await t.dataSource.getRepository(Task).findBy({ sessionId })).map((task) => task.id);
+
+  it('answers a retry with the first task when the key could not be written after it', async () => {
+    const sessionId = await session();
+    const body = { session_id: sessionId, description: 'Answer lost' };
+    // A database error or timeout on the key's writes once the task is stored.
+    failKeyWrites('update');
+    await createTask('answer-lost', body);
+    jest.restoreAllMocks();
+    const again = await createTask('answer-lost', body).expect(201);
+    expect(await taskIdsOf(sessionId)).toEqual([again.body.id]);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('answers a retry past the abandonment time with the task a dead server created', async () => {
+    const sessionId = await session();
+    const body = { session_id: sessionId, description: 'Server died' };
+    // A server that dies once the task is stored writes nothing more, the key's answer and its
+    // removal included; its retry comes after the key counts as abandoned.
+    failKeyWrites('update', 'delete');
+    await createTask('server-died', body);
+    jest.restoreAllMocks();
+    clock.aheadMs = ABANDONED_AFTER_MS + 1000;
+    const again = await createTask('server-died', body).expect(201);
+    expect(await taskIdsOf(sessionId)).toEqual([again.body.id]);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('keeps the key of a request that failed after its task was stored', async () => {
+    const sessionId = await session();
+    const body = { session_id: sessionId, description: 'Failed late' };
+    jest.spyOn(t.app.get(TaskQueueSignal), 'taskQueued').mockImplementationOnce(() => {
+      throw new Error('injected: failed after the commit');
+    });
+    await createTask('failed-late', body).expect(500);
+    const again = await createTask('failed-late', body).expect(201);
+    expect(await taskIdsOf(sessionId)).toEqual([again.body.id]);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('stores no task when its answer cannot be stored with it', async () => {
+    const sessionId = await session();
+    const body = { session_id: sessionId, description: 'Both or neither' };
+    await t.dataSource.query(
+      kind === 'mysql'
+        ? `CREATE TRIGGER refuse_answers BEFORE UPDATE ON idempotency_keys FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'`
+        : `CREATE TRIGGER refuse_answers BEFORE UPDATE ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+    );
+    try {
+      const first = await createTask('both-or-neither', body);
+      expect(first.status).toBeGreaterThanOrEqual(500);
+      expect(await tasksOf(sessionId)).toBe(0);
+    } finally {
+      await t.dataSource.query('DROP TRIGGER refuse_answers');
+    }
+    const again = await createTask('both-or-neither', body).expect(201);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(await taskIdsOf(sessionId)).toEqual([again.body.id]);
+  });
+
+  it('answers a retry past the abandonment time with the session a dead server created', async () => {
+    const body = { project_path: project, name: 'server died' };
+    failKeyWrites('update', 'delete');
+    await request(server)
+      .post('/api/v1/sessions')
+      .set('Idempotency-Key', 'session-lost')
+      .send(body);
+    jest.restoreAllMocks();
+    clock.aheadMs = ABANDONED_AFTER_MS + 1000;
+    const again = await request(server)
+      .post('/api/v1/sessions')
+      .set('Idempotency-Key', 'session-lost')
+      .send(body)
+      .expect(201);
+    expect(await t.dataSource.getRepository(Session).countBy({ name: 'server died' })).toBe(1);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('rolls back the task of a request whose key was taken over while it ran', async () => {
+    const sessionId = await session();
+    const body = { session_id: sessionId, description: 'Taken over' };
+    // The first request waits before it stores its task until the test lets it go on.
+    const sessions = t.app.get(SessionsService);
+    const findVisible = sessions.findVisible.bind(sessions);
+    let goOn!: () => void;
+    const held = new Promise<void>((resolve) => (goOn = resolve));
+    const waiting = new Promise<void>((resolve) => {
+      jest.spyOn(sessions, 'findVisible').mockImplementationOnce(async (id, principal) => {
+        resolve();
+        await held;
+        return findVisible(id, principal);
+      });
+    });
+    const slow = createTask('taken-over', body).then((res) => res);
+    await waiting;
+    clock.aheadMs = ABANDONED_AFTER_MS + 1000;
+    const taker = await createTask('taken-over', body).expect(201);
+    goOn();
+    const late = await slow;
+    expect(await taskIdsOf(sessionId)).toEqual([taker.body.id]);
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('idempotency_request_in_progress');
+    const again = await createTask('taken-over', body).expect(201);
+    expect(again.body).toEqual(taker.body);
   });
 
   it('refuses the same key with another body (422)', async () => {
