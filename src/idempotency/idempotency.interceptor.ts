@@ -53,9 +53,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
         holdClaim(req, claim);
         return next.handle().pipe(
           map((body: unknown) => {
-            // Stored after the creation's commit, the answer could be lost while the creation
-            // stays (the write failing, the server dying between the two): a retry would then
-            // create again.
+            // A route stores its answer with its creation: stored after the commit, the answer
+            // could be lost while the creation stays (the write failing, the server dying between
+            // the two), and a retry would create again.
             if (!claim.answered) {
               throw new Error(`${req.method} ${route} is idempotent but stored no answer`);
             }

@@ -56,8 +56,9 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * still running is 409 `idempotency_request_in_progress`. The answer is stored in the transaction
  * that creates the row (`IdempotencyClaim`), so a creation is never repeated once committed, even
  * when its request failed afterwards or its server died before answering. A request that fails
- * before its creation committed leaves no trace, so its retry runs again. Keys are scoped by method, route and caller (the API key; else the
- * local operator), so one caller's key never answers, or reveals, another's request.
+ * before its creation committed leaves no trace, so its retry runs again. Keys are scoped by
+ * method, route and caller (the API key; else the local operator), so one caller's key never
+ * answers, or reveals, another's request.
  */
 @Injectable()
 export class IdempotencyService {
