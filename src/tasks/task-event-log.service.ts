@@ -81,6 +81,11 @@ export interface TaskNote {
   params?: Record<string, unknown>;
   patch: TaskPatch;
   record: NewInteraction;
+  /**
+   * Statements written in the same transaction after the row's update, kept only when it changed
+   * the row (a retry's new task: no claim can see it before its original names it).
+   */
+  alongside?: readonly SqlStep[];
 }
 
 const INTERACTION_COLUMNS = [
@@ -352,10 +357,11 @@ export class TaskEventLog {
           required: true,
         },
         this.insertInteraction(note.record, now, null, note.taskId),
+        ...(note.alongside ?? []),
       ]),
     );
     if (results === null) return null;
-    return this.publish(note.taskId, [note.record], results.slice(1), now)[0];
+    return this.publish(note.taskId, [note.record], results.slice(1, 2), now)[0];
   }
 
   private async leasedChange(

@@ -24,7 +24,8 @@ function notRetryable(task: Task, why: string): DomainError {
  * `POST /tasks/{id}/retry`: a FAILED or CANCELLED task gets one retry, a new PENDING task in the
  * same session with the same description, limits and test policy (the body may change the
  * limits and `allow_test_changes`), linked both ways: the new task's `retry_of`, the old one's `retried_by` (set with a
- * record of it through the event log, only while unset, so two retries at once make one task).
+ * record of it through the event log, only while unset, in the transaction that inserts the new
+ * task, so two retries at once make one task and the other one's is never stored).
  * With `continue_conversation` the new task's first turn resumes the old task's agent
  * conversation: only for a task in place, as a conversation belongs to its directory.
  */
@@ -55,7 +56,7 @@ export class TaskRetryService {
         "continue_conversation needs the task's own directory, and a retry of a task in a workspace works in a new workspace, where the agent cannot find the conversation: retry it without (its work is kept on its branch)",
       );
     }
-    const created = await this.tasks.create(
+    const created = await this.tasks.createWith(
       {
         session_id: old.sessionId,
         description: old.description,
@@ -73,25 +74,29 @@ export class TaskRetryService {
         retryOf: old.id,
         claudeSessionId: dto.continue_conversation === true ? old.claudeSessionId : null,
       },
+      // The link comes first and the new task is inserted in its transaction: a retry that loses
+      // the race stores nothing, where a task stored on its own could be claimed by another
+      // server before the link failed, and run unlinked.
+      async (task, insert) =>
+        (await this.events.noteWhere({
+          taskId: old.id,
+          where: gone ? '(retried_by IS NULL OR retried_by = :gone)' : 'retried_by IS NULL',
+          params: gone ? { gone: old.retriedBy } : {},
+          patch: { retriedBy: task.id },
+          record: {
+            kind: 'system',
+            iteration: old.iteration,
+            content: `Retried as task ${task.id}`,
+            data: {
+              event: 'retried',
+              retried_by: task.id,
+              continue_conversation: dto.continue_conversation === true,
+            },
+          },
+          alongside: [insert],
+        })) !== null,
     );
-    const linked = await this.events.noteWhere({
-      taskId: old.id,
-      where: gone ? '(retried_by IS NULL OR retried_by = :gone)' : 'retried_by IS NULL',
-      params: gone ? { gone: old.retriedBy } : {},
-      patch: { retriedBy: created.id },
-      record: {
-        kind: 'system',
-        iteration: old.iteration,
-        content: `Retried as task ${created.id}`,
-        data: {
-          event: 'retried',
-          retried_by: created.id,
-          continue_conversation: dto.continue_conversation === true,
-        },
-      },
-    });
-    if (linked === null) {
-      await this.rows.delete({ id: created.id, status: TaskStatus.Pending });
+    if (created === null) {
       throw notRetryable(await this.tasks.findOne(id), 'was retried meanwhile');
     }
     return created;

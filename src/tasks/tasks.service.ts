@@ -5,7 +5,13 @@ import { DataSource, FindOptionsWhere, In, IsNull, Not, Repository } from 'typeo
 import { ownerFilter, Principal } from 'src/access';
 import { DomainError, Draining, ErrorCode, invalidRequest } from 'src/common';
 import { AppConfig } from 'src/config';
-import { AtomicWriter, isForeignKeyViolation, PreparedReads, RowInsert } from 'src/database';
+import {
+  AtomicWriter,
+  isForeignKeyViolation,
+  PreparedReads,
+  RowInsert,
+  SqlStep,
+} from 'src/database';
 import { IdempotencyClaim } from 'src/idempotency';
 import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
@@ -160,6 +166,40 @@ export class TasksService {
     origin: TaskOrigin = { retryOf: null, claudeSessionId: null },
     claim: IdempotencyClaim | null = null,
   ): Promise<Task> {
+    const task = await this.newTask(dto, principal, origin);
+    await this.store(task, async (insert) => {
+      if (claim === null) return (await this.writer.run([insert])) !== null;
+      // The claim's answer is the one required step: nothing was written when another request
+      // took the key over.
+      if ((await this.writer.run([insert, claim.answer(toTaskResponse(task))])) === null) {
+        throw claim.lost();
+      }
+      return true;
+    });
+    return task;
+  }
+
+  /**
+   * Makes a task as `create` does (with its checks), but stores it through `write`, which is given
+   * the task and its INSERT to run in one transaction with statements of its own (a retry links
+   * the task it retries there). Null, and nothing stored, when `write` kept nothing (false).
+   */
+  async createWith(
+    dto: CreateTaskDto,
+    principal: Principal,
+    origin: TaskOrigin,
+    write: (task: Task, insert: SqlStep) => Promise<boolean>,
+  ): Promise<Task | null> {
+    const task = await this.newTask(dto, principal, origin);
+    return (await this.store(task, (insert) => write(task, insert))) ? task : null;
+  }
+
+  /** The new task's row, checked as `create` describes, not stored yet. */
+  private async newTask(
+    dto: CreateTaskDto,
+    principal: Principal,
+    origin: TaskOrigin,
+  ): Promise<Task> {
     if (this.draining.active) {
       throw new DomainError(
         ErrorCode.ShuttingDown,
@@ -182,7 +222,7 @@ export class TasksService {
     );
     if (start.gitDir !== null) await this.quarantine.refuse(start.gitDir);
     const now = new Date();
-    const task = this.tasks.create({
+    return this.tasks.create({
       id: randomUUID(),
       sessionId: session.id,
       ownerKeyId: session.ownerKeyId,
@@ -248,21 +288,22 @@ export class TasksService {
       completedAt: null,
       updatedAt: now,
     });
-    const steps = [this.taskInsert.step(task)];
-    if (claim !== null) steps.push(claim.answer(toTaskResponse(task)));
+  }
+
+  /** Stores `task` through `write` and signals the queue when it was kept. */
+  private async store(task: Task, write: (insert: SqlStep) => Promise<boolean>): Promise<boolean> {
+    let stored: boolean;
     try {
-      // The claim's answer is the one required step: nothing was written when another request
-      // took the key over.
-      if ((await this.writer.run(steps)) === null && claim !== null) throw claim.lost();
+      stored = await write(this.taskInsert.step(task));
     } catch (error) {
-      // The session was deleted between the lookup above and this insert.
+      // The session was deleted between its lookup in `newTask` and this insert.
       if (isForeignKeyViolation(error)) {
-        throw sessionNotFound(sessionId);
+        throw sessionNotFound(task.sessionId);
       }
       throw error;
     }
-    this.queueSignal.taskQueued(task.id);
-    return task;
+    if (stored) this.queueSignal.taskQueued(task.id);
+    return stored;
   }
 
   private assertWithinLimits(
