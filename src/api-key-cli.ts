@@ -5,7 +5,7 @@ import { AuditEvent, AuditService } from 'src/audit';
 import { ApiKey, ApiKeysService } from 'src/auth';
 import { Clock } from 'src/common';
 import { ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
-import { AtomicWriter, buildDataSourceOptions } from 'src/database';
+import { AtomicWriter, buildDataSourceOptions, openDataSource } from 'src/database';
 
 /**
  * `npm run api-key -- <command>`: manages API keys on the server's own database (DATABASE_URL,
@@ -117,9 +117,9 @@ async function main(): Promise<void> {
   let dataSource: DataSource | undefined;
   try {
     const config = loadConfig(readEnvironment());
-    dataSource = await new DataSource(
+    dataSource = await openDataSource(
       buildDataSourceOptions({ databaseUrl: config.DATABASE_URL, entities: [ApiKey, AuditEvent] }),
-    ).initialize();
+    );
     const clock = new Clock();
     const output = await run(
       process.argv.slice(2),

@@ -21,7 +21,7 @@ describe('buildDataSourceOptions', () => {
       database: path.join(tmp, 'data', 'x', 'tasks.db'),
       enableWAL: true,
       synchronize: false,
-      migrationsRun: true,
+      migrationsRun: false,
     });
     expect(fs.statSync(path.join(tmp, 'data', 'x')).isDirectory()).toBe(true);
     expect(options.entities).toEqual([]);
@@ -61,7 +61,7 @@ describe('buildDataSourceOptions', () => {
       timezone: 'Z',
       bigNumberStrings: false,
       synchronize: false,
-      migrationsRun: true,
+      migrationsRun: false,
     });
   });
 

@@ -84,7 +84,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
 
 /**
  * The one TypeORM options builder, shared by the app (DatabaseModule) and the TypeORM CLI
- * (`ormconfig.ts`), so they cannot drift. Migrations run at start; `synchronize` is never on.
+ * (`ormconfig.ts`), so they cannot drift. Migrations run at start, through `openDataSource`
+ * (`migration-run.ts`); `synchronize` is never on.
  * For SQLite it creates the file's parent directory (mode 0700: the database holds every key's
  * sessions and tasks, and the agent may run as another user) and turns on WAL (with
  * `synchronous=NORMAL`), a busy timeout and foreign keys. For MySQL it uses utf8mb4, UTC (`Z`)
@@ -95,7 +96,8 @@ export function buildDataSourceOptions(input: DatabaseOptionsInput): DataSourceO
   const common = {
     entities: input.entities ?? [],
     migrations: MIGRATIONS,
-    migrationsRun: true,
+    // `openDataSource` runs them (on MySQL under a lock), not the DataSource's `initialize`.
+    migrationsRun: false,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     logging: input.logging ?? false,

@@ -1,5 +1,6 @@
-import { DataSource } from 'typeorm';
+import { DataSourceOptions } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/database-options';
+import { openDataSource } from 'src/database/migration-run';
 import { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 import { acquireSqliteLock } from 'src/database/sqlite-file-lock';
 
@@ -11,7 +12,8 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /**
- * Connects once with the app's own options (which also applies pending migrations), then closes.
+ * Connects once with the app's own options and applies pending migrations (`openDataSource`),
+ * then closes.
  * Called by `main.ts` before the app boots so an unreachable database, a SQLite file another
  * server uses (`DatabaseInUseError`) or a failing migration ends the process with one clear line
  * instead of TypeORM's retry loop of stack traces.
@@ -37,22 +39,20 @@ function lockIfSqlite(databaseUrl: string): () => void {
 }
 
 async function connectOnce(databaseUrl: string): Promise<void> {
-  let dataSource: DataSource;
+  let options: DataSourceOptions;
   try {
-    dataSource = new DataSource(buildDataSourceOptions({ databaseUrl }));
+    options = buildDataSourceOptions({ databaseUrl });
   } catch (error) {
     throw new DatabaseUnavailableError(
       `Invalid DATABASE_URL ${redactDatabaseUrl(databaseUrl)}: ${firstLine(error)}`,
     );
   }
   try {
-    await dataSource.initialize();
+    await (await openDataSource(options)).destroy();
   } catch (error) {
     throw new DatabaseUnavailableError(
       `Cannot use database ${redactDatabaseUrl(databaseUrl)}: ${firstLine(error)}`,
     );
-  } finally {
-    if (dataSource.isInitialized) await dataSource.destroy();
   }
 }
 

@@ -21,6 +21,7 @@ export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';
 export { DatabaseModule } from 'src/database/database.module';
 export { EntityColumns } from 'src/database/entity-columns';
 export { hydrateRow } from 'src/database/hydrate-row';
+export { openDataSource } from 'src/database/migration-run';
 export { PreparedReads } from 'src/database/prepared-reads';
 export { RowInsert } from 'src/database/row-insert';
 export { RowReader } from 'src/database/row-reader';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
+import { openDataSource } from 'src/database/migration-run';
 import { ApiKey } from 'src/auth/api-key.entity';
 import { AuditEvent } from 'src/audit/audit-event.entity';
 import { Session } from 'src/sessions/session.entity';
@@ -39,12 +40,12 @@ function databaseSuite(kind: TestDatabaseKind): void {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    ds = await new DataSource(
+    ds = await openDataSource(
       buildDataSourceOptions({
         databaseUrl: db.url,
         entities: [Session, Task, ClaudeInteraction, TestCase, ApiKey, AuditEvent],
       }),
-    ).initialize();
+    );
   });
   afterAll(async () => {
     if (ds?.isInitialized) await ds.destroy();
