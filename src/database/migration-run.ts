@@ -11,7 +11,11 @@ const MIGRATION_LOCK_WAIT_MS = 10 * 60_000;
 const GET_LOCK_POLL_SECONDS = 0.5;
 
 /** MySQL errors of DDL that finds its table, column or index there already. */
-const ALREADY_EXISTS_CODES = new Set(['ER_TABLE_EXISTS_ERROR', 'ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME']);
+const ALREADY_EXISTS_CODES = new Set([
+  'ER_TABLE_EXISTS_ERROR',
+  'ER_DUP_FIELDNAME',
+  'ER_DUP_KEYNAME',
+]);
 
 /** The first migration: it creates every table of an empty database. */
 const INITIAL_MIGRATION = 'InitialSchema1764050000000';

@@ -60,9 +60,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     } else if (status >= 500) {
       const detail =
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-      this.logger.error(
-        `${req.method} ${path} -> ${status} [request_id=${requestId}] ${detail}`,
-      );
+      this.logger.error(`${req.method} ${path} -> ${status} [request_id=${requestId}] ${detail}`);
     }
     if (res.headersSent) return;
     if (allow !== undefined) res.setHeader('Allow', allow.join(', '));
