@@ -72,8 +72,9 @@ describeMysql('migrations on MariaDB', () => {
   it('names a later migration cut off halfway, and says to undo what it applied', async () => {
     const db = await freshDatabase();
     await (await openDataSource(buildDataSourceOptions({ databaseUrl: db.url }))).destroy();
-    // The last migration's index is there, its row in the migrations table is not.
-    const last = MIGRATIONS[MIGRATIONS.length - 1].name;
+    // A later migration's index is there, its row in the migrations table is not (one that
+    // creates something: a MODIFY alone runs again without a complaint).
+    const last = MIGRATIONS.find((m) => m.name === 'StatusReasonIndex1764180000000')!.name;
     await query(db, `DELETE FROM migrations WHERE name = '${last}'`);
     const failure = await checkDatabase(db.url).then(
       () => null,
