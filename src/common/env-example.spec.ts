@@ -137,6 +137,7 @@ describe('loadConfig', () => {
       );
     }
     expect(() => loadConfig({ COMMIT_AUTHOR_EMAIL: 'nobody' })).toThrow(/COMMIT_AUTHOR_EMAIL/);
+    expect(() => loadConfig({ HOST_ID: 'h'.repeat(65) })).toThrow(/HOST_ID/);
     expect(() => loadConfig({ WORKSPACES_MAX_GB: '-1' })).toThrow(/WORKSPACES_MAX_GB/);
   });
 });

@@ -510,11 +510,12 @@ export class AppConfig {
   /**
    * Names this machine in lease owner ids (default: its hostname). Servers on one machine must
    * share it (they recognise each other's dead processes); machines must not (set it when several
-   * share a hostname, e.g. containers with host networking).
+   * share a hostname, e.g. containers with host networking). At most 64 characters, a hostname's
+   * longest: with INSTANCE_ID's 100 and the rest of the id, a lease owner fits its column (200).
    */
   @IsOptional()
   @IsString()
-  @MaxLength(100)
+  @MaxLength(64)
   @Matches(/^[A-Za-z0-9._-]+$/, {
     message: 'HOST_ID may contain only letters, digits, ".", "_" and "-"',
   })

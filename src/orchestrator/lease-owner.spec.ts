@@ -20,6 +20,13 @@ describe('lease owner ids', () => {
     expect(parseOwner('garbage')).toBeNull();
   });
 
+  it('fit tasks.lease_owner (200) at the longest INSTANCE_ID and HOST_ID the configuration takes', () => {
+    const owner = makeOwnerId('i'.repeat(100), 'h'.repeat(64), 4_194_304);
+    // The PID namespace is an inode number: at most 10 digits.
+    const longest = owner.length - (parseOwner(owner)?.pidNamespace.length ?? 0) + 10;
+    expect(longest).toBeLessThanOrEqual(200);
+  });
+
   it('treat an owner of this process as alive and a dead local pid as gone', () => {
     const self = makeOwnerId(undefined);
     const sibling = makeOwnerId('other-app');
