@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -665,6 +666,31 @@ function readSettingFile(key: string, file: string): string {
   }
 }
 
+/** The names `trust proxy` knows for address ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY read as Express will, checked here so a mistake is one of the start's messages, not
+ * a stack trace from deep in Express (`true`, `10.0.0.0/33`) or a silently different meaning (`1,2`
+ * read as the addresses 0.0.0.1 and 0.0.0.2).
+ */
+function trustProxyProblems(entries: readonly string[]): string[] {
+  if (entries.length === 1 && /^\d+$/.test(entries[0])) return [];
+  const bad = entries.filter((entry) => {
+    if (PROXY_RANGE_NAMES.includes(entry)) return false;
+    const [address, bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return true;
+    if (bits === undefined) return false;
+    return !/^\d+$/.test(bits) || Number(bits) > (version === 4 ? 32 : 128);
+  });
+  return bad.length === 0
+    ? []
+    : [
+        `TRUST_PROXY: ${bad.join(', ')} is not an address, a range (address/bits) or loopback, linklocal, uniquelocal (a number of hops stands alone)`,
+      ];
+}
+
 /** Longest delay a Node timer keeps: it ends a longer one at once (a `TimeoutOverflowWarning`). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -738,6 +764,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   problems.push(...flatten(validateSync(config, { forbidUnknownValues: true })));
   problems.push(...overlongDurations(config));
+  problems.push(...trustProxyProblems(config.TRUST_PROXY));
   if (config.ENCOURAGE_EVERY_MIN > config.ENCOURAGE_EVERY_MAX) {
     problems.push('ENCOURAGE_EVERY_MIN must not exceed ENCOURAGE_EVERY_MAX');
   }
