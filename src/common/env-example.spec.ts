@@ -140,6 +140,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HOST_ID: 'h'.repeat(65) })).toThrow(/HOST_ID/);
   });
 
+  it('refuses ALLOWED_HOSTS and CORS_ORIGINS entries that could never match (a port, a *)', () => {
+    expect(loadConfig({ ALLOWED_HOSTS: '.example.com,API.example.org.,tasks_1' })).toMatchObject({
+      ALLOWED_HOSTS: ['.example.com', 'API.example.org.', 'tasks_1'],
+    });
+    for (const bad of ['*.example.com', 'svc.example.net:8443', '*', 'a..b']) {
+      expect(() => loadConfig({ ALLOWED_HOSTS: bad })).toThrow(/ALLOWED_HOSTS entries must be/);
+    }
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://*.example.com' })).toThrow(/CORS_ORIGINS/);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com:8443' }).CORS_ORIGINS).toEqual([
+      'https://app.example.com:8443',
+    ]);
+  });
+
   it('takes TRUST_PROXY as Express does, and refuses what Express would not, or read otherwise', () => {
     for (const good of ['2', 'loopback', '10.0.0.0/8,192.168.1.7', 'fd00::/8, uniquelocal']) {
       expect(() => loadConfig({ TRUST_PROXY: good })).not.toThrow();

@@ -119,9 +119,10 @@ export class AppConfig {
   /** Origins allowed to call the API from a browser (CORS); empty: CORS off. */
   @Transform(toList)
   @IsString({ each: true })
-  @Matches(/^https?:\/\/[^/\s]+$/, {
+  @Matches(/^https?:\/\/[^/\s*]+$/, {
     each: true,
-    message: 'CORS_ORIGINS entries must be origins like https://app.example.com',
+    message:
+      'CORS_ORIGINS entries must be origins like https://app.example.com (each named: no * in them)',
   })
   CORS_ORIGINS: string[] = [];
 
@@ -131,6 +132,11 @@ export class AppConfig {
    */
   @Transform(toList)
   @IsString({ each: true })
+  @Matches(/^\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/, {
+    each: true,
+    message:
+      'ALLOWED_HOSTS entries must be host names like api.example.com, or .example.com for it and its subdomains (no port, no *)',
+  })
   ALLOWED_HOSTS: string[] = [];
 
   /** Bearer token that may read `/metrics` and `/health/ready` besides admin keys; at least 16 characters. */

@@ -10,6 +10,8 @@ describe('Host check', () => {
     ['tasks.internal:443', ['tasks.internal']],
     ['api.example.com', ['.example.com']],
     ['example.com', ['.example.com']],
+    ['api.example.org.', ['API.example.org.']],
+    ['api.example.org', ['api.example.org.']],
     [undefined, []],
   ] as const)('accepts Host %s with ALLOWED_HOSTS %j', (host, allowed) => {
     expect(isAllowedHost(host, allowed)).toBe(true);

@@ -26,7 +26,8 @@ export function isAllowedHost(host: string | undefined, allowed: readonly string
   if (name === null) return false;
   if (isIP(name) !== 0 || name === 'localhost') return true;
   return allowed.some((entry) => {
-    const rule = entry.toLowerCase();
+    // A fully qualified `api.example.org.` names what the request's `api.example.org` does.
+    const rule = entry.toLowerCase().replace(/\.$/, '');
     return rule.startsWith('.') ? name === rule.slice(1) || name.endsWith(rule) : name === rule;
   });
 }
