@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { rawRequest } from 'test/e2e/support/raw-request';
 import { ServerProcess, startTask, startTestServer } from 'test/e2e/support/server-process';
 
 /**
@@ -11,35 +11,8 @@ import { ServerProcess, startTask, startTestServer } from 'test/e2e/support/serv
  * without, are answered as before.
  */
 
-interface RawReply {
-  statusLine: string;
-  headers: string[];
-  /** The JSON body, or null when there is none. */
-  body: Record<string, unknown> | null;
-}
-
-/** Sends `head` (request line and headers, without the blank line) and reads the whole reply. */
-function rawRequest(server: ServerProcess, head: string): Promise<RawReply> {
-  const { port } = new URL(server.url as unknown as string);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), '127.0.0.1', () =>
-      socket.end(`${head}\r\nConnection: close\r\n\r\n`),
-    );
-    let reply = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (reply += chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [top, body] = reply.split('\r\n\r\n');
-      const [statusLine, ...headers] = top.split('\r\n');
-      resolve({
-        statusLine,
-        headers,
-        body: body ? (JSON.parse(body) as Record<string, unknown>) : null,
-      });
-    });
-  });
-}
+/** The base URL of a started server (supertest's `App` is its string). */
+const urlOf = (server: ServerProcess): string => server.url as unknown as string;
 
 describe('a request without Host (the built server)', () => {
   let dir: string;
@@ -65,7 +38,7 @@ describe('a request without Host (the built server)', () => {
     ["the status read's fast path", 'STATUS'],
   ])('answers an HTTP/1.1 one to %s with 400 and the JSON error body', async (_label, url) => {
     const reply = await rawRequest(
-      server,
+      urlOf(server),
       `GET ${url === 'STATUS' ? statusUrl : url} HTTP/1.1\r\nX-Request-Id: no-host-1`,
     );
     expect(reply.statusLine).toBe('HTTP/1.1 400 Bad Request');
@@ -88,11 +61,14 @@ describe('a request without Host (the built server)', () => {
         `GET ${statusUrl} HTTP/1.0`,
         `GET ${statusUrl} HTTP/1.1\r\nHost: localhost`,
         `GET /health HTTP/1.1\r\nHost: 127.0.0.1`,
-      ].map((head) => rawRequest(server, head)),
+      ].map((head) => rawRequest(urlOf(server), head)),
     );
     expect(answers.map((a) => a.statusLine.split(' ')[1])).toEqual(['200', '200', '200']);
     expect(answers[0].body).toMatchObject({ status: 'PENDING' });
-    const foreign = await rawRequest(server, `GET ${statusUrl} HTTP/1.1\r\nHost: evil.example`);
+    const foreign = await rawRequest(
+      urlOf(server),
+      `GET ${statusUrl} HTTP/1.1\r\nHost: evil.example`,
+    );
     expect(foreign.statusLine).toBe('HTTP/1.1 403 Forbidden');
     expect(foreign.body).toMatchObject({ code: 'host_not_allowed' });
   });

@@ -9,6 +9,7 @@ import {
   FIXTURE_PROJECTS,
 } from 'test/e2e/support/task-polling';
 import { eventually } from 'test/e2e/support/eventually';
+import { rawRequest } from 'test/e2e/support/raw-request';
 import { isProcessAlive } from 'src/process/process-group';
 import {
   createdKey,
@@ -313,6 +314,15 @@ describe('server safety (the built server as a process)', () => {
     expect(
       (await fetchJson(`${url}/api/v1/sessions?api_key=${admin}&token=${wrongKey}`)).status,
     ).toBe(401);
+    // Answered before the request logger sees them: a path Express cannot decode, and a request
+    // line Node's parser refuses.
+    const undecodable = await fetchJson(`${url}/api/v1/tasks/%ZZ?token=${wrongKey}`, undefined, {
+      headers: { 'X-Request-Id': 'log-check-undecodable' },
+    });
+    expect(undecodable.status).toBe(400);
+    const unparsed = await rawRequest(url, 'GET /a\xa0b HTTP/1.1\r\nHost: localhost');
+    expect(unparsed.statusLine).toMatch(/^HTTP\/1\.1 400 /);
+    const unparsedId = String(unparsed.body?.request_id);
     const session = await fetchJson(`${url}/api/v1/sessions`, admin, {
       method: 'POST',
       body: JSON.stringify({ project_path: project }),
@@ -392,6 +402,20 @@ describe('server safety (the built server as a process)', () => {
       }),
     );
     expect(JSON.stringify(requestLine)).not.toMatch(/authorization|limit=1/i);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        context: 'HTTP',
+        msg: 'GET /api/v1/tasks/%ZZ -> 400 [request_id=log-check-undecodable] bad_request',
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        context: 'HTTP',
+        msg: `refused by the HTTP parser -> 400 [request_id=${unparsedId}] bad_request`,
+      }),
+    );
     const refused = lines.filter((l) => (l.res as { status?: number } | undefined)?.status === 401);
     expect(refused).toHaveLength(2);
     expect(refused.every((l) => l.level === 'warn' && l.key_prefix === null)).toBe(true);

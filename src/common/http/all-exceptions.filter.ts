@@ -61,6 +61,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const detail =
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`${req.method} ${path} -> ${status} [request_id=${requestId}] ${detail}`);
+    } else if ((req as { log?: unknown }).log === undefined) {
+      // Refused before the request logger saw it (a path whose percent-encoding Express cannot
+      // decode fails its route matching): the request line it would have written, said here.
+      this.logger.warn(`${req.method} ${path} -> ${status} [request_id=${requestId}] ${body.code}`);
     }
     if (res.headersSent) return;
     if (allow !== undefined) res.setHeader('Allow', allow.join(', '));

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Logger } from '@nestjs/common';
 import { ErrorCode } from 'src/common/errors/domain-error';
 import { httpStatusOf } from 'src/common/errors/error-status';
 import type { ErrorBody } from 'src/common/http/all-exceptions.filter';
 import { requestIdOf, type RequestWithId } from 'src/common/http/request-id';
+
+const logger = new Logger('HTTP');
 
 /** Node's parser and timeout errors that are not a plain 400, with their code and message. */
 const PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
@@ -43,6 +46,11 @@ export function answerClientErrorsWithJson(server: Server): void {
     const requestId =
       inFlight === undefined ? randomUUID() : requestIdOf(inFlight.req as RequestWithId);
     const body = JSON.stringify({ code, message, request_id: requestId } satisfies ErrorBody);
+    // A request Express never had gets no request line: this one says it was answered (what it
+    // held is not repeated: it is what the parser could not read).
+    if (inFlight === undefined) {
+      logger.warn(`refused by the HTTP parser -> ${status} [request_id=${requestId}] ${code}`);
+    }
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
