@@ -1,10 +1,28 @@
 import { existsSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { Global, Module } from '@nestjs/common';
-import { AppConfig, loadConfig } from 'src/config/app-config';
+import { AppConfig, ConfigValidationError, loadConfig } from 'src/config/app-config';
+import { readSmallRegularFile } from 'src/config/small-regular-file';
 
-/** Reads `.env` from the working directory when present; real environment variables win. */
+/** Largest `.env` read: every setting with a comment is a few kilobytes. */
+const ENV_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads `.env` from the working directory when present; real environment variables win. A `.env`
+ * that is not a small regular file stops the start with the configuration's own message.
+ */
 export function readEnvironment(): NodeJS.ProcessEnv {
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  if (!existsSync('.env')) return process.env;
+  let text: string;
+  try {
+    text = readSmallRegularFile('.env', ENV_FILE_MAX_BYTES);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new ConfigValidationError([`.env cannot be read (${code ?? message})`]);
+  }
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    process.env[name] ??= value;
+  }
   return process.env;
 }
 

@@ -63,6 +63,17 @@ describe('server startup (the built server as a process)', () => {
     expect(fs.existsSync(path.join(cwd, 'data'))).toBe(false);
   });
 
+  it('refuses a .env that is not a regular file with the same message, no stack', async () => {
+    fs.mkdirSync(path.join(cwd, '.env'));
+    const run = startServer(cwd, { ...ROOT_OK });
+    running.push(run.child);
+    expect((await run.exited).code).toBe(1);
+    expect(run.stderr()).toMatch(
+      /^Startup failed: Invalid configuration:\n {2}- \.env cannot be read \(not a regular file\)/,
+    );
+    expect(run.stderr()).not.toMatch(/\n\s+at /);
+  });
+
   it('exits 1 with one line when the database cannot be reached', async () => {
     const run = startServer(cwd, {
       DATABASE_URL: 'mysql://root:secret@127.0.0.1:1/nothing',
