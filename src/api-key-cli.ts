@@ -38,8 +38,15 @@ function scopesFrom(admin: boolean, list: string | undefined): Scope[] {
 function expiryFrom(text: string | undefined): Date | null {
   if (text === undefined) return null;
   const date = new Date(text);
-  if (Number.isNaN(date.getTime()) || date.getTime() <= Date.now()) {
-    throw new UsageError('--expires-at must be a date in the future (e.g. 2027-01-01T00:00:00Z)');
+  // Past the year 9999 MySQL's DATETIME (and the API's date-time) cannot hold it.
+  if (
+    Number.isNaN(date.getTime()) ||
+    date.getTime() <= Date.now() ||
+    date.getUTCFullYear() > 9999
+  ) {
+    throw new UsageError(
+      '--expires-at must be a date in the future, before the year 10000 (e.g. 2027-01-01T00:00:00Z)',
+    );
   }
   return date;
 }

@@ -253,6 +253,11 @@ describe('server safety (the built server as a process)', () => {
     expect(runApiKeyCli(cwd, ROOT_OK, ['revoke', key.slice(0, 16)]).stdout).toContain(
       `Revoked key ${id}`,
     );
+    const farOff = runApiKeyCli(cwd, ROOT_OK, [
+      ...['create', '--admin', '--name', 'x', '--expires-at', '99999-01-01'],
+    ]);
+    expect(farOff.status).toBe(1);
+    expect(farOff.stderr).toMatch(/^api-key: --expires-at must be a date in the future, before/);
     const bad = runApiKeyCli(cwd, ROOT_OK, ['create', '--name', 'x', '--scopes', 'root']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(
