@@ -51,6 +51,34 @@ describe('acquireSqliteLock', () => {
     release();
   });
 
+  it("refuses while another process holds the kernel's lock, though its pid is not to be seen; takes it once that process is gone", async () => {
+    const db = join(dir, 'tasks.db');
+    // Another server, as one in another container is seen from here: no pid in `.lock`.
+    const holder = [
+      "const Database = require('better-sqlite3');",
+      'const db = new Database(process.argv[1]);',
+      "db.pragma('locking_mode = EXCLUSIVE');",
+      "db.exec('BEGIN EXCLUSIVE');",
+      "process.stdout.write('held');",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    parent = spawn(process.execPath, ['-e', holder, `${db}.server-lock`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise((resolve) => parent!.stdout!.once('data', resolve));
+    expect(() => acquireSqliteLock(db)).toThrow(
+      new DatabaseInUseError(
+        `${db} is used by another server (a process this one cannot see, in another container?); a SQLite database serves one server process: run several instances on MySQL/MariaDB`,
+      ),
+    );
+    const exited = new Promise((resolve) => parent!.once('exit', resolve));
+    parent.kill('SIGKILL');
+    await exited;
+    const release = acquireSqliteLock(db);
+    expect(JSON.parse(readFileSync(`${db}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
+    release();
+  });
+
   it('refuses a lock whose server runs', () => {
     const db = join(dir, 'tasks.db');
     parent = spawn('sleep', ['60'], { stdio: 'ignore' });

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
 
 /** Another server process uses the SQLite file. */
 export class DatabaseInUseError extends Error {
@@ -17,6 +18,35 @@ interface LockOwner {
 
 /** How many holders of each lock file this process has (several apps in one process share one). */
 const held = new Map<string, number>();
+
+/** The kernel locks this process holds, by lock file (see `holdKernelLock`). */
+const kernelLocks = new Map<string, Database.Database>();
+
+/**
+ * An exclusive SQLite lock on `file` (a POSIX record lock the kernel keeps for this process, and
+ * drops however it ends), held until the returned connection closes; null while another process
+ * holds it. Unlike the pid in the lock file, it is seen by a server in another PID namespace (a
+ * container sharing the volume), whose process `/proc` here does not show.
+ */
+function holdKernelLock(file: string): Database.Database | null {
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    return db;
+  } catch (error) {
+    db.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw error;
+  }
+}
+
+function inUse(databaseFile: string, pid: number | null): DatabaseInUseError {
+  const who = pid === null ? 'a process this one cannot see, in another container?' : `pid ${pid}`;
+  return new DatabaseInUseError(
+    `${databaseFile} is used by another server (${who}); a SQLite database serves one server process: run several instances on MySQL/MariaDB`,
+  );
+}
 
 /** The process's state and start time from /proc/<pid>/stat; null when it does not exist. */
 function statOf(pid: number): { state: string; started: string | null } | null {
@@ -59,34 +89,47 @@ function removeStale(lockFile: string): void {
   }
 }
 
+/** Writes this process's pid to the database's `.lock`, taking over one a dead server left. */
+function writeOwnLock(databaseFile: string): void {
+  const lockFile = `${databaseFile}.lock`;
+  const me: LockOwner = { pid: process.pid, started: statOf(process.pid)?.started ?? null };
+  for (;;) {
+    try {
+      writeFileSync(lockFile, JSON.stringify(me), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = readOwner(lockFile);
+    if (owner !== null && owner.pid !== process.pid && isRunning(owner)) {
+      throw inUse(databaseFile, owner.pid);
+    }
+    removeStale(lockFile);
+  }
+}
+
 /**
  * ONE SQLITE FILE, ONE SERVER. SQLite serves one server process: two would each run their own
- * queue on one file (several instances need MySQL/MariaDB). The first server writes
- * `<database>.lock` with its pid and start time; another process that finds the lock held by a
- * running server refuses with `DatabaseInUseError`; a lock left by a server that died is taken
- * over. Apps within one process share the lock. Returns the release function.
+ * queue on one file (several instances need MySQL/MariaDB). The first server holds a kernel lock
+ * on `<database>.server-lock` (`holdKernelLock`) and writes `<database>.lock` with its pid and
+ * start time; another process that finds either held by a running server refuses with
+ * `DatabaseInUseError`; a lock left by a server that died is taken over. Apps within one process
+ * share the lock. Returns the release function.
  */
 export function acquireSqliteLock(databaseFile: string): () => void {
   const lockFile = `${databaseFile}.lock`;
   const count = held.get(lockFile) ?? 0;
   if (count === 0) {
     mkdirSync(dirname(lockFile), { recursive: true });
-    const me: LockOwner = { pid: process.pid, started: statOf(process.pid)?.started ?? null };
-    for (;;) {
-      try {
-        writeFileSync(lockFile, JSON.stringify(me), { flag: 'wx' });
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const owner = readOwner(lockFile);
-      if (owner !== null && owner.pid !== process.pid && isRunning(owner)) {
-        throw new DatabaseInUseError(
-          `${databaseFile} is used by another server (pid ${owner.pid}); a SQLite database serves one server process: run several instances on MySQL/MariaDB`,
-        );
-      }
-      removeStale(lockFile);
+    const kernel = holdKernelLock(`${databaseFile}.server-lock`);
+    if (kernel === null) throw inUse(databaseFile, readOwner(lockFile)?.pid ?? null);
+    try {
+      writeOwnLock(databaseFile);
+    } catch (error) {
+      kernel.close();
+      throw error;
     }
+    kernelLocks.set(lockFile, kernel);
   }
   held.set(lockFile, count + 1);
   let released = false;
@@ -100,5 +143,7 @@ export function acquireSqliteLock(databaseFile: string): () => void {
     }
     held.delete(lockFile);
     if (readOwner(lockFile)?.pid === process.pid) unlinkSync(lockFile);
+    kernelLocks.get(lockFile)?.close();
+    kernelLocks.delete(lockFile);
   };
 }
