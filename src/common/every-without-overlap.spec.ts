@@ -53,6 +53,27 @@ describe('everyWithoutOverlap', () => {
     expect(job).toHaveBeenCalledTimes(2);
   });
 
+  it('a job failing run after run is reported at its 1st, 10th and 100th failure in a row, and again after a success', async () => {
+    let failing = true;
+    const down = new Error('ECONNREFUSED');
+    const job = jest.fn(() => (failing ? Promise.reject(down) : Promise.resolve()));
+    const reports: [unknown, number][] = [];
+    handle = everyWithoutOverlap(1000, job, (error, inARow) => reports.push([error, inARow]));
+
+    await jest.advanceTimersByTimeAsync(150_000);
+    expect(job).toHaveBeenCalledTimes(150);
+    expect(reports).toEqual([
+      [down, 1],
+      [down, 10],
+      [down, 100],
+    ]);
+    failing = false;
+    await jest.advanceTimersByTimeAsync(1000);
+    failing = true;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(reports.at(-1)).toEqual([down, 1]);
+  });
+
   it('a job that throws instead of rejecting is reported, and the next tick runs it again', async () => {
     const broken = new Error('not a promise');
     const job = jest.fn((): Promise<void> => {
@@ -62,7 +83,7 @@ describe('everyWithoutOverlap', () => {
     handle = everyWithoutOverlap(1000, job, (error) => errors.push(error));
 
     await jest.advanceTimersByTimeAsync(2000);
-    expect(errors).toEqual([broken, broken]);
+    expect(errors).toEqual([broken]);
     expect(job).toHaveBeenCalledTimes(2);
   });
 });

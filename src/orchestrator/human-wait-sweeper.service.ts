@@ -27,7 +27,8 @@ export class HumanWaitSweeperService implements OnModuleDestroy {
     const handle = everyWithoutOverlap(
       SWEEP_INTERVAL_MS,
       () => this.sweep(),
-      (error) => this.logger.error(`Human-wait sweep failed: ${String(error)}`),
+      (error, inARow) =>
+        this.logger.error(`Human-wait sweep failed (${inARow} in a row): ${String(error)}`),
     );
     this.scheduler.addInterval(SWEEP_INTERVAL_NAME, handle);
   }

@@ -60,7 +60,8 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
       everyWithoutOverlap(
         this.config.WORKSPACE_SWEEP_SECONDS * 1000,
         () => this.sweep(),
-        (error) => this.logger.error(`Workspace sweep failed: ${String(error)}`),
+        (error, inARow) =>
+          this.logger.error(`Workspace sweep failed (${inARow} in a row): ${String(error)}`),
         { now: true },
       ),
     );
