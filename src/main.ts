@@ -27,7 +27,8 @@ const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message.split('\n')[0] : String(error);
 
 /**
- * SIGTERM or SIGINT: one log line, then the app closes (the orchestrator stops its running tasks
+ * SIGTERM, SIGINT or SIGHUP (the terminal it ran in closed, which would otherwise end it at once,
+ * its tasks left to look like a crash): one log line, then the app closes (the orchestrator stops its running tasks
  * and puts them back in the queue, resumable) and the process exits 0. A second signal while
  * that runs exits at once with 1 (the lease sweep of the next start recovers what was left).
  */
@@ -55,6 +56,7 @@ function stopOnSignals(app: NestExpressApplication): void {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  process.on('SIGHUP', stop);
 }
 
 /**

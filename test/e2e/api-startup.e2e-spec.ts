@@ -52,6 +52,15 @@ describe('server startup (the built server as a process)', () => {
     expect(run.stderr()).toBe('');
   });
 
+  it('shuts down as on SIGTERM when its terminal hangs up (SIGHUP)', async () => {
+    const run = startServer(cwd, { PORT: '0', ORCHESTRATOR_ENABLED: 'false', ...ROOT_OK });
+    running.push(run.child);
+    await eventually('the server to listen', () => /Listening on /.test(run.stdout()));
+    run.child.kill('SIGHUP');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.stdout()).toMatch(/SIGHUP: shutting down; 0 running task\(s\) go back to the queue/);
+  });
+
   it('refuses bad configuration with one message naming every bad variable', async () => {
     const run = startServer(cwd, { PORT: 'eighty', MAX_PAUSES: '-1' });
     running.push(run.child);
