@@ -138,6 +138,7 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ COMMIT_AUTHOR_EMAIL: 'nobody' })).toThrow(/COMMIT_AUTHOR_EMAIL/);
     expect(() => loadConfig({ HOST_ID: 'h'.repeat(65) })).toThrow(/HOST_ID/);
+    expect(() => loadConfig({ HOST: ' 127.0.0.1' })).toThrow(/HOST must be one address/);
   });
 
   it('refuses ALLOWED_HOSTS and CORS_ORIGINS entries that could never match (a port, a *)', () => {

@@ -53,7 +53,7 @@ export class AppConfig {
    * interfaces is a choice to make explicitly.
    */
   @IsString()
-  @MinLength(1)
+  @Matches(/^\S+$/, { message: 'HOST must be one address or host name, without spaces' })
   HOST = '127.0.0.1';
 
   @Transform(toInt)
