@@ -73,7 +73,7 @@ describe('buildChildEnv', () => {
     expect(env).not.toHaveProperty('CLAUDECODE');
   });
 
-  it('never passes names that hold credentials by the usual conventions, even to a pattern of `*`', () => {
+  it('passes names that hold credentials by the usual conventions only when named exactly, never to a pattern', () => {
     const secrets = {
       STRIPE_API_KEY: 's',
       OPENAI_APIKEY: 's',
@@ -86,6 +86,25 @@ describe('buildChildEnv', () => {
     };
     const env = buildChildEnv({ ...secrets, PWD: '/srv', PASSAGE: 'x', AUTHOR: 'me' }, {}, ['*']);
     expect(Object.keys(env).sort()).toEqual(['AUTHOR', 'PASSAGE', 'PWD']);
+    const named = ['SSH_AUTH_SOCK', 'GOOGLE_APPLICATION_CREDENTIALS', 'NPM_CONFIG_ALWAYS_AUTH'];
+    const parent = { SSH_AUTH_SOCK: '/run/a.sock', GOOGLE_APPLICATION_CREDENTIALS: '/k.json' };
+    expect(buildChildEnv({ ...parent, NPM_CONFIG_ALWAYS_AUTH: 'true' }, {}, named)).toEqual({
+      SSH_AUTH_SOCK: '/run/a.sock',
+      GOOGLE_APPLICATION_CREDENTIALS: '/k.json',
+      NPM_CONFIG_ALWAYS_AUTH: 'true',
+    });
+    // Still never a name that is a secret whatever it says (PASSWORD, TOKEN, ...).
+    expect(buildChildEnv({ GH_TOKEN: 's' }, {}, ['GH_TOKEN'])).toEqual({});
+  });
+
+  it("passes the CLI's own settings and credentials, though their names look like credentials", () => {
+    const cli = {
+      CLAUDE_CODE_SKIP_BEDROCK_AUTH: '1',
+      CLAUDE_CODE_SKIP_VERTEX_AUTH: '1',
+      CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '60000',
+      ANTHROPIC_FOUNDRY_API_KEY: 'k',
+    };
+    expect(buildChildEnv(cli)).toEqual(cli);
   });
 
   it('does not copy undefined values', () => {

@@ -34,6 +34,7 @@ const ALLOWED_PREFIXES = ['LC_', 'ANTHROPIC_', 'CLAUDE_CODE_', 'CLAUDE_CONFIG_DI
 const CLI_AUTH_NAMES = new Set([
   'ANTHROPIC_API_KEY',
   'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_FOUNDRY_API_KEY',
   'CLAUDE_CODE_OAUTH_TOKEN',
 ]);
 
@@ -45,12 +46,16 @@ export function cliCredentials(env: NodeJS.ProcessEnv): (string | undefined)[] {
 /** Never passed, whatever the allowlist says: nesting guards a parent Claude Code session sets. */
 const ALWAYS_DROPPED = new Set(['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT']);
 
+/** Names that are secrets whatever else says so: never passed. */
+const SECRET_LOOKING = /PASSWORD|PASSWD|SECRET|TOKEN|DATABASE_URL|PRIVATE_KEY/i;
+
 /**
  * Names that hold credentials by the usual conventions (`STRIPE_API_KEY`, `AWS_ACCESS_KEY_ID`,
- * `MYSQL_PWD`, `DB_PASS`, npm's `NPM_CONFIG__AUTH`): never passed, whatever a pattern allows.
+ * `GOOGLE_APPLICATION_CREDENTIALS`, `MYSQL_PWD`, `DB_PASS`, npm's `NPM_CONFIG__AUTH`): not passed
+ * by a `PREFIX*` pattern (`*` included), only when the operator names them exactly. The CLI's own
+ * settings of such names (`CLAUDE_CODE_SKIP_BEDROCK_AUTH`) pass by its built-in prefixes.
  */
-const SECRET_LOOKING =
-  /PASSWORD|PASSWD|SECRET|TOKEN|DATABASE_URL|PRIVATE_KEY|API_?KEY|ACCESS_?KEY|CREDENTIAL|(^|_)(PASS|AUTH)(_|$)|_PWD$/i;
+const CREDENTIAL_LOOKING = /API_?KEY|ACCESS_?KEY|CREDENTIAL|(^|_)(PASS|AUTH)(_|$)|_PWD$/i;
 
 /** True for a name matched by one of `patterns` (exact names, or prefixes written `PREFIX*`). */
 export function matchesEnvPattern(name: string, patterns: readonly string[]): boolean {
@@ -64,7 +69,8 @@ export function isAllowedChildEnvName(name: string, passthrough: readonly string
   if (SECRET_LOOKING.test(name)) return false;
   if (ALLOWED_NAMES.has(name)) return true;
   if (ALLOWED_PREFIXES.some((prefix) => name.startsWith(prefix))) return true;
-  return matchesEnvPattern(name, passthrough);
+  if (passthrough.includes(name)) return true;
+  return !CREDENTIAL_LOOKING.test(name) && matchesEnvPattern(name, passthrough);
 }
 
 /**
