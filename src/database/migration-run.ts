@@ -5,10 +5,11 @@ import { DataSource, DataSourceOptions, MigrationExecutor, QueryRunner } from 't
 const MIGRATION_LOCK_WAIT_MS = 10 * 60_000;
 
 /**
- * Seconds one GET_LOCK call waits: below the shortest query timeout (DATABASE_TIMEOUT_SECONDS is
- * at least 1), which would otherwise end the call and its connection.
+ * The wait between two tries of the lock. Each try asks without waiting in the database: a wait
+ * there would meet the query timeout (DATABASE_TIMEOUT_SECONDS, 1 at least), and MySQL rounds a
+ * fraction of a second up to a whole one.
  */
-const GET_LOCK_POLL_SECONDS = 0.5;
+const LOCK_RETRY_MS = 500;
 
 /** MySQL errors of DDL that finds its table, column or index there already. */
 const ALREADY_EXISTS_CODES = new Set([
@@ -69,9 +70,9 @@ function cutOffMessage(migration: string, error: unknown): string {
   const found = error instanceof Error ? error.message.split('\n')[0] : String(error);
   const recovery =
     migration === INITIAL_MIGRATION
-      ? 'This is the initial schema, so the database holds no data yet: drop its tables (or drop the database and create it again, empty) and start the server again.'
-      : `Compare the database with that migration's file in migrations/ and undo what it applied (or apply the rest by hand and add its row to the migrations table), then start the server again.`;
-  return `Migration ${migration} failed: ${found}. An earlier run of it was cut off (a crash or a kill during start-up) after some of its statements: MySQL commits each DDL statement at once and cannot roll back a migration that stopped halfway, and the migrations table does not list it. ${recovery}`;
+      ? "this is the initial schema, so the database holds none of the server's data yet: drop the tables it created (or drop the database and create it again, empty) and start the server again."
+      : `compare the database with that migration's file in migrations/ and undo what it applied (or apply the rest by hand and add its row to the migrations table), then start the server again.`;
+  return `Migration ${migration} failed: ${found}. Either this database holds another application's tables (give the server a database of its own), or an earlier run of the migration was cut off (a crash or a kill during start-up) after some of its statements: MySQL commits each DDL statement at once and cannot roll back a migration that stopped halfway, and the migrations table does not list it. In that case: ${recovery}`;
 }
 
 function codeOf(error: unknown): string | undefined {
@@ -115,15 +116,15 @@ async function underMigrationLock(
 async function waitForLock(runner: QueryRunner, name: string): Promise<void> {
   const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
   for (;;) {
-    const [row] = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [
-      name,
-      GET_LOCK_POLL_SECONDS,
-    ])) as { locked: unknown }[];
+    const [row] = (await runner.query('SELECT GET_LOCK(?, 0) AS locked', [name])) as {
+      locked: unknown;
+    }[];
     if (Number(row.locked) === 1) return;
     if (Date.now() > deadline) {
       throw new Error(
         `Another server has been running this database's migrations for ${MIGRATION_LOCK_WAIT_MS / 60_000} minutes (it holds the lock ${name}: SELECT IS_USED_LOCK('${name}') names its connection); start this one again once it is done`,
       );
     }
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
   }
 }
