@@ -137,6 +137,11 @@ describe('loadConfig', () => {
       );
     }
     expect(() => loadConfig({ COMMIT_AUTHOR_EMAIL: 'nobody' })).toThrow(/COMMIT_AUTHOR_EMAIL/);
+    expect(() => loadConfig({ WORKSPACES_MAX_GB: '-1' })).toThrow(/WORKSPACES_MAX_GB/);
+  });
+
+  it('refuses a HOST with spaces and a HOST_ID longer than a hostname (64)', () => {
+    expect(loadConfig({ HOST_ID: 'h'.repeat(64) }).HOST_ID).toHaveLength(64);
     expect(() => loadConfig({ HOST_ID: 'h'.repeat(65) })).toThrow(/HOST_ID/);
     expect(() => loadConfig({ HOST: ' 127.0.0.1' })).toThrow(/HOST must be one address/);
   });
@@ -155,13 +160,18 @@ describe('loadConfig', () => {
   });
 
   it('takes TRUST_PROXY as Express does, and refuses what Express would not, or read otherwise', () => {
-    for (const good of ['2', 'loopback', '10.0.0.0/8,192.168.1.7', 'fd00::/8, uniquelocal']) {
+    for (const good of [
+      '2',
+      'loopback',
+      '10.0.0.0/8,192.168.1.7',
+      'fd00::/8, uniquelocal',
+      '10.0.0.0/255.0.0.0',
+    ]) {
       expect(() => loadConfig({ TRUST_PROXY: good })).not.toThrow();
     }
     for (const bad of ['true', '10.0.0.0/33', '1,2', '-1', 'fd00::/129', '10.0.0.1/8/8', 'proxy']) {
       expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY: .* is not an address/);
     }
-    expect(() => loadConfig({ WORKSPACES_MAX_GB: '-1' })).toThrow(/WORKSPACES_MAX_GB/);
   });
 });
 

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -17,6 +16,7 @@ import {
   ValidationError,
 } from 'class-validator';
 import { readSmallRegularFile } from 'src/config/small-regular-file';
+import { trustProxyProblems } from 'src/config/trust-proxy';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -670,31 +670,6 @@ function readSettingFile(key: string, file: string): string {
     const { code, message } = error as NodeJS.ErrnoException;
     throw new Error(`${key}_FILE=${file} cannot be read (${code ?? message})`);
   }
-}
-
-/** The names `trust proxy` knows for address ranges. */
-const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
-
-/**
- * TRUST_PROXY read as Express will, checked here so a mistake is one of the start's messages, not
- * a stack trace from deep in Express (`true`, `10.0.0.0/33`) or a silently different meaning (`1,2`
- * read as the addresses 0.0.0.1 and 0.0.0.2).
- */
-function trustProxyProblems(entries: readonly string[]): string[] {
-  if (entries.length === 1 && /^\d+$/.test(entries[0])) return [];
-  const bad = entries.filter((entry) => {
-    if (PROXY_RANGE_NAMES.includes(entry)) return false;
-    const [address, bits, ...rest] = entry.split('/');
-    const version = isIP(address);
-    if (version === 0 || rest.length > 0) return true;
-    if (bits === undefined) return false;
-    return !/^\d+$/.test(bits) || Number(bits) > (version === 4 ? 32 : 128);
-  });
-  return bad.length === 0
-    ? []
-    : [
-        `TRUST_PROXY: ${bad.join(', ')} is not an address, a range (address/bits) or loopback, linklocal, uniquelocal (a number of hops stands alone)`,
-      ];
 }
 
 /** Longest delay a Node timer keeps: it ends a longer one at once (a `TimeoutOverflowWarning`). */

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { getMetadataStorage } from 'class-validator';
+import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
+import { AppConfig } from 'src/config';
 import {
   isOwnerGoneLocally,
   makeOwnerId,
@@ -21,10 +24,23 @@ describe('lease owner ids', () => {
   });
 
   it('fit tasks.lease_owner (200) at the longest INSTANCE_ID and HOST_ID the configuration takes', () => {
-    const owner = makeOwnerId('i'.repeat(100), 'h'.repeat(64), 4_194_304);
+    const longest = (setting: string): number => {
+      const storage = getMetadataStorage() as unknown as {
+        validationMetadatas: Map<unknown, ValidationMetadata[]>;
+      };
+      const rules = storage.validationMetadatas.get(AppConfig) ?? [];
+      const rule = rules.find((m) => m.propertyName === setting && m.name === 'maxLength');
+      return Number(rule?.constraints[0]);
+    };
+    const owner = makeOwnerId(
+      'i'.repeat(longest('INSTANCE_ID')),
+      'h'.repeat(longest('HOST_ID')),
+      4_194_304,
+    );
     // The PID namespace is an inode number: at most 10 digits.
-    const longest = owner.length - (parseOwner(owner)?.pidNamespace.length ?? 0) + 10;
-    expect(longest).toBeLessThanOrEqual(200);
+    const length = owner.length - (parseOwner(owner)?.pidNamespace.length ?? 0) + 10;
+    expect(length).toBeGreaterThan(150);
+    expect(length).toBeLessThanOrEqual(200);
   });
 
   it('treat an owner of this process as alive and a dead local pid as gone', () => {

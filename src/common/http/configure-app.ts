@@ -1,7 +1,7 @@
 import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { AppConfig } from 'src/config';
+import { AppConfig, trustProxySetting } from 'src/config';
 import { answerClientErrorsWithJson } from 'src/common/http/client-error';
 import { DocsGate } from 'src/common/http/docs-gate';
 import { weakEtag } from 'src/common/http/etag';
@@ -34,13 +34,6 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addSecurityRequirements('bearer')
     .build();
   return SwaggerModule.createDocument(app, config);
-}
-
-/** Express `trust proxy` from TRUST_PROXY: a hop count, a list of addresses/ranges, or none. */
-export function trustProxySetting(entries: readonly string[]): boolean | number | string[] {
-  if (entries.length === 0) return false;
-  if (entries.length === 1 && /^\d+$/.test(entries[0])) return Number(entries[0]);
-  return [...entries];
 }
 
 /**
