@@ -147,14 +147,22 @@ export interface VerificationEvidence {
   checked_at: string | null;
 }
 
+/**
+ * What evidence stored before a verdict could be null said in its place (a baseline taken, no
+ * test round judged yet): read as no verdict.
+ */
+const NOT_JUDGED_MARK = 'not verified yet';
+
 /** The evidence stored on a task, or null when there is none or it cannot be read. */
 export function readVerification(json: string | null): VerificationEvidence | null {
   if (json === null) return null;
   try {
     const value = JSON.parse(json) as Partial<VerificationEvidence> | null;
-    return typeof value === 'object' &&
-      value !== null &&
-      (typeof value.verdict === 'string' || value.verdict === null)
+    if (typeof value !== 'object' || value === null) return null;
+    if (value.reason === NOT_JUDGED_MARK) {
+      return { ...value, verdict: null, reason: null, checked_at: null } as VerificationEvidence;
+    }
+    return typeof value.verdict === 'string' || value.verdict === null
       ? (value as VerificationEvidence)
       : null;
   } catch {
