@@ -1,4 +1,10 @@
-import { everyWithoutOverlap } from 'src/common/every-without-overlap';
+import { everyWithoutOverlap, JobReports } from 'src/common/every-without-overlap';
+
+/** Reports that put each failure in `errors` (and ignore a recovery). */
+const reportsInto = (errors: unknown[]): JobReports => ({
+  failed: (error) => errors.push(error),
+  recovered: () => undefined,
+});
 
 /** A periodic job against something that stops answering for a while (fake timers). */
 describe('everyWithoutOverlap', () => {
@@ -17,7 +23,7 @@ describe('everyWithoutOverlap', () => {
     let fail: (reason: Error) => void = () => undefined;
     const job = jest.fn((): Promise<void> => new Promise((_, reject) => (fail = reject)));
     const errors: unknown[] = [];
-    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error), options);
+    handle = everyWithoutOverlap(1000, job, reportsInto(errors), options);
     return { job, errors, fail: (reason: Error) => fail(reason) };
   }
 
@@ -53,25 +59,35 @@ describe('everyWithoutOverlap', () => {
     expect(job).toHaveBeenCalledTimes(2);
   });
 
-  it('a job failing run after run is reported at its 1st, 10th and 100th failure in a row, and again after a success', async () => {
-    let failing = true;
-    const down = new Error('ECONNREFUSED');
-    const job = jest.fn(() => (failing ? Promise.reject(down) : Promise.resolve()));
-    const reports: [unknown, number][] = [];
-    handle = everyWithoutOverlap(1000, job, (error, inARow) => reports.push([error, inARow]));
+  it('a job failing run after run is reported at its 1st, 10th and 100th failure in a row, at once when its error changes, and when it runs again', async () => {
+    let error: Error | null = new Error('ECONNREFUSED');
+    const down = error;
+    const job = jest.fn(() => (error ? Promise.reject(error) : Promise.resolve()));
+    const reports: unknown[][] = [];
+    handle = everyWithoutOverlap(1000, job, {
+      failed: (e, inARow) => reports.push(['failed', e, inARow]),
+      recovered: (failures) => reports.push(['recovered', failures]),
+    });
 
     await jest.advanceTimersByTimeAsync(150_000);
     expect(job).toHaveBeenCalledTimes(150);
     expect(reports).toEqual([
-      [down, 1],
-      [down, 10],
-      [down, 100],
+      ['failed', down, 1],
+      ['failed', down, 10],
+      ['failed', down, 100],
     ]);
-    failing = false;
+    const other = new Error('disk full');
+    error = other;
     await jest.advanceTimersByTimeAsync(1000);
-    failing = true;
+    error = null;
     await jest.advanceTimersByTimeAsync(1000);
-    expect(reports.at(-1)).toEqual([down, 1]);
+    error = down;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(reports.slice(3)).toEqual([
+      ['failed', other, 151],
+      ['recovered', 151],
+      ['failed', down, 1],
+    ]);
   });
 
   it('a job that throws instead of rejecting is reported, and the next tick runs it again', async () => {
@@ -80,7 +96,7 @@ describe('everyWithoutOverlap', () => {
       throw broken;
     });
     const errors: unknown[] = [];
-    handle = everyWithoutOverlap(1000, job, (error) => errors.push(error));
+    handle = everyWithoutOverlap(1000, job, reportsInto(errors));
 
     await jest.advanceTimersByTimeAsync(2000);
     expect(errors).toEqual([broken]);

@@ -1,5 +1,5 @@
 export { Clock } from 'src/common/clock';
-export { everyWithoutOverlap } from 'src/common/every-without-overlap';
+export { everyWithoutOverlap, loggedReports } from 'src/common/every-without-overlap';
 export { gitdirPointer, pointerFileValue } from 'src/common/git-pointer-files';
 export {
   isPythonBytecode,

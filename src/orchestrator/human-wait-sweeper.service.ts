@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { everyWithoutOverlap } from 'src/common';
+import { everyWithoutOverlap, loggedReports } from 'src/common';
 import { HumanWaits } from 'src/tasks';
 
 const SWEEP_INTERVAL_NAME = 'human-wait-sweep';
@@ -27,8 +27,7 @@ export class HumanWaitSweeperService implements OnModuleDestroy {
     const handle = everyWithoutOverlap(
       SWEEP_INTERVAL_MS,
       () => this.sweep(),
-      (error, inARow) =>
-        this.logger.error(`Human-wait sweep failed (${inARow} in a row): ${String(error)}`),
+      loggedReports(this.logger, 'Human-wait sweep'),
     );
     this.scheduler.addInterval(SWEEP_INTERVAL_NAME, handle);
   }

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource, In, IsNull, LessThanOrEqual, Not } from 'typeorm';
-import { Clock, everyWithoutOverlap } from 'src/common';
+import { Clock, everyWithoutOverlap, loggedReports } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isDirectoryInUse } from 'src/process';
 import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
@@ -60,8 +60,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
       everyWithoutOverlap(
         this.config.WORKSPACE_SWEEP_SECONDS * 1000,
         () => this.sweep(),
-        (error, inARow) =>
-          this.logger.error(`Workspace sweep failed (${inARow} in a row): ${String(error)}`),
+        loggedReports(this.logger, 'Workspace sweep'),
         { now: true },
       ),
     );
