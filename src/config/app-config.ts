@@ -15,7 +15,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
-import { readSmallRegularFile } from 'src/config/small-regular-file';
+import { readSmallRegularFile, unreadableReason } from 'src/config/small-regular-file';
 import { trustProxyProblems } from 'src/config/trust-proxy';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -667,8 +667,7 @@ function readSettingFile(key: string, file: string): string {
   try {
     return readSmallRegularFile(file, SETTING_FILE_MAX_BYTES).replace(/\r?\n$/, '');
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new Error(`${key}_FILE=${file} cannot be read (${code ?? message})`);
+    throw new Error(`${key}_FILE=${file} cannot be read (${unreadableReason(error)})`);
   }
 }
 

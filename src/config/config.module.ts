@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { Global, Module } from '@nestjs/common';
 import { AppConfig, ConfigValidationError, loadConfig } from 'src/config/app-config';
-import { readSmallRegularFile } from 'src/config/small-regular-file';
+import { readSmallRegularFile, unreadableReason } from 'src/config/small-regular-file';
 
 /** Largest `.env` read: every setting with a comment is a few kilobytes. */
 const ENV_FILE_MAX_BYTES = 1024 * 1024;
@@ -17,8 +17,7 @@ export function readEnvironment(): NodeJS.ProcessEnv {
   try {
     text = readSmallRegularFile('.env', ENV_FILE_MAX_BYTES);
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new ConfigValidationError([`.env cannot be read (${code ?? message})`]);
+    throw new ConfigValidationError([`.env cannot be read (${unreadableReason(error)})`]);
   }
   for (const [name, value] of Object.entries(parseEnv(text))) {
     process.env[name] ??= value;

@@ -23,3 +23,9 @@ export function readSmallRegularFile(path: string, maxBytes: number): string {
     closeSync(fd);
   }
 }
+
+/** Why `readSmallRegularFile` could not read a file, in a word or two (`ENOENT`, `not a regular file`). */
+export function unreadableReason(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code ?? message;
+}

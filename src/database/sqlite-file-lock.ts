@@ -16,11 +16,11 @@ interface LockOwner {
   started: string | null;
 }
 
-/** How many holders of each lock file this process has (several apps in one process share one). */
-const held = new Map<string, number>();
-
-/** The kernel locks this process holds, by lock file (see `holdKernelLock`). */
-const kernelLocks = new Map<string, Database.Database>();
+/**
+ * The locks this process holds, by lock file: its kernel lock (`holdKernelLock`) and how many
+ * holders share it (several apps in one process).
+ */
+const held = new Map<string, { holders: number; kernel: Database.Database }>();
 
 /**
  * An exclusive SQLite lock on `file` (a POSIX record lock the kernel keeps for this process, and
@@ -118,8 +118,8 @@ function writeOwnLock(databaseFile: string): void {
  */
 export function acquireSqliteLock(databaseFile: string): () => void {
   const lockFile = `${databaseFile}.lock`;
-  const count = held.get(lockFile) ?? 0;
-  if (count === 0) {
+  let lock = held.get(lockFile);
+  if (lock === undefined) {
     mkdirSync(dirname(lockFile), { recursive: true });
     const kernel = holdKernelLock(`${databaseFile}.server-lock`);
     if (kernel === null) throw inUse(databaseFile, readOwner(lockFile)?.pid ?? null);
@@ -129,21 +129,19 @@ export function acquireSqliteLock(databaseFile: string): () => void {
       kernel.close();
       throw error;
     }
-    kernelLocks.set(lockFile, kernel);
+    lock = { holders: 0, kernel };
+    held.set(lockFile, lock);
   }
-  held.set(lockFile, count + 1);
+  const shared = lock;
+  shared.holders += 1;
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    const left = (held.get(lockFile) ?? 1) - 1;
-    if (left > 0) {
-      held.set(lockFile, left);
-      return;
-    }
+    shared.holders -= 1;
+    if (shared.holders > 0) return;
     held.delete(lockFile);
     if (readOwner(lockFile)?.pid === process.pid) unlinkSync(lockFile);
-    kernelLocks.get(lockFile)?.close();
-    kernelLocks.delete(lockFile);
+    shared.kernel.close();
   };
 }

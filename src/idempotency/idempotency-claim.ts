@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { DomainError, ErrorCode } from 'src/common';
-import type { SqlStep } from 'src/database';
+import type { AtomicWriter, SqlStep } from 'src/database';
 
 /**
  * A creating request's hold on its `Idempotency-Key`, which `IdempotencyInterceptor` gives the
@@ -37,6 +37,21 @@ export class IdempotencyClaim {
       'Another request with this Idempotency-Key took it over; retry to get its answer',
     );
   }
+}
+
+/**
+ * Writes `steps` (a new row) in one transaction, with the request's answer (`answer()`, built
+ * from the row as it is stored) when it has a claim. The answer is the one required step: when
+ * another request took the key over, nothing is written and the creation fails `lost()`.
+ */
+export async function writeWithAnswer(
+  writer: AtomicWriter,
+  steps: readonly SqlStep[],
+  claim: IdempotencyClaim | null,
+  answer: () => unknown,
+): Promise<void> {
+  const all = claim === null ? steps : [...steps, claim.answer(answer())];
+  if ((await writer.run(all)) === null && claim !== null) throw claim.lost();
 }
 
 const claims = new WeakMap<Request, IdempotencyClaim>();

@@ -1,4 +1,8 @@
 export { IdempotencyKey } from 'src/idempotency/idempotency-key.entity';
 export { IdempotencyModule } from 'src/idempotency/idempotency.module';
 export { Idempotent } from 'src/idempotency/idempotent.decorator';
-export { CurrentIdempotencyClaim, IdempotencyClaim } from 'src/idempotency/idempotency-claim';
+export {
+  CurrentIdempotencyClaim,
+  IdempotencyClaim,
+  writeWithAnswer,
+} from 'src/idempotency/idempotency-claim';

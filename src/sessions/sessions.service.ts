@@ -6,7 +6,7 @@ import { assertVisible, ownerFilter, Principal } from 'src/access';
 import { DomainError, ErrorCode, invalidRequest, PaginationQueryDto } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, RowInsert, RowReader } from 'src/database';
-import { IdempotencyClaim } from 'src/idempotency';
+import { IdempotencyClaim, writeWithAnswer } from 'src/idempotency';
 import { CHILD_ISOLATION, ChildIsolation, usableBy } from 'src/process';
 import { assertCommandsAllowed } from 'src/sessions/command-policy';
 import { WorkspacesService } from 'src/workspaces';
@@ -112,11 +112,9 @@ export class SessionsService {
       createdAt: now,
       updatedAt: now,
     });
-    const steps = [this.rows.step(session)];
-    if (claim !== null) steps.push(claim.answer(toSessionResponse(session)));
-    // The claim's answer is the one required step: nothing was written when another request
-    // took the key over.
-    if ((await this.writer.run(steps)) === null && claim !== null) throw claim.lost();
+    await writeWithAnswer(this.writer, [this.rows.step(session)], claim, () =>
+      toSessionResponse(session),
+    );
     return session;
   }
 

@@ -12,7 +12,7 @@ import {
   RowInsert,
   SqlStep,
 } from 'src/database';
-import { IdempotencyClaim } from 'src/idempotency';
+import { IdempotencyClaim, writeWithAnswer } from 'src/idempotency';
 import { ProjectPathService, Session, sessionNotFound, SessionsService } from 'src/sessions';
 import { WorkspacesService } from 'src/workspaces';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
@@ -168,12 +168,7 @@ export class TasksService {
   ): Promise<Task> {
     const task = await this.newTask(dto, principal, origin);
     await this.store(task, async (insert) => {
-      if (claim === null) return (await this.writer.run([insert])) !== null;
-      // The claim's answer is the one required step: nothing was written when another request
-      // took the key over.
-      if ((await this.writer.run([insert, claim.answer(toTaskResponse(task))])) === null) {
-        throw claim.lost();
-      }
+      await writeWithAnswer(this.writer, [insert], claim, () => toTaskResponse(task));
       return true;
     });
     return task;
