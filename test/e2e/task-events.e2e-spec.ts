@@ -326,7 +326,14 @@ describeMysql('task event streams across two instances on one MariaDB database',
   /**
    * On the all-tasks stream of the instance that runs nothing: a transaction of another writer
    * takes an event id (`first`) and ends (`end`) only after a later write committed ("written
-   * second") and woke the stream. Returns the stream's events of the two.
+   * second") and the stream could read it. Returns the stream's events of the two.
+   *
+   * The later write is a plain INSERT of a second connection, not a request to the server: a
+   * server's conditional write (a message's "room for a message" count) reads the history's
+   * (task_id, id) index with next-key locks, and where the open transaction's row is the next
+   * entry of that index (its task's id sorts right after the other's) it waits for that
+   * transaction, which here waits for the request: a deadlock only this test could make, ended by
+   * the query timeout (a 503) or, after a retry, with a write whose time is seconds old.
    */
   async function idTakenBeforeALaterCommit(
     end: 'commit' | 'rollback',
@@ -354,10 +361,16 @@ describeMysql('task event streams across two instances on one MariaDB database',
         'INSERT INTO claude_interactions (task_id, kind, iteration, content, created_at) VALUES (?, ?, 0, ?, UTC_TIMESTAMP(3))',
         [one, 'system', 'first'],
       );
-      await request(watches)
-        .post(`/api/v1/tasks/${other}/messages`)
-        .send({ content: 'written second' })
-        .expect(201);
+      const later = await createConnection(db.url);
+      try {
+        await later.query(
+          'INSERT INTO claude_interactions (task_id, kind, iteration, content, created_at) VALUES (?, ?, 0, ?, UTC_TIMESTAMP(3))',
+          [other, 'system', 'written second'],
+        );
+      } finally {
+        await later.end();
+      }
+      // Time for the stream (polling every 100 ms) to read the later event and hold it back.
       await new Promise((resolve) => setTimeout(resolve, 500));
       await (end === 'commit' ? slow.commit() : slow.rollback());
     } finally {
