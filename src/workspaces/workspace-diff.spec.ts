@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   FileChange,
   orderFile,
+  printOrder,
   parseNameStatusZ,
   parseNumstatZ,
   reviewOrder,
@@ -104,6 +105,49 @@ describe('reading git output', () => {
       const listed = git('diff', '--cached', '--name-only', '-z', '-O.order', '--', ...names);
       expect(listed.split('\0').filter((f) => f !== '')).toEqual(order);
       expect(orderFile(['x\ny.js', 'z.js'])).toBe('z.js\n');
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('orders a change too large to order whole: the first files in review order, then the rest as git prints them', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'cta-order-spec-'));
+    try {
+      const git = (...args: string[]) =>
+        execFileSync('git', args, { cwd: repo, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      git('init', '-q');
+      // 150 files, the later in git's (path) order with fewer lines: review order reverses them.
+      const files: FileChange[] = [];
+      for (let i = 0; i < 150; i += 1) {
+        const path = `f${String(i).padStart(3, '0')}.js`;
+        const lines = 150 - i;
+        writeFileSync(join(repo, path), 'x\n'.repeat(lines));
+        files.push({
+          path,
+          oldPath: null,
+          status: 'added',
+          additions: lines,
+          deletions: 0,
+          binary: false,
+        });
+      }
+      git('add', '-A');
+      const all = printOrder(files);
+      expect(all.whole).toBe(true);
+      expect(all.printed.map((f) => f.path)).toEqual(files.map((f) => f.path).reverse());
+
+      const { named, printed, whole } = printOrder(files, 150 * 100);
+      expect(whole).toBe(false);
+      expect(named.map((f) => f.path)).toEqual(
+        files
+          .slice(50)
+          .map((f) => f.path)
+          .reverse(),
+      );
+      writeFileSync(join(repo, '.order'), orderFile(named.map((f) => f.path)));
+      const listed = git('diff', '--cached', '--name-only', '-z', '-O.order', '--', '*.js');
+      expect(listed.split('\0').filter((f) => f !== '')).toEqual(printed.map((f) => f.path));
+      expect(printed.slice(100).map((f) => f.path)).toEqual(files.slice(0, 50).map((f) => f.path));
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }
