@@ -797,7 +797,7 @@ export interface TaskDiffResponseDto {
   truncated: boolean;
   /** The files whose diff the cut patch does not hold whole (empty when it was not cut); `files` still lists them with their line counts */
   omitted_files: Array<string>;
-  /** What was cut, when it was */
+  /** What was cut, when it was; and which files named as source or text git shows as binary (their content not in the patch) */
   note: string | null;
 }
 

@@ -188,9 +188,31 @@ export function orderFile(paths: readonly string[]): string {
     .join('');
 }
 
+/**
+ * Names of files that hold source or text: one git counts as binary (a NUL byte in it, which
+ * Node, Python and shells still run past) shows in a patch as "Binary files differ", its content
+ * hidden from the reviewer.
+ */
+const TEXT_NAME =
+  /\.(c|cc|cjs|cpp|cs|css|cts|go|h|hpp|html?|ini|java|js|json|jsx|kt|md|mjs|mts|php|pl|py|rb|rs|scss|sh|sql|swift|toml|ts|tsx|txt|vue|xml|ya?ml)$/i;
+
+/** What a diff's note says of files named as text that git shows as binary; null for none. */
+export function binaryTextNote(files: readonly FileChange[]): string | null {
+  const hidden = files.filter((f) => f.binary && TEXT_NAME.test(f.path)).map((f) => f.path);
+  if (hidden.length === 0) return null;
+  const shown = hidden.slice(0, 20).join(', ');
+  const more = hidden.length > 20 ? ` and ${hidden.length - 20} more` : '';
+  return `${hidden.length} file(s) named as source or text are binary to git (a NUL byte, say), so the patch does not show their content: ${shown}${more}. Read them in the task's branch before merging.`;
+}
+
 /** The names of a diff's scratch directories start so: a temporary index, an order file. */
 const INDEX_PREFIX = 'cta-index-';
 const ORDER_PREFIX = 'cta-order-';
+
+function joinNotes(...notes: (string | null)[]): string | null {
+  const said = notes.filter((note): note is string => note !== null);
+  return said.length === 0 ? null : said.join(' ');
+}
 
 /** `git diff` options for output that matches a plain `git diff <base> <head>`. */
 const DIFF_OPTIONS = ['-M', '--no-color', '--no-ext-diff', '--no-textconv'];
@@ -248,7 +270,7 @@ export class WorkspaceDiffService {
       patch: cut?.kept ?? patch.stdout,
       truncated: cut !== null,
       omittedFiles: cut?.omitted ?? [],
-      note: cut === null ? null : this.cutNote(cut, files.length),
+      note: joinNotes(cut === null ? null : this.cutNote(cut, files.length), binaryTextNote(files)),
     };
   }
 

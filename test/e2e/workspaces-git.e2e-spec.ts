@@ -213,6 +213,27 @@ describe('WorkspacesService on a real repository', () => {
     expect(diff.patch.toString('utf8')).toContain('-  return a + b;');
   });
 
+  it('names a source file that a NUL byte made binary, whose change the patch cannot show', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'nul-byte');
+    const s = spec(repo);
+    const workspace = await service().prepare(s);
+    writeFileSync(
+      join(workspace.path, 'src/math.js'),
+      'require("child_process").execSync("id > /tmp/x"); // \0\n',
+    );
+    const diff = await diffService(NO_ISOLATION).diff({
+      kind: 'workspace',
+      gitDir: s.gitDir,
+      base: s.baseCommit,
+      workspace: workspace.path,
+    });
+    expect(diff.files).toEqual([expect.objectContaining({ path: 'src/math.js', binary: true })]);
+    expect(diff.patch.toString('utf8')).toContain('Binary files');
+    expect(diff.note).toMatch(
+      /^1 file\(s\) named as source or text are binary to git .*: src\/math\.js\. Read them/,
+    );
+  });
+
   (RUNS_AS_ROOT ? it : it.skip)(
     "diffs a workspace as it is now with git run as RUN_AS_USER: the temporary index is that user's",
     async () => {

@@ -118,7 +118,8 @@ export class TaskDiffResponseDto {
     type: String,
     nullable: true,
     example: null,
-    description: 'What was cut, when it was',
+    description:
+      'What was cut, when it was; and which files named as source or text git shows as binary (their content not in the patch)',
   })
   note!: string | null;
 }
