@@ -165,7 +165,8 @@ export class TaskRunnerService {
       update: (patch) => events.update(lease, patch),
       changeStatus: (change, patch, records, guard) =>
         events.changeStatus(lease, change, patch, records, guard),
-      release: (change, patch) => events.release(lease, change, patch),
+      release: (change, patch, records, guard) =>
+        events.release(lease, change, patch, records, guard),
     };
     const fields = { task_id: task.id };
     const cliLog = contextLogger('ClaudeCliRunner', fields);

@@ -52,8 +52,8 @@ export interface StatusChange {
 
 /**
  * A lease holder's write made only while no message from a person was stored after the record
- * `noMessageAfter` (a turn's prompt, which must hold every message before it); `LateMessageError`
- * when one was.
+ * `noMessageAfter` (a turn's prompt, which must hold every message before it, or a task's end,
+ * which must list every one no turn took); `LateMessageError` when one was.
  */
 export interface MessageGuard {
   noMessageAfter: number;
@@ -294,15 +294,28 @@ export class TaskEventLog {
    * The lease holder lets go of the task: to PENDING (re-queued), to a terminal status (which
    * sets `completed_at`), or to PAUSED to wait for a person (it keeps `running_project_key`: no
    * other task takes its directory while it waits; the end of the wait clears it). The lease
-   * columns are cleared in the same write.
+   * columns are cleared in the same write; `records` are appended before the `status` record, in
+   * it too (with `guard`, as `changeStatus`).
    */
-  async release(lease: Lease, change: StatusChange, patch: TaskPatch = {}): Promise<void> {
+  async release(
+    lease: Lease,
+    change: StatusChange,
+    patch: TaskPatch = {},
+    records: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
+  ): Promise<void> {
     const terminal = isTerminal(change.to);
-    await this.leasedChange(lease, change, {
-      ...patch,
-      ...(change.to === TaskStatus.Paused ? OWNERLESS : RELEASED),
-      ...(terminal ? { completedAt: this.clock.now() } : {}),
-    });
+    await this.leasedChange(
+      lease,
+      change,
+      {
+        ...patch,
+        ...(change.to === TaskStatus.Paused ? OWNERLESS : RELEASED),
+        ...(terminal ? { completedAt: this.clock.now() } : {}),
+      },
+      records,
+      guard,
+    );
   }
 
   /**

@@ -104,8 +104,16 @@ export interface RunLog {
     records?: readonly NewInteraction[],
     guard?: MessageGuard,
   ): Promise<void>;
-  /** To PENDING or a terminal status; lets go of the lease. */
-  release(change: StatusChange, patch?: TaskPatch): Promise<void>;
+  /**
+   * To PENDING, PAUSED or a terminal status; lets go of the lease. `records` and `guard` as in
+   * `changeStatus`.
+   */
+  release(
+    change: StatusChange,
+    patch?: TaskPatch,
+    records?: readonly NewInteraction[],
+    guard?: MessageGuard,
+  ): Promise<void>;
 }
 
 /** Process groups the run started (to wait for, or end, what a turn or test left behind). */

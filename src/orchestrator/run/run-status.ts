@@ -60,19 +60,24 @@ export class RunStatus {
 
   /**
    * Lets go of the task: to PENDING (re-queued), PAUSED (waiting for a person) or a terminal
-   * status. Its phase becomes `queued` or `done` unless `patch` names one.
+   * status. Its phase becomes `queued` or `done` unless `patch` names one. `records` are appended
+   * first, in the same write (with `guard`: see `RunLog.write`).
    */
   async release(
     to: TaskStatus,
     reason: StatusReason,
     patch: TaskPatch = {},
     by: StatusWriter = 'step',
+    records: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
   ): Promise<void> {
     if (by === 'step') this.checkStep(to);
     await this.track(to, () =>
       this.log.release(
         { from: this.state.status, to, reason, iteration: this.state.iteration },
         { phase: to === TaskStatus.Pending ? 'queued' : 'done', ...patch },
+        records,
+        guard,
       ),
     );
   }

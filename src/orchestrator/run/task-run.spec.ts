@@ -601,16 +601,17 @@ class FakeLog implements RunLog {
   /** The guard of every guarded write (a turn's prompt), in order. */
   readonly guards: MessageGuard[] = [];
   /**
-   * Called before each guarded write: may store a message meanwhile and throw `LateMessageError`
-   * (the write is then not made).
+   * Called before each guarded write (a turn's prompt, or the release of the task): may store a
+   * message meanwhile and throw `LateMessageError` (the write is then not made).
    */
-  beforeGuarded: (guard: MessageGuard) => void = () => undefined;
+  beforeGuarded: (guard: MessageGuard, write: 'prompt' | 'release') => void = () => undefined;
   private writes = 0;
+  private releasing = false;
 
   private guarded(guard?: MessageGuard): void {
     if (guard === undefined) return;
     this.guards.push(guard);
-    this.beforeGuarded(guard);
+    this.beforeGuarded(guard, this.releasing ? 'release' : 'prompt');
   }
 
   private countWrite(patch: TaskPatch = {}): void {
@@ -687,8 +688,18 @@ class FakeLog implements RunLog {
   /** Called after a release is written. */
   onRelease: () => void = () => undefined;
 
-  async release(change: StatusChange, patch: TaskPatch = {}): Promise<void> {
-    await this.changeStatus(change, patch);
+  async release(
+    change: StatusChange,
+    patch: TaskPatch = {},
+    records: readonly NewInteraction[] = [],
+    guard?: MessageGuard,
+  ): Promise<void> {
+    this.releasing = true;
+    try {
+      await this.changeStatus(change, patch, records, guard);
+    } finally {
+      this.releasing = false;
+    }
     this.onRelease();
   }
 
@@ -920,6 +931,35 @@ describe('TaskRun', () => {
     },
   );
 
+  it.each([
+    ['COMPLETED', [turn(), turn()], TaskStatus.Completed],
+    ['FAILED', [turn(), turn(), turn()], TaskStatus.Failed],
+  ] as const)(
+    'reads the messages again when one is stored while the task ends %s: its end, written again, lists it',
+    async (_end, turns, status) => {
+      const h = harness([...turns]);
+      if (status === TaskStatus.Failed) h.tests.found = [[]];
+      // Each turn takes what waits for it (none); after the last one, what waits for the end.
+      h.messages.byTurn = [...turns.map(() => []), []];
+      const late = { id: 12, content: 'One more thing.', interrupt: false };
+      h.log.beforeGuarded = (guard, write) => {
+        const waiting = h.messages.byTurn[0];
+        if (write !== 'release' || waiting.includes(late)) return;
+        waiting.push(late);
+        if (guard.noMessageAfter < late.id) throw new LateMessageError('t1');
+      };
+      await h.run();
+      expect(h.log.row.status).toBe(status);
+      expect(h.log.changes.filter((c) => c.to === status)).toHaveLength(1);
+      expect(h.log.guards.slice(-2).map((g) => g.noMessageAfter)).toEqual([0, late.id]);
+      const notes = h.log.records.filter((r) => r.data?.type === 'messages_undelivered');
+      expect(notes).toHaveLength(1);
+      expect(notes[0].data).toMatchObject({ human_message_ids: [late.id] });
+      // Written with the end, just before its status record.
+      expect(h.log.statusWrites.at(-1)!.records).toEqual([notes[0]]);
+    },
+  );
+
   it("reads the messages again when one is stored while a turn's prompt is written: that prompt carries it", async () => {
     const h = harness([turn(), turn()]);
     const first = { id: 5, content: 'Keep the old signature.', interrupt: false };
@@ -932,7 +972,8 @@ describe('TaskRun', () => {
       if (guard.noMessageAfter < late.id) throw new LateMessageError('t1');
     };
     await h.run();
-    expect(h.log.guards.map((g) => g.noMessageAfter)).toEqual([0, 5, 9]);
+    // The turns' prompts, then the task's end (nothing waits: read through nothing, 0 here).
+    expect(h.log.guards.map((g) => g.noMessageAfter)).toEqual([0, 5, 9, 0]);
     const second = h.log.records.filter((r) => r.iteration === 2 && r.kind === 'simulated_human');
     expect(second).toHaveLength(1);
     expect(second[0].data).toMatchObject({ human_message_ids: [5, 9] });

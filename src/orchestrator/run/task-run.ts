@@ -20,7 +20,9 @@ import { Decision, PolicyInput, PolicyPhase } from 'src/simulated-human';
 import {
   HumanWait,
   isTerminal,
+  LateMessageError,
   LeaseLostError,
+  MAX_UNDELIVERED_MESSAGES,
   StatusReason,
   TaskPatch,
   TaskStatus,
@@ -441,8 +443,7 @@ export class TaskRun {
     verdict: TestRoundVerdict,
     committed: TaskPatch,
   ): Promise<void> {
-    await this.noteUndelivered();
-    await this.status.release(TaskStatus.Completed, reason, {
+    await this.end(TaskStatus.Completed, reason, {
       ...verdict.counts,
       ...this.state.checkpoint(),
       ...committed,
@@ -541,8 +542,7 @@ export class TaskRun {
     by: StatusWriter = 'step',
   ): Promise<void> {
     const kept = await this.keepWork(TaskStatus.Failed, reason);
-    await this.noteUndelivered();
-    await this.status.release(
+    await this.end(
       TaskStatus.Failed,
       reason,
       {
@@ -561,13 +561,30 @@ export class TaskRun {
   }
 
   /**
-   * Messages from a person that no turn took, now that the task ends: said in its history, before
-   * its end, so that whoever sent them knows the agent never read them.
+   * Ends the task `to` (a terminal status). The messages from a person that no turn took are said
+   * in its history, before its end and in the same write, so that whoever sent them knows the
+   * agent never read them. Until that write a message can still be stored (the task is not
+   * finished yet), so the write is made only while none came after those read; when one did, the
+   * messages are read again (at most MAX_UNDELIVERED_MESSAGES can wait, so this ends).
    */
-  private async noteUndelivered(): Promise<void> {
-    const ids = (await this.ports.messages.undelivered()).map((m) => m.id);
-    if (ids.length === 0) return;
-    await this.ports.log.append(undeliveredMessagesRecord(ids, this.state.iteration));
+  private async end(
+    to: TaskStatus,
+    reason: StatusReason,
+    patch: TaskPatch,
+    by: StatusWriter = 'step',
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const { messages, readThrough } = await this.ports.messages.waiting();
+      const ids = messages.map((m) => m.id);
+      const records =
+        ids.length === 0 ? [] : [undeliveredMessagesRecord(ids, this.state.iteration)];
+      try {
+        await this.status.release(to, reason, patch, by, records, { noMessageAfter: readThrough });
+        return;
+      } catch (error) {
+        if (!(error instanceof LateMessageError) || attempt > MAX_UNDELIVERED_MESSAGES) throw error;
+      }
+    }
   }
 
   /** A FAILED or CANCELLED task's uncommitted work, committed on its branch (throws only a lost lease). */
@@ -613,8 +630,7 @@ export class TaskRun {
     }
     if (signal === 'cancel') {
       const kept = await this.keepWork(TaskStatus.Cancelled, 'cancelled');
-      await this.noteUndelivered();
-      await this.status.release(
+      await this.end(
         TaskStatus.Cancelled,
         'cancelled',
         { ...this.state.checkpoint(), ...kept, errorMessage: 'Cancelled on request.' },
