@@ -173,7 +173,7 @@ describe('turnEndInteractions', () => {
     expect(records[1].data).toMatchObject({ outcome: 'crash', exit_code: 2 });
   });
 
-  it('says a turn the run interrupted for a person was interrupted, not that it failed', () => {
+  it('says a turn the run interrupted for a person was interrupted, not that it failed, nor that a next turn surely follows', () => {
     const interrupted = outcome({ kind: 'execution_error', text: '[Request interrupted by user]' });
     const records = turnEndInteractions(interrupted, 3, true);
     expect(records.map((r) => [r.kind, r.data?.type ?? null])).toEqual([
@@ -185,6 +185,9 @@ describe('turnEndInteractions', () => {
       content: expect.stringContaining("interrupted (as with Ctrl-C) for a person's message"),
       data: { outcome: 'execution_error' },
     });
+    // The task may end instead (cancelled meanwhile, a limit reached): its end lists the message.
+    expect(records[1].content).toContain('with the next turn, if the task goes on');
+    expect(records[1].content).toContain('messages_undelivered');
     expect(turnEndInteractions(interrupted, 3).map((r) => r.kind)).toEqual(['result', 'error']);
     expect(turnEndInteractions(outcome({}), 3, true).map((r) => r.kind)).toEqual(['result']);
   });

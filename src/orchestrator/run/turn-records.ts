@@ -236,7 +236,7 @@ export function turnEndInteractions(
       interaction(
         'system',
         iteration,
-        "The turn was interrupted (as with Ctrl-C) for a person's message sent with interrupt; the next turn carries it.",
+        "The turn was interrupted (as with Ctrl-C) for a person's message sent with interrupt; the message goes to the agent with the next turn, if the task goes on (if it ends instead, its messages_undelivered record lists the message).",
         { type: 'turn_interrupted', outcome: outcome.kind, exit_code: outcome.exitCode },
       ),
     ];
