@@ -8,6 +8,7 @@ import { isUniqueViolation, PreparedReads } from 'src/database';
 import {
   ACTIVE_STATUSES,
   Lease,
+  NO_MESSAGE_SINCE_SQL,
   NOTHING_KEPT,
   StatusReason,
   Task,
@@ -324,7 +325,9 @@ export class TaskQueueRepository {
    * owner is known to be gone, the lease still expired, so an owner that renewed in the meantime
    * keeps its task. A task that ends (FAILED or CANCELLED) after its owner died has its
    * uncommitted work committed on its branch first, said in the same write as its end (a stream of
-   * it ends with the end).
+   * it ends with the end). A task that ends lists the messages from a person no turn took in that
+   * write too, as a run's end does; conditional on no message stored after they were read (one
+   * that was leaves the task to the next sweep, which lists it).
    * Returns the new status, or null when the task was not taken.
    */
   async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
@@ -342,6 +345,10 @@ export class TaskQueueRepository {
       to === TaskStatus.Cancelled ? 'cancelled' : ownerGone ? 'server_restart' : 'lease_expired';
     const now = this.clock.now();
     const { where, params } = this.staleCondition(stale, ownerGone);
+    const ends = to !== TaskStatus.Pending;
+    // Read first: a message stored after the list was read fails the write.
+    const sinceId = ends ? await this.messages.latestRecordId(task.id) : 0;
+    const unread = ends ? await this.messages.undeliveredNote(task.id, task.iteration) : [];
     // Only a dead owner's work is committed before the write that takes the task: a stalled owner
     // that renews meanwhile keeps its task, and its workspace must not have gained a commit. (Its
     // work, when the task is taken all the same, stays in the workspace; its removal commits it.)
@@ -355,10 +362,10 @@ export class TaskQueueRepository {
       to,
       reason,
       iteration: task.iteration,
-      where,
-      params,
+      where: ends ? `${where} AND ${NO_MESSAGE_SINCE_SQL}` : where,
+      params: { ...params, sinceId },
       data: { previous_owner: stale.leaseOwner },
-      before: kept.records,
+      before: [...unread, ...kept.records],
       patch: {
         ...kept.patch,
         phase: to === TaskStatus.Pending ? 'queued' : 'done',

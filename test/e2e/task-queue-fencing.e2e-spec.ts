@@ -289,6 +289,52 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     });
   });
 
+  it('fails a task whose server died MAX_TASK_ATTEMPTS times listing the messages no turn took, one stored as it was taken too', async () => {
+    const [id] = await createTasks(['died'], 1);
+    const queueA = a.app.get(TaskQueueRepository);
+    let claim: ClaimedTask | null = null;
+    while (claim === null || claim.task.id !== id) {
+      claim = await queueA.claimNext();
+      if (claim === null) throw new Error('task not claimable');
+    }
+    const messagesA = a.app.get(TaskMessages);
+    const first = await messagesA.send(id, 'Use the helper.');
+    // Its server died twice before; this is the third time (MAX_TASK_ATTEMPTS: 3).
+    await a.dataSource.getRepository(Task).update({ id }, { restarts: 2 });
+    const queueB = b.app.get(TaskQueueRepository);
+    const stale = (await queueB.findStaleLeases(() => true)).find((t) => t.id === id);
+    expect(stale).toBeDefined();
+    // A message stored just after the sweep read the ones no turn took, before its write.
+    const messagesB = b.app.get(TaskMessages);
+    const read = messagesB.undeliveredNote.bind(messagesB);
+    let late: ClaudeInteraction | null = null;
+    const spy = jest.spyOn(messagesB, 'undeliveredNote').mockImplementationOnce(async (...args) => {
+      const note = await read(...args);
+      late = await messagesA.send(id, 'And keep the tests fast.');
+      return note;
+    });
+    try {
+      expect(await queueB.reclaimStale(stale!, true)).toBeNull();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(late).not.toBeNull();
+    expect((await a.dataSource.getRepository(Task).findOneByOrFail({ id })).status).toBe(
+      TaskStatus.Running,
+    );
+    // The next sweep takes it, listing both.
+    expect(await queueB.reclaimStale(stale!, true)).toBe(TaskStatus.Failed);
+    const items = await a.dataSource
+      .getRepository(ClaudeInteraction)
+      .find({ where: { taskId: id }, order: { id: 'ASC' } });
+    expect(items.slice(-2).map((i) => [i.kind, i.data?.type ?? i.data?.to])).toEqual([
+      ['system', 'messages_undelivered'],
+      ['status', TaskStatus.Failed],
+    ]);
+    expect(items.at(-2)!.data).toMatchObject({ human_message_ids: [first.id, late!.id] });
+    expect(items.at(-1)!.data).toMatchObject({ reason: 'server_restart' });
+  });
+
   it("takes a stalled owner's task without committing its work: the owner lives, and the workspace stays as it left it", async () => {
     const project = join(work, 'stalled');
     mkdirSync(project);
