@@ -545,6 +545,25 @@ describe('decideNextStep', () => {
     }
   });
 
+  it('a turn a person interrupted at the iteration limit fails saying so, not that the work is unfinished', () => {
+    const d = decideNextStep(
+      input({
+        outcome: outcome('execution_error', '[Request interrupted by user]'),
+        interrupted: true,
+        iteration: 2,
+        maxIterations: 2,
+      }),
+      DEFAULT_PROMPT_TEMPLATES,
+      settings,
+    );
+    expect(d).toEqual({
+      action: 'fail',
+      reason: 'max_iterations_reached',
+      message:
+        "Reached the limit of 2 agent turns and the last one was interrupted for a person's message: no turn is left to give it to the agent.",
+    });
+  });
+
   it('shortens a huge question so the prompt stays far below the argv limit', () => {
     const question = `${'context '.repeat(50_000)}\nWhich option should I pick?`;
     const d = decideNextStep(

@@ -351,6 +351,19 @@ function stillFailing(report: TestReportSummary | undefined): string {
   return `the last test round still did not pass: ${first.name}${more}`;
 }
 
+/**
+ * Why a task out of turns ends: its tests still fail, or its work is not finished; or, for a turn
+ * a person interrupted, that no turn is left to give them their message (the interrupt cut the
+ * last turn short: whether the work was finished is not known).
+ */
+function outOfTurns(input: PolicyInput, next: Follow): string {
+  if (next.reason === 'test_feedback') return stillFailing(input.testReport);
+  if (next.reason === 'person_interrupted') {
+    return "the last one was interrupted for a person's message: no turn is left to give it to the agent";
+  }
+  return 'the task is not finished';
+}
+
 function followUp(
   input: PolicyInput,
   templates: PromptTemplates,
@@ -358,12 +371,10 @@ function followUp(
   next: Follow,
 ): Decision {
   if (input.iteration >= input.maxIterations) {
-    const why =
-      next.reason === 'test_feedback' ? stillFailing(input.testReport) : 'the task is not finished';
     return limitReached(
       input,
       'max_iterations_reached',
-      `Reached the limit of ${input.maxIterations} agent turns and ${why}.`,
+      `Reached the limit of ${input.maxIterations} agent turns and ${outOfTurns(input, next)}.`,
     );
   }
   const byPerson = answeredByPerson(input.personAnswers === true, next);

@@ -1110,6 +1110,45 @@ describe('TaskRun', () => {
       expect(h.tests.generatedRuns.length).toBe(2);
       expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
+
+    it('a test round that passes with no turn left completes the task: the message is listed undelivered', async () => {
+      const h = harness([turn(), turn()], { task: { maxIterations: 2 } });
+      h.messages.byTurn = [[], [], [stop]];
+      h.tests.onRun = () => h.control.interrupt();
+      await h.run();
+      expect(h.agent.requests).toHaveLength(2);
+      expect(h.log.path()).toEqual([
+        'RUNNING',
+        'TESTING(tests_requested)',
+        'COMPLETED(verified_without_base)',
+      ]);
+      expect(h.log.records.find((r) => r.data?.type === 'messages_undelivered')?.data).toEqual(
+        expect.objectContaining({ human_message_ids: [7] }),
+      );
+    });
+
+    it('interrupting the last allowed turn ends the task FAILED max_iterations_reached, saying the interrupt took that turn', async () => {
+      const last = new Subject<TurnEvent>();
+      const h = harness([last], { task: { maxIterations: 1 } });
+      h.messages.byTurn = [[], [stop]];
+      const done = h.run();
+      await until(() => last.observed);
+      h.processes.alive.add(41);
+      last.next({ type: 'spawned', pid: 41 });
+      last.next(init);
+      h.control.interrupt();
+      await until(() => h.processes.ended.length > 0);
+      last.next({ type: 'turn_end', outcome: interrupted });
+      last.complete();
+      await done;
+      expect(h.log.path().at(-1)).toBe('FAILED(max_iterations_reached)');
+      expect(h.log.row.errorMessage).toBe(
+        "Reached the limit of 1 agent turns and the last one was interrupted for a person's message: no turn is left to give it to the agent.",
+      );
+      expect(h.log.records.find((r) => r.data?.type === 'messages_undelivered')?.data).toEqual(
+        expect.objectContaining({ human_message_ids: [7] }),
+      );
+    });
   });
 
   it('says nothing of messages when every one was given to a turn', async () => {

@@ -404,8 +404,10 @@ export class TaskRun {
   private async afterTests(reports: readonly TestRunReport[], verified: Judgement): Promise<Step> {
     let judgement = verified;
     const verdict = judgeTestRound(reports);
-    if (judgement.kind === 'completed' && (await this.interruptWaits())) {
+    if (judgement.kind === 'completed' && this.turnLeft() && (await this.interruptWaits())) {
       // A person stepped in while the round ran: the agent hears them before anything completes.
+      // With no turn left to hear them in, the verified round completes the task, and the message
+      // is listed as undelivered, as one sent without `interrupt`.
       await this.ports.log.update(verdict.counts);
       const decision = this.ports.human.decide({
         ...this.policyInput('work', this.state.lastOutcome ?? NO_TURN_YET),
@@ -553,6 +555,11 @@ export class TaskRun {
       by,
     );
     this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
+  }
+
+  /** The task's `max_iterations` allow another agent turn. */
+  private turnLeft(): boolean {
+    return this.state.iteration < this.ctx.task.maxIterations;
   }
 
   /** A person's message sent with `interrupt` waits for a turn. */
