@@ -44,6 +44,16 @@ describe('prompt templates', () => {
     expect(text).toMatch(/DONE/);
   });
 
+  it("the answer to a question leaves irreversible, destructive or outside actions out of the agent's own judgement", () => {
+    const text = renderTemplate(DEFAULT_PROMPT_TEMPLATES.answerQuestion, {
+      question: 'Should I drop the users table?',
+    });
+    expect(text).toContain('Should I drop the users table?');
+    expect(text).toMatch(/Do not take irreversible or destructive actions/);
+    expect(text).toMatch(/outside this project/);
+    expect(text).toMatch(/DONE/);
+  });
+
   it('returns the defaults without a file', () => {
     expect(loadPromptTemplates(undefined)).toEqual(DEFAULT_PROMPT_TEMPLATES);
   });

@@ -117,7 +117,10 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     '',
     'There is nobody available to answer. Use your best judgement: pick the simplest option that',
     "fits the task and the project's conventions, note your choice briefly, and carry on without",
-    'asking again. When the task is completely finished, end your reply with a line containing only: DONE',
+    'asking again. Do not take irreversible or destructive actions (deleting data, dropping or',
+    'resetting databases, force-pushing) or act outside this project on that judgement: choose an',
+    'option without them and say so. When the task is completely finished, end your reply with a',
+    'line containing only: DONE',
   ].join('\n'),
   continueStopShort: [
     'Your last reply did not end with DONE, so the work is taken as not finished yet. Please',
