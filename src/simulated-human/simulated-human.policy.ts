@@ -43,8 +43,9 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
  * - An intervention with `pauseCount >= maxPauses` fails `max_pauses_reached`. The iteration limit
  *   is checked first. A reply a person gives instead (`personAnswers`: an answer to a question, a
  *   stop short continued) is no intervention of the simulated human's: the pause limit does not
- *   bound it, and no encouragement is put in front of it (the run waits for the person, holding
- *   this reply for when nobody answers in time).
+ *   bound it, and no encouragement is put in front of it (the run gives the agent the person's
+ *   message waiting for the next turn, or waits for one, holding this reply for when nobody
+ *   answers in time).
  * - Either limit reached right after an API error, when the task met nothing but API errors
  *   lately (`apiErrorStreak` of MAX_API_ERROR_STREAK, or every turn so far), fails
  *   `api_unavailable` instead: the API, not the agent, kept the task from finishing.
@@ -126,8 +127,9 @@ export interface PolicyInput {
   /** The turn was cut short for a person's message sent with `interrupt`; `outcome` is not read. */
   interrupted?: boolean;
   /**
-   * A person, not the simulated human, replies to a question or a stop short (`auto_respond:
-   * false`): see `PERSON_ANSWERED_REASONS`.
+   * A person, not the simulated human, replies to a question or a stop short: a message of theirs
+   * waits for the next turn, or the task waits for one (`auto_respond: false`). See
+   * `PERSON_ANSWERED_REASONS`.
    */
   personAnswers?: boolean;
 }
@@ -152,7 +154,7 @@ export type ContinueReason =
   | 'person_interrupted';
 
 /**
- * The replies a person gives instead of the simulated human when the task does not auto-respond
+ * The replies a person gives instead of the simulated human when one answers
  * (`PolicyInput.personAnswers`), unless the conversation starts over.
  */
 const PERSON_ANSWERED_REASONS: readonly ContinueReason[] = [

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'fs';
+import { join } from 'path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { AtomicWriter } from 'src/database/atomic-writer';
@@ -12,6 +14,7 @@ import {
   fakeInvocations,
   fakeScript,
   Interaction,
+  quoted,
   TaskDetails,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
@@ -151,6 +154,48 @@ describe('task messages', () => {
     const prompts = details.interactions.filter((i) => i.data?.human_message_ids !== undefined);
     expect(prompts).toHaveLength(1);
     expect(prompts[0].data).toMatchObject({ human_message_ids: [first.body.id, late!.id] });
+  });
+
+  it("a person's message is the answer to the agent's question: given instead of the simulated human's, no pause counted (max_pauses 0)", async () => {
+    const project = copyFixtureProject('node-basic', work.root(), 'messages-answer');
+    const answered = join(work.root(), 'messages-answer.may-end');
+    const id = await createSessionTask(
+      server,
+      { project_path: project, isolation: 'none' },
+      {
+        description: `Ask, then finish. ${fakeScript(
+          `slow-stream until=${quoted(answered)} delay=50 text=${quoted('Should I use option A or option B?')}`,
+          'success',
+          'write-tests lang=node result=pass name=answered',
+        )}`,
+        max_pauses: 0,
+      },
+    );
+    await eventually('the first turn to stream', async () => {
+      const res = await request(server).get(`/api/v1/tasks/${id}/interactions`).expect(200);
+      return (res.body.items as Interaction[]).some((i) => i.kind === 'assistant');
+    });
+    const sent = await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Use option B.' })
+      .expect(201);
+    // The first turn ends with its question only once the message is stored.
+    writeFileSync(answered, '');
+
+    const result = await waitForTerminal(server, id);
+    expect(result.final).toMatchObject({ status: 'COMPLETED', pause_count: 0 });
+    const runs = fakeInvocations(work.logFile(), project);
+    expect(runs[1].prompt).toContain('Use option B.');
+    expect(runs[1].prompt).not.toContain('nobody available to answer');
+    const details = (await request(server).get(`/api/v1/tasks/${id}`).expect(200))
+      .body as TaskDetails;
+    const next = details.interactions.find((i) => i.data?.human_message_ids !== undefined);
+    expect(next).toMatchObject({
+      kind: 'prompt',
+      iteration: 2,
+      data: { intervention: false, human_message_ids: [sent.body.id] },
+    });
+    expect(details.interactions.some((i) => i.data?.type === 'messages_undelivered')).toBe(false);
   });
 
   it('a message sent with interrupt ends the turn under way: the next turn carries it on in the same conversation, no pause counted', async () => {

@@ -1068,10 +1068,10 @@ describe('TaskRun', () => {
       second.complete();
       await done;
       expect(h.processes.ended).toEqual([]);
-      expect(prompts(h).slice(0, 2)).toEqual([
-        [2, 'answer_question', [7]],
-        [3, 'write_tests', undefined],
-      ]);
+      // The message answers the question (no simulated answer), and turn 3 is asked for tests.
+      const secondPrompt = h.log.records.find((r) => r.iteration === 2 && r.kind === 'prompt');
+      expect(secondPrompt?.data).toMatchObject({ human_message_ids: [7] });
+      expect(prompts(h)[0]).toEqual([3, 'write_tests', undefined]);
     });
 
     it('ends the wait after an API error: the next turn starts at once, with the message', async () => {
@@ -2010,6 +2010,47 @@ describe('TaskRun', () => {
       await h.run();
       expect(h.workspace.commits).toEqual([]);
       expect(h.log.changes).toEqual([]);
+    });
+  });
+
+  describe("a person's message waiting when the agent asks (auto_respond true)", () => {
+    const asks = (): TurnEvent[] => turn({ text: 'Should I delete the production database?' });
+    const no = { id: 5, content: 'No! Do not touch the production database.', interrupt: false };
+
+    it("is the reply: the next prompt is the person's words, not the simulated human's answer, and no pause", async () => {
+      const h = harness([asks(), turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        task: { maxPauses: 1 },
+      });
+      h.messages.byTurn = [[], [no]];
+      await h.run();
+      const second = h.agent.requests[1].prompt;
+      expect(second).toContain('No! Do not touch the production database.');
+      expect(second).toContain('taking into account what the person wrote above');
+      expect(second).not.toContain('nobody available to answer');
+      expect(h.log.path()).not.toContain('PAUSED(needs_input)');
+      expect(h.log.records.find((r) => r.iteration === 2 && r.kind === 'prompt')?.data).toEqual(
+        expect.objectContaining({ intervention: false, human_message_ids: [5] }),
+      );
+      expect(h.log.row.pauseCount ?? 0).toBe(0);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('is not held to max_pauses: with none allowed the task goes on and completes', async () => {
+      const h = harness([asks(), turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        task: { maxPauses: 0 },
+      });
+      h.messages.byTurn = [[], [no]];
+      await h.run();
+      expect(h.agent.requests).toHaveLength(3);
+      expect(h.agent.requests[1].prompt).toContain('No! Do not touch the production database.');
+      expect(h.log.records.some((r) => r.data?.type === 'messages_undelivered')).toBe(false);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
+    it('without one, the simulated human answers, an intervention held to max_pauses', async () => {
+      const h = harness([asks()], { task: { maxPauses: 0 } });
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('FAILED(max_pauses_reached)');
     });
   });
 

@@ -358,6 +358,7 @@ export class TaskRun {
         : undefined;
     const decision = this.ports.human.decide({
       ...this.policyInput(step.phase, outcome),
+      personAnswers: await this.waitForHuman.personAnswers(),
       interrupted: this.turn.takeInterrupted(),
       previousDeniedTools: state.previousDeniedTools,
       conversationStarted: state.conversation.started,
@@ -467,7 +468,6 @@ export class TaskRun {
       maxIterations: task.maxIterations,
       pauseCount: state.pauseCount,
       maxPauses: task.maxPauses,
-      personAnswers: !task.autoRespond,
       turnsSinceEncouragement: state.turnsSinceEncouragement,
       taskDescription: task.description,
       testSetup: this.testSetupHint,
@@ -498,7 +498,8 @@ export class TaskRun {
           delayMs: 0,
         };
       case 'continue': {
-        if (this.waitForHuman.applies(decision)) return this.waitForHuman.wait(decision, phase);
+        const personReply = await this.waitForHuman.replyFor(decision, phase);
+        if (personReply !== null) return personReply;
         if (decision.encouraged) {
           state.turnsSinceEncouragement = 0;
           state.encouragements += 1;

@@ -11,18 +11,28 @@ type WaitedDecision = Extract<Decision, { action: 'continue' }> & {
   reason: HumanWait['reason'];
 };
 
+/** A reply a person can give instead of the simulated human (a question's, a stop short's). */
+function personAnswerable(decision: Decision): decision is WaitedDecision {
+  return decision.action === 'continue' && answeredByPerson(true, decision);
+}
+
 /**
- * WAITING FOR A PERSON (`auto_respond: false`). When the agent asks a question or stops short, the
- * run does not give it the simulated human's reply: it lets go of the task, PAUSED with reason
- * `waiting_for_human` (no lease, no concurrency slot), keeping the question and the held reply in
- * `human_wait`. A person's message (or `human_timeout_seconds`) sends the task back to the queue
- * (`HumanWaits`), and the run that claims it starts with `resumeStep`: the person's words, or
- * the held reply when nobody answered in time.
+ * A PERSON'S REPLY INSTEAD OF THE SIMULATED HUMAN'S. When the agent asks a question or stops short
+ * and a person's message waits for the next turn, that message is the reply (`replyFor`): the
+ * agent gets it, not the simulated human's answer, whatever `auto_respond` says (a person's
+ * message takes precedence over the simulated human).
  *
- * A person's reply is no intervention of the simulated human's: waiting does not count towards
- * `max_pauses` (the policy did not hold it to the limit either). The held reply given because
- * nobody answered in time is the simulated human's: it counts, and when none is left the task
- * fails `max_pauses_reached` instead (`resumeStep` null).
+ * With `auto_respond: false` and no message yet, the run does not give the agent the simulated
+ * human's reply: it lets go of the task, PAUSED with reason `waiting_for_human` (no lease, no
+ * concurrency slot), keeping the question and the held reply in `human_wait`. A person's message
+ * (or `human_timeout_seconds`) sends the task back to the queue (`HumanWaits`), and the run that
+ * claims it starts with `resumeStep`: the person's words, or the held reply when nobody answered
+ * in time.
+ *
+ * A person's reply is no intervention of the simulated human's: it does not count towards
+ * `max_pauses`, and the policy does not hold it to that limit either (`personAnswers`). The held
+ * reply given because nobody answered in time is the simulated human's: it counts, and when none
+ * is left the task fails `max_pauses_reached` instead (`resumeStep` null).
  *
  * A message can arrive while the run decides to wait: one already stored is the answer at once;
  * one stored while the wait is written found the task still running and could not end the wait,
@@ -36,14 +46,27 @@ export class WaitForHuman {
     private readonly status: RunStatus,
   ) {}
 
-  /** True when a person, not the simulated human, answers this decision. */
-  applies(decision: Decision): decision is WaitedDecision {
-    return decision.action === 'continue' && answeredByPerson(!this.ctx.task.autoRespond, decision);
+  /**
+   * True when a person, not the simulated human, would reply to a question or a stop short now:
+   * the task waits for one (`auto_respond: false`), or a message of theirs waits for the next turn.
+   */
+  async personAnswers(): Promise<boolean> {
+    return !this.ctx.task.autoRespond || (await this.answered());
   }
 
-  /** Waits for a person (the run ends: END), or takes their message already there. */
-  async wait(decision: WaitedDecision, phase: PolicyPhase): Promise<Step> {
+  /**
+   * The step that gives the agent a person's reply to this decision: their message waiting for the
+   * next turn, or (`auto_respond: false`) the wait for one. Null when the decision is not one a
+   * person answers, or nobody has and the simulated human replies.
+   */
+  async replyFor(decision: Decision, phase: PolicyPhase): Promise<Step | null> {
+    if (!personAnswerable(decision)) return null;
     if (await this.answered()) return this.replyStep(phase);
+    return this.ctx.task.autoRespond ? null : this.wait(decision, phase);
+  }
+
+  /** Waits for a person: the run ends (END). */
+  private async wait(decision: WaitedDecision, phase: PolicyPhase): Promise<Step> {
     const { state } = this;
     const sinceMs = this.ports.clock.nowMs();
     const timeout = this.ctx.task.humanTimeoutSeconds;
