@@ -171,7 +171,7 @@ export interface TestCountsDto {
 }
 
 export interface HumanWaitDto {
-  /** The agent's last message: its question, or where it stopped short */
+  /** What the agent's last turn said: its question, or where it stopped short; null when that turn ended without a message */
   question: string | null;
   /** The agent asked a question, or stopped short of finishing */
   reason: 'answer_question' | 'continue_stop_short';

@@ -7,7 +7,10 @@ import { TaskStatus } from 'src/tasks/task-status';
  * gets if nobody answers by `until`.
  */
 export interface HumanWait {
-  /** The agent's last message: its question, or where it stopped. */
+  /**
+   * What the agent's turn that stopped said: its question, or where it stopped; null when that
+   * turn ended without a message.
+   */
   question: string | null;
   /** Why the task waits: the agent asked, or stopped short of finishing. */
   reason: 'answer_question' | 'continue_stop_short';

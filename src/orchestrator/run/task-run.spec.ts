@@ -2140,6 +2140,15 @@ describe('TaskRun', () => {
       expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
 
+    it('waiting again after a turn that said nothing shows no question, not the one already answered', async () => {
+      const h = harness([asks(), turn({ text: '' })], { task: { autoRespond: false } });
+      h.messages.byTurn = [[], [{ id: 5, content: 'Throw a RangeError.', interrupt: false }]];
+      await h.run();
+      expect(h.agent.requests).toHaveLength(2);
+      expect(h.log.path().at(-1)).toBe('PAUSED(waiting_for_human)');
+      expect(h.log.row.humanWait).toMatchObject({ question: null, reason: 'continue_stop_short' });
+    });
+
     it('a message stored while the wait is written: the run ends the wait itself', async () => {
       const h = harness([asks()], { task: { autoRespond: false } });
       h.log.onRelease = () =>

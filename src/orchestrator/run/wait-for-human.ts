@@ -4,6 +4,10 @@ import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunStatus } from 'src/orchestrator/run/run-status';
 import { END, followUpReason, Step, TurnStep, turnStatus } from 'src/orchestrator/run/run-steps';
+import { capText } from 'src/orchestrator/run/turn-records';
+
+/** Longest question kept in `human_wait` (as the task's last agent message is kept). */
+const MAX_QUESTION_BYTES = 16 * 1024;
 
 const POLICY_PHASES: readonly PolicyPhase[] = ['work', 'writing_tests', 'fixing_tests'];
 
@@ -72,7 +76,7 @@ export class WaitForHuman {
     const timeout = this.ctx.task.humanTimeoutSeconds;
     const until = timeout === null ? null : new Date(sinceMs + timeout * 1000);
     const wait: HumanWait = {
-      question: state.lastAgentMessage,
+      question: this.stoppedWith(),
       reason: decision.reason,
       reply: decision.prompt,
       phase,
@@ -87,6 +91,16 @@ export class WaitForHuman {
     });
     if (await this.answered()) await this.ports.messages.endWait(state.iteration);
     return END;
+  }
+
+  /**
+   * What the turn the person is waited for said (its question, or where it stopped short), as the
+   * policy read it; null when it ended without a message. Not the task's last agent message: that
+   * keeps an earlier turn's text, a question already answered maybe, when this one said nothing.
+   */
+  private stoppedWith(): string | null {
+    const text = this.state.lastOutcome?.text?.trim() ?? '';
+    return text === '' ? null : capText(text, MAX_QUESTION_BYTES);
   }
 
   /**

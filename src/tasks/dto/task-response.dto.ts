@@ -24,7 +24,8 @@ export class HumanWaitDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: "The agent's last message: its question, or where it stopped short",
+    description:
+      "What the agent's last turn said: its question, or where it stopped short; null when that turn ended without a message",
     example: 'Should divide() throw on a zero divisor or return Infinity?',
   })
   question!: string | null;
