@@ -436,6 +436,23 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     },
   ],
   [
+    'a turn a person interrupted before its conversation started -> a new conversation with the task, not an intervention',
+    {
+      phase: 'writing_tests',
+      outcome: outcome('crash', null),
+      interrupted: true,
+      conversationStarted: false,
+      maxPauses: 0,
+    },
+    {
+      action: 'continue',
+      reason: 'person_interrupted',
+      intervention: false,
+      newConversation: true,
+      contains: 'Your task:\n\nadd a multiply function',
+    },
+  ],
+  [
     'a test-writing turn a person interrupted at the iteration limit -> fail max_iterations_reached, not run the tests',
     {
       phase: 'writing_tests',

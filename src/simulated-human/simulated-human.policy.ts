@@ -16,8 +16,10 @@ import { FailingTest, TestReportSummary } from 'src/simulated-human/test-report-
  *    `test_changes_needed` instead: it seems to need test changes it does not allow, and more
  *    turns would be spent between rewriting the tests and breaking them.
  * 2. `interrupted` (a person's message cut the turn short): the next turn carries on with what the
- *    person wrote (`person_interrupted`, the `personReplied` template; not an intervention), unless
- *    the conversation had not started yet (then as for any turn that ended before its init line).
+ *    person wrote (`person_interrupted`, the `personReplied` template; not an intervention). When
+ *    the conversation had not started yet (cut before the CLI's init line), a new conversation
+ *    (`newConversation`) starts with the `firstTurn` prompt, still `person_interrupted` and no
+ *    intervention: nothing failed, so no `restartConversation` note.
  * 3. Fatal outcomes fail at once: CLI missing (`cli_not_found`), CLI not logged in
  *    (`cli_not_logged_in`, with what the operator must do).
  * 4. API error, execution error, crash, timeout: recovery prompt (intervention) that names what
@@ -516,6 +518,34 @@ function afterTestsWritten(
   });
 }
 
+/**
+ * A turn a person interrupted: the next one carries on with what they wrote. One cut short before
+ * the CLI started its conversation left nothing to resume, and nothing failed: a new conversation
+ * starts with the task, the person's words ahead of it.
+ */
+function carryOnForPerson(
+  input: PolicyInput,
+  templates: PromptTemplates,
+  settings: PolicySettings,
+): Decision {
+  if (input.conversationStarted === false) {
+    return followUp(input, templates, settings, {
+      reason: 'person_interrupted',
+      intervention: false,
+      newConversation: true,
+      prompt: renderTemplate(templates.firstTurn, {
+        ...taskValues(input),
+        projectPath: input.projectPath ?? 'this directory',
+      }),
+    });
+  }
+  return followUp(input, templates, settings, {
+    reason: 'person_interrupted',
+    intervention: false,
+    prompt: renderTemplate(templates.personReplied, taskValues(input)),
+  });
+}
+
 export function decideNextStep(
   input: PolicyInput,
   templates: PromptTemplates,
@@ -549,13 +579,7 @@ export function decideNextStep(
       message: `The change was refused ${refusals} times for changing existing tests (the last: ${report.failures[0]?.name ?? 'tests changed'}), and the task does not allow test changes. ${TEST_CHANGES_ADVICE}`,
     };
   }
-  if (input.interrupted === true && input.conversationStarted !== false) {
-    return followUp(input, templates, settings, {
-      reason: 'person_interrupted',
-      intervention: false,
-      prompt: renderTemplate(templates.personReplied, taskValues(input)),
-    });
-  }
+  if (input.interrupted === true) return carryOnForPerson(input, templates, settings);
   switch (outcome.kind) {
     case 'cli_not_found':
       return {

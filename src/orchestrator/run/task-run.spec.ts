@@ -1032,6 +1032,31 @@ describe('TaskRun', () => {
       expect(h.log.row.status).toBe(TaskStatus.Completed);
     });
 
+    it('a turn cut before the CLI started its conversation starts a new one with the message and the task: a turn, not a pause', async () => {
+      const first = new Subject<TurnEvent>();
+      const h = harness([first, turn(), turn()], { task: { maxPauses: 0 } });
+      h.messages.byTurn = [[], [stop]];
+      const done = h.run();
+      await until(() => first.observed);
+      h.processes.alive.add(41);
+      first.next({ type: 'spawned', pid: 41 });
+      h.control.interrupt();
+      await until(() => h.processes.ended.length > 0);
+      first.next({ type: 'turn_end', outcome: outcome({ kind: 'crash', text: null }) });
+      first.complete();
+      await done;
+      expect(prompts(h)[0]).toEqual([2, 'person_interrupted', [7]]);
+      const second = h.agent.requests[1];
+      expect(second.resume).toBe(false);
+      expect(second.conversationId).not.toBe(h.agent.requests[0].conversationId);
+      expect(second.prompt).toContain('Stop: use the helper.');
+      expect(second.prompt).toContain('Your task:\n\nadd multiply');
+      expect(second.prompt).not.toContain('An earlier attempt');
+      expect(h.log.path()).not.toContain('PAUSED(agent_error)');
+      expect(h.log.row.pauseCount ?? 0).toBe(0);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
     it('ends no turn that started after it: the next turn took it while the messages were read', async () => {
       const first = new Subject<TurnEvent>();
       const second = new Subject<TurnEvent>();
