@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from 'src/audit';
 import { AuthModule } from 'src/auth';
 import { ClaudeCliModule } from 'src/claude-cli';
-import { CommonModule } from 'src/common';
+import { ClockSyncModule, CommonModule } from 'src/common';
 import { ConfigModule } from 'src/config';
 import { DatabaseModule } from 'src/database';
 import { EventsModule } from 'src/events';
@@ -22,6 +22,7 @@ import { TestRunnerModule } from 'src/test-runner';
     LoggingModule,
     CommonModule,
     DatabaseModule,
+    ClockSyncModule,
     AuditModule,
     AuthModule,
     ClaudeCliModule,

@@ -1,4 +1,6 @@
 export { Clock } from 'src/common/clock';
+export { ClockSync } from 'src/common/clock-sync';
+export { ClockSyncModule } from 'src/common/clock-sync.module';
 export { everyWithoutOverlap, loggedReports } from 'src/common/every-without-overlap';
 export { gitdirPointer, pointerFileValue } from 'src/common/git-pointer-files';
 export {

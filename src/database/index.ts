@@ -15,6 +15,8 @@ export {
   retryTransient,
 } from 'src/database/database-errors';
 export type { DatabaseFailure } from 'src/database/database-errors';
+export { readDatabaseClock } from 'src/database/database-clock';
+export type { DatabaseClockReading } from 'src/database/database-clock';
 export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 export { checkDatabase } from 'src/database/database-preflight';
 export { parseDatabaseUrl, redactDatabaseUrl } from 'src/database/database-url';

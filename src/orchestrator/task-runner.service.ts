@@ -113,11 +113,13 @@ export class TaskRunnerService {
 
   /**
    * When the host must start ending the task's processes so they are gone by the time its lease
-   * runs out: two grace periods and a margin before the expiry, but at most half the lease.
+   * runs out: two grace periods and a margin before the expiry, but at most half the lease. On
+   * this machine's system clock, which the host keeps time by (the lease's expiry is on the
+   * database's).
    */
   private killAt(expiresAt: Date): number {
     const budgetMs = Math.min(2 * this.killGraceMs + 2000, this.leaseMs / 2);
-    return expiresAt.getTime() - budgetMs;
+    return this.clock.systemMsOf(expiresAt.getTime() - budgetMs);
   }
 
   private start(claim: ClaimedTask, control: TaskRunControl, logger: RunLogger): Observable<void> {
