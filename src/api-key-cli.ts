@@ -5,7 +5,12 @@ import { AuditEvent, AuditService } from 'src/audit';
 import { ApiKey, ApiKeysService } from 'src/auth';
 import { Clock } from 'src/common';
 import { ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
-import { AtomicWriter, buildDataSourceOptions, openDataSource } from 'src/database';
+import {
+  AtomicWriter,
+  buildDataSourceOptions,
+  openDataSource,
+  readDatabaseClock,
+} from 'src/database';
 
 /**
  * `npm run api-key -- <command>`: manages API keys on the server's own database (DATABASE_URL,
@@ -128,6 +133,9 @@ async function main(): Promise<void> {
       buildDataSourceOptions({ databaseUrl: config.DATABASE_URL, entities: [ApiKey, AuditEvent] }),
     );
     const clock = new Clock();
+    // What it stores is stamped in the database's time, like what the servers store.
+    const reading = await readDatabaseClock(dataSource, () => clock.localMs());
+    if (reading !== null) clock.setOffset(Math.round(reading.offsetMs));
     const output = await run(
       process.argv.slice(2),
       new ApiKeysService(dataSource.getRepository(ApiKey), dataSource, clock),

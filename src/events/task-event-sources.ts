@@ -1,4 +1,5 @@
 import { Repository } from 'typeorm';
+import { Clock } from 'src/common';
 import {
   ClaudeInteraction,
   isTerminal,
@@ -66,6 +67,8 @@ export class GlobalEventSource implements TailSource {
     private readonly interactions: Repository<ClaudeInteraction>,
     private readonly filter: GlobalStreamFilter,
     private readonly idsInCommitOrder: boolean,
+    /** The database's time, as the events' `created_at` were stamped by whichever instance. */
+    private readonly clock: Clock,
   ) {}
 
   async after(afterId: number, limit: number): Promise<TailRow[]> {
@@ -99,7 +102,7 @@ export class GlobalEventSource implements TailSource {
    */
   private async settled(afterId: number, rows: ClaudeInteraction[]): Promise<ClaudeInteraction[]> {
     if (this.idsInCommitOrder) return rows;
-    const cutoff = new Date(Date.now() - MISSING_ID_WAIT_MS);
+    const cutoff = new Date(this.clock.nowMs() - MISSING_ID_WAIT_MS);
     const recent = rows.findIndex((row) => row.createdAt > cutoff);
     if (recent === -1) return rows;
     // Below the newest event stored before the cutoff, nothing more comes: from there on.

@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { filter, Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
-import { DomainError, ErrorCode } from 'src/common';
+import { Clock, DomainError, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import { ClaudeInteraction, TaskEventLog, TaskRowReader } from 'src/tasks';
 import { EventTail, TailClosing, TailSource } from 'src/events/event-tail';
@@ -43,6 +43,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     @InjectDataSource() dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly rows: TaskRowReader,
+    private readonly clock: Clock,
   ) {
     this.reads = new TaskEventReads(dataSource);
     // SQLite runs one write at a time: its ids become visible in order.
@@ -84,7 +85,12 @@ export class TaskEventStreams implements OnModuleDestroy {
     closing?: () => Promise<TailClosing | null>,
   ): Promise<void> {
     await this.opening(holder, async (release) => {
-      const source = new GlobalEventSource(this.interactions, scope, this.idsInCommitOrder);
+      const source = new GlobalEventSource(
+        this.interactions,
+        scope,
+        this.idsInCommitOrder,
+        this.clock,
+      );
       const from = afterId === null ? await this.newestId() : await this.notAhead(afterId);
       this.start(source, from, res, this.events.events$, closing, release);
     });

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { assertVisible, ownerFilter, Principal } from 'src/access';
-import { DomainError, ErrorCode, invalidRequest, PaginationQueryDto } from 'src/common';
+import { Clock, DomainError, ErrorCode, invalidRequest, PaginationQueryDto } from 'src/common';
 import { AppConfig } from 'src/config';
 import { AtomicWriter, RowInsert, RowReader } from 'src/database';
 import { IdempotencyClaim, writeWithAnswer } from 'src/idempotency';
@@ -41,6 +41,7 @@ export class SessionsService {
     private readonly workspaces: WorkspacesService,
     private readonly config: AppConfig,
     private readonly writer: AtomicWriter,
+    private readonly clock: Clock,
     @InjectDataSource() dataSource: DataSource,
   ) {
     this.rows = new RowInsert(dataSource, Session);
@@ -95,7 +96,7 @@ export class SessionsService {
       if (baseRef !== null) throw invalidField('base_ref', 'needs isolation worktree');
       if (setupCommand !== null) throw invalidField('setup_command', 'needs isolation worktree');
     }
-    const now = new Date();
+    const now = this.clock.now();
     const session = this.sessions.create({
       id: randomUUID(),
       name: blankToNull(dto.name),

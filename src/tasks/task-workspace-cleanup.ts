@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { WorkspacesService } from 'src/workspaces';
 import { GitConfigQuarantine } from 'src/tasks/git-config-quarantine';
@@ -37,6 +38,7 @@ export class TaskWorkspaceCleanup {
     private readonly workspaces: WorkspacesService,
     private readonly events: TaskEventLog,
     private readonly quarantine: GitConfigQuarantine,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -92,7 +94,7 @@ export class TaskWorkspaceCleanup {
     await this.events.noteWhere({
       taskId: task.id,
       where: 'workspace_removed_at IS NULL',
-      patch: { workspaceRemovedAt: new Date() },
+      patch: { workspaceRemovedAt: this.clock.now() },
       record: {
         kind: 'system',
         iteration: task.iteration,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode } from 'src/common';
+import { Clock, DomainError, ErrorCode } from 'src/common';
 import {
   DiffTarget,
   GitCommandError,
@@ -81,6 +81,7 @@ export class TaskWorkspaceService {
     private readonly merges: WorkspaceMergeService,
     private readonly events: TaskEventLog,
     private readonly quarantine: GitConfigQuarantine,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -163,7 +164,7 @@ export class TaskWorkspaceService {
             this.events.noteWhere({
               taskId: id,
               where: 'merged_at IS NULL',
-              patch: { mergedAt: new Date(), mergeCommit: merged.commit, mergedInto: target },
+              patch: { mergedAt: this.clock.now(), mergeCommit: merged.commit, mergedInto: target },
               record: {
                 kind: 'system',
                 iteration: task.iteration,

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, FindOptionsWhere, In, IsNull, Not, Repository } from 'typeorm';
 import { ownerFilter, Principal } from 'src/access';
-import { DomainError, Draining, ErrorCode, invalidRequest } from 'src/common';
+import { Clock, DomainError, Draining, ErrorCode, invalidRequest } from 'src/common';
 import { AppConfig } from 'src/config';
 import {
   AtomicWriter,
@@ -89,6 +89,7 @@ export class TasksService {
     private readonly statusSummaries: TaskStatusSummaries,
     private readonly writer: AtomicWriter,
     private readonly quarantine: GitConfigQuarantine,
+    private readonly clock: Clock,
     @InjectDataSource() dataSource: DataSource,
   ) {
     this.taskInsert = new RowInsert(dataSource, Task);
@@ -216,7 +217,7 @@ export class TasksService {
         : dto.base_ref,
     );
     if (start.gitDir !== null) await this.quarantine.refuse(start.gitDir);
-    const now = new Date();
+    const now = this.clock.now();
     return this.tasks.create({
       id: randomUUID(),
       sessionId: session.id,

@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { DataSource } from 'typeorm';
 import { Clock } from 'src/common';
+import { buildDataSourceOptions } from 'src/database';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { HumanWaits } from 'src/tasks';
 import { eventually } from 'test/e2e/support/eventually';
@@ -19,6 +21,7 @@ import {
   TaskDetails,
   waitForTerminal,
 } from 'test/e2e/support/task-polling';
+import { ServerProcess, startTestServer } from 'test/e2e/support/server-process';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { createTestDatabase, describeMysql, TestDatabase } from 'test/e2e/support/test-database';
 
@@ -32,11 +35,14 @@ class SkewedClock extends Clock {
   }
 }
 
+/** Preloaded into a server process: its clock reads SKEW_MS off (`Date.now()`, `new Date()`). */
+const SKEW_PRELOAD = join(__dirname, '..', 'fixtures', 'clock-skew', 'skew.js');
+
 /**
- * Two instances on one MariaDB database, instance b on a machine whose clock is 10 minutes
- * ahead: leases and deadlines are judged by the database's clock, so b takes no healthy task of
- * a's back and ends no wait for a person early, and what b stores is stamped in the database's
- * time like what a stores.
+ * Instances on one MariaDB database, one on a machine whose clock is 10 minutes ahead: leases
+ * and deadlines are judged by the database's clock, so it takes no healthy task of another
+ * instance back and ends no wait for a person early, and what it stores is stamped in the
+ * database's time like what the others store.
  */
 describeMysql('Instances whose machine clocks differ, on one MariaDB database (fake CLI)', () => {
   const work = fakeClaudeWorkdir('cta-clock-skew-');
@@ -54,18 +60,28 @@ describeMysql('Instances whose machine clocks differ, on one MariaDB database (f
     return t.app.getHttpServer() as App;
   };
 
+  let probe: DataSource;
+
   beforeAll(async () => {
     db = await createTestDatabase('mysql');
+    probe = await new DataSource(buildDataSourceOptions({ databaseUrl: db.url })).initialize();
   });
 
+  let skewedServer: ServerProcess | undefined;
+
   afterAll(async () => {
+    if (skewedServer !== undefined && skewedServer.child.exitCode === null) {
+      skewedServer.child.kill('SIGTERM');
+      await skewedServer.exited;
+    }
     for (const t of apps.reverse()) await t.close();
+    await probe?.destroy();
     await db?.drop();
   });
 
-  /** The database's time now. */
+  /** The database's time now, read on a connection of the test's own. */
   const databaseNow = async (): Promise<number> => {
-    const rows = await apps[0].dataSource.query<{ now: Date }[]>('SELECT UTC_TIMESTAMP(3) AS now');
+    const rows = await probe.query<{ now: Date }[]>('SELECT UTC_TIMESTAMP(3) AS now');
     return rows[0].now.getTime();
   };
 
@@ -141,5 +157,50 @@ describeMysql('Instances whose machine clocks differ, on one MariaDB database (f
     const answered = await getDetails(a, waiting);
     expect(statusChanges(answered.interactions).map((c) => c.reason)).toContain('human_replied');
     expectStampedInOrder(answered, latest);
+  });
+
+  it("a server whose process clock runs ahead stamps what it creates in the database's time", async () => {
+    const before = await databaseNow();
+    skewedServer = await startTestServer(work.root(), {
+      DATABASE_URL: db.url,
+      INSTANCE_ID: 'skewed',
+      NODE_OPTIONS: `--require=${SKEW_PRELOAD}`,
+      SKEW_MS: String(SKEW_MS),
+      FAKE_CLAUDE_STATE_DIR: process.env.FAKE_CLAUDE_STATE_DIR!,
+      FAKE_CLAUDE_LOG: process.env.FAKE_CLAUDE_LOG!,
+    });
+    const server = skewedServer.url;
+    const session = await request(server)
+      .post('/api/v1/sessions')
+      .send({
+        project_path: copyFixtureProject('node-basic', work.root(), 'made-by-skewed'),
+        isolation: 'worktree',
+      })
+      .expect(201);
+    const task = await request(server)
+      .post('/api/v1/tasks')
+      .send({
+        session_id: session.body.id,
+        description: `quick ${fakeScript('write-tests lang=node result=pass')}`,
+      })
+      .expect(201);
+    const id = task.body.id as string;
+    expect((await waitForTerminal(server, id)).final.status).toBe('COMPLETED');
+    await request(server).post(`/api/v1/tasks/${id}/merge`).send({}).expect(200);
+    const latest = await databaseNow();
+    const details = await getDetails(server, id);
+    const stamps = [
+      session.body.created_at,
+      details.created_at,
+      details.started_at,
+      details.completed_at,
+      details.merged_at,
+    ].map((at) => Date.parse(String(at)));
+    for (const stamp of stamps) {
+      expect(stamp).toBeGreaterThan(before - 1000);
+      expect(stamp).toBeLessThan(latest + 1000);
+    }
+    expectStampedInOrder(details, latest);
+    expect(skewedServer.output()).toMatch(/clock is 600\.\d s ahead of the database's/);
   });
 });

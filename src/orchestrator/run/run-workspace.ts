@@ -192,7 +192,7 @@ export class RunWorkspace {
       this.setupDone = true;
       const gitConfigFingerprint = await this.fingerprint();
       await this.ports.log.update({
-        setupCompletedAt: new Date(),
+        setupCompletedAt: new Date(this.ports.clock.nowMs()),
         processGroupId: null,
         gitConfigFingerprint,
       });
