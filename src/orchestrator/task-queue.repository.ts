@@ -5,6 +5,7 @@ import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeor
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { isUniqueViolation, PreparedReads } from 'src/database';
+import { hostId } from 'src/process';
 import {
   ACTIVE_STATUSES,
   Lease,
@@ -118,7 +119,7 @@ export class TaskQueueRepository {
     private readonly workspaces: TaskWorkspaceCleanup,
   ) {
     this.mysql = dataSource.options.type === 'mysql';
-    this.owner = makeOwnerId(config.INSTANCE_ID, config.HOST_ID);
+    this.owner = makeOwnerId(config.INSTANCE_ID, hostId(config.HOST_ID));
     this.reads = new PreparedReads(dataSource);
   }
 

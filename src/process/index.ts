@@ -48,6 +48,7 @@ export { processesMarkedWith } from 'src/process/server-processes';
 export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
 export {
   currentProcess,
+  hostId,
   isLocalProcess,
   isProcessGone,
   pidNamespace,

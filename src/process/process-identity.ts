@@ -5,7 +5,9 @@ import { isProcessAlive } from 'src/process/process-group';
 /**
  * WHO A PROCESS IS, in a form another process on the same host can check: host, PID namespace,
  * pid and the kernel's start time of that pid (so a recycled pid is never taken for the process
- * that died). Used by owners of things that outlive a crash (leases, lock files).
+ * that died). Used by owners of things that outlive a crash (leases, lock files). The host is
+ * `hostId`: HOST_ID where set (machines that share a hostname must set it), else the hostname,
+ * the same name lease owner ids carry.
  */
 export interface ProcessIdentity {
   host: string;
@@ -43,34 +45,42 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-let current: ProcessIdentity | null = null;
+/** This machine's name: `configured` (HOST_ID) when set, else its hostname. */
+export function hostId(configured: string | undefined): string {
+  return configured || hostname();
+}
+
+let current: Omit<ProcessIdentity, 'host'> | null = null;
 
 /**
- * This process, looked up once (a lock file is written with it for every git operation on a
- * repository: a `uname` and a read of `/proc/self/stat` each time otherwise).
+ * This process on the machine named `host` (`hostId`), looked up once (a lock file is written
+ * with it for every git operation on a repository: a read of `/proc/self/stat` each time
+ * otherwise).
  */
-export function currentProcess(): ProcessIdentity {
+export function currentProcess(host: string): ProcessIdentity {
   current ??= {
-    host: hostname(),
     pidNamespace: PID_NAMESPACE,
     pid: process.pid,
     startTime: processStartTime(process.pid),
   };
-  return { ...current };
-}
-
-/** True when `identity` ran on this host in this PID namespace: its pid is one we can see. */
-export function isLocalProcess(identity: ProcessIdentity): boolean {
-  return identity.host === hostname() && identity.pidNamespace === PID_NAMESPACE;
+  return { host, ...current };
 }
 
 /**
- * True when the process `identity` names certainly no longer runs: it ran here, and its pid is
- * gone (or a zombie) or now belongs to a process started at another time. A process elsewhere is
- * never known to be gone.
+ * True when `identity` ran on this machine (named `host`) in this PID namespace: its pid is one
+ * we can see.
  */
-export function isProcessGone(identity: ProcessIdentity): boolean {
-  if (!isLocalProcess(identity)) return false;
+export function isLocalProcess(identity: ProcessIdentity, host: string): boolean {
+  return identity.host === host && identity.pidNamespace === PID_NAMESPACE;
+}
+
+/**
+ * True when the process `identity` names certainly no longer runs: it ran here (on the machine
+ * named `host`), and its pid is gone (or a zombie) or now belongs to a process started at another
+ * time. A process elsewhere is never known to be gone.
+ */
+export function isProcessGone(identity: ProcessIdentity, host: string): boolean {
+  if (!isLocalProcess(identity, host)) return false;
   if (!isProcessAlive(identity.pid)) return true;
   const started = processStartTime(identity.pid);
   return identity.startTime !== null && started !== null && started !== identity.startTime;

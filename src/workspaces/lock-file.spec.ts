@@ -32,7 +32,8 @@ async function deadProcess(): Promise<{ pid: number; startTime: string | null }>
 describe('lock file', () => {
   let dir: string;
   let path: string;
-  const options = { staleMs: 60_000, waitMs: 30_000 };
+  const host = hostname();
+  const options = { host, staleMs: 60_000, waitMs: 30_000 };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cta-lock-'));
@@ -66,7 +67,7 @@ describe('lock file', () => {
   it('names its holder in the file: host, pid namespace, pid and the pid start time', async () => {
     const lock = await acquireLockFile(path, options);
     const record = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    expect(record).toMatchObject({ ...currentProcess(), token: expect.any(String) });
+    expect(record).toMatchObject({ ...currentProcess(host), token: expect.any(String) });
     await lock.release();
   });
 
@@ -74,7 +75,12 @@ describe('lock file', () => {
     const dead = await deadProcess();
     writeFileSync(
       path,
-      JSON.stringify({ ...currentProcess(), pid: dead.pid, startTime: dead.startTime, token: 'x' }),
+      JSON.stringify({
+        ...currentProcess(host),
+        pid: dead.pid,
+        startTime: dead.startTime,
+        token: 'x',
+      }),
     );
     const stale: unknown[] = [];
     const started = Date.now();
@@ -89,9 +95,28 @@ describe('lock file', () => {
   });
 
   it('takes over a lock whose pid now belongs to another process (pid reused)', async () => {
-    writeFileSync(path, JSON.stringify({ ...currentProcess(), startTime: '1', token: 'x' }));
+    writeFileSync(path, JSON.stringify({ ...currentProcess(host), startTime: '1', token: 'x' }));
     const lock = await acquireLockFile(path, { ...options, waitMs: 1000 });
     await lock.release();
+  });
+
+  it('judges a holder by its pid only on its own machine: HOST_ID tells machines that share a hostname apart', async () => {
+    // Machine a (HOST_ID a) holds the lock; on machine b (HOST_ID b, the same hostname) a's pid
+    // names nothing, or another process: it must wait for a, not take the lock over.
+    const a = await acquireLockFile(path, { ...options, host: 'machine-a' });
+    const held = readFileSync(path, 'utf8');
+    expect(JSON.parse(held)).toMatchObject({ host: 'machine-a' });
+    const dead = await deadProcess();
+    const onAnotherMachine = { ...(JSON.parse(held) as object), pid: dead.pid, startTime: null };
+    writeFileSync(path, JSON.stringify(onAnotherMachine));
+    await expect(
+      acquireLockFile(path, { ...options, host: 'machine-b', waitMs: 300 }),
+    ).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(onAnotherMachine);
+    // On machine a itself, that pid is gone: taken over at once.
+    const again = await acquireLockFile(path, { ...options, host: 'machine-a' });
+    await again.release();
+    await a.release();
   });
 
   it('takes over a lock nobody touched for staleMs (a holder on another host)', async () => {
@@ -145,9 +170,9 @@ describe('lock file', () => {
   });
 
   it('keeps a held lock fresh, so a long holder is not taken for a dead one', async () => {
-    const held = await acquireLockFile(path, { staleMs: 400, waitMs: 2000 });
+    const held = await acquireLockFile(path, { host, staleMs: 400, waitMs: 2000 });
     await sleep(1000);
-    await expect(acquireLockFile(path, { staleMs: 400, waitMs: 300 })).rejects.toThrow(
+    await expect(acquireLockFile(path, { host, staleMs: 400, waitMs: 300 })).rejects.toThrow(
       LockTimeoutError,
     );
     await held.release();
@@ -156,6 +181,7 @@ describe('lock file', () => {
   it('a release removes only its own lock, never one taken over since', async () => {
     const lost: string[] = [];
     const first = await acquireLockFile(path, {
+      host,
       staleMs: 200,
       waitMs: 2000,
       onLost: (p) => lost.push(p),

@@ -19,8 +19,8 @@ import { currentProcess, isProcessGone, ProcessIdentity } from 'src/process';
  * A LOCK FILE SHARED BY PROCESSES ON ONE HOST (server instances working on one repository), that
  * a crash never leaves blocking:
  *
- * - Taken by creating the file exclusively (`O_CREAT|O_EXCL`) with its holder's identity (host,
- *   PID namespace, pid and the pid's start time) in it.
+ * - Taken by creating the file exclusively (`O_CREAT|O_EXCL`) with its holder's identity (host:
+ *   HOST_ID or the hostname, PID namespace, pid and the pid's start time) in it.
  * - The holder touches it every `staleMs / 4`. A lock is stale, and taken over, when its holder
  *   is a process of this host that is gone (at once: no waiting after a crash), or when it was
  *   not touched for `staleMs` (a holder elsewhere that died, or one whose file was never
@@ -38,6 +38,11 @@ import { currentProcess, isProcessGone, ProcessIdentity } from 'src/process';
  */
 
 export interface LockFileOptions {
+  /**
+   * This machine's name (`hostId`: HOST_ID, else the hostname): a holder is judged by its pid
+   * only when it names this machine.
+   */
+  host: string;
   /** A lock not touched for this long is stale. */
   staleMs: number;
   /** Longest wait for a live holder before giving up with `LockTimeoutError`. */
@@ -145,9 +150,9 @@ function tokenIn(path: string): string | null {
   }
 }
 
-function isStale(holder: Holder, staleMs: number): boolean {
-  if (holder.record !== null && isProcessGone(holder.record)) return true;
-  return Date.now() - holder.mtimeMs > staleMs;
+function isStale(holder: Holder, options: LockFileOptions): boolean {
+  if (holder.record !== null && isProcessGone(holder.record, options.host)) return true;
+  return Date.now() - holder.mtimeMs > options.staleMs;
 }
 
 /**
@@ -209,7 +214,7 @@ function createExclusive(path: string, content: string): boolean {
 /** Takes the lock at `path`, waiting while a live process holds it. */
 export async function acquireLockFile(path: string, options: LockFileOptions): Promise<HeldLock> {
   const token = randomBytes(8).toString('hex');
-  const record: LockRecord = { ...currentProcess(), token };
+  const record: LockRecord = { ...currentProcess(options.host), token };
   const content = JSON.stringify(record);
   const started = Date.now();
   let delayMs = 5;
@@ -221,7 +226,7 @@ export async function acquireLockFile(path: string, options: LockFileOptions): P
       await setImmediate();
       continue;
     }
-    if (isStale(holder, options.staleMs)) {
+    if (isStale(holder, options)) {
       if (breakStale(path, holder, token)) options.onStale?.(path, holder.record);
       continue;
     }

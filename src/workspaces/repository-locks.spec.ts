@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from 'src/config';
-import { RepositoryLocks } from 'src/workspaces/repository-locks';
+import { LOCK_FILE_NAME, RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 
 describe('RepositoryLocks', () => {
@@ -16,6 +16,15 @@ describe('RepositoryLocks', () => {
 
   it('runs the operation holding the lock in the git directory', async () => {
     expect(await locks.withLock(root, () => Promise.resolve('done'))).toBe('done');
+  });
+
+  it('names this machine in its lock as lease owners do: HOST_ID when set, else the hostname', async () => {
+    const holderIn = (config: Partial<AppConfig>): Promise<unknown> =>
+      new RepositoryLocks({ GIT_TIMEOUT_SECONDS: 1, ...config } as AppConfig).withLock(root, () =>
+        Promise.resolve(JSON.parse(readFileSync(join(root, LOCK_FILE_NAME), 'utf8'))),
+      );
+    expect(await holderIn({ HOST_ID: 'machine-b' })).toMatchObject({ host: 'machine-b' });
+    expect(await holderIn({})).toMatchObject({ host: hostname() });
   });
 
   it('refuses, as a WorkspaceError, a git directory that is gone or no longer a directory', async () => {

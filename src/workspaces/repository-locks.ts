@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { KeyedSerializer } from 'src/common';
 import { AppConfig } from 'src/config';
+import { hostId } from 'src/process';
 import { acquireLockFile } from 'src/workspaces/lock-file';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 
@@ -41,6 +42,7 @@ export class RepositoryLocks implements OnModuleDestroy {
   async withLock<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
     return this.queues.run(gitDir, async () => {
       const lock = await acquireLockFile(join(gitDir, LOCK_FILE_NAME), {
+        host: hostId(this.config.HOST_ID),
         staleMs: STALE_MS,
         waitMs: Math.max(STALE_MS, 2 * this.config.GIT_TIMEOUT_SECONDS * 1000),
         onStale: (path, holder) =>

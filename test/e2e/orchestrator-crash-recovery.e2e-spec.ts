@@ -2,7 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import type { App } from 'supertest/types';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive, isProcessGroupAlive, liveGroupMembers } from 'src/process/process-group';
 import { processesMarkedWith } from 'src/process/server-processes';
@@ -203,7 +203,12 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const lock = join(project, '.git', 'cta-workspaces.lock');
     writeFileSync(
       lock,
-      JSON.stringify({ ...currentProcess(), pid: first.child.pid, startTime: null, token: 'dead' }),
+      JSON.stringify({
+        ...currentProcess(hostname()),
+        pid: first.child.pid,
+        startTime: null,
+        token: 'dead',
+      }),
     );
 
     const second = await startServer();
