@@ -234,6 +234,90 @@ describe('WorkspacesService on a real repository', () => {
     );
   });
 
+  it("reads no global git configuration or attributes (the agent's to write where it shares the server's git's HOME): no smudge filter of theirs runs in the merge, no diff is hidden as binary", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'global-config');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    const HELPER = "module.exports = { helper: () => 'helper' };\n";
+    writeFileSync(join(ws.path, 'src/helper.js'), HELPER);
+    writeFileSync(join(ws.path, 'src/other.js'), HELPER);
+    const { commit } = await workspaces.commit(ws, 'helper');
+    // What an agent that shares HOME with the server's git writes there: a global configuration
+    // with a smudge filter, and attributes that apply it and hide the file's diff: in a file
+    // core.attributesFile names (home `a`), or in git's default ~/.config/git/attributes beside
+    // the XDG global configuration (home `b`).
+    const marker = join(root, 'global-config-smudged');
+    const filter = `[filter "evil"]\n\tsmudge = "sh -c 'touch ${marker}; cat; echo // injected-by-smudge'"\n\tclean = cat\n`;
+    const homeA = join(root, 'global-config-home-a');
+    mkdirSync(homeA);
+    writeFileSync(
+      join(homeA, '.gitconfig'),
+      `${filter}[core]\n\tattributesFile = ${join(homeA, 'attributes')}\n`,
+    );
+    writeFileSync(join(homeA, 'attributes'), 'src/*.js -diff filter=evil\n');
+    const homeB = join(root, 'global-config-home-b');
+    mkdirSync(join(homeB, '.config', 'git'), { recursive: true });
+    writeFileSync(join(homeB, '.config', 'git', 'config'), filter);
+    writeFileSync(join(homeB, '.config', 'git', 'attributes'), 'src/*.js -diff filter=evil\n');
+    /** The server's git started with HOME `home` (its environment is read as it is made). */
+    const gitWithHome = (home: string): Git => {
+      const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+      process.env.HOME = home;
+      delete process.env.XDG_CONFIG_HOME;
+      try {
+        return new Git(config, launcher, NO_ISOLATION);
+      } finally {
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+    };
+    const [serverGit, xdgGit] = [gitWithHome(homeA), gitWithHome(homeB)];
+    for (const each of [serverGit, xdgGit]) {
+      const diff = await new WorkspaceDiffService(each, config, NO_ISOLATION).diff({
+        kind: 'commit',
+        gitDir: s.gitDir,
+        base: s.baseCommit,
+        head: commit,
+      });
+      expect(diff.files.map((f) => [f.path, f.binary, f.additions])).toEqual([
+        ['src/helper.js', false, 1],
+        ['src/other.js', false, 1],
+      ]);
+      expect(diff.patch.toString('utf8')).toContain(
+        "+module.exports = { helper: () => 'helper' };",
+      );
+    }
+    const merges = new WorkspaceMergeService(
+      serverGit,
+      new RepositoryLocks(config),
+      service(serverGit),
+      new WorkspaceRoot(config, NO_ISOLATION),
+    );
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const outcome = await merges.merge(
+      {
+        gitDir: s.gitDir,
+        source: commit,
+        sourceBranch: ws.branch,
+        target: branch,
+        strategy: 'merge',
+        message: 'merge',
+        gitConfig: ws.gitConfig,
+      },
+      { ensure: () => Promise.resolve(), record: () => Promise.resolve() },
+    );
+    expect(outcome.updatedWorktree).toBe(repo);
+    expect(readFileSync(join(repo, 'src/helper.js'), 'utf8')).toBe(HELPER);
+    expect(readFileSync(join(repo, 'src/other.js'), 'utf8')).toBe(HELPER);
+    rmSync(join(repo, 'src/other.js'));
+    await xdgGit.text(['checkout-index', '--', 'src/other.js'], { cwd: repo });
+    expect(readFileSync(join(repo, 'src/other.js'), 'utf8')).toBe(HELPER);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   (RUNS_AS_ROOT ? it : it.skip)(
     "diffs a workspace as it is now with git run as RUN_AS_USER: the temporary index is that user's",
     async () => {
