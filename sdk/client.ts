@@ -806,6 +806,8 @@ export interface MergeTaskDto {
   target_branch?: string;
   /** `merge`: a merge commit with both histories; `squash`: one commit with the whole change on top of the target; `fast_forward`: the target moves to the task's commit (409 when it cannot) */
   strategy?: 'merge' | 'squash' | 'fast_forward';
+  /** The target branch's commit as you reviewed against it (the full id): when the target is elsewhere now, nothing is merged (409 `merge_refused`, `target_changed`) */
+  expected_target_commit?: string;
 }
 
 export interface TaskMergeResponseDto {

@@ -67,11 +67,11 @@ export class TaskWorkspaceController {
   @Post(':id/merge')
   @HttpCode(200)
   @RequireScope('tasks:write')
-  @Audited('task.merge', 'task', ['target_branch', 'strategy'])
+  @Audited('task.merge', 'task', ['target_branch', 'strategy', 'expected_target_commit'])
   @ApiOperation({
     summary: "Merge a COMPLETED task's branch",
     description:
-      "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes, or untracked files (ignored ones too) where the merge adds files. A conflict is 409 `merge_conflict` listing the files, and changes nothing. The task records `merged_at`, `merge_commit` and `merged_into`.",
+      "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes, or untracked files (ignored ones too) where the merge adds files. A conflict is 409 `merge_conflict` listing the files, and changes nothing. Only the reviewed change (the diff from `base_commit` to `head_commit`) is merged: 409 `merge_refused` with `details.reason` `base_not_in_target` when the target does not hold `base_commit` (a task based on another branch, a target reset since: git would bring in the commits between them too), `head_not_from_base` when `head_commit` does not descend from `base_commit`, `target_changed` when `expected_target_commit` is given and the target is elsewhere; also `target_in_workspace`, `target_moved`, `worktree_locked`, `worktree_lock_stale`, `worktree_update_interrupted`, `merge_interrupted`. 409 `git_config_changed` (`details.files`) when the repository's git configuration, hooks or `info/` files changed since the task's workspace was set up. The task records `merged_at`, `merge_commit` and `merged_into`.",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiBody({ type: MergeTaskDto, required: false })

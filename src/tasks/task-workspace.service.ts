@@ -127,7 +127,12 @@ export class TaskWorkspaceService {
     if (task.isolation !== 'worktree') throw notMergeable('it worked in place (isolation none)');
     if (task.status !== TaskStatus.Completed) throw notMergeable(`it is ${task.status}`);
     notMergedYet(task);
-    if (task.headCommit === null || task.branch === null || task.gitDir === null) {
+    if (
+      task.headCommit === null ||
+      task.baseCommit === null ||
+      task.branch === null ||
+      task.gitDir === null
+    ) {
       throw notMergeable('it has no commit');
     }
     // A branch may be named by its ref too (`refs/heads/main`).
@@ -143,7 +148,7 @@ export class TaskWorkspaceService {
       strategy === 'squash'
         ? `${subject(task)}\n\nSquashed from ${task.branch} (task ${task.id}).\n`
         : `Merge ${task.branch} into ${target}\n\n${subject(task)} (task ${task.id}).\n`;
-    const { gitDir, headCommit, branch } = task;
+    const { gitDir, baseCommit, headCommit, branch } = task;
     await this.quarantine.refuse(gitDir);
     // Checked again and recorded under the repository's lock: of two requests at once, the
     // second finds the first one's merge recorded.
@@ -151,12 +156,14 @@ export class TaskWorkspaceService {
       this.merges.merge(
         {
           gitDir,
+          base: baseCommit,
           source: headCommit,
           sourceBranch: branch,
           target,
           strategy,
           message,
           gitConfig: task.gitConfigFingerprint,
+          expectedTarget: dto.expected_target_commit ?? null,
         },
         {
           ensure: async () => notMergedYet(await this.tasks.findOne(id)),

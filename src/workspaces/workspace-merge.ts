@@ -16,6 +16,8 @@ export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
 
 export interface MergeRequest {
   gitDir: string;
+  /** The task's base commit: the review showed the change from it to `source`. */
+  base: string;
   /** The commit to merge (the task's head). */
   source: string;
   /** The task's branch (never a target). */
@@ -31,6 +33,8 @@ export interface MergeRequest {
    * Null: not checked (a task from before fingerprints, or whose setup command never passed).
    */
   gitConfig: GitConfigFingerprint | null;
+  /** The target's commit the caller saw (refused when it is elsewhere); null: not checked. */
+  expectedTarget: string | null;
 }
 
 export interface MergeOutcome {
@@ -81,8 +85,10 @@ export function parseConflictedFiles(output: string): string[] {
  * result, `git commit-tree` makes the merge (or squash) commit and `git update-ref <target> <new>
  * <old>` moves the target only if nothing else moved it. A conflict changes nothing (409 with the
  * files). A target that holds the source already changes nothing either and is answered as
- * merged (`alreadyMerged`: merged by hand, or by a merge whose record a restart cut off). All of
- * it holds the repository's lock. Before git is asked anything, the repository's git
+ * merged (`alreadyMerged`: merged by hand, or by a merge whose record a restart cut off). Only
+ * what the review showed is merged: a target that does not hold the task's base commit, or a head
+ * that does not descend from it, is refused (`assertOnlyReviewed`). All of it holds the
+ * repository's lock. Before git is asked anything, the repository's git
  * configuration is compared with the task's fingerprint of it: changed, nothing is merged (409
  * `git_config_changed`).
  *
@@ -144,6 +150,14 @@ export class WorkspaceMergeService {
     if (await this.git.test(['merge-base', '--is-ancestor', source, previous], repo)) {
       return this.alreadyMerged(request, previous);
     }
+    if (request.expectedTarget !== null && request.expectedTarget.toLowerCase() !== previous) {
+      throw refused(
+        `${target} is at ${previous}, not at the expected ${request.expectedTarget}: it moved since; nothing was merged`,
+        'target_changed',
+        { target_commit: previous },
+      );
+    }
+    await this.assertOnlyReviewed(request, previous, repo);
     const holder = (await this.workspaces.worktrees(request.gitDir)).find(
       (w) => w.branch === targetRef,
     );
@@ -209,6 +223,39 @@ export class WorkspaceMergeService {
       request.gitConfig,
       `nothing was merged. Look at those files; if the change is yours, merge ${request.sourceBranch} with git yourself`,
     );
+  }
+
+  /**
+   * 409 `merge_refused` unless the merge can add to the target nothing but the change the review
+   * showed, `git diff <base> <source>`. git merges (and fast-forwards) from the commits' own merge
+   * base, not from the task's base: a target that does not hold the base (a task based on another
+   * branch, a target reset since the task started) would also receive every commit between the
+   * two (`base_not_in_target`), and a head that does not descend from the base (a branch the
+   * agent rebuilt on an older commit) would bring back what the target changed since that older
+   * commit, a revert undone (`head_not_from_base`). With the base in both, git's merge base is
+   * the base or a later commit both hold, and the merge adds what the head changed since then.
+   */
+  private async assertOnlyReviewed(
+    request: MergeRequest,
+    previous: string,
+    repo: GitOptions,
+  ): Promise<void> {
+    const { base, source, target } = request;
+    const details = { base_commit: base, head_commit: source, target_commit: previous };
+    if (!(await this.git.test(['merge-base', '--is-ancestor', base, previous], repo))) {
+      throw refused(
+        `${target} does not hold the task's base commit ${base}: merging would bring in the commits between them besides the change that was reviewed (the diff against ${base}); nothing was merged. Merge into a branch that holds the base commit, or merge with git yourself`,
+        'base_not_in_target',
+        details,
+      );
+    }
+    if (!(await this.git.test(['merge-base', '--is-ancestor', base, source], repo))) {
+      throw refused(
+        `The task's head commit ${source} does not descend from its base commit ${base} (its branch was rebuilt on another commit): merging would not be the change that was reviewed; nothing was merged`,
+        'head_not_from_base',
+        details,
+      );
+    }
   }
 
   /** The target holds the change already (at `previous`): nothing changes. */

@@ -804,6 +804,126 @@ describe('Review and merge', () => {
   });
 });
 
+describe('A merge adds only the change that was reviewed', () => {
+  const app = appForBlock();
+  const HELPER = "module.exports = { helper: () => 'helper' };\n";
+
+  /** A repository copy whose branch holds `file` in a commit after the fixture's. */
+  function repoWithCommit(name: string, file: string): string {
+    const copy = copyFixtureProject('node-basic', root, name);
+    writeFileSync(join(copy, file), 'not in the diff\n');
+    git(copy, 'add', file);
+    git(copy, 'commit', '-q', '-m', `add ${file}`);
+    return copy;
+  }
+
+  it('refuses a target that no longer holds the base commit (the user dropped it), as squash, merge or fast-forward', async () => {
+    const dropped = repoWithCommit('dropped-base', 'oops.txt');
+    const id = await createTask(
+      app.server(),
+      await createSession(app.server(), dropped),
+      `Task h. ${fakeScript(`edit-files path=src/helper.js content=${quoted(HELPER)}`, TESTS('h'))}`,
+    );
+    const task = await completed(app.server(), id);
+    expect((await diffOf(app.server(), id)).files.map((f) => f.path).sort()).toEqual([
+      'src/helper.js',
+      'test/h.test.js',
+    ]);
+    git(dropped, 'reset', '-q', '--hard', 'HEAD~1');
+    const before = checkoutFingerprint(dropped);
+    const refs = git(dropped, 'for-each-ref');
+    for (const strategy of ['squash', 'merge', 'fast_forward']) {
+      const res = await request(app.server())
+        .post(`/api/v1/tasks/${id}/merge`)
+        .send({ strategy })
+        .expect(409);
+      expect(res.body).toMatchObject({
+        code: 'merge_refused',
+        details: {
+          reason: 'base_not_in_target',
+          base_commit: task.base_commit,
+          target_commit: git(dropped, 'rev-parse', 'HEAD').trim(),
+        },
+      });
+    }
+    expect(checkoutFingerprint(dropped)).toEqual(before);
+    expect(git(dropped, 'for-each-ref')).toBe(refs);
+    expect(existsSync(join(dropped, 'oops.txt'))).toBe(false);
+    expect((await getDetails(app.server(), id)).merged_at).toBeNull();
+  });
+
+  it("refuses a target other than the task's base branch, which lacks that branch's commits; a stale expected_target_commit is refused, the right one merges", async () => {
+    const other = copyFixtureProject('node-basic', root, 'other-base');
+    const main = git(other, 'symbolic-ref', '--short', 'HEAD').trim();
+    git(other, 'checkout', '-q', '-b', 'feature');
+    writeFileSync(join(other, 'unreviewed.txt'), 'not in the diff\n');
+    git(other, 'add', 'unreviewed.txt');
+    git(other, 'commit', '-q', '-m', 'unreviewed');
+    git(other, 'checkout', '-q', main);
+    const id = await createTask(
+      app.server(),
+      await createSession(app.server(), other),
+      `Task i. ${fakeScript(`edit-files path=src/helper.js content=${quoted(HELPER)}`, TESTS('i'))}`,
+      { base_ref: 'feature' },
+    );
+    await completed(app.server(), id);
+    const mainBefore = git(other, 'rev-parse', main).trim();
+    const res = await request(app.server())
+      .post(`/api/v1/tasks/${id}/merge`)
+      .send({ target_branch: main })
+      .expect(409);
+    expect(res.body).toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'base_not_in_target' },
+    });
+    expect(git(other, 'rev-parse', main).trim()).toBe(mainBefore);
+    expect(existsSync(join(other, 'unreviewed.txt'))).toBe(false);
+
+    const feature = git(other, 'rev-parse', 'feature').trim();
+    const stale = await request(app.server())
+      .post(`/api/v1/tasks/${id}/merge`)
+      .send({ target_branch: 'feature', expected_target_commit: mainBefore })
+      .expect(409);
+    expect(stale.body).toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'target_changed', target_commit: feature },
+    });
+    expect(git(other, 'rev-parse', 'feature').trim()).toBe(feature);
+    const merged = await request(app.server())
+      .post(`/api/v1/tasks/${id}/merge`)
+      .send({ target_branch: 'feature', expected_target_commit: feature.toUpperCase() })
+      .expect(200);
+    expect(merged.body).toMatchObject({ target_branch: 'feature', previous_commit: feature });
+  });
+
+  it('refuses a head the agent rebuilt on a commit older than the base, which would undo a revert made on the target since', async () => {
+    const reverted = repoWithCommit('rebuilt-head', 'flag.txt');
+    const id = await createTask(
+      app.server(),
+      await createSession(app.server(), reverted),
+      `Task j. ${fakeScript(
+        `shell command=${quoted('git reset -q --soft HEAD~1')}`,
+        `edit-files path=src/helper.js content=${quoted(HELPER)}`,
+        TESTS('j'),
+      )}`,
+    );
+    const task = await completed(app.server(), id);
+    expect((await diffOf(app.server(), id)).files.map((f) => f.path).sort()).toEqual([
+      'src/helper.js',
+      'test/j.test.js',
+    ]);
+    git(reverted, 'revert', '--no-edit', 'HEAD');
+    const revert = git(reverted, 'rev-parse', 'HEAD').trim();
+    const res = await request(app.server()).post(`/api/v1/tasks/${id}/merge`).send({}).expect(409);
+    expect(res.body).toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'head_not_from_base', head_commit: task.head_commit },
+    });
+    expect(git(reverted, 'rev-parse', 'HEAD').trim()).toBe(revert);
+    expect(existsSync(join(reverted, 'flag.txt'))).toBe(false);
+  });
+});
+
 /** Commits a .gitignore for `build/` in a fixture copy (the user's own commit). */
 function ignoreBuildDir(repo: string): void {
   writeFileSync(join(repo, '.gitignore'), 'build/\n');

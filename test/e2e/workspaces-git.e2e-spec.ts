@@ -300,12 +300,14 @@ describe('WorkspacesService on a real repository', () => {
     const outcome = await merges.merge(
       {
         gitDir: s.gitDir,
+        base: s.baseCommit,
         source: commit,
         sourceBranch: ws.branch,
         target: branch,
         strategy: 'merge',
         message: 'merge',
         gitConfig: ws.gitConfig,
+        expectedTarget: null,
       },
       { ensure: () => Promise.resolve(), record: () => Promise.resolve() },
     );
@@ -832,12 +834,14 @@ describe('WorkspacesService on a real repository', () => {
       merges.merge(
         {
           gitDir: s.gitDir,
+          base: s.baseCommit,
           source: commit,
           sourceBranch: ws.branch,
           target: 'release',
           strategy: 'merge',
           message: 'merge',
           gitConfig: ws.gitConfig,
+          expectedTarget: null,
         },
         records,
       );
@@ -885,12 +889,14 @@ describe('WorkspacesService on a real repository', () => {
       merges.merge(
         {
           gitDir: s.gitDir,
+          base: s.baseCommit,
           source: commit,
           sourceBranch: ws.branch,
           target: branch,
           strategy: 'merge',
           message: 'merge',
           gitConfig: ws.gitConfig,
+          expectedTarget: null,
         },
         records,
       ),
@@ -934,12 +940,14 @@ describe('WorkspacesService on a real repository', () => {
     const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
     const request = {
       gitDir: s.gitDir,
+      base: s.baseCommit,
       source: commit,
       sourceBranch: ws.branch,
       target: branch,
       strategy: 'merge' as const,
       message: 'merge',
       gitConfig: ws.gitConfig,
+      expectedTarget: null,
     };
     const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
     await expect(

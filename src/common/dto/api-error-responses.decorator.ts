@@ -7,7 +7,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'No API key, or a wrong, expired or revoked one (`unauthorized`)',
   403: 'Not allowed: the key lacks the scope (`forbidden`), a command it may not run (`command_not_allowed`), a project path outside ALLOWED_PROJECT_ROOTS (`project_path_not_allowed`), a Host header not in ALLOWED_HOSTS (`host_not_allowed`)',
   404: 'Not found, or owned by another key (`session_not_found`, `task_not_found`, `api_key_not_found`)',
-  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`, `task_not_cancellable`, `workspace_unavailable`, `task_not_mergeable`, `merge_conflict`, `merge_not_fast_forward`, `working_tree_dirty`, `merge_refused` (`details.reason`), `idempotency_request_in_progress`)',
+  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`, `task_not_cancellable`, `workspace_unavailable`, `task_not_mergeable`, `merge_conflict`, `merge_not_fast_forward`, `working_tree_dirty`, `merge_refused` (`details.reason`), `git_config_changed`, `idempotency_request_in_progress`)',
   413: 'Request body too large (`payload_too_large`)',
   415: 'Request body is not JSON (`unsupported_media_type`)',
   422: 'An `Idempotency-Key` used before with another body (`idempotency_key_reused`)',

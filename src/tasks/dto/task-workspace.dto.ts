@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsOptionalNotNull } from 'src/common';
 import { GitRefProperty } from 'src/sessions';
 import {
@@ -138,6 +138,20 @@ export class MergeTaskDto {
   @IsOptionalNotNull()
   @IsIn(MERGE_STRATEGIES)
   strategy?: MergeStrategy;
+
+  @ApiPropertyOptional({
+    example: EXAMPLE_COMMIT,
+    maxLength: 64,
+    description:
+      "The target branch's commit as you reviewed against it (the full id): when the target is elsewhere now, nothing is merged (409 `merge_refused`, `target_changed`)",
+  })
+  @IsOptionalNotNull()
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/, {
+    message: '$property must be a full commit id (40 or 64 hexadecimal digits)',
+  })
+  expected_target_commit?: string;
 }
 
 /** `POST /api/v1/tasks/{id}/merge`: what the merge did, and the task afterwards. */
