@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from 'src/common';
 import { isDirectoryInUse } from 'src/process';
+import { branchOperation } from 'src/workspaces/branch-operation';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
 import { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { MergeJournal, MergeUnderWay } from 'src/workspaces/merge-journal';
@@ -87,8 +88,9 @@ export function parseConflictedFiles(output: string): string[] {
  * files). A target that holds the source already changes nothing either and is answered as
  * merged (`alreadyMerged`: merged by hand, or by a merge whose record a restart cut off). Only
  * what the review showed is merged: a target that does not hold the task's base commit, or a head
- * that does not descend from it, is refused (`assertOnlyReviewed`). All of it holds the
- * repository's lock. Before git is asked anything, the repository's git
+ * that does not descend from it, is refused (`assertOnlyReviewed`), and so is a target that is a
+ * symbolic ref or that a worktree is rebasing or bisecting. All of it holds the repository's
+ * lock. Before git is asked anything, the repository's git
  * configuration is compared with the task's fingerprint of it: changed, nothing is merged (409
  * `git_config_changed`).
  *
@@ -137,6 +139,7 @@ export class WorkspaceMergeService {
     await this.settleInterrupted(journal, request);
     const targetRef = `refs/heads/${target}`;
     const valid = await this.git.test(['check-ref-format', targetRef], repo);
+    if (valid) await this.refuseSymbolicTarget(target, repo);
     const previous = valid ? await this.workspaces.tip(request.gitDir, target) : null;
     if (previous === null || target === request.sourceBranch) {
       throw new DomainError(
@@ -158,6 +161,7 @@ export class WorkspaceMergeService {
       );
     }
     await this.assertOnlyReviewed(request, previous, repo);
+    this.assertNoOperationOn(request.gitDir, target);
     const holder = (await this.workspaces.worktrees(request.gitDir)).find(
       (w) => w.branch === targetRef,
     );
@@ -188,6 +192,7 @@ export class WorkspaceMergeService {
         'update-ref',
         '-m',
         `cta: ${request.strategy} ${request.sourceBranch}`,
+        '--no-deref',
         targetRef,
         commit,
         previous,
@@ -222,6 +227,43 @@ export class WorkspaceMergeService {
       request.gitDir,
       request.gitConfig,
       `nothing was merged. Look at those files; if the change is yours, merge ${request.sourceBranch} with git yourself`,
+    );
+  }
+
+  /**
+   * 400 `merge_target_invalid` for a target that is a symbolic ref (`refs/heads/master` naming
+   * `refs/heads/main`): `update-ref` would move the branch it names, whose checkout is looked up
+   * by name and would be found under neither, so a checked-out branch would move under its
+   * checkout, unchecked and not updated (the user's next commit reverting the merge). The
+   * branch it names is the one to merge into.
+   */
+  private async refuseSymbolicTarget(target: string, repo: GitOptions): Promise<void> {
+    const symbolic = await this.git.run(['symbolic-ref', '-q', `refs/heads/${target}`], repo);
+    if (symbolic.exitCode !== 0) return;
+    const to = symbolic.stdout.toString('utf8').trim();
+    throw new DomainError(
+      ErrorCode.MergeTargetInvalid,
+      `${target} is a symbolic ref to ${to}: merge into ${to.replace(/^refs\/heads\//, '')} itself`,
+      { target_branch: target, symbolic_ref_to: to },
+    );
+  }
+
+  /**
+   * 409 `merge_refused` (`target_being_rebased`, `target_being_bisected`) while a worktree of the
+   * repository rebases or bisects the target (`branchOperation`), which git itself refuses to
+   * move then: a rebase's last step would fail on a branch moved meanwhile, its user stuck.
+   */
+  private assertNoOperationOn(gitDir: string, target: string): void {
+    const found = branchOperation(gitDir, target);
+    if (found === null) return;
+    const [being, ends] =
+      found.operation === 'rebase'
+        ? ['rebased', '`git rebase --continue` or `git rebase --abort`']
+        : ['bisected', '`git bisect reset`'];
+    throw refused(
+      `${target} is being ${being} in a worktree of the repository (${found.file} says so); nothing was merged. Merge again once it has ended (${ends})`,
+      `target_being_${being}`,
+      { file: found.file },
     );
   }
 

@@ -857,6 +857,93 @@ describe('WorkspacesService on a real repository', () => {
     expect(outcome.updatedWorktree).toBeNull();
   });
 
+  /** A task's change committed in a workspace of `repo`, and a merge of it into `target`. */
+  async function committedChange(repo: string) {
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
+    const { commit } = await workspaces.commit(ws, 'feature');
+    const merges = new WorkspaceMergeService(
+      new Git(config, launcher, NO_ISOLATION),
+      new RepositoryLocks(config),
+      workspaces,
+      new WorkspaceRoot(config, NO_ISOLATION),
+    );
+    const records = { ensure: () => Promise.resolve(), record: () => Promise.resolve() };
+    return (target: string) =>
+      merges.merge(
+        {
+          gitDir: s.gitDir,
+          base: s.baseCommit,
+          source: commit,
+          sourceBranch: ws.branch,
+          target,
+          strategy: 'merge',
+          message: 'merge',
+          gitConfig: ws.gitConfig,
+          expectedTarget: null,
+        },
+        records,
+      );
+  }
+
+  it('refuses a target that is a symbolic ref, naming its branch: the checked-out branch it names does not move under its checkout', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-symref');
+    const merge = await committedChange(repo);
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const tip = git(repo, 'rev-parse', branch).trim();
+    git(repo, 'symbolic-ref', 'refs/heads/alias', `refs/heads/${branch}`);
+    await expect(merge('alias')).rejects.toMatchObject({
+      code: 'merge_target_invalid',
+      details: { target_branch: 'alias', symbolic_ref_to: `refs/heads/${branch}` },
+    });
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(tip);
+    expect(git(repo, 'symbolic-ref', 'refs/heads/alias').trim()).toBe(`refs/heads/${branch}`);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    const outcome = await merge(branch);
+    expect(outcome.updatedWorktree).toBe(repo);
+    expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('feature\n');
+  });
+
+  it('refuses a target that a worktree of the repository is rebasing or bisecting, as git does, until it has ended', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-rebasing');
+    writeFileSync(join(repo, 'second.txt'), 'second\n');
+    git(repo, 'add', 'second.txt');
+    git(repo, 'commit', '-q', '-m', 'second');
+    const merge = await committedChange(repo);
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const tip = git(repo, 'rev-parse', branch).trim();
+    // `git rebase -i HEAD~1` stopped at an `edit`: HEAD detached, the branch named in the state.
+    const rebase = spawnSync('git', ['rebase', '-q', '-i', 'HEAD~1'], {
+      cwd: repo,
+      env: { ...process.env, GIT_SEQUENCE_EDITOR: 'sed -i -e 1s/^pick/edit/' },
+    });
+    expect(rebase.status).toBe(0);
+    await expect(merge(branch)).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: {
+        reason: 'target_being_rebased',
+        file: join(repo, '.git', 'rebase-merge', 'head-name'),
+      },
+    });
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(tip);
+    git(repo, 'rebase', '--continue');
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(tip);
+
+    const release = join(root, 'merge-rebasing-release');
+    git(repo, 'worktree', 'add', '-q', '-b', 'release', release, tip);
+    git(release, 'bisect', 'start');
+    await expect(merge('release')).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'target_being_bisected' },
+    });
+    git(release, 'bisect', 'reset');
+    const outcome = await merge('release');
+    expect(outcome.updatedWorktree).toBe(release);
+    expect(readFileSync(join(release, 'feature.txt'), 'utf8')).toBe('feature\n');
+  });
+
   it("says a merge whose update of the user's checkout was cut off (its git killed) was, and moves nothing", async () => {
     const repo = copyFixtureProject('node-basic', root, 'merge-cut');
     const s = spec(repo);
