@@ -47,7 +47,7 @@ function parse(text: string): MergeUnderWay | null {
  * this shape reads as none.
  */
 export class MergeJournal {
-  private readonly path: string;
+  readonly path: string;
 
   constructor(gitDir: string) {
     this.path = join(gitDir, MERGE_JOURNAL_NAME);

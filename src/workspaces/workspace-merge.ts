@@ -387,9 +387,9 @@ export class WorkspaceMergeService {
     }
     if (target !== request.target) return;
     throw refused(
-      `A merge into ${target} was cut off (its server or its git was stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files and none of the files the change adds`,
+      `A merge into ${target} was cut off (its server or its git was stopped) while it moved ${worktree} from ${previous} to ${commit}: ${target} was not moved, but the checkout holds part of the change. \`git -C ${worktree} status\` shows what; \`git -C ${worktree} reset --hard\` puts the tracked files back, and removing the new files it lists as untracked the rest. Merges into ${target} go ahead once the checkout holds no changes to tracked files and none of the files the change adds. The server knows of that merge from ${journal.path}, in the repository's git directory, which a task's agent can write too: if no merge of yours was cut off (those files are your own), remove that file instead`,
       'merge_interrupted',
-      { worktree, previous_commit: previous, merge_commit: commit },
+      { worktree, previous_commit: previous, merge_commit: commit, journal: journal.path },
     );
   }
 

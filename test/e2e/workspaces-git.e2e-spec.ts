@@ -944,6 +944,37 @@ describe('WorkspacesService on a real repository', () => {
     expect(readFileSync(join(release, 'feature.txt'), 'utf8')).toBe('feature\n');
   });
 
+  it("names the merge journal in a merge_interrupted refusal, so that one an agent planted (claiming the user's .env) can be told apart and removed", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-planted-journal');
+    const merge = await committedChange(repo);
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const tip = git(repo, 'rev-parse', branch).trim();
+    // What an agent can write into the repository's git directory: a journal naming the user's
+    // checkout and a commit of its own that adds .env, which the user has, untracked.
+    writeFileSync(join(repo, '.env'), "SECRET=the user's\n");
+    const blob = git(repo, 'hash-object', '-w', join(repo, '.env')).trim();
+    const withEnv = spawnSync('git', ['mktree'], {
+      cwd: repo,
+      input: `${git(repo, 'ls-tree', tip)}100644 blob ${blob}\t.env\n`,
+      encoding: 'utf8',
+    }).stdout.trim();
+    const planted = git(repo, 'commit-tree', withEnv, '-p', tip, '-m', 'planted').trim();
+    const journal = join(repo, '.git', MERGE_JOURNAL_NAME);
+    writeFileSync(
+      journal,
+      JSON.stringify({ worktree: repo, target: branch, previous: tip, commit: planted }),
+    );
+    await expect(merge(branch)).rejects.toMatchObject({
+      code: 'merge_refused',
+      details: { reason: 'merge_interrupted', worktree: repo, journal },
+      message: expect.stringContaining(`${journal}, in the repository's git directory`) as unknown,
+    });
+    rmSync(journal);
+    const outcome = await merge(branch);
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(outcome.commit);
+    expect(readFileSync(join(repo, '.env'), 'utf8')).toBe("SECRET=the user's\n");
+  });
+
   it("says a merge whose update of the user's checkout was cut off (its git killed) was, and moves nothing", async () => {
     const repo = copyFixtureProject('node-basic', root, 'merge-cut');
     const s = spec(repo);
