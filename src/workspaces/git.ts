@@ -27,8 +27,8 @@ import {
  * - `core.attributesFile=/dev/null`: no global attributes either (`~/.config/git/attributes` is
  *   read without any setting naming it). They live in the HOME the agent shares with this git
  *   (RUN_AS_USER, ALLOW_ROOT), and could hide a file's diff (`-diff`) or apply a smudge filter
- *   in the merge's update of the user's checkout. The global and system configuration are not
- *   read at all (`gitEnv`).
+ *   in the merge's update of the user's checkout. The global configuration is not read at all
+ *   (`gitEnv`).
  */
 export const GIT_SETTINGS: readonly string[] = [
   'core.hooksPath=/dev/null',
@@ -97,8 +97,8 @@ export class GitCommandError extends Error {
  * `LC_ALL=C`, no prompts, no optional index writes (`GIT_OPTIONAL_LOCKS=0`: reading a status never
  * rewrites an index), the repository's real objects (`GIT_NO_REPLACE_OBJECTS=1`: a
  * `refs/replace/` ref the agent made, shared by every worktree, cannot swap the base commit's
- * tree, so the diff, the checks and the merge see the whole change), no global or system
- * configuration, the configured author and committer, the fixed settings above and
+ * tree, so the diff, the checks and the merge see the whole change), no global configuration,
+ * the configured author and committer, the fixed settings above and
  * GIT_TIMEOUT_SECONDS.
  */
 @Injectable()
@@ -213,18 +213,19 @@ export class Git {
 /**
  * The environment of every git call: the allowlisted part of the server's (`buildChildEnv`), a
  * C locale, no prompts, no optional locks or replace objects, the configured author, and no
- * global or system configuration: git runs as the children's user, with the HOME the agent
- * writes (RUN_AS_USER, ALLOW_ROOT; `/etc/gitconfig` too when it runs as root), where a filter,
- * an attributes file or `core.fsmonitor` of its own would run in the server's git, and nothing
- * there is in the reviewed diff. The server needs nothing from there: its identity is set here,
- * the settings it depends on are `GIT_SETTINGS`, and the repository's own configuration (checked
- * against the task's fingerprint) is read as ever.
+ * global configuration: git runs as the children's user, with the HOME the agent writes
+ * (RUN_AS_USER, ALLOW_ROOT), where a filter, an attributes file or `core.fsmonitor` of its own
+ * would run in the server's git, and nothing there is in the reviewed diff. The server needs
+ * nothing from there: its identity is set here, the settings it depends on are `GIT_SETTINGS`,
+ * and the repository's own configuration (checked against the task's fingerprint) is read as
+ * ever. The system configuration (`/etc/gitconfig`) is read: only root writes it, and an agent
+ * running as root (ALLOW_ROOT without RUN_AS_USER) has the machine anyway; it is where an
+ * operator sets `safe.directory` for repositories owned by another user, or git-lfs's filter.
  */
 function gitEnv(parent: NodeJS.ProcessEnv, config: AppConfig): NodeJS.ProcessEnv {
   const name = config.COMMIT_AUTHOR_NAME;
   const email = config.COMMIT_AUTHOR_EMAIL;
   return buildChildEnv(parent, {
-    GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     LC_ALL: 'C',
     GIT_TERMINAL_PROMPT: '0',
