@@ -522,6 +522,10 @@ export class WorkspaceMergeService {
     target: string,
     journal: MergeJournal | null,
   ): Promise<void> {
+    // The index's record of each file's modification time made fresh first, as `git status`
+    // does where it may write (the server's may not: GIT_OPTIONAL_LOCKS=0): read-tree takes a
+    // file that was only touched for one with changes ("not uptodate").
+    await this.git.run(['update-index', '-q', '--refresh'], { cwd: path });
     const result = await this.git.run(['read-tree', '-m', '-u', from, to], { cwd: path });
     if (result.exitCode !== null && result.exitCode !== 0) journal?.clear();
     if (result.exitCode === null && !result.truncated) {

@@ -11,6 +11,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
@@ -857,12 +858,15 @@ describe('WorkspacesService on a real repository', () => {
     expect(outcome.updatedWorktree).toBeNull();
   });
 
-  /** A task's change committed in a workspace of `repo`, and a merge of it into `target`. */
-  async function committedChange(repo: string) {
+  /**
+   * A task's change committed in a workspace of `repo` (`file` written with `content`), and a
+   * merge of it into `target`.
+   */
+  async function committedChange(repo: string, file = 'feature.txt', content = 'feature\n') {
     const s = spec(repo);
     const workspaces = service();
     const ws = await ready(workspaces, s);
-    writeFileSync(join(ws.path, 'feature.txt'), 'feature\n');
+    writeFileSync(join(ws.path, file), content);
     const { commit } = await workspaces.commit(ws, 'feature');
     const merges = new WorkspaceMergeService(
       new Git(config, launcher, NO_ISOLATION),
@@ -887,6 +891,20 @@ describe('WorkspacesService on a real repository', () => {
         records,
       );
   }
+
+  it('merges into a checkout whose file the change rewrites was only touched (its index not refreshed since)', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-touched');
+    const changed = 'module.exports = { add: (a, b) => a + b, multiply: (a, b) => a * b };\n';
+    const merge = await committedChange(repo, 'src/math.js', changed);
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    // A `touch`: same content, a new modification time the index has not seen.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(repo, 'src/math.js'), later, later);
+    const outcome = await merge(branch);
+    expect(outcome.updatedWorktree).toBe(repo);
+    expect(readFileSync(join(repo, 'src/math.js'), 'utf8')).toBe(changed);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
 
   it('refuses a target that is a symbolic ref, naming its branch: the checked-out branch it names does not move under its checkout', async () => {
     const repo = copyFixtureProject('node-basic', root, 'merge-symref');
