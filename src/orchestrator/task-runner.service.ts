@@ -72,9 +72,15 @@ export class TaskRunnerService {
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
   run(claim: ClaimedTask, control: TaskRunControl): Observable<void> {
     const logger = contextLogger('TaskRun', { task_id: claim.task.id });
+    // A worktree task's workspace: the one it recorded, where that is here, even under another
+    // instance's WORKSPACES_DIR (`WorkspacesService.locate`, as its preparation finds it).
     const dir =
       claim.task.isolation === 'worktree'
-        ? this.workspaces.pathFor(claim.task.id)
+        ? this.workspaces.locate({
+            taskId: claim.task.id,
+            gitDir: claim.task.gitDir,
+            workspacePath: claim.task.workspacePath,
+          })
         : claim.task.projectPath;
     return new Observable<void>((subscriber) => {
       const supervise = (expiresAt: Date): void =>

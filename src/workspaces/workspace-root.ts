@@ -46,11 +46,12 @@ export class WorkspaceRoot {
   }
 
   /**
-   * Where workspace `path` goes while it is removed: beside it, so the rename is atomic, and named
-   * so that it is never taken for a workspace.
+   * Where workspace `path` goes while it is removed: beside it (in the WORKSPACES_DIR it lies in,
+   * this server's or another instance's), so the rename is atomic and a removal cut off is
+   * finished by that directory's sweep, and named so that it is never taken for a workspace.
    */
   removingPathFor(path: string): string {
-    return join(this.path, `${REMOVING_PREFIX}${basename(path)}`);
+    return join(dirname(path), `${REMOVING_PREFIX}${basename(path)}`);
   }
 
   /** The task id of a directory entry named like a workspace being removed; null for another. */

@@ -19,7 +19,7 @@ import {
   KeyedSerializer,
   pointerFileValue,
 } from 'src/common';
-import { AppConfig } from 'src/config';
+import { AppConfig, serverName } from 'src/config';
 import { isDirectoryInUse, rewriteChildFile } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
@@ -49,6 +49,7 @@ import {
   TreeChanges,
 } from 'src/workspaces/tested-tree';
 import { removeStrayBytecode, StrayBytecode } from 'src/workspaces/stray-bytecode';
+import { isAttachable, isTaskWorktree } from 'src/workspaces/task-worktree';
 import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
@@ -153,7 +154,9 @@ const invalidBase = (field: string, message: string): DomainError =>
  * - Creating and removing worktrees, and moving branches, hold the repository's lock
  *   (`RepositoryLocks`), across server instances too.
  * - Creation is idempotent (the path and branch follow from the task id), so a task resumed after
- *   a crash re-attaches to its workspace, and one whose creation was cut off starts it again.
+ *   a crash re-attaches to its workspace, and one whose creation was cut off starts it again. A
+ *   task resumed by an instance with another WORKSPACES_DIR re-attaches to the workspace it
+ *   recorded, when the repository has it as the task's worktree on this host (`locate`).
  * - Commits take every change but ignored files (`add -A`), and run no hook, editor or signing:
  *   one `git commit` when HEAD is on the branch with nothing under way (read from the worktree's
  *   files), else git's plumbing (`write-tree`, `commit-tree`, `update-ref`).
@@ -164,8 +167,9 @@ const invalidBase = (field: string, message: string): DomainError =>
  *   `GitConfigGuard`); a commit through anything else (the user's own settings aside) is refused
  *   before its `git add` (which would run a filter set there).
  * - Removal commits what is left uncommitted first, then renames the directory away (atomic),
- *   has git forget it (`worktree prune`) and deletes it, for directories inside WORKSPACES_DIR
- *   only, one removal of a workspace at a time.
+ *   has git forget it (`worktree prune`) and deletes it, one removal of a workspace at a time:
+ *   only a workspace directory inside WORKSPACES_DIR, or a task's worktree its repository has
+ *   on the task's branch (one under another instance's WORKSPACES_DIR).
  */
 @Injectable()
 export class WorkspacesService {
@@ -247,13 +251,30 @@ export class WorkspacesService {
         `${spec.projectPath} is no longer in the git repository the task was created in (${spec.gitDir})`,
       );
     }
-    const path = this.root.pathFor(spec.taskId);
-    const prepared = await this.locks.withLock(spec.gitDir, () => this.checkOut(spec, path));
+    const prepared = await this.locks.withLock(spec.gitDir, () =>
+      this.checkOut(spec, this.locate(spec)),
+    );
+    const path = prepared.path;
     if (prepared.created) this.usage.invalidate(path);
     else this.clearStaleIndexLock(path);
     const directory = join(path, repo.prefix);
     mkdirSync(directory, { recursive: true });
     return { ...prepared, directory };
+  }
+
+  /**
+   * Where task `spec.taskId`'s workspace is: the one the task recorded when it can be re-attached
+   * to here (`isAttachable`: its repository has it as the task's worktree, its directory is on
+   * this host), even under another instance's WORKSPACES_DIR (the task moved here from an
+   * instance with another one: a checkout here would find its branch checked out there, and
+   * leave its uncommitted work behind); else its directory in this server's WORKSPACES_DIR.
+   * Read from the files: the run supervises the processes working there before it prepares it.
+   */
+  locate(spec: { taskId: string; gitDir: string | null; workspacePath: string | null }): string {
+    const own = this.root.pathFor(spec.taskId);
+    const recorded = spec.workspacePath;
+    if (recorded === null || recorded === own || spec.gitDir === null) return own;
+    return isAttachable(recorded, spec.gitDir, spec.taskId) ? recorded : own;
   }
 
   /**
@@ -336,8 +357,11 @@ export class WorkspacesService {
       // Debris of a creation cut off before git registered it: nothing was worked in it.
       await rm(path, { recursive: true, force: true });
     }
-    // A registered path whose directory is gone would make `worktree add` refuse it.
-    if (entries.some((e) => e.path === path)) {
+    // A registered path whose directory is gone would make `worktree add` refuse it, and so
+    // would the task's branch, checked out in the workspace it recorded elsewhere, now gone.
+    const gone = (e: WorktreeEntry): boolean =>
+      e.path === path || (e.path === spec.workspacePath && !existsSync(e.path));
+    if (entries.some(gone)) {
       await this.git.text(['worktree', 'prune'], options);
     }
     const { name: branch, tip } =
@@ -457,8 +481,9 @@ export class WorkspacesService {
    * task's entry, the `git add` and `git commit` of the commit would write that checkout's index
    * and move or switch its branch. Also called before each test round, so that the round and
    * the verification's git read the workspace's own index. Only a plain file or link is replaced,
-   * in a workspace directory of WORKSPACES_DIR reached through no link (the server may be root,
-   * the workspace the agent's: a workspace swapped for a link must not lead it elsewhere); a
+   * in a workspace directory reached through no link (inside WORKSPACES_DIR, or the task's
+   * worktree under another instance's: `isTaskWorktree`; the server may be root, the workspace
+   * the agent's: a workspace swapped for a link must not lead it elsewhere); a
    * `.git` directory, or a workspace the repository has no entry for, is left as it is
    * (`WorkspaceError`).
    */
@@ -470,9 +495,9 @@ export class WorkspacesService {
     if (leadsTo(ws.path, entry)) return;
     const dotGit = join(ws.path, '.git');
     const plain =
-      this.root.isWorkspacePath(ws.path) &&
+      (this.root.isWorkspacePath(ws.path) || isTaskWorktree(ws.path, ws.gitDir, {})) &&
       lstatSync(ws.path).isDirectory() &&
-      realpathSync(dirname(ws.path)) === realpathSync(this.root.path) &&
+      realpathSync(dirname(ws.path)) === dirname(ws.path) &&
       lstatSync(dotGit, { throwIfNoEntry: false })?.isDirectory() !== true;
     if (!plain) {
       throw new WorkspaceError(
@@ -656,18 +681,36 @@ export class WorkspacesService {
    * first (a failure stops the removal); then the directory is renamed out of the way (atomic:
    * from then on nothing in it is ever committed, and a removal cut off half-way cannot look like
    * work that deleted files), git forgets it (`git worktree prune`) and the files are removed.
-   * Only a directory named like a workspace directly inside WORKSPACES_DIR is ever removed.
+   * Only a directory named like a workspace directly inside WORKSPACES_DIR is ever removed, or
+   * a task's worktree that lies under another instance's WORKSPACES_DIR (`removable`).
    * Removals of one workspace run one after the other (a deleted task's and the sweep's, say):
    * the later one finds nothing left, where the two would collide in the worktree's index.
    * Once it is gone, so are the copies of the repository's configuration kept for its task.
    */
   async retire(spec: RetireSpec): Promise<RetireResult> {
-    if (!this.root.isWorkspacePath(spec.path)) {
-      throw new WorkspaceError(`${spec.path} is not a workspace inside ${this.root.path}`);
+    if (!this.removable(spec)) {
+      throw new WorkspaceError(
+        `${spec.path} is not a workspace inside ${this.root.path}, nor a worktree of ` +
+          `${spec.gitDir ?? 'its repository'} on branch ${spec.branch ?? '-'} on this server ` +
+          `(${serverName(this.config)}); left as it is`,
+      );
     }
     const result = await this.removals.run(spec.path, () => this.remove(spec));
     this.gitConfig.forget(basename(spec.path));
     return result;
+  }
+
+  /**
+   * Whether `retire` may remove the workspace at `spec.path`: a workspace directory inside
+   * WORKSPACES_DIR, or a task's worktree elsewhere that the repository the task recorded has on
+   * the task's branch (`isTaskWorktree`: one under the WORKSPACES_DIR of the instance the task
+   * came from; its directory may be gone, git forgets it then). The first two of what is known
+   * of it come from the task, never from the workspace's own files.
+   */
+  removable(spec: Pick<RetireSpec, 'path' | 'gitDir' | 'branch'>): boolean {
+    if (this.root.isWorkspacePath(spec.path)) return true;
+    if (spec.gitDir === null || spec.branch === null) return false;
+    return isTaskWorktree(spec.path, spec.gitDir, { branch: spec.branch });
   }
 
   private async remove(spec: RetireSpec): Promise<RetireResult> {

@@ -122,6 +122,22 @@ export function registeredEntry(worktree: string, commonDir: string): string | n
   return entry ?? null;
 }
 
+/**
+ * The branch the worktree of `entry` (`<commonDir>/worktrees/<name>`) has checked out, as its
+ * entry's HEAD says (`refs/heads/x`); null when detached or unreadable.
+ */
+export function entryBranch(entry: string): string | null {
+  return headRefIn(entry);
+}
+
+/**
+ * True while the worktree of `entry` is being created: `git worktree add` locks it so
+ * (`initializing`) until its checkout is done, and one killed half-way leaves it so.
+ */
+export function isInitializing(entry: string): boolean {
+  return (readChildFile(join(entry, 'locked'), MAX_FILE_BYTES) ?? '').trim() === 'initializing';
+}
+
 /** True when the worktree's `.git` is a file that leads to `entry` (its git directory). */
 export function leadsTo(worktree: string, entry: string): boolean {
   const dotGit = join(worktree, '.git');

@@ -3,6 +3,7 @@ import {
   existsSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -15,7 +16,7 @@ import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
-import { createTestDatabase } from 'test/e2e/support/test-database';
+import { createTestDatabase, TestDatabase } from 'test/e2e/support/test-database';
 import {
   copyFixtureProject,
   FAKE_CLAUDE,
@@ -1383,6 +1384,94 @@ describe('A task stopped by a shutdown', () => {
       expect(checkoutFingerprint(repo)).toEqual(before);
     } finally {
       await first?.close();
+      await second?.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('A task resumed by an instance with another WORKSPACES_DIR', () => {
+  /**
+   * Runs a task on an instance with WORKSPACES_DIR `<name>-a` until it hangs in its second turn,
+   * its first turn's edit uncommitted, and shuts that instance down (PENDING, `shutdown`): the
+   * task, its repository, its workspace and the database the next instance is started on.
+   */
+  async function stoppedOnFirstInstance(name: string, database: TestDatabase) {
+    const first = await createTestApp({
+      database,
+      env: orchestratorEnv({ WORKSPACES_DIR: join(root, `${name}-a`) }),
+    });
+    try {
+      await first.app.listen(0, '127.0.0.1');
+      const url = (await first.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const repo = copyFixtureProject('node-basic', root, name);
+      const session = await createSession(url, repo);
+      const id = await createTask(
+        url,
+        session,
+        `Move me. ${fakeScript(`edit-files path=src/moved.js content=${quoted('module.exports = 1;\n')}`, 'hang signals=honor', TESTS('moved'))}`,
+      );
+      let workspace = '';
+      await eventually('the task to hang in its second turn', async () => {
+        workspace = (await getDetails(url, id)).workspace_path ?? '';
+        return workspace !== '' && fakeInvocations(logFile, workspace).length === 2;
+      });
+      return { id, repo, workspace, branch: (await getDetails(url, id)).branch! };
+    } finally {
+      await first.close();
+    }
+  }
+
+  const startSecond = async (
+    name: string,
+    database: TestDatabase,
+  ): Promise<{ second: TestApp; api: App }> => {
+    const second = await createTestApp({
+      database,
+      env: orchestratorEnv({ WORKSPACES_DIR: join(root, `${name}-b`) }),
+    });
+    await second.app.listen(0, '127.0.0.1');
+    const api = (await second.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+    return { second, api };
+  };
+
+  it('re-attaches to the workspace it recorded under the other one, its uncommitted work as it was, and removes it when the task is deleted', async () => {
+    const database = await createTestDatabase('sqlite');
+    let second: TestApp | null = null;
+    try {
+      const moved = await stoppedOnFirstInstance('handed-over', database);
+      expect(moved.workspace).toBe(join(realpathSync(join(root, 'handed-over-a')), moved.id));
+      const started = await startSecond('handed-over', database);
+      second = started.second;
+      const d = await completed(started.api, moved.id);
+      expect(d.attempt).toBe(2);
+      expect(d.workspace_path).toBe(moved.workspace);
+      expect(d.branch).toBe(moved.branch);
+      expect(
+        d.interactions
+          .filter(
+            (i) => i.data?.type === 'workspace_attached' || i.data?.type === 'workspace_created',
+          )
+          .map((i) => [i.data?.type, i.data?.path]),
+      ).toEqual([
+        ['workspace_created', moved.workspace],
+        ['workspace_attached', moved.workspace],
+      ]);
+      // The agent's conversation went on where it was: its third turn in the same directory.
+      expect(fakeInvocations(logFile, moved.workspace)).toHaveLength(3);
+      expect(git(moved.repo, 'show', `${d.head_commit}:src/moved.js`)).toBe(
+        'module.exports = 1;\n',
+      );
+      expect(readdirSync(join(root, 'handed-over-b')).filter((n) => n.includes(moved.id))).toEqual(
+        [],
+      );
+      expect(linkedWorktrees(moved.repo)).toEqual([moved.workspace]);
+
+      await request(started.api).delete(`/api/v1/tasks/${moved.id}`).expect(204);
+      expect(existsSync(moved.workspace)).toBe(false);
+      expect(linkedWorktrees(moved.repo)).toEqual([]);
+      expect(git(moved.repo, 'rev-parse', moved.branch).trim()).toBe(d.head_commit);
+    } finally {
       await second?.close();
       await database.drop();
     }

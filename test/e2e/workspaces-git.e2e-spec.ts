@@ -63,10 +63,13 @@ class CountingGit extends Git {
   }
 }
 
-function service(git: Git = new Git(config, launcher, NO_ISOLATION)): WorkspacesService {
-  const workspaceRoot = new WorkspaceRoot(config, NO_ISOLATION);
+function service(
+  git: Git = new Git(config, launcher, NO_ISOLATION),
+  ownConfig: AppConfig = config,
+): WorkspacesService {
+  const workspaceRoot = new WorkspaceRoot(ownConfig, NO_ISOLATION);
   return new WorkspacesService(
-    config,
+    ownConfig,
     git,
     new RepositoryLocks(config),
     workspaceRoot,
@@ -559,6 +562,68 @@ describe('WorkspacesService on a real repository', () => {
     expect(remade).toEqual({ ...first, created: true });
     expect(readFileSync(join(remade.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
     expect(linkedWorktrees(repo)).toEqual([first.path]);
+  });
+
+  it("re-attaches to a task's workspace under another instance's WORKSPACES_DIR, and removes it as the task's worktree only", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'other-root');
+    const here = service();
+    const other = service(
+      undefined,
+      loadConfig({ WORKSPACES_DIR: join(root, 'other-instance-workspaces') }),
+    );
+    const s = spec(repo);
+    const first = await here.prepare(s);
+    writeFileSync(join(first.path, 'wip.txt'), 'uncommitted\n');
+    const recorded = { ...s, branch: first.branch, workspacePath: first.path };
+    expect(other.locate(recorded)).toBe(first.path);
+    const again = await other.prepare(recorded);
+    expect(again).toEqual({ ...first, created: false });
+    expect(readFileSync(join(again.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
+    expect(linkedWorktrees(repo)).toEqual([first.path]);
+
+    // Its .git file pointed elsewhere by the agent is put back there too.
+    writeFileSync(join(again.path, '.git'), `gitdir: ${s.gitDir}\n`);
+    await other.restoreGitLink({ ...again, gitDir: s.gitDir, gitConfig: null });
+    expect(git(again.path, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe(first.branch);
+
+    // Not the task's branch, or not its repository's worktree: left as it is.
+    for (const wrong of [
+      { branch: 'master' },
+      { gitDir: realpathSync(join(copyFixtureProject('node-basic', root, 'other-repo'), '.git')) },
+    ]) {
+      await expect(other.retire({ ...keepingRemoval(again, s.gitDir), ...wrong })).rejects.toThrow(
+        /is not a workspace inside .*; left as it is/,
+      );
+    }
+    expect(readFileSync(join(again.path, 'wip.txt'), 'utf8')).toBe('uncommitted\n');
+
+    const removed = await other.retire(keepingRemoval(again, s.gitDir));
+    expect(removed.keptCommit).toBe(git(repo, 'rev-parse', first.branch).trim());
+    expect(git(repo, 'show', `${first.branch}:wip.txt`)).toBe('uncommitted\n');
+    expect(existsSync(first.path)).toBe(false);
+    expect(readdirSync(config.WORKSPACES_DIR).filter((n) => n.includes(s.taskId))).toEqual([]);
+    expect(linkedWorktrees(repo)).toEqual([]);
+  });
+
+  it('checks a task out again in its own directory from its branch when the workspace it recorded elsewhere is gone', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'other-root-gone');
+    const here = service();
+    const other = service(
+      undefined,
+      loadConfig({ WORKSPACES_DIR: join(root, 'other-instance-workspaces') }),
+    );
+    const s = spec(repo);
+    const first = await here.prepare(s);
+    writeFileSync(join(first.path, 'wip.txt'), 'committed\n');
+    await here.commit({ ...first, gitDir: s.gitDir, gitConfig: null }, 'committed work');
+    // Its directory lost; git still lists it, its branch checked out there.
+    rmSync(first.path, { recursive: true, force: true });
+    const recorded = { ...s, branch: first.branch, workspacePath: first.path };
+    const remade = await other.prepare(recorded);
+    expect(remade.path).toBe(other.pathFor(s.taskId));
+    expect(remade).toMatchObject({ branch: first.branch, created: true });
+    expect(readFileSync(join(remade.path, 'wip.txt'), 'utf8')).toBe('committed\n');
+    expect(linkedWorktrees(repo)).toEqual([remade.path]);
   });
 
   it('removes an index lock a killed git left in the workspace, unless a process works there', async () => {
