@@ -228,6 +228,7 @@ export interface TaskResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'workspace_missing'
     | 'git_config_changed'
     | 'internal_error'
     | null;
@@ -425,6 +426,7 @@ export interface TaskDetailResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'workspace_missing'
     | 'git_config_changed'
     | 'internal_error'
     | null;
@@ -575,6 +577,7 @@ export interface TaskStatusResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'workspace_missing'
     | 'git_config_changed'
     | 'internal_error'
     | null;
@@ -700,6 +703,7 @@ export interface TaskVerificationResponseDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'workspace_missing'
     | 'git_config_changed'
     | 'internal_error'
     | null;
@@ -889,6 +893,7 @@ export interface StatusReasonCountDto {
     | 'setup_failed'
     | 'workspace_quota'
     | 'workspace_error'
+    | 'workspace_missing'
     | 'git_config_changed'
     | 'internal_error'
     | null;

@@ -72,6 +72,7 @@ export const STATUS_REASONS = [
   'setup_failed',
   'workspace_quota',
   'workspace_error',
+  'workspace_missing',
   'git_config_changed',
   'internal_error',
 ] as const;

@@ -13,7 +13,7 @@ export type {
   FileChangeStatus,
   WorkspaceDiff,
 } from 'src/workspaces/workspace-diff';
-export { WorkspaceError } from 'src/workspaces/workspace-errors';
+export { WorkspaceError, WorkspaceMissingError } from 'src/workspaces/workspace-errors';
 export { MERGE_STRATEGIES, WorkspaceMergeService } from 'src/workspaces/workspace-merge';
 export type { MergeOutcome, MergeStrategy } from 'src/workspaces/workspace-merge';
 export type { StrayBytecode } from 'src/workspaces/stray-bytecode';

@@ -13,6 +13,19 @@ export class WorkspaceError extends Error {
 }
 
 /**
+ * A resumed task's workspace and branch are both missing here: it worked on another machine (whose
+ * disk holds its work), or both were removed. Checking a new branch out at the base commit would
+ * carry on as if nothing had been done, the work dropped without a word, so nothing is checked
+ * out. Internal: a run that meets it fails its task with `workspace_missing`.
+ */
+export class WorkspaceMissingError extends WorkspaceError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkspaceMissingError';
+  }
+}
+
+/**
  * The repository's git configuration, hooks or `info/` files (`GitConfigFingerprint`) changed
  * since the task's workspace was ready for its agent (other than in the user's own settings,
  * `isUserSetting`): a filter, hook or driver set there would run in the server's `git add`, in

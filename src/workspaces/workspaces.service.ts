@@ -50,7 +50,11 @@ import {
 } from 'src/workspaces/tested-tree';
 import { removeStrayBytecode, StrayBytecode } from 'src/workspaces/stray-bytecode';
 import { isAttachable, isTaskWorktree } from 'src/workspaces/task-worktree';
-import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
+import {
+  GitConfigChangedError,
+  WorkspaceError,
+  WorkspaceMissingError,
+} from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import {
@@ -156,7 +160,9 @@ const invalidBase = (field: string, message: string): DomainError =>
  * - Creation is idempotent (the path and branch follow from the task id), so a task resumed after
  *   a crash re-attaches to its workspace, and one whose creation was cut off starts it again. A
  *   task resumed by an instance with another WORKSPACES_DIR re-attaches to the workspace it
- *   recorded, when the repository has it as the task's worktree on this host (`locate`).
+ *   recorded, when the repository has it as the task's worktree on this host (`locate`); one
+ *   whose workspace and branch are both missing here fails (`WorkspaceMissingError`) rather than
+ *   start again from its base.
  * - Commits take every change but ignored files (`add -A`), and run no hook, editor or signing:
  *   one `git commit` when HEAD is on the branch with nothing under way (read from the worktree's
  *   files), else git's plumbing (`write-tree`, `commit-tree`, `update-ref`).
@@ -372,6 +378,7 @@ export class WorkspacesService {
             spec,
             entries.filter((e) => e.path !== path),
           );
+    if (spec.branch !== null && tip === null) throw this.missing(spec, branch);
     await this.git.text(
       tip !== null
         ? ['worktree', 'add', '--quiet', path, branch]
@@ -379,6 +386,22 @@ export class WorkspacesService {
       options,
     );
     return this.checkedOut(spec, path, branch);
+  }
+
+  /**
+   * Why a resumed task's workspace cannot be checked out again here: neither the workspace it
+   * recorded nor its branch is here, and a new branch from the base would drop its work unseen.
+   */
+  private missing(spec: WorkspaceSpec, branch: string): WorkspaceMissingError {
+    const recorded = spec.workspacePath ?? '(none recorded)';
+    return new WorkspaceMissingError(
+      `the task's workspace ${recorded} and its branch ${branch} are not on this server ` +
+        `(${serverName(this.config)}): ${recorded} is no worktree of ${spec.gitDir} here, and ` +
+        `${spec.gitDir} has no branch ${branch}. The task worked on another machine (its work is ` +
+        'on that disk) or both were removed; it is not started again from its base commit, ' +
+        'which would drop the work done so far. Resume it on the server that has its workspace, ' +
+        'or retry it as a new task',
+    );
   }
 
   /**

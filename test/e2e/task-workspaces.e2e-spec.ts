@@ -11,6 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import request from 'supertest';
@@ -1471,6 +1472,35 @@ describe('A task resumed by an instance with another WORKSPACES_DIR', () => {
       expect(existsSync(moved.workspace)).toBe(false);
       expect(linkedWorktrees(moved.repo)).toEqual([]);
       expect(git(moved.repo, 'rev-parse', moved.branch).trim()).toBe(d.head_commit);
+    } finally {
+      await second?.close();
+      await database.drop();
+    }
+  });
+
+  it('fails workspace_missing, naming what is missing and this server, when neither its workspace nor its branch is here; nothing is checked out', async () => {
+    const database = await createTestDatabase('sqlite');
+    let second: TestApp | null = null;
+    try {
+      const moved = await stoppedOnFirstInstance('elsewhere', database);
+      // As on another machine with its own clone: neither the workspace nor its branch there.
+      git(moved.repo, 'worktree', 'remove', '--force', moved.workspace);
+      git(moved.repo, 'branch', '-D', moved.branch);
+      const started = await startSecond('elsewhere', database);
+      second = started.second;
+      const { final } = await waitForTerminal(started.api, moved.id);
+      expect(final).toMatchObject({ status: 'FAILED', status_reason: 'workspace_missing' });
+      const d = await getDetails(started.api, moved.id);
+      expect(d.error_message).toContain(moved.workspace);
+      expect(d.error_message).toContain(moved.branch);
+      expect(d.error_message).toContain(`this server (${hostname()})`);
+      expect(d.interactions.filter((i) => i.data?.type === 'workspace_created')).toHaveLength(1);
+      expect(fakeInvocations(logFile, moved.workspace)).toHaveLength(2);
+      expect(git(moved.repo, 'branch', '--list', 'cta/*')).toBe('');
+      expect(linkedWorktrees(moved.repo)).toEqual([]);
+      expect(readdirSync(join(root, 'elsewhere-b')).filter((n) => n.includes(moved.id))).toEqual(
+        [],
+      );
     } finally {
       await second?.close();
       await database.drop();

@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Clock, ErrorCode } from 'src/common';
@@ -31,7 +31,11 @@ import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { RefGuard } from 'src/workspaces/ref-guard';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
-import { GitConfigChangedError, WorkspaceError } from 'src/workspaces/workspace-errors';
+import {
+  GitConfigChangedError,
+  WorkspaceError,
+  WorkspaceMissingError,
+} from 'src/workspaces/workspace-errors';
 import { WorkspaceRoot } from 'src/workspaces/workspace-root';
 import { WorkspaceUsage } from 'src/workspaces/workspace-usage';
 import { RetireSpec, WorkspaceSpec, WorkspacesService } from 'src/workspaces/workspaces.service';
@@ -605,7 +609,7 @@ describe('WorkspacesService on a real repository', () => {
     expect(linkedWorktrees(repo)).toEqual([]);
   });
 
-  it('checks a task out again in its own directory from its branch when the workspace it recorded elsewhere is gone', async () => {
+  it('checks a task out again in its own directory from its branch when the workspace it recorded elsewhere is gone; with its branch gone too, checks nothing out and says what is missing', async () => {
     const repo = copyFixtureProject('node-basic', root, 'other-root-gone');
     const here = service();
     const other = service(
@@ -624,6 +628,17 @@ describe('WorkspacesService on a real repository', () => {
     expect(remade).toMatchObject({ branch: first.branch, created: true });
     expect(readFileSync(join(remade.path, 'wip.txt'), 'utf8')).toBe('committed\n');
     expect(linkedWorktrees(repo)).toEqual([remade.path]);
+
+    const lost = spec(repo);
+    const elsewhere = join(root, 'other-machine', lost.taskId);
+    const failed = other.prepare({ ...lost, branch: 'cta/lost-branch', workspacePath: elsewhere });
+    await expect(failed).rejects.toThrow(WorkspaceMissingError);
+    await expect(failed).rejects.toThrow(
+      `the task's workspace ${elsewhere} and its branch cta/lost-branch are not on this server (${hostname()})`,
+    );
+    expect(git(repo, 'branch', '--list', 'cta/lost-branch')).toBe('');
+    expect(linkedWorktrees(repo)).toEqual([remade.path]);
+    expect(existsSync(other.pathFor(lost.taskId))).toBe(false);
   });
 
   it('removes an index lock a killed git left in the workspace, unless a process works there', async () => {

@@ -29,7 +29,12 @@ import {
   undeliveredMessagesRecord,
 } from 'src/tasks';
 import { CommandResult, TestRunReport } from 'src/test-runner';
-import { GitCommandError, GitConfigChangedError, WorkspaceError } from 'src/workspaces';
+import {
+  GitCommandError,
+  GitConfigChangedError,
+  WorkspaceError,
+  WorkspaceMissingError,
+} from 'src/workspaces';
 import { AgentTurn } from 'src/orchestrator/run/agent-turn';
 import { CostBudget } from 'src/orchestrator/run/cost-budget';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
@@ -111,9 +116,11 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  *   process started.
  * - Every error is caught inside this pipeline: the task FAILS (`internal_error`,
  *   `project_unavailable` when its directory is gone, `workspace_error` when git could not
- *   create or commit its workspace, `git_config_changed` when the repository's git configuration,
- *   hooks or `info/` files changed since its workspace was ready for the agent (the user's own
- *   upstreams, remotes and `user.*` aside): nothing is committed through them, and its work
+ *   create or commit its workspace, `workspace_missing` when a resumed task's workspace and
+ *   branch are both missing on this server (it worked on another machine),
+ *   `git_config_changed` when the repository's git configuration, hooks or `info/` files
+ *   changed since its workspace was ready for the agent (the user's own upstreams, remotes and
+ *   `user.*` aside): nothing is committed through them, and its work
  *   stays uncommitted in the workspace); a lost lease stops it without writing more (its new
  *   owner has it), a database that stays unavailable through the event log's retries stops it and puts
  *   it back in the queue once the database takes writes again (`database_unavailable`; should that
@@ -678,9 +685,11 @@ export class TaskRun {
         ? 'project_unavailable'
         : error instanceof GitConfigChangedError
           ? 'git_config_changed'
-          : error instanceof WorkspaceError || error instanceof GitCommandError
-            ? 'workspace_error'
-            : 'internal_error';
+          : error instanceof WorkspaceMissingError
+            ? 'workspace_missing'
+            : error instanceof WorkspaceError || error instanceof GitCommandError
+              ? 'workspace_error'
+              : 'internal_error';
     this.logger.error(`Task ${this.taskId}: ${reason}: ${message}`);
     try {
       await this.status.settled();
