@@ -18,13 +18,18 @@ import {
 const SWEEP_INTERVAL_NAME = 'workspace-sweep';
 
 /** Most workspaces removed per sweep (the rest at the next one). */
-const SWEEP_BATCH = 50;
+export const SWEEP_BATCH = 50;
+
+/** Expired tasks read at a time while looking for the workspaces this server can remove. */
+const SCAN_PAGE = 500;
 
 /**
  * WORKSPACES DO NOT PILE UP. At start and every WORKSPACE_SWEEP_SECONDS:
  *
  * - the workspace of a task that ended WORKSPACE_RETENTION_HOURS ago or more is removed (its
- *   uncommitted changes committed on its branch first; the branch stays);
+ *   uncommitted changes committed on its branch first; the branch stays), where this server can
+ *   remove it (`WorkspacesService.removable`): one under another instance's WORKSPACES_DIR on
+ *   another machine is passed over, left to that instance, and never holds up this server's own;
  * - a workspace directory whose task no longer exists (deleted while its removal failed, or a
  *   server that died in between) is removed the same way, unless a process still works in it;
  * - the removals a stopped server left half-done are finished, nothing in them committed;
@@ -75,21 +80,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     await this.diffs.removeOrphans();
     await this.workspaces.finishRemovals();
     const tasks = this.dataSource.getRepository(Task);
-    const cutoff = new Date(
-      this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,
-    );
-    const expired = await tasks.find({
-      where: {
-        isolation: 'worktree',
-        workspacePath: Not(IsNull()),
-        workspaceRemovedAt: IsNull(),
-        status: In([...TERMINAL_STATUSES]),
-        completedAt: LessThanOrEqual(cutoff),
-      },
-      order: { completedAt: 'ASC' },
-      take: SWEEP_BATCH,
-    });
-    for (const task of expired) {
+    for (const task of await this.expiredHere()) {
       try {
         await this.cleanup.retire(task, 'retention');
       } catch (error) {
@@ -114,6 +105,43 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
         this.logger.warn(`Workspace ${path} without a task not removed: ${String(error)}`);
       }
     }
+  }
+
+  /**
+   * The tasks that ended WORKSPACE_RETENTION_HOURS ago or more whose workspace this server can
+   * remove, oldest first, at most SWEEP_BATCH: read a page at a time (their workspace, repository
+   * and branch only) until the batch is full, so that workspaces it cannot remove (another
+   * instance's on another machine, however many and however old) are passed over.
+   */
+  private async expiredHere(): Promise<Task[]> {
+    const tasks = this.dataSource.getRepository(Task);
+    const cutoff = new Date(
+      this.clock.nowMs() - this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,
+    );
+    const ids: string[] = [];
+    for (let skip = 0; ids.length < SWEEP_BATCH; skip += SCAN_PAGE) {
+      const page = await tasks.find({
+        select: { id: true, workspacePath: true, gitDir: true, branch: true },
+        where: {
+          isolation: 'worktree',
+          workspacePath: Not(IsNull()),
+          workspaceRemovedAt: IsNull(),
+          status: In([...TERMINAL_STATUSES]),
+          completedAt: LessThanOrEqual(cutoff),
+        },
+        order: { completedAt: 'ASC', id: 'ASC' },
+        skip,
+        take: SCAN_PAGE,
+      });
+      for (const task of page) {
+        const { workspacePath: path, gitDir, branch } = task;
+        if (path !== null && this.workspaces.removable({ path, gitDir, branch })) ids.push(task.id);
+      }
+      if (page.length < SCAN_PAGE) break;
+    }
+    const chosen = ids.slice(0, SWEEP_BATCH);
+    if (chosen.length === 0) return [];
+    return tasks.find({ where: { id: In(chosen) }, order: { completedAt: 'ASC', id: 'ASC' } });
   }
 
   onModuleDestroy(): void {

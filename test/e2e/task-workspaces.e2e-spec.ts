@@ -13,6 +13,10 @@ import {
 import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { DataSource, In } from 'typeorm';
+import { SWEEP_BATCH } from 'src/orchestrator/workspace-sweeper.service';
+import { Task, TaskStatus } from 'src/tasks';
+import { WorkspacesService } from 'src/workspaces';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -1059,6 +1063,74 @@ describe('Workspaces are removed, and no work is lost', () => {
       expect(workspaces.dir).toBe(t.config.WORKSPACES_DIR);
     } finally {
       await t.close();
+    }
+  });
+
+  it("removes its own expired workspaces past any number of older ones it cannot remove (another instance's, on another machine)", async () => {
+    const database = await createTestDatabase('sqlite');
+    const env = orchestratorEnv({
+      WORKSPACES_DIR: join(root, 'sweep-past-workspaces'),
+      WORKSPACE_RETENTION_HOURS: '0',
+      WORKSPACE_SWEEP_SECONDS: '1',
+    });
+    // The tasks are made while no orchestrator runs, then ended by hand.
+    let t: TestApp | null = await createTestApp({
+      database,
+      env: { ...env, ORCHESTRATOR_ENABLED: 'false' },
+    });
+    try {
+      await t.app.listen(0, '127.0.0.1');
+      const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1') as unknown as App;
+      const repo = copyFixtureProject('node-basic', root, 'sweep-past');
+      const gitDir = realpathSync(join(repo, '.git'));
+      const session = await createSession(url, repo);
+      const elsewhere: string[] = [];
+      for (let i = 0; i < SWEEP_BATCH; i += 1) {
+        elsewhere.push(await createTask(url, session, `Elsewhere ${i}.`));
+      }
+      const own = await createTask(url, session, 'Here.');
+      const ws = await t.app.get(WorkspacesService).prepare({
+        taskId: own,
+        description: 'Here.',
+        projectPath: repo,
+        gitDir,
+        baseCommit: git(repo, 'rev-parse', 'HEAD').trim(),
+        branch: null,
+        workspacePath: null,
+      });
+      writeFileSync(join(ws.path, 'left.txt'), 'left\n');
+      const tasks = t.app.get(DataSource).getRepository(Task);
+      const ended = (ago: number) => ({
+        status: TaskStatus.Failed,
+        statusReason: 'internal_error' as const,
+        completedAt: new Date(Date.now() - ago),
+        gitDir,
+      });
+      // Older, and under the WORKSPACES_DIR of an instance on another machine: not here at all.
+      for (const id of elsewhere) {
+        await tasks.update(id, {
+          ...ended(3_600_000),
+          workspacePath: join('/srv/other-machine/workspaces', id),
+          branch: `cta/${id.slice(0, 8)}-elsewhere`,
+        });
+      }
+      await tasks.update(own, { ...ended(60_000), workspacePath: ws.path, branch: ws.branch });
+      await t.close();
+
+      t = await createTestApp({ database, env });
+      const stored = t.app.get(DataSource).getRepository(Task);
+      await eventually(
+        'its own workspace to be removed',
+        async () => (await stored.findOneByOrFail({ id: own })).workspaceRemovedAt !== null,
+      );
+      expect(existsSync(ws.path)).toBe(false);
+      expect(git(repo, 'show', `${ws.branch}:left.txt`)).toBe('left\n');
+      expect(linkedWorktrees(repo)).toEqual([]);
+      const others = await stored.findBy({ id: In(elsewhere) });
+      expect(others.map((o) => o.workspaceRemovedAt)).toEqual(elsewhere.map(() => null));
+    } finally {
+      await t?.close();
+      await database.drop();
     }
   });
 
