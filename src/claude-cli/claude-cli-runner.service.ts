@@ -26,7 +26,7 @@ import { parseClaudeLine } from 'src/claude-cli/stream-json/claude-events';
 import { NdjsonLineSplitter, SplitLine } from 'src/claude-cli/stream-json/ndjson-line-splitter';
 import { classifyTurn, TimeoutKind, TurnOutcome } from 'src/claude-cli/turn-outcome';
 import { ExactSecrets } from 'src/common';
-import { AppConfig } from 'src/config';
+import { AppConfig, serverName } from 'src/config';
 import {
   BoundedBuffer,
   buildChildEnv,
@@ -266,7 +266,7 @@ export class ClaudeCliRunner {
         promptFile = null;
       };
       try {
-        checkWorkingDirectory(req.cwd, true);
+        checkWorkingDirectory(req.cwd, serverName(cfg), true);
         const prompt = preparePrompt(req.cwd, req.prompt, req.conversationId);
         promptFile = prompt.promptFile;
         if (prompt.promptFile)

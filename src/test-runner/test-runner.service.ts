@@ -12,7 +12,7 @@ import {
   of,
   OperatorFunction,
 } from 'rxjs';
-import { AppConfig } from 'src/config';
+import { AppConfig, serverName } from 'src/config';
 import {
   BoundedBuffer,
   CHILD_ISOLATION,
@@ -212,7 +212,7 @@ export class TestRunnerService {
     env: Record<string, string> = {},
   ): Observable<TestRunEvent> {
     const run = defer(() => {
-      const root = checkWorkingDirectory(projectPath);
+      const root = checkWorkingDirectory(projectPath, serverName(this.config));
       const safeFiles = this.checkFiles(root, files);
       const plan = this.planFor(root, testCommand, safeFiles);
       if (safeFiles.length === 0 || plan === null) {
@@ -242,7 +242,7 @@ export class TestRunnerService {
   ): Observable<TestRunEvent> {
     const run = defer(() => {
       const argv = splitCommandLine(regressionCommand);
-      const root = checkWorkingDirectory(projectPath);
+      const root = checkWorkingDirectory(projectPath, serverName(this.config));
       const max = this.config.TEST_OUTPUT_MAX_BYTES;
       return this.commands
         .run({

@@ -20,7 +20,7 @@ import {
   pointerFileValue,
 } from 'src/common';
 import { AppConfig, serverName } from 'src/config';
-import { isDirectoryInUse, rewriteChildFile } from 'src/process';
+import { checkWorkingDirectory, isDirectoryInUse, rewriteChildFile } from 'src/process';
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
@@ -246,9 +246,11 @@ export class WorkspacesService {
    * Creates the task's workspace, or re-attaches to the one it has. A workspace whose directory
    * was lost is checked out again from its branch (what was committed is all there is). That the
    * project is still in the task's repository is read from the files where they say so, else
-   * asked of git (a process fewer a task: `projectLocation`).
+   * asked of git (a process fewer a task: `projectLocation`); a project directory this server
+   * cannot find is a `WorkingDirectoryGoneError` (it may be on the server that accepted the task).
    */
   async prepare(spec: WorkspaceSpec): Promise<PreparedWorkspace> {
+    checkWorkingDirectory(spec.projectPath, serverName(this.config));
     const byFiles = projectLocation(spec.projectPath, this.git.uid);
     const repo =
       byFiles?.gitDir === spec.gitDir ? byFiles : await locateDirectory(this.git, spec.projectPath);

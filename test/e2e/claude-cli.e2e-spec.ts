@@ -11,7 +11,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
@@ -725,10 +725,21 @@ describe('ClaudeCliRunner through the fake CLI', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(WorkingDirectoryGoneError);
+    const missing = join(root, 'missing');
     const gone: unknown = await lastValueFrom(
-      runner().runTurn(request('hi', { cwd: join(root, 'missing') })),
+      runner().runTurn(request('hi', { cwd: missing })),
     ).catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(WorkingDirectoryGoneError);
+    // Not told as deleted (the server that accepted the task may see it), and this server named.
+    expect((gone as Error).message).toBe(
+      `directory ${missing} cannot be found on this server (${hostname()})`,
+    );
+    const named: unknown = await lastValueFrom(
+      runner({ INSTANCE_ID: 'b', HOST_ID: 'rack-2' }).runTurn(request('hi', { cwd: missing })),
+    ).catch((e: unknown) => e);
+    expect((named as Error).message).toBe(
+      `directory ${missing} cannot be found on this server (b@rack-2)`,
+    );
     expect(existsSync(logFile)).toBe(false);
   });
 });

@@ -20,7 +20,12 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Clock, ErrorCode } from 'src/common';
 import { AppConfig, loadConfig } from 'src/config/app-config';
-import { ChildIsolation, NO_ISOLATION, ProcessLauncher } from 'src/process';
+import {
+  ChildIsolation,
+  NO_ISOLATION,
+  ProcessLauncher,
+  WorkingDirectoryGoneError,
+} from 'src/process';
 import { lookupUser } from 'src/process/child-isolation';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
@@ -1365,6 +1370,19 @@ describe('WorkspacesService on a real repository', () => {
       `${repo} is no longer in the git repository the task was created in (${s.gitDir})`,
     );
     expect(counting.calls).toEqual(['rev-parse']);
+  });
+
+  it('says a project directory it cannot find cannot be found on this server, naming it, and runs no git', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'not-here');
+    const s = spec(repo);
+    rmSync(repo, { recursive: true, force: true });
+    const counting = new CountingGit(config, launcher, NO_ISOLATION);
+    const prepared = service(counting).prepare(s);
+    await expect(prepared).rejects.toThrow(WorkingDirectoryGoneError);
+    await expect(prepared).rejects.toThrow(
+      `directory ${repo} cannot be found on this server (${hostname()})`,
+    );
+    expect(counting.calls).toEqual([]);
   });
 
   it('commits with the branch as the only parent while a merge the agent began is under way', async () => {
