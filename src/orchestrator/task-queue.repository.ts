@@ -9,6 +9,7 @@ import { hostId } from 'src/process';
 import {
   ACTIVE_STATUSES,
   Lease,
+  MAX_UNDELIVERED_MESSAGES,
   NO_MESSAGE_SINCE_SQL,
   NOTHING_KEPT,
   StatusReason,
@@ -328,7 +329,7 @@ export class TaskQueueRepository {
    * uncommitted work committed on its branch first, said in the same write as its end (a stream of
    * it ends with the end). A task that ends lists the messages from a person no turn took in that
    * write too, as a run's end does; conditional on no message stored after they were read (one
-   * that was leaves the task to the next sweep, which lists it).
+   * that was is read, and the write made again).
    * Returns the new status, or null when the task was not taken.
    */
   async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
@@ -347,9 +348,6 @@ export class TaskQueueRepository {
     const now = this.clock.now();
     const { where, params } = this.staleCondition(stale, ownerGone);
     const ends = to !== TaskStatus.Pending;
-    // Read first: a message stored after the list was read fails the write.
-    const sinceId = ends ? await this.messages.latestRecordId(task.id) : 0;
-    const unread = ends ? await this.messages.undeliveredNote(task.id, task.iteration) : [];
     // Only a dead owner's work is committed before the write that takes the task: a stalled owner
     // that renews meanwhile keeps its task, and its workspace must not have gained a commit. (Its
     // work, when the task is taken all the same, stays in the workspace; its removal commits it.)
@@ -357,34 +355,46 @@ export class TaskQueueRepository {
       to === TaskStatus.Pending || !ownerGone
         ? NOTHING_KEPT
         : await this.workspaces.commitWork(task, to, reason);
-    const changed = await this.events.changeStatusWhere({
-      taskId: task.id,
-      from: task.status,
-      to,
-      reason,
-      iteration: task.iteration,
-      where: ends ? `${where} AND ${NO_MESSAGE_SINCE_SQL}` : where,
-      params: { ...params, sinceId },
-      data: { previous_owner: stale.leaseOwner },
-      before: [...unread, ...kept.records],
-      patch: {
-        ...kept.patch,
-        phase: to === TaskStatus.Pending ? 'queued' : 'done',
-        restarts,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        runningProjectKey: null,
-        processGroupId: null,
-        ...(to === TaskStatus.Failed
-          ? {
-              completedAt: now,
-              errorMessage: `The server running this task stopped ${restarts} time(s); MAX_TASK_ATTEMPTS is ${this.config.MAX_TASK_ATTEMPTS}.`,
-            }
-          : {}),
-        ...(to === TaskStatus.Cancelled ? { completedAt: now } : {}),
-      },
-    });
-    return changed === null ? null : to;
+    // A message stored after the list was read fails the write: read again and write again, the
+    // work kept said with it (committed once: a sweep that gave up here would find the workspace
+    // clean and say nothing was kept). At most one more try than messages may wait.
+    for (let tries = 0; ; tries += 1) {
+      const sinceId = ends ? await this.messages.latestRecordId(task.id) : 0;
+      const unread = ends ? await this.messages.undeliveredNote(task.id, task.iteration) : [];
+      const changed = await this.events.changeStatusWhere({
+        taskId: task.id,
+        from: task.status,
+        to,
+        reason,
+        iteration: task.iteration,
+        where: ends ? `${where} AND ${NO_MESSAGE_SINCE_SQL}` : where,
+        params: { ...params, sinceId },
+        data: { previous_owner: stale.leaseOwner },
+        before: [...unread, ...kept.records],
+        patch: {
+          ...kept.patch,
+          phase: to === TaskStatus.Pending ? 'queued' : 'done',
+          restarts,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          runningProjectKey: null,
+          processGroupId: null,
+          ...(to === TaskStatus.Failed
+            ? {
+                completedAt: now,
+                errorMessage: `The server running this task stopped ${restarts} time(s); MAX_TASK_ATTEMPTS is ${this.config.MAX_TASK_ATTEMPTS}.`,
+              }
+            : {}),
+          ...(to === TaskStatus.Cancelled ? { completedAt: now } : {}),
+        },
+      });
+      if (changed !== null) return to;
+      const late =
+        ends &&
+        tries < MAX_UNDELIVERED_MESSAGES &&
+        (await this.messages.latestRecordId(task.id)) !== sinceId;
+      if (!late) return null;
+    }
   }
 
   /**
