@@ -153,6 +153,21 @@ describe('reading git output', () => {
     }
   });
 
+  it('counts what ordering costs by path depth: git tries each ordered name on every leading directory too', () => {
+    const files: FileChange[] = Array.from({ length: 150 }, (_, i) => ({
+      path: `a/b/f${i}.js`,
+      oldPath: null,
+      status: 'added',
+      additions: i,
+      deletions: 0,
+      binary: false,
+    }));
+    expect(printOrder(files, 150 * 150 * 3).whole).toBe(true);
+    const deep = printOrder(files, 150 * 150 * 3 - 1);
+    expect(deep.whole).toBe(false);
+    expect(deep.named).toHaveLength(149);
+  });
+
   it('reads the conflicted files of merge-tree --name-only -z', () => {
     const out = [
       '934e97dc',

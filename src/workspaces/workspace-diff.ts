@@ -168,9 +168,11 @@ export function printOrder(
   checksMax = ORDER_CHECKS_MAX,
 ): { named: FileChange[]; printed: FileChange[]; whole: boolean } {
   const count = files.length;
-  const whole = count * count <= checksMax;
+  // What one pattern costs: a check of every path and each of its leading directories.
+  const perPattern = files.reduce((sum, f) => sum + f.path.split('/').length, 0);
+  const whole = count * perPattern <= checksMax;
   const named = reviewOrder(files)
-    .slice(0, whole ? count : Math.max(100, Math.floor(checksMax / count)))
+    .slice(0, whole ? count : Math.max(100, Math.floor(checksMax / perPattern)))
     .filter((f) => !/[\r\n]/.test(f.path));
   const isNamed = new Set(named);
   return { named, printed: [...named, ...files.filter((f) => !isNamed.has(f))], whole };
