@@ -2,4 +2,4 @@ export { AppConfig, ConfigValidationError, loadConfig, settingFiles } from 'src/
 export { ConfigModule, readEnvironment } from 'src/config/config.module';
 export { readSmallRegularFile } from 'src/config/small-regular-file';
 export { trustProxySetting } from 'src/config/trust-proxy';
-export { serverName } from 'src/config/server-name';
+export { hostId, serverName } from 'src/config/server-name';

@@ -3,9 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
 import { Clock } from 'src/common';
-import { AppConfig } from 'src/config';
+import { AppConfig, hostId } from 'src/config';
 import { isUniqueViolation, PreparedReads } from 'src/database';
-import { hostId } from 'src/process';
 import {
   ACTIVE_STATUSES,
   Lease,

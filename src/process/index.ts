@@ -48,7 +48,6 @@ export { processesMarkedWith } from 'src/process/server-processes';
 export type { ProcessEvent, ProcessSpec } from 'src/process/process-group';
 export {
   currentProcess,
-  hostId,
   isLocalProcess,
   isProcessGone,
   pidNamespace,

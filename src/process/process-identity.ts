@@ -1,12 +1,11 @@
 import { readFileSync, readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { isProcessAlive } from 'src/process/process-group';
 
 /**
  * WHO A PROCESS IS, in a form another process on the same host can check: host, PID namespace,
  * pid and the kernel's start time of that pid (so a recycled pid is never taken for the process
  * that died). Used by owners of things that outlive a crash (leases, lock files). The host is
- * `hostId`: HOST_ID where set (machines that share a hostname must set it), else the hostname,
+ * `hostId` (src/config): HOST_ID where set (machines that share a hostname must set it), else the hostname,
  * the same name lease owner ids carry.
  */
 export interface ProcessIdentity {
@@ -43,11 +42,6 @@ export function processStartTime(pid: number): string | null {
   } catch {
     return null;
   }
-}
-
-/** This machine's name: `configured` (HOST_ID) when set, else its hostname. */
-export function hostId(configured: string | undefined): string {
-  return configured || hostname();
 }
 
 let current: Omit<ProcessIdentity, 'host'> | null = null;

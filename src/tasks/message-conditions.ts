@@ -12,12 +12,13 @@ export function noMessageAfter(id: number): string {
 }
 
 /**
- * A turn's prompt write found a person's message stored after those it read (the write was not
- * made): the turn reads the messages again and writes its prompt with them.
+ * A write conditional on no message after those read (a turn's prompt, a task's end with its
+ * `messages_undelivered` record) found a person's message stored since (the write was not made):
+ * the writer reads the messages again and writes with them.
  */
 export class LateMessageError extends Error {
   constructor(readonly taskId: string) {
-    super(`A message to task ${taskId} arrived while its turn's prompt was being written`);
+    super(`A message to task ${taskId} arrived while a write that lists its messages was made`);
     this.name = 'LateMessageError';
   }
 }

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { KeyedSerializer } from 'src/common';
-import { AppConfig } from 'src/config';
-import { hostId } from 'src/process';
+import { AppConfig, hostId } from 'src/config';
 import { acquireLockFile } from 'src/workspaces/lock-file';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 

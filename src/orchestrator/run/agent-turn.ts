@@ -44,8 +44,11 @@ const NO_PROCESS_TOOLS: ReadonlySet<string> = new Set([
   'TodoWrite',
 ]);
 
-/** Largest last agent message kept on the task (the status summary shows it). */
-const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
+/**
+ * Largest last agent message kept on the task (the status summary shows it), and question kept
+ * in its `human_wait`.
+ */
+export const MAX_LAST_MESSAGE_BYTES = 16 * 1024;
 
 /**
  * ONE AGENT TURN of a run, as an Observable that emits the turn's outcome once the CLI has ended.

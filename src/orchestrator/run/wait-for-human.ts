@@ -4,10 +4,8 @@ import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunStatus } from 'src/orchestrator/run/run-status';
 import { END, followUpReason, Step, TurnStep, turnStatus } from 'src/orchestrator/run/run-steps';
+import { MAX_LAST_MESSAGE_BYTES } from 'src/orchestrator/run/agent-turn';
 import { capText } from 'src/orchestrator/run/turn-records';
-
-/** Longest question kept in `human_wait` (as the task's last agent message is kept). */
-const MAX_QUESTION_BYTES = 16 * 1024;
 
 const POLICY_PHASES: readonly PolicyPhase[] = ['work', 'writing_tests', 'fixing_tests'];
 
@@ -100,7 +98,7 @@ export class WaitForHuman {
    */
   private stoppedWith(): string | null {
     const text = this.state.lastOutcome?.text?.trim() ?? '';
-    return text === '' ? null : capText(text, MAX_QUESTION_BYTES);
+    return text === '' ? null : capText(text, MAX_LAST_MESSAGE_BYTES);
   }
 
   /**
