@@ -24,12 +24,23 @@ export function isTaskWorktree(
   gitDir: string,
   want: { taskId?: string; branch?: string },
 ): boolean {
+  return taskWorktreeEntry(path, gitDir, want) !== null;
+}
+
+/** The repository's entry of the task's worktree at `path` (`isTaskWorktree`); null when none. */
+function taskWorktreeEntry(
+  path: string,
+  gitDir: string,
+  want: { taskId?: string; branch?: string },
+): string | null {
   const name = basename(path);
-  if (!WorkspaceRoot.isWorkspaceName(name)) return false;
-  if (want.taskId !== undefined && name !== want.taskId) return false;
+  if (!WorkspaceRoot.isWorkspaceName(name)) return null;
+  if (want.taskId !== undefined && name !== want.taskId) return null;
   const entry = registeredEntry(path, gitDir);
-  if (entry === null) return false;
-  return want.branch === undefined || entryBranch(entry) === `refs/heads/${want.branch}`;
+  if (entry === null) return null;
+  return want.branch === undefined || entryBranch(entry) === `refs/heads/${want.branch}`
+    ? entry
+    : null;
 }
 
 /**
@@ -39,8 +50,8 @@ export function isTaskWorktree(
  */
 export function isAttachable(path: string, gitDir: string, taskId: string): boolean {
   if (!isPlainDirectory(path)) return false;
-  const entry = registeredEntry(path, gitDir);
-  return entry !== null && isTaskWorktree(path, gitDir, { taskId }) && !isInitializing(entry);
+  const entry = taskWorktreeEntry(path, gitDir, { taskId });
+  return entry !== null && !isInitializing(entry);
 }
 
 function isPlainDirectory(path: string): boolean {

@@ -573,13 +573,20 @@ describe('WorkspacesService on a real repository', () => {
     expect(linkedWorktrees(repo)).toEqual([first.path]);
   });
 
+  /** This instance's workspaces, and those of another whose WORKSPACES_DIR is elsewhere. */
+  function twoInstances(): { here: WorkspacesService; other: WorkspacesService } {
+    return {
+      here: service(),
+      other: service(
+        undefined,
+        loadConfig({ WORKSPACES_DIR: join(root, 'other-instance-workspaces') }),
+      ),
+    };
+  }
+
   it("re-attaches to a task's workspace under another instance's WORKSPACES_DIR, and removes it as the task's worktree only", async () => {
     const repo = copyFixtureProject('node-basic', root, 'other-root');
-    const here = service();
-    const other = service(
-      undefined,
-      loadConfig({ WORKSPACES_DIR: join(root, 'other-instance-workspaces') }),
-    );
+    const { here, other } = twoInstances();
     const s = spec(repo);
     const first = await here.prepare(s);
     writeFileSync(join(first.path, 'wip.txt'), 'uncommitted\n');
@@ -616,11 +623,7 @@ describe('WorkspacesService on a real repository', () => {
 
   it('checks a task out again in its own directory from its branch when the workspace it recorded elsewhere is gone; with its branch gone too, checks nothing out and says what is missing', async () => {
     const repo = copyFixtureProject('node-basic', root, 'other-root-gone');
-    const here = service();
-    const other = service(
-      undefined,
-      loadConfig({ WORKSPACES_DIR: join(root, 'other-instance-workspaces') }),
-    );
+    const { here, other } = twoInstances();
     const s = spec(repo);
     const first = await here.prepare(s);
     writeFileSync(join(first.path, 'wip.txt'), 'committed\n');
