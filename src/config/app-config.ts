@@ -695,7 +695,7 @@ function overlongDurations(config: AppConfig): string[] {
 }
 
 /** Variables AppConfig reads: every field, optional ones included. */
-function knownSettings(): string[] {
+export function knownSettings(): string[] {
   const declared = Object.keys(new AppConfig()).concat([
     'CLAUDE_MODEL',
     'CLAUDE_APPEND_SYSTEM_PROMPT',

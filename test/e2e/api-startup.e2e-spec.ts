@@ -83,6 +83,21 @@ describe('server startup (the built server as a process)', () => {
     expect(run.stderr()).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a .env that misspells a setting, naming the setting meant, and starts nothing', async () => {
+    fs.writeFileSync(
+      path.join(cwd, '.env'),
+      'PORT=0\nAUTH_REQUIRD=true\nANTHROPIC_API_KEY=sk-ant-test\n',
+    );
+    const run = startServer(cwd, { ...ROOT_OK });
+    running.push(run.child);
+    expect((await run.exited).code).toBe(1);
+    expect(run.stderr()).toMatch(
+      /^Startup failed: Invalid configuration:\n {2}- \.env sets AUTH_REQUIRD, which is not a setting: did you mean AUTH_REQUIRED\?\n?$/,
+    );
+    expect(run.stderr()).not.toContain('sk-ant-test');
+    expect(fs.existsSync(path.join(cwd, 'data'))).toBe(false);
+  });
+
   it('exits 1 with one line when the database cannot be reached', async () => {
     const run = startServer(cwd, {
       DATABASE_URL: 'mysql://root:secret@127.0.0.1:1/nothing',
