@@ -1,4 +1,4 @@
-import leven = require('leven');
+import leven from 'leven';
 
 /**
  * `.env` names that are near a setting's name but are not one (`AUTH_REQUIRD`, `max_pauses`,
