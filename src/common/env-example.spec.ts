@@ -159,6 +159,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('keeps CORS_ORIGINS as browsers write Origin: scheme and host in lower case, no default port', () => {
+    expect(
+      loadConfig({ CORS_ORIGINS: 'HTTPS://App.Example.COM:443, http://Tools.example.net:8080' })
+        .CORS_ORIGINS,
+    ).toEqual(['https://app.example.com', 'http://tools.example.net:8080']);
+  });
+
   it('takes TRUST_PROXY as Express does, and refuses what Express would not, or read otherwise', () => {
     for (const good of [
       '2',

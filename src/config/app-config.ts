@@ -40,6 +40,18 @@ const toList = ({ value }: { value: unknown }): unknown =>
         .filter((s) => s.length > 0)
     : value;
 
+const ORIGIN = /^https?:\/\/[^/\s*]+$/i;
+
+/** A list of origins, each as browsers serialise it; what is not an origin is left to be refused. */
+const toOrigins = (params: { value: unknown }): unknown => {
+  const list = toList(params);
+  if (!Array.isArray(list)) return list;
+  return list.map((entry: unknown) => {
+    if (typeof entry !== 'string' || !ORIGIN.test(entry) || !URL.canParse(entry)) return entry;
+    return new URL(entry).origin;
+  });
+};
+
 /**
  * Every setting the server reads, with its default. The names are the environment variable
  * names; `.env.example` repeats them. Code reads the validated instance (inject `AppConfig`),
@@ -116,10 +128,14 @@ export class AppConfig {
   @IsString({ each: true })
   TRUST_PROXY: string[] = [];
 
-  /** Origins allowed to call the API from a browser (CORS); empty: CORS off. */
-  @Transform(toList)
+  /**
+   * Origins allowed to call the API from a browser (CORS); empty: CORS off. Each is kept as a
+   * browser writes its `Origin` header (scheme and host in lower case, no default port), which CORS
+   * compares it with as a string: `https://App.example.com:443` would otherwise never match.
+   */
+  @Transform(toOrigins)
   @IsString({ each: true })
-  @Matches(/^https?:\/\/[^/\s*]+$/, {
+  @Matches(ORIGIN, {
     each: true,
     message:
       'CORS_ORIGINS entries must be origins like https://app.example.com (each named: no * in them)',
