@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { CurrentPrincipal, ownerFilter, Principal, RequireScope } from 'src/access';
 import { ApiKeysService } from 'src/auth';
 import { API_PREFIX, ApiErrorResponses, Clock, UuidParamPipe } from 'src/common';
+import { AppConfig } from 'src/config';
 import { SessionsService } from 'src/sessions';
 import { TasksService } from 'src/tasks';
 import {
@@ -38,6 +39,15 @@ const KEY_CLOSINGS: Record<'revoked' | 'expired', TailClosing> = {
   },
 };
 
+/**
+ * What the `closed` event of a stream opened without a key says once keys are required (the first
+ * key was created): its caller could not open it again without one.
+ */
+const KEY_REQUIRED: TailClosing = {
+  code: 'key_required',
+  message: 'API keys are now required: the stream, opened without one, is closed',
+};
+
 const LAST_EVENT_ID = {
   name: 'Last-Event-ID',
   required: false,
@@ -47,7 +57,7 @@ const LAST_EVENT_ID = {
 
 const STREAM_RESPONSE = {
   description:
-    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes. A stream whose API key is revoked or expires while it is open ends with `event: closed` and `{code, message}` (`key_revoked`, `key_expired`) instead: reconnecting with that key would be refused; so does a stream of one session (`/events?session_id=`) once the session is deleted (`session_deleted`).',
+    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes. A stream whose API key is revoked or expires while it is open ends with `event: closed` and `{code, message}` (`key_revoked`, `key_expired`) instead: reconnecting with that key would be refused; so does a stream opened without a key once keys are required (`key_required`: the first key was created); so does a stream of one session (`/events?session_id=`) once the session is deleted (`session_deleted`).',
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
@@ -66,6 +76,7 @@ export class TaskEventsController {
     private readonly sessions: SessionsService,
     private readonly keys: ApiKeysService,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('tasks/:id/events')
@@ -121,17 +132,15 @@ export class TaskEventsController {
 
   /**
    * A stream opened with a key lasts while the key may be used: once it is revoked or expired,
-   * the stream is closed with a `closed` event (`key_revoked`, `key_expired`). One session's
+   * the stream is closed with a `closed` event (`key_revoked`, `key_expired`). One opened without
+   * a key (keys not required) lasts while keys are not required (`key_required`). One session's
    * stream lasts while the session exists (`session_deleted`). Asked of the database at most every
    * RECHECK_MS, however often the stream reads.
    */
-  private closing(
-    principal: Principal,
-    sessionId?: string,
-  ): (() => Promise<TailClosing | null>) | undefined {
+  private closing(principal: Principal, sessionId?: string): () => Promise<TailClosing | null> {
     const keyId = principal.keyId;
-    if (keyId === null && sessionId === undefined) return undefined;
     const check = async (): Promise<TailClosing | null> => {
+      if (principal.kind === 'local' && (await this.keysRequired())) return KEY_REQUIRED;
       const refusal = keyId === null ? null : await this.keys.refusal(keyId);
       if (refusal !== null) return KEY_CLOSINGS[refusal];
       if (sessionId !== undefined && (await this.sessions.ownerOf(sessionId)) === null) {
@@ -149,5 +158,10 @@ export class TaskEventsController {
       }
       return closing;
     };
+  }
+
+  private async keysRequired(): Promise<boolean> {
+    const setting = this.config.AUTH_REQUIRED;
+    return this.keys.knownRequired(setting) ?? (await this.keys.required(setting));
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { ApiKeysService } from 'src/auth/api-keys.service';
 import { TaskEventStreams } from 'src/events';
 import { eventually } from 'test/e2e/support/eventually';
 import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
@@ -272,6 +273,62 @@ describe('event streams held open at once', () => {
       third.close();
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('event streams opened without a key', () => {
+  it('close with key_required once the first key is created; an explicit AUTH_REQUIRED=false keeps them', async () => {
+    const [t, open] = await Promise.all([
+      createTestApp(),
+      createTestApp({ env: { AUTH_REQUIRED: 'false' } }),
+    ]);
+    try {
+      const [url, openUrl] = await Promise.all(
+        [t, open].map(async (app) => {
+          await app.app.listen(0, '127.0.0.1');
+          return baseUrl(app.app.getHttpServer() as App);
+        }),
+      );
+      const project = copyFixtureProject('node-basic', work.root(), 'key-required');
+      const taskId = await createSessionTask(
+        t.app.getHttpServer() as App,
+        { project_path: project },
+        'Stays queued: the orchestrator is off',
+      );
+      const everything = await SseClient.connect(`${url}/api/v1/events`);
+      const ofTask = await SseClient.connect(`${url}/api/v1/tasks/${taskId}/events`);
+      const keysOff = await SseClient.connect(`${openUrl}/api/v1/events`);
+      expect([everything.status, ofTask.status, keysOff.status]).toEqual([200, 200, 200]);
+      for (const app of [t, open]) {
+        await app.app.get(ApiKeysService).create({
+          name: 'first',
+          scopes: ['tasks:write'],
+          expiresAt: null,
+          createdByKeyId: null,
+        });
+      }
+      await Promise.all([everything.closed, ofTask.closed]);
+      for (const client of [everything, ofTask]) {
+        const last = client.events[client.events.length - 1];
+        expect(last.event).toBe('closed');
+        expect(JSON.parse(last.data)).toEqual({
+          code: 'key_required',
+          message: 'API keys are now required: the stream, opened without one, is closed',
+        });
+      }
+      await request(t.app.getHttpServer() as App)
+        .get('/api/v1/events')
+        .expect(401);
+      // Keys are not required where AUTH_REQUIRED=false says so: its stream stays, and gets on.
+      await request(open.app.getHttpServer() as App)
+        .post('/api/v1/sessions')
+        .send({ project_path: project })
+        .expect(201);
+      expect(keysOff.events.filter((e) => e.event === 'closed')).toEqual([]);
+      keysOff.close();
+    } finally {
+      await Promise.all([t.close(), open.close()]);
     }
   });
 });
