@@ -519,6 +519,8 @@ export interface InteractionPageDto {
   items: Array<InteractionResponseDto>;
   /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty (poll again with it to follow a running task) */
   next_after_id: number;
+  /** Whether more were stored after this page when it was read: a page stops at `limit`, or before it once it holds about 4 MiB of text (the first always comes) */
+  has_more: boolean;
   /** Interactions stored for the task in all */
   total: number;
 }
@@ -528,6 +530,8 @@ export interface TestCasePageDto {
   items: Array<TestCaseResponseDto>;
   /** The next page’s `after_id`: the last id of this page, or the `after_id` asked for when the page is empty */
   next_after_id: number;
+  /** Whether more were stored after this page when it was read: a page stops at `limit`, or before it once it holds about 4 MiB of text (the first always comes) */
+  has_more: boolean;
   /** Test cases stored for the task in all */
   total: number;
 }

@@ -33,7 +33,12 @@ import {
   toTaskResponse,
   toTestCaseResponse,
 } from 'src/tasks/task.mapper';
-import { taskRecordPage } from 'src/tasks/task-record-page';
+import {
+  recordIdsWithin,
+  recordsOf,
+  TaskRecords,
+  taskRecordPage,
+} from 'src/tasks/task-record-page';
 import { TaskRowReader } from 'src/tasks/task-row-reader';
 import { taskNotFound } from 'src/tasks/task-not-found';
 import { TaskStatusSummaries } from 'src/tasks/task-status-summaries';
@@ -390,42 +395,49 @@ export class TasksService {
 
   /**
    * The task with its latest DETAIL_MAX_INTERACTIONS interactions and latest
-   * DETAIL_MAX_TEST_CASES test cases, each ordered by id; `interactions_total` and
-   * `test_cases_total` say how many there are in all (the rest through `listInteractions` and
-   * `listTestCases`).
+   * DETAIL_MAX_TEST_CASES test cases, each ordered by id and each no more than
+   * RECORD_PAGE_MAX_BYTES of text; `interactions_total` and `test_cases_total` say how many there
+   * are in all (the rest through `listInteractions` and `listTestCases`).
    */
   async getDetails(id: string): Promise<TaskDetailResponseDto> {
     const task = await this.findOne(id);
     const [latest, total, testCases, testCasesTotal] = await Promise.all([
-      this.interactions.find({
-        where: { taskId: id },
-        order: { id: 'DESC' },
-        take: DETAIL_MAX_INTERACTIONS,
-      }),
+      this.latestOf(this.interactionRecords(), id, DETAIL_MAX_INTERACTIONS),
       this.interactions.countBy({ taskId: id }),
-      this.testCases.find({
-        where: { taskId: id },
-        order: { id: 'DESC' },
-        take: DETAIL_MAX_TEST_CASES,
-      }),
+      this.latestOf(this.testCaseRecords(), id, DETAIL_MAX_TEST_CASES),
       this.testCases.countBy({ taskId: id }),
     ]);
-    return toTaskDetailResponse(task, latest.reverse(), total, {
-      latest: testCases.reverse(),
-      total: testCasesTotal,
-    });
+    return toTaskDetailResponse(task, latest, total, { latest: testCases, total: testCasesTotal });
   }
 
   /** A page of the task's interactions with ids above `after_id`, oldest first. */
   async listInteractions(id: string, query: InteractionPageQueryDto): Promise<InteractionPageDto> {
     await this.findOne(id);
-    return taskRecordPage(this.interactions, id, query, toInteractionResponse);
+    return taskRecordPage(this.interactionRecords(), id, query, toInteractionResponse);
   }
 
   /** A page of the task's test cases with ids above `after_id`, oldest first. */
   async listTestCases(id: string, query: TestCasePageQueryDto): Promise<TestCasePageDto> {
     await this.findOne(id);
-    return taskRecordPage(this.testCases, id, query, toTestCaseResponse);
+    return taskRecordPage(this.testCaseRecords(), id, query, toTestCaseResponse);
+  }
+
+  /** The task's latest records, up to `limit` and RECORD_PAGE_MAX_BYTES, oldest first. */
+  private async latestOf<E extends { id: number; taskId: string }>(
+    records: TaskRecords<E>,
+    taskId: string,
+    limit: number,
+  ): Promise<E[]> {
+    const { ids } = await recordIdsWithin(records, taskId, 'DESC', limit);
+    return recordsOf(records, ids, 'ASC');
+  }
+
+  private interactionRecords(): TaskRecords<ClaudeInteraction> {
+    return { rows: this.interactions, sizeSql: 'LENGTH(r.content) + COALESCE(LENGTH(r.data), 0)' };
+  }
+
+  private testCaseRecords(): TaskRecords<TestCase> {
+    return { rows: this.testCases, sizeSql: 'LENGTH(r.output)' };
   }
 
   /** The evidence behind the task's verdict. */

@@ -11,6 +11,7 @@ import type { Repository } from 'typeorm';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { Session } from 'src/sessions/session.entity';
 import { SessionsService } from 'src/sessions/sessions.service';
+import { RECORD_PAGE_MAX_BYTES } from 'src/tasks/task-record-page';
 import { Task } from 'src/tasks/task.entity';
 import { TaskStatus } from 'src/tasks/task-status';
 import { TestCase } from 'src/tasks/test-case.entity';
@@ -390,6 +391,68 @@ function apiSuite(kind: TestDatabaseKind): void {
         .get('/api/v1/tasks/00000000-0000-4000-8000-000000000000/interactions')
         .expect(404);
       expect(missing.body.code).toBe('task_not_found');
+    });
+
+    it('answers at most RECORD_PAGE_MAX_BYTES of interactions and of test cases, in pages and in the details', async () => {
+      const task = await createTask((await createSession()).id);
+      const now = new Date();
+      const big = 'x'.repeat(300 * 1024);
+      const interactions = Array.from({ length: 30 }, (_, i) => ({
+        taskId: task.id,
+        kind: 'assistant' as const,
+        iteration: 1,
+        content: `${i} ${big}`,
+        data: { n: i },
+        costUsd: null,
+        inputTokens: null,
+        outputTokens: null,
+        createdAt: now,
+      }));
+      const testCases = Array.from({ length: 30 }, (_, i) => ({
+        taskId: task.id,
+        iteration: 1,
+        kind: 'generated' as const,
+        name: `case ${i}`,
+        filePath: 'big.test.js',
+        status: 'failed' as const,
+        durationMs: 1,
+        output: big,
+        createdAt: now,
+      }));
+      for (const row of interactions)
+        await t.dataSource.getRepository(ClaudeInteraction).insert(row);
+      for (const row of testCases) await t.dataSource.getRepository(TestCase).insert(row);
+      const fit = Math.floor(RECORD_PAGE_MAX_BYTES / (big.length + 8));
+
+      const details = await http().get(`/api/v1/tasks/${task.id}`).expect(200);
+      const shown = (details.body.interactions as { content: string }[]).map((i) =>
+        Number(i.content.split(' ')[0]),
+      );
+      expect(shown).toEqual(Array.from({ length: fit }, (_, i) => 30 - fit + i));
+      expect(details.body.interactions_total).toBe(30);
+      expect((details.body.test_cases as { name: string }[]).map((c) => c.name)).toEqual(
+        testCases.slice(30 - fit).map((c) => c.name),
+      );
+
+      for (const [route, label] of [
+        ['interactions', (item: { content: string }) => item.content.split(' ')[0]],
+        ['test-cases', (item: { name: string }) => item.name.replace('case ', '')],
+      ] as const) {
+        const seen: string[] = [];
+        let after = 0;
+        for (;;) {
+          const page = await http()
+            .get(`/api/v1/tasks/${task.id}/${route}?after_id=${after}&limit=200`)
+            .expect(200);
+          const items = page.body.items as never[];
+          expect(items.length).toBeLessThanOrEqual(fit);
+          expect(page.body.has_more).toBe(seen.length + items.length < 30);
+          seen.push(...items.map((item) => label(item)));
+          after = page.body.next_after_id as number;
+          if (!page.body.has_more) break;
+        }
+        expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+      }
     });
 
     it('includes the latest 100 test cases with their total and pages through all of them by id', async () => {

@@ -51,6 +51,13 @@ export class InteractionPageDto {
   next_after_id!: number;
 
   @ApiProperty({
+    description:
+      'Whether more were stored after this page when it was read: a page stops at `limit`, or before it once it holds about 4 MiB of text (the first always comes)',
+    example: false,
+  })
+  has_more!: boolean;
+
+  @ApiProperty({
     type: 'integer',
     description: 'Interactions stored for the task in all',
     example: 250,
