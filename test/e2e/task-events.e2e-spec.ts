@@ -40,9 +40,9 @@ async function storedInteractions(server: App, taskId: string): Promise<Interact
     const res = await request(server)
       .get(`/api/v1/tasks/${taskId}/interactions?after_id=${after}&limit=500`)
       .expect(200);
-    const page = res.body as { items: Interaction[]; next_after_id: number };
+    const page = res.body as { items: Interaction[]; next_after_id: number; has_more: boolean };
     all.push(...page.items);
-    if (page.items.length < 500) return all;
+    if (!page.has_more) return all;
     after = page.next_after_id;
   }
 }
