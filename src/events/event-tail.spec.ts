@@ -87,6 +87,7 @@ function tail(
   return new EventTail(source, sink, {
     afterId: 0,
     pageSize: 3,
+    pageMaxChars: 1_000_000,
     pollMs: 60_000,
     keepAliveMs: 60_000,
     onError: () => undefined,
@@ -177,6 +178,45 @@ describe('EventTail', () => {
     sink.drain(Infinity);
     await until(() => sink.ids().length === 20);
     expect(sink.ids()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    stream.stop();
+    await done;
+  });
+
+  it('holds no more than pageMaxChars of frames while the client is behind, then reads as many as fitted', async () => {
+    const source = new FakeSource();
+    const sink = new FakeSink();
+    const big = 'x'.repeat(400);
+    const sizes = [10, 10, 10, 10, 10, 10, 10, 10, 400, 400, 400, 10, 10, 10, 10, 10, 10];
+    sizes.forEach((size, i) =>
+      source.rows.push({ id: i + 1, data: { content: size === 400 ? big : 'small' } }),
+    );
+    const limits: number[] = [];
+    /** Characters of event frames sent between one read and the next. */
+    const pages: number[] = [];
+    let sentBefore = 0;
+    const sentChars = () =>
+      sink.chunks.filter((c) => c.startsWith('id: ')).reduce((n, c) => n + c.length, 0);
+    const read = source.after.bind(source);
+    source.after = (afterId, limit) => {
+      limits.push(limit);
+      pages.push(sentChars() - sentBefore);
+      sentBefore = sentChars();
+      return read(afterId, limit);
+    };
+    sink.capacity = 1;
+    const stream = tail(source, sink, { pageSize: 8, pageMaxChars: 1000 });
+    const done = stream.run();
+    await until(() => sink.congested);
+    for (let i = 0; i < 20; i += 1) await tick();
+    expect(sink.ids()).toEqual([1]);
+    sink.drain(Infinity);
+    await until(() => sink.ids().length === sizes.length);
+    expect(sink.ids()).toEqual(sizes.map((_, i) => i + 1));
+    // Eight small ones; of the next eight, two large ones fit (the third waits) and the next read
+    // asks for two; those fit, so it asks for twice as many, then for the page's size again.
+    expect(limits.slice(0, 5)).toEqual([8, 8, 2, 4, 8]);
+    expect(Math.max(...pages)).toBeLessThanOrEqual(1000);
+    expect(pages.filter((chars) => chars > 800)).toHaveLength(1);
     stream.stop();
     await done;
   });

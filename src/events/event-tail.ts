@@ -44,6 +44,13 @@ export interface TailOptions {
   afterId: number;
   /** Most events read at once. */
   pageSize: number;
+  /**
+   * Most characters of frames one page holds while it waits for the client (the first event
+   * always goes): a page of large events (an interaction carries up to 320 KiB) would otherwise
+   * hold megabytes for every client that stopped reading. The next read asks for as many events
+   * as fitted, and twice as many again after a page that fitted whole.
+   */
+  pageMaxChars: number;
   /** How often to read without a wake-up (events of other instances), ms. */
   pollMs: number;
   keepAliveMs: number;
@@ -57,11 +64,17 @@ export interface TailOptions {
   closing?: () => Promise<TailClosing | null>;
 }
 
+/** One page's frames, and whether the read that made it was full (more may be there at once). */
+interface Page {
+  frames: { id: number; frame: string }[];
+  full: boolean;
+}
+
 /**
  * ONE EVENT STREAM, PULLED FROM THE DATABASE. It reads events by id above the last one sent, a
- * bounded page at a time, and reads the next page only once the client took the previous one
- * (`write` returned true, or after `drained`): a slow client holds at most one page in the
- * server, never a growing buffer. Caught up, it waits for `wake()` (this instance wrote an event)
+ * bounded page at a time (by count and by size), and reads the next page only once the client took
+ * the previous one (`write` returned true, or after `drained`): a slow client holds at most one
+ * page in the server, never a growing buffer. Caught up, it waits for `wake()` (this instance wrote an event)
  * or `pollMs` (another instance may have), then reads again: every event is sent once, in id
  * order, with no gap between the replay and the live part, since both are the same read.
  *
@@ -73,6 +86,8 @@ export interface TailOptions {
  */
 export class EventTail {
   private lastId: number;
+  /** How many events the next read asks for: pageSize, fewer after a page cut by its size. */
+  private readSize: number;
   private closed = false;
   private readonly wakeup = new Wakeup();
   private keepAlive: NodeJS.Timeout | null = null;
@@ -84,6 +99,7 @@ export class EventTail {
     private readonly options: TailOptions,
   ) {
     this.lastId = options.afterId;
+    this.readSize = options.pageSize;
     sink.onClose(() => this.stop());
   }
 
@@ -135,15 +151,16 @@ export class EventTail {
         if (!this.closed) this.sink.write(closedFrame(closing));
         return true;
       }
-      const sent = await this.sendPage();
-      if (sent === this.options.pageSize) return false;
+      if (await this.sendPage()) return false;
       const end = await this.source.end();
       if (end === null) {
         await this.wakeup.wait(this.options.pollMs);
         return false;
       }
       // Events stored before the end was seen are sent before the end frame.
-      if ((await this.sendPage()) > 0) return false;
+      const before = this.lastId;
+      await this.sendPage();
+      if (this.lastId !== before) return false;
       if (!this.closed) this.sink.write(endFrame(end));
       return true;
     } catch (error) {
@@ -153,15 +170,37 @@ export class EventTail {
     }
   }
 
-  /** Reads one page and sends it, waiting for the client where it falls behind; returns its size. */
-  private async sendPage(): Promise<number> {
-    const rows = await this.source.after(this.lastId, this.options.pageSize);
-    for (const row of rows) {
+  /**
+   * Reads one page and sends it, waiting for the client where it falls behind; true when the read
+   * was full (read again at once).
+   */
+  private async sendPage(): Promise<boolean> {
+    const page = this.pageOf(await this.source.after(this.lastId, this.readSize));
+    for (const { id, frame } of page.frames) {
       if (this.closed) break;
-      this.lastId = row.id;
-      if (!this.sink.write(eventFrame(row.id, row.data))) await this.sink.drained();
+      this.lastId = id;
+      if (!this.sink.write(frame)) await this.sink.drained();
     }
-    return rows.length;
+    return page.full;
+  }
+
+  /**
+   * The frames of `rows` up to pageMaxChars (the first whatever its size); the rows themselves are
+   * not kept while the page waits for the client. Sets the next read's size.
+   */
+  private pageOf(rows: TailRow[]): Page {
+    const frames: Page['frames'] = [];
+    let chars = 0;
+    for (const row of rows) {
+      const frame = eventFrame(row.id, row.data);
+      chars += frame.length;
+      if (frames.length > 0 && chars > this.options.pageMaxChars) break;
+      frames.push({ id: row.id, frame });
+    }
+    const full = rows.length === this.readSize;
+    if (frames.length < rows.length) this.readSize = frames.length;
+    else if (full) this.readSize = Math.min(this.options.pageSize, this.readSize * 2);
+    return { frames, full: full || frames.length < rows.length };
   }
 
   private sendKeepAlive(): void {

@@ -18,6 +18,9 @@ import {
 
 /** Most events read from the database at once for one stream. */
 export const STREAM_PAGE_SIZE = 50;
+
+/** Most characters of frames a stream's page holds while its client reads them (`EventTail`). */
+export const STREAM_PAGE_MAX_CHARS = 1024 * 1024;
 /** How long a client waits before reconnecting after the connection dropped, ms. */
 const RECONNECT_MS = 1000;
 
@@ -185,6 +188,7 @@ export class TaskEventStreams implements OnModuleDestroy {
     const tail = new EventTail(source, new ResponseSink(res), {
       afterId,
       pageSize: STREAM_PAGE_SIZE,
+      pageMaxChars: STREAM_PAGE_MAX_CHARS,
       pollMs: this.config.SSE_POLL_MS,
       keepAliveMs: this.config.SSE_KEEPALIVE_SECONDS * 1000,
       onError: (error) => this.logger.warn(`event stream read failed: ${String(error)}`),
