@@ -243,8 +243,15 @@ export class TaskRunnerService {
       gitConfig: workspace.gitConfig,
     });
     // A change that failed another task of the repository: its fingerprint may have been taken
-    // with it (after the other's agent made it, before its run found it).
-    const notQuarantined = () => this.quarantine.assertClear(repository().gitDir, task.id);
+    // with it (after the other's agent made it, before its run found it). The failure is kept in
+    // this task's record, which its owner reads: that task is named only when it has the same
+    // owner (admins, who see both, read it too).
+    const notQuarantined = () =>
+      this.quarantine.assertClear(
+        repository().gitDir,
+        task.id,
+        (failed) => failed.ownerKeyId === task.ownerKeyId,
+      );
     return {
       prepare: async () => {
         const { gitDir, baseCommit } = repository();

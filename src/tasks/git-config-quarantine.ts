@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { canSee, Owned, Principal } from 'src/access';
 import { jsonTransformer, PreparedReads } from 'src/database';
 import { GitConfigChangedError, GitConfigFingerprint, WorkspacesService } from 'src/workspaces';
 import { TaskStatus } from 'src/tasks/task-status';
@@ -10,7 +11,7 @@ export const MAX_QUARANTINING_TASKS = 20;
 
 /** Those tasks of a repository (`IDX_tasks_status_reason_created_at`): a read made twice a task. */
 const FAILED_ON_CHANGE_SQL =
-  'SELECT id, git_config_fingerprint FROM tasks WHERE status_reason = ? AND status = ? AND git_dir = ? ' +
+  'SELECT id, owner_key_id, git_config_fingerprint FROM tasks WHERE status_reason = ? AND status = ? AND git_dir = ? ' +
   'AND retried_by IS NULL AND workspace_removed_at IS NULL AND git_config_fingerprint IS NOT NULL ' +
   `ORDER BY created_at DESC LIMIT ${MAX_QUARANTINING_TASKS}`;
 
@@ -34,6 +35,11 @@ const FAILED_ON_CHANGE_SQL =
  * is deleted: the way to accept the configuration as it is now. Only the newest
  * MAX_QUARANTINING_TASKS such tasks of the repository are looked at; the look starts no process
  * while nothing differs.
+ *
+ * The refusal names the failed task (and advises deleting it) only to whoever may see it
+ * (`canSee`): a request's key, or the owner of the task whose record keeps a run's failure.
+ * Another key's task is no more named than the API shows it (404): the refusal stands, and says
+ * that its owner or an administrator has to act.
  */
 @Injectable()
 export class GitConfigQuarantine {
@@ -47,14 +53,21 @@ export class GitConfigQuarantine {
   }
 
   /**
-   * Throws `GitConfigChangedError` (naming the failed task and the files) when the repository at
-   * `gitDir` still holds a change that failed one of its tasks other than `taskId`.
+   * Throws `GitConfigChangedError` (naming the files, and the failed task when `mayName` allows
+   * it) when the repository at `gitDir` still holds a change that failed one of its tasks other
+   * than `taskId`. `mayName` is asked whether whoever is told may see the failed task; without
+   * it, it is named (what only the server's log reads).
    */
-  async assertClear(gitDir: string, taskId: string | null = null): Promise<void> {
-    const failed = await this.reads.all<{ id: string; git_config_fingerprint: string }>(
-      FAILED_ON_CHANGE_SQL,
-      ['git_config_changed', TaskStatus.Failed, gitDir],
-    );
+  async assertClear(
+    gitDir: string,
+    taskId: string | null = null,
+    mayName: (failed: Owned) => boolean = () => true,
+  ): Promise<void> {
+    const failed = await this.reads.all<{
+      id: string;
+      owner_key_id: string | null;
+      git_config_fingerprint: string;
+    }>(FAILED_ON_CHANGE_SQL, ['git_config_changed', TaskStatus.Failed, gitDir]);
     for (const task of failed) {
       if (task.id === taskId) continue;
       const fingerprint = jsonTransformer.from(
@@ -64,13 +77,19 @@ export class GitConfigQuarantine {
         await this.workspaces.assertGitConfigUnchanged(gitDir, fingerprint);
       } catch (error) {
         if (!(error instanceof GitConfigChangedError)) throw error;
-        throw new GitConfigChangedError(gitDir, error.paths, task.id);
+        const named = mayName({ ownerKeyId: task.owner_key_id });
+        throw new GitConfigChangedError(gitDir, error.paths, { id: task.id, named });
       }
     }
   }
 
-  /** `assertClear` as an answer to a request creating a task: 409 `git_config_changed`. */
-  refuse(gitDir: string): Promise<void> {
-    return GitConfigChangedError.refusing(this.assertClear(gitDir));
+  /**
+   * `assertClear` as an answer to `principal`'s request (creating a task, a merge): 409
+   * `git_config_changed`, naming the failed task only when the principal may see it.
+   */
+  refuse(gitDir: string, principal: Principal): Promise<void> {
+    return GitConfigChangedError.refusing(
+      this.assertClear(gitDir, null, (failed) => canSee(principal, failed)),
+    );
   }
 }

@@ -19,7 +19,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { RequireScope } from 'src/access';
+import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
 import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
 import {
@@ -80,7 +80,8 @@ export class TaskWorkspaceController {
   async merge(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: MergeTaskDto,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<TaskMergeResponseDto> {
-    return this.workspaces.merge(id, dto);
+    return this.workspaces.merge(id, dto, principal);
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Injectable } from '@nestjs/common';
+import type { Principal } from 'src/access';
 import { Clock, DomainError, ErrorCode } from 'src/common';
 import {
   DiffTarget,
@@ -112,8 +113,11 @@ export class TaskWorkspaceService {
     return { task, diff, live: target.kind === 'workspace' };
   }
 
-  /** Merges a COMPLETED task's head commit into the target branch and records it on the task. */
-  async merge(id: string, dto: MergeTaskDto): Promise<TaskMergeResponseDto> {
+  /**
+   * Merges a COMPLETED task's head commit into the target branch and records it on the task, at
+   * `principal`'s request.
+   */
+  async merge(id: string, dto: MergeTaskDto, principal: Principal): Promise<TaskMergeResponseDto> {
     const task = await this.tasks.findOne(id);
     const notMergeable = (why: string): DomainError =>
       new DomainError(ErrorCode.TaskNotMergeable, `Task ${id} cannot be merged: ${why}`, {
@@ -149,7 +153,7 @@ export class TaskWorkspaceService {
         ? `${subject(task)}\n\nSquashed from ${task.branch} (task ${task.id}).\n`
         : `Merge ${task.branch} into ${target}\n\n${subject(task)} (task ${task.id}).\n`;
     const { gitDir, baseCommit, headCommit, branch } = task;
-    await this.quarantine.refuse(gitDir);
+    await this.quarantine.refuse(gitDir, principal);
     // Checked again and recorded under the repository's lock: of two requests at once, the
     // second finds the first one's merge recorded.
     const outcome = await onRepository(id, 'merge', () =>

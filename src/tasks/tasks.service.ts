@@ -221,7 +221,7 @@ export class TasksService {
         ? null
         : dto.base_ref,
     );
-    if (start.gitDir !== null) await this.quarantine.refuse(start.gitDir);
+    if (start.gitDir !== null) await this.quarantine.refuse(start.gitDir, principal);
     const now = this.clock.now();
     return this.tasks.create({
       id: randomUUID(),

@@ -41,7 +41,7 @@ export class GitConfigChangedError extends WorkspaceError {
      * The task that failed on this change, when it is another task's (`GitConfigQuarantine`: a
      * task is not started from it); null: a change since this task's own fingerprint.
      */
-    readonly failedTask: string | null = null,
+    readonly failedTask: FailedTask | null = null,
   ) {
     super(
       failedTask === null
@@ -76,12 +76,26 @@ export class GitConfigChangedError extends WorkspaceError {
     }
   }
 
-  /** What an answer or a task's `error` record says of it: the files, and whose change it is. */
+  /**
+   * What an answer or a task's `error` record says of it: the files, and whose change it is when
+   * that task may be named to whoever reads it.
+   */
   details(): Record<string, unknown> {
-    return this.failedTask === null
-      ? { files: this.paths }
-      : { files: this.paths, failed_task: this.failedTask };
+    return this.failedTask?.named === true
+      ? { files: this.paths, failed_task: this.failedTask.id }
+      : { files: this.paths };
   }
+}
+
+/**
+ * Another task of the repository that failed on the change: its id, and whether whoever is told of
+ * the change (a request's key, a task's owner reading its record) may see that task (`canSee`).
+ * Not named, neither its id nor the advice to delete it is given (the task is another key's, for
+ * which the API answers 404): its owner or an administrator has to act.
+ */
+export interface FailedTask {
+  id: string;
+  named: boolean;
 }
 
 /**
@@ -97,11 +111,24 @@ function gitConfigChangedMessage(gitDir: string, paths: readonly string[]): stri
 }
 
 /** Why a task does not start from a change to the repository's git configuration that failed `failedTask`. */
-function quarantineMessage(gitDir: string, paths: readonly string[], failedTask: string): string {
+function quarantineMessage(
+  gitDir: string,
+  paths: readonly string[],
+  failedTask: FailedTask,
+): string {
+  const why =
+    "a filter, hook or driver set there would run in the server's git for the repository's tasks (a checkout, a setup command, a commit, a merge), so none of it runs until then. ";
+  if (!failedTask.named) {
+    return (
+      `The repository's git configuration still holds a change that failed a task of the repository that is not this key's (in ${gitDir}: ${listed(paths)}): ` +
+      why +
+      "An administrator, or that task's owner, has to undo the change, or delete that task to accept the configuration as it is now"
+    );
+  }
   return (
-    `The repository's git configuration still holds the change that failed task ${failedTask} (in ${gitDir}: ${listed(paths)}): ` +
-    "a filter, hook or driver set there would run in the server's git for the repository's tasks (a checkout, a setup command, a commit, a merge), so none of it runs until then. " +
-    `Undo the change, or delete task ${failedTask} to accept the configuration as it is now`
+    `The repository's git configuration still holds the change that failed task ${failedTask.id} (in ${gitDir}: ${listed(paths)}): ` +
+    why +
+    `Undo the change, or delete task ${failedTask.id} to accept the configuration as it is now`
   );
 }
 

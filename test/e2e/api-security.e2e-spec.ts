@@ -11,6 +11,7 @@ import { AuditEvent } from 'src/audit/audit-event.entity';
 import { Session } from 'src/sessions/session.entity';
 import { Task } from 'src/tasks/task.entity';
 import { TaskStatus } from 'src/tasks/task-status';
+import { takeGitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { eventually } from 'test/e2e/support/eventually';
 import { git } from 'test/e2e/support/git-repos';
 import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
@@ -578,6 +579,56 @@ function securitySuite(kind: TestDatabaseKind): void {
       expect(all.body.finished).toBe(await tasks.countBy(finished));
       await as(reader, 'get', '/api/v1/stats').expect(200);
       await as(writerA, 'delete', `/api/v1/tasks/${task.body.id}`).expect(204);
+    });
+
+    it("refuses a task on a repository whose git configuration still holds the change that failed another key's task, without naming that task to a key that cannot see it", async () => {
+      const repo = path.join(tmp, 'project-shared');
+      fs.mkdirSync(repo);
+      fs.writeFileSync(path.join(repo, 'README.md'), 'shared\n');
+      git(repo, 'init', '-q');
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-qm', 'initial');
+      const sessionOn = async (key: string) =>
+        (await as(key, 'post', '/api/v1/sessions').send({ project_path: repo }).expect(201)).body
+          .id as string;
+      const postTask = (key: string, session: string) =>
+        as(key, 'post', '/api/v1/tasks').send({ session_id: session, description: 'More work' });
+      const sessionB = await sessionOn(writerB);
+      const sessionOfA = await sessionOn(writerA);
+      try {
+        // Writer B's task, failed `git_config_changed` on a filter its agent set.
+        const failed = (await postTask(writerB, sessionB).expect(201)).body.id as string;
+        const tasks = t.dataSource.getRepository(Task);
+        const { gitDir } = await tasks.findOneByOrFail({ id: failed });
+        const { fingerprint } = await takeGitConfigFingerprint(gitDir!, null);
+        await tasks.update(
+          { id: failed },
+          {
+            status: TaskStatus.Failed,
+            statusReason: 'git_config_changed',
+            gitConfigFingerprint: fingerprint,
+          },
+        );
+        git(repo, 'config', 'filter.cta.clean', 'cat');
+
+        const refusedA = await postTask(writerA, sessionOfA).expect(409);
+        expect(refusedA.body.code).toBe('git_config_changed');
+        expect(refusedA.body.details).toEqual({ files: ['config'] });
+        expect(JSON.stringify(refusedA.body)).not.toContain(failed);
+        expect(refusedA.body.message).toContain("An administrator, or that task's owner, has to");
+        await as(writerA, 'get', `/api/v1/tasks/${failed}`).expect(404);
+
+        // Its owner and an admin are told which task it is, and that deleting it accepts it.
+        for (const key of [writerB, admin]) {
+          const refused = await postTask(key, sessionB).expect(409);
+          expect(refused.body.details).toEqual({ files: ['config'], failed_task: failed });
+          expect(refused.body.message).toContain(`delete task ${failed} to accept`);
+        }
+        expect(await tasks.countBy({ sessionId: In([sessionB, sessionOfA]) })).toBe(1);
+      } finally {
+        await as(admin, 'delete', `/api/v1/sessions/${sessionB}`).expect(204);
+        await as(admin, 'delete', `/api/v1/sessions/${sessionOfA}`).expect(204);
+      }
     });
   });
 
