@@ -11,6 +11,7 @@ import {
   openDataSource,
   readDatabaseClock,
 } from 'src/database';
+import { secretScrubberFor } from 'src/logging';
 
 /**
  * `npm run api-key -- <command>`: manages API keys on the server's own database (DATABASE_URL,
@@ -139,7 +140,12 @@ async function main(): Promise<void> {
     const output = await run(
       process.argv.slice(2),
       new ApiKeysService(dataSource.getRepository(ApiKey), dataSource, clock),
-      new AuditService(dataSource.getRepository(AuditEvent), new AtomicWriter(dataSource), clock),
+      new AuditService(
+        dataSource.getRepository(AuditEvent),
+        new AtomicWriter(dataSource),
+        clock,
+        secretScrubberFor(config),
+      ),
     );
     if (output !== '') process.stdout.write(`${output}\n`);
   } catch (error) {

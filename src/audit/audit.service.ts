@@ -5,6 +5,7 @@ import { FindOptionsWhere, Repository } from 'typeorm';
 import { Principal, principalOf, RequestWithPrincipal } from 'src/access';
 import { Clock, pathWithoutQuery, requestIdOf } from 'src/common';
 import { AtomicWriter, RowInsert } from 'src/database';
+import { SecretScrubber } from 'src/logging';
 import { AuditAction, AuditTarget } from 'src/audit/audit-actions';
 import { AuditActor, AuditEvent } from 'src/audit/audit-event.entity';
 import { AuditQueryDto } from 'src/audit/dto/audit-query.dto';
@@ -18,9 +19,17 @@ export interface AuditEntry {
 
 const PATH_MAX = 500;
 
-/** The request path without its query string, at most PATH_MAX characters. */
-function pathOf(req: Request): string {
-  return pathWithoutQuery(req).slice(0, PATH_MAX);
+/**
+ * `value` with every string in it (deeply, in arrays and objects) scrubbed as the log is
+ * (`SecretScrubber`); anything else as it is.
+ */
+function scrubbed(value: unknown, scrubber: SecretScrubber): unknown {
+  if (typeof value === 'string') return scrubber.scrub(value);
+  if (Array.isArray(value)) return value.map((v) => scrubbed(v, scrubber));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubbed(v, scrubber)]));
+  }
+  return value;
 }
 
 function actorOf(principal: Principal | null): AuditActor {
@@ -31,7 +40,10 @@ function actorOf(principal: Principal | null): AuditActor {
  * THE AUDIT TRAIL (`audit_events`): who did what, when, from where. Rows are only ever added; an
  * admin reads them through `GET /api/v1/audit`. Routes record through `@Audited` (after they
  * succeeded); refused requests (401/403) are recorded as `request.denied`; the command line
- * records the keys it creates and revokes.
+ * records the keys it creates and revokes. What a row keeps of the caller's own text (the path, a
+ * request id it sent, a route's `:id`, the body fields recorded, a key's name) goes through the
+ * log's `SecretScrubber` first: a key sent in a path (`/api/v1/sessions/<key>`) is kept as the
+ * request log keeps it, its prefix and `[REDACTED]`.
  */
 @Injectable()
 export class AuditService {
@@ -41,6 +53,7 @@ export class AuditService {
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
     private readonly writer: AtomicWriter,
     private readonly clock: Clock,
+    private readonly scrubber: SecretScrubber,
   ) {
     this.rows = new RowInsert(events.manager.connection, AuditEvent);
   }
@@ -54,9 +67,10 @@ export class AuditService {
       actorKeyPrefix: principal?.keyPrefix ?? null,
       status,
       ip: (req.ip ?? req.socket?.remoteAddress ?? '').slice(0, 64) || null,
-      requestId: requestIdOf(req),
-      method: req.method.slice(0, 10),
-      path: pathOf(req),
+      requestId: this.scrubber.scrub(requestIdOf(req)).slice(0, 128),
+      method: this.scrubber.scrub(req.method).slice(0, 10),
+      // Scrubbed whole, then cut: a key cut in two would no longer be recognised.
+      path: this.scrubber.scrub(pathWithoutQuery(req)).slice(0, PATH_MAX),
       ...this.fields(entry),
     });
   }
@@ -96,8 +110,11 @@ export class AuditService {
     return {
       action: entry.action,
       targetType: entry.target?.type ?? null,
-      targetId: entry.target?.id.slice(0, 64) ?? null,
-      details: entry.details ?? null,
+      targetId: entry.target ? this.scrubber.scrub(entry.target.id).slice(0, 64) : null,
+      details:
+        entry.details === undefined || entry.details === null
+          ? null
+          : (scrubbed(entry.details, this.scrubber) as Record<string, unknown>),
     };
   }
 

@@ -9,38 +9,28 @@ import {
 import { LoggerModule, PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import { pinoHttp } from 'pino-http';
 import { AppConfig } from 'src/config';
-import { parseDatabaseUrl } from 'src/database';
 import { LoggerParams, loggerOptions } from 'src/logging/logger-options';
 import { SecretScrubber } from 'src/logging/secret-scrubber';
-
-/** The server's own secrets, whose exact values are blanked in every log line. */
-function secretsOf(config: AppConfig): (string | undefined)[] {
-  let databasePassword: string | undefined;
-  try {
-    const target = parseDatabaseUrl(config.DATABASE_URL);
-    databasePassword = target.type === 'mysql' ? target.password : undefined;
-  } catch {
-    databasePassword = undefined;
-  }
-  return [databasePassword, config.METRICS_TOKEN, process.env.ANTHROPIC_API_KEY];
-}
+import { secretScrubberFor } from 'src/logging/server-scrubber';
 
 /**
  * Structured logs (nestjs-pino): see `logger-options.ts`. `main.ts` makes it Nest's logger. The
  * line of each request is pino-http's, applied here to every route (nestjs-pino's middleware,
  * which would also run the request inside an AsyncLocalStorage, to none). nestjs-pino still sets
  * `PinoLogger.root` (the root logger `contextLogger` and the status fast path write through) when
- * the middleware is configured, before any module's start-up.
+ * the middleware is configured, before any module's start-up. Its `SecretScrubber` is offered to
+ * every module (the audit trail scrubs what it stores of a caller's text with it).
  */
 @Global()
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        loggerOptions(config, new SecretScrubber(secretsOf(config))),
+      useFactory: (config: AppConfig) => loggerOptions(config, secretScrubberFor(config)),
     }),
   ],
+  providers: [{ provide: SecretScrubber, inject: [AppConfig], useFactory: secretScrubberFor }],
+  exports: [SecretScrubber],
 })
 export class LoggingModule implements NestModule {
   constructor(@Inject(PARAMS_PROVIDER_TOKEN) private readonly params: LoggerParams) {}

@@ -814,6 +814,41 @@ function securitySuite(kind: TestDatabaseKind): void {
       expect(refused[0]).toMatchObject({ method: 'GET', path: '/api/v1/tasks' });
     });
 
+    it('keeps key material a caller sent (in the path, a request id, a recorded field) out of the trail, as the request log keeps it', async () => {
+      const since = (await auditRows()).length;
+      const redacted = (key: string) => `${key.slice(0, 16)}_[REDACTED]`;
+      // A whole key pasted into the path, with no Authorization: 401, recorded.
+      await http()
+        .get(`/api/v1/sessions/${writerA}`)
+        .set('X-Request-Id', 'key-in-path')
+        .expect(401);
+      await http().get('/api/v1/tasks').set('X-Request-Id', reader).expect(401);
+      // A name that holds key material (not one of this suite's keys: lists show names).
+      const pasted = 'cta_0123456789ab_q0Vb3c2pX9sJ1kR7mN4tY6wZ8aE5fH2gL0iU3oP7dSx';
+      const named = await createKey(`copied ${pasted}`, ['tasks:read']);
+      await as(admin, 'delete', `/api/v1/api-keys/${named.id}`).expect(204);
+      await eventually(
+        'the refusals to be recorded',
+        async () =>
+          (await auditRows()).slice(since).filter((r) => r.action === 'request.denied').length ===
+          2,
+      );
+      const rows = (await auditRows()).slice(since);
+      const inPath = rows.find((r) => r.requestId === 'key-in-path');
+      expect(inPath).toMatchObject({ status: 401, path: `/api/v1/sessions/${redacted(writerA)}` });
+      expect(rows.find((r) => r.path === '/api/v1/tasks')?.requestId).toBe(redacted(reader));
+      expect(rows.find((r) => r.action === 'api_key.create')?.details).toEqual({
+        name: `copied ${redacted(pasted)}`,
+        scopes: ['tasks:read'],
+      });
+      const stored = JSON.stringify(rows);
+      const listed = JSON.stringify((await as(admin, 'get', '/api/v1/audit').expect(200)).body);
+      for (const key of [writerA, pasted, reader]) {
+        expect(stored).not.toContain(key.slice(17));
+        expect(listed).not.toContain(key.slice(17));
+      }
+    });
+
     it('lets admins read and filter the trail', async () => {
       const res = await as(admin, 'get', `/api/v1/audit?action=task.cancel&limit=5`).expect(200);
       expect(res.body.items.length).toBeGreaterThanOrEqual(1);
