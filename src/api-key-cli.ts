@@ -29,6 +29,8 @@ class UsageError extends Error {}
 const LIST_PAGE = 100;
 
 function scopesFrom(admin: boolean, list: string | undefined): Scope[] {
+  // Both: which one was meant? Neither is taken over the other (an admin key made silently).
+  if (admin && list !== undefined) throw new UsageError('give --admin or --scopes, not both');
   if (admin) return ['admin'];
   const scopes = (list ?? '')
     .split(',')

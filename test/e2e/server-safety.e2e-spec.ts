@@ -288,6 +288,18 @@ describe('server safety (the built server as a process)', () => {
     expect(all.filter((line) => line.endsWith('"ops"') || line.endsWith('"ci"'))).toHaveLength(2);
   });
 
+  it('refuses --admin with --scopes on the command line, creating no key', () => {
+    const both = runApiKeyCli(cwd, ROOT_OK, [
+      ...['create', '--name', 'y', '--admin', '--scopes', 'tasks:read'],
+    ]);
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(/^api-key: give --admin or --scopes, not both\nUsage:/);
+    expect(both.stdout).toBe('');
+    const list = runApiKeyCli(cwd, ROOT_OK, ['list']);
+    expect(list.status).toBe(0);
+    expect(list.stdout.trim()).toBe('');
+  });
+
   it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process that outlived its task is named', async () => {
     const admin = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
     const projects = path.join(cwd, 'projects');
