@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { Scope, SCOPES } from 'src/access';
+import { KEY_MATERIAL, Scope, SCOPES } from 'src/access';
 import { AuditEvent, AuditService } from 'src/audit';
 import { ApiKey, ApiKeysService } from 'src/auth';
 import { Clock } from 'src/common';
@@ -41,6 +41,22 @@ function scopesFrom(admin: boolean, list: string | undefined): Scope[] {
     throw new UsageError(`give --admin or --scopes from ${SCOPES.join(', ')}`);
   }
   return scopes as Scope[];
+}
+
+/**
+ * What `revoke` looks a key up by: its id or its prefix. A whole key (or text holding one) is
+ * refused without being repeated, naming the prefix to give instead: an error that echoed it would
+ * put the secret in a terminal's scrollback, a CI log or a ticket.
+ */
+function revokeTarget(target: string | undefined): string {
+  if (target === undefined) throw new UsageError('revoke needs the key id or prefix');
+  const material = new RegExp(KEY_MATERIAL.source).exec(target);
+  if (material !== null) {
+    throw new UsageError(
+      `revoke takes the key's id or its prefix (${material[1]}), not the key itself`,
+    );
+  }
+  return target;
 }
 
 function expiryFrom(text: string | undefined): Date | null {
@@ -113,8 +129,7 @@ async function run(argv: string[], keys: ApiKeysService, audit: AuditService): P
         .join('\n');
     }
     case 'revoke': {
-      if (target === undefined) throw new UsageError('revoke needs the key id or prefix');
-      const revoked = await keys.revoke(target);
+      const revoked = await keys.revoke(revokeTarget(target));
       await audit.recordCli({
         action: 'api_key.revoke',
         target: { type: 'api_key', id: revoked.id },

@@ -300,6 +300,26 @@ describe('server safety (the built server as a process)', () => {
     expect(list.stdout.trim()).toBe('');
   });
 
+  it('refuses to revoke by the whole key on the command line, naming its prefix, never echoing the secret', () => {
+    const key = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
+    const unknown = 'cta_0123456789ab_q0Vb3c2pX9sJ1kR7mN4tY6wZ8aE5fH2gL0iU3oP7dSx';
+    for (const [given, prefix] of [
+      [key, key.slice(0, 16)],
+      [unknown, unknown.slice(0, 16)],
+      [`Bearer ${key}`, key.slice(0, 16)],
+    ]) {
+      const run = runApiKeyCli(cwd, ROOT_OK, ['revoke', given]);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^api-key: revoke takes the key's id or its prefix \\(${prefix}\\), not the key itself\n`,
+        ),
+      );
+      expect(run.stdout + run.stderr).not.toContain(given.slice(-43));
+    }
+    expect(runApiKeyCli(cwd, ROOT_OK, ['list']).stdout).toMatch(/ {2}admin {2}active {2}"ops"$/m);
+  });
+
   it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process that outlived its task is named', async () => {
     const admin = createdKey(runApiKeyCli(cwd, ROOT_OK, ['create', '--admin', '--name', 'ops']));
     const projects = path.join(cwd, 'projects');
