@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { KEY_MATERIAL, Scope, SCOPES } from 'src/access';
 import { AuditEvent, AuditService } from 'src/audit';
 import { ApiKey, ApiKeysService } from 'src/auth';
-import { Clock } from 'src/common';
+import { Clock, dateTimeRule, isDateTime } from 'src/common';
 import { ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
 import {
   AtomicWriter,
@@ -19,7 +19,7 @@ import { secretScrubberFor } from 'src/logging';
  * made, and how a lost one is replaced.
  */
 const USAGE = `Usage:
-  npm run api-key -- create --name <name> (--admin | --scopes tasks:write[,tasks:read]) [--expires-at <ISO date>]
+  npm run api-key -- create --name <name> (--admin | --scopes tasks:write[,tasks:read]) [--expires-at <date and time with its offset, e.g. 2027-01-01T00:00:00Z>]
   npm run api-key -- list
   npm run api-key -- revoke <id or prefix>`;
 
@@ -59,8 +59,14 @@ function revokeTarget(target: string | undefined): string {
   return target;
 }
 
+/**
+ * `--expires-at` as the API takes `expires_at` (`isDateTime`): with its offset from UTC. A local
+ * time (`2026-12-07T12:30`) or a US-style date (`12/08/2026`) would be read in this machine's
+ * time zone, or as a month first, another instant than meant with no error to tell it.
+ */
 function expiryFrom(text: string | undefined): Date | null {
   if (text === undefined) return null;
+  if (!isDateTime(text)) throw new UsageError(dateTimeRule('--expires-at'));
   const date = new Date(text);
   // Past the year 9999 MySQL's DATETIME (and the API's date-time) cannot hold it.
   if (

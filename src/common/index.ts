@@ -17,7 +17,7 @@ export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';
 export { ApiAccessRefusals, ApiErrorResponses } from 'src/common/dto/api-error-responses.decorator';
 export { ErrorResponseDto } from 'src/common/dto/error-response.dto';
-export { IsDateTime } from 'src/common/dto/date-time.decorator';
+export { dateTimeRule, IsDateTime, isDateTime } from 'src/common/dto/date-time.decorator';
 export { NoNulCharacter } from 'src/common/dto/no-nul-character.decorator';
 export { IsOptionalNotNull } from 'src/common/dto/optional-not-null.decorator';
 export { QueryInteger } from 'src/common/dto/query-integer.decorator';

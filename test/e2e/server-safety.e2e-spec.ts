@@ -257,7 +257,9 @@ describe('server safety (the built server as a process)', () => {
       ...['create', '--admin', '--name', 'x', '--expires-at', '99999-01-01'],
     ]);
     expect(farOff.status).toBe(1);
-    expect(farOff.stderr).toMatch(/^api-key: --expires-at must be a date in the future, before/);
+    expect(farOff.stderr).toMatch(
+      /^api-key: --expires-at must be a date and time with its offset from UTC, such as/,
+    );
     const bad = runApiKeyCli(cwd, ROOT_OK, ['create', '--name', 'x', '--scopes', 'root']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(
@@ -318,6 +320,37 @@ describe('server safety (the built server as a process)', () => {
       expect(run.stdout + run.stderr).not.toContain(given.slice(-43));
     }
     expect(runApiKeyCli(cwd, ROOT_OK, ['list']).stdout).toMatch(/ {2}admin {2}active {2}"ops"$/m);
+  });
+
+  it('takes --expires-at on the command line as the API takes expires_at: a date and time with its offset from UTC', () => {
+    const create = (expiresAt: string) =>
+      runApiKeyCli(cwd, ROOT_OK, [
+        ...['create', '--name', 'ci', '--scopes', 'tasks:read', '--expires-at', expiresAt],
+      ]);
+    for (const local of [
+      '12/08/2099',
+      '2099-12-07T12:30',
+      '2099-12-07T12:30:00',
+      '2099-12-07',
+      '2099-02-30T00:00:00Z',
+      '99999-01-01',
+    ]) {
+      const refused = create(local);
+      expect([local, refused.status]).toEqual([local, 1]);
+      expect(refused.stderr).toMatch(
+        /^api-key: --expires-at must be a date and time with its offset from UTC, such as 2027-01-01T00:00:00Z\nUsage:/,
+      );
+    }
+    for (const outside of ['2000-01-01T00:00:00Z', '9999-12-31T23:30:00-01:00']) {
+      expect(create(outside).stderr).toMatch(
+        /^api-key: --expires-at must be a date in the future, before the year 10000/,
+      );
+    }
+    expect(runApiKeyCli(cwd, ROOT_OK, ['list']).stdout.trim()).toBe('');
+    createdKey(create('2099-12-07T12:30:00+01:00'));
+    expect(runApiKeyCli(cwd, ROOT_OK, ['list']).stdout).toContain(
+      '  tasks:read  expires 2099-12-07T11:30:00.000Z  "ci"',
+    );
   });
 
   it('logs one JSON line per request and never a key; values from requests cannot forge lines; every line of a task carries its id; a process that outlived its task is named', async () => {

@@ -1,11 +1,27 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsISO8601, ValidateBy, ValidationArguments } from 'class-validator';
+import { IsISO8601, isISO8601, ValidateBy, ValidationArguments } from 'class-validator';
 
 /**
  * RFC 3339's date-time, what OpenAPI's `date-time` format means: a calendar date, a time and its
  * offset from UTC (`Z` or `+01:00`), seconds' fractions optional.
  */
 const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** RFC 3339's form (`RFC3339_DATE_TIME`), of an instant `Date` can read. */
+const isOffsetDateTime = (value: unknown): value is string =>
+  typeof value === 'string' && RFC3339_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value));
+
+/**
+ * What `IsDateTime` takes, as a test of a value given elsewhere than in a request (the key
+ * command line's `--expires-at`): an RFC 3339 date-time with its offset, of a date a calendar has.
+ */
+export function isDateTime(value: unknown): value is string {
+  return isISO8601(value, { strict: true }) && isOffsetDateTime(value);
+}
+
+/** What is wrong with a value `isDateTime` refuses, for `property`. */
+export const dateTimeRule = (property: string): string =>
+  `${property} must be a date and time with its offset from UTC, such as 2027-01-01T00:00:00Z`;
 
 /**
  * A date and time that names one instant JavaScript can read (`2027-01-01T00:00:00Z`), as RFC
@@ -22,12 +38,8 @@ export function IsDateTime(): PropertyDecorator {
     ValidateBy({
       name: 'isDateTime',
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' &&
-          RFC3339_DATE_TIME.test(value) &&
-          !Number.isNaN(Date.parse(value)),
-        defaultMessage: (args?: ValidationArguments) =>
-          `${args?.property ?? 'value'} must be a date and time with its offset from UTC, such as 2027-01-01T00:00:00Z`,
+        validate: isOffsetDateTime,
+        defaultMessage: (args?: ValidationArguments) => dateTimeRule(args?.property ?? 'value'),
       },
     }),
   );
