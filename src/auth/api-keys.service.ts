@@ -50,6 +50,7 @@ export function apiKeyNotFound(id: string): DomainError {
 @Injectable()
 export class ApiKeysService {
   private keysExist = false;
+  /** When `required` last read whether keys exist; -Infinity: never. */
   private keysCheckedAt = -Infinity;
 
   /** The key a request presents, looked up by its prefix on every request. */
@@ -147,7 +148,8 @@ export class ApiKeysService {
   /**
    * Whether requests need a key: AUTH_REQUIRED, else whether any key was ever created. When the
    * database cannot say, `orLastKnown` (the monitoring routes) takes the last answer it gave, so
-   * `/health` can still report that the database is down; other routes fail with its error.
+   * `/health` can still report that the database is down; other routes fail with its error, and
+   * so do the monitoring routes before any answer was given.
    */
   async required(setting: boolean | undefined, orLastKnown = false): Promise<boolean> {
     const known = this.knownRequired(setting);
@@ -156,7 +158,9 @@ export class ApiKeysService {
     try {
       this.keysExist = await this.keys.exists();
     } catch (error) {
-      if (!orLastKnown || this.keysCheckedAt === 0) throw error;
+      // Never checked (-Infinity): there is no last answer, and "no key needed" would make the
+      // request the local (admin) principal.
+      if (!orLastKnown || this.keysCheckedAt === -Infinity) throw error;
       return this.keysExist;
     }
     this.keysCheckedAt = now;
