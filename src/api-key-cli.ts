@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { KEY_MATERIAL, Scope, SCOPES } from 'src/access';
 import { AuditEvent, AuditService } from 'src/audit';
-import { ApiKey, ApiKeysService } from 'src/auth';
+import { ApiKey, ApiKeysService, KeyRevocations } from 'src/auth';
 import { Clock, dateTimeRule, isDateTime } from 'src/common';
 import { ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
 import {
@@ -162,7 +162,9 @@ async function main(): Promise<void> {
     if (reading !== null) clock.setOffset(Math.round(reading.offsetMs));
     const output = await run(
       process.argv.slice(2),
-      new ApiKeysService(dataSource.getRepository(ApiKey), dataSource, clock),
+      // No server here to stop the key's tasks: a server finds the key revoked when it would
+      // start one of them, and before each step of one that runs.
+      new ApiKeysService(dataSource.getRepository(ApiKey), dataSource, clock, new KeyRevocations()),
       new AuditService(
         dataSource.getRepository(AuditEvent),
         new AtomicWriter(dataSource),

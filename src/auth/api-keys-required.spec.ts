@@ -8,6 +8,7 @@ import { ApiAccessGuard } from 'src/auth/api-access.guard';
 import type { ApiKey } from 'src/auth/api-key.entity';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { ApiThrottlerGuard } from 'src/auth/api-throttler.guard';
+import { KeyRevocations } from 'src/auth/key-revocations';
 import { OwnedRoutes } from 'src/auth/owned-routes';
 
 /** A clock that moves only when told. */
@@ -25,7 +26,12 @@ describe('ApiKeysService.knownRequired', () => {
     const exists = jest.fn(() => Promise.resolve(keysExist));
     const clock = new StoppedClock();
     const dataSource = { getMetadata: () => ({}) } as unknown as DataSource;
-    const keys = new ApiKeysService({ exists } as unknown as Repository<ApiKey>, dataSource, clock);
+    const keys = new ApiKeysService(
+      { exists } as unknown as Repository<ApiKey>,
+      dataSource,
+      clock,
+      new KeyRevocations(),
+    );
     return { keys, exists, clock };
   };
 
@@ -73,7 +79,12 @@ describe('ApiKeysService.required while the database fails', () => {
     const exists = jest.fn(() => answers.shift()!());
     const clock = new StoppedClock();
     const dataSource = { getMetadata: () => ({}) } as unknown as DataSource;
-    const keys = new ApiKeysService({ exists } as unknown as Repository<ApiKey>, dataSource, clock);
+    const keys = new ApiKeysService(
+      { exists } as unknown as Repository<ApiKey>,
+      dataSource,
+      clock,
+      new KeyRevocations(),
+    );
     return { keys, clock };
   };
 

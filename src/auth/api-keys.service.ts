@@ -7,6 +7,7 @@ import { Clock, DomainError, ErrorCode, PaginationQueryDto } from 'src/common';
 import { RowReader } from 'src/database';
 import { ApiKey, keyScopes } from 'src/auth/api-key.entity';
 import { generateKeySecret, keyMatches, prefixOf } from 'src/auth/api-key-secret';
+import { KeyRevocations } from 'src/auth/key-revocations';
 
 export interface NewApiKey {
   name: string;
@@ -60,6 +61,7 @@ export class ApiKeysService {
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
     @InjectDataSource() dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly revocations: KeyRevocations,
   ) {
     this.byPrefix = new RowReader(dataSource, ApiKey, 'prefix');
   }
@@ -101,10 +103,15 @@ export class ApiKeysService {
     return key;
   }
 
-  /** Revokes a key (at once, for every later request); revoking it again changes nothing. */
+  /**
+   * Revokes a key (at once, for every later request); revoking it again changes nothing but for
+   * what the listeners do. Resolves once they are done: in a server, the key's queued and waiting
+   * tasks have ended and its running ones were told to stop (`KeyRevocations`).
+   */
   async revoke(idOrPrefix: string): Promise<ApiKey> {
     const key = await this.findOne(idOrPrefix);
     await this.keys.update({ id: key.id, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+    await this.revocations.revoked(key.id);
     return this.findOne(key.id);
   }
 
@@ -131,7 +138,8 @@ export class ApiKeysService {
 
   /**
    * Why the key may no longer be used: `revoked` (a key deleted from the table counts so too) or
-   * `expired`; null while it may.
+   * `expired`; null while it may. Asked by open event streams, and of a task's owner key when it
+   * is claimed and before each of its steps.
    */
   async refusal(keyId: string): Promise<'revoked' | 'expired' | null> {
     const key = await this.keys.findOneBy({ id: keyId });

@@ -12,6 +12,7 @@ import { ApiKey } from 'src/auth/api-key.entity';
 import { ApiKeysController } from 'src/auth/api-keys.controller';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { ApiThrottlerGuard } from 'src/auth/api-throttler.guard';
+import { KeyRevocations } from 'src/auth/key-revocations';
 import { OwnedRoutes } from 'src/auth/owned-routes';
 import { RateLimitStorage } from 'src/auth/rate-limit-storage';
 
@@ -38,12 +39,13 @@ import { RateLimitStorage } from 'src/auth/rate-limit-storage';
   controllers: [ApiKeysController],
   providers: [
     ApiKeysService,
+    KeyRevocations,
     ApiThrottlerGuard,
     OwnedRoutes,
     ApiAccessGuard,
     { provide: APP_GUARD, useExisting: ApiAccessGuard },
     { provide: DocsGate, useClass: ApiKeyDocsGate },
   ],
-  exports: [ApiAccessGuard, ApiKeysService, DocsGate],
+  exports: [ApiAccessGuard, ApiKeysService, DocsGate, KeyRevocations],
 })
 export class AuthModule {}
