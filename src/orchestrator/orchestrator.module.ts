@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from 'src/auth';
 import { ClaudeCliModule } from 'src/claude-cli';
 import { ProcessModule } from 'src/process';
 import { SessionsModule } from 'src/sessions';
@@ -34,6 +35,7 @@ import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.serv
     SimulatedHumanModule,
     TestRunnerModule,
     WorkspacesModule,
+    AuthModule,
   ],
   controllers: [TaskCancelController],
   providers: [

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import { ApiKeysService } from 'src/auth';
 import { ClaudeCliRunner } from 'src/claude-cli';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
@@ -37,7 +38,8 @@ import { verificationPort } from 'src/orchestrator/verification-adapter';
  * Turns a claimed task into a running `TaskRun`: loads its session's test and setup commands,
  * plugs the real adapters into the run's ports (the Claude CLI, the test runner, the event log
  * bound to the lease, process groups, the clock, the project_path rules its directory is held to
- * before anything runs, the task's workspace) and keeps the lease
+ * before anything runs, its owner key as it stands now (`ApiKeysService.refusal`), the task's
+ * workspace) and keeps the lease
  * renewed while the run goes on. Every renewal also moves the process host's deadline for the
  * task's directory: if renewals stop (the server is frozen or stalled, the database is gone), the
  * host ends the task's processes before the lease can be claimed elsewhere. The run's own log
@@ -67,6 +69,7 @@ export class TaskRunnerService {
     private readonly baseCheckout: BaseCheckout,
     private readonly refGuard: RefGuard,
     private readonly quarantine: GitConfigQuarantine,
+    private readonly keys: ApiKeysService,
   ) {}
 
   /** Runs the claimed task to its end (or until stopped); completes, never errors. */
@@ -213,6 +216,10 @@ export class TaskRunnerService {
         (directory, command) => this.workspaces.runSetup(directory, command),
       ),
       project: { refusal: () => this.projectRefusal(task.projectPath) },
+      ownerKey: {
+        refusal: () =>
+          task.ownerKeyId === null ? Promise.resolve(null) : this.keys.refusal(task.ownerKeyId),
+      },
       workspace: task.isolation === 'worktree' ? this.workspacePort(task) : null,
     };
   }

@@ -63,6 +63,8 @@ export const STATUS_REASONS = [
   'api_unavailable',
   'timeout',
   'cancelled',
+  'owner_key_revoked',
+  'owner_key_expired',
   'server_restart',
   'lease_expired',
   'database_unavailable',

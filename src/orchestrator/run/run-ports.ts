@@ -26,6 +26,7 @@ import {
   StrayBytecode,
   TestedTree,
 } from 'src/workspaces';
+import { OwnerKeyRefusal } from 'src/orchestrator/run/owner-key';
 import { TestFileChange } from 'src/orchestrator/run/test-weakening';
 
 /**
@@ -332,6 +333,15 @@ export interface ProjectPort {
   refusal(): string | null;
 }
 
+/** The API key that owns the task (`owner_key_id`), as it stands now (`owner-key.ts`). */
+export interface OwnerKeyPort {
+  /**
+   * Why the task's owner key no longer lets it run (`ApiKeysService.refusal`: revoked, deleted
+   * or expired), read from the database each time; null while it may, and for a task no key owns.
+   */
+  refusal(): Promise<OwnerKeyRefusal | null>;
+}
+
 export interface RunPorts {
   agent: AgentPort;
   tests: TestPort;
@@ -342,6 +352,7 @@ export interface RunPorts {
   clock: ClockPort;
   verification: VerificationPort;
   project: ProjectPort;
+  ownerKey: OwnerKeyPort;
   /** Null when the task works in its project directory (isolation `none`). */
   workspace: WorkspacePort | null;
 }

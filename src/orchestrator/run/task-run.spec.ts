@@ -48,6 +48,7 @@ import {
   TestedTree,
   WorkspaceError,
 } from 'src/workspaces';
+import { OwnerKeyRefusal } from 'src/orchestrator/run/owner-key';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import {
   AgentPort,
@@ -848,6 +849,8 @@ function harness(
     worktree?: { setup: string | null };
     /** Why the project_path rules refuse the task's directory now. */
     projectRefusal?: string;
+    /** What the task's owner key answers each time it is asked (null: it may run). */
+    ownerKey?: () => OwnerKeyRefusal | null;
   } = {},
 ): Harness {
   const agent = new FakeAgent(script);
@@ -883,6 +886,7 @@ function harness(
         clock,
         verification,
         project: { refusal: () => over.projectRefusal ?? null },
+        ownerKey: { refusal: () => Promise.resolve(over.ownerKey?.() ?? null) },
         workspace: over.worktree !== undefined ? workspace : null,
       },
       control,
@@ -1513,6 +1517,109 @@ describe('TaskRun', () => {
     await h.run();
     expect(h.log.row).toMatchObject({ status: TaskStatus.Cancelled, statusReason: 'cancelled' });
     expect(h.log.records.some((r) => r.data?.type === 'interrupted')).toBe(true);
+  });
+
+  describe('the owner key (revoked or expired: nothing more of the task runs)', () => {
+    const keyRecords = (h: Harness) =>
+      h.log.records.filter((r) => r.data?.type === 'owner_key_refused').map((r) => r.data);
+
+    it.each([
+      ['revoked', 'owner_key_revoked'],
+      ['expired', 'owner_key_expired'],
+    ] as const)(
+      'a key %s when the task is claimed: CANCELLED %s, nothing started, no workspace made',
+      async (refusal, reason) => {
+        const h = harness([turn(), turn()], {
+          worktree: { setup: 'npm ci' },
+          regression: 'npm test',
+          ownerKey: () => refusal,
+        });
+        await h.run();
+        expect(h.log.row).toMatchObject({
+          status: TaskStatus.Cancelled,
+          statusReason: reason,
+          errorMessage: `The API key that owns this task was ${refusal}: the task was not started.`,
+        });
+        expect(h.log.path()).toEqual([TaskStatus.Running, `CANCELLED(${reason})`]);
+        expect(keyRecords(h)).toEqual([{ type: 'owner_key_refused', refusal, moment: 'start' }]);
+        expect(h.agent.requests).toEqual([]);
+        expect(h.workspace.prepared).toBe(0);
+        expect(h.workspace.setups).toEqual([]);
+        expect(h.tests.dirs).toEqual([]);
+      },
+    );
+
+    it('a key revoked after the first agent turn: no further turn starts', async () => {
+      const h = harness([turn({ text: 'Still working.' }), turn(), turn()], {
+        ownerKey: () => (h.agent.requests.length >= 1 ? 'revoked' : null),
+      });
+      await h.run();
+      expect(h.agent.requests).toHaveLength(1);
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Cancelled,
+        statusReason: 'owner_key_revoked',
+        errorMessage: expect.stringContaining('stopped before its next step'),
+      });
+      expect(keyRecords(h)).toEqual([
+        { type: 'owner_key_refused', refusal: 'revoked', moment: 'step' },
+      ]);
+    });
+
+    it('a key that expires before the test round: the tests never run', async () => {
+      // Turn 1 is done, turn 2 writes the tests; the round would come next.
+      const h = harness([turn(), turn()], {
+        ownerKey: () => (h.agent.requests.length >= 2 ? 'expired' : null),
+      });
+      await h.run();
+      expect(h.agent.requests).toHaveLength(2);
+      expect(h.tests.generatedRuns).toEqual([]);
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Cancelled,
+        statusReason: 'owner_key_expired',
+      });
+    });
+
+    it('a key revoked before the setup command: it never runs', async () => {
+      let asked = 0;
+      const h = harness([turn(), turn()], {
+        worktree: { setup: 'npm ci' },
+        ownerKey: () => (++asked > 1 ? 'revoked' : null),
+      });
+      await h.run();
+      expect(h.workspace.prepared).toBe(1);
+      expect(h.workspace.setups).toEqual([]);
+      expect(h.agent.requests).toEqual([]);
+      expect(h.log.row).toMatchObject({ statusReason: 'owner_key_revoked' });
+    });
+
+    it("a cancel that stops a running turn while its key is revoked (the key's revocation) ends it owner_key_revoked", async () => {
+      const started = new Subject<void>();
+      let revoked = false;
+      const h = harness([hangingTurn(started)], { ownerKey: () => (revoked ? 'revoked' : null) });
+      started.subscribe(() => {
+        revoked = true;
+        h.control.stop('cancel');
+      });
+      await h.run();
+      expect(h.log.row).toMatchObject({
+        status: TaskStatus.Cancelled,
+        statusReason: 'owner_key_revoked',
+        errorMessage: expect.stringContaining('was revoked: the task was stopped at once'),
+      });
+      expect(h.log.records.find((r) => r.data?.type === 'interrupted')?.content).toContain(
+        'the API key that owns the task was revoked',
+      );
+      expect(keyRecords(h)).toEqual([
+        { type: 'owner_key_refused', refusal: 'revoked', moment: 'stopped' },
+      ]);
+    });
+
+    it('a key that still may run the task (or none owns it) changes nothing', async () => {
+      const h = harness([turn(), turn()], { ownerKey: () => null });
+      await h.run();
+      expect(h.log.row).toMatchObject({ status: TaskStatus.Completed });
+      expect(keyRecords(h)).toEqual([]);
+    });
   });
 
   it('a shutdown puts the task back in the queue with its checkpoint', async () => {

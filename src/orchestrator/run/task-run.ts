@@ -37,6 +37,7 @@ import {
 } from 'src/workspaces';
 import { AgentTurn } from 'src/orchestrator/run/agent-turn';
 import { CostBudget } from 'src/orchestrator/run/cost-budget';
+import { OwnerKeyMoment, ownerKeyEnd, OwnerKeyRefusal } from 'src/orchestrator/run/owner-key';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { TaskRunControl } from 'src/orchestrator/run/run-control';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
@@ -110,6 +111,11 @@ const MAX_ERROR_MESSAGE_BYTES = 16 * 1024;
  * - `control.stop(...)` (cancel, shutdown, lease lost) unsubscribes the running step, which ends
  *   its process group; `settle` then waits for the group to be gone and the task ends CANCELLED,
  *   goes back to PENDING (`shutdown`, resumable) or is left to its new owner (`lease_lost`).
+ * - Before anything runs, the task's owner key is asked whether it still lets the task run
+ *   (`ports.ownerKey`, `owner-key.ts`), and again before each step that starts a process (an
+ *   agent turn, a test round, the setup command, the baseline): a key revoked or expired ends the
+ *   task CANCELLED (`owner_key_revoked`, `owner_key_expired`) there. A cancel that stops the run
+ *   while its key is so ends it with that reason too (the key's revocation cancels its tasks).
  * - Before anything runs, the session's project directory is held to the project_path rules as
  *   they are now (`ports.project`): one that breaks a rule (added since the session was stored,
  *   or the directory changed since) fails the task `project_path_refused`, no workspace made, no
@@ -236,6 +242,11 @@ export class TaskRun {
   private async begin(): Promise<Step> {
     const { task } = this.ctx;
     this.logger.log(`Task ${this.taskId}: started (attempt ${task.attempt})`);
+    const keyRefusal = await this.ports.ownerKey.refusal();
+    if (keyRefusal !== null) {
+      await this.endForOwnerKey(keyRefusal, 'start');
+      return END;
+    }
     const refusal = this.ports.project.refusal();
     if (refusal !== null) {
       await this.fail('project_path_refused', `${refusal}. The task was not run.`);
@@ -315,7 +326,19 @@ export class TaskRun {
     };
   }
 
+  /** Runs `step`, unless the task's owner key no longer lets it run: then the task ends there. */
   private execute(step: Step): Observable<Step> {
+    if (step.kind === 'end') return EMPTY;
+    return defer(() => this.ports.ownerKey.refusal()).pipe(
+      concatMap((refusal) =>
+        refusal === null
+          ? this.executeStep(step)
+          : from(this.endForOwnerKey(refusal, 'step').then(() => END)),
+      ),
+    );
+  }
+
+  private executeStep(step: Step): Observable<Step> {
     switch (step.kind) {
       case 'turn':
         return defer(() => this.withTestSnapshot(step)).pipe(
@@ -565,6 +588,37 @@ export class TaskRun {
     this.logger.log(`Task ${this.taskId}: FAILED (${reason})`);
   }
 
+  /** Ends the task CANCELLED because its owner key was revoked or expired (`owner-key.ts`). */
+  private async endForOwnerKey(
+    refusal: OwnerKeyRefusal,
+    moment: OwnerKeyMoment,
+    by: StatusWriter = 'step',
+  ): Promise<void> {
+    const end = ownerKeyEnd(refusal, moment, this.state.iteration);
+    await this.ports.log.append(end.record);
+    const kept = await this.keepWork(TaskStatus.Cancelled, end.reason);
+    await this.end(
+      TaskStatus.Cancelled,
+      end.reason,
+      { ...this.state.checkpoint(), ...kept, errorMessage: end.message },
+      by,
+    );
+    this.logger.log(`Task ${this.taskId}: CANCELLED (${end.reason})`);
+  }
+
+  /**
+   * Why the owner key no longer lets the task run, for a cancel that stopped it; null when it
+   * still does, or when the database cannot say now (the cancel then ends it as any cancel).
+   */
+  private async keyRefusalAtCancel(): Promise<OwnerKeyRefusal | null> {
+    try {
+      return await this.ports.ownerKey.refusal();
+    } catch (error) {
+      this.logger.warn(`Task ${this.taskId}: its owner key could not be read (${String(error)})`);
+      return null;
+    }
+  }
+
   /** The task's `max_iterations` allow another agent turn. */
   private turnLeft(): boolean {
     return this.state.iteration < this.ctx.task.maxIterations;
@@ -632,18 +686,25 @@ export class TaskRun {
       this.logger.warn(`Task ${this.taskId}: lease lost; another server owns it now`);
       return;
     }
+    // A cancel while the owner key no longer lets the task run is the key's revocation (or the
+    // key was revoked or expired meanwhile): the task ends for that.
+    const keyRefusal = signal === 'cancel' ? await this.keyRefusalAtCancel() : null;
     if (interrupted) {
       await this.ports.log.append({
         kind: 'system',
         iteration: this.state.iteration,
         content:
-          signal === 'cancel'
-            ? 'The running agent turn or test command was stopped: the task was cancelled.'
-            : 'The running agent turn or test command was stopped: the server is shutting down.',
+          signal !== 'cancel'
+            ? 'The running agent turn or test command was stopped: the server is shutting down.'
+            : keyRefusal !== null
+              ? `The running agent turn or test command was stopped: the API key that owns the task was ${keyRefusal}.`
+              : 'The running agent turn or test command was stopped: the task was cancelled.',
         data: { type: 'interrupted', signal },
       });
     }
-    if (signal === 'cancel') {
+    if (keyRefusal !== null) {
+      await this.endForOwnerKey(keyRefusal, 'stopped', 'run');
+    } else if (signal === 'cancel') {
       const kept = await this.keepWork(TaskStatus.Cancelled, 'cancelled');
       await this.end(
         TaskStatus.Cancelled,
