@@ -13,6 +13,7 @@ import { RegressionBaseline } from 'src/orchestrator/regression-baseline.entity'
 import { RegressionBaselines } from 'src/orchestrator/regression-baselines.repository';
 import { HumanWaitSweeperService } from 'src/orchestrator/human-wait-sweeper.service';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
+import { OwnerKeyRevocationService } from 'src/orchestrator/owner-key-revocation.service';
 import { TaskCancelController } from 'src/orchestrator/task-cancel.controller';
 import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
 import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
@@ -21,8 +22,8 @@ import { TaskRunnerService } from 'src/orchestrator/task-runner.service';
 import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.service';
 
 /**
- * Runs tasks: the durable queue, one lifecycle pipeline per task, cancellation, crash recovery,
- * and the sweep that removes workspaces past their retention.
+ * Runs tasks: the durable queue, one lifecycle pipeline per task, cancellation (also of a revoked
+ * key's tasks), crash recovery, and the sweep that removes workspaces past their retention.
  */
 @Module({
   imports: [
@@ -47,6 +48,7 @@ import { WorkspaceSweeperService } from 'src/orchestrator/workspace-sweeper.serv
     HumanWaitSweeperService,
     WorkspaceSweeperService,
     TaskCancellationService,
+    OwnerKeyRevocationService,
   ],
   exports: [TaskOrchestratorService],
 })

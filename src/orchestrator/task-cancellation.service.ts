@@ -16,7 +16,11 @@ import {
   WAITING_FOR_HUMAN_SQL,
   waitsForHuman,
 } from 'src/tasks';
+import { ownerKeyEnd } from 'src/orchestrator/run/owner-key';
 import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.service';
+
+/** Who cancels: a request (`POST /tasks/{id}/cancel`), or the revocation of the task's owner key. */
+export type CancelCause = 'request' | 'owner_key_revoked';
 
 /**
  * `POST /tasks/{id}/cancel`. A PENDING task, or one PAUSED waiting for a person, is cancelled at
@@ -25,6 +29,10 @@ import { TaskOrchestratorService } from 'src/orchestrator/task-orchestrator.serv
  * `cancel_requested`; its owner (this instance at once, another one within a second, or the
  * lease sweep if its owner died) ends its process group and marks it CANCELLED. Cancelling a
  * CANCELLED task again is harmless; a COMPLETED or FAILED one is a 409.
+ *
+ * The revocation of a task's owner key cancels it the same way (`OwnerKeyRevocationService`,
+ * cause `owner_key_revoked`): a task nobody runs ends with that reason here, a running one when
+ * its run, stopped, finds its key revoked (`TaskRun.settle`).
  */
 @Injectable()
 export class TaskCancellationService {
@@ -58,7 +66,7 @@ export class TaskCancellationService {
     );
   }
 
-  async cancel(id: string): Promise<Task> {
+  async cancel(id: string, cause: CancelCause = 'request'): Promise<Task> {
     // Two rounds: a task can move between queued and live while we look (claimed, or re-queued
     // by a shutdown or the lease sweep); the second round sees where it went.
     for (let round = 0; round < 2; round += 1) {
@@ -72,7 +80,7 @@ export class TaskCancellationService {
         );
       }
       if (task.status === TaskStatus.Pending || waitsForHuman(task)) {
-        if (await this.cancelOwnerless(task)) return this.tasks.findOne(id);
+        if (await this.cancelOwnerless(task, cause)) return this.tasks.findOne(id);
         continue;
       }
       if (!(await this.requestCancel(id, true))) continue;
@@ -89,23 +97,28 @@ export class TaskCancellationService {
    * from a person no turn took, and the work it left, are said in its history before its end, as
    * a run's cancel does.
    */
-  private async cancelOwnerless(task: Task): Promise<boolean> {
+  private async cancelOwnerless(task: Task, cause: CancelCause): Promise<boolean> {
     const queued = task.status === TaskStatus.Pending;
+    const byKey =
+      cause === 'owner_key_revoked'
+        ? ownerKeyEnd('revoked', queued ? 'start' : 'step', task.iteration)
+        : null;
+    const reason = byKey?.reason ?? 'cancelled';
     // Read first: a message stored after the list was read fails the write (read again then).
     const sinceId = await this.messages.latestRecordId(task.id);
     const unread = await this.messages.undeliveredNote(task.id, task.iteration);
     // A task that ran before (re-queued at a shutdown, or waiting for a person) may have work in
     // its workspace: committed first, and said before its end (a stream of it ends with the end).
-    const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, 'cancelled');
+    const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, reason);
     const changed = await this.events.changeStatusWhere({
       taskId: task.id,
       from: task.status,
       to: TaskStatus.Cancelled,
-      reason: 'cancelled',
+      reason,
       iteration: task.iteration,
       where: queued ? NO_MESSAGE_SINCE_SQL : `${WAITING_FOR_HUMAN_SQL} AND ${NO_MESSAGE_SINCE_SQL}`,
       params: { sinceId },
-      before: [...unread, ...kept.records],
+      before: [...(byKey ? [byKey.record] : []), ...unread, ...kept.records],
       patch: {
         ...kept.patch,
         phase: 'done',
@@ -113,9 +126,11 @@ export class TaskCancellationService {
         completedAt: this.clock.now(),
         humanWaitUntil: null,
         runningProjectKey: null,
-        errorMessage: queued
-          ? 'Cancelled on request before it started.'
-          : 'Cancelled on request while it waited for a person.',
+        errorMessage:
+          byKey?.message ??
+          (queued
+            ? 'Cancelled on request before it started.'
+            : 'Cancelled on request while it waited for a person.'),
       },
     });
     return changed !== null;
