@@ -219,6 +219,8 @@ export interface TaskResponseDto {
     | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
+    | 'owner_key_revoked'
+    | 'owner_key_expired'
     | 'server_restart'
     | 'lease_expired'
     | 'database_unavailable'
@@ -417,6 +419,8 @@ export interface TaskDetailResponseDto {
     | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
+    | 'owner_key_revoked'
+    | 'owner_key_expired'
     | 'server_restart'
     | 'lease_expired'
     | 'database_unavailable'
@@ -572,6 +576,8 @@ export interface TaskStatusResponseDto {
     | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
+    | 'owner_key_revoked'
+    | 'owner_key_expired'
     | 'server_restart'
     | 'lease_expired'
     | 'database_unavailable'
@@ -698,6 +704,8 @@ export interface TaskVerificationResponseDto {
     | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
+    | 'owner_key_revoked'
+    | 'owner_key_expired'
     | 'server_restart'
     | 'lease_expired'
     | 'database_unavailable'
@@ -888,6 +896,8 @@ export interface StatusReasonCountDto {
     | 'api_unavailable'
     | 'timeout'
     | 'cancelled'
+    | 'owner_key_revoked'
+    | 'owner_key_expired'
     | 'server_restart'
     | 'lease_expired'
     | 'database_unavailable'
@@ -1190,7 +1200,7 @@ export class ApiClient {
     /** Create an API key (admin keys only); the key is in this answer and nowhere else (POST /api/v1/api-keys) */
     create: (body: CreateApiKeyDto): Promise<ApiKeyCreatedResponseDto> =>
       this.call('POST', `/api/v1/api-keys`, body, undefined),
-    /** Revoke an API key (admin keys only): every later request with it is 401 (DELETE /api/v1/api-keys/{id}) */
+    /** Revoke an API key (admin keys only): every later request with it is 401, and its tasks are cancelled (DELETE /api/v1/api-keys/{id}) */
     revoke: (id: string): Promise<void> =>
       this.call('DELETE', `/api/v1/api-keys/${encodeURIComponent(id)}`, undefined, undefined),
   };

@@ -75,10 +75,20 @@ export class ApiKeysController {
   @HttpCode(204)
   @Audited('api_key.revoke', 'api_key')
   @ApiOperation({
-    summary: 'Revoke an API key (admin keys only): every later request with it is 401',
+    summary:
+      'Revoke an API key (admin keys only): every later request with it is 401, and its tasks are cancelled',
+    description:
+      'Every task the key owns that has not ended is cancelled before the answer: a queued task, or ' +
+      'one waiting for a person, is CANCELLED at once with `status_reason` `owner_key_revoked`; a ' +
+      'running one has its agent or test processes ended and becomes CANCELLED `owner_key_revoked` ' +
+      'within seconds. A task of a key revoked or expired otherwise is not started, and is stopped ' +
+      'before its next agent turn or test round (`owner_key_revoked`, `owner_key_expired`). ' +
+      'Revoking a revoked key again is harmless.',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiNoContentResponse({ description: 'Revoked' })
+  @ApiNoContentResponse({
+    description: "Revoked; the key's queued tasks cancelled, its running ones stopping",
+  })
   @ApiErrorResponses(400, 403, 404, 413, 415)
   async revoke(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.keys.revoke(id);
