@@ -15,7 +15,10 @@ const NOT_ENDED: readonly TaskStatus[] = [
 ];
 
 /** What a cancel answers for a task that ended meanwhile (completed, failed, deleted). */
-const ENDED_MEANWHILE: readonly ErrorCode[] = [ErrorCode.TaskNotCancellable, ErrorCode.TaskNotFound];
+const ENDED_MEANWHILE: readonly ErrorCode[] = [
+  ErrorCode.TaskNotCancellable,
+  ErrorCode.TaskNotFound,
+];
 
 /**
  * A REVOKED KEY'S TASKS END. When a key is revoked (`DELETE /api/v1/api-keys/{id}`), every task
