@@ -56,9 +56,11 @@ export class OwnerKeyRevocationService implements OnModuleInit {
       this.logger.error(`Key ${keyId} revoked; its tasks could not be read: ${String(error)}`);
       return;
     }
+    let cancelled = 0;
     for (const id of ids) {
       try {
         await this.cancellation.cancel(id, 'owner_key_revoked');
+        cancelled += 1;
       } catch (error) {
         if (error instanceof DomainError && ENDED_MEANWHILE.includes(error.code)) continue;
         this.logger.error(
@@ -66,6 +68,6 @@ export class OwnerKeyRevocationService implements OnModuleInit {
         );
       }
     }
-    if (ids.length > 0) this.logger.log(`Key ${keyId} revoked: ${ids.length} task(s) cancelled`);
+    if (cancelled > 0) this.logger.log(`Key ${keyId} revoked: ${cancelled} task(s) cancelled`);
   }
 }
