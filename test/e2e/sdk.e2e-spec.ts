@@ -335,13 +335,16 @@ describe('API client SDK with keys', () => {
         session_id: session.id,
         description: 'Follow me until my key goes',
       });
+      // Followed with a key of its own: revoking the task's owner key would end the task itself
+      // (its stream then ends with the task's end).
+      const follower = await admin.apiKeys.create({ name: 'follower', scopes: ['admin'] });
       const following = (async () => {
         const seen: string[] = [];
-        for await (const event of new ApiClient(url, fetch, writer.key).events.followTask(
+        for await (const event of new ApiClient(url, fetch, follower.key).events.followTask(
           task.id,
         )) {
           seen.push(event.event);
-          if (seen.length === 1) await admin.apiKeys.revoke(writer.id);
+          if (seen.length === 1) await admin.apiKeys.revoke(follower.id);
         }
         return seen;
       })().catch((e: unknown) => e);
@@ -352,7 +355,14 @@ describe('API client SDK with keys', () => {
         code: 'key_revoked',
         message: 'The API key of this stream has been revoked: the stream is closed',
       });
-      expect((await admin.audit.list({ action: 'api_key.revoke' })).total).toBe(1);
+      // Revoking the task's owner key cancels its queued task before the revocation answers.
+      expect(await admin.tasks.findOne(task.id)).toMatchObject({ status: 'PENDING' });
+      await admin.apiKeys.revoke(writer.id);
+      expect(await admin.tasks.findOne(task.id)).toMatchObject({
+        status: 'CANCELLED',
+        status_reason: 'owner_key_revoked',
+      });
+      expect((await admin.audit.list({ action: 'api_key.revoke' })).total).toBe(2);
     } finally {
       await t.close();
       rmSync(project, { recursive: true, force: true });
