@@ -130,6 +130,7 @@ describe('API client SDK', () => {
     expect(await client.tasks.testCases(task.id, { limit: 10 })).toEqual({
       items: [],
       next_after_id: 0,
+      has_more: false,
       total: 0,
     });
     // The stats are their own group: `tasks.get` read like a task's own read and was not.
