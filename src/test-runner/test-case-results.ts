@@ -1,4 +1,5 @@
 import { BoundedBuffer } from 'src/process';
+import { cargoFileCases } from 'src/test-runner/cargo-results';
 import { parseJunitXml } from 'src/test-runner/junit-report';
 import { CommandResult } from 'src/test-runner/test-command-runner';
 
@@ -22,9 +23,10 @@ const TESTS_RAN = /^Ran \d+ tests? in/m;
 /**
  * What a file's passing run must show besides its exit code 0, where the tool always shows it: the
  * JUnit report it was asked for (`node --test`, pytest), or unittest's `Ran N tests` line. A file
- * that ends its process early (`os._exit(0)` at import) exits 0 without either.
+ * that ends its process early (`os._exit(0)` at import) exits 0 without either. `libtest`: `cargo
+ * test`'s per-test lines and `test result:` line, read per test (`cargoFileCases`).
  */
-export type RunEvidence = 'junit' | 'ran_line' | null;
+export type RunEvidence = 'junit' | 'ran_line' | 'libtest' | null;
 
 /**
  * `node --test` reports a file in which no test ran (a script without `test()`) as one test named
@@ -85,6 +87,33 @@ export function casesForFile(
   const stopped = result.timedOut
     ? `The test command ${describeEnd(result)}: a test it had not finished by then is reported failed or not at all.\n`
     : null;
+  if (evidence === 'libtest' && stopped === null) {
+    const found = cargoFileCases(result);
+    if (found.length > 0) {
+      const cases = found.map((c): TestCaseResult => {
+        if (c.name === '') return fileCase(c.status, c.note);
+        const output = c.status === 'failed' ? c.output || result.output : '';
+        return {
+          ...fileCase(c.status),
+          name: c.name,
+          durationMs: 0,
+          output: capOutput(output, maxOutputBytes),
+        };
+      });
+      if (
+        fileStatus !== 'passed' &&
+        !cases.some((c) => c.status === 'failed' || c.status === 'error')
+      ) {
+        cases.push(
+          fileCase(
+            'error',
+            `The test command ended with ${describeEnd(result)} although no test case failed.\n`,
+          ),
+        );
+      }
+      return cases;
+    }
+  }
   if (fileStatus === 'passed' && evidence === 'ran_line' && !TESTS_RAN.test(result.output)) {
     return [
       fileCase(

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'fs';
 import { basename, join } from 'path';
 import { readChildFile } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
+import { cargoTestArgs } from 'src/test-runner/rust-test-files';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
 /**
@@ -220,6 +221,7 @@ function recogniseFramework(argv: readonly string[]): Exclude<TestFramework, 'cu
   if (argv.some((a) => a.startsWith('--test-reporter') || a.startsWith('--junitxml'))) return null;
   if (/^node(js)?$/.test(program) && argv.includes('--test')) return 'node-test';
   if (program === 'pytest' || program === 'py.test') return 'pytest';
+  if (program === 'cargo' && argv[1] === 'test' && !argv.includes('--')) return 'cargo-test';
   if (/^python(3(\.\d+)?)?$/.test(program)) {
     const m = argv.indexOf('-m');
     if (m >= 0 && argv[m + 1] === 'pytest') return 'pytest';
@@ -304,14 +306,8 @@ export function argvForFile(
       const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
       return { argv: [...plan.fileArgv, `./${dir === '.' ? '' : dir}`], file, junitPath: null };
     }
-    case 'cargo-test': {
-      const m = /^tests\/([^/]+)\.rs$/.exec(file);
-      return {
-        argv: m ? [...plan.fileArgv, '--test', m[1]] : [...plan.fileArgv],
-        file,
-        junitPath: null,
-      };
-    }
+    case 'cargo-test':
+      return { argv: [...plan.fileArgv, ...cargoTestArgs(file)], file, junitPath: null };
     case 'jest':
     case 'vitest':
     case 'npm-test':

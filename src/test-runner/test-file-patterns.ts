@@ -1,4 +1,5 @@
 import { isPythonBytecode } from 'src/common';
+import { rustTestLocation } from 'src/test-runner/rust-test-files';
 
 /**
  * Which files count as test files, per ecosystem, and which directories are never looked into.
@@ -58,8 +59,8 @@ function isGoTest(base: string): boolean {
   return base.endsWith('_test.go');
 }
 
-function isRustTest(parts: string[], base: string): boolean {
-  return base.endsWith('.rs') && parts.length >= 2 && parts[0] === 'tests';
+function isRustTest(parts: string[]): boolean {
+  return rustTestLocation(parts) !== null;
 }
 
 /**
@@ -135,11 +136,9 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
     case 'go':
       return isGoTest(base);
     case 'rust':
-      return isRustTest(parts, base);
+      return isRustTest(parts);
     case 'unknown':
-      return (
-        isNodeTest(parts, base) || isPythonTest(base) || isGoTest(base) || isRustTest(parts, base)
-      );
+      return isNodeTest(parts, base) || isPythonTest(base) || isGoTest(base) || isRustTest(parts);
   }
 }
 

@@ -1,11 +1,14 @@
+import { summarizeCargo } from 'src/test-runner/cargo-results';
+
 /**
  * What a test command's own output says about its tests, for commands that write no JUnit report
  * (a regression command is run as the session gives it). Three formats are read: TAP (`node
- * --test` writing to a pipe), Python's unittest and pytest's summary. Anything else gives null:
+ * --test` writing to a pipe), Python's unittest and pytest's summary, and `cargo test`'s libtest lines
+ * (`summarizeCargo`). Anything else gives null:
  * the command's exit code is all there is.
  */
 export interface TestOutputSummary {
-  format: 'tap' | 'unittest' | 'pytest';
+  format: 'tap' | 'unittest' | 'pytest' | 'cargo';
   /** Tests run, skipped ones included when the tool counts them. */
   total: number;
   passed: number;
@@ -109,5 +112,5 @@ function parsePytest(output: string): TestOutputSummary | null {
 
 /** The summary of a test command's output, or null when its format is not recognised. */
 export function summarizeTestOutput(output: string): TestOutputSummary | null {
-  return parseTap(output) ?? parseUnittest(output) ?? parsePytest(output);
+  return parseTap(output) ?? parseUnittest(output) ?? parsePytest(output) ?? summarizeCargo(output);
 }

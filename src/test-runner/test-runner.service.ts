@@ -445,7 +445,9 @@ export class TestRunnerService {
                     ? 'junit'
                     : plan.framework === 'unittest'
                       ? 'ran_line'
-                      : null;
+                      : plan.framework === 'cargo-test'
+                        ? 'libtest'
+                        : null;
                 cases.push(...casesForFile(invocation.file, r, junit, max, evidence));
                 return null;
               }),

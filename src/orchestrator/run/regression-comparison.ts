@@ -3,7 +3,7 @@ import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-
 
 /**
  * THE REGRESSION SUITE AGAINST ITS BASELINE. Pure. A regression run is read per test where its
- * output says which tests failed (TAP, unittest, pytest: `summarizeTestOutput`), else per command
+ * output says which tests failed (TAP, unittest, pytest, cargo: `summarizeTestOutput`), else per command
  * (it passed or it did not). A failure after the change that also failed at the baseline is
  * pre-existing and does not block; one that did not is new breakage, unless it passed when run
  * again (flaky): the run again names it among the tests it ran and not among the failures, or,
@@ -24,7 +24,7 @@ export interface RegressionResult {
   /** Every test run by name, where the output names them all. */
   names: string[] | null;
   /** The output format the names were read from (per test only). */
-  format: 'tap' | 'unittest' | 'pytest' | null;
+  format: 'tap' | 'unittest' | 'pytest' | 'cargo' | null;
 }
 
 /**

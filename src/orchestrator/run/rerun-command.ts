@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 
 /** The output format the failing tests' names were read from (`summarizeTestOutput`). */
-export type NamedFormat = 'tap' | 'unittest' | 'pytest';
+export type NamedFormat = 'tap' | 'unittest' | 'pytest' | 'cargo';
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -23,6 +23,9 @@ export function rerunArgv(
   if (names.length === 0) return null;
   const program = basename(argv[0] ?? '');
   switch (format) {
+    case 'cargo':
+      // Qualified names (`tests/basic.rs::add_zero`) are no filter cargo takes: the whole command.
+      return null;
     case 'tap': {
       const at = argv.indexOf('--test');
       if (!/^node(js)?$/.test(program) || at < 0) return null;

@@ -1,0 +1,194 @@
+import type { CommandResult } from 'src/test-runner/test-command-runner';
+import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
+
+/**
+ * `cargo test`'s output read: what libtest (Rust's built-in test harness) printed for each test
+ * binary cargo ran. Cargo says which binary it runs next (`Running tests/basic.rs (target/...)`,
+ * `Running unittests src/lib.rs (...)`, `Doc-tests rcalc`, on stderr), and each binary prints
+ * `running N tests`, one `test <name> ... ok|FAILED|ignored` line per test and a summary line
+ * `test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; ...`. Cargo stops
+ * at the first binary that fails (without `--no-fail-fast`): the binaries after it do not run.
+ */
+export type CargoTestStatus = 'passed' | 'failed' | 'ignored';
+
+export interface CargoTest {
+  /** The name libtest printed (`tests::add_small`, `src/lib.rs - add (line 3)`). */
+  name: string;
+  /** What libtest printed for it under `failures:` (`---- name stdout ----`), else ''. */
+  output: string;
+  /**
+   * The name qualified by the binary it ran in, as cargo announced it (`tests/basic.rs::add_zero`,
+   * `src/lib.rs (rcalc)::tests::add_small`, `doc rcalc::src/lib.rs - add (line 3)`): the same
+   * test name in two binaries is two tests. Unqualified when no announcement was seen.
+   */
+  qualified: string;
+  status: CargoTestStatus;
+}
+
+export interface CargoTotals {
+  passed: number;
+  failed: number;
+  ignored: number;
+  /** Left out by a name filter (`cargo test add`, `--skip`). */
+  filteredOut: number;
+}
+
+export interface CargoRun {
+  tests: CargoTest[];
+  /** The `test result:` lines summed over the binaries. */
+  totals: CargoTotals;
+  /** How many `test result:` lines (binaries that ran to the end). */
+  binaries: number;
+}
+
+const RUNNING = /^\s*Running (?:(unittests) )?(\S+)(?: \((.+)\))?\s*$/;
+const DOC_TESTS = /^\s*Doc-tests (\S+)\s*$/;
+const TEST_LINE = /^test (.+?) \.\.\. (ok|FAILED|ignored)(?:,.*)?\s*$/;
+const RESULT_LINE =
+  /^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored; (\d+) measured; (\d+) filtered out/;
+
+/** `rcalc` of a test binary's path (`target/debug/deps/rcalc-3f2a...`). */
+function binaryName(path: string): string {
+  const base = path.split('/').at(-1) ?? path;
+  return base.replace(/-[0-9a-f]{8,}(\.exe)?$/, '');
+}
+
+/** How a binary cargo announced qualifies its tests' names. */
+function sourceOf(line: string): string | null {
+  const doc = DOC_TESTS.exec(line);
+  if (doc !== null) return `doc ${doc[1]}`;
+  const m = RUNNING.exec(line);
+  if (m === null) return null;
+  // Old cargo: `Running target/debug/deps/rcalc-3f2a...` names the binary only.
+  if (m[3] === undefined) return binaryName(m[2]);
+  // A crate's unit tests are `src/lib.rs` (or `src/main.rs`) in every crate: the crate says which.
+  return m[1] === 'unittests' ? `${m[2]} (${binaryName(m[3])})` : m[2];
+}
+
+/** What `cargo test` printed of its tests, or null when no binary printed its `test result:`. */
+export function parseCargoOutput(output: string): CargoRun | null {
+  const tests: CargoTest[] = [];
+  const totals: CargoTotals = { passed: 0, failed: 0, ignored: 0, filteredOut: 0 };
+  let binaries = 0;
+  let source: string | null = null;
+  for (const line of output.split(/\r?\n/)) {
+    const announced = sourceOf(line);
+    if (announced !== null) {
+      source = announced;
+      continue;
+    }
+    const test = TEST_LINE.exec(line);
+    if (test !== null) {
+      const status = test[2] === 'ok' ? 'passed' : test[2] === 'FAILED' ? 'failed' : 'ignored';
+      const qualified = source === null ? test[1] : `${source}::${test[1]}`;
+      tests.push({ name: test[1], qualified, status, output: '' });
+      continue;
+    }
+    const result = RESULT_LINE.exec(line);
+    if (result !== null) {
+      binaries += 1;
+      totals.passed += Number(result[1]);
+      totals.failed += Number(result[2]);
+      totals.ignored += Number(result[3]);
+      totals.filteredOut += Number(result[5]);
+    }
+  }
+  if (binaries === 0) return null;
+  for (const block of output.matchAll(
+    /^---- (.+?) stdout ----\r?\n([\s\S]*?)(?=^---- |^failures:|^test result:)/gm,
+  )) {
+    const test = tests.find((t) => t.name === block[1] && t.output === '' && t.status === 'failed');
+    if (test !== undefined) test.output = block[2].trim() + '\n';
+  }
+  return { tests, totals, binaries };
+}
+
+/**
+ * Whether every test the summary lines count has its own `test ... ` line (libtest prints one per
+ * test; output cut in the middle, or a test printing a line of its own that looks like one,
+ * breaks that): only then do the names stand for the tests run.
+ */
+export function namesComplete(run: CargoRun): boolean {
+  const { passed, failed, ignored } = run.totals;
+  return run.tests.length === passed + failed + ignored;
+}
+
+/** One test case of a generated Rust test file's run (`casesForFile` fills in the rest). */
+export interface CargoFileCase {
+  name: string;
+  output: string;
+  status: 'passed' | 'failed' | 'error' | 'skipped';
+  /** Why the file's run is an error, for a case named by the file. */
+  note?: string;
+}
+
+/**
+ * The cases of a generated Rust test file's run (`cargo test --test <name>`), from libtest's
+ * lines: one per test (`ignored` is skipped). A run that exited 0 without a `test result:` line
+ * (nothing ran to the end) is an error, as is one in which no test ran (`running 0 tests`: no
+ * `#[test]` in the file) or every test was ignored. A failing run with no failing test (the file
+ * did not compile, a binary crashed) is the file failing.
+ */
+export function cargoFileCases(result: CommandResult): CargoFileCase[] {
+  const exitedZero = result.exitCode === 0 && !result.timedOut && result.spawnError === null;
+  const run = parseCargoOutput(result.output);
+  if (run === null) {
+    if (!exitedZero) return [];
+    return [
+      {
+        name: '',
+        output: '',
+        status: 'error',
+        note: 'The test command exited 0 without printing libtest\'s "test result:" line: its tests did not run to the end.\n',
+      },
+    ];
+  }
+  const cases: CargoFileCase[] = run.tests.map((t) => ({
+    name: t.name,
+    output: t.output,
+    status: t.status === 'ignored' ? 'skipped' : t.status,
+  }));
+  const { passed, failed, ignored } = run.totals;
+  if (passed + failed + ignored === 0) {
+    return [{ name: '', output: '', status: 'error', note: 'No tests were found in this file.\n' }];
+  }
+  if (passed + failed === 0) {
+    cases.push({
+      name: '',
+      output: '',
+      status: 'error',
+      note: 'Every test in this file was ignored (#[ignore]): it tests nothing.\n',
+    });
+  } else if (exitedZero && failed > 0) {
+    cases.push({
+      name: '',
+      output: '',
+      status: 'error',
+      note: 'libtest counted failures, yet exited 0.\n',
+    });
+  }
+  return cases;
+}
+
+/**
+ * The summary of `cargo test`'s output (`summarizeTestOutput`): the `test result:` lines summed
+ * over the binaries that ran (ignored tests are skipped, filtered out ones deselected), the
+ * failing tests and, where every counted test printed its line, every test by qualified name.
+ */
+export function summarizeCargo(output: string): TestOutputSummary | null {
+  const run = parseCargoOutput(output);
+  if (run === null) return null;
+  const { passed, failed, ignored, filteredOut } = run.totals;
+  const sorted = (names: string[]): string[] => [...new Set(names)].sort();
+  return {
+    format: 'cargo',
+    total: passed + failed + ignored,
+    passed,
+    failed,
+    errored: 0,
+    skipped: ignored,
+    deselected: filteredOut,
+    failing: sorted(run.tests.filter((t) => t.status === 'failed').map((t) => t.qualified)),
+    names: namesComplete(run) ? sorted(run.tests.map((t) => t.qualified)) : null,
+  };
+}
