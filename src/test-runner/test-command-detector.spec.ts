@@ -117,6 +117,16 @@ describe('test command detection', () => {
       ['cargo-test', ['cargo', 'test'], ['cargo', 'test']],
     ],
     [
+      'Cargo.toml beside a Python script and a requirements.txt -> cargo test',
+      { 'Cargo.toml': '[package]\n', 'gen.py': '', 'requirements.txt': '' },
+      ['cargo-test', ['cargo', 'test'], ['cargo', 'test']],
+    ],
+    [
+      'Cargo.toml with pytest configured (a mixed Rust and Python project) -> pytest',
+      { 'Cargo.toml': '[package]\n', 'pyproject.toml': '[tool.pytest.ini_options]\n' },
+      ['pytest', ['python3', '-m', 'pytest'], ['python3', '-m', 'pytest']],
+    ],
+    [
       'broken package.json -> node --test',
       { 'package.json': '{ nope' },
       ['node-test', ['node', '--test'], ['node', '--test']],
@@ -243,5 +253,23 @@ describe('argv for one file', () => {
       'api',
     ]);
     expect(argvForFile(cargo, 'src/lib.rs', junit).argv).toEqual(['cargo', 'test']);
+    expect(argvForFile(cargo, 'crates/core/tests/mul.rs', junit).argv).toEqual([
+      'cargo',
+      'test',
+      '--manifest-path',
+      'crates/core/Cargo.toml',
+      '--test',
+      'mul',
+    ]);
+    // A session's `cargo test` is recognised, so its files run by target too.
+    const custom = planFromCommand('cargo test --release', 'rust');
+    expect(custom.framework).toBe('cargo-test');
+    expect(argvForFile(custom, 'tests/api.rs', junit).argv).toEqual([
+      'cargo',
+      'test',
+      '--release',
+      '--test',
+      'api',
+    ]);
   });
 });

@@ -9,11 +9,12 @@ import { TestEcosystem } from 'src/test-runner/test-file-patterns';
  * How a project's tests are run, decided from its files (or from the session's `test_command`).
  *
  * Detection order: a `package.json` with a real `scripts.test` (its runner recognised: `node
- * --test`, jest, vitest, else `npm test`); Python (packaging files, or `.py` files at the top or in
- * `tests/`), with pytest config (`pytest.ini`, `conftest.py`, `[tool.pytest...]` in
+ * --test`, jest, vitest, else `npm test`); a `Cargo.toml` at the top → `cargo test`, unless pytest
+ * is configured (below: a mixed Rust and Python project runs its Python tests), whatever other
+ * Python files there are (a script, a `requirements.txt`); Python (packaging files, or `.py` files
+ * at the top or in `tests/`), with pytest config (`pytest.ini`, `conftest.py`, `[tool.pytest...]` in
  * `pyproject.toml`, `[tool:pytest]` in `setup.cfg`, `[pytest]` in `tox.ini`) → pytest, otherwise
- * `python3 -m unittest`; `go.mod` → `go test`; `Cargo.toml` →
- * `cargo test`; a `package.json` without a test script → jest/vitest when installed, else
+ * `python3 -m unittest`; `go.mod` → `go test`; a `package.json` without a test script → jest/vitest when installed, else
  * `node --test`.
  */
 export type TestFramework =
@@ -186,6 +187,10 @@ function pythonPlan(projectPath: string): TestCommandPlan {
   return plan('python', 'unittest', ['python3', '-m', 'unittest'], ['python3', '-m', 'unittest']);
 }
 
+function cargoPlan(): TestCommandPlan {
+  return plan('rust', 'cargo-test', ['cargo', 'test'], ['cargo', 'test']);
+}
+
 /** Detects how to run the project's tests from its files; null when nothing is recognised. */
 export function detectTestCommand(projectPath: string): TestCommandPlan | null {
   const pkg = readPackageJson(projectPath);
@@ -193,13 +198,15 @@ export function detectTestCommand(projectPath: string): TestCommandPlan | null {
   if (pkg !== null && script.trim() !== '' && !PLACEHOLDER_NPM_TEST.test(script)) {
     return nodePlan(projectPath, pkg);
   }
+  // A Rust project with a script or a requirements.txt beside it is still a Rust project; one that
+  // configures pytest (a mixed PyO3/maturin project) runs its Python tests.
+  const cargo = existsSync(join(projectPath, 'Cargo.toml'));
+  if (cargo && !usesPytest(projectPath)) return cargoPlan();
   if (isPythonProject(projectPath) || usesPytest(projectPath)) return pythonPlan(projectPath);
   if (existsSync(join(projectPath, 'go.mod'))) {
     return plan('go', 'go-test', ['go', 'test', './...'], ['go', 'test']);
   }
-  if (existsSync(join(projectPath, 'Cargo.toml'))) {
-    return plan('rust', 'cargo-test', ['cargo', 'test'], ['cargo', 'test']);
-  }
+
   if (pkg !== null) return nodePlan(projectPath, pkg);
   return null;
 }
