@@ -18,3 +18,5 @@ export type { TestCaseResult, TestCaseStatus } from 'src/test-runner/test-case-r
 export type { TestRunEvent, TestRunReport, TestSetup } from 'src/test-runner/test-runner.service';
 export { summarizeTestOutput } from 'src/test-runner/test-output-summary';
 export type { TestOutputSummary } from 'src/test-runner/test-output-summary';
+export { cargoTestSettings } from 'src/test-runner/cargo-config';
+export { holdsRustTests, isRustSource } from 'src/test-runner/rust-test-files';

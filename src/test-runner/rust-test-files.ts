@@ -51,3 +51,11 @@ export function isRustSource(relPath: string): boolean {
   const parts = relPath.split('/').filter((s) => s !== '' && s !== '.');
   return (parts.at(-1) ?? '').endsWith('.rs') && rustTestLocation(parts) === null;
 }
+
+/**
+ * Whether the text of a Rust source file holds unit tests (`#[cfg(test)]`, `#[test]`): a change
+ * to it is looked at for what it did to them (`BaseCheckout.testChanges`).
+ */
+export function holdsRustTests(text: string): boolean {
+  return /#\[[ \t]*cfg[ \t]*\([^\]]*\btest\b|#\[[ \t]*(?:\w+::)*test[ \t]*\]/.test(text);
+}

@@ -1,4 +1,5 @@
 import { isPythonBytecode } from 'src/common';
+import { isCargoConfig } from 'src/test-runner/cargo-config';
 import { rustTestLocation } from 'src/test-runner/rust-test-files';
 
 /**
@@ -159,7 +160,9 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
  *   directory first on the module path), a top-level `sitecustomize.py` or `usercustomize.py`,
  *   the `entry_points.txt` of a distribution's metadata (`*.dist-info`, `*.egg-info`: pytest
  *   loads the plugins one declares), and Python bytecode (which Python runs instead of its
- *   source).
+ *   source);
+ * - `cargo`: Cargo's build and test configuration (`.cargo/config.toml`, `build.rs`,
+ *   `rust-toolchain*`, `Cargo.toml`: `isCargoConfig`), of the project or any of its packages.
  */
 export type TestConfigFileKind =
   | 'conftest'
@@ -167,7 +170,8 @@ export type TestConfigFileKind =
   | 'package.json'
   | 'runner'
   | 'package-manager'
-  | 'python-tool';
+  | 'python-tool'
+  | 'cargo';
 
 /** The sections pytest reads its options from, by file name. */
 export const PYTEST_CONFIG_SECTIONS: Readonly<Record<string, readonly string[]>> = {
@@ -225,6 +229,7 @@ export function testConfigFileKind(relPath: string): TestConfigFileKind | null {
     return isInPytestUncollected(relPath) ? null : 'python-tool';
   }
   if (isInSkippedDirectory(relPath)) return null;
+  if (isCargoConfig(parts)) return 'cargo';
   if (base === 'package.json') return 'package.json';
   if (PACKAGE_MANAGER_CONFIG.test(base)) return 'package-manager';
   return JS_RUNNER_CONFIG.test(base) ? 'runner' : null;

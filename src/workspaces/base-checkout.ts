@@ -20,7 +20,13 @@ import {
   readChildFile,
   readChildFileAsync,
 } from 'src/process';
-import { isTestConfigFile, isTestFile, testSupportRoot } from 'src/test-runner';
+import {
+  holdsRustTests,
+  isRustSource,
+  isTestConfigFile,
+  isTestFile,
+  testSupportRoot,
+} from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
@@ -167,6 +173,10 @@ export class BaseCheckout {
       if (!isTestFile(path, 'unknown')) {
         if (status === 'D' && isTestConfigFile(path)) {
           changes.push(await this.modified(directory, baseCommit, path));
+        } else if (/^[MTD]$/.test(status) && isRustSource(path)) {
+          // A Rust source file holding unit tests: what the change did to them.
+          const change = await this.modified(directory, baseCommit, path);
+          if (change.status === 'modified' && holdsRustTests(change.before)) changes.push(change);
         }
         continue;
       }

@@ -1,5 +1,11 @@
 import { WeakeningKind } from 'src/tasks';
-import { isPythonTestModule, PYTEST_CONFIG_SECTIONS, testConfigFileKind } from 'src/test-runner';
+import {
+  isPythonTestModule,
+  isTestFile,
+  PYTEST_CONFIG_SECTIONS,
+  testConfigFileKind,
+} from 'src/test-runner';
+import { cargoConfigWeakening, rustTestWeakening } from 'src/orchestrator/run/rust-test-weakening';
 import { isPythonBytecode, jsonText } from 'src/common';
 
 /**
@@ -506,9 +512,14 @@ function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>):
       return pythonToolWeakening(path, change.before, change.after);
     case 'package-manager':
       return packageManagerWeakening(path, change.before, change.after);
+    case 'cargo':
+      return cargoConfigWeakening(path, change.before, change.after);
     case 'conftest':
     case null:
       break;
+  }
+  if (path.endsWith('.rs')) {
+    return rustTestWeakening(path, change.before, change.after, isTestFile(path, 'rust'));
   }
   const found: Weakening[] = addedSkipMarkers(change.before, change.after).map((m) => ({
     kind: 'skip_marker',

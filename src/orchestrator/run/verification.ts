@@ -27,6 +27,7 @@ import {
   CommandResult,
   formatCommandLine,
   ignoredAmong,
+  isRustSource,
   isTestConfigFile,
   splitCommandLine,
   TestRunReport,
@@ -187,6 +188,8 @@ function editedTests(
 ): { files: string[]; support: string[] } {
   const modified = changes
     .filter((c) => c.status === 'modified' && c.before !== '' && !isTestConfigFile(c.path))
+    // A Rust source file's unit tests are no file of their own to run as they were.
+    .filter((c) => !isRustSource(c.path))
     .map((c) => c.path);
   const files = [...new Set([...modified, ...(support.files.length > 0 ? support.tests : [])])];
   return { files, support: files.length > 0 ? support.files : [] };
