@@ -109,6 +109,21 @@ describe('tested tree', () => {
     ]);
   });
 
+  it('takes a Cargo.lock that cargo test created beside a Cargo.toml during the round as tested, and no other', async () => {
+    write('Cargo.toml', '[package]\nname = "rcalc"\n');
+    write('crates/core/Cargo.toml', '[package]\nname = "core"\n');
+    const tested = await record();
+    // `cargo test` writes the lockfiles it finds missing; one without its Cargo.toml, or one that
+    // was there and changed, is not its doing.
+    write('Cargo.lock', 'version = 4\n');
+    write('crates/core/Cargo.lock', 'version = 4\n');
+    write('src/Cargo.lock', 'version = 4\n');
+    expect(await changedSinceTested(tested, staged(), dir)).toEqual(['src/Cargo.lock']);
+    const withLock = await record();
+    write('Cargo.lock', 'version = 3\n');
+    expect(await changedSinceTested(withLock, staged(), dir)).toEqual(['Cargo.lock']);
+  });
+
   it('names a file clean at the round start and changed after it, and a mode changed after it', async () => {
     const tested = await record();
     write('README.md', 'rewritten by a snapshot update\n');

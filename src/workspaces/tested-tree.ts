@@ -194,12 +194,28 @@ function sameStat(a: IndexStat, b: IndexStat): boolean {
 }
 
 /**
+ * Lockfiles a test command itself writes where there is none: `cargo test` resolves the
+ * dependencies and writes `Cargo.lock` beside the `Cargo.toml` when it is missing (a task whose
+ * baseline was reused from another task's run finds none). The tests ran with it, as the commit
+ * holds it. (`npm test` writes no `package-lock.json`: `npm install` does, in the setup.)
+ */
+const TEST_COMMAND_LOCKFILES: Readonly<Record<string, string>> = { 'Cargo.lock': 'Cargo.toml' };
+
+/** `path` is a lockfile the round's test command created (`TEST_COMMAND_LOCKFILES`). */
+function writtenByTestCommand(path: string, tested: TestedTree): boolean {
+  const slash = path.lastIndexOf('/');
+  const manifest = TEST_COMMAND_LOCKFILES[path.slice(slash + 1)];
+  return manifest !== undefined && tested.files.has(`${path.slice(0, slash + 1)}${manifest}`);
+}
+
+/**
  * The paths whose entry in `index` (read after `git add -A` in the work tree `top`, before the
  * commit) differs from the tree the round tested: changed, created or deleted since it started. A
  * file git stored other than as its bytes (a clean filter, an end-of-line conversion,
  * `core.fileMode=false`) is the same file when the index caches for it the very stat data it had
  * when the round started (its change time included, which no program can set back), or when it
- * was written again with the same bytes (a test rewriting a fixture): `addedAsTested`. Sorted.
+ * was written again with the same bytes (a test rewriting a fixture): `addedAsTested`. A lockfile
+ * the test command created (`Cargo.lock`: `writtenByTestCommand`) is not counted. Sorted.
  */
 export async function changedSinceTested(
   tested: TestedTree,
@@ -215,6 +231,7 @@ export async function changedSinceTested(
   const changed = new Set<string>();
   for (const [path, entry] of committed) {
     const expected = tested.files.get(path);
+    if (expected === undefined && writtenByTestCommand(path, tested)) continue;
     if (expected !== undefined && expected.mode === entry.mode && expected.oid === entry.oid) {
       continue;
     }
