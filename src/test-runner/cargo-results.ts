@@ -3,11 +3,12 @@ import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
 
 /**
  * `cargo test`'s output read: what libtest (Rust's built-in test harness) printed for each test
- * binary cargo ran. Cargo says which binary it runs next (`Running tests/basic.rs (target/...)`,
- * `Running unittests src/lib.rs (...)`, `Doc-tests rcalc`, on stderr), and each binary prints
- * `running N tests`, one `test <name> ... ok|FAILED|ignored` line per test and a summary line
- * `test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; ...`. Cargo stops
- * at the first binary that fails (without `--no-fail-fast`): the binaries after it do not run.
+ * binary cargo ran: `running N tests`, one `test <name> ... ok|FAILED|ignored` line per test and
+ * a summary line `test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out;
+ * ...`. Cargo stops at the first binary that fails (without `--no-fail-fast`): the binaries after
+ * it do not run. Which binary a test ran in is not read: cargo names it on stderr (`Running
+ * tests/basic.rs (...)`), the tests' lines come on stdout, and the two pipes are read as their
+ * output arrives, not in the order it was written.
  */
 export type CargoTestStatus = 'passed' | 'failed' | 'ignored';
 
@@ -16,12 +17,6 @@ export interface CargoTest {
   name: string;
   /** What libtest printed for it under `failures:` (`---- name stdout ----`), else ''. */
   output: string;
-  /**
-   * The name qualified by the binary it ran in, as cargo announced it (`tests/basic.rs::add_zero`,
-   * `src/lib.rs (rcalc)::tests::add_small`, `doc rcalc::src/lib.rs - add (line 3)`): the same
-   * test name in two binaries is two tests. Unqualified when no announcement was seen.
-   */
-  qualified: string;
   status: CargoTestStatus;
 }
 
@@ -41,47 +36,20 @@ export interface CargoRun {
   binaries: number;
 }
 
-const RUNNING = /^\s*Running (?:(unittests) )?(\S+)(?: \((.+)\))?\s*$/;
-const DOC_TESTS = /^\s*Doc-tests (\S+)\s*$/;
 const TEST_LINE = /^test (.+?) \.\.\. (ok|FAILED|ignored)(?:,.*)?\s*$/;
 const RESULT_LINE =
   /^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored; (\d+) measured; (\d+) filtered out/;
-
-/** `rcalc` of a test binary's path (`target/debug/deps/rcalc-3f2a...`). */
-function binaryName(path: string): string {
-  const base = path.split('/').at(-1) ?? path;
-  return base.replace(/-[0-9a-f]{8,}(\.exe)?$/, '');
-}
-
-/** How a binary cargo announced qualifies its tests' names. */
-function sourceOf(line: string): string | null {
-  const doc = DOC_TESTS.exec(line);
-  if (doc !== null) return `doc ${doc[1]}`;
-  const m = RUNNING.exec(line);
-  if (m === null) return null;
-  // Old cargo: `Running target/debug/deps/rcalc-3f2a...` names the binary only.
-  if (m[3] === undefined) return binaryName(m[2]);
-  // A crate's unit tests are `src/lib.rs` (or `src/main.rs`) in every crate: the crate says which.
-  return m[1] === 'unittests' ? `${m[2]} (${binaryName(m[3])})` : m[2];
-}
 
 /** What `cargo test` printed of its tests, or null when no binary printed its `test result:`. */
 export function parseCargoOutput(output: string): CargoRun | null {
   const tests: CargoTest[] = [];
   const totals: CargoTotals = { passed: 0, failed: 0, ignored: 0, filteredOut: 0 };
   let binaries = 0;
-  let source: string | null = null;
   for (const line of output.split(/\r?\n/)) {
-    const announced = sourceOf(line);
-    if (announced !== null) {
-      source = announced;
-      continue;
-    }
     const test = TEST_LINE.exec(line);
     if (test !== null) {
       const status = test[2] === 'ok' ? 'passed' : test[2] === 'FAILED' ? 'failed' : 'ignored';
-      const qualified = source === null ? test[1] : `${source}::${test[1]}`;
-      tests.push({ name: test[1], qualified, status, output: '' });
+      tests.push({ name: test[1], status, output: '' });
       continue;
     }
     const result = RESULT_LINE.exec(line);
@@ -173,13 +141,16 @@ export function cargoFileCases(result: CommandResult): CargoFileCase[] {
 /**
  * The summary of `cargo test`'s output (`summarizeTestOutput`): the `test result:` lines summed
  * over the binaries that ran (ignored tests are skipped, filtered out ones deselected), the
- * failing tests and, where every counted test printed its line, every test by qualified name.
+ * failing tests and, where every counted test printed its line and no name is in two binaries
+ * (each crate's `tests::it`), every test by name.
  */
 export function summarizeCargo(output: string): TestOutputSummary | null {
   const run = parseCargoOutput(output);
   if (run === null) return null;
   const { passed, failed, ignored, filteredOut } = run.totals;
-  const sorted = (names: string[]): string[] => [...new Set(names)].sort();
+  const names = run.tests.map((t) => t.name);
+  const sorted = (list: string[]): string[] => [...new Set(list)].sort();
+  const unique = new Set(names).size === names.length;
   return {
     format: 'cargo',
     total: passed + failed + ignored,
@@ -188,7 +159,7 @@ export function summarizeCargo(output: string): TestOutputSummary | null {
     errored: 0,
     skipped: ignored,
     deselected: filteredOut,
-    failing: sorted(run.tests.filter((t) => t.status === 'failed').map((t) => t.qualified)),
-    names: namesComplete(run) ? sorted(run.tests.map((t) => t.qualified)) : null,
+    failing: sorted(run.tests.filter((t) => t.status === 'failed').map((t) => t.name)),
+    names: namesComplete(run) && unique ? sorted(names) : null,
   };
 }

@@ -92,7 +92,7 @@ function toRun(
   result: RegressionResult | null = null,
 ): VerificationRun {
   return {
-    command: report.command,
+    command: report.invocations.length === 1 ? report.invocations[0].command : report.command,
     commit,
     exit_code: report.exitCode,
     timed_out: report.timedOut,

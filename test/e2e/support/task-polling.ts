@@ -27,7 +27,7 @@ export const FAKE_RUNNER_ENV = {
   KILL_GRACE_SECONDS: '1',
 } as const;
 
-export type FixtureName = 'node-basic' | 'node-build' | 'python-basic';
+export type FixtureName = 'node-basic' | 'node-build' | 'python-basic' | 'rust-basic';
 
 /**
  * Copies a fixture project to `parent/name`, makes it a git repository with one commit (so the
