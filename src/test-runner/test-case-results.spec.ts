@@ -86,7 +86,7 @@ describe('casesForFile', () => {
     // `os._exit(0)` at import: pytest writes no JUnit report, unittest prints no "Ran N tests".
     const noReport = casesForFile(FILE, result({}), null, MAX, 'junit');
     expect(summary(noReport)).toEqual([[FILE, 'error', FILE]]);
-    expect(noReport[0].output).toContain('exited 0 without writing its JUnit report');
+    expect(noReport[0].output).toContain('exited 0 without writing its report');
     const silent = casesForFile(FILE, result({ output: '' }), null, MAX, 'ran_line');
     expect(summary(silent)).toEqual([[FILE, 'error', FILE]]);
     expect(silent[0].output).toContain('without printing "Ran N tests"');

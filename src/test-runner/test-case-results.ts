@@ -1,6 +1,6 @@
 import { BoundedBuffer } from 'src/process';
 import { cargoFileCases } from 'src/test-runner/cargo-results';
-import { parseJunitXml } from 'src/test-runner/junit-report';
+import { JunitCase, parseJunitXml } from 'src/test-runner/junit-report';
 import { CommandResult } from 'src/test-runner/test-command-runner';
 
 export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
@@ -22,9 +22,8 @@ const TESTS_RAN = /^Ran \d+ tests? in/m;
 
 /**
  * What a file's passing run must show besides its exit code 0, where the tool always shows it: the
- * JUnit report it was asked for (`node --test`, pytest), or unittest's `Ran N tests` line. A file
- * that ends its process early (`os._exit(0)` at import) exits 0 without either. `libtest`: `cargo
- * test`'s per-test lines and `test result:` line, read per test (`cargoFileCases`).
+import { cargoFileCases } from 'src/test-runner/cargo-results';
+import { JunitCase, parseJunitXml } from 'src/test-runner/junit-report';
  */
 export type RunEvidence = 'junit' | 'ran_line' | 'libtest' | null;
 
@@ -57,8 +56,8 @@ export function describeEnd(result: CommandResult): string {
 }
 
 /**
- * The cases of one generated test file's run: per case from its JUnit `report` when there is a
- * readable one, else one case for the file. A file in which no test ran is an error, and so is a
+ * The cases of one generated test file's run: per case from its `report` (JUnit XML, or what
+ * `parseReport` reads) when there is a readable one, else one case for the file. A file in which no test ran is an error, and so is a
  * passing one without the `evidence` its tool always leaves (`RunEvidence`), and so is one whose
  * tests were all skipped. A file whose
  * command failed with no case failing gets a case in `error` saying so, and a file stopped by the
@@ -72,6 +71,7 @@ export function casesForFile(
   report: string | null,
   maxOutputBytes: number,
   evidence: RunEvidence = null,
+  parseReport: (report: string) => JunitCase[] = parseJunitXml,
 ): TestCaseResult[] {
   const fileCase = (status: TestCaseStatus, note = ''): TestCaseResult => ({
     name: file,
@@ -127,7 +127,7 @@ export function casesForFile(
       return [
         fileCase(
           'error',
-          'The test command exited 0 without writing its JUnit report: its tests did not run to the end.\n',
+          'The test command exited 0 without writing its report: its tests did not run to the end.\n',
         ),
       ];
     }
@@ -135,8 +135,11 @@ export function casesForFile(
   }
   let parsed;
   try {
-    parsed = parseJunitXml(report);
+    parsed = parseReport(report);
   } catch {
+    if (fileStatus === 'passed' && evidence === 'junit') {
+      return [fileCase('error', 'The test command exited 0 with a report that cannot be read.\n')];
+    }
     return [fileCase(fileStatus, stopped ?? '')];
   }
   const noTests =

@@ -241,6 +241,42 @@ describe('argv for one file', () => {
     });
   });
 
+  it("asks jest and vitest for their own JSON results, outside the project (not jest-junit's)", () => {
+    const jest: TestCommandPlan = {
+      ...plan('/p/node_modules/.bin/jest --runTestsByPath'),
+      framework: 'jest',
+    };
+    expect(argvForFile(jest, '-a.test.js', junit)).toEqual({
+      argv: [
+        '/p/node_modules/.bin/jest',
+        '--runTestsByPath',
+        '--json',
+        '--outputFile=/tmp/r.json',
+        './-a.test.js',
+      ],
+      file: '-a.test.js',
+      junitPath: '/tmp/r.json',
+      reportFormat: 'jest-json',
+    });
+    const vitest: TestCommandPlan = {
+      ...plan('/p/node_modules/.bin/vitest run'),
+      framework: 'vitest',
+    };
+    expect(argvForFile(vitest, 'test/a.test.js', junit)).toEqual({
+      argv: [
+        '/p/node_modules/.bin/vitest',
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        '--outputFile.json=/tmp/r.json',
+        'test/a.test.js',
+      ],
+      file: 'test/a.test.js',
+      junitPath: '/tmp/r.json',
+      reportFormat: 'jest-json',
+    });
+  });
+
   it('runs go tests by package and cargo integration tests by name', () => {
     const go: TestCommandPlan = { ...plan('go test'), framework: 'go-test' };
     expect(argvForFile(go, 'pkg/a/x_test.go', junit).argv).toEqual(['go', 'test', './pkg/a']);

@@ -47,8 +47,10 @@ export interface TestCommandPlan {
 export interface FileInvocation {
   argv: string[];
   file: string;
-  /** Where the tool writes a JUnit report, or null when it cannot write one. */
+  /** Where the tool writes its report (JUnit XML unless `reportFormat` says), or null: none. */
   junitPath: string | null;
+  /** The report's format when it is not JUnit XML: jest's JSON (jest's and vitest's `--json`). */
+  reportFormat?: 'jest-json';
 }
 
 const PLACEHOLDER_NPM_TEST = /no test specified/;
@@ -267,7 +269,8 @@ export function fileArgument(file: string): string {
 
 /**
  * The command running one test file. `junitPath` is where a JUnit report should go (outside the
- * project); it is used for `node --test` and pytest, the others report per file by exit code.
+ * project); it is used for `node --test` and pytest, and (as `.json`) for jest's and vitest's
+ * JSON results; the others report per file by exit code.
  */
 export function argvForFile(
   plan: TestCommandPlan,
@@ -315,8 +318,32 @@ export function argvForFile(
     }
     case 'cargo-test':
       return { argv: [...plan.fileArgv, ...cargoTestArgs(file)], file, junitPath: null };
-    case 'jest':
-    case 'vitest':
+    case 'jest': {
+      // Jest's own JSON results (no reporter package of the project needed): `jest-results.ts`.
+      const reportPath = junitPath.replace(/\.xml$/, '.json');
+      return {
+        argv: [...plan.fileArgv, '--json', `--outputFile=${reportPath}`, arg],
+        file,
+        junitPath: reportPath,
+        reportFormat: 'jest-json',
+      };
+    }
+    case 'vitest': {
+      // Vitest's built-in json reporter (jest's shape) beside its default one for the output.
+      const reportPath = junitPath.replace(/\.xml$/, '.json');
+      return {
+        argv: [
+          ...plan.fileArgv,
+          '--reporter=default',
+          '--reporter=json',
+          `--outputFile.json=${reportPath}`,
+          arg,
+        ],
+        file,
+        junitPath: reportPath,
+        reportFormat: 'jest-json',
+      };
+    }
     case 'npm-test':
     case 'custom':
       return { argv: [...plan.fileArgv, arg], file, junitPath: null };

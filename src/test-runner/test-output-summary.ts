@@ -1,14 +1,16 @@
 import { summarizeCargo } from 'src/test-runner/cargo-results';
+import { parseJestOutput } from 'src/test-runner/jest-results';
+import { parseVitestOutput } from 'src/test-runner/vitest-results';
 
 /**
  * What a test command's own output says about its tests, for commands that write no JUnit report
  * (a regression command is run as the session gives it). Three formats are read: TAP (`node
- * --test` writing to a pipe), Python's unittest and pytest's summary, and `cargo test`'s libtest lines
- * (`summarizeCargo`). Anything else gives null:
- * the command's exit code is all there is.
+ * --test` writing to a pipe), Python's unittest and pytest's summary, `cargo test`'s libtest lines
+ * (`summarizeCargo`), and jest's and vitest's (`jest-results.ts`, `vitest-results.ts`). Anything
+ * else gives null: the command's exit code is all there is.
  */
 export interface TestOutputSummary {
-  format: 'tap' | 'unittest' | 'pytest' | 'cargo';
+  format: 'tap' | 'unittest' | 'pytest' | 'cargo' | 'jest' | 'vitest';
   /** Tests run, skipped ones included when the tool counts them. */
   total: number;
   passed: number;
@@ -112,5 +114,12 @@ function parsePytest(output: string): TestOutputSummary | null {
 
 /** The summary of a test command's output, or null when its format is not recognised. */
 export function summarizeTestOutput(output: string): TestOutputSummary | null {
-  return parseTap(output) ?? parseUnittest(output) ?? parsePytest(output) ?? summarizeCargo(output);
+  return (
+    parseTap(output) ??
+    parseUnittest(output) ??
+    parsePytest(output) ??
+    summarizeCargo(output) ??
+    parseJestOutput(output) ??
+    parseVitestOutput(output)
+  );
 }

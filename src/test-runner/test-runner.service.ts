@@ -32,6 +32,8 @@ import {
   TestCaseResult,
 } from 'src/test-runner/test-case-results';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
+import { parseJestJson } from 'src/test-runner/jest-results';
+import { parseJunitXml } from 'src/test-runner/junit-report';
 import {
   argvForFile,
   detectTestCommand,
@@ -448,7 +450,9 @@ export class TestRunnerService {
                       : plan.framework === 'cargo-test'
                         ? 'libtest'
                         : null;
-                cases.push(...casesForFile(invocation.file, r, junit, max, evidence));
+                const parse =
+                  invocation.reportFormat === 'jest-json' ? parseJestJson : parseJunitXml;
+                cases.push(...casesForFile(invocation.file, r, junit, max, evidence, parse));
                 return null;
               }),
               filter((e): e is TestRunEvent => e !== null),

@@ -1,15 +1,16 @@
 import { VerificationCounts } from 'src/tasks';
 import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-runner';
+import type { NamedFormat } from 'src/orchestrator/run/rerun-command';
 
 /**
  * THE REGRESSION SUITE AGAINST ITS BASELINE. Pure. A regression run is read per test where its
- * output says which tests failed (TAP, unittest, pytest, cargo: `summarizeTestOutput`), else per command
- * (it passed or it did not). A failure after the change that also failed at the baseline is
- * pre-existing and does not block; one that did not is new breakage, unless it passed when run
- * again (flaky): the run again names it among the tests it ran and not among the failures, or,
- * where the output names only failures, the run again ran tests and all of them passed. A failure
- * the run again does not show passing (a test module that no longer loads, renamed by the
- * loader) stays new breakage.
+ * output says which tests failed (TAP, unittest, pytest, cargo, jest, vitest:
+ * `summarizeTestOutput`), else per command (it passed or it did not). A failure after the change
+ * that also failed at the baseline is pre-existing and does not block; one that did not is new
+ * breakage, unless it passed when run again (flaky): the run again names it among the tests it
+ * ran and not among the failures, or, where the output names only failures, the run again ran
+ * tests and all of them passed. A failure the run again does not show passing (a test module that
+ * no longer loads, renamed by the loader) stays new breakage.
  */
 export interface RegressionResult {
   /** How fine the results are: each test by name, or the command as a whole. */
@@ -24,7 +25,7 @@ export interface RegressionResult {
   /** Every test run by name, where the output names them all. */
   names: string[] | null;
   /** The output format the names were read from (per test only). */
-  format: 'tap' | 'unittest' | 'pytest' | 'cargo' | null;
+  format: NamedFormat | null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 
 /** The output format the failing tests' names were read from (`summarizeTestOutput`). */
-export type NamedFormat = 'tap' | 'unittest' | 'pytest' | 'cargo';
+export type NamedFormat = 'tap' | 'unittest' | 'pytest' | 'cargo' | 'jest' | 'vitest';
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -54,5 +54,9 @@ export function rerunArgv(
       if (pytest === 0 || argv.slice(pytest).some((a) => !a.startsWith('-'))) return null;
       return [...argv, ...names];
     }
+    case 'jest':
+    case 'vitest':
+      // Named by file and title, as a pattern would not select them alone: the whole command.
+      return null;
   }
 }
