@@ -9,6 +9,7 @@ export {
 } from 'src/test-runner/test-file-patterns';
 export type { TestConfigFileKind } from 'src/test-runner/test-file-patterns';
 export { ignoredAmong, parsePorcelainV2 } from 'src/test-runner/test-file-finder';
+export { jsTestConfigFiles } from 'src/test-runner/js-test-config';
 export type { ProjectChanges, ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';

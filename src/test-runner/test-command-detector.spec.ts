@@ -71,6 +71,35 @@ describe('test command detection', () => {
       ['vitest', ['npm', 'test'], ['<dir>/node_modules/.bin/vitest', 'run']],
     ],
     [
+      'jest script naming its configuration: the file runs with it',
+      {
+        'package.json': pkg({ scripts: { test: 'jest --config config/jest.config.base.js' } }),
+        'node_modules/.bin/jest': '',
+      },
+      [
+        'jest',
+        ['npm', 'test'],
+        [
+          '<dir>/node_modules/.bin/jest',
+          '--config',
+          'config/jest.config.base.js',
+          '--runTestsByPath',
+        ],
+      ],
+    ],
+    [
+      'vitest script naming its configuration with -c',
+      {
+        'package.json': pkg({ scripts: { test: 'vitest run -c conf/vitest.ts' } }),
+        'node_modules/.bin/vitest': '',
+      },
+      [
+        'vitest',
+        ['npm', 'test'],
+        ['<dir>/node_modules/.bin/vitest', 'run', '--config', 'conf/vitest.ts'],
+      ],
+    ],
+    [
       'jest named but not installed -> npm test',
       { 'package.json': pkg({ scripts: { test: 'jest' } }) },
       ['npm-test', ['npm', 'test'], ['npm', 'test', '--']],

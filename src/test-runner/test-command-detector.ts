@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'fs';
 import { basename, join } from 'path';
 import { readChildFile } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
+import { scriptConfigOption } from 'src/test-runner/js-test-config';
 import { cargoTestArgs } from 'src/test-runner/rust-test-files';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
@@ -172,11 +173,16 @@ function nodePlan(projectPath: string, pkg: PackageJson): TestCommandPlan {
   }
   const mentionsJest = /\bjest\b/.test(script) || (!realScript && hasDependency(pkg, 'jest'));
   const mentionsVitest = /\bvitest\b/.test(script) || (!realScript && hasDependency(pkg, 'vitest'));
+  // The runner is run on each file directly, with the configuration the script names.
+  const config = scriptConfigOption(script);
+  const withConfig = config === null ? [] : ['--config', config];
   if (mentionsVitest && vitest !== null) {
-    return plan('node', 'vitest', realScript ? ['npm', 'test'] : [vitest, 'run'], [vitest, 'run']);
+    const fileArgv = [vitest, 'run', ...withConfig];
+    return plan('node', 'vitest', realScript ? ['npm', 'test'] : [vitest, 'run'], fileArgv);
   }
   if (mentionsJest && jest !== null) {
-    return plan('node', 'jest', realScript ? ['npm', 'test'] : [jest], [jest, '--runTestsByPath']);
+    const fileArgv = [jest, ...withConfig, '--runTestsByPath'];
+    return plan('node', 'jest', realScript ? ['npm', 'test'] : [jest], fileArgv);
   }
   if (realScript) return plan('node', 'npm-test', ['npm', 'test'], ['npm', 'test', '--']);
   return plan('node', 'node-test', ['node', '--test'], ['node', '--test']);

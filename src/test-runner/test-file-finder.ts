@@ -8,6 +8,7 @@ import { readChildFile } from 'src/process';
 import { isPythonBytecode } from 'src/common';
 import { gitReadPaths } from 'src/test-runner/git-read-paths';
 import { changedIgnored, ignoredFingerprints } from 'src/test-runner/ignored-fingerprints';
+import { jsTestConfigFiles } from 'src/test-runner/js-test-config';
 import { linksOutside } from 'src/test-runner/outside-links';
 import {
   isInSkippedDirectory,
@@ -170,7 +171,8 @@ export interface ProjectChanges {
   /**
    * Files created or changed that configure which tests a test tool runs or how they end
    * (project-relative, sorted): test configuration files (`isTestConfigFile`: `conftest.py`,
-   * `pytest.ini`, `pyproject.toml`, `package.json`, `jest.config.js`, ...), and the Python modules
+   * `pytest.ini`, `pyproject.toml`, `package.json`, `jest.config.js`, ...; and jest's and vitest's
+   * configuration and setup files the project names, `jsTestConfigFiles`), and the Python modules
    * of the test tree whose code may do so (`isPythonTestModule` holding
    * `PYTHON_TEST_CONFIG_CODE`: a hook, `load_tests`, `pytest_plugins`).
    */
@@ -207,11 +209,15 @@ const MAX_CONFIG_MODULE_BYTES = 4 * 1024 * 1024;
  * Whether `rel` in `projectPath` configures the tests (`ProjectChanges.configFiles`). Read from
  * the file system, not git: no process.
  */
-function configuresTests(projectPath: string, rel: string): boolean {
+function configuresTests(
+  projectPath: string,
+  rel: string,
+  jsConfig: ReadonlySet<string> = new Set(),
+): boolean {
   // Bytecode git does not track is removed before a round in a workspace; what the change adds
   // to the index is found against the base commit (`BaseCheckout.testChanges`).
   if (isPythonBytecode(rel)) return false;
-  if (isTestConfigFile(rel)) return true;
+  if (isTestConfigFile(rel) || jsConfig.has(rel)) return true;
   if (!isPythonTestModule(rel)) return false;
   const text = readChildFile(join(projectPath, rel), MAX_CONFIG_MODULE_BYTES);
   return text !== null && PYTHON_TEST_CONFIG_CODE.test(text);
@@ -395,6 +401,7 @@ export class TestFileFinder {
     log: FinderLog = this.logger,
   ): Promise<ProjectChanges> {
     const changed = new Set<string>();
+    const jsConfig = jsTestConfigFiles(projectPath);
     if (before.mode === 'git') {
       const status = await this.gitStatus(projectPath, before.prefix, true);
       if (status !== null) {
@@ -424,7 +431,7 @@ export class TestFileFinder {
           testFiles: this.onlyTests(projectPath, changed, ecosystem),
           ignored: status.ignored,
           configFiles: this.existing(projectPath, changed, (rel) =>
-            configuresTests(projectPath, rel),
+            configuresTests(projectPath, rel, jsConfig),
           ),
           supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
           outsideLinks: linksOutside(gitTopOf(projectPath) ?? projectPath, projectPath, changed),
@@ -448,7 +455,9 @@ export class TestFileFinder {
     return {
       testFiles: this.onlyTests(projectPath, changed, ecosystem),
       ignored: null,
-      configFiles: this.existing(projectPath, changed, (rel) => configuresTests(projectPath, rel)),
+      configFiles: this.existing(projectPath, changed, (rel) =>
+        configuresTests(projectPath, rel, jsConfig),
+      ),
       supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
       outsideLinks: [],
       ignoredChanged: [],

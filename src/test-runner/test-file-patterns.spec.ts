@@ -87,6 +87,8 @@ describe('test configuration files', () => {
     ['jest.config.ts', 'runner'],
     ['jest.config.json', 'runner'],
     ['vitest.config.mts', 'runner'],
+    ['vite.config.js', 'runner'],
+    ['vite.config.mts', 'runner'],
     ['vitest.workspace.ts', 'runner'],
     ['.mocharc', 'runner'],
     ['.mocharc.yml', 'runner'],
@@ -133,7 +135,6 @@ describe('test configuration files', () => {
     ['target/conftest.py', 'conftest'],
     ['coverage/pytest.ini', 'pytest'],
     ['package-lock.json', null],
-    ['vite.config.ts', null],
     ['src/setup.py', null],
     ['tests/test_calc.py', null],
   ])('%s -> %s', (path, kind) => {

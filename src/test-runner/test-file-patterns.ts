@@ -151,7 +151,8 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
  * - `package.json`: npm's test scripts (`test`, `pretest`, `posttest`) and its `jest` or `mocha`
  *   key, among much else;
  * - `runner`: a JavaScript test runner's own configuration (`jest.config.*`, `vitest.config.*`,
- *   `vitest.workspace.*`, `.mocharc*`);
+ *   `vitest.workspace.*`, `vite.config.*`: vitest reads its `test` block, `.mocharc*`); what a
+ *   project names as such elsewhere is found from its files (`js-test-config.ts`);
  * - `package-manager`: npm's and yarn's configuration (`.npmrc`, `.yarnrc`, `.yarnrc.yml`), whose
  *   `node-options`, `script-shell`, `yarnPath` or plugins run code before every test script;
  * - `python-tool`: Python code the test tools load in place of their own or beside it: a
@@ -209,7 +210,7 @@ function isPythonToolCode(relPath: string, parts: readonly string[]): boolean {
 }
 
 const JS_RUNNER_CONFIG =
-  /^(jest\.config|vitest\.(config|workspace))\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$/;
+  /^(jest\.config|vitest\.(config|workspace)|vite\.config)\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$/;
 const PACKAGE_MANAGER_CONFIG = /^\.npmrc$|^\.yarnrc(\.yml)?$/;
 
 /**

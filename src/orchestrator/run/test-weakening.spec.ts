@@ -461,6 +461,29 @@ describe('detectWeakening', () => {
       expect(findings('package.json', before, '{ not json')).toEqual([]);
     });
 
+    it('a file the project names as jest or vitest configuration or setup, whatever its name', () => {
+      const patched = "expect.extend({ toBe: () => ({ pass: true, message: () => '' }) });\n";
+      const runner = new Set(['jest.setup.js', 'config/jest.config.base.js']);
+      const found = (path: string, before: string, after: string) =>
+        detectWeakening([{ status: 'modified', path, before, after }], none, runner).map((w) => [
+          w.kind,
+          w.file,
+          w.detail,
+        ]);
+      expect(found('jest.setup.js', '', patched)).toEqual([
+        [
+          'test_config_changed',
+          'jest.setup.js',
+          'created the test runner configuration jest.setup.js, which decides which tests run and how',
+        ],
+      ]);
+      expect(found('config/jest.config.base.js', 'a: 1\n', 'a: 2\n')).toEqual([
+        ['test_config_changed', 'config/jest.config.base.js', expect.stringMatching(/^changed /)],
+      ]);
+      // Not named so by the project: no configuration.
+      expect(findings('jest.setup.js', '', patched)).toEqual([]);
+    });
+
     it.each(['jest.config.js', 'packages/a/jest.config.ts', 'vitest.config.mts', '.mocharc.yml'])(
       'a test runner configuration file, created or changed: %s',
       (path) => {
@@ -479,6 +502,30 @@ describe('detectWeakening', () => {
         expect(findings(path, 'a: 1\n', 'a:  1\n\n')).toEqual([]);
       },
     );
+
+    it("vite.config.* is vitest's configuration where it holds a test block, else the build's alone", () => {
+      const build = 'export default { plugins: [react()] };\n';
+      const vitest = "export default { test: { include: ['test/**/*.test.js'] } };\n";
+      const narrowed =
+        "export default { test: { include: ['test/**/*.test.js'], exclude: ['test/calc.test.js'] } };\n";
+      expect(findings('vite.config.ts', build, 'export default { plugins: [vue()] };\n')).toEqual(
+        [],
+      );
+      expect(findings('vite.config.js', vitest, narrowed)).toEqual([
+        [
+          'test_config_changed',
+          'vite.config.js',
+          expect.stringMatching(/^changed the test runner/),
+        ],
+      ]);
+      expect(findings('vite.config.mts', build, vitest)).toEqual([
+        [
+          'test_config_changed',
+          'vite.config.mts',
+          expect.stringMatching(/^changed the test runner/),
+        ],
+      ]);
+    });
 
     it.each(['unittest/__init__.py', 'pytest.py', 'sitecustomize.py'])(
       'a module Python loads in place of a test tool or at its start, created, changed or deleted: %s',

@@ -20,8 +20,10 @@ import { isPythonBytecode, jsonText } from 'src/common';
  *   `load_tests`, added to a Python module of the test tree (`test_hooks`); `pytest_plugins`,
  *   `collect_ignore` or an import that brings hooks into a `conftest.py`, a plugin registered, the
  *   options that choose the tests in pytest's configuration files (`addopts`, `testpaths`,
- *   `python_files`, ...), package.json's test scripts or `jest` key, a jest, vitest or mocha
- *   configuration file (`test_config_changed`);
+ *   `python_files`, ...), package.json's test scripts or `jest` key, a jest, vitest (`vite.config.*`
+ *   too) or mocha configuration file, or a file the project names as one or as its setup
+ *   (`--config` in the test script, `setupFiles`, `setupFilesAfterEnv`: `jsTestConfigFiles`)
+ *   (`test_config_changed`);
  * - a skip or only marker added to an existing test file (`.skip(`, `.only(`, `xit(`,
  *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
  *   and the like): counted before and after, so markers that were there already do not count;
@@ -418,9 +420,17 @@ function packageJsonWeakening(path: string, before: string, after: string): Weak
   ];
 }
 
-/** A JavaScript test runner's configuration file, created or changed (whitespace aside). */
+/** Vite's configuration: vitest's too where it has a `test` block (or names one). */
+const VITE_CONFIG = /(^|\/)vite\.config\.[^/]+$/;
+
+/**
+ * A JavaScript test runner's configuration file, created or changed (whitespace aside); a
+ * `vite.config.*` only where it holds vitest's `test` block before or after (one without is the
+ * build's alone).
+ */
 function runnerConfigWeakening(path: string, before: string, after: string): Weakening[] {
   if (before.replace(/\s+/g, '') === after.replace(/\s+/g, '')) return [];
+  if (VITE_CONFIG.test(path) && !/\btest\b/.test(before) && !/\btest\b/.test(after)) return [];
   return [
     {
       kind: 'test_config_changed',
@@ -498,10 +508,17 @@ function packageManagerWeakening(path: string, before: string, after: string): W
   ];
 }
 
-/** What an edit of an existing test file, or of test configuration, did to weaken the tests. */
-function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>): Weakening[] {
+/**
+ * What an edit of an existing test file, or of test configuration, did to weaken the tests.
+ * `runnerFiles` are the files the project names as jest's or vitest's configuration or setup
+ * (`jsTestConfigFiles`): a runner's configuration whatever their names.
+ */
+function editWeakening(
+  change: Extract<TestFileChange, { status: 'modified' }>,
+  runnerFiles: ReadonlySet<string>,
+): Weakening[] {
   const { path } = change;
-  switch (testConfigFileKind(path)) {
+  switch (testConfigFileKind(path) ?? (runnerFiles.has(path) ? 'runner' : null)) {
     case 'pytest':
       return pytestConfigWeakening(path, change.before, change.after);
     case 'package.json':
@@ -544,6 +561,7 @@ function editWeakening(change: Extract<TestFileChange, { status: 'modified' }>):
 export function detectWeakening(
   changes: readonly TestFileChange[],
   totals: RegressionTotals,
+  runnerFiles: ReadonlySet<string> = new Set(),
 ): Weakening[] {
   const found: Weakening[] = [];
   for (const change of changes) {
@@ -563,7 +581,7 @@ export function detectWeakening(
         });
         break;
       case 'modified':
-        found.push(...editWeakening(change));
+        found.push(...editWeakening(change, runnerFiles));
         break;
     }
   }

@@ -29,6 +29,7 @@ import {
   ignoredAmong,
   isRustSource,
   isTestConfigFile,
+  jsTestConfigFiles,
   splitCommandLine,
   TestRunReport,
 } from 'src/test-runner';
@@ -185,9 +186,16 @@ function isClean(run: VerificationRun): boolean {
 function editedTests(
   changes: readonly TestFileChange[],
   support: { files: string[]; tests: string[] },
+  runnerFiles: ReadonlySet<string>,
 ): { files: string[]; support: string[] } {
   const modified = changes
-    .filter((c) => c.status === 'modified' && c.before !== '' && !isTestConfigFile(c.path))
+    .filter(
+      (c) =>
+        c.status === 'modified' &&
+        c.before !== '' &&
+        !isTestConfigFile(c.path) &&
+        !runnerFiles.has(c.path),
+    )
     // A Rust source file's unit tests are no file of their own to run as they were.
     .filter((c) => !isRustSource(c.path))
     .map((c) => c.path);
@@ -556,7 +564,8 @@ export class Verification {
             base,
             configFiles ?? [],
           );
-    this.edited = editedTests(changes, support);
+    const runnerFiles = jsTestConfigFiles(this.workspace.directory);
+    this.edited = editedTests(changes, support, runnerFiles);
     if (base !== null && configFiles === null) {
       e.not_checked.push(
         'test configuration: the test configuration files changed before the run resumed were not looked at',
@@ -567,10 +576,11 @@ export class Verification {
         'test changes: the project is not a git repository with a base commit, so deleted, renamed or skipped tests could not be found',
       );
     }
-    e.weakening = detectWeakening(changes, {
-      baseline: suiteTests(e.baseline),
-      after: suiteTests(e.regression),
-    });
+    e.weakening = detectWeakening(
+      changes,
+      { baseline: suiteTests(e.baseline), after: suiteTests(e.regression) },
+      runnerFiles,
+    );
     if (e.weakening.length === 0 || e.test_changes_allowed) return null;
     const what = e.weakening.map((w) => `- You ${w.detail}.`).join('\n');
     await this.conclude(
