@@ -636,7 +636,10 @@ export interface VerificationCountsDto {
 }
 
 export interface VerificationRunDto {
+  /** The command (for generated tests: the part before the file names), paths in the project relative to it */
   command: Array<string>;
+  /** Each command that ran, as it ran (one per generated test file), paths in the project relative to it (a report's path outside it is the server's, removed after the run); absent in evidence stored before it was kept */
+  commands?: Array<Array<string>>;
   /** The commit it ran at: the base commit, or null for the change (its workspace) */
   commit: string | null;
   exit_code: number | null;

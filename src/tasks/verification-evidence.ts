@@ -18,7 +18,13 @@ export interface VerificationCounts {
 
 /** One test command run for the verification. */
 export interface VerificationRun {
+  /** The command (for generated tests: without the file names), relative to the project. */
   command: string[];
+  /**
+   * Each command that ran (one per generated test file), paths in the project relative to it;
+   * absent in evidence stored before it was kept.
+   */
+  commands?: string[][];
   /** The commit it ran at: the base commit, or null for the task's change (its workspace). */
   commit: string | null;
   exit_code: number | null;

@@ -31,7 +31,7 @@ describe('jsTestConfigFiles', () => {
     }
   };
 
-  it('finds the configuration the test script names, and the setup files it names (<rootDir> its directory)', () => {
+  it('finds the configuration the test script names, and the setup files it names (from its rootDir)', () => {
     files({
       'package.json': JSON.stringify({
         scripts: { test: 'jest --config config/jest.config.base.js' },
@@ -41,12 +41,12 @@ describe('jsTestConfigFiles', () => {
     });
     expect([...jsTestConfigFiles(dir)].sort()).toEqual([
       'config/jest.config.base.js',
-      'config/local',
-      'config/local.cjs',
-      'config/local.js',
-      'config/local.mjs',
-      'config/local.ts',
-      'config/setup/expect.js',
+      'local',
+      'local.cjs',
+      'local.js',
+      'local.mjs',
+      'local.ts',
+      'setup/expect.js',
     ]);
   });
 

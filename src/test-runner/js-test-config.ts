@@ -17,7 +17,7 @@ import { readChildFile } from 'src/process';
  *   setup file that patches `expect` changes what every test's assertions do.
  *
  * The configuration is JavaScript: its values are read by pattern (string literals after the
- * option's name), paths only (`./`, `../`, `<rootDir>/`, absolute): a module name
+ * option's name; `<rootDir>` and relative paths from its `rootDir`, else its directory), paths only (`./`, `../`, `<rootDir>/`, absolute): a module name
  * (`jest-extended/all`) is a dependency's. A path without an extension is taken with each of
  * `.js`, `.ts`, `.mjs`, `.cjs` too.
  */
@@ -131,7 +131,9 @@ export function jsTestConfigFiles(projectPath: string): Set<string> {
   for (const rel of configs) {
     const text = readChildFile(join(projectPath, rel), MAX_CONFIG_BYTES);
     if (text === null) continue;
-    const configDir = dirname(join(projectPath, rel));
+    // `<rootDir>` is the configuration's directory, or its `rootDir` (resolved from there).
+    const rootDir = /["']?\brootDir\b["']?\s*:\s*["'`]([^"'`\n]+)["'`]/.exec(text)?.[1];
+    const configDir = join(dirname(join(projectPath, rel)), rootDir ?? '.');
     for (const named of namedFiles(text)) {
       for (const file of resolveNamed(projectPath, configDir, named)) found.add(file);
     }

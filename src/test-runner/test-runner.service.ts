@@ -54,6 +54,8 @@ export interface TestRunReport {
   kind: 'generated' | 'regression';
   /** The command without the file names (for a generated run: the prefix each file was added to). */
   command: string[];
+  /** The directory the commands ran in (the project, or a scratch checkout of it). */
+  directory?: string;
   /** First non-zero exit code of the run's commands; 0 when all exited 0; null when one never ran or was killed. */
   exitCode: number | null;
   timedOut: boolean;
@@ -263,6 +265,7 @@ export class TestRunnerService {
             const report: TestRunReport = {
               kind: 'regression',
               command: argv,
+              directory: root,
               exitCode: r.exitCode,
               timedOut: r.timedOut,
               durationMs: r.durationMs,
@@ -467,6 +470,7 @@ export class TestRunnerService {
           const report: TestRunReport = {
             kind: 'generated',
             command: plan.fileArgv,
+            directory: root,
             exitCode: firstBad === undefined ? 0 : firstBad.exitCode,
             timedOut: notRun > 0 || invocations.some((i) => i.timedOut),
             durationMs: invocations.reduce((sum, i) => sum + i.durationMs, 0),

@@ -86,14 +86,41 @@ function caseCounts(report: TestRunReport): VerificationCounts {
   return counts;
 }
 
+/**
+ * `argv` with each argument that names a path in `directory` (`<directory>/x`, or `--opt=<directory>/x`)
+ * made relative to it: the evidence outlives the workspace and its scratch checkouts.
+ */
+function relativeArgv(argv: readonly string[], directory: string | undefined): string[] {
+  if (directory === undefined) return [...argv];
+  const prefix = `${directory}/`;
+  return argv.map((arg) => arg.split(prefix).join(''));
+}
+
+/**
+ * For generated tests run through the project's test script (`npm test -- <file>`, the `npm-test`
+ * plan, or a session's `test_command` such as `yarn test`), what a reader must know of a run that
+ * passed at the base commit: the script may not run the file given alone (`node
+ * test/run-all.js` ignores its arguments and runs the suite the base commit has), so the pass may
+ * not be the generated tests'. '' for any other command.
+ */
+function throughScript(command: readonly string[]): string {
+  const program = (command[0] ?? '').split('/').at(-1) ?? '';
+  if (!/^(npm|yarn|pnpm)$/.test(program) || !['test', 'run', 'run-script'].includes(command[1])) {
+    return '';
+  }
+  return ` (they ran through the project's test script, \`${formatCommandLine(command)} <test file>\`, which may not run a file given alone: a script that ignores its arguments, such as \`node test/run-all.js\`, runs the suite the base commit has; set the session's test_command to a command that runs one test file, e.g. the test tool itself)`;
+}
+
 /** A test run as the evidence keeps it; `result` when its output was read for the comparison. */
 function toRun(
   report: TestRunReport,
   commit: string | null,
   result: RegressionResult | null = null,
 ): VerificationRun {
+  const here = (argv: readonly string[]): string[] => relativeArgv(argv, report.directory);
   return {
-    command: report.invocations.length === 1 ? report.invocations[0].command : report.command,
+    command: here(report.invocations.length === 1 ? report.invocations[0].command : report.command),
+    commands: report.invocations.map((i) => here(i.command)),
     commit,
     exit_code: report.exitCode,
     timed_out: report.timedOut,
@@ -1112,9 +1139,10 @@ export class Verification {
         }
         e.generated_at_base = toRun(report, base);
         if (!report.passed) return this.complete();
+        const script = throughScript(report.command);
         await this.conclude(
           'tests_pass_without_change',
-          'the generated tests pass at the base commit too, so they do not test the change',
+          `the generated tests pass at the base commit too, so they do not test the change${script}`,
         );
         return {
           kind: 'feedback',
@@ -1122,7 +1150,7 @@ export class Verification {
             failures: [
               problem(
                 'Your tests pass without your change',
-                `Every one of your tests also passes on the code before your change (base commit ${base}), so none of them tests it. Write tests that exercise the new behaviour: at least one must fail without your change.\n\nThe run at the base commit:\n${report.output}`,
+                `Every one of your tests also passes on the code before your change (base commit ${base}), so none of them tests it. Write tests that exercise the new behaviour: at least one must fail without your change.${script === '' ? '' : `\n\nNote: your test files ran${script}.`}\n\nThe run at the base commit:\n${report.output}`,
               ),
             ],
             output: report.output,

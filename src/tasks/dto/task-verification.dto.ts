@@ -38,8 +38,31 @@ export class VerificationCountsDto {
 
 /** One test command run for the verification. */
 export class VerificationRunDto {
-  @ApiProperty({ type: [String], example: ['node', '--test'] })
+  @ApiProperty({
+    type: [String],
+    example: ['node', '--test'],
+    description:
+      'The command (for generated tests: the part before the file names), paths in the project relative to it',
+  })
   command!: string[];
+
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'array', items: { type: 'string' } },
+    required: false,
+    example: [
+      [
+        'node_modules/.bin/jest',
+        '--runTestsByPath',
+        '--json',
+        '--outputFile=/tmp/cta-junit-x/report-0.json',
+        'test/mul.test.js',
+      ],
+    ],
+    description:
+      "Each command that ran, as it ran (one per generated test file), paths in the project relative to it (a report's path outside it is the server's, removed after the run); absent in evidence stored before it was kept",
+  })
+  commands?: string[][];
 
   @ApiProperty({
     type: String,
