@@ -97,6 +97,7 @@ export function parseJestJson(text: string): JunitCase[] {
 }
 
 /** Colour codes, should the output have them (`FORCE_COLOR`). */
+// eslint-disable-next-line no-control-regex -- the escape that starts a colour code
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();

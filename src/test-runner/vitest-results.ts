@@ -13,6 +13,7 @@ import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
  */
 
 /** Colour codes, should the output have them (`FORCE_COLOR`). */
+// eslint-disable-next-line no-control-regex -- the escape that starts a colour code
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
