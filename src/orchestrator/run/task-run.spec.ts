@@ -411,6 +411,8 @@ class FakeVerification implements VerificationPort {
   atBaseSetup: CommandResult = setupResult();
   /** What the run there throws (its scratch checkout could not be made, say), if anything. */
   atBaseFault: Error | null = null;
+  /** The command the run there reports (its plan's, before the file names). */
+  atBaseCommand: string[] = ['node', '--test'];
 
   runAtBase(
     dir: string,
@@ -431,6 +433,7 @@ class FakeVerification implements VerificationPort {
         type: 'report',
         report: {
           ...report('generated', passed),
+          command: this.atBaseCommand,
           output: passed ? 'all pass at base' : 'Cannot find module ../src/multiply',
         },
       },
@@ -2655,6 +2658,23 @@ describe('TaskRun', () => {
       expect(h.log.row.status).toBe(TaskStatus.Failed);
       expect(h.log.row.statusReason).toBe('max_iterations_reached');
       expect(evidence(h)).toMatchObject({ verdict: 'tests_pass_without_change' });
+      expect(evidence(h).reason).not.toContain("the project's test script");
+    });
+
+    it("tests run through the project's test script (npm test -- <file>) that pass at the base commit say the script may not run the file alone", async () => {
+      const h = harness([turn(), turn()], {
+        task: { ...worktree.task, maxIterations: 2 },
+        worktree: { setup: null },
+      });
+      h.verification.atBase = [true];
+      h.verification.atBaseCommand = ['npm', 'test', '--'];
+      await h.run();
+      expect(h.log.row.statusReason).toBe('max_iterations_reached');
+      expect(evidence(h)).toMatchObject({ verdict: 'tests_pass_without_change' });
+      expect(evidence(h).reason).toContain(
+        "they ran through the project's test script, `npm test -- <test file>`, which may not run a file given alone",
+      );
+      expect(evidence(h).reason).toContain("set the session's test_command");
     });
 
     it('require_failing_tests false skips the run at the base commit and says so', async () => {
