@@ -214,7 +214,8 @@ describeCargo('a cargo test project (rust-basic, regression command cargo test)'
       verdict: 'verified',
       baseline_reused: false,
       generated: {
-        command: ['cargo', 'test', '--test', 'mul'],
+        command: ['cargo', 'test'],
+        commands: [['cargo', 'test', '--test', 'mul']],
         counts: { passed: 1, failed: 0, errored: 0, skipped: 0 },
         failing: [],
       },
@@ -314,7 +315,7 @@ describeCargo('a cargo test project (rust-basic, regression command cargo test)'
     expect(final).toMatchObject({ status: 'COMPLETED', status_reason: 'verified' });
     const v = await verification(ids.workspace);
     expect(v.generated).toMatchObject({
-      command: ['cargo', 'test', '--manifest-path', 'crates/core/Cargo.toml', '--test', 'mul'],
+      commands: [['cargo', 'test', '--manifest-path', 'crates/core/Cargo.toml', '--test', 'mul']],
       counts: { passed: 1 },
     });
   });

@@ -119,7 +119,7 @@ function toRun(
 ): VerificationRun {
   const here = (argv: readonly string[]): string[] => relativeArgv(argv, report.directory);
   return {
-    command: here(report.invocations.length === 1 ? report.invocations[0].command : report.command),
+    command: here(report.command),
     commands: report.invocations.map((i) => here(i.command)),
     commit,
     exit_code: report.exitCode,
