@@ -77,6 +77,91 @@ const INLINE_CODE: {
   { programs: /^cargo$/, long: ['--config'], short: '' },
 ];
 
+/**
+ * Modules `python -m` may run for a key that is not admin: test runners and the installer. Others
+ * run code given as their arguments (`timeit`, `pdb -c`, `trace`, `cProfile`, `code`, `runpy`) or
+ * serve the machine (`http.server`, `pydoc -p`).
+ */
+const PYTHON_MODULES = new Set(['pytest', 'unittest', 'doctest', 'pip']);
+
+/** Node's options that open a debugger: whoever reaches its port runs code in the process. */
+const NODE_DEBUGGER = /^--(inspect|debug)(-brk|-port|-wait|-publish-uid)?(=|$)/;
+
+/**
+ * Installer verbs that take packages to install: a package named on the command line is no
+ * dependency the project declares, and its install scripts run (`npm install evil-pkg`). Installing
+ * what the project declares (`npm ci`, `npm install`, `pip install -r requirements.txt`, `pip
+ * install -e .`) is what a setup command is for.
+ */
+const INSTALLERS: { programs: RegExp; verbs: Set<string>; valued: Set<string> }[] = [
+  {
+    programs: /^(npm|pnpm|yarn|bun)$/,
+    verbs: new Set(['install', 'i', 'add', 'ci', 'update', 'up', 'upgrade', 'install-test', 'it']),
+    valued: new Set(['--prefix', '--workspace', '-w', '--filter', '--cwd']),
+  },
+  {
+    programs: /^pip[0-9.]*$/,
+    verbs: new Set(['install', 'download', 'wheel']),
+    valued: new Set([
+      '-r',
+      '--requirement',
+      '-c',
+      '--constraint',
+      '-e',
+      '--editable',
+      '-t',
+      '--target',
+      '--prefix',
+      '--root',
+    ]),
+  },
+];
+
+/** A package argument that names a path of the project rather than a package to fetch. */
+const isPath = (arg: string): boolean => arg === '.' || /^\.{0,2}\//.test(arg);
+
+/** Why `args` make installer `name` install a package named on the command line, or null. */
+function namedPackageRefusal(name: string, args: readonly string[]): string | null {
+  const installer = INSTALLERS.find((i) => i.programs.test(name));
+  if (installer === undefined) return null;
+  const verbAt = args.findIndex((arg) => !arg.startsWith('-'));
+  if (verbAt === -1 || !installer.verbs.has(args[verbAt])) return null;
+  for (let i = verbAt + 1; i < args.length; i += 1) {
+    const arg = args[i];
+    if (installer.valued.has(arg)) {
+      i += 1;
+      continue;
+    }
+    if (arg === '--' || arg.startsWith('-') || isPath(arg)) continue;
+    return `"${name} ${args[verbAt]} ${arg}" installs a package the project does not declare and is not accepted from this API key`;
+  }
+  return null;
+}
+
+/** Why a `python -m` or node command runs code other than the project's tests, or null. */
+function moduleRefusal(name: string, args: readonly string[]): string | null {
+  if (/^(node|nodejs)$/.test(name)) {
+    const debug = args.find((arg) => NODE_DEBUGGER.test(arg));
+    return debug === undefined
+      ? null
+      : `"${name} ${debug.split('=')[0]}" opens a debugger through which anyone reaching it runs code, and is not accepted from this API key`;
+  }
+  if (!/^python[0-9.]*$/.test(name)) return null;
+  for (let i = 0; i < args.length; i += 1) {
+    const module = /^-[A-Za-z]*m(.*)$/.exec(args[i]);
+    if (module === null) continue;
+    const named = module[1] !== '' ? module[1] : args[i + 1];
+    if (named !== undefined && !PYTHON_MODULES.has(named)) {
+      return `"${name} -m ${named}" runs a module other than ${[...PYTHON_MODULES].join(', ')} and is not accepted from this API key`;
+    }
+    if (named === 'pip') {
+      return namedPackageRefusal('pip', args.slice(i + (module[1] !== '' ? 1 : 2)));
+    }
+    return null;
+  }
+  return null;
+}
+
 /** How deep package runners may run package runners (`npx npx jest`) before that is refused. */
 const MAX_RUNNER_DEPTH = 2;
 
@@ -171,7 +256,10 @@ function codeRefusal(
   if (LAUNCHERS.has(name)) {
     return `"${name}" runs other programs or scripts and is not accepted from this API key`;
   }
-  const inline = inlineCodeRefusal(name, argv.slice(1));
+  const inline =
+    inlineCodeRefusal(name, argv.slice(1)) ??
+    moduleRefusal(name, argv.slice(1)) ??
+    namedPackageRefusal(name, argv.slice(1));
   if (inline !== null) return inline;
   const run = commandRun(name, argv.slice(1));
   if (run === null) return null;
