@@ -9,6 +9,7 @@ import { ClaudeInteraction, TaskEventLog, TaskRowReader } from 'src/tasks';
 import { EventTail, TailClosing, TailSource } from 'src/events/event-tail';
 import { openEventStream, ResponseSink } from 'src/events/response-sink';
 import { retryFrame } from 'src/events/sse-frames';
+import { StreamReadLimit } from 'src/events/stream-read-limit';
 import { TaskEventReads } from 'src/events/task-event-reads';
 import {
   GlobalEventSource,
@@ -36,6 +37,8 @@ export class TaskEventStreams implements OnModuleDestroy {
   /** Streams open or being opened, by their holder (`Principal`'s key, or its kind without one). */
   private readonly held = new Map<string, number>();
   private readonly reads: TaskEventReads;
+  /** Every stream's database reads, a few at a time (`STREAM_READS_AT_ONCE`). */
+  private readonly readLimit = new StreamReadLimit();
   /** Whether event ids become visible in the order they were handed out (see GlobalEventSource). */
   private readonly idsInCommitOrder: boolean;
 
@@ -185,14 +188,14 @@ export class TaskEventStreams implements OnModuleDestroy {
       return;
     }
     res.write(retryFrame(RECONNECT_MS));
-    const tail = new EventTail(source, new ResponseSink(res), {
+    const tail = new EventTail(this.readLimit.source(source), new ResponseSink(res), {
       afterId,
       pageSize: STREAM_PAGE_SIZE,
       pageMaxChars: STREAM_PAGE_MAX_CHARS,
       pollMs: this.config.SSE_POLL_MS,
       keepAliveMs: this.config.SSE_KEEPALIVE_SECONDS * 1000,
       onError: (error) => this.logger.warn(`event stream read failed: ${String(error)}`),
-      closing,
+      closing: this.readLimit.closing(closing),
     });
     const subscription = wakeups
       .pipe(filter((event) => event.id > tail.lastSentId))
