@@ -167,7 +167,8 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     'line containing only: DONE',
   ].join('\n'),
   resumeAfterRestart: [
-    'The server running this task was restarted while you were working (task: {{taskDescription}}).',
+    'Your work on this task was interrupted: the server running it stopped, or lost its hold on the',
+    'task (task: {{taskDescription}}).',
     'Check the current state of the project: the last step may be half-done. Then continue with',
     '{{currentGoal}}. When it is completely finished, end your reply with a line containing only: DONE',
   ].join('\n'),

@@ -97,6 +97,16 @@ describe('SimulatedHumanService', () => {
     );
   });
 
+  it('resumes an interrupted task without claiming its server restarted (a lost lease resumes it too)', () => {
+    const prompt = new SimulatedHumanService(loadConfig({})).resumePrompt('Add a CSV export', {
+      phase: 'work',
+    });
+    expect(prompt).toMatch(
+      /^Your work on this task was interrupted: the server running it stopped, or lost its hold on the\ntask \(task: Add a CSV export\)\./,
+    );
+    expect(prompt).not.toContain('restarted');
+  });
+
   it('refuses to start with an invalid template file', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ testFeedback: 'no output here' }));
