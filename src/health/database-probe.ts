@@ -3,9 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from 'src/common';
 import { databaseFailureOf } from 'src/database';
+import { DatabaseFreeSpace } from 'src/health/database-free-space';
 
 /** Longest a probe waits for the database. */
 const DATABASE_PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Least space left beside a SQLite database for it to count as writable: below it the next pages
+ * and WAL frames a task's events need soon fail (507 `storage_full`).
+ */
+export const DATABASE_MIN_FREE_BYTES = 1024 * 1024;
 
 export interface DatabaseProbeResult {
   status: 'up' | 'down';
@@ -21,11 +28,13 @@ export class DatabaseProbe {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly space: DatabaseFreeSpace,
   ) {}
 
   /**
    * A read and a small write (`health_probe`), within DATABASE_PROBE_TIMEOUT_MS: `down` when the
-   * database does not answer, `up` but not `writable` when it cannot store anything.
+   * database does not answer, `up` but not `writable` when it cannot store anything, or (SQLite)
+   * when its file system has less than DATABASE_MIN_FREE_BYTES left.
    */
   async probe(): Promise<DatabaseProbeResult> {
     const type = this.dataSource.options.type;
@@ -40,11 +49,14 @@ export class DatabaseProbe {
           // 'YYYY-MM-DD HH:MM:SS.mmm' (UTC): a datetime value both engines take as a parameter.
           const now = this.clock.now().toISOString().slice(0, 23).replace('T', ' ');
           await this.dataSource.query('UPDATE health_probe SET checked_at = ? WHERE id = 1', [now]);
-          return null;
         } catch (error) {
           if (databaseFailureOf(error) === 'full') return firstLine(error);
           throw error;
         }
+        const free = await this.space.freeBytes();
+        return free !== null && free < DATABASE_MIN_FREE_BYTES
+          ? `the file system holding the database has ${free} bytes left`
+          : null;
       };
       const unwritable = await Promise.race([
         probe(),

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClaudeCliModule } from 'src/claude-cli';
+import { DatabaseFreeSpace } from 'src/health/database-free-space';
 import { DatabaseProbe } from 'src/health/database-probe';
 import { HealthController } from 'src/health/health.controller';
 import { HealthService } from 'src/health/health.service';
@@ -17,6 +18,6 @@ import { WorkspacesModule } from 'src/workspaces';
     WorkspacesModule,
   ],
   controllers: [HealthController],
-  providers: [DatabaseProbe, HealthService, ReadinessService],
+  providers: [DatabaseFreeSpace, DatabaseProbe, HealthService, ReadinessService],
 })
 export class HealthModule {}

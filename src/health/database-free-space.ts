@@ -1,0 +1,30 @@
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/**
+ * The space left on the file system that holds a SQLite database. A full disk fails the writes
+ * that need a new page (an insert, the WAL growing) while the rewrite of a row in place may still
+ * succeed: a write alone does not tell that the database can store nothing more.
+ */
+@Injectable()
+export class DatabaseFreeSpace {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Bytes an unprivileged writer may still use there; null for a server database (MySQL), or
+   * when the file system does not say.
+   */
+  async freeBytes(): Promise<number | null> {
+    const options = this.dataSource.options;
+    if (options.type !== 'better-sqlite3' || options.database === ':memory:') return null;
+    try {
+      const stats = await statfs(dirname(options.database));
+      return stats.bavail * stats.bsize;
+    } catch {
+      return null;
+    }
+  }
+}
