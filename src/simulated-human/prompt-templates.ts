@@ -153,7 +153,8 @@ export const DEFAULT_PROMPT_TEMPLATES: PromptTemplates = {
     '- When the test files are written and pass, end your reply with a line containing only: DONE',
   ].join('\n'),
   testFeedback: [
-    'The tests failed ({{failedCount}} of {{totalCount}} failing). Output of the failing tests:',
+    'The test round was not accepted ({{failedCount}} of {{totalCount}} failing, or refused by the',
+    "server's checks). What failed or was refused:",
     '',
     '{{failingOutput}}',
     '',

@@ -397,6 +397,17 @@ const cases: [string, Partial<PolicyInput>, Expect][] = [
     },
   ],
   [
+    'a refused round -> feedback that does not say the tests failed (they may all have passed)',
+    { testReport: testChangesReport, testChangeRefusals: 1 },
+    {
+      action: 'continue',
+      reason: 'test_feedback',
+      intervention: false,
+      contains:
+        "The test round was not accepted (1 of 1 failing, or refused by the\nserver's checks). What failed or was refused:",
+    },
+  ],
+  [
     'the second round refused for changing existing tests -> fail test_changes_needed',
     { testReport: testChangesReport, testChangeRefusals: 2 },
     {
