@@ -226,7 +226,7 @@ describe('Crash recovery of the built server (SQLite, fake CLI)', () => {
     const resumePrompt = details.interactions.find(
       (i) => i.kind === 'prompt' && i.data?.source === 'resume',
     );
-    expect(resumePrompt?.content).toMatch(/restarted/);
+    expect(resumePrompt?.content).toMatch(/^Your work on this task was interrupted/);
     // Every turn, before and after the crash, ran in the one workspace of the task.
     expect(details.workspace_path).toBe(workspace);
     const turns = readLog().filter((e) => e.cwd === workspace);
