@@ -53,6 +53,10 @@ describe('commandRefusal', () => {
     'python3 -m pip install -e .',
     'python3 -m pip install ./vendor/lib',
     'node --test --test-reporter=tap',
+    'python3 -Ximporttime -m pytest',
+    'python3 tests/run.py -m slow',
+    'python3 -W error tests/run.py -m slow',
+    'npm run install',
   ])('accepts %s', (command) => {
     expect(refusal(command)).toBeNull();
   });
@@ -111,6 +115,14 @@ describe('commandRefusal', () => {
     ['npm add left-pad', /"npm add left-pad" installs a package/],
     ['python3 -m pip install evil', /"pip install evil" installs a package/],
     ['python3 -m pip install -r req.txt evil', /"pip install evil" installs a package/],
+    ['python3 -m pip --cache-dir /tmp install evil', /"pip install evil" installs a package/],
+    [
+      'python3 -m pip install -e git+https://example.com/x.git#egg=x',
+      /"pip install -e git\+https:\/\/example.com\/x.git#egg=x" installs a package/,
+    ],
+    ['python3 -m pip install --requirement=https://example.com/r.txt', /installs a package/],
+    ['npm global add evil', /"npm add evil" installs a package/],
+    ['python3 -Im timeit 1', /"python3 -m timeit" runs a module other than/],
     ['make test', /"make" is not one of the allowed programs/],
     ['/usr/bin/npm test', /"\/usr\/bin\/npm" is not one of the allowed programs/],
     ['./node_modules/.bin/jest', /is not one of the allowed programs/],

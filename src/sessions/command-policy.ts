@@ -120,20 +120,36 @@ const INSTALLERS: { programs: RegExp; verbs: Set<string>; valued: Set<string> }[
 /** A package argument that names a path of the project rather than a package to fetch. */
 const isPath = (arg: string): boolean => arg === '.' || /^\.{0,2}\//.test(arg);
 
-/** Why `args` make installer `name` install a package named on the command line, or null. */
+/** An option's value that fetches from elsewhere (`-r https://…`, `-e git+https://…`). */
+const isRemote = (value: string): boolean => /:\/\/|^git\+/.test(value);
+
+/**
+ * Why `args` make installer `name` install a package named on the command line, or null. The
+ * verb is the first argument that is not an option or an option's value (`pip --cache-dir /tmp
+ * install`); `yarn global` is read through.
+ */
 function namedPackageRefusal(name: string, args: readonly string[]): string | null {
   const installer = INSTALLERS.find((i) => i.programs.test(name));
   if (installer === undefined) return null;
-  const verbAt = args.findIndex((arg) => !arg.startsWith('-'));
+  const verbAt = args.findIndex(
+    (arg, i) =>
+      !arg.startsWith('-') &&
+      arg !== 'global' &&
+      (i === 0 || !args[i - 1].startsWith('-') || installer.verbs.has(arg)),
+  );
   if (verbAt === -1 || !installer.verbs.has(args[verbAt])) return null;
+  const refusal = (what: string) =>
+    `"${name} ${args[verbAt]} ${what}" installs a package the project does not declare and is not accepted from this API key`;
   for (let i = verbAt + 1; i < args.length; i += 1) {
     const arg = args[i];
-    if (installer.valued.has(arg)) {
-      i += 1;
+    const [option, inline] = arg.split('=', 2);
+    if (installer.valued.has(option)) {
+      const value = inline ?? args[(i += 1)] ?? '';
+      if (isRemote(value)) return refusal(`${option} ${value}`);
       continue;
     }
     if (arg === '--' || arg.startsWith('-') || isPath(arg)) continue;
-    return `"${name} ${args[verbAt]} ${arg}" installs a package the project does not declare and is not accepted from this API key`;
+    return refusal(arg);
   }
   return null;
 }
@@ -148,14 +164,18 @@ function moduleRefusal(name: string, args: readonly string[]): string | null {
   }
   if (!/^python[0-9.]*$/.test(name)) return null;
   for (let i = 0; i < args.length; i += 1) {
-    const module = /^-[A-Za-z]*m(.*)$/.exec(args[i]);
-    if (module === null) continue;
-    const named = module[1] !== '' ? module[1] : args[i + 1];
+    // The script (`python3 tests/run.py -m slow`): what follows is its own.
+    if (!args[i].startsWith('-') && !/^-[A-Za-z]*[WX]$/.test(args[i - 1] ?? '')) return null;
+    // `-m` alone or ending a cluster (`-Im pytest`, `-mpytest`), not a letter of another option's
+    // value (`-Ximporttime`): the cluster is read up to its first option that takes a value.
+    const module = /^-([A-Za-z]*?)([WXm])(.*)$/.exec(args[i]);
+    if (module === null || module[2] !== 'm') continue;
+    const named = module[3] !== '' ? module[3] : args[i + 1];
     if (named !== undefined && !PYTHON_MODULES.has(named)) {
       return `"${name} -m ${named}" runs a module other than ${[...PYTHON_MODULES].join(', ')} and is not accepted from this API key`;
     }
     if (named === 'pip') {
-      return namedPackageRefusal('pip', args.slice(i + (module[1] !== '' ? 1 : 2)));
+      return namedPackageRefusal('pip', args.slice(i + (module[3] !== '' ? 1 : 2)));
     }
     return null;
   }
