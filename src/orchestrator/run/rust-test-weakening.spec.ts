@@ -42,6 +42,53 @@ const LIB = [
 ].join('\n');
 
 describe('a Rust source file with unit tests (#[cfg(test)] mod tests)', () => {
+  it('a string holding // hides no #[ignore] added after it', () => {
+    const before = [
+      'pub fn url() -> &\'static str { "http://x" }',
+      '',
+      '#[cfg(test)]',
+      'mod tests {',
+      '    #[test]',
+      '    fn a() { assert!(true); }',
+      '    #[test]',
+      '    fn b() { assert_eq!(super::url(), "http://x"); }',
+      '}',
+      '',
+    ].join('\n');
+    const after = before.replace(
+      '    #[test]\n    fn a()',
+      '    #[test]\n    #[ignore]\n    fn a()',
+    );
+    expect(found('src/lib.rs', before, after)).toEqual([
+      ['skip_marker', 'added 1 `#[ignore]` marker(s) to the tests in src/lib.rs'],
+    ]);
+  });
+
+  it('removing a test module kept in its own file (#[cfg(test)] mod tests;) removes its tests', () => {
+    const before =
+      'pub fn add(a: i64, b: i64) -> i64 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests;\n';
+    expect(
+      found('src/lib.rs', before, 'pub fn add(a: i64, b: i64) -> i64 {\n    a + b\n}\n'),
+    ).toEqual([
+      [
+        'fewer_tests',
+        'removed the test module declaration(s) `mod tests;` from src/lib.rs: the tests in their files no longer compile into `cargo test`',
+      ],
+    ]);
+    expect(
+      found(
+        'src/lib.rs',
+        before,
+        before.replace('#[cfg(test)]', '#[cfg(all(test, feature = "x"))]'),
+      ),
+    ).toEqual([
+      [
+        'test_config_changed',
+        'changed the conditions the tests in src/lib.rs compile under: `cfg(all(test,feature="x"))` (they may no longer be built by `cargo test`)',
+      ],
+    ]);
+  });
+
   it('an #[ignore] added to an inline test is a skip marker', () => {
     const after = LIB.replace(
       '    #[test]\n    fn add_negative',

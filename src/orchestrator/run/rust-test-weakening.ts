@@ -16,14 +16,16 @@ import type { Weakening } from 'src/orchestrator/run/test-weakening';
  * `#![cfg(...)]` at a test file's top: a condition added or changed is `test_config_changed`).
  */
 
+/**
+ * Comments, raw strings, strings and character literals, in one pattern: whichever starts first
+ * is the one there (`"http://x"` is a string, not a comment; `'"'` a character, not a string).
+ */
+const NOT_CODE =
+  /\/\/[^\n]*|\/\*[\s\S]*?\*\/|r(#*)"[\s\S]*?"\1|b?"(?:\\[\s\S]|[^"\\])*"|b?'(?:\\.|[^\\'\n])'/g;
+
 /** `text` with comments, string and character literals blanked (same length), for brace counting. */
 function code(text: string): string {
-  const blank = (m: string): string => m.replace(/[^\n]/g, ' ');
-  return text
-    .replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, blank)
-    .replace(/r(#*)"[\s\S]*?"\1/g, blank)
-    .replace(/b?"(?:\\[\s\S]|[^"\\])*"/g, blank)
-    .replace(/b?'(?:\\.|[^\\'\n])'/g, blank);
+  return text.replace(NOT_CODE, (m) => m.replace(/[^\n]/g, ' '));
 }
 
 /** The end (exclusive) of the block whose `{` is at `open` in `text` (code only), or its length. */
@@ -73,12 +75,17 @@ function rustTests(text: string, wholeFile: boolean): RustTests {
   for (const m of plain.matchAll(ATTRIBUTED_ITEM)) {
     if (m.index < end) continue;
     const attributes = m[1];
-    const isTestModule =
-      m[2] !== undefined && /#\[[ \t]*cfg[ \t]*\([^\]]*\btest\b/.test(attributes);
+    const testCfg = /#\[[ \t]*cfg[ \t]*\([^\]]*\btest\b/.test(attributes);
+    const isTestModule = m[2] !== undefined && testCfg;
+    // `#[cfg(test)] mod tests;`: its conditions count; its tests are in a file of their own.
+    const isDeclaration =
+      m[2] === undefined &&
+      testCfg &&
+      /^mod[ \t]+\w+[ \t]*;/.test(plain.slice(m.index + m[0].length));
     const isTest = /#\[[ \t]*(?:\w+::)*test[ \t]*(?:\([^)\]]*\))?[ \t]*\]/.test(attributes);
-    if (!isTestModule && !isTest) continue;
+    if (!isTestModule && !isTest && !isDeclaration) continue;
     conditions.push(...condition(text.slice(m.index, m.index + attributes.length)));
-    if (wholeFile) continue;
+    if (wholeFile || isDeclaration) continue;
     const open = isTestModule
       ? m.index + m[0].length - 1
       : plain.indexOf('{', m.index + m[0].length);
@@ -88,6 +95,14 @@ function rustTests(text: string, wholeFile: boolean): RustTests {
   }
   return { regions, conditions };
 }
+
+/** `#[cfg(test)] mod tests;`: a test module kept in a file of its own, by name. */
+const TEST_MODULE_DECLARATION =
+  /#\[[ \t]*cfg[ \t]*\([^\]]*\btest\b[^\]]*\][ \t\r\n]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+(\w+)[ \t]*;/g;
+
+/** The test modules a source file declares without a body (their tests are in other files). */
+const declaredTestModules = (text: string): string[] =>
+  [...code(text).matchAll(TEST_MODULE_DECLARATION)].map((m) => m[1]);
 
 const count = (texts: readonly string[], pattern: RegExp): number =>
   texts.reduce((sum, text) => sum + [...text.matchAll(pattern)].length, 0);
@@ -133,6 +148,15 @@ export function rustTestWeakening(
       kind: 'fewer_tests',
       file: path,
       detail: `removed ${testsBefore - testsAfter} #[test] function(s) from ${what} (${testsBefore} before, ${testsAfter} after)`,
+    });
+  }
+  const declared = new Set(declaredTestModules(after));
+  const undeclared = declaredTestModules(before).filter((name) => !declared.has(name));
+  if (undeclared.length > 0) {
+    found.push({
+      kind: 'fewer_tests',
+      file: path,
+      detail: `removed the test module declaration(s) ${undeclared.map((name) => `\`mod ${name};\``).join(', ')} from ${path}: the tests in their files no longer compile into \`cargo test\``,
     });
   }
   for (const { label, pattern } of RUST_SKIPS) {
