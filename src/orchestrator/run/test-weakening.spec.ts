@@ -511,6 +511,12 @@ describe('detectWeakening', () => {
       expect(findings('vite.config.ts', build, 'export default { plugins: [vue()] };\n')).toEqual(
         [],
       );
+      // The word alone (a build's pattern, a comment) is no test block.
+      const skipsTests =
+        '// test files are not bundled\nexport default { build: { exclude: [/\\.test\\./] } };\n';
+      expect(findings('vite.config.ts', skipsTests, skipsTests.replace('build', 'ssr'))).toEqual(
+        [],
+      );
       expect(findings('vite.config.js', vitest, narrowed)).toEqual([
         [
           'test_config_changed',

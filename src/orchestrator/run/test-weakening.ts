@@ -424,13 +424,19 @@ function packageJsonWeakening(path: string, before: string, after: string): Weak
 const VITE_CONFIG = /(^|\/)vite\.config\.[^/]+$/;
 
 /**
+ * What makes a vite configuration vitest's: a `test` key (`test: {`, `"test":`) or vitest's own
+ * `defineConfig`; not the word alone (`/\.test\./` in a build's pattern, a comment).
+ */
+const VITEST_BLOCK = /\btest['"]?\s*:|\bvitest\b/;
+
+/**
  * A JavaScript test runner's configuration file, created or changed (whitespace aside); a
  * `vite.config.*` only where it holds vitest's `test` block before or after (one without is the
  * build's alone).
  */
 function runnerConfigWeakening(path: string, before: string, after: string): Weakening[] {
   if (before.replace(/\s+/g, '') === after.replace(/\s+/g, '')) return [];
-  if (VITE_CONFIG.test(path) && !/\btest\b/.test(before) && !/\btest\b/.test(after)) return [];
+  if (VITE_CONFIG.test(path) && !VITEST_BLOCK.test(before) && !VITEST_BLOCK.test(after)) return [];
   return [
     {
       kind: 'test_config_changed',
