@@ -50,16 +50,15 @@ describe('StreamReadLimit', () => {
     expect(limit.active).toBe(0);
   });
 
-  it('queues closing checks with the reads, and passes no check through as none', async () => {
+  it("queues other reads (a stream's checks whether it may go on) with the sources'", async () => {
     const limit = new StreamReadLimit();
-    expect(limit.closing(undefined)).toBeUndefined();
     const held = Array.from({ length: STREAM_READS_AT_ONCE }, (_, i) => new HeldSource(i));
     const reads = held.map((source) => limit.source(source).after(0, 50));
     let checked = false;
-    const check = limit.closing(() => {
+    const check = limit.run(() => {
       checked = true;
       return Promise.resolve(null);
-    })!();
+    });
     await settle();
     expect(checked).toBe(false);
     held[0].release();

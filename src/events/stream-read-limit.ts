@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { TailClosing, TailSource } from 'src/events/event-tail';
+import type { TailSource } from 'src/events/event-tail';
 
 /**
  * Most database reads the event streams of this instance make at once. On MySQL each read holds
@@ -10,7 +10,7 @@ import type { TailClosing, TailSource } from 'src/events/event-tail';
  */
 export const STREAM_READS_AT_ONCE = 4;
 
-/** One queue for every stream's reads (`after`, `end`, and `closing`'s checks). */
+/** One queue for every stream's reads (`after`, `end`, and the checks whether it may go on). */
 export class StreamReadLimit {
   private readonly limit = pLimit(STREAM_READS_AT_ONCE);
 
@@ -27,10 +27,8 @@ export class StreamReadLimit {
     };
   }
 
-  /** `closing`'s checks, each waiting for its turn. */
-  closing(
-    closing: (() => Promise<TailClosing | null>) | undefined,
-  ): (() => Promise<TailClosing | null>) | undefined {
-    return closing === undefined ? undefined : () => this.limit(closing);
+  /** `read`, once its turn came. */
+  run<T>(read: () => Promise<T>): Promise<T> {
+    return this.limit(read);
   }
 }

@@ -56,6 +56,14 @@ export class TaskEventStreams implements OnModuleDestroy {
     this.idsInCommitOrder = dataSource.options.type === 'better-sqlite3';
   }
 
+  /**
+   * `read` (a stream's check whether it may go on: its key, its session), in turn with every
+   * stream's reads (`STREAM_READS_AT_ONCE`).
+   */
+  streamRead<T>(read: () => Promise<T>): Promise<T> {
+    return this.readLimit.run(read);
+  }
+
   /** How many streams are open now. */
   get openStreams(): number {
     return this.open.size;
@@ -195,7 +203,7 @@ export class TaskEventStreams implements OnModuleDestroy {
       pollMs: this.config.SSE_POLL_MS,
       keepAliveMs: this.config.SSE_KEEPALIVE_SECONDS * 1000,
       onError: (error) => this.logger.warn(`event stream read failed: ${String(error)}`),
-      closing: this.readLimit.closing(closing),
+      closing,
     });
     const subscription = wakeups
       .pipe(filter((event) => event.id > tail.lastSentId))

@@ -135,7 +135,7 @@ export class TaskEventsController {
    * the stream is closed with a `closed` event (`key_revoked`, `key_expired`). One opened without
    * a key (keys not required) lasts while keys are not required (`key_required`). One session's
    * stream lasts while the session exists (`session_deleted`). Asked of the database at most every
-   * RECHECK_MS, however often the stream reads.
+   * RECHECK_MS, however often the stream reads, in turn with the streams' reads.
    */
   private closing(principal: Principal, sessionId?: string): () => Promise<TailClosing | null> {
     const keyId = principal.keyId;
@@ -153,15 +153,14 @@ export class TaskEventsController {
     return async () => {
       const now = this.clock.nowMs();
       if (now - checkedAtMs >= RECHECK_MS) {
-        closing = await check();
+        closing = await this.streams.streamRead(check);
         checkedAtMs = now;
       }
       return closing;
     };
   }
 
-  private async keysRequired(): Promise<boolean> {
-    const setting = this.config.AUTH_REQUIRED;
-    return this.keys.knownRequired(setting) ?? (await this.keys.required(setting));
+  private keysRequired(): Promise<boolean> {
+    return this.keys.required(this.config.AUTH_REQUIRED);
   }
 }
