@@ -645,7 +645,7 @@ export interface VerificationRunDto {
   exit_code: number | null;
   timed_out: boolean;
   duration_ms: number;
-  /** Tests by outcome: as the run's output counts them where it does (TAP, unittest, pytest), else the cases stored for it (a regression run whose output counts nothing is one case) */
+  /** Tests by outcome: as the run's output counts them where it does (TAP, unittest, pytest, cargo test, jest, vitest), else the cases stored for it (a regression run whose output counts nothing is one case) */
   counts: VerificationCountsDto;
   /** Tests run, where known (from the tool's output or report) */
   total: number | null;
@@ -750,7 +750,7 @@ export interface TaskVerificationResponseDto {
   regression_rerun: VerificationRunDto | null;
   /** What the rerun ran: the new failures alone (node --test by name pattern, unittest by id, pytest by node id) or the whole regression command */
   rerun_scope: 'tests' | 'command' | null;
-  /** How fine the regression comparison is: per test (names read from TAP, unittest or pytest output) or per command */
+  /** How fine the regression comparison is: per test (names read from TAP, unittest, pytest, cargo test, jest or vitest output) or per command */
   regression_granularity: 'test' | 'command' | null;
   pre_existing_failures: Array<string>;
   new_failures: Array<string>;

@@ -100,7 +100,11 @@ export function parseJestJson(text: string): JunitCase[] {
 // eslint-disable-next-line no-control-regex -- the escape that starts a colour code
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
+/** A test tool's output without its colour codes (jest's and vitest's). */
+export const withoutColour = (output: string): string => output.replace(ANSI, '');
+
+/** Names once each, sorted. */
+export const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
 
 /**
  * The summary of jest's output (`Tests:       1 failed, 1 skipped, 1 todo, 2 passed, 5 total`),
@@ -110,7 +114,7 @@ const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort()
  * `todo` too.
  */
 export function parseJestOutput(raw: string): TestOutputSummary | null {
-  const output = raw.replace(ANSI, '');
+  const output = withoutColour(raw);
   const lines = [...output.matchAll(/^Tests:\s+(.*\d+ total)\s*$/gm)];
   const last = lines.at(-1);
   if (last === undefined) return null;

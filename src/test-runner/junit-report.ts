@@ -1,6 +1,6 @@
 /**
  * A small JUnit XML reader for the reports test tools write (`node --test --test-reporter=junit`,
- * pytest `--junitxml`, vitest, jest-junit). It reads only what the TestRunner stores: each
+ * pytest `--junitxml`). It reads only what the TestRunner stores: each
  * `<testcase>` with its suite path, file, time and outcome (`<failure>`, `<error>`, `<skipped>`,
  * plus `system-out`/`system-err` text). Not a general XML parser: no DTDs, no namespaces;
  * comments, processing instructions and CDATA are handled.

@@ -22,8 +22,10 @@ const TESTS_RAN = /^Ran \d+ tests? in/m;
 
 /**
  * What a file's passing run must show besides its exit code 0, where the tool always shows it: the
-import { cargoFileCases } from 'src/test-runner/cargo-results';
-import { JunitCase, parseJunitXml } from 'src/test-runner/junit-report';
+ * report it was asked for (JUnit: `node --test`, pytest; JSON: jest, vitest), or unittest's `Ran N
+ * tests` line. A file that ends its process early (`os._exit(0)` at import) exits 0 without either.
+ * `libtest`: `cargo test`'s per-test lines and `test result:` line, read per test
+ * (`cargoFileCases`).
  */
 export type RunEvidence = 'junit' | 'ran_line' | 'libtest' | null;
 

@@ -4,7 +4,7 @@ import { parseVitestOutput } from 'src/test-runner/vitest-results';
 
 /**
  * What a test command's own output says about its tests, for commands that write no JUnit report
- * (a regression command is run as the session gives it). Three formats are read: TAP (`node
+ * (a regression command is run as the session gives it). Six formats are read: TAP (`node
  * --test` writing to a pipe), Python's unittest and pytest's summary, `cargo test`'s libtest lines
  * (`summarizeCargo`), and jest's and vitest's (`jest-results.ts`, `vitest-results.ts`). Anything
  * else gives null: the command's exit code is all there is.

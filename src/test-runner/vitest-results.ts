@@ -1,3 +1,4 @@
+import { sorted, withoutColour } from 'src/test-runner/jest-results';
 import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
 
 /**
@@ -12,15 +13,9 @@ import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
  * `FAIL  test/broken.test.js [ test/broken.test.js ]` for a file that failed to load.
  */
 
-/** Colour codes, should the output have them (`FORCE_COLOR`). */
-// eslint-disable-next-line no-control-regex -- the escape that starts a colour code
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
-
 /** The summary of vitest's output, or null when it has none. Skipped counts `todo` too. */
 export function parseVitestOutput(raw: string): TestOutputSummary | null {
-  const output = raw.replace(ANSI, '');
+  const output = withoutColour(raw);
   if (!/^ *Test Files {2}.*\(\d+\)\s*$/m.test(output)) return null;
   const lines = [...output.matchAll(/^ *Tests {2}(.*?)\s*$/gm)];
   const last = lines.at(-1);

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
+import type { TestOutputSummary } from 'src/test-runner';
 
 /** The output format the failing tests' names were read from (`summarizeTestOutput`). */
-export type NamedFormat = 'tap' | 'unittest' | 'pytest' | 'cargo' | 'jest' | 'vitest';
+export type NamedFormat = TestOutputSummary['format'];
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -23,9 +24,6 @@ export function rerunArgv(
   if (names.length === 0) return null;
   const program = basename(argv[0] ?? '');
   switch (format) {
-    case 'cargo':
-      // Qualified names (`tests/basic.rs::add_zero`) are no filter cargo takes: the whole command.
-      return null;
     case 'tap': {
       const at = argv.indexOf('--test');
       if (!/^node(js)?$/.test(program) || at < 0) return null;
@@ -54,9 +52,11 @@ export function rerunArgv(
       if (pytest === 0 || argv.slice(pytest).some((a) => !a.startsWith('-'))) return null;
       return [...argv, ...names];
     }
+    case 'cargo':
     case 'jest':
     case 'vitest':
-      // Named by file and title, as a pattern would not select them alone: the whole command.
+      // Names no filter of the tool selects alone (cargo's are read without their test binary,
+      // jest's and vitest's are file and title): the whole command.
       return null;
   }
 }

@@ -83,7 +83,7 @@ export class VerificationRunDto {
   @ApiProperty({
     type: VerificationCountsDto,
     description:
-      "Tests by outcome: as the run's output counts them where it does (TAP, unittest, pytest), else the cases stored for it (a regression run whose output counts nothing is one case)",
+      "Tests by outcome: as the run's output counts them where it does (TAP, unittest, pytest, cargo test, jest, vitest), else the cases stored for it (a regression run whose output counts nothing is one case)",
   })
   counts!: VerificationCountsDto;
 
@@ -226,7 +226,7 @@ export class TaskVerificationResponseDto {
     enum: ['test', 'command'],
     nullable: true,
     description:
-      'How fine the regression comparison is: per test (names read from TAP, unittest or pytest output) or per command',
+      'How fine the regression comparison is: per test (names read from TAP, unittest, pytest, cargo test, jest or vitest output) or per command',
   })
   regression_granularity!: 'test' | 'command' | null;
 
