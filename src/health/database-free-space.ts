@@ -1,4 +1,4 @@
-import { statfs } from 'node:fs/promises';
+import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -15,13 +15,16 @@ export class DatabaseFreeSpace {
 
   /**
    * Bytes an unprivileged writer may still use there; null for a server database (MySQL), or
-   * when the file system does not say.
+   * when the file system does not say. One `statfs`, on this thread: through the thread pool,
+   * `/health` would answer a turn of the loop later, after a client that sent its request and
+   * closed its side is already let go (Node ends such a connection at once when nothing is being
+   * written).
    */
-  async freeBytes(): Promise<number | null> {
+  freeBytes(): number | null {
     const options = this.dataSource.options;
     if (options.type !== 'better-sqlite3' || options.database === ':memory:') return null;
     try {
-      const stats = await statfs(dirname(options.database));
+      const stats = statfsSync(dirname(options.database));
       return stats.bavail * stats.bsize;
     } catch {
       return null;

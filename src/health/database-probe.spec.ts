@@ -20,8 +20,8 @@ class FixedSpace extends DatabaseFreeSpace {
     super(answering('better-sqlite3', ':memory:'));
   }
 
-  override freeBytes(): Promise<number | null> {
-    return Promise.resolve(this.bytes);
+  override freeBytes(): number | null {
+    return this.bytes;
   }
 }
 
@@ -50,19 +50,17 @@ describe('DatabaseProbe', () => {
 });
 
 describe('DatabaseFreeSpace', () => {
-  it("reads the space left beside a SQLite file, and none for MySQL's", async () => {
+  it("reads the space left beside a SQLite file, and none for MySQL's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'cta-free-'));
     try {
-      const free = await new DatabaseFreeSpace(
+      const free = new DatabaseFreeSpace(
         answering('better-sqlite3', join(dir, 'tasks.db')),
       ).freeBytes();
       expect(free).toBeGreaterThan(0);
-      await expect(
-        new DatabaseFreeSpace(answering('mysql', 'tasks')).freeBytes(),
-      ).resolves.toBeNull();
-      await expect(
+      expect(new DatabaseFreeSpace(answering('mysql', 'tasks')).freeBytes()).toBeNull();
+      expect(
         new DatabaseFreeSpace(answering('better-sqlite3', '/no/such/dir/tasks.db')).freeBytes(),
-      ).resolves.toBeNull();
+      ).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -53,7 +53,7 @@ export class DatabaseProbe {
           if (databaseFailureOf(error) === 'full') return firstLine(error);
           throw error;
         }
-        const free = await this.space.freeBytes();
+        const free = this.space.freeBytes();
         return free !== null && free < DATABASE_MIN_FREE_BYTES
           ? `the file system holding the database has ${free} bytes left`
           : null;
