@@ -20,20 +20,23 @@ class StoppedClock extends Clock {
   }
 }
 
+/** The service over a key table whose `exists` answers with `answer()`, on a stopped clock. */
+function serviceAnswering(answer: () => Promise<boolean>) {
+  const exists = jest.fn(answer);
+  const clock = new StoppedClock();
+  const dataSource = { getMetadata: () => ({}) } as unknown as DataSource;
+  const keys = new ApiKeysService(
+    { exists } as unknown as Repository<ApiKey>,
+    dataSource,
+    clock,
+    new KeyRevocations(),
+  );
+  return { keys, exists, clock };
+}
+
 /** "Are keys required?": what it answers without the database, and when it must ask it. */
 describe('ApiKeysService.knownRequired', () => {
-  const setUp = (keysExist: boolean) => {
-    const exists = jest.fn(() => Promise.resolve(keysExist));
-    const clock = new StoppedClock();
-    const dataSource = { getMetadata: () => ({}) } as unknown as DataSource;
-    const keys = new ApiKeysService(
-      { exists } as unknown as Repository<ApiKey>,
-      dataSource,
-      clock,
-      new KeyRevocations(),
-    );
-    return { keys, exists, clock };
-  };
+  const setUp = (keysExist: boolean) => serviceAnswering(() => Promise.resolve(keysExist));
 
   it('answers AUTH_REQUIRED when it is set, without the database', () => {
     const { keys, exists } = setUp(true);
@@ -75,18 +78,7 @@ class MonitoredRoutes {
  */
 describe('ApiKeysService.required while the database fails', () => {
   const down = new Error('SQLITE_CANTOPEN: unable to open database file');
-  const setUp = (answers: (() => Promise<boolean>)[]) => {
-    const exists = jest.fn(() => answers.shift()!());
-    const clock = new StoppedClock();
-    const dataSource = { getMetadata: () => ({}) } as unknown as DataSource;
-    const keys = new ApiKeysService(
-      { exists } as unknown as Repository<ApiKey>,
-      dataSource,
-      clock,
-      new KeyRevocations(),
-    );
-    return { keys, clock };
-  };
+  const setUp = (answers: (() => Promise<boolean>)[]) => serviceAnswering(() => answers.shift()!());
 
   it('fails a monitoring route with the error before the first check, rather than answer "not required"', async () => {
     const { keys } = setUp([() => Promise.reject(down)]);

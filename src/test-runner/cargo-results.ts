@@ -1,3 +1,4 @@
+import { sortedNames } from 'src/test-runner/output-text';
 import type { CommandResult } from 'src/test-runner/test-command-runner';
 import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
 
@@ -148,7 +149,6 @@ export function summarizeCargo(output: string): TestOutputSummary | null {
   if (run === null) return null;
   const { passed, failed, ignored } = run.totals;
   const names = run.tests.map((t) => t.name);
-  const sorted = (list: string[]): string[] => [...new Set(list)].sort();
   const unique = new Set(names).size === names.length;
   return {
     format: 'cargo',
@@ -158,7 +158,7 @@ export function summarizeCargo(output: string): TestOutputSummary | null {
     errored: 0,
     skipped: ignored,
     deselected: 0,
-    failing: sorted(run.tests.filter((t) => t.status === 'failed').map((t) => t.name)),
-    names: namesComplete(run) && unique ? sorted(names) : null,
+    failing: sortedNames(run.tests.filter((t) => t.status === 'failed').map((t) => t.name)),
+    names: namesComplete(run) && unique ? sortedNames(names) : null,
   };
 }

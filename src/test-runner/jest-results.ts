@@ -1,4 +1,5 @@
 import { JunitCase } from 'src/test-runner/junit-report';
+import { sortedNames, withoutColour } from 'src/test-runner/output-text';
 import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
 
 /**
@@ -96,16 +97,6 @@ export function parseJestJson(text: string): JunitCase[] {
   return cases;
 }
 
-/** Colour codes, should the output have them (`FORCE_COLOR`). */
-// eslint-disable-next-line no-control-regex -- the escape that starts a colour code
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-/** A test tool's output without its colour codes (jest's and vitest's). */
-export const withoutColour = (output: string): string => output.replace(ANSI, '');
-
-/** Names once each, sorted. */
-export const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
-
 /**
  * The summary of jest's output (`Tests:       1 failed, 1 skipped, 1 todo, 2 passed, 5 total`),
  * or null when it has none. The failing tests are named by their `●` blocks (`● calc › adds`),
@@ -146,7 +137,7 @@ export function parseJestOutput(raw: string): TestOutputSummary | null {
     errored: suitesFailed,
     skipped,
     deselected: 0,
-    failing: sorted(failing),
+    failing: sortedNames(failing),
     names: null,
   };
 }

@@ -1,4 +1,4 @@
-import { sorted, withoutColour } from 'src/test-runner/jest-results';
+import { sortedNames, withoutColour } from 'src/test-runner/output-text';
 import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
 
 /**
@@ -41,7 +41,7 @@ export function parseVitestOutput(raw: string): TestOutputSummary | null {
     errored,
     skipped: count('skipped') + count('todo'),
     deselected: 0,
-    failing: sorted(failing),
+    failing: sortedNames(failing),
     names: null,
   };
 }
