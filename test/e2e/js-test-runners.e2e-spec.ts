@@ -6,7 +6,7 @@ import type { TaskVerificationResponseDto } from 'sdk/client';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   editFiles,
-  FAKE_CLAUDE,
+  VERIFYING_RUNNER_ENV,
   fakeClaudeWorkdir,
   FIXTURE_PROJECTS,
   fakeScript,
@@ -49,18 +49,7 @@ function fixtureFiles(name: string): Record<string, string> {
 const project = (name: string, fixture: string, extra: Record<string, string> = {}): string =>
   committedProject(join(workdir.root(), name), { ...fixtureFiles(fixture), ...extra });
 
-const ENV: Record<string, string> = {
-  ORCHESTRATOR_ENABLED: 'true',
-  QUEUE_POLL_MS: '100',
-  MAX_CONCURRENT_TASKS: '5',
-  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-  CLI_INIT_TIMEOUT_SECONDS: '120',
-  KILL_GRACE_SECONDS: '1',
-  TEST_TIMEOUT_SECONDS: '120',
-  REGRESSION_TIMEOUT_SECONDS: '120',
-  REQUIRE_FAILING_TESTS: 'true',
-};
+const ENV: Record<string, string> = { ...VERIFYING_RUNNER_ENV, MAX_CONCURRENT_TASKS: '5' };
 
 let t: TestApp;
 let server: App;

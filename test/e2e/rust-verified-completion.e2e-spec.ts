@@ -7,7 +7,7 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
   editFiles,
-  FAKE_CLAUDE,
+  VERIFYING_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
   getDetails,
@@ -50,16 +50,9 @@ function describeCargo(name: string, body: () => void): void {
 const workdir = fakeClaudeWorkdir('cta-rust-e2e-');
 
 const ENV: Record<string, string> = {
-  ORCHESTRATOR_ENABLED: 'true',
-  QUEUE_POLL_MS: '100',
-  MAX_CONCURRENT_TASKS: '4',
-  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-  CLI_INIT_TIMEOUT_SECONDS: '120',
-  KILL_GRACE_SECONDS: '1',
+  ...VERIFYING_RUNNER_ENV,
   TEST_TIMEOUT_SECONDS: '180',
   REGRESSION_TIMEOUT_SECONDS: '180',
-  REQUIRE_FAILING_TESTS: 'true',
 };
 
 const LIB_WITH_MUL = (add: string, tests: string): string =>

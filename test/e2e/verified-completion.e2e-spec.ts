@@ -8,7 +8,7 @@ import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import {
   copyFixtureProject,
   editFiles,
-  FAKE_CLAUDE,
+  VERIFYING_RUNNER_ENV,
   fakeClaudeWorkdir,
   fakeScript,
   getDetails,
@@ -140,18 +140,7 @@ const WEAKENINGS: [string, string, RegExp][] = [
   ],
 ];
 
-const ENV: Record<string, string> = {
-  ORCHESTRATOR_ENABLED: 'true',
-  QUEUE_POLL_MS: '100',
-  MAX_CONCURRENT_TASKS: '4',
-  CLAUDE_CLI_COMMAND: FAKE_CLAUDE,
-  CLAUDE_CLI_ENV_PASSTHROUGH: 'FAKE_CLAUDE_*',
-  CLI_INIT_TIMEOUT_SECONDS: '120',
-  KILL_GRACE_SECONDS: '1',
-  TEST_TIMEOUT_SECONDS: '120',
-  REGRESSION_TIMEOUT_SECONDS: '120',
-  REQUIRE_FAILING_TESTS: 'true',
-};
+const ENV: Record<string, string> = VERIFYING_RUNNER_ENV;
 
 let t: TestApp;
 let server: App;

@@ -27,6 +27,19 @@ export const FAKE_RUNNER_ENV = {
   KILL_GRACE_SECONDS: '1',
 } as const;
 
+/**
+ * What an app that verifies completions with the fake CLI needs: the runner's settings, failing
+ * tests required, and time limits a loaded machine keeps within.
+ */
+export const VERIFYING_RUNNER_ENV: Record<string, string> = {
+  ...FAKE_RUNNER_ENV,
+  MAX_CONCURRENT_TASKS: '4',
+  CLI_INIT_TIMEOUT_SECONDS: '120',
+  TEST_TIMEOUT_SECONDS: '120',
+  REGRESSION_TIMEOUT_SECONDS: '120',
+  REQUIRE_FAILING_TESTS: 'true',
+};
+
 export type FixtureName = 'node-basic' | 'node-build' | 'python-basic' | 'rust-basic';
 
 /**
