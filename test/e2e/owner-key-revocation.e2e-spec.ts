@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { ApiKey } from 'src/auth/api-key.entity';
 import { ApiKeysService } from 'src/auth/api-keys.service';
-import { Session } from 'src/sessions/session.entity';
 import { eventually } from 'test/e2e/support/eventually';
 import {
   copyFixtureProject,
@@ -17,6 +15,7 @@ import {
   statusChanges,
   TaskDetails,
 } from 'test/e2e/support/task-polling';
+import { storeSession } from 'test/e2e/support/stored-session';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
 /**
@@ -246,24 +245,7 @@ describe('A task whose key was revoked while it was queued (past this server)', 
     const { id: ownSession, project: ownProject } = await sessionOf(z.key, 'admin-z');
     // A session no key owns (made while keys were not required): its tasks belong to no key.
     const freeProject = copyFixtureProject('node-basic', workdir.root(), 'no-owner');
-    const freeSession = randomUUID();
-    const now = new Date();
-    await t.dataSource.getRepository(Session).insert({
-      id: freeSession,
-      name: null,
-      projectPath: freeProject,
-      testCommand: null,
-      regressionCommand: null,
-      isolation: 'none',
-      baseRef: null,
-      setupCommand: null,
-      requireFailingTests: null,
-      autoRespond: null,
-      humanTimeoutSeconds: null,
-      ownerKeyId: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const freeSession = await storeSession(t.dataSource, freeProject);
     const own = await createTask(z.key, ownSession, `Work. ${fakeScript('hang')}`);
     const free = await createTask(
       z.key,

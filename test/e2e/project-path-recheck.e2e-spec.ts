@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { Session } from 'src/sessions';
 import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
+import { storeSession } from 'test/e2e/support/stored-session';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 import { createTestDatabase, TestDatabase } from 'test/e2e/support/test-database';
 import {
@@ -42,29 +41,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** A session row stored as an older server would have, with no check of its project_path. */
-async function storeSession(projectPath: string): Promise<string> {
-  const id = randomUUID();
-  const now = new Date();
-  await api.dataSource.getRepository(Session).insert({
-    id,
-    name: null,
-    projectPath,
-    testCommand: null,
-    regressionCommand: null,
-    isolation: 'none',
-    baseRef: null,
-    setupCommand: null,
-    requireFailingTests: null,
-    autoRespond: null,
-    humanTimeoutSeconds: null,
-    ownerKeyId: null,
-    createdAt: now,
-    updatedAt: now,
-  });
-  return id;
-}
-
 describe('Task creation on a session whose project_path breaks a rule now', () => {
   it.each<[string, () => string, string]>([
     [
@@ -89,7 +65,7 @@ describe('Task creation on a session whose project_path breaks a rule now', () =
     ],
   ])('is refused with 400 project_path_invalid: %s', async (_label, place, message) => {
     const projectPath = place();
-    const session = await storeSession(projectPath);
+    const session = await storeSession(api.dataSource, projectPath);
     const res = await request(server)
       .post('/api/v1/tasks')
       .send({ session_id: session, description: 'Add a helper.' })
