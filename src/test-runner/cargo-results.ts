@@ -1,3 +1,4 @@
+import { statusOf } from 'src/test-runner/command-end';
 import { sortedNames } from 'src/test-runner/output-text';
 import type { CommandResult } from 'src/test-runner/test-command-runner';
 import type { TestOutputSummary } from 'src/test-runner/test-output-summary';
@@ -96,7 +97,7 @@ export interface CargoFileCase {
  * did not compile, a binary crashed) is the file failing.
  */
 export function cargoFileCases(result: CommandResult): CargoFileCase[] {
-  const exitedZero = result.exitCode === 0 && !result.timedOut && result.spawnError === null;
+  const exitedZero = statusOf(result) === 'passed';
   const run = parseCargoOutput(result.output);
   if (run === null) {
     if (!exitedZero) return [];

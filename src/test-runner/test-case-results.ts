@@ -1,9 +1,8 @@
 import { BoundedBuffer } from 'src/process';
 import { cargoFileCases } from 'src/test-runner/cargo-results';
 import { JunitCase, parseJunitXml } from 'src/test-runner/junit-report';
+import { describeEnd, statusOf, TestCaseStatus } from 'src/test-runner/command-end';
 import { CommandResult } from 'src/test-runner/test-command-runner';
-
-export type TestCaseStatus = 'passed' | 'failed' | 'error' | 'skipped';
 
 /** One stored test result (a `TestCase` row). */
 export interface TestCaseResult {
@@ -41,20 +40,6 @@ export function capOutput(text: string, maxBytes: number): string {
   const buffer = new BoundedBuffer(Math.max(2, maxBytes));
   buffer.push(Buffer.from(text, 'utf8'));
   return buffer.toString();
-}
-
-/** A command's own verdict: passed when it exited 0 in time. */
-export function statusOf(result: CommandResult): TestCaseStatus {
-  if (result.timedOut || result.spawnError !== null || result.exitCode === null) return 'error';
-  return result.exitCode === 0 ? 'passed' : 'failed';
-}
-
-/** How a command ended, for people: "exit code 1", "timed out after 5000 ms". */
-export function describeEnd(result: CommandResult): string {
-  if (result.timedOut) return `timed out after ${result.durationMs} ms`;
-  if (result.spawnError !== null) return `could not start (${result.spawnError})`;
-  if (result.exitCode === null) return `killed by ${result.signal ?? 'a signal'}`;
-  return `exit code ${result.exitCode}`;
 }
 
 /**

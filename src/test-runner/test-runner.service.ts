@@ -24,13 +24,8 @@ import {
   checkWorkingDirectory,
 } from 'src/process';
 import { formatCommandLine, splitCommandLine } from 'src/test-runner/command-line';
-import {
-  capOutput,
-  casesForFile,
-  describeEnd,
-  statusOf,
-  TestCaseResult,
-} from 'src/test-runner/test-case-results';
+import { describeEnd, statusOf } from 'src/test-runner/command-end';
+import { capOutput, casesForFile, TestCaseResult } from 'src/test-runner/test-case-results';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { parseJestJson } from 'src/test-runner/jest-results';
 import { parseJunitXml } from 'src/test-runner/junit-report';
