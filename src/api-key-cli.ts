@@ -158,8 +158,7 @@ async function main(): Promise<void> {
     );
     const clock = new Clock();
     // What it stores is stamped in the database's time, like what the servers store.
-    const reading = await readDatabaseClock(dataSource, () => clock.localMs());
-    if (reading !== null) clock.setOffset(Math.round(reading.offsetMs));
+    clock.follow((await readDatabaseClock(dataSource, () => clock.monotonicMs())).offsetMs);
     const output = await run(
       process.argv.slice(2),
       // No server here to stop the key's tasks: a server finds the key revoked when it would

@@ -24,7 +24,7 @@ describe('ClockSync', () => {
     const clock = new Clock();
     const ahead = { ms: -40_000 };
     const sync = new ClockSync(clock, mysqlAhead(ahead));
-    expect(await sync.measure()).toBe(true);
+    await sync.measure();
     expect(Math.abs(clock.offset() + 40_000)).toBeLessThan(50);
     expect(Math.abs(clock.nowMs() - (Date.now() - 40_000))).toBeLessThan(50);
     await sync.measure();
@@ -38,10 +38,42 @@ describe('ClockSync', () => {
     expect(String(warn.mock.calls[1][0])).toMatch(/clock is 5\.0 s behind the database's/);
   });
 
-  it("leaves the offset at 0 on SQLite, where the database keeps this machine's time", async () => {
-    const clock = new Clock();
-    const sync = new ClockSync(clock, { options: { type: 'better-sqlite3' } } as DataSource);
-    expect(await sync.measure()).toBe(false);
-    expect(clock.offset()).toBe(0);
+  it("follows SQLite's clock, which is this machine's, and says nothing", async () => {
+    const monotonic = { ms: 0 };
+    const clock = new Clock(() => monotonic.ms);
+    const sqlite = {
+      options: { type: 'better-sqlite3' },
+      query: () =>
+        Promise.resolve([
+          { now: new Date(Date.now()).toISOString().replace('T', ' ').slice(0, -1) },
+        ]),
+    } as unknown as DataSource;
+    await new ClockSync(clock, sqlite).measure();
+    expect(Math.abs(clock.offset())).toBeLessThan(50);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("keeps the database's time across a step of the machine's clock, and takes the step in at the next reading", async () => {
+    const monotonic = { ms: 0 };
+    const wall = { ms: Date.now() };
+    const clock = new (class extends Clock {
+      override localMs(): number {
+        return wall.ms;
+      }
+    })(() => monotonic.ms);
+    const database = { ms: wall.ms };
+    const sync = new ClockSync(clock, {
+      options: { type: 'mysql' },
+      query: () => Promise.resolve([{ now: new Date(database.ms) }]),
+    } as unknown as DataSource);
+    await sync.measure();
+    expect(clock.nowMs()).toBe(database.ms);
+    monotonic.ms += 35_000;
+    database.ms += 35_000;
+    wall.ms += 35_000 + 60_000;
+    expect(clock.nowMs()).toBe(database.ms);
+    await sync.measure();
+    expect(clock.nowMs()).toBe(database.ms);
+    expect(String(warn.mock.calls[0][0])).toMatch(/clock is 60\.0 s ahead of the database's/);
   });
 });

@@ -5,18 +5,25 @@ import { readDatabaseClock } from 'src/database';
 import { Clock } from 'src/common/clock';
 import { everyWithoutOverlap, loggedReports } from 'src/common/every-without-overlap';
 
-/** How often the database's clock is read again (this machine's clock drifts, NTP steps it). */
+/**
+ * How often the database's clock is read again: the monotonic clock the `Clock` keeps time by
+ * in between drifts a little, and stops while the machine sleeps.
+ */
 const EVERY_MS = 30_000;
 
 /** An offset past this is said in the log: a machine whose clock is that wrong wants fixing. */
 const WARN_OFFSET_MS = 1000;
 
 /**
- * Sets the `Clock`'s offset to the database's clock, read at start (before any task is claimed)
- * and every EVERY_MS after. Instances of one MySQL/MariaDB database thus judge leases and
+ * Sets the `Clock` to the database's clock, read at start (before any task is claimed) and every
+ * EVERY_MS after, against the `Clock`'s monotonic clock (a step of this machine's wall clock in
+ * between changes nothing). Instances of one MySQL/MariaDB database thus judge leases and
  * deadlines, and stamp what they store, by one clock; a machine's clock set wrong neither takes
- * a healthy task from another instance nor ends a wait for a person early. On SQLite the offset
- * stays 0. A module of its own: it needs the database, and the rest of `common` does not.
+ * a healthy task from another instance nor ends a wait for a person early. On SQLite the
+ * database's clock is this machine's wall clock, read by SQLite: the `Clock` follows its steps
+ * at the next reading. How far this machine's wall clock is from the database's is said in the
+ * log when over WARN_OFFSET_MS. A module of its own: it needs the database, and the rest of
+ * `common` does not.
  */
 @Injectable()
 export class ClockSync implements OnModuleInit, OnModuleDestroy {
@@ -31,7 +38,7 @@ export class ClockSync implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (!(await this.measure())) return;
+    await this.measure();
     this.handle = everyWithoutOverlap(
       EVERY_MS,
       () => this.measure(),
@@ -39,12 +46,11 @@ export class ClockSync implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Reads the database's clock and follows it; false when there is none to follow (SQLite). */
-  async measure(): Promise<boolean> {
-    const reading = await readDatabaseClock(this.dataSource, () => this.clock.localMs());
-    if (reading === null) return false;
-    const offsetMs = Math.round(reading.offsetMs);
-    this.clock.setOffset(offsetMs);
+  /** Reads the database's clock and follows it. */
+  async measure(): Promise<void> {
+    const reading = await readDatabaseClock(this.dataSource, () => this.clock.monotonicMs());
+    this.clock.follow(reading.offsetMs);
+    const offsetMs = Math.round(this.clock.offset());
     const far = Math.abs(offsetMs) > WARN_OFFSET_MS;
     if (far && (this.warnedMs === null || Math.abs(offsetMs - this.warnedMs) > WARN_OFFSET_MS)) {
       this.warnedMs = offsetMs;
@@ -55,7 +61,6 @@ export class ClockSync implements OnModuleInit, OnModuleDestroy {
       );
     }
     if (!far) this.warnedMs = null;
-    return true;
   }
 
   onModuleDestroy(): void {

@@ -22,18 +22,43 @@ describe('Clock', () => {
     expect(order).toEqual(['first', 'timer', 'second']);
   });
 
-  it("tells this machine's time plus the offset to the database's, and maps its times back to the system clock", () => {
-    const clock = new Clock();
-    clock.setOffset(-40_000);
+  it("tells the database's time as last read, carried forward by the monotonic clock, and maps its times back to the system clock", () => {
+    const monotonic = { ms: 5_000 };
+    const clock = new Clock(() => monotonic.ms);
+    // The database's clock read 40 s behind this machine's wall clock.
+    clock.follow(Date.now() - 40_000 - monotonic.ms);
+    monotonic.ms += 1_500;
     const before = Date.now();
     const now = clock.nowMs();
     const lease = now + 30_000;
     const systemMs = clock.systemMsOf(lease);
     const after = Date.now();
-    expect(now).toBeGreaterThanOrEqual(before - 40_000);
-    expect(now).toBeLessThanOrEqual(after - 40_000);
+    expect(now).toBeGreaterThanOrEqual(before - 40_000 + 1_500 - 50);
+    expect(now).toBeLessThanOrEqual(after - 40_000 + 1_500);
+    expect(Math.abs(clock.offset() - (now - after))).toBeLessThan(50);
     // The lease ends 30 s from now whichever clock it is read on.
     expect(systemMs).toBeGreaterThanOrEqual(before + 30_000 - 5);
     expect(systemMs).toBeLessThanOrEqual(after + 30_000 + 5);
+  });
+
+  it('is not moved by a step of the wall clock between readings of the database', () => {
+    const wall = { ms: 1_700_000_000_000 };
+    const monotonic = { ms: 0 };
+    const clock = new (class extends Clock {
+      override localMs(): number {
+        return wall.ms;
+      }
+    })(() => monotonic.ms);
+    clock.follow(wall.ms + 2_000);
+    const start = clock.nowMs();
+    // An NTP step, or a VM resumed: the wall clock jumps a minute forward, then back past where
+    // it was, while 35 s pass.
+    monotonic.ms += 35_000;
+    wall.ms += 35_000 + 60_000;
+    expect(clock.nowMs()).toBe(start + 35_000);
+    expect(clock.offset()).toBe(-58_000);
+    wall.ms -= 120_000;
+    monotonic.ms += 1_000;
+    expect(clock.nowMs()).toBe(start + 36_000);
   });
 });

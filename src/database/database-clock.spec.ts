@@ -38,8 +38,13 @@ describe('readDatabaseClock', () => {
     expect(reading).toEqual({ offsetMs: -40_000, roundTripMs: 4 });
   });
 
-  it("is null on SQLite: the database's clock is this machine's", async () => {
-    const dataSource = { options: { type: 'better-sqlite3' } } as unknown as DataSource;
-    expect(await readDatabaseClock(dataSource, () => 0)).toBeNull();
+  it("reads SQLite's clock, this machine's, from the text SQLite gives", async () => {
+    const dataSource = {
+      options: { type: 'better-sqlite3' },
+      query: (sql: string) =>
+        Promise.resolve([{ now: sql.includes('strftime') ? '2024-03-01 12:00:00.250' : null }]),
+    } as unknown as DataSource;
+    const reading = await readDatabaseClock(dataSource, () => Date.UTC(2024, 2, 1, 12, 0, 0));
+    expect(reading).toEqual({ offsetMs: 250, roundTripMs: 0 });
   });
 });

@@ -15,7 +15,7 @@ export {
   retryTransient,
 } from 'src/database/database-errors';
 export type { DatabaseFailure } from 'src/database/database-errors';
-export { readDatabaseClock } from 'src/database/database-clock';
+export { databaseNowSql, readDatabaseClock } from 'src/database/database-clock';
 export type { DatabaseClockReading } from 'src/database/database-clock';
 export { buildDataSourceOptions, MIGRATIONS } from 'src/database/database-options';
 export { checkDatabase } from 'src/database/database-preflight';
