@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
 import { Clock } from 'src/common';
 import { AppConfig, hostId } from 'src/config';
-import { isUniqueViolation, PreparedReads } from 'src/database';
+import { databaseNowSql, isUniqueViolation, PreparedReads } from 'src/database';
 import {
   ACTIVE_STATUSES,
   Lease,
@@ -108,6 +108,11 @@ export class TaskQueueRepository {
   private readonly mysql: boolean;
   /** The claim's and the cancel sweep's reads: several per task, and every QUEUE_POLL_MS. */
   private readonly reads: PreparedReads;
+  /**
+   * A task's lease ran out, by the database's clock: judged in the statement that finds or takes
+   * the task, so whether one instance takes another's task depends on no instance's clock.
+   */
+  private readonly expiredSql: string;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -121,6 +126,7 @@ export class TaskQueueRepository {
     this.mysql = dataSource.options.type === 'mysql';
     this.owner = makeOwnerId(config.INSTANCE_ID, hostId(config.HOST_ID));
     this.reads = new PreparedReads(dataSource);
+    this.expiredSql = `(lease_expires_at IS NULL OR lease_expires_at < ${databaseNowSql(dataSource)})`;
   }
 
   private leaseExpiry(): Date {
@@ -249,11 +255,13 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Live tasks whose lease expired before now, or whose owner is `goneOwner(owner)`; not a task
-   * waiting for a person (it has no lease on purpose).
+   * Live tasks whose lease expired, or whose owner is `goneOwner(owner)`; not a task waiting for a
+   * person (it has no lease on purpose). Expired by the database's clock (`expiredSql`), not by
+   * this instance's: a step of this machine's clock does not make another owner's lease look
+   * expired.
    */
   async findStaleLeases(goneOwner: (owner: string) => boolean): Promise<ExpiredLease[]> {
-    const rows = await this.dataSource
+    const { entities, raw } = await this.dataSource
       .getRepository(Task)
       .createQueryBuilder('t')
       .select([
@@ -266,18 +274,13 @@ export class TaskQueueRepository {
         't.workspacePath',
         't.status',
       ])
+      .addSelect(`CASE WHEN ${this.expiredSql} THEN 1 ELSE 0 END`, 'expired')
       .where('t.status IN (:...live)', { live: ACTIVE_STATUSES })
       .andWhere(`NOT (${WAITING_FOR_HUMAN_SQL})`)
-      .getMany();
-    const now = this.clock.nowMs();
-    return rows
-      .filter(
-        (t) =>
-          t.leaseOwner === null ||
-          t.leaseExpiresAt === null ||
-          t.leaseExpiresAt.getTime() < now ||
-          goneOwner(t.leaseOwner),
-      )
+      .getRawAndEntities<{ t_id: string; expired: number | string }>();
+    const expired = new Set(raw.filter((r) => Number(r.expired) === 1).map((r) => r.t_id));
+    return entities
+      .filter((t) => t.leaseOwner === null || expired.has(t.id) || goneOwner(t.leaseOwner))
       .map((t) => ({
         id: t.id,
         attempt: t.attempt,
@@ -298,10 +301,10 @@ export class TaskQueueRepository {
     params: Record<string, unknown>;
   } {
     const owner = stale.leaseOwner === null ? 'lease_owner IS NULL' : 'lease_owner = :owner';
-    const expired = ownerGone ? '' : ' AND (lease_expires_at IS NULL OR lease_expires_at < :now)';
+    const expired = ownerGone ? '' : ` AND ${this.expiredSql}`;
     return {
       where: `attempt = :attempt AND ${owner}${expired}`,
-      params: { attempt: stale.attempt, owner: stale.leaseOwner, now: this.clock.now() },
+      params: { attempt: stale.attempt, owner: stale.leaseOwner },
     };
   }
 

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
-import { ClaimedTask, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
+import { Clock } from 'src/common';
+import {
+  ClaimedTask,
+  ExpiredLease,
+  TaskQueueRepository,
+} from 'src/orchestrator/task-queue.repository';
 import {
   ClaudeInteraction,
   LateMessageError,
@@ -281,6 +286,54 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
     expect(row.status).toBe(TaskStatus.Running);
     expect(row.leaseOwner).toBe(queueA.owner);
+    await a.app.get(TaskEventLog).release(claim.lease, {
+      from: TaskStatus.Running,
+      to: TaskStatus.Cancelled,
+      reason: 'cancelled',
+      iteration: 0,
+    });
+  });
+
+  it("takes no live lease of another instance when its machine's clock jumps forward, nor when its Clock is ahead: the database judges the expiry", async () => {
+    const [id] = await createTasks(['jumped'], 1);
+    const queueA = a.app.get(TaskQueueRepository);
+    let claim: ClaimedTask | null = null;
+    while (claim === null || claim.task.id !== id) {
+      claim = await queueA.claimNext();
+      if (claim === null) throw new Error('task not claimable');
+    }
+    const clockB = b.app.get(Clock);
+    const sweepB = b.app.get(LeaseSweeperService);
+    const before = clockB.nowMs();
+    // An NTP step or a VM resumed on b's machine: its wall clock a minute on, past a's lease.
+    const systemNow = Date.now.bind(Date);
+    const jump = jest.spyOn(Date, 'now').mockImplementation(() => systemNow() + 60_000);
+    try {
+      expect(clockB.nowMs() - before).toBeLessThan(5_000);
+      expect(await sweepB.sweep(() => false)).toBe(0);
+    } finally {
+      jump.mockRestore();
+    }
+    // b's Clock a minute ahead all the same (a reading gone wrong): the database still decides.
+    const aheadMs = clockB.nowMs() - clockB.monotonicMs();
+    clockB.follow(aheadMs + 60_000);
+    try {
+      expect(await sweepB.sweep(() => false)).toBe(0);
+      const stale: ExpiredLease = {
+        id,
+        attempt: 1,
+        leaseOwner: queueA.owner,
+        leaseExpiresAt: claim.task.leaseExpiresAt,
+        processGroupId: null,
+        workDir: claim.task.projectPath,
+        status: TaskStatus.Running,
+      };
+      expect(await b.app.get(TaskQueueRepository).stillStale(stale, false)).toBe(false);
+    } finally {
+      clockB.follow(aheadMs);
+    }
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(row).toMatchObject({ status: TaskStatus.Running, attempt: 1, leaseOwner: queueA.owner });
     await a.app.get(TaskEventLog).release(claim.lease, {
       from: TaskStatus.Running,
       to: TaskStatus.Cancelled,
