@@ -514,7 +514,8 @@ export class AppConfig {
 
   /**
    * Runs of a task that may end with its server dying before it fails with `server_restart`
-   * (graceful shutdowns do not count).
+   * (graceful shutdowns do not count). Leases that ran out while their server ran on another host
+   * (not seen to die) count against twice this.
    */
   @Transform(toInt)
   @IsInt()

@@ -20,6 +20,7 @@ import { InterruptRequested1764160000000 } from 'migrations/1764160000000-interr
 import { GitConfigFingerprint1764170000000 } from 'migrations/1764170000000-git-config-fingerprint';
 import { StatusReasonIndex1764180000000 } from 'migrations/1764180000000-status-reason-index';
 import { TaskPathColumns1764190000000 } from 'migrations/1764190000000-task-path-columns';
+import { LeaseExpiries1764200000000 } from 'migrations/1764200000000-lease-expiries';
 import { parseDatabaseUrl } from 'src/database/database-url';
 
 /** Every migration in order, listed by class so it works under ts-jest, ts-node and from `dist/`. */
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   GitConfigFingerprint1764170000000,
   StatusReasonIndex1764180000000,
   TaskPathColumns1764190000000,
+  LeaseExpiries1764200000000,
 ];
 
 /**

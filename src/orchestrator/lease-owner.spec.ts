@@ -8,6 +8,7 @@ import {
   makeOwnerId,
   ownerIsOnThisHost,
   parseOwner,
+  seeOwner,
 } from 'src/orchestrator/lease-owner';
 
 describe('lease owner ids', () => {
@@ -79,5 +80,16 @@ describe('lease owner ids', () => {
     expect(ownerIsOnThisHost(deadOnB, self)).toBe(false);
     expect(isOwnerGoneLocally(deadOnB, self)).toBe(false);
     expect(isOwnerGoneLocally(`machine-a:${ns}:${exited.pid}:abcd1234`, self)).toBe(true);
+  });
+
+  it('see an owner gone or alive only on this host; elsewhere, or unnamed, it is unseen', () => {
+    const self = makeOwnerId(undefined);
+    const ns = parseOwner(self)?.pidNamespace ?? '';
+    const exited = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
+    expect(seeOwner(`${hostname()}:${ns}:${exited.pid}:abcd1234`, self)).toBe('gone');
+    expect(seeOwner(makeOwnerId('sibling'), self)).toBe('alive');
+    expect(seeOwner(self, self)).toBe('alive');
+    expect(seeOwner(`elsewhere.example:${ns}:${exited.pid}:abcd1234`, self)).toBe('unseen');
+    expect(seeOwner(null, self)).toBe('unseen');
   });
 });

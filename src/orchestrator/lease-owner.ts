@@ -65,3 +65,15 @@ export function isOwnerGoneLocally(owner: string, self: string): boolean {
   if (pid === process.pid) return !ownersInThisProcess.has(owner);
   return !isProcessAlive(pid);
 }
+
+/**
+ * What this host can tell of a lease owner: `gone` (it ran here and no longer runs: see
+ * `isOwnerGoneLocally`), `alive` (it runs here), or `unseen` (it ran on another host or in another
+ * PID namespace, or is not named: dead or stalled, nobody here can tell).
+ */
+export type OwnerSeen = 'gone' | 'alive' | 'unseen';
+
+export function seeOwner(owner: string | null, self: string): OwnerSeen {
+  if (owner === null || !ownerIsOnThisHost(owner, self)) return 'unseen';
+  return isOwnerGoneLocally(owner, self) ? 'gone' : 'alive';
+}

@@ -8,7 +8,12 @@ import {
   killProcessGroup,
   processesMarkedWith,
 } from 'src/process';
-import { isOwnerGoneLocally, ownerIsOnThisHost, parseOwner } from 'src/orchestrator/lease-owner';
+import {
+  isOwnerGoneLocally,
+  ownerIsOnThisHost,
+  parseOwner,
+  seeOwner,
+} from 'src/orchestrator/lease-owner';
 import { ExpiredLease, TaskQueueRepository } from 'src/orchestrator/task-queue.repository';
 
 const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
@@ -22,8 +27,9 @@ const SWEEP_INTERVAL_NAME = 'task-lease-sweep';
  * re-queued (it resumes its conversation, in its workspace), failed with `server_restart` once
  * its server was known to die MAX_TASK_ATTEMPTS times, or cancelled if a cancel was requested (a
  * failed or cancelled task's uncommitted work is committed on its branch). So no task stays
- * RUNNING after its server died. A lease that merely ran out while its owner lives re-queues the
- * task as `lease_expired` without counting a death. (The owner's own renewal takes a late lease
+ * RUNNING after its server died. A lease that merely ran out re-queues the task as
+ * `lease_expired` without counting a death; one whose owner ran on another host (not seen to
+ * live) counts towards twice MAX_TASK_ATTEMPTS (`stop-bounds.ts`). (The owner's own renewal takes a late lease
  * back when nobody else did: see `lease-renewal.ts`.)
  */
 @Injectable()
@@ -58,11 +64,11 @@ export class LeaseSweeperService implements OnModuleDestroy {
       let taken = 0;
       for (const task of stale) {
         if (runsHere(task.id)) continue;
-        const ownerGone =
-          task.leaseOwner !== null && isOwnerGoneLocally(task.leaseOwner, this.queue.owner);
+        const seen = seeOwner(task.leaseOwner, this.queue.owner);
+        const ownerGone = seen === 'gone';
         if (!(await this.queue.stillStale(task, ownerGone))) continue;
         await this.endOrphanedProcesses(task);
-        const to = await this.queue.reclaimStale(task, ownerGone);
+        const to = await this.queue.reclaimStale(task, seen);
         if (to === null) continue;
         taken += 1;
         const why = ownerGone

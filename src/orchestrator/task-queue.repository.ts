@@ -21,7 +21,8 @@ import {
   TaskWorkspaceCleanup,
   WAITING_FOR_HUMAN_SQL,
 } from 'src/tasks';
-import { makeOwnerId } from 'src/orchestrator/lease-owner';
+import { makeOwnerId, OwnerSeen } from 'src/orchestrator/lease-owner';
+import { whyNotRequeued } from 'src/orchestrator/stop-bounds';
 
 /**
  * What a claimed task does first: a task with a worktree prepares it (creates it, or re-attaches
@@ -321,32 +322,42 @@ export class TaskQueueRepository {
 
   /**
    * Takes a stale task back from its owner: re-queued as PENDING (it resumes where it was when
-   * claimed again), or CANCELLED when a cancel was requested. Only an owner known to be gone (it
-   * ran on this host and its process is gone) counts as a server death (`server_restart`, and
-   * the task FAILS once its server died MAX_TASK_ATTEMPTS times); a lease that merely ran out
-   * (the owner stalled, was frozen, or lost the database for a while) re-queues the task as
-   * `lease_expired` without counting. Conditional on the claim being unchanged and, unless the
-   * owner is known to be gone, the lease still expired, so an owner that renewed in the meantime
-   * keeps its task. A task that ends (FAILED or CANCELLED) after its owner died has its
-   * uncommitted work committed on its branch first, said in the same write as its end (a stream of
-   * it ends with the end). A task that ends lists the messages from a person no turn took in that
-   * write too, as a run's end does; conditional on no message stored after they were read (one
-   * that was is read, and the write made again).
+   * claimed again), or CANCELLED when a cancel was requested. An owner seen to be gone (it ran on
+   * this host and its process is gone) counts as a server death (`server_restart`, and the task
+   * FAILS once its server died MAX_TASK_ATTEMPTS times). A lease that merely ran out re-queues
+   * the task as `lease_expired`; when its owner was not seen to live (it ran on another host:
+   * dead or stalled, nobody here can tell) that counts in `lease_expiries`, and the task FAILS
+   * `server_restart` once it reaches twice MAX_TASK_ATTEMPTS: a task that crashes every server
+   * it runs on does not move among them forever, while one whose owner merely stalled now and
+   * then has room (an owner seen alive here, merely stalled, counts nothing). Conditional on the
+   * claim being unchanged and, unless the owner is seen gone, the lease still expired, so an
+   * owner that renewed in the meantime keeps its task. A task that ends (FAILED or CANCELLED)
+   * after its owner died has its uncommitted work committed on its branch first, said in the same
+   * write as its end (a stream of it ends with the end). A task that ends lists the messages from
+   * a person no turn took in that write too, as a run's end does; conditional on no message
+   * stored after they were read (one that was is read, and the write made again).
    * Returns the new status, or null when the task was not taken.
    */
-  async reclaimStale(stale: ExpiredLease, ownerGone: boolean): Promise<TaskStatus | null> {
+  async reclaimStale(stale: ExpiredLease, seen: OwnerSeen): Promise<TaskStatus | null> {
     const task = await this.dataSource.getRepository(Task).findOneBy({ id: stale.id });
     if (!task || task.attempt !== stale.attempt || task.leaseOwner !== stale.leaseOwner) {
       return null;
     }
+    const ownerGone = seen === 'gone';
     const restarts = ownerGone ? task.restarts + 1 : task.restarts;
+    const leaseExpiries = seen === 'unseen' ? task.leaseExpiries + 1 : task.leaseExpiries;
+    const failure = whyNotRequeued(restarts, leaseExpiries, this.config.MAX_TASK_ATTEMPTS);
     const to = task.cancelRequested
       ? TaskStatus.Cancelled
-      : restarts >= this.config.MAX_TASK_ATTEMPTS
+      : failure !== null
         ? TaskStatus.Failed
         : TaskStatus.Pending;
     const reason: StatusReason =
-      to === TaskStatus.Cancelled ? 'cancelled' : ownerGone ? 'server_restart' : 'lease_expired';
+      to === TaskStatus.Cancelled
+        ? 'cancelled'
+        : ownerGone || to === TaskStatus.Failed
+          ? 'server_restart'
+          : 'lease_expired';
     const now = this.clock.now();
     const { where, params } = this.staleCondition(stale, ownerGone);
     const ends = to !== TaskStatus.Pending;
@@ -377,16 +388,12 @@ export class TaskQueueRepository {
           ...kept.patch,
           phase: to === TaskStatus.Pending ? 'queued' : 'done',
           restarts,
+          leaseExpiries,
           leaseOwner: null,
           leaseExpiresAt: null,
           runningProjectKey: null,
           processGroupId: null,
-          ...(to === TaskStatus.Failed
-            ? {
-                completedAt: now,
-                errorMessage: `The server running this task stopped ${restarts} time(s); MAX_TASK_ATTEMPTS is ${this.config.MAX_TASK_ATTEMPTS}.`,
-              }
-            : {}),
+          ...(to === TaskStatus.Failed ? { completedAt: now, errorMessage: failure } : {}),
           ...(to === TaskStatus.Cancelled ? { completedAt: now } : {}),
         },
       });

@@ -114,9 +114,17 @@ export class Task {
   @Column({ type: 'int', default: 0 })
   attempt!: number;
 
-  /** Times the server running this task died; MAX_TASK_ATTEMPTS bounds it. */
+  /** Times the server running this task was seen to die (on the sweeper's host); MAX_TASK_ATTEMPTS bounds it. */
   @Column({ type: 'int', default: 0 })
   restarts!: number;
+
+  /**
+   * Times the task was taken back because its lease ran out while its owner was not seen to live
+   * (it ran on another host: dead or stalled, nobody here can tell); twice MAX_TASK_ATTEMPTS
+   * bounds it, so a task that crashes every server it runs on does not move among them forever.
+   */
+  @Column({ name: 'lease_expiries', type: 'int', default: 0 })
+  leaseExpiries!: number;
 
   @Column({ name: 'lease_owner', type: 'varchar', length: 200, nullable: true })
   leaseOwner!: string | null;

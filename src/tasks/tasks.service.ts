@@ -261,6 +261,7 @@ export class TasksService {
       outputTokens: 0,
       attempt: 0,
       restarts: 0,
+      leaseExpiries: 0,
       leaseOwner: null,
       leaseExpiresAt: null,
       cancelRequested: false,

@@ -282,7 +282,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     expect(stale).toBeDefined();
     await queueA.renew(claim.lease);
     expect(await queueB.stillStale(stale!, false)).toBe(false);
-    expect(await queueB.reclaimStale(stale!, false)).toBeNull();
+    expect(await queueB.reclaimStale(stale!, 'alive')).toBeNull();
     const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
     expect(row.status).toBe(TaskStatus.Running);
     expect(row.leaseOwner).toBe(queueA.owner);
@@ -369,7 +369,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     // Its write is refused, and made again at once listing both (the work it kept, committed
     // before the first write, said with it: a later sweep would find the workspace clean).
     try {
-      expect(await queueB.reclaimStale(stale!, true)).toBe(TaskStatus.Failed);
+      expect(await queueB.reclaimStale(stale!, 'gone')).toBe(TaskStatus.Failed);
       expect(spy).toHaveBeenCalledTimes(2);
     } finally {
       spy.mockRestore();
@@ -384,6 +384,48 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     ]);
     expect(items.at(-2)!.data).toMatchObject({ human_message_ids: [first.id, late!.id] });
     expect(items.at(-1)!.data).toMatchObject({ reason: 'server_restart' });
+  });
+
+  it('counts the leases that ran out with their owner on another host, and fails the task server_restart at twice MAX_TASK_ATTEMPTS', async () => {
+    const [id] = await createTasks(['elsewhere'], 1);
+    const queueA = a.app.get(TaskQueueRepository);
+    const sweepB = b.app.get(LeaseSweeperService);
+    const rows = a.dataSource.getRepository(Task);
+    // A's claim handed to an owner on another host, whose lease ran out: dead or stalled there,
+    // b cannot tell.
+    const lostElsewhere = async (leaseExpiries: number): Promise<Task> => {
+      let claim: ClaimedTask | null = null;
+      while (claim === null || claim.task.id !== id) {
+        claim = await queueA.claimNext();
+        if (claim === null) throw new Error('task not claimable');
+      }
+      await rows.update(
+        { id },
+        {
+          leaseOwner: 'elsewhere.example:4026531836:1:abcd1234',
+          leaseExpiresAt: new Date(Date.now() - 60_000),
+          leaseExpiries,
+        },
+      );
+      await sweepB.sweep(() => false);
+      return rows.findOneByOrFail({ id });
+    };
+    expect(await lostElsewhere(0)).toMatchObject({
+      status: TaskStatus.Pending,
+      statusReason: 'lease_expired',
+      restarts: 0,
+      leaseExpiries: 1,
+    });
+    // MAX_TASK_ATTEMPTS is 3: the sixth such expiry ends it.
+    expect(await lostElsewhere(5)).toMatchObject({
+      status: TaskStatus.Failed,
+      statusReason: 'server_restart',
+      restarts: 0,
+      leaseExpiries: 6,
+      errorMessage: expect.stringMatching(
+        /^The lease of the server running this task ran out 6 time\(s\) without that server being seen to stop/,
+      ) as unknown,
+    });
   });
 
   it("takes a stalled owner's task without committing its work: the owner lives, and the workspace stays as it left it", async () => {
