@@ -452,7 +452,8 @@ export class AppConfig {
   REGRESSION_TIMEOUT_SECONDS = 300;
 
   /**
-   * Test runs (a test phase's generated tests, a regression run) at once, across all tasks; more
+   * Test runs (a test phase's generated tests, a regression run) at once, across all tasks of this
+   * instance (its slots are in memory: each instance sharing a database has its own); more
    * wait for a slot, their time limit starting once they have one. Test suites are the CPU-heavy
    * part of a task: many at once on a few cores only slow each other and the server down.
    */

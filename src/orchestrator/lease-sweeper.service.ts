@@ -43,7 +43,12 @@ export class LeaseSweeperService implements OnModuleDestroy {
     private readonly scheduler: SchedulerRegistry,
   ) {}
 
-  /** Runs `sweep` every LEASE_SECONDS (tasks for which `runsHere` is true are left alone). */
+  /**
+   * Runs `sweep` every LEASE_SECONDS (tasks for which `runsHere` is true are left alone). A lease
+   * that runs out just after a sweep waits for the next: a dead server's task is taken back up to
+   * twice LEASE_SECONDS after its death (README says so). Kept at one sweep a lease: each reads
+   * every live task, on every instance, and a shorter lease is the setting for a quicker recovery.
+   */
   schedule(runsHere: (taskId: string) => boolean): void {
     const handle = setInterval(() => {
       this.sweep(runsHere).catch((error: unknown) =>

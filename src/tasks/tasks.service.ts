@@ -160,8 +160,8 @@ export class TasksService {
    * before a rule existed, or changed since) takes no task: 400 `project_path_invalid` or 403
    * `project_path_not_allowed`, as creating it now would be. Refused with 503
    * `shutting_down` while this server drains, and with 429 `queue_full` while the key has
-   * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the server MAX_QUEUED_TASKS (checked before the
-   * insert: requests that arrive together can pass it together, which the rate limit bounds).
+   * MAX_QUEUED_TASKS_PER_KEY tasks queued, or the queue MAX_QUEUED_TASKS in all (checked before
+   * the insert: requests that arrive together, at one server or several, can pass it together).
    * 409 `git_config_changed` while the repository still holds a change to its git configuration
    * that failed one of its tasks (`GitConfigQuarantine`). With `claim` (the request's
    * `Idempotency-Key`), the answer is stored with the task, in its transaction.
@@ -342,7 +342,10 @@ export class TasksService {
     }
   }
 
-  /** 429 `queue_full` when the owner (a key), or the whole server, has too many tasks queued. */
+  /**
+   * 429 `queue_full` when the owner (a key), or the queue in all, has too many tasks queued:
+   * counted in the database, so across every server sharing it.
+   */
   private async assertQueueRoom(ownerKeyId: string | null): Promise<void> {
     const [counts] = await this.reads.all<{ total: unknown; owned: unknown }>(
       `SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN owner_key_id = ? THEN 1 ELSE 0 END), 0) AS owned FROM tasks WHERE status = ?`,
@@ -360,7 +363,7 @@ export class TasksService {
     if (total >= this.config.MAX_QUEUED_TASKS) {
       throw new DomainError(
         ErrorCode.QueueFull,
-        `The server has ${total} tasks queued, the most MAX_QUEUED_TASKS allows; try again later`,
+        `${total} tasks are queued in all (every server sharing this database), the most MAX_QUEUED_TASKS allows; try again later`,
         { queued: total, limit: this.config.MAX_QUEUED_TASKS },
       );
     }
