@@ -168,6 +168,8 @@ describe('test configuration files', () => {
       'pytest_plugins = ["x"]\n',
       'collect_ignore = ["x"]\n',
       '    config.pluginmanager.register(p)\n',
+      '    pm = config.pluginmanager\n',
+      'from tests.plugin import passing as pytest_pyfunc_call\n',
     ]) {
       expect([code, PYTHON_TEST_CONFIG_CODE.test(code)]).toEqual([code, true]);
     }

@@ -262,9 +262,9 @@ export function isPythonTestModule(relPath: string): boolean {
 
 /**
  * Python code that may change which tests run or how they end: a pytest hook or unittest's
- * `load_tests` defined or bound, `collect_ignore`, `pytest_plugins`, a plugin registered. A quick
- * look (a test module without any of it is not test configuration); `test-weakening.ts` says what
- * each change did.
+ * `load_tests` defined or bound (`as pytest_x` too), `collect_ignore`, `pytest_plugins`, pytest's
+ * plugin manager used. A quick look (a test module without any of it is not test configuration);
+ * `test-weakening.ts` says what each change did.
  */
 export const PYTHON_TEST_CONFIG_CODE =
-  /^[ \t]*(?:def[ \t]+)?(?:pytest_\w+|load_tests)[ \t]*[(=]|^[ \t]*(?:collect_ignore|pytest_plugins)\b|\bpluginmanager\.register\b/m;
+  /^[ \t]*(?:def[ \t]+)?(?:pytest_\w+|load_tests)[ \t]*[(=]|^[ \t]*(?:collect_ignore|pytest_plugins)\b|\bas[ \t]+pytest_\w+|\bpluginmanager\b/m;

@@ -194,7 +194,9 @@ describe('detectWeakening', () => {
     expect(found).toEqual([
       expect.objectContaining({ kind: 'test_hooks', file: 'tests/conftest.py' }),
     ]);
-    expect(found[0].detail).toContain('added 1 pytest hook(s) to tests/conftest.py');
+    expect(found[0].detail).toContain(
+      'added or changed pytest hooks in tests/conftest.py (pytest_runtest_makereport)',
+    );
     // Fixtures are not hooks, a hook there already is not counted again, and a module outside the
     // test tree is not test configuration (a pytest plugin's own source).
     expect(
@@ -234,18 +236,47 @@ describe('detectWeakening', () => {
         [
           'test_hooks',
           'tests/_plugin.py',
-          'added 1 pytest hook(s) to tests/_plugin.py that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)',
+          'added or changed pytest hooks in tests/_plugin.py (pytest_runtest_makereport), which can change which tests run or how they end (`pytest_pyfunc_call` returning True passes every test unrun): only `pytest_configure` registering markers is not test configuration',
         ],
       ]);
       const bound = 'from tests import _plugin\n\npytest_collection_modifyitems = _plugin.drop\n';
       expect(findings('tests/helpers.py', '', bound)).toEqual([
-        ['test_hooks', 'tests/helpers.py', expect.stringContaining('added 1 pytest hook(s)')],
+        [
+          'test_hooks',
+          'tests/helpers.py',
+          expect.stringContaining(
+            'pytest hooks in tests/helpers.py (pytest_collection_modifyitems)',
+          ),
+        ],
       ]);
       expect(findings('test_calc.py', '', HOOK)).toHaveLength(1);
       // A comparison is no binding; a fixture is no hook.
       expect(findings('tests/helpers.py', '', 'ok = pytest_runtest_makereport == None\n')).toEqual(
         [],
       );
+    });
+
+    it('any pytest hook, not a list of them: pytest_pyfunc_call passing every test unrun', () => {
+      const passAll =
+        'import pytest\n\n\n@pytest.hookimpl(tryfirst=True)\ndef pytest_pyfunc_call(pyfuncitem):\n    return True\n';
+      expect(findings('conftest.py', '', passAll)).toEqual([
+        ['test_hooks', 'conftest.py', expect.stringContaining('(pytest_pyfunc_call)')],
+      ]);
+    });
+
+    it('a conftest.py patching the code under test when pytest loads it, or an autouse fixture', () => {
+      expect(
+        findings('conftest.py', '', 'import calc\n\ncalc.mul = lambda a, b: a * b\n'),
+      ).toContainEqual([
+        'test_config_changed',
+        'conftest.py',
+        expect.stringContaining('added code that runs when pytest loads it'),
+      ]);
+      const autouse =
+        'import pytest\n\n\n@pytest.fixture(autouse=True)\ndef _known_issue(request):\n    pass\n';
+      expect(findings('conftest.py', '', autouse)).toEqual([
+        ['test_config_changed', 'conftest.py', expect.stringContaining('made a fixture `autouse`')],
+      ]);
     });
 
     it("unittest's load_tests added to a test package's __init__.py or a test module", () => {
@@ -303,12 +334,11 @@ describe('detectWeakening', () => {
       ],
     ])('in a conftest.py: %s', (_what, code, statement) => {
       const fixture = 'import pytest\n\n\n@pytest.fixture\ndef calc():\n    return 1\n';
-      expect(findings('tests/conftest.py', fixture, `${code}\n${fixture}`)).toEqual([
-        [
-          'test_config_changed',
-          'tests/conftest.py',
-          `changed in tests/conftest.py which tests pytest collects or which plugins (and their hooks) it loads: \`${statement}\``,
-        ],
+      // A hook imported, or code run at import, is found as such too (`pytest-plugin-code.spec`).
+      expect(findings('tests/conftest.py', fixture, `${code}\n${fixture}`)).toContainEqual([
+        'test_config_changed',
+        'tests/conftest.py',
+        `changed in tests/conftest.py which tests pytest collects or which plugins (and their hooks) it loads: \`${statement}\``,
       ]);
     });
 
@@ -337,10 +367,11 @@ describe('detectWeakening', () => {
       const register =
         'def pytest_configure(config):\n    config.pluginmanager.register(Forgiving(), "forgiving")\n';
       expect(findings('tests/conftest.py', '', register)).toEqual([
+        ['test_hooks', 'tests/conftest.py', expect.stringContaining('(pytest_configure)')],
         [
           'test_config_changed',
           'tests/conftest.py',
-          expect.stringContaining('registered a pytest plugin in tests/conftest.py'),
+          expect.stringContaining("used pytest's plugin manager in tests/conftest.py"),
         ],
       ]);
     });

@@ -6,6 +6,7 @@ import {
   testConfigFileKind,
 } from 'src/test-runner';
 import { cargoConfigWeakening, rustTestWeakening } from 'src/orchestrator/run/rust-test-weakening';
+import { pytestPluginWeakening } from 'src/orchestrator/run/pytest-plugin-code';
 import { isPythonBytecode, jsonText } from 'src/common';
 
 /**
@@ -16,9 +17,11 @@ import { isPythonBytecode, jsonText } from 'src/common';
  * - assertions removed from an existing test file (counted before and after: a test emptied of
  *   its checks still runs and passes);
  * - test configuration the agent created or changed (`ProjectChanges.configFiles`, passed in as
- *   modified): pytest hooks that can change which tests run or how they end, or unittest's
- *   `load_tests`, added to a Python module of the test tree (`test_hooks`); `pytest_plugins`,
- *   `collect_ignore` or an import that brings hooks into a `conftest.py`, a plugin registered, the
+ *   modified): pytest hooks (any `pytest_*` name bound, but `pytest_configure` registering
+ *   markers) or unittest's `load_tests` added to a Python module of the test tree (`test_hooks`);
+ *   pytest's plugin manager used, what a `conftest.py` does past its own fixtures (code run at
+ *   import, `autouse`, `globals()`, `config.option` written, ...: `pytest-plugin-code.ts`),
+ *   `pytest_plugins`, `collect_ignore` or an import that brings hooks into a `conftest.py`, the
  *   options that choose the tests in pytest's configuration files (`addopts`, `testpaths`,
  *   `python_files`, ...), package.json's test scripts or `jest` key, a jest, vitest (`vite.config.*`
  *   too) or mocha configuration file, or a file the project names as one or as its setup
@@ -82,28 +85,8 @@ const ASSERTIONS: readonly RegExp[] = [
   /\bassert(_eq|_ne)?!\(/g,
 ];
 
-const HOOK_NAMES =
-  'pytest_(?:runtest_\\w+|runtestloop|report_teststatus|collection(?:_modifyitems|_finish)?|collect_file|ignore_collect|pycollect_makeitem|pycollect_makemodule|make_collect_report|terminal_summary)';
-
-/**
- * Pytest hooks, defined (`def`) or bound (`name = function`) in a Python module of the test tree,
- * that can change which tests run or what their outcome is as its reports show it (a
- * `pytest_runtest_makereport` wrapper that turns a failure into a pass, a
- * `pytest_collection_modifyitems` that drops tests). A `conftest.py` is a plugin, and any other
- * module may be made one (`pytest_plugins`, `-p`, a star import into a `conftest.py`). Fixtures,
- * markers registered in `pytest_configure` and the like are not; a changed exit status is seen in
- * the output.
- */
-const RESULT_HOOKS = new RegExp(
-  `^[ \\t]*(?:def[ \\t]+${HOOK_NAMES}[ \\t]*\\(|${HOOK_NAMES}[ \\t]*=(?!=))`,
-  'gm',
-);
-
 /** unittest's `load_tests`, defined or bound: it decides which tests of its module or package run. */
 const LOAD_TESTS = /^[ \t]*(?:def[ \t]+load_tests[ \t]*\(|load_tests[ \t]*=(?!=))/gm;
-
-/** A plugin registered by hand (`config.pluginmanager.register(...)`). */
-const PLUGIN_REGISTERED = /\bpluginmanager\.register\s*\(/g;
 
 /**
  * Statements of a Python module of the test tree that choose which tests pytest collects or which
@@ -255,18 +238,16 @@ function statements(text: string, pattern: RegExp): Map<string, string> {
   return found;
 }
 
-/** Findings for a Python module of the test tree: hooks, `load_tests`, plugins, collection. */
+/**
+ * Findings for a Python module of the test tree: hooks, the plugin manager and what a
+ * `conftest.py` reaches past its fixtures with (`pytest-plugin-code.ts`), `load_tests`, plugins
+ * loaded and tests left uncollected.
+ */
 function pythonModuleWeakening(path: string, before: string, after: string): Weakening[] {
   const found: Weakening[] = [];
   const more = (pattern: RegExp) => count(after, pattern) - count(before, pattern);
-  const hooks = more(RESULT_HOOKS);
-  if (hooks > 0) {
-    found.push({
-      kind: 'test_hooks',
-      file: path,
-      detail: `added ${hooks} pytest hook(s) to ${path} that can change which tests run or how they end (pytest_runtest_*, pytest_collection_modifyitems, ...)`,
-    });
-  }
+  const conftest = testConfigFileKind(path) === 'conftest';
+  found.push(...pytestPluginWeakening(path, before, after, conftest));
   if (more(LOAD_TESTS) > 0) {
     found.push({
       kind: 'test_hooks',
@@ -274,14 +255,7 @@ function pythonModuleWeakening(path: string, before: string, after: string): Wea
       detail: `added a unittest \`load_tests\` function to ${path}, which decides which tests of its module or package run`,
     });
   }
-  if (more(PLUGIN_REGISTERED) > 0) {
-    found.push({
-      kind: 'test_config_changed',
-      file: path,
-      detail: `registered a pytest plugin in ${path} (\`pluginmanager.register(\`), which can change which tests run or how they end`,
-    });
-  }
-  const pattern = testConfigFileKind(path) === 'conftest' ? CONFTEST_STATEMENTS : PLUGINS_STATEMENT;
+  const pattern = conftest ? CONFTEST_STATEMENTS : PLUGINS_STATEMENT;
   const had = statements(before, pattern);
   const added = [...statements(after, pattern)]
     .filter(([key]) => !had.has(key))
