@@ -381,40 +381,70 @@ describe('detectWeakening', () => {
         'pytest.ini',
         '',
         '[pytest]\naddopts = --deselect tests/test_calc.py::test_add\n',
-        'changed the pytest options that choose which tests run in pytest.ini: [pytest] addopts set to `--deselect tests/test_calc.py::test_add`',
+        'the section [pytest] set to `present`; [pytest] addopts set to `--deselect tests/test_calc.py::test_add`',
       ],
       [
         'pyproject.toml',
         '[project]\nname = "calc"\n',
         '[project]\nname = "calc"\n\n[tool.pytest.ini_options]\naddopts = "-k \'not test_add\' -p no:cacheprovider"\n',
-        'changed the pytest options that choose which tests run in pyproject.toml: [tool.pytest.ini_options] addopts set to `"-k \'not test_add\' -p no:cacheprovider"`',
+        'the section [tool.pytest.ini_options] set to `present`; [tool.pytest.ini_options] addopts set to `"-k \'not test_add\' -p no:cacheprovider"`',
       ],
       [
         'setup.cfg',
         '[metadata]\nname = calc\n\n[tool:pytest]\naddopts = -ra\n',
         '[metadata]\nname = calc\n\n[tool:pytest]\naddopts = -ra\n    -k "not test_add or test_add_zero"\n',
-        'changed the pytest options that choose which tests run in setup.cfg: [tool:pytest] addopts `-ra` changed to `-ra -k "not test_add or test_add_zero"`',
+        '[tool:pytest] addopts `-ra` changed to `-ra -k "not test_add or test_add_zero"`',
       ],
       [
         'tox.ini',
         '[tox]\nenvlist = py311\n\n[pytest]\ntestpaths = tests\n',
         '[tox]\nenvlist = py311\n\n[pytest]\ntestpaths = tests/unit\n',
-        'changed the pytest options that choose which tests run in tox.ini: [pytest] testpaths `tests` changed to `tests/unit`',
+        '[pytest] testpaths `tests` changed to `tests/unit`',
       ],
       [
         'sub/pytest.toml',
         '[pytest]\npython_files = ["test_*.py"]\nnorecursedirs = ["build"]\n',
         '[pytest]\npython_files = ["check_*.py"]\n',
-        'changed the pytest options that choose which tests run in sub/pytest.toml: [pytest] python_files `["test_*.py"]` changed to `["check_*.py"]`; [pytest] norecursedirs removed (was `["build"]`)',
+        '[pytest] python_files `["test_*.py"]` changed to `["check_*.py"]`; [pytest] norecursedirs removed (was `["build"]`)',
       ],
       [
         'pyproject.toml',
         '[tool.pytest]\ntestpaths = [\n  "tests",\n]\n',
         '[tool.pytest]\ntestpaths = [\n  "tests/fast",\n]\n',
-        'changed the pytest options that choose which tests run in pyproject.toml: [tool.pytest] testpaths `[ "tests", ]` changed to `[ "tests/fast", ]`',
+        '[tool.pytest] testpaths `[ "tests", ]` changed to `[ "tests/fast", ]`',
       ],
-    ])("pytest's options that choose the tests, in %s", (path, before, after, detail) => {
-      expect(findings(path, before, after)).toEqual([['test_config_changed', path, detail]]);
+      [
+        'pytest.ini',
+        '[pytest]\npythonpath = .\n',
+        '[pytest]\npythonpath = stubs .\n',
+        '[pytest] pythonpath `.` changed to `stubs .`',
+      ],
+      [
+        'pyproject.toml',
+        '[tool.pytest.ini_options]\nxfail_strict = true\n',
+        '[tool.pytest.ini_options]\nxfail_strict = true\nusefixtures = ["patched_calc"]\n',
+        '[tool.pytest.ini_options] usefixtures set to `["patched_calc"]`',
+      ],
+      [
+        'pytest.ini',
+        '[pytest]\nmarkers =\n    slow: slow tests\nfilterwarnings = error\n',
+        '[pytest]\nmarkers =\n    net: the network\n',
+        '[pytest] markers `slow: slow tests` changed to `net: the network`; [pytest] filterwarnings removed (was `error`)',
+      ],
+      [
+        'pytest.ini',
+        '',
+        '[pytest]\nmarkers =\n    slow: slow tests\n',
+        'the section [pytest] set to `present`',
+      ],
+    ])("pytest's options, any but markers added, in %s", (path, before, after, changes) => {
+      expect(findings(path, before, after)).toEqual([
+        [
+          'test_config_changed',
+          path,
+          `changed pytest's options in ${path}, which decide which tests run and what they import and run against (only markers may be added): ${changes}`,
+        ],
+      ]);
     });
 
     it("not the rest of a pytest configuration file, nor another tool's sections", () => {
@@ -432,7 +462,8 @@ describe('detectWeakening', () => {
       expect(
         findings('setup.cfg', '', '[flake8]\naddopts = x\n[pytest]\naddopts = -k x\n'),
       ).toEqual([]);
-      expect(findings('pytest.ini', '', '[pytest]\nmarkers =\n    slow: slow tests\n')).toEqual([]);
+      const markers = '[pytest]\nmarkers =\n    slow: slow tests\n';
+      expect(findings('pytest.ini', markers, `${markers}    net: the network\n`)).toEqual([]);
       // An array of tables after the pytest section ends it: not a line of its last option.
       const options = '[tool.pytest.ini_options]\naddopts = "-q"\n';
       expect(

@@ -1,12 +1,8 @@
 import { WeakeningKind } from 'src/tasks';
-import {
-  isPythonTestModule,
-  isTestFile,
-  PYTEST_CONFIG_SECTIONS,
-  testConfigFileKind,
-} from 'src/test-runner';
+import { isPythonTestModule, isTestFile, testConfigFileKind } from 'src/test-runner';
 import { cargoConfigWeakening, rustTestWeakening } from 'src/orchestrator/run/rust-test-weakening';
 import { pytestPluginWeakening } from 'src/orchestrator/run/pytest-plugin-code';
+import { changedPytestOptions } from 'src/orchestrator/run/pytest-ini-options';
 import { isPythonBytecode, jsonText } from 'src/common';
 
 /**
@@ -21,9 +17,9 @@ import { isPythonBytecode, jsonText } from 'src/common';
  *   markers) or unittest's `load_tests` added to a Python module of the test tree (`test_hooks`);
  *   pytest's plugin manager used, what a `conftest.py` does past its own fixtures (code run at
  *   import, `autouse`, `globals()`, `config.option` written, ...: `pytest-plugin-code.ts`),
- *   `pytest_plugins`, `collect_ignore` or an import that brings hooks into a `conftest.py`, the
- *   options that choose the tests in pytest's configuration files (`addopts`, `testpaths`,
- *   `python_files`, ...), package.json's test scripts or `jest` key, a jest, vitest (`vite.config.*`
+ *   `pytest_plugins`, `collect_ignore` or an import that brings hooks into a `conftest.py`, any
+ *   option of pytest's configuration files but markers added (`addopts`, `pythonpath`, ...:
+ *   `pytest-ini-options.ts`), package.json's test scripts or `jest` key, a jest, vitest (`vite.config.*`
  *   too) or mocha configuration file, or a file the project names as one or as its setup
  *   (`--config` in the test script, `setupFiles`, `setupFilesAfterEnv`: `jsTestConfigFiles`)
  *   (`test_config_changed`);
@@ -97,16 +93,6 @@ const LOAD_TESTS = /^[ \t]*(?:def[ \t]+load_tests[ \t]*\(|load_tests[ \t]*=(?!=)
 const PLUGINS_STATEMENT = /^[ \t]*pytest_plugins\b/gm;
 const CONFTEST_STATEMENTS =
   /^[ \t]*(?:pytest_plugins|collect_ignore(?:_glob)?)\b|^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]*(?:\*|\([^)]{0,2000}?\bpytest_|[^\n(]*\bpytest_)/gm;
-
-/** Pytest's options that choose which tests it collects and runs, in its configuration files. */
-const PYTEST_SELECTION_OPTIONS = [
-  'addopts',
-  'testpaths',
-  'python_files',
-  'python_classes',
-  'python_functions',
-  'norecursedirs',
-];
 
 /** The entries of package.json that choose how `npm test` runs the tests, or configure a runner. */
 const PACKAGE_TEST_SCRIPT = /^(pre|post)?test(:.*)?$/;
@@ -270,42 +256,6 @@ function pythonModuleWeakening(path: string, before: string, after: string): Wea
   return found;
 }
 
-/**
- * The entries of the sections `sections` of an INI or TOML file, by `section key`, their values
- * with whitespace made one space (continuation lines included). Light parsing, alike on both
- * sides of a change: enough to tell what changed.
- */
-function configEntries(
-  text: string,
-  sections: readonly string[],
-  toml: boolean,
-): Map<string, string> {
-  const entries = new Map<string, string>();
-  let section: string | null = null;
-  let key: string | null = null;
-  const entry = toml
-    ? /^[ \t]*([A-Za-z_][\w.-]*)[ \t]*=(.*)$/
-    : /^([A-Za-z_][\w.-]*)[ \t]*[=:](.*)$/;
-  for (const line of text.split('\n')) {
-    // `[section]`, or a TOML array of tables (`[[tool.mypy.overrides]]`): either ends the last.
-    const header = /^[ \t]*\[\[?[ \t]*([^\]]+?)[ \t]*\]\]?[ \t]*(?:[#;].*)?$/.exec(line);
-    if (header !== null) {
-      section = sections.includes(header[1]) ? header[1] : null;
-      key = null;
-      continue;
-    }
-    if (section === null || /^[ \t]*[#;]/.test(line)) continue;
-    const m = entry.exec(line);
-    if (m !== null) {
-      key = `${section} ${m[1]}`;
-      entries.set(key, m[2].trim());
-    } else if (key !== null && line.trim() !== '') {
-      entries.set(key, `${entries.get(key)} ${line.trim()}`.trim());
-    }
-  }
-  return entries;
-}
-
 /** How `key`'s value went from `before` to `after` (undefined: not set), in words. */
 function changeOf(key: string, before: string | undefined, after: string | undefined): string {
   if (before === undefined) return `${key} set to \`${clip(after ?? '', 120)}\``;
@@ -313,25 +263,17 @@ function changeOf(key: string, before: string | undefined, after: string | undef
   return `${key} \`${clip(before, 120)}\` changed to \`${clip(after, 120)}\``;
 }
 
-/** A pytest configuration file: the options that choose the tests, changed. */
+/** A pytest configuration file: its pytest options changed, markers added aside (`pytest-ini-options.ts`). */
 function pytestConfigWeakening(path: string, before: string, after: string): Weakening[] {
-  const base = path.split('/').at(-1) ?? path;
-  const sections = PYTEST_CONFIG_SECTIONS[base] ?? [];
-  const toml = base.endsWith('.toml');
-  const [was, now] = [configEntries(before, sections, toml), configEntries(after, sections, toml)];
-  const changed = sections
-    .flatMap((section) => PYTEST_SELECTION_OPTIONS.map((option) => `${section} ${option}`))
-    .filter((key) => was.get(key) !== now.get(key))
-    .map((key) => {
-      const [section, option] = key.split(' ');
-      return changeOf(`[${section}] ${option}`, was.get(key), now.get(key));
-    });
+  const changed = changedPytestOptions(path.split('/').at(-1) ?? path, before, after).map(
+    (option) => changeOf(option.key, option.before, option.after),
+  );
   if (changed.length === 0) return [];
   return [
     {
       kind: 'test_config_changed',
       file: path,
-      detail: `changed the pytest options that choose which tests run in ${path}: ${changed.join('; ')}`,
+      detail: `changed pytest's options in ${path}, which decide which tests run and what they import and run against (only markers may be added): ${changed.join('; ')}`,
     },
   ];
 }
