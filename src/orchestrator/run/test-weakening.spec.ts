@@ -40,6 +40,32 @@ describe('detectWeakening', () => {
     ['func TestX(t *testing.T) {', 'func TestX(t *testing.T) {\n\tt.Skip("later")', 't.Skip('],
     ['#[test]\nfn x() {}', '#[test]\n#[ignore]\nfn x() {}', '#[ignore]'],
     ['def test_x(self):', "def test_x(self):\n    self.skipTest('no')", 'skipTest('],
+    ['def test_x():', "def test_x():\n    pytest.xfail('known issue')", 'pytest.skip('],
+    ['import pytest', "import pytest\nnumpy = pytest.importorskip('numpy')", 'pytest.skip('],
+    [
+      'from pytest import skip\ndef test_x():',
+      "from pytest import skip\ndef test_x():\n    skip('later')",
+      'skip( (imported from pytest)',
+    ],
+    ['import pytest', 'import pytest\npytestmark = pytest.mark.slow', 'pytestmark ='],
+    [
+      'def pytest_collection_modifyitems(items):',
+      'def pytest_collection_modifyitems(items):\n    items[0].add_marker(xfail_mark)',
+      'add_marker(',
+    ],
+    [
+      '    def test_x(self):',
+      '    @unittest.expectedFailure\n    def test_x(self):',
+      '@unittest.skip',
+    ],
+    [
+      'from unittest import expectedFailure',
+      'from unittest import expectedFailure\n@expectedFailure\ndef test_x(self):',
+      '@expectedFailure (imported from unittest)',
+    ],
+    ['def test_x():', "def test_x():\n    raise unittest.SkipTest('no')", 'SkipTest'],
+    ['def test_x():', '@pytest.mark.xfail\ndef test_x():', '@pytest.mark.skip'],
+    ['def test_x():', '@mark.skipif(True, reason="x")\ndef test_x():', '@pytest.mark.skip'],
   ])('finds an added marker: %s -> %s', (before, after, label) => {
     const found = detectWeakening([{ status: 'modified', path: 'test/x', before, after }], none);
     expect(found).toEqual([expect.objectContaining({ kind: 'skip_marker', file: 'test/x' })]);
@@ -182,6 +208,23 @@ describe('detectWeakening', () => {
     expect(detectWeakening([], { baseline: suite(2), after: suite(0, 4) })).toEqual([]);
     expect(detectWeakening([], { baseline: suite(undefined), after: suite(2) })).toEqual([]);
     expect(detectWeakening([], { baseline: suite(0), after: suite(null) })).toEqual([]);
+  });
+
+  it('finds a marker a new conftest.py adds through an autouse fixture (an existing test xfailed)', () => {
+    const conftest =
+      'import pytest\n\n\n@pytest.fixture(autouse=True)\ndef _known_issue(request):\n    if request.node.name == "test_sub":\n        pytest.xfail("known issue")\n';
+    expect(
+      detectWeakening(
+        [{ status: 'modified', path: 'conftest.py', before: '', after: conftest }],
+        none,
+      ),
+    ).toContainEqual(
+      expect.objectContaining({
+        kind: 'skip_marker',
+        file: 'conftest.py',
+        detail: expect.stringContaining('`pytest.skip(`'),
+      }),
+    );
   });
 
   it('finds pytest hooks added to a conftest.py that can change which tests run or how they end', () => {

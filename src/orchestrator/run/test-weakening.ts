@@ -23,9 +23,11 @@ import { isPythonBytecode, jsonText } from 'src/common';
  *   too) or mocha configuration file, or a file the project names as one or as its setup
  *   (`--config` in the test script, `setupFiles`, `setupFilesAfterEnv`: `jsTestConfigFiles`)
  *   (`test_config_changed`);
- * - a skip or only marker added to an existing test file (`.skip(`, `.only(`, `xit(`,
- *   `xdescribe(`, `@pytest.mark.skip`, `@unittest.skip`, `t.Skip(`, `#[ignore]`, `{ skip: true }`
- *   and the like): counted before and after, so markers that were there already do not count;
+ * - a skip or only marker added to an existing test file or a `conftest.py` (`.skip(`, `.only(`,
+ *   `xit(`, `xdescribe(`, `@pytest.mark.skip`, `pytest.xfail(`, `pytest.importorskip(`, `skip(`
+ *   imported from pytest, `pytestmark =`, `add_marker(`, `@unittest.skip`,
+ *   `unittest.expectedFailure`, `SkipTest`, `t.Skip(`, `#[ignore]`, `{ skip: true }` and the
+ *   like): counted before and after, so markers that were there already do not count;
  * - tests the regression suite ran at the baseline and no longer runs (by name where its output
  *   names every test, else fewer tests by count, and none where its output stopped counting
  *   them), or skips (a skip its output counts, however it was asked for: a marker in another
@@ -56,9 +58,20 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
   { label: 'xdescribe(', pattern: /\bx(describe|context|suite)\s*\(/g },
   { label: 'fit(/fdescribe(', pattern: /\bf(it|describe)\s*\(/g },
   { label: '{ skip: true }', pattern: /\b(skip|todo|only)\s*:\s*(true|!0|!!|['"`])/g },
-  { label: '@pytest.mark.skip', pattern: /@pytest\.mark\.(skip|skipif|xfail)\b/g },
-  { label: 'pytest.skip(', pattern: /\bpytest\.skip\s*\(/g },
-  { label: '@unittest.skip', pattern: /@unittest\.(skip|skipIf|skipUnless|expectedFailure)\b/g },
+  { label: '@pytest.mark.skip', pattern: /(?:\bpytest\.|@)mark\.(skip|skipif|xfail)\b/g },
+  { label: 'pytest.skip(', pattern: /\bpytest\.(skip|xfail|importorskip)\s*\(/g },
+  {
+    label: 'skip( (imported from pytest)',
+    pattern: /(?<![.\w]|\bdef[ \t]+)(skip|xfail|importorskip)[ \t]*\(/g,
+  },
+  { label: 'pytestmark =', pattern: /^[ \t]*pytestmark\b/gm },
+  { label: 'add_marker(', pattern: /\.(add_marker|applymarker)\s*\(/g },
+  { label: '@unittest.skip', pattern: /\bunittest\.(skip|skipIf|skipUnless|expectedFailure)\b/g },
+  {
+    label: '@expectedFailure (imported from unittest)',
+    pattern: /@(skipIf|skipUnless|expectedFailure)\b/g,
+  },
+  { label: 'SkipTest', pattern: /\b(SkipTest|skip\.Exception)\b/g },
   { label: 'skipTest(', pattern: /\.skipTest\s*\(/g },
   { label: 't.Skip(', pattern: /\bt\.Skip(f|Now)?\s*\(/g },
   { label: '#[ignore]', pattern: /#\[ignore\b/g },
