@@ -113,7 +113,9 @@ describe('detectWeakening', () => {
     );
     expect(countAssertions('require.Equal(t, 1, got)\nx := require.resolve\n')).toBe(1);
     // Pagination options are no skip.
-    expect(addedSkipMarkers('', 'await repo.find({ skip: 1, take: 10 });')).toEqual([]);
+    expect(addedSkipMarkers('t.test.ts', '', 'await repo.find({ skip: 1, take: 10 });')).toEqual(
+      [],
+    );
   });
 
   it('reads a file of blank lines in linear time (an agent may write one of megabytes)', () => {
@@ -144,8 +146,17 @@ describe('detectWeakening', () => {
 
   it('counts markers: a second skip is found even though one existed', () => {
     expect(
-      addedSkipMarkers("test.skip('a', f);", "test.skip('a', f);\ntest.skip('b', f);"),
+      addedSkipMarkers('t.test.js', "test.skip('a', f);", "test.skip('a', f);\ntest.skip('b', f);"),
     ).toEqual([{ label: '.skip(', added: 1 }]);
+  });
+
+  it("reads a bare skip( as pytest's in Python files only (RxJS has one too)", () => {
+    const before = 'test("a", () => {});\n';
+    const after = 'test("a", () => {});\ntest("b", () => of(1, 2).pipe(skip(1)));\n';
+    expect(addedSkipMarkers('t.test.ts', before, after)).toEqual([]);
+    expect(
+      addedSkipMarkers('test_a.py', 'def test_a():\n    pass\n', 'def test_a():\n    skip("x")\n'),
+    ).toEqual([{ label: 'skip( (imported from pytest)', added: 1 }]);
   });
 
   it('finds a regression suite that runs fewer tests than at the baseline, not more', () => {

@@ -49,8 +49,12 @@ export interface Weakening {
   detail: string;
 }
 
-/** Markers that skip tests or run only some of them, across the supported test tools. */
-export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
+/**
+ * Markers that skip tests or run only some of them, across the supported test tools; `python`:
+ * not looked for in JavaScript or TypeScript files (a bare `skip(1)` there is RxJS's, not
+ * pytest's).
+ */
+export const SKIP_MARKERS: readonly { label: string; pattern: RegExp; python?: true }[] = [
   { label: '.skip(', pattern: /(?<!\b(unittest|pytest))\.skip(If)?\s*\(/g },
   { label: '.only(', pattern: /\.only\s*\(/g },
   { label: '.todo(', pattern: /\.todo\s*\(/g },
@@ -63,6 +67,7 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp }[] = [
   {
     label: 'skip( (imported from pytest)',
     pattern: /(?<![.\w]|\bdef[ \t]+)(skip|xfail|importorskip)[ \t]*\(/g,
+    python: true,
   },
   { label: 'pytestmark =', pattern: /^[ \t]*pytestmark\b/gm },
   { label: 'add_marker(', pattern: /\.(add_marker|applymarker)\s*\(/g },
@@ -120,15 +125,19 @@ function count(text: string, pattern: RegExp): number {
   return [...text.matchAll(pattern)].length;
 }
 
-/** The skip or only markers `after` has more of than `before`, with how many more. */
+/** The skip or only markers `after` (the file at `path`) has more of than `before`, with how many more. */
 export function addedSkipMarkers(
+  path: string,
   before: string,
   after: string,
 ): { label: string; added: number }[] {
-  return SKIP_MARKERS.map(({ label, pattern }) => ({
-    label,
-    added: count(after, pattern) - count(before, pattern),
-  })).filter((m) => m.added > 0);
+  const script = /\.[cm]?[jt]sx?$/.test(path);
+  return SKIP_MARKERS.filter((marker) => !script || marker.python !== true)
+    .map(({ label, pattern }) => ({
+      label,
+      added: count(after, pattern) - count(before, pattern),
+    }))
+    .filter((m) => m.added > 0);
 }
 
 /** The regression suite's tests: how many ran and, where known, their names. */
@@ -473,7 +482,7 @@ function editWeakening(
   if (path.endsWith('.rs')) {
     return rustTestWeakening(path, change.before, change.after, isTestFile(path, 'rust'));
   }
-  const found: Weakening[] = addedSkipMarkers(change.before, change.after).map((m) => ({
+  const found: Weakening[] = addedSkipMarkers(path, change.before, change.after).map((m) => ({
     kind: 'skip_marker',
     file: path,
     detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${path}`,
