@@ -78,6 +78,22 @@ describe('regressionResult', () => {
     });
   });
 
+  it('a run exiting 0 whose output counts failures and names none has failed, per command', () => {
+    // A conftest.py that empties pytest's report characters and turns exit status 1 into 0.
+    const out = '....F\n========= 1 failed, 4 passed in 0.05s =========\n';
+    const commandLine = { ...report(out, true), command: ['python3', '-m', 'pytest'] };
+    const result = regressionResult(commandLine, '/w/1');
+    expect(result).toMatchObject({
+      granularity: 'command',
+      passed: false,
+      failing: ['python3 -m pytest'],
+      counts: { passed: 4, failed: 1 },
+    });
+    expect(compareRegression('python3 -m pytest', null, result, null).newFailures).toEqual([
+      'python3 -m pytest',
+    ]);
+  });
+
   it("keeps pytest's deselected tests in its counts", () => {
     const out = '.. \n========= 1 failed, 2 passed, 3 deselected in 0.05s =========\n';
     expect(regressionResult(report(out, false), '/w/1')).toMatchObject({

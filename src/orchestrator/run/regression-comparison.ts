@@ -10,7 +10,9 @@ import type { NamedFormat } from 'src/orchestrator/run/rerun-command';
  * breakage, unless it passed when run again (flaky): the run again names it among the tests it
  * ran and not among the failures, or, where the output names only failures, the run again ran
  * tests and all of them passed. A failure the run again does not show passing (a test module that
- * no longer loads, renamed by the loader) stays new breakage.
+ * no longer loads, renamed by the loader) stays new breakage. A run whose output counts failed
+ * or erroring tests has failed, whatever its exit code and whether or not it names them: a
+ * `conftest.py` can make pytest exit 0 and print no `FAILED` line for a test that failed.
  */
 export interface RegressionResult {
   /** How fine the results are: each test by name, or the command as a whole. */
@@ -26,6 +28,11 @@ export interface RegressionResult {
   names: string[] | null;
   /** The output format the names were read from (per test only). */
   format: NamedFormat | null;
+}
+
+/** Whether `counts` (a run's, as its output counts its tests) has failed or erroring tests. */
+export function countsFailures(counts: VerificationCounts | null): boolean {
+  return counts !== null && counts.failed + counts.errored > 0;
 }
 
 /**
@@ -47,21 +54,23 @@ export function regressionResult(report: TestRunReport, directory: string): Regr
           skipped: summary.skipped,
           deselected: summary.deselected,
         };
-  if (summary === null || (!report.passed && summary.failing.length === 0)) {
-    // Per command: nothing names the failing tests (a crash, a timeout, an unknown format).
+  const passed = report.passed && !countsFailures(counts);
+  if (summary === null || (!passed && summary.failing.length === 0)) {
+    // Per command: nothing names the failing tests (a crash, a timeout, an unknown format, an
+    // exit code or a summary made to hide them).
     return {
       granularity: 'command',
-      passed: report.passed,
+      passed,
       total: summary?.total ?? null,
       counts,
-      failing: report.passed ? [] : [commandName],
+      failing: passed ? [] : [commandName],
       names: summary?.names ?? null,
       format: null,
     };
   }
   return {
     granularity: 'test',
-    passed: report.passed,
+    passed,
     total: summary.total,
     counts,
     failing: summary.failing,

@@ -35,6 +35,7 @@ import {
 } from 'src/test-runner';
 import {
   compareRegression,
+  countsFailures,
   RegressionResult,
   regressionResult,
 } from 'src/orchestrator/run/regression-comparison';
@@ -137,11 +138,12 @@ function toRun(
 
 /** A regression run of the evidence, read back for the comparison. */
 function resultOf(run: VerificationRun, granularity: 'test' | 'command'): RegressionResult {
+  const counts = run.total === null ? null : run.counts;
   return {
     granularity,
-    passed: run.exit_code === 0 && !run.timed_out,
+    passed: run.exit_code === 0 && !run.timed_out && !countsFailures(counts),
     total: run.total,
-    counts: run.total === null ? null : run.counts,
+    counts,
     failing: run.failing,
     names: run.tests ?? null,
     format: null,
@@ -200,9 +202,14 @@ function isReport(outcome: ScratchOutcome): outcome is TestRunReport {
   return outcome !== null && !(outcome instanceof Error) && !('setupFailed' in outcome);
 }
 
-/** A run in which every test passed. */
+/** A run in which every test passed: none named failing, none counted failing by its output. */
 function isClean(run: VerificationRun): boolean {
-  return run.exit_code === 0 && !run.timed_out && run.failing.length === 0;
+  return (
+    run.exit_code === 0 &&
+    !run.timed_out &&
+    run.failing.length === 0 &&
+    !countsFailures(run.total === null ? null : run.counts)
+  );
 }
 
 /**
