@@ -651,7 +651,7 @@ export interface VerificationRunDto {
   total: number | null;
   /** Failing tests by name (the command, when results are per command) */
   failing: Array<string>;
-  /** Every test run by name, where the output names them all (TAP); else null */
+  /** Every test run by name, where the output names them all (TAP) or the server had the tool write a report of them (a pytest regression command: node ids, skipped and xfailed tests left out); else null */
   tests: Array<string> | null;
   /** The start and end of the output (4 KiB at most) */
   output_excerpt: string;

@@ -35,7 +35,11 @@ export interface VerificationRun {
   total: number | null;
   /** The failing tests by name (or the command, when results are per command). */
   failing: string[];
-  /** Every test run by name, where the output names them all (TAP); else null. */
+  /**
+   * Every test run by name, where the output names them all (TAP) or the server had the tool
+   * write a report of them (a pytest regression command: node ids, skipped and xfailed tests left
+   * out, as they did not run); else null.
+   */
   tests: string[] | null;
   output_excerpt: string;
 }

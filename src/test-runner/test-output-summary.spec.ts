@@ -76,6 +76,28 @@ describe('summarizeTestOutput', () => {
     });
   });
 
+  it('names every test a verbose unittest run ran, its skipped and expected failures left out', () => {
+    const verbose = [
+      'test_fail (tests.test_a.A.test_fail) ... FAIL',
+      'test_ok (tests.test_a.A.test_ok)',
+      'Doc line. ... ok',
+      "test_skip (tests.test_a.A.test_skip) ... skipped 'later'",
+      'test_xf (tests.test_a.A.test_xf) ... expected failure',
+      'tests.test_b (unittest.loader._FailedTest.tests.test_b) ... ERROR',
+      '',
+      'Ran 5 tests in 0.003s',
+      '',
+      'FAILED (failures=1, errors=1, skipped=1, expected failures=1)',
+    ].join('\n');
+    expect(summarizeTestOutput(verbose)?.names).toEqual([
+      'test_fail (tests.test_a.A.test_fail)',
+      'test_ok (tests.test_a.A.test_ok)',
+      'tests.test_b (unittest.loader._FailedTest.tests.test_b)',
+    ]);
+    // A line short of what it counted (output cut): no names rather than some.
+    expect(summarizeTestOutput(verbose.replace('Ran 5', 'Ran 6'))?.names).toBeNull();
+  });
+
   it('reads a passing unittest run', () => {
     expect(summarizeTestOutput('..\nRan 2 tests in 0.001s\n\nOK\n')).toMatchObject({
       total: 2,

@@ -25,7 +25,10 @@ export interface TestOutputSummary {
   deselected: number;
   /** The failing or erroring tests by name, as the tool names them (sorted, no duplicates). */
   failing: string[];
-  /** Every test run by name (sorted, no duplicates), where the output names them all (TAP). */
+  /**
+   * Every test run by name (sorted, no duplicates), where the output names them all (TAP, a
+   * verbose unittest run: its skipped tests left out).
+   */
   names: string[] | null;
 }
 
@@ -58,6 +61,24 @@ function parseTap(output: string): TestOutputSummary | null {
   };
 }
 
+/**
+ * The tests a verbose unittest run (`-v`) ran by name, `test_x (pkg.mod.Class.test_x)` as its
+ * `FAIL:` lines name them, from its lines `name ... outcome` (the outcome on the next line after
+ * a docstring): those skipped or expected to fail left out, as they did not run. Null unless there
+ * is such a line for each of the `total` tests it counted (a run without `-v`, or output cut).
+ */
+function unittestNames(output: string, total: number): string[] | null {
+  const lines = [
+    ...output.matchAll(/^([\w.]+ \([\w.]+\))(?: \.\.\. ([^\n]*)|\n[^\n]*? \.\.\. ([^\n]*))$/gm),
+  ];
+  if (lines.length !== total) return null;
+  return sorted(
+    lines
+      .filter((m) => !/^(skipped\b|expected failure\b)/.test((m[2] ?? m[3]).trim()))
+      .map((m) => m[1]),
+  );
+}
+
 function parseUnittest(output: string): TestOutputSummary | null {
   const ran = /^Ran (\d+) tests? in /m.exec(output);
   if (ran === null) return null;
@@ -81,7 +102,7 @@ function parseUnittest(output: string): TestOutputSummary | null {
     skipped,
     deselected: 0,
     failing: sorted(failing),
-    names: null,
+    names: unittestNames(output, total),
   };
 }
 

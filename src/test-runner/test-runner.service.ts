@@ -7,6 +7,7 @@ import {
   defer,
   EMPTY,
   filter,
+  finalize,
   map,
   Observable,
   of,
@@ -43,6 +44,13 @@ import {
   TestFileFinder,
 } from 'src/test-runner/test-file-finder';
 import { TestRunSlots } from 'src/test-runner/test-run-slots';
+import {
+  pytestArgsStart,
+  pytestReportTests,
+  RegressionTest,
+  unittestVerbose,
+  withJunitReport,
+} from 'src/test-runner/regression-report';
 import { TestEcosystem } from 'src/test-runner/test-file-patterns';
 
 export interface TestRunReport {
@@ -58,6 +66,11 @@ export interface TestRunReport {
   /** Output of every command, each under a `$ command` header, capped at `TEST_OUTPUT_MAX_BYTES`. */
   output: string;
   cases: TestCaseResult[];
+  /**
+   * A regression run's tests by id, from the report the server had its tool write
+   * (`regression-report.ts`: pytest); absent or null where there is none, or it could not be read.
+   */
+  tests?: RegressionTest[] | null;
   /** Every command exited 0 in time, at least one case ran, and no case failed or errored. */
   passed: boolean;
   /** Each command run (one per generated test file; one for regression). */
@@ -231,7 +244,10 @@ export class TestRunnerService {
 
   /**
    * Runs the session's regression command once, as one test case, `env` added to its environment;
-   * in a sandbox it may also read `readable` (as `runGenerated`'s commands may).
+   * in a sandbox it may also read `readable` (as `runGenerated`'s commands may). A pytest command
+   * writes a JUnit report to a temporary directory of the server's (removed before the report is
+   * emitted, or once unsubscribed), read for the run's tests by id (`regression-report.ts`);
+   * `python -m unittest` runs verbose, its output naming every test.
    */
   runRegression(
     projectPath: string,
@@ -242,57 +258,104 @@ export class TestRunnerService {
     const run = defer(() => {
       const argv = splitCommandLine(regressionCommand);
       const root = checkWorkingDirectory(projectPath, serverName(this.config));
-      const max = this.config.TEST_OUTPUT_MAX_BYTES;
-      return this.commands
-        .run({
+      if (pytestArgsStart(argv) === 0) {
+        return this.runRegressionWith(
+          root,
           argv,
-          cwd: root,
-          timeoutMs: this.config.REGRESSION_TIMEOUT_SECONDS * 1000,
-          maxOutputBytes: max,
+          unittestVerbose(argv) ?? argv,
+          null,
           env,
           readable,
-        })
-        .pipe(
-          map((event): TestRunEvent => {
-            if (event.type === 'spawned') return { type: 'spawned', pid: event.pid, command: argv };
-            const r = event.result;
-            const status = statusOf(r);
-            const report: TestRunReport = {
-              kind: 'regression',
-              command: argv,
-              directory: root,
-              exitCode: r.exitCode,
-              timedOut: r.timedOut,
-              durationMs: r.durationMs,
-              output: capOutput(
-                `$ ${formatCommandLine(argv)}  (${describeEnd(r)})\n${r.output}`,
-                max,
-              ),
-              cases: [
-                {
-                  name: `regression: ${formatCommandLine(argv)}`,
-                  filePath: null,
-                  status,
-                  durationMs: r.durationMs,
-                  output: capOutput(r.output, max),
-                },
-              ],
-              passed: status === 'passed',
-              invocations: [
-                {
-                  command: argv,
-                  exitCode: r.exitCode,
-                  timedOut: r.timedOut,
-                  durationMs: r.durationMs,
-                  startError: r.spawnError,
-                },
-              ],
-            };
-            return { type: 'report', report };
-          }),
         );
+      }
+      const reportDir = childTempDir(this.isolation, REPORT_DIR_PREFIX);
+      const reportPath = join(reportDir, 'regression.xml');
+      let removal: Promise<void> | null = null;
+      const removeReport = (): Promise<void> => (removal ??= removeChildTempDir(reportDir));
+      return this.runRegressionWith(
+        root,
+        argv,
+        withJunitReport(argv, reportPath) ?? argv,
+        { dir: reportDir, path: reportPath },
+        env,
+        readable,
+      ).pipe(
+        concatMap(async (event) => {
+          if (event.type === 'report') await removeReport();
+          return event;
+        }),
+        finalize(() => void removeReport()),
+      );
     });
     return this.slots.gate(run);
+  }
+
+  /**
+   * The regression command `argv`, run as `runArgv` (the same, or with the report asked for at
+   * `report.path`, in `report.dir`, which the command may write).
+   */
+  private runRegressionWith(
+    root: string,
+    argv: string[],
+    runArgv: string[],
+    report: { dir: string; path: string } | null,
+    env: Record<string, string>,
+    readable: readonly string[],
+  ): Observable<TestRunEvent> {
+    const max = this.config.TEST_OUTPUT_MAX_BYTES;
+    return this.commands
+      .run({
+        argv: runArgv,
+        cwd: root,
+        timeoutMs: this.config.REGRESSION_TIMEOUT_SECONDS * 1000,
+        maxOutputBytes: max,
+        writable: report === null ? [] : [report.dir],
+        env,
+        readable,
+      })
+      .pipe(
+        concatMap(async (event): Promise<TestRunEvent> => {
+          if (event.type === 'spawned') return { type: 'spawned', pid: event.pid, command: argv };
+          const r = event.result;
+          const status = statusOf(r);
+          const xml =
+            report === null ? null : await readChildFileAsync(report.path, MAX_REPORT_BYTES);
+          const tests = xml === null ? null : pytestReportTests(xml);
+          const result: TestRunReport = {
+            kind: 'regression',
+            command: argv,
+            directory: root,
+            exitCode: r.exitCode,
+            timedOut: r.timedOut,
+            durationMs: r.durationMs,
+            output: capOutput(
+              `$ ${formatCommandLine(runArgv)}  (${describeEnd(r)})\n${r.output}`,
+              max,
+            ),
+            cases: [
+              {
+                name: `regression: ${formatCommandLine(argv)}`,
+                filePath: null,
+                status,
+                durationMs: r.durationMs,
+                output: capOutput(r.output, max),
+              },
+            ],
+            tests,
+            passed: status === 'passed',
+            invocations: [
+              {
+                command: runArgv,
+                exitCode: r.exitCode,
+                timedOut: r.timedOut,
+                durationMs: r.durationMs,
+                startError: r.spawnError,
+              },
+            ],
+          };
+          return { type: 'report', report: result };
+        }),
+      );
   }
 
   /**

@@ -523,6 +523,32 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
         expect(exits.cases[0].output).toContain('without writing its report');
       },
     );
+
+    (pytestAvailable ? it : it.skip)(
+      "reads a pytest regression run's tests by node id from a report of the server's, then removes it",
+      async () => {
+        const project = copyFixture('python-basic');
+        write(project, 'pytest.ini', '[pytest]\n');
+        write(
+          project,
+          'tests/test_pytest_style.py',
+          'from calc import add\n\ndef test_add_ok():\n    assert add(1, 2) == 3\n\ndef test_add_bad():\n    assert add(1, 2) == 4\n',
+        );
+        const r = await report(service.runRegression(project, 'python3 -m pytest -q'));
+        expect(r.command).toEqual(['python3', '-m', 'pytest', '-q']);
+        const ran = r.invocations[0].command;
+        expect(ran.slice(0, 3)).toEqual(['python3', '-m', 'pytest']);
+        expect(ran[3]).toMatch(/^--junitxml=.*\/regression\.xml$/);
+        expect(ran.slice(4)).toEqual(['-o', 'junit_family=xunit1', '-q']);
+        expect(r.tests).toEqual(
+          expect.arrayContaining([
+            { id: 'tests/test_pytest_style.py::test_add_ok', status: 'passed' },
+            { id: 'tests/test_pytest_style.py::test_add_bad', status: 'failed' },
+          ]),
+        );
+        expect(existsSync(dirname(ran[3].slice('--junitxml='.length)))).toBe(false);
+      },
+    );
   });
 
   it('reports a missing test tool as an error, not a crash', async () => {

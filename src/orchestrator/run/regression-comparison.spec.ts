@@ -94,6 +94,28 @@ describe('regressionResult', () => {
     ]);
   });
 
+  it("reads the tests by id from the server's pytest report, skipped ones not among those run", () => {
+    // A conftest.py that hid the output's FAILED lines and summary: the report still tells.
+    const withReport: TestRunReport = {
+      ...report('', true),
+      command: ['python3', '-m', 'pytest'],
+      tests: [
+        { id: 'tests/test_calc.py::test_add', status: 'passed' },
+        { id: 'tests/test_calc.py::test_sub', status: 'skipped' },
+        { id: 'tests/test_mul.py::test_mul', status: 'failed' },
+      ],
+    };
+    expect(regressionResult(withReport, '/w/1')).toEqual({
+      granularity: 'test',
+      passed: false,
+      total: 3,
+      counts: { passed: 1, failed: 1, errored: 0, skipped: 1, deselected: 0 },
+      failing: ['tests/test_mul.py::test_mul'],
+      names: ['tests/test_calc.py::test_add', 'tests/test_mul.py::test_mul'],
+      format: 'pytest',
+    });
+  });
+
   it("keeps pytest's deselected tests in its counts", () => {
     const out = '.. \n========= 1 failed, 2 passed, 3 deselected in 0.05s =========\n';
     expect(regressionResult(report(out, false), '/w/1')).toMatchObject({

@@ -1,9 +1,16 @@
 import { VerificationCounts } from 'src/tasks';
-import { formatCommandLine, summarizeTestOutput, TestRunReport } from 'src/test-runner';
+import {
+  formatCommandLine,
+  RegressionTest,
+  summarizeTestOutput,
+  TestOutputSummary,
+  TestRunReport,
+} from 'src/test-runner';
 import type { NamedFormat } from 'src/orchestrator/run/rerun-command';
 
 /**
- * THE REGRESSION SUITE AGAINST ITS BASELINE. Pure. A regression run is read per test where its
+ * THE REGRESSION SUITE AGAINST ITS BASELINE. Pure. A regression run is read per test where the
+ * report the server had pytest write names its tests (`regression-report.ts`), or where its
  * output says which tests failed (TAP, unittest, pytest, cargo, jest, vitest:
  * `summarizeTestOutput`), else per command (it passed or it did not). A failure after the change
  * that also failed at the baseline is pre-existing and does not block; one that did not is new
@@ -24,10 +31,39 @@ export interface RegressionResult {
   counts: VerificationCounts | null;
   /** What failed: test names, or the command line when the results are per command. */
   failing: string[];
-  /** Every test run by name, where the output names them all. */
+  /** Every test run by name, where the output or the server's report names them all. */
   names: string[] | null;
   /** The output format the names were read from (per test only). */
   format: NamedFormat | null;
+}
+
+/**
+ * What the report the server had the tool write (`regression-report.ts`) says of the run's
+ * tests, as `summarizeTestOutput` would say it (the output read for what the report does not
+ * hold: pytest's `deselected`), or null without one. Its names are the tests that ran: a test
+ * skipped or xfailed is left out of them, so an existing test the change has skipped is one the
+ * suite no longer runs, by name, whatever new tests came with it.
+ */
+function reportSummary(
+  tests: readonly RegressionTest[] | null,
+  output: string,
+): TestOutputSummary | null {
+  if (tests === null) return null;
+  const count = (status: RegressionTest['status']): number =>
+    tests.filter((t) => t.status === status).length;
+  const ids = (keep: (t: RegressionTest) => boolean): string[] =>
+    [...new Set(tests.filter(keep).map((t) => t.id))].sort();
+  return {
+    format: 'pytest',
+    total: tests.length,
+    passed: count('passed'),
+    failed: count('failed'),
+    errored: count('error'),
+    skipped: count('skipped'),
+    deselected: summarizeTestOutput(output)?.deselected ?? 0,
+    failing: ids((t) => t.status === 'failed' || t.status === 'error'),
+    names: ids((t) => t.status !== 'skipped'),
+  };
 }
 
 /** Whether `counts` (a run's, as its output counts its tests) has failed or erroring tests. */
@@ -43,7 +79,8 @@ export function countsFailures(counts: VerificationCounts | null): boolean {
  */
 export function regressionResult(report: TestRunReport, directory: string): RegressionResult {
   const commandName = formatCommandLine(report.command);
-  const summary = summarizeTestOutput(report.output.split(`${directory}/`).join(''));
+  const output = report.output.split(`${directory}/`).join('');
+  const summary = reportSummary(report.tests ?? null, output) ?? summarizeTestOutput(output);
   const counts =
     summary === null
       ? null

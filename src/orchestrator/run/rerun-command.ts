@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { TestOutputSummary } from 'src/test-runner';
+import { pytestArgsStart, type TestOutputSummary } from 'src/test-runner';
 
 /** The output format the failing tests' names were read from (`summarizeTestOutput`). */
 export type NamedFormat = TestOutputSummary['format'];
@@ -43,12 +43,7 @@ export function rerunArgv(
       return [...argv.slice(0, 3), ...rest.filter((a) => a.startsWith('-')), ...(ids as string[])];
     }
     case 'pytest': {
-      const pytest =
-        program === 'pytest'
-          ? 1
-          : /^python[\d.]*$/.test(program) && argv[1] === '-m' && argv[2] === 'pytest'
-            ? 3
-            : 0;
+      const pytest = pytestArgsStart(argv);
       if (pytest === 0 || argv.slice(pytest).some((a) => !a.startsWith('-'))) return null;
       return [...argv, ...names];
     }

@@ -103,7 +103,8 @@ export class VerificationRunDto {
   @ApiProperty({
     type: [String],
     nullable: true,
-    description: 'Every test run by name, where the output names them all (TAP); else null',
+    description:
+      'Every test run by name, where the output names them all (TAP) or the server had the tool write a report of them (a pytest regression command: node ids, skipped and xfailed tests left out); else null',
   })
   tests!: string[] | null;
 
