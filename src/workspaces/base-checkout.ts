@@ -97,6 +97,11 @@ export interface ScratchCheckout {
  * files copied in (`checkout`), and of the change with some files as they were at the base
  * commit (`changeWithBaseFiles`).
  */
+/** A Python package's `__init__.py` in a test directory (`tests/__init__.py`). */
+function isTestPackageMarker(path: string): boolean {
+  return path.split('/').at(-1) === '__init__.py' && testSupportRoot(path) !== null;
+}
+
 @Injectable()
 export class BaseCheckout {
   private readonly logger = new Logger('BaseCheckout');
@@ -129,9 +134,11 @@ export class BaseCheckout {
   /**
    * Test files of the base commit that the work tree at `directory` deleted, renamed or modified,
    * and `configFiles` (relative to `directory`) as modified: as they were at the base commit
-   * (empty where they did not exist) and are now; and the test support files it modified. A test
-   * configuration file of the base commit deleted or renamed away (`isTestConfigFile`) is
-   * modified, empty now; a file listed both ways is listed once.
+   * (empty where they did not exist) and are now; and the test support files it modified,
+   * deleted or renamed away. A test configuration file of the base commit deleted or renamed away
+   * (`isTestConfigFile`) is modified, empty now; a file listed both ways is listed once. A test
+   * directory's `__init__.py` deleted or renamed away is as a test file deleted or renamed: without
+   * it unittest's discovery leaves the directory out, and its tests with it.
    */
   async testChanges(
     directory: string,
@@ -146,12 +153,21 @@ export class BaseCheckout {
     const changes: BaseTestChange[] = [];
     const support: string[] = [];
     const roots = new Set<string>();
+    // A support file modified, deleted or renamed away: the base commit's tests beside it run
+    // against the change with it as it was.
+    const awaySupport = (path: string): void => {
+      const root = testSupportRoot(path);
+      if (root === null) return;
+      support.push(path);
+      roots.add(root);
+    };
     for (let i = 0; i < fields.length; ) {
       const status = fields[i];
       if (status.startsWith('R') || status.startsWith('C')) {
         const [from, to] = [fields[i + 1], fields[i + 2]];
         i += 3;
-        if (status.startsWith('R') && isTestFile(from, 'unknown')) {
+        if (status.startsWith('R')) awaySupport(from);
+        if (status.startsWith('R') && (isTestFile(from, 'unknown') || isTestPackageMarker(from))) {
           changes.push({ status: 'renamed', path: from, newPath: to });
         } else if (status.startsWith('R') && isTestConfigFile(from)) {
           changes.push(await this.modified(directory, baseCommit, from));
@@ -165,10 +181,10 @@ export class BaseCheckout {
         changes.push(await this.modified(directory, baseCommit, path));
         continue;
       }
-      const root = status === 'M' || status === 'T' ? testSupportRoot(path) : null;
-      if (root !== null) {
-        support.push(path);
-        roots.add(root);
+      if (/^[MTD]$/.test(status)) awaySupport(path);
+      if (status === 'D' && isTestPackageMarker(path)) {
+        changes.push({ status: 'deleted', path });
+        continue;
       }
       if (!isTestFile(path, 'unknown')) {
         if (status === 'D' && isTestConfigFile(path)) {

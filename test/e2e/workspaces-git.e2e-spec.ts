@@ -796,6 +796,33 @@ describe('WorkspacesService on a real repository', () => {
     }
   });
 
+  it("lists a test directory's support files deleted or renamed away, and its __init__.py deleted as a test file", async () => {
+    const repo = copyFixtureProject('python-basic', root, 'support-deleted');
+    writeFileSync(join(repo, 'tests', '__init__.py'), '');
+    writeFileSync(join(repo, 'tests', 'helpers.py'), 'def two():\n    return 2\n');
+    writeFileSync(join(repo, 'tests', 'data.json'), '{}\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'support');
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    rmSync(join(repo, 'tests', '__init__.py'));
+    rmSync(join(repo, 'tests', 'helpers.py'));
+    git(repo, 'mv', 'tests/data.json', 'data.json');
+    const plainGit = new Git(config, launcher, NO_ISOLATION);
+    const { files: changes, support } = await new BaseCheckout(
+      plainGit,
+      new RepositoryLocks(config),
+      new WorkspaceDiffService(plainGit, config, NO_ISOLATION),
+      NO_ISOLATION,
+    ).testChanges(repo, base);
+    expect(changes).toEqual([{ status: 'deleted', path: 'tests/__init__.py' }]);
+    expect([...support.files].sort()).toEqual([
+      'tests/__init__.py',
+      'tests/data.json',
+      'tests/helpers.py',
+    ]);
+    expect(support.tests).toContain('tests/test_existing.py');
+  });
+
   it("lists a change's test configuration as modified, once: created, changed, deleted or renamed away", async () => {
     const repo = copyFixtureProject('python-basic', root, 'test-config-changes');
     writeFileSync(join(repo, 'pytest.ini'), '[pytest]\naddopts = -ra\n');

@@ -175,6 +175,14 @@ describe('detectWeakening', () => {
     expect(detectWeakening([], { baseline: count(0), after: count(null) })).toEqual([]);
   });
 
+  it("says what a test directory's __init__.py deleted does: unittest's discovery leaves it out", () => {
+    expect(
+      detectWeakening([{ status: 'deleted', path: 'tests/__init__.py' }], none)[0].detail,
+    ).toBe(
+      "deleted tests/__init__.py, which made its test directory a package: unittest's discovery leaves a directory without it out, with its tests",
+    );
+  });
+
   it('by name where both runs name their tests: one dropped is found though another was added', () => {
     const found = detectWeakening([], {
       baseline: { total: 2, names: ['adds', 'adds negatives'], skipped: 0 },

@@ -501,6 +501,11 @@ function editWeakening(
   return found;
 }
 
+/** A Python package's `__init__.py` (the base commit's, in a test directory: `base-checkout.ts`). */
+function isPackageMarker(path: string): boolean {
+  return path.split('/').at(-1) === '__init__.py';
+}
+
 /** Everything the change did to weaken the existing tests. */
 export function detectWeakening(
   changes: readonly TestFileChange[],
@@ -514,7 +519,9 @@ export function detectWeakening(
         found.push({
           kind: 'deleted',
           file: change.path,
-          detail: `deleted the existing test file ${change.path}`,
+          detail: isPackageMarker(change.path)
+            ? `deleted ${change.path}, which made its test directory a package: unittest's discovery leaves a directory without it out, with its tests`
+            : `deleted the existing test file ${change.path}`,
         });
         break;
       case 'renamed':
