@@ -3174,26 +3174,26 @@ describe('TaskRun', () => {
           expect(evidence(h)).toMatchObject({ verdict: 'verified', ignored_files: [] });
         });
 
-        it('timing out there is said, not blamed: no run again, the task completes', async () => {
+        it('timing out there is said, not blamed: no run again, the task completes, not plain verified', async () => {
           const h = withSuite(2);
           h.tests.ignoredChanged = ['build/'];
           h.tests.regressionOutputs = [tap(['a', 'b'])];
           h.verification.regressionOnCommit = ['timeout'];
           await h.run();
           expect(h.verification.regressionOnCommitRuns).toEqual(['node --test']);
-          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified_with_checks_unmade)');
           expect(evidence(h).not_checked).toContainEqual(
             expect.stringContaining('the regression suite timed out in the clean checkout'),
           );
         });
 
-        it('a suite that could not be run there is said, not blamed', async () => {
+        it('a suite that could not be run there is said, not blamed, and the task not plain verified', async () => {
           const h = withSuite(2);
           h.tests.ignoredChanged = ['build/'];
           h.tests.regressionOutputs = [tap(['a', 'b'])];
           h.verification.regressionOnCommitLost = true;
           await h.run();
-          expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+          expect(h.log.path().at(-1)).toBe('COMPLETED(verified_with_checks_unmade)');
           expect(evidence(h).not_checked).toContainEqual(
             expect.stringContaining('the regression suite could not be run in the clean checkout'),
           );

@@ -52,6 +52,7 @@ import {
 import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
+import { brokenTests } from 'src/orchestrator/run/broken-tests';
 
 /** A run in a scratch checkout whose setup command failed there: no tests ran. */
 interface SetupFailed {
@@ -184,16 +185,6 @@ const ON_COMMIT_STAGES = [
   'regression_rerun_on_commit',
 ] as const;
 
-/** The tests that failed in `onChange` by name and passed in `atBase` (same file, same name). */
-function brokenCases(onChange: TestRunReport, atBase: TestRunReport): string[] {
-  const key = (c: { filePath: string | null; name: string }): string =>
-    `${c.filePath ?? ''}\0${c.name}`;
-  const passed = new Set(atBase.cases.filter((c) => c.status === 'passed').map(key));
-  return onChange.cases
-    .filter((c) => c.status === 'failed' && passed.has(key(c)))
-    .map((c) => c.name);
-}
-
 /** What a run in a scratch checkout came to (`Verification.runSetUp`), or the error it ended with. */
 type ScratchOutcome = TestRunReport | SetupFailed | Error | null;
 
@@ -307,7 +298,8 @@ const problem = (name: string, output: string): FailingTest => ({
  * regression command or one whose failures cannot be told apart, a scratch checkout of the base
  * commit that could not be made or where the setup command failed) is named in the evidence and
  * in the completed task's reason: generated tests that could not be run at the base commit
- * complete the task `verified_without_failing_tests`, never plain `verified`. The evidence is
+ * complete the task `verified_without_failing_tests`, never plain `verified`; any other check
+ * unmade, `verified_with_checks_unmade` (plain `verified` is every check made). The evidence is
  * stored on the task after each judgement.
  */
 export class Verification {
@@ -1054,10 +1046,10 @@ export class Verification {
           concatMap(async (atBase): Promise<Judgement | null> => {
             if (typeof atBase === 'string') return unrun(atBase);
             e.existing_tests_at_base = toRun(atBase, base);
-            const broken = brokenCases(onChange, atBase);
+            const broken = brokenTests(onChange, atBase);
             if (broken.length > 0) return this.rewritten(onChange, broken);
             e.not_checked.push(
-              `rewritten tests: the existing tests the change edited (${files.join(', ')}), as they were, did not pass against it, but no test of them that passes at the base commit failed by name (a build error, a time-out, a file without tests, or tests that fail at the base too), so whether the change broke what they check could not be told`,
+              `rewritten tests: the existing tests the change edited (${files.join(', ')}), as they were, did not pass against it, but no test of them that passes at the base commit failed by name, nor did a file of them whose tests all pass there error (a time-out, a file without tests, or tests that fail at the base too), so whether the change broke what they check could not be told`,
             );
             return null;
           }),
@@ -1189,7 +1181,9 @@ export class Verification {
               ? 'verified_without_regression'
               : e.flaky_tests.length > 0
                 ? 'verified_with_flaky_tests'
-                : 'verified';
+                : e.not_checked.length > 0
+                  ? 'verified_with_checks_unmade'
+                  : 'verified';
     const notes = [
       ...e.not_checked,
       ...(e.weakening.length > 0
