@@ -28,25 +28,6 @@ const TESTS_RAN = /^Ran \d+ tests? in/m;
  */
 export type RunEvidence = 'junit' | 'ran_line' | 'libtest' | null;
 
-/** unittest's verdict line when it skipped tests or expected some to fail: `OK (skipped=1)`. */
-const UNITTEST_SKIPPED = /^(?:OK|FAILED) \([^)]*\b(?:skipped|expected failures)=\d+/m;
-
-/**
- * Why a generated test file with a skipped or xfailed test is an error: a test the agent wrote
- * and marked to be skipped, or expected to fail, proves nothing of the change, and passes beside
- * one that checks only that a name exists (an `xfail` on the test of the value).
- */
-const SKIPPED_NOTE =
-  'A test in this file was skipped or marked as expected to fail (skip, skipif, xfail, expectedFailure, #[ignore], .todo): a new test must run and pass. Remove the marker.\n';
-
-/** The note for a file's cases where any was skipped (all of them: it tests nothing), else null. */
-function skippedNote(cases: readonly TestCaseResult[]): string | null {
-  if (!cases.some((c) => c.status === 'skipped')) return null;
-  return cases.every((c) => c.status === 'skipped')
-    ? `Every test in this file was skipped: it tests nothing.\n${SKIPPED_NOTE}`
-    : SKIPPED_NOTE;
-}
-
 /**
  * `node --test` reports a file in which no test ran (a script without `test()`) as one test named
  * by the file's own path.
@@ -64,8 +45,8 @@ export function capOutput(text: string, maxBytes: number): string {
 /**
  * The cases of one generated test file's run: per case from its `report` (JUnit XML, or what
  * `parseReport` reads) when there is a readable one, else one case for the file. A file in which no test ran is an error, and so is a
- * passing one without the `evidence` its tool always leaves (`RunEvidence`), and so is one with a
- * test skipped or expected to fail (`SKIPPED_NOTE`). A file whose
+ * passing one without the `evidence` its tool always leaves (`RunEvidence`), and so is one whose
+ * tests were all skipped. A file whose
  * command failed with no case failing gets a case in `error` saying so, and a file stopped by the
  * time budget always gets one saying that:
  * stopped, a tool may or may not get to write its report, and reports the test it was running as
@@ -106,11 +87,7 @@ export function casesForFile(
           output: capOutput(output, maxOutputBytes),
         };
       });
-      // Every test ignored is said by `cargoFileCases` already, in a case of the file's own.
-      const skipped = found.some((c) => c.name === '') ? null : skippedNote(cases);
-      if (skipped !== null) {
-        cases.push(fileCase('error', skipped));
-      } else if (
+      if (
         fileStatus !== 'passed' &&
         !cases.some((c) => c.status === 'failed' || c.status === 'error')
       ) {
@@ -123,9 +100,6 @@ export function casesForFile(
       }
       return cases;
     }
-  }
-  if (fileStatus === 'passed' && evidence === 'ran_line' && UNITTEST_SKIPPED.test(result.output)) {
-    return [fileCase('error', SKIPPED_NOTE)];
   }
   if (fileStatus === 'passed' && evidence === 'ran_line' && !TESTS_RAN.test(result.output)) {
     return [
@@ -177,9 +151,8 @@ export function casesForFile(
     ),
   }));
   const anyFailed = cases.some((c) => c.status === 'failed' || c.status === 'error');
-  const skipped = skippedNote(cases);
-  if (stopped === null && skipped !== null) {
-    cases.push(fileCase('error', skipped));
+  if (stopped === null && cases.every((c) => c.status === 'skipped')) {
+    cases.push(fileCase('error', 'Every test in this file was skipped: it tests nothing.\n'));
   } else if (stopped !== null) {
     cases.push(fileCase('error', stopped));
   } else if (fileStatus !== 'passed' && !anyFailed) {
