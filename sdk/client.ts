@@ -37,9 +37,54 @@ export interface AuditEventPageDto {
   offset: number;
 }
 
+/** Stable machine-readable error code */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'bad_request'
+  | 'invalid_id'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'headers_too_large'
+  | 'request_timeout'
+  | 'malformed_json'
+  | 'project_path_invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'command_not_allowed'
+  | 'host_not_allowed'
+  | 'api_key_not_found'
+  | 'rate_limited'
+  | 'queue_full'
+  | 'too_many_streams'
+  | 'project_path_not_allowed'
+  | 'session_not_found'
+  | 'task_not_found'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  | 'task_not_deletable'
+  | 'session_has_active_tasks'
+  | 'task_not_cancellable'
+  | 'task_not_retryable'
+  | 'task_finished'
+  | 'messages_pending'
+  | 'workspace_unavailable'
+  | 'task_not_mergeable'
+  | 'merge_target_invalid'
+  | 'merge_conflict'
+  | 'merge_not_fast_forward'
+  | 'working_tree_dirty'
+  | 'merge_refused'
+  | 'git_config_changed'
+  | 'database_unavailable'
+  | 'storage_full'
+  | 'idempotency_request_in_progress'
+  | 'idempotency_key_reused'
+  | 'shutting_down'
+  | 'internal_error';
+
 export interface ErrorResponseDto {
   /** Stable machine-readable error code */
-  code: string;
+  code: ErrorCode;
   /** Human-readable explanation */
   message: string;
   /** Extra structured information (e.g. per-field validation errors) */

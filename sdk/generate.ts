@@ -77,6 +77,18 @@ function objectType(schema: Schema, indent: string): string {
   return `{\n${lines.join('\n')}\n${indent}}`;
 }
 
+/**
+ * A named schema as a declaration: an object as an interface, anything else (a named enum such as
+ * `ErrorCode`) as a type alias, so `enum: [...]` becomes the union of its values.
+ */
+function schemaDeclaration(name: string, schema: Schema): string {
+  if (schema.type === 'object' || schema.properties) {
+    return `export interface ${name} ${objectType(schema, '')}`;
+  }
+  const doc = schema.description ? `/** ${schema.description.replace(/\*\//g, '*\\/')} */\n` : '';
+  return `${doc}export type ${name} = ${typeOf(schema)};`;
+}
+
 function camel(name: string): string {
   return name.replace(/[-_]([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
@@ -372,7 +384,7 @@ export function renderClient(doc: OpenAPIObject): string {
   ];
   const schemas = (doc.components?.schemas ?? {}) as Record<string, Schema>;
   for (const [name, schema] of Object.entries(schemas)) {
-    out.push(`export interface ${name} ${objectType(schema, '')}`, '');
+    out.push(schemaDeclaration(name, schema), '');
   }
   out.push(ERROR_AND_QUERY_TYPES);
 

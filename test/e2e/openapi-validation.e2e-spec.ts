@@ -1,5 +1,6 @@
 import { getMetadataStorage } from 'class-validator';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
+import { ErrorCode } from 'src/common';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -136,5 +137,18 @@ describe('OpenAPI validation', () => {
       }
     }
     expect(numbers).toEqual([]);
+  });
+
+  it("documents the error body's code as the ErrorCode enum, every code the server has", () => {
+    const doc = buildOpenApiDocument(t.app);
+    const schemas = (doc.components?.schemas ?? {}) as Record<
+      string,
+      Schema & { enum?: string[]; allOf?: { $ref: string }[] }
+    >;
+    expect(schemas.ErrorResponseDto.properties?.code).toMatchObject({
+      allOf: [{ $ref: '#/components/schemas/ErrorCode' }],
+    });
+    expect(schemas.ErrorCode).toMatchObject({ type: 'string' });
+    expect(schemas.ErrorCode.enum).toEqual(Object.values(ErrorCode));
   });
 });

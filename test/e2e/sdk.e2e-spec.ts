@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, ApiError, StreamClosedError, TaskStreamEvent } from 'sdk/client';
-import { CLIENT_FILE, OPENAPI_FILE, renderSdk } from 'sdk/generate';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { CLIENT_FILE, OPENAPI_FILE, renderClient, renderSdk } from 'sdk/generate';
 import { ApiKeysService } from 'src/auth/api-keys.service';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
@@ -368,5 +369,36 @@ describe('API client SDK with keys', () => {
       await t.close();
       rmSync(project, { recursive: true, force: true });
     }
+  });
+});
+
+/** A document of `schemas` and `paths` alone, for what the generator makes of them. */
+function documentOf(
+  schemas: Record<string, object>,
+  paths: Record<string, object> = {},
+): OpenAPIObject {
+  return {
+    openapi: '3.0.0',
+    info: { title: 'test', version: '0' },
+    paths,
+    components: { schemas },
+  } as OpenAPIObject;
+}
+
+/** What `sdk/generate.ts` makes of the schemas and operations it reads. */
+describe('API client SDK generator', () => {
+  it('types a named enum as the union of its values, and a property referring to it by its name', () => {
+    const client = renderClient(
+      documentOf({
+        ErrorCode: { type: 'string', enum: ['task_not_found', 'internal_error'] },
+        ErrorResponseDto: {
+          type: 'object',
+          properties: { code: { allOf: [{ $ref: '#/components/schemas/ErrorCode' }] } },
+          required: ['code'],
+        },
+      }),
+    );
+    expect(client).toContain('export type ErrorCode = "task_not_found" | "internal_error";');
+    expect(client).toContain('  code: ErrorCode;');
   });
 });

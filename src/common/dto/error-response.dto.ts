@@ -1,9 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ErrorCode } from 'src/common/errors/domain-error';
 
 /** Every 4xx/5xx answer has this body. */
 export class ErrorResponseDto {
-  @ApiProperty({ description: 'Stable machine-readable error code', example: 'validation_failed' })
-  code!: string;
+  /**
+   * A named enum (a schema of its own), so a generated client types it as the closed set of codes
+   * the server sends, not as any string.
+   */
+  @ApiProperty({
+    enum: ErrorCode,
+    enumName: 'ErrorCode',
+    description: 'Stable machine-readable error code',
+    example: ErrorCode.ValidationFailed,
+  })
+  code!: ErrorCode;
 
   @ApiProperty({
     description: 'Human-readable explanation',

@@ -17,7 +17,7 @@ import { databaseFailureOf } from 'src/database';
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: Record<string, unknown>;
   request_id: string;
