@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from 'src/access';
-import { API_PREFIX, ApiErrorResponses } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, ErrorCode } from 'src/common';
 import { AuditService } from 'src/audit/audit.service';
 import { toAuditEventResponse } from 'src/audit/audit.mapper';
 import { AuditEventPageDto } from 'src/audit/dto/audit-event-response.dto';
@@ -20,7 +20,7 @@ export class AuditController {
       'Key creation and revocation, session and task creation, cancels, deletions, messages, merges, and every request refused with 401 or 403: who, what, when and from where.',
   })
   @ApiOkResponse({ type: AuditEventPageDto })
-  @ApiErrorResponses(400, 403)
+  @ApiErrorResponses('read', ErrorCode.Forbidden)
   async list(@Query() query: AuditQueryDto): Promise<AuditEventPageDto> {
     const [items, total] = await this.audit.list(query);
     return {

@@ -38,7 +38,7 @@ export class ApiKeysController {
     summary: 'Create an API key (admin keys only); the key is in this answer and nowhere else',
   })
   @ApiCreatedResponse({ type: ApiKeyCreatedResponseDto })
-  @ApiErrorResponses(400, 403, 413, 415)
+  @ApiErrorResponses('write', ErrorCode.Forbidden)
   async create(
     @Body() dto: CreateApiKeyDto,
     @CurrentPrincipal() principal: Principal,
@@ -65,7 +65,7 @@ export class ApiKeysController {
     summary: 'List API keys, newest first (admin keys only; never the keys themselves)',
   })
   @ApiOkResponse({ type: ApiKeyPageDto })
-  @ApiErrorResponses(400, 403)
+  @ApiErrorResponses('read', ErrorCode.Forbidden)
   async list(@Query() query: PaginationQueryDto): Promise<ApiKeyPageDto> {
     const [items, total] = await this.keys.list(query);
     return { items: items.map(toApiKeyResponse), total, limit: query.limit, offset: query.offset };
@@ -89,7 +89,7 @@ export class ApiKeysController {
   @ApiNoContentResponse({
     description: "Revoked; the key's queued tasks cancelled, its running ones stopping",
   })
-  @ApiErrorResponses(400, 403, 404, 413, 415)
+  @ApiErrorResponses('write', ErrorCode.InvalidId, ErrorCode.Forbidden, ErrorCode.ApiKeyNotFound)
   async revoke(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.keys.revoke(id);
   }

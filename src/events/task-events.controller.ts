@@ -3,7 +3,7 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nest
 import type { Response } from 'express';
 import { CurrentPrincipal, ownerFilter, Principal, RequireScope } from 'src/access';
 import { ApiKeysService } from 'src/auth';
-import { API_PREFIX, ApiErrorResponses, Clock, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, Clock, ErrorCode, UuidParamPipe } from 'src/common';
 import { AppConfig } from 'src/config';
 import { SessionsService } from 'src/sessions';
 import { TasksService } from 'src/tasks';
@@ -89,7 +89,7 @@ export class TaskEventsController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiHeader(LAST_EVENT_ID)
   @ApiOkResponse(STREAM_RESPONSE)
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound, ErrorCode.TooManyStreams)
   async followTask(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: TaskEventStreamQueryDto,
@@ -111,7 +111,7 @@ export class TaskEventsController {
   })
   @ApiHeader(LAST_EVENT_ID)
   @ApiOkResponse(STREAM_RESPONSE)
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.SessionNotFound, ErrorCode.TooManyStreams)
   async followAll(
     @Query() query: EventStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,

@@ -1,7 +1,16 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
-import { ErrorResponseDto } from 'src/common';
+import { ApiHeader } from '@nestjs/swagger';
+import { ErrorCode } from 'src/common';
 import { IdempotencyInterceptor } from 'src/idempotency/idempotency.interceptor';
+
+/**
+ * What an `@Idempotent()` route can answer besides its own errors: list them in its
+ * `ApiErrorResponses` (one decorator writes each status's description).
+ */
+export const IDEMPOTENCY_ERRORS: readonly ErrorCode[] = [
+  ErrorCode.IdempotencyRequestInProgress,
+  ErrorCode.IdempotencyKeyReused,
+];
 
 /** Makes a creating route idempotent by `Idempotency-Key` (see `IdempotencyService`). */
 export function Idempotent(): MethodDecorator {
@@ -12,18 +21,6 @@ export function Idempotent(): MethodDecorator {
       required: false,
       description:
         'Any 1 to 255 visible ASCII characters, new for each new request. A retry with the same key and body gets the first answer again (header `Idempotent-Replayed: true`) instead of creating a duplicate; kept for 24 hours.',
-    }),
-    ApiResponse({
-      status: 409,
-      description:
-        'A request with this Idempotency-Key is still in progress (`idempotency_request_in_progress`)',
-      type: ErrorResponseDto,
-    }),
-    ApiResponse({
-      status: 422,
-      description:
-        'This Idempotency-Key was used with another request body (`idempotency_key_reused`)',
-      type: ErrorResponseDto,
     }),
   );
 }

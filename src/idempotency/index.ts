@@ -1,6 +1,6 @@
 export { IdempotencyKey } from 'src/idempotency/idempotency-key.entity';
 export { IdempotencyModule } from 'src/idempotency/idempotency.module';
-export { Idempotent } from 'src/idempotency/idempotent.decorator';
+export { IDEMPOTENCY_ERRORS, Idempotent } from 'src/idempotency/idempotent.decorator';
 export {
   CurrentIdempotencyClaim,
   IdempotencyClaim,

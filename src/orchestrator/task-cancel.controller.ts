@@ -2,7 +2,7 @@ import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, ErrorCode, UuidParamPipe } from 'src/common';
 import { TaskCancellationService } from 'src/orchestrator/task-cancellation.service';
 import { TaskResponseDto, toTaskResponse } from 'src/tasks';
 
@@ -25,7 +25,13 @@ export class TaskCancelController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.InvalidId,
+    ErrorCode.Forbidden,
+    ErrorCode.TaskNotFound,
+    ErrorCode.TaskNotCancellable,
+  )
   async cancel(@Param('id', UuidParamPipe) id: string): Promise<TaskResponseDto> {
     return toTaskResponse(await this.cancellation.cancel(id));
   }

@@ -8,8 +8,19 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, PaginationQueryDto, UuidParamPipe } from 'src/common';
-import { CurrentIdempotencyClaim, IdempotencyClaim, Idempotent } from 'src/idempotency';
+import {
+  API_PREFIX,
+  ApiErrorResponses,
+  ErrorCode,
+  PaginationQueryDto,
+  UuidParamPipe,
+} from 'src/common';
+import {
+  CurrentIdempotencyClaim,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyClaim,
+  Idempotent,
+} from 'src/idempotency';
 import { CreateSessionDto } from 'src/sessions/dto/create-session.dto';
 import { SessionPageDto, SessionResponseDto } from 'src/sessions/dto/session-response.dto';
 import { toSessionResponse } from 'src/sessions/session.mapper';
@@ -30,7 +41,14 @@ export class SessionsController {
       'The session (and every task in it) belongs to the calling key. Keys that are not admin may name only programs in ALLOWED_COMMANDS as commands, never a shell, `env` or inline code (403 `command_not_allowed`).',
   })
   @ApiCreatedResponse({ type: SessionResponseDto })
-  @ApiErrorResponses(400, 403, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.Forbidden,
+    ErrorCode.ProjectPathInvalid,
+    ErrorCode.CommandNotAllowed,
+    ErrorCode.ProjectPathNotAllowed,
+    ...IDEMPOTENCY_ERRORS,
+  )
   async create(
     @Body() dto: CreateSessionDto,
     @CurrentPrincipal() principal: Principal,
@@ -43,7 +61,7 @@ export class SessionsController {
   @RequireScope('tasks:read')
   @ApiOperation({ summary: "List sessions, newest first (the key's own; every one for admins)" })
   @ApiOkResponse({ type: SessionPageDto })
-  @ApiErrorResponses(400, 403)
+  @ApiErrorResponses('read')
   async list(
     @Query() query: PaginationQueryDto,
     @CurrentPrincipal() principal: Principal,
@@ -57,7 +75,7 @@ export class SessionsController {
   @ApiOperation({ summary: 'Get session details' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.SessionNotFound)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<SessionResponseDto> {
     return toSessionResponse(await this.sessions.findOne(id));
   }

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, ErrorCode, UuidParamPipe } from 'src/common';
 import { SessionsService } from 'src/sessions';
 import { TaskPageDto } from 'src/tasks/dto/task-response.dto';
 import { SessionTaskListQueryDto } from 'src/tasks/dto/session-task-list-query.dto';
@@ -31,7 +31,7 @@ export class SessionTasksController {
   @ApiOperation({ summary: "List a session's tasks, newest first" })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskPageDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.SessionNotFound)
   async listTasks(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: SessionTaskListQueryDto,
@@ -48,7 +48,13 @@ export class SessionTasksController {
   @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.InvalidId,
+    ErrorCode.Forbidden,
+    ErrorCode.SessionNotFound,
+    ErrorCode.SessionHasActiveTasks,
+  )
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.tasks.removeSession(id);
   }

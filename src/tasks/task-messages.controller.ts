@@ -2,7 +2,7 @@ import { Body, Controller, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, ErrorCode, UuidParamPipe } from 'src/common';
 import { TaskMessageDto } from 'src/tasks/dto/task-message.dto';
 import { InteractionResponseDto } from 'src/tasks/dto/task-response.dto';
 import { toInteractionResponse } from 'src/tasks/task.mapper';
@@ -23,7 +23,14 @@ export class TaskMessagesController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiCreatedResponse({ type: InteractionResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.InvalidId,
+    ErrorCode.Forbidden,
+    ErrorCode.TaskNotFound,
+    ErrorCode.TaskFinished,
+    ErrorCode.MessagesPending,
+  )
   async send(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: TaskMessageDto,

@@ -2,7 +2,7 @@ import { Body, Controller, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, ErrorCode, UuidParamPipe } from 'src/common';
 import { RetryTaskDto } from 'src/tasks/dto/retry-task.dto';
 import { TaskResponseDto } from 'src/tasks/dto/task-response.dto';
 import { toTaskResponse } from 'src/tasks/task.mapper';
@@ -24,7 +24,21 @@ export class TaskRetryController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiBody({ type: RetryTaskDto, required: false })
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415, 429)
+  // The new task is made as a created one is (`TasksService.createWith`): its checks' codes too.
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.InvalidId,
+    ErrorCode.ProjectPathInvalid,
+    ErrorCode.Forbidden,
+    ErrorCode.ProjectPathNotAllowed,
+    ErrorCode.TaskNotFound,
+    ErrorCode.SessionNotFound,
+    ErrorCode.TaskNotRetryable,
+    ErrorCode.WorkspaceUnavailable,
+    ErrorCode.GitConfigChanged,
+    ErrorCode.QueueFull,
+    ErrorCode.ShuttingDown,
+  )
   async retry(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: RetryTaskDto,

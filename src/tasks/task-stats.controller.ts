@@ -19,7 +19,7 @@ export class TaskStatsController {
       "The key's own tasks (every task for an admin), optionally of one session and finished within [since, until).",
   })
   @ApiOkResponse({ type: TaskStatsResponseDto })
-  @ApiErrorResponses(400, 403)
+  @ApiErrorResponses('read')
   async get(
     @Query() query: TaskStatsQueryDto,
     @CurrentPrincipal() principal: Principal,

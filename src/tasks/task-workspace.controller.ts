@@ -21,7 +21,7 @@ import {
 import type { Response } from 'express';
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
+import { API_PREFIX, ApiErrorResponses, ErrorCode, UuidParamPipe } from 'src/common';
 import {
   MergeTaskDto,
   TaskDiffQueryDto,
@@ -52,7 +52,12 @@ export class TaskWorkspaceController {
       'text/x-diff': { schema: { type: 'string' } },
     },
   })
-  @ApiErrorResponses(400, 404, 409)
+  @ApiErrorResponses(
+    'read',
+    ErrorCode.InvalidId,
+    ErrorCode.TaskNotFound,
+    ErrorCode.WorkspaceUnavailable,
+  )
   async diff(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: TaskDiffQueryDto,
@@ -76,7 +81,20 @@ export class TaskWorkspaceController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiBody({ type: MergeTaskDto, required: false })
   @ApiOkResponse({ type: TaskMergeResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.InvalidId,
+    ErrorCode.MergeTargetInvalid,
+    ErrorCode.Forbidden,
+    ErrorCode.TaskNotFound,
+    ErrorCode.WorkspaceUnavailable,
+    ErrorCode.TaskNotMergeable,
+    ErrorCode.MergeConflict,
+    ErrorCode.MergeNotFastForward,
+    ErrorCode.WorkingTreeDirty,
+    ErrorCode.MergeRefused,
+    ErrorCode.GitConfigChanged,
+  )
   async merge(
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: MergeTaskDto,

@@ -9,8 +9,13 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, RequireScope } from 'src/access';
 import { Audited } from 'src/audit';
-import { API_PREFIX, ApiErrorResponses, UuidParamPipe } from 'src/common';
-import { CurrentIdempotencyClaim, IdempotencyClaim, Idempotent } from 'src/idempotency';
+import { API_PREFIX, ApiErrorResponses, ErrorCode, UuidParamPipe } from 'src/common';
+import {
+  CurrentIdempotencyClaim,
+  IDEMPOTENCY_ERRORS,
+  IdempotencyClaim,
+  Idempotent,
+} from 'src/idempotency';
 import { CreateTaskDto } from 'src/tasks/dto/create-task.dto';
 import { InteractionPageDto, InteractionPageQueryDto } from 'src/tasks/dto/interaction-page.dto';
 import {
@@ -40,7 +45,18 @@ export class TasksController {
       "Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 400 `project_path_invalid` (403 `project_path_not_allowed`) when the session's project_path breaks the project_path rules as they are now (stored before a rule existed, or its directory changed since). 400 `validation_failed` (`base_ref`) when the task would start from a branch longer than 255 characters, the longest `target_branch` (the branch checked out in the project, or the one base_ref names): name a commit or a tag as base_ref. 409 `git_config_changed` (`details.files`; `details.failed_task` when the key may see that task) while the repository's git configuration still holds a change that failed one of its tasks `git_config_changed`: undo it, or delete that task to accept it (another key's task is not named: its owner or an administrator has to act). 429 `queue_full` when too many tasks are queued.",
   })
   @ApiCreatedResponse({ type: TaskResponseDto })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.ProjectPathInvalid,
+    ErrorCode.Forbidden,
+    ErrorCode.ProjectPathNotAllowed,
+    ErrorCode.SessionNotFound,
+    ErrorCode.WorkspaceUnavailable,
+    ErrorCode.GitConfigChanged,
+    ErrorCode.QueueFull,
+    ErrorCode.ShuttingDown,
+    ...IDEMPOTENCY_ERRORS,
+  )
   async create(
     @Body() dto: CreateTaskDto,
     @CurrentPrincipal() principal: Principal,
@@ -56,7 +72,7 @@ export class TasksController {
       "List tasks, newest first, filtered by status and session (the key's own; every one for admins)",
   })
   @ApiOkResponse({ type: TaskPageDto })
-  @ApiErrorResponses(400, 403)
+  @ApiErrorResponses('read')
   async list(
     @Query() query: TaskListQueryDto,
     @CurrentPrincipal() principal: Principal,
@@ -73,7 +89,7 @@ export class TasksController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskDetailResponseDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound)
   async findOne(@Param('id', UuidParamPipe) id: string): Promise<TaskDetailResponseDto> {
     return this.tasks.getDetails(id);
   }
@@ -87,7 +103,7 @@ export class TasksController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: InteractionPageDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound)
   async interactions(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: InteractionPageQueryDto,
@@ -104,7 +120,7 @@ export class TasksController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TestCasePageDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound)
   async testCases(
     @Param('id', UuidParamPipe) id: string,
     @Query() query: TestCasePageQueryDto,
@@ -117,7 +133,7 @@ export class TasksController {
   @ApiOperation({ summary: 'Get the task status summary' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskStatusResponseDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound)
   // Not `async`: the service's promise as it is, one promise fewer on the route polled most.
   status(@Param('id', UuidParamPipe) id: string): Promise<TaskStatusResponseDto> {
     return this.tasks.getStatus(id);
@@ -132,7 +148,7 @@ export class TasksController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskVerificationResponseDto })
-  @ApiErrorResponses(400, 403, 404)
+  @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound)
   async verification(@Param('id', UuidParamPipe) id: string): Promise<TaskVerificationResponseDto> {
     return this.tasks.getVerification(id);
   }
@@ -144,7 +160,13 @@ export class TasksController {
   @ApiOperation({ summary: 'Delete a task that is PENDING or finished (409 otherwise)' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrorResponses(400, 403, 404, 409, 413, 415)
+  @ApiErrorResponses(
+    'write',
+    ErrorCode.InvalidId,
+    ErrorCode.Forbidden,
+    ErrorCode.TaskNotFound,
+    ErrorCode.TaskNotDeletable,
+  )
   async remove(@Param('id', UuidParamPipe) id: string): Promise<void> {
     await this.tasks.remove(id);
   }

@@ -1,6 +1,7 @@
 import { getMetadataStorage } from 'class-validator';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import { ErrorCode } from 'src/common';
+import { httpStatusOf } from 'src/common/errors/error-status';
 import { buildOpenApiDocument } from 'src/common/http/configure-app';
 import { createTestApp, TestApp } from 'test/e2e/support/test-app';
 
@@ -150,5 +151,132 @@ describe('OpenAPI validation', () => {
     });
     expect(schemas.ErrorCode).toMatchObject({ type: 'string' });
     expect(schemas.ErrorCode.enum).toEqual(Object.values(ErrorCode));
+  });
+});
+
+type Operation = {
+  parameters?: Parameter[];
+  responses: Record<string, { description?: string }>;
+};
+
+/** Every operation of the document, as `METHOD path`. */
+function operationsOf(doc: ReturnType<typeof buildOpenApiDocument>): [string, Operation][] {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item as Record<string, Operation>).map(([method, op]): [string, Operation] => [
+      `${method.toUpperCase()} ${path}`,
+      op,
+    ]),
+  );
+}
+
+/** The codes an error response's description lists (its `- \`code\`: meaning` lines). */
+function codesOf(response: { description?: string } | undefined): string[] {
+  return [...(response?.description ?? '').matchAll(/^- `([a-z_]+)`:/gm)].map((m) => m[1]);
+}
+
+/** Each route's error responses list the codes it sends, and every code is listed somewhere. */
+describe('OpenAPI error responses', () => {
+  let t: TestApp;
+  let operations: Map<string, Operation>;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    operations = new Map(operationsOf(buildOpenApiDocument(t.app)));
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** The codes `operation` lists under `status`. */
+  const listed = (operation: string, status: number): string[] =>
+    codesOf(operations.get(operation)?.responses[String(status)]);
+
+  it("lists under each status the codes of the route's own service, and no other route's", () => {
+    expect(listed('POST /api/v1/tasks/{id}/messages', 409)).toEqual([
+      'task_finished',
+      'messages_pending',
+    ]);
+    expect(listed('POST /api/v1/tasks/{id}/retry', 409)).toEqual([
+      'task_not_retryable',
+      'workspace_unavailable',
+      'git_config_changed',
+    ]);
+    expect(listed('POST /api/v1/tasks/{id}/cancel', 409)).toEqual(['task_not_cancellable']);
+    expect(listed('POST /api/v1/tasks', 409)).toEqual([
+      'workspace_unavailable',
+      'git_config_changed',
+      'idempotency_request_in_progress',
+    ]);
+    expect(listed('POST /api/v1/tasks', 429)).toEqual(['rate_limited', 'queue_full']);
+    expect(listed('POST /api/v1/tasks', 503)).toEqual(['database_unavailable', 'shutting_down']);
+    expect(listed('GET /api/v1/tasks/{id}/events', 429)).toEqual([
+      'rate_limited',
+      'too_many_streams',
+    ]);
+    expect(listed('GET /api/v1/events', 404)).toEqual(['session_not_found', 'route_not_found']);
+    // A read needs tasks:read, which every key has: its 403 is the Host check's alone.
+    expect(listed('GET /api/v1/tasks/{id}', 403)).toEqual(['host_not_allowed']);
+    expect(listed('DELETE /api/v1/api-keys/{id}', 404)).toEqual([
+      'api_key_not_found',
+      'route_not_found',
+    ]);
+    expect(operations.get('GET /api/v1/tasks')?.responses['409']).toBeUndefined();
+  });
+
+  it('lists each code under its own status, and every code the server has on some route', () => {
+    const misplaced: string[] = [];
+    const documented = new Set<string>();
+    for (const [operation, op] of operations) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        for (const code of codesOf(response)) {
+          documented.add(code);
+          if (Number(httpStatusOf(code as ErrorCode)) !== Number(status)) {
+            misplaced.push(`${operation} ${status}: ${code}`);
+          }
+        }
+      }
+    }
+    expect(misplaced).toEqual([]);
+    expect(Object.values(ErrorCode).filter((code) => !documented.has(code))).toEqual([]);
+  });
+
+  it("lists what any request can be refused for on every route, and a key's refusals where one is asked", () => {
+    const shared: [number, string][] = [
+      [400, 'bad_request'],
+      [400, 'validation_failed'],
+      [403, 'host_not_allowed'],
+      [404, 'route_not_found'],
+      [405, 'method_not_allowed'],
+      [408, 'request_timeout'],
+      [431, 'headers_too_large'],
+      [500, 'internal_error'],
+    ];
+    const keyed: [number, string][] = [
+      [401, 'unauthorized'],
+      [429, 'rate_limited'],
+      [507, 'storage_full'],
+    ];
+    const missing: string[] = [];
+    for (const [operation] of operations) {
+      const expected = operation === 'GET /health/live' ? shared : [...shared, ...keyed];
+      for (const [status, code] of expected) {
+        if (!listed(operation, status).includes(code))
+          missing.push(`${operation} ${status} ${code}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('lists the Idempotency-Key refusals on every route that takes the header, and on no other', () => {
+    const wrong: string[] = [];
+    for (const [operation, op] of operations) {
+      const idempotent = (op.parameters ?? []).some((p) => p.name === 'Idempotency-Key');
+      const lists =
+        listed(operation, 409).includes('idempotency_request_in_progress') &&
+        listed(operation, 422).includes('idempotency_key_reused');
+      if (idempotent !== lists) wrong.push(`${operation}: header ${idempotent}, codes ${lists}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });

@@ -1,43 +1,97 @@
+import { STATUS_CODES } from 'node:http';
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
+import { ERROR_CODE_MEANINGS } from 'src/common/dto/error-code-meanings';
 import { ErrorResponseDto } from 'src/common/dto/error-response.dto';
-
-const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid input (`validation_failed`, `invalid_id`, `malformed_json`, `project_path_invalid`, `merge_target_invalid`)',
-  401: 'No API key, or a wrong, expired or revoked one (`unauthorized`)',
-  403: 'Not allowed: the key lacks the scope (`forbidden`), a command it may not run (`command_not_allowed`), a project path outside ALLOWED_PROJECT_ROOTS (`project_path_not_allowed`), a Host header not in ALLOWED_HOSTS (`host_not_allowed`)',
-  404: 'Not found, or owned by another key (`session_not_found`, `task_not_found`, `api_key_not_found`)',
-  409: 'Conflict with the current state (`task_not_deletable`, `session_has_active_tasks`, `task_not_cancellable`, `workspace_unavailable`, `task_not_mergeable`, `merge_conflict`, `merge_not_fast_forward`, `working_tree_dirty`, `merge_refused` (`details.reason`), `git_config_changed`, `idempotency_request_in_progress`)',
-  413: 'Request body too large (`payload_too_large`)',
-  415: 'Request body is not JSON (`unsupported_media_type`)',
-  422: 'An `Idempotency-Key` used before with another body (`idempotency_key_reused`)',
-  429: 'Too many requests (`rate_limited`, with Retry-After), too many queued tasks (`queue_full`) or event streams open (`too_many_streams`)',
-  500: 'Unexpected error (`internal_error`; no details leak)',
-  503: 'Database unavailable (`database_unavailable`), or the server is shutting down and takes no new work (`shutting_down`)',
-  507: "The database's storage is full (`storage_full`)",
-};
+import { ErrorCode } from 'src/common/errors/domain-error';
+import { httpStatusOf } from 'src/common/errors/error-status';
 
 /**
- * Documents the error responses of an operation, all with the common error body; 401, 403 (a Host
- * header not allowed), 429, 500, 503 and 507, which any operation can meet, are always included.
+ * What any request can be refused for, whatever its route: by Node's parser or its timeouts, the
+ * Host check, the JSON body middleware's query check (`__proto__` and the like), the router (a
+ * path or a method no route has: what a client of a wrong base URL, or of a server of another
+ * version, meets on any call) or an unexpected error.
  */
-export function ApiErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
+const ANY_REQUEST: readonly ErrorCode[] = [
+  ErrorCode.BadRequest,
+  ErrorCode.ValidationFailed,
+  ErrorCode.HostNotAllowed,
+  ErrorCode.RouteNotFound,
+  ErrorCode.MethodNotAllowed,
+  ErrorCode.RequestTimeout,
+  ErrorCode.HeadersTooLarge,
+  ErrorCode.Internal,
+];
+
+/**
+ * What a request to a route that asks for a key can be refused for besides: no valid key, the
+ * rate limit, and a full database (checking the key records its use).
+ */
+const KEYED: readonly ErrorCode[] = [
+  ErrorCode.Unauthorized,
+  ErrorCode.RateLimited,
+  ErrorCode.StorageFull,
+];
+
+/**
+ * What a write's body can be refused for, whether or not its route reads one: the JSON body
+ * middleware reads every body. (A read has no body: these are not listed for it.)
+ */
+const BODY: readonly ErrorCode[] = [
+  ErrorCode.MalformedJson,
+  ErrorCode.PayloadTooLarge,
+  ErrorCode.UnsupportedMediaType,
+];
+
+/**
+ * The error responses of `codes`, one a status, each with the common error body and a description
+ * listing its codes with their meanings (`- \`code\`: meaning` lines, in the enum's order).
+ */
+function errorResponses(codes: Iterable<ErrorCode>): MethodDecorator & ClassDecorator {
+  const wanted = new Set(codes);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of Object.values(ErrorCode).filter((c) => wanted.has(c))) {
+    const status = httpStatusOf(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   return applyDecorators(
-    ...[...new Set([...statuses, 401, 403, 429, 500, 503, 507])].map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
-    ),
+    ...[...byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([status, listed]) =>
+        ApiResponse({
+          status,
+          description: `${STATUS_CODES[status]}:\n\n${listed.map((c) => `- \`${c}\`: ${ERROR_CODE_MEANINGS[c]}`).join('\n')}`,
+          type: ErrorResponseDto,
+        }),
+      ),
   );
 }
 
 /**
- * Documents only the refusals of a route that asks for a key (401, 429) and of a Host header not
- * allowed (403), with the common error body: for a route whose other answers are its own (the
- * health checks' 503 is their report). `keyless`: the route asks for no key (only the 403).
+ * Documents the error responses of an API operation: `codes`, what its guard, pipes and service
+ * can answer (its scope's `forbidden`, its id's `invalid_id`, its not-found and conflict codes),
+ * and what every API route can answer (`ANY_REQUEST`, `KEYED`, an unreachable database), with a
+ * write's body refusals (`BODY`). A code a route never sends is not listed for it, so each route's
+ * descriptions say what its client has to handle.
+ */
+export function ApiErrorResponses(
+  kind: 'read' | 'write',
+  ...codes: ErrorCode[]
+): MethodDecorator & ClassDecorator {
+  return errorResponses([
+    ...ANY_REQUEST,
+    ...KEYED,
+    ErrorCode.DatabaseUnavailable,
+    ...(kind === 'write' ? BODY : []),
+    ...codes,
+  ]);
+}
+
+/**
+ * Documents only what any request, and a request refused its key (`keyless`: the route asks for
+ * none), can be answered with, with the common error body: for a route whose other answers are its
+ * own (the health checks' 503 is their report).
  */
 export function ApiAccessRefusals(keyless = false): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...(keyless ? [403] : [401, 403, 429]).map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
-    ),
-  );
+  return errorResponses([...ANY_REQUEST, ...(keyless ? [] : KEYED)]);
 }
