@@ -995,6 +995,93 @@ export interface TaskStatsResponseDto {
   cost_per_verified_task_usd: number | null;
 }
 
+export interface TaskStreamEndDto {
+  task_id: string;
+  /** The task's final status; null when the task was deleted */
+  status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | null;
+  status_reason:
+    | 'created'
+    | 'claimed'
+    | 'resumed'
+    | 'agent_turn'
+    | 'needs_input'
+    | 'waiting_for_human'
+    | 'human_replied'
+    | 'human_timeout'
+    | 'agent_error'
+    | 'permission_denied'
+    | 'tests_requested'
+    | 'tests_running'
+    | 'tests_passed'
+    | 'verified'
+    | 'verified_without_base'
+    | 'verified_without_failing_tests'
+    | 'verified_with_test_changes'
+    | 'verified_without_regression'
+    | 'verified_with_flaky_tests'
+    | 'tests_failed'
+    | 'tests_missing'
+    | 'no_tests_written'
+    | 'test_changes_needed'
+    | 'test_command_unavailable'
+    | 'max_iterations_reached'
+    | 'max_pauses_reached'
+    | 'budget_exceeded'
+    | 'cli_not_found'
+    | 'cli_not_logged_in'
+    | 'api_unavailable'
+    | 'timeout'
+    | 'cancelled'
+    | 'owner_key_revoked'
+    | 'owner_key_expired'
+    | 'server_restart'
+    | 'lease_expired'
+    | 'database_unavailable'
+    | 'shutdown'
+    | 'project_unavailable'
+    | 'project_path_refused'
+    | 'setup_failed'
+    | 'workspace_quota'
+    | 'workspace_error'
+    | 'workspace_missing'
+    | 'git_config_changed'
+    | 'internal_error'
+    | null;
+}
+
+export interface StreamClosedDto {
+  /** key_revoked, key_expired: the API key of the stream may no longer be used; key_required: the stream, opened without a key, is closed once keys are required; session_deleted: the session of an `/events?session_id=` stream was deleted */
+  code: 'key_revoked' | 'key_expired' | 'key_required' | 'session_deleted';
+  message: string;
+}
+
+export interface InteractionEventDto {
+  /** Monotonic; doubles as the event id */
+  id: number;
+  kind:
+    | 'prompt'
+    | 'simulated_human'
+    | 'human'
+    | 'assistant'
+    | 'tool_use'
+    | 'tool_result'
+    | 'result'
+    | 'error'
+    | 'status'
+    | 'test'
+    | 'setup'
+    | 'system';
+  iteration: number;
+  content: string;
+  data: Record<string, unknown> | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  created_at: string;
+  /** The task the interaction is of */
+  task_id: string;
+}
+
 export interface DatabaseHealthDto {
   status: 'up' | 'down';
   type: string;
@@ -1066,6 +1153,20 @@ export interface ReadinessResponseDto {
   details: Record<string, unknown>;
 }
 
+/** What `events.followTask` yields (GET /api/v1/tasks/{id}/events). */
+export type FollowTaskEvent =
+  | { event: 'message'; id: string; data: InteractionResponseDto }
+  | { event: 'end'; id: string | null; data: TaskStreamEndDto };
+
+/** What `events.followAll` yields (GET /api/v1/events). */
+export type FollowAllEvent = { event: 'message'; id: string; data: InteractionEventDto };
+
+/** One event of a live event stream: what any of the streams yields. */
+export type TaskStreamEvent = FollowTaskEvent | FollowAllEvent;
+
+/** The last frame of a stream the server closed for good: why, e.g. `key_revoked`. */
+type ClosedFrame = { event: 'closed'; id: string | null; data: StreamClosedDto };
+
 /**
  * A response outside 2xx. `body` is the server's error body (`{ code, message, ... }`) when it
  * sent one; `payload` is whatever JSON came (e.g. the health report of a 503), else undefined.
@@ -1134,18 +1235,6 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 /** Longest wait a 503's `Retry-After` makes a followed stream take before its next try. */
 const MAX_RETRY_AFTER_SECONDS = 60;
-
-/** One event of a live event stream: an interaction (`message`), or `end` with the task's final status. */
-export type TaskStreamEvent =
-  | { event: 'message'; id: string; data: InteractionResponseDto & { task_id?: string } }
-  | {
-      event: 'end';
-      id: string | null;
-      data: { task_id: string; status: string | null; status_reason: string | null };
-    };
-
-/** The last frame of a stream the server closed for good: why, e.g. `key_revoked`. */
-type ClosedFrame = { event: 'closed'; id: string | null; data: { code: string; message: string } };
 
 /** Options of a followed event stream. */
 export interface StreamOptions {
@@ -1377,13 +1466,18 @@ export class ApiClient {
       id: string,
       query: { after_id?: number } = {},
       options: StreamOptions = {},
-    ): AsyncGenerator<TaskStreamEvent> =>
-      this.stream(`/api/v1/tasks/${encodeURIComponent(id)}/events`, query, options),
+    ): AsyncGenerator<FollowTaskEvent> =>
+      this.stream<FollowTaskEvent>(
+        `/api/v1/tasks/${encodeURIComponent(id)}/events`,
+        query,
+        options,
+      ),
     /** Follow the events of every task the key may see (server-sent events) (GET /api/v1/events) */
     followAll: (
       query: { after_id?: number; session_id?: string } = {},
       options: StreamOptions = {},
-    ): AsyncGenerator<TaskStreamEvent> => this.stream(`/api/v1/events`, query, options),
+    ): AsyncGenerator<FollowAllEvent> =>
+      this.stream<FollowAllEvent>(`/api/v1/events`, query, options),
   };
 
   readonly health = {
@@ -1424,11 +1518,11 @@ export class ApiClient {
    * key was revoked or expired) or more than `options.maxReconnects` failed tries in a row throw
    * `StreamClosedError`.
    */
-  private async *stream(
+  private async *stream<E extends TaskStreamEvent>(
     path: string,
     query: Query | undefined,
     options: StreamOptions,
-  ): AsyncGenerator<TaskStreamEvent> {
+  ): AsyncGenerator<E> {
     let lastId = options.lastEventId ?? null;
     const maxReconnects = options.maxReconnects ?? DEFAULT_MAX_RECONNECTS;
     let failures = 0;
@@ -1477,7 +1571,8 @@ export class ApiClient {
                 throw new StreamClosedError(event.data.code, event.data.message);
               }
               if (event.id !== null) lastId = event.id;
-              yield event;
+              // The route's own events: what its document's `x-sse-events` names.
+              yield event as E;
               if (event.event === 'end') return;
             }
           }

@@ -10,7 +10,8 @@
  * Operations that take an `Idempotency-Key` send one on every call (a new UUID unless the caller
  * gives one) and retry, with the same key, when the network fails, the server answers 503 or the
  * first try is still in progress: a retry never creates a duplicate. An operation that can also
- * answer text (a raw patch) returns the text as a string.
+ * answer text (a raw patch) returns the text as a string. An event stream is an async iterable of
+ * the events its 200 response's `x-sse-events` names, typed by their data schemas.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,13 +36,16 @@ type Schema = {
 
 type Parameter = { name: string; in: string; required?: boolean; schema?: Schema };
 
+/** A media type's content; an event stream's also names each event's data schema. */
+type MediaType = { schema?: Schema; 'x-sse-events'?: Record<string, Schema> };
+
 type Operation = {
   operationId?: string;
   summary?: string;
   tags?: string[];
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
-  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  responses: Record<string, { content?: Record<string, MediaType> }>;
 };
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -87,6 +91,22 @@ function schemaDeclaration(name: string, schema: Schema): string {
   }
   const doc = schema.description ? `/** ${schema.description.replace(/\*\//g, '*\\/')} */\n` : '';
   return `${doc}export type ${name} = ${typeOf(schema)};`;
+}
+
+/**
+ * The events a stream operation yields, from its `x-sse-events` (event name to data schema):
+ * `closed` aside, which the client throws as `StreamClosedError`. A `message` (the SSE default
+ * event: an interaction) carries its id, which a reconnect resumes from; the server sends the
+ * others without one.
+ */
+function streamEventType(events: Record<string, Schema>): string {
+  return Object.entries(events)
+    .filter(([event]) => event !== 'closed')
+    .map(
+      ([event, schema]) =>
+        `{ event: ${JSON.stringify(event)}; id: ${event === 'message' ? 'string' : 'string | null'}; data: ${typeOf(schema)} }`,
+    )
+    .join(' | ');
 }
 
 function camel(name: string): string {
@@ -155,18 +175,6 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 /** Longest wait a 503's \`Retry-After\` makes a followed stream take before its next try. */
 const MAX_RETRY_AFTER_SECONDS = 60;
-
-/** One event of a live event stream: an interaction (\`message\`), or \`end\` with the task's final status. */
-export type TaskStreamEvent =
-  | { event: 'message'; id: string; data: InteractionResponseDto & { task_id?: string } }
-  | {
-      event: 'end';
-      id: string | null;
-      data: { task_id: string; status: string | null; status_reason: string | null };
-    };
-
-/** The last frame of a stream the server closed for good: why, e.g. \`key_revoked\`. */
-type ClosedFrame = { event: 'closed'; id: string | null; data: { code: string; message: string } };
 
 /** Options of a followed event stream. */
 export interface StreamOptions {
@@ -263,11 +271,11 @@ const CALL_METHOD = `
    * key was revoked or expired) or more than \`options.maxReconnects\` failed tries in a row throw
    * \`StreamClosedError\`.
    */
-  private async *stream(
+  private async *stream<E extends TaskStreamEvent>(
     path: string,
     query: Query | undefined,
     options: StreamOptions,
-  ): AsyncGenerator<TaskStreamEvent> {
+  ): AsyncGenerator<E> {
     let lastId = options.lastEventId ?? null;
     const maxReconnects = options.maxReconnects ?? DEFAULT_MAX_RECONNECTS;
     let failures = 0;
@@ -316,7 +324,8 @@ const CALL_METHOD = `
                 throw new StreamClosedError(event.data.code, event.data.message);
               }
               if (event.id !== null) lastId = event.id;
-              yield event;
+              // The route's own events: what its document's \`x-sse-events\` names.
+              yield event as E;
               if (event.event === 'end') return;
             }
           }
@@ -386,9 +395,12 @@ export function renderClient(doc: OpenAPIObject): string {
   for (const [name, schema] of Object.entries(schemas)) {
     out.push(schemaDeclaration(name, schema), '');
   }
-  out.push(ERROR_AND_QUERY_TYPES);
 
   const groups = new Map<string, string[]>();
+  /** Each stream operation's event type, and the data types of the streams' `closed` events. */
+  const streamTypes: string[] = [];
+  const eventTypes: string[] = [];
+  const closedTypes = new Set<string>();
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of METHODS) {
       const op = (item as Record<string, Operation | undefined>)[method];
@@ -404,6 +416,7 @@ export function renderClient(doc: OpenAPIObject): string {
       const success = Object.keys(op.responses).find((s) => s.startsWith('2')) ?? '200';
       const content = op.responses[success]?.content ?? {};
       const json = content['application/json']?.schema;
+      const events = content['text/event-stream']?.['x-sse-events'];
       const stream = content['text/event-stream'] !== undefined;
       const text = !stream && Object.keys(content).some((type) => type.startsWith('text/'));
       const returns = [json ? typeOf(json) : null, text ? 'string' : null].filter(
@@ -427,11 +440,26 @@ export function renderClient(doc: OpenAPIObject): string {
         ? `this.idempotent('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, options)`
         : `this.call('${method.toUpperCase()}', \`${url}\`, ${body ? 'body' : 'undefined'}, ${queryParams.length > 0 ? 'query' : 'undefined'})`;
       const summary = `    /** ${(op.summary ?? `${method.toUpperCase()} ${path}`).replace(/\*\//g, '*\\/')} (${method.toUpperCase()} ${path}) */`;
+      const eventType = `${name[0].toUpperCase()}${name.slice(1)}Event`;
+      if (stream) {
+        if (events?.closed === undefined) {
+          throw new Error(
+            `${method.toUpperCase()} ${path}: an event stream names its events' data schemas in x-sse-events, closed among them`,
+          );
+        }
+        streamTypes.push(
+          `/** What \`${camel(tag)}.${name}\` yields (${method.toUpperCase()} ${path}). */`,
+          `export type ${eventType} = ${streamEventType(events)};`,
+          '',
+        );
+        eventTypes.push(eventType);
+        closedTypes.add(typeOf(events.closed));
+      }
       const lines = stream
         ? [
             summary,
-            `    ${name}: (${args.join(', ')}): AsyncGenerator<TaskStreamEvent> =>`,
-            `      this.stream(\`${url}\`, ${queryParams.length > 0 ? 'query' : 'undefined'}, options),`,
+            `    ${name}: (${args.join(', ')}): AsyncGenerator<${eventType}> =>`,
+            `      this.stream<${eventType}>(\`${url}\`, ${queryParams.length > 0 ? 'query' : 'undefined'}, options),`,
           ]
         : [
             summary,
@@ -443,6 +471,13 @@ export function renderClient(doc: OpenAPIObject): string {
   }
 
   out.push(
+    ...streamTypes,
+    '/** One event of a live event stream: what any of the streams yields. */',
+    `export type TaskStreamEvent = ${eventTypes.join(' | ') || 'never'};`,
+    '',
+    '/** The last frame of a stream the server closed for good: why, e.g. `key_revoked`. */',
+    `type ClosedFrame = { event: 'closed'; id: string | null; data: ${[...closedTypes].join(' | ') || 'never'} };`,
+    ERROR_AND_QUERY_TYPES,
     '/** A client for the Claude Task Automation Server API. */',
     'export class ApiClient {',
     '  constructor(',

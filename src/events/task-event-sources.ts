@@ -7,16 +7,9 @@ import {
   TaskRowReader,
   toInteractionResponse,
 } from 'src/tasks';
+import { TaskStreamEndDto } from 'src/events/dto/stream-event.dto';
 import { TailRow, TailSource } from 'src/events/event-tail';
 import { TaskEventReads } from 'src/events/task-event-reads';
-
-/** What the `end` frame of a task's stream says. */
-export interface TaskStreamEnd {
-  task_id: string;
-  /** The final status; null when the task was deleted. */
-  status: string | null;
-  status_reason: string | null;
-}
 
 /** One task's events, as `GET /tasks/{id}/interactions` shows them; over once it finished. */
 export class TaskEventSource implements TailSource {
@@ -31,7 +24,7 @@ export class TaskEventSource implements TailSource {
     return rows.map((row) => ({ id: row.id, data: toInteractionResponse(row) }));
   }
 
-  async end(): Promise<TaskStreamEnd | null> {
+  async end(): Promise<TaskStreamEndDto | null> {
     const task = await this.rows.read(this.taskId, ['status', 'statusReason']);
     if (task === null) return { task_id: this.taskId, status: null, status_reason: null };
     if (!isTerminal(task.status)) return null;

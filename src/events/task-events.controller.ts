@@ -1,16 +1,22 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, ownerFilter, Principal, RequireScope } from 'src/access';
 import { ApiKeysService } from 'src/auth';
 import { API_PREFIX, ApiErrorResponses, Clock, ErrorCode, UuidParamPipe } from 'src/common';
 import { AppConfig } from 'src/config';
 import { SessionsService } from 'src/sessions';
-import { TasksService } from 'src/tasks';
+import { InteractionResponseDto, TasksService } from 'src/tasks';
 import {
   EventStreamQueryDto,
   TaskEventStreamQueryDto,
 } from 'src/events/dto/event-stream-query.dto';
+import {
+  InteractionEventDto,
+  StreamClosedDto,
+  TaskStreamEndDto,
+} from 'src/events/dto/stream-event.dto';
+import { ApiEventStream } from 'src/events/api-event-stream.decorator';
 import { TailClosing } from 'src/events/event-tail';
 import { streamStart } from 'src/events/last-event-id';
 import { TaskEventStreams } from 'src/events/task-event-streams.service';
@@ -22,13 +28,13 @@ import { TaskEventStreams } from 'src/events/task-event-streams.service';
 const RECHECK_MS = 1000;
 
 /** What the `closed` event of one session's stream says once the session was deleted. */
-const SESSION_DELETED: TailClosing = {
+const SESSION_DELETED: StreamClosedDto = {
   code: 'session_deleted',
   message: 'The session of this stream has been deleted: the stream is closed',
 };
 
 /** What the `closed` event of a stream says when its key may no longer be used. */
-const KEY_CLOSINGS: Record<'revoked' | 'expired', TailClosing> = {
+const KEY_CLOSINGS: Record<'revoked' | 'expired', StreamClosedDto> = {
   revoked: {
     code: 'key_revoked',
     message: 'The API key of this stream has been revoked: the stream is closed',
@@ -43,7 +49,7 @@ const KEY_CLOSINGS: Record<'revoked' | 'expired', TailClosing> = {
  * What the `closed` event of a stream opened without a key says once keys are required (the first
  * key was created): its caller could not open it again without one.
  */
-const KEY_REQUIRED: TailClosing = {
+const KEY_REQUIRED: StreamClosedDto = {
   code: 'key_required',
   message: 'API keys are now required: the stream, opened without one, is closed',
 };
@@ -52,14 +58,21 @@ const LAST_EVENT_ID = {
   name: 'Last-Event-ID',
   required: false,
   description:
-    'The id of the last event the client received (sent by EventSource on reconnect). An id past the newest event stored (a database started again since) is taken as the newest: the stream sends what is stored next.',
+    'The id of the last event the client received (sent by EventSource on reconnect): a non-negative integer, anything else is 400 `validation_failed`. An id past the newest event stored (a database started again since) is taken as the newest: the stream sends what is stored next.',
+  schema: { type: 'string', pattern: '^\\d+$' },
 };
 
-const STREAM_RESPONSE = {
-  description:
-    'A `text/event-stream`: one message per interaction (`id:` its id, `data:` its JSON, one line), `: keep-alive` comments, and for a task `event: end` with its final status before the stream closes. A stream whose API key is revoked or expires while it is open ends with `event: closed` and `{code, message}` (`key_revoked`, `key_expired`) instead: reconnecting with that key would be refused; so does a stream opened without a key once keys are required (`key_required`: the first key was created); so does a stream of one session (`/events?session_id=`) once the session is deleted (`session_deleted`).',
-  content: { 'text/event-stream': { schema: { type: 'string' } } },
-};
+/** What a stream's `closed` frame may say, as its 200 response describes it. */
+const CLOSED =
+  'A stream whose API key is revoked or expires while it is open ends with `event: closed` (`StreamClosedDto`) instead, `key_revoked` or `key_expired`: reconnecting with that key would be refused; so does a stream opened without a key once keys are required (`key_required`: the first key was created)';
+
+const TASK_STREAM =
+  "A `text/event-stream` (`x-sse-events` names each event's data schema): a `message` (no `event:` line) for each interaction, `id:` its id, `data:` its JSON on one line (`InteractionResponseDto`); `: keep-alive` comments; and once the task is finished `event: end` with its final status (`TaskStreamEndDto`), the last frame before the stream closes. " +
+  `${CLOSED}.`;
+
+const GLOBAL_STREAM =
+  "A `text/event-stream` (`x-sse-events` names each event's data schema): a `message` (no `event:` line) for each interaction of the tasks it shows, `id:` its id, `data:` its JSON with its `task_id` on one line (`InteractionEventDto`); `: keep-alive` comments. " +
+  `${CLOSED}; so does a stream of one session (\`?session_id=\`) once the session is deleted (\`session_deleted\`).`;
 
 /** Whose a stream is, for MAX_EVENT_STREAMS_PER_KEY: its key, or without one its kind (`local`). */
 function holderOf(principal: Principal): string {
@@ -88,7 +101,11 @@ export class TaskEventsController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiHeader(LAST_EVENT_ID)
-  @ApiOkResponse(STREAM_RESPONSE)
+  @ApiEventStream(TASK_STREAM, {
+    message: InteractionResponseDto,
+    end: TaskStreamEndDto,
+    closed: StreamClosedDto,
+  })
   @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound, ErrorCode.TooManyStreams)
   async followTask(
     @Param('id', UuidParamPipe) id: string,
@@ -110,7 +127,7 @@ export class TaskEventsController {
       "A dashboard's stream: the events of the key's tasks (every task for admins), optionally of one session, each with its `task_id`, from now on (or after `Last-Event-ID` / `after_id`). It never ends by itself.",
   })
   @ApiHeader(LAST_EVENT_ID)
-  @ApiOkResponse(STREAM_RESPONSE)
+  @ApiEventStream(GLOBAL_STREAM, { message: InteractionEventDto, closed: StreamClosedDto })
   @ApiErrorResponses('read', ErrorCode.SessionNotFound, ErrorCode.TooManyStreams)
   async followAll(
     @Query() query: EventStreamQueryDto,

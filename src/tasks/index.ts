@@ -1,6 +1,6 @@
 export { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 export type { InteractionKind } from 'src/tasks/claude-interaction.entity';
-export { TaskResponseDto } from 'src/tasks/dto/task-response.dto';
+export { InteractionResponseDto, TaskResponseDto } from 'src/tasks/dto/task-response.dto';
 export { LeaseLostError } from 'src/tasks/lease';
 export type { Lease } from 'src/tasks/lease';
 export { TaskEventLog } from 'src/tasks/task-event-log.service';
@@ -31,6 +31,7 @@ export { TaskRowReader } from 'src/tasks/task-row-reader';
 export {
   ACTIVE_STATUSES,
   isTerminal,
+  STATUS_REASONS,
   TASK_STATUSES,
   TaskStatus,
   TERMINAL_STATUSES,

@@ -174,6 +174,66 @@ function codesOf(response: { description?: string } | undefined): string[] {
   return [...(response?.description ?? '').matchAll(/^- `([a-z_]+)`:/gm)].map((m) => m[1]);
 }
 
+/** The event streams' 200 responses name each event's data schema; Last-Event-ID its form. */
+describe('OpenAPI event streams', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  type Stream = {
+    parameters: (Parameter & { schema?: Schema })[];
+    responses: Record<
+      string,
+      { content: Record<string, { 'x-sse-events'?: Record<string, { $ref: string }> }> }
+    >;
+  };
+
+  it('names the data schema of each event a stream sends (x-sse-events), with its enums', () => {
+    const doc = buildOpenApiDocument(t.app);
+    const streamOf = (path: string) => (doc.paths[path] as { get: Stream }).get;
+    const eventsOf = (path: string) =>
+      streamOf(path).responses['200'].content['text/event-stream']['x-sse-events'];
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    expect(eventsOf('/api/v1/tasks/{id}/events')).toEqual({
+      message: ref('InteractionResponseDto'),
+      end: ref('TaskStreamEndDto'),
+      closed: ref('StreamClosedDto'),
+    });
+    expect(eventsOf('/api/v1/events')).toEqual({
+      message: ref('InteractionEventDto'),
+      closed: ref('StreamClosedDto'),
+    });
+    const schemas = (doc.components?.schemas ?? {}) as Record<
+      string,
+      { required?: string[]; properties: Record<string, { enum?: unknown[]; nullable?: boolean }> }
+    >;
+    expect(schemas.TaskStreamEndDto.properties.status).toMatchObject({
+      enum: ['COMPLETED', 'FAILED', 'CANCELLED'],
+      nullable: true,
+    });
+    expect(schemas.TaskStreamEndDto.properties.status_reason.enum).toContain('verified');
+    expect(schemas.StreamClosedDto.properties.code.enum).toEqual([
+      'key_revoked',
+      'key_expired',
+      'key_required',
+      'session_deleted',
+    ]);
+    expect(schemas.InteractionEventDto.required).toEqual(
+      expect.arrayContaining(['task_id', 'id', 'kind', 'content']),
+    );
+    for (const path of ['/api/v1/tasks/{id}/events', '/api/v1/events']) {
+      const header = streamOf(path).parameters.find((p) => p.name === 'Last-Event-ID');
+      expect(header?.schema).toEqual({ type: 'string', pattern: '^\\d+$' });
+    }
+  });
+});
+
 /** Each route's error responses list the codes it sends, and every code is listed somewhere. */
 describe('OpenAPI error responses', () => {
   let t: TestApp;

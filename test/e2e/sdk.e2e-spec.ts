@@ -401,4 +401,40 @@ describe('API client SDK generator', () => {
     expect(client).toContain('export type ErrorCode = "task_not_found" | "internal_error";');
     expect(client).toContain('  code: ErrorCode;');
   });
+
+  it("types a stream's events from the data schemas its x-sse-events names, closed aside", () => {
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const streamOf = (events: Record<string, object> | undefined) => ({
+      get: {
+        operationId: 'events_follow',
+        tags: ['events'],
+        responses: {
+          '200': {
+            description: 'events',
+            content: {
+              'text/event-stream': { schema: { type: 'string' }, 'x-sse-events': events },
+            },
+          },
+        },
+      },
+    });
+    const object = { type: 'object', properties: { text: { type: 'string' } } };
+    const schemas = { Message: object, End: object, Closed: object };
+    const client = renderClient(
+      documentOf(schemas, {
+        '/events': streamOf({ message: ref('Message'), end: ref('End'), closed: ref('Closed') }),
+      }),
+    );
+    expect(client).toContain(
+      'export type FollowEvent = { event: "message"; id: string; data: Message } | { event: "end"; id: string | null; data: End };',
+    );
+    expect(client).toContain('export type TaskStreamEvent = FollowEvent;');
+    expect(client).toContain(
+      "type ClosedFrame = { event: 'closed'; id: string | null; data: Closed };",
+    );
+    expect(client).toContain('AsyncGenerator<FollowEvent> =>');
+    expect(() => renderClient(documentOf(schemas, { '/events': streamOf(undefined) }))).toThrow(
+      "GET /events: an event stream names its events' data schemas in x-sse-events, closed among them",
+    );
+  });
 });
