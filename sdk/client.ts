@@ -977,7 +977,7 @@ export interface DistributionDto {
 export interface TaskStatsResponseDto {
   /** Finished tasks counted */
   finished: number;
-  by_status: Record<string, unknown>;
+  by_status: Record<string, number>;
   by_status_and_reason: Array<StatusReasonCountDto>;
   completed: number;
   /** COMPLETED with every check made (reason `verified`) */

@@ -65,8 +65,12 @@ function baseTypeOf(schema: Schema): string {
   if (type === 'string' || type === 'boolean') return type;
   if (type === 'integer' || type === 'number') return 'number';
   if (type === 'array') return `Array<${typeOf(schema.items)}>`;
-  if (type === 'object')
-    return schema.properties ? objectType(schema, '') : 'Record<string, unknown>';
+  if (type === 'object') {
+    if (schema.properties) return objectType(schema, '');
+    // A map: its values' schema when it gives one (`additionalProperties: true` gives none).
+    const values = schema.additionalProperties;
+    return `Record<string, ${typeof values === 'object' ? typeOf(values) : 'unknown'}>`;
+  }
   return 'unknown';
 }
 

@@ -402,6 +402,23 @@ describe('API client SDK generator', () => {
     expect(client).toContain('  code: ErrorCode;');
   });
 
+  it('types a map by the schema of its values (additionalProperties), unknown where it gives none', () => {
+    const client = renderClient(
+      documentOf({
+        StatsDto: {
+          type: 'object',
+          properties: {
+            by_status: { type: 'object', additionalProperties: { type: 'integer' } },
+            data: { type: 'object', additionalProperties: true },
+          },
+          required: ['by_status', 'data'],
+        },
+      }),
+    );
+    expect(client).toContain('  by_status: Record<string, number>;');
+    expect(client).toContain('  data: Record<string, unknown>;');
+  });
+
   it("types a stream's events from the data schemas its x-sse-events names, closed aside", () => {
     const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
     const streamOf = (events: Record<string, object> | undefined) => ({
