@@ -1437,10 +1437,10 @@ export class ApiClient {
     ): Promise<TaskDiffResponseDto | string> =>
       this.call('GET', `/api/v1/tasks/${encodeURIComponent(id)}/diff`, undefined, query),
     /** Merge a COMPLETED task's branch (POST /api/v1/tasks/{id}/merge) */
-    merge: (id: string, body: MergeTaskDto): Promise<TaskMergeResponseDto> =>
+    merge: (id: string, body?: MergeTaskDto): Promise<TaskMergeResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/merge`, body, undefined),
     /** Retry a FAILED or CANCELLED task as a new task (POST /api/v1/tasks/{id}/retry) */
-    retry: (id: string, body: RetryTaskDto): Promise<TaskResponseDto> =>
+    retry: (id: string, body?: RetryTaskDto): Promise<TaskResponseDto> =>
       this.call('POST', `/api/v1/tasks/${encodeURIComponent(id)}/retry`, body, undefined),
     /** Cancel a task (POST /api/v1/tasks/{id}/cancel) */
     cancel: (id: string): Promise<TaskResponseDto> =>

@@ -6,12 +6,13 @@
  *
  * The client has no dependencies (the global `fetch` of Node 18+ and browsers): one method per
  * operation, grouped by tag (`client.tasks.status(id)`), path parameters first, then the JSON
- * body, then the query; errors throw `ApiError` with the server's `{ code, message, ... }` body.
- * Operations that take an `Idempotency-Key` send one on every call (a new UUID unless the caller
- * gives one) and retry, with the same key, when the network fails, the server answers 503 or the
- * first try is still in progress: a retry never creates a duplicate. An operation that can also
- * answer text (a raw patch) returns the text as a string. An event stream is an async iterable of
- * the events its 200 response's `x-sse-events` names, typed by their data schemas.
+ * body (optional where the operation does not require one), then the query; errors throw
+ * `ApiError` with the server's `{ code, message, ... }` body. Operations that take an
+ * `Idempotency-Key` send one on every call (a new UUID unless the caller gives one) and retry,
+ * with the same key, when the network fails, the server answers 503 or the first try is still in
+ * progress: a retry never creates a duplicate. An operation that can also answer text (a raw
+ * patch) returns the text as a string. An event stream is an async iterable of the events its
+ * 200 response's `x-sse-events` names, typed by their data schemas.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,7 @@ type Operation = {
   summary?: string;
   tags?: string[];
   parameters?: Parameter[];
-  requestBody?: { content?: Record<string, { schema?: Schema }> };
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
   responses: Record<string, { content?: Record<string, MediaType> }>;
 };
 
@@ -427,7 +428,8 @@ export function renderClient(doc: OpenAPIObject): string {
         (t) => t !== null,
       );
       const args = pathParams.map((p) => `${camel(p.name)}: ${typeOf(p.schema)}`);
-      if (body) args.push(`body: ${typeOf(body)}`);
+      // A body the operation does not require may be left out: none is sent then.
+      if (body) args.push(`body${op.requestBody?.required ? '' : '?'}: ${typeOf(body)}`);
       if (queryParams.length > 0) {
         const fields = queryParams.map(
           (p) => `${p.name}${p.required ? '' : '?'}: ${typeOf(p.schema)}`,

@@ -146,6 +146,27 @@ describe('API client SDK', () => {
     expect((await client.health.check()).database.status).toBe('up');
   });
 
+  it('merges and retries without a body (both optional): none is sent, the server takes that', async () => {
+    const bodies: unknown[] = [];
+    const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    const watched = new ApiClient(url, (input, init) => {
+      bodies.push(init?.body);
+      return fetch(input, init);
+    });
+    const session = await client.sessions.create({ project_path: project });
+    const task = await client.tasks.create({ session_id: session.id, description: 'No body' });
+    // Refused for the task's state, not for its body: the request was read as one without.
+    await expect(watched.tasks.merge(task.id)).rejects.toMatchObject({
+      status: 409,
+      body: { code: 'task_not_mergeable' },
+    });
+    await client.tasks.cancel(task.id);
+    const retry = await watched.tasks.retry(task.id);
+    expect(retry).toMatchObject({ retry_of: task.id, status: 'PENDING' });
+    expect(bodies).toEqual([undefined, undefined]);
+    await client.tasks.cancel(retry.id);
+  });
+
   it('throws ApiError with the status and the error body', async () => {
     const missing = await client.tasks
       .findOne('00000000-0000-4000-8000-000000000000')
@@ -400,6 +421,25 @@ describe('API client SDK generator', () => {
     );
     expect(client).toContain('export type ErrorCode = "task_not_found" | "internal_error";');
     expect(client).toContain('  code: ErrorCode;');
+  });
+
+  it('makes a body the operation does not require an optional argument', () => {
+    const post = (required: boolean) => ({
+      post: {
+        operationId: `tasks_${required ? 'create' : 'merge'}`,
+        tags: ['tasks'],
+        requestBody: {
+          required,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Body' } } },
+        },
+        responses: { '200': { description: 'done' } },
+      },
+    });
+    const client = renderClient(
+      documentOf({ Body: { type: 'object' } }, { '/create': post(true), '/merge': post(false) }),
+    );
+    expect(client).toContain('    create: (body: Body): Promise<void> =>');
+    expect(client).toContain('    merge: (body?: Body): Promise<void> =>');
   });
 
   it('types a map by the schema of its values (additionalProperties), unknown where it gives none', () => {
