@@ -114,6 +114,21 @@ function streamEventType(events: Record<string, Schema>): string {
     .join(' | ');
 }
 
+/**
+ * An operation's method name in its group (`group`, its tag's): its operationId is
+ * `<group>_<name>`, given explicitly (`@ApiOperation({ operationId })`), so renaming a handler
+ * renames no SDK method. Nest's default (`<Controller>_<handler>`), or none, is refused.
+ */
+function methodName(op: Operation, group: string, where: string): string {
+  const match = /^([A-Za-z]+)_([A-Za-z]\w*)$/.exec(op.operationId ?? '');
+  if (match === null || match[1] !== group) {
+    throw new Error(
+      `${where}: operationId ${JSON.stringify(op.operationId)} is not ${group}_<method>: give it one (@ApiOperation({ operationId }))`,
+    );
+  }
+  return match[2];
+}
+
 function camel(name: string): string {
   return name.replace(/[-_]([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
@@ -402,6 +417,8 @@ export function renderClient(doc: OpenAPIObject): string {
   }
 
   const groups = new Map<string, string[]>();
+  /** The method names each group has so far: two operations of one group may not share one. */
+  const names = new Map<string, Map<string, string>>();
   /** Each stream operation's event type, and the data types of the streams' `closed` events. */
   const streamTypes: string[] = [];
   const eventTypes: string[] = [];
@@ -411,7 +428,14 @@ export function renderClient(doc: OpenAPIObject): string {
       const op = (item as Record<string, Operation | undefined>)[method];
       if (!op) continue;
       const tag = op.tags?.[0] ?? 'default';
-      const name = (op.operationId ?? `${method}${path}`).split('_').pop()!;
+      const where = `${method.toUpperCase()} ${path}`;
+      const name = methodName(op, camel(tag), where);
+      const named = names.get(tag) ?? new Map<string, string>();
+      const other = named.get(name);
+      if (other !== undefined) {
+        throw new Error(`${where}: ${camel(tag)}.${name} is the method of ${other} already`);
+      }
+      names.set(tag, named.set(name, where));
       const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path');
       const queryParams = (op.parameters ?? []).filter((p) => p.in === 'query');
       const body = op.requestBody?.content?.['application/json']?.schema;
@@ -450,7 +474,7 @@ export function renderClient(doc: OpenAPIObject): string {
       if (stream) {
         if (events?.closed === undefined) {
           throw new Error(
-            `${method.toUpperCase()} ${path}: an event stream names its events' data schemas in x-sse-events, closed among them`,
+            `${where}: an event stream names its events' data schemas in x-sse-events, closed among them`,
           );
         }
         streamTypes.push(

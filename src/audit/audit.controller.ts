@@ -15,6 +15,7 @@ export class AuditController {
 
   @Get()
   @ApiOperation({
+    operationId: 'audit_list',
     summary: 'Read the audit trail, newest first (admin keys only)',
     description:
       'Key creation and revocation, session and task creation, cancels, deletions, messages, merges, and every request refused with 401 or 403: who, what, when and from where.',

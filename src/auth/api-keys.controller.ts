@@ -35,6 +35,7 @@ export class ApiKeysController {
   @Post()
   @Audited('api_key.create', 'api_key', ['name', 'scopes'])
   @ApiOperation({
+    operationId: 'apiKeys_create',
     summary: 'Create an API key (admin keys only); the key is in this answer and nowhere else',
   })
   @ApiCreatedResponse({ type: ApiKeyCreatedResponseDto })
@@ -62,6 +63,7 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({
+    operationId: 'apiKeys_list',
     summary: 'List API keys, newest first (admin keys only; never the keys themselves)',
   })
   @ApiOkResponse({ type: ApiKeyPageDto })
@@ -75,6 +77,7 @@ export class ApiKeysController {
   @HttpCode(204)
   @Audited('api_key.revoke', 'api_key')
   @ApiOperation({
+    operationId: 'apiKeys_revoke',
     summary:
       'Revoke an API key (admin keys only): every later request with it is 401, and its tasks are cancelled',
     description:

@@ -95,6 +95,7 @@ export class TaskEventsController {
   @Get('tasks/:id/events')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'events_followTask',
     summary: "Follow a task's events live (server-sent events)",
     description:
       'Every stored event after `Last-Event-ID` (or `after_id`), in id order, then the live ones as they are stored, with no gap and no duplicate; ends with `event: end` once the task is finished. Keep-alive comments every SSE_KEEPALIVE_SECONDS.',
@@ -122,6 +123,7 @@ export class TaskEventsController {
   @Get('events')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'events_followAll',
     summary: 'Follow the events of every task the key may see (server-sent events)',
     description:
       "A dashboard's stream: the events of the key's tasks (every task for admins), optionally of one session, each with its `task_id`, from now on (or after `Last-Event-ID` / `after_id`). It never ends by itself.",

@@ -28,7 +28,10 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Health check: process, database and Claude CLI' })
+  @ApiOperation({
+    operationId: 'health_check',
+    summary: 'Health check: process, database and Claude CLI',
+  })
   @ApiAccessRefusals()
   @ApiOkResponse({ type: HealthResponseDto, description: 'Database reachable' })
   @ApiServiceUnavailableResponse({
@@ -44,6 +47,7 @@ export class HealthController {
   @Get('live')
   @Public()
   @ApiOperation({
+    operationId: 'health_live',
     summary: 'Liveness: the process answers (no key needed, nothing checked beyond that)',
     security: [],
   })
@@ -55,6 +59,7 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({
+    operationId: 'health_ready',
     summary:
       'Readiness: database reachable, migrations applied, orchestrator running, Claude CLI found (503 otherwise)',
   })

@@ -16,6 +16,7 @@ export class TaskCancelController {
   @RequireScope('tasks:write')
   @Audited('task.cancel', 'task')
   @ApiOperation({
+    operationId: 'tasks_cancel',
     summary: 'Cancel a task',
     description:
       'A PENDING task becomes CANCELLED at once and never starts. A running task gets ' +

@@ -36,6 +36,7 @@ export class SessionsController {
   @RequireScope('tasks:write')
   @Audited('session.create', 'session', ['project_path'])
   @ApiOperation({
+    operationId: 'sessions_create',
     summary: 'Create a session for a project directory',
     description:
       'The session (and every task in it) belongs to the calling key. Keys that are not admin may name only programs in ALLOWED_COMMANDS as commands, never a shell, `env` or inline code (403 `command_not_allowed`).',
@@ -59,7 +60,10 @@ export class SessionsController {
 
   @Get()
   @RequireScope('tasks:read')
-  @ApiOperation({ summary: "List sessions, newest first (the key's own; every one for admins)" })
+  @ApiOperation({
+    operationId: 'sessions_list',
+    summary: "List sessions, newest first (the key's own; every one for admins)",
+  })
   @ApiOkResponse({ type: SessionPageDto })
   @ApiErrorResponses('read')
   async list(
@@ -72,7 +76,7 @@ export class SessionsController {
 
   @Get(':id')
   @RequireScope('tasks:read')
-  @ApiOperation({ summary: 'Get session details' })
+  @ApiOperation({ operationId: 'sessions_findOne', summary: 'Get session details' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.SessionNotFound)

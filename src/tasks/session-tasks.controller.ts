@@ -28,7 +28,10 @@ export class SessionTasksController {
 
   @Get(':id/tasks')
   @RequireScope('tasks:read')
-  @ApiOperation({ summary: "List a session's tasks, newest first" })
+  @ApiOperation({
+    operationId: 'sessions_listTasks',
+    summary: "List a session's tasks, newest first",
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskPageDto })
   @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.SessionNotFound)
@@ -45,7 +48,10 @@ export class SessionTasksController {
   @HttpCode(204)
   @RequireScope('tasks:write')
   @Audited('session.delete', 'session')
-  @ApiOperation({ summary: 'Delete a session and its tasks (409 while one of them is running)' })
+  @ApiOperation({
+    operationId: 'sessions_remove',
+    summary: 'Delete a session and its tasks (409 while one of them is running)',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrorResponses(

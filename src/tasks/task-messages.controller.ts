@@ -17,6 +17,7 @@ export class TaskMessagesController {
   @RequireScope('tasks:write')
   @Audited('task.message', 'task')
   @ApiOperation({
+    operationId: 'messages_send',
     summary: 'Send a message to the agent of a task',
     description:
       "Stores a `human` interaction. The task's next agent turn gets the messages sent since its last turn began, in order, ahead of the simulated human's prompt. A task PAUSED `waiting_for_human` resumes with them. With `interrupt: true` the agent turn under way is ended at once (as with Ctrl-C, the conversation kept) and the next turn starts with the messages. 409 `task_finished` for a COMPLETED, FAILED or CANCELLED task; 409 `messages_pending` while 20 messages wait for the next turn.",

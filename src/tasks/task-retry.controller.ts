@@ -17,6 +17,7 @@ export class TaskRetryController {
   @RequireScope('tasks:write')
   @Audited('task.retry', 'task')
   @ApiOperation({
+    operationId: 'tasks_retry',
     summary: 'Retry a FAILED or CANCELLED task as a new task',
     description:
       "A new PENDING task in the same session with the same description and limits (the body may change them), linked both ways (`retry_of`, `retried_by`). `continue_conversation: true` resumes the old task's agent conversation. 409 `task_not_retryable` for a task in another status or retried already; 409 `git_config_changed` (naming the files) for a task that failed on a change to the repository's git configuration that is still there.",

@@ -13,6 +13,7 @@ export class TaskStatsController {
   @Get()
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'stats_get',
     summary:
       'Numbers over finished tasks: by status and reason, verified-completion rate, turns, test rounds and time to green, cost per verified task',
     description:

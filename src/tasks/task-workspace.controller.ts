@@ -39,6 +39,7 @@ export class TaskWorkspaceController {
   @Get(':id/diff')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'tasks_diff',
     summary: "The task's change against its base commit",
     description:
       "Per file: status and lines added and removed, and the unified diff (what `git diff <base_commit> <head_commit>` prints). While the task runs, the workspace's files as they are now; after it ended, its head commit. Past DIFF_MAX_BYTES (in bytes) the patch holds whole files only, test files first, then the smallest changes: a file that does not fit in what is left is left out and the files after it still tried, so a large file does not crowd out the rest (`truncated`, `omitted_files` and `note` say so). `?format=patch` answers the raw patch as text/x-diff (the `X-Diff-Truncated` header says whether it was cut). 409 `workspace_unavailable` for a task that works in place.",
@@ -74,6 +75,7 @@ export class TaskWorkspaceController {
   @RequireScope('tasks:write')
   @Audited('task.merge', 'task', ['target_branch', 'strategy', 'expected_target_commit'])
   @ApiOperation({
+    operationId: 'tasks_merge',
     summary: "Merge a COMPLETED task's branch",
     description:
       "Merges the task's head commit into `target_branch` (default: the task's target_branch) with `strategy` `merge` (default), `squash` or `fast_forward`, without a working tree. When the target is checked out in the project's working tree, that tree is updated too, and the merge is refused (409 `working_tree_dirty`) while it has uncommitted changes, or untracked files (ignored ones too) where the merge adds files. A target that is a symbolic ref is 400 `merge_target_invalid` (`details.symbolic_ref_to`). A conflict is 409 `merge_conflict` listing the files, and changes nothing. Only the reviewed change (the diff from `base_commit` to `head_commit`) is merged: 409 `merge_refused` with `details.reason` `base_not_in_target` when the target does not hold `base_commit` (a task based on another branch, a target reset since: git would bring in the commits between them too), `head_not_from_base` when `head_commit` does not descend from `base_commit`, `target_changed` when `expected_target_commit` is given and the target is elsewhere, `target_being_rebased` / `target_being_bisected` while a worktree of the repository rebases or bisects the target; also `target_in_workspace`, `target_moved`, `worktree_locked`, `worktree_lock_stale`, `worktree_update_interrupted`, `merge_interrupted`. 409 `git_config_changed` (`details.files`) when the repository's git configuration, hooks or `info/` files changed since the task's workspace was set up. The task records `merged_at`, `merge_commit` and `merged_into`.",

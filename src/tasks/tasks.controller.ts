@@ -40,6 +40,7 @@ export class TasksController {
   @RequireScope('tasks:write')
   @Audited('task.create', 'task', ['session_id'])
   @ApiOperation({
+    operationId: 'tasks_create',
     summary: 'Create a task',
     description:
       "Stores the task as PENDING in its session (one the key owns; admins: any); the queue starts it. 400 `project_path_invalid` (403 `project_path_not_allowed`) when the session's project_path breaks the project_path rules as they are now (stored before a rule existed, or its directory changed since). 400 `validation_failed` (`base_ref`) when the task would start from a branch longer than 255 characters, the longest `target_branch` (the branch checked out in the project, or the one base_ref names): name a commit or a tag as base_ref. 409 `git_config_changed` (`details.files`; `details.failed_task` when the key may see that task) while the repository's git configuration still holds a change that failed one of its tasks `git_config_changed`: undo it, or delete that task to accept it (another key's task is not named: its owner or an administrator has to act). 429 `queue_full` when too many tasks are queued.",
@@ -68,6 +69,7 @@ export class TasksController {
   @Get()
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'tasks_list',
     summary:
       "List tasks, newest first, filtered by status and session (the key's own; every one for admins)",
   })
@@ -83,6 +85,7 @@ export class TasksController {
   @Get(':id')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'tasks_findOne',
     summary: 'Get full task details: the latest 500 interactions and the latest 100 test cases',
     description:
       '`interactions_total` and `test_cases_total` count them all; page through them with `/interactions` and `/test-cases`.',
@@ -97,6 +100,7 @@ export class TasksController {
   @Get(':id/interactions')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'tasks_interactions',
     summary: "Page through a task's interactions, oldest first",
     description:
       'A cursor over the monotonic interaction ids: pass `next_after_id` as `after_id` for the next page. Polling with the last id seen follows a running task.',
@@ -114,6 +118,7 @@ export class TasksController {
   @Get(':id/test-cases')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'tasks_testCases',
     summary: "Page through a task's test cases, oldest first",
     description:
       'A cursor over the monotonic test case ids: pass `next_after_id` as `after_id` for the next page.',
@@ -130,7 +135,7 @@ export class TasksController {
 
   @Get(':id/status')
   @RequireScope('tasks:read')
-  @ApiOperation({ summary: 'Get the task status summary' })
+  @ApiOperation({ operationId: 'tasks_status', summary: 'Get the task status summary' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: TaskStatusResponseDto })
   @ApiErrorResponses('read', ErrorCode.InvalidId, ErrorCode.TaskNotFound)
@@ -142,6 +147,7 @@ export class TasksController {
   @Get(':id/verification')
   @RequireScope('tasks:read')
   @ApiOperation({
+    operationId: 'tasks_verification',
     summary: "Get the evidence behind a task's verdict",
     description:
       'Base and head commits; the regression baseline, the generated tests on the change and at the base commit, the regression run (and its rerun): command, exit code, duration, counts, output excerpt; pre-existing and new failures, flaky tests, weakened tests, what was not checked, and the verdict with its reason.',
@@ -157,7 +163,10 @@ export class TasksController {
   @HttpCode(204)
   @RequireScope('tasks:write')
   @Audited('task.delete', 'task')
-  @ApiOperation({ summary: 'Delete a task that is PENDING or finished (409 otherwise)' })
+  @ApiOperation({
+    operationId: 'tasks_remove',
+    summary: 'Delete a task that is PENDING or finished (409 otherwise)',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrorResponses(

@@ -155,6 +155,7 @@ describe('OpenAPI validation', () => {
 });
 
 type Operation = {
+  operationId?: string;
   parameters?: Parameter[];
   responses: Record<string, { description?: string }>;
 };
@@ -173,6 +174,61 @@ function operationsOf(doc: ReturnType<typeof buildOpenApiDocument>): [string, Op
 function codesOf(response: { description?: string } | undefined): string[] {
   return [...(response?.description ?? '').matchAll(/^- `([a-z_]+)`:/gm)].map((m) => m[1]);
 }
+
+/**
+ * The operationIds, which name the generated SDK's methods (`<group>_<method>`: `tasks.status`):
+ * explicit, so renaming a handler changes none of them.
+ */
+describe('OpenAPI operationIds', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('are the ones the SDK has always had', () => {
+    const ids = Object.fromEntries(
+      operationsOf(buildOpenApiDocument(t.app)).map(([operation, op]) => [
+        operation,
+        op.operationId,
+      ]),
+    );
+    expect(ids).toEqual({
+      'GET /api/v1/audit': 'audit_list',
+      'POST /api/v1/api-keys': 'apiKeys_create',
+      'GET /api/v1/api-keys': 'apiKeys_list',
+      'DELETE /api/v1/api-keys/{id}': 'apiKeys_revoke',
+      'POST /api/v1/sessions': 'sessions_create',
+      'GET /api/v1/sessions': 'sessions_list',
+      'GET /api/v1/sessions/{id}': 'sessions_findOne',
+      'DELETE /api/v1/sessions/{id}': 'sessions_remove',
+      'GET /api/v1/sessions/{id}/tasks': 'sessions_listTasks',
+      'POST /api/v1/tasks': 'tasks_create',
+      'GET /api/v1/tasks': 'tasks_list',
+      'GET /api/v1/tasks/{id}': 'tasks_findOne',
+      'DELETE /api/v1/tasks/{id}': 'tasks_remove',
+      'GET /api/v1/tasks/{id}/interactions': 'tasks_interactions',
+      'GET /api/v1/tasks/{id}/test-cases': 'tasks_testCases',
+      'GET /api/v1/tasks/{id}/status': 'tasks_status',
+      'GET /api/v1/tasks/{id}/verification': 'tasks_verification',
+      'GET /api/v1/tasks/{id}/diff': 'tasks_diff',
+      'POST /api/v1/tasks/{id}/merge': 'tasks_merge',
+      'POST /api/v1/tasks/{id}/retry': 'tasks_retry',
+      'POST /api/v1/tasks/{id}/cancel': 'tasks_cancel',
+      'POST /api/v1/tasks/{id}/messages': 'messages_send',
+      'GET /api/v1/stats': 'stats_get',
+      'GET /api/v1/tasks/{id}/events': 'events_followTask',
+      'GET /api/v1/events': 'events_followAll',
+      'GET /health': 'health_check',
+      'GET /health/live': 'health_live',
+      'GET /health/ready': 'health_ready',
+    });
+  });
+});
 
 /** The event streams' 200 responses name each event's data schema; Last-Event-ID its form. */
 describe('OpenAPI event streams', () => {

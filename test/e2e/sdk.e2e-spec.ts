@@ -442,6 +442,22 @@ describe('API client SDK generator', () => {
     expect(client).toContain('    merge: (body?: Body): Promise<void> =>');
   });
 
+  it('names a method by its explicit operationId, and refuses a default one or two of one name in a group', () => {
+    const get = (operationId: string) => ({
+      get: { operationId, tags: ['tasks'], responses: { '200': { description: 'ok' } } },
+    });
+    expect(renderClient(documentOf({}, { '/a': get('tasks_status') }))).toContain(
+      '    status: (): Promise<void> =>',
+    );
+    // Nest's default: renaming the handler would rename the method.
+    expect(() => renderClient(documentOf({}, { '/a': get('TasksController_status') }))).toThrow(
+      'GET /a: operationId "TasksController_status" is not tasks_<method>: give it one (@ApiOperation({ operationId }))',
+    );
+    expect(() =>
+      renderClient(documentOf({}, { '/a': get('tasks_status'), '/b': get('tasks_status') })),
+    ).toThrow('GET /b: tasks.status is the method of GET /a already');
+  });
+
   it('types a map by the schema of its values (additionalProperties), unknown where it gives none', () => {
     const client = renderClient(
       documentOf({
