@@ -12,6 +12,7 @@ export { jsonText, jsonTextOrNull, NOT_WRITABLE } from 'src/common/json-text';
 export { ExactSecrets } from 'src/common/exact-secrets';
 export { TurnTakingQueue } from 'src/common/turn-taking-queue';
 export { KeyedSerializer } from 'src/common/keyed-serializer';
+export { serverInstallDir } from 'src/common/server-install-dir';
 export { smallDirectoryEntries } from 'src/common/small-directory';
 export { CommonModule } from 'src/common/common.module';
 export { Draining } from 'src/common/draining';

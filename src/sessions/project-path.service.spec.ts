@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from 'src/config';
-import { DomainError, ErrorCode } from 'src/common';
+import { DomainError, ErrorCode, serverInstallDir } from 'src/common';
 import { isInside, ProjectPathService } from 'src/sessions/project-path.service';
-import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
+import { serverDependenciesDir } from 'src/sessions/server-install';
 
 function codeOf(call: () => unknown): ErrorCode | 'ok' {
   try {

@@ -2,11 +2,11 @@ import { realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config';
-import { DomainError, ErrorCode } from 'src/common';
+import { DomainError, ErrorCode, serverInstallDir } from 'src/common';
 import { parseDatabaseUrl } from 'src/database';
 import { enclosingGitDirectory } from 'src/sessions/git-directory';
 import { onKernelFileSystem } from 'src/sessions/kernel-file-systems';
-import { serverDependenciesDir, serverInstallDir } from 'src/sessions/server-install';
+import { serverDependenciesDir } from 'src/sessions/server-install';
 
 /** Longest canonical project path we store (see Session.projectPath). */
 export const PROJECT_PATH_MAX_LENGTH = 700;
