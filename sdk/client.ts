@@ -37,6 +37,13 @@ export interface AuditEventPageDto {
   offset: number;
 }
 
+export interface FieldErrorsDto {
+  /** The field: a body property, a query parameter or a header */
+  field: string;
+  /** Why it was refused (one message: the first rule it breaks) */
+  errors: Array<string>;
+}
+
 /** Stable machine-readable error code */
 export type ErrorCode =
   | 'validation_failed'
@@ -87,8 +94,11 @@ export interface ErrorResponseDto {
   code: ErrorCode;
   /** Human-readable explanation */
   message: string;
-  /** Extra structured information (e.g. per-field validation errors) */
-  details?: Record<string, unknown>;
+  /** Extra structured information: for `validation_failed`, `errors` lists each field refused with its messages; other codes give their own (e.g. `merge_conflict`'s `files`, `merge_refused`'s `reason`) */
+  details?: {
+    errors?: Array<FieldErrorsDto>;
+    [key: string]: unknown;
+  };
   /** Id of the request (echoed in the X-Request-Id header) */
   request_id: string;
 }

@@ -83,6 +83,9 @@ function objectType(schema: Schema, indent: string): string {
       : '';
     return `${doc}${indent}  ${name}${required.has(name) ? '' : '?'}: ${typeOf(prop)};`;
   });
+  // Named properties and more (an error's `details`): the others are unknown, whatever the named
+  // ones' types (an index signature's type must take them all).
+  if (schema.additionalProperties) lines.push(`${indent}  [key: string]: unknown;`);
   return `{\n${lines.join('\n')}\n${indent}}`;
 }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import { ErrorCode } from 'src/common';
@@ -138,6 +140,40 @@ describe('OpenAPI validation', () => {
       }
     }
     expect(numbers).toEqual([]);
+  });
+
+  it("declares the tags the operations use, each with its line, and package.json's version", () => {
+    const doc = buildOpenApiDocument(t.app);
+    const used = new Set(
+      Object.values(doc.paths).flatMap((item) =>
+        Object.values(item as Record<string, { tags?: string[] }>).flatMap((op) => op.tags ?? []),
+      ),
+    );
+    expect((doc.tags ?? []).map((tag) => tag.name).sort()).toEqual([...used].sort());
+    expect((doc.tags ?? []).filter((tag) => !tag.description)).toEqual([]);
+    const manifest = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
+    ) as { version: string };
+    expect(doc.info.version).toBe(manifest.version);
+  });
+
+  it("names the shape of a validation_failed answer's details: errors, each a field and its messages", () => {
+    const doc = buildOpenApiDocument(t.app);
+    const schemas = (doc.components?.schemas ?? {}) as Record<string, Schema & object>;
+    expect(schemas.ErrorResponseDto.properties?.details).toMatchObject({
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        errors: { type: 'array', items: { $ref: '#/components/schemas/FieldErrorsDto' } },
+      },
+    });
+    expect(schemas.FieldErrorsDto).toMatchObject({
+      properties: {
+        field: { type: 'string' },
+        errors: { type: 'array', items: { type: 'string' } },
+      },
+      required: ['field', 'errors'],
+    });
   });
 
   it("documents the error body's code as the ErrorCode enum, every code the server has", () => {

@@ -475,6 +475,26 @@ describe('API client SDK generator', () => {
     expect(client).toContain('  data: Record<string, unknown>;');
   });
 
+  it('keeps the other properties of an object with named ones and more (an index signature)', () => {
+    const client = renderClient(
+      documentOf({
+        ErrorResponseDto: {
+          type: 'object',
+          properties: {
+            details: {
+              type: 'object',
+              properties: { errors: { type: 'array', items: { type: 'string' } } },
+              additionalProperties: true,
+            },
+          },
+        },
+      }),
+    );
+    expect(client.replace(/\s+/g, ' ')).toContain(
+      'details?: { errors?: Array<string>; [key: string]: unknown; };',
+    );
+  });
+
   it("types a stream's events from the data schemas its x-sse-events names, closed aside", () => {
     const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
     const streamOf = (events: Record<string, object> | undefined) => ({

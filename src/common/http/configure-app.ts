@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -8,6 +10,7 @@ import { weakEtag } from 'src/common/http/etag';
 import { hostCheck, leaveMissingHostToHostCheck } from 'src/common/http/host-check';
 import { RequestDenials } from 'src/common/http/request-denials';
 import { OPENAPI_PATHS, securityHeaders } from 'src/common/http/security-headers';
+import { serverInstallDir } from 'src/common/server-install-dir';
 
 /**
  * Options for `NestFactory.create` / `createNestApplication`: Nest's own body parser is off
@@ -16,24 +19,43 @@ import { OPENAPI_PATHS, securityHeaders } from 'src/common/http/security-headers
  */
 export const NEST_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
 
+/** The tags the operations are grouped by (the SDK's groups too), each said in a line. */
+const API_TAGS: Record<string, string> = {
+  sessions:
+    'A project directory and how its tasks run (commands, isolation), owned by the key that made it',
+  tasks: 'Create, follow, cancel, retry, review (diff, verification) and merge what the agent did',
+  messages: "A person's messages to the agent of a task",
+  stats: 'Numbers over finished tasks',
+  events: 'Live event streams (server-sent events) of a task, or of every task the key may see',
+  'api-keys': 'API keys and their scopes (admin keys only)',
+  audit: 'Who did what, and which requests were refused (admin keys only)',
+  health: 'Liveness, readiness and the health report',
+};
+
+/** The server's version: its package.json's, as the document's `info.version`. */
+function serverVersion(): string {
+  const manifest = readFileSync(join(serverInstallDir(), 'package.json'), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Claude Task Automation Server')
     .setDescription(
       'Hands a project directory and a plain-language task to the Claude Code CLI, drives it until the work is done and tested. ' +
-        'Every error response has the body `{ code, message, details?, request_id }`. ' +
+        'Every error response has the body `{ code, message, details?, request_id }`; each operation lists, under each error status, the codes it can answer. ' +
         'Requests carry `Authorization: Bearer <API key>` once keys are enabled.',
     )
-    .setVersion('1.0.0')
+    .setVersion(serverVersion())
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
       bearerFormat: 'cta_ API key',
       description: 'An API key (cta_...)',
     })
-    .addSecurityRequirements('bearer')
-    .build();
-  return SwaggerModule.createDocument(app, config);
+    .addSecurityRequirements('bearer');
+  for (const [tag, description] of Object.entries(API_TAGS)) builder.addTag(tag, description);
+  return SwaggerModule.createDocument(app, builder.build());
 }
 
 /**
