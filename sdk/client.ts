@@ -1183,7 +1183,10 @@ type ClosedFrame = { event: 'closed'; id: string | null; data: StreamClosedDto }
  */
 export class ApiError extends Error {
   readonly body: ErrorResponseDto | null;
-  /** Seconds to wait before trying again, where the answer says (`Retry-After` of a 429 or 503). */
+  /**
+   * Seconds to wait before trying again, where the answer says: `Retry-After` of a 429
+   * `rate_limited` (`queue_full` and `too_many_streams` give none) or of a 503.
+   */
   readonly retryAfterSeconds: number | null;
   constructor(
     readonly status: number,

@@ -376,6 +376,17 @@ describe('OpenAPI error responses', () => {
     expect(operations.get('GET /api/v1/tasks')?.responses['409']).toBeUndefined();
   });
 
+  it('says which 429 carries Retry-After: rate_limited, not queue_full nor too_many_streams', () => {
+    const lines = (operation: string) =>
+      (operations.get(operation)?.responses['429'].description ?? '').split('\n');
+    const line = (operation: string, code: string) =>
+      lines(operation).find((l) => l.startsWith(`- \`${code}\`:`)) ?? '';
+    expect(line('POST /api/v1/tasks', 'rate_limited')).toMatch(/, with `Retry-After` in seconds$/);
+    expect(line('POST /api/v1/tasks', 'queue_full')).toContain('no `Retry-After`');
+    expect(line('POST /api/v1/tasks/{id}/retry', 'queue_full')).toContain('no `Retry-After`');
+    expect(line('GET /api/v1/events', 'too_many_streams')).toContain('no `Retry-After`');
+  });
+
   it('lists each code under its own status, and every code the server has on some route', () => {
     const misplaced: string[] = [];
     const documented = new Set<string>();

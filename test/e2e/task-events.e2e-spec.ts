@@ -264,6 +264,7 @@ describe('event streams held open at once', () => {
       const second = await SseClient.connect(`${url}/api/v1/events`);
       const refused = await request(server).get('/api/v1/events').expect(429);
       expect(refused.body).toMatchObject({ code: 'too_many_streams', details: { limit: 2 } });
+      expect(refused.headers['retry-after']).toBeUndefined();
       expect(streams.openStreams).toBe(2);
       first.close();
       await eventually('the stream to be released', () => streams.openStreams === 1);

@@ -31,8 +31,9 @@ export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
   [ErrorCode.RateLimited]:
     'more than RATE_LIMIT_PER_MINUTE requests in a minute from this key (or address), with `Retry-After` in seconds',
   [ErrorCode.QueueFull]:
-    'MAX_QUEUED_TASKS_PER_KEY tasks of this key, or MAX_QUEUED_TASKS in all, are queued',
-  [ErrorCode.TooManyStreams]: 'this key has MAX_EVENT_STREAMS_PER_KEY event streams open',
+    'MAX_QUEUED_TASKS_PER_KEY tasks of this key, or MAX_QUEUED_TASKS in all, are queued; no `Retry-After`: when one starts is not known, try again later',
+  [ErrorCode.TooManyStreams]:
+    'this key has MAX_EVENT_STREAMS_PER_KEY event streams open; no `Retry-After`: close one first',
   [ErrorCode.ProjectPathNotAllowed]: 'the project path lies outside ALLOWED_PROJECT_ROOTS',
   [ErrorCode.SessionNotFound]: "no such session, or another key's",
   [ErrorCode.TaskNotFound]: "no such task, or another key's",
