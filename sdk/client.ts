@@ -1029,6 +1029,7 @@ export interface TaskStreamEndDto {
     | 'verified_with_test_changes'
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
+    | 'verified_with_checks_unmade'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
