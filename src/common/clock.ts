@@ -19,17 +19,26 @@ export const MONOTONIC_CLOCK = Symbol('MONOTONIC_CLOCK');
  * Server instances that share a MySQL/MariaDB database compare each other's times: a lease one
  * wrote is judged expired by another's sweep, a wait for a person one began is ended by another.
  * So `nowMs` is the database's time, as `ClockSync` last read it (at start, then every so often;
- * on SQLite the database's time is this machine's), carried forward by a `MonotonicClock`. Not by
- * this machine's wall clock (`localMs`): a step of it (NTP, a VM resumed, a person setting it)
- * would go straight into the leases this instance writes and the deadlines it judges; the next
- * reading of the database's clock takes in what the monotonic clock missed (a machine asleep).
- * Until the first reading, the wall clock at start is the starting point. Reading it costs no
- * query.
+ * on SQLite the database's time is this machine's), carried forward between readings by the later
+ * of two clocks: a `MonotonicClock`, which no step of this machine's wall clock moves back (an NTP
+ * step, a person setting it), and the wall clock (`localMs`), which a machine that slept has
+ * caught up with on waking where the monotonic clock stood still. Neither clock alone is safe: by
+ * the monotonic one a server that slept past its lease would write a lease already run out, two
+ * agents then working on one task; by the wall one a step back would do the same. A step of the
+ * wall clock forward is taken in until the next reading: the leases this instance writes last
+ * longer by it (whether another instance's lease ran out is judged by the database's own clock,
+ * `databaseNowSql`), its own waits end that much sooner. Until the first reading, the wall clock
+ * at start is the starting point. Reading it costs no query.
  */
 @Injectable()
 export class Clock {
-  /** `nowMs()` minus the monotonic clock's reading. */
+  /**
+   * The database's time at the last reading minus the monotonic clock's then, plus what the wall
+   * clock has gained on the monotonic one since (a sleep).
+   */
   private aheadOfMonotonicMs: number;
+  /** The database's time at the last reading minus the wall clock's then. */
+  private aheadOfWallMs = 0;
   private readonly turns = new TurnTakingQueue();
   private readonly monotonic: MonotonicClock;
 
@@ -39,7 +48,12 @@ export class Clock {
   }
 
   nowMs(): number {
-    return this.monotonicMs() + this.aheadOfMonotonicMs;
+    const byMonotonic = this.monotonicMs() + this.aheadOfMonotonicMs;
+    const byWall = this.localMs() + this.aheadOfWallMs;
+    if (byWall <= byMonotonic) return byMonotonic;
+    // Ahead by the wall clock: kept, so a step of it back later does not take the time back too.
+    this.aheadOfMonotonicMs += byWall - byMonotonic;
+    return byWall;
   }
 
   now(): Date {
@@ -67,6 +81,7 @@ export class Clock {
    */
   follow(aheadMs: number): void {
     this.aheadOfMonotonicMs = aheadMs;
+    this.aheadOfWallMs = this.monotonicMs() + aheadMs - this.localMs();
   }
 
   /**
