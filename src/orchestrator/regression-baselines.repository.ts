@@ -19,9 +19,11 @@ export interface BaselineKey {
  * found, and is taken again. 2: test names relative to the workspace (before, a file run as one
  * test was named by its absolute path in the task's workspace, so another task's run never
  * matched it). 3: counts as the output counts the tests, where it does (before, one case per
- * command: a suite's skipped tests could not be compared).
+ * command: a suite's skipped tests could not be compared). 4: a Python suite's tests by id, from
+ * the JUnit report pytest writes for the server or unittest's `-v` lines (before, by count only:
+ * new tests could hide existing ones dropped).
  */
-const BASELINE_FORM = 3;
+const BASELINE_FORM = 4;
 
 function idOf(key: BaselineKey): string {
   return createHash('sha256')
