@@ -47,7 +47,11 @@ describe('detectWeakening', () => {
       "from pytest import skip\ndef test_x():\n    skip('later')",
       'skip( (imported from pytest)',
     ],
-    ['import pytest', 'import pytest\npytestmark = pytest.mark.slow', 'pytestmark ='],
+    [
+      'from pytest import mark',
+      'from pytest import mark\npytestmark = mark.xfail',
+      'pytestmark = ...skip',
+    ],
     [
       'def pytest_collection_modifyitems(items):',
       'def pytest_collection_modifyitems(items):\n    items[0].add_marker(xfail_mark)',
@@ -113,9 +117,7 @@ describe('detectWeakening', () => {
     );
     expect(countAssertions('require.Equal(t, 1, got)\nx := require.resolve\n')).toBe(1);
     // Pagination options are no skip.
-    expect(addedSkipMarkers('t.test.ts', '', 'await repo.find({ skip: 1, take: 10 });')).toEqual(
-      [],
-    );
+    expect(addedSkipMarkers('', 'await repo.find({ skip: 1, take: 10 });')).toEqual([]);
   });
 
   it('reads a file of blank lines in linear time (an agent may write one of megabytes)', () => {
@@ -146,17 +148,24 @@ describe('detectWeakening', () => {
 
   it('counts markers: a second skip is found even though one existed', () => {
     expect(
-      addedSkipMarkers('t.test.js', "test.skip('a', f);", "test.skip('a', f);\ntest.skip('b', f);"),
+      addedSkipMarkers("test.skip('a', f);", "test.skip('a', f);\ntest.skip('b', f);"),
     ).toEqual([{ label: '.skip(', added: 1 }]);
   });
 
-  it("reads a bare skip( as pytest's in Python files only (RxJS has one too)", () => {
+  it("reads a bare skip( as pytest's only where the file imports it from pytest, and pytestmark only with a skip", () => {
     const before = 'test("a", () => {});\n';
     const after = 'test("a", () => {});\ntest("b", () => of(1, 2).pipe(skip(1)));\n';
-    expect(addedSkipMarkers('t.test.ts', before, after)).toEqual([]);
-    expect(
-      addedSkipMarkers('test_a.py', 'def test_a():\n    pass\n', 'def test_a():\n    skip("x")\n'),
-    ).toEqual([{ label: 'skip( (imported from pytest)', added: 1 }]);
+    expect(addedSkipMarkers(before, after)).toEqual([]);
+    const own = 'from mylib import skip\n\ndef test_a():\n    assert skip(1) == 2\n';
+    expect(addedSkipMarkers('from mylib import skip\n', own)).toEqual([]);
+    const pytests = 'from pytest import skip\n\ndef test_a():\n    skip("x")\n';
+    expect(addedSkipMarkers('from pytest import skip\n', pytests)).toEqual([
+      { label: 'skip( (imported from pytest)', added: 1 },
+    ]);
+    expect(addedSkipMarkers('', 'pytestmark = pytest.mark.asyncio\n')).toEqual([]);
+    expect(addedSkipMarkers('', 'pytestmark = [mark.xfail]\n')).toEqual([
+      { label: 'pytestmark = ...skip', added: 1 },
+    ]);
   });
 
   it('finds a regression suite that runs fewer tests than at the baseline, not more', () => {

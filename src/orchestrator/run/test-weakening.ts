@@ -25,7 +25,7 @@ import { isPythonBytecode, jsonText } from 'src/common';
  *   (`test_config_changed`);
  * - a skip or only marker added to an existing test file or a `conftest.py` (`.skip(`, `.only(`,
  *   `xit(`, `xdescribe(`, `@pytest.mark.skip`, `pytest.xfail(`, `pytest.importorskip(`, `skip(`
- *   imported from pytest, `pytestmark =`, `add_marker(`, `@unittest.skip`,
+ *   imported from pytest, `pytestmark =` with a skip or xfail, `add_marker(`, `@unittest.skip`,
  *   `unittest.expectedFailure`, `SkipTest`, `t.Skip(`, `#[ignore]`, `{ skip: true }` and the
  *   like): counted before and after, so markers that were there already do not count;
  * - tests the regression suite ran at the baseline and no longer runs (by name where its output
@@ -50,11 +50,11 @@ export interface Weakening {
 }
 
 /**
- * Markers that skip tests or run only some of them, across the supported test tools; `python`:
- * not looked for in JavaScript or TypeScript files (a bare `skip(1)` there is RxJS's, not
- * pytest's).
+ * Markers that skip tests or run only some of them, across the supported test tools; one with
+ * `given` is looked for only in a file that matches it (a bare `skip(` is pytest's only where the
+ * file imports it from pytest: RxJS has a `skip(1)`, a project a `skip()` of its own).
  */
-export const SKIP_MARKERS: readonly { label: string; pattern: RegExp; python?: true }[] = [
+export const SKIP_MARKERS: readonly { label: string; pattern: RegExp; given?: RegExp }[] = [
   { label: '.skip(', pattern: /(?<!\b(unittest|pytest))\.skip(If)?\s*\(/g },
   { label: '.only(', pattern: /\.only\s*\(/g },
   { label: '.todo(', pattern: /\.todo\s*\(/g },
@@ -67,9 +67,12 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp; python?: t
   {
     label: 'skip( (imported from pytest)',
     pattern: /(?<![.\w]|\bdef[ \t]+)(skip|xfail|importorskip)[ \t]*\(/g,
-    python: true,
+    given: /^[ \t]*from[ \t]+pytest[ \t]+import\b[^\n]*\b(skip|xfail|importorskip)\b/m,
   },
-  { label: 'pytestmark =', pattern: /^[ \t]*pytestmark\b/gm },
+  {
+    label: 'pytestmark = ...skip',
+    pattern: /^[ \t]*pytestmark\b[^\n]*\b(skip|skipif|xfail)\b/gm,
+  },
   { label: 'add_marker(', pattern: /\.(add_marker|applymarker)\s*\(/g },
   { label: '@unittest.skip', pattern: /\bunittest\.(skip|skipIf|skipUnless|expectedFailure)\b/g },
   {
@@ -125,14 +128,12 @@ function count(text: string, pattern: RegExp): number {
   return [...text.matchAll(pattern)].length;
 }
 
-/** The skip or only markers `after` (the file at `path`) has more of than `before`, with how many more. */
+/** The skip or only markers `after` has more of than `before`, with how many more. */
 export function addedSkipMarkers(
-  path: string,
   before: string,
   after: string,
 ): { label: string; added: number }[] {
-  const script = /\.[cm]?[jt]sx?$/.test(path);
-  return SKIP_MARKERS.filter((marker) => !script || marker.python !== true)
+  return SKIP_MARKERS.filter((marker) => marker.given === undefined || marker.given.test(after))
     .map(({ label, pattern }) => ({
       label,
       added: count(after, pattern) - count(before, pattern),
@@ -482,7 +483,7 @@ function editWeakening(
   if (path.endsWith('.rs')) {
     return rustTestWeakening(path, change.before, change.after, isTestFile(path, 'rust'));
   }
-  const found: Weakening[] = addedSkipMarkers(path, change.before, change.after).map((m) => ({
+  const found: Weakening[] = addedSkipMarkers(change.before, change.after).map((m) => ({
     kind: 'skip_marker',
     file: path,
     detail: `added ${m.added} \`${m.label}\` marker(s) to the existing test file ${path}`,
