@@ -21,6 +21,17 @@ describe('pytest regression commands', () => {
     ]);
     expect(withJunitReport(['npm', 'test'], '/tmp/r.xml')).toBeNull();
   });
+
+  it('are left as given where they set JUnit themselves: their own report, or the plugin off', () => {
+    for (const argv of [
+      ['pytest', '-p', 'no:junitxml'],
+      ['python3', '-m', 'pytest', '-pno:junitxml', 'tests'],
+      ['pytest', '--junitxml=out/junit.xml'],
+      ['pytest', '--junit-xml', 'out/junit.xml'],
+    ]) {
+      expect(withJunitReport(argv, '/tmp/r.xml')).toBeNull();
+    }
+  });
 });
 
 describe('unittestVerbose', () => {
@@ -45,6 +56,19 @@ describe('unittestVerbose', () => {
 });
 
 describe('pytestReportTests', () => {
+  it('names a test a class inherits from another module by the class that runs it', () => {
+    const xml = [
+      '<testsuites><testsuite name="pytest">',
+      '<testcase classname="tests.test_sub.TestSub" name="test_m" file="tests/base.py"/>',
+      '<testcase classname="tests.test_mul.TestMul" name="test_m" file="tests/base.py"/>',
+      '</testsuite></testsuites>',
+    ].join('');
+    expect(pytestReportTests(xml)).toEqual([
+      { id: 'tests/test_sub.py::TestSub::test_m', status: 'passed' },
+      { id: 'tests/test_mul.py::TestMul::test_m', status: 'passed' },
+    ]);
+  });
+
   it('names each test by its node id, a module that failed to be collected by its file', () => {
     const xml = [
       '<testsuites name="pytest tests"><testsuite name="pytest">',

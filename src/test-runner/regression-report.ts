@@ -30,14 +30,29 @@ export function pytestArgsStart(argv: readonly string[]): number {
 }
 
 /**
+ * Whether `argv` writes a JUnit report of its own (its `--junitxml` would win over the server's:
+ * pytest keeps the last) or turns pytest's JUnit plugin off (`-p no:junitxml`: the server's
+ * option would then be one pytest does not know, and every run would fail).
+ */
+function ownJunitSetting(argv: readonly string[]): boolean {
+  return argv.some(
+    (arg, i) =>
+      /^--junit-?xml(=|$)/.test(arg) ||
+      arg === '-pno:junitxml' ||
+      (arg === 'no:junitxml' && argv[i - 1] === '-p'),
+  );
+}
+
+/**
  * `argv` asked to write its JUnit report to `reportPath`, in the `xunit1` family (the one that
  * names each test's file, from which its node id is made), or null when `argv` is no pytest
- * command. The options go first, before any the session's command gives: a `--` later on, or a
- * test path, is left as it was.
+ * command or has a JUnit setting of its own (`ownJunitSetting`; then its output is read). The
+ * options go first, before any the session's command gives: a `--` later on, or a test path, is
+ * left as it was.
  */
 export function withJunitReport(argv: readonly string[], reportPath: string): string[] | null {
   const start = pytestArgsStart(argv);
-  if (start === 0) return null;
+  if (start === 0 || ownJunitSetting(argv)) return null;
   return [
     ...argv.slice(0, start),
     `--junitxml=${reportPath}`,
@@ -62,16 +77,25 @@ export function unittestVerbose(argv: readonly string[]): string[] | null {
 /**
  * A pytest node id from a JUnit case: `file::Class::name` from its `file` (`tests/test_calc.py`)
  * and `classname` (`tests.test_calc.TestCalc`); a module that failed to be collected is its file
- * alone, as pytest's `ERROR tests/test_x.py` names it.
+ * alone, as pytest's `ERROR tests/test_x.py` names it. A test a class inherits from another
+ * module has that module's `file` (where the function is written) and its own class's
+ * `classname`: its module is then read from the classname, up to its first part that starts in
+ * upper case (a class), so each class that inherits it keeps an id of its own.
  */
 function nodeId(file: string | null, classname: string | null, name: string): string {
   if (file === null) return [classname, name].filter((part) => part).join('::');
   if (classname === null || classname === '') return file;
   const module = file.replace(/\.py$/, '').split('/').join('.');
-  const inner = classname.startsWith(`${module}.`)
-    ? classname.slice(module.length + 1).split('.')
-    : [];
-  return [file, ...inner, name].join('::');
+  if (classname === module) return [file, name].join('::');
+  if (classname.startsWith(`${module}.`)) {
+    return [file, ...classname.slice(module.length + 1).split('.'), name].join('::');
+  }
+  const parts = classname.split('.');
+  const firstClass = parts.findIndex((part) => /^[A-Z]/.test(part));
+  if (firstClass <= 0) return [classname, name].join('::');
+  return [`${parts.slice(0, firstClass).join('/')}.py`, ...parts.slice(firstClass), name].join(
+    '::',
+  );
 }
 
 /**
