@@ -43,4 +43,14 @@ describe('brokenTests', () => {
     expect(brokenTests(run([test('tests.test_calc', 'error')]), failing)).toEqual([]);
     expect(brokenTests(run([test('tests.test_calc', 'error')], true), atBase)).toEqual([]);
   });
+
+  it('blames no new case that fails: one a test parametrised over what the change added gains', () => {
+    const onChange = run([
+      test('test_add', 'passed'),
+      test('test_sub', 'passed'),
+      test('test_op[mul]', 'failed'),
+      test('test_op[pow]', 'error'),
+    ]);
+    expect(brokenTests(onChange, atBase)).toEqual([]);
+  });
 });
