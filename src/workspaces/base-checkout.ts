@@ -89,6 +89,11 @@ export interface ScratchCheckout {
   remove(): Promise<void>;
 }
 
+/** A Python package's `__init__.py` in a test directory (`tests/__init__.py`). */
+function isTestPackageMarker(path: string): boolean {
+  return path.split('/').at(-1) === '__init__.py' && testSupportRoot(path) !== null;
+}
+
 /**
  * THE BASE COMMIT NEXT TO A CHANGE, for its verification: what the change did to the test files
  * that existed at the base commit (`testChanges`, from `git diff` of the workspace against it),
@@ -97,11 +102,6 @@ export interface ScratchCheckout {
  * files copied in (`checkout`), and of the change with some files as they were at the base
  * commit (`changeWithBaseFiles`).
  */
-/** A Python package's `__init__.py` in a test directory (`tests/__init__.py`). */
-function isTestPackageMarker(path: string): boolean {
-  return path.split('/').at(-1) === '__init__.py' && testSupportRoot(path) !== null;
-}
-
 @Injectable()
 export class BaseCheckout {
   private readonly logger = new Logger('BaseCheckout');
