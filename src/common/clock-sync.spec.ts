@@ -25,15 +25,15 @@ describe('ClockSync', () => {
     const ahead = { ms: -40_000 };
     const sync = new ClockSync(clock, mysqlAhead(ahead));
     await sync.measure();
-    expect(Math.abs(clock.offset() + 40_000)).toBeLessThan(50);
-    expect(Math.abs(clock.nowMs() - (Date.now() - 40_000))).toBeLessThan(50);
+    expect(Math.abs(clock.offset() + 40_000)).toBeLessThan(1_000);
+    expect(Math.abs(clock.nowMs() - (Date.now() - 40_000))).toBeLessThan(1_000);
     await sync.measure();
     expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
       expect.stringMatching(/clock is 40\.0 s ahead of the database's \(offset -4\d{4} ms\)/),
     ]);
     ahead.ms = 5_000;
     await sync.measure();
-    expect(Math.abs(clock.offset() - 5_000)).toBeLessThan(50);
+    expect(Math.abs(clock.offset() - 5_000)).toBeLessThan(1_000);
     expect(warn).toHaveBeenCalledTimes(2);
     expect(String(warn.mock.calls[1][0])).toMatch(/clock is 5\.0 s behind the database's/);
   });
@@ -49,7 +49,7 @@ describe('ClockSync', () => {
         ]),
     } as unknown as DataSource;
     await new ClockSync(clock, sqlite).measure();
-    expect(Math.abs(clock.offset())).toBeLessThan(50);
+    expect(Math.abs(clock.offset())).toBeLessThan(1_000);
     expect(warn).not.toHaveBeenCalled();
   });
 
