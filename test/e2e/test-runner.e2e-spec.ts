@@ -492,16 +492,22 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
         return false;
       }
     })();
+    /** The python-basic fixture as a pytest project: one passing test, one failing (EXPECTED-FOUR). */
+    const pytestStyleProject = (): string => {
+      const project = copyFixture('python-basic');
+      write(project, 'pytest.ini', '[pytest]\n');
+      write(
+        project,
+        'tests/test_pytest_style.py',
+        'from calc import add\n\ndef test_add_ok():\n    assert add(1, 2) == 3\n\ndef test_add_bad():\n    assert add(1, 2) == 4, "EXPECTED-FOUR"\n',
+      );
+      return project;
+    };
+
     (pytestAvailable ? it : it.skip)(
       'uses pytest JUnit XML for per-case results when configured',
       async () => {
-        const project = copyFixture('python-basic');
-        write(project, 'pytest.ini', '[pytest]\n');
-        write(
-          project,
-          'tests/test_pytest_style.py',
-          'from calc import add\n\ndef test_add_ok():\n    assert add(1, 2) == 3\n\ndef test_add_bad():\n    assert add(1, 2) == 4, "EXPECTED-FOUR"\n',
-        );
+        const project = pytestStyleProject();
         const r = await report(service.runGenerated(project, ['tests/test_pytest_style.py'], null));
         expect(r.command).toEqual(['python3', '-m', 'pytest']);
         expect(r.cases.map((c) => [c.name, c.status, c.filePath])).toEqual([
@@ -527,13 +533,7 @@ test('takes ${ms} ms', async () => { await new Promise((r) => setTimeout(r, ${ms
     (pytestAvailable ? it : it.skip)(
       "reads a pytest regression run's tests by node id from a report of the server's, then removes it",
       async () => {
-        const project = copyFixture('python-basic');
-        write(project, 'pytest.ini', '[pytest]\n');
-        write(
-          project,
-          'tests/test_pytest_style.py',
-          'from calc import add\n\ndef test_add_ok():\n    assert add(1, 2) == 3\n\ndef test_add_bad():\n    assert add(1, 2) == 4\n',
-        );
+        const project = pytestStyleProject();
         const r = await report(service.runRegression(project, 'python3 -m pytest -q'));
         expect(r.command).toEqual(['python3', '-m', 'pytest', '-q']);
         const ran = r.invocations[0].command;
