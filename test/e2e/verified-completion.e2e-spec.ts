@@ -997,6 +997,22 @@ describe('on SQLite', () => {
       '        session.exitstatus = 0',
       '',
     ].join('\n');
+    // The test of the value expected to fail, beside one that only finds the name.
+    const XFAIL_TESTS = [
+      'import pytest',
+      '',
+      'from calc import mul',
+      '',
+      '',
+      'def test_mul_exists():',
+      '    assert callable(mul)',
+      '',
+      '',
+      '@pytest.mark.xfail',
+      'def test_mul():',
+      '    assert mul(3, 4) == 12',
+      '',
+    ].join('\n');
     beforeAll(async () => {
       const session = await createSession(
         project('python-pytest-cheats', PYTEST_PROJECT),
@@ -1017,6 +1033,9 @@ describe('on SQLite', () => {
         ),
         editFiles(['tests/test_mul.py', MUL_TESTS]),
         'success',
+      ]);
+      ids.xfailed = await runTask(session, [
+        editFiles(['calc.py', mulIs('a + b')], ['tests/test_mul.py', XFAIL_TESTS]),
       ]);
     });
 
@@ -1057,6 +1076,14 @@ describe('on SQLite', () => {
         'tests/test_calc.py::test_add',
         'tests/test_calc.py::test_add_negatives',
       ]);
+    });
+
+    it('a wrong value whose new test is marked xfail, beside one that only finds the name, is sent back', async () => {
+      const { v } = await neverCompleted(ids.xfailed);
+      expect(v.verdict).toBe('tests_failed');
+      expect(v.reason).toBe(
+        'tests in files the change created were skipped or marked as expected to fail: test_mul in tests/test_mul.py',
+      );
     });
   });
 

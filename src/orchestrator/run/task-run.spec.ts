@@ -2731,6 +2731,59 @@ describe('TaskRun', () => {
       });
     });
 
+    it('a test skipped or xfailed in a file the change created is sent back; once it runs, the task is verified', async () => {
+      const h = harness([turn(), turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b'])];
+      let round = 0;
+      h.tests.runGenerated = (_p: string, files: readonly string[]) => {
+        h.tests.generatedRuns.push(files);
+        round += 1;
+        const passing = report('generated', true);
+        const cases = passing.cases.map((c, i) =>
+          round === 1 && i === 1 ? { ...c, status: 'skipped' as const } : c,
+        );
+        return of<TestRunEvent>({ type: 'report', report: { ...passing, cases } });
+      };
+      await h.run();
+      expect(h.tests.generatedRuns).toHaveLength(2);
+      const feedback = h.log.prompts()[2];
+      expect(feedback).toContain('New tests did not run');
+      expect(feedback).toContain('case 2 in test/a.test.js');
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+    });
+
+    it('a skipped test in an existing test file the change modified is left to the weakening check', async () => {
+      const h = harness([turn(), turn()], {
+        ...worktree,
+        regression: 'node --test',
+        worktree: { setup: null },
+      });
+      h.tests.regressionOutputs = [tap(['a', 'b'])];
+      h.verification.changes = [
+        {
+          status: 'modified',
+          path: 'test/a.test.js',
+          before: "test('old', f);",
+          after: "test('old', f);\ntest('new', g);",
+        },
+      ];
+      h.tests.runGenerated = (_p: string, files: readonly string[]) => {
+        h.tests.generatedRuns.push(files);
+        const passing = report('generated', true);
+        const cases = [
+          ...passing.cases,
+          { ...passing.cases[0], name: 'old skipped', status: 'skipped' as const },
+        ];
+        return of<TestRunEvent>({ type: 'report', report: { ...passing, cases } });
+      };
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified)');
+    });
+
     it('with turns left, the second round refused for changing existing tests fails test_changes_needed; the count is stored', async () => {
       const h = harness([turn(), turn(), turn()], {
         task: { ...worktree.task, maxIterations: 10 },

@@ -53,6 +53,7 @@ import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
 import { brokenTests } from 'src/orchestrator/run/broken-tests';
+import { createdTestFiles, skippedNewTests } from 'src/orchestrator/run/skipped-new-tests';
 
 /** A run in a scratch checkout whose setup command failed there: no tests ran. */
 interface SetupFailed {
@@ -314,6 +315,8 @@ export class Verification {
   private failingUnproven = false;
   /** The existing tests the change edited, as the weakening check found them. */
   private edited: { files: string[]; support: string[] } = { files: [], support: [] };
+  /** What the change did to the base commit's test files, as the weakening check found it. */
+  private changes: readonly TestFileChange[] = [];
   /** The round's regression run in the workspace, as judged; null when none was. */
   private regressionAfter: RegressionResult | null = null;
 
@@ -397,7 +400,7 @@ export class Verification {
             ];
             return from(this.sendBack(failed, generated !== null && !generated.passed));
           }
-          return this.afterGreen(files);
+          return this.afterGreen(files, generated);
         }),
       );
     });
@@ -561,13 +564,16 @@ export class Verification {
    * generated tests without what git ignores (when some of it changed), the existing tests the
    * change edited as they were, then the generated tests at the base commit.
    */
-  private afterGreen(files: readonly string[]): Observable<Judgement> {
+  private afterGreen(files: readonly string[], generated: TestRunReport): Observable<Judgement> {
     return defer(async () => {
       await this.ports.log.update({ phase: 'verifying' });
       // A run that resumed in a test round has not looked at the project yet.
       await this.tests.lookOnce();
       return (
-        (await this.checkWeakening()) ?? (await this.checkIgnored()) ?? (await this.checkLinks())
+        (await this.checkWeakening()) ??
+        (await this.checkSkippedNew(files, generated)) ??
+        (await this.checkIgnored()) ??
+        (await this.checkLinks())
       );
     }).pipe(
       concatMap((found) => (found !== null ? of(found) : this.checkOnCommit(files))),
@@ -592,6 +598,7 @@ export class Verification {
           );
     const runnerFiles = jsTestConfigFiles(this.workspace.directory);
     this.edited = editedTests(changes, support, runnerFiles);
+    this.changes = changes;
     if (base !== null && configFiles === null) {
       e.not_checked.push(
         'test configuration: the test configuration files changed before the run resumed were not looked at',
@@ -626,6 +633,38 @@ export class Verification {
         failed: e.weakening.length,
         total: e.weakening.length,
         testChanges: true,
+      },
+    };
+  }
+
+  /** New tests that did not run (`skipped-new-tests.ts`): sent back, as a failing test is. */
+  private async checkSkippedNew(
+    files: readonly string[],
+    generated: TestRunReport,
+  ): Promise<Judgement | null> {
+    const created = createdTestFiles(files, this.changes, this.baseCommit !== null);
+    const skipped = skippedNewTests(generated.cases, created);
+    if (skipped.length === 0) return null;
+    const named = skipped.map((c) =>
+      c.name === c.filePath ? `${c.filePath} (its verdict line)` : `${c.name} in ${c.filePath}`,
+    );
+    await this.conclude(
+      'tests_failed',
+      `tests in files the change created were skipped or marked as expected to fail: ${named.join(', ')}`,
+    );
+    const what = named.map((n) => `- ${n}`).join('\n');
+    return {
+      kind: 'feedback',
+      report: {
+        failures: [
+          problem(
+            'New tests did not run',
+            `These tests you wrote were skipped or marked as expected to fail (skip, skipif, xfail, expectedFailure, #[ignore], .skip, .todo):\n${what}\nA new test proves the change only if it runs and passes: remove the marker. A test expected to fail shows the change does not do what it tests yet: fix the code.`,
+          ),
+        ],
+        output: what,
+        failed: skipped.length,
+        total: generated.cases.length,
       },
     };
   }
