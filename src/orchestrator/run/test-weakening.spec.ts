@@ -162,6 +162,11 @@ describe('detectWeakening', () => {
     expect(addedSkipMarkers('from pytest import skip\n', pytests)).toEqual([
       { label: 'skip( (imported from pytest)', added: 1 },
     ]);
+    // Imported in parentheses, over several lines.
+    const inParens = 'from pytest import (\n    fixture,\n    skip,\n)\n';
+    expect(addedSkipMarkers(inParens, `${inParens}\ndef test_a():\n    skip("x")\n`)).toEqual([
+      { label: 'skip( (imported from pytest)', added: 1 },
+    ]);
     expect(addedSkipMarkers('', 'pytestmark = pytest.mark.asyncio\n')).toEqual([]);
     expect(addedSkipMarkers('', 'pytestmark = [mark.xfail]\n')).toEqual([
       { label: 'pytestmark = ...skip', added: 1 },

@@ -67,7 +67,8 @@ export const SKIP_MARKERS: readonly { label: string; pattern: RegExp; given?: Re
   {
     label: 'skip( (imported from pytest)',
     pattern: /(?<![.\w]|\bdef[ \t]+)(skip|xfail|importorskip)[ \t]*\(/g,
-    given: /^[ \t]*from[ \t]+pytest[ \t]+import\b[^\n]*\b(skip|xfail|importorskip)\b/m,
+    given:
+      /^[ \t]*from[ \t]+pytest[ \t]+import\b(?:[ \t]*\([^)]*|[^\n(]*)\b(skip|xfail|importorskip)\b/m,
   },
   {
     label: 'pytestmark = ...skip',
