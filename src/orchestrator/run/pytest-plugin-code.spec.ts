@@ -70,6 +70,19 @@ describe('pytestPluginWeakening', () => {
       // A name in a string or comment binds nothing.
       expect(found('# pytest_pyfunc_call\nNOTE = "pytest_pyfunc_call"\n', '', false)).toEqual([]);
     });
+
+    it('not pytest_addoption that only adds options with literal arguments', () => {
+      const runslow =
+        'def pytest_addoption(parser):\n    """Options."""\n    parser.addoption(\n        "--runslow", action="store_true", default=False, help="run slow tests"\n    )\n    parser.addoption("--level", type=int, default=-1)\n';
+      expect(found(runslow)).toEqual([]);
+      // Code among the arguments: an action class pytest makes when it parses the options.
+      expect(found(runslow.replace('action="store_true"', 'action=Forgive'))).toHaveLength(1);
+      expect(found(runslow.replace('default=False', 'default=setup()'))).toHaveLength(1);
+      expect(
+        found(`${runslow}    parser.getgroup("x").addoption("--y")\n`, '', false),
+      ).toHaveLength(1);
+      expect(found(`${runslow}    patch()\n`, '', false)).toHaveLength(1);
+    });
   });
 
   describe('in a conftest.py (H1 dodges, M2)', () => {

@@ -15,9 +15,10 @@ import {
  * - a pytest hook (`test_hooks`): any `pytest_*` name defined or bound there, however
  *   (`def pytest_pyfunc_call`, `pytest_x = f`, `from m import pytest_x`), new or changed: a
  *   `pytest_pyfunc_call` that returns `True` passes every test without running its body. A
- *   denylist of the dangerous hooks misses the next one, so every hook counts but the one
- *   harmless form, `pytest_configure` that only registers markers
- *   (`config.addinivalue_line("markers", "slow: ...")`);
+ *   denylist of the dangerous hooks misses the next one, so every hook counts but two harmless
+ *   forms: `pytest_configure` that only registers markers
+ *   (`config.addinivalue_line("markers", "slow: ...")`), and `pytest_addoption` that only adds
+ *   options with literal arguments (`parser.addoption("--runslow", action="store_true")`);
  * - pytest's plugin manager used (`config.pluginmanager`, kept in a name or not: `register`,
  *   `import_plugin`, `set_blocked`), in any module of the test tree (`test_config_changed`);
  * - in a `conftest.py` (`test_config_changed`), what reaches past its own fixtures: names bound by
@@ -93,6 +94,32 @@ function registersMarkersOnly(statement: PythonStatement): boolean {
   );
 }
 
+/** An option's arguments that are literals: strings, numbers, `True`, `False`, `None`, a type. */
+const LITERAL_ARGUMENTS =
+  /(?<![\w.])[A-Za-z_]\w*[ \t]*=(?!=)|""|''|(?<![\w.])(?:True|False|None|int|float|str)\b|-?\b\d+(?:\.\d+)?\b|[\s,]/g;
+
+/**
+ * The other harmless hook: `def pytest_addoption(parser):` whose body only adds command-line
+ * options (`parser.addoption("--runslow", action="store_true", default=False, help="...")`), each
+ * argument a literal. An option alone changes no test: what reads it (a fixture, a hook) is looked
+ * at where it is. An argument that is code (an `action` class, whose constructor pytest runs) is
+ * not harmless.
+ */
+function addsOptionsOnly(statement: PythonStatement): boolean {
+  const head =
+    /^def[ \t]+pytest_addoption[ \t]*\([ \t]*(\w+)[ \t]*(?::[^)]*)?\)[ \t]*(?:->[^:]*)?:$/.exec(
+      statement.head,
+    );
+  if (head === null || statement.decorators.length > 0 || statement.body === null) return false;
+  const call = new RegExp(String.raw`^${head[1]}\.addoption\(([^()]*)\)$`);
+  return statement.body.every((s) => {
+    if (s.body?.length !== 0) return false;
+    if (STRING_STATEMENT.test(s.head)) return true;
+    const args = call.exec(withoutStrings(s.head))?.[1];
+    return args !== undefined && args.replace(LITERAL_ARGUMENTS, '') === '';
+  });
+}
+
 /** `text` without its whitespace: how statements are compared. */
 const squeezed = (text: string): string => text.replace(/\s+/g, '');
 
@@ -112,7 +139,9 @@ function hookStatements(statements: readonly PythonStatement[]): Map<string, str
   const found = new Map<string, string>();
   for (const statement of statements) {
     const names = hookNames(statement);
-    if (names.size === 0 || registersMarkersOnly(statement)) continue;
+    if (names.size === 0 || registersMarkersOnly(statement) || addsOptionsOnly(statement)) {
+      continue;
+    }
     found.set(squeezed(statement.text), [...names].join(', '));
   }
   return found;
