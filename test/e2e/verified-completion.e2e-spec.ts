@@ -1013,6 +1013,17 @@ describe('on SQLite', () => {
       '    assert mul(3, 4) == 12',
       '',
     ].join('\n');
+    // A fixture of the project's top conftest.py does the new tests' work; calc.mul is wrong.
+    const MUL_FIXTURE = [
+      'import pytest',
+      '',
+      '',
+      '@pytest.fixture',
+      'def mul():',
+      '    return lambda a, b: a * b',
+      '',
+    ].join('\n');
+    const FIXTURE_TESTS = ['def test_mul(mul):', '    assert mul(3, 4) == 12', ''].join('\n');
     beforeAll(async () => {
       const session = await createSession(
         project('python-pytest-cheats', PYTEST_PROJECT),
@@ -1033,6 +1044,13 @@ describe('on SQLite', () => {
         ),
         editFiles(['tests/test_mul.py', MUL_TESTS]),
         'success',
+      ]);
+      ids.fixture = await runTask(session, [
+        editFiles(
+          ['calc.py', mulIs('a + b')],
+          ['conftest.py', MUL_FIXTURE],
+          ['tests/test_mul.py', FIXTURE_TESTS],
+        ),
       ]);
       ids.xfailed = await runTask(session, [
         editFiles(['calc.py', mulIs('a + b')], ['tests/test_mul.py', XFAIL_TESTS]),
@@ -1076,6 +1094,12 @@ describe('on SQLite', () => {
         'tests/test_calc.py::test_add',
         'tests/test_calc.py::test_add_negatives',
       ]);
+    });
+
+    it("new tests that test a fixture of the project's top conftest.py, not the code, pass at the base commit with it", async () => {
+      const { v } = await neverCompleted(ids.fixture);
+      expect(v.verdict).toBe('tests_pass_without_change');
+      expect(v.generated_at_base).toMatchObject({ exit_code: 0 });
     });
 
     it('a wrong value whose new test is marked xfail, beside one that only finds the name, is sent back', async () => {

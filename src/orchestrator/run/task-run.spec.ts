@@ -2483,6 +2483,14 @@ describe('TaskRun', () => {
       expect(h.verification.atBaseSupport).toEqual([['test/fixtures/cases.json']]);
     });
 
+    it('so does every conftest.py the change created or changed, at the top of the project too', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      h.tests.supportFiles = ['tests/conftest.py'];
+      h.tests.configFiles = ['conftest.py', 'tests/conftest.py', 'pytest.ini'];
+      await h.run();
+      expect(h.verification.atBaseSupport).toEqual([['tests/conftest.py', 'conftest.py']]);
+    });
+
     it('tests that pass without the change are refused: the agent is told, with the output, and asked again', async () => {
       const h = harness([turn(), turn(), turn()], { ...worktree, worktree: { setup: null } });
       h.verification.atBase = [true, false];

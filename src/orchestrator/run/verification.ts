@@ -229,6 +229,22 @@ function editedTests(
   return { files, support: files.length > 0 ? support.files : [] };
 }
 
+/**
+ * The files that go with the generated tests `files` to the base commit (the `support` of
+ * `runAtBase`): the test data and helpers the change created or changed in test directories, and
+ * every `conftest.py` it created or changed, wherever it is (`configFiles`): a fixture there that
+ * does the new tests' work (a correct `mul` of its own) would otherwise be missing at the base
+ * commit, and the tests fail there for want of it, not of the change.
+ */
+function withTheGeneratedTests(
+  files: readonly string[],
+  support: readonly string[],
+  configFiles: readonly string[],
+): string[] {
+  const conftests = configFiles.filter((file) => file.split('/').at(-1) === 'conftest.py');
+  return [...new Set([...support, ...conftests])].filter((file) => !files.includes(file));
+}
+
 function emptyEvidence(baseCommit: string | null): VerificationEvidence {
   return {
     base_commit: baseCommit,
@@ -1153,7 +1169,7 @@ export class Verification {
       base,
       files,
       this.ctx.testCommand,
-      this.tests.supportFilesNow.filter((file) => !files.includes(file)),
+      withTheGeneratedTests(files, this.tests.supportFilesNow, this.tests.configFilesNow ?? []),
       this.ctx.setupCommand,
       this.workspace.agentEnv,
     );
