@@ -85,14 +85,6 @@ export class Clock {
   }
 
   /**
-   * The instant `atMs` (a time of this clock) on the system clock of this machine (`Date.now()`),
-   * by which other processes here keep time: the process host's deadlines.
-   */
-  systemMsOf(atMs: number): number {
-    return Date.now() + (atMs - this.nowMs());
-  }
-
-  /**
    * Emits once after `ms` milliseconds (at once for 0), then completes, in a turn of the event
    * loop of its own: runs whose waits end together (200 turns starting at once, their process
    * polls) go on one per turn, so none holds the loop for the others (`turn-taking-queue.ts`).

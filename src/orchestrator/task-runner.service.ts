@@ -5,7 +5,7 @@ import { ClaudeCliRunner } from 'src/claude-cli';
 import { Clock } from 'src/common';
 import { AppConfig } from 'src/config';
 import { contextLogger } from 'src/logging';
-import { ProcessGroups, ProcessLauncher } from 'src/process';
+import { machineMonotonicMs, ProcessGroups, ProcessLauncher } from 'src/process';
 import { DomainError } from 'src/common';
 import { ProjectPathService, SessionsService } from 'src/sessions';
 import { SimulatedHumanService } from 'src/simulated-human';
@@ -123,12 +123,12 @@ export class TaskRunnerService {
   /**
    * When the host must start ending the task's processes so they are gone by the time its lease
    * runs out: two grace periods and a margin before the expiry, but at most half the lease. On
-   * this machine's system clock, which the host keeps time by (the lease's expiry is on the
+   * this machine's monotonic clock, which the host keeps time by (the lease's expiry is on the
    * database's).
    */
   private killAt(expiresAt: Date): number {
     const budgetMs = Math.min(2 * this.killGraceMs + 2000, this.leaseMs / 2);
-    return this.clock.systemMsOf(expiresAt.getTime() - budgetMs);
+    return machineMonotonicMs() + (expiresAt.getTime() - budgetMs - this.clock.nowMs());
   }
 
   private start(claim: ClaimedTask, control: TaskRunControl, logger: RunLogger): Observable<void> {

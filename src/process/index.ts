@@ -1,4 +1,5 @@
 export { BoundedBuffer } from 'src/process/bounded-buffer';
+export { machineMonotonicMs } from 'src/process/machine-clock';
 export {
   buildChildEnv,
   cliCredentials,

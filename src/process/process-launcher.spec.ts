@@ -9,6 +9,7 @@ import { AppConfig } from 'src/config';
 import { NO_ISOLATION } from 'src/process/child-isolation';
 import { isProcessAlive, ProcessEvent, ProcessSpec, processStat } from 'src/process/process-group';
 import { ProcessLauncher } from 'src/process/process-launcher';
+import { machineMonotonicMs } from 'src/process/machine-clock';
 import { sessionNiceOf } from 'src/process/session-nice';
 import * as spawnHelper from 'src/process/spawn-helper';
 
@@ -241,7 +242,7 @@ describe('ProcessLauncher', () => {
     [
       'a host forked again (the last one died)',
       async (launcher: ProcessLauncher, dir: string): Promise<void> => {
-        launcher.supervise(dir, Date.now() + 600_000, 200);
+        launcher.supervise(dir, machineMonotonicMs() + 600_000, 200);
         const first = (launcher as unknown as { host: ChildProcess }).host;
         first.kill('SIGKILL');
         await once(first, 'exit');
@@ -254,7 +255,7 @@ describe('ProcessLauncher', () => {
       // `env -i`: the sleeper carries no directory marker; only its group tells the host of it.
       expectHostToEndSleeper(true, async (launcher, dir) => {
         await beforeDeadline(launcher, dir);
-        launcher.supervise(dir, Date.now(), 200);
+        launcher.supervise(dir, machineMonotonicMs(), 200);
       }),
   );
 
@@ -263,7 +264,7 @@ describe('ProcessLauncher', () => {
     const released = new ProcessLauncher();
     let escaped = 0;
     try {
-      released.supervise(dir, Date.now() + 600_000, 200);
+      released.supervise(dir, machineMonotonicMs() + 600_000, 200);
       const events = await lastValueFrom(
         released.run({ ...nodeScript(ESCAPING), cwd: dir }).pipe(toArray()),
       );
@@ -284,12 +285,12 @@ describe('ProcessLauncher', () => {
 
   it("has the host end a directory's child when a deadline to come is due, without further word, and not at one renewed before it came", () =>
     expectHostToEndSleeper(false, async (launcher, dir, exited) => {
-      const firstDeadline = Date.now() + 300;
+      const firstDeadline = machineMonotonicMs() + 300;
       launcher.supervise(dir, firstDeadline, 200);
-      launcher.supervise(dir, Date.now() + 600_000, 200);
+      launcher.supervise(dir, machineMonotonicMs() + 600_000, 200);
       // Past the first deadline (however late this looks): the renewal moved it.
-      await until(() => Date.now() > firstDeadline + 1000);
+      await until(() => machineMonotonicMs() > firstDeadline + 1000);
       expect(exited()).toBe(false);
-      launcher.supervise(dir, Date.now() + 500, 200);
+      launcher.supervise(dir, machineMonotonicMs() + 500, 200);
     }));
 });

@@ -32,7 +32,7 @@ interface Run {
  * a `SpawnError`.
  *
  * `supervise(dir, killAtMs)` tells the host to end everything working in `dir` once `killAtMs`
- * passes unless renewed: the lease of the task working there (see the orchestrator's lease
+ * (on `machineMonotonicMs`) passes unless renewed: the lease of the task working there (see the orchestrator's lease
  * renewal). It holds even while this process is frozen. If the host dies, the runs it carried end
  * as killed (`SIGKILL`) and the next run forks a new host. `release(dir)` lets go of it, and the
  * host ends, shortly after, what escaped from it (`setsid`, `setpgid`).

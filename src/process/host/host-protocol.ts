@@ -22,7 +22,8 @@ export type HostCommand =
   /** End the process group of spawn `id` (the server's subscriber unsubscribed). */
   | { type: 'stop'; id: number }
   /**
-   * Keep the processes working in `dir` (or under it) until `killAtMs` (epoch ms) at most: past
+   * Keep the processes working in `dir` (or under it) until `killAtMs` (on `machineMonotonicMs`,
+   * the machine's monotonic clock: a step of its wall clock moves no deadline) at most: past
    * it the host ends them, and any process whose marker names such a directory, without asking
    * the server.
    */

@@ -2,6 +2,7 @@ import { getPriority, setPriority } from 'node:os';
 import { HostCommand, HostEvent, SHUTDOWN_GRACE_MS } from 'src/process/host/host-protocol';
 import { findGroupLeader } from 'src/process/group-leader';
 import { ProcessHost } from 'src/process/host/process-host';
+import { machineMonotonicMs } from 'src/process/machine-clock';
 import { makeSessionNicer, nicerBy } from 'src/process/session-nice';
 
 /**
@@ -52,7 +53,7 @@ function scheduleDueCheck(): void {
   clearTimeout(dueCheck);
   const next = host.nextDueMs();
   if (next === null) return;
-  const delayMs = Math.min(Math.max(0, next - Date.now()), DEADLINE_CHECK_MAX_MS);
+  const delayMs = Math.min(Math.max(0, next - machineMonotonicMs()), DEADLINE_CHECK_MAX_MS);
   dueCheck = setTimeout(() => {
     // A directory's processes are ended over up to two grace periods: the next deadline is not
     // kept waiting for that.

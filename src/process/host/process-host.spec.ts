@@ -12,6 +12,7 @@ import { NO_ISOLATION } from 'src/process/child-isolation';
 import { findGroupLeader } from 'src/process/group-leader';
 import { isProcessAlive, processStat } from 'src/process/process-group';
 import { SpawnHelper, spawnHelperPath } from 'src/process/spawn-helper';
+import { machineMonotonicMs } from 'src/process/machine-clock';
 
 /**
  * The process host with real child processes: it forwards what they print, marks them with their
@@ -507,6 +508,36 @@ describe('ProcessHost', () => {
       dir,
       pids: [adopted.pid],
     });
+  });
+
+  it("keeps its deadlines on the machine's monotonic clock: the wall clock stepped an hour ahead ends nothing", async () => {
+    const onMachine = recordingHost({ now: undefined });
+    try {
+      spawn(1, 'setInterval(() => {}, 1000)', dir, 200, onMachine);
+      await eventually(() => pidOf(1) !== 0, 'the child to start');
+      const killAtMs = machineMonotonicMs() + 60_000;
+      onMachine.handle({ type: 'supervise', dir, killAtMs, killGraceMs: 200 });
+      const wall = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 3_600_000);
+      try {
+        await onMachine.enforceDeadlines();
+      } finally {
+        wall.mockRestore();
+      }
+      expect(events.some((e) => e.type === 'expired')).toBe(false);
+      expect(isProcessAlive(pidOf(1))).toBe(true);
+      // Its deadline passed on that clock: ended.
+      onMachine.handle({
+        type: 'supervise',
+        dir,
+        killAtMs: machineMonotonicMs() - 1,
+        killGraceMs: 200,
+      });
+      await onMachine.enforceDeadlines();
+      expect(events.find((e) => e.type === 'expired')).toMatchObject({ type: 'expired', dir });
+      await eventually(() => ended(1), 'the child to be ended');
+    } finally {
+      await onMachine.shutdown(200);
+    }
   });
 
   it('ends adopted groups when the server goes away, and not the directory of one that is gone', async () => {

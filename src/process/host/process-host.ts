@@ -16,6 +16,7 @@ import {
   processesMarkedWith,
 } from 'src/process/server-processes';
 import type { SpawnHelper } from 'src/process/spawn-helper';
+import { machineMonotonicMs } from 'src/process/machine-clock';
 
 /** Output bytes sent to the server but not yet handed to the channel before children are paused. */
 const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
@@ -36,7 +37,7 @@ interface Child {
 
 /** How a `ProcessHost` is set up (each has a default). */
 export interface ProcessHostOptions {
-  /** The clock deadlines are checked against (default `Date.now`). */
+  /** The clock deadlines are checked against (default `machineMonotonicMs`). */
   now?: () => number;
   /** GNU `timeout`, under which children run in this host's session (`group-leader.ts`). */
   groupLeader?: string | null;
@@ -102,7 +103,7 @@ export class ProcessHost {
     private readonly send: (event: HostEvent, sent: () => void) => void,
     options: ProcessHostOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? machineMonotonicMs;
     this.groupLeader = options.groupLeader ?? null;
     this.spawnHelper = options.spawnHelper;
     this.serverPid = options.serverPid ?? process.pid;
