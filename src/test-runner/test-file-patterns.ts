@@ -153,6 +153,10 @@ export function isTestFile(relPath: string, ecosystem: TestEcosystem): boolean {
  * - `runner`: a JavaScript test runner's own configuration (`jest.config.*`, `vitest.config.*`,
  *   `vitest.workspace.*`, `vite.config.*`: vitest reads its `test` block, `.mocharc*`); what a
  *   project names as such elsewhere is found from its files (`js-test-config.ts`);
+ * - `babel`: Babel's configuration (`babel.config.*`, `.babelrc`, `.babelrc.*`), through which
+ *   jest compiles every test file and the code it imports (`babel-jest`, its default transform,
+ *   loads it): a plugin there can rewrite what a test checks (`expect(add(-2, -3))` made
+ *   `expect(-5)`) with no test file, and no jest configuration, changed;
  * - `package-manager`: npm's and yarn's configuration (`.npmrc`, `.yarnrc`, `.yarnrc.yml`), whose
  *   `node-options`, `script-shell`, `yarnPath` or plugins run code before every test script;
  * - `python-tool`: Python code the test tools load in place of their own or beside it: a
@@ -170,6 +174,7 @@ export type TestConfigFileKind =
   | 'pytest'
   | 'package.json'
   | 'runner'
+  | 'babel'
   | 'package-manager'
   | 'python-tool'
   | 'cargo';
@@ -211,6 +216,7 @@ function isPythonToolCode(relPath: string, parts: readonly string[]): boolean {
 
 const JS_RUNNER_CONFIG =
   /^(jest\.config|vitest\.(config|workspace)|vite\.config)\.(c|m)?(j|t)s(on)?$|^\.mocharc(\.[a-z]+)?$/;
+const BABEL_CONFIG = /^babel\.config\.(c|m)?(j|t)s(on)?$|^\.babelrc(\.(c|m)?js(on)?)?$/;
 const PACKAGE_MANAGER_CONFIG = /^\.npmrc$|^\.yarnrc(\.yml)?$/;
 
 /**
@@ -233,6 +239,7 @@ export function testConfigFileKind(relPath: string): TestConfigFileKind | null {
   if (isCargoConfig(parts)) return 'cargo';
   if (base === 'package.json') return 'package.json';
   if (PACKAGE_MANAGER_CONFIG.test(base)) return 'package-manager';
+  if (BABEL_CONFIG.test(base)) return 'babel';
   return JS_RUNNER_CONFIG.test(base) ? 'runner' : null;
 }
 

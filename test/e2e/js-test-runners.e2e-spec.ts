@@ -113,6 +113,29 @@ const VITEST_MUL_TEST = [
   '',
 ].join('\n');
 
+/**
+ * A Babel plugin that rewrites every `expect(actual).matcher(expected)` of test/calc.test.js to
+ * `expect(expected).matcher(expected)`: the file is as it was, its tests all run and pass.
+ */
+const BABEL_REWRITING_EXPECT = [
+  'module.exports = {',
+  '  plugins: [',
+  '    () => ({',
+  '      visitor: {',
+  '        CallExpression(path, state) {',
+  "          if (!/calc\\.test\\.js$/.test(state.filename || '')) return;",
+  '          const callee = path.node.callee;',
+  "          if (callee.type !== 'MemberExpression' || callee.object.type !== 'CallExpression') return;",
+  "          if (callee.object.callee.name !== 'expect') return;",
+  '          callee.object.arguments[0] = path.node.arguments[0];',
+  '        },',
+  '      },',
+  '    }),',
+  '  ],',
+  '};',
+  '',
+].join('\n');
+
 /** The tasks, all created first so that they run side by side; each test waits for its own. */
 const tasks: Record<string, Promise<string>> = {};
 
@@ -131,6 +154,16 @@ beforeAll(() => {
           '',
         ].join('\n'),
       ],
+    ),
+    'success',
+    'success',
+  ]);
+  // D4: a Babel configuration (jest compiles the tests with it) rewrites what the tests check.
+  tasks.jestBabel = runTask(project('jest-babel', 'jest-basic'), [
+    editFiles(
+      ['src/calc.js', JEST_CALC_BROKEN],
+      ['test/mul.test.js', JEST_MUL_TEST],
+      ['babel.config.js', BABEL_REWRITING_EXPECT],
     ),
     'success',
     'success',
@@ -240,6 +273,21 @@ describe('a jest project (npm test runs jest)', () => {
     expect(v.generated?.commands?.[0]).toEqual(
       expect.arrayContaining(['--config', 'config/jest.config.base.js']),
     );
+  });
+
+  it("Babel's configuration, through which jest compiles the tests, is test configuration (D4)", async () => {
+    const v = await neverCompleted(await tasks.jestBabel);
+    expect(v.verdict).toBe('tests_weakened');
+    // The rewritten tests ran, all of them, and passed against the broken add.
+    expect(v.regression).toMatchObject({ exit_code: 0, total: 3, counts: { passed: 3 } });
+    expect(v.weakening).toEqual([
+      {
+        kind: 'test_config_changed',
+        file: 'babel.config.js',
+        detail:
+          "created Babel's configuration babel.config.js, through which jest compiles every test file and the code it imports: a plugin there can rewrite what the tests check",
+      },
+    ]);
   });
 
   it("the configuration the test script names (--config) is test configuration, and jest's counts drop (D4, D2)", async () => {

@@ -574,6 +574,12 @@ describe('detectWeakening', () => {
         'changed how the tests run in package.json: scripts.posttest removed (was `node check.js`); scripts.test:unit `jest unit` changed to `jest unit/a.test.js`',
       ],
       [
+        'its babel key',
+        { scripts: { test: 'jest' } },
+        { scripts: { test: 'jest' }, babel: { plugins: ['./strip-expect'] } },
+        'changed how the tests run in package.json: babel set to `{"plugins":["./strip-expect"]}`',
+      ],
+      [
         'its jest key',
         { scripts: { test: 'jest' }, jest: { testEnvironment: 'node' } },
         {
@@ -636,6 +642,27 @@ describe('detectWeakening', () => {
         ]);
         expect(findings(path, 'a: 1\n', 'a: 2\n')).toEqual([
           ['test_config_changed', path, expect.stringMatching(/^changed the test runner/)],
+        ]);
+        expect(findings(path, 'a: 1\n', 'a:  1\n\n')).toEqual([]);
+      },
+    );
+
+    it.each(['babel.config.js', '.babelrc', 'packages/a/.babelrc.json'])(
+      "Babel's configuration, created, changed or deleted (jest compiles the tests with it): %s",
+      (path) => {
+        const rewrites = 'module.exports = { plugins: ["./strip-expect"] };\n';
+        expect(findings(path, '', rewrites)).toEqual([
+          [
+            'test_config_changed',
+            path,
+            `created Babel's configuration ${path}, through which jest compiles every test file and the code it imports: a plugin there can rewrite what the tests check`,
+          ],
+        ]);
+        expect(findings(path, 'a: 1\n', 'a: 2\n')).toEqual([
+          ['test_config_changed', path, expect.stringMatching(/^changed Babel's/)],
+        ]);
+        expect(findings(path, 'a: 1\n', '')).toEqual([
+          ['test_config_changed', path, expect.stringMatching(/^deleted Babel's/)],
         ]);
         expect(findings(path, 'a: 1\n', 'a:  1\n\n')).toEqual([]);
       },

@@ -19,8 +19,9 @@ import { isPythonBytecode, jsonText } from 'src/common';
  *   import, `autouse`, `globals()`, `config.option` written, ...: `pytest-plugin-code.ts`),
  *   `pytest_plugins`, `collect_ignore` or an import that brings hooks into a `conftest.py`, any
  *   option of pytest's configuration files but markers added (`addopts`, `pythonpath`, ...:
- *   `pytest-ini-options.ts`), package.json's test scripts or `jest` key, a jest, vitest (`vite.config.*`
- *   too) or mocha configuration file, or a file the project names as one or as its setup
+ *   `pytest-ini-options.ts`), package.json's test scripts or `jest`, `mocha` or `babel` key, a
+ *   jest, vitest (`vite.config.*` too) or mocha configuration file, Babel's (`babel.config.*`,
+ *   `.babelrc*`: jest compiles the tests with it), or a file the project names as one or as its setup
  *   (`--config` in the test script, `setupFiles`, `setupFilesAfterEnv`: `jsTestConfigFiles`)
  *   (`test_config_changed`);
  * - a skip or only marker added to an existing test file or a `conftest.py` (`.skip(`, `.only(`,
@@ -116,9 +117,12 @@ const PLUGINS_STATEMENT = /^[ \t]*pytest_plugins\b/gm;
 const CONFTEST_STATEMENTS =
   /^[ \t]*(?:pytest_plugins|collect_ignore(?:_glob)?)\b|^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]*(?:\*|\([^)]{0,2000}?\bpytest_|[^\n(]*\bpytest_)/gm;
 
-/** The entries of package.json that choose how `npm test` runs the tests, or configure a runner. */
+/**
+ * The entries of package.json that choose how `npm test` runs the tests, or configure a runner
+ * (`babel`: the Babel configuration jest compiles every test file with, `babelConfigWeakening`).
+ */
 const PACKAGE_TEST_SCRIPT = /^(pre|post)?test(:.*)?$/;
-const PACKAGE_RUNNER_KEYS = ['jest', 'mocha'];
+const PACKAGE_RUNNER_KEYS = ['jest', 'mocha', 'babel'];
 
 /** How many assertions `text` holds (`ASSERTIONS`). */
 export function countAssertions(text: string): number {
@@ -328,8 +332,8 @@ function packageTestEntries(text: string): Map<string, string> | null {
 
 /**
  * package.json: its `test`, `pretest` and `posttest` scripts (any change) and other `test:*`
- * scripts (changed or removed: one added runs nothing the suite ran), and its `jest` and `mocha`
- * keys. Dependencies and everything else are not looked at.
+ * scripts (changed or removed: one added runs nothing the suite ran), and its `jest`, `mocha` and
+ * `babel` keys. Dependencies and everything else are not looked at.
  */
 function packageJsonWeakening(path: string, before: string, after: string): Weakening[] {
   const [was, now] = [packageTestEntries(before), packageTestEntries(after)];
@@ -389,6 +393,22 @@ function runnerConfigWeakening(path: string, before: string, after: string): Wea
 /** What a change did to a file: `created` where it was empty (absent) before, `deleted` after. */
 function changeVerb(before: string, after: string): string {
   return before === '' ? 'created' : after === '' ? 'deleted' : 'changed';
+}
+
+/**
+ * Babel's configuration (`babel`), created, changed or deleted (whitespace aside): jest compiles
+ * every test file, and the code it imports, through it (`babel-jest` is its default transform),
+ * so a plugin there rewrites what the tests check while no test file changes.
+ */
+function babelConfigWeakening(path: string, before: string, after: string): Weakening[] {
+  if (before.replace(/\s+/g, '') === after.replace(/\s+/g, '')) return [];
+  return [
+    {
+      kind: 'test_config_changed',
+      file: path,
+      detail: `${changeVerb(before, after)} Babel's configuration ${path}, through which jest compiles every test file and the code it imports: a plugin there can rewrite what the tests check`,
+    },
+  ];
 }
 
 /** A section of a distribution's `entry_points.txt` declaring pytest plugins. */
@@ -471,6 +491,8 @@ function editWeakening(
       return packageJsonWeakening(path, change.before, change.after);
     case 'runner':
       return runnerConfigWeakening(path, change.before, change.after);
+    case 'babel':
+      return babelConfigWeakening(path, change.before, change.after);
     case 'python-tool':
       return pythonToolWeakening(path, change.before, change.after);
     case 'package-manager':
