@@ -723,6 +723,7 @@ export interface VerificationWeakeningDto {
     | 'fewer_assertions'
     | 'test_hooks'
     | 'test_config_changed'
+    | 'test_detection'
     | 'fewer_tests'
     | 'rewritten';
   file: string | null;

@@ -52,6 +52,7 @@ export const WEAKENING_KINDS = [
   'fewer_assertions',
   'test_hooks',
   'test_config_changed',
+  'test_detection',
   'fewer_tests',
   'rewritten',
 ] as const;

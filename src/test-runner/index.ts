@@ -22,5 +22,6 @@ export { summarizeTestOutput } from 'src/test-runner/test-output-summary';
 export type { TestOutputSummary } from 'src/test-runner/test-output-summary';
 export { cargoTestSettings } from 'src/test-runner/cargo-config';
 export { holdsRustTests, isRustSource } from 'src/test-runner/rust-test-files';
+export { countProbes, holdsTestProbe, probeLanguage } from 'src/test-runner/test-probes';
 export { pytestArgsStart } from 'src/test-runner/regression-report';
 export type { RegressionTest } from 'src/test-runner/regression-report';

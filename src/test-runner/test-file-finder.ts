@@ -10,6 +10,7 @@ import { gitReadPaths } from 'src/test-runner/git-read-paths';
 import { changedIgnored, ignoredFingerprints } from 'src/test-runner/ignored-fingerprints';
 import { jsTestConfigFiles } from 'src/test-runner/js-test-config';
 import { linksOutside } from 'src/test-runner/outside-links';
+import { holdsTestProbe, probeLanguage } from 'src/test-runner/test-probes';
 import {
   isInSkippedDirectory,
   isPythonTestModule,
@@ -174,7 +175,8 @@ export interface ProjectChanges {
    * `pytest.ini`, `pyproject.toml`, `package.json`, `jest.config.js`, ...; and jest's and vitest's
    * configuration and setup files the project names, `jsTestConfigFiles`), and the Python modules
    * of the test tree whose code may do so (`isPythonTestModule` holding
-   * `PYTHON_TEST_CONFIG_CODE`: a hook, `load_tests`, `pytest_plugins`).
+   * `PYTHON_TEST_CONFIG_CODE`: a hook, `load_tests`, `pytest_plugins`), and code under test that
+   * asks whether it runs under test (`holdsTestProbe`: `process.env.JEST_WORKER_ID`, `cfg!(test)`).
    */
   configFiles: string[];
   /**
@@ -202,7 +204,7 @@ export interface ProjectChanges {
   treePaths: string[] | null;
 }
 
-/** Largest Python module of the test tree read to see whether it configures the tests. */
+/** Largest file read to see whether it configures the tests (or probes for them). */
 const MAX_CONFIG_MODULE_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -218,9 +220,11 @@ function configuresTests(
   // to the index is found against the base commit (`BaseCheckout.testChanges`).
   if (isPythonBytecode(rel)) return false;
   if (isTestConfigFile(rel) || jsConfig.has(rel)) return true;
-  if (!isPythonTestModule(rel)) return false;
+  const python = isPythonTestModule(rel);
+  if (!python && probeLanguage(rel) === null) return false;
   const text = readChildFile(join(projectPath, rel), MAX_CONFIG_MODULE_BYTES);
-  return text !== null && PYTHON_TEST_CONFIG_CODE.test(text);
+  if (text === null) return false;
+  return python ? PYTHON_TEST_CONFIG_CODE.test(text) : holdsTestProbe(rel, text);
 }
 
 /** Of `files`, those `ignored` (as `ProjectChanges.ignored` lists it) names or holds. */

@@ -168,6 +168,26 @@ beforeAll(() => {
     'success',
     'success',
   ]);
+  // D4: the code under test right under jest alone (jest sets JEST_WORKER_ID), and under vitest.
+  tasks.jestProbed = runTask(project('jest-probed', 'jest-basic'), [
+    editFiles(
+      [
+        'src/calc.js',
+        JEST_CALC_BROKEN.replace('a - b', '(process.env.JEST_WORKER_ID ? a + b : a - b)'),
+      ],
+      ['test/mul.test.js', JEST_MUL_TEST],
+    ),
+    'success',
+    'success',
+  ]);
+  tasks.vitestProbed = runTask(project('vitest-probed', 'vitest-basic'), [
+    editFiles(
+      ['src/calc.js', VITEST_CALC_BROKEN.replace('a - b', '(process.env.VITEST ? a + b : a - b)')],
+      ['test/mul.test.js', VITEST_MUL_TEST],
+    ),
+    'success',
+    'success',
+  ]);
   // D1: a vitest file with a todo only.
   tasks.vitestTodo = runTask(project('vitest-todo', 'vitest-basic'), [
     editFiles(
@@ -306,6 +326,25 @@ describe('a jest project (npm test runs jest)', () => {
         kind: 'fewer_tests',
         file: null,
         detail: 'the regression suite ran 1 test(s), fewer than the 2 it ran at the base commit',
+      },
+    ]);
+  });
+});
+
+describe('code under test that asks whether it runs under test', () => {
+  it.each([
+    ['jestProbed', 'JEST_WORKER_ID'],
+    ['vitestProbed', 'VITEST'],
+  ])('passes the tests and breaks add elsewhere (%s): never completed', async (name, probe) => {
+    const v = await neverCompleted(await tasks[name]);
+    expect(v.verdict).toBe('tests_weakened');
+    // Every existing test ran and passed against the change.
+    expect(v.regression).toMatchObject({ exit_code: 0, total: 3, counts: { passed: 3 } });
+    expect(v.weakening).toEqual([
+      {
+        kind: 'test_detection',
+        file: 'src/calc.js',
+        detail: `added code to src/calc.js that tells whether it runs under test (\`${probe}\` 1x): the code under test can then pass the tests and do otherwise everywhere else, so keep it from asking`,
       },
     ]);
   });

@@ -164,6 +164,17 @@ describeCargo('a cargo test project (rust-basic, regression command cargo test)'
         ['src/lib.rs', LIB_WITH_MUL(BROKEN_ADD, INLINE_TESTS('#[cfg(test)]'))],
         ['tests/mul.rs', MUL_TEST()],
       ],
+      // add right under test (the inline tests) alone; tests/basic.rs checks no negative.
+      probed: [
+        [
+          'src/lib.rs',
+          LIB_WITH_MUL(
+            `if cfg!(test) { a + b } else { ${BROKEN_ADD} }`,
+            INLINE_TESTS('#[cfg(test)]'),
+          ),
+        ],
+        ['tests/mul.rs', MUL_TEST()],
+      ],
       runner: [
         ['.cargo/config.toml', '[target.x86_64-unknown-linux-gnu]\nrunner = "true"\n'],
         ['src/lib.rs', LIB_WITH_MUL(BROKEN_ADD, INLINE_TESTS('#[cfg(test)]'))],
@@ -282,6 +293,11 @@ describeCargo('a cargo test project (rust-basic, regression command cargo test)'
       /changed the conditions the tests in src\/lib\.rs compile under: `cfg\(all\(test,feature="x"\)\)`/,
     ],
     ['libTestOff', 'test_config_changed', /Cargo\.toml: lib\.test set to `false`/],
+    [
+      'probed',
+      'test_detection',
+      /added code to src\/lib\.rs that tells whether it runs under test \(`cfg!\(test\)` 1x\)/,
+    ],
   ])(
     'a cheat hiding the broken add (%s) is caught as weakening and never completes',
     async (name, kind, detail) => {

@@ -54,6 +54,8 @@ interface RustTests {
   regions: string[];
   /** The `cfg(...)` conditions on test modules and tests, and a test file's `#![cfg(...)]`. */
   conditions: string[];
+  /** Where the regions of a source file are in it: [start, end) of each. */
+  spans: [number, number][];
 }
 
 const condition = (attribute: string): string[] =>
@@ -65,6 +67,7 @@ function rustTests(text: string, wholeFile: boolean): RustTests {
   const plain = code(text);
   const regions: string[] = [];
   const conditions: string[] = [];
+  const spans: [number, number][] = [];
   if (wholeFile) {
     regions.push(plain);
     const top = plain.match(/^(?:\s*#!\[[^\]]*\])*/)?.[0] ?? '';
@@ -92,8 +95,22 @@ function rustTests(text: string, wholeFile: boolean): RustTests {
     if (open < 0) continue;
     end = blockEnd(plain, open);
     regions.push(plain.slice(m.index, end));
+    spans.push([m.index, end]);
   }
-  return { regions, conditions };
+  return { regions, conditions, spans };
+}
+
+/**
+ * The code under test of a Rust source file: its code (comments and strings blanked) with its test
+ * modules and `#[test]` functions blanked too (`test-probe-weakening.ts` looks there).
+ */
+export function rustCodeUnderTest(text: string): string {
+  const plain = code(text);
+  let out = plain;
+  for (const [start, end] of rustTests(text, false).spans) {
+    out = out.slice(0, start) + plain.slice(start, end).replace(/[^\n]/g, ' ') + out.slice(end);
+  }
+  return out;
 }
 
 /** `#[cfg(test)] mod tests;`: a test module kept in a file of its own, by name. */

@@ -1,7 +1,8 @@
 import { WeakeningKind } from 'src/tasks';
-import { isPythonTestModule, isTestFile, testConfigFileKind } from 'src/test-runner';
+import { isPythonTestModule, isTestFile, probeLanguage, testConfigFileKind } from 'src/test-runner';
 import { cargoConfigWeakening, rustTestWeakening } from 'src/orchestrator/run/rust-test-weakening';
 import { pytestPluginWeakening } from 'src/orchestrator/run/pytest-plugin-code';
+import { testProbeWeakening } from 'src/orchestrator/run/test-probe-weakening';
 import { changedPytestOptions } from 'src/orchestrator/run/pytest-ini-options';
 import { isPythonBytecode, jsonText } from 'src/common';
 
@@ -24,6 +25,9 @@ import { isPythonBytecode, jsonText } from 'src/common';
  *   `.babelrc*`: jest compiles the tests with it), or a file the project names as one or as its setup
  *   (`--config` in the test script, `setupFiles`, `setupFilesAfterEnv`: `jsTestConfigFiles`)
  *   (`test_config_changed`);
+ * - code under test made to tell whether it runs under test (`process.env.JEST_WORKER_ID`,
+ *   `cfg!(test)`, `PYTEST_CURRENT_TEST`: `test-probes.ts`), where the test configuration lists it
+ *   (`test_detection`, `test-probe-weakening.ts`);
  * - a skip or only marker added to an existing test file or a `conftest.py` (`.skip(`, `.only(`,
  *   `xit(`, `xdescribe(`, `@pytest.mark.skip`, `pytest.xfail(`, `pytest.importorskip(`, `skip(`
  *   imported from pytest, `pytestmark =` with a skip or xfail, `add_marker(`, `@unittest.skip`,
@@ -503,9 +507,15 @@ function editWeakening(
     case null:
       break;
   }
+  const probes = testProbeWeakening(path, change.before, change.after);
   if (path.endsWith('.rs')) {
-    return rustTestWeakening(path, change.before, change.after, isTestFile(path, 'rust'));
+    return [
+      ...rustTestWeakening(path, change.before, change.after, isTestFile(path, 'rust')),
+      ...probes,
+    ];
   }
+  // Code under test, listed for its probes: its own `.skip(` or `assert(` are not the tests'.
+  if (probeLanguage(path) !== null) return probes;
   const found: Weakening[] = addedSkipMarkers(change.before, change.after).map((m) => ({
     kind: 'skip_marker',
     file: path,

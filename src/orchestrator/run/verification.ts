@@ -30,6 +30,7 @@ import {
   isRustSource,
   isTestConfigFile,
   jsTestConfigFiles,
+  probeLanguage,
   splitCommandLine,
   TestRunReport,
 } from 'src/test-runner';
@@ -222,8 +223,9 @@ function editedTests(
         !isTestConfigFile(c.path) &&
         !runnerFiles.has(c.path),
     )
-    // A Rust source file's unit tests are no file of their own to run as they were.
-    .filter((c) => !isRustSource(c.path))
+    // A Rust source file's unit tests are no file of their own to run as they were; nor is the
+    // code under test listed for its test probes (`test-probes.ts`) a test.
+    .filter((c) => !isRustSource(c.path) && probeLanguage(c.path) === null)
     .map((c) => c.path);
   const files = [...new Set([...modified, ...(support.files.length > 0 ? support.tests : [])])];
   return { files, support: files.length > 0 ? support.files : [] };
