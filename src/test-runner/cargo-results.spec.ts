@@ -110,6 +110,25 @@ describe('cargo test output as a regression suite (summarizeTestOutput)', () => 
     });
   });
 
+  it('names the tests that ran: an ignored one (a doctest made `ignore`) is not among them', () => {
+    const output = [
+      'running 1 test',
+      'test tests::add_small ... ok',
+      'test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s',
+      'running 1 test',
+      'test mul_works ... ok',
+      'test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s',
+      'running 1 test',
+      'test src/lib.rs - add (line 3) ... ignored',
+      'test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s',
+    ].join('\n');
+    expect(summarizeCargo(output)).toMatchObject({
+      total: 3,
+      skipped: 1,
+      names: ['mul_works', 'tests::add_small'],
+    });
+  });
+
   it('names the failing tests (cargo stops at the first failing binary)', () => {
     expect(summarizeTestOutput(captured('suite-unit-failing'))).toMatchObject({
       total: 2,
