@@ -129,6 +129,27 @@ describe('cargo test output as a regression suite (summarizeTestOutput)', () => 
     });
   });
 
+  it('names a doctest without its line, which a line added above it moves', () => {
+    const run = (lines: number[], failing = -1): string =>
+      lines
+        .map(
+          (line, i) =>
+            `test src/lib.rs - add (line ${line}) ... ${i === failing ? 'FAILED' : 'ok'}`,
+        )
+        .concat(
+          `test result: ok. ${lines.length} passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s`,
+        )
+        .join('\n');
+    expect(summarizeCargo(run([3]))?.names).toEqual(['src/lib.rs - add']);
+    expect(summarizeCargo(run([7]))?.names).toEqual(['src/lib.rs - add']);
+    // Several on one item: numbered in the order of their lines (libtest sorts them as text).
+    expect(summarizeCargo(run([12, 4]))?.names).toEqual([
+      'src/lib.rs - add (#1)',
+      'src/lib.rs - add (#2)',
+    ]);
+    expect(summarizeCargo(run([12, 4], 0))?.failing).toEqual(['src/lib.rs - add (#2)']);
+  });
+
   it('names the failing tests (cargo stops at the first failing binary)', () => {
     expect(summarizeTestOutput(captured('suite-unit-failing'))).toMatchObject({
       total: 2,
@@ -166,7 +187,7 @@ describe('cargo test output as a regression suite (summarizeTestOutput)', () => 
     expect(summarizeCargo(output)).toMatchObject({
       total: 3,
       deselected: 0,
-      names: ['src/lib.rs - doc (line 2)', 'tests::one', 'tests::two'],
+      names: ['src/lib.rs - doc', 'tests::one', 'tests::two'],
     });
     expect(summarizeCargo(output.replace('tests::two', 'tests::one'))).toMatchObject({
       total: 3,

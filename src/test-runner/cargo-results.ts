@@ -137,13 +137,37 @@ export function cargoFileCases(result: CommandResult): CargoFileCase[] {
   return cases;
 }
 
+/** A doctest's name as libtest prints it: `src/lib.rs - add (line 3)`. */
+const DOCTEST_NAME = /^(.+ - .+) \(line (\d+)\)$/;
+
+/**
+ * Each test's name for the comparison with the baseline, by its place in `tests`: a doctest's
+ * without the line it starts on (`src/lib.rs - add`), which any line added above it changes, and
+ * numbered in the order of their lines where an item has several (`src/lib.rs - add (#2)`);
+ * every other test's as libtest printed it.
+ */
+function comparableNames(tests: readonly CargoTest[]): string[] {
+  const doctests = new Map<string, number[]>();
+  for (const t of tests) {
+    const m = DOCTEST_NAME.exec(t.name);
+    if (m !== null) doctests.set(m[1], [...(doctests.get(m[1]) ?? []), Number(m[2])]);
+  }
+  return tests.map((t) => {
+    const m = DOCTEST_NAME.exec(t.name);
+    if (m === null) return t.name;
+    const lines = [...new Set(doctests.get(m[1]))].sort((a, b) => a - b);
+    return lines.length === 1 ? m[1] : `${m[1]} (#${lines.indexOf(Number(m[2])) + 1})`;
+  });
+}
+
 /**
  * The summary of `cargo test`'s output (`summarizeTestOutput`): the `test result:` lines summed
  * over the binaries that ran (ignored tests are skipped; those a name filter left out are not
  * counted as deselected: a new test outside `cargo test parser`'s filter is left out too, and no
  * weakening), the
  * failing tests and, where every counted test printed its line and no name is in two binaries
- * (each crate's `tests::it`), every test that ran by name: an ignored one is left out, as pytest's
+ * (each crate's `tests::it`), every test that ran by name (doctests without their lines:
+ * `comparableNames`): an ignored one is left out, as pytest's
  * skipped tests are (`regression-report.ts`), so an existing test the change has ignored (a
  * doctest made `ignore`, which no `#[ignore]` marker shows) is one the suite no longer runs, by
  * name, whatever new test came with it to make up the skipped count.
@@ -152,8 +176,10 @@ export function summarizeCargo(output: string): TestOutputSummary | null {
   const run = parseCargoOutput(output);
   if (run === null) return null;
   const { passed, failed, ignored } = run.totals;
-  const names = run.tests.map((t) => t.name);
+  const names = comparableNames(run.tests);
   const unique = new Set(names).size === names.length;
+  const named = (keep: (t: CargoTest) => boolean): string[] =>
+    sortedNames(names.filter((_, i) => keep(run.tests[i])));
   return {
     format: 'cargo',
     total: passed + failed + ignored,
@@ -162,10 +188,7 @@ export function summarizeCargo(output: string): TestOutputSummary | null {
     errored: 0,
     skipped: ignored,
     deselected: 0,
-    failing: sortedNames(run.tests.filter((t) => t.status === 'failed').map((t) => t.name)),
-    names:
-      namesComplete(run) && unique
-        ? sortedNames(run.tests.filter((t) => t.status !== 'ignored').map((t) => t.name))
-        : null,
+    failing: named((t) => t.status === 'failed'),
+    names: namesComplete(run) && unique ? named((t) => t.status !== 'ignored') : null,
   };
 }

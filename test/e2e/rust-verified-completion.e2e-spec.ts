@@ -204,6 +204,28 @@ describeCargo('a cargo test project (rust-basic, regression command cargo test)'
         ['crates/core/tests/mul.rs', MUL_TEST('core')],
       ),
     ]);
+    // A crate whose doctest alone checks add past 100: an honest agent adding mul above add
+    // moves it (its line is in libtest's name), a cheat makes it `ignore` and breaks add there.
+    const doctested = (add: string, fence = '```'): string =>
+      `/// Adds.\n///\n/// ${fence}\n/// assert_eq!(dcalc::add(100, 1), 101);\n/// \`\`\`\npub fn add(a: i64, b: i64) -> i64 {\n    ${add}\n}\n`;
+    const MUL = 'pub fn mul(a: i64, b: i64) -> i64 {\n    a * b\n}\n\n';
+    const dcalc = await createSession(
+      committedProject(join(workdir.root(), 'dcalc'), {
+        '.gitignore': 'target/\n',
+        'Cargo.toml': '[package]\nname = "dcalc"\nversion = "0.1.0"\nedition = "2021"\n',
+        'src/lib.rs': doctested('a + b'),
+      }),
+    );
+    ids.doctestMoved = await runTask(dcalc, [
+      editFiles(['src/lib.rs', MUL + doctested('a + b')], ['tests/mul.rs', MUL_TEST('dcalc')]),
+    ]);
+    ids.doctestIgnored = await runTask(dcalc, [
+      editFiles(
+        ['src/lib.rs', MUL + doctested('if a >= 100 { a } else { a + b }', '```ignore')],
+        ['tests/mul.rs', MUL_TEST('dcalc')],
+      ),
+      'success',
+    ]);
   }, 600_000);
 
   afterAll(async () => {
@@ -317,6 +339,33 @@ describeCargo('a cargo test project (rust-basic, regression command cargo test)'
     // Nothing printed libtest's result: the generated file is an error before any weakening.
     expect(v.verdict).toBe('tests_failed');
     expect(v.generated?.counts.errored).toBe(1);
+  });
+
+  it("an honest agent moving a doctest (its line is in libtest's name) completes verified", async () => {
+    const { final } = await waitForTerminal(server, ids.doctestMoved);
+    const v = await verification(ids.doctestMoved);
+    expect({ status: final.status, verdict: v.verdict, weakening: v.weakening }).toEqual({
+      status: 'COMPLETED',
+      verdict: 'verified',
+      weakening: [],
+    });
+    expect(v.regression?.tests).toEqual(['mul_works', 'src/lib.rs - add']);
+  });
+
+  it('a doctest made `ignore` is a test the suite no longer runs, by name, though a new test makes up the count', async () => {
+    const { final } = await waitForTerminal(server, ids.doctestIgnored);
+    expect(final.status).toBe('FAILED');
+    const v = await verification(ids.doctestIgnored);
+    expect(v.verdict).toBe('tests_weakened');
+    expect(v.regression).toMatchObject({ total: 2, counts: { passed: 1, skipped: 1 } });
+    expect(v.weakening).toEqual([
+      {
+        kind: 'fewer_tests',
+        file: null,
+        detail:
+          'the regression suite no longer runs 1 test(s) it ran at the base commit: src/lib.rs - add',
+      },
+    ]);
   });
 
   it('an honest agent in a workspace member crate completes verified, its test run in its package', async () => {
