@@ -42,6 +42,7 @@ describe('RegressionBaselines', () => {
   it.each([
     ['names with another workspace in them', ''],
     ['counts per command', '2\0'],
+    ['Python tests by count, cargo names as printed', '4\0'],
   ])('does not take a baseline stored in an earlier form (%s)', async (_form, prefix) => {
     const table = new Map<string, RegressionBaseline>();
     const earlierId = createHash('sha256')

@@ -21,9 +21,11 @@ export interface BaselineKey {
  * matched it). 3: counts as the output counts the tests, where it does (before, one case per
  * command: a suite's skipped tests could not be compared). 4: a Python suite's tests by id, from
  * the JUnit report pytest writes for the server or unittest's `-v` lines (before, by count only:
- * new tests could hide existing ones dropped).
+ * new tests could hide existing ones dropped). 5: cargo's tests named as they ran (before, an
+ * ignored test was named as if it ran, and a doctest by its line, which an honest change above
+ * it moves: either read as a test dropped).
  */
-const BASELINE_FORM = 4;
+const BASELINE_FORM = 5;
 
 function idOf(key: BaselineKey): string {
   return createHash('sha256')
