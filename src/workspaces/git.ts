@@ -59,6 +59,11 @@ export interface GitOptions {
    * repository itself (refs, worktrees, merges), which then cannot touch any checkout.
    */
   gitDir?: string;
+  /**
+   * With `gitDir`, the work tree it belongs to (`--work-tree`): git then reads neither the
+   * checkout's `.git` file nor a `.git` on the way to it, which are the agent's to write.
+   */
+  workTree?: string;
   /** Extra environment (e.g. `GIT_INDEX_FILE`). */
   env?: Record<string, string>;
   /** stdout kept at most; the command is stopped once it printed more (`truncated`). */
@@ -128,6 +133,7 @@ export class Git {
     const argv = [
       ...GIT_SETTINGS,
       ...(options.gitDir !== undefined ? [`--git-dir=${options.gitDir}`] : []),
+      ...(options.workTree !== undefined ? [`--work-tree=${options.workTree}`] : []),
       ...args,
     ];
     const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;

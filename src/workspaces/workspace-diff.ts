@@ -14,6 +14,8 @@ import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
 import { MAX_INDEX_BYTES, revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
 import { PatchBudget } from 'src/workspaces/patch-budget';
+import { WorkspaceError } from 'src/workspaces/workspace-errors';
+import { registeredEntry } from 'src/workspaces/worktree-files';
 
 export const FILE_CHANGE_STATUSES = [
   'added',
@@ -235,7 +237,8 @@ export class WorkspaceDiffService {
   ) {}
 
   async diff(target: DiffTarget): Promise<WorkspaceDiff> {
-    const head = target.kind === 'commit' ? target.head : await this.snapshotTree(target.workspace);
+    const head =
+      target.kind === 'commit' ? target.head : await this.liveTree(target.workspace, target.gitDir);
     const options = { cwd: target.gitDir, gitDir: target.gitDir };
     const range = [target.base, head];
     const [names, counts, patch] = await Promise.all([
@@ -333,18 +336,36 @@ export class WorkspaceDiffService {
   }
 
   /**
+   * The tree of a running task's workspace as it is now (`snapshotTree`), read through the
+   * workspace's own entry in the repository at `commonDir`, never through its `.git` file: the
+   * agent may be running and writing it, pointed at a git directory of its own whose
+   * configuration (a clean filter, say) this git, outside any sandbox, would run. Refused
+   * (`WorkspaceError`) when the repository lists no such worktree.
+   */
+  private liveTree(workspace: string, commonDir: string): Promise<string> {
+    const entry = registeredEntry(workspace, commonDir);
+    if (entry === null) {
+      throw new WorkspaceError(`${workspace} is not a worktree of ${commonDir}`);
+    }
+    return this.snapshotTree(workspace, { gitDir: entry, workTree: workspace });
+  }
+
+  /**
    * The tree of the workspace's files as they are now: the workspace's index copied to a
    * temporary file (its stat cache keeps this fast), the copy's skip-worktree and
    * assume-unchanged marks cleared (`revealHiddenEntries`: files so marked are taken as the work
    * tree holds them), every change added to the copy, written as a tree. Started from HEAD when
    * the index cannot be copied: a split index, say, or a file that is no regular file of the user
-   * git runs as (the path is the agent's to choose: `copyChildFile` with its owner).
+   * git runs as (the path is the agent's to choose: `copyChildFile` with its owner). `pinned`:
+   * the git directory and work tree to use instead of those git finds from `workspace`.
    */
-  async snapshotTree(workspace: string): Promise<string> {
+  async snapshotTree(
+    workspace: string,
+    pinned: { gitDir: string; workTree: string } | null = null,
+  ): Promise<string> {
+    const at = { cwd: workspace, ...pinned };
     const [own, top] = (
-      await this.git.text(['rev-parse', '--git-path', 'index', '--show-toplevel'], {
-        cwd: workspace,
-      })
+      await this.git.text(['rev-parse', '--git-path', 'index', '--show-toplevel'], at)
     ).split('\n');
     const source = isAbsolute(own) ? own : join(workspace, own);
     let copied = false;
@@ -359,10 +380,13 @@ export class WorkspaceDiffService {
       },
       async (scratch) => {
         const env = { GIT_INDEX_FILE: join(scratch, 'index') };
-        if (copied) await revealHiddenEntries(this.git, env.GIT_INDEX_FILE, { cwd: top, env });
-        else await this.git.text(['read-tree', 'HEAD'], { cwd: workspace, env });
-        await this.git.text(['add', '-A', '--', '.'], { cwd: workspace, env });
-        return this.git.text(['write-tree'], { cwd: workspace, env });
+        if (copied) {
+          await revealHiddenEntries(this.git, env.GIT_INDEX_FILE, { ...at, cwd: top, env });
+        } else {
+          await this.git.text(['read-tree', 'HEAD'], { ...at, env });
+        }
+        await this.git.text(['add', '-A', '--', '.'], { ...at, env });
+        return this.git.text(['write-tree'], { ...at, env });
       },
     );
   }

@@ -226,6 +226,41 @@ describe('WorkspacesService on a real repository', () => {
     expect(diff.patch.toString('utf8')).toContain('-  return a + b;');
   });
 
+  it("diffs a running task's files through its own entry in the repository, not through a git directory its agent's `.git` file points at", async () => {
+    // What a sandboxed agent can write, all in its workspace: a git directory of its own whose
+    // configuration holds a clean filter, attributes that apply it, and the workspace's `.git`
+    // file pointed at that directory. The diff's git runs outside the sandbox.
+    const repo = copyFixtureProject('node-basic', root, 'live-diff-pointer');
+    const s = spec(repo);
+    const workspace = await service().prepare(s);
+    const marker = join(root, 'live-diff-pointer-filter-ran');
+    const fake = join(workspace.path, 'fake-git');
+    git(workspace.path, 'clone', '-q', '--bare', repo, fake);
+    writeFileSync(join(workspace.path, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, {
+      mode: 0o755,
+    });
+    git(fake, 'config', 'core.bare', 'false');
+    git(fake, 'config', 'filter.cta.clean', join(workspace.path, 'filter.sh'));
+    writeFileSync(join(workspace.path, '.gitattributes'), '* filter=cta\n');
+    writeFileSync(
+      join(workspace.path, 'src/math.js'),
+      'module.exports = { add: (a, b) => a - b };\n',
+    );
+    writeFileSync(join(workspace.path, '.git'), `gitdir: ${fake}\n`);
+
+    const diff = await diffService(NO_ISOLATION).diff({
+      kind: 'workspace',
+      gitDir: s.gitDir,
+      base: s.baseCommit,
+      workspace: workspace.path,
+    });
+    expect(existsSync(marker)).toBe(false);
+    expect(diff.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['.gitattributes', 'filter.sh', 'src/math.js']),
+    );
+    expect(diff.patch.toString('utf8')).toContain('-  return a + b;');
+  });
+
   it('names a source file that a NUL byte made binary, whose change the patch cannot show', async () => {
     const repo = copyFixtureProject('node-basic', root, 'nul-byte');
     const s = spec(repo);
@@ -340,15 +375,17 @@ describe('WorkspacesService on a real repository', () => {
       try {
         chmodSync(parent, 0o755);
         const repo = copyFixtureProject('node-basic', parent, 'app');
-        writeFileSync(join(repo, 'src/new.js'), 'module.exports = 1;\n');
+        const workspace = join(parent, 'workspace');
+        git(repo, 'worktree', 'add', '-q', '--detach', workspace);
+        writeFileSync(join(workspace, 'src/new.js'), 'module.exports = 1;\n');
         const base = git(repo, 'rev-parse', 'HEAD').trim();
-        spawnSync('chown', ['-R', 'nobody:', repo]);
+        spawnSync('chown', ['-R', 'nobody:', repo, workspace]);
         const nobody = { identity: lookupUser('nobody'), sandbox: null };
         const diff = await diffService(nobody).diff({
           kind: 'workspace',
           gitDir: realpathSync(join(repo, '.git')),
           base,
-          workspace: repo,
+          workspace,
         });
         expect(diff.files.map((f) => [f.path, f.status])).toEqual([['src/new.js', 'added']]);
       } finally {
