@@ -20,6 +20,10 @@ import {
  * - no signing (a key agent may prompt), no filesystem monitor daemon, no automatic gc or
  *   maintenance (a background process that would outlive the command), no submodule recursion
  *   (it would fetch), and diff output that does not depend on `diff.*` settings.
+ * - `diff.ignoreSubmodules=dirty`: a status, diff or commit compares a gitlink's commit only, and
+ *   runs no `git status` in the nested repository to see whether its files are dirty: that git
+ *   reads the nested repository's own configuration, the agent's to write, and would run its
+ *   clean filter outside any sandbox. (`git add` reads no such setting: `addAll`.)
  * - `core.excludesFile=/dev/null`: what is part of a change is decided by the repository's own
  *   ignore rules (its `.gitignore` files and `info/exclude`), not by the server user's global
  *   ones, which the test-file finder's git does not see in a sandbox (`FINDER_GIT_SETTINGS`): the
@@ -41,6 +45,7 @@ export const GIT_SETTINGS: readonly string[] = [
   'maintenance.auto=false',
   'commit.gpgSign=false',
   'submodule.recurse=false',
+  'diff.ignoreSubmodules=dirty',
   'diff.noprefix=false',
   'diff.mnemonicPrefix=false',
   'diff.relative=false',

@@ -13,6 +13,7 @@ import {
 import { isTestFile } from 'src/test-runner';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
 import { MAX_INDEX_BYTES, revealHiddenEntries } from 'src/workspaces/hidden-index-entries';
+import { addAll } from 'src/workspaces/nested-repositories';
 import { PatchBudget } from 'src/workspaces/patch-budget';
 import { WorkspaceError } from 'src/workspaces/workspace-errors';
 import { registeredEntry } from 'src/workspaces/worktree-files';
@@ -385,7 +386,7 @@ export class WorkspaceDiffService {
         } else {
           await this.git.text(['read-tree', 'HEAD'], { ...at, env });
         }
-        await this.git.text(['add', '-A', '--', '.'], { ...at, env });
+        await addAll(this.git, { ...at, env }, top, env.GIT_INDEX_FILE);
         return this.git.text(['write-tree'], { ...at, env });
       },
     );

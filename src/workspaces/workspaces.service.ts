@@ -40,6 +40,7 @@ import {
   ProjectRepository,
   WorktreeEntry,
 } from 'src/workspaces/git-repository';
+import { addAll } from 'src/workspaces/nested-repositories';
 import { projectCheckout, projectLocation } from 'src/workspaces/repository-files';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import {
@@ -495,7 +496,7 @@ export class WorkspacesService {
     await this.restoreGitLink(ws);
     this.clearStaleIndexLock(ws.path);
     await revealHiddenEntries(this.git, ownIndex(ws.path), { cwd: ws.path });
-    await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
+    await addAll(this.git, { cwd: ws.path }, ws.path, ownIndex(ws.path));
     return this.commitIndex(ws, branchRef, message);
   }
 
@@ -588,7 +589,7 @@ export class WorkspacesService {
     const hidden = await revealHiddenEntries(this.git, indexFile, { cwd: ws.path }, read);
     const revealed = hidden.skipWorktree.length + hidden.assumeUnchanged.length > 0;
     const before = revealed ? await readIndexFile(indexFile) : read;
-    await this.git.text(['add', '-A', '--', '.'], { cwd: ws.path });
+    await addAll(this.git, { cwd: ws.path }, ws.path, indexFile);
     const changed = await changedSinceTested(tested, await this.readOwnIndex(ws.path), ws.path);
     if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
     if (indexFile !== null && before !== null) this.restoreIndex(indexFile, before);

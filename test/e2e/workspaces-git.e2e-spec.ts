@@ -261,6 +261,53 @@ describe('WorkspacesService on a real repository', () => {
     expect(diff.patch.toString('utf8')).toContain('-  return a + b;');
   });
 
+  it("runs nothing of a repository the agent nested in its workspace (its clean filter), and commits that repository's commit as git add would", async () => {
+    // What a sandboxed agent can make, all in its workspace: a repository of its own whose
+    // configuration holds a clean filter for its files. Once the server's `git add` made it a
+    // gitlink, git's `add`, `diff` and `status` ask it whether it is dirty (`git status` run in
+    // it), which runs the filter outside the sandbox.
+    const repo = copyFixtureProject('node-basic', root, 'nested-repo');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    const marker = join(root, 'nested-repo-filter-ran');
+    const nested = join(ws.path, 'vendor/lib');
+    mkdirSync(nested, { recursive: true });
+    git(nested, 'init', '-q');
+    writeFileSync(join(nested, 'lib.js'), 'module.exports = 1;\n');
+    writeFileSync(join(nested, '.gitattributes'), '* filter=cta\n');
+    git(nested, 'add', '-A');
+    git(nested, 'commit', '-q', '-m', 'lib');
+    git(nested, 'config', 'filter.cta.clean', `sh -c 'touch ${marker}; cat'`);
+    const stale = new Date(Date.now() - 60_000);
+    const rewind = () => utimesSync(join(nested, 'lib.js'), stale, stale);
+    rewind();
+    writeFileSync(join(ws.path, 'src/helper.js'), 'module.exports = 2;\n');
+    const first = await workspaces.commit(ws, 'helper');
+    rewind();
+    await diffService(NO_ISOLATION).diff({
+      kind: 'workspace',
+      gitDir: s.gitDir,
+      base: s.baseCommit,
+      workspace: ws.path,
+    });
+    writeFileSync(join(nested, 'lib.js'), 'module.exports = 3;\n');
+    git(nested, '-c', 'filter.cta.clean=cat', 'commit', '-q', '-am', 'lib 3');
+    rewind();
+    const second = await workspaces.commit(ws, 'lib 3');
+    rewind();
+    // The verification's look at the test files the change touched: a diff of the work tree.
+    await scratchCheckouts().testChanges(ws.path, s.baseCommit);
+
+    expect(existsSync(marker)).toBe(false);
+    const gitlink = (commit: string) => git(repo, 'ls-tree', commit, 'vendor/lib').trim();
+    expect(gitlink(first.commit)).toMatch(/^160000 commit [0-9a-f]{40}\tvendor\/lib$/);
+    expect(gitlink(second.commit)).toBe(
+      `160000 commit ${git(nested, 'rev-parse', 'HEAD').trim()}\tvendor/lib`,
+    );
+    expect(git(repo, 'show', `${second.commit}:src/helper.js`)).toBe('module.exports = 2;\n');
+  });
+
   it('names a source file that a NUL byte made binary, whose change the patch cannot show', async () => {
     const repo = copyFixtureProject('node-basic', root, 'nul-byte');
     const s = spec(repo);
