@@ -9,6 +9,7 @@ import { Task, TaskWorkspaceCleanup, TERMINAL_STATUSES } from 'src/tasks';
 import { TestRunnerService } from 'src/test-runner';
 import {
   BaseCheckout,
+  Git,
   GitConfigGuard,
   RefGuard,
   WorkspaceDiffService,
@@ -34,7 +35,8 @@ const SCAN_PAGE = 500;
  *   server that died in between) is removed the same way, unless a process still works in it;
  * - the removals a stopped server left half-done are finished, nothing in them committed;
  * - the temporary directories a killed server left (scratch checkouts of a base commit, with their
- *   entries in the repository's worktree list; JUnit report directories) are removed.
+ *   entries in the repository's worktree list; JUnit report directories; the empty directory its
+ *   git ran in for commands on a repository) are removed.
  *
  * Removal goes through git (`TaskWorkspaceCleanup`, `WorkspacesService.retire`); a failure is
  * logged and tried again at the next sweep. Instances that share a WORKSPACES_DIR must share
@@ -56,6 +58,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     private readonly refGuard: RefGuard,
     private readonly gitConfig: GitConfigGuard,
     private readonly diffs: WorkspaceDiffService,
+    private readonly git: Git,
   ) {}
 
   /** Sweeps now and every WORKSPACE_SWEEP_SECONDS. */
@@ -78,6 +81,7 @@ export class WorkspaceSweeperService implements OnModuleDestroy {
     await this.refGuard.removeOrphans();
     await this.gitConfig.removeOrphans();
     await this.diffs.removeOrphans();
+    await this.git.removeOrphans();
     await this.workspaces.finishRemovals();
     const tasks = this.dataSource.getRepository(Task);
     for (const task of await this.expiredHere()) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { AppConfig } from 'src/config';
 import {
@@ -9,6 +9,7 @@ import {
   ProcessLauncher,
   SpawnError,
 } from 'src/process';
+import { EmptyDirectory } from 'src/workspaces/empty-directory';
 
 /**
  * Settings every git command of the server runs with, whatever the user's configuration says:
@@ -51,17 +52,24 @@ export const GIT_SETTINGS: readonly string[] = [
   'diff.relative=false',
 ].flatMap((setting) => ['-c', setting]);
 
+/** Prefix of the empty directory commands on a repository run in (`Git`). */
+const REPOSITORY_CWD_PREFIX = 'cta-git-cwd-';
+
 /** Longest stdout kept by default (a diff or a listing); more is reported as `truncated`. */
 const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Longest stderr kept. */
 const MAX_STDERR_BYTES = 64 * 1024;
 
 export interface GitOptions {
-  /** Directory git runs in: a workspace, or (with `gitDir`) the repository's git directory. */
+  /**
+   * Directory git runs in: a workspace. With `gitDir` (callers give the git directory here) git
+   * runs in an empty directory of the server's instead (see `Git`).
+   */
   cwd: string;
   /**
    * Run against this git directory without a work tree (`--git-dir`): for commands on the
-   * repository itself (refs, worktrees, merges), which then cannot touch any checkout.
+   * repository itself (refs, worktrees, diffs of commits, merges), which then cannot touch any
+   * checkout.
    */
   gitDir?: string;
   /**
@@ -110,12 +118,22 @@ export class GitCommandError extends Error {
  * tree, so the diff, the checks and the merge see the whole change), no global configuration,
  * the configured author and committer, the fixed settings above and
  * GIT_TIMEOUT_SECONDS.
+ *
+ * A command on a repository (`gitDir`) runs in an empty directory of the server's
+ * (`EmptyDirectory`), not in the git directory: git takes the directory it runs in for the top of
+ * a work tree and reads attributes from it (`.gitattributes` there, and in each directory of a
+ * path: `src/.gitattributes`), in `git diff <base> <head>` and `git merge-tree` too. In the git
+ * directory, which an agent that is not sandboxed can write, and whose fingerprint holds only
+ * its configuration files, `hooks/` and `info/`, such a file would hide every file's diff as binary (`-diff`)
+ * and turn a merge's conflict into both sides' lines (`merge=union`), none of it in the change.
  */
 @Injectable()
-export class Git {
+export class Git implements OnModuleDestroy {
   private readonly isolation: ChildIsolation;
   /** Built once: the server's environment does not change while it runs. */
   private readonly baseEnv: NodeJS.ProcessEnv;
+  /** Where commands on a repository run. */
+  private readonly repositoryCwd = new EmptyDirectory(REPOSITORY_CWD_PREFIX);
 
   constructor(
     private readonly config: AppConfig,
@@ -133,8 +151,21 @@ export class Git {
     return this.isolation.identity?.uid ?? process.geteuid?.() ?? -1;
   }
 
+  /** Removes the directories commands on a repository ran in that servers which are gone left. */
+  removeOrphans(): Promise<number> {
+    return this.repositoryCwd.removeOrphans();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.repositoryCwd.remove();
+  }
+
   /** Runs `git <args>`; resolves with whatever exit code it had. */
   run(args: readonly string[], options: GitOptions): Promise<GitResult> {
+    if (options.gitDir !== undefined && !existsSync(options.gitDir)) {
+      return Promise.reject(new GitCommandError(args, directoryGone(args, options.gitDir)));
+    }
+    const cwd = options.gitDir === undefined ? options.cwd : this.repositoryCwd.path();
     const argv = [
       ...GIT_SETTINGS,
       ...(options.gitDir !== undefined ? [`--git-dir=${options.gitDir}`] : []),
@@ -167,7 +198,7 @@ export class Git {
         .run({
           command: 'git',
           args: argv,
-          cwd: options.cwd,
+          cwd,
           env: options.env === undefined ? this.baseEnv : { ...this.baseEnv, ...options.env },
           killGraceMs: 1000,
           isolation: this.isolation,
@@ -199,7 +230,7 @@ export class Git {
             }
           },
           error: (error: unknown) =>
-            done(() => reject(new GitCommandError(args, couldNotRun(args, options.cwd, error)))),
+            done(() => reject(new GitCommandError(args, couldNotRun(args, cwd, error)))),
         });
       // Added after subscribing: if the command already ended, this ends what is left of it.
       subscription.add(child);
@@ -257,9 +288,12 @@ function couldNotRun(args: readonly string[], cwd: string, error: unknown): stri
   if (!(error instanceof SpawnError) || error.code !== 'ENOENT') {
     return `git ${args[0]} could not run: ${String(error)}`;
   }
-  return existsSync(cwd)
-    ? 'git is not installed (not found on PATH)'
-    : `git ${args[0]} could not run: the directory ${cwd} no longer exists`;
+  return existsSync(cwd) ? 'git is not installed (not found on PATH)' : directoryGone(args, cwd);
+}
+
+/** Why `git <args>` could not run: the directory it was to work on is gone. */
+function directoryGone(args: readonly string[], dir: string): string {
+  return `git ${args[0]} could not run: the directory ${dir} no longer exists`;
 }
 
 /** The error for a git command that did not exit 0: its first stderr lines. */

@@ -1,6 +1,6 @@
 export { BaseCheckout } from 'src/workspaces/base-checkout';
 export type { BaseTestChange, ScratchCheckout } from 'src/workspaces/base-checkout';
-export { GitCommandError } from 'src/workspaces/git';
+export { Git, GitCommandError } from 'src/workspaces/git';
 export { GitConfigGuard } from 'src/workspaces/git-config-guard';
 export type { ProjectRepository } from 'src/workspaces/git-repository';
 export { acquireLockFile, LockTimeoutError } from 'src/workspaces/lock-file';

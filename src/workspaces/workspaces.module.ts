@@ -35,6 +35,7 @@ import { WorkspacesService } from 'src/workspaces/workspaces.service';
   ],
   exports: [
     BaseCheckout,
+    Git,
     GitConfigGuard,
     RefGuard,
     WorkspacesService,

