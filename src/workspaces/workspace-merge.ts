@@ -479,8 +479,9 @@ export class WorkspaceMergeService {
   }
 
   /**
-   * What stands in the checkout at `path` where the change from `previous` to `commit` adds a
-   * file: the file itself, or what is there instead of a directory on its way.
+   * What stands in the checkout at `path` (at `previous`) where the change from `previous` to
+   * `commit` adds a file, and is not the change's to replace (`inTheWay`): the file itself, or
+   * what is there instead of a directory on its way.
    */
   private async addedPresent(
     path: string,
@@ -499,13 +500,40 @@ export class WorkspaceMergeService {
         const rel = parts.slice(0, depth).join('/');
         const stat = lstatSync(join(path, rel), { throwIfNoEntry: false });
         if (stat === undefined) break;
-        if (depth === parts.length || !stat.isDirectory()) {
-          present.add(rel);
-          break;
-        }
+        if (depth < parts.length && stat.isDirectory()) continue;
+        if (await this.inTheWay(path, rel, stat.isDirectory(), previous, repo)) present.add(rel);
+        break;
       }
     }
     return [...present];
+  }
+
+  /**
+   * Whether what stands at `rel` in the checkout at `path`, where the change adds a file (at or
+   * under it), is more than the change replaces. A file `previous` tracks there (a file the change
+   * makes a directory), or a directory of files it tracks (one the change makes a file), the
+   * change deletes, and `read-tree -m -u` replaces (the checkout has no changes to tracked files:
+   * `assertClean`). Anything else is in the way: an untracked file, or a directory holding one,
+   * ignored or not (`ls-files --others` without exclusions lists both), which `read-tree` refuses
+   * to overwrite, or deletes without a word when the repository ignores it.
+   */
+  private async inTheWay(
+    path: string,
+    rel: string,
+    isDirectory: boolean,
+    previous: string,
+    repo: GitOptions,
+  ): Promise<boolean> {
+    const tracked = await this.git.text(
+      ['ls-tree', '-z', '--name-only', previous, '--', rel],
+      repo,
+    );
+    if (tracked === '') return true;
+    if (!isDirectory) return false;
+    const others = await this.git.text(['ls-files', '--others', '-z', '--', `:(literal)${rel}`], {
+      cwd: path,
+    });
+    return others !== '';
   }
 
   /**

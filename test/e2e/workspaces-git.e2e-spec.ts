@@ -1176,6 +1176,61 @@ describe('WorkspacesService on a real repository', () => {
     expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
   });
 
+  it("merges a change that makes a tracked file a directory and a directory a file into the checkout, unless the directory holds the user's ignored file", async () => {
+    const repo = copyFixtureProject('node-basic', root, 'merge-file-to-dir');
+    writeFileSync(join(repo, 'docs'), 'docs\n');
+    mkdirSync(join(repo, 'lib'));
+    writeFileSync(join(repo, 'lib', 'a.js'), 'a\n');
+    writeFileSync(join(repo, '.gitignore'), '*.log\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'docs and lib');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    rmSync(join(ws.path, 'docs'));
+    mkdirSync(join(ws.path, 'docs'));
+    writeFileSync(join(ws.path, 'docs', 'index.md'), 'index\n');
+    rmSync(join(ws.path, 'lib'), { recursive: true });
+    writeFileSync(join(ws.path, 'lib'), 'lib\n');
+    const { commit } = await workspaces.commit(ws, 'docs a directory, lib a file');
+    const merges = new WorkspaceMergeService(
+      new Git(config, launcher, NO_ISOLATION),
+      new RepositoryLocks(config),
+      workspaces,
+      new WorkspaceRoot(config, NO_ISOLATION),
+    );
+    const branch = git(repo, 'symbolic-ref', '--short', 'HEAD').trim();
+    const tip = git(repo, 'rev-parse', branch).trim();
+    const merge = () =>
+      merges.merge(
+        {
+          gitDir: s.gitDir,
+          base: s.baseCommit,
+          source: commit,
+          sourceBranch: ws.branch,
+          target: branch,
+          strategy: 'merge',
+          message: 'merge',
+          gitConfig: ws.gitConfig,
+          expectedTarget: null,
+        },
+        { ensure: () => Promise.resolve(), record: () => Promise.resolve() },
+      );
+    writeFileSync(join(repo, 'lib', 'build.log'), "the user's\n");
+    await expect(merge()).rejects.toMatchObject({
+      code: ErrorCode.WorkingTreeDirty,
+      details: { files: ['lib'] },
+    });
+    expect(git(repo, 'rev-parse', branch).trim()).toBe(tip);
+    expect(readFileSync(join(repo, 'lib', 'build.log'), 'utf8')).toBe("the user's\n");
+    rmSync(join(repo, 'lib', 'build.log'));
+    const outcome = await merge();
+    expect(outcome.updatedWorktree).toBe(repo);
+    expect(readFileSync(join(repo, 'docs', 'index.md'), 'utf8')).toBe('index\n');
+    expect(readFileSync(join(repo, 'lib'), 'utf8')).toBe('lib\n');
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
   it('refuses a target that is a symbolic ref, naming its branch: the checked-out branch it names does not move under its checkout', async () => {
     const repo = copyFixtureProject('node-basic', root, 'merge-symref');
     const merge = await committedChange(repo);
