@@ -75,6 +75,7 @@ export type ErrorCode =
   | 'task_finished'
   | 'messages_pending'
   | 'workspace_unavailable'
+  | 'diff_too_large'
   | 'task_not_mergeable'
   | 'merge_target_invalid'
   | 'merge_conflict'

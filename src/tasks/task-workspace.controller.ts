@@ -42,7 +42,7 @@ export class TaskWorkspaceController {
     operationId: 'tasks_diff',
     summary: "The task's change against its base commit",
     description:
-      "Per file: status and lines added and removed, and the unified diff (what `git diff <base_commit> <head_commit>` prints). While the task runs, the workspace's files as they are now; after it ended, its head commit. Past DIFF_MAX_BYTES (in bytes) the patch holds whole files only, test files first, then the smallest changes: a file that does not fit in what is left is left out and the files after it still tried, so a large file does not crowd out the rest (`truncated`, `omitted_files` and `note` say so). `?format=patch` answers the raw patch as text/x-diff (the `X-Diff-Truncated` header says whether it was cut). 409 `workspace_unavailable` for a task that works in place.",
+      "Per file: status and lines added and removed, and the unified diff (what `git diff <base_commit> <head_commit>` prints). While the task runs, the workspace's files as they are now; after it ended, its head commit. Past DIFF_MAX_BYTES (in bytes) the patch holds whole files only, test files first, then the smallest changes: a file that does not fit in what is left is left out and the files after it still tried, so a large file does not crowd out the rest (`truncated`, `omitted_files` and `note` say so). `?format=patch` answers the raw patch as text/x-diff (the `X-Diff-Truncated` header says whether it was cut). 409 `workspace_unavailable` for a task that works in place; 409 `diff_too_large` for a change whose list of files alone is longer than 16 MiB (some 100,000 files), to be read with git.",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiExtraModels(TaskDiffResponseDto)
@@ -58,6 +58,7 @@ export class TaskWorkspaceController {
     ErrorCode.InvalidId,
     ErrorCode.TaskNotFound,
     ErrorCode.WorkspaceUnavailable,
+    ErrorCode.DiffTooLarge,
   )
   async diff(
     @Param('id', UuidParamPipe) id: string,

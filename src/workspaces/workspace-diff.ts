@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode } from 'src/common';
 import { AppConfig } from 'src/config';
 import {
   CHILD_ISOLATION,
@@ -219,8 +220,24 @@ function joinNotes(...notes: (string | null)[]): string | null {
   return said.length === 0 ? null : said.join(' ');
 }
 
+/** 409 `diff_too_large`: the change from `base` to `head` lists more files than a diff answers. */
+function tooLarge(base: string, head: string): DomainError {
+  return new DomainError(
+    ErrorCode.DiffTooLarge,
+    `The change lists more files than a diff answers (over ${MAX_FILE_LIST_BYTES} bytes of paths: installed dependencies or build output committed, say); read it with git: git diff --stat ${base} ${head}`,
+    { base_commit: base, head },
+  );
+}
+
 /** `git diff` options for output that matches a plain `git diff <base> <head>`. */
 const DIFF_OPTIONS = ['-M', '--no-color', '--no-ext-diff', '--no-textconv'];
+
+/**
+ * Longest list of the changed files (`--name-status`, `--numstat`) a diff reads, bytes: some
+ * 100,000 files. The answer lists every file, so a longer list is refused (`diff_too_large`), not
+ * cut, and not answered as a repository that cannot be read.
+ */
+export const MAX_FILE_LIST_BYTES = 16 * 1024 * 1024;
 
 /**
  * REVIEWING A TASK'S CHANGE: its diff against the base commit, per file (status, lines added and
@@ -242,14 +259,16 @@ export class WorkspaceDiffService {
       target.kind === 'commit' ? target.head : await this.liveTree(target.workspace, target.gitDir);
     const options = { cwd: target.gitDir, gitDir: target.gitDir };
     const range = [target.base, head];
+    const listing = { ...options, maxOutputBytes: MAX_FILE_LIST_BYTES };
     const [names, counts, patch] = await Promise.all([
-      this.git.run(['diff', '--name-status', '-z', ...DIFF_OPTIONS, ...range], options),
-      this.git.run(['diff', '--numstat', '-z', ...DIFF_OPTIONS, ...range], options),
+      this.git.run(['diff', '--name-status', '-z', ...DIFF_OPTIONS, ...range], listing),
+      this.git.run(['diff', '--numstat', '-z', ...DIFF_OPTIONS, ...range], listing),
       this.git.run(['diff', ...DIFF_OPTIONS, '--src-prefix=a/', '--dst-prefix=b/', ...range], {
         ...options,
         maxOutputBytes: this.config.DIFF_MAX_BYTES,
       }),
     ]);
+    if (names.truncated || counts.truncated) throw tooLarge(target.base, head);
     for (const [args, result] of [
       [['diff', '--name-status'], names],
       [['diff', '--numstat'], counts],

@@ -14,7 +14,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -35,7 +35,7 @@ import { GitConfigFingerprint, MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-
 import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { RefGuard } from 'src/workspaces/ref-guard';
-import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
+import { MAX_FILE_LIST_BYTES, WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 import {
   GitConfigChangedError,
   WorkspaceError,
@@ -328,6 +328,38 @@ describe('WorkspacesService on a real repository', () => {
       /^1 file\(s\) named as source or text are binary to git .*: src\/math\.js\. Read them/,
     );
   });
+
+  it('refuses, as diff_too_large, a change whose list of files is longer than a diff answers, naming what to read with git', async () => {
+    const repo = copyFixtureProject('node-basic', root, 'huge-file-list');
+    const base = git(repo, 'rev-parse', 'HEAD').trim();
+    // Some 180,000 files of one blob, through a temporary index: 20 MB of paths, written at once.
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo, input: 'x\n' })
+      .toString()
+      .trim();
+    const dir = 'd'.repeat(60);
+    const entries = Array.from(
+      { length: 180_000 },
+      (_, i) => `100644 ${blob}\t${dir}/${String(i).padStart(7, '0')}-${'n'.repeat(40)}.js\n`,
+    ).join('');
+    expect(entries.length).toBeGreaterThan(MAX_FILE_LIST_BYTES);
+    const env = { ...process.env, GIT_INDEX_FILE: join(root, 'huge-file-list.index') };
+    execFileSync('git', ['read-tree', base], { cwd: repo, env });
+    execFileSync('git', ['update-index', '--index-info'], { cwd: repo, env, input: entries });
+    const tree = execFileSync('git', ['write-tree'], { cwd: repo, env }).toString().trim();
+    const head = git(repo, 'commit-tree', tree, '-p', base, '-m', 'dependencies committed').trim();
+    await expect(
+      diffService(NO_ISOLATION).diff({
+        kind: 'commit',
+        gitDir: realpathSync(join(repo, '.git')),
+        base,
+        head,
+      }),
+    ).rejects.toMatchObject({
+      code: ErrorCode.DiffTooLarge,
+      details: { base_commit: base, head },
+      message: expect.stringContaining(`git diff --stat ${base} ${head}`),
+    });
+  }, 300_000);
 
   it("reads no global git configuration or attributes (the agent's to write where it shares the server's git's HOME): no smudge filter of theirs runs in the merge, no diff is hidden as binary", async () => {
     const repo = copyFixtureProject('node-basic', root, 'global-config');

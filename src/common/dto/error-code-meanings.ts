@@ -51,6 +51,8 @@ export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
     "20 messages, the most a task holds, wait for the task's next agent turn",
   [ErrorCode.WorkspaceUnavailable]:
     'the task works in place (no workspace), its project is no longer in a git work tree, or its repository cannot be read or stays locked',
+  [ErrorCode.DiffTooLarge]:
+    "the change's list of files is longer than the diff answers (16 MiB of paths: some 100,000 files, installed dependencies committed, say); `details.base_commit` and `details.head` name what to read with git",
   [ErrorCode.TaskNotMergeable]:
     'the task is not COMPLETED, worked in place, has no commit, or was merged already',
   [ErrorCode.MergeTargetInvalid]:

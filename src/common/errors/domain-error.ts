@@ -47,6 +47,8 @@ export enum ErrorCode {
   MessagesPending = 'messages_pending',
   /** Diff or merge asked of a task without a workspace (in place), or one that cannot be read. */
   WorkspaceUnavailable = 'workspace_unavailable',
+  /** A diff whose list of files is longer than the server answers (a change of ~100,000s of files). */
+  DiffTooLarge = 'diff_too_large',
   /** Merge asked of a task that is not COMPLETED, or already merged. */
   TaskNotMergeable = 'task_not_mergeable',
   MergeTargetInvalid = 'merge_target_invalid',

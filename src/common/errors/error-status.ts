@@ -40,6 +40,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.MessagesPending:
     case ErrorCode.IdempotencyRequestInProgress:
     case ErrorCode.WorkspaceUnavailable:
+    case ErrorCode.DiffTooLarge:
     case ErrorCode.TaskNotMergeable:
     case ErrorCode.MergeConflict:
     case ErrorCode.MergeNotFastForward:
