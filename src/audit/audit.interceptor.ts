@@ -13,6 +13,12 @@ function targetIdOf(req: Request, result: unknown): string | null {
   return typeof id === 'string' ? id : null;
 }
 
+/** The `fields` of `source` (a request body, an answer) that it holds. */
+function fieldsOf(source: unknown, fields: readonly string[]): Record<string, unknown> {
+  const from = (source ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(fields.filter((f) => from[f] !== undefined).map((f) => [f, from[f]]));
+}
+
 /**
  * Records the successful calls of `@Audited` routes, before the answer is sent (a response the
  * client saw has its row). A failure to record is logged, never turned into an error for an
@@ -49,10 +55,10 @@ export class AuditInterceptor implements NestInterceptor {
     result: unknown,
   ): Promise<void> {
     const id = targetIdOf(req, result);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const details = Object.fromEntries(
-      route.bodyFields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]),
-    );
+    const details = {
+      ...fieldsOf(req.body, route.bodyFields),
+      ...fieldsOf(result, route.resultFields),
+    };
     try {
       await this.audit.recordRequest(req, res.statusCode, {
         action: route.action,

@@ -74,7 +74,12 @@ export class TaskWorkspaceController {
   @Post(':id/merge')
   @HttpCode(200)
   @RequireScope('tasks:write')
-  @Audited('task.merge', 'task', ['target_branch', 'strategy', 'expected_target_commit'])
+  @Audited(
+    'task.merge',
+    'task',
+    ['target_branch', 'strategy', 'expected_target_commit'],
+    ['target_branch', 'strategy', 'merge_commit', 'previous_commit', 'already_merged'],
+  )
   @ApiOperation({
     operationId: 'tasks_merge',
     summary: "Merge a COMPLETED task's branch",

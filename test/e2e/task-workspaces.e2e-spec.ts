@@ -566,6 +566,24 @@ describe('Review and merge', () => {
     });
     const again = await request(server).post(`/api/v1/tasks/${ids.a}/merge`).send({}).expect(409);
     expect(again.body.code).toBe('task_not_mergeable');
+    // The audit trail says what was merged where, which the task's record stops saying once the
+    // task is deleted.
+    const audit = await request(server)
+      .get('/api/v1/audit')
+      .query({ action: 'task.merge', target_id: ids.a })
+      .expect(200);
+    expect(audit.body.items).toEqual([
+      expect.objectContaining({
+        status: 200,
+        details: {
+          target_branch: 'master',
+          strategy: 'merge',
+          merge_commit: body.merge_commit,
+          previous_commit: master,
+          already_merged: false,
+        },
+      }),
+    ]);
   });
 
   it('squashes: one commit on top of the target with the whole change', async () => {
