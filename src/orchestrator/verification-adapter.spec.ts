@@ -16,7 +16,7 @@ function port(made: () => Promise<ScratchCheckout>, ran: string[] = []) {
     },
   } as unknown as TestRunnerService;
   return verificationPort(
-    { projectPath: '/p' } as Task,
+    { projectPath: '/p', gitDir: null } as Task,
     {} as RegressionBaselines,
     base,
     tests,
@@ -111,7 +111,7 @@ describe('verificationPort', () => {
       } as unknown as TestRunnerService;
       const events = await lastValueFrom(
         verificationPort(
-          { projectPath: '/p' } as Task,
+          { projectPath: '/p', gitDir: null } as Task,
           {} as RegressionBaselines,
           base,
           tests,

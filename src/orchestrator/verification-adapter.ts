@@ -12,7 +12,7 @@ import {
 } from 'rxjs';
 import { Task } from 'src/tasks';
 import { CommandEvent, TestRunEvent, TestRunnerService } from 'src/test-runner';
-import { BaseCheckout, ScratchCheckout } from 'src/workspaces';
+import { BaseCheckout, GitPlace, gitPlaceOf, ScratchCheckout } from 'src/workspaces';
 import {
   OnCommitRegression,
   ScratchRunEvent,
@@ -225,34 +225,38 @@ export function verificationPort(
     baseCommit,
     command,
   });
+  // The task's worktree's git, pinned: never a `.git` its agent wrote (`gitPlaceOf`).
+  const at = (directory: string): GitPlace => gitPlaceOf(directory, task.gitDir);
   return {
     findBaseline: (baseCommit, command) => baselines.find(key(baseCommit, command)),
     saveBaseline: (baseCommit, command, run) => baselines.save(key(baseCommit, command), run),
     testChanges: (directory, baseCommit, configFiles) =>
-      base.testChanges(directory, baseCommit, configFiles),
-    ignoredFiles: (directory, files) => base.ignoredFiles(directory, files),
+      base.testChanges(at(directory), baseCommit, configFiles),
+    ignoredFiles: (directory, files) => base.ignoredFiles(at(directory), files),
     runAtBase: (directory, baseCommit, files, testCommand, support, setupCommand, env) =>
       runInScratch(
-        () => base.checkout(directory, baseCommit, [...files, ...support], files),
+        () => base.checkout(at(directory), baseCommit, [...files, ...support], files),
         inCheckout(setupCommand, { files, testCommand, regression: null, directory }, env),
       ),
     runBaseTests: (directory, baseCommit, files, restore, testCommand, on, setupCommand, env) =>
       runInScratch(
         () =>
           on === 'change'
-            ? base.changeWithBaseFiles(directory, baseCommit, [...files, ...restore], files)
-            : base.checkout(directory, baseCommit, [], files),
+            ? base.changeWithBaseFiles(at(directory), baseCommit, [...files, ...restore], files)
+            : base.checkout(at(directory), baseCommit, [], files),
         inCheckout(setupCommand, { files, testCommand, regression: null, directory }, env),
       ),
     runOnCommit: (directory, baseCommit, files, testCommand, setupCommand, env, regression) =>
       runInScratch(
         async () =>
           base.changeWithBaseFiles(
-            directory,
+            at(directory),
             baseCommit,
             [],
             // The regression suite runs every package's tests: each package's dependencies too.
-            regression === null ? files : [...files, ...(await base.packageManifests(directory))],
+            regression === null
+              ? files
+              : [...files, ...(await base.packageManifests(at(directory)))],
           ),
         inCheckout(setupCommand, { files, testCommand, regression, directory }, env),
       ),

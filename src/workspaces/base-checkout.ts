@@ -28,6 +28,7 @@ import {
   testSupportRoot,
 } from 'src/test-runner';
 import { Git } from 'src/workspaces/git';
+import { GitPlace, pinOf } from 'src/workspaces/pinned-work-tree';
 import { RepositoryLocks } from 'src/workspaces/repository-locks';
 import { WorkspaceDiffService } from 'src/workspaces/workspace-diff';
 
@@ -120,10 +121,10 @@ export class BaseCheckout {
    * the test files, they have those linked too, for a command that runs every package's tests
    * (the regression suite).
    */
-  async packageManifests(directory: string): Promise<string[]> {
+  async packageManifests(at: GitPlace): Promise<string[]> {
     const out = await this.git.text(
       ['ls-files', '-z', '--', ...PACKAGE_MANIFESTS.map((name) => `:(glob)**/${name}`)],
-      { cwd: directory, maxOutputBytes: 1024 * 1024 },
+      { ...at, maxOutputBytes: 1024 * 1024 },
     );
     return out
       .split('\0')
@@ -141,13 +142,13 @@ export class BaseCheckout {
    * it unittest's discovery leaves the directory out, and its tests with it.
    */
   async testChanges(
-    directory: string,
+    at: GitPlace,
     baseCommit: string,
     configFiles: readonly string[] = [],
   ): Promise<BaseTestChanges> {
     const out = await this.git.text(
       ['diff', '--relative', '--name-status', '-z', '-M', baseCommit, '--'],
-      { cwd: directory },
+      at,
     );
     const fields = out.split('\0').filter((f) => f !== '');
     const changes: BaseTestChange[] = [];
@@ -170,7 +171,7 @@ export class BaseCheckout {
         if (status.startsWith('R') && (isTestFile(from, 'unknown') || isTestPackageMarker(from))) {
           changes.push({ status: 'renamed', path: from, newPath: to });
         } else if (status.startsWith('R') && isTestConfigFile(from)) {
-          changes.push(await this.modified(directory, baseCommit, from));
+          changes.push(await this.modified(at, baseCommit, from));
         }
         continue;
       }
@@ -178,7 +179,7 @@ export class BaseCheckout {
       i += 2;
       if (status !== 'D' && isPythonBytecode(path)) {
         // Bytecode the change holds (`git add -f`): Python runs it instead of its source.
-        changes.push(await this.modified(directory, baseCommit, path));
+        changes.push(await this.modified(at, baseCommit, path));
         continue;
       }
       if (/^[MTD]$/.test(status)) awaySupport(path);
@@ -188,41 +189,42 @@ export class BaseCheckout {
       }
       if (!isTestFile(path, 'unknown')) {
         if (status === 'D' && isTestConfigFile(path)) {
-          changes.push(await this.modified(directory, baseCommit, path));
+          changes.push(await this.modified(at, baseCommit, path));
         } else if (/^[MTD]$/.test(status) && isRustSource(path)) {
           // A Rust source file holding unit tests: what the change did to them.
-          const change = await this.modified(directory, baseCommit, path);
+          const change = await this.modified(at, baseCommit, path);
           if (change.status === 'modified' && holdsRustTests(change.before)) changes.push(change);
         }
         continue;
       }
       if (status === 'D') changes.push({ status: 'deleted', path });
       else if (status === 'M' || status === 'T') {
-        changes.push(await this.modified(directory, baseCommit, path));
+        changes.push(await this.modified(at, baseCommit, path));
       }
     }
     const listed = new Set(changes.map((change) => change.path));
     for (const path of configFiles) {
-      if (!listed.has(path)) changes.push(await this.modified(directory, baseCommit, path));
+      if (!listed.has(path)) changes.push(await this.modified(at, baseCommit, path));
     }
     return {
       files: changes,
       support: {
         files: support,
-        tests: roots.size === 0 ? [] : await this.testFilesAt(directory, baseCommit, [...roots]),
+        tests: roots.size === 0 ? [] : await this.testFilesAt(at, baseCommit, [...roots]),
       },
     };
   }
 
   /** The test files `commit` has under `dirs` (relative to `directory`, as the result is). */
   private async testFilesAt(
-    directory: string,
+    at: GitPlace,
     commit: string,
     dirs: readonly string[],
   ): Promise<string[]> {
-    const out = await this.git.text(['ls-tree', '-r', '-z', '--name-only', commit, '--', ...dirs], {
-      cwd: directory,
-    });
+    const out = await this.git.text(
+      ['ls-tree', '-r', '-z', '--name-only', commit, '--', ...dirs],
+      at,
+    );
     return out.split('\0').filter((path) => path !== '' && isTestFile(path, 'unknown'));
   }
 
@@ -231,7 +233,7 @@ export class BaseCheckout {
    * ls-files --others --ignored`, each file a literal pathspec (stdin is closed, so not
    * `check-ignore`). Null when git cannot say.
    */
-  async ignoredFiles(directory: string, files: readonly string[]): Promise<string[] | null> {
+  async ignoredFiles(at: GitPlace, files: readonly string[]): Promise<string[] | null> {
     if (files.length === 0) return [];
     const result = await this.git.run(
       [
@@ -243,7 +245,7 @@ export class BaseCheckout {
         '--',
         ...files.map((file) => `:(literal)${file}`),
       ],
-      { cwd: directory },
+      at,
     );
     if (result.exitCode !== 0) return null;
     return result.stdout
@@ -256,19 +258,15 @@ export class BaseCheckout {
    * `path` as it was at `baseCommit` (empty where it did not exist) and is now in `directory`
    * (empty where it is gone).
    */
-  private async modified(
-    directory: string,
-    baseCommit: string,
-    path: string,
-  ): Promise<BaseTestChange> {
-    const before = await this.fileAt(directory, baseCommit, path);
-    const after = (await readChildFileAsync(join(directory, path), MAX_TEST_FILE_BYTES)) ?? '';
+  private async modified(at: GitPlace, baseCommit: string, path: string): Promise<BaseTestChange> {
+    const before = await this.fileAt(at, baseCommit, path);
+    const after = (await readChildFileAsync(join(at.cwd, path), MAX_TEST_FILE_BYTES)) ?? '';
     return { status: 'modified', path, before, after };
   }
 
-  private async fileAt(directory: string, commit: string, path: string): Promise<string> {
+  private async fileAt(at: GitPlace, commit: string, path: string): Promise<string> {
     const result = await this.git.run(['show', `${commit}:./${path}`], {
-      cwd: directory,
+      ...at,
       maxOutputBytes: MAX_TEST_FILE_BYTES,
     });
     return result.exitCode === 0 ? result.stdout.toString('utf8') : '';
@@ -282,15 +280,15 @@ export class BaseCheckout {
    * in where the checkout has none.
    */
   async checkout(
-    directory: string,
+    at: GitPlace,
     baseCommit: string,
     files: readonly string[],
     testFiles: readonly string[] = files,
   ): Promise<ScratchCheckout> {
-    return this.scratch(directory, baseCommit, testFiles, async (projectDir) => {
+    return this.scratch(at, baseCommit, testFiles, async (projectDir) => {
       for (const file of files) {
         await mkdir(dirname(join(projectDir, file)), { recursive: true });
-        await copyChildFile(join(directory, file), join(projectDir, file), MAX_COPIED_FILE_BYTES);
+        await copyChildFile(join(at.cwd, file), join(projectDir, file), MAX_COPIED_FILE_BYTES);
       }
     });
   }
@@ -303,17 +301,17 @@ export class BaseCheckout {
    * `checkout` does: the change, with the base commit's versions of the tests it changed.
    */
   async changeWithBaseFiles(
-    directory: string,
+    at: GitPlace,
     baseCommit: string,
     restore: readonly string[],
     testFiles: readonly string[],
   ): Promise<ScratchCheckout> {
-    const tree = await this.diffs.snapshotTree(directory);
+    const tree = await this.diffs.snapshotTree(at.cwd, pinOf(at));
     const commit = await this.git.text(
       ['commit-tree', tree, '-p', baseCommit, '-m', 'The change, for its verification'],
-      { cwd: directory },
+      at,
     );
-    return this.scratch(directory, commit, testFiles, async (projectDir) => {
+    return this.scratch(at, commit, testFiles, async (projectDir) => {
       if (restore.length === 0) return;
       await this.git.text(
         ['checkout', baseCommit, '--', ...restore.map((file) => `:(literal)${file}`)],
@@ -329,7 +327,7 @@ export class BaseCheckout {
    * that fails here removes the checkout; after, removing it is the caller's.
    */
   private async scratch(
-    directory: string,
+    at: GitPlace,
     commit: string,
     testFiles: readonly string[],
     prepare: (projectDir: string) => Promise<void>,
@@ -337,7 +335,7 @@ export class BaseCheckout {
     const [gitDir, prefix] = (
       await this.git.text(
         ['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-prefix'],
-        { cwd: directory },
+        at,
       )
     ).split('\n');
     const temp = childTempDir(this.isolation, SCRATCH_PREFIX);
@@ -357,7 +355,7 @@ export class BaseCheckout {
       await prepare(projectDir);
       return {
         directory: projectDir,
-        linkDependencies: () => linkDependencies(directory, prefix, path, testFiles),
+        linkDependencies: () => linkDependencies(at.cwd, prefix, path, testFiles),
         remove,
       };
     } catch (error) {

@@ -62,8 +62,9 @@ const MAX_STDERR_BYTES = 64 * 1024;
 
 export interface GitOptions {
   /**
-   * Directory git runs in: a workspace. With `gitDir` (callers give the git directory here) git
-   * runs in an empty directory of the server's instead (see `Git`).
+   * Directory git runs in: a workspace. With `gitDir` alone (callers give the git directory here)
+   * git runs in an empty directory of the server's instead (see `Git`); with `workTree` too, here
+   * (in that work tree: paths and `--show-prefix` are read from where it runs).
    */
   cwd: string;
   /**
@@ -165,7 +166,8 @@ export class Git implements OnModuleDestroy {
     if (options.gitDir !== undefined && !existsSync(options.gitDir)) {
       return Promise.reject(new GitCommandError(args, directoryGone(args, options.gitDir)));
     }
-    const cwd = options.gitDir === undefined ? options.cwd : this.repositoryCwd.path();
+    const onRepository = options.gitDir !== undefined && options.workTree === undefined;
+    const cwd = onRepository ? this.repositoryCwd.path() : options.cwd;
     const argv = [
       ...GIT_SETTINGS,
       ...(options.gitDir !== undefined ? [`--git-dir=${options.gitDir}`] : []),

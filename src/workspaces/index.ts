@@ -1,5 +1,7 @@
 export { BaseCheckout } from 'src/workspaces/base-checkout';
 export type { BaseTestChange, ScratchCheckout } from 'src/workspaces/base-checkout';
+export { gitPlaceOf } from 'src/workspaces/pinned-work-tree';
+export type { GitPlace } from 'src/workspaces/pinned-work-tree';
 export { Git, GitCommandError } from 'src/workspaces/git';
 export { GitConfigGuard } from 'src/workspaces/git-config-guard';
 export type { ProjectRepository } from 'src/workspaces/git-repository';

@@ -29,6 +29,7 @@ import {
 import { lookupUser } from 'src/process/child-isolation';
 import { TestCommandRunner } from 'src/test-runner/test-command-runner';
 import { BaseCheckout } from 'src/workspaces/base-checkout';
+import { gitPlaceOf } from 'src/workspaces/pinned-work-tree';
 import { Git, GitOptions, GitResult } from 'src/workspaces/git';
 import { GitConfigCopies } from 'src/workspaces/git-config-copies';
 import { GitConfigFingerprint, MAX_FINGERPRINT_PATHS } from 'src/workspaces/git-config-fingerprint';
@@ -297,7 +298,7 @@ describe('WorkspacesService on a real repository', () => {
     const second = await workspaces.commit(ws, 'lib 3');
     rewind();
     // The verification's look at the test files the change touched: a diff of the work tree.
-    await scratchCheckouts().testChanges(ws.path, s.baseCommit);
+    await scratchCheckouts().testChanges({ cwd: ws.path }, s.baseCommit);
 
     expect(existsSync(marker)).toBe(false);
     const gitlink = (commit: string) => git(repo, 'ls-tree', commit, 'vendor/lib').trim();
@@ -306,6 +307,45 @@ describe('WorkspacesService on a real repository', () => {
       `160000 commit ${git(nested, 'rev-parse', 'HEAD').trim()}\tvendor/lib`,
     );
     expect(git(repo, 'show', `${second.commit}:src/helper.js`)).toBe('module.exports = 2;\n');
+  });
+
+  it("runs the verification's git on a task's worktree through its own entry in the repository, not through a git directory its `.git` file points at", async () => {
+    // As for the live diff: a git directory of the agent's own with a clean filter, attributes
+    // that apply it, the workspace's `.git` file pointed there (by a process of its tests, after
+    // the round put it back). The verification's git runs outside the sandbox.
+    const repo = copyFixtureProject('node-basic', root, 'verify-pointer');
+    const s = spec(repo);
+    const workspace = await service().prepare(s);
+    const marker = join(root, 'verify-pointer-filter-ran');
+    const fake = join(workspace.path, 'fake-git');
+    git(workspace.path, 'clone', '-q', '--bare', repo, fake);
+    writeFileSync(join(workspace.path, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, {
+      mode: 0o755,
+    });
+    git(fake, 'config', 'core.bare', 'false');
+    git(fake, 'config', 'filter.cta.clean', join(workspace.path, 'filter.sh'));
+    writeFileSync(join(workspace.path, '.gitattributes'), '* filter=cta\n');
+    writeFileSync(join(workspace.path, 'test/math.test.js'), "require('node:test');\n");
+    writeFileSync(join(workspace.path, '.git'), `gitdir: ${fake}\n`);
+
+    const at = gitPlaceOf(workspace.path, s.gitDir);
+    expect(at).toMatchObject({ cwd: workspace.path, workTree: workspace.path });
+    const scratch = scratchCheckouts();
+    const changes = await scratch.testChanges(at, s.baseCommit);
+    expect(changes.files.map((c) => [c.status, c.path])).toEqual([
+      ['modified', 'test/math.test.js'],
+    ]);
+    expect(await scratch.ignoredFiles(at, ['filter.sh'])).toEqual([]);
+    expect(await scratch.packageManifests(at)).toEqual(['package.json']);
+    const change = await scratch.changeWithBaseFiles(at, s.baseCommit, [], []);
+    try {
+      expect(readFileSync(join(change.directory, 'test/math.test.js'), 'utf8')).toBe(
+        "require('node:test');\n",
+      );
+    } finally {
+      await change.remove();
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('names a source file that a NUL byte made binary, whose change the patch cannot show', async () => {
@@ -868,7 +908,7 @@ describe('WorkspacesService on a real repository', () => {
   it("removes the scratch checkouts a killed server left, and their entries, never a live server's", async () => {
     const repo = copyFixtureProject('node-basic', root, 'scratch-orphans');
     const scratch = scratchCheckouts();
-    const live = await scratch.checkout(repo, git(repo, 'rev-parse', 'HEAD').trim(), []);
+    const live = await scratch.checkout({ cwd: repo }, git(repo, 'rev-parse', 'HEAD').trim(), []);
     // A server that is gone: a process that ran and ended; its checkout as checkout() makes one.
     const deadPid = spawnSync('true').pid;
     const orphan = mkdtempSync(join(tmpdir(), `cta-base-${deadPid}-`));
@@ -919,7 +959,7 @@ describe('WorkspacesService on a real repository', () => {
     // A .venv that is a link out is not followed at all.
     symlinkSync(secret, join(repo, '.venv'));
     const scratch = scratchCheckouts();
-    const checkout = await scratch.checkout(repo, base, ['test/math.test.js']);
+    const checkout = await scratch.checkout({ cwd: repo }, base, ['test/math.test.js']);
     try {
       expect(checkout.linkDependencies()).toEqual([join(repo, 'node_modules')]);
       const modules = join(checkout.directory, 'node_modules');
@@ -953,16 +993,16 @@ describe('WorkspacesService on a real repository', () => {
       writeFileSync(join(repo, dir, 'index.js'), 'exports.ok = true;\n');
     }
     const scratch = scratchCheckouts();
-    const manifests = await scratch.packageManifests(repo);
+    const manifests = await scratch.packageManifests({ cwd: repo });
     expect(manifests).toEqual(expect.arrayContaining(['packages/api/package.json']));
-    const alone = await scratch.changeWithBaseFiles(repo, base, [], ['test/math.test.js']);
+    const alone = await scratch.changeWithBaseFiles({ cwd: repo }, base, [], ['test/math.test.js']);
     try {
       expect(alone.linkDependencies()).toEqual([join(repo, 'node_modules')]);
     } finally {
       await alone.remove();
     }
     const checkout = await scratch.changeWithBaseFiles(
-      repo,
+      { cwd: repo },
       base,
       [],
       ['test/math.test.js', ...manifests],
@@ -1000,7 +1040,7 @@ describe('WorkspacesService on a real repository', () => {
       new RepositoryLocks(config),
       new WorkspaceDiffService(plainGit, config, NO_ISOLATION),
       NO_ISOLATION,
-    ).testChanges(repo, base);
+    ).testChanges({ cwd: repo }, base);
     expect(changes).toEqual([{ status: 'deleted', path: 'tests/__init__.py' }]);
     expect([...support.files].sort()).toEqual([
       'tests/__init__.py',
@@ -1031,7 +1071,11 @@ describe('WorkspacesService on a real repository', () => {
       new RepositoryLocks(config),
       new WorkspaceDiffService(counting, config, NO_ISOLATION),
       NO_ISOLATION,
-    ).testChanges(repo, base, ['package.json', 'tests/conftest.py', 'tests/test_existing.py']);
+    ).testChanges({ cwd: repo }, base, [
+      'package.json',
+      'tests/conftest.py',
+      'tests/test_existing.py',
+    ]);
     expect(support).toEqual({ files: [], tests: [] });
     expect(changes).toEqual([
       { status: 'modified', path: 'pytest.ini', before: '[pytest]\naddopts = -ra\n', after: '' },
