@@ -24,6 +24,7 @@ import { checkWorkingDirectory, isDirectoryInUse, rewriteChildFile } from 'src/p
 import { CommandEvent, splitCommandLine, TestCommandRunner } from 'src/test-runner';
 import { branchCandidates } from 'src/workspaces/branch-name';
 import { failure, Git, GitOptions } from 'src/workspaces/git';
+import { GitPlace, gitPlaceOf } from 'src/workspaces/pinned-work-tree';
 import { GitConfigFingerprint } from 'src/workspaces/git-config-fingerprint';
 import { GitConfigGuard } from 'src/workspaces/git-config-guard';
 import {
@@ -495,8 +496,9 @@ export class WorkspacesService {
     await this.assertGitConfigUnchanged(ws.gitDir, ws.gitConfig);
     await this.restoreGitLink(ws);
     this.clearStaleIndexLock(ws.path);
-    await revealHiddenEntries(this.git, ownIndex(ws.path), { cwd: ws.path });
-    await addAll(this.git, { cwd: ws.path }, ws.path, ownIndex(ws.path));
+    const at = this.pinned(ws);
+    await revealHiddenEntries(this.git, ownIndex(ws.path), at);
+    await addAll(this.git, at, ws.path, ownIndex(ws.path));
     return this.commitIndex(ws, branchRef, message);
   }
 
@@ -535,6 +537,15 @@ export class WorkspacesService {
     this.logger.warn(
       `${dotGit} did not lead to the workspace's own entry in ${ws.gitDir} (the agent changed it): put back to ${entry}`,
     );
+  }
+
+  /**
+   * Where the commit's git runs: in the workspace, given its entry in the repository and its work
+   * tree (`--git-dir`, `--work-tree`), not the `.git` file `restoreGitLink` put back, which a
+   * process of the agent's still running could point elsewhere again before git reads it.
+   */
+  private pinned(ws: WorkspaceRef): GitPlace {
+    return gitPlaceOf(ws.path, ws.gitDir);
   }
 
   private commitIndex(ws: WorkspaceRef, branchRef: string, message: string): Promise<CommitResult> {
@@ -586,10 +597,11 @@ export class WorkspacesService {
     this.clearStaleIndexLock(ws.path);
     const indexFile = ownIndex(ws.path);
     const read = await readIndexFile(indexFile);
-    const hidden = await revealHiddenEntries(this.git, indexFile, { cwd: ws.path }, read);
+    const at = this.pinned(ws);
+    const hidden = await revealHiddenEntries(this.git, indexFile, at, read);
     const revealed = hidden.skipWorktree.length + hidden.assumeUnchanged.length > 0;
     const before = revealed ? await readIndexFile(indexFile) : read;
-    await addAll(this.git, { cwd: ws.path }, ws.path, indexFile);
+    await addAll(this.git, at, ws.path, indexFile);
     const changed = await changedSinceTested(tested, await this.readOwnIndex(ws.path), ws.path);
     if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
     if (indexFile !== null && before !== null) this.restoreIndex(indexFile, before);
@@ -645,7 +657,7 @@ export class WorkspacesService {
         message,
       ];
       const result = await this.git.run(args, {
-        cwd: ws.path,
+        ...this.pinned(ws),
         env: { GIT_REFLOG_ACTION: 'cta' },
       });
       const unchanged =
@@ -654,9 +666,7 @@ export class WorkspacesService {
       if (result.exitCode !== 0 && !unchanged) throw failure(args, result);
       const commit =
         looseRef(ws.gitDir, branchRef) ??
-        (await this.git.text(['rev-parse', '--verify', `${branchRef}^{commit}`], {
-          cwd: ws.path,
-        }));
+        (await this.git.text(['rev-parse', '--verify', `${branchRef}^{commit}`], this.pinned(ws)));
       return { commit, changed: !unchanged };
     });
   }
@@ -667,7 +677,7 @@ export class WorkspacesService {
     branchRef: string,
     message: string,
   ): Promise<CommitResult> {
-    const here = { cwd: ws.path };
+    const here = this.pinned(ws);
     const tree = await this.git.text(['write-tree'], here);
     const [head, headTree] = (
       await this.git.text(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}'], here)

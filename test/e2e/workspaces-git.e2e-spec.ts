@@ -348,6 +348,38 @@ describe('WorkspacesService on a real repository', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it("commits through the workspace's own entry in the repository, whatever its `.git` file says once put back", async () => {
+    // A process of the agent's still running points the `.git` file at its own git directory
+    // (with a clean filter) again right after `restoreGitLink` put it back.
+    const repo = copyFixtureProject('node-basic', root, 'commit-pointer');
+    const s = spec(repo);
+    const workspaces = service();
+    const ws = await ready(workspaces, s);
+    const marker = join(root, 'commit-pointer-filter-ran');
+    const fake = join(ws.path, 'fake-git');
+    git(ws.path, 'clone', '-q', '--bare', repo, fake);
+    writeFileSync(join(ws.path, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, {
+      mode: 0o755,
+    });
+    git(fake, 'config', 'core.bare', 'false');
+    git(fake, 'config', 'filter.cta.clean', join(ws.path, 'filter.sh'));
+    writeFileSync(join(ws.path, '.gitattributes'), '* filter=cta\n');
+    writeFileSync(join(ws.path, 'src/math.js'), 'module.exports = { add: (a, b) => a - b };\n');
+    const repoint = (): void => writeFileSync(join(ws.path, '.git'), `gitdir: ${fake}\n`);
+    const restore = jest.spyOn(workspaces, 'restoreGitLink').mockImplementation(() => {
+      repoint();
+      return Promise.resolve();
+    });
+    try {
+      const { commit } = await workspaces.commit(ws, 'the change');
+      expect(git(repo, 'rev-parse', `refs/heads/${ws.branch}`).trim()).toBe(commit);
+      expect(git(repo, 'show', `${commit}:src/math.js`)).toContain('a - b');
+    } finally {
+      restore.mockRestore();
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('names a source file that a NUL byte made binary, whose change the patch cannot show', async () => {
     const repo = copyFixtureProject('node-basic', root, 'nul-byte');
     const s = spec(repo);
