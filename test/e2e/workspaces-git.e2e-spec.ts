@@ -98,6 +98,21 @@ function gitConfigGuard(git: Git, isolation: ChildIsolation): GitConfigGuard {
 }
 
 /**
+ * What a sandboxed agent can write, all in its `workspace` (a worktree of `repo`): a git directory
+ * of its own (returned) whose configuration holds a clean filter that creates `marker`, and
+ * attributes that apply it. Pointing the workspace's `.git` file there is the caller's.
+ */
+function plantFilteringGitDir(workspace: string, repo: string, marker: string): string {
+  const fake = join(workspace, 'fake-git');
+  git(workspace, 'clone', '-q', '--bare', repo, fake);
+  writeFileSync(join(workspace, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, { mode: 0o755 });
+  git(fake, 'config', 'core.bare', 'false');
+  git(fake, 'config', 'filter.cta.clean', join(workspace, 'filter.sh'));
+  writeFileSync(join(workspace, '.gitattributes'), '* filter=cta\n');
+  return fake;
+}
+
+/**
  * The task's workspace ready for its agent, as a run has it once the setup command passed: its
  * fingerprint of the repository's git configuration taken.
  */
@@ -235,14 +250,7 @@ describe('WorkspacesService on a real repository', () => {
     const s = spec(repo);
     const workspace = await service().prepare(s);
     const marker = join(root, 'live-diff-pointer-filter-ran');
-    const fake = join(workspace.path, 'fake-git');
-    git(workspace.path, 'clone', '-q', '--bare', repo, fake);
-    writeFileSync(join(workspace.path, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, {
-      mode: 0o755,
-    });
-    git(fake, 'config', 'core.bare', 'false');
-    git(fake, 'config', 'filter.cta.clean', join(workspace.path, 'filter.sh'));
-    writeFileSync(join(workspace.path, '.gitattributes'), '* filter=cta\n');
+    const fake = plantFilteringGitDir(workspace.path, repo, marker);
     writeFileSync(
       join(workspace.path, 'src/math.js'),
       'module.exports = { add: (a, b) => a - b };\n',
@@ -317,14 +325,7 @@ describe('WorkspacesService on a real repository', () => {
     const s = spec(repo);
     const workspace = await service().prepare(s);
     const marker = join(root, 'verify-pointer-filter-ran');
-    const fake = join(workspace.path, 'fake-git');
-    git(workspace.path, 'clone', '-q', '--bare', repo, fake);
-    writeFileSync(join(workspace.path, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, {
-      mode: 0o755,
-    });
-    git(fake, 'config', 'core.bare', 'false');
-    git(fake, 'config', 'filter.cta.clean', join(workspace.path, 'filter.sh'));
-    writeFileSync(join(workspace.path, '.gitattributes'), '* filter=cta\n');
+    const fake = plantFilteringGitDir(workspace.path, repo, marker);
     writeFileSync(join(workspace.path, 'test/math.test.js'), "require('node:test');\n");
     writeFileSync(join(workspace.path, '.git'), `gitdir: ${fake}\n`);
 
@@ -356,14 +357,7 @@ describe('WorkspacesService on a real repository', () => {
     const workspaces = service();
     const ws = await ready(workspaces, s);
     const marker = join(root, 'commit-pointer-filter-ran');
-    const fake = join(ws.path, 'fake-git');
-    git(ws.path, 'clone', '-q', '--bare', repo, fake);
-    writeFileSync(join(ws.path, 'filter.sh'), `#!/bin/sh\ntouch ${marker}\ncat\n`, {
-      mode: 0o755,
-    });
-    git(fake, 'config', 'core.bare', 'false');
-    git(fake, 'config', 'filter.cta.clean', join(ws.path, 'filter.sh'));
-    writeFileSync(join(ws.path, '.gitattributes'), '* filter=cta\n');
+    const fake = plantFilteringGitDir(ws.path, repo, marker);
     writeFileSync(join(ws.path, 'src/math.js'), 'module.exports = { add: (a, b) => a - b };\n');
     const repoint = (): void => writeFileSync(join(ws.path, '.git'), `gitdir: ${fake}\n`);
     const restore = jest.spyOn(workspaces, 'restoreGitLink').mockImplementation(() => {
