@@ -300,7 +300,8 @@ const problem = (name: string, output: string): FailingTest => ({
  *    or only markers, run fewer regression tests) unless the task allows test changes; nor may it
  *    rewrite them: the base commit's versions of the existing test files it changed (or whose
  *    helpers, fixtures or expected output it changed) must still pass against it where they
- *    passed at the base commit;
+ *    passed at the base commit; and every test in a generated file the change created must run
+ *    (none skipped or expected to fail: `skipped-new-tests.ts`);
  * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
  *    change reviewed and merged) would not hold it; no symbolic link of the change may lead
  *    outside the repository (the commit holds the link, not what it leads to); and when files git
@@ -578,9 +579,10 @@ export class Verification {
   }
 
   /**
-   * The round is green: the weakening check, the ignored files, the links leading outside, the
-   * generated tests without what git ignores (when some of it changed), the existing tests the
-   * change edited as they were, then the generated tests at the base commit.
+   * The round is green: the weakening check, the new tests that did not run, the ignored files,
+   * the links leading outside, the generated tests without what git ignores (when some of it
+   * changed), the existing tests the change edited as they were, then the generated tests at the
+   * base commit.
    */
   private afterGreen(files: readonly string[], generated: TestRunReport): Observable<Judgement> {
     return defer(async () => {
