@@ -1106,7 +1106,7 @@ describe('on SQLite', () => {
       const { v } = await neverCompleted(ids.xfailed);
       expect(v.verdict).toBe('tests_failed');
       expect(v.reason).toBe(
-        'tests in files the change created were skipped or marked as expected to fail: test_mul in tests/test_mul.py',
+        'new tests were skipped or marked as expected to fail: test_mul in tests/test_mul.py',
       );
     });
   });

@@ -54,7 +54,7 @@ import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
 import { brokenTests } from 'src/orchestrator/run/broken-tests';
-import { createdTestFiles, skippedNewTests } from 'src/orchestrator/run/skipped-new-tests';
+import { generatedFiles, skippedNewTests } from 'src/orchestrator/run/skipped-new-tests';
 
 /** A run in a scratch checkout whose setup command failed there: no tests ran. */
 interface SetupFailed {
@@ -300,8 +300,8 @@ const problem = (name: string, output: string): FailingTest => ({
  *    or only markers, run fewer regression tests) unless the task allows test changes; nor may it
  *    rewrite them: the base commit's versions of the existing test files it changed (or whose
  *    helpers, fixtures or expected output it changed) must still pass against it where they
- *    passed at the base commit; and every test in a generated file the change created must run
- *    (none skipped or expected to fail: `skipped-new-tests.ts`);
+ *    passed at the base commit; and every new test must run (none skipped or expected to fail:
+ *    `skipped-new-tests.ts`);
  * 3. no file the agent wrote may be one git ignores: the tests ran with it, but the commit (the
  *    change reviewed and merged) would not hold it; no symbolic link of the change may lead
  *    outside the repository (the commit holds the link, not what it leads to); and when files git
@@ -662,15 +662,17 @@ export class Verification {
     files: readonly string[],
     generated: TestRunReport,
   ): Promise<Judgement | null> {
-    const created = createdTestFiles(files, this.changes, this.baseCommit !== null);
-    const skipped = skippedNewTests(generated.cases, created);
+    const skipped = skippedNewTests(
+      generated.cases,
+      generatedFiles(files, this.changes, this.baseCommit !== null),
+    );
     if (skipped.length === 0) return null;
     const named = skipped.map((c) =>
       c.name === c.filePath ? `${c.filePath} (its verdict line)` : `${c.name} in ${c.filePath}`,
     );
     await this.conclude(
       'tests_failed',
-      `tests in files the change created were skipped or marked as expected to fail: ${named.join(', ')}`,
+      `new tests were skipped or marked as expected to fail: ${named.join(', ')}`,
     );
     const what = named.map((n) => `- ${n}`).join('\n');
     return {
