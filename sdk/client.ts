@@ -263,6 +263,7 @@ export interface TaskResponseDto {
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
     | 'verified_with_checks_unmade'
+    | 'verified_with_changed_dependencies'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -435,6 +436,8 @@ export interface VerificationSummaryDto {
   outside_links: Array<string>;
   /** Files that changed between the start of the passing test round and the commit */
   changed_after_tests: Array<string>;
+  /** Installed dependencies that changed while the agent worked, by package */
+  changed_dependencies: Array<string>;
 }
 
 export interface TaskDetailResponseDto {
@@ -464,6 +467,7 @@ export interface TaskDetailResponseDto {
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
     | 'verified_with_checks_unmade'
+    | 'verified_with_changed_dependencies'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -622,6 +626,7 @@ export interface TaskStatusResponseDto {
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
     | 'verified_with_checks_unmade'
+    | 'verified_with_changed_dependencies'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -755,6 +760,7 @@ export interface TaskVerificationResponseDto {
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
     | 'verified_with_checks_unmade'
+    | 'verified_with_changed_dependencies'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -823,6 +829,8 @@ export interface TaskVerificationResponseDto {
   outside_links: Array<string>;
   /** Files (from the worktree's top) that changed between the start of the passing test round and the commit that would have completed the task (a process still running, or tests that rewrite tracked files): nothing was committed */
   changed_after_tests: Array<string>;
+  /** Installed dependencies of the workspace (`node_modules`, `.venv`, `venv`, by package, from the worktree's top) that changed while the agent worked: the tests ran with them, but the commit does not hold them, so the task completed `verified_with_changed_dependencies` */
+  changed_dependencies: Array<string>;
   /** Checks that could not be made, each with why */
   not_checked: Array<string>;
   verdict:
@@ -948,6 +956,7 @@ export interface StatusReasonCountDto {
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
     | 'verified_with_checks_unmade'
+    | 'verified_with_changed_dependencies'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'
@@ -1032,6 +1041,7 @@ export interface TaskStreamEndDto {
     | 'verified_without_regression'
     | 'verified_with_flaky_tests'
     | 'verified_with_checks_unmade'
+    | 'verified_with_changed_dependencies'
     | 'tests_failed'
     | 'tests_missing'
     | 'no_tests_written'

@@ -17,7 +17,7 @@ import {
   TaskEventLog,
   TaskMessages,
 } from 'src/tasks';
-import { TestRunnerService } from 'src/test-runner';
+import { changedDependencies, markDependencies, TestRunnerService } from 'src/test-runner';
 import {
   BaseCheckout,
   RefGuard,
@@ -289,6 +289,8 @@ export class TaskRunnerService {
         await this.workspaces.assertGitConfigUnchanged(repository().gitDir, workspace.gitConfig);
       },
       removeStrayBytecode: (workspace) => this.workspaces.removeStrayBytecode(workspace.path),
+      markDependencies: (workspace) => markDependencies(workspace.path, workspace.directory),
+      changedDependencies: (workspace, mark) => changedDependencies(workspace.path, mark),
       recordTested: (workspace, treePaths) =>
         this.workspaces.recordTested(workspace.path, { changed: treePaths }),
       commitTested: async (workspace, message, tested) => {

@@ -51,6 +51,7 @@ export const STATUS_REASONS = [
   'verified_without_regression',
   'verified_with_flaky_tests',
   'verified_with_checks_unmade',
+  'verified_with_changed_dependencies',
   'tests_failed',
   'tests_missing',
   'no_tests_written',

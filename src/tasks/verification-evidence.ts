@@ -143,6 +143,14 @@ export interface VerificationEvidence {
    * checked.
    */
   changed_after_tests?: string[];
+  /**
+   * The installed dependencies (`node_modules`, `.venv`, `venv` of the workspace, from the
+   * worktree's top) changed while the agent worked, by package (at most
+   * MAX_NAMED_DEPENDENCIES, `changed-dependencies.ts`): the tests ran with them as they are now,
+   * and so did the scratch checkouts that link them, but the commit does not hold them. Absent in
+   * evidence stored before they were looked at.
+   */
+  changed_dependencies?: string[];
   /** The task allowed test changes: weakening found is recorded but does not block. */
   test_changes_allowed: boolean;
   /** Checks that could not be made, each with why. */

@@ -36,6 +36,7 @@ export function toVerificationResponse(task: Task): TaskVerificationResponseDto 
     ignored_files: e?.ignored_files ?? [],
     outside_links: e?.outside_links ?? [],
     changed_after_tests: e?.changed_after_tests ?? [],
+    changed_dependencies: e?.changed_dependencies ?? [],
     not_checked: e?.not_checked ?? [],
     verdict: e?.verdict ?? null,
     reason: e?.reason ?? null,
@@ -60,5 +61,6 @@ export function toVerificationSummary(task: Task): VerificationSummaryDto | null
     ignored_files: e.ignored_files ?? [],
     outside_links: e.outside_links ?? [],
     changed_after_tests: e.changed_after_tests ?? [],
+    changed_dependencies: e.changed_dependencies ?? [],
   };
 }

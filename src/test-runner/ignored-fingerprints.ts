@@ -3,17 +3,17 @@ import { Dirent } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PYTHON_BYTECODE_FILE } from 'src/common';
+import { DEPENDENCY_DIRS } from 'src/test-runner/installed-dependencies';
 
 /**
- * What git ignores that the verification does not watch: installed dependencies (a scratch
- * checkout gets the workspace's, linked) and caches tools write as the tests run. Anything else
+ * What git ignores that the verification does not watch here: installed dependencies (a scratch
+ * checkout gets the workspace's, linked; what changed in them is looked at by their change times,
+ * `installed-dependencies.ts`) and caches tools write as the tests run. Anything else
  * git ignores (a build, generated code, a helper written from the shell) is watched: a change of
  * it while the agent worked may be something the change rests on that its commit does not hold.
  */
 const UNWATCHED_DIRS: ReadonlySet<string> = new Set([
-  'node_modules',
-  '.venv',
-  'venv',
+  ...DEPENDENCY_DIRS,
   '__pycache__',
   '.pytest_cache',
   '.mypy_cache',

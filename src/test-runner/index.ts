@@ -10,6 +10,13 @@ export {
 export type { TestConfigFileKind } from 'src/test-runner/test-file-patterns';
 export { ignoredAmong, parsePorcelainV2 } from 'src/test-runner/test-file-finder';
 export { jsTestConfigFiles } from 'src/test-runner/js-test-config';
+export {
+  changedDependencies,
+  DEPENDENCY_DIRS,
+  markDependencies,
+  MAX_DEPENDENCY_ENTRIES,
+} from 'src/test-runner/installed-dependencies';
+export type { DependencyChanges, DependencyMark } from 'src/test-runner/installed-dependencies';
 export type { ProjectChanges, ProjectSnapshot } from 'src/test-runner/test-file-finder';
 export { TestCommandRunner } from 'src/test-runner/test-command-runner';
 export type { CommandEvent, CommandResult } from 'src/test-runner/test-command-runner';

@@ -156,6 +156,7 @@ describe('installed dependencies changed since their mark', () => {
     ['pyproject.toml', true],
     ['uv.lock', true],
     ['src/package.js', false],
+    ['node_modules/dep/package.json', false],
     ['notes/requirements.md', false],
   ])('%s says which dependencies are installed: %s', (path, manifest) => {
     expect(isDependencyManifest(path)).toBe(manifest);

@@ -37,9 +37,16 @@ export const MAX_DEPENDENCY_ENTRIES = 300_000;
  */
 const ENTRIES_PER_TURN = 1000;
 
-/** Whether `path` (project-relative) says which dependencies the project installs. */
+/**
+ * Whether `path` (project-relative) says which dependencies the project installs: not one of an
+ * installed package (inside DEPENDENCY_DIRS).
+ */
 export function isDependencyManifest(path: string): boolean {
-  return DEPENDENCY_MANIFEST.test(path.split('/').at(-1) ?? '');
+  const parts = path.split('/');
+  return (
+    DEPENDENCY_MANIFEST.test(parts.at(-1) ?? '') &&
+    !parts.some((part) => DEPENDENCY_DIRS.includes(part))
+  );
 }
 
 /**

@@ -280,6 +280,8 @@ describe('TestFileFinder', () => {
       'tests/_plugin.py',
       'tests/helpers.py',
     ]);
+    // What says which dependencies to install: the project's own, not an installed package's.
+    expect(changes.dependencyManifests).toEqual(['package.json']);
     // Read from the file system: still one git process per look.
     expect(calls).toBe(2);
   });

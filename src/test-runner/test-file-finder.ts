@@ -8,6 +8,7 @@ import { readChildFile } from 'src/process';
 import { isPythonBytecode } from 'src/common';
 import { gitReadPaths } from 'src/test-runner/git-read-paths';
 import { changedIgnored, ignoredFingerprints } from 'src/test-runner/ignored-fingerprints';
+import { DependencyMark, isDependencyManifest } from 'src/test-runner/installed-dependencies';
 import { jsTestConfigFiles } from 'src/test-runner/js-test-config';
 import { linksOutside } from 'src/test-runner/outside-links';
 import { holdsTestProbe, probeLanguage } from 'src/test-runner/test-probes';
@@ -38,6 +39,9 @@ export interface FileStamp {
  *   out; absent in snapshots stored before they were taken).
  * - `files`: no git: stamps of every file in the tree, skipping `SKIPPED_DIRECTORIES`, bounded by
  *   `MAX_SNAPSHOT_FILES` (`truncated` says the bound was hit).
+ *
+ * Either holds the mark of the installed dependencies (`dependencies`, `DependencyMark`) where the
+ * run took one with it (in a workspace), to look at what changed in them since.
  * Should git stop working between the two calls, files modified since `takenAtMs` count as changed.
  */
 export type ProjectSnapshot =
@@ -50,6 +54,7 @@ export type ProjectSnapshot =
       head: string | null;
       dirty: Record<string, FileStamp | null>;
       ignored?: Record<string, string>;
+      dependencies?: DependencyMark;
     }
   | {
       mode: 'files';
@@ -57,6 +62,7 @@ export type ProjectSnapshot =
       takenAtMs: number;
       files: Record<string, FileStamp>;
       truncated: boolean;
+      dependencies?: DependencyMark;
     };
 
 /**
@@ -185,6 +191,12 @@ export interface ProjectChanges {
    * may read.
    */
   supportFiles: string[];
+  /**
+   * Files created or changed that say which dependencies the project installs (`package.json`,
+   * lockfiles, `requirements*.txt`, `pyproject.toml`, ...: `isDependencyManifest`),
+   * project-relative and sorted.
+   */
+  dependencyManifests: string[];
   /**
    * Symbolic links created or changed that lead outside the repository's work tree (`path ->
    * target`, project-relative, sorted: `linksOutside`); [] outside git (nothing is committed).
@@ -438,6 +450,7 @@ export class TestFileFinder {
             configuresTests(projectPath, rel, jsConfig),
           ),
           supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
+          dependencyManifests: this.existing(projectPath, changed, isDependencyManifest),
           outsideLinks: linksOutside(gitTopOf(projectPath) ?? projectPath, projectPath, changed),
           ignoredChanged: changedIgnored(
             before.ignored ?? null,
@@ -463,6 +476,7 @@ export class TestFileFinder {
         configuresTests(projectPath, rel, jsConfig),
       ),
       supportFiles: this.existing(projectPath, changed, (rel) => testSupportRoot(rel) !== null),
+      dependencyManifests: this.existing(projectPath, changed, isDependencyManifest),
       outsideLinks: [],
       ignoredChanged: [],
       treePaths: null,

@@ -21,6 +21,7 @@ import {
   readChildFileAsync,
 } from 'src/process';
 import {
+  DEPENDENCY_DIRS,
   holdsRustTests,
   isRustSource,
   isTestConfigFile,
@@ -43,15 +44,6 @@ const MAX_TEST_FILE_BYTES = 4 * 1024 * 1024;
  * prefix of a test file could fail there for being cut, which is no proof).
  */
 const MAX_COPIED_FILE_BYTES = 64 * 1024 * 1024;
-
-/**
- * Directories of installed dependencies that a project's tests load and git does not hold (the
- * session's setup command installs them, or they are in the project in place): a scratch checkout
- * gets the workspace's, linked, where the setup command run there made none. Without them a
- * generated test fails at the base commit for want of its test tool or a library, which is no
- * proof that it tests the change.
- */
-const DEPENDENCY_DIRS = ['node_modules', '.venv', 'venv'];
 
 /** Files that mark a package's directory, where its dependency directories are kept. */
 const PACKAGE_MANIFESTS = ['package.json', 'pyproject.toml', 'setup.py', 'setup.cfg'];
@@ -420,7 +412,10 @@ function realDirectory(path: string, top: string, realTop: string): boolean {
  * is at `directory` (`prefix` below its top) in every directory from each of `files` up to the
  * top, where the checkout has no such entry of its own; returns the work tree's directories
  * linked. Only real directories are linked, reached through no link. Git removes a link with the
- * checkout, not what it points to.
+ * checkout, not what it points to. Without them a generated test fails at the base commit for
+ * want of its test tool or a library, which is no proof that it tests the change; with them, the
+ * checkout runs whatever the agent did to them (the verification names what it changed:
+ * `changed_dependencies`).
  */
 function linkDependencies(
   directory: string,

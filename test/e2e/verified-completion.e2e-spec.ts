@@ -1642,6 +1642,55 @@ describe('on SQLite', () => {
         expect(existsSync(join(details.workspace_path!, 'node_modules/dep/index.js'))).toBe(true);
       },
     );
+
+    itEarly(
+      'a library the existing tests check with, patched from the shell to pass everything, is named: never plain verified',
+      async () => {
+        const install =
+          "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
+          "require('fs').writeFileSync('node_modules/dep/index.js', " +
+          '\'exports.same = (a, b) => { if (a !== b) throw new Error(a + " is not " + b); };\')';
+        const repo = project('patched-dependency', {
+          '.gitignore': 'node_modules/\n',
+          'package.json': NODE_PROJECT['package.json'],
+          'src/math.js': MATH,
+          'test/math.test.js': [
+            "'use strict';",
+            "const test = require('node:test');",
+            "const { same } = require('dep');",
+            "const { add } = require('../src/math');",
+            '',
+            "test('adds', () => same(add(2, 3), 5));",
+            '',
+          ].join('\n'),
+        });
+        const res = await request(server)
+          .post('/api/v1/sessions')
+          .send({
+            project_path: repo,
+            regression_command: 'node --test',
+            setup_command: `node -e ${quoted(install)}`,
+          })
+          .expect(201);
+        const id = await runTask(res.body.id as string, [
+          editFiles(['src/math.js', MATH_BROKEN], ['test/multiply.test.js', MULTIPLY_TEST]),
+          shellCommands(
+            "echo 'exports.same = () => {};' > node_modules/dep/index.js",
+            'touch -d 2001-01-01 node_modules/dep/index.js',
+          ),
+        ]);
+        const { final } = await waitForTerminal(server, id);
+        expect(final).toMatchObject({
+          status: 'COMPLETED',
+          status_reason: 'verified_with_changed_dependencies',
+        });
+        const v = await verification(id);
+        expect(v.changed_dependencies).toEqual(['node_modules/dep']);
+        expect(v.reason).toMatch(
+          /installed dependencies changed while the agent worked.*node_modules\/dep/,
+        );
+      },
+    );
   });
 
   describe('a Node project whose setup command works once only (what it fetches is gone after)', () => {

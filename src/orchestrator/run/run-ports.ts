@@ -13,6 +13,8 @@ import {
 } from 'src/tasks';
 import {
   CommandEvent,
+  DependencyChanges,
+  DependencyMark,
   ProjectChanges,
   ProjectSnapshot,
   TestRunEvent,
@@ -191,6 +193,16 @@ export interface WorkspacePort {
    * that it runs the sources the commit holds); says what it removed and could not.
    */
   removeStrayBytecode(workspace: WorkspaceInfo): Promise<StrayBytecode>;
+  /**
+   * The mark of the workspace's installed dependencies (`markDependencies`: a moment of its file
+   * system's clock, the dependency directories there), taken as the agent is about to work.
+   */
+  markDependencies(workspace: WorkspaceInfo): Promise<DependencyMark>;
+  /**
+   * What changed in the workspace's installed dependencies since `mark` (`changedDependencies`:
+   * by their change times, in-process, bounded), before a verdict.
+   */
+  changedDependencies(workspace: WorkspaceInfo, mark: DependencyMark): Promise<DependencyChanges>;
   /**
    * The tree a test round is about to test: the workspace's index with `treePaths` (what `git
    * status` named, from the worktree's top) as the work tree holds them now.

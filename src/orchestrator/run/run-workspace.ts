@@ -1,6 +1,7 @@
 import { concatMap, defer, filter, from, Observable } from 'rxjs';
 import { NewInteraction, StatusReason, TaskPatch, TaskStatus } from 'src/tasks';
-import { CommandEvent, CommandResult, formatCommandLine } from 'src/test-runner';
+import { CommandEvent, CommandResult, DependencyMark, formatCommandLine } from 'src/test-runner';
+import { DependencyLook } from 'src/orchestrator/run/changed-dependencies';
 import { ProcessTracker } from 'src/orchestrator/run/process-tracker';
 import { RunPorts, WorkspaceInfo, WorkspacePort } from 'src/orchestrator/run/run-ports';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
@@ -49,6 +50,9 @@ export const setupPassed = (result: CommandResult): boolean =>
  *   again after the regression baseline (`fingerprintAgain`): every test round and commit in the
  *   workspace is checked against it. A task that has one keeps it (a resumed task, a workspace
  *   checked out again from its branch);
+ * - as the agent is about to work, its installed dependencies are marked (`dependencyMark`, kept
+ *   with the test snapshot), and before a verdict what changed in them since is looked at
+ *   (`lookAtDependencies`);
  * - a COMPLETED task's changes are committed on its branch (`commitResult`, `head_commit`), and a
  *   FAILED or CANCELLED task's uncommitted work is kept the same way (`keepWork`).
  *
@@ -318,6 +322,29 @@ export class RunWorkspace {
   /** Why the last round's tests may have run bytecode instead of sources; null: they did not. */
   get strayBytecodeLeft(): string | null {
     return this.bytecodeLeft;
+  }
+
+  /**
+   * The mark of the workspace's installed dependencies, taken now (`WorkspacePort.markDependencies`:
+   * before the agent's first turn, after the setup command and the baseline, with the test
+   * snapshot that keeps it); null for a task in place, whose dependencies are not looked at.
+   */
+  async dependencyMark(): Promise<DependencyMark | null> {
+    const port = this.ports.workspace;
+    if (port === null || this.info === null) return null;
+    return port.markDependencies(this.info);
+  }
+
+  /**
+   * What changed in the workspace's installed dependencies since the mark the test snapshot keeps
+   * (`WorkspacePort.changedDependencies`); nothing is read for a task in place.
+   */
+  async lookAtDependencies(): Promise<DependencyLook> {
+    const port = this.ports.workspace;
+    if (port === null || this.info === null) return { kind: 'in_place' };
+    const mark = this.state.testSnapshot?.dependencies;
+    if (mark === undefined) return { kind: 'unmarked' };
+    return { kind: 'looked', changes: await port.changedDependencies(this.info, mark) };
   }
 
   /** Whether the commit of a completing task is checked against the tree its tests ran on. */

@@ -31,6 +31,8 @@ import {
 import {
   CommandEvent,
   CommandResult,
+  DependencyChanges,
+  DependencyMark,
   ProjectChanges,
   ProjectSnapshot,
   splitCommandLine,
@@ -197,6 +199,8 @@ class FakeTests implements TestPort {
   supportFiles: string[] = [];
   /** Links created or changed that lead outside the repository (`path -> target`). */
   outsideLinks: string[] = [];
+  /** Files that say which dependencies the project installs, changed. */
+  dependencyManifests: string[] = [];
   /** What git ignores that changed since the snapshot (dependencies and caches left out). */
   ignoredChanged: string[] = [];
   /** What `git status` named in the whole work tree. */
@@ -211,6 +215,7 @@ class FakeTests implements TestPort {
       ignored,
       configFiles: this.configFiles,
       supportFiles: this.supportFiles,
+      dependencyManifests: this.dependencyManifests,
       outsideLinks: this.outsideLinks,
       ignoredChanged: this.ignoredChanged,
       treePaths: this.treePaths,
@@ -545,6 +550,25 @@ class FakeWorkspace implements WorkspacePort {
 
   removeStrayBytecode(): Promise<StrayBytecode> {
     return Promise.resolve(this.strayBytecode);
+  }
+
+  /** What `markDependencies` returns. */
+  readonly mark: DependencyMark = { ctimeMs: 1000, places: ['.', 'app'], dirs: ['node_modules'] };
+  /** The agent turns started when each mark was taken. */
+  readonly marksAt: number[] = [];
+  /** What the look at the installed dependencies answers (nothing changed, by default). */
+  dependencyChanges: DependencyChanges = { changed: [], truncated: false };
+  /** The marks each look was asked about. */
+  readonly dependencyLooks: DependencyMark[] = [];
+
+  markDependencies(): Promise<DependencyMark> {
+    this.marksAt.push(this.turns());
+    return Promise.resolve(this.mark);
+  }
+
+  changedDependencies(_workspace: WorkspaceInfo, mark: DependencyMark): Promise<DependencyChanges> {
+    this.dependencyLooks.push(mark);
+    return Promise.resolve(this.dependencyChanges);
   }
 
   /** What the check of the repository's git configuration before a round throws (null: nothing). */
@@ -2607,6 +2631,71 @@ describe('TaskRun', () => {
       const evidence = JSON.parse(h.log.row.verification as string) as VerificationEvidence;
       expect(evidence.not_checked).toContainEqual(
         expect.stringMatching(/^Python bytecode: .* \(app\/__pycache__\)$/),
+      );
+    });
+
+    it('installed dependencies changed while the agent worked: completed verified_with_changed_dependencies, naming them and the manifests changed', async () => {
+      const h = harness([turn(), turn()], { ...worktree, worktree: { setup: 'npm ci' } });
+      h.workspace.dependencyChanges = {
+        changed: Array.from(
+          { length: 25 },
+          (_, i) => `node_modules/p${String(i).padStart(2, '0')}`,
+        ),
+        truncated: false,
+      };
+      h.tests.dependencyManifests = ['package.json', 'package-lock.json'];
+      await h.run();
+      expect(h.log.path().at(-1)).toBe('COMPLETED(verified_with_changed_dependencies)');
+      // Marked once, after the setup command and before the agent's first turn, kept with the
+      // snapshot; looked at once, with that mark, before the verdict.
+      expect(h.workspace.marksAt).toEqual([0]);
+      expect(h.workspace.fingerprintsAt).toEqual([{ setups: 1, turns: 0 }]);
+      expect(JSON.parse(h.log.row.testSnapshot as string)).toEqual({
+        ...SNAPSHOT,
+        dependencies: h.workspace.mark,
+      });
+      expect(h.workspace.dependencyLooks).toEqual([h.workspace.mark]);
+      const e = evidence(h);
+      expect(e.verdict).toBe('verified');
+      expect(e.changed_dependencies).toHaveLength(20);
+      expect(e.changed_dependencies?.[0]).toBe('node_modules/p00');
+      expect(e.reason).toMatch(
+        /^verified, except: installed dependencies changed while the agent worked: node_modules\/p00, .*node_modules\/p19 \(and 5 more\); .*; the change also edits package\.json, package-lock\.json, /,
+      );
+    });
+
+    it('a look at the installed dependencies stopped at its bound, or a run resumed without their mark: a check unmade', async () => {
+      const bounded = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      bounded.workspace.dependencyChanges = { changed: [], truncated: true };
+      await bounded.run();
+      expect(bounded.log.path().at(-1)).toBe('COMPLETED(verified_without_regression)');
+      expect(evidence(bounded).not_checked).toContainEqual(
+        expect.stringMatching(
+          /^installed dependencies: the look at them stopped after 300000 entries/,
+        ),
+      );
+      const resumed = harness([turn()], {
+        resumed: true,
+        worktree: { setup: null },
+        task: {
+          ...worktree.task,
+          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+          iteration: 2,
+          maxIterations: 3,
+          runPhase: 'running_tests',
+          testFiles: ['test/a.test.js'],
+          testSnapshot: JSON.stringify(SNAPSHOT),
+          setupCompletedAt: new Date(0),
+          workspacePath: '/ws/t1',
+          branch: 'cta/t1-add-multiply',
+        },
+      });
+      resumed.workspace.info = { ...resumed.workspace.info, created: false };
+      await resumed.run();
+      expect(resumed.workspace.marksAt).toEqual([]);
+      expect(resumed.workspace.dependencyLooks).toEqual([]);
+      expect(evidence(resumed).not_checked).toContainEqual(
+        'installed dependencies: no mark of them was taken before the agent worked, so whether it changed them could not be told',
       );
     });
 

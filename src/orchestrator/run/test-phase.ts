@@ -47,12 +47,15 @@ export class TestPhase {
 
   /**
    * The project as it is before the agent's first turn (after the workspace's setup and the
-   * baseline run), taken once per task; returns what to store with that turn's prompt
+   * baseline run), taken once per task, with the mark of a workspace's installed dependencies
+   * (`RunWorkspace.dependencyMark`); returns what to store with that turn's prompt
    * (`TurnStep.patch`), nothing once a snapshot is stored.
    */
   async snapshotOnce(): Promise<TaskPatch> {
     if (this.state.testSnapshot !== null) return {};
-    this.state.testSnapshot = await this.ports.tests.snapshot(this.projectPath);
+    const snapshot = await this.ports.tests.snapshot(this.projectPath);
+    const dependencies = await this.workspace.dependencyMark();
+    this.state.testSnapshot = dependencies === null ? snapshot : { ...snapshot, dependencies };
     return { testSnapshot: JSON.stringify(this.state.testSnapshot) };
   }
 
@@ -81,6 +84,12 @@ export class TestPhase {
    * output: `ProjectChanges.supportFiles`), as of the last look for test files; [] before one.
    */
   supportFilesNow: string[] = [];
+
+  /**
+   * The files created or changed that say which dependencies the project installs
+   * (`ProjectChanges.dependencyManifests`), as of the last look for test files; [] before one.
+   */
+  dependencyManifestsNow: string[] = [];
 
   /**
    * The symbolic links created or changed that lead outside the repository (`path -> target`:
@@ -125,6 +134,7 @@ export class TestPhase {
     this.ignoredNow = changes.ignored;
     this.configFilesNow = changes.configFiles;
     this.supportFilesNow = changes.supportFiles;
+    this.dependencyManifestsNow = changes.dependencyManifests;
     this.outsideLinksNow = changes.outsideLinks;
     this.ignoredChangedNow = changes.ignoredChanged;
     this.treePathsNow = changes.treePaths;

@@ -54,6 +54,7 @@ import { TestPhase } from 'src/orchestrator/run/test-phase';
 import { WrittenFiles } from 'src/orchestrator/run/written-files';
 import { detectWeakening, SuiteTests, TestFileChange } from 'src/orchestrator/run/test-weakening';
 import { brokenTests } from 'src/orchestrator/run/broken-tests';
+import { dependencyFindings } from 'src/orchestrator/run/changed-dependencies';
 import { generatedFiles, skippedNewTests } from 'src/orchestrator/run/skipped-new-tests';
 
 /** A run in a scratch checkout whose setup command failed there: no tests ran. */
@@ -270,6 +271,7 @@ function emptyEvidence(baseCommit: string | null): VerificationEvidence {
     ignored_files: [],
     outside_links: [],
     changed_after_tests: [],
+    changed_dependencies: [],
     test_changes_allowed: false,
     not_checked: [],
     verdict: null,
@@ -311,7 +313,13 @@ const problem = (name: string, output: string): FailingTest => ({
  * 4. the generated tests, run alone in a scratch checkout of the base commit set up as a new
  *    workspace is (the session's setup command first: tests that load what it builds must not
  *    fail there for want of the build), must fail or error there (else they do not test the
- *    change), unless the task does not require it.
+ *    change), unless the task does not require it;
+ * 5. last, in a workspace, the installed dependencies (`node_modules`, `.venv`, `venv`) must not
+ *    have changed since the agent's first turn (by their change times: `installed-dependencies.ts`):
+ *    the tests, and the scratch checkouts that link them, ran with what the agent left there, which
+ *    no commit holds. A change there is named and the task completes
+ *    `verified_with_changed_dependencies`, never plain `verified`; it is not sent back
+ *    (`changed-dependencies.ts`).
  *
  * The scratch checkouts of checks 2 to 4 are set up alike, each setup's run stored as a `setup`
  * record of its stage. What could not be checked (no base commit outside git, no baseline, no
@@ -454,6 +462,7 @@ export class Verification {
     e.ignored_files = [];
     e.outside_links = [];
     e.changed_after_tests = [];
+    e.changed_dependencies = [];
     e.test_changes_allowed = this.ctx.task.allowTestChanges ?? false;
     e.not_checked = [];
     this.failingUnproven = false;
@@ -1231,21 +1240,31 @@ export class Verification {
     }
     const bytecodeLeft = this.workspace.strayBytecodeLeft;
     if (bytecodeLeft !== null) e.not_checked.push(bytecodeLeft);
+    // Last, so that what the tests and the scratch checkouts did to them counts too.
+    const dependencies = dependencyFindings(
+      await this.workspace.lookAtDependencies(),
+      this.tests.dependencyManifestsNow,
+    );
+    e.changed_dependencies = dependencies.named;
+    if (dependencies.unmade !== null) e.not_checked.push(dependencies.unmade);
     const reason: StatusReason =
       this.baseCommit === null
         ? 'verified_without_base'
-        : !(this.ctx.task.requireFailingTests ?? true) || this.failingUnproven
-          ? 'verified_without_failing_tests'
-          : e.weakening.length > 0
-            ? 'verified_with_test_changes'
-            : this.regressionUnjudged
-              ? 'verified_without_regression'
-              : e.flaky_tests.length > 0
-                ? 'verified_with_flaky_tests'
-                : e.not_checked.length > 0
-                  ? 'verified_with_checks_unmade'
-                  : 'verified';
+        : dependencies.changed !== null
+          ? 'verified_with_changed_dependencies'
+          : !(this.ctx.task.requireFailingTests ?? true) || this.failingUnproven
+            ? 'verified_without_failing_tests'
+            : e.weakening.length > 0
+              ? 'verified_with_test_changes'
+              : this.regressionUnjudged
+                ? 'verified_without_regression'
+                : e.flaky_tests.length > 0
+                  ? 'verified_with_flaky_tests'
+                  : e.not_checked.length > 0
+                    ? 'verified_with_checks_unmade'
+                    : 'verified';
     const notes = [
+      ...(dependencies.changed !== null ? [dependencies.changed] : []),
       ...e.not_checked,
       ...(e.weakening.length > 0
         ? [`test changes allowed: ${e.weakening.map((w) => w.detail).join('; ')}`]

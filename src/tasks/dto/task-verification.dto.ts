@@ -266,6 +266,14 @@ export class TaskVerificationResponseDto {
   })
   changed_after_tests!: string[];
 
+  @ApiProperty({
+    type: [String],
+    example: ['node_modules/left-pad'],
+    description:
+      "Installed dependencies of the workspace (`node_modules`, `.venv`, `venv`, by package, from the worktree's top) that changed while the agent worked: the tests ran with them, but the commit does not hold them, so the task completed `verified_with_changed_dependencies`",
+  })
+  changed_dependencies!: string[];
+
   @ApiProperty({ type: [String], description: 'Checks that could not be made, each with why' })
   not_checked!: string[];
 
@@ -322,4 +330,10 @@ export class VerificationSummaryDto {
     description: 'Files that changed between the start of the passing test round and the commit',
   })
   changed_after_tests!: string[];
+
+  @ApiProperty({
+    type: [String],
+    description: 'Installed dependencies that changed while the agent worked, by package',
+  })
+  changed_dependencies!: string[];
 }
