@@ -327,12 +327,13 @@ export class RunWorkspace {
   /**
    * The mark of the workspace's installed dependencies, taken now (`WorkspacePort.markDependencies`:
    * before the agent's first turn, after the setup command and the baseline, with the test
-   * snapshot that keeps it); null for a task in place, whose dependencies are not looked at.
+   * snapshot that keeps it); null for a task in place, whose dependencies are not looked at, and
+   * when it could not be taken (the file it makes could not be: the look is then said unmade).
    */
   async dependencyMark(): Promise<DependencyMark | null> {
     const port = this.ports.workspace;
     if (port === null || this.info === null) return null;
-    return port.markDependencies(this.info);
+    return port.markDependencies(this.info).catch(() => null);
   }
 
   /**

@@ -2664,7 +2664,7 @@ describe('TaskRun', () => {
       );
     });
 
-    it('a look at the installed dependencies stopped at its bound, or a run resumed without their mark: a check unmade', async () => {
+    it('a look at the installed dependencies stopped at its bound, a mark that could not be taken, or a run resumed without one: a check unmade', async () => {
       const bounded = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
       bounded.workspace.dependencyChanges = { changed: [], truncated: true };
       await bounded.run();
@@ -2673,6 +2673,13 @@ describe('TaskRun', () => {
         expect.stringMatching(
           /^installed dependencies: the look at them stopped after 300000 entries/,
         ),
+      );
+      const unmarked = harness([turn(), turn()], { ...worktree, worktree: { setup: null } });
+      unmarked.workspace.markDependencies = () => Promise.reject(new Error('EACCES'));
+      await unmarked.run();
+      expect(unmarked.workspace.dependencyLooks).toEqual([]);
+      expect(evidence(unmarked).not_checked).toContainEqual(
+        expect.stringMatching(/^installed dependencies: no mark of them was taken/),
       );
       const resumed = harness([turn()], {
         resumed: true,
