@@ -1586,6 +1586,19 @@ describe('on SQLite', () => {
   });
 
   describe('a Node project whose tests load a library the setup command installs (git ignores it)', () => {
+    /** A session of `repo` whose setup command runs the Node script `install`. */
+    const sessionInstalling = async (repo: string, install: string): Promise<string> => {
+      const res = await request(server)
+        .post('/api/v1/sessions')
+        .send({
+          project_path: repo,
+          regression_command: 'node --test',
+          setup_command: `node -e ${quoted(install)}`,
+        })
+        .expect(201);
+      return res.body.id as string;
+    };
+
     itEarly(
       'the base commit is tested with that library: a test that passes there too is refused, one that fails on the change completes',
       async () => {
@@ -1595,14 +1608,7 @@ describe('on SQLite', () => {
         const install =
           "require('fs').mkdirSync('node_modules/dep', { recursive: true }); " +
           "require('fs').writeFileSync('node_modules/dep/index.js', 'exports.three = 3;')";
-        const res = await request(server)
-          .post('/api/v1/sessions')
-          .send({
-            project_path: repo,
-            regression_command: 'node --test',
-            setup_command: `node -e ${quoted(install)}`,
-          })
-          .expect(201);
+        const session = await sessionInstalling(repo, install);
         const depTest = (body: string) =>
           [
             "'use strict';",
@@ -1614,7 +1620,7 @@ describe('on SQLite', () => {
             body,
             '',
           ].join('\n');
-        const id = await runTask(res.body.id as string, [
+        const id = await runTask(session, [
           editFiles(
             ['src/math.js', MATH_WITH_MULTIPLY],
             [
@@ -1664,15 +1670,8 @@ describe('on SQLite', () => {
             '',
           ].join('\n'),
         });
-        const res = await request(server)
-          .post('/api/v1/sessions')
-          .send({
-            project_path: repo,
-            regression_command: 'node --test',
-            setup_command: `node -e ${quoted(install)}`,
-          })
-          .expect(201);
-        const id = await runTask(res.body.id as string, [
+        const session = await sessionInstalling(repo, install);
+        const id = await runTask(session, [
           editFiles(['src/math.js', MATH_BROKEN], ['test/multiply.test.js', MULTIPLY_TEST]),
           shellCommands(
             "echo 'exports.same = () => {};' > node_modules/dep/index.js",

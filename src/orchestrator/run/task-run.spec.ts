@@ -2362,6 +2362,30 @@ describe('TaskRun', () => {
 
   describe('verified completion', () => {
     const worktree = { task: { isolation: 'worktree' as const, baseCommit: 'b0' } };
+    /**
+     * A worktree task resumed in its test round (its second iteration, its workspace there from
+     * before, its snapshot stored), with one turn to give.
+     */
+    const resumedInTestRound = () => {
+      const h = harness([turn()], {
+        resumed: true,
+        worktree: { setup: null },
+        task: {
+          ...worktree.task,
+          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
+          iteration: 2,
+          maxIterations: 3,
+          runPhase: 'running_tests',
+          testFiles: ['test/a.test.js'],
+          testSnapshot: JSON.stringify(SNAPSHOT),
+          setupCompletedAt: new Date(0),
+          workspacePath: '/ws/t1',
+          branch: 'cta/t1-add-multiply',
+        },
+      });
+      h.workspace.info = { ...h.workspace.info, created: false };
+      return h;
+    };
     const evidence = (h: Harness): VerificationEvidence =>
       JSON.parse(h.log.row.verification as string) as VerificationEvidence;
     /** What a session without a regression command cannot show. */
@@ -2681,23 +2705,7 @@ describe('TaskRun', () => {
       expect(evidence(unmarked).not_checked).toContainEqual(
         expect.stringMatching(/^installed dependencies: no mark of them was taken/),
       );
-      const resumed = harness([turn()], {
-        resumed: true,
-        worktree: { setup: null },
-        task: {
-          ...worktree.task,
-          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
-          iteration: 2,
-          maxIterations: 3,
-          runPhase: 'running_tests',
-          testFiles: ['test/a.test.js'],
-          testSnapshot: JSON.stringify(SNAPSHOT),
-          setupCompletedAt: new Date(0),
-          workspacePath: '/ws/t1',
-          branch: 'cta/t1-add-multiply',
-        },
-      });
-      resumed.workspace.info = { ...resumed.workspace.info, created: false };
+      const resumed = resumedInTestRound();
       await resumed.run();
       expect(resumed.workspace.marksAt).toEqual([]);
       expect(resumed.workspace.dependencyLooks).toEqual([]);
@@ -3166,23 +3174,7 @@ describe('TaskRun', () => {
     });
 
     it('a run resumed in its test round looks at the project before judging: a link leading outside is caught, the stored test files kept', async () => {
-      const h = harness([turn()], {
-        resumed: true,
-        task: {
-          ...worktree.task,
-          claudeSessionId: '3f1c2a9e-0000-4000-8000-000000000001',
-          iteration: 2,
-          maxIterations: 3,
-          runPhase: 'running_tests',
-          testFiles: ['test/a.test.js'],
-          testSnapshot: JSON.stringify(SNAPSHOT),
-          setupCompletedAt: new Date(0),
-          workspacePath: '/ws/t1',
-          branch: 'cta/t1-add-multiply',
-        },
-        worktree: { setup: null },
-      });
-      h.workspace.info = { ...h.workspace.info, created: false };
+      const h = resumedInTestRound();
       h.tests.found = [['test/other.test.js']];
       h.tests.outsideLinks = ['src/config.js -> /home/me/config.js'];
       await h.run();
