@@ -147,6 +147,13 @@ export class TaskWorkspaceService {
         'The task started from no branch (a detached HEAD, a tag or a commit): name target_branch',
       );
     }
+    if (target === '') {
+      throw new DomainError(
+        ErrorCode.MergeTargetInvalid,
+        `target_branch ${dto.target_branch} names no branch`,
+        { target_branch: dto.target_branch },
+      );
+    }
     const strategy = dto.strategy ?? 'merge';
     const message =
       strategy === 'squash'

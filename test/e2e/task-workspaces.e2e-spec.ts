@@ -789,6 +789,15 @@ describe('Review and merge', () => {
       .send({ target_branch: 'no-such-branch' })
       .expect(400);
     expect(missing.body.code).toBe('merge_target_invalid');
+    const empty = await request(server)
+      .post(`/api/v1/tasks/${ids.sha}/merge`)
+      .send({ target_branch: 'refs/heads/' })
+      .expect(400);
+    expect(empty.body).toMatchObject({
+      code: 'merge_target_invalid',
+      message: 'target_branch refs/heads/ names no branch',
+      details: { target_branch: 'refs/heads/' },
+    });
     const own = await request(server)
       .post(`/api/v1/tasks/${ids.sha}/merge`)
       .send({ target_branch: sha.branch })
