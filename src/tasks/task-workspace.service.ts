@@ -123,9 +123,19 @@ export class TaskWorkspaceService {
       new DomainError(ErrorCode.TaskNotMergeable, `Task ${id} cannot be merged: ${why}`, {
         status: task.status,
       });
+    // A client that retries a merge (its first answer lost) learns where the first one landed.
     const notMergedYet = (row: Task): void => {
       if (row.mergedAt !== null) {
-        throw notMergeable(`it was merged into ${row.mergedInto} already (${row.mergeCommit})`);
+        throw new DomainError(
+          ErrorCode.TaskNotMergeable,
+          `Task ${id} cannot be merged: it was merged into ${row.mergedInto} already (${row.mergeCommit})`,
+          {
+            status: row.status,
+            merged_into: row.mergedInto,
+            merge_commit: row.mergeCommit,
+            merged_at: row.mergedAt.toISOString(),
+          },
+        );
       }
     };
     if (task.isolation !== 'worktree') throw notMergeable('it worked in place (isolation none)');

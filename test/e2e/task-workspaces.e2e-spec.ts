@@ -565,7 +565,15 @@ describe('Review and merge', () => {
       merge_commit: body.merge_commit,
     });
     const again = await request(server).post(`/api/v1/tasks/${ids.a}/merge`).send({}).expect(409);
-    expect(again.body.code).toBe('task_not_mergeable');
+    expect(again.body).toMatchObject({
+      code: 'task_not_mergeable',
+      details: {
+        status: 'COMPLETED',
+        merged_into: 'master',
+        merge_commit: body.merge_commit,
+        merged_at: body.task.merged_at,
+      },
+    });
     // The audit trail says what was merged where, which the task's record stops saying once the
     // task is deleted.
     const audit = await request(server)
@@ -677,7 +685,11 @@ describe('Review and merge', () => {
     );
     expect(merges.map((r) => r.status).sort()).toEqual([200, 409]);
     const landed = merges.find((r) => r.status === 200)!.body as TaskMergeResponseDto;
-    expect(merges.find((r) => r.status === 409)!.body.code).toBe('task_not_mergeable');
+    // The one that lost learns where the other landed.
+    expect(merges.find((r) => r.status === 409)!.body).toMatchObject({
+      code: 'task_not_mergeable',
+      details: { merged_into: 'twice-target', merge_commit: landed.merge_commit },
+    });
     expect(git(repo, 'rev-parse', 'twice-target').trim()).toBe(landed.merge_commit);
     expect(git(repo, 'log', '-1', '--format=%P', landed.merge_commit).trim()).toBe(master);
     const details = await getDetails(server, ids.twice);

@@ -54,7 +54,7 @@ export const ERROR_CODE_MEANINGS: Record<ErrorCode, string> = {
   [ErrorCode.DiffTooLarge]:
     "the change's list of files is longer than the diff answers (16 MiB of paths: some 100,000 files, installed dependencies committed, say); `details.base_commit` and `details.head` name what to read with git",
   [ErrorCode.TaskNotMergeable]:
-    'the task is not COMPLETED, worked in place, has no commit, or was merged already',
+    'the task is not COMPLETED, worked in place, has no commit, or was merged already (`details.merged_into`, `details.merge_commit`, `details.merged_at`)',
   [ErrorCode.MergeTargetInvalid]:
     "no such branch to merge into, the task's own branch, none named for a task that started from no branch, or a symbolic ref (`details.symbolic_ref_to`)",
   [ErrorCode.MergeConflict]: 'the merge conflicts (`details.files`); nothing changed',
