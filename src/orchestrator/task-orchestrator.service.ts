@@ -120,7 +120,7 @@ export class TaskOrchestratorService implements OnApplicationBootstrap, OnModule
   private claimFreeSlots(): Observable<ClaimedTask> {
     return new Observable<ClaimedTask>((subscriber) => {
       const claimLoop = async (): Promise<void> => {
-        await this.queue.cancelFlaggedPending();
+        await this.queue.cancelFlagged();
         if (this.stopping || this.claimed >= this.config.MAX_CONCURRENT_TASKS) return;
         const overQuota = await this.usage.overQuota();
         if (overQuota || this.overQuota) await this.queue.markQuotaWaiting(overQuota);

@@ -20,6 +20,7 @@ import {
   TaskStatus,
   TaskWorkspaceCleanup,
   WAITING_FOR_HUMAN_SQL,
+  waitsForHuman,
 } from 'src/tasks';
 import { makeOwnerId, OwnerSeen } from 'src/orchestrator/lease-owner';
 import { whyNotRequeued } from 'src/orchestrator/stop-bounds';
@@ -430,37 +431,51 @@ export class TaskQueueRepository {
   }
 
   /**
-   * Queued tasks whose cancel was requested while they were live (the cancel reached a server
-   * that was shutting down or a task being taken back) become CANCELLED here instead of waiting
-   * forever: the claim skips them (the messages from a person no turn took, and the work its run
-   * left in its workspace, said before the end; no message can come now: a task being cancelled
-   * takes none). Returns their ids.
+   * Tasks nobody runs whose cancel was requested while they were live become CANCELLED here
+   * instead of waiting forever: queued ones (the cancel reached a server that was shutting down or
+   * a task being taken back; the claim skips them), and ones waiting for a person (the cancel
+   * reached the run as it let go of the task to wait: the run could no longer end it, and the
+   * cancel found it still live). The messages from a person no turn took, and the work its run
+   * left in its workspace, are said before the end; no message can come now: a task being
+   * cancelled takes none. Returns their ids.
    */
-  async cancelFlaggedPending(): Promise<string[]> {
+  async cancelFlagged(): Promise<string[]> {
     // Asked at every round of claims, and mostly of an empty set: a plain SELECT of the ids, the
     // entity read only for a task found.
     const flagged = await this.reads.all<{ id: string }>(
-      `SELECT id FROM tasks WHERE status = 'PENDING' AND cancel_requested = 1 LIMIT ${CLAIM_CANDIDATES}`,
+      `SELECT id FROM tasks WHERE status IN ('PENDING', 'PAUSED') AND cancel_requested = 1 ` +
+        `AND (status = 'PENDING' OR (${WAITING_FOR_HUMAN_SQL})) LIMIT ${CLAIM_CANDIDATES}`,
     );
     const cancelled: string[] = [];
     for (const { id } of flagged) {
       const task = await this.dataSource.getRepository(Task).findOneBy({ id });
       if (task === null) continue;
+      const waiting = waitsForHuman(task);
+      if (task.status !== TaskStatus.Pending && !waiting) continue;
       const unread = await this.messages.undeliveredNote(id, task.iteration);
       // Work a run left in its workspace is committed first and said before the end.
       const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, 'cancelled');
       const changed = await this.events.changeStatusWhere({
         taskId: id,
-        from: TaskStatus.Pending,
+        from: task.status,
         to: TaskStatus.Cancelled,
         reason: 'cancelled',
         iteration: task.iteration,
-        where: 'cancel_requested = 1',
+        where: waiting
+          ? `cancel_requested = 1 AND ${WAITING_FOR_HUMAN_SQL}`
+          : 'cancel_requested = 1',
         before: [...unread, ...kept.records],
         patch: {
           ...kept.patch,
           phase: 'done',
           completedAt: this.clock.now(),
+          ...(waiting
+            ? {
+                humanWaitUntil: null,
+                runningProjectKey: null,
+                errorMessage: 'Cancelled on request while it waited for a person.',
+              }
+            : {}),
         },
       });
       if (changed !== null) cancelled.push(id);

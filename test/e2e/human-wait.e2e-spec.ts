@@ -1,6 +1,8 @@
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { AtomicWriter } from 'src/database/atomic-writer';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
+import { DeadlockingWriter } from 'test/e2e/support/deadlocking-writer';
 import { eventually } from 'test/e2e/support/eventually';
 import { baseUrl, SseClient } from 'test/e2e/support/sse-client';
 import {
@@ -44,6 +46,7 @@ function humanWaitTests(database: TestDatabaseKind): void {
     t = await createTestApp({
       database,
       env: { ...FAKE_RUNNER_ENV, MAX_CONCURRENT_TASKS: '1' },
+      override: (builder) => builder.overrideProvider(AtomicWriter).useClass(DeadlockingWriter),
     });
     await t.app.listen(0, '127.0.0.1');
     server = t.app.getHttpServer() as App;
@@ -215,6 +218,22 @@ function humanWaitTests(database: TestDatabaseKind): void {
     // Cancelled, not "being cancelled": the cancel is over.
     expect(late.body.message).toContain('is CANCELLED; a finished task takes no messages');
     expect((await status(id)).waiting_for_human).toBeNull();
+  });
+
+  it('a cancel that lands just before the run lets go to wait ends the task: it is not left waiting, cancelling', async () => {
+    const sessionId = await session('cancel-as-it-waits', { auto_respond: false });
+    let id = '';
+    const writer = t.app.get<AtomicWriter, DeadlockingWriter>(AtomicWriter);
+    // The run's write that lets go of the task to wait is the first to name `waiting_for_human`;
+    // the cancel, made just before it, finds the task still running.
+    writer.before = {
+      marker: 'waiting_for_human',
+      run: () => request(server).post(`/api/v1/tasks/${id}/cancel`).expect(200),
+    };
+    id = await task(sessionId);
+    const result = await waitForTerminal(server, id, { stallMs: 20_000 });
+    expect(writer.before).toBeNull();
+    expect(result.final).toMatchObject({ status: 'CANCELLED', waiting_for_human: null });
   });
 
   it('a waiting task cancelled in its workspace keeps its work, said before its end: its stream shows both', async () => {

@@ -549,7 +549,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     const unread = await a.app.get(TaskMessages).send(id, 'Before you start.');
     await a.dataSource.getRepository(Task).update({ id }, { cancelRequested: true });
     const queueB = b.app.get(TaskQueueRepository);
-    expect(await queueB.cancelFlaggedPending()).toEqual([id]);
+    expect(await queueB.cancelFlagged()).toEqual([id]);
     const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
     expect(row.status).toBe(TaskStatus.Cancelled);
     expect(row.statusReason).toBe('cancelled');
@@ -567,7 +567,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       human_message_ids: [unread.id],
     });
     expect(note.id).toBeLessThan(statuses[0].id);
-    expect(await queueB.cancelFlaggedPending()).toEqual([]);
+    expect(await queueB.cancelFlagged()).toEqual([]);
   });
 
   it("refuses a turn's prompt write while a message stored after those it read waits: nothing written, and LeaseLostError still for a lost lease", async () => {
@@ -639,7 +639,7 @@ function suite(kind: 'sqlite' | 'mysql'): void {
       cancel: [cancelled],
       interrupt: [interrupted],
     });
-    expect(await queueB.cancelFlaggedPending()).toEqual([cancelled]);
+    expect(await queueB.cancelFlagged()).toEqual([cancelled]);
   });
 }
 
