@@ -1303,8 +1303,14 @@ export class StreamClosedError extends Error {
   }
 }
 
-/** One SSE frame as an event; null for a comment or a frame without data. */
-function parseFrame(block: string): TaskStreamEvent | ClosedFrame | null {
+/**
+ * One SSE frame: the last event id it sets (null for none) and its event (null for a comment or a
+ * frame without data). A frame without data may set the id all the same: where a stream starts.
+ */
+function parseFrame(block: string): {
+  id: string | null;
+  event: TaskStreamEvent | ClosedFrame | null;
+} {
   let id: string | null = null;
   let event = 'message';
   const data: string[] = [];
@@ -1317,8 +1323,9 @@ function parseFrame(block: string): TaskStreamEvent | ClosedFrame | null {
     else if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
   }
-  if (data.length === 0) return null;
-  return { id, event, data: JSON.parse(data.join('\n')) } as TaskStreamEvent | ClosedFrame;
+  if (data.length === 0) return { id, event: null };
+  const parsed = { id, event, data: JSON.parse(data.join('\n')) };
+  return { id, event: parsed as TaskStreamEvent | ClosedFrame };
 }
 
 /** True for an answer an idempotent call tries again: 503, or its first try still running. */
@@ -1588,15 +1595,16 @@ export class ApiClient {
             let cut: number;
             while ((cut = buffer.indexOf('\n\n')) >= 0) {
               const frame = buffer.slice(0, cut);
-              const event = parseFrame(frame);
+              const { id, event } = parseFrame(frame);
               buffer = buffer.slice(cut + 2);
               // An event or a keep-alive shows a live stream; the `retry:` a server sends first does not.
               if (event !== null || frame.startsWith(':')) received = true;
+              // The first frame's id too: a reconnect before any event goes on from where it began.
+              if (id !== null) lastId = id;
               if (event === null) continue;
               if (event.event === 'closed') {
                 throw new StreamClosedError(event.data.code, event.data.message);
               }
-              if (event.id !== null) lastId = event.id;
               // The route's own events: what its document's `x-sse-events` names.
               yield event as E;
               if (event.event === 'end') return;

@@ -1,4 +1,4 @@
-import { endFrame, eventFrame } from 'src/events/sse-frames';
+import { endFrame, eventFrame, startFrame } from 'src/events/sse-frames';
 
 describe('SSE frames', () => {
   it('keeps agent text on one data line: it cannot end the frame or add fields', () => {
@@ -12,5 +12,9 @@ describe('SSE frames', () => {
 
   it('ends a stream with a named event', () => {
     expect(endFrame({ status: 'FAILED' })).toBe('event: end\ndata: {"status":"FAILED"}\n\n');
+  });
+
+  it('starts a stream with the reconnect delay and its cursor as the last event id, no data', () => {
+    expect(startFrame(1000, 42)).toBe('retry: 1000\nid: 42\n\n');
   });
 });

@@ -25,7 +25,12 @@ export function closedFrame(data: unknown): string {
 /** A comment line: ignored by clients, keeps proxies from closing an idle connection. */
 export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 
-/** Tells a client how long to wait before reconnecting, sent first. */
-export function retryFrame(ms: number): string {
-  return `retry: ${Math.trunc(ms)}\n\n`;
+/**
+ * The first frame: how long a client waits before reconnecting, and where the stream starts as
+ * its last event id (no data, so no event is dispatched). A client that loses the connection
+ * before any event reconnects from there: a stream opened "from now" would otherwise start from
+ * its new "now", and what was stored in between would never reach it.
+ */
+export function startFrame(ms: number, afterId: number): string {
+  return `retry: ${Math.trunc(ms)}\nid: ${Math.trunc(afterId)}\n\n`;
 }

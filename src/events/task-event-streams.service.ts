@@ -8,7 +8,7 @@ import { AppConfig } from 'src/config';
 import { ClaudeInteraction, TaskEventLog, TaskRowReader } from 'src/tasks';
 import { EventTail, TailClosing, TailSource } from 'src/events/event-tail';
 import { openEventStream, ResponseSink } from 'src/events/response-sink';
-import { retryFrame } from 'src/events/sse-frames';
+import { startFrame } from 'src/events/sse-frames';
 import { StreamReadLimit } from 'src/events/stream-read-limit';
 import { TaskEventReads } from 'src/events/task-event-reads';
 import {
@@ -195,7 +195,7 @@ export class TaskEventStreams implements OnModuleDestroy {
       res.end();
       return;
     }
-    res.write(retryFrame(RECONNECT_MS));
+    res.write(startFrame(RECONNECT_MS, afterId));
     const tail = new EventTail(this.readLimit.source(source), new ResponseSink(res), {
       afterId,
       pageSize: STREAM_PAGE_SIZE,

@@ -302,6 +302,26 @@ describe('API client SDK following a stream that cannot go on', () => {
     expect(calls).toBe(4);
   });
 
+  it('reconnects from where a stream said it starts (an `id:` without data), before any event came', async () => {
+    const sent: (string | null)[] = [];
+    const bodies = ['retry: 10\nid: 41\n\n: keep-alive\n\n', 'retry: 10\nid: 41\n\n'];
+    const starting = new ApiClient('http://gateway.invalid', (_url, init) => {
+      sent.push(new Headers(init?.headers).get('last-event-id'));
+      return Promise.resolve(
+        new Response(bodies[sent.length - 1] ?? 'retry: 10\n\n', {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream' },
+        }),
+      );
+    });
+    const failed = await starting.events
+      .followAll({}, { maxReconnects: 1 })
+      .next()
+      .catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'reconnect_failed' });
+    expect(sent).toEqual([null, '41', '41']);
+  });
+
   it('gives up once the server it follows is stopped, after the events it sent', async () => {
     const project = realpathSync(mkdtempSync(join(tmpdir(), 'cta-sdk-stopped-')));
     const t = await createTestApp();

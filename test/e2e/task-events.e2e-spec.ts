@@ -107,7 +107,7 @@ describe('task event streams (SSE)', () => {
       status: 'COMPLETED',
       status_reason: 'verified_without_failing_tests',
     });
-    expect(client.raw.startsWith('retry: 1000\n\n')).toBe(true);
+    expect(client.raw.startsWith('retry: 1000\nid: 0\n\n')).toBe(true);
   });
 
   it('resumes after Last-Event-ID or after_id: the union is exactly the stored events', async () => {
@@ -177,6 +177,31 @@ describe('task event streams (SSE)', () => {
     expect(last.event).toBe('closed');
     expect(JSON.parse(last.data)).toMatchObject({ code: 'session_deleted' });
     everything.close();
+  });
+
+  it('a stream of every task opened from now tells where it starts: a reconnect before any event misses none', async () => {
+    const quick = `Quick. ${fakeScript('success', 'write-tests lang=node')}`;
+    const first = await SseClient.connect(`${url}/api/v1/events`);
+    await eventually('a keep-alive comment', () => first.comments > 0);
+    first.close();
+    await first.closed;
+    // Stored while no stream was open: a reconnecting client must get them all the same.
+    const meanwhile = await newTask(quick);
+    await waitForTerminal(server, meanwhile);
+    const cursor = first.lastEventId;
+    const second = await SseClient.connect(
+      `${url}/api/v1/events`,
+      cursor === null ? {} : { 'Last-Event-ID': cursor },
+    );
+    const after = await newTask(quick);
+    await eventually('an event of the task created after the reconnect', () =>
+      second.messages().some((m) => m.task_id === after),
+    );
+    second.close();
+    expect(second.messages().filter((m) => m.task_id === meanwhile)).toEqual(
+      (await storedInteractions(server, meanwhile)).map((i) => ({ task_id: meanwhile, ...i })),
+    );
+    await waitForTerminal(server, after);
   });
 
   it('a cursor past every event (a database started again since) goes on from the newest event: what is stored next is sent', async () => {
