@@ -27,6 +27,11 @@ export interface HumanWait {
 export const WAITING_FOR_HUMAN_SQL =
   "status = 'PAUSED' AND status_reason = 'waiting_for_human' AND lease_owner IS NULL";
 
+/** The row condition (SQL) of a task not waiting for a person (`WAITING_FOR_HUMAN_SQL` false). */
+export const NOT_WAITING_FOR_HUMAN_SQL =
+  "(status <> 'PAUSED' OR status_reason IS NULL OR status_reason <> 'waiting_for_human' " +
+  'OR lease_owner IS NOT NULL)';
+
 /** True for a task PAUSED waiting for a person (no server runs it). */
 export function waitsForHuman(task: Pick<Task, 'status' | 'statusReason' | 'leaseOwner'>): boolean {
   return (

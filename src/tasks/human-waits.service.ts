@@ -5,9 +5,10 @@ import { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { Clock } from 'src/common';
 import { sqliteConnectionOf } from 'src/database';
+import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
 import { WAITING_FOR_HUMAN_SQL } from 'src/tasks/human-wait';
 import { Task } from 'src/tasks/task.entity';
-import { TaskEventLog } from 'src/tasks/task-event-log.service';
+import { NewInteraction, TaskEventLog, TaskPatch } from 'src/tasks/task-event-log.service';
 import { TaskQueueSignal } from 'src/tasks/task-queue-signal';
 import { TaskStatus } from 'src/tasks/task-status';
 
@@ -27,8 +28,9 @@ const DUE_SQL =
  * concurrency slot; it keeps its `running_project_key`, so no other task works in its directory
  * meanwhile. `resume` sends it back to PENDING, letting go of that key, and wakes the queue,
  * which claims it like any resumed task. It is one conditional write, so a message, the run that
- * just began the wait and the timeout sweep may all try: one of them does it. `due` lists the
- * waits whose `human_timeout_seconds` ran out.
+ * just began the wait and the timeout sweep may all try: one of them does it. A person's message
+ * to a waiting task is stored in that write (`answer`). `due` lists the waits whose
+ * `human_timeout_seconds` ran out.
  */
 @Injectable()
 export class HumanWaits {
@@ -48,18 +50,51 @@ export class HumanWaits {
 
   /** True when the task was waiting and is queued again now. */
   async resume(taskId: string, iteration: number, reason: HumanWaitEnd): Promise<boolean> {
-    const record = await this.events.changeStatusWhere({
+    return (await this.end(taskId, iteration, reason)) !== null;
+  }
+
+  /**
+   * Ends the wait with a person's message (`message`, stored in the same write, so that no
+   * failure in between can leave it stored and the task waiting, nor the person send it again for
+   * the agent to read twice), while the task waits and `where` holds; `patch` goes with it. The
+   * stored message, or null when nothing was written.
+   */
+  async answer(
+    taskId: string,
+    iteration: number,
+    message: NewInteraction,
+    where: string,
+    patch: TaskPatch,
+  ): Promise<ClaudeInteraction | null> {
+    const stored = await this.end(taskId, iteration, 'human_replied', { message, where, patch });
+    return stored === null ? null : stored[0];
+  }
+
+  /** Back to the queue, with the message that ends the wait (first) if any; the records stored. */
+  private async end(
+    taskId: string,
+    iteration: number,
+    reason: HumanWaitEnd,
+    answer?: { message: NewInteraction; where: string; patch: TaskPatch },
+  ): Promise<ClaudeInteraction[] | null> {
+    const records = await this.events.changeStatusWhere({
       taskId,
       from: TaskStatus.Paused,
       to: TaskStatus.Pending,
       reason,
       iteration,
-      where: WAITING_FOR_HUMAN_SQL,
-      patch: { phase: 'queued', humanWaitUntil: null, runningProjectKey: null },
+      where: answer ? `${WAITING_FOR_HUMAN_SQL} AND ${answer.where}` : WAITING_FOR_HUMAN_SQL,
+      before: answer ? [answer.message] : [],
+      patch: {
+        ...answer?.patch,
+        phase: 'queued',
+        humanWaitUntil: null,
+        runningProjectKey: null,
+      },
     });
-    if (record === null) return false;
+    if (records === null) return null;
     this.signal.taskQueued(taskId);
-    return true;
+    return records;
   }
 
   /**

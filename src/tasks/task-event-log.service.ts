@@ -320,13 +320,14 @@ export class TaskEventLog {
 
   /**
    * A status change by the queue (no lease involved), conditional on the task still having
-   * `from` status and on `where`; returns the stored `status` record, or null when the task was
-   * not in that state any more. `runner`: the caller's open MySQL transaction, if any.
+   * `from` status and on `where`; returns the stored records (`before`, then the `status`
+   * record), or null when the task was not in that state any more. `runner`: the caller's open
+   * MySQL transaction, if any.
    */
   async changeStatusWhere(
     change: QueueStatusChange,
     runner?: QueryRunner,
-  ): Promise<ClaudeInteraction | null> {
+  ): Promise<ClaudeInteraction[] | null> {
     assertTransition(change.from, change.to);
     const now = this.clock.now();
     const extra = change.where ? ` AND (${change.where})` : '';
@@ -349,7 +350,7 @@ export class TaskEventLog {
     // Inside the caller's transaction a failure is the caller's to handle (it rolls back).
     const results = runner ? await write() : await this.retrying(`task ${change.taskId}`, write);
     if (results === null) return null;
-    return this.publish(change.taskId, records, results.slice(1), now).at(-1)!;
+    return this.publish(change.taskId, records, results.slice(1), now);
   }
 
   /**

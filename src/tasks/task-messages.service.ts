@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import { DomainError, ErrorCode } from 'src/common';
 import { PreparedReads } from 'src/database';
 import { ClaudeInteraction } from 'src/tasks/claude-interaction.entity';
+import { NOT_WAITING_FOR_HUMAN_SQL } from 'src/tasks/human-wait';
 import { HumanWaits } from 'src/tasks/human-waits.service';
 import { TaskInterruptSignal } from 'src/tasks/task-interrupt-signal';
 import { NewInteraction, TaskEventLog } from 'src/tasks/task-event-log.service';
@@ -96,7 +97,8 @@ function taskFinished(id: string, status: TaskStatus, cancelRequested = false): 
  * that starts after it: `undelivered` is every `human` record after the task's latest turn
  * prompt, oldest first, so nothing else needs to be marked and a run that resumes after a
  * restart finds the same ones. A message to a task waiting for a person (`waiting_for_human`)
- * also sends it back to the queue, to resume with the message as its next turn's prompt. One sent
+ * also sends it back to the queue, in the write that stores it (`HumanWaits.answer`), to resume
+ * with the message as its next turn's prompt. One sent
  * with `interrupt` also sets `interrupt_requested` in the same write, and tells a run on this
  * instance at once: the run ends the agent turn under way (if one is, and it started before the
  * message), and its next turn carries the message.
@@ -126,18 +128,36 @@ export class TaskMessages {
     if (isTerminal(task.status) || task.cancelRequested) {
       throw taskFinished(taskId, task.status, task.cancelRequested);
     }
-    const stored = await this.events.noteWhere({
-      taskId,
-      where: `status NOT IN (:...finished) AND cancel_requested = 0 AND ${ROOM_FOR_A_MESSAGE_SQL}`,
-      params: { finished: [...TERMINAL_STATUSES] },
-      patch: interrupt ? { interruptRequested: true } : {},
-      record: {
-        kind: 'human',
-        iteration: task.iteration,
-        content,
-        data: { source: 'api', ...(interrupt ? { interrupt: true } : {}) },
-      },
-    });
+    const record: NewInteraction = {
+      kind: 'human',
+      iteration: task.iteration,
+      content,
+      data: { source: 'api', ...(interrupt ? { interrupt: true } : {}) },
+    };
+    const patch = interrupt ? { interruptRequested: true } : {};
+    // A task that waits for a person is sent back to the queue in the write that stores the
+    // message; any other is only noted. It may begin or end its wait meanwhile: then the other
+    // write is the one that fits.
+    let stored: ClaudeInteraction | null = null;
+    for (let round = 0; round < 2 && stored === null; round += 1) {
+      stored =
+        (await this.events.noteWhere({
+          taskId,
+          where:
+            `status NOT IN (:...finished) AND cancel_requested = 0 AND ${ROOM_FOR_A_MESSAGE_SQL} ` +
+            `AND ${NOT_WAITING_FOR_HUMAN_SQL}`,
+          params: { finished: [...TERMINAL_STATUSES] },
+          patch,
+          record,
+        })) ??
+        (await this.waits.answer(
+          taskId,
+          task.iteration,
+          record,
+          `cancel_requested = 0 AND ${ROOM_FOR_A_MESSAGE_SQL}`,
+          patch,
+        ));
+    }
     if (stored === null) {
       const now = await this.tasks.findOne(taskId);
       if (isTerminal(now.status) || now.cancelRequested) {
@@ -150,7 +170,6 @@ export class TaskMessages {
       );
     }
     if (interrupt) this.interrupts.interruptRequested(taskId);
-    await this.waits.resume(taskId, task.iteration, 'human_replied');
     return stored;
   }
 

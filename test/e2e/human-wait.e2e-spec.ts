@@ -236,6 +236,33 @@ function humanWaitTests(database: TestDatabaseKind): void {
     expect(result.final).toMatchObject({ status: 'CANCELLED', waiting_for_human: null });
   });
 
+  it('a message whose write fails leaves nothing behind: sent again, the wait ends and the agent gets it once', async () => {
+    const sessionId = await session('answer-fails', { auto_respond: false });
+    const id = await task(sessionId);
+    await waiting(id);
+    const writer = t.app.get<AtomicWriter, DeadlockingWriter>(AtomicWriter);
+    // The write that ends the wait fails (as if the server died there).
+    writer.before = {
+      marker: 'human_replied',
+      run: () => Promise.reject(new Error('the server died here')),
+    };
+    await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Yes: negatives too.' })
+      .expect(500);
+    expect(writer.before).toBeNull();
+    const humans = async (): Promise<number> =>
+      (await getDetails(server, id)).interactions.filter((i) => i.kind === 'human').length;
+    expect(await humans()).toBe(0);
+    expect(await status(id)).toMatchObject({ status_reason: 'waiting_for_human' });
+    await request(server)
+      .post(`/api/v1/tasks/${id}/messages`)
+      .send({ content: 'Yes: negatives too.' })
+      .expect(201);
+    expect((await waitForTerminal(server, id)).final.status).toBe('COMPLETED');
+    expect(await humans()).toBe(1);
+  });
+
   it('a waiting task cancelled in its workspace keeps its work, said before its end: its stream shows both', async () => {
     const sessionId = await session('cancelled-work', {
       isolation: 'worktree',
