@@ -2308,6 +2308,25 @@ describe('TaskRun', () => {
       expect(h.log.row.humanWait).toMatchObject({ question: null, reason: 'continue_stop_short' });
     });
 
+    it('a message stored after those read, before the wait is written: no wait, it is the answer', async () => {
+      const h = harness([asks(), turn(), turn({ text: 'Wrote test/a.test.js.\nDONE' })], {
+        task: { autoRespond: false },
+      });
+      const late = { id: 7, content: 'Throw a RangeError.', interrupt: false };
+      h.log.beforeGuarded = (guard, write) => {
+        if (write !== 'release' || h.messages.byTurn.length > 0) return;
+        h.messages.byTurn = [[late]];
+        if (guard.noMessageAfter < late.id) throw new LateMessageError('t1');
+      };
+      await h.run();
+      // The wait's write was guarded by the messages read (none), and refused for the late one.
+      expect(h.log.guards[1]).toEqual({ noMessageAfter: 0 });
+      expect(h.log.path()).not.toContain('PAUSED(waiting_for_human)');
+      expect(h.agent.requests[1].prompt).toContain('Throw a RangeError.');
+      expect(h.messages.endedWaits).toEqual([]);
+      expect(h.log.row.status).toBe(TaskStatus.Completed);
+    });
+
     it('a message stored while the wait is written: the run ends the wait itself', async () => {
       const h = harness([asks()], { task: { autoRespond: false } });
       h.log.onRelease = () =>

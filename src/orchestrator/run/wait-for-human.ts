@@ -1,5 +1,5 @@
 import { answeredByPerson, Decision, interventionLeft, PolicyPhase } from 'src/simulated-human';
-import { HumanWait, TaskStatus } from 'src/tasks';
+import { HumanWait, LateMessageError, TaskStatus } from 'src/tasks';
 import { RunContext, RunState } from 'src/orchestrator/run/run-state';
 import { RunPorts } from 'src/orchestrator/run/run-ports';
 import { RunStatus } from 'src/orchestrator/run/run-status';
@@ -36,9 +36,12 @@ function personAnswerable(decision: Decision): decision is WaitedDecision {
  * reply given because nobody answered in time is the simulated human's: it counts, and when none
  * is left the task fails `max_pauses_reached` instead (`resumeStep` null).
  *
- * A message can arrive while the run decides to wait: one already stored is the answer at once;
- * one stored while the wait is written found the task still running and could not end the wait,
- * so the run looks again once it let go and ends the wait itself.
+ * A message can arrive while the run decides to wait: one already stored is the answer at once,
+ * and the wait is written only while none came after those read (`LateMessageError`: then that
+ * message is the answer), so a message stored while the task still ran never waits with it
+ * unread, even if the server stops right after. One whose write crossed the wait's (it found the
+ * task still running, the wait landed after) is looked for once the run let go: the run ends the
+ * wait itself.
  */
 export class WaitForHuman {
   constructor(
@@ -81,12 +84,30 @@ export class WaitForHuman {
       since: new Date(sinceMs).toISOString(),
       until: until === null ? null : until.toISOString(),
     };
-    await this.status.release(TaskStatus.Paused, 'waiting_for_human', {
-      ...state.checkpoint(),
-      phase: 'waiting_for_human',
-      humanWait: wait,
-      humanWaitUntil: until,
-    });
+    // Written only while no message came after those read: one stored as the run decided (the
+    // task still running, so its sender could not end a wait) is the answer, and the task does
+    // not wait with it unread, whatever becomes of this server after the write.
+    const { messages, readThrough } = await this.ports.messages.waiting();
+    if (messages.length > 0) return this.replyStep(phase);
+    try {
+      await this.status.release(
+        TaskStatus.Paused,
+        'waiting_for_human',
+        {
+          ...state.checkpoint(),
+          phase: 'waiting_for_human',
+          humanWait: wait,
+          humanWaitUntil: until,
+        },
+        'step',
+        [],
+        { noMessageAfter: readThrough },
+      );
+    } catch (error) {
+      if (error instanceof LateMessageError) return this.replyStep(phase);
+      throw error;
+    }
+    // A message whose write crossed the wait's (it found the task running) ends the wait here.
     if (await this.answered()) await this.ports.messages.endWait(state.iteration);
     return END;
   }
