@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, QueryRunner } from 'typeorm';
+import { ApiKeysService } from 'src/auth';
 import { Clock } from 'src/common';
 import { AppConfig, hostId } from 'src/config';
 import { databaseNowSql, isUniqueViolation, PreparedReads } from 'src/database';
@@ -24,6 +25,7 @@ import {
 } from 'src/tasks';
 import { makeOwnerId, OwnerSeen } from 'src/orchestrator/lease-owner';
 import { whyNotRequeued } from 'src/orchestrator/stop-bounds';
+import { ownerKeyEnd } from 'src/orchestrator/run/owner-key';
 
 /**
  * What a claimed task does first: a task with a worktree prepares it (creates it, or re-attaches
@@ -124,6 +126,7 @@ export class TaskQueueRepository {
     private readonly rows: TaskRowReader,
     private readonly messages: TaskMessages,
     private readonly workspaces: TaskWorkspaceCleanup,
+    private readonly keys: ApiKeysService,
   ) {
     this.mysql = dataSource.options.type === 'mysql';
     this.owner = makeOwnerId(config.INSTANCE_ID, hostId(config.HOST_ID));
@@ -437,7 +440,9 @@ export class TaskQueueRepository {
    * reached the run as it let go of the task to wait: the run could no longer end it, and the
    * cancel found it still live). The messages from a person no turn took, and the work its run
    * left in its workspace, are said before the end; no message can come now: a task being
-   * cancelled takes none. Returns their ids.
+   * cancelled takes none. The flag does not say who asked: a task whose owner key is revoked or
+   * expired by now ends as the owner key rule says (`owner_key_revoked`, `owner_key_expired`), as
+   * a revocation's cancel would have ended it. Returns their ids.
    */
   async cancelFlagged(): Promise<string[]> {
     // Asked at every round of claims, and mostly of an empty set: a plain SELECT of the ids, the
@@ -452,30 +457,32 @@ export class TaskQueueRepository {
       if (task === null) continue;
       const waiting = waitsForHuman(task);
       if (task.status !== TaskStatus.Pending && !waiting) continue;
+      const refusal = task.ownerKeyId === null ? null : await this.keys.refusal(task.ownerKeyId);
+      const byKey = refusal === null ? null : ownerKeyEnd(refusal, 'step', task.iteration);
+      const reason = byKey?.reason ?? 'cancelled';
       const unread = await this.messages.undeliveredNote(id, task.iteration);
       // Work a run left in its workspace is committed first and said before the end.
-      const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, 'cancelled');
+      const kept = await this.workspaces.commitWork(task, TaskStatus.Cancelled, reason);
       const changed = await this.events.changeStatusWhere({
         taskId: id,
         from: task.status,
         to: TaskStatus.Cancelled,
-        reason: 'cancelled',
+        reason,
         iteration: task.iteration,
         where: waiting
           ? `cancel_requested = 1 AND ${WAITING_FOR_HUMAN_SQL}`
           : 'cancel_requested = 1',
-        before: [...unread, ...kept.records],
+        before: [...(byKey ? [byKey.record] : []), ...unread, ...kept.records],
         patch: {
           ...kept.patch,
           phase: 'done',
           completedAt: this.clock.now(),
-          ...(waiting
-            ? {
-                humanWaitUntil: null,
-                runningProjectKey: null,
-                errorMessage: 'Cancelled on request while it waited for a person.',
-              }
-            : {}),
+          ...(waiting ? { humanWaitUntil: null, runningProjectKey: null } : {}),
+          ...(byKey !== null
+            ? { errorMessage: byKey.message }
+            : waiting
+              ? { errorMessage: 'Cancelled on request while it waited for a person.' }
+              : {}),
         },
       });
       if (changed !== null) cancelled.push(id);

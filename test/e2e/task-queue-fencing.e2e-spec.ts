@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
+import { ApiKey } from 'src/auth/api-key.entity';
 import { LeaseSweeperService } from 'src/orchestrator/lease-sweeper.service';
 import { Clock } from 'src/common';
 import {
@@ -568,6 +570,46 @@ function suite(kind: 'sqlite' | 'mysql'): void {
     });
     expect(note.id).toBeLessThan(statuses[0].id);
     expect(await queueB.cancelFlagged()).toEqual([]);
+  });
+
+  it('a flagged task whose owner key is revoked by now ends owner_key_revoked, as the revocation would have ended it', async () => {
+    const [id] = await createTasks(['flagged-revoked'], 1);
+    // A key revoked in the table, as by another server (this one's revocation would cancel the
+    // task itself); written straight to the table and removed after, so that the API of the
+    // other tests goes on without keys.
+    const keys = a.dataSource.getRepository(ApiKey);
+    const owner = randomUUID();
+    await keys.insert({
+      id: owner,
+      name: 'owner',
+      prefix: owner.slice(0, 8),
+      keyHash: 'x'.repeat(64),
+      scopes: 'tasks:write',
+      createdByKeyId: null,
+      createdAt: new Date(),
+      expiresAt: null,
+      revokedAt: new Date(),
+      lastUsedAt: null,
+    });
+    await a.dataSource
+      .getRepository(Task)
+      .update({ id }, { ownerKeyId: owner, cancelRequested: true });
+    try {
+      expect(await b.app.get(TaskQueueRepository).cancelFlagged()).toEqual([id]);
+    } finally {
+      await keys.delete({ id: owner });
+    }
+    const row = await a.dataSource.getRepository(Task).findOneByOrFail({ id });
+    expect(row).toMatchObject({
+      status: TaskStatus.Cancelled,
+      statusReason: 'owner_key_revoked',
+      errorMessage:
+        'The API key that owns this task was revoked: the task was stopped before its next step (no agent turn, test or setup command starts).',
+    });
+    const note = await a.dataSource
+      .getRepository(ClaudeInteraction)
+      .findOneByOrFail({ taskId: id, kind: 'system' });
+    expect(note.data).toMatchObject({ type: 'owner_key_refused', refusal: 'revoked' });
   });
 
   it("refuses a turn's prompt write while a message stored after those it read waits: nothing written, and LeaseLostError still for a lost lease", async () => {
