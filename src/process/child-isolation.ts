@@ -16,7 +16,10 @@ export interface SandboxSettings {
   command: string;
   /** System directories shown read-only (those that exist). */
   readOnly: string[];
-  /** The server's own files and directories, hidden from the sandbox (masked if ever under a shown one). */
+  /**
+   * The server's own files and directories, every task's workspace and the projects, hidden from
+   * the sandbox (masked if ever under a shown one; one that does not exist yet is passed over).
+   */
   hidden: string[];
 }
 
@@ -141,7 +144,10 @@ export interface IsolationInput {
   runAsUser: string | undefined;
   sandbox: 'none' | 'bwrap';
   sandboxReadOnly: readonly string[];
-  /** The server's own files: the working directory, `.env`, secret files, the SQLite directory. */
+  /**
+   * What no child may see beyond its own part: the server's working directory, `.env`, secret
+   * files and SQLite directory, WORKSPACES_DIR and ALLOWED_PROJECT_ROOTS.
+   */
   serverPaths: readonly string[];
   /** The server's user id (`process.getuid()`). */
   uid: number;
@@ -178,7 +184,7 @@ export function buildChildIsolation(input: IsolationInput): ChildIsolation {
     sandbox: {
       command,
       readOnly: input.sandboxReadOnly.filter((p) => existsSync(p)),
-      hidden: input.serverPaths.filter((p) => p !== sep && existsSync(p)),
+      hidden: input.serverPaths.filter((p) => p !== sep),
     },
   };
 }
@@ -196,7 +202,8 @@ export interface SandboxedSpawn {
 /**
  * The bubblewrap command line for one spawn: new namespaces (no view of the server's processes,
  * so no /proc/<server pid>/environ), the network kept (the agent calls its API), the system
- * directories read-only, the server's own paths masked, the CLI's installation read-only, HOME
+ * directories read-only, the server's own paths, the workspaces and the projects masked (what
+ * the spawn may read or write is shown again over them), the CLI's installation read-only, HOME
  * empty but for the CLI's `~/.claude` and `~/.claude.json`, a private /tmp, and only `writable`
  * (the project, a report directory) writable. The child dies with its sandbox.
  */
@@ -207,7 +214,9 @@ export function bwrapArgs(sandbox: SandboxSettings, spawn: SandboxedSpawn, home:
   for (const path of sandbox.hidden) {
     // A mask over a system directory would hide it; what is shown after the masks stays visible.
     if (sandbox.readOnly.some((shown) => isWithin(shown, path))) continue;
-    if (statSync(path).isDirectory()) args.push('--tmpfs', path);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    if (stat.isDirectory()) args.push('--tmpfs', path);
     else args.push('--ro-bind', '/dev/null', path);
   }
   for (const path of spawn.readable) args.push('--ro-bind', path, path);

@@ -35,6 +35,9 @@ export function isolationFromConfig(config: AppConfig): ChildIsolation {
       process.cwd(),
       ...secrets,
       ...(target.type === 'sqlite' ? [resolve(target.file, '..')] : []),
+      // Other tasks' workspaces and other projects: a task's own are shown again over the mask.
+      resolve(config.WORKSPACES_DIR),
+      ...config.ALLOWED_PROJECT_ROOTS,
     ],
     uid: process.getuid?.() ?? -1,
     pathVariable: process.env.PATH,
