@@ -11,6 +11,7 @@ import { checkDatabase } from 'src/database';
 import { TaskOrchestratorService } from 'src/orchestrator';
 import {
   checkIsolation,
+  closeInheritedDescriptors,
   isolationFromConfig,
   IsolationVerdict,
   probeSandbox,
@@ -82,6 +83,8 @@ function checkChildren(config: AppConfig): IsolationVerdict {
 }
 
 async function bootstrap(): Promise<void> {
+  // Before anything can start a child: none may inherit what the server's starter left open.
+  const inherited = closeInheritedDescriptors();
   let config: AppConfig;
   try {
     config = loadConfig(readEnvironment());
@@ -134,7 +137,15 @@ async function bootstrap(): Promise<void> {
           "tasks of every key run as this server's user without a sandbox: any of them can read the server's environment and files (its database password included); set RUN_AS_USER or SANDBOX=bwrap (README: Security)",
         ]
       : [];
-  for (const warning of [...children.warnings, ...bind.warnings, ...exposed]) logger.warn(warning);
+  const closed =
+    inherited.length === 0
+      ? []
+      : [
+          `closed descriptor(s) ${inherited.join(', ')} this server was started with (not close-on-exec): every child would have inherited them`,
+        ];
+  for (const warning of [...children.warnings, ...bind.warnings, ...exposed, ...closed]) {
+    logger.warn(warning);
+  }
   const { port } = app.getHttpServer().address() as AddressInfo;
   const reach = isLoopback(config.HOST)
     ? 'loopback only (set HOST to listen on other interfaces)'

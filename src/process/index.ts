@@ -1,4 +1,5 @@
 export { BoundedBuffer } from 'src/process/bounded-buffer';
+export { closeInheritedDescriptors } from 'src/process/inherited-descriptors';
 export { machineMonotonicMs } from 'src/process/machine-clock';
 export {
   buildChildEnv,

@@ -81,6 +81,9 @@ interface ProbeReport {
 
 type Mode = 'none' | 'user' | 'sandbox';
 
+/** The descriptor number the server is started with its own directory open as. */
+const HELD_FD = 40;
+
 /** A connection to the test MySQL server as its administrator (to create and drop a user). */
 function mysqlAdmin(): ReturnType<typeof createConnection> {
   const server = new URL(TEST_MYSQL_URL);
@@ -164,12 +167,19 @@ describeMysql('children and the server secrets', () => {
     fs.mkdirSync(projects, { mode: 0o755 });
     const project = copyFixtureProject('node-basic', projects, 'app');
     if (mode === 'user') spawnSync('chown', ['-R', 'nobody:', project]);
-    const run = startServer(cwd, {
-      ...serverEnv(),
-      CLAUDE_CLI_COMMAND: mode === 'user' ? fakeCliForAnyone() : FAKE_CLAUDE,
-      ...(mode === 'user' ? { RUN_AS_USER: 'nobody' } : { ALLOW_ROOT: 'true' }),
-      ...(mode === 'sandbox' ? { SANDBOX: 'bwrap' } : {}),
-    });
+    // The server's directory, open in it as a descriptor its starter forgot to close.
+    const held = fs.openSync(cwd, 'r');
+    const run = startServer(
+      cwd,
+      {
+        ...serverEnv(),
+        CLAUDE_CLI_COMMAND: mode === 'user' ? fakeCliForAnyone() : FAKE_CLAUDE,
+        ...(mode === 'user' ? { RUN_AS_USER: 'nobody' } : { ALLOW_ROOT: 'true' }),
+        ...(mode === 'sandbox' ? { SANDBOX: 'bwrap' } : {}),
+      },
+      { [HELD_FD]: held },
+    );
+    fs.closeSync(held);
     try {
       const url = await listeningUrl(run);
       const serverPid = run.child.pid!;
@@ -187,6 +197,7 @@ describeMysql('children and the server secrets', () => {
         `/proc/${serverPid}/environ`,
         `/proc/${serverPid}/cmdline`,
         `/proc/${serverPid}/cwd/.env`,
+        `/proc/self/fd/${HELD_FD}/.env`,
       ].map((p) => `read=${p}`);
       const task = await post('/api/v1/tasks', {
         session_id: session.id,
@@ -285,6 +296,9 @@ describeMysql('children and the server secrets', () => {
       // The server's directory is an empty tmpfs in the sandbox, its secret files masked.
       expect(['ENOENT', 'EACCES']).toContain(report.files[path.join(cwd, '.env')]);
       expect(report.files[`/proc/${run.child.pid}/environ`]).toBe('ENOENT');
+      // The descriptor the server was started with is not handed on to its children: closed, said.
+      expect(report.files[`/proc/self/fd/${HELD_FD}/.env`]).toBe('ENOENT');
+      expect(run.stdout()).toMatch(new RegExp(`closed descriptor\\(s\\) [\\d, ]*\\b${HELD_FD}\\b`));
     });
 
     it.each([

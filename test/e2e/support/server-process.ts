@@ -48,12 +48,25 @@ export interface ServerRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the built server (`dist/src/main.js`) in `cwd` with only the given environment (and PATH). */
-export function startServer(cwd: string, env: Record<string, string>): ServerRun {
+/**
+ * Starts the built server (`dist/src/main.js`) in `cwd` with only the given environment (and PATH),
+ * and with `inherited` descriptors open in it as a careless parent leaves them (by the number it
+ * gets them as).
+ */
+export function startServer(
+  cwd: string,
+  env: Record<string, string>,
+  inherited: Record<number, number> = {},
+): ServerRun {
+  const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+  for (const [target, fd] of Object.entries(inherited)) {
+    while (stdio.length < Number(target)) stdio.push('ignore');
+    stdio[Number(target)] = fd;
+  }
   const child = spawn(process.execPath, [builtEntry('main')], {
     cwd,
     shell: false,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio,
     env: { ...baseEnv(), ...env },
   });
   let out = '';
