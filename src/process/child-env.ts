@@ -96,3 +96,14 @@ export function buildChildEnv(
   for (const [name, value] of Object.entries(extra)) env[name] = value;
   return env;
 }
+
+/**
+ * `env` without the Claude CLI's credentials and settings (`ANTHROPIC_*`, `CLAUDE_*`), for every
+ * child that is not the CLI: test and setup commands, git and what it runs (filters, hooks).
+ */
+export function withoutCliSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('ANTHROPIC_') || name.startsWith('CLAUDE_')) delete env[name];
+  }
+  return env;
+}

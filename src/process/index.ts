@@ -6,6 +6,7 @@ export {
   cliCredentials,
   isAllowedChildEnvName,
   matchesEnvPattern,
+  withoutCliSettings,
 } from 'src/process/child-env';
 export {
   findOnPath,

@@ -9,6 +9,7 @@ import {
   killProcessGroup,
   ProcessLauncher,
   SpawnError,
+  withoutCliSettings,
 } from 'src/process';
 
 /** One command to run in a project directory. */
@@ -59,10 +60,7 @@ export function testCommandEnv(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     GIT_OPTIONAL_LOCKS: '0',
     GIT_NO_REPLACE_OBJECTS: '1',
   });
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('ANTHROPIC_') || name.startsWith('CLAUDE_')) delete env[name];
-  }
-  return env;
+  return withoutCliSettings(env);
 }
 
 /**

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GIT_SETTINGS } from 'src/workspaces/git';
+import { loadConfig } from 'src/config';
+import { GIT_SETTINGS, gitEnv } from 'src/workspaces/git';
 
 describe('GIT_SETTINGS', () => {
   let root: string;
@@ -25,5 +26,22 @@ describe('GIT_SETTINGS', () => {
     git('init', '-q');
     git('add', '-A');
     expect(git('ls-files').trim().split('\n')).toEqual(['.gitignore', 'a.txt', 'run.log']);
+  });
+});
+
+describe('gitEnv', () => {
+  it("gives git none of the CLI's credentials or settings: the filters and hooks it runs are not the agent", () => {
+    const env = gitEnv(
+      {
+        PATH: '/usr/bin',
+        ANTHROPIC_API_KEY: 'sk-secret',
+        ANTHROPIC_AUTH_TOKEN: 'tok',
+        CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
+        CLAUDE_CONFIG_DIR: '/home/u/.claude',
+      },
+      loadConfig({}),
+    );
+    expect(env.PATH).toBe('/usr/bin');
+    expect(Object.keys(env).filter((name) => /^(ANTHROPIC|CLAUDE)_/.test(name))).toEqual([]);
   });
 });

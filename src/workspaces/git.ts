@@ -8,6 +8,7 @@ import {
   ChildIsolation,
   ProcessLauncher,
   SpawnError,
+  withoutCliSettings,
 } from 'src/process';
 import { EmptyDirectory } from 'src/workspaces/empty-directory';
 
@@ -255,8 +256,9 @@ export class Git implements OnModuleDestroy {
 }
 
 /**
- * The environment of every git call: the allowlisted part of the server's (`buildChildEnv`), a
- * C locale, no prompts, no optional locks or replace objects, the configured author, and no
+ * The environment of every git call: the allowlisted part of the server's (`buildChildEnv`)
+ * without the CLI's credentials (`withoutCliSettings`: git runs outside the sandbox, and so do the
+ * filters and hooks it runs), a C locale, no prompts, no optional locks or replace objects, the configured author, and no
  * global configuration: git runs as the children's user, with the HOME the agent writes
  * (RUN_AS_USER, ALLOW_ROOT), where a filter, an attributes file or `core.fsmonitor` of its own
  * would run in the server's git, and nothing there is in the reviewed diff. The server needs
@@ -266,10 +268,10 @@ export class Git implements OnModuleDestroy {
  * running as root (ALLOW_ROOT without RUN_AS_USER) has the machine anyway; it is where an
  * operator sets `safe.directory` for repositories owned by another user, or git-lfs's filter.
  */
-function gitEnv(parent: NodeJS.ProcessEnv, config: AppConfig): NodeJS.ProcessEnv {
+export function gitEnv(parent: NodeJS.ProcessEnv, config: AppConfig): NodeJS.ProcessEnv {
   const name = config.COMMIT_AUTHOR_NAME;
   const email = config.COMMIT_AUTHOR_EMAIL;
-  return buildChildEnv(parent, {
+  const env = buildChildEnv(parent, {
     GIT_CONFIG_GLOBAL: '/dev/null',
     LC_ALL: 'C',
     GIT_TERMINAL_PROMPT: '0',
@@ -280,6 +282,7 @@ function gitEnv(parent: NodeJS.ProcessEnv, config: AppConfig): NodeJS.ProcessEnv
     GIT_COMMITTER_NAME: name,
     GIT_COMMITTER_EMAIL: email,
   });
+  return withoutCliSettings(env);
 }
 
 /**
