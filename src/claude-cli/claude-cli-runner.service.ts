@@ -397,6 +397,7 @@ export class ClaudeCliRunner {
             killGraceMs,
             isolation: this.isolation,
             writable: [req.cwd],
+            cliHome: true,
           })
           .subscribe({
             next: onProcessEvent,

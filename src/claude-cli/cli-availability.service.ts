@@ -226,6 +226,7 @@ export class CliAvailabilityService implements OnModuleInit {
           ),
           killGraceMs: 1000,
           isolation: this.isolation,
+          cliHome: true,
         })
         .pipe(
           timeout({ first: VERSION_TIMEOUT_MS, each: VERSION_TIMEOUT_MS }),

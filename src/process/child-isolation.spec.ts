@@ -175,6 +175,7 @@ describe('child isolation', () => {
         env: {},
         writable: ['/work/project'],
         readable: [join(serverDir, 'node_modules', 'cli')],
+        cliHome: true,
       },
       '/home/agent',
     );
@@ -195,6 +196,24 @@ describe('child isolation', () => {
       ),
     ).toBe(true);
     expect(text.indexOf(`/dev/null ${secret}`)).toBeGreaterThan(text.indexOf(`--ro-bind ${dir}`));
+  });
+
+  it("shows the CLI's own ~/.claude to the CLI alone: a test command's HOME is empty", () => {
+    const spawn = {
+      command: '/usr/bin/node',
+      args: ['--test'],
+      cwd: '/work/project',
+      env: {},
+      writable: ['/work/project'],
+      readable: [],
+    };
+    const test = bwrapArgs(SANDBOX, spawn, '/home/agent').join(' ');
+    expect(test).toContain('--tmpfs /home/agent');
+    expect(test).not.toContain('.claude');
+    const cli = bwrapArgs(SANDBOX, { ...spawn, cliHome: true }, '/home/agent').join(' ');
+    expect(cli).toContain(
+      '--tmpfs /home/agent --bind-try /home/agent/.claude /home/agent/.claude --bind-try /home/agent/.claude.json /home/agent/.claude.json',
+    );
   });
 
   it('never masks a system directory it shows (a server started in /)', () => {

@@ -197,6 +197,8 @@ export interface SandboxedSpawn {
   env: NodeJS.ProcessEnv;
   writable: readonly string[];
   readable: readonly string[];
+  /** The Claude CLI: its own `~/.claude` and `~/.claude.json` are shown (writable). */
+  cliHome?: boolean;
 }
 
 /**
@@ -204,7 +206,8 @@ export interface SandboxedSpawn {
  * so no /proc/<server pid>/environ), the network kept (the agent calls its API), the system
  * directories read-only, the server's own paths, the workspaces and the projects masked (what
  * the spawn may read or write is shown again over them), the CLI's installation read-only, HOME
- * empty but for the CLI's `~/.claude` and `~/.claude.json`, a private /tmp, and only `writable`
+ * empty (but for `~/.claude` and `~/.claude.json` when the spawn is the CLI's: its credentials,
+ * settings and hooks are no test command's to read or write), a private /tmp, and only `writable`
  * (the project, a report directory) writable. The child dies with its sandbox.
  */
 export function bwrapArgs(sandbox: SandboxSettings, spawn: SandboxedSpawn, home: string): string[] {
@@ -222,7 +225,7 @@ export function bwrapArgs(sandbox: SandboxSettings, spawn: SandboxedSpawn, home:
   for (const path of spawn.readable) args.push('--ro-bind', path, path);
   if (isAbsolute(home) && home !== sep) {
     args.push('--tmpfs', home);
-    for (const own of ['.claude', '.claude.json']) {
+    for (const own of spawn.cliHome === true ? ['.claude', '.claude.json'] : []) {
       args.push('--bind-try', join(home, own), join(home, own));
     }
   }

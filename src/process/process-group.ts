@@ -37,6 +37,8 @@ export interface ProcessSpec {
   writable?: readonly string[];
   /** What the child may read in the sandbox besides the system and its command's installation. */
   readable?: readonly string[];
+  /** The child is the Claude CLI: the sandbox shows it its own `~/.claude` (`bwrapArgs`). */
+  cliHome?: boolean;
   /**
    * GNU `timeout` (`findGroupLeader`): the child runs under it, leading a new process group in
    * this process's session. Absent or null: the child leads a new session (`group-leader.ts`).
@@ -306,6 +308,7 @@ function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'leads'> {
       env,
       writable: spec.writable ?? [],
       readable: [installationOf(executable), ...(spec.readable ?? [])],
+      cliHome: spec.cliHome,
     },
     env.HOME ?? '',
   );

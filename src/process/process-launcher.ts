@@ -79,6 +79,7 @@ export class ProcessLauncher implements OnModuleDestroy {
         isolation: spec.isolation,
         writable: spec.writable,
         readable: spec.readable,
+        cliHome: spec.cliHome,
       };
       if (this.closed) this.fail(id, 'the server is shutting down');
       else if (local !== null) local.spawn(spawn);

@@ -18,6 +18,7 @@ export type HostCommand =
       isolation: ChildIsolation;
       writable?: readonly string[];
       readable?: readonly string[];
+      cliHome?: boolean;
     }
   /** End the process group of spawn `id` (the server's subscriber unsubscribed). */
   | { type: 'stop'; id: number }

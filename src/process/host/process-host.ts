@@ -286,6 +286,7 @@ export class ProcessHost {
       isolation: command.isolation,
       writable: command.writable,
       readable: command.readable,
+      cliHome: command.cliHome,
       paused$: this.paused$,
       groupLeader: this.groupLeader,
       spawnHelper: this.spawnHelper,
