@@ -131,6 +131,14 @@ describe('child isolation', () => {
     }
   });
 
+  it("refuses RUN_AS_USER whose group is root's: children would have gid 0", () => {
+    expect(() => buildChildIsolation({ ...isolationInput, runAsUser: '4242:0', uid: 0 })).toThrow(
+      new IsolationError(
+        "RUN_AS_USER=4242:0 has root's group (gid 0), which the children would run with: give it a group of its own",
+      ),
+    );
+  });
+
   it('refuses SANDBOX=bwrap when bwrap is not on PATH', () => {
     expect(() =>
       buildChildIsolation({

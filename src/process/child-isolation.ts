@@ -165,6 +165,12 @@ export function buildChildIsolation(input: IsolationInput): ChildIsolation {
         `RUN_AS_USER=${input.runAsUser} is root (uid 0): name an unprivileged user, or leave it unset and set ALLOW_ROOT=true to run children as root (not recommended)`,
       );
     }
+    if (user.gid === 0) {
+      // Children run with the user's primary group: root's reads and writes what root's group may.
+      throw new IsolationError(
+        `RUN_AS_USER=${input.runAsUser} has root's group (gid 0), which the children would run with: give it a group of its own`,
+      );
+    }
     if (input.uid === 0) identity = user;
     else if (user.uid !== input.uid) {
       throw new IsolationError(
