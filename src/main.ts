@@ -136,7 +136,11 @@ async function bootstrap(): Promise<void> {
       ? [
           "tasks of every key run as this server's user without a sandbox: any of them can read the server's environment and files (its database password included); set RUN_AS_USER or SANDBOX=bwrap (README: Security)",
         ]
-      : [];
+      : !shared && children.isolated
+        ? [
+            "the agent and its tests reach this server's API on loopback, where no API key is required: there they act as its operator (every task's records, new sessions and tasks), whatever RUN_AS_USER and the sandbox keep from them; set AUTH_REQUIRED=true and create a key (README: Security)",
+          ]
+        : [];
   const closed =
     inherited.length === 0
       ? []

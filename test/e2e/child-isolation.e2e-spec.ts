@@ -240,6 +240,8 @@ describeMysql('children and the server secrets', () => {
     expect(seen).not.toContain(metricsToken);
     expect(seen).not.toContain('DATABASE_URL=');
     expect(run.stdout() + run.stderr()).not.toContain(password);
+    // Isolated children still reach the API on loopback, where no key is asked: said at start.
+    expect(run.stdout()).toMatch(/"level":"warn".*reach this server's API on loopback/);
   }
 
   it('without isolation the agent reads the password from the server environment (the threat)', async () => {
