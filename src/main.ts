@@ -6,7 +6,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { ApiKeysService, decideBind, isLoopback } from 'src/auth';
 import { AppConfig, ConfigValidationError, loadConfig, readEnvironment } from 'src/config';
-import { configureApp, Draining, NEST_APP_OPTIONS } from 'src/common';
+import { configureApp, Draining, NEST_APP_OPTIONS, serverInstallDir } from 'src/common';
 import { checkDatabase } from 'src/database';
 import { TaskOrchestratorService } from 'src/orchestrator';
 import {
@@ -15,6 +15,7 @@ import {
   isolationFromConfig,
   IsolationVerdict,
   probeSandbox,
+  serverOwnPaths,
   serverSecretFiles,
 } from 'src/process';
 
@@ -69,11 +70,13 @@ function checkChildren(config: AppConfig): IsolationVerdict {
   try {
     const isolation = isolationFromConfig(config);
     probeSandbox(isolation);
+    const secrets = serverSecretFiles(config);
     const verdict = checkIsolation(
       isolation,
       process.getuid?.() ?? -1,
       config.ALLOW_ROOT,
-      serverSecretFiles(config),
+      secrets,
+      serverOwnPaths(config, serverInstallDir(), secrets),
     );
     if (verdict.refusal !== null) die(verdict.refusal);
     return verdict;

@@ -104,6 +104,40 @@ describe('child isolation', () => {
     });
   });
 
+  it("refuses a RUN_AS_USER that could change the server's installation, directory or database", () => {
+    const open = join(dir, 'open');
+    const safe = join(dir, 'safe');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    mkdirSync(join(open, 'data'), { mode: 0o755 });
+    mkdirSync(safe, { mode: 0o755 });
+    chmodSync(safe, 0o755);
+    const sticky = join(dir, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    mkdirSync(join(sticky, 'install'), { mode: 0o755 });
+    const withUser = { identity: stranger, sandbox: null };
+    // Writable itself, or below a directory it may rename entries of (not a sticky one's).
+    expect(
+      checkIsolation(
+        withUser,
+        0,
+        false,
+        [],
+        [safe, open, join(open, 'data'), join(sticky, 'install')],
+      ).refusal,
+    ).toBe(
+      `${open}, ${join(open, 'data')} can be changed by RUN_AS_USER=agent, which the agent runs as, and the server (as root) runs its code and reads its settings and database from there: make them root's and not writable by that user, nor the directories above them`,
+    );
+    expect(
+      checkIsolation(withUser, 0, false, [], [safe, join(sticky, 'install')]).refusal,
+    ).toBeNull();
+    // Without RUN_AS_USER there is no other user to keep out.
+    expect(
+      checkIsolation({ identity: null, sandbox: null }, 1000, false, [], [open]).refusal,
+    ).toBeNull();
+  });
+
   const isolationInput = {
     sandbox: 'none' as const,
     sandboxReadOnly: [],

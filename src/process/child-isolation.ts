@@ -123,6 +123,30 @@ export function usableBy(dir: string, who: ChildIdentity): boolean {
   return allowedBits(dir, who, 7);
 }
 
+/**
+ * True when `who` could change what `path` is or holds by its permission bits: it owns `path` or
+ * a directory on the way (and so may change their modes), may write `path`, or may write a
+ * directory on the way without the sticky bit (and so rename what lies below, and put its own in
+ * its place). A path that cannot be resolved is not asked about.
+ */
+export function changeableBy(path: string, who: ChildIdentity): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  let current: string = sep;
+  for (const part of ['', ...real.split(sep).filter((p) => p !== '')]) {
+    current = join(current, part);
+    const stat = statSync(current);
+    if (stat.uid === who.uid) return true;
+    const writable = (bitsFor(stat, who) & 2) !== 0;
+    if (writable && (current === real || (stat.mode & 0o1000) === 0)) return true;
+  }
+  return false;
+}
+
 /** `path` resolved, every directory on the way searchable by `who`, and `bits` of it allowed. */
 function allowedBits(path: string, who: ChildIdentity, bits: number): boolean {
   let real: string;

@@ -33,6 +33,7 @@ export {
   CHILD_ISOLATION,
   checkIsolation,
   isolationFromConfig,
+  serverOwnPaths,
   serverSecretFiles,
 } from 'src/process/isolation-setup';
 export type { IsolationVerdict } from 'src/process/isolation-setup';

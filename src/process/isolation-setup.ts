@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppConfig, settingFiles } from 'src/config';
 import { parseDatabaseUrl } from 'src/database';
-import { buildChildIsolation, ChildIsolation, readableBy } from 'src/process/child-isolation';
+import {
+  buildChildIsolation,
+  changeableBy,
+  ChildIsolation,
+  readableBy,
+} from 'src/process/child-isolation';
 
 /** Injection token of the `ChildIsolation` every spawn applies. */
 export const CHILD_ISOLATION = Symbol('CHILD_ISOLATION');
@@ -55,16 +60,38 @@ export interface IsolationVerdict {
 }
 
 /**
+ * What the server runs and reads its settings and data from, which RUN_AS_USER must not be able
+ * to change (`checkIsolation`): its installation, its working directory (where `.env` is looked
+ * for), the SQLite database's directory, and its secret files.
+ */
+export function serverOwnPaths(
+  config: AppConfig,
+  installDir: string,
+  secretFiles: readonly string[],
+): string[] {
+  const target = parseDatabaseUrl(config.DATABASE_URL);
+  return [
+    installDir,
+    process.cwd(),
+    ...(target.type === 'sqlite' ? [resolve(target.file, '..')] : []),
+    ...secretFiles,
+  ];
+}
+
+/**
  * THE START-UP CHECK OF CHILD ISOLATION. A server started as root runs its children as
  * RUN_AS_USER; without it, it refuses to start unless ALLOW_ROOT=true (then it warns). Children
  * running as that user must not be able to read the server's secret files (`.env`, `*_FILE`, the
- * SQLite database): the server refuses to start, naming the file to `chmod`, while they can.
+ * SQLite database): the server refuses to start, naming the file to `chmod`, while they can. Nor
+ * may they change `ownPaths` (`serverOwnPaths`): what they put there the server, as root, would
+ * run or take for its settings and database at its next start.
  */
 export function checkIsolation(
   isolation: ChildIsolation,
   uid: number,
   allowRoot: boolean,
   secretFiles: readonly string[],
+  ownPaths: readonly string[] = [],
 ): IsolationVerdict {
   const { identity, sandbox } = isolation;
   const where = sandbox === null ? 'no sandbox' : 'inside bubblewrap';
@@ -88,6 +115,15 @@ export function checkIsolation(
     };
   }
   if (identity !== null) {
+    const changeable = [...new Set(ownPaths)].filter((path) => changeableBy(path, identity));
+    if (changeable.length > 0) {
+      return {
+        refusal: `${changeable.join(', ')} can be changed by RUN_AS_USER=${identity.user}, which the agent runs as, and the server (as root) runs its code and reads its settings and database from there: make them root's and not writable by that user, nor the directories above them`,
+        warnings: [],
+        summary: '',
+        isolated: false,
+      };
+    }
     const exposed = secretFiles.filter((file) => readableBy(file, identity));
     if (exposed.length > 0) {
       return {
