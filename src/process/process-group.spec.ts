@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BehaviorSubject, lastValueFrom, Subscription, toArray } from 'rxjs';
@@ -345,5 +345,40 @@ describe('killProcessGroup / isProcessGroupAlive', () => {
     expect(isProcessGroupAlive(1)).toBe(false);
     expect(isProcessGroupAlive(-5)).toBe(false);
     await expect(killProcessGroup(1, 10)).resolves.toBeUndefined();
+  });
+});
+
+describe('runProcess in a sandbox', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cta-sandboxed-'));
+    // A stand-in for bwrap: runs what follows `--`, in the directory `--chdir` names.
+    writeFileSync(
+      join(dir, 'sandbox'),
+      '#!/bin/sh\nwhile [ "$1" != -- ]; do [ "$1" = --chdir ] && cd "$2"; shift; done\nshift\nexec "$@"\n',
+      { mode: 0o755 },
+    );
+    mkdirSync(join(dir, 'project', 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'project', 'bin', 'test'), '#!/bin/sh\necho project tests ran\n', {
+      mode: 0o755,
+    });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("finds a command given by a relative path in the child's directory, not the server's", async () => {
+    const events = await lastValueFrom(
+      runProcess({
+        command: 'bin/test',
+        args: [],
+        cwd: join(dir, 'project'),
+        env,
+        killGraceMs: 200,
+        isolation: {
+          identity: null,
+          sandbox: { command: join(dir, 'sandbox'), readOnly: [], hidden: [] },
+        },
+      }).pipe(toArray()),
+    );
+    expect(stdoutOf(events)).toBe('project tests ran\n');
   });
 });

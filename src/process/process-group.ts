@@ -284,7 +284,8 @@ function launchOf(spec: ProcessSpec): Launch {
 /**
  * What is spawned for `spec` under its isolation: as the children's user (its uid and primary
  * group only, HOME, USER and LOGNAME its own), and with a sandbox `bwrap` running the command by
- * its real path (checked here, so a missing command is ENOENT as without a sandbox), with the
+ * its real path (checked here, so a missing command is ENOENT as without a sandbox; a relative
+ * path with a slash taken in the child's directory, not the server's), with the
  * command's own installation shown read-only.
  */
 function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'leads'> {
@@ -294,7 +295,9 @@ function isolatedLaunchOf(spec: ProcessSpec): Omit<Launch, 'leads'> {
     : spec.env;
   const ids = identity ? { uid: identity.uid, gid: identity.gid } : {};
   if (sandbox === null) return { command: spec.command, args: spec.args, env, ids };
-  const found = commandPaths.find(spec.command, env.PATH);
+  // A path with a slash is the child's: relative to its directory, as its own spawn would take it.
+  const command = spec.command.includes('/') ? resolve(spec.cwd, spec.command) : spec.command;
+  const found = commandPaths.find(command, env.PATH);
   if (found === null) {
     throw new SpawnError('ENOENT', spec.command, `spawn ${spec.command} ENOENT`);
   }
