@@ -376,13 +376,23 @@ describeMysql('children and the server secrets', () => {
           ).json()) as typeof status;
           return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status.status);
         });
+        // A library the agent installed by hand is one no commit holds: named, never verified.
         expect(status).toMatchObject({
           status: 'COMPLETED',
-          status_reason: 'verified_without_regression',
+          status_reason:
+            installer === 'setup'
+              ? 'verified_without_regression'
+              : 'verified_with_changed_dependencies',
         });
         const verification = (await (
           await fetch(`${url}/api/v1/tasks/${task.id}/verification`)
-        ).json()) as { generated_at_base: { output_excerpt: string } };
+        ).json()) as {
+          generated_at_base: { output_excerpt: string };
+          changed_dependencies: string[];
+        };
+        expect(verification.changed_dependencies).toEqual(
+          installer === 'setup' ? [] : ['node_modules'],
+        );
         // The test-file finder's git answered inside the sandbox (it reads the repository), so the
         // looks that need it (ignored files, links out of the repository) were made.
         expect(run.stdout()).not.toMatch(/git status failed/);
