@@ -1663,7 +1663,7 @@ describe('on SQLite', () => {
           'test/math.test.js': [
             "'use strict';",
             "const test = require('node:test');",
-            "const { same } = require('dep');",
+            'const { same } = require("dep");',
             "const { add } = require('../src/math');",
             '',
             "test('adds', () => same(add(2, 3), 5));",
