@@ -98,8 +98,9 @@ export function buildChildEnv(
 }
 
 /**
- * `env` without the Claude CLI's credentials and settings (`ANTHROPIC_*`, `CLAUDE_*`), for every
- * child that is not the CLI: test and setup commands, git and what it runs (filters, hooks).
+ * Removes the Claude CLI's credentials and settings (`ANTHROPIC_*`, `CLAUDE_*`) from `env` (a
+ * child's own copy) and returns it, for every child that is not the CLI: test and setup commands,
+ * git and what it runs (filters, hooks).
  */
 export function withoutCliSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   for (const name of Object.keys(env)) {

@@ -119,23 +119,20 @@ export class TaskWorkspaceService {
    */
   async merge(id: string, dto: MergeTaskDto, principal: Principal): Promise<TaskMergeResponseDto> {
     const task = await this.tasks.findOne(id);
-    const notMergeable = (why: string): DomainError =>
-      new DomainError(ErrorCode.TaskNotMergeable, `Task ${id} cannot be merged: ${why}`, {
-        status: task.status,
-      });
+    const notMergeable = (
+      why: string,
+      details: Record<string, unknown> = { status: task.status },
+    ): DomainError =>
+      new DomainError(ErrorCode.TaskNotMergeable, `Task ${id} cannot be merged: ${why}`, details);
     // A client that retries a merge (its first answer lost) learns where the first one landed.
     const notMergedYet = (row: Task): void => {
       if (row.mergedAt !== null) {
-        throw new DomainError(
-          ErrorCode.TaskNotMergeable,
-          `Task ${id} cannot be merged: it was merged into ${row.mergedInto} already (${row.mergeCommit})`,
-          {
-            status: row.status,
-            merged_into: row.mergedInto,
-            merge_commit: row.mergeCommit,
-            merged_at: row.mergedAt.toISOString(),
-          },
-        );
+        throw notMergeable(`it was merged into ${row.mergedInto} already (${row.mergeCommit})`, {
+          status: row.status,
+          merged_into: row.mergedInto,
+          merge_commit: row.mergeCommit,
+          merged_at: row.mergedAt.toISOString(),
+        });
       }
     };
     if (task.isolation !== 'worktree') throw notMergeable('it worked in place (isolation none)');

@@ -257,14 +257,14 @@ export class Git implements OnModuleDestroy {
 
 /**
  * The environment of every git call: the allowlisted part of the server's (`buildChildEnv`)
- * without the CLI's credentials (`withoutCliSettings`: git runs outside the sandbox, and so do the
- * filters and hooks it runs), a C locale, no prompts, no optional locks or replace objects, the configured author, and no
- * global configuration: git runs as the children's user, with the HOME the agent writes
- * (RUN_AS_USER, ALLOW_ROOT), where a filter, an attributes file or `core.fsmonitor` of its own
- * would run in the server's git, and nothing there is in the reviewed diff. The server needs
- * nothing from there: its identity is set here, the settings it depends on are `GIT_SETTINGS`,
- * and the repository's own configuration (checked against the task's fingerprint) is read as
- * ever. The system configuration (`/etc/gitconfig`) is read: only root writes it, and an agent
+ * without the CLI's credentials (`withoutCliSettings`: git runs outside the sandbox, and so do
+ * the filters and hooks it runs), a C locale, no prompts, no optional locks or replace objects,
+ * the configured author, and no global configuration: git runs as the children's user, with the
+ * HOME the agent writes (RUN_AS_USER, ALLOW_ROOT), where a filter, an attributes file or
+ * `core.fsmonitor` of its own would run in the server's git, and nothing there is in the reviewed
+ * diff. The server needs nothing from there: its identity is set here, the settings it depends
+ * on are `GIT_SETTINGS`, and the repository's own configuration (checked against the task's
+ * fingerprint) is read as ever. The system configuration (`/etc/gitconfig`) is read: only root writes it, and an agent
  * running as root (ALLOW_ROOT without RUN_AS_USER) has the machine anyway; it is where an
  * operator sets `safe.directory` for repositories owned by another user, or git-lfs's filter.
  */
