@@ -499,7 +499,7 @@ export class WorkspacesService {
     const at = this.pinned(ws);
     await revealHiddenEntries(this.git, ownIndex(ws.path), at);
     await addAll(this.git, at, ws.path, ownIndex(ws.path));
-    return this.commitIndex(ws, branchRef, message);
+    return this.commitIndex(ws, at, branchRef, message);
   }
 
   /**
@@ -548,10 +548,16 @@ export class WorkspacesService {
     return gitPlaceOf(ws.path, ws.gitDir);
   }
 
-  private commitIndex(ws: WorkspaceRef, branchRef: string, message: string): Promise<CommitResult> {
+  /** Commits the workspace's index, its git run at `at` (`pinned`, resolved once a commit). */
+  private commitIndex(
+    ws: WorkspaceRef,
+    at: GitPlace,
+    branchRef: string,
+    message: string,
+  ): Promise<CommitResult> {
     return isPlainlyOnBranch(ws.path, branchRef)
-      ? this.commitOnBranch(ws, branchRef, message)
-      : this.commitAnywhere(ws, branchRef, message);
+      ? this.commitOnBranch(ws, at, branchRef, message)
+      : this.commitAnywhere(ws, at, branchRef, message);
   }
 
   /**
@@ -603,7 +609,7 @@ export class WorkspacesService {
     const before = revealed ? await readIndexFile(indexFile) : read;
     await addAll(this.git, at, ws.path, indexFile);
     const changed = await changedSinceTested(tested, await this.readOwnIndex(ws.path), ws.path);
-    if (changed.length === 0) return this.commitIndex(ws, branchRef, message);
+    if (changed.length === 0) return this.commitIndex(ws, at, branchRef, message);
     if (indexFile !== null && before !== null) this.restoreIndex(indexFile, before);
     return { changedSinceTested: changed };
   }
@@ -643,6 +649,7 @@ export class WorkspacesService {
    */
   private commitOnBranch(
     ws: WorkspaceRef,
+    at: GitPlace,
     branchRef: string,
     message: string,
   ): Promise<CommitResult> {
@@ -657,7 +664,7 @@ export class WorkspacesService {
         message,
       ];
       const result = await this.git.run(args, {
-        ...this.pinned(ws),
+        ...at,
         env: { GIT_REFLOG_ACTION: 'cta' },
       });
       const unchanged =
@@ -666,7 +673,7 @@ export class WorkspacesService {
       if (result.exitCode !== 0 && !unchanged) throw failure(args, result);
       const commit =
         looseRef(ws.gitDir, branchRef) ??
-        (await this.git.text(['rev-parse', '--verify', `${branchRef}^{commit}`], this.pinned(ws)));
+        (await this.git.text(['rev-parse', '--verify', `${branchRef}^{commit}`], at));
       return { commit, changed: !unchanged };
     });
   }
@@ -674,10 +681,10 @@ export class WorkspacesService {
   /** The general case, with git's plumbing: HEAD anywhere, and put back on the branch. */
   private async commitAnywhere(
     ws: WorkspaceRef,
+    here: GitPlace,
     branchRef: string,
     message: string,
   ): Promise<CommitResult> {
-    const here = this.pinned(ws);
     const tree = await this.git.text(['write-tree'], here);
     const [head, headTree] = (
       await this.git.text(['rev-parse', 'HEAD^{commit}', 'HEAD^{tree}'], here)
